@@ -12,10 +12,12 @@
  *   - Any number of processes may open the same environment at once.  Reads
  *     never block; one write transaction runs at a time across all
  *     processes, so every write function here is one short transaction.
- *   - Read functions reuse one read-only transaction per handle, reset after
- *     each call and renewed at the next one.  Pointers they hand out point
- *     into the memory map and are valid until the next call on the same
- *     handle, unless a comment says otherwise.
+ *   - Read functions reuse one read-only transaction per handle, renewed
+ *     at the call.  Pointers they hand out point into the memory map and
+ *     are valid until mcp_store_release() or the next call on the same
+ *     handle; the snapshot stays pinned until then, so release it as soon
+ *     as what is needed has been copied (a pinned snapshot keeps writers
+ *     from reusing old pages).
  *
  * Order of calls: mcp_store_open(), then any other function, then
  * mcp_store_close().
@@ -142,9 +144,17 @@ void mcp_store_close(mcp_store_t *s);
 /*
  * Flushes committed writes to disk (mdb_env_sync, forced).  Needed only
  * with MCP_STORE_NOSYNC.  May block on I/O: do not call it on an event
- * loop.
+ * loop.  It is the one function that may run in another thread while the
+ * handle's owner goes on using it.
  */
 int mcp_store_sync(mcp_store_t *s);
+
+/*
+ * Ends the read snapshot that the last read call left open, which makes
+ * every pointer it handed out invalid.  Cheap (mdb_txn_reset); harmless
+ * when no snapshot is open.
+ */
+void mcp_store_release(mcp_store_t *s);
 
 /*
  * Fills *st.  Uses the handle's read transaction.

@@ -1,0 +1,39 @@
+# ngx_mcp: URL shortener and MCP context server inside nginx.
+#
+#   make          build build/ngx_mcp_module.so and the store library
+#   make run      install what is missing, build, serve on 127.0.0.1:$(PORT)
+#   make test     install what is missing, build, run every test
+
+PORT     ?= 8080
+DATA_DIR ?= var/data
+
+.PHONY: all module store deps run test test-store test-nginx clean
+
+all: module store
+
+module:
+	./scripts/build.sh
+
+store:
+	$(MAKE) -C store
+
+deps:
+	./scripts/deps.sh
+
+run: deps
+	$(MAKE) all
+	PORT=$(PORT) DATA_DIR=$(DATA_DIR) ./scripts/run.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) test-store
+	$(MAKE) test-nginx
+
+test-store:
+	$(MAKE) -C store test
+
+test-nginx:
+	./scripts/test-nginx.sh
+
+clean:
+	rm -rf build t/servroot*

@@ -1,0 +1,809 @@
+
+/*
+ * ngx_mcp: directives, configuration, and the per-worker store handle with
+ * its timers (batched visit counters, periodic sync).
+ */
+
+
+#include "ngx_http_mcp_module.h"
+
+
+#define NGX_HTTP_MCP_VISIT_SLOTS      1024
+#define NGX_HTTP_MCP_VISIT_HIGH       768    /* flush early above this */
+
+
+static void *ngx_http_mcp_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_mcp_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_mcp_store(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_mcp_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_mcp_init_process(ngx_cycle_t *cycle);
+static void ngx_http_mcp_exit_process(ngx_cycle_t *cycle);
+static void ngx_http_mcp_flush_visits(ngx_http_mcp_main_conf_t *mmcf);
+static void ngx_http_mcp_flush_handler(ngx_event_t *ev);
+static void ngx_http_mcp_sync_handler(ngx_event_t *ev);
+#if (NGX_THREADS)
+static void ngx_http_mcp_sync_thread(void *data, ngx_log_t *log);
+static void ngx_http_mcp_sync_done(ngx_event_t *ev);
+#endif
+
+
+static ngx_conf_enum_t  ngx_http_mcp_redirect_statuses[] = {
+    { ngx_string("301"), NGX_HTTP_MOVED_PERMANENTLY },
+    { ngx_string("302"), NGX_HTTP_MOVED_TEMPORARILY },
+    { ngx_string("307"), NGX_HTTP_TEMPORARY_REDIRECT },
+    { ngx_string("308"), NGX_HTTP_PERMANENT_REDIRECT },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_mcp_code_length_bounds = {
+    ngx_conf_check_num_bounds, 4, MCP_STORE_CODE_MAX
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_mcp_url_length_bounds = {
+    ngx_conf_check_num_bounds, 16, 65536
+};
+
+
+static ngx_command_t  ngx_http_mcp_commands[] = {
+
+    { ngx_string("mcp_store"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_mcp_store,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_visit_flush_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_mcp_main_conf_t, flush_interval),
+      NULL },
+
+    { ngx_string("mcp_shorten"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_mcp_handler_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_redirect"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_mcp_handler_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_redirect_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, redirect_status),
+      &ngx_http_mcp_redirect_statuses },
+
+    { ngx_string("mcp_code_length"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, code_length),
+      &ngx_http_mcp_code_length_bounds },
+
+    { ngx_string("mcp_url_max_length"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, url_max_length),
+      &ngx_http_mcp_url_length_bounds },
+
+    { ngx_string("mcp_max_body_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, max_body_size),
+      NULL },
+
+    { ngx_string("mcp_base_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, base_url),
+      NULL },
+
+    { ngx_string("mcp_url_schemes"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mcp_str_list_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, url_schemes),
+      NULL },
+
+    { ngx_string("mcp_url_allow"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_mcp_regex_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, url_allow),
+      NULL },
+
+    { ngx_string("mcp_url_deny"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_mcp_regex_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, url_deny),
+      NULL },
+
+    { ngx_string("mcp_reserved_codes"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mcp_str_list_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, reserved),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_mcp_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_mcp_create_main_conf,         /* create main configuration */
+    ngx_http_mcp_init_main_conf,           /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_mcp_create_loc_conf,          /* create location configuration */
+    ngx_http_mcp_merge_loc_conf            /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_mcp_module = {
+    NGX_MODULE_V1,
+    &ngx_http_mcp_module_ctx,              /* module context */
+    ngx_http_mcp_commands,                 /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    ngx_http_mcp_init_module,              /* init module */
+    ngx_http_mcp_init_process,             /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_mcp_exit_process,             /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/* Routes of the module itself: never handed out as codes or aliases. */
+static ngx_str_t  ngx_http_mcp_default_reserved[] = {
+    ngx_string("shorten"),
+    ngx_string("mcp"),
+    ngx_string("api"),
+    ngx_string("admin"),
+    ngx_string("health"),
+    ngx_string("status"),
+    ngx_string("static"),
+    ngx_string("favicon"),
+    ngx_null_string
+};
+
+
+static ngx_str_t  ngx_http_mcp_default_schemes[] = {
+    ngx_string("http"),
+    ngx_string("https"),
+    ngx_null_string
+};
+
+
+static void *
+ngx_http_mcp_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_mcp_main_conf_t));
+    if (mmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     mmcf->path = { 0, NULL };
+     *     mmcf->store = NULL;
+     *     mmcf->visits = NULL;
+     */
+
+    mmcf->map_size = NGX_CONF_UNSET_SIZE;
+    mmcf->durability = NGX_CONF_UNSET_UINT;
+    mmcf->sync_interval = NGX_CONF_UNSET_MSEC;
+    mmcf->flush_interval = NGX_CONF_UNSET_MSEC;
+
+    return mmcf;
+}
+
+
+static char *
+ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_mcp_main_conf_t *mmcf = conf;
+
+    ngx_conf_init_size_value(mmcf->map_size, 64 * 1024 * 1024);
+    ngx_conf_init_uint_value(mmcf->durability,
+                             NGX_HTTP_MCP_DURABILITY_INTERVAL);
+    ngx_conf_init_msec_value(mmcf->sync_interval, 1000);
+    ngx_conf_init_msec_value(mmcf->flush_interval, 1000);
+
+    if (mmcf->used && mmcf->path.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"mcp_shorten\" and \"mcp_redirect\" need "
+                           "\"mcp_store\" in the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    mlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_mcp_loc_conf_t));
+    if (mlcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     mlcf->handler = NGX_HTTP_MCP_HANDLER_NONE;
+     *     mlcf->base_url = { 0, NULL };
+     */
+
+    mlcf->redirect_status = NGX_CONF_UNSET_UINT;
+    mlcf->code_length = NGX_CONF_UNSET;
+    mlcf->url_max_length = NGX_CONF_UNSET;
+    mlcf->max_body_size = NGX_CONF_UNSET_SIZE;
+    mlcf->url_schemes = NGX_CONF_UNSET_PTR;
+    mlcf->url_allow = NGX_CONF_UNSET_PTR;
+    mlcf->url_deny = NGX_CONF_UNSET_PTR;
+    mlcf->reserved = NGX_CONF_UNSET_PTR;
+
+    return mlcf;
+}
+
+
+static ngx_array_t *
+ngx_http_mcp_str_array(ngx_conf_t *cf, ngx_str_t *list)
+{
+    ngx_str_t    *s;
+    ngx_array_t  *a;
+
+    a = ngx_array_create(cf->pool, 8, sizeof(ngx_str_t));
+    if (a == NULL) {
+        return NULL;
+    }
+
+    for ( /* void */ ; list->len; list++) {
+        s = ngx_array_push(a);
+        if (s == NULL) {
+            return NULL;
+        }
+
+        *s = *list;
+    }
+
+    return a;
+}
+
+
+static char *
+ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_mcp_loc_conf_t *prev = parent;
+    ngx_http_mcp_loc_conf_t *conf = child;
+
+    ngx_conf_merge_uint_value(conf->redirect_status, prev->redirect_status,
+                              NGX_HTTP_MOVED_TEMPORARILY);
+    ngx_conf_merge_value(conf->code_length, prev->code_length, 7);
+    ngx_conf_merge_value(conf->url_max_length, prev->url_max_length, 2048);
+    ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
+                              16 * 1024);
+    ngx_conf_merge_str_value(conf->base_url, prev->base_url, "");
+    ngx_conf_merge_ptr_value(conf->url_allow, prev->url_allow, NULL);
+    ngx_conf_merge_ptr_value(conf->url_deny, prev->url_deny, NULL);
+
+    ngx_conf_merge_ptr_value(conf->url_schemes, prev->url_schemes, NULL);
+    if (conf->url_schemes == NULL) {
+        conf->url_schemes = ngx_http_mcp_str_array(cf,
+                                               ngx_http_mcp_default_schemes);
+        if (conf->url_schemes == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    ngx_conf_merge_ptr_value(conf->reserved, prev->reserved, NULL);
+    if (conf->reserved == NULL) {
+        conf->reserved = ngx_http_mcp_str_array(cf,
+                                              ngx_http_mcp_default_reserved);
+        if (conf->reserved == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (conf->base_url.len
+        && conf->base_url.data[conf->base_url.len - 1] != '/')
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "mcp_base_url \"%V\" must end with \"/\"",
+                           &conf->base_url);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_mcp_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_main_conf_t *mmcf = conf;
+
+    ngx_str_t   *value, s;
+    ngx_uint_t   i;
+    ngx_msec_t   ms;
+
+    if (mmcf->path.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    mmcf->path = value[1];
+    if (ngx_conf_full_name(cf->cycle, &mmcf->path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "map_size=", 9) == 0) {
+            s.len = value[i].len - 9;
+            s.data = value[i].data + 9;
+
+            mmcf->map_size = ngx_parse_size(&s);
+            if (mmcf->map_size == (size_t) NGX_ERROR
+                || mmcf->map_size < 64 * 1024)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "durability=sync") == 0) {
+            mmcf->durability = NGX_HTTP_MCP_DURABILITY_SYNC;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "durability=interval") == 0) {
+            mmcf->durability = NGX_HTTP_MCP_DURABILITY_INTERVAL;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "durability=off") == 0) {
+            mmcf->durability = NGX_HTTP_MCP_DURABILITY_OFF;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "sync_interval=", 14) == 0) {
+            s.len = value[i].len - 14;
+            s.data = value[i].data + 14;
+
+            ms = ngx_parse_time(&s, 0);
+            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+                goto invalid;
+            }
+
+            mmcf->sync_interval = ms;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+#if (NGX_THREADS)
+    /* the periodic flush runs in the default thread pool, off the loop */
+    if (ngx_thread_pool_add(cf, NULL) == NULL) {
+        return NGX_CONF_ERROR;
+    }
+#endif
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_loc_conf_t *mlcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    if (mlcf->handler != NGX_HTTP_MCP_HANDLER_NONE) {
+        return "is duplicate";
+    }
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_mcp_module);
+    mmcf->used = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (cmd->name.data[4] == 's') {        /* mcp_shorten */
+        mlcf->handler = NGX_HTTP_MCP_HANDLER_SHORTEN;
+        clcf->handler = ngx_http_mcp_shorten_handler;
+
+    } else {                               /* mcp_redirect */
+        mlcf->handler = NGX_HTTP_MCP_HANDLER_REDIRECT;
+        clcf->handler = ngx_http_mcp_redirect_handler;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t     *value, *s;
+    ngx_uint_t     i;
+    ngx_array_t  **a;
+
+    a = (ngx_array_t **) (p + cmd->offset);
+
+    if (*a != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    *a = ngx_array_create(cf->pool, cf->args->nelts, sizeof(ngx_str_t));
+    if (*a == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        s = ngx_array_push(*a);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The master opens (and creates) the environment once to validate it, so a
+ * bad path fails "nginx -t" and a reload instead of every worker, then
+ * closes it before fork: an MDB_env never crosses fork().
+ */
+
+static ngx_int_t
+ngx_http_mcp_init_module(ngx_cycle_t *cycle)
+{
+    char                       err[512];
+    int                        rc;
+    u_char                     file[NGX_MAX_PATH];
+    mcp_store_t               *store;
+    ngx_uint_t                 i;
+    ngx_core_conf_t           *ccf;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    static const char  *files[] = { "", "/data.mdb", "/lock.mdb" };
+
+    mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_module);
+    if (mmcf == NULL || mmcf->path.data == NULL) {
+        return NGX_OK;
+    }
+
+    rc = mcp_store_open(&store, (char *) mmcf->path.data, mmcf->map_size,
+                        MCP_STORE_NOSYNC, err, sizeof(err));
+    if (rc != MCP_STORE_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "mcp_store \"%V\" cannot be used: %s",
+                      &mmcf->path, err);
+        return NGX_ERROR;
+    }
+
+    mcp_store_close(store);
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        return NGX_OK;
+    }
+
+    /* workers run as "user": hand them the files, as nginx does with its
+     * temporary directories */
+
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        if (mmcf->path.len + ngx_strlen(files[i]) + 1 > sizeof(file)) {
+            break;
+        }
+
+        ngx_sprintf(file, "%V%s%Z", &mmcf->path, files[i]);
+
+        if (chown((char *) file, ccf->user, ccf->group) == -1) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "chown(\"%s\", %d) failed", file, ccf->user);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_init_process(ngx_cycle_t *cycle)
+{
+    int                        rc;
+    char                       err[512];
+    unsigned                   flags;
+    ngx_http_mcp_main_conf_t  *mmcf;
+#if (NGX_THREADS)
+    static ngx_str_t           pool_name = ngx_string("default");
+#endif
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_module);
+    if (mmcf == NULL || mmcf->path.data == NULL) {
+        return NGX_OK;
+    }
+
+    flags = 0;
+    if (mmcf->durability != NGX_HTTP_MCP_DURABILITY_SYNC) {
+        flags |= MCP_STORE_NOSYNC;
+    }
+
+    rc = mcp_store_open(&mmcf->store, (char *) mmcf->path.data,
+                        mmcf->map_size, flags, err, sizeof(err));
+    if (rc != MCP_STORE_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "mcp_store \"%V\" cannot be opened: %s",
+                      &mmcf->path, err);
+        return NGX_ERROR;
+    }
+
+    mmcf->log = cycle->log;
+
+    mmcf->visits = ngx_pcalloc(cycle->pool, NGX_HTTP_MCP_VISIT_SLOTS
+                                      * sizeof(ngx_http_mcp_visit_slot_t));
+    if (mmcf->visits == NULL) {
+        return NGX_ERROR;
+    }
+
+    mmcf->flush_event.handler = ngx_http_mcp_flush_handler;
+    mmcf->flush_event.data = mmcf;
+    mmcf->flush_event.log = cycle->log;
+    mmcf->flush_event.cancelable = 1;
+
+    ngx_add_timer(&mmcf->flush_event, mmcf->flush_interval);
+
+    if (mmcf->durability == NGX_HTTP_MCP_DURABILITY_INTERVAL) {
+#if (NGX_THREADS)
+        mmcf->thread_pool = ngx_thread_pool_get(cycle, &pool_name);
+
+        mmcf->sync_task = ngx_thread_task_alloc(cycle->pool,
+                                          sizeof(ngx_http_mcp_main_conf_t *));
+        if (mmcf->sync_task == NULL) {
+            return NGX_ERROR;
+        }
+
+        *(ngx_http_mcp_main_conf_t **) mmcf->sync_task->ctx = mmcf;
+        mmcf->sync_task->handler = ngx_http_mcp_sync_thread;
+        mmcf->sync_task->event.handler = ngx_http_mcp_sync_done;
+        mmcf->sync_task->event.data = mmcf;
+#endif
+        mmcf->sync_event.handler = ngx_http_mcp_sync_handler;
+        mmcf->sync_event.data = mmcf;
+        mmcf->sync_event.log = cycle->log;
+        mmcf->sync_event.cancelable = 1;
+
+        ngx_add_timer(&mmcf->sync_event, mmcf->sync_interval);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mcp_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_module);
+    if (mmcf == NULL || mmcf->store == NULL) {
+        return;
+    }
+
+    ngx_http_mcp_flush_visits(mmcf);
+
+    if (mmcf->durability == NGX_HTTP_MCP_DURABILITY_INTERVAL) {
+        (void) mcp_store_sync(mmcf->store);
+    }
+
+    mcp_store_close(mmcf->store);
+    mmcf->store = NULL;
+}
+
+
+void
+ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
+    int64_t now)
+{
+    ngx_uint_t                  i, n;
+    ngx_http_mcp_visit_slot_t  *slot;
+
+    i = ngx_hash_key(code->data, code->len) % NGX_HTTP_MCP_VISIT_SLOTS;
+
+    for (n = 0; n < NGX_HTTP_MCP_VISIT_SLOTS; n++) {
+        slot = &mmcf->visits[i];
+
+        if (slot->len == 0) {
+            ngx_memcpy(slot->code, code->data, code->len);
+            slot->len = code->len;
+            slot->count = 1;
+            slot->last_visit = now;
+            mmcf->nvisits++;
+            break;
+        }
+
+        if (slot->len == code->len
+            && ngx_memcmp(slot->code, code->data, code->len) == 0)
+        {
+            slot->count++;
+            slot->last_visit = now;
+            return;
+        }
+
+        i = (i + 1) % NGX_HTTP_MCP_VISIT_SLOTS;
+    }
+
+    if (mmcf->nvisits >= NGX_HTTP_MCP_VISIT_HIGH) {
+        ngx_http_mcp_flush_visits(mmcf);
+    }
+}
+
+
+static void
+ngx_http_mcp_flush_visits(ngx_http_mcp_main_conf_t *mmcf)
+{
+    int                         rc;
+    ngx_uint_t                  i, n;
+    mcp_store_visit_t           batch[NGX_HTTP_MCP_VISIT_SLOTS];
+    ngx_http_mcp_visit_slot_t  *slot;
+
+    if (mmcf->nvisits == 0) {
+        return;
+    }
+
+    n = 0;
+
+    for (i = 0; i < NGX_HTTP_MCP_VISIT_SLOTS; i++) {
+        slot = &mmcf->visits[i];
+
+        if (slot->len) {
+            batch[n].code = (char *) slot->code;
+            batch[n].code_len = slot->len;
+            batch[n].count = slot->count;
+            batch[n].last_visit = slot->last_visit;
+            n++;
+        }
+    }
+
+    rc = mcp_store_link_add_visits(mmcf->store, batch, n);
+
+    if (rc != MCP_STORE_OK) {
+        /* counters are statistics: losing one batch beats blocking */
+        ngx_log_error(NGX_LOG_ERR, mmcf->log, 0,
+                      "mcp_store \"%V\": %ui visit counters not saved: %s",
+                      &mmcf->path, n, mcp_store_strerror(rc));
+    }
+
+    ngx_memzero(mmcf->visits,
+                NGX_HTTP_MCP_VISIT_SLOTS * sizeof(ngx_http_mcp_visit_slot_t));
+    mmcf->nvisits = 0;
+}
+
+
+static void
+ngx_http_mcp_flush_handler(ngx_event_t *ev)
+{
+    ngx_http_mcp_main_conf_t *mmcf = ev->data;
+
+    ngx_http_mcp_flush_visits(mmcf);
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, mmcf->flush_interval);
+    }
+}
+
+
+#if (NGX_THREADS)
+
+static void
+ngx_http_mcp_sync_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_mcp_main_conf_t **mmcfp = data;
+
+    int  rc;
+
+    rc = mcp_store_sync((*mmcfp)->store);
+
+    if (rc != MCP_STORE_OK) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "mcp_store sync failed: %s", mcp_store_strerror(rc));
+    }
+}
+
+
+static void
+ngx_http_mcp_sync_done(ngx_event_t *ev)
+{
+    ngx_http_mcp_main_conf_t *mmcf = ev->data;
+
+    mmcf->sync_busy = 0;
+}
+
+#endif
+
+
+static void
+ngx_http_mcp_sync_handler(ngx_event_t *ev)
+{
+    ngx_http_mcp_main_conf_t *mmcf = ev->data;
+
+#if (NGX_THREADS)
+    if (mmcf->thread_pool == NULL) {
+        (void) mcp_store_sync(mmcf->store);
+
+    } else if (!mmcf->sync_busy
+               && ngx_thread_task_post(mmcf->thread_pool, mmcf->sync_task)
+                  == NGX_OK)
+    {
+        mmcf->sync_busy = 1;
+    }
+#else
+    (void) mcp_store_sync(mmcf->store);
+#endif
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, mmcf->sync_interval);
+    }
+}

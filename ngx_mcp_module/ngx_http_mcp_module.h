@@ -1,0 +1,138 @@
+
+/*
+ * ngx_mcp: URL shortener and MCP context server inside nginx.
+ *
+ * Shared declarations of the module's files.  The module parses, validates
+ * and authorises requests, calls one store function, and encodes the
+ * response; the store (store/mcp_store.h) never sees an nginx type.
+ */
+
+
+#ifndef _NGX_HTTP_MCP_MODULE_H_INCLUDED_
+#define _NGX_HTTP_MCP_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <jansson.h>
+
+#include "mcp_store.h"
+
+
+#define NGX_HTTP_MCP_TIME_LEN             sizeof("2030-01-02T03:04:05Z")
+
+/* nginx 1.22 has no name or reason phrase for 422 */
+#define NGX_HTTP_MCP_UNPROCESSABLE        422
+#define NGX_HTTP_MCP_GONE                 410
+
+#define NGX_HTTP_MCP_DURABILITY_SYNC      0
+#define NGX_HTTP_MCP_DURABILITY_INTERVAL  1
+#define NGX_HTTP_MCP_DURABILITY_OFF       2
+
+
+/* One worker's batch of visits not yet written to the store. */
+typedef struct {
+    u_char                     code[MCP_STORE_CODE_MAX];
+    size_t                     len;
+    uint64_t                   count;
+    int64_t                    last_visit;
+} ngx_http_mcp_visit_slot_t;
+
+
+typedef struct {
+    ngx_str_t                  path;          /* store directory */
+    size_t                     map_size;
+    ngx_uint_t                 durability;
+    ngx_msec_t                 sync_interval;
+    ngx_msec_t                 flush_interval; /* visit counters */
+
+    /* per worker process, from init_process to exit_process */
+    mcp_store_t               *store;
+    ngx_http_mcp_visit_slot_t *visits;
+    ngx_uint_t                 nvisits;
+    ngx_event_t                flush_event;
+    ngx_event_t                sync_event;
+    ngx_log_t                 *log;
+    ngx_uint_t                 used;          /* a handler is configured */
+#if (NGX_THREADS)
+    ngx_thread_pool_t         *thread_pool;
+    ngx_thread_task_t         *sync_task;
+    ngx_uint_t                 sync_busy;     /* a sync task is in flight */
+#endif
+} ngx_http_mcp_main_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                 handler;       /* NGX_HTTP_MCP_HANDLER_* */
+
+    ngx_uint_t                 redirect_status;
+    ngx_int_t                  code_length;
+    ngx_int_t                  url_max_length;
+    size_t                     max_body_size;
+    ngx_str_t                  base_url;
+    ngx_array_t               *url_schemes;   /* of ngx_str_t */
+    ngx_array_t               *url_allow;     /* of ngx_regex_elt_t */
+    ngx_array_t               *url_deny;      /* of ngx_regex_elt_t */
+    ngx_array_t               *reserved;      /* of ngx_str_t */
+} ngx_http_mcp_loc_conf_t;
+
+
+#define NGX_HTTP_MCP_HANDLER_NONE      0
+#define NGX_HTTP_MCP_HANDLER_SHORTEN   1
+#define NGX_HTTP_MCP_HANDLER_REDIRECT  2
+
+
+/*
+ * Why a request is refused: an HTTP status, a machine-readable code and a
+ * message a person can act on.  Validation fills one; the HTTP handlers
+ * send it as {"message", "error"}.
+ */
+typedef struct {
+    ngx_uint_t                 status;
+    const char                *error;
+    char                       message[256];
+} ngx_http_mcp_error_t;
+
+
+extern ngx_module_t  ngx_mcp_module;
+
+
+/* ngx_http_mcp_shorten.c, ngx_http_mcp_redirect.c */
+ngx_int_t ngx_http_mcp_shorten_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_redirect_handler(ngx_http_request_t *r);
+
+/* ngx_http_mcp_module.c: counts one visit in this worker's batch */
+void ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
+    int64_t now);
+
+/* ngx_http_mcp_util.c */
+ngx_int_t ngx_http_mcp_fail(ngx_http_mcp_error_t *err, ngx_uint_t status,
+    const char *error, const char *fmt, ...);
+ngx_int_t ngx_http_mcp_send_failure(ngx_http_request_t *r,
+    ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *json);
+ngx_int_t ngx_http_mcp_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error, const char *fmt, ...);
+ngx_int_t ngx_http_mcp_send_not_allowed(ngx_http_request_t *r,
+    const char *allow);
+ngx_int_t ngx_http_mcp_body(ngx_http_request_t *r, ngx_str_t *body);
+ngx_int_t ngx_http_mcp_store_status(ngx_http_request_t *r, int rc);
+ngx_int_t ngx_http_mcp_is_json_type(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_valid_code(ngx_str_t *code);
+void ngx_http_mcp_json_cleanup(ngx_pool_t *pool, json_t *json);
+
+/* ngx_http_mcp_policy.c */
+ngx_int_t ngx_http_mcp_check_url(ngx_http_request_t *r,
+    ngx_http_mcp_loc_conf_t *mlcf, ngx_str_t *url, ngx_str_t *out,
+    ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_check_alias(ngx_http_mcp_loc_conf_t *mlcf,
+    ngx_str_t *alias, const char **why);
+ngx_int_t ngx_http_mcp_parse_time(ngx_str_t *s, int64_t *t);
+u_char *ngx_http_mcp_format_time(int64_t t, u_char *buf);
+char *ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+
+#endif /* _NGX_HTTP_MCP_MODULE_H_INCLUDED_ */

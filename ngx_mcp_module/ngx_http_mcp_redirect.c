@@ -1,0 +1,239 @@
+
+/*
+ * ngx_mcp: GET|HEAD /{code}, the hot path.  One read in the worker's
+ * reused read transaction, no JSON, visits counted in the worker's batch.
+ */
+
+
+#include "ngx_http_mcp_module.h"
+
+
+static ngx_int_t ngx_http_mcp_code(ngx_http_request_t *r, ngx_str_t *code);
+static ngx_int_t ngx_http_mcp_send_redirect(ngx_http_request_t *r,
+    ngx_str_t *url, ngx_uint_t cacheable);
+
+
+static u_char  ngx_http_mcp_body_start[] =
+    "<!DOCTYPE html><title>Redirecting</title><a href=\"";
+static u_char  ngx_http_mcp_body_mid[] = "\">";
+static u_char  ngx_http_mcp_body_end[] = "</a>\n";
+
+
+ngx_int_t
+ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
+{
+    int                        rc;
+    int64_t                    now;
+    ngx_str_t                  code, url;
+    mcp_store_link_t           link;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_mcp_send_not_allowed(r, "GET, HEAD");
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+
+    if (ngx_http_mcp_code(r, &code) != NGX_OK) {
+        goto not_found;
+    }
+
+    rc = mcp_store_link_get(mmcf->store, (char *) code.data, code.len,
+                            &link);
+
+    if (rc == MCP_STORE_NOTFOUND) {
+        goto not_found;
+    }
+
+    if (rc != MCP_STORE_OK) {
+        return ngx_http_mcp_store_status(r, rc);
+    }
+
+    /* link.url points into the map: copy it before the next store call */
+
+    url.len = link.url_len;
+    url.data = ngx_pnalloc(r->pool, url.len);
+    if (url.data == NULL) {
+        mcp_store_release(mmcf->store);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(url.data, link.url, url.len);
+    mcp_store_release(mmcf->store);
+
+    now = ngx_time();
+
+    if (link.expires_at && now >= link.expires_at) {
+        rc = MCP_STORE_EXPIRED;
+
+    } else if (link.max_visits) {
+        /* "N uses only" must hold across workers: count it now */
+        rc = (link.visits >= link.max_visits)
+             ? MCP_STORE_SPENT
+             : mcp_store_link_consume(mmcf->store, (char *) code.data,
+                                      code.len, now);
+
+    } else {
+        ngx_http_mcp_count_visit(mmcf, &code, now);
+    }
+
+    switch (rc) {
+
+    case MCP_STORE_OK:
+        return ngx_http_mcp_send_redirect(r, &url,
+                                          !link.expires_at
+                                          && !link.max_visits);
+
+    case MCP_STORE_EXPIRED:
+        return ngx_http_mcp_send_error(r, NGX_HTTP_MCP_GONE, "expired",
+                                       "Short URL has expired");
+
+    case MCP_STORE_SPENT:
+        return ngx_http_mcp_send_error(r, NGX_HTTP_MCP_GONE, "visits_exhausted",
+                                       "Short URL has reached its visit "
+                                       "limit");
+
+    case MCP_STORE_NOTFOUND:
+        goto not_found;
+
+    default:
+        return ngx_http_mcp_store_status(r, rc);
+    }
+
+not_found:
+
+    return ngx_http_mcp_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                   "Short URL not found");
+}
+
+
+/*
+ * The code is what follows the location's prefix ("location /s/" serves
+ * "/s/{code}"); for a regex location, the last path segment.
+ */
+
+static ngx_int_t
+ngx_http_mcp_code(ngx_http_request_t *r, ngx_str_t *code)
+{
+    u_char                    *p, *last;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    last = r->uri.data + r->uri.len;
+
+    if (
+#if (NGX_PCRE)
+        clcf->regex == NULL &&
+#endif
+        r->uri.len >= clcf->name.len
+        && ngx_strncmp(r->uri.data, clcf->name.data, clcf->name.len) == 0)
+    {
+        p = r->uri.data + clcf->name.len;
+
+    } else {
+        for (p = last; p > r->uri.data && p[-1] != '/'; p--) { /* void */ }
+    }
+
+    code->data = p;
+    code->len = last - p;
+
+    return ngx_http_mcp_valid_code(code);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_send_redirect(ngx_http_request_t *r, ngx_str_t *url,
+    ngx_uint_t cacheable)
+{
+    u_char                   *p;
+    size_t                    len, escape;
+    ngx_int_t                 rc;
+    ngx_buf_t                *b;
+    ngx_chain_t               out;
+    ngx_table_elt_t          *h;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Location");
+    h->value = *url;
+    r->headers_out.location = h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /*
+     * Links that expire or count down must reach us on every visit;
+     * permanent redirects may be cached for a day, temporary ones briefly.
+     */
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Cache-Control");
+
+    if (!cacheable) {
+        ngx_str_set(&h->value, "private, no-store");
+
+    } else if (mlcf->redirect_status == NGX_HTTP_MOVED_PERMANENTLY
+               || mlcf->redirect_status == NGX_HTTP_PERMANENT_REDIRECT)
+    {
+        ngx_str_set(&h->value, "public, max-age=86400");
+
+    } else {
+        ngx_str_set(&h->value, "private, max-age=90");
+    }
+
+    escape = ngx_escape_html(NULL, url->data, url->len);
+    len = sizeof(ngx_http_mcp_body_start) - 1 + sizeof(ngx_http_mcp_body_mid)
+          - 1 + sizeof(ngx_http_mcp_body_end) - 1 + 2 * (url->len + escape);
+
+    r->headers_out.status = mlcf->redirect_status;
+    r->headers_out.content_length_n = len;
+    ngx_str_set(&r->headers_out.content_type, "text/html");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    if (r->method == NGX_HTTP_HEAD) {
+        return ngx_http_send_header(r);
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(b->last, ngx_http_mcp_body_start,
+                   sizeof(ngx_http_mcp_body_start) - 1);
+    p = (u_char *) ngx_escape_html(p, url->data, url->len);
+    p = ngx_cpymem(p, ngx_http_mcp_body_mid,
+                   sizeof(ngx_http_mcp_body_mid) - 1);
+    p = (u_char *) ngx_escape_html(p, url->data, url->len);
+    b->last = ngx_cpymem(p, ngx_http_mcp_body_end,
+                         sizeof(ngx_http_mcp_body_end) - 1);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}

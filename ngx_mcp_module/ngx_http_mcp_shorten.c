@@ -1,0 +1,471 @@
+
+/*
+ * ngx_mcp: POST /shorten.
+ *
+ *     {"OriginalURL": "https://...", "alias": "x", "expires_in": 3600,
+ *      "expires_at": "2030-01-01T00:00:00Z", "max_visits": 10}
+ *
+ * answers 201 {"ShortURL": code, "code": code, "short_url": absolute URL,
+ * "url": normalised target, ...}, or a JSON error.
+ */
+
+
+#include "ngx_http_mcp_module.h"
+
+
+/* a bound on expires_in and max_visits that still fits a JSON double */
+#define NGX_HTTP_MCP_MAX_SECONDS  (100LL * 366 * 86400)
+#define NGX_HTTP_MCP_MAX_VISITS   9007199254740991LL
+
+
+typedef struct {
+    ngx_str_t                  url;
+    ngx_str_t                  alias;
+    int64_t                    expires_at;
+    uint64_t                   max_visits;
+} ngx_http_mcp_shorten_req_t;
+
+
+static void ngx_http_mcp_shorten_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_shorten(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_shorten_args(ngx_http_request_t *r,
+    json_t *body, ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_error_t *err);
+static ngx_int_t ngx_http_mcp_shorten_reply(ngx_http_request_t *r,
+    ngx_str_t *code, ngx_http_mcp_shorten_req_t *req);
+static ngx_int_t ngx_http_mcp_short_url(ngx_http_request_t *r,
+    ngx_str_t *code, ngx_str_t *out);
+
+
+ngx_int_t
+ngx_http_mcp_shorten_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                 rc;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_mcp_send_not_allowed(r, "POST");
+    }
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    if (ngx_http_mcp_is_json_type(r) != NGX_OK) {
+        return ngx_http_mcp_send_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                       "unsupported_media_type",
+                                       "send the body as JSON with "
+                                       "\"Content-Type: application/json\"");
+    }
+
+    if (r->headers_in.content_length_n > (off_t) mlcf->max_body_size) {
+        return ngx_http_mcp_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                       "body_too_large",
+                                       "the request body is larger than "
+                                       "%zu bytes", mlcf->max_body_size);
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_mcp_shorten_body);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_mcp_shorten_body(ngx_http_request_t *r)
+{
+    ngx_http_finalize_request(r, ngx_http_mcp_shorten(r));
+}
+
+
+static ngx_int_t
+ngx_http_mcp_shorten(ngx_http_request_t *r)
+{
+    int                          rc;
+    u_char                       buf[MCP_STORE_CODE_MAX];
+    json_t                      *json;
+    ngx_str_t                    body, code;
+    json_error_t                 err;
+    mcp_store_link_t             link;
+    ngx_http_mcp_loc_conf_t     *mlcf;
+    ngx_http_mcp_main_conf_t    *mmcf;
+    ngx_http_mcp_error_t         error;
+    ngx_http_mcp_shorten_req_t   req;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+
+    if (ngx_http_mcp_body(r, &body) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (body.len > mlcf->max_body_size) {
+        return ngx_http_mcp_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                       "body_too_large",
+                                       "the request body is larger than "
+                                       "%zu bytes", mlcf->max_body_size);
+    }
+
+    if (body.len == 0) {
+        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                       "invalid_json",
+                                       "the request body is empty; send "
+                                       "{\"OriginalURL\": \"https://...\"}");
+    }
+
+    json = json_loadb((char *) body.data, body.len, JSON_REJECT_DUPLICATES,
+                      &err);
+    if (json == NULL) {
+        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                       "invalid_json",
+                                       "malformed JSON at line %d, "
+                                       "column %d: %s",
+                                       err.line, err.column, err.text);
+    }
+
+    ngx_http_mcp_json_cleanup(r->pool, json);
+
+    if (!json_is_object(json)) {
+        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                       "invalid_json",
+                                       "the request body must be a JSON "
+                                       "object");
+    }
+
+    switch (ngx_http_mcp_shorten_args(r, json, &req, &error)) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_DECLINED:
+        return ngx_http_mcp_send_failure(r, &error);
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&link, sizeof(mcp_store_link_t));
+
+    link.url = (char *) req.url.data;
+    link.url_len = req.url.len;
+    link.created_at = ngx_time();
+    link.expires_at = req.expires_at;
+    link.max_visits = req.max_visits;
+
+    if (req.alias.len) {
+        code = req.alias;
+        rc = mcp_store_link_put(mmcf->store, (char *) code.data, code.len,
+                                &link);
+
+        if (rc == MCP_STORE_EXISTS) {
+            return ngx_http_mcp_send_error(r, NGX_HTTP_CONFLICT,
+                                           "alias_taken",
+                                           "alias \"%.*s\" is already taken",
+                                           (int) code.len, code.data);
+        }
+
+    } else {
+        code.data = buf;
+        code.len = mlcf->code_length;
+        rc = mcp_store_link_create(mmcf->store, (char *) buf, code.len,
+                                   &link);
+    }
+
+    if (rc != MCP_STORE_OK) {
+        return ngx_http_mcp_store_status(r, rc);
+    }
+
+    return ngx_http_mcp_shorten_reply(r, &code, &req);
+}
+
+
+/*
+ * Reads the optional integer member name of body into *v: NGX_OK when
+ * absent or null (v untouched), NGX_DECLINED when not an integer in
+ * 1..max.
+ */
+
+static ngx_int_t
+ngx_http_mcp_json_int(json_t *body, const char *name, int64_t max,
+    int64_t *v)
+{
+    json_t   *m;
+    double    d;
+
+    m = json_object_get(body, name);
+
+    if (m == NULL || json_is_null(m)) {
+        return NGX_OK;
+    }
+
+    if (json_is_integer(m)) {
+        *v = json_integer_value(m);
+
+    } else if (json_is_real(m)) {
+        d = json_real_value(m);
+        if (d != (double) (int64_t) d || d > (double) max) {
+            return NGX_DECLINED;
+        }
+
+        *v = (int64_t) d;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    return (*v >= 1 && *v <= max) ? NGX_OK : NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_json_str(json_t *body, const char *name, ngx_str_t *s,
+    ngx_int_t *bad)
+{
+    json_t  *m;
+
+    m = json_object_get(body, name);
+
+    if (m == NULL || json_is_null(m)) {
+        return NGX_DECLINED;
+    }
+
+    if (!json_is_string(m)) {
+        *bad = 1;
+        return NGX_DECLINED;
+    }
+
+    s->data = (u_char *) json_string_value(m);
+    s->len = json_string_length(m);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Validates the request body into req: NGX_OK, NGX_DECLINED with err
+ * filled, or NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
+    ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_error_t *err)
+{
+    int64_t                   v, now;
+    ngx_int_t                 bad, rc;
+    ngx_str_t                 url, at;
+    const char               *field, *why;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    ngx_memzero(req, sizeof(ngx_http_mcp_shorten_req_t));
+    ngx_str_null(&url);
+    now = ngx_time();
+    bad = 0;
+
+    field = "OriginalURL";
+
+    if (ngx_http_mcp_json_str(body, field, &url, &bad) != NGX_OK && !bad) {
+        field = "url";
+        (void) ngx_http_mcp_json_str(body, field, &url, &bad);
+    }
+
+    if (bad) {
+        return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "invalid_request",
+                                 "%s must be a string", field);
+    }
+
+    if (url.len == 0) {
+        return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "missing_url",
+                                 "OriginalURL is required");
+    }
+
+    rc = ngx_http_mcp_check_url(r, mlcf, &url, &req->url, err);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_mcp_json_str(body, "alias", &req->alias, &bad) == NGX_OK
+        && ngx_http_mcp_check_alias(mlcf, &req->alias, &why) != NGX_OK)
+    {
+        if (why[0] == 'r') {
+            return ngx_http_mcp_fail(err, NGX_HTTP_CONFLICT, "alias_reserved",
+                                     "alias \"%.*s\" is reserved",
+                                     (int) req->alias.len, req->alias.data);
+        }
+
+        bad = 1;
+    }
+
+    if (bad) {
+        return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "invalid_alias",
+                                 "alias must be 1 to %d characters of A-Z, "
+                                 "a-z, 0-9, \"_\" and \"-\"",
+                                 MCP_STORE_CODE_MAX);
+    }
+
+    v = 0;
+    if (ngx_http_mcp_json_int(body, "expires_in", NGX_HTTP_MCP_MAX_SECONDS,
+                              &v)
+        != NGX_OK)
+    {
+        return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "invalid_request",
+                                 "expires_in must be a whole number of "
+                                 "seconds, at least 1");
+    }
+
+    if (v) {
+        req->expires_at = now + v;
+    }
+
+    if (ngx_http_mcp_json_str(body, "expires_at", &at, &bad) == NGX_OK
+        || bad)
+    {
+        if (req->expires_at) {
+            return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST,
+                                     "invalid_request",
+                                     "give expires_in or expires_at, "
+                                     "not both");
+        }
+
+        if (bad || ngx_http_mcp_parse_time(&at, &req->expires_at) != NGX_OK)
+        {
+            return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST,
+                                     "invalid_request",
+                                     "expires_at must be an RFC 3339 time "
+                                     "such as \"2030-01-01T00:00:00Z\"");
+        }
+
+        if (req->expires_at <= now) {
+            return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST,
+                                     "invalid_request",
+                                     "expires_at is in the past");
+        }
+    }
+
+    v = 0;
+    if (ngx_http_mcp_json_int(body, "max_visits", NGX_HTTP_MCP_MAX_VISITS,
+                              &v)
+        != NGX_OK)
+    {
+        return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "invalid_request",
+                                 "max_visits must be a whole number, at "
+                                 "least 1");
+    }
+
+    req->max_visits = v;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_shorten_reply(ngx_http_request_t *r, ngx_str_t *code,
+    ngx_http_mcp_shorten_req_t *req)
+{
+    u_char     *end, time[NGX_HTTP_MCP_TIME_LEN];
+    json_t     *json;
+    ngx_int_t   rc;
+    ngx_str_t   short_url;
+
+    if (ngx_http_mcp_short_url(r, code, &short_url) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    json = json_pack("{s:s%, s:s%, s:s%, s:s%}",
+                     "ShortURL", code->data, code->len,
+                     "code", code->data, code->len,
+                     "short_url", short_url.data, short_url.len,
+                     "url", req->url.data, req->url.len);
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_mcp_json_cleanup(r->pool, json);
+
+    if (req->expires_at) {
+        end = ngx_http_mcp_format_time(req->expires_at, time);
+        if (json_object_set_new(json, "expires_at",
+                                json_stringn((char *) time, end - time))
+            != 0)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (req->max_visits) {
+        if (json_object_set_new(json, "max_visits",
+                                json_integer(req->max_visits))
+            != 0)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    rc = ngx_http_mcp_send_json(r, NGX_HTTP_CREATED, json);
+
+    return rc;
+}
+
+
+/*
+ * mcp_base_url + code, or scheme://Host/code as the client addressed us.
+ */
+
+static ngx_int_t
+ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
+    ngx_str_t *out)
+{
+    u_char                     *p;
+    size_t                      len;
+    ngx_str_t                   scheme, host;
+    ngx_http_mcp_loc_conf_t    *mlcf;
+    ngx_http_core_srv_conf_t   *cscf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    if (mlcf->base_url.len) {
+        ngx_str_null(&scheme);
+        host = mlcf->base_url;
+
+    } else {
+#if (NGX_HTTP_SSL)
+        if (r->connection->ssl) {
+            ngx_str_set(&scheme, "https://");
+        } else
+#endif
+        {
+            ngx_str_set(&scheme, "http://");
+        }
+
+        if (r->headers_in.host) {
+            host = r->headers_in.host->value;
+
+        } else {
+            cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+            host = cscf->server_name;
+        }
+    }
+
+    len = scheme.len + host.len + 1 + code->len;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+
+    p = ngx_cpymem(p, scheme.data, scheme.len);
+    p = ngx_cpymem(p, host.data, host.len);
+
+    if (scheme.len) {
+        *p++ = '/';
+    }
+
+    p = ngx_cpymem(p, code->data, code->len);
+    out->len = p - out->data;
+
+    return NGX_OK;
+}

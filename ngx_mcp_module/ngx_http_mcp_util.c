@@ -1,0 +1,365 @@
+
+/*
+ * ngx_mcp: helpers shared by the handlers: JSON responses and errors,
+ * request bodies, store error mapping.
+ */
+
+
+#include "ngx_http_mcp_module.h"
+
+
+static void ngx_http_mcp_json_cleanup_handler(void *data);
+
+
+static void
+ngx_http_mcp_json_cleanup_handler(void *data)
+{
+    json_decref((json_t *) data);
+}
+
+
+void
+ngx_http_mcp_json_cleanup(ngx_pool_t *pool, json_t *json)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (json == NULL) {
+        return;
+    }
+
+    cln = ngx_pool_cleanup_add(pool, 0);
+    if (cln == NULL) {
+        json_decref(json);
+        return;
+    }
+
+    cln->handler = ngx_http_mcp_json_cleanup_handler;
+    cln->data = json;
+}
+
+
+/*
+ * Sends json (which the caller still owns) as the whole response.
+ */
+
+ngx_int_t
+ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *json)
+{
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    len = json_dumpb(json, NULL, 0, JSON_COMPACT);
+    if (len == 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b = ngx_create_temp_buf(r->pool, len + 1);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last += json_dumpb(json, (char *) b->pos, len, JSON_COMPACT);
+    *b->last++ = '\n';
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+
+    if (status == NGX_HTTP_MCP_UNPROCESSABLE) {
+        ngx_str_set(&r->headers_out.status_line,
+                    "422 Unprocessable Entity");
+    }
+
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * Fills err and returns NGX_DECLINED, so that validation can say
+ * "return ngx_http_mcp_fail(err, ...);".  The message is printf-formatted
+ * (C format, not nginx's).
+ */
+
+ngx_int_t
+ngx_http_mcp_fail(ngx_http_mcp_error_t *err, ngx_uint_t status,
+    const char *error, const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    (void) vsnprintf(err->message, sizeof(err->message), fmt, args);
+    va_end(args);
+
+    err->status = status;
+    err->error = error;
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Sends err as {"message": ..., "error": ...}, dropping a request body
+ * that was not read.
+ */
+
+ngx_int_t
+ngx_http_mcp_send_failure(ngx_http_request_t *r, ngx_http_mcp_error_t *err)
+{
+    json_t     *json;
+    ngx_int_t   rc;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "mcp error %ui %s: %s", err->status, err->error,
+                   err->message);
+
+    json = json_pack("{s:s, s:s}", "message", err->message,
+                     "error", err->error);
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_mcp_send_json(r, err->status, json);
+
+    json_decref(json);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_http_mcp_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error, const char *fmt, ...)
+{
+    va_list               args;
+    ngx_http_mcp_error_t  err;
+
+    va_start(args, fmt);
+    (void) vsnprintf(err.message, sizeof(err.message), fmt, args);
+    va_end(args);
+
+    err.status = status;
+    err.error = error;
+
+    return ngx_http_mcp_send_failure(r, &err);
+}
+
+
+ngx_int_t
+ngx_http_mcp_send_not_allowed(ngx_http_request_t *r, const char *allow)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+    h->value.data = (u_char *) allow;
+    h->value.len = ngx_strlen(allow);
+
+    return ngx_http_mcp_send_error(r, NGX_HTTP_NOT_ALLOWED,
+                                   "method_not_allowed",
+                                   "method %.*s is not allowed here; "
+                                   "use %s",
+                                   (int) r->method_name.len,
+                                   r->method_name.data, allow);
+}
+
+
+/*
+ * Collects the request body, read already, into one buffer from r->pool,
+ * whether nginx kept it in memory or spilled it to a temporary file.
+ */
+
+ngx_int_t
+ngx_http_mcp_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    off_t         size;
+    u_char       *p;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    body->len = 0;
+    body->data = (u_char *) "";
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    size = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        size += ngx_buf_size(cl->buf);
+    }
+
+    if (size == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, size + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                              b->file_pos);
+            if (n != b->file_last - b->file_pos) {
+                return NGX_ERROR;
+            }
+
+            p += n;
+            continue;
+        }
+
+        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+    }
+
+    *p = '\0';
+    body->len = p - body->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Answers a store failure that the handler does not treat itself.
+ */
+
+ngx_int_t
+ngx_http_mcp_store_status(ngx_http_request_t *r, int rc)
+{
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+
+    if (rc == MCP_STORE_FULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "mcp_store \"%V\" is full: raise its map_size= "
+                      "and reload", &mmcf->path);
+
+        return ngx_http_mcp_send_error(r, NGX_HTTP_INSUFFICIENT_STORAGE,
+                                       "store_full",
+                                       "the link store is full; nothing "
+                                       "was saved");
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "mcp_store \"%V\" failed: %s",
+                  &mmcf->path, mcp_store_strerror(rc));
+
+    return ngx_http_mcp_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                   "internal", "the store failed: %s",
+                                   mcp_store_strerror(rc));
+}
+
+
+/*
+ * JSON bodies are "application/json" or "application/<x>+json".  A missing
+ * type, "text/plain" and curl's default "application/x-www-form-urlencoded"
+ * are accepted too when the body is JSON: the classic shortener API is
+ * driven by "curl -d '{...}'".  Anything else is refused with 415.
+ */
+
+ngx_int_t
+ngx_http_mcp_is_json_type(ngx_http_request_t *r)
+{
+    u_char     *p, *last;
+    ngx_str_t   type;
+
+    if (r->headers_in.content_type == NULL) {
+        return NGX_OK;
+    }
+
+    type = r->headers_in.content_type->value;
+    last = type.data + type.len;
+
+    for (p = type.data; p < last && *p != ';' && *p != ' '; p++) {
+        /* void */
+    }
+
+    type.len = p - type.data;
+
+    if ((type.len == 16
+         && ngx_strncasecmp(type.data, (u_char *) "application/json", 16)
+            == 0)
+        || (type.len == 10
+            && ngx_strncasecmp(type.data, (u_char *) "text/plain", 10) == 0)
+        || (type.len == 33
+            && ngx_strncasecmp(type.data,
+                               (u_char *) "application/x-www-form-urlencoded",
+                               33) == 0))
+    {
+        return NGX_OK;
+    }
+
+    if (type.len > 17
+        && ngx_strncasecmp(type.data, (u_char *) "application/", 12) == 0
+        && ngx_strncasecmp(type.data + type.len - 5, (u_char *) "+json", 5)
+           == 0)
+    {
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Codes and aliases: 1 to MCP_STORE_CODE_MAX characters of [A-Za-z0-9_-].
+ */
+
+ngx_int_t
+ngx_http_mcp_valid_code(ngx_str_t *code)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (code->len == 0 || code->len > MCP_STORE_CODE_MAX) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < code->len; i++) {
+        c = code->data[i];
+
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
+            || (c >= 'A' && c <= 'Z') || c == '_' || c == '-')
+        {
+            continue;
+        }
+
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}

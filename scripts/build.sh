@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Builds build/ngx_mcp_module.so against an nginx source tree.
+#
+# NGINX_SRC    nginx source tree (default: Debian's nginx-dev tree,
+#              /usr/share/nginx/src, configured with its conf_flags so that
+#              the module loads into Debian's stock nginx)
+# NGINX_CONFIGURE_ARGS
+#              configure arguments for a tree without conf_flags
+#              (default: --with-compat)
+# MCP_CC_OPT   extra compiler flags (for example -fsanitize=address)
+#
+# The tree is copied to build/nginx once and configured again only when
+# the addon's config script or the flags change; "make modules" is
+# incremental.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+src=${NGINX_SRC:-/usr/share/nginx/src}
+tree=$top/build/nginx
+cc_opt="-O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2 ${MCP_CC_OPT:-}"
+
+if [ ! -x "$src/configure" ]; then
+    echo "build.sh: no nginx source tree at $src" >&2
+    echo "build.sh: install nginx-dev (apt-get install nginx-dev)" \
+         "or set NGINX_SRC" >&2
+    exit 1
+fi
+
+if [ -f "$src/conf_flags" ]; then
+    # shellcheck disable=SC1091
+    . "$src/conf_flags"
+    args=("${NGX_CONF_FLAGS[@]}")
+else
+    read -r -a args <<< "${NGINX_CONFIGURE_ARGS:---with-compat}"
+fi
+
+args+=("--with-cc-opt=$cc_opt" "--add-dynamic-module=$top")
+stamp=$(printf '%s\n' "$src" "${args[@]}" | md5sum | cut -d' ' -f1)
+
+if [ ! -f "$tree/.stamp" ] || [ "$(cat "$tree/.stamp")" != "$stamp" ] \
+   || [ "$top/config" -nt "$tree/objs/Makefile" ]
+then
+    rm -rf "$tree"
+    mkdir -p "$tree"
+    cp -a "$src/." "$tree/"
+    (cd "$tree" && ./configure "${args[@]}" > configure.log 2>&1) || {
+        tail -n 30 "$tree/configure.log" >&2
+        exit 1
+    }
+    echo "$stamp" > "$tree/.stamp"
+fi
+
+make -C "$tree" -f objs/Makefile modules -j"$(nproc)" > "$tree/make.log" 2>&1 \
+    || { grep -E -B2 -A8 'error|warning' "$tree/make.log" | head -n 80 >&2
+         exit 1; }
+
+cp "$tree/objs/ngx_mcp_module.so" "$top/build/ngx_mcp_module.so"
+echo "built build/ngx_mcp_module.so"

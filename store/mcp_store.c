@@ -1,0 +1,747 @@
+/*
+ * mcp_store: the environment.  Opening, closing, flushing and statistics,
+ * the schema record, LMDB return codes, the handle's transactions, and
+ * random codes.  Link records are in mcp_store_link.c.
+ */
+
+#define _POSIX_C_SOURCE  200809L
+
+#include <sys/types.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcp_store_int.h"
+
+
+#define MCP_STORE_MAX_DBS        16
+#define MCP_STORE_MAX_READERS    256
+#define MCP_STORE_MAP_SIZE       ((size_t) 64 * 1024 * 1024)
+#define MCP_STORE_FILE_MODE      0600
+
+/* the only flags mcp_store_open() knows */
+#define MCP_STORE_FLAGS          (MCP_STORE_NOSYNC | MCP_STORE_RDONLY)
+
+/* the largest multiple of 62 that fits a byte */
+#define MCP_STORE_RANDOM_LIMIT   248
+
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MCP_STORE_PRINTF(f, a)   __attribute__((format(printf, f, a)))
+#else
+#define MCP_STORE_PRINTF(f, a)
+#endif
+
+
+static int mcp_store_error(char *err, size_t err_len, int rc,
+    const char *fmt, ...) MCP_STORE_PRINTF(4, 5);
+static int mcp_store_env_open(mcp_store_t *s, const char *path,
+    size_t map_size, char *err, size_t err_len);
+static int mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
+    size_t err_len);
+static int mcp_store_schema_check(mcp_store_t *s, MDB_txn *txn,
+    const char *path, char *err, size_t err_len);
+static int mcp_store_txn_begin(mcp_store_t *s, unsigned flags,
+    MDB_txn **txn);
+static int mcp_store_map_adopt(mcp_store_t *s);
+static int mcp_store_reader_count(const char *msg, void *ctx);
+
+
+static const char  *const mcp_store_errors[] = {
+    "success",                                  /* MCP_STORE_OK */
+    "not found",                                /* MCP_STORE_NOTFOUND */
+    "already exists",                           /* MCP_STORE_EXISTS */
+    "store full: raise map_size",               /* MCP_STORE_FULL */
+    "store written by a newer schema version",  /* MCP_STORE_ESCHEMA */
+    "invalid argument",                         /* MCP_STORE_EINVAL */
+    "corrupt record",                           /* MCP_STORE_ECORRUPT */
+    "out of memory",                            /* MCP_STORE_ENOMEM */
+    "I/O error",                                /* MCP_STORE_EIO */
+    "not an LMDB environment",                  /* MCP_STORE_ENOTENV */
+    "no free random code: use longer codes",    /* MCP_STORE_EXHAUSTED */
+    "link expired",                             /* MCP_STORE_EXPIRED */
+    "link out of visits"                        /* MCP_STORE_SPENT */
+};
+
+
+const char *
+mcp_store_strerror(int rc)
+{
+    if (rc < 0
+        || (size_t) rc >= sizeof(mcp_store_errors)
+                          / sizeof(mcp_store_errors[0]))
+    {
+        return "unknown store error";
+    }
+
+    return mcp_store_errors[rc];
+}
+
+
+int
+mcp_store_open(mcp_store_t **sp, const char *path, size_t map_size,
+    unsigned flags, char *err, size_t err_len)
+{
+    int           rc, saved;
+    mcp_store_t  *s;
+    struct stat   st;
+
+    if (err != NULL && err_len > 0) {
+        err[0] = '\0';
+    }
+
+    if (sp != NULL) {
+        *sp = NULL;
+    }
+
+    if (sp == NULL || path == NULL || (flags & ~MCP_STORE_FLAGS)) {
+        return mcp_store_error(err, err_len, MCP_STORE_EINVAL,
+                               "mcp_store_open(): invalid arguments");
+    }
+
+    /* mdb_env_open() would fail on a missing directory with a bare ENOENT
+     * from its lock file: name the directory instead */
+
+    if (stat(path, &st) == -1) {
+        return mcp_store_error(err, err_len, MCP_STORE_EIO,
+                               "stat(\"%s\") failed: %s",
+                               path, strerror(errno));
+    }
+
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return mcp_store_error(err, err_len, MCP_STORE_EIO,
+                               "\"%s\" is not a directory", path);
+    }
+
+    s = calloc(1, sizeof(mcp_store_t));
+    if (s == NULL) {
+        return mcp_store_error(err, err_len, MCP_STORE_ENOMEM,
+                               "store at %s: out of memory", path);
+    }
+
+    s->flags = flags;
+
+    rc = mcp_store_env_open(s, path, map_size, err, err_len);
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_env_init(s, path, err, err_len);
+    }
+
+    if (rc != MCP_STORE_OK) {
+        saved = errno;
+        mcp_store_close(s);
+        errno = saved;
+        return rc;
+    }
+
+    *sp = s;
+
+    return MCP_STORE_OK;
+}
+
+
+void
+mcp_store_close(mcp_store_t *s)
+{
+    if (s == NULL) {
+        return;
+    }
+
+    if (s->rtxn != NULL) {
+        mdb_txn_abort(s->rtxn);
+    }
+
+    if (s->env != NULL) {
+        mdb_env_close(s->env);
+    }
+
+    free(s);
+}
+
+
+/*
+ * Touches nothing but the environment, never the read transaction, so the
+ * nginx module may run it in a thread pool while its event loop goes on
+ * using the handle: LMDB allows mdb_env_sync() at any time.
+ */
+
+int
+mcp_store_sync(mcp_store_t *s)
+{
+    if (s == NULL) {
+        return MCP_STORE_EINVAL;
+    }
+
+    if (s->flags & MCP_STORE_RDONLY) {
+        return MCP_STORE_OK;            /* nothing of ours to flush */
+    }
+
+    return mcp_store_rc(mdb_env_sync(s->env, 1));
+}
+
+
+int
+mcp_store_stat(mcp_store_t *s, mcp_store_stat_t *st)
+{
+    int           rc;
+    MDB_txn      *txn;
+    MDB_stat      ms;
+    unsigned      readers;
+    MDB_envinfo   info;
+
+    if (s == NULL || st == NULL) {
+        return MCP_STORE_EINVAL;
+    }
+
+    rc = mcp_store_read_begin(s, &txn);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    rc = mdb_stat(txn, s->links, &ms);
+
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_info(s->env, &info);
+    }
+
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_get_maxreaders(s->env, &st->max_readers);
+    }
+
+    if (rc == MDB_SUCCESS) {
+        readers = 0;
+        rc = mdb_reader_list(s->env, mcp_store_reader_count, &readers);
+        rc = (rc < 0) ? EIO : MDB_SUCCESS;
+        st->readers_used = readers;
+    }
+
+    mcp_store_release(s);
+
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_rc(rc);
+    }
+
+    st->links = ms.ms_entries;
+    st->map_size = info.me_mapsize;
+    st->used_bytes = (uint64_t) (info.me_last_pgno + 1) * ms.ms_psize;
+    st->page_size = ms.ms_psize;
+    st->schema_version = s->schema;
+
+    return MCP_STORE_OK;
+}
+
+
+int
+mcp_store_reader_check(mcp_store_t *s, int *dead)
+{
+    if (s == NULL) {
+        return MCP_STORE_EINVAL;
+    }
+
+    mcp_store_release(s);
+
+    return mcp_store_rc(mdb_reader_check(s->env, dead));
+}
+
+
+int
+mcp_store_random_code(char *buf, size_t len)
+{
+    size_t          i, n;
+    ssize_t         got;
+    unsigned char   pool[MCP_STORE_CODE_MAX];
+
+    static const char  alphabet[] = MCP_STORE_CODE_ALPHABET;
+
+    if (buf == NULL || len == 0 || len > MCP_STORE_CODE_MAX) {
+        return MCP_STORE_EINVAL;
+    }
+
+    n = 0;
+
+    while (n < len) {
+        got = getrandom(pool, sizeof(pool), 0);
+
+        if (got == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            return MCP_STORE_EIO;
+        }
+
+        /* bytes of 248 and up are dropped: keeping them would make the
+         * first 8 characters likelier than the other 54 */
+
+        for (i = 0; i < (size_t) got && n < len; i++) {
+            if (pool[i] < MCP_STORE_RANDOM_LIMIT) {
+                buf[n++] = alphabet[pool[i] % (sizeof(alphabet) - 1)];
+            }
+        }
+    }
+
+    return MCP_STORE_OK;
+}
+
+
+/*
+ * Turns an LMDB return code into ours.  Codes with no better match are
+ * MCP_STORE_EIO, with errno set to the system error where there is one.
+ */
+
+int
+mcp_store_rc(int mdb_rc)
+{
+    switch (mdb_rc) {
+
+    case MDB_SUCCESS:
+        return MCP_STORE_OK;
+
+    case MDB_NOTFOUND:
+        return MCP_STORE_NOTFOUND;
+
+    case MDB_KEYEXIST:
+        return MCP_STORE_EXISTS;
+
+    case MDB_MAP_FULL:
+        return MCP_STORE_FULL;
+
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+        return MCP_STORE_ECORRUPT;
+
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+        return MCP_STORE_ENOTENV;
+
+    case ENOMEM:
+        return MCP_STORE_ENOMEM;
+
+    case EINVAL:
+    case MDB_BAD_VALSIZE:
+        return MCP_STORE_EINVAL;
+
+    default:
+        errno = (mdb_rc > 0) ? mdb_rc : EIO;
+        return MCP_STORE_EIO;
+    }
+}
+
+
+/*
+ * Every call on a handle but mcp_store_sync() starts here: the snapshot a
+ * previous mcp_store_link_get() kept for its url is let go.
+ */
+
+void
+mcp_store_release(mcp_store_t *s)
+{
+    if (s->rlive) {
+        mdb_txn_reset(s->rtxn);
+        s->rlive = 0;
+    }
+}
+
+
+/*
+ * Renews the handle's read transaction.  The caller ends it with
+ * mcp_store_release(), or leaves it to the next call.
+ */
+
+int
+mcp_store_read_begin(mcp_store_t *s, MDB_txn **txn)
+{
+    int  rc;
+
+    mcp_store_release(s);
+
+    *txn = s->rtxn;
+
+    rc = mdb_txn_renew(s->rtxn);
+
+    if (rc == MDB_MAP_RESIZED) {
+        rc = mcp_store_map_adopt(s);
+
+        if (rc == MDB_SUCCESS) {
+            rc = mdb_txn_renew(s->rtxn);
+        }
+    }
+
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_rc(rc);
+    }
+
+    s->rlive = 1;
+
+    return MCP_STORE_OK;
+}
+
+
+int
+mcp_store_write_begin(mcp_store_t *s, MDB_txn **txn)
+{
+    mcp_store_release(s);
+
+    return mcp_store_rc(mcp_store_txn_begin(s, 0, txn));
+}
+
+
+/*
+ * Commits txn if rc is MCP_STORE_OK, aborts it otherwise, and returns the
+ * outcome.  A full map, met by a put or by the commit, leaves nothing
+ * changed.
+ */
+
+int
+mcp_store_write_end(mcp_store_t *s, MDB_txn *txn, int rc)
+{
+    if (rc == MCP_STORE_OK) {
+        /* a failed commit has aborted txn already */
+        rc = mcp_store_rc(mdb_txn_commit(txn));
+
+    } else {
+        mdb_txn_abort(txn);
+    }
+
+    if (rc == MCP_STORE_FULL) {
+        /* another process may have raised the map size since we mapped
+         * it: take it up, so that the next write can use it */
+        (void) mcp_store_map_adopt(s);
+    }
+
+    return rc;
+}
+
+
+static int
+mcp_store_error(char *err, size_t err_len, int rc, const char *fmt, ...)
+{
+    int      saved;
+    va_list  args;
+
+    if (err != NULL && err_len > 0) {
+        saved = errno;
+
+        va_start(args, fmt);
+        (void) vsnprintf(err, err_len, fmt, args);
+        va_end(args);
+
+        errno = saved;
+    }
+
+    return rc;
+}
+
+
+static int
+mcp_store_env_open(mcp_store_t *s, const char *path, size_t map_size,
+    char *err, size_t err_len)
+{
+    int           rc;
+    unsigned      flags;
+    MDB_envinfo   info;
+
+    rc = mdb_env_create(&s->env);
+
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_set_maxdbs(s->env, MCP_STORE_MAX_DBS);
+    }
+
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_set_maxreaders(s->env, MCP_STORE_MAX_READERS);
+    }
+
+    if (rc == MDB_SUCCESS && map_size != 0) {
+        rc = mdb_env_set_mapsize(s->env, map_size);
+    }
+
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_error(err, err_len, mcp_store_rc(rc),
+                               "store at %s: cannot set up LMDB: %s",
+                               path, mdb_strerror(rc));
+    }
+
+    /*
+     * MDB_NOTLS: the read transaction belongs to the handle, not to a
+     * thread, and the handle may move between threads.
+     */
+
+    flags = MDB_NOTLS;
+
+    if (s->flags & MCP_STORE_NOSYNC) {
+        flags |= MDB_NOSYNC;
+    }
+
+    if (s->flags & MCP_STORE_RDONLY) {
+        flags |= MDB_RDONLY;
+    }
+
+    rc = mdb_env_open(s->env, path, flags, MCP_STORE_FILE_MODE);
+
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
+        return mcp_store_error(err, err_len, MCP_STORE_ENOTENV,
+                               "store at %s: data.mdb is not an LMDB "
+                               "environment: %s", path, mdb_strerror(rc));
+    }
+
+    if (rc == ENOENT && (s->flags & MCP_STORE_RDONLY)) {
+        return mcp_store_error(err, err_len, MCP_STORE_ENOTENV,
+                               "store at %s: no LMDB environment to read: "
+                               "%s", path, mdb_strerror(rc));
+    }
+
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_error(err, err_len, mcp_store_rc(rc),
+                               "store at %s: mdb_env_open() failed: %s",
+                               path, mdb_strerror(rc));
+    }
+
+    /*
+     * Nothing was ever committed to a new environment (its last page is
+     * the second meta page), and LMDB gave it a 1 MiB map: unless asked
+     * otherwise, start it at 64 MiB.  No transaction is open yet, so the
+     * map may move.
+     */
+
+    rc = mdb_env_info(s->env, &info);
+
+    if (rc == MDB_SUCCESS && map_size == 0 && info.me_last_pgno < 2
+        && info.me_mapsize < MCP_STORE_MAP_SIZE)
+    {
+        rc = mdb_env_set_mapsize(s->env, MCP_STORE_MAP_SIZE);
+    }
+
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_reader_check(s->env, NULL);
+    }
+
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_error(err, err_len, mcp_store_rc(rc),
+                               "store at %s: cannot set up LMDB: %s",
+                               path, mdb_strerror(rc));
+    }
+
+    return MCP_STORE_OK;
+}
+
+
+/*
+ * Opens the named databases and checks the schema record, creating what is
+ * missing in one write transaction unless the handle is read-only, then
+ * begins the handle's read transaction.
+ */
+
+static int
+mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
+    size_t err_len)
+{
+    int        rc, rdonly;
+    MDB_txn   *txn;
+    unsigned   flags;
+
+    rdonly = (s->flags & MCP_STORE_RDONLY) != 0;
+
+    rc = mcp_store_txn_begin(s, rdonly ? MDB_RDONLY : 0, &txn);
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_error(err, err_len, mcp_store_rc(rc),
+                               "store at %s: mdb_txn_begin() failed: %s",
+                               path, mdb_strerror(rc));
+    }
+
+    flags = rdonly ? 0 : MDB_CREATE;
+
+    rc = mdb_dbi_open(txn, MCP_STORE_DB_META, flags, &s->meta);
+
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_dbi_open(txn, MCP_STORE_DB_LINKS, flags, &s->links);
+    }
+
+    if (rc == MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        return mcp_store_error(err, err_len, MCP_STORE_ENOTENV,
+                               "store at %s: not an ngx_mcp store "
+                               "(no \"" MCP_STORE_DB_META "\" or \""
+                               MCP_STORE_DB_LINKS "\" database)", path);
+    }
+
+    if (rc != MDB_SUCCESS) {
+        mdb_txn_abort(txn);
+        return mcp_store_error(err, err_len, mcp_store_rc(rc),
+                               "store at %s: mdb_dbi_open() failed: %s",
+                               path, mdb_strerror(rc));
+    }
+
+    rc = mcp_store_schema_check(s, txn, path, err, err_len);
+    if (rc != MCP_STORE_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    /* even a read-only transaction commits, to keep its database handles */
+
+    rc = mdb_txn_commit(txn);
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_error(err, err_len, mcp_store_rc(rc),
+                               "store at %s: mdb_txn_commit() failed: %s",
+                               path, mdb_strerror(rc));
+    }
+
+    rc = mcp_store_txn_begin(s, MDB_RDONLY, &s->rtxn);
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_error(err, err_len, mcp_store_rc(rc),
+                               "store at %s: mdb_txn_begin() failed: %s",
+                               path, mdb_strerror(rc));
+    }
+
+    mdb_txn_reset(s->rtxn);
+
+    return MCP_STORE_OK;
+}
+
+
+static int
+mcp_store_schema_check(mcp_store_t *s, MDB_txn *txn, const char *path,
+    char *err, size_t err_len)
+{
+    int        rc;
+    char       buf[16];
+    MDB_val    key, val;
+    uint64_t   version;
+
+    key.mv_size = sizeof(MCP_STORE_KEY_SCHEMA) - 1;
+    key.mv_data = MCP_STORE_KEY_SCHEMA;
+
+    rc = mdb_get(txn, s->meta, &key, &val);
+
+    if (rc == MDB_NOTFOUND && !(s->flags & MCP_STORE_RDONLY)) {
+        val.mv_size = mcp_store_schema_encode(MCP_STORE_SCHEMA_VERSION,
+                                              buf, sizeof(buf));
+        val.mv_data = buf;
+
+        rc = mdb_put(txn, s->meta, &key, &val, 0);
+        if (rc != MDB_SUCCESS) {
+            return mcp_store_error(err, err_len, mcp_store_rc(rc),
+                                   "store at %s: cannot write the schema "
+                                   "record: %s", path, mdb_strerror(rc));
+        }
+
+        s->schema = MCP_STORE_SCHEMA_VERSION;
+
+        return MCP_STORE_OK;
+    }
+
+    if (rc == MDB_NOTFOUND) {
+        return mcp_store_error(err, err_len, MCP_STORE_ECORRUPT,
+                               "store at %s has no schema record", path);
+    }
+
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_error(err, err_len, mcp_store_rc(rc),
+                               "store at %s: cannot read the schema record: "
+                               "%s", path, mdb_strerror(rc));
+    }
+
+    if (mcp_store_schema_decode(val.mv_data, val.mv_size, &version)
+        != MCP_STORE_OK
+        || version == 0)
+    {
+        return mcp_store_error(err, err_len, MCP_STORE_ECORRUPT,
+                               "store at %s has a corrupt schema record",
+                               path);
+    }
+
+    if (version > MCP_STORE_SCHEMA_VERSION) {
+        return mcp_store_error(err, err_len, MCP_STORE_ESCHEMA,
+                               "store at %s has schema version %llu, "
+                               "this build reads up to %d", path,
+                               (unsigned long long) version,
+                               MCP_STORE_SCHEMA_VERSION);
+    }
+
+    s->schema = (unsigned) version;
+
+    return MCP_STORE_OK;
+}
+
+
+/*
+ * Begins a transaction.  MDB_MAP_RESIZED means another process has grown
+ * the data past our map: map it again at the size it recorded and retry.
+ */
+
+static int
+mcp_store_txn_begin(mcp_store_t *s, unsigned flags, MDB_txn **txn)
+{
+    int  rc;
+
+    rc = mdb_txn_begin(s->env, NULL, flags, txn);
+
+    if (rc == MDB_MAP_RESIZED) {
+        rc = mcp_store_map_adopt(s);
+
+        if (rc == MDB_SUCCESS) {
+            rc = mdb_txn_begin(s->env, NULL, flags, txn);
+        }
+    }
+
+    return rc;
+}
+
+
+/*
+ * Maps the environment again at the size recorded on disk, the largest any
+ * process has used.  Never shrinks: a map_size given to mcp_store_open()
+ * is recorded only by the first commit after it.  The caller has no
+ * transaction running (the read transaction is reset).
+ */
+
+static int
+mcp_store_map_adopt(mcp_store_t *s)
+{
+    int           rc;
+    MDB_envinfo   before, after;
+
+    rc = mdb_env_info(s->env, &before);
+
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_set_mapsize(s->env, 0);
+    }
+
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_info(s->env, &after);
+    }
+
+    if (rc == MDB_SUCCESS && after.me_mapsize < before.me_mapsize) {
+        rc = mdb_env_set_mapsize(s->env, before.me_mapsize);
+    }
+
+    return rc;
+}
+
+
+/*
+ * mdb_reader_list() callback: a header line, then one line per reader slot
+ * in use, which starts with the process id; other messages start with
+ * "(".
+ */
+
+static int
+mcp_store_reader_count(const char *msg, void *ctx)
+{
+    unsigned  *n = ctx;
+
+    while (*msg == ' ') {
+        msg++;
+    }
+
+    if (*msg >= '0' && *msg <= '9') {
+        (*n)++;
+    }
+
+    return 0;
+}

@@ -1,0 +1,305 @@
+/*
+ * mcp-store: a store from the command line.
+ *
+ *     mcp-store stat DIR             key: value lines
+ *     mcp-store get DIR CODE         the link as one JSON line
+ *     mcp-store list DIR             code<TAB>url lines, in code order
+ *     mcp-store check DIR            decodes every record
+ *     mcp-store put DIR CODE URL     stores a link (bulk loads, tests)
+ *
+ * The read commands open the store read-only: they are safe next to a
+ * running nginx, and never create anything.  Exit status: 0 done, 1 failed
+ * (not found, corrupt records, store errors), 2 usage.
+ */
+
+#define _POSIX_C_SOURCE  200809L
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "mcp_store_int.h"
+
+
+typedef struct {
+    uint64_t  links;
+    uint64_t  corrupt;
+} mcp_store_cli_check_t;
+
+
+static int mcp_store_cli_stat(mcp_store_t *s, char **argv);
+static int mcp_store_cli_get(mcp_store_t *s, char **argv);
+static int mcp_store_cli_list(mcp_store_t *s, char **argv);
+static int mcp_store_cli_check(mcp_store_t *s, char **argv);
+static int mcp_store_cli_put(mcp_store_t *s, char **argv);
+static int mcp_store_cli_list_one(void *data, const char *code,
+    size_t code_len, const mcp_store_link_t *link);
+static int mcp_store_cli_check_one(void *data, const char *code,
+    size_t code_len, const mcp_store_link_t *link);
+static void mcp_store_cli_json_str(const char *p, size_t len);
+static int mcp_store_cli_failed(const char *what, const char *arg, int rc);
+
+
+static const struct {
+    const char  *name;
+    int          argc;          /* arguments after the directory */
+    unsigned     flags;         /* for mcp_store_open() */
+    int        (*run)(mcp_store_t *s, char **argv);
+} mcp_store_cli_commands[] = {
+    { "stat",  0, MCP_STORE_RDONLY, mcp_store_cli_stat },
+    { "get",   1, MCP_STORE_RDONLY, mcp_store_cli_get },
+    { "list",  0, MCP_STORE_RDONLY, mcp_store_cli_list },
+    { "check", 0, MCP_STORE_RDONLY, mcp_store_cli_check },
+    { "put",   2, 0,                mcp_store_cli_put }
+};
+
+
+int
+main(int argc, char **argv)
+{
+    int           rc;
+    char          err[512];
+    size_t        i;
+    mcp_store_t  *s;
+
+    for (i = 0;
+         i < sizeof(mcp_store_cli_commands)
+             / sizeof(mcp_store_cli_commands[0]);
+         i++)
+    {
+        if (argc >= 2 && strcmp(argv[1], mcp_store_cli_commands[i].name) == 0
+            && argc == mcp_store_cli_commands[i].argc + 3)
+        {
+            break;
+        }
+    }
+
+    if (i == sizeof(mcp_store_cli_commands)
+             / sizeof(mcp_store_cli_commands[0]))
+    {
+        fprintf(stderr,
+                "usage: mcp-store stat DIR\n"
+                "       mcp-store get DIR CODE\n"
+                "       mcp-store list DIR\n"
+                "       mcp-store check DIR\n"
+                "       mcp-store put DIR CODE URL\n");
+        return 2;
+    }
+
+    rc = mcp_store_open(&s, argv[2], 0, mcp_store_cli_commands[i].flags,
+                        err, sizeof(err));
+    if (rc != MCP_STORE_OK) {
+        fprintf(stderr, "mcp-store: %s\n", err);
+        return 1;
+    }
+
+    rc = mcp_store_cli_commands[i].run(s, argv + 3);
+
+    mcp_store_close(s);
+
+    if (fflush(stdout) == EOF) {
+        perror("mcp-store: stdout");
+        return 1;
+    }
+
+    return rc;
+}
+
+
+static int
+mcp_store_cli_stat(mcp_store_t *s, char **argv)
+{
+    int               rc;
+    mcp_store_stat_t  st;
+
+    (void) argv;
+
+    rc = mcp_store_stat(s, &st);
+    if (rc != MCP_STORE_OK) {
+        return mcp_store_cli_failed("stat", NULL, rc);
+    }
+
+    printf("schema_version: %u\n"
+           "links: %llu\n"
+           "map_size: %llu\n"
+           "used_bytes: %llu\n"
+           "page_size: %u\n"
+           "max_readers: %u\n"
+           "readers_used: %u\n",
+           st.schema_version,
+           (unsigned long long) st.links,
+           (unsigned long long) st.map_size,
+           (unsigned long long) st.used_bytes,
+           st.page_size, st.max_readers, st.readers_used);
+
+    return 0;
+}
+
+
+static int
+mcp_store_cli_get(mcp_store_t *s, char **argv)
+{
+    int               rc;
+    mcp_store_link_t  link;
+
+    rc = mcp_store_link_get(s, argv[0], strlen(argv[0]), &link);
+    if (rc != MCP_STORE_OK) {
+        return mcp_store_cli_failed("get", argv[0], rc);
+    }
+
+    printf("{\"code\":");
+    mcp_store_cli_json_str(argv[0], strlen(argv[0]));
+    printf(",\"url\":");
+    mcp_store_cli_json_str(link.url, link.url_len);
+    printf(",\"created_at\":%lld,\"expires_at\":%lld,\"max_visits\":%llu,"
+           "\"visits\":%llu,\"last_visit\":%lld}\n",
+           (long long) link.created_at, (long long) link.expires_at,
+           (unsigned long long) link.max_visits,
+           (unsigned long long) link.visits, (long long) link.last_visit);
+
+    return 0;
+}
+
+
+static int
+mcp_store_cli_list(mcp_store_t *s, char **argv)
+{
+    int  rc;
+
+    (void) argv;
+
+    rc = mcp_store_link_list(s, NULL, 0, 0, mcp_store_cli_list_one, NULL,
+                             NULL);
+    if (rc != MCP_STORE_OK) {
+        return mcp_store_cli_failed("list", NULL, rc);
+    }
+
+    return 0;
+}
+
+
+static int
+mcp_store_cli_list_one(void *data, const char *code, size_t code_len,
+    const mcp_store_link_t *link)
+{
+    (void) data;
+
+    fwrite(code, 1, code_len, stdout);
+    putchar('\t');
+    fwrite(link->url, 1, link->url_len, stdout);
+    putchar('\n');
+
+    return 0;
+}
+
+
+static int
+mcp_store_cli_check(mcp_store_t *s, char **argv)
+{
+    int                    rc;
+    mcp_store_cli_check_t  check;
+
+    (void) argv;
+
+    check.links = 0;
+    check.corrupt = 0;
+
+    rc = mcp_store_link_walk(s, NULL, 0, 0, mcp_store_cli_check_one, &check,
+                             NULL, MCP_STORE_WALK_CORRUPT);
+    if (rc != MCP_STORE_OK) {
+        return mcp_store_cli_failed("check", NULL, rc);
+    }
+
+    if (check.corrupt != 0) {
+        fprintf(stderr, "mcp-store: %llu of %llu records do not decode\n",
+                (unsigned long long) check.corrupt,
+                (unsigned long long) check.links
+                + (unsigned long long) check.corrupt);
+        return 1;
+    }
+
+    printf("ok %llu links\n", (unsigned long long) check.links);
+
+    return 0;
+}
+
+
+static int
+mcp_store_cli_check_one(void *data, const char *code, size_t code_len,
+    const mcp_store_link_t *link)
+{
+    mcp_store_cli_check_t  *check = data;
+
+    if (link != NULL) {
+        check->links++;
+        return 0;
+    }
+
+    check->corrupt++;
+
+    printf("corrupt ");
+    mcp_store_cli_json_str(code, code_len);
+    putchar('\n');
+
+    return 0;
+}
+
+
+static int
+mcp_store_cli_put(mcp_store_t *s, char **argv)
+{
+    int               rc;
+    mcp_store_link_t  link;
+
+    memset(&link, 0, sizeof(link));
+
+    link.url = argv[1];
+    link.url_len = strlen(argv[1]);
+    link.created_at = (int64_t) time(NULL);
+
+    rc = mcp_store_link_put(s, argv[0], strlen(argv[0]), &link);
+    if (rc != MCP_STORE_OK) {
+        return mcp_store_cli_failed("put", argv[0], rc);
+    }
+
+    return 0;
+}
+
+
+/* Codes and URLs are bytes: escape what JSON requires, pass the rest. */
+
+static void
+mcp_store_cli_json_str(const char *p, size_t len)
+{
+    size_t         i;
+    unsigned char  c;
+
+    putchar('"');
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) p[i];
+
+        if (c == '"' || c == '\\') {
+            putchar('\\');
+            putchar(c);
+
+        } else if (c < 0x20 || c == 0x7f) {
+            printf("\\u%04x", c);
+
+        } else {
+            putchar(c);
+        }
+    }
+
+    putchar('"');
+}
+
+
+static int
+mcp_store_cli_failed(const char *what, const char *arg, int rc)
+{
+    fprintf(stderr, "mcp-store: %s%s%s: %s\n", what,
+            arg ? " " : "", arg ? arg : "", mcp_store_strerror(rc));
+
+    return 1;
+}

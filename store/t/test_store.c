@@ -1,0 +1,2165 @@
+/*
+ * Unit tests of the store library, printing TAP for prove.
+ *
+ * Each group of tests works in its own directory under one mkdtemp() root,
+ * removed at the end.  Raw LMDB, used to plant what the library would
+ * never write, only opens an environment that no store handle in this
+ * process has open: LMDB forbids opening one environment twice in a
+ * process.  Children of fork() open their own handles and leave with
+ * _exit(), never touching the parent's.
+ */
+
+#define _POSIX_C_SOURCE  200809L
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <msgpack.h>
+
+#include "mcp_store_int.h"
+
+
+#define TEST_PLAN        151
+
+#define TEST_KIB         ((size_t) 1024)
+#define TEST_MIB         ((size_t) 1024 * 1024)
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TEST_NORETURN    __attribute__((noreturn))
+#define TEST_PRINTF(f, a)  __attribute__((format(printf, f, a)))
+#else
+#define TEST_NORETURN
+#define TEST_PRINTF(f, a)
+#endif
+
+/* a string literal of bytes and its length, NULs included */
+#define TEST_BYTES(s)    s, sizeof(s) - 1
+
+
+/* TAP */
+
+static unsigned  tap_run;
+static unsigned  tap_failed;
+
+
+#define TAP_OK(cond, ...)                                                     \
+    tap_ok((cond) != 0, __LINE__, __VA_ARGS__)
+
+#define TAP_RC(got, want, ...)                                                \
+    tap_rc((got), (want), __LINE__, __VA_ARGS__)
+
+#define TAP_IS(got, want, ...)                                                \
+    tap_is((unsigned long long) (got), (unsigned long long) (want),         \
+           __LINE__, __VA_ARGS__)
+
+
+static void tap_vline(int pass, int line, const char *fmt, va_list args);
+static int tap_ok(int pass, int line, const char *fmt, ...)
+    TEST_PRINTF(3, 4);
+static int tap_rc(int got, int want, int line, const char *fmt, ...)
+    TEST_PRINTF(4, 5);
+static int tap_is(unsigned long long got, unsigned long long want, int line,
+    const char *fmt, ...) TEST_PRINTF(4, 5);
+static void tap_diag(const char *fmt, ...) TEST_PRINTF(1, 2);
+static void tap_bail(const char *fmt, ...) TEST_PRINTF(1, 2) TEST_NORETURN;
+
+
+/* helpers */
+
+typedef struct {
+    size_t     calls;
+    size_t     stop_at;         /* cb returns 1 on this call (1-based) */
+    size_t     corrupt;         /* calls with link NULL */
+    int        urls_ok;
+    char       codes[256];      /* "a,b,c" */
+} test_list_t;
+
+
+static char  test_root[1024];
+
+
+static void test_setup(void);
+static void test_cleanup(void);
+static void test_rmrf(const char *path);
+static const char *test_dir(char *buf, const char *name);
+static mcp_store_t *test_open(const char *dir, size_t map_size,
+    unsigned flags);
+static mcp_store_link_t test_link(const char *url, int64_t created_at,
+    int64_t expires_at, uint64_t max_visits, uint64_t visits,
+    int64_t last_visit);
+static int test_url_is(const mcp_store_link_t *link, const char *url);
+static int test_link_is(const mcp_store_link_t *a,
+    const mcp_store_link_t *b);
+static int test_put(mcp_store_t *s, const char *code, const char *url);
+static int test_in_alphabet(const char *p, size_t len);
+static int test_raw_put(const char *dir, const char *db, const char *key,
+    const void *val, size_t len);
+static int test_raw_get(const char *dir, const char *db, const char *key,
+    void *buf, size_t size, size_t *len);
+static int test_wait(pid_t pid);
+static uint64_t test_rand(void);
+static int test_list_cb(void *data, const char *code, size_t code_len,
+    const mcp_store_link_t *link);
+static int test_list(mcp_store_t *s, const char *after, size_t limit,
+    size_t stop_at, test_list_t *l, int *more);
+
+
+/* test groups */
+
+static void test_strerror(void);
+static void test_open_errors(void);
+static void test_open_create(void);
+static void test_schema(void);
+static void test_rdonly(void);
+static void test_put_get(void);
+static void test_code_len(void);
+static void test_random_code(void);
+static void test_create(void);
+static void test_consume(void);
+static void test_add_visits(void);
+static void test_delete(void);
+static void test_list_links(void);
+static void test_stat_sync(void);
+static void test_corrupt(void);
+static void test_codec(void);
+static void test_codec_fuzz(void);
+static void test_map_full(void);
+static void test_fork_writer(void);
+static void test_get_lifetime(void);
+static void test_reader_check(void);
+static void test_map_grown(void);
+
+
+int
+main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    test_setup();
+
+    printf("1..%d\n", TEST_PLAN);
+
+    test_strerror();
+    test_open_errors();
+    test_open_create();
+    test_schema();
+    test_rdonly();
+    test_put_get();
+    test_code_len();
+    test_random_code();
+    test_create();
+    test_consume();
+    test_add_visits();
+    test_delete();
+    test_list_links();
+    test_stat_sync();
+    test_corrupt();
+    test_codec();
+    test_codec_fuzz();
+    test_map_full();
+    test_fork_writer();
+    test_get_lifetime();
+    test_reader_check();
+    test_map_grown();
+
+    test_cleanup();
+
+    if (tap_run != TEST_PLAN) {
+        tap_diag("planned %d tests but ran %u", TEST_PLAN, tap_run);
+        return 1;
+    }
+
+    if (tap_failed) {
+        tap_diag("failed %u of %u tests", tap_failed, tap_run);
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static void
+test_strerror(void)
+{
+    int          i, j, distinct;
+    const char  *msg;
+
+    distinct = 1;
+
+    for (i = MCP_STORE_OK; i <= MCP_STORE_SPENT; i++) {
+        msg = mcp_store_strerror(i);
+
+        if (msg == NULL || msg[0] == '\0'
+            || strcmp(msg, "unknown store error") == 0)
+        {
+            distinct = 0;
+            tap_diag("code %d: \"%s\"", i, msg ? msg : "(null)");
+            continue;
+        }
+
+        for (j = MCP_STORE_OK; j < i; j++) {
+            if (strcmp(msg, mcp_store_strerror(j)) == 0) {
+                distinct = 0;
+                tap_diag("codes %d and %d share \"%s\"", j, i, msg);
+            }
+        }
+    }
+
+    TAP_OK(distinct, "strerror: every code has a message of its own");
+
+    TAP_OK(strcmp(mcp_store_strerror(-1), "unknown store error") == 0
+           && strcmp(mcp_store_strerror(MCP_STORE_SPENT + 1),
+                     "unknown store error") == 0
+           && strcmp(mcp_store_strerror(1000), "unknown store error") == 0,
+           "strerror: other codes are \"unknown store error\"");
+}
+
+
+static void
+test_open_errors(void)
+{
+    int           rc, fd;
+    char          err[512], dir[PATH_MAX], path[PATH_MAX + 16];
+    char          junk[8192];
+    size_t        i;
+    mcp_store_t  *s;
+
+    rc = mcp_store_open(NULL, test_root, 0, 0, err, sizeof(err));
+    TAP_RC(rc, MCP_STORE_EINVAL, "open: NULL handle pointer is EINVAL");
+
+    s = (mcp_store_t *) &rc;
+    rc = mcp_store_open(&s, NULL, 0, 0, err, sizeof(err));
+    TAP_OK(rc == MCP_STORE_EINVAL && s == NULL,
+           "open: NULL path is EINVAL and the handle NULL");
+
+    rc = mcp_store_open(&s, test_root, 0, 0x80, err, sizeof(err));
+    TAP_RC(rc, MCP_STORE_EINVAL, "open: unknown flags are EINVAL");
+
+    snprintf(path, sizeof(path), "%s/missing", test_root);
+    s = (mcp_store_t *) &rc;
+    errno = 0;
+    rc = mcp_store_open(&s, path, 0, 0, err, sizeof(err));
+    TAP_OK(rc == MCP_STORE_EIO && s == NULL && errno == ENOENT
+           && strstr(err, path) != NULL,
+           "open: missing directory is EIO, errno ENOENT, path in message");
+    tap_diag("%s", err);
+
+    rc = mcp_store_open(&s, path, 0, 0, NULL, 0);
+    TAP_RC(rc, MCP_STORE_EIO, "open: err NULL is accepted");
+
+    rc = mcp_store_open(&s, path, 0, 0, err, 8);
+    TAP_OK(rc == MCP_STORE_EIO && strlen(err) == 7,
+           "open: message truncated to err_len and NUL-terminated");
+
+    test_dir(dir, "not-a-dir");
+    snprintf(path, sizeof(path), "%s/file", dir);
+    fd = open(path, O_WRONLY | O_CREAT, 0600);
+    if (fd == -1) {
+        tap_bail("open(\"%s\"): %s", path, strerror(errno));
+    }
+    close(fd);
+
+    errno = 0;
+    rc = mcp_store_open(&s, path, 0, 0, err, sizeof(err));
+    TAP_OK(rc == MCP_STORE_EIO && errno == ENOTDIR,
+           "open: a file for a directory is EIO, errno ENOTDIR");
+
+    /* a data.mdb of junk */
+
+    test_dir(dir, "garbage");
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+
+    for (i = 0; i < sizeof(junk); i++) {
+        junk[i] = (char) test_rand();
+    }
+
+    fd = open(path, O_WRONLY | O_CREAT, 0600);
+    if (fd == -1 || write(fd, junk, sizeof(junk)) != (ssize_t) sizeof(junk))
+    {
+        tap_bail("write(\"%s\"): %s", path, strerror(errno));
+    }
+    close(fd);
+
+    s = (mcp_store_t *) &rc;
+    rc = mcp_store_open(&s, dir, 0, 0, err, sizeof(err));
+    TAP_OK(rc == MCP_STORE_ENOTENV && s == NULL && strstr(err, dir) != NULL
+           && strstr(err, "MDB_INVALID") != NULL,
+           "open: data.mdb of junk is ENOTENV, with path and LMDB error");
+    tap_diag("%s", err);
+
+    rc = mcp_store_open(&s, dir, 0, MCP_STORE_RDONLY, err, sizeof(err));
+    TAP_RC(rc, MCP_STORE_ENOTENV, "open: read-only on junk is ENOTENV");
+
+    /* read-only never creates */
+
+    test_dir(dir, "empty");
+    rc = mcp_store_open(&s, dir, 0, MCP_STORE_RDONLY, err, sizeof(err));
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    TAP_OK(rc == MCP_STORE_ENOTENV && access(path, F_OK) == -1,
+           "open: read-only on an empty directory is ENOTENV, creates "
+           "nothing");
+
+    /* an LMDB environment, but not ours */
+
+    test_dir(dir, "foreign");
+    if (test_raw_put(dir, "other", "k", "v", 1) != 0) {
+        tap_bail("raw put in %s", dir);
+    }
+
+    rc = mcp_store_open(&s, dir, 0, MCP_STORE_RDONLY, err, sizeof(err));
+    TAP_OK(rc == MCP_STORE_ENOTENV && strstr(err, dir) != NULL,
+           "open: read-only on a foreign LMDB environment is ENOTENV");
+    tap_diag("%s", err);
+
+    rc = mcp_store_open(&s, dir, 0, 0, err, sizeof(err));
+    TAP_OK(rc == MCP_STORE_OK && s != NULL,
+           "open: read-write on a foreign environment adds our databases");
+    mcp_store_close(s);
+
+    mcp_store_close(NULL);
+    TAP_OK(1, "close: NULL is accepted");
+}
+
+
+static void
+test_open_create(void)
+{
+    int               rc;
+    char              dir[PATH_MAX], err[512], buf[16];
+    size_t            len;
+    mcp_store_t      *s;
+    mcp_store_stat_t  st;
+
+    test_dir(dir, "create");
+
+    err[0] = 'x';
+    rc = mcp_store_open(&s, dir, 0, 0, err, sizeof(err));
+    TAP_OK(rc == MCP_STORE_OK && s != NULL && err[0] == '\0',
+           "open: creates a store in an empty directory");
+    if (s == NULL) {
+        tap_bail("open(\"%s\"): %s", dir, err);
+    }
+
+    rc = mcp_store_stat(s, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.schema_version == 1 && st.links == 0
+           && st.map_size == 64 * TEST_MIB,
+           "stat: new store has schema 1, no links, a 64 MiB map");
+
+    TAP_OK(st.page_size >= 512 && st.used_bytes > 0
+           && st.used_bytes % st.page_size == 0
+           && st.max_readers == 256 && st.readers_used == 1,
+           "stat: page size, used bytes in pages, 256 reader slots, 1 used");
+    tap_diag("page_size %u used_bytes %llu readers %u/%u", st.page_size,
+             (unsigned long long) st.used_bytes, st.readers_used,
+             st.max_readers);
+
+    mcp_store_close(s);
+
+    rc = test_raw_get(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, buf,
+                      sizeof(buf), &len);
+    TAP_OK(rc == 0 && len == 1 && buf[0] == 1,
+           "open: schema record is msgpack positive int 1");
+
+    /* map_size: 0 keeps what the environment has */
+
+    s = test_open(dir, 128 * TEST_MIB, 0);
+    rc = test_put(s, "grow", "https://example.com/");
+    mcp_store_close(s);
+
+    s = test_open(dir, 0, 0);
+    rc |= mcp_store_stat(s, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.map_size == 128 * TEST_MIB,
+           "open: map_size 0 keeps the size an earlier open recorded");
+    mcp_store_close(s);
+}
+
+
+static void
+test_schema(void)
+{
+    int           rc;
+    char          dir[PATH_MAX], err[512], want[PATH_MAX + 128];
+    mcp_store_t  *s;
+
+    test_dir(dir, "schema");
+    mcp_store_close(test_open(dir, 0, 0));
+
+    if (test_raw_put(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, "\x02", 1)
+        != 0)
+    {
+        tap_bail("raw put in %s", dir);
+    }
+
+    s = (mcp_store_t *) &rc;
+    rc = mcp_store_open(&s, dir, 0, 0, err, sizeof(err));
+    snprintf(want, sizeof(want),
+             "store at %s has schema version 2, this build reads up to 1",
+             dir);
+    TAP_OK(rc == MCP_STORE_ESCHEMA && s == NULL && strcmp(err, want) == 0,
+           "open: newer schema is ESCHEMA with the exact message");
+    tap_diag("%s", err);
+
+    rc = mcp_store_open(&s, dir, 0, MCP_STORE_RDONLY, err, sizeof(err));
+    TAP_RC(rc, MCP_STORE_ESCHEMA, "open: read-only refuses it too");
+
+    /* any msgpack encoding of 1 will do */
+
+    test_raw_put(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA,
+                 "\xcf\0\0\0\0\0\0\0\x01", 9);
+    rc = mcp_store_open(&s, dir, 0, 0, err, sizeof(err));
+    TAP_RC(rc, MCP_STORE_OK, "open: schema 1 as a uint64 is accepted");
+    mcp_store_close(s);
+
+    test_raw_put(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, "\xc0", 1);
+    rc = mcp_store_open(&s, dir, 0, 0, err, sizeof(err));
+    TAP_OK(rc == MCP_STORE_ECORRUPT && strstr(err, dir) != NULL,
+           "open: schema record of nil is ECORRUPT");
+
+    test_raw_put(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, "\x01\x01",
+                 2);
+    rc = mcp_store_open(&s, dir, 0, 0, err, sizeof(err));
+    TAP_RC(rc, MCP_STORE_ECORRUPT, "open: schema record with trailing bytes "
+           "is ECORRUPT");
+}
+
+
+static void
+test_rdonly(void)
+{
+    int                rc;
+    char               dir[PATH_MAX], code[8];
+    mcp_store_t       *s;
+    mcp_store_link_t   link;
+    mcp_store_stat_t   st;
+    mcp_store_visit_t  v;
+
+    test_dir(dir, "rdonly");
+
+    s = test_open(dir, 0, 0);
+    test_put(s, "ro", "https://example.com/ro");
+    mcp_store_close(s);
+
+    s = test_open(dir, 0, MCP_STORE_RDONLY);
+
+    rc = mcp_store_link_get(s, "ro", 2, &link);
+    TAP_OK(rc == MCP_STORE_OK && test_url_is(&link, "https://example.com/ro"),
+           "rdonly: get works");
+
+    rc = mcp_store_stat(s, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.links == 1 && st.schema_version == 1,
+           "rdonly: stat works");
+
+    link = test_link("https://example.com/", 1, 0, 0, 0, 0);
+    v.code = "ro";
+    v.code_len = 2;
+    v.count = 1;
+    v.last_visit = 1;
+
+    errno = 0;
+    rc = mcp_store_link_put(s, "new", 3, &link);
+    TAP_OK(rc == MCP_STORE_EIO && errno == EACCES,
+           "rdonly: put is EIO, errno EACCES");
+
+    TAP_OK(mcp_store_link_create(s, code, 7, &link) == MCP_STORE_EIO
+           && mcp_store_link_consume(s, "ro", 2, 1) == MCP_STORE_EIO
+           && mcp_store_link_add_visits(s, &v, 1) == MCP_STORE_EIO
+           && mcp_store_link_delete(s, "ro", 2) == MCP_STORE_EIO,
+           "rdonly: create, consume, add_visits, delete are EIO");
+
+    TAP_RC(mcp_store_sync(s), MCP_STORE_OK, "rdonly: sync is a no-op");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_put_get(void)
+{
+    int               rc;
+    char              dir[PATH_MAX], url[] = "https://example.com/a?b=c";
+    char              code64[MCP_STORE_CODE_MAX], *longurl;
+    size_t            i;
+    mcp_store_t      *s;
+    mcp_store_link_t  in, out;
+
+    test_dir(dir, "put-get");
+    s = test_open(dir, 0, 0);
+
+    in = test_link(url, 1700000000, 1800000000, 10, 3, 1700000500);
+    rc = mcp_store_link_put(s, "abc", 3, &in);
+    TAP_RC(rc, MCP_STORE_OK, "put: stores a link");
+
+    memset(&out, 0, sizeof(out));
+    rc = mcp_store_link_get(s, "abc", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_link_is(&out, &in),
+           "get: every field comes back");
+
+    TAP_OK(out.url != in.url, "get: url points into the store, not at the "
+           "caller's buffer");
+
+    in = test_link("x", INT64_MIN, INT64_MAX, UINT64_MAX, UINT64_MAX,
+                   INT64_MIN + 1);
+    rc = mcp_store_link_put(s, "ext", 3, &in);
+    rc |= mcp_store_link_get(s, "ext", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_link_is(&out, &in),
+           "put/get: extreme field values round-trip");
+
+    in = test_link(NULL, -1, -2, 0, 0, -3);
+    rc = mcp_store_link_put(s, "empty", 5, &in);
+    rc |= mcp_store_link_get(s, "empty", 5, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.url_len == 0 && out.created_at == -1
+           && out.expires_at == -2 && out.last_visit == -3,
+           "put/get: empty url and negative times round-trip");
+
+    /* longer than the encoder's stack buffer */
+
+    longurl = malloc(5000);
+    if (longurl == NULL) {
+        tap_bail("malloc");
+    }
+
+    for (i = 0; i < 4999; i++) {
+        longurl[i] = (char) ('a' + i % 26);
+    }
+    longurl[4999] = '\0';
+
+    in = test_link(longurl, 5, 6, 7, 8, 9);
+    rc = mcp_store_link_put(s, "long", 4, &in);
+    rc |= mcp_store_link_get(s, "long", 4, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_link_is(&out, &in),
+           "put/get: a 5000-byte url round-trips");
+    free(longurl);
+
+    memset(code64, 'Z', sizeof(code64));
+    in = test_link(url, 1, 0, 0, 0, 0);
+    rc = mcp_store_link_put(s, code64, sizeof(code64), &in);
+    rc |= mcp_store_link_get(s, code64, sizeof(code64), &out);
+    TAP_OK(rc == MCP_STORE_OK && test_url_is(&out, url),
+           "put/get: a 64-byte code is accepted");
+
+    rc = mcp_store_link_put(s, "a\0b", 3, &in);
+    rc |= mcp_store_link_get(s, "a\0b", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_url_is(&out, url)
+           && mcp_store_link_get(s, "a", 1, &out) == MCP_STORE_NOTFOUND,
+           "put/get: codes are bytes, NUL included");
+
+    rc = mcp_store_link_get(s, "nope", 4, &out);
+    TAP_RC(rc, MCP_STORE_NOTFOUND, "get: missing code is NOTFOUND");
+
+    in = test_link("https://other.example/", 2, 0, 0, 0, 0);
+    rc = mcp_store_link_put(s, "abc", 3, &in);
+    TAP_RC(rc, MCP_STORE_EXISTS, "put: taken code is EXISTS");
+
+    rc = mcp_store_link_get(s, "abc", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_url_is(&out, url)
+           && out.created_at == 1700000000 && out.visits == 3,
+           "put: the original link is unchanged after EXISTS");
+
+    in.url = NULL;
+    in.url_len = 3;
+    TAP_OK(mcp_store_link_put(s, "bad", 3, NULL) == MCP_STORE_EINVAL
+           && mcp_store_link_put(s, "bad", 3, &in) == MCP_STORE_EINVAL
+           && mcp_store_link_put(NULL, "bad", 3, &out) == MCP_STORE_EINVAL
+           && mcp_store_link_get(s, "abc", 3, NULL) == MCP_STORE_EINVAL
+           && mcp_store_link_get(NULL, "abc", 3, &out) == MCP_STORE_EINVAL,
+           "put/get: NULL link, url, handle are EINVAL");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_code_len(void)
+{
+    char               dir[PATH_MAX], code[MCP_STORE_CODE_MAX + 1];
+    size_t             bad[] = { 0, MCP_STORE_CODE_MAX + 1 };
+    unsigned           i, put, create, get, consume, del;
+    mcp_store_t       *s;
+    mcp_store_link_t   link;
+
+    test_dir(dir, "code-len");
+    s = test_open(dir, 0, 0);
+
+    memset(code, 'c', sizeof(code));
+    link = test_link("https://example.com/", 1, 0, 0, 0, 0);
+    put = create = get = consume = del = 1;
+
+    for (i = 0; i < 2; i++) {
+        put &= mcp_store_link_put(s, code, bad[i], &link)
+               == MCP_STORE_EINVAL;
+        create &= mcp_store_link_create(s, code, bad[i], &link)
+                  == MCP_STORE_EINVAL;
+        get &= mcp_store_link_get(s, code, bad[i], &link)
+               == MCP_STORE_EINVAL;
+        consume &= mcp_store_link_consume(s, code, bad[i], 1)
+                   == MCP_STORE_EINVAL;
+        del &= mcp_store_link_delete(s, code, bad[i]) == MCP_STORE_EINVAL;
+    }
+
+    put &= mcp_store_link_put(s, NULL, 3, &link) == MCP_STORE_EINVAL;
+    create &= mcp_store_link_create(s, NULL, 3, &link) == MCP_STORE_EINVAL;
+    get &= mcp_store_link_get(s, NULL, 3, &link) == MCP_STORE_EINVAL;
+    consume &= mcp_store_link_consume(s, NULL, 3, 1) == MCP_STORE_EINVAL;
+    del &= mcp_store_link_delete(s, NULL, 3) == MCP_STORE_EINVAL;
+
+    TAP_OK(put, "put: code of 0 or 65 bytes, or NULL, is EINVAL");
+    TAP_OK(create, "create: code of 0 or 65 bytes, or NULL, is EINVAL");
+    TAP_OK(get, "get: code of 0 or 65 bytes, or NULL, is EINVAL");
+    TAP_OK(consume, "consume: code of 0 or 65 bytes, or NULL, is EINVAL");
+    TAP_OK(del, "delete: code of 0 or 65 bytes, or NULL, is EINVAL");
+
+    mcp_store_close(s);
+}
+
+
+static int
+test_code_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 8);
+}
+
+
+static void
+test_random_code(void)
+{
+    int       rc, ok, all;
+    char      buf[MCP_STORE_CODE_MAX + 1], *codes;
+    size_t    i, j, n = 2000;
+    unsigned  seen[256];
+
+    TAP_OK(mcp_store_random_code(buf, 0) == MCP_STORE_EINVAL
+           && mcp_store_random_code(buf, MCP_STORE_CODE_MAX + 1)
+              == MCP_STORE_EINVAL
+           && mcp_store_random_code(NULL, 7) == MCP_STORE_EINVAL,
+           "random_code: length 0, 65, NULL buffer are EINVAL");
+
+    memset(buf, '#', sizeof(buf));
+    rc = mcp_store_random_code(buf, 7);
+    TAP_OK(rc == MCP_STORE_OK && test_in_alphabet(buf, 7)
+           && buf[7] == '#',
+           "random_code: fills exactly len bytes from the alphabet");
+
+    rc = mcp_store_random_code(buf, MCP_STORE_CODE_MAX);
+    TAP_OK(rc == MCP_STORE_OK && test_in_alphabet(buf, MCP_STORE_CODE_MAX),
+           "random_code: 64 characters");
+
+    codes = malloc(n * 8);
+    if (codes == NULL) {
+        tap_bail("malloc");
+    }
+
+    ok = 1;
+    memset(seen, 0, sizeof(seen));
+
+    for (i = 0; i < n; i++) {
+        if (mcp_store_random_code(codes + i * 8, 8) != MCP_STORE_OK
+            || !test_in_alphabet(codes + i * 8, 8))
+        {
+            ok = 0;
+        }
+
+        for (j = 0; j < 8; j++) {
+            seen[(unsigned char) codes[i * 8 + j]]++;
+        }
+    }
+
+    all = 1;
+    for (i = 0; i < sizeof(MCP_STORE_CODE_ALPHABET) - 1; i++) {
+        /* 16000 draws over 62: each expects 258, so 100 is far out */
+        if (seen[(unsigned char) MCP_STORE_CODE_ALPHABET[i]] < 100) {
+            all = 0;
+        }
+    }
+
+    TAP_OK(ok && all, "random_code: 2000 codes, every character well used");
+
+    qsort(codes, n, 8, test_code_cmp);
+
+    ok = 1;
+    for (i = 1; i < n; i++) {
+        if (memcmp(codes + (i - 1) * 8, codes + i * 8, 8) == 0) {
+            ok = 0;
+        }
+    }
+
+    TAP_OK(ok, "random_code: 2000 codes of 8 are distinct");
+
+    free(codes);
+}
+
+
+static void
+test_create(void)
+{
+    int                rc, ok;
+    char               dir[PATH_MAX], code[8], first[8], c;
+    size_t             i;
+    mcp_store_t       *s;
+    mcp_store_link_t   link, out;
+    mcp_store_stat_t   st;
+
+    test_dir(dir, "create-links");
+    s = test_open(dir, 0, 0);
+
+    link = test_link("https://example.com/created", 10, 20, 30, 0, 0);
+
+    memset(code, '#', sizeof(code));
+    rc = mcp_store_link_create(s, code, 7, &link);
+    TAP_OK(rc == MCP_STORE_OK && test_in_alphabet(code, 7)
+           && code[7] == '#',
+           "create: writes a 7-character code from the alphabet");
+
+    rc = mcp_store_link_get(s, code, 7, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_link_is(&out, &link),
+           "create: the link is stored under the code");
+
+    memcpy(first, code, sizeof(first));
+    ok = 1;
+
+    for (i = 0; i < 100; i++) {
+        if (mcp_store_link_create(s, code, 7, &link) != MCP_STORE_OK
+            || memcmp(code, first, 7) == 0)
+        {
+            ok = 0;
+        }
+    }
+
+    rc = mcp_store_stat(s, &st);
+    TAP_OK(ok && rc == MCP_STORE_OK && st.links == 101,
+           "create: 100 more links, 101 in all");
+
+    mcp_store_close(s);
+
+    /* take every 1-character code, then ask for one more */
+
+    test_dir(dir, "exhausted");
+    s = test_open(dir, 0, 0);
+
+    ok = 1;
+    for (i = 0; i < sizeof(MCP_STORE_CODE_ALPHABET) - 1; i++) {
+        c = MCP_STORE_CODE_ALPHABET[i];
+        ok &= mcp_store_link_put(s, &c, 1, &link) == MCP_STORE_OK;
+    }
+
+    rc = mcp_store_link_create(s, code, 1, &link);
+    TAP_OK(ok && rc == MCP_STORE_EXHAUSTED,
+           "create: EXHAUSTED when every code of the length is taken");
+
+    rc = mcp_store_stat(s, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.links == 62,
+           "create: nothing stored after EXHAUSTED");
+
+    rc = mcp_store_link_create(s, code, 2, &link);
+    TAP_RC(rc, MCP_STORE_OK, "create: a longer code still works");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_consume(void)
+{
+    int               rc, ok;
+    char              dir[PATH_MAX];
+    int64_t           t;
+    mcp_store_t      *s;
+    mcp_store_link_t  link, out;
+
+    test_dir(dir, "consume");
+    s = test_open(dir, 0, 0);
+
+    link = test_link("https://example.com/three", 1, 0, 3, 0, 0);
+    mcp_store_link_put(s, "three", 5, &link);
+
+    ok = 1;
+    for (t = 1000; t < 1003; t++) {
+        ok &= mcp_store_link_consume(s, "three", 5, t) == MCP_STORE_OK;
+    }
+
+    rc = mcp_store_link_get(s, "three", 5, &out);
+    TAP_OK(ok && rc == MCP_STORE_OK && out.visits == 3
+           && out.last_visit == 1002,
+           "consume: three visits of a 3-visit link, last_visit kept");
+
+    TAP_OK(test_url_is(&out, "https://example.com/three")
+           && out.max_visits == 3 && out.created_at == 1,
+           "consume: other fields unchanged");
+
+    rc = mcp_store_link_consume(s, "three", 5, 1003);
+    TAP_RC(rc, MCP_STORE_SPENT, "consume: the 4th visit is SPENT");
+
+    rc = mcp_store_link_get(s, "three", 5, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.visits == 3 && out.last_visit == 1002,
+           "consume: SPENT changes nothing");
+
+    link = test_link("https://example.com/exp", 1, 2000, 0, 0, 0);
+    mcp_store_link_put(s, "exp", 3, &link);
+
+    rc = mcp_store_link_consume(s, "exp", 3, 1999);
+    TAP_RC(rc, MCP_STORE_OK, "consume: before expires_at is fine");
+
+    rc = mcp_store_link_consume(s, "exp", 3, 2000);
+    TAP_RC(rc, MCP_STORE_EXPIRED, "consume: at expires_at is EXPIRED");
+
+    rc = mcp_store_link_get(s, "exp", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.visits == 1 && out.last_visit == 1999,
+           "consume: EXPIRED changes nothing");
+
+    link = test_link("https://example.com/both", 1, 50, 1, 1, 0);
+    mcp_store_link_put(s, "both", 4, &link);
+    rc = mcp_store_link_consume(s, "both", 4, 60);
+    TAP_RC(rc, MCP_STORE_EXPIRED, "consume: expired and spent is EXPIRED");
+
+    link = test_link("https://example.com/free", 1, 0, 0, 0, 0);
+    mcp_store_link_put(s, "free", 4, &link);
+
+    ok = 1;
+    for (t = 0; t < 5; t++) {
+        ok &= mcp_store_link_consume(s, "free", 4, 100 + t) == MCP_STORE_OK;
+    }
+
+    rc = mcp_store_link_get(s, "free", 4, &out);
+    TAP_IS(ok && rc == MCP_STORE_OK ? out.visits : 0, 5,
+           "consume: a link without max_visits counts on");
+
+    rc = mcp_store_link_consume(s, "gone", 4, 1);
+    TAP_RC(rc, MCP_STORE_NOTFOUND, "consume: missing code is NOTFOUND");
+
+    TAP_RC(mcp_store_link_consume(NULL, "gone", 4, 1), MCP_STORE_EINVAL,
+           "consume: NULL handle is EINVAL");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_add_visits(void)
+{
+    int                rc, ok;
+    char               dir[PATH_MAX], code[16], url[64], *longurl;
+    size_t             i;
+    mcp_store_t       *s;
+    mcp_store_link_t   link, out;
+    mcp_store_visit_t  v[8], many[50];
+
+    test_dir(dir, "visits");
+    s = test_open(dir, 0, 0);
+
+    link = test_link("https://example.com/a", 7, 900, 0, 1, 20);
+    mcp_store_link_put(s, "A", 1, &link);
+    link = test_link("https://example.com/b", 8, 0, 0, 0, 100);
+    mcp_store_link_put(s, "B", 1, &link);
+    link = test_link("https://example.com/c", 9, 0, 0, UINT64_MAX - 1, 0);
+    mcp_store_link_put(s, "C", 1, &link);
+
+    v[0].code = "A"; v[0].code_len = 1; v[0].count = 5; v[0].last_visit = 50;
+    v[1].code = "gone"; v[1].code_len = 4; v[1].count = 1;
+    v[1].last_visit = 60;
+    v[2].code = "B"; v[2].code_len = 1; v[2].count = 2; v[2].last_visit = 10;
+    v[3].code = "C"; v[3].code_len = 1; v[3].count = 5; v[3].last_visit = 1;
+    v[4].code = ""; v[4].code_len = 0; v[4].count = 1; v[4].last_visit = 1;
+
+    rc = mcp_store_link_add_visits(s, v, 5);
+    TAP_RC(rc, MCP_STORE_OK, "add_visits: a batch with a missing code and an "
+           "empty code succeeds");
+
+    rc = mcp_store_link_get(s, "A", 1, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.visits == 6 && out.last_visit == 50,
+           "add_visits: visits added, newer last_visit taken");
+
+    TAP_OK(test_url_is(&out, "https://example.com/a") && out.created_at == 7
+           && out.expires_at == 900 && out.max_visits == 0,
+           "add_visits: other fields unchanged");
+
+    rc = mcp_store_link_get(s, "B", 1, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.visits == 2 && out.last_visit == 100,
+           "add_visits: an older last_visit does not go back");
+
+    rc = mcp_store_link_get(s, "C", 1, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.visits == UINT64_MAX,
+           "add_visits: visits saturate instead of wrapping");
+
+    rc = mcp_store_link_get(s, "gone", 4, &out);
+    TAP_RC(rc, MCP_STORE_NOTFOUND, "add_visits: a missing code is not "
+           "created");
+
+    v[1] = v[0];
+    rc = mcp_store_link_add_visits(s, v, 2);
+    rc |= mcp_store_link_get(s, "A", 1, &out);
+    TAP_IS(rc == MCP_STORE_OK ? out.visits : 0, 16,
+           "add_visits: a code twice in one batch counts twice");
+
+    TAP_OK(mcp_store_link_add_visits(s, NULL, 0) == MCP_STORE_OK
+           && mcp_store_link_add_visits(s, NULL, 1) == MCP_STORE_EINVAL
+           && mcp_store_link_add_visits(NULL, v, 1) == MCP_STORE_EINVAL,
+           "add_visits: empty batch is fine, NULL batch or handle EINVAL");
+
+    /* a long url, re-encoded through the heap */
+
+    longurl = malloc(3000);
+    if (longurl == NULL) {
+        tap_bail("malloc");
+    }
+    memset(longurl, 'L', 2999);
+    longurl[2999] = '\0';
+
+    link = test_link(longurl, 1, 0, 0, 0, 0);
+    mcp_store_link_put(s, "long", 4, &link);
+    v[0].code = "long"; v[0].code_len = 4; v[0].count = 3;
+    rc = mcp_store_link_add_visits(s, v, 1);
+    rc |= mcp_store_link_get(s, "long", 4, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.visits == 3 && test_url_is(&out, longurl),
+           "add_visits: a 3000-byte url survives the update");
+    free(longurl);
+
+    /* neighbours on one page: each update rewrites the page the next
+     * one's url was decoded from */
+
+    for (i = 0; i < 50; i++) {
+        snprintf(code, sizeof(code), "n%02u", (unsigned) i);
+        snprintf(url, sizeof(url), "https://example.com/neighbour/%u",
+                 (unsigned) i);
+        test_put(s, code, url);
+
+        many[i].code = strdup(code);
+        if (many[i].code == NULL) {
+            tap_bail("strdup");
+        }
+
+        many[i].code_len = strlen(code);
+        many[i].count = i + 1;
+        many[i].last_visit = (int64_t) i;
+    }
+
+    rc = mcp_store_link_add_visits(s, many, 50);
+
+    ok = 1;
+    for (i = 0; i < 50; i++) {
+        snprintf(url, sizeof(url), "https://example.com/neighbour/%u",
+                 (unsigned) i);
+        if (mcp_store_link_get(s, many[i].code, many[i].code_len, &out)
+            != MCP_STORE_OK
+            || !test_url_is(&out, url) || out.visits != i + 1)
+        {
+            ok = 0;
+            tap_diag("neighbour %u: %.*s visits %llu", (unsigned) i,
+                     (int) out.url_len, out.url,
+                     (unsigned long long) out.visits);
+        }
+
+        free((void *) many[i].code);
+    }
+
+    TAP_OK(rc == MCP_STORE_OK && ok,
+           "add_visits: 50 links on shared pages in one batch, all intact");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_delete(void)
+{
+    int                rc;
+    char               dir[PATH_MAX];
+    mcp_store_t       *s;
+    mcp_store_link_t   out;
+
+    test_dir(dir, "delete");
+    s = test_open(dir, 0, 0);
+
+    test_put(s, "a", "https://example.com/a");
+    test_put(s, "b", "https://example.com/b");
+    test_put(s, "c", "https://example.com/c");
+
+    rc = mcp_store_link_delete(s, "b", 1);
+    TAP_RC(rc, MCP_STORE_OK, "delete: removes a link");
+
+    rc = mcp_store_link_get(s, "b", 1, &out);
+    TAP_RC(rc, MCP_STORE_NOTFOUND, "delete: the link is gone");
+
+    rc = mcp_store_link_get(s, "a", 1, &out);
+    rc |= mcp_store_link_get(s, "c", 1, &out);
+    TAP_RC(rc, MCP_STORE_OK, "delete: the neighbours stay");
+
+    rc = mcp_store_link_delete(s, "b", 1);
+    TAP_RC(rc, MCP_STORE_NOTFOUND, "delete: a missing code is NOTFOUND");
+
+    TAP_RC(mcp_store_link_delete(NULL, "a", 1), MCP_STORE_EINVAL,
+           "delete: NULL handle is EINVAL");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_list_links(void)
+{
+    int           rc, more;
+    char          dir[PATH_MAX], code[2], url[32];
+    const char   *p;
+    mcp_store_t  *s;
+    test_list_t   l;
+
+    test_dir(dir, "list");
+    s = test_open(dir, 0, 0);
+
+    rc = test_list(s, NULL, 0, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && l.calls == 0 && more == 0,
+           "list: an empty store lists nothing");
+
+    /* put them out of order */
+
+    for (p = "dbeac"; *p; p++) {
+        code[0] = *p;
+        code[1] = '\0';
+        snprintf(url, sizeof(url), "u-%s", code);
+        test_put(s, code, url);
+    }
+
+    rc = test_list(s, NULL, 0, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "a,b,c,d,e") == 0
+           && l.urls_ok && more == 0,
+           "list: all links in code order, with their urls, no more");
+    tap_diag("listed %s", l.codes);
+
+    rc = test_list(s, NULL, 2, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "a,b") == 0 && more == 1,
+           "list: limit 2 gives a,b and more");
+
+    rc = test_list(s, "b", 2, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "c,d") == 0 && more == 1,
+           "list: after b, limit 2 gives c,d and more");
+
+    rc = test_list(s, "d", 2, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "e") == 0 && more == 0,
+           "list: after d gives e and no more");
+
+    rc = test_list(s, "c", 2, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "d,e") == 0 && more == 0,
+           "list: a limit that ends at the last link says no more");
+
+    rc = test_list(s, "bb", 0, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "c,d,e") == 0,
+           "list: after a code that is not stored starts at the next");
+
+    rc = test_list(s, "z", 0, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && l.calls == 0 && more == 0,
+           "list: after the last code lists nothing");
+
+    rc = test_list(s, NULL, 0, 1, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "a") == 0 && more == 1,
+           "list: cb stops it, and more says links follow");
+
+    rc = test_list(s, "d", 0, 1, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "e") == 0 && more == 0,
+           "list: cb stops at the last link, no more");
+
+    rc = test_list(s, "a", 3, 0, &l, NULL);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "b,c,d") == 0,
+           "list: more may be NULL");
+
+    more = 7;
+    TAP_OK(mcp_store_link_list(s, NULL, 0, 0, NULL, NULL, &more)
+           == MCP_STORE_EINVAL
+           && mcp_store_link_list(s, NULL, 3, 0, test_list_cb, &l, NULL)
+              == MCP_STORE_EINVAL
+           && mcp_store_link_list(NULL, NULL, 0, 0, test_list_cb, &l, NULL)
+              == MCP_STORE_EINVAL
+           && more == 0,
+           "list: NULL cb, NULL after with a length, NULL handle are "
+           "EINVAL");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_stat_sync(void)
+{
+    int               rc;
+    char              dir[PATH_MAX];
+    mcp_store_t      *s;
+    mcp_store_stat_t  st;
+
+    test_dir(dir, "sync");
+    s = test_open(dir, 0, MCP_STORE_NOSYNC);
+
+    test_put(s, "a", "https://example.com/a");
+    test_put(s, "b", "https://example.com/b");
+    mcp_store_link_delete(s, "a", 1);
+
+    rc = mcp_store_sync(s);
+    TAP_RC(rc, MCP_STORE_OK, "sync: flushes a NOSYNC store");
+
+    rc = mcp_store_stat(s, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.links == 1,
+           "stat: counts links after puts and a delete");
+
+    TAP_OK(mcp_store_sync(NULL) == MCP_STORE_EINVAL
+           && mcp_store_stat(NULL, &st) == MCP_STORE_EINVAL
+           && mcp_store_stat(s, NULL) == MCP_STORE_EINVAL
+           && mcp_store_reader_check(NULL, NULL) == MCP_STORE_EINVAL,
+           "sync, stat, reader_check: NULL arguments are EINVAL");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_corrupt(void)
+{
+    int                rc;
+    char               dir[PATH_MAX], buf[64];
+    size_t             len;
+    mcp_store_t       *s;
+    test_list_t        l;
+    mcp_store_link_t   out;
+    mcp_store_visit_t  v[3];
+
+    test_dir(dir, "corrupt");
+
+    s = test_open(dir, 0, 0);
+    test_put(s, "good1", "https://example.com/1");
+    test_put(s, "good2", "https://example.com/2");
+    mcp_store_close(s);
+
+    /* [url, ...] cut short; and a map where an array belongs */
+
+    if (test_raw_put(dir, MCP_STORE_DB_LINKS, "bad", "\x96\xa3htt", 5) != 0
+        || test_raw_put(dir, MCP_STORE_DB_LINKS, "good15", "\x81\x01\x02", 3)
+           != 0)
+    {
+        tap_bail("raw put in %s", dir);
+    }
+
+    s = test_open(dir, 0, 0);
+
+    rc = mcp_store_link_get(s, "bad", 3, &out);
+    TAP_RC(rc, MCP_STORE_ECORRUPT, "corrupt: get is ECORRUPT");
+
+    rc = mcp_store_link_consume(s, "bad", 3, 1);
+    TAP_RC(rc, MCP_STORE_ECORRUPT, "corrupt: consume is ECORRUPT");
+
+    v[0].code = "good1"; v[0].code_len = 5; v[0].count = 1;
+    v[0].last_visit = 1;
+    v[1].code = "bad"; v[1].code_len = 3; v[1].count = 1;
+    v[1].last_visit = 1;
+    v[2].code = "good2"; v[2].code_len = 5; v[2].count = 1;
+    v[2].last_visit = 1;
+
+    rc = mcp_store_link_add_visits(s, v, 3);
+    TAP_RC(rc, MCP_STORE_OK, "corrupt: add_visits skips it");
+
+    rc = mcp_store_link_get(s, "good1", 5, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.visits == 1
+           && mcp_store_link_get(s, "good2", 5, &out) == MCP_STORE_OK
+           && out.visits == 1,
+           "corrupt: add_visits counts the rest of the batch");
+
+    rc = test_list(s, NULL, 0, 0, &l, NULL);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "good1,good2") == 0,
+           "corrupt: list skips records that do not decode");
+
+    rc = test_list(s, NULL, 1, 0, &l, NULL);
+    rc |= mcp_store_link_list(s, "good1", 5, 0, test_list_cb, &l, NULL);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "good1,good2") == 0,
+           "corrupt: paging past a corrupt record works");
+
+    memset(&l, 0, sizeof(l));
+    l.urls_ok = 1;
+    rc = mcp_store_link_walk(s, NULL, 0, 0, test_list_cb, &l, NULL,
+                             MCP_STORE_WALK_CORRUPT);
+    TAP_OK(rc == MCP_STORE_OK && l.corrupt == 2
+           && strcmp(l.codes, "bad,good1,good15,good2") == 0,
+           "corrupt: walk with MCP_STORE_WALK_CORRUPT reports them");
+
+    mcp_store_close(s);
+
+    rc = test_raw_get(dir, MCP_STORE_DB_LINKS, "bad", buf, sizeof(buf), &len);
+    TAP_OK(rc == 0 && len == 5 && memcmp(buf, "\x96\xa3htt", 5) == 0,
+           "corrupt: the record is left as it was");
+
+    s = test_open(dir, 0, 0);
+    rc = mcp_store_link_delete(s, "bad", 3);
+    TAP_RC(rc, MCP_STORE_OK, "corrupt: delete removes it");
+    mcp_store_close(s);
+}
+
+
+static void
+test_codec(void)
+{
+    int                      rc, ok;
+    char                     buf[128], small[8];
+    size_t                   len, i;
+    uint64_t                 version;
+    msgpack_packer           pk;
+    msgpack_sbuffer          sb;
+    msgpack_unpacked         u;
+    msgpack_object          *o;
+    mcp_store_link_t         in, out;
+
+    static const struct {
+        const char  *bytes;
+        size_t       len;
+        const char  *what;
+    } bad[] = {
+        { TEST_BYTES("\x95\xa1x\x01\x02\x03\x04"), "5 fields" },
+        { TEST_BYTES("\x97\xa1x\x01\x02\x03\x04\x05\x06"), "7 fields" },
+        { TEST_BYTES("\x96\xa1x\x01\x02\x03\x04\x05\x00"),
+          "a trailing byte" },
+        { TEST_BYTES("\x96\xc4\x01x\x01\x02\x03\x04\x05"),
+          "bin for the url" },
+        { TEST_BYTES("\x96\xa1x\x01\x02\xff\x04\x05"),
+          "a negative max_visits" },
+        { TEST_BYTES("\x96\xa1x\xcf\x80\0\0\0\0\0\0\0\x02\x03\x04\x05"),
+          "created_at above INT64_MAX" },
+        { TEST_BYTES("\x96\xa1x\x01\x02\x03\x04\xcb\0\0\0\0\0\0\0\0"),
+          "a float for last_visit" },
+        { TEST_BYTES("\x96\xbfx\x01\x02"), "a url longer than the record" },
+        { TEST_BYTES("\xdd\xff\xff\xff\xff"), "an array of 4 billion" },
+        { TEST_BYTES("\xc0"), "nil" },
+        { TEST_BYTES(""), "nothing" }
+    };
+
+    in = test_link("https://example.com/codec", -5, INT64_MAX, UINT64_MAX,
+                   128, INT64_MIN);
+
+    len = mcp_store_link_encode(&in, buf, sizeof(buf));
+    rc = mcp_store_link_decode(buf, len, &out);
+    TAP_OK(len <= sizeof(buf) && rc == MCP_STORE_OK && test_link_is(&out, &in)
+           && out.url == buf + 2,
+           "codec: round trip, url pointing into the record");
+
+    memset(small, '#', sizeof(small));
+    TAP_OK(mcp_store_link_encode(&in, small, 4) == len
+           && memcmp(small + 4, "####", 4) == 0
+           && mcp_store_link_encode(&in, NULL, 0) == len,
+           "codec: a short buffer is measured, never overrun");
+
+    /* msgpack-c reads what we write */
+
+    i = 0;
+    msgpack_unpacked_init(&u);
+    ok = msgpack_unpack_next(&u, buf, len, &i) == MSGPACK_UNPACK_SUCCESS
+         && i == len;
+    o = &u.data;
+    ok = ok && o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 6;
+    o = ok ? o->via.array.ptr : NULL;
+    ok = ok && o[0].type == MSGPACK_OBJECT_STR
+         && o[0].via.str.size == in.url_len
+         && o[1].type == MSGPACK_OBJECT_NEGATIVE_INTEGER
+         && o[1].via.i64 == -5
+         && o[2].type == MSGPACK_OBJECT_POSITIVE_INTEGER
+         && o[2].via.u64 == INT64_MAX
+         && o[3].via.u64 == UINT64_MAX
+         && o[4].via.u64 == 128
+         && o[5].via.i64 == INT64_MIN;
+    msgpack_unpacked_destroy(&u);
+    TAP_OK(ok, "codec: msgpack-c's unpacker reads the record");
+
+    /* and we read what msgpack-c writes at full width */
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 6);
+    msgpack_pack_str(&pk, 3);
+    msgpack_pack_str_body(&pk, "abc", 3);
+    msgpack_pack_fix_int64(&pk, 1);
+    msgpack_pack_fix_int8(&pk, -1);
+    msgpack_pack_fix_uint16(&pk, 2);
+    msgpack_pack_fix_int32(&pk, 3);
+    msgpack_pack_fix_uint64(&pk, 4);
+
+    rc = mcp_store_link_decode(sb.data, sb.size, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.url_len == 3 && out.created_at == 1
+           && out.expires_at == -1 && out.max_visits == 2 && out.visits == 3
+           && out.last_visit == 4,
+           "codec: full-width integers are read");
+    msgpack_sbuffer_destroy(&sb);
+
+    rc = mcp_store_link_decode(TEST_BYTES("\xdc\0\x06\xda\0\x01x"
+                                          "\xd3\xff\xff\xff\xff\xff\xff\xff"
+                                          "\xfe\xd0\x05\xcc\x06\xcd\0\x07"
+                                          "\xce\0\0\0\x08"), &out);
+    TAP_OK(rc == MCP_STORE_OK && out.url_len == 1 && out.created_at == -2
+           && out.expires_at == 5 && out.max_visits == 6 && out.visits == 7
+           && out.last_visit == 8,
+           "codec: array 16, str 16 and signed forms of positives are read");
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        rc = mcp_store_link_decode(bad[i].bytes, bad[i].len, &out);
+        TAP_RC(rc, MCP_STORE_ECORRUPT, "codec: %s is ECORRUPT", bad[i].what);
+    }
+
+    ok = 1;
+    for (i = 0; i < len; i++) {
+        ok &= mcp_store_link_decode(buf, i, &out) == MCP_STORE_ECORRUPT;
+    }
+
+    TAP_OK(ok, "codec: every truncation of a record is ECORRUPT");
+
+    len = mcp_store_schema_encode(1, buf, sizeof(buf));
+    rc = mcp_store_schema_decode(buf, len, &version);
+    TAP_OK(len == 1 && buf[0] == 1 && rc == MCP_STORE_OK && version == 1,
+           "codec: schema 1 is one byte and reads back");
+
+    TAP_OK(mcp_store_schema_decode("\xff", 1, &version) == MCP_STORE_ECORRUPT
+           && mcp_store_schema_decode("\xa1\x31", 2, &version)
+              == MCP_STORE_ECORRUPT,
+           "codec: a negative or string schema is ECORRUPT");
+}
+
+
+/*
+ * Arbitrary bytes, and records with bytes changed, must decode or be
+ * ECORRUPT, and never read outside what they were given (ASan watches:
+ * each input sits in its own heap block of its exact size).
+ */
+
+static void
+test_codec_fuzz(void)
+{
+    int                rc, ok;
+    char               rec[64], junk[64], *p;
+    size_t             len, n, i, j;
+    mcp_store_link_t   in, out;
+
+    in = test_link("https://e.x/", 1700000000, 0, 5, 3, -7);
+    len = mcp_store_link_encode(&in, rec, sizeof(rec));
+    ok = len <= sizeof(rec);
+
+    for (i = 0; ok && i < 40000; i++) {
+        if (i % 2) {
+            n = test_rand() % 48;
+            for (j = 0; j < n; j++) {
+                junk[j] = (char) test_rand();
+            }
+
+        } else {
+            n = len;
+            memcpy(junk, rec, n);
+            for (j = 0; j < 1 + test_rand() % 3; j++) {
+                junk[test_rand() % n] = (char) test_rand();
+            }
+        }
+
+        p = malloc(n ? n : 1);
+        if (p == NULL) {
+            tap_bail("malloc");
+        }
+
+        memcpy(p, junk, n);
+
+        rc = mcp_store_link_decode(p, n, &out);
+
+        if (rc == MCP_STORE_OK) {
+            ok = out.url >= p && out.url + out.url_len <= p + n;
+        } else {
+            ok = rc == MCP_STORE_ECORRUPT;
+        }
+
+        free(p);
+    }
+
+    TAP_OK(ok, "codec: 40000 random and mutated records decode or are "
+           "ECORRUPT, in bounds");
+}
+
+
+static void
+test_map_full(void)
+{
+    int                rc, ok;
+    char               dir[PATH_MAX], code[16], url[128];
+    size_t             i, n;
+    mcp_store_t       *s;
+    mcp_store_link_t   out;
+    mcp_store_stat_t   st;
+
+    test_dir(dir, "full");
+    s = test_open(dir, 64 * TEST_KIB, 0);
+
+    rc = MCP_STORE_OK;
+    for (n = 0; n < 100000; n++) {
+        snprintf(code, sizeof(code), "k%06u", (unsigned) n);
+        snprintf(url, sizeof(url), "https://example.com/full/%u/%s",
+                 (unsigned) n, "padding-padding-padding-padding-padding");
+        rc = test_put(s, code, url);
+        if (rc != MCP_STORE_OK) {
+            break;
+        }
+    }
+
+    TAP_OK(rc == MCP_STORE_FULL && n > 10,
+           "map full: a 64 KiB map fills up with FULL");
+    tap_diag("%u links before FULL", (unsigned) n);
+
+    ok = 1;
+    for (i = 0; i < n; i++) {
+        snprintf(code, sizeof(code), "k%06u", (unsigned) i);
+        snprintf(url, sizeof(url), "https://example.com/full/%u/%s",
+                 (unsigned) i, "padding-padding-padding-padding-padding");
+        if (mcp_store_link_get(s, code, strlen(code), &out) != MCP_STORE_OK
+            || !test_url_is(&out, url))
+        {
+            ok = 0;
+        }
+    }
+
+    TAP_OK(ok, "map full: every earlier link still reads back");
+
+    snprintf(code, sizeof(code), "k%06u", (unsigned) n);
+    rc = mcp_store_link_get(s, code, strlen(code), &out);
+    TAP_RC(rc, MCP_STORE_NOTFOUND, "map full: the failed put left nothing");
+
+    rc = test_put(s, "another", "https://example.com/another");
+    TAP_RC(rc, MCP_STORE_FULL, "map full: the next put is FULL too");
+
+    rc = mcp_store_stat(s, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.links == n,
+           "map full: stat still works and counts the stored links");
+
+    mcp_store_close(s);
+
+    s = test_open(dir, TEST_MIB, 0);
+
+    rc = test_put(s, code, "https://example.com/after");
+    rc |= test_put(s, "another", "https://example.com/another");
+    TAP_RC(rc, MCP_STORE_OK, "map full: reopened with a larger map, puts "
+           "work again");
+
+    rc = mcp_store_stat(s, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.links == n + 2 && st.map_size == TEST_MIB,
+           "map full: the larger map and every link are there");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_fork_writer(void)
+{
+    int                rc;
+    char               dir[PATH_MAX];
+    pid_t              pid;
+    mcp_store_t       *s, *c;
+    mcp_store_link_t   out;
+
+    test_dir(dir, "fork");
+    s = test_open(dir, 0, MCP_STORE_NOSYNC);
+    test_put(s, "parent", "https://example.com/parent");
+
+    fflush(stdout);
+    pid = fork();
+
+    if (pid == 0) {
+        /* never the parent's handle: a handle of our own */
+
+        c = test_open(dir, 0, MCP_STORE_NOSYNC);
+        rc = (c != NULL
+              && mcp_store_link_get(c, "parent", 6, &out) == MCP_STORE_OK
+              && test_put(c, "child", "https://example.com/child")
+                 == MCP_STORE_OK);
+        mcp_store_close(c);
+        _exit(rc ? 0 : 1);
+    }
+
+    TAP_OK(test_wait(pid) == 0,
+           "fork: a child opens the store itself and writes a link");
+
+    rc = mcp_store_link_get(s, "child", 5, &out);
+    TAP_OK(rc == MCP_STORE_OK
+           && test_url_is(&out, "https://example.com/child"),
+           "fork: the parent's open handle reads the child's link");
+
+    mcp_store_close(s);
+}
+
+
+/*
+ * The url that mcp_store_link_get() hands out lives in the snapshot the
+ * handle keeps until its next call.  Another process rewrites that link
+ * and fills the store meanwhile: were the snapshot let go, its pages would
+ * be reused under the url.
+ */
+
+static void
+test_get_lifetime(void)
+{
+    int                rc;
+    char               dir[PATH_MAX], code[16], url[64];
+    size_t             i;
+    pid_t              pid;
+    mcp_store_t       *s, *c;
+    mcp_store_link_t   out;
+    mcp_store_visit_t  v;
+
+    test_dir(dir, "lifetime");
+    s = test_open(dir, 0, MCP_STORE_NOSYNC);
+
+    for (i = 0; i < 100; i++) {
+        snprintf(code, sizeof(code), "l%03u", (unsigned) i);
+        snprintf(url, sizeof(url), "https://example.com/lifetime/%03u",
+                 (unsigned) i);
+        test_put(s, code, url);
+    }
+
+    rc = mcp_store_link_get(s, "l050", 4, &out);
+
+    fflush(stdout);
+    pid = fork();
+
+    if (pid == 0) {
+        c = test_open(dir, 0, MCP_STORE_NOSYNC);
+        rc = (c != NULL);
+
+        v.code = "l050";
+        v.code_len = 4;
+        v.count = 1;
+        v.last_visit = 1;
+
+        for (i = 0; rc && i < 200; i++) {
+            rc = mcp_store_link_delete(c, "l050", 4) == MCP_STORE_OK;
+            snprintf(url, sizeof(url), "https://example.com/CHANGED/%u",
+                     (unsigned) i);
+            rc = rc && test_put(c, "l050", url) == MCP_STORE_OK;
+            rc = rc && mcp_store_link_add_visits(c, &v, 1) == MCP_STORE_OK;
+        }
+
+        mcp_store_close(c);
+        _exit(rc ? 0 : 1);
+    }
+
+    TAP_OK(rc == MCP_STORE_OK && test_wait(pid) == 0
+           && test_url_is(&out, "https://example.com/lifetime/050"),
+           "get: url stays intact until the next call, whatever other "
+           "processes write");
+
+    rc = mcp_store_link_get(s, "l050", 4, &out);
+    TAP_OK(rc == MCP_STORE_OK
+           && test_url_is(&out, "https://example.com/CHANGED/199")
+           && out.visits == 1,
+           "get: the next call sees the other process's writes");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_reader_check(void)
+{
+    int                rc, dead;
+    char               dir[PATH_MAX];
+    pid_t              pid;
+    mcp_store_t       *s, *c;
+    mcp_store_stat_t   st;
+    mcp_store_link_t   out;
+
+    test_dir(dir, "readers");
+    s = test_open(dir, 0, 0);
+    test_put(s, "r", "https://example.com/r");
+
+    dead = -1;
+    rc = mcp_store_reader_check(s, &dead);
+    TAP_OK(rc == MCP_STORE_OK && dead == 0,
+           "reader_check: no dead readers in a fresh store");
+
+    TAP_RC(mcp_store_reader_check(s, NULL), MCP_STORE_OK,
+           "reader_check: dead may be NULL");
+
+    /* a child that dies holding a reader slot, as a killed worker does */
+
+    fflush(stdout);
+    pid = fork();
+
+    if (pid == 0) {
+        c = test_open(dir, 0, 0);
+        rc = c != NULL && mcp_store_link_get(c, "r", 1, &out) == MCP_STORE_OK;
+        _exit(rc ? 0 : 1);
+    }
+
+    rc = test_wait(pid);
+    rc |= mcp_store_stat(s, &st);
+    TAP_OK(rc == 0 && st.readers_used == 2,
+           "reader_check: a dead child's reader slot is counted");
+
+    dead = -1;
+    rc = mcp_store_reader_check(s, &dead);
+    TAP_OK(rc == MCP_STORE_OK && dead == 1,
+           "reader_check: clears the dead child's slot");
+
+    rc = mcp_store_stat(s, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.readers_used == 1,
+           "reader_check: one reader slot left, ours");
+
+    mcp_store_close(s);
+}
+
+
+/*
+ * Another process opens the store with a larger map and fills it past
+ * ours: our next read, and our next write, must map it again
+ * (MDB_MAP_RESIZED) rather than fail.
+ */
+
+#define TEST_GROWN_LINKS  1000
+
+static void
+test_map_grown(void)
+{
+    int                rc;
+    char               dir[PATH_MAX], code[16], *url;
+    size_t             i;
+    pid_t              pid;
+    mcp_store_t       *s, *c;
+    mcp_store_link_t   out, link;
+    mcp_store_stat_t   st;
+
+    test_dir(dir, "grown");
+    s = test_open(dir, 64 * TEST_KIB, MCP_STORE_NOSYNC);
+    test_put(s, "p0", "https://example.com/p0");
+
+    fflush(stdout);
+    pid = fork();
+
+    if (pid == 0) {
+        c = test_open(dir, 4 * TEST_MIB, MCP_STORE_NOSYNC);
+        rc = (c != NULL);
+
+        for (i = 0; rc && i < TEST_GROWN_LINKS; i++) {
+            snprintf(code, sizeof(code), "c%03u", (unsigned) i);
+            rc = test_put(c, code, "https://example.com/grown/"
+                          "padding-padding-padding-padding") == MCP_STORE_OK;
+        }
+
+        mcp_store_close(c);
+        _exit(rc ? 0 : 1);
+    }
+
+    rc = test_wait(pid);
+    TAP_OK(rc == 0, "map grown: a child with a 4 MiB map writes %d links",
+           TEST_GROWN_LINKS);
+
+    snprintf(code, sizeof(code), "c%03u", (unsigned) TEST_GROWN_LINKS - 1);
+    rc = mcp_store_link_get(s, code, strlen(code), &out);
+    TAP_RC(rc, MCP_STORE_OK, "map grown: our next read maps it again");
+
+    rc = mcp_store_stat(s, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.map_size == 4 * TEST_MIB
+           && st.links == TEST_GROWN_LINKS + 1,
+           "map grown: our map is the child's size now");
+
+    /* grown past 4 MiB by big values, and a write comes first */
+
+    fflush(stdout);
+    pid = fork();
+
+    if (pid == 0) {
+        c = test_open(dir, 16 * TEST_MIB, MCP_STORE_NOSYNC);
+        url = malloc(128 * TEST_KIB);
+        rc = (c != NULL && url != NULL);
+
+        link = test_link(NULL, 1, 0, 0, 0, 0);
+
+        if (rc) {
+            memset(url, 'u', 128 * TEST_KIB);
+            link.url = url;
+            link.url_len = 128 * TEST_KIB;
+        }
+
+        for (i = 0; rc && i < 40; i++) {
+            snprintf(code, sizeof(code), "big%02u", (unsigned) i);
+            rc = mcp_store_link_put(c, code, strlen(code), &link)
+                 == MCP_STORE_OK;
+        }
+
+        free(url);
+        mcp_store_close(c);
+        _exit(rc ? 0 : 1);
+    }
+
+    rc = test_wait(pid);
+    TAP_OK(rc == 0, "map grown: a child with a 16 MiB map writes 5 MiB");
+
+    rc = test_put(s, "p1", "https://example.com/p1");
+    TAP_RC(rc, MCP_STORE_OK, "map grown: our next write maps it again");
+
+    rc = mcp_store_link_get(s, "big39", 5, &out);
+    rc |= mcp_store_stat(s, &st);
+    TAP_OK(rc == MCP_STORE_OK && out.url_len == 128 * TEST_KIB
+           && st.map_size == 16 * TEST_MIB
+           && st.links == TEST_GROWN_LINKS + 42,
+           "map grown: the child's links and map size are ours to read");
+
+    mcp_store_close(s);
+}
+
+
+/* helpers */
+
+static void
+test_setup(void)
+{
+    const char  *tmp;
+
+    tmp = getenv("TMPDIR");
+    if (tmp == NULL || tmp[0] == '\0') {
+        tmp = "/tmp";
+    }
+
+    snprintf(test_root, sizeof(test_root), "%s/mcp_store_test.XXXXXX", tmp);
+
+    if (mkdtemp(test_root) == NULL) {
+        printf("Bail out! mkdtemp(\"%s\"): %s\n", test_root,
+               strerror(errno));
+        exit(1);
+    }
+}
+
+
+static void
+test_cleanup(void)
+{
+    struct stat  st;
+
+    test_rmrf(test_root);
+
+    TAP_OK(lstat(test_root, &st) == -1 && errno == ENOENT,
+           "cleanup: the test directory is removed");
+}
+
+
+static void
+test_rmrf(const char *path)
+{
+    DIR            *d;
+    char            sub[PATH_MAX];
+    struct stat     st;
+    struct dirent  *de;
+
+    if (lstat(path, &st) == -1) {
+        return;
+    }
+
+    if (!S_ISDIR(st.st_mode)) {
+        (void) unlink(path);
+        return;
+    }
+
+    d = opendir(path);
+
+    if (d != NULL) {
+        while ((de = readdir(d)) != NULL) {
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            {
+                continue;
+            }
+
+            snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+            test_rmrf(sub);
+        }
+
+        closedir(d);
+    }
+
+    (void) rmdir(path);
+}
+
+
+static const char *
+test_dir(char *buf, const char *name)
+{
+    snprintf(buf, PATH_MAX, "%s/%s", test_root, name);
+
+    if (mkdir(buf, 0700) == -1) {
+        tap_bail("mkdir(\"%s\"): %s", buf, strerror(errno));
+    }
+
+    return buf;
+}
+
+
+static mcp_store_t *
+test_open(const char *dir, size_t map_size, unsigned flags)
+{
+    int           rc;
+    char          err[512];
+    mcp_store_t  *s;
+
+    rc = mcp_store_open(&s, dir, map_size, flags, err, sizeof(err));
+    if (rc != MCP_STORE_OK) {
+        tap_diag("open(\"%s\"): %s", dir, err);
+        return NULL;
+    }
+
+    return s;
+}
+
+
+static mcp_store_link_t
+test_link(const char *url, int64_t created_at, int64_t expires_at,
+    uint64_t max_visits, uint64_t visits, int64_t last_visit)
+{
+    mcp_store_link_t  link;
+
+    link.url = url;
+    link.url_len = url ? strlen(url) : 0;
+    link.created_at = created_at;
+    link.expires_at = expires_at;
+    link.max_visits = max_visits;
+    link.visits = visits;
+    link.last_visit = last_visit;
+
+    return link;
+}
+
+
+static int
+test_url_is(const mcp_store_link_t *link, const char *url)
+{
+    return link->url_len == strlen(url)
+           && (link->url_len == 0
+               || memcmp(link->url, url, link->url_len) == 0);
+}
+
+
+static int
+test_link_is(const mcp_store_link_t *a, const mcp_store_link_t *b)
+{
+    return a->url_len == b->url_len
+           && (a->url_len == 0 || memcmp(a->url, b->url, a->url_len) == 0)
+           && a->created_at == b->created_at
+           && a->expires_at == b->expires_at
+           && a->max_visits == b->max_visits
+           && a->visits == b->visits
+           && a->last_visit == b->last_visit;
+}
+
+
+static int
+test_put(mcp_store_t *s, const char *code, const char *url)
+{
+    mcp_store_link_t  link;
+
+    link = test_link(url, 1, 0, 0, 0, 0);
+
+    return mcp_store_link_put(s, code, strlen(code), &link);
+}
+
+
+static int
+test_in_alphabet(const char *p, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] == '\0' || strchr(MCP_STORE_CODE_ALPHABET, p[i]) == NULL) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+test_raw_put(const char *dir, const char *db, const char *key,
+    const void *val, size_t len)
+{
+    int       rc;
+    MDB_env  *env;
+    MDB_txn  *txn;
+    MDB_dbi   dbi;
+    MDB_val   k, v;
+
+    rc = mdb_env_create(&env);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_env_set_maxdbs(env, 16);
+
+    if (rc == 0) {
+        rc = mdb_env_open(env, dir, 0, 0600);
+    }
+
+    if (rc == 0) {
+        rc = mdb_txn_begin(env, NULL, 0, &txn);
+    }
+
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, db, MDB_CREATE, &dbi);
+
+        if (rc == 0) {
+            k.mv_size = strlen(key);
+            k.mv_data = (void *) key;
+            v.mv_size = len;
+            v.mv_data = (void *) val;
+            rc = mdb_put(txn, dbi, &k, &v, 0);
+        }
+
+        if (rc == 0) {
+            rc = mdb_txn_commit(txn);
+        } else {
+            mdb_txn_abort(txn);
+        }
+    }
+
+    mdb_env_close(env);
+
+    if (rc != 0) {
+        tap_diag("raw put %s/%s/%s: %s", dir, db, key, mdb_strerror(rc));
+    }
+
+    return rc;
+}
+
+
+static int
+test_raw_get(const char *dir, const char *db, const char *key, void *buf,
+    size_t size, size_t *len)
+{
+    int       rc;
+    MDB_env  *env;
+    MDB_txn  *txn;
+    MDB_dbi   dbi;
+    MDB_val   k, v;
+
+    rc = mdb_env_create(&env);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_env_set_maxdbs(env, 16);
+
+    if (rc == 0) {
+        rc = mdb_env_open(env, dir, MDB_RDONLY, 0600);
+    }
+
+    if (rc == 0) {
+        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+    }
+
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, db, 0, &dbi);
+
+        if (rc == 0) {
+            k.mv_size = strlen(key);
+            k.mv_data = (void *) key;
+            rc = mdb_get(txn, dbi, &k, &v);
+        }
+
+        if (rc == 0) {
+            *len = v.mv_size;
+            memcpy(buf, v.mv_data, v.mv_size < size ? v.mv_size : size);
+        }
+
+        mdb_txn_abort(txn);
+    }
+
+    mdb_env_close(env);
+
+    return rc;
+}
+
+
+static int
+test_wait(pid_t pid)
+{
+    int  status;
+
+    if (pid == -1) {
+        tap_diag("fork: %s", strerror(errno));
+        return -1;
+    }
+
+    while (waitpid(pid, &status, 0) == -1) {
+        if (errno != EINTR) {
+            tap_diag("waitpid: %s", strerror(errno));
+            return -1;
+        }
+    }
+
+    if (!WIFEXITED(status)) {
+        tap_diag("child %d ended by signal %d", (int) pid,
+                 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        return -1;
+    }
+
+    return WEXITSTATUS(status);
+}
+
+
+/* xorshift64: repeatable junk */
+
+static uint64_t
+test_rand(void)
+{
+    static uint64_t  x = 0x9e3779b97f4a7c15ULL;
+
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+
+    return x;
+}
+
+
+static int
+test_list_cb(void *data, const char *code, size_t code_len,
+    const mcp_store_link_t *link)
+{
+    char          url[80];
+    size_t        used;
+    test_list_t  *l = data;
+
+    l->calls++;
+
+    used = strlen(l->codes);
+    snprintf(l->codes + used, sizeof(l->codes) - used, "%s%.*s",
+             used ? "," : "", (int) code_len, code);
+
+    if (link == NULL) {
+        l->corrupt++;
+
+    } else if (code_len == 1) {
+        /* the list tests' links are "x" -> "u-x" */
+        snprintf(url, sizeof(url), "u-%c", code[0]);
+        l->urls_ok &= test_url_is(link, url);
+    }
+
+    return l->calls == l->stop_at;
+}
+
+
+static int
+test_list(mcp_store_t *s, const char *after, size_t limit, size_t stop_at,
+    test_list_t *l, int *more)
+{
+    memset(l, 0, sizeof(test_list_t));
+    l->urls_ok = 1;
+    l->stop_at = stop_at;
+
+    if (more != NULL) {
+        *more = -1;
+    }
+
+    return mcp_store_link_list(s, after, after ? strlen(after) : 0, limit,
+                               test_list_cb, l, more);
+}
+
+
+/* TAP */
+
+static void
+tap_vline(int pass, int line, const char *fmt, va_list args)
+{
+    tap_run++;
+
+    if (!pass) {
+        tap_failed++;
+    }
+
+    printf("%sok %u - ", pass ? "" : "not ", tap_run);
+    vprintf(fmt, args);
+    printf("\n");
+
+    if (!pass) {
+        printf("#   Failed test at %s line %d.\n", __FILE__, line);
+    }
+}
+
+
+static int
+tap_ok(int pass, int line, const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    tap_vline(pass, line, fmt, args);
+    va_end(args);
+
+    return pass;
+}
+
+
+static int
+tap_rc(int got, int want, int line, const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    tap_vline(got == want, line, fmt, args);
+    va_end(args);
+
+    if (got != want) {
+        tap_diag("  got: %d (%s)", got, mcp_store_strerror(got));
+        tap_diag("  expected: %d (%s)", want, mcp_store_strerror(want));
+    }
+
+    return got == want;
+}
+
+
+static int
+tap_is(unsigned long long got, unsigned long long want, int line,
+    const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    tap_vline(got == want, line, fmt, args);
+    va_end(args);
+
+    if (got != want) {
+        tap_diag("  got: %llu", got);
+        tap_diag("  expected: %llu", want);
+    }
+
+    return got == want;
+}
+
+
+static void
+tap_diag(const char *fmt, ...)
+{
+    va_list  args;
+
+    printf("# ");
+
+    va_start(args, fmt);
+    vprintf(fmt, args);
+    va_end(args);
+
+    printf("\n");
+}
+
+
+static void
+tap_bail(const char *fmt, ...)
+{
+    va_list  args;
+
+    printf("Bail out! ");
+
+    va_start(args, fmt);
+    vprintf(fmt, args);
+    va_end(args);
+
+    printf("\n");
+
+    test_rmrf(test_root);
+    exit(1);
+}

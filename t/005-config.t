@@ -1,0 +1,200 @@
+# vim:set ft= ts=4 sw=4 et fdm=marker:
+
+use Test::Nginx::Socket;
+use File::Temp qw(tempdir);
+
+# Configuration errors stop nginx at start with a message that names the
+# problem; nothing is served half-configured.
+
+my $dir = tempdir('ngx_mcp_XXXXXX', TMPDIR => 1, CLEANUP => 1);
+
+$ENV{TEST_NGINX_DATA_DIR} = $dir;
+$ENV{TEST_NGINX_MISSING_DIR} = "$dir/missing";
+
+mkdir "$dir/notenv" or die $!;
+open my $fh, '>', "$dir/notenv/data.mdb" or die $!;
+print $fh "this is not an LMDB environment\n" x 512;
+close $fh;
+$ENV{TEST_NGINX_NOTENV_DIR} = "$dir/notenv";
+
+repeat_each(1);
+no_shuffle();
+no_root_location();
+
+plan tests => repeat_each() * (2 * blocks() - 2);
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: mcp_shorten without mcp_store
+--- config
+location = /shorten { mcp_shorten; }
+--- must_die
+--- error_log
+"mcp_shorten" and "mcp_redirect" need "mcp_store" in the http block
+
+
+
+=== TEST 2: mcp_store on a directory that does not exist
+--- http_config
+mcp_store $TEST_NGINX_MISSING_DIR;
+--- config
+location / { mcp_redirect; }
+--- must_die
+--- error_log eval
+qr/mcp_store "[^"]*missing" cannot be used: .*missing/
+
+
+
+=== TEST 3: mcp_store on a file that is not an LMDB environment
+--- http_config
+mcp_store $TEST_NGINX_NOTENV_DIR;
+--- config
+location / { mcp_redirect; }
+--- must_die
+--- error_log eval
+qr/mcp_store "[^"]*notenv" cannot be used/
+
+
+
+=== TEST 4: an unknown mcp_store parameter
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR map_size=1g durable=yes;
+--- must_die
+--- error_log
+invalid parameter "durable=yes"
+
+
+
+=== TEST 5: a map_size that is not a size
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR map_size=big;
+--- must_die
+--- error_log
+invalid parameter "map_size=big"
+
+
+
+=== TEST 6: an unknown durability
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR durability=maybe;
+--- must_die
+--- error_log
+invalid parameter "durability=maybe"
+
+
+
+=== TEST 7: mcp_store outside the http block
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR;
+--- config
+location / { mcp_store /tmp; }
+--- must_die
+--- error_log
+"mcp_store" directive is not allowed here
+
+
+
+=== TEST 8: mcp_store twice
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR;
+mcp_store $TEST_NGINX_DATA_DIR;
+--- must_die
+--- error_log
+"mcp_store" directive is duplicate
+
+
+
+=== TEST 9: a redirect status that is not a redirect
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR;
+--- config
+location / { mcp_redirect; mcp_redirect_status 303; }
+--- must_die
+--- error_log
+invalid value "303" in "mcp_redirect_status" directive
+
+
+
+=== TEST 10: a code length below 4
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR;
+--- config
+location = /shorten { mcp_shorten; mcp_code_length 3; }
+--- must_die
+--- error_log
+"mcp_code_length" directive
+
+
+
+=== TEST 11: a code length above 64
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR;
+--- config
+location = /shorten { mcp_shorten; mcp_code_length 65; }
+--- must_die
+--- error_log
+"mcp_code_length" directive
+
+
+
+=== TEST 12: a base URL must end with a slash
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR;
+--- config
+location = /shorten { mcp_shorten; mcp_base_url https://sho.rt; }
+--- must_die
+--- error_log
+mcp_base_url "https://sho.rt" must end with "/"
+
+
+
+=== TEST 13: a pattern that does not compile
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR;
+--- config
+location = /shorten { mcp_shorten; mcp_url_deny "^https://(evil"; }
+--- must_die
+--- error_log
+pcre2_compile() failed
+
+
+
+=== TEST 14: a handler twice in one location
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR;
+--- config
+location = /shorten { mcp_shorten; mcp_shorten; }
+--- must_die
+--- error_log
+"mcp_shorten" directive is duplicate
+
+
+
+=== TEST 15: the durability modes and intervals are accepted
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR map_size=16m durability=sync;
+mcp_visit_flush_interval 250ms;
+--- config
+location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[error]
+
+
+
+=== TEST 16: interval durability with its sync interval
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR durability=interval sync_interval=100ms;
+--- config
+location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[error]
