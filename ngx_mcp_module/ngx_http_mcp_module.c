@@ -379,7 +379,7 @@ ngx_http_mcp_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             s.len = value[i].len - 9;
             s.data = value[i].data + 9;
 
-            mmcf->map_size = ngx_parse_size(&s);
+            mmcf->map_size = (size_t) ngx_parse_offset(&s);
             if (mmcf->map_size == (size_t) NGX_ERROR
                 || mmcf->map_size < 64 * 1024)
             {

@@ -98,7 +98,7 @@ mcp_store_open(mcp_store_t **sp, const char *path, size_t map_size,
         *sp = NULL;
     }
 
-    if (sp == NULL || path == NULL || (flags & ~MCP_STORE_FLAGS)) {
+    if (sp == NULL || path == NULL || (flags & ~(unsigned) MCP_STORE_FLAGS)) {
         return mcp_store_error(err, err_len, MCP_STORE_EINVAL,
                                "mcp_store_open(): invalid arguments");
     }
@@ -334,14 +334,14 @@ mcp_store_rc(int mdb_rc)
 
 
 /*
- * Every call on a handle but mcp_store_sync() starts here: the snapshot a
- * previous mcp_store_link_get() kept for its url is let go.
+ * Every call on a handle but mcp_store_sync() starts here too: the
+ * snapshot a previous mcp_store_link_get() kept for its url is let go.
  */
 
 void
 mcp_store_release(mcp_store_t *s)
 {
-    if (s->rlive) {
+    if (s != NULL && s->rlive) {
         mdb_txn_reset(s->rtxn);
         s->rlive = 0;
     }
@@ -350,7 +350,7 @@ mcp_store_release(mcp_store_t *s)
 
 /*
  * Renews the handle's read transaction.  The caller ends it with
- * mcp_store_release(), or leaves it to the next call.
+ * mcp_store_release(), or leaves that to its own caller.
  */
 
 int

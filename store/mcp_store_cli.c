@@ -5,7 +5,9 @@
  *     mcp-store get DIR CODE         the link as one JSON line
  *     mcp-store list DIR             code<TAB>url lines, in code order
  *     mcp-store check DIR            decodes every record
- *     mcp-store put DIR CODE URL     stores a link (bulk loads, tests)
+ *     mcp-store put DIR CODE URL [expires_at=T] [max_visits=N] [visits=N]
+ *                                    stores a link (bulk loads, tests);
+ *                                    T in Unix seconds
  *
  * The read commands open the store read-only: they are safe next to a
  * running nginx, and never create anything.  Exit status: 0 done, 1 failed
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <inttypes.h>
 
 #include "mcp_store_int.h"
 
@@ -43,14 +46,15 @@ static int mcp_store_cli_failed(const char *what, const char *arg, int rc);
 static const struct {
     const char  *name;
     int          argc;          /* arguments after the directory */
+    int          opts;          /* name=value options that may follow */
     unsigned     flags;         /* for mcp_store_open() */
     int        (*run)(mcp_store_t *s, char **argv);
 } mcp_store_cli_commands[] = {
-    { "stat",  0, MCP_STORE_RDONLY, mcp_store_cli_stat },
-    { "get",   1, MCP_STORE_RDONLY, mcp_store_cli_get },
-    { "list",  0, MCP_STORE_RDONLY, mcp_store_cli_list },
-    { "check", 0, MCP_STORE_RDONLY, mcp_store_cli_check },
-    { "put",   2, 0,                mcp_store_cli_put }
+    { "stat",  0, 0, MCP_STORE_RDONLY, mcp_store_cli_stat },
+    { "get",   1, 0, MCP_STORE_RDONLY, mcp_store_cli_get },
+    { "list",  0, 0, MCP_STORE_RDONLY, mcp_store_cli_list },
+    { "check", 0, 0, MCP_STORE_RDONLY, mcp_store_cli_check },
+    { "put",   2, 3, 0,                mcp_store_cli_put }
 };
 
 
@@ -68,7 +72,9 @@ main(int argc, char **argv)
          i++)
     {
         if (argc >= 2 && strcmp(argv[1], mcp_store_cli_commands[i].name) == 0
-            && argc == mcp_store_cli_commands[i].argc + 3)
+            && argc >= mcp_store_cli_commands[i].argc + 3
+            && argc <= mcp_store_cli_commands[i].argc
+                       + mcp_store_cli_commands[i].opts + 3)
         {
             break;
         }
@@ -82,7 +88,8 @@ main(int argc, char **argv)
                 "       mcp-store get DIR CODE\n"
                 "       mcp-store list DIR\n"
                 "       mcp-store check DIR\n"
-                "       mcp-store put DIR CODE URL\n");
+                "       mcp-store put DIR CODE URL [expires_at=T] "
+                "[max_visits=N] [visits=N]\n");
         return 2;
     }
 
@@ -249,6 +256,7 @@ static int
 mcp_store_cli_put(mcp_store_t *s, char **argv)
 {
     int               rc;
+    char              c, **opt;
     mcp_store_link_t  link;
 
     memset(&link, 0, sizeof(link));
@@ -256,6 +264,20 @@ mcp_store_cli_put(mcp_store_t *s, char **argv)
     link.url = argv[1];
     link.url_len = strlen(argv[1]);
     link.created_at = (int64_t) time(NULL);
+
+    for (opt = argv + 2; *opt != NULL; opt++) {
+        if (sscanf(*opt, "expires_at=%" SCNd64 "%c", &link.expires_at, &c)
+                == 1
+            || sscanf(*opt, "max_visits=%" SCNu64 "%c", &link.max_visits, &c)
+                == 1
+            || sscanf(*opt, "visits=%" SCNu64 "%c", &link.visits, &c) == 1)
+        {
+            continue;
+        }
+
+        fprintf(stderr, "mcp-store: put: unknown option \"%s\"\n", *opt);
+        return 2;
+    }
 
     rc = mcp_store_link_put(s, argv[0], strlen(argv[0]), &link);
     if (rc != MCP_STORE_OK) {

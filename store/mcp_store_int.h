@@ -17,8 +17,8 @@
  * The handle.  rtxn is begun once at open and is either reset (rlive 0)
  * or renewed (rlive 1).  A successful mcp_store_link_get() leaves it
  * renewed, because the url it hands out lives in that snapshot: once the
- * transaction is reset a writer in another process may reuse the page.
- * The next call on the handle resets it.
+ * transaction is reset, a writer in another process may reuse the page.
+ * mcp_store_release() or the next call on the handle resets it.
  */
 
 struct mcp_store_s {

@@ -23,6 +23,8 @@
 #define MCP_STORE_URL_MAX        (UINT32_MAX - 64)
 
 
+static int mcp_store_link_begin(mcp_store_t *s, const char *code,
+    size_t code_len, MDB_txn **txn, MDB_val *key);
 static int mcp_store_code_valid(const char *code, size_t code_len);
 static int mcp_store_link_valid(const mcp_store_link_t *link);
 static int mcp_store_link_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
@@ -39,20 +41,14 @@ mcp_store_link_put(mcp_store_t *s, const char *code, size_t code_len,
     MDB_txn  *txn;
     MDB_val   key;
 
-    if (s == NULL
-        || !mcp_store_code_valid(code, code_len)
-        || !mcp_store_link_valid(link))
-    {
+    if (!mcp_store_link_valid(link)) {
         return MCP_STORE_EINVAL;
     }
 
-    rc = mcp_store_write_begin(s, &txn);
+    rc = mcp_store_link_begin(s, code, code_len, &txn, &key);
     if (rc != MCP_STORE_OK) {
         return rc;
     }
-
-    key.mv_size = code_len;
-    key.mv_data = (void *) code;
 
     rc = mcp_store_link_write(s, txn, &key, link, MDB_NOOVERWRITE);
 
@@ -69,20 +65,14 @@ mcp_store_link_create(mcp_store_t *s, char *code, size_t code_len,
     MDB_val   key;
     unsigned  tries;
 
-    if (s == NULL
-        || !mcp_store_code_valid(code, code_len)
-        || !mcp_store_link_valid(link))
-    {
+    if (!mcp_store_link_valid(link)) {
         return MCP_STORE_EINVAL;
     }
 
-    rc = mcp_store_write_begin(s, &txn);
+    rc = mcp_store_link_begin(s, code, code_len, &txn, &key);
     if (rc != MCP_STORE_OK) {
         return rc;
     }
-
-    key.mv_size = code_len;
-    key.mv_data = code;
 
     /* the first try and MCP_STORE_CODE_RETRIES more */
 
@@ -148,17 +138,10 @@ mcp_store_link_consume(mcp_store_t *s, const char *code, size_t code_len,
     MDB_val           key;
     mcp_store_link_t  link;
 
-    if (s == NULL || !mcp_store_code_valid(code, code_len)) {
-        return MCP_STORE_EINVAL;
-    }
-
-    rc = mcp_store_write_begin(s, &txn);
+    rc = mcp_store_link_begin(s, code, code_len, &txn, &key);
     if (rc != MCP_STORE_OK) {
         return rc;
     }
-
-    key.mv_size = code_len;
-    key.mv_data = (void *) code;
 
     rc = mcp_store_link_read(s, txn, &key, &link);
 
@@ -253,17 +236,10 @@ mcp_store_link_delete(mcp_store_t *s, const char *code, size_t code_len)
     MDB_txn  *txn;
     MDB_val   key;
 
-    if (s == NULL || !mcp_store_code_valid(code, code_len)) {
-        return MCP_STORE_EINVAL;
-    }
-
-    rc = mcp_store_write_begin(s, &txn);
+    rc = mcp_store_link_begin(s, code, code_len, &txn, &key);
     if (rc != MCP_STORE_OK) {
         return rc;
     }
-
-    key.mv_size = code_len;
-    key.mv_data = (void *) code;
 
     rc = mcp_store_rc(mdb_del(txn, s->links, &key, NULL));
 
@@ -370,6 +346,26 @@ mcp_store_link_walk(mcp_store_t *s, const char *after, size_t after_len,
     }
 
     return MCP_STORE_OK;
+}
+
+
+/*
+ * Starts a write to the link under code: checks the arguments, begins the
+ * write transaction, points key at the code.
+ */
+
+static int
+mcp_store_link_begin(mcp_store_t *s, const char *code, size_t code_len,
+    MDB_txn **txn, MDB_val *key)
+{
+    if (s == NULL || !mcp_store_code_valid(code, code_len)) {
+        return MCP_STORE_EINVAL;
+    }
+
+    key->mv_size = code_len;
+    key->mv_data = (void *) code;
+
+    return mcp_store_write_begin(s, txn);
 }
 
 

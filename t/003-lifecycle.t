@@ -14,7 +14,7 @@ repeat_each(1);
 no_shuffle();
 no_root_location();
 
-plan tests => repeat_each() * 48;
+plan tests => repeat_each() * 43;
 
 our $HttpConfig = <<'_EOC_';
     mcp_store $TEST_NGINX_DATA_DIR;
@@ -69,7 +69,7 @@ Content-Type: application/json
 --- error_code eval
 [409, 302]
 --- response_body_like eval
-['^\{"message":"alias \\"one\\" is already taken","error":"alias_taken"\}$',
+['"error":"alias_taken"',
  'https://example.com/one']
 
 

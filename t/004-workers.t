@@ -28,7 +28,10 @@ my $root = tempdir('ngx_mcp_XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $data = "$root/data";
 make_path("$root/conf", "$root/logs", $data);
 
-my $http = HTTP::Tiny->new(timeout => 5, max_redirect => 0,
+# run as root, the workers are "nobody": they must reach the store
+chmod 0755, $root;
+
+my $http = HTTP::Tiny->new(timeout => 2, max_redirect => 0,
                            keep_alive => 0);
 my $base = "http://127.0.0.1:$port";
 
@@ -78,7 +81,7 @@ sub start {
     system($nginx, '-p', "$root/", '-c', 'conf/nginx.conf') == 0
         or BAIL_OUT("nginx did not start");
 
-    for (1 .. 100) {
+    for (1 .. 40) {
         return if $http->get("$base/")->{status} != 599;
         sleep 0.05;
     }

@@ -21,7 +21,19 @@ repeat_each(1);
 no_shuffle();
 no_root_location();
 
-plan tests => repeat_each() * (2 * blocks() - 2);
+plan tests => repeat_each() * (2 * blocks() + 2);
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    if (!defined $block->request) {
+        $block->set_value("request", "GET /t\n");
+    }
+
+    if (!defined $block->config) {
+        $block->set_value("config", "location = /t { return 204; }");
+    }
+});
 
 run_tests();
 
@@ -113,7 +125,7 @@ mcp_store $TEST_NGINX_DATA_DIR;
 location / { mcp_redirect; mcp_redirect_status 303; }
 --- must_die
 --- error_log
-invalid value "303" in "mcp_redirect_status" directive
+invalid value "303" in
 
 
 
@@ -124,7 +136,7 @@ mcp_store $TEST_NGINX_DATA_DIR;
 location = /shorten { mcp_shorten; mcp_code_length 3; }
 --- must_die
 --- error_log
-"mcp_code_length" directive
+value must be between 4 and 64
 
 
 
@@ -135,7 +147,7 @@ mcp_store $TEST_NGINX_DATA_DIR;
 location = /shorten { mcp_shorten; mcp_code_length 65; }
 --- must_die
 --- error_log
-"mcp_code_length" directive
+value must be between 4 and 64
 
 
 

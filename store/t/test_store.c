@@ -29,7 +29,7 @@
 #include "mcp_store_int.h"
 
 
-#define TEST_PLAN        151
+#define TEST_PLAN        152
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -97,11 +97,16 @@ static mcp_store_t *test_open(const char *dir, size_t map_size,
 static mcp_store_link_t test_link(const char *url, int64_t created_at,
     int64_t expires_at, uint64_t max_visits, uint64_t visits,
     int64_t last_visit);
+static mcp_store_visit_t test_visit(const char *code, uint64_t count,
+    int64_t last_visit);
 static int test_url_is(const mcp_store_link_t *link, const char *url);
 static int test_link_is(const mcp_store_link_t *a,
     const mcp_store_link_t *b);
 static int test_put(mcp_store_t *s, const char *code, const char *url);
 static int test_in_alphabet(const char *p, size_t len);
+static int test_raw_open(const char *dir, const char *db, unsigned flags,
+    MDB_env **env, MDB_txn **txn, MDB_dbi *dbi);
+static int test_raw_close(MDB_env *env, MDB_txn *txn, int rc);
 static int test_raw_put(const char *dir, const char *db, const char *key,
     const void *val, size_t len);
 static int test_raw_get(const char *dir, const char *db, const char *key,
@@ -135,7 +140,7 @@ static void test_codec(void);
 static void test_codec_fuzz(void);
 static void test_map_full(void);
 static void test_fork_writer(void);
-static void test_get_lifetime(void);
+static void test_get_lifetime(void);  /* and mcp_store_release() */
 static void test_reader_check(void);
 static void test_map_grown(void);
 
@@ -305,7 +310,9 @@ test_open_errors(void)
     test_dir(dir, "empty");
     rc = mcp_store_open(&s, dir, 0, MCP_STORE_RDONLY, err, sizeof(err));
     snprintf(path, sizeof(path), "%s/data.mdb", dir);
-    TAP_OK(rc == MCP_STORE_ENOTENV && access(path, F_OK) == -1,
+    fd = access(path, F_OK);
+    snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+    TAP_OK(rc == MCP_STORE_ENOTENV && fd == -1 && access(path, F_OK) == -1,
            "open: read-only on an empty directory is ENOTENV, creates "
            "nothing");
 
@@ -460,10 +467,7 @@ test_rdonly(void)
            "rdonly: stat works");
 
     link = test_link("https://example.com/", 1, 0, 0, 0, 0);
-    v.code = "ro";
-    v.code_len = 2;
-    v.count = 1;
-    v.last_visit = 1;
+    v = test_visit("ro", 1, 1);
 
     errno = 0;
     rc = mcp_store_link_put(s, "new", 3, &link);
@@ -862,12 +866,11 @@ test_add_visits(void)
     link = test_link("https://example.com/c", 9, 0, 0, UINT64_MAX - 1, 0);
     mcp_store_link_put(s, "C", 1, &link);
 
-    v[0].code = "A"; v[0].code_len = 1; v[0].count = 5; v[0].last_visit = 50;
-    v[1].code = "gone"; v[1].code_len = 4; v[1].count = 1;
-    v[1].last_visit = 60;
-    v[2].code = "B"; v[2].code_len = 1; v[2].count = 2; v[2].last_visit = 10;
-    v[3].code = "C"; v[3].code_len = 1; v[3].count = 5; v[3].last_visit = 1;
-    v[4].code = ""; v[4].code_len = 0; v[4].count = 1; v[4].last_visit = 1;
+    v[0] = test_visit("A", 5, 50);
+    v[1] = test_visit("gone", 1, 60);
+    v[2] = test_visit("B", 2, 10);
+    v[3] = test_visit("C", 5, 1);
+    v[4] = test_visit("", 1, 1);
 
     rc = mcp_store_link_add_visits(s, v, 5);
     TAP_RC(rc, MCP_STORE_OK, "add_visits: a batch with a missing code and an "
@@ -915,7 +918,7 @@ test_add_visits(void)
 
     link = test_link(longurl, 1, 0, 0, 0, 0);
     mcp_store_link_put(s, "long", 4, &link);
-    v[0].code = "long"; v[0].code_len = 4; v[0].count = 3;
+    v[0] = test_visit("long", 3, 50);
     rc = mcp_store_link_add_visits(s, v, 1);
     rc |= mcp_store_link_get(s, "long", 4, &out);
     TAP_OK(rc == MCP_STORE_OK && out.visits == 3 && test_url_is(&out, longurl),
@@ -1151,12 +1154,9 @@ test_corrupt(void)
     rc = mcp_store_link_consume(s, "bad", 3, 1);
     TAP_RC(rc, MCP_STORE_ECORRUPT, "corrupt: consume is ECORRUPT");
 
-    v[0].code = "good1"; v[0].code_len = 5; v[0].count = 1;
-    v[0].last_visit = 1;
-    v[1].code = "bad"; v[1].code_len = 3; v[1].count = 1;
-    v[1].last_visit = 1;
-    v[2].code = "good2"; v[2].code_len = 5; v[2].count = 1;
-    v[2].last_visit = 1;
+    v[0] = test_visit("good1", 1, 1);
+    v[1] = test_visit("bad", 1, 1);
+    v[2] = test_visit("good2", 1, 1);
 
     rc = mcp_store_link_add_visits(s, v, 3);
     TAP_RC(rc, MCP_STORE_OK, "corrupt: add_visits skips it");
@@ -1490,15 +1490,15 @@ test_fork_writer(void)
 
 /*
  * The url that mcp_store_link_get() hands out lives in the snapshot the
- * handle keeps until its next call.  Another process rewrites that link
- * and fills the store meanwhile: were the snapshot let go, its pages would
- * be reused under the url.
+ * handle keeps until mcp_store_release() or its next call.  Another
+ * process rewrites that link over and over meanwhile: were the snapshot
+ * let go, its pages would be reused under the url.
  */
 
 static void
 test_get_lifetime(void)
 {
-    int                rc;
+    int                rc, ok;
     char               dir[PATH_MAX], code[16], url[64];
     size_t             i;
     pid_t              pid;
@@ -1525,10 +1525,7 @@ test_get_lifetime(void)
         c = test_open(dir, 0, MCP_STORE_NOSYNC);
         rc = (c != NULL);
 
-        v.code = "l050";
-        v.code_len = 4;
-        v.count = 1;
-        v.last_visit = 1;
+        v = test_visit("l050", 1, 1);
 
         for (i = 0; rc && i < 200; i++) {
             rc = mcp_store_link_delete(c, "l050", 4) == MCP_STORE_OK;
@@ -1546,6 +1543,14 @@ test_get_lifetime(void)
            && test_url_is(&out, "https://example.com/lifetime/050"),
            "get: url stays intact until the next call, whatever other "
            "processes write");
+
+    ok = (s->rlive == 1);
+    mcp_store_release(s);
+    ok = ok && s->rlive == 0;
+    mcp_store_release(s);
+    mcp_store_release(NULL);
+    TAP_OK(ok && s->rlive == 0, "release: ends the snapshot a get left "
+           "open; twice, or NULL, is harmless");
 
     rc = mcp_store_link_get(s, "l050", 4, &out);
     TAP_OK(rc == MCP_STORE_OK
@@ -1826,6 +1831,20 @@ test_link(const char *url, int64_t created_at, int64_t expires_at,
 }
 
 
+static mcp_store_visit_t
+test_visit(const char *code, uint64_t count, int64_t last_visit)
+{
+    mcp_store_visit_t  v;
+
+    v.code = code;
+    v.code_len = strlen(code);
+    v.count = count;
+    v.last_visit = last_visit;
+
+    return v;
+}
+
+
 static int
 test_url_is(const mcp_store_link_t *link, const char *url)
 {
@@ -1874,6 +1893,63 @@ test_in_alphabet(const char *p, size_t len)
 }
 
 
+/*
+ * Opens dir with raw LMDB and begins a transaction on its database db;
+ * test_raw_close() ends both.
+ */
+
+static int
+test_raw_open(const char *dir, const char *db, unsigned flags, MDB_env **env,
+    MDB_txn **txn, MDB_dbi *dbi)
+{
+    int  rc;
+
+    rc = mdb_env_create(env);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_env_set_maxdbs(*env, 16);
+
+    if (rc == 0) {
+        rc = mdb_env_open(*env, dir, flags, 0600);
+    }
+
+    if (rc == 0) {
+        rc = mdb_txn_begin(*env, NULL, flags, txn);
+
+        if (rc == 0) {
+            rc = mdb_dbi_open(*txn, db, (flags & MDB_RDONLY) ? 0 : MDB_CREATE,
+                              dbi);
+            if (rc != 0) {
+                mdb_txn_abort(*txn);
+            }
+        }
+    }
+
+    if (rc != 0) {
+        mdb_env_close(*env);
+    }
+
+    return rc;
+}
+
+
+static int
+test_raw_close(MDB_env *env, MDB_txn *txn, int rc)
+{
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+    } else {
+        mdb_txn_abort(txn);
+    }
+
+    mdb_env_close(env);
+
+    return rc;
+}
+
+
 static int
 test_raw_put(const char *dir, const char *db, const char *key,
     const void *val, size_t len)
@@ -1884,40 +1960,16 @@ test_raw_put(const char *dir, const char *db, const char *key,
     MDB_dbi   dbi;
     MDB_val   k, v;
 
-    rc = mdb_env_create(&env);
-    if (rc != 0) {
-        return rc;
-    }
-
-    rc = mdb_env_set_maxdbs(env, 16);
+    rc = test_raw_open(dir, db, 0, &env, &txn, &dbi);
 
     if (rc == 0) {
-        rc = mdb_env_open(env, dir, 0, 0600);
+        k.mv_size = strlen(key);
+        k.mv_data = (void *) key;
+        v.mv_size = len;
+        v.mv_data = (void *) val;
+
+        rc = test_raw_close(env, txn, mdb_put(txn, dbi, &k, &v, 0));
     }
-
-    if (rc == 0) {
-        rc = mdb_txn_begin(env, NULL, 0, &txn);
-    }
-
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, db, MDB_CREATE, &dbi);
-
-        if (rc == 0) {
-            k.mv_size = strlen(key);
-            k.mv_data = (void *) key;
-            v.mv_size = len;
-            v.mv_data = (void *) val;
-            rc = mdb_put(txn, dbi, &k, &v, 0);
-        }
-
-        if (rc == 0) {
-            rc = mdb_txn_commit(txn);
-        } else {
-            mdb_txn_abort(txn);
-        }
-    }
-
-    mdb_env_close(env);
 
     if (rc != 0) {
         tap_diag("raw put %s/%s/%s: %s", dir, db, key, mdb_strerror(rc));
@@ -1937,41 +1989,22 @@ test_raw_get(const char *dir, const char *db, const char *key, void *buf,
     MDB_dbi   dbi;
     MDB_val   k, v;
 
-    rc = mdb_env_create(&env);
+    rc = test_raw_open(dir, db, MDB_RDONLY, &env, &txn, &dbi);
     if (rc != 0) {
         return rc;
     }
 
-    rc = mdb_env_set_maxdbs(env, 16);
+    k.mv_size = strlen(key);
+    k.mv_data = (void *) key;
+
+    rc = mdb_get(txn, dbi, &k, &v);
 
     if (rc == 0) {
-        rc = mdb_env_open(env, dir, MDB_RDONLY, 0600);
+        *len = v.mv_size;
+        memcpy(buf, v.mv_data, v.mv_size < size ? v.mv_size : size);
     }
 
-    if (rc == 0) {
-        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
-    }
-
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, db, 0, &dbi);
-
-        if (rc == 0) {
-            k.mv_size = strlen(key);
-            k.mv_data = (void *) key;
-            rc = mdb_get(txn, dbi, &k, &v);
-        }
-
-        if (rc == 0) {
-            *len = v.mv_size;
-            memcpy(buf, v.mv_data, v.mv_size < size ? v.mv_size : size);
-        }
-
-        mdb_txn_abort(txn);
-    }
-
-    mdb_env_close(env);
-
-    return rc;
+    return test_raw_close(env, txn, rc);
 }
 
 
