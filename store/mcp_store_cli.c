@@ -9,6 +9,9 @@
  *                                    stores a link (bulk loads, tests);
  *                                    T in Unix seconds
  *
+ * --map-size=BYTES before the command sets the map size of the
+ * environment (for a new one, or to grow one).
+ *
  * The read commands open the store read-only: they are safe next to a
  * running nginx, and never create anything.  Exit status: 0 done, 1 failed
  * (not found, corrupt records, store errors), 2 usage.
@@ -61,10 +64,23 @@ static const struct {
 int
 main(int argc, char **argv)
 {
-    int           rc;
-    char          err[512];
-    size_t        i;
-    mcp_store_t  *s;
+    int                 rc;
+    char                err[512], c;
+    size_t              i;
+    mcp_store_t        *s;
+    unsigned long long  map_size;
+
+    map_size = 0;
+
+    if (argc >= 2 && strncmp(argv[1], "--map-size=", 11) == 0) {
+        if (sscanf(argv[1] + 11, "%llu%c", &map_size, &c) != 1) {
+            fprintf(stderr, "mcp-store: invalid %s\n", argv[1]);
+            return 2;
+        }
+
+        argv++;
+        argc--;
+    }
 
     for (i = 0;
          i < sizeof(mcp_store_cli_commands)
@@ -84,7 +100,8 @@ main(int argc, char **argv)
              / sizeof(mcp_store_cli_commands[0]))
     {
         fprintf(stderr,
-                "usage: mcp-store stat DIR\n"
+                "usage: mcp-store [--map-size=BYTES] COMMAND DIR ...\n"
+                "       mcp-store stat DIR\n"
                 "       mcp-store get DIR CODE\n"
                 "       mcp-store list DIR\n"
                 "       mcp-store check DIR\n"
@@ -93,7 +110,8 @@ main(int argc, char **argv)
         return 2;
     }
 
-    rc = mcp_store_open(&s, argv[2], 0, mcp_store_cli_commands[i].flags,
+    rc = mcp_store_open(&s, argv[2], (size_t) map_size,
+                        mcp_store_cli_commands[i].flags,
                         err, sizeof(err));
     if (rc != MCP_STORE_OK) {
         fprintf(stderr, "mcp-store: %s\n", err);
