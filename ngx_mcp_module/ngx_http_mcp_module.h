@@ -112,6 +112,8 @@ ngx_int_t ngx_http_mcp_fail(ngx_http_mcp_error_t *err, ngx_uint_t status,
     const char *error, const char *fmt, ...);
 ngx_int_t ngx_http_mcp_send_failure(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_buf_t *b);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json);
 ngx_int_t ngx_http_mcp_send_error(ngx_http_request_t *r, ngx_uint_t status,

@@ -153,13 +153,14 @@ ngx_http_mcp_send_redirect(ngx_http_request_t *r, ngx_str_t *url,
 {
     u_char                   *p;
     size_t                    len, escape;
-    ngx_int_t                 rc;
     ngx_buf_t                *b;
-    ngx_chain_t               out;
+    ngx_str_t                 type;
     ngx_table_elt_t          *h;
     ngx_http_mcp_loc_conf_t  *mlcf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    ngx_str_set(&type, "text/html");
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
@@ -200,16 +201,6 @@ ngx_http_mcp_send_redirect(ngx_http_request_t *r, ngx_str_t *url,
     len = sizeof(ngx_http_mcp_body_start) - 1 + sizeof(ngx_http_mcp_body_mid)
           - 1 + sizeof(ngx_http_mcp_body_end) - 1 + 2 * (url->len + escape);
 
-    r->headers_out.status = mlcf->redirect_status;
-    r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type, "text/html");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    if (r->method == NGX_HTTP_HEAD) {
-        return ngx_http_send_header(r);
-    }
-
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -223,17 +214,6 @@ ngx_http_mcp_send_redirect(ngx_http_request_t *r, ngx_str_t *url,
     p = (u_char *) ngx_escape_html(p, url->data, url->len);
     b->last = ngx_cpymem(p, ngx_http_mcp_body_end,
                          sizeof(ngx_http_mcp_body_end) - 1);
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_mcp_send(r, mlcf->redirect_status, &type, b);
 }

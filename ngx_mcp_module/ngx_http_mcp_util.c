@@ -46,10 +46,9 @@ ngx_int_t
 ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json)
 {
-    size_t        len;
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    size_t      len;
+    ngx_buf_t  *b;
+    ngx_str_t   type;
 
     len = json_dumpb(json, NULL, 0, JSON_COMPACT);
     if (len == 0) {
@@ -63,6 +62,25 @@ ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
 
     b->last += json_dumpb(json, (char *) b->pos, len, JSON_COMPACT);
     *b->last++ = '\n';
+
+    ngx_str_set(&type, "application/json");
+
+    return ngx_http_mcp_send(r, status, &type, b);
+}
+
+
+/*
+ * Sends the whole response: status, a Content-Type, and b as the body,
+ * which gives Content-Length (headers only for HEAD).
+ */
+
+ngx_int_t
+ngx_http_mcp_send(ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *type,
+    ngx_buf_t *b)
+{
+    ngx_int_t     rc;
+    ngx_chain_t   out;
+
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
@@ -74,8 +92,8 @@ ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
     r->headers_out.content_type_lowcase = NULL;
 
     rc = ngx_http_send_header(r);
