@@ -236,4 +236,83 @@ int mcp_store_link_list(mcp_store_t *s, const char *after, size_t after_len,
     size_t limit, mcp_store_link_cb cb, void *data, int *more);
 
 
+/*
+ * An MCP session.  Strings point into the memory map when the record comes
+ * from mcp_store_session_get() (lifetime as for links) and are not
+ * NUL-terminated.  log_level and flags are the caller's to interpret.
+ */
+typedef struct {
+    int64_t      created_at;
+    int64_t      last_seen;
+    const char  *protocol;          /* negotiated protocol version */
+    size_t       protocol_len;
+    const char  *client_name;
+    size_t       client_name_len;
+    const char  *client_version;
+    size_t       client_version_len;
+    unsigned     log_level;
+    unsigned     flags;
+} mcp_store_session_t;
+
+
+/* One pending last-seen update, for mcp_store_session_touch(). */
+typedef struct {
+    const char  *id;
+    size_t       id_len;
+    int64_t      last_seen;
+} mcp_store_touch_t;
+
+
+/*
+ * Stores a new session under id (1 to MCP_STORE_CODE_MAX bytes):
+ * MCP_STORE_EXISTS if the id is taken.  Strings of up to 1024 bytes each
+ * (MCP_STORE_EINVAL otherwise).
+ */
+int mcp_store_session_put(mcp_store_t *s, const char *id, size_t id_len,
+    const mcp_store_session_t *session);
+
+/*
+ * Reads a session; strings point into the map (see mcp_store_release()).
+ */
+int mcp_store_session_get(mcp_store_t *s, const char *id, size_t id_len,
+    mcp_store_session_t *session);
+
+/*
+ * Replaces an existing session's record: MCP_STORE_NOTFOUND if it is gone
+ * (a deleted session is never brought back).
+ */
+int mcp_store_session_update(mcp_store_t *s, const char *id, size_t id_len,
+    const mcp_store_session_t *session);
+
+/*
+ * Raises last_seen of several sessions in one write transaction; sessions
+ * that are gone are skipped, and last_seen never goes back.
+ */
+int mcp_store_session_touch(mcp_store_t *s, const mcp_store_touch_t *t,
+    size_t n);
+
+/*
+ * Deletes a session: MCP_STORE_NOTFOUND if none.
+ */
+int mcp_store_session_delete(mcp_store_t *s, const char *id, size_t id_len);
+
+/*
+ * Deletes up to max sessions whose last_seen is before idle_before, in one
+ * write transaction (a bounded batch, so a sweep never holds the writer
+ * long); *removed (may be NULL) receives how many.  Records that do not
+ * decode are removed too.
+ */
+int mcp_store_session_expire(mcp_store_t *s, int64_t idle_before, size_t max,
+    size_t *removed);
+
+
+/*
+ * Like mcp_store_link_list(), for the links whose code starts with prefix
+ * (prefix_len 0: all), from the first of them; for completion.
+ */
+int mcp_store_link_prefix(mcp_store_t *s, const char *prefix,
+    size_t prefix_len, size_t limit, mcp_store_link_cb cb, void *data,
+    int *more);
+
+
 #endif /* _MCP_STORE_H_INCLUDED_ */
