@@ -90,10 +90,19 @@ typedef struct {
  * send it as {"message", "error"}.
  */
 typedef struct {
-    ngx_uint_t                 status;
+    ngx_int_t                  status;        /* or a JSON-RPC code */
     const char                *error;
     char                       message[256];
 } ngx_http_mcp_error_t;
+
+
+/* A validated request to shorten a URL (POST /shorten, shorten_url). */
+typedef struct {
+    ngx_str_t                  url;
+    ngx_str_t                  alias;
+    int64_t                    expires_at;
+    uint64_t                   max_visits;
+} ngx_http_mcp_shorten_req_t;
 
 
 extern ngx_module_t  ngx_mcp_module;
@@ -101,6 +110,13 @@ extern ngx_module_t  ngx_mcp_module;
 
 /* ngx_http_mcp_shorten.c, ngx_http_mcp_redirect.c */
 ngx_int_t ngx_http_mcp_shorten_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
+    ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_shorten_create(ngx_http_request_t *r,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code,
+    ngx_http_mcp_error_t *err);
+json_t *ngx_http_mcp_link_json(ngx_http_request_t *r, ngx_str_t *code,
+    ngx_http_mcp_shorten_req_t *req);
 ngx_int_t ngx_http_mcp_redirect_handler(ngx_http_request_t *r);
 
 /* ngx_http_mcp_module.c: counts one visit in this worker's batch */
@@ -121,7 +137,8 @@ ngx_int_t ngx_http_mcp_send_error(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_http_mcp_send_not_allowed(ngx_http_request_t *r,
     const char *allow);
 ngx_int_t ngx_http_mcp_body(ngx_http_request_t *r, ngx_str_t *body);
-ngx_int_t ngx_http_mcp_store_status(ngx_http_request_t *r, int rc);
+ngx_int_t ngx_http_mcp_store_error(ngx_http_request_t *r, int rc,
+    ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_is_json_type(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_valid_code(ngx_str_t *code);
 void ngx_http_mcp_json_cleanup(ngx_pool_t *pool, json_t *json);

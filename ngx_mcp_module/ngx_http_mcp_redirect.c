@@ -26,6 +26,7 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
     int64_t                    now;
     ngx_str_t                  code, url;
     mcp_store_link_t           link;
+    ngx_http_mcp_error_t       err;
     ngx_http_mcp_main_conf_t  *mmcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -51,7 +52,7 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
     }
 
     if (rc != MCP_STORE_OK) {
-        return ngx_http_mcp_store_status(r, rc);
+        goto failed;
     }
 
     /* link.url points into the map: copy it before the next store call */
@@ -102,13 +103,19 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
         goto not_found;
 
     default:
-        return ngx_http_mcp_store_status(r, rc);
+        goto failed;
     }
 
 not_found:
 
     return ngx_http_mcp_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
                                    "Short URL not found");
+
+failed:
+
+    (void) ngx_http_mcp_store_error(r, rc, &err);
+
+    return ngx_http_mcp_send_failure(r, &err);
 }
 
 

@@ -18,20 +18,8 @@
 #define NGX_HTTP_MCP_MAX_VISITS   9007199254740991LL
 
 
-typedef struct {
-    ngx_str_t                  url;
-    ngx_str_t                  alias;
-    int64_t                    expires_at;
-    uint64_t                   max_visits;
-} ngx_http_mcp_shorten_req_t;
-
-
 static void ngx_http_mcp_shorten_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_shorten(ngx_http_request_t *r);
-static ngx_int_t ngx_http_mcp_shorten_args(ngx_http_request_t *r,
-    json_t *body, ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_error_t *err);
-static ngx_int_t ngx_http_mcp_shorten_reply(ngx_http_request_t *r,
-    ngx_str_t *code, ngx_http_mcp_shorten_req_t *req);
 static ngx_int_t ngx_http_mcp_short_url(ngx_http_request_t *r,
     ngx_str_t *code, ngx_str_t *out);
 
@@ -82,19 +70,14 @@ ngx_http_mcp_shorten_body(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_mcp_shorten(ngx_http_request_t *r)
 {
-    int                          rc;
-    u_char                       buf[MCP_STORE_CODE_MAX];
     json_t                      *json;
     ngx_str_t                    body, code;
     json_error_t                 err;
-    mcp_store_link_t             link;
     ngx_http_mcp_loc_conf_t     *mlcf;
-    ngx_http_mcp_main_conf_t    *mmcf;
     ngx_http_mcp_error_t         error;
     ngx_http_mcp_shorten_req_t   req;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
-    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
 
     if (ngx_http_mcp_body(r, &body) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -145,38 +128,75 @@ ngx_http_mcp_shorten(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ngx_http_mcp_shorten_create(r, &req, &code, &error) != NGX_OK) {
+        return ngx_http_mcp_send_failure(r, &error);
+    }
+
+    json = ngx_http_mcp_link_json(r, &code, &req);
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_mcp_json_cleanup(r->pool, json);
+
+    return ngx_http_mcp_send_json(r, NGX_HTTP_CREATED, json);
+}
+
+
+/*
+ * Stores the link of a validated request under its alias or a new random
+ * code, set in *code (from r->pool): NGX_OK, or NGX_DECLINED with err.
+ */
+
+ngx_int_t
+ngx_http_mcp_shorten_create(ngx_http_request_t *r,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code,
+    ngx_http_mcp_error_t *err)
+{
+    int                        rc;
+    mcp_store_link_t           link;
+    ngx_http_mcp_loc_conf_t   *mlcf;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+
     ngx_memzero(&link, sizeof(mcp_store_link_t));
 
-    link.url = (char *) req.url.data;
-    link.url_len = req.url.len;
+    link.url = (char *) req->url.data;
+    link.url_len = req->url.len;
     link.created_at = ngx_time();
-    link.expires_at = req.expires_at;
-    link.max_visits = req.max_visits;
+    link.expires_at = req->expires_at;
+    link.max_visits = req->max_visits;
 
-    if (req.alias.len) {
-        code = req.alias;
-        rc = mcp_store_link_put(mmcf->store, (char *) code.data, code.len,
+    if (req->alias.len) {
+        *code = req->alias;
+        rc = mcp_store_link_put(mmcf->store, (char *) code->data, code->len,
                                 &link);
 
         if (rc == MCP_STORE_EXISTS) {
-            return ngx_http_mcp_send_error(r, NGX_HTTP_CONFLICT,
-                                           "alias_taken",
-                                           "alias \"%.*s\" is already taken",
-                                           (int) code.len, code.data);
+            return ngx_http_mcp_fail(err, NGX_HTTP_CONFLICT, "alias_taken",
+                                     "alias \"%.*s\" is already taken",
+                                     (int) code->len, code->data);
         }
 
     } else {
-        code.data = buf;
-        code.len = mlcf->code_length;
-        rc = mcp_store_link_create(mmcf->store, (char *) buf, code.len,
-                                   &link);
+        code->len = mlcf->code_length;
+        code->data = ngx_pnalloc(r->pool, code->len);
+        if (code->data == NULL) {
+            return ngx_http_mcp_fail(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                     "internal", "out of memory");
+        }
+
+        rc = mcp_store_link_create(mmcf->store, (char *) code->data,
+                                   code->len, &link);
     }
 
     if (rc != MCP_STORE_OK) {
-        return ngx_http_mcp_store_status(r, rc);
+        return ngx_http_mcp_store_error(r, rc, err);
     }
 
-    return ngx_http_mcp_shorten_reply(r, &code, &req);
+    return NGX_OK;
 }
 
 
@@ -247,7 +267,7 @@ ngx_http_mcp_json_str(json_t *body, const char *name, ngx_str_t *s,
  * filled, or NGX_ERROR.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
     ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_error_t *err)
 {
@@ -360,17 +380,21 @@ ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
 }
 
 
-static ngx_int_t
-ngx_http_mcp_shorten_reply(ngx_http_request_t *r, ngx_str_t *code,
+/*
+ * The reply to a new link, as POST /shorten sends it and shorten_url
+ * returns it: a new reference, or NULL when out of memory.
+ */
+
+json_t *
+ngx_http_mcp_link_json(ngx_http_request_t *r, ngx_str_t *code,
     ngx_http_mcp_shorten_req_t *req)
 {
     u_char     *end, time[NGX_HTTP_MCP_TIME_LEN];
     json_t     *json;
-    ngx_int_t   rc;
     ngx_str_t   short_url;
 
     if (ngx_http_mcp_short_url(r, code, &short_url) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
     }
 
     json = json_pack("{s:s%, s:s%, s:s%, s:s%}",
@@ -379,10 +403,8 @@ ngx_http_mcp_shorten_reply(ngx_http_request_t *r, ngx_str_t *code,
                      "short_url", short_url.data, short_url.len,
                      "url", req->url.data, req->url.len);
     if (json == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
     }
-
-    ngx_http_mcp_json_cleanup(r->pool, json);
 
     if (req->expires_at) {
         end = ngx_http_mcp_format_time(req->expires_at, time);
@@ -390,22 +412,24 @@ ngx_http_mcp_shorten_reply(ngx_http_request_t *r, ngx_str_t *code,
                                 json_stringn((char *) time, end - time))
             != 0)
         {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            goto failed;
         }
     }
 
-    if (req->max_visits) {
-        if (json_object_set_new(json, "max_visits",
-                                json_integer(req->max_visits))
-            != 0)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (req->max_visits
+        && json_object_set_new(json, "max_visits",
+                               json_integer(req->max_visits))
+           != 0)
+    {
+        goto failed;
     }
 
-    rc = ngx_http_mcp_send_json(r, NGX_HTTP_CREATED, json);
+    return json;
 
-    return rc;
+failed:
+
+    json_decref(json);
+    return NULL;
 }
 
 

@@ -271,11 +271,14 @@ ngx_http_mcp_body(ngx_http_request_t *r, ngx_str_t *body)
 
 
 /*
- * Answers a store failure that the handler does not treat itself.
+ * Turns a store failure that the caller does not treat itself into err
+ * (507 when the store is full, else 500), and logs it.  Returns
+ * NGX_DECLINED.
  */
 
 ngx_int_t
-ngx_http_mcp_store_status(ngx_http_request_t *r, int rc)
+ngx_http_mcp_store_error(ngx_http_request_t *r, int rc,
+    ngx_http_mcp_error_t *err)
 {
     ngx_http_mcp_main_conf_t  *mmcf;
 
@@ -286,19 +289,17 @@ ngx_http_mcp_store_status(ngx_http_request_t *r, int rc)
                       "mcp_store \"%V\" is full: raise its map_size= "
                       "and reload", &mmcf->path);
 
-        return ngx_http_mcp_send_error(r, NGX_HTTP_INSUFFICIENT_STORAGE,
-                                       "store_full",
-                                       "the link store is full; nothing "
-                                       "was saved");
+        return ngx_http_mcp_fail(err, NGX_HTTP_INSUFFICIENT_STORAGE,
+                                 "store_full", "the link store is full; "
+                                 "nothing was saved");
     }
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "mcp_store \"%V\" failed: %s",
                   &mmcf->path, mcp_store_strerror(rc));
 
-    return ngx_http_mcp_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                   "internal", "the store failed: %s",
-                                   mcp_store_strerror(rc));
+    return ngx_http_mcp_fail(err, NGX_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                             "the store failed: %s", mcp_store_strerror(rc));
 }
 
 

@@ -1,0 +1,166 @@
+
+/*
+ * ngx_mcp: the MCP server's insides, shared by the transport
+ * (ngx_http_mcp_endpoint.c), the JSON-RPC methods (ngx_http_mcp_rpc.c) and
+ * the files that provide tools, resources and prompts
+ * (ngx_http_mcp_tools.c, ngx_http_mcp_fixtures.c).
+ *
+ * A provider is a table of entries with a handler each.  Handlers run
+ * synchronously inside one request; what they want to say before their
+ * result (progress, log messages) they queue on the call, and the
+ * transport then answers with an SSE stream instead of plain JSON.
+ */
+
+
+#ifndef _NGX_HTTP_MCP_RPC_H_INCLUDED_
+#define _NGX_HTTP_MCP_RPC_H_INCLUDED_
+
+
+#include "ngx_http_mcp_module.h"
+
+
+/* JSON-RPC and MCP error codes */
+#define NGX_HTTP_MCP_PARSE_ERROR          -32700
+#define NGX_HTTP_MCP_INVALID_REQUEST      -32600
+#define NGX_HTTP_MCP_METHOD_NOT_FOUND     -32601
+#define NGX_HTTP_MCP_INVALID_PARAMS       -32602
+#define NGX_HTTP_MCP_INTERNAL_ERROR       -32603
+#define NGX_HTTP_MCP_RESOURCE_NOT_FOUND   -32002
+
+/* logging levels of MCP (RFC 5424 order, most verbose first) */
+#define NGX_HTTP_MCP_LOG_DEBUG            0
+#define NGX_HTTP_MCP_LOG_INFO             1
+#define NGX_HTTP_MCP_LOG_NOTICE           2
+#define NGX_HTTP_MCP_LOG_WARNING          3
+#define NGX_HTTP_MCP_LOG_ERROR            4
+#define NGX_HTTP_MCP_LOG_CRITICAL         5
+#define NGX_HTTP_MCP_LOG_ALERT            6
+#define NGX_HTTP_MCP_LOG_EMERGENCY        7
+
+/* page size of every list method */
+#define NGX_HTTP_MCP_PAGE                 50
+
+#define NGX_HTTP_MCP_LATEST_PROTOCOL      "2025-11-25"
+
+
+/* One JSON-RPC request being served. */
+typedef struct {
+    ngx_http_request_t        *r;
+    ngx_http_mcp_main_conf_t  *mmcf;
+    ngx_http_mcp_loc_conf_t   *mlcf;
+
+    ngx_str_t                  session;        /* Mcp-Session-Id */
+    ngx_str_t                  protocol;       /* negotiated version */
+    ngx_uint_t                 log_level;      /* least level sent */
+
+    json_t                    *progress_token; /* params._meta, or NULL */
+    json_t                    *stream;         /* messages queued before
+                                                  the result, or NULL */
+} ngx_http_mcp_call_t;
+
+
+/*
+ * A handler returns a new reference to its result, or NULL with err filled
+ * (err->status is the JSON-RPC error code).
+ */
+typedef json_t *(*ngx_http_mcp_handler_pt)(ngx_http_mcp_call_t *call,
+    json_t *params, ngx_http_mcp_error_t *err);
+
+
+/*
+ * The JSON texts are parsed when listed; schemas follow JSON Schema 2020-12
+ * as MCP requires.
+ */
+typedef struct {
+    const char                *name;
+    const char                *title;
+    const char                *description;
+    const char                *input_schema;
+    const char                *output_schema;  /* or NULL */
+    const char                *annotations;    /* or NULL */
+    ngx_http_mcp_handler_pt    call;           /* params: the arguments */
+} ngx_http_mcp_tool_t;
+
+
+typedef struct {
+    const char                *uri;            /* or a URI template */
+    const char                *name;
+    const char                *title;
+    const char                *description;
+    const char                *mime_type;
+    ngx_http_mcp_handler_pt    read;           /* params: {"uri": ...} */
+} ngx_http_mcp_resource_t;
+
+
+typedef struct {
+    const char                *name;
+    const char                *title;
+    const char                *description;
+    const char                *arguments;      /* JSON array, or NULL */
+    ngx_http_mcp_handler_pt    get;            /* params: the arguments */
+} ngx_http_mcp_prompt_t;
+
+
+/*
+ * What a provider offers: NULL-terminated (by name or uri) tables, and
+ * optional dynamic resource listing and completion.
+ */
+typedef struct {
+    ngx_http_mcp_tool_t       *tools;
+    ngx_http_mcp_resource_t   *resources;      /* fixed resources */
+    ngx_http_mcp_resource_t   *templates;      /* uri is a template */
+    ngx_http_mcp_prompt_t     *prompts;
+
+    /*
+     * Appends up to limit resources after the opaque position "after"
+     * (empty: from the start) to list; sets *next to where the next page
+     * starts (empty when none).  NGX_ERROR on store failure.
+     */
+    ngx_int_t                (*list_resources)(ngx_http_mcp_call_t *call,
+                                  ngx_str_t *after, size_t limit,
+                                  json_t *list, ngx_str_t *next);
+
+    /*
+     * Completion of an argument of a prompt or a resource template:
+     * appends candidate strings starting with value to values.
+     */
+    ngx_int_t                (*complete)(ngx_http_mcp_call_t *call,
+                                  json_t *ref, ngx_str_t *name,
+                                  ngx_str_t *value, json_t *values);
+} ngx_http_mcp_provider_t;
+
+
+extern ngx_http_mcp_provider_t  ngx_http_mcp_links_provider;
+extern ngx_http_mcp_provider_t  ngx_http_mcp_fixtures_provider;
+
+
+/* ngx_http_mcp_rpc.c */
+json_t *ngx_http_mcp_dispatch(ngx_http_mcp_call_t *call, const char *method,
+    json_t *params, ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_notify(ngx_http_mcp_call_t *call, const char *method,
+    json_t *params);
+ngx_int_t ngx_http_mcp_log(ngx_http_mcp_call_t *call, ngx_uint_t level,
+    const char *logger, json_t *data);
+ngx_int_t ngx_http_mcp_progress(ngx_http_mcp_call_t *call, double progress,
+    double total, const char *message);
+ngx_int_t ngx_http_mcp_log_level(const char *name, ngx_uint_t *level);
+
+/* results of tools */
+json_t *ngx_http_mcp_text(const char *text);
+json_t *ngx_http_mcp_tool_result(json_t *structured);
+json_t *ngx_http_mcp_tool_error(const char *fmt, ...);
+json_t *ngx_http_mcp_rpc_fail(ngx_http_mcp_error_t *err, ngx_int_t code,
+    const char *fmt, ...);
+
+/* arguments */
+ngx_int_t ngx_http_mcp_arg_str(json_t *args, const char *name,
+    ngx_uint_t required, ngx_str_t *value, ngx_http_mcp_error_t *err);
+
+/* opaque list cursors: base64url of a position */
+ngx_int_t ngx_http_mcp_cursor_encode(ngx_pool_t *pool, ngx_str_t *pos,
+    ngx_str_t *cursor);
+ngx_int_t ngx_http_mcp_cursor_decode(ngx_pool_t *pool, json_t *params,
+    ngx_str_t *pos, ngx_http_mcp_error_t *err);
+
+
+#endif /* _NGX_HTTP_MCP_RPC_H_INCLUDED_ */
