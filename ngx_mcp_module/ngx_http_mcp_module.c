@@ -10,6 +10,8 @@
 
 #define NGX_HTTP_MCP_VISIT_SLOTS      1024
 #define NGX_HTTP_MCP_VISIT_HIGH       768    /* flush early above this */
+#define NGX_HTTP_MCP_SWEEP_INTERVAL   60000
+#define NGX_HTTP_MCP_SWEEP_BATCH      1000
 
 
 static void *ngx_http_mcp_create_main_conf(ngx_conf_t *cf);
@@ -29,6 +31,7 @@ static void ngx_http_mcp_exit_process(ngx_cycle_t *cycle);
 static void ngx_http_mcp_flush_visits(ngx_http_mcp_main_conf_t *mmcf);
 static void ngx_http_mcp_flush_handler(ngx_event_t *ev);
 static void ngx_http_mcp_sync_handler(ngx_event_t *ev);
+static void ngx_http_mcp_sweep_handler(ngx_event_t *ev);
 #if (NGX_THREADS)
 static void ngx_http_mcp_sync_thread(void *data, ngx_log_t *log);
 static void ngx_http_mcp_sync_done(ngx_event_t *ev);
@@ -82,6 +85,48 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       ngx_http_mcp_handler_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("mcp_endpoint"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_mcp_handler_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_session_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_mcp_main_conf_t, session_timeout),
+      NULL },
+
+    { ngx_string("mcp_max_message_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, max_message_size),
+      NULL },
+
+    { ngx_string("mcp_allowed_hosts"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mcp_str_list_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, allowed_hosts),
+      NULL },
+
+    { ngx_string("mcp_allowed_origins"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mcp_str_list_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, allowed_origins),
+      NULL },
+
+    { ngx_string("mcp_conformance_fixtures"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, conformance_fixtures),
       NULL },
 
     { ngx_string("mcp_redirect_status"),
@@ -225,6 +270,7 @@ ngx_http_mcp_create_main_conf(ngx_conf_t *cf)
     mmcf->durability = NGX_CONF_UNSET_UINT;
     mmcf->sync_interval = NGX_CONF_UNSET_MSEC;
     mmcf->flush_interval = NGX_CONF_UNSET_MSEC;
+    mmcf->session_timeout = NGX_CONF_UNSET_MSEC;
 
     return mmcf;
 }
@@ -240,11 +286,19 @@ ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf)
                              NGX_HTTP_MCP_DURABILITY_INTERVAL);
     ngx_conf_init_msec_value(mmcf->sync_interval, 1000);
     ngx_conf_init_msec_value(mmcf->flush_interval, 1000);
+    ngx_conf_init_msec_value(mmcf->session_timeout, 3600 * 1000);
+
+    if (mmcf->session_timeout < 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "mcp_session_timeout must be at least 1s");
+        return NGX_CONF_ERROR;
+    }
 
     if (mmcf->used && mmcf->path.data == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"mcp_shorten\" and \"mcp_redirect\" need "
-                           "\"mcp_store\" in the http block");
+                           "\"mcp_shorten\", \"mcp_redirect\" and "
+                           "\"mcp_endpoint\" need \"mcp_store\" in the "
+                           "http block");
         return NGX_CONF_ERROR;
     }
 
@@ -277,6 +331,10 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     mlcf->url_allow = NGX_CONF_UNSET_PTR;
     mlcf->url_deny = NGX_CONF_UNSET_PTR;
     mlcf->reserved = NGX_CONF_UNSET_PTR;
+    mlcf->max_message_size = NGX_CONF_UNSET_SIZE;
+    mlcf->allowed_hosts = NGX_CONF_UNSET_PTR;
+    mlcf->allowed_origins = NGX_CONF_UNSET_PTR;
+    mlcf->conformance_fixtures = NGX_CONF_UNSET;
 
     return mlcf;
 }
@@ -321,6 +379,13 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->base_url, prev->base_url, "");
     ngx_conf_merge_ptr_value(conf->url_allow, prev->url_allow, NULL);
     ngx_conf_merge_ptr_value(conf->url_deny, prev->url_deny, NULL);
+    ngx_conf_merge_size_value(conf->max_message_size, prev->max_message_size,
+                              1024 * 1024);
+    ngx_conf_merge_ptr_value(conf->allowed_hosts, prev->allowed_hosts, NULL);
+    ngx_conf_merge_ptr_value(conf->allowed_origins, prev->allowed_origins,
+                             NULL);
+    ngx_conf_merge_value(conf->conformance_fixtures,
+                         prev->conformance_fixtures, 0);
 
     ngx_conf_merge_ptr_value(conf->url_schemes, prev->url_schemes, NULL);
     if (conf->url_schemes == NULL) {
@@ -454,13 +519,22 @@ ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
-    if (cmd->name.data[4] == 's') {        /* mcp_shorten */
+    switch (cmd->name.data[4]) {
+
+    case 's':                              /* mcp_shorten */
         mlcf->handler = NGX_HTTP_MCP_HANDLER_SHORTEN;
         clcf->handler = ngx_http_mcp_shorten_handler;
+        break;
 
-    } else {                               /* mcp_redirect */
+    case 'r':                              /* mcp_redirect */
         mlcf->handler = NGX_HTTP_MCP_HANDLER_REDIRECT;
         clcf->handler = ngx_http_mcp_redirect_handler;
+        break;
+
+    default:                               /* mcp_endpoint */
+        mlcf->handler = NGX_HTTP_MCP_HANDLER_ENDPOINT;
+        clcf->handler = ngx_http_mcp_endpoint_handler;
+        break;
     }
 
     return NGX_CONF_OK;
@@ -614,6 +688,13 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
     mmcf->flush_event.cancelable = 1;
 
     ngx_add_timer(&mmcf->flush_event, mmcf->flush_interval);
+
+    mmcf->sweep_event.handler = ngx_http_mcp_sweep_handler;
+    mmcf->sweep_event.data = mmcf;
+    mmcf->sweep_event.log = cycle->log;
+    mmcf->sweep_event.cancelable = 1;
+
+    ngx_add_timer(&mmcf->sweep_event, NGX_HTTP_MCP_SWEEP_INTERVAL);
 
     if (mmcf->durability == NGX_HTTP_MCP_DURABILITY_INTERVAL) {
 #if (NGX_THREADS)
@@ -805,5 +886,42 @@ ngx_http_mcp_sync_handler(ngx_event_t *ev)
 
     if (!ngx_exiting) {
         ngx_add_timer(ev, mmcf->sync_interval);
+    }
+}
+
+
+/*
+ * Removes idle sessions in bounded batches, off the request path.  Every
+ * worker sweeps; the store serialises them, and a sweep that finds
+ * nothing is a short read-write transaction a minute.
+ */
+
+static void
+ngx_http_mcp_sweep_handler(ngx_event_t *ev)
+{
+    ngx_http_mcp_main_conf_t *mmcf = ev->data;
+
+    int     rc;
+    size_t  removed;
+
+    rc = mcp_store_session_expire(mmcf->store,
+                                  ngx_time()
+                                  - (int64_t) (mmcf->session_timeout / 1000),
+                                  NGX_HTTP_MCP_SWEEP_BATCH, &removed);
+
+    if (rc != MCP_STORE_OK) {
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                      "mcp_store \"%V\": expiring sessions failed: %s",
+                      &mmcf->path, mcp_store_strerror(rc));
+
+    } else if (removed) {
+        ngx_log_error(NGX_LOG_INFO, ev->log, 0,
+                      "mcp_store \"%V\": %uz idle sessions expired",
+                      &mmcf->path, removed);
+    }
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, removed == NGX_HTTP_MCP_SWEEP_BATCH
+                          ? 1000 : NGX_HTTP_MCP_SWEEP_INTERVAL);
     }
 }

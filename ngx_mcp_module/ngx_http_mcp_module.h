@@ -26,6 +26,7 @@
 /* nginx 1.22 has no name or reason phrase for 422 */
 #define NGX_HTTP_MCP_UNPROCESSABLE        422
 #define NGX_HTTP_MCP_GONE                 410
+#define NGX_HTTP_MCP_NOT_ACCEPTABLE       406
 
 #define NGX_HTTP_MCP_DURABILITY_SYNC      0
 #define NGX_HTTP_MCP_DURABILITY_INTERVAL  1
@@ -47,6 +48,7 @@ typedef struct {
     ngx_uint_t                 durability;
     ngx_msec_t                 sync_interval;
     ngx_msec_t                 flush_interval; /* visit counters */
+    ngx_msec_t                 session_timeout;
 
     /* per worker process, from init_process to exit_process */
     mcp_store_t               *store;
@@ -54,6 +56,7 @@ typedef struct {
     ngx_uint_t                 nvisits;
     ngx_event_t                flush_event;
     ngx_event_t                sync_event;
+    ngx_event_t                sweep_event;
     ngx_log_t                 *log;
     ngx_uint_t                 used;          /* a handler is configured */
 #if (NGX_THREADS)
@@ -76,12 +79,18 @@ typedef struct {
     ngx_array_t               *url_allow;     /* of ngx_regex_elt_t */
     ngx_array_t               *url_deny;      /* of ngx_regex_elt_t */
     ngx_array_t               *reserved;      /* of ngx_str_t */
+
+    size_t                     max_message_size;
+    ngx_array_t               *allowed_hosts;   /* of ngx_str_t */
+    ngx_array_t               *allowed_origins; /* of ngx_str_t */
+    ngx_flag_t                 conformance_fixtures;
 } ngx_http_mcp_loc_conf_t;
 
 
 #define NGX_HTTP_MCP_HANDLER_NONE      0
 #define NGX_HTTP_MCP_HANDLER_SHORTEN   1
 #define NGX_HTTP_MCP_HANDLER_REDIRECT  2
+#define NGX_HTTP_MCP_HANDLER_ENDPOINT  3
 
 
 /*
@@ -118,6 +127,12 @@ ngx_int_t ngx_http_mcp_shorten_create(ngx_http_request_t *r,
 json_t *ngx_http_mcp_link_json(ngx_http_request_t *r, ngx_str_t *code,
     ngx_http_mcp_shorten_req_t *req);
 ngx_int_t ngx_http_mcp_redirect_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
+    ngx_str_t *out);
+
+/* ngx_http_mcp_endpoint.c */
+ngx_int_t ngx_http_mcp_endpoint_handler(ngx_http_request_t *r);
+ngx_str_t *ngx_http_mcp_header(ngx_http_request_t *r, const char *name);
 
 /* ngx_http_mcp_module.c: counts one visit in this worker's batch */
 void ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,

@@ -145,6 +145,10 @@ ngx_int_t ngx_http_mcp_progress(ngx_http_mcp_call_t *call, double progress,
     double total, const char *message);
 ngx_int_t ngx_http_mcp_log_level(const char *name, ngx_uint_t *level);
 
+/* ngx_http_mcp_endpoint.c */
+ngx_int_t ngx_http_mcp_session_set_level(ngx_http_mcp_call_t *call,
+    ngx_uint_t level, ngx_http_mcp_error_t *err);
+
 /* results of tools */
 json_t *ngx_http_mcp_text(const char *text);
 json_t *ngx_http_mcp_tool_result(json_t *structured);

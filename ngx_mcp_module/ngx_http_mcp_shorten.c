@@ -20,8 +20,6 @@
 
 static void ngx_http_mcp_shorten_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_shorten(ngx_http_request_t *r);
-static ngx_int_t ngx_http_mcp_short_url(ngx_http_request_t *r,
-    ngx_str_t *code, ngx_str_t *out);
 
 
 ngx_int_t
@@ -437,7 +435,7 @@ failed:
  * mcp_base_url + code, or scheme://Host/code as the client addressed us.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
     ngx_str_t *out)
 {

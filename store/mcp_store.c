@@ -1,7 +1,8 @@
 /*
  * mcp_store: the environment.  Opening, closing, flushing and statistics,
- * the schema record, LMDB return codes, the handle's transactions, and
- * random codes.  Link records are in mcp_store_link.c.
+ * the schema record, LMDB return codes, the handle's transactions, keys,
+ * and random codes.  Link records are in mcp_store_link.c, sessions in
+ * mcp_store_session.c.
  */
 
 #define _POSIX_C_SOURCE  200809L
@@ -43,6 +44,8 @@ static int mcp_store_env_open(mcp_store_t *s, const char *path,
     size_t map_size, char *err, size_t err_len);
 static int mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
     size_t err_len);
+static int mcp_store_sessions_open(mcp_store_t *s, MDB_txn *txn,
+    unsigned flags);
 static int mcp_store_schema_check(mcp_store_t *s, MDB_txn *txn,
     const char *path, char *err, size_t err_len);
 static int mcp_store_txn_begin(mcp_store_t *s, unsigned flags,
@@ -418,6 +421,170 @@ mcp_store_write_end(mcp_store_t *s, MDB_txn *txn, int rc)
 }
 
 
+/*
+ * Points k at key if it is one: 1 to MCP_STORE_CODE_MAX bytes.
+ */
+
+int
+mcp_store_key(MDB_val *k, const char *key, size_t key_len)
+{
+    if (key == NULL || key_len == 0 || key_len > MCP_STORE_CODE_MAX) {
+        return MCP_STORE_EINVAL;
+    }
+
+    k->mv_size = key_len;
+    k->mv_data = (void *) key;
+
+    return MCP_STORE_OK;
+}
+
+
+int
+mcp_store_key_begin(mcp_store_t *s, const char *key, size_t key_len,
+    MDB_txn **txn, MDB_val *k)
+{
+    int  rc;
+
+    if (s == NULL) {
+        return MCP_STORE_EINVAL;
+    }
+
+    rc = mcp_store_key(k, key, key_len);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    return mcp_store_write_begin(s, txn);
+}
+
+
+int
+mcp_store_key_get(mcp_store_t *s, const MDB_dbi *dbi, const char *key,
+    size_t key_len, MDB_val *val)
+{
+    int       rc;
+    MDB_txn  *txn;
+    MDB_val   k;
+
+    rc = mcp_store_key(&k, key, key_len);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    if (dbi == NULL) {
+        mcp_store_release(s);
+        return MCP_STORE_NOTFOUND;
+    }
+
+    rc = mcp_store_read_begin(s, &txn);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    rc = mcp_store_rc(mdb_get(txn, *dbi, &k, val));
+
+    if (rc != MCP_STORE_OK) {
+        mcp_store_release(s);
+    }
+
+    return rc;
+}
+
+
+int
+mcp_store_key_delete(mcp_store_t *s, MDB_dbi dbi, const char *key,
+    size_t key_len)
+{
+    int       rc;
+    MDB_txn  *txn;
+    MDB_val   k;
+
+    rc = mcp_store_key_begin(s, key, key_len, &txn, &k);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    rc = mcp_store_rc(mdb_del(txn, dbi, &k, NULL));
+
+    return mcp_store_write_end(s, txn, rc);
+}
+
+
+int
+mcp_store_cursor_begin(mcp_store_t *s, MDB_dbi dbi, MDB_cursor **cur)
+{
+    int       rc;
+    MDB_txn  *txn;
+
+    rc = mcp_store_read_begin(s, &txn);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    rc = mdb_cursor_open(txn, dbi, cur);
+
+    if (rc != MDB_SUCCESS) {
+        mcp_store_release(s);
+        return mcp_store_rc(rc);
+    }
+
+    return MCP_STORE_OK;
+}
+
+
+int
+mcp_store_cursor_end(mcp_store_t *s, MDB_cursor *cur, int mdb_rc)
+{
+    mdb_cursor_close(cur);
+    mcp_store_release(s);
+
+    return (mdb_rc == MDB_NOTFOUND) ? MCP_STORE_OK : mcp_store_rc(mdb_rc);
+}
+
+
+/*
+ * Batches are statistics, best effort: an entry whose record is gone, or
+ * does not decode, costs that entry only, never the rest of the batch.
+ */
+
+int
+mcp_store_batch(mcp_store_t *s, const void *batch, size_t n,
+    mcp_store_batch_pt one)
+{
+    int       rc;
+    size_t    i;
+    MDB_txn  *txn;
+
+    if (s == NULL || (batch == NULL && n != 0)) {
+        return MCP_STORE_EINVAL;
+    }
+
+    if (n == 0) {
+        return MCP_STORE_OK;
+    }
+
+    rc = mcp_store_write_begin(s, &txn);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    for (i = 0; i < n; i++) {
+        rc = one(s, txn, batch, i);
+
+        if (rc == MCP_STORE_NOTFOUND || rc == MCP_STORE_ECORRUPT) {
+            rc = MCP_STORE_OK;
+            continue;
+        }
+
+        if (rc != MCP_STORE_OK) {
+            break;
+        }
+    }
+
+    return mcp_store_write_end(s, txn, rc);
+}
+
+
 static int
 mcp_store_error(char *err, size_t err_len, int rc, const char *fmt, ...)
 {
@@ -569,6 +736,10 @@ mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
                                MCP_STORE_DB_LINKS "\" database)", path);
     }
 
+    if (rc == MDB_SUCCESS) {
+        rc = mcp_store_sessions_open(s, txn, flags);
+    }
+
     if (rc != MDB_SUCCESS) {
         mdb_txn_abort(txn);
         return mcp_store_error(err, err_len, mcp_store_rc(rc),
@@ -601,6 +772,30 @@ mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
     mdb_txn_reset(s->rtxn);
 
     return MCP_STORE_OK;
+}
+
+
+/*
+ * "sessions" came after "meta" and "links": a store written before it is
+ * still ours.  Opened read-write, it gets the database; read-only, it has
+ * no sessions.
+ */
+
+static int
+mcp_store_sessions_open(mcp_store_t *s, MDB_txn *txn, unsigned flags)
+{
+    int  rc;
+
+    rc = mdb_dbi_open(txn, MCP_STORE_DB_SESSIONS, flags, &s->sessions);
+
+    if (rc == MDB_SUCCESS) {
+        s->has_sessions = 1;
+
+    } else if (rc == MDB_NOTFOUND && !(flags & MDB_CREATE)) {
+        rc = MDB_SUCCESS;
+    }
+
+    return rc;
 }
 
 

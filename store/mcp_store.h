@@ -239,8 +239,12 @@ int mcp_store_link_list(mcp_store_t *s, const char *after, size_t after_len,
 /*
  * An MCP session.  Strings point into the memory map when the record comes
  * from mcp_store_session_get() (lifetime as for links) and are not
- * NUL-terminated.  log_level and flags are the caller's to interpret.
+ * NUL-terminated; each is at most MCP_STORE_SESSION_STR_MAX bytes.
+ * log_level and flags are the caller's to interpret.
  */
+
+#define MCP_STORE_SESSION_STR_MAX  1024
+
 typedef struct {
     int64_t      created_at;
     int64_t      last_seen;
@@ -265,8 +269,8 @@ typedef struct {
 
 /*
  * Stores a new session under id (1 to MCP_STORE_CODE_MAX bytes):
- * MCP_STORE_EXISTS if the id is taken.  Strings of up to 1024 bytes each
- * (MCP_STORE_EINVAL otherwise).
+ * MCP_STORE_EXISTS if the id is taken.  Strings of up to
+ * MCP_STORE_SESSION_STR_MAX (1024) bytes each (MCP_STORE_EINVAL otherwise).
  */
 int mcp_store_session_put(mcp_store_t *s, const char *id, size_t id_len,
     const mcp_store_session_t *session);
@@ -299,8 +303,8 @@ int mcp_store_session_delete(mcp_store_t *s, const char *id, size_t id_len);
 /*
  * Deletes up to max sessions whose last_seen is before idle_before, in one
  * write transaction (a bounded batch, so a sweep never holds the writer
- * long); *removed (may be NULL) receives how many.  Records that do not
- * decode are removed too.
+ * long; max 0 deletes none); *removed (may be NULL) receives how many.
+ * Records that do not decode are removed too.
  */
 int mcp_store_session_expire(mcp_store_t *s, int64_t idle_before, size_t max,
     size_t *removed);

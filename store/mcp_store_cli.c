@@ -8,6 +8,14 @@
  *     mcp-store put DIR CODE URL [expires_at=T] [max_visits=N] [visits=N]
  *                                    stores a link (bulk loads, tests);
  *                                    T in Unix seconds
+ *     mcp-store sessions DIR         id<TAB>protocol<TAB>client_name<TAB>
+ *                                    last_seen lines, in id order
+ *
+ * In the sessions lines, which carry what MCP clients sent, backslashes
+ * and control characters (tabs and newlines among them) are written as
+ * \xHH, so that a line is always one session of four fields.  A session
+ * record that does not decode is named on stderr, and the exit status is
+ * 1.
  *
  * --map-size=BYTES before the command sets the map size of the
  * environment (for a new one, or to grow one).
@@ -38,11 +46,15 @@ static int mcp_store_cli_get(mcp_store_t *s, char **argv);
 static int mcp_store_cli_list(mcp_store_t *s, char **argv);
 static int mcp_store_cli_check(mcp_store_t *s, char **argv);
 static int mcp_store_cli_put(mcp_store_t *s, char **argv);
+static int mcp_store_cli_sessions(mcp_store_t *s, char **argv);
 static int mcp_store_cli_list_one(void *data, const char *code,
     size_t code_len, const mcp_store_link_t *link);
 static int mcp_store_cli_check_one(void *data, const char *code,
     size_t code_len, const mcp_store_link_t *link);
+static int mcp_store_cli_sessions_one(void *data, const char *id,
+    size_t id_len, const mcp_store_session_t *session);
 static void mcp_store_cli_json_str(const char *p, size_t len);
+static void mcp_store_cli_field(FILE *f, const char *p, size_t len);
 static int mcp_store_cli_failed(const char *what, const char *arg, int rc);
 
 
@@ -53,11 +65,12 @@ static const struct {
     unsigned     flags;         /* for mcp_store_open() */
     int        (*run)(mcp_store_t *s, char **argv);
 } mcp_store_cli_commands[] = {
-    { "stat",  0, 0, MCP_STORE_RDONLY, mcp_store_cli_stat },
-    { "get",   1, 0, MCP_STORE_RDONLY, mcp_store_cli_get },
-    { "list",  0, 0, MCP_STORE_RDONLY, mcp_store_cli_list },
-    { "check", 0, 0, MCP_STORE_RDONLY, mcp_store_cli_check },
-    { "put",   2, 3, 0,                mcp_store_cli_put }
+    { "stat",     0, 0, MCP_STORE_RDONLY, mcp_store_cli_stat },
+    { "get",      1, 0, MCP_STORE_RDONLY, mcp_store_cli_get },
+    { "list",     0, 0, MCP_STORE_RDONLY, mcp_store_cli_list },
+    { "check",    0, 0, MCP_STORE_RDONLY, mcp_store_cli_check },
+    { "put",      2, 3, 0,                mcp_store_cli_put },
+    { "sessions", 0, 0, MCP_STORE_RDONLY, mcp_store_cli_sessions }
 };
 
 
@@ -106,7 +119,8 @@ main(int argc, char **argv)
                 "       mcp-store list DIR\n"
                 "       mcp-store check DIR\n"
                 "       mcp-store put DIR CODE URL [expires_at=T] "
-                "[max_visits=N] [visits=N]\n");
+                "[max_visits=N] [visits=N]\n"
+                "       mcp-store sessions DIR\n");
         return 2;
     }
 
@@ -306,6 +320,59 @@ mcp_store_cli_put(mcp_store_t *s, char **argv)
 }
 
 
+static int
+mcp_store_cli_sessions(mcp_store_t *s, char **argv)
+{
+    int       rc;
+    uint64_t  corrupt;
+
+    (void) argv;
+
+    corrupt = 0;
+
+    rc = mcp_store_session_walk(s, mcp_store_cli_sessions_one, &corrupt);
+    if (rc != MCP_STORE_OK) {
+        return mcp_store_cli_failed("sessions", NULL, rc);
+    }
+
+    if (corrupt != 0) {
+        fprintf(stderr, "mcp-store: %llu session records do not decode\n",
+                (unsigned long long) corrupt);
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static int
+mcp_store_cli_sessions_one(void *data, const char *id, size_t id_len,
+    const mcp_store_session_t *session)
+{
+    uint64_t  *corrupt = data;
+
+    if (session == NULL) {
+        (*corrupt)++;
+
+        fprintf(stderr, "mcp-store: corrupt session record ");
+        mcp_store_cli_field(stderr, id, id_len);
+        fputc('\n', stderr);
+
+        return 0;
+    }
+
+    mcp_store_cli_field(stdout, id, id_len);
+    putchar('\t');
+    mcp_store_cli_field(stdout, session->protocol, session->protocol_len);
+    putchar('\t');
+    mcp_store_cli_field(stdout, session->client_name,
+                        session->client_name_len);
+    printf("\t%lld\n", (long long) session->last_seen);
+
+    return 0;
+}
+
+
 /* Codes and URLs are bytes: escape what JSON requires, pass the rest. */
 
 static void
@@ -332,6 +399,27 @@ mcp_store_cli_json_str(const char *p, size_t len)
     }
 
     putchar('"');
+}
+
+
+/* One field of a tab-separated line: see the sessions command above. */
+
+static void
+mcp_store_cli_field(FILE *f, const char *p, size_t len)
+{
+    size_t         i;
+    unsigned char  c;
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) p[i];
+
+        if (c == '\\' || c < 0x20 || c == 0x7f) {
+            fprintf(f, "\\x%02x", c);
+
+        } else {
+            putc(c, f);
+        }
+    }
 }
 
 

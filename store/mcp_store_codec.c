@@ -9,11 +9,15 @@
  * a link's url points straight into the LMDB value.
  *
  * A link is [url, created_at, expires_at, max_visits, visits, last_visit]:
- * a str, two ints, two uints and an int.  The schema record is one uint.
- * Any msgpack encoding of those values is accepted (msgpack-c always
- * picks the shortest; other writers may not).
+ * a str, two ints, two uints and an int.  A session is [created_at,
+ * last_seen, protocol, client_name, client_version, log_level, flags]: two
+ * ints, three strs of at most MCP_STORE_SESSION_STR_MAX bytes, and two
+ * uints that fit an unsigned.  The schema record is one uint.  Any msgpack
+ * encoding of those values is accepted (msgpack-c always picks the
+ * shortest; other writers may not).
  */
 
+#include <limits.h>
 #include <string.h>
 
 #include <msgpack.h>
@@ -21,7 +25,8 @@
 #include "mcp_store_int.h"
 
 
-#define MCP_STORE_LINK_FIELDS  6
+#define MCP_STORE_LINK_FIELDS     6
+#define MCP_STORE_SESSION_FIELDS  7
 
 
 typedef struct {
@@ -40,12 +45,21 @@ typedef struct {
 static int mcp_store_wbuf_write(void *data, const char *buf, size_t len);
 static void mcp_store_wbuf_init(mcp_store_wbuf_t *w, msgpack_packer *pk,
     char *buf, size_t size);
+static void mcp_store_pack_str(msgpack_packer *pk, const char *str,
+    size_t len);
+static int mcp_store_rbuf_init(mcp_store_rbuf_t *r, const void *data,
+    size_t len);
+static int mcp_store_read_record(mcp_store_rbuf_t *r, const void *data,
+    size_t len, uint64_t fields);
 static int mcp_store_read_be(mcp_store_rbuf_t *r, size_t n, uint64_t *v);
 static int mcp_store_read_int(mcp_store_rbuf_t *r, uint64_t *v, int *neg);
 static int mcp_store_read_int64(mcp_store_rbuf_t *r, int64_t *v);
 static int mcp_store_read_uint64(mcp_store_rbuf_t *r, uint64_t *v);
+static int mcp_store_read_uint(mcp_store_rbuf_t *r, unsigned *v);
 static int mcp_store_read_array(mcp_store_rbuf_t *r, uint64_t *n);
 static int mcp_store_read_str(mcp_store_rbuf_t *r, const char **str,
+    size_t *len);
+static int mcp_store_read_short_str(mcp_store_rbuf_t *r, const char **str,
     size_t *len);
 
 
@@ -60,8 +74,7 @@ mcp_store_link_encode(const mcp_store_link_t *link, char *buf, size_t size)
     /* the packer only fails when its writer does, and ours never does */
 
     (void) msgpack_pack_array(&pk, MCP_STORE_LINK_FIELDS);
-    (void) msgpack_pack_str(&pk, link->url_len);
-    (void) msgpack_pack_str_body(&pk, link->url, link->url_len);
+    mcp_store_pack_str(&pk, link->url, link->url_len);
     (void) msgpack_pack_int64(&pk, link->created_at);
     (void) msgpack_pack_int64(&pk, link->expires_at);
     (void) msgpack_pack_uint64(&pk, link->max_visits);
@@ -75,19 +88,10 @@ mcp_store_link_encode(const mcp_store_link_t *link, char *buf, size_t size)
 int
 mcp_store_link_decode(const void *data, size_t len, mcp_store_link_t *link)
 {
-    uint64_t          n;
     mcp_store_link_t  l;
     mcp_store_rbuf_t  r;
 
-    if (data == NULL || len == 0) {
-        return MCP_STORE_ECORRUPT;
-    }
-
-    r.pos = data;
-    r.end = r.pos + len;
-
-    if (mcp_store_read_array(&r, &n) != 0
-        || n != MCP_STORE_LINK_FIELDS
+    if (mcp_store_read_record(&r, data, len, MCP_STORE_LINK_FIELDS) != 0
         || mcp_store_read_str(&r, &l.url, &l.url_len) != 0
         || mcp_store_read_int64(&r, &l.created_at) != 0
         || mcp_store_read_int64(&r, &l.expires_at) != 0
@@ -125,18 +129,65 @@ mcp_store_schema_decode(const void *data, size_t len, uint64_t *version)
     uint64_t          v;
     mcp_store_rbuf_t  r;
 
-    if (data == NULL || len == 0) {
-        return MCP_STORE_ECORRUPT;
-    }
-
-    r.pos = data;
-    r.end = r.pos + len;
-
-    if (mcp_store_read_uint64(&r, &v) != 0 || r.pos != r.end) {
+    if (mcp_store_rbuf_init(&r, data, len) != 0
+        || mcp_store_read_uint64(&r, &v) != 0
+        || r.pos != r.end)
+    {
         return MCP_STORE_ECORRUPT;
     }
 
     *version = v;
+
+    return MCP_STORE_OK;
+}
+
+
+size_t
+mcp_store_session_encode(const mcp_store_session_t *session, char *buf,
+    size_t size)
+{
+    msgpack_packer    pk;
+    mcp_store_wbuf_t  w;
+
+    mcp_store_wbuf_init(&w, &pk, buf, size);
+
+    (void) msgpack_pack_array(&pk, MCP_STORE_SESSION_FIELDS);
+    (void) msgpack_pack_int64(&pk, session->created_at);
+    (void) msgpack_pack_int64(&pk, session->last_seen);
+    mcp_store_pack_str(&pk, session->protocol, session->protocol_len);
+    mcp_store_pack_str(&pk, session->client_name, session->client_name_len);
+    mcp_store_pack_str(&pk, session->client_version,
+                       session->client_version_len);
+    (void) msgpack_pack_unsigned_int(&pk, session->log_level);
+    (void) msgpack_pack_unsigned_int(&pk, session->flags);
+
+    return w.len;
+}
+
+
+int
+mcp_store_session_decode(const void *data, size_t len,
+    mcp_store_session_t *session)
+{
+    mcp_store_rbuf_t     r;
+    mcp_store_session_t  ss;
+
+    if (mcp_store_read_record(&r, data, len, MCP_STORE_SESSION_FIELDS) != 0
+        || mcp_store_read_int64(&r, &ss.created_at) != 0
+        || mcp_store_read_int64(&r, &ss.last_seen) != 0
+        || mcp_store_read_short_str(&r, &ss.protocol, &ss.protocol_len) != 0
+        || mcp_store_read_short_str(&r, &ss.client_name,
+                                    &ss.client_name_len) != 0
+        || mcp_store_read_short_str(&r, &ss.client_version,
+                                    &ss.client_version_len) != 0
+        || mcp_store_read_uint(&r, &ss.log_level) != 0
+        || mcp_store_read_uint(&r, &ss.flags) != 0
+        || r.pos != r.end)
+    {
+        return MCP_STORE_ECORRUPT;
+    }
+
+    *session = ss;
 
     return MCP_STORE_OK;
 }
@@ -151,6 +202,14 @@ mcp_store_wbuf_init(mcp_store_wbuf_t *w, msgpack_packer *pk, char *buf,
     w->len = 0;
 
     msgpack_packer_init(pk, w, mcp_store_wbuf_write);
+}
+
+
+static void
+mcp_store_pack_str(msgpack_packer *pk, const char *str, size_t len)
+{
+    (void) msgpack_pack_str(pk, len);
+    (void) msgpack_pack_str_body(pk, str, len);
 }
 
 
@@ -184,6 +243,39 @@ mcp_store_wbuf_write(void *data, const char *buf, size_t len)
 
 
 /* The readers below return 0, or -1 for bytes of any other shape. */
+
+static int
+mcp_store_rbuf_init(mcp_store_rbuf_t *r, const void *data, size_t len)
+{
+    if (data == NULL || len == 0) {
+        return -1;
+    }
+
+    r->pos = data;
+    r->end = r->pos + len;
+
+    return 0;
+}
+
+
+/* The start of a record: an array of exactly fields values. */
+
+static int
+mcp_store_read_record(mcp_store_rbuf_t *r, const void *data, size_t len,
+    uint64_t fields)
+{
+    uint64_t  n;
+
+    if (mcp_store_rbuf_init(r, data, len) != 0
+        || mcp_store_read_array(r, &n) != 0
+        || n != fields)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
 
 static int
 mcp_store_read_be(mcp_store_rbuf_t *r, size_t n, uint64_t *v)
@@ -296,6 +388,21 @@ mcp_store_read_uint64(mcp_store_rbuf_t *r, uint64_t *v)
 
 
 static int
+mcp_store_read_uint(mcp_store_rbuf_t *r, unsigned *v)
+{
+    uint64_t  u;
+
+    if (mcp_store_read_uint64(r, &u) != 0 || u > UINT_MAX) {
+        return -1;
+    }
+
+    *v = (unsigned) u;
+
+    return 0;
+}
+
+
+static int
 mcp_store_read_array(mcp_store_rbuf_t *r, uint64_t *n)
 {
     unsigned char  c;
@@ -356,6 +463,25 @@ mcp_store_read_str(mcp_store_rbuf_t *r, const char **str, size_t *len)
     *str = (const char *) r->pos;
     *len = (size_t) n;
     r->pos += n;
+
+    return 0;
+}
+
+
+/*
+ * A session's strings: longer ones are never written, so one that claims
+ * to be is corrupt, and a decoded session always fits the buffer that
+ * mcp_store_session.c encodes it into again.
+ */
+
+static int
+mcp_store_read_short_str(mcp_store_rbuf_t *r, const char **str, size_t *len)
+{
+    if (mcp_store_read_str(r, str, len) != 0
+        || *len > MCP_STORE_SESSION_STR_MAX)
+    {
+        return -1;
+    }
 
     return 0;
 }

@@ -23,9 +23,8 @@
 #define MCP_STORE_URL_MAX        (UINT32_MAX - 64)
 
 
-static int mcp_store_link_begin(mcp_store_t *s, const char *code,
-    size_t code_len, MDB_txn **txn, MDB_val *key);
-static int mcp_store_code_valid(const char *code, size_t code_len);
+static int mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn,
+    const void *batch, size_t i);
 static int mcp_store_link_valid(const mcp_store_link_t *link);
 static int mcp_store_link_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
     const mcp_store_link_t *link, unsigned flags);
@@ -45,7 +44,7 @@ mcp_store_link_put(mcp_store_t *s, const char *code, size_t code_len,
         return MCP_STORE_EINVAL;
     }
 
-    rc = mcp_store_link_begin(s, code, code_len, &txn, &key);
+    rc = mcp_store_key_begin(s, code, code_len, &txn, &key);
     if (rc != MCP_STORE_OK) {
         return rc;
     }
@@ -69,7 +68,7 @@ mcp_store_link_create(mcp_store_t *s, char *code, size_t code_len,
         return MCP_STORE_EINVAL;
     }
 
-    rc = mcp_store_link_begin(s, code, code_len, &txn, &key);
+    rc = mcp_store_key_begin(s, code, code_len, &txn, &key);
     if (rc != MCP_STORE_OK) {
         return rc;
     }
@@ -100,23 +99,19 @@ int
 mcp_store_link_get(mcp_store_t *s, const char *code, size_t code_len,
     mcp_store_link_t *link)
 {
-    int       rc;
-    MDB_txn  *txn;
-    MDB_val   key;
+    int      rc;
+    MDB_val  val;
 
-    if (s == NULL || link == NULL || !mcp_store_code_valid(code, code_len)) {
+    if (s == NULL || link == NULL) {
         return MCP_STORE_EINVAL;
     }
 
-    rc = mcp_store_read_begin(s, &txn);
+    rc = mcp_store_key_get(s, &s->links, code, code_len, &val);
     if (rc != MCP_STORE_OK) {
         return rc;
     }
 
-    key.mv_size = code_len;
-    key.mv_data = (void *) code;
-
-    rc = mcp_store_link_read(s, txn, &key, link);
+    rc = mcp_store_link_decode(val.mv_data, val.mv_size, link);
 
     /* on success the snapshot stays until the next call: link->url is in
      * it */
@@ -138,7 +133,7 @@ mcp_store_link_consume(mcp_store_t *s, const char *code, size_t code_len,
     MDB_val           key;
     mcp_store_link_t  link;
 
-    rc = mcp_store_link_begin(s, code, code_len, &txn, &key);
+    rc = mcp_store_key_begin(s, code, code_len, &txn, &key);
     if (rc != MCP_STORE_OK) {
         return rc;
     }
@@ -164,86 +159,22 @@ mcp_store_link_consume(mcp_store_t *s, const char *code, size_t code_len,
 }
 
 
-/*
- * Visit counts are statistics: a link that is gone, or that does not
- * decode, costs its own entry only, never the rest of the batch.
- */
-
 int
 mcp_store_link_add_visits(mcp_store_t *s, const mcp_store_visit_t *v,
     size_t n)
 {
-    int               rc;
-    size_t            i;
-    MDB_txn          *txn;
-    MDB_val           key;
-    mcp_store_link_t  link;
-
-    if (s == NULL || (v == NULL && n != 0)) {
-        return MCP_STORE_EINVAL;
-    }
-
-    if (n == 0) {
-        return MCP_STORE_OK;
-    }
-
-    rc = mcp_store_write_begin(s, &txn);
-    if (rc != MCP_STORE_OK) {
-        return rc;
-    }
-
-    for (i = 0; i < n; i++) {
-        if (!mcp_store_code_valid(v[i].code, v[i].code_len)) {
-            continue;
-        }
-
-        key.mv_size = v[i].code_len;
-        key.mv_data = (void *) v[i].code;
-
-        rc = mcp_store_link_read(s, txn, &key, &link);
-
-        if (rc == MCP_STORE_NOTFOUND || rc == MCP_STORE_ECORRUPT) {
-            rc = MCP_STORE_OK;
-            continue;
-        }
-
-        if (rc != MCP_STORE_OK) {
-            break;
-        }
-
-        /* saturate rather than wrap */
-        link.visits = (v[i].count > UINT64_MAX - link.visits)
-                      ? UINT64_MAX : link.visits + v[i].count;
-
-        if (v[i].last_visit > link.last_visit) {
-            link.last_visit = v[i].last_visit;
-        }
-
-        rc = mcp_store_link_write(s, txn, &key, &link, 0);
-        if (rc != MCP_STORE_OK) {
-            break;
-        }
-    }
-
-    return mcp_store_write_end(s, txn, rc);
+    return mcp_store_batch(s, v, n, mcp_store_link_visit);
 }
 
 
 int
 mcp_store_link_delete(mcp_store_t *s, const char *code, size_t code_len)
 {
-    int       rc;
-    MDB_txn  *txn;
-    MDB_val   key;
-
-    rc = mcp_store_link_begin(s, code, code_len, &txn, &key);
-    if (rc != MCP_STORE_OK) {
-        return rc;
+    if (s == NULL) {
+        return MCP_STORE_EINVAL;
     }
 
-    rc = mcp_store_rc(mdb_del(txn, s->links, &key, NULL));
-
-    return mcp_store_write_end(s, txn, rc);
+    return mcp_store_key_delete(s, s->links, code, code_len);
 }
 
 
@@ -256,13 +187,22 @@ mcp_store_link_list(mcp_store_t *s, const char *after, size_t after_len,
 
 
 int
+mcp_store_link_prefix(mcp_store_t *s, const char *prefix,
+    size_t prefix_len, size_t limit, mcp_store_link_cb cb, void *data,
+    int *more)
+{
+    return mcp_store_link_walk(s, prefix, prefix_len, limit, cb, data, more,
+                               MCP_STORE_WALK_PREFIX);
+}
+
+
+int
 mcp_store_link_walk(mcp_store_t *s, const char *after, size_t after_len,
     size_t limit, mcp_store_link_cb cb, void *data, int *more,
     unsigned walk)
 {
     int                rc, drc, stop, next;
     size_t             n;
-    MDB_txn           *txn;
     MDB_val            key, val;
     MDB_cursor        *cur;
     mcp_store_link_t   link;
@@ -277,15 +217,9 @@ mcp_store_link_walk(mcp_store_t *s, const char *after, size_t after_len,
         return MCP_STORE_EINVAL;
     }
 
-    rc = mcp_store_read_begin(s, &txn);
+    rc = mcp_store_cursor_begin(s, s->links, &cur);
     if (rc != MCP_STORE_OK) {
         return rc;
-    }
-
-    rc = mdb_cursor_open(txn, s->links, &cur);
-    if (rc != MDB_SUCCESS) {
-        mcp_store_release(s);
-        return mcp_store_rc(rc);
     }
 
     if (after_len == 0) {
@@ -297,7 +231,8 @@ mcp_store_link_walk(mcp_store_t *s, const char *after, size_t after_len,
 
         rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 
-        if (rc == MDB_SUCCESS && key.mv_size == after_len
+        if (rc == MDB_SUCCESS && !(walk & MCP_STORE_WALK_PREFIX)
+            && key.mv_size == after_len
             && memcmp(key.mv_data, after, after_len) == 0)
         {
             rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
@@ -314,6 +249,15 @@ mcp_store_link_walk(mcp_store_t *s, const char *after, size_t after_len,
      */
 
     while (rc == MDB_SUCCESS) {
+        /* codes are in order: the first without the prefix ends them */
+
+        if ((walk & MCP_STORE_WALK_PREFIX)
+            && (key.mv_size < after_len
+                || memcmp(key.mv_data, after, after_len) != 0))
+        {
+            break;
+        }
+
         drc = mcp_store_link_decode(val.mv_data, val.mv_size, &link);
 
         if (drc == MCP_STORE_OK || (walk & MCP_STORE_WALK_CORRUPT)) {
@@ -334,45 +278,47 @@ mcp_store_link_walk(mcp_store_t *s, const char *after, size_t after_len,
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
     }
 
-    mdb_cursor_close(cur);
-    mcp_store_release(s);
+    rc = mcp_store_cursor_end(s, cur, rc);
 
-    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        return mcp_store_rc(rc);
-    }
-
-    if (more != NULL) {
+    if (rc == MCP_STORE_OK && more != NULL) {
         *more = next;
     }
 
-    return MCP_STORE_OK;
+    return rc;
 }
 
 
-/*
- * Starts a write to the link under code: checks the arguments, begins the
- * write transaction, points key at the code.
- */
-
 static int
-mcp_store_link_begin(mcp_store_t *s, const char *code, size_t code_len,
-    MDB_txn **txn, MDB_val *key)
+mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn, const void *batch,
+    size_t i)
 {
-    if (s == NULL || !mcp_store_code_valid(code, code_len)) {
-        return MCP_STORE_EINVAL;
+    int                       rc;
+    MDB_val                   key;
+    mcp_store_link_t          link;
+    const mcp_store_visit_t  *v;
+
+    v = (const mcp_store_visit_t *) batch + i;
+
+    /* no link is stored under a code that is not one */
+
+    if (mcp_store_key(&key, v->code, v->code_len) != MCP_STORE_OK) {
+        return MCP_STORE_NOTFOUND;
     }
 
-    key->mv_size = code_len;
-    key->mv_data = (void *) code;
+    rc = mcp_store_link_read(s, txn, &key, &link);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
 
-    return mcp_store_write_begin(s, txn);
-}
+    /* saturate rather than wrap */
+    link.visits = (v->count > UINT64_MAX - link.visits)
+                  ? UINT64_MAX : link.visits + v->count;
 
+    if (v->last_visit > link.last_visit) {
+        link.last_visit = v->last_visit;
+    }
 
-static int
-mcp_store_code_valid(const char *code, size_t code_len)
-{
-    return code != NULL && code_len >= 1 && code_len <= MCP_STORE_CODE_MAX;
+    return mcp_store_link_write(s, txn, &key, &link, 0);
 }
 
 

@@ -44,7 +44,7 @@ __DATA__
 location = /shorten { mcp_shorten; }
 --- must_die
 --- error_log
-"mcp_shorten" and "mcp_redirect" need "mcp_store" in the http block
+"mcp_shorten", "mcp_redirect" and "mcp_endpoint" need "mcp_store" in the http block
 
 
 

@@ -1,0 +1,717 @@
+
+/*
+ * ngx_mcp: the shortener as MCP tools, resources (shorturl://{code}) and a
+ * prompt.  Same store functions and validation as the HTTP API.
+ */
+
+
+#include "ngx_http_mcp_rpc.h"
+
+
+#define NGX_HTTP_MCP_LINK_SCHEME  "shorturl://"
+
+
+static json_t *ngx_http_mcp_shorten_url(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_resolve_url(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_url_stats(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_delete_url(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_list_urls(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_read_link(ngx_http_mcp_call_t *call,
+    json_t *params, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_summarize_links(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static ngx_int_t ngx_http_mcp_list_links(ngx_http_mcp_call_t *call,
+    ngx_str_t *after, size_t limit, json_t *list, ngx_str_t *next);
+static ngx_int_t ngx_http_mcp_complete_code(ngx_http_mcp_call_t *call,
+    json_t *ref, ngx_str_t *name, ngx_str_t *value, json_t *values);
+
+
+#define NGX_HTTP_MCP_LINK_PROPS                                               \
+    "\"code\": {\"type\": \"string\"},"                                       \
+    "\"url\": {\"type\": \"string\"},"                                        \
+    "\"short_url\": {\"type\": \"string\"},"                                  \
+    "\"created_at\": {\"type\": \"string\", \"format\": \"date-time\"},"      \
+    "\"expires_at\": {\"type\": \"string\", \"format\": \"date-time\"},"      \
+    "\"max_visits\": {\"type\": \"integer\"},"                                \
+    "\"visits\": {\"type\": \"integer\"},"                                    \
+    "\"last_visit\": {\"type\": \"string\", \"format\": \"date-time\"}"
+
+#define NGX_HTTP_MCP_CODE_ARG                                                 \
+    "{\"type\": \"object\", \"properties\": {\"code\": {\"type\": "           \
+    "\"string\", \"description\": \"the short code\", \"pattern\": "          \
+    "\"^[A-Za-z0-9_-]{1,64}$\"}}, \"required\": [\"code\"]}"
+
+#define NGX_HTTP_MCP_LINK_SCHEMA                                              \
+    "{\"type\": \"object\", \"properties\": {" NGX_HTTP_MCP_LINK_PROPS "},"   \
+    "\"required\": [\"code\", \"url\"]}"
+
+
+static ngx_http_mcp_tool_t  ngx_http_mcp_link_tools[] = {
+
+    { "shorten_url", "Shorten a URL",
+      "Creates a short link to url and returns its code and absolute "
+      "short_url. Optional: alias (your own code), expires_in (seconds) "
+      "and max_visits.",
+      "{\"type\": \"object\", \"properties\": {"
+        "\"url\": {\"type\": \"string\", \"description\": "
+          "\"the http(s) URL to shorten\"},"
+        "\"alias\": {\"type\": \"string\", \"pattern\": "
+          "\"^[A-Za-z0-9_-]{1,64}$\"},"
+        "\"expires_in\": {\"type\": \"integer\", \"minimum\": 1},"
+        "\"max_visits\": {\"type\": \"integer\", \"minimum\": 1}},"
+      "\"required\": [\"url\"]}",
+      "{\"type\": \"object\", \"properties\": {"
+        "\"ShortURL\": {\"type\": \"string\"}," NGX_HTTP_MCP_LINK_PROPS "},"
+      "\"required\": [\"code\", \"short_url\", \"url\"]}",
+      "{\"title\": \"Shorten a URL\", \"readOnlyHint\": false, "
+      "\"destructiveHint\": false, \"idempotentHint\": false, "
+      "\"openWorldHint\": false}",
+      ngx_http_mcp_shorten_url },
+
+    { "resolve_url", "Resolve a short code",
+      "Returns the URL a short code redirects to.",
+      NGX_HTTP_MCP_CODE_ARG,
+      NGX_HTTP_MCP_LINK_SCHEMA,
+      "{\"title\": \"Resolve a short code\", \"readOnlyHint\": true, "
+      "\"openWorldHint\": false}",
+      ngx_http_mcp_resolve_url },
+
+    { "url_stats", "Statistics of a short link",
+      "Returns a link's visits, creation and last visit times, expiry "
+      "and visit limit. Visits reach the store within a second.",
+      NGX_HTTP_MCP_CODE_ARG,
+      NGX_HTTP_MCP_LINK_SCHEMA,
+      "{\"title\": \"Statistics of a short link\", \"readOnlyHint\": true, "
+      "\"openWorldHint\": false}",
+      ngx_http_mcp_url_stats },
+
+    { "delete_url", "Delete a short link",
+      "Deletes a short link: its code answers 404 from then on.",
+      NGX_HTTP_MCP_CODE_ARG,
+      "{\"type\": \"object\", \"properties\": {"
+        "\"code\": {\"type\": \"string\"},"
+        "\"deleted\": {\"type\": \"boolean\"}},"
+      "\"required\": [\"code\", \"deleted\"]}",
+      "{\"title\": \"Delete a short link\", \"readOnlyHint\": false, "
+      "\"destructiveHint\": true, \"idempotentHint\": true, "
+      "\"openWorldHint\": false}",
+      ngx_http_mcp_delete_url },
+
+    { "list_urls", "List short links",
+      "Lists short links in code order, limit at a time (default 50, at "
+      "most 100); pass nextCursor back as cursor for the next page.",
+      "{\"type\": \"object\", \"properties\": {"
+        "\"cursor\": {\"type\": \"string\"},"
+        "\"limit\": {\"type\": \"integer\", \"minimum\": 1, "
+          "\"maximum\": 100}}}",
+      "{\"type\": \"object\", \"properties\": {"
+        "\"links\": {\"type\": \"array\", \"items\": "
+          NGX_HTTP_MCP_LINK_SCHEMA "},"
+        "\"nextCursor\": {\"type\": \"string\"}},"
+      "\"required\": [\"links\"]}",
+      "{\"title\": \"List short links\", \"readOnlyHint\": true, "
+      "\"openWorldHint\": false}",
+      ngx_http_mcp_list_urls },
+
+    { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+};
+
+
+static ngx_http_mcp_resource_t  ngx_http_mcp_link_templates[] = {
+
+    { NGX_HTTP_MCP_LINK_SCHEME "{code}", "short-link", "Short link",
+      "A short link's record: target URL, times, visits.",
+      "application/json", ngx_http_mcp_read_link },
+
+    { NULL, NULL, NULL, NULL, NULL, NULL }
+};
+
+
+static ngx_http_mcp_prompt_t  ngx_http_mcp_link_prompts[] = {
+
+    { "summarize_links", "Summarise short links",
+      "Asks the model to summarise the short links created in a period "
+      "(RFC 3339 times; both optional), with their visits.",
+      "[{\"name\": \"since\", \"description\": \"created at or after, "
+      "e.g. 2026-01-01T00:00:00Z\", \"required\": false},"
+      " {\"name\": \"until\", \"description\": \"created before\", "
+      "\"required\": false}]",
+      ngx_http_mcp_summarize_links },
+
+    { NULL, NULL, NULL, NULL, NULL }
+};
+
+
+ngx_http_mcp_provider_t  ngx_http_mcp_links_provider = {
+    ngx_http_mcp_link_tools,
+    NULL,
+    ngx_http_mcp_link_templates,
+    ngx_http_mcp_link_prompts,
+    ngx_http_mcp_list_links,
+    ngx_http_mcp_complete_code
+};
+
+
+static ngx_int_t
+ngx_http_mcp_set_time(json_t *obj, const char *key, int64_t t)
+{
+    u_char  buf[NGX_HTTP_MCP_TIME_LEN], *end;
+
+    if (t == 0) {
+        return NGX_OK;
+    }
+
+    end = ngx_http_mcp_format_time(t, buf);
+
+    return json_object_set_new(obj, key, json_stringn((char *) buf,
+                                                      end - buf)) == 0
+           ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * A stored link as JSON: a new reference, or NULL.
+ */
+
+static json_t *
+ngx_http_mcp_link_record(ngx_http_request_t *r, const char *code,
+    size_t code_len, const mcp_store_link_t *link)
+{
+    json_t     *json;
+    ngx_str_t   c, short_url;
+
+    c.data = (u_char *) code;
+    c.len = code_len;
+
+    if (ngx_http_mcp_short_url(r, &c, &short_url) != NGX_OK) {
+        return NULL;
+    }
+
+    json = json_pack("{s:s%, s:s%, s:s%, s:I}",
+                     "code", code, code_len,
+                     "url", link->url, link->url_len,
+                     "short_url", short_url.data, short_url.len,
+                     "visits", (json_int_t) link->visits);
+
+    if (json == NULL
+        || ngx_http_mcp_set_time(json, "created_at", link->created_at)
+           != NGX_OK
+        || ngx_http_mcp_set_time(json, "expires_at", link->expires_at)
+           != NGX_OK
+        || ngx_http_mcp_set_time(json, "last_visit", link->last_visit)
+           != NGX_OK
+        || (link->max_visits
+            && json_object_set_new(json, "max_visits",
+                                   json_integer(link->max_visits))
+               != 0))
+    {
+        json_decref(json);
+        return NULL;
+    }
+
+    return json;
+}
+
+
+static json_t *
+ngx_http_mcp_shorten_url(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    ngx_int_t                    rc;
+    ngx_str_t                    code;
+    ngx_http_mcp_error_t         refused;
+    ngx_http_mcp_shorten_req_t   req;
+
+    if (json_object_get(args, "OriginalURL") == NULL
+        && json_object_get(args, "url") == NULL)
+    {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
+                                     "Invalid params: \"url\" is required");
+    }
+
+    rc = ngx_http_mcp_shorten_args(call->r, args, &req, &refused);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_mcp_shorten_create(call->r, &req, &code, &refused);
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_mcp_tool_error("%s (%s)", refused.message,
+                                       refused.error);
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "cannot shorten");
+    }
+
+    return ngx_http_mcp_tool_result(ngx_http_mcp_link_json(call->r, &code,
+                                                           &req));
+}
+
+
+/*
+ * Reads the link named by args.code into a JSON record: the record, or a
+ * tool error result (*found 0), or NULL with err.
+ */
+
+static json_t *
+ngx_http_mcp_get_link(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_uint_t *found, ngx_http_mcp_error_t *err)
+{
+    int                   rc;
+    json_t               *record;
+    ngx_str_t             code;
+    mcp_store_link_t      link;
+    ngx_http_mcp_error_t  failed;
+
+    *found = 0;
+
+    if (ngx_http_mcp_arg_str(args, "code", 1, &code, err) != NGX_OK) {
+        return NULL;
+    }
+
+    if (ngx_http_mcp_valid_code(&code) != NGX_OK) {
+        return ngx_http_mcp_tool_error("Short URL not found: \"%.*s\" is "
+                                       "not a code",
+                                       (int) ngx_min(code.len, 64),
+                                       code.data);
+    }
+
+    rc = mcp_store_link_get(call->mmcf->store, (char *) code.data, code.len,
+                            &link);
+
+    if (rc == MCP_STORE_NOTFOUND) {
+        return ngx_http_mcp_tool_error("Short URL not found: %.*s",
+                                       (int) code.len, code.data);
+    }
+
+    if (rc != MCP_STORE_OK) {
+        (void) ngx_http_mcp_store_error(call->r, rc, &failed);
+        return ngx_http_mcp_tool_error("%s", failed.message);
+    }
+
+    record = ngx_http_mcp_link_record(call->r, (char *) code.data, code.len,
+                                      &link);
+
+    mcp_store_release(call->mmcf->store);
+
+    if (record == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+    }
+
+    *found = 1;
+
+    return record;
+}
+
+
+static json_t *
+ngx_http_mcp_resolve_url(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    json_t      *record;
+    ngx_uint_t   found;
+
+    record = ngx_http_mcp_get_link(call, args, &found, err);
+
+    if (!found) {
+        return record;
+    }
+
+    /* what resolving needs; url_stats has the rest */
+    json_object_del(record, "visits");
+    json_object_del(record, "last_visit");
+
+    return ngx_http_mcp_tool_result(record);
+}
+
+
+static json_t *
+ngx_http_mcp_url_stats(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    json_t      *record;
+    ngx_uint_t   found;
+
+    record = ngx_http_mcp_get_link(call, args, &found, err);
+
+    return found ? ngx_http_mcp_tool_result(record) : record;
+}
+
+
+static json_t *
+ngx_http_mcp_delete_url(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    int                   rc;
+    ngx_str_t             code;
+    ngx_http_mcp_error_t  failed;
+
+    if (ngx_http_mcp_arg_str(args, "code", 1, &code, err) != NGX_OK) {
+        return NULL;
+    }
+
+    rc = (ngx_http_mcp_valid_code(&code) == NGX_OK)
+         ? mcp_store_link_delete(call->mmcf->store, (char *) code.data,
+                                 code.len)
+         : MCP_STORE_NOTFOUND;
+
+    if (rc == MCP_STORE_NOTFOUND) {
+        return ngx_http_mcp_tool_error("Short URL not found: %.*s",
+                                       (int) ngx_min(code.len, 64),
+                                       code.data);
+    }
+
+    if (rc != MCP_STORE_OK) {
+        (void) ngx_http_mcp_store_error(call->r, rc, &failed);
+        return ngx_http_mcp_tool_error("%s", failed.message);
+    }
+
+    return ngx_http_mcp_tool_result(json_pack("{s:s%, s:b}", "code",
+                                              code.data, code.len,
+                                              "deleted", 1));
+}
+
+
+typedef struct {
+    ngx_http_request_t  *r;
+    json_t              *list;
+    ngx_str_t           *last;       /* code of the last link added */
+    ngx_uint_t           resources;  /* as resources, not records */
+    int64_t              since;
+    int64_t              until;
+    ngx_int_t            failed;
+} ngx_http_mcp_walk_t;
+
+
+static int
+ngx_http_mcp_walk_link(void *data, const char *code, size_t code_len,
+    const mcp_store_link_t *link)
+{
+    ngx_http_mcp_walk_t *w = data;
+
+    u_char  *uri;
+    json_t  *item;
+
+    if ((w->since && link->created_at < w->since)
+        || (w->until && link->created_at >= w->until))
+    {
+        return 0;
+    }
+
+    if (w->resources) {
+        uri = ngx_pnalloc(w->r->pool,
+                          sizeof(NGX_HTTP_MCP_LINK_SCHEME) - 1 + code_len);
+        if (uri == NULL) {
+            w->failed = 1;
+            return 1;
+        }
+
+        ngx_memcpy(uri, NGX_HTTP_MCP_LINK_SCHEME,
+                   sizeof(NGX_HTTP_MCP_LINK_SCHEME) - 1);
+        ngx_memcpy(uri + sizeof(NGX_HTTP_MCP_LINK_SCHEME) - 1, code,
+                   code_len);
+
+        item = json_pack("{s:s%, s:s%, s:s%, s:s}",
+                         "uri", uri,
+                         sizeof(NGX_HTTP_MCP_LINK_SCHEME) - 1 + code_len,
+                         "name", code, code_len,
+                         "description", link->url, link->url_len,
+                         "mimeType", "application/json");
+
+    } else {
+        item = ngx_http_mcp_link_record(w->r, code, code_len, link);
+    }
+
+    if (item == NULL || json_array_append_new(w->list, item) != 0) {
+        w->failed = 1;
+        return 1;
+    }
+
+    if (w->last) {
+        w->last->data = ngx_pnalloc(w->r->pool, code_len);
+        if (w->last->data == NULL) {
+            w->failed = 1;
+            return 1;
+        }
+
+        ngx_memcpy(w->last->data, code, code_len);
+        w->last->len = code_len;
+    }
+
+    return 0;
+}
+
+
+/*
+ * One page of links after the code after into list; *next is the last
+ * code when more follow.
+ */
+
+static ngx_int_t
+ngx_http_mcp_walk_page(ngx_http_mcp_call_t *call, ngx_http_mcp_walk_t *w,
+    ngx_str_t *after, size_t limit, ngx_str_t *next)
+{
+    int        rc, more;
+    ngx_str_t  last;
+
+    ngx_str_null(&last);
+    w->last = &last;
+
+    rc = mcp_store_link_list(call->mmcf->store, (char *) after->data,
+                             after->len, limit, ngx_http_mcp_walk_link, w,
+                             &more);
+
+    if (rc != MCP_STORE_OK || w->failed) {
+        return NGX_ERROR;
+    }
+
+    if (more) {
+        *next = last;
+
+    } else {
+        ngx_str_null(next);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_list_links(ngx_http_mcp_call_t *call, ngx_str_t *after,
+    size_t limit, json_t *list, ngx_str_t *next)
+{
+    ngx_http_mcp_walk_t  w;
+
+    ngx_memzero(&w, sizeof(ngx_http_mcp_walk_t));
+
+    w.r = call->r;
+    w.list = list;
+    w.resources = 1;
+
+    return ngx_http_mcp_walk_page(call, &w, after, limit, next);
+}
+
+
+static json_t *
+ngx_http_mcp_list_urls(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    json_t               *result, *limit;
+    ngx_str_t             after, next, cursor;
+    json_int_t            n;
+    ngx_http_mcp_walk_t   w;
+
+    limit = json_object_get(args, "limit");
+    n = 50;
+
+    if (limit != NULL && !json_is_null(limit)) {
+        n = json_is_integer(limit) ? json_integer_value(limit) : 0;
+
+        if (n < 1 || n > 100) {
+            return ngx_http_mcp_tool_error("limit must be an integer from 1 "
+                                           "to 100");
+        }
+    }
+
+    if (ngx_http_mcp_cursor_decode(call->r->pool, args, &after, err)
+        != NGX_OK)
+    {
+        return ngx_http_mcp_tool_error("invalid cursor: pass back the "
+                                       "nextCursor of an earlier page");
+    }
+
+    ngx_memzero(&w, sizeof(ngx_http_mcp_walk_t));
+
+    w.r = call->r;
+    w.list = json_array();
+
+    result = json_pack("{s:o}", "links", w.list);
+    if (result == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+    }
+
+    if (ngx_http_mcp_walk_page(call, &w, &after, (size_t) n, &next)
+        != NGX_OK)
+    {
+        json_decref(result);
+        return ngx_http_mcp_tool_error("the store failed to list links");
+    }
+
+    if (next.len
+        && (ngx_http_mcp_cursor_encode(call->r->pool, &next, &cursor)
+            != NGX_OK
+            || json_object_set_new(result, "nextCursor",
+                                   json_stringn((char *) cursor.data,
+                                                cursor.len))
+               != 0))
+    {
+        json_decref(result);
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+    }
+
+    return ngx_http_mcp_tool_result(result);
+}
+
+
+static json_t *
+ngx_http_mcp_read_link(ngx_http_mcp_call_t *call, json_t *params,
+    ngx_http_mcp_error_t *err)
+{
+    char        *text;
+    json_t      *record, *args, *result;
+    ngx_str_t    uri;
+    ngx_uint_t   found;
+
+    (void) ngx_http_mcp_arg_str(params, "uri", 1, &uri, err);
+
+    args = json_pack("{s:s%}", "code",
+                     uri.data + sizeof(NGX_HTTP_MCP_LINK_SCHEME) - 1,
+                     uri.len - (sizeof(NGX_HTTP_MCP_LINK_SCHEME) - 1));
+    if (args == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+    }
+
+    record = ngx_http_mcp_get_link(call, args, &found, err);
+
+    json_decref(args);
+
+    if (!found) {
+        json_decref(record);
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_RESOURCE_NOT_FOUND,
+                                     "Resource not found: %.*s",
+                                     (int) ngx_min(uri.len, 128), uri.data);
+    }
+
+    text = json_dumps(record, JSON_COMPACT);
+    json_decref(record);
+
+    if (text == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+    }
+
+    result = json_pack("{s:[{s:s%, s:s, s:s}]}", "contents",
+                       "uri", uri.data, uri.len,
+                       "mimeType", "application/json", "text", text);
+    free(text);
+
+    return result;
+}
+
+
+static json_t *
+ngx_http_mcp_summarize_links(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    char                 *text;
+    json_t               *result;
+    ngx_str_t             since, until, after, next;
+    ngx_http_mcp_walk_t   w;
+
+    ngx_memzero(&w, sizeof(ngx_http_mcp_walk_t));
+
+    if (ngx_http_mcp_arg_str(args, "since", 0, &since, err) != NGX_OK
+        || ngx_http_mcp_arg_str(args, "until", 0, &until, err) != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if ((since.len && ngx_http_mcp_parse_time(&since, &w.since) != NGX_OK)
+        || (until.len
+            && ngx_http_mcp_parse_time(&until, &w.until) != NGX_OK))
+    {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
+                                     "Invalid params: since and until are "
+                                     "RFC 3339 times such as "
+                                     "2026-01-01T00:00:00Z");
+    }
+
+    w.r = call->r;
+    w.list = json_array();
+    ngx_str_null(&after);
+
+    if (w.list == NULL
+        || ngx_http_mcp_walk_page(call, &w, &after, 200, &next) != NGX_OK)
+    {
+        json_decref(w.list);
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "the store failed to list links");
+    }
+
+    text = json_dumps(w.list, JSON_COMPACT);
+    json_decref(w.list);
+
+    if (text == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+    }
+
+    result = json_pack("{s:s, s:[{s:s, s:{s:s, s:s+}}]}",
+                       "description", "Summarise short links",
+                       "messages", "role", "user", "content",
+                       "type", "text", "text",
+                       "Summarise these short links for a report: what "
+                       "they point to, which are used most, which expire "
+                       "soon. The links, as JSON records:\n", text);
+    free(text);
+
+    return result;
+}
+
+
+/*
+ * Completes the code of shorturl://{code} from the store, by prefix.
+ */
+
+static ngx_int_t
+ngx_http_mcp_complete_code(ngx_http_mcp_call_t *call, json_t *ref,
+    ngx_str_t *name, ngx_str_t *value, json_t *values)
+{
+    int                  rc;
+    size_t               i;
+    json_t              *item;
+    const char          *uri;
+    ngx_http_mcp_walk_t  w;
+
+    uri = json_string_value(json_object_get(ref, "uri"));
+
+    if (uri == NULL
+        || ngx_strcmp(uri, NGX_HTTP_MCP_LINK_SCHEME "{code}") != 0
+        || name->len != 4 || ngx_strncmp(name->data, "code", 4) != 0)
+    {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&w, sizeof(ngx_http_mcp_walk_t));
+
+    w.r = call->r;
+    w.list = json_array();
+    if (w.list == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = mcp_store_link_prefix(call->mmcf->store, (char *) value->data,
+                               value->len, 100, ngx_http_mcp_walk_link, &w,
+                               NULL);
+
+    if (rc == MCP_STORE_OK && !w.failed) {
+        json_array_foreach(w.list, i, item) {
+            json_array_append(values, json_object_get(item, "code"));
+        }
+    }
+
+    json_decref(w.list);
+
+    return (rc == MCP_STORE_OK && !w.failed) ? NGX_OK : NGX_ERROR;
+}

@@ -1,0 +1,337 @@
+/*
+ * mcp_store: MCP sessions, in the "sessions" database, keyed by session
+ * id.
+ */
+
+#include <string.h>
+
+#include "mcp_store_int.h"
+
+
+/*
+ * Records are encoded on the stack before the put, which copies them:
+ * never straight into the map, for the reason given in mcp_store_link.c.
+ * Their strings are bounded, and so are they: the array header, four
+ * integers of at most 9 bytes, three strings with headers of at most 3.
+ */
+#define MCP_STORE_SESSION_BUF                                                 \
+    (1 + 4 * 9 + 3 * (3 + MCP_STORE_SESSION_STR_MAX))
+
+
+static int mcp_store_session_store(mcp_store_t *s, const char *id,
+    size_t id_len, const mcp_store_session_t *session, int update);
+static int mcp_store_session_touch_one(mcp_store_t *s, MDB_txn *txn,
+    const void *batch, size_t i);
+static int mcp_store_session_valid(const mcp_store_session_t *session);
+static int mcp_store_str_valid(const char *str, size_t len);
+static int mcp_store_session_read(mcp_store_t *s, MDB_txn *txn,
+    MDB_val *key, mcp_store_session_t *session);
+static int mcp_store_session_write(mcp_store_t *s, MDB_txn *txn,
+    MDB_val *key, const mcp_store_session_t *session, unsigned flags);
+
+
+int
+mcp_store_session_put(mcp_store_t *s, const char *id, size_t id_len,
+    const mcp_store_session_t *session)
+{
+    return mcp_store_session_store(s, id, id_len, session, 0);
+}
+
+
+int
+mcp_store_session_get(mcp_store_t *s, const char *id, size_t id_len,
+    mcp_store_session_t *session)
+{
+    int      rc;
+    MDB_val  val;
+
+    if (s == NULL || session == NULL) {
+        return MCP_STORE_EINVAL;
+    }
+
+    rc = mcp_store_key_get(s, s->has_sessions ? &s->sessions : NULL, id,
+                           id_len, &val);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    rc = mcp_store_session_decode(val.mv_data, val.mv_size, session);
+
+    /* on success the snapshot stays until the next call: the strings are
+     * in it */
+
+    if (rc != MCP_STORE_OK) {
+        mcp_store_release(s);
+    }
+
+    return rc;
+}
+
+
+int
+mcp_store_session_update(mcp_store_t *s, const char *id, size_t id_len,
+    const mcp_store_session_t *session)
+{
+    return mcp_store_session_store(s, id, id_len, session, 1);
+}
+
+
+int
+mcp_store_session_touch(mcp_store_t *s, const mcp_store_touch_t *t,
+    size_t n)
+{
+    return mcp_store_batch(s, t, n, mcp_store_session_touch_one);
+}
+
+
+int
+mcp_store_session_delete(mcp_store_t *s, const char *id, size_t id_len)
+{
+    if (s == NULL) {
+        return MCP_STORE_EINVAL;
+    }
+
+    return mcp_store_key_delete(s, s->sessions, id, id_len);
+}
+
+
+/*
+ * One cursor walks the sessions in id order; after mdb_cursor_del() the
+ * cursor's MDB_NEXT is the record that followed the deleted one.
+ */
+
+int
+mcp_store_session_expire(mcp_store_t *s, int64_t idle_before, size_t max,
+    size_t *removed)
+{
+    int                  rc;
+    size_t               n;
+    MDB_txn             *txn;
+    MDB_val              key, val;
+    MDB_cursor          *cur;
+    mcp_store_session_t  session;
+
+    if (removed != NULL) {
+        *removed = 0;
+    }
+
+    if (s == NULL) {
+        return MCP_STORE_EINVAL;
+    }
+
+    if (max == 0) {
+        mcp_store_release(s);
+        return MCP_STORE_OK;
+    }
+
+    rc = mcp_store_write_begin(s, &txn);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    rc = mdb_cursor_open(txn, s->sessions, &cur);
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_write_end(s, txn, mcp_store_rc(rc));
+    }
+
+    n = 0;
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == MDB_SUCCESS && n < max;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (mcp_store_session_decode(val.mv_data, val.mv_size, &session)
+            == MCP_STORE_OK
+            && session.last_seen >= idle_before)
+        {
+            continue;
+        }
+
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != MDB_SUCCESS) {
+            break;
+        }
+
+        n++;
+    }
+
+    mdb_cursor_close(cur);
+
+    rc = (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) ? MCP_STORE_OK
+                                                   : mcp_store_rc(rc);
+
+    rc = mcp_store_write_end(s, txn, rc);
+
+    if (rc == MCP_STORE_OK && removed != NULL) {
+        *removed = n;
+    }
+
+    return rc;
+}
+
+
+int
+mcp_store_session_walk(mcp_store_t *s, mcp_store_session_cb cb, void *data)
+{
+    int                  rc, drc;
+    MDB_val              key, val;
+    MDB_cursor          *cur;
+    mcp_store_session_t  session;
+
+    if (s == NULL || cb == NULL) {
+        return MCP_STORE_EINVAL;
+    }
+
+    if (!s->has_sessions) {
+        mcp_store_release(s);
+        return MCP_STORE_OK;
+    }
+
+    rc = mcp_store_cursor_begin(s, s->sessions, &cur);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        drc = mcp_store_session_decode(val.mv_data, val.mv_size, &session);
+
+        if (cb(data, key.mv_data, key.mv_size,
+               (drc == MCP_STORE_OK) ? &session : NULL))
+        {
+            break;
+        }
+    }
+
+    return mcp_store_cursor_end(s, cur, rc);
+}
+
+
+/*
+ * Writes a new session (update 0), or over an existing one (update 1): an
+ * update must not bring back a session that was deleted meanwhile, say by
+ * an expiry sweep in another process.  A record that is there but does
+ * not decode is overwritten: the update repairs it.
+ */
+
+static int
+mcp_store_session_store(mcp_store_t *s, const char *id, size_t id_len,
+    const mcp_store_session_t *session, int update)
+{
+    int       rc;
+    MDB_txn  *txn;
+    MDB_val   key, val;
+
+    if (!mcp_store_session_valid(session)) {
+        return MCP_STORE_EINVAL;
+    }
+
+    rc = mcp_store_key_begin(s, id, id_len, &txn, &key);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    if (update) {
+        rc = mcp_store_rc(mdb_get(txn, s->sessions, &key, &val));
+
+        if (rc == MCP_STORE_OK) {
+            rc = mcp_store_session_write(s, txn, &key, session, 0);
+        }
+
+    } else {
+        rc = mcp_store_session_write(s, txn, &key, session, MDB_NOOVERWRITE);
+    }
+
+    return mcp_store_write_end(s, txn, rc);
+}
+
+
+/*
+ * Last-seen times are best effort, like visit counts: a session that is
+ * gone or does not decode is skipped, as is an id that cannot be one.
+ */
+
+static int
+mcp_store_session_touch_one(mcp_store_t *s, MDB_txn *txn, const void *batch,
+    size_t i)
+{
+    int                       rc;
+    MDB_val                   key;
+    mcp_store_session_t       session;
+    const mcp_store_touch_t  *t;
+
+    t = (const mcp_store_touch_t *) batch + i;
+
+    if (mcp_store_key(&key, t->id, t->id_len) != MCP_STORE_OK) {
+        return MCP_STORE_NOTFOUND;
+    }
+
+    rc = mcp_store_session_read(s, txn, &key, &session);
+
+    if (rc != MCP_STORE_OK || t->last_seen <= session.last_seen) {
+        return rc;
+    }
+
+    session.last_seen = t->last_seen;
+
+    return mcp_store_session_write(s, txn, &key, &session, 0);
+}
+
+
+static int
+mcp_store_session_valid(const mcp_store_session_t *session)
+{
+    return session != NULL
+           && mcp_store_str_valid(session->protocol, session->protocol_len)
+           && mcp_store_str_valid(session->client_name,
+                                  session->client_name_len)
+           && mcp_store_str_valid(session->client_version,
+                                  session->client_version_len);
+}
+
+
+static int
+mcp_store_str_valid(const char *str, size_t len)
+{
+    return (str != NULL || len == 0) && len <= MCP_STORE_SESSION_STR_MAX;
+}
+
+
+static int
+mcp_store_session_read(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
+    mcp_store_session_t *session)
+{
+    int      rc;
+    MDB_val  val;
+
+    rc = mcp_store_rc(mdb_get(txn, s->sessions, key, &val));
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_session_decode(val.mv_data, val.mv_size, session);
+    }
+
+    return rc;
+}
+
+
+static int
+mcp_store_session_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
+    const mcp_store_session_t *session, unsigned flags)
+{
+    char     buf[MCP_STORE_SESSION_BUF];
+    MDB_val  val;
+
+    val.mv_size = mcp_store_session_encode(session, buf, sizeof(buf));
+    val.mv_data = buf;
+
+    /* cannot happen for a valid or decoded session; never store a cut
+     * record */
+
+    if (val.mv_size > sizeof(buf)) {
+        return MCP_STORE_EINVAL;
+    }
+
+    return mcp_store_rc(mdb_put(txn, s->sessions, key, &val, flags));
+}
