@@ -10,6 +10,9 @@
  *                                    T in Unix seconds
  *     mcp-store sessions DIR         id<TAB>protocol<TAB>client_name<TAB>
  *                                    last_seen lines, in id order
+ *     mcp-store session-put DIR ID [last_seen=T] [protocol=V]
+ *                                    stores a session (tests); protocol
+ *                                    defaults to 2025-11-25
  *
  * In the sessions lines, which carry what MCP clients sent, backslashes
  * and control characters (tabs and newlines among them) are written as
@@ -47,6 +50,7 @@ static int mcp_store_cli_list(mcp_store_t *s, char **argv);
 static int mcp_store_cli_check(mcp_store_t *s, char **argv);
 static int mcp_store_cli_put(mcp_store_t *s, char **argv);
 static int mcp_store_cli_sessions(mcp_store_t *s, char **argv);
+static int mcp_store_cli_session_put(mcp_store_t *s, char **argv);
 static int mcp_store_cli_list_one(void *data, const char *code,
     size_t code_len, const mcp_store_link_t *link);
 static int mcp_store_cli_check_one(void *data, const char *code,
@@ -70,7 +74,8 @@ static const struct {
     { "list",     0, 0, MCP_STORE_RDONLY, mcp_store_cli_list },
     { "check",    0, 0, MCP_STORE_RDONLY, mcp_store_cli_check },
     { "put",      2, 3, 0,                mcp_store_cli_put },
-    { "sessions", 0, 0, MCP_STORE_RDONLY, mcp_store_cli_sessions }
+    { "sessions", 0, 0, MCP_STORE_RDONLY, mcp_store_cli_sessions },
+    { "session-put", 1, 2, 0,             mcp_store_cli_session_put }
 };
 
 
@@ -120,7 +125,9 @@ main(int argc, char **argv)
                 "       mcp-store check DIR\n"
                 "       mcp-store put DIR CODE URL [expires_at=T] "
                 "[max_visits=N] [visits=N]\n"
-                "       mcp-store sessions DIR\n");
+                "       mcp-store sessions DIR\n"
+                "       mcp-store session-put DIR ID [last_seen=T] "
+                "[protocol=V]\n");
         return 2;
     }
 
@@ -279,6 +286,49 @@ mcp_store_cli_check_one(void *data, const char *code, size_t code_len,
     printf("corrupt ");
     mcp_store_cli_json_str(code, code_len);
     putchar('\n');
+
+    return 0;
+}
+
+
+static int
+mcp_store_cli_session_put(mcp_store_t *s, char **argv)
+{
+    int                   rc;
+    char                  c, **opt;
+    mcp_store_session_t   session;
+
+    memset(&session, 0, sizeof(session));
+
+    session.created_at = (int64_t) time(NULL);
+    session.last_seen = session.created_at;
+    session.protocol = "2025-11-25";
+    session.protocol_len = strlen(session.protocol);
+    session.client_name = "mcp-store";
+    session.client_name_len = strlen(session.client_name);
+
+    for (opt = argv + 1; *opt != NULL; opt++) {
+        if (sscanf(*opt, "last_seen=%" SCNd64 "%c", &session.last_seen, &c)
+            == 1)
+        {
+            continue;
+        }
+
+        if (strncmp(*opt, "protocol=", 9) == 0) {
+            session.protocol = *opt + 9;
+            session.protocol_len = strlen(session.protocol);
+            continue;
+        }
+
+        fprintf(stderr, "mcp-store: session-put: unknown option \"%s\"\n",
+                *opt);
+        return 2;
+    }
+
+    rc = mcp_store_session_put(s, argv[0], strlen(argv[0]), &session);
+    if (rc != MCP_STORE_OK) {
+        return mcp_store_cli_failed("session-put", argv[0], rc);
+    }
 
     return 0;
 }
