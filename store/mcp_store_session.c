@@ -26,8 +26,8 @@ static int mcp_store_session_valid(const mcp_store_session_t *session);
 static int mcp_store_str_valid(const char *str, size_t len);
 static int mcp_store_session_read(mcp_store_t *s, MDB_txn *txn,
     MDB_val *key, mcp_store_session_t *session);
-static int mcp_store_session_write(mcp_store_t *s, MDB_txn *txn,
-    MDB_val *key, const mcp_store_session_t *session, unsigned flags);
+static int mcp_store_session_pack(const mcp_store_session_t *session,
+    char *buf, MDB_val *val);
 
 
 int
@@ -214,6 +214,10 @@ mcp_store_session_walk(mcp_store_t *s, mcp_store_session_cb cb, void *data)
  * update must not bring back a session that was deleted meanwhile, say by
  * an expiry sweep in another process.  A record that is there but does
  * not decode is overwritten: the update repairs it.
+ *
+ * The record is encoded before the write begins, which lets the snapshot
+ * go: session may be what mcp_store_session_get() handed out on this
+ * handle, its strings in that snapshot ("get, change a field, update").
  */
 
 static int
@@ -221,11 +225,17 @@ mcp_store_session_store(mcp_store_t *s, const char *id, size_t id_len,
     const mcp_store_session_t *session, int update)
 {
     int       rc;
+    char      buf[MCP_STORE_SESSION_BUF];
     MDB_txn  *txn;
-    MDB_val   key, val;
+    MDB_val   key, val, old;
 
     if (!mcp_store_session_valid(session)) {
         return MCP_STORE_EINVAL;
+    }
+
+    rc = mcp_store_session_pack(session, buf, &val);
+    if (rc != MCP_STORE_OK) {
+        return rc;
     }
 
     rc = mcp_store_key_begin(s, id, id_len, &txn, &key);
@@ -234,14 +244,12 @@ mcp_store_session_store(mcp_store_t *s, const char *id, size_t id_len,
     }
 
     if (update) {
-        rc = mcp_store_rc(mdb_get(txn, s->sessions, &key, &val));
+        rc = mcp_store_rc(mdb_get(txn, s->sessions, &key, &old));
+    }
 
-        if (rc == MCP_STORE_OK) {
-            rc = mcp_store_session_write(s, txn, &key, session, 0);
-        }
-
-    } else {
-        rc = mcp_store_session_write(s, txn, &key, session, MDB_NOOVERWRITE);
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_rc(mdb_put(txn, s->sessions, &key, &val,
+                                  update ? 0 : MDB_NOOVERWRITE));
     }
 
     return mcp_store_write_end(s, txn, rc);
@@ -258,7 +266,8 @@ mcp_store_session_touch_one(mcp_store_t *s, MDB_txn *txn, const void *batch,
     size_t i)
 {
     int                       rc;
-    MDB_val                   key;
+    char                      buf[MCP_STORE_SESSION_BUF];
+    MDB_val                   key, val;
     mcp_store_session_t       session;
     const mcp_store_touch_t  *t;
 
@@ -276,7 +285,15 @@ mcp_store_session_touch_one(mcp_store_t *s, MDB_txn *txn, const void *batch,
 
     session.last_seen = t->last_seen;
 
-    return mcp_store_session_write(s, txn, &key, &session, 0);
+    /* into buf, before the put rewrites the page the strings are on */
+
+    rc = mcp_store_session_pack(&session, buf, &val);
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_rc(mdb_put(txn, s->sessions, &key, &val, 0));
+    }
+
+    return rc;
 }
 
 
@@ -316,22 +333,25 @@ mcp_store_session_read(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
 }
 
 
-static int
-mcp_store_session_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
-    const mcp_store_session_t *session, unsigned flags)
-{
-    char     buf[MCP_STORE_SESSION_BUF];
-    MDB_val  val;
+/*
+ * Encodes session into buf, of MCP_STORE_SESSION_BUF bytes, and points val
+ * at the record.
+ */
 
-    val.mv_size = mcp_store_session_encode(session, buf, sizeof(buf));
-    val.mv_data = buf;
+static int
+mcp_store_session_pack(const mcp_store_session_t *session, char *buf,
+    MDB_val *val)
+{
+    val->mv_size = mcp_store_session_encode(session, buf,
+                                            MCP_STORE_SESSION_BUF);
+    val->mv_data = buf;
 
     /* cannot happen for a valid or decoded session; never store a cut
      * record */
 
-    if (val.mv_size > sizeof(buf)) {
+    if (val->mv_size > MCP_STORE_SESSION_BUF) {
         return MCP_STORE_EINVAL;
     }
 
-    return mcp_store_rc(mdb_put(txn, s->sessions, key, &val, flags));
+    return MCP_STORE_OK;
 }

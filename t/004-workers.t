@@ -1,8 +1,9 @@
 # vim:set ft= ts=4 sw=4 et fdm=marker:
 
 # Several worker processes on one store: a link created through one worker
-# redirects through another at once; batched visit counters reach the
-# store on their timer and on graceful exit; links survive "nginx -s
+# redirects through another at once; an MCP session started on one worker
+# is served, and ended, by any; batched visit counters reach the store on
+# their timer and on graceful exit; links and sessions survive "nginx -s
 # reload" and a full restart.
 #
 # Which worker serves a connection is the kernel's choice, so this suite
@@ -63,6 +64,7 @@ http {
         add_header  X-Worker-Pid  \$pid  always;
 
         location = /shorten { mcp_shorten; }
+        location = /mcp { mcp_endpoint; }
         location / { mcp_redirect; }
     }
 }
@@ -108,6 +110,32 @@ sub shorten {
         headers => { 'Content-Type' => 'application/json' },
         content => qq({"OriginalURL": "$url", "alias": "$alias"}),
     });
+}
+
+sub mcp {
+    my ($session, $body) = @_;
+
+    return $http->post("$base/mcp", {
+        headers => {
+            'Content-Type' => 'application/json',
+            'Accept' => 'application/json, text/event-stream',
+            $session ? ('Mcp-Session-Id' => $session) : (),
+        },
+        content => $body,
+    });
+}
+
+# the first response whose worker is not $pid (or any, if $pid is undef)
+sub on_other_worker {
+    my ($pid, $send) = @_;
+
+    for (1 .. 200) {
+        my $res = $send->();
+        return $res if !defined $pid
+                       || $res->{headers}{'x-worker-pid'} ne $pid;
+    }
+
+    return undef;
 }
 
 sub visits {
@@ -172,7 +200,26 @@ for my $code ($a_link, $b_link) {
        "$code has its own target");
 }
 
-# 3. visit counters: batched per worker, all reach the store on the timer
+# 3. an MCP session lives in the store: any worker serves it
+
+my $init = mcp(undef, '{"jsonrpc": "2.0", "id": 1, "method": "initialize", '
+                      . '"params": {"protocolVersion": "2025-11-25", '
+                      . '"capabilities": {}, "clientInfo": {"name": "t", '
+                      . '"version": "1"}}}');
+is($init->{status}, 200, 'initialize');
+my $sid = $init->{headers}{'mcp-session-id'} // '';
+like($sid, qr/^[0-9A-Za-z]{32}$/, 'a session id');
+my $init_pid = $init->{headers}{'x-worker-pid'};
+
+my $call = '{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": '
+           . '{"name": "resolve_url", "arguments": {"code": "w1"}}}';
+my $res = on_other_worker($init_pid, sub { mcp($sid, $call) });
+ok($res, 'a request of the session reached the other worker');
+is($res && $res->{status}, 200, 'the other worker serves the session');
+like($res && $res->{content}, qr/"url":"https:\/\/example.com\/1"/,
+     'and answers the tool call');
+
+# 4. visit counters: batched per worker, all reach the store on the timer
 
 shorten('counted', 'https://example.com/counted');
 my $before = visits('counted');
@@ -184,7 +231,7 @@ my $deadline = time + 5;
 sleep 0.1 while visits('counted') < 20 && time < $deadline;
 is(visits('counted'), 20, 'visits from both workers are all counted');
 
-# 4. reload: new workers, same links, no lost counts
+# 5. reload: new workers, same links and sessions, no lost counts
 
 my $master = master_pid();
 write_conf('60s');
@@ -206,22 +253,40 @@ my @lost = grep { $http->get("$base/w$_")->{status} != 302 } 1 .. $n;
 is(scalar @lost, 0, "all $n links redirect after reload")
     or diag("lost: @lost");
 
-# 5. graceful shutdown flushes the batch (the timer is a minute away now)
+my $ping = '{"jsonrpc": "2.0", "id": 3, "method": "ping"}';
+is(mcp($sid, $ping)->{status}, 200, 'the session survived the reload');
+
+# a session ended through one worker is gone for all
+
+my $del = $http->request('DELETE', "$base/mcp",
+                         { headers => { 'Mcp-Session-Id' => $sid } });
+is($del->{status}, 200, 'DELETE ends the session');
+
+my %gone;
+for (1 .. 200) {
+    my $r = mcp($sid, $ping);
+    $gone{ $r->{headers}{'x-worker-pid'} } = $r->{status};
+    last if keys %gone >= 2;
+}
+is(join(',', sort values %gone), '404,404',
+   'both workers answer 404 for the ended session');
+
+# 6. graceful shutdown flushes the batch (the timer is a minute away now)
 
 $http->get("$base/counted") for 1 .. 5;
 is(visits('counted'), 20, 'counts wait for the flush timer');
 stop();
 is(visits('counted'), 25, 'graceful shutdown flushed the counts');
 
-# 6. a full restart keeps everything
+# 7. a full restart keeps everything
 
 start();
-my $res = $http->get("$base/w1");
+$res = $http->get("$base/w1");
 is($res->{status}, 302, 'w1 redirects after a restart');
 is($res->{headers}{location}, 'https://example.com/1', 'to its target');
 stop();
 
-# 7. nothing went wrong on the way
+# 8. nothing went wrong on the way
 
 open my $log, '<', "$root/logs/error.log" or die $!;
 my @bad = grep { /\[(error|crit|alert|emerg)\]/ } <$log>;

@@ -29,7 +29,7 @@
 #include "mcp_store_int.h"
 
 
-#define TEST_PLAN        152
+#define TEST_PLAN        236
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -111,12 +111,34 @@ static int test_raw_put(const char *dir, const char *db, const char *key,
     const void *val, size_t len);
 static int test_raw_get(const char *dir, const char *db, const char *key,
     void *buf, size_t size, size_t *len);
+static msgpack_object *test_unpack(msgpack_unpacked *u, const char *buf,
+    size_t len, uint32_t n);
 static int test_wait(pid_t pid);
 static uint64_t test_rand(void);
+static void test_list_init(test_list_t *l, size_t stop_at, int *more);
+static int test_list_add(test_list_t *l, const char *code, size_t code_len,
+    int corrupt);
 static int test_list_cb(void *data, const char *code, size_t code_len,
     const mcp_store_link_t *link);
 static int test_list(mcp_store_t *s, const char *after, size_t limit,
     size_t stop_at, test_list_t *l, int *more);
+static int test_prefix(mcp_store_t *s, const char *prefix, size_t limit,
+    size_t stop_at, test_list_t *l, int *more);
+static mcp_store_session_t test_session(int64_t created_at,
+    int64_t last_seen, const char *protocol, const char *client_name,
+    const char *client_version, unsigned log_level, unsigned flags);
+static mcp_store_touch_t test_touch(const char *id, int64_t last_seen);
+static int test_bytes_is(const char *a, size_t a_len, const char *b,
+    size_t b_len);
+static int test_str_is(const char *p, size_t len, const char *str);
+static int test_within(const char *p, size_t n, const char *str,
+    size_t len);
+static int test_session_is(const mcp_store_session_t *a,
+    const mcp_store_session_t *b);
+static int test_sput(mcp_store_t *s, const char *id, int64_t last_seen);
+static int test_session_cb(void *data, const char *id, size_t id_len,
+    const mcp_store_session_t *session);
+static int test_sessions(mcp_store_t *s, test_list_t *l);
 
 
 /* test groups */
@@ -134,6 +156,7 @@ static void test_consume(void);
 static void test_add_visits(void);
 static void test_delete(void);
 static void test_list_links(void);
+static void test_link_prefix(void);
 static void test_stat_sync(void);
 static void test_corrupt(void);
 static void test_codec(void);
@@ -143,6 +166,16 @@ static void test_fork_writer(void);
 static void test_get_lifetime(void);  /* and mcp_store_release() */
 static void test_reader_check(void);
 static void test_map_grown(void);
+static void test_session_put_get(void);
+static void test_session_args(void);
+static void test_session_update(void);   /* and delete */
+static void test_session_touch(void);
+static void test_session_expire(void);
+static void test_session_corrupt(void);
+static void test_session_codec(void);
+static void test_session_full(void);
+static void test_session_old_store(void);
+static void test_session_fork(void);
 
 
 int
@@ -167,6 +200,7 @@ main(void)
     test_add_visits();
     test_delete();
     test_list_links();
+    test_link_prefix();
     test_stat_sync();
     test_corrupt();
     test_codec();
@@ -176,6 +210,16 @@ main(void)
     test_get_lifetime();
     test_reader_check();
     test_map_grown();
+    test_session_put_get();
+    test_session_args();
+    test_session_update();
+    test_session_touch();
+    test_session_expire();
+    test_session_corrupt();
+    test_session_codec();
+    test_session_full();
+    test_session_old_store();
+    test_session_fork();
 
     test_cleanup();
 
@@ -443,17 +487,21 @@ test_schema(void)
 static void
 test_rdonly(void)
 {
-    int                rc;
-    char               dir[PATH_MAX], code[8];
-    mcp_store_t       *s;
-    mcp_store_link_t   link;
-    mcp_store_stat_t   st;
-    mcp_store_visit_t  v;
+    int                  rc;
+    char                 dir[PATH_MAX], code[8];
+    size_t               removed;
+    mcp_store_t         *s;
+    mcp_store_link_t     link;
+    mcp_store_stat_t     st;
+    mcp_store_visit_t    v;
+    mcp_store_touch_t    t;
+    mcp_store_session_t  ss;
 
     test_dir(dir, "rdonly");
 
     s = test_open(dir, 0, 0);
     test_put(s, "ro", "https://example.com/ro");
+    test_sput(s, "sro", 10);
     mcp_store_close(s);
 
     s = test_open(dir, 0, MCP_STORE_RDONLY);
@@ -479,6 +527,20 @@ test_rdonly(void)
            && mcp_store_link_add_visits(s, &v, 1) == MCP_STORE_EIO
            && mcp_store_link_delete(s, "ro", 2) == MCP_STORE_EIO,
            "rdonly: create, consume, add_visits, delete are EIO");
+
+    ss = test_session(1, 2, "p", "n", "v", 0, 0);
+    t = test_touch("sro", 20);
+
+    TAP_OK(mcp_store_session_get(s, "sro", 3, &ss) == MCP_STORE_OK
+           && ss.last_seen == 10
+           && mcp_store_session_put(s, "new", 3, &ss) == MCP_STORE_EIO
+           && mcp_store_session_update(s, "sro", 3, &ss) == MCP_STORE_EIO
+           && mcp_store_session_touch(s, &t, 1) == MCP_STORE_EIO
+           && mcp_store_session_delete(s, "sro", 3) == MCP_STORE_EIO
+           && mcp_store_session_expire(s, 100, 10, &removed)
+              == MCP_STORE_EIO,
+           "rdonly: session get works; put, update, touch, delete, expire "
+           "are EIO");
 
     TAP_RC(mcp_store_sync(s), MCP_STORE_OK, "rdonly: sync is a no-op");
 
@@ -1088,6 +1150,100 @@ test_list_links(void)
 
 
 static void
+test_link_prefix(void)
+{
+    int           rc, more;
+    char          dir[PATH_MAX], url[32], prefix[MCP_STORE_CODE_MAX + 1];
+    size_t        i;
+    const char  **code;
+    mcp_store_t  *s;
+    test_list_t   l;
+
+    static const char  *codes[] = {
+        "b", "ab1", "a", "abd", "ac", "ab", "ba", "abc", NULL
+    };
+
+    static const struct {
+        const char  *prefix;
+        size_t       limit;
+        size_t       stop_at;
+        const char  *want;
+        int          more;
+        const char  *what;
+    } cases[] = {
+        { "ab", 0, 0, "ab,ab1,abc,abd", 0,
+          "the codes that start with ab, the code ab among them, in order" },
+        { "ab", 2, 0, "ab,ab1", 1, "limit 2 gives ab,ab1 and more" },
+        { "ab", 4, 0, "ab,ab1,abc,abd", 0,
+          "a limit that ends at the last match says no more, though other "
+          "codes follow" },
+        { "ab", 0, 1, "ab", 1, "cb stops it, and more says matches follow" },
+        { "abc", 0, 0, "abc", 0, "a whole code matches itself" },
+        { "b", 0, 0, "b,ba", 0, "b gives b,ba, up to the last code" },
+        { "aa", 0, 0, "", 0,
+          "one that matches nothing, between codes, lists nothing" },
+        { "zz", 0, 0, "", 0, "one past the last code lists nothing" },
+        { NULL, 3, 0, "a,ab,ab1", 1, "the empty prefix is every code" }
+    };
+
+    test_dir(dir, "prefix");
+    s = test_open(dir, 0, 0);
+
+    for (code = codes; *code != NULL; code++) {
+        snprintf(url, sizeof(url), "u-%s", *code);
+        test_put(s, *code, url);
+    }
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rc = test_prefix(s, cases[i].prefix, cases[i].limit, cases[i].stop_at,
+                         &l, &more);
+
+        if (!TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, cases[i].want) == 0
+                    && more == cases[i].more && l.urls_ok,
+                    "prefix: %s", cases[i].what))
+        {
+            tap_diag("rc %d, listed \"%s\", more %d", rc, l.codes, more);
+        }
+    }
+
+    memset(prefix, 'a', sizeof(prefix));
+    more = 7;
+    TAP_OK(mcp_store_link_prefix(s, prefix, sizeof(prefix), 0, test_list_cb,
+                                 &l, &more) == MCP_STORE_EINVAL
+           && mcp_store_link_prefix(s, NULL, 2, 0, test_list_cb, &l, NULL)
+              == MCP_STORE_EINVAL
+           && mcp_store_link_prefix(s, "a", 1, 0, NULL, NULL, NULL)
+              == MCP_STORE_EINVAL
+           && mcp_store_link_prefix(NULL, "a", 1, 0, test_list_cb, &l, NULL)
+              == MCP_STORE_EINVAL
+           && more == 0,
+           "prefix: a 65-byte prefix, NULL prefix with a length, NULL cb, "
+           "NULL handle are EINVAL");
+
+    mcp_store_close(s);
+
+    /* the only match after the limit does not decode: no more */
+
+    if (test_raw_put(dir, MCP_STORE_DB_LINKS, "abz", "\x96\xa3htt", 5) != 0
+        || test_raw_put(dir, MCP_STORE_DB_LINKS, "ab0", "\xc0", 1) != 0)
+    {
+        tap_bail("raw put in %s", dir);
+    }
+
+    s = test_open(dir, 0, 0);
+
+    rc = test_prefix(s, "ab", 4, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "ab,ab1,abc,abd") == 0
+           && more == 0,
+           "prefix: skips records that do not decode, and more stays exact");
+
+    mcp_store_close(s);
+}
+
+
+
+
+static void
 test_stat_sync(void)
 {
     int               rc;
@@ -1176,8 +1332,7 @@ test_corrupt(void)
     TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "good1,good2") == 0,
            "corrupt: paging past a corrupt record works");
 
-    memset(&l, 0, sizeof(l));
-    l.urls_ok = 1;
+    test_list_init(&l, 0, NULL);
     rc = mcp_store_link_walk(s, NULL, 0, 0, test_list_cb, &l, NULL,
                              MCP_STORE_WALK_CORRUPT);
     TAP_OK(rc == MCP_STORE_OK && l.corrupt == 2
@@ -1250,14 +1405,9 @@ test_codec(void)
 
     /* msgpack-c reads what we write */
 
-    i = 0;
-    msgpack_unpacked_init(&u);
-    ok = msgpack_unpack_next(&u, buf, len, &i) == MSGPACK_UNPACK_SUCCESS
-         && i == len;
-    o = &u.data;
-    ok = ok && o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 6;
-    o = ok ? o->via.array.ptr : NULL;
-    ok = ok && o[0].type == MSGPACK_OBJECT_STR
+    o = test_unpack(&u, buf, len, 6);
+    ok = o != NULL
+         && o[0].type == MSGPACK_OBJECT_STR
          && o[0].via.str.size == in.url_len
          && o[1].type == MSGPACK_OBJECT_NEGATIVE_INTEGER
          && o[1].via.i64 == -5
@@ -1323,24 +1473,28 @@ test_codec(void)
 
 
 /*
- * Arbitrary bytes, and records with bytes changed, must decode or be
- * ECORRUPT, and never read outside what they were given (ASan watches:
- * each input sits in its own heap block of its exact size).
+ * Arbitrary bytes, and link and session records with bytes changed, must
+ * decode or be ECORRUPT, and never read outside what they were given (ASan
+ * watches: each input sits in its own heap block of its exact size).
  */
 
 static void
 test_codec_fuzz(void)
 {
-    int                rc, ok;
-    char               rec[64], junk[64], *p;
-    size_t             len, n, i, j;
-    mcp_store_link_t   in, out;
+    int                  ok;
+    char                 rec[2][64], junk[64], *p;
+    size_t               len[2], n, i, j, k;
+    mcp_store_link_t     in, out;
+    mcp_store_session_t  sin, sout;
 
     in = test_link("https://e.x/", 1700000000, 0, 5, 3, -7);
-    len = mcp_store_link_encode(&in, rec, sizeof(rec));
-    ok = len <= sizeof(rec);
+    sin = test_session(1700000000, -7, "2025-06-18", "fuzz", "1", 9, 300);
 
-    for (i = 0; ok && i < 40000; i++) {
+    len[0] = mcp_store_link_encode(&in, rec[0], sizeof(rec[0]));
+    len[1] = mcp_store_session_encode(&sin, rec[1], sizeof(rec[1]));
+    ok = len[0] <= sizeof(rec[0]) && len[1] <= sizeof(rec[1]);
+
+    for (i = 0; ok && i < 80000; i++) {
         if (i % 2) {
             n = test_rand() % 48;
             for (j = 0; j < n; j++) {
@@ -1348,8 +1502,9 @@ test_codec_fuzz(void)
             }
 
         } else {
-            n = len;
-            memcpy(junk, rec, n);
+            k = (i / 2) % 2;
+            n = len[k];
+            memcpy(junk, rec[k], n);
             for (j = 0; j < 1 + test_rand() % 3; j++) {
                 junk[test_rand() % n] = (char) test_rand();
             }
@@ -1362,19 +1517,34 @@ test_codec_fuzz(void)
 
         memcpy(p, junk, n);
 
-        rc = mcp_store_link_decode(p, n, &out);
+        switch (mcp_store_link_decode(p, n, &out)) {
+        case MCP_STORE_OK:
+            ok = test_within(p, n, out.url, out.url_len);
+            break;
+        case MCP_STORE_ECORRUPT:
+            break;
+        default:
+            ok = 0;
+        }
 
-        if (rc == MCP_STORE_OK) {
-            ok = out.url >= p && out.url + out.url_len <= p + n;
-        } else {
-            ok = rc == MCP_STORE_ECORRUPT;
+        switch (mcp_store_session_decode(p, n, &sout)) {
+        case MCP_STORE_OK:
+            ok = ok && test_within(p, n, sout.protocol, sout.protocol_len)
+                 && test_within(p, n, sout.client_name, sout.client_name_len)
+                 && test_within(p, n, sout.client_version,
+                                sout.client_version_len);
+            break;
+        case MCP_STORE_ECORRUPT:
+            break;
+        default:
+            ok = 0;
         }
 
         free(p);
     }
 
-    TAP_OK(ok, "codec: 40000 random and mutated records decode or are "
-           "ECORRUPT, in bounds");
+    TAP_OK(ok, "codec: 80000 random and mutated link and session records "
+           "decode or are ECORRUPT, in bounds");
 }
 
 
@@ -1712,6 +1882,849 @@ test_map_grown(void)
 }
 
 
+static void
+test_session_put_get(void)
+{
+    int                  rc, ok;
+    char                 dir[PATH_MAX], id64[MCP_STORE_CODE_MAX], *big;
+    mcp_store_t         *s;
+    mcp_store_link_t     link;
+    mcp_store_stat_t     st;
+    mcp_store_session_t  in, out;
+
+    test_dir(dir, "session-put-get");
+    s = test_open(dir, 0, 0);
+
+    in = test_session(1700000000, 1700000100, "2025-06-18", "claude-code",
+                      "1.0.42", 3, 5);
+    rc = mcp_store_session_put(s, "sess1", 5, &in);
+    TAP_RC(rc, MCP_STORE_OK, "session put: stores a session");
+
+    memset(&out, 0, sizeof(out));
+    rc = mcp_store_session_get(s, "sess1", 5, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_session_is(&out, &in),
+           "session get: every field comes back");
+
+    TAP_OK(out.protocol != in.protocol && out.client_name != in.client_name
+           && out.client_version != in.client_version && s->rlive == 1,
+           "session get: strings point into the store, whose snapshot "
+           "stays open");
+
+    in = test_session(INT64_MIN, INT64_MAX, NULL, NULL, NULL, UINT_MAX,
+                      UINT_MAX);
+    rc = mcp_store_session_put(s, "ext", 3, &in);
+    rc |= mcp_store_session_get(s, "ext", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_session_is(&out, &in),
+           "session put/get: extreme values and empty strings round-trip");
+
+    big = malloc(MCP_STORE_SESSION_STR_MAX + 1);
+    if (big == NULL) {
+        tap_bail("malloc");
+    }
+
+    memset(big, 'b', MCP_STORE_SESSION_STR_MAX + 1);
+
+    in = test_session(1, 2, NULL, NULL, NULL, 0, 0);
+    in.protocol = in.client_name = in.client_version = big;
+    in.protocol_len = in.client_name_len = in.client_version_len
+        = MCP_STORE_SESSION_STR_MAX;
+
+    rc = mcp_store_session_put(s, "big", 3, &in);
+    rc |= mcp_store_session_get(s, "big", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_session_is(&out, &in),
+           "session put/get: three strings of 1024 bytes round-trip");
+
+    in.protocol_len++;
+    ok = mcp_store_session_put(s, "big1", 4, &in) == MCP_STORE_EINVAL;
+    in.protocol_len--;
+    in.client_name_len++;
+    ok &= mcp_store_session_put(s, "big1", 4, &in) == MCP_STORE_EINVAL;
+    in.client_name_len--;
+    in.client_version_len++;
+    ok &= mcp_store_session_put(s, "big1", 4, &in) == MCP_STORE_EINVAL;
+    TAP_OK(ok
+           && mcp_store_session_get(s, "big1", 4, &out) == MCP_STORE_NOTFOUND,
+           "session put: any string of 1025 bytes is EINVAL, and nothing "
+           "is stored");
+    free(big);
+
+    in = test_session(1, 2, "p", "n", "v", 0, 0);
+
+    memset(id64, 'I', sizeof(id64));
+    rc = mcp_store_session_put(s, id64, sizeof(id64), &in);
+    rc |= mcp_store_session_get(s, id64, sizeof(id64), &out);
+    TAP_OK(rc == MCP_STORE_OK && test_session_is(&out, &in),
+           "session put/get: a 64-byte id is accepted");
+
+    rc = mcp_store_session_put(s, "a\0b", 3, &in);
+    rc |= mcp_store_session_get(s, "a\0b", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK
+           && mcp_store_session_get(s, "a", 1, &out) == MCP_STORE_NOTFOUND,
+           "session put/get: ids are bytes, NUL included");
+
+    rc = mcp_store_session_get(s, "nope", 4, &out);
+    TAP_OK(rc == MCP_STORE_NOTFOUND && s->rlive == 0,
+           "session get: a missing id is NOTFOUND, and keeps no snapshot");
+
+    rc = mcp_store_session_put(s, "sess1", 5, &in);
+    TAP_RC(rc, MCP_STORE_EXISTS, "session put: a taken id is EXISTS");
+
+    rc = mcp_store_session_get(s, "sess1", 5, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.created_at == 1700000000
+           && test_str_is(out.client_name, out.client_name_len,
+                          "claude-code"),
+           "session put: the original session is unchanged after EXISTS");
+
+    /* sessions and links live apart */
+
+    rc = test_put(s, "sess1", "https://example.com/sess1");
+    rc |= mcp_store_link_get(s, "sess1", 5, &link);
+    rc |= mcp_store_stat(s, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.links == 1
+           && mcp_store_session_get(s, "sess1", 5, &out) == MCP_STORE_OK
+           && out.created_at == 1700000000,
+           "session put: a link may share a session's id; stat counts "
+           "links only");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_session_args(void)
+{
+    char                 dir[PATH_MAX], id[MCP_STORE_CODE_MAX + 1];
+    size_t               bad[] = { 0, MCP_STORE_CODE_MAX + 1 }, removed;
+    unsigned             i, ok;
+    mcp_store_t         *s;
+    mcp_store_touch_t    t;
+    mcp_store_session_t  ss, out;
+
+    test_dir(dir, "session-args");
+    s = test_open(dir, 0, 0);
+
+    memset(id, 's', sizeof(id));
+    ss = test_session(1, 2, "p", "n", "v", 0, 0);
+    mcp_store_session_put(s, id, MCP_STORE_CODE_MAX, &ss);
+
+    ok = 1;
+
+    for (i = 0; i < 2; i++) {
+        ok &= mcp_store_session_put(s, id, bad[i], &ss) == MCP_STORE_EINVAL;
+        ok &= mcp_store_session_get(s, id, bad[i], &out) == MCP_STORE_EINVAL;
+        ok &= mcp_store_session_update(s, id, bad[i], &ss)
+              == MCP_STORE_EINVAL;
+        ok &= mcp_store_session_delete(s, id, bad[i]) == MCP_STORE_EINVAL;
+    }
+
+    ok &= mcp_store_session_put(s, NULL, 3, &ss) == MCP_STORE_EINVAL;
+    ok &= mcp_store_session_get(s, NULL, 3, &out) == MCP_STORE_EINVAL;
+    ok &= mcp_store_session_update(s, NULL, 3, &ss) == MCP_STORE_EINVAL;
+    ok &= mcp_store_session_delete(s, NULL, 3) == MCP_STORE_EINVAL;
+
+    TAP_OK(ok, "session put, get, update, delete: an id of 0 or 65 bytes, "
+           "or NULL, is EINVAL");
+
+    ok = 1;
+    ss.protocol = NULL;
+    ok &= mcp_store_session_put(s, "x", 1, &ss) == MCP_STORE_EINVAL;
+    ok &= mcp_store_session_update(s, id, MCP_STORE_CODE_MAX, &ss)
+          == MCP_STORE_EINVAL;
+    ss = test_session(1, 2, "p", "n", "v", 0, 0);
+    ss.client_version_len = MCP_STORE_SESSION_STR_MAX + 1;
+    ok &= mcp_store_session_update(s, id, MCP_STORE_CODE_MAX, &ss)
+          == MCP_STORE_EINVAL;
+
+    TAP_OK(ok && mcp_store_session_get(s, id, MCP_STORE_CODE_MAX, &out)
+                 == MCP_STORE_OK
+           && test_str_is(out.client_version, out.client_version_len, "v"),
+           "session put, update: a NULL string with a length, or 1025 "
+           "bytes, is EINVAL and changes nothing");
+
+    t = test_touch("x", 1);
+    removed = 7;
+
+    TAP_OK(mcp_store_session_put(NULL, "x", 1, &ss) == MCP_STORE_EINVAL
+           && mcp_store_session_put(s, "x", 1, NULL) == MCP_STORE_EINVAL
+           && mcp_store_session_get(NULL, "x", 1, &out) == MCP_STORE_EINVAL
+           && mcp_store_session_get(s, "x", 1, NULL) == MCP_STORE_EINVAL
+           && mcp_store_session_update(NULL, "x", 1, &ss) == MCP_STORE_EINVAL
+           && mcp_store_session_update(s, "x", 1, NULL) == MCP_STORE_EINVAL
+           && mcp_store_session_touch(NULL, &t, 1) == MCP_STORE_EINVAL
+           && mcp_store_session_delete(NULL, "x", 1) == MCP_STORE_EINVAL
+           && mcp_store_session_expire(NULL, 1, 1, &removed)
+              == MCP_STORE_EINVAL
+           && removed == 0
+           && mcp_store_session_walk(NULL, test_session_cb, NULL)
+              == MCP_STORE_EINVAL
+           && mcp_store_session_walk(s, NULL, NULL) == MCP_STORE_EINVAL,
+           "session functions: a NULL handle, session or cb is EINVAL");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_session_update(void)
+{
+    int                  rc;
+    char                 dir[PATH_MAX];
+    mcp_store_t         *s;
+    mcp_store_session_t  in, upd, out;
+
+    test_dir(dir, "session-update");
+    s = test_open(dir, 0, 0);
+
+    in = test_session(10, 20, "2024-11-05", "old-name", "0.1", 1, 0);
+    mcp_store_session_put(s, "u", 1, &in);
+
+    upd = test_session(11, 30, "2025-06-18", "new-name", "2.0", 7, 3);
+    rc = mcp_store_session_update(s, "u", 1, &upd);
+    rc |= mcp_store_session_get(s, "u", 1, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_session_is(&out, &upd),
+           "session update: replaces every field");
+
+    /* what the module does to set a log level */
+
+    in = test_session(10, 20, "2024-11-05", "get-then-update", "0.1", 1, 0);
+    mcp_store_session_put(s, "g", 1, &in);
+    rc = mcp_store_session_get(s, "g", 1, &out);
+    out.log_level = 6;
+    rc |= mcp_store_session_update(s, "g", 1, &out);
+    rc |= mcp_store_session_get(s, "g", 1, &out);
+    in.log_level = 6;
+    TAP_OK(rc == MCP_STORE_OK && test_session_is(&out, &in),
+           "session update: a session from get, a field changed, is written "
+           "whole");
+
+    rc = mcp_store_session_update(s, "nope", 4, &upd);
+    TAP_OK(rc == MCP_STORE_NOTFOUND
+           && mcp_store_session_get(s, "nope", 4, &out) == MCP_STORE_NOTFOUND,
+           "session update: a missing session is NOTFOUND, and not created");
+
+    rc = mcp_store_session_delete(s, "u", 1);
+    TAP_RC(rc, MCP_STORE_OK, "session delete: removes a session");
+
+    rc = mcp_store_session_get(s, "u", 1, &out);
+    TAP_RC(rc, MCP_STORE_NOTFOUND, "session delete: the session is gone");
+
+    rc = mcp_store_session_update(s, "u", 1, &upd);
+    TAP_OK(rc == MCP_STORE_NOTFOUND
+           && mcp_store_session_get(s, "u", 1, &out) == MCP_STORE_NOTFOUND,
+           "session update: a deleted session is NOTFOUND and stays "
+           "deleted");
+
+    rc = mcp_store_session_delete(s, "u", 1);
+    TAP_RC(rc, MCP_STORE_NOTFOUND, "session delete: a missing id is "
+           "NOTFOUND");
+
+    mcp_store_close(s);
+}
+
+
+#define TEST_NEIGHBOURS  40
+
+static void
+test_session_touch(void)
+{
+    int                  rc, ok;
+    char                 dir[PATH_MAX], name[MCP_STORE_SESSION_STR_MAX];
+    char                 ids[TEST_NEIGHBOURS][8];
+    size_t               i;
+    mcp_store_t         *s;
+    mcp_store_touch_t    t[8], many[TEST_NEIGHBOURS];
+    mcp_store_session_t  in, out;
+
+    test_dir(dir, "session-touch");
+    s = test_open(dir, 0, 0);
+
+    in = test_session(1, 100, "2025-06-18", "client-a", "1.0", 2, 1);
+    mcp_store_session_put(s, "A", 1, &in);
+    in = test_session(1, 200, "2025-06-18", "client-b", "1.0", 2, 1);
+    mcp_store_session_put(s, "B", 1, &in);
+
+    t[0] = test_touch("A", 150);
+    t[1] = test_touch("gone", 999);
+    t[2] = test_touch("B", 50);
+    t[3] = test_touch("", 1);
+    t[4] = test_touch("A", 120);
+
+    rc = mcp_store_session_touch(s, t, 5);
+    TAP_RC(rc, MCP_STORE_OK, "session touch: a batch with a missing id and "
+           "an empty id succeeds");
+
+    rc = mcp_store_session_get(s, "A", 1, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.last_seen == 150,
+           "session touch: raises last_seen; a later entry for less does "
+           "not lower it");
+
+    TAP_OK(test_str_is(out.client_name, out.client_name_len, "client-a")
+           && test_str_is(out.protocol, out.protocol_len, "2025-06-18")
+           && out.created_at == 1 && out.log_level == 2 && out.flags == 1,
+           "session touch: other fields unchanged");
+
+    rc = mcp_store_session_get(s, "B", 1, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.last_seen == 200,
+           "session touch: an older last_seen does not go back");
+
+    rc = mcp_store_session_get(s, "gone", 4, &out);
+    TAP_RC(rc, MCP_STORE_NOTFOUND, "session touch: a missing session is "
+           "skipped, not created");
+
+    mcp_store_session_delete(s, "B", 1);
+    t[0] = test_touch("B", 500);
+    rc = mcp_store_session_touch(s, t, 1);
+    TAP_OK(rc == MCP_STORE_OK
+           && mcp_store_session_get(s, "B", 1, &out) == MCP_STORE_NOTFOUND,
+           "session touch: a deleted session is not brought back");
+
+    TAP_OK(mcp_store_session_touch(s, NULL, 0) == MCP_STORE_OK
+           && mcp_store_session_touch(s, NULL, 1) == MCP_STORE_EINVAL,
+           "session touch: an empty batch is fine, a NULL batch EINVAL");
+
+    /* neighbours of 1 KiB names on shared pages: each update rewrites the
+     * page the next one's strings were decoded from */
+
+    for (i = 0; i < TEST_NEIGHBOURS; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "n%02u", (unsigned) i);
+        memset(name, 'a' + (int) i % 26, sizeof(name));
+        in = test_session(1, 10, "2025-06-18", NULL, "1.0", 0, 0);
+        in.client_name = name;
+        in.client_name_len = sizeof(name);
+        mcp_store_session_put(s, ids[i], strlen(ids[i]), &in);
+        many[i] = test_touch(ids[i], 1000 + (int64_t) i);
+    }
+
+    rc = mcp_store_session_touch(s, many, TEST_NEIGHBOURS);
+
+    ok = 1;
+    for (i = 0; i < TEST_NEIGHBOURS; i++) {
+        memset(name, 'a' + (int) i % 26, sizeof(name));
+
+        if (mcp_store_session_get(s, ids[i], strlen(ids[i]), &out)
+            != MCP_STORE_OK
+            || out.last_seen != 1000 + (int64_t) i
+            || out.client_name_len != sizeof(name)
+            || memcmp(out.client_name, name, sizeof(name)) != 0
+            || !test_str_is(out.client_version, out.client_version_len,
+                            "1.0"))
+        {
+            ok = 0;
+            tap_diag("neighbour %u: last_seen %lld", (unsigned) i,
+                     (long long) out.last_seen);
+        }
+    }
+
+    TAP_OK(rc == MCP_STORE_OK && ok,
+           "session touch: %d sessions of 1 KiB on shared pages in one "
+           "batch, all intact", TEST_NEIGHBOURS);
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_session_expire(void)
+{
+    int                rc;
+    char               dir[PATH_MAX], id[8];
+    size_t             i, removed;
+    mcp_store_t       *s;
+    test_list_t        l;
+    mcp_store_link_t   link;
+
+    test_dir(dir, "session-expire");
+    s = test_open(dir, 0, 0);
+
+    for (i = 0; i < 20; i++) {
+        snprintf(id, sizeof(id), "e%02u", (unsigned) i);
+        test_sput(s, id, 100 + 10 * (int64_t) i);
+    }
+
+    test_put(s, "keep", "https://example.com/keep");
+
+    rc = mcp_store_session_expire(s, 150, 100, &removed);
+    rc |= test_sessions(s, &l);
+    TAP_OK(rc == MCP_STORE_OK && removed == 5 && l.calls == 15
+           && strncmp(l.codes, "e05,e06,", 8) == 0,
+           "session expire: removes those idle before the time; last_seen "
+           "at it stays");
+    tap_diag("removed %u, left %s", (unsigned) removed, l.codes);
+
+    rc = mcp_store_session_expire(s, 1000, 4, &removed);
+    rc |= test_sessions(s, &l);
+    TAP_OK(rc == MCP_STORE_OK && removed == 4 && l.calls == 11
+           && strncmp(l.codes, "e09,", 4) == 0,
+           "session expire: stops after max deletions, in id order");
+
+    rc = mcp_store_session_expire(s, 1000, 0, &removed);
+    rc |= test_sessions(s, &l);
+    TAP_OK(rc == MCP_STORE_OK && removed == 0 && l.calls == 11,
+           "session expire: max 0 deletes none");
+
+    rc = mcp_store_session_expire(s, 1000, 100, NULL);
+    rc |= test_sessions(s, &l);
+    TAP_OK(rc == MCP_STORE_OK && l.calls == 0,
+           "session expire: removed may be NULL; the rest go");
+
+    removed = 7;
+    rc = mcp_store_session_expire(s, 1000, 100, &removed);
+    TAP_OK(rc == MCP_STORE_OK && removed == 0,
+           "session expire: nothing to remove is fine");
+
+    rc = mcp_store_link_get(s, "keep", 4, &link);
+    TAP_RC(rc, MCP_STORE_OK, "session expire: links are left alone");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_session_corrupt(void)
+{
+    int                  rc;
+    char                 dir[PATH_MAX];
+    size_t               removed;
+    mcp_store_t         *s;
+    test_list_t          l;
+    mcp_store_touch_t    t[5];
+    mcp_store_session_t  in, out;
+
+    test_dir(dir, "session-corrupt");
+
+    s = test_open(dir, 0, 0);
+    test_sput(s, "c1", 500);
+    test_sput(s, "c3", 500);
+    mcp_store_close(s);
+
+    /* cut short; nil; a link record in the sessions database */
+
+    if (test_raw_put(dir, MCP_STORE_DB_SESSIONS, "c0", "\x97\x01\x02\xa3p",
+                     5) != 0
+        || test_raw_put(dir, MCP_STORE_DB_SESSIONS, "c2", "\xc0", 1) != 0
+        || test_raw_put(dir, MCP_STORE_DB_SESSIONS, "c4",
+                        "\x96\xa1x\x01\x02\x03\x04\x05", 8) != 0)
+    {
+        tap_bail("raw put in %s", dir);
+    }
+
+    s = test_open(dir, 0, 0);
+
+    rc = mcp_store_session_get(s, "c0", 2, &out);
+    TAP_OK(rc == MCP_STORE_ECORRUPT && s->rlive == 0,
+           "session corrupt: get is ECORRUPT, and keeps no snapshot");
+
+    t[0] = test_touch("c0", 900);
+    t[1] = test_touch("c1", 900);
+    t[2] = test_touch("c2", 900);
+    t[3] = test_touch("c3", 900);
+    t[4] = test_touch("c4", 900);
+
+    rc = mcp_store_session_touch(s, t, 5);
+    rc |= mcp_store_session_get(s, "c1", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.last_seen == 900
+           && mcp_store_session_get(s, "c3", 2, &out) == MCP_STORE_OK
+           && out.last_seen == 900,
+           "session corrupt: touch skips them and touches the rest");
+
+    rc = test_sessions(s, &l);
+    TAP_OK(rc == MCP_STORE_OK && l.corrupt == 3
+           && strcmp(l.codes, "c0,c1,c2,c3,c4") == 0,
+           "session corrupt: walk passes them with session NULL");
+
+    in = test_session(1, 900, "2025-06-18", "repaired", "1", 0, 0);
+    rc = mcp_store_session_update(s, "c4", 2, &in);
+    rc |= mcp_store_session_get(s, "c4", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_session_is(&out, &in),
+           "session corrupt: update overwrites one, which reads back");
+
+    rc = mcp_store_session_expire(s, 0, 1, &removed);
+    rc |= test_sessions(s, &l);
+    TAP_OK(rc == MCP_STORE_OK && removed == 1
+           && strcmp(l.codes, "c1,c2,c3,c4") == 0,
+           "session corrupt: expire removes one, whatever idle_before, and "
+           "it counts towards max");
+
+    rc = mcp_store_session_expire(s, 0, 100, &removed);
+    rc |= test_sessions(s, &l);
+    TAP_OK(rc == MCP_STORE_OK && removed == 1 && l.corrupt == 0
+           && strcmp(l.codes, "c1,c3,c4") == 0,
+           "session corrupt: the next expire removes the last, and only it");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_session_codec(void)
+{
+    int                   rc, ok;
+    char                  buf[128], small[8], *p;
+    size_t                len, i;
+    msgpack_packer        pk;
+    msgpack_sbuffer       sb;
+    msgpack_unpacked      u;
+    msgpack_object       *o;
+    mcp_store_session_t   in, out;
+
+    static const struct {
+        const char  *bytes;
+        size_t       len;
+        const char  *what;
+    } bad[] = {
+        { TEST_BYTES("\x96\x01\x02\xa1p\xa1n\xa1v\x03"), "6 fields" },
+        { TEST_BYTES("\x98\x01\x02\xa1p\xa1n\xa1v\x03\x04\x05"),
+          "8 fields" },
+        { TEST_BYTES("\x97\x01\x02\xa1p\xa1n\xa1v\x03\x04\x00"),
+          "a trailing byte" },
+        { TEST_BYTES("\x97\x01\x02\xc4\x01p\xa1n\xa1v\x03\x04"),
+          "bin for the protocol" },
+        { TEST_BYTES("\x97\x01\x02\xa1p\xc0\xa1v\x03\x04"),
+          "nil for the client name" },
+        { TEST_BYTES("\x97\x01\x02\xa1p\xa1n\xa1v\xff\x04"),
+          "a negative log_level" },
+        { TEST_BYTES("\x97\x01\x02\xa1p\xa1n\xa1v\x03"
+                     "\xcf\0\0\0\x01\0\0\0\0"),
+          "flags above UINT_MAX" },
+        { TEST_BYTES("\x97\xcb\0\0\0\0\0\0\0\0\x02\xa1p\xa1n\xa1v\x03\x04"),
+          "a float for created_at" },
+        { TEST_BYTES("\x97\x01\xcf\x80\0\0\0\0\0\0\0\xa1p\xa1n\xa1v\x03\x04"),
+          "last_seen above INT64_MAX" },
+        { TEST_BYTES("\x97\x01\x02\xa1p\xa1n\xa5v\x03\x04"),
+          "a string longer than the record" },
+        { TEST_BYTES(""), "nothing" }
+    };
+
+    in = test_session(-5, INT64_MAX, "2025-06-18", "name", NULL, UINT_MAX,
+                      0);
+
+    len = mcp_store_session_encode(&in, buf, sizeof(buf));
+    rc = mcp_store_session_decode(buf, len, &out);
+
+    /* fixarray, negative fixint, uint 64, then the fixstr header */
+    TAP_OK(len <= sizeof(buf) && rc == MCP_STORE_OK
+           && test_session_is(&out, &in) && out.protocol == buf + 12,
+           "session codec: round trip, strings pointing into the record");
+
+    memset(small, '#', sizeof(small));
+    TAP_OK(mcp_store_session_encode(&in, small, 4) == len
+           && memcmp(small + 4, "####", 4) == 0
+           && mcp_store_session_encode(&in, NULL, 0) == len,
+           "session codec: a short buffer is measured, never overrun");
+
+    o = test_unpack(&u, buf, len, 7);
+    ok = o != NULL
+         && o[0].type == MSGPACK_OBJECT_NEGATIVE_INTEGER
+         && o[0].via.i64 == -5
+         && o[1].via.u64 == INT64_MAX
+         && o[2].type == MSGPACK_OBJECT_STR && o[2].via.str.size == 10
+         && o[3].type == MSGPACK_OBJECT_STR && o[3].via.str.size == 4
+         && o[4].type == MSGPACK_OBJECT_STR && o[4].via.str.size == 0
+         && o[5].type == MSGPACK_OBJECT_POSITIVE_INTEGER
+         && o[5].via.u64 == UINT_MAX
+         && o[6].via.u64 == 0;
+    msgpack_unpacked_destroy(&u);
+    TAP_OK(ok, "session codec: msgpack-c's unpacker reads the record");
+
+    /* full-width integers, and strings of 1024 and 1025 bytes */
+
+    p = malloc(MCP_STORE_SESSION_STR_MAX + 1);
+    if (p == NULL) {
+        tap_bail("malloc");
+    }
+
+    memset(p, 'n', MCP_STORE_SESSION_STR_MAX + 1);
+    ok = 1;
+
+    for (i = 0; i < 2; i++) {
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, 7);
+        msgpack_pack_fix_int64(&pk, 1);
+        msgpack_pack_fix_int32(&pk, -2);
+        msgpack_pack_str(&pk, 1);
+        msgpack_pack_str_body(&pk, "p", 1);
+        msgpack_pack_str(&pk, MCP_STORE_SESSION_STR_MAX + i);
+        msgpack_pack_str_body(&pk, p, MCP_STORE_SESSION_STR_MAX + i);
+        msgpack_pack_str(&pk, 0);
+        msgpack_pack_fix_uint64(&pk, 3);
+        msgpack_pack_fix_uint8(&pk, 4);
+
+        rc = mcp_store_session_decode(sb.data, sb.size, &out);
+
+        ok &= (i == 0) ? rc == MCP_STORE_OK && out.created_at == 1
+                         && out.last_seen == -2 && out.log_level == 3
+                         && out.flags == 4
+                         && out.client_name_len == MCP_STORE_SESSION_STR_MAX
+                       : rc == MCP_STORE_ECORRUPT;
+
+        msgpack_sbuffer_destroy(&sb);
+    }
+
+    free(p);
+    TAP_OK(ok, "session codec: full-width integers and a 1024-byte string "
+           "are read; a 1025-byte string is ECORRUPT");
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        rc = mcp_store_session_decode(bad[i].bytes, bad[i].len, &out);
+        TAP_RC(rc, MCP_STORE_ECORRUPT, "session codec: %s is ECORRUPT",
+               bad[i].what);
+    }
+
+    ok = 1;
+    for (i = 0; i < len; i++) {
+        ok &= mcp_store_session_decode(buf, i, &out) == MCP_STORE_ECORRUPT;
+    }
+
+    TAP_OK(ok, "session codec: every truncation of a record is ECORRUPT");
+}
+
+
+static void
+test_session_full(void)
+{
+    int                  rc, ok;
+    char                 dir[PATH_MAX], id[16], name[200];
+    size_t               i, n, removed;
+    mcp_store_t         *s;
+    test_list_t          l;
+    mcp_store_touch_t   *t;
+    mcp_store_session_t  in, out;
+
+    test_dir(dir, "session-full");
+    s = test_open(dir, 64 * TEST_KIB, 0);
+
+    memset(name, 'f', sizeof(name));
+    in = test_session(1, 0, "2025-06-18", NULL, "1.0", 0, 0);
+    in.client_name = name;
+    in.client_name_len = sizeof(name);
+
+    rc = MCP_STORE_OK;
+    for (n = 0; n < 10000; n++) {
+        snprintf(id, sizeof(id), "f%05u", (unsigned) n);
+        in.last_seen = (int64_t) n;
+        rc = mcp_store_session_put(s, id, strlen(id), &in);
+        if (rc != MCP_STORE_OK) {
+            break;
+        }
+    }
+
+    TAP_OK(rc == MCP_STORE_FULL && n > 5,
+           "session full: a 64 KiB map fills up with FULL");
+    tap_diag("%u sessions before FULL", (unsigned) n);
+
+    rc = mcp_store_session_get(s, id, strlen(id), &out);
+    TAP_RC(rc, MCP_STORE_NOTFOUND, "session full: the failed put left "
+           "nothing");
+
+    t = calloc(n, sizeof(mcp_store_touch_t));
+    if (t == NULL) {
+        tap_bail("calloc");
+    }
+
+    for (i = 0; i < n; i++) {
+        t[i].id = strdup(id);
+        if (t[i].id == NULL) {
+            tap_bail("strdup");
+        }
+
+        snprintf((char *) t[i].id, sizeof(id), "f%05u", (unsigned) i);
+        t[i].id_len = strlen(t[i].id);
+        t[i].last_seen = 1000000;
+    }
+
+    in.client_version = name;
+    in.client_version_len = sizeof(name);
+
+    ok = mcp_store_session_touch(s, t, n) == MCP_STORE_FULL;
+    ok &= mcp_store_session_update(s, "f00000", 6, &in) == MCP_STORE_FULL;
+    ok &= mcp_store_session_expire(s, INT64_MAX, n, &removed)
+          == MCP_STORE_FULL;
+    ok &= mcp_store_session_delete(s, "f00001", 6) == MCP_STORE_FULL;
+    TAP_OK(ok && removed == 0,
+           "session full: touch, update, expire and delete are FULL too");
+
+    ok = 1;
+    for (i = 0; i < n; i++) {
+        if (mcp_store_session_get(s, t[i].id, t[i].id_len, &out)
+            != MCP_STORE_OK
+            || out.last_seen != (int64_t) i
+            || !test_str_is(out.client_version, out.client_version_len,
+                            "1.0"))
+        {
+            ok = 0;
+        }
+    }
+
+    TAP_OK(ok, "session full: every session is as it was");
+
+    mcp_store_close(s);
+
+    s = test_open(dir, TEST_MIB, 0);
+
+    rc = mcp_store_session_touch(s, t, n);
+    rc |= mcp_store_session_expire(s, INT64_MAX, 1, &removed);
+    rc |= test_sessions(s, &l);
+    TAP_OK(rc == MCP_STORE_OK && removed == 1 && l.calls == n - 1,
+           "session full: reopened with a larger map, writes work again");
+
+    for (i = 0; i < n; i++) {
+        free((void *) t[i].id);
+    }
+
+    free(t);
+    mcp_store_close(s);
+}
+
+
+/*
+ * A store written before the "sessions" database: raw LMDB plants the
+ * schema record and a link, as an older build left them.
+ */
+
+static void
+test_session_old_store(void)
+{
+    int                  rc, ok;
+    char                 dir[PATH_MAX], rec[64], buf[64];
+    size_t               len, removed;
+    mcp_store_t         *s;
+    test_list_t          l;
+    mcp_store_link_t     link, out;
+    mcp_store_touch_t    t;
+    mcp_store_session_t  ss, sout;
+
+    test_dir(dir, "old-store");
+
+    link = test_link("https://example.com/old", 1, 0, 0, 0, 0);
+    len = mcp_store_link_encode(&link, rec, sizeof(rec));
+
+    if (test_raw_put(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, "\x01", 1)
+        != 0
+        || test_raw_put(dir, MCP_STORE_DB_LINKS, "old", rec, len) != 0)
+    {
+        tap_bail("raw put in %s", dir);
+    }
+
+    s = test_open(dir, 0, MCP_STORE_RDONLY);
+    if (s == NULL) {
+        tap_bail("old store: read-only open failed");
+    }
+
+    rc = mcp_store_link_get(s, "old", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_link_is(&out, &link),
+           "old store: read-only, links read as before");
+
+    rc = mcp_store_session_get(s, "x", 1, &sout);
+    TAP_OK(rc == MCP_STORE_NOTFOUND && s->rlive == 0
+           && mcp_store_session_get(s, "", 0, &sout) == MCP_STORE_EINVAL
+           && test_sessions(s, &l) == MCP_STORE_OK && l.calls == 0,
+           "old store: read-only, session get is NOTFOUND (EINVAL for a "
+           "bad id), walk lists none");
+
+    ss = test_session(1, 2, "p", "n", "v", 0, 0);
+    t = test_touch("x", 5);
+
+    errno = 0;
+    rc = mcp_store_session_put(s, "x", 1, &ss);
+    ok = rc == MCP_STORE_EIO && errno == EACCES;
+    ok &= mcp_store_session_update(s, "x", 1, &ss) == MCP_STORE_EIO;
+    ok &= mcp_store_session_touch(s, &t, 1) == MCP_STORE_EIO;
+    ok &= mcp_store_session_delete(s, "x", 1) == MCP_STORE_EIO;
+    ok &= mcp_store_session_expire(s, 10, 10, &removed) == MCP_STORE_EIO;
+    TAP_OK(ok, "old store: read-only, session writes are EIO (EACCES)");
+
+    mcp_store_close(s);
+
+    rc = test_raw_get(dir, MCP_STORE_DB_SESSIONS, "x", buf, sizeof(buf),
+                      &len);
+    TAP_RC(rc == MDB_NOTFOUND ? MCP_STORE_OK : MCP_STORE_EIO, MCP_STORE_OK,
+           "old store: the read-only open created no sessions database");
+
+    s = test_open(dir, 0, 0);
+    rc = (s != NULL) ? mcp_store_session_put(s, "x", 1, &ss) : -1;
+    TAP_RC(rc, MCP_STORE_OK, "old store: opened read-write, it gets the "
+           "sessions database");
+    mcp_store_close(s);
+
+    s = test_open(dir, 0, MCP_STORE_RDONLY);
+    rc = mcp_store_session_get(s, "x", 1, &sout);
+    TAP_OK(rc == MCP_STORE_OK && test_session_is(&sout, &ss)
+           && mcp_store_link_get(s, "old", 3, &out) == MCP_STORE_OK,
+           "old store: then read-only sees its sessions and links");
+    mcp_store_close(s);
+}
+
+
+/*
+ * A child process creates a session and rewrites the parent's over and
+ * over, while the parent holds what mcp_store_session_get() handed out.
+ */
+
+static void
+test_session_fork(void)
+{
+    int                  rc, ok;
+    char                 dir[PATH_MAX], name[32];
+    size_t               i;
+    pid_t                pid;
+    mcp_store_t         *s, *c;
+    mcp_store_touch_t    t;
+    mcp_store_session_t  in, out;
+
+    test_dir(dir, "session-fork");
+    s = test_open(dir, 0, MCP_STORE_NOSYNC);
+
+    in = test_session(1, 100, "2025-06-18", "parent", "1.0", 0, 0);
+    mcp_store_session_put(s, "p", 1, &in);
+
+    rc = mcp_store_session_get(s, "p", 1, &out);
+
+    fflush(stdout);
+    pid = fork();
+
+    if (pid == 0) {
+        c = test_open(dir, 0, MCP_STORE_NOSYNC);
+        ok = (c != NULL);
+
+        in = test_session(7, 700, "2025-03-26", "child", "2.0", 4, 2);
+        ok = ok && mcp_store_session_put(c, "c", 1, &in) == MCP_STORE_OK;
+
+        for (i = 0; ok && i < 200; i++) {
+            snprintf(name, sizeof(name), "changed-by-the-child-%u",
+                     (unsigned) i);
+            in = test_session(1, 100, "2025-06-18", name, "1.0", 0, 0);
+            t = test_touch("p", 200 + (int64_t) i);
+            ok = mcp_store_session_update(c, "p", 1, &in) == MCP_STORE_OK
+                 && mcp_store_session_touch(c, &t, 1) == MCP_STORE_OK;
+        }
+
+        mcp_store_close(c);
+        _exit(ok ? 0 : 1);
+    }
+
+    TAP_OK(rc == MCP_STORE_OK && test_wait(pid) == 0
+           && test_str_is(out.client_name, out.client_name_len, "parent")
+           && test_str_is(out.protocol, out.protocol_len, "2025-06-18"),
+           "session fork: get's strings stay intact until the next call, "
+           "whatever a child writes");
+
+    in = test_session(7, 700, "2025-03-26", "child", "2.0", 4, 2);
+    rc = mcp_store_session_get(s, "c", 1, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_session_is(&out, &in),
+           "session fork: the parent's open handle reads the session a "
+           "child created");
+
+    rc = mcp_store_session_get(s, "p", 1, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.last_seen == 399
+           && test_str_is(out.client_name, out.client_name_len,
+                          "changed-by-the-child-199"),
+           "session fork: and the child's updates and touches");
+
+    mcp_store_close(s);
+}
+
+
 /* helpers */
 
 static void
@@ -1848,17 +2861,14 @@ test_visit(const char *code, uint64_t count, int64_t last_visit)
 static int
 test_url_is(const mcp_store_link_t *link, const char *url)
 {
-    return link->url_len == strlen(url)
-           && (link->url_len == 0
-               || memcmp(link->url, url, link->url_len) == 0);
+    return test_str_is(link->url, link->url_len, url);
 }
 
 
 static int
 test_link_is(const mcp_store_link_t *a, const mcp_store_link_t *b)
 {
-    return a->url_len == b->url_len
-           && (a->url_len == 0 || memcmp(a->url, b->url, a->url_len) == 0)
+    return test_bytes_is(a->url, a->url_len, b->url, b->url_len)
            && a->created_at == b->created_at
            && a->expires_at == b->expires_at
            && a->max_visits == b->max_visits
@@ -2008,6 +3018,31 @@ test_raw_get(const char *dir, const char *db, const char *key, void *buf,
 }
 
 
+/*
+ * Unpacks buf with msgpack-c: the values of the array of n it holds, or
+ * NULL if it holds anything else.  u is the caller's to destroy.
+ */
+
+static msgpack_object *
+test_unpack(msgpack_unpacked *u, const char *buf, size_t len, uint32_t n)
+{
+    size_t  off;
+
+    off = 0;
+    msgpack_unpacked_init(u);
+
+    if (msgpack_unpack_next(u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS
+        || off != len
+        || u->data.type != MSGPACK_OBJECT_ARRAY
+        || u->data.via.array.size != n)
+    {
+        return NULL;
+    }
+
+    return u->data.via.array.ptr;
+}
+
+
 static int
 test_wait(pid_t pid)
 {
@@ -2050,36 +3085,8 @@ test_rand(void)
 }
 
 
-static int
-test_list_cb(void *data, const char *code, size_t code_len,
-    const mcp_store_link_t *link)
-{
-    char          url[80];
-    size_t        used;
-    test_list_t  *l = data;
-
-    l->calls++;
-
-    used = strlen(l->codes);
-    snprintf(l->codes + used, sizeof(l->codes) - used, "%s%.*s",
-             used ? "," : "", (int) code_len, code);
-
-    if (link == NULL) {
-        l->corrupt++;
-
-    } else if (code_len == 1) {
-        /* the list tests' links are "x" -> "u-x" */
-        snprintf(url, sizeof(url), "u-%c", code[0]);
-        l->urls_ok &= test_url_is(link, url);
-    }
-
-    return l->calls == l->stop_at;
-}
-
-
-static int
-test_list(mcp_store_t *s, const char *after, size_t limit, size_t stop_at,
-    test_list_t *l, int *more)
+static void
+test_list_init(test_list_t *l, size_t stop_at, int *more)
 {
     memset(l, 0, sizeof(test_list_t));
     l->urls_ok = 1;
@@ -2088,9 +3095,172 @@ test_list(mcp_store_t *s, const char *after, size_t limit, size_t stop_at,
     if (more != NULL) {
         *more = -1;
     }
+}
+
+
+/* Notes a code (or id) passed to a callback; returns what the cb should. */
+
+static int
+test_list_add(test_list_t *l, const char *code, size_t code_len,
+    int corrupt)
+{
+    size_t  used;
+
+    l->calls++;
+
+    used = strlen(l->codes);
+    snprintf(l->codes + used, sizeof(l->codes) - used, "%s%.*s",
+             used ? "," : "", (int) code_len, code);
+
+    if (corrupt) {
+        l->corrupt++;
+    }
+
+    return l->calls == l->stop_at;
+}
+
+
+static int
+test_list_cb(void *data, const char *code, size_t code_len,
+    const mcp_store_link_t *link)
+{
+    char          url[80];
+    test_list_t  *l = data;
+
+    if (link != NULL && code_len == 1) {
+        /* the list tests' links are "x" -> "u-x" */
+        snprintf(url, sizeof(url), "u-%c", code[0]);
+        l->urls_ok &= test_url_is(link, url);
+    }
+
+    return test_list_add(l, code, code_len, link == NULL);
+}
+
+
+static int
+test_list(mcp_store_t *s, const char *after, size_t limit, size_t stop_at,
+    test_list_t *l, int *more)
+{
+    test_list_init(l, stop_at, more);
 
     return mcp_store_link_list(s, after, after ? strlen(after) : 0, limit,
                                test_list_cb, l, more);
+}
+
+
+static int
+test_prefix(mcp_store_t *s, const char *prefix, size_t limit,
+    size_t stop_at, test_list_t *l, int *more)
+{
+    test_list_init(l, stop_at, more);
+
+    return mcp_store_link_prefix(s, prefix, prefix ? strlen(prefix) : 0,
+                                 limit, test_list_cb, l, more);
+}
+
+
+static mcp_store_session_t
+test_session(int64_t created_at, int64_t last_seen, const char *protocol,
+    const char *client_name, const char *client_version, unsigned log_level,
+    unsigned flags)
+{
+    mcp_store_session_t  ss;
+
+    ss.created_at = created_at;
+    ss.last_seen = last_seen;
+    ss.protocol = protocol;
+    ss.protocol_len = protocol ? strlen(protocol) : 0;
+    ss.client_name = client_name;
+    ss.client_name_len = client_name ? strlen(client_name) : 0;
+    ss.client_version = client_version;
+    ss.client_version_len = client_version ? strlen(client_version) : 0;
+    ss.log_level = log_level;
+    ss.flags = flags;
+
+    return ss;
+}
+
+
+static mcp_store_touch_t
+test_touch(const char *id, int64_t last_seen)
+{
+    mcp_store_touch_t  t;
+
+    t.id = id;
+    t.id_len = strlen(id);
+    t.last_seen = last_seen;
+
+    return t;
+}
+
+
+static int
+test_bytes_is(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    return a_len == b_len && (a_len == 0 || memcmp(a, b, a_len) == 0);
+}
+
+
+static int
+test_str_is(const char *p, size_t len, const char *str)
+{
+    return test_bytes_is(p, len, str, strlen(str));
+}
+
+
+/* str, of len bytes, lies within the n bytes at p */
+
+static int
+test_within(const char *p, size_t n, const char *str, size_t len)
+{
+    return str >= p && len <= n && str - p <= (ptrdiff_t) (n - len);
+}
+
+
+static int
+test_session_is(const mcp_store_session_t *a, const mcp_store_session_t *b)
+{
+    return a->created_at == b->created_at
+           && a->last_seen == b->last_seen
+           && test_bytes_is(a->protocol, a->protocol_len, b->protocol,
+                            b->protocol_len)
+           && test_bytes_is(a->client_name, a->client_name_len,
+                            b->client_name, b->client_name_len)
+           && test_bytes_is(a->client_version, a->client_version_len,
+                            b->client_version, b->client_version_len)
+           && a->log_level == b->log_level
+           && a->flags == b->flags;
+}
+
+
+static int
+test_sput(mcp_store_t *s, const char *id, int64_t last_seen)
+{
+    mcp_store_session_t  ss;
+
+    ss = test_session(1, last_seen, "2025-06-18", "test-client", "1.0", 0,
+                      0);
+
+    return mcp_store_session_put(s, id, strlen(id), &ss);
+}
+
+
+static int
+test_session_cb(void *data, const char *id, size_t id_len,
+    const mcp_store_session_t *session)
+{
+    return test_list_add(data, id, id_len, session == NULL);
+}
+
+
+/* Every session, through mcp_store_session_walk(), into l. */
+
+static int
+test_sessions(mcp_store_t *s, test_list_t *l)
+{
+    test_list_init(l, 0, NULL);
+
+    return mcp_store_session_walk(s, test_session_cb, l);
 }
 
 
