@@ -321,4 +321,342 @@ int mcp_store_link_prefix(mcp_store_t *s, const char *prefix,
     int *more);
 
 
+/*
+ * ---------------------------------------------------------------------
+ * The context store: knowledge graph, conversation contexts, search.
+ *
+ * Every record lives in a scope: a tenant (1 to 64 bytes) and a namespace
+ * (0 to 64 bytes), both of [A-Za-z0-9_.-]; keys start with the scope, so
+ * one scope never reads another's records.  Functions of the context store
+ * work inside an explicit transaction, so that a tool call is one
+ * transaction whatever it touches: begin, call any number of functions,
+ * commit (or abort).  A read-only transaction reuses the handle's read
+ * snapshot; pointers handed out inside a transaction are valid until it
+ * ends.  Only one transaction per handle at a time.
+ * ---------------------------------------------------------------------
+ */
+
+#define MCP_STORE_NAME_MAX        256     /* entity names, types, context
+                                             ids, relation types */
+#define MCP_STORE_TEXT_MAX        8192    /* an observation */
+#define MCP_STORE_MESSAGE_MAX     65536   /* a message's content */
+#define MCP_STORE_OBS_MAX         1024    /* observations per entity */
+#define MCP_STORE_MESSAGES_MAX    10000   /* messages per context */
+#define MCP_STORE_SCOPE_MAX       64
+
+/* more return codes of the context store */
+#define MCP_STORE_ETOOBIG         13  /* over one of the limits above */
+#define MCP_STORE_EBUSY           14  /* a transaction is already open */
+
+
+typedef struct mcp_store_txn_s  mcp_store_txn_t;
+
+
+typedef struct {
+    const char  *tenant;
+    size_t       tenant_len;
+    const char  *ns;
+    size_t       ns_len;
+} mcp_store_scope_t;
+
+
+typedef struct {
+    const char  *text;
+    size_t       text_len;
+    int64_t      created_at;
+} mcp_store_observation_t;
+
+
+/*
+ * An entity as read: its observations are in the order they were added.
+ */
+typedef struct {
+    const char                *name;
+    size_t                     name_len;
+    const char                *type;
+    size_t                     type_len;
+    int64_t                    created_at;
+    int64_t                    updated_at;
+    size_t                     nobservations;
+    mcp_store_observation_t   *observations;  /* caller's array, see get */
+} mcp_store_entity_t;
+
+
+typedef struct {
+    const char  *from;
+    size_t       from_len;
+    const char  *type;
+    size_t       type_len;
+    const char  *to;
+    size_t       to_len;
+    int64_t      created_at;
+} mcp_store_relation_t;
+
+
+/* A search hit: doc is an entity name, or a context id (see messages). */
+typedef struct {
+    const char  *doc;
+    size_t       doc_len;
+    uint64_t     seq;          /* message sequence number, for messages */
+    double       score;        /* BM25; prefix-only matches score lower */
+} mcp_store_hit_t;
+
+
+typedef int (*mcp_store_entity_cb)(void *data, const mcp_store_entity_t *e);
+typedef int (*mcp_store_relation_cb)(void *data,
+    const mcp_store_relation_t *r);
+
+
+/*
+ * Begins a transaction; flags MCP_STORE_RDONLY for reading only.
+ * MCP_STORE_EBUSY if the handle has one open already.
+ */
+int mcp_store_txn_begin(mcp_store_t *s, unsigned flags, mcp_store_txn_t **t);
+
+/*
+ * Commits (a read-only transaction just ends): MCP_STORE_FULL if the map
+ * is full, and then nothing of the transaction is kept.  t is freed
+ * whatever the result.
+ */
+int mcp_store_txn_commit(mcp_store_txn_t *t);
+
+/*
+ * Ends a transaction, keeping nothing of its writes.  NULL is accepted.
+ */
+void mcp_store_txn_abort(mcp_store_txn_t *t);
+
+
+/*
+ * Creates the entity unless one of that name exists in the scope: *created
+ * 1 if it was created, 0 if it existed (and nothing changed, as
+ * server-memory's create_entities).  e's observations are added,
+ * de-duplicated by exact text.  The entity is indexed for search (name,
+ * type and observations).
+ */
+int mcp_store_entity_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const mcp_store_entity_t *e, int64_t now, int *created);
+
+/*
+ * Reads an entity; e->observations must point to an array of cap
+ * entries, of which e->nobservations are filled (the entity's count may be
+ * larger than cap: *total, if not NULL, receives it).
+ */
+int mcp_store_entity_get(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *name, size_t name_len, mcp_store_entity_t *e, size_t cap,
+    size_t *total);
+
+/*
+ * Adds one observation to an existing entity (MCP_STORE_NOTFOUND if none):
+ * *added 0 when the exact text is there already.  Updates the index.
+ */
+int mcp_store_observation_add(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *name, size_t name_len, const char *text, size_t text_len,
+    int64_t now, int *added);
+
+/*
+ * Deletes one observation by exact text; a missing entity or text is not
+ * an error (*deleted 0).  Updates the index.
+ */
+int mcp_store_observation_delete(mcp_store_txn_t *t,
+    const mcp_store_scope_t *sc, const char *name, size_t name_len,
+    const char *text, size_t text_len, int *deleted);
+
+/*
+ * Deletes an entity with its observations, its index entries and every
+ * relation from or to it; missing is not an error (*deleted 0).
+ */
+int mcp_store_entity_delete(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *name, size_t name_len, int *deleted);
+
+/*
+ * Calls cb for up to limit entities (0: all) in name order after the name
+ * after (after_len 0: from the first); observations as for get, into the
+ * caller's array obs of cap entries.  *more as for mcp_store_link_list().
+ */
+int mcp_store_entity_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *after, size_t after_len, size_t limit,
+    mcp_store_observation_t *obs, size_t cap, mcp_store_entity_cb cb,
+    void *data, int *more);
+
+/*
+ * Creates the relation unless the same (from, type, to) exists: *created
+ * as for entities.  Entities need not exist (as server-memory).
+ */
+int mcp_store_relation_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const mcp_store_relation_t *r, int64_t now, int *created);
+
+/*
+ * Deletes the relation (from, type, to); missing is not an error.
+ */
+int mcp_store_relation_delete(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const mcp_store_relation_t *r, int *deleted);
+
+/*
+ * Calls cb for relations in (from, type, to) order: all of the scope when
+ * from_len is 0, else those from that entity; after (from, type, to of the
+ * last one seen, or NULL) and limit page through them.
+ */
+int mcp_store_relation_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *from, size_t from_len, const mcp_store_relation_t *after,
+    size_t limit, mcp_store_relation_cb cb, void *data, int *more);
+
+/*
+ * Calls cb for every relation to the entity named to (the reverse index).
+ */
+int mcp_store_relation_list_to(mcp_store_txn_t *t,
+    const mcp_store_scope_t *sc, const char *to, size_t to_len,
+    mcp_store_relation_cb cb, void *data);
+
+/*
+ * Ranks the scope's entities against query with BM25 (k1 1.2, b 0.75)
+ * over the tokens of name, type and observations.  A query token also
+ * matches longer tokens it is a prefix of ("ali" finds "alice"), scoring
+ * below every exact match.  Fills hits[0 .. *nhits) best first, skipping
+ * the first offset hits; *total (may be NULL) receives the number of
+ * matching entities.  hits' doc pointers are valid until the transaction
+ * ends.
+ */
+int mcp_store_entity_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *query, size_t query_len, size_t offset, mcp_store_hit_t *hits,
+    size_t cap, size_t *nhits, size_t *total);
+
+
+/*
+ * Conversation contexts: an ordered list of messages per context id,
+ * with a stored summary of the turns that windows leave out.
+ */
+
+#define MCP_STORE_ROLE_SYSTEM     0
+#define MCP_STORE_ROLE_USER       1
+#define MCP_STORE_ROLE_ASSISTANT  2
+#define MCP_STORE_ROLE_TOOL       3
+
+typedef struct {
+    uint64_t     seq;          /* 1, 2, ... in append order */
+    unsigned     role;
+    unsigned     pinned;
+    const char  *content;
+    size_t       content_len;
+    uint64_t     tokens;       /* mcp_store_tokens() of the message */
+    int64_t      created_at;
+} mcp_store_message_t;
+
+typedef struct {
+    const char  *id;
+    size_t       id_len;
+    int64_t      created_at;
+    int64_t      updated_at;
+    int64_t      expires_at;   /* 0: never */
+    uint64_t     nmessages;
+    uint64_t     tokens;       /* sum over its messages */
+    uint64_t     next_seq;
+    const char  *summary;      /* of messages 1 .. summary_upto, or NULL */
+    size_t       summary_len;
+    uint64_t     summary_upto;
+    uint64_t     summary_from; /* first message the summary covers */
+} mcp_store_context_t;
+
+typedef int (*mcp_store_message_cb)(void *data, const mcp_store_message_t *m);
+typedef int (*mcp_store_context_cb)(void *data, const mcp_store_context_t *c);
+
+/*
+ * The token estimate of a message of len bytes: 4 bytes a token, rounded
+ * up, plus 3 for the message's framing (the common approximation).  The one
+ * place to replace with an exact tokenizer.
+ */
+uint64_t mcp_store_tokens(size_t len);
+
+/*
+ * Appends a message to the context (created if new); ttl > 0 sets the
+ * context to expire ttl seconds after this append.  Indexes the message.
+ * MCP_STORE_ETOOBIG past MCP_STORE_MESSAGES_MAX or MCP_STORE_MESSAGE_MAX.
+ * m->seq and m->tokens are set by the store and written back to *m.
+ */
+int mcp_store_message_append(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *ctx, size_t ctx_len, mcp_store_message_t *m, int64_t now,
+    int64_t ttl, mcp_store_context_t *c);
+
+int mcp_store_context_get(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *ctx, size_t ctx_len, mcp_store_context_t *c);
+
+/*
+ * Calls cb for the context's messages in order (from seq first), or in
+ * reverse order from seq first downwards with MCP_STORE_REVERSE.
+ */
+#define MCP_STORE_REVERSE         0x01
+
+int mcp_store_message_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *ctx, size_t ctx_len, uint64_t first, unsigned flags,
+    mcp_store_message_cb cb, void *data);
+
+/*
+ * Stores the summary of messages from .. upto (replacing any).
+ */
+int mcp_store_context_summary(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *ctx, size_t ctx_len, const char *text, size_t text_len,
+    uint64_t from, uint64_t upto);
+
+/*
+ * Deletes a context, its messages and their index entries: NOTFOUND if
+ * none.
+ */
+int mcp_store_context_delete(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *ctx, size_t ctx_len);
+
+int mcp_store_context_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *after, size_t after_len, size_t limit,
+    mcp_store_context_cb cb, void *data, int *more);
+
+/*
+ * Ranks messages against query with BM25 (as entities), in one context
+ * (ctx_len > 0) or all of the scope; hits carry the context id and seq.
+ */
+int mcp_store_message_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *ctx, size_t ctx_len, const char *query, size_t query_len,
+    size_t offset, mcp_store_hit_t *hits, size_t cap, size_t *nhits,
+    size_t *total);
+
+/*
+ * Deletes up to max contexts, in any scope, whose expires_at is before
+ * now, in one write transaction of its own (not inside a caller's
+ * transaction); *removed gets how many.
+ */
+int mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
+    size_t *removed);
+
+
+/*
+ * The window of a context to send to a model within max_tokens:
+ *
+ *   - pinned and system messages always;
+ *   - then the most recent turns, newest first, while they fit;
+ *   - older turns that do not fit are dropped, oldest first, and replaced
+ *     by one summary message: extractive, the highest-scoring sentences of
+ *     the dropped turns within summary_share (0..1) of max_tokens, stored
+ *     with the context and reused while the dropped turns are the same;
+ *   - with a query, older turns most relevant to it (BM25) are kept in
+ *     preference to less relevant ones.
+ *
+ * The caller gives room for out->messages (cap entries, at least the
+ * context's message count for a complete window).  tokens_used never
+ * exceeds max_tokens; MCP_STORE_ETOOBIG if the pinned and system messages
+ * alone do not fit (out->tokens_used then says how many they need).
+ * Works in a write transaction (it may store the summary).
+ */
+typedef struct {
+    mcp_store_message_t   *messages;     /* in the order to send them */
+    size_t                 nmessages;
+    uint64_t               tokens_used;
+    uint64_t               dropped;      /* turns left out */
+    const char            *summary;      /* NULL when nothing dropped */
+    size_t                 summary_len;
+    uint64_t               summary_tokens;
+} mcp_store_window_t;
+
+int mcp_store_context_window(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *ctx, size_t ctx_len, uint64_t max_tokens, const char *query,
+    size_t query_len, double summary_share, mcp_store_window_t *out,
+    size_t cap);
+
+
 #endif /* _MCP_STORE_H_INCLUDED_ */
