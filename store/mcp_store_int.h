@@ -155,4 +155,51 @@ int mcp_store_session_walk(mcp_store_t *s, mcp_store_session_cb cb,
     void *data);
 
 
+/*
+ * mcp_store_index.c: the full-text index of the context store, kept in
+ * the same write transaction as the records it indexes.
+ *
+ * A document is (scope, kind, doc id): kind MCP_STORE_DOC_ENTITY with the
+ * entity name as id, or MCP_STORE_DOC_MESSAGE with "<context id>\0<seq as
+ * 8 bytes big-endian>".  Tokens: UTF-8 text lower-cased (ASCII letters;
+ * other bytes kept whole, never splitting a multi-byte character), split
+ * on ASCII non-alphanumerics, stop words dropped.  BM25 with k1 1.2 and
+ * b 0.75 over per-scope-and-kind document counts and lengths.
+ */
+
+#define MCP_STORE_DOC_ENTITY      'e'
+#define MCP_STORE_DOC_MESSAGE     'm'
+
+typedef int (*mcp_store_token_cb)(void *data, const char *token, size_t len);
+
+/* calls cb for each token of text; returns how many */
+size_t mcp_store_tokenize(const char *text, size_t len, mcp_store_token_cb cb,
+    void *data);
+
+/*
+ * Adds or removes the postings of text for a document; removing takes the
+ * text that was indexed.  Several texts may be added for one document
+ * (they count as one document of their summed length).
+ */
+int mcp_store_index_add(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    char kind, const char *doc, size_t doc_len, const char *text,
+    size_t text_len);
+int mcp_store_index_remove(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    char kind, const char *doc, size_t doc_len, const char *text,
+    size_t text_len);
+
+/*
+ * BM25 search among the documents of a kind whose id starts with
+ * doc_prefix (doc_prefix_len 0: all of the scope's).  As
+ * mcp_store_entity_search(), with hits' doc the whole document id.
+ */
+int mcp_store_index_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    char kind, const char *doc_prefix, size_t doc_prefix_len,
+    const char *query, size_t query_len, size_t offset, mcp_store_hit_t *hits,
+    size_t cap, size_t *nhits, size_t *total);
+
+/* the MDB_txn of a context-store transaction */
+MDB_txn *mcp_store_txn_mdb(mcp_store_txn_t *t);
+
+
 #endif /* _MCP_STORE_INT_H_INCLUDED_ */
