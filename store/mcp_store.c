@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,20 +39,44 @@
 #endif
 
 
+/* a named database that came after "meta" and "links", and its handle */
+typedef struct {
+    const char  *name;
+    size_t       offset;        /* of its MDB_dbi in mcp_store_t */
+} mcp_store_db_t;
+
+
 static int mcp_store_error(char *err, size_t err_len, int rc,
     const char *fmt, ...) MCP_STORE_PRINTF(4, 5);
 static int mcp_store_env_open(mcp_store_t *s, const char *path,
     size_t map_size, char *err, size_t err_len);
 static int mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
     size_t err_len);
-static int mcp_store_sessions_open(mcp_store_t *s, MDB_txn *txn,
-    unsigned flags);
+static int mcp_store_group_open(mcp_store_t *s, MDB_txn *txn,
+    unsigned flags, const mcp_store_db_t *db, unsigned *has);
 static int mcp_store_schema_check(mcp_store_t *s, MDB_txn *txn,
     const char *path, char *err, size_t err_len);
-static int mcp_store_txn_begin(mcp_store_t *s, unsigned flags,
+static int mcp_store_env_begin(mcp_store_t *s, unsigned flags,
     MDB_txn **txn);
 static int mcp_store_map_adopt(mcp_store_t *s);
 static int mcp_store_reader_count(const char *msg, void *ctx);
+
+
+static const mcp_store_db_t  mcp_store_sessions_group[] = {
+    { MCP_STORE_DB_SESSIONS, offsetof(mcp_store_t, sessions) },
+    { NULL, 0 }
+};
+
+static const mcp_store_db_t  mcp_store_context_group[] = {
+    { MCP_STORE_DB_ENTITIES, offsetof(mcp_store_t, entities) },
+    { MCP_STORE_DB_RELATIONS, offsetof(mcp_store_t, relations) },
+    { MCP_STORE_DB_RELATIONS_TO, offsetof(mcp_store_t, relations_to) },
+    { MCP_STORE_DB_POSTINGS, offsetof(mcp_store_t, postings) },
+    { MCP_STORE_DB_DOCS, offsetof(mcp_store_t, docs) },
+    { MCP_STORE_DB_CONTEXTS, offsetof(mcp_store_t, contexts) },
+    { MCP_STORE_DB_MESSAGES, offsetof(mcp_store_t, messages) },
+    { NULL, 0 }
+};
 
 
 static const char  *const mcp_store_errors[] = {
@@ -67,7 +92,9 @@ static const char  *const mcp_store_errors[] = {
     "not an LMDB environment",                  /* MCP_STORE_ENOTENV */
     "no free random code: use longer codes",    /* MCP_STORE_EXHAUSTED */
     "link expired",                             /* MCP_STORE_EXPIRED */
-    "link out of visits"                        /* MCP_STORE_SPENT */
+    "link out of visits",                       /* MCP_STORE_SPENT */
+    "over a limit of the context store",        /* MCP_STORE_ETOOBIG */
+    "a transaction is open on the handle"       /* MCP_STORE_EBUSY */
 };
 
 
@@ -154,6 +181,9 @@ mcp_store_close(mcp_store_t *s)
     if (s == NULL) {
         return;
     }
+
+    /* a transaction left open keeps nothing */
+    mcp_store_txn_abort(&s->txn);
 
     if (s->rtxn != NULL) {
         mdb_txn_abort(s->rtxn);
@@ -344,7 +374,7 @@ mcp_store_rc(int mdb_rc)
 void
 mcp_store_release(mcp_store_t *s)
 {
-    if (s != NULL && s->rlive) {
+    if (s != NULL && s->rlive && s->txn.mdb == NULL) {
         mdb_txn_reset(s->rtxn);
         s->rlive = 0;
     }
@@ -360,6 +390,10 @@ int
 mcp_store_read_begin(mcp_store_t *s, MDB_txn **txn)
 {
     int  rc;
+
+    if (s->txn.mdb != NULL) {
+        return MCP_STORE_EBUSY;
+    }
 
     mcp_store_release(s);
 
@@ -388,9 +422,13 @@ mcp_store_read_begin(mcp_store_t *s, MDB_txn **txn)
 int
 mcp_store_write_begin(mcp_store_t *s, MDB_txn **txn)
 {
+    if (s->txn.mdb != NULL) {
+        return MCP_STORE_EBUSY;
+    }
+
     mcp_store_release(s);
 
-    return mcp_store_rc(mcp_store_txn_begin(s, 0, txn));
+    return mcp_store_rc(mcp_store_env_begin(s, 0, txn));
 }
 
 
@@ -472,6 +510,10 @@ mcp_store_key_get(mcp_store_t *s, const MDB_dbi *dbi, const char *key,
     }
 
     if (dbi == NULL) {
+        if (s->txn.mdb != NULL) {
+            return MCP_STORE_EBUSY;
+        }
+
         mcp_store_release(s);
         return MCP_STORE_NOTFOUND;
     }
@@ -713,7 +755,7 @@ mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
 
     rdonly = (s->flags & MCP_STORE_RDONLY) != 0;
 
-    rc = mcp_store_txn_begin(s, rdonly ? MDB_RDONLY : 0, &txn);
+    rc = mcp_store_env_begin(s, rdonly ? MDB_RDONLY : 0, &txn);
     if (rc != MDB_SUCCESS) {
         return mcp_store_error(err, err_len, mcp_store_rc(rc),
                                "store at %s: mdb_txn_begin() failed: %s",
@@ -737,7 +779,13 @@ mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
     }
 
     if (rc == MDB_SUCCESS) {
-        rc = mcp_store_sessions_open(s, txn, flags);
+        rc = mcp_store_group_open(s, txn, flags, mcp_store_sessions_group,
+                                  &s->has_sessions);
+    }
+
+    if (rc == MDB_SUCCESS) {
+        rc = mcp_store_group_open(s, txn, flags, mcp_store_context_group,
+                                  &s->has_context);
     }
 
     if (rc != MDB_SUCCESS) {
@@ -762,7 +810,7 @@ mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
                                path, mdb_strerror(rc));
     }
 
-    rc = mcp_store_txn_begin(s, MDB_RDONLY, &s->rtxn);
+    rc = mcp_store_env_begin(s, MDB_RDONLY, &s->rtxn);
     if (rc != MDB_SUCCESS) {
         return mcp_store_error(err, err_len, mcp_store_rc(rc),
                                "store at %s: mdb_txn_begin() failed: %s",
@@ -776,26 +824,35 @@ mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
 
 
 /*
- * "sessions" came after "meta" and "links": a store written before it is
- * still ours.  Opened read-write, it gets the database; read-only, it has
- * no sessions.
+ * "sessions" came after "meta" and "links", and the context store's
+ * databases after it, each group at once: a store written before a group
+ * is still ours, with the schema version unchanged.  Opened read-write, it
+ * gets the group's databases; read-only, it has none of them (*has 0),
+ * which reads as empty.
  */
 
 static int
-mcp_store_sessions_open(mcp_store_t *s, MDB_txn *txn, unsigned flags)
+mcp_store_group_open(mcp_store_t *s, MDB_txn *txn, unsigned flags,
+    const mcp_store_db_t *db, unsigned *has)
 {
     int  rc;
 
-    rc = mdb_dbi_open(txn, MCP_STORE_DB_SESSIONS, flags, &s->sessions);
+    for ( /* void */ ; db->name != NULL; db++) {
+        rc = mdb_dbi_open(txn, db->name, flags,
+                          (MDB_dbi *) ((char *) s + db->offset));
 
-    if (rc == MDB_SUCCESS) {
-        s->has_sessions = 1;
+        if (rc == MDB_NOTFOUND && !(flags & MDB_CREATE)) {
+            return MDB_SUCCESS;
+        }
 
-    } else if (rc == MDB_NOTFOUND && !(flags & MDB_CREATE)) {
-        rc = MDB_SUCCESS;
+        if (rc != MDB_SUCCESS) {
+            return rc;
+        }
     }
 
-    return rc;
+    *has = 1;
+
+    return MDB_SUCCESS;
 }
 
 
@@ -870,7 +927,7 @@ mcp_store_schema_check(mcp_store_t *s, MDB_txn *txn, const char *path,
  */
 
 static int
-mcp_store_txn_begin(mcp_store_t *s, unsigned flags, MDB_txn **txn)
+mcp_store_env_begin(mcp_store_t *s, unsigned flags, MDB_txn **txn)
 {
     int  rc;
 

@@ -408,8 +408,12 @@ typedef int (*mcp_store_relation_cb)(void *data,
 
 
 /*
- * Begins a transaction; flags MCP_STORE_RDONLY for reading only.
- * MCP_STORE_EBUSY if the handle has one open already.
+ * Begins a transaction; flags MCP_STORE_RDONLY for reading only (a write
+ * on a read-only handle is MCP_STORE_EINVAL).  MCP_STORE_EBUSY if the
+ * handle has one open already.  While it is open, the handle's per-call
+ * functions (links, sessions, stat) return MCP_STORE_EBUSY, and
+ * mcp_store_close() aborts it.  Names, types and context ids are checked
+ * as MCP_STORE_NAME_MAX says, and hold no NUL (MCP_STORE_EINVAL).
  */
 int mcp_store_txn_begin(mcp_store_t *s, unsigned flags, mcp_store_txn_t **t);
 
@@ -480,7 +484,10 @@ int mcp_store_entity_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 
 /*
  * Creates the relation unless the same (from, type, to) exists: *created
- * as for entities.  Entities need not exist (as server-memory).
+ * as for entities.  Entities need not exist (as server-memory).  The key
+ * (tenant, namespace, from, type and to, with a separator after each but
+ * the last) is at most LMDB's 511 bytes: a longer one is
+ * MCP_STORE_ETOOBIG.
  */
 int mcp_store_relation_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const mcp_store_relation_t *r, int64_t now, int *created);
@@ -494,7 +501,8 @@ int mcp_store_relation_delete(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 /*
  * Calls cb for relations in (from, type, to) order: all of the scope when
  * from_len is 0, else those from that entity; after (from, type, to of the
- * last one seen, or NULL) and limit page through them.
+ * last one seen, or NULL) and limit page through them.  In the list
+ * functions, cb returns non-zero to stop, and must not write through t.
  */
 int mcp_store_relation_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *from, size_t from_len, const mcp_store_relation_t *after,
@@ -514,7 +522,8 @@ int mcp_store_relation_list_to(mcp_store_txn_t *t,
  * below every exact match.  Fills hits[0 .. *nhits) best first, skipping
  * the first offset hits; *total (may be NULL) receives the number of
  * matching entities.  hits' doc pointers are valid until the transaction
- * ends.
+ * ends.  A query matching more than 65536 entities is MCP_STORE_ETOOBIG
+ * (the ranking's memory is bounded): narrow it.
  */
 int mcp_store_entity_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *query, size_t query_len, size_t offset, mcp_store_hit_t *hits,
@@ -651,6 +660,8 @@ typedef struct {
     const char            *summary;      /* NULL when nothing dropped */
     size_t                 summary_len;
     uint64_t               summary_tokens;
+    size_t                 summary_at;   /* the summary goes before
+                                            messages[summary_at] */
 } mcp_store_window_t;
 
 int mcp_store_context_window(mcp_store_txn_t *t, const mcp_store_scope_t *sc,

@@ -12,9 +12,14 @@
  * a str, two ints, two uints and an int.  A session is [created_at,
  * last_seen, protocol, client_name, client_version, log_level, flags]: two
  * ints, three strs of at most MCP_STORE_SESSION_STR_MAX bytes, and two
- * uints that fit an unsigned.  The schema record is one uint.  Any msgpack
- * encoding of those values is accepted (msgpack-c always picks the
- * shortest; other writers may not).
+ * uints that fit an unsigned.  The schema record is one uint.  An entity
+ * is [type, created_at, updated_at, [[text, created_at], ...]], a
+ * relation [created_at]; the index's counts are one uint or an array of
+ * uints.  A context is [created_at, updated_at, expires_at, nmessages,
+ * tokens, next_seq, summary, summary_from, summary_upto], summary a str
+ * or nil; a message [role, pinned, content, tokens, created_at].  Any
+ * msgpack encoding of those values is accepted (msgpack-c always picks
+ * the shortest; other writers may not).
  */
 
 #include <limits.h>
@@ -27,6 +32,11 @@
 
 #define MCP_STORE_LINK_FIELDS     6
 #define MCP_STORE_SESSION_FIELDS  7
+#define MCP_STORE_ENTITY_FIELDS   4
+#define MCP_STORE_OBSERVATION_FIELDS  2
+#define MCP_STORE_RELATION_FIELDS 1
+#define MCP_STORE_CONTEXT_FIELDS  9
+#define MCP_STORE_MESSAGE_FIELDS  5
 
 
 typedef struct {
@@ -58,6 +68,8 @@ static int mcp_store_read_uint64(mcp_store_rbuf_t *r, uint64_t *v);
 static int mcp_store_read_uint(mcp_store_rbuf_t *r, unsigned *v);
 static int mcp_store_read_array(mcp_store_rbuf_t *r, uint64_t *n);
 static int mcp_store_read_str(mcp_store_rbuf_t *r, const char **str,
+    size_t *len);
+static int mcp_store_read_opt_str(mcp_store_rbuf_t *r, const char **str,
     size_t *len);
 static int mcp_store_read_short_str(mcp_store_rbuf_t *r, const char **str,
     size_t *len);
@@ -112,33 +124,14 @@ mcp_store_link_decode(const void *data, size_t len, mcp_store_link_t *link)
 size_t
 mcp_store_schema_encode(uint64_t version, char *buf, size_t size)
 {
-    msgpack_packer    pk;
-    mcp_store_wbuf_t  w;
-
-    mcp_store_wbuf_init(&w, &pk, buf, size);
-
-    (void) msgpack_pack_uint64(&pk, version);
-
-    return w.len;
+    return mcp_store_uints_encode(&version, 1, buf, size);
 }
 
 
 int
 mcp_store_schema_decode(const void *data, size_t len, uint64_t *version)
 {
-    uint64_t          v;
-    mcp_store_rbuf_t  r;
-
-    if (mcp_store_rbuf_init(&r, data, len) != 0
-        || mcp_store_read_uint64(&r, &v) != 0
-        || r.pos != r.end)
-    {
-        return MCP_STORE_ECORRUPT;
-    }
-
-    *version = v;
-
-    return MCP_STORE_OK;
+    return mcp_store_uints_decode(data, len, version, 1);
 }
 
 
@@ -188,6 +181,301 @@ mcp_store_session_decode(const void *data, size_t len,
     }
 
     *session = ss;
+
+    return MCP_STORE_OK;
+}
+
+
+/*
+ * The index's counts: a term frequency or a document length is one uint,
+ * a scope's totals an array of them; so is the schema record.
+ */
+
+size_t
+mcp_store_uints_encode(const uint64_t *v, size_t n, char *buf, size_t size)
+{
+    size_t            i;
+    msgpack_packer    pk;
+    mcp_store_wbuf_t  w;
+
+    mcp_store_wbuf_init(&w, &pk, buf, size);
+
+    if (n != 1) {
+        (void) msgpack_pack_array(&pk, n);
+    }
+
+    for (i = 0; i < n; i++) {
+        (void) msgpack_pack_uint64(&pk, v[i]);
+    }
+
+    return w.len;
+}
+
+
+int
+mcp_store_uints_decode(const void *data, size_t len, uint64_t *v, size_t n)
+{
+    size_t            i;
+    uint64_t          out[MCP_STORE_UINTS_MAX];
+    mcp_store_rbuf_t  r;
+
+    if (n == 0 || n > MCP_STORE_UINTS_MAX) {
+        return MCP_STORE_ECORRUPT;
+    }
+
+    if (n == 1) {
+        if (mcp_store_rbuf_init(&r, data, len) != 0) {
+            return MCP_STORE_ECORRUPT;
+        }
+
+    } else if (mcp_store_read_record(&r, data, len, n) != 0) {
+        return MCP_STORE_ECORRUPT;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (mcp_store_read_uint64(&r, &out[i]) != 0) {
+            return MCP_STORE_ECORRUPT;
+        }
+    }
+
+    if (r.pos != r.end) {
+        return MCP_STORE_ECORRUPT;
+    }
+
+    memcpy(v, out, n * sizeof(uint64_t));
+
+    return MCP_STORE_OK;
+}
+
+
+size_t
+mcp_store_entity_encode(const mcp_store_entity_t *e, char *buf, size_t size)
+{
+    size_t                          i;
+    msgpack_packer                  pk;
+    mcp_store_wbuf_t                w;
+    const mcp_store_observation_t  *o;
+
+    mcp_store_wbuf_init(&w, &pk, buf, size);
+
+    (void) msgpack_pack_array(&pk, MCP_STORE_ENTITY_FIELDS);
+    mcp_store_pack_str(&pk, e->type, e->type_len);
+    (void) msgpack_pack_int64(&pk, e->created_at);
+    (void) msgpack_pack_int64(&pk, e->updated_at);
+    (void) msgpack_pack_array(&pk, e->nobservations);
+
+    for (i = 0; i < e->nobservations; i++) {
+        o = &e->observations[i];
+
+        (void) msgpack_pack_array(&pk, MCP_STORE_OBSERVATION_FIELDS);
+        mcp_store_pack_str(&pk, o->text, o->text_len);
+        (void) msgpack_pack_int64(&pk, o->created_at);
+    }
+
+    return w.len;
+}
+
+
+/*
+ * Every observation is checked, those past cap too, so that a record that
+ * decodes can always be encoded again within the limits.
+ */
+
+int
+mcp_store_entity_decode(const void *data, size_t len, mcp_store_entity_t *e,
+    size_t cap, size_t *total)
+{
+    size_t                   i;
+    uint64_t                 n;
+    mcp_store_rbuf_t         r;
+    mcp_store_entity_t       ee;
+    mcp_store_observation_t  o;
+
+    if (mcp_store_read_record(&r, data, len, MCP_STORE_ENTITY_FIELDS) != 0
+        || mcp_store_read_str(&r, &ee.type, &ee.type_len) != 0
+        || ee.type_len == 0
+        || ee.type_len > MCP_STORE_NAME_MAX
+        || mcp_store_read_int64(&r, &ee.created_at) != 0
+        || mcp_store_read_int64(&r, &ee.updated_at) != 0
+        || mcp_store_read_array(&r, &n) != 0
+        || n > MCP_STORE_OBS_MAX)
+    {
+        return MCP_STORE_ECORRUPT;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (mcp_store_read_record(&r, r.pos, (size_t) (r.end - r.pos),
+                                  MCP_STORE_OBSERVATION_FIELDS) != 0
+            || mcp_store_read_str(&r, &o.text, &o.text_len) != 0
+            || o.text_len == 0
+            || o.text_len > MCP_STORE_TEXT_MAX
+            || mcp_store_read_int64(&r, &o.created_at) != 0)
+        {
+            return MCP_STORE_ECORRUPT;
+        }
+
+        if (i < cap) {
+            e->observations[i] = o;
+        }
+    }
+
+    if (r.pos != r.end) {
+        return MCP_STORE_ECORRUPT;
+    }
+
+    e->type = ee.type;
+    e->type_len = ee.type_len;
+    e->created_at = ee.created_at;
+    e->updated_at = ee.updated_at;
+    e->nobservations = (n < cap) ? (size_t) n : cap;
+
+    if (total != NULL) {
+        *total = (size_t) n;
+    }
+
+    return MCP_STORE_OK;
+}
+
+
+size_t
+mcp_store_relation_encode(int64_t created_at, char *buf, size_t size)
+{
+    msgpack_packer    pk;
+    mcp_store_wbuf_t  w;
+
+    mcp_store_wbuf_init(&w, &pk, buf, size);
+
+    (void) msgpack_pack_array(&pk, MCP_STORE_RELATION_FIELDS);
+    (void) msgpack_pack_int64(&pk, created_at);
+
+    return w.len;
+}
+
+
+int
+mcp_store_relation_decode(const void *data, size_t len, int64_t *created_at)
+{
+    int64_t           v;
+    mcp_store_rbuf_t  r;
+
+    if (mcp_store_read_record(&r, data, len, MCP_STORE_RELATION_FIELDS) != 0
+        || mcp_store_read_int64(&r, &v) != 0
+        || r.pos != r.end)
+    {
+        return MCP_STORE_ECORRUPT;
+    }
+
+    *created_at = v;
+
+    return MCP_STORE_OK;
+}
+
+
+size_t
+mcp_store_context_encode(const mcp_store_context_t *c, char *buf,
+    size_t size)
+{
+    msgpack_packer    pk;
+    mcp_store_wbuf_t  w;
+
+    mcp_store_wbuf_init(&w, &pk, buf, size);
+
+    (void) msgpack_pack_array(&pk, MCP_STORE_CONTEXT_FIELDS);
+    (void) msgpack_pack_int64(&pk, c->created_at);
+    (void) msgpack_pack_int64(&pk, c->updated_at);
+    (void) msgpack_pack_int64(&pk, c->expires_at);
+    (void) msgpack_pack_uint64(&pk, c->nmessages);
+    (void) msgpack_pack_uint64(&pk, c->tokens);
+    (void) msgpack_pack_uint64(&pk, c->next_seq);
+
+    if (c->summary != NULL) {
+        mcp_store_pack_str(&pk, c->summary, c->summary_len);
+
+    } else {
+        (void) msgpack_pack_nil(&pk);
+    }
+
+    (void) msgpack_pack_uint64(&pk, c->summary_from);
+    (void) msgpack_pack_uint64(&pk, c->summary_upto);
+
+    return w.len;
+}
+
+
+int
+mcp_store_context_decode(const void *data, size_t len, mcp_store_context_t *c)
+{
+    mcp_store_rbuf_t     r;
+    mcp_store_context_t  cc;
+
+    if (mcp_store_read_record(&r, data, len, MCP_STORE_CONTEXT_FIELDS) != 0
+        || mcp_store_read_int64(&r, &cc.created_at) != 0
+        || mcp_store_read_int64(&r, &cc.updated_at) != 0
+        || mcp_store_read_int64(&r, &cc.expires_at) != 0
+        || mcp_store_read_uint64(&r, &cc.nmessages) != 0
+        || mcp_store_read_uint64(&r, &cc.tokens) != 0
+        || mcp_store_read_uint64(&r, &cc.next_seq) != 0
+        || mcp_store_read_opt_str(&r, &cc.summary, &cc.summary_len) != 0
+        || cc.summary_len > MCP_STORE_MESSAGE_MAX
+        || mcp_store_read_uint64(&r, &cc.summary_from) != 0
+        || mcp_store_read_uint64(&r, &cc.summary_upto) != 0
+        || r.pos != r.end)
+    {
+        return MCP_STORE_ECORRUPT;
+    }
+
+    cc.id = c->id;
+    cc.id_len = c->id_len;
+
+    *c = cc;
+
+    return MCP_STORE_OK;
+}
+
+
+size_t
+mcp_store_message_encode(const mcp_store_message_t *m, char *buf,
+    size_t size)
+{
+    msgpack_packer    pk;
+    mcp_store_wbuf_t  w;
+
+    mcp_store_wbuf_init(&w, &pk, buf, size);
+
+    (void) msgpack_pack_array(&pk, MCP_STORE_MESSAGE_FIELDS);
+    (void) msgpack_pack_unsigned_int(&pk, m->role);
+    (void) msgpack_pack_unsigned_int(&pk, m->pinned);
+    mcp_store_pack_str(&pk, m->content, m->content_len);
+    (void) msgpack_pack_uint64(&pk, m->tokens);
+    (void) msgpack_pack_int64(&pk, m->created_at);
+
+    return w.len;
+}
+
+
+int
+mcp_store_message_decode(const void *data, size_t len, mcp_store_message_t *m)
+{
+    mcp_store_rbuf_t     r;
+    mcp_store_message_t  mm;
+
+    if (mcp_store_read_record(&r, data, len, MCP_STORE_MESSAGE_FIELDS) != 0
+        || mcp_store_read_uint(&r, &mm.role) != 0
+        || mm.role > MCP_STORE_ROLE_TOOL
+        || mcp_store_read_uint(&r, &mm.pinned) != 0
+        || mm.pinned > 1
+        || mcp_store_read_str(&r, &mm.content, &mm.content_len) != 0
+        || mm.content_len > MCP_STORE_MESSAGE_MAX
+        || mcp_store_read_uint64(&r, &mm.tokens) != 0
+        || mcp_store_read_int64(&r, &mm.created_at) != 0
+        || r.pos != r.end)
+    {
+        return MCP_STORE_ECORRUPT;
+    }
+
+    mm.seq = m->seq;
+
+    *m = mm;
 
     return MCP_STORE_OK;
 }
@@ -484,4 +772,20 @@ mcp_store_read_short_str(mcp_store_rbuf_t *r, const char **str, size_t *len)
     }
 
     return 0;
+}
+
+
+/* A str, or nil for none (*str NULL). */
+
+static int
+mcp_store_read_opt_str(mcp_store_rbuf_t *r, const char **str, size_t *len)
+{
+    if (r->pos != r->end && *r->pos == 0xc0) {
+        r->pos++;
+        *str = NULL;
+        *len = 0;
+        return 0;
+    }
+
+    return mcp_store_read_str(r, str, len);
 }

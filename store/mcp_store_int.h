@@ -14,26 +14,61 @@
 
 
 /*
+ * A context-store transaction.  It lives in its handle, which has at most
+ * one (mdb not NULL while it is open), so beginning one never allocates.
+ * A read-only one is the handle's read transaction, renewed.
+ *
+ * Records read in a write transaction live in pages that a later write of
+ * the same transaction may change or move: what is handed out from one is
+ * copied first into blocks of memory the transaction owns (see
+ * mcp_store_txn_keep()) and frees when it ends.
+ */
+
+typedef struct mcp_store_block_s  mcp_store_block_t;
+
+struct mcp_store_txn_s {
+    mcp_store_t         *store;
+    MDB_txn             *mdb;
+    unsigned             rdonly;
+    mcp_store_block_t   *blocks;
+};
+
+
+/*
  * The handle.  rtxn is begun once at open and is either reset (rlive 0)
  * or renewed (rlive 1).  A successful mcp_store_link_get() leaves it
  * renewed, because the url it hands out lives in that snapshot: once the
  * transaction is reset, a writer in another process may reuse the page.
- * mcp_store_release() or the next call on the handle resets it.
+ * mcp_store_release() or the next call on the handle resets it.  While a
+ * context-store transaction is open (txn.mdb not NULL) the per-call
+ * functions refuse with MCP_STORE_EBUSY, and mcp_store_release() leaves
+ * the snapshot alone: the transaction may be using it.
  *
  * has_sessions is 0 only on a read-only handle to a store written before
  * the "sessions" database existed: it has no sessions to read.
+ * has_context is 0 likewise for the context store's databases, which came
+ * together: such a handle finds no entity, relation, context or message.
  */
 
 struct mcp_store_s {
-    MDB_env     *env;
-    MDB_txn     *rtxn;
-    MDB_dbi      meta;
-    MDB_dbi      links;
-    MDB_dbi      sessions;
-    unsigned     flags;
-    unsigned     schema;
-    unsigned     rlive;
-    unsigned     has_sessions;
+    MDB_env            *env;
+    MDB_txn            *rtxn;
+    MDB_dbi             meta;
+    MDB_dbi             links;
+    MDB_dbi             sessions;
+    MDB_dbi             entities;
+    MDB_dbi             relations;
+    MDB_dbi             relations_to;
+    MDB_dbi             postings;
+    MDB_dbi             docs;
+    MDB_dbi             contexts;
+    MDB_dbi             messages;
+    unsigned            flags;
+    unsigned            schema;
+    unsigned            rlive;
+    unsigned            has_sessions;
+    unsigned            has_context;
+    mcp_store_txn_t     txn;
 };
 
 
@@ -41,6 +76,13 @@ struct mcp_store_s {
 #define MCP_STORE_DB_META         "meta"
 #define MCP_STORE_DB_LINKS        "links"
 #define MCP_STORE_DB_SESSIONS     "sessions"
+#define MCP_STORE_DB_ENTITIES     "entities"
+#define MCP_STORE_DB_RELATIONS    "relations"
+#define MCP_STORE_DB_RELATIONS_TO "relations_to"
+#define MCP_STORE_DB_POSTINGS     "postings"
+#define MCP_STORE_DB_DOCS         "docs"
+#define MCP_STORE_DB_CONTEXTS     "contexts"
+#define MCP_STORE_DB_MESSAGES     "messages"
 #define MCP_STORE_KEY_SCHEMA      "schema"
 
 
@@ -122,6 +164,45 @@ size_t mcp_store_session_encode(const mcp_store_session_t *session,
 int mcp_store_session_decode(const void *data, size_t len,
     mcp_store_session_t *session);
 
+/*
+ * n uints: one bare uint when n is 1, else an array (n at most
+ * MCP_STORE_UINTS_MAX to decode).
+ */
+
+#define MCP_STORE_UINTS_MAX       4
+
+size_t mcp_store_uints_encode(const uint64_t *v, size_t n, char *buf,
+    size_t size);
+int mcp_store_uints_decode(const void *data, size_t len, uint64_t *v,
+    size_t n);
+
+/*
+ * An entity's record holds all but its name.  Decoding fills
+ * e->observations (the caller's array) up to cap entries, sets
+ * e->nobservations to how many it filled and *total (may be NULL) to how
+ * many there are; the strings point into data.
+ */
+size_t mcp_store_entity_encode(const mcp_store_entity_t *e, char *buf,
+    size_t size);
+int mcp_store_entity_decode(const void *data, size_t len,
+    mcp_store_entity_t *e, size_t cap, size_t *total);
+size_t mcp_store_relation_encode(int64_t created_at, char *buf, size_t size);
+int mcp_store_relation_decode(const void *data, size_t len,
+    int64_t *created_at);
+
+/*
+ * A context's record holds all but its id, a message's all but its seq:
+ * decoding leaves those fields as they are.  The strings point into data.
+ */
+size_t mcp_store_context_encode(const mcp_store_context_t *c, char *buf,
+    size_t size);
+int mcp_store_context_decode(const void *data, size_t len,
+    mcp_store_context_t *c);
+size_t mcp_store_message_encode(const mcp_store_message_t *m, char *buf,
+    size_t size);
+int mcp_store_message_decode(const void *data, size_t len,
+    mcp_store_message_t *m);
+
 
 /*
  * mcp_store_link.c: mcp_store_link_list() with a choice of what to do with
@@ -153,6 +234,71 @@ typedef int (*mcp_store_session_cb)(void *data, const char *id,
 
 int mcp_store_session_walk(mcp_store_t *s, mcp_store_session_cb cb,
     void *data);
+
+
+/*
+ * mcp_store_txn.c: the context store's transactions and keys.
+ *
+ * A key being built: the scope (tenant NUL namespace NUL), then the parts
+ * of the record's name, each but the last followed by a NUL (nul 1).
+ * LMDB keys are at most MCP_STORE_KEY_MAX bytes (its default
+ * MDB_MAXKEYSIZE): a longer one is MCP_STORE_ETOOBIG.
+ *
+ * mcp_store_kbuf_scope() starts kb with the scope: MCP_STORE_EINVAL unless
+ * the tenant is 1 to MCP_STORE_SCOPE_MAX bytes and the namespace 0 to
+ * MCP_STORE_SCOPE_MAX, all of [A-Za-z0-9_.-].
+ *
+ * mcp_store_name_valid() accepts a name (entity, type, context id) of 1 to
+ * MCP_STORE_NAME_MAX bytes without a NUL (a NUL would run into the next
+ * part of the key): MCP_STORE_EINVAL for an empty one or a NUL in it,
+ * MCP_STORE_ETOOBIG for a long one.  mcp_store_kbuf_name() checks it so
+ * and appends it.
+ */
+
+#define MCP_STORE_KEY_MAX         511
+
+typedef struct {
+    size_t       len;
+    char         data[MCP_STORE_KEY_MAX];
+} mcp_store_kbuf_t;
+
+int mcp_store_kbuf_scope(mcp_store_kbuf_t *kb, const mcp_store_scope_t *sc);
+int mcp_store_kbuf_add(mcp_store_kbuf_t *kb, const void *data, size_t len,
+    int nul);
+int mcp_store_name_valid(const char *name, size_t len);
+int mcp_store_kbuf_name(mcp_store_kbuf_t *kb, const char *name, size_t len,
+    int nul);
+void mcp_store_kbuf_val(const mcp_store_kbuf_t *kb, MDB_val *key);
+
+
+/*
+ * mcp_store_txn_alloc() gives size bytes (aligned for any type) that the
+ * transaction owns until it ends, or NULL when out of memory.
+ * mcp_store_txn_keep() returns data itself in a read-only transaction, a
+ * copy that the transaction owns in a write transaction (NULL when out of
+ * memory): what a function hands out from a write transaction must go
+ * through it, as later writes may move the pages it was read from.
+ *
+ * mcp_store_txn_get() and mcp_store_txn_cursor() read one of the context
+ * store's databases; a handle without them (has_context 0) finds nothing
+ * (MCP_STORE_NOTFOUND).
+ *
+ * mcp_store_scan() moves cur with op (MDB_SET_RANGE with key set to where
+ * to start, then MDB_NEXT) and returns what mdb_cursor_get() did, or
+ * MDB_NOTFOUND once the key does not start with prefix: a prefix scan.
+ */
+
+/* the MDB_txn of a context-store transaction */
+MDB_txn *mcp_store_txn_mdb(mcp_store_txn_t *t);
+
+void *mcp_store_txn_alloc(mcp_store_txn_t *t, size_t size);
+const void *mcp_store_txn_keep(mcp_store_txn_t *t, const void *data,
+    size_t len);
+int mcp_store_txn_get(mcp_store_txn_t *t, MDB_dbi dbi,
+    const mcp_store_kbuf_t *kb, MDB_val *val);
+int mcp_store_txn_cursor(mcp_store_txn_t *t, MDB_dbi dbi, MDB_cursor **cur);
+int mcp_store_scan(MDB_cursor *cur, MDB_cursor_op op, const void *prefix,
+    size_t prefix_len, MDB_val *key, MDB_val *val);
 
 
 /*
@@ -198,8 +344,6 @@ int mcp_store_index_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *query, size_t query_len, size_t offset, mcp_store_hit_t *hits,
     size_t cap, size_t *nhits, size_t *total);
 
-/* the MDB_txn of a context-store transaction */
-MDB_txn *mcp_store_txn_mdb(mcp_store_txn_t *t);
 
 
 #endif /* _MCP_STORE_INT_H_INCLUDED_ */

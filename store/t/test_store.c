@@ -26,7 +26,7 @@
 
 #include <msgpack.h>
 
-#include "mcp_store_int.h"
+#include "test_lib.h"
 
 
 #define TEST_PLAN        236
@@ -34,44 +34,8 @@
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
 
-#if defined(__GNUC__) || defined(__clang__)
-#define TEST_NORETURN    __attribute__((noreturn))
-#define TEST_PRINTF(f, a)  __attribute__((format(printf, f, a)))
-#else
-#define TEST_NORETURN
-#define TEST_PRINTF(f, a)
-#endif
-
 /* a string literal of bytes and its length, NULs included */
 #define TEST_BYTES(s)    s, sizeof(s) - 1
-
-
-/* TAP */
-
-static unsigned  tap_run;
-static unsigned  tap_failed;
-
-
-#define TAP_OK(cond, ...)                                                     \
-    tap_ok((cond) != 0, __LINE__, __VA_ARGS__)
-
-#define TAP_RC(got, want, ...)                                                \
-    tap_rc((got), (want), __LINE__, __VA_ARGS__)
-
-#define TAP_IS(got, want, ...)                                                \
-    tap_is((unsigned long long) (got), (unsigned long long) (want),         \
-           __LINE__, __VA_ARGS__)
-
-
-static void tap_vline(int pass, int line, const char *fmt, va_list args);
-static int tap_ok(int pass, int line, const char *fmt, ...)
-    TEST_PRINTF(3, 4);
-static int tap_rc(int got, int want, int line, const char *fmt, ...)
-    TEST_PRINTF(4, 5);
-static int tap_is(unsigned long long got, unsigned long long want, int line,
-    const char *fmt, ...) TEST_PRINTF(4, 5);
-static void tap_diag(const char *fmt, ...) TEST_PRINTF(1, 2);
-static void tap_bail(const char *fmt, ...) TEST_PRINTF(1, 2) TEST_NORETURN;
 
 
 /* helpers */
@@ -85,15 +49,6 @@ typedef struct {
 } test_list_t;
 
 
-static char  test_root[1024];
-
-
-static void test_setup(void);
-static void test_cleanup(void);
-static void test_rmrf(const char *path);
-static const char *test_dir(char *buf, const char *name);
-static mcp_store_t *test_open(const char *dir, size_t map_size,
-    unsigned flags);
 static mcp_store_link_t test_link(const char *url, int64_t created_at,
     int64_t expires_at, uint64_t max_visits, uint64_t visits,
     int64_t last_visit);
@@ -104,16 +59,12 @@ static int test_link_is(const mcp_store_link_t *a,
     const mcp_store_link_t *b);
 static int test_put(mcp_store_t *s, const char *code, const char *url);
 static int test_in_alphabet(const char *p, size_t len);
-static int test_raw_open(const char *dir, const char *db, unsigned flags,
-    MDB_env **env, MDB_txn **txn, MDB_dbi *dbi);
-static int test_raw_close(MDB_env *env, MDB_txn *txn, int rc);
 static int test_raw_put(const char *dir, const char *db, const char *key,
     const void *val, size_t len);
 static int test_raw_get(const char *dir, const char *db, const char *key,
     void *buf, size_t size, size_t *len);
 static msgpack_object *test_unpack(msgpack_unpacked *u, const char *buf,
     size_t len, uint32_t n);
-static int test_wait(pid_t pid);
 static uint64_t test_rand(void);
 static void test_list_init(test_list_t *l, size_t stop_at, int *more);
 static int test_list_add(test_list_t *l, const char *code, size_t code_len,
@@ -221,19 +172,7 @@ main(void)
     test_session_old_store();
     test_session_fork();
 
-    test_cleanup();
-
-    if (tap_run != TEST_PLAN) {
-        tap_diag("planned %d tests but ran %u", TEST_PLAN, tap_run);
-        return 1;
-    }
-
-    if (tap_failed) {
-        tap_diag("failed %u of %u tests", tap_failed, tap_run);
-        return 1;
-    }
-
-    return 0;
+    return test_finish(TEST_PLAN);
 }
 
 
@@ -245,7 +184,7 @@ test_strerror(void)
 
     distinct = 1;
 
-    for (i = MCP_STORE_OK; i <= MCP_STORE_SPENT; i++) {
+    for (i = MCP_STORE_OK; i <= MCP_STORE_EBUSY; i++) {
         msg = mcp_store_strerror(i);
 
         if (msg == NULL || msg[0] == '\0'
@@ -267,7 +206,7 @@ test_strerror(void)
     TAP_OK(distinct, "strerror: every code has a message of its own");
 
     TAP_OK(strcmp(mcp_store_strerror(-1), "unknown store error") == 0
-           && strcmp(mcp_store_strerror(MCP_STORE_SPENT + 1),
+           && strcmp(mcp_store_strerror(MCP_STORE_EBUSY + 1),
                      "unknown store error") == 0
            && strcmp(mcp_store_strerror(1000), "unknown store error") == 0,
            "strerror: other codes are \"unknown store error\"");
@@ -2725,107 +2664,6 @@ test_session_fork(void)
 }
 
 
-/* helpers */
-
-static void
-test_setup(void)
-{
-    const char  *tmp;
-
-    tmp = getenv("TMPDIR");
-    if (tmp == NULL || tmp[0] == '\0') {
-        tmp = "/tmp";
-    }
-
-    snprintf(test_root, sizeof(test_root), "%s/mcp_store_test.XXXXXX", tmp);
-
-    if (mkdtemp(test_root) == NULL) {
-        printf("Bail out! mkdtemp(\"%s\"): %s\n", test_root,
-               strerror(errno));
-        exit(1);
-    }
-}
-
-
-static void
-test_cleanup(void)
-{
-    struct stat  st;
-
-    test_rmrf(test_root);
-
-    TAP_OK(lstat(test_root, &st) == -1 && errno == ENOENT,
-           "cleanup: the test directory is removed");
-}
-
-
-static void
-test_rmrf(const char *path)
-{
-    DIR            *d;
-    char            sub[PATH_MAX];
-    struct stat     st;
-    struct dirent  *de;
-
-    if (lstat(path, &st) == -1) {
-        return;
-    }
-
-    if (!S_ISDIR(st.st_mode)) {
-        (void) unlink(path);
-        return;
-    }
-
-    d = opendir(path);
-
-    if (d != NULL) {
-        while ((de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            {
-                continue;
-            }
-
-            snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-            test_rmrf(sub);
-        }
-
-        closedir(d);
-    }
-
-    (void) rmdir(path);
-}
-
-
-static const char *
-test_dir(char *buf, const char *name)
-{
-    snprintf(buf, PATH_MAX, "%s/%s", test_root, name);
-
-    if (mkdir(buf, 0700) == -1) {
-        tap_bail("mkdir(\"%s\"): %s", buf, strerror(errno));
-    }
-
-    return buf;
-}
-
-
-static mcp_store_t *
-test_open(const char *dir, size_t map_size, unsigned flags)
-{
-    int           rc;
-    char          err[512];
-    mcp_store_t  *s;
-
-    rc = mcp_store_open(&s, dir, map_size, flags, err, sizeof(err));
-    if (rc != MCP_STORE_OK) {
-        tap_diag("open(\"%s\"): %s", dir, err);
-        return NULL;
-    }
-
-    return s;
-}
-
-
 static mcp_store_link_t
 test_link(const char *url, int64_t created_at, int64_t expires_at,
     uint64_t max_visits, uint64_t visits, int64_t last_visit)
@@ -2900,63 +2738,6 @@ test_in_alphabet(const char *p, size_t len)
     }
 
     return 1;
-}
-
-
-/*
- * Opens dir with raw LMDB and begins a transaction on its database db;
- * test_raw_close() ends both.
- */
-
-static int
-test_raw_open(const char *dir, const char *db, unsigned flags, MDB_env **env,
-    MDB_txn **txn, MDB_dbi *dbi)
-{
-    int  rc;
-
-    rc = mdb_env_create(env);
-    if (rc != 0) {
-        return rc;
-    }
-
-    rc = mdb_env_set_maxdbs(*env, 16);
-
-    if (rc == 0) {
-        rc = mdb_env_open(*env, dir, flags, 0600);
-    }
-
-    if (rc == 0) {
-        rc = mdb_txn_begin(*env, NULL, flags, txn);
-
-        if (rc == 0) {
-            rc = mdb_dbi_open(*txn, db, (flags & MDB_RDONLY) ? 0 : MDB_CREATE,
-                              dbi);
-            if (rc != 0) {
-                mdb_txn_abort(*txn);
-            }
-        }
-    }
-
-    if (rc != 0) {
-        mdb_env_close(*env);
-    }
-
-    return rc;
-}
-
-
-static int
-test_raw_close(MDB_env *env, MDB_txn *txn, int rc)
-{
-    if (rc == 0) {
-        rc = mdb_txn_commit(txn);
-    } else {
-        mdb_txn_abort(txn);
-    }
-
-    mdb_env_close(env);
-
-    return rc;
 }
 
 
@@ -3040,33 +2821,6 @@ test_unpack(msgpack_unpacked *u, const char *buf, size_t len, uint32_t n)
     }
 
     return u->data.via.array.ptr;
-}
-
-
-static int
-test_wait(pid_t pid)
-{
-    int  status;
-
-    if (pid == -1) {
-        tap_diag("fork: %s", strerror(errno));
-        return -1;
-    }
-
-    while (waitpid(pid, &status, 0) == -1) {
-        if (errno != EINTR) {
-            tap_diag("waitpid: %s", strerror(errno));
-            return -1;
-        }
-    }
-
-    if (!WIFEXITED(status)) {
-        tap_diag("child %d ended by signal %d", (int) pid,
-                 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-        return -1;
-    }
-
-    return WEXITSTATUS(status);
 }
 
 
@@ -3264,105 +3018,3 @@ test_sessions(mcp_store_t *s, test_list_t *l)
 }
 
 
-/* TAP */
-
-static void
-tap_vline(int pass, int line, const char *fmt, va_list args)
-{
-    tap_run++;
-
-    if (!pass) {
-        tap_failed++;
-    }
-
-    printf("%sok %u - ", pass ? "" : "not ", tap_run);
-    vprintf(fmt, args);
-    printf("\n");
-
-    if (!pass) {
-        printf("#   Failed test at %s line %d.\n", __FILE__, line);
-    }
-}
-
-
-static int
-tap_ok(int pass, int line, const char *fmt, ...)
-{
-    va_list  args;
-
-    va_start(args, fmt);
-    tap_vline(pass, line, fmt, args);
-    va_end(args);
-
-    return pass;
-}
-
-
-static int
-tap_rc(int got, int want, int line, const char *fmt, ...)
-{
-    va_list  args;
-
-    va_start(args, fmt);
-    tap_vline(got == want, line, fmt, args);
-    va_end(args);
-
-    if (got != want) {
-        tap_diag("  got: %d (%s)", got, mcp_store_strerror(got));
-        tap_diag("  expected: %d (%s)", want, mcp_store_strerror(want));
-    }
-
-    return got == want;
-}
-
-
-static int
-tap_is(unsigned long long got, unsigned long long want, int line,
-    const char *fmt, ...)
-{
-    va_list  args;
-
-    va_start(args, fmt);
-    tap_vline(got == want, line, fmt, args);
-    va_end(args);
-
-    if (got != want) {
-        tap_diag("  got: %llu", got);
-        tap_diag("  expected: %llu", want);
-    }
-
-    return got == want;
-}
-
-
-static void
-tap_diag(const char *fmt, ...)
-{
-    va_list  args;
-
-    printf("# ");
-
-    va_start(args, fmt);
-    vprintf(fmt, args);
-    va_end(args);
-
-    printf("\n");
-}
-
-
-static void
-tap_bail(const char *fmt, ...)
-{
-    va_list  args;
-
-    printf("Bail out! ");
-
-    va_start(args, fmt);
-    vprintf(fmt, args);
-    va_end(args);
-
-    printf("\n");
-
-    test_rmrf(test_root);
-    exit(1);
-}

@@ -1,0 +1,1367 @@
+
+/*
+ * ngx_mcp: long-term memory as MCP tools, a drop-in for the reference
+ * server-memory: the same nine tools, argument shapes and results (its
+ * JSON in the text block, and structuredContent), over the store's
+ * knowledge graph.  Beyond it: an optional "namespace" on every tool,
+ * pages (limit/cursor) for read_graph and search_nodes, BM25-ranked
+ * search, creation times, one write transaction per call.
+ */
+
+
+#include "ngx_http_mcp_rpc.h"
+
+
+#define NGX_HTTP_MCP_TENANT        "default"
+#define NGX_HTTP_MCP_BATCH_MAX     1000    /* items per call */
+#define NGX_HTTP_MCP_GRAPH_PAGE    1000    /* entities per page at most */
+#define NGX_HTTP_MCP_GRAPH_URI     "memory://knowledge-graph"
+
+
+/* One tool call on the graph: its scope, transaction and results. */
+typedef struct {
+    ngx_http_mcp_call_t       *call;
+    mcp_store_scope_t          scope;
+    mcp_store_txn_t           *txn;
+    mcp_store_observation_t   *obs;       /* MCP_STORE_OBS_MAX entries */
+    json_t                    *entities;
+    json_t                    *relations;
+    json_t                    *names;     /* entities in the result, a set */
+    int64_t                    now;
+    ngx_uint_t                 failed;
+} ngx_http_mcp_graph_t;
+
+
+static json_t *ngx_http_mcp_create_entities(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_create_relations(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_add_observations(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_delete_entities(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_delete_observations(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_delete_relations(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_read_graph(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_open_nodes(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_read_graph_resource(ngx_http_mcp_call_t *call,
+    json_t *params, ngx_http_mcp_error_t *err);
+
+
+#define NGX_HTTP_MCP_NS_PROP                                                  \
+    "\"namespace\": {\"type\": \"string\", \"pattern\": "                     \
+    "\"^[A-Za-z0-9_.-]{0,64}$\", \"description\": \"a separate graph "        \
+    "(default: the shared one)\"}"
+
+#define NGX_HTTP_MCP_ENTITY_SCHEMA                                            \
+    "{\"type\": \"object\", \"properties\": {"                                \
+    "\"name\": {\"type\": \"string\", \"description\": "                      \
+      "\"The name of the entity\"},"                                          \
+    "\"entityType\": {\"type\": \"string\", \"description\": "                \
+      "\"The type of the entity\"},"                                          \
+    "\"observations\": {\"type\": \"array\", \"items\": {\"type\": "          \
+      "\"string\"}, \"description\": \"An array of observation contents "     \
+      "associated with the entity\"}},"                                       \
+    "\"required\": [\"name\", \"entityType\", \"observations\"]}"
+
+#define NGX_HTTP_MCP_RELATION_SCHEMA                                          \
+    "{\"type\": \"object\", \"properties\": {"                                \
+    "\"from\": {\"type\": \"string\", \"description\": "                      \
+      "\"The name of the entity where the relation starts\"},"                \
+    "\"to\": {\"type\": \"string\", \"description\": "                        \
+      "\"The name of the entity where the relation ends\"},"                  \
+    "\"relationType\": {\"type\": \"string\", \"description\": "              \
+      "\"The type of the relation\"}},"                                       \
+    "\"required\": [\"from\", \"to\", \"relationType\"]}"
+
+#define NGX_HTTP_MCP_GRAPH_SCHEMA                                             \
+    "{\"type\": \"object\", \"properties\": {"                                \
+    "\"entities\": {\"type\": \"array\", \"items\": "                         \
+      NGX_HTTP_MCP_ENTITY_SCHEMA "},"                                         \
+    "\"relations\": {\"type\": \"array\", \"items\": "                        \
+      NGX_HTTP_MCP_RELATION_SCHEMA "},"                                       \
+    "\"nextCursor\": {\"type\": \"string\"}},"                                \
+    "\"required\": [\"entities\", \"relations\"]}"
+
+#define NGX_HTTP_MCP_DONE_SCHEMA                                              \
+    "{\"type\": \"object\", \"properties\": {"                                \
+    "\"success\": {\"type\": \"boolean\"},"                                   \
+    "\"message\": {\"type\": \"string\"}},"                                   \
+    "\"required\": [\"success\", \"message\"]}"
+
+#define NGX_HTTP_MCP_PAGE_PROPS                                               \
+    "\"limit\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 1000},"  \
+    "\"cursor\": {\"type\": \"string\"},"
+
+#define NGX_HTTP_MCP_WRITE_HINTS(destructive, idempotent)                     \
+    "{\"readOnlyHint\": false, \"destructiveHint\": " destructive ", "        \
+    "\"idempotentHint\": " idempotent ", \"openWorldHint\": false}"
+
+#define NGX_HTTP_MCP_READ_HINTS                                               \
+    "{\"readOnlyHint\": true, \"openWorldHint\": false}"
+
+
+static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
+
+    { "create_entities", "Create Entities",
+      "Create multiple new entities in the knowledge graph",
+      "{\"type\": \"object\", \"properties\": {\"entities\": {\"type\": "
+      "\"array\", \"items\": " NGX_HTTP_MCP_ENTITY_SCHEMA "},"
+      NGX_HTTP_MCP_NS_PROP "}, \"required\": [\"entities\"]}",
+      "{\"type\": \"object\", \"properties\": {\"entities\": {\"type\": "
+      "\"array\", \"items\": " NGX_HTTP_MCP_ENTITY_SCHEMA "}},"
+      "\"required\": [\"entities\"]}",
+      NGX_HTTP_MCP_WRITE_HINTS("false", "false"),
+      ngx_http_mcp_create_entities },
+
+    { "create_relations", "Create Relations",
+      "Create multiple new relations between entities in the knowledge "
+      "graph. Relations should be in active voice",
+      "{\"type\": \"object\", \"properties\": {\"relations\": {\"type\": "
+      "\"array\", \"items\": " NGX_HTTP_MCP_RELATION_SCHEMA "},"
+      NGX_HTTP_MCP_NS_PROP "}, \"required\": [\"relations\"]}",
+      "{\"type\": \"object\", \"properties\": {\"relations\": {\"type\": "
+      "\"array\", \"items\": " NGX_HTTP_MCP_RELATION_SCHEMA "}},"
+      "\"required\": [\"relations\"]}",
+      NGX_HTTP_MCP_WRITE_HINTS("false", "false"),
+      ngx_http_mcp_create_relations },
+
+    { "add_observations", "Add Observations",
+      "Add new observations to existing entities in the knowledge graph",
+      "{\"type\": \"object\", \"properties\": {\"observations\": {\"type\": "
+      "\"array\", \"items\": {\"type\": \"object\", \"properties\": {"
+      "\"entityName\": {\"type\": \"string\", \"description\": \"The name "
+      "of the entity to add the observations to\"},"
+      "\"contents\": {\"type\": \"array\", \"items\": {\"type\": "
+      "\"string\"}, \"description\": \"An array of observation contents to "
+      "add\"}}, \"required\": [\"entityName\", \"contents\"]}},"
+      NGX_HTTP_MCP_NS_PROP "}, \"required\": [\"observations\"]}",
+      "{\"type\": \"object\", \"properties\": {\"results\": {\"type\": "
+      "\"array\", \"items\": {\"type\": \"object\", \"properties\": {"
+      "\"entityName\": {\"type\": \"string\"}, \"addedObservations\": "
+      "{\"type\": \"array\", \"items\": {\"type\": \"string\"}}},"
+      "\"required\": [\"entityName\", \"addedObservations\"]}}},"
+      "\"required\": [\"results\"]}",
+      NGX_HTTP_MCP_WRITE_HINTS("false", "false"),
+      ngx_http_mcp_add_observations },
+
+    { "delete_entities", "Delete Entities",
+      "Delete multiple entities and their associated relations from the "
+      "knowledge graph",
+      "{\"type\": \"object\", \"properties\": {\"entityNames\": {\"type\": "
+      "\"array\", \"items\": {\"type\": \"string\"}, \"description\": "
+      "\"An array of entity names to delete\"}," NGX_HTTP_MCP_NS_PROP "},"
+      "\"required\": [\"entityNames\"]}",
+      NGX_HTTP_MCP_DONE_SCHEMA,
+      NGX_HTTP_MCP_WRITE_HINTS("true", "true"),
+      ngx_http_mcp_delete_entities },
+
+    { "delete_observations", "Delete Observations",
+      "Delete specific observations from entities in the knowledge graph",
+      "{\"type\": \"object\", \"properties\": {\"deletions\": {\"type\": "
+      "\"array\", \"items\": {\"type\": \"object\", \"properties\": {"
+      "\"entityName\": {\"type\": \"string\", \"description\": \"The name "
+      "of the entity containing the observations\"},"
+      "\"observations\": {\"type\": \"array\", \"items\": {\"type\": "
+      "\"string\"}, \"description\": \"An array of observations to "
+      "delete\"}}, \"required\": [\"entityName\", \"observations\"]}},"
+      NGX_HTTP_MCP_NS_PROP "}, \"required\": [\"deletions\"]}",
+      NGX_HTTP_MCP_DONE_SCHEMA,
+      NGX_HTTP_MCP_WRITE_HINTS("true", "true"),
+      ngx_http_mcp_delete_observations },
+
+    { "delete_relations", "Delete Relations",
+      "Delete multiple relations from the knowledge graph",
+      "{\"type\": \"object\", \"properties\": {\"relations\": {\"type\": "
+      "\"array\", \"items\": " NGX_HTTP_MCP_RELATION_SCHEMA ", "
+      "\"description\": \"An array of relations to delete\"},"
+      NGX_HTTP_MCP_NS_PROP "}, \"required\": [\"relations\"]}",
+      NGX_HTTP_MCP_DONE_SCHEMA,
+      NGX_HTTP_MCP_WRITE_HINTS("true", "true"),
+      ngx_http_mcp_delete_relations },
+
+    { "read_graph", "Read Graph",
+      "Read the entire knowledge graph (limit and cursor page through "
+      "large graphs)",
+      "{\"type\": \"object\", \"properties\": {" NGX_HTTP_MCP_PAGE_PROPS
+      NGX_HTTP_MCP_NS_PROP "}}",
+      NGX_HTTP_MCP_GRAPH_SCHEMA,
+      NGX_HTTP_MCP_READ_HINTS,
+      ngx_http_mcp_read_graph },
+
+    { "search_nodes", "Search Nodes",
+      "Search for nodes in the knowledge graph based on a query: names, "
+      "types and observations, whole words or word prefixes, best first",
+      "{\"type\": \"object\", \"properties\": {\"query\": {\"type\": "
+      "\"string\", \"description\": \"The search query to match against "
+      "entity names, types, and observation content\"},"
+      NGX_HTTP_MCP_PAGE_PROPS NGX_HTTP_MCP_NS_PROP "},"
+      "\"required\": [\"query\"]}",
+      NGX_HTTP_MCP_GRAPH_SCHEMA,
+      NGX_HTTP_MCP_READ_HINTS,
+      ngx_http_mcp_search_nodes },
+
+    { "open_nodes", "Open Nodes",
+      "Open specific nodes in the knowledge graph by their names",
+      "{\"type\": \"object\", \"properties\": {\"names\": {\"type\": "
+      "\"array\", \"items\": {\"type\": \"string\"}, \"description\": "
+      "\"An array of entity names to retrieve\"}," NGX_HTTP_MCP_NS_PROP "},"
+      "\"required\": [\"names\"]}",
+      NGX_HTTP_MCP_GRAPH_SCHEMA,
+      NGX_HTTP_MCP_READ_HINTS,
+      ngx_http_mcp_open_nodes },
+
+    { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+};
+
+
+static ngx_http_mcp_resource_t  ngx_http_mcp_memory_resources[] = {
+
+    { NGX_HTTP_MCP_GRAPH_URI, "knowledge-graph", "Knowledge graph",
+      "The whole knowledge graph (shared namespace) as JSON",
+      "application/json", ngx_http_mcp_read_graph_resource },
+
+    { NULL, NULL, NULL, NULL, NULL, NULL }
+};
+
+
+static ngx_http_mcp_resource_t  ngx_http_mcp_memory_templates[] = {
+
+    { NGX_HTTP_MCP_GRAPH_URI "/{namespace}", "knowledge-graph-namespace",
+      "Knowledge graph of a namespace",
+      "The knowledge graph of one namespace as JSON",
+      "application/json", ngx_http_mcp_read_graph_resource },
+
+    { NULL, NULL, NULL, NULL, NULL, NULL }
+};
+
+
+ngx_http_mcp_provider_t  ngx_http_mcp_memory_provider = {
+    ngx_http_mcp_memory_tools,
+    ngx_http_mcp_memory_resources,
+    ngx_http_mcp_memory_templates,
+    NULL,
+    NULL,
+    NULL
+};
+
+
+/*
+ * Sets the scope from the "namespace" argument (tenant: the default one
+ * until API keys bind tenants): NGX_OK, or NGX_DECLINED with *result set
+ * to a tool error.
+ */
+
+ngx_int_t
+ngx_http_mcp_scope(json_t *args, mcp_store_scope_t *sc, json_t **result)
+{
+    u_char      c;
+    json_t     *ns;
+    ngx_uint_t  i;
+
+    sc->tenant = NGX_HTTP_MCP_TENANT;
+    sc->tenant_len = sizeof(NGX_HTTP_MCP_TENANT) - 1;
+    sc->ns = "";
+    sc->ns_len = 0;
+
+    ns = json_object_get(args, "namespace");
+
+    if (ns == NULL || json_is_null(ns)) {
+        return NGX_OK;
+    }
+
+    if (!json_is_string(ns) || json_string_length(ns) > MCP_STORE_SCOPE_MAX)
+    {
+        goto invalid;
+    }
+
+    for (i = 0; i < json_string_length(ns); i++) {
+        c = json_string_value(ns)[i];
+
+        if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a'
+                                         && (c | 0x20) <= 'z')
+              || c == '_' || c == '.' || c == '-'))
+        {
+            goto invalid;
+        }
+    }
+
+    sc->ns = json_string_value(ns);
+    sc->ns_len = json_string_length(ns);
+
+    return NGX_OK;
+
+invalid:
+
+    *result = ngx_http_mcp_tool_error("namespace must be up to 64 "
+                                      "characters of A-Z, a-z, 0-9, \"_\", "
+                                      "\".\" and \"-\"");
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Ends a tool's transaction: commits when rc is MCP_STORE_OK and result
+ * was built, else aborts.  Returns result, or a tool error saying why
+ * nothing was saved.
+ */
+
+json_t *
+ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
+    int rc, json_t *result)
+{
+    ngx_http_mcp_error_t  failed;
+
+    if (rc == MCP_STORE_OK && result != NULL) {
+        rc = mcp_store_txn_commit(txn);
+
+        if (rc == MCP_STORE_OK) {
+            return result;
+        }
+
+    } else {
+        mcp_store_txn_abort(txn);
+    }
+
+    json_decref(result);
+
+    if (rc == MCP_STORE_OK) {
+        return ngx_http_mcp_tool_error("out of memory; nothing was saved");
+    }
+
+    if (rc == MCP_STORE_FULL) {
+        (void) ngx_http_mcp_store_error(call->r, rc, &failed);
+    }
+
+    return ngx_http_mcp_tool_error("%s; nothing was saved",
+                                   rc == MCP_STORE_ETOOBIG
+                                   ? "over a size limit (names, types and "
+                                     "context ids 256 bytes, observations "
+                                     "8192 bytes, messages 65536 bytes, "
+                                     "1024 observations an entity, 10000 "
+                                     "messages a context)"
+                                   : mcp_store_strerror(rc));
+}
+
+
+/*
+ * Starts a call: scope, transaction (flags as mcp_store_txn_begin()),
+ * observation buffer, result arrays.  NGX_OK, or NGX_DECLINED with
+ * *result set (a tool error, or NULL with err).
+ */
+
+static ngx_int_t
+ngx_http_mcp_graph_begin(ngx_http_mcp_call_t *call, json_t *args,
+    unsigned flags, ngx_http_mcp_graph_t *g, json_t **result,
+    ngx_http_mcp_error_t *err)
+{
+    int  rc;
+
+    ngx_memzero(g, sizeof(ngx_http_mcp_graph_t));
+
+    g->call = call;
+    g->now = ngx_time();
+
+    if (ngx_http_mcp_scope(args, &g->scope, result) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    g->obs = ngx_palloc(call->r->pool,
+                        MCP_STORE_OBS_MAX * sizeof(mcp_store_observation_t));
+    g->entities = json_array();
+    g->relations = json_array();
+    g->names = json_object();
+
+    if (g->obs == NULL || g->entities == NULL || g->relations == NULL
+        || g->names == NULL)
+    {
+        *result = ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                        "out of memory");
+        goto failed;
+    }
+
+    ngx_http_mcp_json_cleanup(call->r->pool, g->entities);
+    ngx_http_mcp_json_cleanup(call->r->pool, g->relations);
+    ngx_http_mcp_json_cleanup(call->r->pool, g->names);
+
+    rc = mcp_store_txn_begin(call->mmcf->store, flags, &g->txn);
+
+    if (rc != MCP_STORE_OK) {
+        *result = ngx_http_mcp_tool_error("the store failed: %s",
+                                          mcp_store_strerror(rc));
+        goto failed;
+    }
+
+    return NGX_OK;
+
+failed:
+
+    return NGX_DECLINED;
+}
+
+
+static json_t *
+ngx_http_mcp_graph_end(ngx_http_mcp_graph_t *g, int rc, json_t *result)
+{
+    if (g->failed) {
+        json_decref(result);
+        result = NULL;
+    }
+
+    return ngx_http_mcp_txn_end(g->call, g->txn, rc, result);
+}
+
+
+/*
+ * The array args[key] of at most NGX_HTTP_MCP_BATCH_MAX items: NULL with
+ * *result set to a tool error when it is missing or too long.
+ */
+
+static json_t *
+ngx_http_mcp_batch(json_t *args, const char *key, json_t **result)
+{
+    json_t  *a;
+
+    a = json_object_get(args, key);
+
+    if (!json_is_array(a)) {
+        *result = ngx_http_mcp_tool_error("\"%s\" must be an array", key);
+        return NULL;
+    }
+
+    if (json_array_size(a) > NGX_HTTP_MCP_BATCH_MAX) {
+        *result = ngx_http_mcp_tool_error("at most %d items in \"%s\" per "
+                                          "call", NGX_HTTP_MCP_BATCH_MAX,
+                                          key);
+        return NULL;
+    }
+
+    return a;
+}
+
+
+/*
+ * A string member of an item, or NULL with *result set to a tool error.
+ */
+
+static const char *
+ngx_http_mcp_member(json_t *item, const char *key, const char *what,
+    size_t i, json_t **result)
+{
+    json_t  *v;
+
+    v = json_object_get(item, key);
+
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        *result = ngx_http_mcp_tool_error("%s %zu: \"%s\" must be a "
+                                          "non-empty string", what, i, key);
+        return NULL;
+    }
+
+    return json_string_value(v);
+}
+
+
+static json_t *
+ngx_http_mcp_entity_json(ngx_http_mcp_graph_t *g, const mcp_store_entity_t *e)
+{
+    json_t  *obs, *json;
+    size_t   i;
+
+    obs = json_array();
+    if (obs == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < e->nobservations; i++) {
+        if (json_array_append_new(obs,
+                                  json_stringn(e->observations[i].text,
+                                               e->observations[i].text_len))
+            != 0)
+        {
+            json_decref(obs);
+            return NULL;
+        }
+    }
+
+    json = json_pack("{s:s%, s:s%, s:o}", "name", e->name, e->name_len,
+                     "entityType", e->type, e->type_len,
+                     "observations", obs);
+
+    return json;
+}
+
+
+static json_t *
+ngx_http_mcp_relation_json(const mcp_store_relation_t *r)
+{
+    return json_pack("{s:s%, s:s%, s:s%}", "from", r->from, r->from_len,
+                     "to", r->to, r->to_len,
+                     "relationType", r->type, r->type_len);
+}
+
+
+/*
+ * Adds an entity read from the store to the result (and its name to the
+ * set of names).
+ */
+
+static int
+ngx_http_mcp_add_entity(void *data, const mcp_store_entity_t *e)
+{
+    ngx_http_mcp_graph_t *g = data;
+
+    char    name[MCP_STORE_NAME_MAX + 1];
+    json_t *json;
+
+    json = ngx_http_mcp_entity_json(g, e);
+
+    ngx_memcpy(name, e->name, e->name_len);
+    name[e->name_len] = '\0';
+
+    if (json == NULL || json_array_append_new(g->entities, json) != 0
+        || json_object_set_new(g->names, name, json_true()) != 0)
+    {
+        g->failed = 1;
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_mcp_add_relation(void *data, const mcp_store_relation_t *r)
+{
+    ngx_http_mcp_graph_t *g = data;
+
+    if (json_array_append_new(g->relations, ngx_http_mcp_relation_json(r))
+        != 0)
+    {
+        g->failed = 1;
+        return 1;
+    }
+
+    return 0;
+}
+
+
+/* relations to a result entity from one outside the result */
+static int
+ngx_http_mcp_add_relation_to(void *data, const mcp_store_relation_t *r)
+{
+    ngx_http_mcp_graph_t *g = data;
+
+    char  from[MCP_STORE_NAME_MAX + 1];
+
+    ngx_memcpy(from, r->from, r->from_len);
+    from[r->from_len] = '\0';
+
+    if (json_object_get(g->names, from) != NULL) {
+        return 0;               /* listed already, from its source */
+    }
+
+    return ngx_http_mcp_add_relation(data, r);
+}
+
+
+/*
+ * The relations from or to any entity of the result (as server-memory's
+ * search_nodes and open_nodes).
+ */
+
+static int
+ngx_http_mcp_graph_relations(ngx_http_mcp_graph_t *g)
+{
+    int          rc, more;
+    size_t       i;
+    json_t      *e;
+    const char  *name;
+
+    json_array_foreach(g->entities, i, e) {
+        name = json_string_value(json_object_get(e, "name"));
+
+        rc = mcp_store_relation_list(g->txn, &g->scope, name, ngx_strlen(name),
+                                     NULL, 0, ngx_http_mcp_add_relation, g,
+                                     &more);
+        if (rc == MCP_STORE_OK) {
+            rc = mcp_store_relation_list_to(g->txn, &g->scope, name,
+                                            ngx_strlen(name),
+                                            ngx_http_mcp_add_relation_to, g);
+        }
+
+        if (rc != MCP_STORE_OK) {
+            return rc;
+        }
+    }
+
+    return MCP_STORE_OK;
+}
+
+
+/*
+ * {"entities": [...], "relations": [...], "nextCursor"?} as the text
+ * (pretty, as server-memory prints it) and structuredContent.
+ */
+
+static json_t *
+ngx_http_mcp_graph_result(ngx_http_mcp_graph_t *g, ngx_str_t *next)
+{
+    char       *text;
+    json_t     *graph, *result;
+    ngx_str_t   cursor;
+
+    graph = json_pack("{s:O, s:O}", "entities", g->entities,
+                      "relations", g->relations);
+    if (graph == NULL) {
+        return NULL;
+    }
+
+    if (next && next->len
+        && (ngx_http_mcp_cursor_encode(g->call->r->pool, next, &cursor)
+            != NGX_OK
+            || json_object_set_new(graph, "nextCursor",
+                                   json_stringn((char *) cursor.data,
+                                                cursor.len))
+               != 0))
+    {
+        json_decref(graph);
+        return NULL;
+    }
+
+    text = json_dumps(graph, JSON_INDENT(2));
+    if (text == NULL) {
+        json_decref(graph);
+        return NULL;
+    }
+
+    result = json_pack("{s:[{s:s, s:s}], s:o}", "content", "type", "text",
+                       "text", text, "structuredContent", graph);
+    free(text);
+
+    return result;
+}
+
+
+/*
+ * A result with a JSON text (pretty) and structuredContent {key: value}.
+ */
+
+static json_t *
+ngx_http_mcp_list_result(const char *key, json_t *value)
+{
+    char    *text;
+    json_t  *result;
+
+    text = json_dumps(value, JSON_INDENT(2));
+    if (text == NULL) {
+        return NULL;
+    }
+
+    result = json_pack("{s:[{s:s, s:s}], s:{s:O}}", "content", "type",
+                       "text", "text", text, "structuredContent", key, value);
+    free(text);
+
+    return result;
+}
+
+
+static json_t *
+ngx_http_mcp_done_result(const char *message)
+{
+    return json_pack("{s:[{s:s, s:s}], s:{s:b, s:s}}", "content",
+                     "type", "text", "text", message,
+                     "structuredContent", "success", 1, "message", message);
+}
+
+
+static json_t *
+ngx_http_mcp_create_entities(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    int                    rc, created;
+    size_t                 i, j;
+    json_t                *list, *item, *obs, *o, *result;
+    ngx_http_mcp_graph_t   g;
+    mcp_store_entity_t     e;
+
+    result = NULL;
+
+    list = ngx_http_mcp_batch(args, "entities", &result);
+    if (list == NULL) {
+        return result;
+    }
+
+    /* all of it valid before the transaction: a refused call saves none */
+
+    json_array_foreach(list, i, item) {
+        if (ngx_http_mcp_member(item, "name", "entity", i, &result) == NULL
+            || ngx_http_mcp_member(item, "entityType", "entity", i, &result)
+               == NULL)
+        {
+            return result;
+        }
+
+        obs = json_object_get(item, "observations");
+
+        if (!json_is_array(obs) || json_array_size(obs) > MCP_STORE_OBS_MAX) {
+            return ngx_http_mcp_tool_error("entity %zu: \"observations\" "
+                                           "must be an array of at most %d "
+                                           "strings", i, MCP_STORE_OBS_MAX);
+        }
+
+        json_array_foreach(obs, j, o) {
+            if (!json_is_string(o) || json_string_length(o) == 0) {
+                return ngx_http_mcp_tool_error("entity %zu: observation %zu "
+                                               "must be a non-empty string",
+                                               i, j);
+            }
+        }
+    }
+
+    if (ngx_http_mcp_graph_begin(call, args, 0, &g, &result, err) != NGX_OK) {
+        return result;
+    }
+
+    rc = MCP_STORE_OK;
+
+    json_array_foreach(list, i, item) {
+        obs = json_object_get(item, "observations");
+
+        ngx_memzero(&e, sizeof(mcp_store_entity_t));
+        e.name = json_string_value(json_object_get(item, "name"));
+        e.name_len = json_string_length(json_object_get(item, "name"));
+        e.type = json_string_value(json_object_get(item, "entityType"));
+        e.type_len = json_string_length(json_object_get(item, "entityType"));
+        e.observations = g.obs;
+        e.nobservations = json_array_size(obs);
+
+        json_array_foreach(obs, j, o) {
+            g.obs[j].text = json_string_value(o);
+            g.obs[j].text_len = json_string_length(o);
+            g.obs[j].created_at = g.now;
+        }
+
+        rc = mcp_store_entity_create(g.txn, &g.scope, &e, g.now, &created);
+        if (rc != MCP_STORE_OK) {
+            break;
+        }
+
+        if (created && json_array_append(g.entities, item) != 0) {
+            g.failed = 1;
+            break;
+        }
+    }
+
+    return ngx_http_mcp_graph_end(&g, rc,
+                                  ngx_http_mcp_list_result("entities",
+                                                           g.entities));
+}
+
+
+/*
+ * Reads args[key] as relations into r: NULL and a tool error in *result
+ * when an item is not {from, to, relationType}.
+ */
+
+static ngx_int_t
+ngx_http_mcp_relation_arg(json_t *item, size_t i, mcp_store_relation_t *r,
+    json_t **result)
+{
+    ngx_memzero(r, sizeof(mcp_store_relation_t));
+
+    r->from = ngx_http_mcp_member(item, "from", "relation", i, result);
+    r->to = ngx_http_mcp_member(item, "to", "relation", i, result);
+    r->type = ngx_http_mcp_member(item, "relationType", "relation", i,
+                                  result);
+
+    if (r->from == NULL || r->to == NULL || r->type == NULL) {
+        return NGX_DECLINED;
+    }
+
+    r->from_len = ngx_strlen(r->from);
+    r->to_len = ngx_strlen(r->to);
+    r->type_len = ngx_strlen(r->type);
+
+    return NGX_OK;
+}
+
+
+/*
+ * create_relations and delete_relations: the same loop over
+ * {from, to, relationType} items.
+ */
+
+static json_t *
+ngx_http_mcp_relations_call(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_uint_t create, ngx_http_mcp_error_t *err)
+{
+    int                    rc, done;
+    size_t                 i;
+    json_t                *list, *item, *result;
+    ngx_http_mcp_graph_t   g;
+    mcp_store_relation_t   r;
+
+    result = NULL;
+
+    list = ngx_http_mcp_batch(args, "relations", &result);
+    if (list == NULL) {
+        return result;
+    }
+
+    json_array_foreach(list, i, item) {
+        if (ngx_http_mcp_relation_arg(item, i, &r, &result) != NGX_OK) {
+            return result;
+        }
+    }
+
+    if (ngx_http_mcp_graph_begin(call, args, 0, &g, &result, err) != NGX_OK) {
+        return result;
+    }
+
+    rc = MCP_STORE_OK;
+
+    json_array_foreach(list, i, item) {
+        (void) ngx_http_mcp_relation_arg(item, i, &r, &result);
+
+        rc = create
+             ? mcp_store_relation_create(g.txn, &g.scope, &r, g.now, &done)
+             : mcp_store_relation_delete(g.txn, &g.scope, &r, &done);
+
+        if (rc != MCP_STORE_OK) {
+            break;
+        }
+
+        if (create && done && json_array_append(g.relations, item) != 0) {
+            g.failed = 1;
+            break;
+        }
+    }
+
+    return ngx_http_mcp_graph_end(&g, rc,
+                                  create
+                                  ? ngx_http_mcp_list_result("relations",
+                                                             g.relations)
+                                  : ngx_http_mcp_done_result(
+                                        "Relations deleted successfully"));
+}
+
+
+static json_t *
+ngx_http_mcp_create_relations(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_relations_call(call, args, 1, err);
+}
+
+
+static json_t *
+ngx_http_mcp_delete_relations(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_relations_call(call, args, 0, err);
+}
+
+
+/*
+ * add_observations and delete_observations: items {entityName, <key>:
+ * [texts]}.
+ */
+
+static json_t *
+ngx_http_mcp_observations_call(ngx_http_mcp_call_t *call, json_t *args,
+    const char *list_key, const char *texts_key, ngx_uint_t add,
+    ngx_http_mcp_error_t *err)
+{
+    int                    rc, done;
+    size_t                 i, j;
+    json_t                *list, *item, *texts, *text, *added, *result;
+    const char            *name;
+    ngx_http_mcp_graph_t   g;
+
+    result = NULL;
+
+    list = ngx_http_mcp_batch(args, list_key, &result);
+    if (list == NULL) {
+        return result;
+    }
+
+    json_array_foreach(list, i, item) {
+        if (ngx_http_mcp_member(item, "entityName", list_key, i, &result)
+            == NULL)
+        {
+            return result;
+        }
+
+        texts = json_object_get(item, texts_key);
+
+        if (!json_is_array(texts)
+            || json_array_size(texts) > MCP_STORE_OBS_MAX)
+        {
+            return ngx_http_mcp_tool_error("%s %zu: \"%s\" must be an array "
+                                           "of at most %d strings",
+                                           list_key, i, texts_key,
+                                           MCP_STORE_OBS_MAX);
+        }
+
+        json_array_foreach(texts, j, text) {
+            if (!json_is_string(text) || json_string_length(text) == 0) {
+                return ngx_http_mcp_tool_error("%s %zu: \"%s\" must hold "
+                                               "non-empty strings",
+                                               list_key, i, texts_key);
+            }
+        }
+    }
+
+    if (ngx_http_mcp_graph_begin(call, args, 0, &g, &result, err) != NGX_OK) {
+        return result;
+    }
+
+    rc = MCP_STORE_OK;
+
+    json_array_foreach(list, i, item) {
+        name = json_string_value(json_object_get(item, "entityName"));
+        texts = json_object_get(item, texts_key);
+
+        added = json_array();
+        if (added == NULL
+            || json_array_append_new(g.entities,
+                                     json_pack("{s:s, s:o}", "entityName",
+                                               name, "addedObservations",
+                                               added))
+               != 0)
+        {
+            g.failed = 1;
+            break;
+        }
+
+        json_array_foreach(texts, j, text) {
+            rc = add
+                 ? mcp_store_observation_add(g.txn, &g.scope, name,
+                                             ngx_strlen(name),
+                                             json_string_value(text),
+                                             json_string_length(text),
+                                             g.now, &done)
+                 : mcp_store_observation_delete(g.txn, &g.scope, name,
+                                                ngx_strlen(name),
+                                                json_string_value(text),
+                                                json_string_length(text),
+                                                &done);
+
+            if (rc != MCP_STORE_OK) {
+                break;
+            }
+
+            if (add && done && json_array_append(added, text) != 0) {
+                g.failed = 1;
+                break;
+            }
+        }
+
+        if (rc != MCP_STORE_OK || g.failed) {
+            break;
+        }
+    }
+
+    if (add && rc == MCP_STORE_NOTFOUND) {
+        mcp_store_txn_abort(g.txn);
+        return ngx_http_mcp_tool_error("Entity with name %s not found; "
+                                       "nothing was saved",
+                                       json_string_value(json_object_get(
+                                           item, "entityName")));
+    }
+
+    return ngx_http_mcp_graph_end(&g, rc,
+                                  add
+                                  ? ngx_http_mcp_list_result("results",
+                                                             g.entities)
+                                  : ngx_http_mcp_done_result(
+                                        "Observations deleted successfully"));
+}
+
+
+static json_t *
+ngx_http_mcp_add_observations(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_observations_call(call, args, "observations",
+                                          "contents", 1, err);
+}
+
+
+static json_t *
+ngx_http_mcp_delete_observations(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_observations_call(call, args, "deletions",
+                                          "observations", 0, err);
+}
+
+
+static json_t *
+ngx_http_mcp_delete_entities(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    int                    rc, deleted;
+    size_t                 i;
+    json_t                *list, *name, *result;
+    ngx_http_mcp_graph_t   g;
+
+    result = NULL;
+
+    list = ngx_http_mcp_batch(args, "entityNames", &result);
+    if (list == NULL) {
+        return result;
+    }
+
+    json_array_foreach(list, i, name) {
+        if (!json_is_string(name)) {
+            return ngx_http_mcp_tool_error("entityNames %zu must be a "
+                                           "string", i);
+        }
+    }
+
+    if (ngx_http_mcp_graph_begin(call, args, 0, &g, &result, err) != NGX_OK) {
+        return result;
+    }
+
+    rc = MCP_STORE_OK;
+
+    json_array_foreach(list, i, name) {
+        if (json_string_length(name) == 0) {
+            continue;
+        }
+
+        rc = mcp_store_entity_delete(g.txn, &g.scope, json_string_value(name),
+                                     json_string_length(name), &deleted);
+        if (rc != MCP_STORE_OK) {
+            break;
+        }
+    }
+
+    return ngx_http_mcp_graph_end(&g, rc, ngx_http_mcp_done_result(
+                                            "Entities deleted successfully"));
+}
+
+
+/*
+ * limit (1..1000) and cursor of read_graph and search_nodes: NGX_OK, or
+ * NGX_DECLINED with a tool error in *result.
+ */
+
+static ngx_int_t
+ngx_http_mcp_page_args(ngx_http_mcp_call_t *call, json_t *args,
+    size_t *limit, ngx_str_t *pos, json_t **result)
+{
+    json_t                *v;
+    json_int_t             n;
+    ngx_http_mcp_error_t   err;
+
+    *limit = 0;
+    v = json_object_get(args, "limit");
+
+    if (v != NULL && !json_is_null(v)) {
+        n = json_is_integer(v) ? json_integer_value(v) : 0;
+
+        if (n < 1 || n > NGX_HTTP_MCP_GRAPH_PAGE) {
+            *result = ngx_http_mcp_tool_error("limit must be an integer from "
+                                              "1 to %d",
+                                              NGX_HTTP_MCP_GRAPH_PAGE);
+            return NGX_DECLINED;
+        }
+
+        *limit = n;
+    }
+
+    if (ngx_http_mcp_cursor_decode(call->r->pool, args, pos, &err)
+        != NGX_OK)
+    {
+        *result = ngx_http_mcp_tool_error("invalid cursor: pass back the "
+                                          "nextCursor of an earlier page");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The graph, or a page of its entities (in name order) with the relations
+ * from or to them.
+ */
+
+static json_t *
+ngx_http_mcp_graph_read(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    int                    rc, more;
+    size_t                 limit;
+    json_t                *result, *last;
+    ngx_str_t              after, next;
+    ngx_http_mcp_graph_t   g;
+
+    result = NULL;
+
+    if (ngx_http_mcp_page_args(call, args, &limit, &after, &result) != NGX_OK
+        || ngx_http_mcp_graph_begin(call, args, MCP_STORE_RDONLY, &g, &result,
+                                    err)
+           != NGX_OK)
+    {
+        return result;
+    }
+
+    ngx_str_null(&next);
+
+    rc = mcp_store_entity_list(g.txn, &g.scope, (char *) after.data,
+                               after.len, limit, g.obs, MCP_STORE_OBS_MAX,
+                               ngx_http_mcp_add_entity, &g, &more);
+
+    if (rc == MCP_STORE_OK && !g.failed) {
+        if (limit == 0) {
+            rc = mcp_store_relation_list(g.txn, &g.scope, NULL, 0, NULL, 0,
+                                         ngx_http_mcp_add_relation, &g,
+                                         &more);
+            more = 0;
+
+        } else {
+            rc = ngx_http_mcp_graph_relations(&g);
+        }
+    }
+
+    if (rc == MCP_STORE_OK && more && json_array_size(g.entities)) {
+        last = json_array_get(g.entities, json_array_size(g.entities) - 1);
+        next.data = (u_char *) json_string_value(json_object_get(last,
+                                                                 "name"));
+        next.len = ngx_strlen(next.data);
+    }
+
+    return ngx_http_mcp_graph_end(&g, rc, ngx_http_mcp_graph_result(&g,
+                                                                    &next));
+}
+
+
+static json_t *
+ngx_http_mcp_read_graph(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_graph_read(call, args, err);
+}
+
+
+static json_t *
+ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    int                    rc;
+    size_t                 limit, i, nhits, total;
+    json_t                *result;
+    ngx_int_t              offset;
+    ngx_str_t              query, pos, next;
+    mcp_store_hit_t       *hits;
+    mcp_store_entity_t     e;
+    ngx_http_mcp_graph_t   g;
+
+    result = NULL;
+
+    if (ngx_http_mcp_arg_str(args, "query", 1, &query, err) != NGX_OK) {
+        return ngx_http_mcp_tool_error("%s", err->message);
+    }
+
+    while (query.len && (query.data[0] == ' ' || query.data[0] == '\t')) {
+        query.data++;
+        query.len--;
+    }
+
+    if (query.len == 0) {
+        /* server-memory's empty query matches everything */
+        return ngx_http_mcp_graph_read(call, args, err);
+    }
+
+    if (ngx_http_mcp_page_args(call, args, &limit, &pos, &result) != NGX_OK) {
+        return result;
+    }
+
+    offset = pos.len ? ngx_atoi(pos.data, pos.len) : 0;
+
+    if (offset == NGX_ERROR) {
+        return ngx_http_mcp_tool_error("invalid cursor: pass back the "
+                                       "nextCursor of an earlier page");
+    }
+
+    if (limit == 0) {
+        limit = NGX_HTTP_MCP_GRAPH_PAGE;
+    }
+
+    hits = ngx_palloc(call->r->pool, limit * sizeof(mcp_store_hit_t));
+    if (hits == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+    }
+
+    if (ngx_http_mcp_graph_begin(call, args, MCP_STORE_RDONLY, &g, &result,
+                                 err)
+        != NGX_OK)
+    {
+        return result;
+    }
+
+    rc = mcp_store_entity_search(g.txn, &g.scope, (char *) query.data,
+                                 query.len, offset, hits, limit, &nhits,
+                                 &total);
+
+    for (i = 0; rc == MCP_STORE_OK && i < nhits && !g.failed; i++) {
+        e.observations = g.obs;
+
+        rc = mcp_store_entity_get(g.txn, &g.scope, hits[i].doc,
+                                  hits[i].doc_len, &e, MCP_STORE_OBS_MAX,
+                                  NULL);
+        if (rc == MCP_STORE_OK) {
+            (void) ngx_http_mcp_add_entity(&g, &e);
+        }
+    }
+
+    if (rc == MCP_STORE_OK && !g.failed) {
+        rc = ngx_http_mcp_graph_relations(&g);
+    }
+
+    ngx_str_null(&next);
+
+    if (offset + nhits < total) {
+        next.data = ngx_pnalloc(call->r->pool, NGX_INT_T_LEN);
+        if (next.data == NULL) {
+            g.failed = 1;
+
+        } else {
+            next.len = ngx_sprintf(next.data, "%uz", offset + nhits)
+                       - next.data;
+        }
+    }
+
+    return ngx_http_mcp_graph_end(&g, rc, ngx_http_mcp_graph_result(&g,
+                                                                    &next));
+}
+
+
+static json_t *
+ngx_http_mcp_open_nodes(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    int                    rc;
+    size_t                 i;
+    json_t                *list, *name, *result;
+    mcp_store_entity_t     e;
+    ngx_http_mcp_graph_t   g;
+
+    result = NULL;
+
+    list = ngx_http_mcp_batch(args, "names", &result);
+    if (list == NULL) {
+        return result;
+    }
+
+    if (ngx_http_mcp_graph_begin(call, args, MCP_STORE_RDONLY, &g, &result,
+                                 err)
+        != NGX_OK)
+    {
+        return result;
+    }
+
+    rc = MCP_STORE_OK;
+
+    json_array_foreach(list, i, name) {
+        if (!json_is_string(name) || json_string_length(name) == 0
+            || json_string_length(name) > MCP_STORE_NAME_MAX
+            || json_object_get(g.names, json_string_value(name)) != NULL)
+        {
+            continue;
+        }
+
+        e.observations = g.obs;
+
+        rc = mcp_store_entity_get(g.txn, &g.scope, json_string_value(name),
+                                  json_string_length(name), &e,
+                                  MCP_STORE_OBS_MAX, NULL);
+
+        if (rc == MCP_STORE_NOTFOUND) {
+            rc = MCP_STORE_OK;
+            continue;
+        }
+
+        if (rc != MCP_STORE_OK || ngx_http_mcp_add_entity(&g, &e) != 0) {
+            break;
+        }
+    }
+
+    if (rc == MCP_STORE_OK && !g.failed) {
+        rc = ngx_http_mcp_graph_relations(&g);
+    }
+
+    return ngx_http_mcp_graph_end(&g, rc, ngx_http_mcp_graph_result(&g,
+                                                                    NULL));
+}
+
+
+/*
+ * memory://knowledge-graph[/{namespace}]: the whole graph as JSON.
+ */
+
+static json_t *
+ngx_http_mcp_read_graph_resource(ngx_http_mcp_call_t *call, json_t *params,
+    ngx_http_mcp_error_t *err)
+{
+    json_t      *args, *result, *text;
+    ngx_str_t    uri;
+
+    (void) ngx_http_mcp_arg_str(params, "uri", 1, &uri, err);
+
+    args = json_object();
+    if (args == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+    }
+
+    if (uri.len > sizeof(NGX_HTTP_MCP_GRAPH_URI)
+        && json_object_set_new(args, "namespace",
+                               json_stringn((char *) uri.data
+                                            + sizeof(NGX_HTTP_MCP_GRAPH_URI),
+                                            uri.len
+                                            - sizeof(NGX_HTTP_MCP_GRAPH_URI)))
+           != 0)
+    {
+        json_decref(args);
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+    }
+
+    result = ngx_http_mcp_graph_read(call, args, err);
+
+    json_decref(args);
+
+    if (result == NULL) {
+        return NULL;
+    }
+
+    if (json_is_true(json_object_get(result, "isError"))) {
+        json_decref(result);
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_RESOURCE_NOT_FOUND,
+                                     "Resource not found: %.*s",
+                                     (int) ngx_min(uri.len, 128), uri.data);
+    }
+
+    text = json_object_get(json_array_get(json_object_get(result, "content"),
+                                          0), "text");
+
+    params = json_pack("{s:[{s:s%, s:s, s:O}]}", "contents",
+                       "uri", uri.data, uri.len,
+                       "mimeType", "application/json", "text", text);
+
+    json_decref(result);
+
+    return params;
+}

@@ -1,0 +1,970 @@
+/*
+ * mcp_store: the full-text index of the context store, in two databases.
+ *
+ *   "postings"  scope, kind, token, NUL, doc id  ->  term frequency (uint)
+ *   "docs"      scope, kind, NUL, doc id         ->  length in tokens (uint)
+ *               scope, kind                      ->  [documents, tokens]
+ *
+ * Tokens never hold a NUL, so a token's postings are the keys that start
+ * with scope, kind, token, NUL, and sort before those of the longer tokens
+ * it is a prefix of: one cursor scan from scope, kind, token meets the
+ * exact matches first, then the prefix matches, token by token.  The
+ * totals record of a scope and kind is the one "docs" key with nothing
+ * after the kind, and gives BM25 its document count and average length.
+ * A document with no tokens has no record and is not counted.
+ *
+ * Scores are BM25 with
+ *
+ *   idf(t)      = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
+ *   score(d, t) = idf(t) * tf * (k1 + 1)
+ *                 / (tf + k1 * (1 - b + b * len(d) / avglen))
+ *
+ * summed over the query's tokens (a repeated one counts again), N and
+ * avglen over the scope's documents of the kind, df(t) the postings of t.
+ * A query token also matches the longer tokens it is a prefix of, each
+ * scored as a term of its own, but only in documents that lack the query
+ * token itself: "ali" scores a document holding "ali" on "ali" alone.
+ * Documents matched exactly by at least one query token come first;
+ * documents matched by prefixes only follow, their scores scaled into
+ * (0, half the lowest exact score], order kept, so that they rank after
+ * every exact match and still say how much lower they are.  Ties go by
+ * doc id, for pages that do not shift.
+ */
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcp_store_int.h"
+
+
+#define MCP_STORE_TOKEN_MAX      64
+
+#define MCP_STORE_BM25_K1        1.2
+#define MCP_STORE_BM25_B         0.75
+
+/*
+ * The most documents one search ranks: its scratch memory stays under a
+ * few MiB, and a query matching more is MCP_STORE_ETOOBIG (narrow it).
+ */
+#define MCP_STORE_SEARCH_DOCS    65536
+
+/* a count record: at most one uint64 or an array of two */
+#define MCP_STORE_COUNT_BUF      32
+
+
+/* a document that matched, and what it scored so far */
+typedef struct {
+    const char          *doc;
+    size_t               doc_len;
+    double               len;
+    double               exact;
+    double               prefix;
+    size_t               round;        /* last query token it held, from 1 */
+} mcp_store_acc_t;
+
+
+/* a posting of the token being scanned, scored once its df is known */
+typedef struct {
+    size_t               acc;
+    uint64_t             tf;
+} mcp_store_run_t;
+
+
+typedef struct {
+    mcp_store_txn_t     *t;
+    MDB_cursor          *cur;
+    mcp_store_kbuf_t     key;          /* scope, kind, then a query token */
+    mcp_store_kbuf_t     dkey;         /* scope, kind, NUL, then a doc id */
+    size_t               base;         /* length of scope and kind */
+    const char          *doc_prefix;
+    size_t               doc_prefix_len;
+    double               ndocs;
+    double               avglen;
+    size_t               round;
+
+    mcp_store_acc_t     *acc;
+    size_t               nacc;
+    size_t               acc_cap;
+    uint32_t            *slots;        /* hash of acc: index + 1, 0 free */
+    size_t               nslots;       /* a power of two */
+    mcp_store_run_t     *run;
+    size_t               nrun;
+    size_t               run_cap;
+    int                  run_exact;
+
+    int                  rc;
+} mcp_store_search_t;
+
+
+/* one text being added to or removed from a document */
+typedef struct {
+    mcp_store_txn_t     *t;
+    mcp_store_kbuf_t     key;          /* scope, kind, then token NUL doc */
+    size_t               base;
+    const char          *doc;
+    size_t               doc_len;
+    int                  delta;
+    int                  rc;
+} mcp_store_update_t;
+
+
+static int mcp_store_token_char(unsigned char c);
+static int mcp_store_stop_word(const char *token, size_t len);
+static int mcp_store_index_update(mcp_store_txn_t *t,
+    const mcp_store_scope_t *sc, char kind, const char *doc, size_t doc_len,
+    const char *text, size_t text_len, int delta);
+static int mcp_store_index_start(mcp_store_kbuf_t *kb, size_t *base,
+    const mcp_store_scope_t *sc, char kind);
+static int mcp_store_update_token(void *data, const char *token, size_t len);
+static int mcp_store_index_length(mcp_store_update_t *u, uint64_t ntokens);
+static int mcp_store_count_get(mcp_store_txn_t *t, MDB_dbi dbi,
+    const mcp_store_kbuf_t *kb, uint64_t *v, size_t n);
+static int mcp_store_count_put(mcp_store_txn_t *t, MDB_dbi dbi,
+    const mcp_store_kbuf_t *kb, const uint64_t *v, size_t n);
+static int mcp_store_search_token(void *data, const char *token, size_t len);
+static int mcp_store_search_posting(mcp_store_search_t *ss, const char *doc,
+    size_t doc_len, const MDB_val *val);
+static void mcp_store_search_flush(mcp_store_search_t *ss, uint64_t df);
+static int mcp_store_search_acc(mcp_store_search_t *ss, const char *doc,
+    size_t doc_len, size_t *idx);
+static int mcp_store_search_rehash(mcp_store_search_t *ss);
+static uint32_t mcp_store_hash(const char *p, size_t len);
+static void mcp_store_search_rank(mcp_store_search_t *ss);
+static int mcp_store_search_cmp(const void *a, const void *b);
+static void mcp_store_search_free(mcp_store_search_t *ss);
+static int mcp_store_grow(void **p, size_t *cap, size_t n, size_t size);
+
+
+/* sorted by length, then bytes; none is longer than 5 */
+static const char  *const mcp_store_stop_words[] = {
+    "a",
+    "an", "as", "at", "be", "by", "he", "in", "is", "it", "of", "on", "or",
+    "to",
+    "and", "are", "for", "has", "its", "the", "was",
+    "from", "that", "were", "will", "with"
+};
+
+
+size_t
+mcp_store_tokenize(const char *text, size_t len, mcp_store_token_cb cb,
+    void *data)
+{
+    size_t          i, j, n, start, count;
+    char            token[MCP_STORE_TOKEN_MAX];
+    unsigned char   c;
+
+    count = 0;
+    i = 0;
+
+    while (i < len) {
+        while (i < len && !mcp_store_token_char((unsigned char) text[i])) {
+            i++;
+        }
+
+        start = i;
+
+        while (i < len && mcp_store_token_char((unsigned char) text[i])) {
+            i++;
+        }
+
+        n = i - start;
+
+        /* cut a long token where a UTF-8 character starts, so that it
+         * keeps whole characters only */
+
+        if (n > MCP_STORE_TOKEN_MAX) {
+            n = MCP_STORE_TOKEN_MAX;
+
+            while (n > 0 && ((unsigned char) text[start + n] & 0xc0) == 0x80)
+            {
+                n--;
+            }
+        }
+
+        if (n == 0) {
+            continue;
+        }
+
+        for (j = 0; j < n; j++) {
+            c = (unsigned char) text[start + j];
+            token[j] = (char) ((c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c);
+        }
+
+        if (mcp_store_stop_word(token, n)) {
+            continue;
+        }
+
+        count++;
+
+        if (cb(data, token, n) != 0) {
+            break;
+        }
+    }
+
+    return count;
+}
+
+
+/* bytes of 0x80 and up are parts of multi-byte characters: never split */
+
+static int
+mcp_store_token_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+
+static int
+mcp_store_stop_word(const char *token, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < sizeof(mcp_store_stop_words) / sizeof(char *); i++) {
+        if (strlen(mcp_store_stop_words[i]) == len
+            && memcmp(mcp_store_stop_words[i], token, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+mcp_store_index_add(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    char kind, const char *doc, size_t doc_len, const char *text,
+    size_t text_len)
+{
+    return mcp_store_index_update(t, sc, kind, doc, doc_len, text, text_len,
+                                  1);
+}
+
+
+/*
+ * Removing is lenient: a posting that is not there is skipped, and a
+ * length never goes below 0, so that a document can always be dropped.
+ */
+
+int
+mcp_store_index_remove(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    char kind, const char *doc, size_t doc_len, const char *text,
+    size_t text_len)
+{
+    return mcp_store_index_update(t, sc, kind, doc, doc_len, text, text_len,
+                                  -1);
+}
+
+
+/*
+ * Each occurrence of a token changes its posting by delta; the document's
+ * length and the totals change once, by the number of tokens.
+ */
+
+static int
+mcp_store_index_update(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    char kind, const char *doc, size_t doc_len, const char *text,
+    size_t text_len, int delta)
+{
+    int                 rc;
+    size_t              n;
+    mcp_store_update_t  u;
+
+    if (t == NULL || t->mdb == NULL || t->rdonly || doc == NULL
+        || doc_len == 0 || (text == NULL && text_len != 0))
+    {
+        return MCP_STORE_EINVAL;
+    }
+
+    rc = mcp_store_index_start(&u.key, &u.base, sc, kind);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    /* the longest token must fit before the doc id */
+
+    if (u.base + MCP_STORE_TOKEN_MAX + 1 + doc_len > MCP_STORE_KEY_MAX) {
+        return MCP_STORE_ETOOBIG;
+    }
+
+    u.t = t;
+    u.doc = doc;
+    u.doc_len = doc_len;
+    u.delta = delta;
+    u.rc = MCP_STORE_OK;
+
+    n = mcp_store_tokenize(text, text_len, mcp_store_update_token, &u);
+
+    if (u.rc != MCP_STORE_OK || n == 0) {
+        return u.rc;
+    }
+
+    return mcp_store_index_length(&u, n);
+}
+
+
+static int
+mcp_store_index_start(mcp_store_kbuf_t *kb, size_t *base,
+    const mcp_store_scope_t *sc, char kind)
+{
+    int  rc;
+
+    if (kind != MCP_STORE_DOC_ENTITY && kind != MCP_STORE_DOC_MESSAGE) {
+        return MCP_STORE_EINVAL;
+    }
+
+    rc = mcp_store_kbuf_scope(kb, sc);
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_kbuf_add(kb, &kind, 1, 0);
+    }
+
+    *base = kb->len;
+
+    return rc;
+}
+
+
+static int
+mcp_store_update_token(void *data, const char *token, size_t len)
+{
+    mcp_store_update_t  *u = data;
+
+    int       rc;
+    uint64_t  tf;
+
+    u->key.len = u->base;
+
+    /* fits: checked against the longest token before tokenizing */
+
+    (void) mcp_store_kbuf_add(&u->key, token, len, 1);
+    (void) mcp_store_kbuf_add(&u->key, u->doc, u->doc_len, 0);
+
+    rc = mcp_store_count_get(u->t, u->t->store->postings, &u->key, &tf, 1);
+
+    if (rc == MCP_STORE_OK || rc == MCP_STORE_NOTFOUND) {
+        if (u->delta < 0 && tf == 0) {
+            return 0;
+        }
+
+        tf += (u->delta > 0) ? 1 : (uint64_t) -1;
+
+        rc = mcp_store_count_put(u->t, u->t->store->postings, &u->key, &tf, 1);
+    }
+
+    u->rc = rc;
+
+    return rc != MCP_STORE_OK;
+}
+
+
+static int
+mcp_store_index_length(mcp_store_update_t *u, uint64_t ntokens)
+{
+    int       rc;
+    MDB_dbi   docs;
+    uint64_t  len, old, totals[2];
+
+    docs = u->t->store->docs;
+
+    u->key.len = u->base;
+
+    (void) mcp_store_kbuf_add(&u->key, NULL, 0, 1);
+    (void) mcp_store_kbuf_add(&u->key, u->doc, u->doc_len, 0);
+
+    rc = mcp_store_count_get(u->t, docs, &u->key, &old, 1);
+    if (rc != MCP_STORE_OK && rc != MCP_STORE_NOTFOUND) {
+        return rc;
+    }
+
+    if (u->delta > 0) {
+        len = old + ntokens;
+
+    } else {
+        len = (old > ntokens) ? old - ntokens : 0;
+    }
+
+    rc = mcp_store_count_put(u->t, docs, &u->key, &len, 1);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    u->key.len = u->base;
+
+    rc = mcp_store_count_get(u->t, docs, &u->key, totals, 2);
+    if (rc != MCP_STORE_OK && rc != MCP_STORE_NOTFOUND) {
+        return rc;
+    }
+
+    /* a document is counted while it has tokens */
+
+    if (old == 0 && len > 0) {
+        totals[0]++;
+
+    } else if (old > 0 && len == 0 && totals[0] > 0) {
+        totals[0]--;
+    }
+
+    totals[1] = (totals[1] + len > old) ? totals[1] + len - old : 0;
+
+    if (totals[0] == 0) {
+        totals[1] = 0;
+    }
+
+    return mcp_store_count_put(u->t, docs, &u->key, totals, 2);
+}
+
+
+/*
+ * Reads a count record.  A missing one reads as zeros, and so does one
+ * that does not decode, which the next write repairs: MCP_STORE_OK either
+ * way, as the index is derived data.
+ */
+
+static int
+mcp_store_count_get(mcp_store_txn_t *t, MDB_dbi dbi,
+    const mcp_store_kbuf_t *kb, uint64_t *v, size_t n)
+{
+    int      rc;
+    MDB_val  val;
+
+    memset(v, 0, n * sizeof(uint64_t));
+
+    rc = mcp_store_txn_get(t, dbi, kb, &val);
+
+    if (rc == MCP_STORE_NOTFOUND) {
+        return MCP_STORE_OK;
+    }
+
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    if (mcp_store_uints_decode(val.mv_data, val.mv_size, v, n)
+        != MCP_STORE_OK)
+    {
+        memset(v, 0, n * sizeof(uint64_t));
+    }
+
+    return MCP_STORE_OK;
+}
+
+
+/* Writes a count record, or deletes it when the (first) count is 0. */
+
+static int
+mcp_store_count_put(mcp_store_txn_t *t, MDB_dbi dbi,
+    const mcp_store_kbuf_t *kb, const uint64_t *v, size_t n)
+{
+    int      rc;
+    char     buf[MCP_STORE_COUNT_BUF];
+    MDB_val  key, val;
+
+    mcp_store_kbuf_val(kb, &key);
+
+    if (v[0] == 0) {
+        rc = mdb_del(t->mdb, dbi, &key, NULL);
+        return (rc == MDB_NOTFOUND) ? MCP_STORE_OK : mcp_store_rc(rc);
+    }
+
+    val.mv_size = mcp_store_uints_encode(v, n, buf, sizeof(buf));
+    val.mv_data = buf;
+
+    return mcp_store_rc(mdb_put(t->mdb, dbi, &key, &val, 0));
+}
+
+
+int
+mcp_store_index_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    char kind, const char *doc_prefix, size_t doc_prefix_len,
+    const char *query, size_t query_len, size_t offset, mcp_store_hit_t *hits,
+    size_t cap, size_t *nhits, size_t *total)
+{
+    int                  rc;
+    size_t               i;
+    uint64_t             totals[2];
+    mcp_store_hit_t     *h;
+    mcp_store_acc_t     *a;
+    mcp_store_search_t   ss;
+
+    if (nhits != NULL) {
+        *nhits = 0;
+    }
+
+    if (total != NULL) {
+        *total = 0;
+    }
+
+    if (t == NULL || t->mdb == NULL || nhits == NULL
+        || (hits == NULL && cap != 0) || (query == NULL && query_len != 0)
+        || (doc_prefix == NULL && doc_prefix_len != 0))
+    {
+        return MCP_STORE_EINVAL;
+    }
+
+    memset(&ss, 0, sizeof(mcp_store_search_t));
+
+    rc = mcp_store_index_start(&ss.key, &ss.base, sc, kind);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    ss.dkey = ss.key;
+    (void) mcp_store_kbuf_add(&ss.dkey, NULL, 0, 1);
+
+    rc = mcp_store_count_get(t, t->store->docs, &ss.key, totals, 2);
+
+    if (rc != MCP_STORE_OK || totals[0] == 0) {
+        return rc;                      /* nothing indexed in the scope */
+    }
+
+    ss.t = t;
+    ss.doc_prefix = doc_prefix;
+    ss.doc_prefix_len = doc_prefix_len;
+    ss.ndocs = (double) totals[0];
+    ss.avglen = (double) totals[1] / (double) totals[0];
+
+    /* a totals record that did not decode reads as nothing indexed; one
+     * that says documents but no tokens must not divide by zero */
+
+    if (ss.avglen <= 0.0) {
+        ss.avglen = 1.0;
+    }
+    ss.rc = MCP_STORE_OK;
+
+    rc = mcp_store_txn_cursor(t, t->store->postings, &ss.cur);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    (void) mcp_store_tokenize(query, query_len, mcp_store_search_token, &ss);
+
+    mdb_cursor_close(ss.cur);
+
+    rc = ss.rc;
+
+    if (rc == MCP_STORE_OK) {
+        mcp_store_search_rank(&ss);
+
+        for (i = offset; i < ss.nacc && *nhits < cap; i++) {
+            a = &ss.acc[i];
+            h = &hits[(*nhits)++];
+
+            h->doc = mcp_store_txn_keep(t, a->doc, a->doc_len);
+            h->doc_len = a->doc_len;
+            h->seq = 0;
+            h->score = a->exact;
+
+            if (h->doc == NULL) {
+                rc = MCP_STORE_ENOMEM;
+                *nhits = 0;
+                break;
+            }
+        }
+
+        if (total != NULL && rc == MCP_STORE_OK) {
+            *total = ss.nacc;
+        }
+    }
+
+    mcp_store_search_free(&ss);
+
+    return rc;
+}
+
+
+/*
+ * One query token: scans its postings and those of the longer tokens it
+ * is a prefix of, token by token, a token's run of postings scored when
+ * it ends, once its df is known.
+ */
+
+static int
+mcp_store_search_token(void *data, const char *token, size_t len)
+{
+    mcp_store_search_t  *ss = data;
+
+    int             mrc;
+    size_t          rest_len, tlen, run_len;
+    MDB_val         key, val;
+    uint64_t        df;
+    const char     *rest, *nul, *run;
+    MDB_cursor_op   op;
+
+    ss->round++;
+    ss->key.len = ss->base;
+
+    /* fits: the base is checked to leave room for the longest token */
+
+    (void) mcp_store_kbuf_add(&ss->key, token, len, 0);
+
+    mcp_store_kbuf_val(&ss->key, &key);
+
+    run = NULL;
+    run_len = 0;
+    df = 0;
+    op = MDB_SET_RANGE;
+
+    while ((mrc = mcp_store_scan(ss->cur, op, ss->key.data, ss->key.len,
+                                 &key, &val))
+           == MDB_SUCCESS)
+    {
+        op = MDB_NEXT;
+
+        rest = (const char *) key.mv_data + ss->base;
+        rest_len = key.mv_size - ss->base;
+
+        nul = memchr(rest, '\0', rest_len);
+        if (nul == NULL) {
+            continue;                   /* not a posting: skip it */
+        }
+
+        tlen = (size_t) (nul - rest);
+
+        if (run == NULL || tlen != run_len || memcmp(rest, run, tlen) != 0) {
+            mcp_store_search_flush(ss, df);
+
+            run = rest;
+            run_len = tlen;
+            df = 0;
+            ss->run_exact = (tlen == len);
+        }
+
+        df++;
+
+        ss->rc = mcp_store_search_posting(ss, nul + 1, rest_len - tlen - 1,
+                                          &val);
+        if (ss->rc != MCP_STORE_OK) {
+            return 1;
+        }
+    }
+
+    mcp_store_search_flush(ss, df);
+
+    if (mrc != MDB_NOTFOUND) {
+        ss->rc = mcp_store_rc(mrc);
+        return 1;
+    }
+
+    return 0;
+}
+
+
+/* A posting of the run: kept if its document is one asked for. */
+
+static int
+mcp_store_search_posting(mcp_store_search_t *ss, const char *doc,
+    size_t doc_len, const MDB_val *val)
+{
+    int              rc;
+    size_t           idx;
+    uint64_t         tf;
+    mcp_store_run_t *r;
+
+    if (doc_len < ss->doc_prefix_len
+        || (ss->doc_prefix_len > 0
+            && memcmp(doc, ss->doc_prefix, ss->doc_prefix_len) != 0)
+        || mcp_store_uints_decode(val->mv_data, val->mv_size, &tf, 1)
+           != MCP_STORE_OK
+        || tf == 0)
+    {
+        return MCP_STORE_OK;
+    }
+
+    rc = mcp_store_search_acc(ss, doc, doc_len, &idx);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    /* a run holds a document once, so it is never longer than acc */
+
+    if (mcp_store_grow((void **) &ss->run, &ss->run_cap, ss->nrun + 1,
+                       sizeof(mcp_store_run_t))
+        != 0)
+    {
+        return MCP_STORE_ENOMEM;
+    }
+
+    r = &ss->run[ss->nrun++];
+    r->acc = idx;
+    r->tf = tf;
+
+    return MCP_STORE_OK;
+}
+
+
+static void
+mcp_store_search_flush(mcp_store_search_t *ss, uint64_t df)
+{
+    size_t            i;
+    double            idf, tf, norm, score;
+    mcp_store_acc_t  *a;
+
+    idf = log1p((ss->ndocs - (double) df + 0.5) / ((double) df + 0.5));
+
+    for (i = 0; i < ss->nrun; i++) {
+        a = &ss->acc[ss->run[i].acc];
+        tf = (double) ss->run[i].tf;
+
+        norm = 1.0 - MCP_STORE_BM25_B
+               + MCP_STORE_BM25_B * a->len / ss->avglen;
+        score = idf * tf * (MCP_STORE_BM25_K1 + 1.0)
+                / (tf + MCP_STORE_BM25_K1 * norm);
+
+        if (ss->run_exact) {
+            a->exact += score;
+            a->round = ss->round;
+
+        } else if (a->round != ss->round) {
+            a->prefix += score;
+        }
+    }
+
+    ss->nrun = 0;
+}
+
+
+/*
+ * Finds the document's accumulator, or makes one, reading its length.
+ * acc is an array that grows (indices stay), slots a hash of it with
+ * linear probing kept at most half full.
+ */
+
+static int
+mcp_store_search_acc(mcp_store_search_t *ss, const char *doc,
+    size_t doc_len, size_t *idx)
+{
+    int               rc;
+    size_t            i, mask;
+    uint32_t          h, slot;
+    uint64_t          len;
+    mcp_store_acc_t  *a;
+
+    h = mcp_store_hash(doc, doc_len);
+    mask = ss->nslots - 1;
+
+    for (i = h & mask; ss->nslots > 0 && ss->slots[i] != 0;
+         i = (i + 1) & mask)
+    {
+        a = &ss->acc[ss->slots[i] - 1];
+
+        if (a->doc_len == doc_len && memcmp(a->doc, doc, doc_len) == 0) {
+            *idx = ss->slots[i] - 1;
+            return MCP_STORE_OK;
+        }
+    }
+
+    if (ss->nacc == MCP_STORE_SEARCH_DOCS) {
+        return MCP_STORE_ETOOBIG;
+    }
+
+    if (mcp_store_grow((void **) &ss->acc, &ss->acc_cap, ss->nacc + 1,
+                       sizeof(mcp_store_acc_t))
+        != 0)
+    {
+        return MCP_STORE_ENOMEM;
+    }
+
+    ss->dkey.len = ss->base + 1;
+
+    rc = mcp_store_kbuf_add(&ss->dkey, doc, doc_len, 0);
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_count_get(ss->t, ss->t->store->docs, &ss->dkey, &len,
+                                 1);
+    }
+
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    a = &ss->acc[ss->nacc];
+    a->doc = doc;
+    a->doc_len = doc_len;
+    a->len = (double) len;
+    a->exact = 0.0;
+    a->prefix = 0.0;
+    a->round = 0;
+
+    *idx = ss->nacc++;
+
+    if (2 * ss->nacc > ss->nslots) {
+        return mcp_store_search_rehash(ss);
+    }
+
+    slot = (uint32_t) *idx + 1;
+
+    for (i = h & mask; ss->slots[i] != 0; i = (i + 1) & mask) {
+        /* void */
+    }
+
+    ss->slots[i] = slot;
+
+    return MCP_STORE_OK;
+}
+
+
+/* Doubles the hash (64 slots at first) and puts every document back. */
+
+static int
+mcp_store_search_rehash(mcp_store_search_t *ss)
+{
+    size_t     i, k, n, mask;
+    uint32_t   h, *slots;
+
+    n = (ss->nslots == 0) ? 64 : 2 * ss->nslots;
+
+    slots = calloc(n, sizeof(uint32_t));
+    if (slots == NULL) {
+        return MCP_STORE_ENOMEM;
+    }
+
+    mask = n - 1;
+
+    for (k = 0; k < ss->nacc; k++) {
+        h = mcp_store_hash(ss->acc[k].doc, ss->acc[k].doc_len);
+
+        for (i = h & mask; slots[i] != 0; i = (i + 1) & mask) {
+            /* void */
+        }
+
+        slots[i] = (uint32_t) k + 1;
+    }
+
+    free(ss->slots);
+
+    ss->slots = slots;
+    ss->nslots = n;
+
+    return MCP_STORE_OK;
+}
+
+
+/* FNV-1a */
+
+static uint32_t
+mcp_store_hash(const char *p, size_t len)
+{
+    size_t    i;
+    uint32_t  h;
+
+    h = 2166136261u;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ (unsigned char) p[i]) * 16777619u;
+    }
+
+    return h;
+}
+
+
+/*
+ * Leaves every document's final score in exact (see the top of the file
+ * for the tiers) and sorts acc best first.
+ */
+
+static void
+mcp_store_search_rank(mcp_store_search_t *ss)
+{
+    size_t            i;
+    double            low, high;
+    mcp_store_acc_t  *a;
+
+    low = 0.0;
+    high = 0.0;
+
+    for (i = 0; i < ss->nacc; i++) {
+        a = &ss->acc[i];
+
+        if (a->exact > 0.0) {
+            a->exact += a->prefix;
+
+            if (low == 0.0 || a->exact < low) {
+                low = a->exact;
+            }
+
+        } else if (a->prefix > high) {
+            high = a->prefix;
+        }
+    }
+
+    for (i = 0; i < ss->nacc; i++) {
+        a = &ss->acc[i];
+
+        if (a->exact == 0.0) {
+            a->exact = (low > 0.0) ? a->prefix * low / (2.0 * high)
+                                   : a->prefix;
+        }
+    }
+
+    if (ss->nacc > 1) {
+        qsort(ss->acc, ss->nacc, sizeof(mcp_store_acc_t),
+              mcp_store_search_cmp);
+    }
+}
+
+
+static int
+mcp_store_search_cmp(const void *a, const void *b)
+{
+    int                     c;
+    size_t                  n;
+    const mcp_store_acc_t  *x = a, *y = b;
+
+    if (x->exact != y->exact) {
+        return (x->exact > y->exact) ? -1 : 1;
+    }
+
+    n = (x->doc_len < y->doc_len) ? x->doc_len : y->doc_len;
+    c = memcmp(x->doc, y->doc, n);
+
+    if (c != 0) {
+        return c;
+    }
+
+    return (x->doc_len > y->doc_len) - (x->doc_len < y->doc_len);
+}
+
+
+static void
+mcp_store_search_free(mcp_store_search_t *ss)
+{
+    free(ss->acc);
+    free(ss->slots);
+    free(ss->run);
+}
+
+
+/*
+ * Makes *p hold at least n elements of size bytes, doubling (from 16):
+ * 0, or -1 when out of memory, *p then unchanged.
+ */
+
+static int
+mcp_store_grow(void **p, size_t *cap, size_t n, size_t size)
+{
+    void    *q;
+    size_t   c;
+
+    if (n <= *cap) {
+        return 0;
+    }
+
+    c = (*cap == 0) ? 16 : 2 * *cap;
+
+    while (c < n) {
+        c *= 2;
+    }
+
+    q = realloc(*p, c * size);
+    if (q == NULL) {
+        return -1;
+    }
+
+    *p = q;
+    *cap = c;
+
+    return 0;
+}

@@ -1,0 +1,335 @@
+/*
+ * What the store's test programs share: TAP output, one mkdtemp() root
+ * for their directories, opening stores, raw LMDB access and children.
+ */
+
+#define _POSIX_C_SOURCE  200809L
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test_lib.h"
+
+
+unsigned  tap_run;
+unsigned  tap_failed;
+char      test_root[1024];
+
+
+/*
+ * Removes the root, checks the plan, and returns the exit status of the
+ * program.
+ */
+
+int
+test_finish(unsigned plan)
+{
+    test_cleanup();
+
+    if (tap_run != plan) {
+        tap_diag("planned %u tests but ran %u", plan, tap_run);
+        return 1;
+    }
+
+    if (tap_failed) {
+        tap_diag("failed %u of %u tests", tap_failed, tap_run);
+        return 1;
+    }
+
+    return 0;
+}
+
+
+void
+test_setup(void)
+{
+    const char  *tmp;
+
+    tmp = getenv("TMPDIR");
+    if (tmp == NULL || tmp[0] == '\0') {
+        tmp = "/tmp";
+    }
+
+    snprintf(test_root, sizeof(test_root), "%s/mcp_store_test.XXXXXX", tmp);
+
+    if (mkdtemp(test_root) == NULL) {
+        printf("Bail out! mkdtemp(\"%s\"): %s\n", test_root,
+               strerror(errno));
+        exit(1);
+    }
+}
+
+
+void
+test_cleanup(void)
+{
+    struct stat  st;
+
+    test_rmrf(test_root);
+
+    TAP_OK(lstat(test_root, &st) == -1 && errno == ENOENT,
+           "cleanup: the test directory is removed");
+}
+
+
+void
+test_rmrf(const char *path)
+{
+    DIR            *d;
+    char            sub[PATH_MAX];
+    struct stat     st;
+    struct dirent  *de;
+
+    if (lstat(path, &st) == -1) {
+        return;
+    }
+
+    if (!S_ISDIR(st.st_mode)) {
+        (void) unlink(path);
+        return;
+    }
+
+    d = opendir(path);
+
+    if (d != NULL) {
+        while ((de = readdir(d)) != NULL) {
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            {
+                continue;
+            }
+
+            snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+            test_rmrf(sub);
+        }
+
+        closedir(d);
+    }
+
+    (void) rmdir(path);
+}
+
+
+const char *
+test_dir(char *buf, const char *name)
+{
+    snprintf(buf, PATH_MAX, "%s/%s", test_root, name);
+
+    if (mkdir(buf, 0700) == -1) {
+        tap_bail("mkdir(\"%s\"): %s", buf, strerror(errno));
+    }
+
+    return buf;
+}
+
+
+mcp_store_t *
+test_open(const char *dir, size_t map_size, unsigned flags)
+{
+    int           rc;
+    char          err[512];
+    mcp_store_t  *s;
+
+    rc = mcp_store_open(&s, dir, map_size, flags, err, sizeof(err));
+    if (rc != MCP_STORE_OK) {
+        tap_diag("open(\"%s\"): %s", dir, err);
+        return NULL;
+    }
+
+    return s;
+}
+
+
+/*
+ * Opens dir with raw LMDB and begins a transaction on its database db;
+ * test_raw_close() ends both.
+ */
+
+int
+test_raw_open(const char *dir, const char *db, unsigned flags, MDB_env **env,
+    MDB_txn **txn, MDB_dbi *dbi)
+{
+    int  rc;
+
+    rc = mdb_env_create(env);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_env_set_maxdbs(*env, 16);
+
+    if (rc == 0) {
+        rc = mdb_env_open(*env, dir, flags, 0600);
+    }
+
+    if (rc == 0) {
+        rc = mdb_txn_begin(*env, NULL, flags, txn);
+
+        if (rc == 0) {
+            rc = mdb_dbi_open(*txn, db, (flags & MDB_RDONLY) ? 0 : MDB_CREATE,
+                              dbi);
+            if (rc != 0) {
+                mdb_txn_abort(*txn);
+            }
+        }
+    }
+
+    if (rc != 0) {
+        mdb_env_close(*env);
+    }
+
+    return rc;
+}
+
+
+int
+test_raw_close(MDB_env *env, MDB_txn *txn, int rc)
+{
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+    } else {
+        mdb_txn_abort(txn);
+    }
+
+    mdb_env_close(env);
+
+    return rc;
+}
+
+
+int
+test_wait(pid_t pid)
+{
+    int  status;
+
+    if (pid == -1) {
+        tap_diag("fork: %s", strerror(errno));
+        return -1;
+    }
+
+    while (waitpid(pid, &status, 0) == -1) {
+        if (errno != EINTR) {
+            tap_diag("waitpid: %s", strerror(errno));
+            return -1;
+        }
+    }
+
+    if (!WIFEXITED(status)) {
+        tap_diag("child %d ended by signal %d", (int) pid,
+                 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        return -1;
+    }
+
+    return WEXITSTATUS(status);
+}
+
+
+void
+tap_vline(int pass, const char *file, int line, const char *fmt,
+    va_list args)
+{
+    tap_run++;
+
+    if (!pass) {
+        tap_failed++;
+    }
+
+    printf("%sok %u - ", pass ? "" : "not ", tap_run);
+    vprintf(fmt, args);
+    printf("\n");
+
+    if (!pass) {
+        printf("#   Failed test at %s line %d.\n", file, line);
+    }
+}
+
+
+int
+tap_ok(int pass, const char *file, int line, const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    tap_vline(pass, file, line, fmt, args);
+    va_end(args);
+
+    return pass;
+}
+
+
+int
+tap_rc(int got, int want, const char *file, int line, const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    tap_vline(got == want, file, line, fmt, args);
+    va_end(args);
+
+    if (got != want) {
+        tap_diag("  got: %d (%s)", got, mcp_store_strerror(got));
+        tap_diag("  expected: %d (%s)", want, mcp_store_strerror(want));
+    }
+
+    return got == want;
+}
+
+
+int
+tap_is(unsigned long long got, unsigned long long want, const char *file,
+    int line, const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    tap_vline(got == want, file, line, fmt, args);
+    va_end(args);
+
+    if (got != want) {
+        tap_diag("  got: %llu", got);
+        tap_diag("  expected: %llu", want);
+    }
+
+    return got == want;
+}
+
+
+void
+tap_diag(const char *fmt, ...)
+{
+    va_list  args;
+
+    printf("# ");
+
+    va_start(args, fmt);
+    vprintf(fmt, args);
+    va_end(args);
+
+    printf("\n");
+}
+
+
+void
+tap_bail(const char *fmt, ...)
+{
+    va_list  args;
+
+    printf("Bail out! ");
+
+    va_start(args, fmt);
+    vprintf(fmt, args);
+    va_end(args);
+
+    printf("\n");
+
+    test_rmrf(test_root);
+    exit(1);
+}

@@ -1,0 +1,68 @@
+/*
+ * What the store's test programs share (test_lib.c).
+ */
+
+#ifndef _TEST_LIB_H_INCLUDED_
+#define _TEST_LIB_H_INCLUDED_
+
+
+#include <sys/types.h>
+#include <stdarg.h>
+
+#include "mcp_store_int.h"
+
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TEST_NORETURN    __attribute__((noreturn))
+#define TEST_PRINTF(f, a)  __attribute__((format(printf, f, a)))
+#else
+#define TEST_NORETURN
+#define TEST_PRINTF(f, a)
+#endif
+
+
+/* TAP */
+
+#define TAP_OK(cond, ...)                                                     \
+    tap_ok((cond) != 0, __FILE__, __LINE__, __VA_ARGS__)
+
+#define TAP_RC(got, want, ...)                                                \
+    tap_rc((got), (want), __FILE__, __LINE__, __VA_ARGS__)
+
+#define TAP_IS(got, want, ...)                                                \
+    tap_is((unsigned long long) (got), (unsigned long long) (want),         \
+           __FILE__, __LINE__, __VA_ARGS__)
+
+
+extern unsigned  tap_run;
+extern unsigned  tap_failed;
+
+/* the directory every test directory goes under */
+extern char      test_root[1024];
+
+
+void tap_vline(int pass, const char *file, int line, const char *fmt,
+    va_list args);
+int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
+    TEST_PRINTF(4, 5);
+int tap_rc(int got, int want, const char *file, int line, const char *fmt,
+    ...) TEST_PRINTF(5, 6);
+int tap_is(unsigned long long got, unsigned long long want, const char *file,
+    int line, const char *fmt, ...) TEST_PRINTF(5, 6);
+void tap_diag(const char *fmt, ...) TEST_PRINTF(1, 2);
+void tap_bail(const char *fmt, ...) TEST_PRINTF(1, 2) TEST_NORETURN;
+
+
+void test_setup(void);
+void test_cleanup(void);
+int test_finish(unsigned plan);
+void test_rmrf(const char *path);
+const char *test_dir(char *buf, const char *name);
+mcp_store_t *test_open(const char *dir, size_t map_size, unsigned flags);
+int test_raw_open(const char *dir, const char *db, unsigned flags,
+    MDB_env **env, MDB_txn **txn, MDB_dbi *dbi);
+int test_raw_close(MDB_env *env, MDB_txn *txn, int rc);
+int test_wait(pid_t pid);
+
+
+#endif /* _TEST_LIB_H_INCLUDED_ */
