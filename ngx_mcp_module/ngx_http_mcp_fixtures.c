@@ -3,12 +3,580 @@
  * ngx_mcp: the fixtures the MCP conformance suite calls (tools, resources
  * and prompts named test_* and test://...).  Compiled in, offered only
  * where "mcp_conformance_fixtures on;" is set.
+ *
+ * The fixtures that need a request from the server to the client during a
+ * call (test_sampling, test_elicitation*) are not here: the client's answer
+ * comes in another POST, which another worker may accept.
  */
 
 
 #include "ngx_http_mcp_rpc.h"
 
 
-ngx_http_mcp_provider_t  ngx_http_mcp_fixtures_provider = {
-    NULL, NULL, NULL, NULL, NULL, NULL
+/* a 1x1 PNG, and a 16-bit PCM WAV of one silent sample at 8 kHz */
+#define NGX_HTTP_MCP_FIXTURE_PNG                                              \
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAF"    \
+    "BQIAX8jx0gAAAABJRU5ErkJggg=="
+
+#define NGX_HTTP_MCP_FIXTURE_WAV                                              \
+    "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQIAAAAAAA=="
+
+#define NGX_HTTP_MCP_NO_ARGS                                                  \
+    "{\"type\": \"object\", \"properties\": {}}"
+
+#define NGX_HTTP_MCP_TEMPLATE_PREFIX  "test://template/"
+#define NGX_HTTP_MCP_TEMPLATE_SUFFIX  "/data"
+
+
+static json_t *ngx_http_mcp_simple_text(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_image_content(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_audio_content(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_embedded_resource(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_multiple_content(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_tool_with_logging(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_tool_with_progress(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_error_handling(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_read_static_text(ngx_http_mcp_call_t *call,
+    json_t *params, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_read_static_binary(ngx_http_mcp_call_t *call,
+    json_t *params, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_read_watched(ngx_http_mcp_call_t *call,
+    json_t *params, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_read_template(ngx_http_mcp_call_t *call,
+    json_t *params, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_simple_prompt(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_prompt_with_arguments(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_prompt_with_resource(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_prompt_with_image(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static ngx_int_t ngx_http_mcp_complete_fixture(ngx_http_mcp_call_t *call,
+    json_t *ref, ngx_str_t *name, ngx_str_t *value, json_t *values);
+
+
+static ngx_http_mcp_tool_t  ngx_http_mcp_fixture_tools[] = {
+
+    { "test_simple_text", "Simple text",
+      "Returns one text content item.",
+      NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
+      ngx_http_mcp_simple_text },
+
+    { "test_image_content", "Image content",
+      "Returns one image content item, a 1x1 PNG.",
+      NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
+      ngx_http_mcp_image_content },
+
+    { "test_audio_content", "Audio content",
+      "Returns one audio content item, a short WAV.",
+      NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
+      ngx_http_mcp_audio_content },
+
+    { "test_embedded_resource", "Embedded resource",
+      "Returns one embedded text resource.",
+      NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
+      ngx_http_mcp_embedded_resource },
+
+    { "test_multiple_content_types", "Multiple content types",
+      "Returns text, an image and an embedded resource.",
+      NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
+      ngx_http_mcp_multiple_content },
+
+    { "test_tool_with_logging", "Tool with logging",
+      "Sends three log messages at level info before its result.",
+      NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
+      ngx_http_mcp_tool_with_logging },
+
+    { "test_tool_with_progress", "Tool with progress",
+      "Reports progress 0, 50 and 100 of 100 before its result, when the "
+      "request carries a progressToken.",
+      NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
+      ngx_http_mcp_tool_with_progress },
+
+    { "test_error_handling", "Error handling",
+      "Always fails: a result with isError.",
+      NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
+      ngx_http_mcp_error_handling },
+
+    { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 };
+
+
+static ngx_http_mcp_resource_t  ngx_http_mcp_fixture_resources[] = {
+
+    { "test://static-text", "static-text", "Static text",
+      "A fixed text resource.",
+      "text/plain", ngx_http_mcp_read_static_text },
+
+    { "test://static-binary", "static-binary", "Static binary",
+      "A fixed binary resource, a 1x1 PNG.",
+      "image/png", ngx_http_mcp_read_static_binary },
+
+    { "test://watched-resource", "watched-resource", "Watched resource",
+      "A text resource to subscribe to.",
+      "text/plain", ngx_http_mcp_read_watched },
+
+    { NULL, NULL, NULL, NULL, NULL, NULL }
+};
+
+
+static ngx_http_mcp_resource_t  ngx_http_mcp_fixture_templates[] = {
+
+    { NGX_HTTP_MCP_TEMPLATE_PREFIX "{id}" NGX_HTTP_MCP_TEMPLATE_SUFFIX,
+      "template-data", "Template data",
+      "JSON data for any id.",
+      "application/json", ngx_http_mcp_read_template },
+
+    { NULL, NULL, NULL, NULL, NULL, NULL }
+};
+
+
+static ngx_http_mcp_prompt_t  ngx_http_mcp_fixture_prompts[] = {
+
+    { "test_simple_prompt", "Simple prompt",
+      "One user message of text, no arguments.",
+      NULL,
+      ngx_http_mcp_simple_prompt },
+
+    { "test_prompt_with_arguments", "Prompt with arguments",
+      "One user message that quotes both arguments.",
+      "[{\"name\": \"arg1\", \"description\": \"First argument\", "
+      "\"required\": true},"
+      " {\"name\": \"arg2\", \"description\": \"Second argument\", "
+      "\"required\": true}]",
+      ngx_http_mcp_prompt_with_arguments },
+
+    { "test_prompt_with_embedded_resource", "Prompt with embedded resource",
+      "A user message embedding the resource resourceUri, then one of "
+      "text.",
+      "[{\"name\": \"resourceUri\", \"description\": \"URI of the resource "
+      "to embed\", \"required\": true}]",
+      ngx_http_mcp_prompt_with_resource },
+
+    { "test_prompt_with_image", "Prompt with image",
+      "A user message with a 1x1 PNG, then one of text.",
+      NULL,
+      ngx_http_mcp_prompt_with_image },
+
+    { NULL, NULL, NULL, NULL, NULL }
+};
+
+
+ngx_http_mcp_provider_t  ngx_http_mcp_fixtures_provider = {
+    ngx_http_mcp_fixture_tools,
+    ngx_http_mcp_fixture_resources,
+    ngx_http_mcp_fixture_templates,
+    ngx_http_mcp_fixture_prompts,
+    NULL,
+    ngx_http_mcp_complete_fixture
+};
+
+
+/*
+ * Every result below is built by one json_pack() of items that may
+ * themselves have failed (json_pack() then fails too): a NULL at the end
+ * means out of memory.
+ */
+
+static json_t *
+ngx_http_mcp_fixture_done(json_t *result, ngx_http_mcp_error_t *err)
+{
+    if (result == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+    }
+
+    return result;
+}
+
+
+/* content items */
+
+static json_t *
+ngx_http_mcp_fixture_media(const char *type, const char *data,
+    const char *mime_type)
+{
+    return json_pack("{s:s, s:s, s:s}", "type", type, "data", data,
+                     "mimeType", mime_type);
+}
+
+
+static json_t *
+ngx_http_mcp_fixture_image(void)
+{
+    return ngx_http_mcp_fixture_media("image", NGX_HTTP_MCP_FIXTURE_PNG,
+                                      "image/png");
+}
+
+
+static json_t *
+ngx_http_mcp_fixture_embedded(const char *uri, const char *mime_type,
+    const char *text)
+{
+    return json_pack("{s:s, s:{s:s, s:s, s:s}}", "type", "resource",
+                     "resource", "uri", uri, "mimeType", mime_type,
+                     "text", text);
+}
+
+
+/*
+ * A tool result of one content item (stolen).
+ */
+
+static json_t *
+ngx_http_mcp_fixture_tool(json_t *item, ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_fixture_done(json_pack("{s:[o]}", "content", item),
+                                     err);
+}
+
+
+static json_t *
+ngx_http_mcp_simple_text(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_fixture_tool(
+               ngx_http_mcp_text("This is a simple text response for "
+                                 "testing."), err);
+}
+
+
+static json_t *
+ngx_http_mcp_image_content(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_fixture_tool(ngx_http_mcp_fixture_image(), err);
+}
+
+
+static json_t *
+ngx_http_mcp_audio_content(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_fixture_tool(
+               ngx_http_mcp_fixture_media("audio", NGX_HTTP_MCP_FIXTURE_WAV,
+                                          "audio/wav"), err);
+}
+
+
+static json_t *
+ngx_http_mcp_embedded_resource(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_fixture_tool(
+               ngx_http_mcp_fixture_embedded("test://embedded-resource",
+                                             "text/plain",
+                                             "This is an embedded resource "
+                                             "content."), err);
+}
+
+
+static json_t *
+ngx_http_mcp_multiple_content(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_fixture_done(
+               json_pack("{s:[o, o, o]}", "content",
+                         ngx_http_mcp_text("Multiple content types test:"),
+                         ngx_http_mcp_fixture_image(),
+                         ngx_http_mcp_fixture_embedded(
+                             "test://mixed-content-resource",
+                             "application/json",
+                             "{\"test\":\"data\",\"value\":123}")),
+               err);
+}
+
+
+/*
+ * The notifications are queued on the call: the transport sends them as
+ * SSE events before the result, which is what a client sees of a tool
+ * that logs as it goes.
+ */
+
+static json_t *
+ngx_http_mcp_tool_with_logging(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    const char  **m;
+
+    static const char  *messages[] = {
+        "Tool execution started",
+        "Tool processing data",
+        "Tool execution completed",
+        NULL
+    };
+
+    for (m = messages; *m; m++) {
+        if (ngx_http_mcp_log(call, NGX_HTTP_MCP_LOG_INFO,
+                             "test_tool_with_logging", json_string(*m))
+            != NGX_OK)
+        {
+            return ngx_http_mcp_fixture_done(NULL, err);
+        }
+    }
+
+    return ngx_http_mcp_fixture_tool(
+               ngx_http_mcp_text("Logging test completed"), err);
+}
+
+
+static json_t *
+ngx_http_mcp_tool_with_progress(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    ngx_uint_t  i;
+
+    static const double  steps[] = { 0, 50, 100 };
+
+    for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        if (ngx_http_mcp_progress(call, steps[i], 100, NULL) != NGX_OK) {
+            return ngx_http_mcp_fixture_done(NULL, err);
+        }
+    }
+
+    return ngx_http_mcp_fixture_tool(
+               ngx_http_mcp_text("Progress test completed"), err);
+}
+
+
+static json_t *
+ngx_http_mcp_error_handling(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_fixture_done(
+               ngx_http_mcp_tool_error("This tool intentionally returns an "
+                                       "error for testing"), err);
+}
+
+
+/*
+ * A resources/read result of one item: the requested uri, with value as
+ * key ("text" or "blob", base64).  rpc.c has checked params.uri.
+ */
+
+static json_t *
+ngx_http_mcp_fixture_contents(json_t *params, const char *mime_type,
+    const char *key, const char *value, ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_fixture_done(
+               json_pack("{s:[{s:O, s:s, s:s}]}", "contents",
+                         "uri", json_object_get(params, "uri"),
+                         "mimeType", mime_type, key, value),
+               err);
+}
+
+
+static json_t *
+ngx_http_mcp_read_static_text(ngx_http_mcp_call_t *call, json_t *params,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_fixture_contents(params, "text/plain", "text",
+                                         "This is the content of the static "
+                                         "text resource.", err);
+}
+
+
+static json_t *
+ngx_http_mcp_read_static_binary(ngx_http_mcp_call_t *call, json_t *params,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_fixture_contents(params, "image/png", "blob",
+                                         NGX_HTTP_MCP_FIXTURE_PNG, err);
+}
+
+
+static json_t *
+ngx_http_mcp_read_watched(ngx_http_mcp_call_t *call, json_t *params,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_fixture_contents(params, "text/plain", "text",
+                                         "This is the content of the "
+                                         "watched resource.", err);
+}
+
+
+/*
+ * test://template/{id}/data: the template matched, so the uri is the
+ * prefix, a non-empty id without "/", and the suffix.
+ */
+
+static json_t *
+ngx_http_mcp_read_template(ngx_http_mcp_call_t *call, json_t *params,
+    ngx_http_mcp_error_t *err)
+{
+    char        *text;
+    json_t      *data, *result;
+    ngx_str_t    uri, id;
+
+    if (ngx_http_mcp_arg_str(params, "uri", 1, &uri, err) != NGX_OK) {
+        return NULL;
+    }
+
+    id.data = uri.data + sizeof(NGX_HTTP_MCP_TEMPLATE_PREFIX) - 1;
+    id.len = uri.len - (sizeof(NGX_HTTP_MCP_TEMPLATE_PREFIX) - 1)
+             - (sizeof(NGX_HTTP_MCP_TEMPLATE_SUFFIX) - 1);
+
+    data = json_pack("{s:s%, s:b, s:s+%}", "id", id.data, id.len,
+                     "templateTest", 1,
+                     "data", "Data for ID: ", id.data, id.len);
+    if (data == NULL) {
+        return ngx_http_mcp_fixture_done(NULL, err);
+    }
+
+    text = json_dumps(data, JSON_COMPACT);
+    json_decref(data);
+
+    if (text == NULL) {
+        return ngx_http_mcp_fixture_done(NULL, err);
+    }
+
+    result = ngx_http_mcp_fixture_contents(params, "application/json",
+                                           "text", text, err);
+    free(text);
+
+    return result;
+}
+
+
+/*
+ * A prompts/get result: a user message of content (stolen) and, when
+ * followup is given, a second user message of that text.
+ */
+
+static json_t *
+ngx_http_mcp_fixture_prompt(json_t *content, const char *followup,
+    ngx_http_mcp_error_t *err)
+{
+    json_t  *messages;
+
+    messages = json_pack("[{s:s, s:o}]", "role", "user", "content", content);
+
+    if (messages != NULL && followup != NULL
+        && json_array_append_new(messages,
+                                 json_pack("{s:s, s:o}", "role", "user",
+                                           "content",
+                                           ngx_http_mcp_text(followup)))
+           != 0)
+    {
+        json_decref(messages);
+        messages = NULL;
+    }
+
+    return ngx_http_mcp_fixture_done(json_pack("{s:o}", "messages",
+                                               messages), err);
+}
+
+
+static json_t *
+ngx_http_mcp_simple_prompt(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_fixture_prompt(
+               ngx_http_mcp_text("This is a simple prompt for testing."),
+               NULL, err);
+}
+
+
+static json_t *
+ngx_http_mcp_prompt_with_arguments(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    ngx_str_t  arg1, arg2;
+
+    if (ngx_http_mcp_arg_str(args, "arg1", 1, &arg1, err) != NGX_OK
+        || ngx_http_mcp_arg_str(args, "arg2", 1, &arg2, err) != NGX_OK)
+    {
+        return NULL;
+    }
+
+    /* "Prompt with arguments: arg1='<arg1>', arg2='<arg2>'" */
+
+    return ngx_http_mcp_fixture_prompt(
+               json_pack("{s:s, s:s+%++%+}", "type", "text", "text",
+                         "Prompt with arguments: arg1='",
+                         arg1.data, arg1.len,
+                         "', arg2='",
+                         arg2.data, arg2.len,
+                         "'"),
+               NULL, err);
+}
+
+
+static json_t *
+ngx_http_mcp_prompt_with_resource(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    ngx_str_t  uri;
+
+    if (ngx_http_mcp_arg_str(args, "resourceUri", 1, &uri, err) != NGX_OK) {
+        return NULL;
+    }
+
+    /* a JSON string value: NUL-terminated */
+
+    return ngx_http_mcp_fixture_prompt(
+               ngx_http_mcp_fixture_embedded((char *) uri.data, "text/plain",
+                                             "Embedded resource content for "
+                                             "testing."),
+               "Please process the embedded resource above.", err);
+}
+
+
+static json_t *
+ngx_http_mcp_prompt_with_image(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_fixture_prompt(ngx_http_mcp_fixture_image(),
+                                       "Please analyze the image above.",
+                                       err);
+}
+
+
+/*
+ * Completes arg1 and arg2 of test_prompt_with_arguments from a fixed list,
+ * by prefix.
+ */
+
+static ngx_int_t
+ngx_http_mcp_complete_fixture(ngx_http_mcp_call_t *call, json_t *ref,
+    ngx_str_t *name, ngx_str_t *value, json_t *values)
+{
+    const char   *prompt, **c;
+
+    static const char  *candidates[] = {
+        "test", "testing", "testValue1", "testValue2", "example", NULL
+    };
+
+    prompt = json_string_value(json_object_get(ref, "name"));
+
+    if (prompt == NULL
+        || ngx_strcmp(json_string_value(json_object_get(ref, "type")),
+                      "ref/prompt") != 0
+        || ngx_strcmp(prompt, "test_prompt_with_arguments") != 0
+        || name->len != 4
+        || (ngx_strncmp(name->data, "arg1", 4) != 0
+            && ngx_strncmp(name->data, "arg2", 4) != 0))
+    {
+        return NGX_OK;
+    }
+
+    for (c = candidates; *c; c++) {
+        if (ngx_strlen(*c) >= value->len
+            && ngx_strncmp(*c, value->data, value->len) == 0
+            && json_array_append_new(values, json_string(*c)) != 0)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}

@@ -753,7 +753,19 @@ ngx_http_mcp_create_entities(ngx_http_mcp_call_t *call, json_t *args,
             break;
         }
 
-        if (created && json_array_append(g.entities, item) != 0) {
+        /* echo what was stored, not what else the item carried */
+
+        if (created
+            && json_array_append_new(g.entities,
+                                     json_pack("{s:O, s:O, s:O}",
+                                               "name",
+                                               json_object_get(item, "name"),
+                                               "entityType",
+                                               json_object_get(item,
+                                                               "entityType"),
+                                               "observations", obs))
+               != 0)
+        {
             g.failed = 1;
             break;
         }
@@ -838,7 +850,11 @@ ngx_http_mcp_relations_call(ngx_http_mcp_call_t *call, json_t *args,
             break;
         }
 
-        if (create && done && json_array_append(g.relations, item) != 0) {
+        if (create && done
+            && json_array_append_new(g.relations,
+                                     ngx_http_mcp_relation_json(&r))
+               != 0)
+        {
             g.failed = 1;
             break;
         }
@@ -1123,7 +1139,7 @@ ngx_http_mcp_graph_read(ngx_http_mcp_call_t *call, json_t *args,
                                ngx_http_mcp_add_entity, &g, &more);
 
     if (rc == MCP_STORE_OK && !g.failed) {
-        if (limit == 0) {
+        if (limit == 0 && after.len == 0) {
             rc = mcp_store_relation_list(g.txn, &g.scope, NULL, 0, NULL, 0,
                                          ngx_http_mcp_add_relation, &g,
                                          &more);
@@ -1171,11 +1187,6 @@ ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
 
     if (ngx_http_mcp_arg_str(args, "query", 1, &query, err) != NGX_OK) {
         return ngx_http_mcp_tool_error("%s", err->message);
-    }
-
-    while (query.len && (query.data[0] == ' ' || query.data[0] == '\t')) {
-        query.data++;
-        query.len--;
     }
 
     if (query.len == 0) {

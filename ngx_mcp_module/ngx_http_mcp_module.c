@@ -122,6 +122,13 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       offsetof(ngx_http_mcp_loc_conf_t, allowed_origins),
       NULL },
 
+    { ngx_string("mcp_context_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, context_ttl),
+      NULL },
+
     { ngx_string("mcp_conformance_fixtures"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -335,6 +342,7 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     mlcf->allowed_hosts = NGX_CONF_UNSET_PTR;
     mlcf->allowed_origins = NGX_CONF_UNSET_PTR;
     mlcf->conformance_fixtures = NGX_CONF_UNSET;
+    mlcf->context_ttl = NGX_CONF_UNSET;
 
     return mlcf;
 }
@@ -386,6 +394,7 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              NULL);
     ngx_conf_merge_value(conf->conformance_fixtures,
                          prev->conformance_fixtures, 0);
+    ngx_conf_merge_sec_value(conf->context_ttl, prev->context_ttl, 0);
 
     ngx_conf_merge_ptr_value(conf->url_schemes, prev->url_schemes, NULL);
     if (conf->url_schemes == NULL) {
@@ -901,27 +910,41 @@ ngx_http_mcp_sweep_handler(ngx_event_t *ev)
 {
     ngx_http_mcp_main_conf_t *mmcf = ev->data;
 
-    int     rc;
-    size_t  removed;
+    int         rc;
+    size_t      removed, contexts;
+    ngx_uint_t  again;
+
+    again = 0;
+    removed = 0;
+    contexts = 0;
 
     rc = mcp_store_session_expire(mmcf->store,
                                   ngx_time()
                                   - (int64_t) (mmcf->session_timeout / 1000),
                                   NGX_HTTP_MCP_SWEEP_BATCH, &removed);
 
-    if (rc != MCP_STORE_OK) {
-        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
-                      "mcp_store \"%V\": expiring sessions failed: %s",
-                      &mmcf->path, mcp_store_strerror(rc));
+    if (rc == MCP_STORE_OK) {
+        again = (removed == NGX_HTTP_MCP_SWEEP_BATCH);
 
-    } else if (removed) {
-        ngx_log_error(NGX_LOG_INFO, ev->log, 0,
-                      "mcp_store \"%V\": %uz idle sessions expired",
-                      &mmcf->path, removed);
+        rc = mcp_store_context_expire(mmcf->store, ngx_time(),
+                                      NGX_HTTP_MCP_SWEEP_BATCH, &contexts);
+        again |= (contexts == NGX_HTTP_MCP_SWEEP_BATCH);
     }
 
+    if (rc != MCP_STORE_OK) {
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                      "mcp_store \"%V\": expiring sessions and contexts "
+                      "failed: %s", &mmcf->path, mcp_store_strerror(rc));
+
+    } else if (removed || contexts) {
+        ngx_log_error(NGX_LOG_INFO, ev->log, 0,
+                      "mcp_store \"%V\": %uz idle sessions and %uz "
+                      "contexts expired", &mmcf->path, removed, contexts);
+    }
+
+    /* a full batch: more are waiting, come back soon */
+
     if (!ngx_exiting) {
-        ngx_add_timer(ev, removed == NGX_HTTP_MCP_SWEEP_BATCH
-                          ? 1000 : NGX_HTTP_MCP_SWEEP_INTERVAL);
+        ngx_add_timer(ev, again ? 1000 : NGX_HTTP_MCP_SWEEP_INTERVAL);
     }
 }

@@ -84,6 +84,7 @@ typedef struct {
     ngx_array_t               *allowed_hosts;   /* of ngx_str_t */
     ngx_array_t               *allowed_origins; /* of ngx_str_t */
     ngx_flag_t                 conformance_fixtures;
+    time_t                     context_ttl;
 } ngx_http_mcp_loc_conf_t;
 
 

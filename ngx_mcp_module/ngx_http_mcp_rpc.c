@@ -95,6 +95,8 @@ ngx_http_mcp_providers(ngx_http_mcp_call_t *call,
 
     n = 0;
     providers[n++] = &ngx_http_mcp_links_provider;
+    providers[n++] = &ngx_http_mcp_memory_provider;
+    providers[n++] = &ngx_http_mcp_context_provider;
 
     if (call->mlcf->conformance_fixtures) {
         providers[n++] = &ngx_http_mcp_fixtures_provider;
@@ -350,7 +352,7 @@ ngx_http_mcp_list_tables(ngx_http_mcp_call_t *call, json_t *params,
     ngx_int_t                 start;
     ngx_str_t                 pos, cursor;
     ngx_uint_t                i, n, np, seen;
-    ngx_http_mcp_provider_t  *providers[4];
+    ngx_http_mcp_provider_t  *providers[8];
 
     if (ngx_http_mcp_cursor_decode(call->r->pool, params, &pos, err)
         != NGX_OK)
@@ -462,7 +464,7 @@ ngx_http_mcp_tools_call(ngx_http_mcp_call_t *call, json_t *params,
     ngx_str_t                 name;
     ngx_uint_t                i, n, np;
     ngx_http_mcp_tool_t      *tool;
-    ngx_http_mcp_provider_t  *providers[4];
+    ngx_http_mcp_provider_t  *providers[8];
 
     if (ngx_http_mcp_arg_str(params, "name", 1, &name, err) != NGX_OK) {
         return NULL;
@@ -526,7 +528,7 @@ ngx_http_mcp_resources_list(ngx_http_mcp_call_t *call, json_t *params,
     json_t                   *result, *list, *item;
     ngx_str_t                 pos, next, cursor;
     ngx_uint_t                i, n, np;
-    ngx_http_mcp_provider_t  *providers[4];
+    ngx_http_mcp_provider_t  *providers[8];
 
     if (ngx_http_mcp_cursor_decode(call->r->pool, params, &pos, err)
         != NGX_OK)
@@ -668,7 +670,7 @@ ngx_http_mcp_resources_read(ngx_http_mcp_call_t *call, json_t *params,
     ngx_str_t                 uri;
     ngx_uint_t                i, n, np;
     ngx_http_mcp_resource_t  *res;
-    ngx_http_mcp_provider_t  *providers[4];
+    ngx_http_mcp_provider_t  *providers[8];
 
     if (ngx_http_mcp_arg_str(params, "uri", 1, &uri, err) != NGX_OK) {
         return NULL;
@@ -733,7 +735,7 @@ ngx_http_mcp_prompts_get(ngx_http_mcp_call_t *call, json_t *params,
     ngx_uint_t                i, j, n, np;
     const char               *arg;
     ngx_http_mcp_prompt_t    *prompt;
-    ngx_http_mcp_provider_t  *providers[4];
+    ngx_http_mcp_provider_t  *providers[8];
 
     if (ngx_http_mcp_arg_str(params, "name", 1, &name, err) != NGX_OK) {
         return NULL;
@@ -812,7 +814,7 @@ ngx_http_mcp_complete(ngx_http_mcp_call_t *call, json_t *params,
     json_t                   *ref, *argument, *values, *type;
     ngx_str_t                 name, value;
     ngx_uint_t                n, np;
-    ngx_http_mcp_provider_t  *providers[4];
+    ngx_http_mcp_provider_t  *providers[8];
 
     ref = json_object_get(params, "ref");
     argument = json_object_get(params, "argument");
@@ -1146,13 +1148,17 @@ ngx_http_mcp_cursor_decode(ngx_pool_t *pool, json_t *params, ngx_str_t *pos,
         goto invalid;
     }
 
+    if (cursor.len > ngx_base64_encoded_length(MCP_STORE_NAME_MAX + 1)) {
+        goto invalid;
+    }
+
     pos->data = ngx_pnalloc(pool, ngx_base64_decoded_length(cursor.len));
     if (pos->data == NULL) {
         return NGX_DECLINED;
     }
 
     if (ngx_decode_base64url(pos, &cursor) != NGX_OK || pos->len == 0
-        || pos->len > MCP_STORE_CODE_MAX + 1)
+        || pos->len > MCP_STORE_NAME_MAX + 1)
     {
         goto invalid;
     }

@@ -131,6 +131,8 @@ typedef struct {
 
 
 extern ngx_http_mcp_provider_t  ngx_http_mcp_links_provider;
+extern ngx_http_mcp_provider_t  ngx_http_mcp_memory_provider;
+extern ngx_http_mcp_provider_t  ngx_http_mcp_context_provider;
 extern ngx_http_mcp_provider_t  ngx_http_mcp_fixtures_provider;
 
 
@@ -144,6 +146,12 @@ ngx_int_t ngx_http_mcp_log(ngx_http_mcp_call_t *call, ngx_uint_t level,
 ngx_int_t ngx_http_mcp_progress(ngx_http_mcp_call_t *call, double progress,
     double total, const char *message);
 ngx_int_t ngx_http_mcp_log_level(const char *name, ngx_uint_t *level);
+
+/* ngx_http_mcp_memory.c: shared by the context-store tools */
+ngx_int_t ngx_http_mcp_scope(json_t *args, mcp_store_scope_t *sc,
+    json_t **result);
+json_t *ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
+    int rc, json_t *result);
 
 /* ngx_http_mcp_endpoint.c */
 ngx_int_t ngx_http_mcp_session_set_level(ngx_http_mcp_call_t *call,

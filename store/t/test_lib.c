@@ -333,3 +333,16 @@ tap_bail(const char *fmt, ...)
     test_rmrf(test_root);
     exit(1);
 }
+
+
+size_t
+test_entries(mcp_store_txn_t *t, MDB_dbi dbi)
+{
+    MDB_stat  st;
+
+    if (mdb_stat(mcp_store_txn_mdb(t), dbi, &st) != 0) {
+        return (size_t) -1;
+    }
+
+    return st.ms_entries;
+}

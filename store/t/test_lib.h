@@ -64,5 +64,8 @@ int test_raw_open(const char *dir, const char *db, unsigned flags,
 int test_raw_close(MDB_env *env, MDB_txn *txn, int rc);
 int test_wait(pid_t pid);
 
+/* the records of one of the handle's databases, in t's view */
+size_t test_entries(mcp_store_txn_t *t, MDB_dbi dbi);
+
 
 #endif /* _TEST_LIB_H_INCLUDED_ */

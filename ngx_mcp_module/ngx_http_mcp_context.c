@@ -1,0 +1,768 @@
+
+/*
+ * ngx_mcp: conversation contexts as MCP tools.  A context is an ordered
+ * list of messages; context_window returns what to send to a model within
+ * a token budget (the store decides what to keep, drop and summarise);
+ * context_search ranks messages with BM25.  Each context is also a
+ * resource, context://{id}.
+ */
+
+
+#include "ngx_http_mcp_rpc.h"
+
+
+#define NGX_HTTP_MCP_CONTEXT_SCHEME   "context://"
+
+/* the share of a window's budget a summary of dropped turns may take */
+#define NGX_HTTP_MCP_SUMMARY_SHARE    0.25
+
+#define NGX_HTTP_MCP_SEARCH_MAX       100
+
+
+static json_t *ngx_http_mcp_context_append(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_context_window(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_context_search(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_context_list(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_context_clear(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_context_read(ngx_http_mcp_call_t *call,
+    json_t *params, ngx_http_mcp_error_t *err);
+
+
+static const char  *ngx_http_mcp_roles[] = {
+    "system", "user", "assistant", "tool", NULL
+};
+
+
+#define NGX_HTTP_MCP_CTX_PROPS                                                \
+    "\"context_id\": {\"type\": \"string\", \"minLength\": 1, "               \
+      "\"maxLength\": 256, \"description\": \"the conversation\"},"           \
+    "\"namespace\": {\"type\": \"string\", \"pattern\": "                     \
+      "\"^[A-Za-z0-9_.-]{0,64}$\"}"
+
+#define NGX_HTTP_MCP_MESSAGE_SCHEMA                                           \
+    "{\"type\": \"object\", \"properties\": {"                                \
+    "\"role\": {\"type\": \"string\"},"                                       \
+    "\"content\": {\"type\": \"string\"},"                                    \
+    "\"message_id\": {\"type\": \"integer\"},"                                \
+    "\"pinned\": {\"type\": \"boolean\"},"                                    \
+    "\"summary\": {\"type\": \"boolean\"}},"                                  \
+    "\"required\": [\"role\", \"content\"]}"
+
+
+static ngx_http_mcp_tool_t  ngx_http_mcp_context_tools[] = {
+
+    { "context_append", "Append to a conversation",
+      "Appends a message (role system, user, assistant or tool) to a "
+      "conversation context, creating it; pinned messages are always kept "
+      "in windows. ttl (seconds) makes the context expire after its last "
+      "append. Returns the message id and the context's token total "
+      "(estimated: 4 bytes a token plus 3 a message).",
+      "{\"type\": \"object\", \"properties\": {" NGX_HTTP_MCP_CTX_PROPS ","
+        "\"role\": {\"type\": \"string\", \"enum\": [\"system\", \"user\", "
+          "\"assistant\", \"tool\"]},"
+        "\"content\": {\"type\": \"string\", \"maxLength\": 65536},"
+        "\"pinned\": {\"type\": \"boolean\"},"
+        "\"ttl\": {\"type\": \"integer\", \"minimum\": 1}},"
+      "\"required\": [\"context_id\", \"role\", \"content\"]}",
+      "{\"type\": \"object\", \"properties\": {"
+        "\"context_id\": {\"type\": \"string\"},"
+        "\"message_id\": {\"type\": \"integer\"},"
+        "\"tokens\": {\"type\": \"integer\"},"
+        "\"total_tokens\": {\"type\": \"integer\"},"
+        "\"messages\": {\"type\": \"integer\"}},"
+      "\"required\": [\"context_id\", \"message_id\", \"total_tokens\"]}",
+      "{\"readOnlyHint\": false, \"destructiveHint\": false, "
+      "\"idempotentHint\": false, \"openWorldHint\": false}",
+      ngx_http_mcp_context_append },
+
+    { "context_window", "Conversation window within a budget",
+      "Returns the messages of a context to send to a model within "
+      "max_tokens: pinned and system messages always, the most recent "
+      "turns, and one summary message in place of the older turns that "
+      "do not fit. With query, older turns relevant to it are kept before "
+      "others. tokens_used never exceeds max_tokens.",
+      "{\"type\": \"object\", \"properties\": {" NGX_HTTP_MCP_CTX_PROPS ","
+        "\"max_tokens\": {\"type\": \"integer\", \"minimum\": 1},"
+        "\"query\": {\"type\": \"string\"}},"
+      "\"required\": [\"context_id\", \"max_tokens\"]}",
+      "{\"type\": \"object\", \"properties\": {"
+        "\"messages\": {\"type\": \"array\", \"items\": "
+          NGX_HTTP_MCP_MESSAGE_SCHEMA "},"
+        "\"tokens_used\": {\"type\": \"integer\"},"
+        "\"max_tokens\": {\"type\": \"integer\"},"
+        "\"dropped\": {\"type\": \"integer\"},"
+        "\"summary\": {\"type\": [\"string\", \"null\"]}},"
+      "\"required\": [\"messages\", \"tokens_used\", \"max_tokens\", "
+      "\"dropped\", \"summary\"]}",
+      "{\"readOnlyHint\": false, \"destructiveHint\": false, "
+      "\"idempotentHint\": true, \"openWorldHint\": false}",
+      ngx_http_mcp_context_window },
+
+    { "context_search", "Search conversations",
+      "Ranks messages by relevance to query (BM25), in one context or in "
+      "all of the namespace.",
+      "{\"type\": \"object\", \"properties\": {"
+        "\"query\": {\"type\": \"string\"},"
+        "\"context_id\": {\"type\": \"string\"},"
+        "\"limit\": {\"type\": \"integer\", \"minimum\": 1, "
+          "\"maximum\": 100},"
+        "\"namespace\": {\"type\": \"string\"}},"
+      "\"required\": [\"query\"]}",
+      "{\"type\": \"object\", \"properties\": {\"results\": {\"type\": "
+      "\"array\", \"items\": {\"type\": \"object\", \"properties\": {"
+        "\"context_id\": {\"type\": \"string\"},"
+        "\"message_id\": {\"type\": \"integer\"},"
+        "\"role\": {\"type\": \"string\"},"
+        "\"content\": {\"type\": \"string\"},"
+        "\"score\": {\"type\": \"number\"}}}}},"
+      "\"required\": [\"results\"]}",
+      "{\"readOnlyHint\": true, \"openWorldHint\": false}",
+      ngx_http_mcp_context_search },
+
+    { "context_list", "List conversations",
+      "Lists the contexts of the namespace with their sizes, 50 a page.",
+      "{\"type\": \"object\", \"properties\": {"
+        "\"cursor\": {\"type\": \"string\"},"
+        "\"namespace\": {\"type\": \"string\"}}}",
+      "{\"type\": \"object\", \"properties\": {\"contexts\": {\"type\": "
+      "\"array\", \"items\": {\"type\": \"object\"}}, \"nextCursor\": "
+      "{\"type\": \"string\"}}, \"required\": [\"contexts\"]}",
+      "{\"readOnlyHint\": true, \"openWorldHint\": false}",
+      ngx_http_mcp_context_list },
+
+    { "context_clear", "Delete a conversation",
+      "Deletes a context with all its messages and its summary.",
+      "{\"type\": \"object\", \"properties\": {" NGX_HTTP_MCP_CTX_PROPS "},"
+      "\"required\": [\"context_id\"]}",
+      "{\"type\": \"object\", \"properties\": {"
+        "\"context_id\": {\"type\": \"string\"},"
+        "\"cleared\": {\"type\": \"boolean\"}},"
+      "\"required\": [\"context_id\", \"cleared\"]}",
+      "{\"readOnlyHint\": false, \"destructiveHint\": true, "
+      "\"idempotentHint\": true, \"openWorldHint\": false}",
+      ngx_http_mcp_context_clear },
+
+    { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+};
+
+
+static ngx_http_mcp_resource_t  ngx_http_mcp_context_templates[] = {
+
+    { NGX_HTTP_MCP_CONTEXT_SCHEME "{id}", "context", "Conversation context",
+      "A conversation context (shared namespace) with its messages",
+      "application/json", ngx_http_mcp_context_read },
+
+    { NULL, NULL, NULL, NULL, NULL, NULL }
+};
+
+
+ngx_http_mcp_provider_t  ngx_http_mcp_context_provider = {
+    ngx_http_mcp_context_tools,
+    NULL,
+    ngx_http_mcp_context_templates,
+    NULL,
+    NULL,
+    NULL
+};
+
+
+/* One tool call on contexts. */
+typedef struct {
+    ngx_http_mcp_call_t  *call;
+    mcp_store_scope_t     scope;
+    mcp_store_txn_t      *txn;
+    ngx_str_t             id;
+    json_t               *list;
+    ngx_uint_t            failed;
+} ngx_http_mcp_ctx_t;
+
+
+/*
+ * Scope, context id (when required) and transaction: NGX_OK, or
+ * NGX_DECLINED with *result set.
+ */
+
+static ngx_int_t
+ngx_http_mcp_ctx_begin(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_uint_t need_id, unsigned flags, ngx_http_mcp_ctx_t *c,
+    json_t **result, ngx_http_mcp_error_t *err)
+{
+    int  rc;
+
+    ngx_memzero(c, sizeof(ngx_http_mcp_ctx_t));
+    c->call = call;
+
+    if (ngx_http_mcp_scope(args, &c->scope, result) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_mcp_arg_str(args, "context_id", need_id, &c->id, err)
+        != NGX_OK
+        || (need_id && (c->id.len == 0 || c->id.len > MCP_STORE_NAME_MAX
+                        || ngx_strlchr(c->id.data, c->id.data + c->id.len,
+                                       '\0')
+                           != NULL)))
+    {
+        *result = ngx_http_mcp_tool_error("context_id must be a string of "
+                                          "1 to %d bytes",
+                                          MCP_STORE_NAME_MAX);
+        return NGX_DECLINED;
+    }
+
+    c->list = json_array();
+    if (c->list == NULL) {
+        *result = ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                        "out of memory");
+        return NGX_DECLINED;
+    }
+
+    ngx_http_mcp_json_cleanup(call->r->pool, c->list);
+
+    rc = mcp_store_txn_begin(call->mmcf->store, flags, &c->txn);
+
+    if (rc != MCP_STORE_OK) {
+        *result = ngx_http_mcp_tool_error("the store failed: %s",
+                                          mcp_store_strerror(rc));
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static json_t *
+ngx_http_mcp_ctx_end(ngx_http_mcp_ctx_t *c, int rc, json_t *structured)
+{
+    if (c->failed) {
+        json_decref(structured);
+        structured = NULL;
+    }
+
+    return ngx_http_mcp_txn_end(c->call, c->txn, rc,
+                                ngx_http_mcp_tool_result(structured));
+}
+
+
+static json_t *
+ngx_http_mcp_message_json(const mcp_store_message_t *m)
+{
+    json_t  *json;
+
+    json = json_pack("{s:s, s:s%, s:I}", "role",
+                     ngx_http_mcp_roles[m->role & 3],
+                     "content", m->content, m->content_len,
+                     "message_id", (json_int_t) m->seq);
+
+    if (json && m->pinned
+        && json_object_set_new(json, "pinned", json_true()) != 0)
+    {
+        json_decref(json);
+        return NULL;
+    }
+
+    return json;
+}
+
+
+static json_t *
+ngx_http_mcp_context_append(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    int                   rc;
+    json_t               *v, *result;
+    int64_t               ttl;
+    ngx_str_t             role, content;
+    ngx_uint_t            i;
+    ngx_http_mcp_ctx_t    c;
+    mcp_store_message_t   m;
+    mcp_store_context_t   ctx;
+
+    result = NULL;
+
+    if (ngx_http_mcp_arg_str(args, "role", 1, &role, err) != NGX_OK
+        || ngx_http_mcp_arg_str(args, "content", 1, &content, err) != NGX_OK)
+    {
+        return ngx_http_mcp_tool_error("%s", err->message);
+    }
+
+    for (i = 0; ngx_http_mcp_roles[i]; i++) {
+        if (ngx_strlen(ngx_http_mcp_roles[i]) == role.len
+            && ngx_strncmp(ngx_http_mcp_roles[i], role.data, role.len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (ngx_http_mcp_roles[i] == NULL) {
+        return ngx_http_mcp_tool_error("role must be system, user, "
+                                       "assistant or tool");
+    }
+
+    if (content.len > MCP_STORE_MESSAGE_MAX) {
+        return ngx_http_mcp_tool_error("content is %zu bytes; the limit is "
+                                       "%d", content.len,
+                                       MCP_STORE_MESSAGE_MAX);
+    }
+
+    v = json_object_get(args, "ttl");
+    ttl = 0;
+
+    if (v != NULL && !json_is_null(v)) {
+        ttl = json_is_integer(v) ? json_integer_value(v) : 0;
+
+        if (ttl < 1) {
+            return ngx_http_mcp_tool_error("ttl must be a whole number of "
+                                           "seconds, at least 1");
+        }
+    }
+
+    if (ttl == 0 && call->mlcf->context_ttl) {
+        ttl = call->mlcf->context_ttl;
+    }
+
+    v = json_object_get(args, "pinned");
+    if (v != NULL && !json_is_null(v) && !json_is_boolean(v)) {
+        return ngx_http_mcp_tool_error("pinned must be true or false");
+    }
+
+    if (ngx_http_mcp_ctx_begin(call, args, 1, 0, &c, &result, err)
+        != NGX_OK)
+    {
+        return result;
+    }
+
+    ngx_memzero(&m, sizeof(mcp_store_message_t));
+    m.role = i;
+    m.pinned = json_is_true(v);
+    m.content = (char *) content.data;
+    m.content_len = content.len;
+
+    rc = mcp_store_message_append(c.txn, &c.scope, (char *) c.id.data,
+                                  c.id.len, &m, ngx_time(), ttl, &ctx);
+
+    if (rc == MCP_STORE_ETOOBIG) {
+        mcp_store_txn_abort(c.txn);
+        return ngx_http_mcp_tool_error("context %.*s is at its limit of %d "
+                                       "messages; nothing was saved",
+                                       (int) c.id.len, c.id.data,
+                                       MCP_STORE_MESSAGES_MAX);
+    }
+
+    return ngx_http_mcp_ctx_end(&c, rc,
+                                rc != MCP_STORE_OK ? NULL
+                                : json_pack("{s:s%, s:I, s:I, s:I, s:I}",
+                                            "context_id", c.id.data, c.id.len,
+                                            "message_id", (json_int_t) m.seq,
+                                            "tokens", (json_int_t) m.tokens,
+                                            "total_tokens",
+                                            (json_int_t) ctx.tokens,
+                                            "messages",
+                                            (json_int_t) ctx.nmessages));
+}
+
+
+static json_t *
+ngx_http_mcp_context_window(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    int                   rc;
+    json_t               *v, *result, *summary, *msg;
+    size_t                i;
+    json_int_t            max;
+    ngx_str_t             query;
+    ngx_http_mcp_ctx_t    c;
+    mcp_store_context_t   ctx;
+    mcp_store_window_t    w;
+
+    result = NULL;
+
+    v = json_object_get(args, "max_tokens");
+    max = json_is_integer(v) ? json_integer_value(v) : 0;
+
+    if (max < 1) {
+        return ngx_http_mcp_tool_error("max_tokens must be a whole number, "
+                                       "at least 1");
+    }
+
+    if (ngx_http_mcp_arg_str(args, "query", 0, &query, err) != NGX_OK) {
+        return ngx_http_mcp_tool_error("%s", err->message);
+    }
+
+    if (ngx_http_mcp_ctx_begin(call, args, 1, 0, &c, &result, err)
+        != NGX_OK)
+    {
+        return result;
+    }
+
+    rc = mcp_store_context_get(c.txn, &c.scope, (char *) c.id.data, c.id.len,
+                               &ctx);
+
+    if (rc == MCP_STORE_NOTFOUND) {
+        mcp_store_txn_abort(c.txn);
+        return ngx_http_mcp_tool_error("no context %.*s",
+                                       (int) c.id.len, c.id.data);
+    }
+
+    ngx_memzero(&w, sizeof(mcp_store_window_t));
+
+    if (rc == MCP_STORE_OK) {
+        w.messages = ngx_palloc(call->r->pool, (ctx.nmessages + 1)
+                                               * sizeof(mcp_store_message_t));
+        if (w.messages == NULL) {
+            rc = MCP_STORE_ENOMEM;
+
+        } else {
+            rc = mcp_store_context_window(c.txn, &c.scope,
+                                          (char *) c.id.data, c.id.len,
+                                          (uint64_t) max,
+                                          (char *) query.data, query.len,
+                                          NGX_HTTP_MCP_SUMMARY_SHARE, &w,
+                                          ctx.nmessages + 1);
+        }
+    }
+
+    if (rc == MCP_STORE_ETOOBIG) {
+        mcp_store_txn_abort(c.txn);
+        return ngx_http_mcp_tool_error("the pinned and system messages of "
+                                       "%.*s alone need %llu tokens, more "
+                                       "than max_tokens %lld",
+                                       (int) c.id.len, c.id.data,
+                                       (unsigned long long) w.tokens_used,
+                                       (long long) max);
+    }
+
+    summary = json_null();
+
+    for (i = 0; rc == MCP_STORE_OK && i <= w.nmessages; i++) {
+
+        if (i == w.summary_at && w.summary != NULL) {
+            summary = json_stringn(w.summary, w.summary_len);
+            msg = json_pack("{s:s, s:O, s:b}", "role", "system",
+                            "content", summary, "summary", 1);
+
+            if (msg == NULL || json_array_append_new(c.list, msg) != 0) {
+                c.failed = 1;
+                break;
+            }
+        }
+
+        if (i < w.nmessages
+            && json_array_append_new(c.list,
+                                     ngx_http_mcp_message_json(
+                                         &w.messages[i]))
+               != 0)
+        {
+            c.failed = 1;
+            break;
+        }
+    }
+
+    return ngx_http_mcp_ctx_end(&c, rc,
+                                rc != MCP_STORE_OK ? NULL
+                                : json_pack("{s:O, s:I, s:I, s:I, s:o}",
+                                            "messages", c.list,
+                                            "tokens_used",
+                                            (json_int_t) w.tokens_used,
+                                            "max_tokens", max,
+                                            "dropped",
+                                            (json_int_t) w.dropped,
+                                            "summary", summary));
+}
+
+
+static int
+ngx_http_mcp_add_message(void *data, const mcp_store_message_t *m)
+{
+    ngx_http_mcp_ctx_t *c = data;
+
+    if (json_array_append_new(c->list, ngx_http_mcp_message_json(m)) != 0) {
+        c->failed = 1;
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static json_t *
+ngx_http_mcp_context_search(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    int                   rc;
+    json_t               *v, *result, *item;
+    size_t                i, nhits, total, limit, before;
+    ngx_str_t             query;
+    mcp_store_hit_t      *hits;
+    ngx_http_mcp_ctx_t    c;
+
+    result = NULL;
+
+    if (ngx_http_mcp_arg_str(args, "query", 1, &query, err) != NGX_OK) {
+        return ngx_http_mcp_tool_error("%s", err->message);
+    }
+
+    v = json_object_get(args, "limit");
+    limit = 10;
+
+    if (v != NULL && !json_is_null(v)) {
+        limit = json_is_integer(v) ? (size_t) json_integer_value(v) : 0;
+
+        if (limit < 1 || limit > NGX_HTTP_MCP_SEARCH_MAX) {
+            return ngx_http_mcp_tool_error("limit must be an integer from 1 "
+                                           "to %d", NGX_HTTP_MCP_SEARCH_MAX);
+        }
+    }
+
+    hits = ngx_palloc(call->r->pool, limit * sizeof(mcp_store_hit_t));
+    if (hits == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+    }
+
+    if (ngx_http_mcp_ctx_begin(call, args, 0, MCP_STORE_RDONLY, &c, &result,
+                               err)
+        != NGX_OK)
+    {
+        return result;
+    }
+
+    rc = mcp_store_message_search(c.txn, &c.scope, (char *) c.id.data,
+                                  c.id.len, (char *) query.data, query.len,
+                                  0, hits, limit, &nhits, &total);
+
+    for (i = 0; rc == MCP_STORE_OK && i < nhits && !c.failed; i++) {
+        before = json_array_size(c.list);
+
+        rc = mcp_store_message_list(c.txn, &c.scope, hits[i].doc,
+                                    hits[i].doc_len, hits[i].seq, 0,
+                                    ngx_http_mcp_add_message, &c);
+
+        /* one message: the first the list gives, from seq on */
+        while (json_array_size(c.list) > before + 1) {
+            json_array_remove(c.list, json_array_size(c.list) - 1);
+        }
+
+        item = json_array_get(c.list, before);
+
+        if (item == NULL
+            || json_object_set_new(item, "context_id",
+                                   json_stringn(hits[i].doc,
+                                                hits[i].doc_len)) != 0
+            || json_object_set_new(item, "score", json_real(hits[i].score))
+               != 0)
+        {
+            c.failed = 1;
+        }
+    }
+
+    return ngx_http_mcp_ctx_end(&c, rc,
+                                rc != MCP_STORE_OK ? NULL
+                                : json_pack("{s:O}", "results", c.list));
+}
+
+
+static int
+ngx_http_mcp_add_context(void *data, const mcp_store_context_t *ctx)
+{
+    ngx_http_mcp_ctx_t *c = data;
+
+    u_char   buf[NGX_HTTP_MCP_TIME_LEN], *end;
+    json_t  *json;
+
+    json = json_pack("{s:s%, s:I, s:I}", "context_id", ctx->id, ctx->id_len,
+                     "messages", (json_int_t) ctx->nmessages,
+                     "tokens", (json_int_t) ctx->tokens);
+
+    if (json != NULL && ctx->updated_at) {
+        end = ngx_http_mcp_format_time(ctx->updated_at, buf);
+        json_object_set_new(json, "updated_at",
+                            json_stringn((char *) buf, end - buf));
+    }
+
+    if (json != NULL && ctx->expires_at) {
+        end = ngx_http_mcp_format_time(ctx->expires_at, buf);
+        json_object_set_new(json, "expires_at",
+                            json_stringn((char *) buf, end - buf));
+    }
+
+    if (json == NULL || json_array_append_new(c->list, json) != 0) {
+        c->failed = 1;
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static json_t *
+ngx_http_mcp_context_list(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    int                  rc, more;
+    json_t              *result, *structured, *last;
+    ngx_str_t            after, next, cursor;
+    ngx_http_mcp_ctx_t   c;
+
+    result = NULL;
+
+    if (ngx_http_mcp_cursor_decode(call->r->pool, args, &after, err)
+        != NGX_OK)
+    {
+        return ngx_http_mcp_tool_error("invalid cursor: pass back the "
+                                       "nextCursor of an earlier page");
+    }
+
+    if (ngx_http_mcp_ctx_begin(call, args, 0, MCP_STORE_RDONLY, &c, &result,
+                               err)
+        != NGX_OK)
+    {
+        return result;
+    }
+
+    rc = mcp_store_context_list(c.txn, &c.scope, (char *) after.data,
+                                after.len, NGX_HTTP_MCP_PAGE,
+                                ngx_http_mcp_add_context, &c, &more);
+
+    structured = (rc == MCP_STORE_OK)
+                 ? json_pack("{s:O}", "contexts", c.list) : NULL;
+
+    if (structured != NULL && more && json_array_size(c.list)) {
+        last = json_array_get(c.list, json_array_size(c.list) - 1);
+        next.data = (u_char *) json_string_value(json_object_get(last,
+                                                            "context_id"));
+        next.len = json_string_length(json_object_get(last, "context_id"));
+
+        if (ngx_http_mcp_cursor_encode(call->r->pool, &next, &cursor)
+            != NGX_OK
+            || json_object_set_new(structured, "nextCursor",
+                                   json_stringn((char *) cursor.data,
+                                                cursor.len))
+               != 0)
+        {
+            c.failed = 1;
+        }
+    }
+
+    return ngx_http_mcp_ctx_end(&c, rc, structured);
+}
+
+
+static json_t *
+ngx_http_mcp_context_clear(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    int                  rc;
+    json_t              *result;
+    ngx_http_mcp_ctx_t   c;
+
+    result = NULL;
+
+    if (ngx_http_mcp_ctx_begin(call, args, 1, 0, &c, &result, err)
+        != NGX_OK)
+    {
+        return result;
+    }
+
+    rc = mcp_store_context_delete(c.txn, &c.scope, (char *) c.id.data,
+                                  c.id.len);
+
+    if (rc == MCP_STORE_NOTFOUND) {
+        mcp_store_txn_abort(c.txn);
+        return ngx_http_mcp_tool_error("no context %.*s",
+                                       (int) c.id.len, c.id.data);
+    }
+
+    return ngx_http_mcp_ctx_end(&c, rc,
+                                rc != MCP_STORE_OK ? NULL
+                                : json_pack("{s:s%, s:b}", "context_id",
+                                            c.id.data, c.id.len,
+                                            "cleared", 1));
+}
+
+
+/*
+ * context://{id}: the context and its messages, as JSON.
+ */
+
+static json_t *
+ngx_http_mcp_context_read(ngx_http_mcp_call_t *call, json_t *params,
+    ngx_http_mcp_error_t *err)
+{
+    int                   rc;
+    char                 *text;
+    json_t               *args, *result, *json;
+    ngx_str_t             uri;
+    ngx_http_mcp_ctx_t    c;
+    mcp_store_context_t   ctx;
+
+    result = NULL;
+
+    (void) ngx_http_mcp_arg_str(params, "uri", 1, &uri, err);
+
+    args = json_pack("{s:s%}", "context_id",
+                     uri.data + sizeof(NGX_HTTP_MCP_CONTEXT_SCHEME) - 1,
+                     uri.len - (sizeof(NGX_HTTP_MCP_CONTEXT_SCHEME) - 1));
+    if (args == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+    }
+
+    ngx_http_mcp_json_cleanup(call->r->pool, args);
+
+    if (ngx_http_mcp_ctx_begin(call, args, 1, MCP_STORE_RDONLY, &c, &result,
+                               err)
+        != NGX_OK)
+    {
+        json_decref(result);
+        goto not_found;
+    }
+
+    rc = mcp_store_context_get(c.txn, &c.scope, (char *) c.id.data, c.id.len,
+                               &ctx);
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_message_list(c.txn, &c.scope, (char *) c.id.data,
+                                    c.id.len, 1, 0, ngx_http_mcp_add_message,
+                                    &c);
+    }
+
+    json = NULL;
+
+    if (rc == MCP_STORE_OK && !c.failed) {
+        json = json_pack("{s:s%, s:I, s:O}", "context_id", c.id.data,
+                         c.id.len, "tokens", (json_int_t) ctx.tokens,
+                         "messages", c.list);
+    }
+
+    mcp_store_txn_abort(c.txn);
+
+    if (json == NULL) {
+        goto not_found;
+    }
+
+    text = json_dumps(json, JSON_COMPACT);
+    json_decref(json);
+
+    if (text == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+    }
+
+    result = json_pack("{s:[{s:s%, s:s, s:s}]}", "contents",
+                       "uri", uri.data, uri.len,
+                       "mimeType", "application/json", "text", text);
+    free(text);
+
+    return result;
+
+not_found:
+
+    return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_RESOURCE_NOT_FOUND,
+                                 "Resource not found: %.*s",
+                                 (int) ngx_min(uri.len, 128), uri.data);
+}

@@ -1,0 +1,1564 @@
+/*
+ * Unit tests of the conversation contexts (mcp_store_context.c): messages,
+ * summaries, listing, search, expiry and the window, printing TAP for
+ * prove.  Raw counts go through the transaction's own MDB_txn.
+ */
+
+#define _POSIX_C_SOURCE  200809L
+
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "test_lib.h"
+
+
+#define TEST_PLAN        103
+
+#define TEST_ROUNDS      400        /* random windows */
+#define TEST_MSGS        48         /* messages of a window test, at most */
+
+/* a scope of two string literals */
+#define TEST_SCOPE(tenant, ns)                                                \
+    { tenant, sizeof(tenant) - 1, ns, sizeof(ns) - 1 }
+
+/* a string literal and its length */
+#define TEST_STR(s)      s, sizeof(s) - 1
+
+
+/* the seqs a message callback saw: "1,2,3" */
+typedef struct {
+    size_t     calls;
+    size_t     stop_at;         /* cb returns 1 on this call (1-based) */
+    char       seen[4096];
+} test_seen_t;
+
+
+/* a random window's messages, as appended */
+typedef struct {
+    size_t     n;
+    uint64_t   total;           /* tokens */
+    unsigned   always[TEST_MSGS];
+    uint64_t   tokens[TEST_MSGS];
+} test_ctx_t;
+
+
+static const mcp_store_scope_t  test_acme = TEST_SCOPE("acme", "");
+static const mcp_store_scope_t  test_acme_ns = TEST_SCOPE("acme", "ns");
+static const mcp_store_scope_t  test_other = TEST_SCOPE("other", "");
+
+
+static mcp_store_txn_t *test_start(const char *name, size_t map_size,
+    mcp_store_t **s);
+static mcp_store_txn_t *test_begin(mcp_store_t *s, unsigned flags);
+static int test_add(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *ctx, unsigned role, unsigned pinned, const char *content,
+    int64_t now, int64_t ttl);
+static int test_msg_cb(void *data, const mcp_store_message_t *m);
+static int test_ctx_cb(void *data, const mcp_store_context_t *c);
+static void test_seen_init(test_seen_t *l, size_t stop_at);
+static int test_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *ctx, uint64_t first, unsigned flags, test_seen_t *l);
+static int test_is(const char *p, size_t len, const char *str);
+static int test_utf8(const char *p, size_t len);
+static char *test_fill(const char *unit, size_t len);
+static int test_window(mcp_store_txn_t *t, const char *ctx,
+    uint64_t max_tokens, const char *query, double share,
+    mcp_store_window_t *w, mcp_store_message_t *msgs, size_t cap);
+static int test_seqs_are(const mcp_store_window_t *w, const char *seqs);
+static unsigned test_rand(unsigned n);
+static void test_random_ctx(mcp_store_txn_t *t, const char *ctx,
+    test_ctx_t *tc);
+
+
+static void test_tokens(void);
+static void test_append(void);
+static void test_append_errors(void);
+static void test_messages_max(void);
+static void test_message_list(void);
+static void test_summary(void);
+static void test_delete(void);
+static void test_context_list(void);
+static void test_search(void);
+static void test_expire(void);
+static void test_isolation(void);
+static void test_window_basic(void);
+static void test_window_tight(void);
+static void test_window_pinned(void);
+static void test_window_reuse(void);
+static void test_window_query(void);
+static void test_window_utf8(void);
+static void test_window_random(void);
+
+
+int
+main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    /* mbrtowc() checks summaries as UTF-8, independently of the store */
+
+    if (setlocale(LC_CTYPE, "C.UTF-8") == NULL) {
+        printf("1..0 # SKIP no C.UTF-8 locale\n");
+        return 0;
+    }
+
+    test_setup();
+
+    printf("1..%d\n", TEST_PLAN);
+
+    test_tokens();
+    test_append();
+    test_append_errors();
+    test_messages_max();
+    test_message_list();
+    test_summary();
+    test_delete();
+    test_context_list();
+    test_search();
+    test_expire();
+    test_isolation();
+    test_window_basic();
+    test_window_tight();
+    test_window_pinned();
+    test_window_reuse();
+    test_window_query();
+    test_window_utf8();
+    test_window_random();
+
+    return test_finish(TEST_PLAN);
+}
+
+
+static void
+test_tokens(void)
+{
+    TAP_OK(mcp_store_tokens(0) == 3 && mcp_store_tokens(1) == 4
+           && mcp_store_tokens(4) == 4 && mcp_store_tokens(5) == 5
+           && mcp_store_tokens(400) == 103,
+           "tokens: 4 bytes a token, rounded up, plus 3");
+}
+
+
+static void
+test_append(void)
+{
+    int                   rc;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;
+    mcp_store_context_t   c;
+    mcp_store_message_t   m;
+
+    t = test_start("append", 0, &s);
+
+    memset(&m, 0, sizeof(m));
+    m.role = MCP_STORE_ROLE_USER;
+    m.pinned = 7;
+    m.content = "Hello there.";
+    m.content_len = 12;
+
+    rc = mcp_store_message_append(t, &test_acme, TEST_STR("chat"), &m, 100,
+                                  0, &c);
+    TAP_RC(rc, MCP_STORE_OK, "append: the first message creates the context");
+    TAP_OK(m.seq == 1 && m.tokens == 6 && m.created_at == 100,
+           "append: seq 1, tokens and created_at are written back");
+    TAP_OK(c.nmessages == 1 && c.tokens == 6 && c.next_seq == 2
+           && c.created_at == 100 && c.updated_at == 100
+           && c.expires_at == 0 && c.summary == NULL
+           && test_is(c.id, c.id_len, "chat"),
+           "append: the context it returns is counted");
+
+    memset(&m, 0, sizeof(m));
+    m.role = MCP_STORE_ROLE_ASSISTANT;
+    m.content = "";
+    m.created_at = 42;
+
+    rc = mcp_store_message_append(t, &test_acme, TEST_STR("chat"), &m, 200,
+                                  60, NULL);
+    TAP_OK(rc == MCP_STORE_OK && m.seq == 2 && m.tokens == 3
+           && m.created_at == 42,
+           "append: an empty message is 3 tokens; created_at is kept");
+
+    rc = mcp_store_context_get(t, &test_acme, TEST_STR("chat"), &c);
+    TAP_OK(rc == MCP_STORE_OK && c.nmessages == 2 && c.tokens == 9
+           && c.next_seq == 3 && c.created_at == 100 && c.updated_at == 200
+           && c.expires_at == 260,
+           "append: get sees both messages and the ttl");
+
+    TAP_RC(mcp_store_txn_commit(t), MCP_STORE_OK, "append: commits");
+
+    t = test_begin(s, MCP_STORE_RDONLY);
+
+    rc = mcp_store_context_get(t, &test_acme, TEST_STR("chat"), &c);
+    TAP_OK(rc == MCP_STORE_OK && c.nmessages == 2,
+           "append: a read-only transaction sees it after the commit");
+
+    rc = mcp_store_context_get(t, &test_acme, TEST_STR("nope"), &c);
+    TAP_RC(rc, MCP_STORE_NOTFOUND, "append: get of another id is NOTFOUND");
+
+    rc = test_add(t, &test_acme, "chat", MCP_STORE_ROLE_USER, 0, "x", 1, 0);
+    TAP_RC(rc, MCP_STORE_EINVAL, "append: in a read-only transaction EINVAL");
+
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+static void
+test_append_errors(void)
+{
+    int                  ok;
+    char                *big, *name;
+    mcp_store_t         *s;
+    mcp_store_txn_t     *t;
+    mcp_store_scope_t    bad = TEST_SCOPE("", "ns");
+    mcp_store_scope_t    slash = TEST_SCOPE("a/b", "");
+    mcp_store_message_t  m;
+    mcp_store_context_t  c;
+
+    t = test_start("errors", 0, &s);
+
+    big = test_fill("abcd", MCP_STORE_MESSAGE_MAX + 1);
+    name = test_fill("n", MCP_STORE_NAME_MAX + 1);
+
+    memset(&m, 0, sizeof(m));
+    m.role = 4;
+
+    ok = mcp_store_message_append(t, &test_acme, "c", 1, NULL, 1, 0, NULL)
+         == MCP_STORE_EINVAL
+         && mcp_store_message_append(t, &test_acme, "c", 1, &m, 1, 0, NULL)
+            == MCP_STORE_EINVAL
+         && mcp_store_message_append(NULL, &test_acme, "c", 1, &m, 1, 0,
+                                     NULL) == MCP_STORE_EINVAL;
+
+    m.role = MCP_STORE_ROLE_USER;
+    m.content_len = 3;
+
+    ok = ok
+         && mcp_store_message_append(t, &test_acme, "c", 1, &m, 1, 0, NULL)
+            == MCP_STORE_EINVAL
+         && test_add(t, &bad, "c", 1, 0, "x", 1, 0) == MCP_STORE_EINVAL
+         && test_add(t, &slash, "c", 1, 0, "x", 1, 0) == MCP_STORE_EINVAL
+         && test_add(t, NULL, "c", 1, 0, "x", 1, 0) == MCP_STORE_EINVAL
+         && test_add(t, &test_acme, "", 1, 0, "x", 1, 0) == MCP_STORE_EINVAL
+         && test_add(t, &test_acme, "c", 1, 0, "x", 1, -1)
+            == MCP_STORE_EINVAL
+         && test_add(t, &test_acme, "c", 1, 0, "x", INT64_MAX, 1)
+            == MCP_STORE_EINVAL
+         && test_add(t, &test_acme, "c", 1, 0, "bad \xc3\x28 utf-8", 1, 0)
+            == MCP_STORE_EINVAL
+         && test_add(t, &test_acme, "c", 1, 0, "surrogate \xed\xa0\x80", 1, 0)
+            == MCP_STORE_EINVAL
+         && test_add(t, &test_acme, "c", 1, 0, "overlong \xc0\xaf", 1, 0)
+            == MCP_STORE_EINVAL
+         && mcp_store_message_append(t, &test_acme, TEST_STR("a\0b"), &m, 1,
+                                     0, NULL) == MCP_STORE_EINVAL;
+
+    TAP_OK(ok, "errors: bad arguments, scopes, ids, ttl, UTF-8 are EINVAL");
+
+    TAP_RC(test_add(t, &test_acme, name, 1, 0, "x", 1, 0), MCP_STORE_ETOOBIG,
+           "errors: an id of MCP_STORE_NAME_MAX + 1 bytes is ETOOBIG");
+
+    name[MCP_STORE_NAME_MAX] = '\0';
+
+    TAP_RC(test_add(t, &test_acme, name, 1, 0, "x", 1, 0), MCP_STORE_OK,
+           "errors: one of MCP_STORE_NAME_MAX bytes is taken");
+
+    TAP_RC(test_add(t, &test_acme, "c", 1, 0, big, 1, 0), MCP_STORE_ETOOBIG,
+           "errors: content of MCP_STORE_MESSAGE_MAX + 1 bytes is ETOOBIG");
+
+    big[MCP_STORE_MESSAGE_MAX] = '\0';
+
+    TAP_RC(test_add(t, &test_acme, "c", 1, 0, big, 1, 0), MCP_STORE_OK,
+           "errors: content of MCP_STORE_MESSAGE_MAX bytes is taken");
+
+    TAP_OK(mcp_store_context_get(t, &test_acme, "c", 1, &c) == MCP_STORE_OK
+           && c.nmessages == 1
+           && c.tokens == mcp_store_tokens(MCP_STORE_MESSAGE_MAX),
+           "errors: and nothing of the refused ones was stored");
+
+    ok = mcp_store_context_get(t, &test_acme, "c", 1, NULL)
+         == MCP_STORE_EINVAL
+         && mcp_store_context_get(t, &test_acme, "", 0, &c)
+            == MCP_STORE_EINVAL
+         && mcp_store_context_get(t, &bad, "c", 1, &c) == MCP_STORE_EINVAL
+         && mcp_store_context_delete(t, &test_acme, "zz", 2)
+            == MCP_STORE_NOTFOUND
+         && mcp_store_message_list(t, &test_acme, "zz", 2, 1, 0, test_msg_cb,
+                                   NULL) == MCP_STORE_NOTFOUND
+         && mcp_store_context_summary(t, &test_acme, "zz", 2, "s", 1, 1, 1)
+            == MCP_STORE_NOTFOUND;
+
+    TAP_OK(ok, "errors: get, delete, list, summary of no context");
+
+    mcp_store_txn_abort(t);
+
+    free(big);
+    free(name);
+    mcp_store_close(s);
+}
+
+
+static void
+test_messages_max(void)
+{
+    int                 rc, ok;
+    size_t              i;
+    mcp_store_t        *s;
+    mcp_store_txn_t    *t;
+    mcp_store_context_t c;
+
+    t = test_start("max", 64 * 1024 * 1024, &s);
+
+    ok = 1;
+
+    for (i = 0; ok && i < MCP_STORE_MESSAGES_MAX; i++) {
+        ok = test_add(t, &test_acme, "long", MCP_STORE_ROLE_USER, 0, "hi",
+                      1, 0) == MCP_STORE_OK;
+    }
+
+    TAP_OK(ok, "max: MCP_STORE_MESSAGES_MAX messages are appended");
+
+    rc = test_add(t, &test_acme, "long", MCP_STORE_ROLE_USER, 0, "hi", 1, 0);
+    TAP_RC(rc, MCP_STORE_ETOOBIG, "max: one more is ETOOBIG");
+
+    rc = mcp_store_context_get(t, &test_acme, TEST_STR("long"), &c);
+    TAP_OK(rc == MCP_STORE_OK && c.nmessages == MCP_STORE_MESSAGES_MAX,
+           "max: the context holds exactly the limit");
+
+    TAP_RC(mcp_store_txn_commit(t), MCP_STORE_OK, "max: commits");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_message_list(void)
+{
+    int                 ok;
+    size_t              i;
+    mcp_store_t        *s;
+    mcp_store_txn_t    *t;
+    test_seen_t         l;
+
+    t = test_start("list", 0, &s);
+
+    for (i = 0; i < 5; i++) {
+        (void) test_add(t, &test_acme, "c", MCP_STORE_ROLE_USER, 0, "m", 1,
+                        0);
+    }
+
+    /* a context whose id extends "c": its messages must not show */
+    (void) test_add(t, &test_acme, "c2", MCP_STORE_ROLE_USER, 0, "m", 1, 0);
+    (void) test_add(t, &test_acme, "b", MCP_STORE_ROLE_USER, 0, "m", 1, 0);
+
+    ok = test_list(t, &test_acme, "c", 1, 0, &l) == MCP_STORE_OK
+         && strcmp(l.seen, "1,2,3,4,5") == 0;
+    TAP_OK(ok, "list: from 1, in order (%s)", l.seen);
+
+    ok = test_list(t, &test_acme, "c", 0, 0, &l) == MCP_STORE_OK
+         && strcmp(l.seen, "1,2,3,4,5") == 0;
+    TAP_OK(ok, "list: from 0 too");
+
+    ok = test_list(t, &test_acme, "c", 4, 0, &l) == MCP_STORE_OK
+         && strcmp(l.seen, "4,5") == 0;
+    TAP_OK(ok, "list: from 4 (%s)", l.seen);
+
+    ok = test_list(t, &test_acme, "c", 9, 0, &l) == MCP_STORE_OK
+         && strcmp(l.seen, "") == 0;
+    TAP_OK(ok, "list: from past the last, none");
+
+    ok = test_list(t, &test_acme, "c", UINT64_MAX, MCP_STORE_REVERSE, &l)
+         == MCP_STORE_OK
+         && strcmp(l.seen, "5,4,3,2,1") == 0;
+    TAP_OK(ok, "list: reverse from the top (%s)", l.seen);
+
+    ok = test_list(t, &test_acme, "c", 3, MCP_STORE_REVERSE, &l)
+         == MCP_STORE_OK
+         && strcmp(l.seen, "3,2,1") == 0;
+    TAP_OK(ok, "list: reverse from 3 (%s)", l.seen);
+
+    ok = test_list(t, &test_acme, "c", 0, MCP_STORE_REVERSE, &l)
+         == MCP_STORE_OK
+         && strcmp(l.seen, "") == 0;
+    TAP_OK(ok, "list: reverse from 0, none");
+
+    ok = test_list(t, &test_acme, "b", UINT64_MAX, MCP_STORE_REVERSE, &l)
+         == MCP_STORE_OK
+         && strcmp(l.seen, "1") == 0;
+    TAP_OK(ok, "list: reverse of a context followed by others (%s)", l.seen);
+
+    test_seen_init(&l, 2);
+    ok = mcp_store_message_list(t, &test_acme, "c", 1, 1, 0, test_msg_cb, &l)
+         == MCP_STORE_OK
+         && strcmp(l.seen, "1,2") == 0;
+    TAP_OK(ok, "list: a callback returning 1 stops it");
+
+    ok = mcp_store_message_list(t, &test_acme, "c", 1, 1, 0x10, test_msg_cb,
+                                &l) == MCP_STORE_EINVAL
+         && mcp_store_message_list(t, &test_acme, "c", 1, 1, 0, NULL, &l)
+            == MCP_STORE_EINVAL;
+    TAP_OK(ok, "list: unknown flags or no callback are EINVAL");
+
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+static void
+test_summary(void)
+{
+    int                   rc, ok;
+    char                 *big;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;
+    mcp_store_context_t   c;
+
+    t = test_start("summary", 0, &s);
+
+    (void) test_add(t, &test_acme, "c", 1, 0, "one", 1, 5);
+    (void) test_add(t, &test_acme, "c", 2, 0, "two", 1, 0);
+    (void) test_add(t, &test_acme, "c", 1, 0, "three", 1, 0);
+
+    rc = mcp_store_context_summary(t, &test_acme, "c", 1, TEST_STR("S."), 1,
+                                   2);
+    TAP_RC(rc, MCP_STORE_OK, "summary: stored");
+
+    rc = mcp_store_context_get(t, &test_acme, "c", 1, &c);
+    TAP_OK(rc == MCP_STORE_OK && test_is(c.summary, c.summary_len, "S.")
+           && c.summary_from == 1 && c.summary_upto == 2 && c.nmessages == 3,
+           "summary: get returns it with its range");
+
+    /* moving the expiry key (deleting one) shifts records on its page */
+
+    ok = test_add(t, &test_acme, "c", 1, 0, "four", 2, 10) == MCP_STORE_OK
+         && test_add(t, &test_acme, "c", 1, 0, "five", 3, 10)
+            == MCP_STORE_OK
+         && mcp_store_context_get(t, &test_acme, "c", 1, &c) == MCP_STORE_OK
+         && test_is(c.summary, c.summary_len, "S.") && c.expires_at == 13
+         && test_entries(t, s->contexts) == 2;
+    TAP_OK(ok, "summary: appends that move the expiry keep it intact");
+
+    big = test_fill("x", MCP_STORE_MESSAGE_MAX + 1);
+
+    ok = mcp_store_context_summary(t, &test_acme, "c", 1, "S", 1, 0, 2)
+         == MCP_STORE_EINVAL
+         && mcp_store_context_summary(t, &test_acme, "c", 1, "S", 1, 3, 2)
+            == MCP_STORE_EINVAL
+         && mcp_store_context_summary(t, &test_acme, "c", 1, "S", 1, 1, 6)
+            == MCP_STORE_EINVAL
+         && mcp_store_context_summary(t, &test_acme, "c", 1, NULL, 1, 1, 1)
+            == MCP_STORE_EINVAL
+         && mcp_store_context_summary(t, &test_acme, "c", 1, "\xff", 1, 1, 1)
+            == MCP_STORE_EINVAL
+         && mcp_store_context_summary(t, &test_acme, "c", 1, big,
+                                      MCP_STORE_MESSAGE_MAX + 1, 1, 1)
+            == MCP_STORE_ETOOBIG;
+    TAP_OK(ok, "summary: bad ranges and texts are EINVAL, long ETOOBIG");
+
+    rc = mcp_store_context_summary(t, &test_acme, "c", 1, NULL, 0, 0, 0);
+
+    TAP_OK(rc == MCP_STORE_OK
+           && mcp_store_context_get(t, &test_acme, "c", 1, &c)
+              == MCP_STORE_OK
+           && c.summary == NULL && c.summary_upto == 0,
+           "summary: an empty one removes it");
+
+    free(big);
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+static void
+test_delete(void)
+{
+    int                   rc;
+    size_t                n, total, postings, docs;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;
+    mcp_store_hit_t       hits[4];
+    mcp_store_context_t   c;
+
+    t = test_start("delete", 0, &s);
+
+    (void) test_add(t, &test_acme, "keep", 1, 0, "zebra crossing", 1, 0);
+
+    postings = test_entries(t, s->postings);
+    docs = test_entries(t, s->docs);
+
+    (void) test_add(t, &test_acme, "gone", 1, 0, "walrus tusks", 1, 10);
+    (void) test_add(t, &test_acme, "gone", 2, 0, "walrus again", 1, 10);
+
+    rc = mcp_store_context_delete(t, &test_acme, TEST_STR("gone"));
+    TAP_RC(rc, MCP_STORE_OK, "delete: a context is deleted");
+
+    TAP_RC(mcp_store_context_get(t, &test_acme, TEST_STR("gone"), &c),
+           MCP_STORE_NOTFOUND, "delete: and is gone");
+
+    TAP_OK(test_entries(t, s->messages) == 1
+           && test_entries(t, s->contexts) == 1,
+           "delete: its messages and expiry key too");
+
+    TAP_OK(test_entries(t, s->postings) == postings
+           && test_entries(t, s->docs) == docs,
+           "delete: the index is as before its messages");
+
+    rc = mcp_store_message_search(t, &test_acme, NULL, 0, TEST_STR("walrus"),
+                                  0, hits, 4, &n, &total);
+    TAP_OK(rc == MCP_STORE_OK && n == 0 && total == 0,
+           "delete: its words are found no more");
+
+    TAP_RC(mcp_store_context_delete(t, &test_acme, TEST_STR("gone")),
+           MCP_STORE_NOTFOUND, "delete: again is NOTFOUND");
+
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+static void
+test_context_list(void)
+{
+    int                   rc, more, ok;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;
+    test_seen_t           l;
+
+    t = test_start("clist", 0, &s);
+
+    (void) test_add(t, &test_acme, "b", 1, 0, "x", 1, 0);
+    (void) test_add(t, &test_acme, "a", 1, 0, "x", 1, 100);
+    (void) test_add(t, &test_acme, "c", 1, 0, "x", 1, 0);
+    (void) test_add(t, &test_acme, "c", 1, 0, "y", 1, 0);
+    (void) test_add(t, &test_acme_ns, "a0", 1, 0, "x", 1, 0);
+    (void) test_add(t, &test_other, "a1", 1, 0, "x", 1, 0);
+
+    test_seen_init(&l, 0);
+    rc = mcp_store_context_list(t, &test_acme, NULL, 0, 0, test_ctx_cb, &l,
+                                &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.seen, "a:1,b:1,c:2") == 0
+           && more == 0,
+           "clist: the scope's contexts in id order (%s)", l.seen);
+
+    test_seen_init(&l, 0);
+    rc = mcp_store_context_list(t, &test_acme, TEST_STR("a"), 1, test_ctx_cb,
+                                &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.seen, "b:1") == 0 && more == 1,
+           "clist: after a, limit 1: b and more (%s)", l.seen);
+
+    test_seen_init(&l, 0);
+    rc = mcp_store_context_list(t, &test_acme, TEST_STR("b"), 1, test_ctx_cb,
+                                &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.seen, "c:2") == 0 && more == 0,
+           "clist: after b, limit 1: c, no more (%s)", l.seen);
+
+    test_seen_init(&l, 0);
+    rc = mcp_store_context_list(t, &test_acme, TEST_STR("bb"), 0,
+                                test_ctx_cb, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.seen, "c:2") == 0,
+           "clist: after an id that is not there (%s)", l.seen);
+
+    test_seen_init(&l, 1);
+    rc = mcp_store_context_list(t, &test_acme, NULL, 0, 0, test_ctx_cb, &l,
+                                &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.seen, "a:1") == 0 && more == 1,
+           "clist: a callback returning 1 stops it, more follow");
+
+    test_seen_init(&l, 0);
+    ok = mcp_store_context_list(t, &test_acme_ns, NULL, 0, 0, test_ctx_cb,
+                                &l, NULL) == MCP_STORE_OK
+         && strcmp(l.seen, "a0:1") == 0;
+    TAP_OK(ok, "clist: a namespace lists its own (%s)", l.seen);
+
+    ok = mcp_store_context_list(t, &test_acme, NULL, 0, 0, NULL, &l, NULL)
+         == MCP_STORE_EINVAL
+         && mcp_store_context_list(t, &test_acme, NULL, 1, 0, test_ctx_cb,
+                                   &l, NULL) == MCP_STORE_EINVAL;
+    TAP_OK(ok, "clist: no callback, or after NULL with a length: EINVAL");
+
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+static void
+test_search(void)
+{
+    int                rc, ok;
+    size_t             n, total;
+    mcp_store_t       *s;
+    mcp_store_txn_t   *t;
+    mcp_store_hit_t    hits[8];
+
+    t = test_start("search", 0, &s);
+
+    (void) test_add(t, &test_acme, "c1", 1, 0, "apples and pears", 1, 0);
+    (void) test_add(t, &test_acme, "c1", 2, 0, "only pears here", 1, 0);
+    (void) test_add(t, &test_acme, "c1", 1, 0, "apples apples apples", 1, 0);
+    (void) test_add(t, &test_acme, "c10", 1, 0, "apples in c10", 1, 0);
+    (void) test_add(t, &test_other, "c1", 1, 0, "apples elsewhere", 1, 0);
+
+    rc = mcp_store_message_search(t, &test_acme, TEST_STR("c1"),
+                                  TEST_STR("apples"), 0, hits, 8, &n, &total);
+    TAP_OK(rc == MCP_STORE_OK && n == 2 && total == 2
+           && test_is(hits[0].doc, hits[0].doc_len, "c1") && hits[0].seq == 3
+           && test_is(hits[1].doc, hits[1].doc_len, "c1") && hits[1].seq == 1
+           && hits[0].score > hits[1].score,
+           "search: in one context, best first, split into id and seq");
+
+    rc = mcp_store_message_search(t, &test_acme, NULL, 0, TEST_STR("apples"),
+                                  0, hits, 8, &n, &total);
+    ok = rc == MCP_STORE_OK && n == 3 && total == 3;
+
+    while (ok && n-- > 0) {
+        ok = hits[n].doc_len >= 2 && memcmp(hits[n].doc, "c1", 2) == 0;
+    }
+
+    TAP_OK(ok, "search: the whole scope, and no other scope's");
+
+    rc = mcp_store_message_search(t, &test_acme, TEST_STR("c1"),
+                                  TEST_STR("apples"), 1, hits, 8, &n, &total);
+    TAP_OK(rc == MCP_STORE_OK && n == 1 && hits[0].seq == 1 && total == 2,
+           "search: offset skips the best");
+
+    rc = mcp_store_message_search(t, &test_acme, TEST_STR("c\0"),
+                                  TEST_STR("apples"), 0, hits, 8, &n, NULL);
+    TAP_RC(rc, MCP_STORE_EINVAL, "search: a context id with a NUL is EINVAL");
+
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+static void
+test_expire(void)
+{
+    int                   rc, ok;
+    size_t                removed, n;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;
+    mcp_store_hit_t       hits[4];
+    mcp_store_context_t   c;
+
+    t = test_start("expire", 0, &s);
+
+    (void) test_add(t, &test_acme, "a", 1, 0, "aardvark", 100, 10);
+    (void) test_add(t, &test_acme, "a", 1, 0, "aardvark two", 100, 10);
+    (void) test_add(t, &test_acme, "b", 1, 0, "badger", 100, 20);
+    (void) test_add(t, &test_acme, "c", 1, 0, "cheetah", 100, 0);
+    (void) test_add(t, &test_other, "d", 1, 0, "dingo", 100, 5);
+    (void) test_add(t, &test_acme, "e", 1, 0, "eland", 100, 10);
+    (void) test_add(t, &test_acme, "e", 1, 0, "eland", 105, 10);
+
+    TAP_RC(mcp_store_txn_commit(t), MCP_STORE_OK, "expire: five contexts");
+
+    t = test_begin(s, MCP_STORE_RDONLY);
+
+    rc = mcp_store_context_expire(s, 106, 10, &removed);
+    TAP_RC(rc, MCP_STORE_EBUSY, "expire: inside a transaction it is EBUSY");
+
+    mcp_store_txn_abort(t);
+
+    rc = mcp_store_context_expire(s, 106, 0, &removed);
+    TAP_OK(rc == MCP_STORE_OK && removed == 0, "expire: max 0 removes none");
+
+    rc = mcp_store_context_expire(s, 106, 10, &removed);
+    TAP_OK(rc == MCP_STORE_OK && removed == 1,
+           "expire: at 106, the one of 105, in another scope");
+
+    rc = mcp_store_context_expire(s, 113, 10, &removed);
+    TAP_OK(rc == MCP_STORE_OK && removed == 1,
+           "expire: at 113, a (110); e was moved to 115 by its append");
+
+    rc = mcp_store_context_expire(s, 1000, 1, &removed);
+    TAP_OK(rc == MCP_STORE_OK && removed == 1,
+           "expire: max 1 removes one of two");
+
+    t = test_begin(s, MCP_STORE_RDONLY);
+
+    ok = mcp_store_context_get(t, &test_acme, "e", 1, &c)
+         == MCP_STORE_NOTFOUND
+         && mcp_store_context_get(t, &test_acme, "b", 1, &c) == MCP_STORE_OK
+         && c.expires_at == 120
+         && mcp_store_context_get(t, &test_acme, "a", 1, &c)
+            == MCP_STORE_NOTFOUND
+         && mcp_store_context_get(t, &test_other, "d", 1, &c)
+            == MCP_STORE_NOTFOUND;
+    TAP_OK(ok, "expire: the soonest went first (e at 115; b at 120 left)");
+
+    mcp_store_txn_abort(t);
+
+    rc = mcp_store_context_expire(s, 1000, 10, &removed);
+    TAP_OK(rc == MCP_STORE_OK && removed == 1, "expire: then the other");
+
+    t = test_begin(s, MCP_STORE_RDONLY);
+
+    TAP_OK(test_entries(t, s->contexts) == 1
+           && test_entries(t, s->messages) == 1,
+           "expire: c alone is left, with no expiry key, and its message");
+
+    rc = mcp_store_message_search(t, &test_acme, NULL, 0,
+                                  TEST_STR("aardvark badger eland dingo"), 0,
+                                  hits, 4, &n, NULL);
+    TAP_OK(rc == MCP_STORE_OK && n == 0,
+           "expire: the postings of their messages are gone");
+
+    mcp_store_txn_abort(t);
+
+    rc = mcp_store_context_expire(s, INT64_MAX, 10, &removed);
+    TAP_OK(rc == MCP_STORE_OK && removed == 0,
+           "expire: a context without ttl never expires");
+
+    TAP_RC(mcp_store_context_expire(NULL, 1, 1, NULL), MCP_STORE_EINVAL,
+           "expire: no handle is EINVAL");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_isolation(void)
+{
+    int                   ok;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;
+    test_seen_t           l;
+    mcp_store_context_t   c;
+
+    t = test_start("isolation", 0, &s);
+
+    (void) test_add(t, &test_acme, "same", 1, 0, "acme one", 1, 0);
+    (void) test_add(t, &test_acme, "same", 1, 0, "acme two", 1, 0);
+    (void) test_add(t, &test_acme_ns, "same", 1, 0, "namespace", 1, 0);
+    (void) test_add(t, &test_other, "same", 1, 0, "other", 1, 0);
+
+    ok = mcp_store_context_get(t, &test_acme, "same", 4, &c) == MCP_STORE_OK
+         && c.nmessages == 2
+         && mcp_store_context_get(t, &test_acme_ns, "same", 4, &c)
+            == MCP_STORE_OK
+         && c.nmessages == 1
+         && mcp_store_context_get(t, &test_other, "same", 4, &c)
+            == MCP_STORE_OK
+         && c.nmessages == 1;
+    TAP_OK(ok, "isolation: one id, three scopes, three contexts");
+
+    ok = mcp_store_context_delete(t, &test_acme_ns, "same", 4)
+         == MCP_STORE_OK
+         && test_list(t, &test_acme, "same", 1, 0, &l) == MCP_STORE_OK
+         && strcmp(l.seen, "1,2") == 0
+         && test_list(t, &test_other, "same", 1, 0, &l) == MCP_STORE_OK
+         && strcmp(l.seen, "1") == 0;
+    TAP_OK(ok, "isolation: deleting one leaves the others' messages");
+
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+static void
+test_window_basic(void)
+{
+    int                   rc, ok;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;
+    mcp_store_window_t    w;
+    mcp_store_message_t   msgs[8];
+
+    t = test_start("wbasic", 0, &s);
+
+    rc = test_window(t, "none", 100, NULL, 0.5, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && w.nmessages == 0 && w.tokens_used == 0
+           && w.dropped == 0 && w.summary == NULL,
+           "window: a context with no messages (none yet) is empty");
+
+    (void) test_add(t, &test_acme, "c", MCP_STORE_ROLE_SYSTEM, 0,
+                    "Be brief.", 1, 0);
+    (void) test_add(t, &test_acme, "c", 1, 0, "What is two and two?", 1, 0);
+    (void) test_add(t, &test_acme, "c", 2, 0, "Four.", 1, 0);
+
+    rc = test_window(t, "c", 1000, NULL, 0.5, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,2,3")
+           && w.tokens_used == 6 + 8 + 5 && w.dropped == 0
+           && w.summary == NULL && w.summary_tokens == 0
+           && test_is(msgs[1].content, msgs[1].content_len,
+                      "What is two and two?"),
+           "window: everything fits: all of it, no summary");
+
+    rc = test_window(t, "c", 19, "two", 0.5, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,2,3")
+           && w.tokens_used == 19,
+           "window: exactly the budget: all of it");
+
+    rc = test_window(t, "c", 18, NULL, 0.0, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,3") && w.dropped == 1
+           && w.summary == NULL && w.tokens_used == 11,
+           "window: share 0 drops without a summary");
+
+    rc = test_window(t, "c", 1000, NULL, 0.5, &w, msgs, 2);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,3") && w.dropped == 1
+           && w.summary != NULL && w.summary_at == 1,
+           "window: cap 2 keeps 2 messages, the rest summarised");
+
+    rc = test_window(t, "c", 1000, NULL, 0.5, &w, msgs, 0);
+    TAP_OK(rc == MCP_STORE_ETOOBIG && w.tokens_used == 6,
+           "window: cap 0 with a system message is ETOOBIG");
+
+    ok = test_window(t, "c", 10, NULL, -0.1, &w, msgs, 8) == MCP_STORE_EINVAL
+         && test_window(t, "c", 10, NULL, 1.5, &w, msgs, 8)
+            == MCP_STORE_EINVAL
+         && test_window(t, "c", 10, NULL, NAN, &w, msgs, 8)
+            == MCP_STORE_EINVAL
+         && mcp_store_context_window(t, &test_acme, "c", 1, 10, NULL, 3, 0.5,
+                                     &w, 8) == MCP_STORE_EINVAL
+         && mcp_store_context_window(t, &test_acme, "c", 1, 10, NULL, 0, 0.5,
+                                     NULL, 8) == MCP_STORE_EINVAL
+         && mcp_store_context_window(t, &test_acme, "", 0, 10, NULL, 0, 0.5,
+                                     &w, 8) == MCP_STORE_EINVAL;
+    TAP_OK(ok, "window: bad shares, query, out or id are EINVAL");
+
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+/*
+ * A budget below the newest message: it is dropped and summarised.  With
+ * every token once, a sentence scores its token count: the long last
+ * sentence scores best but does not fit, then the three-token ones are
+ * taken in order while they fit.  The second case shows the frequency
+ * rule: "cats" is in three sentences.
+ */
+
+static void
+test_window_tight(void)
+{
+    int                   rc;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;
+    mcp_store_window_t    w;
+    mcp_store_message_t   msgs[4];
+
+    t = test_start("wtight", 0, &s);
+
+    (void) test_add(t, &test_acme, "greek", 1, 0,
+                    "Alpha beta gamma. Delta epsilon zeta. Eta theta iota. "
+                    "Kappa lambda mu nu xi omicron pi rho sigma tau.", 1, 0);
+
+    rc = test_window(t, "greek", 20, NULL, 1.0, &w, msgs, 4);
+    TAP_OK(rc == MCP_STORE_OK && w.nmessages == 0 && w.dropped == 1
+           && test_is(w.summary, w.summary_len,
+                      "Summary of 1 earlier message: Alpha beta gamma. "
+                      "Delta epsilon zeta.")
+           && w.summary_tokens == 20 && w.tokens_used == 20,
+           "tight: the newest message over budget is summarised (%.*s)",
+           (int) w.summary_len, w.summary ? w.summary : "");
+
+    (void) test_add(t, &test_acme, "cats", 1, 0,
+                    "Cats purr. Dogs bark loudly at night. Cats sleep. "
+                    "Cats eat fish.", 1, 0);
+
+    rc = test_window(t, "cats", 17, NULL, 1.0, &w, msgs, 4);
+    TAP_OK(rc == MCP_STORE_OK
+           && test_is(w.summary, w.summary_len,
+                      "Summary of 1 earlier message: Cats purr. "
+                      "Cats eat fish.")
+           && w.tokens_used <= 17,
+           "tight: frequent tokens win, order kept (%.*s)",
+           (int) w.summary_len, w.summary ? w.summary : "");
+
+    rc = test_window(t, "cats", 10, NULL, 1.0, &w, msgs, 4);
+    TAP_OK(rc == MCP_STORE_OK && w.summary == NULL && w.tokens_used == 0
+           && w.dropped == 1,
+           "tight: no room for the first line: no summary, nothing used");
+
+    (void) test_add(t, &test_acme, "pi", 1, 0,
+                    "Pi is 3.14 roughly. See example.com for more!!! Yes",
+                    1, 0);
+
+    /* cap 0: room for no message, so it is dropped whatever its size */
+
+    rc = test_window(t, "pi", 40, NULL, 1.0, &w, msgs, 0);
+    TAP_OK(rc == MCP_STORE_OK
+           && test_is(w.summary, w.summary_len,
+                      "Summary of 1 earlier message: Pi is 3.14 roughly. "
+                      "See example.com for more!!! Yes"),
+           "tight: '.' inside numbers and names ends no sentence (%.*s)",
+           (int) w.summary_len, w.summary ? w.summary : "");
+
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+static void
+test_window_pinned(void)
+{
+    int                   rc;
+    char                 *long1, *long2, *huge;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;
+    mcp_store_window_t    w;
+    mcp_store_message_t   msgs[8];
+
+    t = test_start("wpinned", 0, &s);
+
+    long1 = test_fill("Older words fill this turn. ", 200);
+    long2 = test_fill("More old words in here. ", 200);
+    huge = test_fill("Rules. ", 400);
+
+    (void) test_add(t, &test_acme, "p", MCP_STORE_ROLE_SYSTEM, 0,
+                    "You are helpful.", 1, 0);                  /*  7 */
+    (void) test_add(t, &test_acme, "p", 1, 0, long1, 1, 0);     /* 53 */
+    (void) test_add(t, &test_acme, "p", 1, 1, "Remember: 42.", 1, 0);
+    (void) test_add(t, &test_acme, "p", 2, 0, long2, 1, 0);     /* 53 */
+    (void) test_add(t, &test_acme, "p", 1, 0,
+                    "And what about the newest one?", 1, 0);   /* 11 */
+
+    /* 90: pinned 7 + 7, summary 18, turns 58: 5 fits, 4 does not */
+
+    rc = test_window(t, "p", 90, NULL, 0.2, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,3,5")
+           && w.dropped == 2 && w.summary_at == 1 && w.summary != NULL
+           && w.summary_tokens <= 18 && w.tokens_used <= 90
+           && w.tokens_used == 7 + 7 + 11 + w.summary_tokens
+           && test_is(msgs[2].content, msgs[2].content_len,
+                      "And what about the newest one?"),
+           "pinned: system and pinned kept, older turns dropped");
+
+    rc = test_window(t, "p", 13, NULL, 0.2, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_ETOOBIG && w.tokens_used == 14,
+           "pinned: they alone over budget: ETOOBIG, tokens_used 14");
+
+    rc = test_window(t, "p", 14, NULL, 0.5, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,3")
+           && w.dropped == 3 && w.summary == NULL && w.tokens_used == 14,
+           "pinned: exactly their budget: they, and no room for a summary");
+
+    (void) test_add(t, &test_acme, "q", MCP_STORE_ROLE_SYSTEM, 0, huge, 1,
+                    0);
+
+    rc = test_window(t, "q", 50, NULL, 0.2, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_ETOOBIG && w.tokens_used == 103,
+           "pinned: a system message of 103 tokens in 50 is ETOOBIG");
+
+    free(long1);
+    free(long2);
+    free(huge);
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+/*
+ * 7 (system), 52, 52, 7 tokens.  Within 80 and a quarter for the summary
+ * (20 tokens, 68 bytes), turns get 53: the 7 and not the 52 before it, so
+ * turns 2 and 3 are dropped; with half (40), still.  Turns are whole
+ * sentences, 7 times over: the summary takes the first.
+ */
+
+static void
+test_window_reuse(void)
+{
+    int                   rc;
+    char                 *long1, *custom;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;
+    mcp_store_window_t    w;
+    mcp_store_context_t   c;
+    mcp_store_message_t   msgs[8];
+
+    t = test_start("wreuse", 0, &s);
+
+    long1 = test_fill("Plenty of older words here. ", 196);
+    custom = test_fill("Stored summary. ", 100);
+
+    (void) test_add(t, &test_acme, "r", MCP_STORE_ROLE_SYSTEM, 0,
+                    "You are helpful.", 1, 0);
+    (void) test_add(t, &test_acme, "r", 1, 0, long1, 1, 0);
+    (void) test_add(t, &test_acme, "r", 2, 0, long1, 1, 0);
+    (void) test_add(t, &test_acme, "r", 1, 0, "Short question?", 1, 0);
+
+    rc = test_window(t, "r", 80, NULL, 0.25, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,4") && w.dropped == 2
+           && test_is(w.summary, w.summary_len,
+                      "Summary of 2 earlier messages: Plenty of older words "
+                      "here.")
+           && mcp_store_context_get(t, &test_acme, "r", 1, &c)
+              == MCP_STORE_OK
+           && c.summary_from == 2 && c.summary_upto == 3
+           && test_is(c.summary, c.summary_len,
+                      "Summary of 2 earlier messages: Plenty of older words "
+                      "here."),
+           "reuse: the summary is stored with the dropped range 2..3");
+
+    TAP_RC(mcp_store_txn_commit(t), MCP_STORE_OK, "reuse: commits");
+
+    t = test_begin(s, 0);
+
+    /* a text the window would never write: only reuse returns it */
+
+    rc = mcp_store_context_summary(t, &test_acme, "r", 1, custom, 100, 2, 3);
+
+    rc |= test_window(t, "r", 80, NULL, 0.5, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_is(w.summary, w.summary_len, custom)
+           && w.summary_tokens == mcp_store_tokens(100)
+           && w.tokens_used == 7 + 7 + w.summary_tokens,
+           "reuse: the same dropped range returns the stored summary");
+
+    rc = test_window(t, "r", 80, NULL, 0.25, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && w.dropped == 2 && w.summary != NULL
+           && !test_is(w.summary, w.summary_len, custom)
+           && w.tokens_used <= 80,
+           "reuse: not when it does not fit the summary budget");
+
+    (void) test_add(t, &test_acme, "r", 2, 0, long1, 1, 0);
+
+    rc = test_window(t, "r", 80, NULL, 0.25, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,5")
+           && w.summary != NULL
+           && strncmp(w.summary, "Summary of 3 earlier messages:", 30) == 0
+           && mcp_store_context_get(t, &test_acme, "r", 1, &c)
+              == MCP_STORE_OK
+           && c.summary_from == 2 && c.summary_upto == 4
+           && test_is(c.summary, c.summary_len, "") == 0,
+           "reuse: a new turn moves the range (2..4): made again, stored");
+
+    mcp_store_txn_abort(t);
+
+    /* a read-only window makes a summary but cannot store it */
+
+    t = test_begin(s, MCP_STORE_RDONLY);
+
+    rc = mcp_store_context_summary(t, &test_acme, "r", 1, "x", 1, 1, 1);
+    TAP_RC(rc, MCP_STORE_EINVAL, "reuse: summary in a read-only txn: EINVAL");
+
+    rc = test_window(t, "r", 100, NULL, 0.2, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,3,4")
+           && w.summary != NULL
+           && strncmp(w.summary, "Summary of 1 earlier message:", 29) == 0
+           && mcp_store_context_get(t, &test_acme, "r", 1, &c)
+              == MCP_STORE_OK
+           && c.summary_upto == 3,
+           "reuse: a read-only window summarises and stores nothing");
+
+    mcp_store_txn_abort(t);
+
+    free(long1);
+    free(custom);
+    mcp_store_close(s);
+}
+
+
+/*
+ * Five long irrelevant turns after a short relevant one, and a budget of
+ * two long turns and the short one: recency keeps the newest two and
+ * stops; the query brings the old relevant turn in, over three newer.
+ */
+
+static void
+test_window_query(void)
+{
+    int                   rc;
+    char                 *noise;
+    size_t                i;
+    uint64_t              max;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;
+    mcp_store_window_t    w;
+    mcp_store_message_t   msgs[8];
+
+    t = test_start("wquery", 0, &s);
+
+    noise = test_fill("Sunny weather, light breeze. ", 80);
+
+    (void) test_add(t, &test_acme, "q", 1, 0,
+                    "Use port 8443 for staging.", 1, 0);
+
+    for (i = 0; i < 5; i++) {
+        (void) test_add(t, &test_acme, "q", 2, 0, noise, 1, 0);
+    }
+
+    max = 2 * mcp_store_tokens(80) + mcp_store_tokens(26);
+
+    rc = test_window(t, "q", max, NULL, 0.0, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "5,6")
+           && w.dropped == 4,
+           "query: without one, the newest turns only");
+
+    rc = test_window(t, "q", max, "staging port", 0.0, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,5,6")
+           && w.dropped == 3 && w.tokens_used == max && w.summary_at == 1,
+           "query: the old relevant turn is kept over newer ones");
+
+    rc = test_window(t, "q", max, "unrelated", 0.0, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "5,6"),
+           "query: matching nothing falls back to recency");
+
+    rc = test_window(t, "q", max - 1, "staging", 0.0, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "5,6"),
+           "query: a relevant turn that does not fit is not kept");
+
+    free(noise);
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+static void
+test_window_utf8(void)
+{
+    int                   rc;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;
+    mcp_store_window_t    w;
+    mcp_store_message_t   msgs[4];
+
+    t = test_start("wutf8", 0, &s);
+
+    (void) test_add(t, &test_acme, "u", 1, 0,
+                    "Caf\xc3\xa9 cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e. "
+                    "\xc3\x9c" "ber na\xc3\xafve fa\xc3\xa7" "ade! "
+                    "\xd0\xad\xd1\x82\xd0\xbe \xd0\xb2\xd0\xbe\xd0\xbf"
+                    "\xd1\x80\xd0\xbe\xd1\x81?\n"
+                    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e."
+                    "\xe6\x96\x87 \xf0\x9f\x98\x80 caf\xc3\xa9.", 1, 0);
+
+    (void) test_add(t, &test_acme, "u", 1, 0, "Recent.", 1, 0);
+
+    rc = test_window(t, "u", 40, NULL, 0.5, &w, msgs, 1);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "2") && w.dropped == 1
+           && w.summary != NULL && test_utf8(w.summary, w.summary_len)
+           && w.tokens_used <= 40,
+           "utf8: the summary is valid UTF-8 (%.*s)",
+           (int) w.summary_len, w.summary ? w.summary : "");
+
+    TAP_OK(w.summary != NULL
+           && strstr(w.summary, "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e."
+                                "\xe6\x96\x87 \xf0\x9f\x98\x80 caf\xc3\xa9.")
+              != NULL,
+           "utf8: '.' between multi-byte characters ends no sentence");
+
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+/*
+ * Random contexts and budgets.  For every window: tokens_used <=
+ * max_tokens and is what the kept messages and the summary cost; the
+ * messages are in seq order; pinned and system ones are all there
+ * (unless ETOOBIG, which only they cause); kept turns and dropped ones
+ * make all the turns; without a query, every kept turn is newer than
+ * every dropped one; a summary is valid UTF-8 and only with dropped turns.
+ */
+
+static void
+test_window_random(void)
+{
+    int                   rc, within, ordered, always, counted, recent;
+    int                   summary, toobig;
+    char                  dir[PATH_MAX], ctx[32];
+    size_t                i, j, k, m, cap, nalways, nkept, windows;
+    size_t                ndropped, nsummary, ntoobig, nrelevant;
+    double                share;
+    uint64_t              max, need, used, newest_dropped, oldest_kept;
+    const char           *query;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;
+    test_ctx_t            tc;
+    mcp_store_window_t    w;
+    mcp_store_message_t   msgs[TEST_MSGS];
+
+    static const char  *queries[] = { NULL, "apple", "river stone", "zeta",
+                                      "nothing-matches" };
+
+    srand(20240611);
+
+    s = test_open(test_dir(dir, "wrandom"), 256 * 1024 * 1024, 0);
+
+    within = ordered = always = counted = recent = summary = toobig = 1;
+    windows = 0;
+    ndropped = nsummary = ntoobig = nrelevant = 0;
+
+    for (i = 0; i < TEST_ROUNDS; i++) {
+        t = test_begin(s, 0);
+
+        snprintf(ctx, sizeof(ctx), "r%zu", i);
+        test_random_ctx(t, ctx, &tc);
+
+        for (k = 0; k < 3; k++) {
+            max = test_rand(8) == 0 ? test_rand(40)
+                                    : test_rand((unsigned) tc.total + 20);
+            share = (test_rand(5) == 0) ? 0.0 : test_rand(101) / 100.0;
+            cap = (test_rand(8) == 0) ? test_rand(TEST_MSGS) : TEST_MSGS;
+            query = queries[test_rand(5)];
+
+            rc = test_window(t, ctx, max, query, share, &w, msgs, cap);
+            windows++;
+
+            need = 0;
+            nalways = 0;
+
+            for (j = 0; j < tc.n; j++) {
+                if (tc.always[j]) {
+                    need += tc.tokens[j];
+                    nalways++;
+                }
+            }
+
+            if (rc == MCP_STORE_ETOOBIG) {
+                ntoobig++;
+                toobig &= (need > max || nalways > cap)
+                          && w.tokens_used == need;
+                continue;
+            }
+
+            if (rc != MCP_STORE_OK) {
+                tap_diag("round %zu: rc %d", i, rc);
+                within = 0;
+                continue;
+            }
+
+            toobig &= !(need > max || nalways > cap);
+            within &= w.tokens_used <= max && w.nmessages <= cap;
+
+            used = w.summary_tokens;
+            nkept = 0;
+            newest_dropped = 0;
+            oldest_kept = UINT64_MAX;
+
+            for (j = 0; j < w.nmessages; j++) {
+                used += w.messages[j].tokens;
+                ordered &= j == 0 || w.messages[j].seq > w.messages[j - 1].seq;
+                counted &= w.messages[j].tokens
+                           == tc.tokens[w.messages[j].seq - 1];
+
+                if (!tc.always[w.messages[j].seq - 1]) {
+                    nkept++;
+
+                    if (w.messages[j].seq < oldest_kept) {
+                        oldest_kept = w.messages[j].seq;
+                    }
+                }
+            }
+
+            for (j = 0, m = 0; j < tc.n; j++) {
+                while (m < w.nmessages && w.messages[m].seq < j + 1) {
+                    m++;
+                }
+
+                if (tc.always[j]) {
+                    always &= m < w.nmessages && w.messages[m].seq == j + 1;
+
+                } else if (m == w.nmessages || w.messages[m].seq != j + 1) {
+                    newest_dropped = j + 1;
+                }
+            }
+
+            within &= used == w.tokens_used;
+            counted &= nkept + w.dropped == tc.n - nalways;
+            summary &= (w.summary == NULL
+                        || (w.dropped > 0
+                            && test_utf8(w.summary, w.summary_len)
+                            && w.summary_tokens
+                               == mcp_store_tokens(w.summary_len)))
+                       && (w.dropped == 0 || w.summary != NULL
+                           || share * max < 3 + 8
+                           || max - need < 3 + 8)
+                       && w.summary_at <= w.nmessages;
+
+            if (query == NULL) {
+                recent &= newest_dropped == 0 || oldest_kept == UINT64_MAX
+                          || newest_dropped < oldest_kept;
+
+            } else if (newest_dropped > oldest_kept) {
+                nrelevant++;
+            }
+
+            ndropped += w.dropped > 0;
+            nsummary += w.summary != NULL;
+
+            if (!(within && ordered && always && counted && recent && summary
+                  && toobig))
+            {
+                tap_diag("round %zu, window %zu: max %llu share %.2f cap %zu"
+                         " query %s", i, k, (unsigned long long) max, share,
+                         cap, query ? query : "-");
+                i = TEST_ROUNDS;
+                break;
+            }
+        }
+
+        mcp_store_txn_abort(t);
+    }
+
+    tap_diag("%zu windows: %zu with drops, %zu summaries, %zu ETOOBIG, %zu "
+             "with older relevant turns kept", windows, ndropped, nsummary,
+             ntoobig, nrelevant);
+
+    TAP_OK(within, "random: %zu windows: tokens_used <= max_tokens, and is "
+           "what they hold", windows);
+    TAP_OK(ordered, "random: messages in seq order");
+    TAP_OK(always, "random: every pinned and system message kept");
+    TAP_OK(counted, "random: kept and dropped turns are all the turns");
+    TAP_OK(recent, "random: without a query, kept turns are the newest");
+    TAP_OK(summary, "random: summaries valid, only and always with drops");
+    TAP_OK(toobig, "random: ETOOBIG exactly when the pinned do not fit");
+
+    mcp_store_close(s);
+}
+
+
+/* opens a store in a directory of its own, and begins a write */
+
+static mcp_store_txn_t *
+test_start(const char *name, size_t map_size, mcp_store_t **s)
+{
+    char  dir[PATH_MAX];
+
+    *s = test_open(test_dir(dir, name), map_size, 0);
+
+    return test_begin(*s, 0);
+}
+
+
+static mcp_store_txn_t *
+test_begin(mcp_store_t *s, unsigned flags)
+{
+    mcp_store_txn_t  *t;
+
+    if (s == NULL || mcp_store_txn_begin(s, flags, &t) != MCP_STORE_OK) {
+        tap_bail("cannot begin a transaction");
+    }
+
+    return t;
+}
+
+
+static int
+test_add(mcp_store_txn_t *t, const mcp_store_scope_t *sc, const char *ctx,
+    unsigned role, unsigned pinned, const char *content, int64_t now,
+    int64_t ttl)
+{
+    mcp_store_message_t  m;
+
+    memset(&m, 0, sizeof(m));
+    m.role = role;
+    m.pinned = pinned;
+    m.content = content;
+    m.content_len = strlen(content);
+
+    return mcp_store_message_append(t, sc, ctx, strlen(ctx), &m, now, ttl,
+                                    NULL);
+}
+
+
+static void
+test_seen_init(test_seen_t *l, size_t stop_at)
+{
+    l->calls = 0;
+    l->stop_at = stop_at;
+    l->seen[0] = '\0';
+}
+
+
+static int
+test_msg_cb(void *data, const mcp_store_message_t *m)
+{
+    test_seen_t  *l = data;
+
+    size_t  len;
+
+    len = strlen(l->seen);
+    snprintf(l->seen + len, sizeof(l->seen) - len, "%s%llu",
+             l->calls ? "," : "", (unsigned long long) m->seq);
+
+    return ++l->calls == l->stop_at;
+}
+
+
+static int
+test_ctx_cb(void *data, const mcp_store_context_t *c)
+{
+    test_seen_t  *l = data;
+
+    size_t  len;
+
+    len = strlen(l->seen);
+    snprintf(l->seen + len, sizeof(l->seen) - len, "%s%.*s:%llu",
+             l->calls ? "," : "", (int) c->id_len, c->id,
+             (unsigned long long) c->nmessages);
+
+    return ++l->calls == l->stop_at;
+}
+
+
+static int
+test_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc, const char *ctx,
+    uint64_t first, unsigned flags, test_seen_t *l)
+{
+    test_seen_init(l, 0);
+
+    return mcp_store_message_list(t, sc, ctx, strlen(ctx), first, flags,
+                                  test_msg_cb, l);
+}
+
+
+static int
+test_is(const char *p, size_t len, const char *str)
+{
+    return p != NULL && len == strlen(str) && memcmp(p, str, len) == 0;
+}
+
+
+/* by the C library's own decoder, not the store's */
+
+static int
+test_utf8(const char *p, size_t len)
+{
+    size_t     n;
+    wchar_t    wc;
+    mbstate_t  st;
+
+    memset(&st, 0, sizeof(st));
+
+    while (len > 0) {
+        n = mbrtowc(&wc, p, len, &st);
+
+        if (n == (size_t) -1 || n == (size_t) -2 || n == 0) {
+            return 0;
+        }
+
+        p += n;
+        len -= n;
+    }
+
+    return 1;
+}
+
+
+/* len bytes of unit repeated (cut anywhere: units are ASCII), malloc'd */
+
+static char *
+test_fill(const char *unit, size_t len)
+{
+    char    *p;
+    size_t   i, ulen;
+
+    p = malloc(len + 1);
+    if (p == NULL) {
+        tap_bail("out of memory");
+    }
+
+    ulen = strlen(unit);
+
+    for (i = 0; i < len; i++) {
+        p[i] = unit[i % ulen];
+    }
+
+    p[len] = '\0';
+
+    return p;
+}
+
+
+static int
+test_window(mcp_store_txn_t *t, const char *ctx, uint64_t max_tokens,
+    const char *query, double share, mcp_store_window_t *w,
+    mcp_store_message_t *msgs, size_t cap)
+{
+    memset(w, 0, sizeof(mcp_store_window_t));
+    w->messages = msgs;
+
+    return mcp_store_context_window(t, &test_acme, ctx, strlen(ctx),
+                                    max_tokens, query,
+                                    query ? strlen(query) : 0, share, w,
+                                    cap);
+}
+
+
+static int
+test_seqs_are(const mcp_store_window_t *w, const char *seqs)
+{
+    char    buf[512];
+    size_t  i, len;
+
+    buf[0] = '\0';
+
+    for (i = 0; i < w->nmessages; i++) {
+        len = strlen(buf);
+        snprintf(buf + len, sizeof(buf) - len, "%s%llu", i ? "," : "",
+                 (unsigned long long) w->messages[i].seq);
+    }
+
+    if (strcmp(buf, seqs) != 0) {
+        tap_diag("  window: %s, expected %s", buf, seqs);
+        return 0;
+    }
+
+    return 1;
+}
+
+
+static unsigned
+test_rand(unsigned n)
+{
+    return (n == 0) ? 0 : (unsigned) rand() % n;
+}
+
+
+/*
+ * Up to TEST_MSGS messages of random roles and pins, of words (some of
+ * them multi-byte) and sentence ends, 0 to about 600 bytes each.
+ */
+
+static void
+test_random_ctx(mcp_store_txn_t *t, const char *ctx, test_ctx_t *tc)
+{
+    char          buf[700];
+    size_t        i, len, words, w;
+    unsigned      role, pinned;
+
+    static const char  *vocab[] = {
+        "apple", "river", "stone", "zeta", "the", "a", "of", "3.14",
+        "caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "\xf0\x9f\x98\x80",
+        "na\xc3\xafve", "example.com", "light", "breeze", "and", "data"
+    };
+
+    static const char  *ends[] = { " ", " ", " ", ". ", "! ", "? ", "\n",
+                                   "... ", "." };
+
+    tc->n = test_rand(TEST_MSGS + 1);
+    tc->total = 0;
+
+    for (i = 0; i < tc->n; i++) {
+        role = test_rand(8) == 0 ? MCP_STORE_ROLE_SYSTEM
+                                 : 1 + test_rand(3);
+        pinned = test_rand(10) == 0;
+
+        words = test_rand(4) == 0 ? test_rand(100) : test_rand(20);
+        len = 0;
+        buf[0] = '\0';
+
+        for (w = 0; w < words && len < 600; w++) {
+            len += snprintf(buf + len, sizeof(buf) - len, "%s%s",
+                            vocab[test_rand(sizeof(vocab) / sizeof(vocab[0]))],
+                            ends[test_rand(sizeof(ends) / sizeof(ends[0]))]);
+        }
+
+        if (test_add(t, &test_acme, ctx, role, pinned, buf, 1, 0)
+            != MCP_STORE_OK)
+        {
+            tap_bail("random append failed");
+        }
+
+        tc->always[i] = pinned || role == MCP_STORE_ROLE_SYSTEM;
+        tc->tokens[i] = mcp_store_tokens(strlen(buf));
+        tc->total += tc->tokens[i];
+    }
+}
