@@ -464,6 +464,14 @@ ngx_http_mcp_member(json_t *item, const char *key, const char *what,
         return NULL;
     }
 
+    /* callers go by NUL-terminated strings: "a\u0000b" must not be "a" */
+
+    if (ngx_strlen(json_string_value(v)) != json_string_length(v)) {
+        *result = ngx_http_mcp_tool_error("%s %zu: \"%s\" must not contain "
+                                          "NUL", what, i, key);
+        return NULL;
+    }
+
     return json_string_value(v);
 }
 
