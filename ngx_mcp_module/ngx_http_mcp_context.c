@@ -269,6 +269,34 @@ ngx_http_mcp_message_json(const mcp_store_message_t *m)
 }
 
 
+/*
+ * The TTL of the namespace's contexts: its own mcp_context_ttl, else the
+ * one for every namespace (0: none).
+ */
+
+static int64_t
+ngx_http_mcp_context_ttl(ngx_http_mcp_loc_conf_t *mlcf,
+    mcp_store_scope_t *sc)
+{
+    ngx_uint_t           i;
+    ngx_http_mcp_ttl_t  *t;
+
+    if (mlcf->context_ttls) {
+        t = mlcf->context_ttls->elts;
+
+        for (i = 0; i < mlcf->context_ttls->nelts; i++) {
+            if (t[i].ns.len == sc->ns_len
+                && ngx_strncmp(t[i].ns.data, sc->ns, sc->ns_len) == 0)
+            {
+                return t[i].ttl;
+            }
+        }
+    }
+
+    return mlcf->context_ttl;
+}
+
+
 static json_t *
 ngx_http_mcp_context_append(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
@@ -321,9 +349,6 @@ ngx_http_mcp_context_append(ngx_http_mcp_call_t *call, json_t *args,
         }
     }
 
-    if (ttl == 0 && call->mlcf->context_ttl) {
-        ttl = call->mlcf->context_ttl;
-    }
 
     v = json_object_get(args, "pinned");
     if (v != NULL && !json_is_null(v) && !json_is_boolean(v)) {
@@ -334,6 +359,10 @@ ngx_http_mcp_context_append(ngx_http_mcp_call_t *call, json_t *args,
         != NGX_OK)
     {
         return result;
+    }
+
+    if (ttl == 0) {
+        ttl = ngx_http_mcp_context_ttl(call->mlcf, &c.scope);
     }
 
     ngx_memzero(&m, sizeof(mcp_store_message_t));

@@ -25,6 +25,8 @@ static char *ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_mcp_context_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_mcp_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_mcp_init_process(ngx_cycle_t *cycle);
 static void ngx_http_mcp_exit_process(ngx_cycle_t *cycle);
@@ -123,10 +125,10 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       NULL },
 
     { ngx_string("mcp_context_ttl"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_mcp_context_ttl,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_mcp_loc_conf_t, context_ttl),
+      0,
       NULL },
 
     { ngx_string("mcp_conformance_fixtures"),
@@ -343,6 +345,7 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     mlcf->allowed_origins = NGX_CONF_UNSET_PTR;
     mlcf->conformance_fixtures = NGX_CONF_UNSET;
     mlcf->context_ttl = NGX_CONF_UNSET;
+    mlcf->context_ttls = NGX_CONF_UNSET_PTR;
 
     return mlcf;
 }
@@ -395,6 +398,7 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->conformance_fixtures,
                          prev->conformance_fixtures, 0);
     ngx_conf_merge_sec_value(conf->context_ttl, prev->context_ttl, 0);
+    ngx_conf_merge_ptr_value(conf->context_ttls, prev->context_ttls, NULL);
 
     ngx_conf_merge_ptr_value(conf->url_schemes, prev->url_schemes, NULL);
     if (conf->url_schemes == NULL) {
@@ -580,6 +584,63 @@ ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         *s = value[i];
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * mcp_context_ttl time [namespace]: for every namespace, or for one.
+ */
+
+static char *
+ngx_http_mcp_context_ttl(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_loc_conf_t *mlcf = conf;
+
+    time_t               ttl;
+    ngx_str_t           *value;
+    ngx_http_mcp_ttl_t  *t;
+
+    value = cf->args->elts;
+
+    ttl = ngx_parse_time(&value[1], 1);
+    if (ttl == (time_t) NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 2) {
+        if (mlcf->context_ttl != NGX_CONF_UNSET) {
+            return "is duplicate";
+        }
+
+        mlcf->context_ttl = ttl;
+        return NGX_CONF_OK;
+    }
+
+    if (value[2].len == 0 || value[2].len > MCP_STORE_SCOPE_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid namespace \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (mlcf->context_ttls == NGX_CONF_UNSET_PTR) {
+        mlcf->context_ttls = ngx_array_create(cf->pool, 4,
+                                              sizeof(ngx_http_mcp_ttl_t));
+        if (mlcf->context_ttls == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    t = ngx_array_push(mlcf->context_ttls);
+    if (t == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    t->ns = value[2];
+    t->ttl = ttl;
 
     return NGX_CONF_OK;
 }

@@ -85,7 +85,15 @@ typedef struct {
     ngx_array_t               *allowed_origins; /* of ngx_str_t */
     ngx_flag_t                 conformance_fixtures;
     time_t                     context_ttl;
+    ngx_array_t               *context_ttls;  /* of ngx_http_mcp_ttl_t */
 } ngx_http_mcp_loc_conf_t;
+
+
+/* mcp_context_ttl for one namespace */
+typedef struct {
+    ngx_str_t                  ns;
+    time_t                     ttl;
+} ngx_http_mcp_ttl_t;
 
 
 #define NGX_HTTP_MCP_HANDLER_NONE      0

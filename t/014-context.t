@@ -19,7 +19,7 @@ repeat_each(1);
 no_shuffle();
 no_root_location();
 
-plan tests => repeat_each() * 69;
+plan tests => repeat_each() * 81;
 
 our $HttpConfig = <<'_EOC_';
     mcp_store $TEST_NGINX_DATA_DIR;
@@ -170,3 +170,21 @@ location = /mcp { mcp_endpoint; mcp_context_ttl 1s; }
 --- response_body_like eval
 ['"message_id":1,',
  '"context_id":"brief","messages":1,"tokens":6,"updated_at":"20[^"]*","expires_at":"20']
+
+
+
+=== TEST 11: mcp_context_ttl for one namespace
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR;
+--- config
+location = /mcp { mcp_endpoint; mcp_context_ttl 1h scratch; }
+--- request eval
+[::call("context_append", '{"namespace": "scratch", "context_id": "n1", "role": "user", "content": "soon gone"}'),
+ ::call("context_append", '{"namespace": "keep", "context_id": "n1", "role": "user", "content": "kept"}'),
+ ::call("context_list", '{"namespace": "scratch"}'),
+ ::call("context_list", '{"namespace": "keep"}')]
+--- response_body_like eval
+['"message_id":1,',
+ '"message_id":1,',
+ '"context_id":"n1","messages":1,"tokens":6,"updated_at":"20[^"]*","expires_at":"20',
+ '"context_id":"n1","messages":1,"tokens":4,"updated_at":"20[^"]*"\}\]']
