@@ -197,7 +197,7 @@ ngx_http_mcp_ctx_begin(ngx_http_mcp_call_t *call, json_t *args,
     ngx_memzero(c, sizeof(ngx_http_mcp_ctx_t));
     c->call = call;
 
-    if (ngx_http_mcp_scope(args, &c->scope, result) != NGX_OK) {
+    if (ngx_http_mcp_scope(call, args, &c->scope, result) != NGX_OK) {
         return NGX_DECLINED;
     }
 

@@ -109,6 +109,12 @@ ngx_http_mcp_endpoint_handler(ngx_http_request_t *r)
         return ngx_http_mcp_send_rpc_error(r, NGX_HTTP_FORBIDDEN, NULL, &err);
     }
 
+    rc = ngx_http_mcp_auth(r, NGX_HTTP_MCP_SCOPE_MCP, &err);
+    if (rc != NGX_OK) {
+        err.status = NGX_HTTP_MCP_INVALID_REQUEST;
+        return ngx_http_mcp_send_rpc_error(r, rc, NULL, &err);
+    }
+
     if (r->method == NGX_HTTP_DELETE) {
         return ngx_http_mcp_delete(r);
     }
@@ -223,7 +229,8 @@ ngx_http_mcp_endpoint_message(ngx_http_request_t *r)
     if (msg == NULL) {
         (void) ngx_http_mcp_fail(&err, NGX_HTTP_MCP_PARSE_ERROR, NULL,
                                  "Parse error at line %d, column %d: %s",
-                                 jerr.line, jerr.column, jerr.text);
+                                 jerr.line, jerr.column,
+                                 ngx_http_mcp_json_reason(&jerr));
 
         return ngx_http_mcp_send_rpc_error(r, NGX_HTTP_BAD_REQUEST, NULL,
                                            &err);
@@ -488,6 +495,18 @@ ngx_http_mcp_session(ngx_http_mcp_call_t *call, ngx_http_mcp_error_t *err)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* a session is its tenant's: to another tenant's key it does not
+     * exist (the client initializes a session of its own) */
+
+    if (ngx_http_mcp_owns(call->r, session.tenant, session.tenant_len)
+        != NGX_OK)
+    {
+        mcp_store_release(call->mmcf->store);
+        ngx_log_error(NGX_LOG_INFO, call->r->connection->log, 0,
+                      "mcp: session of another tenant");
+        goto not_found;
+    }
+
     call->session = *id;
     call->log_level = session.log_level;
 
@@ -543,6 +562,7 @@ ngx_http_mcp_session_create(ngx_http_mcp_call_t *call, json_t *params,
     u_char               *id;
     json_t               *info, *v;
     ngx_uint_t            tries;
+    ngx_http_mcp_key_t   *caller;
     mcp_store_session_t   session;
 
     id = ngx_pnalloc(call->r->pool, NGX_HTTP_MCP_SESSION_ID_LEN);
@@ -558,6 +578,12 @@ ngx_http_mcp_session_create(ngx_http_mcp_call_t *call, json_t *params,
     session.protocol = (char *) call->protocol.data;
     session.protocol_len = call->protocol.len;
     session.log_level = NGX_HTTP_MCP_LOG_DEBUG;
+
+    /* the session is the tenant's of the key that started it */
+
+    caller = ngx_http_mcp_caller(call->r);
+    session.tenant = (const char *) caller->tenant.data;
+    session.tenant_len = caller->tenant.len;
 
     info = json_object_get(params, "clientInfo");
 
@@ -788,10 +814,9 @@ static ngx_int_t
 ngx_http_mcp_name_allowed(ngx_http_request_t *r, ngx_array_t *list,
     ngx_str_t *name, ngx_str_t *full)
 {
-    ngx_str_t                 *s;
-    ngx_uint_t                 i;
-    ngx_http_server_name_t    *sn;
-    ngx_http_core_srv_conf_t  *cscf;
+    ngx_str_t                *s;
+    ngx_uint_t                i;
+    ngx_http_mcp_loc_conf_t  *mlcf;
 
     if (list) {
         s = list->elts;
@@ -817,12 +842,20 @@ ngx_http_mcp_name_allowed(ngx_http_request_t *r, ngx_array_t *list,
         }
     }
 
-    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
-    sn = cscf->server_names.elts;
+    /* the server's names, copied from its configuration (its own array
+     * is gone once the configuration is read) */
 
-    for (i = 0; i < cscf->server_names.nelts; i++) {
-        if (sn[i].name.len == name->len
-            && ngx_strncasecmp(sn[i].name.data, name->data, name->len) == 0)
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    if (mlcf->server_names == NULL) {
+        return NGX_DECLINED;
+    }
+
+    s = mlcf->server_names->elts;
+
+    for (i = 0; i < mlcf->server_names->nelts; i++) {
+        if (s[i].len == name->len
+            && ngx_strncasecmp(s[i].data, name->data, name->len) == 0)
         {
             return NGX_OK;
         }

@@ -12,7 +12,6 @@
 #include "ngx_http_mcp_rpc.h"
 
 
-#define NGX_HTTP_MCP_TENANT        "default"
 #define NGX_HTTP_MCP_BATCH_MAX     1000    /* items per call */
 #define NGX_HTTP_MCP_GRAPH_PAGE    1000    /* entities per page at most */
 #define NGX_HTTP_MCP_GRAPH_URI     "memory://knowledge-graph"
@@ -253,20 +252,24 @@ ngx_http_mcp_provider_t  ngx_http_mcp_memory_provider = {
 
 
 /*
- * Sets the scope from the "namespace" argument (tenant: the default one
- * until API keys bind tenants): NGX_OK, or NGX_DECLINED with *result set
+ * Sets the scope: the tenant of the call's API key (ngx_http_mcp_caller())
+ * and the "namespace" argument.  NGX_OK, or NGX_DECLINED with *result set
  * to a tool error.
  */
 
 ngx_int_t
-ngx_http_mcp_scope(json_t *args, mcp_store_scope_t *sc, json_t **result)
+ngx_http_mcp_scope(ngx_http_mcp_call_t *call, json_t *args,
+    mcp_store_scope_t *sc, json_t **result)
 {
-    u_char      c;
-    json_t     *ns;
-    ngx_uint_t  i;
+    u_char               c;
+    json_t              *ns;
+    ngx_uint_t           i;
+    ngx_http_mcp_key_t  *caller;
 
-    sc->tenant = NGX_HTTP_MCP_TENANT;
-    sc->tenant_len = sizeof(NGX_HTTP_MCP_TENANT) - 1;
+    caller = ngx_http_mcp_caller(call->r);
+
+    sc->tenant = (const char *) caller->tenant.data;
+    sc->tenant_len = caller->tenant.len;
     sc->ns = "";
     sc->ns_len = 0;
 
@@ -368,7 +371,7 @@ ngx_http_mcp_graph_begin(ngx_http_mcp_call_t *call, json_t *args,
     g->call = call;
     g->now = ngx_time();
 
-    if (ngx_http_mcp_scope(args, &g->scope, result) != NGX_OK) {
+    if (ngx_http_mcp_scope(call, args, &g->scope, result) != NGX_OK) {
         return NGX_DECLINED;
     }
 

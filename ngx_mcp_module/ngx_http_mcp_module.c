@@ -131,6 +131,20 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       0,
       NULL },
 
+    { ngx_string("mcp_api_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE23,
+      ngx_http_mcp_api_key,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_api_keys_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_mcp_api_keys_file,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("mcp_conformance_fixtures"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -290,6 +304,10 @@ ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_mcp_main_conf_t *mmcf = conf;
 
+    int           rc;
+    char          err[512];
+    mcp_store_t  *store;
+
     ngx_conf_init_size_value(mmcf->map_size, 64 * 1024 * 1024);
     ngx_conf_init_uint_value(mmcf->durability,
                              NGX_HTTP_MCP_DURABILITY_INTERVAL);
@@ -310,6 +328,30 @@ ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf)
                            "http block");
         return NGX_CONF_ERROR;
     }
+
+    if (mmcf->path.data == NULL || ngx_process == NGX_PROCESS_SIGNALLER) {
+        return NGX_CONF_OK;
+    }
+
+    /*
+     * The master opens (and creates) the environment once to validate it,
+     * then closes it before fork: an MDB_env never crosses fork().  This
+     * is done while the configuration is read, not in init_module: nginx
+     * treats a failed init_module as fatal and a reload into a bad store
+     * would end the master; a configuration error only refuses the
+     * reload, and the old workers go on.
+     */
+
+    rc = mcp_store_open(&store, (char *) mmcf->path.data, mmcf->map_size,
+                        MCP_STORE_NOSYNC, err, sizeof(err));
+    if (rc != MCP_STORE_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "mcp_store \"%V\" cannot be used: %s",
+                      &mmcf->path, err);
+        return NGX_CONF_ERROR;
+    }
+
+    mcp_store_close(store);
 
     return NGX_CONF_OK;
 }
@@ -346,6 +388,7 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     mlcf->conformance_fixtures = NGX_CONF_UNSET;
     mlcf->context_ttl = NGX_CONF_UNSET;
     mlcf->context_ttls = NGX_CONF_UNSET_PTR;
+    mlcf->api_keys = NGX_CONF_UNSET_PTR;
 
     return mlcf;
 }
@@ -381,6 +424,11 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_mcp_loc_conf_t *prev = parent;
     ngx_http_mcp_loc_conf_t *conf = child;
 
+    ngx_str_t                 *name;
+    ngx_uint_t                 i;
+    ngx_http_server_name_t    *sn;
+    ngx_http_core_srv_conf_t  *cscf;
+
     ngx_conf_merge_uint_value(conf->redirect_status, prev->redirect_status,
                               NGX_HTTP_MOVED_TEMPORARILY);
     ngx_conf_merge_value(conf->code_length, prev->code_length, 7);
@@ -399,6 +447,7 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                          prev->conformance_fixtures, 0);
     ngx_conf_merge_sec_value(conf->context_ttl, prev->context_ttl, 0);
     ngx_conf_merge_ptr_value(conf->context_ttls, prev->context_ttls, NULL);
+    ngx_conf_merge_ptr_value(conf->api_keys, prev->api_keys, NULL);
 
     ngx_conf_merge_ptr_value(conf->url_schemes, prev->url_schemes, NULL);
     if (conf->url_schemes == NULL) {
@@ -415,6 +464,34 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                                               ngx_http_mcp_default_reserved);
         if (conf->reserved == NULL) {
             return NGX_CONF_ERROR;
+        }
+    }
+
+    /*
+     * The endpoint allows the server's names as Host and Origin: copy
+     * them, since the core module keeps them in the configuration's
+     * temporary pool, freed once the configuration is read.
+     */
+
+    if (conf->handler == NGX_HTTP_MCP_HANDLER_ENDPOINT) {
+        cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+
+        conf->server_names = ngx_array_create(cf->pool,
+                                            cscf->server_names.nelts + 1,
+                                            sizeof(ngx_str_t));
+        if (conf->server_names == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        sn = cscf->server_names.elts;
+
+        for (i = 0; i < cscf->server_names.nelts; i++) {
+            name = ngx_array_push(conf->server_names);
+            if (name == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *name = sn[i].name;
         }
     }
 
@@ -647,18 +724,15 @@ ngx_http_mcp_context_ttl(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * The master opens (and creates) the environment once to validate it, so a
- * bad path fails "nginx -t" and a reload instead of every worker, then
- * closes it before fork: an MDB_env never crosses fork().
+ * The store was opened and checked while the configuration was read (see
+ * ngx_http_mcp_init_main_conf()); here, once the "user" directive is
+ * known, its files are handed to the workers' user.
  */
 
 static ngx_int_t
 ngx_http_mcp_init_module(ngx_cycle_t *cycle)
 {
-    char                       err[512];
-    int                        rc;
     u_char                     file[NGX_MAX_PATH];
-    mcp_store_t               *store;
     ngx_uint_t                 i;
     ngx_core_conf_t           *ccf;
     ngx_http_mcp_main_conf_t  *mmcf;
@@ -669,17 +743,6 @@ ngx_http_mcp_init_module(ngx_cycle_t *cycle)
     if (mmcf == NULL || mmcf->path.data == NULL) {
         return NGX_OK;
     }
-
-    rc = mcp_store_open(&store, (char *) mmcf->path.data, mmcf->map_size,
-                        MCP_STORE_NOSYNC, err, sizeof(err));
-    if (rc != MCP_STORE_OK) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "mcp_store \"%V\" cannot be used: %s",
-                      &mmcf->path, err);
-        return NGX_ERROR;
-    }
-
-    mcp_store_close(store);
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
@@ -700,7 +763,10 @@ ngx_http_mcp_init_module(ngx_cycle_t *cycle)
         if (chown((char *) file, ccf->user, ccf->group) == -1) {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
                           "chown(\"%s\", %d) failed", file, ccf->user);
-            return NGX_ERROR;
+
+            /* a failed init_module ends the master: on a reload, let the
+             * workers that cannot open the store say so instead */
+            return (ngx_process == NGX_PROCESS_MASTER) ? NGX_OK : NGX_ERROR;
         }
     }
 

@@ -83,10 +83,32 @@ typedef struct {
     size_t                     max_message_size;
     ngx_array_t               *allowed_hosts;   /* of ngx_str_t */
     ngx_array_t               *allowed_origins; /* of ngx_str_t */
+    ngx_array_t               *server_names;  /* of ngx_str_t, the
+                                                 server's, for the above */
     ngx_flag_t                 conformance_fixtures;
     time_t                     context_ttl;
     ngx_array_t               *context_ttls;  /* of ngx_http_mcp_ttl_t */
+    ngx_array_t               *api_keys;      /* of ngx_http_mcp_key_t */
 } ngx_http_mcp_loc_conf_t;
+
+
+/* What an API key may do (mcp_api_key scopes=). */
+#define NGX_HTTP_MCP_SCOPE_LINKS_WRITE  0x01   /* POST /shorten, shorten_url,
+                                                  delete_url */
+#define NGX_HTTP_MCP_SCOPE_LINKS_READ   0x02   /* the other link tools */
+#define NGX_HTTP_MCP_SCOPE_MCP          0x04   /* mcp_endpoint */
+#define NGX_HTTP_MCP_SCOPE_ADMIN        0x08   /* every tenant's links */
+#define NGX_HTTP_MCP_SCOPE_DEFAULT      0x07   /* all but admin */
+
+#define NGX_HTTP_MCP_KEY_HASH_LEN       32     /* SHA-256 */
+
+
+/* An API key (mcp_api_key), held as its SHA-256: who a request is. */
+typedef struct {
+    u_char                     hash[NGX_HTTP_MCP_KEY_HASH_LEN];
+    ngx_str_t                  tenant;
+    ngx_uint_t                 scopes;        /* NGX_HTTP_MCP_SCOPE_* */
+} ngx_http_mcp_key_t;
 
 
 /* mcp_context_ttl for one namespace */
@@ -166,6 +188,18 @@ ngx_int_t ngx_http_mcp_store_error(ngx_http_request_t *r, int rc,
 ngx_int_t ngx_http_mcp_is_json_type(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_valid_code(ngx_str_t *code);
 void ngx_http_mcp_json_cleanup(ngx_pool_t *pool, json_t *json);
+void ngx_http_mcp_utf8_clean(char *s);
+const char *ngx_http_mcp_json_reason(json_error_t *err);
+
+/* ngx_http_mcp_auth.c */
+char *ngx_http_mcp_api_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_mcp_api_keys_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t scope,
+    ngx_http_mcp_error_t *err);
+ngx_http_mcp_key_t *ngx_http_mcp_caller(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_owns(ngx_http_request_t *r, const char *tenant,
+    size_t len);
 
 /* ngx_http_mcp_policy.c */
 ngx_int_t ngx_http_mcp_check_url(ngx_http_request_t *r,

@@ -11,12 +11,17 @@
 static ngx_int_t ngx_http_mcp_code(ngx_http_request_t *r, ngx_str_t *code);
 static ngx_int_t ngx_http_mcp_send_redirect(ngx_http_request_t *r,
     ngx_str_t *url, ngx_uint_t cacheable);
+static ngx_int_t ngx_http_mcp_send_not_found(ngx_http_request_t *r);
 
 
 static u_char  ngx_http_mcp_body_start[] =
     "<!DOCTYPE html><title>Redirecting</title><a href=\"";
 static u_char  ngx_http_mcp_body_mid[] = "\">";
 static u_char  ngx_http_mcp_body_end[] = "</a>\n";
+
+/* what ngx_http_mcp_send_error() would encode, without encoding it */
+static u_char  ngx_http_mcp_not_found[] =
+    "{\"message\":\"Short URL not found\",\"error\":\"not_found\"}\n";
 
 
 ngx_int_t
@@ -108,8 +113,7 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
 
 not_found:
 
-    return ngx_http_mcp_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                   "Short URL not found");
+    return ngx_http_mcp_send_not_found(r);
 
 failed:
 
@@ -215,12 +219,52 @@ ngx_http_mcp_send_redirect(ngx_http_request_t *r, ngx_str_t *url,
 
     p = ngx_cpymem(b->last, ngx_http_mcp_body_start,
                    sizeof(ngx_http_mcp_body_start) - 1);
-    p = (u_char *) ngx_escape_html(p, url->data, url->len);
+
+    /* most URLs have nothing to escape: copy them (the hot path) */
+
+    if (escape) {
+        p = (u_char *) ngx_escape_html(p, url->data, url->len);
+    } else {
+        p = ngx_cpymem(p, url->data, url->len);
+    }
+
     p = ngx_cpymem(p, ngx_http_mcp_body_mid,
                    sizeof(ngx_http_mcp_body_mid) - 1);
-    p = (u_char *) ngx_escape_html(p, url->data, url->len);
+
+    if (escape) {
+        p = (u_char *) ngx_escape_html(p, url->data, url->len);
+    } else {
+        p = ngx_cpymem(p, url->data, url->len);
+    }
+
     b->last = ngx_cpymem(p, ngx_http_mcp_body_end,
                          sizeof(ngx_http_mcp_body_end) - 1);
 
     return ngx_http_mcp_send(r, mlcf->redirect_status, &type, b);
+}
+
+
+/*
+ * 404 for an unknown code, the other hot answer (scanners, stale links):
+ * a constant body, so no JSON encoder and no malloc() on this path.
+ */
+
+static ngx_int_t
+ngx_http_mcp_send_not_found(ngx_http_request_t *r)
+{
+    ngx_buf_t  *b;
+    ngx_str_t   type;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = ngx_http_mcp_not_found;
+    b->last = ngx_http_mcp_not_found + sizeof(ngx_http_mcp_not_found) - 1;
+    b->memory = 1;
+
+    ngx_str_set(&type, "application/json");
+
+    return ngx_http_mcp_send(r, NGX_HTTP_NOT_FOUND, &type, b);
 }

@@ -133,6 +133,8 @@ ngx_http_mcp_rpc_fail(ngx_http_mcp_error_t *err, ngx_int_t code,
     (void) vsnprintf(err->message, sizeof(err->message), fmt, args);
     va_end(args);
 
+    ngx_http_mcp_utf8_clean(err->message);
+
     err->status = code;
     err->error = NULL;
 
@@ -781,13 +783,15 @@ ngx_http_mcp_prompts_get(ngx_http_mcp_call_t *call, json_t *params,
                     && json_is_true(json_object_get(a, "required"))
                     && !json_is_string(json_object_get(args, arg)))
                 {
-                    json_decref(declared);
-                    json_decref(empty);
-                    return ngx_http_mcp_rpc_fail(err,
+                    /* arg lives in declared: format before freeing it */
+                    (void) ngx_http_mcp_rpc_fail(err,
                                                  NGX_HTTP_MCP_INVALID_PARAMS,
                                                  "Invalid params: prompt "
                                                  "\"%s\" needs the argument "
                                                  "\"%s\"", prompt->name, arg);
+                    json_decref(declared);
+                    json_decref(empty);
+                    return NULL;
                 }
             }
 
@@ -1058,6 +1062,8 @@ ngx_http_mcp_tool_error(const char *fmt, ...)
     va_start(args, fmt);
     (void) vsnprintf(message, sizeof(message), fmt, args);
     va_end(args);
+
+    ngx_http_mcp_utf8_clean(message);
 
     return json_pack("{s:[{s:s, s:s}], s:b}",
                      "content", "type", "text", "text", message,

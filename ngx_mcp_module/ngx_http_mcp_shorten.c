@@ -26,7 +26,15 @@ ngx_int_t
 ngx_http_mcp_shorten_handler(ngx_http_request_t *r)
 {
     ngx_int_t                 rc;
+    ngx_http_mcp_error_t      err;
     ngx_http_mcp_loc_conf_t  *mlcf;
+
+    /* who asks comes first: 401/403 before anything about the request */
+
+    if (ngx_http_mcp_auth(r, NGX_HTTP_MCP_SCOPE_LINKS_WRITE, &err) != NGX_OK)
+    {
+        return ngx_http_mcp_send_failure(r, &err);
+    }
 
     if (r->method != NGX_HTTP_POST) {
         return ngx_http_mcp_send_not_allowed(r, "POST");
@@ -102,7 +110,8 @@ ngx_http_mcp_shorten(ngx_http_request_t *r)
                                        "invalid_json",
                                        "malformed JSON at line %d, "
                                        "column %d: %s",
-                                       err.line, err.column, err.text);
+                                       err.line, err.column,
+                                       ngx_http_mcp_json_reason(&err));
     }
 
     ngx_http_mcp_json_cleanup(r->pool, json);
@@ -153,6 +162,7 @@ ngx_http_mcp_shorten_create(ngx_http_request_t *r,
 {
     int                        rc;
     mcp_store_link_t           link;
+    ngx_http_mcp_key_t        *caller;
     ngx_http_mcp_loc_conf_t   *mlcf;
     ngx_http_mcp_main_conf_t  *mmcf;
 
@@ -160,6 +170,12 @@ ngx_http_mcp_shorten_create(ngx_http_request_t *r,
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
 
     ngx_memzero(&link, sizeof(mcp_store_link_t));
+
+    /* the link belongs to the tenant of the caller's API key */
+
+    caller = ngx_http_mcp_caller(r);
+    link.tenant = (const char *) caller->tenant.data;
+    link.tenant_len = caller->tenant.len;
 
     link.url = (char *) req->url.data;
     link.url_len = req->url.len;

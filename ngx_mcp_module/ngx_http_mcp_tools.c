@@ -2,6 +2,12 @@
 /*
  * ngx_mcp: the shortener as MCP tools, resources (shorturl://{code}) and a
  * prompt.  Same store functions and validation as the HTTP API.
+ *
+ * Every link belongs to the tenant of the API key that made it: a caller
+ * sees, lists and deletes its own tenant's links only (with the admin
+ * scope, everyone's), and another tenant's code is "not found", exactly
+ * as a code that does not exist.  Writing needs the links:write scope,
+ * reading links:read.
  */
 
 
@@ -29,6 +35,10 @@ static ngx_int_t ngx_http_mcp_list_links(ngx_http_mcp_call_t *call,
     ngx_str_t *after, size_t limit, json_t *list, ngx_str_t *next);
 static ngx_int_t ngx_http_mcp_complete_code(ngx_http_mcp_call_t *call,
     json_t *ref, ngx_str_t *name, ngx_str_t *value, json_t *values);
+static ngx_int_t ngx_http_mcp_may(ngx_http_mcp_call_t *call,
+    ngx_uint_t scope);
+static void ngx_http_mcp_links_of(ngx_http_mcp_call_t *call,
+    ngx_str_t *tenant);
 
 
 #define NGX_HTTP_MCP_LINK_PROPS                                               \
@@ -39,7 +49,9 @@ static ngx_int_t ngx_http_mcp_complete_code(ngx_http_mcp_call_t *call,
     "\"expires_at\": {\"type\": \"string\", \"format\": \"date-time\"},"      \
     "\"max_visits\": {\"type\": \"integer\"},"                                \
     "\"visits\": {\"type\": \"integer\"},"                                    \
-    "\"last_visit\": {\"type\": \"string\", \"format\": \"date-time\"}"
+    "\"last_visit\": {\"type\": \"string\", \"format\": \"date-time\"},"     \
+    "\"tenant\": {\"type\": \"string\", \"description\": \"the owner, "       \
+      "shown to admin keys\"}"
 
 #define NGX_HTTP_MCP_CODE_ARG                                                 \
     "{\"type\": \"object\", \"properties\": {\"code\": {\"type\": "           \
@@ -175,6 +187,44 @@ ngx_http_mcp_set_time(json_t *obj, const char *key, int64_t t)
 
 
 /*
+ * Has the call's API key the scope?  NGX_OK or NGX_DECLINED.
+ */
+
+static ngx_int_t
+ngx_http_mcp_may(ngx_http_mcp_call_t *call, ngx_uint_t scope)
+{
+    return (ngx_http_mcp_caller(call->r)->scopes & scope) == scope
+           ? NGX_OK : NGX_DECLINED;
+}
+
+
+#define ngx_http_mcp_forbidden(scope)                                         \
+    ngx_http_mcp_tool_error("this API key lacks the scope "                   \
+                            "\"" scope "\" (forbidden)")
+
+
+/*
+ * Whose links the call sees: its tenant's, or with the admin scope
+ * everyone's (tenant empty).
+ */
+
+static void
+ngx_http_mcp_links_of(ngx_http_mcp_call_t *call, ngx_str_t *tenant)
+{
+    ngx_http_mcp_key_t  *caller;
+
+    caller = ngx_http_mcp_caller(call->r);
+
+    if (caller->scopes & NGX_HTTP_MCP_SCOPE_ADMIN) {
+        ngx_str_null(tenant);
+
+    } else {
+        *tenant = caller->tenant;
+    }
+}
+
+
+/*
  * A stored link as JSON: a new reference, or NULL.
  */
 
@@ -208,6 +258,11 @@ ngx_http_mcp_link_record(ngx_http_request_t *r, const char *code,
         || (link->max_visits
             && json_object_set_new(json, "max_visits",
                                    json_integer(link->max_visits))
+               != 0)
+        || ((ngx_http_mcp_caller(r)->scopes & NGX_HTTP_MCP_SCOPE_ADMIN)
+            && json_object_set_new(json, "tenant",
+                                   json_stringn(link->tenant,
+                                                link->tenant_len))
                != 0))
     {
         json_decref(json);
@@ -226,6 +281,10 @@ ngx_http_mcp_shorten_url(ngx_http_mcp_call_t *call, json_t *args,
     ngx_str_t                    code;
     ngx_http_mcp_error_t         refused;
     ngx_http_mcp_shorten_req_t   req;
+
+    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_WRITE) != NGX_OK) {
+        return ngx_http_mcp_forbidden("links:write");
+    }
 
     if (json_object_get(args, "OriginalURL") == NULL
         && json_object_get(args, "url") == NULL)
@@ -266,7 +325,7 @@ ngx_http_mcp_get_link(ngx_http_mcp_call_t *call, json_t *args,
 {
     int                   rc;
     json_t               *record;
-    ngx_str_t             code;
+    ngx_str_t             code, tenant;
     mcp_store_link_t      link;
     ngx_http_mcp_error_t  failed;
 
@@ -274,6 +333,10 @@ ngx_http_mcp_get_link(ngx_http_mcp_call_t *call, json_t *args,
 
     if (ngx_http_mcp_arg_str(args, "code", 1, &code, err) != NGX_OK) {
         return NULL;
+    }
+
+    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK) {
+        return ngx_http_mcp_forbidden("links:read");
     }
 
     if (ngx_http_mcp_valid_code(&code) != NGX_OK) {
@@ -294,6 +357,19 @@ ngx_http_mcp_get_link(ngx_http_mcp_call_t *call, json_t *args,
     if (rc != MCP_STORE_OK) {
         (void) ngx_http_mcp_store_error(call->r, rc, &failed);
         return ngx_http_mcp_tool_error("%s", failed.message);
+    }
+
+    /* another tenant's link is not found, word for word */
+
+    ngx_http_mcp_links_of(call, &tenant);
+
+    if (tenant.len
+        && (link.tenant_len != tenant.len
+            || ngx_memcmp(link.tenant, tenant.data, tenant.len) != 0))
+    {
+        mcp_store_release(call->mmcf->store);
+        return ngx_http_mcp_tool_error("Short URL not found: %.*s",
+                                       (int) code.len, code.data);
     }
 
     record = ngx_http_mcp_link_record(call->r, (char *) code.data, code.len,
@@ -351,16 +427,25 @@ ngx_http_mcp_delete_url(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     int                   rc;
-    ngx_str_t             code;
+    ngx_str_t             code, tenant;
     ngx_http_mcp_error_t  failed;
 
     if (ngx_http_mcp_arg_str(args, "code", 1, &code, err) != NGX_OK) {
         return NULL;
     }
 
+    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_WRITE) != NGX_OK) {
+        return ngx_http_mcp_forbidden("links:write");
+    }
+
+    ngx_http_mcp_links_of(call, &tenant);
+
+    /* only the owner's: another tenant's link is not found */
+
     rc = (ngx_http_mcp_valid_code(&code) == NGX_OK)
-         ? mcp_store_link_delete(call->mmcf->store, (char *) code.data,
-                                 code.len)
+         ? mcp_store_link_delete_tenant(call->mmcf->store,
+                                        (char *) code.data, code.len,
+                                        (char *) tenant.data, tenant.len)
          : MCP_STORE_NOTFOUND;
 
     if (rc == MCP_STORE_NOTFOUND) {
@@ -460,14 +545,17 @@ ngx_http_mcp_walk_page(ngx_http_mcp_call_t *call, ngx_http_mcp_walk_t *w,
     ngx_str_t *after, size_t limit, ngx_str_t *next)
 {
     int        rc, more;
-    ngx_str_t  last;
+    ngx_str_t  last, tenant;
 
     ngx_str_null(&last);
     w->last = &last;
 
-    rc = mcp_store_link_list(call->mmcf->store, (char *) after->data,
-                             after->len, limit, ngx_http_mcp_walk_link, w,
-                             &more);
+    ngx_http_mcp_links_of(call, &tenant);
+
+    rc = mcp_store_link_list_tenant(call->mmcf->store, (char *) tenant.data,
+                                    tenant.len, (char *) after->data,
+                                    after->len, limit, ngx_http_mcp_walk_link,
+                                    w, &more);
 
     if (rc != MCP_STORE_OK || w->failed) {
         return NGX_ERROR;
@@ -490,6 +578,13 @@ ngx_http_mcp_list_links(ngx_http_mcp_call_t *call, ngx_str_t *after,
 {
     ngx_http_mcp_walk_t  w;
 
+    /* without links:read, no links among the resources */
+
+    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK) {
+        ngx_str_null(next);
+        return NGX_OK;
+    }
+
     ngx_memzero(&w, sizeof(ngx_http_mcp_walk_t));
 
     w.r = call->r;
@@ -508,6 +603,10 @@ ngx_http_mcp_list_urls(ngx_http_mcp_call_t *call, json_t *args,
     ngx_str_t             after, next, cursor;
     json_int_t            n;
     ngx_http_mcp_walk_t   w;
+
+    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK) {
+        return ngx_http_mcp_forbidden("links:read");
+    }
 
     limit = json_object_get(args, "limit");
     n = 50;
@@ -574,6 +673,12 @@ ngx_http_mcp_read_link(ngx_http_mcp_call_t *call, json_t *params,
 
     (void) ngx_http_mcp_arg_str(params, "uri", 1, &uri, err);
 
+    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_REQUEST,
+                                     "Forbidden: this API key lacks the "
+                                     "scope \"links:read\"");
+    }
+
     args = json_pack("{s:s%}", "code",
                      uri.data + sizeof(NGX_HTTP_MCP_LINK_SCHEME) - 1,
                      uri.len - (sizeof(NGX_HTTP_MCP_LINK_SCHEME) - 1));
@@ -620,6 +725,12 @@ ngx_http_mcp_summarize_links(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_walk_t   w;
 
     ngx_memzero(&w, sizeof(ngx_http_mcp_walk_t));
+
+    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_REQUEST,
+                                     "Forbidden: this API key lacks the "
+                                     "scope \"links:read\"");
+    }
 
     if (ngx_http_mcp_arg_str(args, "since", 0, &since, err) != NGX_OK
         || ngx_http_mcp_arg_str(args, "until", 0, &until, err) != NGX_OK)
@@ -681,6 +792,7 @@ ngx_http_mcp_complete_code(ngx_http_mcp_call_t *call, json_t *ref,
     int                  rc;
     size_t               i;
     json_t              *item;
+    ngx_str_t            tenant;
     const char          *uri;
     ngx_http_mcp_walk_t  w;
 
@@ -688,10 +800,13 @@ ngx_http_mcp_complete_code(ngx_http_mcp_call_t *call, json_t *ref,
 
     if (uri == NULL
         || ngx_strcmp(uri, NGX_HTTP_MCP_LINK_SCHEME "{code}") != 0
-        || name->len != 4 || ngx_strncmp(name->data, "code", 4) != 0)
+        || name->len != 4 || ngx_strncmp(name->data, "code", 4) != 0
+        || ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK)
     {
         return NGX_OK;
     }
+
+    ngx_http_mcp_links_of(call, &tenant);
 
     ngx_memzero(&w, sizeof(ngx_http_mcp_walk_t));
 
@@ -701,9 +816,10 @@ ngx_http_mcp_complete_code(ngx_http_mcp_call_t *call, json_t *ref,
         return NGX_ERROR;
     }
 
-    rc = mcp_store_link_prefix(call->mmcf->store, (char *) value->data,
-                               value->len, 100, ngx_http_mcp_walk_link, &w,
-                               NULL);
+    rc = mcp_store_link_prefix_tenant(call->mmcf->store, (char *) tenant.data,
+                                      tenant.len, (char *) value->data,
+                                      value->len, 100, ngx_http_mcp_walk_link,
+                                      &w, NULL);
 
     if (rc == MCP_STORE_OK && !w.failed) {
         json_array_foreach(w.list, i, item) {

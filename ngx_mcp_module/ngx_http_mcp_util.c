@@ -8,6 +8,10 @@
 #include "ngx_http_mcp_module.h"
 
 
+/* JSON replies of up to this much are encoded in one pass */
+#define NGX_HTTP_MCP_JSON_GUESS  2048
+
+
 static void ngx_http_mcp_json_cleanup_handler(void *data);
 
 
@@ -50,17 +54,34 @@ ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t  *b;
     ngx_str_t   type;
 
-    len = json_dumpb(json, NULL, 0, JSON_COMPACT);
-    if (len == 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    /*
+     * One encoding pass for most replies: into a buffer that they fit,
+     * and a second one, into a buffer of the size the first one gave,
+     * only for larger ones (a pass to measure, then one to write, cost
+     * every reply twice the encoding).
+     */
 
-    b = ngx_create_temp_buf(r->pool, len + 1);
+    b = ngx_create_temp_buf(r->pool, NGX_HTTP_MCP_JSON_GUESS);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last += json_dumpb(json, (char *) b->pos, len, JSON_COMPACT);
+    len = json_dumpb(json, (char *) b->pos, NGX_HTTP_MCP_JSON_GUESS - 1,
+                     JSON_COMPACT);
+    if (len == 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (len > NGX_HTTP_MCP_JSON_GUESS - 1) {
+        b = ngx_create_temp_buf(r->pool, len + 1);
+        if (b == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        len = json_dumpb(json, (char *) b->pos, len, JSON_COMPACT);
+    }
+
+    b->last = b->pos + len;
     *b->last++ = '\n';
 
     ngx_str_set(&type, "application/json");
@@ -110,6 +131,86 @@ ngx_http_mcp_send(ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *type,
 
 
 /*
+ * Messages echo what clients sent (a Host header, a tool name cut at 128
+ * bytes, ...), and vsnprintf() may cut them in the middle of a character:
+ * jansson refuses to encode such a string, which turned a refusal into a
+ * 500.  Replaces, in place, every byte that does not start a complete,
+ * valid UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, at
+ * most U+10FFFF) with "?".
+ */
+
+void
+ngx_http_mcp_utf8_clean(char *s)
+{
+    u_char  *p, c, lo, hi;
+    size_t   n, i;
+
+    for (p = (u_char *) s; *p; p += n) {
+        c = *p;
+        lo = 0x80;
+        hi = 0xbf;
+
+        if (c < 0x80) {
+            n = 1;
+            continue;
+        }
+
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 2;
+
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 3;
+            lo = (c == 0xe0) ? 0xa0 : 0x80;
+            hi = (c == 0xed) ? 0x9f : 0xbf;
+
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 4;
+            lo = (c == 0xf0) ? 0x90 : 0x80;
+            hi = (c == 0xf4) ? 0x8f : 0xbf;
+
+        } else {
+            n = 0;
+        }
+
+        /* the first continuation byte has the narrower range; a NUL ends
+         * the loop here, so nothing is read past the string */
+
+        for (i = 1; i < n; i++) {
+            if (p[i] < lo || p[i] > hi) {
+                n = 0;
+                break;
+            }
+
+            lo = 0x80;
+            hi = 0xbf;
+        }
+
+        if (n == 0) {
+            *p = '?';
+            n = 1;
+        }
+    }
+}
+
+
+/*
+ * jansson's reason for a parse error, for the client: where it would name
+ * its own flag ("\\u0000 is not allowed without JSON_ALLOW_NUL"), says
+ * what is wrong instead.
+ */
+
+const char *
+ngx_http_mcp_json_reason(json_error_t *err)
+{
+    if (ngx_strstr(err->text, "JSON_ALLOW_NUL") != NULL) {
+        return "\\u0000 (NUL) is not allowed in a string";
+    }
+
+    return err->text;
+}
+
+
+/*
  * Fills err and returns NGX_DECLINED, so that validation can say
  * "return ngx_http_mcp_fail(err, ...);".  The message is printf-formatted
  * (C format, not nginx's).
@@ -124,6 +225,8 @@ ngx_http_mcp_fail(ngx_http_mcp_error_t *err, ngx_uint_t status,
     va_start(args, fmt);
     (void) vsnprintf(err->message, sizeof(err->message), fmt, args);
     va_end(args);
+
+    ngx_http_mcp_utf8_clean(err->message);
 
     err->status = status;
     err->error = error;
@@ -176,6 +279,8 @@ ngx_http_mcp_send_error(ngx_http_request_t *r, ngx_uint_t status,
     va_start(args, fmt);
     (void) vsnprintf(err.message, sizeof(err.message), fmt, args);
     va_end(args);
+
+    ngx_http_mcp_utf8_clean(err.message);
 
     err.status = status;
     err.error = error;

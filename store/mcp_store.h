@@ -71,10 +71,26 @@ typedef struct mcp_store_s  mcp_store_t;
 
 
 /*
+ * The tenant of records written before tenants existed, and of records
+ * written without one.
+ */
+#define MCP_STORE_TENANT_DEFAULT  "default"
+
+
+/*
  * A link record.  Times are Unix seconds; 0 means "not set" for
  * expires_at, last_visit and max_visits.  When the record comes from
  * mcp_store_link_get(), url points into the memory map (see the lifetime
  * rule above) and is not NUL-terminated.
+ *
+ * tenant is the link's owner: 1 to MCP_STORE_SCOPE_MAX bytes of
+ * [A-Za-z0-9_.-] (MCP_STORE_EINVAL otherwise).  Written with tenant_len 0,
+ * a link belongs to MCP_STORE_TENANT_DEFAULT.  A link read back always has
+ * one, pointing into the map like url, or at a static string for
+ * MCP_STORE_TENANT_DEFAULT; records written before tenants existed read
+ * as that.  Codes are one namespace for all tenants (a redirect is
+ * public): the tenant only decides who may list, read and delete a link
+ * (see the *_tenant functions).
  */
 typedef struct {
     const char  *url;
@@ -84,6 +100,8 @@ typedef struct {
     uint64_t     max_visits;
     uint64_t     visits;
     int64_t      last_visit;
+    const char  *tenant;
+    size_t       tenant_len;
 } mcp_store_link_t;
 
 
@@ -226,6 +244,15 @@ int mcp_store_link_add_visits(mcp_store_t *s, const mcp_store_visit_t *v,
 int mcp_store_link_delete(mcp_store_t *s, const char *code, size_t code_len);
 
 /*
+ * Deletes the link stored under code if tenant owns it, in one write
+ * transaction: MCP_STORE_NOTFOUND if there is none or another tenant owns
+ * it (and nothing changes).  tenant_len 0: whoever owns it, as
+ * mcp_store_link_delete().
+ */
+int mcp_store_link_delete_tenant(mcp_store_t *s, const char *code,
+    size_t code_len, const char *tenant, size_t tenant_len);
+
+/*
  * Calls cb for up to limit links (0: no limit) in code order, starting
  * after the code given in after (after_len 0: from the first).  Uses the
  * handle's read transaction; cb must not call other functions on s.
@@ -235,12 +262,25 @@ int mcp_store_link_delete(mcp_store_t *s, const char *code, size_t code_len);
 int mcp_store_link_list(mcp_store_t *s, const char *after, size_t after_len,
     size_t limit, mcp_store_link_cb cb, void *data, int *more);
 
+/*
+ * Like mcp_store_link_list(), for the links tenant owns only (tenant_len 0:
+ * every tenant's): the others are skipped before they count towards limit
+ * or *more, so pages are full and *more exact.  The walk still reads
+ * every link after "after": a tenant's listing costs the whole table.
+ */
+int mcp_store_link_list_tenant(mcp_store_t *s, const char *tenant,
+    size_t tenant_len, const char *after, size_t after_len, size_t limit,
+    mcp_store_link_cb cb, void *data, int *more);
+
 
 /*
  * An MCP session.  Strings point into the memory map when the record comes
  * from mcp_store_session_get() (lifetime as for links) and are not
  * NUL-terminated; each is at most MCP_STORE_SESSION_STR_MAX bytes.
- * log_level and flags are the caller's to interpret.
+ * log_level and flags are the caller's to interpret.  tenant is the
+ * tenant the session was started for, as a link's (tenant_len 0 when
+ * written: MCP_STORE_TENANT_DEFAULT; sessions written before tenants
+ * existed read as that).
  */
 
 #define MCP_STORE_SESSION_STR_MAX  1024
@@ -256,6 +296,8 @@ typedef struct {
     size_t       client_version_len;
     unsigned     log_level;
     unsigned     flags;
+    const char  *tenant;
+    size_t       tenant_len;
 } mcp_store_session_t;
 
 
@@ -319,6 +361,14 @@ int mcp_store_session_expire(mcp_store_t *s, int64_t idle_before, size_t max,
 int mcp_store_link_prefix(mcp_store_t *s, const char *prefix,
     size_t prefix_len, size_t limit, mcp_store_link_cb cb, void *data,
     int *more);
+
+/*
+ * Like mcp_store_link_prefix(), for the links tenant owns only (as
+ * mcp_store_link_list_tenant()).
+ */
+int mcp_store_link_prefix_tenant(mcp_store_t *s, const char *tenant,
+    size_t tenant_len, const char *prefix, size_t prefix_len, size_t limit,
+    mcp_store_link_cb cb, void *data, int *more);
 
 
 /*

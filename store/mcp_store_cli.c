@@ -6,13 +6,16 @@
  *     mcp-store list DIR             code<TAB>url lines, in code order
  *     mcp-store check DIR            decodes every record
  *     mcp-store put DIR CODE URL [expires_at=T] [max_visits=N] [visits=N]
+ *                            [tenant=NAME]
  *                                    stores a link (bulk loads, tests);
  *                                    T in Unix seconds
  *     mcp-store sessions DIR         id<TAB>protocol<TAB>client_name<TAB>
  *                                    last_seen lines, in id order
  *     mcp-store session-put DIR ID [last_seen=T] [protocol=V]
+ *                                    [tenant=NAME]
  *                                    stores a session (tests); protocol
- *                                    defaults to 2025-11-25
+ *                                    defaults to 2025-11-25, tenant to
+ *                                    "default"
  *
  * In the sessions lines, which carry what MCP clients sent, backslashes
  * and control characters (tabs and newlines among them) are written as
@@ -73,9 +76,9 @@ static const struct {
     { "get",      1, 0, MCP_STORE_RDONLY, mcp_store_cli_get },
     { "list",     0, 0, MCP_STORE_RDONLY, mcp_store_cli_list },
     { "check",    0, 0, MCP_STORE_RDONLY, mcp_store_cli_check },
-    { "put",      2, 3, 0,                mcp_store_cli_put },
+    { "put",      2, 4, 0,                mcp_store_cli_put },
     { "sessions", 0, 0, MCP_STORE_RDONLY, mcp_store_cli_sessions },
-    { "session-put", 1, 2, 0,             mcp_store_cli_session_put }
+    { "session-put", 1, 3, 0,             mcp_store_cli_session_put }
 };
 
 
@@ -124,10 +127,10 @@ main(int argc, char **argv)
                 "       mcp-store list DIR\n"
                 "       mcp-store check DIR\n"
                 "       mcp-store put DIR CODE URL [expires_at=T] "
-                "[max_visits=N] [visits=N]\n"
+                "[max_visits=N] [visits=N] [tenant=NAME]\n"
                 "       mcp-store sessions DIR\n"
                 "       mcp-store session-put DIR ID [last_seen=T] "
-                "[protocol=V]\n");
+                "[protocol=V] [tenant=NAME]\n");
         return 2;
     }
 
@@ -198,10 +201,12 @@ mcp_store_cli_get(mcp_store_t *s, char **argv)
     printf(",\"url\":");
     mcp_store_cli_json_str(link.url, link.url_len);
     printf(",\"created_at\":%lld,\"expires_at\":%lld,\"max_visits\":%llu,"
-           "\"visits\":%llu,\"last_visit\":%lld}\n",
+           "\"visits\":%llu,\"last_visit\":%lld,\"tenant\":",
            (long long) link.created_at, (long long) link.expires_at,
            (unsigned long long) link.max_visits,
            (unsigned long long) link.visits, (long long) link.last_visit);
+    mcp_store_cli_json_str(link.tenant, link.tenant_len);
+    printf("}\n");
 
     return 0;
 }
@@ -250,8 +255,8 @@ mcp_store_cli_check(mcp_store_t *s, char **argv)
     check.links = 0;
     check.corrupt = 0;
 
-    rc = mcp_store_link_walk(s, NULL, 0, 0, mcp_store_cli_check_one, &check,
-                             NULL, MCP_STORE_WALK_CORRUPT);
+    rc = mcp_store_link_walk(s, NULL, 0, NULL, 0, 0, mcp_store_cli_check_one,
+                             &check, NULL, MCP_STORE_WALK_CORRUPT);
     if (rc != MCP_STORE_OK) {
         return mcp_store_cli_failed("check", NULL, rc);
     }
@@ -320,6 +325,12 @@ mcp_store_cli_session_put(mcp_store_t *s, char **argv)
             continue;
         }
 
+        if (strncmp(*opt, "tenant=", 7) == 0) {
+            session.tenant = *opt + 7;
+            session.tenant_len = strlen(session.tenant);
+            continue;
+        }
+
         fprintf(stderr, "mcp-store: session-put: unknown option \"%s\"\n",
                 *opt);
         return 2;
@@ -354,6 +365,12 @@ mcp_store_cli_put(mcp_store_t *s, char **argv)
                 == 1
             || sscanf(*opt, "visits=%" SCNu64 "%c", &link.visits, &c) == 1)
         {
+            continue;
+        }
+
+        if (strncmp(*opt, "tenant=", 7) == 0) {
+            link.tenant = *opt + 7;
+            link.tenant_len = strlen(link.tenant);
             continue;
         }
 

@@ -8,11 +8,15 @@
  * redirect should not allocate at all.  The reader allocates nothing, so
  * a link's url points straight into the LMDB value.
  *
- * A link is [url, created_at, expires_at, max_visits, visits, last_visit]:
- * a str, two ints, two uints and an int.  A session is [created_at,
- * last_seen, protocol, client_name, client_version, log_level, flags]: two
- * ints, three strs of at most MCP_STORE_SESSION_STR_MAX bytes, and two
- * uints that fit an unsigned.  The schema record is one uint.  An entity
+ * A link is [url, created_at, expires_at, max_visits, visits, last_visit,
+ * tenant]: a str, two ints, two uints, an int and a str of 1 to
+ * MCP_STORE_SCOPE_MAX bytes.  A session is [created_at, last_seen,
+ * protocol, client_name, client_version, log_level, flags, tenant]: two
+ * ints, three strs of at most MCP_STORE_SESSION_STR_MAX bytes, two uints
+ * that fit an unsigned, and the tenant as a link's.  The tenant is left
+ * out for MCP_STORE_TENANT_DEFAULT, which is how records written before
+ * tenants existed read (and what they still are to an older reader).
+ * The schema record is one uint.  An entity
  * is [type, created_at, updated_at, [[text, created_at], ...]], a
  * relation [created_at]; the index's counts are one uint or an array of
  * uints.  A context is [created_at, updated_at, expires_at, nmessages,
@@ -30,8 +34,8 @@
 #include "mcp_store_int.h"
 
 
-#define MCP_STORE_LINK_FIELDS     6
-#define MCP_STORE_SESSION_FIELDS  7
+#define MCP_STORE_LINK_FIELDS     6   /* 7 with the tenant */
+#define MCP_STORE_SESSION_FIELDS  7   /* 8 with the tenant */
 #define MCP_STORE_ENTITY_FIELDS   4
 #define MCP_STORE_OBSERVATION_FIELDS  2
 #define MCP_STORE_RELATION_FIELDS 1
@@ -61,6 +65,13 @@ static int mcp_store_rbuf_init(mcp_store_rbuf_t *r, const void *data,
     size_t len);
 static int mcp_store_read_record(mcp_store_rbuf_t *r, const void *data,
     size_t len, uint64_t fields);
+static int mcp_store_read_record_opt(mcp_store_rbuf_t *r, const void *data,
+    size_t len, uint64_t fields, uint64_t *n);
+static int mcp_store_has_tenant(const char *tenant, size_t tenant_len);
+static void mcp_store_pack_tenant(msgpack_packer *pk, const char *tenant,
+    size_t tenant_len);
+static int mcp_store_read_tenant(mcp_store_rbuf_t *r, uint64_t present,
+    const char **tenant, size_t *tenant_len);
 static int mcp_store_read_be(mcp_store_rbuf_t *r, size_t n, uint64_t *v);
 static int mcp_store_read_int(mcp_store_rbuf_t *r, uint64_t *v, int *neg);
 static int mcp_store_read_int64(mcp_store_rbuf_t *r, int64_t *v);
@@ -85,13 +96,16 @@ mcp_store_link_encode(const mcp_store_link_t *link, char *buf, size_t size)
 
     /* the packer only fails when its writer does, and ours never does */
 
-    (void) msgpack_pack_array(&pk, MCP_STORE_LINK_FIELDS);
+    (void) msgpack_pack_array(&pk, MCP_STORE_LINK_FIELDS
+                              + mcp_store_has_tenant(link->tenant,
+                                                     link->tenant_len));
     mcp_store_pack_str(&pk, link->url, link->url_len);
     (void) msgpack_pack_int64(&pk, link->created_at);
     (void) msgpack_pack_int64(&pk, link->expires_at);
     (void) msgpack_pack_uint64(&pk, link->max_visits);
     (void) msgpack_pack_uint64(&pk, link->visits);
     (void) msgpack_pack_int64(&pk, link->last_visit);
+    mcp_store_pack_tenant(&pk, link->tenant, link->tenant_len);
 
     return w.len;
 }
@@ -100,16 +114,20 @@ mcp_store_link_encode(const mcp_store_link_t *link, char *buf, size_t size)
 int
 mcp_store_link_decode(const void *data, size_t len, mcp_store_link_t *link)
 {
+    uint64_t          n;
     mcp_store_link_t  l;
     mcp_store_rbuf_t  r;
 
-    if (mcp_store_read_record(&r, data, len, MCP_STORE_LINK_FIELDS) != 0
+    if (mcp_store_read_record_opt(&r, data, len, MCP_STORE_LINK_FIELDS, &n)
+        != 0
         || mcp_store_read_str(&r, &l.url, &l.url_len) != 0
         || mcp_store_read_int64(&r, &l.created_at) != 0
         || mcp_store_read_int64(&r, &l.expires_at) != 0
         || mcp_store_read_uint64(&r, &l.max_visits) != 0
         || mcp_store_read_uint64(&r, &l.visits) != 0
         || mcp_store_read_int64(&r, &l.last_visit) != 0
+        || mcp_store_read_tenant(&r, n - MCP_STORE_LINK_FIELDS, &l.tenant,
+                                 &l.tenant_len) != 0
         || r.pos != r.end)
     {
         return MCP_STORE_ECORRUPT;
@@ -144,7 +162,9 @@ mcp_store_session_encode(const mcp_store_session_t *session, char *buf,
 
     mcp_store_wbuf_init(&w, &pk, buf, size);
 
-    (void) msgpack_pack_array(&pk, MCP_STORE_SESSION_FIELDS);
+    (void) msgpack_pack_array(&pk, MCP_STORE_SESSION_FIELDS
+                              + mcp_store_has_tenant(session->tenant,
+                                                     session->tenant_len));
     (void) msgpack_pack_int64(&pk, session->created_at);
     (void) msgpack_pack_int64(&pk, session->last_seen);
     mcp_store_pack_str(&pk, session->protocol, session->protocol_len);
@@ -153,6 +173,7 @@ mcp_store_session_encode(const mcp_store_session_t *session, char *buf,
                        session->client_version_len);
     (void) msgpack_pack_unsigned_int(&pk, session->log_level);
     (void) msgpack_pack_unsigned_int(&pk, session->flags);
+    mcp_store_pack_tenant(&pk, session->tenant, session->tenant_len);
 
     return w.len;
 }
@@ -162,10 +183,12 @@ int
 mcp_store_session_decode(const void *data, size_t len,
     mcp_store_session_t *session)
 {
+    uint64_t             n;
     mcp_store_rbuf_t     r;
     mcp_store_session_t  ss;
 
-    if (mcp_store_read_record(&r, data, len, MCP_STORE_SESSION_FIELDS) != 0
+    if (mcp_store_read_record_opt(&r, data, len, MCP_STORE_SESSION_FIELDS,
+                                  &n) != 0
         || mcp_store_read_int64(&r, &ss.created_at) != 0
         || mcp_store_read_int64(&r, &ss.last_seen) != 0
         || mcp_store_read_short_str(&r, &ss.protocol, &ss.protocol_len) != 0
@@ -175,6 +198,8 @@ mcp_store_session_decode(const void *data, size_t len,
                                     &ss.client_version_len) != 0
         || mcp_store_read_uint(&r, &ss.log_level) != 0
         || mcp_store_read_uint(&r, &ss.flags) != 0
+        || mcp_store_read_tenant(&r, n - MCP_STORE_SESSION_FIELDS,
+                                 &ss.tenant, &ss.tenant_len) != 0
         || r.pos != r.end)
     {
         return MCP_STORE_ECORRUPT;
@@ -557,6 +582,73 @@ mcp_store_read_record(mcp_store_rbuf_t *r, const void *data, size_t len,
     if (mcp_store_rbuf_init(r, data, len) != 0
         || mcp_store_read_array(r, &n) != 0
         || n != fields)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The start of a record that may end with one optional field: an array
+ * of fields or fields + 1 values, how many in *n.
+ */
+
+static int
+mcp_store_read_record_opt(mcp_store_rbuf_t *r, const void *data, size_t len,
+    uint64_t fields, uint64_t *n)
+{
+    if (mcp_store_rbuf_init(r, data, len) != 0
+        || mcp_store_read_array(r, n) != 0
+        || (*n != fields && *n != fields + 1))
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * Is the tenant one that is written?  MCP_STORE_TENANT_DEFAULT is left out,
+ * spelled out or not, so that such records stay as they were before
+ * tenants.
+ */
+
+static int
+mcp_store_has_tenant(const char *tenant, size_t tenant_len)
+{
+    return tenant_len != 0
+           && !(tenant_len == sizeof(MCP_STORE_TENANT_DEFAULT) - 1
+                && memcmp(tenant, MCP_STORE_TENANT_DEFAULT, tenant_len) == 0);
+}
+
+
+static void
+mcp_store_pack_tenant(msgpack_packer *pk, const char *tenant,
+    size_t tenant_len)
+{
+    if (mcp_store_has_tenant(tenant, tenant_len)) {
+        mcp_store_pack_str(pk, tenant, tenant_len);
+    }
+}
+
+
+/* The optional last field: the tenant if present, else the default one. */
+
+static int
+mcp_store_read_tenant(mcp_store_rbuf_t *r, uint64_t present,
+    const char **tenant, size_t *tenant_len)
+{
+    if (!present) {
+        *tenant = MCP_STORE_TENANT_DEFAULT;
+        *tenant_len = sizeof(MCP_STORE_TENANT_DEFAULT) - 1;
+        return 0;
+    }
+
+    if (mcp_store_read_str(r, tenant, tenant_len) != 0
+        || *tenant_len == 0 || *tenant_len > MCP_STORE_SCOPE_MAX)
     {
         return -1;
     }

@@ -205,10 +205,11 @@ int mcp_store_message_decode(const void *data, size_t len,
 
 
 /*
- * mcp_store_link.c: mcp_store_link_list() with a choice of what to do with
- * records that do not decode.  The public function skips them; with
- * MCP_STORE_WALK_CORRUPT they are passed to cb with link NULL, and count
- * towards limit, which is what "mcp-store check" needs.  With
+ * mcp_store_link.c: mcp_store_link_list_tenant() with a choice of what to
+ * do with records that do not decode.  The public function skips them;
+ * with MCP_STORE_WALK_CORRUPT they are passed to cb with link NULL, and
+ * count towards limit, which is what "mcp-store check" needs (only when
+ * tenant_len is 0: a record that does not decode has no owner).  With
  * MCP_STORE_WALK_PREFIX, after is a prefix instead, as for
  * mcp_store_link_prefix(): the walk starts at the first code that starts
  * with it, and ends after the last.
@@ -217,9 +218,18 @@ int mcp_store_message_decode(const void *data, size_t len,
 #define MCP_STORE_WALK_CORRUPT    0x01
 #define MCP_STORE_WALK_PREFIX     0x02
 
-int mcp_store_link_walk(mcp_store_t *s, const char *after, size_t after_len,
-    size_t limit, mcp_store_link_cb cb, void *data, int *more,
-    unsigned walk);
+int mcp_store_link_walk(mcp_store_t *s, const char *tenant,
+    size_t tenant_len, const char *after, size_t after_len, size_t limit,
+    mcp_store_link_cb cb, void *data, int *more, unsigned walk);
+
+/*
+ * mcp_store_txn.c: is tenant one that links, sessions and scopes may have
+ * (1 to MCP_STORE_SCOPE_MAX bytes of [A-Za-z0-9_.-])?  tenant_len 0 is
+ * accepted too when empty_ok: "the default one".
+ */
+
+int mcp_store_tenant_valid(const char *tenant, size_t tenant_len,
+    int empty_ok);
 
 
 /*

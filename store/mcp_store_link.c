@@ -18,14 +18,16 @@
 
 /*
  * LMDB values and msgpack strings stop at 4 GiB - 1, and a record is its
- * url and at most 51 bytes more.
+ * url and at most 51 bytes more, and its tenant (at most 66 bytes).
  */
-#define MCP_STORE_URL_MAX        (UINT32_MAX - 64)
+#define MCP_STORE_URL_MAX        (UINT32_MAX - 128)
 
 
 static int mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn,
     const void *batch, size_t i);
 static int mcp_store_link_valid(const mcp_store_link_t *link);
+static int mcp_store_link_owned(const mcp_store_link_t *link,
+    const char *tenant, size_t tenant_len);
 static int mcp_store_link_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
     const mcp_store_link_t *link, unsigned flags);
 static int mcp_store_link_read(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
@@ -179,10 +181,58 @@ mcp_store_link_delete(mcp_store_t *s, const char *code, size_t code_len)
 
 
 int
+mcp_store_link_delete_tenant(mcp_store_t *s, const char *code,
+    size_t code_len, const char *tenant, size_t tenant_len)
+{
+    int               rc;
+    MDB_txn          *txn;
+    MDB_val           key;
+    mcp_store_link_t  link;
+
+    if (!mcp_store_tenant_valid(tenant, tenant_len, 1)) {
+        return MCP_STORE_EINVAL;
+    }
+
+    rc = mcp_store_key_begin(s, code, code_len, &txn, &key);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    /* the owner is checked and the link deleted in one transaction: no
+     * other tenant's link can take the code in between */
+
+    rc = mcp_store_link_read(s, txn, &key, &link);
+
+    if (rc == MCP_STORE_OK
+        && !mcp_store_link_owned(&link, tenant, tenant_len))
+    {
+        rc = MCP_STORE_NOTFOUND;
+    }
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_rc(mdb_del(txn, s->links, &key, NULL));
+    }
+
+    return mcp_store_write_end(s, txn, rc);
+}
+
+
+int
 mcp_store_link_list(mcp_store_t *s, const char *after, size_t after_len,
     size_t limit, mcp_store_link_cb cb, void *data, int *more)
 {
-    return mcp_store_link_walk(s, after, after_len, limit, cb, data, more, 0);
+    return mcp_store_link_walk(s, NULL, 0, after, after_len, limit, cb, data,
+                               more, 0);
+}
+
+
+int
+mcp_store_link_list_tenant(mcp_store_t *s, const char *tenant,
+    size_t tenant_len, const char *after, size_t after_len, size_t limit,
+    mcp_store_link_cb cb, void *data, int *more)
+{
+    return mcp_store_link_walk(s, tenant, tenant_len, after, after_len,
+                               limit, cb, data, more, 0);
 }
 
 
@@ -191,15 +241,25 @@ mcp_store_link_prefix(mcp_store_t *s, const char *prefix,
     size_t prefix_len, size_t limit, mcp_store_link_cb cb, void *data,
     int *more)
 {
-    return mcp_store_link_walk(s, prefix, prefix_len, limit, cb, data, more,
-                               MCP_STORE_WALK_PREFIX);
+    return mcp_store_link_walk(s, NULL, 0, prefix, prefix_len, limit, cb,
+                               data, more, MCP_STORE_WALK_PREFIX);
 }
 
 
 int
-mcp_store_link_walk(mcp_store_t *s, const char *after, size_t after_len,
-    size_t limit, mcp_store_link_cb cb, void *data, int *more,
-    unsigned walk)
+mcp_store_link_prefix_tenant(mcp_store_t *s, const char *tenant,
+    size_t tenant_len, const char *prefix, size_t prefix_len, size_t limit,
+    mcp_store_link_cb cb, void *data, int *more)
+{
+    return mcp_store_link_walk(s, tenant, tenant_len, prefix, prefix_len,
+                               limit, cb, data, more, MCP_STORE_WALK_PREFIX);
+}
+
+
+int
+mcp_store_link_walk(mcp_store_t *s, const char *tenant, size_t tenant_len,
+    const char *after, size_t after_len, size_t limit, mcp_store_link_cb cb,
+    void *data, int *more, unsigned walk)
 {
     int                rc, drc, stop, next;
     size_t             n;
@@ -212,9 +272,14 @@ mcp_store_link_walk(mcp_store_t *s, const char *after, size_t after_len,
     }
 
     if (s == NULL || cb == NULL || after_len > MCP_STORE_CODE_MAX
-        || (after == NULL && after_len != 0))
+        || (after == NULL && after_len != 0)
+        || !mcp_store_tenant_valid(tenant, tenant_len, 1))
     {
         return MCP_STORE_EINVAL;
+    }
+
+    if (tenant_len != 0) {
+        walk &= ~(unsigned) MCP_STORE_WALK_CORRUPT;
     }
 
     rc = mcp_store_cursor_begin(s, s->links, &cur);
@@ -260,7 +325,13 @@ mcp_store_link_walk(mcp_store_t *s, const char *after, size_t after_len,
 
         drc = mcp_store_link_decode(val.mv_data, val.mv_size, &link);
 
-        if (drc == MCP_STORE_OK || (walk & MCP_STORE_WALK_CORRUPT)) {
+        /* another tenant's link is skipped like a record that does not
+         * decode: it counts neither towards limit nor for *more */
+
+        if ((drc == MCP_STORE_OK
+             && mcp_store_link_owned(&link, tenant, tenant_len))
+            || (drc != MCP_STORE_OK && (walk & MCP_STORE_WALK_CORRUPT)))
+        {
             if (stop || (limit != 0 && n == limit)) {
                 next = 1;
                 break;
@@ -327,7 +398,20 @@ mcp_store_link_valid(const mcp_store_link_t *link)
 {
     return link != NULL
            && (link->url != NULL || link->url_len == 0)
-           && (uint64_t) link->url_len <= MCP_STORE_URL_MAX;
+           && (uint64_t) link->url_len <= MCP_STORE_URL_MAX
+           && mcp_store_tenant_valid(link->tenant, link->tenant_len, 1);
+}
+
+
+/* Does tenant own the link?  Any tenant does when tenant_len is 0. */
+
+static int
+mcp_store_link_owned(const mcp_store_link_t *link, const char *tenant,
+    size_t tenant_len)
+{
+    return tenant_len == 0
+           || (link->tenant_len == tenant_len
+               && memcmp(link->tenant, tenant, tenant_len) == 0);
 }
 
 

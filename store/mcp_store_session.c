@@ -12,10 +12,12 @@
  * Records are encoded on the stack before the put, which copies them:
  * never straight into the map, for the reason given in mcp_store_link.c.
  * Their strings are bounded, and so are they: the array header, four
- * integers of at most 9 bytes, three strings with headers of at most 3.
+ * integers of at most 9 bytes, three strings with headers of at most 3,
+ * and the tenant with its header of 2.
  */
 #define MCP_STORE_SESSION_BUF                                                 \
-    (1 + 4 * 9 + 3 * (3 + MCP_STORE_SESSION_STR_MAX))
+    (1 + 4 * 9 + 3 * (3 + MCP_STORE_SESSION_STR_MAX)                          \
+     + 2 + MCP_STORE_SCOPE_MAX)
 
 
 static int mcp_store_session_store(mcp_store_t *s, const char *id,
@@ -305,7 +307,8 @@ mcp_store_session_valid(const mcp_store_session_t *session)
            && mcp_store_str_valid(session->client_name,
                                   session->client_name_len)
            && mcp_store_str_valid(session->client_version,
-                                  session->client_version_len);
+                                  session->client_version_len)
+           && mcp_store_tenant_valid(session->tenant, session->tenant_len, 1);
 }
 
 

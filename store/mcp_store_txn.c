@@ -352,6 +352,17 @@ mcp_store_kbuf_val(const mcp_store_kbuf_t *kb, MDB_val *key)
 }
 
 
+int
+mcp_store_tenant_valid(const char *tenant, size_t tenant_len, int empty_ok)
+{
+    if (tenant_len == 0 && empty_ok) {
+        return 1;
+    }
+
+    return mcp_store_scope_part(tenant, tenant_len, 1) == MCP_STORE_OK;
+}
+
+
 static int
 mcp_store_scope_part(const char *part, size_t len, size_t min)
 {

@@ -29,7 +29,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        236
+#define TEST_PLAN        271
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -82,6 +82,8 @@ static mcp_store_touch_t test_touch(const char *id, int64_t last_seen);
 static int test_bytes_is(const char *a, size_t a_len, const char *b,
     size_t b_len);
 static int test_str_is(const char *p, size_t len, const char *str);
+static int test_tenant_is(const char *a, size_t a_len, const char *b,
+    size_t b_len);
 static int test_within(const char *p, size_t n, const char *str,
     size_t len);
 static int test_session_is(const mcp_store_session_t *a,
@@ -127,6 +129,9 @@ static void test_session_codec(void);
 static void test_session_full(void);
 static void test_session_old_store(void);
 static void test_session_fork(void);
+static void test_tenant_codec(void);
+static void test_tenant_links(void);
+static void test_tenant_sessions(void);
 
 
 int
@@ -171,6 +176,9 @@ main(void)
     test_session_full();
     test_session_old_store();
     test_session_fork();
+    test_tenant_codec();
+    test_tenant_links();
+    test_tenant_sessions();
 
     return test_finish(TEST_PLAN);
 }
@@ -1272,11 +1280,18 @@ test_corrupt(void)
            "corrupt: paging past a corrupt record works");
 
     test_list_init(&l, 0, NULL);
-    rc = mcp_store_link_walk(s, NULL, 0, 0, test_list_cb, &l, NULL,
+    rc = mcp_store_link_walk(s, NULL, 0, NULL, 0, 0, test_list_cb, &l, NULL,
                              MCP_STORE_WALK_CORRUPT);
     TAP_OK(rc == MCP_STORE_OK && l.corrupt == 2
            && strcmp(l.codes, "bad,good1,good15,good2") == 0,
            "corrupt: walk with MCP_STORE_WALK_CORRUPT reports them");
+
+    test_list_init(&l, 0, NULL);
+    rc = mcp_store_link_walk(s, "default", 7, NULL, 0, 0, test_list_cb, &l,
+                             NULL, MCP_STORE_WALK_CORRUPT);
+    TAP_OK(rc == MCP_STORE_OK && l.corrupt == 0
+           && strcmp(l.codes, "good1,good2") == 0,
+           "corrupt: but not to a tenant's walk: they have no owner");
 
     mcp_store_close(s);
 
@@ -1310,7 +1325,14 @@ test_codec(void)
         const char  *what;
     } bad[] = {
         { TEST_BYTES("\x95\xa1x\x01\x02\x03\x04"), "5 fields" },
-        { TEST_BYTES("\x97\xa1x\x01\x02\x03\x04\x05\x06"), "7 fields" },
+        { TEST_BYTES("\x97\xa1x\x01\x02\x03\x04\x05\x06"),
+          "an integer for the tenant" },
+        { TEST_BYTES("\x98\xa1x\x01\x02\x03\x04\x05\xa1t\x06"),
+          "8 fields" },
+        { TEST_BYTES("\x97\xa1x\x01\x02\x03\x04\x05\xa0"),
+          "an empty tenant" },
+        { TEST_BYTES("\x97\xa1x\x01\x02\x03\x04\x05\xc0"),
+          "nil for the tenant" },
         { TEST_BYTES("\x96\xa1x\x01\x02\x03\x04\x05\x00"),
           "a trailing byte" },
         { TEST_BYTES("\x96\xc4\x01x\x01\x02\x03\x04\x05"),
@@ -2313,7 +2335,11 @@ test_session_codec(void)
     } bad[] = {
         { TEST_BYTES("\x96\x01\x02\xa1p\xa1n\xa1v\x03"), "6 fields" },
         { TEST_BYTES("\x98\x01\x02\xa1p\xa1n\xa1v\x03\x04\x05"),
-          "8 fields" },
+          "an integer for the tenant" },
+        { TEST_BYTES("\x99\x01\x02\xa1p\xa1n\xa1v\x03\x04\xa1t\x05"),
+          "9 fields" },
+        { TEST_BYTES("\x98\x01\x02\xa1p\xa1n\xa1v\x03\x04\xa0"),
+          "an empty tenant" },
         { TEST_BYTES("\x97\x01\x02\xa1p\xa1n\xa1v\x03\x04\x00"),
           "a trailing byte" },
         { TEST_BYTES("\x97\x01\x02\xc4\x01p\xa1n\xa1v\x03\x04"),
@@ -2664,6 +2690,301 @@ test_session_fork(void)
 }
 
 
+/*
+ * Links and sessions carry their tenant as an optional last field: records
+ * written before tenants (6 and 7 fields) read as the default tenant, and
+ * the default tenant is still written that way.
+ */
+
+static void
+test_tenant_codec(void)
+{
+    int                   rc, ok;
+    char                  buf[256], old[256], long_tenant[66];
+    size_t                len, old_len;
+    msgpack_unpacked      u;
+    msgpack_object       *o;
+    mcp_store_link_t      in, out;
+    mcp_store_session_t   sin, sout;
+
+    in = test_link("https://example.com/t", 1, 2, 3, 4, 5);
+    old_len = mcp_store_link_encode(&in, old, sizeof(old));
+
+    rc = mcp_store_link_decode(old, old_len, &out);
+    TAP_OK(old_len <= sizeof(old) && (unsigned char) old[0] == 0x96
+           && rc == MCP_STORE_OK
+           && test_str_is(out.tenant, out.tenant_len, "default")
+           && test_link_is(&out, &in),
+           "tenant codec: a link without a tenant is the old 6 fields, and "
+           "reads as \"default\"");
+
+    in.tenant = "default";
+    in.tenant_len = 7;
+    len = mcp_store_link_encode(&in, buf, sizeof(buf));
+    TAP_OK(len == old_len && memcmp(buf, old, len) == 0,
+           "tenant codec: \"default\" spelled out is written the old way");
+
+    in.tenant = "acme-1.x_y";
+    in.tenant_len = strlen(in.tenant);
+    len = mcp_store_link_encode(&in, buf, sizeof(buf));
+    rc = mcp_store_link_decode(buf, len, &out);
+    TAP_OK(len == old_len + 1 + in.tenant_len
+           && (unsigned char) buf[0] == 0x97 && rc == MCP_STORE_OK
+           && test_link_is(&out, &in)
+           && test_within(buf, len, out.tenant, out.tenant_len),
+           "tenant codec: a tenant is a 7th field, read back pointing into "
+           "the record");
+
+    o = test_unpack(&u, buf, len, 7);
+    ok = o != NULL && o[6].type == MSGPACK_OBJECT_STR
+         && o[6].via.str.size == in.tenant_len
+         && memcmp(o[6].via.str.ptr, in.tenant, in.tenant_len) == 0;
+    msgpack_unpacked_destroy(&u);
+    TAP_OK(ok, "tenant codec: msgpack-c's unpacker reads the tenant");
+
+    memset(long_tenant, 't', sizeof(long_tenant));
+    in.tenant = long_tenant;
+    in.tenant_len = MCP_STORE_SCOPE_MAX + 1;
+    len = mcp_store_link_encode(&in, buf, sizeof(buf));
+    TAP_RC(mcp_store_link_decode(buf, len, &out), MCP_STORE_ECORRUPT,
+           "tenant codec: a tenant of 65 bytes does not decode");
+
+    in.tenant_len = MCP_STORE_SCOPE_MAX;
+    len = mcp_store_link_encode(&in, buf, sizeof(buf));
+    rc = mcp_store_link_decode(buf, len, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.tenant_len == MCP_STORE_SCOPE_MAX,
+           "tenant codec: one of 64 bytes does");
+
+    sin = test_session(1, 2, "2025-06-18", "n", "v", 3, 4);
+    old_len = mcp_store_session_encode(&sin, old, sizeof(old));
+    rc = mcp_store_session_decode(old, old_len, &sout);
+    TAP_OK((unsigned char) old[0] == 0x97 && rc == MCP_STORE_OK
+           && test_str_is(sout.tenant, sout.tenant_len, "default")
+           && test_session_is(&sout, &sin),
+           "tenant codec: a session without a tenant is the old 7 fields, "
+           "and reads as \"default\"");
+
+    sin.tenant = "acme";
+    sin.tenant_len = 4;
+    len = mcp_store_session_encode(&sin, buf, sizeof(buf));
+    rc = mcp_store_session_decode(buf, len, &sout);
+    TAP_OK(len == old_len + 5 && (unsigned char) buf[0] == 0x98
+           && rc == MCP_STORE_OK && test_session_is(&sout, &sin)
+           && test_within(buf, len, sout.tenant, sout.tenant_len),
+           "tenant codec: a session's tenant is an 8th field");
+}
+
+
+static int
+test_tenant_put(mcp_store_t *s, const char *code, const char *tenant)
+{
+    mcp_store_link_t  link;
+
+    link = test_link(code, 1, 0, 0, 0, 0);
+    link.tenant = tenant;
+    link.tenant_len = tenant ? strlen(tenant) : 0;
+
+    return mcp_store_link_put(s, code, strlen(code), &link);
+}
+
+
+static int
+test_tenant_list(mcp_store_t *s, const char *tenant, const char *after,
+    size_t limit, int prefix, test_list_t *l, int *more)
+{
+    test_list_init(l, 0, more);
+
+    if (prefix) {
+        return mcp_store_link_prefix_tenant(s, tenant, strlen(tenant), after,
+                                            after ? strlen(after) : 0, limit,
+                                            test_list_cb, l, more);
+    }
+
+    return mcp_store_link_list_tenant(s, tenant, tenant ? strlen(tenant) : 0,
+                                      after, after ? strlen(after) : 0,
+                                      limit, test_list_cb, l, more);
+}
+
+
+static void
+test_tenant_links(void)
+{
+    int                rc, more;
+    char               dir[PATH_MAX], rec[64];
+    size_t             len;
+    mcp_store_t       *s;
+    test_list_t        l;
+    mcp_store_link_t   link, out;
+    mcp_store_visit_t  v;
+
+    s = test_open(test_dir(dir, "tenant-links"), 0, 0);
+
+    /* a record as the store wrote it before tenants */
+
+    link = test_link("old", 1, 0, 0, 0, 0);
+    len = mcp_store_link_encode(&link, rec, sizeof(rec));
+    mcp_store_close(s);
+
+    rc = test_raw_put(dir, MCP_STORE_DB_LINKS, "old", rec, len);
+    s = test_open(dir, 0, 0);
+
+    rc |= test_tenant_put(s, "a1", "acme");
+    rc |= test_tenant_put(s, "b1", "beta");
+    rc |= test_tenant_put(s, "a2", "acme");
+    rc |= test_tenant_put(s, "b2", "beta");
+    rc |= test_tenant_put(s, "a3", "acme");
+    rc |= test_tenant_put(s, "d1", NULL);
+    TAP_RC(rc, MCP_STORE_OK, "tenant links: links of three tenants are put");
+
+    rc = mcp_store_link_get(s, "a1", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_str_is(out.tenant, out.tenant_len,
+                                             "acme"),
+           "tenant links: get gives the owner");
+
+    rc = mcp_store_link_get(s, "old", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK
+           && test_str_is(out.tenant, out.tenant_len, "default")
+           && test_url_is(&out, "old"),
+           "tenant links: an old record's owner is \"default\"");
+
+    TAP_OK(test_tenant_put(s, "x1", "a b") == MCP_STORE_EINVAL
+           && test_tenant_put(s, "x2", "t/u") == MCP_STORE_EINVAL
+           && test_tenant_put(s, "x3",
+                              "0123456789012345678901234567890123456789"
+                              "0123456789012345678901234")
+              == MCP_STORE_EINVAL
+           && mcp_store_link_get(s, "x1", 2, &out) == MCP_STORE_NOTFOUND,
+           "tenant links: a tenant outside [A-Za-z0-9_.-]{1,64} is EINVAL");
+
+    rc = test_tenant_list(s, "acme", NULL, 2, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "a1,a2") == 0 && more == 1,
+           "tenant links: a page holds only the tenant's links, full");
+
+    rc = test_tenant_list(s, "acme", "a2", 2, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "a3") == 0 && more == 0,
+           "tenant links: more is 0 when only others' links follow");
+
+    rc = test_tenant_list(s, "beta", NULL, 2, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "b1,b2") == 0 && more == 0,
+           "tenant links: and another tenant sees its own");
+
+    rc = test_tenant_list(s, "default", NULL, 0, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "d1,old") == 0,
+           "tenant links: the default tenant's: old records and those put "
+           "without a tenant");
+
+    rc = test_tenant_list(s, NULL, NULL, 0, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK
+           && strcmp(l.codes, "a1,a2,a3,b1,b2,d1,old") == 0,
+           "tenant links: no tenant lists everyone's");
+
+    rc = test_tenant_list(s, "beta", "b", 1, 1, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "b1") == 0 && more == 1,
+           "tenant links: prefix of a tenant's");
+
+    rc = test_tenant_list(s, "beta", "a", 0, 1, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && l.calls == 0 && more == 0,
+           "tenant links: prefix matching only others' links finds none");
+
+    TAP_RC(mcp_store_link_list_tenant(s, "a b", 3, NULL, 0, 0, test_list_cb,
+                                      &l, NULL),
+           MCP_STORE_EINVAL, "tenant links: listing a bad tenant is EINVAL");
+
+    /* counting visits rewrites the record: the owner stays */
+
+    v = test_visit("a1", 3, 9);
+    rc = mcp_store_link_add_visits(s, &v, 1);
+    rc |= mcp_store_link_consume(s, "a1", 2, 10);
+    rc |= mcp_store_link_get(s, "a1", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.visits == 4
+           && test_str_is(out.tenant, out.tenant_len, "acme"),
+           "tenant links: visits keep the owner");
+
+    /* LMDB: one environment open once per process, so close it first */
+
+    v = test_visit("old", 1, 9);
+    rc = mcp_store_link_add_visits(s, &v, 1);
+    mcp_store_close(s);
+    rc |= test_raw_get(dir, MCP_STORE_DB_LINKS, "old", rec, sizeof(rec),
+                       &len);
+    TAP_OK(rc == MCP_STORE_OK && (unsigned char) rec[0] == 0x96,
+           "tenant links: an old record stays in the old form");
+
+    s = test_open(dir, 0, 0);
+
+    rc = mcp_store_link_delete_tenant(s, "a1", 2, "beta", 4);
+    TAP_OK(rc == MCP_STORE_NOTFOUND
+           && mcp_store_link_get(s, "a1", 2, &out) == MCP_STORE_OK,
+           "tenant links: another tenant's delete is NOTFOUND, and keeps the "
+           "link");
+
+    rc = mcp_store_link_delete_tenant(s, "a1", 2, "acme", 4);
+    TAP_OK(rc == MCP_STORE_OK
+           && mcp_store_link_get(s, "a1", 2, &out) == MCP_STORE_NOTFOUND,
+           "tenant links: the owner's delete deletes");
+
+    TAP_OK(mcp_store_link_delete_tenant(s, "a1", 2, "acme", 4)
+           == MCP_STORE_NOTFOUND
+           && mcp_store_link_delete_tenant(s, "old", 3, "default", 7)
+              == MCP_STORE_OK
+           && mcp_store_link_delete_tenant(s, "b1", 2, NULL, 0)
+              == MCP_STORE_OK
+           && mcp_store_link_delete_tenant(s, "b2", 2, "a b", 3)
+              == MCP_STORE_EINVAL,
+           "tenant links: gone is NOTFOUND, old records are the default "
+           "tenant's, no tenant deletes any, a bad one is EINVAL");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_tenant_sessions(void)
+{
+    int                   rc;
+    char                  dir[PATH_MAX];
+    mcp_store_t          *s;
+    mcp_store_touch_t     t;
+    mcp_store_session_t   in, out;
+
+    s = test_open(test_dir(dir, "tenant-sessions"), 0, 0);
+
+    in = test_session(1, 2, "2025-06-18", "c", "1", 0, 0);
+    in.tenant = "acme";
+    in.tenant_len = 4;
+
+    rc = mcp_store_session_put(s, "s1", 2, &in);
+    rc |= mcp_store_session_get(s, "s1", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_session_is(&out, &in),
+           "tenant sessions: a session keeps its tenant");
+
+    /* get, change a field, update: the tenant goes along */
+
+    out.log_level = 5;
+    rc = mcp_store_session_update(s, "s1", 2, &out);
+    t = test_touch("s1", 50);
+    rc |= mcp_store_session_touch(s, &t, 1);
+    rc |= mcp_store_session_get(s, "s1", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.log_level == 5 && out.last_seen == 50
+           && test_str_is(out.tenant, out.tenant_len, "acme"),
+           "tenant sessions: update and touch keep it");
+
+    in = test_session(1, 2, "2025-06-18", "c", "1", 0, 0);
+    rc = mcp_store_session_put(s, "s2", 2, &in);
+    rc |= mcp_store_session_get(s, "s2", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK
+           && test_str_is(out.tenant, out.tenant_len, "default"),
+           "tenant sessions: without one, \"default\"");
+
+    in.tenant = "no way";
+    in.tenant_len = 6;
+    TAP_RC(mcp_store_session_put(s, "s3", 2, &in), MCP_STORE_EINVAL,
+           "tenant sessions: a bad tenant is EINVAL");
+
+    mcp_store_close(s);
+}
+
+
 static mcp_store_link_t
 test_link(const char *url, int64_t created_at, int64_t expires_at,
     uint64_t max_visits, uint64_t visits, int64_t last_visit)
@@ -2677,6 +2998,8 @@ test_link(const char *url, int64_t created_at, int64_t expires_at,
     link.max_visits = max_visits;
     link.visits = visits;
     link.last_visit = last_visit;
+    link.tenant = NULL;
+    link.tenant_len = 0;
 
     return link;
 }
@@ -2711,7 +3034,9 @@ test_link_is(const mcp_store_link_t *a, const mcp_store_link_t *b)
            && a->expires_at == b->expires_at
            && a->max_visits == b->max_visits
            && a->visits == b->visits
-           && a->last_visit == b->last_visit;
+           && a->last_visit == b->last_visit
+           && test_tenant_is(a->tenant, a->tenant_len, b->tenant,
+                             b->tenant_len);
 }
 
 
@@ -2930,6 +3255,8 @@ test_session(int64_t created_at, int64_t last_seen, const char *protocol,
     ss.client_version_len = client_version ? strlen(client_version) : 0;
     ss.log_level = log_level;
     ss.flags = flags;
+    ss.tenant = NULL;
+    ss.tenant_len = 0;
 
     return ss;
 }
@@ -2983,7 +3310,28 @@ test_session_is(const mcp_store_session_t *a, const mcp_store_session_t *b)
            && test_bytes_is(a->client_version, a->client_version_len,
                             b->client_version, b->client_version_len)
            && a->log_level == b->log_level
-           && a->flags == b->flags;
+           && a->flags == b->flags
+           && test_tenant_is(a->tenant, a->tenant_len, b->tenant,
+                             b->tenant_len);
+}
+
+
+/* Tenants as the store means them: none is the default one. */
+
+static int
+test_tenant_is(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    if (a_len == 0) {
+        a = MCP_STORE_TENANT_DEFAULT;
+        a_len = strlen(a);
+    }
+
+    if (b_len == 0) {
+        b = MCP_STORE_TENANT_DEFAULT;
+        b_len = strlen(b);
+    }
+
+    return test_bytes_is(a, a_len, b, b_len);
 }
 
 

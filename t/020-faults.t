@@ -1,0 +1,748 @@
+# vim:set ft= ts=4 sw=4 et fdm=marker:
+
+# Faults: what a worker killed with kill -9 loses (visit counters of at
+# most one flush interval, nothing else), writes under kill -9 (every 201
+# is in the store afterwards, reader slots of dead workers are cleared,
+# the store checks clean), reloads under load (no failed request, no lost
+# session), a full store (507, tool errors, reads go on, a larger map_size
+# and a reload recover), and stores nginx must refuse (a newer schema, a
+# directory it cannot write): "nginx -t" and reloads fail with the path
+# named, and a worker that cannot open its store is not respawned in a
+# loop.
+#
+# Like t/004-workers.t, this suite drives nginx itself: master, two
+# workers, reuseport.
+
+use strict;
+use warnings;
+
+use Test::More;
+use HTTP::Tiny;
+use POSIX ();
+use IO::Handle;
+use File::Temp qw(tempdir);
+use File::Path qw(make_path);
+use File::Copy qw(copy);
+use Cwd qw(abs_path);
+use Time::HiRes qw(sleep time);
+
+my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+my @modules = map { abs_path($_) }
+              split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+my $tool = $ENV{TEST_NGINX_MCP_STORE_TOOL} || 'build/store/mcp-store';
+my $port = ($ENV{TEST_NGINX_PORT} || 1984) + 8;
+
+my $root = tempdir('ngx_mcp_XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $data = "$root/data";
+make_path("$root/conf", "$root/logs", $data);
+
+# run as root, the workers are "nobody": they must reach the store
+chmod 0755, $root;
+
+my $http = HTTP::Tiny->new(timeout => 3, max_redirect => 0,
+                           keep_alive => 0);
+my $base = "http://127.0.0.1:$port";
+my $log = "$root/logs/error.log";
+
+my %conf = (store => $data, map_size => '64m', durability => 'sync',
+            flush => '500ms');
+
+sub write_conf {
+    my (%set) = @_;
+
+    %conf = (%conf, %set);
+
+    open my $fh, '>', "$root/conf/nginx.conf" or die $!;
+    print $fh map { "load_module $_;\n" } @modules;
+    print $fh <<"_EOC_";
+worker_processes  2;
+daemon            on;
+master_process    on;
+error_log         logs/error.log info;
+pid               logs/nginx.pid;
+
+events {
+    worker_connections  128;
+}
+
+http {
+    access_log  off;
+
+    mcp_store  $conf{store}  map_size=$conf{map_size}
+               durability=$conf{durability};
+    mcp_visit_flush_interval  $conf{flush};
+
+    server {
+        listen  127.0.0.1:$port reuseport;
+
+        add_header  X-Worker-Pid  \$pid  always;
+
+        location = /shorten { mcp_shorten; }
+        location = /mcp { mcp_endpoint; }
+        location / { mcp_redirect; }
+    }
+}
+_EOC_
+    close $fh;
+}
+
+sub master_pid {
+    open my $fh, '<', "$root/logs/nginx.pid" or return undef;
+    my $pid = <$fh>;
+    chomp $pid;
+    return $pid;
+}
+
+# the worker processes of the master, from /proc
+sub workers {
+    my $master = master_pid() or return ();
+    my @pids;
+
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        next unless $line =~ /^(\d+) \(.*\) \S+ (\d+) /;
+        push @pids, $1 if $2 == $master;
+    }
+
+    @pids = sort { $a <=> $b } @pids;
+
+    return @pids;
+}
+
+sub wait_until {
+    my ($cond, $seconds) = @_;
+    my $deadline = time + ($seconds || 5);
+
+    while (time < $deadline) {
+        return 1 if $cond->();
+        sleep 0.02;
+    }
+
+    return $cond->();
+}
+
+sub start {
+    system($nginx, '-p', "$root/", '-c', 'conf/nginx.conf') == 0
+        or BAIL_OUT("nginx did not start");
+
+    wait_until(sub { workers() == 2
+                     && $http->get("$base/")->{status} != 599 }, 5)
+        or BAIL_OUT("nginx does not answer on port $port");
+}
+
+sub stop {
+    my $pid = master_pid() or return;
+    kill 'QUIT', $pid;
+
+    wait_until(sub { !kill 0, $pid }, 10) or kill 'KILL', $pid;
+    unlink "$root/logs/nginx.pid";
+}
+
+# sends HUP and waits until two workers run, none of them an old one
+sub reload {
+    my %old = map { $_ => 1 } workers();
+
+    kill 'HUP', master_pid();
+
+    return wait_until(sub {
+        my @w = workers();
+        @w == 2 && !grep { $old{$_} } @w;
+    }, 10);
+}
+
+sub shorten {
+    my ($alias, $url, $h) = @_;
+
+    return ($h || $http)->post("$base/shorten", {
+        headers => { 'Content-Type' => 'application/json' },
+        content => qq({"OriginalURL": "$url", "alias": "$alias"}),
+    });
+}
+
+sub mcp {
+    my ($session, $body, $h) = @_;
+
+    return ($h || $http)->post("$base/mcp", {
+        headers => {
+            'Content-Type' => 'application/json',
+            'Accept' => 'application/json, text/event-stream',
+            $session ? ('Mcp-Session-Id' => $session) : (),
+        },
+        content => $body,
+    });
+}
+
+sub initialize {
+    my $res = mcp(undef, '{"jsonrpc": "2.0", "id": 1, "method": '
+                         . '"initialize", "params": {"protocolVersion": '
+                         . '"2025-11-25", "capabilities": {}, "clientInfo": '
+                         . '{"name": "faults", "version": "1"}}}');
+
+    return $res->{headers}{'mcp-session-id'} // '';
+}
+
+my $PING = '{"jsonrpc": "2.0", "id": 2, "method": "ping"}';
+
+sub tool_call {
+    my ($session, $name, $args) = @_;
+
+    return mcp($session, '{"jsonrpc": "2.0", "id": 3, "method": '
+                         . '"tools/call", "params": {"name": "' . $name
+                         . '", "arguments": ' . $args . '}}');
+}
+
+sub store_cmd {
+    my ($cmd, @args) = @_;
+    my $q = join ' ', map { "'$_'" } @args;
+
+    return scalar `$tool $cmd $q 2>&1`;
+}
+
+sub visits {
+    my ($code) = @_;
+
+    return store_cmd('get', $conf{store}, $code) =~ /"visits":(\d+)/
+           ? $1 : -1;
+}
+
+sub readers {
+    return store_cmd('stat', $conf{store}) =~ /^readers_used: (\d+)/m
+           ? $1 : -1;
+}
+
+sub log_lines {
+    open my $fh, '<', $log or return ();
+    return <$fh>;
+}
+
+# a child process running $body until $seconds have passed or $stop
+# exists; it must not run our END block
+sub child {
+    my ($body) = @_;
+
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    return $pid if $pid;
+
+    my $rc = eval { $body->(); 0 } // 1;
+    POSIX::_exit($rc);
+}
+
+sub unbad_log {
+    return grep { /\[(error|crit|alert|emerg)\]/ } @_;
+}
+
+END { stop() }
+
+
+write_conf();
+start();
+
+my $session = initialize();
+like($session, qr/^[0-9A-Za-z]{32}$/, 'an MCP session');
+
+
+# {{{ 1. kill -9 loses at most one flush interval of visit counters
+
+is(shorten('vc', 'https://example.com/vc')->{status}, 201, 'vc created');
+is(shorten('kept', 'https://example.com/kept')->{status}, 201,
+   'kept created');
+
+$http->get("$base/vc") for 1 .. 30;
+ok(wait_until(sub { visits('vc') == 30 }, 5),
+   '30 visits reach the store on the flush timer');
+
+my $burst = 0;
+for (1 .. 20) {
+    $burst++ if $http->get("$base/vc")->{status} == 302;
+}
+
+my @before = workers();
+kill 'KILL', @before;
+
+ok(wait_until(sub {
+       my @w = workers();
+       my %dead = map { $_ => 1 } @before;
+       @w == 2 && !grep { $dead{$_} } @w;
+   }, 10), 'the master respawned both killed workers');
+
+my $after = visits('vc');
+cmp_ok($after, '>=', 30, "visits flushed before the kill survive ($after)");
+cmp_ok($after, '<=', 30 + $burst,
+       "at most the last interval's $burst visits are lost");
+
+is($http->get("$base/kept")->{status}, 302, 'links survive the kill');
+is(mcp($session, $PING)->{status}, 200, 'the MCP session survives the kill');
+
+$http->get("$base/vc") for 1 .. 5;
+ok(wait_until(sub { visits('vc') == $after + 5 }, 5),
+   'new workers count visits again');
+
+# }}}
+
+
+# {{{ 2. kill -9 of a worker in the middle of write load, 20 times
+
+my $stop_file = "$root/stop-load";
+
+sub writer {
+    my ($tag) = @_;
+
+    return child(sub {
+        my $h = HTTP::Tiny->new(timeout => 5, max_redirect => 0,
+                                keep_alive => 0);
+        open my $out, '>', "$root/acks-$tag" or die $!;
+        $out->autoflush(1);
+
+        my $deadline = time + 60;
+        my $i = 0;
+
+        while (!-e $stop_file && time < $deadline) {
+            $i++;
+            my $res = shorten("$tag$i", "https://example.com/$tag/$i", $h);
+            print $out "$tag$i $res->{status} ", time, "\n";
+        }
+
+        close $out;
+    });
+}
+
+my @writers = map { writer($_) } qw(a b);
+my (@victims, $last_kill, $respawned, $max_readers);
+
+$respawned = 0;
+$max_readers = 0;
+
+for my $k (1 .. 20) {
+    sleep 0.15;
+
+    my @w = workers();
+    my $victim = $w[$k % @w];
+    kill 'KILL', $victim;
+    push @victims, $victim;
+    $last_kill = time;
+
+    $respawned++ if wait_until(sub {
+        my @n = workers();
+        @n == 2 && !grep { $_ == $victim } @n;
+    }, 10);
+
+    my $r = readers();
+    $max_readers = $r if $r > $max_readers;
+}
+
+sleep 0.5;
+open my $sf, '>', $stop_file or die $!;
+close $sf;
+waitpid $_, 0 for @writers;
+
+is($respawned, 20, 'the master respawned the worker after each of 20 kills');
+
+my (%acked, $failed, $after_last);
+$failed = 0;
+$after_last = 0;
+
+for my $tag (qw(a b)) {
+    open my $in, '<', "$root/acks-$tag" or die $!;
+
+    while (<$in>) {
+        my ($alias, $status, $at) = split;
+
+        if ($status == 201) {
+            $acked{$alias} = 1;
+            $after_last++ if $at > $last_kill;
+
+        } elsif ($status != 599) {
+            $failed++;
+        }
+    }
+}
+
+cmp_ok(scalar keys %acked, '>=', 100,
+       scalar(keys %acked) . ' writes acknowledged under the kills');
+is($failed, 0, 'no write answered with an error (only cut connections)');
+cmp_ok($after_last, '>', 0, 'writes go on after the last kill');
+
+my $kills = grep { /exited on signal 9/ } log_lines();
+cmp_ok($kills, '>=', 21, 'the error log has every kill');
+
+cmp_ok($max_readers, '<=', 4,
+       "reader slots of killed workers are cleared (at most $max_readers "
+       . 'in use)');
+is(readers(), 3, 'two workers and this check hold reader slots');
+
+like(store_cmd('check', $data), qr/^ok \d+ links/m,
+     'the store checks clean next to nginx');
+
+my %stored = map { (split /\t/)[0] => 1 } split /\n/, store_cmd('list', $data);
+my @lost = grep { !$stored{$_} } sort keys %acked;
+is(scalar @lost, 0, 'every write acknowledged with 201 is in the store')
+    or diag("lost: @lost[0 .. ($#lost < 9 ? $#lost : 9)]");
+
+my @sample = (sort keys %acked)[0, 1, -2, -1];
+is(scalar(grep { $http->get("$base/$_")->{status} == 302 } @sample),
+   scalar @sample, 'acknowledged links redirect');
+
+# }}}
+
+
+# {{{ 3. nginx -s reload, 10 times, under redirect and MCP load
+
+$session = initialize();
+like($session, qr/^[0-9A-Za-z]{32}$/, 'a session for the reloads');
+
+my @codes = map { "r$_" } 1 .. 10;
+shorten($_, "https://example.com/$_") for @codes;
+my %base_visits = map { $_ => visits($_) } @codes;
+
+unlink $stop_file;
+
+sub client {
+    my ($tag, $request) = @_;
+
+    return child(sub {
+        my $h = HTTP::Tiny->new(timeout => 5, max_redirect => 0,
+                                keep_alive => 0);
+        my ($n, $bad, %ok, @why) = (0, 0);
+        my $deadline = time + 60;
+
+        while (!-e $stop_file && time < $deadline) {
+            my ($res, $want, $key) = $request->($h, $n++);
+
+            if ($res->{status} == $want) {
+                $ok{$key}++;
+            } else {
+                $bad++;
+                push @why, "$res->{status} "
+                           . substr($res->{content} // '', 0, 100)
+                    if @why < 5;
+            }
+        }
+
+        open my $out, '>', "$root/client-$tag" or die $!;
+        print $out "$n $bad\n", map({ "$_ $ok{$_}\n" } sort keys %ok),
+                   map({ "why $_\n" } @why);
+        close $out;
+    });
+}
+
+my @clients = (
+    (map {
+        my $c = $_;
+        client("get$c", sub {
+            my ($h, $i) = @_;
+            my $code = $codes[($i + $c) % @codes];
+            return ($h->get("$base/$code"), 302, $code);
+        })
+    } 1 .. 2),
+    client('mcp', sub {
+        my ($h, $i) = @_;
+        return (mcp($session, $PING, $h), 200, 'ping');
+    }),
+);
+
+my $reloads = 0;
+my $master = master_pid();
+
+for (1 .. 10) {
+    sleep 0.2;
+    $reloads++ if reload();
+}
+
+sleep 0.3;
+open $sf, '>', $stop_file or die $!;
+close $sf;
+waitpid $_, 0 for @clients;
+
+is($reloads, 10, '10 reloads, each with new workers');
+is(master_pid(), $master, 'the master stayed');
+
+my ($total, $bad, %served) = (0, 0);
+
+for my $tag (qw(get1 get2 mcp)) {
+    open my $in, '<', "$root/client-$tag" or die "$tag: $!";
+    my ($n, $b) = split ' ', scalar <$in>;
+    $total += $n;
+    $bad += $b;
+
+    while (<$in>) {
+        my ($key, $count) = split ' ', $_, 2;
+        if ($key eq 'why') {
+            diag("$tag: $count");
+        } else {
+            $served{$key} += $count;
+        }
+    }
+}
+
+cmp_ok($total, '>=', 200, "$total requests during the reloads");
+is($bad, 0, 'no request failed');
+cmp_ok($served{ping} // 0, '>', 0, 'the session was used throughout');
+is(mcp($session, $PING)->{status}, 200, 'the session survived 10 reloads');
+
+# graceful exits flush the counters: every redirect was counted
+
+stop();
+my $counted = 0;
+$counted += visits($_) - $base_visits{$_} for @codes;
+my $redirects = 0;
+$redirects += $served{$_} // 0 for @codes;
+is($counted, $redirects, "all $redirects redirects were counted");
+
+my @bad = grep { !/exited on signal 9/ } unbad_log(log_lines());
+is(scalar @bad, 0, 'no errors in the error log so far') or diag(@bad);
+
+# }}}
+
+
+# {{{ 4. a full store: 507 and tool errors, reads go on, a reload recovers
+
+my $full = "$root/full";
+make_path($full);
+chmod 0755, $full;
+
+store_cmd('--map-size=65536 session-put', $full,
+          'FullFullFullFullFullFullFullFull');
+
+my $filled = 0;
+
+for my $size (1500, 200, 1) {
+    my $url = 'https://example.com/' . ('x' x $size);
+
+    for (1 .. 200) {
+        last if system("$tool --map-size=65536 put $full f$filled $url "
+                       . '2>/dev/null') != 0;
+        $filled++;
+    }
+}
+
+cmp_ok($filled, '>', 0, "$filled links fill a 64k store");
+
+truncate $log, 0;
+write_conf(store => $full, map_size => '64k');
+start();
+
+my $sid = 'FullFullFullFullFullFullFullFull';
+
+my $res = shorten('new', 'https://example.com/new');
+is($res->{status}, 507, 'a write to the full store is 507');
+is($res->{content},
+   qq({"message":"the link store is full; nothing was saved",)
+   . qq("error":"store_full"}\n), 'with a JSON error');
+
+$res = tool_call($sid, 'shorten_url',
+                 '{"url": "https://example.com/new", "alias": "new"}');
+like($res->{content}, qr/"isError":true/, 'shorten_url is a tool error');
+like($res->{content}, qr/store is full/, 'that says the store is full');
+
+$res = tool_call($sid, 'create_entities',
+                 '{"entities": [{"name": "a", "entityType": "t", '
+                 . '"observations": ["o"]}]}');
+like($res->{content}, qr/"isError":true/, 'create_entities is a tool error');
+like($res->{content}, qr/store full: raise map_size; nothing was saved/,
+     'that says what to raise');
+
+$res = $http->get("$base/f0");
+is($res->{status}, 302, 'redirects go on');
+like($res->{headers}{location}, qr{^https://example\.com/x+$},
+     'to their targets');
+like(tool_call($sid, 'resolve_url', '{"code": "f0"}')->{content},
+     qr/"code":"f0"/, 'resolve_url reads the full store');
+is($http->get("$base/new")->{status}, 404, 'the refused alias is not there');
+
+my @says = grep { /is full: raise its map_size= and reload/ } log_lines();
+cmp_ok(scalar @says, '>=', 1, 'the error log says what to change');
+like($says[0] // '', qr/mcp_store "\Q$full\E"/, 'and names the store');
+
+write_conf(map_size => '1m');
+ok(reload(), 'reload with map_size=1m');
+
+$res = shorten('new', 'https://example.com/new');
+is($res->{status}, 201, 'writes go through after the reload');
+is($http->get("$base/new")->{status}, 302, 'and redirect');
+like(tool_call($sid, 'create_entities',
+               '{"entities": [{"name": "a", "entityType": "t", '
+               . '"observations": ["o"]}]}')->{content},
+     qr/"name":"a"/, 'memory writes go through');
+is($http->get("$base/f0")->{status}, 302, 'nothing was lost');
+like(store_cmd('check', $full), qr/^ok \d+ links/m, 'the store checks clean');
+
+stop();
+
+# }}}
+
+
+# {{{ 5. stores nginx must refuse: nginx -t fails naming the path
+
+# "nginx -t" as $uid (or as we are); returns its exit code and output
+sub nginx_t {
+    my ($prefix, $uid, $gid) = @_;
+
+    pipe my $r, my $w or die $!;
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+
+    if ($pid == 0) {
+        close $r;
+        open STDOUT, '>&', $w;
+        open STDERR, '>&', $w;
+
+        if (defined $uid) {
+            POSIX::setgid($gid);
+            $) = "$gid $gid";
+            POSIX::setuid($uid);
+            POSIX::_exit(126) if $> != $uid;
+        }
+
+        exec($nginx, '-t', '-p', "$prefix/", '-c', 'conf/nginx.conf')
+            or POSIX::_exit(127);
+    }
+
+    close $w;
+    my $out = join '', <$r>;
+    waitpid $pid, 0;
+
+    return ($? >> 8, $out);
+}
+
+# a prefix of its own whose store is $dir
+sub prefix_for {
+    my ($name, $dir) = @_;
+    my $p = "$root/$name";
+
+    make_path("$p/conf", "$p/logs");
+    chmod 0755, $p, "$p/conf";
+    chmod 0777, "$p/logs";
+
+    open my $fh, '>', "$p/conf/nginx.conf" or die $!;
+    print $fh map { "load_module $_;\n" } @modules;
+    print $fh "error_log logs/error.log;\n",
+              "pid logs/nginx.pid;\n",
+              "events { }\n",
+              "http { mcp_store $dir; server { listen 127.0.0.1:$port; ",
+              "location / { mcp_redirect; } } }\n";
+    close $fh;
+
+    return $p;
+}
+
+# a store of a newer schema version: the schema record ("meta" database,
+# key "schema") says 2, in msgpack
+my $newer = "$root/newer";
+make_path($newer);
+store_cmd('put', $newer, 'n1', 'https://example.com/n1');
+
+open my $dump, '|-', "mdb_load -s meta $newer" or die $!;
+print $dump "VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n",
+            ' ', unpack('H*', 'schema'), "\n 02\nDATA=END\n";
+close $dump;
+
+SKIP: {
+    skip 'mdb_load (lmdb-utils) could not write the schema record', 3
+        if $? != 0;
+
+    like(store_cmd('stat', $newer), qr/schema version 2/,
+         'the store has schema version 2');
+
+    my ($rc, $out) = nginx_t(prefix_for('t-newer', $newer));
+    isnt($rc, 0, 'nginx -t fails on a store of a newer schema');
+    like($out, qr/mcp_store "\Q$newer\E" cannot be used: .*\Q$newer\E has schema version 2, this build reads up to 1/,
+         'naming the path and the versions');
+}
+
+# a directory the user running nginx cannot write
+
+my $ro = "$root/readonly";
+make_path($ro);
+chmod 0555, $ro;
+
+SKIP: {
+    my ($uid, $gid) = (getpwnam('nobody'))[2, 3];
+    my $as_root = $> == 0;
+
+    skip 'no user "nobody" to run nginx -t as', 3
+        if $as_root && !defined $uid;
+
+    # root may write anywhere: test as nobody, with a module it can read
+    my @saved = @modules;
+    my $p;
+
+    if ($as_root) {
+        @modules = ();
+        for my $m (@saved) {
+            (my $name = $m) =~ s{.*/}{};
+            copy($m, "$root/$name") or die $!;
+            chmod 0755, "$root/$name";
+            push @modules, "$root/$name";
+        }
+    }
+
+    $p = prefix_for('t-readonly', $ro);
+    @modules = @saved;
+
+    my ($rc, $out) = $as_root ? nginx_t($p, $uid, $gid) : nginx_t($p);
+
+    skip "nginx could not run as nobody: $out", 3 if $rc == 126 || $rc == 127;
+
+    isnt($rc, 0, 'nginx -t fails on a directory it cannot write');
+    like($out, qr/mcp_store "\Q$ro\E" cannot be used: .*\Q$ro\E/,
+         'naming the path');
+    like($out, qr/Permission denied/, 'and why');
+}
+
+# }}}
+
+
+# {{{ 6. reloads into a bad store are refused; no respawn loop
+
+truncate $log, 0;
+write_conf(store => $data, map_size => '64m');
+start();
+
+my @w = workers();
+write_conf(store => $newer);
+kill 'HUP', master_pid();
+
+ok(wait_until(sub { grep { /cannot be used/ } log_lines() }, 5),
+   'a reload into a store of a newer schema is refused');
+like(join('', grep { /cannot be used/ } log_lines()),
+     qr/\[emerg\].*mcp_store "\Q$newer\E" cannot be used/,
+     'with the path in the error log');
+sleep 0.3;
+is_deeply([workers()], \@w, 'the old workers go on');
+is($http->get("$base/kept")->{status}, 302, 'and serve');
+
+write_conf(store => "$root/missing");
+kill 'HUP', master_pid();
+ok(wait_until(sub { grep { /missing" cannot be used/ } log_lines() }, 5),
+   'so is a reload into a missing directory');
+sleep 0.3;
+is_deeply([workers()], \@w, 'the old workers go on');
+
+# a worker that cannot open its store exits for good: no respawn loop
+
+write_conf(store => $data);
+rename $data, "$data.moved" or die $!;
+kill 'KILL', $w[0];
+
+ok(wait_until(sub { workers() == 1 }, 5),
+   'a worker that cannot open the store is not respawned');
+sleep 1;
+my @opened = grep { /cannot be opened/ } log_lines();
+is(scalar @opened, 1, 'it tried once') or diag(@opened);
+like($opened[0] // '', qr/mcp_store "\Q$data\E" cannot be opened: .*\Q$data\E/,
+     'naming the path');
+is(scalar(grep { /exited with fatal code 2 and cannot be respawned/ }
+           log_lines()), 1, 'the master says it gave up');
+is(workers(), 1, 'still one worker a second later');
+
+rename "$data.moved", $data or die $!;
+ok(reload(), 'a reload brings both workers back');
+is($http->get("$base/kept")->{status}, 302, 'and they serve');
+
+stop();
+
+# }}}
+
+done_testing();
