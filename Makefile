@@ -3,13 +3,14 @@
 #   make          build build/ngx_mcp_module.so and the store library
 #   make run      install what is missing, build, serve on 127.0.0.1:$(PORT)
 #   make test     install what is missing, build, run every test: the
-#                 store's unit tests, the Test::Nginx suites, the MCP
+#                 store's unit tests, the Test::Nginx suites (and again
+#                 with the module under ASan and UBSan), the MCP
 #                 conformance suite and an MCP SDK client
 
 PORT     ?= 8080
 DATA_DIR ?= var/data
 
-.PHONY: all module store deps run test test-store test-nginx test-mcp clean
+.PHONY: all module store deps run test test-store test-nginx test-asan test-mcp bench clean
 
 all: module store
 
@@ -30,6 +31,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) test-store
 	$(MAKE) test-nginx
+	$(MAKE) test-asan
 	$(MAKE) test-mcp
 
 test-store:
@@ -38,8 +40,14 @@ test-store:
 test-nginx:
 	./scripts/test-nginx.sh
 
+test-asan:
+	./scripts/test-asan.sh
+
 test-mcp:
 	./scripts/test-mcp.sh
+
+bench:
+	./bench/run.sh
 
 clean:
 	rm -rf build t/servroot*

@@ -311,6 +311,14 @@ ngx_http_mcp_key_add(ngx_conf_t *cf, ngx_http_mcp_loc_conf_t *mlcf,
                 return (const char *) why;
             }
 
+            /* the words of mcp_api_keys_file are in a buffer of the
+             * configuration's temporary pool, freed once it is read */
+
+            key->tenant.data = ngx_pstrdup(cf->pool, &key->tenant);
+            if (key->tenant.data == NULL) {
+                return "out of memory";
+            }
+
             continue;
         }
 

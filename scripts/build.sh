@@ -8,15 +8,21 @@
 #              configure arguments for a tree without conf_flags
 #              (default: --with-compat)
 # MCP_CC_OPT   extra compiler flags (for example -fsanitize=address)
+# MCP_BUILD_DIR
+#              where the tree and the module go (default: build, giving
+#              build/nginx and build/ngx_mcp_module.so), so that a build
+#              with other flags can live beside the default one
 #
-# The tree is copied to build/nginx once and configured again only when
-# the addon's config script or the flags change; "make modules" is
-# incremental.
+# The tree is copied to $MCP_BUILD_DIR/nginx once and configured again
+# only when the addon's config script or the flags change; "make modules"
+# is incremental.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 src=${NGINX_SRC:-/usr/share/nginx/src}
-tree=$top/build/nginx
+out=${MCP_BUILD_DIR:-$top/build}
+case $out in /*) ;; *) out=$top/$out ;; esac
+tree=$out/nginx
 cc_opt="-O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2 ${MCP_CC_OPT:-}"
 
 if [ ! -x "$src/configure" ]; then
@@ -54,5 +60,8 @@ make -C "$tree" -f objs/Makefile modules -j"$(nproc)" > "$tree/make.log" 2>&1 \
     || { grep -E -B2 -A8 'error|warning' "$tree/make.log" | head -n 80 >&2
          exit 1; }
 
-cp "$tree/objs/ngx_mcp_module.so" "$top/build/ngx_mcp_module.so"
-echo "built build/ngx_mcp_module.so"
+# a new file renamed into place, never written over: an nginx running with
+# the old module has it mapped, and would crash on changed pages
+cp "$tree/objs/ngx_mcp_module.so" "$out/.ngx_mcp_module.so.$$"
+mv -f "$out/.ngx_mcp_module.so.$$" "$out/ngx_mcp_module.so"
+echo "built ${out#"$top"/}/ngx_mcp_module.so"

@@ -1,8 +1,20 @@
 # vim:set ft= ts=4 sw=4 et fdm=marker:
 
-# one configuration for every block: one nginx serves them all; every
-# error is logged before its response is sent, so the log checks need not
-# wait long
+# Bad input, as one table: every way a request to /shorten, /{code} or /mcp
+# can be wrong, with the status, the JSON error and, in the same block, a
+# request showing that the store did not change (the alias the bad request
+# named is not there, the link it collided with keeps its target, the
+# graph and the contexts are still empty).  The last blocks list the whole
+# store: nothing in this file created anything.
+#
+# Cases that nginx itself refuses before the module sees them (TRACE, a
+# %00 or a ".." above the root in the path) are here too: their answer is
+# nginx's own HTML page, and the store is as untouched.
+#
+# Every block but the last few has the same configuration, so one nginx
+# serves them; every error is logged before its response is sent, so the
+# log checks need not wait long.
+
 BEGIN {
     $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} //= 0;
     $ENV{TEST_NGINX_SLEEP} //= 0.005;
@@ -10,16 +22,6 @@ BEGIN {
 
 use Test::Nginx::Socket 'no_plan';
 use File::Temp qw(tempdir);
-
-# Bad input, as one table: every way a request to /shorten, /{code} or /mcp
-# can be wrong, with the status, the JSON error and, in the same block, a
-# request showing that the store did not change (the alias the bad request
-# named is not there, the graph and the contexts are still empty).  The
-# last blocks list the whole store: nothing in this file created anything.
-#
-# Cases that nginx itself refuses before the module sees them (TRACE, a
-# %00 or a ".." above the root in the path) are here too: their answer is
-# nginx's own HTML page, and the store is as untouched.
 
 my $dir = tempdir('ngx_mcp_XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $tool = $ENV{TEST_NGINX_MCP_STORE_TOOL} || 'build/store/mcp-store';
@@ -49,27 +51,42 @@ _EOC_
 # {"message": ..., "error": ...} as the HTTP API sends it
 sub err { qq({"message":"$_[0]","error":"$_[1]"}\n) }
 
-# a JSON-RPC error response, and a tool's own error result
-sub rpc { qq({"jsonrpc":"2.0","id":$_[0],"error":{"code":$_[1],"message":"$_[2]"}}\n) }
-sub tool_err { qq({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"$_[0]"}],"isError":true}}\n) }
+# a JSON-RPC error response (id, code, message)
+sub rpc {
+    qq({"jsonrpc":"2.0","id":$_[0],"error":)
+    . qq({"code":$_[1],"message":"$_[2]"}}\n)
+}
+
+# a tool's own failure: a result with isError
+sub tool_err {
+    qq({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text",)
+    . qq("text":"$_[0]"}],"isError":true}}\n)
+}
 
 # a parse error, jansson's reason at whatever column its version counts
 sub parse_err {
-    qr/^\{"message":"malformed JSON at line 1, column \d+: \Q$_[0]\E","error":"invalid_json"\}\n\z/
+    qr/^\{"message":"malformed JSON at line 1, column \d+: \Q$_[0]\E",/
+    . qr/"error":"invalid_json"\}\n\z/
 }
 
 sub rpc_parse_err {
-    qr/^\{"jsonrpc":"2.0","id":null,"error":\{"code":-32700,"message":"Parse error at line 1, column \d+: \Q$_[0]\E"\}\}\n\z/
+    qr/^\{"jsonrpc":"2.0","id":null,"error":\{"code":-32700,/
+    . qr/"message":"Parse error at line 1, column \d+: \Q$_[0]\E"\}\}\n\z/
 }
 
 sub exactly { qr/^\Q$_[0]\E\z/ }
 
 # POST /mcp with one tools/call
-sub call { qq(POST /mcp\n{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"$_[0]","arguments":$_[1]}}) }
+sub call {
+    qq(POST /mcp\n{"jsonrpc":"2.0","id":1,"method":"tools/call",)
+    . qq("params":{"name":"$_[0]","arguments":$_[1]}})
+}
 
 our $NotFound = err('Short URL not found', 'not_found');
-our $Exists = qq(<!DOCTYPE html><title>Redirecting</title><a href="https://example.com/exists">https://example.com/exists</a>\n);
-our $Alias = 'alias must be 1 to 64 characters of A-Z, a-z, 0-9, \"_\" and \"-\"';
+our $Exists = '<!DOCTYPE html><title>Redirecting</title><a href='
+              . qq("https://example.com/exists">https://example.com/exists</a>\n);
+our $Alias = 'alias must be 1 to 64 characters of A-Z, a-z, 0-9, \"_\" and '
+             . '\"-\"';
 
 # a request with Content-Length, as raw bytes
 sub raw {
@@ -84,8 +101,12 @@ our $McpHeaders = "Content-Type: application/json\r\n"
                   . "Mcp-Session-Id: s1\r\n";
 
 our $Ping = '{"jsonrpc":"2.0","id":1,"method":"ping"}';
-our $EmptyGraph = qq({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"{\\n  \\"entities\\": [],\\n  \\"relations\\": []\\n}"}],"structuredContent":{"entities":[],"relations":[]}}}\n);
-our $NoContexts = qq({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"{\\"contexts\\":[]}"}],"structuredContent":{"contexts":[]}}}\n);
+our $EmptyGraph = '{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text",'
+    . '"text":"{\\n  \\"entities\\": [],\\n  \\"relations\\": []\\n}"}],'
+    . qq("structuredContent":{"entities":[],"relations":[]}}}\n);
+our $NoContexts = '{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text",'
+    . '"text":"{\\"contexts\\":[]}"}],'
+    . qq("structuredContent":{"contexts":[]}}}\n);
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -114,7 +135,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: an empty body
+=== TEST 1: POST /shorten, an empty body
 --- request eval
 [qq~POST /shorten\n~,
  qq~GET /b01~]
@@ -126,7 +147,7 @@ __DATA__
 
 
 
-=== TEST 2: truncated JSON
+=== TEST 2: POST /shorten, truncated JSON
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b02"~,
  qq~GET /b02~]
@@ -138,7 +159,7 @@ __DATA__
 
 
 
-=== TEST 3: a form body, not JSON
+=== TEST 3: POST /shorten, a form body, not JSON
 --- request eval
 [qq~POST /shorten\nurl=https://example.com/&alias=b03~,
  qq~GET /b03~]
@@ -150,7 +171,7 @@ __DATA__
 
 
 
-=== TEST 4: a JSON array, not an object
+=== TEST 4: POST /shorten, a JSON array, not an object
 --- request eval
 [qq~POST /shorten\n[{"url": "https://example.com/", "alias": "b04"}]~,
  qq~GET /b04~]
@@ -162,7 +183,7 @@ __DATA__
 
 
 
-=== TEST 5: a bare JSON string
+=== TEST 5: POST /shorten, a bare JSON string
 --- request eval
 [qq~POST /shorten\n"https://example.com/"~,
  qq~GET /b05~]
@@ -174,7 +195,7 @@ __DATA__
 
 
 
-=== TEST 6: trailing garbage after the object
+=== TEST 6: POST /shorten, trailing garbage after the object
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b06"} x~,
  qq~GET /b06~]
@@ -186,7 +207,7 @@ __DATA__
 
 
 
-=== TEST 7: a duplicate key (alias)
+=== TEST 7: POST /shorten, a duplicate key (alias)
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b07", "alias": "b07x"}~,
  qq~GET /b07~]
@@ -198,7 +219,7 @@ __DATA__
 
 
 
-=== TEST 8: a duplicate key (OriginalURL)
+=== TEST 8: POST /shorten, a duplicate key (OriginalURL)
 --- request eval
 [qq~POST /shorten\n{"alias": "b08", "OriginalURL": "https://example.com/", "OriginalURL": "javascript:x"}~,
  qq~GET /b08~]
@@ -210,7 +231,7 @@ __DATA__
 
 
 
-=== TEST 9: an unquoted key
+=== TEST 9: POST /shorten, an unquoted key
 --- request eval
 [qq~POST /shorten\n{url: "https://example.com/", "alias": "b09"}~,
  qq~GET /b09~]
@@ -222,7 +243,7 @@ __DATA__
 
 
 
-=== TEST 10: single quotes
+=== TEST 10: POST /shorten, single quotes
 --- request eval
 [qq~POST /shorten\n{'url': 'https://example.com/', 'alias': 'b10'}~,
  qq~GET /b10~]
@@ -269,7 +290,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 14: a byte that is not UTF-8 in the URL
+=== TEST 14: POST /shorten, a byte that is not UTF-8 in the URL
 --- request eval
 [qq~POST /shorten\n{"alias": "b14", "url": "https://example.com/\xff"}~,
  qq~GET /b14~]
@@ -281,7 +302,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 15: a byte that is not UTF-8 in the alias
+=== TEST 15: POST /shorten, a byte that is not UTF-8 in the alias
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b15\xfe"}~,
  qq~GET /b15~]
@@ -293,7 +314,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 16: a UTF-8 sequence cut short
+=== TEST 16: POST /shorten, a UTF-8 sequence cut short
 --- request eval
 [qq~POST /shorten\n{"alias": "b16", "url": "https://example.com/\xc3"}~,
  qq~GET /b16~]
@@ -305,7 +326,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 17: an overlong UTF-8 form of "/"
+=== TEST 17: POST /shorten, an overlong UTF-8 form of "/"
 --- request eval
 [qq~POST /shorten\n{"alias": "b17", "url": "https://example.com/\xc0\xaf"}~,
  qq~GET /b17~]
@@ -317,7 +338,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 18: a UTF-8 encoded surrogate
+=== TEST 18: POST /shorten, a UTF-8 encoded surrogate
 --- request eval
 [qq~POST /shorten\n{"alias": "b18", "url": "https://example.com/\xed\xa0\x80"}~,
  qq~GET /b18~]
@@ -329,7 +350,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 19: \u0000 in the URL
+=== TEST 19: POST /shorten, \u0000 in the URL
 --- request eval
 [qq~POST /shorten\n{"alias": "b19", "url": "https://example.com/a\\u0000b"}~,
  qq~GET /b19~]
@@ -341,7 +362,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 20: a lone surrogate escape
+=== TEST 20: POST /shorten, a lone surrogate escape
 --- request eval
 [qq~POST /shorten\n{"alias": "b20", "url": "https://example.com/\\ud800"}~,
  qq~GET /b20~]
@@ -353,7 +374,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 21: a byte order mark
+=== TEST 21: POST /shorten, a byte order mark
 --- request eval
 [qq~POST /shorten\n\xef\xbb\xbf{"alias": "b21", "url": "https://example.com/"}~,
  qq~GET /b21~]
@@ -365,7 +386,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 22: OriginalURL is a number
+=== TEST 22: POST /shorten, OriginalURL is a number
 --- request eval
 [qq~POST /shorten\n{"alias": "b22", "OriginalURL": 42}~,
  qq~GET /b22~]
@@ -377,7 +398,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 23: url is an object
+=== TEST 23: POST /shorten, url is an object
 --- request eval
 [qq~POST /shorten\n{"alias": "b23", "url": {"href": "https://example.com/"}}~,
  qq~GET /b23~]
@@ -389,7 +410,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 24: url is an array
+=== TEST 24: POST /shorten, url is an array
 --- request eval
 [qq~POST /shorten\n{"alias": "b24", "url": ["https://example.com/"]}~,
  qq~GET /b24~]
@@ -401,7 +422,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 25: url is true
+=== TEST 25: POST /shorten, url is true
 --- request eval
 [qq~POST /shorten\n{"alias": "b25", "url": true}~,
  qq~GET /b25~]
@@ -413,7 +434,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 26: OriginalURL is null and url missing
+=== TEST 26: POST /shorten, OriginalURL is null and url missing
 --- request eval
 [qq~POST /shorten\n{"alias": "b26", "OriginalURL": null}~,
  qq~GET /b26~]
@@ -425,7 +446,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 27: url is empty
+=== TEST 27: POST /shorten, url is empty
 --- request eval
 [qq~POST /shorten\n{"alias": "b27", "url": ""}~,
  qq~GET /b27~]
@@ -437,7 +458,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 28: alias is a number
+=== TEST 28: POST /shorten, alias is a number
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": 28}~,
  qq~GET /28~]
@@ -449,7 +470,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 29: alias is an array
+=== TEST 29: POST /shorten, alias is an array
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": ["b29"]}~,
  qq~GET /b29~]
@@ -461,7 +482,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 30: alias is empty
+=== TEST 30: POST /shorten, alias is empty
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "", "x": "b30"}~,
  qq~GET /b30~]
@@ -473,7 +494,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 31: expires_in is a string
+=== TEST 31: POST /shorten, expires_in is a string
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b31", "expires_in": "60"}~,
  qq~GET /b31~]
@@ -485,7 +506,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 32: expires_in is 0
+=== TEST 32: POST /shorten, expires_in is 0
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b32", "expires_in": 0}~,
  qq~GET /b32~]
@@ -497,7 +518,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 33: expires_in is a fraction
+=== TEST 33: POST /shorten, expires_in is a fraction
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b33", "expires_in": 1.5}~,
  qq~GET /b33~]
@@ -509,7 +530,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 34: expires_in is beyond a century
+=== TEST 34: POST /shorten, expires_in is beyond a century
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b34", "expires_in": 1e20}~,
  qq~GET /b34~]
@@ -521,7 +542,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 35: expires_at is a number
+=== TEST 35: POST /shorten, expires_at is a number
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b35", "expires_at": 1893456000}~,
  qq~GET /b35~]
@@ -533,7 +554,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 36: expires_at is not a time
+=== TEST 36: POST /shorten, expires_at is not a time
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b36", "expires_at": "tomorrow"}~,
  qq~GET /b36~]
@@ -545,7 +566,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 37: expires_at is in the past
+=== TEST 37: POST /shorten, expires_at is in the past
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b37", "expires_at": "2000-01-01T00:00:00Z"}~,
  qq~GET /b37~]
@@ -557,7 +578,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 38: expires_in and expires_at together
+=== TEST 38: POST /shorten, expires_in and expires_at together
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b38", "expires_in": 60, "expires_at": "2040-01-01T00:00:00Z"}~,
  qq~GET /b38~]
@@ -569,7 +590,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 39: max_visits is a string
+=== TEST 39: POST /shorten, max_visits is a string
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b39", "max_visits": "3"}~,
  qq~GET /b39~]
@@ -581,7 +602,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 40: max_visits is 0
+=== TEST 40: POST /shorten, max_visits is 0
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b40", "max_visits": 0}~,
  qq~GET /b40~]
@@ -593,7 +614,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 41: max_visits is negative
+=== TEST 41: POST /shorten, max_visits is negative
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b41", "max_visits": -1}~,
  qq~GET /b41~]
@@ -605,7 +626,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 42: max_visits is over 2^53
+=== TEST 42: POST /shorten, max_visits is over 2^53
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b42", "max_visits": 9007199254740993}~,
  qq~GET /b42~]
@@ -617,7 +638,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 43: a javascript: URL
+=== TEST 43: POST /shorten, a javascript: URL
 --- request eval
 [qq~POST /shorten\n{"alias": "b43", "url": "javascript:alert(document.cookie)"}~,
  qq~GET /b43~]
@@ -629,7 +650,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 44: a JaVaScRiPt: URL in mixed case
+=== TEST 44: POST /shorten, a JaVaScRiPt: URL in mixed case
 --- request eval
 [qq~POST /shorten\n{"alias": "b44", "url": "JaVaScRiPt:alert(1)"}~,
  qq~GET /b44~]
@@ -641,7 +662,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 45: a data: URL
+=== TEST 45: POST /shorten, a data: URL
 --- request eval
 [qq~POST /shorten\n{"alias": "b45", "url": "data:text/html;base64,PHNjcmlwdD4="}~,
  qq~GET /b45~]
@@ -653,7 +674,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 46: a file: URL
+=== TEST 46: POST /shorten, a file: URL
 --- request eval
 [qq~POST /shorten\n{"alias": "b46", "url": "file:///etc/passwd"}~,
  qq~GET /b46~]
@@ -665,7 +686,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 47: a vbscript: URL
+=== TEST 47: POST /shorten, a vbscript: URL
 --- request eval
 [qq~POST /shorten\n{"alias": "b47", "url": "vbscript:msgbox(1)"}~,
  qq~GET /b47~]
@@ -677,7 +698,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 48: an ftp: URL (not in mcp_url_schemes)
+=== TEST 48: POST /shorten, an ftp: URL (not in mcp_url_schemes)
 --- request eval
 [qq~POST /shorten\n{"alias": "b48", "url": "ftp://example.com/f"}~,
  qq~GET /b48~]
@@ -689,7 +710,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 49: a URL without a scheme
+=== TEST 49: POST /shorten, a URL without a scheme
 --- request eval
 [qq~POST /shorten\n{"alias": "b49", "url": "example.com/x"}~,
  qq~GET /b49~]
@@ -701,7 +722,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 50: a protocol-relative URL
+=== TEST 50: POST /shorten, a protocol-relative URL
 --- request eval
 [qq~POST /shorten\n{"alias": "b50", "url": "//example.com/x"}~,
  qq~GET /b50~]
@@ -713,7 +734,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 51: a URL with user:password@
+=== TEST 51: POST /shorten, a URL with user:password@
 --- request eval
 [qq~POST /shorten\n{"alias": "b51", "url": "https://user:secret\@example.com/"}~,
  qq~GET /b51~]
@@ -725,7 +746,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 52: a URL with user@
+=== TEST 52: POST /shorten, a URL with user@
 --- request eval
 [qq~POST /shorten\n{"alias": "b52", "url": "https://admin\@example.com/"}~,
  qq~GET /b52~]
@@ -737,7 +758,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 53: a backslash before @ (parser confusion)
+=== TEST 53: POST /shorten, a backslash before @ (parser confusion)
 --- request eval
 [qq~POST /shorten\n{"alias": "b53", "url": "https://example.com\\\\\@evil.example/"}~,
  qq~GET /b53~]
@@ -749,7 +770,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 54: CR LF in the URL (header injection into Location)
+=== TEST 54: POST /shorten, CR LF in the URL (header injection into Location)
 --- request eval
 [qq~POST /shorten\n{"alias": "b54", "url": "https://example.com/\\r\\nSet-Cookie: a=b"}~,
  qq~GET /b54~]
@@ -761,7 +782,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 55: a tab in the URL
+=== TEST 55: POST /shorten, a tab in the URL
 --- request eval
 [qq~POST /shorten\n{"alias": "b55", "url": "https://example.com/a\\tb"}~,
  qq~GET /b55~]
@@ -773,7 +794,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 56: DEL in the URL
+=== TEST 56: POST /shorten, DEL in the URL
 --- request eval
 [qq~POST /shorten\n{"alias": "b56", "url": "https://example.com/\\u007f"}~,
  qq~GET /b56~]
@@ -785,7 +806,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 57: a URL with no host
+=== TEST 57: POST /shorten, a URL with no host
 --- request eval
 [qq~POST /shorten\n{"alias": "b57", "url": "https:///path"}~,
  qq~GET /b57~]
@@ -797,7 +818,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 58: a space in the host
+=== TEST 58: POST /shorten, a space in the host
 --- request eval
 [qq~POST /shorten\n{"alias": "b58", "url": "https://exa mple.com/"}~,
  qq~GET /b58~]
@@ -809,7 +830,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 59: a port that is not a number
+=== TEST 59: POST /shorten, a port that is not a number
 --- request eval
 [qq~POST /shorten\n{"alias": "b59", "url": "https://example.com:http/"}~,
  qq~GET /b59~]
@@ -821,7 +842,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 60: a port over 65535
+=== TEST 60: POST /shorten, a port over 65535
 --- request eval
 [qq~POST /shorten\n{"alias": "b60", "url": "https://example.com:65536/"}~,
  qq~GET /b60~]
@@ -833,7 +854,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 61: a non-ASCII host
+=== TEST 61: POST /shorten, a non-ASCII host
 --- request eval
 [qq~POST /shorten\n{"alias": "b61", "url": "https://b\\u00fccher.example/"}~,
  qq~GET /b61~]
@@ -857,7 +878,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 63: a URL pointing at the shortener itself
+=== TEST 63: POST /shorten, a URL pointing at the shortener itself
 --- request eval
 [qq~POST /shorten\n{"alias": "b63", "url": "http://localhost/exists"}~,
  qq~GET /b63~]
@@ -881,7 +902,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 65: an alias with a slash
+=== TEST 65: POST /shorten, an alias with a slash
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b65/x"}~,
  qq~GET /b65/x~]
@@ -893,7 +914,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 66: an alias of ..
+=== TEST 66: POST /shorten, an alias of ..
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": ".."}~,
  qq~GET /b66~]
@@ -905,7 +926,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 67: an alias with %2F
+=== TEST 67: POST /shorten, an alias with %2F
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b67%2Fx"}~,
  qq~GET /b67%2Fx~]
@@ -917,7 +938,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 68: an alias with \u0000
+=== TEST 68: POST /shorten, an alias with \u0000
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b68\\u0000x"}~,
  qq~GET /b68~]
@@ -929,7 +950,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 69: an alias with CR LF
+=== TEST 69: POST /shorten, an alias with CR LF
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b69\\r\\nX: y"}~,
  qq~GET /b69~]
@@ -941,7 +962,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 70: an alias with a space
+=== TEST 70: POST /shorten, an alias with a space
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b70 x"}~,
  qq~GET /b70~]
@@ -953,7 +974,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 71: an alias with a non-ASCII letter
+=== TEST 71: POST /shorten, an alias with a non-ASCII letter
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "b71\\u00e9"}~,
  qq~GET /b71~]
@@ -965,7 +986,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 72: an alias colliding with a route: shorten
+=== TEST 72: POST /shorten, an alias colliding with a route: shorten
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "shorten"}~,
  qq~GET /b72~]
@@ -977,7 +998,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 73: an alias colliding with a route, in another case: MCP
+=== TEST 73: POST /shorten, an alias colliding with a route, in another case: MCP
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "MCP"}~,
  qq~GET /MCP~]
@@ -989,7 +1010,7 @@ qq~POST /shorten HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Typ
 
 
 
-=== TEST 74: a reserved alias: favicon
+=== TEST 74: POST /shorten, a reserved alias: favicon
 --- request eval
 [qq~POST /shorten\n{"url": "https://example.com/", "alias": "favicon"}~,
  qq~GET /favicon~]
@@ -1041,7 +1062,7 @@ Content-Type: multipart/form-data; boundary=x
 
 
 
-=== TEST 78: GET /shorten is 405 with Allow: POST
+=== TEST 78: GET /shorten is 405
 --- request eval
 [qq~GET /shorten\n{"url": "https://example.com/", "alias": "mget"}~,
  qq~GET /mget~]
@@ -1053,7 +1074,7 @@ Content-Type: multipart/form-data; boundary=x
 
 
 
-=== TEST 79: PUT /shorten is 405 with Allow: POST
+=== TEST 79: PUT /shorten is 405
 --- request eval
 [qq~PUT /shorten\n{"url": "https://example.com/", "alias": "mput"}~,
  qq~GET /mput~]
@@ -1065,7 +1086,7 @@ Content-Type: multipart/form-data; boundary=x
 
 
 
-=== TEST 80: DELETE /shorten is 405 with Allow: POST
+=== TEST 80: DELETE /shorten is 405
 --- request eval
 [qq~DELETE /shorten\n{"url": "https://example.com/", "alias": "mdelete"}~,
  qq~GET /mdelete~]
@@ -1077,7 +1098,7 @@ Content-Type: multipart/form-data; boundary=x
 
 
 
-=== TEST 81: PATCH /shorten is 405 with Allow: POST
+=== TEST 81: PATCH /shorten is 405
 --- request eval
 [qq~PATCH /shorten\n{"url": "https://example.com/", "alias": "mpatch"}~,
  qq~GET /mpatch~]
@@ -1089,7 +1110,7 @@ Content-Type: multipart/form-data; boundary=x
 
 
 
-=== TEST 82: OPTIONS /shorten is 405 with Allow: POST
+=== TEST 82: OPTIONS /shorten is 405
 --- request eval
 [qq~OPTIONS /shorten\n{"url": "https://example.com/", "alias": "moptions"}~,
  qq~GET /moptions~]
@@ -1101,7 +1122,7 @@ Content-Type: multipart/form-data; boundary=x
 
 
 
-=== TEST 83: PROPFIND /shorten is 405 with Allow: POST
+=== TEST 83: PROPFIND /shorten is 405
 --- request eval
 [qq~PROPFIND /shorten\n{"url": "https://example.com/", "alias": "mpropfind"}~,
  qq~GET /mpropfind~]
@@ -1137,7 +1158,7 @@ Content-Type: application/json
 
 
 
-=== TEST 86: POST /{code} is 405 with Allow: GET, HEAD, and the link stays
+=== TEST 86: POST /{code} is 405, and the link stays
 --- request eval
 [qq~POST /exists\n{}~,
  qq~GET /exists~]
@@ -1149,7 +1170,7 @@ Content-Type: application/json
 
 
 
-=== TEST 87: PUT /{code} is 405 with Allow: GET, HEAD, and the link stays
+=== TEST 87: PUT /{code} is 405, and the link stays
 --- request eval
 [qq~PUT /exists\n{}~,
  qq~GET /exists~]
@@ -1161,7 +1182,7 @@ Content-Type: application/json
 
 
 
-=== TEST 88: DELETE /{code} is 405 with Allow: GET, HEAD, and the link stays
+=== TEST 88: DELETE /{code} is 405, and the link stays
 --- request eval
 [qq~DELETE /exists\n{}~,
  qq~GET /exists~]
@@ -1173,7 +1194,7 @@ Content-Type: application/json
 
 
 
-=== TEST 89: PATCH /{code} is 405 with Allow: GET, HEAD, and the link stays
+=== TEST 89: PATCH /{code} is 405, and the link stays
 --- request eval
 [qq~PATCH /exists\n{}~,
  qq~GET /exists~]
@@ -1185,7 +1206,7 @@ Content-Type: application/json
 
 
 
-=== TEST 90: OPTIONS /{code} is 405 with Allow: GET, HEAD, and the link stays
+=== TEST 90: OPTIONS /{code} is 405, and the link stays
 --- request eval
 [qq~OPTIONS /exists\n{}~,
  qq~GET /exists~]
@@ -1197,7 +1218,7 @@ Content-Type: application/json
 
 
 
-=== TEST 91: GET /mcp is 405 with Allow: POST, DELETE
+=== TEST 91: GET /mcp is 405
 --- request eval
 [qq~GET /mcp\n{}~,
  "POST /mcp\n$::Ping"]
@@ -1209,7 +1230,7 @@ Content-Type: application/json
 
 
 
-=== TEST 92: PUT /mcp is 405 with Allow: POST, DELETE
+=== TEST 92: PUT /mcp is 405
 --- request eval
 [qq~PUT /mcp\n{}~,
  "POST /mcp\n$::Ping"]
@@ -1221,7 +1242,7 @@ Content-Type: application/json
 
 
 
-=== TEST 93: PATCH /mcp is 405 with Allow: POST, DELETE
+=== TEST 93: PATCH /mcp is 405
 --- request eval
 [qq~PATCH /mcp\n{}~,
  "POST /mcp\n$::Ping"]
@@ -1233,7 +1254,7 @@ Content-Type: application/json
 
 
 
-=== TEST 94: OPTIONS /mcp is 405 with Allow: POST, DELETE
+=== TEST 94: OPTIONS /mcp is 405
 --- request eval
 [qq~OPTIONS /mcp\n{}~,
  "POST /mcp\n$::Ping"]
@@ -1245,7 +1266,42 @@ Content-Type: application/json
 
 
 
-=== TEST 95: TRACE is refused by nginx itself, before any handler
+=== TEST 95: DELETE /{code} answers Allow: GET, HEAD
+--- request
+DELETE /exists
+--- error_code: 405
+--- response_headers
+Allow: GET, HEAD
+--- response_body eval
+::err(qq~method DELETE is not allowed here; use GET, HEAD~, 'method_not_allowed')
+
+
+
+=== TEST 96: PUT /mcp answers Allow: POST, DELETE
+--- request
+PUT /mcp
+{}
+--- error_code: 405
+--- response_headers
+Allow: POST, DELETE
+--- response_body eval
+::rpc('null', -32600, qq~method PUT is not allowed: POST sends messages, DELETE ends a session; this server offers no GET stream~)
+
+
+
+=== TEST 97: HEAD /mcp is 405 without a body
+--- request
+HEAD /mcp
+--- error_code: 405
+--- response_headers
+Allow: POST, DELETE
+Content-Type: application/json
+--- response_body
+
+
+
+
+=== TEST 98: TRACE is refused by nginx itself, before any handler
 --- request eval
 [qq~TRACE /shorten~,
  qq~TRACE /exists~,
@@ -1261,7 +1317,7 @@ Content-Type: application/json
 
 
 
-=== TEST 96: GET with a trailing slash is 404
+=== TEST 99: GET with a trailing slash is 404
 --- request eval
 [qq~GET /exists/~,
  qq~GET /exists~]
@@ -1273,7 +1329,7 @@ Content-Type: application/json
 
 
 
-=== TEST 97: GET with a slash inside is 404
+=== TEST 100: GET with a slash inside is 404
 --- request eval
 [qq~GET /exists/x~,
  qq~GET /exists~]
@@ -1285,7 +1341,7 @@ Content-Type: application/json
 
 
 
-=== TEST 98: GET with .. after the code is 404
+=== TEST 101: GET with .. after the code is 404
 --- request eval
 [qq~GET /exists/..~,
  qq~GET /exists~]
@@ -1297,7 +1353,7 @@ Content-Type: application/json
 
 
 
-=== TEST 99: GET with %2F after the code is 404
+=== TEST 102: GET with %2F after the code is 404
 --- request eval
 [qq~GET /exists%2F~,
  qq~GET /exists~]
@@ -1309,7 +1365,7 @@ Content-Type: application/json
 
 
 
-=== TEST 100: GET with %2F and .. is 404
+=== TEST 103: GET with %2F and .. is 404
 --- request eval
 [qq~GET /exists%2f..~,
  qq~GET /exists~]
@@ -1321,7 +1377,7 @@ Content-Type: application/json
 
 
 
-=== TEST 101: GET with a semicolon is 404
+=== TEST 104: GET with a semicolon is 404
 --- request eval
 [qq~GET /exists;x~,
  qq~GET /exists~]
@@ -1333,7 +1389,7 @@ Content-Type: application/json
 
 
 
-=== TEST 102: GET with a code of 65 characters is 404
+=== TEST 105: GET with a code of 65 characters is 404
 --- request eval
 [qq~GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa~,
  qq~GET /exists~]
@@ -1345,7 +1401,7 @@ Content-Type: application/json
 
 
 
-=== TEST 103: GET with a dot is 404
+=== TEST 106: GET with a dot is 404
 --- request eval
 [qq~GET /exists.~,
  qq~GET /exists~]
@@ -1357,7 +1413,7 @@ Content-Type: application/json
 
 
 
-=== TEST 104: GET with an encoded CR LF is 404
+=== TEST 107: GET with an encoded CR LF is 404
 --- request eval
 [qq~GET /exists%0d%0aSet-Cookie:%20a=b~,
  qq~GET /exists~]
@@ -1369,7 +1425,7 @@ Content-Type: application/json
 
 
 
-=== TEST 105: GET with a byte that is not UTF-8 is 404
+=== TEST 108: GET with a byte that is not UTF-8 is 404
 --- request eval
 [qq~GET /exists%ff~,
  qq~GET /exists~]
@@ -1381,7 +1437,7 @@ Content-Type: application/json
 
 
 
-=== TEST 106: GET with another case is 404
+=== TEST 109: GET with another case is 404
 --- request eval
 [qq~GET /EXISTS~,
  qq~GET /exists~]
@@ -1393,7 +1449,7 @@ Content-Type: application/json
 
 
 
-=== TEST 107: GET with %00 in the code is refused by nginx (400)
+=== TEST 110: GET with %00 in the code is refused by nginx (400)
 --- request eval
 [qq~GET /exists%00~,
  qq~GET /exists~]
@@ -1405,7 +1461,7 @@ Content-Type: application/json
 
 
 
-=== TEST 108: GET with %00 alone is refused by nginx (400)
+=== TEST 111: GET with %00 alone is refused by nginx (400)
 --- request eval
 [qq~GET /%00~,
  qq~GET /exists~]
@@ -1417,7 +1473,7 @@ Content-Type: application/json
 
 
 
-=== TEST 109: GET with .. above the root is refused by nginx (400)
+=== TEST 112: GET with .. above the root is refused by nginx (400)
 --- request eval
 [qq~GET /../exists~,
  qq~GET /exists~]
@@ -1429,7 +1485,7 @@ Content-Type: application/json
 
 
 
-=== TEST 110: GET with %2e%2e above the root is refused by nginx (400)
+=== TEST 113: GET with %2e%2e above the root is refused by nginx (400)
 --- request eval
 [qq~GET /%2e%2e/exists~,
  qq~GET /exists~]
@@ -1441,7 +1497,7 @@ Content-Type: application/json
 
 
 
-=== TEST 111: HEAD of an unknown code is 404 without a body
+=== TEST 114: HEAD of an unknown code is 404 without a body
 --- request
 HEAD /nope
 --- error_code: 404
@@ -1452,7 +1508,7 @@ Content-Type: application/json
 
 
 
-=== TEST 112: malformed JSON
+=== TEST 115: POST /mcp, malformed JSON
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": ~,
  "POST /mcp\n$::Ping"]
@@ -1464,7 +1520,7 @@ Content-Type: application/json
 
 
 
-=== TEST 113: a body that is not JSON
+=== TEST 116: POST /mcp, a body that is not JSON
 --- request eval
 [qq~POST /mcp\nping~,
  "POST /mcp\n$::Ping"]
@@ -1476,7 +1532,7 @@ Content-Type: application/json
 
 
 
-=== TEST 114: an empty body
+=== TEST 117: POST /mcp, an empty body
 --- request eval
 [qq~POST /mcp\n~,
  "POST /mcp\n$::Ping"]
@@ -1488,7 +1544,7 @@ Content-Type: application/json
 
 
 
-=== TEST 115: a byte that is not UTF-8
+=== TEST 118: POST /mcp, a byte that is not UTF-8
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping\xff"}~,
  "POST /mcp\n$::Ping"]
@@ -1500,7 +1556,7 @@ Content-Type: application/json
 
 
 
-=== TEST 116: JSON nested deeper than 64 levels
+=== TEST 119: JSON nested deeper than 64 levels
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"x": ~ . ("[" x 64) . ("]" x 64) . "}}",
  "POST /mcp\n$::Ping"]
@@ -1512,7 +1568,7 @@ Content-Type: application/json
 
 
 
-=== TEST 117: a message over mcp_max_message_size is 413
+=== TEST 120: a message over mcp_max_message_size is 413
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "create_entities", "arguments": {"entities": [{"name": "big", "entityType": "t", "observations": ["~ . ("x" x 9000) . q~"]}]}}}~,
  ::call("read_graph", "{}")]
@@ -1524,7 +1580,7 @@ Content-Type: application/json
 
 
 
-=== TEST 118: a huge params object is 413
+=== TEST 121: POST /mcp, a huge params object is 413
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp"}}~,
  "POST /mcp\n$::Ping"]
@@ -1536,7 +1592,7 @@ Content-Type: application/json
 
 
 
-=== TEST 119: a batch is refused
+=== TEST 122: POST /mcp, a batch is refused
 --- request eval
 [qq~POST /mcp\n[{"jsonrpc": "2.0", "id": 1, "method": "ping"}, {"jsonrpc": "2.0", "id": 2, "method": "ping"}]~,
  "POST /mcp\n$::Ping"]
@@ -1548,7 +1604,7 @@ Content-Type: application/json
 
 
 
-=== TEST 120: an empty batch is refused
+=== TEST 123: POST /mcp, an empty batch is refused
 --- request eval
 [qq~POST /mcp\n[]~,
  "POST /mcp\n$::Ping"]
@@ -1560,7 +1616,7 @@ Content-Type: application/json
 
 
 
-=== TEST 121: jsonrpc "1.0"
+=== TEST 124: POST /mcp, jsonrpc "1.0"
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "1.0", "id": 1, "method": "ping"}~,
  "POST /mcp\n$::Ping"]
@@ -1572,7 +1628,7 @@ Content-Type: application/json
 
 
 
-=== TEST 122: jsonrpc missing
+=== TEST 125: POST /mcp, jsonrpc missing
 --- request eval
 [qq~POST /mcp\n{"id": 1, "method": "ping"}~,
  "POST /mcp\n$::Ping"]
@@ -1584,7 +1640,7 @@ Content-Type: application/json
 
 
 
-=== TEST 123: jsonrpc as a number
+=== TEST 126: POST /mcp, jsonrpc as a number
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": 2.0, "id": 1, "method": "ping"}~,
  "POST /mcp\n$::Ping"]
@@ -1596,7 +1652,7 @@ Content-Type: application/json
 
 
 
-=== TEST 124: an id that is a fraction
+=== TEST 127: POST /mcp, an id that is a fraction
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1.5, "method": "ping"}~,
  "POST /mcp\n$::Ping"]
@@ -1608,7 +1664,7 @@ Content-Type: application/json
 
 
 
-=== TEST 125: an id that is null
+=== TEST 128: POST /mcp, an id that is null
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": null, "method": "ping"}~,
  "POST /mcp\n$::Ping"]
@@ -1620,7 +1676,7 @@ Content-Type: application/json
 
 
 
-=== TEST 126: an id that is true
+=== TEST 129: POST /mcp, an id that is true
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": true, "method": "ping"}~,
  "POST /mcp\n$::Ping"]
@@ -1632,7 +1688,7 @@ Content-Type: application/json
 
 
 
-=== TEST 127: an id that is an object
+=== TEST 130: POST /mcp, an id that is an object
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": {"a": 1}, "method": "ping"}~,
  "POST /mcp\n$::Ping"]
@@ -1644,7 +1700,7 @@ Content-Type: application/json
 
 
 
-=== TEST 128: an id that is an array
+=== TEST 131: POST /mcp, an id that is an array
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": [1], "method": "ping"}~,
  "POST /mcp\n$::Ping"]
@@ -1656,7 +1712,7 @@ Content-Type: application/json
 
 
 
-=== TEST 129: a method that is not a string
+=== TEST 132: POST /mcp, a method that is not a string
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": 7}~,
  "POST /mcp\n$::Ping"]
@@ -1668,7 +1724,7 @@ Content-Type: application/json
 
 
 
-=== TEST 130: neither a method nor a result
+=== TEST 133: POST /mcp, neither a method nor a result
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1}~,
  "POST /mcp\n$::Ping"]
@@ -1680,7 +1736,7 @@ Content-Type: application/json
 
 
 
-=== TEST 131: params that are an array
+=== TEST 134: POST /mcp, params that are an array
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": [1]}~,
  "POST /mcp\n$::Ping"]
@@ -1692,7 +1748,7 @@ Content-Type: application/json
 
 
 
-=== TEST 132: an unknown method
+=== TEST 135: POST /mcp, an unknown method
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "tools/delete_everything"}~,
  "POST /mcp\n$::Ping"]
@@ -1704,7 +1760,7 @@ Content-Type: application/json
 
 
 
-=== TEST 133: a duplicate key
+=== TEST 136: POST /mcp, a duplicate key
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping", "method": "tools/list"}~,
  "POST /mcp\n$::Ping"]
@@ -1716,7 +1772,7 @@ Content-Type: application/json
 
 
 
-=== TEST 134: a method name cut inside a character is still answered in JSON
+=== TEST 137: a method name cut inside a character is still answered in JSON
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "x~ . ("\xc3\xa9" x 100) . q~"}~]
 --- error_code eval
@@ -1726,7 +1782,127 @@ Content-Type: application/json
 
 
 
-=== TEST 135: an unknown session is 404
+=== TEST 138: POST /mcp, initialize without protocolVersion
+--- request eval
+[qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}~,
+ "POST /mcp\n$::Ping"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+[::rpc('1', -32602, qq~Invalid params: protocolVersion is required~),
+ qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~]
+
+
+
+=== TEST 139: POST /mcp, initialize without clientInfo
+--- request eval
+[qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}}}~,
+ "POST /mcp\n$::Ping"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+[::rpc('1', -32602, qq~Invalid params: capabilities and clientInfo objects are required~),
+ qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~]
+
+
+
+=== TEST 140: POST /mcp, tools/list with a forged cursor
+--- request eval
+[qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"cursor": "!!!"}}~,
+ "POST /mcp\n$::Ping"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+[::rpc('1', -32602, qq~Invalid params: invalid cursor~),
+ qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~]
+
+
+
+=== TEST 141: POST /mcp, tools/list with a number for cursor
+--- request eval
+[qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"cursor": 5}}~,
+ "POST /mcp\n$::Ping"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+[::rpc('1', -32602, qq~Invalid params: \\"cursor\\" must be a string~),
+ qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~]
+
+
+
+=== TEST 142: POST /mcp, resources/read without uri
+--- request eval
+[qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "resources/read", "params": {}}~,
+ "POST /mcp\n$::Ping"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+[::rpc('1', -32602, qq~Invalid params: \\"uri\\" is required~),
+ qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~]
+
+
+
+=== TEST 143: POST /mcp, resources/read of an unknown link
+--- request eval
+[qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "resources/read", "params": {"uri": "shorturl://nope"}}~,
+ "POST /mcp\n$::Ping"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+[::rpc('1', -32002, qq~Resource not found: shorturl://nope~),
+ qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~]
+
+
+
+=== TEST 144: POST /mcp, resources/read of a file: URI
+--- request eval
+[qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "resources/read", "params": {"uri": "file:///etc/passwd"}}~,
+ "POST /mcp\n$::Ping"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+[::rpc('1', -32002, qq~Resource not found: file:///etc/passwd~),
+ qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~]
+
+
+
+=== TEST 145: POST /mcp, prompts/get of an unknown prompt
+--- request eval
+[qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "prompts/get", "params": {"name": "nope"}}~,
+ "POST /mcp\n$::Ping"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+[::rpc('1', -32602, qq~Unknown prompt: nope~),
+ qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~]
+
+
+
+=== TEST 146: POST /mcp, logging/setLevel with an unknown level
+--- request eval
+[qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "logging/setLevel", "params": {"level": "loud"}}~,
+ "POST /mcp\n$::Ping"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+[::rpc('1', -32602, qq~Invalid params: level must be one of debug, info, notice, warning, error, critical, alert, emergency~),
+ qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~]
+
+
+
+=== TEST 147: POST /mcp, completion/complete without ref
+--- request eval
+[qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "completion/complete", "params": {}}~,
+ "POST /mcp\n$::Ping"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+[::rpc('1', -32602, qq~Invalid params: ref must be {\\"type\\": \\"ref/prompt\\", \\"name\\"} or {\\"type\\": \\"ref/resource\\", \\"uri\\"}~),
+ qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~]
+
+
+
+=== TEST 148: POST /mcp, an unknown session is 404
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping"}~]
 --- error_code eval
@@ -1740,7 +1916,7 @@ Mcp-Session-Id: nope
 
 
 
-=== TEST 136: a session id that cannot be one is 404
+=== TEST 149: POST /mcp, a session id that cannot be one is 404
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping"}~]
 --- error_code eval
@@ -1754,7 +1930,7 @@ Mcp-Session-Id: ../s1
 
 
 
-=== TEST 137: no session header is 400
+=== TEST 150: POST /mcp, no session header is 400
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping"}~]
 --- error_code eval
@@ -1767,7 +1943,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 138: no Accept is 406
+=== TEST 151: POST /mcp, no Accept is 406
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping"}~]
 --- error_code eval
@@ -1780,7 +1956,7 @@ Mcp-Session-Id: s1
 
 
 
-=== TEST 139: Accept without text/event-stream is 406
+=== TEST 152: POST /mcp, Accept without text/event-stream is 406
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping"}~]
 --- error_code eval
@@ -1794,7 +1970,7 @@ Mcp-Session-Id: s1
 
 
 
-=== TEST 140: Content-Type text/plain is 415
+=== TEST 153: POST /mcp, Content-Type text/plain is 415
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping"}~]
 --- error_code eval
@@ -1808,7 +1984,7 @@ Mcp-Session-Id: s1
 
 
 
-=== TEST 141: Content-Type application/jsonx is 415
+=== TEST 154: POST /mcp, Content-Type application/jsonx is 415
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping"}~]
 --- error_code eval
@@ -1822,7 +1998,7 @@ Mcp-Session-Id: s1
 
 
 
-=== TEST 142: no Content-Type is 415
+=== TEST 155: POST /mcp, no Content-Type is 415
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping"}~]
 --- error_code eval
@@ -1835,7 +2011,7 @@ Mcp-Session-Id: s1
 
 
 
-=== TEST 143: a foreign Origin is 403
+=== TEST 156: POST /mcp, a foreign Origin is 403
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping"}~]
 --- error_code eval
@@ -1850,7 +2026,7 @@ Origin: https://evil.example
 
 
 
-=== TEST 144: Origin null is 403
+=== TEST 157: POST /mcp, Origin null is 403
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping"}~]
 --- error_code eval
@@ -1865,7 +2041,7 @@ Origin: null
 
 
 
-=== TEST 145: an Origin that only starts with localhost is 403
+=== TEST 158: POST /mcp, an Origin that only starts with localhost is 403
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping"}~]
 --- error_code eval
@@ -1880,7 +2056,7 @@ Origin: http://localhost.evil.example
 
 
 
-=== TEST 146: a foreign Host is 403
+=== TEST 159: POST /mcp, a foreign Host is 403
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping"}~]
 --- error_code eval
@@ -1895,7 +2071,7 @@ Host: evil.example
 
 
 
-=== TEST 147: an unsupported MCP-Protocol-Version is 400
+=== TEST 160: POST /mcp, an unsupported MCP-Protocol-Version is 400
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "ping"}~]
 --- error_code eval
@@ -1910,7 +2086,7 @@ MCP-Protocol-Version: 2024-01-01
 
 
 
-=== TEST 148: a Host that is not UTF-8 is 403, in JSON
+=== TEST 161: a Host that is not UTF-8 is 403, in JSON
 --- raw_request eval
 qq~POST /mcp HTTP/1.1\r\nHost: ev\xffil\r\nConnection: close\r\n~ . $::McpHeaders
 . "Content-Length: " . length($::Ping) . "\r\n\r\n$::Ping"
@@ -1920,7 +2096,7 @@ qq~POST /mcp HTTP/1.1\r\nHost: ev\xffil\r\nConnection: close\r\n~ . $::McpHeader
 
 
 
-=== TEST 149: an Origin that is not UTF-8 is 403, in JSON
+=== TEST 162: an Origin that is not UTF-8 is 403, in JSON
 --- raw_request eval
 ::raw("POST /mcp", $::McpHeaders . qq~Origin: http://ev\xffil\r\n~, $::Ping)
 --- error_code: 403
@@ -1929,7 +2105,7 @@ qq~POST /mcp HTTP/1.1\r\nHost: ev\xffil\r\nConnection: close\r\n~ . $::McpHeader
 
 
 
-=== TEST 150: an Origin cut inside a character is 403, in JSON
+=== TEST 163: an Origin cut inside a character is 403, in JSON
 --- raw_request eval
 ::raw("POST /mcp", $::McpHeaders . "Origin: http://" . ("\xc3\xa9" x 100) . "\r\n", $::Ping)
 --- error_code: 403
@@ -1938,7 +2114,7 @@ qr/^\{"jsonrpc":"2.0","id":null,"error":\{"code":-32600,"message":"Forbidden: Or
 
 
 
-=== TEST 151: an MCP-Protocol-Version that is not UTF-8 is 400, in JSON
+=== TEST 164: an MCP-Protocol-Version that is not UTF-8 is 400, in JSON
 --- raw_request eval
 ::raw("POST /mcp", $::McpHeaders . qq~MCP-Protocol-Version: 2025\xff\r\n~, $::Ping)
 --- error_code: 400
@@ -1947,7 +2123,7 @@ qr/^\{"jsonrpc":"2.0","id":null,"error":\{"code":-32600,"message":"Forbidden: Or
 
 
 
-=== TEST 152: DELETE of an unknown session is 404
+=== TEST 165: DELETE of an unknown session is 404
 --- request
 DELETE /mcp
 --- more_headers
@@ -1958,7 +2134,7 @@ Mcp-Session-Id: nope
 
 
 
-=== TEST 153: DELETE without a session is 400
+=== TEST 166: DELETE without a session is 400
 --- request
 DELETE /mcp
 --- more_headers
@@ -1969,7 +2145,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 154: tools/call without a name
+=== TEST 167: POST /mcp, tools/call without a name
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {}}~,
  "POST /mcp\n$::Ping"]
@@ -1981,7 +2157,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 155: tools/call with a number for name
+=== TEST 168: POST /mcp, tools/call with a number for name
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": 5}}~,
  "POST /mcp\n$::Ping"]
@@ -1993,7 +2169,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 156: tools/call with arguments that are an array
+=== TEST 169: POST /mcp, tools/call with arguments that are an array
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "create_entities", "arguments": [{"name": "a"}]}}~,
  ::call("read_graph", "{}")]
@@ -2005,7 +2181,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 157: tools/call of an unknown tool
+=== TEST 170: POST /mcp, tools/call of an unknown tool
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "drop_database"}}~,
  "POST /mcp\n$::Ping"]
@@ -2017,7 +2193,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 158: an unknown tool whose echoed name is cut inside a character
+=== TEST 171: an unknown tool whose echoed name is cut inside a character
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "x~ . ("\xc3\xa9" x 100) . q~"}}~]
 --- error_code eval
@@ -2027,7 +2203,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 159: tools/call with NUL in the tool name
+=== TEST 172: POST /mcp, tools/call with NUL in the tool name
 --- request eval
 [qq~POST /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "read_graph\\u0000x"}}~,
  "POST /mcp\n$::Ping"]
@@ -2039,7 +2215,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 160: shorten_url with a javascript: URL
+=== TEST 173: shorten_url with a javascript: URL
 --- request eval
 [::call(qq~shorten_url~, qq~{"url": "javascript:alert(1)", "alias": "t01"}~),
  qq~GET /t01~]
@@ -2051,7 +2227,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 161: shorten_url with a data: URL
+=== TEST 174: shorten_url with a data: URL
 --- request eval
 [::call(qq~shorten_url~, qq~{"url": "data:text/html,x", "alias": "t02"}~),
  qq~GET /t02~]
@@ -2063,7 +2239,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 162: shorten_url with CR LF in the URL
+=== TEST 175: shorten_url with CR LF in the URL
 --- request eval
 [::call(qq~shorten_url~, qq~{"url": "https://example.com/\\r\\nX: y", "alias": "t03"}~),
  qq~GET /t03~]
@@ -2075,7 +2251,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 163: shorten_url with credentials
+=== TEST 176: shorten_url with credentials
 --- request eval
 [::call(qq~shorten_url~, qq~{"url": "https://u:p\@example.com/", "alias": "t04"}~),
  qq~GET /t04~]
@@ -2087,7 +2263,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 164: shorten_url with a number for url
+=== TEST 177: shorten_url with a number for url
 --- request eval
 [::call(qq~shorten_url~, qq~{"url": 5, "alias": "t05"}~),
  qq~GET /t05~]
@@ -2099,7 +2275,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 165: shorten_url without url
+=== TEST 178: shorten_url without url
 --- request eval
 [::call(qq~shorten_url~, qq~{"alias": "t06"}~),
  qq~GET /t06~]
@@ -2111,7 +2287,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 166: shorten_url with an alias over 64 characters
+=== TEST 179: shorten_url with an alias over 64 characters
 --- request eval
 [::call(qq~shorten_url~, qq~{"url": "https://example.com/", "alias": "ttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttt"}~),
  qq~GET /ttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttt~]
@@ -2123,7 +2299,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 167: shorten_url with a reserved alias
+=== TEST 180: shorten_url with a reserved alias
 --- request eval
 [::call(qq~shorten_url~, qq~{"url": "https://example.com/", "alias": "shorten"}~),
  ::call(qq~resolve_url~, qq~{"code": "shorten"}~)]
@@ -2135,7 +2311,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 168: shorten_url with a taken alias
+=== TEST 181: shorten_url with a taken alias
 --- request eval
 [::call(qq~shorten_url~, qq~{"url": "https://evil.example/", "alias": "exists"}~),
  qq~GET /exists~]
@@ -2147,7 +2323,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 169: shorten_url with a string for max_visits
+=== TEST 182: shorten_url with a string for max_visits
 --- request eval
 [::call(qq~shorten_url~, qq~{"url": "https://example.com/", "alias": "t07", "max_visits": "9"}~),
  qq~GET /t07~]
@@ -2159,7 +2335,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 170: resolve_url with a number for code
+=== TEST 183: resolve_url with a number for code
 --- request eval
 [::call(qq~resolve_url~, qq~{"code": 5}~),
  "POST /mcp\n$::Ping"]
@@ -2171,7 +2347,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 171: resolve_url with a path for code
+=== TEST 184: resolve_url with a path for code
 --- request eval
 [::call(qq~resolve_url~, qq~{"code": "../exists"}~),
  "POST /mcp\n$::Ping"]
@@ -2183,7 +2359,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 172: delete_url of an unknown code
+=== TEST 185: delete_url of an unknown code
 --- request eval
 [::call(qq~delete_url~, qq~{"code": "nope"}~),
  qq~GET /exists~]
@@ -2195,7 +2371,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 173: delete_url with a path for code
+=== TEST 186: delete_url with a path for code
 --- request eval
 [::call(qq~delete_url~, qq~{"code": "exists/.."}~),
  qq~GET /exists~]
@@ -2207,7 +2383,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 174: list_urls with limit 0
+=== TEST 187: list_urls with limit 0
 --- request eval
 [::call(qq~list_urls~, qq~{"limit": 0}~),
  "POST /mcp\n$::Ping"]
@@ -2219,7 +2395,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 175: list_urls with a forged cursor
+=== TEST 188: list_urls with a forged cursor
 --- request eval
 [::call(qq~list_urls~, qq~{"cursor": "!!!"}~),
  "POST /mcp\n$::Ping"]
@@ -2231,7 +2407,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 176: create_entities without entities
+=== TEST 189: create_entities without entities
 --- request eval
 [::call(qq~create_entities~, qq~{}~),
  ::call("read_graph", "{}")]
@@ -2243,7 +2419,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 177: create_entities with a number for name
+=== TEST 190: create_entities with a number for name
 --- request eval
 [::call(qq~create_entities~, qq~{"entities": [{"name": 1, "entityType": "t", "observations": []}]}~),
  ::call("read_graph", "{}")]
@@ -2255,7 +2431,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 178: create_entities with a name over 256 bytes
+=== TEST 191: create_entities with a name over 256 bytes
 --- request eval
 [::call(qq~create_entities~, qq~{"entities": [{"name": "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn", "entityType": "t", "observations": []}]}~),
  ::call("read_graph", "{}")]
@@ -2267,7 +2443,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 179: create_entities with NUL in a name
+=== TEST 192: create_entities with NUL in a name
 --- request eval
 [::call(qq~create_entities~, qq~{"entities": [{"name": "a\\u0000b", "entityType": "t", "observations": []}]}~),
  ::call("read_graph", "{}")]
@@ -2279,7 +2455,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 180: create_entities with observations that are a string
+=== TEST 193: create_entities with observations that are a string
 --- request eval
 [::call(qq~create_entities~, qq~{"entities": [{"name": "a", "entityType": "t", "observations": "o"}]}~),
  ::call("read_graph", "{}")]
@@ -2291,7 +2467,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 181: create_entities in a namespace with a space
+=== TEST 194: create_entities in a namespace with a space
 --- request eval
 [::call(qq~create_entities~, qq~{"namespace": "a b", "entities": [{"name": "a", "entityType": "t", "observations": []}]}~),
  ::call("read_graph", "{}")]
@@ -2303,7 +2479,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 182: create_entities in a namespace that is a number
+=== TEST 195: create_entities in a namespace that is a number
 --- request eval
 [::call(qq~create_entities~, qq~{"namespace": 7, "entities": [{"name": "a", "entityType": "t", "observations": []}]}~),
  ::call("read_graph", "{}")]
@@ -2315,7 +2491,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 183: create_relations with a number for to
+=== TEST 196: create_relations with a number for to
 --- request eval
 [::call(qq~create_relations~, qq~{"relations": [{"from": "a", "to": 1, "relationType": "r"}]}~),
  ::call("read_graph", "{}")]
@@ -2327,7 +2503,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 184: add_observations to an unknown entity
+=== TEST 197: add_observations to an unknown entity
 --- request eval
 [::call(qq~add_observations~, qq~{"observations": [{"entityName": "nobody", "contents": ["x"]}]}~),
  ::call("read_graph", "{}")]
@@ -2339,7 +2515,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 185: delete_entities with a string for entityNames
+=== TEST 198: delete_entities with a string for entityNames
 --- request eval
 [::call(qq~delete_entities~, qq~{"entityNames": "a"}~),
  ::call("read_graph", "{}")]
@@ -2351,7 +2527,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 186: search_nodes with a number for query
+=== TEST 199: search_nodes with a number for query
 --- request eval
 [::call(qq~search_nodes~, qq~{"query": 5}~),
  ::call("read_graph", "{}")]
@@ -2363,7 +2539,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 187: read_graph with limit 0
+=== TEST 200: read_graph with limit 0
 --- request eval
 [::call(qq~read_graph~, qq~{"limit": 0}~),
  ::call("read_graph", "{}")]
@@ -2375,7 +2551,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 188: context_append with an unknown role
+=== TEST 201: context_append with an unknown role
 --- request eval
 [::call(qq~context_append~, qq~{"context_id": "c1", "role": "root", "content": "x"}~),
  ::call("context_list", "{}")]
@@ -2387,7 +2563,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 189: context_append with a context_id over 256 bytes
+=== TEST 202: context_append with a context_id over 256 bytes
 --- request eval
 [::call(qq~context_append~, qq~{"context_id": "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", "role": "user", "content": "x"}~),
  ::call("context_list", "{}")]
@@ -2399,7 +2575,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 190: context_append with a number for content
+=== TEST 203: context_append with a number for content
 --- request eval
 [::call(qq~context_append~, qq~{"context_id": "c1", "role": "user", "content": 5}~),
  ::call("context_list", "{}")]
@@ -2411,7 +2587,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 191: context_append with a negative ttl
+=== TEST 204: context_append with a negative ttl
 --- request eval
 [::call(qq~context_append~, qq~{"context_id": "c1", "role": "user", "content": "x", "ttl": -1}~),
  ::call("context_list", "{}")]
@@ -2423,7 +2599,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 192: context_append with a string for pinned
+=== TEST 205: context_append with a string for pinned
 --- request eval
 [::call(qq~context_append~, qq~{"context_id": "c1", "role": "user", "content": "x", "pinned": "yes"}~),
  ::call("context_list", "{}")]
@@ -2435,7 +2611,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 193: context_window with a string for max_tokens
+=== TEST 206: context_window with a string for max_tokens
 --- request eval
 [::call(qq~context_window~, qq~{"context_id": "c1", "max_tokens": "10"}~),
  ::call("context_list", "{}")]
@@ -2447,7 +2623,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 194: context_clear of an unknown context
+=== TEST 207: context_clear of an unknown context
 --- request eval
 [::call(qq~context_clear~, qq~{"context_id": "nope"}~),
  ::call("context_list", "{}")]
@@ -2459,7 +2635,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 195: Host may name the server (server_name), after the config is read
+=== TEST 208: Host may name the server (server_name), after the config is read
 --- config eval
 '    server_name sho.rt;
 ' . $::Config
@@ -2476,7 +2652,7 @@ qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~
 
 
 
-=== TEST 196: an Origin on the server name is allowed too
+=== TEST 209: an Origin on the server name is allowed too
 --- config eval
 '    server_name sho.rt;
 ' . $::Config
@@ -2493,7 +2669,7 @@ qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~
 
 
 
-=== TEST 197: a Host that is not a name of this server is 403
+=== TEST 210: a Host that is not a name of this server is 403
 --- config eval
 '    server_name sho.rt;
 ' . $::Config
@@ -2510,7 +2686,7 @@ Host: sho.rt.evil.example
 
 
 
-=== TEST 198: nothing was created: the links are the fixture only
+=== TEST 211: nothing was created: the links are the fixture only
 --- request eval
 [::call("list_urls", "{}")]
 --- error_code eval
@@ -2520,7 +2696,7 @@ Host: sho.rt.evil.example
 
 
 
-=== TEST 199: nothing was created: the graph is empty
+=== TEST 212: nothing was created: the graph is empty
 --- request eval
 [::call("read_graph", "{}")]
 --- error_code eval
@@ -2530,7 +2706,7 @@ Host: sho.rt.evil.example
 
 
 
-=== TEST 200: nothing was created: no contexts
+=== TEST 213: nothing was created: no contexts
 --- request eval
 [::call("context_list", "{}")]
 --- error_code eval
