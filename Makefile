@@ -3,14 +3,17 @@
 #   make          build build/ngx_mcp_module.so and the store library
 #   make run      install what is missing, build, serve on 127.0.0.1:$(PORT)
 #   make test     install what is missing, build, run every test: the
-#                 store's unit tests, the Test::Nginx suites (and again
-#                 with the module under ASan and UBSan), the MCP
-#                 conformance suite and an MCP SDK client
+#                 store's unit tests, a short run of each fuzzer, the
+#                 Test::Nginx suites (and again with the module under ASan
+#                 and UBSan), the MCP conformance suite and MCP SDK clients
+#   make fuzz     each fuzzer for FUZZ_SECONDS (default 60)
+#   make bench    the benchmarks, written to bench/RESULTS.md
 
 PORT     ?= 8080
 DATA_DIR ?= var/data
 
-.PHONY: all module store deps run test test-store test-nginx test-asan test-mcp bench clean
+.PHONY: all module store deps run test test-store test-nginx test-asan test-mcp \
+        fuzz fuzz-smoke bench clean
 
 all: module store
 
@@ -30,6 +33,7 @@ run: deps
 test: deps
 	$(MAKE) all
 	$(MAKE) test-store
+	$(MAKE) fuzz-smoke
 	$(MAKE) test-nginx
 	$(MAKE) test-asan
 	$(MAKE) test-mcp
@@ -45,6 +49,12 @@ test-asan:
 
 test-mcp:
 	./scripts/test-mcp.sh
+
+fuzz:
+	$(MAKE) -C fuzz run
+
+fuzz-smoke:
+	$(MAKE) -C fuzz -j2 smoke
 
 bench:
 	./bench/run.sh

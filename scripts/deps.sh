@@ -8,6 +8,7 @@ packages=(
     nginx nginx-dev libpcre2-dev libssl-dev zlib1g-dev
     liblmdb-dev lmdb-utils libmsgpack-dev libjansson-dev
     libtest-base-perl
+    clang libclang-rt-14-dev
 )
 
 missing=()
