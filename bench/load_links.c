@@ -14,8 +14,9 @@
  * SAMPLE_FILE, one a line, for the load generator to pick random hits
  * from.
  *
- * Prints one line: "links=L puts=P seconds=S file_bytes=F used_bytes=U" where F
- * is the size of DIR/data.mdb and U the pages in use times the page size.
+ * Prints one line, "links=L puts=P seconds=S file_bytes=F used_bytes=U":
+ * L links in the store, P of them put now, F the size of DIR/data.mdb and
+ * U the pages in use times the page size.
  */
 
 #define _POSIX_C_SOURCE  200809L
@@ -174,9 +175,10 @@ main(int argc, char **argv)
         return 1;
     }
 
-    printf("links=%llu puts=%lu seconds=%.2f file_bytes=%lld used_bytes=%llu\n",
-           (unsigned long long) ms.links, loaded, took, (long long) st.st_size,
-           (unsigned long long) ms.used_bytes);
+    printf("links=%llu puts=%lu seconds=%.2f file_bytes=%lld "
+           "used_bytes=%llu\n",
+           (unsigned long long) ms.links, loaded, took,
+           (long long) st.st_size, (unsigned long long) ms.used_bytes);
 
     return 0;
 }
