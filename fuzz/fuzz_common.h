@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "mcp_store.h"
 
 
 #define FUZZ_CHECK(cond)                                                      \
@@ -142,6 +145,55 @@ fuzz_inside(const void *p, size_t len, const void *base, size_t size)
     uintptr_t  a = (uintptr_t) p, b = (uintptr_t) base;
 
     return a >= b && len <= size && a - b <= size - len;
+}
+
+
+
+/*
+ * The harnesses that need a store open one per process in a new
+ * directory under $TMPDIR (or /tmp), removed at exit.
+ */
+
+static mcp_store_t  *fuzz_store;
+static char          fuzz_dir[1024];
+
+
+static inline void
+fuzz_store_remove(void)
+{
+    char  path[sizeof(fuzz_dir) + 16];
+
+    mcp_store_close(fuzz_store);
+    fuzz_store = NULL;
+
+    snprintf(path, sizeof(path), "%s/data.mdb", fuzz_dir);
+    (void) unlink(path);
+    snprintf(path, sizeof(path), "%s/lock.mdb", fuzz_dir);
+    (void) unlink(path);
+    (void) rmdir(fuzz_dir);
+}
+
+
+static inline void
+fuzz_store_create(const char *name, size_t map_size)
+{
+    char         err[256];
+    const char  *tmp;
+
+    tmp = getenv("TMPDIR");
+    snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/%s.XXXXXX",
+             (tmp != NULL && tmp[0] != '\0') ? tmp : "/tmp", name);
+    FUZZ_CHECK(mkdtemp(fuzz_dir) != NULL);
+
+    if (mcp_store_open(&fuzz_store, fuzz_dir, map_size, MCP_STORE_NOSYNC,
+                       err, sizeof(err))
+        != MCP_STORE_OK)
+    {
+        fprintf(stderr, "%s: %s\n", name, err);
+        abort();
+    }
+
+    atexit(fuzz_store_remove);
 }
 
 

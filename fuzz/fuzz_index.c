@@ -37,8 +37,6 @@ typedef struct {
 } fuzz_entity_t;
 
 
-static mcp_store_t  *fuzz_store;
-static char          fuzz_dir[1024];
 
 static const mcp_store_scope_t  fuzz_scope = { "t", 1, "", 0 };
 static const mcp_store_scope_t  fuzz_other = { "t", 1, "other", 5 };
@@ -47,46 +45,13 @@ static fuzz_entity_t  fuzz_model[FUZZ_ENTITIES];
 static size_t         fuzz_n;
 
 
-static void
-fuzz_cleanup(void)
-{
-    char  path[sizeof(fuzz_dir) + 16];
-
-    mcp_store_close(fuzz_store);
-    fuzz_store = NULL;
-
-    snprintf(path, sizeof(path), "%s/data.mdb", fuzz_dir);
-    (void) unlink(path);
-    snprintf(path, sizeof(path), "%s/lock.mdb", fuzz_dir);
-    (void) unlink(path);
-    (void) rmdir(fuzz_dir);
-}
-
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    int          rc;
-    char         err[256];
-    const char  *tmp;
-
     (void) argc;
     (void) argv;
 
-    /* the store's directory, in $TMPDIR (or /tmp), removed at exit */
-    tmp = getenv("TMPDIR");
-    snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/fuzz_index.XXXXXX",
-             (tmp != NULL && tmp[0] != '\0') ? tmp : "/tmp");
-    FUZZ_CHECK(mkdtemp(fuzz_dir) != NULL);
-
-    rc = mcp_store_open(&fuzz_store, fuzz_dir, 64 << 20, MCP_STORE_NOSYNC,
-                        err, sizeof(err));
-    if (rc != MCP_STORE_OK) {
-        fprintf(stderr, "fuzz_index: %s\n", err);
-        abort();
-    }
-
-    atexit(fuzz_cleanup);
+    fuzz_store_create("fuzz_index", (size_t) 64 << 20);
 
     return 0;
 }

@@ -39,8 +39,6 @@ typedef struct {
 } fuzz_ctx_t;
 
 
-static mcp_store_t  *fuzz_store;
-static char          fuzz_dir[1024];
 
 static const mcp_store_scope_t  fuzz_scope = { "t", 1, "w", 1 };
 
@@ -64,46 +62,13 @@ static const char  *const fuzz_pieces[] = {
 #define FUZZ_NPIECES  (sizeof(fuzz_pieces) / sizeof(fuzz_pieces[0]))
 
 
-static void
-fuzz_cleanup(void)
-{
-    char  path[sizeof(fuzz_dir) + 16];
-
-    mcp_store_close(fuzz_store);
-    fuzz_store = NULL;
-
-    snprintf(path, sizeof(path), "%s/data.mdb", fuzz_dir);
-    (void) unlink(path);
-    snprintf(path, sizeof(path), "%s/lock.mdb", fuzz_dir);
-    (void) unlink(path);
-    (void) rmdir(fuzz_dir);
-}
-
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    int          rc;
-    char         err[256];
-    const char  *tmp;
-
     (void) argc;
     (void) argv;
 
-    /* the store's directory, in $TMPDIR (or /tmp), removed at exit */
-    tmp = getenv("TMPDIR");
-    snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/fuzz_window.XXXXXX",
-             (tmp != NULL && tmp[0] != '\0') ? tmp : "/tmp");
-    FUZZ_CHECK(mkdtemp(fuzz_dir) != NULL);
-
-    rc = mcp_store_open(&fuzz_store, fuzz_dir, 256 << 20, MCP_STORE_NOSYNC,
-                        err, sizeof(err));
-    if (rc != MCP_STORE_OK) {
-        fprintf(stderr, "fuzz_window: %s\n", err);
-        abort();
-    }
-
-    atexit(fuzz_cleanup);
+    fuzz_store_create("fuzz_window", (size_t) 256 << 20);
 
     return 0;
 }

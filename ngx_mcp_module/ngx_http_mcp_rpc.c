@@ -458,27 +458,60 @@ ngx_http_mcp_prompts_list(ngx_http_mcp_call_t *call, json_t *params,
 }
 
 
+/*
+ * The "name" and "arguments" of tools/call and prompts/get: a new
+ * reference to the arguments (an empty object when there are none), or
+ * NULL with a -32602 error.
+ */
+
 static json_t *
-ngx_http_mcp_tools_call(ngx_http_mcp_call_t *call, json_t *params,
+ngx_http_mcp_named_args(json_t *params, ngx_str_t *name,
     ngx_http_mcp_error_t *err)
 {
-    json_t                   *args, *empty, *result;
-    ngx_str_t                 name;
-    ngx_uint_t                i, n, np;
-    ngx_http_mcp_tool_t      *tool;
-    ngx_http_mcp_provider_t  *providers[8];
+    json_t  *args;
 
-    if (ngx_http_mcp_arg_str(params, "name", 1, &name, err) != NGX_OK) {
+    if (ngx_http_mcp_arg_str(params, "name", 1, name, err) != NGX_OK) {
         return NULL;
     }
 
     args = json_object_get(params, "arguments");
 
-    if (args != NULL && !json_is_object(args) && !json_is_null(args)) {
+    if (json_is_object(args)) {
+        return json_incref(args);
+    }
+
+    if (args != NULL && !json_is_null(args)) {
         return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
                                      "Invalid params: arguments must be an "
                                      "object");
     }
+
+    args = json_object();
+    if (args == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+    }
+
+    return args;
+}
+
+
+static json_t *
+ngx_http_mcp_tools_call(ngx_http_mcp_call_t *call, json_t *params,
+    ngx_http_mcp_error_t *err)
+{
+    json_t                   *args;
+    ngx_str_t                 name;
+    ngx_uint_t                i, n, np;
+    ngx_http_mcp_tool_t      *tool;
+    ngx_http_mcp_provider_t  *providers[8];
+
+    args = ngx_http_mcp_named_args(params, &name, err);
+    if (args == NULL) {
+        return NULL;
+    }
+
+    ngx_http_mcp_json_cleanup(call->r->pool, args);
 
     np = ngx_http_mcp_providers(call, providers);
 
@@ -492,22 +525,7 @@ ngx_http_mcp_tools_call(ngx_http_mcp_call_t *call, json_t *params,
                 continue;
             }
 
-            empty = NULL;
-
-            if (!json_is_object(args)) {
-                args = empty = json_object();
-                if (args == NULL) {
-                    return ngx_http_mcp_rpc_fail(err,
-                                                 NGX_HTTP_MCP_INTERNAL_ERROR,
-                                                 "out of memory");
-                }
-            }
-
-            result = tool->call(call, args, err);
-
-            json_decref(empty);
-
-            return result;
+            return tool->call(call, args, err);
         }
     }
 
@@ -732,24 +750,19 @@ static json_t *
 ngx_http_mcp_prompts_get(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    json_t                   *args, *declared, *a, *empty, *result;
+    json_t                   *args, *declared, *a;
     ngx_str_t                 name;
     ngx_uint_t                i, j, n, np;
     const char               *arg;
     ngx_http_mcp_prompt_t    *prompt;
     ngx_http_mcp_provider_t  *providers[8];
 
-    if (ngx_http_mcp_arg_str(params, "name", 1, &name, err) != NGX_OK) {
+    args = ngx_http_mcp_named_args(params, &name, err);
+    if (args == NULL) {
         return NULL;
     }
 
-    args = json_object_get(params, "arguments");
-
-    if (args != NULL && !json_is_object(args) && !json_is_null(args)) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
-                                     "Invalid params: arguments must be an "
-                                     "object");
-    }
+    ngx_http_mcp_json_cleanup(call->r->pool, args);
 
     np = ngx_http_mcp_providers(call, providers);
 
@@ -763,12 +776,6 @@ ngx_http_mcp_prompts_get(ngx_http_mcp_call_t *call, json_t *params,
                 || ngx_strncmp(prompt->name, name.data, name.len) != 0)
             {
                 continue;
-            }
-
-            empty = NULL;
-
-            if (!json_is_object(args)) {
-                args = empty = json_object();
             }
 
             /* required arguments, as the prompt declares them */
@@ -790,18 +797,13 @@ ngx_http_mcp_prompts_get(ngx_http_mcp_call_t *call, json_t *params,
                                                  "\"%s\" needs the argument "
                                                  "\"%s\"", prompt->name, arg);
                     json_decref(declared);
-                    json_decref(empty);
                     return NULL;
                 }
             }
 
             json_decref(declared);
 
-            result = prompt->get(call, args, err);
-
-            json_decref(empty);
-
-            return result;
+            return prompt->get(call, args, err);
         }
     }
 
