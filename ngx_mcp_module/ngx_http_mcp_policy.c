@@ -33,7 +33,9 @@ static ngx_int_t ngx_http_mcp_url_rules(ngx_http_request_t *r,
  * Returns NGX_OK with *out set to the canonical URL in r->pool (see
  * store/mcp_url.h), NGX_DECLINED with err filled (422 url_refused) when
  * the URL is refused, NGX_ERROR when out of memory.  Every rule sees the
- * canonical form: another spelling of a refused URL is refused too.
+ * canonical form: another spelling of a refused URL is refused too.  The
+ * configured patterns come before the check for links to ourselves, so
+ * that a URL both match is refused by the rule its owner wrote.
  */
 
 ngx_int_t
@@ -44,6 +46,11 @@ ngx_http_mcp_check_url(ngx_http_request_t *r, ngx_http_mcp_loc_conf_t *mlcf,
     mcp_url_t  u;
 
     rc = ngx_http_mcp_url_canon(r, mlcf, url, out, &u, err);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_mcp_url_rules(r, mlcf, out, err);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -60,7 +67,7 @@ ngx_http_mcp_check_url(ngx_http_request_t *r, ngx_http_mcp_loc_conf_t *mlcf,
                                  "shortener itself");
     }
 
-    return ngx_http_mcp_url_rules(r, mlcf, out, err);
+    return NGX_OK;
 }
 
 
