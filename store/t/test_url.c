@@ -268,8 +268,8 @@ test_plan(void)
 
     for (i = 0; i < TEST_NCASES; i++) {
         /* the code; the form or the message; an accepted form again */
-        n += 1 + (test_cases[i].want != NULL)
-             + (test_cases[i].rc == MCP_URL_OK);
+        n += 1 + (unsigned) (test_cases[i].want != NULL)
+             + (unsigned) (test_cases[i].rc == MCP_URL_OK);
     }
 
     /* fields, hosts, authority, lengths, strerror, cleanup */
