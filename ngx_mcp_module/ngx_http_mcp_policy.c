@@ -191,6 +191,11 @@ ngx_http_mcp_self_server_name(ngx_http_request_t *r, mcp_url_t *u)
 
     port = ngx_inet_get_port(r->connection->local_sockaddr);
 
+    if (port == 0) {
+        /* a unix socket: no URL names it */
+        return NGX_DECLINED;
+    }
+
     cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
     sn = cscf->server_names.elts;
 
