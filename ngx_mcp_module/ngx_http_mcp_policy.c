@@ -20,8 +20,6 @@ static int ngx_http_mcp_url_scheme_ok(void *data, const char *scheme,
     size_t len);
 static ngx_int_t ngx_http_mcp_is_self(ngx_http_request_t *r,
     ngx_http_mcp_loc_conf_t *mlcf, mcp_url_t *u);
-static ngx_int_t ngx_http_mcp_self_server_name(ngx_http_request_t *r,
-    mcp_url_t *u);
 static ngx_int_t ngx_http_mcp_same_host(ngx_http_request_t *r, mcp_url_t *u,
     ngx_str_t *own, unsigned port);
 static ngx_int_t ngx_http_mcp_url_rules(ngx_http_request_t *r,
@@ -133,11 +131,11 @@ ngx_http_mcp_url_scheme_ok(void *data, const char *scheme, size_t len)
 /*
  * A link to the shortener itself would redirect to itself, and one to
  * loopback sends every visitor to their own machine: NGX_OK when u is
- * either.  Own names are the Host the client addressed (with its port),
- * mcp_base_url's host and port, and the server's exact server_name
- * entries on the port the request came in on; each is canonicalised as
- * the URL was, so that every spelling of them counts.  NGX_DECLINED when
- * u is none of them, NGX_ERROR when out of memory.
+ * either.  Own names are the Host the client addressed (with its port)
+ * and mcp_base_url's host and port, each canonicalised as the URL was, so
+ * that every spelling of them counts.  (server_name is not among them:
+ * nginx keeps its list only while it reads the configuration.)
+ * NGX_DECLINED when u is none of them, NGX_ERROR when out of memory.
  */
 
 static ngx_int_t
@@ -165,59 +163,7 @@ ngx_http_mcp_is_self(ngx_http_request_t *r, ngx_http_mcp_loc_conf_t *mlcf,
     }
 
     if (mlcf->base_url.len) {
-        rc = ngx_http_mcp_same_host(r, u, &mlcf->base_url, 0);
-        if (rc != NGX_DECLINED) {
-            return rc;
-        }
-    }
-
-    return ngx_http_mcp_self_server_name(r, u);
-}
-
-
-static ngx_int_t
-ngx_http_mcp_self_server_name(ngx_http_request_t *r, mcp_url_t *u)
-{
-    ngx_int_t                   rc;
-    ngx_uint_t                  i;
-    in_port_t                   port;
-    ngx_str_t                  *name;
-    ngx_http_server_name_t     *sn;
-    ngx_http_core_srv_conf_t   *cscf;
-
-    if (ngx_connection_local_sockaddr(r->connection, NULL, 0) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    port = ngx_inet_get_port(r->connection->local_sockaddr);
-
-    if (port == 0) {
-        /* a unix socket: no URL names it */
-        return NGX_DECLINED;
-    }
-
-    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
-    sn = cscf->server_names.elts;
-
-    for (i = 0; i < cscf->server_names.nelts; i++) {
-        name = &sn[i].name;
-
-        /* wildcards and regular expressions name no one host */
-
-        if (name->len == 0 || name->data[0] == '*' || name->data[0] == '.'
-            || name->data[name->len - 1] == '*'
-#if (NGX_PCRE)
-            || sn[i].regex != NULL
-#endif
-           )
-        {
-            continue;
-        }
-
-        rc = ngx_http_mcp_same_host(r, u, name, port);
-        if (rc != NGX_DECLINED) {
-            return rc;
-        }
+        return ngx_http_mcp_same_host(r, u, &mlcf->base_url, 0);
     }
 
     return NGX_DECLINED;

@@ -25,7 +25,7 @@ repeat_each(2);
 no_shuffle();
 no_root_location();
 
-plan tests => repeat_each() * 218;
+plan tests => repeat_each() * 212;
 
 our $HttpConfig = <<'_EOC_';
     mcp_store $TEST_NGINX_DATA_DIR;
@@ -335,19 +335,7 @@ Host: sho.rt:8080
 
 
 
-=== TEST 21: a server_name of this server, on the port the request came in on
---- config eval
-"    server_name sho.rt;\n" . $::Locations
---- request eval
-[::shorten("http://sho.rt.:" . ::server_port() . "/x", "n1"), "GET /n1"]
---- error_code eval
-[422, 404]
---- response_body eval
-[$::Self, $::NotFound]
-
-
-
-=== TEST 22: an accepted odd spelling is answered, stored and redirected to canonical
+=== TEST 21: an accepted odd spelling is answered, stored and redirected to canonical
 --- request eval
 ::roundtrip("https://Example.COM.?q", "c1")
 --- error_code eval
@@ -359,7 +347,7 @@ Host: sho.rt:8080
 
 
 
-=== TEST 23: IPv4 in hex with a default port and dot segments
+=== TEST 22: IPv4 in hex with a default port and dot segments
 --- request eval
 ::roundtrip("https://0xC0.0xA8.0.1:0443/a/../b", "c2")
 --- error_code eval
@@ -371,7 +359,7 @@ Host: sho.rt:8080
 
 
 
-=== TEST 24: IPv6 compressed, "#" after the host
+=== TEST 23: IPv6 compressed, "#" after the host
 --- request eval
 ::roundtrip("http://[2001:DB8:0:0:0:0:0:1]:80#top", "c3")
 --- error_code eval
@@ -383,7 +371,7 @@ Host: sho.rt:8080
 
 
 
-=== TEST 25: a percent-encoded host and bytes encoded in the path
+=== TEST 24: a percent-encoded host and bytes encoded in the path
 --- request eval
 ::roundtrip("https://ex%61mple.com/a b/%2e%2E/<c>", "c4")
 --- error_code eval
@@ -395,7 +383,7 @@ Host: sho.rt:8080
 
 
 
-=== TEST 26: mcp_url_allow sees the canonical form too
+=== TEST 25: mcp_url_allow sees the canonical form too
 --- config eval
 "    mcp_url_allow \"^https://docs\\.example/\";\n" . $::Locations
 --- request eval
