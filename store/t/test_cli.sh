@@ -75,8 +75,8 @@ stored enc 'https://example.com/a b/../<c>' 'https://example.com/%3Cc%3E'
 
 # the list shows what get showed: one form for each link
 "$tool" list "$dir" > "$dir/list"
-printf 'enc\thttps://example.com/%%3Cc%%3E\nftp2\tftp://example.com/f\nip\thttps://127.0.0.1/x\nodd\thttps://example.com/?q\n' \
-    | cmp -s - "$dir/list"
+printf '%s\t%s\n' enc 'https://example.com/%3Cc%3E' ftp2 'ftp://example.com/f' \
+    ip 'https://127.0.0.1/x' odd 'https://example.com/?q' | cmp -s - "$dir/list"
 ok $? "list shows the four canonical URLs and nothing refused"
 
 [ "$failed" = 0 ]
