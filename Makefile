@@ -11,6 +11,7 @@
 
 PORT     ?= 8080
 DATA_DIR ?= var/data
+FIXTURES ?= 0
 
 .PHONY: all module store deps run test test-store test-nginx test-asan test-mcp \
         fuzz fuzz-smoke bench clean
@@ -28,7 +29,7 @@ deps:
 
 run: deps
 	$(MAKE) all
-	PORT=$(PORT) DATA_DIR=$(DATA_DIR) ./scripts/run.sh
+	PORT=$(PORT) DATA_DIR=$(DATA_DIR) FIXTURES=$(FIXTURES) ./scripts/run.sh
 
 test: deps
 	$(MAKE) all
