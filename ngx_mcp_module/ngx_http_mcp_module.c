@@ -644,7 +644,7 @@ ngx_http_mcp_reach_probe(u_char *path, ngx_core_conf_t *ccf)
         *p = '\0';
 
         if (access((char *) path, X_OK) == -1) {
-            r.len = p - path;
+            r.len = (size_t) (p - path);
             r.err = ngx_errno;
             return r;
         }

@@ -31,7 +31,7 @@ edits=(-e "s|listen  127.0.0.1:8080;|listen  127.0.0.1:$port;|"
 with=
 
 if [ "$fixtures" = 1 ]; then
-    edits+=(-e "s|# *mcp_conformance_fixtures  on;|mcp_conformance_fixtures  on;|")
+    edits+=(-e "s|# *\(mcp_conformance_fixtures  on;\)|\1|")
     with=" with the MCP conformance fixtures"
 fi
 
