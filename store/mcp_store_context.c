@@ -135,8 +135,11 @@ static int mcp_store_summary_score(void *data, const char *token,
     size_t len);
 static void mcp_store_summary_count(mcp_store_summary_t *sm);
 static void mcp_store_summary_take(mcp_store_summary_t *sm, size_t budget);
+static int mcp_store_bytes_cmp(const char *a, size_t alen, const char *b,
+    size_t blen);
 static int mcp_store_term_cmp(const void *a, const void *b);
 static int mcp_store_sentence_cmp(const void *a, const void *b);
+static int mcp_store_sentence_text_cmp(const void *a, const void *b);
 static int mcp_store_sentence_next(const char *text, size_t len,
     size_t *pos, const char **s, size_t *n);
 static int mcp_store_space(char c);
@@ -231,14 +234,27 @@ mcp_store_message_append(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 
     expires_at = cx.rec.expires_at;
 
-    cx.rec.updated_at = now;
     cx.rec.nmessages++;
     cx.rec.tokens += msg.tokens;
     cx.rec.next_seq++;
 
-    if (ttl > 0) {
+    /*
+     * A context expires ttl seconds after its last append: an append that
+     * gives no ttl renews the context's own, which is what the previous
+     * append left between updated_at and expires_at.
+     */
+
+    if (ttl == 0 && expires_at > 0 && cx.rec.updated_at >= 0
+        && expires_at > cx.rec.updated_at)
+    {
+        ttl = expires_at - cx.rec.updated_at;
+    }
+
+    if (ttl > 0 && now <= INT64_MAX - ttl) {
         cx.rec.expires_at = now + ttl;
     }
+
+    cx.rec.updated_at = now;
 
     /* the record first: its summary may be on the page of "contexts"
      * that moving the expiry key rewrites */
@@ -1399,8 +1415,9 @@ mcp_store_win_summary(mcp_store_win_t *w, uint64_t budget,
  *     it has, so that long sentences do not win by length alone.  A
  *     sentence without tokens is never taken.
  *   - Sentences are taken best first (ties: the earlier), each that still
- *     fits, and written in their original order, each after a space,
- *     behind "Summary of N earlier messages:".
+ *     fits, a sentence said more than once at its first place only, and
+ *     written in their original order, each after a space, behind
+ *     "Summary of N earlier messages:".
  */
 
 static int
@@ -1609,7 +1626,11 @@ mcp_store_summary_score(void *data, const char *token, size_t len)
 }
 
 
-/* Marks the sentences taken, best first, within budget bytes. */
+/*
+ * Marks the sentences taken, best first, within budget bytes.  A sentence
+ * said again ("Thanks.", a repeated question) scores as the first time:
+ * only its first occurrence may be taken, so none is written twice.
+ */
 
 static void
 mcp_store_summary_take(mcp_store_summary_t *sm, size_t budget)
@@ -1624,6 +1645,20 @@ mcp_store_summary_take(mcp_store_summary_t *sm, size_t budget)
 
     for (i = 0; i < sm->nsentences; i++) {
         order[i] = &sm->sentences[i];
+    }
+
+    /* equal texts side by side, the earliest first */
+
+    qsort(order, sm->nsentences, sizeof(mcp_store_sentence_t *),
+          mcp_store_sentence_text_cmp);
+
+    for (i = 1; i < sm->nsentences; i++) {
+        if (mcp_store_bytes_cmp(order[i - 1]->text, order[i - 1]->len,
+                                order[i]->text, order[i]->len)
+            == 0)
+        {
+            order[i]->score = -1.0;
+        }
     }
 
     qsort(order, sm->nsentences, sizeof(mcp_store_sentence_t *),
@@ -1641,18 +1676,26 @@ mcp_store_summary_take(mcp_store_summary_t *sm, size_t budget)
 
 
 static int
-mcp_store_term_cmp(const void *a, const void *b)
+mcp_store_bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
-    int                      rc;
-    const mcp_store_term_t  *x = a, *y = b;
+    int  rc;
 
-    rc = memcmp(x->text, y->text, (x->len < y->len) ? x->len : y->len);
+    rc = memcmp(a, b, (alen < blen) ? alen : blen);
 
     if (rc != 0) {
         return rc;
     }
 
-    return (x->len > y->len) - (x->len < y->len);
+    return (alen > blen) - (alen < blen);
+}
+
+
+static int
+mcp_store_term_cmp(const void *a, const void *b)
+{
+    const mcp_store_term_t  *x = a, *y = b;
+
+    return mcp_store_bytes_cmp(x->text, x->len, y->text, y->len);
 }
 
 
@@ -1666,6 +1709,25 @@ mcp_store_sentence_cmp(const void *a, const void *b)
 
     if (x->score != y->score) {
         return (x->score < y->score) ? 1 : -1;
+    }
+
+    return (x > y) - (x < y);
+}
+
+
+/* by text; equal texts: the earlier sentence first */
+
+static int
+mcp_store_sentence_text_cmp(const void *a, const void *b)
+{
+    int                          rc;
+    const mcp_store_sentence_t  *x = *(mcp_store_sentence_t *const *) a;
+    const mcp_store_sentence_t  *y = *(mcp_store_sentence_t *const *) b;
+
+    rc = mcp_store_bytes_cmp(x->text, x->len, y->text, y->len);
+
+    if (rc != 0) {
+        return rc;
     }
 
     return (x > y) - (x < y);

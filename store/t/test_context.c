@@ -17,7 +17,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        103
+#define TEST_PLAN        104
 
 #define TEST_ROUNDS      400        /* random windows */
 #define TEST_MSGS        48         /* messages of a window test, at most */
@@ -653,7 +653,7 @@ test_expire(void)
     (void) test_add(t, &test_acme, "c", 1, 0, "cheetah", 100, 0);
     (void) test_add(t, &test_other, "d", 1, 0, "dingo", 100, 5);
     (void) test_add(t, &test_acme, "e", 1, 0, "eland", 100, 10);
-    (void) test_add(t, &test_acme, "e", 1, 0, "eland", 105, 10);
+    (void) test_add(t, &test_acme, "e", 1, 0, "eland", 105, 0);
 
     TAP_RC(mcp_store_txn_commit(t), MCP_STORE_OK, "expire: five contexts");
 
@@ -673,7 +673,8 @@ test_expire(void)
 
     rc = mcp_store_context_expire(s, 113, 10, &removed);
     TAP_OK(rc == MCP_STORE_OK && removed == 1,
-           "expire: at 113, a (110); e was moved to 115 by its append");
+           "expire: at 113, a (110); e's later append, without a ttl, "
+           "renewed its own: 115");
 
     rc = mcp_store_context_expire(s, 1000, 1, &removed);
     TAP_OK(rc == MCP_STORE_OK && removed == 1,
@@ -831,7 +832,8 @@ test_window_basic(void)
  * every token once, a sentence scores its token count: the long last
  * sentence scores best but does not fit, then the three-token ones are
  * taken in order while they fit.  The second case shows the frequency
- * rule: "cats" is in three sentences.
+ * rule: "cats" is in three sentences; the last, that a sentence repeated
+ * is written once.
  */
 
 static void
@@ -888,6 +890,22 @@ test_window_tight(void)
                       "Summary of 1 earlier message: Pi is 3.14 roughly. "
                       "See example.com for more!!! Yes"),
            "tight: '.' inside numbers and names ends no sentence (%.*s)",
+           (int) w.summary_len, w.summary ? w.summary : "");
+
+    /* sentences said again, in one message or in several: once each */
+
+    (void) test_add(t, &test_acme, "again", 1, 0,
+                    "Where is order 42? Where is order 42?", 1, 0);
+    (void) test_add(t, &test_acme, "again", 2, 0,
+                    "Order 42 shipped late. Where is order 42?\n"
+                    "Order 42 shipped late.", 1, 0);
+
+    rc = test_window(t, "again", 200, NULL, 1.0, &w, msgs, 0);
+    TAP_OK(rc == MCP_STORE_OK && w.dropped == 2
+           && test_is(w.summary, w.summary_len,
+                      "Summary of 2 earlier messages: Where is order 42? "
+                      "Order 42 shipped late."),
+           "tight: a sentence said again is summarised once (%.*s)",
            (int) w.summary_len, w.summary ? w.summary : "");
 
     mcp_store_txn_abort(t);
