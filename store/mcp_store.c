@@ -59,6 +59,8 @@ static int mcp_store_schema_check(mcp_store_t *s, MDB_txn *txn,
 static int mcp_store_env_begin(mcp_store_t *s, unsigned flags,
     MDB_txn **txn);
 static int mcp_store_map_adopt(mcp_store_t *s);
+static int mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
+    uint64_t *limit);
 static int mcp_store_reader_count(const char *msg, void *ctx);
 
 
@@ -422,25 +424,47 @@ mcp_store_read_begin(mcp_store_t *s, MDB_txn **txn)
 int
 mcp_store_write_begin(mcp_store_t *s, MDB_txn **txn)
 {
+    int       rc;
+    uint64_t  limit;
+
     if (s->txn.mdb != NULL) {
         return MCP_STORE_EBUSY;
     }
 
     mcp_store_release(s);
 
-    return mcp_store_rc(mcp_store_env_begin(s, 0, txn));
+    rc = mcp_store_env_begin(s, 0, txn);
+
+    if (rc == MDB_SUCCESS) {
+        rc = mcp_store_pages(s, *txn, &s->pages, &limit);
+
+        if (rc != MDB_SUCCESS) {
+            mdb_txn_abort(*txn);
+        }
+    }
+
+    return mcp_store_rc(rc);
 }
 
 
 /*
- * Commits txn if rc is MCP_STORE_OK, aborts it otherwise, and returns the
- * outcome.  A full map, met by a put or by the commit, leaves nothing
- * changed.
+ * A full map, met by a put, by the commit or by the reserve, leaves
+ * nothing changed.
  */
 
 int
 mcp_store_write_end(mcp_store_t *s, MDB_txn *txn, int rc)
 {
+    uint64_t  pages, limit;
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_rc(mcp_store_pages(s, txn, &pages, &limit));
+
+        if (rc == MCP_STORE_OK && pages > s->pages && pages > limit) {
+            rc = MCP_STORE_FULL;
+        }
+    }
+
     if (rc == MCP_STORE_OK) {
         /* a failed commit has aborted txn already */
         rc = mcp_store_rc(mdb_txn_commit(txn));
@@ -973,6 +997,77 @@ mcp_store_map_adopt(mcp_store_t *s)
     }
 
     return rc;
+}
+
+
+/*
+ * The pages in use in txn's view: the two meta pages and every page of
+ * every database's tree (the free list's own too, not the free pages it
+ * lists), and *limit, the most that writes other than deletes may leave
+ * in use (see MCP_STORE_RESERVE_SHARE).
+ */
+
+static int
+mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
+    uint64_t *limit)
+{
+    int                    rc;
+    size_t                 i, n;
+    MDB_dbi                dbi[MCP_STORE_MAX_DBS + 2];
+    MDB_stat               st;
+    uint64_t               map, reserve, floor;
+    MDB_envinfo            info;
+    const mcp_store_db_t  *db;
+
+    /* LMDB's free list and main database are 0 and 1 */
+
+    n = 0;
+    dbi[n++] = 0;
+    dbi[n++] = 1;
+    dbi[n++] = s->meta;
+    dbi[n++] = s->links;
+
+    if (s->has_sessions) {
+        dbi[n++] = s->sessions;
+    }
+
+    for (db = mcp_store_context_group; s->has_context && db->name; db++) {
+        dbi[n++] = *(MDB_dbi *) ((char *) s + db->offset);
+    }
+
+    *pages = 2;
+
+    for (i = 0; i < n; i++) {
+        rc = mdb_stat(txn, dbi[i], &st);
+        if (rc != MDB_SUCCESS) {
+            return rc;
+        }
+
+        *pages += st.ms_branch_pages + st.ms_leaf_pages
+                  + st.ms_overflow_pages;
+    }
+
+    rc = mdb_env_info(s->env, &info);
+    if (rc != MDB_SUCCESS) {
+        return rc;
+    }
+
+    map = info.me_mapsize;
+    reserve = map / MCP_STORE_RESERVE_SHARE;
+    floor = (map / 4 < MCP_STORE_RESERVE_MIN) ? map / 4
+                                              : MCP_STORE_RESERVE_MIN;
+
+    if (reserve < floor) {
+        reserve = floor;
+    }
+
+    if (reserve > MCP_STORE_RESERVE_MAX) {
+        reserve = MCP_STORE_RESERVE_MAX;
+    }
+
+    *limit = (map - reserve) / st.ms_psize;
+
+    return MDB_SUCCESS;
 }
 
 

@@ -35,6 +35,13 @@
 
 #define MCP_STORE_EXPIRY_KEY     (1 + 8)   /* NUL, expires_at */
 
+/*
+ * What a window's summary reads at most of the dropped turns, newest
+ * first (but always the newest one): its cost stays bounded however
+ * long the context.
+ */
+#define MCP_STORE_SUMMARY_INPUT  65536
+
 /* how mcp_store_ctx_find() works */
 #define MCP_STORE_CTX_WRITE      0x01      /* in a write transaction only */
 #define MCP_STORE_CTX_KEEP       0x02      /* copy the summary out */
@@ -103,9 +110,10 @@ static int mcp_store_ctx_save(mcp_store_ctx_t *cx);
 static int mcp_store_ctx_expiry(mcp_store_ctx_t *cx, int64_t old);
 static int mcp_store_ctx_summary(mcp_store_ctx_t *cx, const char *text,
     size_t len, uint64_t from, uint64_t upto);
-static int mcp_store_ctx_remove(mcp_store_ctx_t *cx);
+static int mcp_store_ctx_remove(mcp_store_ctx_t *cx, int budget,
+    int *done);
 static int mcp_store_ctx_walk(mcp_store_ctx_t *cx, uint64_t first,
-    int reverse, mcp_store_message_cb cb, void *data);
+    int reverse, int budget, mcp_store_message_cb cb, void *data);
 static void mcp_store_msg_key(const mcp_store_ctx_t *cx, uint64_t seq,
     mcp_store_kbuf_t *kb);
 static void mcp_store_expiry_key(const mcp_store_ctx_t *cx,
@@ -114,7 +122,7 @@ static int mcp_store_record_put(mcp_store_txn_t *t, MDB_dbi dbi,
     const mcp_store_kbuf_t *kb, const mcp_store_context_t *c,
     const mcp_store_message_t *m, unsigned flags);
 static int mcp_store_expire_one(mcp_store_txn_t *t, mcp_store_kbuf_t *ek,
-    size_t *gone);
+    size_t *gone, int *left);
 static int mcp_store_win_add(void *data, const mcp_store_message_t *m);
 static int mcp_store_win_always(const mcp_store_message_t *m);
 static int mcp_store_win_select(mcp_store_win_t *w, uint64_t max_tokens,
@@ -125,6 +133,7 @@ static void mcp_store_win_relevant(mcp_store_win_t *w, const char *query,
 static void mcp_store_win_take(mcp_store_win_t *w, size_t i);
 static int mcp_store_win_summary(mcp_store_win_t *w, uint64_t budget,
     mcp_store_window_t *out);
+static void mcp_store_win_newest(mcp_store_win_t *w, mcp_store_win_t *newest);
 static int mcp_store_summarize(mcp_store_win_t *w, uint64_t ndropped,
     size_t max_len, const char **text, size_t *len);
 static void mcp_store_summary_scan(mcp_store_summary_t *sm,
@@ -304,7 +313,7 @@ mcp_store_message_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     }
 
     return mcp_store_ctx_walk(&cx, first, (flags & MCP_STORE_REVERSE) != 0,
-                              cb, data);
+                              1, cb, data);
 }
 
 
@@ -352,7 +361,7 @@ int
 mcp_store_context_delete(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *ctx, size_t ctx_len)
 {
-    int              rc;
+    int              rc, done;
     mcp_store_ctx_t  cx;
 
     rc = mcp_store_ctx_find(&cx, t, sc, ctx, ctx_len, MCP_STORE_CTX_WRITE);
@@ -360,7 +369,7 @@ mcp_store_context_delete(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
         return rc;
     }
 
-    return mcp_store_ctx_remove(&cx);
+    return mcp_store_ctx_remove(&cx, 0, &done);
 }
 
 
@@ -437,10 +446,14 @@ mcp_store_context_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
             continue;
         }
 
-        if (stop || (limit != 0 && n == limit)) {
+        if (stop || (limit != 0 && n == limit)
+            || mcp_store_txn_spent(t))
+        {
             next = 1;
             break;
         }
+
+        mcp_store_work(t, 1);
 
         c.id_len = key.mv_size - cx.scope_len;
         c.id = mcp_store_txn_keep(t, (char *) key.mv_data + cx.scope_len,
@@ -530,14 +543,16 @@ mcp_store_message_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
  * Each round looks the soonest expiry key up again, as the one before has
  * deleted what the cursor stood on.  A key that does not match its
  * context (gone, rewritten, not decoding) is deleted alone; both kinds
- * count towards max, which bounds the transaction.
+ * count towards max, which bounds the transaction, and so does the work
+ * budget: a context whose messages outlast it keeps the rest, and its
+ * expiry key, for the next call.
  */
 
 int
 mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
-    size_t *removed)
+    size_t *removed, int *more)
 {
-    int                rc, mrc;
+    int                rc, mrc, left;
     size_t             i, n;
     MDB_val            key, val;
     MDB_cursor        *cur;
@@ -546,6 +561,10 @@ mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
 
     if (removed != NULL) {
         *removed = 0;
+    }
+
+    if (more != NULL) {
+        *more = 0;
     }
 
     if (s == NULL) {
@@ -568,9 +587,9 @@ mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
     }
 
     n = 0;
-    rc = MCP_STORE_OK;
+    left = 0;
 
-    for (i = 0; i < max && rc == MCP_STORE_OK; i++) {
+    for (i = 0; rc == MCP_STORE_OK && !left; i++) {
         key.mv_size = 1;
         key.mv_data = "";
 
@@ -581,6 +600,18 @@ mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
             break;
         }
 
+        if (key.mv_size > MCP_STORE_EXPIRY_KEY
+            && key.mv_size <= sizeof(ek.data)
+            && mcp_store_be8_get((char *) key.mv_data + 1) >= (uint64_t) now)
+        {
+            break;                      /* the soonest is still to come */
+        }
+
+        if (i == max || mcp_store_txn_spent(t)) {
+            left = 1;
+            break;
+        }
+
         if (key.mv_size <= MCP_STORE_EXPIRY_KEY
             || key.mv_size > sizeof(ek.data))
         {
@@ -588,14 +619,10 @@ mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
             continue;
         }
 
-        if (mcp_store_be8_get((char *) key.mv_data + 1) >= (uint64_t) now) {
-            break;
-        }
-
         memcpy(ek.data, key.mv_data, key.mv_size);
         ek.len = key.mv_size;
 
-        rc = mcp_store_expire_one(t, &ek, &n);
+        rc = mcp_store_expire_one(t, &ek, &n, &left);
     }
 
     mdb_cursor_close(cur);
@@ -609,6 +636,10 @@ mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
 
     if (rc == MCP_STORE_OK && removed != NULL) {
         *removed = n;
+    }
+
+    if (rc == MCP_STORE_OK && more != NULL) {
+        *more = left;
     }
 
     return rc;
@@ -702,7 +733,7 @@ mcp_store_context_window(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     w.keep = (unsigned char *) (w.msgs + w.nalloc);
     memset(w.keep, 0, w.nalloc);
 
-    rc = mcp_store_ctx_walk(&cx, 1, 0, mcp_store_win_add, &w);
+    rc = mcp_store_ctx_walk(&cx, 1, 0, 0, mcp_store_win_add, &w);
 
     if (rc == MCP_STORE_OK) {
         rc = w.rc;
@@ -881,18 +912,24 @@ mcp_store_ctx_summary(mcp_store_ctx_t *cx, const char *text, size_t len,
 /*
  * Each message's postings go with it; the index needs the text it
  * indexed, so a message that does not decode loses its record only.
+ * With budget, once the transaction's work budget is spent (but after
+ * one message at least), the context keeps the messages that are left,
+ * with a record that counts them, and *done is 0.
  */
 
 static int
-mcp_store_ctx_remove(mcp_store_ctx_t *cx)
+mcp_store_ctx_remove(mcp_store_ctx_t *cx, int budget, int *done)
 {
     int                   rc;
     size_t                plen;
     int64_t               expires_at;
     MDB_val               key, val;
+    uint64_t              n, tokens;
     MDB_cursor           *cur;
     mcp_store_kbuf_t      mk;
     mcp_store_message_t   m;
+
+    *done = 0;
 
     mcp_store_msg_key(cx, 0, &mk);
     plen = cx->key.len + 1;
@@ -904,11 +941,19 @@ mcp_store_ctx_remove(mcp_store_ctx_t *cx)
 
     key.mv_size = plen;
     key.mv_data = mk.data;
+    n = 0;
+    tokens = 0;
 
     for (rc = mcp_store_scan(cur, MDB_SET_RANGE, mk.data, plen, &key, &val);
          rc == MDB_SUCCESS;
          rc = mcp_store_scan(cur, MDB_NEXT, mk.data, plen, &key, &val))
     {
+        if (budget && n > 0 && mcp_store_txn_spent(cx->t)) {
+            break;
+        }
+
+        mcp_store_work(cx->t, 1);
+
         if (mcp_store_message_decode(val.mv_data, val.mv_size, &m)
             == MCP_STORE_OK)
         {
@@ -920,7 +965,11 @@ mcp_store_ctx_remove(mcp_store_ctx_t *cx)
                 mdb_cursor_close(cur);
                 return rc;
             }
+
+            tokens += m.tokens;
         }
+
+        n++;
 
         rc = mdb_cursor_del(cur, 0);
         if (rc != MDB_SUCCESS) {
@@ -929,6 +978,14 @@ mcp_store_ctx_remove(mcp_store_ctx_t *cx)
     }
 
     mdb_cursor_close(cur);
+
+    if (rc == MDB_SUCCESS) {
+        cx->rec.nmessages -= (n < cx->rec.nmessages) ? n : cx->rec.nmessages;
+        cx->rec.tokens -= (tokens < cx->rec.tokens) ? tokens
+                                                    : cx->rec.tokens;
+
+        return mcp_store_ctx_save(cx);
+    }
 
     if (rc != MDB_NOTFOUND) {
         return mcp_store_rc(rc);
@@ -944,20 +1001,25 @@ mcp_store_ctx_remove(mcp_store_ctx_t *cx)
 
     mcp_store_kbuf_val(&cx->key, &key);
 
-    return mcp_store_rc(mdb_del(cx->t->mdb, cx->t->store->contexts, &key,
-                                NULL));
+    rc = mcp_store_rc(mdb_del(cx->t->mdb, cx->t->store->contexts, &key,
+                              NULL));
+
+    *done = (rc == MCP_STORE_OK);
+
+    return rc;
 }
 
 
 /*
  * Calls cb for the context's messages from seq first up, or down with
  * reverse.  Going down, the walk starts at first if it exists, else at
- * the message before where first would be.
+ * the message before where first would be.  Each message is a unit of
+ * work; with budget the walk ends where the budget does.
  */
 
 static int
 mcp_store_ctx_walk(mcp_store_ctx_t *cx, uint64_t first, int reverse,
-    mcp_store_message_cb cb, void *data)
+    int budget, mcp_store_message_cb cb, void *data)
 {
     int                   rc;
     size_t                plen;
@@ -999,6 +1061,12 @@ mcp_store_ctx_walk(mcp_store_ctx_t *cx, uint64_t first, int reverse,
     for ( /* void */ ; rc == MDB_SUCCESS;
          rc = mcp_store_scan(cur, op, mk.data, plen, &key, &val))
     {
+        if (budget && mcp_store_txn_spent(cx->t)) {
+            break;
+        }
+
+        mcp_store_work(cx->t, 1);
+
         if (key.mv_size != plen + 8
             || mcp_store_message_decode(val.mv_data, val.mv_size, &m)
                != MCP_STORE_OK)
@@ -1093,13 +1161,15 @@ mcp_store_record_put(mcp_store_txn_t *t, MDB_dbi dbi,
 
 /*
  * ek is an expiry key: NUL, expires_at, tenant, NUL, namespace, NUL,
- * context id.  *gone counts the context if it is removed.
+ * context id.  *gone counts the context if it is removed, *left is set
+ * if the budget leaves some of it for the next sweep.
  */
 
 static int
-mcp_store_expire_one(mcp_store_txn_t *t, mcp_store_kbuf_t *ek, size_t *gone)
+mcp_store_expire_one(mcp_store_txn_t *t, mcp_store_kbuf_t *ek, size_t *gone,
+    int *left)
 {
-    int                 rc;
+    int                 rc, done;
     char               *p, *end, *nul;
     MDB_val             key;
     mcp_store_ctx_t     cx;
@@ -1132,8 +1202,16 @@ mcp_store_expire_one(mcp_store_txn_t *t, mcp_store_kbuf_t *ek, size_t *gone)
         && (uint64_t) cx.rec.expires_at
            == mcp_store_be8_get(ek->data + 1))
     {
-        (*gone)++;
-        return mcp_store_ctx_remove(&cx);
+        rc = mcp_store_ctx_remove(&cx, 1, &done);
+
+        if (done) {
+            (*gone)++;
+
+        } else {
+            *left = 1;
+        }
+
+        return rc;
     }
 
     /* what cannot be read is not the key's fault: the sweep stops */
@@ -1320,6 +1398,7 @@ mcp_store_win_summary(mcp_store_win_t *w, uint64_t budget,
     size_t                i, max_len;
     uint64_t              first, last;
     const char           *text;
+    mcp_store_win_t       newest;
     mcp_store_ctx_t      *cx;
     mcp_store_context_t  *rec;
 
@@ -1362,7 +1441,9 @@ mcp_store_win_summary(mcp_store_win_t *w, uint64_t budget,
         out->summary_len = rec->summary_len;
 
     } else {
-        rc = mcp_store_summarize(w, out->dropped, max_len, &text,
+        mcp_store_win_newest(w, &newest);
+
+        rc = mcp_store_summarize(&newest, out->dropped, max_len, &text,
                                  &out->summary_len);
 
         if (rc == MCP_STORE_OK && text != NULL && !cx->t->rdonly) {
@@ -1383,6 +1464,42 @@ mcp_store_win_summary(mcp_store_win_t *w, uint64_t budget,
                                          : 0;
 
     return MCP_STORE_OK;
+}
+
+
+/*
+ * The window as the summary reads it: from the newest dropped turn back,
+ * as many as MCP_STORE_SUMMARY_INPUT bytes of dropped turns hold (one at
+ * least); older ones are left out of it, and the transaction is marked
+ * truncated.
+ */
+
+static void
+mcp_store_win_newest(mcp_store_win_t *w, mcp_store_win_t *newest)
+{
+    size_t  i, bytes;
+
+    *newest = *w;
+    bytes = 0;
+
+    for (i = w->n; i-- > 0; ) {
+        if (w->keep[i]) {
+            continue;
+        }
+
+        if (bytes > 0 && w->msgs[i].content_len > MCP_STORE_SUMMARY_INPUT
+                                                   - bytes)
+        {
+            newest->msgs = w->msgs + i + 1;
+            newest->keep = w->keep + i + 1;
+            newest->n = w->n - i - 1;
+
+            w->cx->t->truncated = 1;
+            return;
+        }
+
+        bytes += w->msgs[i].content_len;
+    }
 }
 
 

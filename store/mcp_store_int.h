@@ -30,6 +30,8 @@ struct mcp_store_txn_s {
     mcp_store_t         *store;
     MDB_txn             *mdb;
     unsigned             rdonly;
+    unsigned             truncated;
+    uint64_t             work;         /* units of work left */
     mcp_store_block_t   *blocks;
 };
 
@@ -43,6 +45,10 @@ struct mcp_store_txn_s {
  * context-store transaction is open (txn.mdb not NULL) the per-call
  * functions refuse with MCP_STORE_EBUSY, and mcp_store_release() leaves
  * the snapshot alone: the transaction may be using it.
+ *
+ * pages is what a write transaction found in use when it began (see
+ * mcp_store_write_end()).  sweep is the session id after which the next
+ * mcp_store_session_expire() goes on (sweep_len 0: from the first).
  *
  * has_sessions is 0 only on a read-only handle to a store written before
  * the "sessions" database existed: it has no sessions to read.
@@ -68,6 +74,9 @@ struct mcp_store_s {
     unsigned            rlive;
     unsigned            has_sessions;
     unsigned            has_context;
+    uint64_t            pages;
+    size_t              sweep_len;
+    char                sweep[MCP_STORE_CODE_MAX];
     mcp_store_txn_t     txn;
 };
 
@@ -90,6 +99,13 @@ struct mcp_store_s {
 
 int mcp_store_rc(int mdb_rc);
 int mcp_store_read_begin(mcp_store_t *s, MDB_txn **txn);
+
+/*
+ * mcp_store_write_begin() begins a write transaction and counts the pages
+ * in use; mcp_store_write_end() commits it if rc is MCP_STORE_OK and the
+ * reserve allows (see MCP_STORE_RESERVE_SHARE), aborts it otherwise, and
+ * returns the outcome.
+ */
 int mcp_store_write_begin(mcp_store_t *s, MDB_txn **txn);
 int mcp_store_write_end(mcp_store_t *s, MDB_txn *txn, int rc);
 
@@ -300,6 +316,12 @@ void mcp_store_kbuf_val(const mcp_store_kbuf_t *kb, MDB_val *key);
 
 /* the MDB_txn of a context-store transaction */
 MDB_txn *mcp_store_txn_mdb(mcp_store_txn_t *t);
+
+/*
+ * mcp_store_work() spends n units of the transaction's work budget (see
+ * mcp_store_txn_spent()), never below none left.
+ */
+void mcp_store_work(mcp_store_txn_t *t, uint64_t n);
 
 void *mcp_store_txn_alloc(mcp_store_txn_t *t, size_t size);
 const void *mcp_store_txn_keep(mcp_store_txn_t *t, const void *data,

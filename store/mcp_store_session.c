@@ -98,16 +98,19 @@ mcp_store_session_delete(mcp_store_t *s, const char *id, size_t id_len)
 
 
 /*
- * One cursor walks the sessions in id order; after mdb_cursor_del() the
- * cursor's MDB_NEXT is the record that followed the deleted one.
+ * One cursor walks the sessions in id order, from the id where the last
+ * sweep stopped; after mdb_cursor_del() the cursor's MDB_NEXT is the
+ * record that followed the deleted one.  The id to go on from is kept
+ * only once the deletions are committed.
  */
 
 int
 mcp_store_session_expire(mcp_store_t *s, int64_t idle_before, size_t max,
-    size_t *removed)
+    size_t *removed, int *more)
 {
     int                  rc;
-    size_t               n;
+    char                 next[MCP_STORE_CODE_MAX];
+    size_t               n, seen, next_len;
     MDB_txn             *txn;
     MDB_val              key, val;
     MDB_cursor          *cur;
@@ -115,6 +118,10 @@ mcp_store_session_expire(mcp_store_t *s, int64_t idle_before, size_t max,
 
     if (removed != NULL) {
         *removed = 0;
+    }
+
+    if (more != NULL) {
+        *more = 0;
     }
 
     if (s == NULL) {
@@ -137,11 +144,28 @@ mcp_store_session_expire(mcp_store_t *s, int64_t idle_before, size_t max,
     }
 
     n = 0;
+    seen = 0;
+    next_len = 0;
 
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-         rc == MDB_SUCCESS && n < max;
+    key.mv_size = s->sweep_len;
+    key.mv_data = s->sweep;
+
+    for (rc = mdb_cursor_get(cur, &key, &val,
+                             s->sweep_len ? MDB_SET_RANGE : MDB_FIRST);
+         rc == MDB_SUCCESS;
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
     {
+        if (n == max || seen == MCP_STORE_WORK) {
+            if (key.mv_size <= sizeof(next)) {
+                next_len = key.mv_size;
+                memcpy(next, key.mv_data, next_len);
+            }
+
+            break;
+        }
+
+        seen++;
+
         if (mcp_store_session_decode(val.mv_data, val.mv_size, &session)
             == MCP_STORE_OK
             && session.last_seen >= idle_before)
@@ -164,11 +188,24 @@ mcp_store_session_expire(mcp_store_t *s, int64_t idle_before, size_t max,
 
     rc = mcp_store_write_end(s, txn, rc);
 
-    if (rc == MCP_STORE_OK && removed != NULL) {
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    /* the end of the sessions: the next sweep starts from the first */
+
+    memcpy(s->sweep, next, next_len);
+    s->sweep_len = next_len;
+
+    if (removed != NULL) {
         *removed = n;
     }
 
-    return rc;
+    if (more != NULL) {
+        *more = (next_len > 0);
+    }
+
+    return MCP_STORE_OK;
 }
 
 

@@ -659,23 +659,23 @@ test_expire(void)
 
     t = test_begin(s, MCP_STORE_RDONLY);
 
-    rc = mcp_store_context_expire(s, 106, 10, &removed);
+    rc = mcp_store_context_expire(s, 106, 10, &removed, NULL);
     TAP_RC(rc, MCP_STORE_EBUSY, "expire: inside a transaction it is EBUSY");
 
     mcp_store_txn_abort(t);
 
-    rc = mcp_store_context_expire(s, 106, 0, &removed);
+    rc = mcp_store_context_expire(s, 106, 0, &removed, NULL);
     TAP_OK(rc == MCP_STORE_OK && removed == 0, "expire: max 0 removes none");
 
-    rc = mcp_store_context_expire(s, 106, 10, &removed);
+    rc = mcp_store_context_expire(s, 106, 10, &removed, NULL);
     TAP_OK(rc == MCP_STORE_OK && removed == 1,
            "expire: at 106, the one of 105, in another scope");
 
-    rc = mcp_store_context_expire(s, 113, 10, &removed);
+    rc = mcp_store_context_expire(s, 113, 10, &removed, NULL);
     TAP_OK(rc == MCP_STORE_OK && removed == 1,
            "expire: at 113, a (110); e was moved to 115 by its append");
 
-    rc = mcp_store_context_expire(s, 1000, 1, &removed);
+    rc = mcp_store_context_expire(s, 1000, 1, &removed, NULL);
     TAP_OK(rc == MCP_STORE_OK && removed == 1,
            "expire: max 1 removes one of two");
 
@@ -693,7 +693,7 @@ test_expire(void)
 
     mcp_store_txn_abort(t);
 
-    rc = mcp_store_context_expire(s, 1000, 10, &removed);
+    rc = mcp_store_context_expire(s, 1000, 10, &removed, NULL);
     TAP_OK(rc == MCP_STORE_OK && removed == 1, "expire: then the other");
 
     t = test_begin(s, MCP_STORE_RDONLY);
@@ -710,11 +710,11 @@ test_expire(void)
 
     mcp_store_txn_abort(t);
 
-    rc = mcp_store_context_expire(s, INT64_MAX, 10, &removed);
+    rc = mcp_store_context_expire(s, INT64_MAX, 10, &removed, NULL);
     TAP_OK(rc == MCP_STORE_OK && removed == 0,
            "expire: a context without ttl never expires");
 
-    TAP_RC(mcp_store_context_expire(NULL, 1, 1, NULL), MCP_STORE_EINVAL,
+    TAP_RC(mcp_store_context_expire(NULL, 1, 1, NULL, NULL), MCP_STORE_EINVAL,
            "expire: no handle is EINVAL");
 
     mcp_store_close(s);

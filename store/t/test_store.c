@@ -484,7 +484,7 @@ test_rdonly(void)
            && mcp_store_session_update(s, "sro", 3, &ss) == MCP_STORE_EIO
            && mcp_store_session_touch(s, &t, 1) == MCP_STORE_EIO
            && mcp_store_session_delete(s, "sro", 3) == MCP_STORE_EIO
-           && mcp_store_session_expire(s, 100, 10, &removed)
+           && mcp_store_session_expire(s, 100, 10, &removed, NULL)
               == MCP_STORE_EIO,
            "rdonly: session get works; put, update, touch, delete, expire "
            "are EIO");
@@ -2013,7 +2013,7 @@ test_session_args(void)
            && mcp_store_session_update(s, "x", 1, NULL) == MCP_STORE_EINVAL
            && mcp_store_session_touch(NULL, &t, 1) == MCP_STORE_EINVAL
            && mcp_store_session_delete(NULL, "x", 1) == MCP_STORE_EINVAL
-           && mcp_store_session_expire(NULL, 1, 1, &removed)
+           && mcp_store_session_expire(NULL, 1, 1, &removed, NULL)
               == MCP_STORE_EINVAL
            && removed == 0
            && mcp_store_session_walk(NULL, test_session_cb, NULL)
@@ -2204,7 +2204,7 @@ test_session_expire(void)
 
     test_put(s, "keep", "https://example.com/keep");
 
-    rc = mcp_store_session_expire(s, 150, 100, &removed);
+    rc = mcp_store_session_expire(s, 150, 100, &removed, NULL);
     rc |= test_sessions(s, &l);
     TAP_OK(rc == MCP_STORE_OK && removed == 5 && l.calls == 15
            && strncmp(l.codes, "e05,e06,", 8) == 0,
@@ -2212,24 +2212,24 @@ test_session_expire(void)
            "at it stays");
     tap_diag("removed %u, left %s", (unsigned) removed, l.codes);
 
-    rc = mcp_store_session_expire(s, 1000, 4, &removed);
+    rc = mcp_store_session_expire(s, 1000, 4, &removed, NULL);
     rc |= test_sessions(s, &l);
     TAP_OK(rc == MCP_STORE_OK && removed == 4 && l.calls == 11
            && strncmp(l.codes, "e09,", 4) == 0,
            "session expire: stops after max deletions, in id order");
 
-    rc = mcp_store_session_expire(s, 1000, 0, &removed);
+    rc = mcp_store_session_expire(s, 1000, 0, &removed, NULL);
     rc |= test_sessions(s, &l);
     TAP_OK(rc == MCP_STORE_OK && removed == 0 && l.calls == 11,
            "session expire: max 0 deletes none");
 
-    rc = mcp_store_session_expire(s, 1000, 100, NULL);
+    rc = mcp_store_session_expire(s, 1000, 100, NULL, NULL);
     rc |= test_sessions(s, &l);
     TAP_OK(rc == MCP_STORE_OK && l.calls == 0,
            "session expire: removed may be NULL; the rest go");
 
     removed = 7;
-    rc = mcp_store_session_expire(s, 1000, 100, &removed);
+    rc = mcp_store_session_expire(s, 1000, 100, &removed, NULL);
     TAP_OK(rc == MCP_STORE_OK && removed == 0,
            "session expire: nothing to remove is fine");
 
@@ -2299,14 +2299,14 @@ test_session_corrupt(void)
     TAP_OK(rc == MCP_STORE_OK && test_session_is(&out, &in),
            "session corrupt: update overwrites one, which reads back");
 
-    rc = mcp_store_session_expire(s, 0, 1, &removed);
+    rc = mcp_store_session_expire(s, 0, 1, &removed, NULL);
     rc |= test_sessions(s, &l);
     TAP_OK(rc == MCP_STORE_OK && removed == 1
            && strcmp(l.codes, "c1,c2,c3,c4") == 0,
            "session corrupt: expire removes one, whatever idle_before, and "
            "it counts towards max");
 
-    rc = mcp_store_session_expire(s, 0, 100, &removed);
+    rc = mcp_store_session_expire(s, 0, 100, &removed, NULL);
     rc |= test_sessions(s, &l);
     TAP_OK(rc == MCP_STORE_OK && removed == 1 && l.corrupt == 0
            && strcmp(l.codes, "c1,c3,c4") == 0,
@@ -2503,7 +2503,7 @@ test_session_full(void)
 
     ok = mcp_store_session_touch(s, t, n) == MCP_STORE_FULL;
     ok &= mcp_store_session_update(s, "f00000", 6, &in) == MCP_STORE_FULL;
-    ok &= mcp_store_session_expire(s, INT64_MAX, n, &removed)
+    ok &= mcp_store_session_expire(s, INT64_MAX, n, &removed, NULL)
           == MCP_STORE_FULL;
     ok &= mcp_store_session_delete(s, "f00001", 6) == MCP_STORE_FULL;
     TAP_OK(ok && removed == 0,
@@ -2528,7 +2528,7 @@ test_session_full(void)
     s = test_open(dir, TEST_MIB, 0);
 
     rc = mcp_store_session_touch(s, t, n);
-    rc |= mcp_store_session_expire(s, INT64_MAX, 1, &removed);
+    rc |= mcp_store_session_expire(s, INT64_MAX, 1, &removed, NULL);
     rc |= test_sessions(s, &l);
     TAP_OK(rc == MCP_STORE_OK && removed == 1 && l.calls == n - 1,
            "session full: reopened with a larger map, writes work again");
@@ -2596,7 +2596,7 @@ test_session_old_store(void)
     ok &= mcp_store_session_update(s, "x", 1, &ss) == MCP_STORE_EIO;
     ok &= mcp_store_session_touch(s, &t, 1) == MCP_STORE_EIO;
     ok &= mcp_store_session_delete(s, "x", 1) == MCP_STORE_EIO;
-    ok &= mcp_store_session_expire(s, 10, 10, &removed) == MCP_STORE_EIO;
+    ok &= mcp_store_session_expire(s, 10, 10, &removed, NULL) == MCP_STORE_EIO;
     TAP_OK(ok, "old store: read-only, session writes are EIO (EACCES)");
 
     mcp_store_close(s);
