@@ -580,7 +580,11 @@ ngx_http_mcp_context_search(ngx_http_mcp_call_t *call, json_t *args,
                                   c.id.len, (char *) query.data, query.len,
                                   0, hits, limit, &nhits, &total);
 
-    for (i = 0; rc == MCP_STORE_OK && i < nhits && !c.failed; i++) {
+    /* the hits read while the work budget lasts */
+
+    for (i = 0; rc == MCP_STORE_OK && i < nhits && !c.failed
+                && !mcp_store_txn_spent(c.txn); i++)
+    {
         before = json_array_size(c.list);
 
         rc = mcp_store_message_list(c.txn, &c.scope, hits[i].doc,

@@ -453,7 +453,7 @@ mcp_store_context_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
             break;
         }
 
-        mcp_store_work(t, 1);
+        mcp_store_work(t, key.mv_size + val.mv_size);
 
         c.id_len = key.mv_size - cx.scope_len;
         c.id = mcp_store_txn_keep(t, (char *) key.mv_data + cx.scope_len,
@@ -664,17 +664,23 @@ mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
  *
  *   4. Recent turns are kept newest first while they fit, up to the first
  *      that does not: the most recent part of the conversation, whole.
+ *      The contents kept are work, a byte a unit: once the transaction's
+ *      budget is spent, no more turns are kept (it is truncated), and the
+ *      rest go to the summary as if they did not fit.  So a window holds
+ *      about MCP_STORE_WORK bytes of turns at most.
  *
  *   5. With a query, the older turns are ranked by BM25 against it
  *      (mcp_store_message_search() in this context) and kept, best
- *      first, each that still fits.  Without a query, or when the query
- *      matches none (or too many to rank), the window is steps 1 to 4.
+ *      first, each that still fits, while the budget lasts.  Without a
+ *      query, or when the query matches none, the window is steps 1 to
+ *      4.
  *
  *   6. Every turn not kept is dropped.  If the dropped turns run from
  *      the same first to the same last seq as the stored summary, and it
  *      fits the summary budget, it is reused; otherwise a new extractive
- *      summary is made (see mcp_store_summarize()) and stored with that
- *      range (not in a read-only transaction).  A summary budget too small
+ *      summary is made (see mcp_store_summarize()) of the newest
+ *      MCP_STORE_SUMMARY_INPUT bytes of them, and stored with that range
+ *      (not in a read-only transaction).  A summary budget too small
  *      for even its first line leaves the window without one.
  *
  * out->messages are the kept messages in seq order; the summary goes
@@ -952,8 +958,6 @@ mcp_store_ctx_remove(mcp_store_ctx_t *cx, int budget, int *done)
             break;
         }
 
-        mcp_store_work(cx->t, 1);
-
         if (mcp_store_message_decode(val.mv_data, val.mv_size, &m)
             == MCP_STORE_OK)
         {
@@ -1013,8 +1017,8 @@ mcp_store_ctx_remove(mcp_store_ctx_t *cx, int budget, int *done)
 /*
  * Calls cb for the context's messages from seq first up, or down with
  * reverse.  Going down, the walk starts at first if it exists, else at
- * the message before where first would be.  Each message is a unit of
- * work; with budget the walk ends where the budget does.
+ * the message before where first would be.  With budget, each message
+ * costs its bytes of work, and the walk ends where the budget does.
  */
 
 static int
@@ -1061,11 +1065,13 @@ mcp_store_ctx_walk(mcp_store_ctx_t *cx, uint64_t first, int reverse,
     for ( /* void */ ; rc == MDB_SUCCESS;
          rc = mcp_store_scan(cur, op, mk.data, plen, &key, &val))
     {
-        if (budget && mcp_store_txn_spent(cx->t)) {
-            break;
-        }
+        if (budget) {
+            if (mcp_store_txn_spent(cx->t)) {
+                break;
+            }
 
-        mcp_store_work(cx->t, 1);
+            mcp_store_work(cx->t, key.mv_size + val.mv_size);
+        }
 
         if (key.mv_size != plen + 8
             || mcp_store_message_decode(val.mv_data, val.mv_size, &m)
@@ -1257,23 +1263,30 @@ static int
 mcp_store_win_select(mcp_store_win_t *w, uint64_t max_tokens, double share,
     uint64_t *summary_budget, mcp_store_window_t *out, size_t cap)
 {
-    size_t    i, npinned, nturns;
-    double    want;
-    uint64_t  need, turns, avail, sb;
+    size_t            i, npinned, nturns;
+    double            want;
+    uint64_t          need, turns, avail, sb, bytes;
+    mcp_store_txn_t  *t;
 
+    t = w->cx->t;
     need = 0;
     turns = 0;
+    bytes = 0;
     npinned = 0;
     nturns = 0;
+
+    /* what the window holds is work: its contents, a byte a unit */
 
     for (i = 0; i < w->n; i++) {
         if (mcp_store_win_always(&w->msgs[i])) {
             w->keep[i] = 1;
             need += w->msgs[i].tokens;
             npinned++;
+            mcp_store_work(t, w->msgs[i].content_len);
 
         } else {
             turns += w->msgs[i].tokens;
+            bytes += w->msgs[i].content_len;
             nturns++;
         }
     }
@@ -1285,7 +1298,8 @@ mcp_store_win_select(mcp_store_win_t *w, uint64_t max_tokens, double share,
 
     avail = max_tokens - need;
 
-    if (turns <= avail && nturns <= cap - npinned) {
+    if (turns <= avail && nturns <= cap - npinned && bytes <= t->work) {
+        mcp_store_work(t, bytes);
         memset(w->keep, 1, w->n);
         w->whole = 1;
         *summary_budget = 0;
@@ -1306,7 +1320,9 @@ mcp_store_win_select(mcp_store_win_t *w, uint64_t max_tokens, double share,
             continue;
         }
 
-        if (w->msgs[i].tokens > w->budget || w->room == 0) {
+        if (w->msgs[i].tokens > w->budget || w->room == 0
+            || mcp_store_txn_spent(t))
+        {
             break;
         }
 
@@ -1368,6 +1384,10 @@ mcp_store_win_relevant(mcp_store_win_t *w, const char *query,
         if (lo < w->n && w->msgs[lo].seq == hits[k].seq && !w->keep[lo]
             && w->msgs[lo].tokens <= w->budget)
         {
+            if (mcp_store_txn_spent(w->cx->t)) {
+                break;
+            }
+
             mcp_store_win_take(w, lo);
         }
     }
@@ -1382,6 +1402,8 @@ mcp_store_win_take(mcp_store_win_t *w, size_t i)
     w->keep[i] = 1;
     w->budget -= w->msgs[i].tokens;
     w->room--;
+
+    mcp_store_work(w->cx->t, w->msgs[i].content_len);
 }
 
 

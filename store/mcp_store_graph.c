@@ -209,7 +209,7 @@ mcp_store_entity_get(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
         return rc;
     }
 
-    mcp_store_work(t, 1 + e->nobservations);
+    mcp_store_work(t, val.mv_size);
 
     e->name = mcp_store_txn_keep(t, name, name_len);
     e->name_len = name_len;
@@ -1051,8 +1051,8 @@ mcp_store_rel_unlink(mcp_store_txn_t *t, MDB_dbi dbi, MDB_dbi mirror,
 /*
  * Runs w->one over the keys of dbi that start with prefix, from the first
  * or from the first after the key after, passing up to limit (0: all).
- * Each key is a unit of work, and the walk ends, with *more, where the
- * transaction's budget does.
+ * Each record costs its bytes of work, and the walk ends, with *more,
+ * where the transaction's budget does.
  */
 
 static int
@@ -1099,7 +1099,7 @@ mcp_store_walk(mcp_store_walk_t *w, MDB_dbi dbi,
             break;
         }
 
-        mcp_store_work(w->t, 1);
+        mcp_store_work(w->t, key.mv_size + val.mv_size);
 
         rc = w->one(w, &key, &val);
 
@@ -1139,8 +1139,6 @@ mcp_store_walk_entity(mcp_store_walk_t *w, const MDB_val *key,
     if (rc != MCP_STORE_OK) {
         return rc;
     }
-
-    mcp_store_work(w->t, e.nobservations);
 
     e.name = mcp_store_txn_keep(w->t, (const char *) key->mv_data + w->base,
                                 e.name_len);
