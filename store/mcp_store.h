@@ -421,10 +421,12 @@ int mcp_store_link_prefix_tenant(mcp_store_t *s, const char *tenant,
  * weighed by how many times it comes; later new words are left out), and
  * a word matches at most MCP_STORE_QUERY_EXPANSIONS longer words it is a
  * prefix of.  A transaction may spend MCP_STORE_WORK units of work on the
- * calls that end early (see mcp_store_txn_truncated()): an index posting
- * or a record read is a unit, each observation of an entity read one
- * more, each token a write indexes or unindexes one more; a search takes
- * at most half of what is left, so that its hits can still be read.
+ * calls that end early (see mcp_store_txn_truncated()), units that each
+ * take about as long, and that make the time any one call may hold its
+ * caller a few milliseconds: an index posting read, a byte of a record
+ * read or of a message a window holds, a sixteenth of a token indexed or
+ * unindexed.  A search takes at most half of what is left, so that its
+ * hits can still be read.
  */
 #define MCP_STORE_QUERY_TERMS       32
 #define MCP_STORE_QUERY_EXPANSIONS  256

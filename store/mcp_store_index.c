@@ -51,6 +51,13 @@
 
 #define MCP_STORE_TOKEN_MAX      64
 
+/*
+ * The work of indexing or unindexing a token (a posting read and
+ * written), in units of the budget: as long as copying this many bytes
+ * of a record read.
+ */
+#define MCP_STORE_TOKEN_WORK     16
+
 #define MCP_STORE_BM25_K1        1.2
 #define MCP_STORE_BM25_B         0.75
 
@@ -507,6 +514,8 @@ mcp_store_index_update(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 
     /* stop words are indexed: a query of nothing else still finds them */
     n = mcp_store_tokens_of(text, text_len, 1, mcp_store_update_token, &u);
+
+    mcp_store_work(t, n * MCP_STORE_TOKEN_WORK);
 
     if (u.rc != MCP_STORE_OK || n == 0) {
         return u.rc;

@@ -20,7 +20,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        151
+#define TEST_PLAN        165
 
 #define TEST_KIB         ((size_t) 1024)
 
@@ -99,6 +99,8 @@ static void test_index_upkeep(void);
 static void test_tokenizer(void);
 static void test_bm25_order(void);
 static void test_prefix(void);
+static void test_query_limits(void);
+static void test_budget(void);
 static void test_utf8(void);
 static void test_map_full(void);
 static void test_fork_reader(void);
@@ -130,6 +132,8 @@ main(void)
     test_tokenizer();
     test_bm25_order();
     test_prefix();
+    test_query_limits();
+    test_budget();
     test_utf8();
     test_map_full();
     test_fork_reader();
@@ -1313,6 +1317,231 @@ test_prefix(void)
     rc = test_search(t, &sc, "alicex", hits, &n, &total, docs, sizeof(docs));
     TAP_OK(rc == MCP_STORE_OK && total == 0,
            "prefix: a longer query token does not match");
+
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+/*
+ * A repeated query word is one term, weighed by its count; distinct words
+ * past MCP_STORE_QUERY_TERMS and prefix matches past
+ * MCP_STORE_QUERY_EXPANSIONS are left out, and the transaction says so.
+ */
+
+static void
+test_query_limits(void)
+{
+    int                 rc, ok;
+    char                name[16], word[16], *q;
+    size_t              i, n, total, len;
+    double              one;
+    mcp_store_t        *s;
+    mcp_store_txn_t    *t;
+    mcp_store_hit_t     hits[TEST_HITS];
+    mcp_store_scope_t   sc;
+
+    rc = test_begin("query-limits", "acme", "", &s, &t, &sc);
+
+    if (rc == MCP_STORE_OK) {
+        rc = test_create(t, &sc, NULL, "doc1", "x", "apple banana apple",
+                         NULL);
+    }
+
+    if (rc == MCP_STORE_OK) {
+        rc = test_create(t, &sc, NULL, "doc2", "x", "omega", NULL);
+    }
+
+    /* "pre000" to "pre299", one an entity: more than a word expands to */
+
+    for (i = 0; rc == MCP_STORE_OK && i < 300; i++) {
+        snprintf(name, sizeof(name), "p%03u", (unsigned) i);
+        snprintf(word, sizeof(word), "pre%03u", (unsigned) i);
+        rc = test_create(t, &sc, NULL, name, "x", word, NULL);
+    }
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_txn_commit(t);
+    }
+
+    TAP_RC(rc, MCP_STORE_OK, "query limits: 302 entities");
+
+    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+
+    rc |= test_search(t, &sc, "apple", hits, &n, &total, NULL, 0);
+    one = (n == 1) ? hits[0].score : 0.0;
+
+    rc |= test_search(t, &sc, "apple apple APPLE", hits, &n, &total, NULL,
+                      0);
+    TAP_OK(rc == MCP_STORE_OK && n == 1 && one > 0.0
+           && test_near(hits[0].score, 3 * one)
+           && !mcp_store_txn_truncated(t),
+           "query limits: a word three times is one term weighing 3: "
+           "%.9f = 3 * %.9f", n ? hits[0].score : 0.0, one);
+
+    /* 3,000 times the word costs what once does: one scan */
+
+    q = test_repeat("apple ", 3000);
+    mcp_store_txn_budget(t, 8);
+    rc = test_search(t, &sc, q, hits, &n, &total, NULL, 0);
+    TAP_OK(rc == MCP_STORE_OK && n == 1 && test_near(hits[0].score, 3000 * one)
+           && !mcp_store_txn_truncated(t),
+           "query limits: 3000 times, read once, within 4 units of work");
+    free(q);
+
+    /* the 33rd distinct word is left out */
+
+    q = malloc(40 * 8 + 16);
+    if (q == NULL) {
+        tap_bail("out of memory");
+    }
+
+    len = 0;
+    for (i = 0; i < MCP_STORE_QUERY_TERMS; i++) {
+        len += snprintf(q + len, 16, "nil%02u ", (unsigned) i);
+    }
+
+    snprintf(q + len, 16, "omega");
+
+    mcp_store_txn_abort(t);
+    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+
+    rc |= test_search(t, &sc, q, hits, &n, &total, NULL, 0);
+    TAP_OK(rc == MCP_STORE_OK && total == 0 && mcp_store_txn_truncated(t),
+           "query limits: the word after %d others is left out, and the "
+           "search says it is truncated", MCP_STORE_QUERY_TERMS);
+
+    mcp_store_txn_abort(t);
+    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+
+    /* omega, then the first 31 of them */
+
+    memmove(q + 6, q, len);
+    memcpy(q, "omega ", 6);
+    q[len - 1] = '\0';
+
+    rc |= test_search(t, &sc, q, hits, &n, &total, NULL, 0);
+    TAP_OK(rc == MCP_STORE_OK && total == 1 && !mcp_store_txn_truncated(t),
+           "query limits: %d words, omega first, are all counted: ...%s",
+           MCP_STORE_QUERY_TERMS, q + len - 12);
+    free(q);
+
+    rc |= test_search(t, &sc, "pre", hits, &n, &total, NULL, 0);
+    TAP_OK(rc == MCP_STORE_OK && total == MCP_STORE_QUERY_EXPANSIONS
+           && mcp_store_txn_truncated(t),
+           "query limits: pre matches %u of the 300 words it is a prefix of "
+           "(truncated)", (unsigned) total);
+
+    mcp_store_txn_abort(t);
+    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+
+    rc |= test_search(t, &sc, "pre299 pre2", hits, &n, &total, NULL, 0);
+    ok = (n > 0 && test_str_is(hits[0].doc, hits[0].doc_len, "p299"));
+    TAP_OK(rc == MCP_STORE_OK && ok && total == 100
+           && !mcp_store_txn_truncated(t),
+           "query limits: exact matches first, 100 prefix matches whole");
+
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+/*
+ * The work budget: searches rank what they read, lists end early with
+ * more, and the transaction says it is truncated; a search takes half of
+ * what is left.
+ */
+
+static void
+test_budget(void)
+{
+    int                       rc, more;
+    char                      name[16], last[16];
+    size_t                    i, n, total, listed;
+    mcp_store_t              *s;
+    mcp_store_txn_t          *t;
+    test_seen_t               l;
+    mcp_store_hit_t           hits[TEST_HITS];
+    mcp_store_scope_t         sc;
+    mcp_store_relation_t      after;
+    mcp_store_observation_t   obs[1];
+
+    rc = test_begin("budget", "acme", "", &s, &t, &sc);
+
+    for (i = 0; rc == MCP_STORE_OK && i < 100; i++) {
+        snprintf(name, sizeof(name), "n%02u", (unsigned) i);
+        rc = test_create(t, &sc, NULL, name, "thing", "common words here",
+                         NULL);
+
+        if (rc == MCP_STORE_OK) {
+            rc = test_relate(t, &sc, "hub", "links", name, NULL);
+        }
+    }
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_txn_commit(t);
+    }
+
+    TAP_RC(rc, MCP_STORE_OK, "budget: 100 entities, 100 relations");
+
+    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+
+    rc |= test_search(t, &sc, "common", hits, &n, &total, NULL, 0);
+    TAP_OK(rc == MCP_STORE_OK && total == 100 && !mcp_store_txn_truncated(t),
+           "budget: the default finds all 100");
+
+    mcp_store_txn_budget(t, 2 * 30);
+    rc = test_search(t, &sc, "common", hits, &n, &total, NULL, 0);
+    TAP_OK(rc == MCP_STORE_OK && total > 0 && total < 100
+           && mcp_store_txn_truncated(t),
+           "budget: 60 units, half for the search: %u of them, truncated",
+           (unsigned) total);
+
+    mcp_store_txn_budget(t, 0);
+    rc = test_search(t, &sc, "common", hits, &n, &total, NULL, 0);
+    TAP_OK(rc == MCP_STORE_OK && total == 0,
+           "budget: none left, nothing read");
+
+    mcp_store_txn_abort(t);
+    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+
+    /* a page of entities ends with the budget, and goes on from there */
+
+    listed = 0;
+    last[0] = '\0';
+    more = 1;
+
+    for (i = 0; rc == MCP_STORE_OK && more && i < 100; i++) {
+        mcp_store_txn_budget(t, 300);
+        test_seen_init(&l, 0);
+
+        rc = mcp_store_entity_list(t, &sc, last, strlen(last), 0, obs, 1,
+                                   test_entity_cb, &l, &more);
+        listed += l.calls;
+
+        if (l.calls > 0) {
+            snprintf(last, sizeof(last), "%.3s",
+                     l.seen + strlen(l.seen) - 5);
+        }
+    }
+
+    TAP_OK(rc == MCP_STORE_OK && listed == 100 && i > 2 && i < 100
+           && mcp_store_txn_truncated(t),
+           "budget: entity pages of 300 units: %u pages hold the 100",
+           (unsigned) i);
+
+    mcp_store_txn_budget(t, 200);
+    test_seen_init(&l, 0);
+    rc = test_rels(t, &sc, "hub", NULL, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && l.calls > 0 && l.calls < 100 && more == 1,
+           "budget: relations of hub: a page of %u, more", (unsigned) l.calls);
+
+    after = test_rel("hub", "links", "n99");
+    mcp_store_txn_budget(t, 0);
+    test_seen_init(&l, 0);
+    rc = test_rels(t, &sc, "hub", &after, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && l.calls == 0 && more == 0,
+           "budget: none left after the last: none, and no more");
 
     mcp_store_txn_abort(t);
     mcp_store_close(s);
