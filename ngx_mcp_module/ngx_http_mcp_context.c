@@ -136,7 +136,8 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_context_tools[] = {
       ngx_http_mcp_context_list },
 
     { "context_clear", "Delete a conversation",
-      "Deletes a context with all its messages and its summary.",
+      "Deletes a context with all its messages and its summary. A very "
+      "long one takes several calls: call again until cleared is true.",
       "{\"type\": \"object\", \"properties\": {" NGX_HTTP_MCP_CTX_PROPS "},"
       "\"required\": [\"context_id\"]}",
       "{\"type\": \"object\", \"properties\": {"
@@ -725,7 +726,8 @@ ngx_http_mcp_context_clear(ngx_http_mcp_call_t *call, json_t *args,
                                 rc != MCP_STORE_OK ? NULL
                                 : json_pack("{s:s%, s:b}", "context_id",
                                             c.id.data, c.id.len,
-                                            "cleared", 1));
+                                            "cleared",
+                                            !mcp_store_txn_truncated(c.txn)));
 }
 
 

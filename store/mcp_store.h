@@ -154,7 +154,7 @@ const char *mcp_store_strerror(int rc);
  * free count as free again.
  */
 #define MCP_STORE_RESERVE_SHARE   16
-#define MCP_STORE_RESERVE_MIN     ((uint64_t) 256 * 1024)
+#define MCP_STORE_RESERVE_MIN     ((uint64_t) 1024 * 1024)
 #define MCP_STORE_RESERVE_MAX     ((uint64_t) 64 * 1024 * 1024)
 
 
@@ -721,7 +721,9 @@ int mcp_store_context_summary(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 
 /*
  * Deletes a context, its messages and their index entries: NOTFOUND if
- * none.
+ * none.  Within the work budget: a context too long for it loses its
+ * oldest messages (one at least), keeps the others with a record that
+ * counts them, and the transaction is truncated; a later call goes on.
  */
 int mcp_store_context_delete(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *ctx, size_t ctx_len);

@@ -369,7 +369,7 @@ mcp_store_context_delete(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
         return rc;
     }
 
-    return mcp_store_ctx_remove(&cx, 0, &done);
+    return mcp_store_ctx_remove(&cx, 1, &done);
 }
 
 

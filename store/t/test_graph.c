@@ -20,7 +20,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        165
+#define TEST_PLAN        169
 
 #define TEST_KIB         ((size_t) 1024)
 
@@ -61,6 +61,7 @@ static int test_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *query, mcp_store_hit_t *hits, size_t *n, size_t *total,
     char *docs, size_t size);
 static int test_str_is(const char *p, size_t len, const char *str);
+static int test_end(mcp_store_txn_t *t, int rc);
 static void test_seen_init(test_seen_t *l, size_t stop_at);
 static void test_seen_add(test_seen_t *l, const char *fmt, ...)
     TEST_PRINTF(2, 3);
@@ -103,6 +104,7 @@ static void test_query_limits(void);
 static void test_budget(void);
 static void test_utf8(void);
 static void test_map_full(void);
+static void test_reserve(void);
 static void test_fork_reader(void);
 static void test_old_store(void);
 
@@ -136,6 +138,7 @@ main(void)
     test_budget();
     test_utf8();
     test_map_full();
+    test_reserve();
     test_fork_reader();
     test_old_store();
 
@@ -1688,6 +1691,178 @@ test_map_full(void)
 }
 
 
+/*
+ * A store of 1 MiB filled, round by round, with links, sessions, entities
+ * with relations, and messages of contexts that expire, until a write is
+ * FULL.  Then each kind of delete commits, and once they have freed
+ * pages, new writes of each kind do.
+ */
+
+static void
+test_reserve_text(char *buf, size_t size, unsigned i)
+{
+    snprintf(buf, size, "round %u: words to fill the pages of the index, "
+             "w%ua w%ub w%uc, and some more of them to be sure", i, i, i, i);
+}
+
+
+static int
+test_reserve_round(mcp_store_t *s, const mcp_store_scope_t *sc, unsigned i)
+{
+    int                   rc;
+    char                  name[32], ctx[16], text[160];
+    mcp_store_txn_t      *t;
+    mcp_store_link_t      link;
+    mcp_store_message_t   m;
+    mcp_store_session_t   session;
+
+    snprintf(name, sizeof(name), "e%05u", i);
+    snprintf(ctx, sizeof(ctx), "c%u", i % 8);
+    test_reserve_text(text, sizeof(text), i);
+
+    memset(&link, 0, sizeof(link));
+    link.url = text;
+    link.url_len = strlen(text);
+
+    memset(&session, 0, sizeof(session));
+    session.last_seen = 100;
+
+    rc = mcp_store_link_put(s, name, strlen(name), &link);
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_session_put(s, name, strlen(name), &session);
+    }
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_txn_begin(s, 0, &t);
+    }
+
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    memset(&m, 0, sizeof(m));
+    m.role = MCP_STORE_ROLE_USER;
+    m.content = text;
+    m.content_len = strlen(text);
+
+    rc = test_create(t, sc, NULL, name, "thing", text, NULL);
+
+    if (rc == MCP_STORE_OK) {
+        rc = test_relate(t, sc, name, "follows", "e00000", NULL);
+    }
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_message_append(t, sc, ctx, strlen(ctx), &m, 100, 1000,
+                                      NULL);
+    }
+
+    if (rc != MCP_STORE_OK) {
+        mcp_store_txn_abort(t);
+        return rc;
+    }
+
+    return mcp_store_txn_commit(t);
+}
+
+
+static void
+test_reserve(void)
+{
+    int                    rc, ok, done;
+    char                   dir[PATH_MAX], name[32], text[160];
+    size_t                 removed;
+    unsigned               i, n;
+    mcp_store_t           *s;
+    mcp_store_txn_t       *t;
+    mcp_store_scope_t      sc;
+    mcp_store_relation_t   r;
+
+    s = test_open(test_dir(dir, "reserve"), 4 * 1024 * TEST_KIB, 0);
+    sc = test_scope("acme", "");
+
+    rc = MCP_STORE_OK;
+
+    for (n = 0; rc == MCP_STORE_OK && n < 100000; n++) {
+        rc = test_reserve_round(s, &sc, n);
+    }
+
+    TAP_OK(rc == MCP_STORE_FULL && n > 100,
+           "reserve: a 4 MiB store is FULL after %u rounds", n);
+
+    ok = (mcp_store_link_delete(s, "e00001", 6) == MCP_STORE_OK);
+    ok &= (mcp_store_session_delete(s, "e00001", 6) == MCP_STORE_OK);
+    ok &= (mcp_store_session_expire(s, 200, 10, &removed, NULL)
+           == MCP_STORE_OK && removed == 10);
+
+    rc = mcp_store_txn_begin(s, 0, &t);
+
+    if (rc == MCP_STORE_OK) {
+        test_reserve_text(text, sizeof(text), 2);
+        rc = mcp_store_observation_delete(t, &sc, "e00002", 6, text,
+                                          strlen(text), &done);
+        ok &= done;
+    }
+
+    if (rc == MCP_STORE_OK) {
+        r = test_rel("e00003", "follows", "e00000");
+        rc = mcp_store_relation_delete(t, &sc, &r, &done);
+        ok &= done;
+    }
+
+    if (rc == MCP_STORE_OK) {
+        rc = test_del(t, &sc, "e00004", &done);
+        ok &= done;
+    }
+
+    ok &= (test_end(t, rc) == MCP_STORE_OK);
+
+    rc = mcp_store_txn_begin(s, 0, &t);
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_context_delete(t, &sc, "c1", 2);
+    }
+
+    ok &= (test_end(t, rc) == MCP_STORE_OK);
+    ok &= (mcp_store_context_expire(s, 2000, 1, &removed, NULL)
+           == MCP_STORE_OK);
+
+    TAP_OK(ok, "reserve: on the full store a link, a session, idle "
+           "sessions, an observation, a relation, an entity, a context and "
+           "an expired one are deleted");
+
+    /* the entities of a fifth of the rounds, and all that expired */
+
+    rc = mcp_store_txn_begin(s, 0, &t);
+
+    for (i = 10; rc == MCP_STORE_OK && i < n / 5; i++) {
+        snprintf(name, sizeof(name), "e%05u", i);
+        rc = test_del(t, &sc, name, &done);
+    }
+
+    rc = test_end(t, rc);
+
+    for (i = 0; rc == MCP_STORE_OK && i < 100; i++) {
+        rc = mcp_store_context_expire(s, 2000, 10, &removed, &done);
+
+        if (!done) {
+            break;
+        }
+    }
+
+    TAP_RC(rc, MCP_STORE_OK, "reserve: many more deletes commit too");
+
+    for (i = 0; rc == MCP_STORE_OK && i < 20; i++) {
+        rc = test_reserve_round(s, &sc, 200000 + i);
+    }
+
+    TAP_RC(rc, MCP_STORE_OK, "reserve: then the room they freed takes 20 "
+           "new rounds of writes");
+
+    mcp_store_close(s);
+}
+
+
 static void
 test_fork_reader(void)
 {
@@ -2036,6 +2211,20 @@ static int
 test_str_is(const char *p, size_t len, const char *str)
 {
     return p != NULL && len == strlen(str) && memcmp(p, str, len) == 0;
+}
+
+
+/* commits t if rc says so, else aborts it; returns what came of it */
+
+static int
+test_end(mcp_store_txn_t *t, int rc)
+{
+    if (rc != MCP_STORE_OK) {
+        mcp_store_txn_abort(t);
+        return rc;
+    }
+
+    return mcp_store_txn_commit(t);
 }
 
 
