@@ -67,7 +67,7 @@ static int mcp_store_read_record(mcp_store_rbuf_t *r, const void *data,
     size_t len, uint64_t fields);
 static int mcp_store_read_record_opt(mcp_store_rbuf_t *r, const void *data,
     size_t len, uint64_t fields, uint64_t *n);
-static int mcp_store_has_tenant(const char *tenant, size_t tenant_len);
+static size_t mcp_store_has_tenant(const char *tenant, size_t tenant_len);
 static void mcp_store_pack_tenant(msgpack_packer *pk, const char *tenant,
     size_t tenant_len);
 static int mcp_store_read_tenant(mcp_store_rbuf_t *r, uint64_t present,
@@ -613,15 +613,17 @@ mcp_store_read_record_opt(mcp_store_rbuf_t *r, const void *data, size_t len,
 /*
  * Is the tenant one that is written?  MCP_STORE_TENANT_DEFAULT is left out,
  * spelled out or not, so that such records stay as they were before
- * tenants.
+ * tenants.  The answer counts the record's fields: 1 or 0.
  */
 
-static int
+static size_t
 mcp_store_has_tenant(const char *tenant, size_t tenant_len)
 {
-    return tenant_len != 0
-           && !(tenant_len == sizeof(MCP_STORE_TENANT_DEFAULT) - 1
-                && memcmp(tenant, MCP_STORE_TENANT_DEFAULT, tenant_len) == 0);
+    return (tenant_len != 0
+            && !(tenant_len == sizeof(MCP_STORE_TENANT_DEFAULT) - 1
+                 && memcmp(tenant, MCP_STORE_TENANT_DEFAULT, tenant_len)
+                    == 0))
+           ? 1 : 0;
 }
 
 

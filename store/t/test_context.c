@@ -1458,7 +1458,7 @@ test_window_random(void)
                             && w.summary_tokens
                                == mcp_store_tokens(w.summary_len)))
                        && (w.dropped == 0 || w.summary != NULL
-                           || share * max < 3 + 8
+                           || share * (double) max < 3 + 8
                            || max - need < 3 + 8)
                        && w.summary_at <= w.nmessages;
 
@@ -1736,9 +1736,9 @@ test_random_ctx(mcp_store_txn_t *t, const char *ctx, test_ctx_t *tc)
         buf[0] = '\0';
 
         for (w = 0; w < words && len < 600; w++) {
-            len += snprintf(buf + len, sizeof(buf) - len, "%s%s",
-                            vocab[test_rand(sizeof(vocab) / sizeof(vocab[0]))],
-                            ends[test_rand(sizeof(ends) / sizeof(ends[0]))]);
+            len += (size_t) snprintf(buf + len, sizeof(buf) - len, "%s%s",
+                          vocab[test_rand(sizeof(vocab) / sizeof(vocab[0]))],
+                          ends[test_rand(sizeof(ends) / sizeof(ends[0]))]);
         }
 
         if (test_add(t, &test_acme, ctx, role, pinned, buf, 1, 0)

@@ -1401,7 +1401,7 @@ test_query_limits(void)
 
     len = 0;
     for (i = 0; i < MCP_STORE_QUERY_TERMS; i++) {
-        len += snprintf(q + len, 16, "nil%02u ", (unsigned) i);
+        len += (size_t) snprintf(q + len, 16, "nil%02u ", (unsigned) i);
     }
 
     snprintf(q + len, 16, "omega");
@@ -1649,7 +1649,7 @@ test_map_full(void)
 
     for (i = 0; rc == MCP_STORE_OK && i < 1000; i++) {
         snprintf(name, sizeof(name), "big%u", (unsigned) i);
-        text[0] = 'a' + i % 26;
+        text[0] = (char) ('a' + i % 26);
         rc = test_create(t, &sc, NULL, name, "thing", text, NULL);
 
         if (rc == MCP_STORE_OK) {
@@ -2198,8 +2198,9 @@ test_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
         len = 0;
 
         for (i = 0; rc == MCP_STORE_OK && i < *n; i++) {
-            len += snprintf(docs + len, size - len, "%s%.*s", i ? "," : "",
-                            (int) hits[i].doc_len, hits[i].doc);
+            len += (size_t) snprintf(docs + len, size - len, "%s%.*s",
+                                     i ? "," : "", (int) hits[i].doc_len,
+                                     hits[i].doc);
         }
     }
 
