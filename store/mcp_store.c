@@ -61,6 +61,7 @@ static int mcp_store_env_begin(mcp_store_t *s, unsigned flags,
 static int mcp_store_map_adopt(mcp_store_t *s);
 static int mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
     uint64_t *limit);
+static MDB_dbi mcp_store_kind_dbi(mcp_store_t *s, unsigned kind);
 static int mcp_store_reader_count(const char *msg, void *ctx);
 
 
@@ -521,19 +522,23 @@ mcp_store_key_begin(mcp_store_t *s, const char *key, size_t key_len,
 
 
 int
-mcp_store_key_get(mcp_store_t *s, const MDB_dbi *dbi, const char *key,
-    size_t key_len, MDB_val *val)
+mcp_store_key_read(mcp_store_t *s, unsigned kind, const char *key,
+    size_t key_len, void *rec)
 {
     int       rc;
     MDB_txn  *txn;
-    MDB_val   k;
+    MDB_val   k, val;
+
+    if (s == NULL || rec == NULL) {
+        return MCP_STORE_EINVAL;
+    }
 
     rc = mcp_store_key(&k, key, key_len);
     if (rc != MCP_STORE_OK) {
         return rc;
     }
 
-    if (dbi == NULL) {
+    if (kind == MCP_STORE_RECORD_SESSION && !s->has_sessions) {
         if (s->txn.mdb != NULL) {
             return MCP_STORE_EBUSY;
         }
@@ -547,7 +552,11 @@ mcp_store_key_get(mcp_store_t *s, const MDB_dbi *dbi, const char *key,
         return rc;
     }
 
-    rc = mcp_store_rc(mdb_get(txn, *dbi, &k, val));
+    rc = mcp_store_rc(mdb_get(txn, mcp_store_kind_dbi(s, kind), &k, &val));
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_record_decode(kind, val.mv_data, val.mv_size, rec);
+    }
 
     if (rc != MCP_STORE_OK) {
         mcp_store_release(s);
@@ -558,7 +567,7 @@ mcp_store_key_get(mcp_store_t *s, const MDB_dbi *dbi, const char *key,
 
 
 int
-mcp_store_key_delete(mcp_store_t *s, MDB_dbi dbi, const char *key,
+mcp_store_key_delete(mcp_store_t *s, unsigned kind, const char *key,
     size_t key_len)
 {
     int       rc;
@@ -570,9 +579,30 @@ mcp_store_key_delete(mcp_store_t *s, MDB_dbi dbi, const char *key,
         return rc;
     }
 
-    rc = mcp_store_rc(mdb_del(txn, dbi, &k, NULL));
+    rc = mcp_store_rc(mdb_del(txn, mcp_store_kind_dbi(s, kind), &k, NULL));
 
     return mcp_store_write_end(s, txn, rc);
+}
+
+
+int
+mcp_store_record_get(mcp_store_t *s, MDB_txn *txn, unsigned kind,
+    const char *key, size_t key_len, MDB_val *k, void *rec)
+{
+    int      rc;
+    MDB_val  val;
+
+    if (mcp_store_key(k, key, key_len) != MCP_STORE_OK) {
+        return MCP_STORE_NOTFOUND;
+    }
+
+    rc = mcp_store_rc(mdb_get(txn, mcp_store_kind_dbi(s, kind), k, &val));
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_record_decode(kind, val.mv_data, val.mv_size, rec);
+    }
+
+    return rc;
 }
 
 
@@ -1068,6 +1098,13 @@ mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
     *limit = (map - reserve) / st.ms_psize;
 
     return MDB_SUCCESS;
+}
+
+
+static MDB_dbi
+mcp_store_kind_dbi(mcp_store_t *s, unsigned kind)
+{
+    return (kind == MCP_STORE_RECORD_LINK) ? s->links : s->sessions;
 }
 
 

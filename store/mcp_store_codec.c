@@ -164,9 +164,9 @@ static void mcp_store_wbuf_init(mcp_store_wbuf_t *w, msgpack_packer *pk,
     char *buf, size_t size);
 static void mcp_store_pack_str(msgpack_packer *pk, const char *str,
     size_t len);
-static size_t mcp_store_record_encode(const mcp_store_field_t *f,
+static size_t mcp_store_fields_encode(const mcp_store_field_t *f,
     const void *rec, char *buf, size_t size);
-static int mcp_store_record_decode(const mcp_store_field_t *f,
+static int mcp_store_fields_decode(const mcp_store_field_t *f,
     const void *data, size_t len, void *rec, size_t size);
 static size_t mcp_store_fields(const mcp_store_field_t *f);
 static int mcp_store_read_field(mcp_store_rbuf_t *r,
@@ -196,14 +196,14 @@ static int mcp_store_read_str(mcp_store_rbuf_t *r, const char **str,
     size_t                                                                    \
     mcp_store_##name##_encode(const type *rec, char *buf, size_t size)        \
     {                                                                         \
-        return mcp_store_record_encode(mcp_store_##name##_fields, rec, buf,   \
+        return mcp_store_fields_encode(mcp_store_##name##_fields, rec, buf,   \
                                        size);                                 \
     }                                                                         \
                                                                               \
     int                                                                       \
     mcp_store_##name##_decode(const void *data, size_t len, type *rec)        \
     {                                                                         \
-        return mcp_store_record_decode(mcp_store_##name##_fields, data, len,  \
+        return mcp_store_fields_decode(mcp_store_##name##_fields, data, len,  \
                                        rec, sizeof(type));                    \
     }
 
@@ -211,6 +211,16 @@ MCP_STORE_CODEC(link, mcp_store_link_t)
 MCP_STORE_CODEC(session, mcp_store_session_t)
 MCP_STORE_CODEC(context, mcp_store_context_t)
 MCP_STORE_CODEC(message, mcp_store_message_t)
+
+
+int
+mcp_store_record_decode(unsigned kind, const void *data, size_t len,
+    void *rec)
+{
+    return (kind == MCP_STORE_RECORD_LINK)
+           ? mcp_store_link_decode(data, len, rec)
+           : mcp_store_session_decode(data, len, rec);
+}
 
 
 size_t
@@ -381,7 +391,7 @@ mcp_store_entity_decode(const void *data, size_t len, mcp_store_entity_t *e,
 size_t
 mcp_store_relation_encode(int64_t created_at, char *buf, size_t size)
 {
-    return mcp_store_record_encode(mcp_store_relation_fields, &created_at,
+    return mcp_store_fields_encode(mcp_store_relation_fields, &created_at,
                                    buf, size);
 }
 
@@ -389,7 +399,7 @@ mcp_store_relation_encode(int64_t created_at, char *buf, size_t size)
 int
 mcp_store_relation_decode(const void *data, size_t len, int64_t *created_at)
 {
-    return mcp_store_record_decode(mcp_store_relation_fields, data, len,
+    return mcp_store_fields_decode(mcp_store_relation_fields, data, len,
                                    created_at, sizeof(int64_t));
 }
 
@@ -397,7 +407,7 @@ mcp_store_relation_decode(const void *data, size_t len, int64_t *created_at)
 /* An array of the fields, the tenant only when it is written. */
 
 static size_t
-mcp_store_record_encode(const mcp_store_field_t *f, const void *rec,
+mcp_store_fields_encode(const mcp_store_field_t *f, const void *rec,
     char *buf, size_t size)
 {
     size_t                    n;
@@ -466,7 +476,7 @@ mcp_store_record_encode(const mcp_store_field_t *f, const void *rec,
  */
 
 static int
-mcp_store_record_decode(const mcp_store_field_t *f, const void *data,
+mcp_store_fields_decode(const mcp_store_field_t *f, const void *data,
     size_t len, void *rec, size_t size)
 {
     size_t              i, nf;

@@ -26,8 +26,6 @@ static int mcp_store_session_touch_one(mcp_store_t *s, MDB_txn *txn,
     const void *batch, size_t i);
 static int mcp_store_session_valid(const mcp_store_session_t *session);
 static int mcp_store_str_valid(const char *str, size_t len);
-static int mcp_store_session_read(mcp_store_t *s, MDB_txn *txn,
-    MDB_val *key, mcp_store_session_t *session);
 static int mcp_store_session_pack(const mcp_store_session_t *session,
     char *buf, MDB_val *val);
 
@@ -40,33 +38,15 @@ mcp_store_session_put(mcp_store_t *s, const char *id, size_t id_len,
 }
 
 
+/* on success the snapshot stays until the next call: the strings are in
+ * it */
+
 int
 mcp_store_session_get(mcp_store_t *s, const char *id, size_t id_len,
     mcp_store_session_t *session)
 {
-    int      rc;
-    MDB_val  val;
-
-    if (s == NULL || session == NULL) {
-        return MCP_STORE_EINVAL;
-    }
-
-    rc = mcp_store_key_get(s, s->has_sessions ? &s->sessions : NULL, id,
-                           id_len, &val);
-    if (rc != MCP_STORE_OK) {
-        return rc;
-    }
-
-    rc = mcp_store_session_decode(val.mv_data, val.mv_size, session);
-
-    /* on success the snapshot stays until the next call: the strings are
-     * in it */
-
-    if (rc != MCP_STORE_OK) {
-        mcp_store_release(s);
-    }
-
-    return rc;
+    return mcp_store_key_read(s, MCP_STORE_RECORD_SESSION, id, id_len,
+                              session);
 }
 
 
@@ -79,21 +59,17 @@ mcp_store_session_update(mcp_store_t *s, const char *id, size_t id_len,
 
 
 int
-mcp_store_session_touch(mcp_store_t *s, const mcp_store_touch_t *t,
-    size_t n)
+mcp_store_session_delete(mcp_store_t *s, const char *id, size_t id_len)
 {
-    return mcp_store_batch(s, t, n, mcp_store_session_touch_one);
+    return mcp_store_key_delete(s, MCP_STORE_RECORD_SESSION, id, id_len);
 }
 
 
 int
-mcp_store_session_delete(mcp_store_t *s, const char *id, size_t id_len)
+mcp_store_session_touch(mcp_store_t *s, const mcp_store_touch_t *t,
+    size_t n)
 {
-    if (s == NULL) {
-        return MCP_STORE_EINVAL;
-    }
-
-    return mcp_store_key_delete(s, s->sessions, id, id_len);
+    return mcp_store_batch(s, t, n, mcp_store_session_touch_one);
 }
 
 
@@ -312,11 +288,8 @@ mcp_store_session_touch_one(mcp_store_t *s, MDB_txn *txn, const void *batch,
 
     t = (const mcp_store_touch_t *) batch + i;
 
-    if (mcp_store_key(&key, t->id, t->id_len) != MCP_STORE_OK) {
-        return MCP_STORE_NOTFOUND;
-    }
-
-    rc = mcp_store_session_read(s, txn, &key, &session);
+    rc = mcp_store_record_get(s, txn, MCP_STORE_RECORD_SESSION, t->id,
+                              t->id_len, &key, &session);
 
     if (rc != MCP_STORE_OK || t->last_seen <= session.last_seen) {
         return rc;
@@ -353,23 +326,6 @@ static int
 mcp_store_str_valid(const char *str, size_t len)
 {
     return (str != NULL || len == 0) && len <= MCP_STORE_SESSION_STR_MAX;
-}
-
-
-static int
-mcp_store_session_read(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
-    mcp_store_session_t *session)
-{
-    int      rc;
-    MDB_val  val;
-
-    rc = mcp_store_rc(mdb_get(txn, s->sessions, key, &val));
-
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_session_decode(val.mv_data, val.mv_size, session);
-    }
-
-    return rc;
 }
 
 
