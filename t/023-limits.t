@@ -38,107 +38,70 @@ make_path("$root/conf", "$root/logs", $data);
 # run as root, the workers are "nobody": they must reach the store
 chmod 0755, $root;
 
+my $tool = $ENV{TEST_NGINX_MCP_STORE_TOOL} || 'build/store/mcp-store';
 my $http = HTTP::Tiny->new(timeout => 30, max_redirect => 0,
                            keep_alive => 0);
 my $base = "http://127.0.0.1:$port";
 my $log = "$root/logs/error.log";
 
-sub write_conf {
-    open my $fh, '>', "$root/conf/nginx.conf" or die $!;
-    print $fh map { "load_module $_;\n" } @modules;
-    print $fh <<"_EOC_";
-worker_processes  2;
-daemon            on;
-master_process    on;
-error_log         logs/error.log info;
-pid               logs/nginx.pid;
+# an MCP session of the tool's making, as in t/013-memory.t
+system($tool, '--map-size=268435456', 'session-put', $data, 's1',
+       'last_seen=' . int(time)) == 0
+    or die "cannot make a session with $tool\n";
 
-events {
-    worker_connections  128;
-}
+open my $conf, '>', "$root/conf/nginx.conf" or die $!;
+print $conf map { "load_module $_;\n" } @modules;
+print $conf <<"_EOC_";
+worker_processes 2;  daemon on;  master_process on;  pid logs/nginx.pid;
+error_log logs/error.log info;
+events { worker_connections 128; }
 
 http {
-    access_log  off;
-
-    mcp_store  $data  map_size=256m  durability=off;
+    access_log off;
+    mcp_store $data map_size=256m durability=off;
 
     server {
-        listen  127.0.0.1:$port reuseport;
-
+        listen 127.0.0.1:$port reuseport;
         location = /shorten { mcp_shorten; }
         location = /mcp { mcp_endpoint; }
         location / { mcp_redirect; }
     }
 }
 _EOC_
-    close $fh;
-}
+close $conf;
 
-sub master_pid {
-    open my $fh, '<', "$root/logs/nginx.pid" or return undef;
-    my $pid = <$fh>;
-    chomp $pid;
-    return $pid;
-}
+# nginx runs for the whole suite: a master and two workers
+system($nginx, '-p', "$root/", '-c', 'conf/nginx.conf') == 0
+    or BAIL_OUT("nginx did not start");
 
-sub wait_until {
-    my ($cond, $seconds) = @_;
-    my $deadline = time + ($seconds || 5);
-
-    while (time < $deadline) {
-        return 1 if $cond->();
-        sleep 0.02;
+END {
+    if (open my $fh, '<', "$root/logs/nginx.pid") {
+        my $pid = <$fh>;
+        kill 'QUIT', $pid if $pid;
+        sleep 0.05 while $pid && kill 0, $pid;
     }
-
-    return $cond->();
 }
 
-sub start {
-    system($nginx, '-p', "$root/", '-c', 'conf/nginx.conf') == 0
-        or BAIL_OUT("nginx did not start");
-
-    wait_until(sub { $http->get("$base/")->{status} != 599 }, 5)
-        or BAIL_OUT("nginx does not answer on port $port");
+for (1 .. 100) {
+    last if $http->get("$base/")->{status} != 599;
+    sleep 0.05;
 }
 
-sub stop {
-    my $pid = master_pid() or return;
-    kill 'QUIT', $pid;
+BAIL_OUT("nginx does not answer on port $port")
+    if $http->get("$base/")->{status} == 599;
 
-    wait_until(sub { !kill 0, $pid }, 10) or kill 'KILL', $pid;
-    unlink "$root/logs/nginx.pid";
-}
-
-sub mcp {
-    my ($session, $body, $h) = @_;
+sub tool_call {
+    my ($name, $args, $h) = @_;
 
     return ($h || $http)->post("$base/mcp", {
         headers => {
             'Content-Type' => 'application/json',
             'Accept' => 'application/json, text/event-stream',
-            $session ? ('Mcp-Session-Id' => $session) : (),
+            'Mcp-Session-Id' => 's1',
         },
-        content => $body,
+        content => qq({"jsonrpc": "2.0", "id": 3, "method": "tools/call", )
+                   . qq("params": {"name": "$name", "arguments": $args}}),
     });
-}
-
-sub initialize {
-    my $res = mcp(undef, '{"jsonrpc": "2.0", "id": 1, "method": '
-                         . '"initialize", "params": {"protocolVersion": '
-                         . '"2025-11-25", "capabilities": {}, "clientInfo": '
-                         . '{"name": "limits", "version": "1"}}}');
-
-    return $res->{headers}{'mcp-session-id'} // '';
-}
-
-my $session;
-
-sub tool_call {
-    my ($name, $args, $h) = @_;
-
-    return mcp($session, '{"jsonrpc": "2.0", "id": 3, "method": '
-                         . '"tools/call", "params": {"name": "' . $name
-                         . '", "arguments": ' . $args . '}}', $h);
 }
 
 # a tool call and how long it took, in ms
@@ -178,16 +141,7 @@ sub bad_lines {
     return grep { /\[(error|crit|alert|emerg)\]/ } <$fh>;
 }
 
-END { stop() }
-
-
 srand(16);
-
-write_conf();
-start();
-
-$session = initialize();
-like($session, qr/^[0-9A-Za-z]{32}$/, 'an MCP session');
 
 
 # {{{ the store of the issue: 2,000 entities of 30 random "a" words
@@ -364,7 +318,5 @@ cmp_ok($ms, '<', 50 * $slow, sprintf 'within 50 ms (%.1f)', $ms);
 
 my @bad = bad_lines();
 is(scalar @bad, 0, 'no errors in the error log') or diag(@bad);
-
-stop();
 
 done_testing();

@@ -44,6 +44,7 @@ static int test_begin(const char *name, const char *tenant, const char *ns,
 static mcp_store_scope_t test_scope(const char *tenant, const char *ns);
 static int test_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     int *created, const char *name, const char *type, ...);
+static int test_docs(mcp_store_txn_t *t, const mcp_store_scope_t *sc, ...);
 static int test_relate_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *list);
 static mcp_store_relation_t test_rel(const char *from, const char *type,
@@ -1178,22 +1179,12 @@ test_bm25_order(void)
     rc = test_begin("bm25", "acme", "", &s, &t, &sc);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "doc1", "x", "apple banana apple",
-                         NULL);
+        rc = test_docs(t, &sc, "doc1", "apple banana apple",
+                       "doc2", "apple cherry", "doc3", "cherry banana durian",
+                       NULL);
     }
 
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "doc2", "x", "apple cherry", NULL);
-    }
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "doc3", "x", "cherry banana durian",
-                         NULL);
-    }
-
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_txn_commit(t);
-    }
+    rc = test_end(t, rc);
 
     TAP_RC(rc, MCP_STORE_OK, "bm25: three documents");
 
@@ -1347,12 +1338,8 @@ test_query_limits(void)
     rc = test_begin("query-limits", "acme", "", &s, &t, &sc);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "doc1", "x", "apple banana apple",
-                         NULL);
-    }
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "doc2", "x", "omega", NULL);
+        rc = test_docs(t, &sc, "doc1", "apple banana apple", "doc2", "omega",
+                       NULL);
     }
 
     /* "pre000" to "pre299", one an entity: more than a word expands to */
@@ -2087,6 +2074,34 @@ test_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc, int *created,
     va_end(args);
 
     return mcp_store_entity_create(t, sc, &e, 1000, created);
+}
+
+
+/*
+ * Creates entities of type "x" from pairs of a name and one observation,
+ * up to a NULL name.
+ */
+
+static int
+test_docs(mcp_store_txn_t *t, const mcp_store_scope_t *sc, ...)
+{
+    int          rc;
+    va_list      args;
+    const char  *name, *text;
+
+    rc = MCP_STORE_OK;
+
+    va_start(args, sc);
+
+    while (rc == MCP_STORE_OK && (name = va_arg(args, const char *)) != NULL)
+    {
+        text = va_arg(args, const char *);
+        rc = test_create(t, sc, NULL, name, "x", text, NULL);
+    }
+
+    va_end(args);
+
+    return rc;
 }
 
 
