@@ -167,7 +167,7 @@ static void mcp_store_pack_str(msgpack_packer *pk, const char *str,
 static size_t mcp_store_fields_encode(const mcp_store_field_t *f,
     const void *rec, char *buf, size_t size);
 static int mcp_store_fields_decode(const mcp_store_field_t *f,
-    const void *data, size_t len, void *rec, size_t size);
+    const void *data, size_t len, void *rec);
 static size_t mcp_store_fields(const mcp_store_field_t *f);
 static int mcp_store_read_field(mcp_store_rbuf_t *r,
     const mcp_store_field_t *f, int present, char *rec);
@@ -204,7 +204,7 @@ static int mcp_store_read_str(mcp_store_rbuf_t *r, const char **str,
     mcp_store_##name##_decode(const void *data, size_t len, type *rec)        \
     {                                                                         \
         return mcp_store_fields_decode(mcp_store_##name##_fields, data, len,  \
-                                       rec, sizeof(type));                    \
+                                       rec);                                  \
     }
 
 MCP_STORE_CODEC(link, mcp_store_link_t)
@@ -400,7 +400,7 @@ int
 mcp_store_relation_decode(const void *data, size_t len, int64_t *created_at)
 {
     return mcp_store_fields_decode(mcp_store_relation_fields, data, len,
-                                   created_at, sizeof(int64_t));
+                                   created_at);
 }
 
 
@@ -471,20 +471,21 @@ mcp_store_fields_encode(const mcp_store_field_t *f, const void *rec,
 
 
 /*
- * Decodes into a copy of *rec, which is changed only on success: what the
- * record does not hold (a context's id, a message's seq) is kept.
+ * Decodes into a record of its own, and on success copies the fields to
+ * rec: rec is changed only then, and only in its fields (a context's id,
+ * a message's seq are not).
  */
 
 static int
 mcp_store_fields_decode(const mcp_store_field_t *f, const void *data,
-    size_t len, void *rec, size_t size)
+    size_t len, void *rec)
 {
-    size_t              i, nf;
-    uint64_t            n;
-    mcp_store_rbuf_t    r;
-    mcp_store_record_t  tmp;
-
-    memcpy(&tmp, rec, size);
+    char                *dst;
+    size_t               i, nf;
+    uint64_t             n;
+    const char          *src;
+    mcp_store_rbuf_t     r;
+    mcp_store_record_t   tmp;
 
     nf = mcp_store_fields(f);
 
@@ -506,7 +507,34 @@ mcp_store_fields_decode(const mcp_store_field_t *f, const void *data,
         return MCP_STORE_ECORRUPT;
     }
 
-    memcpy(rec, &tmp, size);
+    dst = rec;
+    src = (const char *) &tmp;
+
+    for ( /* void */ ; f->type != MCP_STORE_FIELD_END; f++) {
+        switch (f->type) {
+
+        case MCP_STORE_FIELD_INT64:
+            *(int64_t *) (dst + f->offset) =
+                                   *(const int64_t *) (src + f->offset);
+            break;
+
+        case MCP_STORE_FIELD_UINT64:
+            *(uint64_t *) (dst + f->offset) =
+                                   *(const uint64_t *) (src + f->offset);
+            break;
+
+        case MCP_STORE_FIELD_UINT:
+            *(unsigned *) (dst + f->offset) =
+                                   *(const unsigned *) (src + f->offset);
+            break;
+
+        default:
+            *(const char **) (dst + f->offset) =
+                                   *(const char *const *) (src + f->offset);
+            *(size_t *) (dst + f->len_offset) =
+                                   *(const size_t *) (src + f->len_offset);
+        }
+    }
 
     return MCP_STORE_OK;
 }
