@@ -283,8 +283,11 @@ int mcp_store_link_list(mcp_store_t *s, const char *after, size_t after_len,
 /*
  * Like mcp_store_link_list(), for the links tenant owns only (tenant_len 0:
  * every tenant's): the others are skipped before they count towards limit
- * or *more, so pages are full and *more exact.  The walk still reads
- * every link after "after": a tenant's listing costs the whole table.
+ * or *more, so pages are full and *more exact.  The links of all tenants
+ * are in one table, so the walk reads another tenant's links too: each
+ * call reads at most MCP_STORE_WORK / 16 of them.  When it stops there,
+ * *more is 1 and cb is called once more, with link NULL, and the code the
+ * next page goes on after (which is not one to list).
  */
 int mcp_store_link_list_tenant(mcp_store_t *s, const char *tenant,
     size_t tenant_len, const char *after, size_t after_len, size_t limit,

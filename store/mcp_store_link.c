@@ -30,6 +30,8 @@ static int mcp_store_link_change(mcp_store_t *s, const char *code,
     size_t code_len, MDB_txn **txn, MDB_val *key, mcp_store_link_t *link);
 static int mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn,
     const void *batch, size_t i);
+static int mcp_store_link_past(unsigned walk, const char *prefix,
+    size_t prefix_len, const MDB_val *key);
 static int mcp_store_link_valid(const mcp_store_link_t *link);
 static int mcp_store_link_owned(const mcp_store_link_t *link,
     const char *tenant, size_t tenant_len);
@@ -227,14 +229,22 @@ mcp_store_link_prefix_tenant(mcp_store_t *s, const char *tenant,
 }
 
 
+/*
+ * What a tenant's walk reads of the others' links, in units of the work
+ * budget: each is as much work as a token indexed (it is decoded, not
+ * passed on).
+ */
+#define MCP_STORE_LINK_SKIP_WORK  16
+
+
 int
 mcp_store_link_walk(mcp_store_t *s, const char *tenant, size_t tenant_len,
     const char *after, size_t after_len, size_t limit, mcp_store_link_cb cb,
     void *data, int *more, unsigned walk)
 {
     int                rc, drc, stop, next;
-    size_t             n;
-    MDB_val            key, val;
+    size_t             n, skipped;
+    MDB_val            key, val, last;
     MDB_cursor        *cur;
     mcp_store_link_t   link;
 
@@ -276,6 +286,7 @@ mcp_store_link_walk(mcp_store_t *s, const char *tenant, size_t tenant_len,
     }
 
     n = 0;
+    skipped = 0;
     stop = 0;
     next = 0;
 
@@ -285,12 +296,7 @@ mcp_store_link_walk(mcp_store_t *s, const char *tenant, size_t tenant_len,
      */
 
     while (rc == MDB_SUCCESS) {
-        /* codes are in order: the first without the prefix ends them */
-
-        if ((walk & MCP_STORE_WALK_PREFIX) && after_len != 0
-            && (key.mv_size < after_len
-                || memcmp(key.mv_data, after, after_len) != 0))
-        {
+        if (mcp_store_link_past(walk, after, after_len, &key)) {
             break;
         }
 
@@ -315,6 +321,28 @@ mcp_store_link_walk(mcp_store_t *s, const char *tenant, size_t tenant_len,
             {
                 stop = 1;
             }
+
+        } else if (tenant_len != 0
+                   && ++skipped == MCP_STORE_WORK / MCP_STORE_LINK_SKIP_WORK)
+        {
+
+            /* only a tenant's walk skips links: for it, a NULL link is
+             * where it stopped, one that is not its own */
+
+            last = key;
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+
+            if (rc == MDB_SUCCESS
+                && !mcp_store_link_past(walk, after, after_len, &key))
+            {
+                if (!stop) {
+                    (void) cb(data, last.mv_data, last.mv_size, NULL);
+                }
+
+                next = 1;
+            }
+
+            break;
         }
 
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
@@ -394,6 +422,18 @@ mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn, const void *batch,
     }
 
     return mcp_store_link_write(s, txn, &key, &link, 0);
+}
+
+
+/* Codes are in order: the first without the prefix ends a prefix walk. */
+
+static int
+mcp_store_link_past(unsigned walk, const char *prefix, size_t prefix_len,
+    const MDB_val *key)
+{
+    return (walk & MCP_STORE_WALK_PREFIX) && prefix_len != 0
+           && (key->mv_size < prefix_len
+               || memcmp(key->mv_data, prefix, prefix_len) != 0);
 }
 
 

@@ -29,7 +29,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        273
+#define TEST_PLAN        277
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -131,6 +131,7 @@ static void test_session_old_store(void);
 static void test_session_fork(void);
 static void test_tenant_codec(void);
 static void test_tenant_links(void);
+static void test_tenant_walk(void);
 static void test_tenant_sessions(void);
 
 
@@ -178,6 +179,7 @@ main(void)
     test_session_fork();
     test_tenant_codec();
     test_tenant_links();
+    test_tenant_walk();
     test_tenant_sessions();
 
     return test_finish(TEST_PLAN);
@@ -2833,6 +2835,52 @@ test_tenant_list(mcp_store_t *s, const char *tenant, const char *after,
     return mcp_store_link_list_tenant(s, tenant, tenant ? strlen(tenant) : 0,
                                       after, after ? strlen(after) : 0,
                                       limit, test_list_cb, l, more);
+}
+
+
+/*
+ * A tenant's walk reads at most 4096 of the others' links a call, and
+ * says where the next goes on.
+ */
+
+static void
+test_tenant_walk(void)
+{
+    int           rc, more;
+    char          dir[PATH_MAX], code[16];
+    size_t        i;
+    mcp_store_t  *s;
+    test_list_t   l;
+
+    s = test_open(test_dir(dir, "tenant-walk"), 0, MCP_STORE_NOSYNC);
+
+    rc = test_tenant_put(s, "a1", "acme");
+
+    for (i = 0; rc == MCP_STORE_OK && i < 5000; i++) {
+        snprintf(code, sizeof(code), "b%04u", (unsigned) i);
+        rc = test_tenant_put(s, code, "beta");
+    }
+
+    rc |= test_tenant_put(s, "c1", "acme");
+    TAP_RC(rc, MCP_STORE_OK, "tenant walk: 5000 links of beta between two "
+           "of acme");
+
+    rc = test_tenant_list(s, "acme", "a1", 10, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && l.calls == 1 && l.corrupt == 1
+           && strcmp(l.codes, "b4095") == 0 && more == 1,
+           "tenant walk: acme's page after a1 stops after 4096 of beta's, "
+           "at %s, with more", l.codes);
+
+    rc = test_tenant_list(s, "acme", "b4095", 10, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "c1") == 0 && more == 0,
+           "tenant walk: and the next page goes on from there: %s", l.codes);
+
+    rc = test_tenant_list(s, NULL, "a1", 3, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && strcmp(l.codes, "b0000,b0001,b0002") == 0
+           && more == 1 && l.corrupt == 0,
+           "tenant walk: a walk of every tenant's is paged by its limit");
+
+    mcp_store_close(s);
 }
 
 
