@@ -1342,7 +1342,7 @@ ngx_http_mcp_sweep_handler(ngx_event_t *ev)
 {
     ngx_http_mcp_main_conf_t *mmcf = ev->data;
 
-    int         rc;
+    int         rc, more;
     size_t      removed, contexts;
     ngx_uint_t  again;
 
@@ -1353,14 +1353,15 @@ ngx_http_mcp_sweep_handler(ngx_event_t *ev)
     rc = mcp_store_session_expire(mmcf->store,
                                   ngx_time()
                                   - (int64_t) (mmcf->session_timeout / 1000),
-                                  NGX_HTTP_MCP_SWEEP_BATCH, &removed);
+                                  NGX_HTTP_MCP_SWEEP_BATCH, &removed, &more);
 
     if (rc == MCP_STORE_OK) {
-        again = (removed == NGX_HTTP_MCP_SWEEP_BATCH);
+        again = more;
 
         rc = mcp_store_context_expire(mmcf->store, ngx_time(),
-                                      NGX_HTTP_MCP_SWEEP_BATCH, &contexts);
-        again |= (contexts == NGX_HTTP_MCP_SWEEP_BATCH);
+                                      NGX_HTTP_MCP_SWEEP_BATCH, &contexts,
+                                      &more);
+        again |= more;
     }
 
     if (rc != MCP_STORE_OK) {
@@ -1374,7 +1375,7 @@ ngx_http_mcp_sweep_handler(ngx_event_t *ev)
                       "contexts expired", &mmcf->path, removed, contexts);
     }
 
-    /* a full batch: more are waiting, come back soon */
+    /* a batch cut short: more are waiting, come back soon */
 
     if (!ngx_exiting) {
         ngx_add_timer(ev, again ? 1000 : NGX_HTTP_MCP_SWEEP_INTERVAL);
