@@ -3,7 +3,7 @@
  * ngx_mcp: the MCP server's insides, shared by the transport
  * (ngx_http_mcp_endpoint.c), the JSON-RPC methods (ngx_http_mcp_rpc.c) and
  * the files that provide tools, resources and prompts
- * (ngx_http_mcp_tools.c, ngx_http_mcp_fixtures.c).
+ * (ngx_http_mcp_links.c, ngx_http_mcp_fixtures.c).
  *
  * A provider is a table of entries with a handler each.  Handlers run
  * synchronously inside one request; what they want to say before their
@@ -147,7 +147,7 @@ ngx_int_t ngx_http_mcp_progress(ngx_http_mcp_call_t *call, double progress,
     double total, const char *message);
 ngx_int_t ngx_http_mcp_log_level(const char *name, ngx_uint_t *level);
 
-/* ngx_http_mcp_memory.c: shared by the context-store tools */
+/* ngx_http_mcp_graph.c: shared by the context-store tools */
 ngx_int_t ngx_http_mcp_scope(ngx_http_mcp_call_t *call, json_t *args,
     mcp_store_scope_t *sc, json_t **result);
 json_t *ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
