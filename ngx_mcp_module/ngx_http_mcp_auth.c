@@ -11,8 +11,9 @@
  * constant time and all of them made, so that neither the comparison nor
  * the position of a match shows in the time taken.  The key that matched
  * is the request's caller: its tenant owns what the request creates and
- * bounds what it sees, its scopes what it may do.  Without any key for a
- * location, every request there is the "default" tenant with every scope
+ * bounds what it sees, its permissions ("scopes=") what it may do.
+ * Without any key for a location, every request there is the "default"
+ * tenant with every permission
  * but admin, as before keys existed.
  */
 
@@ -39,15 +40,15 @@
 
 typedef struct {
     ngx_str_t                  name;
-    ngx_uint_t                 scope;
-} ngx_http_mcp_scope_name_t;
+    ngx_uint_t                 perm;
+} ngx_http_mcp_perm_name_t;
 
 
-static ngx_http_mcp_scope_name_t  ngx_http_mcp_scope_names[] = {
-    { ngx_string("links:write"), NGX_HTTP_MCP_SCOPE_LINKS_WRITE },
-    { ngx_string("links:read"), NGX_HTTP_MCP_SCOPE_LINKS_READ },
-    { ngx_string("mcp"), NGX_HTTP_MCP_SCOPE_MCP },
-    { ngx_string("admin"), NGX_HTTP_MCP_SCOPE_ADMIN },
+static ngx_http_mcp_perm_name_t  ngx_http_mcp_perm_names[] = {
+    { ngx_string("links:write"), NGX_HTTP_MCP_PERM_LINKS_WRITE },
+    { ngx_string("links:read"), NGX_HTTP_MCP_PERM_LINKS_READ },
+    { ngx_string("mcp"), NGX_HTTP_MCP_PERM_MCP },
+    { ngx_string("admin"), NGX_HTTP_MCP_PERM_ADMIN },
     { ngx_null_string, 0 }
 };
 
@@ -56,7 +57,7 @@ static ngx_http_mcp_scope_name_t  ngx_http_mcp_scope_names[] = {
 static ngx_http_mcp_key_t  ngx_http_mcp_anonymous = {
     { 0 },
     ngx_string(MCP_STORE_TENANT_DEFAULT),
-    NGX_HTTP_MCP_SCOPE_DEFAULT
+    NGX_HTTP_MCP_PERM_DEFAULT
 };
 
 
@@ -64,7 +65,7 @@ static const char *ngx_http_mcp_key_add(ngx_conf_t *cf,
     ngx_http_mcp_loc_conf_t *mlcf, ngx_str_t *args, ngx_uint_t n);
 static ngx_int_t ngx_http_mcp_hex(u_char *dst, ngx_str_t *hex);
 static ngx_int_t ngx_http_mcp_tenant_name(ngx_str_t *name);
-static const char *ngx_http_mcp_scope_name(ngx_uint_t scope);
+static const char *ngx_http_mcp_perm_name(ngx_uint_t perm);
 static ngx_int_t ngx_http_mcp_challenge(ngx_http_request_t *r,
     const char *value, size_t len);
 static ngx_int_t ngx_http_mcp_refuse(ngx_http_request_t *r,
@@ -250,9 +251,9 @@ ngx_http_mcp_key_add(ngx_conf_t *cf, ngx_http_mcp_loc_conf_t *mlcf,
 {
     u_char                     *p, *last, *comma;
     ngx_str_t                   s;
-    ngx_uint_t                  i, scopes, one;
+    ngx_uint_t                  i, perms, one;
     ngx_http_mcp_key_t         *key, *k;
-    ngx_http_mcp_scope_name_t  *sn;
+    ngx_http_mcp_perm_name_t   *sn;
 
     static u_char               why[256];
 
@@ -289,7 +290,7 @@ ngx_http_mcp_key_add(ngx_conf_t *cf, ngx_http_mcp_loc_conf_t *mlcf,
         return "the API key hash is the SHA-256 of an empty key";
     }
 
-    scopes = NGX_CONF_UNSET_UINT;
+    perms = NGX_CONF_UNSET_UINT;
 
     for (i = 1; i < n; i++) {
 
@@ -325,11 +326,11 @@ ngx_http_mcp_key_add(ngx_conf_t *cf, ngx_http_mcp_loc_conf_t *mlcf,
         if (args[i].len >= 7
             && ngx_strncmp(args[i].data, "scopes=", 7) == 0)
         {
-            if (scopes != NGX_CONF_UNSET_UINT) {
+            if (perms != NGX_CONF_UNSET_UINT) {
                 return "duplicate \"scopes=\"";
             }
 
-            scopes = 0;
+            perms = 0;
             p = args[i].data + 7;
             last = args[i].data + args[i].len;
 
@@ -340,11 +341,11 @@ ngx_http_mcp_key_add(ngx_conf_t *cf, ngx_http_mcp_loc_conf_t *mlcf,
 
                 one = 0;
 
-                for (sn = ngx_http_mcp_scope_names; sn->name.len; sn++) {
+                for (sn = ngx_http_mcp_perm_names; sn->name.len; sn++) {
                     if (sn->name.len == s.len
                         && ngx_strncmp(sn->name.data, s.data, s.len) == 0)
                     {
-                        one = sn->scope;
+                        one = sn->perm;
                         break;
                     }
                 }
@@ -357,7 +358,7 @@ ngx_http_mcp_key_add(ngx_conf_t *cf, ngx_http_mcp_loc_conf_t *mlcf,
                     return (const char *) why;
                 }
 
-                scopes |= one;
+                perms |= one;
                 p = comma + 1;
 
             } while (comma != NULL);
@@ -374,8 +375,8 @@ ngx_http_mcp_key_add(ngx_conf_t *cf, ngx_http_mcp_loc_conf_t *mlcf,
         return "an API key needs \"tenant=\"";
     }
 
-    key->scopes = (scopes == NGX_CONF_UNSET_UINT) ? NGX_HTTP_MCP_SCOPE_DEFAULT
-                                                  : scopes;
+    key->perms = (perms == NGX_CONF_UNSET_UINT) ? NGX_HTTP_MCP_PERM_DEFAULT
+                                                : perms;
 
     /* the same key twice would name two tenants */
 
@@ -427,12 +428,12 @@ ngx_http_mcp_hex(u_char *dst, ngx_str_t *hex)
 
 
 static const char *
-ngx_http_mcp_scope_name(ngx_uint_t scope)
+ngx_http_mcp_perm_name(ngx_uint_t perm)
 {
-    ngx_http_mcp_scope_name_t  *sn;
+    ngx_http_mcp_perm_name_t  *sn;
 
-    for (sn = ngx_http_mcp_scope_names; sn->name.len; sn++) {
-        if (sn->scope == scope) {
+    for (sn = ngx_http_mcp_perm_names; sn->name.len; sn++) {
+        if (sn->perm == perm) {
             return (const char *) sn->name.data;
         }
     }
@@ -441,7 +442,7 @@ ngx_http_mcp_scope_name(ngx_uint_t scope)
 }
 
 
-/* a tenant is a scope of the store: 1 to 64 of [A-Za-z0-9_.-] */
+/* a tenant is a part of the store's scope: 1 to 64 of [A-Za-z0-9_.-] */
 
 static ngx_int_t
 ngx_http_mcp_tenant_name(ngx_str_t *name)
@@ -469,16 +470,17 @@ ngx_http_mcp_tenant_name(ngx_str_t *name)
 
 
 /*
- * Authenticates the request and checks that its key has scope: NGX_OK,
+ * Authenticates the request and checks that its key has perm: NGX_OK,
  * and the key is the request's caller (ngx_http_mcp_caller()); or the
  * HTTP status refusing it, 401 (no key, or not a known one, with
- * WWW-Authenticate) or 403 (the key lacks the scope), with err filled as
- * ngx_http_mcp_fail() does ("unauthorized", "forbidden"), err->status
- * being that status.  Without keys for the location every request passes.
+ * WWW-Authenticate) or 403 (the key lacks the permission), with err
+ * filled as ngx_http_mcp_fail() does ("unauthorized", "forbidden"),
+ * err->status being that status.  Without keys for the location every
+ * request passes.
  */
 
 ngx_int_t
-ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t scope,
+ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t perm,
     ngx_http_mcp_error_t *err)
 {
     u_char                    hash[NGX_HTTP_MCP_KEY_HASH_LEN];
@@ -571,8 +573,8 @@ ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t scope,
 
     key = (ngx_http_mcp_key_t *) found;
 
-    if ((key->scopes & scope) != scope) {
-        name = ngx_http_mcp_scope_name(scope);
+    if ((key->perms & perm) != perm) {
+        name = ngx_http_mcp_perm_name(perm);
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "mcp: API key of tenant \"%V\" lacks the scope \"%s\"",
@@ -661,7 +663,7 @@ ngx_http_mcp_challenge(ngx_http_request_t *r, const char *value, size_t len)
 /*
  * The key the request was authenticated with by ngx_http_mcp_auth(); for
  * a location without keys (or before authentication), the "default"
- * tenant with the default scopes.
+ * tenant with the default permissions.
  */
 
 ngx_http_mcp_key_t *

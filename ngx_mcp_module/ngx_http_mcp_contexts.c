@@ -19,21 +19,21 @@
 #define NGX_HTTP_MCP_SEARCH_MAX       100
 
 
-static json_t *ngx_http_mcp_context_append(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_contexts_append(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_context_window(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_contexts_window(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_context_search(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_contexts_search(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_context_list(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_contexts_list(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_context_clear(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_contexts_clear(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_context_read(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_contexts_read(ngx_http_mcp_call_t *call,
     json_t *params, ngx_http_mcp_error_t *err);
 
 
-static const char  *ngx_http_mcp_roles[] = {
+static const char  *ngx_http_mcp_contexts_roles[] = {
     "system", "user", "assistant", "tool", NULL
 };
 
@@ -54,7 +54,7 @@ static const char  *ngx_http_mcp_roles[] = {
     "\"required\": [\"role\", \"content\"]}"
 
 
-static ngx_http_mcp_tool_t  ngx_http_mcp_context_tools[] = {
+static ngx_http_mcp_tool_t  ngx_http_mcp_contexts_tools[] = {
 
     { "context_append", "Append to a conversation",
       "Appends a message (role system, user, assistant or tool) to a "
@@ -78,7 +78,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_context_tools[] = {
       "\"required\": [\"context_id\", \"message_id\", \"total_tokens\"]}",
       "{\"readOnlyHint\": false, \"destructiveHint\": false, "
       "\"idempotentHint\": false, \"openWorldHint\": false}",
-      ngx_http_mcp_context_append },
+      ngx_http_mcp_contexts_append },
 
     { "context_window", "Conversation window within a budget",
       "Returns the messages of a context to send to a model within "
@@ -101,7 +101,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_context_tools[] = {
       "\"dropped\", \"summary\"]}",
       "{\"readOnlyHint\": false, \"destructiveHint\": false, "
       "\"idempotentHint\": true, \"openWorldHint\": false}",
-      ngx_http_mcp_context_window },
+      ngx_http_mcp_contexts_window },
 
     { "context_search", "Search conversations",
       "Ranks messages by relevance to query (BM25), in one context or in "
@@ -122,7 +122,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_context_tools[] = {
         "\"score\": {\"type\": \"number\"}}}}},"
       "\"required\": [\"results\"]}",
       "{\"readOnlyHint\": true, \"openWorldHint\": false}",
-      ngx_http_mcp_context_search },
+      ngx_http_mcp_contexts_search },
 
     { "context_list", "List conversations",
       "Lists the contexts of the namespace with their sizes, 50 a page.",
@@ -133,7 +133,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_context_tools[] = {
       "\"array\", \"items\": {\"type\": \"object\"}}, \"nextCursor\": "
       "{\"type\": \"string\"}}, \"required\": [\"contexts\"]}",
       "{\"readOnlyHint\": true, \"openWorldHint\": false}",
-      ngx_http_mcp_context_list },
+      ngx_http_mcp_contexts_list },
 
     { "context_clear", "Delete a conversation",
       "Deletes a context with all its messages and its summary.",
@@ -145,26 +145,26 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_context_tools[] = {
       "\"required\": [\"context_id\", \"cleared\"]}",
       "{\"readOnlyHint\": false, \"destructiveHint\": true, "
       "\"idempotentHint\": true, \"openWorldHint\": false}",
-      ngx_http_mcp_context_clear },
+      ngx_http_mcp_contexts_clear },
 
     { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 };
 
 
-static ngx_http_mcp_resource_t  ngx_http_mcp_context_templates[] = {
+static ngx_http_mcp_resource_t  ngx_http_mcp_contexts_templates[] = {
 
     { NGX_HTTP_MCP_CONTEXT_SCHEME "{id}", "context", "Conversation context",
       "A conversation context (shared namespace) with its messages",
-      "application/json", ngx_http_mcp_context_read },
+      "application/json", ngx_http_mcp_contexts_read },
 
     { NULL, NULL, NULL, NULL, NULL, NULL }
 };
 
 
-ngx_http_mcp_provider_t  ngx_http_mcp_context_provider = {
-    ngx_http_mcp_context_tools,
+ngx_http_mcp_provider_t  ngx_http_mcp_contexts_provider = {
+    ngx_http_mcp_contexts_tools,
     NULL,
-    ngx_http_mcp_context_templates,
+    ngx_http_mcp_contexts_templates,
     NULL,
     NULL,
     NULL
@@ -179,7 +179,7 @@ typedef struct {
     ngx_str_t             id;
     json_t               *list;
     ngx_uint_t            failed;
-} ngx_http_mcp_ctx_t;
+} ngx_http_mcp_contexts_t;
 
 
 /*
@@ -188,13 +188,13 @@ typedef struct {
  */
 
 static ngx_int_t
-ngx_http_mcp_ctx_begin(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_uint_t need_id, unsigned flags, ngx_http_mcp_ctx_t *c,
+ngx_http_mcp_contexts_begin(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_uint_t need_id, unsigned flags, ngx_http_mcp_contexts_t *c,
     json_t **result, ngx_http_mcp_error_t *err)
 {
     int  rc;
 
-    ngx_memzero(c, sizeof(ngx_http_mcp_ctx_t));
+    ngx_memzero(c, sizeof(ngx_http_mcp_contexts_t));
     c->call = call;
 
     if (ngx_http_mcp_scope(call, args, &c->scope, result) != NGX_OK) {
@@ -236,7 +236,8 @@ ngx_http_mcp_ctx_begin(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_ctx_end(ngx_http_mcp_ctx_t *c, int rc, json_t *structured)
+ngx_http_mcp_contexts_end(ngx_http_mcp_contexts_t *c, int rc,
+    json_t *structured)
 {
     if (c->failed) {
         json_decref(structured);
@@ -249,12 +250,12 @@ ngx_http_mcp_ctx_end(ngx_http_mcp_ctx_t *c, int rc, json_t *structured)
 
 
 static json_t *
-ngx_http_mcp_message_json(const mcp_store_message_t *m)
+ngx_http_mcp_contexts_message_json(const mcp_store_message_t *m)
 {
     json_t  *json;
 
     json = json_pack("{s:s, s:s%, s:I}", "role",
-                     ngx_http_mcp_roles[m->role & 3],
+                     ngx_http_mcp_contexts_roles[m->role & 3],
                      "content", m->content, m->content_len,
                      "message_id", (json_int_t) m->seq);
 
@@ -275,7 +276,7 @@ ngx_http_mcp_message_json(const mcp_store_message_t *m)
  */
 
 static int64_t
-ngx_http_mcp_context_ttl(ngx_http_mcp_loc_conf_t *mlcf,
+ngx_http_mcp_contexts_ttl(ngx_http_mcp_loc_conf_t *mlcf,
     mcp_store_scope_t *sc)
 {
     ngx_uint_t           i;
@@ -298,7 +299,7 @@ ngx_http_mcp_context_ttl(ngx_http_mcp_loc_conf_t *mlcf,
 
 
 static json_t *
-ngx_http_mcp_context_append(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_contexts_append(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     int                   rc;
@@ -306,7 +307,7 @@ ngx_http_mcp_context_append(ngx_http_mcp_call_t *call, json_t *args,
     int64_t               ttl;
     ngx_str_t             role, content;
     ngx_uint_t            i;
-    ngx_http_mcp_ctx_t    c;
+    ngx_http_mcp_contexts_t    c;
     mcp_store_message_t   m;
     mcp_store_context_t   ctx;
 
@@ -318,15 +319,17 @@ ngx_http_mcp_context_append(ngx_http_mcp_call_t *call, json_t *args,
         return ngx_http_mcp_tool_error("%s", err->message);
     }
 
-    for (i = 0; ngx_http_mcp_roles[i]; i++) {
-        if (ngx_strlen(ngx_http_mcp_roles[i]) == role.len
-            && ngx_strncmp(ngx_http_mcp_roles[i], role.data, role.len) == 0)
+    for (i = 0; ngx_http_mcp_contexts_roles[i]; i++) {
+        if (ngx_strlen(ngx_http_mcp_contexts_roles[i]) == role.len
+            && ngx_strncmp(ngx_http_mcp_contexts_roles[i], role.data,
+                           role.len)
+               == 0)
         {
             break;
         }
     }
 
-    if (ngx_http_mcp_roles[i] == NULL) {
+    if (ngx_http_mcp_contexts_roles[i] == NULL) {
         return ngx_http_mcp_tool_error("role must be system, user, "
                                        "assistant or tool");
     }
@@ -355,14 +358,14 @@ ngx_http_mcp_context_append(ngx_http_mcp_call_t *call, json_t *args,
         return ngx_http_mcp_tool_error("pinned must be true or false");
     }
 
-    if (ngx_http_mcp_ctx_begin(call, args, 1, 0, &c, &result, err)
+    if (ngx_http_mcp_contexts_begin(call, args, 1, 0, &c, &result, err)
         != NGX_OK)
     {
         return result;
     }
 
     if (ttl == 0) {
-        ttl = ngx_http_mcp_context_ttl(call->mlcf, &c.scope);
+        ttl = ngx_http_mcp_contexts_ttl(call->mlcf, &c.scope);
     }
 
     ngx_memzero(&m, sizeof(mcp_store_message_t));
@@ -382,21 +385,24 @@ ngx_http_mcp_context_append(ngx_http_mcp_call_t *call, json_t *args,
                                        MCP_STORE_MESSAGES_MAX);
     }
 
-    return ngx_http_mcp_ctx_end(&c, rc,
-                                rc != MCP_STORE_OK ? NULL
-                                : json_pack("{s:s%, s:I, s:I, s:I, s:I}",
-                                            "context_id", c.id.data, c.id.len,
-                                            "message_id", (json_int_t) m.seq,
-                                            "tokens", (json_int_t) m.tokens,
-                                            "total_tokens",
-                                            (json_int_t) ctx.tokens,
-                                            "messages",
-                                            (json_int_t) ctx.nmessages));
+    return ngx_http_mcp_contexts_end(&c, rc,
+                                     rc != MCP_STORE_OK ? NULL
+                                     : json_pack("{s:s%, s:I, s:I, s:I, s:I}",
+                                                 "context_id", c.id.data,
+                                                 c.id.len,
+                                                 "message_id",
+                                                 (json_int_t) m.seq,
+                                                 "tokens",
+                                                 (json_int_t) m.tokens,
+                                                 "total_tokens",
+                                                 (json_int_t) ctx.tokens,
+                                                 "messages",
+                                                 (json_int_t) ctx.nmessages));
 }
 
 
 static json_t *
-ngx_http_mcp_context_window(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_contexts_window(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     int                   rc;
@@ -404,7 +410,7 @@ ngx_http_mcp_context_window(ngx_http_mcp_call_t *call, json_t *args,
     size_t                i;
     json_int_t            max;
     ngx_str_t             query;
-    ngx_http_mcp_ctx_t    c;
+    ngx_http_mcp_contexts_t    c;
     mcp_store_context_t   ctx;
     mcp_store_window_t    w;
 
@@ -422,7 +428,7 @@ ngx_http_mcp_context_window(ngx_http_mcp_call_t *call, json_t *args,
         return ngx_http_mcp_tool_error("%s", err->message);
     }
 
-    if (ngx_http_mcp_ctx_begin(call, args, 1, 0, &c, &result, err)
+    if (ngx_http_mcp_contexts_begin(call, args, 1, 0, &c, &result, err)
         != NGX_OK)
     {
         return result;
@@ -482,7 +488,7 @@ ngx_http_mcp_context_window(ngx_http_mcp_call_t *call, json_t *args,
 
         if (i < w.nmessages
             && json_array_append_new(c.list,
-                                     ngx_http_mcp_message_json(
+                                     ngx_http_mcp_contexts_message_json(
                                          &w.messages[i]))
                != 0)
         {
@@ -491,25 +497,27 @@ ngx_http_mcp_context_window(ngx_http_mcp_call_t *call, json_t *args,
         }
     }
 
-    return ngx_http_mcp_ctx_end(&c, rc,
-                                rc != MCP_STORE_OK ? NULL
-                                : json_pack("{s:O, s:I, s:I, s:I, s:o}",
-                                            "messages", c.list,
-                                            "tokens_used",
-                                            (json_int_t) w.tokens_used,
-                                            "max_tokens", max,
-                                            "dropped",
-                                            (json_int_t) w.dropped,
-                                            "summary", summary));
+    return ngx_http_mcp_contexts_end(&c, rc,
+                                     rc != MCP_STORE_OK ? NULL
+                                     : json_pack("{s:O, s:I, s:I, s:I, s:o}",
+                                                 "messages", c.list,
+                                                 "tokens_used",
+                                                 (json_int_t) w.tokens_used,
+                                                 "max_tokens", max,
+                                                 "dropped",
+                                                 (json_int_t) w.dropped,
+                                                 "summary", summary));
 }
 
 
 static int
-ngx_http_mcp_add_message(void *data, const mcp_store_message_t *m)
+ngx_http_mcp_contexts_add_message(void *data, const mcp_store_message_t *m)
 {
-    ngx_http_mcp_ctx_t *c = data;
+    ngx_http_mcp_contexts_t *c = data;
 
-    if (json_array_append_new(c->list, ngx_http_mcp_message_json(m)) != 0) {
+    if (json_array_append_new(c->list, ngx_http_mcp_contexts_message_json(m))
+        != 0)
+    {
         c->failed = 1;
         return 1;
     }
@@ -519,7 +527,7 @@ ngx_http_mcp_add_message(void *data, const mcp_store_message_t *m)
 
 
 static json_t *
-ngx_http_mcp_context_search(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_contexts_search(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     int                   rc;
@@ -527,7 +535,7 @@ ngx_http_mcp_context_search(ngx_http_mcp_call_t *call, json_t *args,
     size_t                i, nhits, total, limit, before;
     ngx_str_t             query;
     mcp_store_hit_t      *hits;
-    ngx_http_mcp_ctx_t    c;
+    ngx_http_mcp_contexts_t    c;
 
     result = NULL;
 
@@ -553,8 +561,8 @@ ngx_http_mcp_context_search(ngx_http_mcp_call_t *call, json_t *args,
                                      "out of memory");
     }
 
-    if (ngx_http_mcp_ctx_begin(call, args, 0, MCP_STORE_RDONLY, &c, &result,
-                               err)
+    if (ngx_http_mcp_contexts_begin(call, args, 0, MCP_STORE_RDONLY, &c,
+                                    &result, err)
         != NGX_OK)
     {
         return result;
@@ -569,7 +577,7 @@ ngx_http_mcp_context_search(ngx_http_mcp_call_t *call, json_t *args,
 
         rc = mcp_store_message_list(c.txn, &c.scope, hits[i].doc,
                                     hits[i].doc_len, hits[i].seq, 0,
-                                    ngx_http_mcp_add_message, &c);
+                                    ngx_http_mcp_contexts_add_message, &c);
 
         /* one message: the first the list gives, from seq on */
         while (json_array_size(c.list) > before + 1) {
@@ -589,16 +597,16 @@ ngx_http_mcp_context_search(ngx_http_mcp_call_t *call, json_t *args,
         }
     }
 
-    return ngx_http_mcp_ctx_end(&c, rc,
-                                rc != MCP_STORE_OK ? NULL
-                                : json_pack("{s:O}", "results", c.list));
+    return ngx_http_mcp_contexts_end(&c, rc,
+                                     rc != MCP_STORE_OK ? NULL
+                                     : json_pack("{s:O}", "results", c.list));
 }
 
 
 static int
-ngx_http_mcp_add_context(void *data, const mcp_store_context_t *ctx)
+ngx_http_mcp_contexts_add(void *data, const mcp_store_context_t *ctx)
 {
-    ngx_http_mcp_ctx_t *c = data;
+    ngx_http_mcp_contexts_t *c = data;
 
     u_char   buf[NGX_HTTP_MCP_TIME_LEN], *end;
     json_t  *json;
@@ -629,13 +637,13 @@ ngx_http_mcp_add_context(void *data, const mcp_store_context_t *ctx)
 
 
 static json_t *
-ngx_http_mcp_context_list(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_contexts_list(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     int                  rc, more;
     json_t              *result, *structured, *last;
     ngx_str_t            after, next, cursor;
-    ngx_http_mcp_ctx_t   c;
+    ngx_http_mcp_contexts_t   c;
 
     result = NULL;
 
@@ -646,8 +654,8 @@ ngx_http_mcp_context_list(ngx_http_mcp_call_t *call, json_t *args,
                                        "nextCursor of an earlier page");
     }
 
-    if (ngx_http_mcp_ctx_begin(call, args, 0, MCP_STORE_RDONLY, &c, &result,
-                               err)
+    if (ngx_http_mcp_contexts_begin(call, args, 0, MCP_STORE_RDONLY, &c,
+                                    &result, err)
         != NGX_OK)
     {
         return result;
@@ -655,7 +663,7 @@ ngx_http_mcp_context_list(ngx_http_mcp_call_t *call, json_t *args,
 
     rc = mcp_store_context_list(c.txn, &c.scope, (char *) after.data,
                                 after.len, NGX_HTTP_MCP_PAGE,
-                                ngx_http_mcp_add_context, &c, &more);
+                                ngx_http_mcp_contexts_add, &c, &more);
 
     structured = (rc == MCP_STORE_OK)
                  ? json_pack("{s:O}", "contexts", c.list) : NULL;
@@ -677,21 +685,21 @@ ngx_http_mcp_context_list(ngx_http_mcp_call_t *call, json_t *args,
         }
     }
 
-    return ngx_http_mcp_ctx_end(&c, rc, structured);
+    return ngx_http_mcp_contexts_end(&c, rc, structured);
 }
 
 
 static json_t *
-ngx_http_mcp_context_clear(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_contexts_clear(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     int                  rc;
     json_t              *result;
-    ngx_http_mcp_ctx_t   c;
+    ngx_http_mcp_contexts_t   c;
 
     result = NULL;
 
-    if (ngx_http_mcp_ctx_begin(call, args, 1, 0, &c, &result, err)
+    if (ngx_http_mcp_contexts_begin(call, args, 1, 0, &c, &result, err)
         != NGX_OK)
     {
         return result;
@@ -706,11 +714,11 @@ ngx_http_mcp_context_clear(ngx_http_mcp_call_t *call, json_t *args,
                                        (int) c.id.len, c.id.data);
     }
 
-    return ngx_http_mcp_ctx_end(&c, rc,
-                                rc != MCP_STORE_OK ? NULL
-                                : json_pack("{s:s%, s:b}", "context_id",
-                                            c.id.data, c.id.len,
-                                            "cleared", 1));
+    return ngx_http_mcp_contexts_end(&c, rc,
+                                     rc != MCP_STORE_OK ? NULL
+                                     : json_pack("{s:s%, s:b}", "context_id",
+                                                 c.id.data, c.id.len,
+                                                 "cleared", 1));
 }
 
 
@@ -719,14 +727,14 @@ ngx_http_mcp_context_clear(ngx_http_mcp_call_t *call, json_t *args,
  */
 
 static json_t *
-ngx_http_mcp_context_read(ngx_http_mcp_call_t *call, json_t *params,
+ngx_http_mcp_contexts_read(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
     int                   rc;
     char                 *text;
     json_t               *args, *result, *json;
     ngx_str_t             uri;
-    ngx_http_mcp_ctx_t    c;
+    ngx_http_mcp_contexts_t    c;
     mcp_store_context_t   ctx;
 
     result = NULL;
@@ -743,8 +751,8 @@ ngx_http_mcp_context_read(ngx_http_mcp_call_t *call, json_t *params,
 
     ngx_http_mcp_json_cleanup(call->r->pool, args);
 
-    if (ngx_http_mcp_ctx_begin(call, args, 1, MCP_STORE_RDONLY, &c, &result,
-                               err)
+    if (ngx_http_mcp_contexts_begin(call, args, 1, MCP_STORE_RDONLY, &c,
+                                    &result, err)
         != NGX_OK)
     {
         json_decref(result);
@@ -756,8 +764,8 @@ ngx_http_mcp_context_read(ngx_http_mcp_call_t *call, json_t *params,
 
     if (rc == MCP_STORE_OK) {
         rc = mcp_store_message_list(c.txn, &c.scope, (char *) c.id.data,
-                                    c.id.len, 1, 0, ngx_http_mcp_add_message,
-                                    &c);
+                                    c.id.len, 1, 0,
+                                    ngx_http_mcp_contexts_add_message, &c);
     }
 
     json = NULL;

@@ -109,7 +109,7 @@ ngx_http_mcp_endpoint_handler(ngx_http_request_t *r)
         return ngx_http_mcp_send_rpc_error(r, NGX_HTTP_FORBIDDEN, NULL, &err);
     }
 
-    rc = ngx_http_mcp_auth(r, NGX_HTTP_MCP_SCOPE_MCP, &err);
+    rc = ngx_http_mcp_auth(r, NGX_HTTP_MCP_PERM_MCP, &err);
     if (rc != NGX_OK) {
         err.status = NGX_HTTP_MCP_INVALID_REQUEST;
         return ngx_http_mcp_send_rpc_error(r, rc, NULL, &err);

@@ -28,39 +28,39 @@
 #define NGX_HTTP_MCP_TEMPLATE_SUFFIX  "/data"
 
 
-static json_t *ngx_http_mcp_simple_text(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_fixture_simple_text(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_image_content(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_fixture_image_content(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_audio_content(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_fixture_audio_content(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_embedded_resource(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_fixture_embedded_resource(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_multiple_content(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_fixture_multiple_content(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_tool_with_logging(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_fixture_tool_with_logging(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_tool_with_progress(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_fixture_tool_with_progress(
+    ngx_http_mcp_call_t *call, json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_fixture_error_handling(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_error_handling(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_read_static_text(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_fixture_read_static_text(ngx_http_mcp_call_t *call,
     json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_read_static_binary(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_fixture_read_static_binary(
+    ngx_http_mcp_call_t *call, json_t *params, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_fixture_read_watched(ngx_http_mcp_call_t *call,
     json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_read_watched(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_fixture_read_template(ngx_http_mcp_call_t *call,
     json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_read_template(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_simple_prompt(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_fixture_simple_prompt(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_prompt_with_arguments(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_fixture_prompt_with_arguments(
+    ngx_http_mcp_call_t *call, json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_fixture_prompt_with_resource(
+    ngx_http_mcp_call_t *call, json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_fixture_prompt_with_image(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_prompt_with_resource(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_prompt_with_image(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static ngx_int_t ngx_http_mcp_complete_fixture(ngx_http_mcp_call_t *call,
+static ngx_int_t ngx_http_mcp_fixture_complete(ngx_http_mcp_call_t *call,
     json_t *ref, ngx_str_t *name, ngx_str_t *value, json_t *values);
 
 
@@ -69,43 +69,43 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_fixture_tools[] = {
     { "test_simple_text", "Simple text",
       "Returns one text content item.",
       NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
-      ngx_http_mcp_simple_text },
+      ngx_http_mcp_fixture_simple_text },
 
     { "test_image_content", "Image content",
       "Returns one image content item, a 1x1 PNG.",
       NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
-      ngx_http_mcp_image_content },
+      ngx_http_mcp_fixture_image_content },
 
     { "test_audio_content", "Audio content",
       "Returns one audio content item, a short WAV.",
       NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
-      ngx_http_mcp_audio_content },
+      ngx_http_mcp_fixture_audio_content },
 
     { "test_embedded_resource", "Embedded resource",
       "Returns one embedded text resource.",
       NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
-      ngx_http_mcp_embedded_resource },
+      ngx_http_mcp_fixture_embedded_resource },
 
     { "test_multiple_content_types", "Multiple content types",
       "Returns text, an image and an embedded resource.",
       NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
-      ngx_http_mcp_multiple_content },
+      ngx_http_mcp_fixture_multiple_content },
 
     { "test_tool_with_logging", "Tool with logging",
       "Sends three log messages at level info before its result.",
       NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
-      ngx_http_mcp_tool_with_logging },
+      ngx_http_mcp_fixture_tool_with_logging },
 
     { "test_tool_with_progress", "Tool with progress",
       "Reports progress 0, 50 and 100 of 100 before its result, when the "
       "request carries a progressToken.",
       NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
-      ngx_http_mcp_tool_with_progress },
+      ngx_http_mcp_fixture_tool_with_progress },
 
     { "test_error_handling", "Error handling",
       "Always fails: a result with isError.",
       NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
-      ngx_http_mcp_error_handling },
+      ngx_http_mcp_fixture_error_handling },
 
     { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 };
@@ -115,15 +115,15 @@ static ngx_http_mcp_resource_t  ngx_http_mcp_fixture_resources[] = {
 
     { "test://static-text", "static-text", "Static text",
       "A fixed text resource.",
-      "text/plain", ngx_http_mcp_read_static_text },
+      "text/plain", ngx_http_mcp_fixture_read_static_text },
 
     { "test://static-binary", "static-binary", "Static binary",
       "A fixed binary resource, a 1x1 PNG.",
-      "image/png", ngx_http_mcp_read_static_binary },
+      "image/png", ngx_http_mcp_fixture_read_static_binary },
 
     { "test://watched-resource", "watched-resource", "Watched resource",
       "A text resource to subscribe to.",
-      "text/plain", ngx_http_mcp_read_watched },
+      "text/plain", ngx_http_mcp_fixture_read_watched },
 
     { NULL, NULL, NULL, NULL, NULL, NULL }
 };
@@ -134,7 +134,7 @@ static ngx_http_mcp_resource_t  ngx_http_mcp_fixture_templates[] = {
     { NGX_HTTP_MCP_TEMPLATE_PREFIX "{id}" NGX_HTTP_MCP_TEMPLATE_SUFFIX,
       "template-data", "Template data",
       "JSON data for any id.",
-      "application/json", ngx_http_mcp_read_template },
+      "application/json", ngx_http_mcp_fixture_read_template },
 
     { NULL, NULL, NULL, NULL, NULL, NULL }
 };
@@ -145,7 +145,7 @@ static ngx_http_mcp_prompt_t  ngx_http_mcp_fixture_prompts[] = {
     { "test_simple_prompt", "Simple prompt",
       "One user message of text, no arguments.",
       NULL,
-      ngx_http_mcp_simple_prompt },
+      ngx_http_mcp_fixture_simple_prompt },
 
     { "test_prompt_with_arguments", "Prompt with arguments",
       "One user message that quotes both arguments.",
@@ -153,19 +153,19 @@ static ngx_http_mcp_prompt_t  ngx_http_mcp_fixture_prompts[] = {
       "\"required\": true},"
       " {\"name\": \"arg2\", \"description\": \"Second argument\", "
       "\"required\": true}]",
-      ngx_http_mcp_prompt_with_arguments },
+      ngx_http_mcp_fixture_prompt_with_arguments },
 
     { "test_prompt_with_embedded_resource", "Prompt with embedded resource",
       "A user message embedding the resource resourceUri, then one of "
       "text.",
       "[{\"name\": \"resourceUri\", \"description\": \"URI of the resource "
       "to embed\", \"required\": true}]",
-      ngx_http_mcp_prompt_with_resource },
+      ngx_http_mcp_fixture_prompt_with_resource },
 
     { "test_prompt_with_image", "Prompt with image",
       "A user message with a 1x1 PNG, then one of text.",
       NULL,
-      ngx_http_mcp_prompt_with_image },
+      ngx_http_mcp_fixture_prompt_with_image },
 
     { NULL, NULL, NULL, NULL, NULL }
 };
@@ -177,7 +177,7 @@ ngx_http_mcp_provider_t  ngx_http_mcp_fixtures_provider = {
     ngx_http_mcp_fixture_templates,
     ngx_http_mcp_fixture_prompts,
     NULL,
-    ngx_http_mcp_complete_fixture
+    ngx_http_mcp_fixture_complete
 };
 
 
@@ -241,7 +241,7 @@ ngx_http_mcp_fixture_tool(json_t *item, ngx_http_mcp_error_t *err)
 
 
 static json_t *
-ngx_http_mcp_simple_text(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_fixture_simple_text(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     return ngx_http_mcp_fixture_tool(
@@ -251,7 +251,7 @@ ngx_http_mcp_simple_text(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_image_content(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_fixture_image_content(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     return ngx_http_mcp_fixture_tool(ngx_http_mcp_fixture_image(), err);
@@ -259,7 +259,7 @@ ngx_http_mcp_image_content(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_audio_content(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_fixture_audio_content(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     return ngx_http_mcp_fixture_tool(
@@ -269,7 +269,7 @@ ngx_http_mcp_audio_content(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_embedded_resource(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_fixture_embedded_resource(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     return ngx_http_mcp_fixture_tool(
@@ -281,7 +281,7 @@ ngx_http_mcp_embedded_resource(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_multiple_content(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_fixture_multiple_content(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     return ngx_http_mcp_fixture_done(
@@ -303,7 +303,7 @@ ngx_http_mcp_multiple_content(ngx_http_mcp_call_t *call, json_t *args,
  */
 
 static json_t *
-ngx_http_mcp_tool_with_logging(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_fixture_tool_with_logging(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     const char  **m;
@@ -330,8 +330,8 @@ ngx_http_mcp_tool_with_logging(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_tool_with_progress(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
+ngx_http_mcp_fixture_tool_with_progress(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err)
 {
     ngx_uint_t  i;
 
@@ -349,7 +349,7 @@ ngx_http_mcp_tool_with_progress(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_error_handling(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_fixture_error_handling(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     return ngx_http_mcp_fixture_done(
@@ -376,7 +376,7 @@ ngx_http_mcp_fixture_contents(json_t *params, const char *mime_type,
 
 
 static json_t *
-ngx_http_mcp_read_static_text(ngx_http_mcp_call_t *call, json_t *params,
+ngx_http_mcp_fixture_read_static_text(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
     return ngx_http_mcp_fixture_contents(params, "text/plain", "text",
@@ -386,8 +386,8 @@ ngx_http_mcp_read_static_text(ngx_http_mcp_call_t *call, json_t *params,
 
 
 static json_t *
-ngx_http_mcp_read_static_binary(ngx_http_mcp_call_t *call, json_t *params,
-    ngx_http_mcp_error_t *err)
+ngx_http_mcp_fixture_read_static_binary(ngx_http_mcp_call_t *call,
+    json_t *params, ngx_http_mcp_error_t *err)
 {
     return ngx_http_mcp_fixture_contents(params, "image/png", "blob",
                                          NGX_HTTP_MCP_FIXTURE_PNG, err);
@@ -395,7 +395,7 @@ ngx_http_mcp_read_static_binary(ngx_http_mcp_call_t *call, json_t *params,
 
 
 static json_t *
-ngx_http_mcp_read_watched(ngx_http_mcp_call_t *call, json_t *params,
+ngx_http_mcp_fixture_read_watched(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
     return ngx_http_mcp_fixture_contents(params, "text/plain", "text",
@@ -410,7 +410,7 @@ ngx_http_mcp_read_watched(ngx_http_mcp_call_t *call, json_t *params,
  */
 
 static json_t *
-ngx_http_mcp_read_template(ngx_http_mcp_call_t *call, json_t *params,
+ngx_http_mcp_fixture_read_template(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
     char        *text;
@@ -477,7 +477,7 @@ ngx_http_mcp_fixture_prompt(json_t *content, const char *followup,
 
 
 static json_t *
-ngx_http_mcp_simple_prompt(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_fixture_simple_prompt(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     return ngx_http_mcp_fixture_prompt(
@@ -487,8 +487,8 @@ ngx_http_mcp_simple_prompt(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_prompt_with_arguments(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
+ngx_http_mcp_fixture_prompt_with_arguments(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err)
 {
     ngx_str_t  arg1, arg2;
 
@@ -512,8 +512,8 @@ ngx_http_mcp_prompt_with_arguments(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_prompt_with_resource(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
+ngx_http_mcp_fixture_prompt_with_resource(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err)
 {
     ngx_str_t  uri;
 
@@ -532,7 +532,7 @@ ngx_http_mcp_prompt_with_resource(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_prompt_with_image(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_fixture_prompt_with_image(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     return ngx_http_mcp_fixture_prompt(ngx_http_mcp_fixture_image(),
@@ -547,7 +547,7 @@ ngx_http_mcp_prompt_with_image(ngx_http_mcp_call_t *call, json_t *args,
  */
 
 static ngx_int_t
-ngx_http_mcp_complete_fixture(ngx_http_mcp_call_t *call, json_t *ref,
+ngx_http_mcp_fixture_complete(ngx_http_mcp_call_t *call, json_t *ref,
     ngx_str_t *name, ngx_str_t *value, json_t *values)
 {
     const char   *prompt, **c;

@@ -31,25 +31,25 @@ typedef struct {
 } ngx_http_mcp_graph_t;
 
 
-static json_t *ngx_http_mcp_create_entities(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_graph_create_entities(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_create_relations(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_graph_create_relations(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_add_observations(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_graph_add_observations(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_delete_entities(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_graph_delete_entities(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_delete_observations(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_graph_delete_observations(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_delete_relations(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_graph_delete_relations(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_read_graph(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_graph_read_graph(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_graph_search_nodes(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_open_nodes(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_graph_open_nodes(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_read_graph_resource(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_graph_resource(ngx_http_mcp_call_t *call,
     json_t *params, ngx_http_mcp_error_t *err);
 
 
@@ -106,7 +106,7 @@ static json_t *ngx_http_mcp_read_graph_resource(ngx_http_mcp_call_t *call,
     "{\"readOnlyHint\": true, \"openWorldHint\": false}"
 
 
-static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
+static ngx_http_mcp_tool_t  ngx_http_mcp_graph_tools[] = {
 
     { "create_entities", "Create Entities",
       "Create multiple new entities in the knowledge graph",
@@ -117,7 +117,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       "\"array\", \"items\": " NGX_HTTP_MCP_ENTITY_SCHEMA "}},"
       "\"required\": [\"entities\"]}",
       NGX_HTTP_MCP_WRITE_HINTS("false", "false"),
-      ngx_http_mcp_create_entities },
+      ngx_http_mcp_graph_create_entities },
 
     { "create_relations", "Create Relations",
       "Create multiple new relations between entities in the knowledge "
@@ -129,7 +129,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       "\"array\", \"items\": " NGX_HTTP_MCP_RELATION_SCHEMA "}},"
       "\"required\": [\"relations\"]}",
       NGX_HTTP_MCP_WRITE_HINTS("false", "false"),
-      ngx_http_mcp_create_relations },
+      ngx_http_mcp_graph_create_relations },
 
     { "add_observations", "Add Observations",
       "Add new observations to existing entities in the knowledge graph",
@@ -148,7 +148,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       "\"required\": [\"entityName\", \"addedObservations\"]}}},"
       "\"required\": [\"results\"]}",
       NGX_HTTP_MCP_WRITE_HINTS("false", "false"),
-      ngx_http_mcp_add_observations },
+      ngx_http_mcp_graph_add_observations },
 
     { "delete_entities", "Delete Entities",
       "Delete multiple entities and their associated relations from the "
@@ -159,7 +159,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       "\"required\": [\"entityNames\"]}",
       NGX_HTTP_MCP_DONE_SCHEMA,
       NGX_HTTP_MCP_WRITE_HINTS("true", "true"),
-      ngx_http_mcp_delete_entities },
+      ngx_http_mcp_graph_delete_entities },
 
     { "delete_observations", "Delete Observations",
       "Delete specific observations from entities in the knowledge graph",
@@ -173,7 +173,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       NGX_HTTP_MCP_NS_PROP "}, \"required\": [\"deletions\"]}",
       NGX_HTTP_MCP_DONE_SCHEMA,
       NGX_HTTP_MCP_WRITE_HINTS("true", "true"),
-      ngx_http_mcp_delete_observations },
+      ngx_http_mcp_graph_delete_observations },
 
     { "delete_relations", "Delete Relations",
       "Delete multiple relations from the knowledge graph",
@@ -183,7 +183,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       NGX_HTTP_MCP_NS_PROP "}, \"required\": [\"relations\"]}",
       NGX_HTTP_MCP_DONE_SCHEMA,
       NGX_HTTP_MCP_WRITE_HINTS("true", "true"),
-      ngx_http_mcp_delete_relations },
+      ngx_http_mcp_graph_delete_relations },
 
     { "read_graph", "Read Graph",
       "Read the entire knowledge graph (limit and cursor page through "
@@ -192,7 +192,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       NGX_HTTP_MCP_NS_PROP "}}",
       NGX_HTTP_MCP_GRAPH_SCHEMA,
       NGX_HTTP_MCP_READ_HINTS,
-      ngx_http_mcp_read_graph },
+      ngx_http_mcp_graph_read_graph },
 
     { "search_nodes", "Search Nodes",
       "Search for nodes in the knowledge graph based on a query: names, "
@@ -204,7 +204,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       "\"required\": [\"query\"]}",
       NGX_HTTP_MCP_GRAPH_SCHEMA,
       NGX_HTTP_MCP_READ_HINTS,
-      ngx_http_mcp_search_nodes },
+      ngx_http_mcp_graph_search_nodes },
 
     { "open_nodes", "Open Nodes",
       "Open specific nodes in the knowledge graph by their names",
@@ -214,37 +214,37 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       "\"required\": [\"names\"]}",
       NGX_HTTP_MCP_GRAPH_SCHEMA,
       NGX_HTTP_MCP_READ_HINTS,
-      ngx_http_mcp_open_nodes },
+      ngx_http_mcp_graph_open_nodes },
 
     { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 };
 
 
-static ngx_http_mcp_resource_t  ngx_http_mcp_memory_resources[] = {
+static ngx_http_mcp_resource_t  ngx_http_mcp_graph_resources[] = {
 
     { NGX_HTTP_MCP_GRAPH_URI, "knowledge-graph", "Knowledge graph",
       "The whole knowledge graph (shared namespace) as JSON",
-      "application/json", ngx_http_mcp_read_graph_resource },
+      "application/json", ngx_http_mcp_graph_resource },
 
     { NULL, NULL, NULL, NULL, NULL, NULL }
 };
 
 
-static ngx_http_mcp_resource_t  ngx_http_mcp_memory_templates[] = {
+static ngx_http_mcp_resource_t  ngx_http_mcp_graph_templates[] = {
 
     { NGX_HTTP_MCP_GRAPH_URI "/{namespace}", "knowledge-graph-namespace",
       "Knowledge graph of a namespace",
       "The knowledge graph of one namespace as JSON",
-      "application/json", ngx_http_mcp_read_graph_resource },
+      "application/json", ngx_http_mcp_graph_resource },
 
     { NULL, NULL, NULL, NULL, NULL, NULL }
 };
 
 
-ngx_http_mcp_provider_t  ngx_http_mcp_memory_provider = {
-    ngx_http_mcp_memory_tools,
-    ngx_http_mcp_memory_resources,
-    ngx_http_mcp_memory_templates,
+ngx_http_mcp_provider_t  ngx_http_mcp_graph_provider = {
+    ngx_http_mcp_graph_tools,
+    ngx_http_mcp_graph_resources,
+    ngx_http_mcp_graph_templates,
     NULL,
     NULL,
     NULL
@@ -427,7 +427,7 @@ ngx_http_mcp_graph_end(ngx_http_mcp_graph_t *g, int rc, json_t *result)
  */
 
 static json_t *
-ngx_http_mcp_batch(json_t *args, const char *key, json_t **result)
+ngx_http_mcp_graph_batch(json_t *args, const char *key, json_t **result)
 {
     json_t  *a;
 
@@ -454,7 +454,7 @@ ngx_http_mcp_batch(json_t *args, const char *key, json_t **result)
  */
 
 static const char *
-ngx_http_mcp_member(json_t *item, const char *key, const char *what,
+ngx_http_mcp_graph_member(json_t *item, const char *key, const char *what,
     size_t i, json_t **result)
 {
     json_t  *v;
@@ -480,7 +480,8 @@ ngx_http_mcp_member(json_t *item, const char *key, const char *what,
 
 
 static json_t *
-ngx_http_mcp_entity_json(ngx_http_mcp_graph_t *g, const mcp_store_entity_t *e)
+ngx_http_mcp_graph_entity_json(ngx_http_mcp_graph_t *g,
+    const mcp_store_entity_t *e)
 {
     json_t  *obs, *json;
     size_t   i;
@@ -510,7 +511,7 @@ ngx_http_mcp_entity_json(ngx_http_mcp_graph_t *g, const mcp_store_entity_t *e)
 
 
 static json_t *
-ngx_http_mcp_relation_json(const mcp_store_relation_t *r)
+ngx_http_mcp_graph_relation_json(const mcp_store_relation_t *r)
 {
     return json_pack("{s:s%, s:s%, s:s%}", "from", r->from, r->from_len,
                      "to", r->to, r->to_len,
@@ -524,14 +525,14 @@ ngx_http_mcp_relation_json(const mcp_store_relation_t *r)
  */
 
 static int
-ngx_http_mcp_add_entity(void *data, const mcp_store_entity_t *e)
+ngx_http_mcp_graph_add_entity(void *data, const mcp_store_entity_t *e)
 {
     ngx_http_mcp_graph_t *g = data;
 
     char    name[MCP_STORE_NAME_MAX + 1];
     json_t *json;
 
-    json = ngx_http_mcp_entity_json(g, e);
+    json = ngx_http_mcp_graph_entity_json(g, e);
 
     ngx_memcpy(name, e->name, e->name_len);
     name[e->name_len] = '\0';
@@ -548,11 +549,11 @@ ngx_http_mcp_add_entity(void *data, const mcp_store_entity_t *e)
 
 
 static int
-ngx_http_mcp_add_relation(void *data, const mcp_store_relation_t *r)
+ngx_http_mcp_graph_add_relation(void *data, const mcp_store_relation_t *r)
 {
     ngx_http_mcp_graph_t *g = data;
 
-    if (json_array_append_new(g->relations, ngx_http_mcp_relation_json(r))
+    if (json_array_append_new(g->relations, ngx_http_mcp_graph_relation_json(r))
         != 0)
     {
         g->failed = 1;
@@ -565,7 +566,7 @@ ngx_http_mcp_add_relation(void *data, const mcp_store_relation_t *r)
 
 /* relations to a result entity from one outside the result */
 static int
-ngx_http_mcp_add_relation_to(void *data, const mcp_store_relation_t *r)
+ngx_http_mcp_graph_add_relation_to(void *data, const mcp_store_relation_t *r)
 {
     ngx_http_mcp_graph_t *g = data;
 
@@ -578,7 +579,7 @@ ngx_http_mcp_add_relation_to(void *data, const mcp_store_relation_t *r)
         return 0;               /* listed already, from its source */
     }
 
-    return ngx_http_mcp_add_relation(data, r);
+    return ngx_http_mcp_graph_add_relation(data, r);
 }
 
 
@@ -599,12 +600,13 @@ ngx_http_mcp_graph_relations(ngx_http_mcp_graph_t *g)
         name = json_string_value(json_object_get(e, "name"));
 
         rc = mcp_store_relation_list(g->txn, &g->scope, name, ngx_strlen(name),
-                                     NULL, 0, ngx_http_mcp_add_relation, g,
-                                     &more);
+                                     NULL, 0, ngx_http_mcp_graph_add_relation,
+                                     g, &more);
         if (rc == MCP_STORE_OK) {
             rc = mcp_store_relation_list_to(g->txn, &g->scope, name,
                                             ngx_strlen(name),
-                                            ngx_http_mcp_add_relation_to, g);
+                                            ngx_http_mcp_graph_add_relation_to,
+                                            g);
         }
 
         if (rc != MCP_STORE_OK) {
@@ -665,7 +667,7 @@ ngx_http_mcp_graph_result(ngx_http_mcp_graph_t *g, ngx_str_t *next)
  */
 
 static json_t *
-ngx_http_mcp_list_result(const char *key, json_t *value)
+ngx_http_mcp_graph_list_result(const char *key, json_t *value)
 {
     char    *text;
     json_t  *result;
@@ -684,7 +686,7 @@ ngx_http_mcp_list_result(const char *key, json_t *value)
 
 
 static json_t *
-ngx_http_mcp_done_result(const char *message)
+ngx_http_mcp_graph_done_result(const char *message)
 {
     return json_pack("{s:[{s:s, s:s}], s:{s:b, s:s}}", "content",
                      "type", "text", "text", message,
@@ -693,7 +695,7 @@ ngx_http_mcp_done_result(const char *message)
 
 
 static json_t *
-ngx_http_mcp_create_entities(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_create_entities(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     int                    rc, created;
@@ -704,7 +706,7 @@ ngx_http_mcp_create_entities(ngx_http_mcp_call_t *call, json_t *args,
 
     result = NULL;
 
-    list = ngx_http_mcp_batch(args, "entities", &result);
+    list = ngx_http_mcp_graph_batch(args, "entities", &result);
     if (list == NULL) {
         return result;
     }
@@ -712,8 +714,10 @@ ngx_http_mcp_create_entities(ngx_http_mcp_call_t *call, json_t *args,
     /* all of it valid before the transaction: a refused call saves none */
 
     json_array_foreach(list, i, item) {
-        if (ngx_http_mcp_member(item, "name", "entity", i, &result) == NULL
-            || ngx_http_mcp_member(item, "entityType", "entity", i, &result)
+        if (ngx_http_mcp_graph_member(item, "name", "entity", i, &result)
+            == NULL
+            || ngx_http_mcp_graph_member(item, "entityType", "entity", i,
+                                         &result)
                == NULL)
         {
             return result;
@@ -783,8 +787,8 @@ ngx_http_mcp_create_entities(ngx_http_mcp_call_t *call, json_t *args,
     }
 
     return ngx_http_mcp_graph_end(&g, rc,
-                                  ngx_http_mcp_list_result("entities",
-                                                           g.entities));
+                                  ngx_http_mcp_graph_list_result("entities",
+                                                                 g.entities));
 }
 
 
@@ -794,15 +798,15 @@ ngx_http_mcp_create_entities(ngx_http_mcp_call_t *call, json_t *args,
  */
 
 static ngx_int_t
-ngx_http_mcp_relation_arg(json_t *item, size_t i, mcp_store_relation_t *r,
+ngx_http_mcp_graph_relation_arg(json_t *item, size_t i, mcp_store_relation_t *r,
     json_t **result)
 {
     ngx_memzero(r, sizeof(mcp_store_relation_t));
 
-    r->from = ngx_http_mcp_member(item, "from", "relation", i, result);
-    r->to = ngx_http_mcp_member(item, "to", "relation", i, result);
-    r->type = ngx_http_mcp_member(item, "relationType", "relation", i,
-                                  result);
+    r->from = ngx_http_mcp_graph_member(item, "from", "relation", i, result);
+    r->to = ngx_http_mcp_graph_member(item, "to", "relation", i, result);
+    r->type = ngx_http_mcp_graph_member(item, "relationType", "relation", i,
+                                        result);
 
     if (r->from == NULL || r->to == NULL || r->type == NULL) {
         return NGX_DECLINED;
@@ -822,7 +826,7 @@ ngx_http_mcp_relation_arg(json_t *item, size_t i, mcp_store_relation_t *r,
  */
 
 static json_t *
-ngx_http_mcp_relations_call(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_relations_call(ngx_http_mcp_call_t *call, json_t *args,
     ngx_uint_t create, ngx_http_mcp_error_t *err)
 {
     int                    rc, done;
@@ -833,13 +837,13 @@ ngx_http_mcp_relations_call(ngx_http_mcp_call_t *call, json_t *args,
 
     result = NULL;
 
-    list = ngx_http_mcp_batch(args, "relations", &result);
+    list = ngx_http_mcp_graph_batch(args, "relations", &result);
     if (list == NULL) {
         return result;
     }
 
     json_array_foreach(list, i, item) {
-        if (ngx_http_mcp_relation_arg(item, i, &r, &result) != NGX_OK) {
+        if (ngx_http_mcp_graph_relation_arg(item, i, &r, &result) != NGX_OK) {
             return result;
         }
     }
@@ -851,7 +855,7 @@ ngx_http_mcp_relations_call(ngx_http_mcp_call_t *call, json_t *args,
     rc = MCP_STORE_OK;
 
     json_array_foreach(list, i, item) {
-        (void) ngx_http_mcp_relation_arg(item, i, &r, &result);
+        (void) ngx_http_mcp_graph_relation_arg(item, i, &r, &result);
 
         rc = create
              ? mcp_store_relation_create(g.txn, &g.scope, &r, g.now, &done)
@@ -863,7 +867,7 @@ ngx_http_mcp_relations_call(ngx_http_mcp_call_t *call, json_t *args,
 
         if (create && done
             && json_array_append_new(g.relations,
-                                     ngx_http_mcp_relation_json(&r))
+                                     ngx_http_mcp_graph_relation_json(&r))
                != 0)
         {
             g.failed = 1;
@@ -873,26 +877,26 @@ ngx_http_mcp_relations_call(ngx_http_mcp_call_t *call, json_t *args,
 
     return ngx_http_mcp_graph_end(&g, rc,
                                   create
-                                  ? ngx_http_mcp_list_result("relations",
-                                                             g.relations)
-                                  : ngx_http_mcp_done_result(
+                                  ? ngx_http_mcp_graph_list_result(
+                                        "relations", g.relations)
+                                  : ngx_http_mcp_graph_done_result(
                                         "Relations deleted successfully"));
 }
 
 
 static json_t *
-ngx_http_mcp_create_relations(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_create_relations(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    return ngx_http_mcp_relations_call(call, args, 1, err);
+    return ngx_http_mcp_graph_relations_call(call, args, 1, err);
 }
 
 
 static json_t *
-ngx_http_mcp_delete_relations(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_delete_relations(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    return ngx_http_mcp_relations_call(call, args, 0, err);
+    return ngx_http_mcp_graph_relations_call(call, args, 0, err);
 }
 
 
@@ -902,7 +906,7 @@ ngx_http_mcp_delete_relations(ngx_http_mcp_call_t *call, json_t *args,
  */
 
 static json_t *
-ngx_http_mcp_observations_call(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_observations_call(ngx_http_mcp_call_t *call, json_t *args,
     const char *list_key, const char *texts_key, ngx_uint_t add,
     ngx_http_mcp_error_t *err)
 {
@@ -914,13 +918,13 @@ ngx_http_mcp_observations_call(ngx_http_mcp_call_t *call, json_t *args,
 
     result = NULL;
 
-    list = ngx_http_mcp_batch(args, list_key, &result);
+    list = ngx_http_mcp_graph_batch(args, list_key, &result);
     if (list == NULL) {
         return result;
     }
 
     json_array_foreach(list, i, item) {
-        if (ngx_http_mcp_member(item, "entityName", list_key, i, &result)
+        if (ngx_http_mcp_graph_member(item, "entityName", list_key, i, &result)
             == NULL)
         {
             return result;
@@ -1006,33 +1010,33 @@ ngx_http_mcp_observations_call(ngx_http_mcp_call_t *call, json_t *args,
 
     return ngx_http_mcp_graph_end(&g, rc,
                                   add
-                                  ? ngx_http_mcp_list_result("results",
-                                                             g.entities)
-                                  : ngx_http_mcp_done_result(
+                                  ? ngx_http_mcp_graph_list_result(
+                                        "results", g.entities)
+                                  : ngx_http_mcp_graph_done_result(
                                         "Observations deleted successfully"));
 }
 
 
 static json_t *
-ngx_http_mcp_add_observations(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_add_observations(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    return ngx_http_mcp_observations_call(call, args, "observations",
-                                          "contents", 1, err);
+    return ngx_http_mcp_graph_observations_call(call, args, "observations",
+                                                "contents", 1, err);
 }
 
 
 static json_t *
-ngx_http_mcp_delete_observations(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_delete_observations(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    return ngx_http_mcp_observations_call(call, args, "deletions",
-                                          "observations", 0, err);
+    return ngx_http_mcp_graph_observations_call(call, args, "deletions",
+                                                "observations", 0, err);
 }
 
 
 static json_t *
-ngx_http_mcp_delete_entities(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_delete_entities(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     int                    rc, deleted;
@@ -1042,7 +1046,7 @@ ngx_http_mcp_delete_entities(ngx_http_mcp_call_t *call, json_t *args,
 
     result = NULL;
 
-    list = ngx_http_mcp_batch(args, "entityNames", &result);
+    list = ngx_http_mcp_graph_batch(args, "entityNames", &result);
     if (list == NULL) {
         return result;
     }
@@ -1072,7 +1076,7 @@ ngx_http_mcp_delete_entities(ngx_http_mcp_call_t *call, json_t *args,
         }
     }
 
-    return ngx_http_mcp_graph_end(&g, rc, ngx_http_mcp_done_result(
+    return ngx_http_mcp_graph_end(&g, rc, ngx_http_mcp_graph_done_result(
                                             "Entities deleted successfully"));
 }
 
@@ -1083,7 +1087,7 @@ ngx_http_mcp_delete_entities(ngx_http_mcp_call_t *call, json_t *args,
  */
 
 static ngx_int_t
-ngx_http_mcp_page_args(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_page_args(ngx_http_mcp_call_t *call, json_t *args,
     size_t *limit, ngx_str_t *pos, json_t **result)
 {
     json_t                *v;
@@ -1135,7 +1139,8 @@ ngx_http_mcp_graph_read(ngx_http_mcp_call_t *call, json_t *args,
 
     result = NULL;
 
-    if (ngx_http_mcp_page_args(call, args, &limit, &after, &result) != NGX_OK
+    if (ngx_http_mcp_graph_page_args(call, args, &limit, &after, &result)
+        != NGX_OK
         || ngx_http_mcp_graph_begin(call, args, MCP_STORE_RDONLY, &g, &result,
                                     err)
            != NGX_OK)
@@ -1147,12 +1152,12 @@ ngx_http_mcp_graph_read(ngx_http_mcp_call_t *call, json_t *args,
 
     rc = mcp_store_entity_list(g.txn, &g.scope, (char *) after.data,
                                after.len, limit, g.obs, MCP_STORE_OBS_MAX,
-                               ngx_http_mcp_add_entity, &g, &more);
+                               ngx_http_mcp_graph_add_entity, &g, &more);
 
     if (rc == MCP_STORE_OK && !g.failed) {
         if (limit == 0 && after.len == 0) {
             rc = mcp_store_relation_list(g.txn, &g.scope, NULL, 0, NULL, 0,
-                                         ngx_http_mcp_add_relation, &g,
+                                         ngx_http_mcp_graph_add_relation, &g,
                                          &more);
             more = 0;
 
@@ -1174,7 +1179,7 @@ ngx_http_mcp_graph_read(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_read_graph(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_read_graph(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     return ngx_http_mcp_graph_read(call, args, err);
@@ -1182,7 +1187,7 @@ ngx_http_mcp_read_graph(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     int                    rc;
@@ -1205,7 +1210,9 @@ ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
         return ngx_http_mcp_graph_read(call, args, err);
     }
 
-    if (ngx_http_mcp_page_args(call, args, &limit, &pos, &result) != NGX_OK) {
+    if (ngx_http_mcp_graph_page_args(call, args, &limit, &pos, &result)
+        != NGX_OK)
+    {
         return result;
     }
 
@@ -1244,7 +1251,7 @@ ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
                                   hits[i].doc_len, &e, MCP_STORE_OBS_MAX,
                                   NULL);
         if (rc == MCP_STORE_OK) {
-            (void) ngx_http_mcp_add_entity(&g, &e);
+            (void) ngx_http_mcp_graph_add_entity(&g, &e);
         }
     }
 
@@ -1271,7 +1278,7 @@ ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_open_nodes(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_open_nodes(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     int                    rc;
@@ -1282,7 +1289,7 @@ ngx_http_mcp_open_nodes(ngx_http_mcp_call_t *call, json_t *args,
 
     result = NULL;
 
-    list = ngx_http_mcp_batch(args, "names", &result);
+    list = ngx_http_mcp_graph_batch(args, "names", &result);
     if (list == NULL) {
         return result;
     }
@@ -1315,7 +1322,7 @@ ngx_http_mcp_open_nodes(ngx_http_mcp_call_t *call, json_t *args,
             continue;
         }
 
-        if (rc != MCP_STORE_OK || ngx_http_mcp_add_entity(&g, &e) != 0) {
+        if (rc != MCP_STORE_OK || ngx_http_mcp_graph_add_entity(&g, &e) != 0) {
             break;
         }
     }
@@ -1334,7 +1341,7 @@ ngx_http_mcp_open_nodes(ngx_http_mcp_call_t *call, json_t *args,
  */
 
 static json_t *
-ngx_http_mcp_read_graph_resource(ngx_http_mcp_call_t *call, json_t *params,
+ngx_http_mcp_graph_resource(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
     json_t      *args, *result, *text;

@@ -17,27 +17,27 @@
 #define NGX_HTTP_MCP_LINK_SCHEME  "shorturl://"
 
 
-static json_t *ngx_http_mcp_shorten_url(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_links_shorten(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_resolve_url(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_links_resolve(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_url_stats(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_links_stats(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_delete_url(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_links_delete(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_list_urls(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_links_list(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_read_link(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_links_read(ngx_http_mcp_call_t *call,
     json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_summarize_links(ngx_http_mcp_call_t *call,
+static json_t *ngx_http_mcp_links_summarize(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
-static ngx_int_t ngx_http_mcp_list_links(ngx_http_mcp_call_t *call,
+static ngx_int_t ngx_http_mcp_links_resources(ngx_http_mcp_call_t *call,
     ngx_str_t *after, size_t limit, json_t *list, ngx_str_t *next);
-static ngx_int_t ngx_http_mcp_complete_code(ngx_http_mcp_call_t *call,
+static ngx_int_t ngx_http_mcp_links_complete(ngx_http_mcp_call_t *call,
     json_t *ref, ngx_str_t *name, ngx_str_t *value, json_t *values);
-static ngx_int_t ngx_http_mcp_may(ngx_http_mcp_call_t *call,
-    ngx_uint_t scope);
-static void ngx_http_mcp_links_of(ngx_http_mcp_call_t *call,
+static ngx_int_t ngx_http_mcp_links_may(ngx_http_mcp_call_t *call,
+    ngx_uint_t perm);
+static void ngx_http_mcp_links_tenant(ngx_http_mcp_call_t *call,
     ngx_str_t *tenant);
 
 
@@ -63,7 +63,7 @@ static void ngx_http_mcp_links_of(ngx_http_mcp_call_t *call,
     "\"required\": [\"code\", \"url\"]}"
 
 
-static ngx_http_mcp_tool_t  ngx_http_mcp_link_tools[] = {
+static ngx_http_mcp_tool_t  ngx_http_mcp_links_tools[] = {
 
     { "shorten_url", "Shorten a URL",
       "Creates a short link to url and returns its code and absolute "
@@ -83,7 +83,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_link_tools[] = {
       "{\"title\": \"Shorten a URL\", \"readOnlyHint\": false, "
       "\"destructiveHint\": false, \"idempotentHint\": false, "
       "\"openWorldHint\": false}",
-      ngx_http_mcp_shorten_url },
+      ngx_http_mcp_links_shorten },
 
     { "resolve_url", "Resolve a short code",
       "Returns the URL a short code redirects to.",
@@ -91,7 +91,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_link_tools[] = {
       NGX_HTTP_MCP_LINK_SCHEMA,
       "{\"title\": \"Resolve a short code\", \"readOnlyHint\": true, "
       "\"openWorldHint\": false}",
-      ngx_http_mcp_resolve_url },
+      ngx_http_mcp_links_resolve },
 
     { "url_stats", "Statistics of a short link",
       "Returns a link's visits, creation and last visit times, expiry "
@@ -100,7 +100,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_link_tools[] = {
       NGX_HTTP_MCP_LINK_SCHEMA,
       "{\"title\": \"Statistics of a short link\", \"readOnlyHint\": true, "
       "\"openWorldHint\": false}",
-      ngx_http_mcp_url_stats },
+      ngx_http_mcp_links_stats },
 
     { "delete_url", "Delete a short link",
       "Deletes a short link: its code answers 404 from then on.",
@@ -112,7 +112,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_link_tools[] = {
       "{\"title\": \"Delete a short link\", \"readOnlyHint\": false, "
       "\"destructiveHint\": true, \"idempotentHint\": true, "
       "\"openWorldHint\": false}",
-      ngx_http_mcp_delete_url },
+      ngx_http_mcp_links_delete },
 
     { "list_urls", "List short links",
       "Lists short links in code order, limit at a time (default 50, at "
@@ -128,23 +128,23 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_link_tools[] = {
       "\"required\": [\"links\"]}",
       "{\"title\": \"List short links\", \"readOnlyHint\": true, "
       "\"openWorldHint\": false}",
-      ngx_http_mcp_list_urls },
+      ngx_http_mcp_links_list },
 
     { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 };
 
 
-static ngx_http_mcp_resource_t  ngx_http_mcp_link_templates[] = {
+static ngx_http_mcp_resource_t  ngx_http_mcp_links_templates[] = {
 
     { NGX_HTTP_MCP_LINK_SCHEME "{code}", "short-link", "Short link",
       "A short link's record: target URL, times, visits.",
-      "application/json", ngx_http_mcp_read_link },
+      "application/json", ngx_http_mcp_links_read },
 
     { NULL, NULL, NULL, NULL, NULL, NULL }
 };
 
 
-static ngx_http_mcp_prompt_t  ngx_http_mcp_link_prompts[] = {
+static ngx_http_mcp_prompt_t  ngx_http_mcp_links_prompts[] = {
 
     { "summarize_links", "Summarise short links",
       "Asks the model to summarise the short links created in a period "
@@ -153,24 +153,24 @@ static ngx_http_mcp_prompt_t  ngx_http_mcp_link_prompts[] = {
       "e.g. 2026-01-01T00:00:00Z\", \"required\": false},"
       " {\"name\": \"until\", \"description\": \"created before\", "
       "\"required\": false}]",
-      ngx_http_mcp_summarize_links },
+      ngx_http_mcp_links_summarize },
 
     { NULL, NULL, NULL, NULL, NULL }
 };
 
 
 ngx_http_mcp_provider_t  ngx_http_mcp_links_provider = {
-    ngx_http_mcp_link_tools,
+    ngx_http_mcp_links_tools,
     NULL,
-    ngx_http_mcp_link_templates,
-    ngx_http_mcp_link_prompts,
-    ngx_http_mcp_list_links,
-    ngx_http_mcp_complete_code
+    ngx_http_mcp_links_templates,
+    ngx_http_mcp_links_prompts,
+    ngx_http_mcp_links_resources,
+    ngx_http_mcp_links_complete
 };
 
 
 static ngx_int_t
-ngx_http_mcp_set_time(json_t *obj, const char *key, int64_t t)
+ngx_http_mcp_links_set_time(json_t *obj, const char *key, int64_t t)
 {
     u_char  buf[NGX_HTTP_MCP_TIME_LEN], *end;
 
@@ -187,20 +187,20 @@ ngx_http_mcp_set_time(json_t *obj, const char *key, int64_t t)
 
 
 /*
- * Has the call's API key the scope?  NGX_OK or NGX_DECLINED.
+ * Has the call's API key the permission?  NGX_OK or NGX_DECLINED.
  */
 
 static ngx_int_t
-ngx_http_mcp_may(ngx_http_mcp_call_t *call, ngx_uint_t scope)
+ngx_http_mcp_links_may(ngx_http_mcp_call_t *call, ngx_uint_t perm)
 {
-    return (ngx_http_mcp_caller(call->r)->scopes & scope) == scope
+    return (ngx_http_mcp_caller(call->r)->perms & perm) == perm
            ? NGX_OK : NGX_DECLINED;
 }
 
 
-#define ngx_http_mcp_forbidden(scope)                                         \
+#define ngx_http_mcp_links_forbidden(perm)                                    \
     ngx_http_mcp_tool_error("this API key lacks the scope "                   \
-                            "\"" scope "\" (forbidden)")
+                            "\"" perm "\" (forbidden)")
 
 
 /*
@@ -209,13 +209,13 @@ ngx_http_mcp_may(ngx_http_mcp_call_t *call, ngx_uint_t scope)
  */
 
 static void
-ngx_http_mcp_links_of(ngx_http_mcp_call_t *call, ngx_str_t *tenant)
+ngx_http_mcp_links_tenant(ngx_http_mcp_call_t *call, ngx_str_t *tenant)
 {
     ngx_http_mcp_key_t  *caller;
 
     caller = ngx_http_mcp_caller(call->r);
 
-    if (caller->scopes & NGX_HTTP_MCP_SCOPE_ADMIN) {
+    if (caller->perms & NGX_HTTP_MCP_PERM_ADMIN) {
         ngx_str_null(tenant);
 
     } else {
@@ -229,7 +229,7 @@ ngx_http_mcp_links_of(ngx_http_mcp_call_t *call, ngx_str_t *tenant)
  */
 
 static json_t *
-ngx_http_mcp_link_record(ngx_http_request_t *r, const char *code,
+ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
     size_t code_len, const mcp_store_link_t *link)
 {
     json_t     *json;
@@ -249,17 +249,17 @@ ngx_http_mcp_link_record(ngx_http_request_t *r, const char *code,
                      "visits", (json_int_t) link->visits);
 
     if (json == NULL
-        || ngx_http_mcp_set_time(json, "created_at", link->created_at)
+        || ngx_http_mcp_links_set_time(json, "created_at", link->created_at)
            != NGX_OK
-        || ngx_http_mcp_set_time(json, "expires_at", link->expires_at)
+        || ngx_http_mcp_links_set_time(json, "expires_at", link->expires_at)
            != NGX_OK
-        || ngx_http_mcp_set_time(json, "last_visit", link->last_visit)
+        || ngx_http_mcp_links_set_time(json, "last_visit", link->last_visit)
            != NGX_OK
         || (link->max_visits
             && json_object_set_new(json, "max_visits",
                                    json_integer(link->max_visits))
                != 0)
-        || ((ngx_http_mcp_caller(r)->scopes & NGX_HTTP_MCP_SCOPE_ADMIN)
+        || ((ngx_http_mcp_caller(r)->perms & NGX_HTTP_MCP_PERM_ADMIN)
             && json_object_set_new(json, "tenant",
                                    json_stringn(link->tenant,
                                                 link->tenant_len))
@@ -274,7 +274,7 @@ ngx_http_mcp_link_record(ngx_http_request_t *r, const char *code,
 
 
 static json_t *
-ngx_http_mcp_shorten_url(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_links_shorten(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     ngx_int_t                    rc;
@@ -282,8 +282,8 @@ ngx_http_mcp_shorten_url(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t         refused;
     ngx_http_mcp_shorten_req_t   req;
 
-    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_WRITE) != NGX_OK) {
-        return ngx_http_mcp_forbidden("links:write");
+    if (ngx_http_mcp_links_may(call, NGX_HTTP_MCP_PERM_LINKS_WRITE) != NGX_OK) {
+        return ngx_http_mcp_links_forbidden("links:write");
     }
 
     if (json_object_get(args, "OriginalURL") == NULL
@@ -320,7 +320,7 @@ ngx_http_mcp_shorten_url(ngx_http_mcp_call_t *call, json_t *args,
  */
 
 static json_t *
-ngx_http_mcp_get_link(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_links_get(ngx_http_mcp_call_t *call, json_t *args,
     ngx_uint_t *found, ngx_http_mcp_error_t *err)
 {
     int                   rc;
@@ -335,8 +335,8 @@ ngx_http_mcp_get_link(ngx_http_mcp_call_t *call, json_t *args,
         return NULL;
     }
 
-    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK) {
-        return ngx_http_mcp_forbidden("links:read");
+    if (ngx_http_mcp_links_may(call, NGX_HTTP_MCP_PERM_LINKS_READ) != NGX_OK) {
+        return ngx_http_mcp_links_forbidden("links:read");
     }
 
     if (ngx_http_mcp_valid_code(&code) != NGX_OK) {
@@ -361,7 +361,7 @@ ngx_http_mcp_get_link(ngx_http_mcp_call_t *call, json_t *args,
 
     /* another tenant's link is not found, word for word */
 
-    ngx_http_mcp_links_of(call, &tenant);
+    ngx_http_mcp_links_tenant(call, &tenant);
 
     if (tenant.len
         && (link.tenant_len != tenant.len
@@ -372,8 +372,8 @@ ngx_http_mcp_get_link(ngx_http_mcp_call_t *call, json_t *args,
                                        (int) code.len, code.data);
     }
 
-    record = ngx_http_mcp_link_record(call->r, (char *) code.data, code.len,
-                                      &link);
+    record = ngx_http_mcp_links_record(call->r, (char *) code.data,
+                                       code.len, &link);
 
     mcp_store_release(call->mmcf->store);
 
@@ -389,13 +389,13 @@ ngx_http_mcp_get_link(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_resolve_url(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_links_resolve(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     json_t      *record;
     ngx_uint_t   found;
 
-    record = ngx_http_mcp_get_link(call, args, &found, err);
+    record = ngx_http_mcp_links_get(call, args, &found, err);
 
     if (!found) {
         return record;
@@ -410,20 +410,20 @@ ngx_http_mcp_resolve_url(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_url_stats(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_links_stats(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     json_t      *record;
     ngx_uint_t   found;
 
-    record = ngx_http_mcp_get_link(call, args, &found, err);
+    record = ngx_http_mcp_links_get(call, args, &found, err);
 
     return found ? ngx_http_mcp_tool_result(record) : record;
 }
 
 
 static json_t *
-ngx_http_mcp_delete_url(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_links_delete(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     int                   rc;
@@ -434,11 +434,11 @@ ngx_http_mcp_delete_url(ngx_http_mcp_call_t *call, json_t *args,
         return NULL;
     }
 
-    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_WRITE) != NGX_OK) {
-        return ngx_http_mcp_forbidden("links:write");
+    if (ngx_http_mcp_links_may(call, NGX_HTTP_MCP_PERM_LINKS_WRITE) != NGX_OK) {
+        return ngx_http_mcp_links_forbidden("links:write");
     }
 
-    ngx_http_mcp_links_of(call, &tenant);
+    ngx_http_mcp_links_tenant(call, &tenant);
 
     /* only the owner's: another tenant's link is not found */
 
@@ -473,14 +473,14 @@ typedef struct {
     int64_t              since;
     int64_t              until;
     ngx_int_t            failed;
-} ngx_http_mcp_walk_t;
+} ngx_http_mcp_links_walk_t;
 
 
 static int
-ngx_http_mcp_walk_link(void *data, const char *code, size_t code_len,
+ngx_http_mcp_links_walk_one(void *data, const char *code, size_t code_len,
     const mcp_store_link_t *link)
 {
-    ngx_http_mcp_walk_t *w = data;
+    ngx_http_mcp_links_walk_t *w = data;
 
     u_char  *uri;
     json_t  *item;
@@ -512,7 +512,7 @@ ngx_http_mcp_walk_link(void *data, const char *code, size_t code_len,
                          "mimeType", "application/json");
 
     } else {
-        item = ngx_http_mcp_link_record(w->r, code, code_len, link);
+        item = ngx_http_mcp_links_record(w->r, code, code_len, link);
     }
 
     if (item == NULL || json_array_append_new(w->list, item) != 0) {
@@ -541,7 +541,7 @@ ngx_http_mcp_walk_link(void *data, const char *code, size_t code_len,
  */
 
 static ngx_int_t
-ngx_http_mcp_walk_page(ngx_http_mcp_call_t *call, ngx_http_mcp_walk_t *w,
+ngx_http_mcp_links_page(ngx_http_mcp_call_t *call, ngx_http_mcp_links_walk_t *w,
     ngx_str_t *after, size_t limit, ngx_str_t *next)
 {
     int        rc, more;
@@ -550,12 +550,12 @@ ngx_http_mcp_walk_page(ngx_http_mcp_call_t *call, ngx_http_mcp_walk_t *w,
     ngx_str_null(&last);
     w->last = &last;
 
-    ngx_http_mcp_links_of(call, &tenant);
+    ngx_http_mcp_links_tenant(call, &tenant);
 
     rc = mcp_store_link_list_tenant(call->mmcf->store, (char *) tenant.data,
                                     tenant.len, (char *) after->data,
-                                    after->len, limit, ngx_http_mcp_walk_link,
-                                    w, &more);
+                                    after->len, limit,
+                                    ngx_http_mcp_links_walk_one, w, &more);
 
     if (rc != MCP_STORE_OK || w->failed) {
         return NGX_ERROR;
@@ -573,39 +573,39 @@ ngx_http_mcp_walk_page(ngx_http_mcp_call_t *call, ngx_http_mcp_walk_t *w,
 
 
 static ngx_int_t
-ngx_http_mcp_list_links(ngx_http_mcp_call_t *call, ngx_str_t *after,
+ngx_http_mcp_links_resources(ngx_http_mcp_call_t *call, ngx_str_t *after,
     size_t limit, json_t *list, ngx_str_t *next)
 {
-    ngx_http_mcp_walk_t  w;
+    ngx_http_mcp_links_walk_t  w;
 
     /* without links:read, no links among the resources */
 
-    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK) {
+    if (ngx_http_mcp_links_may(call, NGX_HTTP_MCP_PERM_LINKS_READ) != NGX_OK) {
         ngx_str_null(next);
         return NGX_OK;
     }
 
-    ngx_memzero(&w, sizeof(ngx_http_mcp_walk_t));
+    ngx_memzero(&w, sizeof(ngx_http_mcp_links_walk_t));
 
     w.r = call->r;
     w.list = list;
     w.resources = 1;
 
-    return ngx_http_mcp_walk_page(call, &w, after, limit, next);
+    return ngx_http_mcp_links_page(call, &w, after, limit, next);
 }
 
 
 static json_t *
-ngx_http_mcp_list_urls(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_links_list(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     json_t               *result, *limit;
     ngx_str_t             after, next, cursor;
     json_int_t            n;
-    ngx_http_mcp_walk_t   w;
+    ngx_http_mcp_links_walk_t   w;
 
-    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK) {
-        return ngx_http_mcp_forbidden("links:read");
+    if (ngx_http_mcp_links_may(call, NGX_HTTP_MCP_PERM_LINKS_READ) != NGX_OK) {
+        return ngx_http_mcp_links_forbidden("links:read");
     }
 
     limit = json_object_get(args, "limit");
@@ -627,7 +627,7 @@ ngx_http_mcp_list_urls(ngx_http_mcp_call_t *call, json_t *args,
                                        "nextCursor of an earlier page");
     }
 
-    ngx_memzero(&w, sizeof(ngx_http_mcp_walk_t));
+    ngx_memzero(&w, sizeof(ngx_http_mcp_links_walk_t));
 
     w.r = call->r;
     w.list = json_array();
@@ -638,7 +638,7 @@ ngx_http_mcp_list_urls(ngx_http_mcp_call_t *call, json_t *args,
                                      "out of memory");
     }
 
-    if (ngx_http_mcp_walk_page(call, &w, &after, (size_t) n, &next)
+    if (ngx_http_mcp_links_page(call, &w, &after, (size_t) n, &next)
         != NGX_OK)
     {
         json_decref(result);
@@ -663,7 +663,7 @@ ngx_http_mcp_list_urls(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_read_link(ngx_http_mcp_call_t *call, json_t *params,
+ngx_http_mcp_links_read(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
     char        *text;
@@ -673,7 +673,7 @@ ngx_http_mcp_read_link(ngx_http_mcp_call_t *call, json_t *params,
 
     (void) ngx_http_mcp_arg_str(params, "uri", 1, &uri, err);
 
-    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK) {
+    if (ngx_http_mcp_links_may(call, NGX_HTTP_MCP_PERM_LINKS_READ) != NGX_OK) {
         return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_REQUEST,
                                      "Forbidden: this API key lacks the "
                                      "scope \"links:read\"");
@@ -687,7 +687,7 @@ ngx_http_mcp_read_link(ngx_http_mcp_call_t *call, json_t *params,
                                      "out of memory");
     }
 
-    record = ngx_http_mcp_get_link(call, args, &found, err);
+    record = ngx_http_mcp_links_get(call, args, &found, err);
 
     json_decref(args);
 
@@ -716,17 +716,17 @@ ngx_http_mcp_read_link(ngx_http_mcp_call_t *call, json_t *params,
 
 
 static json_t *
-ngx_http_mcp_summarize_links(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_links_summarize(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     char                 *text;
     json_t               *result;
     ngx_str_t             since, until, after, next;
-    ngx_http_mcp_walk_t   w;
+    ngx_http_mcp_links_walk_t   w;
 
-    ngx_memzero(&w, sizeof(ngx_http_mcp_walk_t));
+    ngx_memzero(&w, sizeof(ngx_http_mcp_links_walk_t));
 
-    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK) {
+    if (ngx_http_mcp_links_may(call, NGX_HTTP_MCP_PERM_LINKS_READ) != NGX_OK) {
         return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_REQUEST,
                                      "Forbidden: this API key lacks the "
                                      "scope \"links:read\"");
@@ -753,7 +753,7 @@ ngx_http_mcp_summarize_links(ngx_http_mcp_call_t *call, json_t *args,
     ngx_str_null(&after);
 
     if (w.list == NULL
-        || ngx_http_mcp_walk_page(call, &w, &after, 200, &next) != NGX_OK)
+        || ngx_http_mcp_links_page(call, &w, &after, 200, &next) != NGX_OK)
     {
         json_decref(w.list);
         return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
@@ -786,7 +786,7 @@ ngx_http_mcp_summarize_links(ngx_http_mcp_call_t *call, json_t *args,
  */
 
 static ngx_int_t
-ngx_http_mcp_complete_code(ngx_http_mcp_call_t *call, json_t *ref,
+ngx_http_mcp_links_complete(ngx_http_mcp_call_t *call, json_t *ref,
     ngx_str_t *name, ngx_str_t *value, json_t *values)
 {
     int                  rc;
@@ -794,21 +794,21 @@ ngx_http_mcp_complete_code(ngx_http_mcp_call_t *call, json_t *ref,
     json_t              *item;
     ngx_str_t            tenant;
     const char          *uri;
-    ngx_http_mcp_walk_t  w;
+    ngx_http_mcp_links_walk_t  w;
 
     uri = json_string_value(json_object_get(ref, "uri"));
 
     if (uri == NULL
         || ngx_strcmp(uri, NGX_HTTP_MCP_LINK_SCHEME "{code}") != 0
         || name->len != 4 || ngx_strncmp(name->data, "code", 4) != 0
-        || ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK)
+        || ngx_http_mcp_links_may(call, NGX_HTTP_MCP_PERM_LINKS_READ) != NGX_OK)
     {
         return NGX_OK;
     }
 
-    ngx_http_mcp_links_of(call, &tenant);
+    ngx_http_mcp_links_tenant(call, &tenant);
 
-    ngx_memzero(&w, sizeof(ngx_http_mcp_walk_t));
+    ngx_memzero(&w, sizeof(ngx_http_mcp_links_walk_t));
 
     w.r = call->r;
     w.list = json_array();
@@ -818,8 +818,8 @@ ngx_http_mcp_complete_code(ngx_http_mcp_call_t *call, json_t *ref,
 
     rc = mcp_store_link_prefix_tenant(call->mmcf->store, (char *) tenant.data,
                                       tenant.len, (char *) value->data,
-                                      value->len, 100, ngx_http_mcp_walk_link,
-                                      &w, NULL);
+                                      value->len, 100,
+                                      ngx_http_mcp_links_walk_one, &w, NULL);
 
     if (rc == MCP_STORE_OK && !w.failed) {
         json_array_foreach(w.list, i, item) {

@@ -92,13 +92,13 @@ typedef struct {
 } ngx_http_mcp_loc_conf_t;
 
 
-/* What an API key may do (mcp_api_key scopes=). */
-#define NGX_HTTP_MCP_SCOPE_LINKS_WRITE  0x01   /* POST /shorten, shorten_url,
+/* What an API key may do: its permissions (mcp_api_key scopes=). */
+#define NGX_HTTP_MCP_PERM_LINKS_WRITE  0x01   /* POST /shorten, shorten_url,
                                                   delete_url */
-#define NGX_HTTP_MCP_SCOPE_LINKS_READ   0x02   /* the other link tools */
-#define NGX_HTTP_MCP_SCOPE_MCP          0x04   /* mcp_endpoint */
-#define NGX_HTTP_MCP_SCOPE_ADMIN        0x08   /* every tenant's links */
-#define NGX_HTTP_MCP_SCOPE_DEFAULT      0x07   /* all but admin */
+#define NGX_HTTP_MCP_PERM_LINKS_READ   0x02   /* the other link tools */
+#define NGX_HTTP_MCP_PERM_MCP          0x04   /* mcp_endpoint */
+#define NGX_HTTP_MCP_PERM_ADMIN        0x08   /* every tenant's links */
+#define NGX_HTTP_MCP_PERM_DEFAULT      0x07   /* all but admin */
 
 #define NGX_HTTP_MCP_KEY_HASH_LEN       32     /* SHA-256 */
 
@@ -107,7 +107,7 @@ typedef struct {
 typedef struct {
     u_char                     hash[NGX_HTTP_MCP_KEY_HASH_LEN];
     ngx_str_t                  tenant;
-    ngx_uint_t                 scopes;        /* NGX_HTTP_MCP_SCOPE_* */
+    ngx_uint_t                 perms;         /* NGX_HTTP_MCP_PERM_* */
 } ngx_http_mcp_key_t;
 
 
@@ -195,7 +195,7 @@ const char *ngx_http_mcp_json_reason(json_error_t *err);
 char *ngx_http_mcp_api_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_mcp_api_keys_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-ngx_int_t ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t scope,
+ngx_int_t ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t perm,
     ngx_http_mcp_error_t *err);
 ngx_http_mcp_key_t *ngx_http_mcp_caller(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_owns(ngx_http_request_t *r, const char *tenant,

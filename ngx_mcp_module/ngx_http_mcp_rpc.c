@@ -95,8 +95,8 @@ ngx_http_mcp_providers(ngx_http_mcp_call_t *call,
 
     n = 0;
     providers[n++] = &ngx_http_mcp_links_provider;
-    providers[n++] = &ngx_http_mcp_memory_provider;
-    providers[n++] = &ngx_http_mcp_context_provider;
+    providers[n++] = &ngx_http_mcp_graph_provider;
+    providers[n++] = &ngx_http_mcp_contexts_provider;
 
     if (call->mlcf->conformance_fixtures) {
         providers[n++] = &ngx_http_mcp_fixtures_provider;

@@ -131,8 +131,8 @@ typedef struct {
 
 
 extern ngx_http_mcp_provider_t  ngx_http_mcp_links_provider;
-extern ngx_http_mcp_provider_t  ngx_http_mcp_memory_provider;
-extern ngx_http_mcp_provider_t  ngx_http_mcp_context_provider;
+extern ngx_http_mcp_provider_t  ngx_http_mcp_graph_provider;
+extern ngx_http_mcp_provider_t  ngx_http_mcp_contexts_provider;
 extern ngx_http_mcp_provider_t  ngx_http_mcp_fixtures_provider;
 
 

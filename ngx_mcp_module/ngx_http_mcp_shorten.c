@@ -31,7 +31,7 @@ ngx_http_mcp_shorten_handler(ngx_http_request_t *r)
 
     /* who asks comes first: 401/403 before anything about the request */
 
-    if (ngx_http_mcp_auth(r, NGX_HTTP_MCP_SCOPE_LINKS_WRITE, &err) != NGX_OK)
+    if (ngx_http_mcp_auth(r, NGX_HTTP_MCP_PERM_LINKS_WRITE, &err) != NGX_OK)
     {
         return ngx_http_mcp_send_failure(r, &err);
     }
