@@ -66,8 +66,6 @@ static const char *ngx_http_mcp_key_add(ngx_conf_t *cf,
 static ngx_int_t ngx_http_mcp_hex(u_char *dst, ngx_str_t *hex);
 static ngx_int_t ngx_http_mcp_tenant_name(ngx_str_t *name);
 static const char *ngx_http_mcp_perm_name(ngx_uint_t perm);
-static ngx_int_t ngx_http_mcp_challenge(ngx_http_request_t *r,
-    const char *value, size_t len);
 static ngx_int_t ngx_http_mcp_refuse(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err, ngx_uint_t status, const char *challenge,
     const char *fmt, ...);
@@ -573,7 +571,9 @@ ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t perm,
 
     key = (ngx_http_mcp_key_t *) found;
 
-    if ((key->perms & perm) != perm) {
+    ngx_http_set_ctx(r, key, ngx_mcp_module);
+
+    if (ngx_http_mcp_permitted(r, perm) != NGX_OK) {
         name = ngx_http_mcp_perm_name(perm);
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -596,8 +596,6 @@ ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t perm,
                                    name);
     }
 
-    ngx_http_set_ctx(r, key, ngx_mcp_module);
-
     return NGX_OK;
 }
 
@@ -611,8 +609,9 @@ static ngx_int_t
 ngx_http_mcp_refuse(ngx_http_request_t *r, ngx_http_mcp_error_t *err,
     ngx_uint_t status, const char *challenge, const char *fmt, ...)
 {
-    u_char   *p;
-    va_list   args;
+    u_char     *p;
+    va_list     args;
+    ngx_str_t   value;
 
     va_start(args, fmt);
     p = ngx_vslprintf((u_char *) err->message,
@@ -626,37 +625,16 @@ ngx_http_mcp_refuse(ngx_http_request_t *r, ngx_http_mcp_error_t *err,
     err->error = (status == NGX_HTTP_FORBIDDEN) ? "forbidden"
                                                  : "unauthorized";
 
-    if (ngx_http_mcp_challenge(r, challenge, ngx_strlen(challenge))
-        != NGX_OK)
-    {
+    value.data = (u_char *) challenge;
+    value.len = ngx_strlen(challenge);
+
+    if (ngx_http_mcp_add_header(r, "WWW-Authenticate", &value) == NULL) {
         err->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
         err->error = "internal";
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return status;
-}
-
-
-static ngx_int_t
-ngx_http_mcp_challenge(ngx_http_request_t *r, const char *value, size_t len)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "WWW-Authenticate");
-    h->value.data = (u_char *) value;
-    h->value.len = len;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return NGX_OK;
 }
 
 
@@ -674,6 +652,18 @@ ngx_http_mcp_caller(ngx_http_request_t *r)
     key = ngx_http_get_module_ctx(r, ngx_mcp_module);
 
     return key ? key : &ngx_http_mcp_anonymous;
+}
+
+
+/*
+ * Has the request's API key the permission perm?  NGX_OK or NGX_DECLINED.
+ */
+
+ngx_int_t
+ngx_http_mcp_permitted(ngx_http_request_t *r, ngx_uint_t perm)
+{
+    return (ngx_http_mcp_caller(r)->perms & perm) == perm ? NGX_OK
+                                                          : NGX_DECLINED;
 }
 
 

@@ -608,26 +608,20 @@ ngx_http_mcp_contexts_add(void *data, const mcp_store_context_t *ctx)
 {
     ngx_http_mcp_contexts_t *c = data;
 
-    u_char   buf[NGX_HTTP_MCP_TIME_LEN], *end;
     json_t  *json;
 
     json = json_pack("{s:s%, s:I, s:I}", "context_id", ctx->id, ctx->id_len,
                      "messages", (json_int_t) ctx->nmessages,
                      "tokens", (json_int_t) ctx->tokens);
 
-    if (json != NULL && ctx->updated_at) {
-        end = ngx_http_mcp_format_time(ctx->updated_at, buf);
-        json_object_set_new(json, "updated_at",
-                            json_stringn((char *) buf, end - buf));
-    }
+    /* the list owns the record once it is in */
 
-    if (json != NULL && ctx->expires_at) {
-        end = ngx_http_mcp_format_time(ctx->expires_at, buf);
-        json_object_set_new(json, "expires_at",
-                            json_stringn((char *) buf, end - buf));
-    }
-
-    if (json == NULL || json_array_append_new(c->list, json) != 0) {
+    if (json == NULL || json_array_append_new(c->list, json) != 0
+        || ngx_http_mcp_json_time(json, "updated_at", ctx->updated_at)
+           != NGX_OK
+        || ngx_http_mcp_json_time(json, "expires_at", ctx->expires_at)
+           != NGX_OK)
+    {
         c->failed = 1;
         return 1;
     }

@@ -55,45 +55,6 @@ static ngx_int_t ngx_http_mcp_check_origin(ngx_http_request_t *r,
     ngx_http_mcp_loc_conf_t *mlcf, ngx_http_mcp_error_t *err);
 static ngx_int_t ngx_http_mcp_accepts(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_depth(ngx_str_t *body);
-static ngx_int_t ngx_http_mcp_add_header(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value);
-
-
-/*
- * Returns the value of request header name, or NULL.
- */
-
-ngx_str_t *
-ngx_http_mcp_header(ngx_http_request_t *r, const char *name)
-{
-    size_t            len;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    len = ngx_strlen(name);
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i].value;
-        }
-    }
-}
 
 
 ngx_int_t
@@ -102,6 +63,8 @@ ngx_http_mcp_endpoint_handler(ngx_http_request_t *r)
     ngx_int_t                 rc;
     ngx_http_mcp_error_t      err;
     ngx_http_mcp_loc_conf_t  *mlcf;
+
+    static ngx_str_t  allow = ngx_string("POST, DELETE");
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
 
@@ -120,8 +83,7 @@ ngx_http_mcp_endpoint_handler(ngx_http_request_t *r)
     }
 
     if (r->method != NGX_HTTP_POST) {
-        rc = ngx_http_mcp_add_header(r, "Allow", NULL);
-        if (rc != NGX_OK) {
+        if (ngx_http_mcp_add_header(r, "Allow", &allow) == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -438,7 +400,7 @@ ngx_http_mcp_request(ngx_http_mcp_call_t *call, json_t *id,
 
     if (call->session.len
         && ngx_http_mcp_add_header(call->r, "Mcp-Session-Id", &call->session)
-           != NGX_OK)
+           == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -792,7 +754,7 @@ ngx_http_mcp_send_sse(ngx_http_mcp_call_t *call, json_t *response)
     }
 
     if (ngx_http_mcp_add_header(call->r, "Cache-Control", &no_cache)
-        != NGX_OK)
+        == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -1030,37 +992,6 @@ ngx_http_mcp_depth(ngx_str_t *body)
             }
             break;
         }
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * Adds a response header; for "Allow" (value NULL) the methods of the
- * endpoint.
- */
-
-static ngx_int_t
-ngx_http_mcp_add_header(ngx_http_request_t *r, const char *name,
-    ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-
-    if (value) {
-        h->value = *value;
-
-    } else {
-        ngx_str_set(&h->value, "POST, DELETE");
     }
 
     return NGX_OK;

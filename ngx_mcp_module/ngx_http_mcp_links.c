@@ -35,8 +35,6 @@ static ngx_int_t ngx_http_mcp_links_resources(ngx_http_mcp_call_t *call,
     ngx_str_t *after, size_t limit, json_t *list, ngx_str_t *next);
 static ngx_int_t ngx_http_mcp_links_complete(ngx_http_mcp_call_t *call,
     json_t *ref, ngx_str_t *name, ngx_str_t *value, json_t *values);
-static ngx_int_t ngx_http_mcp_links_may(ngx_http_mcp_call_t *call,
-    ngx_uint_t perm);
 static void ngx_http_mcp_links_tenant(ngx_http_mcp_call_t *call,
     ngx_str_t *tenant);
 
@@ -169,35 +167,6 @@ ngx_http_mcp_provider_t  ngx_http_mcp_links_provider = {
 };
 
 
-static ngx_int_t
-ngx_http_mcp_links_set_time(json_t *obj, const char *key, int64_t t)
-{
-    u_char  buf[NGX_HTTP_MCP_TIME_LEN], *end;
-
-    if (t == 0) {
-        return NGX_OK;
-    }
-
-    end = ngx_http_mcp_format_time(t, buf);
-
-    return json_object_set_new(obj, key, json_stringn((char *) buf,
-                                                      end - buf)) == 0
-           ? NGX_OK : NGX_ERROR;
-}
-
-
-/*
- * Has the call's API key the permission?  NGX_OK or NGX_DECLINED.
- */
-
-static ngx_int_t
-ngx_http_mcp_links_may(ngx_http_mcp_call_t *call, ngx_uint_t perm)
-{
-    return (ngx_http_mcp_caller(call->r)->perms & perm) == perm
-           ? NGX_OK : NGX_DECLINED;
-}
-
-
 #define ngx_http_mcp_links_forbidden(perm)                                    \
     ngx_http_mcp_tool_error("this API key lacks the scope "                   \
                             "\"" perm "\" (forbidden)")
@@ -249,11 +218,11 @@ ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
                      "visits", (json_int_t) link->visits);
 
     if (json == NULL
-        || ngx_http_mcp_links_set_time(json, "created_at", link->created_at)
+        || ngx_http_mcp_json_time(json, "created_at", link->created_at)
            != NGX_OK
-        || ngx_http_mcp_links_set_time(json, "expires_at", link->expires_at)
+        || ngx_http_mcp_json_time(json, "expires_at", link->expires_at)
            != NGX_OK
-        || ngx_http_mcp_links_set_time(json, "last_visit", link->last_visit)
+        || ngx_http_mcp_json_time(json, "last_visit", link->last_visit)
            != NGX_OK
         || (link->max_visits
             && json_object_set_new(json, "max_visits",
@@ -282,7 +251,9 @@ ngx_http_mcp_links_shorten(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t         refused;
     ngx_http_mcp_shorten_req_t   req;
 
-    if (ngx_http_mcp_links_may(call, NGX_HTTP_MCP_PERM_LINKS_WRITE) != NGX_OK) {
+    if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_WRITE)
+        != NGX_OK)
+    {
         return ngx_http_mcp_links_forbidden("links:write");
     }
 
@@ -335,7 +306,9 @@ ngx_http_mcp_links_get(ngx_http_mcp_call_t *call, json_t *args,
         return NULL;
     }
 
-    if (ngx_http_mcp_links_may(call, NGX_HTTP_MCP_PERM_LINKS_READ) != NGX_OK) {
+    if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_READ)
+        != NGX_OK)
+    {
         return ngx_http_mcp_links_forbidden("links:read");
     }
 
@@ -434,7 +407,9 @@ ngx_http_mcp_links_delete(ngx_http_mcp_call_t *call, json_t *args,
         return NULL;
     }
 
-    if (ngx_http_mcp_links_may(call, NGX_HTTP_MCP_PERM_LINKS_WRITE) != NGX_OK) {
+    if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_WRITE)
+        != NGX_OK)
+    {
         return ngx_http_mcp_links_forbidden("links:write");
     }
 
@@ -580,7 +555,9 @@ ngx_http_mcp_links_resources(ngx_http_mcp_call_t *call, ngx_str_t *after,
 
     /* without links:read, no links among the resources */
 
-    if (ngx_http_mcp_links_may(call, NGX_HTTP_MCP_PERM_LINKS_READ) != NGX_OK) {
+    if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_READ)
+        != NGX_OK)
+    {
         ngx_str_null(next);
         return NGX_OK;
     }
@@ -604,7 +581,9 @@ ngx_http_mcp_links_list(ngx_http_mcp_call_t *call, json_t *args,
     json_int_t            n;
     ngx_http_mcp_links_walk_t   w;
 
-    if (ngx_http_mcp_links_may(call, NGX_HTTP_MCP_PERM_LINKS_READ) != NGX_OK) {
+    if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_READ)
+        != NGX_OK)
+    {
         return ngx_http_mcp_links_forbidden("links:read");
     }
 
@@ -673,7 +652,9 @@ ngx_http_mcp_links_read(ngx_http_mcp_call_t *call, json_t *params,
 
     (void) ngx_http_mcp_arg_str(params, "uri", 1, &uri, err);
 
-    if (ngx_http_mcp_links_may(call, NGX_HTTP_MCP_PERM_LINKS_READ) != NGX_OK) {
+    if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_READ)
+        != NGX_OK)
+    {
         return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_REQUEST,
                                      "Forbidden: this API key lacks the "
                                      "scope \"links:read\"");
@@ -726,7 +707,9 @@ ngx_http_mcp_links_summarize(ngx_http_mcp_call_t *call, json_t *args,
 
     ngx_memzero(&w, sizeof(ngx_http_mcp_links_walk_t));
 
-    if (ngx_http_mcp_links_may(call, NGX_HTTP_MCP_PERM_LINKS_READ) != NGX_OK) {
+    if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_READ)
+        != NGX_OK)
+    {
         return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_REQUEST,
                                      "Forbidden: this API key lacks the "
                                      "scope \"links:read\"");
@@ -801,7 +784,8 @@ ngx_http_mcp_links_complete(ngx_http_mcp_call_t *call, json_t *ref,
     if (uri == NULL
         || ngx_strcmp(uri, NGX_HTTP_MCP_LINK_SCHEME "{code}") != 0
         || name->len != 4 || ngx_strncmp(name->data, "code", 4) != 0
-        || ngx_http_mcp_links_may(call, NGX_HTTP_MCP_PERM_LINKS_READ) != NGX_OK)
+        || ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_READ)
+           != NGX_OK)
     {
         return NGX_OK;
     }

@@ -25,6 +25,8 @@ static char *ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_mcp_context_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_mcp_init_module(ngx_cycle_t *cycle);
@@ -661,6 +663,52 @@ ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         *s = value[i];
     }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    u_char                errstr[NGX_MAX_CONF_ERRSTR];
+    ngx_str_t            *value;
+    ngx_array_t         **a;
+    ngx_regex_elt_t      *re;
+    ngx_regex_compile_t   rc;
+
+    a = (ngx_array_t **) (p + cmd->offset);
+
+    if (*a == NGX_CONF_UNSET_PTR) {
+        *a = ngx_array_create(cf->pool, 4, sizeof(ngx_regex_elt_t));
+        if (*a == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
+
+    rc.pattern = value[1];
+    rc.pool = cf->pool;
+    rc.err.len = NGX_MAX_CONF_ERRSTR;
+    rc.err.data = errstr;
+
+    if (ngx_regex_compile(&rc) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
+        return NGX_CONF_ERROR;
+    }
+
+    re = ngx_array_push(*a);
+    if (re == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    re->regex = rc.regex;
+    re->name = value[1].data;
 
     return NGX_CONF_OK;
 }

@@ -163,7 +163,6 @@ ngx_int_t ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
 
 /* ngx_http_mcp_endpoint.c */
 ngx_int_t ngx_http_mcp_endpoint_handler(ngx_http_request_t *r);
-ngx_str_t *ngx_http_mcp_header(ngx_http_request_t *r, const char *name);
 
 /* ngx_http_mcp_module.c: counts one visit in this worker's batch */
 void ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
@@ -190,6 +189,12 @@ ngx_int_t ngx_http_mcp_valid_code(ngx_str_t *code);
 void ngx_http_mcp_json_cleanup(ngx_pool_t *pool, json_t *json);
 void ngx_http_mcp_utf8_clean(char *s);
 const char *ngx_http_mcp_json_reason(json_error_t *err);
+ngx_str_t *ngx_http_mcp_header(ngx_http_request_t *r, const char *name);
+ngx_table_elt_t *ngx_http_mcp_add_header(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+ngx_int_t ngx_http_mcp_parse_time(ngx_str_t *s, int64_t *t);
+u_char *ngx_http_mcp_format_time(int64_t t, u_char *buf);
+ngx_int_t ngx_http_mcp_json_time(json_t *obj, const char *key, int64_t t);
 
 /* ngx_http_mcp_auth.c */
 char *ngx_http_mcp_api_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -198,6 +203,7 @@ char *ngx_http_mcp_api_keys_file(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t perm,
     ngx_http_mcp_error_t *err);
 ngx_http_mcp_key_t *ngx_http_mcp_caller(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_permitted(ngx_http_request_t *r, ngx_uint_t perm);
 ngx_int_t ngx_http_mcp_owns(ngx_http_request_t *r, const char *tenant,
     size_t len);
 
@@ -207,9 +213,6 @@ ngx_int_t ngx_http_mcp_check_url(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_check_alias(ngx_http_mcp_loc_conf_t *mlcf,
     ngx_str_t *alias, const char **why);
-ngx_int_t ngx_http_mcp_parse_time(ngx_str_t *s, int64_t *t);
-u_char *ngx_http_mcp_format_time(int64_t t, u_char *buf);
-char *ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 
 #endif /* _NGX_HTTP_MCP_MODULE_H_INCLUDED_ */

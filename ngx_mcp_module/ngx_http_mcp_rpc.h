@@ -147,7 +147,7 @@ ngx_int_t ngx_http_mcp_progress(ngx_http_mcp_call_t *call, double progress,
     double total, const char *message);
 ngx_int_t ngx_http_mcp_log_level(const char *name, ngx_uint_t *level);
 
-/* ngx_http_mcp_graph.c: shared by the context-store tools */
+/* ngx_http_mcp_util.c: shared by the context-store tools */
 ngx_int_t ngx_http_mcp_scope(ngx_http_mcp_call_t *call, json_t *args,
     mcp_store_scope_t *sc, json_t **result);
 json_t *ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,

@@ -403,7 +403,6 @@ json_t *
 ngx_http_mcp_link_json(ngx_http_request_t *r, ngx_str_t *code,
     ngx_http_mcp_shorten_req_t *req)
 {
-    u_char     *end, time[NGX_HTTP_MCP_TIME_LEN];
     json_t     *json;
     ngx_str_t   short_url;
 
@@ -420,14 +419,10 @@ ngx_http_mcp_link_json(ngx_http_request_t *r, ngx_str_t *code,
         return NULL;
     }
 
-    if (req->expires_at) {
-        end = ngx_http_mcp_format_time(req->expires_at, time);
-        if (json_object_set_new(json, "expires_at",
-                                json_stringn((char *) time, end - time))
-            != 0)
-        {
-            goto failed;
-        }
+    if (ngx_http_mcp_json_time(json, "expires_at", req->expires_at)
+        != NGX_OK)
+    {
+        goto failed;
     }
 
     if (req->max_visits

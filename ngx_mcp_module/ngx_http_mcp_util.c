@@ -1,11 +1,12 @@
 
 /*
- * ngx_mcp: helpers shared by the handlers: JSON responses and errors,
- * request bodies, store error mapping.
+ * ngx_mcp: helpers shared by the handlers and the tools: JSON responses
+ * and errors, request bodies and headers, store error mapping, RFC 3339
+ * times, the store scope of a tool call and the end of its transaction.
  */
 
 
-#include "ngx_http_mcp_module.h"
+#include "ngx_http_mcp_rpc.h"
 
 
 /* JSON replies of up to this much are encoded in one pass */
@@ -292,17 +293,14 @@ ngx_http_mcp_send_error(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t
 ngx_http_mcp_send_not_allowed(ngx_http_request_t *r, const char *allow)
 {
-    ngx_table_elt_t  *h;
+    ngx_str_t  value;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    value.data = (u_char *) allow;
+    value.len = ngx_strlen(allow);
+
+    if (ngx_http_mcp_add_header(r, "Allow", &value) == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Allow");
-    h->value.data = (u_char *) allow;
-    h->value.len = ngx_strlen(allow);
 
     return ngx_http_mcp_send_error(r, NGX_HTTP_NOT_ALLOWED,
                                    "method_not_allowed",
@@ -486,4 +484,316 @@ ngx_http_mcp_valid_code(ngx_str_t *code)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Returns the value of request header name, or NULL.
+ */
+
+ngx_str_t *
+ngx_http_mcp_header(ngx_http_request_t *r, const char *name)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = ngx_strlen(name);
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i].value;
+        }
+    }
+}
+
+
+/*
+ * Adds a response header.  name and value must live as long as the
+ * request (static, or from r->pool).  Returns the header, or NULL when
+ * out of memory.
+ */
+
+ngx_table_elt_t *
+ngx_http_mcp_add_header(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value = *value;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return h;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_digits(u_char **pp, u_char *last, ngx_uint_t n, ngx_int_t *v)
+{
+    u_char  *p = *pp;
+
+    if (last - p < (ssize_t) n) {
+        return NGX_ERROR;
+    }
+
+    *v = ngx_atoi(p, n);
+    if (*v == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    *pp = p + n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * RFC 3339 date-time, "2030-01-02T03:04:05Z" or with a fraction and a
+ * "+hh:mm" offset, to Unix seconds.
+ */
+
+ngx_int_t
+ngx_http_mcp_parse_time(ngx_str_t *s, int64_t *t)
+{
+    u_char     *p, *last;
+    int64_t     days, y;
+    ngx_int_t   year, month, day, hour, min, sec, oh, om, sign;
+
+    static const char  sep[] = "--T::";
+
+    p = s->data;
+    last = p + s->len;
+
+    if (ngx_http_mcp_digits(&p, last, 4, &year) != NGX_OK
+        || p == last || *p++ != sep[0]
+        || ngx_http_mcp_digits(&p, last, 2, &month) != NGX_OK
+        || p == last || *p++ != sep[1]
+        || ngx_http_mcp_digits(&p, last, 2, &day) != NGX_OK
+        || p == last || (*p != 'T' && *p != 't' && *p != ' ')
+        || (p++, ngx_http_mcp_digits(&p, last, 2, &hour)) != NGX_OK
+        || p == last || *p++ != sep[3]
+        || ngx_http_mcp_digits(&p, last, 2, &min) != NGX_OK
+        || p == last || *p++ != sep[4]
+        || ngx_http_mcp_digits(&p, last, 2, &sec) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23
+        || min > 59 || sec > 60 || year < 1970)
+    {
+        return NGX_ERROR;
+    }
+
+    if (p < last && *p == '.') {
+        for (p++; p < last && *p >= '0' && *p <= '9'; p++) { /* void */ }
+    }
+
+    if (p == last) {
+        return NGX_ERROR;
+    }
+
+    if (*p == 'Z' || *p == 'z') {
+        oh = om = 0;
+        sign = 1;
+        p++;
+
+    } else if (*p == '+' || *p == '-') {
+        sign = (*p++ == '+') ? 1 : -1;
+
+        if (ngx_http_mcp_digits(&p, last, 2, &oh) != NGX_OK
+            || p == last || *p++ != ':'
+            || ngx_http_mcp_digits(&p, last, 2, &om) != NGX_OK
+            || oh > 23 || om > 59)
+        {
+            return NGX_ERROR;
+        }
+
+    } else {
+        return NGX_ERROR;
+    }
+
+    if (p != last) {
+        return NGX_ERROR;
+    }
+
+    /* days from civil (proleptic Gregorian), 1970-01-01 is day 0 */
+
+    y = year - (month <= 2);
+    days = (y / 400) * 146097
+           + (y % 400) * 365 + (y % 400) / 4 - (y % 400) / 100
+           + (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+           - 719468;
+
+    *t = days * 86400 + hour * 3600 + min * 60 + sec
+         - sign * (oh * 3600 + om * 60);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Formats t as RFC 3339 UTC ("2030-01-02T03:04:05Z") into buf, which has
+ * room for NGX_HTTP_MCP_TIME_LEN bytes; returns the end.
+ */
+
+u_char *
+ngx_http_mcp_format_time(int64_t t, u_char *buf)
+{
+    ngx_tm_t  tm;
+
+    ngx_gmtime((time_t) t, &tm);
+
+    return ngx_sprintf(buf, "%4d-%02d-%02dT%02d:%02d:%02dZ",
+                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                       tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
+}
+
+
+/*
+ * Sets obj[key] to t as an RFC 3339 time, unless t is 0 (never).
+ */
+
+ngx_int_t
+ngx_http_mcp_json_time(json_t *obj, const char *key, int64_t t)
+{
+    u_char  buf[NGX_HTTP_MCP_TIME_LEN], *end;
+
+    if (t == 0) {
+        return NGX_OK;
+    }
+
+    end = ngx_http_mcp_format_time(t, buf);
+
+    return json_object_set_new(obj, key, json_stringn((char *) buf,
+                                                      end - buf)) == 0
+           ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * Sets the scope: the tenant of the call's API key (ngx_http_mcp_caller())
+ * and the "namespace" argument.  NGX_OK, or NGX_DECLINED with *result set
+ * to a tool error.
+ */
+
+ngx_int_t
+ngx_http_mcp_scope(ngx_http_mcp_call_t *call, json_t *args,
+    mcp_store_scope_t *sc, json_t **result)
+{
+    u_char               c;
+    json_t              *ns;
+    ngx_uint_t           i;
+    ngx_http_mcp_key_t  *caller;
+
+    caller = ngx_http_mcp_caller(call->r);
+
+    sc->tenant = (const char *) caller->tenant.data;
+    sc->tenant_len = caller->tenant.len;
+    sc->ns = "";
+    sc->ns_len = 0;
+
+    ns = json_object_get(args, "namespace");
+
+    if (ns == NULL || json_is_null(ns)) {
+        return NGX_OK;
+    }
+
+    if (!json_is_string(ns) || json_string_length(ns) > MCP_STORE_SCOPE_MAX)
+    {
+        goto invalid;
+    }
+
+    for (i = 0; i < json_string_length(ns); i++) {
+        c = json_string_value(ns)[i];
+
+        if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a'
+                                         && (c | 0x20) <= 'z')
+              || c == '_' || c == '.' || c == '-'))
+        {
+            goto invalid;
+        }
+    }
+
+    sc->ns = json_string_value(ns);
+    sc->ns_len = json_string_length(ns);
+
+    return NGX_OK;
+
+invalid:
+
+    *result = ngx_http_mcp_tool_error("namespace must be up to 64 "
+                                      "characters of A-Z, a-z, 0-9, \"_\", "
+                                      "\".\" and \"-\"");
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Ends a tool's transaction: commits when rc is MCP_STORE_OK and result
+ * was built, else aborts.  Returns result, or a tool error saying why
+ * nothing was saved.
+ */
+
+json_t *
+ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
+    int rc, json_t *result)
+{
+    ngx_http_mcp_error_t  failed;
+
+    if (rc == MCP_STORE_OK && result != NULL) {
+        rc = mcp_store_txn_commit(txn);
+
+        if (rc == MCP_STORE_OK) {
+            return result;
+        }
+
+    } else {
+        mcp_store_txn_abort(txn);
+    }
+
+    json_decref(result);
+
+    if (rc == MCP_STORE_OK) {
+        return ngx_http_mcp_tool_error("out of memory; nothing was saved");
+    }
+
+    if (rc == MCP_STORE_FULL) {
+        (void) ngx_http_mcp_store_error(call->r, rc, &failed);
+    }
+
+    return ngx_http_mcp_tool_error("%s; nothing was saved",
+                                   rc == MCP_STORE_ETOOBIG
+                                   ? "over a size limit (names, types and "
+                                     "context ids 256 bytes, observations "
+                                     "8192 bytes, messages 65536 bytes, "
+                                     "1024 observations an entity, 10000 "
+                                     "messages a context)"
+                                   : mcp_store_strerror(rc));
 }
