@@ -68,7 +68,7 @@ static ngx_int_t ngx_http_mcp_tenant_name(ngx_str_t *name);
 static const char *ngx_http_mcp_perm_name(ngx_uint_t perm);
 static ngx_int_t ngx_http_mcp_refuse(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err, ngx_uint_t status, const char *challenge,
-    const char *fmt, ...);
+    const char *fmt, ...) NGX_HTTP_MCP_PRINTF(5, 6);
 
 
 /*
@@ -253,7 +253,7 @@ ngx_http_mcp_key_add(ngx_conf_t *cf, ngx_http_mcp_loc_conf_t *mlcf,
     ngx_http_mcp_key_t         *key, *k;
     ngx_http_mcp_perm_name_t   *sn;
 
-    static u_char               why[256];
+    static char                 why[256];
 
     if (mlcf->api_keys == NGX_CONF_UNSET_PTR) {
         mlcf->api_keys = ngx_array_create(cf->pool, 4,
@@ -273,12 +273,12 @@ ngx_http_mcp_key_add(ngx_conf_t *cf, ngx_http_mcp_loc_conf_t *mlcf,
     if (args[0].len != NGX_HTTP_MCP_KEY_HEX_LEN
         || ngx_http_mcp_hex(key->hash, &args[0]) != NGX_OK)
     {
-        ngx_snprintf(why, sizeof(why),
-                     "invalid API key hash (%uz characters): expected the "
-                     "SHA-256 of the key as %d hexadecimal digits, "
-                     "e.g. from \"printf %%s KEY | sha256sum\"%Z",
-                     args[0].len, NGX_HTTP_MCP_KEY_HEX_LEN);
-        return (const char *) why;
+        (void) snprintf(why, sizeof(why),
+                        "invalid API key hash (%zu characters): expected the "
+                        "SHA-256 of the key as %d hexadecimal digits, "
+                        "e.g. from \"printf %%s KEY | sha256sum\"",
+                        args[0].len, NGX_HTTP_MCP_KEY_HEX_LEN);
+        return why;
     }
 
     if (ngx_strncasecmp(args[0].data, (u_char *) NGX_HTTP_MCP_EMPTY_HASH,
@@ -303,11 +303,12 @@ ngx_http_mcp_key_add(ngx_conf_t *cf, ngx_http_mcp_loc_conf_t *mlcf,
             key->tenant.len = args[i].len - 7;
 
             if (ngx_http_mcp_tenant_name(&key->tenant) != NGX_OK) {
-                ngx_snprintf(why, sizeof(why),
-                             "invalid tenant \"%V\": 1 to %d of A-Z, a-z, "
-                             "0-9, \"_\", \".\" and \"-\"%Z",
-                             &key->tenant, MCP_STORE_SCOPE_MAX);
-                return (const char *) why;
+                (void) snprintf(why, sizeof(why),
+                                "invalid tenant \"%.*s\": 1 to %d of A-Z, "
+                                "a-z, 0-9, \"_\", \".\" and \"-\"",
+                                (int) key->tenant.len, key->tenant.data,
+                                MCP_STORE_SCOPE_MAX);
+                return why;
             }
 
             /* the words of mcp_api_keys_file are in a buffer of the
@@ -349,11 +350,11 @@ ngx_http_mcp_key_add(ngx_conf_t *cf, ngx_http_mcp_loc_conf_t *mlcf,
                 }
 
                 if (one == 0) {
-                    ngx_snprintf(why, sizeof(why),
-                                 "unknown scope \"%V\" (scopes are "
-                                 "links:write, links:read, mcp and "
-                                 "admin)%Z", &s);
-                    return (const char *) why;
+                    (void) snprintf(why, sizeof(why),
+                                    "unknown scope \"%.*s\" (scopes are "
+                                    "links:write, links:read, mcp and "
+                                    "admin)", (int) s.len, s.data);
+                    return why;
                 }
 
                 perms |= one;
@@ -364,9 +365,10 @@ ngx_http_mcp_key_add(ngx_conf_t *cf, ngx_http_mcp_loc_conf_t *mlcf,
             continue;
         }
 
-        ngx_snprintf(why, sizeof(why), "invalid parameter \"%V\" (expected "
-                     "\"tenant=\" or \"scopes=\")%Z", &args[i]);
-        return (const char *) why;
+        (void) snprintf(why, sizeof(why), "invalid parameter \"%.*s\" "
+                        "(expected \"tenant=\" or \"scopes=\")",
+                        (int) args[i].len, args[i].data);
+        return why;
     }
 
     if (key->tenant.len == 0) {
@@ -601,29 +603,22 @@ ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t perm,
 
 
 /*
- * Fills err (fmt as ngx_sprintf()), adds the WWW-Authenticate challenge,
- * and returns the status.
+ * Fills err, adds the WWW-Authenticate challenge, and returns the status.
  */
 
 static ngx_int_t
 ngx_http_mcp_refuse(ngx_http_request_t *r, ngx_http_mcp_error_t *err,
     ngx_uint_t status, const char *challenge, const char *fmt, ...)
 {
-    u_char     *p;
     va_list     args;
     ngx_str_t   value;
 
     va_start(args, fmt);
-    p = ngx_vslprintf((u_char *) err->message,
-                      (u_char *) err->message + sizeof(err->message) - 1,
-                      fmt, args);
+    (void) ngx_http_mcp_verror(err, status, 0,
+                               (status == NGX_HTTP_FORBIDDEN) ? "forbidden"
+                                                              : "unauthorized",
+                               fmt, args);
     va_end(args);
-
-    *p = '\0';
-
-    err->status = status;
-    err->error = (status == NGX_HTTP_FORBIDDEN) ? "forbidden"
-                                                 : "unauthorized";
 
     value.data = (u_char *) challenge;
     value.len = ngx_strlen(challenge);

@@ -23,10 +23,27 @@
 
 #define NGX_HTTP_MCP_TIME_LEN             sizeof("2030-01-02T03:04:05Z")
 
+/* our printf-like functions take C's format (not nginx's): checked */
+#if (defined __GNUC__)
+#define NGX_HTTP_MCP_PRINTF(fmt, first)                                       \
+    __attribute__((format(printf, fmt, first)))
+#else
+#define NGX_HTTP_MCP_PRINTF(fmt, first)
+#endif
+
 /* nginx 1.22 has no name or reason phrase for 422 */
 #define NGX_HTTP_MCP_UNPROCESSABLE        422
 #define NGX_HTTP_MCP_GONE                 410
 #define NGX_HTTP_MCP_NOT_ACCEPTABLE       406
+
+/* JSON-RPC and MCP error codes */
+#define NGX_HTTP_MCP_PARSE_ERROR          -32700
+#define NGX_HTTP_MCP_INVALID_REQUEST      -32600
+#define NGX_HTTP_MCP_METHOD_NOT_FOUND     -32601
+#define NGX_HTTP_MCP_INVALID_PARAMS       -32602
+#define NGX_HTTP_MCP_INTERNAL_ERROR       -32603
+#define NGX_HTTP_MCP_SESSION_NOT_FOUND    -32001
+#define NGX_HTTP_MCP_RESOURCE_NOT_FOUND   -32002
 
 #define NGX_HTTP_MCP_DURABILITY_SYNC      0
 #define NGX_HTTP_MCP_DURABILITY_INTERVAL  1
@@ -125,13 +142,16 @@ typedef struct {
 
 
 /*
- * Why a request is refused: an HTTP status, a machine-readable code and a
- * message a person can act on.  Validation fills one; the HTTP handlers
- * send it as {"message", "error"}.
+ * Why a request is refused: the HTTP status to answer with, a message a
+ * person can act on and, for the HTTP API, a machine-readable code (sent
+ * as {"message", "error"}) or, for MCP, a JSON-RPC error code (sent as
+ * {"error": {"code", "message"}}).  Filled by the formatters of
+ * ngx_http_mcp_util.c.
  */
 typedef struct {
-    ngx_int_t                  status;        /* or a JSON-RPC code */
-    const char                *error;
+    ngx_uint_t                 status;        /* HTTP */
+    ngx_int_t                  code;          /* JSON-RPC, or 0 */
+    const char                *error;         /* HTTP API, or NULL */
     char                       message[256];
 } ngx_http_mcp_error_t;
 
@@ -168,22 +188,34 @@ ngx_int_t ngx_http_mcp_endpoint_handler(ngx_http_request_t *r);
 void ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
     int64_t now);
 
-/* ngx_http_mcp_util.c */
+/* ngx_http_mcp_util.c: errors */
+void ngx_http_mcp_vformat(char *buf, size_t size, const char *fmt,
+    va_list args) NGX_HTTP_MCP_PRINTF(3, 0);
+ngx_int_t ngx_http_mcp_verror(ngx_http_mcp_error_t *err, ngx_uint_t status,
+    ngx_int_t code, const char *error, const char *fmt, va_list args)
+    NGX_HTTP_MCP_PRINTF(5, 0);
 ngx_int_t ngx_http_mcp_fail(ngx_http_mcp_error_t *err, ngx_uint_t status,
-    const char *error, const char *fmt, ...);
+    const char *error, const char *fmt, ...) NGX_HTTP_MCP_PRINTF(4, 5);
+ngx_int_t ngx_http_mcp_rpc_error(ngx_http_mcp_error_t *err,
+    ngx_uint_t status, ngx_int_t code, const char *fmt, ...)
+    NGX_HTTP_MCP_PRINTF(4, 5);
+json_t *ngx_http_mcp_rpc_fail(ngx_http_mcp_error_t *err, ngx_int_t code,
+    const char *fmt, ...) NGX_HTTP_MCP_PRINTF(3, 4);
 ngx_int_t ngx_http_mcp_send_failure(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error, const char *fmt, ...) NGX_HTTP_MCP_PRINTF(4, 5);
+ngx_int_t ngx_http_mcp_store_error(ngx_http_request_t *r, int rc,
+    ngx_http_mcp_error_t *err);
+
+/* ngx_http_mcp_util.c */
 ngx_int_t ngx_http_mcp_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_buf_t *b);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json);
-ngx_int_t ngx_http_mcp_send_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *error, const char *fmt, ...);
 ngx_int_t ngx_http_mcp_send_not_allowed(ngx_http_request_t *r,
     const char *allow);
 ngx_int_t ngx_http_mcp_body(ngx_http_request_t *r, ngx_str_t *body);
-ngx_int_t ngx_http_mcp_store_error(ngx_http_request_t *r, int rc,
-    ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_is_json_type(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_valid_code(ngx_str_t *code);
 void ngx_http_mcp_json_cleanup(ngx_pool_t *pool, json_t *json);

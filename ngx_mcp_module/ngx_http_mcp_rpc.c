@@ -25,6 +25,7 @@ typedef json_t *(*ngx_http_mcp_method_pt)(ngx_http_mcp_call_t *call,
 typedef struct {
     const char              *name;
     ngx_http_mcp_method_pt   handler;
+    ngx_uint_t               opens;    /* starts a session: needs none */
 } ngx_http_mcp_method_t;
 
 
@@ -55,20 +56,20 @@ static json_t *ngx_http_mcp_set_level(ngx_http_mcp_call_t *call,
 
 
 static ngx_http_mcp_method_t  ngx_http_mcp_methods[] = {
-    { "initialize", ngx_http_mcp_initialize },
-    { "ping", ngx_http_mcp_ping },
-    { "tools/list", ngx_http_mcp_tools_list },
-    { "tools/call", ngx_http_mcp_tools_call },
-    { "resources/list", ngx_http_mcp_resources_list },
-    { "resources/templates/list", ngx_http_mcp_templates_list },
-    { "resources/read", ngx_http_mcp_resources_read },
-    { "resources/subscribe", ngx_http_mcp_subscribe },
-    { "resources/unsubscribe", ngx_http_mcp_subscribe },
-    { "prompts/list", ngx_http_mcp_prompts_list },
-    { "prompts/get", ngx_http_mcp_prompts_get },
-    { "completion/complete", ngx_http_mcp_complete },
-    { "logging/setLevel", ngx_http_mcp_set_level },
-    { NULL, NULL }
+    { "initialize", ngx_http_mcp_initialize, 1 },
+    { "ping", ngx_http_mcp_ping, 0 },
+    { "tools/list", ngx_http_mcp_tools_list, 0 },
+    { "tools/call", ngx_http_mcp_tools_call, 0 },
+    { "resources/list", ngx_http_mcp_resources_list, 0 },
+    { "resources/templates/list", ngx_http_mcp_templates_list, 0 },
+    { "resources/read", ngx_http_mcp_resources_read, 0 },
+    { "resources/subscribe", ngx_http_mcp_subscribe, 0 },
+    { "resources/unsubscribe", ngx_http_mcp_subscribe, 0 },
+    { "prompts/list", ngx_http_mcp_prompts_list, 0 },
+    { "prompts/get", ngx_http_mcp_prompts_get, 0 },
+    { "completion/complete", ngx_http_mcp_complete, 0 },
+    { "logging/setLevel", ngx_http_mcp_set_level, 0 },
+    { NULL, NULL, 0 }
 };
 
 
@@ -78,8 +79,17 @@ static const char  *ngx_http_mcp_log_levels[] = {
 };
 
 
-static const char  *ngx_http_mcp_supported[] = {
-    "2025-11-25", "2025-06-18", "2025-03-26", NULL
+/*
+ * The protocol versions spoken, newest first: initialize offers the
+ * newest to a client that asks for one not spoken; a request without
+ * MCP-Protocol-Version speaks the oldest.
+ */
+
+static ngx_str_t  ngx_http_mcp_protocols[] = {
+    ngx_string("2025-11-25"),
+    ngx_string("2025-06-18"),
+    ngx_string("2025-03-26"),
+    ngx_null_string
 };
 
 
@@ -106,49 +116,120 @@ ngx_http_mcp_providers(ngx_http_mcp_call_t *call,
 }
 
 
+static ngx_http_mcp_method_t *
+ngx_http_mcp_method(const char *name)
+{
+    ngx_http_mcp_method_t  *m;
+
+    for (m = ngx_http_mcp_methods; m->name; m++) {
+        if (ngx_strcmp(m->name, name) == 0) {
+            return m;
+        }
+    }
+
+    return NULL;
+}
+
+
 json_t *
 ngx_http_mcp_dispatch(ngx_http_mcp_call_t *call, const char *method,
     json_t *params, ngx_http_mcp_error_t *err)
 {
     ngx_http_mcp_method_t  *m;
 
-    for (m = ngx_http_mcp_methods; m->name; m++) {
-        if (ngx_strcmp(m->name, method) == 0) {
-            return m->handler(call, params, err);
-        }
+    m = ngx_http_mcp_method(method);
+
+    if (m == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_METHOD_NOT_FOUND,
+                                     "Method not found: %.128s", method);
     }
 
-    return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_METHOD_NOT_FOUND,
-                                 "Method not found: %.128s", method);
+    return m->handler(call, params, err);
 }
 
 
-json_t *
-ngx_http_mcp_rpc_fail(ngx_http_mcp_error_t *err, ngx_int_t code,
-    const char *fmt, ...)
+/*
+ * Does the method start a session (initialize), rather than need one?
+ * NGX_OK or NGX_DECLINED (unknown methods too: they need a session
+ * before they are found unknown).
+ */
+
+ngx_int_t
+ngx_http_mcp_opens_session(const char *method)
 {
-    va_list  args;
+    ngx_http_mcp_method_t  *m;
 
-    va_start(args, fmt);
-    (void) vsnprintf(err->message, sizeof(err->message), fmt, args);
-    va_end(args);
+    m = ngx_http_mcp_method(method);
 
-    ngx_http_mcp_utf8_clean(err->message);
+    return (m != NULL && m->opens) ? NGX_OK : NGX_DECLINED;
+}
 
-    err->status = code;
-    err->error = NULL;
+
+/*
+ * The entry of ngx_http_mcp_protocols[] for version, NULL when it is not
+ * spoken; for version NULL, the oldest.
+ */
+
+ngx_str_t *
+ngx_http_mcp_protocol(ngx_str_t *version)
+{
+    ngx_str_t  *p;
+
+    for (p = ngx_http_mcp_protocols; p->len; p++) {
+        if (version == NULL) {
+            if (p[1].len == 0) {
+                return p;
+            }
+
+            continue;
+        }
+
+        if (p->len == version->len
+            && ngx_strncmp(p->data, version->data, version->len) == 0)
+        {
+            return p;
+        }
+    }
 
     return NULL;
 }
 
 
+/*
+ * The versions spoken, as "2025-11-25, 2025-06-18, ...", into buf.
+ */
+
+void
+ngx_http_mcp_protocol_list(char *buf, size_t size)
+{
+    u_char      *p, *last;
+    ngx_str_t   *v;
+
+    p = (u_char *) buf;
+    last = p + size - 1;
+
+    for (v = ngx_http_mcp_protocols; v->len; v++) {
+        if (v != ngx_http_mcp_protocols) {
+            p = ngx_cpymem(p, ", ", ngx_min((size_t) (last - p), 2));
+        }
+
+        p = ngx_cpymem(p, v->data, ngx_min((size_t) (last - p), v->len));
+    }
+
+    *p = '\0';
+}
+
+
+/*
+ * initialize: negotiates the protocol version and starts the session.
+ */
+
 static json_t *
 ngx_http_mcp_initialize(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    json_t       *version;
-    const char   *v;
-    ngx_uint_t    i;
+    json_t     *version, *result;
+    ngx_str_t   v, *protocol;
 
     version = json_object_get(params, "protocolVersion");
 
@@ -166,36 +247,43 @@ ngx_http_mcp_initialize(ngx_http_mcp_call_t *call, json_t *params,
                                      "clientInfo objects are required");
     }
 
-    /* the client's version if we speak it, else our latest */
+    /* the client's version if we speak it, else our newest */
 
-    v = NGX_HTTP_MCP_LATEST_PROTOCOL;
+    v.data = (u_char *) json_string_value(version);
+    v.len = json_string_length(version);
 
-    for (i = 0; ngx_http_mcp_supported[i]; i++) {
-        if (ngx_strcmp(ngx_http_mcp_supported[i], json_string_value(version))
-            == 0)
-        {
-            v = ngx_http_mcp_supported[i];
-            break;
-        }
+    protocol = ngx_http_mcp_protocol(&v);
+
+    call->protocol = protocol ? *protocol : ngx_http_mcp_protocols[0];
+
+    result = json_pack("{s:s%, s:{s:{s:b}, s:{s:b, s:b}, s:{s:b}, s:{}, s:{}},"
+                       " s:{s:s, s:s, s:s}, s:s}",
+                       "protocolVersion", call->protocol.data,
+                       call->protocol.len,
+                       "capabilities",
+                           "tools", "listChanged", 0,
+                           "resources", "subscribe", 1, "listChanged", 0,
+                           "prompts", "listChanged", 0,
+                           "logging",
+                           "completions",
+                       "serverInfo",
+                           "name", "ngx_mcp",
+                           "title", "ngx_mcp URL shortener and context "
+                                    "store",
+                           "version", NGX_HTTP_MCP_VERSION,
+                       "instructions", NGX_HTTP_MCP_INSTRUCTIONS);
+
+    if (result == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
     }
 
-    call->protocol.data = (u_char *) v;
-    call->protocol.len = ngx_strlen(v);
+    if (ngx_http_mcp_session_create(call, params, err) != NGX_OK) {
+        json_decref(result);
+        return NULL;
+    }
 
-    return json_pack("{s:s, s:{s:{s:b}, s:{s:b, s:b}, s:{s:b}, s:{}, s:{}},"
-                     " s:{s:s, s:s, s:s}, s:s}",
-                     "protocolVersion", v,
-                     "capabilities",
-                         "tools", "listChanged", 0,
-                         "resources", "subscribe", 1, "listChanged", 0,
-                         "prompts", "listChanged", 0,
-                         "logging",
-                         "completions",
-                     "serverInfo",
-                         "name", "ngx_mcp",
-                         "title", "ngx_mcp URL shortener and context store",
-                         "version", NGX_HTTP_MCP_VERSION,
-                     "instructions", NGX_HTTP_MCP_INSTRUCTIONS);
+    return result;
 }
 
 
@@ -385,8 +473,8 @@ ngx_http_mcp_list_tables(ngx_http_mcp_call_t *call, json_t *params,
             if (json_is_null(item)) {
                 json_decref(result);
                 return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                             "cannot describe entry %ui",
-                                             seen);
+                                             "cannot describe entry %zu",
+                                             (size_t) seen);
             }
 
             if (seen++ < (ngx_uint_t) start) {
@@ -1062,10 +1150,8 @@ ngx_http_mcp_tool_error(const char *fmt, ...)
     va_list  args;
 
     va_start(args, fmt);
-    (void) vsnprintf(message, sizeof(message), fmt, args);
+    ngx_http_mcp_vformat(message, sizeof(message), fmt, args);
     va_end(args);
-
-    ngx_http_mcp_utf8_clean(message);
 
     return json_pack("{s:[{s:s, s:s}], s:b}",
                      "content", "type", "text", "text", message,
@@ -1131,7 +1217,8 @@ ngx_http_mcp_cursor_encode(ngx_pool_t *pool, ngx_str_t *pos,
 
 /*
  * The position in params.cursor: empty when there is no cursor;
- * NGX_DECLINED with -32602 when it is not one of ours.
+ * NGX_DECLINED with -32602 when it is not one of ours, NGX_ERROR with
+ * -32603 when out of memory.
  */
 
 ngx_int_t
@@ -1162,7 +1249,9 @@ ngx_http_mcp_cursor_decode(ngx_pool_t *pool, json_t *params, ngx_str_t *pos,
 
     pos->data = ngx_pnalloc(pool, ngx_base64_decoded_length(cursor.len));
     if (pos->data == NULL) {
-        return NGX_DECLINED;
+        (void) ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+        return NGX_ERROR;
     }
 
     if (ngx_decode_base64url(pos, &cursor) != NGX_OK || pos->len == 0

@@ -1,9 +1,10 @@
 
 /*
  * ngx_mcp: the MCP server's insides, shared by the transport
- * (ngx_http_mcp_endpoint.c), the JSON-RPC methods (ngx_http_mcp_rpc.c) and
- * the files that provide tools, resources and prompts
- * (ngx_http_mcp_links.c, ngx_http_mcp_fixtures.c).
+ * (ngx_http_mcp_endpoint.c), the sessions (ngx_http_mcp_session.c), the
+ * JSON-RPC methods (ngx_http_mcp_rpc.c) and the files that provide tools,
+ * resources and prompts (ngx_http_mcp_links.c, ngx_http_mcp_graph.c,
+ * ngx_http_mcp_contexts.c, ngx_http_mcp_fixtures.c).
  *
  * A provider is a table of entries with a handler each.  Handlers run
  * synchronously inside one request; what they want to say before their
@@ -19,14 +20,6 @@
 #include "ngx_http_mcp_module.h"
 
 
-/* JSON-RPC and MCP error codes */
-#define NGX_HTTP_MCP_PARSE_ERROR          -32700
-#define NGX_HTTP_MCP_INVALID_REQUEST      -32600
-#define NGX_HTTP_MCP_METHOD_NOT_FOUND     -32601
-#define NGX_HTTP_MCP_INVALID_PARAMS       -32602
-#define NGX_HTTP_MCP_INTERNAL_ERROR       -32603
-#define NGX_HTTP_MCP_RESOURCE_NOT_FOUND   -32002
-
 /* logging levels of MCP (RFC 5424 order, most verbose first) */
 #define NGX_HTTP_MCP_LOG_DEBUG            0
 #define NGX_HTTP_MCP_LOG_INFO             1
@@ -39,8 +32,6 @@
 
 /* page size of every list method */
 #define NGX_HTTP_MCP_PAGE                 50
-
-#define NGX_HTTP_MCP_LATEST_PROTOCOL      "2025-11-25"
 
 
 /* One JSON-RPC request being served. */
@@ -61,7 +52,7 @@ typedef struct {
 
 /*
  * A handler returns a new reference to its result, or NULL with err filled
- * (err->status is the JSON-RPC error code).
+ * (ngx_http_mcp_rpc_fail(): the JSON-RPC error code, answered with 200).
  */
 typedef json_t *(*ngx_http_mcp_handler_pt)(ngx_http_mcp_call_t *call,
     json_t *params, ngx_http_mcp_error_t *err);
@@ -146,6 +137,19 @@ ngx_int_t ngx_http_mcp_log(ngx_http_mcp_call_t *call, ngx_uint_t level,
 ngx_int_t ngx_http_mcp_progress(ngx_http_mcp_call_t *call, double progress,
     double total, const char *message);
 ngx_int_t ngx_http_mcp_log_level(const char *name, ngx_uint_t *level);
+ngx_int_t ngx_http_mcp_opens_session(const char *method);
+ngx_str_t *ngx_http_mcp_protocol(ngx_str_t *version);
+void ngx_http_mcp_protocol_list(char *buf, size_t size);
+
+/* ngx_http_mcp_session.c */
+ngx_int_t ngx_http_mcp_session_find(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_session_create(ngx_http_mcp_call_t *call,
+    json_t *params, ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_session_set_level(ngx_http_mcp_call_t *call,
+    ngx_uint_t level, ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_session_delete(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_error_t *err);
 
 /* ngx_http_mcp_util.c: shared by the context-store tools */
 ngx_int_t ngx_http_mcp_scope(ngx_http_mcp_call_t *call, json_t *args,
@@ -153,16 +157,11 @@ ngx_int_t ngx_http_mcp_scope(ngx_http_mcp_call_t *call, json_t *args,
 json_t *ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
     int rc, json_t *result);
 
-/* ngx_http_mcp_endpoint.c */
-ngx_int_t ngx_http_mcp_session_set_level(ngx_http_mcp_call_t *call,
-    ngx_uint_t level, ngx_http_mcp_error_t *err);
-
 /* results of tools */
 json_t *ngx_http_mcp_text(const char *text);
 json_t *ngx_http_mcp_tool_result(json_t *structured);
-json_t *ngx_http_mcp_tool_error(const char *fmt, ...);
-json_t *ngx_http_mcp_rpc_fail(ngx_http_mcp_error_t *err, ngx_int_t code,
-    const char *fmt, ...);
+json_t *ngx_http_mcp_tool_error(const char *fmt, ...)
+    NGX_HTTP_MCP_PRINTF(1, 2);
 
 /* arguments */
 ngx_int_t ngx_http_mcp_arg_str(json_t *args, const char *name,

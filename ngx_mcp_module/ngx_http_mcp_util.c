@@ -212,9 +212,42 @@ ngx_http_mcp_json_reason(json_error_t *err)
 
 
 /*
+ * The one formatter behind every message of ours: C's printf format (not
+ * nginx's, so that the compiler checks each call), cut to size, and made
+ * valid UTF-8 (ngx_http_mcp_utf8_clean()).
+ */
+
+void
+ngx_http_mcp_vformat(char *buf, size_t size, const char *fmt, va_list args)
+{
+    (void) vsnprintf(buf, size, fmt, args);
+
+    ngx_http_mcp_utf8_clean(buf);
+}
+
+
+/*
  * Fills err and returns NGX_DECLINED, so that validation can say
- * "return ngx_http_mcp_fail(err, ...);".  The message is printf-formatted
- * (C format, not nginx's).
+ * "return ngx_http_mcp_fail(err, ...);".
+ */
+
+ngx_int_t
+ngx_http_mcp_verror(ngx_http_mcp_error_t *err, ngx_uint_t status,
+    ngx_int_t code, const char *error, const char *fmt, va_list args)
+{
+    ngx_http_mcp_vformat(err->message, sizeof(err->message), fmt, args);
+
+    err->status = status;
+    err->code = code;
+    err->error = error;
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A refusal of the HTTP API: status, and error as the machine-readable
+ * code.
  */
 
 ngx_int_t
@@ -224,15 +257,47 @@ ngx_http_mcp_fail(ngx_http_mcp_error_t *err, ngx_uint_t status,
     va_list  args;
 
     va_start(args, fmt);
-    (void) vsnprintf(err->message, sizeof(err->message), fmt, args);
+    (void) ngx_http_mcp_verror(err, status, 0, error, fmt, args);
     va_end(args);
 
-    ngx_http_mcp_utf8_clean(err->message);
+    return NGX_DECLINED;
+}
 
-    err->status = status;
-    err->error = error;
+
+/*
+ * A JSON-RPC error of the MCP transport, answered with the HTTP status.
+ */
+
+ngx_int_t
+ngx_http_mcp_rpc_error(ngx_http_mcp_error_t *err, ngx_uint_t status,
+    ngx_int_t code, const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    (void) ngx_http_mcp_verror(err, status, code, NULL, fmt, args);
+    va_end(args);
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * The JSON-RPC error of a method (answered with 200); returns NULL, so
+ * that a handler can say "return ngx_http_mcp_rpc_fail(err, ...);".
+ */
+
+json_t *
+ngx_http_mcp_rpc_fail(ngx_http_mcp_error_t *err, ngx_int_t code,
+    const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    (void) ngx_http_mcp_verror(err, NGX_HTTP_OK, code, NULL, fmt, args);
+    va_end(args);
+
+    return NULL;
 }
 
 
@@ -278,13 +343,8 @@ ngx_http_mcp_send_error(ngx_http_request_t *r, ngx_uint_t status,
     ngx_http_mcp_error_t  err;
 
     va_start(args, fmt);
-    (void) vsnprintf(err.message, sizeof(err.message), fmt, args);
+    (void) ngx_http_mcp_verror(&err, status, 0, error, fmt, args);
     va_end(args);
-
-    ngx_http_mcp_utf8_clean(err.message);
-
-    err.status = status;
-    err.error = error;
 
     return ngx_http_mcp_send_failure(r, &err);
 }
@@ -375,8 +435,8 @@ ngx_http_mcp_body(ngx_http_request_t *r, ngx_str_t *body)
 
 /*
  * Turns a store failure that the caller does not treat itself into err
- * (507 when the store is full, else 500), and logs it.  Returns
- * NGX_DECLINED.
+ * (507 when the store is full, else 500; over JSON-RPC, -32603), and logs
+ * it.  Returns NGX_DECLINED.
  */
 
 ngx_int_t
@@ -392,17 +452,23 @@ ngx_http_mcp_store_error(ngx_http_request_t *r, int rc,
                       "mcp_store \"%V\" is full: raise its map_size= "
                       "and reload", &mmcf->path);
 
-        return ngx_http_mcp_fail(err, NGX_HTTP_INSUFFICIENT_STORAGE,
+        (void) ngx_http_mcp_fail(err, NGX_HTTP_INSUFFICIENT_STORAGE,
                                  "store_full", "the link store is full; "
                                  "nothing was saved");
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "mcp_store \"%V\" failed: %s",
+                      &mmcf->path, mcp_store_strerror(rc));
+
+        (void) ngx_http_mcp_fail(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                 "internal", "the store failed: %s",
+                                 mcp_store_strerror(rc));
     }
 
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "mcp_store \"%V\" failed: %s",
-                  &mmcf->path, mcp_store_strerror(rc));
+    err->code = NGX_HTTP_MCP_INTERNAL_ERROR;
 
-    return ngx_http_mcp_fail(err, NGX_HTTP_INTERNAL_SERVER_ERROR, "internal",
-                             "the store failed: %s", mcp_store_strerror(rc));
+    return NGX_DECLINED;
 }
 
 
