@@ -42,6 +42,26 @@ static void ngx_http_mcp_sync_done(ngx_event_t *ev);
 #endif
 
 
+/* What mcp_shorten, mcp_redirect and mcp_endpoint make of a location. */
+typedef struct {
+    ngx_uint_t                 type;          /* NGX_HTTP_MCP_HANDLER_* */
+    ngx_http_handler_pt        handler;
+} ngx_http_mcp_handler_t;
+
+
+static ngx_http_mcp_handler_t  ngx_http_mcp_shorten_post = {
+    NGX_HTTP_MCP_HANDLER_SHORTEN, ngx_http_mcp_shorten_handler
+};
+
+static ngx_http_mcp_handler_t  ngx_http_mcp_redirect_post = {
+    NGX_HTTP_MCP_HANDLER_REDIRECT, ngx_http_mcp_redirect_handler
+};
+
+static ngx_http_mcp_handler_t  ngx_http_mcp_endpoint_post = {
+    NGX_HTTP_MCP_HANDLER_ENDPOINT, ngx_http_mcp_endpoint_handler
+};
+
+
 static ngx_conf_enum_t  ngx_http_mcp_redirect_statuses[] = {
     { ngx_string("301"), NGX_HTTP_MOVED_PERMANENTLY },
     { ngx_string("302"), NGX_HTTP_MOVED_TEMPORARILY },
@@ -82,21 +102,21 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       ngx_http_mcp_handler_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      NULL },
+      &ngx_http_mcp_shorten_post },
 
     { ngx_string("mcp_redirect"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_mcp_handler_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      NULL },
+      &ngx_http_mcp_redirect_post },
 
     { ngx_string("mcp_endpoint"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_mcp_handler_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      NULL },
+      &ngx_http_mcp_endpoint_post },
 
     { ngx_string("mcp_session_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -599,6 +619,7 @@ ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_mcp_loc_conf_t *mlcf = conf;
 
+    ngx_http_mcp_handler_t    *h;
     ngx_http_core_loc_conf_t  *clcf;
     ngx_http_mcp_main_conf_t  *mmcf;
 
@@ -611,23 +632,10 @@ ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
-    switch (cmd->name.data[4]) {
+    h = cmd->post;
 
-    case 's':                              /* mcp_shorten */
-        mlcf->handler = NGX_HTTP_MCP_HANDLER_SHORTEN;
-        clcf->handler = ngx_http_mcp_shorten_handler;
-        break;
-
-    case 'r':                              /* mcp_redirect */
-        mlcf->handler = NGX_HTTP_MCP_HANDLER_REDIRECT;
-        clcf->handler = ngx_http_mcp_redirect_handler;
-        break;
-
-    default:                               /* mcp_endpoint */
-        mlcf->handler = NGX_HTTP_MCP_HANDLER_ENDPOINT;
-        clcf->handler = ngx_http_mcp_endpoint_handler;
-        break;
-    }
+    mlcf->handler = h->type;
+    clcf->handler = h->handler;
 
     return NGX_CONF_OK;
 }

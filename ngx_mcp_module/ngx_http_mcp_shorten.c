@@ -323,7 +323,9 @@ ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
     if (ngx_http_mcp_json_str(body, "alias", &req->alias, &bad) == NGX_OK
         && ngx_http_mcp_check_alias(mlcf, &req->alias, &why) != NGX_OK)
     {
-        if (why[0] == 'r') {
+        /* a well-formed alias that is refused is a reserved word */
+
+        if (ngx_http_mcp_valid_code(&req->alias) == NGX_OK) {
             return ngx_http_mcp_fail(err, NGX_HTTP_CONFLICT, "alias_reserved",
                                      "alias \"%.*s\" is reserved",
                                      (int) req->alias.len, req->alias.data);
