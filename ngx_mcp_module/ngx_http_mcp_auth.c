@@ -85,7 +85,6 @@ static ngx_int_t ngx_http_mcp_key_perms(ngx_http_mcp_keys_t *ks,
 static ngx_int_t ngx_http_mcp_key_error(ngx_http_mcp_keys_t *ks,
     const char *fmt, ...) NGX_HTTP_MCP_PRINTF(2, 3);
 static ngx_int_t ngx_http_mcp_hex(u_char *dst, ngx_str_t *hex);
-static ngx_int_t ngx_http_mcp_tenant_name(ngx_str_t *name);
 static const char *ngx_http_mcp_perm_name(ngx_uint_t perm);
 static ngx_int_t ngx_http_mcp_bearer(ngx_http_request_t *r,
     ngx_str_t *token);
@@ -431,7 +430,9 @@ ngx_http_mcp_key_tenant(ngx_http_mcp_keys_t *ks, ngx_http_mcp_key_t *key,
         return ngx_http_mcp_key_error(ks, "duplicate \"tenant=\"");
     }
 
-    if (ngx_http_mcp_tenant_name(value) != NGX_OK) {
+    if (mcp_store_scope_valid((char *) value->data, value->len, 1)
+        != MCP_STORE_OK)
+    {
         return ngx_http_mcp_key_error(ks, "invalid tenant \"%.*s\": 1 to %d "
                                       "of A-Z, a-z, 0-9, \"_\", \".\" and "
                                       "\"-\"", (int) value->len, value->data,
@@ -573,33 +574,6 @@ ngx_http_mcp_perm_name(ngx_uint_t perm)
     }
 
     return "?";
-}
-
-
-/* a tenant is a part of the store's scope: 1 to 64 of [A-Za-z0-9_.-] */
-
-static ngx_int_t
-ngx_http_mcp_tenant_name(ngx_str_t *name)
-{
-    u_char      c;
-    ngx_uint_t  i;
-
-    if (name->len == 0 || name->len > MCP_STORE_SCOPE_MAX) {
-        return NGX_DECLINED;
-    }
-
-    for (i = 0; i < name->len; i++) {
-        c = name->data[i];
-
-        if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a'
-                                         && (c | 0x20) <= 'z')
-              || c == '_' || c == '.' || c == '-'))
-        {
-            return NGX_DECLINED;
-        }
-    }
-
-    return NGX_OK;
 }
 
 

@@ -753,9 +753,16 @@ ngx_http_mcp_context_ttl(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_OK;
     }
 
-    if (value[2].len == 0 || value[2].len > MCP_STORE_SCOPE_MAX) {
+    /* the store's rule for namespaces: a name that breaks it never
+     * matches the namespace of a call */
+
+    if (mcp_store_scope_valid((char *) value[2].data, value[2].len, 1)
+        != MCP_STORE_OK)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid namespace \"%V\"", &value[2]);
+                           "invalid namespace \"%V\": 1 to %d of A-Z, a-z, "
+                           "0-9, \"_\", \".\" and \"-\"", &value[2],
+                           MCP_STORE_SCOPE_MAX);
         return NGX_CONF_ERROR;
     }
 

@@ -773,9 +773,7 @@ ngx_int_t
 ngx_http_mcp_scope(ngx_http_mcp_call_t *call, json_t *args,
     mcp_store_scope_t *sc, json_t **result)
 {
-    u_char               c;
     json_t              *ns;
-    ngx_uint_t           i;
     ngx_http_mcp_key_t  *caller;
 
     caller = ngx_http_mcp_caller(call->r);
@@ -791,32 +789,20 @@ ngx_http_mcp_scope(ngx_http_mcp_call_t *call, json_t *args,
         return NGX_OK;
     }
 
-    if (!json_is_string(ns) || json_string_length(ns) > MCP_STORE_SCOPE_MAX)
+    if (json_is_string(ns)
+        && mcp_store_scope_valid(json_string_value(ns),
+                                 json_string_length(ns), 0)
+           == MCP_STORE_OK)
     {
-        goto invalid;
+        sc->ns = json_string_value(ns);
+        sc->ns_len = json_string_length(ns);
+
+        return NGX_OK;
     }
 
-    for (i = 0; i < json_string_length(ns); i++) {
-        c = json_string_value(ns)[i];
-
-        if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a'
-                                         && (c | 0x20) <= 'z')
-              || c == '_' || c == '.' || c == '-'))
-        {
-            goto invalid;
-        }
-    }
-
-    sc->ns = json_string_value(ns);
-    sc->ns_len = json_string_length(ns);
-
-    return NGX_OK;
-
-invalid:
-
-    *result = ngx_http_mcp_tool_error("namespace must be up to 64 "
+    *result = ngx_http_mcp_tool_error("namespace must be up to %d "
                                       "characters of A-Z, a-z, 0-9, \"_\", "
-                                      "\".\" and \"-\"");
+                                      "\".\" and \"-\"", MCP_STORE_SCOPE_MAX);
     return NGX_DECLINED;
 }
 
