@@ -190,10 +190,10 @@ ngx_http_mcp_api_keys_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_mcp_keys_read(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *text)
 {
-    off_t        size;
-    ssize_t      n;
-    ngx_int_t    rc;
-    ngx_file_t   file;
+    off_t       size;
+    ssize_t     n;
+    ngx_int_t   rc;
+    ngx_file_t  file;
 
     ngx_memzero(&file, sizeof(ngx_file_t));
 
@@ -779,8 +779,8 @@ static ngx_int_t
 ngx_http_mcp_refuse(ngx_http_request_t *r, ngx_http_mcp_error_t *err,
     ngx_uint_t status, const char *challenge, const char *fmt, ...)
 {
-    va_list     args;
-    ngx_str_t   value;
+    va_list    args;
+    ngx_str_t  value;
 
     va_start(args, fmt);
     (void) ngx_http_mcp_verror(err, status, 0,

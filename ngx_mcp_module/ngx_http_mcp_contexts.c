@@ -302,14 +302,14 @@ static json_t *
 ngx_http_mcp_contexts_append(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                   rc;
-    json_t               *v, *result;
-    int64_t               ttl;
-    ngx_str_t             role, content;
-    ngx_uint_t            i;
-    ngx_http_mcp_contexts_t    c;
-    mcp_store_message_t   m;
-    mcp_store_context_t   ctx;
+    int                       rc;
+    json_t                   *v, *result;
+    int64_t                   ttl;
+    ngx_str_t                 role, content;
+    ngx_uint_t                i;
+    ngx_http_mcp_contexts_t   c;
+    mcp_store_message_t       m;
+    mcp_store_context_t       ctx;
 
     result = NULL;
 
@@ -405,14 +405,14 @@ static json_t *
 ngx_http_mcp_contexts_window(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                   rc;
-    json_t               *v, *result, *summary, *msg;
-    size_t                i;
-    json_int_t            max;
-    ngx_str_t             query;
-    ngx_http_mcp_contexts_t    c;
-    mcp_store_context_t   ctx;
-    mcp_store_window_t    w;
+    int                       rc;
+    json_t                   *v, *result, *summary, *msg;
+    size_t                    i;
+    json_int_t                max;
+    ngx_str_t                 query;
+    ngx_http_mcp_contexts_t   c;
+    mcp_store_context_t       ctx;
+    mcp_store_window_t        w;
 
     result = NULL;
 
@@ -530,12 +530,12 @@ static json_t *
 ngx_http_mcp_contexts_search(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                   rc;
-    json_t               *v, *result, *item;
-    size_t                i, nhits, total, limit, before;
-    ngx_str_t             query;
-    mcp_store_hit_t      *hits;
-    ngx_http_mcp_contexts_t    c;
+    int                       rc;
+    json_t                   *v, *result, *item;
+    size_t                    i, nhits, total, limit, before;
+    ngx_str_t                 query;
+    mcp_store_hit_t          *hits;
+    ngx_http_mcp_contexts_t   c;
 
     result = NULL;
 
@@ -634,9 +634,9 @@ static json_t *
 ngx_http_mcp_contexts_list(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                  rc, more;
-    json_t              *result, *structured, *last;
-    ngx_str_t            after, next, cursor;
+    int                       rc, more;
+    json_t                   *result, *structured, *last;
+    ngx_str_t                 after, next;
     ngx_http_mcp_contexts_t   c;
 
     result = NULL;
@@ -668,12 +668,8 @@ ngx_http_mcp_contexts_list(ngx_http_mcp_call_t *call, json_t *args,
                                                             "context_id"));
         next.len = json_string_length(json_object_get(last, "context_id"));
 
-        if (ngx_http_mcp_cursor_encode(call->r->pool, &next, &cursor)
-            != NGX_OK
-            || json_object_set_new(structured, "nextCursor",
-                                   json_stringn((char *) cursor.data,
-                                                cursor.len))
-               != 0)
+        if (ngx_http_mcp_next_cursor(call->r->pool, structured, &next)
+            != NGX_OK)
         {
             c.failed = 1;
         }
@@ -687,8 +683,8 @@ static json_t *
 ngx_http_mcp_contexts_clear(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                  rc;
-    json_t              *result;
+    int                       rc;
+    json_t                   *result;
     ngx_http_mcp_contexts_t   c;
 
     result = NULL;
@@ -724,12 +720,12 @@ static json_t *
 ngx_http_mcp_contexts_read(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    int                   rc;
-    char                 *text;
-    json_t               *args, *result, *json;
-    ngx_str_t             uri;
-    ngx_http_mcp_contexts_t    c;
-    mcp_store_context_t   ctx;
+    int                       rc;
+    char                     *text;
+    json_t                   *args, *result, *json;
+    ngx_str_t                 uri;
+    ngx_http_mcp_contexts_t   c;
+    mcp_store_context_t       ctx;
 
     result = NULL;
 

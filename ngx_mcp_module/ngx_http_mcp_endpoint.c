@@ -473,8 +473,8 @@ ngx_http_mcp_endpoint_request(ngx_http_mcp_call_t *call,
 static ngx_int_t
 ngx_http_mcp_endpoint_delete(ngx_http_request_t *r)
 {
-    ngx_http_mcp_call_t    call;
-    ngx_http_mcp_error_t   err;
+    ngx_http_mcp_call_t   call;
+    ngx_http_mcp_error_t  err;
 
     ngx_http_mcp_call_init(r, &call);
 
@@ -777,9 +777,9 @@ ngx_http_mcp_check_origin(ngx_http_request_t *r, ngx_http_mcp_error_t *err)
 static ngx_int_t
 ngx_http_mcp_accepts(ngx_http_request_t *r)
 {
-    u_char     *p, *last;
-    ngx_str_t  *accept;
-    ngx_uint_t  json, sse;
+    u_char      *p, *last;
+    ngx_str_t   *accept;
+    ngx_uint_t   json, sse;
 
     accept = ngx_http_mcp_header(r, "Accept");
 

@@ -413,9 +413,9 @@ static json_t *
 ngx_http_mcp_fixture_read_template(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    char        *text;
-    json_t      *data, *result;
-    ngx_str_t    uri, id;
+    char       *text;
+    json_t     *data, *result;
+    ngx_str_t   uri, id;
 
     if (ngx_http_mcp_arg_str(params, "uri", 1, &uri, err) != NGX_OK) {
         return NULL;
@@ -550,7 +550,7 @@ static ngx_int_t
 ngx_http_mcp_fixture_complete(ngx_http_mcp_call_t *call, json_t *ref,
     ngx_str_t *name, ngx_str_t *value, json_t *values)
 {
-    const char   *prompt, **c;
+    const char  *prompt, **c;
 
     static const char  *candidates[] = {
         "test", "testing", "testValue1", "testValue2", "example", NULL

@@ -524,9 +524,8 @@ ngx_http_mcp_graph_relations(ngx_http_mcp_graph_t *g)
 static json_t *
 ngx_http_mcp_graph_result(ngx_http_mcp_graph_t *g, ngx_str_t *next)
 {
-    char       *text;
-    json_t     *graph, *result;
-    ngx_str_t   cursor;
+    char    *text;
+    json_t  *graph, *result;
 
     graph = json_pack("{s:O, s:O}", "entities", g->entities,
                       "relations", g->relations);
@@ -534,13 +533,8 @@ ngx_http_mcp_graph_result(ngx_http_mcp_graph_t *g, ngx_str_t *next)
         return NULL;
     }
 
-    if (next && next->len
-        && (ngx_http_mcp_cursor_encode(g->call->r->pool, next, &cursor)
-            != NGX_OK
-            || json_object_set_new(graph, "nextCursor",
-                                   json_stringn((char *) cursor.data,
-                                                cursor.len))
-               != 0))
+    if (next && ngx_http_mcp_next_cursor(g->call->r->pool, graph, next)
+                != NGX_OK)
     {
         json_decref(graph);
         return NULL;
@@ -1242,8 +1236,8 @@ static json_t *
 ngx_http_mcp_graph_resource(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    json_t      *args, *result, *text;
-    ngx_str_t    uri;
+    json_t     *args, *result, *text;
+    ngx_str_t   uri;
 
     (void) ngx_http_mcp_arg_str(params, "uri", 1, &uri, err);
 

@@ -246,10 +246,10 @@ static json_t *
 ngx_http_mcp_links_shorten(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    ngx_int_t                    rc;
-    ngx_str_t                    code;
-    ngx_http_mcp_error_t         refused;
-    ngx_http_mcp_shorten_req_t   req;
+    ngx_int_t                   rc;
+    ngx_str_t                   code;
+    ngx_http_mcp_error_t        refused;
+    ngx_http_mcp_shorten_req_t  req;
 
     if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_WRITE)
         != NGX_OK)
@@ -294,11 +294,11 @@ static json_t *
 ngx_http_mcp_links_get(ngx_http_mcp_call_t *call, json_t *args,
     ngx_uint_t *found, ngx_http_mcp_error_t *err)
 {
-    int                   rc;
-    json_t               *record;
-    ngx_str_t             code, tenant;
-    mcp_store_link_t      link;
-    ngx_http_mcp_error_t  failed;
+    int                    rc;
+    json_t                *record;
+    ngx_str_t              code, tenant;
+    mcp_store_link_t       link;
+    ngx_http_mcp_error_t   failed;
 
     *found = 0;
 
@@ -576,9 +576,9 @@ static json_t *
 ngx_http_mcp_links_list(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    json_t               *result, *limit;
-    ngx_str_t             after, next, cursor;
-    json_int_t            n;
+    json_t                     *result, *limit;
+    ngx_str_t                   after, next;
+    json_int_t                  n;
     ngx_http_mcp_links_walk_t   w;
 
     if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_READ)
@@ -624,14 +624,7 @@ ngx_http_mcp_links_list(ngx_http_mcp_call_t *call, json_t *args,
         return ngx_http_mcp_tool_error("the store failed to list links");
     }
 
-    if (next.len
-        && (ngx_http_mcp_cursor_encode(call->r->pool, &next, &cursor)
-            != NGX_OK
-            || json_object_set_new(result, "nextCursor",
-                                   json_stringn((char *) cursor.data,
-                                                cursor.len))
-               != 0))
-    {
+    if (ngx_http_mcp_next_cursor(call->r->pool, result, &next) != NGX_OK) {
         json_decref(result);
         return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
                                      "out of memory");
@@ -700,9 +693,9 @@ static json_t *
 ngx_http_mcp_links_summarize(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    char                 *text;
-    json_t               *result;
-    ngx_str_t             since, until, after, next;
+    char                       *text;
+    json_t                     *result;
+    ngx_str_t                   since, until, after, next;
     ngx_http_mcp_links_walk_t   w;
 
     ngx_memzero(&w, sizeof(ngx_http_mcp_links_walk_t));
@@ -772,12 +765,12 @@ static ngx_int_t
 ngx_http_mcp_links_complete(ngx_http_mcp_call_t *call, json_t *ref,
     ngx_str_t *name, ngx_str_t *value, json_t *values)
 {
-    int                  rc;
-    size_t               i;
-    json_t              *item;
-    ngx_str_t            tenant;
-    const char          *uri;
-    ngx_http_mcp_links_walk_t  w;
+    int                         rc;
+    size_t                      i;
+    json_t                     *item;
+    ngx_str_t                   tenant;
+    const char                 *uri;
+    ngx_http_mcp_links_walk_t   w;
 
     uri = json_string_value(json_object_get(ref, "uri"));
 

@@ -14,6 +14,7 @@
 #define NGX_HTTP_MCP_SWEEP_BATCH      1000
 
 
+static ngx_int_t ngx_http_mcp_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_mcp_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_mcp_create_loc_conf(ngx_conf_t *cf);
@@ -243,7 +244,7 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
 
 static ngx_http_module_t  ngx_http_mcp_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_mcp_postconfiguration,        /* postconfiguration */
 
     ngx_http_mcp_create_main_conf,         /* create main configuration */
     ngx_http_mcp_init_main_conf,           /* init main configuration */
@@ -291,6 +292,17 @@ static ngx_str_t  ngx_http_mcp_default_schemes[] = {
     ngx_string("https"),
     ngx_null_string
 };
+
+
+/*
+ * What the MCP server offers is described once, here, not per request.
+ */
+
+static ngx_int_t
+ngx_http_mcp_postconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_mcp_catalog_init(cf);
+}
 
 
 static void *

@@ -66,6 +66,9 @@ typedef struct {
     ngx_msec_t                 sync_interval;
     ngx_msec_t                 flush_interval; /* visit counters */
     ngx_msec_t                 session_timeout;
+    json_t                    *catalog;       /* what the MCP server
+                                                 offers, described
+                                                 (ngx_http_mcp_catalog.c) */
 
     /* per worker process, from init_process to exit_process */
     mcp_store_t               *store;
@@ -181,8 +184,9 @@ ngx_int_t ngx_http_mcp_redirect_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
     ngx_str_t *out);
 
-/* ngx_http_mcp_endpoint.c */
+/* ngx_http_mcp_endpoint.c, ngx_http_mcp_catalog.c */
 ngx_int_t ngx_http_mcp_endpoint_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_catalog_init(ngx_conf_t *cf);
 
 /* ngx_http_mcp_module.c: counts one visit in this worker's batch */
 void ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,

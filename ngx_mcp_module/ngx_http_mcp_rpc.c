@@ -93,29 +93,6 @@ static ngx_str_t  ngx_http_mcp_protocols[] = {
 };
 
 
-/*
- * The providers a location offers, in listing order.
- */
-
-static ngx_uint_t
-ngx_http_mcp_providers(ngx_http_mcp_call_t *call,
-    ngx_http_mcp_provider_t **providers)
-{
-    ngx_uint_t  n;
-
-    n = 0;
-    providers[n++] = &ngx_http_mcp_links_provider;
-    providers[n++] = &ngx_http_mcp_graph_provider;
-    providers[n++] = &ngx_http_mcp_contexts_provider;
-
-    if (call->mlcf->conformance_fixtures) {
-        providers[n++] = &ngx_http_mcp_fixtures_provider;
-    }
-
-    return n;
-}
-
-
 static ngx_http_mcp_method_t *
 ngx_http_mcp_method(const char *name)
 {
@@ -202,8 +179,8 @@ ngx_http_mcp_protocol(ngx_str_t *version)
 void
 ngx_http_mcp_protocol_list(char *buf, size_t size)
 {
-    u_char      *p, *last;
-    ngx_str_t   *v;
+    u_char     *p, *last;
+    ngx_str_t  *v;
 
     p = (u_char *) buf;
     last = p + size - 1;
@@ -295,236 +272,11 @@ ngx_http_mcp_ping(ngx_http_mcp_call_t *call, json_t *params,
 }
 
 
-/*
- * Parses one of the providers' JSON texts into obj under key.
- */
-
-static ngx_int_t
-ngx_http_mcp_set_json(json_t *obj, const char *key, const char *text)
-{
-    json_t  *v;
-
-    if (text == NULL) {
-        return NGX_OK;
-    }
-
-    v = json_loads(text, 0, NULL);
-    if (v == NULL) {
-        return NGX_ERROR;
-    }
-
-    return json_object_set_new(obj, key, v) == 0 ? NGX_OK : NGX_ERROR;
-}
-
-
-static ngx_int_t
-ngx_http_mcp_set_str(json_t *obj, const char *key, const char *value)
-{
-    if (value == NULL) {
-        return NGX_OK;
-    }
-
-    return json_object_set_new(obj, key, json_string(value)) == 0
-           ? NGX_OK : NGX_ERROR;
-}
-
-
-/*
- * Lists fixed tables as pages of NGX_HTTP_MCP_PAGE: the cursor is the
- * offset into all providers' entries.
- */
-
-typedef json_t *(*ngx_http_mcp_describe_pt)(ngx_http_mcp_provider_t *p,
-    ngx_uint_t i);
-
-
-static json_t *
-ngx_http_mcp_describe_tool(ngx_http_mcp_provider_t *p, ngx_uint_t i)
-{
-    json_t               *t;
-    ngx_http_mcp_tool_t  *tool;
-
-    if (p->tools == NULL || p->tools[i].name == NULL) {
-        return NULL;
-    }
-
-    tool = &p->tools[i];
-
-    t = json_pack("{s:s}", "name", tool->name);
-
-    if (t == NULL
-        || ngx_http_mcp_set_str(t, "title", tool->title) != NGX_OK
-        || ngx_http_mcp_set_str(t, "description", tool->description)
-           != NGX_OK
-        || ngx_http_mcp_set_json(t, "inputSchema", tool->input_schema)
-           != NGX_OK
-        || ngx_http_mcp_set_json(t, "outputSchema", tool->output_schema)
-           != NGX_OK
-        || ngx_http_mcp_set_json(t, "annotations", tool->annotations)
-           != NGX_OK)
-    {
-        json_decref(t);
-        return json_null();
-    }
-
-    return t;
-}
-
-
-static json_t *
-ngx_http_mcp_describe_resource(ngx_http_mcp_resource_t *res,
-    const char *uri_key)
-{
-    json_t  *t;
-
-    t = json_pack("{s:s, s:s}", uri_key, res->uri, "name", res->name);
-
-    if (t == NULL
-        || ngx_http_mcp_set_str(t, "title", res->title) != NGX_OK
-        || ngx_http_mcp_set_str(t, "description", res->description)
-           != NGX_OK
-        || ngx_http_mcp_set_str(t, "mimeType", res->mime_type) != NGX_OK)
-    {
-        json_decref(t);
-        return json_null();
-    }
-
-    return t;
-}
-
-
-static json_t *
-ngx_http_mcp_describe_template(ngx_http_mcp_provider_t *p, ngx_uint_t i)
-{
-    if (p->templates == NULL || p->templates[i].uri == NULL) {
-        return NULL;
-    }
-
-    return ngx_http_mcp_describe_resource(&p->templates[i], "uriTemplate");
-}
-
-
-static json_t *
-ngx_http_mcp_describe_prompt(ngx_http_mcp_provider_t *p, ngx_uint_t i)
-{
-    json_t                 *t;
-    ngx_http_mcp_prompt_t  *prompt;
-
-    if (p->prompts == NULL || p->prompts[i].name == NULL) {
-        return NULL;
-    }
-
-    prompt = &p->prompts[i];
-
-    t = json_pack("{s:s}", "name", prompt->name);
-
-    if (t == NULL
-        || ngx_http_mcp_set_str(t, "title", prompt->title) != NGX_OK
-        || ngx_http_mcp_set_str(t, "description", prompt->description)
-           != NGX_OK
-        || ngx_http_mcp_set_json(t, "arguments", prompt->arguments)
-           != NGX_OK)
-    {
-        json_decref(t);
-        return json_null();
-    }
-
-    return t;
-}
-
-
-static json_t *
-ngx_http_mcp_list_tables(ngx_http_mcp_call_t *call, json_t *params,
-    const char *key, ngx_http_mcp_describe_pt describe,
-    ngx_http_mcp_error_t *err)
-{
-    json_t                   *result, *list, *item;
-    ngx_int_t                 start;
-    ngx_str_t                 pos, cursor;
-    ngx_uint_t                i, n, np, seen;
-    ngx_http_mcp_provider_t  *providers[8];
-
-    if (ngx_http_mcp_cursor_decode(call->r->pool, params, &pos, err)
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    start = pos.len ? ngx_atoi(pos.data, pos.len) : 0;
-
-    if (start == NGX_ERROR) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
-                                     "Invalid params: invalid cursor");
-    }
-
-    list = json_array();
-    result = json_pack("{s:o}", key, list);
-    if (result == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
-    }
-
-    np = ngx_http_mcp_providers(call, providers);
-    seen = 0;
-
-    for (n = 0; n < np; n++) {
-        for (i = 0; (item = describe(providers[n], i)) != NULL; i++) {
-
-            if (json_is_null(item)) {
-                json_decref(result);
-                return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                             "cannot describe entry %zu",
-                                             (size_t) seen);
-            }
-
-            if (seen++ < (ngx_uint_t) start) {
-                json_decref(item);
-                continue;
-            }
-
-            if (json_array_size(list) == NGX_HTTP_MCP_PAGE) {
-                json_decref(item);
-
-                pos.data = ngx_pnalloc(call->r->pool, NGX_INT_T_LEN);
-                if (pos.data == NULL) {
-                    json_decref(result);
-                    return ngx_http_mcp_rpc_fail(err,
-                                                 NGX_HTTP_MCP_INTERNAL_ERROR,
-                                                 "out of memory");
-                }
-
-                pos.len = ngx_sprintf(pos.data, "%ui", seen - 1) - pos.data;
-
-                if (ngx_http_mcp_cursor_encode(call->r->pool, &pos, &cursor)
-                    != NGX_OK
-                    || json_object_set_new(result, "nextCursor",
-                                           json_stringn((char *) cursor.data,
-                                                        cursor.len))
-                       != 0)
-                {
-                    json_decref(result);
-                    return ngx_http_mcp_rpc_fail(err,
-                                                 NGX_HTTP_MCP_INTERNAL_ERROR,
-                                                 "out of memory");
-                }
-
-                return result;
-            }
-
-            json_array_append_new(list, item);
-        }
-    }
-
-    return result;
-}
-
-
 static json_t *
 ngx_http_mcp_tools_list(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    return ngx_http_mcp_list_tables(call, params, "tools",
-                                    ngx_http_mcp_describe_tool, err);
+    return ngx_http_mcp_catalog_list(call, params, NGX_HTTP_MCP_TOOL, err);
 }
 
 
@@ -532,8 +284,8 @@ static json_t *
 ngx_http_mcp_templates_list(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    return ngx_http_mcp_list_tables(call, params, "resourceTemplates",
-                                    ngx_http_mcp_describe_template, err);
+    return ngx_http_mcp_catalog_list(call, params, NGX_HTTP_MCP_TEMPLATE,
+                                     err);
 }
 
 
@@ -541,8 +293,7 @@ static json_t *
 ngx_http_mcp_prompts_list(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    return ngx_http_mcp_list_tables(call, params, "prompts",
-                                    ngx_http_mcp_describe_prompt, err);
+    return ngx_http_mcp_catalog_list(call, params, NGX_HTTP_MCP_PROMPT, err);
 }
 
 
@@ -588,11 +339,9 @@ static json_t *
 ngx_http_mcp_tools_call(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    json_t                   *args;
-    ngx_str_t                 name;
-    ngx_uint_t                i, n, np;
-    ngx_http_mcp_tool_t      *tool;
-    ngx_http_mcp_provider_t  *providers[8];
+    json_t               *args;
+    ngx_str_t             name;
+    ngx_http_mcp_tool_t  *tool;
 
     args = ngx_http_mcp_named_args(params, &name, err);
     if (args == NULL) {
@@ -601,25 +350,15 @@ ngx_http_mcp_tools_call(ngx_http_mcp_call_t *call, json_t *params,
 
     ngx_http_mcp_json_cleanup(call->r->pool, args);
 
-    np = ngx_http_mcp_providers(call, providers);
+    tool = ngx_http_mcp_catalog_find(call, NGX_HTTP_MCP_TOOL, &name, NULL);
 
-    for (n = 0; n < np; n++) {
-        for (i = 0; providers[n]->tools && providers[n]->tools[i].name; i++) {
-            tool = &providers[n]->tools[i];
-
-            if (ngx_strlen(tool->name) != name.len
-                || ngx_strncmp(tool->name, name.data, name.len) != 0)
-            {
-                continue;
-            }
-
-            return tool->call(call, args, err);
-        }
+    if (tool == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
+                                     "Unknown tool: %.*s",
+                                     (int) ngx_min(name.len, 128), name.data);
     }
 
-    return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
-                                 "Unknown tool: %.*s",
-                                 (int) ngx_min(name.len, 128), name.data);
+    return tool->call(call, args, err);
 }
 
 
@@ -633,10 +372,10 @@ static json_t *
 ngx_http_mcp_resources_list(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    json_t                   *result, *list, *item;
-    ngx_str_t                 pos, next, cursor;
-    ngx_uint_t                i, n, np;
-    ngx_http_mcp_provider_t  *providers[8];
+    json_t                   *result, *list;
+    ngx_str_t                 pos, next;
+    ngx_uint_t                n, first;
+    ngx_http_mcp_provider_t  *p;
 
     if (ngx_http_mcp_cursor_decode(call->r->pool, params, &pos, err)
         != NGX_OK)
@@ -656,36 +395,30 @@ ngx_http_mcp_resources_list(ngx_http_mcp_call_t *call, json_t *params,
                                      "out of memory");
     }
 
-    np = ngx_http_mcp_providers(call, providers);
+    first = (pos.len == 0);
 
-    if (pos.len == 0) {
-        for (n = 0; n < np; n++) {
-            for (i = 0;
-                 providers[n]->resources && providers[n]->resources[i].uri;
-                 i++)
-            {
-                item = ngx_http_mcp_describe_resource(
-                                      &providers[n]->resources[i], "uri");
-                if (json_array_append_new(list, item) != 0) {
-                    goto failed;
-                }
-            }
-        }
-
-    } else {
+    if (!first) {
         pos.data++;
         pos.len--;
     }
 
+    for (n = 0; first && ngx_http_mcp_provider(call, n); n++) {
+        if (json_array_extend(list, ngx_http_mcp_catalog(call, n,
+                                                   NGX_HTTP_MCP_RESOURCE))
+            != 0)
+        {
+            goto failed;
+        }
+    }
+
     ngx_str_null(&next);
 
-    for (n = 0; n < np; n++) {
-        if (providers[n]->list_resources == NULL) {
+    for (n = 0; (p = ngx_http_mcp_provider(call, n)); n++) {
+        if (p->list_resources == NULL) {
             continue;
         }
 
-        if (providers[n]->list_resources(call, &pos, NGX_HTTP_MCP_PAGE, list,
-                                         &next)
+        if (p->list_resources(call, &pos, NGX_HTTP_MCP_PAGE, list, &next)
             != NGX_OK)
         {
             goto failed;
@@ -704,11 +437,7 @@ ngx_http_mcp_resources_list(ngx_http_mcp_call_t *call, json_t *params,
         ngx_memcpy(pos.data + 1, next.data, next.len);
         pos.len = next.len + 1;
 
-        if (ngx_http_mcp_cursor_encode(call->r->pool, &pos, &cursor) != NGX_OK
-            || json_object_set_new(result, "nextCursor",
-                                   json_stringn((char *) cursor.data,
-                                                cursor.len))
-               != 0)
+        if (ngx_http_mcp_next_cursor(call->r->pool, result, &pos) != NGX_OK)
         {
             goto failed;
         }
@@ -726,92 +455,35 @@ failed:
 
 
 /*
- * Does uri match template, "scheme://prefix{var}suffix" with any number
- * of variables, each matching one or more characters other than "/"?
+ * resources/read: a fixed resource of that URI, else the first template
+ * the URI matches.
  */
-
-static ngx_int_t
-ngx_http_mcp_template_match(const char *template, ngx_str_t *uri)
-{
-    u_char      *u, *last;
-    const char  *t;
-
-    u = uri->data;
-    last = uri->data + uri->len;
-
-    for (t = template; *t; t++) {
-
-        if (*t != '{') {
-            if (u == last || *u != (u_char) *t) {
-                return NGX_DECLINED;
-            }
-
-            u++;
-            continue;
-        }
-
-        while (*t && *t != '}') {
-            t++;
-        }
-
-        if (*t == '\0') {
-            return NGX_DECLINED;
-        }
-
-        if (u == last || *u == '/') {
-            return NGX_DECLINED;
-        }
-
-        while (u < last && *u != '/' && *u != (u_char) t[1]) {
-            u++;
-        }
-    }
-
-    return u == last ? NGX_OK : NGX_DECLINED;
-}
-
 
 static json_t *
 ngx_http_mcp_resources_read(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
     ngx_str_t                 uri;
-    ngx_uint_t                i, n, np;
     ngx_http_mcp_resource_t  *res;
-    ngx_http_mcp_provider_t  *providers[8];
 
     if (ngx_http_mcp_arg_str(params, "uri", 1, &uri, err) != NGX_OK) {
         return NULL;
     }
 
-    np = ngx_http_mcp_providers(call, providers);
+    res = ngx_http_mcp_catalog_find(call, NGX_HTTP_MCP_RESOURCE, &uri, NULL);
 
-    for (n = 0; n < np; n++) {
-        for (res = providers[n]->resources; res && res->uri; res++) {
-            if (ngx_strlen(res->uri) == uri.len
-                && ngx_strncmp(res->uri, uri.data, uri.len) == 0)
-            {
-                return res->read(call, params, err);
-            }
-        }
+    if (res == NULL) {
+        res = ngx_http_mcp_catalog_find(call, NGX_HTTP_MCP_TEMPLATE, &uri,
+                                        NULL);
     }
 
-    for (n = 0; n < np; n++) {
-        for (i = 0;
-             providers[n]->templates && providers[n]->templates[i].uri;
-             i++)
-        {
-            res = &providers[n]->templates[i];
-
-            if (ngx_http_mcp_template_match(res->uri, &uri) == NGX_OK) {
-                return res->read(call, params, err);
-            }
-        }
+    if (res == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_RESOURCE_NOT_FOUND,
+                                     "Resource not found: %.*s",
+                                     (int) ngx_min(uri.len, 200), uri.data);
     }
 
-    return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_RESOURCE_NOT_FOUND,
-                                 "Resource not found: %.*s",
-                                 (int) ngx_min(uri.len, 200), uri.data);
+    return res->read(call, params, err);
 }
 
 
@@ -838,12 +510,11 @@ static json_t *
 ngx_http_mcp_prompts_get(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    json_t                   *args, *declared, *a;
-    ngx_str_t                 name;
-    ngx_uint_t                i, j, n, np;
-    const char               *arg;
-    ngx_http_mcp_prompt_t    *prompt;
-    ngx_http_mcp_provider_t  *providers[8];
+    json_t                 *args, *desc, *a;
+    ngx_str_t               name;
+    ngx_uint_t              i;
+    const char             *arg;
+    ngx_http_mcp_prompt_t  *prompt;
 
     args = ngx_http_mcp_named_args(params, &name, err);
     if (args == NULL) {
@@ -852,52 +523,31 @@ ngx_http_mcp_prompts_get(ngx_http_mcp_call_t *call, json_t *params,
 
     ngx_http_mcp_json_cleanup(call->r->pool, args);
 
-    np = ngx_http_mcp_providers(call, providers);
+    prompt = ngx_http_mcp_catalog_find(call, NGX_HTTP_MCP_PROMPT, &name,
+                                       &desc);
 
-    for (n = 0; n < np; n++) {
-        for (i = 0; providers[n]->prompts && providers[n]->prompts[i].name;
-             i++)
+    if (prompt == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
+                                     "Unknown prompt: %.*s",
+                                     (int) ngx_min(name.len, 128), name.data);
+    }
+
+    /* required arguments, as the prompt declares them */
+
+    json_array_foreach(json_object_get(desc, "arguments"), i, a) {
+        arg = json_string_value(json_object_get(a, "name"));
+
+        if (arg != NULL && json_is_true(json_object_get(a, "required"))
+            && !json_is_string(json_object_get(args, arg)))
         {
-            prompt = &providers[n]->prompts[i];
-
-            if (ngx_strlen(prompt->name) != name.len
-                || ngx_strncmp(prompt->name, name.data, name.len) != 0)
-            {
-                continue;
-            }
-
-            /* required arguments, as the prompt declares them */
-
-            declared = prompt->arguments
-                       ? json_loads(prompt->arguments, 0, NULL) : NULL;
-
-            json_array_foreach(declared, j, a) {
-                arg = json_string_value(json_object_get(a, "name"));
-
-                if (arg != NULL
-                    && json_is_true(json_object_get(a, "required"))
-                    && !json_is_string(json_object_get(args, arg)))
-                {
-                    /* arg lives in declared: format before freeing it */
-                    (void) ngx_http_mcp_rpc_fail(err,
-                                                 NGX_HTTP_MCP_INVALID_PARAMS,
-                                                 "Invalid params: prompt "
-                                                 "\"%s\" needs the argument "
-                                                 "\"%s\"", prompt->name, arg);
-                    json_decref(declared);
-                    return NULL;
-                }
-            }
-
-            json_decref(declared);
-
-            return prompt->get(call, args, err);
+            return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
+                                         "Invalid params: prompt \"%s\" "
+                                         "needs the argument \"%s\"",
+                                         prompt->name, arg);
         }
     }
 
-    return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
-                                 "Unknown prompt: %.*s",
-                                 (int) ngx_min(name.len, 128), name.data);
+    return prompt->get(call, args, err);
 }
 
 
@@ -907,8 +557,8 @@ ngx_http_mcp_complete(ngx_http_mcp_call_t *call, json_t *params,
 {
     json_t                   *ref, *argument, *values, *type;
     ngx_str_t                 name, value;
-    ngx_uint_t                n, np;
-    ngx_http_mcp_provider_t  *providers[8];
+    ngx_uint_t                n;
+    ngx_http_mcp_provider_t  *p;
 
     ref = json_object_get(params, "ref");
     argument = json_object_get(params, "argument");
@@ -937,12 +587,9 @@ ngx_http_mcp_complete(ngx_http_mcp_call_t *call, json_t *params,
                                      "out of memory");
     }
 
-    np = ngx_http_mcp_providers(call, providers);
-
-    for (n = 0; n < np; n++) {
-        if (providers[n]->complete
-            && providers[n]->complete(call, ref, &name, &value, values)
-               != NGX_OK)
+    for (n = 0; (p = ngx_http_mcp_provider(call, n)); n++) {
+        if (p->complete
+            && p->complete(call, ref, &name, &value, values) != NGX_OK)
         {
             json_decref(values);
             return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
@@ -1212,6 +859,29 @@ ngx_http_mcp_cursor_encode(ngx_pool_t *pool, ngx_str_t *pos,
     ngx_encode_base64url(cursor, pos);
 
     return NGX_OK;
+}
+
+
+/*
+ * Sets result.nextCursor to the cursor of the position pos, if any.
+ */
+
+ngx_int_t
+ngx_http_mcp_next_cursor(ngx_pool_t *pool, json_t *result, ngx_str_t *pos)
+{
+    ngx_str_t  cursor;
+
+    if (pos->len == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_mcp_cursor_encode(pool, pos, &cursor) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return json_object_set_new(result, "nextCursor",
+                               json_stringn((char *) cursor.data, cursor.len))
+           == 0 ? NGX_OK : NGX_ERROR;
 }
 
 

@@ -30,6 +30,13 @@
 #define NGX_HTTP_MCP_LOG_ALERT            6
 #define NGX_HTTP_MCP_LOG_EMERGENCY        7
 
+/* the kinds of entries of a provider */
+#define NGX_HTTP_MCP_TOOL                 0
+#define NGX_HTTP_MCP_RESOURCE             1
+#define NGX_HTTP_MCP_TEMPLATE             2
+#define NGX_HTTP_MCP_PROMPT               3
+#define NGX_HTTP_MCP_KINDS                4
+
 /* page size of every list method */
 #define NGX_HTTP_MCP_PAGE                 50
 
@@ -59,8 +66,9 @@ typedef json_t *(*ngx_http_mcp_handler_pt)(ngx_http_mcp_call_t *call,
 
 
 /*
- * The JSON texts are parsed when listed; schemas follow JSON Schema 2020-12
- * as MCP requires.
+ * The JSON texts are parsed once, when the configuration is read
+ * (ngx_http_mcp_catalog.c); schemas follow JSON Schema 2020-12 as MCP
+ * requires.
  */
 typedef struct {
     const char                *name;
@@ -127,6 +135,16 @@ extern ngx_http_mcp_provider_t  ngx_http_mcp_contexts_provider;
 extern ngx_http_mcp_provider_t  ngx_http_mcp_fixtures_provider;
 
 
+/* ngx_http_mcp_catalog.c */
+ngx_http_mcp_provider_t *ngx_http_mcp_provider(ngx_http_mcp_call_t *call,
+    ngx_uint_t n);
+json_t *ngx_http_mcp_catalog(ngx_http_mcp_call_t *call, ngx_uint_t n,
+    ngx_uint_t kind);
+json_t *ngx_http_mcp_catalog_list(ngx_http_mcp_call_t *call, json_t *params,
+    ngx_uint_t kind, ngx_http_mcp_error_t *err);
+void *ngx_http_mcp_catalog_find(ngx_http_mcp_call_t *call, ngx_uint_t kind,
+    ngx_str_t *name, json_t **desc);
+
 /* ngx_http_mcp_rpc.c */
 json_t *ngx_http_mcp_dispatch(ngx_http_mcp_call_t *call, const char *method,
     json_t *params, ngx_http_mcp_error_t *err);
@@ -172,6 +190,8 @@ ngx_int_t ngx_http_mcp_cursor_encode(ngx_pool_t *pool, ngx_str_t *pos,
     ngx_str_t *cursor);
 ngx_int_t ngx_http_mcp_cursor_decode(ngx_pool_t *pool, json_t *params,
     ngx_str_t *pos, ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_next_cursor(ngx_pool_t *pool, json_t *result,
+    ngx_str_t *pos);
 
 
 #endif /* _NGX_HTTP_MCP_RPC_H_INCLUDED_ */

@@ -202,8 +202,8 @@ ngx_int_t
 ngx_http_mcp_session_set_level(ngx_http_mcp_call_t *call, ngx_uint_t level,
     ngx_http_mcp_error_t *err)
 {
-    int                   rc;
-    mcp_store_session_t   session;
+    int                  rc;
+    mcp_store_session_t  session;
 
     rc = mcp_store_session_get(call->mmcf->store, (char *) call->session.data,
                                call->session.len, &session);

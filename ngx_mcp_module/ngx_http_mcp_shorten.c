@@ -224,8 +224,8 @@ static ngx_int_t
 ngx_http_mcp_json_int(json_t *body, const char *name, int64_t max,
     int64_t *v)
 {
-    json_t   *m;
-    double    d;
+    json_t  *m;
+    double   d;
 
     m = json_object_get(body, name);
 
@@ -452,11 +452,11 @@ ngx_int_t
 ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
     ngx_str_t *out)
 {
-    u_char                     *p;
-    size_t                      len;
-    ngx_str_t                   scheme, host;
-    ngx_http_mcp_loc_conf_t    *mlcf;
-    ngx_http_core_srv_conf_t   *cscf;
+    u_char                    *p;
+    size_t                     len;
+    ngx_str_t                  scheme, host;
+    ngx_http_mcp_loc_conf_t   *mlcf;
+    ngx_http_core_srv_conf_t  *cscf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
 

@@ -23,6 +23,11 @@ ngx_http_mcp_json_cleanup_handler(void *data)
 }
 
 
+/*
+ * Hands the caller's reference to json over to pool: released when the
+ * pool is destroyed.  The caller goes on using json (borrowed) until then.
+ */
+
 void
 ngx_http_mcp_json_cleanup(ngx_pool_t *pool, json_t *json)
 {
@@ -32,9 +37,10 @@ ngx_http_mcp_json_cleanup(ngx_pool_t *pool, json_t *json)
         return;
     }
 
+    /* out of memory: json is leaked, since the caller still uses it */
+
     cln = ngx_pool_cleanup_add(pool, 0);
     if (cln == NULL) {
-        json_decref(json);
         return;
     }
 
@@ -100,8 +106,8 @@ ngx_int_t
 ngx_http_mcp_send(ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *type,
     ngx_buf_t *b)
 {
-    ngx_int_t     rc;
-    ngx_chain_t   out;
+    ngx_int_t    rc;
+    ngx_chain_t  out;
 
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
