@@ -238,7 +238,10 @@ ngx_http_mcp_json_int(json_t *body, const char *name, int64_t max,
 
     } else if (json_is_real(m)) {
         d = json_real_value(m);
-        if (d != (double) (int64_t) d || d > (double) max) {
+
+        /* in range before the conversion: out of it, it is undefined */
+
+        if (!(d >= 1 && d <= (double) max) || d != (double) (int64_t) d) {
             return NGX_DECLINED;
         }
 
@@ -492,7 +495,12 @@ ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
 
     out->data = p;
 
-    p = ngx_cpymem(p, scheme.data, scheme.len);
+    /* mcp_base_url has no scheme of its own: none to copy (from NULL) */
+
+    if (scheme.len) {
+        p = ngx_cpymem(p, scheme.data, scheme.len);
+    }
+
     p = ngx_cpymem(p, host.data, host.len);
 
     if (scheme.len) {

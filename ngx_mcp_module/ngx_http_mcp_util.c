@@ -429,7 +429,11 @@ ngx_http_mcp_body(ngx_http_request_t *r, ngx_str_t *body)
             continue;
         }
 
-        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        /* an empty buffer (the last one, say) may have no memory at all */
+
+        if (b->last != b->pos) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        }
     }
 
     *p = '\0';
