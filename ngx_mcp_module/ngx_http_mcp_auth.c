@@ -85,7 +85,6 @@ static ngx_int_t ngx_http_mcp_key_perms(ngx_http_mcp_keys_t *ks,
 static ngx_int_t ngx_http_mcp_key_error(ngx_http_mcp_keys_t *ks,
     const char *fmt, ...) NGX_HTTP_MCP_PRINTF(2, 3);
 static ngx_int_t ngx_http_mcp_hex(u_char *dst, ngx_str_t *hex);
-static const char *ngx_http_mcp_perm_name(ngx_uint_t perm);
 static ngx_int_t ngx_http_mcp_bearer(ngx_http_request_t *r,
     ngx_str_t *token);
 static ngx_int_t ngx_http_mcp_key_find(ngx_http_request_t *r,
@@ -562,7 +561,7 @@ ngx_http_mcp_hex(u_char *dst, ngx_str_t *hex)
 }
 
 
-static const char *
+const char *
 ngx_http_mcp_perm_name(ngx_uint_t perm)
 {
     ngx_http_mcp_perm_name_t  *pn;

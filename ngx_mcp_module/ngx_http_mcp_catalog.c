@@ -287,8 +287,7 @@ ngx_http_mcp_catalog_list(ngx_http_mcp_call_t *call, json_t *params,
     list = json_array();
     result = json_pack("{s:o}", ngx_http_mcp_kinds[kind].list, list);
     if (result == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     seen = 0;
@@ -329,8 +328,7 @@ failed:
 
     json_decref(result);
 
-    return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                 "out of memory");
+    return ngx_http_mcp_rpc_nomem(err);
 }
 
 

@@ -19,18 +19,12 @@
 #define NGX_HTTP_MCP_SEARCH_MAX       100
 
 
-static json_t *ngx_http_mcp_contexts_append(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_contexts_window(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_contexts_search(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_contexts_list(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_contexts_clear(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_contexts_read(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
+static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_append;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_window;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_search;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_list;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_clear;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_read;
 
 
 static const char  *ngx_http_mcp_contexts_roles[] = {
@@ -78,7 +72,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_contexts_tools[] = {
       "\"required\": [\"context_id\", \"message_id\", \"total_tokens\"]}",
       "{\"readOnlyHint\": false, \"destructiveHint\": false, "
       "\"idempotentHint\": false, \"openWorldHint\": false}",
-      ngx_http_mcp_contexts_append },
+      ngx_http_mcp_contexts_append, NULL },
 
     { "context_window", "Conversation window within a budget",
       "Returns the messages of a context to send to a model within "
@@ -101,7 +95,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_contexts_tools[] = {
       "\"dropped\", \"summary\"]}",
       "{\"readOnlyHint\": false, \"destructiveHint\": false, "
       "\"idempotentHint\": true, \"openWorldHint\": false}",
-      ngx_http_mcp_contexts_window },
+      ngx_http_mcp_contexts_window, NULL },
 
     { "context_search", "Search conversations",
       "Ranks messages by relevance to query (BM25), in one context or in "
@@ -122,7 +116,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_contexts_tools[] = {
         "\"score\": {\"type\": \"number\"}}}}},"
       "\"required\": [\"results\"]}",
       "{\"readOnlyHint\": true, \"openWorldHint\": false}",
-      ngx_http_mcp_contexts_search },
+      ngx_http_mcp_contexts_search, NULL },
 
     { "context_list", "List conversations",
       "Lists the contexts of the namespace with their sizes, 50 a page.",
@@ -133,7 +127,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_contexts_tools[] = {
       "\"array\", \"items\": {\"type\": \"object\"}}, \"nextCursor\": "
       "{\"type\": \"string\"}}, \"required\": [\"contexts\"]}",
       "{\"readOnlyHint\": true, \"openWorldHint\": false}",
-      ngx_http_mcp_contexts_list },
+      ngx_http_mcp_contexts_list, NULL },
 
     { "context_clear", "Delete a conversation",
       "Deletes a context with all its messages and its summary.",
@@ -145,9 +139,9 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_contexts_tools[] = {
       "\"required\": [\"context_id\", \"cleared\"]}",
       "{\"readOnlyHint\": false, \"destructiveHint\": true, "
       "\"idempotentHint\": true, \"openWorldHint\": false}",
-      ngx_http_mcp_contexts_clear },
+      ngx_http_mcp_contexts_clear, NULL },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_tool
 };
 
 
@@ -155,9 +149,9 @@ static ngx_http_mcp_resource_t  ngx_http_mcp_contexts_templates[] = {
 
     { NGX_HTTP_MCP_CONTEXT_SCHEME "{id}", "context", "Conversation context",
       "A conversation context (shared namespace) with its messages",
-      "application/json", ngx_http_mcp_contexts_read },
+      "application/json", ngx_http_mcp_contexts_read, NULL },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_resource
 };
 
 
@@ -216,8 +210,7 @@ ngx_http_mcp_contexts_begin(ngx_http_mcp_call_t *call, json_t *args,
 
     c->list = json_array();
     if (c->list == NULL) {
-        *result = ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                        "out of memory");
+        *result = ngx_http_mcp_rpc_nomem(err);
         return NGX_DECLINED;
     }
 
@@ -510,19 +503,28 @@ ngx_http_mcp_contexts_window(ngx_http_mcp_call_t *call, json_t *args,
 }
 
 
-static int
-ngx_http_mcp_contexts_add_message(void *data, const mcp_store_message_t *m)
-{
-    ngx_http_mcp_contexts_t *c = data;
+/*
+ * A walk's item: json (stolen) into the list.  0, or 1 (stop the walk)
+ * when out of memory.
+ */
 
-    if (json_array_append_new(c->list, ngx_http_mcp_contexts_message_json(m))
-        != 0)
-    {
+static int
+ngx_http_mcp_contexts_keep(ngx_http_mcp_contexts_t *c, json_t *json)
+{
+    if (json_array_append_new(c->list, json) != 0) {
         c->failed = 1;
         return 1;
     }
 
     return 0;
+}
+
+
+static int
+ngx_http_mcp_contexts_add_message(void *data, const mcp_store_message_t *m)
+{
+    return ngx_http_mcp_contexts_keep(data,
+                                      ngx_http_mcp_contexts_message_json(m));
 }
 
 
@@ -557,8 +559,7 @@ ngx_http_mcp_contexts_search(ngx_http_mcp_call_t *call, json_t *args,
 
     hits = ngx_palloc(call->r->pool, limit * sizeof(mcp_store_hit_t));
     if (hits == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     if (ngx_http_mcp_contexts_begin(call, args, 0, MCP_STORE_RDONLY, &c,
@@ -606,27 +607,23 @@ ngx_http_mcp_contexts_search(ngx_http_mcp_call_t *call, json_t *args,
 static int
 ngx_http_mcp_contexts_add(void *data, const mcp_store_context_t *ctx)
 {
-    ngx_http_mcp_contexts_t *c = data;
-
     json_t  *json;
 
     json = json_pack("{s:s%, s:I, s:I}", "context_id", ctx->id, ctx->id_len,
                      "messages", (json_int_t) ctx->nmessages,
                      "tokens", (json_int_t) ctx->tokens);
 
-    /* the list owns the record once it is in */
-
-    if (json == NULL || json_array_append_new(c->list, json) != 0
-        || ngx_http_mcp_json_time(json, "updated_at", ctx->updated_at)
-           != NGX_OK
-        || ngx_http_mcp_json_time(json, "expires_at", ctx->expires_at)
-           != NGX_OK)
+    if (json != NULL
+        && (ngx_http_mcp_json_time(json, "updated_at", ctx->updated_at)
+            != NGX_OK
+            || ngx_http_mcp_json_time(json, "expires_at", ctx->expires_at)
+               != NGX_OK))
     {
-        c->failed = 1;
-        return 1;
+        json_decref(json);
+        json = NULL;
     }
 
-    return 0;
+    return ngx_http_mcp_contexts_keep(data, json);
 }
 
 
@@ -735,8 +732,7 @@ ngx_http_mcp_contexts_read(ngx_http_mcp_call_t *call, json_t *params,
                      uri.data + sizeof(NGX_HTTP_MCP_CONTEXT_SCHEME) - 1,
                      uri.len - (sizeof(NGX_HTTP_MCP_CONTEXT_SCHEME) - 1));
     if (args == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     ngx_http_mcp_json_cleanup(call->r->pool, args);
@@ -776,8 +772,7 @@ ngx_http_mcp_contexts_read(ngx_http_mcp_call_t *call, json_t *params,
     json_decref(json);
 
     if (text == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     result = json_pack("{s:[{s:s%, s:s, s:s}]}", "contents",

@@ -17,8 +17,10 @@
 #define NGX_HTTP_MCP_MAX_DEPTH            64
 
 
-/* A JSON-RPC message, as far as the transport reads it. */
+/* A JSON-RPC message being served, as far as the transport reads it. */
 typedef struct {
+    ngx_http_mcp_call_t        call;
+    ngx_http_mcp_error_t       err;        /* why it is refused */
     json_t                    *json;
     json_t                    *id;         /* a valid id, or NULL */
     json_t                    *method;     /* NULL: a response */
@@ -36,16 +38,10 @@ static ngx_str_t  ngx_http_mcp_local_hosts[] = {
 
 static ngx_int_t ngx_http_mcp_endpoint_post(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err);
-static void ngx_http_mcp_endpoint_body(ngx_http_request_t *r);
-static ngx_int_t ngx_http_mcp_endpoint_message(ngx_http_request_t *r);
-static ngx_int_t ngx_http_mcp_endpoint_parse(ngx_http_request_t *r,
-    ngx_http_mcp_message_t *m, ngx_http_mcp_error_t *err);
-static ngx_int_t ngx_http_mcp_endpoint_version(ngx_http_mcp_call_t *call,
-    ngx_http_mcp_error_t *err);
-static ngx_int_t ngx_http_mcp_endpoint_check(ngx_http_mcp_message_t *m,
-    ngx_http_mcp_error_t *err);
-static ngx_int_t ngx_http_mcp_endpoint_request(ngx_http_mcp_call_t *call,
-    ngx_http_mcp_message_t *m);
+static ngx_int_t ngx_http_mcp_endpoint_parse(ngx_http_mcp_message_t *m);
+static ngx_int_t ngx_http_mcp_endpoint_version(ngx_http_mcp_message_t *m);
+static ngx_int_t ngx_http_mcp_endpoint_check(ngx_http_mcp_message_t *m);
+static ngx_int_t ngx_http_mcp_endpoint_request(ngx_http_mcp_message_t *m);
 static ngx_int_t ngx_http_mcp_endpoint_delete(ngx_http_request_t *r);
 static void ngx_http_mcp_call_init(ngx_http_request_t *r,
     ngx_http_mcp_call_t *call);
@@ -94,13 +90,7 @@ ngx_http_mcp_endpoint_handler(ngx_http_request_t *r)
         return ngx_http_mcp_send_rpc_error(r, NULL, &err);
     }
 
-    rc = ngx_http_read_client_request_body(r, ngx_http_mcp_endpoint_body);
-
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        return rc;
-    }
-
-    return NGX_DONE;
+    return ngx_http_mcp_read_body(r);
 }
 
 
@@ -166,38 +156,29 @@ ngx_http_mcp_endpoint_post(ngx_http_request_t *r, ngx_http_mcp_error_t *err)
 }
 
 
-static void
-ngx_http_mcp_endpoint_body(ngx_http_request_t *r)
-{
-    ngx_http_finalize_request(r, ngx_http_mcp_endpoint_message(r));
-}
-
-
 /*
- * One message: parsed, its protocol version checked, then, by what it
- * is, a request answered by its method, or a notification or a response
- * to us accepted (202) within the session.
+ * The body, read: one message, parsed, its protocol version checked,
+ * then, by what it is, a request answered by its method, or a
+ * notification or a response to us accepted (202) within the session.
  */
 
-static ngx_int_t
-ngx_http_mcp_endpoint_message(ngx_http_request_t *r)
+ngx_int_t
+ngx_http_mcp_endpoint_body(ngx_http_request_t *r)
 {
-    ngx_int_t                rc;
-    const char              *method;
-    ngx_http_mcp_call_t      call;
-    ngx_http_mcp_error_t     err;
-    ngx_http_mcp_message_t   m;
+    ngx_int_t               rc;
+    ngx_http_mcp_message_t  m;
 
-    ngx_http_mcp_call_init(r, &call);
+    ngx_memzero(&m, sizeof(ngx_http_mcp_message_t));
+    ngx_http_mcp_call_init(r, &m.call);
 
-    rc = ngx_http_mcp_endpoint_parse(r, &m, &err);
+    rc = ngx_http_mcp_endpoint_parse(&m);
 
     if (rc == NGX_OK) {
-        rc = ngx_http_mcp_endpoint_version(&call, &err);
+        rc = ngx_http_mcp_endpoint_version(&m);
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_mcp_endpoint_check(&m, &err);
+        rc = ngx_http_mcp_endpoint_check(&m);
     }
 
     if (rc == NGX_ERROR) {
@@ -209,11 +190,11 @@ ngx_http_mcp_endpoint_message(ngx_http_request_t *r)
         /* an error of the method (answered with 200) is not answered to a
          * notification */
 
-        if (err.status == NGX_HTTP_OK && m.id == NULL && m.method != NULL) {
+        if (m.err.status == NGX_HTTP_OK && m.id == NULL && m.method != NULL) {
             return ngx_http_mcp_send_empty(r, NGX_HTTP_ACCEPTED);
         }
 
-        return ngx_http_mcp_send_rpc_error(r, m.id, &err);
+        return ngx_http_mcp_send_rpc_error(r, m.id, &m.err);
     }
 
     if (m.method == NULL || m.id == NULL) {
@@ -221,22 +202,20 @@ ngx_http_mcp_endpoint_message(ngx_http_request_t *r)
         /* a response to a request of ours (none is sent yet), or a
          * notification: initialized, cancelled, progress, roots... */
 
-        if (ngx_http_mcp_session_find(&call, &err) != NGX_OK) {
-            return ngx_http_mcp_send_rpc_error(r, NULL, &err);
+        if (ngx_http_mcp_session_find(&m.call, &m.err) != NGX_OK) {
+            return ngx_http_mcp_send_rpc_error(r, NULL, &m.err);
         }
 
         return ngx_http_mcp_send_empty(r, NGX_HTTP_ACCEPTED);
     }
 
-    method = json_string_value(m.method);
-
-    if (ngx_http_mcp_opens_session(method) != NGX_OK
-        && ngx_http_mcp_session_find(&call, &err) != NGX_OK)
+    if (ngx_http_mcp_opens_session(json_string_value(m.method)) != NGX_OK
+        && ngx_http_mcp_session_find(&m.call, &m.err) != NGX_OK)
     {
-        return ngx_http_mcp_send_rpc_error(r, m.id, &err);
+        return ngx_http_mcp_send_rpc_error(r, m.id, &m.err);
     }
 
-    return ngx_http_mcp_endpoint_request(&call, &m);
+    return ngx_http_mcp_endpoint_request(&m);
 }
 
 
@@ -247,17 +226,18 @@ ngx_http_mcp_endpoint_message(ngx_http_request_t *r)
  */
 
 static ngx_int_t
-ngx_http_mcp_endpoint_parse(ngx_http_request_t *r, ngx_http_mcp_message_t *m,
-    ngx_http_mcp_error_t *err)
+ngx_http_mcp_endpoint_parse(ngx_http_mcp_message_t *m)
 {
     json_t                   *jsonrpc;
     ngx_str_t                 body;
     json_error_t              jerr;
+    ngx_http_request_t       *r;
+    ngx_http_mcp_error_t     *err;
     ngx_http_mcp_loc_conf_t  *mlcf;
 
-    ngx_memzero(m, sizeof(ngx_http_mcp_message_t));
-
-    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+    r = m->call.r;
+    err = &m->err;
+    mlcf = m->call.mlcf;
 
     if (ngx_http_mcp_body(r, &body) != NGX_OK) {
         return NGX_ERROR;
@@ -325,13 +305,12 @@ ngx_http_mcp_endpoint_parse(ngx_http_request_t *r, ngx_http_mcp_message_t *m,
  */
 
 static ngx_int_t
-ngx_http_mcp_endpoint_version(ngx_http_mcp_call_t *call,
-    ngx_http_mcp_error_t *err)
+ngx_http_mcp_endpoint_version(ngx_http_mcp_message_t *m)
 {
     char        list[64];
     ngx_str_t  *version, *protocol;
 
-    version = ngx_http_mcp_header(call->r, "MCP-Protocol-Version");
+    version = ngx_http_mcp_header(m->call.r, "MCP-Protocol-Version");
 
     if (version == NULL) {
         return NGX_OK;
@@ -342,7 +321,7 @@ ngx_http_mcp_endpoint_version(ngx_http_mcp_call_t *call,
     if (protocol == NULL) {
         ngx_http_mcp_protocol_list(list, sizeof(list));
 
-        return ngx_http_mcp_rpc_error(err, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_mcp_rpc_error(&m->err, NGX_HTTP_BAD_REQUEST,
                                       NGX_HTTP_MCP_INVALID_REQUEST,
                                       "Bad Request: unsupported "
                                       "MCP-Protocol-Version \"%.*s\" "
@@ -351,7 +330,7 @@ ngx_http_mcp_endpoint_version(ngx_http_mcp_call_t *call,
                                       version->data, list);
     }
 
-    call->protocol = *protocol;
+    m->call.protocol = *protocol;
 
     return NGX_OK;
 }
@@ -364,8 +343,7 @@ ngx_http_mcp_endpoint_version(ngx_http_mcp_call_t *call,
  */
 
 static ngx_int_t
-ngx_http_mcp_endpoint_check(ngx_http_mcp_message_t *m,
-    ngx_http_mcp_error_t *err)
+ngx_http_mcp_endpoint_check(ngx_http_mcp_message_t *m)
 {
     if (m->method == NULL) {
         if (json_object_get(m->json, "id") != NULL
@@ -375,7 +353,7 @@ ngx_http_mcp_endpoint_check(ngx_http_mcp_message_t *m,
             return NGX_OK;
         }
 
-        return ngx_http_mcp_rpc_error(err, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_mcp_rpc_error(&m->err, NGX_HTTP_BAD_REQUEST,
                                       NGX_HTTP_MCP_INVALID_REQUEST,
                                       "Invalid Request: a message needs a "
                                       "\"method\", or a \"result\" or "
@@ -383,21 +361,21 @@ ngx_http_mcp_endpoint_check(ngx_http_mcp_message_t *m,
     }
 
     if (!json_is_string(m->method)) {
-        return ngx_http_mcp_rpc_error(err, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_mcp_rpc_error(&m->err, NGX_HTTP_BAD_REQUEST,
                                       NGX_HTTP_MCP_INVALID_REQUEST,
                                       "Invalid Request: \"method\" must be "
                                       "a string");
     }
 
     if (json_object_get(m->json, "id") != NULL && m->id == NULL) {
-        return ngx_http_mcp_rpc_error(err, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_mcp_rpc_error(&m->err, NGX_HTTP_BAD_REQUEST,
                                       NGX_HTTP_MCP_INVALID_REQUEST,
                                       "Invalid Request: \"id\" must be a "
                                       "string or an integer");
     }
 
     if (m->params != NULL && !json_is_object(m->params)) {
-        (void) ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
+        (void) ngx_http_mcp_rpc_fail(&m->err, NGX_HTTP_MCP_INVALID_PARAMS,
                                      "Invalid params: \"params\" must be an "
                                      "object");
         return NGX_DECLINED;
@@ -413,11 +391,12 @@ ngx_http_mcp_endpoint_check(ngx_http_mcp_message_t *m,
  */
 
 static ngx_int_t
-ngx_http_mcp_endpoint_request(ngx_http_mcp_call_t *call,
-    ngx_http_mcp_message_t *m)
+ngx_http_mcp_endpoint_request(ngx_http_mcp_message_t *m)
 {
-    json_t                *params, *result, *response, *meta;
-    ngx_http_mcp_error_t   err;
+    json_t               *params, *result, *response, *meta;
+    ngx_http_mcp_call_t  *call;
+
+    call = &m->call;
 
     params = m->params;
 
@@ -435,14 +414,14 @@ ngx_http_mcp_endpoint_request(ngx_http_mcp_call_t *call,
                            ? json_object_get(meta, "progressToken") : NULL;
 
     result = ngx_http_mcp_dispatch(call, json_string_value(m->method), params,
-                                   &err);
+                                   &m->err);
 
     if (result == NULL && call->stream == NULL) {
-        return ngx_http_mcp_send_rpc_error(call->r, m->id, &err);
+        return ngx_http_mcp_send_rpc_error(call->r, m->id, &m->err);
     }
 
     if (result == NULL) {
-        response = ngx_http_mcp_error_json(m->id, &err);
+        response = ngx_http_mcp_error_json(m->id, &m->err);
 
     } else {
         response = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0",

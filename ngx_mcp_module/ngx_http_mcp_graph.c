@@ -17,6 +17,9 @@
 #define NGX_HTTP_MCP_GRAPH_URI     "memory://knowledge-graph"
 
 
+typedef struct ngx_http_mcp_graph_op_s  ngx_http_mcp_graph_op_t;
+
+
 /* One tool call on the graph: its scope, transaction and results. */
 typedef struct {
     ngx_http_mcp_call_t       *call;
@@ -28,29 +31,110 @@ typedef struct {
     json_t                    *names;     /* entities in the result, a set */
     int64_t                    now;
     ngx_uint_t                 failed;
+    ngx_http_mcp_graph_op_t   *op;        /* of a batch */
+    json_t                    *added;     /* what a batch added */
 } ngx_http_mcp_graph_t;
 
 
-static json_t *ngx_http_mcp_graph_create_entities(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_graph_create_relations(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_graph_add_observations(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_graph_delete_entities(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_graph_delete_observations(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_graph_delete_relations(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_graph_read_graph(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_graph_search_nodes(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_graph_open_nodes(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_graph_resource(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
+/* A tool that takes a batch (ngx_http_mcp_graph_batch_call()). */
+struct ngx_http_mcp_graph_op_s {
+    const char                *batch;     /* the array of args */
+    const char                *texts;     /* the array of an item */
+    unsigned                   flags;     /* of the transaction */
+    ngx_uint_t                 add;       /* adds, rather than deletes */
+    const char                *added;     /* the result's list of it */
+    const char                *message;   /* the result of a deletion */
+
+    /* NGX_OK, or NGX_DECLINED with a tool error in *result */
+    ngx_int_t                (*check)(ngx_http_mcp_graph_op_t *op,
+                                  json_t *item, size_t i, json_t **result);
+    int                      (*apply)(ngx_http_mcp_graph_t *g, json_t *item);
+    /* the result, or NULL for ngx_http_mcp_graph_batch_done() */
+    json_t                  *(*done)(ngx_http_mcp_graph_t *g, int rc,
+                                  json_t *item);
+};
+
+
+static ngx_http_mcp_handler_fn  ngx_http_mcp_graph_batch_call;
+static ngx_int_t ngx_http_mcp_graph_check_entity(ngx_http_mcp_graph_op_t *op,
+    json_t *item, size_t i, json_t **result);
+static int ngx_http_mcp_graph_create_entity(ngx_http_mcp_graph_t *g,
+    json_t *item);
+static json_t *ngx_http_mcp_graph_batch_done(ngx_http_mcp_graph_t *g,
+    int rc, json_t *item);
+static ngx_int_t ngx_http_mcp_graph_check_relation(
+    ngx_http_mcp_graph_op_t *op, json_t *item, size_t i, json_t **result);
+static int ngx_http_mcp_graph_apply_relation(ngx_http_mcp_graph_t *g,
+    json_t *item);
+static ngx_int_t ngx_http_mcp_graph_check_observations(
+    ngx_http_mcp_graph_op_t *op, json_t *item, size_t i, json_t **result);
+static int ngx_http_mcp_graph_apply_observations(ngx_http_mcp_graph_t *g,
+    json_t *item);
+static json_t *ngx_http_mcp_graph_observations_done(ngx_http_mcp_graph_t *g,
+    int rc, json_t *item);
+static ngx_int_t ngx_http_mcp_graph_check_name(ngx_http_mcp_graph_op_t *op,
+    json_t *item, size_t i, json_t **result);
+static int ngx_http_mcp_graph_delete_entity(ngx_http_mcp_graph_t *g,
+    json_t *name);
+static int ngx_http_mcp_graph_open_node(ngx_http_mcp_graph_t *g,
+    json_t *name);
+static json_t *ngx_http_mcp_graph_opened_done(ngx_http_mcp_graph_t *g,
+    int rc, json_t *item);
+static ngx_http_mcp_handler_fn  ngx_http_mcp_graph_read_graph;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_graph_search_nodes;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_graph_resource;
+
+
+/* the tools that take a batch, as ngx_http_mcp_graph_batch_call() runs
+ * them */
+
+static ngx_http_mcp_graph_op_t  ngx_http_mcp_graph_create_entities = {
+    "entities", NULL, 0, 1, "entities", NULL,
+    ngx_http_mcp_graph_check_entity, ngx_http_mcp_graph_create_entity, NULL
+};
+
+
+static ngx_http_mcp_graph_op_t  ngx_http_mcp_graph_create_relations = {
+    "relations", NULL, 0, 1, "relations", NULL,
+    ngx_http_mcp_graph_check_relation, ngx_http_mcp_graph_apply_relation,
+    NULL
+};
+
+
+static ngx_http_mcp_graph_op_t  ngx_http_mcp_graph_delete_relations = {
+    "relations", NULL, 0, 0, NULL, "Relations deleted successfully",
+    ngx_http_mcp_graph_check_relation, ngx_http_mcp_graph_apply_relation,
+    NULL
+};
+
+
+static ngx_http_mcp_graph_op_t  ngx_http_mcp_graph_add_observations = {
+    "observations", "contents", 0, 1, "results", NULL,
+    ngx_http_mcp_graph_check_observations,
+    ngx_http_mcp_graph_apply_observations,
+    ngx_http_mcp_graph_observations_done
+};
+
+
+static ngx_http_mcp_graph_op_t  ngx_http_mcp_graph_delete_observations = {
+    "deletions", "observations", 0, 0, NULL,
+    "Observations deleted successfully",
+    ngx_http_mcp_graph_check_observations,
+    ngx_http_mcp_graph_apply_observations,
+    NULL
+};
+
+
+static ngx_http_mcp_graph_op_t  ngx_http_mcp_graph_delete_entities = {
+    "entityNames", NULL, 0, 0, NULL, "Entities deleted successfully",
+    ngx_http_mcp_graph_check_name, ngx_http_mcp_graph_delete_entity, NULL
+};
+
+
+static ngx_http_mcp_graph_op_t  ngx_http_mcp_graph_open_nodes = {
+    "names", NULL, MCP_STORE_RDONLY, 0, NULL, NULL,
+    NULL, ngx_http_mcp_graph_open_node, ngx_http_mcp_graph_opened_done
+};
 
 
 #define NGX_HTTP_MCP_NS_PROP                                                  \
@@ -117,7 +201,8 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_graph_tools[] = {
       "\"array\", \"items\": " NGX_HTTP_MCP_ENTITY_SCHEMA "}},"
       "\"required\": [\"entities\"]}",
       NGX_HTTP_MCP_WRITE_HINTS("false", "false"),
-      ngx_http_mcp_graph_create_entities },
+      ngx_http_mcp_graph_batch_call,
+      &ngx_http_mcp_graph_create_entities },
 
     { "create_relations", "Create Relations",
       "Create multiple new relations between entities in the knowledge "
@@ -129,7 +214,8 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_graph_tools[] = {
       "\"array\", \"items\": " NGX_HTTP_MCP_RELATION_SCHEMA "}},"
       "\"required\": [\"relations\"]}",
       NGX_HTTP_MCP_WRITE_HINTS("false", "false"),
-      ngx_http_mcp_graph_create_relations },
+      ngx_http_mcp_graph_batch_call,
+      &ngx_http_mcp_graph_create_relations },
 
     { "add_observations", "Add Observations",
       "Add new observations to existing entities in the knowledge graph",
@@ -148,7 +234,8 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_graph_tools[] = {
       "\"required\": [\"entityName\", \"addedObservations\"]}}},"
       "\"required\": [\"results\"]}",
       NGX_HTTP_MCP_WRITE_HINTS("false", "false"),
-      ngx_http_mcp_graph_add_observations },
+      ngx_http_mcp_graph_batch_call,
+      &ngx_http_mcp_graph_add_observations },
 
     { "delete_entities", "Delete Entities",
       "Delete multiple entities and their associated relations from the "
@@ -159,7 +246,8 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_graph_tools[] = {
       "\"required\": [\"entityNames\"]}",
       NGX_HTTP_MCP_DONE_SCHEMA,
       NGX_HTTP_MCP_WRITE_HINTS("true", "true"),
-      ngx_http_mcp_graph_delete_entities },
+      ngx_http_mcp_graph_batch_call,
+      &ngx_http_mcp_graph_delete_entities },
 
     { "delete_observations", "Delete Observations",
       "Delete specific observations from entities in the knowledge graph",
@@ -173,7 +261,8 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_graph_tools[] = {
       NGX_HTTP_MCP_NS_PROP "}, \"required\": [\"deletions\"]}",
       NGX_HTTP_MCP_DONE_SCHEMA,
       NGX_HTTP_MCP_WRITE_HINTS("true", "true"),
-      ngx_http_mcp_graph_delete_observations },
+      ngx_http_mcp_graph_batch_call,
+      &ngx_http_mcp_graph_delete_observations },
 
     { "delete_relations", "Delete Relations",
       "Delete multiple relations from the knowledge graph",
@@ -183,7 +272,8 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_graph_tools[] = {
       NGX_HTTP_MCP_NS_PROP "}, \"required\": [\"relations\"]}",
       NGX_HTTP_MCP_DONE_SCHEMA,
       NGX_HTTP_MCP_WRITE_HINTS("true", "true"),
-      ngx_http_mcp_graph_delete_relations },
+      ngx_http_mcp_graph_batch_call,
+      &ngx_http_mcp_graph_delete_relations },
 
     { "read_graph", "Read Graph",
       "Read the entire knowledge graph (limit and cursor page through "
@@ -192,7 +282,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_graph_tools[] = {
       NGX_HTTP_MCP_NS_PROP "}}",
       NGX_HTTP_MCP_GRAPH_SCHEMA,
       NGX_HTTP_MCP_READ_HINTS,
-      ngx_http_mcp_graph_read_graph },
+      ngx_http_mcp_graph_read_graph, NULL },
 
     { "search_nodes", "Search Nodes",
       "Search for nodes in the knowledge graph based on a query: names, "
@@ -204,7 +294,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_graph_tools[] = {
       "\"required\": [\"query\"]}",
       NGX_HTTP_MCP_GRAPH_SCHEMA,
       NGX_HTTP_MCP_READ_HINTS,
-      ngx_http_mcp_graph_search_nodes },
+      ngx_http_mcp_graph_search_nodes, NULL },
 
     { "open_nodes", "Open Nodes",
       "Open specific nodes in the knowledge graph by their names",
@@ -214,9 +304,10 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_graph_tools[] = {
       "\"required\": [\"names\"]}",
       NGX_HTTP_MCP_GRAPH_SCHEMA,
       NGX_HTTP_MCP_READ_HINTS,
-      ngx_http_mcp_graph_open_nodes },
+      ngx_http_mcp_graph_batch_call,
+      &ngx_http_mcp_graph_open_nodes },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_tool
 };
 
 
@@ -224,9 +315,9 @@ static ngx_http_mcp_resource_t  ngx_http_mcp_graph_resources[] = {
 
     { NGX_HTTP_MCP_GRAPH_URI, "knowledge-graph", "Knowledge graph",
       "The whole knowledge graph (shared namespace) as JSON",
-      "application/json", ngx_http_mcp_graph_resource },
+      "application/json", ngx_http_mcp_graph_resource, NULL },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_resource
 };
 
 
@@ -235,9 +326,9 @@ static ngx_http_mcp_resource_t  ngx_http_mcp_graph_templates[] = {
     { NGX_HTTP_MCP_GRAPH_URI "/{namespace}", "knowledge-graph-namespace",
       "Knowledge graph of a namespace",
       "The knowledge graph of one namespace as JSON",
-      "application/json", ngx_http_mcp_graph_resource },
+      "application/json", ngx_http_mcp_graph_resource, NULL },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_resource
 };
 
 
@@ -282,8 +373,7 @@ ngx_http_mcp_graph_begin(ngx_http_mcp_call_t *call, json_t *args,
     if (g->obs == NULL || g->entities == NULL || g->relations == NULL
         || g->names == NULL)
     {
-        *result = ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                        "out of memory");
+        *result = ngx_http_mcp_rpc_nomem(err);
         goto failed;
     }
 
@@ -586,112 +676,172 @@ ngx_http_mcp_graph_done_result(const char *message)
 }
 
 
+/*
+ * A tool that takes a batch (op, the tool's data): every item of
+ * args[op->batch] checked before the transaction, so that a refused call
+ * saves none, then each applied in one transaction; op->done makes the
+ * result.
+ */
+
 static json_t *
-ngx_http_mcp_graph_create_entities(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_batch_call(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                    rc, created;
-    size_t                 i, j;
-    json_t                *list, *item, *obs, *o, *result;
-    ngx_http_mcp_graph_t   g;
-    mcp_store_entity_t     e;
+    int                       rc;
+    size_t                    i;
+    json_t                   *list, *item, *result;
+    ngx_http_mcp_graph_t      g;
+    ngx_http_mcp_graph_op_t  *op;
 
+    op = call->data;
     result = NULL;
 
-    list = ngx_http_mcp_graph_batch(args, "entities", &result);
+    list = ngx_http_mcp_graph_batch(args, op->batch, &result);
     if (list == NULL) {
         return result;
     }
 
-    /* all of it valid before the transaction: a refused call saves none */
-
     json_array_foreach(list, i, item) {
-        if (ngx_http_mcp_graph_member(item, "name", "entity", i, &result)
-            == NULL
-            || ngx_http_mcp_graph_member(item, "entityType", "entity", i,
-                                         &result)
-               == NULL)
-        {
+        if (op->check && op->check(op, item, i, &result) != NGX_OK) {
             return result;
-        }
-
-        obs = json_object_get(item, "observations");
-
-        if (!json_is_array(obs) || json_array_size(obs) > MCP_STORE_OBS_MAX) {
-            return ngx_http_mcp_tool_error("entity %zu: \"observations\" "
-                                           "must be an array of at most %d "
-                                           "strings", i, MCP_STORE_OBS_MAX);
-        }
-
-        json_array_foreach(obs, j, o) {
-            if (!json_is_string(o) || json_string_length(o) == 0) {
-                return ngx_http_mcp_tool_error("entity %zu: observation %zu "
-                                               "must be a non-empty string",
-                                               i, j);
-            }
         }
     }
 
-    if (ngx_http_mcp_graph_begin(call, args, 0, &g, &result, err) != NGX_OK) {
+    if (ngx_http_mcp_graph_begin(call, args, op->flags, &g, &result, err)
+        != NGX_OK)
+    {
         return result;
     }
 
+    g.op = op;
+    g.added = g.entities;
     rc = MCP_STORE_OK;
+    item = NULL;
 
     json_array_foreach(list, i, item) {
-        obs = json_object_get(item, "observations");
+        rc = op->apply(&g, item);
 
-        ngx_memzero(&e, sizeof(mcp_store_entity_t));
-        e.name = json_string_value(json_object_get(item, "name"));
-        e.name_len = json_string_length(json_object_get(item, "name"));
-        e.type = json_string_value(json_object_get(item, "entityType"));
-        e.type_len = json_string_length(json_object_get(item, "entityType"));
-        e.observations = g.obs;
-        e.nobservations = json_array_size(obs);
-
-        json_array_foreach(obs, j, o) {
-            g.obs[j].text = json_string_value(o);
-            g.obs[j].text_len = json_string_length(o);
-            g.obs[j].created_at = g.now;
-        }
-
-        rc = mcp_store_entity_create(g.txn, &g.scope, &e, g.now, &created);
-        if (rc != MCP_STORE_OK) {
-            break;
-        }
-
-        /* echo what was stored, not what else the item carried */
-
-        if (created
-            && json_array_append_new(g.entities,
-                                     json_pack("{s:O, s:O, s:O}",
-                                               "name",
-                                               json_object_get(item, "name"),
-                                               "entityType",
-                                               json_object_get(item,
-                                                               "entityType"),
-                                               "observations", obs))
-               != 0)
-        {
-            g.failed = 1;
+        if (rc != MCP_STORE_OK || g.failed) {
             break;
         }
     }
 
-    return ngx_http_mcp_graph_end(&g, rc,
-                                  ngx_http_mcp_graph_list_result("entities",
-                                                                 g.entities));
+    return op->done ? op->done(&g, rc, item)
+                    : ngx_http_mcp_graph_batch_done(&g, rc, item);
 }
 
 
 /*
- * Reads args[key] as relations into r: NULL and a tool error in *result
- * when an item is not {from, to, relationType}.
+ * The result of a batch: what it added, or the message of a deletion.
+ */
+
+static json_t *
+ngx_http_mcp_graph_batch_done(ngx_http_mcp_graph_t *g, int rc, json_t *item)
+{
+    return ngx_http_mcp_graph_end(g, rc,
+                                  g->op->add
+                                  ? ngx_http_mcp_graph_list_result(
+                                        g->op->added, g->added)
+                                  : ngx_http_mcp_graph_done_result(
+                                        g->op->message));
+}
+
+
+/* json (stolen) into the list of what the batch added */
+
+static void
+ngx_http_mcp_graph_added(ngx_http_mcp_graph_t *g, json_t *json)
+{
+    if (json_array_append_new(g->added, json) != 0) {
+        g->failed = 1;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mcp_graph_check_entity(ngx_http_mcp_graph_op_t *op,
+    json_t *item, size_t i, json_t **result)
+{
+    size_t   j;
+    json_t  *obs, *o;
+
+    if (ngx_http_mcp_graph_member(item, "name", "entity", i, result) == NULL
+        || ngx_http_mcp_graph_member(item, "entityType", "entity", i, result)
+           == NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    obs = json_object_get(item, "observations");
+
+    if (!json_is_array(obs) || json_array_size(obs) > MCP_STORE_OBS_MAX) {
+        *result = ngx_http_mcp_tool_error("entity %zu: \"observations\" must "
+                                          "be an array of at most %d strings",
+                                          i, MCP_STORE_OBS_MAX);
+        return NGX_DECLINED;
+    }
+
+    json_array_foreach(obs, j, o) {
+        if (!json_is_string(o) || json_string_length(o) == 0) {
+            *result = ngx_http_mcp_tool_error("entity %zu: observation %zu "
+                                              "must be a non-empty string",
+                                              i, j);
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static int
+ngx_http_mcp_graph_create_entity(ngx_http_mcp_graph_t *g, json_t *item)
+{
+    int                  rc, created;
+    size_t               j;
+    json_t              *name, *type, *obs, *o;
+    mcp_store_entity_t   e;
+
+    name = json_object_get(item, "name");
+    type = json_object_get(item, "entityType");
+    obs = json_object_get(item, "observations");
+
+    ngx_memzero(&e, sizeof(mcp_store_entity_t));
+    e.name = json_string_value(name);
+    e.name_len = json_string_length(name);
+    e.type = json_string_value(type);
+    e.type_len = json_string_length(type);
+    e.observations = g->obs;
+    e.nobservations = json_array_size(obs);
+
+    json_array_foreach(obs, j, o) {
+        g->obs[j].text = json_string_value(o);
+        g->obs[j].text_len = json_string_length(o);
+        g->obs[j].created_at = g->now;
+    }
+
+    rc = mcp_store_entity_create(g->txn, &g->scope, &e, g->now, &created);
+
+    /* echo what was stored, not what else the item carried */
+
+    if (rc == MCP_STORE_OK && created) {
+        ngx_http_mcp_graph_added(g, json_pack("{s:O, s:O, s:O}", "name", name,
+                                              "entityType", type,
+                                              "observations", obs));
+    }
+
+    return rc;
+}
+
+
+/*
+ * An item {from, to, relationType} as r: NGX_OK, or NGX_DECLINED with a
+ * tool error in *result.
  */
 
 static ngx_int_t
-ngx_http_mcp_graph_relation_arg(json_t *item, size_t i, mcp_store_relation_t *r,
-    json_t **result)
+ngx_http_mcp_graph_relation_arg(json_t *item, size_t i,
+    mcp_store_relation_t *r, json_t **result)
 {
     ngx_memzero(r, sizeof(mcp_store_relation_t));
 
@@ -712,264 +862,224 @@ ngx_http_mcp_graph_relation_arg(json_t *item, size_t i, mcp_store_relation_t *r,
 }
 
 
+static ngx_int_t
+ngx_http_mcp_graph_check_relation(ngx_http_mcp_graph_op_t *op,
+    json_t *item, size_t i, json_t **result)
+{
+    mcp_store_relation_t  r;
+
+    return ngx_http_mcp_graph_relation_arg(item, i, &r, result);
+}
+
+
 /*
- * create_relations and delete_relations: the same loop over
- * {from, to, relationType} items.
+ * create_relations and delete_relations.
  */
 
-static json_t *
-ngx_http_mcp_graph_relations_call(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_uint_t create, ngx_http_mcp_error_t *err)
+static int
+ngx_http_mcp_graph_apply_relation(ngx_http_mcp_graph_t *g, json_t *item)
 {
     int                    rc, done;
-    size_t                 i;
-    json_t                *list, *item, *result;
-    ngx_http_mcp_graph_t   g;
+    json_t                *refused;
     mcp_store_relation_t   r;
 
-    result = NULL;
+    /* checked already: cannot be refused */
+    (void) ngx_http_mcp_graph_relation_arg(item, 0, &r, &refused);
 
-    list = ngx_http_mcp_graph_batch(args, "relations", &result);
-    if (list == NULL) {
-        return result;
+    if (!g->op->add) {
+        return mcp_store_relation_delete(g->txn, &g->scope, &r, &done);
     }
 
-    json_array_foreach(list, i, item) {
-        if (ngx_http_mcp_graph_relation_arg(item, i, &r, &result) != NGX_OK) {
-            return result;
+    rc = mcp_store_relation_create(g->txn, &g->scope, &r, g->now, &done);
+
+    if (rc == MCP_STORE_OK && done) {
+        ngx_http_mcp_graph_added(g, ngx_http_mcp_graph_relation_json(&r));
+    }
+
+    return rc;
+}
+
+
+/*
+ * add_observations and delete_observations: items {entityName,
+ * op->texts: [texts]}.
+ */
+
+static ngx_int_t
+ngx_http_mcp_graph_check_observations(ngx_http_mcp_graph_op_t *op,
+    json_t *item, size_t i, json_t **result)
+{
+    size_t   j;
+    json_t  *texts, *text;
+
+    if (ngx_http_mcp_graph_member(item, "entityName", op->batch, i, result)
+        == NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    texts = json_object_get(item, op->texts);
+
+    if (!json_is_array(texts) || json_array_size(texts) > MCP_STORE_OBS_MAX) {
+        *result = ngx_http_mcp_tool_error("%s %zu: \"%s\" must be an array "
+                                          "of at most %d strings",
+                                          op->batch, i, op->texts,
+                                          MCP_STORE_OBS_MAX);
+        return NGX_DECLINED;
+    }
+
+    json_array_foreach(texts, j, text) {
+        if (!json_is_string(text) || json_string_length(text) == 0) {
+            *result = ngx_http_mcp_tool_error("%s %zu: \"%s\" must hold "
+                                              "non-empty strings",
+                                              op->batch, i, op->texts);
+            return NGX_DECLINED;
         }
     }
 
-    if (ngx_http_mcp_graph_begin(call, args, 0, &g, &result, err) != NGX_OK) {
-        return result;
+    return NGX_OK;
+}
+
+
+static int
+ngx_http_mcp_graph_apply_observations(ngx_http_mcp_graph_t *g, json_t *item)
+{
+    int          rc, done;
+    size_t       j, len;
+    json_t      *texts, *text, *added;
+    const char  *name;
+
+    name = json_string_value(json_object_get(item, "entityName"));
+    len = ngx_strlen(name);
+    texts = json_object_get(item, g->op->texts);
+
+    added = json_array();
+    if (added == NULL
+        || json_array_append_new(g->added,
+                                 json_pack("{s:s, s:o}", "entityName", name,
+                                           "addedObservations", added))
+           != 0)
+    {
+        g->failed = 1;
+        return MCP_STORE_OK;
     }
 
     rc = MCP_STORE_OK;
 
-    json_array_foreach(list, i, item) {
-        (void) ngx_http_mcp_graph_relation_arg(item, i, &r, &result);
-
-        rc = create
-             ? mcp_store_relation_create(g.txn, &g.scope, &r, g.now, &done)
-             : mcp_store_relation_delete(g.txn, &g.scope, &r, &done);
+    json_array_foreach(texts, j, text) {
+        rc = g->op->add
+             ? mcp_store_observation_add(g->txn, &g->scope, name, len,
+                                         json_string_value(text),
+                                         json_string_length(text), g->now,
+                                         &done)
+             : mcp_store_observation_delete(g->txn, &g->scope, name, len,
+                                            json_string_value(text),
+                                            json_string_length(text),
+                                            &done);
 
         if (rc != MCP_STORE_OK) {
             break;
         }
 
-        if (create && done
-            && json_array_append_new(g.relations,
-                                     ngx_http_mcp_graph_relation_json(&r))
-               != 0)
-        {
-            g.failed = 1;
+        if (g->op->add && done && json_array_append(added, text) != 0) {
+            g->failed = 1;
             break;
         }
     }
 
-    return ngx_http_mcp_graph_end(&g, rc,
-                                  create
-                                  ? ngx_http_mcp_graph_list_result(
-                                        "relations", g.relations)
-                                  : ngx_http_mcp_graph_done_result(
-                                        "Relations deleted successfully"));
+    return rc;
 }
 
 
 static json_t *
-ngx_http_mcp_graph_create_relations(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
+ngx_http_mcp_graph_observations_done(ngx_http_mcp_graph_t *g, int rc,
+    json_t *item)
 {
-    return ngx_http_mcp_graph_relations_call(call, args, 1, err);
-}
-
-
-static json_t *
-ngx_http_mcp_graph_delete_relations(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
-{
-    return ngx_http_mcp_graph_relations_call(call, args, 0, err);
-}
-
-
-/*
- * add_observations and delete_observations: items {entityName, <key>:
- * [texts]}.
- */
-
-static json_t *
-ngx_http_mcp_graph_observations_call(ngx_http_mcp_call_t *call, json_t *args,
-    const char *list_key, const char *texts_key, ngx_uint_t add,
-    ngx_http_mcp_error_t *err)
-{
-    int                    rc, done;
-    size_t                 i, j;
-    json_t                *list, *item, *texts, *text, *added, *result;
-    const char            *name;
-    ngx_http_mcp_graph_t   g;
-
-    result = NULL;
-
-    list = ngx_http_mcp_graph_batch(args, list_key, &result);
-    if (list == NULL) {
-        return result;
-    }
-
-    json_array_foreach(list, i, item) {
-        if (ngx_http_mcp_graph_member(item, "entityName", list_key, i, &result)
-            == NULL)
-        {
-            return result;
-        }
-
-        texts = json_object_get(item, texts_key);
-
-        if (!json_is_array(texts)
-            || json_array_size(texts) > MCP_STORE_OBS_MAX)
-        {
-            return ngx_http_mcp_tool_error("%s %zu: \"%s\" must be an array "
-                                           "of at most %d strings",
-                                           list_key, i, texts_key,
-                                           MCP_STORE_OBS_MAX);
-        }
-
-        json_array_foreach(texts, j, text) {
-            if (!json_is_string(text) || json_string_length(text) == 0) {
-                return ngx_http_mcp_tool_error("%s %zu: \"%s\" must hold "
-                                               "non-empty strings",
-                                               list_key, i, texts_key);
-            }
-        }
-    }
-
-    if (ngx_http_mcp_graph_begin(call, args, 0, &g, &result, err) != NGX_OK) {
-        return result;
-    }
-
-    rc = MCP_STORE_OK;
-
-    json_array_foreach(list, i, item) {
-        name = json_string_value(json_object_get(item, "entityName"));
-        texts = json_object_get(item, texts_key);
-
-        added = json_array();
-        if (added == NULL
-            || json_array_append_new(g.entities,
-                                     json_pack("{s:s, s:o}", "entityName",
-                                               name, "addedObservations",
-                                               added))
-               != 0)
-        {
-            g.failed = 1;
-            break;
-        }
-
-        json_array_foreach(texts, j, text) {
-            rc = add
-                 ? mcp_store_observation_add(g.txn, &g.scope, name,
-                                             ngx_strlen(name),
-                                             json_string_value(text),
-                                             json_string_length(text),
-                                             g.now, &done)
-                 : mcp_store_observation_delete(g.txn, &g.scope, name,
-                                                ngx_strlen(name),
-                                                json_string_value(text),
-                                                json_string_length(text),
-                                                &done);
-
-            if (rc != MCP_STORE_OK) {
-                break;
-            }
-
-            if (add && done && json_array_append(added, text) != 0) {
-                g.failed = 1;
-                break;
-            }
-        }
-
-        if (rc != MCP_STORE_OK || g.failed) {
-            break;
-        }
-    }
-
-    if (add && rc == MCP_STORE_NOTFOUND) {
-        mcp_store_txn_abort(g.txn);
+    if (g->op->add && rc == MCP_STORE_NOTFOUND) {
+        mcp_store_txn_abort(g->txn);
         return ngx_http_mcp_tool_error("Entity with name %s not found; "
                                        "nothing was saved",
                                        json_string_value(json_object_get(
                                            item, "entityName")));
     }
 
-    return ngx_http_mcp_graph_end(&g, rc,
-                                  add
-                                  ? ngx_http_mcp_graph_list_result(
-                                        "results", g.entities)
-                                  : ngx_http_mcp_graph_done_result(
-                                        "Observations deleted successfully"));
+    return ngx_http_mcp_graph_batch_done(g, rc, item);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_graph_check_name(ngx_http_mcp_graph_op_t *op,
+    json_t *item, size_t i, json_t **result)
+{
+    if (!json_is_string(item)) {
+        *result = ngx_http_mcp_tool_error("%s %zu must be a string",
+                                          op->batch, i);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static int
+ngx_http_mcp_graph_delete_entity(ngx_http_mcp_graph_t *g, json_t *name)
+{
+    int  deleted;
+
+    if (json_string_length(name) == 0) {
+        return MCP_STORE_OK;
+    }
+
+    return mcp_store_entity_delete(g->txn, &g->scope, json_string_value(name),
+                                   json_string_length(name), &deleted);
+}
+
+
+/*
+ * open_nodes: names that are not entities' (or not names) are left out,
+ * as server-memory does.
+ */
+
+static int
+ngx_http_mcp_graph_open_node(ngx_http_mcp_graph_t *g, json_t *name)
+{
+    int                 rc;
+    mcp_store_entity_t  e;
+
+    if (!json_is_string(name) || json_string_length(name) == 0
+        || json_string_length(name) > MCP_STORE_NAME_MAX
+        || json_object_get(g->names, json_string_value(name)) != NULL)
+    {
+        return MCP_STORE_OK;
+    }
+
+    e.observations = g->obs;
+
+    rc = mcp_store_entity_get(g->txn, &g->scope, json_string_value(name),
+                              json_string_length(name), &e,
+                              MCP_STORE_OBS_MAX, NULL);
+
+    if (rc == MCP_STORE_NOTFOUND) {
+        return MCP_STORE_OK;
+    }
+
+    if (rc == MCP_STORE_OK) {
+        (void) ngx_http_mcp_graph_add_entity(g, &e);
+    }
+
+    return rc;
 }
 
 
 static json_t *
-ngx_http_mcp_graph_add_observations(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
+ngx_http_mcp_graph_opened_done(ngx_http_mcp_graph_t *g, int rc,
+    json_t *item)
 {
-    return ngx_http_mcp_graph_observations_call(call, args, "observations",
-                                                "contents", 1, err);
-}
-
-
-static json_t *
-ngx_http_mcp_graph_delete_observations(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
-{
-    return ngx_http_mcp_graph_observations_call(call, args, "deletions",
-                                                "observations", 0, err);
-}
-
-
-static json_t *
-ngx_http_mcp_graph_delete_entities(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
-{
-    int                    rc, deleted;
-    size_t                 i;
-    json_t                *list, *name, *result;
-    ngx_http_mcp_graph_t   g;
-
-    result = NULL;
-
-    list = ngx_http_mcp_graph_batch(args, "entityNames", &result);
-    if (list == NULL) {
-        return result;
+    if (rc == MCP_STORE_OK && !g->failed) {
+        rc = ngx_http_mcp_graph_relations(g);
     }
 
-    json_array_foreach(list, i, name) {
-        if (!json_is_string(name)) {
-            return ngx_http_mcp_tool_error("entityNames %zu must be a "
-                                           "string", i);
-        }
-    }
-
-    if (ngx_http_mcp_graph_begin(call, args, 0, &g, &result, err) != NGX_OK) {
-        return result;
-    }
-
-    rc = MCP_STORE_OK;
-
-    json_array_foreach(list, i, name) {
-        if (json_string_length(name) == 0) {
-            continue;
-        }
-
-        rc = mcp_store_entity_delete(g.txn, &g.scope, json_string_value(name),
-                                     json_string_length(name), &deleted);
-        if (rc != MCP_STORE_OK) {
-            break;
-        }
-    }
-
-    return ngx_http_mcp_graph_end(&g, rc, ngx_http_mcp_graph_done_result(
-                                            "Entities deleted successfully"));
+    return ngx_http_mcp_graph_end(g, rc, ngx_http_mcp_graph_result(g, NULL));
 }
 
 
@@ -1121,8 +1231,7 @@ ngx_http_mcp_graph_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
 
     hits = ngx_palloc(call->r->pool, limit * sizeof(mcp_store_hit_t));
     if (hits == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     if (ngx_http_mcp_graph_begin(call, args, MCP_STORE_RDONLY, &g, &result,
@@ -1169,65 +1278,6 @@ ngx_http_mcp_graph_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
 }
 
 
-static json_t *
-ngx_http_mcp_graph_open_nodes(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
-{
-    int                    rc;
-    size_t                 i;
-    json_t                *list, *name, *result;
-    mcp_store_entity_t     e;
-    ngx_http_mcp_graph_t   g;
-
-    result = NULL;
-
-    list = ngx_http_mcp_graph_batch(args, "names", &result);
-    if (list == NULL) {
-        return result;
-    }
-
-    if (ngx_http_mcp_graph_begin(call, args, MCP_STORE_RDONLY, &g, &result,
-                                 err)
-        != NGX_OK)
-    {
-        return result;
-    }
-
-    rc = MCP_STORE_OK;
-
-    json_array_foreach(list, i, name) {
-        if (!json_is_string(name) || json_string_length(name) == 0
-            || json_string_length(name) > MCP_STORE_NAME_MAX
-            || json_object_get(g.names, json_string_value(name)) != NULL)
-        {
-            continue;
-        }
-
-        e.observations = g.obs;
-
-        rc = mcp_store_entity_get(g.txn, &g.scope, json_string_value(name),
-                                  json_string_length(name), &e,
-                                  MCP_STORE_OBS_MAX, NULL);
-
-        if (rc == MCP_STORE_NOTFOUND) {
-            rc = MCP_STORE_OK;
-            continue;
-        }
-
-        if (rc != MCP_STORE_OK || ngx_http_mcp_graph_add_entity(&g, &e) != 0) {
-            break;
-        }
-    }
-
-    if (rc == MCP_STORE_OK && !g.failed) {
-        rc = ngx_http_mcp_graph_relations(&g);
-    }
-
-    return ngx_http_mcp_graph_end(&g, rc, ngx_http_mcp_graph_result(&g,
-                                                                    NULL));
-}
-
-
 /*
  * memory://knowledge-graph[/{namespace}]: the whole graph as JSON.
  */
@@ -1243,8 +1293,7 @@ ngx_http_mcp_graph_resource(ngx_http_mcp_call_t *call, json_t *params,
 
     args = json_object();
     if (args == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     if (uri.len > sizeof(NGX_HTTP_MCP_GRAPH_URI)
@@ -1256,8 +1305,7 @@ ngx_http_mcp_graph_resource(ngx_http_mcp_call_t *call, json_t *params,
            != 0)
     {
         json_decref(args);
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     result = ngx_http_mcp_graph_read(call, args, err);

@@ -17,20 +17,12 @@
 #define NGX_HTTP_MCP_LINK_SCHEME  "shorturl://"
 
 
-static json_t *ngx_http_mcp_links_shorten(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_links_resolve(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_links_stats(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_links_delete(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_links_list(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_links_read(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_links_summarize(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
+static ngx_http_mcp_handler_fn  ngx_http_mcp_links_shorten;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_links_lookup;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_links_delete;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_links_list;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_links_read;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_links_summarize;
 static ngx_int_t ngx_http_mcp_links_resources(ngx_http_mcp_call_t *call,
     ngx_str_t *after, size_t limit, json_t *list, ngx_str_t *next);
 static ngx_int_t ngx_http_mcp_links_complete(ngx_http_mcp_call_t *call,
@@ -61,6 +53,12 @@ static void ngx_http_mcp_links_tenant(ngx_http_mcp_call_t *call,
     "\"required\": [\"code\", \"url\"]}"
 
 
+/* what resolve_url leaves out of a link's record */
+static const char  *ngx_http_mcp_links_resolved[] = {
+    "visits", "last_visit", NULL
+};
+
+
 static ngx_http_mcp_tool_t  ngx_http_mcp_links_tools[] = {
 
     { "shorten_url", "Shorten a URL",
@@ -81,7 +79,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_links_tools[] = {
       "{\"title\": \"Shorten a URL\", \"readOnlyHint\": false, "
       "\"destructiveHint\": false, \"idempotentHint\": false, "
       "\"openWorldHint\": false}",
-      ngx_http_mcp_links_shorten },
+      ngx_http_mcp_links_shorten, NULL },
 
     { "resolve_url", "Resolve a short code",
       "Returns the URL a short code redirects to.",
@@ -89,7 +87,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_links_tools[] = {
       NGX_HTTP_MCP_LINK_SCHEMA,
       "{\"title\": \"Resolve a short code\", \"readOnlyHint\": true, "
       "\"openWorldHint\": false}",
-      ngx_http_mcp_links_resolve },
+      ngx_http_mcp_links_lookup, ngx_http_mcp_links_resolved },
 
     { "url_stats", "Statistics of a short link",
       "Returns a link's visits, creation and last visit times, expiry "
@@ -98,7 +96,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_links_tools[] = {
       NGX_HTTP_MCP_LINK_SCHEMA,
       "{\"title\": \"Statistics of a short link\", \"readOnlyHint\": true, "
       "\"openWorldHint\": false}",
-      ngx_http_mcp_links_stats },
+      ngx_http_mcp_links_lookup, NULL },
 
     { "delete_url", "Delete a short link",
       "Deletes a short link: its code answers 404 from then on.",
@@ -110,7 +108,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_links_tools[] = {
       "{\"title\": \"Delete a short link\", \"readOnlyHint\": false, "
       "\"destructiveHint\": true, \"idempotentHint\": true, "
       "\"openWorldHint\": false}",
-      ngx_http_mcp_links_delete },
+      ngx_http_mcp_links_delete, NULL },
 
     { "list_urls", "List short links",
       "Lists short links in code order, limit at a time (default 50, at "
@@ -126,9 +124,9 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_links_tools[] = {
       "\"required\": [\"links\"]}",
       "{\"title\": \"List short links\", \"readOnlyHint\": true, "
       "\"openWorldHint\": false}",
-      ngx_http_mcp_links_list },
+      ngx_http_mcp_links_list, NULL },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_tool
 };
 
 
@@ -136,9 +134,9 @@ static ngx_http_mcp_resource_t  ngx_http_mcp_links_templates[] = {
 
     { NGX_HTTP_MCP_LINK_SCHEME "{code}", "short-link", "Short link",
       "A short link's record: target URL, times, visits.",
-      "application/json", ngx_http_mcp_links_read },
+      "application/json", ngx_http_mcp_links_read, NULL },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_resource
 };
 
 
@@ -153,7 +151,7 @@ static ngx_http_mcp_prompt_t  ngx_http_mcp_links_prompts[] = {
       "\"required\": false}]",
       ngx_http_mcp_links_summarize },
 
-    { NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_prompt
 };
 
 
@@ -167,9 +165,68 @@ ngx_http_mcp_provider_t  ngx_http_mcp_links_provider = {
 };
 
 
-#define ngx_http_mcp_links_forbidden(perm)                                    \
-    ngx_http_mcp_tool_error("this API key lacks the scope "                   \
-                            "\"" perm "\" (forbidden)")
+/*
+ * Lets a tool go on if the call's API key has the permission perm:
+ * NGX_OK, or NGX_DECLINED with the tool error saying it has not in
+ * *result.
+ */
+
+static ngx_int_t
+ngx_http_mcp_links_allowed(ngx_http_mcp_call_t *call, ngx_uint_t perm,
+    json_t **result)
+{
+    if (ngx_http_mcp_permitted(call->r, perm) == NGX_OK) {
+        return NGX_OK;
+    }
+
+    *result = ngx_http_mcp_tool_error("this API key lacks the scope \"%s\" "
+                                      "(forbidden)",
+                                      ngx_http_mcp_perm_name(perm));
+    return NGX_DECLINED;
+}
+
+
+/*
+ * The code a tool names, if the call's API key has perm: NGX_OK, or
+ * NGX_DECLINED with *result a tool error, or NULL with err.
+ */
+
+static ngx_int_t
+ngx_http_mcp_links_code(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_uint_t perm, ngx_str_t *code, json_t **result,
+    ngx_http_mcp_error_t *err)
+{
+    *result = NULL;
+
+    if (ngx_http_mcp_arg_str(args, "code", 1, code, err) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_mcp_links_allowed(call, perm, result);
+}
+
+
+/*
+ * The same for a resource or a prompt, where it is a JSON-RPC error.
+ */
+
+static ngx_int_t
+ngx_http_mcp_links_readable(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_error_t *err)
+{
+    if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_READ)
+        == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    (void) ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_REQUEST,
+                                 "Forbidden: this API key lacks the scope "
+                                 "\"%s\"",
+                                 ngx_http_mcp_perm_name(
+                                     NGX_HTTP_MCP_PERM_LINKS_READ));
+    return NGX_DECLINED;
+}
 
 
 /*
@@ -217,25 +274,27 @@ ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
                      "short_url", short_url.data, short_url.len,
                      "visits", (json_int_t) link->visits);
 
-    if (json == NULL
-        || ngx_http_mcp_json_time(json, "created_at", link->created_at)
-           != NGX_OK
-        || ngx_http_mcp_json_time(json, "expires_at", link->expires_at)
-           != NGX_OK
-        || ngx_http_mcp_json_time(json, "last_visit", link->last_visit)
-           != NGX_OK
-        || (link->max_visits
-            && json_object_set_new(json, "max_visits",
-                                   json_integer(link->max_visits))
-               != 0)
-        || ((ngx_http_mcp_caller(r)->perms & NGX_HTTP_MCP_PERM_ADMIN)
-            && json_object_set_new(json, "tenant",
-                                   json_stringn(link->tenant,
-                                                link->tenant_len))
-               != 0))
+    /* the owner, to those who see every owner's links */
+
+    if (json != NULL
+        && (ngx_http_mcp_json_time(json, "created_at", link->created_at)
+            != NGX_OK
+            || ngx_http_mcp_json_time(json, "expires_at", link->expires_at)
+               != NGX_OK
+            || ngx_http_mcp_json_time(json, "last_visit", link->last_visit)
+               != NGX_OK
+            || (link->max_visits
+                && json_object_set_new(json, "max_visits",
+                                       json_integer(link->max_visits))
+                   != 0)
+            || (ngx_http_mcp_permitted(r, NGX_HTTP_MCP_PERM_ADMIN) == NGX_OK
+                && json_object_set_new(json, "tenant",
+                                       json_stringn(link->tenant,
+                                                    link->tenant_len))
+                   != 0)))
     {
         json_decref(json);
-        return NULL;
+        json = NULL;
     }
 
     return json;
@@ -246,15 +305,16 @@ static json_t *
 ngx_http_mcp_links_shorten(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    ngx_int_t                   rc;
-    ngx_str_t                   code;
-    ngx_http_mcp_error_t        refused;
-    ngx_http_mcp_shorten_req_t  req;
+    json_t                      *result;
+    ngx_int_t                    rc;
+    ngx_str_t                    code;
+    ngx_http_mcp_error_t         refused;
+    ngx_http_mcp_shorten_req_t   req;
 
-    if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_WRITE)
+    if (ngx_http_mcp_links_allowed(call, NGX_HTTP_MCP_PERM_LINKS_WRITE, &result)
         != NGX_OK)
     {
-        return ngx_http_mcp_links_forbidden("links:write");
+        return result;
     }
 
     if (json_object_get(args, "OriginalURL") == NULL
@@ -302,14 +362,11 @@ ngx_http_mcp_links_get(ngx_http_mcp_call_t *call, json_t *args,
 
     *found = 0;
 
-    if (ngx_http_mcp_arg_str(args, "code", 1, &code, err) != NGX_OK) {
-        return NULL;
-    }
-
-    if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_READ)
+    if (ngx_http_mcp_links_code(call, args, NGX_HTTP_MCP_PERM_LINKS_READ,
+                                &code, &record, err)
         != NGX_OK)
     {
-        return ngx_http_mcp_links_forbidden("links:read");
+        return record;
     }
 
     if (ngx_http_mcp_valid_code(&code) != NGX_OK) {
@@ -350,23 +407,24 @@ ngx_http_mcp_links_get(ngx_http_mcp_call_t *call, json_t *args,
 
     mcp_store_release(call->mmcf->store);
 
-    if (record == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
-    }
+    *found = (record != NULL);
 
-    *found = 1;
-
-    return record;
+    return record ? record : ngx_http_mcp_rpc_nomem(err);
 }
 
 
+/*
+ * resolve_url and url_stats: the link's record, but for the members the
+ * tool's data names (resolve_url has no use for visits).
+ */
+
 static json_t *
-ngx_http_mcp_links_resolve(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_links_lookup(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    json_t      *record;
-    ngx_uint_t   found;
+    json_t       *record;
+    ngx_uint_t    found;
+    const char  **drop;
 
     record = ngx_http_mcp_links_get(call, args, &found, err);
 
@@ -374,24 +432,11 @@ ngx_http_mcp_links_resolve(ngx_http_mcp_call_t *call, json_t *args,
         return record;
     }
 
-    /* what resolving needs; url_stats has the rest */
-    json_object_del(record, "visits");
-    json_object_del(record, "last_visit");
+    for (drop = call->data; drop && *drop; drop++) {
+        json_object_del(record, *drop);
+    }
 
     return ngx_http_mcp_tool_result(record);
-}
-
-
-static json_t *
-ngx_http_mcp_links_stats(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
-{
-    json_t      *record;
-    ngx_uint_t   found;
-
-    record = ngx_http_mcp_links_get(call, args, &found, err);
-
-    return found ? ngx_http_mcp_tool_result(record) : record;
 }
 
 
@@ -399,18 +444,16 @@ static json_t *
 ngx_http_mcp_links_delete(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                   rc;
-    ngx_str_t             code, tenant;
-    ngx_http_mcp_error_t  failed;
+    int                    rc;
+    json_t                *result;
+    ngx_str_t              code, tenant;
+    ngx_http_mcp_error_t   failed;
 
-    if (ngx_http_mcp_arg_str(args, "code", 1, &code, err) != NGX_OK) {
-        return NULL;
-    }
-
-    if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_WRITE)
+    if (ngx_http_mcp_links_code(call, args, NGX_HTTP_MCP_PERM_LINKS_WRITE,
+                                &code, &result, err)
         != NGX_OK)
     {
-        return ngx_http_mcp_links_forbidden("links:write");
+        return result;
     }
 
     ngx_http_mcp_links_tenant(call, &tenant);
@@ -581,10 +624,10 @@ ngx_http_mcp_links_list(ngx_http_mcp_call_t *call, json_t *args,
     json_int_t                  n;
     ngx_http_mcp_links_walk_t   w;
 
-    if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_READ)
+    if (ngx_http_mcp_links_allowed(call, NGX_HTTP_MCP_PERM_LINKS_READ, &result)
         != NGX_OK)
     {
-        return ngx_http_mcp_links_forbidden("links:read");
+        return result;
     }
 
     limit = json_object_get(args, "limit");
@@ -613,8 +656,7 @@ ngx_http_mcp_links_list(ngx_http_mcp_call_t *call, json_t *args,
 
     result = json_pack("{s:o}", "links", w.list);
     if (result == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     if (ngx_http_mcp_links_page(call, &w, &after, (size_t) n, &next)
@@ -626,8 +668,7 @@ ngx_http_mcp_links_list(ngx_http_mcp_call_t *call, json_t *args,
 
     if (ngx_http_mcp_next_cursor(call->r->pool, result, &next) != NGX_OK) {
         json_decref(result);
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     return ngx_http_mcp_tool_result(result);
@@ -645,20 +686,15 @@ ngx_http_mcp_links_read(ngx_http_mcp_call_t *call, json_t *params,
 
     (void) ngx_http_mcp_arg_str(params, "uri", 1, &uri, err);
 
-    if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_READ)
-        != NGX_OK)
-    {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_REQUEST,
-                                     "Forbidden: this API key lacks the "
-                                     "scope \"links:read\"");
+    if (ngx_http_mcp_links_readable(call, err) != NGX_OK) {
+        return NULL;
     }
 
     args = json_pack("{s:s%}", "code",
                      uri.data + sizeof(NGX_HTTP_MCP_LINK_SCHEME) - 1,
                      uri.len - (sizeof(NGX_HTTP_MCP_LINK_SCHEME) - 1));
     if (args == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     record = ngx_http_mcp_links_get(call, args, &found, err);
@@ -676,8 +712,7 @@ ngx_http_mcp_links_read(ngx_http_mcp_call_t *call, json_t *params,
     json_decref(record);
 
     if (text == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     result = json_pack("{s:[{s:s%, s:s, s:s}]}", "contents",
@@ -700,12 +735,8 @@ ngx_http_mcp_links_summarize(ngx_http_mcp_call_t *call, json_t *args,
 
     ngx_memzero(&w, sizeof(ngx_http_mcp_links_walk_t));
 
-    if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_READ)
-        != NGX_OK)
-    {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_REQUEST,
-                                     "Forbidden: this API key lacks the "
-                                     "scope \"links:read\"");
+    if (ngx_http_mcp_links_readable(call, err) != NGX_OK) {
+        return NULL;
     }
 
     if (ngx_http_mcp_arg_str(args, "since", 0, &since, err) != NGX_OK
@@ -740,8 +771,7 @@ ngx_http_mcp_links_summarize(ngx_http_mcp_call_t *call, json_t *args,
     json_decref(w.list);
 
     if (text == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     result = json_pack("{s:s, s:[{s:s, s:{s:s, s:s+}}]}",

@@ -47,19 +47,22 @@ static void ngx_http_mcp_sync_done(ngx_event_t *ev);
 typedef struct {
     ngx_uint_t                 type;          /* NGX_HTTP_MCP_HANDLER_* */
     ngx_http_handler_pt        handler;
+    ngx_http_handler_pt        body;          /* of the request body */
 } ngx_http_mcp_handler_t;
 
 
 static ngx_http_mcp_handler_t  ngx_http_mcp_shorten_post = {
-    NGX_HTTP_MCP_HANDLER_SHORTEN, ngx_http_mcp_shorten_handler
+    NGX_HTTP_MCP_HANDLER_SHORTEN, ngx_http_mcp_shorten_handler,
+    ngx_http_mcp_shorten_body
 };
 
 static ngx_http_mcp_handler_t  ngx_http_mcp_redirect_post = {
-    NGX_HTTP_MCP_HANDLER_REDIRECT, ngx_http_mcp_redirect_handler
+    NGX_HTTP_MCP_HANDLER_REDIRECT, ngx_http_mcp_redirect_handler, NULL
 };
 
 static ngx_http_mcp_handler_t  ngx_http_mcp_endpoint_post = {
-    NGX_HTTP_MCP_HANDLER_ENDPOINT, ngx_http_mcp_endpoint_handler
+    NGX_HTTP_MCP_HANDLER_ENDPOINT, ngx_http_mcp_endpoint_handler,
+    ngx_http_mcp_endpoint_body
 };
 
 
@@ -647,6 +650,7 @@ ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     h = cmd->post;
 
     mlcf->handler = h->type;
+    mlcf->body = h->body;
     clcf->handler = h->handler;
 
     return NGX_CONF_OK;

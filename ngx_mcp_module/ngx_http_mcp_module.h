@@ -89,6 +89,9 @@ typedef struct {
 
 typedef struct {
     ngx_uint_t                 handler;       /* NGX_HTTP_MCP_HANDLER_* */
+    ngx_http_handler_pt        body;          /* answers the request body
+                                                 read by
+                                                 ngx_http_mcp_read_body() */
 
     ngx_uint_t                 redirect_status;
     ngx_int_t                  code_length;
@@ -173,6 +176,7 @@ extern ngx_module_t  ngx_mcp_module;
 
 /* ngx_http_mcp_shorten.c, ngx_http_mcp_redirect.c */
 ngx_int_t ngx_http_mcp_shorten_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_shorten_body(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
     ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_shorten_create(ngx_http_request_t *r,
@@ -186,6 +190,7 @@ ngx_int_t ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
 
 /* ngx_http_mcp_endpoint.c, ngx_http_mcp_catalog.c */
 ngx_int_t ngx_http_mcp_endpoint_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_endpoint_body(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_catalog_init(ngx_conf_t *cf);
 
 /* ngx_http_mcp_module.c: counts one visit in this worker's batch */
@@ -205,6 +210,7 @@ ngx_int_t ngx_http_mcp_rpc_error(ngx_http_mcp_error_t *err,
     NGX_HTTP_MCP_PRINTF(4, 5);
 json_t *ngx_http_mcp_rpc_fail(ngx_http_mcp_error_t *err, ngx_int_t code,
     const char *fmt, ...) NGX_HTTP_MCP_PRINTF(3, 4);
+json_t *ngx_http_mcp_rpc_nomem(ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_send_failure(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_send_error(ngx_http_request_t *r, ngx_uint_t status,
@@ -219,8 +225,11 @@ ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json);
 ngx_int_t ngx_http_mcp_send_not_allowed(ngx_http_request_t *r,
     const char *allow);
+ngx_int_t ngx_http_mcp_read_body(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_body(ngx_http_request_t *r, ngx_str_t *body);
 ngx_int_t ngx_http_mcp_is_json_type(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_json_string(json_t *obj, const char *name,
+    ngx_str_t *value);
 ngx_int_t ngx_http_mcp_valid_code(ngx_str_t *code);
 void ngx_http_mcp_json_cleanup(ngx_pool_t *pool, json_t *json);
 void ngx_http_mcp_utf8_clean(char *s);
@@ -240,6 +249,7 @@ ngx_int_t ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t perm,
     ngx_http_mcp_error_t *err);
 ngx_http_mcp_key_t *ngx_http_mcp_caller(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_permitted(ngx_http_request_t *r, ngx_uint_t perm);
+const char *ngx_http_mcp_perm_name(ngx_uint_t perm);
 ngx_int_t ngx_http_mcp_owns(ngx_http_request_t *r, const char *tenant,
     size_t len);
 

@@ -18,41 +18,25 @@
     "one; every link is also a resource, shorturl://{code}."
 
 
-typedef json_t *(*ngx_http_mcp_method_pt)(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-
-
 typedef struct {
     const char              *name;
-    ngx_http_mcp_method_pt   handler;
+    ngx_http_mcp_handler_pt  handler;
     ngx_uint_t               opens;    /* starts a session: needs none */
 } ngx_http_mcp_method_t;
 
 
-static json_t *ngx_http_mcp_initialize(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_ping(ngx_http_mcp_call_t *call, json_t *params,
-    ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_tools_list(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_tools_call(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_resources_list(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_templates_list(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_resources_read(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_subscribe(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_prompts_list(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_prompts_get(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_complete(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_set_level(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
+static ngx_http_mcp_handler_fn  ngx_http_mcp_initialize;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_ping;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_tools_list;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_tools_call;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_resources_list;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_templates_list;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_resources_read;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_subscribe;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_prompts_list;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_prompts_get;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_complete;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_set_level;
 
 
 static ngx_http_mcp_method_t  ngx_http_mcp_methods[] = {
@@ -251,8 +235,7 @@ ngx_http_mcp_initialize(ngx_http_mcp_call_t *call, json_t *params,
                        "instructions", NGX_HTTP_MCP_INSTRUCTIONS);
 
     if (result == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     if (ngx_http_mcp_session_create(call, params, err) != NGX_OK) {
@@ -327,8 +310,7 @@ ngx_http_mcp_named_args(json_t *params, ngx_str_t *name,
 
     args = json_object();
     if (args == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     return args;
@@ -357,6 +339,8 @@ ngx_http_mcp_tools_call(ngx_http_mcp_call_t *call, json_t *params,
                                      "Unknown tool: %.*s",
                                      (int) ngx_min(name.len, 128), name.data);
     }
+
+    call->data = tool->data;
 
     return tool->call(call, args, err);
 }
@@ -391,8 +375,7 @@ ngx_http_mcp_resources_list(ngx_http_mcp_call_t *call, json_t *params,
     list = json_array();
     result = json_pack("{s:o}", "resources", list);
     if (result == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     first = (pos.len == 0);
@@ -482,6 +465,8 @@ ngx_http_mcp_resources_read(ngx_http_mcp_call_t *call, json_t *params,
                                      "Resource not found: %.*s",
                                      (int) ngx_min(uri.len, 200), uri.data);
     }
+
+    call->data = res->data;
 
     return res->read(call, params, err);
 }
@@ -583,8 +568,7 @@ ngx_http_mcp_complete(ngx_http_mcp_call_t *call, json_t *params,
 
     values = json_array();
     if (values == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     for (n = 0; (p = ngx_http_mcp_provider(call, n)); n++) {
@@ -607,34 +591,27 @@ ngx_http_mcp_complete(ngx_http_mcp_call_t *call, json_t *params,
 }
 
 
-ngx_int_t
-ngx_http_mcp_log_level(const char *name, ngx_uint_t *level)
-{
-    ngx_uint_t  i;
-
-    for (i = 0; ngx_http_mcp_log_levels[i]; i++) {
-        if (ngx_strcmp(ngx_http_mcp_log_levels[i], name) == 0) {
-            *level = i;
-            return NGX_OK;
-        }
-    }
-
-    return NGX_DECLINED;
-}
-
+/*
+ * logging/setLevel: the least level of the log messages the session is
+ * sent, by its name.
+ */
 
 static json_t *
 ngx_http_mcp_set_level(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    json_t      *level;
     ngx_uint_t   n;
+    const char  *level;
 
-    level = json_object_get(params, "level");
+    level = json_string_value(json_object_get(params, "level"));
 
-    if (!json_is_string(level)
-        || ngx_http_mcp_log_level(json_string_value(level), &n) != NGX_OK)
-    {
+    for (n = 0; level && ngx_http_mcp_log_levels[n]; n++) {
+        if (ngx_strcmp(ngx_http_mcp_log_levels[n], level) == 0) {
+            break;
+        }
+    }
+
+    if (level == NULL || ngx_http_mcp_log_levels[n] == NULL) {
         return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
                                      "Invalid params: level must be one of "
                                      "debug, info, notice, warning, error, "
@@ -816,34 +793,26 @@ ngx_int_t
 ngx_http_mcp_arg_str(json_t *args, const char *name, ngx_uint_t required,
     ngx_str_t *value, ngx_http_mcp_error_t *err)
 {
-    json_t  *v;
+    ngx_int_t  rc;
 
-    v = json_object_get(args, name);
+    rc = ngx_http_mcp_json_string(args, name, value);
 
-    if (v == NULL || json_is_null(v)) {
-        ngx_str_null(value);
+    if (rc == NGX_OK || (rc == NGX_DECLINED && !required)) {
+        return NGX_OK;
+    }
 
-        if (!required) {
-            return NGX_OK;
-        }
-
+    if (rc == NGX_DECLINED) {
         (void) ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
                                      "Invalid params: \"%s\" is required",
                                      name);
-        return NGX_DECLINED;
-    }
 
-    if (!json_is_string(v)) {
+    } else {
         (void) ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
                                      "Invalid params: \"%s\" must be a "
                                      "string", name);
-        return NGX_DECLINED;
     }
 
-    value->data = (u_char *) json_string_value(v);
-    value->len = json_string_length(v);
-
-    return NGX_OK;
+    return NGX_DECLINED;
 }
 
 
@@ -919,8 +888,7 @@ ngx_http_mcp_cursor_decode(ngx_pool_t *pool, json_t *params, ngx_str_t *pos,
 
     pos->data = ngx_pnalloc(pool, ngx_base64_decoded_length(cursor.len));
     if (pos->data == NULL) {
-        (void) ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        (void) ngx_http_mcp_rpc_nomem(err);
         return NGX_ERROR;
     }
 

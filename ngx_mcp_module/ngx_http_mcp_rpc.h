@@ -51,6 +51,7 @@ typedef struct {
     ngx_str_t                  protocol;       /* negotiated version */
     ngx_uint_t                 log_level;      /* least level sent */
 
+    void                      *data;           /* of what is called */
     json_t                    *progress_token; /* params._meta, or NULL */
     json_t                    *stream;         /* messages queued before
                                                   the result, or NULL */
@@ -58,11 +59,14 @@ typedef struct {
 
 
 /*
- * A handler returns a new reference to its result, or NULL with err filled
- * (ngx_http_mcp_rpc_fail(): the JSON-RPC error code, answered with 200).
+ * A handler (of a method, a tool, a resource or a prompt) returns a new
+ * reference to its result, or NULL with err filled (ngx_http_mcp_rpc_fail():
+ * the JSON-RPC error code, answered with 200).  Handlers are declared with
+ * the function type: "static ngx_http_mcp_handler_fn  ngx_http_mcp_x;".
  */
-typedef json_t *(*ngx_http_mcp_handler_pt)(ngx_http_mcp_call_t *call,
+typedef json_t *ngx_http_mcp_handler_fn(ngx_http_mcp_call_t *call,
     json_t *params, ngx_http_mcp_error_t *err);
+typedef ngx_http_mcp_handler_fn  *ngx_http_mcp_handler_pt;
 
 
 /*
@@ -78,6 +82,7 @@ typedef struct {
     const char                *output_schema;  /* or NULL */
     const char                *annotations;    /* or NULL */
     ngx_http_mcp_handler_pt    call;           /* params: the arguments */
+    void                      *data;           /* call->data for call */
 } ngx_http_mcp_tool_t;
 
 
@@ -88,6 +93,7 @@ typedef struct {
     const char                *description;
     const char                *mime_type;
     ngx_http_mcp_handler_pt    read;           /* params: {"uri": ...} */
+    void                      *data;           /* call->data for read */
 } ngx_http_mcp_resource_t;
 
 
@@ -100,9 +106,17 @@ typedef struct {
 } ngx_http_mcp_prompt_t;
 
 
+/* the ends of the tables, as ngx_null_command ends a module's commands */
+#define ngx_http_mcp_null_tool                                                \
+    { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+#define ngx_http_mcp_null_resource                                            \
+    { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+#define ngx_http_mcp_null_prompt    { NULL, NULL, NULL, NULL, NULL }
+
+
 /*
- * What a provider offers: NULL-terminated (by name or uri) tables, and
- * optional dynamic resource listing and completion.
+ * What a provider offers: tables that end with an entry without a name
+ * (or uri), and optional dynamic resource listing and completion.
  */
 typedef struct {
     ngx_http_mcp_tool_t       *tools;
@@ -154,7 +168,6 @@ ngx_int_t ngx_http_mcp_log(ngx_http_mcp_call_t *call, ngx_uint_t level,
     const char *logger, json_t *data);
 ngx_int_t ngx_http_mcp_progress(ngx_http_mcp_call_t *call, double progress,
     double total, const char *message);
-ngx_int_t ngx_http_mcp_log_level(const char *name, ngx_uint_t *level);
 ngx_int_t ngx_http_mcp_opens_session(const char *method);
 ngx_str_t *ngx_http_mcp_protocol(ngx_str_t *version);
 void ngx_http_mcp_protocol_list(char *buf, size_t size);

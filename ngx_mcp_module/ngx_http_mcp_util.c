@@ -14,6 +14,7 @@
 
 
 static void ngx_http_mcp_json_cleanup_handler(void *data);
+static void ngx_http_mcp_body_read(ngx_http_request_t *r);
 
 
 static void
@@ -308,6 +309,18 @@ ngx_http_mcp_rpc_fail(ngx_http_mcp_error_t *err, ngx_int_t code,
 
 
 /*
+ * The JSON-RPC error of a method that ran out of memory.
+ */
+
+json_t *
+ngx_http_mcp_rpc_nomem(ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                 "out of memory");
+}
+
+
+/*
  * Sends err as {"message": ..., "error": ...}, dropping a request body
  * that was not read.
  */
@@ -374,6 +387,37 @@ ngx_http_mcp_send_not_allowed(ngx_http_request_t *r, const char *allow)
                                    "use %s",
                                    (int) r->method_name.len,
                                    r->method_name.data, allow);
+}
+
+
+/*
+ * Reads the request body, then has the location's body handler (see
+ * ngx_http_mcp_handler_slot()) answer it.
+ */
+
+ngx_int_t
+ngx_http_mcp_read_body(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_mcp_body_read);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_mcp_body_read(ngx_http_request_t *r)
+{
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    ngx_http_finalize_request(r, mlcf->body(r));
 }
 
 
@@ -479,6 +523,36 @@ ngx_http_mcp_store_error(ngx_http_request_t *r, int rc,
     err->code = NGX_HTTP_MCP_INTERNAL_ERROR;
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * The string member name of obj: NGX_OK with value, NGX_DECLINED when it
+ * is absent or null (value empty), NGX_ERROR when it is not a string.
+ * value points into obj.
+ */
+
+ngx_int_t
+ngx_http_mcp_json_string(json_t *obj, const char *name, ngx_str_t *value)
+{
+    json_t  *v;
+
+    ngx_str_null(value);
+
+    v = json_object_get(obj, name);
+
+    if (v == NULL || json_is_null(v)) {
+        return NGX_DECLINED;
+    }
+
+    if (!json_is_string(v)) {
+        return NGX_ERROR;
+    }
+
+    value->data = (u_char *) json_string_value(v);
+    value->len = json_string_length(v);
+
+    return NGX_OK;
 }
 
 
