@@ -761,9 +761,9 @@ ngx_http_mcp_forbid(ngx_http_request_t *r, ngx_http_mcp_key_t *key,
                                  "internal", "out of memory");
     }
 
-    (void) ngx_snprintf(p, NGX_HTTP_MCP_CHALLENGE_LEN,
-                        NGX_HTTP_MCP_REALM ", error=\"insufficient_scope\", "
-                        "scope=\"%s\"%Z", name);
+    (void) snprintf((char *) p, NGX_HTTP_MCP_CHALLENGE_LEN,
+                    NGX_HTTP_MCP_REALM ", error=\"insufficient_scope\", "
+                    "scope=\"%s\"", name);
 
     return ngx_http_mcp_refuse(r, err, NGX_HTTP_FORBIDDEN, (char *) p,
                                "the API key lacks the scope \"%s\"", name);

@@ -310,7 +310,8 @@ ngx_http_mcp_catalog_list(ngx_http_mcp_call_t *call, json_t *params,
             /* one more than a page: the next starts with it */
 
             pos.data = buf;
-            pos.len = ngx_sprintf(buf, "%ui", seen - 1) - buf;
+            pos.len = snprintf((char *) buf, sizeof(buf), "%zu",
+                               (size_t) (seen - 1));
 
             if (ngx_http_mcp_next_cursor(call->r->pool, result, &pos)
                 != NGX_OK)

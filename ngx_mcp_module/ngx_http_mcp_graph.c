@@ -1268,8 +1268,8 @@ ngx_http_mcp_graph_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
             g.failed = 1;
 
         } else {
-            next.len = ngx_sprintf(next.data, "%uz", offset + nhits)
-                       - next.data;
+            next.len = snprintf((char *) next.data, NGX_INT_T_LEN, "%zu",
+                                offset + nhits);
         }
     }
 

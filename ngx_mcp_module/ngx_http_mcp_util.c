@@ -820,9 +820,10 @@ ngx_http_mcp_format_time(int64_t t, u_char *buf)
 
     ngx_gmtime((time_t) t, &tm);
 
-    return ngx_sprintf(buf, "%4d-%02d-%02dT%02d:%02d:%02dZ",
-                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
-                       tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
+    return buf + snprintf((char *) buf, NGX_HTTP_MCP_TIME_LEN,
+                          "%4d-%02d-%02dT%02d:%02d:%02dZ",
+                          tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                          tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
 }
 
 
