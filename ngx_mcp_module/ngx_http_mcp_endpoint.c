@@ -45,7 +45,7 @@ static ngx_int_t ngx_http_mcp_endpoint_request(ngx_http_mcp_message_t *m);
 static ngx_int_t ngx_http_mcp_endpoint_delete(ngx_http_request_t *r);
 static void ngx_http_mcp_call_init(ngx_http_request_t *r,
     ngx_http_mcp_call_t *call);
-static ngx_int_t ngx_http_mcp_too_large(ngx_http_request_t *r,
+static ngx_int_t ngx_http_mcp_endpoint_too_large(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err);
 static ngx_int_t ngx_http_mcp_send_empty(ngx_http_request_t *r,
     ngx_uint_t status);
@@ -149,7 +149,7 @@ ngx_http_mcp_endpoint_post(ngx_http_request_t *r, ngx_http_mcp_error_t *err)
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
 
     if (r->headers_in.content_length_n > (off_t) mlcf->max_message_size) {
-        return ngx_http_mcp_too_large(r, err);
+        return ngx_http_mcp_endpoint_too_large(r, err);
     }
 
     return NGX_OK;
@@ -244,7 +244,7 @@ ngx_http_mcp_endpoint_parse(ngx_http_mcp_message_t *m)
     }
 
     if (body.len > mlcf->max_message_size) {
-        return ngx_http_mcp_too_large(r, err);
+        return ngx_http_mcp_endpoint_too_large(r, err);
     }
 
     if (ngx_http_mcp_depth(&body) != NGX_OK) {
@@ -478,7 +478,8 @@ ngx_http_mcp_call_init(ngx_http_request_t *r, ngx_http_mcp_call_t *call)
 
 
 static ngx_int_t
-ngx_http_mcp_too_large(ngx_http_request_t *r, ngx_http_mcp_error_t *err)
+ngx_http_mcp_endpoint_too_large(ngx_http_request_t *r,
+    ngx_http_mcp_error_t *err)
 {
     ngx_http_mcp_loc_conf_t  *mlcf;
 

@@ -5,9 +5,9 @@
  *
  * Every link belongs to the tenant of the API key that made it: a caller
  * sees, lists and deletes its own tenant's links only (with the admin
- * scope, everyone's), and another tenant's code is "not found", exactly
- * as a code that does not exist.  Writing needs the links:write scope,
- * reading links:read.
+ * permission, everyone's), and another tenant's code is "not found",
+ * exactly as a code that does not exist.  Writing needs the links:write
+ * permission, reading links:read.
  */
 
 
@@ -230,7 +230,7 @@ ngx_http_mcp_links_readable(ngx_http_mcp_call_t *call,
 
 
 /*
- * Whose links the call sees: its tenant's, or with the admin scope
+ * Whose links the call sees: its tenant's, or with the admin permission
  * everyone's (tenant empty).
  */
 

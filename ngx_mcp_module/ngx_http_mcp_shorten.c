@@ -26,7 +26,7 @@ static ngx_int_t ngx_http_mcp_shorten_expiry(json_t *body,
     ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_error_t *err);
 static ngx_int_t ngx_http_mcp_json_int(json_t *body, const char *name,
     int64_t max, int64_t *v);
-static ngx_int_t ngx_http_mcp_too_large(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_shorten_too_large(ngx_http_request_t *r);
 
 
 ngx_int_t
@@ -56,7 +56,7 @@ ngx_http_mcp_shorten_handler(ngx_http_request_t *r)
     }
 
     if (r->headers_in.content_length_n > (off_t) mlcf->max_body_size) {
-        return ngx_http_mcp_too_large(r);
+        return ngx_http_mcp_shorten_too_large(r);
     }
 
     return ngx_http_mcp_read_body(r);
@@ -84,7 +84,7 @@ ngx_http_mcp_shorten_body(ngx_http_request_t *r)
     }
 
     if (body.len > mlcf->max_body_size) {
-        return ngx_http_mcp_too_large(r);
+        return ngx_http_mcp_shorten_too_large(r);
     }
 
     if (body.len == 0) {
@@ -142,7 +142,7 @@ ngx_http_mcp_shorten_body(ngx_http_request_t *r)
 
 
 static ngx_int_t
-ngx_http_mcp_too_large(ngx_http_request_t *r)
+ngx_http_mcp_shorten_too_large(ngx_http_request_t *r)
 {
     ngx_http_mcp_loc_conf_t  *mlcf;
 
