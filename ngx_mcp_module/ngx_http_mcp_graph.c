@@ -1269,7 +1269,7 @@ ngx_http_mcp_graph_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
 
         } else {
             next.len = snprintf((char *) next.data, NGX_INT_T_LEN, "%zu",
-                                offset + nhits);
+                                (size_t) offset + nhits);
         }
     }
 

@@ -575,6 +575,9 @@ ngx_http_mcp_links_page(ngx_http_mcp_call_t *call, ngx_http_mcp_links_walk_t *w,
                                     after->len, limit,
                                     ngx_http_mcp_links_walk_one, w, &more);
 
+    /* last is gone with this function */
+    w->last = NULL;
+
     if (rc != MCP_STORE_OK || w->failed) {
         return NGX_ERROR;
     }
