@@ -21,6 +21,8 @@
 #include "mcp_store.h"
 
 
+#define NGX_HTTP_MCP_VERSION              "0.1.0"
+
 #define NGX_HTTP_MCP_TIME_LEN             sizeof("2030-01-02T03:04:05Z")
 
 /* our printf-like functions take C's format (not nginx's): checked */
@@ -79,6 +81,9 @@ typedef struct {
     ngx_event_t                sweep_event;
     ngx_log_t                 *log;
     ngx_uint_t                 used;          /* a handler is configured */
+    ngx_shm_zone_t            *status_zone;   /* counters, or NULL
+                                                 (ngx_http_mcp_status.c) */
+    ngx_file_uniq_t            store_uniq;    /* of the data file opened */
 #if (NGX_THREADS)
     ngx_thread_pool_t         *thread_pool;
     ngx_thread_task_t         *sync_task;
@@ -112,6 +117,7 @@ typedef struct {
     time_t                     context_ttl;
     ngx_array_t               *context_ttls;  /* of ngx_http_mcp_ttl_t */
     ngx_array_t               *api_keys;      /* of ngx_http_mcp_key_t */
+    ngx_uint_t                 status_format; /* of mcp_status */
 } ngx_http_mcp_loc_conf_t;
 
 
@@ -145,6 +151,7 @@ typedef struct {
 #define NGX_HTTP_MCP_HANDLER_SHORTEN   1
 #define NGX_HTTP_MCP_HANDLER_REDIRECT  2
 #define NGX_HTTP_MCP_HANDLER_ENDPOINT  3
+#define NGX_HTTP_MCP_HANDLER_STATUS    4
 
 
 /*
@@ -204,6 +211,20 @@ ngx_int_t ngx_http_mcp_catalog_init(ngx_conf_t *cf);
 /* ngx_http_mcp_module.c: counts one visit in this worker's batch */
 void ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
     int64_t now);
+
+/* ngx_http_mcp_module.c: the handler directives' common part */
+char *ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* ngx_http_mcp_status.c */
+char *ngx_http_mcp_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_mcp_status_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_mcp_status_handler(ngx_http_request_t *r);
+void ngx_http_mcp_status_tool(ngx_http_request_t *r, ngx_str_t *name,
+    json_t *result);
+void ngx_http_mcp_status_batch(ngx_http_mcp_main_conf_t *mmcf,
+    ngx_uint_t pending);
+void ngx_http_mcp_status_open(ngx_http_mcp_main_conf_t *mmcf);
 
 /* ngx_http_mcp_util.c: errors */
 void ngx_http_mcp_vformat(char *buf, size_t size, const char *fmt,
