@@ -272,7 +272,7 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_mcp_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_mcp_add_variables,            /* preconfiguration */
     ngx_http_mcp_postconfiguration,        /* postconfiguration */
 
     ngx_http_mcp_create_main_conf,         /* create main configuration */

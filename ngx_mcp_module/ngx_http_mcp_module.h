@@ -140,6 +140,19 @@ typedef struct {
 } ngx_http_mcp_key_t;
 
 
+/*
+ * What the module knows of a request, for the other files and for the
+ * variables $mcp_code, $mcp_tenant, $mcp_rpc_method and $mcp_tool (see
+ * ngx_http_mcp_variables.c).  Strings are in the request's pool.
+ */
+typedef struct {
+    ngx_http_mcp_key_t        *key;           /* the caller, once known */
+    ngx_str_t                  code;          /* link created or visited */
+    ngx_str_t                  rpc_method;    /* the last one dispatched */
+    ngx_str_t                  tool;          /* the last one called */
+} ngx_http_mcp_ctx_t;
+
+
 /* mcp_context_ttl for one namespace */
 typedef struct {
     ngx_str_t                  ns;
@@ -226,6 +239,17 @@ void ngx_http_mcp_status_batch(ngx_http_mcp_main_conf_t *mmcf,
     ngx_uint_t pending);
 void ngx_http_mcp_status_open(ngx_http_mcp_main_conf_t *mmcf);
 
+/* ngx_http_mcp_variables.c */
+ngx_int_t ngx_http_mcp_add_variables(ngx_conf_t *cf);
+ngx_http_mcp_ctx_t *ngx_http_mcp_ctx(ngx_http_request_t *r);
+void ngx_http_mcp_note(ngx_http_request_t *r, size_t field, u_char *data,
+    size_t len);
+
+/* fields for ngx_http_mcp_note() */
+#define NGX_HTTP_MCP_NOTE_CODE        offsetof(ngx_http_mcp_ctx_t, code)
+#define NGX_HTTP_MCP_NOTE_RPC_METHOD  offsetof(ngx_http_mcp_ctx_t, rpc_method)
+#define NGX_HTTP_MCP_NOTE_TOOL        offsetof(ngx_http_mcp_ctx_t, tool)
+
 /* ngx_http_mcp_util.c: errors */
 void ngx_http_mcp_vformat(char *buf, size_t size, const char *fmt,
     va_list args) NGX_HTTP_MCP_PRINTF(3, 0);
@@ -264,6 +288,8 @@ void ngx_http_mcp_json_cleanup(ngx_pool_t *pool, json_t *json);
 void ngx_http_mcp_utf8_clean(char *s);
 const char *ngx_http_mcp_json_reason(json_error_t *err);
 ngx_str_t *ngx_http_mcp_header(ngx_http_request_t *r, const char *name);
+void ngx_http_mcp_uri_tail(ngx_http_request_t *r, ngx_str_t *tail);
+ngx_str_t *ngx_http_mcp_list_header(ngx_list_t *headers, const char *name);
 ngx_table_elt_t *ngx_http_mcp_add_header(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
 ngx_int_t ngx_http_mcp_parse_time(ngx_str_t *s, int64_t *t);

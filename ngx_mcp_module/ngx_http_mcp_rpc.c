@@ -96,6 +96,9 @@ ngx_http_mcp_dispatch(ngx_http_mcp_call_t *call, const char *method,
 {
     ngx_http_mcp_method_t  *m;
 
+    ngx_http_mcp_note(call->r, NGX_HTTP_MCP_NOTE_RPC_METHOD,
+                      (u_char *) method, ngx_strlen(method));
+
     m = ngx_http_mcp_method(method);
 
     if (m == NULL) {

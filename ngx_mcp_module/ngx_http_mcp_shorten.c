@@ -215,6 +215,8 @@ ngx_http_mcp_shorten_create(ngx_http_request_t *r,
         return ngx_http_mcp_store_error(r, rc, err);
     }
 
+    ngx_http_mcp_note(r, NGX_HTTP_MCP_NOTE_CODE, code->data, code->len);
+
     return NGX_OK;
 }
 

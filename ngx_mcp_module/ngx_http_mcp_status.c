@@ -273,9 +273,10 @@ ngx_http_mcp_status_log(ngx_http_request_t *r)
 
 
 /*
- * Counts one tools/call: result is what the tool answered (NULL: a
- * JSON-RPC error).  Tool names get their slot on first use, under the
- * zone's lock; a name past the last slot is not counted.
+ * Notes one tools/call for $mcp_tool and counts it: result is what the
+ * tool answered (NULL: a JSON-RPC error).  Tool names get their slot on
+ * first use, under the zone's lock; a name past the last slot is not
+ * counted.
  */
 
 void
@@ -287,6 +288,8 @@ ngx_http_mcp_status_tool(ngx_http_request_t *r, ngx_str_t *name,
     ngx_http_mcp_main_conf_t      *mmcf;
     ngx_http_mcp_status_shm_t     *shm;
     ngx_http_mcp_status_worker_t  *w;
+
+    ngx_http_mcp_note(r, NGX_HTTP_MCP_NOTE_TOOL, name->data, name->len);
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
 
