@@ -85,6 +85,12 @@ static ngx_http_mcp_handler_t  ngx_http_mcp_status_post = {
 };
 
 
+static ngx_http_mcp_handler_t  ngx_http_mcp_admin_post = {
+    NGX_HTTP_MCP_HANDLER_ADMIN, ngx_http_mcp_admin_handler,
+    ngx_http_mcp_admin_body
+};
+
+
 static ngx_conf_enum_t  ngx_http_mcp_redirect_statuses[] = {
     { ngx_string("301"), NGX_HTTP_MOVED_PERMANENTLY },
     { ngx_string("302"), NGX_HTTP_MOVED_TEMPORARILY },
@@ -147,6 +153,13 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       &ngx_http_mcp_status_post },
+
+    { ngx_string("mcp_admin"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_mcp_handler_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_mcp_admin_post },
 
     { ngx_string("mcp_session_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,

@@ -165,6 +165,7 @@ typedef struct {
 #define NGX_HTTP_MCP_HANDLER_REDIRECT  2
 #define NGX_HTTP_MCP_HANDLER_ENDPOINT  3
 #define NGX_HTTP_MCP_HANDLER_STATUS    4
+#define NGX_HTTP_MCP_HANDLER_ADMIN     5
 
 
 /*
@@ -205,6 +206,7 @@ extern ngx_module_t  ngx_mcp_module;
 /* ngx_http_mcp_shorten.c, ngx_http_mcp_redirect.c */
 ngx_int_t ngx_http_mcp_shorten_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_shorten_body(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_shorten_read(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
     ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_shorten_create(ngx_http_request_t *r,
@@ -238,6 +240,12 @@ void ngx_http_mcp_status_tool(ngx_http_request_t *r, ngx_str_t *name,
 void ngx_http_mcp_status_batch(ngx_http_mcp_main_conf_t *mmcf,
     ngx_uint_t pending);
 void ngx_http_mcp_status_open(ngx_http_mcp_main_conf_t *mmcf);
+
+/* ngx_http_mcp_admin.c, ngx_http_mcp_links.c */
+ngx_int_t ngx_http_mcp_admin_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_admin_body(ngx_http_request_t *r);
+json_t *ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
+    size_t code_len, const mcp_store_link_t *link);
 
 /* ngx_http_mcp_variables.c */
 ngx_int_t ngx_http_mcp_add_variables(ngx_conf_t *cf);

@@ -32,8 +32,7 @@ static ngx_int_t ngx_http_mcp_shorten_too_large(ngx_http_request_t *r);
 ngx_int_t
 ngx_http_mcp_shorten_handler(ngx_http_request_t *r)
 {
-    ngx_http_mcp_error_t      err;
-    ngx_http_mcp_loc_conf_t  *mlcf;
+    ngx_http_mcp_error_t  err;
 
     /* who asks comes first: 401/403 before anything about the request */
 
@@ -45,6 +44,20 @@ ngx_http_mcp_shorten_handler(ngx_http_request_t *r)
     if (r->method != NGX_HTTP_POST) {
         return ngx_http_mcp_send_not_allowed(r, "POST");
     }
+
+    return ngx_http_mcp_shorten_read(r);
+}
+
+
+/*
+ * A JSON body, checked before it is read, then read: the location's body
+ * handler answers it (mcp_shorten's, or mcp_admin's for POST and PATCH).
+ */
+
+ngx_int_t
+ngx_http_mcp_shorten_read(ngx_http_request_t *r)
+{
+    ngx_http_mcp_loc_conf_t  *mlcf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
 

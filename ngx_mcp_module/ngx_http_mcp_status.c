@@ -25,7 +25,7 @@
 
 /* the routes counted, by NGX_HTTP_MCP_HANDLER_* */
 static const char  *ngx_http_mcp_status_routes[] = {
-    "other", "shorten", "redirect", "mcp", "status"
+    "other", "shorten", "redirect", "mcp", "status", "admin"
 };
 
 #define NGX_HTTP_MCP_STATUS_ROUTES                                            \
