@@ -443,7 +443,6 @@ ngx_http_mcp_admin_patch(ngx_http_request_t *r, ngx_str_t *code)
     json_t                   *body;
     unsigned                  set;
     ngx_str_t                 raw;
-    json_error_t              jerr;
     mcp_store_link_t          link;
     ngx_http_mcp_error_t      err;
     ngx_http_mcp_loc_conf_t  *mlcf;
@@ -461,24 +460,9 @@ ngx_http_mcp_admin_patch(ngx_http_request_t *r, ngx_str_t *code)
                                        mlcf->max_body_size);
     }
 
-    body = json_loadb((char *) raw.data, raw.len, JSON_REJECT_DUPLICATES,
-                      &jerr);
+    body = ngx_http_mcp_json_object(r, &raw, &err);
     if (body == NULL) {
-        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                       "invalid_json",
-                                       "malformed JSON at line %d, "
-                                       "column %d: %s",
-                                       jerr.line, jerr.column,
-                                       ngx_http_mcp_json_reason(&jerr));
-    }
-
-    ngx_http_mcp_json_cleanup(r->pool, body);
-
-    if (!json_is_object(body)) {
-        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                       "invalid_json",
-                                       "the request body must be a JSON "
-                                       "object");
+        return ngx_http_mcp_send_failure(r, &err);
     }
 
     switch (ngx_http_mcp_admin_patch_args(r, body, &link, &set, &err)) {

@@ -289,6 +289,8 @@ ngx_int_t ngx_http_mcp_send_not_allowed(ngx_http_request_t *r,
 ngx_int_t ngx_http_mcp_read_body(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_body(ngx_http_request_t *r, ngx_str_t *body);
 ngx_int_t ngx_http_mcp_is_json_type(ngx_http_request_t *r);
+json_t *ngx_http_mcp_json_object(ngx_http_request_t *r, ngx_str_t *body,
+    ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_json_string(json_t *obj, const char *name,
     ngx_str_t *value);
 ngx_int_t ngx_http_mcp_valid_code(ngx_str_t *code);

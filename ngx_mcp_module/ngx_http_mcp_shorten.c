@@ -85,7 +85,6 @@ ngx_http_mcp_shorten_body(ngx_http_request_t *r)
 {
     json_t                      *json;
     ngx_str_t                    body, code;
-    json_error_t                 err;
     ngx_http_mcp_loc_conf_t     *mlcf;
     ngx_http_mcp_error_t         error;
     ngx_http_mcp_shorten_req_t   req;
@@ -107,24 +106,9 @@ ngx_http_mcp_shorten_body(ngx_http_request_t *r)
                                        "{\"OriginalURL\": \"https://...\"}");
     }
 
-    json = json_loadb((char *) body.data, body.len, JSON_REJECT_DUPLICATES,
-                      &err);
+    json = ngx_http_mcp_json_object(r, &body, &error);
     if (json == NULL) {
-        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                       "invalid_json",
-                                       "malformed JSON at line %d, "
-                                       "column %d: %s",
-                                       err.line, err.column,
-                                       ngx_http_mcp_json_reason(&err));
-    }
-
-    ngx_http_mcp_json_cleanup(r->pool, json);
-
-    if (!json_is_object(json)) {
-        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                       "invalid_json",
-                                       "the request body must be a JSON "
-                                       "object");
+        return ngx_http_mcp_send_failure(r, &error);
     }
 
     switch (ngx_http_mcp_shorten_args(r, json, &req, &error)) {

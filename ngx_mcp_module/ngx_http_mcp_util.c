@@ -527,6 +527,40 @@ ngx_http_mcp_store_error(ngx_http_request_t *r, int rc,
 
 
 /*
+ * A request body that must be a JSON object, parsed: a reference the
+ * request's pool releases, or NULL with err filled (400 invalid_json).
+ */
+
+json_t *
+ngx_http_mcp_json_object(ngx_http_request_t *r, ngx_str_t *body,
+    ngx_http_mcp_error_t *err)
+{
+    json_t        *json;
+    json_error_t   jerr;
+
+    json = json_loadb((char *) body->data, body->len, JSON_REJECT_DUPLICATES,
+                      &jerr);
+    if (json == NULL) {
+        (void) ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "invalid_json",
+                                 "malformed JSON at line %d, column %d: %s",
+                                 jerr.line, jerr.column,
+                                 ngx_http_mcp_json_reason(&jerr));
+        return NULL;
+    }
+
+    ngx_http_mcp_json_cleanup(r->pool, json);
+
+    if (!json_is_object(json)) {
+        (void) ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "invalid_json",
+                                 "the request body must be a JSON object");
+        return NULL;
+    }
+
+    return json;
+}
+
+
+/*
  * The string member name of obj: NGX_OK with value, NGX_DECLINED when it
  * is absent or null (value empty), NGX_ERROR when it is not a string.
  * value points into obj.

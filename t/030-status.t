@@ -105,7 +105,7 @@ __DATA__
 --- request
 GET /status
 --- error_code: 200
---- response_body_like: ^\{"status":"ok","version":"\d+\.\d+\.\d+","store":\{"links":0,"map_size":67108864,"used_bytes":[1-9]\d*,"readers":[1-9]\d*,"max_readers":\d+\},"requests":\{"other":\{\},"shorten":\{\},"redirect":\{\},"mcp":\{\},"status":\{\}\},"tools":\{\},"visits":\{"pending":0,"flush_lag_ms":0\}\}$
+--- response_body_like: ^\{"status":"ok","version":"\d+\.\d+\.\d+","store":\{"links":0,"map_size":67108864,"used_bytes":[1-9]\d*,"readers":[1-9]\d*,"max_readers":\d+\},"requests":\{"other":\{\},"shorten":\{\},"redirect":\{\},"mcp":\{\},"status":\{\},"admin":\{\}\},"tools":\{\},"visits":\{"pending":0,"flush_lag_ms":0\}\}$
 
 
 
@@ -120,8 +120,8 @@ GET /status
 [201, 400, 302, 302, 404, 200, 200]
 --- response_body_like eval
 ["", "", "", "", "",
- '^\{"status":"ok",.*"store":\{"links":1,.*"requests":\{"other":\{\},"shorten":\{"201":1,"400":1\},"redirect":\{"302":2,"404":1\},"mcp":\{\},"status":\{\}\}',
- '"status":\{"200":1\}\}']
+ '^\{"status":"ok",.*"store":\{"links":1,.*"requests":\{"other":\{\},"shorten":\{"201":1,"400":1\},"redirect":\{"302":2,"404":1\},"mcp":\{\},"status":\{\},"admin":\{\}\}',
+ '"status":\{"200":1\},"admin":\{\}\}']
 
 
 
