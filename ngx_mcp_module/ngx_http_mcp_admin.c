@@ -8,6 +8,7 @@
  *     GET    links/{code}              the link
  *     PATCH  links/{code}              url, expires_at, max_visits
  *     DELETE links/{code}              204
+ *     GET    links/{code}/qr?format=   a QR code of its short URL
  *
  * With API keys it needs the scope "admin", and a key sees and changes
  * the links of its own tenant only.  The writes go through
@@ -26,6 +27,7 @@
 
 typedef struct {
     ngx_str_t                  code;          /* empty: the collection */
+    ngx_uint_t                 qr;            /* links/{code}/qr */
 } ngx_http_mcp_admin_route_t;
 
 
@@ -50,6 +52,8 @@ static ngx_int_t ngx_http_mcp_admin_arg(ngx_http_request_t *r, char *name,
     size_t max, ngx_str_t *value);
 static ngx_int_t ngx_http_mcp_admin_get(ngx_http_request_t *r,
     ngx_str_t *code, ngx_uint_t status);
+static ngx_int_t ngx_http_mcp_admin_qr(ngx_http_request_t *r,
+    ngx_str_t *code);
 static ngx_int_t ngx_http_mcp_admin_patch(ngx_http_request_t *r,
     ngx_str_t *code);
 static ngx_int_t ngx_http_mcp_admin_patch_args(ngx_http_request_t *r,
@@ -64,8 +68,8 @@ static ngx_int_t ngx_http_mcp_admin_store_failed(ngx_http_request_t *r,
 
 
 /*
- * "links" or "links/{code}" after the location's prefix: NGX_OK, or
- * NGX_DECLINED for anything else (404).
+ * "links", "links/{code}" or "links/{code}/qr" after the location's
+ * prefix: NGX_OK, or NGX_DECLINED for anything else (404).
  */
 
 static ngx_int_t
@@ -76,6 +80,7 @@ ngx_http_mcp_admin_route(ngx_http_request_t *r,
 
     ngx_http_mcp_uri_tail(r, &tail);
     ngx_str_null(&route->code);
+    route->qr = 0;
 
     if (tail.len < sizeof("links") - 1
         || ngx_strncmp(tail.data, "links", sizeof("links") - 1) != 0)
@@ -93,6 +98,16 @@ ngx_http_mcp_admin_route(ngx_http_request_t *r,
 
     route->code.data = tail.data + sizeof("links/") - 1;
     route->code.len = tail.len - (sizeof("links/") - 1);
+    route->qr = 0;
+
+    if (route->code.len > sizeof("/qr") - 1
+        && ngx_strncmp(route->code.data + route->code.len
+                       - (sizeof("/qr") - 1), "/qr", sizeof("/qr") - 1)
+           == 0)
+    {
+        route->code.len -= sizeof("/qr") - 1;
+        route->qr = 1;
+    }
 
     return ngx_http_mcp_valid_code(&route->code) == NGX_OK ? NGX_OK
                                                            : NGX_DECLINED;
@@ -118,7 +133,12 @@ ngx_http_mcp_admin_handler(ngx_http_request_t *r)
                                        "links/{code}");
     }
 
-    if (route.code.len == 0) {
+    if (route.qr) {
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+            return ngx_http_mcp_send_not_allowed(r, "GET, HEAD");
+        }
+
+    } else if (route.code.len == 0) {
         if (r->method == NGX_HTTP_POST) {
             return ngx_http_mcp_shorten_read(r);
         }
@@ -149,6 +169,10 @@ ngx_http_mcp_admin_handler(ngx_http_request_t *r)
 
     if (r->method == NGX_HTTP_DELETE) {
         return ngx_http_mcp_admin_delete(r, &route.code);
+    }
+
+    if (route.qr) {
+        return ngx_http_mcp_admin_qr(r, &route.code);
     }
 
     return ngx_http_mcp_admin_get(r, &route.code, NGX_HTTP_OK);
@@ -434,6 +458,41 @@ ngx_http_mcp_admin_get(ngx_http_request_t *r, ngx_str_t *code,
     ngx_http_mcp_note(r, NGX_HTTP_MCP_NOTE_CODE, code->data, code->len);
 
     return ngx_http_mcp_send_json(r, status, json);
+}
+
+
+/* GET links/{code}/qr: of the short URL, for the caller's links only */
+
+static ngx_int_t
+ngx_http_mcp_admin_qr(ngx_http_request_t *r, ngx_str_t *code)
+{
+    int                        rc;
+    ngx_str_t                  short_url;
+    mcp_store_link_t           link;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+
+    rc = mcp_store_link_get(mmcf->store, (char *) code->data, code->len,
+                            &link);
+
+    if (rc == MCP_STORE_OK
+        && ngx_http_mcp_owns(r, link.tenant, link.tenant_len) != NGX_OK)
+    {
+        rc = MCP_STORE_NOTFOUND;
+    }
+
+    mcp_store_release(mmcf->store);
+
+    if (rc != MCP_STORE_OK) {
+        return ngx_http_mcp_admin_store_failed(r, rc, code);
+    }
+
+    if (ngx_http_mcp_short_url(r, code, &short_url) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mcp_qr_send(r, &short_url);
 }
 
 

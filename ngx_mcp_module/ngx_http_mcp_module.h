@@ -247,6 +247,9 @@ ngx_int_t ngx_http_mcp_admin_body(ngx_http_request_t *r);
 json_t *ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
     size_t code_len, const mcp_store_link_t *link);
 
+/* ngx_http_mcp_qr.c */
+ngx_int_t ngx_http_mcp_qr_send(ngx_http_request_t *r, ngx_str_t *text);
+
 /* ngx_http_mcp_variables.c */
 ngx_int_t ngx_http_mcp_add_variables(ngx_conf_t *cf);
 ngx_http_mcp_ctx_t *ngx_http_mcp_ctx(ngx_http_request_t *r);

@@ -3,6 +3,7 @@
 use Test::Nginx::Socket;
 use File::Temp qw(tempdir);
 use Digest::SHA qw(sha256_hex);
+use File::Temp qw(tempfile);
 
 # mcp_admin: the links REST API — list (limit, cursor, q), create (as POST
 # /shorten), read, PATCH (url through the URL policy, null expiry and
@@ -25,7 +26,7 @@ repeat_each(1);
 no_shuffle();
 no_root_location();
 
-plan tests => repeat_each() * 170;
+plan tests => repeat_each() * 201;
 
 our $HttpConfig = <<'_EOC_';
     mcp_store $TEST_NGINX_DATA_DIR;
@@ -59,6 +60,47 @@ add_block_preprocessor(sub {
     if (!defined $block->no_error_log && !defined $block->error_log) {
         $block->set_value("no_error_log", "[error]");
     }
+});
+
+# a QR code answered, PNG or SVG, must decode (zbarimg, Debian zbar-tools)
+# to the block's "qr" section; an SVG is drawn into a PBM first, from its
+# path of runs, so that what is checked is what a browser would show
+add_response_body_check(sub {
+    my ($block, $body, $req_idx, $rep, $dry_run) = @_;
+
+    return if $dry_run || !defined $block->qr || !defined $body
+              || $body !~ /^(?:\x89PNG|<svg )/;
+
+    my ($fh, $file) = tempfile(SUFFIX => $body =~ /^<svg/ ? '.pbm' : '.png',
+                               UNLINK => 1);
+    binmode $fh;
+
+    if ($body =~ /^<svg[^>]* viewBox="0 0 (\d+) \1"/) {
+        my $w = $1;
+        my @px = map { [(0) x $w] } 1 .. $w;
+        my ($d) = $body =~ / d="([^"]*)"/;
+
+        while ($d =~ /M(\d+) (\d+)h(\d+)v1h-\3z/g) {
+            $px[$2][$_] = 1 for $1 .. $1 + $3 - 1;
+        }
+
+        # 4 pixels a module, as a scanner would want
+        print $fh "P1\n", 4 * $w, " ", 4 * $w, "\n";
+        for my $row (@px) {
+            my $line = join(' ', map { ($_) x 4 } @$row) . "\n";
+            print $fh $line x 4;
+        }
+
+    } else {
+        print $fh $body;
+    }
+
+    close $fh;
+
+    my $got = `zbarimg -q --raw $file 2>/dev/null`;
+    chomp $got;
+
+    is($got, $block->qr, $block->name . " - the QR code decodes");
 });
 
 sub as {
@@ -271,3 +313,33 @@ __DATA__
 --- response_body_like eval
 ['"error":"invalid_limit"', '"error":"invalid_limit"',
  '"error":"invalid_limit"', '"error":"invalid_cursor"', '"links":\[']
+
+
+
+=== TEST 13: a QR code of the short URL, PNG and SVG, decoded
+--- request eval
+["GET /api/links/zadm3/qr?format=png", "GET /api/links/zadm3/qr",
+ "GET /api/links/zadm3/qr?format=png&size=3"]
+--- error_code eval
+[200, 200, 200]
+--- response_headers eval
+["Content-Type: image/png", "Content-Type: image/svg+xml",
+ "Content-Type: image/png"]
+--- qr: http://localhost/zadm3
+
+
+
+=== TEST 14: QR errors: format, size, method, unknown and others' links
+--- request eval
+["GET /api/links/zadm3/qr?format=gif", "GET /api/links/zadm3/qr?size=0",
+ "GET /api/links/zadm3/qr?size=41", "POST /api/links/zadm3/qr
+{}", "GET /api/links/nothere/qr", "GET /api/links/zadm3/qr"]
+--- more_headers eval
+[::as('A'), ::as('A'), ::as('A'), ::as('A'), ::as('A'), ::as('B')]
+--- error_code eval
+[400, 400, 400, 405, 404, 404]
+--- response_body_like eval
+['"error":"invalid_format"', '"error":"invalid_size"',
+ '"error":"invalid_size"', '', '"error":"not_found"', '"error":"not_found"']
+--- response_headers eval
+["", "", "", "Allow: GET, HEAD", "", ""]
