@@ -50,6 +50,8 @@ static int ngx_http_mcp_admin_list_one(void *data, const char *code,
     size_t code_len, const mcp_store_link_t *link);
 static ngx_int_t ngx_http_mcp_admin_arg(ngx_http_request_t *r, char *name,
     size_t max, ngx_str_t *value);
+static int ngx_http_mcp_admin_find(ngx_http_request_t *r, ngx_str_t *code,
+    mcp_store_link_t *link);
 static ngx_int_t ngx_http_mcp_admin_get(ngx_http_request_t *r,
     ngx_str_t *code, ngx_uint_t status);
 static ngx_int_t ngx_http_mcp_admin_qr(ngx_http_request_t *r,
@@ -416,6 +418,33 @@ last:
 }
 
 
+/*
+ * The caller's link under code (another tenant's is MCP_STORE_NOTFOUND);
+ * it points into the map until mcp_store_release().
+ */
+
+static int
+ngx_http_mcp_admin_find(ngx_http_request_t *r, ngx_str_t *code,
+    mcp_store_link_t *link)
+{
+    int                        rc;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+
+    rc = mcp_store_link_get(mmcf->store, (char *) code->data, code->len,
+                            link);
+
+    if (rc == MCP_STORE_OK
+        && ngx_http_mcp_owns(r, link->tenant, link->tenant_len) != NGX_OK)
+    {
+        rc = MCP_STORE_NOTFOUND;
+    }
+
+    return rc;
+}
+
+
 /* GET links/{code}, and the answer to a PATCH */
 
 static ngx_int_t
@@ -429,14 +458,7 @@ ngx_http_mcp_admin_get(ngx_http_request_t *r, ngx_str_t *code,
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
 
-    rc = mcp_store_link_get(mmcf->store, (char *) code->data, code->len,
-                            &link);
-
-    if (rc == MCP_STORE_OK
-        && ngx_http_mcp_owns(r, link.tenant, link.tenant_len) != NGX_OK)
-    {
-        rc = MCP_STORE_NOTFOUND;
-    }
+    rc = ngx_http_mcp_admin_find(r, code, &link);
 
     json = (rc == MCP_STORE_OK)
            ? ngx_http_mcp_links_record(r, (char *) code->data, code->len,
@@ -473,14 +495,7 @@ ngx_http_mcp_admin_qr(ngx_http_request_t *r, ngx_str_t *code)
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
 
-    rc = mcp_store_link_get(mmcf->store, (char *) code->data, code->len,
-                            &link);
-
-    if (rc == MCP_STORE_OK
-        && ngx_http_mcp_owns(r, link.tenant, link.tenant_len) != NGX_OK)
-    {
-        rc = MCP_STORE_NOTFOUND;
-    }
+    rc = ngx_http_mcp_admin_find(r, code, &link);
 
     mcp_store_release(mmcf->store);
 
