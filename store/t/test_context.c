@@ -30,14 +30,6 @@
 #define TEST_STR(s)      s, sizeof(s) - 1
 
 
-/* the seqs a message callback saw: "1,2,3" */
-typedef struct {
-    size_t     calls;
-    size_t     stop_at;         /* cb returns 1 on this call (1-based) */
-    char       seen[4096];
-} test_seen_t;
-
-
 /* a random window's messages, as appended */
 typedef struct {
     size_t     n;
@@ -60,7 +52,6 @@ static int test_add(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     int64_t now, int64_t ttl);
 static int test_msg_cb(void *data, const mcp_store_message_t *m);
 static int test_ctx_cb(void *data, const mcp_store_context_t *c);
-static void test_seen_init(test_seen_t *l, size_t stop_at);
 static int test_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *ctx, uint64_t first, unsigned flags, test_seen_t *l);
 static int test_is(const char *p, size_t len, const char *str);
@@ -1566,43 +1557,22 @@ test_add(mcp_store_txn_t *t, const mcp_store_scope_t *sc, const char *ctx,
 }
 
 
-static void
-test_seen_init(test_seen_t *l, size_t stop_at)
-{
-    l->calls = 0;
-    l->stop_at = stop_at;
-    l->seen[0] = '\0';
-}
-
+/* the seqs a message list saw: "1,2,3" */
 
 static int
 test_msg_cb(void *data, const mcp_store_message_t *m)
 {
-    test_seen_t  *l = data;
-
-    size_t  len;
-
-    len = strlen(l->seen);
-    snprintf(l->seen + len, sizeof(l->seen) - len, "%s%llu",
-             l->calls ? "," : "", (unsigned long long) m->seq);
-
-    return ++l->calls == l->stop_at;
+    return test_seen_add(data, "%llu", (unsigned long long) m->seq);
 }
 
+
+/* the contexts a context list saw, with their message counts: "a:1,b:2" */
 
 static int
 test_ctx_cb(void *data, const mcp_store_context_t *c)
 {
-    test_seen_t  *l = data;
-
-    size_t  len;
-
-    len = strlen(l->seen);
-    snprintf(l->seen + len, sizeof(l->seen) - len, "%s%.*s:%llu",
-             l->calls ? "," : "", (int) c->id_len, c->id,
-             (unsigned long long) c->nmessages);
-
-    return ++l->calls == l->stop_at;
+    return test_seen_add(data, "%.*s:%llu", (int) c->id_len, c->id,
+                         (unsigned long long) c->nmessages);
 }
 
 

@@ -30,15 +30,6 @@
 #define TEST_HITS        16
 
 
-/* what a list callback saw: "a,b,c" */
-typedef struct {
-    size_t     calls;
-    size_t     stop_at;         /* cb returns 1 on this call (1-based) */
-    size_t     nobs;            /* observations of the last entity */
-    char       seen[1024];
-} test_seen_t;
-
-
 static int test_begin(const char *name, const char *tenant, const char *ns,
     mcp_store_t **s, mcp_store_txn_t **t, mcp_store_scope_t *sc);
 static mcp_store_scope_t test_scope(const char *tenant, const char *ns);
@@ -63,9 +54,6 @@ static int test_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     char *docs, size_t size);
 static int test_str_is(const char *p, size_t len, const char *str);
 static int test_end(mcp_store_txn_t *t, int rc);
-static void test_seen_init(test_seen_t *l, size_t stop_at);
-static void test_seen_add(test_seen_t *l, const char *fmt, ...)
-    TEST_PRINTF(2, 3);
 static int test_entity_cb(void *data, const mcp_store_entity_t *e);
 static int test_relation_cb(void *data, const mcp_store_relation_t *r);
 static int test_rels(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
@@ -2244,57 +2232,20 @@ test_end(mcp_store_txn_t *t, int rc)
 }
 
 
-static void
-test_seen_init(test_seen_t *l, size_t stop_at)
-{
-    l->calls = 0;
-    l->stop_at = stop_at;
-    l->nobs = 0;
-    l->seen[0] = '\0';
-}
-
-
-static void
-test_seen_add(test_seen_t *l, const char *fmt, ...)
-{
-    size_t   len;
-    va_list  args;
-
-    len = strlen(l->seen);
-
-    if (l->calls++ > 0 && len + 1 < sizeof(l->seen)) {
-        l->seen[len++] = ',';
-        l->seen[len] = '\0';
-    }
-
-    va_start(args, fmt);
-    vsnprintf(l->seen + len, sizeof(l->seen) - len, fmt, args);
-    va_end(args);
-}
-
-
 static int
 test_entity_cb(void *data, const mcp_store_entity_t *e)
 {
-    test_seen_t  *l = data;
-
-    test_seen_add(l, "%.*s/%u", (int) e->name_len, e->name,
-                  (unsigned) e->nobservations);
-
-    return l->calls == l->stop_at;
+    return test_seen_add(data, "%.*s/%u", (int) e->name_len, e->name,
+                         (unsigned) e->nobservations);
 }
 
 
 static int
 test_relation_cb(void *data, const mcp_store_relation_t *r)
 {
-    test_seen_t  *l = data;
-
-    test_seen_add(l, "%.*s-%.*s->%.*s@%lld", (int) r->from_len, r->from,
-                  (int) r->type_len, r->type, (int) r->to_len, r->to,
-                  (long long) r->created_at);
-
-    return l->calls == l->stop_at;
+    return test_seen_add(data, "%.*s-%.*s->%.*s@%lld", (int) r->from_len,
+                         r->from, (int) r->type_len, r->type,
+                         (int) r->to_len, r->to, (long long) r->created_at);
 }
 
 
@@ -2337,7 +2288,7 @@ test_link_cb(void *data, const char *code, size_t code_len,
 static int
 test_token_cb(void *data, const char *token, size_t len)
 {
-    test_seen_add(data, "%.*s", (int) len, token);
+    (void) test_seen_add(data, "%.*s", (int) len, token);
 
     return 0;
 }
