@@ -30,6 +30,15 @@
 #define TEST_HITS        16
 
 
+/* what a search found: its hits and their documents, "a,b,c" */
+typedef struct {
+    mcp_store_hit_t   hits[TEST_HITS];
+    size_t            n;
+    size_t            total;
+    char              docs[256];
+} test_found_t;
+
+
 static int test_begin(const char *name, const char *tenant, const char *ns,
     mcp_store_t **s, mcp_store_txn_t **t, mcp_store_scope_t *sc);
 static mcp_store_scope_t test_scope(const char *tenant, const char *ns);
@@ -50,8 +59,7 @@ static int test_obs(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 static int test_del(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *name, int *deleted);
 static int test_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
-    const char *query, mcp_store_hit_t *hits, size_t *n, size_t *total,
-    char *docs, size_t size);
+    const char *query, test_found_t *r);
 static int test_finds(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *query, const char *docs);
 static int test_str_is(const char *p, size_t len, const char *str);
@@ -937,13 +945,13 @@ test_isolation(void)
 {
     int                 rc, ok, deleted;
     char                dir[PATH_MAX], type[8];
-    size_t              i, n, total;
+    size_t              i;
     mcp_store_t        *s;
     mcp_store_txn_t    *t;
     test_seen_t         l;
-    mcp_store_hit_t     hits[TEST_HITS];
     mcp_store_entity_t  e;
     mcp_store_scope_t   sc[4];
+    test_found_t        r;
 
     s = test_open(test_dir(dir, "isolation"), 0, 0);
 
@@ -1008,9 +1016,9 @@ test_isolation(void)
         ok = test_get(t, &sc[i], "alice", &e, NULL, 0, NULL) == MCP_STORE_OK
              && test_rels_to(t, &sc[i], "bob", &l) == MCP_STORE_OK
              && l.calls == 1
-             && test_search(t, &sc[i], "shared", hits, &n, &total, NULL, 0)
+             && test_search(t, &sc[i], "shared", &r)
                 == MCP_STORE_OK
-             && total == 1;
+             && r.total == 1;
     }
 
     TAP_OK(ok, "isolation: deleting in one scope leaves the others whole");
@@ -1140,13 +1148,11 @@ static void
 test_bm25_order(void)
 {
     int                 rc;
-    char                docs[256];
-    size_t              n, total;
     double              nd, avg, s1, s2, s3;
     mcp_store_t        *s;
     mcp_store_txn_t    *t;
-    mcp_store_hit_t     hits[TEST_HITS];
     mcp_store_scope_t   sc;
+    test_found_t        r;
 
     /* lengths count the name (three times) and the type: 7, 6, 7 */
 
@@ -1170,51 +1176,50 @@ test_bm25_order(void)
     s1 = test_bm25(2, 2, nd, 7, avg);
     s2 = test_bm25(1, 2, nd, 6, avg);
 
-    rc = test_search(t, &sc, "apple", hits, &n, &total, docs, sizeof(docs));
-    TAP_OK(rc == MCP_STORE_OK && n == 2 && total == 2
-           && strcmp(docs, s1 > s2 ? "doc1,doc2" : "doc2,doc1") == 0,
-           "bm25: apple: %s", docs);
+    rc = test_search(t, &sc, "apple", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.n == 2 && r.total == 2
+           && strcmp(r.docs, s1 > s2 ? "doc1,doc2" : "doc2,doc1") == 0,
+           "bm25: apple: %s", r.docs);
 
-    TAP_OK(n == 2 && test_near(hits[0].score, s1 > s2 ? s1 : s2)
-           && test_near(hits[1].score, s1 > s2 ? s2 : s1),
+    TAP_OK(r.n == 2 && test_near(r.hits[0].score, s1 > s2 ? s1 : s2)
+           && test_near(r.hits[1].score, s1 > s2 ? s2 : s1),
            "bm25: apple: scores %.9f %.9f as the formula says (%.9f %.9f)",
-           hits[0].score, hits[1].score, s1, s2);
+           r.hits[0].score, r.hits[1].score, s1, s2);
 
-    rc = test_search(t, &sc, "Apple, banana; durian", hits, &n, &total, docs,
-                     sizeof(docs));
+    rc = test_search(t, &sc, "Apple, banana; durian", &r);
     s1 = test_bm25(2, 2, nd, 7, avg) + test_bm25(1, 2, nd, 7, avg);
     s2 = test_bm25(1, 2, nd, 6, avg);
     s3 = test_bm25(1, 2, nd, 7, avg) + test_bm25(1, 1, nd, 7, avg);
 
-    TAP_OK(rc == MCP_STORE_OK && n == 3 && total == 3
-           && test_near(hits[0].score, s1 > s3 ? s1 : s3)
-           && test_near(hits[1].score, s1 > s3 ? s3 : s1)
-           && test_near(hits[2].score, s2)
-           && strcmp(docs, s1 > s3 ? "doc1,doc3,doc2" : "doc3,doc1,doc2")
+    TAP_OK(rc == MCP_STORE_OK && r.n == 3 && r.total == 3
+           && test_near(r.hits[0].score, s1 > s3 ? s1 : s3)
+           && test_near(r.hits[1].score, s1 > s3 ? s3 : s1)
+           && test_near(r.hits[2].score, s2)
+           && strcmp(r.docs, s1 > s3 ? "doc1,doc3,doc2" : "doc3,doc1,doc2")
               == 0,
-           "bm25: apple banana durian: summed over tokens: %s", docs);
+           "bm25: apple banana durian: summed over tokens: %s", r.docs);
 
-    rc = mcp_store_entity_search(t, &sc, "x", 1, 1, hits, 1, &n, &total);
-    TAP_OK(rc == MCP_STORE_OK && n == 1 && total == 3
-           && test_str_is(hits[0].doc, hits[0].doc_len, "doc1"),
+    rc = mcp_store_entity_search(t, &sc, "x", 1, 1, r.hits, 1, &r.n, &r.total);
+    TAP_OK(rc == MCP_STORE_OK && r.n == 1 && r.total == 3
+           && test_str_is(r.hits[0].doc, r.hits[0].doc_len, "doc1"),
            "bm25: x matches all, doc2 (shortest) first, then doc1 and doc3 "
            "tied, in id order: offset 1 cap 1 gives doc1");
 
-    rc = mcp_store_entity_search(t, &sc, "x", 1, 5, hits, TEST_HITS, &n,
-                                 &total);
-    TAP_OK(rc == MCP_STORE_OK && n == 0 && total == 3,
+    rc = mcp_store_entity_search(t, &sc, "x", 1, 5, r.hits, TEST_HITS, &r.n,
+                                 &r.total);
+    TAP_OK(rc == MCP_STORE_OK && r.n == 0 && r.total == 3,
            "bm25: an offset past the end gives none, total still 3");
 
-    rc = mcp_store_entity_search(t, &sc, "the", 3, 0, hits, TEST_HITS, &n,
-                                 &total);
-    TAP_OK(rc == MCP_STORE_OK && n == 0 && total == 0,
+    rc = mcp_store_entity_search(t, &sc, "the", 3, 0, r.hits, TEST_HITS, &r.n,
+                                 &r.total);
+    TAP_OK(rc == MCP_STORE_OK && r.n == 0 && r.total == 0,
            "bm25: a query of stop words finds nothing");
 
-    rc = mcp_store_entity_search(t, &sc, "x", 1, 0, NULL, 0, &n, &total);
-    TAP_OK(rc == MCP_STORE_OK && n == 0 && total == 3,
+    rc = mcp_store_entity_search(t, &sc, "x", 1, 0, NULL, 0, &r.n, &r.total);
+    TAP_OK(rc == MCP_STORE_OK && r.n == 0 && r.total == 3,
            "bm25: cap 0 counts only");
 
-    TAP_RC(mcp_store_entity_search(t, &sc, "x", 1, 0, hits, 1, NULL, NULL),
+    TAP_RC(mcp_store_entity_search(t, &sc, "x", 1, 0, r.hits, 1, NULL, NULL),
            MCP_STORE_EINVAL, "bm25: no nhits is EINVAL");
 
     mcp_store_txn_abort(t);
@@ -1226,13 +1231,11 @@ static void
 test_prefix(void)
 {
     int                 rc;
-    char                docs[256];
-    size_t              n, total;
     double              want;
     mcp_store_t        *s;
     mcp_store_txn_t    *t;
-    mcp_store_hit_t     hits[TEST_HITS];
     mcp_store_scope_t   sc;
+    test_found_t        r;
 
     /* Alice scores high on "alice" (three times, short); ali is long */
 
@@ -1260,26 +1263,27 @@ test_prefix(void)
 
     rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
 
-    rc = test_search(t, &sc, "ali", hits, &n, &total, docs, sizeof(docs));
-    TAP_OK(rc == MCP_STORE_OK && total == 2
-           && strcmp(docs, "zed,Alice") == 0,
-           "prefix: ali finds Alice after the exact match: %s", docs);
+    rc = test_search(t, &sc, "ali", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total == 2
+           && strcmp(r.docs, "zed,Alice") == 0,
+           "prefix: ali finds Alice after the exact match: %s", r.docs);
 
-    TAP_OK(n == 2 && test_near(hits[1].score, hits[0].score / 2),
+    TAP_OK(r.n == 2 && test_near(r.hits[1].score, r.hits[0].score / 2),
            "prefix: the prefix-only score is scaled under the exact one "
-           "(%.6f, %.6f)", hits[0].score, hits[1].score);
+           "(%.6f, %.6f)", r.hits[0].score, r.hits[1].score);
 
     /* lengths: Alice 5 (alice five times), zed 14, bob 5 */
     want = test_bm25(5, 1, 3, 5, (5.0 + 14.0 + 5.0) / 3.0);
 
-    rc = test_search(t, &sc, "alic", hits, &n, &total, docs, sizeof(docs));
-    TAP_OK(rc == MCP_STORE_OK && total == 1 && strcmp(docs, "Alice") == 0
-           && test_near(hits[0].score, want),
+    rc = test_search(t, &sc, "alic", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total == 1 && strcmp(r.docs, "Alice") == 0
+           && test_near(r.hits[0].score, want),
            "prefix: with no exact match, the prefix score is plain BM25: "
-           "%.6f", n ? hits[0].score : 0.0);
+           "%.6f", r.n ? r.hits[0].score : 0.0);
 
-    rc = test_search(t, &sc, "alice", hits, &n, &total, docs, sizeof(docs));
-    TAP_OK(rc == MCP_STORE_OK && total == 1 && test_near(hits[0].score, want),
+    rc = test_search(t, &sc, "alice", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total == 1
+           && test_near(r.hits[0].score, want),
            "prefix: alice is exact: the same score");
 
     TAP_OK(test_finds(t, &sc, "alicex", ""),
@@ -1301,12 +1305,12 @@ test_query_limits(void)
 {
     int                 rc, ok;
     char                name[16], word[16], *q;
-    size_t              i, n, total, len;
+    size_t              i, len;
     double              one;
     mcp_store_t        *s;
     mcp_store_txn_t    *t;
-    mcp_store_hit_t     hits[TEST_HITS];
     mcp_store_scope_t   sc;
+    test_found_t        r;
 
     rc = test_begin("query-limits", "acme", "", &s, &t, &sc);
 
@@ -1331,23 +1335,23 @@ test_query_limits(void)
 
     rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
 
-    rc |= test_search(t, &sc, "apple", hits, &n, &total, NULL, 0);
-    one = (n == 1) ? hits[0].score : 0.0;
+    rc |= test_search(t, &sc, "apple", &r);
+    one = (r.n == 1) ? r.hits[0].score : 0.0;
 
-    rc |= test_search(t, &sc, "apple apple APPLE", hits, &n, &total, NULL,
-                      0);
-    TAP_OK(rc == MCP_STORE_OK && n == 1 && one > 0.0
-           && test_near(hits[0].score, 3 * one)
+    rc |= test_search(t, &sc, "apple apple APPLE", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.n == 1 && one > 0.0
+           && test_near(r.hits[0].score, 3 * one)
            && !mcp_store_txn_truncated(t),
            "query limits: a word three times is one term weighing 3: "
-           "%.9f = 3 * %.9f", n ? hits[0].score : 0.0, one);
+           "%.9f = 3 * %.9f", r.n ? r.hits[0].score : 0.0, one);
 
     /* 3,000 times the word costs what once does: one scan */
 
     q = test_repeat("apple ", 3000);
     mcp_store_txn_budget(t, 8);
-    rc = test_search(t, &sc, q, hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && n == 1 && test_near(hits[0].score, 3000 * one)
+    rc = test_search(t, &sc, q, &r);
+    TAP_OK(rc == MCP_STORE_OK && r.n == 1
+           && test_near(r.hits[0].score, 3000 * one)
            && !mcp_store_txn_truncated(t),
            "query limits: 3000 times, read once, within 4 units of work");
     free(q);
@@ -1369,8 +1373,8 @@ test_query_limits(void)
     mcp_store_txn_abort(t);
     rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
 
-    rc |= test_search(t, &sc, q, hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && total == 0 && mcp_store_txn_truncated(t),
+    rc |= test_search(t, &sc, q, &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total == 0 && mcp_store_txn_truncated(t),
            "query limits: the word after %d others is left out, and the "
            "search says it is truncated", MCP_STORE_QUERY_TERMS);
 
@@ -1383,24 +1387,24 @@ test_query_limits(void)
     memcpy(q, "omega ", 6);
     q[len - 1] = '\0';
 
-    rc |= test_search(t, &sc, q, hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && total == 1 && !mcp_store_txn_truncated(t),
+    rc |= test_search(t, &sc, q, &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total == 1 && !mcp_store_txn_truncated(t),
            "query limits: %d words, omega first, are all counted: ...%s",
            MCP_STORE_QUERY_TERMS, q + len - 12);
     free(q);
 
-    rc |= test_search(t, &sc, "pre", hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && total == MCP_STORE_QUERY_EXPANSIONS
+    rc |= test_search(t, &sc, "pre", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total == MCP_STORE_QUERY_EXPANSIONS
            && mcp_store_txn_truncated(t),
            "query limits: pre matches %u of the 300 words it is a prefix of "
-           "(truncated)", (unsigned) total);
+           "(truncated)", (unsigned) r.total);
 
     mcp_store_txn_abort(t);
     rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
 
-    rc |= test_search(t, &sc, "pre299 pre2", hits, &n, &total, NULL, 0);
-    ok = (n > 0 && test_str_is(hits[0].doc, hits[0].doc_len, "p299"));
-    TAP_OK(rc == MCP_STORE_OK && ok && total == 100
+    rc |= test_search(t, &sc, "pre299 pre2", &r);
+    ok = (r.n > 0 && test_str_is(r.hits[0].doc, r.hits[0].doc_len, "p299"));
+    TAP_OK(rc == MCP_STORE_OK && ok && r.total == 100
            && !mcp_store_txn_truncated(t),
            "query limits: exact matches first, 100 prefix matches whole");
 
@@ -1420,14 +1424,14 @@ test_budget(void)
 {
     int                       rc, more;
     char                      name[16], last[16];
-    size_t                    i, n, total, listed;
+    size_t                    i, listed;
     mcp_store_t              *s;
     mcp_store_txn_t          *t;
     test_seen_t               l;
-    mcp_store_hit_t           hits[TEST_HITS];
     mcp_store_scope_t         sc;
     mcp_store_relation_t      after;
     mcp_store_observation_t   obs[1];
+    test_found_t              r;
 
     rc = test_begin("budget", "acme", "", &s, &t, &sc);
 
@@ -1449,16 +1453,16 @@ test_budget(void)
 
     rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
 
-    rc |= test_search(t, &sc, "common", hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && total == 100 && !mcp_store_txn_truncated(t),
+    rc |= test_search(t, &sc, "common", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total == 100 && !mcp_store_txn_truncated(t),
            "budget: the default finds all 100");
 
     mcp_store_txn_budget(t, 2 * 30);
-    rc = test_search(t, &sc, "common", hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && total > 0 && total < 100
+    rc = test_search(t, &sc, "common", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total > 0 && r.total < 100
            && mcp_store_txn_truncated(t),
            "budget: 60 units, half for the search: %u of them, truncated",
-           (unsigned) total);
+           (unsigned) r.total);
 
     mcp_store_txn_budget(t, 0);
     TAP_OK(test_finds(t, &sc, "common", ""),
@@ -1572,13 +1576,13 @@ test_map_full(void)
 {
     int                 rc;
     char                dir[PATH_MAX], name[32], *text;
-    size_t              i, n, total;
+    size_t              i, n;
     uint64_t            before;
     mcp_store_t        *s;
     mcp_store_txn_t    *t;
-    mcp_store_hit_t     hits[TEST_HITS];
     mcp_store_entity_t  e;
     mcp_store_scope_t   sc;
+    test_found_t        r;
 
     s = test_open(test_dir(dir, "full"), 256 * TEST_KIB, 0);
     sc = test_scope("acme", "");
@@ -1631,8 +1635,8 @@ test_map_full(void)
            && test_entries(t, s->postings) == before,
            "map full: nothing of the transaction is kept");
 
-    rc = test_search(t, &sc, "small", hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && total == 1
+    rc = test_search(t, &sc, "small", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total == 1
            && test_get(t, &sc, "kept", &e, NULL, 0, NULL) == MCP_STORE_OK,
            "map full: what was committed before is intact");
 
@@ -1886,7 +1890,6 @@ test_old_store(void)
 {
     int                 rc, ok, more;
     char                dir[PATH_MAX];
-    size_t              n, total;
     MDB_env            *env;
     MDB_txn            *txn;
     MDB_dbi             dbi;
@@ -1894,9 +1897,9 @@ test_old_store(void)
     mcp_store_t        *s;
     mcp_store_txn_t    *t;
     test_seen_t         l;
-    mcp_store_hit_t     hits[TEST_HITS];
     mcp_store_entity_t  e;
     mcp_store_scope_t   sc;
+    test_found_t        r;
 
     test_dir(dir, "old");
 
@@ -1935,9 +1938,9 @@ test_old_store(void)
          && test_rels(t, &sc, NULL, NULL, 0, &l, NULL) == MCP_STORE_OK
          && test_rels_to(t, &sc, "x", &l) == MCP_STORE_OK
          && l.calls == 0
-         && test_search(t, &sc, "x", hits, &n, &total, NULL, 0)
+         && test_search(t, &sc, "x", &r)
             == MCP_STORE_OK
-         && total == 0;
+         && r.total == 0;
 
     TAP_OK(ok, "old store: finds nothing, fails nothing");
 
@@ -2157,28 +2160,25 @@ test_del(mcp_store_txn_t *t, const mcp_store_scope_t *sc, const char *name,
 }
 
 
-/* Searches entities; docs (if not NULL) receives the hits "a,b,c". */
+/* Searches entities: r receives the hits and their documents, "a,b,c". */
 
 static int
 test_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
-    const char *query, mcp_store_hit_t *hits, size_t *n, size_t *total,
-    char *docs, size_t size)
+    const char *query, test_found_t *r)
 {
     int     rc;
     size_t  i, len;
 
-    rc = mcp_store_entity_search(t, sc, query, strlen(query), 0, hits,
-                                 TEST_HITS, n, total);
+    rc = mcp_store_entity_search(t, sc, query, strlen(query), 0, r->hits,
+                                 TEST_HITS, &r->n, &r->total);
 
-    if (docs != NULL) {
-        docs[0] = '\0';
-        len = 0;
+    r->docs[0] = '\0';
+    len = 0;
 
-        for (i = 0; rc == MCP_STORE_OK && i < *n; i++) {
-            len += (size_t) snprintf(docs + len, size - len, "%s%.*s",
-                                     i ? "," : "", (int) hits[i].doc_len,
-                                     hits[i].doc);
-        }
+    for (i = 0; rc == MCP_STORE_OK && i < r->n; i++) {
+        len += (size_t) snprintf(r->docs + len, sizeof(r->docs) - len,
+                                 "%s%.*s", i ? "," : "",
+                                 (int) r->hits[i].doc_len, r->hits[i].doc);
     }
 
     return rc;
@@ -2191,16 +2191,14 @@ static int
 test_finds(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *query, const char *docs)
 {
-    int              rc;
-    char             found[1024];
-    size_t           n, total;
-    mcp_store_hit_t  hits[TEST_HITS];
+    int           rc;
+    test_found_t  r;
 
-    rc = test_search(t, sc, query, hits, &n, &total, found, sizeof(found));
+    rc = test_search(t, sc, query, &r);
 
-    if (rc != MCP_STORE_OK || strcmp(found, docs) != 0 || total != n) {
+    if (rc != MCP_STORE_OK || strcmp(r.docs, docs) != 0 || r.total != r.n) {
         tap_diag("  search \"%s\": rc %d, %zu of %zu: %s, expected %s",
-                 query, rc, n, total, found, docs);
+                 query, rc, r.n, r.total, r.docs, docs);
         return 0;
     }
 
