@@ -44,7 +44,8 @@ static int test_begin(const char *name, const char *tenant, const char *ns,
 static mcp_store_scope_t test_scope(const char *tenant, const char *ns);
 static int test_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     int *created, const char *name, const char *type, ...);
-static int test_docs(mcp_store_txn_t *t, const mcp_store_scope_t *sc, ...);
+static int test_entities(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    ...);
 static int test_relate_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *list);
 static mcp_store_relation_t test_rel(const char *from, const char *type,
@@ -884,12 +885,8 @@ test_entity_delete(void)
     rc = test_begin("entity-delete", "acme", "", &s, &t, &sc);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "alice", "person", "likes tea", NULL);
-    }
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "bob", "person", "likes coffee",
-                         NULL);
+        rc = test_entities(t, &sc, "alice", "person", "likes tea",
+                           "bob", "person", "likes coffee", NULL);
     }
 
     if (rc == MCP_STORE_OK) {
@@ -1159,9 +1156,9 @@ test_bm25_order(void)
     rc = test_begin("bm25", "acme", "", &s, &t, &sc);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_docs(t, &sc, "doc1", "apple banana apple",
-                       "doc2", "apple cherry", "doc3", "cherry banana durian",
-                       NULL);
+        rc = test_entities(t, &sc, "doc1", "x", "apple banana apple",
+                           "doc2", "x", "apple cherry",
+                           "doc3", "x", "cherry banana durian", NULL);
     }
 
     rc = test_end(t, rc);
@@ -1242,17 +1239,10 @@ test_prefix(void)
     rc = test_begin("prefix", "acme", "", &s, &t, &sc);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "Alice", "alice", "alice", NULL);
-    }
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "zed", "person",
-                         "ali one two three four five six seven eight nine",
-                         NULL);
-    }
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "bob", "person", "nothing", NULL);
+        rc = test_entities(t, &sc, "Alice", "alice", "alice",
+                           "zed", "person",
+                           "ali one two three four five six seven eight nine",
+                           "bob", "person", "nothing", NULL);
     }
 
     if (rc == MCP_STORE_OK) {
@@ -1315,8 +1305,8 @@ test_query_limits(void)
     rc = test_begin("query-limits", "acme", "", &s, &t, &sc);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_docs(t, &sc, "doc1", "apple banana apple", "doc2", "omega",
-                       NULL);
+        rc = test_entities(t, &sc, "doc1", "x", "apple banana apple",
+                           "doc2", "x", "omega", NULL);
     }
 
     /* "pre000" to "pre299", one an entity: more than a word expands to */
@@ -2043,16 +2033,16 @@ test_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc, int *created,
 
 
 /*
- * Creates entities of type "x" from pairs of a name and one observation,
+ * Creates entities from triples of a name, a type and one observation,
  * up to a NULL name.
  */
 
 static int
-test_docs(mcp_store_txn_t *t, const mcp_store_scope_t *sc, ...)
+test_entities(mcp_store_txn_t *t, const mcp_store_scope_t *sc, ...)
 {
     int          rc;
     va_list      args;
-    const char  *name, *text;
+    const char  *name, *type, *text;
 
     rc = MCP_STORE_OK;
 
@@ -2060,8 +2050,9 @@ test_docs(mcp_store_txn_t *t, const mcp_store_scope_t *sc, ...)
 
     while (rc == MCP_STORE_OK && (name = va_arg(args, const char *)) != NULL)
     {
+        type = va_arg(args, const char *);
         text = va_arg(args, const char *);
-        rc = test_create(t, sc, NULL, name, "x", text, NULL);
+        rc = test_create(t, sc, NULL, name, type, text, NULL);
     }
 
     va_end(args);
