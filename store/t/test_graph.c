@@ -40,12 +40,12 @@ typedef struct {
 
 
 static int test_begin(const char *name, const char *tenant, const char *ns,
-    mcp_store_t **s, mcp_store_txn_t **t, mcp_store_scope_t *sc);
+    mcp_store_t **s, mcp_store_txn_t **t, mcp_store_scope_t *sc, ...);
 static mcp_store_scope_t test_scope(const char *tenant, const char *ns);
 static int test_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     int *created, const char *name, const char *type, ...);
 static int test_entities(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
-    ...);
+    va_list args);
 static int test_relate_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *list);
 static mcp_store_relation_t test_rel(const char *from, const char *type,
@@ -288,7 +288,7 @@ test_abort(void)
     mcp_store_entity_t   e;
     mcp_store_scope_t    sc;
 
-    rc = test_begin("abort", "acme", "", &s, &t, &sc);
+    rc = test_begin("abort", "acme", "", &s, &t, &sc, NULL);
     snprintf(dir, sizeof(dir), "%s/abort", test_root);
 
     if (rc == MCP_STORE_OK) {
@@ -405,7 +405,7 @@ test_entity(void)
     mcp_store_scope_t         sc;
     mcp_store_observation_t   obs[4];
 
-    rc = test_begin("entity", "acme", "main", &s, &t, &sc);
+    rc = test_begin("entity", "acme", "main", &s, &t, &sc, NULL);
 
     if (rc == MCP_STORE_OK) {
         rc = test_create(t, &sc, &created, "Alice", "person", "likes tea",
@@ -591,11 +591,8 @@ test_observations(void)
     mcp_store_scope_t         sc;
     mcp_store_observation_t   obs[4];
 
-    rc = test_begin("observations", "acme", "", &s, &t, &sc);
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "Alice", "person", "likes tea", NULL);
-    }
+    rc = test_begin("observations", "acme", "", &s, &t, &sc,
+                    "Alice", "person", "likes tea", NULL);
 
     TAP_RC(rc, MCP_STORE_OK, "observations: an entity");
 
@@ -660,7 +657,7 @@ test_write_copies(void)
     mcp_store_scope_t         sc;
     mcp_store_observation_t   obs[2];
 
-    rc = test_begin("copies", "acme", "", &s, &t, &sc);
+    rc = test_begin("copies", "acme", "", &s, &t, &sc, NULL);
 
     if (rc == MCP_STORE_OK) {
         rc = test_create(t, &sc, NULL, "Alice", "person", "first", "second",
@@ -785,7 +782,7 @@ test_relations(void)
     mcp_store_scope_t      sc;
     mcp_store_relation_t   r;
 
-    rc = test_begin("relations", "acme", "", &s, &t, &sc);
+    rc = test_begin("relations", "acme", "", &s, &t, &sc, NULL);
 
     if (rc == MCP_STORE_OK) {
         rc = test_relate(t, &sc, "alice", "knows", "bob", &created);
@@ -883,12 +880,9 @@ test_entity_delete(void)
     test_seen_t         l;
     mcp_store_scope_t   sc;
 
-    rc = test_begin("entity-delete", "acme", "", &s, &t, &sc);
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_entities(t, &sc, "alice", "person", "likes tea",
-                           "bob", "person", "likes coffee", NULL);
-    }
+    rc = test_begin("entity-delete", "acme", "", &s, &t, &sc,
+                    "alice", "person", "likes tea",
+                    "bob", "person", "likes coffee", NULL);
 
     if (rc == MCP_STORE_OK) {
         rc = test_relate_list(t, &sc, "alice knows bob, bob knows alice, "
@@ -1036,15 +1030,11 @@ test_index_upkeep(void)
     mcp_store_txn_t    *t;
     mcp_store_scope_t   sc;
 
-    rc = test_begin("upkeep", "acme", "ns", &s, &t, &sc);
-
     /* alice (the name counts three times), person, likes, the, tea: stop
      * words are indexed too (queries skip them) */
 
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "Alice", "person", "likes the tea",
-                         NULL);
-    }
+    rc = test_begin("upkeep", "acme", "ns", &s, &t, &sc,
+                    "Alice", "person", "likes the tea", NULL);
 
     TAP_RC(rc, MCP_STORE_OK, "upkeep: an entity");
 
@@ -1152,13 +1142,10 @@ test_bm25_order(void)
 
     /* lengths count the name (three times) and the type: 7, 6, 7 */
 
-    rc = test_begin("bm25", "acme", "", &s, &t, &sc);
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_entities(t, &sc, "doc1", "x", "apple banana apple",
-                           "doc2", "x", "apple cherry",
-                           "doc3", "x", "cherry banana durian", NULL);
-    }
+    rc = test_begin("bm25", "acme", "", &s, &t, &sc,
+                    "doc1", "x", "apple banana apple",
+                    "doc2", "x", "apple cherry",
+                    "doc3", "x", "cherry banana durian", NULL);
 
     rc = test_end(t, rc);
 
@@ -1235,14 +1222,11 @@ test_prefix(void)
 
     /* Alice scores high on "alice" (three times, short); ali is long */
 
-    rc = test_begin("prefix", "acme", "", &s, &t, &sc);
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_entities(t, &sc, "Alice", "alice", "alice",
-                           "zed", "person",
-                           "ali one two three four five six seven eight nine",
-                           "bob", "person", "nothing", NULL);
-    }
+    rc = test_begin("prefix", "acme", "", &s, &t, &sc,
+                    "Alice", "alice", "alice",
+                    "zed", "person",
+                    "ali one two three four five six seven eight nine",
+                    "bob", "person", "nothing", NULL);
 
     if (rc == MCP_STORE_OK) {
         rc = mcp_store_txn_commit(t);
@@ -1301,12 +1285,9 @@ test_query_limits(void)
     mcp_store_scope_t   sc;
     test_found_t        r;
 
-    rc = test_begin("query-limits", "acme", "", &s, &t, &sc);
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_entities(t, &sc, "doc1", "x", "apple banana apple",
-                           "doc2", "x", "omega", NULL);
-    }
+    rc = test_begin("query-limits", "acme", "", &s, &t, &sc,
+                    "doc1", "x", "apple banana apple",
+                    "doc2", "x", "omega", NULL);
 
     /* "pre000" to "pre299", one an entity: more than a word expands to */
 
@@ -1422,7 +1403,7 @@ test_budget(void)
     mcp_store_observation_t   obs[1];
     test_found_t              r;
 
-    rc = test_begin("budget", "acme", "", &s, &t, &sc);
+    rc = test_begin("budget", "acme", "", &s, &t, &sc, NULL);
 
     for (i = 0; rc == MCP_STORE_OK && i < 100; i++) {
         snprintf(name, sizeof(name), "n%02u", (unsigned) i);
@@ -1534,11 +1515,8 @@ test_utf8(void)
     TAP_OK(test_tokens_are("x\xff" "y\xc3", "x,y"),
            "utf8: bytes that are not UTF-8 separate words");
 
-    rc = test_begin("utf8", "acme", "", &s, &t, &sc);
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "Le Caf\xc3\xa9", "place", NULL);
-    }
+    rc = test_begin("utf8", "acme", "", &s, &t, &sc,
+                    "Le Caf\xc3\xa9", "place", NULL, NULL);
 
     TAP_RC(rc, MCP_STORE_OK, "utf8: an entity with a non-ASCII name");
 
@@ -1965,9 +1943,11 @@ test_old_store(void)
 
 static int
 test_begin(const char *name, const char *tenant, const char *ns,
-    mcp_store_t **s, mcp_store_txn_t **t, mcp_store_scope_t *sc)
+    mcp_store_t **s, mcp_store_txn_t **t, mcp_store_scope_t *sc, ...)
 {
-    char  dir[PATH_MAX];
+    int      rc;
+    char     dir[PATH_MAX];
+    va_list  args;
 
     *sc = test_scope(tenant, ns);
     *s = test_open(test_dir(dir, name), 0, 0);
@@ -1976,7 +1956,15 @@ test_begin(const char *name, const char *tenant, const char *ns,
         tap_bail("cannot open a store in %s", dir);
     }
 
-    return mcp_store_txn_begin(*s, 0, t);
+    rc = mcp_store_txn_begin(*s, 0, t);
+
+    if (rc == MCP_STORE_OK) {
+        va_start(args, sc);
+        rc = test_entities(*t, sc, args);
+        va_end(args);
+    }
+
+    return rc;
 }
 
 
@@ -2028,20 +2016,17 @@ test_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc, int *created,
 
 
 /*
- * Creates entities from triples of a name, a type and one observation,
- * up to a NULL name.
+ * Creates entities from triples of a name, a type and one observation
+ * (or NULL for none), up to a NULL name.
  */
 
 static int
-test_entities(mcp_store_txn_t *t, const mcp_store_scope_t *sc, ...)
+test_entities(mcp_store_txn_t *t, const mcp_store_scope_t *sc, va_list args)
 {
     int          rc;
-    va_list      args;
     const char  *name, *type, *text;
 
     rc = MCP_STORE_OK;
-
-    va_start(args, sc);
 
     while (rc == MCP_STORE_OK && (name = va_arg(args, const char *)) != NULL)
     {
@@ -2049,8 +2034,6 @@ test_entities(mcp_store_txn_t *t, const mcp_store_scope_t *sc, ...)
         text = va_arg(args, const char *);
         rc = test_create(t, sc, NULL, name, type, text, NULL);
     }
-
-    va_end(args);
 
     return rc;
 }
