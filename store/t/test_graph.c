@@ -658,11 +658,11 @@ test_write_copies(void)
     mcp_store_observation_t   obs[2];
     test_graph_t              g;
 
-    rc = test_begin(&g, "copies", "acme", "", NULL);
+    rc = test_begin(&g, "copies", "acme", "", "Alice", "person", "first",
+                    NULL);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_create(g.t, &g.sc, NULL, "Alice", "person", "first", "second",
-                         NULL);
+        rc = test_obs(g.t, &g.sc, "Alice", "second", NULL);
     }
 
     if (rc == MCP_STORE_OK) {
