@@ -56,13 +56,6 @@ add_block_preprocessor(sub {
     }
 });
 
-sub call {
-    my ($id, $name, $args) = @_;
-    return "POST /mcp\n{\"jsonrpc\": \"2.0\", \"id\": $id, \"method\": "
-           . "\"tools/call\", \"params\": {\"name\": \"$name\", "
-           . "\"arguments\": $args}}";
-}
-
 run_tests();
 
 __DATA__
@@ -81,8 +74,8 @@ __DATA__
 
 === TEST 2: shorten_url: short_url follows the mcp_redirect location, and leads there
 --- request eval
-[::call(2, "shorten_url",
-        '{"url": "https://example.com/counted", "alias": "counted"}'),
+['POST /mcp
+{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "shorten_url", "arguments": {"url": "https://example.com/counted", "alias": "counted"}}}',
  "GET /s/counted"]
 --- error_code eval
 [200, 302]
@@ -117,8 +110,10 @@ __DATA__
 
 === TEST 5: ... the written counts hold the GETs only
 --- request eval
-[::call(5, "url_stats", '{"code": "counted"}'),
- ::call(5, "url_stats", '{"code": "twice"}')]
+['POST /mcp
+{"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "url_stats", "arguments": {"code": "counted"}}}',
+ 'POST /mcp
+{"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": {"name": "url_stats", "arguments": {"code": "twice"}}}']
 --- response_body_like eval
 ['"structuredContent":\{"code":"counted",.*"visits":2,',
  '"structuredContent":\{"code":"twice",.*"visits":2,']
