@@ -94,10 +94,9 @@ typedef struct {
 typedef struct {
     ngx_str_t                  redirect_prefix; /* or { 0, NULL }: "/" */
     ngx_str_t                  redirect_other;  /* a second mcp_redirect
-                                                   location that is not
-                                                   that prefix, or a regex
-                                                   or named one: no prefix
-                                                   can be derived */
+                                                   location, or a regex,
+                                                   exact or named one: no
+                                                   prefix can be derived */
 } ngx_http_mcp_srv_conf_t;
 
 

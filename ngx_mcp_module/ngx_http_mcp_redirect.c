@@ -95,6 +95,8 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
                                         code.len, now);
         }
 
+        /* a HEAD leaves rc MCP_STORE_OK: a redirect, no use taken */
+
     } else if (visit) {
         ngx_http_mcp_count_visit(mmcf, &code, now);
     }
