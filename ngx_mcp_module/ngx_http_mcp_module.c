@@ -33,6 +33,7 @@ static ngx_int_t ngx_http_mcp_store_reachable(ngx_cycle_t *cycle,
     ngx_str_t *path, ngx_core_conf_t *ccf);
 static ngx_http_mcp_reach_t ngx_http_mcp_reach_probe(u_char *path,
     ngx_core_conf_t *ccf);
+static void *ngx_http_mcp_create_srv_conf(ngx_conf_t *cf);
 static void *ngx_http_mcp_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -40,6 +41,7 @@ static char *ngx_http_mcp_store(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static void ngx_http_mcp_redirect_location(ngx_conf_t *cf);
 static char *ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -268,7 +270,7 @@ static ngx_http_module_t  ngx_http_mcp_module_ctx = {
     ngx_http_mcp_create_main_conf,         /* create main configuration */
     ngx_http_mcp_init_main_conf,           /* init main configuration */
 
-    NULL,                                  /* create server configuration */
+    ngx_http_mcp_create_srv_conf,          /* create server configuration */
     NULL,                                  /* merge server configuration */
 
     ngx_http_mcp_create_loc_conf,          /* create location configuration */
@@ -694,6 +696,20 @@ ngx_http_mcp_reach_probe(u_char *path, ngx_core_conf_t *ccf)
 
 
 static void *
+ngx_http_mcp_create_srv_conf(ngx_conf_t *cf)
+{
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     mscf->redirect_prefix = { 0, NULL };
+     *     mscf->redirect_other = { 0, NULL };
+     */
+
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_mcp_srv_conf_t));
+}
+
+
+static void *
 ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
 {
     ngx_http_mcp_loc_conf_t  *mlcf;
@@ -763,6 +779,7 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_str_t                 *name;
     ngx_uint_t                 i;
     ngx_http_server_name_t    *sn;
+    ngx_http_mcp_srv_conf_t   *mscf;
     ngx_http_core_srv_conf_t  *cscf;
 
     ngx_conf_merge_uint_value(conf->redirect_status, prev->redirect_status,
@@ -837,6 +854,22 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "mcp_base_url \"%V\" must end with \"/\"",
                            &conf->base_url);
+        return NGX_CONF_ERROR;
+    }
+
+    /* short_url is derived from the server's mcp_redirect location */
+
+    mscf = ngx_http_conf_get_module_srv_conf(cf, ngx_mcp_module);
+
+    if ((conf->handler == NGX_HTTP_MCP_HANDLER_SHORTEN
+         || conf->handler == NGX_HTTP_MCP_HANDLER_ENDPOINT)
+        && conf->base_url.len == 0 && mscf->redirect_other.len)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "short URLs of this server need mcp_base_url: "
+                           "it has more than one mcp_redirect location, or "
+                           "one that is not a prefix location (\"%V\")",
+                           &mscf->redirect_other);
         return NGX_CONF_ERROR;
     }
 
@@ -958,7 +991,45 @@ ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mlcf->body = h->body;
     clcf->handler = h->handler;
 
+    if (h->type == NGX_HTTP_MCP_HANDLER_REDIRECT) {
+        ngx_http_mcp_redirect_location(cf);
+    }
+
     return NGX_CONF_OK;
+}
+
+
+/*
+ * Records where the server's codes are served: short URLs follow the
+ * prefix of its one mcp_redirect location.  A second one, or one that is
+ * not a prefix location (regex, exact, named), leaves no prefix to follow:
+ * then the server's mcp_shorten and mcp_endpoint need mcp_base_url.
+ */
+
+static void
+ngx_http_mcp_redirect_location(ngx_conf_t *cf)
+{
+    ngx_http_mcp_srv_conf_t   *mscf;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    mscf = ngx_http_conf_get_module_srv_conf(cf, ngx_mcp_module);
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (mscf->redirect_other.len) {
+        return;
+    }
+
+    if (mscf->redirect_prefix.len
+#if (NGX_PCRE)
+        || clcf->regex
+#endif
+        || clcf->exact_match || clcf->named)
+    {
+        mscf->redirect_other = clcf->name;
+        return;
+    }
+
+    mscf->redirect_prefix = clcf->name;
 }
 
 

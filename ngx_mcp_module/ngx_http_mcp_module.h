@@ -87,6 +87,19 @@ typedef struct {
 } ngx_http_mcp_main_conf_t;
 
 
+/*
+ * Where a server's short URLs lead: the prefix of its mcp_redirect
+ * location, so that short_url can be derived without mcp_base_url.
+ */
+typedef struct {
+    ngx_str_t                  redirect_prefix; /* or { 0, NULL }: "/" */
+    ngx_str_t                  redirect_other;  /* a second mcp_redirect
+                                                   location, or a regex,
+                                                   exact or named one: no
+                                                   prefix can be derived */
+} ngx_http_mcp_srv_conf_t;
+
+
 typedef struct {
     ngx_uint_t                 handler;       /* NGX_HTTP_MCP_HANDLER_* */
     ngx_http_handler_pt        body;          /* answers the request body

@@ -346,3 +346,33 @@ test_entries(mcp_store_txn_t *t, MDB_dbi dbi)
 
     return st.ms_entries;
 }
+
+
+void
+test_seen_init(test_seen_t *l, size_t stop_at)
+{
+    l->calls = 0;
+    l->stop_at = stop_at;
+    l->seen[0] = '\0';
+}
+
+
+int
+test_seen_add(test_seen_t *l, const char *fmt, ...)
+{
+    size_t   len;
+    va_list  args;
+
+    len = strlen(l->seen);
+
+    if (l->calls++ > 0 && len + 1 < sizeof(l->seen)) {
+        l->seen[len++] = ',';
+        l->seen[len] = '\0';
+    }
+
+    va_start(args, fmt);
+    vsnprintf(l->seen + len, sizeof(l->seen) - len, fmt, args);
+    va_end(args);
+
+    return l->calls == l->stop_at;
+}
