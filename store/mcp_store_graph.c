@@ -166,6 +166,13 @@ mcp_store_entity_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     rc = mcp_store_entity_write(t, &kb, &ne, MDB_NOOVERWRITE);
 
     if (rc == MCP_STORE_OK) {
+        rc = mcp_store_usage_add(t->store, t->mdb, sc->tenant, sc->tenant_len,
+                                 MCP_STORE_QUOTA_ENTITIES, 1,
+                                 (int64_t) mcp_store_entity_bytes(e->name_len,
+                                                                  &ne));
+    }
+
+    if (rc == MCP_STORE_OK) {
         rc = mcp_store_entity_index(t, sc, e->name, e->name_len, &ne, 1);
     }
 
@@ -256,6 +263,12 @@ mcp_store_observation_add(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
         rc = mcp_store_entity_write(t, &kb, &e, 0);
 
         if (rc == MCP_STORE_OK) {
+            rc = mcp_store_usage_add(t->store, t->mdb, sc->tenant,
+                                     sc->tenant_len, MCP_STORE_QUOTA_ENTITIES,
+                                     0, (int64_t) text_len);
+        }
+
+        if (rc == MCP_STORE_OK) {
             rc = mcp_store_index_add(t, sc, MCP_STORE_DOC_ENTITY, name,
                                      name_len, text, text_len);
         }
@@ -302,6 +315,12 @@ mcp_store_observation_delete(mcp_store_txn_t *t,
         e.nobservations--;
 
         rc = mcp_store_entity_write(t, &kb, &e, 0);
+
+        if (rc == MCP_STORE_OK) {
+            rc = mcp_store_usage_add(t->store, t->mdb, sc->tenant,
+                                     sc->tenant_len, MCP_STORE_QUOTA_ENTITIES,
+                                     0, -(int64_t) text_len);
+        }
 
         if (rc == MCP_STORE_OK) {
             rc = mcp_store_index_remove(t, sc, MCP_STORE_DOC_ENTITY, name,
@@ -357,6 +376,13 @@ mcp_store_entity_delete(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     mcp_store_kbuf_val(&kb, &key);
 
     rc = mcp_store_rc(mdb_del(t->mdb, s->entities, &key, NULL));
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_usage_add(s, t->mdb, sc->tenant, sc->tenant_len,
+                                 MCP_STORE_QUOTA_ENTITIES, -1,
+                                 -(int64_t) mcp_store_entity_bytes(name_len,
+                                                                   &e));
+    }
 
     if (rc == MCP_STORE_OK) {
         rc = mcp_store_entity_index(t, sc, name, name_len, &e, 0);
@@ -430,6 +456,23 @@ mcp_store_entity_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 
     return mcp_store_walk(&w, t->store->entities, &prefix,
                           after_len > 0 ? &start : NULL, limit, more);
+}
+
+
+/* what an entity counts towards its tenant's bytes (mcp_store_quota.c) */
+
+size_t
+mcp_store_entity_bytes(size_t name_len, const mcp_store_entity_t *e)
+{
+    size_t  i, bytes;
+
+    bytes = name_len + e->type_len;
+
+    for (i = 0; i < e->nobservations; i++) {
+        bytes += e->observations[i].text_len;
+    }
+
+    return bytes;
 }
 
 
