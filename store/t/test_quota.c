@@ -23,6 +23,8 @@ static void test_links(void);
 static void test_graph(void);
 static void test_messages(void);
 static void test_recount(void);
+static mcp_store_t *test_quota_open(char *dir, const char *name);
+static int test_end(mcp_store_txn_t *t, int rc);
 static int test_usage(mcp_store_t *s, const char *tenant, uint64_t links,
     uint64_t entities, uint64_t messages, uint64_t bytes);
 static int test_refused(mcp_store_t *s, unsigned which, uint64_t limit);
@@ -70,12 +72,7 @@ test_links(void)
     mcp_store_t       *s;
     mcp_store_link_t   link;
 
-    s = test_open(test_dir(dir, "links"), 0, 0);
-    if (s == NULL) {
-        tap_bail("cannot open the store");
-    }
-
-    mcp_store_quota_set(s, test_quotas, 2);
+    s = test_quota_open(dir, "links");
 
     TAP_OK(test_link(s, "a1", "acme", "https://a.example/1") == MCP_STORE_OK
            && test_link(s, "a2", "acme", "https://a.example/2")
@@ -159,12 +156,7 @@ test_graph(void)
     mcp_store_t          *s;
     mcp_store_txn_t      *t;
 
-    s = test_open(test_dir(dir, "graph"), 0, 0);
-    if (s == NULL) {
-        tap_bail("cannot open the store");
-    }
-
-    mcp_store_quota_set(s, test_quotas, 2);
+    s = test_quota_open(dir, "graph");
 
     /* name 5 + type 4 + observation 3 */
 
@@ -189,9 +181,7 @@ test_graph(void)
                                        TEST_STR("more"), 1, &done);
     }
 
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_txn_commit(t);
-    }
+    rc = test_end(t, rc);
 
     TAP_OK(rc == MCP_STORE_OK && test_usage(s, "acme", 0, 2, 0, 28),
            "graph: an observation adds its bytes");
@@ -231,9 +221,7 @@ test_graph(void)
                                      &done);
     }
 
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_txn_commit(t);
-    }
+    rc = test_end(t, rc);
 
     TAP_OK(rc == MCP_STORE_OK && test_usage(s, "acme", 0, 1, 0, 12)
            && test_entity(s, &test_acme, "carol", "abc") == MCP_STORE_OK
@@ -253,12 +241,7 @@ test_messages(void)
     mcp_store_t      *s;
     mcp_store_txn_t  *t;
 
-    s = test_open(test_dir(dir, "messages"), 0, 0);
-    if (s == NULL) {
-        tap_bail("cannot open the store");
-    }
-
-    mcp_store_quota_set(s, test_quotas, 2);
+    s = test_quota_open(dir, "messages");
 
     TAP_OK(test_append(s, &test_acme, "c1", "hello") == MCP_STORE_OK
            && test_append(s, &test_acme, "c1", "world") == MCP_STORE_OK
@@ -281,9 +264,7 @@ test_messages(void)
         rc = mcp_store_context_delete(t, &test_acme, TEST_STR("c1"));
     }
 
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_txn_commit(t);
-    }
+    rc = test_end(t, rc);
 
     TAP_OK(rc == MCP_STORE_OK && test_usage(s, "acme", 0, 0, 1, 5)
            && test_append(s, &test_acme, "c2", "room") == MCP_STORE_OK,
@@ -318,10 +299,8 @@ test_recount(void)
     MDB_cursor  *cur;
     mcp_store_t *s;
 
-    s = test_open(test_dir(dir, "recount"), 0, 0);
-    if (s == NULL) {
-        tap_bail("cannot open the store");
-    }
+    s = test_quota_open(dir, "recount");
+    mcp_store_quota_set(s, NULL, 0);
 
     rc = test_link(s, "a1", "acme", "https://a.example/1");
     rc |= test_link(s, "d1", "", "https://d.example/1");
@@ -386,6 +365,39 @@ test_recount(void)
            "recount: only once: later opens keep the records");
 
     mcp_store_close(s);
+}
+
+
+/* a new store in dir, with the quotas above */
+
+static mcp_store_t *
+test_quota_open(char *dir, const char *name)
+{
+    mcp_store_t  *s;
+
+    s = test_open(test_dir(dir, name), 0, 0);
+    if (s == NULL) {
+        tap_bail("cannot open the store");
+    }
+
+    mcp_store_quota_set(s, test_quotas, 2);
+
+    return s;
+}
+
+
+/* commits t if rc is MCP_STORE_OK, else aborts it (NULL when not begun) */
+
+static int
+test_end(mcp_store_txn_t *t, int rc)
+{
+    if (rc == MCP_STORE_OK) {
+        return mcp_store_txn_commit(t);
+    }
+
+    mcp_store_txn_abort(t);
+
+    return rc;
 }
 
 
@@ -474,14 +486,7 @@ test_entity(mcp_store_t *s, const mcp_store_scope_t *sc, const char *name,
         return rc;
     }
 
-    rc = mcp_store_entity_create(t, sc, &e, 1, NULL);
-
-    if (rc != MCP_STORE_OK) {
-        mcp_store_txn_abort(t);
-        return rc;
-    }
-
-    return mcp_store_txn_commit(t);
+    return test_end(t, mcp_store_entity_create(t, sc, &e, 1, NULL));
 }
 
 
@@ -505,13 +510,7 @@ test_append(mcp_store_t *s, const mcp_store_scope_t *sc, const char *ctx,
         return rc;
     }
 
-    rc = mcp_store_message_append(t, sc, ctx, strlen(ctx), &m, 1,
-                                  (sc == &test_beta) ? 10 : 0, NULL);
-
-    if (rc != MCP_STORE_OK) {
-        mcp_store_txn_abort(t);
-        return rc;
-    }
-
-    return mcp_store_txn_commit(t);
+    return test_end(t, mcp_store_message_append(t, sc, ctx, strlen(ctx), &m,
+                                                1, (sc == &test_beta) ? 10 : 0,
+                                                NULL));
 }
