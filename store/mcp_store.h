@@ -835,8 +835,9 @@ typedef struct {
 
 /*
  * Sets the quotas the handle's writes enforce: n entries of q, which the
- * caller keeps while the handle is open.  n 0: none.  Limits are not kept
- * in the store: each process enforces the ones it was given.
+ * caller keeps while the handle is open (s NULL: nothing is set).  n 0:
+ * none.  Limits are not kept in the store: each process enforces the
+ * ones it was given.
  */
 void mcp_store_quota_set(mcp_store_t *s, const mcp_store_quota_t *q,
     size_t n);

@@ -49,8 +49,10 @@ static const char  *const mcp_store_quota_names[] = {
 void
 mcp_store_quota_set(mcp_store_t *s, const mcp_store_quota_t *q, size_t n)
 {
-    s->quotas = q;
-    s->nquotas = n;
+    if (s != NULL) {
+        s->quotas = q;
+        s->nquotas = n;
+    }
 }
 
 
