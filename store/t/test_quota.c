@@ -7,14 +7,19 @@
 
 #define _POSIX_C_SOURCE  200809L
 
+#include <sys/types.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "test_lib.h"
 
 
-#define TEST_PLAN        27
+#define TEST_PLAN        28
+
+#define TEST_WRITERS     4          /* processes writing at once */
+#define TEST_TRIES       20         /* links each tries to make */
 
 #define TEST_STR(s)      s, sizeof(s) - 1
 
@@ -23,6 +28,7 @@ static void test_links(void);
 static void test_graph(void);
 static void test_messages(void);
 static void test_recount(void);
+static void test_parallel(void);
 static mcp_store_t *test_quota_open(char *dir, const char *name);
 static int test_end(mcp_store_txn_t *t, int rc);
 static int test_usage(mcp_store_t *s, const char *tenant, uint64_t links,
@@ -59,6 +65,7 @@ main(void)
     test_graph();
     test_messages();
     test_recount();
+    test_parallel();
 
     return test_finish(TEST_PLAN);
 }
@@ -363,6 +370,79 @@ test_recount(void)
 
     TAP_OK(s != NULL && test_usage(s, "acme", 2, 1, 1, 59),
            "recount: only once: later opens keep the records");
+
+    mcp_store_close(s);
+}
+
+
+/*
+ * Processes that write at once never take a tenant over its quota:
+ * acme's 2 links are made by exactly two of the tries, whichever wins.
+ */
+
+static void
+test_parallel(void)
+{
+    int           n, made, failed;
+    char          dir[PATH_MAX], code[32];
+    pid_t         pid[TEST_WRITERS];
+    unsigned      i, k;
+    mcp_store_t  *s;
+
+    test_dir(dir, "parallel");
+
+    fflush(stdout);
+
+    for (i = 0; i < TEST_WRITERS; i++) {
+        pid[i] = fork();
+
+        if (pid[i] == 0) {
+            s = test_open(dir, 0, MCP_STORE_NOSYNC);
+            if (s == NULL) {
+                _exit(255);
+            }
+
+            mcp_store_quota_set(s, test_quotas, 2);
+
+            for (n = 0, k = 0; k < TEST_TRIES; k++) {
+                snprintf(code, sizeof(code), "p%u-%u", i, k);
+
+                switch (test_link(s, code, "acme", "https://a.example/p")) {
+                case MCP_STORE_OK:
+                    n++;
+                    break;
+                case MCP_STORE_QUOTA:
+                    break;
+                default:
+                    _exit(254);
+                }
+            }
+
+            mcp_store_close(s);
+            _exit(n);
+        }
+    }
+
+    made = 0;
+    failed = 0;
+
+    for (i = 0; i < TEST_WRITERS; i++) {
+        n = test_wait(pid[i]);
+
+        if (n < 0 || n > TEST_TRIES) {
+            failed = 1;
+
+        } else {
+            made += n;
+        }
+    }
+
+    s = test_open(dir, 0, 0);
+
+    TAP_OK(!failed && made == 2 && s != NULL
+           && test_usage(s, "acme", 2, 0, 0, 2 * 19 + 4 + 4),
+           "parallel: %d writers make exactly the quota of links (made %d)",
+           TEST_WRITERS, made);
 
     mcp_store_close(s);
 }
