@@ -809,7 +809,7 @@ int mcp_store_context_window(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
  *
  * The store keeps each tenant's usage: its links, entities, messages and
  * bytes (a link's code and URL, an entity's name, type and observation
- * texts, a message's content), changed by every create and delete in the
+ * texts, a relation's from, type and to, a message's content), changed by every create and delete in the
  * same write transaction.  A write that would take a usage over its limit
  * is refused with MCP_STORE_QUOTA, and nothing of it is kept; deletes
  * always succeed and lower the usage.  A store written before usage was

@@ -420,5 +420,12 @@ int mcp_store_usage_init(mcp_store_t *s, MDB_txn *txn);
 /* mcp_store_graph.c: what an entity counts towards its tenant's bytes */
 size_t mcp_store_entity_bytes(size_t name_len, const mcp_store_entity_t *e);
 
+/*
+ * What a relation counts: from, type and to, the bytes of its key (either
+ * way round) after the scope's base bytes and but its two separators.
+ */
+#define MCP_STORE_REL_BYTES(key_len, base)                                    \
+    (((key_len) >= (base) + 2) ? (key_len) - (base) - 2 : 0)
+
 
 #endif /* _MCP_STORE_INT_H_INCLUDED_ */

@@ -13,9 +13,9 @@
  * in the transaction that opens it (see mcp_store_usage_init()).
  *
  * Bytes are what the tenant gave: a link's code and URL, an entity's
- * name, type and observation texts, a message's content.  Keys of the
- * index, timestamps and visit counters are not the tenant's choice and
- * do not count.
+ * name, type and observation texts, a relation's from, type and to, a
+ * message's content.  Keys of the index, timestamps and visit counters
+ * are not the tenant's choice and do not count.
  */
 
 #include <stdlib.h>
@@ -201,6 +201,13 @@ mcp_store_usage_init(mcp_store_t *s, MDB_txn *txn)
                                    MCP_STORE_QUOTA_MESSAGES);
     }
 
+    /* relations count bytes only */
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_usage_count(s, txn, s->relations,
+                                   MCP_STORE_QUOTA_BYTES);
+    }
+
     if (rc != MCP_STORE_OK) {
         return rc;
     }
@@ -320,8 +327,8 @@ mcp_store_usage_count(mcp_store_t *s, MDB_txn *txn, MDB_dbi dbi,
 
 
 /*
- * One record of "links", "entities" or "messages" counted for its
- * tenant, as the write functions count it.  A context-store key starts
+ * One record of "links", "entities", "messages" or "relations" (bytes
+ * only) counted for its tenant, as the write functions count it.  A context-store key starts
  * with its tenant and a NUL; a link names its tenant in its record.  A
  * record that does not decode counts without bytes (deleting it takes
  * off as much).
@@ -359,6 +366,17 @@ mcp_store_usage_record(mcp_store_t *s, MDB_txn *txn, unsigned which,
     }
 
     tenant_len = (size_t) (nul - tenant);
+
+    if (which == MCP_STORE_QUOTA_BYTES) {
+        nul = memchr(nul + 1, '\0', key->mv_size - tenant_len - 1);
+
+        return (nul == NULL)
+               ? MCP_STORE_OK
+               : mcp_store_usage_add(s, txn, tenant, tenant_len, which, 0,
+                                     (int64_t) MCP_STORE_REL_BYTES(
+                                         key->mv_size,
+                                         (size_t) (nul + 1 - tenant)));
+    }
 
     if (which == MCP_STORE_QUOTA_ENTITIES) {
         e.observations = obs;

@@ -77,7 +77,7 @@ repeat_each(1);
 no_shuffle();
 no_root_location();
 
-plan tests => repeat_each() * 89;
+plan tests => repeat_each() * 95;
 
 our $HttpConfig = <<'_EOC_';
     mcp_store $TEST_NGINX_DATA_DIR;
@@ -240,13 +240,16 @@ GET /a3
 
 
 
-=== TEST 9: bytes: an observation that takes alpha over 400 bytes
+=== TEST 9: bytes: an observation, or relations, taking alpha over 400 bytes
 --- request eval
-::call('add_observations', '{"observations": [{"entityName": "e1", "contents": ["' . ('x' x 340) . '"]}]}')
+[::call('add_observations', '{"observations": [{"entityName": "e1", "contents": ["' . ('x' x 340) . '"]}]}'),
+ ::call('create_relations', '{"relations": [{"from": "e1", "to": "e2", "relationType": "' . ('r' x 200) . '"}, {"from": "e2", "to": "e1", "relationType": "' . ('r' x 200) . '"}]}'),
+ ::call('read_graph', '{}')]
 --- more_headers eval
 ::h('A')
 --- response_body_like eval
-::over('bytes', 400)
+[::over('bytes', 400), ::over('bytes', 400),
+ '"observations":\["about e1"\]\}.*"relations":\[\]']
 
 
 

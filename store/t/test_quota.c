@@ -16,7 +16,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        28
+#define TEST_PLAN        29
 
 #define TEST_WRITERS     4          /* processes writing at once */
 #define TEST_TRIES       20         /* links each tries to make */
@@ -40,6 +40,8 @@ static int test_entity(mcp_store_t *s, const mcp_store_scope_t *sc,
     const char *name, const char *obs);
 static int test_append(mcp_store_t *s, const mcp_store_scope_t *sc,
     const char *ctx, const char *content);
+static int test_relate(mcp_store_txn_t *t, const char *from,
+    const char *type, const char *to, int create);
 
 
 static const mcp_store_scope_t  test_acme = { "acme", 4, "", 0 };
@@ -193,6 +195,27 @@ test_graph(void)
     TAP_OK(rc == MCP_STORE_OK && test_usage(s, "acme", 0, 2, 0, 28),
            "graph: an observation adds its bytes");
 
+    /* from, type and to: 15 bytes each */
+
+    rc = mcp_store_txn_begin(s, 0, &t);
+
+    if (rc == MCP_STORE_OK) {
+        rc = test_relate(t, "alice", "knows", "bob00", 1);
+    }
+
+    if (rc == MCP_STORE_OK) {
+        rc = test_relate(t, "alice", "likes", "alice", 1);
+    }
+
+    if (rc == MCP_STORE_OK) {
+        rc = test_relate(t, "alice", "likes", "alice", 0);
+    }
+
+    rc = test_end(t, rc);
+
+    TAP_OK(rc == MCP_STORE_OK && test_usage(s, "acme", 0, 2, 0, 43),
+           "graph: relations add their bytes, a deleted one takes them off");
+
     TAP_OK(test_entity(s, &test_beta, "alice", "abc") == MCP_STORE_OK
            && test_entity(s, &test_beta, "carol", "abc") == MCP_STORE_OK
            && test_entity(s, &test_beta, "dave0", "abc") == MCP_STORE_OK
@@ -233,7 +256,8 @@ test_graph(void)
     TAP_OK(rc == MCP_STORE_OK && test_usage(s, "acme", 0, 1, 0, 12)
            && test_entity(s, &test_acme, "carol", "abc") == MCP_STORE_OK
            && test_usage(s, "acme", 0, 2, 0, 24),
-           "graph: deletes free room that a new entity takes");
+           "graph: deletes (with the entity's relations) free room that a "
+           "new entity takes");
 
     mcp_store_close(s);
 }
@@ -297,14 +321,15 @@ test_messages(void)
 static void
 test_recount(void)
 {
-    int          rc;
-    char         dir[PATH_MAX];
-    MDB_env     *env;
-    MDB_txn     *txn;
-    MDB_dbi      dbi;
-    MDB_val      key, val;
-    MDB_cursor  *cur;
-    mcp_store_t *s;
+    int               rc;
+    char              dir[PATH_MAX];
+    MDB_env          *env;
+    MDB_txn          *txn;
+    MDB_dbi           dbi;
+    MDB_val           key, val;
+    MDB_cursor       *cur;
+    mcp_store_t      *s;
+    mcp_store_txn_t  *t;
 
     s = test_quota_open(dir, "recount");
     mcp_store_quota_set(s, NULL, 0);
@@ -316,7 +341,17 @@ test_recount(void)
     rc |= test_append(s, &test_acme, "c1", "hello");
     rc |= test_append(s, &test_beta, "c1", "hi");
 
-    TAP_OK(rc == MCP_STORE_OK && test_usage(s, "acme", 1, 1, 1, 38)
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_txn_begin(s, 0, &t);
+
+        if (rc == MCP_STORE_OK) {
+            rc = test_relate(t, "alice", "knows", "carol0", 1);
+        }
+
+        rc = test_end(t, rc);
+    }
+
+    TAP_OK(rc == MCP_STORE_OK && test_usage(s, "acme", 1, 1, 1, 54)
            && test_usage(s, "beta", 0, 1, 1, 15)
            && test_usage(s, "default", 1, 0, 0, 21),
            "recount: usage as written");
@@ -352,7 +387,7 @@ test_recount(void)
 
     s = test_open(dir, 0, 0);
 
-    TAP_OK(s != NULL && test_usage(s, "acme", 1, 1, 1, 38)
+    TAP_OK(s != NULL && test_usage(s, "acme", 1, 1, 1, 54)
            && test_usage(s, "beta", 0, 1, 1, 15)
            && test_usage(s, "default", 1, 0, 0, 21),
            "recount: opening for writing counts them again, the same");
@@ -368,7 +403,7 @@ test_recount(void)
 
     s = test_open(dir, 0, 0);
 
-    TAP_OK(s != NULL && test_usage(s, "acme", 2, 1, 1, 59),
+    TAP_OK(s != NULL && test_usage(s, "acme", 2, 1, 1, 75),
            "recount: only once: later opens keep the records");
 
     mcp_store_close(s);
@@ -593,4 +628,25 @@ test_append(mcp_store_t *s, const mcp_store_scope_t *sc, const char *ctx,
     return test_end(t, mcp_store_message_append(t, sc, ctx, strlen(ctx), &m,
                                                 1, (sc == &test_beta) ? 10 : 0,
                                                 NULL));
+}
+
+
+/* creates (create 1) or deletes a relation of acme's */
+
+static int
+test_relate(mcp_store_txn_t *t, const char *from, const char *type,
+    const char *to, int create)
+{
+    mcp_store_relation_t  r;
+
+    memset(&r, 0, sizeof(r));
+    r.from = from;
+    r.from_len = strlen(from);
+    r.type = type;
+    r.type_len = strlen(type);
+    r.to = to;
+    r.to_len = strlen(to);
+
+    return create ? mcp_store_relation_create(t, &test_acme, &r, 1, NULL)
+                  : mcp_store_relation_delete(t, &test_acme, &r, NULL);
 }
