@@ -36,6 +36,7 @@ static int test_usage(mcp_store_t *s, const char *tenant, uint64_t links,
 static int test_refused(mcp_store_t *s, unsigned which, uint64_t limit);
 static int test_link(mcp_store_t *s, const char *code, const char *tenant,
     const char *url);
+static mcp_store_link_t test_link_of(const char *tenant, const char *url);
 static int test_entity(mcp_store_t *s, const mcp_store_scope_t *sc,
     const char *name, const char *obs);
 static int test_append(mcp_store_t *s, const mcp_store_scope_t *sc,
@@ -97,11 +98,7 @@ test_links(void)
            && test_usage(s, "acme", 2, 0, 0, 42),
            "links: a third is refused by the links quota of 2, not stored");
 
-    memset(&link, 0, sizeof(link));
-    link.url = "https://a.example/r";
-    link.url_len = 19;
-    link.tenant = "acme";
-    link.tenant_len = 4;
+    link = test_link_of("acme", "https://a.example/r");
 
     TAP_RC(mcp_store_link_create(s, code, sizeof(code), &link),
            MCP_STORE_QUOTA, "links: a random code is refused the same");
@@ -564,13 +561,24 @@ test_link(mcp_store_t *s, const char *code, const char *tenant,
 {
     mcp_store_link_t  link;
 
+    link = test_link_of(tenant, url);
+
+    return mcp_store_link_put(s, code, strlen(code), &link);
+}
+
+
+static mcp_store_link_t
+test_link_of(const char *tenant, const char *url)
+{
+    mcp_store_link_t  link;
+
     memset(&link, 0, sizeof(link));
     link.url = url;
     link.url_len = strlen(url);
     link.tenant = tenant;
     link.tenant_len = strlen(tenant);
 
-    return mcp_store_link_put(s, code, strlen(code), &link);
+    return link;
 }
 
 
@@ -639,13 +647,7 @@ test_relate(mcp_store_txn_t *t, const char *from, const char *type,
 {
     mcp_store_relation_t  r;
 
-    memset(&r, 0, sizeof(r));
-    r.from = from;
-    r.from_len = strlen(from);
-    r.type = type;
-    r.type_len = strlen(type);
-    r.to = to;
-    r.to_len = strlen(to);
+    r = test_rel(from, type, to);
 
     return create ? mcp_store_relation_create(t, &test_acme, &r, 1, NULL)
                   : mcp_store_relation_delete(t, &test_acme, &r, NULL);
