@@ -46,6 +46,8 @@ static char *ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_mcp_tenant_quota(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_mcp_context_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_mcp_init_module(ngx_cycle_t *cycle);
@@ -108,6 +110,13 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
     { ngx_string("mcp_store"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_mcp_store,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_tenant_quota"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_mcp_tenant_quota,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -373,6 +382,7 @@ ngx_http_mcp_create_main_conf(ngx_conf_t *cf)
      *     mmcf->path = { 0, NULL };
      *     mmcf->store = NULL;
      *     mmcf->visits = NULL;
+     *     mmcf->quotas = NULL;
      */
 
     mmcf->map_size = NGX_CONF_UNSET_SIZE;
@@ -1115,6 +1125,115 @@ ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
+ * mcp_tenant_quota tenant|* [links=N] [entities=N] [messages=N]
+ * [bytes=size]: a tenant's limits, or those of every tenant without its
+ * own line ("*").  The store enforces them (mcp_store_quota_set()).
+ */
+
+static char *
+ngx_http_mcp_tenant_quota(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_main_conf_t *mmcf = conf;
+
+    size_t              len;
+    ssize_t             size;
+    unsigned            which;
+    ngx_int_t           n;
+    ngx_str_t          *value, v;
+    ngx_uint_t          i;
+    mcp_store_quota_t  *q;
+
+    value = cf->args->elts;
+
+    if (mmcf->quotas == NULL) {
+        mmcf->quotas = ngx_array_create(cf->pool, 4,
+                                        sizeof(mcp_store_quota_t));
+        if (mmcf->quotas == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    len = (value[1].len == 1 && value[1].data[0] == '*') ? 0 : value[1].len;
+
+    if (len
+        && mcp_store_scope_valid((char *) value[1].data, len, 1)
+           != MCP_STORE_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid tenant \"%V\": \"*\", or 1 to %d of "
+                           "A-Z, a-z, 0-9, \"_\", \".\" and \"-\"",
+                           &value[1], MCP_STORE_SCOPE_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    q = mmcf->quotas->elts;
+
+    for (i = 0; i < mmcf->quotas->nelts; i++) {
+        if (q[i].tenant_len == len
+            && ngx_strncmp(q[i].tenant, value[1].data, len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate quota of \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    q = ngx_array_push(mmcf->quotas);
+    if (q == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(q, sizeof(mcp_store_quota_t));
+    q->tenant = (const char *) value[1].data;
+    q->tenant_len = len;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        for (which = 0; which < MCP_STORE_QUOTA_N; which++) {
+            len = ngx_strlen(mcp_store_quota_name(which));
+
+            if (value[i].len > len + 1
+                && ngx_strncmp(value[i].data, mcp_store_quota_name(which),
+                               len) == 0
+                && value[i].data[len] == '=')
+            {
+                break;
+            }
+        }
+
+        if (which == MCP_STORE_QUOTA_N || q->limit[which] != 0) {
+            goto invalid;
+        }
+
+        v.data = value[i].data + len + 1;
+        v.len = value[i].len - len - 1;
+
+        if (which == MCP_STORE_QUOTA_BYTES) {
+            size = ngx_parse_size(&v);
+            n = (size == NGX_ERROR) ? NGX_ERROR : (ngx_int_t) size;
+
+        } else {
+            n = ngx_atoi(v.data, v.len);
+        }
+
+        if (n <= 0) {
+            goto invalid;
+        }
+
+        q->limit[which] = (uint64_t) n;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+/*
  * mcp_context_ttl time [namespace]: for every namespace, or for one.
  */
 
@@ -1263,6 +1382,11 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
                       "mcp_store \"%V\" cannot be opened: %s",
                       &mmcf->path, err);
         return NGX_ERROR;
+    }
+
+    if (mmcf->quotas != NULL) {
+        mcp_store_quota_set(mmcf->store, mmcf->quotas->elts,
+                            mmcf->quotas->nelts);
     }
 
     mmcf->log = cycle->log;

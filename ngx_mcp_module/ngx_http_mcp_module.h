@@ -66,6 +66,7 @@ typedef struct {
     ngx_msec_t                 sync_interval;
     ngx_msec_t                 flush_interval; /* visit counters */
     ngx_msec_t                 session_timeout;
+    ngx_array_t               *quotas;        /* of mcp_store_quota_t */
     json_t                    *catalog;       /* what the MCP server
                                                  offers, described
                                                  (ngx_http_mcp_catalog.c) */

@@ -236,6 +236,12 @@ mcp_store_message_append(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
                                   MDB_NOOVERWRITE);
     }
 
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_usage_add(t->store, t->mdb, sc->tenant, sc->tenant_len,
+                                 MCP_STORE_QUOTA_MESSAGES, 1,
+                                 (int64_t) msg.content_len);
+    }
+
     if (rc != MCP_STORE_OK) {
         /* an existing seq: next_seq is behind the context's messages */
         return (rc == MCP_STORE_EXISTS) ? MCP_STORE_ECORRUPT : rc;
@@ -942,11 +948,11 @@ mcp_store_ctx_summary(mcp_store_ctx_t *cx, const char *text, size_t len,
 static int
 mcp_store_ctx_remove(mcp_store_ctx_t *cx, int budget, int *done)
 {
-    int                   rc;
+    int                   rc, urc;
     size_t                plen;
     int64_t               expires_at;
     MDB_val               key, val;
-    uint64_t              n, tokens;
+    uint64_t              n, tokens, bytes;
     MDB_cursor           *cur;
     mcp_store_kbuf_t      mk;
     mcp_store_message_t   m;
@@ -965,6 +971,7 @@ mcp_store_ctx_remove(mcp_store_ctx_t *cx, int budget, int *done)
     key.mv_data = mk.data;
     n = 0;
     tokens = 0;
+    bytes = 0;
 
     for (rc = mcp_store_scan(cur, MDB_SET_RANGE, mk.data, plen, &key, &val);
          rc == MDB_SUCCESS;
@@ -987,6 +994,7 @@ mcp_store_ctx_remove(mcp_store_ctx_t *cx, int budget, int *done)
             }
 
             tokens += m.tokens;
+            bytes += m.content_len;
         }
 
         n++;
@@ -998,6 +1006,16 @@ mcp_store_ctx_remove(mcp_store_ctx_t *cx, int budget, int *done)
     }
 
     mdb_cursor_close(cur);
+
+    if (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) {
+        urc = mcp_store_usage_add(cx->t->store, cx->t->mdb, cx->sc->tenant,
+                                  cx->sc->tenant_len,
+                                  MCP_STORE_QUOTA_MESSAGES, -(int64_t) n,
+                                  -(int64_t) bytes);
+        if (urc != MCP_STORE_OK) {
+            return urc;
+        }
+    }
 
     if (rc == MDB_SUCCESS) {
         cx->rec.nmessages -= (n < cx->rec.nmessages) ? n : cx->rec.nmessages;

@@ -150,7 +150,7 @@ mcp_store_link_add_visits(mcp_store_t *s, const mcp_store_visit_t *v,
 int
 mcp_store_link_delete(mcp_store_t *s, const char *code, size_t code_len)
 {
-    return mcp_store_key_delete(s, MCP_STORE_RECORD_LINK, code, code_len);
+    return mcp_store_link_delete_tenant(s, code, code_len, NULL, 0);
 }
 
 
@@ -182,8 +182,20 @@ mcp_store_link_delete_tenant(mcp_store_t *s, const char *code,
         rc = MCP_STORE_NOTFOUND;
     }
 
-    if (rc == MCP_STORE_OK) {
+    /* a record that does not decode has no owner, and counts for none
+     * (mcp_store_usage_init()): only "whoever owns it" deletes it */
+
+    if (rc == MCP_STORE_ECORRUPT && tenant_len == 0) {
         rc = mcp_store_rc(mdb_del(txn, s->links, &key, NULL));
+
+    } else if (rc == MCP_STORE_OK) {
+        rc = mcp_store_usage_add(s, txn, link.tenant, link.tenant_len,
+                                 MCP_STORE_QUOTA_LINKS, -1,
+                                 -(int64_t) (code_len + link.url_len));
+
+        if (rc == MCP_STORE_OK) {
+            rc = mcp_store_rc(mdb_del(txn, s->links, &key, NULL));
+        }
     }
 
     return mcp_store_write_end(s, txn, rc);
@@ -489,6 +501,14 @@ mcp_store_link_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
 
     if (buf != stack) {
         free(buf);
+    }
+
+    /* a new link counts towards its tenant's quota */
+
+    if (rc == MCP_STORE_OK && (flags & MDB_NOOVERWRITE)) {
+        rc = mcp_store_usage_add(s, txn, link->tenant, link->tenant_len,
+                                 MCP_STORE_QUOTA_LINKS, 1,
+                                 (int64_t) (key->mv_size + link->url_len));
     }
 
     return rc;

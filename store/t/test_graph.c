@@ -56,8 +56,6 @@ static int test_entities(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     va_list args);
 static int test_relate_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *list);
-static mcp_store_relation_t test_rel(const char *from, const char *type,
-    const char *to);
 static int test_relate(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *from, const char *type, const char *to, int *created);
 static int test_get(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
@@ -2026,23 +2024,6 @@ test_entities(mcp_store_txn_t *t, const mcp_store_scope_t *sc, va_list args)
     }
 
     return rc;
-}
-
-
-static mcp_store_relation_t
-test_rel(const char *from, const char *type, const char *to)
-{
-    mcp_store_relation_t  r;
-
-    r.from = from;
-    r.from_len = strlen(from);
-    r.type = type;
-    r.type_len = strlen(type);
-    r.to = to;
-    r.to_len = strlen(to);
-    r.created_at = 0;
-
-    return r;
 }
 
 

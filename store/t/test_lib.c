@@ -376,3 +376,20 @@ test_seen_add(test_seen_t *l, const char *fmt, ...)
 
     return l->calls == l->stop_at;
 }
+
+
+mcp_store_relation_t
+test_rel(const char *from, const char *type, const char *to)
+{
+    mcp_store_relation_t  r;
+
+    r.from = from;
+    r.from_len = strlen(from);
+    r.type = type;
+    r.type_len = strlen(type);
+    r.to = to;
+    r.to_len = strlen(to);
+    r.created_at = 0;
+
+    return r;
+}

@@ -67,6 +67,10 @@ int test_wait(pid_t pid);
 /* the records of one of the handle's databases, in t's view */
 size_t test_entries(mcp_store_txn_t *t, MDB_dbi dbi);
 
+/* the relation (from, type, to), created_at 0 */
+mcp_store_relation_t test_rel(const char *from, const char *type,
+    const char *to);
+
 
 /* what a list callback saw, comma-separated: "a,b,c" */
 typedef struct {
