@@ -17,7 +17,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        113
+#define TEST_PLAN        120
 
 #define TEST_ROUNDS      400        /* random windows */
 #define TEST_MSGS        48         /* messages of a window test, at most */
@@ -92,6 +92,8 @@ static void test_window_tight(void);
 static void test_window_pinned(void);
 static void test_window_reuse(void);
 static void test_window_query(void);
+static void test_window_query_tight(void);
+static void test_window_query_summary(void);
 static void test_window_utf8(void);
 static void test_window_random(void);
 
@@ -129,6 +131,8 @@ main(void)
     test_window_pinned();
     test_window_reuse();
     test_window_query();
+    test_window_query_tight();
+    test_window_query_summary();
     test_window_utf8();
     test_window_random();
 
@@ -1308,10 +1312,140 @@ test_window_query(void)
            "query: matching nothing falls back to recency");
 
     rc = test_window(t, "q", max - 1, "staging", 0.0, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "5,6"),
-           "query: a relevant turn that does not fit is not kept");
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,6"),
+           "query: the relevant turn comes first, recent turns get the rest");
+
+    rc = test_window(t, "q", 3 * mcp_store_tokens(26) - 1, "staging", 0.0,
+                     &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "6")
+           && w.dropped == 5,
+           "query: a relevant turn over a third of the budget is not kept "
+           "first");
 
     free(noise);
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+/*
+ * The example of the window rule: 120 turns, a 400-token window, and the
+ * one old turn that answers the query.  By recency alone the recent turns
+ * fill the window and leave less room than that turn needs.
+ */
+
+static void
+test_window_query_tight(void)
+{
+    int                   rc, found;
+    char                  text[128];
+    size_t                i;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;
+    mcp_store_window_t    w;
+    mcp_store_message_t   msgs[128];
+
+    t = test_start("wqtight", 0, &s);
+
+    for (i = 1; i <= 120; i++) {
+        if (i == 11) {
+            snprintf(text, sizeof(text), "The staging database password "
+                     "rotates every Tuesday at noon, said turn %zu.", i);
+
+        } else {
+            snprintf(text, sizeof(text), "Turn %03zu: we talked about the "
+                     "weather and lunch plans again.", i);
+        }
+
+        (void) test_add(t, &test_acme, "long", 1 + (unsigned) (i % 2), 0,
+                        text, 1, 0);
+    }
+
+    rc = test_window(t, "long", 400, NULL, 0.25, &w, msgs, 128);
+
+    for (found = 0, i = 0; rc == MCP_STORE_OK && i < w.nmessages; i++) {
+        found |= (w.messages[i].seq == 11);
+    }
+
+    TAP_OK(rc == MCP_STORE_OK && !found && w.nmessages == 16
+           && w.messages[15].seq == 120 && w.tokens_used <= 400,
+           "query tight: by recency, 16 newest turns and not turn 11");
+
+    rc = test_window(t, "long", 400, "staging password", 0.25, &w, msgs,
+                     128);
+
+    TAP_OK(rc == MCP_STORE_OK && w.nmessages == 16
+           && w.messages[0].seq == 11 && w.messages[1].seq == 106
+           && w.messages[15].seq == 120 && w.summary_at == 0
+           && w.tokens_used <= 400,
+           "query tight: turn 11 kept, then the 15 newest");
+
+    TAP_OK(w.summary != NULL
+           && strstr(w.summary, "staging database password") == NULL,
+           "query tight: the kept answer is not in the summary");
+
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+/*
+ * With a query, the summary takes the sentences that share its words
+ * first, once each, and is not stored in place of the plain one.
+ */
+
+static void
+test_window_query_summary(void)
+{
+    int                   rc;
+    char                  plain[256];
+    const char           *p;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;
+    mcp_store_window_t    w;
+    mcp_store_message_t   msgs[8];
+
+    static const char  lunch[] = "Lunch plans and weather plans. "
+                                 "Lunch weather plans again.";
+
+    t = test_start("wqsum", 0, &s);
+
+    (void) test_add(t, &test_acme, "s", 1, 0, lunch, 1, 0);
+    (void) test_add(t, &test_acme, "s", 2, 0, "The invoice is 7731. Lunch "
+                    "plans and weather plans. The invoice is 7731.", 1, 0);
+    (void) test_add(t, &test_acme, "s", 1, 0, lunch, 1, 0);
+    (void) test_add(t, &test_acme, "s", 2, 0, lunch, 1, 0);
+    (void) test_add(t, &test_acme, "s", 1, 0, "Recent one.", 1, 0);
+    (void) test_add(t, &test_acme, "s", 2, 0, "Recent two.", 1, 0);
+
+    rc = test_window(t, "s", 40, NULL, 0.5, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "5,6") && w.dropped == 4
+           && w.summary != NULL && w.summary_len < sizeof(plain)
+           && test_is(w.summary, w.summary_len, "Summary of 4 earlier "
+                        "messages: Lunch plans and weather plans."),
+           "query summary: without a query, the most frequent words win");
+
+    plain[0] = '\0';
+
+    if (w.summary != NULL && w.summary_len < sizeof(plain)) {
+        memcpy(plain, w.summary, w.summary_len);
+        plain[w.summary_len] = '\0';
+    }
+
+    rc = test_window(t, "s", 40, "invoice", 0.5, &w, msgs, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "5,6") && w.dropped == 4
+           && w.summary != NULL
+           && test_is(w.summary, w.summary_len, "Summary of 4 earlier "
+                        "messages: The invoice is 7731."),
+           "query summary: the sentence with the query's word, once (%.*s)",
+           (int) w.summary_len, w.summary ? w.summary : "");
+
+    rc = test_window(t, "s", 40, NULL, 0.5, &w, msgs, 8);
+    p = w.summary;
+    TAP_OK(rc == MCP_STORE_OK && p != NULL
+           && test_is(p, w.summary_len, plain),
+           "query summary: not stored; the plain summary stays");
+
     mcp_store_txn_abort(t);
     mcp_store_close(s);
 }
