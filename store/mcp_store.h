@@ -771,13 +771,17 @@ int mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
  * The window of a context to send to a model within max_tokens:
  *
  *   - pinned and system messages always;
- *   - then the most recent turns, newest first, while they fit;
+ *   - then the most recent turns, newest first, while they fit (after
+ *     the relevant ones, with a query: below);
  *   - older turns that do not fit are dropped, oldest first, and replaced
  *     by one summary message: extractive, the highest-scoring sentences of
  *     the dropped turns within summary_share (0..1) of max_tokens, stored
  *     with the context and reused while the dropped turns are the same;
- *   - with a query, older turns most relevant to it (BM25) are kept in
- *     preference to less relevant ones.
+ *   - with a query, the turns most relevant to it (BM25) are kept first,
+ *     within a third of the turns' budget, before the recent ones, and
+ *     what is left after those goes to the next most relevant; the
+ *     summary then favours sentences with the query's words, and is
+ *     neither stored nor reused.
  *
  * The caller gives room for out->messages (cap entries, at least the
  * context's message count for a complete window).  tokens_used never

@@ -18,7 +18,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        113
+#define TEST_PLAN        120
 
 #define TEST_ROUNDS      400        /* random windows */
 #define TEST_MSGS        48         /* messages of a window test, at most */
@@ -101,6 +101,8 @@ static void test_window_tight(test_win_t *f);
 static void test_window_pinned(test_win_t *f);
 static void test_window_reuse(test_win_t *f);
 static void test_window_query(test_win_t *f);
+static void test_window_query_tight(test_win_t *f);
+static void test_window_query_summary(test_win_t *f);
 static void test_window_utf8(test_win_t *f);
 static void test_window_random(void);
 
@@ -138,6 +140,8 @@ main(void)
     test_with_window("wpinned", test_window_pinned);
     test_with_window("wreuse", test_window_reuse);
     test_with_window("wquery", test_window_query);
+    test_with_window("wqtight", test_window_query_tight);
+    test_with_window("wqsum", test_window_query_summary);
     test_with_window("wutf8", test_window_utf8);
     test_window_random();
 
@@ -1264,10 +1268,123 @@ test_window_query(test_win_t *f)
            "query: matching nothing falls back to recency");
 
     rc = test_win(f, "q", max - 1, "staging", 0.0, 8);
-    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "5,6"),
-           "query: a relevant turn that does not fit is not kept");
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "1,6"),
+           "query: the relevant turn comes first, recent turns get the rest");
+
+    rc = test_win(f, "q", 3 * mcp_store_tokens(26) - 1, "staging", 0.0, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "6")
+           && f->w.dropped == 5,
+           "query: a relevant turn over a third of the budget is not kept "
+           "first");
 
     free(noise);
+}
+
+
+/*
+ * The example of the window rule: 120 turns, a 400-token window, and the
+ * one old turn that answers the query.  By recency alone the recent turns
+ * fill the window and leave less room than that turn needs.
+ */
+
+static void
+test_window_query_tight(test_win_t *f)
+{
+    int                   rc, found;
+    char                  text[128];
+    size_t                i;
+
+    for (i = 1; i <= 120; i++) {
+        if (i == 11) {
+            snprintf(text, sizeof(text), "The staging database password "
+                     "rotates every Tuesday at noon, said turn %zu.", i);
+
+        } else {
+            snprintf(text, sizeof(text), "Turn %03zu: we talked about the "
+                     "weather and lunch plans again.", i);
+        }
+
+        (void) test_add(f->t, &test_acme, "long", 1 + (unsigned) (i % 2), 0,
+                        text, 1, 0);
+    }
+
+    rc = test_win(f, "long", 400, NULL, 0.25, TEST_MSGS);
+
+    for (found = 0, i = 0; rc == MCP_STORE_OK && i < f->w.nmessages; i++) {
+        found |= (f->w.messages[i].seq == 11);
+    }
+
+    TAP_OK(rc == MCP_STORE_OK && !found && f->w.nmessages == 16
+           && f->w.messages[15].seq == 120 && f->w.tokens_used <= 400,
+           "query tight: by recency, 16 newest turns and not turn 11");
+
+    rc = test_win(f, "long", 400, "staging password", 0.25, TEST_MSGS);
+
+    TAP_OK(rc == MCP_STORE_OK && f->w.nmessages == 16
+           && f->w.messages[0].seq == 11 && f->w.messages[1].seq == 106
+           && f->w.messages[15].seq == 120 && f->w.summary_at == 0
+           && f->w.tokens_used <= 400,
+           "query tight: turn 11 kept, then the 15 newest");
+
+    TAP_OK(f->w.summary != NULL
+           && strstr(f->w.summary, "staging database password") == NULL,
+           "query tight: the kept answer is not in the summary");
+}
+
+
+/*
+ * With a query, the summary takes the sentences that share its words
+ * first, once each, and is not stored in place of the plain one.
+ */
+
+static void
+test_window_query_summary(test_win_t *f)
+{
+    int                   rc;
+    char                  plain[256];
+    const char           *p;
+
+    static const char  lunch[] = "Lunch plans and weather plans. "
+                                 "Lunch weather plans again.";
+
+    (void) test_add(f->t, &test_acme, "s", 1, 0, lunch, 1, 0);
+    (void) test_add(f->t, &test_acme, "s", 2, 0, "The invoice is 7731. Lunch "
+                    "plans and weather plans. The invoice is 7731.", 1, 0);
+    (void) test_add(f->t, &test_acme, "s", 1, 0, lunch, 1, 0);
+    (void) test_add(f->t, &test_acme, "s", 2, 0, lunch, 1, 0);
+    (void) test_add(f->t, &test_acme, "s", 1, 0, "Recent one.", 1, 0);
+    (void) test_add(f->t, &test_acme, "s", 2, 0, "Recent two.", 1, 0);
+
+    rc = test_win(f, "s", 40, NULL, 0.5, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "5,6")
+           && f->w.dropped == 4
+           && f->w.summary != NULL && f->w.summary_len < sizeof(plain)
+           && test_is(f->w.summary, f->w.summary_len,
+                      "Summary of 4 earlier messages: Lunch plans and "
+                      "weather plans."),
+           "query summary: without a query, the most frequent words win");
+
+    plain[0] = '\0';
+
+    if (f->w.summary != NULL && f->w.summary_len < sizeof(plain)) {
+        memcpy(plain, f->w.summary, f->w.summary_len);
+        plain[f->w.summary_len] = '\0';
+    }
+
+    rc = test_win(f, "s", 40, "invoice", 0.5, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "5,6")
+           && f->w.dropped == 4
+           && f->w.summary != NULL
+           && test_is(f->w.summary, f->w.summary_len,
+                      "Summary of 4 earlier messages: The invoice is 7731."),
+           "query summary: the sentence with the query's word, once (%.*s)",
+           (int) f->w.summary_len, f->w.summary ? f->w.summary : "");
+
+    rc = test_win(f, "s", 40, NULL, 0.5, 8);
+    p = f->w.summary;
+    TAP_OK(rc == MCP_STORE_OK && p != NULL
+           && test_is(p, f->w.summary_len, plain),
+           "query summary: not stored; the plain summary stays");
 }
 
 
