@@ -78,8 +78,9 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_contexts_tools[] = {
       "Returns the messages of a context to send to a model within "
       "max_tokens: pinned and system messages always, the most recent "
       "turns, and one summary message in place of the older turns that "
-      "do not fit. With query, older turns relevant to it are kept before "
-      "others. tokens_used never exceeds max_tokens.",
+      "do not fit. With query, the turns most relevant to it are kept "
+      "first, within a third of the budget left for turns, and the "
+      "summary favours its words. tokens_used never exceeds max_tokens.",
       "{\"type\": \"object\", \"properties\": {" NGX_HTTP_MCP_CTX_PROPS ","
         "\"max_tokens\": {\"type\": \"integer\", \"minimum\": 1},"
         "\"query\": {\"type\": \"string\"}},"

@@ -7,7 +7,8 @@
  * with an SSE stream when the method queued notifications before its
  * result; notifications and client responses get 202.  DELETE ends the
  * session (ngx_http_mcp_session.c); GET is 405 (no server-initiated
- * stream).
+ * stream).  OPTIONS answers a browser's CORS preflight, and every
+ * response to an allowed Origin names it in Access-Control-Allow-Origin.
  */
 
 
@@ -43,6 +44,7 @@ static ngx_int_t ngx_http_mcp_endpoint_version(ngx_http_mcp_message_t *m);
 static ngx_int_t ngx_http_mcp_endpoint_check(ngx_http_mcp_message_t *m);
 static ngx_int_t ngx_http_mcp_endpoint_request(ngx_http_mcp_message_t *m);
 static ngx_int_t ngx_http_mcp_endpoint_delete(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_endpoint_preflight(ngx_http_request_t *r);
 static void ngx_http_mcp_call_init(ngx_http_request_t *r,
     ngx_http_mcp_call_t *call);
 static ngx_int_t ngx_http_mcp_endpoint_too_large(ngx_http_request_t *r,
@@ -57,6 +59,8 @@ static ngx_int_t ngx_http_mcp_send_sse(ngx_http_mcp_call_t *call,
     json_t *response);
 static ngx_int_t ngx_http_mcp_check_origin(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err);
+static ngx_int_t ngx_http_mcp_cors(ngx_http_request_t *r,
+    ngx_str_t *origin);
 static ngx_int_t ngx_http_mcp_accepts(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_depth(ngx_str_t *body);
 
@@ -67,8 +71,20 @@ ngx_http_mcp_endpoint_handler(ngx_http_request_t *r)
     ngx_int_t             rc;
     ngx_http_mcp_error_t  err;
 
-    if (ngx_http_mcp_check_origin(r, &err) != NGX_OK) {
+    rc = ngx_http_mcp_check_origin(r, &err);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc != NGX_OK) {
         return ngx_http_mcp_send_rpc_error(r, NULL, &err);
+    }
+
+    /* a preflight never carries credentials: answered before auth */
+
+    if (r->method == NGX_HTTP_OPTIONS) {
+        return ngx_http_mcp_endpoint_preflight(r);
     }
 
     if (ngx_http_mcp_auth(r, NGX_HTTP_MCP_PERM_MCP, &err) != NGX_OK) {
@@ -106,7 +122,7 @@ ngx_http_mcp_endpoint_post(ngx_http_request_t *r, ngx_http_mcp_error_t *err)
     ngx_str_t                *type;
     ngx_http_mcp_loc_conf_t  *mlcf;
 
-    static ngx_str_t  allow = ngx_string("POST, DELETE");
+    static ngx_str_t  allow = ngx_string("POST, DELETE, OPTIONS");
 
     if (r->method != NGX_HTTP_POST) {
         if (ngx_http_mcp_add_header(r, "Allow", &allow) == NULL) {
@@ -465,6 +481,48 @@ ngx_http_mcp_endpoint_delete(ngx_http_request_t *r)
 }
 
 
+/*
+ * OPTIONS: a CORS preflight from an allowed origin (a foreign one was
+ * refused with 403 already), or a plain OPTIONS, answered with Allow.
+ * GET is among the allowed methods though it is 405 here: a browser
+ * client probes for the GET stream, and must see that 405 rather than a
+ * failed preflight, which it cannot tell from a network error.
+ */
+
+static ngx_int_t
+ngx_http_mcp_endpoint_preflight(ngx_http_request_t *r)
+{
+    static ngx_str_t  allow = ngx_string("POST, DELETE, OPTIONS");
+    static ngx_str_t  methods = ngx_string("GET, POST, DELETE, OPTIONS");
+    static ngx_str_t  headers = ngx_string("Content-Type, Accept, "
+                                           "Mcp-Session-Id, "
+                                           "MCP-Protocol-Version, "
+                                           "Last-Event-ID, Authorization");
+    static ngx_str_t  max_age = ngx_string("600");
+
+    if (ngx_http_mcp_header(r, "Origin") == NULL) {
+        if (ngx_http_mcp_add_header(r, "Allow", &allow) == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_mcp_send_empty(r, NGX_HTTP_NO_CONTENT);
+    }
+
+    if (ngx_http_mcp_add_header(r, "Access-Control-Allow-Methods", &methods)
+        == NULL
+        || ngx_http_mcp_add_header(r, "Access-Control-Allow-Headers",
+                                   &headers)
+           == NULL
+        || ngx_http_mcp_add_header(r, "Access-Control-Max-Age", &max_age)
+           == NULL)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mcp_send_empty(r, NGX_HTTP_NO_CONTENT);
+}
+
+
 static void
 ngx_http_mcp_call_init(ngx_http_request_t *r, ngx_http_mcp_call_t *call)
 {
@@ -494,7 +552,7 @@ ngx_http_mcp_endpoint_too_large(ngx_http_request_t *r,
 
 /*
  * A response with no body: 202 for notifications and client responses,
- * 200 for DELETE.
+ * 200 for DELETE, 204 for OPTIONS.
  */
 
 static ngx_int_t
@@ -611,6 +669,7 @@ ngx_http_mcp_send_sse(ngx_http_mcp_call_t *call, json_t *response)
  * a browser sends one, must be an allowed origin.  By default both may
  * be localhost, 127.0.0.1, [::1] or one of the server's names;
  * mcp_allowed_hosts and mcp_allowed_origins replace that ("*": any).
+ * NGX_OK, NGX_DECLINED with err, or NGX_ERROR.
  */
 
 static ngx_int_t
@@ -738,7 +797,7 @@ ngx_http_mcp_check_origin(ngx_http_request_t *r, ngx_http_mcp_error_t *err)
                                          origin)
                == NGX_OK)
         {
-            return NGX_OK;
+            return ngx_http_mcp_cors(r, origin);
         }
     }
 
@@ -747,6 +806,33 @@ ngx_http_mcp_check_origin(ngx_http_request_t *r, ngx_http_mcp_error_t *err)
                                   "Forbidden: Origin \"%.*s\" is not allowed",
                                   (int) ngx_min(origin->len, 128),
                                   origin->data);
+}
+
+
+/*
+ * Every response to an allowed Origin, errors included, lets that origin
+ * read it (the origin itself, never "*", hence Vary), with the session id
+ * and the authorization challenge readable by the page's script.
+ */
+
+static ngx_int_t
+ngx_http_mcp_cors(ngx_http_request_t *r, ngx_str_t *origin)
+{
+    static ngx_str_t  vary = ngx_string("Origin");
+    static ngx_str_t  expose = ngx_string("Mcp-Session-Id, "
+                                          "WWW-Authenticate");
+
+    if (ngx_http_mcp_add_header(r, "Access-Control-Allow-Origin", origin)
+        == NULL
+        || ngx_http_mcp_add_header(r, "Access-Control-Expose-Headers",
+                                   &expose)
+           == NULL
+        || ngx_http_mcp_add_header(r, "Vary", &vary) == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

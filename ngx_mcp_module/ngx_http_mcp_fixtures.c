@@ -126,6 +126,23 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_fixture_tools[] = {
                                 "for testing")
       "], \"isError\": true}" },
 
+    /* SEP-1613: the 2020-12 keywords reach the client as written */
+
+    { "json_schema_2020_12_tool", "JSON Schema 2020-12",
+      "Tool with JSON Schema 2020-12 features.",
+      "{\"$schema\": \"https://json-schema.org/draft/2020-12/schema\", "
+      "\"type\": \"object\", "
+      "\"$defs\": {\"address\": {\"type\": \"object\", \"properties\": "
+        "{\"street\": {\"type\": \"string\"}, "
+        "\"city\": {\"type\": \"string\"}}}}, "
+      "\"properties\": {\"name\": {\"type\": \"string\"}, "
+        "\"address\": {\"$ref\": \"#/$defs/address\"}}, "
+      "\"additionalProperties\": false}",
+      NULL, NULL,
+      ngx_http_mcp_fixture_fixed,
+      ngx_http_mcp_fixture_result(
+          ngx_http_mcp_fixture_text("JSON Schema 2020-12 tool called")) },
+
     ngx_http_mcp_null_tool
 };
 

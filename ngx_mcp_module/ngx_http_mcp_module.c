@@ -33,14 +33,18 @@ static ngx_int_t ngx_http_mcp_store_reachable(ngx_cycle_t *cycle,
     ngx_str_t *path, ngx_core_conf_t *ccf);
 static ngx_http_mcp_reach_t ngx_http_mcp_reach_probe(u_char *path,
     ngx_core_conf_t *ccf);
+static void *ngx_http_mcp_create_srv_conf(ngx_conf_t *cf);
 static void *ngx_http_mcp_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_mcp_store(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static void ngx_http_mcp_redirect_location(ngx_conf_t *cf);
 static char *ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_mcp_tenant_quota(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_context_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -115,6 +119,13 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
     { ngx_string("mcp_store"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_mcp_store,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_tenant_quota"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_mcp_tenant_quota,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -291,7 +302,7 @@ static ngx_http_module_t  ngx_http_mcp_module_ctx = {
     ngx_http_mcp_create_main_conf,         /* create main configuration */
     ngx_http_mcp_init_main_conf,           /* init main configuration */
 
-    NULL,                                  /* create server configuration */
+    ngx_http_mcp_create_srv_conf,          /* create server configuration */
     NULL,                                  /* merge server configuration */
 
     ngx_http_mcp_create_loc_conf,          /* create location configuration */
@@ -398,6 +409,7 @@ ngx_http_mcp_create_main_conf(ngx_conf_t *cf)
      *     mmcf->path = { 0, NULL };
      *     mmcf->store = NULL;
      *     mmcf->visits = NULL;
+     *     mmcf->quotas = NULL;
      */
 
     mmcf->map_size = NGX_CONF_UNSET_SIZE;
@@ -721,6 +733,20 @@ ngx_http_mcp_reach_probe(u_char *path, ngx_core_conf_t *ccf)
 
 
 static void *
+ngx_http_mcp_create_srv_conf(ngx_conf_t *cf)
+{
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     mscf->redirect_prefix = { 0, NULL };
+     *     mscf->redirect_other = { 0, NULL };
+     */
+
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_mcp_srv_conf_t));
+}
+
+
+static void *
 ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
 {
     ngx_http_mcp_loc_conf_t  *mlcf;
@@ -790,6 +816,7 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_str_t                 *name;
     ngx_uint_t                 i;
     ngx_http_server_name_t    *sn;
+    ngx_http_mcp_srv_conf_t   *mscf;
     ngx_http_core_srv_conf_t  *cscf;
 
     ngx_conf_merge_uint_value(conf->redirect_status, prev->redirect_status,
@@ -864,6 +891,22 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "mcp_base_url \"%V\" must end with \"/\"",
                            &conf->base_url);
+        return NGX_CONF_ERROR;
+    }
+
+    /* short_url is derived from the server's mcp_redirect location */
+
+    mscf = ngx_http_conf_get_module_srv_conf(cf, ngx_mcp_module);
+
+    if ((conf->handler == NGX_HTTP_MCP_HANDLER_SHORTEN
+         || conf->handler == NGX_HTTP_MCP_HANDLER_ENDPOINT)
+        && conf->base_url.len == 0 && mscf->redirect_other.len)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "short URLs of this server need mcp_base_url: "
+                           "it has more than one mcp_redirect location, or "
+                           "one that is not a prefix location (\"%V\")",
+                           &mscf->redirect_other);
         return NGX_CONF_ERROR;
     }
 
@@ -985,7 +1028,45 @@ ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mlcf->body = h->body;
     clcf->handler = h->handler;
 
+    if (h->type == NGX_HTTP_MCP_HANDLER_REDIRECT) {
+        ngx_http_mcp_redirect_location(cf);
+    }
+
     return NGX_CONF_OK;
+}
+
+
+/*
+ * Records where the server's codes are served: short URLs follow the
+ * prefix of its one mcp_redirect location.  A second one, or one that is
+ * not a prefix location (regex, exact, named), leaves no prefix to follow:
+ * then the server's mcp_shorten and mcp_endpoint need mcp_base_url.
+ */
+
+static void
+ngx_http_mcp_redirect_location(ngx_conf_t *cf)
+{
+    ngx_http_mcp_srv_conf_t   *mscf;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    mscf = ngx_http_conf_get_module_srv_conf(cf, ngx_mcp_module);
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (mscf->redirect_other.len) {
+        return;
+    }
+
+    if (mscf->redirect_prefix.len
+#if (NGX_PCRE)
+        || clcf->regex
+#endif
+        || clcf->exact_match || clcf->named)
+    {
+        mscf->redirect_other = clcf->name;
+        return;
+    }
+
+    mscf->redirect_prefix = clcf->name;
 }
 
 
@@ -1067,6 +1148,115 @@ ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     re->name = value[1].data;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * mcp_tenant_quota tenant|* [links=N] [entities=N] [messages=N]
+ * [bytes=size]: a tenant's limits, or those of every tenant without its
+ * own line ("*").  The store enforces them (mcp_store_quota_set()).
+ */
+
+static char *
+ngx_http_mcp_tenant_quota(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_main_conf_t *mmcf = conf;
+
+    size_t              len;
+    ssize_t             size;
+    unsigned            which;
+    ngx_int_t           n;
+    ngx_str_t          *value, v;
+    ngx_uint_t          i;
+    mcp_store_quota_t  *q;
+
+    value = cf->args->elts;
+
+    if (mmcf->quotas == NULL) {
+        mmcf->quotas = ngx_array_create(cf->pool, 4,
+                                        sizeof(mcp_store_quota_t));
+        if (mmcf->quotas == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    len = (value[1].len == 1 && value[1].data[0] == '*') ? 0 : value[1].len;
+
+    if (len
+        && mcp_store_scope_valid((char *) value[1].data, len, 1)
+           != MCP_STORE_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid tenant \"%V\": \"*\", or 1 to %d of "
+                           "A-Z, a-z, 0-9, \"_\", \".\" and \"-\"",
+                           &value[1], MCP_STORE_SCOPE_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    q = mmcf->quotas->elts;
+
+    for (i = 0; i < mmcf->quotas->nelts; i++) {
+        if (q[i].tenant_len == len
+            && ngx_strncmp(q[i].tenant, value[1].data, len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate quota of \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    q = ngx_array_push(mmcf->quotas);
+    if (q == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(q, sizeof(mcp_store_quota_t));
+    q->tenant = (const char *) value[1].data;
+    q->tenant_len = len;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        for (which = 0; which < MCP_STORE_QUOTA_N; which++) {
+            len = ngx_strlen(mcp_store_quota_name(which));
+
+            if (value[i].len > len + 1
+                && ngx_strncmp(value[i].data, mcp_store_quota_name(which),
+                               len) == 0
+                && value[i].data[len] == '=')
+            {
+                break;
+            }
+        }
+
+        if (which == MCP_STORE_QUOTA_N || q->limit[which] != 0) {
+            goto invalid;
+        }
+
+        v.data = value[i].data + len + 1;
+        v.len = value[i].len - len - 1;
+
+        if (which == MCP_STORE_QUOTA_BYTES) {
+            size = ngx_parse_size(&v);
+            n = (size == NGX_ERROR) ? NGX_ERROR : (ngx_int_t) size;
+
+        } else {
+            n = ngx_atoi(v.data, v.len);
+        }
+
+        if (n <= 0) {
+            goto invalid;
+        }
+
+        q->limit[which] = (uint64_t) n;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
 }
 
 
@@ -1219,6 +1409,11 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
                       "mcp_store \"%V\" cannot be opened: %s",
                       &mmcf->path, err);
         return NGX_ERROR;
+    }
+
+    if (mmcf->quotas != NULL) {
+        mcp_store_quota_set(mmcf->store, mmcf->quotas->elts,
+                            mmcf->quotas->nelts);
     }
 
     mmcf->log = cycle->log;

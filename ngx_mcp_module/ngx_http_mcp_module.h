@@ -68,6 +68,7 @@ typedef struct {
     ngx_msec_t                 sync_interval;
     ngx_msec_t                 flush_interval; /* visit counters */
     ngx_msec_t                 session_timeout;
+    ngx_array_t               *quotas;        /* of mcp_store_quota_t */
     json_t                    *catalog;       /* what the MCP server
                                                  offers, described
                                                  (ngx_http_mcp_catalog.c) */
@@ -90,6 +91,19 @@ typedef struct {
     ngx_uint_t                 sync_busy;     /* a sync task is in flight */
 #endif
 } ngx_http_mcp_main_conf_t;
+
+
+/*
+ * Where a server's short URLs lead: the prefix of its mcp_redirect
+ * location, so that short_url can be derived without mcp_base_url.
+ */
+typedef struct {
+    ngx_str_t                  redirect_prefix; /* or { 0, NULL }: "/" */
+    ngx_str_t                  redirect_other;  /* a second mcp_redirect
+                                                   location, or a regex,
+                                                   exact or named one: no
+                                                   prefix can be derived */
+} ngx_http_mcp_srv_conf_t;
 
 
 typedef struct {

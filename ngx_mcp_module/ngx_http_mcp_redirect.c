@@ -2,6 +2,8 @@
 /*
  * ngx_mcp: GET|HEAD /{code}, the hot path.  One read in the worker's
  * reused read transaction, no JSON, visits counted in the worker's batch.
+ * A HEAD is no visit: it neither counts nor uses up a max_visits link
+ * (link checkers, previews).
  */
 
 
@@ -11,7 +13,11 @@
 static ngx_int_t ngx_http_mcp_code(ngx_http_request_t *r, ngx_str_t *code);
 static ngx_int_t ngx_http_mcp_send_redirect(ngx_http_request_t *r,
     ngx_str_t *url, ngx_uint_t cacheable);
+static ngx_int_t ngx_http_mcp_send_gone(ngx_http_request_t *r,
+    const char *error, const char *message);
 static ngx_int_t ngx_http_mcp_send_not_found(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_mcp_error_page(ngx_http_request_t *r,
+    ngx_uint_t status);
 
 
 static u_char  ngx_http_mcp_body_start[] =
@@ -30,6 +36,7 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
     int                        rc;
     int64_t                    now;
     ngx_str_t                  code, url;
+    ngx_uint_t                 visit;
     mcp_store_link_t           link;
     ngx_http_mcp_error_t       err;
     ngx_http_mcp_main_conf_t  *mmcf;
@@ -73,18 +80,24 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
     mcp_store_release(mmcf->store);
 
     now = ngx_time();
+    visit = (r->method != NGX_HTTP_HEAD);
 
     if (link.expires_at && now >= link.expires_at) {
         rc = MCP_STORE_EXPIRED;
 
     } else if (link.max_visits) {
         /* "N uses only" must hold across workers: count it now */
-        rc = (link.visits >= link.max_visits)
-             ? MCP_STORE_SPENT
-             : mcp_store_link_consume(mmcf->store, (char *) code.data,
-                                      code.len, now);
+        if (link.visits >= link.max_visits) {
+            rc = MCP_STORE_SPENT;
 
-    } else {
+        } else if (visit) {
+            rc = mcp_store_link_consume(mmcf->store, (char *) code.data,
+                                        code.len, now);
+        }
+
+        /* a HEAD leaves rc MCP_STORE_OK: a redirect, no use taken */
+
+    } else if (visit) {
         ngx_http_mcp_count_visit(mmcf, &code, now);
     }
 
@@ -96,13 +109,12 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
                                           && !link.max_visits);
 
     case MCP_STORE_EXPIRED:
-        return ngx_http_mcp_send_error(r, NGX_HTTP_MCP_GONE, "expired",
-                                       "Short URL has expired");
+        return ngx_http_mcp_send_gone(r, "expired", "Short URL has expired");
 
     case MCP_STORE_SPENT:
-        return ngx_http_mcp_send_error(r, NGX_HTTP_MCP_GONE, "visits_exhausted",
-                                       "Short URL has reached its visit "
-                                       "limit");
+        return ngx_http_mcp_send_gone(r, "visits_exhausted",
+                                      "Short URL has reached its visit "
+                                      "limit");
 
     case MCP_STORE_NOTFOUND:
         goto not_found;
@@ -238,6 +250,19 @@ ngx_http_mcp_send_redirect(ngx_http_request_t *r, ngx_str_t *url,
 }
 
 
+static ngx_int_t
+ngx_http_mcp_send_gone(ngx_http_request_t *r, const char *error,
+    const char *message)
+{
+    if (ngx_http_mcp_error_page(r, NGX_HTTP_MCP_GONE)) {
+        return NGX_HTTP_MCP_GONE;
+    }
+
+    return ngx_http_mcp_send_error(r, NGX_HTTP_MCP_GONE, error, "%s",
+                                   message);
+}
+
+
 /*
  * 404 for an unknown code, the other hot answer (scanners, stale links):
  * a constant body, so no JSON encoder and no malloc() on this path.
@@ -248,6 +273,10 @@ ngx_http_mcp_send_not_found(ngx_http_request_t *r)
 {
     ngx_buf_t  *b;
     ngx_str_t   type;
+
+    if (ngx_http_mcp_error_page(r, NGX_HTTP_NOT_FOUND)) {
+        return NGX_HTTP_NOT_FOUND;
+    }
 
     b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
@@ -261,4 +290,34 @@ ngx_http_mcp_send_not_found(ngx_http_request_t *r)
     ngx_str_set(&type, "application/json");
 
     return ngx_http_mcp_send(r, NGX_HTTP_NOT_FOUND, &type, b);
+}
+
+
+/*
+ * An error_page for the status (a landing page for unknown codes) is the
+ * site's answer: returned to nginx, which serves it instead of our JSON.
+ */
+
+static ngx_uint_t
+ngx_http_mcp_error_page(ngx_http_request_t *r, ngx_uint_t status)
+{
+    ngx_uint_t                 i;
+    ngx_http_err_page_t       *err_page;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->error_pages == NULL) {
+        return 0;
+    }
+
+    err_page = clcf->error_pages->elts;
+
+    for (i = 0; i < clcf->error_pages->nelts; i++) {
+        if (err_page[i].status == (ngx_int_t) status) {
+            return 1;
+        }
+    }
+
+    return 0;
 }

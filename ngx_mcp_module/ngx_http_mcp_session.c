@@ -180,7 +180,7 @@ ngx_http_mcp_session_create(ngx_http_mcp_call_t *call, json_t *params,
 
     if (rc != MCP_STORE_OK) {
         (void) ngx_http_mcp_store_error(call->r, rc, err);
-        return ngx_http_mcp_rpc_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+        return ngx_http_mcp_rpc_error(err, err->status,
                                       NGX_HTTP_MCP_INTERNAL_ERROR,
                                       "cannot start a session: %s",
                                       mcp_store_strerror(rc));

@@ -479,7 +479,9 @@ failed:
 
 
 /*
- * mcp_base_url + code, or scheme://Host/code as the client addressed us.
+ * mcp_base_url + code, or scheme://Host + the prefix of the server's
+ * mcp_redirect location ("/" without one) + code, as the client addressed
+ * us.
  */
 
 ngx_int_t
@@ -488,7 +490,8 @@ ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
 {
     u_char                    *p;
     size_t                     len;
-    ngx_str_t                  scheme, host;
+    ngx_str_t                  scheme, host, prefix;
+    ngx_http_mcp_srv_conf_t   *mscf;
     ngx_http_mcp_loc_conf_t   *mlcf;
     ngx_http_core_srv_conf_t  *cscf;
 
@@ -496,6 +499,7 @@ ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
 
     if (mlcf->base_url.len) {
         ngx_str_null(&scheme);
+        ngx_str_null(&prefix);
         host = mlcf->base_url;
 
     } else {
@@ -515,9 +519,20 @@ ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
             cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
             host = cscf->server_name;
         }
+
+        /* the configuration refuses a server where this is ambiguous */
+
+        mscf = ngx_http_get_module_srv_conf(r, ngx_mcp_module);
+
+        if (mscf->redirect_prefix.len) {
+            prefix = mscf->redirect_prefix;
+
+        } else {
+            ngx_str_set(&prefix, "/");
+        }
     }
 
-    len = scheme.len + host.len + 1 + code->len;
+    len = scheme.len + host.len + prefix.len + code->len;
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -526,7 +541,7 @@ ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
 
     out->data = p;
 
-    /* mcp_base_url has no scheme of its own: none to copy (from NULL) */
+    /* mcp_base_url comes without scheme or prefix: none to copy (from NULL) */
 
     if (scheme.len) {
         p = ngx_cpymem(p, scheme.data, scheme.len);
@@ -534,8 +549,8 @@ ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
 
     p = ngx_cpymem(p, host.data, host.len);
 
-    if (scheme.len) {
-        *p++ = '/';
+    if (prefix.len) {
+        p = ngx_cpymem(p, prefix.data, prefix.len);
     }
 
     p = ngx_cpymem(p, code->data, code->len);

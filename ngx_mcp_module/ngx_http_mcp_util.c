@@ -489,19 +489,31 @@ ngx_http_mcp_body(ngx_http_request_t *r, ngx_str_t *body)
 
 /*
  * Turns a store failure that the caller does not treat itself into err
- * (507 when the store is full, else 500; over JSON-RPC, -32603), and logs
- * it.  Returns NGX_DECLINED.
+ * (507 when the store is full or the tenant over a quota, else 500; over
+ * JSON-RPC, -32603), and logs it (not a quota: the caller's own limit).
+ * Returns NGX_DECLINED.
  */
 
 ngx_int_t
 ngx_http_mcp_store_error(ngx_http_request_t *r, int rc,
     ngx_http_mcp_error_t *err)
 {
+    unsigned                   which;
+    uint64_t                   limit;
     ngx_http_mcp_main_conf_t  *mmcf;
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
 
-    if (rc == MCP_STORE_FULL) {
+    if (rc == MCP_STORE_QUOTA) {
+        mcp_store_quota_refused(mmcf->store, &which, &limit);
+
+        (void) ngx_http_mcp_fail(err, NGX_HTTP_INSUFFICIENT_STORAGE,
+                                 "quota_exceeded", "over the tenant's %s "
+                                 "quota (%llu); nothing was saved",
+                                 mcp_store_quota_name(which),
+                                 (unsigned long long) limit);
+
+    } else if (rc == MCP_STORE_FULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "mcp_store \"%V\" is full: raise its map_size= "
                       "and reload", &mmcf->path);
@@ -999,8 +1011,12 @@ ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
         return ngx_http_mcp_tool_error("out of memory; nothing was saved");
     }
 
-    if (rc == MCP_STORE_FULL) {
+    if (rc == MCP_STORE_FULL || rc == MCP_STORE_QUOTA) {
         (void) ngx_http_mcp_store_error(call->r, rc, &failed);
+    }
+
+    if (rc == MCP_STORE_QUOTA) {
+        return ngx_http_mcp_tool_error("%s", failed.message);
     }
 
     return ngx_http_mcp_tool_error("%s; nothing was saved",

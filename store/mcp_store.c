@@ -97,7 +97,8 @@ static const char  *const mcp_store_errors[] = {
     "link expired",                             /* MCP_STORE_EXPIRED */
     "link out of visits",                       /* MCP_STORE_SPENT */
     "over a limit of the context store",        /* MCP_STORE_ETOOBIG */
-    "a transaction is open on the handle"       /* MCP_STORE_EBUSY */
+    "a transaction is open on the handle",      /* MCP_STORE_EBUSY */
+    "over the tenant's quota"                   /* MCP_STORE_QUOTA */
 };
 
 
@@ -853,6 +854,14 @@ mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
     if (rc != MCP_STORE_OK) {
         mdb_txn_abort(txn);
         return rc;
+    }
+
+    rc = rdonly ? MCP_STORE_OK : mcp_store_usage_init(s, txn);
+    if (rc != MCP_STORE_OK) {
+        mdb_txn_abort(txn);
+        return mcp_store_error(err, err_len, rc, "store at %s: cannot "
+                               "count the tenants' usage: %s", path,
+                               mcp_store_strerror(rc));
     }
 
     /* even a read-only transaction commits, to keep its database handles */

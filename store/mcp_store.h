@@ -281,7 +281,8 @@ int mcp_store_link_delete_tenant(mcp_store_t *s, const char *code,
  * tenant owns it (tenant_len 0: whoever owns it); the other fields
  * (created_at, visits, last_visit, the owner) stay.  MCP_STORE_NOTFOUND if
  * there is no such link or another tenant owns it, MCP_STORE_EINVAL if
- * the result is not a valid link; nothing changes then.  The caller
+ * the result is not a valid link, MCP_STORE_QUOTA if a longer URL puts
+ * the owner over its quota of bytes; nothing changes then.  The caller
  * checks the URL against its policy first, as for mcp_store_link_put().
  */
 int mcp_store_link_update(mcp_store_t *s, const char *code, size_t code_len,
@@ -456,6 +457,7 @@ int mcp_store_link_prefix_tenant(mcp_store_t *s, const char *tenant,
 /* more return codes of the context store */
 #define MCP_STORE_ETOOBIG         13  /* over one of the limits above */
 #define MCP_STORE_EBUSY           14  /* a transaction is already open */
+#define MCP_STORE_QUOTA           15  /* over the tenant's quota */
 
 
 typedef struct mcp_store_txn_s  mcp_store_txn_t;
@@ -788,13 +790,17 @@ int mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
  * The window of a context to send to a model within max_tokens:
  *
  *   - pinned and system messages always;
- *   - then the most recent turns, newest first, while they fit;
+ *   - then the most recent turns, newest first, while they fit (after
+ *     the relevant ones, with a query: below);
  *   - older turns that do not fit are dropped, oldest first, and replaced
  *     by one summary message: extractive, the highest-scoring sentences of
  *     the dropped turns within summary_share (0..1) of max_tokens, stored
  *     with the context and reused while the dropped turns are the same;
- *   - with a query, older turns most relevant to it (BM25) are kept in
- *     preference to less relevant ones.
+ *   - with a query, the turns most relevant to it (BM25) are kept first,
+ *     within a third of the turns' budget, before the recent ones, and
+ *     what is left after those goes to the next most relevant; the
+ *     summary then favours sentences with the query's words, and is
+ *     neither stored nor reused.
  *
  * The caller gives room for out->messages (cap entries, at least the
  * context's message count for a complete window).  tokens_used never
@@ -818,6 +824,63 @@ int mcp_store_context_window(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *ctx, size_t ctx_len, uint64_t max_tokens, const char *query,
     size_t query_len, double summary_share, mcp_store_window_t *out,
     size_t cap);
+
+
+/*
+ * ---------------------------------------------------------------------
+ * Quotas per tenant.
+ *
+ * The store keeps each tenant's usage: its links, entities, messages and
+ * bytes (a link's code and URL, an entity's name, type and observation
+ * texts, a relation's from, type and to, a message's content), changed by every create and delete in the
+ * same write transaction.  A write that would take a usage over its limit
+ * is refused with MCP_STORE_QUOTA, and nothing of it is kept; deletes
+ * always succeed and lower the usage.  A store written before usage was
+ * kept is counted once when it is next opened for writing.
+ * ---------------------------------------------------------------------
+ */
+
+#define MCP_STORE_QUOTA_LINKS     0
+#define MCP_STORE_QUOTA_ENTITIES  1
+#define MCP_STORE_QUOTA_MESSAGES  2
+#define MCP_STORE_QUOTA_BYTES     3
+#define MCP_STORE_QUOTA_N         4
+
+/*
+ * The limits of a tenant (tenant_len 0: of every tenant that has none of
+ * its own), indexed by MCP_STORE_QUOTA_*; 0 is no limit.
+ */
+typedef struct {
+    const char  *tenant;
+    size_t       tenant_len;
+    uint64_t     limit[MCP_STORE_QUOTA_N];
+} mcp_store_quota_t;
+
+/*
+ * Sets the quotas the handle's writes enforce: n entries of q, which the
+ * caller keeps while the handle is open (s NULL: nothing is set).  n 0:
+ * none.  Limits are not kept in the store: each process enforces the
+ * ones it was given.
+ */
+void mcp_store_quota_set(mcp_store_t *s, const mcp_store_quota_t *q,
+    size_t n);
+
+/* "links", "entities", "messages" or "bytes" */
+const char *mcp_store_quota_name(unsigned which);
+
+/*
+ * After MCP_STORE_QUOTA: which quota (MCP_STORE_QUOTA_*) refused the
+ * write, and its limit.
+ */
+void mcp_store_quota_refused(const mcp_store_t *s, unsigned *which,
+    uint64_t *limit);
+
+/*
+ * Fills usage[MCP_STORE_QUOTA_N] with the tenant's usage (tenant_len 0:
+ * MCP_STORE_TENANT_DEFAULT's).  Uses the handle's read transaction.
+ */
+int mcp_store_usage_get(mcp_store_t *s, const char *tenant,
+    size_t tenant_len, uint64_t *usage);
 
 
 #endif /* _MCP_STORE_H_INCLUDED_ */

@@ -42,6 +42,12 @@
  */
 #define MCP_STORE_SUMMARY_INPUT  65536
 
+/*
+ * With a query, the share of the turns' budget set aside for the turns
+ * most relevant to it, before recent turns take the rest: a third.
+ */
+#define MCP_STORE_QUERY_SHARE    3
+
 /* how mcp_store_ctx_find() works */
 #define MCP_STORE_CTX_WRITE      0x01      /* in a write transaction only */
 #define MCP_STORE_CTX_KEEP       0x02      /* copy the summary out */
@@ -68,6 +74,10 @@ typedef struct {
     size_t                      room;       /* entries left in the output */
     unsigned                    whole;      /* every message is kept */
     int                         rc;
+    mcp_store_hit_t            *hits;       /* by relevance to the query */
+    size_t                      nhits;
+    const char                 *query;      /* NULL: none */
+    size_t                      query_len;
 } mcp_store_win_t;
 
 
@@ -75,6 +85,7 @@ typedef struct {
     const char                 *text;
     size_t                      len;
     double                      score;      /* < 0: no tokens, never taken */
+    uint64_t                    matched;    /* tokens of the query in it */
     unsigned                    taken;
 } mcp_store_sentence_t;
 
@@ -90,7 +101,7 @@ typedef struct {
  * The dropped turns' sentences and tokens.  The arrays are counted in a
  * first pass over the text (all NULL) and filled in a second.
  */
-typedef struct {
+typedef struct mcp_store_summary_s {
     mcp_store_sentence_t       *sentences;
     size_t                      nsentences;
     mcp_store_term_t           *terms;
@@ -98,6 +109,8 @@ typedef struct {
     char                       *arena;
     size_t                      arena_len;
     uint64_t                    sum;        /* of the sentence being scored */
+    uint64_t                    matched;    /* of the sentence being scored */
+    struct mcp_store_summary_s *query;      /* its terms, or NULL */
 } mcp_store_summary_t;
 
 
@@ -128,8 +141,9 @@ static int mcp_store_win_always(const mcp_store_message_t *m);
 static int mcp_store_win_select(mcp_store_win_t *w, uint64_t max_tokens,
     double share, uint64_t *summary_budget, mcp_store_window_t *out,
     size_t cap);
-static void mcp_store_win_relevant(mcp_store_win_t *w, const char *query,
-    size_t query_len);
+static void mcp_store_win_recent(mcp_store_win_t *w);
+static void mcp_store_win_search(mcp_store_win_t *w);
+static void mcp_store_win_relevant(mcp_store_win_t *w, uint64_t limit);
 static void mcp_store_win_take(mcp_store_win_t *w, size_t i);
 static int mcp_store_win_summary(mcp_store_win_t *w, uint64_t budget,
     mcp_store_window_t *out);
@@ -143,6 +157,9 @@ static int mcp_store_summary_term(void *data, const char *token,
 static int mcp_store_summary_score(void *data, const char *token,
     size_t len);
 static void mcp_store_summary_count(mcp_store_summary_t *sm);
+static void mcp_store_summary_fold(mcp_store_summary_t *sm);
+static int mcp_store_summary_query(mcp_store_summary_t *q, const char *query,
+    size_t query_len);
 static void mcp_store_summary_take(mcp_store_summary_t *sm, size_t budget);
 static int mcp_store_bytes_cmp(const char *a, size_t alen, const char *b,
     size_t blen);
@@ -234,6 +251,12 @@ mcp_store_message_append(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     if (rc == MCP_STORE_OK) {
         rc = mcp_store_record_put(t, t->store->messages, &mk, NULL, &msg,
                                   MDB_NOOVERWRITE);
+    }
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_usage_add(t->store, t->mdb, sc->tenant, sc->tenant_len,
+                                 MCP_STORE_QUOTA_MESSAGES, 1,
+                                 (int64_t) msg.content_len);
     }
 
     if (rc != MCP_STORE_OK) {
@@ -678,25 +701,32 @@ mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
  *      budget is floor(summary_share * max_tokens), capped by what the
  *      kept messages leave.  The rest is the turns' budget.
  *
- *   4. Recent turns are kept newest first while they fit, up to the first
+ *   4. With a query, the turns are ranked by BM25 against it
+ *      (mcp_store_message_search() in this context), and the best are
+ *      kept first, each that fits, within a third of the turns' budget
+ *      (MCP_STORE_QUERY_SHARE): the turn that answers the query makes it
+ *      into a tight window however old it is.  What they leave of that
+ *      third goes back to the recent turns.
+ *
+ *   5. Recent turns are kept newest first while they fit, up to the first
  *      that does not: the most recent part of the conversation, whole.
  *      The contents kept are work, a byte a unit: once the transaction's
  *      budget is spent, no more turns are kept (it is truncated), and the
  *      rest go to the summary as if they did not fit.  So a window holds
  *      about MCP_STORE_WORK bytes of turns at most.
  *
- *   5. With a query, the older turns are ranked by BM25 against it
- *      (mcp_store_message_search() in this context) and kept, best
- *      first, each that still fits, while the budget lasts.  Without a
- *      query, or when the query matches none, the window is steps 1 to
- *      4.
+ *   6. With a query, what the budget still holds goes to the next most
+ *      relevant turns, each that fits.  Without a query, or when the
+ *      query matches none, the window is steps 1 to 3 and 5.
  *
- *   6. Every turn not kept is dropped.  If the dropped turns run from
- *      the same first to the same last seq as the stored summary, and it
- *      fits the summary budget, it is reused; otherwise a new extractive
- *      summary is made (see mcp_store_summarize()) of the newest
- *      MCP_STORE_SUMMARY_INPUT bytes of them, and stored with that range
- *      (not in a read-only transaction).  A summary budget too small
+ *   7. Every turn not kept is dropped.  Without a query, if the dropped
+ *      turns run from the same first to the same last seq as the stored
+ *      summary, and it fits the summary budget, it is reused; otherwise a
+ *      new extractive summary is made (see mcp_store_summarize()) of the
+ *      newest MCP_STORE_SUMMARY_INPUT bytes of them, and stored with that
+ *      range (not in a read-only transaction).  With a query, the summary
+ *      favours the sentences that share its words, so it is made for that
+ *      window only: neither reused nor stored.  A summary budget too small
  *      for even its first line leaves the window without one.
  *
  * out->messages are the kept messages in seq order; the summary goes
@@ -745,6 +775,8 @@ mcp_store_context_window(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     memset(&w, 0, sizeof(mcp_store_win_t));
 
     w.cx = &cx;
+    w.query = (query_len != 0) ? query : NULL;
+    w.query_len = query_len;
     w.nalloc = (size_t) cx.rec.nmessages;
     w.msgs = malloc(w.nalloc * (sizeof(mcp_store_message_t) + 1) + 1);
 
@@ -767,9 +799,10 @@ mcp_store_context_window(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     }
 
     if (rc == MCP_STORE_OK && !w.whole) {
-        if (query_len != 0) {
-            mcp_store_win_relevant(&w, query, query_len);
-        }
+        mcp_store_win_search(&w);
+        mcp_store_win_relevant(&w, w.budget / MCP_STORE_QUERY_SHARE);
+        mcp_store_win_recent(&w);
+        mcp_store_win_relevant(&w, w.budget);
 
         rc = mcp_store_win_summary(&w, budget, out);
     }
@@ -788,6 +821,7 @@ mcp_store_context_window(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
         assert(out->nmessages <= cap);
     }
 
+    free(w.hits);
     free(w.msgs);
 
     return rc;
@@ -942,11 +976,11 @@ mcp_store_ctx_summary(mcp_store_ctx_t *cx, const char *text, size_t len,
 static int
 mcp_store_ctx_remove(mcp_store_ctx_t *cx, int budget, int *done)
 {
-    int                   rc;
+    int                   rc, urc;
     size_t                plen;
     int64_t               expires_at;
     MDB_val               key, val;
-    uint64_t              n, tokens;
+    uint64_t              n, tokens, bytes;
     MDB_cursor           *cur;
     mcp_store_kbuf_t      mk;
     mcp_store_message_t   m;
@@ -965,6 +999,7 @@ mcp_store_ctx_remove(mcp_store_ctx_t *cx, int budget, int *done)
     key.mv_data = mk.data;
     n = 0;
     tokens = 0;
+    bytes = 0;
 
     for (rc = mcp_store_scan(cur, MDB_SET_RANGE, mk.data, plen, &key, &val);
          rc == MDB_SUCCESS;
@@ -987,6 +1022,7 @@ mcp_store_ctx_remove(mcp_store_ctx_t *cx, int budget, int *done)
             }
 
             tokens += m.tokens;
+            bytes += m.content_len;
         }
 
         n++;
@@ -998,6 +1034,16 @@ mcp_store_ctx_remove(mcp_store_ctx_t *cx, int budget, int *done)
     }
 
     mdb_cursor_close(cur);
+
+    if (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) {
+        urc = mcp_store_usage_add(cx->t->store, cx->t->mdb, cx->sc->tenant,
+                                  cx->sc->tenant_len,
+                                  MCP_STORE_QUOTA_MESSAGES, -(int64_t) n,
+                                  -(int64_t) bytes);
+        if (urc != MCP_STORE_OK) {
+            return urc;
+        }
+    }
 
     if (rc == MDB_SUCCESS) {
         cx->rec.nmessages -= (n < cx->rec.nmessages) ? n : cx->rec.nmessages;
@@ -1272,7 +1318,7 @@ mcp_store_win_always(const mcp_store_message_t *m)
 
 
 /*
- * Steps 1 to 4 of the window; *summary_budget receives the summary's.
+ * Steps 1 to 3 of the window; *summary_budget receives the summary's.
  */
 
 static int
@@ -1331,55 +1377,78 @@ mcp_store_win_select(mcp_store_win_t *w, uint64_t max_tokens, double share,
     w->budget = avail - sb;
     w->room = cap - npinned;
 
+    return MCP_STORE_OK;
+}
+
+
+/*
+ * Step 5: recent turns, newest first, up to the first that does not fit
+ * (turns kept for the query are passed over).
+ */
+
+static void
+mcp_store_win_recent(mcp_store_win_t *w)
+{
+    size_t  i;
+
     for (i = w->n; i-- > 0; ) {
         if (w->keep[i]) {
             continue;
         }
 
         if (w->msgs[i].tokens > w->budget || w->room == 0
-            || mcp_store_txn_spent(t))
+            || mcp_store_txn_spent(w->cx->t))
         {
             break;
         }
 
         mcp_store_win_take(w, i);
     }
-
-    return MCP_STORE_OK;
 }
 
 
 /*
- * Step 5.  The turns still out after step 4 are all older than the kept
- * recent ones.  A failed search (a query matching more documents than
- * one search ranks, say) leaves the window as recency made it.
+ * The context's messages ranked against the query, once for steps 4 and
+ * 6.  A failed search (a query matching more documents than one search
+ * ranks, say) finds nothing: the window is then as recency makes it.
  */
 
 static void
-mcp_store_win_relevant(mcp_store_win_t *w, const char *query,
-    size_t query_len)
+mcp_store_win_search(mcp_store_win_t *w)
 {
-    size_t            i, k, lo, hi, nhits;
-    mcp_store_hit_t  *hits;
-
-    if (w->n == 0) {
+    if (w->query == NULL || w->n == 0) {
         return;
     }
 
-    hits = malloc(w->n * sizeof(mcp_store_hit_t));
-    if (hits == NULL) {
+    w->hits = malloc(w->n * sizeof(mcp_store_hit_t));
+    if (w->hits == NULL) {
         return;
     }
 
     if (mcp_store_message_search(w->cx->t, w->cx->sc, w->cx->rec.id,
-                                 w->cx->rec.id_len, query, query_len, 0,
-                                 hits, w->n, &nhits, NULL)
+                                 w->cx->rec.id_len, w->query, w->query_len,
+                                 0, w->hits, w->n, &w->nhits, NULL)
         != MCP_STORE_OK)
     {
-        nhits = 0;
+        w->nhits = 0;
     }
+}
 
-    for (k = 0; k < nhits && w->room > 0; k++) {
+
+/*
+ * Steps 4 and 6: the turns found, most relevant first, each that is not
+ * kept yet and fits within limit tokens (limit <= w->budget).
+ */
+
+static void
+mcp_store_win_relevant(mcp_store_win_t *w, uint64_t limit)
+{
+    size_t            i, k, lo, hi;
+    mcp_store_hit_t  *hits;
+
+    hits = w->hits;
+
+    for (k = 0; k < w->nhits && w->room > 0; k++) {
 
         /* msgs are in seq order */
 
@@ -1398,17 +1467,16 @@ mcp_store_win_relevant(mcp_store_win_t *w, const char *query,
         }
 
         if (lo < w->n && w->msgs[lo].seq == hits[k].seq && !w->keep[lo]
-            && w->msgs[lo].tokens <= w->budget)
+            && w->msgs[lo].tokens <= limit)
         {
             if (mcp_store_txn_spent(w->cx->t)) {
                 break;
             }
 
+            limit -= w->msgs[lo].tokens;
             mcp_store_win_take(w, lo);
         }
     }
-
-    free(hits);
 }
 
 
@@ -1424,7 +1492,7 @@ mcp_store_win_take(mcp_store_win_t *w, size_t i)
 
 
 /*
- * Step 6.  A summary of len bytes costs mcp_store_tokens(len), so the
+ * Step 7.  A summary of len bytes costs mcp_store_tokens(len), so the
  * budget allows 4 * (budget - 3) bytes, and never more than a message.
  */
 
@@ -1468,7 +1536,7 @@ mcp_store_win_summary(mcp_store_win_t *w, uint64_t budget,
                 ? MCP_STORE_MESSAGE_MAX
                 : (size_t) (budget - 3) * 4;
 
-    if (rec->summary != NULL && rec->summary_from == first
+    if (w->query == NULL && rec->summary != NULL && rec->summary_from == first
         && rec->summary_upto == last && rec->summary_len <= max_len)
     {
         text = mcp_store_txn_keep(cx->t, rec->summary, rec->summary_len);
@@ -1484,7 +1552,9 @@ mcp_store_win_summary(mcp_store_win_t *w, uint64_t budget,
         rc = mcp_store_summarize(&newest, out->dropped, max_len, &text,
                                  &out->summary_len);
 
-        if (rc == MCP_STORE_OK && text != NULL && !cx->t->rdonly) {
+        if (rc == MCP_STORE_OK && text != NULL && !cx->t->rdonly
+            && w->query == NULL)
+        {
 
             /* "contexts" only: the messages read stay where they are */
 
@@ -1553,6 +1623,8 @@ mcp_store_win_newest(mcp_store_win_t *w, mcp_store_win_t *newest)
  *     sum of its tokens' weights divided by the square root of how many
  *     it has, so that long sentences do not win by length alone.  A
  *     sentence without tokens is never taken.
+ *   - With a query, the sentences with more of its tokens come first,
+ *     whatever their score: the summary leans toward what was asked.
  *   - Sentences are taken best first (ties: the earlier), each that still
  *     fits, a sentence said more than once at its first place only, and
  *     written in their original order, each after a space, behind
@@ -1567,7 +1639,7 @@ mcp_store_summarize(mcp_store_win_t *w, uint64_t ndropped, size_t max_len,
     char                  *p;
     char                   prefix[MCP_STORE_PREFIX_MAX];
     size_t                 i, total;
-    mcp_store_summary_t    sm;
+    mcp_store_summary_t    sm, q;
     mcp_store_sentence_t  *s;
 
     *text = NULL;
@@ -1581,6 +1653,17 @@ mcp_store_summarize(mcp_store_win_t *w, uint64_t ndropped, size_t max_len,
     }
 
     memset(&sm, 0, sizeof(mcp_store_summary_t));
+    memset(&q, 0, sizeof(mcp_store_summary_t));
+
+    if (w->query != NULL) {
+        if (mcp_store_summary_query(&q, w->query, w->query_len)
+            != MCP_STORE_OK)
+        {
+            return MCP_STORE_ENOMEM;
+        }
+
+        sm.query = &q;
+    }
 
     mcp_store_summary_scan(&sm, w);
 
@@ -1594,6 +1677,8 @@ mcp_store_summarize(mcp_store_win_t *w, uint64_t ndropped, size_t max_len,
         free(sm.sentences);
         free(sm.terms);
         free(sm.arena);
+        free(q.terms);
+        free(q.arena);
         return MCP_STORE_ENOMEM;
     }
 
@@ -1636,6 +1721,8 @@ mcp_store_summarize(mcp_store_win_t *w, uint64_t ndropped, size_t max_len,
     free(sm.sentences);
     free(sm.terms);
     free(sm.arena);
+    free(q.terms);
+    free(q.arena);
 
     return (p != NULL) ? MCP_STORE_OK : MCP_STORE_ENOMEM;
 }
@@ -1700,15 +1787,45 @@ mcp_store_summary_term(void *data, const char *token, size_t len)
 
 
 /*
- * Sorts the tokens, folds each run of one token into one term and its
- * count, and scores the sentences with them.
+ * Scores the sentences with the dropped text's terms, and counts the
+ * query's tokens in each.
  */
 
 static void
 mcp_store_summary_count(mcp_store_summary_t *sm)
 {
-    size_t                 i, n, ntokens;
+    size_t                 i, ntokens;
     mcp_store_sentence_t  *s;
+
+    mcp_store_summary_fold(sm);
+
+    for (i = 0; i < sm->nsentences; i++) {
+        s = &sm->sentences[i];
+        sm->sum = 0;
+        sm->matched = 0;
+
+        ntokens = mcp_store_tokenize(s->text, s->len, mcp_store_summary_score,
+                                     sm);
+
+        /* sum / sqrt(ntokens) ranks as its square does: no libm */
+
+        s->score = (ntokens == 0)
+                   ? -1.0
+                   : (double) sm->sum * (double) sm->sum / (double) ntokens;
+        s->matched = sm->matched;
+    }
+}
+
+
+/*
+ * Sorts the tokens and folds each run of one token into one term and its
+ * count.
+ */
+
+static void
+mcp_store_summary_fold(mcp_store_summary_t *sm)
+{
+    size_t  i, n;
 
     qsort(sm->terms, sm->nterms, sizeof(mcp_store_term_t),
           mcp_store_term_cmp);
@@ -1726,20 +1843,39 @@ mcp_store_summary_count(mcp_store_summary_t *sm)
     }
 
     sm->nterms = n;
+}
 
-    for (i = 0; i < sm->nsentences; i++) {
-        s = &sm->sentences[i];
-        sm->sum = 0;
 
-        ntokens = mcp_store_tokenize(s->text, s->len, mcp_store_summary_score,
-                                     sm);
+/*
+ * The query's tokens as terms of q, counted and folded as the dropped
+ * text's are; q->terms and q->arena are the caller's to free.
+ */
 
-        /* sum / sqrt(ntokens) ranks as its square does: no libm */
+static int
+mcp_store_summary_query(mcp_store_summary_t *q, const char *query,
+    size_t query_len)
+{
+    (void) mcp_store_tokenize(query, query_len, mcp_store_summary_term, q);
 
-        s->score = (ntokens == 0)
-                   ? -1.0
-                   : (double) sm->sum * (double) sm->sum / (double) ntokens;
+    q->terms = malloc((q->nterms + 1) * sizeof(mcp_store_term_t));
+    q->arena = malloc(q->arena_len + 1);
+
+    if (q->terms == NULL || q->arena == NULL) {
+        free(q->terms);
+        free(q->arena);
+        q->terms = NULL;
+        q->arena = NULL;
+        return MCP_STORE_ENOMEM;
     }
+
+    q->nterms = 0;
+    q->arena_len = 0;
+
+    (void) mcp_store_tokenize(query, query_len, mcp_store_summary_term, q);
+
+    mcp_store_summary_fold(q);
+
+    return MCP_STORE_OK;
 }
 
 
@@ -1759,6 +1895,14 @@ mcp_store_summary_score(void *data, const char *token, size_t len)
 
     if (term != NULL) {
         sm->sum += term->count;
+    }
+
+    if (sm->query != NULL
+        && bsearch(&key, sm->query->terms, sm->query->nterms,
+                   sizeof(mcp_store_term_t), mcp_store_term_cmp)
+           != NULL)
+    {
+        sm->matched++;
     }
 
     return 0;
@@ -1797,6 +1941,7 @@ mcp_store_summary_take(mcp_store_summary_t *sm, size_t budget)
             == 0)
         {
             order[i]->score = -1.0;
+            order[i]->matched = 0;
         }
     }
 
@@ -1838,13 +1983,18 @@ mcp_store_term_cmp(const void *a, const void *b)
 }
 
 
-/* best first; ties go to the earlier sentence (the one of lower address) */
+/* best first: more of the query's tokens, then the higher score; ties go
+ * to the earlier sentence (the one of lower address) */
 
 static int
 mcp_store_sentence_cmp(const void *a, const void *b)
 {
     const mcp_store_sentence_t  *x = *(mcp_store_sentence_t *const *) a;
     const mcp_store_sentence_t  *y = *(mcp_store_sentence_t *const *) b;
+
+    if (x->matched != y->matched) {
+        return (x->matched < y->matched) ? 1 : -1;
+    }
 
     if (x->score != y->score) {
         return (x->score < y->score) ? 1 : -1;

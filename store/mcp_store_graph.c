@@ -87,8 +87,9 @@ static int mcp_store_rel_key(mcp_store_kbuf_t *kb, size_t base,
     const char *b, size_t b_len);
 static int mcp_store_rel_parse(const MDB_val *key, size_t base,
     mcp_store_rel_parts_t *p);
-static int mcp_store_rel_unlink(mcp_store_txn_t *t, MDB_dbi dbi,
-    MDB_dbi mirror, const mcp_store_kbuf_t *prefix, size_t base);
+static int mcp_store_rel_unlink(mcp_store_txn_t *t,
+    const mcp_store_scope_t *sc, MDB_dbi dbi, MDB_dbi mirror,
+    const mcp_store_kbuf_t *prefix, size_t base);
 static int mcp_store_rel_emit(mcp_store_walk_t *w, const char *from,
     size_t from_len, const char *type, size_t type_len, const char *to,
     size_t to_len, int64_t created_at);
@@ -164,6 +165,13 @@ mcp_store_entity_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     }
 
     rc = mcp_store_entity_write(t, &kb, &ne, MDB_NOOVERWRITE);
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_usage_add(t->store, t->mdb, sc->tenant, sc->tenant_len,
+                                 MCP_STORE_QUOTA_ENTITIES, 1,
+                                 (int64_t) mcp_store_entity_bytes(e->name_len,
+                                                                  &ne));
+    }
 
     if (rc == MCP_STORE_OK) {
         rc = mcp_store_entity_index(t, sc, e->name, e->name_len, &ne, 1);
@@ -256,6 +264,12 @@ mcp_store_observation_add(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
         rc = mcp_store_entity_write(t, &kb, &e, 0);
 
         if (rc == MCP_STORE_OK) {
+            rc = mcp_store_usage_add(t->store, t->mdb, sc->tenant,
+                                     sc->tenant_len, MCP_STORE_QUOTA_ENTITIES,
+                                     0, (int64_t) text_len);
+        }
+
+        if (rc == MCP_STORE_OK) {
             rc = mcp_store_index_add(t, sc, MCP_STORE_DOC_ENTITY, name,
                                      name_len, text, text_len);
         }
@@ -302,6 +316,12 @@ mcp_store_observation_delete(mcp_store_txn_t *t,
         e.nobservations--;
 
         rc = mcp_store_entity_write(t, &kb, &e, 0);
+
+        if (rc == MCP_STORE_OK) {
+            rc = mcp_store_usage_add(t->store, t->mdb, sc->tenant,
+                                     sc->tenant_len, MCP_STORE_QUOTA_ENTITIES,
+                                     0, -(int64_t) text_len);
+        }
 
         if (rc == MCP_STORE_OK) {
             rc = mcp_store_index_remove(t, sc, MCP_STORE_DOC_ENTITY, name,
@@ -359,6 +379,13 @@ mcp_store_entity_delete(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     rc = mcp_store_rc(mdb_del(t->mdb, s->entities, &key, NULL));
 
     if (rc == MCP_STORE_OK) {
+        rc = mcp_store_usage_add(s, t->mdb, sc->tenant, sc->tenant_len,
+                                 MCP_STORE_QUOTA_ENTITIES, -1,
+                                 -(int64_t) mcp_store_entity_bytes(name_len,
+                                                                   &e));
+    }
+
+    if (rc == MCP_STORE_OK) {
         rc = mcp_store_entity_index(t, sc, name, name_len, &e, 0);
     }
 
@@ -369,13 +396,13 @@ mcp_store_entity_delete(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     }
 
     if (rc == MCP_STORE_OK) {
-        rc = mcp_store_rel_unlink(t, s->relations, s->relations_to, &kb,
-                                  base);
+        rc = mcp_store_rel_unlink(t, sc, s->relations, s->relations_to,
+                                  &kb, base);
     }
 
     if (rc == MCP_STORE_OK) {
-        rc = mcp_store_rel_unlink(t, s->relations_to, s->relations, &kb,
-                                  base);
+        rc = mcp_store_rel_unlink(t, sc, s->relations_to, s->relations,
+                                  &kb, base);
     }
 
     if (rc == MCP_STORE_OK && deleted != NULL) {
@@ -433,6 +460,23 @@ mcp_store_entity_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 }
 
 
+/* what an entity counts towards its tenant's bytes (mcp_store_quota.c) */
+
+size_t
+mcp_store_entity_bytes(size_t name_len, const mcp_store_entity_t *e)
+{
+    size_t  i, bytes;
+
+    bytes = name_len + e->type_len;
+
+    for (i = 0; i < e->nobservations; i++) {
+        bytes += e->observations[i].text_len;
+    }
+
+    return bytes;
+}
+
+
 int
 mcp_store_relation_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const mcp_store_relation_t *r, int64_t now, int *created)
@@ -465,6 +509,13 @@ mcp_store_relation_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 
     if (rc != MDB_SUCCESS) {
         return mcp_store_rc(rc);
+    }
+
+    rc = mcp_store_usage_add(t->store, t->mdb, sc->tenant, sc->tenant_len,
+                             MCP_STORE_QUOTA_BYTES, 0,
+                             (int64_t) MCP_STORE_REL_BYTES(kb.len, base));
+    if (rc != MCP_STORE_OK) {
+        return rc;
     }
 
     mcp_store_rel_mirror(&kb, base, r, &key);
@@ -503,6 +554,12 @@ mcp_store_relation_delete(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     mcp_store_kbuf_val(&kb, &key);
 
     rc = mcp_store_rc(mdb_del(t->mdb, t->store->relations, &key, NULL));
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_usage_add(t->store, t->mdb, sc->tenant, sc->tenant_len,
+                                 MCP_STORE_QUOTA_BYTES, 0,
+                                 -(int64_t) MCP_STORE_REL_BYTES(kb.len, base));
+    }
 
     if (rc != MCP_STORE_OK) {
         return (rc == MCP_STORE_NOTFOUND) ? MCP_STORE_OK : rc;
@@ -987,8 +1044,8 @@ mcp_store_rel_parse(const MDB_val *key, size_t base,
  */
 
 static int
-mcp_store_rel_unlink(mcp_store_txn_t *t, MDB_dbi dbi, MDB_dbi mirror,
-    const mcp_store_kbuf_t *prefix, size_t base)
+mcp_store_rel_unlink(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    MDB_dbi dbi, MDB_dbi mirror, const mcp_store_kbuf_t *prefix, size_t base)
 {
     int                     rc, mrc;
     MDB_val                 key, val;
@@ -1035,6 +1092,13 @@ mcp_store_rel_unlink(mcp_store_txn_t *t, MDB_dbi dbi, MDB_dbi mirror,
 
         if (rc == MCP_STORE_OK || rc == MCP_STORE_ECORRUPT) {
             rc = mcp_store_rc(mdb_del(t->mdb, dbi, &key, NULL));
+        }
+
+        if (rc == MCP_STORE_OK) {
+            rc = mcp_store_usage_add(t->store, t->mdb, sc->tenant,
+                                     sc->tenant_len, MCP_STORE_QUOTA_BYTES, 0,
+                                     -(int64_t) MCP_STORE_REL_BYTES(kb.len,
+                                                                    base));
         }
 
         if (rc != MCP_STORE_OK) {

@@ -75,6 +75,10 @@ struct mcp_store_s {
     unsigned            has_sessions;
     unsigned            has_context;
     uint64_t            pages;
+    const mcp_store_quota_t  *quotas;
+    size_t              nquotas;
+    unsigned            refused;       /* the last MCP_STORE_QUOTA's */
+    uint64_t            refused_limit;
     size_t              sweep_len;
     char                sweep[MCP_STORE_CODE_MAX];
     mcp_store_txn_t     txn;
@@ -397,6 +401,31 @@ int mcp_store_index_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *query, size_t query_len, size_t offset, mcp_store_hit_t *hits,
     size_t cap, size_t *nhits, size_t *total);
 
+
+/*
+ * mcp_store_quota.c: mcp_store_usage_add() adds count to the tenant's
+ * usage of which (MCP_STORE_QUOTA_LINKS, _ENTITIES or _MESSAGES) and
+ * bytes to its bytes, in txn: MCP_STORE_QUOTA when a rise goes over a
+ * limit of the handle's quotas, and then the caller's write must not
+ * commit.  tenant_len 0: MCP_STORE_TENANT_DEFAULT.
+ *
+ * mcp_store_usage_init() counts the usage of a store that has none, in
+ * the transaction that opens it for writing.
+ */
+
+int mcp_store_usage_add(mcp_store_t *s, MDB_txn *txn, const char *tenant,
+    size_t tenant_len, unsigned which, int64_t count, int64_t bytes);
+int mcp_store_usage_init(mcp_store_t *s, MDB_txn *txn);
+
+/* mcp_store_graph.c: what an entity counts towards its tenant's bytes */
+size_t mcp_store_entity_bytes(size_t name_len, const mcp_store_entity_t *e);
+
+/*
+ * What a relation counts: from, type and to, the bytes of its key (either
+ * way round) after the scope's base bytes and but its two separators.
+ */
+#define MCP_STORE_REL_BYTES(key_len, base)                                    \
+    (((key_len) >= (base) + 2) ? (key_len) - (base) - 2 : 0)
 
 
 #endif /* _MCP_STORE_INT_H_INCLUDED_ */

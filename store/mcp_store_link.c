@@ -150,7 +150,7 @@ mcp_store_link_add_visits(mcp_store_t *s, const mcp_store_visit_t *v,
 int
 mcp_store_link_delete(mcp_store_t *s, const char *code, size_t code_len)
 {
-    return mcp_store_key_delete(s, MCP_STORE_RECORD_LINK, code, code_len);
+    return mcp_store_link_delete_tenant(s, code, code_len, NULL, 0);
 }
 
 
@@ -182,8 +182,20 @@ mcp_store_link_delete_tenant(mcp_store_t *s, const char *code,
         rc = MCP_STORE_NOTFOUND;
     }
 
-    if (rc == MCP_STORE_OK) {
+    /* a record that does not decode has no owner, and counts for none
+     * (mcp_store_usage_init()): only "whoever owns it" deletes it */
+
+    if (rc == MCP_STORE_ECORRUPT && tenant_len == 0) {
         rc = mcp_store_rc(mdb_del(txn, s->links, &key, NULL));
+
+    } else if (rc == MCP_STORE_OK) {
+        rc = mcp_store_usage_add(s, txn, link.tenant, link.tenant_len,
+                                 MCP_STORE_QUOTA_LINKS, -1,
+                                 -(int64_t) (code_len + link.url_len));
+
+        if (rc == MCP_STORE_OK) {
+            rc = mcp_store_rc(mdb_del(txn, s->links, &key, NULL));
+        }
     }
 
     return mcp_store_write_end(s, txn, rc);
@@ -196,6 +208,8 @@ mcp_store_link_update(mcp_store_t *s, const char *code, size_t code_len,
     unsigned set)
 {
     int               rc;
+    char              tenant_buf[MCP_STORE_SCOPE_MAX];
+    int64_t           bytes;
     MDB_txn          *txn;
     MDB_val           key;
     mcp_store_link_t  cur;
@@ -218,10 +232,23 @@ mcp_store_link_update(mcp_store_t *s, const char *code, size_t code_len,
         rc = MCP_STORE_NOTFOUND;
     }
 
+    if (rc == MCP_STORE_OK && cur.tenant_len > sizeof(tenant_buf)) {
+        rc = MCP_STORE_ECORRUPT;
+    }
+
     if (rc == MCP_STORE_OK) {
-        /* cur points into the map: encoded before the write replaces it */
+        /* cur points into the map, valid until the transaction's next
+         * update: the owner is copied for the usage written after the
+         * record; a longer URL counts towards the owner's bytes, and may
+         * be over its quota */
+
+        memcpy(tenant_buf, cur.tenant, cur.tenant_len);
+        cur.tenant = tenant_buf;
+
+        bytes = 0;
 
         if (set & MCP_STORE_LINK_SET_URL) {
+            bytes = (int64_t) link->url_len - (int64_t) cur.url_len;
             cur.url = link->url;
             cur.url_len = link->url_len;
         }
@@ -237,6 +264,11 @@ mcp_store_link_update(mcp_store_t *s, const char *code, size_t code_len,
         rc = mcp_store_link_valid(&cur)
              ? mcp_store_link_write(s, txn, &key, &cur, 0)
              : MCP_STORE_EINVAL;
+
+        if (rc == MCP_STORE_OK && bytes != 0) {
+            rc = mcp_store_usage_add(s, txn, cur.tenant, cur.tenant_len,
+                                     MCP_STORE_QUOTA_LINKS, 0, bytes);
+        }
     }
 
     return mcp_store_write_end(s, txn, rc);
@@ -542,6 +574,14 @@ mcp_store_link_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
 
     if (buf != stack) {
         free(buf);
+    }
+
+    /* a new link counts towards its tenant's quota */
+
+    if (rc == MCP_STORE_OK && (flags & MDB_NOOVERWRITE)) {
+        rc = mcp_store_usage_add(s, txn, link->tenant, link->tenant_len,
+                                 MCP_STORE_QUOTA_LINKS, 1,
+                                 (int64_t) (key->mv_size + link->url_len));
     }
 
     return rc;

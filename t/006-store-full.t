@@ -27,6 +27,14 @@ for my $size (1500, 200, 1) {
 
 die "the 64 KiB store never filled up\n" if $n >= 5000;
 
+# and with sessions, until not even one more fits there either
+while (++$n < 10000) {
+    last if system("$tool --map-size=65536 session-put $dir s$n "
+                   . "last_seen=1 2>/dev/null") != 0;
+}
+
+die "the 64 KiB store took every session\n" if $n >= 10000;
+
 $ENV{TEST_NGINX_DATA_DIR} = $dir;
 $ENV{TEST_NGINX_MEMORY_DIR} = $memory;
 
@@ -195,7 +203,24 @@ GET /new
 
 
 
-=== TEST 4: a larger map_size lets writes through again
+=== TEST 4: a refused initialize answers 507 too (it writes a session)
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR map_size=64k;
+--- more_headers
+Content-Type: application/json
+Accept: application/json, text/event-stream
+--- request
+POST /mcp
+{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+--- error_code: 507
+--- response_body_like
+^\{"jsonrpc":"2.0","id":1,"error":\{"code":-32603,"message":"cannot start a session: store full: raise map_size"\}\}$
+--- error_log
+is full: raise its map_size= and reload
+
+
+
+=== TEST 5: a larger map_size lets writes through again
 --- http_config
 mcp_store $TEST_NGINX_DATA_DIR map_size=1m;
 --- request
@@ -208,7 +233,7 @@ POST /shorten
 
 
 
-=== TEST 5: a memory store filled through MCP (up to its reserve) is read
+=== TEST 6: a memory store filled through MCP (up to its reserve) is read
 --- init
 main::fill_memory();
 --- more_headers eval: $::McpHeaders
@@ -221,7 +246,7 @@ is full: raise its map_size= and reload
 
 
 
-=== TEST 6: it refuses new entities
+=== TEST 7: it refuses new entities
 --- more_headers eval: $::McpHeaders
 --- request eval
 ::call("create_entities", ::entities(900000, 900499))
@@ -232,7 +257,7 @@ is full: raise its map_size= and reload
 
 
 
-=== TEST 7: delete_entities works on the full store
+=== TEST 8: delete_entities works on the full store
 --- more_headers eval: $::McpHeaders
 --- request eval
 ::call("delete_entities", ::names(100, 199))
@@ -243,7 +268,7 @@ is full: raise its map_size= and reload
 
 
 
-=== TEST 8: delete_observations works on the full store
+=== TEST 9: delete_observations works on the full store
 --- more_headers eval: $::McpHeaders
 --- request eval
 ::call("delete_observations", '{"deletions": [{"entityName": "n000050", "observations": ["number 50"]}]}')
@@ -254,7 +279,7 @@ is full: raise its map_size= and reload
 
 
 
-=== TEST 9: delete_relations works on the full store
+=== TEST 10: delete_relations works on the full store
 --- more_headers eval: $::McpHeaders
 --- request eval
 ::call("delete_relations", '{"relations": [{"from": "n000001", "to": "n000000", "relationType": "knows"}]}')
@@ -265,7 +290,7 @@ is full: raise its map_size= and reload
 
 
 
-=== TEST 10: delete_url works on the full store
+=== TEST 11: delete_url works on the full store
 --- more_headers eval: $::McpHeaders
 --- request eval
 ::call("delete_url", '{"code": "keep1"}')
@@ -276,7 +301,7 @@ is full: raise its map_size= and reload
 
 
 
-=== TEST 11: context_clear works on the full store
+=== TEST 12: context_clear works on the full store
 --- more_headers eval: $::McpHeaders
 --- request eval
 ::call("context_clear", '{"context_id": "chat"}')
@@ -287,7 +312,7 @@ is full: raise its map_size= and reload
 
 
 
-=== TEST 12: more entities go, a hundred a call
+=== TEST 13: more entities go, a hundred a call
 --- more_headers eval: $::McpHeaders
 --- request eval
 [map { ::call("delete_entities", ::names($_, $_ + 99)) } 200, 300, 400, 500]
@@ -300,7 +325,7 @@ is full: raise its map_size= and reload
 
 
 
-=== TEST 13: what the deletes freed takes new entities, messages and links
+=== TEST 14: what the deletes freed takes new entities, messages and links
 --- more_headers eval: $::McpHeaders
 --- request eval
 [::call("create_entities", ::entities(100, 149)),

@@ -147,7 +147,7 @@ Mcp-Session-Id: s1
 GET /mcp
 --- error_code: 405
 --- response_headers
-Allow: POST, DELETE
+Allow: POST, DELETE, OPTIONS
 
 
 

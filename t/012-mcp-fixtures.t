@@ -21,7 +21,7 @@ repeat_each(2);
 no_shuffle();
 no_root_location();
 
-plan tests => repeat_each() * 118;
+plan tests => repeat_each() * 124;
 
 our $HttpConfig = <<'_EOC_';
     mcp_store $TEST_NGINX_DATA_DIR;
@@ -97,7 +97,7 @@ __DATA__
 === TEST 2: with it, the fixture tools are listed after the shortener's
 --- request eval
 ::rpc(2, "tools/list", '{}')
---- response_body_like: "name":"shorten_url".*"name":"test_simple_text","title":"Simple text","description":"[^"]+","inputSchema":\{"type":"object","properties":\{\}\}\},\{"name":"test_image_content".*"name":"test_audio_content".*"name":"test_embedded_resource".*"name":"test_multiple_content_types".*"name":"test_tool_with_logging".*"name":"test_tool_with_progress".*"name":"test_error_handling","title":"Error handling","description":"[^"]+","inputSchema":\{"type":"object","properties":\{\}\}\}\]
+--- response_body_like: "name":"shorten_url".*"name":"test_simple_text","title":"Simple text","description":"[^"]+","inputSchema":\{"type":"object","properties":\{\}\}\},\{"name":"test_image_content".*"name":"test_audio_content".*"name":"test_embedded_resource".*"name":"test_multiple_content_types".*"name":"test_tool_with_logging".*"name":"test_tool_with_progress".*"name":"test_error_handling","title":"Error handling","description":"[^"]+","inputSchema":\{"type":"object","properties":\{\}\}\},\{"name":"json_schema_2020_12_tool",[^\]]*\}\]
 
 
 
@@ -297,3 +297,13 @@ Content-Type: application/json
 ',
  '{"jsonrpc":"2.0","id":37,"result":{"completion":{"values":[],"total":0,"hasMore":false}}}
 ']
+
+
+
+=== TEST 18: json_schema_2020_12_tool keeps $schema, $defs, $ref and additionalProperties as written
+--- request eval
+[::rpc(2, "tools/list", '{}'),
+ ::call(3, "json_schema_2020_12_tool", '{"name": "Ada", "address": {"city": "London"}}')]
+--- response_body_like eval
+['\{"name":"json_schema_2020_12_tool","title":"JSON Schema 2020-12","description":"Tool with JSON Schema 2020-12 features.","inputSchema":\{"\$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","\$defs":\{"address":\{"type":"object","properties":\{"street":\{"type":"string"\},"city":\{"type":"string"\}\}\}\},"properties":\{"name":\{"type":"string"\},"address":\{"\$ref":"#/\$defs/address"\}\},"additionalProperties":false\}\}\]',
+ '^\{"jsonrpc":"2.0","id":3,"result":\{"content":\[\{"type":"text","text":"JSON Schema 2020-12 tool called"\}\]\}\}$']

@@ -20,7 +20,7 @@ repeat_each(1);
 no_shuffle();
 no_root_location();
 
-plan tests => repeat_each() * 90;
+plan tests => repeat_each() * 456;
 
 our $HttpConfig = <<'_EOC_';
     mcp_store $TEST_NGINX_DATA_DIR;
@@ -209,3 +209,23 @@ Time::HiRes::sleep(1.2);
 --- response_body_like eval
 ['"message_id":2,',
  '"context_id":"renewed","messages":2,"tokens":\d+,"updated_at":"[-0-9]+T\d\d(:\d\d:\d\dZ)","expires_at":"[-0-9]+T\d\d\1"']
+
+
+
+=== TEST 14: a 400-token window over 120 turns with query keeps the one old turn that answers it
+--- request eval
+[(map {
+    my $text = $_ == 11
+        ? "The staging database password rotates every Tuesday at noon."
+        : sprintf("Turn %03d: we talked about the weather and lunch plans.",
+                  $_);
+    ::call("context_append", '{"context_id": "long", "role": "'
+           . ($_ % 2 ? "user" : "assistant") . '", "content": "' . $text
+           . '"}')
+  } 1 .. 120),
+ ::call("context_window", '{"context_id": "long", "max_tokens": 400}'),
+ ::call("context_window", '{"context_id": "long", "max_tokens": 400, "query": "staging password"}')]
+--- response_body_like eval
+[(map { qq~"message_id":$_,~ } 1 .. 120),
+ '^(?!.*"message_id":11\b)(?!.*"content":"The staging).*"structuredContent":\{"messages":\[\{"role":"system","content":"Summary of \d+ earlier messages:[^"]*","summary":true\},.*"message_id":120\}\],"tokens_used":\d+,"max_tokens":400,"dropped":\d+,',
+ '"structuredContent":\{"messages":\[\{"role":"system","content":"Summary of \d+ earlier messages:[^"]*","summary":true\},\{"role":"user","content":"The staging database password rotates every Tuesday at noon.","message_id":11\},.*"message_id":120\}\],"tokens_used":([1-9]\d?|[1-3]\d\d|400),"max_tokens":400,']

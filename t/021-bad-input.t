@@ -1254,14 +1254,14 @@ Content-Type: application/json
 
 
 
-=== TEST 94: OPTIONS /mcp is 405
+=== TEST 94: OPTIONS /mcp with a body is a bare 204 that runs nothing
 --- request eval
-[qq~OPTIONS /mcp\n{}~,
+[qq~OPTIONS /mcp\n{"jsonrpc": "2.0", "id": 1, "method": "nosuch"}~,
  "POST /mcp\n$::Ping"]
 --- error_code eval
-[405, 200]
+[204, 200]
 --- response_body eval
-[::rpc('null', -32600, qq~method OPTIONS is not allowed: POST sends messages, DELETE ends a session; this server offers no GET stream~),
+["",
  qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~]
 
 
@@ -1283,7 +1283,7 @@ PUT /mcp
 {}
 --- error_code: 405
 --- response_headers
-Allow: POST, DELETE
+Allow: POST, DELETE, OPTIONS
 --- response_body eval
 ::rpc('null', -32600, qq~method PUT is not allowed: POST sends messages, DELETE ends a session; this server offers no GET stream~)
 
@@ -1294,7 +1294,7 @@ Allow: POST, DELETE
 HEAD /mcp
 --- error_code: 405
 --- response_headers
-Allow: POST, DELETE
+Allow: POST, DELETE, OPTIONS
 Content-Type: application/json
 --- response_body
 

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        113
+#define TEST_PLAN        120
 
 #define TEST_ROUNDS      400        /* random windows */
 #define TEST_MSGS        48         /* messages of a window test, at most */
@@ -30,12 +31,14 @@
 #define TEST_STR(s)      s, sizeof(s) - 1
 
 
-/* the seqs a message callback saw: "1,2,3" */
+/* a store with a write begun and room for a window: a window test's */
 typedef struct {
-    size_t     calls;
-    size_t     stop_at;         /* cb returns 1 on this call (1-based) */
-    char       seen[4096];
-} test_seen_t;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;            /* the test may end it and begin
+                                           another; it ends the last */
+    mcp_store_window_t    w;
+    mcp_store_message_t   msgs[TEST_MSGS];
+} test_win_t;
 
 
 /* a random window's messages, as appended */
@@ -58,17 +61,23 @@ static mcp_store_txn_t *test_begin(mcp_store_t *s, unsigned flags);
 static int test_add(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *ctx, unsigned role, unsigned pinned, const char *content,
     int64_t now, int64_t ttl);
+static void test_adds(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *ctx, int64_t now, int64_t ttl, ...);
 static int test_msg_cb(void *data, const mcp_store_message_t *m);
 static int test_ctx_cb(void *data, const mcp_store_context_t *c);
-static void test_seen_init(test_seen_t *l, size_t stop_at);
 static int test_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *ctx, uint64_t first, unsigned flags, test_seen_t *l);
+static int test_list_is(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *ctx, uint64_t first, unsigned flags, const char *seqs);
 static int test_is(const char *p, size_t len, const char *str);
 static int test_utf8(const char *p, size_t len);
 static char *test_fill(const char *unit, size_t len);
 static int test_window(mcp_store_txn_t *t, const char *ctx,
     uint64_t max_tokens, const char *query, double share,
     mcp_store_window_t *w, mcp_store_message_t *msgs, size_t cap);
+static void test_with_window(const char *name, void (*test)(test_win_t *f));
+static int test_win(test_win_t *f, const char *ctx, uint64_t max_tokens,
+    const char *query, double share, size_t cap);
 static int test_seqs_are(const mcp_store_window_t *w, const char *seqs);
 static unsigned test_rand(unsigned n);
 static void test_random_ctx(mcp_store_txn_t *t, const char *ctx,
@@ -87,12 +96,14 @@ static void test_search(void);
 static void test_expire(void);
 static void test_budget(void);
 static void test_isolation(void);
-static void test_window_basic(void);
-static void test_window_tight(void);
-static void test_window_pinned(void);
-static void test_window_reuse(void);
-static void test_window_query(void);
-static void test_window_utf8(void);
+static void test_window_basic(test_win_t *f);
+static void test_window_tight(test_win_t *f);
+static void test_window_pinned(test_win_t *f);
+static void test_window_reuse(test_win_t *f);
+static void test_window_query(test_win_t *f);
+static void test_window_query_tight(test_win_t *f);
+static void test_window_query_summary(test_win_t *f);
+static void test_window_utf8(test_win_t *f);
 static void test_window_random(void);
 
 
@@ -124,12 +135,14 @@ main(void)
     test_expire();
     test_budget();
     test_isolation();
-    test_window_basic();
-    test_window_tight();
-    test_window_pinned();
-    test_window_reuse();
-    test_window_query();
-    test_window_utf8();
+    test_with_window("wbasic", test_window_basic);
+    test_with_window("wtight", test_window_tight);
+    test_with_window("wpinned", test_window_pinned);
+    test_with_window("wreuse", test_window_reuse);
+    test_with_window("wquery", test_window_query);
+    test_with_window("wqtight", test_window_query_tight);
+    test_with_window("wqsum", test_window_query_summary);
+    test_with_window("wutf8", test_window_utf8);
     test_window_random();
 
     return test_finish(TEST_PLAN);
@@ -358,41 +371,30 @@ test_message_list(void)
     (void) test_add(t, &test_acme, "c2", MCP_STORE_ROLE_USER, 0, "m", 1, 0);
     (void) test_add(t, &test_acme, "b", MCP_STORE_ROLE_USER, 0, "m", 1, 0);
 
-    ok = test_list(t, &test_acme, "c", 1, 0, &l) == MCP_STORE_OK
-         && strcmp(l.seen, "1,2,3,4,5") == 0;
-    TAP_OK(ok, "list: from 1, in order (%s)", l.seen);
+    TAP_OK(test_list_is(t, &test_acme, "c", 1, 0, "1,2,3,4,5"),
+           "list: from 1, in order");
 
-    ok = test_list(t, &test_acme, "c", 0, 0, &l) == MCP_STORE_OK
-         && strcmp(l.seen, "1,2,3,4,5") == 0;
-    TAP_OK(ok, "list: from 0 too");
+    TAP_OK(test_list_is(t, &test_acme, "c", 0, 0, "1,2,3,4,5"),
+           "list: from 0 too");
 
-    ok = test_list(t, &test_acme, "c", 4, 0, &l) == MCP_STORE_OK
-         && strcmp(l.seen, "4,5") == 0;
-    TAP_OK(ok, "list: from 4 (%s)", l.seen);
+    TAP_OK(test_list_is(t, &test_acme, "c", 4, 0, "4,5"), "list: from 4");
 
-    ok = test_list(t, &test_acme, "c", 9, 0, &l) == MCP_STORE_OK
-         && strcmp(l.seen, "") == 0;
-    TAP_OK(ok, "list: from past the last, none");
+    TAP_OK(test_list_is(t, &test_acme, "c", 9, 0, ""),
+           "list: from past the last, none");
 
-    ok = test_list(t, &test_acme, "c", UINT64_MAX, MCP_STORE_REVERSE, &l)
-         == MCP_STORE_OK
-         && strcmp(l.seen, "5,4,3,2,1") == 0;
-    TAP_OK(ok, "list: reverse from the top (%s)", l.seen);
+    TAP_OK(test_list_is(t, &test_acme, "c", UINT64_MAX, MCP_STORE_REVERSE,
+                        "5,4,3,2,1"),
+           "list: reverse from the top");
 
-    ok = test_list(t, &test_acme, "c", 3, MCP_STORE_REVERSE, &l)
-         == MCP_STORE_OK
-         && strcmp(l.seen, "3,2,1") == 0;
-    TAP_OK(ok, "list: reverse from 3 (%s)", l.seen);
+    TAP_OK(test_list_is(t, &test_acme, "c", 3, MCP_STORE_REVERSE, "3,2,1"),
+           "list: reverse from 3");
 
-    ok = test_list(t, &test_acme, "c", 0, MCP_STORE_REVERSE, &l)
-         == MCP_STORE_OK
-         && strcmp(l.seen, "") == 0;
-    TAP_OK(ok, "list: reverse from 0, none");
+    TAP_OK(test_list_is(t, &test_acme, "c", 0, MCP_STORE_REVERSE, ""),
+           "list: reverse from 0, none");
 
-    ok = test_list(t, &test_acme, "b", UINT64_MAX, MCP_STORE_REVERSE, &l)
-         == MCP_STORE_OK
-         && strcmp(l.seen, "1") == 0;
-    TAP_OK(ok, "list: reverse of a context followed by others (%s)", l.seen);
+    TAP_OK(test_list_is(t, &test_acme, "b", UINT64_MAX, MCP_STORE_REVERSE,
+                        "1"),
+           "list: reverse of a context followed by others");
 
     test_seen_init(&l, 2);
     ok = mcp_store_message_list(t, &test_acme, "c", 1, 1, 0, test_msg_cb, &l)
@@ -533,12 +535,11 @@ test_context_list(void)
 
     t = test_start("clist", 0, &s);
 
-    (void) test_add(t, &test_acme, "b", 1, 0, "x", 1, 0);
-    (void) test_add(t, &test_acme, "a", 1, 0, "x", 1, 100);
-    (void) test_add(t, &test_acme, "c", 1, 0, "x", 1, 0);
-    (void) test_add(t, &test_acme, "c", 1, 0, "y", 1, 0);
-    (void) test_add(t, &test_acme_ns, "a0", 1, 0, "x", 1, 0);
-    (void) test_add(t, &test_other, "a1", 1, 0, "x", 1, 0);
+    test_adds(t, &test_acme, "b", 1, 0, "x", NULL);
+    test_adds(t, &test_acme, "a", 1, 100, "x", NULL);
+    test_adds(t, &test_acme, "c", 1, 0, "x", "y", NULL);
+    test_adds(t, &test_acme_ns, "a0", 1, 0, "x", NULL);
+    test_adds(t, &test_other, "a1", 1, 0, "x", NULL);
 
     test_seen_init(&l, 0);
     rc = mcp_store_context_list(t, &test_acme, NULL, 0, 0, test_ctx_cb, &l,
@@ -649,13 +650,12 @@ test_expire(void)
 
     t = test_start("expire", 0, &s);
 
-    (void) test_add(t, &test_acme, "a", 1, 0, "aardvark", 100, 10);
-    (void) test_add(t, &test_acme, "a", 1, 0, "aardvark two", 100, 10);
-    (void) test_add(t, &test_acme, "b", 1, 0, "badger", 100, 20);
-    (void) test_add(t, &test_acme, "c", 1, 0, "cheetah", 100, 0);
-    (void) test_add(t, &test_other, "d", 1, 0, "dingo", 100, 5);
-    (void) test_add(t, &test_acme, "e", 1, 0, "eland", 100, 10);
-    (void) test_add(t, &test_acme, "e", 1, 0, "eland", 105, 0);
+    test_adds(t, &test_acme, "a", 100, 10, "aardvark", "aardvark two", NULL);
+    test_adds(t, &test_acme, "b", 100, 20, "badger", NULL);
+    test_adds(t, &test_acme, "c", 100, 0, "cheetah", NULL);
+    test_adds(t, &test_other, "d", 100, 5, "dingo", NULL);
+    test_adds(t, &test_acme, "e", 100, 10, "eland", NULL);
+    test_adds(t, &test_acme, "e", 105, 0, "eland", NULL);
 
     TAP_RC(mcp_store_txn_commit(t), MCP_STORE_OK, "expire: five contexts");
 
@@ -918,15 +918,13 @@ test_isolation(void)
     int                   ok;
     mcp_store_t          *s;
     mcp_store_txn_t      *t;
-    test_seen_t           l;
     mcp_store_context_t   c;
 
     t = test_start("isolation", 0, &s);
 
-    (void) test_add(t, &test_acme, "same", 1, 0, "acme one", 1, 0);
-    (void) test_add(t, &test_acme, "same", 1, 0, "acme two", 1, 0);
-    (void) test_add(t, &test_acme_ns, "same", 1, 0, "namespace", 1, 0);
-    (void) test_add(t, &test_other, "same", 1, 0, "other", 1, 0);
+    test_adds(t, &test_acme, "same", 1, 0, "acme one", "acme two", NULL);
+    test_adds(t, &test_acme_ns, "same", 1, 0, "namespace", NULL);
+    test_adds(t, &test_other, "same", 1, 0, "other", NULL);
 
     ok = mcp_store_context_get(t, &test_acme, "same", 4, &c) == MCP_STORE_OK
          && c.nmessages == 2
@@ -940,10 +938,8 @@ test_isolation(void)
 
     ok = mcp_store_context_delete(t, &test_acme_ns, "same", 4)
          == MCP_STORE_OK
-         && test_list(t, &test_acme, "same", 1, 0, &l) == MCP_STORE_OK
-         && strcmp(l.seen, "1,2") == 0
-         && test_list(t, &test_other, "same", 1, 0, &l) == MCP_STORE_OK
-         && strcmp(l.seen, "1") == 0;
+         && test_list_is(t, &test_acme, "same", 1, 0, "1,2")
+         && test_list_is(t, &test_other, "same", 1, 0, "1");
     TAP_OK(ok, "isolation: deleting one leaves the others' messages");
 
     mcp_store_txn_abort(t);
@@ -952,68 +948,61 @@ test_isolation(void)
 
 
 static void
-test_window_basic(void)
+test_window_basic(test_win_t *f)
 {
     int                   rc, ok;
-    mcp_store_t          *s;
-    mcp_store_txn_t      *t;
-    mcp_store_window_t    w;
-    mcp_store_message_t   msgs[8];
 
-    t = test_start("wbasic", 0, &s);
-
-    rc = test_window(t, "none", 100, NULL, 0.5, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_OK && w.nmessages == 0 && w.tokens_used == 0
-           && w.dropped == 0 && w.summary == NULL,
+    rc = test_win(f, "none", 100, NULL, 0.5, 8);
+    TAP_OK(rc == MCP_STORE_OK && f->w.nmessages == 0 && f->w.tokens_used == 0
+           && f->w.dropped == 0 && f->w.summary == NULL,
            "window: a context with no messages (none yet) is empty");
 
-    (void) test_add(t, &test_acme, "c", MCP_STORE_ROLE_SYSTEM, 0,
+    (void) test_add(f->t, &test_acme, "c", MCP_STORE_ROLE_SYSTEM, 0,
                     "Be brief.", 1, 0);
-    (void) test_add(t, &test_acme, "c", 1, 0, "What is two and two?", 1, 0);
-    (void) test_add(t, &test_acme, "c", 2, 0, "Four.", 1, 0);
+    (void) test_add(f->t, &test_acme, "c", 1, 0, "What is two and two?", 1, 0);
+    (void) test_add(f->t, &test_acme, "c", 2, 0, "Four.", 1, 0);
 
-    rc = test_window(t, "c", 1000, NULL, 0.5, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,2,3")
-           && w.tokens_used == 6 + 8 + 5 && w.dropped == 0
-           && w.summary == NULL && w.summary_tokens == 0
-           && test_is(msgs[1].content, msgs[1].content_len,
+    rc = test_win(f, "c", 1000, NULL, 0.5, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "1,2,3")
+           && f->w.tokens_used == 6 + 8 + 5 && f->w.dropped == 0
+           && f->w.summary == NULL && f->w.summary_tokens == 0
+           && test_is(f->msgs[1].content, f->msgs[1].content_len,
                       "What is two and two?"),
            "window: everything fits: all of it, no summary");
 
-    rc = test_window(t, "c", 19, "two", 0.5, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,2,3")
-           && w.tokens_used == 19,
+    rc = test_win(f, "c", 19, "two", 0.5, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "1,2,3")
+           && f->w.tokens_used == 19,
            "window: exactly the budget: all of it");
 
-    rc = test_window(t, "c", 18, NULL, 0.0, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,3") && w.dropped == 1
-           && w.summary == NULL && w.tokens_used == 11,
+    rc = test_win(f, "c", 18, NULL, 0.0, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "1,3")
+           && f->w.dropped == 1 && f->w.summary == NULL
+           && f->w.tokens_used == 11,
            "window: share 0 drops without a summary");
 
-    rc = test_window(t, "c", 1000, NULL, 0.5, &w, msgs, 2);
-    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,3") && w.dropped == 1
-           && w.summary != NULL && w.summary_at == 1,
+    rc = test_win(f, "c", 1000, NULL, 0.5, 2);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "1,3")
+           && f->w.dropped == 1 && f->w.summary != NULL
+           && f->w.summary_at == 1,
            "window: cap 2 keeps 2 messages, the rest summarised");
 
-    rc = test_window(t, "c", 1000, NULL, 0.5, &w, msgs, 0);
-    TAP_OK(rc == MCP_STORE_ETOOBIG && w.tokens_used == 6,
+    rc = test_win(f, "c", 1000, NULL, 0.5, 0);
+    TAP_OK(rc == MCP_STORE_ETOOBIG && f->w.tokens_used == 6,
            "window: cap 0 with a system message is ETOOBIG");
 
-    ok = test_window(t, "c", 10, NULL, -0.1, &w, msgs, 8) == MCP_STORE_EINVAL
-         && test_window(t, "c", 10, NULL, 1.5, &w, msgs, 8)
+    ok = test_win(f, "c", 10, NULL, -0.1, 8) == MCP_STORE_EINVAL
+         && test_win(f, "c", 10, NULL, 1.5, 8)
             == MCP_STORE_EINVAL
-         && test_window(t, "c", 10, NULL, NAN, &w, msgs, 8)
+         && test_win(f, "c", 10, NULL, NAN, 8)
             == MCP_STORE_EINVAL
-         && mcp_store_context_window(t, &test_acme, "c", 1, 10, NULL, 3, 0.5,
-                                     &w, 8) == MCP_STORE_EINVAL
-         && mcp_store_context_window(t, &test_acme, "c", 1, 10, NULL, 0, 0.5,
+         && mcp_store_context_window(f->t, &test_acme, "c", 1, 10, NULL, 3, 0.5,
+                                     &f->w, 8) == MCP_STORE_EINVAL
+         && mcp_store_context_window(f->t, &test_acme, "c", 1, 10, NULL, 0, 0.5,
                                      NULL, 8) == MCP_STORE_EINVAL
-         && mcp_store_context_window(t, &test_acme, "", 0, 10, NULL, 0, 0.5,
-                                     &w, 8) == MCP_STORE_EINVAL;
+         && mcp_store_context_window(f->t, &test_acme, "", 0, 10, NULL, 0, 0.5,
+                                     &f->w, 8) == MCP_STORE_EINVAL;
     TAP_OK(ok, "window: bad shares, query, out or id are EINVAL");
-
-    mcp_store_txn_abort(t);
-    mcp_store_close(s);
 }
 
 
@@ -1027,138 +1016,122 @@ test_window_basic(void)
  */
 
 static void
-test_window_tight(void)
+test_window_tight(test_win_t *f)
 {
     int                   rc;
-    mcp_store_t          *s;
-    mcp_store_txn_t      *t;
-    mcp_store_window_t    w;
-    mcp_store_message_t   msgs[4];
 
-    t = test_start("wtight", 0, &s);
-
-    (void) test_add(t, &test_acme, "greek", 1, 0,
+    (void) test_add(f->t, &test_acme, "greek", 1, 0,
                     "Alpha beta gamma. Delta epsilon zeta. Eta theta iota. "
                     "Kappa lambda mu nu xi omicron pi rho sigma tau.", 1, 0);
 
-    rc = test_window(t, "greek", 20, NULL, 1.0, &w, msgs, 4);
-    TAP_OK(rc == MCP_STORE_OK && w.nmessages == 0 && w.dropped == 1
-           && test_is(w.summary, w.summary_len,
+    rc = test_win(f, "greek", 20, NULL, 1.0, 4);
+    TAP_OK(rc == MCP_STORE_OK && f->w.nmessages == 0 && f->w.dropped == 1
+           && test_is(f->w.summary, f->w.summary_len,
                       "Summary of 1 earlier message: Alpha beta gamma. "
                       "Delta epsilon zeta.")
-           && w.summary_tokens == 20 && w.tokens_used == 20,
+           && f->w.summary_tokens == 20 && f->w.tokens_used == 20,
            "tight: the newest message over budget is summarised (%.*s)",
-           (int) w.summary_len, w.summary ? w.summary : "");
+           (int) f->w.summary_len, f->w.summary ? f->w.summary : "");
 
-    (void) test_add(t, &test_acme, "cats", 1, 0,
+    (void) test_add(f->t, &test_acme, "cats", 1, 0,
                     "Cats purr. Dogs bark loudly at night. Cats sleep. "
                     "Cats eat fish.", 1, 0);
 
-    rc = test_window(t, "cats", 17, NULL, 1.0, &w, msgs, 4);
+    rc = test_win(f, "cats", 17, NULL, 1.0, 4);
     TAP_OK(rc == MCP_STORE_OK
-           && test_is(w.summary, w.summary_len,
+           && test_is(f->w.summary, f->w.summary_len,
                       "Summary of 1 earlier message: Cats purr. "
                       "Cats eat fish.")
-           && w.tokens_used <= 17,
+           && f->w.tokens_used <= 17,
            "tight: frequent tokens win, order kept (%.*s)",
-           (int) w.summary_len, w.summary ? w.summary : "");
+           (int) f->w.summary_len, f->w.summary ? f->w.summary : "");
 
-    rc = test_window(t, "cats", 10, NULL, 1.0, &w, msgs, 4);
-    TAP_OK(rc == MCP_STORE_OK && w.summary == NULL && w.tokens_used == 0
-           && w.dropped == 1,
+    rc = test_win(f, "cats", 10, NULL, 1.0, 4);
+    TAP_OK(rc == MCP_STORE_OK && f->w.summary == NULL && f->w.tokens_used == 0
+           && f->w.dropped == 1,
            "tight: no room for the first line: no summary, nothing used");
 
-    (void) test_add(t, &test_acme, "pi", 1, 0,
+    (void) test_add(f->t, &test_acme, "pi", 1, 0,
                     "Pi is 3.14 roughly. See example.com for more!!! Yes",
                     1, 0);
 
     /* cap 0: room for no message, so it is dropped whatever its size */
 
-    rc = test_window(t, "pi", 40, NULL, 1.0, &w, msgs, 0);
+    rc = test_win(f, "pi", 40, NULL, 1.0, 0);
     TAP_OK(rc == MCP_STORE_OK
-           && test_is(w.summary, w.summary_len,
+           && test_is(f->w.summary, f->w.summary_len,
                       "Summary of 1 earlier message: Pi is 3.14 roughly. "
                       "See example.com for more!!! Yes"),
            "tight: '.' inside numbers and names ends no sentence (%.*s)",
-           (int) w.summary_len, w.summary ? w.summary : "");
+           (int) f->w.summary_len, f->w.summary ? f->w.summary : "");
 
     /* sentences said again, in one message or in several: once each */
 
-    (void) test_add(t, &test_acme, "again", 1, 0,
+    (void) test_add(f->t, &test_acme, "again", 1, 0,
                     "Where is order 42? Where is order 42?", 1, 0);
-    (void) test_add(t, &test_acme, "again", 2, 0,
+    (void) test_add(f->t, &test_acme, "again", 2, 0,
                     "Order 42 shipped late. Where is order 42?\n"
                     "Order 42 shipped late.", 1, 0);
 
-    rc = test_window(t, "again", 200, NULL, 1.0, &w, msgs, 0);
-    TAP_OK(rc == MCP_STORE_OK && w.dropped == 2
-           && test_is(w.summary, w.summary_len,
+    rc = test_win(f, "again", 200, NULL, 1.0, 0);
+    TAP_OK(rc == MCP_STORE_OK && f->w.dropped == 2
+           && test_is(f->w.summary, f->w.summary_len,
                       "Summary of 2 earlier messages: Where is order 42? "
                       "Order 42 shipped late."),
            "tight: a sentence said again is summarised once (%.*s)",
-           (int) w.summary_len, w.summary ? w.summary : "");
-
-    mcp_store_txn_abort(t);
-    mcp_store_close(s);
+           (int) f->w.summary_len, f->w.summary ? f->w.summary : "");
 }
 
 
 static void
-test_window_pinned(void)
+test_window_pinned(test_win_t *f)
 {
     int                   rc;
     char                 *long1, *long2, *huge;
-    mcp_store_t          *s;
-    mcp_store_txn_t      *t;
-    mcp_store_window_t    w;
-    mcp_store_message_t   msgs[8];
-
-    t = test_start("wpinned", 0, &s);
 
     long1 = test_fill("Older words fill this turn. ", 200);
     long2 = test_fill("More old words in here. ", 200);
     huge = test_fill("Rules. ", 400);
 
-    (void) test_add(t, &test_acme, "p", MCP_STORE_ROLE_SYSTEM, 0,
+    (void) test_add(f->t, &test_acme, "p", MCP_STORE_ROLE_SYSTEM, 0,
                     "You are helpful.", 1, 0);                  /*  7 */
-    (void) test_add(t, &test_acme, "p", 1, 0, long1, 1, 0);     /* 53 */
-    (void) test_add(t, &test_acme, "p", 1, 1, "Remember: 42.", 1, 0);
-    (void) test_add(t, &test_acme, "p", 2, 0, long2, 1, 0);     /* 53 */
-    (void) test_add(t, &test_acme, "p", 1, 0,
+    (void) test_add(f->t, &test_acme, "p", 1, 0, long1, 1, 0);  /* 53 */
+    (void) test_add(f->t, &test_acme, "p", 1, 1, "Remember: 42.", 1, 0);
+    (void) test_add(f->t, &test_acme, "p", 2, 0, long2, 1, 0);  /* 53 */
+    (void) test_add(f->t, &test_acme, "p", 1, 0,
                     "And what about the newest one?", 1, 0);   /* 11 */
 
     /* 90: pinned 7 + 7, summary 18, turns 58: 5 fits, 4 does not */
 
-    rc = test_window(t, "p", 90, NULL, 0.2, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,3,5")
-           && w.dropped == 2 && w.summary_at == 1 && w.summary != NULL
-           && w.summary_tokens <= 18 && w.tokens_used <= 90
-           && w.tokens_used == 7 + 7 + 11 + w.summary_tokens
-           && test_is(msgs[2].content, msgs[2].content_len,
+    rc = test_win(f, "p", 90, NULL, 0.2, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "1,3,5")
+           && f->w.dropped == 2 && f->w.summary_at == 1 && f->w.summary != NULL
+           && f->w.summary_tokens <= 18 && f->w.tokens_used <= 90
+           && f->w.tokens_used == 7 + 7 + 11 + f->w.summary_tokens
+           && test_is(f->msgs[2].content, f->msgs[2].content_len,
                       "And what about the newest one?"),
            "pinned: system and pinned kept, older turns dropped");
 
-    rc = test_window(t, "p", 13, NULL, 0.2, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_ETOOBIG && w.tokens_used == 14,
+    rc = test_win(f, "p", 13, NULL, 0.2, 8);
+    TAP_OK(rc == MCP_STORE_ETOOBIG && f->w.tokens_used == 14,
            "pinned: they alone over budget: ETOOBIG, tokens_used 14");
 
-    rc = test_window(t, "p", 14, NULL, 0.5, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,3")
-           && w.dropped == 3 && w.summary == NULL && w.tokens_used == 14,
+    rc = test_win(f, "p", 14, NULL, 0.5, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "1,3")
+           && f->w.dropped == 3 && f->w.summary == NULL
+           && f->w.tokens_used == 14,
            "pinned: exactly their budget: they, and no room for a summary");
 
-    (void) test_add(t, &test_acme, "q", MCP_STORE_ROLE_SYSTEM, 0, huge, 1,
+    (void) test_add(f->t, &test_acme, "q", MCP_STORE_ROLE_SYSTEM, 0, huge, 1,
                     0);
 
-    rc = test_window(t, "q", 50, NULL, 0.2, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_ETOOBIG && w.tokens_used == 103,
+    rc = test_win(f, "q", 50, NULL, 0.2, 8);
+    TAP_OK(rc == MCP_STORE_ETOOBIG && f->w.tokens_used == 103,
            "pinned: a system message of 103 tokens in 50 is ETOOBIG");
 
     free(long1);
     free(long2);
     free(huge);
-    mcp_store_txn_abort(t);
-    mcp_store_close(s);
 }
 
 
@@ -1170,33 +1143,28 @@ test_window_pinned(void)
  */
 
 static void
-test_window_reuse(void)
+test_window_reuse(test_win_t *f)
 {
     int                   rc;
     char                 *long1, *custom;
-    mcp_store_t          *s;
-    mcp_store_txn_t      *t;
-    mcp_store_window_t    w;
     mcp_store_context_t   c;
-    mcp_store_message_t   msgs[8];
-
-    t = test_start("wreuse", 0, &s);
 
     long1 = test_fill("Plenty of older words here. ", 196);
     custom = test_fill("Stored summary. ", 100);
 
-    (void) test_add(t, &test_acme, "r", MCP_STORE_ROLE_SYSTEM, 0,
+    (void) test_add(f->t, &test_acme, "r", MCP_STORE_ROLE_SYSTEM, 0,
                     "You are helpful.", 1, 0);
-    (void) test_add(t, &test_acme, "r", 1, 0, long1, 1, 0);
-    (void) test_add(t, &test_acme, "r", 2, 0, long1, 1, 0);
-    (void) test_add(t, &test_acme, "r", 1, 0, "Short question?", 1, 0);
+    (void) test_add(f->t, &test_acme, "r", 1, 0, long1, 1, 0);
+    (void) test_add(f->t, &test_acme, "r", 2, 0, long1, 1, 0);
+    (void) test_add(f->t, &test_acme, "r", 1, 0, "Short question?", 1, 0);
 
-    rc = test_window(t, "r", 80, NULL, 0.25, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,4") && w.dropped == 2
-           && test_is(w.summary, w.summary_len,
+    rc = test_win(f, "r", 80, NULL, 0.25, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "1,4")
+           && f->w.dropped == 2
+           && test_is(f->w.summary, f->w.summary_len,
                       "Summary of 2 earlier messages: Plenty of older words "
                       "here.")
-           && mcp_store_context_get(t, &test_acme, "r", 1, &c)
+           && mcp_store_context_get(f->t, &test_acme, "r", 1, &c)
               == MCP_STORE_OK
            && c.summary_from == 2 && c.summary_upto == 3
            && test_is(c.summary, c.summary_len,
@@ -1204,61 +1172,58 @@ test_window_reuse(void)
                       "here."),
            "reuse: the summary is stored with the dropped range 2..3");
 
-    TAP_RC(mcp_store_txn_commit(t), MCP_STORE_OK, "reuse: commits");
+    TAP_RC(mcp_store_txn_commit(f->t), MCP_STORE_OK, "reuse: commits");
 
-    t = test_begin(s, 0);
+    f->t = test_begin(f->s, 0);
 
     /* a text the window would never write: only reuse returns it */
 
-    rc = mcp_store_context_summary(t, &test_acme, "r", 1, custom, 100, 2, 3);
+    rc = mcp_store_context_summary(f->t, &test_acme, "r", 1, custom, 100, 2, 3);
 
-    rc |= test_window(t, "r", 80, NULL, 0.5, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_OK && test_is(w.summary, w.summary_len, custom)
-           && w.summary_tokens == mcp_store_tokens(100)
-           && w.tokens_used == 7 + 7 + w.summary_tokens,
+    rc |= test_win(f, "r", 80, NULL, 0.5, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_is(f->w.summary, f->w.summary_len, custom)
+           && f->w.summary_tokens == mcp_store_tokens(100)
+           && f->w.tokens_used == 7 + 7 + f->w.summary_tokens,
            "reuse: the same dropped range returns the stored summary");
 
-    rc = test_window(t, "r", 80, NULL, 0.25, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_OK && w.dropped == 2 && w.summary != NULL
-           && !test_is(w.summary, w.summary_len, custom)
-           && w.tokens_used <= 80,
+    rc = test_win(f, "r", 80, NULL, 0.25, 8);
+    TAP_OK(rc == MCP_STORE_OK && f->w.dropped == 2 && f->w.summary != NULL
+           && !test_is(f->w.summary, f->w.summary_len, custom)
+           && f->w.tokens_used <= 80,
            "reuse: not when it does not fit the summary budget");
 
-    (void) test_add(t, &test_acme, "r", 2, 0, long1, 1, 0);
+    (void) test_add(f->t, &test_acme, "r", 2, 0, long1, 1, 0);
 
-    rc = test_window(t, "r", 80, NULL, 0.25, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,5")
-           && w.summary != NULL
-           && strncmp(w.summary, "Summary of 3 earlier messages:", 30) == 0
-           && mcp_store_context_get(t, &test_acme, "r", 1, &c)
+    rc = test_win(f, "r", 80, NULL, 0.25, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "1,5")
+           && f->w.summary != NULL
+           && strncmp(f->w.summary, "Summary of 3 earlier messages:", 30) == 0
+           && mcp_store_context_get(f->t, &test_acme, "r", 1, &c)
               == MCP_STORE_OK
            && c.summary_from == 2 && c.summary_upto == 4
            && test_is(c.summary, c.summary_len, "") == 0,
            "reuse: a new turn moves the range (2..4): made again, stored");
 
-    mcp_store_txn_abort(t);
+    mcp_store_txn_abort(f->t);
 
     /* a read-only window makes a summary but cannot store it */
 
-    t = test_begin(s, MCP_STORE_RDONLY);
+    f->t = test_begin(f->s, MCP_STORE_RDONLY);
 
-    rc = mcp_store_context_summary(t, &test_acme, "r", 1, "x", 1, 1, 1);
+    rc = mcp_store_context_summary(f->t, &test_acme, "r", 1, "x", 1, 1, 1);
     TAP_RC(rc, MCP_STORE_EINVAL, "reuse: summary in a read-only txn: EINVAL");
 
-    rc = test_window(t, "r", 100, NULL, 0.2, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,3,4")
-           && w.summary != NULL
-           && strncmp(w.summary, "Summary of 1 earlier message:", 29) == 0
-           && mcp_store_context_get(t, &test_acme, "r", 1, &c)
+    rc = test_win(f, "r", 100, NULL, 0.2, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "1,3,4")
+           && f->w.summary != NULL
+           && strncmp(f->w.summary, "Summary of 1 earlier message:", 29) == 0
+           && mcp_store_context_get(f->t, &test_acme, "r", 1, &c)
               == MCP_STORE_OK
            && c.summary_upto == 3,
            "reuse: a read-only window summarises and stores nothing");
 
-    mcp_store_txn_abort(t);
-
     free(long1);
     free(custom);
-    mcp_store_close(s);
 }
 
 
@@ -1269,66 +1234,166 @@ test_window_reuse(void)
  */
 
 static void
-test_window_query(void)
+test_window_query(test_win_t *f)
 {
     int                   rc;
     char                 *noise;
     size_t                i;
     uint64_t              max;
-    mcp_store_t          *s;
-    mcp_store_txn_t      *t;
-    mcp_store_window_t    w;
-    mcp_store_message_t   msgs[8];
-
-    t = test_start("wquery", 0, &s);
 
     noise = test_fill("Sunny weather, light breeze. ", 80);
 
-    (void) test_add(t, &test_acme, "q", 1, 0,
+    (void) test_add(f->t, &test_acme, "q", 1, 0,
                     "Use port 8443 for staging.", 1, 0);
 
     for (i = 0; i < 5; i++) {
-        (void) test_add(t, &test_acme, "q", 2, 0, noise, 1, 0);
+        (void) test_add(f->t, &test_acme, "q", 2, 0, noise, 1, 0);
     }
 
     max = 2 * mcp_store_tokens(80) + mcp_store_tokens(26);
 
-    rc = test_window(t, "q", max, NULL, 0.0, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "5,6")
-           && w.dropped == 4,
+    rc = test_win(f, "q", max, NULL, 0.0, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "5,6")
+           && f->w.dropped == 4,
            "query: without one, the newest turns only");
 
-    rc = test_window(t, "q", max, "staging port", 0.0, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "1,5,6")
-           && w.dropped == 3 && w.tokens_used == max && w.summary_at == 1,
+    rc = test_win(f, "q", max, "staging port", 0.0, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "1,5,6")
+           && f->w.dropped == 3 && f->w.tokens_used == max
+           && f->w.summary_at == 1,
            "query: the old relevant turn is kept over newer ones");
 
-    rc = test_window(t, "q", max, "unrelated", 0.0, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "5,6"),
+    rc = test_win(f, "q", max, "unrelated", 0.0, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "5,6"),
            "query: matching nothing falls back to recency");
 
-    rc = test_window(t, "q", max - 1, "staging", 0.0, &w, msgs, 8);
-    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "5,6"),
-           "query: a relevant turn that does not fit is not kept");
+    rc = test_win(f, "q", max - 1, "staging", 0.0, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "1,6"),
+           "query: the relevant turn comes first, recent turns get the rest");
+
+    rc = test_win(f, "q", 3 * mcp_store_tokens(26) - 1, "staging", 0.0, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "6")
+           && f->w.dropped == 5,
+           "query: a relevant turn over a third of the budget is not kept "
+           "first");
 
     free(noise);
-    mcp_store_txn_abort(t);
-    mcp_store_close(s);
+}
+
+
+/*
+ * The example of the window rule: 120 turns, a 400-token window, and the
+ * one old turn that answers the query.  By recency alone the recent turns
+ * fill the window and leave less room than that turn needs.
+ */
+
+static void
+test_window_query_tight(test_win_t *f)
+{
+    int                   rc, found;
+    char                  text[128];
+    size_t                i;
+
+    for (i = 1; i <= 120; i++) {
+        if (i == 11) {
+            snprintf(text, sizeof(text), "The staging database password "
+                     "rotates every Tuesday at noon, said turn %zu.", i);
+
+        } else {
+            snprintf(text, sizeof(text), "Turn %03zu: we talked about the "
+                     "weather and lunch plans again.", i);
+        }
+
+        (void) test_add(f->t, &test_acme, "long", 1 + (unsigned) (i % 2), 0,
+                        text, 1, 0);
+    }
+
+    rc = test_win(f, "long", 400, NULL, 0.25, TEST_MSGS);
+
+    for (found = 0, i = 0; rc == MCP_STORE_OK && i < f->w.nmessages; i++) {
+        found |= (f->w.messages[i].seq == 11);
+    }
+
+    TAP_OK(rc == MCP_STORE_OK && !found && f->w.nmessages == 16
+           && f->w.messages[15].seq == 120 && f->w.tokens_used <= 400,
+           "query tight: by recency, 16 newest turns and not turn 11");
+
+    rc = test_win(f, "long", 400, "staging password", 0.25, TEST_MSGS);
+
+    TAP_OK(rc == MCP_STORE_OK && f->w.nmessages == 16
+           && f->w.messages[0].seq == 11 && f->w.messages[1].seq == 106
+           && f->w.messages[15].seq == 120 && f->w.summary_at == 0
+           && f->w.tokens_used <= 400,
+           "query tight: turn 11 kept, then the 15 newest");
+
+    TAP_OK(f->w.summary != NULL
+           && strstr(f->w.summary, "staging database password") == NULL,
+           "query tight: the kept answer is not in the summary");
+}
+
+
+/*
+ * With a query, the summary takes the sentences that share its words
+ * first, once each, and is not stored in place of the plain one.
+ */
+
+static void
+test_window_query_summary(test_win_t *f)
+{
+    int                   rc;
+    char                  plain[256];
+    const char           *p;
+
+    static const char  lunch[] = "Lunch plans and weather plans. "
+                                 "Lunch weather plans again.";
+
+    (void) test_add(f->t, &test_acme, "s", 1, 0, lunch, 1, 0);
+    (void) test_add(f->t, &test_acme, "s", 2, 0, "The invoice is 7731. Lunch "
+                    "plans and weather plans. The invoice is 7731.", 1, 0);
+    (void) test_add(f->t, &test_acme, "s", 1, 0, lunch, 1, 0);
+    (void) test_add(f->t, &test_acme, "s", 2, 0, lunch, 1, 0);
+    (void) test_add(f->t, &test_acme, "s", 1, 0, "Recent one.", 1, 0);
+    (void) test_add(f->t, &test_acme, "s", 2, 0, "Recent two.", 1, 0);
+
+    rc = test_win(f, "s", 40, NULL, 0.5, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "5,6")
+           && f->w.dropped == 4
+           && f->w.summary != NULL && f->w.summary_len < sizeof(plain)
+           && test_is(f->w.summary, f->w.summary_len,
+                      "Summary of 4 earlier messages: Lunch plans and "
+                      "weather plans."),
+           "query summary: without a query, the most frequent words win");
+
+    plain[0] = '\0';
+
+    if (f->w.summary != NULL && f->w.summary_len < sizeof(plain)) {
+        memcpy(plain, f->w.summary, f->w.summary_len);
+        plain[f->w.summary_len] = '\0';
+    }
+
+    rc = test_win(f, "s", 40, "invoice", 0.5, 8);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "5,6")
+           && f->w.dropped == 4
+           && f->w.summary != NULL
+           && test_is(f->w.summary, f->w.summary_len,
+                      "Summary of 4 earlier messages: The invoice is 7731."),
+           "query summary: the sentence with the query's word, once (%.*s)",
+           (int) f->w.summary_len, f->w.summary ? f->w.summary : "");
+
+    rc = test_win(f, "s", 40, NULL, 0.5, 8);
+    p = f->w.summary;
+    TAP_OK(rc == MCP_STORE_OK && p != NULL
+           && test_is(p, f->w.summary_len, plain),
+           "query summary: not stored; the plain summary stays");
 }
 
 
 static void
-test_window_utf8(void)
+test_window_utf8(test_win_t *f)
 {
     int                   rc;
-    mcp_store_t          *s;
-    mcp_store_txn_t      *t;
-    mcp_store_window_t    w;
-    mcp_store_message_t   msgs[4];
 
-    t = test_start("wutf8", 0, &s);
-
-    (void) test_add(t, &test_acme, "u", 1, 0,
+    (void) test_add(f->t, &test_acme, "u", 1, 0,
                     "Caf\xc3\xa9 cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e. "
                     "\xc3\x9c" "ber na\xc3\xafve fa\xc3\xa7" "ade! "
                     "\xd0\xad\xd1\x82\xd0\xbe \xd0\xb2\xd0\xbe\xd0\xbf"
@@ -1336,23 +1401,20 @@ test_window_utf8(void)
                     "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e."
                     "\xe6\x96\x87 \xf0\x9f\x98\x80 caf\xc3\xa9.", 1, 0);
 
-    (void) test_add(t, &test_acme, "u", 1, 0, "Recent.", 1, 0);
+    (void) test_add(f->t, &test_acme, "u", 1, 0, "Recent.", 1, 0);
 
-    rc = test_window(t, "u", 40, NULL, 0.5, &w, msgs, 1);
-    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&w, "2") && w.dropped == 1
-           && w.summary != NULL && test_utf8(w.summary, w.summary_len)
-           && w.tokens_used <= 40,
+    rc = test_win(f, "u", 40, NULL, 0.5, 1);
+    TAP_OK(rc == MCP_STORE_OK && test_seqs_are(&f->w, "2") && f->w.dropped == 1
+           && f->w.summary != NULL && test_utf8(f->w.summary, f->w.summary_len)
+           && f->w.tokens_used <= 40,
            "utf8: the summary is valid UTF-8 (%.*s)",
-           (int) w.summary_len, w.summary ? w.summary : "");
+           (int) f->w.summary_len, f->w.summary ? f->w.summary : "");
 
-    TAP_OK(w.summary != NULL
-           && strstr(w.summary, "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e."
+    TAP_OK(f->w.summary != NULL
+           && strstr(f->w.summary, "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e."
                                 "\xe6\x96\x87 \xf0\x9f\x98\x80 caf\xc3\xa9.")
               != NULL,
            "utf8: '.' between multi-byte characters ends no sentence");
-
-    mcp_store_txn_abort(t);
-    mcp_store_close(s);
 }
 
 
@@ -1566,43 +1628,45 @@ test_add(mcp_store_txn_t *t, const mcp_store_scope_t *sc, const char *ctx,
 }
 
 
+/* appends the texts (up to NULL) to ctx as the user's, or bails out */
+
 static void
-test_seen_init(test_seen_t *l, size_t stop_at)
+test_adds(mcp_store_txn_t *t, const mcp_store_scope_t *sc, const char *ctx,
+    int64_t now, int64_t ttl, ...)
 {
-    l->calls = 0;
-    l->stop_at = stop_at;
-    l->seen[0] = '\0';
+    int          rc;
+    va_list      args;
+    const char  *text;
+
+    va_start(args, ttl);
+
+    while ((text = va_arg(args, const char *)) != NULL) {
+        rc = test_add(t, sc, ctx, MCP_STORE_ROLE_USER, 0, text, now, ttl);
+        if (rc != MCP_STORE_OK) {
+            tap_bail("cannot append \"%s\" to %s: %d", text, ctx, rc);
+        }
+    }
+
+    va_end(args);
 }
 
+
+/* the seqs a message list saw: "1,2,3" */
 
 static int
 test_msg_cb(void *data, const mcp_store_message_t *m)
 {
-    test_seen_t  *l = data;
-
-    size_t  len;
-
-    len = strlen(l->seen);
-    snprintf(l->seen + len, sizeof(l->seen) - len, "%s%llu",
-             l->calls ? "," : "", (unsigned long long) m->seq);
-
-    return ++l->calls == l->stop_at;
+    return test_seen_add(data, "%llu", (unsigned long long) m->seq);
 }
 
+
+/* the contexts a context list saw, with their message counts: "a:1,b:2" */
 
 static int
 test_ctx_cb(void *data, const mcp_store_context_t *c)
 {
-    test_seen_t  *l = data;
-
-    size_t  len;
-
-    len = strlen(l->seen);
-    snprintf(l->seen + len, sizeof(l->seen) - len, "%s%.*s:%llu",
-             l->calls ? "," : "", (int) c->id_len, c->id,
-             (unsigned long long) c->nmessages);
-
-    return ++l->calls == l->stop_at;
+    return test_seen_add(data, "%.*s:%llu", (int) c->id_len, c->id,
+                         (unsigned long long) c->nmessages);
 }
 
 
@@ -1614,6 +1678,27 @@ test_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc, const char *ctx,
 
     return mcp_store_message_list(t, sc, ctx, strlen(ctx), first, flags,
                                   test_msg_cb, l);
+}
+
+
+/* the messages listed are those seqs ("1,2,3"), or a diagnostic says */
+
+static int
+test_list_is(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *ctx, uint64_t first, unsigned flags, const char *seqs)
+{
+    int          rc;
+    test_seen_t  l;
+
+    rc = test_list(t, sc, ctx, first, flags, &l);
+
+    if (rc != MCP_STORE_OK || strcmp(l.seen, seqs) != 0) {
+        tap_diag("  list of %s from %llu: rc %d, %s, expected %s", ctx,
+                 (unsigned long long) first, rc, l.seen, seqs);
+        return 0;
+    }
+
+    return 1;
 }
 
 
@@ -1687,6 +1772,33 @@ test_window(mcp_store_txn_t *t, const char *ctx, uint64_t max_tokens,
                                     max_tokens, query,
                                     query ? strlen(query) : 0, share, w,
                                     cap);
+}
+
+
+/* runs a window test on a store of its own */
+
+static void
+test_with_window(const char *name, void (*test)(test_win_t *f))
+{
+    test_win_t  f;
+
+    f.t = test_start(name, 0, &f.s);
+
+    test(&f);
+
+    mcp_store_txn_abort(f.t);
+    mcp_store_close(f.s);
+}
+
+
+/* the window of the fixture's context ctx, of at most cap messages */
+
+static int
+test_win(test_win_t *f, const char *ctx, uint64_t max_tokens,
+    const char *query, double share, size_t cap)
+{
+    return test_window(f->t, ctx, max_tokens, query, share, &f->w, f->msgs,
+                       cap);
 }
 
 

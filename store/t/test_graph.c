@@ -30,25 +30,32 @@
 #define TEST_HITS        16
 
 
-/* what a list callback saw: "a,b,c" */
+/* a test's store, its transaction and the scope it works in */
 typedef struct {
-    size_t     calls;
-    size_t     stop_at;         /* cb returns 1 on this call (1-based) */
-    size_t     nobs;            /* observations of the last entity */
-    char       seen[1024];
-} test_seen_t;
+    mcp_store_t         *s;
+    mcp_store_txn_t     *t;
+    mcp_store_scope_t    sc;
+} test_graph_t;
 
 
-static int test_begin(const char *name, const char *tenant, const char *ns,
-    mcp_store_t **s, mcp_store_txn_t **t, mcp_store_scope_t *sc);
+/* what a search found: its hits and their documents, "a,b,c" */
+typedef struct {
+    mcp_store_hit_t   hits[TEST_HITS];
+    size_t            n;
+    size_t            total;
+    char              docs[256];
+} test_found_t;
+
+
+static int test_begin(test_graph_t *g, const char *name, const char *tenant,
+    const char *ns, ...);
 static mcp_store_scope_t test_scope(const char *tenant, const char *ns);
 static int test_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     int *created, const char *name, const char *type, ...);
-static int test_docs(mcp_store_txn_t *t, const mcp_store_scope_t *sc, ...);
+static int test_entities(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    va_list args);
 static int test_relate_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *list);
-static mcp_store_relation_t test_rel(const char *from, const char *type,
-    const char *to);
 static int test_relate(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *from, const char *type, const char *to, int *created);
 static int test_get(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
@@ -59,13 +66,11 @@ static int test_obs(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 static int test_del(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *name, int *deleted);
 static int test_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
-    const char *query, mcp_store_hit_t *hits, size_t *n, size_t *total,
-    char *docs, size_t size);
+    const char *query, test_found_t *r);
+static int test_finds(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *query, const char *docs);
 static int test_str_is(const char *p, size_t len, const char *str);
 static int test_end(mcp_store_txn_t *t, int rc);
-static void test_seen_init(test_seen_t *l, size_t stop_at);
-static void test_seen_add(test_seen_t *l, const char *fmt, ...)
-    TEST_PRINTF(2, 3);
 static int test_entity_cb(void *data, const mcp_store_entity_t *e);
 static int test_relation_cb(void *data, const mcp_store_relation_t *r);
 static int test_rels(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
@@ -77,6 +82,7 @@ static int test_link_cb(void *data, const char *code, size_t code_len,
     const mcp_store_link_t *link);
 static int test_token_cb(void *data, const char *token, size_t len);
 static size_t test_tokens(const char *text, test_seen_t *l);
+static int test_tokens_are(const char *text, const char *tokens);
 static int test_index_count(mcp_store_txn_t *t, const char *key,
     size_t key_len, uint64_t *v, size_t n);
 static double test_bm25(double tf, double df, double n, double len,
@@ -283,66 +289,61 @@ test_abort(void)
 {
     int                  rc, created;
     char                 dir[PATH_MAX];
-    size_t               n, total;
-    mcp_store_t         *s;
-    mcp_store_txn_t     *t;
-    mcp_store_hit_t      hits[TEST_HITS];
     mcp_store_entity_t   e;
-    mcp_store_scope_t    sc;
+    test_graph_t         g;
 
-    rc = test_begin("abort", "acme", "", &s, &t, &sc);
+    rc = test_begin(&g, "abort", "acme", "", NULL);
     snprintf(dir, sizeof(dir), "%s/abort", test_root);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, &created, "Alice", "person", "likes tea",
+        rc = test_create(g.t, &g.sc, &created, "Alice", "person", "likes tea",
                          NULL);
     }
 
     if (rc == MCP_STORE_OK) {
-        rc = test_relate(t, &sc, "Alice", "knows", "Bob", &created);
+        rc = test_relate(g.t, &g.sc, "Alice", "knows", "Bob", &created);
     }
 
     TAP_RC(rc, MCP_STORE_OK, "abort: an entity and a relation are written");
 
-    mcp_store_txn_abort(t);
+    mcp_store_txn_abort(g.t);
 
-    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+    rc = mcp_store_txn_begin(g.s, MCP_STORE_RDONLY, &g.t);
 
-    TAP_RC(test_get(t, &sc, "Alice", &e, NULL, 0, NULL), MCP_STORE_NOTFOUND,
+    TAP_RC(test_get(g.t, &g.sc, "Alice", &e, NULL, 0, NULL), MCP_STORE_NOTFOUND,
            "abort: the entity is not there");
 
-    rc = test_search(t, &sc, "tea", hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && n == 0 && total == 0,
-           "abort: nor in the index");
+    TAP_OK(test_finds(g.t, &g.sc, "tea", ""), "abort: nor in the index");
 
-    TAP_IS(test_entries(t, s->relations) + test_entries(t, s->relations_to)
-           + test_entries(t, s->postings) + test_entries(t, s->docs), 0,
+    TAP_IS(test_entries(g.t, g.s->relations)
+           + test_entries(g.t, g.s->relations_to)
+           + test_entries(g.t, g.s->postings) + test_entries(g.t, g.s->docs), 0,
            "abort: nothing in relations, postings or docs");
 
-    mcp_store_txn_abort(t);
+    mcp_store_txn_abort(g.t);
 
-    rc = mcp_store_txn_begin(s, 0, &t);
+    rc = mcp_store_txn_begin(g.s, 0, &g.t);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "Carol", "person", NULL);
+        rc = test_create(g.t, &g.sc, NULL, "Carol", "person", NULL);
     }
 
     /* closing the handle ends what is still open, keeping nothing */
-    mcp_store_close(s);
+    mcp_store_close(g.s);
 
-    s = test_open(dir, 0, 0);
-    rc = (s == NULL) ? MCP_STORE_EIO
-                     : mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+    g.s = test_open(dir, 0, 0);
+    rc = (g.s == NULL) ? MCP_STORE_EIO
+                     : mcp_store_txn_begin(g.s, MCP_STORE_RDONLY, &g.t);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_get(t, &sc, "Carol", &e, NULL, 0, NULL);
-        mcp_store_txn_abort(t);
+        rc = test_get(g.t, &g.sc, "Carol", &e, NULL, 0, NULL);
+        mcp_store_txn_abort(g.t);
     }
 
     TAP_RC(rc, MCP_STORE_NOTFOUND,
            "abort: a write left open at close is not kept");
 
-    mcp_store_close(s);
+    mcp_store_close(g.s);
 }
 
 
@@ -403,35 +404,33 @@ test_entity(void)
 {
     int                       rc, created;
     size_t                    total;
-    mcp_store_t              *s;
-    mcp_store_txn_t          *t;
     mcp_store_entity_t        e;
-    mcp_store_scope_t         sc;
     mcp_store_observation_t   obs[4];
+    test_graph_t              g;
 
-    rc = test_begin("entity", "acme", "main", &s, &t, &sc);
+    rc = test_begin(&g, "entity", "acme", "main", NULL);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, &created, "Alice", "person", "likes tea",
+        rc = test_create(g.t, &g.sc, &created, "Alice", "person", "likes tea",
                          "lives in Paris", "likes tea", NULL);
     }
 
     TAP_OK(rc == MCP_STORE_OK && created == 1, "entity: created 1");
 
-    rc = test_create(t, &sc, &created, "Alice", "robot", "new", NULL);
+    rc = test_create(g.t, &g.sc, &created, "Alice", "robot", "new", NULL);
     TAP_OK(rc == MCP_STORE_OK && created == 0,
            "entity: the same name again: created 0");
 
     if (rc == MCP_STORE_OK) {
-        rc = mcp_store_txn_commit(t);
+        rc = mcp_store_txn_commit(g.t);
     }
 
     TAP_RC(rc, MCP_STORE_OK, "entity: committed");
 
-    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+    rc = mcp_store_txn_begin(g.s, MCP_STORE_RDONLY, &g.t);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_get(t, &sc, "Alice", &e, obs, 4, &total);
+        rc = test_get(g.t, &g.sc, "Alice", &e, obs, 4, &total);
     }
 
     TAP_OK(rc == MCP_STORE_OK
@@ -447,22 +446,22 @@ test_entity(void)
            "entity: observations de-duplicated, in order, the second "
            "create's not added");
 
-    rc = test_get(t, &sc, "Alice", &e, obs, 1, &total);
+    rc = test_get(g.t, &g.sc, "Alice", &e, obs, 1, &total);
     TAP_OK(rc == MCP_STORE_OK && total == 2 && e.nobservations == 1,
            "entity: cap 1 fills one, total says 2");
 
-    rc = test_get(t, &sc, "Alice", &e, NULL, 0, NULL);
+    rc = test_get(g.t, &g.sc, "Alice", &e, NULL, 0, NULL);
     TAP_OK(rc == MCP_STORE_OK && e.nobservations == 0,
            "entity: cap 0 and no total");
 
-    TAP_RC(test_get(t, &sc, "Bob", &e, obs, 4, NULL), MCP_STORE_NOTFOUND,
+    TAP_RC(test_get(g.t, &g.sc, "Bob", &e, obs, 4, NULL), MCP_STORE_NOTFOUND,
            "entity: a missing one is NOTFOUND");
 
-    TAP_RC(test_create(t, &sc, NULL, "Carol", "person", NULL),
+    TAP_RC(test_create(g.t, &g.sc, NULL, "Carol", "person", NULL),
            MCP_STORE_EINVAL, "entity: create in a read-only txn is EINVAL");
 
-    mcp_store_txn_abort(t);
-    mcp_store_close(s);
+    mcp_store_txn_abort(g.t);
+    mcp_store_close(g.s);
 }
 
 
@@ -589,61 +588,56 @@ test_observations(void)
 {
     int                       rc, added, deleted;
     size_t                    total;
-    mcp_store_t              *s;
-    mcp_store_txn_t          *t;
     mcp_store_entity_t        e;
-    mcp_store_scope_t         sc;
     mcp_store_observation_t   obs[4];
+    test_graph_t              g;
 
-    rc = test_begin("observations", "acme", "", &s, &t, &sc);
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "Alice", "person", "likes tea", NULL);
-    }
+    rc = test_begin(&g, "observations", "acme", "",
+                    "Alice", "person", "likes tea", NULL);
 
     TAP_RC(rc, MCP_STORE_OK, "observations: an entity");
 
     added = -1;
-    rc = test_obs(t, &sc, "Nobody", "x", &added);
+    rc = test_obs(g.t, &g.sc, "Nobody", "x", &added);
     TAP_OK(rc == MCP_STORE_NOTFOUND && added == 0,
            "observations: adding to a missing entity is NOTFOUND");
 
-    rc = mcp_store_observation_add(t, &sc, "Alice", 5, "plays chess", 11,
+    rc = mcp_store_observation_add(g.t, &g.sc, "Alice", 5, "plays chess", 11,
                                    2000, &added);
     TAP_OK(rc == MCP_STORE_OK && added == 1, "observations: added 1");
 
-    rc = test_obs(t, &sc, "Alice", "plays chess", &added);
+    rc = test_obs(g.t, &g.sc, "Alice", "plays chess", &added);
     TAP_OK(rc == MCP_STORE_OK && added == 0,
            "observations: the same text again: added 0");
 
-    rc = test_get(t, &sc, "Alice", &e, obs, 4, &total);
+    rc = test_get(g.t, &g.sc, "Alice", &e, obs, 4, &total);
     TAP_OK(rc == MCP_STORE_OK && total == 2
            && test_str_is(obs[1].text, obs[1].text_len, "plays chess")
            && obs[1].created_at == 2000 && e.updated_at == 2000
            && e.created_at == 1000,
            "observations: appended with its time, updated_at follows");
 
-    rc = mcp_store_observation_delete(t, &sc, "Alice", 5, "likes tea", 9,
+    rc = mcp_store_observation_delete(g.t, &g.sc, "Alice", 5, "likes tea", 9,
                                       &deleted);
     TAP_OK(rc == MCP_STORE_OK && deleted == 1, "observations: deleted 1");
 
-    rc = mcp_store_observation_delete(t, &sc, "Alice", 5, "likes tea", 9,
+    rc = mcp_store_observation_delete(g.t, &g.sc, "Alice", 5, "likes tea", 9,
                                       &deleted);
     TAP_OK(rc == MCP_STORE_OK && deleted == 0,
            "observations: deleting it again: deleted 0");
 
-    rc = mcp_store_observation_delete(t, &sc, "Nobody", 6, "likes tea", 9,
+    rc = mcp_store_observation_delete(g.t, &g.sc, "Nobody", 6, "likes tea", 9,
                                       &deleted);
     TAP_OK(rc == MCP_STORE_OK && deleted == 0,
            "observations: deleting from a missing entity: deleted 0");
 
-    rc = test_get(t, &sc, "Alice", &e, obs, 4, &total);
+    rc = test_get(g.t, &g.sc, "Alice", &e, obs, 4, &total);
     TAP_OK(rc == MCP_STORE_OK && total == 1
            && test_str_is(obs[0].text, obs[0].text_len, "plays chess"),
            "observations: the other one remains");
 
-    mcp_store_txn_abort(t);
-    mcp_store_close(s);
+    mcp_store_txn_abort(g.t);
+    mcp_store_close(g.s);
 }
 
 
@@ -658,30 +652,28 @@ test_write_copies(void)
     int                       rc, ok;
     char                      text[32];
     size_t                    i;
-    mcp_store_t              *s;
-    mcp_store_txn_t          *t;
     mcp_store_entity_t        e;
-    mcp_store_scope_t         sc;
     mcp_store_observation_t   obs[2];
+    test_graph_t              g;
 
-    rc = test_begin("copies", "acme", "", &s, &t, &sc);
+    rc = test_begin(&g, "copies", "acme", "", "Alice", "person", "first",
+                    NULL);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "Alice", "person", "first", "second",
-                         NULL);
+        rc = test_obs(g.t, &g.sc, "Alice", "second", NULL);
     }
 
     if (rc == MCP_STORE_OK) {
-        rc = test_get(t, &sc, "Alice", &e, obs, 2, NULL);
+        rc = test_get(g.t, &g.sc, "Alice", &e, obs, 2, NULL);
     }
 
     for (i = 0; rc == MCP_STORE_OK && i < 200; i++) {
         snprintf(text, sizeof(text), "more %u", (unsigned) i);
-        rc = test_obs(t, &sc, "Alice", text, NULL);
+        rc = test_obs(g.t, &g.sc, "Alice", text, NULL);
     }
 
     if (rc == MCP_STORE_OK) {
-        rc = mcp_store_observation_delete(t, &sc, "Alice", 5, "first", 5,
+        rc = mcp_store_observation_delete(g.t, &g.sc, "Alice", 5, "first", 5,
                                           NULL);
     }
 
@@ -692,8 +684,8 @@ test_write_copies(void)
 
     TAP_OK(ok, "copies: a write txn's entity outlives rewrites of it");
 
-    mcp_store_txn_abort(t);
-    mcp_store_close(s);
+    mcp_store_txn_abort(g.t);
+    mcp_store_close(g.s);
 }
 
 
@@ -783,98 +775,96 @@ static void
 test_relations(void)
 {
     int                    rc, created, deleted, more;
-    mcp_store_t           *s;
-    mcp_store_txn_t       *t;
     test_seen_t            l;
-    mcp_store_scope_t      sc;
     mcp_store_relation_t   r;
+    test_graph_t           g;
 
-    rc = test_begin("relations", "acme", "", &s, &t, &sc);
+    rc = test_begin(&g, "relations", "acme", "", NULL);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_relate(t, &sc, "alice", "knows", "bob", &created);
+        rc = test_relate(g.t, &g.sc, "alice", "knows", "bob", &created);
     }
 
     TAP_OK(rc == MCP_STORE_OK && created == 1,
            "relations: created 1 (entities need not exist)");
 
-    rc = test_relate(t, &sc, "alice", "knows", "bob", &created);
+    rc = test_relate(g.t, &g.sc, "alice", "knows", "bob", &created);
     TAP_OK(rc == MCP_STORE_OK && created == 0,
            "relations: the same again: created 0");
 
     if (rc == MCP_STORE_OK) {
-        rc = test_relate_list(t, &sc, "alice likes bob, alice knows carol, "
+        rc = test_relate_list(g.t, &g.sc, "alice likes bob, alice knows carol, "
                               "bob knows carol, alicia knows alice");
     }
 
     if (rc == MCP_STORE_OK) {
-        rc = mcp_store_txn_commit(t);
+        rc = mcp_store_txn_commit(g.t);
     }
 
     TAP_RC(rc, MCP_STORE_OK, "relations: four more, committed");
 
-    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+    rc = mcp_store_txn_begin(g.s, MCP_STORE_RDONLY, &g.t);
 
-    rc = test_rels(t, &sc, NULL, NULL, 0, &l, &more);
+    rc = test_rels(g.t, &g.sc, NULL, NULL, 0, &l, &more);
     TAP_OK(rc == MCP_STORE_OK
            && strcmp(l.seen, "alice-knows->bob@7,alice-knows->carol@7,"
                              "alice-likes->bob@7,alicia-knows->alice@7,"
                              "bob-knows->carol@7") == 0,
            "relations: all, in (from, type, to) order: %s", l.seen);
 
-    rc = test_rels(t, &sc, "alice", NULL, 0, &l, &more);
+    rc = test_rels(g.t, &g.sc, "alice", NULL, 0, &l, &more);
     TAP_OK(rc == MCP_STORE_OK
            && strcmp(l.seen, "alice-knows->bob@7,alice-knows->carol@7,"
                              "alice-likes->bob@7") == 0 && more == 0,
            "relations: from alice (not alicia): %s", l.seen);
 
-    rc = test_rels(t, &sc, "alice", NULL, 2, &l, &more);
+    rc = test_rels(g.t, &g.sc, "alice", NULL, 2, &l, &more);
     TAP_OK(rc == MCP_STORE_OK && l.calls == 2 && more == 1,
            "relations: limit 2, more 1");
 
     r = test_rel("alice", "knows", "carol");
-    rc = test_rels(t, &sc, "alice", &r, 2, &l, &more);
+    rc = test_rels(g.t, &g.sc, "alice", &r, 2, &l, &more);
     TAP_OK(rc == MCP_STORE_OK && strcmp(l.seen, "alice-likes->bob@7") == 0
            && more == 0,
            "relations: the next page, after the last seen: %s", l.seen);
 
     r = test_rel("alicia", "knows", "alice");
-    rc = test_rels(t, &sc, NULL, &r, 0, &l, &more);
+    rc = test_rels(g.t, &g.sc, NULL, &r, 0, &l, &more);
     TAP_OK(rc == MCP_STORE_OK && strcmp(l.seen, "bob-knows->carol@7") == 0,
            "relations: all after one: %s", l.seen);
 
-    rc = test_rels_to(t, &sc, "carol", &l);
+    rc = test_rels_to(g.t, &g.sc, "carol", &l);
     TAP_OK(rc == MCP_STORE_OK
            && strcmp(l.seen, "alice-knows->carol@7,bob-knows->carol@7") == 0,
            "relations: to carol, through the reverse index: %s", l.seen);
 
-    rc = test_rels_to(t, &sc, "nobody", &l);
+    rc = test_rels_to(g.t, &g.sc, "nobody", &l);
     TAP_OK(rc == MCP_STORE_OK && l.calls == 0, "relations: to nobody: none");
 
-    mcp_store_txn_abort(t);
+    mcp_store_txn_abort(g.t);
 
-    rc = mcp_store_txn_begin(s, 0, &t);
+    rc = mcp_store_txn_begin(g.s, 0, &g.t);
 
     r = test_rel("alice", "knows", "carol");
 
     if (rc == MCP_STORE_OK) {
-        rc = mcp_store_relation_delete(t, &sc, &r, &deleted);
+        rc = mcp_store_relation_delete(g.t, &g.sc, &r, &deleted);
     }
 
     TAP_OK(rc == MCP_STORE_OK && deleted == 1, "relations: deleted 1");
 
-    rc = mcp_store_relation_delete(t, &sc, &r, &deleted);
+    rc = mcp_store_relation_delete(g.t, &g.sc, &r, &deleted);
     TAP_OK(rc == MCP_STORE_OK && deleted == 0,
            "relations: deleting it again: deleted 0");
 
-    rc = test_rels_to(t, &sc, "carol", &l);
+    rc = test_rels_to(g.t, &g.sc, "carol", &l);
     TAP_OK(rc == MCP_STORE_OK && strcmp(l.seen, "bob-knows->carol@7") == 0
-           && test_entries(t, s->relations) == 4
-           && test_entries(t, s->relations_to) == 4,
+           && test_entries(g.t, g.s->relations) == 4
+           && test_entries(g.t, g.s->relations_to) == 4,
            "relations: its mirror went with it: %s", l.seen);
 
-    mcp_store_txn_abort(t);
-    mcp_store_close(s);
+    mcp_store_txn_abort(g.t);
+    mcp_store_close(g.s);
 }
 
 
@@ -882,72 +872,58 @@ static void
 test_entity_delete(void)
 {
     int                 rc, deleted;
-    size_t              n, total;
-    mcp_store_t        *s;
-    mcp_store_txn_t    *t;
     test_seen_t         l;
-    mcp_store_hit_t     hits[TEST_HITS];
-    mcp_store_scope_t   sc;
+    test_graph_t        g;
 
-    rc = test_begin("entity-delete", "acme", "", &s, &t, &sc);
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "alice", "person", "likes tea", NULL);
-    }
+    rc = test_begin(&g, "entity-delete", "acme", "",
+                    "alice", "person", "likes tea",
+                    "bob", "person", "likes coffee", NULL);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "bob", "person", "likes coffee",
-                         NULL);
-    }
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_relate_list(t, &sc, "alice knows bob, bob knows alice, "
+        rc = test_relate_list(g.t, &g.sc, "alice knows bob, bob knows alice, "
                               "alice is alice, bob knows carol, "
                               "alicia knows bob");
     }
 
     if (rc == MCP_STORE_OK) {
-        rc = mcp_store_txn_commit(t);
+        rc = mcp_store_txn_commit(g.t);
     }
 
     TAP_RC(rc, MCP_STORE_OK, "entity delete: two entities, five relations");
 
-    rc = mcp_store_txn_begin(s, 0, &t);
+    rc = mcp_store_txn_begin(g.s, 0, &g.t);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_del(t, &sc, "alice", &deleted);
+        rc = test_del(g.t, &g.sc, "alice", &deleted);
     }
 
     TAP_OK(rc == MCP_STORE_OK && deleted == 1, "entity delete: deleted 1");
 
-    rc = test_rels(t, &sc, NULL, NULL, 0, &l, NULL);
+    rc = test_rels(g.t, &g.sc, NULL, NULL, 0, &l, NULL);
     TAP_OK(rc == MCP_STORE_OK
            && strcmp(l.seen, "alicia-knows->bob@7,bob-knows->carol@7") == 0,
            "entity delete: relations from and to it are gone: %s", l.seen);
 
-    TAP_IS(test_entries(t, s->relations_to), 2,
+    TAP_IS(test_entries(g.t, g.s->relations_to), 2,
            "entity delete: and their mirrors");
 
-    rc = test_search(t, &sc, "tea", hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && n == 0 && total == 0,
+    TAP_OK(test_finds(g.t, &g.sc, "tea", ""),
            "entity delete: search no longer finds it");
 
-    rc = test_search(t, &sc, "person", hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && total == 1
-           && test_str_is(hits[0].doc, hits[0].doc_len, "bob"),
+    TAP_OK(test_finds(g.t, &g.sc, "person", "bob"),
            "entity delete: the other one is still found");
 
-    rc = test_del(t, &sc, "alice", &deleted);
+    rc = test_del(g.t, &g.sc, "alice", &deleted);
     TAP_OK(rc == MCP_STORE_OK && deleted == 0,
            "entity delete: again: deleted 0");
 
     if (rc == MCP_STORE_OK) {
-        rc = mcp_store_txn_commit(t);
+        rc = mcp_store_txn_commit(g.t);
     }
 
     TAP_RC(rc, MCP_STORE_OK, "entity delete: committed");
 
-    mcp_store_close(s);
+    mcp_store_close(g.s);
 }
 
 
@@ -955,14 +931,14 @@ static void
 test_isolation(void)
 {
     int                 rc, ok, deleted;
-    char                dir[PATH_MAX], docs[256], type[8];
-    size_t              i, n, total;
+    char                dir[PATH_MAX], type[8];
+    size_t              i;
     mcp_store_t        *s;
     mcp_store_txn_t    *t;
     test_seen_t         l;
-    mcp_store_hit_t     hits[TEST_HITS];
     mcp_store_entity_t  e;
     mcp_store_scope_t   sc[4];
+    test_found_t        r;
 
     s = test_open(test_dir(dir, "isolation"), 0, 0);
 
@@ -1013,14 +989,10 @@ test_isolation(void)
 
     TAP_OK(ok, "isolation: and its own relations only");
 
-    rc = test_search(t, &sc[0], "shared", hits, &n, &total, docs,
-                     sizeof(docs));
-    TAP_OK(rc == MCP_STORE_OK && total == 1 && strcmp(docs, "alice") == 0,
+    TAP_OK(test_finds(t, &sc[0], "shared", "alice"),
            "isolation: search sees one document of its scope");
 
-    rc = test_search(t, &sc[0], "type1 type2 type3", hits, &n, &total, NULL,
-                     0);
-    TAP_OK(rc == MCP_STORE_OK && total == 0,
+    TAP_OK(test_finds(t, &sc[0], "type1 type2 type3", ""),
            "isolation: never words of another scope");
 
     rc = test_del(t, &sc[0], "alice", &deleted);
@@ -1031,9 +1003,9 @@ test_isolation(void)
         ok = test_get(t, &sc[i], "alice", &e, NULL, 0, NULL) == MCP_STORE_OK
              && test_rels_to(t, &sc[i], "bob", &l) == MCP_STORE_OK
              && l.calls == 1
-             && test_search(t, &sc[i], "shared", hits, &n, &total, NULL, 0)
+             && test_search(t, &sc[i], "shared", &r)
                 == MCP_STORE_OK
-             && total == 1;
+             && r.total == 1;
     }
 
     TAP_OK(ok, "isolation: deleting in one scope leaves the others whole");
@@ -1048,75 +1020,66 @@ test_index_upkeep(void)
 {
     int                 rc, ok;
     char                key[64];
-    size_t              n, total;
     uint64_t            v[2];
-    mcp_store_t        *s;
-    mcp_store_txn_t    *t;
-    mcp_store_hit_t     hits[TEST_HITS];
-    mcp_store_scope_t   sc;
-
-    rc = test_begin("upkeep", "acme", "ns", &s, &t, &sc);
+    test_graph_t        g;
 
     /* alice (the name counts three times), person, likes, the, tea: stop
      * words are indexed too (queries skip them) */
 
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "Alice", "person", "likes the tea",
-                         NULL);
-    }
+    rc = test_begin(&g, "upkeep", "acme", "ns",
+                    "Alice", "person", "likes the tea", NULL);
 
     TAP_RC(rc, MCP_STORE_OK, "upkeep: an entity");
 
     memcpy(key, "acme\0ns\0e\0Alice", 15);
-    ok = test_index_count(t, key, 15, v, 1) == MCP_STORE_OK && v[0] == 7;
-    ok = ok && test_index_count(t, key, 9, v, 2) == MCP_STORE_OK
+    ok = test_index_count(g.t, key, 15, v, 1) == MCP_STORE_OK && v[0] == 7;
+    ok = ok && test_index_count(g.t, key, 9, v, 2) == MCP_STORE_OK
          && v[0] == 1 && v[1] == 7;
     TAP_OK(ok, "upkeep: its length is 7 tokens, totals [1, 7]");
 
-    rc = test_obs(t, &sc, "Alice", "Tea, tea and more TEA", NULL);
+    rc = test_obs(g.t, &g.sc, "Alice", "Tea, tea and more TEA", NULL);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "Bob", "person", "tea", NULL);
+        rc = test_create(g.t, &g.sc, NULL, "Bob", "person", "tea", NULL);
     }
 
     ok = rc == MCP_STORE_OK
-         && test_index_count(t, "acme\0ns\0e\0Alice", 15, v, 1)
+         && test_index_count(g.t, "acme\0ns\0e\0Alice", 15, v, 1)
             == MCP_STORE_OK
          && v[0] == 12
-         && test_index_count(t, "acme\0ns\0e", 9, v, 2) == MCP_STORE_OK
+         && test_index_count(g.t, "acme\0ns\0e", 9, v, 2) == MCP_STORE_OK
          && v[0] == 2 && v[1] == 17;
     TAP_OK(ok, "upkeep: an observation adds 5 tokens; another entity 5");
 
     memcpy(key, "acme\0ns\0etea\0Alice", 18);
-    TAP_OK(test_index_count(t, key, 18, v, 1) == MCP_STORE_OK && v[0] == 4,
+    TAP_OK(test_index_count(g.t, key, 18, v, 1) == MCP_STORE_OK && v[0] == 4,
            "upkeep: tf of tea in Alice is 4");
 
-    rc = mcp_store_observation_delete(t, &sc, "Alice", 5, "likes the tea", 13,
-                                      NULL);
+    rc = mcp_store_observation_delete(g.t, &g.sc, "Alice", 5, "likes the tea",
+                                      13, NULL);
     TAP_OK(rc == MCP_STORE_OK
-           && test_index_count(t, key, 18, v, 1) == MCP_STORE_OK && v[0] == 3
-           && test_index_count(t, "acme\0ns\0e\0Alice", 15, v, 1)
+           && test_index_count(g.t, key, 18, v, 1) == MCP_STORE_OK && v[0] == 3
+           && test_index_count(g.t, "acme\0ns\0e\0Alice", 15, v, 1)
               == MCP_STORE_OK
            && v[0] == 9,
            "upkeep: deleting an observation takes its tokens back");
 
-    rc = test_search(t, &sc, "likes", hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && total == 0,
+    TAP_OK(test_finds(g.t, &g.sc, "likes", ""),
            "upkeep: its words are no longer found");
 
-    rc = test_del(t, &sc, "Alice", NULL);
+    rc = test_del(g.t, &g.sc, "Alice", NULL);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_del(t, &sc, "Bob", NULL);
+        rc = test_del(g.t, &g.sc, "Bob", NULL);
     }
 
-    TAP_OK(rc == MCP_STORE_OK && test_entries(t, s->postings) == 0
-           && test_entries(t, s->docs) == 0
-           && test_entries(t, s->entities) == 0,
+    TAP_OK(rc == MCP_STORE_OK && test_entries(g.t, g.s->postings) == 0
+           && test_entries(g.t, g.s->docs) == 0
+           && test_entries(g.t, g.s->entities) == 0,
            "upkeep: after deleting everything, postings and docs are empty");
 
-    mcp_store_txn_abort(t);
-    mcp_store_close(s);
+    mcp_store_txn_abort(g.t);
+    mcp_store_close(g.s);
 }
 
 
@@ -1127,14 +1090,12 @@ test_tokenizer(void)
     size_t        n;
     test_seen_t   l;
 
-    n = test_tokens("The cat is on the mat, and it was at home!", &l);
-    TAP_OK(n == 3 && strcmp(l.seen, "cat,mat,home") == 0,
-           "tokens: stop words dropped: %s", l.seen);
+    TAP_OK(test_tokens_are("The cat is on the mat, and it was at home!",
+                           "cat,mat,home"),
+           "tokens: stop words dropped");
 
-    n = test_tokens("  x-ray ABC123_def\tGHI\n", &l);
-    TAP_OK(n == 5 && strcmp(l.seen, "x,ray,abc123,def,ghi") == 0,
-           "tokens: split on ASCII non-alphanumerics, lower-cased: %s",
-           l.seen);
+    TAP_OK(test_tokens_are("  x-ray ABC123_def\tGHI\n", "x,ray,abc123,def,ghi"),
+           "tokens: split on ASCII non-alphanumerics, lower-cased");
 
     n = test_tokens("", &l);
     TAP_OK(n == 0 && l.calls == 0, "tokens: none in an empty text");
@@ -1166,85 +1127,80 @@ static void
 test_bm25_order(void)
 {
     int                 rc;
-    char                docs[256];
-    size_t              n, total;
     double              nd, avg, s1, s2, s3;
-    mcp_store_t        *s;
-    mcp_store_txn_t    *t;
-    mcp_store_hit_t     hits[TEST_HITS];
-    mcp_store_scope_t   sc;
+    test_found_t        r;
+    test_graph_t        g;
 
     /* lengths count the name (three times) and the type: 7, 6, 7 */
 
-    rc = test_begin("bm25", "acme", "", &s, &t, &sc);
+    rc = test_begin(&g, "bm25", "acme", "",
+                    "doc1", "x", "apple banana apple",
+                    "doc2", "x", "apple cherry",
+                    "doc3", "x", "cherry banana durian", NULL);
 
-    if (rc == MCP_STORE_OK) {
-        rc = test_docs(t, &sc, "doc1", "apple banana apple",
-                       "doc2", "apple cherry", "doc3", "cherry banana durian",
-                       NULL);
-    }
-
-    rc = test_end(t, rc);
+    rc = test_end(g.t, rc);
 
     TAP_RC(rc, MCP_STORE_OK, "bm25: three documents");
 
     nd = 3.0;
     avg = 20.0 / 3.0;
 
-    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+    rc = mcp_store_txn_begin(g.s, MCP_STORE_RDONLY, &g.t);
 
     s1 = test_bm25(2, 2, nd, 7, avg);
     s2 = test_bm25(1, 2, nd, 6, avg);
 
-    rc = test_search(t, &sc, "apple", hits, &n, &total, docs, sizeof(docs));
-    TAP_OK(rc == MCP_STORE_OK && n == 2 && total == 2
-           && strcmp(docs, s1 > s2 ? "doc1,doc2" : "doc2,doc1") == 0,
-           "bm25: apple: %s", docs);
+    rc = test_search(g.t, &g.sc, "apple", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.n == 2 && r.total == 2
+           && strcmp(r.docs, s1 > s2 ? "doc1,doc2" : "doc2,doc1") == 0,
+           "bm25: apple: %s", r.docs);
 
-    TAP_OK(n == 2 && test_near(hits[0].score, s1 > s2 ? s1 : s2)
-           && test_near(hits[1].score, s1 > s2 ? s2 : s1),
+    TAP_OK(r.n == 2 && test_near(r.hits[0].score, s1 > s2 ? s1 : s2)
+           && test_near(r.hits[1].score, s1 > s2 ? s2 : s1),
            "bm25: apple: scores %.9f %.9f as the formula says (%.9f %.9f)",
-           hits[0].score, hits[1].score, s1, s2);
+           r.hits[0].score, r.hits[1].score, s1, s2);
 
-    rc = test_search(t, &sc, "Apple, banana; durian", hits, &n, &total, docs,
-                     sizeof(docs));
+    rc = test_search(g.t, &g.sc, "Apple, banana; durian", &r);
     s1 = test_bm25(2, 2, nd, 7, avg) + test_bm25(1, 2, nd, 7, avg);
     s2 = test_bm25(1, 2, nd, 6, avg);
     s3 = test_bm25(1, 2, nd, 7, avg) + test_bm25(1, 1, nd, 7, avg);
 
-    TAP_OK(rc == MCP_STORE_OK && n == 3 && total == 3
-           && test_near(hits[0].score, s1 > s3 ? s1 : s3)
-           && test_near(hits[1].score, s1 > s3 ? s3 : s1)
-           && test_near(hits[2].score, s2)
-           && strcmp(docs, s1 > s3 ? "doc1,doc3,doc2" : "doc3,doc1,doc2")
+    TAP_OK(rc == MCP_STORE_OK && r.n == 3 && r.total == 3
+           && test_near(r.hits[0].score, s1 > s3 ? s1 : s3)
+           && test_near(r.hits[1].score, s1 > s3 ? s3 : s1)
+           && test_near(r.hits[2].score, s2)
+           && strcmp(r.docs, s1 > s3 ? "doc1,doc3,doc2" : "doc3,doc1,doc2")
               == 0,
-           "bm25: apple banana durian: summed over tokens: %s", docs);
+           "bm25: apple banana durian: summed over tokens: %s", r.docs);
 
-    rc = mcp_store_entity_search(t, &sc, "x", 1, 1, hits, 1, &n, &total);
-    TAP_OK(rc == MCP_STORE_OK && n == 1 && total == 3
-           && test_str_is(hits[0].doc, hits[0].doc_len, "doc1"),
+    rc = mcp_store_entity_search(g.t, &g.sc, "x", 1, 1, r.hits, 1, &r.n,
+                                 &r.total);
+    TAP_OK(rc == MCP_STORE_OK && r.n == 1 && r.total == 3
+           && test_str_is(r.hits[0].doc, r.hits[0].doc_len, "doc1"),
            "bm25: x matches all, doc2 (shortest) first, then doc1 and doc3 "
            "tied, in id order: offset 1 cap 1 gives doc1");
 
-    rc = mcp_store_entity_search(t, &sc, "x", 1, 5, hits, TEST_HITS, &n,
-                                 &total);
-    TAP_OK(rc == MCP_STORE_OK && n == 0 && total == 3,
+    rc = mcp_store_entity_search(g.t, &g.sc, "x", 1, 5, r.hits, TEST_HITS, &r.n,
+                                 &r.total);
+    TAP_OK(rc == MCP_STORE_OK && r.n == 0 && r.total == 3,
            "bm25: an offset past the end gives none, total still 3");
 
-    rc = mcp_store_entity_search(t, &sc, "the", 3, 0, hits, TEST_HITS, &n,
-                                 &total);
-    TAP_OK(rc == MCP_STORE_OK && n == 0 && total == 0,
+    rc = mcp_store_entity_search(g.t, &g.sc, "the", 3, 0, r.hits, TEST_HITS,
+                                 &r.n, &r.total);
+    TAP_OK(rc == MCP_STORE_OK && r.n == 0 && r.total == 0,
            "bm25: a query of stop words finds nothing");
 
-    rc = mcp_store_entity_search(t, &sc, "x", 1, 0, NULL, 0, &n, &total);
-    TAP_OK(rc == MCP_STORE_OK && n == 0 && total == 3,
+    rc = mcp_store_entity_search(g.t, &g.sc, "x", 1, 0, NULL, 0, &r.n,
+                                 &r.total);
+    TAP_OK(rc == MCP_STORE_OK && r.n == 0 && r.total == 3,
            "bm25: cap 0 counts only");
 
-    TAP_RC(mcp_store_entity_search(t, &sc, "x", 1, 0, hits, 1, NULL, NULL),
+    TAP_RC(mcp_store_entity_search(g.t, &g.sc, "x", 1, 0, r.hits, 1, NULL,
+                                   NULL),
            MCP_STORE_EINVAL, "bm25: no nhits is EINVAL");
 
-    mcp_store_txn_abort(t);
-    mcp_store_close(s);
+    mcp_store_txn_abort(g.t);
+    mcp_store_close(g.s);
 }
 
 
@@ -1252,68 +1208,54 @@ static void
 test_prefix(void)
 {
     int                 rc;
-    char                docs[256];
-    size_t              n, total;
     double              want;
-    mcp_store_t        *s;
-    mcp_store_txn_t    *t;
-    mcp_store_hit_t     hits[TEST_HITS];
-    mcp_store_scope_t   sc;
+    test_found_t        r;
+    test_graph_t        g;
 
     /* Alice scores high on "alice" (three times, short); ali is long */
 
-    rc = test_begin("prefix", "acme", "", &s, &t, &sc);
+    rc = test_begin(&g, "prefix", "acme", "",
+                    "Alice", "alice", "alice",
+                    "zed", "person",
+                    "ali one two three four five six seven eight nine",
+                    "bob", "person", "nothing", NULL);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "Alice", "alice", "alice", NULL);
-    }
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "zed", "person",
-                         "ali one two three four five six seven eight nine",
-                         NULL);
-    }
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "bob", "person", "nothing", NULL);
-    }
-
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_txn_commit(t);
+        rc = mcp_store_txn_commit(g.t);
     }
 
     TAP_RC(rc, MCP_STORE_OK, "prefix: three entities");
 
-    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+    rc = mcp_store_txn_begin(g.s, MCP_STORE_RDONLY, &g.t);
 
-    rc = test_search(t, &sc, "ali", hits, &n, &total, docs, sizeof(docs));
-    TAP_OK(rc == MCP_STORE_OK && total == 2
-           && strcmp(docs, "zed,Alice") == 0,
-           "prefix: ali finds Alice after the exact match: %s", docs);
+    rc = test_search(g.t, &g.sc, "ali", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total == 2
+           && strcmp(r.docs, "zed,Alice") == 0,
+           "prefix: ali finds Alice after the exact match: %s", r.docs);
 
-    TAP_OK(n == 2 && test_near(hits[1].score, hits[0].score / 2),
+    TAP_OK(r.n == 2 && test_near(r.hits[1].score, r.hits[0].score / 2),
            "prefix: the prefix-only score is scaled under the exact one "
-           "(%.6f, %.6f)", hits[0].score, hits[1].score);
+           "(%.6f, %.6f)", r.hits[0].score, r.hits[1].score);
 
     /* lengths: Alice 5 (alice five times), zed 14, bob 5 */
     want = test_bm25(5, 1, 3, 5, (5.0 + 14.0 + 5.0) / 3.0);
 
-    rc = test_search(t, &sc, "alic", hits, &n, &total, docs, sizeof(docs));
-    TAP_OK(rc == MCP_STORE_OK && total == 1 && strcmp(docs, "Alice") == 0
-           && test_near(hits[0].score, want),
+    rc = test_search(g.t, &g.sc, "alic", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total == 1 && strcmp(r.docs, "Alice") == 0
+           && test_near(r.hits[0].score, want),
            "prefix: with no exact match, the prefix score is plain BM25: "
-           "%.6f", n ? hits[0].score : 0.0);
+           "%.6f", r.n ? r.hits[0].score : 0.0);
 
-    rc = test_search(t, &sc, "alice", hits, &n, &total, docs, sizeof(docs));
-    TAP_OK(rc == MCP_STORE_OK && total == 1 && test_near(hits[0].score, want),
+    rc = test_search(g.t, &g.sc, "alice", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total == 1
+           && test_near(r.hits[0].score, want),
            "prefix: alice is exact: the same score");
 
-    rc = test_search(t, &sc, "alicex", hits, &n, &total, docs, sizeof(docs));
-    TAP_OK(rc == MCP_STORE_OK && total == 0,
+    TAP_OK(test_finds(g.t, &g.sc, "alicex", ""),
            "prefix: a longer query token does not match");
 
-    mcp_store_txn_abort(t);
-    mcp_store_close(s);
+    mcp_store_txn_abort(g.t);
+    mcp_store_close(g.s);
 }
 
 
@@ -1328,54 +1270,49 @@ test_query_limits(void)
 {
     int                 rc, ok;
     char                name[16], word[16], *q;
-    size_t              i, n, total, len;
+    size_t              i, len;
     double              one;
-    mcp_store_t        *s;
-    mcp_store_txn_t    *t;
-    mcp_store_hit_t     hits[TEST_HITS];
-    mcp_store_scope_t   sc;
+    test_found_t        r;
+    test_graph_t        g;
 
-    rc = test_begin("query-limits", "acme", "", &s, &t, &sc);
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_docs(t, &sc, "doc1", "apple banana apple", "doc2", "omega",
-                       NULL);
-    }
+    rc = test_begin(&g, "query-limits", "acme", "",
+                    "doc1", "x", "apple banana apple",
+                    "doc2", "x", "omega", NULL);
 
     /* "pre000" to "pre299", one an entity: more than a word expands to */
 
     for (i = 0; rc == MCP_STORE_OK && i < 300; i++) {
         snprintf(name, sizeof(name), "p%03u", (unsigned) i);
         snprintf(word, sizeof(word), "pre%03u", (unsigned) i);
-        rc = test_create(t, &sc, NULL, name, "x", word, NULL);
+        rc = test_create(g.t, &g.sc, NULL, name, "x", word, NULL);
     }
 
     if (rc == MCP_STORE_OK) {
-        rc = mcp_store_txn_commit(t);
+        rc = mcp_store_txn_commit(g.t);
     }
 
     TAP_RC(rc, MCP_STORE_OK, "query limits: 302 entities");
 
-    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+    rc = mcp_store_txn_begin(g.s, MCP_STORE_RDONLY, &g.t);
 
-    rc |= test_search(t, &sc, "apple", hits, &n, &total, NULL, 0);
-    one = (n == 1) ? hits[0].score : 0.0;
+    rc |= test_search(g.t, &g.sc, "apple", &r);
+    one = (r.n == 1) ? r.hits[0].score : 0.0;
 
-    rc |= test_search(t, &sc, "apple apple APPLE", hits, &n, &total, NULL,
-                      0);
-    TAP_OK(rc == MCP_STORE_OK && n == 1 && one > 0.0
-           && test_near(hits[0].score, 3 * one)
-           && !mcp_store_txn_truncated(t),
+    rc |= test_search(g.t, &g.sc, "apple apple APPLE", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.n == 1 && one > 0.0
+           && test_near(r.hits[0].score, 3 * one)
+           && !mcp_store_txn_truncated(g.t),
            "query limits: a word three times is one term weighing 3: "
-           "%.9f = 3 * %.9f", n ? hits[0].score : 0.0, one);
+           "%.9f = 3 * %.9f", r.n ? r.hits[0].score : 0.0, one);
 
     /* 3,000 times the word costs what once does: one scan */
 
     q = test_repeat("apple ", 3000);
-    mcp_store_txn_budget(t, 8);
-    rc = test_search(t, &sc, q, hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && n == 1 && test_near(hits[0].score, 3000 * one)
-           && !mcp_store_txn_truncated(t),
+    mcp_store_txn_budget(g.t, 8);
+    rc = test_search(g.t, &g.sc, q, &r);
+    TAP_OK(rc == MCP_STORE_OK && r.n == 1
+           && test_near(r.hits[0].score, 3000 * one)
+           && !mcp_store_txn_truncated(g.t),
            "query limits: 3000 times, read once, within 4 units of work");
     free(q);
 
@@ -1393,16 +1330,16 @@ test_query_limits(void)
 
     snprintf(q + len, 16, "omega");
 
-    mcp_store_txn_abort(t);
-    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+    mcp_store_txn_abort(g.t);
+    rc = mcp_store_txn_begin(g.s, MCP_STORE_RDONLY, &g.t);
 
-    rc |= test_search(t, &sc, q, hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && total == 0 && mcp_store_txn_truncated(t),
+    rc |= test_search(g.t, &g.sc, q, &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total == 0 && mcp_store_txn_truncated(g.t),
            "query limits: the word after %d others is left out, and the "
            "search says it is truncated", MCP_STORE_QUERY_TERMS);
 
-    mcp_store_txn_abort(t);
-    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+    mcp_store_txn_abort(g.t);
+    rc = mcp_store_txn_begin(g.s, MCP_STORE_RDONLY, &g.t);
 
     /* omega, then the first 31 of them */
 
@@ -1410,29 +1347,29 @@ test_query_limits(void)
     memcpy(q, "omega ", 6);
     q[len - 1] = '\0';
 
-    rc |= test_search(t, &sc, q, hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && total == 1 && !mcp_store_txn_truncated(t),
+    rc |= test_search(g.t, &g.sc, q, &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total == 1 && !mcp_store_txn_truncated(g.t),
            "query limits: %d words, omega first, are all counted: ...%s",
            MCP_STORE_QUERY_TERMS, q + len - 12);
     free(q);
 
-    rc |= test_search(t, &sc, "pre", hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && total == MCP_STORE_QUERY_EXPANSIONS
-           && mcp_store_txn_truncated(t),
+    rc |= test_search(g.t, &g.sc, "pre", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total == MCP_STORE_QUERY_EXPANSIONS
+           && mcp_store_txn_truncated(g.t),
            "query limits: pre matches %u of the 300 words it is a prefix of "
-           "(truncated)", (unsigned) total);
+           "(truncated)", (unsigned) r.total);
 
-    mcp_store_txn_abort(t);
-    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+    mcp_store_txn_abort(g.t);
+    rc = mcp_store_txn_begin(g.s, MCP_STORE_RDONLY, &g.t);
 
-    rc |= test_search(t, &sc, "pre299 pre2", hits, &n, &total, NULL, 0);
-    ok = (n > 0 && test_str_is(hits[0].doc, hits[0].doc_len, "p299"));
-    TAP_OK(rc == MCP_STORE_OK && ok && total == 100
-           && !mcp_store_txn_truncated(t),
+    rc |= test_search(g.t, &g.sc, "pre299 pre2", &r);
+    ok = (r.n > 0 && test_str_is(r.hits[0].doc, r.hits[0].doc_len, "p299"));
+    TAP_OK(rc == MCP_STORE_OK && ok && r.total == 100
+           && !mcp_store_txn_truncated(g.t),
            "query limits: exact matches first, 100 prefix matches whole");
 
-    mcp_store_txn_abort(t);
-    mcp_store_close(s);
+    mcp_store_txn_abort(g.t);
+    mcp_store_close(g.s);
 }
 
 
@@ -1447,53 +1384,51 @@ test_budget(void)
 {
     int                       rc, more;
     char                      name[16], last[16];
-    size_t                    i, n, total, listed;
-    mcp_store_t              *s;
-    mcp_store_txn_t          *t;
+    size_t                    i, listed;
     test_seen_t               l;
-    mcp_store_hit_t           hits[TEST_HITS];
-    mcp_store_scope_t         sc;
     mcp_store_relation_t      after;
     mcp_store_observation_t   obs[1];
+    test_found_t              r;
+    test_graph_t              g;
 
-    rc = test_begin("budget", "acme", "", &s, &t, &sc);
+    rc = test_begin(&g, "budget", "acme", "", NULL);
 
     for (i = 0; rc == MCP_STORE_OK && i < 100; i++) {
         snprintf(name, sizeof(name), "n%02u", (unsigned) i);
-        rc = test_create(t, &sc, NULL, name, "thing", "common words here",
+        rc = test_create(g.t, &g.sc, NULL, name, "thing", "common words here",
                          NULL);
 
         if (rc == MCP_STORE_OK) {
-            rc = test_relate(t, &sc, "hub", "links", name, NULL);
+            rc = test_relate(g.t, &g.sc, "hub", "links", name, NULL);
         }
     }
 
     if (rc == MCP_STORE_OK) {
-        rc = mcp_store_txn_commit(t);
+        rc = mcp_store_txn_commit(g.t);
     }
 
     TAP_RC(rc, MCP_STORE_OK, "budget: 100 entities, 100 relations");
 
-    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+    rc = mcp_store_txn_begin(g.s, MCP_STORE_RDONLY, &g.t);
 
-    rc |= test_search(t, &sc, "common", hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && total == 100 && !mcp_store_txn_truncated(t),
+    rc |= test_search(g.t, &g.sc, "common", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total == 100
+           && !mcp_store_txn_truncated(g.t),
            "budget: the default finds all 100");
 
-    mcp_store_txn_budget(t, 2 * 30);
-    rc = test_search(t, &sc, "common", hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && total > 0 && total < 100
-           && mcp_store_txn_truncated(t),
+    mcp_store_txn_budget(g.t, 2 * 30);
+    rc = test_search(g.t, &g.sc, "common", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total > 0 && r.total < 100
+           && mcp_store_txn_truncated(g.t),
            "budget: 60 units, half for the search: %u of them, truncated",
-           (unsigned) total);
+           (unsigned) r.total);
 
-    mcp_store_txn_budget(t, 0);
-    rc = test_search(t, &sc, "common", hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && total == 0,
+    mcp_store_txn_budget(g.t, 0);
+    TAP_OK(test_finds(g.t, &g.sc, "common", ""),
            "budget: none left, nothing read");
 
-    mcp_store_txn_abort(t);
-    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+    mcp_store_txn_abort(g.t);
+    rc = mcp_store_txn_begin(g.s, MCP_STORE_RDONLY, &g.t);
 
     /* a page of entities ends with the budget, and goes on from there */
 
@@ -1502,10 +1437,10 @@ test_budget(void)
     more = 1;
 
     for (i = 0; rc == MCP_STORE_OK && more && i < 100; i++) {
-        mcp_store_txn_budget(t, 300);
+        mcp_store_txn_budget(g.t, 300);
         test_seen_init(&l, 0);
 
-        rc = mcp_store_entity_list(t, &sc, last, strlen(last), 0, obs, 1,
+        rc = mcp_store_entity_list(g.t, &g.sc, last, strlen(last), 0, obs, 1,
                                    test_entity_cb, &l, &more);
         listed += l.calls;
 
@@ -1516,25 +1451,25 @@ test_budget(void)
     }
 
     TAP_OK(rc == MCP_STORE_OK && listed == 100 && i > 2 && i < 100
-           && mcp_store_txn_truncated(t),
+           && mcp_store_txn_truncated(g.t),
            "budget: entity pages of 300 units: %u pages hold the 100",
            (unsigned) i);
 
-    mcp_store_txn_budget(t, 200);
+    mcp_store_txn_budget(g.t, 200);
     test_seen_init(&l, 0);
-    rc = test_rels(t, &sc, "hub", NULL, 0, &l, &more);
+    rc = test_rels(g.t, &g.sc, "hub", NULL, 0, &l, &more);
     TAP_OK(rc == MCP_STORE_OK && l.calls > 0 && l.calls < 100 && more == 1,
            "budget: relations of hub: a page of %u, more", (unsigned) l.calls);
 
     after = test_rel("hub", "links", "n99");
-    mcp_store_txn_budget(t, 0);
+    mcp_store_txn_budget(g.t, 0);
     test_seen_init(&l, 0);
-    rc = test_rels(t, &sc, "hub", &after, 0, &l, &more);
+    rc = test_rels(g.t, &g.sc, "hub", &after, 0, &l, &more);
     TAP_OK(rc == MCP_STORE_OK && l.calls == 0 && more == 0,
            "budget: none left after the last: none, and no more");
 
-    mcp_store_txn_abort(t);
-    mcp_store_close(s);
+    mcp_store_txn_abort(g.t);
+    mcp_store_close(g.s);
 }
 
 
@@ -1542,63 +1477,47 @@ static void
 test_utf8(void)
 {
     int                 rc;
-    char                docs[256];
-    size_t              n, total;
-    mcp_store_t        *s;
-    mcp_store_txn_t    *t;
-    test_seen_t         l;
-    mcp_store_hit_t     hits[TEST_HITS];
-    mcp_store_scope_t   sc;
+    test_graph_t        g;
 
-    n = test_tokens("caf\xc3\xa9 au lait", &l);
-    TAP_OK(n == 3 && strcmp(l.seen, "caf\xc3\xa9,au,lait") == 0,
-           "utf8: caf\xc3\xa9 stays one token: %s", l.seen);
+    TAP_OK(test_tokens_are("caf\xc3\xa9 au lait", "caf\xc3\xa9,au,lait"),
+           "utf8: caf\xc3\xa9 stays one token");
 
-    n = test_tokens("\xc3\x9cN\xc3\x8f" "CODE", &l);
-    TAP_OK(n == 1 && strcmp(l.seen, "\xc3\xbcn\xc3\xaf" "code") == 0,
-           "utf8: Latin-1 letters are lower-cased too: %s", l.seen);
+    TAP_OK(test_tokens_are("\xc3\x9cN\xc3\x8f" "CODE",
+                           "\xc3\xbcn\xc3\xaf" "code"),
+           "utf8: Latin-1 letters are lower-cased too");
 
-    n = test_tokens("Z\xc3\x9cRICH \xce\x91\xce\x98\xce\x97\xce\x9d\xce\x91 "
-                    "\xd0\x9c\xd0\x9e\xd0\xa1\xd0\x9a\xd0\x92\xd0\x90", &l);
-    TAP_OK(n == 3 && strcmp(l.seen, "z\xc3\xbcrich,\xce\xb1\xce\xb8\xce\xb7"
-                                    "\xce\xbd\xce\xb1,\xd0\xbc\xd0\xbe"
-                                    "\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0") == 0,
-           "utf8: Latin, Greek and Cyrillic capitals fold: %s", l.seen);
+    TAP_OK(test_tokens_are("Z\xc3\x9cRICH \xce\x91\xce\x98\xce\x97\xce\x9d"
+                           "\xce\x91 \xd0\x9c\xd0\x9e\xd0\xa1\xd0\x9a"
+                           "\xd0\x92\xd0\x90",
+                           "z\xc3\xbcrich,\xce\xb1\xce\xb8\xce\xb7"
+                           "\xce\xbd\xce\xb1,\xd0\xbc\xd0\xbe"
+                           "\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0"),
+           "utf8: Latin, Greek and Cyrillic capitals fold");
 
-    n = test_tokens("calls it \xe2\x80\x9cmagic\xe2\x80\x9d\xe2\x80\x94"
-                    "really\xc2\xa0now \xc2\xabq\xc2\xbb", &l);
-    TAP_OK(n == 5 && strcmp(l.seen, "calls,magic,really,now,q") == 0,
-           "utf8: typographic quotes, dashes and nbsp separate words: %s",
-           l.seen);
+    TAP_OK(test_tokens_are("calls it \xe2\x80\x9cmagic\xe2\x80\x9d\xe2\x80\x94"
+                           "really\xc2\xa0now \xc2\xabq\xc2\xbb",
+                           "calls,magic,really,now,q"),
+           "utf8: typographic quotes, dashes and nbsp separate words");
 
-    n = test_tokens("x\xff" "y\xc3", &l);
-    TAP_OK(n == 2 && strcmp(l.seen, "x,y") == 0,
-           "utf8: bytes that are not UTF-8 separate words: %s", l.seen);
+    TAP_OK(test_tokens_are("x\xff" "y\xc3", "x,y"),
+           "utf8: bytes that are not UTF-8 separate words");
 
-    rc = test_begin("utf8", "acme", "", &s, &t, &sc);
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "Le Caf\xc3\xa9", "place", NULL);
-    }
+    rc = test_begin(&g, "utf8", "acme", "",
+                    "Le Caf\xc3\xa9", "place", NULL, NULL);
 
     TAP_RC(rc, MCP_STORE_OK, "utf8: an entity with a non-ASCII name");
 
-    rc = test_search(t, &sc, "CAF\xc3\xa9", hits, &n, &total, docs,
-                     sizeof(docs));
-    TAP_OK(rc == MCP_STORE_OK && strcmp(docs, "Le Caf\xc3\xa9") == 0,
-           "utf8: found by CAF\xc3\xa9: %s", docs);
+    TAP_OK(test_finds(g.t, &g.sc, "CAF\xc3\xa9", "Le Caf\xc3\xa9"),
+           "utf8: found by CAF\xc3\xa9");
 
-    rc = test_search(t, &sc, "caf\xc3\x89", hits, &n, &total, docs,
-                     sizeof(docs));
-    TAP_OK(rc == MCP_STORE_OK && strcmp(docs, "Le Caf\xc3\xa9") == 0,
+    TAP_OK(test_finds(g.t, &g.sc, "caf\xc3\x89", "Le Caf\xc3\xa9"),
            "utf8: and by caf\xc3\x89 (case folds beyond ASCII)");
 
-    rc = test_search(t, &sc, "caf", hits, &n, &total, docs, sizeof(docs));
-    TAP_OK(rc == MCP_STORE_OK && strcmp(docs, "Le Caf\xc3\xa9") == 0,
+    TAP_OK(test_finds(g.t, &g.sc, "caf", "Le Caf\xc3\xa9"),
            "utf8: and by the prefix caf");
 
-    mcp_store_txn_abort(t);
-    mcp_store_close(s);
+    mcp_store_txn_abort(g.t);
+    mcp_store_close(g.s);
 }
 
 
@@ -1607,13 +1526,13 @@ test_map_full(void)
 {
     int                 rc;
     char                dir[PATH_MAX], name[32], *text;
-    size_t              i, n, total;
+    size_t              i, n;
     uint64_t            before;
     mcp_store_t        *s;
     mcp_store_txn_t    *t;
-    mcp_store_hit_t     hits[TEST_HITS];
     mcp_store_entity_t  e;
     mcp_store_scope_t   sc;
+    test_found_t        r;
 
     s = test_open(test_dir(dir, "full"), 256 * TEST_KIB, 0);
     sc = test_scope("acme", "");
@@ -1666,8 +1585,8 @@ test_map_full(void)
            && test_entries(t, s->postings) == before,
            "map full: nothing of the transaction is kept");
 
-    rc = test_search(t, &sc, "small", hits, &n, &total, NULL, 0);
-    TAP_OK(rc == MCP_STORE_OK && total == 1
+    rc = test_search(t, &sc, "small", &r);
+    TAP_OK(rc == MCP_STORE_OK && r.total == 1
            && test_get(t, &sc, "kept", &e, NULL, 0, NULL) == MCP_STORE_OK,
            "map full: what was committed before is intact");
 
@@ -1854,12 +1773,10 @@ static void
 test_fork_reader(void)
 {
     int                 rc, status;
-    char                dir[PATH_MAX], docs[64];
+    char                dir[PATH_MAX];
     pid_t               pid;
-    size_t              n, total;
     mcp_store_t        *s, *cs;
     mcp_store_txn_t    *t, *ct;
-    mcp_store_hit_t     hits[TEST_HITS];
     mcp_store_entity_t  e;
     mcp_store_scope_t   sc;
 
@@ -1908,8 +1825,7 @@ test_fork_reader(void)
     TAP_OK(rc == MCP_STORE_OK && test_str_is(e.type, e.type_len, "process"),
            "fork: a new read txn sees the child's entity");
 
-    rc = test_search(t, &sc, "forked", hits, &n, &total, docs, sizeof(docs));
-    TAP_OK(rc == MCP_STORE_OK && strcmp(docs, "child") == 0,
+    TAP_OK(test_finds(t, &sc, "forked", "child"),
            "fork: and finds it by search");
 
     mcp_store_txn_abort(t);
@@ -1924,7 +1840,6 @@ test_old_store(void)
 {
     int                 rc, ok, more;
     char                dir[PATH_MAX];
-    size_t              n, total;
     MDB_env            *env;
     MDB_txn            *txn;
     MDB_dbi             dbi;
@@ -1932,9 +1847,9 @@ test_old_store(void)
     mcp_store_t        *s;
     mcp_store_txn_t    *t;
     test_seen_t         l;
-    mcp_store_hit_t     hits[TEST_HITS];
     mcp_store_entity_t  e;
     mcp_store_scope_t   sc;
+    test_found_t        r;
 
     test_dir(dir, "old");
 
@@ -1973,9 +1888,9 @@ test_old_store(void)
          && test_rels(t, &sc, NULL, NULL, 0, &l, NULL) == MCP_STORE_OK
          && test_rels_to(t, &sc, "x", &l) == MCP_STORE_OK
          && l.calls == 0
-         && test_search(t, &sc, "x", hits, &n, &total, NULL, 0)
+         && test_search(t, &sc, "x", &r)
             == MCP_STORE_OK
-         && total == 0;
+         && r.total == 0;
 
     TAP_OK(ok, "old store: finds nothing, fails nothing");
 
@@ -2010,23 +1925,34 @@ test_old_store(void)
 
 /*
  * A new store in its own directory, a scope, and a write transaction
- * begun on it.
+ * begun on it, holding the entities of the triples that follow (as
+ * test_entities), up to a NULL name.
  */
 
 static int
-test_begin(const char *name, const char *tenant, const char *ns,
-    mcp_store_t **s, mcp_store_txn_t **t, mcp_store_scope_t *sc)
+test_begin(test_graph_t *g, const char *name, const char *tenant,
+    const char *ns, ...)
 {
-    char  dir[PATH_MAX];
+    int      rc;
+    char     dir[PATH_MAX];
+    va_list  args;
 
-    *sc = test_scope(tenant, ns);
-    *s = test_open(test_dir(dir, name), 0, 0);
+    g->sc = test_scope(tenant, ns);
+    g->s = test_open(test_dir(dir, name), 0, 0);
 
-    if (*s == NULL) {
+    if (g->s == NULL) {
         tap_bail("cannot open a store in %s", dir);
     }
 
-    return mcp_store_txn_begin(*s, 0, t);
+    rc = mcp_store_txn_begin(g->s, 0, &g->t);
+
+    if (rc == MCP_STORE_OK) {
+        va_start(args, ns);
+        rc = test_entities(g->t, &g->sc, args);
+        va_end(args);
+    }
+
+    return rc;
 }
 
 
@@ -2078,47 +2004,26 @@ test_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc, int *created,
 
 
 /*
- * Creates entities of type "x" from pairs of a name and one observation,
- * up to a NULL name.
+ * Creates entities from triples of a name, a type and one observation
+ * (or NULL for none), up to a NULL name.
  */
 
 static int
-test_docs(mcp_store_txn_t *t, const mcp_store_scope_t *sc, ...)
+test_entities(mcp_store_txn_t *t, const mcp_store_scope_t *sc, va_list args)
 {
     int          rc;
-    va_list      args;
-    const char  *name, *text;
+    const char  *name, *type, *text;
 
     rc = MCP_STORE_OK;
 
-    va_start(args, sc);
-
     while (rc == MCP_STORE_OK && (name = va_arg(args, const char *)) != NULL)
     {
+        type = va_arg(args, const char *);
         text = va_arg(args, const char *);
-        rc = test_create(t, sc, NULL, name, "x", text, NULL);
+        rc = test_create(t, sc, NULL, name, type, text, NULL);
     }
 
-    va_end(args);
-
     return rc;
-}
-
-
-static mcp_store_relation_t
-test_rel(const char *from, const char *type, const char *to)
-{
-    mcp_store_relation_t  r;
-
-    r.from = from;
-    r.from_len = strlen(from);
-    r.type = type;
-    r.type_len = strlen(type);
-    r.to = to;
-    r.to_len = strlen(to);
-    r.created_at = 0;
-
-    return r;
 }
 
 
@@ -2195,31 +2100,49 @@ test_del(mcp_store_txn_t *t, const mcp_store_scope_t *sc, const char *name,
 }
 
 
-/* Searches entities; docs (if not NULL) receives the hits "a,b,c". */
+/* Searches entities: r receives the hits and their documents, "a,b,c". */
 
 static int
 test_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
-    const char *query, mcp_store_hit_t *hits, size_t *n, size_t *total,
-    char *docs, size_t size)
+    const char *query, test_found_t *r)
 {
     int     rc;
     size_t  i, len;
 
-    rc = mcp_store_entity_search(t, sc, query, strlen(query), 0, hits,
-                                 TEST_HITS, n, total);
+    rc = mcp_store_entity_search(t, sc, query, strlen(query), 0, r->hits,
+                                 TEST_HITS, &r->n, &r->total);
 
-    if (docs != NULL) {
-        docs[0] = '\0';
-        len = 0;
+    r->docs[0] = '\0';
+    len = 0;
 
-        for (i = 0; rc == MCP_STORE_OK && i < *n; i++) {
-            len += (size_t) snprintf(docs + len, size - len, "%s%.*s",
-                                     i ? "," : "", (int) hits[i].doc_len,
-                                     hits[i].doc);
-        }
+    for (i = 0; rc == MCP_STORE_OK && i < r->n; i++) {
+        len += (size_t) snprintf(r->docs + len, sizeof(r->docs) - len,
+                                 "%s%.*s", i ? "," : "",
+                                 (int) r->hits[i].doc_len, r->hits[i].doc);
     }
 
     return rc;
+}
+
+
+/* the search finds exactly these documents, best first ("" for none) */
+
+static int
+test_finds(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const char *query, const char *docs)
+{
+    int           rc;
+    test_found_t  r;
+
+    rc = test_search(t, sc, query, &r);
+
+    if (rc != MCP_STORE_OK || strcmp(r.docs, docs) != 0 || r.total != r.n) {
+        tap_diag("  search \"%s\": rc %d, %zu of %zu: %s, expected %s",
+                 query, rc, r.n, r.total, r.docs, docs);
+        return 0;
+    }
+
+    return 1;
 }
 
 
@@ -2244,57 +2167,20 @@ test_end(mcp_store_txn_t *t, int rc)
 }
 
 
-static void
-test_seen_init(test_seen_t *l, size_t stop_at)
-{
-    l->calls = 0;
-    l->stop_at = stop_at;
-    l->nobs = 0;
-    l->seen[0] = '\0';
-}
-
-
-static void
-test_seen_add(test_seen_t *l, const char *fmt, ...)
-{
-    size_t   len;
-    va_list  args;
-
-    len = strlen(l->seen);
-
-    if (l->calls++ > 0 && len + 1 < sizeof(l->seen)) {
-        l->seen[len++] = ',';
-        l->seen[len] = '\0';
-    }
-
-    va_start(args, fmt);
-    vsnprintf(l->seen + len, sizeof(l->seen) - len, fmt, args);
-    va_end(args);
-}
-
-
 static int
 test_entity_cb(void *data, const mcp_store_entity_t *e)
 {
-    test_seen_t  *l = data;
-
-    test_seen_add(l, "%.*s/%u", (int) e->name_len, e->name,
-                  (unsigned) e->nobservations);
-
-    return l->calls == l->stop_at;
+    return test_seen_add(data, "%.*s/%u", (int) e->name_len, e->name,
+                         (unsigned) e->nobservations);
 }
 
 
 static int
 test_relation_cb(void *data, const mcp_store_relation_t *r)
 {
-    test_seen_t  *l = data;
-
-    test_seen_add(l, "%.*s-%.*s->%.*s@%lld", (int) r->from_len, r->from,
-                  (int) r->type_len, r->type, (int) r->to_len, r->to,
-                  (long long) r->created_at);
-
-    return l->calls == l->stop_at;
+    return test_seen_add(data, "%.*s-%.*s->%.*s@%lld", (int) r->from_len,
+                         r->from, (int) r->type_len, r->type,
+                         (int) r->to_len, r->to, (long long) r->created_at);
 }
 
 
@@ -2337,7 +2223,7 @@ test_link_cb(void *data, const char *code, size_t code_len,
 static int
 test_token_cb(void *data, const char *token, size_t len)
 {
-    test_seen_add(data, "%.*s", (int) len, token);
+    (void) test_seen_add(data, "%.*s", (int) len, token);
 
     return 0;
 }
@@ -2354,6 +2240,25 @@ test_tokens(const char *text, test_seen_t *l)
 
 /* Reads a count record of "postings" (a 1-uint key with a token) or
  * "docs", raw. */
+
+/* the text's tokens are those ("a,b,c"), or a diagnostic says */
+
+static int
+test_tokens_are(const char *text, const char *tokens)
+{
+    size_t       n;
+    test_seen_t  l;
+
+    n = test_tokens(text, &l);
+
+    if (n != l.calls || strcmp(l.seen, tokens) != 0) {
+        tap_diag("  tokens: %zu: %s, expected %s", n, l.seen, tokens);
+        return 0;
+    }
+
+    return 1;
+}
+
 
 static int
 test_index_count(mcp_store_txn_t *t, const char *key, size_t key_len,

@@ -346,3 +346,50 @@ test_entries(mcp_store_txn_t *t, MDB_dbi dbi)
 
     return st.ms_entries;
 }
+
+
+void
+test_seen_init(test_seen_t *l, size_t stop_at)
+{
+    l->calls = 0;
+    l->stop_at = stop_at;
+    l->seen[0] = '\0';
+}
+
+
+int
+test_seen_add(test_seen_t *l, const char *fmt, ...)
+{
+    size_t   len;
+    va_list  args;
+
+    len = strlen(l->seen);
+
+    if (l->calls++ > 0 && len + 1 < sizeof(l->seen)) {
+        l->seen[len++] = ',';
+        l->seen[len] = '\0';
+    }
+
+    va_start(args, fmt);
+    vsnprintf(l->seen + len, sizeof(l->seen) - len, fmt, args);
+    va_end(args);
+
+    return l->calls == l->stop_at;
+}
+
+
+mcp_store_relation_t
+test_rel(const char *from, const char *type, const char *to)
+{
+    mcp_store_relation_t  r;
+
+    r.from = from;
+    r.from_len = strlen(from);
+    r.type = type;
+    r.type_len = strlen(type);
+    r.to = to;
+    r.to_len = strlen(to);
+    r.created_at = 0;
+
+    return r;
+}

@@ -67,5 +67,23 @@ int test_wait(pid_t pid);
 /* the records of one of the handle's databases, in t's view */
 size_t test_entries(mcp_store_txn_t *t, MDB_dbi dbi);
 
+/* the relation (from, type, to), created_at 0 */
+mcp_store_relation_t test_rel(const char *from, const char *type,
+    const char *to);
+
+
+/* what a list callback saw, comma-separated: "a,b,c" */
+typedef struct {
+    size_t     calls;
+    size_t     stop_at;         /* the callback returns 1 on this call
+                                   (1-based) */
+    char       seen[4096];
+} test_seen_t;
+
+void test_seen_init(test_seen_t *l, size_t stop_at);
+
+/* adds one item to l->seen; returns what the callback returns */
+int test_seen_add(test_seen_t *l, const char *fmt, ...) TEST_PRINTF(2, 3);
+
 
 #endif /* _TEST_LIB_H_INCLUDED_ */

@@ -196,7 +196,7 @@ test_strerror(void)
 
     distinct = 1;
 
-    for (i = MCP_STORE_OK; i <= MCP_STORE_EBUSY; i++) {
+    for (i = MCP_STORE_OK; i <= MCP_STORE_QUOTA; i++) {
         msg = mcp_store_strerror(i);
 
         if (msg == NULL || msg[0] == '\0'
@@ -218,7 +218,7 @@ test_strerror(void)
     TAP_OK(distinct, "strerror: every code has a message of its own");
 
     TAP_OK(strcmp(mcp_store_strerror(-1), "unknown store error") == 0
-           && strcmp(mcp_store_strerror(MCP_STORE_EBUSY + 1),
+           && strcmp(mcp_store_strerror(MCP_STORE_QUOTA + 1),
                      "unknown store error") == 0
            && strcmp(mcp_store_strerror(1000), "unknown store error") == 0,
            "strerror: other codes are \"unknown store error\"");
