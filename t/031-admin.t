@@ -129,7 +129,7 @@ __DATA__
 --- error_code eval
 [201, 201, 201, 409, 422, 400]
 --- response_body_like eval
-['^\{"ShortURL":"adm1","code":"adm1","short_url":"http://localhost/adm1","url":"https://example.com/1"\}$',
+['^\{"ShortURL":"adm1","code":"adm1","short_url":"http://localhost/s/adm1","url":"https://example.com/1"\}$',
  '"max_visits":3\}$',
  '"code":"zadm3"',
  '"error":"alias_taken"',
@@ -145,7 +145,7 @@ __DATA__
 --- error_code eval
 [200, 200, 200]
 --- response_body_like eval
-['^\{"links":\[\{"code":"adm1","url":"https://example.com/1","short_url":"http://localhost/adm1","visits":0,"created_at":"20[^"]+","tenant":"alpha"\},\{"code":"adm2",[^\]]*"max_visits":3,[^\]]*\}\],"nextCursor":"adm2"\}$',
+['^\{"links":\[\{"code":"adm1","url":"https://example.com/1","short_url":"http://localhost/s/adm1","visits":0,"created_at":"20[^"]+","tenant":"alpha"\},\{"code":"adm2",[^\]]*"max_visits":3,[^\]]*\}\],"nextCursor":"adm2"\}$',
  '^\{"links":\[\{"code":"zadm3",[^\]]*\}\],"nextCursor":null\}$',
  '^\{"links":\[\{"code":"adm1".*\{"code":"adm2".*\{"code":"zadm3".*\],"nextCursor":null\}$']
 
@@ -172,7 +172,7 @@ __DATA__
 [302, 200, 404]
 --- response_body_like eval
 ['',
- '^\{"code":"adm1","url":"https://example.com/1","short_url":"http://localhost/adm1","visits":\d+,"created_at":"20[^"]+",(?:"last_visit":"20[^"]+",)?"tenant":"alpha"\}$',
+ '^\{"code":"adm1","url":"https://example.com/1","short_url":"http://localhost/s/adm1","visits":\d+,"created_at":"20[^"]+",(?:"last_visit":"20[^"]+",)?"tenant":"alpha"\}$',
  '^\{"message":"no link \\\\"nothere\\\\"","error":"not_found"\}$']
 
 
@@ -191,7 +191,7 @@ __DATA__
 --- response_body_like eval
 ['^\{"code":"adm1","url":"https://example.net/new",.*"expires_at":"2099-01-01T00:00:00Z",.*"max_visits":5,"tenant":"alpha"\}$',
  '',
- '^\{"code":"adm1","url":"https://example.net/new","short_url":"http://localhost/adm1","visits":\d+,"created_at":"20[^"]+",(?:"last_visit":"20[^"]+",)?"tenant":"alpha"\}$']
+ '^\{"code":"adm1","url":"https://example.net/new","short_url":"http://localhost/s/adm1","visits":\d+,"created_at":"20[^"]+",(?:"last_visit":"20[^"]+",)?"tenant":"alpha"\}$']
 
 
 
@@ -325,7 +325,7 @@ __DATA__
 --- response_headers eval
 ["Content-Type: image/png", "Content-Type: image/svg+xml",
  "Content-Type: image/png"]
---- qr: http://localhost/zadm3
+--- qr: http://localhost/s/zadm3
 
 
 
