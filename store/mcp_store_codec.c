@@ -43,26 +43,7 @@
 #define MCP_STORE_MESSAGE_FIELDS  5
 
 
-typedef struct {
-    char                *pos;
-    char                *end;
-    size_t               len;
-} mcp_store_wbuf_t;
-
-
-typedef struct {
-    const unsigned char *pos;
-    const unsigned char *end;
-} mcp_store_rbuf_t;
-
-
 static int mcp_store_wbuf_write(void *data, const char *buf, size_t len);
-static void mcp_store_wbuf_init(mcp_store_wbuf_t *w, msgpack_packer *pk,
-    char *buf, size_t size);
-static void mcp_store_pack_str(msgpack_packer *pk, const char *str,
-    size_t len);
-static int mcp_store_rbuf_init(mcp_store_rbuf_t *r, const void *data,
-    size_t len);
 static int mcp_store_read_record(mcp_store_rbuf_t *r, const void *data,
     size_t len, uint64_t fields);
 static int mcp_store_read_record_opt(mcp_store_rbuf_t *r, const void *data,
@@ -74,12 +55,7 @@ static int mcp_store_read_tenant(mcp_store_rbuf_t *r, uint64_t present,
     const char **tenant, size_t *tenant_len);
 static int mcp_store_read_be(mcp_store_rbuf_t *r, size_t n, uint64_t *v);
 static int mcp_store_read_int(mcp_store_rbuf_t *r, uint64_t *v, int *neg);
-static int mcp_store_read_int64(mcp_store_rbuf_t *r, int64_t *v);
-static int mcp_store_read_uint64(mcp_store_rbuf_t *r, uint64_t *v);
 static int mcp_store_read_uint(mcp_store_rbuf_t *r, unsigned *v);
-static int mcp_store_read_array(mcp_store_rbuf_t *r, uint64_t *n);
-static int mcp_store_read_str(mcp_store_rbuf_t *r, const char **str,
-    size_t *len);
 static int mcp_store_read_opt_str(mcp_store_rbuf_t *r, const char **str,
     size_t *len);
 static int mcp_store_read_short_str(mcp_store_rbuf_t *r, const char **str,
@@ -506,7 +482,7 @@ mcp_store_message_decode(const void *data, size_t len, mcp_store_message_t *m)
 }
 
 
-static void
+void
 mcp_store_wbuf_init(mcp_store_wbuf_t *w, msgpack_packer *pk, char *buf,
     size_t size)
 {
@@ -518,7 +494,7 @@ mcp_store_wbuf_init(mcp_store_wbuf_t *w, msgpack_packer *pk, char *buf,
 }
 
 
-static void
+void
 mcp_store_pack_str(msgpack_packer *pk, const char *str, size_t len)
 {
     (void) msgpack_pack_str(pk, len);
@@ -557,7 +533,7 @@ mcp_store_wbuf_write(void *data, const char *buf, size_t len)
 
 /* The readers below return 0, or -1 for bytes of any other shape. */
 
-static int
+int
 mcp_store_rbuf_init(mcp_store_rbuf_t *r, const void *data, size_t len)
 {
     if (data == NULL || len == 0) {
@@ -728,7 +704,7 @@ mcp_store_read_int(mcp_store_rbuf_t *r, uint64_t *v, int *neg)
 }
 
 
-static int
+int
 mcp_store_read_int64(mcp_store_rbuf_t *r, int64_t *v)
 {
     int       neg;
@@ -754,7 +730,7 @@ mcp_store_read_int64(mcp_store_rbuf_t *r, int64_t *v)
 }
 
 
-static int
+int
 mcp_store_read_uint64(mcp_store_rbuf_t *r, uint64_t *v)
 {
     int  neg;
@@ -782,7 +758,7 @@ mcp_store_read_uint(mcp_store_rbuf_t *r, unsigned *v)
 }
 
 
-static int
+int
 mcp_store_read_array(mcp_store_rbuf_t *r, uint64_t *n)
 {
     unsigned char  c;
@@ -806,7 +782,7 @@ mcp_store_read_array(mcp_store_rbuf_t *r, uint64_t *n)
 }
 
 
-static int
+int
 mcp_store_read_str(mcp_store_rbuf_t *r, const char **str, size_t *len)
 {
     size_t         width;

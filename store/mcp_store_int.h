@@ -9,6 +9,7 @@
 
 
 #include <lmdb.h>
+#include <msgpack.h>
 
 #include "mcp_store.h"
 
@@ -202,6 +203,46 @@ size_t mcp_store_message_encode(const mcp_store_message_t *m, char *buf,
     size_t size);
 int mcp_store_message_decode(const void *data, size_t len,
     mcp_store_message_t *m);
+
+
+/*
+ * The codec's writer and strict reader, for records of other files (the
+ * cluster's operations): the writer counts and copies like the encoders
+ * above; each reader takes one value of its type and returns 0, or -1 for
+ * bytes of any other shape.  Strings read point into the data.
+ */
+
+typedef struct {
+    char                *pos;
+    char                *end;
+    size_t               len;
+} mcp_store_wbuf_t;
+
+typedef struct {
+    const unsigned char *pos;
+    const unsigned char *end;
+} mcp_store_rbuf_t;
+
+void mcp_store_wbuf_init(mcp_store_wbuf_t *w, msgpack_packer *pk, char *buf,
+    size_t size);
+void mcp_store_pack_str(msgpack_packer *pk, const char *str, size_t len);
+int mcp_store_rbuf_init(mcp_store_rbuf_t *r, const void *data, size_t len);
+int mcp_store_read_array(mcp_store_rbuf_t *r, uint64_t *n);
+int mcp_store_read_str(mcp_store_rbuf_t *r, const char **str, size_t *len);
+int mcp_store_read_int64(mcp_store_rbuf_t *r, int64_t *v);
+int mcp_store_read_uint64(mcp_store_rbuf_t *r, uint64_t *v);
+
+
+/*
+ * mcp_store_link.c: one link read or written inside a write transaction
+ * of the caller's (flags for mdb_put(): MDB_NOOVERWRITE makes a taken
+ * code MCP_STORE_EXISTS).  A link read points into txn's pages.
+ */
+
+int mcp_store_link_read(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
+    mcp_store_link_t *link);
+int mcp_store_link_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
+    const mcp_store_link_t *link, unsigned flags);
 
 
 /*

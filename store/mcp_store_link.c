@@ -28,10 +28,6 @@ static int mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn,
 static int mcp_store_link_valid(const mcp_store_link_t *link);
 static int mcp_store_link_owned(const mcp_store_link_t *link,
     const char *tenant, size_t tenant_len);
-static int mcp_store_link_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
-    const mcp_store_link_t *link, unsigned flags);
-static int mcp_store_link_read(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
-    mcp_store_link_t *link);
 
 
 int
@@ -415,7 +411,7 @@ mcp_store_link_owned(const mcp_store_link_t *link, const char *tenant,
 }
 
 
-static int
+int
 mcp_store_link_read(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
     mcp_store_link_t *link)
 {
@@ -432,7 +428,7 @@ mcp_store_link_read(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
 }
 
 
-static int
+int
 mcp_store_link_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
     const mcp_store_link_t *link, unsigned flags)
 {

@@ -1,0 +1,136 @@
+/*
+ * mcp_store operations: the writes of a cluster, as records.
+ *
+ * In a cluster every write is first an operation appended to a shared,
+ * ordered log (the module publishes it to a NATS JetStream stream); every
+ * node then applies every operation, in log order, to its own store with
+ * mcp_store_op_apply().  Applying is deterministic: an operation carries
+ * everything that was chosen when it was taken (codes, times, tenant), so
+ * the outcome depends only on the operation and on the state before it,
+ * and every node reaches the same state.
+ *
+ * Each apply records the log sequence of the operation in the same write
+ * transaction as its changes ("cluster.applied" in the "meta" database):
+ * after a crash a node resumes after the last operation it committed,
+ * and an operation delivered twice is applied once.
+ *
+ * The node that took an operation needs its outcome (a 201 or a 409 for
+ * an alias, a 410 for a link out of visits).  Whoever of that node's
+ * processes applies it records the outcome under its sequence in "meta"
+ * too, for the operations whose node is the applier's own: the process
+ * that waits reads it there if another process of the node came first.
+ * Only the last MCP_STORE_OP_RESULTS outcomes are kept.
+ */
+
+#ifndef _MCP_STORE_OP_H_INCLUDED_
+#define _MCP_STORE_OP_H_INCLUDED_
+
+
+#include "mcp_store.h"
+
+
+/* What an operation does. */
+#define MCP_STORE_OP_LINK_PUT      1   /* code, link: MCP_STORE_EXISTS if
+                                          the code is taken */
+#define MCP_STORE_OP_LINK_DELETE   2   /* code, link.tenant (empty: any
+                                          owner): MCP_STORE_NOTFOUND if
+                                          none the tenant owns */
+#define MCP_STORE_OP_LINK_CONSUME  3   /* code, now: one visit of a link
+                                          with max_visits, as
+                                          mcp_store_link_consume() */
+#define MCP_STORE_OP_LINK_VISITS   4   /* batched visit counts, as
+                                          mcp_store_link_add_visits() */
+
+/* node names are at most this long */
+#define MCP_STORE_OP_NODE_MAX      64
+
+/* outcomes kept per node for the processes that wait for them */
+#define MCP_STORE_OP_RESULTS       4096
+
+
+/*
+ * An operation.  node and id name who took it: id is unique among the
+ * node's operations in flight.  Strings are not NUL-terminated; decoded,
+ * they point into the data decoded.  visits are read with
+ * mcp_store_op_visit() from a decoded operation.
+ */
+typedef struct {
+    unsigned                    kind;
+    const char                 *node;
+    size_t                      node_len;
+    uint64_t                    id;
+
+    const char                 *code;
+    size_t                      code_len;
+    mcp_store_link_t            link;       /* LINK_PUT; tenant for
+                                               LINK_DELETE */
+    int64_t                     now;        /* LINK_CONSUME */
+
+    const mcp_store_visit_t    *visits;     /* LINK_VISITS, to encode */
+    size_t                      nvisits;
+    const void                 *visits_at;  /* decoded: where they are */
+    size_t                      visits_len;
+} mcp_store_op_t;
+
+
+/*
+ * Encodes op into buf: returns the encoded length, writing buf only if
+ * it fits in size (buf may be NULL when size is 0), like snprintf().
+ */
+size_t mcp_store_op_encode(const mcp_store_op_t *op, char *buf, size_t size);
+
+/*
+ * Decodes one operation filling all of len bytes: MCP_STORE_ECORRUPT for
+ * anything else, or an unknown kind or version.
+ */
+int mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op);
+
+/*
+ * The i-th visit batch entry of a decoded LINK_VISITS operation, i below
+ * op->nvisits: MCP_STORE_ECORRUPT past the data.  Entries are read in
+ * order: call it with i = 0, 1, ... and the same *pos (0 at first).
+ */
+int mcp_store_op_visit(const mcp_store_op_t *op, size_t *pos,
+    mcp_store_visit_t *v);
+
+/*
+ * Applies the operation encoded in data at log sequence seq, in one write
+ * transaction that also records seq, unless seq is at or below the last
+ * applied one (then nothing changes and *fresh is 0).
+ *
+ * node is the applying node's name: the outcome of one of its own
+ * operations is recorded under seq (see mcp_store_op_result()).
+ *
+ * Returns MCP_STORE_OK when the operation is applied (or had been), with
+ * *result its outcome (MCP_STORE_OK, MCP_STORE_EXISTS, MCP_STORE_NOTFOUND,
+ * MCP_STORE_EXPIRED, MCP_STORE_SPENT; MCP_STORE_ECORRUPT or
+ * MCP_STORE_EINVAL for an operation that does not decode or is not valid:
+ * skipped, on every node alike), and op (may be NULL) decoded, pointing
+ * into data.  For an operation applied before, *result is its recorded
+ * outcome when it is one of node's and still kept, else -1.
+ *
+ * Any other return (MCP_STORE_FULL, MCP_STORE_EIO, MCP_STORE_ENOMEM) is
+ * this node's trouble, not the operation's: nothing is applied or
+ * recorded, and the same operation must be applied again before any
+ * later one.
+ */
+int mcp_store_op_apply(mcp_store_t *s, uint64_t seq, const void *data,
+    size_t len, const char *node, size_t node_len, mcp_store_op_t *op,
+    int *result, int *fresh);
+
+/*
+ * The last applied sequence, 0 for none, from the handle's read
+ * snapshot (released again).
+ */
+int mcp_store_op_applied(mcp_store_t *s, uint64_t *seq);
+
+/*
+ * The recorded outcome of the operation applied at seq, if it was one of
+ * this node's and is still kept: *id the operation's id, *result its
+ * outcome.  MCP_STORE_NOTFOUND otherwise.
+ */
+int mcp_store_op_result(mcp_store_t *s, uint64_t seq, uint64_t *id,
+    int *result);
+
+
+#endif /* _MCP_STORE_OP_H_INCLUDED_ */
