@@ -6,6 +6,7 @@
 
 
 #include "ngx_http_mcp_module.h"
+#include "ngx_http_mcp_cluster.h"
 
 
 #define NGX_HTTP_MCP_VISIT_SLOTS      1024
@@ -944,7 +945,26 @@ ngx_http_mcp_flush_visits(ngx_http_mcp_main_conf_t *mmcf)
         }
     }
 
-    rc = mcp_store_link_add_visits(mmcf->store, batch, n);
+    /* in a cluster the counts travel through the log to every node */
+
+    switch (ngx_http_mcp_cluster_visits((ngx_cycle_t *) ngx_cycle, batch, n)) {
+
+    case NGX_OK:
+        rc = MCP_STORE_OK;
+        break;
+
+    case NGX_DECLINED:
+        rc = mcp_store_link_add_visits(mmcf->store, batch, n);
+        break;
+
+    case NGX_AGAIN:
+        /* the cluster cannot take them now: keep counting, send later */
+        return;
+
+    default:
+        rc = MCP_STORE_ENOMEM;
+        break;
+    }
 
     if (rc != MCP_STORE_OK) {
         /* counters are statistics: losing one batch beats blocking */

@@ -11,6 +11,7 @@
 
 
 #include "ngx_http_mcp_module.h"
+#include "ngx_http_mcp_cluster.h"
 
 
 /* a bound on expires_in and max_visits that still fits a JSON double */
@@ -133,6 +134,10 @@ ngx_http_mcp_shorten(ngx_http_request_t *r)
 
     default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_mcp_cluster_enabled(r)) {
+        return ngx_http_mcp_cluster_shorten(r, &req);
     }
 
     if (ngx_http_mcp_shorten_create(r, &req, &code, &error) != NGX_OK) {

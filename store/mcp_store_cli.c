@@ -4,6 +4,9 @@
  *     mcp-store stat DIR             key: value lines
  *     mcp-store get DIR CODE         the link as one JSON line
  *     mcp-store list DIR             code<TAB>url lines, in code order
+ *     mcp-store dump DIR             every link as get prints it, in code
+ *                                    order (to compare the stores of a
+ *                                    cluster's nodes)
  *     mcp-store check DIR            decodes every record
  *     mcp-store put DIR CODE URL [expires_at=T] [max_visits=N] [visits=N]
  *                            [tenant=NAME]
@@ -39,6 +42,7 @@
 #include <inttypes.h>
 
 #include "mcp_store_int.h"
+#include "mcp_store_op.h"
 
 
 typedef struct {
@@ -50,11 +54,14 @@ typedef struct {
 static int mcp_store_cli_stat(mcp_store_t *s, char **argv);
 static int mcp_store_cli_get(mcp_store_t *s, char **argv);
 static int mcp_store_cli_list(mcp_store_t *s, char **argv);
+static int mcp_store_cli_dump(mcp_store_t *s, char **argv);
 static int mcp_store_cli_check(mcp_store_t *s, char **argv);
 static int mcp_store_cli_put(mcp_store_t *s, char **argv);
 static int mcp_store_cli_sessions(mcp_store_t *s, char **argv);
 static int mcp_store_cli_session_put(mcp_store_t *s, char **argv);
 static int mcp_store_cli_list_one(void *data, const char *code,
+    size_t code_len, const mcp_store_link_t *link);
+static int mcp_store_cli_link_json(void *data, const char *code,
     size_t code_len, const mcp_store_link_t *link);
 static int mcp_store_cli_check_one(void *data, const char *code,
     size_t code_len, const mcp_store_link_t *link);
@@ -75,6 +82,7 @@ static const struct {
     { "stat",     0, 0, MCP_STORE_RDONLY, mcp_store_cli_stat },
     { "get",      1, 0, MCP_STORE_RDONLY, mcp_store_cli_get },
     { "list",     0, 0, MCP_STORE_RDONLY, mcp_store_cli_list },
+    { "dump",     0, 0, MCP_STORE_RDONLY, mcp_store_cli_dump },
     { "check",    0, 0, MCP_STORE_RDONLY, mcp_store_cli_check },
     { "put",      2, 4, 0,                mcp_store_cli_put },
     { "sessions", 0, 0, MCP_STORE_RDONLY, mcp_store_cli_sessions },
@@ -125,6 +133,7 @@ main(int argc, char **argv)
                 "       mcp-store stat DIR\n"
                 "       mcp-store get DIR CODE\n"
                 "       mcp-store list DIR\n"
+                "       mcp-store dump DIR\n"
                 "       mcp-store check DIR\n"
                 "       mcp-store put DIR CODE URL [expires_at=T] "
                 "[max_visits=N] [visits=N] [tenant=NAME]\n"
@@ -159,6 +168,7 @@ static int
 mcp_store_cli_stat(mcp_store_t *s, char **argv)
 {
     int               rc;
+    uint64_t          applied;
     mcp_store_stat_t  st;
 
     (void) argv;
@@ -168,7 +178,13 @@ mcp_store_cli_stat(mcp_store_t *s, char **argv)
         return mcp_store_cli_failed("stat", NULL, rc);
     }
 
+    rc = mcp_store_op_applied(s, &applied);
+    if (rc != MCP_STORE_OK) {
+        return mcp_store_cli_failed("stat", NULL, rc);
+    }
+
     printf("schema_version: %u\n"
+           "applied: %llu\n"
            "links: %llu\n"
            "map_size: %llu\n"
            "used_bytes: %llu\n"
@@ -176,6 +192,7 @@ mcp_store_cli_stat(mcp_store_t *s, char **argv)
            "max_readers: %u\n"
            "readers_used: %u\n",
            st.schema_version,
+           (unsigned long long) applied,
            (unsigned long long) st.links,
            (unsigned long long) st.map_size,
            (unsigned long long) st.used_bytes,
@@ -196,17 +213,44 @@ mcp_store_cli_get(mcp_store_t *s, char **argv)
         return mcp_store_cli_failed("get", argv[0], rc);
     }
 
+    return mcp_store_cli_link_json(NULL, argv[0], strlen(argv[0]), &link);
+}
+
+
+static int
+mcp_store_cli_link_json(void *data, const char *code, size_t code_len,
+    const mcp_store_link_t *link)
+{
+    (void) data;
+
     printf("{\"code\":");
-    mcp_store_cli_json_str(argv[0], strlen(argv[0]));
+    mcp_store_cli_json_str(code, code_len);
     printf(",\"url\":");
-    mcp_store_cli_json_str(link.url, link.url_len);
+    mcp_store_cli_json_str(link->url, link->url_len);
     printf(",\"created_at\":%lld,\"expires_at\":%lld,\"max_visits\":%llu,"
            "\"visits\":%llu,\"last_visit\":%lld,\"tenant\":",
-           (long long) link.created_at, (long long) link.expires_at,
-           (unsigned long long) link.max_visits,
-           (unsigned long long) link.visits, (long long) link.last_visit);
-    mcp_store_cli_json_str(link.tenant, link.tenant_len);
+           (long long) link->created_at, (long long) link->expires_at,
+           (unsigned long long) link->max_visits,
+           (unsigned long long) link->visits, (long long) link->last_visit);
+    mcp_store_cli_json_str(link->tenant, link->tenant_len);
     printf("}\n");
+
+    return 0;
+}
+
+
+static int
+mcp_store_cli_dump(mcp_store_t *s, char **argv)
+{
+    int  rc;
+
+    (void) argv;
+
+    rc = mcp_store_link_list(s, NULL, 0, 0, mcp_store_cli_link_json, NULL,
+                             NULL);
+    if (rc != MCP_STORE_OK) {
+        return mcp_store_cli_failed("dump", NULL, rc);
+    }
 
     return 0;
 }

@@ -1,0 +1,1543 @@
+
+/*
+ * ngx_mcp cluster mode: the NATS JetStream client of each worker.
+ *
+ *     mcp_cluster nats://127.0.0.1:4222 [nats://...] [stream=ngx_mcp]
+ *                 [replicas=3] [node=NAME] [timeout=3s];
+ *
+ * Every node keeps its whole store.  A write is published as an operation
+ * to the stream (subject "<stream>.op"); every worker of every node reads
+ * the stream in order through its own ordered consumer, starting after
+ * the last sequence its store has applied, and applies each operation
+ * with mcp_store_op_apply(), which records the sequence in the same
+ * transaction: of a node's workers the first to get there applies an
+ * operation, the others find it applied and skip it.  A request that
+ * wrote is answered when its own worker reaches its operation in the
+ * stream: the outcome is then known here (applied by this worker, or
+ * recorded by the one that came first), and every later read on this
+ * node sees the write.
+ *
+ * Uniqueness of codes and aliases is by log order: the first put of a code
+ * in the stream takes it, every node agrees, and a later one fails with
+ * MCP_STORE_EXISTS on every node (409 for an alias; a random code is
+ * drawn again and published again).
+ *
+ * Threads: cnats runs its own threads (socket reader, flusher, message
+ * delivery).  They never touch nginx or the store: the callbacks queue
+ * what happened (a message, a failed publish, a lost or regained
+ * connection) and write to an eventfd that the worker's event loop
+ * watches; the loop applies messages and resumes requests.  Connecting,
+ * creating the stream and subscribing block, so a thread of ours does
+ * them, retrying until it succeeds or the worker exits.  Nothing here
+ * sleeps on the event loop.
+ *
+ * Failures: while the worker has no NATS connection, writes answer 503
+ * at once; a write whose operation is not back within timeout= (no
+ * quorum, a stalled stream) answers 503 then.  Reads never wait for NATS.
+ * A lost connection and its return are logged once each.
+ */
+
+
+#include <pthread.h>
+#include <sys/eventfd.h>
+
+#include <nats/nats.h>
+
+#include "ngx_http_mcp_cluster.h"
+
+
+#define NGX_HTTP_MCP_CLUSTER_RETRY        500     /* ms between attempts */
+#define NGX_HTTP_MCP_CLUSTER_STALL_RETRY  1000    /* ms, store trouble */
+#define NGX_HTTP_MCP_CLUSTER_OP_BUF       1024
+#define NGX_HTTP_MCP_CLUSTER_MAX_PENDING  65536
+#define NGX_HTTP_MCP_CLUSTER_MAX_URLS     16
+
+
+/* what a cnats thread hands to the event loop */
+typedef enum {
+    ngx_http_mcp_cluster_ev_msg = 0,
+    ngx_http_mcp_cluster_ev_pub_failed,
+    ngx_http_mcp_cluster_ev_ready,
+    ngx_http_mcp_cluster_ev_down,
+    ngx_http_mcp_cluster_ev_up,
+    ngx_http_mcp_cluster_ev_log
+} ngx_http_mcp_cluster_ev_e;
+
+
+typedef struct ngx_http_mcp_cluster_ev_s  ngx_http_mcp_cluster_ev_t;
+
+struct ngx_http_mcp_cluster_ev_s {
+    ngx_http_mcp_cluster_ev_t   *next;
+    ngx_http_mcp_cluster_ev_e    type;
+    natsMsg                     *msg;
+    uint64_t                     seq;      /* of msg in the stream */
+    uint64_t                     id;       /* of a failed publish */
+    ngx_uint_t                   level;    /* of a log line */
+    char                         text[256];
+};
+
+
+typedef struct {
+    /* configuration */
+    ngx_array_t                 *urls;      /* of char *, NUL-terminated */
+    ngx_str_t                    stream;
+    ngx_str_t                    subject;   /* "<stream>.op" */
+    ngx_str_t                    node;
+    ngx_int_t                    replicas;
+    ngx_msec_t                   timeout;
+
+    /* per worker, from init_process */
+    ngx_log_t                   *log;
+    mcp_store_t                 *store;
+    natsOptions                 *opts;
+    natsConnection              *nc;
+    jsCtx                       *js;
+    natsSubscription            *sub;
+    pthread_t                    thread;
+    ngx_uint_t                   thread_started;
+    volatile sig_atomic_t        quit;
+    uint64_t                     start_seq;
+    uint64_t                     next_id;
+
+    /* the queue from cnats threads, under lock */
+    pthread_mutex_t              lock;
+    ngx_http_mcp_cluster_ev_t   *head;
+    ngx_http_mcp_cluster_ev_t   *tail;
+    int                          efd;
+    ngx_connection_t            *notify;
+
+    ngx_rbtree_t                 pending;   /* requests waiting, by id */
+    ngx_rbtree_node_t            sentinel;
+    ngx_uint_t                   npending;
+
+    ngx_event_t                  retry;     /* the store failed: again */
+    ngx_uint_t                   ready;     /* subscribed, writes taken */
+    ngx_uint_t                   up;        /* connected */
+    ngx_uint_t                   stalled;
+} ngx_http_mcp_cluster_conf_t;
+
+
+/* A request waiting for its operation. */
+typedef struct {
+    ngx_rbtree_node_t               node;     /* key: the operation's id */
+    ngx_http_request_t             *r;
+    ngx_http_mcp_cluster_conf_t    *ccf;
+    ngx_http_mcp_cluster_done_pt    done;
+    void                           *data;
+    ngx_event_t                     timer;
+    ngx_uint_t                      waiting;
+} ngx_http_mcp_cluster_wait_t;
+
+
+/* POST /shorten in flight */
+typedef struct {
+    ngx_http_mcp_shorten_req_t      req;
+    ngx_str_t                       code;
+    mcp_store_op_t                  op;
+    ngx_uint_t                      tries;
+} ngx_http_mcp_cluster_shorten_t;
+
+
+static void *ngx_http_mcp_cluster_create_conf(ngx_conf_t *cf);
+static char *ngx_http_mcp_cluster_init_conf(ngx_conf_t *cf, void *conf);
+static char *ngx_http_mcp_cluster(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle);
+static void ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle);
+static void *ngx_http_mcp_cluster_setup(void *data);
+static ngx_int_t ngx_http_mcp_cluster_setup_once(
+    ngx_http_mcp_cluster_conf_t *ccf, char *err, size_t len);
+static void ngx_http_mcp_cluster_on_msg(natsConnection *nc,
+    natsSubscription *sub, natsMsg *msg, void *closure);
+static void ngx_http_mcp_cluster_on_ack(jsCtx *js, natsMsg *msg,
+    jsPubAck *pa, jsPubAckErr *pae, void *closure);
+static void ngx_http_mcp_cluster_on_down(natsConnection *nc, void *closure);
+static void ngx_http_mcp_cluster_on_up(natsConnection *nc, void *closure);
+static void ngx_http_mcp_cluster_post(ngx_http_mcp_cluster_conf_t *ccf,
+    ngx_http_mcp_cluster_ev_t *ev);
+static void ngx_http_mcp_cluster_post_log(ngx_http_mcp_cluster_conf_t *ccf,
+    ngx_uint_t level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void ngx_http_mcp_cluster_notified(ngx_event_t *ev);
+static void ngx_http_mcp_cluster_drain(ngx_http_mcp_cluster_conf_t *ccf);
+static ngx_int_t ngx_http_mcp_cluster_apply(ngx_http_mcp_cluster_conf_t *ccf,
+    ngx_http_mcp_cluster_ev_t *ev);
+static void ngx_http_mcp_cluster_retry(ngx_event_t *ev);
+static ngx_int_t ngx_http_mcp_cluster_publish(
+    ngx_http_mcp_cluster_conf_t *ccf, mcp_store_op_t *op);
+static ngx_http_mcp_cluster_wait_t *ngx_http_mcp_cluster_find(
+    ngx_http_mcp_cluster_conf_t *ccf, uint64_t id);
+static void ngx_http_mcp_cluster_finish(ngx_http_mcp_cluster_wait_t *w,
+    ngx_int_t outcome);
+static void ngx_http_mcp_cluster_timeout(ngx_event_t *ev);
+static void ngx_http_mcp_cluster_cleanup(void *data);
+static ngx_int_t ngx_http_mcp_cluster_shorten_publish(ngx_http_request_t *r,
+    ngx_http_mcp_cluster_shorten_t *sh);
+static ngx_int_t ngx_http_mcp_cluster_shorten_done(ngx_http_request_t *r,
+    void *data, ngx_int_t outcome);
+static ngx_int_t ngx_http_mcp_cluster_consumed(ngx_http_request_t *r,
+    void *data, ngx_int_t outcome);
+
+
+static ngx_command_t  ngx_http_mcp_cluster_commands[] = {
+
+    { ngx_string("mcp_cluster"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_mcp_cluster,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_mcp_cluster_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_mcp_cluster_create_conf,      /* create main configuration */
+    ngx_http_mcp_cluster_init_conf,        /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+/*
+ * A module of its own in the same shared object, listed after
+ * ngx_mcp_module: its init_process runs once the store is open, and its
+ * exit_process after the last visit batch has been published.
+ */
+
+ngx_module_t  ngx_mcp_cluster_module = {
+    NGX_MODULE_V1,
+    &ngx_http_mcp_cluster_module_ctx,      /* module context */
+    ngx_http_mcp_cluster_commands,         /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_mcp_cluster_init_process,     /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_mcp_cluster_exit_process,     /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_mcp_cluster_create_conf(ngx_conf_t *cf)
+{
+    ngx_http_mcp_cluster_conf_t  *ccf;
+
+    ccf = ngx_pcalloc(cf->pool, sizeof(ngx_http_mcp_cluster_conf_t));
+    if (ccf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     ccf->urls = NULL;
+     *     ccf->stream = { 0, NULL };
+     *     ccf->node = { 0, NULL };
+     */
+
+    ccf->replicas = NGX_CONF_UNSET;
+    ccf->timeout = NGX_CONF_UNSET_MSEC;
+    ccf->efd = -1;
+
+    return ccf;
+}
+
+
+static char *
+ngx_http_mcp_cluster_init_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_mcp_cluster_conf_t *ccf = conf;
+
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    if (ccf->urls == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_mcp_module);
+
+    if (mmcf->path.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"mcp_cluster\" needs \"mcp_store\" in the http "
+                           "block");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ccf->stream.len == 0) {
+        ngx_str_set(&ccf->stream, "ngx_mcp");
+    }
+
+    ngx_conf_init_value(ccf->replicas, (ccf->urls->nelts > 1) ? 3 : 1);
+    ngx_conf_init_msec_value(ccf->timeout, 3000);
+
+    if (ccf->node.len == 0) {
+        ccf->node = cf->cycle->hostname;
+    }
+
+    if (ccf->node.len == 0 || ccf->node.len > MCP_STORE_OP_NODE_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "mcp_cluster: the node name \"%V\" must be 1 to "
+                           "%d characters: set node=", &ccf->node,
+                           MCP_STORE_OP_NODE_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    ccf->subject.len = ccf->stream.len + sizeof(".op") - 1;
+    ccf->subject.data = ngx_pnalloc(cf->pool, ccf->subject.len + 1);
+    if (ccf->subject.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(ccf->subject.data, "%V.op%Z", &ccf->stream);
+
+    return NGX_CONF_OK;
+}
+
+
+/* [A-Za-z0-9_-] and, for node names, ".": what NATS and the store take */
+
+static ngx_int_t
+ngx_http_mcp_cluster_name_valid(ngx_str_t *name, ngx_uint_t dot)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (name->len == 0) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < name->len; i++) {
+        c = name->data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '_' || c == '-'
+              || (dot && c == '.')))
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_mcp_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_cluster_conf_t *ccf = conf;
+
+    char       **url;
+    ngx_str_t   *value, s;
+    ngx_int_t    n;
+    ngx_uint_t   i;
+    ngx_msec_t   ms;
+
+    if (ccf->urls != NULL) {
+        return "is duplicate";
+    }
+
+    ccf->urls = ngx_array_create(cf->pool, 4, sizeof(char *));
+    if (ccf->urls == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "nats://", 7) == 0
+            && value[i].len > 7)
+        {
+            if (ccf->urls->nelts == NGX_HTTP_MCP_CLUSTER_MAX_URLS) {
+                goto invalid;
+            }
+
+            url = ngx_array_push(ccf->urls);
+            if (url == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            /* the configuration's strings are NUL-terminated */
+            *url = (char *) value[i].data;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "stream=", 7) == 0) {
+            ccf->stream.len = value[i].len - 7;
+            ccf->stream.data = value[i].data + 7;
+
+            if (ngx_http_mcp_cluster_name_valid(&ccf->stream, 0) != NGX_OK) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "node=", 5) == 0) {
+            ccf->node.len = value[i].len - 5;
+            ccf->node.data = value[i].data + 5;
+
+            if (ngx_http_mcp_cluster_name_valid(&ccf->node, 1) != NGX_OK
+                || ccf->node.len > MCP_STORE_OP_NODE_MAX)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "replicas=", 9) == 0) {
+            n = ngx_atoi(value[i].data + 9, value[i].len - 9);
+            if (n < 1 || n > 5) {
+                goto invalid;
+            }
+
+            ccf->replicas = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            s.len = value[i].len - 8;
+            s.data = value[i].data + 8;
+
+            ms = ngx_parse_time(&s, 0);
+            if (ms == (ngx_msec_t) NGX_ERROR || ms < 100 || ms > 5000) {
+                goto invalid;
+            }
+
+            ccf->timeout = ms;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (ccf->urls->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "mcp_cluster needs at least one nats:// URL");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle)
+{
+    int                           rc;
+    natsStatus                    s;
+    ngx_event_t                  *rev;
+    ngx_connection_t             *c;
+    ngx_http_mcp_main_conf_t     *mmcf;
+    ngx_http_mcp_cluster_conf_t  *ccf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    ccf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_cluster_module);
+    if (ccf == NULL || ccf->urls == NULL) {
+        return NGX_OK;
+    }
+
+    mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_module);
+
+    ccf->log = cycle->log;
+    ccf->store = mmcf->store;
+
+    ngx_rbtree_init(&ccf->pending, &ccf->sentinel, ngx_rbtree_insert_value);
+
+    ccf->retry.handler = ngx_http_mcp_cluster_retry;
+    ccf->retry.data = ccf;
+    ccf->retry.log = cycle->log;
+    ccf->retry.cancelable = 1;
+
+    /* ids of this worker's operations: the pid, then a counter */
+    ccf->next_id = (uint64_t) ngx_pid << 32;
+
+    rc = mcp_store_op_applied(ccf->store, &ccf->start_seq);
+    if (rc != MCP_STORE_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "mcp_cluster: the store's applied sequence cannot be "
+                      "read: %s", mcp_store_strerror(rc));
+        return NGX_ERROR;
+    }
+
+    ccf->start_seq++;
+
+    if (pthread_mutex_init(&ccf->lock, NULL) != 0) {
+        return NGX_ERROR;
+    }
+
+    ccf->efd = eventfd(0, EFD_NONBLOCK|EFD_CLOEXEC);
+    if (ccf->efd == -1) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "mcp_cluster: eventfd() failed");
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(ccf->efd, cycle->log);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    ccf->notify = c;
+
+    rev = c->read;
+    rev->handler = ngx_http_mcp_cluster_notified;
+    rev->log = cycle->log;
+    rev->data = ccf;
+    c->data = ccf;
+
+    /* level-triggered: the handler reads the counter back to zero */
+
+    if (ngx_add_event(rev, NGX_READ_EVENT, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    s = natsOptions_Create(&ccf->opts);
+    if (s == NATS_OK) {
+        s = natsOptions_SetServers(ccf->opts, (const char **) ccf->urls->elts,
+                                   (int) ccf->urls->nelts);
+    }
+    if (s == NATS_OK) {
+        s = natsOptions_SetName(ccf->opts, (char *) ccf->node.data);
+    }
+    if (s == NATS_OK) {
+        s = natsOptions_SetTimeout(ccf->opts, 1000);
+    }
+    if (s == NATS_OK) {
+        s = natsOptions_SetMaxReconnect(ccf->opts, -1);
+    }
+    if (s == NATS_OK) {
+        s = natsOptions_SetReconnectWait(ccf->opts, 250);
+    }
+    if (s == NATS_OK) {
+        /* a dead server is noticed within about 2 s */
+        s = natsOptions_SetPingInterval(ccf->opts, 1000);
+    }
+    if (s == NATS_OK) {
+        s = natsOptions_SetMaxPingsOut(ccf->opts, 2);
+    }
+    if (s == NATS_OK) {
+        s = natsOptions_SetDisconnectedCB(ccf->opts,
+                                          ngx_http_mcp_cluster_on_down, ccf);
+    }
+    if (s == NATS_OK) {
+        s = natsOptions_SetReconnectedCB(ccf->opts,
+                                         ngx_http_mcp_cluster_on_up, ccf);
+    }
+
+    if (s != NATS_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "mcp_cluster: NATS options: %s",
+                      natsStatus_GetText(s));
+        return NGX_ERROR;
+    }
+
+    if (pthread_create(&ccf->thread, NULL, ngx_http_mcp_cluster_setup, ccf)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "mcp_cluster: pthread_create() failed");
+        return NGX_ERROR;
+    }
+
+    ccf->thread_started = 1;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_mcp_cluster_ev_t    *ev, *next;
+    ngx_http_mcp_cluster_conf_t  *ccf;
+
+    ccf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_cluster_module);
+    if (ccf == NULL || ccf->urls == NULL || ccf->opts == NULL) {
+        return;
+    }
+
+    ccf->quit = 1;
+
+    if (ccf->thread_started) {
+        (void) pthread_join(ccf->thread, NULL);
+    }
+
+    /* the subscription's consumer is ephemeral: the server drops it */
+
+    if (ccf->sub != NULL) {
+        natsSubscription_Destroy(ccf->sub);
+    }
+
+    if (ccf->nc != NULL) {
+        /* flushes what was published (the last visit batch) */
+        (void) natsConnection_FlushTimeout(ccf->nc, 500);
+        natsConnection_Close(ccf->nc);
+    }
+
+    jsCtx_Destroy(ccf->js);
+    natsConnection_Destroy(ccf->nc);
+    natsOptions_Destroy(ccf->opts);
+
+    (void) nats_CloseAndWait(1000);
+
+    for (ev = ccf->head; ev; ev = next) {
+        next = ev->next;
+        natsMsg_Destroy(ev->msg);
+        free(ev);
+    }
+
+    ccf->head = NULL;
+}
+
+
+/*
+ * The setup thread: connects, makes sure the stream exists, subscribes
+ * from the store's next sequence, and ends.  It retries every
+ * NGX_HTTP_MCP_CLUSTER_RETRY ms until it succeeds or the worker exits;
+ * its first failure is logged, the others not.
+ */
+
+static void *
+ngx_http_mcp_cluster_setup(void *data)
+{
+    ngx_http_mcp_cluster_conf_t *ccf = data;
+
+    char                        err[200];
+    ngx_uint_t                  logged;
+    ngx_http_mcp_cluster_ev_t  *ev;
+
+    logged = 0;
+
+    while (!ccf->quit) {
+
+        if (ngx_http_mcp_cluster_setup_once(ccf, err, sizeof(err))
+            == NGX_OK)
+        {
+            ev = calloc(1, sizeof(ngx_http_mcp_cluster_ev_t));
+            if (ev != NULL) {
+                ev->type = ngx_http_mcp_cluster_ev_ready;
+                ngx_http_mcp_cluster_post(ccf, ev);
+            }
+
+            return NULL;
+        }
+
+        if (!logged) {
+            ngx_http_mcp_cluster_post_log(ccf, NGX_LOG_ERR,
+                                          "mcp_cluster: %s; writes answer "
+                                          "503 until NATS is reachable, "
+                                          "retrying", err);
+            logged = 1;
+        }
+
+        nats_Sleep(NGX_HTTP_MCP_CLUSTER_RETRY);
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_cluster_setup_once(ngx_http_mcp_cluster_conf_t *ccf, char *err,
+    size_t len)
+{
+    const char         *subjects[1];
+    jsErrCode           jerr;
+    jsOptions           jo;
+    natsStatus          s;
+    jsSubOptions        so;
+    jsStreamInfo       *si;
+    jsStreamConfig      sc;
+
+    if (ccf->nc == NULL) {
+        s = natsConnection_Connect(&ccf->nc, ccf->opts);
+        if (s != NATS_OK) {
+            ccf->nc = NULL;
+            (void) snprintf(err, len, "cannot connect to NATS: %s",
+                            natsStatus_GetText(s));
+            return NGX_ERROR;
+        }
+    }
+
+    if (ccf->js == NULL) {
+        jsOptions_Init(&jo);
+        jo.Wait = 2000;
+        jo.PublishAsync.MaxPending = NGX_HTTP_MCP_CLUSTER_MAX_PENDING;
+        jo.PublishAsync.AckHandler = ngx_http_mcp_cluster_on_ack;
+        jo.PublishAsync.AckHandlerClosure = ccf;
+        jo.PublishAsync.StallWait = 10;
+
+        s = natsConnection_JetStream(&ccf->js, ccf->nc, &jo);
+        if (s != NATS_OK) {
+            ccf->js = NULL;
+            (void) snprintf(err, len, "no JetStream context: %s",
+                            natsStatus_GetText(s));
+            return NGX_ERROR;
+        }
+    }
+
+    si = NULL;
+    jerr = 0;
+
+    s = js_GetStreamInfo(&si, ccf->js, (char *) ccf->stream.data, NULL,
+                         &jerr);
+
+    if (s == NATS_NOT_FOUND) {
+        jsStreamConfig_Init(&sc);
+
+        subjects[0] = (char *) ccf->subject.data;
+
+        sc.Name = (char *) ccf->stream.data;
+        sc.Subjects = subjects;
+        sc.SubjectsLen = 1;
+        sc.Storage = js_FileStorage;
+        sc.Replicas = ccf->replicas;
+        sc.Retention = js_LimitsPolicy;
+
+        /* two nodes may create it at once: either way it exists after */
+        s = js_AddStream(&si, ccf->js, &sc, NULL, &jerr);
+
+        if (s != NATS_OK) {
+            jsStreamInfo_Destroy(si);
+            si = NULL;
+            s = js_GetStreamInfo(&si, ccf->js, (char *) ccf->stream.data,
+                                 NULL, &jerr);
+        }
+    }
+
+    if (s != NATS_OK) {
+        (void) snprintf(err, len, "stream \"%s\" unavailable: %s (%d)",
+                        (char *) ccf->stream.data, natsStatus_GetText(s),
+                        (int) jerr);
+        jsStreamInfo_Destroy(si);
+        return NGX_ERROR;
+    }
+
+    /*
+     * A store behind the first sequence the stream still holds cannot
+     * catch up by replay: it must be seeded from a copy of another node's
+     * store (which carries its sequence).
+     */
+
+    if (si->State.Msgs > 0 && ccf->start_seq < si->State.FirstSeq
+        && ccf->start_seq <= si->State.LastSeq)
+    {
+        (void) snprintf(err, len, "the store has applied up to %llu but the "
+                        "stream starts at %llu: seed this node from a copy "
+                        "of another node's store",
+                        (unsigned long long) ccf->start_seq - 1,
+                        (unsigned long long) si->State.FirstSeq);
+        jsStreamInfo_Destroy(si);
+        return NGX_ERROR;
+    }
+
+    jsStreamInfo_Destroy(si);
+
+    jsSubOptions_Init(&so);
+    so.Stream = (char *) ccf->stream.data;
+    so.Ordered = true;
+    so.Config.DeliverPolicy = js_DeliverByStartSequence;
+    so.Config.OptStartSeq = ccf->start_seq;
+    so.Config.Heartbeat = (int64_t) 1000 * 1000 * 1000;
+
+    s = js_Subscribe(&ccf->sub, ccf->js, (char *) ccf->subject.data,
+                     ngx_http_mcp_cluster_on_msg, ccf, NULL, &so, &jerr);
+    if (s != NATS_OK) {
+        ccf->sub = NULL;
+        (void) snprintf(err, len, "cannot subscribe to \"%s\": %s (%d)",
+                        (char *) ccf->stream.data, natsStatus_GetText(s),
+                        (int) jerr);
+        return NGX_ERROR;
+    }
+
+    (void) natsSubscription_SetPendingLimits(ccf->sub, -1, -1);
+
+    return NGX_OK;
+}
+
+
+/* cnats threads: queue what happened for the event loop */
+
+static void
+ngx_http_mcp_cluster_on_msg(natsConnection *nc, natsSubscription *sub,
+    natsMsg *msg, void *closure)
+{
+    ngx_http_mcp_cluster_conf_t *ccf = closure;
+
+    jsMsgMetaData              *meta;
+    ngx_http_mcp_cluster_ev_t  *ev;
+
+    meta = NULL;
+
+    ev = calloc(1, sizeof(ngx_http_mcp_cluster_ev_t));
+
+    if (ev == NULL || natsMsg_GetMetaData(&meta, msg) != NATS_OK) {
+        /* the ordered consumer delivers only stream messages */
+        free(ev);
+        natsMsg_Destroy(msg);
+        return;
+    }
+
+    ev->type = ngx_http_mcp_cluster_ev_msg;
+    ev->msg = msg;
+    ev->seq = meta->Sequence.Stream;
+
+    jsMsgMetaData_Destroy(meta);
+
+    ngx_http_mcp_cluster_post(ccf, ev);
+}
+
+
+static void
+ngx_http_mcp_cluster_on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa,
+    jsPubAckErr *pae, void *closure)
+{
+    ngx_http_mcp_cluster_conf_t *ccf = closure;
+
+    mcp_store_op_t              op;
+    ngx_http_mcp_cluster_ev_t  *ev;
+
+    /* acknowledged: the waiting request goes on when it is delivered */
+
+    if (pae != NULL
+        && mcp_store_op_decode(natsMsg_GetData(msg),
+                               (size_t) natsMsg_GetDataLength(msg), &op)
+           == MCP_STORE_OK
+        && (ev = calloc(1, sizeof(ngx_http_mcp_cluster_ev_t))) != NULL)
+    {
+        ev->type = ngx_http_mcp_cluster_ev_pub_failed;
+        ev->id = op.id;
+        (void) snprintf(ev->text, sizeof(ev->text), "%s",
+                        pae->ErrText ? pae->ErrText
+                                     : natsStatus_GetText(pae->Err));
+        ngx_http_mcp_cluster_post(ccf, ev);
+    }
+
+    natsMsg_Destroy(msg);
+}
+
+
+static void
+ngx_http_mcp_cluster_on_down(natsConnection *nc, void *closure)
+{
+    ngx_http_mcp_cluster_ev_t  *ev;
+
+    ev = calloc(1, sizeof(ngx_http_mcp_cluster_ev_t));
+    if (ev != NULL) {
+        ev->type = ngx_http_mcp_cluster_ev_down;
+        ngx_http_mcp_cluster_post(closure, ev);
+    }
+}
+
+
+static void
+ngx_http_mcp_cluster_on_up(natsConnection *nc, void *closure)
+{
+    ngx_http_mcp_cluster_ev_t  *ev;
+
+    ev = calloc(1, sizeof(ngx_http_mcp_cluster_ev_t));
+    if (ev != NULL) {
+        ev->type = ngx_http_mcp_cluster_ev_up;
+        ngx_http_mcp_cluster_post(closure, ev);
+    }
+}
+
+
+static void
+ngx_http_mcp_cluster_post_log(ngx_http_mcp_cluster_conf_t *ccf,
+    ngx_uint_t level, const char *fmt, ...)
+{
+    va_list                     args;
+    ngx_http_mcp_cluster_ev_t  *ev;
+
+    ev = calloc(1, sizeof(ngx_http_mcp_cluster_ev_t));
+    if (ev == NULL) {
+        return;
+    }
+
+    ev->type = ngx_http_mcp_cluster_ev_log;
+    ev->level = level;
+
+    va_start(args, fmt);
+    (void) vsnprintf(ev->text, sizeof(ev->text), fmt, args);
+    va_end(args);
+
+    ngx_http_mcp_cluster_post(ccf, ev);
+}
+
+
+static void
+ngx_http_mcp_cluster_post(ngx_http_mcp_cluster_conf_t *ccf,
+    ngx_http_mcp_cluster_ev_t *ev)
+{
+    ssize_t   n;
+    uint64_t  one;
+
+    ev->next = NULL;
+
+    (void) pthread_mutex_lock(&ccf->lock);
+
+    if (ccf->tail) {
+        ccf->tail->next = ev;
+    } else {
+        ccf->head = ev;
+    }
+
+    ccf->tail = ev;
+
+    (void) pthread_mutex_unlock(&ccf->lock);
+
+    /* fails only when the counter is full: the loop is woken already */
+
+    one = 1;
+    n = write(ccf->efd, &one, sizeof(one));
+    (void) n;
+}
+
+
+/* the event loop */
+
+static void
+ngx_http_mcp_cluster_notified(ngx_event_t *rev)
+{
+    ngx_http_mcp_cluster_conf_t *ccf = rev->data;
+
+    uint64_t  count;
+
+    while (read(ccf->efd, &count, sizeof(count)) == sizeof(count)) {
+        /* void */
+    }
+
+    if (!ccf->stalled) {
+        ngx_http_mcp_cluster_drain(ccf);
+    }
+}
+
+
+static void
+ngx_http_mcp_cluster_drain(ngx_http_mcp_cluster_conf_t *ccf)
+{
+    ngx_http_mcp_cluster_ev_t    *ev, *list;
+    ngx_http_mcp_cluster_wait_t  *w;
+
+    (void) pthread_mutex_lock(&ccf->lock);
+    list = ccf->head;
+    ccf->head = NULL;
+    ccf->tail = NULL;
+    (void) pthread_mutex_unlock(&ccf->lock);
+
+    while (list) {
+        ev = list;
+
+        switch (ev->type) {
+
+        case ngx_http_mcp_cluster_ev_msg:
+            if (ngx_http_mcp_cluster_apply(ccf, ev) != NGX_OK) {
+                goto stalled;
+            }
+
+            natsMsg_Destroy(ev->msg);
+            break;
+
+        case ngx_http_mcp_cluster_ev_pub_failed:
+            w = ngx_http_mcp_cluster_find(ccf, ev->id);
+
+            if (w != NULL) {
+                ngx_log_error(NGX_LOG_INFO, ccf->log, 0,
+                              "mcp_cluster: publish failed: %s", ev->text);
+                ngx_http_mcp_cluster_finish(w,
+                                            NGX_HTTP_MCP_CLUSTER_UNAVAILABLE);
+            }
+
+            break;
+
+        case ngx_http_mcp_cluster_ev_ready:
+            ccf->ready = 1;
+            ccf->up = 1;
+            ngx_log_error(NGX_LOG_NOTICE, ccf->log, 0,
+                          "mcp_cluster: node \"%V\" connected, stream "
+                          "\"%V\" from sequence %uL", &ccf->node,
+                          &ccf->stream, ccf->start_seq);
+            break;
+
+        case ngx_http_mcp_cluster_ev_down:
+            if (ccf->up) {
+                ngx_log_error(NGX_LOG_ERR, ccf->log, 0,
+                              "mcp_cluster: lost the NATS connection; "
+                              "writes answer 503 until it is back");
+            }
+
+            ccf->up = 0;
+            break;
+
+        case ngx_http_mcp_cluster_ev_up:
+            if (!ccf->up && ccf->ready) {
+                ngx_log_error(NGX_LOG_NOTICE, ccf->log, 0,
+                              "mcp_cluster: NATS connection back");
+            }
+
+            ccf->up = 1;
+            break;
+
+        default: /* ngx_http_mcp_cluster_ev_log */
+            ngx_log_error(ev->level, ccf->log, 0, "%s", ev->text);
+            break;
+        }
+
+        list = ev->next;
+        free(ev);
+    }
+
+    return;
+
+stalled:
+
+    /* put what is left back at the head of the queue, in order */
+
+    (void) pthread_mutex_lock(&ccf->lock);
+
+    for (ev = list; ev->next; ev = ev->next) { /* void */ }
+
+    ev->next = ccf->head;
+
+    if (ccf->head == NULL) {
+        ccf->tail = ev;
+    }
+
+    ccf->head = list;
+
+    (void) pthread_mutex_unlock(&ccf->lock);
+
+    ccf->stalled = 1;
+
+    if (!ngx_exiting) {
+        ngx_add_timer(&ccf->retry, NGX_HTTP_MCP_CLUSTER_STALL_RETRY);
+    }
+}
+
+
+static void
+ngx_http_mcp_cluster_retry(ngx_event_t *ev)
+{
+    ngx_http_mcp_cluster_conf_t *ccf = ev->data;
+
+    ccf->stalled = 0;
+
+    ngx_http_mcp_cluster_drain(ccf);
+}
+
+
+/*
+ * Applies one delivered operation and hands its outcome to the request
+ * of this worker that waits for it.  NGX_ERROR when the store cannot
+ * apply it now (full, I/O): then it, and everything after it, waits.
+ */
+
+static ngx_int_t
+ngx_http_mcp_cluster_apply(ngx_http_mcp_cluster_conf_t *ccf,
+    ngx_http_mcp_cluster_ev_t *ev)
+{
+    int                           rc, result, fresh;
+    mcp_store_op_t                op;
+    ngx_http_mcp_cluster_wait_t  *w;
+
+    rc = mcp_store_op_apply(ccf->store, ev->seq, natsMsg_GetData(ev->msg),
+                            (size_t) natsMsg_GetDataLength(ev->msg),
+                            (char *) ccf->node.data, ccf->node.len, &op,
+                            &result, &fresh);
+
+    if (rc != MCP_STORE_OK) {
+        if (!ccf->stalled) {
+            ngx_log_error(NGX_LOG_ALERT, ccf->log, 0,
+                          "mcp_cluster: operation %uL cannot be applied: "
+                          "%s; this node's store stops at %uL until it "
+                          "can", ev->seq, mcp_store_strerror(rc),
+                          ev->seq - 1);
+        }
+
+        return NGX_ERROR;
+    }
+
+    if (fresh && (result == MCP_STORE_ECORRUPT || result == MCP_STORE_EINVAL))
+    {
+        ngx_log_error(NGX_LOG_WARN, ccf->log, 0,
+                      "mcp_cluster: operation %uL skipped: %s", ev->seq,
+                      mcp_store_strerror(result));
+    }
+
+    if (op.node_len != ccf->node.len
+        || ngx_memcmp(op.node, ccf->node.data, op.node_len) != 0)
+    {
+        return NGX_OK;
+    }
+
+    w = ngx_http_mcp_cluster_find(ccf, op.id);
+
+    if (w != NULL) {
+        ngx_http_mcp_cluster_finish(w, (result < 0) ? MCP_STORE_EIO
+                                                    : result);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_http_mcp_cluster_wait_t *
+ngx_http_mcp_cluster_find(ngx_http_mcp_cluster_conf_t *ccf, uint64_t id)
+{
+    ngx_rbtree_node_t  *node, *sentinel;
+
+    node = ccf->pending.root;
+    sentinel = ccf->pending.sentinel;
+
+    while (node != sentinel) {
+        if ((uint64_t) node->key == id) {
+            return (ngx_http_mcp_cluster_wait_t *) node;
+        }
+
+        node = ((uint64_t) id < (uint64_t) node->key) ? node->left
+                                                      : node->right;
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_mcp_cluster_finish(ngx_http_mcp_cluster_wait_t *w,
+    ngx_int_t outcome)
+{
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = w->r;
+    c = r->connection;
+
+    ngx_rbtree_delete(&w->ccf->pending, &w->node);
+    w->ccf->npending--;
+    w->waiting = 0;
+
+    if (w->timer.timer_set) {
+        ngx_del_timer(&w->timer);
+    }
+
+    /* done() may publish again and wait once more (NGX_DONE): the
+     * finalization then only drops the reference of this wait */
+
+    rc = w->done(r, w->data, outcome);
+
+    ngx_http_finalize_request(r, rc);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_mcp_cluster_timeout(ngx_event_t *ev)
+{
+    ngx_http_mcp_cluster_wait_t *w = ev->data;
+
+    ngx_http_mcp_cluster_finish(w, NGX_HTTP_MCP_CLUSTER_UNAVAILABLE);
+}
+
+
+/* the request ends (also when it is aborted): stop waiting */
+
+static void
+ngx_http_mcp_cluster_cleanup(void *data)
+{
+    ngx_http_mcp_cluster_wait_t *w = data;
+
+    if (w->waiting) {
+        ngx_rbtree_delete(&w->ccf->pending, &w->node);
+        w->ccf->npending--;
+        w->waiting = 0;
+    }
+
+    if (w->timer.timer_set) {
+        ngx_del_timer(&w->timer);
+    }
+}
+
+
+ngx_int_t
+ngx_http_mcp_cluster_enabled(ngx_http_request_t *r)
+{
+    ngx_http_mcp_cluster_conf_t  *ccf;
+
+    ccf = ngx_http_get_module_main_conf(r, ngx_mcp_cluster_module);
+
+    return ccf->urls != NULL;
+}
+
+
+/*
+ * Publishes op: NGX_OK, or NGX_DECLINED when the cluster cannot take it
+ * (not connected yet or any more, too many in flight).
+ */
+
+static ngx_int_t
+ngx_http_mcp_cluster_publish(ngx_http_mcp_cluster_conf_t *ccf,
+    mcp_store_op_t *op)
+{
+    char          stack[NGX_HTTP_MCP_CLUSTER_OP_BUF], *buf;
+    size_t        len;
+    natsMsg      *msg;
+    natsStatus    s;
+    jsPubOptions  po;
+
+    if (!ccf->ready || !ccf->up
+        || natsConnection_Status(ccf->nc) != NATS_CONN_STATUS_CONNECTED)
+    {
+        return NGX_DECLINED;
+    }
+
+    op->node = (char *) ccf->node.data;
+    op->node_len = ccf->node.len;
+    op->id = ++ccf->next_id;
+
+    buf = stack;
+    len = mcp_store_op_encode(op, stack, sizeof(stack));
+
+    if (len > sizeof(stack)) {
+        buf = ngx_alloc(len, ccf->log);
+        if (buf == NULL) {
+            return NGX_ERROR;
+        }
+
+        (void) mcp_store_op_encode(op, buf, len);
+    }
+
+    s = natsMsg_Create(&msg, (char *) ccf->subject.data, NULL, buf,
+                       (int) len);
+
+    if (buf != stack) {
+        ngx_free(buf);
+    }
+
+    if (s != NATS_OK) {
+        return NGX_ERROR;
+    }
+
+    jsPubOptions_Init(&po);
+    po.MaxWait = (int64_t) ccf->timeout;
+
+    s = js_PublishMsgAsync(ccf->js, &msg, &po);
+
+    /* on success the library owns msg and has set it to NULL */
+    natsMsg_Destroy(msg);
+
+    if (s != NATS_OK) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ccf->log, 0,
+                       "mcp_cluster: publish failed: %s",
+                       natsStatus_GetText(s));
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_mcp_cluster_write(ngx_http_request_t *r, mcp_store_op_t *op,
+    ngx_http_mcp_cluster_done_pt done, void *data)
+{
+    ngx_int_t                     rc;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_mcp_cluster_conf_t  *ccf;
+    ngx_http_mcp_cluster_wait_t  *w;
+
+    ccf = ngx_http_get_module_main_conf(r, ngx_mcp_cluster_module);
+
+    if (ccf->npending >= NGX_HTTP_MCP_CLUSTER_MAX_PENDING) {
+        return NGX_DECLINED;
+    }
+
+    /* one wait per request, reused when done() publishes again */
+
+    w = ngx_http_get_module_ctx(r, ngx_mcp_cluster_module);
+
+    if (w == NULL) {
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        w = ngx_pcalloc(r->pool, sizeof(ngx_http_mcp_cluster_wait_t));
+        if (w == NULL) {
+            return NGX_ERROR;
+        }
+
+        w->r = r;
+        w->ccf = ccf;
+        w->timer.handler = ngx_http_mcp_cluster_timeout;
+        w->timer.data = w;
+        w->timer.log = r->connection->log;
+
+        cln->handler = ngx_http_mcp_cluster_cleanup;
+        cln->data = w;
+
+        ngx_http_set_ctx(r, w, ngx_mcp_cluster_module);
+    }
+
+    rc = ngx_http_mcp_cluster_publish(ccf, op);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    w->done = done;
+    w->data = data;
+    w->node.key = (ngx_rbtree_key_t) op->id;
+    w->waiting = 1;
+
+    ngx_rbtree_insert(&ccf->pending, &w->node);
+    ccf->npending++;
+
+    ngx_add_timer(&w->timer, ccf->timeout);
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+ngx_int_t
+ngx_http_mcp_cluster_unavailable(ngx_http_request_t *r)
+{
+    return ngx_http_mcp_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                   "cluster_unavailable",
+                                   "the cluster cannot take writes now; "
+                                   "nothing was saved, try again");
+}
+
+
+ngx_int_t
+ngx_http_mcp_cluster_visits(ngx_cycle_t *cycle, const mcp_store_visit_t *v,
+    size_t n)
+{
+    mcp_store_op_t                op;
+    ngx_http_mcp_cluster_conf_t  *ccf;
+
+    ccf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_cluster_module);
+
+    if (ccf == NULL || ccf->urls == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_memzero(&op, sizeof(mcp_store_op_t));
+
+    op.kind = MCP_STORE_OP_LINK_VISITS;
+    op.visits = v;
+    op.nvisits = n;
+
+    switch (ngx_http_mcp_cluster_publish(ccf, &op)) {
+    case NGX_OK:
+        return NGX_OK;
+    case NGX_DECLINED:
+        return NGX_AGAIN;
+    default:
+        return NGX_ERROR;
+    }
+}
+
+
+ngx_int_t
+ngx_http_mcp_cluster_shorten(ngx_http_request_t *r,
+    ngx_http_mcp_shorten_req_t *req)
+{
+    ngx_http_mcp_key_t              *caller;
+    ngx_http_mcp_loc_conf_t         *mlcf;
+    ngx_http_mcp_cluster_shorten_t  *sh;
+
+    sh = ngx_pcalloc(r->pool, sizeof(ngx_http_mcp_cluster_shorten_t));
+    if (sh == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    sh->req = *req;
+
+    /* what the taking node chooses travels in the operation */
+
+    caller = ngx_http_mcp_caller(r);
+
+    sh->op.kind = MCP_STORE_OP_LINK_PUT;
+    sh->op.link.url = (char *) req->url.data;
+    sh->op.link.url_len = req->url.len;
+    sh->op.link.created_at = ngx_time();
+    sh->op.link.expires_at = req->expires_at;
+    sh->op.link.max_visits = req->max_visits;
+    sh->op.link.tenant = (char *) caller->tenant.data;
+    sh->op.link.tenant_len = caller->tenant.len;
+
+    if (req->alias.len) {
+        sh->code = req->alias;
+
+    } else {
+        mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+        sh->code.len = mlcf->code_length;
+        sh->code.data = ngx_pnalloc(r->pool, sh->code.len);
+        if (sh->code.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    sh->op.code = (char *) sh->code.data;
+    sh->op.code_len = sh->code.len;
+
+    return ngx_http_mcp_cluster_shorten_publish(r, sh);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_cluster_shorten_publish(ngx_http_request_t *r,
+    ngx_http_mcp_cluster_shorten_t *sh)
+{
+    ngx_int_t  rc;
+
+    if (sh->req.alias.len == 0
+        && mcp_store_random_code((char *) sh->code.data, sh->code.len)
+           != MCP_STORE_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_mcp_cluster_write(r, &sh->op,
+                                    ngx_http_mcp_cluster_shorten_done, sh);
+
+    switch (rc) {
+    case NGX_DONE:
+        return NGX_DONE;
+    case NGX_DECLINED:
+        return ngx_http_mcp_cluster_unavailable(r);
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mcp_cluster_shorten_done(ngx_http_request_t *r, void *data,
+    ngx_int_t outcome)
+{
+    ngx_http_mcp_cluster_shorten_t *sh = data;
+
+    json_t                *json;
+    ngx_http_mcp_error_t   err;
+
+    switch (outcome) {
+
+    case MCP_STORE_OK:
+        json = ngx_http_mcp_link_json(r, &sh->code, &sh->req);
+        if (json == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_mcp_json_cleanup(r->pool, json);
+
+        return ngx_http_mcp_send_json(r, NGX_HTTP_CREATED, json);
+
+    case MCP_STORE_EXISTS:
+        if (sh->req.alias.len) {
+            return ngx_http_mcp_send_error(r, NGX_HTTP_CONFLICT,
+                                           "alias_taken",
+                                           "alias \"%V\" is already taken",
+                                           &sh->code);
+        }
+
+        /* a random code another write took first: draw again */
+
+        if (++sh->tries <= MCP_STORE_CODE_RETRIES) {
+            return ngx_http_mcp_cluster_shorten_publish(r, sh);
+        }
+
+        outcome = MCP_STORE_EXHAUSTED;
+        break;
+
+    case NGX_HTTP_MCP_CLUSTER_UNAVAILABLE:
+        return ngx_http_mcp_cluster_unavailable(r);
+
+    default:
+        break;
+    }
+
+    (void) ngx_http_mcp_store_error(r, (int) outcome, &err);
+
+    return ngx_http_mcp_send_failure(r, &err);
+}
+
+
+ngx_int_t
+ngx_http_mcp_cluster_consume(ngx_http_request_t *r, ngx_str_t *code,
+    ngx_str_t *url, int64_t now)
+{
+    ngx_int_t        rc;
+    ngx_str_t       *target;
+    mcp_store_op_t   op;
+
+    target = ngx_palloc(r->pool, sizeof(ngx_str_t));
+    if (target == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *target = *url;
+
+    ngx_memzero(&op, sizeof(mcp_store_op_t));
+
+    op.kind = MCP_STORE_OP_LINK_CONSUME;
+    op.code = (char *) code->data;
+    op.code_len = code->len;
+    op.now = now;
+
+    rc = ngx_http_mcp_cluster_write(r, &op, ngx_http_mcp_cluster_consumed,
+                                    target);
+
+    switch (rc) {
+    case NGX_DONE:
+        return NGX_DONE;
+    case NGX_DECLINED:
+        return ngx_http_mcp_cluster_unavailable(r);
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mcp_cluster_consumed(ngx_http_request_t *r, void *data,
+    ngx_int_t outcome)
+{
+    if (outcome == NGX_HTTP_MCP_CLUSTER_UNAVAILABLE) {
+        return ngx_http_mcp_cluster_unavailable(r);
+    }
+
+    /* a link that counts its visits is never cached */
+
+    return ngx_http_mcp_redirect_answer(r, (int) outcome, data, 0);
+}
