@@ -504,10 +504,12 @@ ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle)
 
     ccf->notify = c;
 
+    /* the event's data is its connection, as nginx's event modules
+     * expect; the connection's is ours */
+
     rev = c->read;
     rev->handler = ngx_http_mcp_cluster_notified;
     rev->log = cycle->log;
-    rev->data = ccf;
     c->data = ccf;
 
     /* level-triggered: the handler reads the counter back to zero */
@@ -604,6 +606,13 @@ ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle)
     natsOptions_Destroy(ccf->opts);
 
     (void) nats_CloseAndWait(1000);
+
+    /* no cnats thread is left to write to the eventfd */
+
+    if (ccf->notify != NULL) {
+        ngx_close_connection(ccf->notify);
+        ccf->notify = NULL;
+    }
 
     for (ev = ccf->head; ev; ev = next) {
         next = ev->next;
@@ -925,9 +934,12 @@ ngx_http_mcp_cluster_post(ngx_http_mcp_cluster_conf_t *ccf,
 static void
 ngx_http_mcp_cluster_notified(ngx_event_t *rev)
 {
-    ngx_http_mcp_cluster_conf_t *ccf = rev->data;
+    uint64_t                      count;
+    ngx_connection_t             *c;
+    ngx_http_mcp_cluster_conf_t  *ccf;
 
-    uint64_t  count;
+    c = rev->data;
+    ccf = c->data;
 
     while (read(ccf->efd, &count, sizeof(count)) == sizeof(count)) {
         /* void */

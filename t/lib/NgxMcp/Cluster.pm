@@ -201,10 +201,10 @@ sub node_start {
     my $out = `$self->{nginx} -p $dir/ -c conf/nginx.conf 2>&1`;
     die "nginx node $i did not start: $out" if $?;
 
+    $self->{nodes}{$i} = 1;
+
     wait_port($self->node_port($i), 10)
         or die "nginx node $i did not listen";
-
-    $self->{nodes}{$i} = 1;
 }
 
 
