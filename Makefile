@@ -5,7 +5,8 @@
 #   make test     install what is missing, build, run every test: the
 #                 store's unit tests, a short run of each fuzzer, the
 #                 Test::Nginx suites (and again with the module under ASan
-#                 and UBSan), the MCP conformance suite and MCP SDK clients
+#                 and UBSan), the MCP conformance suite and MCP SDK clients,
+#                 and the cluster suites (NATS JetStream, several nodes)
 #   make fuzz     each fuzzer for FUZZ_SECONDS (default 60)
 #   make bench    the benchmarks, written to bench/RESULTS.md
 
@@ -13,7 +14,7 @@ PORT     ?= 8080
 DATA_DIR ?= var/data
 
 .PHONY: all module store deps run test test-store test-nginx test-asan test-mcp \
-        fuzz fuzz-smoke bench clean
+        test-cluster fuzz fuzz-smoke bench bench-cluster clean
 
 all: module store
 
@@ -37,6 +38,7 @@ test: deps
 	$(MAKE) test-nginx
 	$(MAKE) test-asan
 	$(MAKE) test-mcp
+	$(MAKE) test-cluster
 
 test-store:
 	$(MAKE) -C store test
@@ -49,6 +51,9 @@ test-asan:
 
 test-mcp:
 	./scripts/test-mcp.sh
+
+test-cluster:
+	./scripts/test-cluster.sh
 
 fuzz:
 	$(MAKE) -C fuzz run

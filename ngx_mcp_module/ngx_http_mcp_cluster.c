@@ -113,6 +113,7 @@ typedef struct {
     ngx_event_t                  retry;     /* the store failed: again */
     ngx_uint_t                   ready;     /* subscribed, writes taken */
     ngx_uint_t                   up;        /* connected */
+    ngx_uint_t                   logged_down;
     ngx_uint_t                   stalled;
 } ngx_http_mcp_cluster_conf_t;
 
@@ -998,21 +999,20 @@ ngx_http_mcp_cluster_drain(ngx_http_mcp_cluster_conf_t *ccf)
             break;
 
         case ngx_http_mcp_cluster_ev_down:
-            if (ccf->up) {
+            /* once per outage: a reconnect to a server that dies too is
+             * the same outage */
+
+            if (!ccf->logged_down) {
                 ngx_log_error(NGX_LOG_ERR, ccf->log, 0,
                               "mcp_cluster: lost the NATS connection; "
                               "writes answer 503 until it is back");
+                ccf->logged_down = 1;
             }
 
             ccf->up = 0;
             break;
 
         case ngx_http_mcp_cluster_ev_up:
-            if (!ccf->up && ccf->ready) {
-                ngx_log_error(NGX_LOG_NOTICE, ccf->log, 0,
-                              "mcp_cluster: NATS connection back");
-            }
-
             ccf->up = 1;
             break;
 
@@ -1077,6 +1077,14 @@ ngx_http_mcp_cluster_apply(ngx_http_mcp_cluster_conf_t *ccf,
     int                           rc, result, fresh;
     mcp_store_op_t                op;
     ngx_http_mcp_cluster_wait_t  *w;
+
+    /* the stream delivers again: the outage is over */
+
+    if (ccf->logged_down) {
+        ngx_log_error(NGX_LOG_NOTICE, ccf->log, 0,
+                      "mcp_cluster: NATS is back, writes are taken again");
+        ccf->logged_down = 0;
+    }
 
     rc = mcp_store_op_apply(ccf->store, ev->seq, natsMsg_GetData(ev->msg),
                             (size_t) natsMsg_GetDataLength(ev->msg),
