@@ -43,6 +43,7 @@
 
 #include <nats/nats.h>
 
+#include "ngx_http_mcp_rpc.h"
 #include "ngx_http_mcp_cluster.h"
 
 
@@ -130,13 +131,23 @@ typedef struct {
 } ngx_http_mcp_cluster_wait_t;
 
 
-/* POST /shorten in flight */
+/* a link being shortened (POST /shorten, shorten_url) */
 typedef struct {
     ngx_http_mcp_shorten_req_t      req;
     ngx_str_t                       code;
     mcp_store_op_t                  op;
     ngx_uint_t                      tries;
+    ngx_http_mcp_shortened_pt       shortened;
+    void                           *data;
 } ngx_http_mcp_cluster_shorten_t;
+
+
+/* an MCP tool call waiting for its write */
+typedef struct {
+    ngx_http_mcp_call_t            *call;
+    ngx_http_mcp_cluster_finish_pt  finish;
+    void                           *data;
+} ngx_http_mcp_cluster_tool_t;
 
 
 static void *ngx_http_mcp_cluster_create_conf(ngx_conf_t *cf);
@@ -177,6 +188,8 @@ static ngx_int_t ngx_http_mcp_cluster_shorten_publish(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mcp_cluster_shorten_done(ngx_http_request_t *r,
     void *data, ngx_int_t outcome);
 static ngx_int_t ngx_http_mcp_cluster_consumed(ngx_http_request_t *r,
+    void *data, ngx_int_t outcome);
+static ngx_int_t ngx_http_mcp_cluster_tool_done(ngx_http_request_t *r,
     void *data, ngx_int_t outcome);
 
 
@@ -1389,10 +1402,9 @@ ngx_http_mcp_cluster_visits(ngx_cycle_t *cycle, const mcp_store_visit_t *v,
 
 ngx_int_t
 ngx_http_mcp_cluster_shorten(ngx_http_request_t *r,
-    ngx_http_mcp_shorten_req_t *req)
+    ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_shortened_pt shortened,
+    void *data)
 {
-    ngx_http_mcp_key_t              *caller;
-    ngx_http_mcp_loc_conf_t         *mlcf;
     ngx_http_mcp_cluster_shorten_t  *sh;
 
     sh = ngx_pcalloc(r->pool, sizeof(ngx_http_mcp_cluster_shorten_t));
@@ -1401,31 +1413,17 @@ ngx_http_mcp_cluster_shorten(ngx_http_request_t *r,
     }
 
     sh->req = *req;
+    sh->shortened = shortened;
+    sh->data = data;
 
     /* what the taking node chooses travels in the operation */
 
-    caller = ngx_http_mcp_caller(r);
-
     sh->op.kind = MCP_STORE_OP_LINK_PUT;
-    sh->op.link.url = (char *) req->url.data;
-    sh->op.link.url_len = req->url.len;
-    sh->op.link.created_at = ngx_time();
-    sh->op.link.expires_at = req->expires_at;
-    sh->op.link.max_visits = req->max_visits;
-    sh->op.link.tenant = (char *) caller->tenant.data;
-    sh->op.link.tenant_len = caller->tenant.len;
 
-    if (req->alias.len) {
-        sh->code = req->alias;
-
-    } else {
-        mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
-
-        sh->code.len = mlcf->code_length;
-        sh->code.data = ngx_pnalloc(r->pool, sh->code.len);
-        if (sh->code.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (ngx_http_mcp_shorten_link(r, &sh->req, &sh->code, &sh->op.link)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     sh->op.code = (char *) sh->code.data;
@@ -1434,6 +1432,8 @@ ngx_http_mcp_cluster_shorten(ngx_http_request_t *r,
     return ngx_http_mcp_cluster_shorten_publish(r, sh);
 }
 
+
+/* NGX_DONE, or what shortened() makes of a cluster that cannot take it */
 
 static ngx_int_t
 ngx_http_mcp_cluster_shorten_publish(ngx_http_request_t *r,
@@ -1445,7 +1445,8 @@ ngx_http_mcp_cluster_shorten_publish(ngx_http_request_t *r,
         && mcp_store_random_code((char *) sh->code.data, sh->code.len)
            != MCP_STORE_OK)
     {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return sh->shortened(r, sh->data, &sh->req, &sh->code,
+                             MCP_STORE_EIO);
     }
 
     rc = ngx_http_mcp_cluster_write(r, &sh->op,
@@ -1455,9 +1456,11 @@ ngx_http_mcp_cluster_shorten_publish(ngx_http_request_t *r,
     case NGX_DONE:
         return NGX_DONE;
     case NGX_DECLINED:
-        return ngx_http_mcp_cluster_unavailable(r);
+        return sh->shortened(r, sh->data, &sh->req, &sh->code,
+                             NGX_HTTP_MCP_CLUSTER_UNAVAILABLE);
     default:
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return sh->shortened(r, sh->data, &sh->req, &sh->code,
+                             MCP_STORE_ENOMEM);
     }
 }
 
@@ -1468,48 +1471,102 @@ ngx_http_mcp_cluster_shorten_done(ngx_http_request_t *r, void *data,
 {
     ngx_http_mcp_cluster_shorten_t *sh = data;
 
-    json_t                *json;
-    ngx_http_mcp_error_t   err;
+    /* a random code another write took first: draw again */
 
-    switch (outcome) {
-
-    case MCP_STORE_OK:
-        json = ngx_http_mcp_link_json(r, &sh->code, &sh->req);
-        if (json == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_http_mcp_json_cleanup(r->pool, json);
-
-        return ngx_http_mcp_send_json(r, NGX_HTTP_CREATED, json);
-
-    case MCP_STORE_EXISTS:
-        if (sh->req.alias.len) {
-            return ngx_http_mcp_send_error(r, NGX_HTTP_CONFLICT,
-                                           "alias_taken",
-                                           "alias \"%V\" is already taken",
-                                           &sh->code);
-        }
-
-        /* a random code another write took first: draw again */
-
+    if (outcome == MCP_STORE_EXISTS && sh->req.alias.len == 0) {
         if (++sh->tries <= MCP_STORE_CODE_RETRIES) {
             return ngx_http_mcp_cluster_shorten_publish(r, sh);
         }
 
         outcome = MCP_STORE_EXHAUSTED;
-        break;
-
-    case NGX_HTTP_MCP_CLUSTER_UNAVAILABLE:
-        return ngx_http_mcp_cluster_unavailable(r);
-
-    default:
-        break;
     }
 
-    (void) ngx_http_mcp_store_error(r, (int) outcome, &err);
+    return sh->shortened(r, sh->data, &sh->req, &sh->code, outcome);
+}
 
-    return ngx_http_mcp_send_failure(r, &err);
+
+ngx_http_mcp_call_t *
+ngx_http_mcp_cluster_keep(ngx_http_mcp_call_t *call)
+{
+    ngx_http_mcp_call_t  *kept;
+
+    kept = ngx_palloc(call->r->pool, sizeof(ngx_http_mcp_call_t));
+    if (kept != NULL) {
+        *kept = *call;
+    }
+
+    return kept;
+}
+
+
+json_t *
+ngx_http_mcp_cluster_deferred(ngx_int_t rc, ngx_http_mcp_error_t *err)
+{
+    switch (rc) {
+
+    case NGX_DONE:
+        err->status = NGX_HTTP_MCP_DEFERRED;
+        return NULL;
+
+    case NGX_DECLINED:
+    case NGX_HTTP_MCP_CLUSTER_UNAVAILABLE:
+        return ngx_http_mcp_tool_error("the cluster cannot take writes now; "
+                                       "nothing was saved, try again "
+                                       "(cluster_unavailable)");
+
+    default:
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "the cluster failed");
+    }
+}
+
+
+json_t *
+ngx_http_mcp_cluster_tool(ngx_http_mcp_call_t *call, mcp_store_op_t *op,
+    ngx_http_mcp_cluster_finish_pt finish, void *data,
+    ngx_http_mcp_error_t *err)
+{
+    ngx_http_mcp_cluster_tool_t  *t;
+
+    t = ngx_palloc(call->r->pool, sizeof(ngx_http_mcp_cluster_tool_t));
+    if (t == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+    }
+
+    t->call = ngx_http_mcp_cluster_keep(call);
+    if (t->call == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "out of memory");
+    }
+
+    t->finish = finish;
+    t->data = data;
+
+    return ngx_http_mcp_cluster_deferred(
+               ngx_http_mcp_cluster_write(call->r, op,
+                                          ngx_http_mcp_cluster_tool_done, t),
+               err);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_cluster_tool_done(ngx_http_request_t *r, void *data,
+    ngx_int_t outcome)
+{
+    ngx_http_mcp_cluster_tool_t *t = data;
+
+    json_t                *result;
+    ngx_http_mcp_error_t   err;
+
+    if (outcome == NGX_HTTP_MCP_CLUSTER_UNAVAILABLE) {
+        result = ngx_http_mcp_cluster_deferred(outcome, &err);
+
+    } else {
+        result = t->finish(t->call, t->data, (int) outcome, &err);
+    }
+
+    return ngx_http_mcp_respond(t->call, result, &err);
 }
 
 

@@ -62,13 +62,55 @@ ngx_int_t ngx_http_mcp_cluster_unavailable(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_cluster_visits(ngx_cycle_t *cycle,
     const mcp_store_visit_t *v, size_t n);
 
-/* POST /shorten in a cluster, from a validated request */
+/*
+ * Shortening in a cluster: the link of a validated request is published
+ * under its alias, or a random code (drawn again if another write took
+ * it first); shortened() makes the answer from the outcome (MCP_STORE_OK,
+ * MCP_STORE_EXISTS for a taken alias, MCP_STORE_EXHAUSTED,
+ * NGX_HTTP_MCP_CLUSTER_UNAVAILABLE, a store failure) and returns what to
+ * finalize r with.  Returns NGX_DONE while it waits, or what shortened()
+ * returned when it could not publish.
+ */
+typedef ngx_int_t (*ngx_http_mcp_shortened_pt)(ngx_http_request_t *r,
+    void *data, ngx_http_mcp_shorten_req_t *req, ngx_str_t *code,
+    ngx_int_t outcome);
+
 ngx_int_t ngx_http_mcp_cluster_shorten(ngx_http_request_t *r,
-    ngx_http_mcp_shorten_req_t *req);
+    ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_shortened_pt shortened,
+    void *data);
 
 /* one visit of a link with max_visits, counted through the log */
 ngx_int_t ngx_http_mcp_cluster_consume(ngx_http_request_t *r,
     ngx_str_t *code, ngx_str_t *url, int64_t now);
+
+
+/*
+ * MCP tools in a cluster (ngx_http_mcp_rpc.h must come first).
+ *
+ * ngx_http_mcp_cluster_tool() publishes op for the tool call and returns
+ * what the tool returns: NULL with err->status NGX_HTTP_MCP_DEFERRED
+ * while it waits, or a tool error when the cluster cannot take it.  Once
+ * op is applied here, finish() makes the tool's result from its outcome
+ * (an MCP_STORE_* code) on a copy of the call, and the call is answered.
+ *
+ * ngx_http_mcp_cluster_keep() copies a call into its request's pool, for
+ * an answer made later; ngx_http_mcp_cluster_deferred() is what a tool
+ * returns for what a cluster write returned (NGX_DONE, NGX_DECLINED,
+ * NGX_HTTP_MCP_CLUSTER_UNAVAILABLE, NGX_ERROR).
+ */
+#ifdef _NGX_HTTP_MCP_RPC_H_INCLUDED_
+
+typedef json_t *(*ngx_http_mcp_cluster_finish_pt)(ngx_http_mcp_call_t *call,
+    void *data, int outcome, ngx_http_mcp_error_t *err);
+
+json_t *ngx_http_mcp_cluster_tool(ngx_http_mcp_call_t *call,
+    mcp_store_op_t *op, ngx_http_mcp_cluster_finish_pt finish, void *data,
+    ngx_http_mcp_error_t *err);
+ngx_http_mcp_call_t *ngx_http_mcp_cluster_keep(ngx_http_mcp_call_t *call);
+json_t *ngx_http_mcp_cluster_deferred(ngx_int_t rc,
+    ngx_http_mcp_error_t *err);
+
+#endif
 
 
 #endif /* _NGX_HTTP_MCP_CLUSTER_H_INCLUDED_ */

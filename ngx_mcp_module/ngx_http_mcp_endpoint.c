@@ -385,8 +385,7 @@ static ngx_int_t
 ngx_http_mcp_request(ngx_http_mcp_call_t *call, json_t *id,
     const char *method, json_t *params)
 {
-    json_t                *result, *response, *meta, *empty;
-    ngx_int_t              rc;
+    json_t                *result, *meta, *empty;
     ngx_http_mcp_error_t   err;
 
     empty = NULL;
@@ -403,27 +402,57 @@ ngx_http_mcp_request(ngx_http_mcp_call_t *call, json_t *id,
     meta = json_object_get(params, "_meta");
     call->progress_token = json_is_object(meta)
                            ? json_object_get(meta, "progressToken") : NULL;
+    call->id = id;
+    call->method = method;
+    call->params = params;
 
     result = ngx_http_mcp_dispatch(call, method, params, &err);
+
+    if (result == NULL && err.status == NGX_HTTP_MCP_DEFERRED) {
+        /* the method waits for the cluster: ngx_http_mcp_respond() ends
+         * the request */
+        return NGX_DONE;
+    }
+
+    return ngx_http_mcp_respond(call, result, &err);
+}
+
+
+/*
+ * Answers the request of call with result, or with err when result is
+ * NULL.  Called when the method returns, or later for one that waited.
+ */
+
+ngx_int_t
+ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
+    ngx_http_mcp_error_t *err)
+{
+    json_t      *id, *params, *response;
+    ngx_int_t    rc;
+    const char  *method;
+
+    id = call->id;
+    method = call->method;
+    params = call->params;
 
     if (result == NULL) {
         if (call->stream == NULL) {
             return ngx_http_mcp_send_rpc_error(call->r, NGX_HTTP_OK, id,
-                                               &err);
+                                               err);
         }
 
         response = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0",
-                             "id", id, "error", "code", (int) err.status,
-                             "message", err.message);
+                             "id", id, "error", "code", (int) err->status,
+                             "message", err->message);
 
     } else {
         if (ngx_strcmp(method, "initialize") == 0
-            && ngx_http_mcp_session_create(call, params, &err) != NGX_OK)
+            && ngx_http_mcp_session_create(call, params, err) != NGX_OK)
         {
             json_decref(result);
             return ngx_http_mcp_send_rpc_error(call->r,
                                                NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                               id, &err);
+                                               id, err);
         }
 
         response = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id,

@@ -56,13 +56,23 @@ typedef struct {
     json_t                    *progress_token; /* params._meta, or NULL */
     json_t                    *stream;         /* messages queued before
                                                   the result, or NULL */
+
+    json_t                    *id;             /* of the request */
+    const char                *method;
+    json_t                    *params;
 } ngx_http_mcp_call_t;
 
 
 /*
  * A handler returns a new reference to its result, or NULL with err filled
- * (err->status is the JSON-RPC error code).
+ * (err->status is the JSON-RPC error code).  In a cluster, a handler that
+ * writes returns NULL with err->status NGX_HTTP_MCP_DEFERRED: it has
+ * handed the call to the cluster (ngx_http_mcp_cluster_tool()), which
+ * answers it with ngx_http_mcp_respond() once the write is applied.
  */
+
+#define NGX_HTTP_MCP_DEFERRED             1
+
 typedef json_t *(*ngx_http_mcp_handler_pt)(ngx_http_mcp_call_t *call,
     json_t *params, ngx_http_mcp_error_t *err);
 
@@ -154,6 +164,8 @@ json_t *ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
     int rc, json_t *result);
 
 /* ngx_http_mcp_endpoint.c */
+ngx_int_t ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
+    ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_session_set_level(ngx_http_mcp_call_t *call,
     ngx_uint_t level, ngx_http_mcp_error_t *err);
 

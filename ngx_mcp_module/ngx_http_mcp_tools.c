@@ -12,6 +12,7 @@
 
 
 #include "ngx_http_mcp_rpc.h"
+#include "ngx_http_mcp_cluster.h"
 
 
 #define NGX_HTTP_MCP_LINK_SCHEME  "shorturl://"
@@ -23,6 +24,13 @@ static json_t *ngx_http_mcp_resolve_url(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
 static json_t *ngx_http_mcp_url_stats(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_shorten_result(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, ngx_int_t rc,
+    ngx_http_mcp_error_t *refused, ngx_http_mcp_error_t *err);
+static ngx_int_t ngx_http_mcp_shortened(ngx_http_request_t *r, void *data,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, ngx_int_t outcome);
+static json_t *ngx_http_mcp_deleted(ngx_http_mcp_call_t *call, void *data,
+    int rc, ngx_http_mcp_error_t *err);
 static json_t *ngx_http_mcp_delete_url(ngx_http_mcp_call_t *call,
     json_t *args, ngx_http_mcp_error_t *err);
 static json_t *ngx_http_mcp_list_urls(ngx_http_mcp_call_t *call,
@@ -279,6 +287,7 @@ ngx_http_mcp_shorten_url(ngx_http_mcp_call_t *call, json_t *args,
 {
     ngx_int_t                    rc;
     ngx_str_t                    code;
+    ngx_http_mcp_call_t         *kept;
     ngx_http_mcp_error_t         refused;
     ngx_http_mcp_shorten_req_t   req;
 
@@ -295,13 +304,36 @@ ngx_http_mcp_shorten_url(ngx_http_mcp_call_t *call, json_t *args,
 
     rc = ngx_http_mcp_shorten_args(call->r, args, &req, &refused);
 
+    if (rc == NGX_OK && ngx_http_mcp_cluster_enabled(call->r)) {
+        kept = ngx_http_mcp_cluster_keep(call);
+        if (kept == NULL) {
+            return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                         "out of memory");
+        }
+
+        return ngx_http_mcp_cluster_deferred(
+                   ngx_http_mcp_cluster_shorten(call->r, &req,
+                                                ngx_http_mcp_shortened,
+                                                kept),
+                   err);
+    }
+
     if (rc == NGX_OK) {
         rc = ngx_http_mcp_shorten_create(call->r, &req, &code, &refused);
     }
 
+    return ngx_http_mcp_shorten_result(call, &req, &code, rc, &refused, err);
+}
+
+
+static json_t *
+ngx_http_mcp_shorten_result(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, ngx_int_t rc,
+    ngx_http_mcp_error_t *refused, ngx_http_mcp_error_t *err)
+{
     if (rc == NGX_DECLINED) {
-        return ngx_http_mcp_tool_error("%s (%s)", refused.message,
-                                       refused.error);
+        return ngx_http_mcp_tool_error("%s (%s)", refused->message,
+                                       refused->error);
     }
 
     if (rc != NGX_OK) {
@@ -309,8 +341,34 @@ ngx_http_mcp_shorten_url(ngx_http_mcp_call_t *call, json_t *args,
                                      "cannot shorten");
     }
 
-    return ngx_http_mcp_tool_result(ngx_http_mcp_link_json(call->r, &code,
-                                                           &req));
+    return ngx_http_mcp_tool_result(ngx_http_mcp_link_json(call->r, code,
+                                                           req));
+}
+
+
+/* shorten_url in a cluster, once the link's put is applied here */
+
+static ngx_int_t
+ngx_http_mcp_shortened(ngx_http_request_t *r, void *data,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, ngx_int_t outcome)
+{
+    ngx_http_mcp_call_t *call = data;
+
+    json_t                *result;
+    ngx_int_t              rc;
+    ngx_http_mcp_error_t   refused, err;
+
+    if (outcome == NGX_HTTP_MCP_CLUSTER_UNAVAILABLE) {
+        result = ngx_http_mcp_cluster_deferred(outcome, &err);
+
+    } else {
+        rc = ngx_http_mcp_shorten_outcome(r, req, code, (int) outcome,
+                                          &refused);
+        result = ngx_http_mcp_shorten_result(call, req, code, rc, &refused,
+                                             &err);
+    }
+
+    return ngx_http_mcp_respond(call, result, &err);
 }
 
 
@@ -426,9 +484,9 @@ static json_t *
 ngx_http_mcp_delete_url(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                   rc;
-    ngx_str_t             code, tenant;
-    ngx_http_mcp_error_t  failed;
+    int              rc;
+    ngx_str_t        code, tenant, *kept;
+    mcp_store_op_t   op;
 
     if (ngx_http_mcp_arg_str(args, "code", 1, &code, err) != NGX_OK) {
         return NULL;
@@ -442,16 +500,52 @@ ngx_http_mcp_delete_url(ngx_http_mcp_call_t *call, json_t *args,
 
     /* only the owner's: another tenant's link is not found */
 
+    if (ngx_http_mcp_valid_code(&code) == NGX_OK
+        && ngx_http_mcp_cluster_enabled(call->r))
+    {
+        kept = ngx_palloc(call->r->pool, sizeof(ngx_str_t));
+        if (kept == NULL) {
+            return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                         "out of memory");
+        }
+
+        *kept = code;
+
+        ngx_memzero(&op, sizeof(mcp_store_op_t));
+        op.kind = MCP_STORE_OP_LINK_DELETE;
+        op.code = (char *) code.data;
+        op.code_len = code.len;
+        op.link.tenant = (char *) tenant.data;
+        op.link.tenant_len = tenant.len;
+
+        return ngx_http_mcp_cluster_tool(call, &op, ngx_http_mcp_deleted,
+                                         kept, err);
+    }
+
     rc = (ngx_http_mcp_valid_code(&code) == NGX_OK)
          ? mcp_store_link_delete_tenant(call->mmcf->store,
                                         (char *) code.data, code.len,
                                         (char *) tenant.data, tenant.len)
          : MCP_STORE_NOTFOUND;
 
+    return ngx_http_mcp_deleted(call, &code, rc, err);
+}
+
+
+/* delete_url's result from how the delete went */
+
+static json_t *
+ngx_http_mcp_deleted(ngx_http_mcp_call_t *call, void *data, int rc,
+    ngx_http_mcp_error_t *err)
+{
+    ngx_str_t *code = data;
+
+    ngx_http_mcp_error_t  failed;
+
     if (rc == MCP_STORE_NOTFOUND) {
         return ngx_http_mcp_tool_error("Short URL not found: %.*s",
-                                       (int) ngx_min(code.len, 64),
-                                       code.data);
+                                       (int) ngx_min(code->len, 64),
+                                       code->data);
     }
 
     if (rc != MCP_STORE_OK) {
@@ -460,7 +554,7 @@ ngx_http_mcp_delete_url(ngx_http_mcp_call_t *call, json_t *args,
     }
 
     return ngx_http_mcp_tool_result(json_pack("{s:s%, s:b}", "code",
-                                              code.data, code.len,
+                                              code->data, code->len,
                                               "deleted", 1));
 }
 

@@ -108,7 +108,8 @@ sub converged {
     my $took = time - $start;
     my %codes = map { $_ => 1 } grep { !/^status/ } @got;
 
-    is(scalar(grep { !/^status/ } @got), 600, '600 shortens answer 201');
+    is(scalar(grep { !/^status/ } @got), 600, '600 shortens answer 201')
+        or diag(join ', ', grep { /^status/ } @got);
     is(scalar(keys %codes), 600, 'with 600 distinct codes');
 
     diag(sprintf '600 shortens in %.2f s (%.0f/s) over three nodes', $took,
@@ -129,6 +130,44 @@ sub converged {
         $bad++ unless $location eq "https://many.example/$j";
     }
     is($bad, 0, 'and they redirect on nodes other than the one that took them');
+}
+
+
+# -- the link tools: shorten_url and delete_url through the log --------
+
+{
+    my @session = (undef, map { $c->mcp_session($_) } 1 .. 3);
+    ok(defined $session[1] && defined $session[3], 'MCP sessions on nodes');
+
+    my $r = $c->mcp_tool(1, $session[1], 'shorten_url',
+                         { url => 'https://tool.example/', alias => 'tooled' });
+    is($r && $r->{structuredContent}{code}, 'tooled',
+       'shorten_url on node 1 answers with the alias');
+
+    my ($s, $location) = $c->visit(1, 'tooled');
+    is($location, 'https://tool.example/', 'which redirects there at once');
+
+    ok(converged(5, 1, 2, 3), 'the stores agree');
+
+    $r = $c->mcp_tool(3, $session[3], 'shorten_url',
+                      { url => 'https://late.example/', alias => 'tooled' });
+    ok($r && $r->{isError} && $r->{content}[0]{text} =~ /alias_taken/,
+       'the same alias on node 3 is a tool error: alias_taken');
+
+    $r = $c->mcp_tool(2, $session[2], 'delete_url', { code => 'tooled' });
+    ok($r && !$r->{isError} && $r->{structuredContent}{deleted},
+       'delete_url on node 2');
+
+    ($s) = $c->visit(2, 'tooled');
+    is($s, 404, 'the link is gone on node 2 at once');
+
+    ok(converged(5, 1, 2, 3), 'and on the others');
+    ($s) = $c->visit(1, 'tooled');
+    is($s, 404, 'node 1 answers 404');
+
+    $r = $c->mcp_tool(3, $session[3], 'delete_url', { code => 'tooled' });
+    ok($r && $r->{isError} && $r->{content}[0]{text} =~ /not found/,
+       'deleting it again on node 3: not found');
 }
 
 

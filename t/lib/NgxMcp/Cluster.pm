@@ -181,6 +181,7 @@ $self->{extra}
         listen 127.0.0.1:@{[ $self->node_port($i) ]};
 
         location = /shorten { mcp_shorten; }
+        location = /mcp { mcp_endpoint; }
         location / { mcp_redirect; }
     }
 }
@@ -297,6 +298,51 @@ sub shorten {
     my ($self, $i, $body) = @_;
 
     return $self->request($i, 'POST', '/shorten', $body);
+}
+
+
+# MCP over Streamable HTTP: a session on node i, then JSON-RPC calls in it
+sub mcp_session {
+    my ($self, $i) = @_;
+
+    my ($status, $json, $res) = $self->mcp_post($i, undef, {
+        jsonrpc => '2.0', id => 1, method => 'initialize',
+        params => { protocolVersion => '2025-06-18', capabilities => {},
+                    clientInfo => { name => 'cluster-test',
+                                    version => '1' } } });
+
+    return $status == 200 ? $res->{headers}{'mcp-session-id'} : undef;
+}
+
+
+sub mcp_post {
+    my ($self, $i, $session, $msg) = @_;
+
+    my %h = ('Content-Type' => 'application/json',
+             'Accept' => 'application/json, text/event-stream',
+             'MCP-Protocol-Version' => '2025-06-18');
+    $h{'Mcp-Session-Id'} = $session if defined $session;
+
+    my $res = $self->{http}->request('POST', 'http://127.0.0.1:'
+                                     . $self->node_port($i) . '/mcp',
+                                     { headers => \%h,
+                                       content => $self->{json}->encode($msg) });
+
+    my $json = eval { $self->{json}->decode($res->{content}) };
+
+    return ($res->{status}, $json, $res);
+}
+
+
+# tools/call: the "result" object, or undef
+sub mcp_tool {
+    my ($self, $i, $session, $name, $args) = @_;
+
+    my ($status, $json) = $self->mcp_post($i, $session, {
+        jsonrpc => '2.0', id => 2, method => 'tools/call',
+        params => { name => $name, arguments => $args } });
+
+    return $json ? $json->{result} : undef;
 }
 
 
