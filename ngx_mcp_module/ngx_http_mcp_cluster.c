@@ -3,7 +3,8 @@
  * ngx_mcp cluster mode: the NATS JetStream client of each worker.
  *
  *     mcp_cluster nats://127.0.0.1:4222 [nats://...] [stream=ngx_mcp]
- *                 [replicas=3] [node=NAME] [timeout=3s];
+ *                 [replicas=3] [node=NAME] [timeout=3s] [max_age=TIME]
+ *                 [max_msgs=N];
  *
  * Every node keeps its whole store.  A write is published as an operation
  * to the stream (subject "<stream>.op"); every worker of every node reads
@@ -86,6 +87,8 @@ typedef struct {
     ngx_str_t                    node;
     ngx_int_t                    replicas;
     ngx_msec_t                   timeout;
+    time_t                       max_age;   /* of the stream, 0: none */
+    int64_t                      max_msgs;  /* 0: no limit */
 
     /* per worker, from init_process */
     ngx_log_t                   *log;
@@ -422,6 +425,28 @@ ngx_http_mcp_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "max_age=", 8) == 0) {
+            s.len = value[i].len - 8;
+            s.data = value[i].data + 8;
+
+            ccf->max_age = ngx_parse_time(&s, 1);
+            if (ccf->max_age == (time_t) NGX_ERROR) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_msgs=", 9) == 0) {
+            n = ngx_atoi(value[i].data + 9, value[i].len - 9);
+            if (n == NGX_ERROR) {
+                goto invalid;
+            }
+
+            ccf->max_msgs = n;
+            continue;
+        }
+
         if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
             s.len = value[i].len - 8;
             s.data = value[i].data + 8;
@@ -550,11 +575,13 @@ ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle)
         s = natsOptions_SetReconnectWait(ccf->opts, 250);
     }
     if (s == NATS_OK) {
-        /* a dead server is noticed within about 2 s */
-        s = natsOptions_SetPingInterval(ccf->opts, 1000);
+        /* a server that went silent is given up within about 8 s (one
+         * that went away is noticed at once); writes meanwhile answer
+         * 503 after timeout= */
+        s = natsOptions_SetPingInterval(ccf->opts, 2000);
     }
     if (s == NATS_OK) {
-        s = natsOptions_SetMaxPingsOut(ccf->opts, 2);
+        s = natsOptions_SetMaxPingsOut(ccf->opts, 3);
     }
     if (s == NATS_OK) {
         s = natsOptions_SetDisconnectedCB(ccf->opts,
@@ -742,6 +769,11 @@ ngx_http_mcp_cluster_setup_once(ngx_http_mcp_cluster_conf_t *ccf, char *err,
         sc.Replicas = ccf->replicas;
         sc.Retention = js_LimitsPolicy;
 
+        /* old operations go; nodes further behind start from a copy of
+         * another node's store */
+        sc.MaxAge = (int64_t) ccf->max_age * 1000000000;
+        sc.MaxMsgs = ccf->max_msgs ? ccf->max_msgs : -1;
+
         /* two nodes may create it at once: either way it exists after */
         s = js_AddStream(&si, ccf->js, &sc, NULL, &jerr);
 
@@ -767,14 +799,24 @@ ngx_http_mcp_cluster_setup_once(ngx_http_mcp_cluster_conf_t *ccf, char *err,
      * store (which carries its sequence).
      */
 
-    if (si->State.Msgs > 0 && ccf->start_seq < si->State.FirstSeq
-        && ccf->start_seq <= si->State.LastSeq)
-    {
+    if (ccf->start_seq < si->State.FirstSeq) {
         (void) snprintf(err, len, "the store has applied up to %llu but the "
                         "stream starts at %llu: seed this node from a copy "
                         "of another node's store",
                         (unsigned long long) ccf->start_seq - 1,
                         (unsigned long long) si->State.FirstSeq);
+        jsStreamInfo_Destroy(si);
+        return NGX_ERROR;
+    }
+
+    /* a store ahead of the stream was written from another stream: it
+     * would skip the operations numbered as those it has */
+
+    if (ccf->start_seq > si->State.LastSeq + 1) {
+        (void) snprintf(err, len, "the store has applied up to %llu but the "
+                        "stream ends at %llu: the store belongs to another "
+                        "stream", (unsigned long long) ccf->start_seq - 1,
+                        (unsigned long long) si->State.LastSeq);
         jsStreamInfo_Destroy(si);
         return NGX_ERROR;
     }

@@ -7,6 +7,11 @@
  *     mcp-store dump DIR             every link as get prints it, in code
  *                                    order (to compare the stores of a
  *                                    cluster's nodes)
+ *     mcp-store copy DIR DEST        a consistent, compacted copy of the
+ *                                    store into the empty directory DEST,
+ *                                    safe next to a running nginx: the
+ *                                    snapshot a new cluster node starts
+ *                                    from (it carries its sequence)
  *     mcp-store check DIR            decodes every record
  *     mcp-store put DIR CODE URL [expires_at=T] [max_visits=N] [visits=N]
  *                            [tenant=NAME]
@@ -55,6 +60,7 @@ static int mcp_store_cli_stat(mcp_store_t *s, char **argv);
 static int mcp_store_cli_get(mcp_store_t *s, char **argv);
 static int mcp_store_cli_list(mcp_store_t *s, char **argv);
 static int mcp_store_cli_dump(mcp_store_t *s, char **argv);
+static int mcp_store_cli_copy(mcp_store_t *s, char **argv);
 static int mcp_store_cli_check(mcp_store_t *s, char **argv);
 static int mcp_store_cli_put(mcp_store_t *s, char **argv);
 static int mcp_store_cli_sessions(mcp_store_t *s, char **argv);
@@ -83,6 +89,7 @@ static const struct {
     { "get",      1, 0, MCP_STORE_RDONLY, mcp_store_cli_get },
     { "list",     0, 0, MCP_STORE_RDONLY, mcp_store_cli_list },
     { "dump",     0, 0, MCP_STORE_RDONLY, mcp_store_cli_dump },
+    { "copy",     1, 0, MCP_STORE_RDONLY, mcp_store_cli_copy },
     { "check",    0, 0, MCP_STORE_RDONLY, mcp_store_cli_check },
     { "put",      2, 4, 0,                mcp_store_cli_put },
     { "sessions", 0, 0, MCP_STORE_RDONLY, mcp_store_cli_sessions },
@@ -134,6 +141,7 @@ main(int argc, char **argv)
                 "       mcp-store get DIR CODE\n"
                 "       mcp-store list DIR\n"
                 "       mcp-store dump DIR\n"
+                "       mcp-store copy DIR DEST\n"
                 "       mcp-store check DIR\n"
                 "       mcp-store put DIR CODE URL [expires_at=T] "
                 "[max_visits=N] [visits=N] [tenant=NAME]\n"
@@ -234,6 +242,24 @@ mcp_store_cli_link_json(void *data, const char *code, size_t code_len,
            (unsigned long long) link->visits, (long long) link->last_visit);
     mcp_store_cli_json_str(link->tenant, link->tenant_len);
     printf("}\n");
+
+    return 0;
+}
+
+
+static int
+mcp_store_cli_copy(mcp_store_t *s, char **argv)
+{
+    int  rc;
+
+    /* one read transaction: the copy is the store at one instant */
+
+    rc = mdb_env_copy2(s->env, argv[0], MDB_CP_COMPACT);
+    if (rc != MDB_SUCCESS) {
+        fprintf(stderr, "mcp-store: copy to %s failed: %s\n", argv[0],
+                mdb_strerror(rc));
+        return 1;
+    }
 
     return 0;
 }

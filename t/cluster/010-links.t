@@ -219,10 +219,11 @@ sub converged {
     }
     ok($ok, 'with one NATS server killed, every node takes writes');
 
+    # a worker still reconnecting answers 503, "try again": clients do
     my @got = NgxMcp::Cluster::parallel(60, 6, sub {
         my ($j) = @_;
-        my ($status, $json) = $c->shorten(1 + $j % 3,
-                                          { url => "https://survivor.example/$j" });
+        my ($status, $json) = $c->shorten_retry(1 + $j % 3,
+                                  { url => "https://survivor.example/$j" }, 10);
         return $status == 201 ? $json->{code} : '';
     });
 
@@ -247,8 +248,8 @@ sub converged {
 
     my @got = NgxMcp::Cluster::parallel(100, 5, sub {
         my ($j) = @_;
-        my ($status, $json) = $c->shorten(1 + $j % 2,
-                                          { url => "https://missed.example/$j" });
+        my ($status, $json) = $c->shorten_retry(1 + $j % 2,
+                                  { url => "https://missed.example/$j" }, 10);
         return $status == 201 ? $json->{code} : '';
     });
 

@@ -50,6 +50,7 @@ sub new {
         cli      => $ENV{MCP_STORE_CLI} || "$top/build/store/mcp-store",
         nats     => {},
         nodes    => {},
+        logged   => {},
         workers  => $args{workers} || 2,
         extra    => $args{http_extra} || '',
         http     => HTTP::Tiny->new(timeout => 10, keep_alive => 0),
@@ -199,6 +200,9 @@ sub node_start {
     print $f $self->node_conf($i, %opt);
     close $f;
 
+    # where this start's lines begin, for wait_ready()
+    $self->{logged}{$i} = -s "$dir/logs/error.log" || 0;
+
     my $out = `$self->{nginx} -p $dir/ -c conf/nginx.conf 2>&1`;
     die "nginx node $i did not start: $out" if $?;
 
@@ -346,6 +350,24 @@ sub mcp_tool {
 }
 
 
+# POST /shorten again while the answer is 503 ("nothing was saved, try
+# again"), for up to timeout seconds: what a client does
+sub shorten_retry {
+    my ($self, $i, $body, $timeout) = @_;
+
+    my @r;
+    my $deadline = time + ($timeout || 10);
+
+    do {
+        @r = $self->shorten($i, $body);
+        return @r unless $r[0] == 503;
+        sleep 0.1;
+    } while (time < $deadline);
+
+    return @r;
+}
+
+
 # GET /code without following: (status, Location)
 sub visit {
     my ($self, $i, $code) = @_;
@@ -372,9 +394,22 @@ sub wait_for {
 }
 
 
-# until the node answers a write with 201
+# until every worker of the node has subscribed to the stream (each says
+# so in the error log once), and the node answers a write with 201
 sub wait_writable {
     my ($self, $i, $timeout) = @_;
+
+    my $log = $self->node_dir($i) . '/logs/error.log';
+    my $from = $self->{logged}{$i} || 0;
+
+    my $ready = wait_for($timeout || 30, sub {
+        open my $f, '<', $log or return 0;
+        seek $f, $from, 0;
+        my $n = grep { /mcp_cluster: node "node$i" connected/ } <$f>;
+        return $n >= $self->{workers};
+    }, 0.1);
+
+    return undef unless defined $ready;
 
     return wait_for($timeout || 30, sub {
         my ($status) = $self->shorten($i, { url => 'https://probe.example/' });
