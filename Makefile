@@ -8,7 +8,10 @@
 #                 and UBSan), the MCP conformance suite and MCP SDK clients,
 #                 and the cluster suites (NATS JetStream, several nodes)
 #   make fuzz     each fuzzer for FUZZ_SECONDS (default 60)
-#   make bench    the benchmarks, written to bench/RESULTS.md
+#   make bench    the benchmarks, written to bench/RESULTS.md (and the
+#                 cluster's to bench/RESULTS-cluster.md)
+#   make bench-cluster
+#                 the cluster's benchmarks alone
 
 PORT     ?= 8080
 DATA_DIR ?= var/data
@@ -63,6 +66,9 @@ fuzz-smoke:
 
 bench:
 	./bench/run.sh
+
+bench-cluster:
+	./bench/cluster.sh
 
 clean:
 	rm -rf build t/servroot*
