@@ -50,7 +50,7 @@
 
 #define NGX_HTTP_MCP_CLUSTER_RETRY        500     /* ms between attempts */
 #define NGX_HTTP_MCP_CLUSTER_STALL_RETRY  1000    /* ms, store trouble */
-#define NGX_HTTP_MCP_CLUSTER_OP_BUF       1024
+#define NGX_HTTP_MCP_CLUSTER_BATCH_SIZE   (256 * 1024)
 #define NGX_HTTP_MCP_CLUSTER_MAX_PENDING  65536
 #define NGX_HTTP_MCP_CLUSTER_MAX_URLS     16
 
@@ -115,6 +115,12 @@ typedef struct {
     ngx_uint_t                   npending;
 
     ngx_event_t                  retry;     /* the store failed: again */
+
+    /* operations not yet sent, one batch (see _publish()) */
+    ngx_str_t                    out;
+    size_t                       out_size;
+    ngx_uint_t                   nout;
+    ngx_event_t                  flush_ev;
     ngx_uint_t                   ready;     /* subscribed, writes taken */
     ngx_uint_t                   up;        /* connected */
     ngx_uint_t                   logged_down;
@@ -177,6 +183,10 @@ static void ngx_http_mcp_cluster_notified(ngx_event_t *ev);
 static void ngx_http_mcp_cluster_drain(ngx_http_mcp_cluster_conf_t *ccf);
 static ngx_int_t ngx_http_mcp_cluster_apply(ngx_http_mcp_cluster_conf_t *ccf,
     ngx_http_mcp_cluster_ev_t *ev);
+static void ngx_http_mcp_cluster_applied(void *data,
+    const mcp_store_op_t *op, int outcome);
+static void ngx_http_mcp_cluster_flush(ngx_event_t *ev);
+static void ngx_http_mcp_cluster_send(ngx_http_mcp_cluster_conf_t *ccf);
 static void ngx_http_mcp_cluster_retry(ngx_event_t *ev);
 static ngx_int_t ngx_http_mcp_cluster_publish(
     ngx_http_mcp_cluster_conf_t *ccf, mcp_store_op_t *op);
@@ -512,6 +522,10 @@ ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle)
     ccf->retry.log = cycle->log;
     ccf->retry.cancelable = 1;
 
+    ccf->flush_ev.handler = ngx_http_mcp_cluster_flush;
+    ccf->flush_ev.data = ccf;
+    ccf->flush_ev.log = cycle->log;
+
     /* ids of this worker's operations: the pid, then a counter */
     ccf->next_id = (uint64_t) ngx_pid << 32;
 
@@ -630,6 +644,14 @@ ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle)
         (void) pthread_join(ccf->thread, NULL);
     }
 
+    if (ccf->flush_ev.posted) {
+        ngx_delete_posted_event(&ccf->flush_ev);
+    }
+
+    if (ccf->ready) {
+        ngx_http_mcp_cluster_send(ccf);
+    }
+
     /* the subscription's consumer is ephemeral: the server drops it */
 
     if (ccf->sub != NULL) {
@@ -662,6 +684,11 @@ ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle)
     }
 
     ccf->head = NULL;
+
+    if (ccf->out.data) {
+        ngx_free(ccf->out.data);
+        ccf->out.data = NULL;
+    }
 }
 
 
@@ -884,17 +911,28 @@ ngx_http_mcp_cluster_on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa,
 {
     ngx_http_mcp_cluster_conf_t *ccf = closure;
 
+    size_t                      len, pos, used;
+    const char                 *data;
     mcp_store_op_t              op;
     ngx_http_mcp_cluster_ev_t  *ev;
 
-    /* acknowledged: the waiting request goes on when it is delivered */
+    /* acknowledged: the waiting requests go on when it is delivered; not:
+     * each operation of the batch fails */
 
-    if (pae != NULL
-        && mcp_store_op_decode(natsMsg_GetData(msg),
-                               (size_t) natsMsg_GetDataLength(msg), &op)
-           == MCP_STORE_OK
-        && (ev = calloc(1, sizeof(ngx_http_mcp_cluster_ev_t))) != NULL)
+    data = natsMsg_GetData(msg);
+    len = (size_t) natsMsg_GetDataLength(msg);
+
+    for (pos = 0;
+         pae != NULL && pos < len
+         && mcp_store_op_decode(data + pos, len - pos, &op, &used)
+            == MCP_STORE_OK;
+         pos += used)
     {
+        ev = calloc(1, sizeof(ngx_http_mcp_cluster_ev_t));
+        if (ev == NULL) {
+            break;
+        }
+
         ev->type = ngx_http_mcp_cluster_ev_pub_failed;
         ev->id = op.id;
         (void) snprintf(ev->text, sizeof(ev->text), "%s",
@@ -1129,9 +1167,7 @@ static ngx_int_t
 ngx_http_mcp_cluster_apply(ngx_http_mcp_cluster_conf_t *ccf,
     ngx_http_mcp_cluster_ev_t *ev)
 {
-    int                           rc, result, fresh;
-    mcp_store_op_t                op;
-    ngx_http_mcp_cluster_wait_t  *w;
+    int  rc, fresh;
 
     /* the stream delivers again: the outage is over */
 
@@ -1143,8 +1179,8 @@ ngx_http_mcp_cluster_apply(ngx_http_mcp_cluster_conf_t *ccf,
 
     rc = mcp_store_op_apply(ccf->store, ev->seq, natsMsg_GetData(ev->msg),
                             (size_t) natsMsg_GetDataLength(ev->msg),
-                            (char *) ccf->node.data, ccf->node.len, &op,
-                            &result, &fresh);
+                            (char *) ccf->node.data, ccf->node.len,
+                            ngx_http_mcp_cluster_applied, ccf, &fresh);
 
     if (rc != MCP_STORE_OK) {
         if (!ccf->stalled) {
@@ -1158,27 +1194,38 @@ ngx_http_mcp_cluster_apply(ngx_http_mcp_cluster_conf_t *ccf,
         return NGX_ERROR;
     }
 
-    if (fresh && (result == MCP_STORE_ECORRUPT || result == MCP_STORE_EINVAL))
-    {
+    return NGX_OK;
+}
+
+
+/* each operation of an applied entry: the request of ours waiting for it */
+
+static void
+ngx_http_mcp_cluster_applied(void *data, const mcp_store_op_t *op,
+    int outcome)
+{
+    ngx_http_mcp_cluster_conf_t *ccf = data;
+
+    ngx_http_mcp_cluster_wait_t  *w;
+
+    if (outcome == MCP_STORE_EINVAL) {
         ngx_log_error(NGX_LOG_WARN, ccf->log, 0,
-                      "mcp_cluster: operation %uL skipped: %s", ev->seq,
-                      mcp_store_strerror(result));
+                      "mcp_cluster: an operation of node \"%*s\" was "
+                      "skipped as invalid", (size_t) op->node_len, op->node);
     }
 
-    if (op.node_len != ccf->node.len
-        || ngx_memcmp(op.node, ccf->node.data, op.node_len) != 0)
+    if (op->node_len != ccf->node.len
+        || ngx_memcmp(op->node, ccf->node.data, op->node_len) != 0)
     {
-        return NGX_OK;
+        return;
     }
 
-    w = ngx_http_mcp_cluster_find(ccf, op.id);
+    w = ngx_http_mcp_cluster_find(ccf, op->id);
 
     if (w != NULL) {
-        ngx_http_mcp_cluster_finish(w, (result < 0) ? MCP_STORE_EIO
-                                                    : result);
+        ngx_http_mcp_cluster_finish(w, (outcome < 0) ? MCP_STORE_EIO
+                                                     : outcome);
     }
-
-    return NGX_OK;
 }
 
 
@@ -1274,18 +1321,17 @@ ngx_http_mcp_cluster_enabled(ngx_http_request_t *r)
 
 /*
  * Publishes op: NGX_OK, or NGX_DECLINED when the cluster cannot take it
- * (not connected yet or any more, too many in flight).
+ * (not connected yet or any more).  Operations published while the event
+ * loop handles one round of events go out together, as one stream entry
+ * (a batch): many writes arriving together cost one replicated append.
  */
 
 static ngx_int_t
 ngx_http_mcp_cluster_publish(ngx_http_mcp_cluster_conf_t *ccf,
     mcp_store_op_t *op)
 {
-    char          stack[NGX_HTTP_MCP_CLUSTER_OP_BUF], *buf;
-    size_t        len;
-    natsMsg      *msg;
-    natsStatus    s;
-    jsPubOptions  po;
+    u_char  *p;
+    size_t   len, size;
 
     if (!ccf->ready || !ccf->up
         || natsConnection_Status(ccf->nc) != NATS_CONN_STATUS_CONNECTED)
@@ -1297,45 +1343,122 @@ ngx_http_mcp_cluster_publish(ngx_http_mcp_cluster_conf_t *ccf,
     op->node_len = ccf->node.len;
     op->id = ++ccf->next_id;
 
-    buf = stack;
-    len = mcp_store_op_encode(op, stack, sizeof(stack));
+    len = mcp_store_op_encode(op, NULL, 0);
 
-    if (len > sizeof(stack)) {
-        buf = ngx_alloc(len, ccf->log);
-        if (buf == NULL) {
+    /* a full batch goes before this operation joins the next: op's
+     * waiter is not known yet, the full batch's are */
+
+    if (ccf->nout
+        && (ccf->out.len + len > NGX_HTTP_MCP_CLUSTER_BATCH_SIZE
+            || ccf->nout == MCP_STORE_OP_BATCH_MAX))
+    {
+        ngx_http_mcp_cluster_send(ccf);
+    }
+
+    if (ccf->out.len + len > ccf->out_size) {
+        size = ngx_max(ccf->out.len + len, 2 * ccf->out_size);
+
+        p = ngx_alloc(size, ccf->log);
+        if (p == NULL) {
             return NGX_ERROR;
         }
 
-        (void) mcp_store_op_encode(op, buf, len);
+        if (ccf->out.len) {
+            ngx_memcpy(p, ccf->out.data, ccf->out.len);
+        }
+
+        if (ccf->out.data) {
+            ngx_free(ccf->out.data);
+        }
+
+        ccf->out.data = p;
+        ccf->out_size = size;
     }
 
-    s = natsMsg_Create(&msg, (char *) ccf->subject.data, NULL, buf,
-                       (int) len);
+    (void) mcp_store_op_encode(op, (char *) ccf->out.data + ccf->out.len,
+                               len);
+    ccf->out.len += len;
+    ccf->nout++;
 
-    if (buf != stack) {
-        ngx_free(buf);
+    if (!ccf->flush_ev.posted) {
+        ngx_post_event(&ccf->flush_ev, &ngx_posted_events);
     }
 
-    if (s != NATS_OK) {
-        return NGX_ERROR;
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mcp_cluster_flush(ngx_event_t *ev)
+{
+    ngx_http_mcp_cluster_send(ev->data);
+}
+
+
+/* the batch goes out; if it cannot, its operations fail */
+
+static void
+ngx_http_mcp_cluster_send(ngx_http_mcp_cluster_conf_t *ccf)
+{
+    size_t                        pos, used;
+    natsMsg                      *msg;
+    ngx_str_t                     out;
+    natsStatus                    s;
+    jsPubOptions                  po;
+    mcp_store_op_t                op;
+    ngx_http_mcp_cluster_wait_t  *w;
+
+    if (ccf->nout == 0) {
+        return;
     }
 
-    jsPubOptions_Init(&po);
-    po.MaxWait = (int64_t) ccf->timeout;
+    out = ccf->out;
 
-    s = js_PublishMsgAsync(ccf->js, &msg, &po);
+    ccf->out.len = 0;
+    ccf->nout = 0;
+
+    msg = NULL;
+
+    s = natsMsg_Create(&msg, (char *) ccf->subject.data, NULL,
+                       (char *) out.data, (int) out.len);
+
+    if (s == NATS_OK) {
+        jsPubOptions_Init(&po);
+        po.MaxWait = (int64_t) ccf->timeout;
+
+        s = js_PublishMsgAsync(ccf->js, &msg, &po);
+    }
 
     /* on success the library owns msg and has set it to NULL */
     natsMsg_Destroy(msg);
 
-    if (s != NATS_OK) {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ccf->log, 0,
-                       "mcp_cluster: publish failed: %s",
-                       natsStatus_GetText(s));
-        return NGX_DECLINED;
+    if (s == NATS_OK) {
+        return;
     }
 
-    return NGX_OK;
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ccf->log, 0,
+                   "mcp_cluster: publish failed: %s", natsStatus_GetText(s));
+
+    /* the buffer is not reused until the waiters are told: they may
+     * publish again */
+
+    ccf->out.data = NULL;
+    ccf->out_size = 0;
+
+    for (pos = 0;
+         pos < out.len
+         && mcp_store_op_decode(out.data + pos, out.len - pos, &op, &used)
+            == MCP_STORE_OK;
+         pos += used)
+    {
+        w = ngx_http_mcp_cluster_find(ccf, op.id);
+
+        if (w != NULL) {
+            ngx_http_mcp_cluster_finish(w, NGX_HTTP_MCP_CLUSTER_UNAVAILABLE);
+        }
+    }
+
+    ngx_free(out.data);
 }
 
 

@@ -13,11 +13,14 @@
  *     LINK_CONSUME   code, now
  *     LINK_VISITS    [[code, count, last_visit], ...]
  *
+ * A log entry is one operation or several one after another (a batch).
+ *
  * Keys in the "meta" database:
  *
  *     "cluster.applied"              the last applied sequence: one uint
- *     "cluster.result" + seq         [id, outcome] of this node's
- *                                    operation at seq (8 bytes
+ *     "cluster.result" + seq + i     [id, outcome] of this node's
+ *                                    operation i of the entry at seq
+ *                                    (seq 8 bytes and i 2 bytes
  *                                    big-endian, so they sort by seq)
  */
 
@@ -32,11 +35,7 @@
 
 #define MCP_STORE_OP_KEY_APPLIED   "cluster.applied"
 #define MCP_STORE_OP_KEY_RESULT    "cluster.result"
-#define MCP_STORE_OP_RESULT_KEY    (sizeof(MCP_STORE_OP_KEY_RESULT) - 1 + 8)
-
-/* outcomes are stored as uints: -1 (none) never is */
-#define MCP_STORE_OP_NONE          (-1)
-
+#define MCP_STORE_OP_RESULT_KEY    (sizeof(MCP_STORE_OP_KEY_RESULT) - 1 + 10)
 
 static int mcp_store_op_fields(unsigned kind, uint64_t *n);
 static int mcp_store_op_run(mcp_store_t *s, MDB_txn *txn,
@@ -53,11 +52,11 @@ static int mcp_store_op_get_applied(mcp_store_t *s, MDB_txn *txn,
     uint64_t *seq);
 static int mcp_store_op_put_applied(mcp_store_t *s, MDB_txn *txn,
     uint64_t seq);
-static void mcp_store_op_result_key(char *buf, uint64_t seq);
+static void mcp_store_op_result_key(char *buf, uint64_t seq, unsigned i);
 static int mcp_store_op_get_result(mcp_store_t *s, MDB_txn *txn,
-    uint64_t seq, uint64_t *id, int *result);
+    uint64_t seq, unsigned i, uint64_t *id, int *result);
 static int mcp_store_op_put_result(mcp_store_t *s, MDB_txn *txn,
-    uint64_t seq, uint64_t id, int result);
+    uint64_t seq, unsigned i, uint64_t id, int result);
 static int mcp_store_op_ours(const mcp_store_op_t *op, const char *node,
     size_t node_len);
 
@@ -122,11 +121,14 @@ mcp_store_op_encode(const mcp_store_op_t *op, char *buf, size_t size)
 
 
 int
-mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op)
+mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op,
+    size_t *used)
 {
-    uint64_t          n, version, kind, fields;
-    mcp_store_op_t    o;
-    mcp_store_rbuf_t  r;
+    size_t             i, pos;
+    uint64_t           n, version, kind, fields;
+    mcp_store_op_t     o;
+    mcp_store_rbuf_t   r;
+    mcp_store_visit_t  v;
 
     memset(&o, 0, sizeof(mcp_store_op_t));
 
@@ -189,20 +191,25 @@ mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op)
             return MCP_STORE_ECORRUPT;
         }
 
-        /* the entries are read (and checked) one by one when applied */
+        /* read through once, to know where the operation ends */
 
         o.nvisits = (size_t) n;
         o.visits_at = r.pos;
         o.visits_len = (size_t) (r.end - r.pos);
-        r.pos = r.end;
+
+        for (pos = 0, i = 0; i < o.nvisits; i++) {
+            if (mcp_store_op_visit(&o, &pos, &v) != MCP_STORE_OK) {
+                return MCP_STORE_ECORRUPT;
+            }
+        }
+
+        o.visits_len = pos;
+        r.pos += pos;
         break;
     }
 
-    if (r.pos != r.end) {
-        return MCP_STORE_ECORRUPT;
-    }
-
     *op = o;
+    *used = (size_t) ((const char *) r.pos - (const char *) data);
 
     return MCP_STORE_OK;
 }
@@ -235,33 +242,23 @@ mcp_store_op_visit(const mcp_store_op_t *op, size_t *pos,
 
 int
 mcp_store_op_apply(mcp_store_t *s, uint64_t seq, const void *data,
-    size_t len, const char *node, size_t node_len, mcp_store_op_t *op,
-    int *result, int *fresh)
+    size_t len, const char *node, size_t node_len, mcp_store_op_cb cb,
+    void *cbdata, int *fresh)
 {
-    int              rc, outcome;
+    int              rc, outcome[MCP_STORE_OP_BATCH_MAX], got;
+    size_t           n, i, pos, used;
     MDB_txn         *txn;
     uint64_t         applied, id;
-    mcp_store_op_t   o;
+    mcp_store_op_t   op;
 
     *fresh = 0;
-    *result = MCP_STORE_OP_NONE;
 
     if (s == NULL || seq == 0 || (s->flags & MCP_STORE_RDONLY)) {
         return MCP_STORE_EINVAL;
     }
 
-    outcome = mcp_store_op_decode(data, len, &o);
-
-    if (outcome != MCP_STORE_OK) {
-        memset(&o, 0, sizeof(mcp_store_op_t));
-    }
-
-    if (op != NULL) {
-        *op = o;
-    }
-
-    /* most deliveries of an applied operation are to a second process of
-     * the node: a read tells, without queueing for the writer */
+    /* most deliveries of an applied entry are to a second process of the
+     * node: a read tells, without queueing for the writer */
 
     rc = mcp_store_op_applied(s, &applied);
     if (rc != MCP_STORE_OK) {
@@ -282,34 +279,50 @@ mcp_store_op_apply(mcp_store_t *s, uint64_t seq, const void *data,
         goto done;
     }
 
-    if (outcome == MCP_STORE_OK) {
-        outcome = mcp_store_op_run(s, txn, &o);
-    }
+    n = 0;
+    pos = 0;
 
-    /* the outcomes of valid operations are the same on every node; other
-     * failures are this node's own and apply nothing */
+    while (pos < len && n < MCP_STORE_OP_BATCH_MAX) {
+        if (mcp_store_op_decode((const char *) data + pos, len - pos, &op,
+                                &used)
+            != MCP_STORE_OK)
+        {
+            break;
+        }
 
-    switch (outcome) {
+        rc = mcp_store_op_run(s, txn, &op);
 
-    case MCP_STORE_OK:
-    case MCP_STORE_EXISTS:
-    case MCP_STORE_NOTFOUND:
-    case MCP_STORE_EXPIRED:
-    case MCP_STORE_SPENT:
-    case MCP_STORE_ECORRUPT:
-    case MCP_STORE_EINVAL:
-        break;
+        /* the outcomes of valid operations are the same on every node;
+         * other failures are this node's own and apply nothing */
 
-    default:
-        mdb_txn_abort(txn);
-        return outcome;
+        switch (rc) {
+        case MCP_STORE_OK:
+        case MCP_STORE_EXISTS:
+        case MCP_STORE_NOTFOUND:
+        case MCP_STORE_EXPIRED:
+        case MCP_STORE_SPENT:
+        case MCP_STORE_EINVAL:
+            break;
+
+        default:
+            mdb_txn_abort(txn);
+            return rc;
+        }
+
+        if (mcp_store_op_ours(&op, node, node_len)) {
+            got = mcp_store_op_put_result(s, txn, seq, (unsigned) n, op.id,
+                                          rc);
+            if (got != MCP_STORE_OK) {
+                mdb_txn_abort(txn);
+                return got;
+            }
+        }
+
+        outcome[n++] = rc;
+        pos += used;
     }
 
     rc = mcp_store_op_put_applied(s, txn, seq);
-
-    if (rc == MCP_STORE_OK && mcp_store_op_ours(&o, node, node_len)) {
-        rc = mcp_store_op_put_result(s, txn, seq, o.id, outcome);
-    }
 
     if (rc != MCP_STORE_OK) {
         mdb_txn_abort(txn);
@@ -317,27 +330,54 @@ mcp_store_op_apply(mcp_store_t *s, uint64_t seq, const void *data,
     }
 
     rc = mcp_store_write_end(s, txn, MCP_STORE_OK);
-
-    if (rc == MCP_STORE_OK) {
-        *fresh = 1;
-        *result = outcome;
+    if (rc != MCP_STORE_OK) {
+        return rc;
     }
 
-    return rc;
+    *fresh = 1;
+
+    for (pos = 0, i = 0; cb != NULL && i < n; i++) {
+        (void) mcp_store_op_decode((const char *) data + pos, len - pos,
+                                   &op, &used);
+        cb(cbdata, &op, outcome[i]);
+        pos += used;
+    }
+
+    return MCP_STORE_OK;
 
 done:
 
-    /* applied before: the outcome, if recorded, is in the same snapshot */
+    /* applied before: the recorded outcomes, read before the transaction
+     * ends, handed out after (cb may write to the store) */
 
-    if (rc == MCP_STORE_OK && mcp_store_op_ours(&o, node, node_len)
-        && mcp_store_op_get_result(s, txn, seq, &id, &outcome)
-           == MCP_STORE_OK
-        && id == o.id)
+    n = 0;
+
+    for (pos = 0;
+         rc == MCP_STORE_OK && pos < len && n < MCP_STORE_OP_BATCH_MAX
+         && mcp_store_op_decode((const char *) data + pos, len - pos, &op,
+                                &used) == MCP_STORE_OK;
+         pos += used)
     {
-        *result = outcome;
+        outcome[n] = -1;
+
+        if (mcp_store_op_ours(&op, node, node_len)
+            && mcp_store_op_get_result(s, txn, seq, (unsigned) n, &id, &got)
+               == MCP_STORE_OK
+            && id == op.id)
+        {
+            outcome[n] = got;
+        }
+
+        n++;
     }
 
     mdb_txn_abort(txn);
+
+    for (pos = 0, i = 0; cb != NULL && i < n; i++, pos += used) {
+        (void) mcp_store_op_decode((const char *) data + pos, len - pos, &op,
+                                   &used);
+        cb(cbdata, &op, outcome[i]);
+    }
 
     return rc;
 }
@@ -367,7 +407,8 @@ mcp_store_op_applied(mcp_store_t *s, uint64_t *seq)
 
 
 int
-mcp_store_op_result(mcp_store_t *s, uint64_t seq, uint64_t *id, int *result)
+mcp_store_op_result(mcp_store_t *s, uint64_t seq, unsigned i, uint64_t *id,
+    int *result)
 {
     int       rc;
     MDB_txn  *txn;
@@ -381,7 +422,7 @@ mcp_store_op_result(mcp_store_t *s, uint64_t seq, uint64_t *id, int *result)
         return rc;
     }
 
-    rc = mcp_store_op_get_result(s, txn, seq, id, result);
+    rc = mcp_store_op_get_result(s, txn, seq, i, id, result);
 
     mcp_store_release(s);
 
@@ -609,30 +650,33 @@ mcp_store_op_put_applied(mcp_store_t *s, MDB_txn *txn, uint64_t seq)
 
 
 static void
-mcp_store_op_result_key(char *buf, uint64_t seq)
+mcp_store_op_result_key(char *buf, uint64_t seq, unsigned i)
 {
-    int  i;
+    int  k;
 
     memcpy(buf, MCP_STORE_OP_KEY_RESULT, sizeof(MCP_STORE_OP_KEY_RESULT) - 1);
     buf += sizeof(MCP_STORE_OP_KEY_RESULT) - 1;
 
-    for (i = 7; i >= 0; i--) {
-        buf[i] = (char) (seq & 0xff);
+    for (k = 7; k >= 0; k--) {
+        buf[k] = (char) (seq & 0xff);
         seq >>= 8;
     }
+
+    buf[8] = (char) ((i >> 8) & 0xff);
+    buf[9] = (char) (i & 0xff);
 }
 
 
 static int
 mcp_store_op_get_result(mcp_store_t *s, MDB_txn *txn, uint64_t seq,
-    uint64_t *id, int *result)
+    unsigned i, uint64_t *id, int *result)
 {
     int       rc;
     char      kbuf[MCP_STORE_OP_RESULT_KEY];
     MDB_val   key, val;
     uint64_t  v[2];
 
-    mcp_store_op_result_key(kbuf, seq);
+    mcp_store_op_result_key(kbuf, seq, i);
 
     key.mv_size = sizeof(kbuf);
     key.mv_data = kbuf;
@@ -661,15 +705,15 @@ mcp_store_op_get_result(mcp_store_t *s, MDB_txn *txn, uint64_t seq,
 
 static int
 mcp_store_op_put_result(mcp_store_t *s, MDB_txn *txn, uint64_t seq,
-    uint64_t id, int result)
+    unsigned i, uint64_t id, int result)
 {
-    int          rc, n, i;
+    int          rc, n, k;
     char         kbuf[MCP_STORE_OP_RESULT_KEY], vbuf[32];
     MDB_val      key, val;
     uint64_t     v[2], old;
     MDB_cursor  *cur;
 
-    mcp_store_op_result_key(kbuf, seq);
+    mcp_store_op_result_key(kbuf, seq, i);
 
     key.mv_size = sizeof(kbuf);
     key.mv_data = kbuf;
@@ -690,7 +734,7 @@ mcp_store_op_put_result(mcp_store_t *s, MDB_txn *txn, uint64_t seq,
         return rc;
     }
 
-    mcp_store_op_result_key(kbuf, 0);
+    mcp_store_op_result_key(kbuf, 0, 0);
 
     for (n = 0; n < 2; n++) {
         key.mv_size = sizeof(kbuf);
@@ -706,8 +750,8 @@ mcp_store_op_put_result(mcp_store_t *s, MDB_txn *txn, uint64_t seq,
         }
 
         old = 0;
-        for (i = sizeof(kbuf) - 8; i < (int) sizeof(kbuf); i++) {
-            old = (old << 8) | ((unsigned char *) key.mv_data)[i];
+        for (k = sizeof(kbuf) - 10; k < (int) sizeof(kbuf) - 2; k++) {
+            old = (old << 8) | ((unsigned char *) key.mv_data)[k];
         }
 
         if (old + MCP_STORE_OP_RESULTS >= seq) {

@@ -19,7 +19,8 @@
  * processes applies it records the outcome under its sequence in "meta"
  * too, for the operations whose node is the applier's own: the process
  * that waits reads it there if another process of the node came first.
- * Only the last MCP_STORE_OP_RESULTS outcomes are kept.
+ * Only the outcomes of about the last MCP_STORE_OP_RESULTS entries are
+ * kept.
  */
 
 #ifndef _MCP_STORE_OP_H_INCLUDED_
@@ -76,14 +77,20 @@ typedef struct {
 /*
  * Encodes op into buf: returns the encoded length, writing buf only if
  * it fits in size (buf may be NULL when size is 0), like snprintf().
+ * Operations encoded one after another make a batch: a log entry may hold
+ * up to MCP_STORE_OP_BATCH_MAX of them, applied in order.
  */
 size_t mcp_store_op_encode(const mcp_store_op_t *op, char *buf, size_t size);
 
+#define MCP_STORE_OP_BATCH_MAX     256
+
 /*
- * Decodes one operation filling all of len bytes: MCP_STORE_ECORRUPT for
- * anything else, or an unknown kind or version.
+ * Decodes the operation at the start of data (len bytes): *used receives
+ * its length, where the next one of a batch starts.  MCP_STORE_ECORRUPT
+ * for bytes of any other shape, an unknown kind or version.
  */
-int mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op);
+int mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op,
+    size_t *used);
 
 /*
  * The i-th visit batch entry of a decoded LINK_VISITS operation, i below
@@ -94,29 +101,37 @@ int mcp_store_op_visit(const mcp_store_op_t *op, size_t *pos,
     mcp_store_visit_t *v);
 
 /*
- * Applies the operation encoded in data at log sequence seq, in one write
- * transaction that also records seq, unless seq is at or below the last
- * applied one (then nothing changes and *fresh is 0).
+ * Called by mcp_store_op_apply() for each operation of a log entry, in
+ * order, once the entry is committed: op points into the entry's data,
+ * outcome is the operation's (see below).
+ */
+typedef void (*mcp_store_op_cb)(void *data, const mcp_store_op_t *op,
+    int outcome);
+
+/*
+ * Applies the operations of the log entry at sequence seq (data, len
+ * bytes: one operation or a batch) in one write transaction that also
+ * records seq, unless seq is at or below the last applied one: then
+ * nothing changes and *fresh is 0.
  *
- * node is the applying node's name: the outcome of one of its own
- * operations is recorded under seq (see mcp_store_op_result()).
+ * Each operation's outcome is MCP_STORE_OK, MCP_STORE_EXISTS,
+ * MCP_STORE_NOTFOUND, MCP_STORE_EXPIRED or MCP_STORE_SPENT, or
+ * MCP_STORE_EINVAL for one that is not valid (skipped): the same on every
+ * node.  Bytes that do not decode end the entry there (skipped, on every
+ * node alike; cb is not called for them).  node is the applying node's
+ * name: the outcomes of its own operations are recorded under seq (see
+ * mcp_store_op_result()); for an entry applied before, cb gets the
+ * recorded outcome of each of node's operations, and -1 for the others
+ * (or when no longer kept).  cb may be NULL.
  *
- * Returns MCP_STORE_OK when the operation is applied (or had been), with
- * *result its outcome (MCP_STORE_OK, MCP_STORE_EXISTS, MCP_STORE_NOTFOUND,
- * MCP_STORE_EXPIRED, MCP_STORE_SPENT; MCP_STORE_ECORRUPT or
- * MCP_STORE_EINVAL for an operation that does not decode or is not valid:
- * skipped, on every node alike), and op (may be NULL) decoded, pointing
- * into data.  For an operation applied before, *result is its recorded
- * outcome when it is one of node's and still kept, else -1.
- *
- * Any other return (MCP_STORE_FULL, MCP_STORE_EIO, MCP_STORE_ENOMEM) is
- * this node's trouble, not the operation's: nothing is applied or
- * recorded, and the same operation must be applied again before any
- * later one.
+ * Returns MCP_STORE_OK when the entry is applied (or had been).  Any
+ * other return (MCP_STORE_FULL, MCP_STORE_EIO, MCP_STORE_ENOMEM) is this
+ * node's trouble, not the entry's: nothing is applied or recorded, and
+ * the same entry must be applied again before any later one.
  */
 int mcp_store_op_apply(mcp_store_t *s, uint64_t seq, const void *data,
-    size_t len, const char *node, size_t node_len, mcp_store_op_t *op,
-    int *result, int *fresh);
+    size_t len, const char *node, size_t node_len, mcp_store_op_cb cb,
+    void *cbdata, int *fresh);
 
 /*
  * The last applied sequence, 0 for none, from the handle's read
@@ -125,12 +140,12 @@ int mcp_store_op_apply(mcp_store_t *s, uint64_t seq, const void *data,
 int mcp_store_op_applied(mcp_store_t *s, uint64_t *seq);
 
 /*
- * The recorded outcome of the operation applied at seq, if it was one of
- * this node's and is still kept: *id the operation's id, *result its
- * outcome.  MCP_STORE_NOTFOUND otherwise.
+ * The recorded outcome of the i-th operation of the entry applied at seq,
+ * if it was one of this node's and is still kept: *id the operation's id,
+ * *result its outcome.  MCP_STORE_NOTFOUND otherwise.
  */
-int mcp_store_op_result(mcp_store_t *s, uint64_t seq, uint64_t *id,
-    int *result);
+int mcp_store_op_result(mcp_store_t *s, uint64_t seq, unsigned i,
+    uint64_t *id, int *result);
 
 
 #endif /* _MCP_STORE_OP_H_INCLUDED_ */

@@ -15,7 +15,7 @@
 #include "mcp_store_op.h"
 
 
-#define TEST_PLAN        51
+#define TEST_PLAN        58
 
 #define TEST_NODE        "node-a"
 #define TEST_OTHER       "node-b"
@@ -34,6 +34,7 @@ static void test_visits(void);
 static void test_corrupt(void);
 static void test_same_log(void);
 static void test_results_kept(void);
+static void test_batch(void);
 
 
 int
@@ -52,6 +53,7 @@ main(void)
     test_corrupt();
     test_same_log();
     test_results_kept();
+    test_batch();
 
     return test_finish(TEST_PLAN);
 }
@@ -99,17 +101,47 @@ test_put(const char *code, const char *url, const char *tenant,
 }
 
 
+/* the outcomes an apply hands out, in order */
+typedef struct {
+    size_t    n;
+    int       outcome[8];
+    uint64_t  id[8];
+} test_outcomes_t;
+
+
+static void
+test_collect(void *data, const mcp_store_op_t *op, int outcome)
+{
+    test_outcomes_t *o = data;
+
+    if (o->n < 8) {
+        o->id[o->n] = op->id;
+        o->outcome[o->n++] = outcome;
+    }
+}
+
+
+/* applies op alone at seq: *result its outcome (-2: none handed out) */
+
 static int
 test_apply(mcp_store_t *s, uint64_t seq, mcp_store_op_t *op, const char *by,
     uint64_t id, int *result, int *fresh)
 {
-    char    buf[1024];
-    size_t  len;
+    int              rc;
+    char             buf[1024];
+    size_t           len;
+    test_outcomes_t  o;
 
     len = test_encode(op, by, id, buf, sizeof(buf));
 
-    return mcp_store_op_apply(s, seq, buf, len, TEST_NODE,
-                              sizeof(TEST_NODE) - 1, NULL, result, fresh);
+    o.n = 0;
+
+    rc = mcp_store_op_apply(s, seq, buf, len, TEST_NODE,
+                            sizeof(TEST_NODE) - 1, test_collect, &o, fresh);
+
+    *result = (o.n == 1) ? o.outcome[0] : -2;
+
+    return rc;
 }
 
 
@@ -117,7 +149,7 @@ static void
 test_codec(void)
 {
     char               buf[512];
-    size_t             len, pos;
+    size_t             len, pos, used;
     mcp_store_op_t     op, back;
     mcp_store_visit_t  visits[2], v;
 
@@ -126,8 +158,9 @@ test_codec(void)
 
     len = test_encode(&op, TEST_NODE, 42, buf, sizeof(buf));
 
-    TAP_RC(mcp_store_op_decode(buf, len, &back), MCP_STORE_OK,
+    TAP_RC(mcp_store_op_decode(buf, len, &back, &used), MCP_STORE_OK,
            "a link put decodes");
+    TAP_IS(used, len, "all of it");
     TAP_OK(back.kind == MCP_STORE_OP_LINK_PUT && back.id == 42
            && back.node_len == 6 && memcmp(back.node, TEST_NODE, 6) == 0
            && back.code_len == 3 && memcmp(back.code, "abc", 3) == 0
@@ -138,11 +171,12 @@ test_codec(void)
 
     TAP_IS(mcp_store_op_encode(&op, NULL, 0), len,
            "encoding into nothing tells the length");
-    TAP_RC(mcp_store_op_decode(buf, len - 1, &back), MCP_STORE_ECORRUPT,
+    TAP_RC(mcp_store_op_decode(buf, len - 1, &back, &used),
+           MCP_STORE_ECORRUPT,
            "a truncated operation does not decode");
 
     buf[1] = 2;
-    TAP_RC(mcp_store_op_decode(buf, len, &back), MCP_STORE_ECORRUPT,
+    TAP_RC(mcp_store_op_decode(buf, len, &back, &used), MCP_STORE_ECORRUPT,
            "another format version does not decode");
 
     visits[0].code = "abc";
@@ -161,7 +195,7 @@ test_codec(void)
 
     len = test_encode(&op, TEST_OTHER, 1, buf, sizeof(buf));
 
-    TAP_RC(mcp_store_op_decode(buf, len, &back), MCP_STORE_OK,
+    TAP_RC(mcp_store_op_decode(buf, len, &back, &used), MCP_STORE_OK,
            "a visit batch decodes");
     TAP_IS(back.nvisits, 2, "with its two entries");
 
@@ -230,9 +264,9 @@ test_apply_put(void)
            "the link is the first one");
     mcp_store_release(s);
 
-    TAP_RC(mcp_store_op_result(s, 2, &id, &result), MCP_STORE_NOTFOUND,
+    TAP_RC(mcp_store_op_result(s, 2, 0, &id, &result), MCP_STORE_NOTFOUND,
            "no outcome is kept for another node's operation");
-    TAP_OK(mcp_store_op_result(s, 1, &id, &result) == MCP_STORE_OK
+    TAP_OK(mcp_store_op_result(s, 1, 0, &id, &result) == MCP_STORE_OK
            && id == 7 && result == MCP_STORE_OK,
            "the outcome of our own is kept by sequence");
 
@@ -404,10 +438,9 @@ test_corrupt(void)
     }
 
     TAP_RC(mcp_store_op_apply(s, 1, junk, sizeof(junk) - 1, TEST_NODE,
-                              sizeof(TEST_NODE) - 1, &op, &result, &fresh),
-           MCP_STORE_OK, "an operation that does not decode");
-    TAP_OK(result == MCP_STORE_ECORRUPT && fresh == 1,
-           "is skipped as corrupt");
+                              sizeof(TEST_NODE) - 1, NULL, NULL, &fresh),
+           MCP_STORE_OK, "an entry that does not decode");
+    TAP_OK(fresh == 1, "is skipped as corrupt");
     TAP_OK(mcp_store_op_applied(s, &seq) == MCP_STORE_OK && seq == 1,
            "and its sequence is passed, so the log goes on");
 
@@ -424,7 +457,7 @@ test_corrupt(void)
            "so is one with an invalid tenant");
 
     TAP_RC(mcp_store_op_apply(s, 0, junk, sizeof(junk) - 1, TEST_NODE,
-                              sizeof(TEST_NODE) - 1, NULL, &result, &fresh),
+                              sizeof(TEST_NODE) - 1, NULL, NULL, &fresh),
            MCP_STORE_EINVAL, "sequence 0 is not one");
 
     mcp_store_close(s);
@@ -545,13 +578,80 @@ test_results_kept(void)
 
     TAP_RC(rc, MCP_STORE_OK, "%d operations of ours apply",
            MCP_STORE_OP_RESULTS + 100);
-    TAP_RC(mcp_store_op_result(s, 1, &id, &result), MCP_STORE_NOTFOUND,
+    TAP_RC(mcp_store_op_result(s, 1, 0, &id, &result), MCP_STORE_NOTFOUND,
            "the oldest outcomes are let go");
-    TAP_OK(mcp_store_op_result(s, MCP_STORE_OP_RESULTS + 100, &id, &result)
+    TAP_OK(mcp_store_op_result(s, MCP_STORE_OP_RESULTS + 100, 0, &id,
+                               &result)
            == MCP_STORE_OK && id == MCP_STORE_OP_RESULTS + 100
            && result == MCP_STORE_NOTFOUND, "the newest is kept");
-    TAP_RC(mcp_store_op_result(s, 101, &id, &result), MCP_STORE_OK,
+    TAP_RC(mcp_store_op_result(s, 101, 0, &id, &result), MCP_STORE_OK,
            "and so are the last %d", MCP_STORE_OP_RESULTS);
+
+    mcp_store_close(s);
+}
+
+
+/* A batch: several operations in one entry, applied in order, at once. */
+
+static void
+test_batch(void)
+{
+    int               fresh, result;
+    char              dir[PATH_MAX], buf[1024];
+    size_t            len;
+    uint64_t          id;
+    mcp_store_t      *s;
+    mcp_store_op_t    op;
+    test_outcomes_t   o;
+    mcp_store_link_t  link;
+
+    s = test_open(test_dir(dir, "batch"), 0, MCP_STORE_NOSYNC);
+    if (s == NULL) {
+        tap_bail("open");
+    }
+
+    op = test_put("b1", "https://one.example/", "acme", 1);
+    len = test_encode(&op, TEST_NODE, 11, buf, sizeof(buf));
+
+    op = test_put("b1", "https://two.example/", "acme", 0);
+    len += test_encode(&op, TEST_OTHER, 12, buf + len, sizeof(buf) - len);
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_LINK_CONSUME;
+    op.code = "b1";
+    op.code_len = 2;
+    op.now = 1700000001;
+    len += test_encode(&op, TEST_NODE, 13, buf + len, sizeof(buf) - len);
+
+    o.n = 0;
+
+    TAP_RC(mcp_store_op_apply(s, 5, buf, len, TEST_NODE,
+                              sizeof(TEST_NODE) - 1, test_collect, &o,
+                              &fresh),
+           MCP_STORE_OK, "a batch of three operations applies");
+    TAP_OK(fresh && o.n == 3 && o.outcome[0] == MCP_STORE_OK
+           && o.outcome[1] == MCP_STORE_EXISTS && o.outcome[2] == MCP_STORE_OK
+           && o.id[0] == 11 && o.id[1] == 12 && o.id[2] == 13,
+           "in order: the first put wins, the second conflicts, the visit "
+           "counts");
+    TAP_OK(mcp_store_link_get(s, "b1", 2, &link) == MCP_STORE_OK
+           && link.visits == 1 && link.url_len == 20,
+           "one transaction holds them all");
+    mcp_store_release(s);
+
+    TAP_OK(mcp_store_op_result(s, 5, 2, &id, &result) == MCP_STORE_OK
+           && id == 13 && result == MCP_STORE_OK,
+           "outcomes are kept by sequence and place in the batch");
+
+    o.n = 0;
+
+    TAP_RC(mcp_store_op_apply(s, 5, buf, len, TEST_NODE,
+                              sizeof(TEST_NODE) - 1, test_collect, &o,
+                              &fresh),
+           MCP_STORE_OK, "the batch delivered again");
+    TAP_OK(!fresh && o.n == 3 && o.outcome[0] == MCP_STORE_OK
+           && o.outcome[1] == -1 && o.outcome[2] == MCP_STORE_OK,
+           "hands out our recorded outcomes, none for the other node's");
 
     mcp_store_close(s);
 }
