@@ -145,6 +145,14 @@ typedef struct {
 } ngx_http_mcp_shorten_req_t;
 
 
+/* What ngx_http_mcp_check_alias() makes of an alias. */
+typedef enum {
+    NGX_HTTP_MCP_ALIAS_OK = 0,
+    NGX_HTTP_MCP_ALIAS_INVALID,
+    NGX_HTTP_MCP_ALIAS_RESERVED
+} ngx_http_mcp_alias_e;
+
+
 extern ngx_module_t  ngx_mcp_module;
 
 
@@ -213,8 +221,8 @@ ngx_int_t ngx_http_mcp_owns(ngx_http_request_t *r, const char *tenant,
 ngx_int_t ngx_http_mcp_check_url(ngx_http_request_t *r,
     ngx_http_mcp_loc_conf_t *mlcf, ngx_str_t *url, ngx_str_t *out,
     ngx_http_mcp_error_t *err);
-ngx_int_t ngx_http_mcp_check_alias(ngx_http_mcp_loc_conf_t *mlcf,
-    ngx_str_t *alias, const char **why);
+ngx_http_mcp_alias_e ngx_http_mcp_check_alias(ngx_http_mcp_loc_conf_t *mlcf,
+    ngx_str_t *alias);
 ngx_int_t ngx_http_mcp_parse_time(ngx_str_t *s, int64_t *t);
 u_char *ngx_http_mcp_format_time(int64_t t, u_char *buf);
 char *ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -6,366 +6,119 @@
 
 
 #include "ngx_http_mcp_module.h"
+#include "mcp_url.h"
 
 
+/* room for mcp_url's message about a refused URL */
+#define NGX_HTTP_MCP_URL_ERRLEN  256
+
+
+static ngx_int_t ngx_http_mcp_url_canon(ngx_http_request_t *r,
+    ngx_http_mcp_loc_conf_t *mlcf, ngx_str_t *url, ngx_str_t *out,
+    mcp_url_t *u, ngx_http_mcp_error_t *err);
+static int ngx_http_mcp_url_scheme_ok(void *data, const char *scheme,
+    size_t len);
 static ngx_int_t ngx_http_mcp_is_self(ngx_http_request_t *r,
-    ngx_http_mcp_loc_conf_t *mlcf, ngx_str_t *host, ngx_uint_t port);
-static ngx_uint_t ngx_http_mcp_default_port(u_char *scheme, size_t len);
-
-
-/* Characters that RFC 3986 does not allow in a URL: percent-encoded. */
-#define ngx_http_mcp_must_escape(c)                                          \
-    ((c) >= 0x80 || (c) == ' ' || (c) == '"' || (c) == '<' || (c) == '>'     \
-     || (c) == '\\' || (c) == '^' || (c) == '`' || (c) == '{' || (c) == '|'  \
-     || (c) == '}')
-
-
-static ngx_uint_t
-ngx_http_mcp_default_port(u_char *scheme, size_t len)
-{
-    if (len == 4 && ngx_strncasecmp(scheme, (u_char *) "http", 4) == 0) {
-        return 80;
-    }
-
-    if (len == 5 && ngx_strncasecmp(scheme, (u_char *) "https", 5) == 0) {
-        return 443;
-    }
-
-    return 0;
-}
+    ngx_http_mcp_loc_conf_t *mlcf, mcp_url_t *u);
+static ngx_int_t ngx_http_mcp_same_host(ngx_http_request_t *r, mcp_url_t *u,
+    ngx_str_t *own, unsigned port);
+static ngx_int_t ngx_http_mcp_url_rules(ngx_http_request_t *r,
+    ngx_http_mcp_loc_conf_t *mlcf, ngx_str_t *url,
+    ngx_http_mcp_error_t *err);
 
 
 /*
- * Returns NGX_OK with *out set to the normalised URL in r->pool (lower-case
- * scheme and host, RFC 3986 percent-encoding of what may not appear raw),
- * NGX_DECLINED with err filled (422 url_refused) when the URL is refused,
- * NGX_ERROR when out of memory.
+ * Returns NGX_OK with *out set to the canonical URL in r->pool (see
+ * store/mcp_url.h), NGX_DECLINED with err filled (422 url_refused) when
+ * the URL is refused, NGX_ERROR when out of memory.  Every rule sees the
+ * canonical form: another spelling of a refused URL is refused too.  The
+ * configured patterns come before the check for links to ourselves, so
+ * that a URL both match is refused by the rule its owner wrote.
  */
 
 ngx_int_t
 ngx_http_mcp_check_url(ngx_http_request_t *r, ngx_http_mcp_loc_conf_t *mlcf,
     ngx_str_t *url, ngx_str_t *out, ngx_http_mcp_error_t *err)
 {
-    u_char      *p, *last, *q, *scheme_end, *host_start, *host_end;
-    u_char      *auth_end, c;
-    size_t       len, scheme_len;
-    ngx_str_t   *s, host;
-    ngx_int_t    port;
-    ngx_uint_t   i, escapes, allowed;
+    ngx_int_t  rc;
+    mcp_url_t  u;
 
-    if (url->len > (size_t) mlcf->url_max_length) {
-        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused",
-                                   "URL is %zu bytes long; the limit is %d",
-                                   url->len, (int) mlcf->url_max_length);
+    rc = ngx_http_mcp_url_canon(r, mlcf, url, out, &u, err);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
-    last = url->data + url->len;
-    escapes = 0;
-
-    for (p = url->data; p < last; p++) {
-        if (*p < 0x20 || *p == 0x7f) {
-            return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused",
-                                 "URL contains a control character at byte "
-                                 "%d", (int) (p - url->data));
-        }
-
-        if (ngx_http_mcp_must_escape(*p)) {
-            escapes++;
-        }
+    rc = ngx_http_mcp_url_rules(r, mlcf, out, err);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
-    /* scheme */
+    rc = ngx_http_mcp_is_self(r, mlcf, &u);
 
-    p = url->data;
-
-    if (p == last || !((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')) {
-        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused",
-                                   "URL must start with a scheme, as in "
-                                   "https://example.com/");
-    }
-
-    for (p++; p < last; p++) {
-        c = *p;
-
-        if (((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
-            || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.')
-        {
-            continue;
-        }
-
-        break;
-    }
-
-    if (p == last || *p != ':') {
-        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused",
-                                   "URL must start with a scheme, as in "
-                                   "https://example.com/");
-    }
-
-    scheme_end = p;
-    scheme_len = scheme_end - url->data;
-
-    allowed = 0;
-    s = mlcf->url_schemes->elts;
-
-    for (i = 0; i < mlcf->url_schemes->nelts; i++) {
-        if (s[i].len == scheme_len
-            && ngx_strncasecmp(s[i].data, url->data, scheme_len) == 0)
-        {
-            allowed = 1;
-            break;
-        }
-    }
-
-    if (!allowed) {
-        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused", "URL scheme \"%.*s\" is not "
-                                   "allowed", (int) scheme_len, url->data);
-    }
-
-    /* authority */
-
-    if (last - scheme_end < 3 || ngx_strncmp(scheme_end, "://", 3) != 0) {
-        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused", "URL has no host");
-    }
-
-    host_start = scheme_end + 3;
-
-    for (auth_end = host_start; auth_end < last; auth_end++) {
-        if (*auth_end == '/' || *auth_end == '?' || *auth_end == '#') {
-            break;
-        }
-
-        if (*auth_end == '@') {
-            return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused", "URL must not contain "
-                                       "credentials (user:password@)");
-        }
-    }
-
-    if (host_start < auth_end && *host_start == '[') {
-        for (host_end = host_start + 1; host_end < auth_end; host_end++) {
-            c = *host_end;
-
-            if (c == ']') {
-                break;
-            }
-
-            if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a'
-                                             && (c | 0x20) <= 'f')
-                  || c == ':' || c == '.'))
-            {
-                return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused",
-                                           "URL has an invalid IPv6 host");
-            }
-        }
-
-        if (host_end == auth_end) {
-            return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused", "URL has an invalid IPv6 host");
-        }
-
-        host_end++;
-
-    } else {
-        for (host_end = host_start; host_end < auth_end; host_end++) {
-            c = *host_end;
-
-            if (c == ':') {
-                break;
-            }
-
-            if (c >= 0x80) {
-                return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused", "URL host must be ASCII: "
-                                           "use its punycode (xn--) form");
-            }
-
-            if (!(((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
-                  || (c >= '0' && c <= '9') || c == '-' || c == '.'
-                  || c == '_'))
-            {
-                return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused", "URL host contains "
-                                           "\"%c\"", c);
-            }
-        }
-    }
-
-    if (host_end == host_start) {
-        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused", "URL has no host");
-    }
-
-    port = ngx_http_mcp_default_port(url->data, scheme_len);
-
-    if (host_end < auth_end) {
-        if (*host_end != ':') {
-            return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused", "URL has an invalid host");
-        }
-
-        len = auth_end - host_end - 1;
-
-        if (len) {
-            port = ngx_atoi(host_end + 1, len);
-
-            if (port < 1 || port > 65535) {
-                return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused", "URL has an invalid port");
-            }
-        }
-    }
-
-    /* normalise into r->pool: lower-case scheme and host, escapes */
-
-    len = url->len + 2 * escapes;
-
-    if (len > (size_t) mlcf->url_max_length) {
-        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused",
-                                   "URL is %zu bytes long once encoded; the "
-                                   "limit is %d", len,
-                                   (int) mlcf->url_max_length);
-    }
-
-    q = ngx_pnalloc(r->pool, len);
-    if (q == NULL) {
+    if (rc == NGX_ERROR) {
         return NGX_ERROR;
     }
 
-    out->data = q;
-
-    for (p = url->data; p < last; p++) {
-        c = *p;
-
-        if (p < host_end && c >= 'A' && c <= 'Z') {
-            *q++ = c | 0x20;
-
-        } else if (ngx_http_mcp_must_escape(c)) {
-            *q++ = '%';
-            *q++ = "0123456789ABCDEF"[c >> 4];
-            *q++ = "0123456789ABCDEF"[c & 0xf];
-
-        } else {
-            *q++ = c;
-        }
-    }
-
-    out->len = q - out->data;
-
-    host.data = out->data + (host_start - url->data);
-    host.len = host_end - host_start;
-
-    if (ngx_http_mcp_is_self(r, mlcf, &host, port)) {
+    if (rc == NGX_OK) {
         return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused", "URL points at this shortener "
-                                   "itself");
-    }
-
-    if (mlcf->url_deny
-        && ngx_regex_exec_array(mlcf->url_deny, out,
-                                r->connection->log)
-           == NGX_OK)
-    {
-        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused", "URL is refused by this "
-                                   "server's policy");
-    }
-
-    if (mlcf->url_allow
-        && ngx_regex_exec_array(mlcf->url_allow, out,
-                                r->connection->log)
-           != NGX_OK)
-    {
-        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
-                                   "url_refused", "URL is not on this server's "
-                                   "allow list");
+                                 "url_refused", "URL points at this "
+                                 "shortener itself");
     }
 
     return NGX_OK;
 }
 
 
-/*
- * A link to the shortener's own host and port (as the client addressed it,
- * or as mcp_base_url names it) would redirect to itself.
- */
+/* The fixed rules, mcp_url_schemes and mcp_url_max_length. */
 
 static ngx_int_t
-ngx_http_mcp_is_self(ngx_http_request_t *r, ngx_http_mcp_loc_conf_t *mlcf,
-    ngx_str_t *host, ngx_uint_t port)
+ngx_http_mcp_url_canon(ngx_http_request_t *r, ngx_http_mcp_loc_conf_t *mlcf,
+    ngx_str_t *url, ngx_str_t *out, mcp_url_t *u, ngx_http_mcp_error_t *err)
 {
-    u_char      *p, *last, *start;
-    ngx_str_t    own;
-    ngx_int_t    n;
-    ngx_uint_t   own_port, i;
+    int               rc;
+    char              msg[NGX_HTTP_MCP_URL_ERRLEN];
+    size_t            size;
+    mcp_url_policy_t  policy;
 
-    for (i = 0; i < 2; i++) {
+    policy.max_len = (size_t) mlcf->url_max_length;
+    policy.scheme_ok = ngx_http_mcp_url_scheme_ok;
+    policy.data = mlcf->url_schemes;
 
-        if (i == 0) {
-            if (r->headers_in.host == NULL) {
-                continue;
-            }
+    /* a URL over the limit is refused before anything is written */
+    size = MCP_URL_CANON_SIZE(ngx_min(url->len, policy.max_len));
 
-            start = r->headers_in.host->value.data;
-            last = start + r->headers_in.host->value.len;
-#if (NGX_HTTP_SSL)
-            own_port = r->connection->ssl ? 443 : 80;
-#else
-            own_port = 80;
-#endif
+    out->data = ngx_pnalloc(r->pool, size);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
 
-        } else {
-            if (mlcf->base_url.len == 0) {
-                continue;
-            }
+    rc = mcp_url_canon((char *) url->data, url->len, &policy,
+                       (char *) out->data, size, u, msg, sizeof(msg));
 
-            p = ngx_strlchr(mlcf->base_url.data,
-                            mlcf->base_url.data + mlcf->base_url.len, ':');
-            if (p == NULL || mlcf->base_url.data + mlcf->base_url.len - p < 3)
-            {
-                continue;
-            }
+    if (rc != MCP_URL_OK) {
+        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
+                                 "url_refused", "%s", msg);
+    }
 
-            own_port = ngx_http_mcp_default_port(mlcf->base_url.data,
-                                                 p - mlcf->base_url.data);
-            start = p + 3;
-            last = mlcf->base_url.data + mlcf->base_url.len;
+    out->len = u->len;
 
-            for (p = start; p < last && *p != '/'; p++) { /* void */ }
+    return NGX_OK;
+}
 
-            last = p;
-        }
 
-        /* start..last is "host[:port]" or "[v6][:port]" */
+static int
+ngx_http_mcp_url_scheme_ok(void *data, const char *scheme, size_t len)
+{
+    ngx_array_t  *schemes = data;
 
-        p = last;
+    ngx_str_t   *s;
+    ngx_uint_t   i;
 
-        while (p > start && p[-1] >= '0' && p[-1] <= '9') {
-            p--;
-        }
+    s = schemes->elts;
 
-        if (p > start && p < last && p[-1] == ':') {
-            n = ngx_atoi(p, last - p);
-            if (n != NGX_ERROR) {
-                own_port = n;
-            }
-
-            last = p - 1;
-        }
-
-        own.data = start;
-        own.len = last - start;
-
-        if (own_port == port && own.len == host->len
-            && ngx_strncasecmp(own.data, host->data, own.len) == 0)
+    for (i = 0; i < schemes->nelts; i++) {
+        if (s[i].len == len
+            && ngx_strncasecmp(s[i].data, (u_char *) scheme, len) == 0)
         {
             return 1;
         }
@@ -376,20 +129,133 @@ ngx_http_mcp_is_self(ngx_http_request_t *r, ngx_http_mcp_loc_conf_t *mlcf,
 
 
 /*
+ * A link to the shortener itself would redirect to itself, and one to
+ * loopback sends every visitor to their own machine: NGX_OK when u is
+ * either.  Own names are the Host the client addressed (with its port)
+ * and mcp_base_url's host and port, each canonicalised as the URL was, so
+ * that every spelling of them counts.  (server_name is not among them:
+ * nginx keeps its list only while it reads the configuration.)
+ * NGX_DECLINED when u is none of them, NGX_ERROR when out of memory.
+ */
+
+static ngx_int_t
+ngx_http_mcp_is_self(ngx_http_request_t *r, ngx_http_mcp_loc_conf_t *mlcf,
+    mcp_url_t *u)
+{
+    ngx_int_t  rc;
+    unsigned   port;
+
+    if (mcp_url_is_loopback(u)) {
+        return NGX_OK;
+    }
+
+    if (r->headers_in.host != NULL) {
+#if (NGX_HTTP_SSL)
+        port = r->connection->ssl ? 443 : 80;
+#else
+        port = 80;
+#endif
+
+        rc = ngx_http_mcp_same_host(r, u, &r->headers_in.host->value, port);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
+    if (mlcf->base_url.len) {
+        return ngx_http_mcp_same_host(r, u, &mlcf->base_url, 0);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * NGX_OK when own names u's host and port; NGX_DECLINED when not, or when
+ * own is no host at all.  own is "host[:port]" with port as the default,
+ * or, with port 0, a whole URL (mcp_base_url).
+ */
+
+static ngx_int_t
+ngx_http_mcp_same_host(ngx_http_request_t *r, mcp_url_t *u, ngx_str_t *own,
+    unsigned port)
+{
+    int         rc;
+    char       *buf;
+    size_t      size;
+    mcp_url_t   o;
+
+    size = MCP_URL_CANON_SIZE(own->len);
+
+    buf = ngx_pnalloc(r->pool, size);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (port == 0) {
+        rc = mcp_url_canon((char *) own->data, own->len, NULL, buf, size, &o,
+                           NULL, 0);
+
+    } else {
+        rc = mcp_url_authority((char *) own->data, own->len, port, buf, size,
+                               &o, NULL, 0);
+    }
+
+    if (rc == MCP_URL_OK && o.port == u->port && o.host_len == u->host_len
+        && ngx_memcmp(o.host, u->host, u->host_len) == 0)
+    {
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * mcp_url_deny, then mcp_url_allow, on the canonical URL.  A pattern that
+ * fails to run (PCRE's limits) refuses the URL: a deny rule must not open
+ * up.
+ */
+
+static ngx_int_t
+ngx_http_mcp_url_rules(ngx_http_request_t *r, ngx_http_mcp_loc_conf_t *mlcf,
+    ngx_str_t *url, ngx_http_mcp_error_t *err)
+{
+    if (mlcf->url_deny
+        && ngx_regex_exec_array(mlcf->url_deny, url, r->connection->log)
+           != NGX_DECLINED)
+    {
+        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
+                                 "url_refused", "URL is refused by this "
+                                 "server's policy");
+    }
+
+    if (mlcf->url_allow
+        && ngx_regex_exec_array(mlcf->url_allow, url, r->connection->log)
+           != NGX_OK)
+    {
+        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
+                                 "url_refused", "URL is not on this server's "
+                                 "allow list");
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * Aliases are codes chosen by the client: [A-Za-z0-9_-]{1,64}, and not one
  * of the module's own routes or the configured reserved words.
  */
 
-ngx_int_t
-ngx_http_mcp_check_alias(ngx_http_mcp_loc_conf_t *mlcf, ngx_str_t *alias,
-    const char **why)
+ngx_http_mcp_alias_e
+ngx_http_mcp_check_alias(ngx_http_mcp_loc_conf_t *mlcf, ngx_str_t *alias)
 {
     ngx_str_t   *word;
     ngx_uint_t   i;
 
     if (ngx_http_mcp_valid_code(alias) != NGX_OK) {
-        *why = "invalid";
-        return NGX_DECLINED;
+        return NGX_HTTP_MCP_ALIAS_INVALID;
     }
 
     word = mlcf->reserved->elts;
@@ -398,12 +264,11 @@ ngx_http_mcp_check_alias(ngx_http_mcp_loc_conf_t *mlcf, ngx_str_t *alias,
         if (word[i].len == alias->len
             && ngx_strncasecmp(word[i].data, alias->data, alias->len) == 0)
         {
-            *why = "reserved";
-            return NGX_DECLINED;
+            return NGX_HTTP_MCP_ALIAS_RESERVED;
         }
     }
 
-    return NGX_OK;
+    return NGX_HTTP_MCP_ALIAS_OK;
 }
 
 

@@ -368,7 +368,7 @@ ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
     int64_t                   v, now;
     ngx_int_t                 bad, rc;
     ngx_str_t                 url, at;
-    const char               *field, *why;
+    const char               *field;
     ngx_http_mcp_loc_conf_t  *mlcf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
@@ -400,16 +400,21 @@ ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
         return rc;
     }
 
-    if (ngx_http_mcp_json_str(body, "alias", &req->alias, &bad) == NGX_OK
-        && ngx_http_mcp_check_alias(mlcf, &req->alias, &why) != NGX_OK)
-    {
-        if (why[0] == 'r') {
+    if (ngx_http_mcp_json_str(body, "alias", &req->alias, &bad) == NGX_OK) {
+        switch (ngx_http_mcp_check_alias(mlcf, &req->alias)) {
+
+        case NGX_HTTP_MCP_ALIAS_RESERVED:
             return ngx_http_mcp_fail(err, NGX_HTTP_CONFLICT, "alias_reserved",
                                      "alias \"%.*s\" is reserved",
                                      (int) req->alias.len, req->alias.data);
-        }
 
-        bad = 1;
+        case NGX_HTTP_MCP_ALIAS_INVALID:
+            bad = 1;
+            break;
+
+        case NGX_HTTP_MCP_ALIAS_OK:
+            break;
+        }
     }
 
     if (bad) {

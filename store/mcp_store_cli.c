@@ -14,7 +14,8 @@
  *                                    from (it carries its sequence)
  *     mcp-store check DIR            decodes every record
  *     mcp-store put DIR CODE URL [expires_at=T] [max_visits=N] [visits=N]
- *                            [tenant=NAME]
+ *                            [tenant=NAME] [schemes=LIST]
+ *                            [max_length=N]
  *                                    stores a link (bulk loads, tests);
  *                                    T in Unix seconds
  *     mcp-store sessions DIR         id<TAB>protocol<TAB>client_name<TAB>
@@ -31,6 +32,14 @@
  * record that does not decode is named on stderr, and the exit status is
  * 1.
  *
+ * put stores the URL in its canonical form (store/mcp_url.h) and refuses
+ * what the server would refuse, with the server's message: a scheme not
+ * in LIST (comma-separated, default "http,https", as mcp_url_schemes), a
+ * URL over N bytes (default 2048, as mcp_url_max_length), credentials,
+ * control characters, an invalid host or port.  The patterns of
+ * mcp_url_allow / mcp_url_deny and the link-to-itself check belong to the
+ * server's configuration, which the tool does not read.
+ *
  * --map-size=BYTES before the command sets the map size of the
  * environment (for a new one, or to grow one).
  *
@@ -42,12 +51,19 @@
 #define _POSIX_C_SOURCE  200809L
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <inttypes.h>
 
 #include "mcp_store_int.h"
 #include "mcp_store_op.h"
+#include "mcp_url.h"
+
+
+/* the defaults of mcp_url_schemes and mcp_url_max_length */
+#define MCP_STORE_CLI_SCHEMES  "http,https"
+#define MCP_STORE_CLI_URL_MAX  2048
 
 
 typedef struct {
@@ -63,6 +79,8 @@ static int mcp_store_cli_dump(mcp_store_t *s, char **argv);
 static int mcp_store_cli_copy(mcp_store_t *s, char **argv);
 static int mcp_store_cli_check(mcp_store_t *s, char **argv);
 static int mcp_store_cli_put(mcp_store_t *s, char **argv);
+static int mcp_store_cli_scheme_ok(void *data, const char *scheme,
+    size_t len);
 static int mcp_store_cli_sessions(mcp_store_t *s, char **argv);
 static int mcp_store_cli_session_put(mcp_store_t *s, char **argv);
 static int mcp_store_cli_list_one(void *data, const char *code,
@@ -91,7 +109,7 @@ static const struct {
     { "dump",     0, 0, MCP_STORE_RDONLY, mcp_store_cli_dump },
     { "copy",     1, 0, MCP_STORE_RDONLY, mcp_store_cli_copy },
     { "check",    0, 0, MCP_STORE_RDONLY, mcp_store_cli_check },
-    { "put",      2, 4, 0,                mcp_store_cli_put },
+    { "put",      2, 6, 0,                mcp_store_cli_put },
     { "sessions", 0, 0, MCP_STORE_RDONLY, mcp_store_cli_sessions },
     { "session-put", 1, 3, 0,             mcp_store_cli_session_put }
 };
@@ -145,6 +163,7 @@ main(int argc, char **argv)
                 "       mcp-store check DIR\n"
                 "       mcp-store put DIR CODE URL [expires_at=T] "
                 "[max_visits=N] [visits=N] [tenant=NAME]\n"
+                "                     [schemes=LIST] [max_length=N]\n"
                 "       mcp-store sessions DIR\n"
                 "       mcp-store session-put DIR ID [last_seen=T] "
                 "[protocol=V] [tenant=NAME]\n");
@@ -419,21 +438,28 @@ static int
 mcp_store_cli_put(mcp_store_t *s, char **argv)
 {
     int               rc;
-    char              c, **opt;
+    char              c, **opt, *url, err[256];
+    size_t            len;
+    mcp_url_t         u;
     mcp_store_link_t  link;
+    mcp_url_policy_t  policy;
 
     memset(&link, 0, sizeof(link));
 
-    link.url = argv[1];
-    link.url_len = strlen(argv[1]);
     link.created_at = (int64_t) time(NULL);
+
+    policy.max_len = MCP_STORE_CLI_URL_MAX;
+    policy.scheme_ok = mcp_store_cli_scheme_ok;
+    policy.data = MCP_STORE_CLI_SCHEMES;
 
     for (opt = argv + 2; *opt != NULL; opt++) {
         if (sscanf(*opt, "expires_at=%" SCNd64 "%c", &link.expires_at, &c)
                 == 1
             || sscanf(*opt, "max_visits=%" SCNu64 "%c", &link.max_visits, &c)
                 == 1
-            || sscanf(*opt, "visits=%" SCNu64 "%c", &link.visits, &c) == 1)
+            || sscanf(*opt, "visits=%" SCNu64 "%c", &link.visits, &c) == 1
+            || (sscanf(*opt, "max_length=%zu%c", &policy.max_len, &c) == 1
+                && policy.max_len != 0))
         {
             continue;
         }
@@ -444,13 +470,73 @@ mcp_store_cli_put(mcp_store_t *s, char **argv)
             continue;
         }
 
+        if (strncmp(*opt, "schemes=", 8) == 0) {
+            policy.data = *opt + 8;
+            continue;
+        }
+
         fprintf(stderr, "mcp-store: put: unknown option \"%s\"\n", *opt);
         return 2;
     }
 
+    len = strlen(argv[1]);
+
+    url = malloc(MCP_URL_CANON_SIZE(len));
+    if (url == NULL) {
+        return mcp_store_cli_failed("put", argv[0], MCP_STORE_ENOMEM);
+    }
+
+    rc = mcp_url_canon(argv[1], len, &policy, url, MCP_URL_CANON_SIZE(len),
+                       &u, err, sizeof(err));
+
+    if (rc != MCP_URL_OK) {
+        fprintf(stderr, "mcp-store: put %s: %s\n", argv[0], err);
+        free(url);
+        return 1;
+    }
+
+    link.url = url;
+    link.url_len = u.len;
+
     rc = mcp_store_link_put(s, argv[0], strlen(argv[0]), &link);
+
+    free(url);
+
     if (rc != MCP_STORE_OK) {
         return mcp_store_cli_failed("put", argv[0], rc);
+    }
+
+    return 0;
+}
+
+
+/* data is the comma-separated list of schemes= */
+
+static int
+mcp_store_cli_scheme_ok(void *data, const char *scheme, size_t len)
+{
+    size_t       i;
+    const char  *p, *end;
+
+    for (p = data; *p != '\0'; p = (*end == ',') ? end + 1 : end) {
+        end = strchr(p, ',');
+        if (end == NULL) {
+            end = p + strlen(p);
+        }
+
+        if ((size_t) (end - p) != len) {
+            continue;
+        }
+
+        for (i = 0; i < len; i++) {
+            if ((p[i] | 0x20) != (scheme[i] | 0x20)) {
+                break;
+            }
+        }
+
+        if (i == len) {
+            return 1;
+        }
     }
 
     return 0;

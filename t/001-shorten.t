@@ -45,7 +45,7 @@ __DATA__
 POST /shorten
 {"OriginalURL": "https://example.com"}
 --- error_code: 201
---- response_body_like: ^\{"ShortURL":"([0-9A-Za-z]{7})","code":"\1","short_url":"http://localhost/\1","url":"https://example.com"\}$
+--- response_body_like: ^\{"ShortURL":"([0-9A-Za-z]{7})","code":"\1","short_url":"http://localhost/\1","url":"https://example.com/"\}$
 
 
 
@@ -212,7 +212,7 @@ POST /shorten
 --- more_headers
 Content-Type: application/vnd.api+json; charset=utf-8
 --- error_code: 201
---- response_body_like: "url":"https://example.com"
+--- response_body_like: "url":"https://example.com/"
 
 
 
@@ -505,4 +505,4 @@ POST /shorten
 POST /shorten
 {"OriginalURL": "https://example.com", "alias": null, "expires_in": null, "max_visits": null}
 --- error_code: 201
---- response_body_like: ^\{"ShortURL":"[0-9A-Za-z]{7}",.*"url":"https://example.com"\}$
+--- response_body_like: ^\{"ShortURL":"[0-9A-Za-z]{7}",.*"url":"https://example.com/"\}$

@@ -4,7 +4,8 @@ use Test::Nginx::Socket;
 use File::Temp qw(tempdir);
 
 # Links are loaded with the store's command-line tool, so that every block
-# can run again (repeat_each) with the same result.
+# can run again (repeat_each) with the same result.  The tool stores URLs
+# in their canonical form, as POST /shorten does: "<y>" is "%3Cy%3E".
 
 my $dir = tempdir('ngx_mcp_XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $tool = $ENV{TEST_NGINX_MCP_STORE_TOOL} || 'build/store/mcp-store';
@@ -56,7 +57,7 @@ __DATA__
 GET /abc
 --- error_code: 302
 --- response_headers
-Location: https://example.com/landing?utm=1&x=<y>
+Location: https://example.com/landing?utm=1&x=%3Cy%3E
 
 
 
@@ -74,7 +75,7 @@ Cache-Control: private, max-age=90
 GET /abc
 --- error_code: 302
 --- response_body
-<!DOCTYPE html><title>Redirecting</title><a href="https://example.com/landing?utm=1&amp;x=&lt;y&gt;">https://example.com/landing?utm=1&amp;x=&lt;y&gt;</a>
+<!DOCTYPE html><title>Redirecting</title><a href="https://example.com/landing?utm=1&amp;x=%3Cy%3E">https://example.com/landing?utm=1&amp;x=%3Cy%3E</a>
 
 
 
@@ -83,7 +84,7 @@ GET /abc
 HEAD /abc
 --- error_code: 302
 --- response_headers
-Location: https://example.com/landing?utm=1&x=<y>
+Location: https://example.com/landing?utm=1&x=%3Cy%3E
 
 
 
@@ -114,7 +115,7 @@ location / { mcp_redirect; mcp_redirect_status 307; }
 GET /abc
 --- error_code: 307
 --- response_headers
-Location: https://example.com/landing?utm=1&x=<y>
+Location: https://example.com/landing?utm=1&x=%3Cy%3E
 
 
 
@@ -218,7 +219,7 @@ location /s/ { mcp_redirect; }
 GET /s/abc
 --- error_code: 302
 --- response_headers
-Location: https://example.com/landing?utm=1&x=<y>
+Location: https://example.com/landing?utm=1&x=%3Cy%3E
 
 
 
@@ -227,4 +228,4 @@ Location: https://example.com/landing?utm=1&x=<y>
 GET /abc?ref=mail
 --- error_code: 302
 --- response_headers
-Location: https://example.com/landing?utm=1&x=<y>
+Location: https://example.com/landing?utm=1&x=%3Cy%3E
