@@ -53,6 +53,7 @@ sub new {
         logged   => {},
         workers  => $args{workers} || 2,
         extra    => $args{http_extra} || '',
+        store    => $args{store_args} || '',
         http     => HTTP::Tiny->new(timeout => 10, keep_alive => 0),
         json     => JSON::PP->new->canonical,
     }, $class;
@@ -175,7 +176,7 @@ events {
 
 http {
     access_log off;
-    mcp_store $dir/data;
+    mcp_store $dir/data$self->{store};
 $cluster    mcp_visit_flush_interval 200ms;
 $self->{extra}
     server {
