@@ -68,27 +68,6 @@ sub wrk {
 }
 
 
-# medians of runs wrk runs of a scenario
-sub scenario {
-    my ($c, $i, $name, @args) = @_;
-
-    my (@rps, @p99);
-
-    wrk($c, $i, "$name warm-up", @args[0 .. $#args]);
-
-    for (1 .. $runs) {
-        my ($r, $p) = wrk($c, $i, $name, @args);
-        push @rps, $r;
-        push @p99, $p;
-    }
-
-    say sprintf '%s: %.0f req/s, p99 %.2f ms', $name, median(@rps),
-                median(@p99);
-
-    return (median(@rps), median(@p99));
-}
-
-
 # 1000 links on node i, their codes in a file for paths.lua
 sub seed {
     my ($c, $i, $file) = @_;
@@ -108,50 +87,33 @@ sub seed {
 
 my %r;
 
-# -- one node alone ----------------------------------------------------
+# Both set-ups run at once, and every scenario alternates between them
+# (alone, cluster, alone, cluster, ...): whatever else the machine does
+# weighs on both alike.
 
-{
-    my $c = NgxMcp::Cluster->new(name => 'bench-single', nats => 1,
-                                 workers => 1,
-                                 store_args => ' map_size=2g');
+my $single = NgxMcp::Cluster->new(name => 'bench-single', nats => 1,
+                                  workers => 1, port_offset => 50,
+                                  store_args => ' map_size=2g');
 
-    $c->node_start(1, no_cluster => 1);
-    NgxMcp::Cluster::wait_port($c->node_port(1), 10);
+$single->node_start(1, no_cluster => 1);
+NgxMcp::Cluster::wait_port($single->node_port(1), 10);
 
-    seed($c, 1, "$raw/codes-single.txt");
+my $c = NgxMcp::Cluster->new(name => 'bench-cluster', nats => 3,
+                             workers => 1, store_args => ' map_size=2g');
 
-    @r{qw(single_shorten single_shorten_p99)}
-        = scenario($c, 1, 'shorten, one node alone', '-s',
-                   'bench/wrk/shorten.lua', '@URL@/shorten');
-    @r{qw(single_many single_many_p99)}
-        = scenario($c, 1, "shorten, one node alone ($many connections)",
-                   '-s', 'bench/wrk/shorten.lua', '@URL@/shorten');
-    @r{qw(single_hit single_hit_p99)}
-        = scenario($c, 1, 'redirect, one node alone', '-s',
-                   'bench/wrk/paths.lua', '@URL@', '--',
-                   "$raw/codes-single.txt", '/');
+$c->nats_start_all;
+$c->node_start($_) for 1 .. 3;
 
-    $c->stop_all;
+for my $i (1 .. 3) {
+    defined $c->wait_writable($i, 30) or die "node $i takes no writes";
 }
 
+seed($single, 1, "$raw/codes-single.txt");
+seed($c, 1, "$raw/codes-cluster.txt");
 
-# -- the same node in a three-node cluster -----------------------------
 
+# lag: a link made on node 1, polled on node 2 until it redirects
 {
-    my $c = NgxMcp::Cluster->new(name => 'bench-cluster', nats => 3,
-                                 workers => 1,
-                                 store_args => ' map_size=2g');
-
-    $c->nats_start_all;
-    $c->node_start($_) for 1 .. 3;
-
-    for my $i (1 .. 3) {
-        defined $c->wait_writable($i, 30) or die "node $i takes no writes";
-    }
-
-    seed($c, 1, "$raw/codes-cluster.txt");
-
-    # lag: a link made on node 1, polled on node 2 until it redirects
     my @lag;
     my $http = HTTP::Tiny->new(keep_alive => 1, max_redirect => 0);
     my $u2 = 'http://127.0.0.1:' . $c->node_port(2);
@@ -176,19 +138,58 @@ my %r;
 
     say sprintf 'replication lag node 1 -> node 2: p50 %.2f ms, p99 %.2f ms '
                 . '(%d samples)', $r{lag_p50}, $r{lag_p99}, $samples;
+}
 
-    @r{qw(cluster_shorten cluster_shorten_p99)}
-        = scenario($c, 1, 'shorten, node 1 of 3', '-s',
-                   'bench/wrk/shorten.lua', '@URL@/shorten');
-    @r{qw(cluster_many cluster_many_p99)}
-        = scenario($c, 1, "shorten, node 1 of 3 ($many connections)",
-                   '-s', 'bench/wrk/shorten.lua', '@URL@/shorten');
-    @r{qw(cluster_hit cluster_hit_p99)}
-        = scenario($c, 1, 'redirect, node 1 of 3', '-s',
-                   'bench/wrk/paths.lua', '@URL@', '--',
-                   "$raw/codes-cluster.txt", '/');
 
-    # every node applied every write of the load
+# medians of alternating runs: (alone rps, p99, cluster rps, p99)
+sub ab {
+    my ($name, @args) = @_;
+
+    my (%rps, %p99);
+    my %set = (alone => $single, cluster => $c);
+
+    for my $t (qw(alone cluster)) {
+        my @a = @args;
+        s/\@CODES\@/$raw\/codes-$t.txt/ for @a;
+        s/codes-alone/codes-single/ for @a;
+        wrk($set{$t}, 1, "$name, $t, warm-up", @a);
+    }
+
+    for (1 .. $runs) {
+        for my $t (qw(alone cluster)) {
+            my @a = @args;
+            s/\@CODES\@/$raw\/codes-$t.txt/ for @a;
+            s/codes-alone/codes-single/ for @a;
+            my ($rr, $p) = wrk($set{$t}, 1, "$name, $t", @a);
+            push @{ $rps{$t} }, $rr;
+            push @{ $p99{$t} }, $p;
+        }
+    }
+
+    my @m = (median(@{ $rps{alone} }), median(@{ $p99{alone} }),
+             median(@{ $rps{cluster} }), median(@{ $p99{cluster} }));
+
+    say sprintf '%s: alone %.0f req/s (p99 %.2f ms), in the cluster %.0f '
+                . 'req/s (p99 %.2f ms)', $name, @m;
+
+    return @m;
+}
+
+
+@r{qw(single_shorten single_shorten_p99 cluster_shorten cluster_shorten_p99)}
+    = ab('shorten', '-s', 'bench/wrk/shorten.lua', '@URL@/shorten');
+
+@r{qw(single_many single_many_p99 cluster_many cluster_many_p99)}
+    = ab("shorten ($many connections)", '-s', 'bench/wrk/shorten.lua',
+         '@URL@/shorten');
+
+@r{qw(single_hit single_hit_p99 cluster_hit cluster_hit_p99)}
+    = ab('redirect', '-s', 'bench/wrk/paths.lua', '@URL@', '--', '@CODES@',
+         '/');
+
+
+# every node applied every write of the load
+{
     my $ok = NgxMcp::Cluster::wait_for(30, sub {
         my $a = $c->store_applied(1);
         return $a && $a == ($c->store_applied(2) // 0)
@@ -197,9 +198,10 @@ my %r;
 
     $r{converged} = defined $ok ? sprintf('%.1f s', $ok) : 'no (30 s)';
     $r{applied} = $c->store_applied(1);
-
-    $c->stop_all;
 }
+
+$c->stop_all;
+$single->stop_all;
 
 
 # -- the report --------------------------------------------------------
@@ -225,8 +227,9 @@ One node with one worker, first alone (no `mcp_cluster`), then as node 1
 of three nginx nodes on a JetStream cluster of three NATS servers
 (stream replicated three times), all on 127.0.0.1 and sharing the
 machine's cores with the load generator (wrk, %d connections unless
-said, %d runs of %d s after a warm-up; medians).  The other two nodes
-apply every write the load makes, on the same cores.
+said, %d runs of %d s after a warm-up, alone and in the cluster in
+turn; medians).  Both set-ups run all along; the other two nodes apply
+every write the load makes, on the same cores.
 
 A write in the cluster is answered once the stream has it on two of
 three servers and this node has applied it: with few connections the

@@ -12,7 +12,8 @@ package NgxMcp::Cluster;
 #     $c->stop_all;              # also done when the object goes away
 #
 # Ports: from TEST_NGINX_PORT (default 1984) + 100 on: NATS clients at
-# +100.., their routes at +110.., nginx nodes at +120...  Everything goes
+# +100.., their routes at +110.., nginx nodes at +120..; port_offset =>
+# N moves them all by N, for two sets at once.  Everything goes
 # under t/servroot-cluster-NAME/, removed at the start of a run and kept
 # after it for a look at the logs.
 #
@@ -36,7 +37,7 @@ sub new {
     my ($class, %args) = @_;
 
     my $top = getcwd();
-    my $base = ($ENV{TEST_NGINX_PORT} || 1984) + 100;
+    my $base = ($ENV{TEST_NGINX_PORT} || 1984) + 100 + ($args{port_offset} || 0);
 
     my $self = bless {
         name     => $args{name} || 'cluster',
