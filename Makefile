@@ -2,6 +2,7 @@
 #
 #   make          build build/ngx_mcp_module.so and the store library
 #   make run      install what is missing, build, serve on 127.0.0.1:$(PORT)
+#                 (FIXTURES=1: with the MCP conformance fixtures)
 #   make test     install what is missing, build, run every test: the
 #                 store's unit tests, a short run of each fuzzer, the
 #                 Test::Nginx suites (and again with the module under ASan
@@ -12,9 +13,20 @@
 #                 cluster's to bench/RESULTS-cluster.md)
 #   make bench-cluster
 #                 the cluster's benchmarks alone
+#
+# make test prints a summary of each part; a part's whole output is in
+# build/logs/ (the store's tests, the fuzzers) or build/test-mcp/, and is
+# shown when the part fails.  Its ports, on 127.0.0.1: TEST_NGINX_PORT
+# for the Test::Nginx suites, plain and under ASan (default 1984; t/004
+# and t/020 take the port 7 and 8 above it too; the cluster suites, NATS
+# included, 100 to 130 above it), and PORT for the MCP tests (default
+# 1999; make run's 8080 is not passed on), e.g.
+#
+#   make test TEST_NGINX_PORT=5000 PORT=5090
 
 PORT     ?= 8080
 DATA_DIR ?= var/data
+FIXTURES ?= 0
 
 .PHONY: all module store deps run test test-store test-nginx test-asan test-mcp \
         test-cluster fuzz fuzz-smoke bench bench-cluster clean
@@ -32,12 +44,17 @@ deps:
 
 run: deps
 	$(MAKE) all
-	PORT=$(PORT) DATA_DIR=$(DATA_DIR) ./scripts/run.sh
+	PORT=$(PORT) DATA_DIR=$(DATA_DIR) FIXTURES=$(FIXTURES) ./scripts/run.sh
 
 test: deps
 	$(MAKE) all
-	$(MAKE) test-store
-	$(MAKE) fuzz-smoke
+	@mkdir -p build/logs
+	@echo "test-store: the store's unit tests (log: build/logs/test-store.log)"
+	@$(MAKE) --no-print-directory test-store > build/logs/test-store.log 2>&1 \
+	    || { cat build/logs/test-store.log; exit 1; }
+	@grep -E '^(Files=|Result:)' build/logs/test-store.log
+	@echo "fuzz-smoke: each fuzzer for 10 s (logs: build/fuzz/logs/)"
+	@$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) test-nginx
 	$(MAKE) test-asan
 	$(MAKE) test-mcp
@@ -62,7 +79,7 @@ fuzz:
 	$(MAKE) -C fuzz run
 
 fuzz-smoke:
-	$(MAKE) -C fuzz -j2 smoke
+	$(MAKE) --no-print-directory -C fuzz -j2 smoke
 
 bench:
 	./bench/run.sh

@@ -136,7 +136,8 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_context_tools[] = {
       ngx_http_mcp_context_list },
 
     { "context_clear", "Delete a conversation",
-      "Deletes a context with all its messages and its summary.",
+      "Deletes a context with all its messages and its summary. A very "
+      "long one takes several calls: call again until cleared is true.",
       "{\"type\": \"object\", \"properties\": {" NGX_HTTP_MCP_CTX_PROPS "},"
       "\"required\": [\"context_id\"]}",
       "{\"type\": \"object\", \"properties\": {"
@@ -238,6 +239,12 @@ ngx_http_mcp_ctx_begin(ngx_http_mcp_call_t *call, json_t *args,
 static json_t *
 ngx_http_mcp_ctx_end(ngx_http_mcp_ctx_t *c, int rc, json_t *structured)
 {
+    if (structured != NULL && mcp_store_txn_truncated(c->txn)
+        && json_object_set_new(structured, "truncated", json_true()) != 0)
+    {
+        c->failed = 1;
+    }
+
     if (c->failed) {
         json_decref(structured);
         structured = NULL;
@@ -518,6 +525,16 @@ ngx_http_mcp_add_message(void *data, const mcp_store_message_t *m)
 }
 
 
+/* context_search reads one message from a hit's seq: the first */
+static int
+ngx_http_mcp_add_first_message(void *data, const mcp_store_message_t *m)
+{
+    (void) ngx_http_mcp_add_message(data, m);
+
+    return 1;
+}
+
+
 static json_t *
 ngx_http_mcp_context_search(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
@@ -564,17 +581,16 @@ ngx_http_mcp_context_search(ngx_http_mcp_call_t *call, json_t *args,
                                   c.id.len, (char *) query.data, query.len,
                                   0, hits, limit, &nhits, &total);
 
-    for (i = 0; rc == MCP_STORE_OK && i < nhits && !c.failed; i++) {
+    /* the hits read while the work budget lasts */
+
+    for (i = 0; rc == MCP_STORE_OK && i < nhits && !c.failed
+                && !mcp_store_txn_spent(c.txn); i++)
+    {
         before = json_array_size(c.list);
 
         rc = mcp_store_message_list(c.txn, &c.scope, hits[i].doc,
                                     hits[i].doc_len, hits[i].seq, 0,
-                                    ngx_http_mcp_add_message, &c);
-
-        /* one message: the first the list gives, from seq on */
-        while (json_array_size(c.list) > before + 1) {
-            json_array_remove(c.list, json_array_size(c.list) - 1);
-        }
+                                    ngx_http_mcp_add_first_message, &c);
 
         item = json_array_get(c.list, before);
 
@@ -710,7 +726,8 @@ ngx_http_mcp_context_clear(ngx_http_mcp_call_t *call, json_t *args,
                                 rc != MCP_STORE_OK ? NULL
                                 : json_pack("{s:s%, s:b}", "context_id",
                                             c.id.data, c.id.len,
-                                            "cleared", 1));
+                                            "cleared",
+                                            !mcp_store_txn_truncated(c.txn)));
 }
 
 
@@ -766,6 +783,13 @@ ngx_http_mcp_context_read(ngx_http_mcp_call_t *call, json_t *params,
         json = json_pack("{s:s%, s:I, s:O}", "context_id", c.id.data,
                          c.id.len, "tokens", (json_int_t) ctx.tokens,
                          "messages", c.list);
+    }
+
+    if (json != NULL && mcp_store_txn_truncated(c.txn)
+        && json_object_set_new(json, "truncated", json_true()) != 0)
+    {
+        json_decref(json);
+        json = NULL;
     }
 
     mcp_store_txn_abort(c.txn);

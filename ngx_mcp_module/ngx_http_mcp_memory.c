@@ -634,6 +634,13 @@ ngx_http_mcp_graph_result(ngx_http_mcp_graph_t *g, ngx_str_t *next)
         return NULL;
     }
 
+    if (mcp_store_txn_truncated(g->txn)
+        && json_object_set_new(graph, "truncated", json_true()) != 0)
+    {
+        json_decref(graph);
+        return NULL;
+    }
+
     if (next && next->len
         && (ngx_http_mcp_cursor_encode(g->call->r->pool, next, &cursor)
             != NGX_OK
@@ -1150,7 +1157,7 @@ ngx_http_mcp_graph_read(ngx_http_mcp_call_t *call, json_t *args,
                                ngx_http_mcp_add_entity, &g, &more);
 
     if (rc == MCP_STORE_OK && !g.failed) {
-        if (limit == 0 && after.len == 0) {
+        if (limit == 0 && after.len == 0 && !more) {
             rc = mcp_store_relation_list(g.txn, &g.scope, NULL, 0, NULL, 0,
                                          ngx_http_mcp_add_relation, &g,
                                          &more);
@@ -1237,7 +1244,9 @@ ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
                                  query.len, offset, hits, limit, &nhits,
                                  &total);
 
-    for (i = 0; rc == MCP_STORE_OK && i < nhits && !g.failed; i++) {
+    for (i = 0; rc == MCP_STORE_OK && i < nhits && !g.failed
+                && !mcp_store_txn_spent(g.txn); i++)
+    {
         e.observations = g.obs;
 
         rc = mcp_store_entity_get(g.txn, &g.scope, hits[i].doc,
@@ -1253,6 +1262,9 @@ ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
     }
 
     ngx_str_null(&next);
+
+    /* the hits read, which the work budget may have cut short */
+    nhits = i;
 
     if (offset + nhits < total) {
         next.data = ngx_pnalloc(call->r->pool, NGX_INT_T_LEN);

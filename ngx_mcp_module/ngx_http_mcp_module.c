@@ -14,9 +14,25 @@
 #define NGX_HTTP_MCP_SWEEP_INTERVAL   60000
 #define NGX_HTTP_MCP_SWEEP_BATCH      1000
 
+/* LMDB needs a few pages for its meta and root pages */
+#define NGX_HTTP_MCP_MAP_SIZE_MIN     (64 * 1024)
+
+
+/* what ngx_http_mcp_reach_probe() found */
+typedef struct {
+    size_t                     len;     /* of the path not entered, or 0 */
+    ngx_err_t                  err;
+} ngx_http_mcp_reach_t;
+
 
 static void *ngx_http_mcp_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf);
+static size_t ngx_http_mcp_map_limit(void);
+static char *ngx_http_mcp_check_conf(ngx_cycle_t *cycle, void *conf);
+static ngx_int_t ngx_http_mcp_store_reachable(ngx_cycle_t *cycle,
+    ngx_str_t *path, ngx_core_conf_t *ccf);
+static ngx_http_mcp_reach_t ngx_http_mcp_reach_probe(u_char *path,
+    ngx_core_conf_t *ccf);
 static void *ngx_http_mcp_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -251,6 +267,37 @@ ngx_module_t  ngx_mcp_module = {
 };
 
 
+/*
+ * A core module without directives, for its init_conf: core modules' run
+ * once the whole configuration is read, when the workers' user is known
+ * ("user" may follow the http block, and its default is set only then),
+ * and a failure there refuses the configuration ("nginx -t", a reload)
+ * without ending a running master.
+ */
+
+static ngx_core_module_t  ngx_mcp_core_module_ctx = {
+    ngx_string("mcp_core"),
+    NULL,                                  /* create configuration */
+    ngx_http_mcp_check_conf                /* init configuration */
+};
+
+
+ngx_module_t  ngx_mcp_core_module = {
+    NGX_MODULE_V1,
+    &ngx_mcp_core_module_ctx,              /* module context */
+    NULL,                                  /* module directives */
+    NGX_CORE_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
 /* Routes of the module itself: never handed out as codes or aliases. */
 static ngx_str_t  ngx_http_mcp_default_reserved[] = {
     ngx_string("shorten"),
@@ -307,6 +354,7 @@ ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf)
 
     int           rc;
     char          err[512];
+    size_t        limit;
     mcp_store_t  *store;
 
     ngx_conf_init_size_value(mmcf->map_size, 64 * 1024 * 1024);
@@ -345,6 +393,21 @@ ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf)
 
     rc = mcp_store_open(&store, (char *) mmcf->path.data, mmcf->map_size,
                         MCP_STORE_NOSYNC, err, sizeof(err));
+
+    if (rc == MCP_STORE_ENOMEM) {
+        limit = ngx_http_mcp_map_limit();
+
+        if (mmcf->map_size > limit << 30) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "mcp_store \"%V\" cannot be used: map_size is "
+                          "more address space than nginx can map here "
+                          "(about %uzg at most): set a smaller map_size, "
+                          "the data file grows only as it fills (%s)",
+                          &mmcf->path, limit, err);
+            return NGX_CONF_ERROR;
+        }
+    }
+
     if (rc != MCP_STORE_OK) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "mcp_store \"%V\" cannot be used: %s",
@@ -355,6 +418,242 @@ ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf)
     mcp_store_close(store);
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The largest map this process could make now, in gigabytes, found by
+ * reserving address space (nothing is committed): what a map_size that
+ * mdb_env_open() could not map must stay under.
+ */
+
+static size_t
+ngx_http_mcp_map_limit(void)
+{
+    void    *p;
+    size_t   lo, hi, mid;
+
+    lo = 0;
+    hi = ngx_min(NGX_MAX_SIZE_T_VALUE >> 30, (size_t) 1 << 20);
+
+    while (lo < hi) {
+        mid = lo + (hi - lo + 1) / 2;
+
+        p = mmap(NULL, mid << 30, PROT_NONE,
+                 MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0);
+
+        if (p == MAP_FAILED) {
+            hi = mid - 1;
+
+        } else {
+            (void) munmap(p, mid << 30);
+            lo = mid;
+        }
+    }
+
+    return lo;
+}
+
+
+/*
+ * The workers must reach the store as the "user" nginx switches them to:
+ * the master, as root, opened it without trouble, but a worker that
+ * cannot would exit at start while the master stays up and every
+ * request hangs.  Refused here, with the path named, the configuration
+ * fails "nginx -t", and a reload into it leaves the old workers serving.
+ */
+
+static char *
+ngx_http_mcp_check_conf(ngx_cycle_t *cycle, void *conf)
+{
+    ngx_file_info_t            fi;
+    ngx_core_conf_t           *ccf;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    if (ngx_process == NGX_PROCESS_SIGNALLER) {
+        return NGX_CONF_OK;
+    }
+
+    mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_module);
+    if (mmcf == NULL || mmcf->path.data == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    /* only workers forked by a master running as root change user */
+
+    if (geteuid() != 0 || !ccf->master
+        || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT || ccf->user == 0)
+    {
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_http_mcp_store_reachable(cycle, &mmcf->path, ccf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* the directory is the workers' once ngx_http_mcp_init_module() hands
+     * it over: the owner's bits are theirs */
+
+    if (ngx_file_info(mmcf->path.data, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      ngx_file_info_n " \"%V\" failed", &mmcf->path);
+        return NGX_CONF_ERROR;
+    }
+
+    if ((ngx_file_access(&fi) & (S_IWUSR|S_IXUSR)) != (S_IWUSR|S_IXUSR)) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "mcp_store \"%V\" cannot be used by the workers' "
+                      "user \"%s\": its mode 0%ui%ui%ui does not let its "
+                      "owner write and search it",
+                      &mmcf->path, ccf->username,
+                      (ngx_uint_t) (ngx_file_access(&fi) >> 6) & 7,
+                      (ngx_uint_t) (ngx_file_access(&fi) >> 3) & 7,
+                      (ngx_uint_t) ngx_file_access(&fi) & 7);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Whether the workers' user can enter every directory above path: asked
+ * of the kernel by a child process that takes the workers' credentials
+ * (so groups and ACLs count as they will), which reports the first
+ * directory it could not enter.  NGX_ERROR once that is logged; a probe
+ * that cannot run is logged and lets the configuration through.
+ */
+
+static ngx_int_t
+ngx_http_mcp_store_reachable(ngx_cycle_t *cycle, ngx_str_t *path,
+    ngx_core_conf_t *ccf)
+{
+    int                    status;
+    ssize_t                n;
+    ngx_fd_t               fd[2];
+    ngx_pid_t              pid;
+    ngx_http_mcp_reach_t   r;
+
+    if (pipe(fd) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno, "pipe() failed");
+        return NGX_OK;
+    }
+
+    pid = fork();
+
+    if (pid == 0) {
+        (void) close(fd[0]);
+        r = ngx_http_mcp_reach_probe(path->data, ccf);
+        n = write(fd[1], &r, sizeof(ngx_http_mcp_reach_t));
+        _exit(n == (ssize_t) sizeof(ngx_http_mcp_reach_t) ? 0 : 1);
+    }
+
+    (void) close(fd[1]);
+
+    ngx_memzero(&r, sizeof(ngx_http_mcp_reach_t));
+    n = -1;
+
+    if (pid == -1) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno, "fork() failed");
+
+    } else {
+        do {
+            n = read(fd[0], &r, sizeof(ngx_http_mcp_reach_t));
+        } while (n == -1 && ngx_errno == NGX_EINTR);
+
+        while (waitpid(pid, &status, 0) == -1 && ngx_errno == NGX_EINTR) {
+            /* void */
+        }
+    }
+
+    (void) close(fd[0]);
+
+    if (n != (ssize_t) sizeof(ngx_http_mcp_reach_t)) {
+        if (pid != -1) {
+            ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                          "mcp_store \"%V\": could not check that the "
+                          "workers' user \"%s\" reaches it",
+                          path, ccf->username);
+        }
+
+        return NGX_OK;
+    }
+
+    if (r.len == 0) {
+        return NGX_OK;
+    }
+
+    if (r.len == (size_t) -1) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, r.err,
+                      "mcp_store \"%V\": cannot take the workers' user "
+                      "\"%s\" to check that it reaches the store",
+                      path, ccf->username);
+        return NGX_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cycle->log, r.err,
+                  "mcp_store \"%V\" cannot be used by the workers' user "
+                  "\"%s\": it cannot enter \"%*s\"",
+                  path, ccf->username, r.len, path->data);
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * In the child: the workers' credentials, then "/", "/a" and "/a/b" for
+ * "/a/b/store" (the store's directory itself is the workers' own by the
+ * time they open it).  path is the child's copy: it is cut in place.
+ */
+
+static ngx_http_mcp_reach_t
+ngx_http_mcp_reach_probe(u_char *path, ngx_core_conf_t *ccf)
+{
+    u_char                *p, *last;
+    ngx_http_mcp_reach_t   r;
+
+    ngx_memzero(&r, sizeof(ngx_http_mcp_reach_t));
+
+    if (setgid(ccf->group) == -1
+        || initgroups(ccf->username, ccf->group) == -1
+        || setuid(ccf->user) == -1)
+    {
+        r.len = (size_t) -1;
+        r.err = ngx_errno;
+        return r;
+    }
+
+    if (access("/", X_OK) == -1) {
+        r.len = 1;
+        r.err = ngx_errno;
+        return r;
+    }
+
+    last = path + ngx_strlen(path);
+
+    while (last > path + 1 && last[-1] == '/') {
+        last--;
+    }
+
+    for (p = path + 1; p < last; p++) {
+        if (*p != '/' || p[-1] == '/') {
+            continue;
+        }
+
+        *p = '\0';
+
+        if (access((char *) path, X_OK) == -1) {
+            r.len = (size_t) (p - path);
+            r.err = ngx_errno;
+            return r;
+        }
+
+        *p = '/';
+    }
+
+    return r;
 }
 
 
@@ -536,10 +835,16 @@ ngx_http_mcp_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             s.data = value[i].data + 9;
 
             mmcf->map_size = (size_t) ngx_parse_offset(&s);
-            if (mmcf->map_size == (size_t) NGX_ERROR
-                || mmcf->map_size < 64 * 1024)
-            {
+            if (mmcf->map_size == (size_t) NGX_ERROR) {
                 goto invalid;
+            }
+
+            if (mmcf->map_size < NGX_HTTP_MCP_MAP_SIZE_MIN) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid parameter \"%V\": map_size "
+                                   "must be at least %uzk", &value[i],
+                                   (size_t) NGX_HTTP_MCP_MAP_SIZE_MIN / 1024);
+                return NGX_CONF_ERROR;
             }
 
             continue;
@@ -1057,7 +1362,7 @@ ngx_http_mcp_sweep_handler(ngx_event_t *ev)
 {
     ngx_http_mcp_main_conf_t *mmcf = ev->data;
 
-    int         rc;
+    int         rc, more;
     size_t      removed, contexts;
     ngx_uint_t  again;
 
@@ -1068,14 +1373,15 @@ ngx_http_mcp_sweep_handler(ngx_event_t *ev)
     rc = mcp_store_session_expire(mmcf->store,
                                   ngx_time()
                                   - (int64_t) (mmcf->session_timeout / 1000),
-                                  NGX_HTTP_MCP_SWEEP_BATCH, &removed);
+                                  NGX_HTTP_MCP_SWEEP_BATCH, &removed, &more);
 
     if (rc == MCP_STORE_OK) {
-        again = (removed == NGX_HTTP_MCP_SWEEP_BATCH);
+        again = more;
 
         rc = mcp_store_context_expire(mmcf->store, ngx_time(),
-                                      NGX_HTTP_MCP_SWEEP_BATCH, &contexts);
-        again |= (contexts == NGX_HTTP_MCP_SWEEP_BATCH);
+                                      NGX_HTTP_MCP_SWEEP_BATCH, &contexts,
+                                      &more);
+        again |= more;
     }
 
     if (rc != MCP_STORE_OK) {
@@ -1089,7 +1395,7 @@ ngx_http_mcp_sweep_handler(ngx_event_t *ev)
                       "contexts expired", &mmcf->path, removed, contexts);
     }
 
-    /* a full batch: more are waiting, come back soon */
+    /* a batch cut short: more are waiting, come back soon */
 
     if (!ngx_exiting) {
         ngx_add_timer(ev, again ? 1000 : NGX_HTTP_MCP_SWEEP_INTERVAL);

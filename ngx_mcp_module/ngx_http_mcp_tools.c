@@ -579,6 +579,10 @@ ngx_http_mcp_walk_link(void *data, const char *code, size_t code_len,
     u_char  *uri;
     json_t  *item;
 
+    if (link == NULL) {
+        goto last;      /* the store stopped here, past others' links */
+    }
+
     if ((w->since && link->created_at < w->since)
         || (w->until && link->created_at >= w->until))
     {
@@ -613,6 +617,8 @@ ngx_http_mcp_walk_link(void *data, const char *code, size_t code_len,
         w->failed = 1;
         return 1;
     }
+
+last:
 
     if (w->last) {
         w->last->data = ngx_pnalloc(w->r->pool, code_len);

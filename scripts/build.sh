@@ -3,7 +3,8 @@
 #
 # NGINX_SRC    nginx source tree (default: Debian's nginx-dev tree,
 #              /usr/share/nginx/src, configured with its conf_flags so that
-#              the module loads into Debian's stock nginx)
+#              the module loads into Debian's stock nginx): a release
+#              tarball's (./configure) or a git checkout's (auto/configure)
 # NGINX_CONFIGURE_ARGS
 #              configure arguments for a tree without conf_flags
 #              (default: --with-compat)
@@ -25,10 +26,19 @@ case $out in /*) ;; *) out=$top/$out ;; esac
 tree=$out/nginx
 cc_opt="-O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2 ${MCP_CC_OPT:-}"
 
-if [ ! -x "$src/configure" ]; then
-    echo "build.sh: no nginx source tree at $src" >&2
-    echo "build.sh: install nginx-dev (apt-get install nginx-dev)" \
-         "or set NGINX_SRC" >&2
+# a release has ./configure; a git checkout of nginx only auto/configure
+if [ -f "$src/configure" ]; then
+    configure=./configure
+elif [ -f "$src/auto/configure" ]; then
+    configure=auto/configure
+elif [ -n "${NGINX_SRC:-}" ]; then
+    echo "build.sh: NGINX_SRC=$src is not an nginx source tree:" \
+         "it has neither configure (a release) nor auto/configure" \
+         "(a git checkout)" >&2
+    exit 1
+else
+    echo "build.sh: no nginx source tree at $src: install nginx-dev" \
+         "(apt-get install nginx-dev) or set NGINX_SRC to one" >&2
     exit 1
 fi
 
@@ -49,7 +59,7 @@ then
     rm -rf "$tree"
     mkdir -p "$tree"
     cp -a "$src/." "$tree/"
-    (cd "$tree" && ./configure "${args[@]}" > configure.log 2>&1) || {
+    (cd "$tree" && sh "$configure" "${args[@]}" > configure.log 2>&1) || {
         tail -n 30 "$tree/configure.log" >&2
         exit 1
     }

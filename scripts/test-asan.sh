@@ -40,8 +40,15 @@ nginx=${TEST_NGINX_BINARY:-$(command -v nginx || echo /usr/sbin/nginx)}
 logs=$out/logs
 rm -rf "$logs"
 mkdir -p "$logs"
-# workers run as the "user" of nginx.conf ("nobody" in t/004 and t/020)
-chmod 1777 "$logs"
+
+# Workers run as the "user" of nginx.conf ("nobody" in t/004, t/005 and
+# t/020, run as root), and write their reports themselves: to a directory
+# they can reach wherever the repository is (a clone under a 0700 home
+# would hide build/ from them, and their reports with it), moved to
+# $logs at the end.
+reports_dir=$(mktemp -d "${TMPDIR:-/tmp}/ngx_mcp_asan.XXXXXX")
+chmod 1777 "$reports_dir"
+trap 'rm -rf "$reports_dir"' EXIT
 
 wrapper=$out/nginx.sh
 cat > "$wrapper" << EOF
@@ -54,12 +61,13 @@ chmod 0755 "$wrapper"
 
 export TEST_NGINX_BINARY=$wrapper
 export TEST_NGINX_LOAD_MODULES=$out/ngx_mcp_module.so
-export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$logs/asan
-export UBSAN_OPTIONS=print_stacktrace=1:log_path=$logs/ubsan
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$reports_dir/asan
+export UBSAN_OPTIONS=print_stacktrace=1:log_path=$reports_dir/ubsan
 
 rc=0
 ./scripts/test-nginx.sh "$@" || rc=$?
 
+find "$reports_dir" -mindepth 1 -maxdepth 1 -exec mv -t "$logs" {} +
 reports=$(find "$logs" -type f | sort)
 
 if [ -n "$reports" ]; then

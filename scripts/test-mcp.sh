@@ -25,7 +25,8 @@
 #
 # PORT      port to serve on (default 1999)
 # MCP_URL   test an MCP server that is already running instead, e.g.
-#           MCP_URL=http://127.0.0.1:8080/mcp (no nginx is started);
+#           MCP_URL=http://127.0.0.1:8080/mcp (no nginx is started) with
+#           the conformance fixtures on: "make run FIXTURES=1" serves them;
 #           BASE_URL is then where its short links redirect (default: the
 #           origin of MCP_URL)
 # MCP_TEST_TIMEOUT
@@ -245,6 +246,12 @@ if [[ $suites == *" conformance "* ]]; then
             }' "$logs/conformance" "${bad_list[@]}" || true
     fi
 
+    if [ "$n_bad" -gt 0 ] && [ -n "${MCP_URL:-}" ]; then
+        say "(a) the scenarios call the test_* tools, test:// resources and" \
+            "test_* prompts of mcp_conformance_fixtures: is it on at" \
+            "$mcp_url? (make run FIXTURES=1 serves them)"
+    fi
+
     n_pass=$((n_all - n_expected - n_bad))
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
         say "(a) timed out after ${limit}s"
@@ -271,14 +278,15 @@ tap_count() {
     echo "${n:-0}"
 }
 
-# node --test on one file of mcp/, its spec on stdout, its TAP in the logs
+# node --test on one file of mcp/, its spec on stdout (mcp/reporter.mjs:
+# a TODO test in one line), its TAP in the logs
 node_tests() {
     local label=$1 suite=$2 file=$3 tap=$logs/$2.tap rc=0 pass fail skip todo
     [[ $suites == *" $suite "* ]] || return 0
     say "($label) $file against $mcp_url"
     (cd "$mcp" && export MCP_URL=$mcp_url BASE_URL=$base_url &&
         timeout -k 10 "$limit" "$node" --test \
-            --test-reporter=spec --test-reporter-destination=stdout \
+            --test-reporter=./reporter.mjs --test-reporter-destination=stdout \
             --test-reporter=tap --test-reporter-destination="$tap" \
             "$file") || rc=$?
     pass=$(tap_count "$tap" pass)

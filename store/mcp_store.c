@@ -59,6 +59,9 @@ static int mcp_store_schema_check(mcp_store_t *s, MDB_txn *txn,
 static int mcp_store_env_begin(mcp_store_t *s, unsigned flags,
     MDB_txn **txn);
 static int mcp_store_map_adopt(mcp_store_t *s);
+static int mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
+    uint64_t *limit);
+static MDB_dbi mcp_store_kind_dbi(mcp_store_t *s, unsigned kind);
 static int mcp_store_reader_count(const char *msg, void *ctx);
 
 
@@ -422,25 +425,47 @@ mcp_store_read_begin(mcp_store_t *s, MDB_txn **txn)
 int
 mcp_store_write_begin(mcp_store_t *s, MDB_txn **txn)
 {
+    int       rc;
+    uint64_t  limit;
+
     if (s->txn.mdb != NULL) {
         return MCP_STORE_EBUSY;
     }
 
     mcp_store_release(s);
 
-    return mcp_store_rc(mcp_store_env_begin(s, 0, txn));
+    rc = mcp_store_env_begin(s, 0, txn);
+
+    if (rc == MDB_SUCCESS) {
+        rc = mcp_store_pages(s, *txn, &s->pages, &limit);
+
+        if (rc != MDB_SUCCESS) {
+            mdb_txn_abort(*txn);
+        }
+    }
+
+    return mcp_store_rc(rc);
 }
 
 
 /*
- * Commits txn if rc is MCP_STORE_OK, aborts it otherwise, and returns the
- * outcome.  A full map, met by a put or by the commit, leaves nothing
- * changed.
+ * A full map, met by a put, by the commit or by the reserve, leaves
+ * nothing changed.
  */
 
 int
 mcp_store_write_end(mcp_store_t *s, MDB_txn *txn, int rc)
 {
+    uint64_t  pages, limit;
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_rc(mcp_store_pages(s, txn, &pages, &limit));
+
+        if (rc == MCP_STORE_OK && pages > s->pages && pages > limit) {
+            rc = MCP_STORE_FULL;
+        }
+    }
+
     if (rc == MCP_STORE_OK) {
         /* a failed commit has aborted txn already */
         rc = mcp_store_rc(mdb_txn_commit(txn));
@@ -497,19 +522,23 @@ mcp_store_key_begin(mcp_store_t *s, const char *key, size_t key_len,
 
 
 int
-mcp_store_key_get(mcp_store_t *s, const MDB_dbi *dbi, const char *key,
-    size_t key_len, MDB_val *val)
+mcp_store_key_read(mcp_store_t *s, unsigned kind, const char *key,
+    size_t key_len, void *rec)
 {
     int       rc;
     MDB_txn  *txn;
-    MDB_val   k;
+    MDB_val   k, val;
+
+    if (s == NULL || rec == NULL) {
+        return MCP_STORE_EINVAL;
+    }
 
     rc = mcp_store_key(&k, key, key_len);
     if (rc != MCP_STORE_OK) {
         return rc;
     }
 
-    if (dbi == NULL) {
+    if (kind == MCP_STORE_RECORD_SESSION && !s->has_sessions) {
         if (s->txn.mdb != NULL) {
             return MCP_STORE_EBUSY;
         }
@@ -523,7 +552,11 @@ mcp_store_key_get(mcp_store_t *s, const MDB_dbi *dbi, const char *key,
         return rc;
     }
 
-    rc = mcp_store_rc(mdb_get(txn, *dbi, &k, val));
+    rc = mcp_store_rc(mdb_get(txn, mcp_store_kind_dbi(s, kind), &k, &val));
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_record_decode(kind, val.mv_data, val.mv_size, rec);
+    }
 
     if (rc != MCP_STORE_OK) {
         mcp_store_release(s);
@@ -534,7 +567,7 @@ mcp_store_key_get(mcp_store_t *s, const MDB_dbi *dbi, const char *key,
 
 
 int
-mcp_store_key_delete(mcp_store_t *s, MDB_dbi dbi, const char *key,
+mcp_store_key_delete(mcp_store_t *s, unsigned kind, const char *key,
     size_t key_len)
 {
     int       rc;
@@ -546,9 +579,30 @@ mcp_store_key_delete(mcp_store_t *s, MDB_dbi dbi, const char *key,
         return rc;
     }
 
-    rc = mcp_store_rc(mdb_del(txn, dbi, &k, NULL));
+    rc = mcp_store_rc(mdb_del(txn, mcp_store_kind_dbi(s, kind), &k, NULL));
 
     return mcp_store_write_end(s, txn, rc);
+}
+
+
+int
+mcp_store_record_get(mcp_store_t *s, MDB_txn *txn, unsigned kind,
+    const char *key, size_t key_len, MDB_val *k, void *rec)
+{
+    int      rc;
+    MDB_val  val;
+
+    if (mcp_store_key(k, key, key_len) != MCP_STORE_OK) {
+        return MCP_STORE_NOTFOUND;
+    }
+
+    rc = mcp_store_rc(mdb_get(txn, mcp_store_kind_dbi(s, kind), k, &val));
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_record_decode(kind, val.mv_data, val.mv_size, rec);
+    }
+
+    return rc;
 }
 
 
@@ -973,6 +1027,84 @@ mcp_store_map_adopt(mcp_store_t *s)
     }
 
     return rc;
+}
+
+
+/*
+ * The pages in use in txn's view: the two meta pages and every page of
+ * every database's tree (the free list's own too, not the free pages it
+ * lists), and *limit, the most that writes other than deletes may leave
+ * in use (see MCP_STORE_RESERVE_SHARE).
+ */
+
+static int
+mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
+    uint64_t *limit)
+{
+    int                    rc;
+    size_t                 i, n;
+    MDB_dbi                dbi[MCP_STORE_MAX_DBS + 2];
+    MDB_stat               st;
+    uint64_t               map, reserve, floor;
+    MDB_envinfo            info;
+    const mcp_store_db_t  *db;
+
+    /* LMDB's free list and main database are 0 and 1 */
+
+    n = 0;
+    dbi[n++] = 0;
+    dbi[n++] = 1;
+    dbi[n++] = s->meta;
+    dbi[n++] = s->links;
+
+    if (s->has_sessions) {
+        dbi[n++] = s->sessions;
+    }
+
+    for (db = mcp_store_context_group; s->has_context && db->name; db++) {
+        dbi[n++] = *(MDB_dbi *) ((char *) s + db->offset);
+    }
+
+    *pages = 2;
+
+    for (i = 0; i < n; i++) {
+        rc = mdb_stat(txn, dbi[i], &st);
+        if (rc != MDB_SUCCESS) {
+            return rc;
+        }
+
+        *pages += st.ms_branch_pages + st.ms_leaf_pages
+                  + st.ms_overflow_pages;
+    }
+
+    rc = mdb_env_info(s->env, &info);
+    if (rc != MDB_SUCCESS) {
+        return rc;
+    }
+
+    map = info.me_mapsize;
+    reserve = map / MCP_STORE_RESERVE_SHARE;
+    floor = (map / 4 < MCP_STORE_RESERVE_MIN) ? map / 4
+                                              : MCP_STORE_RESERVE_MIN;
+
+    if (reserve < floor) {
+        reserve = floor;
+    }
+
+    if (reserve > MCP_STORE_RESERVE_MAX) {
+        reserve = MCP_STORE_RESERVE_MAX;
+    }
+
+    *limit = (map - reserve) / st.ms_psize;
+
+    return MDB_SUCCESS;
+}
+
+
+static MDB_dbi
+mcp_store_kind_dbi(mcp_store_t *s, unsigned kind)
+{
+    return (kind == MCP_STORE_RECORD_LINK) ? s->links : s->sessions;
 }
 
 

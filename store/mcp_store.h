@@ -49,7 +49,8 @@
 #define MCP_STORE_OK              0
 #define MCP_STORE_NOTFOUND        1   /* no such key */
 #define MCP_STORE_EXISTS          2   /* key taken (alias collision) */
-#define MCP_STORE_FULL            3   /* map size reached: raise map_size */
+#define MCP_STORE_FULL            3   /* map size reached (but for the
+                                         reserve): raise map_size */
 #define MCP_STORE_ESCHEMA         4   /* written by a newer schema version */
 #define MCP_STORE_EINVAL          5   /* bad argument */
 #define MCP_STORE_ECORRUPT        6   /* a record that does not decode */
@@ -138,6 +139,23 @@ typedef struct {
  * Returns a static message for any code this library returns.  Never NULL.
  */
 const char *mcp_store_strerror(int rc);
+
+
+/*
+ * The map keeps a reserve, so that a full store can always be emptied:
+ * a write transaction that leaves more pages in use than the map size
+ * less the reserve, and more than it found, is refused with
+ * MCP_STORE_FULL (and keeps nothing), while one that frees pages or
+ * keeps as many (deletes, updates in place) may use the reserve.  The
+ * reserve is 1/MCP_STORE_RESERVE_SHARE of the map size, at least
+ * MCP_STORE_RESERVE_MIN (but never more than a quarter of the map) and
+ * at most MCP_STORE_RESERVE_MAX.  Pages in use are those of the
+ * databases' trees, not the file's high-water mark: pages that deletes
+ * free count as free again.
+ */
+#define MCP_STORE_RESERVE_SHARE   16
+#define MCP_STORE_RESERVE_MIN     ((uint64_t) 1024 * 1024)
+#define MCP_STORE_RESERVE_MAX     ((uint64_t) 64 * 1024 * 1024)
 
 
 /*
@@ -265,8 +283,11 @@ int mcp_store_link_list(mcp_store_t *s, const char *after, size_t after_len,
 /*
  * Like mcp_store_link_list(), for the links tenant owns only (tenant_len 0:
  * every tenant's): the others are skipped before they count towards limit
- * or *more, so pages are full and *more exact.  The walk still reads
- * every link after "after": a tenant's listing costs the whole table.
+ * or *more, so pages are full and *more exact.  The links of all tenants
+ * are in one table, so the walk reads another tenant's links too: each
+ * call reads at most MCP_STORE_WORK / 16 of them.  When it stops there,
+ * *more is 1 and cb is called once more, with link NULL, and the code the
+ * next page goes on after (which is not one to list).
  */
 int mcp_store_link_list_tenant(mcp_store_t *s, const char *tenant,
     size_t tenant_len, const char *after, size_t after_len, size_t limit,
@@ -346,12 +367,15 @@ int mcp_store_session_delete(mcp_store_t *s, const char *id, size_t id_len);
 
 /*
  * Deletes up to max sessions whose last_seen is before idle_before, in one
- * write transaction (a bounded batch, so a sweep never holds the writer
- * long; max 0 deletes none); *removed (may be NULL) receives how many.
- * Records that do not decode are removed too.
+ * write transaction; *removed (may be NULL) receives how many.  Records
+ * that do not decode are removed too.  A bounded batch, so that a sweep
+ * never holds the writer long: it looks at most at MCP_STORE_WORK
+ * sessions, from where the last call on this handle stopped, and *more
+ * (may be NULL) is 1 when it stopped before the end of the sessions (for
+ * max or for the budget): call again soon.  max 0 deletes none.
  */
 int mcp_store_session_expire(mcp_store_t *s, int64_t idle_before, size_t max,
-    size_t *removed);
+    size_t *removed, int *more);
 
 
 /*
@@ -393,6 +417,23 @@ int mcp_store_link_prefix_tenant(mcp_store_t *s, const char *tenant,
 #define MCP_STORE_OBS_MAX         1024    /* observations per entity */
 #define MCP_STORE_MESSAGES_MAX    10000   /* messages per context */
 #define MCP_STORE_SCOPE_MAX       64
+
+/*
+ * What one call may cost, whatever its input.  A query counts at most
+ * MCP_STORE_QUERY_TERMS distinct words (a repeated word is one term,
+ * weighed by how many times it comes; later new words are left out), and
+ * a word matches at most MCP_STORE_QUERY_EXPANSIONS longer words it is a
+ * prefix of.  A transaction may spend MCP_STORE_WORK units of work on the
+ * calls that end early (see mcp_store_txn_truncated()), units that each
+ * take about as long, and that make the time any one call may hold its
+ * caller a few milliseconds: an index posting read, a byte of a record
+ * read or of a message a window holds, a sixteenth of a token indexed or
+ * unindexed.  A search takes at most half of what is left, so that its
+ * hits can still be read.
+ */
+#define MCP_STORE_QUERY_TERMS       32
+#define MCP_STORE_QUERY_EXPANSIONS  256
+#define MCP_STORE_WORK              65536
 
 /* more return codes of the context store */
 #define MCP_STORE_ETOOBIG         13  /* over one of the limits above */
@@ -478,6 +519,32 @@ int mcp_store_txn_commit(mcp_store_txn_t *t);
  * Ends a transaction, keeping nothing of its writes.  NULL is accepted.
  */
 void mcp_store_txn_abort(mcp_store_txn_t *t);
+
+/*
+ * 1 if a call in the transaction ended early because the transaction's
+ * work budget (MCP_STORE_WORK from its begin) was spent, or a query had
+ * more words or prefix matches than a search takes: a list or page
+ * shorter than asked for (its *more is 1: go on from where it ended), a
+ * search that ranked what it read of the postings (hits and scores as if
+ * the rest were not there), a relation listing cut short, a window whose
+ * summary read only the newest of the dropped turns.  What was returned
+ * is right, but not all there is.
+ */
+int mcp_store_txn_truncated(const mcp_store_txn_t *t);
+
+/*
+ * 1 once the transaction's work budget is spent, and then it is marked
+ * truncated: a caller about to do more work in the transaction (read one
+ * more hit of a search, say) asks first, and ends there when it says so.
+ * The functions above that end early ask it themselves.
+ */
+int mcp_store_txn_spent(mcp_store_txn_t *t);
+
+/*
+ * Sets the units of work the transaction may still spend (0: none, and
+ * every call that can end early ends before it reads anything).
+ */
+void mcp_store_txn_budget(mcp_store_txn_t *t, uint64_t units);
 
 
 /*
@@ -657,7 +724,9 @@ int mcp_store_context_summary(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 
 /*
  * Deletes a context, its messages and their index entries: NOTFOUND if
- * none.
+ * none.  Within the work budget: a context too long for it loses its
+ * oldest messages (one at least), keeps the others with a record that
+ * counts them, and the transaction is truncated; a later call goes on.
  */
 int mcp_store_context_delete(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *ctx, size_t ctx_len);
@@ -678,10 +747,14 @@ int mcp_store_message_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 /*
  * Deletes up to max contexts, in any scope, whose expires_at is before
  * now, in one write transaction of its own (not inside a caller's
- * transaction); *removed gets how many.
+ * transaction); *removed gets how many.  A bounded batch: once it has
+ * spent MCP_STORE_WORK units (a message and each token of it unindexed),
+ * it stops, between two messages of a context if need be (that context
+ * keeps its remaining messages and its expiry, and the next call goes on
+ * with it).  *more (may be NULL) is 1 when expired contexts are left.
  */
 int mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
-    size_t *removed);
+    size_t *removed, int *more);
 
 
 /*

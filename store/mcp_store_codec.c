@@ -27,6 +27,7 @@
  */
 
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <msgpack.h>
@@ -34,84 +35,167 @@
 #include "mcp_store_int.h"
 
 
-#define MCP_STORE_LINK_FIELDS     6   /* 7 with the tenant */
-#define MCP_STORE_SESSION_FIELDS  7   /* 8 with the tenant */
 #define MCP_STORE_ENTITY_FIELDS   4
 #define MCP_STORE_OBSERVATION_FIELDS  2
-#define MCP_STORE_RELATION_FIELDS 1
-#define MCP_STORE_CONTEXT_FIELDS  9
-#define MCP_STORE_MESSAGE_FIELDS  5
+
+
+/*
+ * Links, sessions, contexts, messages and relations are flat records:
+ * each is described by a table of its fields, in order, which one
+ * encoder and one decoder go through.  A field is where it is in the
+ * record's struct (a string's length at len_offset) and what it holds;
+ * max bounds a string's length or an unsigned's value when read (0: no
+ * bound but msgpack's).  A tenant can only be the last field: it is left
+ * out for MCP_STORE_TENANT_DEFAULT.
+ */
+
+typedef enum {
+    MCP_STORE_FIELD_END = 0,
+    MCP_STORE_FIELD_INT64,
+    MCP_STORE_FIELD_UINT64,
+    MCP_STORE_FIELD_UINT,
+    MCP_STORE_FIELD_STR,
+    MCP_STORE_FIELD_OPT_STR,            /* or nil: NULL */
+    MCP_STORE_FIELD_TENANT
+} mcp_store_field_type_e;
+
+
+typedef struct {
+    mcp_store_field_type_e   type;
+    size_t                   offset;
+    size_t                   len_offset;
+    uint64_t                 max;
+} mcp_store_field_t;
+
+
+/* what a decoder builds a record in, to leave it alone on failure */
+typedef union {
+    mcp_store_link_t         link;
+    mcp_store_session_t      session;
+    mcp_store_context_t      context;
+    mcp_store_message_t      message;
+    int64_t                  created_at;
+} mcp_store_record_t;
+
+
+/*
+ * The fields of mcp_store_<rec>_t: MCP_STORE_I64() and MCP_STORE_U64()
+ * are numbers, MCP_STORE_UINT() an unsigned of at most max (0: any),
+ * MCP_STORE_STR() a string of a type of those above, its length in
+ * field_len.
+ */
+
+#define MCP_STORE_NUMBER(rec, type, field, max)                               \
+    { MCP_STORE_FIELD_##type, offsetof(mcp_store_##rec##_t, field), 0, max }
+
+#define MCP_STORE_I64(rec, field)  MCP_STORE_NUMBER(rec, INT64, field, 0)
+#define MCP_STORE_U64(rec, field)  MCP_STORE_NUMBER(rec, UINT64, field, 0)
+#define MCP_STORE_UINT(rec, field, max)                                       \
+    MCP_STORE_NUMBER(rec, UINT, field, max)
+
+#define MCP_STORE_STR(rec, type, field, max)                                  \
+    { MCP_STORE_FIELD_##type, offsetof(mcp_store_##rec##_t, field),           \
+      offsetof(mcp_store_##rec##_t, field##_len), max }
+
+#define MCP_STORE_END    { MCP_STORE_FIELD_END, 0, 0, 0 }
+
+#define MCP_STORE_TENANT(rec)                                                 \
+    MCP_STORE_STR(rec, TENANT, tenant, MCP_STORE_SCOPE_MAX), MCP_STORE_END
+
+/* a session's strings are never written longer: one that is, is corrupt */
+#define MCP_STORE_SESSION_STR(field)                                          \
+    MCP_STORE_STR(session, STR, field, MCP_STORE_SESSION_STR_MAX)
+
+
+static const mcp_store_field_t  mcp_store_link_fields[] = {
+    MCP_STORE_STR(link, STR, url, 0), MCP_STORE_I64(link, created_at),
+    MCP_STORE_I64(link, expires_at), MCP_STORE_U64(link, max_visits),
+    MCP_STORE_U64(link, visits), MCP_STORE_I64(link, last_visit),
+    MCP_STORE_TENANT(link)
+};
+
+static const mcp_store_field_t  mcp_store_session_fields[] = {
+    MCP_STORE_I64(session, created_at), MCP_STORE_I64(session, last_seen),
+    MCP_STORE_SESSION_STR(protocol), MCP_STORE_SESSION_STR(client_name),
+    MCP_STORE_SESSION_STR(client_version),
+    MCP_STORE_UINT(session, log_level, 0), MCP_STORE_UINT(session, flags, 0),
+    MCP_STORE_TENANT(session)
+};
+
+static const mcp_store_field_t  mcp_store_context_fields[] = {
+    MCP_STORE_I64(context, created_at), MCP_STORE_I64(context, updated_at),
+    MCP_STORE_I64(context, expires_at), MCP_STORE_U64(context, nmessages),
+    MCP_STORE_U64(context, tokens), MCP_STORE_U64(context, next_seq),
+    MCP_STORE_STR(context, OPT_STR, summary, MCP_STORE_MESSAGE_MAX),
+    MCP_STORE_U64(context, summary_from), MCP_STORE_U64(context, summary_upto),
+    MCP_STORE_END
+};
+
+static const mcp_store_field_t  mcp_store_message_fields[] = {
+    MCP_STORE_UINT(message, role, MCP_STORE_ROLE_TOOL),
+    MCP_STORE_UINT(message, pinned, 1),
+    MCP_STORE_STR(message, STR, content, MCP_STORE_MESSAGE_MAX),
+    MCP_STORE_U64(message, tokens), MCP_STORE_I64(message, created_at),
+    MCP_STORE_END
+};
+
+/* a relation's record is its creation time: the "struct" is an int64_t */
+
+static const mcp_store_field_t  mcp_store_relation_fields[] = {
+    { MCP_STORE_FIELD_INT64, 0, 0, 0 }, MCP_STORE_END
+};
 
 
 static int mcp_store_wbuf_write(void *data, const char *buf, size_t len);
+static size_t mcp_store_fields_encode(const mcp_store_field_t *f,
+    const void *rec, char *buf, size_t size);
+static int mcp_store_fields_decode(const mcp_store_field_t *f,
+    const void *data, size_t len, void *rec);
+static size_t mcp_store_fields(const mcp_store_field_t *f);
+static int mcp_store_read_field(mcp_store_rbuf_t *r,
+    const mcp_store_field_t *f, int present, char *rec);
 static int mcp_store_read_record(mcp_store_rbuf_t *r, const void *data,
     size_t len, uint64_t fields);
-static int mcp_store_read_record_opt(mcp_store_rbuf_t *r, const void *data,
-    size_t len, uint64_t fields, uint64_t *n);
-static int mcp_store_has_tenant(const char *tenant, size_t tenant_len);
-static void mcp_store_pack_tenant(msgpack_packer *pk, const char *tenant,
-    size_t tenant_len);
-static int mcp_store_read_tenant(mcp_store_rbuf_t *r, uint64_t present,
-    const char **tenant, size_t *tenant_len);
+static size_t mcp_store_has_tenant(const char *tenant, size_t tenant_len);
 static int mcp_store_read_be(mcp_store_rbuf_t *r, size_t n, uint64_t *v);
 static int mcp_store_read_int(mcp_store_rbuf_t *r, uint64_t *v, int *neg);
 static int mcp_store_read_uint(mcp_store_rbuf_t *r, unsigned *v);
-static int mcp_store_read_opt_str(mcp_store_rbuf_t *r, const char **str,
-    size_t *len);
-static int mcp_store_read_short_str(mcp_store_rbuf_t *r, const char **str,
-    size_t *len);
 
 
-size_t
-mcp_store_link_encode(const mcp_store_link_t *link, char *buf, size_t size)
-{
-    msgpack_packer    pk;
-    mcp_store_wbuf_t  w;
+/*
+ * The encoder and the decoder of a flat record: mcp_store_<name>_encode()
+ * and mcp_store_<name>_decode(), over mcp_store_<name>_fields.
+ */
 
-    mcp_store_wbuf_init(&w, &pk, buf, size);
+#define MCP_STORE_CODEC(name, type)                                           \
+                                                                              \
+    size_t                                                                    \
+    mcp_store_##name##_encode(const type *rec, char *buf, size_t size)        \
+    {                                                                         \
+        return mcp_store_fields_encode(mcp_store_##name##_fields, rec, buf,   \
+                                       size);                                 \
+    }                                                                         \
+                                                                              \
+    int                                                                       \
+    mcp_store_##name##_decode(const void *data, size_t len, type *rec)        \
+    {                                                                         \
+        return mcp_store_fields_decode(mcp_store_##name##_fields, data, len,  \
+                                       rec);                                  \
+    }
 
-    /* the packer only fails when its writer does, and ours never does */
-
-    (void) msgpack_pack_array(&pk, MCP_STORE_LINK_FIELDS
-                              + mcp_store_has_tenant(link->tenant,
-                                                     link->tenant_len));
-    mcp_store_pack_str(&pk, link->url, link->url_len);
-    (void) msgpack_pack_int64(&pk, link->created_at);
-    (void) msgpack_pack_int64(&pk, link->expires_at);
-    (void) msgpack_pack_uint64(&pk, link->max_visits);
-    (void) msgpack_pack_uint64(&pk, link->visits);
-    (void) msgpack_pack_int64(&pk, link->last_visit);
-    mcp_store_pack_tenant(&pk, link->tenant, link->tenant_len);
-
-    return w.len;
-}
+MCP_STORE_CODEC(link, mcp_store_link_t)
+MCP_STORE_CODEC(session, mcp_store_session_t)
+MCP_STORE_CODEC(context, mcp_store_context_t)
+MCP_STORE_CODEC(message, mcp_store_message_t)
 
 
 int
-mcp_store_link_decode(const void *data, size_t len, mcp_store_link_t *link)
+mcp_store_record_decode(unsigned kind, const void *data, size_t len,
+    void *rec)
 {
-    uint64_t          n;
-    mcp_store_link_t  l;
-    mcp_store_rbuf_t  r;
-
-    if (mcp_store_read_record_opt(&r, data, len, MCP_STORE_LINK_FIELDS, &n)
-        != 0
-        || mcp_store_read_str(&r, &l.url, &l.url_len) != 0
-        || mcp_store_read_int64(&r, &l.created_at) != 0
-        || mcp_store_read_int64(&r, &l.expires_at) != 0
-        || mcp_store_read_uint64(&r, &l.max_visits) != 0
-        || mcp_store_read_uint64(&r, &l.visits) != 0
-        || mcp_store_read_int64(&r, &l.last_visit) != 0
-        || mcp_store_read_tenant(&r, n - MCP_STORE_LINK_FIELDS, &l.tenant,
-                                 &l.tenant_len) != 0
-        || r.pos != r.end)
-    {
-        return MCP_STORE_ECORRUPT;
-    }
-
-    *link = l;
-
-    return MCP_STORE_OK;
+    return (kind == MCP_STORE_RECORD_LINK)
+           ? mcp_store_link_decode(data, len, rec)
+           : mcp_store_session_decode(data, len, rec);
 }
 
 
@@ -126,64 +210,6 @@ int
 mcp_store_schema_decode(const void *data, size_t len, uint64_t *version)
 {
     return mcp_store_uints_decode(data, len, version, 1);
-}
-
-
-size_t
-mcp_store_session_encode(const mcp_store_session_t *session, char *buf,
-    size_t size)
-{
-    msgpack_packer    pk;
-    mcp_store_wbuf_t  w;
-
-    mcp_store_wbuf_init(&w, &pk, buf, size);
-
-    (void) msgpack_pack_array(&pk, MCP_STORE_SESSION_FIELDS
-                              + mcp_store_has_tenant(session->tenant,
-                                                     session->tenant_len));
-    (void) msgpack_pack_int64(&pk, session->created_at);
-    (void) msgpack_pack_int64(&pk, session->last_seen);
-    mcp_store_pack_str(&pk, session->protocol, session->protocol_len);
-    mcp_store_pack_str(&pk, session->client_name, session->client_name_len);
-    mcp_store_pack_str(&pk, session->client_version,
-                       session->client_version_len);
-    (void) msgpack_pack_unsigned_int(&pk, session->log_level);
-    (void) msgpack_pack_unsigned_int(&pk, session->flags);
-    mcp_store_pack_tenant(&pk, session->tenant, session->tenant_len);
-
-    return w.len;
-}
-
-
-int
-mcp_store_session_decode(const void *data, size_t len,
-    mcp_store_session_t *session)
-{
-    uint64_t             n;
-    mcp_store_rbuf_t     r;
-    mcp_store_session_t  ss;
-
-    if (mcp_store_read_record_opt(&r, data, len, MCP_STORE_SESSION_FIELDS,
-                                  &n) != 0
-        || mcp_store_read_int64(&r, &ss.created_at) != 0
-        || mcp_store_read_int64(&r, &ss.last_seen) != 0
-        || mcp_store_read_short_str(&r, &ss.protocol, &ss.protocol_len) != 0
-        || mcp_store_read_short_str(&r, &ss.client_name,
-                                    &ss.client_name_len) != 0
-        || mcp_store_read_short_str(&r, &ss.client_version,
-                                    &ss.client_version_len) != 0
-        || mcp_store_read_uint(&r, &ss.log_level) != 0
-        || mcp_store_read_uint(&r, &ss.flags) != 0
-        || mcp_store_read_tenant(&r, n - MCP_STORE_SESSION_FIELDS,
-                                 &ss.tenant, &ss.tenant_len) != 0
-        || r.pos != r.end)
-    {
-        return MCP_STORE_ECORRUPT;
-    }
-
-    *session = ss;
-
-    return MCP_STORE_OK;
 }
 
 
@@ -341,144 +367,228 @@ mcp_store_entity_decode(const void *data, size_t len, mcp_store_entity_t *e,
 size_t
 mcp_store_relation_encode(int64_t created_at, char *buf, size_t size)
 {
-    msgpack_packer    pk;
-    mcp_store_wbuf_t  w;
-
-    mcp_store_wbuf_init(&w, &pk, buf, size);
-
-    (void) msgpack_pack_array(&pk, MCP_STORE_RELATION_FIELDS);
-    (void) msgpack_pack_int64(&pk, created_at);
-
-    return w.len;
+    return mcp_store_fields_encode(mcp_store_relation_fields, &created_at,
+                                   buf, size);
 }
 
 
 int
 mcp_store_relation_decode(const void *data, size_t len, int64_t *created_at)
 {
-    int64_t           v;
-    mcp_store_rbuf_t  r;
-
-    if (mcp_store_read_record(&r, data, len, MCP_STORE_RELATION_FIELDS) != 0
-        || mcp_store_read_int64(&r, &v) != 0
-        || r.pos != r.end)
-    {
-        return MCP_STORE_ECORRUPT;
-    }
-
-    *created_at = v;
-
-    return MCP_STORE_OK;
+    return mcp_store_fields_decode(mcp_store_relation_fields, data, len,
+                                   created_at);
 }
 
 
-size_t
-mcp_store_context_encode(const mcp_store_context_t *c, char *buf,
-    size_t size)
+/* An array of the fields, the tenant only when it is written. */
+
+static size_t
+mcp_store_fields_encode(const mcp_store_field_t *f, const void *rec,
+    char *buf, size_t size)
 {
-    msgpack_packer    pk;
-    mcp_store_wbuf_t  w;
+    size_t                    n;
+    const char               *p, *str;
+    msgpack_packer            pk;
+    mcp_store_wbuf_t          w;
+    const mcp_store_field_t  *last;
+
+    p = rec;
+    n = mcp_store_fields(f);
+    last = &f[n - 1];
+
+    if (last->type == MCP_STORE_FIELD_TENANT
+        && !mcp_store_has_tenant(*(const char *const *) (p + last->offset),
+                                 *(const size_t *) (p + last->len_offset)))
+    {
+        n--;
+    }
 
     mcp_store_wbuf_init(&w, &pk, buf, size);
 
-    (void) msgpack_pack_array(&pk, MCP_STORE_CONTEXT_FIELDS);
-    (void) msgpack_pack_int64(&pk, c->created_at);
-    (void) msgpack_pack_int64(&pk, c->updated_at);
-    (void) msgpack_pack_int64(&pk, c->expires_at);
-    (void) msgpack_pack_uint64(&pk, c->nmessages);
-    (void) msgpack_pack_uint64(&pk, c->tokens);
-    (void) msgpack_pack_uint64(&pk, c->next_seq);
+    /* the packer only fails when its writer does, and ours never does */
 
-    if (c->summary != NULL) {
-        mcp_store_pack_str(&pk, c->summary, c->summary_len);
+    (void) msgpack_pack_array(&pk, n);
 
-    } else {
-        (void) msgpack_pack_nil(&pk);
+    for ( /* void */ ; f->type != MCP_STORE_FIELD_END; f++) {
+
+        switch (f->type) {
+
+        case MCP_STORE_FIELD_INT64:
+            (void) msgpack_pack_int64(&pk, *(const int64_t *) (p + f->offset));
+            break;
+
+        case MCP_STORE_FIELD_UINT64:
+            (void) msgpack_pack_uint64(&pk,
+                                       *(const uint64_t *) (p + f->offset));
+            break;
+
+        case MCP_STORE_FIELD_UINT:
+            (void) msgpack_pack_unsigned_int(&pk, *(const unsigned *)
+                                                  (p + f->offset));
+            break;
+
+        default:                        /* the strings */
+            str = *(const char *const *) (p + f->offset);
+            n = *(const size_t *) (p + f->len_offset);
+
+            if (f->type == MCP_STORE_FIELD_OPT_STR && str == NULL) {
+                (void) msgpack_pack_nil(&pk);
+
+            } else if (f->type != MCP_STORE_FIELD_TENANT
+                       || mcp_store_has_tenant(str, n))
+            {
+                mcp_store_pack_str(&pk, str, n);
+            }
+        }
     }
-
-    (void) msgpack_pack_uint64(&pk, c->summary_from);
-    (void) msgpack_pack_uint64(&pk, c->summary_upto);
 
     return w.len;
 }
 
 
-int
-mcp_store_context_decode(const void *data, size_t len, mcp_store_context_t *c)
-{
-    mcp_store_rbuf_t     r;
-    mcp_store_context_t  cc;
+/*
+ * Decodes into a record of its own, and on success copies the fields to
+ * rec: rec is changed only then, and only in its fields (a context's id,
+ * a message's seq are not).
+ */
 
-    if (mcp_store_read_record(&r, data, len, MCP_STORE_CONTEXT_FIELDS) != 0
-        || mcp_store_read_int64(&r, &cc.created_at) != 0
-        || mcp_store_read_int64(&r, &cc.updated_at) != 0
-        || mcp_store_read_int64(&r, &cc.expires_at) != 0
-        || mcp_store_read_uint64(&r, &cc.nmessages) != 0
-        || mcp_store_read_uint64(&r, &cc.tokens) != 0
-        || mcp_store_read_uint64(&r, &cc.next_seq) != 0
-        || mcp_store_read_opt_str(&r, &cc.summary, &cc.summary_len) != 0
-        || cc.summary_len > MCP_STORE_MESSAGE_MAX
-        || mcp_store_read_uint64(&r, &cc.summary_from) != 0
-        || mcp_store_read_uint64(&r, &cc.summary_upto) != 0
-        || r.pos != r.end)
+static int
+mcp_store_fields_decode(const mcp_store_field_t *f, const void *data,
+    size_t len, void *rec)
+{
+    char                *dst;
+    size_t               i, nf;
+    uint64_t             n;
+    const char          *src;
+    mcp_store_rbuf_t     r;
+    mcp_store_record_t   tmp;
+
+    nf = mcp_store_fields(f);
+
+    if (mcp_store_rbuf_init(&r, data, len) != 0
+        || mcp_store_read_array(&r, &n) != 0
+        || !(n == nf
+             || (n + 1 == nf && f[nf - 1].type == MCP_STORE_FIELD_TENANT)))
     {
         return MCP_STORE_ECORRUPT;
     }
 
-    cc.id = c->id;
-    cc.id_len = c->id_len;
+    for (i = 0; i < nf; i++) {
+        if (mcp_store_read_field(&r, &f[i], i < n, (char *) &tmp) != 0) {
+            return MCP_STORE_ECORRUPT;
+        }
+    }
 
-    *c = cc;
+    if (r.pos != r.end) {
+        return MCP_STORE_ECORRUPT;
+    }
+
+    dst = rec;
+    src = (const char *) &tmp;
+
+    for ( /* void */ ; f->type != MCP_STORE_FIELD_END; f++) {
+        switch (f->type) {
+
+        case MCP_STORE_FIELD_INT64:
+            *(int64_t *) (dst + f->offset) =
+                                   *(const int64_t *) (src + f->offset);
+            break;
+
+        case MCP_STORE_FIELD_UINT64:
+            *(uint64_t *) (dst + f->offset) =
+                                   *(const uint64_t *) (src + f->offset);
+            break;
+
+        case MCP_STORE_FIELD_UINT:
+            *(unsigned *) (dst + f->offset) =
+                                   *(const unsigned *) (src + f->offset);
+            break;
+
+        default:
+            *(const char **) (dst + f->offset) =
+                                   *(const char *const *) (src + f->offset);
+            *(size_t *) (dst + f->len_offset) =
+                                   *(const size_t *) (src + f->len_offset);
+        }
+    }
 
     return MCP_STORE_OK;
 }
 
 
-size_t
-mcp_store_message_encode(const mcp_store_message_t *m, char *buf,
-    size_t size)
+static size_t
+mcp_store_fields(const mcp_store_field_t *f)
 {
-    msgpack_packer    pk;
-    mcp_store_wbuf_t  w;
+    size_t  n;
 
-    mcp_store_wbuf_init(&w, &pk, buf, size);
+    for (n = 0; f[n].type != MCP_STORE_FIELD_END; n++) {
+        /* void */
+    }
 
-    (void) msgpack_pack_array(&pk, MCP_STORE_MESSAGE_FIELDS);
-    (void) msgpack_pack_unsigned_int(&pk, m->role);
-    (void) msgpack_pack_unsigned_int(&pk, m->pinned);
-    mcp_store_pack_str(&pk, m->content, m->content_len);
-    (void) msgpack_pack_uint64(&pk, m->tokens);
-    (void) msgpack_pack_int64(&pk, m->created_at);
-
-    return w.len;
+    return n;
 }
 
 
-int
-mcp_store_message_decode(const void *data, size_t len, mcp_store_message_t *m)
-{
-    mcp_store_rbuf_t     r;
-    mcp_store_message_t  mm;
+/* One field into the record rec; a tenant that is not there is the
+ * default one. */
 
-    if (mcp_store_read_record(&r, data, len, MCP_STORE_MESSAGE_FIELDS) != 0
-        || mcp_store_read_uint(&r, &mm.role) != 0
-        || mm.role > MCP_STORE_ROLE_TOOL
-        || mcp_store_read_uint(&r, &mm.pinned) != 0
-        || mm.pinned > 1
-        || mcp_store_read_str(&r, &mm.content, &mm.content_len) != 0
-        || mm.content_len > MCP_STORE_MESSAGE_MAX
-        || mcp_store_read_uint64(&r, &mm.tokens) != 0
-        || mcp_store_read_int64(&r, &mm.created_at) != 0
-        || r.pos != r.end)
-    {
-        return MCP_STORE_ECORRUPT;
+static int
+mcp_store_read_field(mcp_store_rbuf_t *r, const mcp_store_field_t *f,
+    int present, char *rec)
+{
+    int           rc;
+    size_t       *len;
+    const char  **str;
+
+    str = (const char **) (rec + f->offset);
+    len = (size_t *) (rec + f->len_offset);
+
+    switch (f->type) {
+
+    case MCP_STORE_FIELD_INT64:
+        return mcp_store_read_int64(r, (int64_t *) (rec + f->offset));
+
+    case MCP_STORE_FIELD_UINT64:
+        return mcp_store_read_uint64(r, (uint64_t *) (rec + f->offset));
+
+    case MCP_STORE_FIELD_UINT:
+        rc = mcp_store_read_uint(r, (unsigned *) (rec + f->offset));
+        return (rc == 0 && f->max != 0
+                && *(unsigned *) (rec + f->offset) > f->max) ? -1 : rc;
+
+    case MCP_STORE_FIELD_TENANT:
+        if (!present) {
+            *str = MCP_STORE_TENANT_DEFAULT;
+            *len = sizeof(MCP_STORE_TENANT_DEFAULT) - 1;
+            return 0;
+        }
+
+        break;
+
+    case MCP_STORE_FIELD_OPT_STR:
+        if (r->pos != r->end && *r->pos == 0xc0) {
+            r->pos++;
+            *str = NULL;
+            *len = 0;
+            return 0;
+        }
+
+        break;
+
+    default:
+        break;
     }
 
-    mm.seq = m->seq;
+    /* a string: a tenant is never empty */
 
-    *m = mm;
+    if (mcp_store_read_str(r, str, len) != 0
+        || (f->max != 0 && *len > f->max)
+        || (f->type == MCP_STORE_FIELD_TENANT && *len == 0))
+    {
+        return -1;
+    }
 
-    return MCP_STORE_OK;
+    return 0;
 }
 
 
@@ -567,69 +677,19 @@ mcp_store_read_record(mcp_store_rbuf_t *r, const void *data, size_t len,
 
 
 /*
- * The start of a record that may end with one optional field: an array
- * of fields or fields + 1 values, how many in *n.
- */
-
-static int
-mcp_store_read_record_opt(mcp_store_rbuf_t *r, const void *data, size_t len,
-    uint64_t fields, uint64_t *n)
-{
-    if (mcp_store_rbuf_init(r, data, len) != 0
-        || mcp_store_read_array(r, n) != 0
-        || (*n != fields && *n != fields + 1))
-    {
-        return -1;
-    }
-
-    return 0;
-}
-
-
-/*
  * Is the tenant one that is written?  MCP_STORE_TENANT_DEFAULT is left out,
  * spelled out or not, so that such records stay as they were before
- * tenants.
+ * tenants.  The answer counts the record's fields: 1 or 0.
  */
 
-static int
+static size_t
 mcp_store_has_tenant(const char *tenant, size_t tenant_len)
 {
-    return tenant_len != 0
-           && !(tenant_len == sizeof(MCP_STORE_TENANT_DEFAULT) - 1
-                && memcmp(tenant, MCP_STORE_TENANT_DEFAULT, tenant_len) == 0);
-}
-
-
-static void
-mcp_store_pack_tenant(msgpack_packer *pk, const char *tenant,
-    size_t tenant_len)
-{
-    if (mcp_store_has_tenant(tenant, tenant_len)) {
-        mcp_store_pack_str(pk, tenant, tenant_len);
-    }
-}
-
-
-/* The optional last field: the tenant if present, else the default one. */
-
-static int
-mcp_store_read_tenant(mcp_store_rbuf_t *r, uint64_t present,
-    const char **tenant, size_t *tenant_len)
-{
-    if (!present) {
-        *tenant = MCP_STORE_TENANT_DEFAULT;
-        *tenant_len = sizeof(MCP_STORE_TENANT_DEFAULT) - 1;
-        return 0;
-    }
-
-    if (mcp_store_read_str(r, tenant, tenant_len) != 0
-        || *tenant_len == 0 || *tenant_len > MCP_STORE_SCOPE_MAX)
-    {
-        return -1;
-    }
-
-    return 0;
+    return (tenant_len != 0
+            && !(tenant_len == sizeof(MCP_STORE_TENANT_DEFAULT) - 1
+                 && memcmp(tenant, MCP_STORE_TENANT_DEFAULT, tenant_len)
+                    == 0))
+           ? 1 : 0;
 }
 
 
@@ -821,39 +881,4 @@ mcp_store_read_str(mcp_store_rbuf_t *r, const char **str, size_t *len)
     r->pos += n;
 
     return 0;
-}
-
-
-/*
- * A session's strings: longer ones are never written, so one that claims
- * to be is corrupt, and a decoded session always fits the buffer that
- * mcp_store_session.c encodes it into again.
- */
-
-static int
-mcp_store_read_short_str(mcp_store_rbuf_t *r, const char **str, size_t *len)
-{
-    if (mcp_store_read_str(r, str, len) != 0
-        || *len > MCP_STORE_SESSION_STR_MAX)
-    {
-        return -1;
-    }
-
-    return 0;
-}
-
-
-/* A str, or nil for none (*str NULL). */
-
-static int
-mcp_store_read_opt_str(mcp_store_rbuf_t *r, const char **str, size_t *len)
-{
-    if (r->pos != r->end && *r->pos == 0xc0) {
-        r->pos++;
-        *str = NULL;
-        *len = 0;
-        return 0;
-    }
-
-    return mcp_store_read_str(r, str, len);
 }

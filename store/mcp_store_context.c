@@ -35,6 +35,13 @@
 
 #define MCP_STORE_EXPIRY_KEY     (1 + 8)   /* NUL, expires_at */
 
+/*
+ * What a window's summary reads at most of the dropped turns, newest
+ * first (but always the newest one): its cost stays bounded however
+ * long the context.
+ */
+#define MCP_STORE_SUMMARY_INPUT  65536
+
 /* how mcp_store_ctx_find() works */
 #define MCP_STORE_CTX_WRITE      0x01      /* in a write transaction only */
 #define MCP_STORE_CTX_KEEP       0x02      /* copy the summary out */
@@ -103,9 +110,10 @@ static int mcp_store_ctx_save(mcp_store_ctx_t *cx);
 static int mcp_store_ctx_expiry(mcp_store_ctx_t *cx, int64_t old);
 static int mcp_store_ctx_summary(mcp_store_ctx_t *cx, const char *text,
     size_t len, uint64_t from, uint64_t upto);
-static int mcp_store_ctx_remove(mcp_store_ctx_t *cx);
+static int mcp_store_ctx_remove(mcp_store_ctx_t *cx, int budget,
+    int *done);
 static int mcp_store_ctx_walk(mcp_store_ctx_t *cx, uint64_t first,
-    int reverse, mcp_store_message_cb cb, void *data);
+    int reverse, int budget, mcp_store_message_cb cb, void *data);
 static void mcp_store_msg_key(const mcp_store_ctx_t *cx, uint64_t seq,
     mcp_store_kbuf_t *kb);
 static void mcp_store_expiry_key(const mcp_store_ctx_t *cx,
@@ -114,7 +122,7 @@ static int mcp_store_record_put(mcp_store_txn_t *t, MDB_dbi dbi,
     const mcp_store_kbuf_t *kb, const mcp_store_context_t *c,
     const mcp_store_message_t *m, unsigned flags);
 static int mcp_store_expire_one(mcp_store_txn_t *t, mcp_store_kbuf_t *ek,
-    size_t *gone);
+    size_t *gone, int *left);
 static int mcp_store_win_add(void *data, const mcp_store_message_t *m);
 static int mcp_store_win_always(const mcp_store_message_t *m);
 static int mcp_store_win_select(mcp_store_win_t *w, uint64_t max_tokens,
@@ -125,6 +133,7 @@ static void mcp_store_win_relevant(mcp_store_win_t *w, const char *query,
 static void mcp_store_win_take(mcp_store_win_t *w, size_t i);
 static int mcp_store_win_summary(mcp_store_win_t *w, uint64_t budget,
     mcp_store_window_t *out);
+static void mcp_store_win_newest(mcp_store_win_t *w, mcp_store_win_t *newest);
 static int mcp_store_summarize(mcp_store_win_t *w, uint64_t ndropped,
     size_t max_len, const char **text, size_t *len);
 static void mcp_store_summary_scan(mcp_store_summary_t *sm,
@@ -135,8 +144,11 @@ static int mcp_store_summary_score(void *data, const char *token,
     size_t len);
 static void mcp_store_summary_count(mcp_store_summary_t *sm);
 static void mcp_store_summary_take(mcp_store_summary_t *sm, size_t budget);
+static int mcp_store_bytes_cmp(const char *a, size_t alen, const char *b,
+    size_t blen);
 static int mcp_store_term_cmp(const void *a, const void *b);
 static int mcp_store_sentence_cmp(const void *a, const void *b);
+static int mcp_store_sentence_text_cmp(const void *a, const void *b);
 static int mcp_store_sentence_next(const char *text, size_t len,
     size_t *pos, const char **s, size_t *n);
 static int mcp_store_space(char c);
@@ -231,14 +243,27 @@ mcp_store_message_append(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 
     expires_at = cx.rec.expires_at;
 
-    cx.rec.updated_at = now;
     cx.rec.nmessages++;
     cx.rec.tokens += msg.tokens;
     cx.rec.next_seq++;
 
-    if (ttl > 0) {
+    /*
+     * A context expires ttl seconds after its last append: an append that
+     * gives no ttl renews the context's own, which is what the previous
+     * append left between updated_at and expires_at.
+     */
+
+    if (ttl == 0 && expires_at > 0 && cx.rec.updated_at >= 0
+        && expires_at > cx.rec.updated_at)
+    {
+        ttl = expires_at - cx.rec.updated_at;
+    }
+
+    if (ttl > 0 && now <= INT64_MAX - ttl) {
         cx.rec.expires_at = now + ttl;
     }
+
+    cx.rec.updated_at = now;
 
     /* the record first: its summary may be on the page of "contexts"
      * that moving the expiry key rewrites */
@@ -304,7 +329,7 @@ mcp_store_message_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     }
 
     return mcp_store_ctx_walk(&cx, first, (flags & MCP_STORE_REVERSE) != 0,
-                              cb, data);
+                              1, cb, data);
 }
 
 
@@ -352,7 +377,7 @@ int
 mcp_store_context_delete(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *ctx, size_t ctx_len)
 {
-    int              rc;
+    int              rc, done;
     mcp_store_ctx_t  cx;
 
     rc = mcp_store_ctx_find(&cx, t, sc, ctx, ctx_len, MCP_STORE_CTX_WRITE);
@@ -360,7 +385,7 @@ mcp_store_context_delete(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
         return rc;
     }
 
-    return mcp_store_ctx_remove(&cx);
+    return mcp_store_ctx_remove(&cx, 1, &done);
 }
 
 
@@ -437,10 +462,14 @@ mcp_store_context_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
             continue;
         }
 
-        if (stop || (limit != 0 && n == limit)) {
+        if (stop || (limit != 0 && n == limit)
+            || mcp_store_txn_spent(t))
+        {
             next = 1;
             break;
         }
+
+        mcp_store_work(t, key.mv_size + val.mv_size);
 
         c.id_len = key.mv_size - cx.scope_len;
         c.id = mcp_store_txn_keep(t, (char *) key.mv_data + cx.scope_len,
@@ -530,14 +559,16 @@ mcp_store_message_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
  * Each round looks the soonest expiry key up again, as the one before has
  * deleted what the cursor stood on.  A key that does not match its
  * context (gone, rewritten, not decoding) is deleted alone; both kinds
- * count towards max, which bounds the transaction.
+ * count towards max, which bounds the transaction, and so does the work
+ * budget: a context whose messages outlast it keeps the rest, and its
+ * expiry key, for the next call.
  */
 
 int
 mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
-    size_t *removed)
+    size_t *removed, int *more)
 {
-    int                rc, mrc;
+    int                rc, mrc, left;
     size_t             i, n;
     MDB_val            key, val;
     MDB_cursor        *cur;
@@ -546,6 +577,10 @@ mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
 
     if (removed != NULL) {
         *removed = 0;
+    }
+
+    if (more != NULL) {
+        *more = 0;
     }
 
     if (s == NULL) {
@@ -568,9 +603,9 @@ mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
     }
 
     n = 0;
-    rc = MCP_STORE_OK;
+    left = 0;
 
-    for (i = 0; i < max && rc == MCP_STORE_OK; i++) {
+    for (i = 0; rc == MCP_STORE_OK && !left; i++) {
         key.mv_size = 1;
         key.mv_data = "";
 
@@ -581,6 +616,18 @@ mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
             break;
         }
 
+        if (key.mv_size > MCP_STORE_EXPIRY_KEY
+            && key.mv_size <= sizeof(ek.data)
+            && mcp_store_be8_get((char *) key.mv_data + 1) >= (uint64_t) now)
+        {
+            break;                      /* the soonest is still to come */
+        }
+
+        if (i == max || mcp_store_txn_spent(t)) {
+            left = 1;
+            break;
+        }
+
         if (key.mv_size <= MCP_STORE_EXPIRY_KEY
             || key.mv_size > sizeof(ek.data))
         {
@@ -588,14 +635,10 @@ mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
             continue;
         }
 
-        if (mcp_store_be8_get((char *) key.mv_data + 1) >= (uint64_t) now) {
-            break;
-        }
-
         memcpy(ek.data, key.mv_data, key.mv_size);
         ek.len = key.mv_size;
 
-        rc = mcp_store_expire_one(t, &ek, &n);
+        rc = mcp_store_expire_one(t, &ek, &n, &left);
     }
 
     mdb_cursor_close(cur);
@@ -609,6 +652,10 @@ mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
 
     if (rc == MCP_STORE_OK && removed != NULL) {
         *removed = n;
+    }
+
+    if (rc == MCP_STORE_OK && more != NULL) {
+        *more = left;
     }
 
     return rc;
@@ -633,17 +680,23 @@ mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
  *
  *   4. Recent turns are kept newest first while they fit, up to the first
  *      that does not: the most recent part of the conversation, whole.
+ *      The contents kept are work, a byte a unit: once the transaction's
+ *      budget is spent, no more turns are kept (it is truncated), and the
+ *      rest go to the summary as if they did not fit.  So a window holds
+ *      about MCP_STORE_WORK bytes of turns at most.
  *
  *   5. With a query, the older turns are ranked by BM25 against it
  *      (mcp_store_message_search() in this context) and kept, best
- *      first, each that still fits.  Without a query, or when the query
- *      matches none (or too many to rank), the window is steps 1 to 4.
+ *      first, each that still fits, while the budget lasts.  Without a
+ *      query, or when the query matches none, the window is steps 1 to
+ *      4.
  *
  *   6. Every turn not kept is dropped.  If the dropped turns run from
  *      the same first to the same last seq as the stored summary, and it
  *      fits the summary budget, it is reused; otherwise a new extractive
- *      summary is made (see mcp_store_summarize()) and stored with that
- *      range (not in a read-only transaction).  A summary budget too small
+ *      summary is made (see mcp_store_summarize()) of the newest
+ *      MCP_STORE_SUMMARY_INPUT bytes of them, and stored with that range
+ *      (not in a read-only transaction).  A summary budget too small
  *      for even its first line leaves the window without one.
  *
  * out->messages are the kept messages in seq order; the summary goes
@@ -702,7 +755,7 @@ mcp_store_context_window(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     w.keep = (unsigned char *) (w.msgs + w.nalloc);
     memset(w.keep, 0, w.nalloc);
 
-    rc = mcp_store_ctx_walk(&cx, 1, 0, mcp_store_win_add, &w);
+    rc = mcp_store_ctx_walk(&cx, 1, 0, 0, mcp_store_win_add, &w);
 
     if (rc == MCP_STORE_OK) {
         rc = w.rc;
@@ -881,18 +934,24 @@ mcp_store_ctx_summary(mcp_store_ctx_t *cx, const char *text, size_t len,
 /*
  * Each message's postings go with it; the index needs the text it
  * indexed, so a message that does not decode loses its record only.
+ * With budget, once the transaction's work budget is spent (but after
+ * one message at least), the context keeps the messages that are left,
+ * with a record that counts them, and *done is 0.
  */
 
 static int
-mcp_store_ctx_remove(mcp_store_ctx_t *cx)
+mcp_store_ctx_remove(mcp_store_ctx_t *cx, int budget, int *done)
 {
     int                   rc;
     size_t                plen;
     int64_t               expires_at;
     MDB_val               key, val;
+    uint64_t              n, tokens;
     MDB_cursor           *cur;
     mcp_store_kbuf_t      mk;
     mcp_store_message_t   m;
+
+    *done = 0;
 
     mcp_store_msg_key(cx, 0, &mk);
     plen = cx->key.len + 1;
@@ -904,11 +963,17 @@ mcp_store_ctx_remove(mcp_store_ctx_t *cx)
 
     key.mv_size = plen;
     key.mv_data = mk.data;
+    n = 0;
+    tokens = 0;
 
     for (rc = mcp_store_scan(cur, MDB_SET_RANGE, mk.data, plen, &key, &val);
          rc == MDB_SUCCESS;
          rc = mcp_store_scan(cur, MDB_NEXT, mk.data, plen, &key, &val))
     {
+        if (budget && n > 0 && mcp_store_txn_spent(cx->t)) {
+            break;
+        }
+
         if (mcp_store_message_decode(val.mv_data, val.mv_size, &m)
             == MCP_STORE_OK)
         {
@@ -920,7 +985,11 @@ mcp_store_ctx_remove(mcp_store_ctx_t *cx)
                 mdb_cursor_close(cur);
                 return rc;
             }
+
+            tokens += m.tokens;
         }
+
+        n++;
 
         rc = mdb_cursor_del(cur, 0);
         if (rc != MDB_SUCCESS) {
@@ -929,6 +998,14 @@ mcp_store_ctx_remove(mcp_store_ctx_t *cx)
     }
 
     mdb_cursor_close(cur);
+
+    if (rc == MDB_SUCCESS) {
+        cx->rec.nmessages -= (n < cx->rec.nmessages) ? n : cx->rec.nmessages;
+        cx->rec.tokens -= (tokens < cx->rec.tokens) ? tokens
+                                                    : cx->rec.tokens;
+
+        return mcp_store_ctx_save(cx);
+    }
 
     if (rc != MDB_NOTFOUND) {
         return mcp_store_rc(rc);
@@ -944,20 +1021,25 @@ mcp_store_ctx_remove(mcp_store_ctx_t *cx)
 
     mcp_store_kbuf_val(&cx->key, &key);
 
-    return mcp_store_rc(mdb_del(cx->t->mdb, cx->t->store->contexts, &key,
-                                NULL));
+    rc = mcp_store_rc(mdb_del(cx->t->mdb, cx->t->store->contexts, &key,
+                              NULL));
+
+    *done = (rc == MCP_STORE_OK);
+
+    return rc;
 }
 
 
 /*
  * Calls cb for the context's messages from seq first up, or down with
  * reverse.  Going down, the walk starts at first if it exists, else at
- * the message before where first would be.
+ * the message before where first would be.  With budget, each message
+ * costs its bytes of work, and the walk ends where the budget does.
  */
 
 static int
 mcp_store_ctx_walk(mcp_store_ctx_t *cx, uint64_t first, int reverse,
-    mcp_store_message_cb cb, void *data)
+    int budget, mcp_store_message_cb cb, void *data)
 {
     int                   rc;
     size_t                plen;
@@ -999,6 +1081,14 @@ mcp_store_ctx_walk(mcp_store_ctx_t *cx, uint64_t first, int reverse,
     for ( /* void */ ; rc == MDB_SUCCESS;
          rc = mcp_store_scan(cur, op, mk.data, plen, &key, &val))
     {
+        if (budget) {
+            if (mcp_store_txn_spent(cx->t)) {
+                break;
+            }
+
+            mcp_store_work(cx->t, key.mv_size + val.mv_size);
+        }
+
         if (key.mv_size != plen + 8
             || mcp_store_message_decode(val.mv_data, val.mv_size, &m)
                != MCP_STORE_OK)
@@ -1093,13 +1183,15 @@ mcp_store_record_put(mcp_store_txn_t *t, MDB_dbi dbi,
 
 /*
  * ek is an expiry key: NUL, expires_at, tenant, NUL, namespace, NUL,
- * context id.  *gone counts the context if it is removed.
+ * context id.  *gone counts the context if it is removed, *left is set
+ * if the budget leaves some of it for the next sweep.
  */
 
 static int
-mcp_store_expire_one(mcp_store_txn_t *t, mcp_store_kbuf_t *ek, size_t *gone)
+mcp_store_expire_one(mcp_store_txn_t *t, mcp_store_kbuf_t *ek, size_t *gone,
+    int *left)
 {
-    int                 rc;
+    int                 rc, done;
     char               *p, *end, *nul;
     MDB_val             key;
     mcp_store_ctx_t     cx;
@@ -1132,8 +1224,16 @@ mcp_store_expire_one(mcp_store_txn_t *t, mcp_store_kbuf_t *ek, size_t *gone)
         && (uint64_t) cx.rec.expires_at
            == mcp_store_be8_get(ek->data + 1))
     {
-        (*gone)++;
-        return mcp_store_ctx_remove(&cx);
+        rc = mcp_store_ctx_remove(&cx, 1, &done);
+
+        if (done) {
+            (*gone)++;
+
+        } else {
+            *left = 1;
+        }
+
+        return rc;
     }
 
     /* what cannot be read is not the key's fault: the sweep stops */
@@ -1179,23 +1279,30 @@ static int
 mcp_store_win_select(mcp_store_win_t *w, uint64_t max_tokens, double share,
     uint64_t *summary_budget, mcp_store_window_t *out, size_t cap)
 {
-    size_t    i, npinned, nturns;
-    double    want;
-    uint64_t  need, turns, avail, sb;
+    size_t            i, npinned, nturns;
+    double            want;
+    uint64_t          need, turns, avail, sb, bytes;
+    mcp_store_txn_t  *t;
 
+    t = w->cx->t;
     need = 0;
     turns = 0;
+    bytes = 0;
     npinned = 0;
     nturns = 0;
+
+    /* what the window holds is work: its contents, a byte a unit */
 
     for (i = 0; i < w->n; i++) {
         if (mcp_store_win_always(&w->msgs[i])) {
             w->keep[i] = 1;
             need += w->msgs[i].tokens;
             npinned++;
+            mcp_store_work(t, w->msgs[i].content_len);
 
         } else {
             turns += w->msgs[i].tokens;
+            bytes += w->msgs[i].content_len;
             nturns++;
         }
     }
@@ -1207,7 +1314,8 @@ mcp_store_win_select(mcp_store_win_t *w, uint64_t max_tokens, double share,
 
     avail = max_tokens - need;
 
-    if (turns <= avail && nturns <= cap - npinned) {
+    if (turns <= avail && nturns <= cap - npinned && bytes <= t->work) {
+        mcp_store_work(t, bytes);
         memset(w->keep, 1, w->n);
         w->whole = 1;
         *summary_budget = 0;
@@ -1228,7 +1336,9 @@ mcp_store_win_select(mcp_store_win_t *w, uint64_t max_tokens, double share,
             continue;
         }
 
-        if (w->msgs[i].tokens > w->budget || w->room == 0) {
+        if (w->msgs[i].tokens > w->budget || w->room == 0
+            || mcp_store_txn_spent(t))
+        {
             break;
         }
 
@@ -1290,6 +1400,10 @@ mcp_store_win_relevant(mcp_store_win_t *w, const char *query,
         if (lo < w->n && w->msgs[lo].seq == hits[k].seq && !w->keep[lo]
             && w->msgs[lo].tokens <= w->budget)
         {
+            if (mcp_store_txn_spent(w->cx->t)) {
+                break;
+            }
+
             mcp_store_win_take(w, lo);
         }
     }
@@ -1304,6 +1418,8 @@ mcp_store_win_take(mcp_store_win_t *w, size_t i)
     w->keep[i] = 1;
     w->budget -= w->msgs[i].tokens;
     w->room--;
+
+    mcp_store_work(w->cx->t, w->msgs[i].content_len);
 }
 
 
@@ -1320,6 +1436,7 @@ mcp_store_win_summary(mcp_store_win_t *w, uint64_t budget,
     size_t                i, max_len;
     uint64_t              first, last;
     const char           *text;
+    mcp_store_win_t       newest;
     mcp_store_ctx_t      *cx;
     mcp_store_context_t  *rec;
 
@@ -1362,7 +1479,9 @@ mcp_store_win_summary(mcp_store_win_t *w, uint64_t budget,
         out->summary_len = rec->summary_len;
 
     } else {
-        rc = mcp_store_summarize(w, out->dropped, max_len, &text,
+        mcp_store_win_newest(w, &newest);
+
+        rc = mcp_store_summarize(&newest, out->dropped, max_len, &text,
                                  &out->summary_len);
 
         if (rc == MCP_STORE_OK && text != NULL && !cx->t->rdonly) {
@@ -1387,6 +1506,42 @@ mcp_store_win_summary(mcp_store_win_t *w, uint64_t budget,
 
 
 /*
+ * The window as the summary reads it: from the newest dropped turn back,
+ * as many as MCP_STORE_SUMMARY_INPUT bytes of dropped turns hold (one at
+ * least); older ones are left out of it, and the transaction is marked
+ * truncated.
+ */
+
+static void
+mcp_store_win_newest(mcp_store_win_t *w, mcp_store_win_t *newest)
+{
+    size_t  i, bytes;
+
+    *newest = *w;
+    bytes = 0;
+
+    for (i = w->n; i-- > 0; ) {
+        if (w->keep[i]) {
+            continue;
+        }
+
+        if (bytes > 0 && w->msgs[i].content_len > MCP_STORE_SUMMARY_INPUT
+                                                   - bytes)
+        {
+            newest->msgs = w->msgs + i + 1;
+            newest->keep = w->keep + i + 1;
+            newest->n = w->n - i - 1;
+
+            w->cx->t->truncated = 1;
+            return;
+        }
+
+        bytes += w->msgs[i].content_len;
+    }
+}
+
+
+/*
  * The extractive summary of the dropped turns, at most max_len bytes, in
  * memory the transaction owns; *text NULL if not even its first line
  * fits.
@@ -1399,8 +1554,9 @@ mcp_store_win_summary(mcp_store_win_t *w, uint64_t budget,
  *     it has, so that long sentences do not win by length alone.  A
  *     sentence without tokens is never taken.
  *   - Sentences are taken best first (ties: the earlier), each that still
- *     fits, and written in their original order, each after a space,
- *     behind "Summary of N earlier messages:".
+ *     fits, a sentence said more than once at its first place only, and
+ *     written in their original order, each after a space, behind
+ *     "Summary of N earlier messages:".
  */
 
 static int
@@ -1609,7 +1765,11 @@ mcp_store_summary_score(void *data, const char *token, size_t len)
 }
 
 
-/* Marks the sentences taken, best first, within budget bytes. */
+/*
+ * Marks the sentences taken, best first, within budget bytes.  A sentence
+ * said again ("Thanks.", a repeated question) scores as the first time:
+ * only its first occurrence may be taken, so none is written twice.
+ */
 
 static void
 mcp_store_summary_take(mcp_store_summary_t *sm, size_t budget)
@@ -1624,6 +1784,20 @@ mcp_store_summary_take(mcp_store_summary_t *sm, size_t budget)
 
     for (i = 0; i < sm->nsentences; i++) {
         order[i] = &sm->sentences[i];
+    }
+
+    /* equal texts side by side, the earliest first */
+
+    qsort(order, sm->nsentences, sizeof(mcp_store_sentence_t *),
+          mcp_store_sentence_text_cmp);
+
+    for (i = 1; i < sm->nsentences; i++) {
+        if (mcp_store_bytes_cmp(order[i - 1]->text, order[i - 1]->len,
+                                order[i]->text, order[i]->len)
+            == 0)
+        {
+            order[i]->score = -1.0;
+        }
     }
 
     qsort(order, sm->nsentences, sizeof(mcp_store_sentence_t *),
@@ -1641,18 +1815,26 @@ mcp_store_summary_take(mcp_store_summary_t *sm, size_t budget)
 
 
 static int
-mcp_store_term_cmp(const void *a, const void *b)
+mcp_store_bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
-    int                      rc;
-    const mcp_store_term_t  *x = a, *y = b;
+    int  rc;
 
-    rc = memcmp(x->text, y->text, (x->len < y->len) ? x->len : y->len);
+    rc = memcmp(a, b, (alen < blen) ? alen : blen);
 
     if (rc != 0) {
         return rc;
     }
 
-    return (x->len > y->len) - (x->len < y->len);
+    return (alen > blen) - (alen < blen);
+}
+
+
+static int
+mcp_store_term_cmp(const void *a, const void *b)
+{
+    const mcp_store_term_t  *x = a, *y = b;
+
+    return mcp_store_bytes_cmp(x->text, x->len, y->text, y->len);
 }
 
 
@@ -1666,6 +1848,25 @@ mcp_store_sentence_cmp(const void *a, const void *b)
 
     if (x->score != y->score) {
         return (x->score < y->score) ? 1 : -1;
+    }
+
+    return (x > y) - (x < y);
+}
+
+
+/* by text; equal texts: the earlier sentence first */
+
+static int
+mcp_store_sentence_text_cmp(const void *a, const void *b)
+{
+    int                          rc;
+    const mcp_store_sentence_t  *x = *(mcp_store_sentence_t *const *) a;
+    const mcp_store_sentence_t  *y = *(mcp_store_sentence_t *const *) b;
+
+    rc = mcp_store_bytes_cmp(x->text, x->len, y->text, y->len);
+
+    if (rc != 0) {
+        return rc;
     }
 
     return (x > y) - (x < y);

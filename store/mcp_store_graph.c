@@ -209,6 +209,8 @@ mcp_store_entity_get(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
         return rc;
     }
 
+    mcp_store_work(t, val.mv_size);
+
     e->name = mcp_store_txn_keep(t, name, name_len);
     e->name_len = name_len;
 
@@ -1049,6 +1051,8 @@ mcp_store_rel_unlink(mcp_store_txn_t *t, MDB_dbi dbi, MDB_dbi mirror,
 /*
  * Runs w->one over the keys of dbi that start with prefix, from the first
  * or from the first after the key after, passing up to limit (0: all).
+ * Each record costs its bytes of work, and the walk ends, with *more,
+ * where the transaction's budget does.
  */
 
 static int
@@ -1085,13 +1089,17 @@ mcp_store_walk(mcp_store_walk_t *w, MDB_dbi dbi,
     for ( /* void */ ; mrc == MDB_SUCCESS;
          mrc = mcp_store_scan(cur, op, prefix->data, prefix->len, &key, &val))
     {
-        if ((limit != 0 && n == limit) || w->stop) {
+        if ((limit != 0 && n == limit) || w->stop
+            || mcp_store_txn_spent(w->t))
+        {
             if (more != NULL) {
                 *more = 1;
             }
 
             break;
         }
+
+        mcp_store_work(w->t, key.mv_size + val.mv_size);
 
         rc = w->one(w, &key, &val);
 

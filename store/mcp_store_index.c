@@ -19,16 +19,27 @@
  *   score(d, t) = idf(t) * tf * (k1 + 1)
  *                 / (tf + k1 * (1 - b + b * len(d) / avglen))
  *
- * summed over the query's tokens (a repeated one counts again), N and
- * avglen over the scope's documents of the kind, df(t) the postings of t.
- * A query token also matches the longer tokens it is a prefix of, each
- * scored as a term of its own, but only in documents that lack the query
- * token itself: "ali" scores a document holding "ali" on "ali" alone.
+ * summed over the query's terms, each times its weight: a word the query
+ * repeats is one term, weighed by how many times it comes, read once.
+ * N and avglen are over the scope's documents of the kind, df(t) the
+ * postings of t.  A query term also matches the longer tokens it is a
+ * prefix of, each scored as a term of its own, but only in documents that
+ * lack the query term itself: "ali" scores a document holding "ali" on
+ * "ali" alone.
  * Documents matched exactly by at least one query token come first;
  * documents matched by prefixes only follow, their scores scaled into
  * (0, half the lowest exact score], order kept, so that they rank after
  * every exact match and still say how much lower they are.  Ties go by
  * doc id, for pages that do not shift.
+ *
+ * What a search reads is bounded, whatever the query: at most
+ * MCP_STORE_QUERY_TERMS distinct terms, at most MCP_STORE_QUERY_EXPANSIONS
+ * longer tokens a term, and a work budget of postings read (and document
+ * lengths looked up), half of what the transaction has left.  Every
+ * term's exact postings are read before any prefix matches, so that a
+ * budget that runs out costs the weakest matches first.  A search cut
+ * short marks the transaction truncated and ranks what it read; the df of
+ * a run it did not finish counts the postings read.
  */
 
 #include <math.h>
@@ -39,6 +50,13 @@
 
 
 #define MCP_STORE_TOKEN_MAX      64
+
+/*
+ * The work of indexing or unindexing a token (a posting read and
+ * written), in units of the budget: as long as copying this many bytes
+ * of a record read.
+ */
+#define MCP_STORE_TOKEN_WORK     16
 
 #define MCP_STORE_BM25_K1        1.2
 #define MCP_STORE_BM25_B         0.75
@@ -60,8 +78,16 @@ typedef struct {
     double               len;
     double               exact;
     double               prefix;
-    size_t               round;        /* last query token it held, from 1 */
+    uint32_t             terms;        /* bit i: it holds query term i */
 } mcp_store_acc_t;
+
+
+/* a distinct word of the query */
+typedef struct {
+    char                 text[MCP_STORE_TOKEN_MAX];
+    size_t               len;
+    double               weight;       /* how many times the query has it */
+} mcp_store_qterm_t;
 
 
 /* a posting of the token being scanned, scored once its df is known */
@@ -81,7 +107,12 @@ typedef struct {
     size_t               doc_prefix_len;
     double               ndocs;
     double               avglen;
-    size_t               round;
+
+    mcp_store_qterm_t    terms[MCP_STORE_QUERY_TERMS];
+    size_t               nterms;
+    size_t               term;         /* the one being scanned */
+    uint64_t             work;         /* units left */
+    unsigned             truncated;
 
     mcp_store_acc_t     *acc;
     size_t               nacc;
@@ -92,8 +123,6 @@ typedef struct {
     size_t               nrun;
     size_t               run_cap;
     int                  run_exact;
-
-    int                  rc;
 } mcp_store_search_t;
 
 
@@ -115,7 +144,7 @@ static size_t mcp_store_utf8_len(uint32_t cp);
 static size_t mcp_store_utf8_encode(uint32_t cp, unsigned char *p);
 static int mcp_store_word_char(uint32_t cp);
 static uint32_t mcp_store_fold(uint32_t cp);
-static int mcp_store_no_token(void *data, const char *token, size_t len);
+static int mcp_store_any_token(void *data, const char *token, size_t len);
 static int mcp_store_stop_word(const char *token, size_t len);
 static int mcp_store_index_update(mcp_store_txn_t *t,
     const mcp_store_scope_t *sc, char kind, const char *doc, size_t doc_len,
@@ -128,7 +157,8 @@ static int mcp_store_count_get(mcp_store_txn_t *t, MDB_dbi dbi,
     const mcp_store_kbuf_t *kb, uint64_t *v, size_t n);
 static int mcp_store_count_put(mcp_store_txn_t *t, MDB_dbi dbi,
     const mcp_store_kbuf_t *kb, const uint64_t *v, size_t n);
-static int mcp_store_search_token(void *data, const char *token, size_t len);
+static int mcp_store_search_term(void *data, const char *token, size_t len);
+static int mcp_store_search_scan(mcp_store_search_t *ss, int exact);
 static int mcp_store_search_posting(mcp_store_search_t *ss, const char *doc,
     size_t doc_len, const MDB_val *val);
 static void mcp_store_search_flush(mcp_store_search_t *ss, uint64_t df);
@@ -390,14 +420,16 @@ mcp_store_fold(uint32_t cp)
 }
 
 
+/* ends the walk at the first token: "is there one?" */
+
 static int
-mcp_store_no_token(void *data, const char *token, size_t len)
+mcp_store_any_token(void *data, const char *token, size_t len)
 {
     (void) data;
     (void) token;
     (void) len;
 
-    return 0;
+    return 1;
 }
 
 
@@ -482,6 +514,8 @@ mcp_store_index_update(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 
     /* stop words are indexed: a query of nothing else still finds them */
     n = mcp_store_tokens_of(text, text_len, 1, mcp_store_update_token, &u);
+
+    mcp_store_work(t, n * MCP_STORE_TOKEN_WORK);
 
     if (u.rc != MCP_STORE_OK || n == 0) {
         return u.rc;
@@ -711,6 +745,7 @@ mcp_store_index_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     ss.doc_prefix_len = doc_prefix_len;
     ss.ndocs = (double) totals[0];
     ss.avglen = (double) totals[1] / (double) totals[0];
+    ss.work = t->work / 2;
 
     /* a totals record that did not decode reads as nothing indexed; one
      * that says documents but no tokens must not divide by zero */
@@ -718,24 +753,34 @@ mcp_store_index_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     if (ss.avglen <= 0.0) {
         ss.avglen = 1.0;
     }
-    ss.rc = MCP_STORE_OK;
+
+    /* stop words count in a query only when it has nothing else */
+
+    all = (mcp_store_tokenize(query, query_len, mcp_store_any_token, NULL)
+           == 0);
+
+    (void) mcp_store_tokens_of(query, query_len, all, mcp_store_search_term,
+                               &ss);
 
     rc = mcp_store_txn_cursor(t, t->store->postings, &ss.cur);
     if (rc != MCP_STORE_OK) {
         return rc;
     }
 
-    /* stop words count in a query only when it has nothing else */
+    /* every term's exact matches, then their prefix matches */
 
-    all = (mcp_store_tokenize(query, query_len, mcp_store_no_token, NULL)
-           == 0);
-
-    (void) mcp_store_tokens_of(query, query_len, all, mcp_store_search_token,
-                               &ss);
+    for (i = 0; i < 2 * ss.nterms && rc == MCP_STORE_OK; i++) {
+        ss.term = i % ss.nterms;
+        rc = mcp_store_search_scan(&ss, i < ss.nterms);
+    }
 
     mdb_cursor_close(ss.cur);
 
-    rc = ss.rc;
+    mcp_store_work(t, t->work / 2 - ss.work);
+
+    if (ss.truncated) {
+        t->truncated = 1;
+    }
 
     if (rc == MCP_STORE_OK) {
         mcp_store_search_rank(&ss);
@@ -768,42 +813,94 @@ mcp_store_index_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 
 
 /*
- * One query token: scans its postings and those of the longer tokens it
- * is a prefix of, token by token, a token's run of postings scored when
- * it ends, once its df is known.
+ * One token of the query: a new term, or one more of a term it has.  A
+ * new word past MCP_STORE_QUERY_TERMS is left out.
  */
 
 static int
-mcp_store_search_token(void *data, const char *token, size_t len)
+mcp_store_search_term(void *data, const char *token, size_t len)
 {
     mcp_store_search_t  *ss = data;
 
-    int             mrc;
-    size_t          rest_len, tlen, run_len;
-    MDB_val         key, val;
-    uint64_t        df;
-    const char     *rest, *nul, *run;
-    MDB_cursor_op   op;
+    size_t              i;
+    mcp_store_qterm_t  *qt;
 
-    ss->round++;
+    for (i = 0; i < ss->nterms; i++) {
+        qt = &ss->terms[i];
+
+        if (qt->len == len && memcmp(qt->text, token, len) == 0) {
+            qt->weight += 1.0;
+            return 0;
+        }
+    }
+
+    if (ss->nterms == MCP_STORE_QUERY_TERMS) {
+        ss->truncated = 1;
+        return 0;
+    }
+
+    qt = &ss->terms[ss->nterms++];
+    memcpy(qt->text, token, len);
+    qt->len = len;
+    qt->weight = 1.0;
+
+    return 0;
+}
+
+
+/*
+ * Scans the postings of the current term (exact 1), or those of the
+ * longer tokens it is a prefix of, token by token (exact 0); a token's
+ * run of postings is scored when it ends, once its df is known.  Each
+ * posting read is a unit of the budget; when none is left, or when a
+ * term has had its MCP_STORE_QUERY_EXPANSIONS prefix matches, the scan
+ * ends there.
+ */
+
+static int
+mcp_store_search_scan(mcp_store_search_t *ss, int exact)
+{
+    int                  mrc, rc;
+    size_t               rest_len, tlen, run_len, plen, nruns;
+    MDB_val              key, val;
+    uint64_t             df;
+    const char          *rest, *nul, *run;
+    MDB_cursor_op        op;
+    mcp_store_qterm_t   *qt;
+
+    qt = &ss->terms[ss->term];
+    ss->run_exact = exact;
+
+    /* fits: the base is checked to leave room for the longest token; the
+     * scan starts at the token's own postings (token NUL) or just after
+     * them (token \1): tokens hold no NUL */
+
     ss->key.len = ss->base;
-
-    /* fits: the base is checked to leave room for the longest token */
-
-    (void) mcp_store_kbuf_add(&ss->key, token, len, 0);
+    (void) mcp_store_kbuf_add(&ss->key, qt->text, qt->len, 0);
+    plen = ss->key.len + (exact ? 1 : 0);
+    (void) mcp_store_kbuf_add(&ss->key, exact ? "" : "\1", 1, 0);
 
     mcp_store_kbuf_val(&ss->key, &key);
 
     run = NULL;
     run_len = 0;
     df = 0;
+    nruns = 0;
+    rc = MCP_STORE_OK;
     op = MDB_SET_RANGE;
 
-    while ((mrc = mcp_store_scan(ss->cur, op, ss->key.data, ss->key.len,
-                                 &key, &val))
+    while ((mrc = mcp_store_scan(ss->cur, op, ss->key.data, plen, &key,
+                                 &val))
            == MDB_SUCCESS)
     {
         op = MDB_NEXT;
+
+        if (ss->work == 0) {
+            ss->truncated = 1;
+            break;
+        }
+
+        ss->work--;
 
         rest = (const char *) key.mv_data + ss->base;
         rest_len = key.mv_size - ss->base;
@@ -818,29 +915,33 @@ mcp_store_search_token(void *data, const char *token, size_t len)
         if (run == NULL || tlen != run_len || memcmp(rest, run, tlen) != 0) {
             mcp_store_search_flush(ss, df);
 
+            if (nruns++ == MCP_STORE_QUERY_EXPANSIONS) {
+                ss->truncated = 1;
+                break;
+            }
+
             run = rest;
             run_len = tlen;
             df = 0;
-            ss->run_exact = (tlen == len);
         }
 
         df++;
 
-        ss->rc = mcp_store_search_posting(ss, nul + 1, rest_len - tlen - 1,
-                                          &val);
-        if (ss->rc != MCP_STORE_OK) {
-            return 1;
+        rc = mcp_store_search_posting(ss, nul + 1, rest_len - tlen - 1,
+                                      &val);
+        if (rc != MCP_STORE_OK) {
+            break;
         }
     }
 
     mcp_store_search_flush(ss, df);
 
-    if (mrc != MDB_NOTFOUND) {
-        ss->rc = mcp_store_rc(mrc);
-        return 1;
+    if (rc != MCP_STORE_OK) {
+        return rc;
     }
 
-    return 0;
+    return (mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND) ? MCP_STORE_OK
+                                                       : mcp_store_rc(mrc);
 }
 
 
@@ -891,10 +992,17 @@ static void
 mcp_store_search_flush(mcp_store_search_t *ss, uint64_t df)
 {
     size_t            i;
-    double            idf, tf, norm, score;
+    double            idf, tf, norm, score, weight;
+    uint32_t          bit;
     mcp_store_acc_t  *a;
 
+    if (ss->nrun == 0) {
+        return;
+    }
+
     idf = log1p((ss->ndocs - (double) df + 0.5) / ((double) df + 0.5));
+    weight = ss->terms[ss->term].weight;
+    bit = (uint32_t) 1 << ss->term;
 
     for (i = 0; i < ss->nrun; i++) {
         a = &ss->acc[ss->run[i].acc];
@@ -903,13 +1011,13 @@ mcp_store_search_flush(mcp_store_search_t *ss, uint64_t df)
         norm = 1.0 - MCP_STORE_BM25_B
                + MCP_STORE_BM25_B * a->len / ss->avglen;
         score = idf * tf * (MCP_STORE_BM25_K1 + 1.0)
-                / (tf + MCP_STORE_BM25_K1 * norm);
+                / (tf + MCP_STORE_BM25_K1 * norm) * weight;
 
         if (ss->run_exact) {
             a->exact += score;
-            a->round = ss->round;
+            a->terms |= bit;
 
-        } else if (a->round != ss->round) {
+        } else if (!(a->terms & bit)) {
             a->prefix += score;
         }
     }
@@ -959,6 +1067,12 @@ mcp_store_search_acc(mcp_store_search_t *ss, const char *doc,
         return MCP_STORE_ENOMEM;
     }
 
+    /* a document's length read is a unit too */
+
+    if (ss->work > 0) {
+        ss->work--;
+    }
+
     ss->dkey.len = ss->base + 1;
 
     rc = mcp_store_kbuf_add(&ss->dkey, doc, doc_len, 0);
@@ -978,7 +1092,7 @@ mcp_store_search_acc(mcp_store_search_t *ss, const char *doc,
     a->len = (double) len;
     a->exact = 0.0;
     a->prefix = 0.0;
-    a->round = 0;
+    a->terms = 0;
 
     *idx = ss->nacc++;
 

@@ -31,6 +31,8 @@ struct mcp_store_txn_s {
     mcp_store_t         *store;
     MDB_txn             *mdb;
     unsigned             rdonly;
+    unsigned             truncated;
+    uint64_t             work;         /* units of work left */
     mcp_store_block_t   *blocks;
 };
 
@@ -44,6 +46,10 @@ struct mcp_store_txn_s {
  * context-store transaction is open (txn.mdb not NULL) the per-call
  * functions refuse with MCP_STORE_EBUSY, and mcp_store_release() leaves
  * the snapshot alone: the transaction may be using it.
+ *
+ * pages is what a write transaction found in use when it began (see
+ * mcp_store_write_end()).  sweep is the session id after which the next
+ * mcp_store_session_expire() goes on (sweep_len 0: from the first).
  *
  * has_sessions is 0 only on a read-only handle to a store written before
  * the "sessions" database existed: it has no sessions to read.
@@ -69,6 +75,9 @@ struct mcp_store_s {
     unsigned            rlive;
     unsigned            has_sessions;
     unsigned            has_context;
+    uint64_t            pages;
+    size_t              sweep_len;
+    char                sweep[MCP_STORE_CODE_MAX];
     mcp_store_txn_t     txn;
 };
 
@@ -91,6 +100,13 @@ struct mcp_store_s {
 
 int mcp_store_rc(int mdb_rc);
 int mcp_store_read_begin(mcp_store_t *s, MDB_txn **txn);
+
+/*
+ * mcp_store_write_begin() begins a write transaction and counts the pages
+ * in use; mcp_store_write_end() commits it if rc is MCP_STORE_OK and the
+ * reserve allows (see MCP_STORE_RESERVE_SHARE), aborts it otherwise, and
+ * returns the outcome.
+ */
 int mcp_store_write_begin(mcp_store_t *s, MDB_txn **txn);
 int mcp_store_write_end(mcp_store_t *s, MDB_txn *txn, int rc);
 
@@ -101,22 +117,35 @@ int mcp_store_write_end(mcp_store_t *s, MDB_txn *txn, int rc);
  * mcp_store_key_begin() starts a write to the record under key: checks s
  * and the key, points k at it and begins the write transaction.
  *
- * mcp_store_key_get() looks key up in *dbi (dbi NULL: a database the store
- * does not have, where every key is MCP_STORE_NOTFOUND) in the handle's
- * read snapshot.  On success *val points into the snapshot, which stays
- * open; on failure it is released.
+ * The records under such keys are of a kind: a link (mcp_store_link_t) in
+ * "links", or a session (mcp_store_session_t) in "sessions", which a
+ * read-only handle to a store older than it does not have (every key is
+ * MCP_STORE_NOTFOUND there).
  *
- * mcp_store_key_delete() deletes the record under key in dbi, in a write
- * transaction of its own: MCP_STORE_NOTFOUND if there is none.
+ * mcp_store_key_read() reads the record of a kind under key in the
+ * handle's read snapshot, decoded into rec.  On success the snapshot
+ * stays open (rec's strings point into it); on failure it is released.
+ *
+ * mcp_store_key_delete() deletes the record of a kind under key, in a
+ * write transaction of its own: MCP_STORE_NOTFOUND if there is none.
+ *
+ * mcp_store_record_get() reads the record of a kind under key in the write
+ * transaction txn, decoded into rec, and points k at the key: a key that
+ * cannot be one is MCP_STORE_NOTFOUND (no record has it).
  */
+
+#define MCP_STORE_RECORD_LINK     0
+#define MCP_STORE_RECORD_SESSION  1
 
 int mcp_store_key(MDB_val *k, const char *key, size_t key_len);
 int mcp_store_key_begin(mcp_store_t *s, const char *key, size_t key_len,
     MDB_txn **txn, MDB_val *k);
-int mcp_store_key_get(mcp_store_t *s, const MDB_dbi *dbi, const char *key,
-    size_t key_len, MDB_val *val);
-int mcp_store_key_delete(mcp_store_t *s, MDB_dbi dbi, const char *key,
+int mcp_store_key_read(mcp_store_t *s, unsigned kind, const char *key,
+    size_t key_len, void *rec);
+int mcp_store_key_delete(mcp_store_t *s, unsigned kind, const char *key,
     size_t key_len);
+int mcp_store_record_get(mcp_store_t *s, MDB_txn *txn, unsigned kind,
+    const char *key, size_t key_len, MDB_val *k, void *rec);
 
 
 /*
@@ -164,6 +193,10 @@ size_t mcp_store_session_encode(const mcp_store_session_t *session,
     char *buf, size_t size);
 int mcp_store_session_decode(const void *data, size_t len,
     mcp_store_session_t *session);
+
+/* the decoder of a kind of record (MCP_STORE_RECORD_LINK, ...) */
+int mcp_store_record_decode(unsigned kind, const void *data, size_t len,
+    void *rec);
 
 /*
  * n uints: one bare uint when n is 1, else an array (n at most
@@ -234,13 +267,11 @@ int mcp_store_read_uint64(mcp_store_rbuf_t *r, uint64_t *v);
 
 
 /*
- * mcp_store_link.c: one link read or written inside a write transaction
- * of the caller's (flags for mdb_put(): MDB_NOOVERWRITE makes a taken
- * code MCP_STORE_EXISTS).  A link read points into txn's pages.
+ * mcp_store_link.c: one link written inside a write transaction of the
+ * caller's (flags for mdb_put(): MDB_NOOVERWRITE makes a taken code
+ * MCP_STORE_EXISTS).
  */
 
-int mcp_store_link_read(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
-    mcp_store_link_t *link);
 int mcp_store_link_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
     const mcp_store_link_t *link, unsigned flags);
 
@@ -341,6 +372,12 @@ void mcp_store_kbuf_val(const mcp_store_kbuf_t *kb, MDB_val *key);
 
 /* the MDB_txn of a context-store transaction */
 MDB_txn *mcp_store_txn_mdb(mcp_store_txn_t *t);
+
+/*
+ * mcp_store_work() spends n units of the transaction's work budget (see
+ * mcp_store_txn_spent()), never below none left.
+ */
+void mcp_store_work(mcp_store_txn_t *t, uint64_t n);
 
 void *mcp_store_txn_alloc(mcp_store_txn_t *t, size_t size);
 const void *mcp_store_txn_keep(mcp_store_txn_t *t, const void *data,

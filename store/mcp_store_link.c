@@ -23,8 +23,15 @@
 #define MCP_STORE_URL_MAX        (UINT32_MAX - 128)
 
 
+static int mcp_store_link_begin(mcp_store_t *s, const char *code,
+    size_t code_len, const mcp_store_link_t *link, MDB_txn **txn,
+    MDB_val *key);
+static int mcp_store_link_change(mcp_store_t *s, const char *code,
+    size_t code_len, MDB_txn **txn, MDB_val *key, mcp_store_link_t *link);
 static int mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn,
     const void *batch, size_t i);
+static int mcp_store_link_past(unsigned walk, const char *prefix,
+    size_t prefix_len, const MDB_val *key);
 static int mcp_store_link_valid(const mcp_store_link_t *link);
 static int mcp_store_link_owned(const mcp_store_link_t *link,
     const char *tenant, size_t tenant_len);
@@ -38,18 +45,15 @@ mcp_store_link_put(mcp_store_t *s, const char *code, size_t code_len,
     MDB_txn  *txn;
     MDB_val   key;
 
-    if (!mcp_store_link_valid(link)) {
-        return MCP_STORE_EINVAL;
+    rc = mcp_store_link_begin(s, code, code_len, link, &txn, &key);
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_write_end(s, txn,
+                                 mcp_store_link_write(s, txn, &key, link,
+                                                      MDB_NOOVERWRITE));
     }
 
-    rc = mcp_store_key_begin(s, code, code_len, &txn, &key);
-    if (rc != MCP_STORE_OK) {
-        return rc;
-    }
-
-    rc = mcp_store_link_write(s, txn, &key, link, MDB_NOOVERWRITE);
-
-    return mcp_store_write_end(s, txn, rc);
+    return rc;
 }
 
 
@@ -62,11 +66,7 @@ mcp_store_link_create(mcp_store_t *s, char *code, size_t code_len,
     MDB_val   key;
     unsigned  tries;
 
-    if (!mcp_store_link_valid(link)) {
-        return MCP_STORE_EINVAL;
-    }
-
-    rc = mcp_store_key_begin(s, code, code_len, &txn, &key);
+    rc = mcp_store_link_begin(s, code, code_len, link, &txn, &key);
     if (rc != MCP_STORE_OK) {
         return rc;
     }
@@ -93,32 +93,13 @@ mcp_store_link_create(mcp_store_t *s, char *code, size_t code_len,
 }
 
 
+/* on success the snapshot stays until the next call: link->url is in it */
+
 int
 mcp_store_link_get(mcp_store_t *s, const char *code, size_t code_len,
     mcp_store_link_t *link)
 {
-    int      rc;
-    MDB_val  val;
-
-    if (s == NULL || link == NULL) {
-        return MCP_STORE_EINVAL;
-    }
-
-    rc = mcp_store_key_get(s, &s->links, code, code_len, &val);
-    if (rc != MCP_STORE_OK) {
-        return rc;
-    }
-
-    rc = mcp_store_link_decode(val.mv_data, val.mv_size, link);
-
-    /* on success the snapshot stays until the next call: link->url is in
-     * it */
-
-    if (rc != MCP_STORE_OK) {
-        mcp_store_release(s);
-    }
-
-    return rc;
+    return mcp_store_key_read(s, MCP_STORE_RECORD_LINK, code, code_len, link);
 }
 
 
@@ -131,12 +112,11 @@ mcp_store_link_consume(mcp_store_t *s, const char *code, size_t code_len,
     MDB_val           key;
     mcp_store_link_t  link;
 
-    rc = mcp_store_key_begin(s, code, code_len, &txn, &key);
-    if (rc != MCP_STORE_OK) {
+    rc = mcp_store_link_change(s, code, code_len, &txn, &key, &link);
+
+    if (txn == NULL) {
         return rc;
     }
-
-    rc = mcp_store_link_read(s, txn, &key, &link);
 
     if (rc == MCP_STORE_OK) {
         if (link.expires_at != 0 && now >= link.expires_at) {
@@ -168,11 +148,7 @@ mcp_store_link_add_visits(mcp_store_t *s, const mcp_store_visit_t *v,
 int
 mcp_store_link_delete(mcp_store_t *s, const char *code, size_t code_len)
 {
-    if (s == NULL) {
-        return MCP_STORE_EINVAL;
-    }
-
-    return mcp_store_key_delete(s, s->links, code, code_len);
+    return mcp_store_key_delete(s, MCP_STORE_RECORD_LINK, code, code_len);
 }
 
 
@@ -189,15 +165,14 @@ mcp_store_link_delete_tenant(mcp_store_t *s, const char *code,
         return MCP_STORE_EINVAL;
     }
 
-    rc = mcp_store_key_begin(s, code, code_len, &txn, &key);
-    if (rc != MCP_STORE_OK) {
-        return rc;
-    }
-
     /* the owner is checked and the link deleted in one transaction: no
      * other tenant's link can take the code in between */
 
-    rc = mcp_store_link_read(s, txn, &key, &link);
+    rc = mcp_store_link_change(s, code, code_len, &txn, &key, &link);
+
+    if (txn == NULL) {
+        return rc;
+    }
 
     if (rc == MCP_STORE_OK
         && !mcp_store_link_owned(&link, tenant, tenant_len))
@@ -252,14 +227,22 @@ mcp_store_link_prefix_tenant(mcp_store_t *s, const char *tenant,
 }
 
 
+/*
+ * What a tenant's walk reads of the others' links, in units of the work
+ * budget: each is as much work as a token indexed (it is decoded, not
+ * passed on).
+ */
+#define MCP_STORE_LINK_SKIP_WORK  16
+
+
 int
 mcp_store_link_walk(mcp_store_t *s, const char *tenant, size_t tenant_len,
     const char *after, size_t after_len, size_t limit, mcp_store_link_cb cb,
     void *data, int *more, unsigned walk)
 {
     int                rc, drc, stop, next;
-    size_t             n;
-    MDB_val            key, val;
+    size_t             n, skipped;
+    MDB_val            key, val, last;
     MDB_cursor        *cur;
     mcp_store_link_t   link;
 
@@ -301,6 +284,7 @@ mcp_store_link_walk(mcp_store_t *s, const char *tenant, size_t tenant_len,
     }
 
     n = 0;
+    skipped = 0;
     stop = 0;
     next = 0;
 
@@ -310,12 +294,7 @@ mcp_store_link_walk(mcp_store_t *s, const char *tenant, size_t tenant_len,
      */
 
     while (rc == MDB_SUCCESS) {
-        /* codes are in order: the first without the prefix ends them */
-
-        if ((walk & MCP_STORE_WALK_PREFIX) && after_len != 0
-            && (key.mv_size < after_len
-                || memcmp(key.mv_data, after, after_len) != 0))
-        {
+        if (mcp_store_link_past(walk, after, after_len, &key)) {
             break;
         }
 
@@ -340,6 +319,28 @@ mcp_store_link_walk(mcp_store_t *s, const char *tenant, size_t tenant_len,
             {
                 stop = 1;
             }
+
+        } else if (tenant_len != 0
+                   && ++skipped == MCP_STORE_WORK / MCP_STORE_LINK_SKIP_WORK)
+        {
+
+            /* only a tenant's walk skips links: for it, a NULL link is
+             * where it stopped, one that is not its own */
+
+            last = key;
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+
+            if (rc == MDB_SUCCESS
+                && !mcp_store_link_past(walk, after, after_len, &key))
+            {
+                if (!stop) {
+                    (void) cb(data, last.mv_data, last.mv_size, NULL);
+                }
+
+                next = 1;
+            }
+
+            break;
         }
 
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
@@ -355,6 +356,44 @@ mcp_store_link_walk(mcp_store_t *s, const char *tenant, size_t tenant_len,
 }
 
 
+/*
+ * The start of a change to the link under code: begins the write and
+ * reads it.  *txn is NULL when no write began (and rc says why); else the
+ * caller ends it, whatever the read gave.
+ */
+
+static int
+mcp_store_link_change(mcp_store_t *s, const char *code, size_t code_len,
+    MDB_txn **txn, MDB_val *key, mcp_store_link_t *link)
+{
+    int  rc;
+
+    rc = mcp_store_key_begin(s, code, code_len, txn, key);
+
+    if (rc != MCP_STORE_OK) {
+        *txn = NULL;
+        return rc;
+    }
+
+    return mcp_store_record_get(s, *txn, MCP_STORE_RECORD_LINK, code,
+                                code_len, key, link);
+}
+
+
+/* The start of a new link: checks it, and begins the write under code. */
+
+static int
+mcp_store_link_begin(mcp_store_t *s, const char *code, size_t code_len,
+    const mcp_store_link_t *link, MDB_txn **txn, MDB_val *key)
+{
+    if (!mcp_store_link_valid(link)) {
+        return MCP_STORE_EINVAL;
+    }
+
+    return mcp_store_key_begin(s, code, code_len, txn, key);
+}
+
+
 static int
 mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn, const void *batch,
     size_t i)
@@ -366,13 +405,8 @@ mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn, const void *batch,
 
     v = (const mcp_store_visit_t *) batch + i;
 
-    /* no link is stored under a code that is not one */
-
-    if (mcp_store_key(&key, v->code, v->code_len) != MCP_STORE_OK) {
-        return MCP_STORE_NOTFOUND;
-    }
-
-    rc = mcp_store_link_read(s, txn, &key, &link);
+    rc = mcp_store_record_get(s, txn, MCP_STORE_RECORD_LINK, v->code,
+                              v->code_len, &key, &link);
     if (rc != MCP_STORE_OK) {
         return rc;
     }
@@ -386,6 +420,18 @@ mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn, const void *batch,
     }
 
     return mcp_store_link_write(s, txn, &key, &link, 0);
+}
+
+
+/* Codes are in order: the first without the prefix ends a prefix walk. */
+
+static int
+mcp_store_link_past(unsigned walk, const char *prefix, size_t prefix_len,
+    const MDB_val *key)
+{
+    return (walk & MCP_STORE_WALK_PREFIX) && prefix_len != 0
+           && (key->mv_size < prefix_len
+               || memcmp(key->mv_data, prefix, prefix_len) != 0);
 }
 
 
@@ -408,23 +454,6 @@ mcp_store_link_owned(const mcp_store_link_t *link, const char *tenant,
     return tenant_len == 0
            || (link->tenant_len == tenant_len
                && memcmp(link->tenant, tenant, tenant_len) == 0);
-}
-
-
-int
-mcp_store_link_read(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
-    mcp_store_link_t *link)
-{
-    int      rc;
-    MDB_val  val;
-
-    rc = mcp_store_rc(mdb_get(txn, s->links, key, &val));
-
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_link_decode(val.mv_data, val.mv_size, link);
-    }
-
-    return rc;
 }
 
 

@@ -504,7 +504,8 @@ mcp_store_op_link_delete(mcp_store_t *s, MDB_txn *txn,
         return MCP_STORE_EINVAL;
     }
 
-    rc = mcp_store_link_read(s, txn, &key, &link);
+    rc = mcp_store_record_get(s, txn, MCP_STORE_RECORD_LINK, op->code,
+                              op->code_len, &key, &link);
     if (rc != MCP_STORE_OK) {
         return rc;
     }
@@ -532,7 +533,8 @@ mcp_store_op_link_consume(mcp_store_t *s, MDB_txn *txn,
         return MCP_STORE_EINVAL;
     }
 
-    rc = mcp_store_link_read(s, txn, &key, &link);
+    rc = mcp_store_record_get(s, txn, MCP_STORE_RECORD_LINK, op->code,
+                              op->code_len, &key, &link);
     if (rc != MCP_STORE_OK) {
         return rc;
     }
@@ -582,7 +584,8 @@ mcp_store_op_link_visits(mcp_store_t *s, MDB_txn *txn,
             continue;
         }
 
-        rc = mcp_store_link_read(s, txn, &key, &link);
+        rc = mcp_store_record_get(s, txn, MCP_STORE_RECORD_LINK, v.code,
+                                  v.code_len, &key, &link);
 
         if (rc == MCP_STORE_NOTFOUND || rc == MCP_STORE_ECORRUPT) {
             continue;

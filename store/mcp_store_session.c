@@ -26,8 +26,6 @@ static int mcp_store_session_touch_one(mcp_store_t *s, MDB_txn *txn,
     const void *batch, size_t i);
 static int mcp_store_session_valid(const mcp_store_session_t *session);
 static int mcp_store_str_valid(const char *str, size_t len);
-static int mcp_store_session_read(mcp_store_t *s, MDB_txn *txn,
-    MDB_val *key, mcp_store_session_t *session);
 static int mcp_store_session_pack(const mcp_store_session_t *session,
     char *buf, MDB_val *val);
 
@@ -40,33 +38,15 @@ mcp_store_session_put(mcp_store_t *s, const char *id, size_t id_len,
 }
 
 
+/* on success the snapshot stays until the next call: the strings are in
+ * it */
+
 int
 mcp_store_session_get(mcp_store_t *s, const char *id, size_t id_len,
     mcp_store_session_t *session)
 {
-    int      rc;
-    MDB_val  val;
-
-    if (s == NULL || session == NULL) {
-        return MCP_STORE_EINVAL;
-    }
-
-    rc = mcp_store_key_get(s, s->has_sessions ? &s->sessions : NULL, id,
-                           id_len, &val);
-    if (rc != MCP_STORE_OK) {
-        return rc;
-    }
-
-    rc = mcp_store_session_decode(val.mv_data, val.mv_size, session);
-
-    /* on success the snapshot stays until the next call: the strings are
-     * in it */
-
-    if (rc != MCP_STORE_OK) {
-        mcp_store_release(s);
-    }
-
-    return rc;
+    return mcp_store_key_read(s, MCP_STORE_RECORD_SESSION, id, id_len,
+                              session);
 }
 
 
@@ -79,6 +59,13 @@ mcp_store_session_update(mcp_store_t *s, const char *id, size_t id_len,
 
 
 int
+mcp_store_session_delete(mcp_store_t *s, const char *id, size_t id_len)
+{
+    return mcp_store_key_delete(s, MCP_STORE_RECORD_SESSION, id, id_len);
+}
+
+
+int
 mcp_store_session_touch(mcp_store_t *s, const mcp_store_touch_t *t,
     size_t n)
 {
@@ -86,28 +73,20 @@ mcp_store_session_touch(mcp_store_t *s, const mcp_store_touch_t *t,
 }
 
 
-int
-mcp_store_session_delete(mcp_store_t *s, const char *id, size_t id_len)
-{
-    if (s == NULL) {
-        return MCP_STORE_EINVAL;
-    }
-
-    return mcp_store_key_delete(s, s->sessions, id, id_len);
-}
-
-
 /*
- * One cursor walks the sessions in id order; after mdb_cursor_del() the
- * cursor's MDB_NEXT is the record that followed the deleted one.
+ * One cursor walks the sessions in id order, from the id where the last
+ * sweep stopped; after mdb_cursor_del() the cursor's MDB_NEXT is the
+ * record that followed the deleted one.  The id to go on from is kept
+ * only once the deletions are committed.
  */
 
 int
 mcp_store_session_expire(mcp_store_t *s, int64_t idle_before, size_t max,
-    size_t *removed)
+    size_t *removed, int *more)
 {
     int                  rc;
-    size_t               n;
+    char                 next[MCP_STORE_CODE_MAX];
+    size_t               n, seen, next_len;
     MDB_txn             *txn;
     MDB_val              key, val;
     MDB_cursor          *cur;
@@ -115,6 +94,10 @@ mcp_store_session_expire(mcp_store_t *s, int64_t idle_before, size_t max,
 
     if (removed != NULL) {
         *removed = 0;
+    }
+
+    if (more != NULL) {
+        *more = 0;
     }
 
     if (s == NULL) {
@@ -137,11 +120,28 @@ mcp_store_session_expire(mcp_store_t *s, int64_t idle_before, size_t max,
     }
 
     n = 0;
+    seen = 0;
+    next_len = 0;
 
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-         rc == MDB_SUCCESS && n < max;
+    key.mv_size = s->sweep_len;
+    key.mv_data = s->sweep;
+
+    for (rc = mdb_cursor_get(cur, &key, &val,
+                             s->sweep_len ? MDB_SET_RANGE : MDB_FIRST);
+         rc == MDB_SUCCESS;
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
     {
+        if (n == max || seen == MCP_STORE_WORK) {
+            if (key.mv_size <= sizeof(next)) {
+                next_len = key.mv_size;
+                memcpy(next, key.mv_data, next_len);
+            }
+
+            break;
+        }
+
+        seen++;
+
         if (mcp_store_session_decode(val.mv_data, val.mv_size, &session)
             == MCP_STORE_OK
             && session.last_seen >= idle_before)
@@ -164,11 +164,24 @@ mcp_store_session_expire(mcp_store_t *s, int64_t idle_before, size_t max,
 
     rc = mcp_store_write_end(s, txn, rc);
 
-    if (rc == MCP_STORE_OK && removed != NULL) {
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    /* the end of the sessions: the next sweep starts from the first */
+
+    memcpy(s->sweep, next, next_len);
+    s->sweep_len = next_len;
+
+    if (removed != NULL) {
         *removed = n;
     }
 
-    return rc;
+    if (more != NULL) {
+        *more = (next_len > 0);
+    }
+
+    return MCP_STORE_OK;
 }
 
 
@@ -275,11 +288,8 @@ mcp_store_session_touch_one(mcp_store_t *s, MDB_txn *txn, const void *batch,
 
     t = (const mcp_store_touch_t *) batch + i;
 
-    if (mcp_store_key(&key, t->id, t->id_len) != MCP_STORE_OK) {
-        return MCP_STORE_NOTFOUND;
-    }
-
-    rc = mcp_store_session_read(s, txn, &key, &session);
+    rc = mcp_store_record_get(s, txn, MCP_STORE_RECORD_SESSION, t->id,
+                              t->id_len, &key, &session);
 
     if (rc != MCP_STORE_OK || t->last_seen <= session.last_seen) {
         return rc;
@@ -316,23 +326,6 @@ static int
 mcp_store_str_valid(const char *str, size_t len)
 {
     return (str != NULL || len == 0) && len <= MCP_STORE_SESSION_STR_MAX;
-}
-
-
-static int
-mcp_store_session_read(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
-    mcp_store_session_t *session)
-{
-    int      rc;
-    MDB_val  val;
-
-    rc = mcp_store_rc(mdb_get(txn, s->sessions, key, &val));
-
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_session_decode(val.mv_data, val.mv_size, session);
-    }
-
-    return rc;
 }
 
 

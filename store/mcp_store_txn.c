@@ -68,6 +68,8 @@ mcp_store_txn_begin(mcp_store_t *s, unsigned flags, mcp_store_txn_t **tp)
 
     t->store = s;
     t->rdonly = rdonly;
+    t->truncated = 0;
+    t->work = MCP_STORE_WORK;
     t->blocks = NULL;
 
     *tp = t;
@@ -134,6 +136,42 @@ MDB_txn *
 mcp_store_txn_mdb(mcp_store_txn_t *t)
 {
     return t->mdb;
+}
+
+
+int
+mcp_store_txn_truncated(const mcp_store_txn_t *t)
+{
+    return t != NULL && t->truncated;
+}
+
+
+void
+mcp_store_txn_budget(mcp_store_txn_t *t, uint64_t units)
+{
+    if (t != NULL) {
+        t->work = units;
+    }
+}
+
+
+void
+mcp_store_work(mcp_store_txn_t *t, uint64_t n)
+{
+    t->work = (t->work > n) ? t->work - n : 0;
+}
+
+
+int
+mcp_store_txn_spent(mcp_store_txn_t *t)
+{
+    if (t->work > 0) {
+        return 0;
+    }
+
+    t->truncated = 1;
+
+    return 1;
 }
 
 

@@ -1012,7 +1012,7 @@ mcp_url_ipv6_v4(const char *p, const char *last, uint16_t a[8], int *piece)
             }
         }
 
-        a[*piece] = (uint16_t) (a[*piece] << 8 | v);
+        a[*piece] = (uint16_t) ((unsigned) a[*piece] << 8 | v);
 
         if (seen == 1 || seen == 3) {
             (*piece)++;

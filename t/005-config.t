@@ -1,5 +1,17 @@
 # vim:set ft= ts=4 sw=4 et fdm=marker:
 
+# Run as root, nginx starts its workers as "nobody" here, as it does by
+# default, so that a store they cannot reach is refused (TEST 17); the
+# runner reads the worker user when it is loaded.
+BEGIN {
+    if ($> == 0 && !defined $ENV{TEST_NGINX_WORKER_USER}
+        && defined getpwnam('nobody'))
+    {
+        $ENV{TEST_NGINX_WORKER_USER} =
+            'nobody ' . (defined getgrnam('nogroup') ? 'nogroup' : 'nobody');
+    }
+}
+
 use Test::Nginx::Socket;
 use File::Temp qw(tempdir);
 
@@ -8,8 +20,19 @@ use File::Temp qw(tempdir);
 
 my $dir = tempdir('ngx_mcp_XXXXXX', TMPDIR => 1, CLEANUP => 1);
 
+# the workers' user must reach the stores below it
+chmod 0755, $dir;
+
 $ENV{TEST_NGINX_DATA_DIR} = $dir;
 $ENV{TEST_NGINX_MISSING_DIR} = "$dir/missing";
+
+# a store inside a directory only root may enter
+mkdir "$dir/private", 0700 or die $!;
+mkdir "$dir/private/data" or die $!;
+$ENV{TEST_NGINX_PRIVATE_DIR} = "$dir/private";
+
+our $WorkersChangeUser = $> == 0
+                         && ($ENV{TEST_NGINX_WORKER_USER} // 'root') !~ /^root\b/;
 
 mkdir "$dir/notenv" or die $!;
 open my $fh, '>', "$dir/notenv/data.mdb" or die $!;
@@ -20,6 +43,7 @@ $ENV{TEST_NGINX_NOTENV_DIR} = "$dir/notenv";
 repeat_each(1);
 no_shuffle();
 no_root_location();
+master_on();
 
 plan tests => repeat_each() * (2 * blocks() + 2);
 
@@ -210,3 +234,35 @@ GET /t
 ok
 --- no_error_log
 [error]
+
+
+
+=== TEST 17: a map_size below the minimum says what the minimum is
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR map_size=1k;
+--- must_die
+--- error_log
+invalid parameter "map_size=1k": map_size must be at least 64k
+
+
+
+=== TEST 18: a map_size beyond any address space says what to do
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR map_size=1000000000g;
+--- config
+location / { mcp_redirect; }
+--- must_die
+--- error_log eval
+qr/mcp_store "[^"]*" cannot be used: map_size is more address space than nginx can map here \(about \d+g at most\): set a smaller map_size/
+
+
+
+=== TEST 19: a store the workers' user cannot reach (nginx run as root, workers as another user)
+--- skip_eval: 2: !$::WorkersChangeUser
+--- http_config
+mcp_store $TEST_NGINX_PRIVATE_DIR/data;
+--- config
+location / { mcp_redirect; }
+--- must_die
+--- error_log eval
+qr/mcp_store "[^"]*private\/data" cannot be used by the workers' user "[^"]+": it cannot enter "[^"]*private" \(13: Permission denied\)/

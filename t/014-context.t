@@ -2,6 +2,7 @@
 
 use Test::Nginx::Socket;
 use File::Temp qw(tempdir);
+use Time::HiRes ();
 
 # Conversation contexts through /mcp: append, windows within a budget with
 # pinned messages and a summary, search, list, clear, resources, TTL.
@@ -19,7 +20,7 @@ repeat_each(1);
 no_shuffle();
 no_root_location();
 
-plan tests => repeat_each() * 81;
+plan tests => repeat_each() * 90;
 
 our $HttpConfig = <<'_EOC_';
     mcp_store $TEST_NGINX_DATA_DIR;
@@ -188,3 +189,23 @@ location = /mcp { mcp_endpoint; mcp_context_ttl 1h scratch; }
  '"message_id":1,',
  '"context_id":"n1","messages":1,"tokens":6,"updated_at":"20[^"]*","expires_at":"20',
  '"context_id":"n1","messages":1,"tokens":4,"updated_at":"20[^"]*"\}\]']
+
+
+
+=== TEST 12: a context's ttl, given once
+--- request eval
+::call("context_append", '{"context_id": "renewed", "role": "user", "content": "first", "ttl": 3600}')
+--- response_body_like eval
+'"message_id":1,'
+
+
+
+=== TEST 13: a later append without ttl renews it: the context expires an hour after its last append
+--- init
+Time::HiRes::sleep(1.2);
+--- request eval
+[::call("context_append", '{"context_id": "renewed", "role": "user", "content": "second"}'),
+ ::call("context_list", '{}')]
+--- response_body_like eval
+['"message_id":2,',
+ '"context_id":"renewed","messages":2,"tokens":\d+,"updated_at":"[-0-9]+T\d\d(:\d\d:\d\dZ)","expires_at":"[-0-9]+T\d\d\1"']

@@ -17,7 +17,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        103
+#define TEST_PLAN        113
 
 #define TEST_ROUNDS      400        /* random windows */
 #define TEST_MSGS        48         /* messages of a window test, at most */
@@ -85,6 +85,7 @@ static void test_delete(void);
 static void test_context_list(void);
 static void test_search(void);
 static void test_expire(void);
+static void test_budget(void);
 static void test_isolation(void);
 static void test_window_basic(void);
 static void test_window_tight(void);
@@ -121,6 +122,7 @@ main(void)
     test_context_list();
     test_search();
     test_expire();
+    test_budget();
     test_isolation();
     test_window_basic();
     test_window_tight();
@@ -653,29 +655,30 @@ test_expire(void)
     (void) test_add(t, &test_acme, "c", 1, 0, "cheetah", 100, 0);
     (void) test_add(t, &test_other, "d", 1, 0, "dingo", 100, 5);
     (void) test_add(t, &test_acme, "e", 1, 0, "eland", 100, 10);
-    (void) test_add(t, &test_acme, "e", 1, 0, "eland", 105, 10);
+    (void) test_add(t, &test_acme, "e", 1, 0, "eland", 105, 0);
 
     TAP_RC(mcp_store_txn_commit(t), MCP_STORE_OK, "expire: five contexts");
 
     t = test_begin(s, MCP_STORE_RDONLY);
 
-    rc = mcp_store_context_expire(s, 106, 10, &removed);
+    rc = mcp_store_context_expire(s, 106, 10, &removed, NULL);
     TAP_RC(rc, MCP_STORE_EBUSY, "expire: inside a transaction it is EBUSY");
 
     mcp_store_txn_abort(t);
 
-    rc = mcp_store_context_expire(s, 106, 0, &removed);
+    rc = mcp_store_context_expire(s, 106, 0, &removed, NULL);
     TAP_OK(rc == MCP_STORE_OK && removed == 0, "expire: max 0 removes none");
 
-    rc = mcp_store_context_expire(s, 106, 10, &removed);
+    rc = mcp_store_context_expire(s, 106, 10, &removed, NULL);
     TAP_OK(rc == MCP_STORE_OK && removed == 1,
            "expire: at 106, the one of 105, in another scope");
 
-    rc = mcp_store_context_expire(s, 113, 10, &removed);
+    rc = mcp_store_context_expire(s, 113, 10, &removed, NULL);
     TAP_OK(rc == MCP_STORE_OK && removed == 1,
-           "expire: at 113, a (110); e was moved to 115 by its append");
+           "expire: at 113, a (110); e's later append, without a ttl, "
+           "renewed its own: 115");
 
-    rc = mcp_store_context_expire(s, 1000, 1, &removed);
+    rc = mcp_store_context_expire(s, 1000, 1, &removed, NULL);
     TAP_OK(rc == MCP_STORE_OK && removed == 1,
            "expire: max 1 removes one of two");
 
@@ -693,7 +696,7 @@ test_expire(void)
 
     mcp_store_txn_abort(t);
 
-    rc = mcp_store_context_expire(s, 1000, 10, &removed);
+    rc = mcp_store_context_expire(s, 1000, 10, &removed, NULL);
     TAP_OK(rc == MCP_STORE_OK && removed == 1, "expire: then the other");
 
     t = test_begin(s, MCP_STORE_RDONLY);
@@ -710,14 +713,202 @@ test_expire(void)
 
     mcp_store_txn_abort(t);
 
-    rc = mcp_store_context_expire(s, INT64_MAX, 10, &removed);
+    rc = mcp_store_context_expire(s, INT64_MAX, 10, &removed, NULL);
     TAP_OK(rc == MCP_STORE_OK && removed == 0,
            "expire: a context without ttl never expires");
 
-    TAP_RC(mcp_store_context_expire(NULL, 1, 1, NULL), MCP_STORE_EINVAL,
+    TAP_RC(mcp_store_context_expire(NULL, 1, 1, NULL, NULL), MCP_STORE_EINVAL,
            "expire: no handle is EINVAL");
 
     mcp_store_close(s);
+}
+
+
+/*
+ * The work budget: lists end early, a window keeps what the budget
+ * allows and summarises from its newest dropped turns, and an expiry
+ * sweep removes a long context in several calls.
+ */
+
+static void
+test_budget(void)
+{
+    int                   rc, ok, more;
+    char                 *text, id[8];
+    size_t                i, removed, sweeps;
+    uint64_t              nmessages;
+    mcp_store_t          *s;
+    mcp_store_txn_t      *t;
+    test_seen_t           l;
+    mcp_store_hit_t       hits[4];
+    mcp_store_window_t    w;
+    mcp_store_context_t   c;
+    mcp_store_message_t   msgs[128];
+
+    /* "word word ...": 1000 bytes, 200 tokens to index, 253 a message */
+
+    text = test_fill("word ", 1000);
+
+    t = test_start("budget", 0, &s);
+
+    for (i = 0; i < 40; i++) {
+        (void) test_add(t, &test_acme, "long", 1, 0, text, 100, 10);
+    }
+
+    for (i = 0; i < 100; i++) {
+        (void) test_add(t, &test_acme, "longer", 1, 0, text, 100, 0);
+    }
+
+    for (i = 0; i < 20; i++) {
+        snprintf(id, sizeof(id), "c%02u", (unsigned) i);
+        (void) test_add(t, &test_acme, id, 1, 0, "hello", 100, 0);
+    }
+
+    TAP_RC(mcp_store_txn_commit(t), MCP_STORE_OK,
+           "budget: contexts of 40 and 100 messages of 1000 bytes, 20 more");
+
+    t = test_begin(s, MCP_STORE_RDONLY);
+
+    mcp_store_txn_budget(t, 3000);
+    rc = test_list(t, &test_acme, "long", 1, 0, &l);
+    TAP_OK(rc == MCP_STORE_OK && l.calls >= 2 && l.calls <= 4
+           && mcp_store_txn_truncated(t),
+           "budget: a message list of 3000 units ends early: %s", l.seen);
+
+    mcp_store_txn_abort(t);
+    t = test_begin(s, MCP_STORE_RDONLY);
+
+    mcp_store_txn_budget(t, 100);
+    test_seen_init(&l, 0);
+
+    rc = mcp_store_context_list(t, &test_acme, NULL, 0, 0, test_ctx_cb, &l,
+                                &more);
+    TAP_OK(rc == MCP_STORE_OK && l.calls > 0 && l.calls < 22 && more == 1
+           && mcp_store_txn_truncated(t),
+           "budget: a context list of 100 units: %s, more", l.seen);
+
+    mcp_store_txn_abort(t);
+
+    /* a window with room for all 40 holds what 5000 units allow */
+
+    t = test_begin(s, MCP_STORE_RDONLY);
+
+    rc = test_window(t, "long", 1000000, NULL, 0.25, &w, msgs, 128);
+    TAP_OK(rc == MCP_STORE_OK && w.dropped == 0 && w.nmessages == 40
+           && !mcp_store_txn_truncated(t),
+           "budget: 40000 bytes of turns are a whole window");
+
+    mcp_store_txn_abort(t);
+    t = test_begin(s, MCP_STORE_RDONLY);
+
+    mcp_store_txn_budget(t, 5000);
+    rc = test_window(t, "long", 1000000, NULL, 0.25, &w, msgs, 128);
+    TAP_OK(rc == MCP_STORE_OK && w.nmessages >= 4 && w.nmessages <= 6
+           && w.dropped == 40 - w.nmessages && w.summary != NULL
+           && msgs[w.nmessages - 1].seq == 40 && mcp_store_txn_truncated(t),
+           "budget: with 5000 units: the newest %u, a summary of the other "
+           "%u, truncated", (unsigned) w.nmessages, (unsigned) w.dropped);
+
+    mcp_store_txn_abort(t);
+
+    /* the summary reads 64 KiB of the dropped turns at most */
+
+    t = test_begin(s, MCP_STORE_RDONLY);
+
+    rc = test_window(t, "long", 300, NULL, 0.5, &w, msgs, 128);
+    ok = (rc == MCP_STORE_OK && w.dropped == 40 && w.summary != NULL
+          && !mcp_store_txn_truncated(t));
+
+    mcp_store_txn_abort(t);
+    t = test_begin(s, MCP_STORE_RDONLY);
+
+    rc = test_window(t, "longer", 300, NULL, 0.5, &w, msgs, 128);
+    TAP_OK(ok && rc == MCP_STORE_OK && w.dropped == 100 && w.summary != NULL
+           && mcp_store_txn_truncated(t),
+           "budget: a summary of 40 KB of turns is whole, of 100 KB "
+           "truncated");
+
+    mcp_store_txn_abort(t);
+
+    /* "longer" is deleted in calls of 20000 units: each leaves fewer */
+
+    ok = 1;
+
+    for (i = 0; i < 100; i++) {
+        t = test_begin(s, 0);
+        mcp_store_txn_budget(t, 20000);
+
+        rc = mcp_store_context_delete(t, &test_acme, "longer", 6);
+        ok &= (rc == MCP_STORE_OK);
+
+        if (!mcp_store_txn_truncated(t)) {
+            break;
+        }
+
+        ok &= (mcp_store_context_get(t, &test_acme, "longer", 6, &c)
+               == MCP_STORE_OK && c.nmessages > 0 && c.nmessages < 100
+               && c.tokens == c.nmessages * 253);
+
+        rc = mcp_store_txn_commit(t);
+    }
+
+    rc |= mcp_store_txn_commit(t);
+    t = test_begin(s, MCP_STORE_RDONLY);
+
+    TAP_OK(rc == MCP_STORE_OK && ok && i >= 2 && i < 100
+           && mcp_store_context_get(t, &test_acme, "longer", 6, &c)
+              == MCP_STORE_NOTFOUND
+           && test_entries(t, s->messages) == 60,
+           "budget: a delete of 100 messages takes %u calls, each leaving "
+           "a record of what is left", (unsigned) i + 1);
+
+    mcp_store_txn_abort(t);
+
+    /* "long" expires at 110: its 8000 tokens take more than one sweep */
+
+    removed = 0;
+    more = 0;
+    ok = 1;
+
+    for (sweeps = 0; sweeps < 40; sweeps++) {
+        rc = mcp_store_context_expire(s, 200, 10, &removed, &more);
+
+        if (rc != MCP_STORE_OK || removed == 1) {
+            break;
+        }
+
+        t = test_begin(s, MCP_STORE_RDONLY);
+
+        nmessages = 0;
+        if (mcp_store_context_get(t, &test_acme, "long", 4, &c)
+            == MCP_STORE_OK)
+        {
+            nmessages = c.nmessages;
+        }
+
+        ok &= (more == 1 && nmessages > 0 && nmessages < 40
+               && c.tokens == nmessages * 253
+               && test_entries(t, s->messages) == 20 + nmessages);
+
+        mcp_store_txn_abort(t);
+    }
+
+    TAP_OK(rc == MCP_STORE_OK && ok && sweeps >= 1 && sweeps < 40
+           && removed == 1 && more == 0,
+           "budget: the expired context went in %u sweeps, each leaving a "
+           "record that counts what is left", (unsigned) sweeps + 1);
+
+    t = test_begin(s, MCP_STORE_RDONLY);
+
+    rc = mcp_store_message_search(t, &test_acme, "long", 4, TEST_STR("word"),
+                                  0, hits, 4, &i, NULL);
+    TAP_OK(rc == MCP_STORE_OK && i == 0
+           && test_entries(t, s->messages) == 20,
+           "budget: none of its messages or postings is left");
+
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+    free(text);
 }
 
 
@@ -831,7 +1022,8 @@ test_window_basic(void)
  * every token once, a sentence scores its token count: the long last
  * sentence scores best but does not fit, then the three-token ones are
  * taken in order while they fit.  The second case shows the frequency
- * rule: "cats" is in three sentences.
+ * rule: "cats" is in three sentences; the last, that a sentence repeated
+ * is written once.
  */
 
 static void
@@ -888,6 +1080,22 @@ test_window_tight(void)
                       "Summary of 1 earlier message: Pi is 3.14 roughly. "
                       "See example.com for more!!! Yes"),
            "tight: '.' inside numbers and names ends no sentence (%.*s)",
+           (int) w.summary_len, w.summary ? w.summary : "");
+
+    /* sentences said again, in one message or in several: once each */
+
+    (void) test_add(t, &test_acme, "again", 1, 0,
+                    "Where is order 42? Where is order 42?", 1, 0);
+    (void) test_add(t, &test_acme, "again", 2, 0,
+                    "Order 42 shipped late. Where is order 42?\n"
+                    "Order 42 shipped late.", 1, 0);
+
+    rc = test_window(t, "again", 200, NULL, 1.0, &w, msgs, 0);
+    TAP_OK(rc == MCP_STORE_OK && w.dropped == 2
+           && test_is(w.summary, w.summary_len,
+                      "Summary of 2 earlier messages: Where is order 42? "
+                      "Order 42 shipped late."),
+           "tight: a sentence said again is summarised once (%.*s)",
            (int) w.summary_len, w.summary ? w.summary : "");
 
     mcp_store_txn_abort(t);
@@ -1268,7 +1476,7 @@ test_window_random(void)
                             && w.summary_tokens
                                == mcp_store_tokens(w.summary_len)))
                        && (w.dropped == 0 || w.summary != NULL
-                           || share * max < 3 + 8
+                           || share * (double) max < 3 + 8
                            || max - need < 3 + 8)
                        && w.summary_at <= w.nmessages;
 
@@ -1546,9 +1754,9 @@ test_random_ctx(mcp_store_txn_t *t, const char *ctx, test_ctx_t *tc)
         buf[0] = '\0';
 
         for (w = 0; w < words && len < 600; w++) {
-            len += snprintf(buf + len, sizeof(buf) - len, "%s%s",
-                            vocab[test_rand(sizeof(vocab) / sizeof(vocab[0]))],
-                            ends[test_rand(sizeof(ends) / sizeof(ends[0]))]);
+            len += (size_t) snprintf(buf + len, sizeof(buf) - len, "%s%s",
+                          vocab[test_rand(sizeof(vocab) / sizeof(vocab[0]))],
+                          ends[test_rand(sizeof(ends) / sizeof(ends[0]))]);
         }
 
         if (test_add(t, &test_acme, ctx, role, pinned, buf, 1, 0)

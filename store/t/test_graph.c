@@ -20,7 +20,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        151
+#define TEST_PLAN        169
 
 #define TEST_KIB         ((size_t) 1024)
 
@@ -44,6 +44,7 @@ static int test_begin(const char *name, const char *tenant, const char *ns,
 static mcp_store_scope_t test_scope(const char *tenant, const char *ns);
 static int test_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     int *created, const char *name, const char *type, ...);
+static int test_docs(mcp_store_txn_t *t, const mcp_store_scope_t *sc, ...);
 static int test_relate_list(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *list);
 static mcp_store_relation_t test_rel(const char *from, const char *type,
@@ -61,6 +62,7 @@ static int test_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *query, mcp_store_hit_t *hits, size_t *n, size_t *total,
     char *docs, size_t size);
 static int test_str_is(const char *p, size_t len, const char *str);
+static int test_end(mcp_store_txn_t *t, int rc);
 static void test_seen_init(test_seen_t *l, size_t stop_at);
 static void test_seen_add(test_seen_t *l, const char *fmt, ...)
     TEST_PRINTF(2, 3);
@@ -99,8 +101,11 @@ static void test_index_upkeep(void);
 static void test_tokenizer(void);
 static void test_bm25_order(void);
 static void test_prefix(void);
+static void test_query_limits(void);
+static void test_budget(void);
 static void test_utf8(void);
 static void test_map_full(void);
+static void test_reserve(void);
 static void test_fork_reader(void);
 static void test_old_store(void);
 
@@ -130,8 +135,11 @@ main(void)
     test_tokenizer();
     test_bm25_order();
     test_prefix();
+    test_query_limits();
+    test_budget();
     test_utf8();
     test_map_full();
+    test_reserve();
     test_fork_reader();
     test_old_store();
 
@@ -1171,22 +1179,12 @@ test_bm25_order(void)
     rc = test_begin("bm25", "acme", "", &s, &t, &sc);
 
     if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "doc1", "x", "apple banana apple",
-                         NULL);
+        rc = test_docs(t, &sc, "doc1", "apple banana apple",
+                       "doc2", "apple cherry", "doc3", "cherry banana durian",
+                       NULL);
     }
 
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "doc2", "x", "apple cherry", NULL);
-    }
-
-    if (rc == MCP_STORE_OK) {
-        rc = test_create(t, &sc, NULL, "doc3", "x", "cherry banana durian",
-                         NULL);
-    }
-
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_txn_commit(t);
-    }
+    rc = test_end(t, rc);
 
     TAP_RC(rc, MCP_STORE_OK, "bm25: three documents");
 
@@ -1319,6 +1317,227 @@ test_prefix(void)
 }
 
 
+/*
+ * A repeated query word is one term, weighed by its count; distinct words
+ * past MCP_STORE_QUERY_TERMS and prefix matches past
+ * MCP_STORE_QUERY_EXPANSIONS are left out, and the transaction says so.
+ */
+
+static void
+test_query_limits(void)
+{
+    int                 rc, ok;
+    char                name[16], word[16], *q;
+    size_t              i, n, total, len;
+    double              one;
+    mcp_store_t        *s;
+    mcp_store_txn_t    *t;
+    mcp_store_hit_t     hits[TEST_HITS];
+    mcp_store_scope_t   sc;
+
+    rc = test_begin("query-limits", "acme", "", &s, &t, &sc);
+
+    if (rc == MCP_STORE_OK) {
+        rc = test_docs(t, &sc, "doc1", "apple banana apple", "doc2", "omega",
+                       NULL);
+    }
+
+    /* "pre000" to "pre299", one an entity: more than a word expands to */
+
+    for (i = 0; rc == MCP_STORE_OK && i < 300; i++) {
+        snprintf(name, sizeof(name), "p%03u", (unsigned) i);
+        snprintf(word, sizeof(word), "pre%03u", (unsigned) i);
+        rc = test_create(t, &sc, NULL, name, "x", word, NULL);
+    }
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_txn_commit(t);
+    }
+
+    TAP_RC(rc, MCP_STORE_OK, "query limits: 302 entities");
+
+    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+
+    rc |= test_search(t, &sc, "apple", hits, &n, &total, NULL, 0);
+    one = (n == 1) ? hits[0].score : 0.0;
+
+    rc |= test_search(t, &sc, "apple apple APPLE", hits, &n, &total, NULL,
+                      0);
+    TAP_OK(rc == MCP_STORE_OK && n == 1 && one > 0.0
+           && test_near(hits[0].score, 3 * one)
+           && !mcp_store_txn_truncated(t),
+           "query limits: a word three times is one term weighing 3: "
+           "%.9f = 3 * %.9f", n ? hits[0].score : 0.0, one);
+
+    /* 3,000 times the word costs what once does: one scan */
+
+    q = test_repeat("apple ", 3000);
+    mcp_store_txn_budget(t, 8);
+    rc = test_search(t, &sc, q, hits, &n, &total, NULL, 0);
+    TAP_OK(rc == MCP_STORE_OK && n == 1 && test_near(hits[0].score, 3000 * one)
+           && !mcp_store_txn_truncated(t),
+           "query limits: 3000 times, read once, within 4 units of work");
+    free(q);
+
+    /* the 33rd distinct word is left out */
+
+    q = malloc(40 * 8 + 16);
+    if (q == NULL) {
+        tap_bail("out of memory");
+    }
+
+    len = 0;
+    for (i = 0; i < MCP_STORE_QUERY_TERMS; i++) {
+        len += (size_t) snprintf(q + len, 16, "nil%02u ", (unsigned) i);
+    }
+
+    snprintf(q + len, 16, "omega");
+
+    mcp_store_txn_abort(t);
+    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+
+    rc |= test_search(t, &sc, q, hits, &n, &total, NULL, 0);
+    TAP_OK(rc == MCP_STORE_OK && total == 0 && mcp_store_txn_truncated(t),
+           "query limits: the word after %d others is left out, and the "
+           "search says it is truncated", MCP_STORE_QUERY_TERMS);
+
+    mcp_store_txn_abort(t);
+    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+
+    /* omega, then the first 31 of them */
+
+    memmove(q + 6, q, len);
+    memcpy(q, "omega ", 6);
+    q[len - 1] = '\0';
+
+    rc |= test_search(t, &sc, q, hits, &n, &total, NULL, 0);
+    TAP_OK(rc == MCP_STORE_OK && total == 1 && !mcp_store_txn_truncated(t),
+           "query limits: %d words, omega first, are all counted: ...%s",
+           MCP_STORE_QUERY_TERMS, q + len - 12);
+    free(q);
+
+    rc |= test_search(t, &sc, "pre", hits, &n, &total, NULL, 0);
+    TAP_OK(rc == MCP_STORE_OK && total == MCP_STORE_QUERY_EXPANSIONS
+           && mcp_store_txn_truncated(t),
+           "query limits: pre matches %u of the 300 words it is a prefix of "
+           "(truncated)", (unsigned) total);
+
+    mcp_store_txn_abort(t);
+    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+
+    rc |= test_search(t, &sc, "pre299 pre2", hits, &n, &total, NULL, 0);
+    ok = (n > 0 && test_str_is(hits[0].doc, hits[0].doc_len, "p299"));
+    TAP_OK(rc == MCP_STORE_OK && ok && total == 100
+           && !mcp_store_txn_truncated(t),
+           "query limits: exact matches first, 100 prefix matches whole");
+
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
+/*
+ * The work budget: searches rank what they read, lists end early with
+ * more, and the transaction says it is truncated; a search takes half of
+ * what is left.
+ */
+
+static void
+test_budget(void)
+{
+    int                       rc, more;
+    char                      name[16], last[16];
+    size_t                    i, n, total, listed;
+    mcp_store_t              *s;
+    mcp_store_txn_t          *t;
+    test_seen_t               l;
+    mcp_store_hit_t           hits[TEST_HITS];
+    mcp_store_scope_t         sc;
+    mcp_store_relation_t      after;
+    mcp_store_observation_t   obs[1];
+
+    rc = test_begin("budget", "acme", "", &s, &t, &sc);
+
+    for (i = 0; rc == MCP_STORE_OK && i < 100; i++) {
+        snprintf(name, sizeof(name), "n%02u", (unsigned) i);
+        rc = test_create(t, &sc, NULL, name, "thing", "common words here",
+                         NULL);
+
+        if (rc == MCP_STORE_OK) {
+            rc = test_relate(t, &sc, "hub", "links", name, NULL);
+        }
+    }
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_txn_commit(t);
+    }
+
+    TAP_RC(rc, MCP_STORE_OK, "budget: 100 entities, 100 relations");
+
+    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+
+    rc |= test_search(t, &sc, "common", hits, &n, &total, NULL, 0);
+    TAP_OK(rc == MCP_STORE_OK && total == 100 && !mcp_store_txn_truncated(t),
+           "budget: the default finds all 100");
+
+    mcp_store_txn_budget(t, 2 * 30);
+    rc = test_search(t, &sc, "common", hits, &n, &total, NULL, 0);
+    TAP_OK(rc == MCP_STORE_OK && total > 0 && total < 100
+           && mcp_store_txn_truncated(t),
+           "budget: 60 units, half for the search: %u of them, truncated",
+           (unsigned) total);
+
+    mcp_store_txn_budget(t, 0);
+    rc = test_search(t, &sc, "common", hits, &n, &total, NULL, 0);
+    TAP_OK(rc == MCP_STORE_OK && total == 0,
+           "budget: none left, nothing read");
+
+    mcp_store_txn_abort(t);
+    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+
+    /* a page of entities ends with the budget, and goes on from there */
+
+    listed = 0;
+    last[0] = '\0';
+    more = 1;
+
+    for (i = 0; rc == MCP_STORE_OK && more && i < 100; i++) {
+        mcp_store_txn_budget(t, 300);
+        test_seen_init(&l, 0);
+
+        rc = mcp_store_entity_list(t, &sc, last, strlen(last), 0, obs, 1,
+                                   test_entity_cb, &l, &more);
+        listed += l.calls;
+
+        if (l.calls > 0) {
+            snprintf(last, sizeof(last), "%.3s",
+                     l.seen + strlen(l.seen) - 5);
+        }
+    }
+
+    TAP_OK(rc == MCP_STORE_OK && listed == 100 && i > 2 && i < 100
+           && mcp_store_txn_truncated(t),
+           "budget: entity pages of 300 units: %u pages hold the 100",
+           (unsigned) i);
+
+    mcp_store_txn_budget(t, 200);
+    test_seen_init(&l, 0);
+    rc = test_rels(t, &sc, "hub", NULL, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && l.calls > 0 && l.calls < 100 && more == 1,
+           "budget: relations of hub: a page of %u, more", (unsigned) l.calls);
+
+    after = test_rel("hub", "links", "n99");
+    mcp_store_txn_budget(t, 0);
+    test_seen_init(&l, 0);
+    rc = test_rels(t, &sc, "hub", &after, 0, &l, &more);
+    TAP_OK(rc == MCP_STORE_OK && l.calls == 0 && more == 0,
+           "budget: none left after the last: none, and no more");
+
+    mcp_store_txn_abort(t);
+    mcp_store_close(s);
+}
+
+
 static void
 test_utf8(void)
 {
@@ -1417,7 +1636,7 @@ test_map_full(void)
 
     for (i = 0; rc == MCP_STORE_OK && i < 1000; i++) {
         snprintf(name, sizeof(name), "big%u", (unsigned) i);
-        text[0] = 'a' + i % 26;
+        text[0] = (char) ('a' + i % 26);
         rc = test_create(t, &sc, NULL, name, "thing", text, NULL);
 
         if (rc == MCP_STORE_OK) {
@@ -1455,6 +1674,178 @@ test_map_full(void)
     mcp_store_txn_abort(t);
 
     free(text);
+    mcp_store_close(s);
+}
+
+
+/*
+ * A store of 1 MiB filled, round by round, with links, sessions, entities
+ * with relations, and messages of contexts that expire, until a write is
+ * FULL.  Then each kind of delete commits, and once they have freed
+ * pages, new writes of each kind do.
+ */
+
+static void
+test_reserve_text(char *buf, size_t size, unsigned i)
+{
+    snprintf(buf, size, "round %u: words to fill the pages of the index, "
+             "w%ua w%ub w%uc, and some more of them to be sure", i, i, i, i);
+}
+
+
+static int
+test_reserve_round(mcp_store_t *s, const mcp_store_scope_t *sc, unsigned i)
+{
+    int                   rc;
+    char                  name[32], ctx[16], text[160];
+    mcp_store_txn_t      *t;
+    mcp_store_link_t      link;
+    mcp_store_message_t   m;
+    mcp_store_session_t   session;
+
+    snprintf(name, sizeof(name), "e%05u", i);
+    snprintf(ctx, sizeof(ctx), "c%u", i % 8);
+    test_reserve_text(text, sizeof(text), i);
+
+    memset(&link, 0, sizeof(link));
+    link.url = text;
+    link.url_len = strlen(text);
+
+    memset(&session, 0, sizeof(session));
+    session.last_seen = 100;
+
+    rc = mcp_store_link_put(s, name, strlen(name), &link);
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_session_put(s, name, strlen(name), &session);
+    }
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_txn_begin(s, 0, &t);
+    }
+
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    memset(&m, 0, sizeof(m));
+    m.role = MCP_STORE_ROLE_USER;
+    m.content = text;
+    m.content_len = strlen(text);
+
+    rc = test_create(t, sc, NULL, name, "thing", text, NULL);
+
+    if (rc == MCP_STORE_OK) {
+        rc = test_relate(t, sc, name, "follows", "e00000", NULL);
+    }
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_message_append(t, sc, ctx, strlen(ctx), &m, 100, 1000,
+                                      NULL);
+    }
+
+    if (rc != MCP_STORE_OK) {
+        mcp_store_txn_abort(t);
+        return rc;
+    }
+
+    return mcp_store_txn_commit(t);
+}
+
+
+static void
+test_reserve(void)
+{
+    int                    rc, ok, done;
+    char                   dir[PATH_MAX], name[32], text[160];
+    size_t                 removed;
+    unsigned               i, n;
+    mcp_store_t           *s;
+    mcp_store_txn_t       *t;
+    mcp_store_scope_t      sc;
+    mcp_store_relation_t   r;
+
+    s = test_open(test_dir(dir, "reserve"), 4 * 1024 * TEST_KIB, 0);
+    sc = test_scope("acme", "");
+
+    rc = MCP_STORE_OK;
+
+    for (n = 0; rc == MCP_STORE_OK && n < 100000; n++) {
+        rc = test_reserve_round(s, &sc, n);
+    }
+
+    TAP_OK(rc == MCP_STORE_FULL && n > 100,
+           "reserve: a 4 MiB store is FULL after %u rounds", n);
+
+    ok = (mcp_store_link_delete(s, "e00001", 6) == MCP_STORE_OK);
+    ok &= (mcp_store_session_delete(s, "e00001", 6) == MCP_STORE_OK);
+    ok &= (mcp_store_session_expire(s, 200, 10, &removed, NULL)
+           == MCP_STORE_OK && removed == 10);
+
+    rc = mcp_store_txn_begin(s, 0, &t);
+
+    if (rc == MCP_STORE_OK) {
+        test_reserve_text(text, sizeof(text), 2);
+        rc = mcp_store_observation_delete(t, &sc, "e00002", 6, text,
+                                          strlen(text), &done);
+        ok &= done;
+    }
+
+    if (rc == MCP_STORE_OK) {
+        r = test_rel("e00003", "follows", "e00000");
+        rc = mcp_store_relation_delete(t, &sc, &r, &done);
+        ok &= done;
+    }
+
+    if (rc == MCP_STORE_OK) {
+        rc = test_del(t, &sc, "e00004", &done);
+        ok &= done;
+    }
+
+    ok &= (test_end(t, rc) == MCP_STORE_OK);
+
+    rc = mcp_store_txn_begin(s, 0, &t);
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_context_delete(t, &sc, "c1", 2);
+    }
+
+    ok &= (test_end(t, rc) == MCP_STORE_OK);
+    ok &= (mcp_store_context_expire(s, 2000, 1, &removed, NULL)
+           == MCP_STORE_OK);
+
+    TAP_OK(ok, "reserve: on the full store a link, a session, idle "
+           "sessions, an observation, a relation, an entity, a context and "
+           "an expired one are deleted");
+
+    /* the entities of a fifth of the rounds, and all that expired */
+
+    rc = mcp_store_txn_begin(s, 0, &t);
+
+    for (i = 10; rc == MCP_STORE_OK && i < n / 5; i++) {
+        snprintf(name, sizeof(name), "e%05u", i);
+        rc = test_del(t, &sc, name, &done);
+    }
+
+    rc = test_end(t, rc);
+
+    for (i = 0; rc == MCP_STORE_OK && i < 100; i++) {
+        rc = mcp_store_context_expire(s, 2000, 10, &removed, &done);
+
+        if (!done) {
+            break;
+        }
+    }
+
+    TAP_RC(rc, MCP_STORE_OK, "reserve: many more deletes commit too");
+
+    for (i = 0; rc == MCP_STORE_OK && i < 20; i++) {
+        rc = test_reserve_round(s, &sc, 200000 + i);
+    }
+
+    TAP_RC(rc, MCP_STORE_OK, "reserve: then the room they freed takes 20 "
+           "new rounds of writes");
+
     mcp_store_close(s);
 }
 
@@ -1686,6 +2077,34 @@ test_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc, int *created,
 }
 
 
+/*
+ * Creates entities of type "x" from pairs of a name and one observation,
+ * up to a NULL name.
+ */
+
+static int
+test_docs(mcp_store_txn_t *t, const mcp_store_scope_t *sc, ...)
+{
+    int          rc;
+    va_list      args;
+    const char  *name, *text;
+
+    rc = MCP_STORE_OK;
+
+    va_start(args, sc);
+
+    while (rc == MCP_STORE_OK && (name = va_arg(args, const char *)) != NULL)
+    {
+        text = va_arg(args, const char *);
+        rc = test_create(t, sc, NULL, name, "x", text, NULL);
+    }
+
+    va_end(args);
+
+    return rc;
+}
+
+
 static mcp_store_relation_t
 test_rel(const char *from, const char *type, const char *to)
 {
@@ -1794,8 +2213,9 @@ test_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
         len = 0;
 
         for (i = 0; rc == MCP_STORE_OK && i < *n; i++) {
-            len += snprintf(docs + len, size - len, "%s%.*s", i ? "," : "",
-                            (int) hits[i].doc_len, hits[i].doc);
+            len += (size_t) snprintf(docs + len, size - len, "%s%.*s",
+                                     i ? "," : "", (int) hits[i].doc_len,
+                                     hits[i].doc);
         }
     }
 
@@ -1807,6 +2227,20 @@ static int
 test_str_is(const char *p, size_t len, const char *str)
 {
     return p != NULL && len == strlen(str) && memcmp(p, str, len) == 0;
+}
+
+
+/* commits t if rc says so, else aborts it; returns what came of it */
+
+static int
+test_end(mcp_store_txn_t *t, int rc)
+{
+    if (rc != MCP_STORE_OK) {
+        mcp_store_txn_abort(t);
+        return rc;
+    }
+
+    return mcp_store_txn_commit(t);
 }
 
 

@@ -1485,8 +1485,11 @@ sub check_error_log {
                            scalar($block->error_log), scalar($block->no_error_log), $rep);
     }
 
-    # warn about serious messages nobody asked about, like upstream
+    # warn about serious messages nobody asked about, like upstream; but
+    # a block that must die expects the [emerg] that stops nginx (upstream
+    # warns about it unless an error_log pattern holds "[emerg")
     my %expected_level;
+    $expected_level{emerg} = 1 if defined $block->must_die;
     for my $pats (scalar($block->error_log), scalar($block->no_error_log)) {
         next if !defined $pats;
         for my $lvl (qw(alert crit emerg)) {
@@ -1710,6 +1713,11 @@ Test::LongString's C<is_string> unless C<no_long_string()>): the same
 pass/fail, a shorter diagnostic.
 
 =item * A request given as an array of packets is sent in one write.
+
+=item * A C<must_die> block is not warned about the C<[emerg]> line that
+stops nginx (upstream prints a C<WARNING> for it unless an C<error_log>
+pattern holds C<[emerg>); C<[alert]> and C<[crit]> lines are warned about
+as upstream does.
 
 =item * nginx's stderr at start-up is captured and echoed; when nginx
 cannot start because the port is still taken it is retried for up to 10
