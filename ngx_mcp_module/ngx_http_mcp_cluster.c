@@ -1552,7 +1552,7 @@ ngx_http_mcp_cluster_visits(ngx_cycle_t *cycle, const mcp_store_visit_t *v,
 
     op.kind = MCP_STORE_OP_LINK_VISITS;
     op.visits = v;
-    op.nvisits = n;
+    op.nitems = n;
 
     switch (ngx_http_mcp_cluster_publish(ccf, &op)) {
     case NGX_OK:

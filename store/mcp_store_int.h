@@ -189,6 +189,18 @@ int mcp_store_link_decode(const void *data, size_t len,
     mcp_store_link_t *link);
 size_t mcp_store_schema_encode(uint64_t version, char *buf, size_t size);
 int mcp_store_schema_decode(const void *data, size_t len, uint64_t *version);
+/*
+ * Session records are encoded on the stack before the put, which copies
+ * them: never straight into the map, for the reason given in
+ * mcp_store_link.c.
+ * Their strings are bounded, and so are they: the array header, four
+ * integers of at most 9 bytes, three strings with headers of at most 3,
+ * and the tenant with its header of 2.
+ */
+#define MCP_STORE_SESSION_BUF                                                 \
+    (1 + 4 * 9 + 3 * (3 + MCP_STORE_SESSION_STR_MAX)                          \
+     + 2 + MCP_STORE_SCOPE_MAX)
+
 size_t mcp_store_session_encode(const mcp_store_session_t *session,
     char *buf, size_t size);
 int mcp_store_session_decode(const void *data, size_t len,
@@ -316,6 +328,15 @@ typedef int (*mcp_store_session_cb)(void *data, const char *id,
 
 int mcp_store_session_walk(mcp_store_t *s, mcp_store_session_cb cb,
     void *data);
+
+/*
+ * mcp_store_session.c: raises the last-seen time of the session of entry
+ * i of a batch of mcp_store_touch_t, in txn: MCP_STORE_NOTFOUND for a
+ * session that is gone, MCP_STORE_ECORRUPT for one that does not decode.
+ */
+
+int mcp_store_session_touch_one(mcp_store_t *s, MDB_txn *txn,
+    const void *batch, size_t i);
 
 
 /*

@@ -12,6 +12,12 @@
  *     LINK_DELETE    code, tenant (a str, empty for any owner)
  *     LINK_CONSUME   code, now
  *     LINK_VISITS    [[code, count, last_visit], ...]
+ *     SESSION_PUT    id, created_at, last_seen, protocol, client_name,
+ *                    client_version, log_level, flags, tenant
+ *     SESSION_DELETE id
+ *     SESSION_LEVEL  id, log_level
+ *     SESSION_TOUCH  [[id, last_seen], ...]
+ *     SESSION_EXPIRE now, max
  *
  * A log entry is one operation or several one after another (a batch).
  *
@@ -38,6 +44,17 @@
 #define MCP_STORE_OP_RESULT_KEY    (sizeof(MCP_STORE_OP_KEY_RESULT) - 1 + 10)
 
 static int mcp_store_op_fields(unsigned kind, uint64_t *n);
+static int mcp_store_op_item(const mcp_store_op_t *op, size_t *pos,
+    uint64_t fields, const char **key, size_t *key_len, uint64_t *count,
+    int64_t *time);
+static int mcp_store_op_session_put(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op);
+static int mcp_store_op_session_delete(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op);
+static int mcp_store_op_session_touch(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op);
+static int mcp_store_op_session_expire(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op);
 static int mcp_store_op_run(mcp_store_t *s, MDB_txn *txn,
     const mcp_store_op_t *op);
 static int mcp_store_op_link_put(mcp_store_t *s, MDB_txn *txn,
@@ -102,10 +119,10 @@ mcp_store_op_encode(const mcp_store_op_t *op, char *buf, size_t size)
         (void) msgpack_pack_int64(&pk, op->now);
         break;
 
-    default: /* MCP_STORE_OP_LINK_VISITS */
-        (void) msgpack_pack_array(&pk, op->nvisits);
+    case MCP_STORE_OP_LINK_VISITS:
+        (void) msgpack_pack_array(&pk, op->nitems);
 
-        for (i = 0; i < op->nvisits; i++) {
+        for (i = 0; i < op->nitems; i++) {
             (void) msgpack_pack_array(&pk, 3);
             mcp_store_pack_str(&pk, op->visits[i].code,
                                op->visits[i].code_len);
@@ -113,6 +130,47 @@ mcp_store_op_encode(const mcp_store_op_t *op, char *buf, size_t size)
             (void) msgpack_pack_int64(&pk, op->visits[i].last_visit);
         }
 
+        break;
+
+    case MCP_STORE_OP_SESSION_PUT:
+        mcp_store_pack_str(&pk, op->code, op->code_len);
+        (void) msgpack_pack_int64(&pk, op->session.created_at);
+        (void) msgpack_pack_int64(&pk, op->session.last_seen);
+        mcp_store_pack_str(&pk, op->session.protocol,
+                           op->session.protocol_len);
+        mcp_store_pack_str(&pk, op->session.client_name,
+                           op->session.client_name_len);
+        mcp_store_pack_str(&pk, op->session.client_version,
+                           op->session.client_version_len);
+        (void) msgpack_pack_uint64(&pk, op->session.log_level);
+        (void) msgpack_pack_uint64(&pk, op->session.flags);
+        mcp_store_pack_str(&pk, op->session.tenant, op->session.tenant_len);
+        break;
+
+    case MCP_STORE_OP_SESSION_DELETE:
+        mcp_store_pack_str(&pk, op->code, op->code_len);
+        break;
+
+    case MCP_STORE_OP_SESSION_LEVEL:
+        mcp_store_pack_str(&pk, op->code, op->code_len);
+        (void) msgpack_pack_uint64(&pk, op->session.log_level);
+        break;
+
+    case MCP_STORE_OP_SESSION_TOUCH:
+        (void) msgpack_pack_array(&pk, op->nitems);
+
+        for (i = 0; i < op->nitems; i++) {
+            (void) msgpack_pack_array(&pk, 2);
+            mcp_store_pack_str(&pk, op->touches[i].id,
+                               op->touches[i].id_len);
+            (void) msgpack_pack_int64(&pk, op->touches[i].last_seen);
+        }
+
+        break;
+
+    default: /* MCP_STORE_OP_SESSION_EXPIRE */
+        (void) msgpack_pack_int64(&pk, op->now);
+        (void) msgpack_pack_uint64(&pk, op->max);
         break;
     }
 
@@ -125,10 +183,11 @@ mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op,
     size_t *used)
 {
     size_t             i, pos;
-    uint64_t           n, version, kind, fields;
+    uint64_t           n, u, version, kind, fields;
     mcp_store_op_t     o;
     mcp_store_rbuf_t   r;
     mcp_store_visit_t  v;
+    mcp_store_touch_t  t;
 
     memset(&o, 0, sizeof(mcp_store_op_t));
 
@@ -184,7 +243,8 @@ mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op,
 
         break;
 
-    default: /* MCP_STORE_OP_LINK_VISITS */
+    case MCP_STORE_OP_LINK_VISITS:
+    case MCP_STORE_OP_SESSION_TOUCH:
         if (mcp_store_read_array(&r, &n) != 0
             || n > (uint64_t) (r.end - r.pos))
         {
@@ -193,18 +253,69 @@ mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op,
 
         /* read through once, to know where the operation ends */
 
-        o.nvisits = (size_t) n;
-        o.visits_at = r.pos;
-        o.visits_len = (size_t) (r.end - r.pos);
+        o.nitems = (size_t) n;
+        o.items_at = r.pos;
+        o.items_len = (size_t) (r.end - r.pos);
 
-        for (pos = 0, i = 0; i < o.nvisits; i++) {
-            if (mcp_store_op_visit(&o, &pos, &v) != MCP_STORE_OK) {
+        for (pos = 0, i = 0; i < o.nitems; i++) {
+            if ((o.kind == MCP_STORE_OP_LINK_VISITS)
+                ? mcp_store_op_visit(&o, &pos, &v) != MCP_STORE_OK
+                : mcp_store_op_touch(&o, &pos, &t) != MCP_STORE_OK)
+            {
                 return MCP_STORE_ECORRUPT;
             }
         }
 
-        o.visits_len = pos;
+        o.items_len = pos;
         r.pos += pos;
+        break;
+
+    case MCP_STORE_OP_SESSION_PUT:
+        if (mcp_store_read_str(&r, &o.code, &o.code_len) != 0
+            || mcp_store_read_int64(&r, &o.session.created_at) != 0
+            || mcp_store_read_int64(&r, &o.session.last_seen) != 0
+            || mcp_store_read_str(&r, &o.session.protocol,
+                                  &o.session.protocol_len) != 0
+            || mcp_store_read_str(&r, &o.session.client_name,
+                                  &o.session.client_name_len) != 0
+            || mcp_store_read_str(&r, &o.session.client_version,
+                                  &o.session.client_version_len) != 0
+            || mcp_store_read_uint64(&r, &u) != 0 || u > 0xffff
+            || (o.session.log_level = (unsigned) u,
+                mcp_store_read_uint64(&r, &u) != 0) || u > 0xffff
+            || (o.session.flags = (unsigned) u,
+                mcp_store_read_str(&r, &o.session.tenant,
+                                   &o.session.tenant_len) != 0))
+        {
+            return MCP_STORE_ECORRUPT;
+        }
+
+        break;
+
+    case MCP_STORE_OP_SESSION_DELETE:
+        if (mcp_store_read_str(&r, &o.code, &o.code_len) != 0) {
+            return MCP_STORE_ECORRUPT;
+        }
+
+        break;
+
+    case MCP_STORE_OP_SESSION_LEVEL:
+        if (mcp_store_read_str(&r, &o.code, &o.code_len) != 0
+            || mcp_store_read_uint64(&r, &u) != 0 || u > 0xffff)
+        {
+            return MCP_STORE_ECORRUPT;
+        }
+
+        o.session.log_level = (unsigned) u;
+        break;
+
+    default: /* MCP_STORE_OP_SESSION_EXPIRE */
+        if (mcp_store_read_int64(&r, &o.now) != 0
+            || mcp_store_read_uint64(&r, &o.max) != 0)
+        {
+            return MCP_STORE_ECORRUPT;
+        }
+
         break;
     }
 
@@ -219,22 +330,42 @@ int
 mcp_store_op_visit(const mcp_store_op_t *op, size_t *pos,
     mcp_store_visit_t *v)
 {
+    return mcp_store_op_item(op, pos, 3, &v->code, &v->code_len, &v->count,
+                             &v->last_visit);
+}
+
+
+int
+mcp_store_op_touch(const mcp_store_op_t *op, size_t *pos,
+    mcp_store_touch_t *t)
+{
+    return mcp_store_op_item(op, pos, 2, &t->id, &t->id_len, NULL,
+                             &t->last_seen);
+}
+
+
+/* an entry of a batch: [key, count, time], or [key, time] (fields 2) */
+
+static int
+mcp_store_op_item(const mcp_store_op_t *op, size_t *pos, uint64_t fields,
+    const char **key, size_t *key_len, uint64_t *count, int64_t *time)
+{
     uint64_t          n;
     mcp_store_rbuf_t  r;
 
-    if (*pos >= op->visits_len
-        || mcp_store_rbuf_init(&r, (const char *) op->visits_at + *pos,
-                               op->visits_len - *pos) != 0
+    if (*pos >= op->items_len
+        || mcp_store_rbuf_init(&r, (const char *) op->items_at + *pos,
+                               op->items_len - *pos) != 0
         || mcp_store_read_array(&r, &n) != 0
-        || n != 3
-        || mcp_store_read_str(&r, &v->code, &v->code_len) != 0
-        || mcp_store_read_uint64(&r, &v->count) != 0
-        || mcp_store_read_int64(&r, &v->last_visit) != 0)
+        || n != fields
+        || mcp_store_read_str(&r, key, key_len) != 0
+        || (count != NULL && mcp_store_read_uint64(&r, count) != 0)
+        || mcp_store_read_int64(&r, time) != 0)
     {
         return MCP_STORE_ECORRUPT;
     }
 
-    *pos = (size_t) ((const char *) r.pos - (const char *) op->visits_at);
+    *pos = (size_t) ((const char *) r.pos - (const char *) op->items_at);
 
     return MCP_STORE_OK;
 }
@@ -440,6 +571,11 @@ mcp_store_op_fields(unsigned kind, uint64_t *n)
     case MCP_STORE_OP_LINK_DELETE:   *n = 2; break;
     case MCP_STORE_OP_LINK_CONSUME:  *n = 2; break;
     case MCP_STORE_OP_LINK_VISITS:   *n = 1; break;
+    case MCP_STORE_OP_SESSION_PUT:   *n = 9; break;
+    case MCP_STORE_OP_SESSION_DELETE: *n = 1; break;
+    case MCP_STORE_OP_SESSION_LEVEL: *n = 2; break;
+    case MCP_STORE_OP_SESSION_TOUCH: *n = 1; break;
+    case MCP_STORE_OP_SESSION_EXPIRE: *n = 2; break;
     default:
         return MCP_STORE_EINVAL;
     }
@@ -462,9 +598,167 @@ mcp_store_op_run(mcp_store_t *s, MDB_txn *txn, const mcp_store_op_t *op)
         return mcp_store_op_link_delete(s, txn, op);
     case MCP_STORE_OP_LINK_CONSUME:
         return mcp_store_op_link_consume(s, txn, op);
-    default: /* MCP_STORE_OP_LINK_VISITS */
+    case MCP_STORE_OP_LINK_VISITS:
         return mcp_store_op_link_visits(s, txn, op);
+    case MCP_STORE_OP_SESSION_PUT:
+    case MCP_STORE_OP_SESSION_LEVEL:
+        return mcp_store_op_session_put(s, txn, op);
+    case MCP_STORE_OP_SESSION_DELETE:
+        return mcp_store_op_session_delete(s, txn, op);
+    case MCP_STORE_OP_SESSION_TOUCH:
+        return mcp_store_op_session_touch(s, txn, op);
+    default: /* MCP_STORE_OP_SESSION_EXPIRE */
+        return mcp_store_op_session_expire(s, txn, op);
     }
+}
+
+
+/*
+ * A new session (SESSION_PUT), or an existing one's level changed
+ * (SESSION_LEVEL): the record is encoded before the put, as the strings
+ * of one read here point into the page the put rewrites.
+ */
+
+static int
+mcp_store_op_session_put(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op)
+{
+    int                  rc;
+    char                 buf[MCP_STORE_SESSION_BUF];
+    MDB_val              key, val;
+    mcp_store_session_t  session;
+
+    if (mcp_store_key(&key, op->code, op->code_len) != MCP_STORE_OK) {
+        return MCP_STORE_EINVAL;
+    }
+
+    if (op->kind == MCP_STORE_OP_SESSION_PUT) {
+        session = op->session;
+
+        if (!mcp_store_tenant_valid(session.tenant, session.tenant_len, 1)
+            || session.protocol_len > MCP_STORE_SESSION_STR_MAX
+            || session.client_name_len > MCP_STORE_SESSION_STR_MAX
+            || session.client_version_len > MCP_STORE_SESSION_STR_MAX)
+        {
+            return MCP_STORE_EINVAL;
+        }
+
+    } else {
+        rc = mcp_store_record_get(s, txn, MCP_STORE_RECORD_SESSION, op->code,
+                                  op->code_len, &key, &session);
+        if (rc != MCP_STORE_OK) {
+            return rc;
+        }
+
+        session.log_level = op->session.log_level;
+    }
+
+    val.mv_size = mcp_store_session_encode(&session, buf, sizeof(buf));
+    val.mv_data = buf;
+
+    if (val.mv_size > sizeof(buf)) {
+        return MCP_STORE_EINVAL;
+    }
+
+    return mcp_store_rc(mdb_put(txn, s->sessions, &key, &val,
+                                (op->kind == MCP_STORE_OP_SESSION_PUT)
+                                ? MDB_NOOVERWRITE : 0));
+}
+
+
+static int
+mcp_store_op_session_delete(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op)
+{
+    MDB_val  key;
+
+    if (mcp_store_key(&key, op->code, op->code_len) != MCP_STORE_OK) {
+        return MCP_STORE_EINVAL;
+    }
+
+    return mcp_store_rc(mdb_del(txn, s->sessions, &key, NULL));
+}
+
+
+/* as mcp_store_session_touch(): gone sessions are skipped */
+
+static int
+mcp_store_op_session_touch(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op)
+{
+    int                rc;
+    size_t             i, pos;
+    mcp_store_touch_t  t;
+
+    pos = 0;
+
+    for (i = 0; i < op->nitems; i++) {
+        if (mcp_store_op_touch(op, &pos, &t) != MCP_STORE_OK) {
+            return MCP_STORE_OK;
+        }
+
+        rc = mcp_store_session_touch_one(s, txn, &t, 0);
+
+        if (rc != MCP_STORE_OK && rc != MCP_STORE_NOTFOUND
+            && rc != MCP_STORE_ECORRUPT)
+        {
+            return rc;
+        }
+    }
+
+    return MCP_STORE_OK;
+}
+
+
+/*
+ * Idle sessions go in id order from the first, so that every node
+ * removes the same ones (mcp_store_session_expire() goes on from where
+ * the handle's last sweep stopped, which is the handle's own).
+ */
+
+static int
+mcp_store_op_session_expire(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op)
+{
+    int                  rc;
+    size_t               n, seen;
+    MDB_val              key, val;
+    MDB_cursor          *cur;
+    mcp_store_session_t  session;
+
+    rc = mdb_cursor_open(txn, s->sessions, &cur);
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_rc(rc);
+    }
+
+    n = 0;
+    seen = 0;
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == MDB_SUCCESS && n < op->max && seen < MCP_STORE_WORK;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        seen++;
+
+        if (mcp_store_session_decode(val.mv_data, val.mv_size, &session)
+            == MCP_STORE_OK
+            && session.last_seen >= op->now)
+        {
+            continue;
+        }
+
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != MDB_SUCCESS) {
+            break;
+        }
+
+        n++;
+    }
+
+    mdb_cursor_close(cur);
+
+    return (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) ? MCP_STORE_OK
+                                                     : mcp_store_rc(rc);
 }
 
 
@@ -575,7 +869,7 @@ mcp_store_op_link_visits(mcp_store_t *s, MDB_txn *txn,
 
     pos = 0;
 
-    for (i = 0; i < op->nvisits; i++) {
+    for (i = 0; i < op->nitems; i++) {
         if (mcp_store_op_visit(op, &pos, &v) != MCP_STORE_OK) {
             return MCP_STORE_OK;
         }

@@ -41,6 +41,18 @@
                                           mcp_store_link_consume() */
 #define MCP_STORE_OP_LINK_VISITS   4   /* batched visit counts, as
                                           mcp_store_link_add_visits() */
+#define MCP_STORE_OP_SESSION_PUT   5   /* code (the id), session:
+                                          MCP_STORE_EXISTS if taken */
+#define MCP_STORE_OP_SESSION_DELETE 6  /* code: MCP_STORE_NOTFOUND if none */
+#define MCP_STORE_OP_SESSION_LEVEL 7   /* code, session.log_level: sets it,
+                                          MCP_STORE_NOTFOUND if none */
+#define MCP_STORE_OP_SESSION_TOUCH 8   /* batched last-seen times, as
+                                          mcp_store_session_touch() */
+#define MCP_STORE_OP_SESSION_EXPIRE 9  /* now (sessions idle since before
+                                          it), max: deletes up to max idle
+                                          sessions, in id order from the
+                                          first, looking at most at
+                                          MCP_STORE_WORK of them */
 
 /* node names are at most this long */
 #define MCP_STORE_OP_NODE_MAX      64
@@ -61,16 +73,23 @@ typedef struct {
     size_t                      node_len;
     uint64_t                    id;
 
-    const char                 *code;
+    const char                 *code;       /* or session id */
     size_t                      code_len;
     mcp_store_link_t            link;       /* LINK_PUT; tenant for
                                                LINK_DELETE */
-    int64_t                     now;        /* LINK_CONSUME */
+    mcp_store_session_t         session;    /* SESSION_PUT; log_level
+                                               for SESSION_LEVEL */
+    int64_t                     now;        /* LINK_CONSUME,
+                                               SESSION_EXPIRE */
+    uint64_t                    max;        /* SESSION_EXPIRE */
 
-    const mcp_store_visit_t    *visits;     /* LINK_VISITS, to encode */
-    size_t                      nvisits;
-    const void                 *visits_at;  /* decoded: where they are */
-    size_t                      visits_len;
+    /* the entries of LINK_VISITS or SESSION_TOUCH: to encode, visits or
+     * touches; decoded, where they are (see mcp_store_op_visit()) */
+    const mcp_store_visit_t    *visits;
+    const mcp_store_touch_t    *touches;
+    size_t                      nitems;
+    const void                 *items_at;
+    size_t                      items_len;
 } mcp_store_op_t;
 
 
@@ -93,12 +112,14 @@ int mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op,
     size_t *used);
 
 /*
- * The i-th visit batch entry of a decoded LINK_VISITS operation, i below
- * op->nvisits: MCP_STORE_ECORRUPT past the data.  Entries are read in
- * order: call it with i = 0, 1, ... and the same *pos (0 at first).
+ * The next entry of a decoded LINK_VISITS (or SESSION_TOUCH) operation:
+ * call it op->nitems times with the same *pos, 0 at first.
+ * MCP_STORE_ECORRUPT past the data.
  */
 int mcp_store_op_visit(const mcp_store_op_t *op, size_t *pos,
     mcp_store_visit_t *v);
+int mcp_store_op_touch(const mcp_store_op_t *op, size_t *pos,
+    mcp_store_touch_t *t);
 
 /*
  * Called by mcp_store_op_apply() for each operation of a log entry, in

@@ -8,22 +8,8 @@
 #include "mcp_store_int.h"
 
 
-/*
- * Records are encoded on the stack before the put, which copies them:
- * never straight into the map, for the reason given in mcp_store_link.c.
- * Their strings are bounded, and so are they: the array header, four
- * integers of at most 9 bytes, three strings with headers of at most 3,
- * and the tenant with its header of 2.
- */
-#define MCP_STORE_SESSION_BUF                                                 \
-    (1 + 4 * 9 + 3 * (3 + MCP_STORE_SESSION_STR_MAX)                          \
-     + 2 + MCP_STORE_SCOPE_MAX)
-
-
 static int mcp_store_session_store(mcp_store_t *s, const char *id,
     size_t id_len, const mcp_store_session_t *session, int update);
-static int mcp_store_session_touch_one(mcp_store_t *s, MDB_txn *txn,
-    const void *batch, size_t i);
 static int mcp_store_session_valid(const mcp_store_session_t *session);
 static int mcp_store_str_valid(const char *str, size_t len);
 static int mcp_store_session_pack(const mcp_store_session_t *session,
@@ -276,7 +262,7 @@ mcp_store_session_store(mcp_store_t *s, const char *id, size_t id_len,
  * gone or does not decode is skipped, as is an id that cannot be one.
  */
 
-static int
+int
 mcp_store_session_touch_one(mcp_store_t *s, MDB_txn *txn, const void *batch,
     size_t i)
 {

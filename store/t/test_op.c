@@ -15,7 +15,7 @@
 #include "mcp_store_op.h"
 
 
-#define TEST_PLAN        58
+#define TEST_PLAN        72
 
 #define TEST_NODE        "node-a"
 #define TEST_OTHER       "node-b"
@@ -35,6 +35,7 @@ static void test_corrupt(void);
 static void test_same_log(void);
 static void test_results_kept(void);
 static void test_batch(void);
+static void test_sessions(void);
 
 
 int
@@ -54,6 +55,7 @@ main(void)
     test_same_log();
     test_results_kept();
     test_batch();
+    test_sessions();
 
     return test_finish(TEST_PLAN);
 }
@@ -191,13 +193,13 @@ test_codec(void)
     memset(&op, 0, sizeof(mcp_store_op_t));
     op.kind = MCP_STORE_OP_LINK_VISITS;
     op.visits = visits;
-    op.nvisits = 2;
+    op.nitems = 2;
 
     len = test_encode(&op, TEST_OTHER, 1, buf, sizeof(buf));
 
     TAP_RC(mcp_store_op_decode(buf, len, &back, &used), MCP_STORE_OK,
            "a visit batch decodes");
-    TAP_IS(back.nvisits, 2, "with its two entries");
+    TAP_IS(back.nitems, 2, "with its two entries");
 
     pos = 0;
     TAP_OK(mcp_store_op_visit(&back, &pos, &v) == MCP_STORE_OK
@@ -394,7 +396,7 @@ test_visits(void)
     memset(&op, 0, sizeof(mcp_store_op_t));
     op.kind = MCP_STORE_OP_LINK_VISITS;
     op.visits = visits;
-    op.nvisits = 2;
+    op.nitems = 2;
 
     TAP_OK(test_apply(s, 11, &op, TEST_OTHER, 1, &result, &fresh)
            == MCP_STORE_OK && result == MCP_STORE_OK,
@@ -511,7 +513,7 @@ test_same_log(void)
             memset(&op, 0, sizeof(mcp_store_op_t));
             op.kind = MCP_STORE_OP_LINK_VISITS;
             op.visits = &v;
-            op.nvisits = 1;
+            op.nitems = 1;
             (void) test_apply(s[n], ++seq, &op, TEST_NODE, (uint64_t) i,
                               &result, &fresh);
         }
@@ -652,6 +654,158 @@ test_batch(void)
     TAP_OK(!fresh && o.n == 3 && o.outcome[0] == MCP_STORE_OK
            && o.outcome[1] == -1 && o.outcome[2] == MCP_STORE_OK,
            "hands out our recorded outcomes, none for the other node's");
+
+    mcp_store_close(s);
+}
+
+
+/* Sessions: put, level, touch, expire, delete, as every node applies them */
+
+static void
+test_sessions(void)
+{
+    int                  result, fresh;
+    char                 dir[PATH_MAX], buf[512];
+    size_t               len, used;
+    mcp_store_t         *s;
+    mcp_store_op_t       op, back;
+    mcp_store_touch_t    touch[2];
+    mcp_store_session_t  session;
+
+    s = test_open(test_dir(dir, "sessions"), 0, MCP_STORE_NOSYNC);
+    if (s == NULL) {
+        tap_bail("open");
+    }
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_SESSION_PUT;
+    op.code = "s1";
+    op.code_len = 2;
+    op.session.created_at = 1700000000;
+    op.session.last_seen = 1700000000;
+    op.session.protocol = "2025-06-18";
+    op.session.protocol_len = 10;
+    op.session.client_name = "client";
+    op.session.client_name_len = 6;
+    op.session.client_version = "1.0";
+    op.session.client_version_len = 3;
+    op.session.log_level = 3;
+    op.session.tenant = "acme";
+    op.session.tenant_len = 4;
+
+    len = test_encode(&op, TEST_NODE, 1, buf, sizeof(buf));
+
+    TAP_OK(mcp_store_op_decode(buf, len, &back, &used) == MCP_STORE_OK
+           && used == len && back.code_len == 2
+           && back.session.protocol_len == 10
+           && memcmp(back.session.client_name, "client", 6) == 0
+           && back.session.log_level == 3 && back.session.tenant_len == 4,
+           "a session put decodes with every field");
+
+    TAP_OK(test_apply(s, 1, &op, TEST_NODE, 1, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_OK,
+           "a session put applies");
+
+    TAP_OK(mcp_store_session_get(s, "s1", 2, &session) == MCP_STORE_OK
+           && session.created_at == 1700000000 && session.log_level == 3
+           && session.client_version_len == 3
+           && memcmp(session.tenant, "acme", 4) == 0,
+           "the session is there as sent");
+    mcp_store_release(s);
+
+    TAP_OK(test_apply(s, 2, &op, TEST_OTHER, 1, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_EXISTS,
+           "the same id again conflicts");
+
+    op.kind = MCP_STORE_OP_SESSION_LEVEL;
+    op.session.log_level = 6;
+
+    TAP_OK(test_apply(s, 3, &op, TEST_NODE, 2, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_OK,
+           "a level change applies");
+    TAP_OK(mcp_store_session_get(s, "s1", 2, &session) == MCP_STORE_OK
+           && session.log_level == 6 && session.protocol_len == 10
+           && session.last_seen == 1700000000,
+           "and changes the level only");
+    mcp_store_release(s);
+
+    touch[0].id = "s1";
+    touch[0].id_len = 2;
+    touch[0].last_seen = 1700000600;
+    touch[1].id = "gone";
+    touch[1].id_len = 4;
+    touch[1].last_seen = 1700000600;
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_SESSION_TOUCH;
+    op.touches = touch;
+    op.nitems = 2;
+
+    TAP_OK(test_apply(s, 4, &op, TEST_NODE, 3, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_OK,
+           "a touch batch naming a missing session applies");
+
+    touch[0].last_seen = 1700000300;
+
+    (void) test_apply(s, 5, &op, TEST_OTHER, 3, &result, &fresh);
+
+    TAP_OK(mcp_store_session_get(s, "s1", 2, &session) == MCP_STORE_OK
+           && session.last_seen == 1700000600,
+           "last_seen is raised, and never goes back");
+    mcp_store_release(s);
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_SESSION_PUT;
+    op.code = "s2";
+    op.code_len = 2;
+    op.session.last_seen = 1700000100;
+    op.session.tenant = "acme";
+    op.session.tenant_len = 4;
+    (void) test_apply(s, 6, &op, TEST_NODE, 4, &result, &fresh);
+
+    op.code = "s3";
+    (void) test_apply(s, 7, &op, TEST_NODE, 5, &result, &fresh);
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_SESSION_EXPIRE;
+    op.now = 1700000500;
+    op.max = 1;
+
+    TAP_OK(test_apply(s, 8, &op, TEST_OTHER, 6, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_OK,
+           "an expiry of one idle session applies");
+    TAP_OK(mcp_store_session_get(s, "s2", 2, &session) == MCP_STORE_NOTFOUND
+           && mcp_store_session_get(s, "s3", 2, &session) == MCP_STORE_OK,
+           "the first idle one in id order goes, the next stays");
+    mcp_store_release(s);
+
+    op.max = 10;
+    (void) test_apply(s, 9, &op, TEST_OTHER, 7, &result, &fresh);
+
+    TAP_OK(mcp_store_session_get(s, "s3", 2, &session) == MCP_STORE_NOTFOUND
+           && mcp_store_session_get(s, "s1", 2, &session) == MCP_STORE_OK,
+           "a larger one takes the other idle one, not the active one");
+    mcp_store_release(s);
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_SESSION_DELETE;
+    op.code = "s1";
+    op.code_len = 2;
+
+    TAP_OK(test_apply(s, 10, &op, TEST_NODE, 8, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_OK
+           && mcp_store_session_get(s, "s1", 2, &session)
+              == MCP_STORE_NOTFOUND,
+           "a session delete applies");
+    TAP_OK(test_apply(s, 11, &op, TEST_NODE, 9, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_NOTFOUND,
+           "deleting it again finds nothing");
+
+    op.kind = MCP_STORE_OP_SESSION_LEVEL;
+
+    TAP_OK(test_apply(s, 12, &op, TEST_NODE, 10, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_NOTFOUND,
+           "nor does a level change of a deleted session");
 
     mcp_store_close(s);
 }
