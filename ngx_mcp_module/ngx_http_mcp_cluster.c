@@ -1783,3 +1783,352 @@ ngx_http_mcp_cluster_consumed(ngx_http_request_t *r, void *data,
 
     return ngx_http_mcp_redirect_answer(r, (int) outcome, data, 0);
 }
+
+
+/*
+ * MCP sessions in a cluster.  A new session (initialize) is answered once
+ * its put is applied here: any node then finds it.  Ending one (DELETE)
+ * and setting its logging level wait likewise; last-seen times and the
+ * removal of a session found expired go through the log without anyone
+ * waiting for them.
+ */
+
+typedef struct {
+    ngx_http_mcp_call_t            *call;
+    json_t                         *result;
+    mcp_store_op_t                  op;
+    ngx_uint_t                      tries;
+} ngx_http_mcp_cluster_session_t;
+
+
+static ngx_int_t ngx_http_mcp_cluster_session_publish(
+    ngx_http_mcp_cluster_session_t *cs, ngx_http_mcp_error_t *err);
+static void ngx_http_mcp_cluster_json_free(void *data);
+static ngx_int_t ngx_http_mcp_cluster_session_made(ngx_http_request_t *r,
+    void *data, ngx_int_t outcome);
+static json_t *ngx_http_mcp_cluster_leveled(ngx_http_mcp_call_t *call,
+    void *data, int outcome, ngx_http_mcp_error_t *err);
+static ngx_int_t ngx_http_mcp_cluster_session_ended(ngx_http_request_t *r,
+    void *data, ngx_int_t outcome);
+static ngx_int_t ngx_http_mcp_cluster_rpc_unavailable(ngx_http_request_t *r,
+    ngx_http_mcp_error_t *err);
+
+
+ngx_int_t
+ngx_http_mcp_cluster_session(ngx_http_mcp_call_t *call, u_char *id,
+    size_t len, mcp_store_session_t *session, json_t *result,
+    ngx_http_mcp_error_t *err)
+{
+    ngx_int_t                        rc;
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_mcp_cluster_session_t  *cs;
+
+    cs = ngx_pcalloc(call->r->pool, sizeof(ngx_http_mcp_cluster_session_t));
+    if (cs == NULL) {
+        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
+                                 "out of memory");
+    }
+
+    cs->call = ngx_http_mcp_cluster_keep(call);
+    if (cs->call == NULL) {
+        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
+                                 "out of memory");
+    }
+
+    /* while it waits, the pool holds the caller's reference to result */
+
+    cln = ngx_pool_cleanup_add(call->r->pool, 0);
+    if (cln == NULL) {
+        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
+                                 "out of memory");
+    }
+
+    cs->result = result;
+
+    /* the strings of session are in the request's pool and JSON */
+
+    cs->op.kind = MCP_STORE_OP_SESSION_PUT;
+    cs->op.code = (char *) id;
+    cs->op.code_len = len;
+    cs->op.session = *session;
+
+    rc = ngx_http_mcp_cluster_session_publish(cs, err);
+
+    if (rc == NGX_DONE) {
+        cln->handler = ngx_http_mcp_cluster_json_free;
+        cln->data = result;
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_mcp_cluster_json_free(void *data)
+{
+    json_decref(data);
+}
+
+
+/* NGX_DONE while it waits, NGX_DECLINED (err set) when it cannot */
+
+static ngx_int_t
+ngx_http_mcp_cluster_session_publish(ngx_http_mcp_cluster_session_t *cs,
+    ngx_http_mcp_error_t *err)
+{
+    ngx_int_t  rc;
+
+    if (mcp_store_random_code((char *) cs->op.code, cs->op.code_len)
+        != MCP_STORE_OK)
+    {
+        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
+                                 "cannot start a session: no random id");
+    }
+
+    rc = ngx_http_mcp_cluster_write(cs->call->r, &cs->op,
+                                    ngx_http_mcp_cluster_session_made, cs);
+
+    if (rc == NGX_DONE) {
+        return NGX_DONE;
+    }
+
+    (void) ngx_http_mcp_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
+                             "the cluster cannot take writes now; no "
+                             "session was started, try again "
+                             "(cluster_unavailable)");
+
+    return (rc == NGX_DECLINED) ? NGX_DECLINED : NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_cluster_session_made(ngx_http_request_t *r, void *data,
+    ngx_int_t outcome)
+{
+    ngx_http_mcp_cluster_session_t *cs = data;
+
+    ngx_int_t             rc;
+    ngx_http_mcp_error_t  err;
+
+    /* an id that another session took first: draw again */
+
+    if (outcome == MCP_STORE_EXISTS && ++cs->tries < 4) {
+        rc = ngx_http_mcp_cluster_session_publish(cs, &err);
+
+        if (rc == NGX_DONE) {
+            return NGX_DONE;
+        }
+
+        outcome = NGX_HTTP_MCP_CLUSTER_UNAVAILABLE;
+    }
+
+    if (outcome == NGX_HTTP_MCP_CLUSTER_UNAVAILABLE) {
+        return ngx_http_mcp_cluster_rpc_unavailable(r, &err);
+    }
+
+    if (outcome != MCP_STORE_OK) {
+        (void) ngx_http_mcp_store_error(r, (int) outcome, &err);
+        (void) ngx_http_mcp_fail(&err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
+                                 "cannot start a session: %s",
+                                 mcp_store_strerror((int) outcome));
+        return ngx_http_mcp_send_rpc_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                           cs->call->id, &err);
+    }
+
+    cs->call->session.data = (u_char *) cs->op.code;
+    cs->call->session.len = cs->op.code_len;
+
+    return ngx_http_mcp_respond(cs->call, json_incref(cs->result), &err);
+}
+
+
+ngx_int_t
+ngx_http_mcp_cluster_session_note(ngx_http_request_t *r, unsigned kind,
+    ngx_str_t *id, int64_t last_seen)
+{
+    mcp_store_op_t                op;
+    mcp_store_touch_t             touch;
+    ngx_http_mcp_cluster_conf_t  *ccf;
+
+    ccf = ngx_http_get_module_main_conf(r, ngx_mcp_cluster_module);
+
+    if (ccf->urls == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_memzero(&op, sizeof(mcp_store_op_t));
+
+    op.kind = kind;
+    op.code = (char *) id->data;
+    op.code_len = id->len;
+
+    touch.id = (char *) id->data;
+    touch.id_len = id->len;
+    touch.last_seen = last_seen;
+
+    if (kind == MCP_STORE_OP_SESSION_TOUCH) {
+        op.touches = &touch;
+        op.nitems = 1;
+    }
+
+    /* best effort, as the counts of visits: the next request tries again */
+
+    (void) ngx_http_mcp_cluster_publish(ccf, &op);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_mcp_cluster_session_level(ngx_http_mcp_call_t *call,
+    ngx_uint_t level, ngx_http_mcp_error_t *err)
+{
+    json_t          *result;
+    ngx_uint_t      *kept;
+    mcp_store_op_t   op;
+
+    kept = ngx_palloc(call->r->pool, sizeof(ngx_uint_t));
+    if (kept == NULL) {
+        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
+                                 "out of memory");
+    }
+
+    *kept = level;
+
+    ngx_memzero(&op, sizeof(mcp_store_op_t));
+
+    op.kind = MCP_STORE_OP_SESSION_LEVEL;
+    op.code = (char *) call->session.data;
+    op.code_len = call->session.len;
+    op.session.log_level = (unsigned) level;
+
+    result = ngx_http_mcp_cluster_tool(call, &op,
+                                       ngx_http_mcp_cluster_leveled, kept,
+                                       err);
+
+    if (result != NULL) {
+        /* a tool's error result is not what logging/setLevel answers */
+        json_decref(result);
+
+        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
+                                 "the cluster cannot take writes now "
+                                 "(cluster_unavailable)");
+    }
+
+    return (err->status == NGX_HTTP_MCP_DEFERRED) ? NGX_DONE : NGX_ERROR;
+}
+
+
+static json_t *
+ngx_http_mcp_cluster_leveled(ngx_http_mcp_call_t *call, void *data,
+    int outcome, ngx_http_mcp_error_t *err)
+{
+    ngx_uint_t *level = data;
+
+    if (outcome != MCP_STORE_OK) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "the session's level was not set: %s",
+                                     mcp_store_strerror(outcome));
+    }
+
+    call->log_level = *level;
+
+    return json_object();
+}
+
+
+ngx_int_t
+ngx_http_mcp_cluster_session_end(ngx_http_request_t *r, ngx_str_t *id)
+{
+    ngx_int_t             rc;
+    mcp_store_op_t        op;
+    ngx_http_mcp_error_t  err;
+
+    ngx_memzero(&op, sizeof(mcp_store_op_t));
+
+    op.kind = MCP_STORE_OP_SESSION_DELETE;
+    op.code = (char *) id->data;
+    op.code_len = id->len;
+
+    rc = ngx_http_mcp_cluster_write(r, &op,
+                                    ngx_http_mcp_cluster_session_ended, NULL);
+
+    switch (rc) {
+    case NGX_DONE:
+        return NGX_DONE;
+    case NGX_DECLINED:
+        return ngx_http_mcp_cluster_rpc_unavailable(r, &err);
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mcp_cluster_session_ended(ngx_http_request_t *r, void *data,
+    ngx_int_t outcome)
+{
+    ngx_http_mcp_error_t  err;
+
+    /* one ended by a request on another node meanwhile is as good */
+
+    if (outcome == MCP_STORE_OK || outcome == MCP_STORE_NOTFOUND) {
+        return ngx_http_mcp_send_empty(r, NGX_HTTP_OK);
+    }
+
+    if (outcome == NGX_HTTP_MCP_CLUSTER_UNAVAILABLE) {
+        return ngx_http_mcp_cluster_rpc_unavailable(r, &err);
+    }
+
+    (void) ngx_http_mcp_store_error(r, (int) outcome, &err);
+    err.status = NGX_HTTP_MCP_INTERNAL_ERROR;
+
+    return ngx_http_mcp_send_rpc_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                       NULL, &err);
+}
+
+
+/* 503 with a JSON-RPC error, for what MCP does outside a tool call */
+
+static ngx_int_t
+ngx_http_mcp_cluster_rpc_unavailable(ngx_http_request_t *r,
+    ngx_http_mcp_error_t *err)
+{
+    (void) ngx_http_mcp_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
+                             "the cluster cannot take writes now; nothing "
+                             "was saved, try again (cluster_unavailable)");
+
+    return ngx_http_mcp_send_rpc_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                       NULL, err);
+}
+
+
+ngx_int_t
+ngx_http_mcp_cluster_session_expire(ngx_cycle_t *cycle, int64_t idle_before,
+    size_t max)
+{
+    mcp_store_op_t                op;
+    ngx_http_mcp_cluster_conf_t  *ccf;
+
+    ccf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_cluster_module);
+
+    if (ccf == NULL || ccf->urls == NULL) {
+        return NGX_DECLINED;
+    }
+
+    /* one worker of each node is enough: a second expiry finds nothing */
+
+    if (ngx_worker != 0) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&op, sizeof(mcp_store_op_t));
+
+    op.kind = MCP_STORE_OP_SESSION_EXPIRE;
+    op.now = idle_before;
+    op.max = max;
+
+    (void) ngx_http_mcp_cluster_publish(ccf, &op);
+
+    return NGX_OK;
+}

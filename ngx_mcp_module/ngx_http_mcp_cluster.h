@@ -110,7 +110,41 @@ ngx_http_mcp_call_t *ngx_http_mcp_cluster_keep(ngx_http_mcp_call_t *call);
 json_t *ngx_http_mcp_cluster_deferred(ngx_int_t rc,
     ngx_http_mcp_error_t *err);
 
+/*
+ * MCP sessions in a cluster (ngx_http_mcp_endpoint.c):
+ *
+ * ngx_http_mcp_cluster_session() publishes the new session of an
+ * initialize call under a random id (written to id, len bytes) and
+ * returns NGX_DONE: once it is applied here the call is answered again
+ * with result and its session id (ngx_http_mcp_respond()).  NGX_DECLINED
+ * with err when the cluster cannot take it.
+ *
+ * ngx_http_mcp_cluster_session_note() publishes a last-seen time
+ * (MCP_STORE_OP_SESSION_TOUCH) or the removal of a session found expired
+ * (MCP_STORE_OP_SESSION_DELETE); nobody waits.  NGX_DECLINED without
+ * mcp_cluster: write it to the store.
+ *
+ * ngx_http_mcp_cluster_session_level() is logging/setLevel's write:
+ * NGX_DONE (err->status NGX_HTTP_MCP_DEFERRED) while it waits, NGX_ERROR
+ * with err.  ngx_http_mcp_cluster_session_end() is DELETE's: it answers
+ * r itself.  ngx_http_mcp_cluster_session_expire() is the sweep's:
+ * NGX_DECLINED without mcp_cluster.
+ */
+
+ngx_int_t ngx_http_mcp_cluster_session(ngx_http_mcp_call_t *call,
+    u_char *id, size_t len, mcp_store_session_t *session, json_t *result,
+    ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_cluster_session_note(ngx_http_request_t *r,
+    unsigned kind, ngx_str_t *id, int64_t last_seen);
+ngx_int_t ngx_http_mcp_cluster_session_level(ngx_http_mcp_call_t *call,
+    ngx_uint_t level, ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_cluster_session_end(ngx_http_request_t *r,
+    ngx_str_t *id);
+
 #endif
+
+ngx_int_t ngx_http_mcp_cluster_session_expire(ngx_cycle_t *cycle,
+    int64_t idle_before, size_t max);
 
 
 #endif /* _NGX_HTTP_MCP_CLUSTER_H_INCLUDED_ */

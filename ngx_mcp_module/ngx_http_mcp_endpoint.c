@@ -12,6 +12,7 @@
 
 
 #include "ngx_http_mcp_rpc.h"
+#include "ngx_http_mcp_cluster.h"
 
 
 #define NGX_HTTP_MCP_MAX_DEPTH            64
@@ -44,11 +45,7 @@ static ngx_int_t ngx_http_mcp_delete(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_session(ngx_http_mcp_call_t *call,
     ngx_http_mcp_error_t *err);
 static ngx_int_t ngx_http_mcp_session_create(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static ngx_int_t ngx_http_mcp_send_empty(ngx_http_request_t *r,
-    ngx_uint_t status);
-static ngx_int_t ngx_http_mcp_send_rpc_error(ngx_http_request_t *r,
-    ngx_uint_t status, json_t *id, ngx_http_mcp_error_t *err);
+    json_t *params, json_t *result, ngx_http_mcp_error_t *err);
 static ngx_int_t ngx_http_mcp_send_sse(ngx_http_mcp_call_t *call,
     json_t *response);
 static ngx_int_t ngx_http_mcp_check_origin(ngx_http_request_t *r,
@@ -446,12 +443,22 @@ ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
                              "message", err->message);
 
     } else {
-        if (ngx_strcmp(method, "initialize") == 0
-            && ngx_http_mcp_session_create(call, params, err) != NGX_OK)
-        {
+        /* a session made in a cluster answers again, with its id */
+
+        rc = (ngx_strcmp(method, "initialize") == 0 && call->session.len == 0)
+             ? ngx_http_mcp_session_create(call, params, result, err)
+             : NGX_OK;
+
+        if (rc == NGX_DONE) {
+            return NGX_DONE;
+        }
+
+        if (rc != NGX_OK) {
             json_decref(result);
             return ngx_http_mcp_send_rpc_error(call->r,
-                                               NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                               (rc == NGX_DECLINED)
+                                               ? NGX_HTTP_SERVICE_UNAVAILABLE
+                                               : NGX_HTTP_INTERNAL_SERVER_ERROR,
                                                id, err);
         }
 
@@ -554,17 +561,31 @@ ngx_http_mcp_session(ngx_http_mcp_call_t *call, ngx_http_mcp_error_t *err)
 
     now = ngx_time();
 
+    /* in a cluster both go through the log; nobody waits for them */
+
     if (now - session.last_seen
         >= (int64_t) (call->mmcf->session_timeout / 1000))
     {
-        (void) mcp_store_session_delete(call->mmcf->store, (char *) id->data,
-                                        id->len);
+        if (ngx_http_mcp_cluster_session_note(call->r,
+                                              MCP_STORE_OP_SESSION_DELETE,
+                                              id, 0)
+            == NGX_DECLINED)
+        {
+            (void) mcp_store_session_delete(call->mmcf->store,
+                                            (char *) id->data, id->len);
+        }
+
         goto not_found;
     }
 
     /* last-seen is for expiry: a write a minute is precise enough */
 
-    if (now - session.last_seen >= 60) {
+    if (now - session.last_seen >= 60
+        && ngx_http_mcp_cluster_session_note(call->r,
+                                             MCP_STORE_OP_SESSION_TOUCH,
+                                             id, now)
+           == NGX_DECLINED)
+    {
         touch.id = (char *) id->data;
         touch.id_len = id->len;
         touch.last_seen = now;
@@ -585,7 +606,7 @@ not_found:
 
 static ngx_int_t
 ngx_http_mcp_session_create(ngx_http_mcp_call_t *call, json_t *params,
-    ngx_http_mcp_error_t *err)
+    json_t *result, ngx_http_mcp_error_t *err)
 {
     int                   rc;
     u_char               *id;
@@ -628,6 +649,12 @@ ngx_http_mcp_session_create(ngx_http_mcp_call_t *call, json_t *params,
         session.client_version_len = ngx_min(json_string_length(v), 1024);
     }
 
+    if (ngx_http_mcp_cluster_enabled(call->r)) {
+        return ngx_http_mcp_cluster_session(call, id,
+                                            NGX_HTTP_MCP_SESSION_ID_LEN,
+                                            &session, result, err);
+    }
+
     for (tries = 0; tries < 4; tries++) {
         rc = mcp_store_random_code((char *) id, NGX_HTTP_MCP_SESSION_ID_LEN);
         if (rc != MCP_STORE_OK) {
@@ -665,6 +692,10 @@ ngx_http_mcp_session_set_level(ngx_http_mcp_call_t *call, ngx_uint_t level,
 {
     int                   rc;
     mcp_store_session_t   session;
+
+    if (ngx_http_mcp_cluster_enabled(call->r)) {
+        return ngx_http_mcp_cluster_session_level(call, level, err);
+    }
 
     rc = mcp_store_session_get(call->mmcf->store, (char *) call->session.data,
                                call->session.len, &session);
@@ -711,6 +742,10 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
         return ngx_http_mcp_send_rpc_error(r, status, NULL, &err);
     }
 
+    if (ngx_http_mcp_cluster_enabled(r)) {
+        return ngx_http_mcp_cluster_session_end(r, &call.session);
+    }
+
     rc = mcp_store_session_delete(call.mmcf->store,
                                   (char *) call.session.data,
                                   call.session.len);
@@ -730,7 +765,7 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
  * 200 for DELETE.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_mcp_send_empty(ngx_http_request_t *r, ngx_uint_t status)
 {
     ngx_int_t  rc;
@@ -753,7 +788,7 @@ ngx_http_mcp_send_empty(ngx_http_request_t *r, ngx_uint_t status)
  * give: 200 for errors of a method, 4xx for messages refused whole.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_mcp_send_rpc_error(ngx_http_request_t *r, ngx_uint_t status,
     json_t *id, ngx_http_mcp_error_t *err)
 {

@@ -1364,16 +1364,28 @@ ngx_http_mcp_sweep_handler(ngx_event_t *ev)
 
     int         rc, more;
     size_t      removed, contexts;
+    int64_t     idle_before;
     ngx_uint_t  again;
 
     again = 0;
     removed = 0;
     contexts = 0;
+    more = 0;
+    rc = MCP_STORE_OK;
 
-    rc = mcp_store_session_expire(mmcf->store,
-                                  ngx_time()
-                                  - (int64_t) (mmcf->session_timeout / 1000),
-                                  NGX_HTTP_MCP_SWEEP_BATCH, &removed, &more);
+    idle_before = ngx_time() - (int64_t) (mmcf->session_timeout / 1000);
+
+    /* in a cluster the sessions' expiry goes through the log */
+
+    if (ngx_http_mcp_cluster_session_expire((ngx_cycle_t *) ngx_cycle,
+                                            idle_before,
+                                            NGX_HTTP_MCP_SWEEP_BATCH)
+        == NGX_DECLINED)
+    {
+        rc = mcp_store_session_expire(mmcf->store, idle_before,
+                                      NGX_HTTP_MCP_SWEEP_BATCH, &removed,
+                                      &more);
+    }
 
     if (rc == MCP_STORE_OK) {
         again = more;

@@ -906,6 +906,8 @@ ngx_http_mcp_set_level(ngx_http_mcp_call_t *call, json_t *params,
                                      "critical, alert, emergency");
     }
 
+    /* NGX_DONE: the cluster answers (err->status NGX_HTTP_MCP_DEFERRED) */
+
     if (ngx_http_mcp_session_set_level(call, n, err) != NGX_OK) {
         return NULL;
     }

@@ -166,6 +166,9 @@ json_t *ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
 /* ngx_http_mcp_endpoint.c */
 ngx_int_t ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
     ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_send_empty(ngx_http_request_t *r, ngx_uint_t status);
+ngx_int_t ngx_http_mcp_send_rpc_error(ngx_http_request_t *r,
+    ngx_uint_t status, json_t *id, ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_session_set_level(ngx_http_mcp_call_t *call,
     ngx_uint_t level, ngx_http_mcp_error_t *err);
 

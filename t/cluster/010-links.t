@@ -133,6 +133,42 @@ sub converged {
 }
 
 
+# -- MCP sessions: started on one node, served by every node -----------
+
+{
+    my $session = $c->mcp_session(1);
+    ok(defined $session, 'a session started on node 1');
+
+    my ($status, $json) = $c->mcp_post(3, $session, {
+        jsonrpc => '2.0', id => 5, method => 'tools/list' });
+    is($status, 200, 'node 3 serves it at once');
+
+    ($status, $json) = $c->mcp_post(2, $session, {
+        jsonrpc => '2.0', id => 6, method => 'logging/setLevel',
+        params => { level => 'error' } });
+    ok($status == 200 && $json->{result}, 'node 2 sets its logging level');
+
+    ok(defined NgxMcp::Cluster::wait_for(5, sub {
+        my $one = $c->store_sessions(1);
+        return $one && $one =~ /\Q$session\E/
+               && $one eq ($c->store_sessions(2) // '')
+               && $one eq ($c->store_sessions(3) // '');
+    }, 0.1), 'every node has the same sessions');
+
+    is($c->mcp_end(3, $session), 200, 'DELETE /mcp on node 3 ends it');
+
+    ($status) = $c->mcp_post(3, $session, {
+        jsonrpc => '2.0', id => 7, method => 'tools/list' });
+    is($status, 404, 'node 3 no longer knows it');
+
+    ok(defined NgxMcp::Cluster::wait_for(5, sub {
+        my ($s) = $c->mcp_post(1, $session, {
+            jsonrpc => '2.0', id => 8, method => 'ping' });
+        return $s == 404;
+    }, 0.05), 'nor, at once, does node 1, which started it');
+}
+
+
 # -- the link tools: shorten_url and delete_url through the log --------
 
 {

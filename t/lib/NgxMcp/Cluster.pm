@@ -352,6 +352,21 @@ sub mcp_tool {
 }
 
 
+# DELETE /mcp: the status
+sub mcp_end {
+    my ($self, $i, $session) = @_;
+
+    my $res = $self->{http}->request('DELETE', 'http://127.0.0.1:'
+                                     . $self->node_port($i) . '/mcp',
+                                     { headers => {
+                                         'Mcp-Session-Id' => $session,
+                                         'MCP-Protocol-Version'
+                                             => '2025-06-18' } });
+
+    return $res->{status};
+}
+
+
 # POST /shorten again while the answer is 503 ("nothing was saved, try
 # again"), for up to timeout seconds: what a client does
 sub shorten_retry {
@@ -462,6 +477,17 @@ sub store_dump {
 
     my $dir = $self->store_dir($i);
     my $out = `$self->{cli} dump $dir 2>/dev/null`;
+
+    return $? ? undef : $out;
+}
+
+
+# "id<TAB>protocol<TAB>client<TAB>last_seen" lines of a node's sessions
+sub store_sessions {
+    my ($self, $i) = @_;
+
+    my $dir = $self->store_dir($i);
+    my $out = `$self->{cli} sessions $dir 2>/dev/null`;
 
     return $? ? undef : $out;
 }
