@@ -176,6 +176,8 @@ static void ngx_http_mcp_cluster_on_down(natsConnection *nc, void *closure);
 static void ngx_http_mcp_cluster_on_up(natsConnection *nc, void *closure);
 static void ngx_http_mcp_cluster_post(ngx_http_mcp_cluster_conf_t *ccf,
     ngx_http_mcp_cluster_ev_t *ev);
+static void ngx_http_mcp_cluster_post_state(
+    ngx_http_mcp_cluster_conf_t *ccf, ngx_http_mcp_cluster_ev_e type);
 static void ngx_http_mcp_cluster_post_log(ngx_http_mcp_cluster_conf_t *ccf,
     ngx_uint_t level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -704,9 +706,8 @@ ngx_http_mcp_cluster_setup(void *data)
 {
     ngx_http_mcp_cluster_conf_t *ccf = data;
 
-    char                        err[200];
-    ngx_uint_t                  logged;
-    ngx_http_mcp_cluster_ev_t  *ev;
+    char        err[200];
+    ngx_uint_t  logged;
 
     logged = 0;
 
@@ -715,12 +716,8 @@ ngx_http_mcp_cluster_setup(void *data)
         if (ngx_http_mcp_cluster_setup_once(ccf, err, sizeof(err))
             == NGX_OK)
         {
-            ev = calloc(1, sizeof(ngx_http_mcp_cluster_ev_t));
-            if (ev != NULL) {
-                ev->type = ngx_http_mcp_cluster_ev_ready;
-                ngx_http_mcp_cluster_post(ccf, ev);
-            }
-
+            ngx_http_mcp_cluster_post_state(ccf,
+                                            ngx_http_mcp_cluster_ev_ready);
             return NULL;
         }
 
@@ -948,25 +945,29 @@ ngx_http_mcp_cluster_on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa,
 static void
 ngx_http_mcp_cluster_on_down(natsConnection *nc, void *closure)
 {
-    ngx_http_mcp_cluster_ev_t  *ev;
-
-    ev = calloc(1, sizeof(ngx_http_mcp_cluster_ev_t));
-    if (ev != NULL) {
-        ev->type = ngx_http_mcp_cluster_ev_down;
-        ngx_http_mcp_cluster_post(closure, ev);
-    }
+    ngx_http_mcp_cluster_post_state(closure, ngx_http_mcp_cluster_ev_down);
 }
 
 
 static void
 ngx_http_mcp_cluster_on_up(natsConnection *nc, void *closure)
 {
+    ngx_http_mcp_cluster_post_state(closure, ngx_http_mcp_cluster_ev_up);
+}
+
+
+/* the connection's news: without memory for it, it is lost (best effort) */
+
+static void
+ngx_http_mcp_cluster_post_state(ngx_http_mcp_cluster_conf_t *ccf,
+    ngx_http_mcp_cluster_ev_e type)
+{
     ngx_http_mcp_cluster_ev_t  *ev;
 
     ev = calloc(1, sizeof(ngx_http_mcp_cluster_ev_t));
     if (ev != NULL) {
-        ev->type = ngx_http_mcp_cluster_ev_up;
-        ngx_http_mcp_cluster_post(closure, ev);
+        ev->type = type;
+        ngx_http_mcp_cluster_post(ccf, ev);
     }
 }
 

@@ -338,6 +338,20 @@ int mcp_store_session_walk(mcp_store_t *s, mcp_store_session_cb cb,
 int mcp_store_session_touch_one(mcp_store_t *s, MDB_txn *txn,
     const void *batch, size_t i);
 
+/*
+ * mcp_store_session.c: deletes, in txn, up to max sessions idle since
+ * before idle_before (and records that do not decode), in id order from
+ * the id from (from_len 0: the first), looking at most at MCP_STORE_WORK
+ * of them; *removed gets how many.  When it stops before the end, next
+ * (MCP_STORE_CODE_MAX bytes) gets the id to go on from, and *next_len its
+ * length, else 0.  After mdb_cursor_del() the cursor's MDB_NEXT is the
+ * record that followed the deleted one.
+ */
+
+int mcp_store_session_sweep(mcp_store_t *s, MDB_txn *txn, const char *from,
+    size_t from_len, int64_t idle_before, size_t max, size_t *removed,
+    char *next, size_t *next_len);
+
 
 /*
  * mcp_store_txn.c: the context store's transactions and keys.

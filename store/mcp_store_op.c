@@ -720,45 +720,12 @@ static int
 mcp_store_op_session_expire(mcp_store_t *s, MDB_txn *txn,
     const mcp_store_op_t *op)
 {
-    int                  rc;
-    size_t               n, seen;
-    MDB_val              key, val;
-    MDB_cursor          *cur;
-    mcp_store_session_t  session;
+    char    next[MCP_STORE_CODE_MAX];
+    size_t  removed, next_len;
 
-    rc = mdb_cursor_open(txn, s->sessions, &cur);
-    if (rc != MDB_SUCCESS) {
-        return mcp_store_rc(rc);
-    }
-
-    n = 0;
-    seen = 0;
-
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-         rc == MDB_SUCCESS && n < op->max && seen < MCP_STORE_WORK;
-         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
-    {
-        seen++;
-
-        if (mcp_store_session_decode(val.mv_data, val.mv_size, &session)
-            == MCP_STORE_OK
-            && session.last_seen >= op->now)
-        {
-            continue;
-        }
-
-        rc = mdb_cursor_del(cur, 0);
-        if (rc != MDB_SUCCESS) {
-            break;
-        }
-
-        n++;
-    }
-
-    mdb_cursor_close(cur);
-
-    return (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) ? MCP_STORE_OK
-                                                     : mcp_store_rc(rc);
+    return mcp_store_session_sweep(s, txn, NULL, 0, op->now,
+                                   (size_t) op->max, &removed, next,
+                                   &next_len);
 }
 
 
