@@ -41,6 +41,7 @@
 
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 
 #include <nats/nats.h>
 
@@ -495,6 +496,7 @@ static ngx_int_t
 ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle)
 {
     int                           rc;
+    uint32_t                      boot;
     natsStatus                    s;
     ngx_event_t                  *rev;
     ngx_connection_t             *c;
@@ -528,8 +530,18 @@ ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle)
     ccf->flush_ev.data = ccf;
     ccf->flush_ev.log = cycle->log;
 
-    /* ids of this worker's operations: the pid, then a counter */
-    ccf->next_id = (uint64_t) ngx_pid << 32;
+    /*
+     * Ids of this worker's operations: 32 random bits, then a counter.
+     * The stream may still hold operations of an earlier worker of this
+     * node (before a restart, or one killed) that this one replays: their
+     * ids must not be taken for its own.
+     */
+
+    if (getrandom(&boot, sizeof(boot), 0) != sizeof(boot)) {
+        boot = (uint32_t) ngx_pid ^ (uint32_t) ngx_time();
+    }
+
+    ccf->next_id = (uint64_t) boot << 32;
 
     rc = mcp_store_op_applied(ccf->store, &ccf->start_seq);
     if (rc != MCP_STORE_OK) {
