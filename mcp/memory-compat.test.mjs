@@ -68,7 +68,7 @@ async function openPair(what) {
     await ours.close();
     throw new Error(`${AGAINST === 'reference' ? 'server-memory'
       : MCP_URL} lacks the memory tools ${missing.join(', ')} ` +
-      '(is build/ngx_mcp_module.so built with ngx_http_mcp_memory.c?)');
+      '(is build/ngx_mcp_module.so built with ngx_http_mcp_graph.c?)');
   }
   const namespace = freshNamespace(`compat-${what}`);
   const caller = (side) => (tool, args) => side.client.callTool({

@@ -11,9 +11,9 @@
  * constant time and all of them made, so that neither the comparison nor
  * the position of a match shows in the time taken.  The key that matched
  * is the request's caller: its tenant owns what the request creates and
- * bounds what it sees, its scopes what it may do.  Without any key for a
- * location, every request there is the "default" tenant with every scope
- * but admin, as before keys existed.
+ * bounds what it sees, its permissions ("scopes=") what it may do.
+ * Without any key for a location, every request there is the "default"
+ * tenant with every permission but admin, as before keys existed.
  */
 
 
@@ -29,6 +29,13 @@
 
 #define NGX_HTTP_MCP_KEY_HEX_LEN   (2 * NGX_HTTP_MCP_KEY_HASH_LEN)
 
+/* a key is about 100 bytes: a million keys is far more than the linear
+ * lookup is for */
+#define NGX_HTTP_MCP_KEYS_FILE_MAX  (64 * 1024 * 1024)
+
+/* words of a key: the hash, tenant=, scopes= and one too many */
+#define NGX_HTTP_MCP_KEY_WORDS     4
+
 #define NGX_HTTP_MCP_REALM         "Bearer realm=\"ngx_mcp\""
 #define NGX_HTTP_MCP_CHALLENGE_LEN  128
 
@@ -37,17 +44,70 @@
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
+/* Where keys are being configured, for the messages about a bad one. */
+typedef struct {
+    ngx_conf_t                *cf;
+    ngx_http_mcp_loc_conf_t   *mlcf;
+    ngx_str_t                 *file;       /* mcp_api_keys_file, or NULL */
+    ngx_uint_t                 line;
+} ngx_http_mcp_keys_t;
+
+
+typedef ngx_int_t (*ngx_http_mcp_key_param_pt)(ngx_http_mcp_keys_t *ks,
+    ngx_http_mcp_key_t *key, ngx_str_t *value);
+
+
+/* A parameter of a key, "name=value". */
+typedef struct {
+    ngx_str_t                  name;       /* with its "=" */
+    ngx_http_mcp_key_param_pt  set;
+} ngx_http_mcp_key_param_t;
+
+
 typedef struct {
     ngx_str_t                  name;
-    ngx_uint_t                 scope;
-} ngx_http_mcp_scope_name_t;
+    ngx_uint_t                 perm;
+} ngx_http_mcp_perm_name_t;
 
 
-static ngx_http_mcp_scope_name_t  ngx_http_mcp_scope_names[] = {
-    { ngx_string("links:write"), NGX_HTTP_MCP_SCOPE_LINKS_WRITE },
-    { ngx_string("links:read"), NGX_HTTP_MCP_SCOPE_LINKS_READ },
-    { ngx_string("mcp"), NGX_HTTP_MCP_SCOPE_MCP },
-    { ngx_string("admin"), NGX_HTTP_MCP_SCOPE_ADMIN },
+static ngx_int_t ngx_http_mcp_keys_read(ngx_conf_t *cf, ngx_str_t *path,
+    ngx_str_t *text);
+static ngx_int_t ngx_http_mcp_keys_parse(ngx_http_mcp_keys_t *ks,
+    ngx_str_t *text);
+static ngx_int_t ngx_http_mcp_key_add(ngx_http_mcp_keys_t *ks,
+    ngx_str_t *args, ngx_uint_t n);
+static ngx_int_t ngx_http_mcp_key_hash(ngx_http_mcp_keys_t *ks,
+    ngx_http_mcp_key_t *key, ngx_str_t *hex);
+static ngx_int_t ngx_http_mcp_key_tenant(ngx_http_mcp_keys_t *ks,
+    ngx_http_mcp_key_t *key, ngx_str_t *value);
+static ngx_int_t ngx_http_mcp_key_perms(ngx_http_mcp_keys_t *ks,
+    ngx_http_mcp_key_t *key, ngx_str_t *value);
+static ngx_int_t ngx_http_mcp_key_error(ngx_http_mcp_keys_t *ks,
+    const char *fmt, ...) NGX_HTTP_MCP_PRINTF(2, 3);
+static ngx_int_t ngx_http_mcp_hex(u_char *dst, ngx_str_t *hex);
+static ngx_int_t ngx_http_mcp_bearer(ngx_http_request_t *r,
+    ngx_str_t *token);
+static ngx_int_t ngx_http_mcp_key_find(ngx_http_request_t *r,
+    ngx_array_t *keys, ngx_str_t *token, ngx_http_mcp_key_t **found);
+static ngx_int_t ngx_http_mcp_forbid(ngx_http_request_t *r,
+    ngx_http_mcp_key_t *key, ngx_uint_t perm, ngx_http_mcp_error_t *err);
+static ngx_int_t ngx_http_mcp_refuse(ngx_http_request_t *r,
+    ngx_http_mcp_error_t *err, ngx_uint_t status, const char *challenge,
+    const char *fmt, ...) NGX_HTTP_MCP_PRINTF(5, 6);
+
+
+static ngx_http_mcp_key_param_t  ngx_http_mcp_key_params[] = {
+    { ngx_string("tenant="), ngx_http_mcp_key_tenant },
+    { ngx_string("scopes="), ngx_http_mcp_key_perms },
+    { ngx_null_string, NULL }
+};
+
+
+static ngx_http_mcp_perm_name_t  ngx_http_mcp_perm_names[] = {
+    { ngx_string("links:write"), NGX_HTTP_MCP_PERM_LINKS_WRITE },
+    { ngx_string("links:read"), NGX_HTTP_MCP_PERM_LINKS_READ },
+    { ngx_string("mcp"), NGX_HTTP_MCP_PERM_MCP },
+    { ngx_string("admin"), NGX_HTTP_MCP_PERM_ADMIN },
     { ngx_null_string, 0 }
 };
 
@@ -56,20 +116,8 @@ static ngx_http_mcp_scope_name_t  ngx_http_mcp_scope_names[] = {
 static ngx_http_mcp_key_t  ngx_http_mcp_anonymous = {
     { 0 },
     ngx_string(MCP_STORE_TENANT_DEFAULT),
-    NGX_HTTP_MCP_SCOPE_DEFAULT
+    NGX_HTTP_MCP_PERM_DEFAULT
 };
-
-
-static const char *ngx_http_mcp_key_add(ngx_conf_t *cf,
-    ngx_http_mcp_loc_conf_t *mlcf, ngx_str_t *args, ngx_uint_t n);
-static ngx_int_t ngx_http_mcp_hex(u_char *dst, ngx_str_t *hex);
-static ngx_int_t ngx_http_mcp_tenant_name(ngx_str_t *name);
-static const char *ngx_http_mcp_scope_name(ngx_uint_t scope);
-static ngx_int_t ngx_http_mcp_challenge(ngx_http_request_t *r,
-    const char *value, size_t len);
-static ngx_int_t ngx_http_mcp_refuse(ngx_http_request_t *r,
-    ngx_http_mcp_error_t *err, ngx_uint_t status, const char *challenge,
-    const char *fmt, ...);
 
 
 /*
@@ -79,15 +127,18 @@ static ngx_int_t ngx_http_mcp_refuse(ngx_http_request_t *r,
 char *
 ngx_http_mcp_api_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    const char  *why;
-    ngx_str_t   *value;
+    ngx_str_t            *value;
+    ngx_http_mcp_keys_t   ks;
 
     value = cf->args->elts;
 
-    why = ngx_http_mcp_key_add(cf, conf, &value[1], cf->args->nelts - 1);
+    ks.cf = cf;
+    ks.mlcf = conf;
+    ks.file = NULL;
+    ks.line = 0;
 
-    if (why != NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", why);
+    if (ngx_http_mcp_key_add(&ks, &value[1], cf->args->nelts - 1) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -104,14 +155,8 @@ ngx_http_mcp_api_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 char *
 ngx_http_mcp_api_keys_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    u_char       *p, *last, *eol, *buf;
-    off_t         size;
-    ssize_t       n;
-    ngx_fd_t      fd;
-    ngx_str_t    *value, path, args[4];
-    ngx_uint_t    line, nargs;
-    ngx_file_t    file;
-    const char   *why;
+    ngx_str_t            *value, path, text;
+    ngx_http_mcp_keys_t   ks;
 
     value = cf->args->elts;
     path = value[1];
@@ -120,82 +165,128 @@ ngx_http_mcp_api_keys_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &path);
+    if (ngx_http_mcp_keys_read(cf, &path, &text) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
+    ks.cf = cf;
+    ks.mlcf = conf;
+    ks.file = &path;
+    ks.line = 0;
+
+    if (ngx_http_mcp_keys_parse(&ks, &text) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The whole file at path, into the configuration's temporary pool.
+ */
+
+static ngx_int_t
+ngx_http_mcp_keys_read(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *text)
+{
+    off_t       size;
+    ssize_t     n;
+    ngx_int_t   rc;
+    ngx_file_t  file;
+
     ngx_memzero(&file, sizeof(ngx_file_t));
 
-    file.fd = fd;
-    file.name = path;
+    file.name = *path;
     file.log = cf->log;
 
-    buf = NULL;
-    why = NULL;
-
-    if (ngx_fd_info(fd, &file.info) == NGX_FILE_ERROR) {
+    file.fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_fd_info_n " \"%V\" failed", &path);
-        goto failed;
+                           ngx_open_file_n " \"%V\" failed", path);
+        return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
+
+    if (ngx_fd_info(file.fd, &file.info) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%V\" failed", path);
+        goto done;
     }
 
     size = ngx_file_size(&file.info);
 
-    /* a key is about 100 bytes: a million keys is far more than this
-     * linear lookup is for */
-
-    if (size > 64 * 1024 * 1024) {
+    if (size > NGX_HTTP_MCP_KEYS_FILE_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "mcp_api_keys_file \"%V\" is too large", &path);
-        goto failed;
+                           "mcp_api_keys_file \"%V\" is too large", path);
+        goto done;
     }
 
-    buf = ngx_pnalloc(cf->temp_pool, (size_t) size + 1);
-    if (buf == NULL) {
-        goto failed;
+    text->data = ngx_pnalloc(cf->temp_pool, (size_t) size + 1);
+    if (text->data == NULL) {
+        goto done;
     }
 
-    n = ngx_read_file(&file, buf, (size_t) size, 0);
+    n = ngx_read_file(&file, text->data, (size_t) size, 0);
     if (n == NGX_ERROR) {
-        goto failed;
+        goto done;
     }
 
     if (n != size) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            ngx_read_file_n " \"%V\" returned only %z bytes "
-                           "instead of %O", &path, n, size);
-        goto failed;
+                           "instead of %O", path, n, size);
+        goto done;
     }
 
-    last = buf + n;
+    text->len = n;
+    rc = NGX_OK;
 
-    for (p = buf, line = 1; p < last; p = eol + 1, line++) {
+done:
+
+    if (ngx_close_file(file.fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
+                      ngx_close_file_n " \"%V\" failed", path);
+    }
+
+    return rc;
+}
+
+
+/*
+ * Adds the key of each line of text: its words up to a "#".
+ */
+
+static ngx_int_t
+ngx_http_mcp_keys_parse(ngx_http_mcp_keys_t *ks, ngx_str_t *text)
+{
+    u_char      *p, *last, *eol;
+    ngx_str_t    args[NGX_HTTP_MCP_KEY_WORDS];
+    ngx_uint_t   n;
+
+    last = text->data + text->len;
+
+    for (p = text->data; p < last; p = eol + 1) {
+
+        ks->line++;
 
         eol = ngx_strlchr(p, last, '\n');
         if (eol == NULL) {
             eol = last;
         }
 
-        /* the words of the line, up to a "#" */
-
-        nargs = 0;
-
-        while (p < eol && *p != '#') {
+        for (n = 0; p < eol && *p != '#'; /* void */ ) {
 
             if (*p == ' ' || *p == '\t' || *p == '\r') {
                 p++;
                 continue;
             }
 
-            if (nargs == 4) {
-                why = "too many parameters";
-                goto invalid;
+            if (n == NGX_HTTP_MCP_KEY_WORDS) {
+                return ngx_http_mcp_key_error(ks, "too many parameters");
             }
 
-            args[nargs].data = p;
+            args[n].data = p;
 
             while (p < eol && *p != ' ' && *p != '\t' && *p != '\r'
                    && *p != '#')
@@ -203,179 +294,90 @@ ngx_http_mcp_api_keys_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 p++;
             }
 
-            args[nargs].len = p - args[nargs].data;
-            nargs++;
+            args[n].len = p - args[n].data;
+            n++;
         }
 
-        if (nargs == 0) {
-            continue;
-        }
-
-        why = ngx_http_mcp_key_add(cf, conf, args, nargs);
-
-        if (why != NULL) {
-            goto invalid;
+        if (n && ngx_http_mcp_key_add(ks, args, n) != NGX_OK) {
+            return NGX_ERROR;
         }
     }
 
-    (void) ngx_close_file(fd);
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s in %V:%ui", why, &path,
-                       line);
-
-failed:
-
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
-                      ngx_close_file_n " \"%V\" failed", &path);
-    }
-
-    return NGX_CONF_ERROR;
+    return NGX_OK;
 }
 
 
 /*
  * Adds the key of args[0 .. n) ("<hash> tenant=<name> [scopes=...]") to
- * the location's list: NULL, or why not.  The reasons never quote the
- * hash: a key pasted where its hash belongs must not reach the log.
+ * the location's list.  The messages never quote the hash: a key pasted
+ * where its hash belongs must not reach the log.
  */
 
-static const char *
-ngx_http_mcp_key_add(ngx_conf_t *cf, ngx_http_mcp_loc_conf_t *mlcf,
-    ngx_str_t *args, ngx_uint_t n)
+static ngx_int_t
+ngx_http_mcp_key_add(ngx_http_mcp_keys_t *ks, ngx_str_t *args, ngx_uint_t n)
 {
-    u_char                     *p, *last, *comma;
-    ngx_str_t                   s;
-    ngx_uint_t                  i, scopes, one;
-    ngx_http_mcp_key_t         *key, *k;
-    ngx_http_mcp_scope_name_t  *sn;
+    ngx_str_t                  value;
+    ngx_uint_t                 i;
+    ngx_http_mcp_key_t        *key, *k;
+    ngx_http_mcp_loc_conf_t   *mlcf;
+    ngx_http_mcp_key_param_t  *param;
 
-    static u_char               why[256];
+    mlcf = ks->mlcf;
 
     if (mlcf->api_keys == NGX_CONF_UNSET_PTR) {
-        mlcf->api_keys = ngx_array_create(cf->pool, 4,
+        mlcf->api_keys = ngx_array_create(ks->cf->pool, 4,
                                           sizeof(ngx_http_mcp_key_t));
         if (mlcf->api_keys == NULL) {
-            return "out of memory";
+            return ngx_http_mcp_key_error(ks, "out of memory");
         }
     }
 
     key = ngx_array_push(mlcf->api_keys);
     if (key == NULL) {
-        return "out of memory";
+        return ngx_http_mcp_key_error(ks, "out of memory");
     }
 
     ngx_memzero(key, sizeof(ngx_http_mcp_key_t));
+    key->perms = NGX_CONF_UNSET_UINT;
 
-    if (args[0].len != NGX_HTTP_MCP_KEY_HEX_LEN
-        || ngx_http_mcp_hex(key->hash, &args[0]) != NGX_OK)
-    {
-        ngx_snprintf(why, sizeof(why),
-                     "invalid API key hash (%uz characters): expected the "
-                     "SHA-256 of the key as %d hexadecimal digits, "
-                     "e.g. from \"printf %%s KEY | sha256sum\"%Z",
-                     args[0].len, NGX_HTTP_MCP_KEY_HEX_LEN);
-        return (const char *) why;
+    if (ngx_http_mcp_key_hash(ks, key, &args[0]) != NGX_OK) {
+        return NGX_ERROR;
     }
-
-    if (ngx_strncasecmp(args[0].data, (u_char *) NGX_HTTP_MCP_EMPTY_HASH,
-                        NGX_HTTP_MCP_KEY_HEX_LEN)
-        == 0)
-    {
-        return "the API key hash is the SHA-256 of an empty key";
-    }
-
-    scopes = NGX_CONF_UNSET_UINT;
 
     for (i = 1; i < n; i++) {
 
-        if (args[i].len >= 7
-            && ngx_strncmp(args[i].data, "tenant=", 7) == 0)
-        {
-            if (key->tenant.len) {
-                return "duplicate \"tenant=\"";
+        for (param = ngx_http_mcp_key_params; param->name.len; param++) {
+            if (args[i].len >= param->name.len
+                && ngx_strncmp(args[i].data, param->name.data,
+                               param->name.len)
+                   == 0)
+            {
+                break;
             }
-
-            key->tenant.data = args[i].data + 7;
-            key->tenant.len = args[i].len - 7;
-
-            if (ngx_http_mcp_tenant_name(&key->tenant) != NGX_OK) {
-                ngx_snprintf(why, sizeof(why),
-                             "invalid tenant \"%V\": 1 to %d of A-Z, a-z, "
-                             "0-9, \"_\", \".\" and \"-\"%Z",
-                             &key->tenant, MCP_STORE_SCOPE_MAX);
-                return (const char *) why;
-            }
-
-            /* the words of mcp_api_keys_file are in a buffer of the
-             * configuration's temporary pool, freed once it is read */
-
-            key->tenant.data = ngx_pstrdup(cf->pool, &key->tenant);
-            if (key->tenant.data == NULL) {
-                return "out of memory";
-            }
-
-            continue;
         }
 
-        if (args[i].len >= 7
-            && ngx_strncmp(args[i].data, "scopes=", 7) == 0)
-        {
-            if (scopes != NGX_CONF_UNSET_UINT) {
-                return "duplicate \"scopes=\"";
-            }
-
-            scopes = 0;
-            p = args[i].data + 7;
-            last = args[i].data + args[i].len;
-
-            do {
-                comma = ngx_strlchr(p, last, ',');
-                s.data = p;
-                s.len = (comma ? comma : last) - p;
-
-                one = 0;
-
-                for (sn = ngx_http_mcp_scope_names; sn->name.len; sn++) {
-                    if (sn->name.len == s.len
-                        && ngx_strncmp(sn->name.data, s.data, s.len) == 0)
-                    {
-                        one = sn->scope;
-                        break;
-                    }
-                }
-
-                if (one == 0) {
-                    ngx_snprintf(why, sizeof(why),
-                                 "unknown scope \"%V\" (scopes are "
-                                 "links:write, links:read, mcp and "
-                                 "admin)%Z", &s);
-                    return (const char *) why;
-                }
-
-                scopes |= one;
-                p = comma + 1;
-
-            } while (comma != NULL);
-
-            continue;
+        if (param->set == NULL) {
+            return ngx_http_mcp_key_error(ks, "invalid parameter \"%.*s\" "
+                                          "(expected \"tenant=\" or "
+                                          "\"scopes=\")",
+                                          (int) args[i].len, args[i].data);
         }
 
-        ngx_snprintf(why, sizeof(why), "invalid parameter \"%V\" (expected "
-                     "\"tenant=\" or \"scopes=\")%Z", &args[i]);
-        return (const char *) why;
+        value.data = args[i].data + param->name.len;
+        value.len = args[i].len - param->name.len;
+
+        if (param->set(ks, key, &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     if (key->tenant.len == 0) {
-        return "an API key needs \"tenant=\"";
+        return ngx_http_mcp_key_error(ks, "an API key needs \"tenant=\"");
     }
 
-    key->scopes = (scopes == NGX_CONF_UNSET_UINT) ? NGX_HTTP_MCP_SCOPE_DEFAULT
-                                                  : scopes;
+    if (key->perms == NGX_CONF_UNSET_UINT) {
+        key->perms = NGX_HTTP_MCP_PERM_DEFAULT;
+    }
 
     /* the same key twice would name two tenants */
 
@@ -384,11 +386,144 @@ ngx_http_mcp_key_add(ngx_conf_t *cf, ngx_http_mcp_loc_conf_t *mlcf,
     for (i = 0; i + 1 < mlcf->api_keys->nelts; i++) {
         if (ngx_memcmp(k[i].hash, key->hash, NGX_HTTP_MCP_KEY_HASH_LEN) == 0)
         {
-            return "duplicate API key hash";
+            return ngx_http_mcp_key_error(ks, "duplicate API key hash");
         }
     }
 
-    return NULL;
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_key_hash(ngx_http_mcp_keys_t *ks, ngx_http_mcp_key_t *key,
+    ngx_str_t *hex)
+{
+    if (hex->len != NGX_HTTP_MCP_KEY_HEX_LEN
+        || ngx_http_mcp_hex(key->hash, hex) != NGX_OK)
+    {
+        return ngx_http_mcp_key_error(ks, "invalid API key hash (%zu "
+                                      "characters): expected the SHA-256 of "
+                                      "the key as %d hexadecimal digits, "
+                                      "e.g. from \"printf %%s KEY | "
+                                      "sha256sum\"",
+                                      hex->len, NGX_HTTP_MCP_KEY_HEX_LEN);
+    }
+
+    if (ngx_strncasecmp(hex->data, (u_char *) NGX_HTTP_MCP_EMPTY_HASH,
+                        NGX_HTTP_MCP_KEY_HEX_LEN)
+        == 0)
+    {
+        return ngx_http_mcp_key_error(ks, "the API key hash is the SHA-256 "
+                                      "of an empty key");
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_key_tenant(ngx_http_mcp_keys_t *ks, ngx_http_mcp_key_t *key,
+    ngx_str_t *value)
+{
+    if (key->tenant.len) {
+        return ngx_http_mcp_key_error(ks, "duplicate \"tenant=\"");
+    }
+
+    if (mcp_store_scope_valid((char *) value->data, value->len, 1)
+        != MCP_STORE_OK)
+    {
+        return ngx_http_mcp_key_error(ks, "invalid tenant \"%.*s\": 1 to %d "
+                                      "of A-Z, a-z, 0-9, \"_\", \".\" and "
+                                      "\"-\"", (int) value->len, value->data,
+                                      MCP_STORE_SCOPE_MAX);
+    }
+
+    /* the words of mcp_api_keys_file are in a buffer of the
+     * configuration's temporary pool, freed once it is read */
+
+    key->tenant.len = value->len;
+    key->tenant.data = ngx_pstrdup(ks->cf->pool, value);
+    if (key->tenant.data == NULL) {
+        return ngx_http_mcp_key_error(ks, "out of memory");
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * scopes=a,b,...: the key's permissions, by their names.
+ */
+
+static ngx_int_t
+ngx_http_mcp_key_perms(ngx_http_mcp_keys_t *ks, ngx_http_mcp_key_t *key,
+    ngx_str_t *value)
+{
+    u_char                    *p, *last, *comma;
+    ngx_str_t                  s;
+    ngx_http_mcp_perm_name_t  *pn;
+
+    if (key->perms != NGX_CONF_UNSET_UINT) {
+        return ngx_http_mcp_key_error(ks, "duplicate \"scopes=\"");
+    }
+
+    key->perms = 0;
+    p = value->data;
+    last = value->data + value->len;
+
+    do {
+        comma = ngx_strlchr(p, last, ',');
+        s.data = p;
+        s.len = (comma ? comma : last) - p;
+
+        for (pn = ngx_http_mcp_perm_names; pn->name.len; pn++) {
+            if (pn->name.len == s.len
+                && ngx_strncmp(pn->name.data, s.data, s.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (pn->perm == 0) {
+            return ngx_http_mcp_key_error(ks, "unknown scope \"%.*s\" "
+                                          "(scopes are links:write, "
+                                          "links:read, mcp and admin)",
+                                          (int) s.len, s.data);
+        }
+
+        key->perms |= pn->perm;
+        p = comma + 1;
+
+    } while (comma != NULL);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Logs why a key is refused, with the file and line it is on when it
+ * comes from mcp_api_keys_file.  Returns NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_mcp_key_error(ngx_http_mcp_keys_t *ks, const char *fmt, ...)
+{
+    char     why[NGX_MAX_CONF_ERRSTR];
+    va_list  args;
+
+    va_start(args, fmt);
+    ngx_http_mcp_vformat(why, sizeof(why), fmt, args);
+    va_end(args);
+
+    if (ks->file) {
+        ngx_conf_log_error(NGX_LOG_EMERG, ks->cf, 0, "%s in %V:%ui", why,
+                           ks->file, ks->line);
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, ks->cf, 0, "%s", why);
+    }
+
+    return NGX_ERROR;
 }
 
 
@@ -426,14 +561,14 @@ ngx_http_mcp_hex(u_char *dst, ngx_str_t *hex)
 }
 
 
-static const char *
-ngx_http_mcp_scope_name(ngx_uint_t scope)
+const char *
+ngx_http_mcp_perm_name(ngx_uint_t perm)
 {
-    ngx_http_mcp_scope_name_t  *sn;
+    ngx_http_mcp_perm_name_t  *pn;
 
-    for (sn = ngx_http_mcp_scope_names; sn->name.len; sn++) {
-        if (sn->scope == scope) {
-            return (const char *) sn->name.data;
+    for (pn = ngx_http_mcp_perm_names; pn->name.len; pn++) {
+        if (pn->perm == perm) {
+            return (const char *) pn->name.data;
         }
     }
 
@@ -441,52 +576,22 @@ ngx_http_mcp_scope_name(ngx_uint_t scope)
 }
 
 
-/* a tenant is a scope of the store: 1 to 64 of [A-Za-z0-9_.-] */
-
-static ngx_int_t
-ngx_http_mcp_tenant_name(ngx_str_t *name)
-{
-    u_char      c;
-    ngx_uint_t  i;
-
-    if (name->len == 0 || name->len > MCP_STORE_SCOPE_MAX) {
-        return NGX_DECLINED;
-    }
-
-    for (i = 0; i < name->len; i++) {
-        c = name->data[i];
-
-        if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a'
-                                         && (c | 0x20) <= 'z')
-              || c == '_' || c == '.' || c == '-'))
-        {
-            return NGX_DECLINED;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
 /*
- * Authenticates the request and checks that its key has scope: NGX_OK,
- * and the key is the request's caller (ngx_http_mcp_caller()); or the
- * HTTP status refusing it, 401 (no key, or not a known one, with
- * WWW-Authenticate) or 403 (the key lacks the scope), with err filled as
- * ngx_http_mcp_fail() does ("unauthorized", "forbidden"), err->status
- * being that status.  Without keys for the location every request passes.
+ * Authenticates the request and checks that its key has the permission
+ * perm: NGX_OK, and the key is the request's caller
+ * (ngx_http_mcp_caller()); or NGX_DECLINED with err filled as
+ * ngx_http_mcp_fail() does: 401 "unauthorized" (no key, or not a known
+ * one; with WWW-Authenticate), 403 "forbidden" (the key lacks the
+ * permission) or 500.  Without keys for the location every request
+ * passes.
  */
 
 ngx_int_t
-ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t scope,
+ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t perm,
     ngx_http_mcp_error_t *err)
 {
-    u_char                    hash[NGX_HTTP_MCP_KEY_HASH_LEN];
-    u_char                   *p, *last;
-    uintptr_t                 found, mask;
-    ngx_uint_t                i, n;
-    const char               *name;
-    ngx_table_elt_t          *h;
+    ngx_int_t                 rc;
+    ngx_str_t                 token;
     ngx_http_mcp_key_t       *key;
     ngx_http_mcp_loc_conf_t  *mlcf;
 
@@ -497,13 +602,65 @@ ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t scope,
         return NGX_OK;
     }
 
-    h = r->headers_in.authorization;
+    rc = ngx_http_mcp_bearer(r, &token);
 
-    if (h == NULL) {
+    if (rc == NGX_DECLINED) {
         return ngx_http_mcp_refuse(r, err, NGX_HTTP_UNAUTHORIZED,
                                    NGX_HTTP_MCP_REALM,
                                    "an API key is required: send "
                                    "\"Authorization: Bearer <key>\"");
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_mcp_refuse(r, err, NGX_HTTP_UNAUTHORIZED,
+                                   NGX_HTTP_MCP_REALM,
+                                   "the Authorization header must be "
+                                   "\"Bearer <key>\"");
+    }
+
+    rc = ngx_http_mcp_key_find(r, mlcf->api_keys, &token, &key);
+
+    if (rc == NGX_ERROR) {
+        return ngx_http_mcp_fail(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                 "internal", "cannot check the API key");
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "mcp: unknown API key");
+
+        return ngx_http_mcp_refuse(r, err, NGX_HTTP_UNAUTHORIZED,
+                                   NGX_HTTP_MCP_REALM
+                                   ", error=\"invalid_token\"",
+                                   "the API key is not valid");
+    }
+
+    if ((key->perms & perm) != perm) {
+        return ngx_http_mcp_forbid(r, key, perm, err);
+    }
+
+    ngx_http_set_ctx(r, key, ngx_mcp_module);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The key of "Authorization: Bearer <key>", blanks around it dropped:
+ * NGX_OK, NGX_DECLINED without the header, NGX_ERROR when it is not of
+ * that form.
+ */
+
+static ngx_int_t
+ngx_http_mcp_bearer(ngx_http_request_t *r, ngx_str_t *token)
+{
+    u_char           *p, *last;
+    ngx_table_elt_t  *h;
+
+    h = r->headers_in.authorization;
+
+    if (h == NULL) {
+        return NGX_DECLINED;
     }
 
     p = h->value.data;
@@ -512,10 +669,7 @@ ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t scope,
     if (h->value.len < 7
         || ngx_strncasecmp(p, (u_char *) "Bearer ", 7) != 0)
     {
-        return ngx_http_mcp_refuse(r, err, NGX_HTTP_UNAUTHORIZED,
-                                   NGX_HTTP_MCP_REALM,
-                                   "the Authorization header must be "
-                                   "\"Bearer <key>\"");
+        return NGX_ERROR;
     }
 
     for (p += 7; p < last && *p == ' '; p++) {
@@ -527,141 +681,129 @@ ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t scope,
     }
 
     if (p == last) {
-        return ngx_http_mcp_refuse(r, err, NGX_HTTP_UNAUTHORIZED,
-                                   NGX_HTTP_MCP_REALM,
-                                   "the Authorization header must be "
-                                   "\"Bearer <key>\"");
+        return NGX_ERROR;
     }
 
-    /*
-     * Every configured hash is compared, in constant time, and the match
-     * is picked without a branch: the time taken depends on neither how
-     * much of a hash matched nor which key it was.  Hashes are unique
-     * (duplicates are refused when configured), so at most one matches.
-     */
-
-    if (EVP_Digest(p, last - p, hash, NULL, EVP_sha256(), NULL) != 1) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "EVP_Digest(SHA-256) failed");
-        (void) ngx_http_mcp_fail(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                 "internal", "cannot check the API key");
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    key = mlcf->api_keys->elts;
-    n = mlcf->api_keys->nelts;
-    found = 0;
-
-    for (i = 0; i < n; i++) {
-        mask = (uintptr_t) 0
-               - (uintptr_t) (CRYPTO_memcmp(hash, key[i].hash,
-                                            NGX_HTTP_MCP_KEY_HASH_LEN) == 0);
-        found |= (uintptr_t) &key[i] & mask;
-    }
-
-    if (found == 0) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "mcp: unknown API key");
-
-        return ngx_http_mcp_refuse(r, err, NGX_HTTP_UNAUTHORIZED,
-                                   NGX_HTTP_MCP_REALM
-                                   ", error=\"invalid_token\"",
-                                   "the API key is not valid");
-    }
-
-    key = (ngx_http_mcp_key_t *) found;
-
-    if ((key->scopes & scope) != scope) {
-        name = ngx_http_mcp_scope_name(scope);
-
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "mcp: API key of tenant \"%V\" lacks the scope \"%s\"",
-                      &key->tenant, name);
-
-        p = ngx_pnalloc(r->pool, NGX_HTTP_MCP_CHALLENGE_LEN);
-        if (p == NULL) {
-            (void) ngx_http_mcp_fail(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                     "internal", "out of memory");
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        (void) ngx_snprintf(p, NGX_HTTP_MCP_CHALLENGE_LEN,
-                            NGX_HTTP_MCP_REALM ", error=\"insufficient_"
-                            "scope\", scope=\"%s\"%Z", name);
-
-        return ngx_http_mcp_refuse(r, err, NGX_HTTP_FORBIDDEN, (char *) p,
-                                   "the API key lacks the scope \"%s\"",
-                                   name);
-    }
-
-    ngx_http_set_ctx(r, key, ngx_mcp_module);
+    token->data = p;
+    token->len = last - p;
 
     return NGX_OK;
 }
 
 
 /*
- * Fills err (fmt as ngx_sprintf()), adds the WWW-Authenticate challenge,
- * and returns the status.
+ * The configured key whose hash is the SHA-256 of token: NGX_OK with
+ * *found, NGX_DECLINED when none is, NGX_ERROR when hashing fails.
+ *
+ * Every configured hash is compared, in constant time, and the match is
+ * picked without a branch: the time taken depends on neither how much of
+ * a hash matched nor which key it was.  Hashes are unique (duplicates are
+ * refused when configured), so at most one matches.
+ */
+
+static ngx_int_t
+ngx_http_mcp_key_find(ngx_http_request_t *r, ngx_array_t *keys,
+    ngx_str_t *token, ngx_http_mcp_key_t **found)
+{
+    u_char               hash[NGX_HTTP_MCP_KEY_HASH_LEN];
+    uintptr_t            match, mask;
+    ngx_uint_t           i;
+    ngx_http_mcp_key_t  *key;
+
+    if (EVP_Digest(token->data, token->len, hash, NULL, EVP_sha256(), NULL)
+        != 1)
+    {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "EVP_Digest(SHA-256) failed");
+        return NGX_ERROR;
+    }
+
+    key = keys->elts;
+    match = 0;
+
+    for (i = 0; i < keys->nelts; i++) {
+        mask = (uintptr_t) 0
+               - (uintptr_t) (CRYPTO_memcmp(hash, key[i].hash,
+                                            NGX_HTTP_MCP_KEY_HASH_LEN) == 0);
+        match |= (uintptr_t) &key[i] & mask;
+    }
+
+    if (match == 0) {
+        return NGX_DECLINED;
+    }
+
+    *found = (ngx_http_mcp_key_t *) match;
+
+    return NGX_OK;
+}
+
+
+/*
+ * 403: the key lacks the permission perm, named in the challenge.
+ */
+
+static ngx_int_t
+ngx_http_mcp_forbid(ngx_http_request_t *r, ngx_http_mcp_key_t *key,
+    ngx_uint_t perm, ngx_http_mcp_error_t *err)
+{
+    u_char      *p;
+    const char  *name;
+
+    name = ngx_http_mcp_perm_name(perm);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "mcp: API key of tenant \"%V\" lacks the scope \"%s\"",
+                  &key->tenant, name);
+
+    p = ngx_pnalloc(r->pool, NGX_HTTP_MCP_CHALLENGE_LEN);
+    if (p == NULL) {
+        return ngx_http_mcp_fail(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                 "internal", "out of memory");
+    }
+
+    (void) snprintf((char *) p, NGX_HTTP_MCP_CHALLENGE_LEN,
+                    NGX_HTTP_MCP_REALM ", error=\"insufficient_scope\", "
+                    "scope=\"%s\"", name);
+
+    return ngx_http_mcp_refuse(r, err, NGX_HTTP_FORBIDDEN, (char *) p,
+                               "the API key lacks the scope \"%s\"", name);
+}
+
+
+/*
+ * Fills err, adds the WWW-Authenticate challenge.  Returns NGX_DECLINED.
  */
 
 static ngx_int_t
 ngx_http_mcp_refuse(ngx_http_request_t *r, ngx_http_mcp_error_t *err,
     ngx_uint_t status, const char *challenge, const char *fmt, ...)
 {
-    u_char   *p;
-    va_list   args;
+    va_list    args;
+    ngx_str_t  value;
 
     va_start(args, fmt);
-    p = ngx_vslprintf((u_char *) err->message,
-                      (u_char *) err->message + sizeof(err->message) - 1,
-                      fmt, args);
+    (void) ngx_http_mcp_verror(err, status, 0,
+                               (status == NGX_HTTP_FORBIDDEN) ? "forbidden"
+                                                              : "unauthorized",
+                               fmt, args);
     va_end(args);
 
-    *p = '\0';
+    value.data = (u_char *) challenge;
+    value.len = ngx_strlen(challenge);
 
-    err->status = status;
-    err->error = (status == NGX_HTTP_FORBIDDEN) ? "forbidden"
-                                                 : "unauthorized";
-
-    if (ngx_http_mcp_challenge(r, challenge, ngx_strlen(challenge))
-        != NGX_OK)
-    {
+    if (ngx_http_mcp_add_header(r, "WWW-Authenticate", &value) == NULL) {
         err->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
         err->error = "internal";
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return status;
-}
-
-
-static ngx_int_t
-ngx_http_mcp_challenge(ngx_http_request_t *r, const char *value, size_t len)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "WWW-Authenticate");
-    h->value.data = (u_char *) value;
-    h->value.len = len;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return NGX_OK;
+    return NGX_DECLINED;
 }
 
 
 /*
  * The key the request was authenticated with by ngx_http_mcp_auth(); for
  * a location without keys (or before authentication), the "default"
- * tenant with the default scopes.
+ * tenant with the default permissions.
  */
 
 ngx_http_mcp_key_t *
@@ -672,6 +814,18 @@ ngx_http_mcp_caller(ngx_http_request_t *r)
     key = ngx_http_get_module_ctx(r, ngx_mcp_module);
 
     return key ? key : &ngx_http_mcp_anonymous;
+}
+
+
+/*
+ * Has the request's API key the permission perm?  NGX_OK or NGX_DECLINED.
+ */
+
+ngx_int_t
+ngx_http_mcp_permitted(ngx_http_request_t *r, ngx_uint_t perm)
+{
+    return (ngx_http_mcp_caller(r)->perms & perm) == perm ? NGX_OK
+                                                          : NGX_DECLINED;
 }
 
 

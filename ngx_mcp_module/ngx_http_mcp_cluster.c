@@ -1683,7 +1683,7 @@ ngx_http_mcp_cluster_deferred(ngx_int_t rc, ngx_http_mcp_error_t *err)
     switch (rc) {
 
     case NGX_DONE:
-        err->status = NGX_HTTP_MCP_DEFERRED;
+        err->code = NGX_HTTP_MCP_DEFERRED;
         return NULL;
 
     case NGX_DECLINED:
@@ -1823,8 +1823,9 @@ static json_t *ngx_http_mcp_cluster_leveled(ngx_http_mcp_call_t *call,
     void *data, int outcome, ngx_http_mcp_error_t *err);
 static ngx_int_t ngx_http_mcp_cluster_session_ended(ngx_http_request_t *r,
     void *data, ngx_int_t outcome);
+static void ngx_http_mcp_cluster_rpc_error(ngx_http_mcp_error_t *err);
 static ngx_int_t ngx_http_mcp_cluster_rpc_unavailable(ngx_http_request_t *r,
-    ngx_http_mcp_error_t *err);
+    json_t *id, ngx_http_mcp_error_t *err);
 
 
 ngx_int_t
@@ -1838,13 +1839,15 @@ ngx_http_mcp_cluster_session(ngx_http_mcp_call_t *call, u_char *id,
 
     cs = ngx_pcalloc(call->r->pool, sizeof(ngx_http_mcp_cluster_session_t));
     if (cs == NULL) {
-        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
+        return ngx_http_mcp_rpc_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      NGX_HTTP_MCP_INTERNAL_ERROR,
                                  "out of memory");
     }
 
     cs->call = ngx_http_mcp_cluster_keep(call);
     if (cs->call == NULL) {
-        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
+        return ngx_http_mcp_rpc_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      NGX_HTTP_MCP_INTERNAL_ERROR,
                                  "out of memory");
     }
 
@@ -1852,7 +1855,8 @@ ngx_http_mcp_cluster_session(ngx_http_mcp_call_t *call, u_char *id,
 
     cln = ngx_pool_cleanup_add(call->r->pool, 0);
     if (cln == NULL) {
-        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
+        return ngx_http_mcp_rpc_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      NGX_HTTP_MCP_INTERNAL_ERROR,
                                  "out of memory");
     }
 
@@ -1870,6 +1874,9 @@ ngx_http_mcp_cluster_session(ngx_http_mcp_call_t *call, u_char *id,
     if (rc == NGX_DONE) {
         cln->handler = ngx_http_mcp_cluster_json_free;
         cln->data = result;
+
+        /* initialize returns NULL: the call waits */
+        err->code = NGX_HTTP_MCP_DEFERRED;
     }
 
     return rc;
@@ -1894,7 +1901,8 @@ ngx_http_mcp_cluster_session_publish(ngx_http_mcp_cluster_session_t *cs,
     if (mcp_store_random_code((char *) cs->op.code, cs->op.code_len)
         != MCP_STORE_OK)
     {
-        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
+        return ngx_http_mcp_rpc_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      NGX_HTTP_MCP_INTERNAL_ERROR,
                                  "cannot start a session: no random id");
     }
 
@@ -1905,12 +1913,13 @@ ngx_http_mcp_cluster_session_publish(ngx_http_mcp_cluster_session_t *cs,
         return NGX_DONE;
     }
 
-    (void) ngx_http_mcp_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
-                             "the cluster cannot take writes now; no "
-                             "session was started, try again "
-                             "(cluster_unavailable)");
+    (void) ngx_http_mcp_rpc_error(err, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  NGX_HTTP_MCP_INTERNAL_ERROR,
+                                  "the cluster cannot take writes now; no "
+                                  "session was started, try again "
+                                  "(cluster_unavailable)");
 
-    return (rc == NGX_DECLINED) ? NGX_DECLINED : NGX_ERROR;
+    return NGX_DECLINED;
 }
 
 
@@ -1936,16 +1945,16 @@ ngx_http_mcp_cluster_session_made(ngx_http_request_t *r, void *data,
     }
 
     if (outcome == NGX_HTTP_MCP_CLUSTER_UNAVAILABLE) {
-        return ngx_http_mcp_cluster_rpc_unavailable(r, &err);
+        return ngx_http_mcp_cluster_rpc_unavailable(r, cs->call->id, &err);
     }
 
     if (outcome != MCP_STORE_OK) {
         (void) ngx_http_mcp_store_error(r, (int) outcome, &err);
-        (void) ngx_http_mcp_fail(&err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
-                                 "cannot start a session: %s",
-                                 mcp_store_strerror((int) outcome));
-        return ngx_http_mcp_send_rpc_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                           cs->call->id, &err);
+        (void) ngx_http_mcp_rpc_error(&err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      NGX_HTTP_MCP_INTERNAL_ERROR,
+                                      "cannot start a session: %s",
+                                      mcp_store_strerror((int) outcome));
+        return ngx_http_mcp_send_rpc_error(r, cs->call->id, &err);
     }
 
     cs->call->session.data = (u_char *) cs->op.code;
@@ -2002,7 +2011,8 @@ ngx_http_mcp_cluster_session_level(ngx_http_mcp_call_t *call,
 
     kept = ngx_palloc(call->r->pool, sizeof(ngx_uint_t));
     if (kept == NULL) {
-        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
+        return ngx_http_mcp_rpc_error(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      NGX_HTTP_MCP_INTERNAL_ERROR,
                                  "out of memory");
     }
 
@@ -2023,12 +2033,14 @@ ngx_http_mcp_cluster_session_level(ngx_http_mcp_call_t *call,
         /* a tool's error result is not what logging/setLevel answers */
         json_decref(result);
 
-        return ngx_http_mcp_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
-                                 "the cluster cannot take writes now "
-                                 "(cluster_unavailable)");
+        (void) ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "the cluster cannot take writes now; "
+                                     "the level was not set, try again "
+                                     "(cluster_unavailable)");
+        return NGX_DECLINED;
     }
 
-    return (err->status == NGX_HTTP_MCP_DEFERRED) ? NGX_DONE : NGX_ERROR;
+    return (err->code == NGX_HTTP_MCP_DEFERRED) ? NGX_DONE : NGX_DECLINED;
 }
 
 
@@ -2051,11 +2063,11 @@ ngx_http_mcp_cluster_leveled(ngx_http_mcp_call_t *call, void *data,
 
 
 ngx_int_t
-ngx_http_mcp_cluster_session_end(ngx_http_request_t *r, ngx_str_t *id)
+ngx_http_mcp_cluster_session_end(ngx_http_request_t *r, ngx_str_t *id,
+    ngx_http_mcp_error_t *err)
 {
-    ngx_int_t             rc;
-    mcp_store_op_t        op;
-    ngx_http_mcp_error_t  err;
+    ngx_int_t       rc;
+    mcp_store_op_t  op;
 
     ngx_memzero(&op, sizeof(mcp_store_op_t));
 
@@ -2066,14 +2078,13 @@ ngx_http_mcp_cluster_session_end(ngx_http_request_t *r, ngx_str_t *id)
     rc = ngx_http_mcp_cluster_write(r, &op,
                                     ngx_http_mcp_cluster_session_ended, NULL);
 
-    switch (rc) {
-    case NGX_DONE:
+    if (rc == NGX_DONE) {
         return NGX_DONE;
-    case NGX_DECLINED:
-        return ngx_http_mcp_cluster_rpc_unavailable(r, &err);
-    default:
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ngx_http_mcp_cluster_rpc_error(err);
+
+    return NGX_DECLINED;
 }
 
 
@@ -2090,29 +2101,35 @@ ngx_http_mcp_cluster_session_ended(ngx_http_request_t *r, void *data,
     }
 
     if (outcome == NGX_HTTP_MCP_CLUSTER_UNAVAILABLE) {
-        return ngx_http_mcp_cluster_rpc_unavailable(r, &err);
+        return ngx_http_mcp_cluster_rpc_unavailable(r, NULL, &err);
     }
 
     (void) ngx_http_mcp_store_error(r, (int) outcome, &err);
-    err.status = NGX_HTTP_MCP_INTERNAL_ERROR;
 
-    return ngx_http_mcp_send_rpc_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                       NULL, &err);
+    return ngx_http_mcp_send_rpc_error(r, NULL, &err);
 }
 
 
 /* 503 with a JSON-RPC error, for what MCP does outside a tool call */
 
+static void
+ngx_http_mcp_cluster_rpc_error(ngx_http_mcp_error_t *err)
+{
+    (void) ngx_http_mcp_rpc_error(err, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  NGX_HTTP_MCP_INTERNAL_ERROR,
+                                  "the cluster cannot take writes now; "
+                                  "nothing was saved, try again "
+                                  "(cluster_unavailable)");
+}
+
+
 static ngx_int_t
-ngx_http_mcp_cluster_rpc_unavailable(ngx_http_request_t *r,
+ngx_http_mcp_cluster_rpc_unavailable(ngx_http_request_t *r, json_t *id,
     ngx_http_mcp_error_t *err)
 {
-    (void) ngx_http_mcp_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR, NULL,
-                             "the cluster cannot take writes now; nothing "
-                             "was saved, try again (cluster_unavailable)");
+    ngx_http_mcp_cluster_rpc_error(err);
 
-    return ngx_http_mcp_send_rpc_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                       NULL, err);
+    return ngx_http_mcp_send_rpc_error(r, id, err);
 }
 
 

@@ -88,7 +88,7 @@ ngx_int_t ngx_http_mcp_cluster_consume(ngx_http_request_t *r,
  * MCP tools in a cluster (ngx_http_mcp_rpc.h must come first).
  *
  * ngx_http_mcp_cluster_tool() publishes op for the tool call and returns
- * what the tool returns: NULL with err->status NGX_HTTP_MCP_DEFERRED
+ * what the tool returns: NULL with err->code NGX_HTTP_MCP_DEFERRED
  * while it waits, or a tool error when the cluster cannot take it.  Once
  * op is applied here, finish() makes the tool's result from its outcome
  * (an MCP_STORE_* code) on a copy of the call, and the call is answered.
@@ -125,10 +125,11 @@ json_t *ngx_http_mcp_cluster_deferred(ngx_int_t rc,
  * mcp_cluster: write it to the store.
  *
  * ngx_http_mcp_cluster_session_level() is logging/setLevel's write:
- * NGX_DONE (err->status NGX_HTTP_MCP_DEFERRED) while it waits, NGX_ERROR
- * with err.  ngx_http_mcp_cluster_session_end() is DELETE's: it answers
- * r itself.  ngx_http_mcp_cluster_session_expire() is the sweep's:
- * NGX_DECLINED without mcp_cluster.
+ * NGX_DONE (err->code NGX_HTTP_MCP_DEFERRED) while it waits, NGX_DECLINED
+ * with err.  ngx_http_mcp_cluster_session_end() is DELETE's: NGX_DONE
+ * while it waits (it answers r itself then), NGX_DECLINED with err (503).
+ * ngx_http_mcp_cluster_session_expire() is the sweep's: NGX_DECLINED
+ * without mcp_cluster.
  */
 
 ngx_int_t ngx_http_mcp_cluster_session(ngx_http_mcp_call_t *call,
@@ -139,7 +140,7 @@ ngx_int_t ngx_http_mcp_cluster_session_note(ngx_http_request_t *r,
 ngx_int_t ngx_http_mcp_cluster_session_level(ngx_http_mcp_call_t *call,
     ngx_uint_t level, ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_cluster_session_end(ngx_http_request_t *r,
-    ngx_str_t *id);
+    ngx_str_t *id, ngx_http_mcp_error_t *err);
 
 #endif
 

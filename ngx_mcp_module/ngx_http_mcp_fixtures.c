@@ -24,43 +24,35 @@
 #define NGX_HTTP_MCP_NO_ARGS                                                  \
     "{\"type\": \"object\", \"properties\": {}}"
 
+/* content items, and results of tools made of them (the tools' data) */
+#define ngx_http_mcp_fixture_text(text)                                       \
+    "{\"type\": \"text\", \"text\": \"" text "\"}"
+
+#define ngx_http_mcp_fixture_resource(uri, type, text)                        \
+    "{\"type\": \"resource\", \"resource\": {\"uri\": \"" uri "\", "          \
+    "\"mimeType\": \"" type "\", \"text\": \"" text "\"}}"
+
+#define NGX_HTTP_MCP_FIXTURE_IMAGE                                            \
+    "{\"type\": \"image\", \"data\": \"" NGX_HTTP_MCP_FIXTURE_PNG "\", "      \
+    "\"mimeType\": \"image/png\"}"
+
+#define ngx_http_mcp_fixture_result(content)                                  \
+    "{\"content\": [" content "]}"
+
 #define NGX_HTTP_MCP_TEMPLATE_PREFIX  "test://template/"
 #define NGX_HTTP_MCP_TEMPLATE_SUFFIX  "/data"
 
 
-static json_t *ngx_http_mcp_simple_text(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_image_content(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_audio_content(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_embedded_resource(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_multiple_content(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_tool_with_logging(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_tool_with_progress(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_error_handling(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_read_static_text(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_read_static_binary(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_read_watched(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_read_template(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_simple_prompt(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_prompt_with_arguments(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_prompt_with_resource(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_prompt_with_image(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static ngx_int_t ngx_http_mcp_complete_fixture(ngx_http_mcp_call_t *call,
+static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_fixed;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_tool_with_logging;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_tool_with_progress;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_read_fixed;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_read_template;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_simple_prompt;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_prompt_with_arguments;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_prompt_with_resource;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_prompt_with_image;
+static ngx_int_t ngx_http_mcp_fixture_complete(ngx_http_mcp_call_t *call,
     json_t *ref, ngx_str_t *name, ngx_str_t *value, json_t *values);
 
 
@@ -69,45 +61,72 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_fixture_tools[] = {
     { "test_simple_text", "Simple text",
       "Returns one text content item.",
       NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
-      ngx_http_mcp_simple_text },
+      ngx_http_mcp_fixture_fixed,
+      ngx_http_mcp_fixture_result(
+          ngx_http_mcp_fixture_text("This is a simple text response for "
+                                    "testing.")) },
 
     { "test_image_content", "Image content",
       "Returns one image content item, a 1x1 PNG.",
       NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
-      ngx_http_mcp_image_content },
+      ngx_http_mcp_fixture_fixed,
+      ngx_http_mcp_fixture_result(NGX_HTTP_MCP_FIXTURE_IMAGE) },
 
     { "test_audio_content", "Audio content",
       "Returns one audio content item, a short WAV.",
       NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
-      ngx_http_mcp_audio_content },
+      ngx_http_mcp_fixture_fixed,
+      ngx_http_mcp_fixture_result(
+          "{\"type\": \"audio\", \"data\": \"" NGX_HTTP_MCP_FIXTURE_WAV "\", "
+          "\"mimeType\": \"audio/wav\"}") },
 
     { "test_embedded_resource", "Embedded resource",
       "Returns one embedded text resource.",
       NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
-      ngx_http_mcp_embedded_resource },
+      ngx_http_mcp_fixture_fixed,
+      ngx_http_mcp_fixture_result(
+          ngx_http_mcp_fixture_resource("test://embedded-resource",
+                                        "text/plain",
+                                        "This is an embedded resource "
+                                        "content.")) },
 
     { "test_multiple_content_types", "Multiple content types",
       "Returns text, an image and an embedded resource.",
       NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
-      ngx_http_mcp_multiple_content },
+      ngx_http_mcp_fixture_fixed,
+      ngx_http_mcp_fixture_result(
+          ngx_http_mcp_fixture_text("Multiple content types test:") ", "
+          NGX_HTTP_MCP_FIXTURE_IMAGE ", "
+          ngx_http_mcp_fixture_resource("test://mixed-content-resource",
+                                        "application/json",
+                                        "{\\\"test\\\":\\\"data\\\","
+                                        "\\\"value\\\":123}")) },
 
     { "test_tool_with_logging", "Tool with logging",
       "Sends three log messages at level info before its result.",
       NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
-      ngx_http_mcp_tool_with_logging },
+      ngx_http_mcp_fixture_tool_with_logging,
+      ngx_http_mcp_fixture_result(
+          ngx_http_mcp_fixture_text("Logging test completed")) },
 
     { "test_tool_with_progress", "Tool with progress",
       "Reports progress 0, 50 and 100 of 100 before its result, when the "
       "request carries a progressToken.",
       NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
-      ngx_http_mcp_tool_with_progress },
+      ngx_http_mcp_fixture_tool_with_progress,
+      ngx_http_mcp_fixture_result(
+          ngx_http_mcp_fixture_text("Progress test completed")) },
 
     { "test_error_handling", "Error handling",
       "Always fails: a result with isError.",
       NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
-      ngx_http_mcp_error_handling },
+      ngx_http_mcp_fixture_fixed,
+      "{\"content\": ["
+      ngx_http_mcp_fixture_text("This tool intentionally returns an error "
+                                "for testing")
+      "], \"isError\": true}" },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_tool
 };
 
 
@@ -115,17 +134,23 @@ static ngx_http_mcp_resource_t  ngx_http_mcp_fixture_resources[] = {
 
     { "test://static-text", "static-text", "Static text",
       "A fixed text resource.",
-      "text/plain", ngx_http_mcp_read_static_text },
+      "text/plain", ngx_http_mcp_fixture_read_fixed,
+      "{\"mimeType\": \"text/plain\", \"text\": \"This is the content of the "
+      "static text resource.\"}" },
 
     { "test://static-binary", "static-binary", "Static binary",
       "A fixed binary resource, a 1x1 PNG.",
-      "image/png", ngx_http_mcp_read_static_binary },
+      "image/png", ngx_http_mcp_fixture_read_fixed,
+      "{\"mimeType\": \"image/png\", "
+      "\"blob\": \"" NGX_HTTP_MCP_FIXTURE_PNG "\"}" },
 
     { "test://watched-resource", "watched-resource", "Watched resource",
       "A text resource to subscribe to.",
-      "text/plain", ngx_http_mcp_read_watched },
+      "text/plain", ngx_http_mcp_fixture_read_fixed,
+      "{\"mimeType\": \"text/plain\", \"text\": \"This is the content of the "
+      "watched resource.\"}" },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_resource
 };
 
 
@@ -134,9 +159,9 @@ static ngx_http_mcp_resource_t  ngx_http_mcp_fixture_templates[] = {
     { NGX_HTTP_MCP_TEMPLATE_PREFIX "{id}" NGX_HTTP_MCP_TEMPLATE_SUFFIX,
       "template-data", "Template data",
       "JSON data for any id.",
-      "application/json", ngx_http_mcp_read_template },
+      "application/json", ngx_http_mcp_fixture_read_template, NULL },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_resource
 };
 
 
@@ -145,7 +170,7 @@ static ngx_http_mcp_prompt_t  ngx_http_mcp_fixture_prompts[] = {
     { "test_simple_prompt", "Simple prompt",
       "One user message of text, no arguments.",
       NULL,
-      ngx_http_mcp_simple_prompt },
+      ngx_http_mcp_fixture_simple_prompt },
 
     { "test_prompt_with_arguments", "Prompt with arguments",
       "One user message that quotes both arguments.",
@@ -153,21 +178,21 @@ static ngx_http_mcp_prompt_t  ngx_http_mcp_fixture_prompts[] = {
       "\"required\": true},"
       " {\"name\": \"arg2\", \"description\": \"Second argument\", "
       "\"required\": true}]",
-      ngx_http_mcp_prompt_with_arguments },
+      ngx_http_mcp_fixture_prompt_with_arguments },
 
     { "test_prompt_with_embedded_resource", "Prompt with embedded resource",
       "A user message embedding the resource resourceUri, then one of "
       "text.",
       "[{\"name\": \"resourceUri\", \"description\": \"URI of the resource "
       "to embed\", \"required\": true}]",
-      ngx_http_mcp_prompt_with_resource },
+      ngx_http_mcp_fixture_prompt_with_resource },
 
     { "test_prompt_with_image", "Prompt with image",
       "A user message with a 1x1 PNG, then one of text.",
       NULL,
-      ngx_http_mcp_prompt_with_image },
+      ngx_http_mcp_fixture_prompt_with_image },
 
-    { NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_prompt
 };
 
 
@@ -177,7 +202,7 @@ ngx_http_mcp_provider_t  ngx_http_mcp_fixtures_provider = {
     ngx_http_mcp_fixture_templates,
     ngx_http_mcp_fixture_prompts,
     NULL,
-    ngx_http_mcp_complete_fixture
+    ngx_http_mcp_fixture_complete
 };
 
 
@@ -191,30 +216,31 @@ static json_t *
 ngx_http_mcp_fixture_done(json_t *result, ngx_http_mcp_error_t *err)
 {
     if (result == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     return result;
 }
 
 
-/* content items */
+/*
+ * A tool whose result is always the same: its data, a JSON text.
+ */
 
 static json_t *
-ngx_http_mcp_fixture_media(const char *type, const char *data,
-    const char *mime_type)
+ngx_http_mcp_fixture_fixed(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
 {
-    return json_pack("{s:s, s:s, s:s}", "type", type, "data", data,
-                     "mimeType", mime_type);
+    return ngx_http_mcp_fixture_done(json_loads(call->data, 0, NULL), err);
 }
 
+
+/* content items */
 
 static json_t *
 ngx_http_mcp_fixture_image(void)
 {
-    return ngx_http_mcp_fixture_media("image", NGX_HTTP_MCP_FIXTURE_PNG,
-                                      "image/png");
+    return json_loads(NGX_HTTP_MCP_FIXTURE_IMAGE, 0, NULL);
 }
 
 
@@ -229,81 +255,13 @@ ngx_http_mcp_fixture_embedded(const char *uri, const char *mime_type,
 
 
 /*
- * A tool result of one content item (stolen).
- */
-
-static json_t *
-ngx_http_mcp_fixture_tool(json_t *item, ngx_http_mcp_error_t *err)
-{
-    return ngx_http_mcp_fixture_done(json_pack("{s:[o]}", "content", item),
-                                     err);
-}
-
-
-static json_t *
-ngx_http_mcp_simple_text(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
-{
-    return ngx_http_mcp_fixture_tool(
-               ngx_http_mcp_text("This is a simple text response for "
-                                 "testing."), err);
-}
-
-
-static json_t *
-ngx_http_mcp_image_content(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
-{
-    return ngx_http_mcp_fixture_tool(ngx_http_mcp_fixture_image(), err);
-}
-
-
-static json_t *
-ngx_http_mcp_audio_content(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
-{
-    return ngx_http_mcp_fixture_tool(
-               ngx_http_mcp_fixture_media("audio", NGX_HTTP_MCP_FIXTURE_WAV,
-                                          "audio/wav"), err);
-}
-
-
-static json_t *
-ngx_http_mcp_embedded_resource(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
-{
-    return ngx_http_mcp_fixture_tool(
-               ngx_http_mcp_fixture_embedded("test://embedded-resource",
-                                             "text/plain",
-                                             "This is an embedded resource "
-                                             "content."), err);
-}
-
-
-static json_t *
-ngx_http_mcp_multiple_content(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
-{
-    return ngx_http_mcp_fixture_done(
-               json_pack("{s:[o, o, o]}", "content",
-                         ngx_http_mcp_text("Multiple content types test:"),
-                         ngx_http_mcp_fixture_image(),
-                         ngx_http_mcp_fixture_embedded(
-                             "test://mixed-content-resource",
-                             "application/json",
-                             "{\"test\":\"data\",\"value\":123}")),
-               err);
-}
-
-
-/*
  * The notifications are queued on the call: the transport sends them as
  * SSE events before the result, which is what a client sees of a tool
  * that logs as it goes.
  */
 
 static json_t *
-ngx_http_mcp_tool_with_logging(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_fixture_tool_with_logging(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     const char  **m;
@@ -324,14 +282,13 @@ ngx_http_mcp_tool_with_logging(ngx_http_mcp_call_t *call, json_t *args,
         }
     }
 
-    return ngx_http_mcp_fixture_tool(
-               ngx_http_mcp_text("Logging test completed"), err);
+    return ngx_http_mcp_fixture_fixed(call, args, err);
 }
 
 
 static json_t *
-ngx_http_mcp_tool_with_progress(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
+ngx_http_mcp_fixture_tool_with_progress(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err)
 {
     ngx_uint_t  i;
 
@@ -343,18 +300,7 @@ ngx_http_mcp_tool_with_progress(ngx_http_mcp_call_t *call, json_t *args,
         }
     }
 
-    return ngx_http_mcp_fixture_tool(
-               ngx_http_mcp_text("Progress test completed"), err);
-}
-
-
-static json_t *
-ngx_http_mcp_error_handling(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
-{
-    return ngx_http_mcp_fixture_done(
-               ngx_http_mcp_tool_error("This tool intentionally returns an "
-                                       "error for testing"), err);
+    return ngx_http_mcp_fixture_fixed(call, args, err);
 }
 
 
@@ -375,32 +321,30 @@ ngx_http_mcp_fixture_contents(json_t *params, const char *mime_type,
 }
 
 
-static json_t *
-ngx_http_mcp_read_static_text(ngx_http_mcp_call_t *call, json_t *params,
-    ngx_http_mcp_error_t *err)
-{
-    return ngx_http_mcp_fixture_contents(params, "text/plain", "text",
-                                         "This is the content of the static "
-                                         "text resource.", err);
-}
-
+/*
+ * A resource whose contents are always the same: the uri read, then the
+ * members of its data, a JSON text.
+ */
 
 static json_t *
-ngx_http_mcp_read_static_binary(ngx_http_mcp_call_t *call, json_t *params,
+ngx_http_mcp_fixture_read_fixed(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    return ngx_http_mcp_fixture_contents(params, "image/png", "blob",
-                                         NGX_HTTP_MCP_FIXTURE_PNG, err);
-}
+    json_t  *item, *fixed;
 
+    item = json_pack("{s:O}", "uri", json_object_get(params, "uri"));
+    fixed = json_loads(call->data, 0, NULL);
 
-static json_t *
-ngx_http_mcp_read_watched(ngx_http_mcp_call_t *call, json_t *params,
-    ngx_http_mcp_error_t *err)
-{
-    return ngx_http_mcp_fixture_contents(params, "text/plain", "text",
-                                         "This is the content of the "
-                                         "watched resource.", err);
+    if (item == NULL || fixed == NULL || json_object_update(item, fixed) != 0)
+    {
+        json_decref(item);
+        item = NULL;
+    }
+
+    json_decref(fixed);
+
+    return ngx_http_mcp_fixture_done(json_pack("{s:[o]}", "contents", item),
+                                     err);
 }
 
 
@@ -410,12 +354,12 @@ ngx_http_mcp_read_watched(ngx_http_mcp_call_t *call, json_t *params,
  */
 
 static json_t *
-ngx_http_mcp_read_template(ngx_http_mcp_call_t *call, json_t *params,
+ngx_http_mcp_fixture_read_template(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    char        *text;
-    json_t      *data, *result;
-    ngx_str_t    uri, id;
+    char       *text;
+    json_t     *data, *result;
+    ngx_str_t   uri, id;
 
     if (ngx_http_mcp_arg_str(params, "uri", 1, &uri, err) != NGX_OK) {
         return NULL;
@@ -477,7 +421,7 @@ ngx_http_mcp_fixture_prompt(json_t *content, const char *followup,
 
 
 static json_t *
-ngx_http_mcp_simple_prompt(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_fixture_simple_prompt(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     return ngx_http_mcp_fixture_prompt(
@@ -487,8 +431,8 @@ ngx_http_mcp_simple_prompt(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_prompt_with_arguments(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
+ngx_http_mcp_fixture_prompt_with_arguments(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err)
 {
     ngx_str_t  arg1, arg2;
 
@@ -512,8 +456,8 @@ ngx_http_mcp_prompt_with_arguments(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_prompt_with_resource(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
+ngx_http_mcp_fixture_prompt_with_resource(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_error_t *err)
 {
     ngx_str_t  uri;
 
@@ -532,7 +476,7 @@ ngx_http_mcp_prompt_with_resource(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_prompt_with_image(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_fixture_prompt_with_image(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     return ngx_http_mcp_fixture_prompt(ngx_http_mcp_fixture_image(),
@@ -547,10 +491,10 @@ ngx_http_mcp_prompt_with_image(ngx_http_mcp_call_t *call, json_t *args,
  */
 
 static ngx_int_t
-ngx_http_mcp_complete_fixture(ngx_http_mcp_call_t *call, json_t *ref,
+ngx_http_mcp_fixture_complete(ngx_http_mcp_call_t *call, json_t *ref,
     ngx_str_t *name, ngx_str_t *value, json_t *values)
 {
-    const char   *prompt, **c;
+    const char  *prompt, **c;
 
     static const char  *candidates[] = {
         "test", "testing", "testValue1", "testValue2", "example", NULL

@@ -25,6 +25,7 @@ typedef struct {
 } ngx_http_mcp_reach_t;
 
 
+static ngx_int_t ngx_http_mcp_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_mcp_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf);
 static size_t ngx_http_mcp_map_limit(void);
@@ -42,6 +43,8 @@ static char *ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_mcp_context_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_mcp_init_module(ngx_cycle_t *cycle);
@@ -55,6 +58,29 @@ static void ngx_http_mcp_sweep_handler(ngx_event_t *ev);
 static void ngx_http_mcp_sync_thread(void *data, ngx_log_t *log);
 static void ngx_http_mcp_sync_done(ngx_event_t *ev);
 #endif
+
+
+/* What mcp_shorten, mcp_redirect and mcp_endpoint make of a location. */
+typedef struct {
+    ngx_uint_t                 type;          /* NGX_HTTP_MCP_HANDLER_* */
+    ngx_http_handler_pt        handler;
+    ngx_http_handler_pt        body;          /* of the request body */
+} ngx_http_mcp_handler_t;
+
+
+static ngx_http_mcp_handler_t  ngx_http_mcp_shorten_post = {
+    NGX_HTTP_MCP_HANDLER_SHORTEN, ngx_http_mcp_shorten_handler,
+    ngx_http_mcp_shorten_body
+};
+
+static ngx_http_mcp_handler_t  ngx_http_mcp_redirect_post = {
+    NGX_HTTP_MCP_HANDLER_REDIRECT, ngx_http_mcp_redirect_handler, NULL
+};
+
+static ngx_http_mcp_handler_t  ngx_http_mcp_endpoint_post = {
+    NGX_HTTP_MCP_HANDLER_ENDPOINT, ngx_http_mcp_endpoint_handler,
+    ngx_http_mcp_endpoint_body
+};
 
 
 static ngx_conf_enum_t  ngx_http_mcp_redirect_statuses[] = {
@@ -97,21 +123,21 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       ngx_http_mcp_handler_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      NULL },
+      &ngx_http_mcp_shorten_post },
 
     { ngx_string("mcp_redirect"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_mcp_handler_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      NULL },
+      &ngx_http_mcp_redirect_post },
 
     { ngx_string("mcp_endpoint"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_mcp_handler_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      NULL },
+      &ngx_http_mcp_endpoint_post },
 
     { ngx_string("mcp_session_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -238,7 +264,7 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
 
 static ngx_http_module_t  ngx_http_mcp_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_mcp_postconfiguration,        /* postconfiguration */
 
     ngx_http_mcp_create_main_conf,         /* create main configuration */
     ngx_http_mcp_init_main_conf,           /* init main configuration */
@@ -317,6 +343,17 @@ static ngx_str_t  ngx_http_mcp_default_schemes[] = {
     ngx_string("https"),
     ngx_null_string
 };
+
+
+/*
+ * What the MCP server offers is described once, here, not per request.
+ */
+
+static ngx_int_t
+ngx_http_mcp_postconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_mcp_catalog_init(cf);
+}
 
 
 static void *
@@ -903,6 +940,7 @@ ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_mcp_loc_conf_t *mlcf = conf;
 
+    ngx_http_mcp_handler_t    *h;
     ngx_http_core_loc_conf_t  *clcf;
     ngx_http_mcp_main_conf_t  *mmcf;
 
@@ -915,23 +953,11 @@ ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
-    switch (cmd->name.data[4]) {
+    h = cmd->post;
 
-    case 's':                              /* mcp_shorten */
-        mlcf->handler = NGX_HTTP_MCP_HANDLER_SHORTEN;
-        clcf->handler = ngx_http_mcp_shorten_handler;
-        break;
-
-    case 'r':                              /* mcp_redirect */
-        mlcf->handler = NGX_HTTP_MCP_HANDLER_REDIRECT;
-        clcf->handler = ngx_http_mcp_redirect_handler;
-        break;
-
-    default:                               /* mcp_endpoint */
-        mlcf->handler = NGX_HTTP_MCP_HANDLER_ENDPOINT;
-        clcf->handler = ngx_http_mcp_endpoint_handler;
-        break;
-    }
+    mlcf->handler = h->type;
+    mlcf->body = h->body;
+    clcf->handler = h->handler;
 
     return NGX_CONF_OK;
 }
@@ -972,6 +998,52 @@ ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+static char *
+ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    u_char                errstr[NGX_MAX_CONF_ERRSTR];
+    ngx_str_t            *value;
+    ngx_array_t         **a;
+    ngx_regex_elt_t      *re;
+    ngx_regex_compile_t   rc;
+
+    a = (ngx_array_t **) (p + cmd->offset);
+
+    if (*a == NGX_CONF_UNSET_PTR) {
+        *a = ngx_array_create(cf->pool, 4, sizeof(ngx_regex_elt_t));
+        if (*a == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
+
+    rc.pattern = value[1];
+    rc.pool = cf->pool;
+    rc.err.len = NGX_MAX_CONF_ERRSTR;
+    rc.err.data = errstr;
+
+    if (ngx_regex_compile(&rc) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
+        return NGX_CONF_ERROR;
+    }
+
+    re = ngx_array_push(*a);
+    if (re == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    re->regex = rc.regex;
+    re->name = value[1].data;
+
+    return NGX_CONF_OK;
+}
+
+
 /*
  * mcp_context_ttl time [namespace]: for every namespace, or for one.
  */
@@ -1003,9 +1075,16 @@ ngx_http_mcp_context_ttl(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_OK;
     }
 
-    if (value[2].len == 0 || value[2].len > MCP_STORE_SCOPE_MAX) {
+    /* the store's rule for namespaces: a name that breaks it never
+     * matches the namespace of a call */
+
+    if (mcp_store_scope_valid((char *) value[2].data, value[2].len, 1)
+        != MCP_STORE_OK)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid namespace \"%V\"", &value[2]);
+                           "invalid namespace \"%V\": 1 to %d of A-Z, a-z, "
+                           "0-9, \"_\", \".\" and \"-\"", &value[2],
+                           MCP_STORE_SCOPE_MAX);
         return NGX_CONF_ERROR;
     }
 

@@ -23,10 +23,27 @@
 
 #define NGX_HTTP_MCP_TIME_LEN             sizeof("2030-01-02T03:04:05Z")
 
+/* our printf-like functions take C's format (not nginx's): checked */
+#if (defined __GNUC__)
+#define NGX_HTTP_MCP_PRINTF(fmt, first)                                       \
+    __attribute__((format(printf, fmt, first)))
+#else
+#define NGX_HTTP_MCP_PRINTF(fmt, first)
+#endif
+
 /* nginx 1.22 has no name or reason phrase for 422 */
 #define NGX_HTTP_MCP_UNPROCESSABLE        422
 #define NGX_HTTP_MCP_GONE                 410
 #define NGX_HTTP_MCP_NOT_ACCEPTABLE       406
+
+/* JSON-RPC and MCP error codes */
+#define NGX_HTTP_MCP_PARSE_ERROR          -32700
+#define NGX_HTTP_MCP_INVALID_REQUEST      -32600
+#define NGX_HTTP_MCP_METHOD_NOT_FOUND     -32601
+#define NGX_HTTP_MCP_INVALID_PARAMS       -32602
+#define NGX_HTTP_MCP_INTERNAL_ERROR       -32603
+#define NGX_HTTP_MCP_SESSION_NOT_FOUND    -32001
+#define NGX_HTTP_MCP_RESOURCE_NOT_FOUND   -32002
 
 #define NGX_HTTP_MCP_DURABILITY_SYNC      0
 #define NGX_HTTP_MCP_DURABILITY_INTERVAL  1
@@ -49,6 +66,9 @@ typedef struct {
     ngx_msec_t                 sync_interval;
     ngx_msec_t                 flush_interval; /* visit counters */
     ngx_msec_t                 session_timeout;
+    json_t                    *catalog;       /* what the MCP server
+                                                 offers, described
+                                                 (ngx_http_mcp_catalog.c) */
 
     /* per worker process, from init_process to exit_process */
     mcp_store_t               *store;
@@ -69,6 +89,9 @@ typedef struct {
 
 typedef struct {
     ngx_uint_t                 handler;       /* NGX_HTTP_MCP_HANDLER_* */
+    ngx_http_handler_pt        body;          /* answers the request body
+                                                 read by
+                                                 ngx_http_mcp_read_body() */
 
     ngx_uint_t                 redirect_status;
     ngx_int_t                  code_length;
@@ -92,13 +115,13 @@ typedef struct {
 } ngx_http_mcp_loc_conf_t;
 
 
-/* What an API key may do (mcp_api_key scopes=). */
-#define NGX_HTTP_MCP_SCOPE_LINKS_WRITE  0x01   /* POST /shorten, shorten_url,
+/* What an API key may do: its permissions (mcp_api_key scopes=). */
+#define NGX_HTTP_MCP_PERM_LINKS_WRITE  0x01   /* POST /shorten, shorten_url,
                                                   delete_url */
-#define NGX_HTTP_MCP_SCOPE_LINKS_READ   0x02   /* the other link tools */
-#define NGX_HTTP_MCP_SCOPE_MCP          0x04   /* mcp_endpoint */
-#define NGX_HTTP_MCP_SCOPE_ADMIN        0x08   /* every tenant's links */
-#define NGX_HTTP_MCP_SCOPE_DEFAULT      0x07   /* all but admin */
+#define NGX_HTTP_MCP_PERM_LINKS_READ   0x02   /* the other link tools */
+#define NGX_HTTP_MCP_PERM_MCP          0x04   /* mcp_endpoint */
+#define NGX_HTTP_MCP_PERM_ADMIN        0x08   /* every tenant's links */
+#define NGX_HTTP_MCP_PERM_DEFAULT      0x07   /* all but admin */
 
 #define NGX_HTTP_MCP_KEY_HASH_LEN       32     /* SHA-256 */
 
@@ -107,7 +130,7 @@ typedef struct {
 typedef struct {
     u_char                     hash[NGX_HTTP_MCP_KEY_HASH_LEN];
     ngx_str_t                  tenant;
-    ngx_uint_t                 scopes;        /* NGX_HTTP_MCP_SCOPE_* */
+    ngx_uint_t                 perms;         /* NGX_HTTP_MCP_PERM_* */
 } ngx_http_mcp_key_t;
 
 
@@ -125,13 +148,16 @@ typedef struct {
 
 
 /*
- * Why a request is refused: an HTTP status, a machine-readable code and a
- * message a person can act on.  Validation fills one; the HTTP handlers
- * send it as {"message", "error"}.
+ * Why a request is refused: the HTTP status to answer with, a message a
+ * person can act on and, for the HTTP API, a machine-readable code (sent
+ * as {"message", "error"}) or, for MCP, a JSON-RPC error code (sent as
+ * {"error": {"code", "message"}}).  Filled by the formatters of
+ * ngx_http_mcp_util.c.
  */
 typedef struct {
-    ngx_int_t                  status;        /* or a JSON-RPC code */
-    const char                *error;
+    ngx_uint_t                 status;        /* HTTP */
+    ngx_int_t                  code;          /* JSON-RPC, or 0 */
+    const char                *error;         /* HTTP API, or NULL */
     char                       message[256];
 } ngx_http_mcp_error_t;
 
@@ -158,6 +184,7 @@ extern ngx_module_t  ngx_mcp_module;
 
 /* ngx_http_mcp_shorten.c, ngx_http_mcp_redirect.c */
 ngx_int_t ngx_http_mcp_shorten_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_shorten_body(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
     ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_shorten_create(ngx_http_request_t *r,
@@ -177,43 +204,68 @@ ngx_int_t ngx_http_mcp_redirect_answer(ngx_http_request_t *r, int rc,
 ngx_int_t ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
     ngx_str_t *out);
 
-/* ngx_http_mcp_endpoint.c */
+/* ngx_http_mcp_endpoint.c, ngx_http_mcp_catalog.c */
 ngx_int_t ngx_http_mcp_endpoint_handler(ngx_http_request_t *r);
-ngx_str_t *ngx_http_mcp_header(ngx_http_request_t *r, const char *name);
+ngx_int_t ngx_http_mcp_endpoint_body(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_catalog_init(ngx_conf_t *cf);
 
 /* ngx_http_mcp_module.c: counts one visit in this worker's batch */
 void ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
     int64_t now);
 
-/* ngx_http_mcp_util.c */
+/* ngx_http_mcp_util.c: errors */
+void ngx_http_mcp_vformat(char *buf, size_t size, const char *fmt,
+    va_list args) NGX_HTTP_MCP_PRINTF(3, 0);
+ngx_int_t ngx_http_mcp_verror(ngx_http_mcp_error_t *err, ngx_uint_t status,
+    ngx_int_t code, const char *error, const char *fmt, va_list args)
+    NGX_HTTP_MCP_PRINTF(5, 0);
 ngx_int_t ngx_http_mcp_fail(ngx_http_mcp_error_t *err, ngx_uint_t status,
-    const char *error, const char *fmt, ...);
+    const char *error, const char *fmt, ...) NGX_HTTP_MCP_PRINTF(4, 5);
+ngx_int_t ngx_http_mcp_rpc_error(ngx_http_mcp_error_t *err,
+    ngx_uint_t status, ngx_int_t code, const char *fmt, ...)
+    NGX_HTTP_MCP_PRINTF(4, 5);
+json_t *ngx_http_mcp_rpc_fail(ngx_http_mcp_error_t *err, ngx_int_t code,
+    const char *fmt, ...) NGX_HTTP_MCP_PRINTF(3, 4);
+json_t *ngx_http_mcp_rpc_nomem(ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_send_failure(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error, const char *fmt, ...) NGX_HTTP_MCP_PRINTF(4, 5);
+ngx_int_t ngx_http_mcp_store_error(ngx_http_request_t *r, int rc,
+    ngx_http_mcp_error_t *err);
+
+/* ngx_http_mcp_util.c */
 ngx_int_t ngx_http_mcp_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_buf_t *b);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json);
-ngx_int_t ngx_http_mcp_send_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *error, const char *fmt, ...);
 ngx_int_t ngx_http_mcp_send_not_allowed(ngx_http_request_t *r,
     const char *allow);
+ngx_int_t ngx_http_mcp_read_body(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_body(ngx_http_request_t *r, ngx_str_t *body);
-ngx_int_t ngx_http_mcp_store_error(ngx_http_request_t *r, int rc,
-    ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_is_json_type(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_json_string(json_t *obj, const char *name,
+    ngx_str_t *value);
 ngx_int_t ngx_http_mcp_valid_code(ngx_str_t *code);
 void ngx_http_mcp_json_cleanup(ngx_pool_t *pool, json_t *json);
 void ngx_http_mcp_utf8_clean(char *s);
 const char *ngx_http_mcp_json_reason(json_error_t *err);
+ngx_str_t *ngx_http_mcp_header(ngx_http_request_t *r, const char *name);
+ngx_table_elt_t *ngx_http_mcp_add_header(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+ngx_int_t ngx_http_mcp_parse_time(ngx_str_t *s, int64_t *t);
+u_char *ngx_http_mcp_format_time(int64_t t, u_char *buf);
+ngx_int_t ngx_http_mcp_json_time(json_t *obj, const char *key, int64_t t);
 
 /* ngx_http_mcp_auth.c */
 char *ngx_http_mcp_api_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_mcp_api_keys_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-ngx_int_t ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t scope,
+ngx_int_t ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t perm,
     ngx_http_mcp_error_t *err);
 ngx_http_mcp_key_t *ngx_http_mcp_caller(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_permitted(ngx_http_request_t *r, ngx_uint_t perm);
+const char *ngx_http_mcp_perm_name(ngx_uint_t perm);
 ngx_int_t ngx_http_mcp_owns(ngx_http_request_t *r, const char *tenant,
     size_t len);
 
@@ -223,9 +275,6 @@ ngx_int_t ngx_http_mcp_check_url(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err);
 ngx_http_mcp_alias_e ngx_http_mcp_check_alias(ngx_http_mcp_loc_conf_t *mlcf,
     ngx_str_t *alias);
-ngx_int_t ngx_http_mcp_parse_time(ngx_str_t *s, int64_t *t);
-u_char *ngx_http_mcp_format_time(int64_t t, u_char *buf);
-char *ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 
 #endif /* _NGX_HTTP_MCP_MODULE_H_INCLUDED_ */

@@ -182,26 +182,19 @@ ngx_http_mcp_send_redirect(ngx_http_request_t *r, ngx_str_t *url,
     u_char                   *p;
     size_t                    len, escape;
     ngx_buf_t                *b;
-    ngx_str_t                 type;
-    ngx_table_elt_t          *h;
+    ngx_str_t                 type, *cache;
     ngx_http_mcp_loc_conf_t  *mlcf;
+
+    static ngx_str_t  no_store = ngx_string("private, no-store");
+    static ngx_str_t  one_day = ngx_string("public, max-age=86400");
+    static ngx_str_t  briefly = ngx_string("private, max-age=90");
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
 
     ngx_str_set(&type, "text/html");
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Location");
-    h->value = *url;
-    r->headers_out.location = h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    r->headers_out.location = ngx_http_mcp_add_header(r, "Location", url);
+    if (r->headers_out.location == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -210,19 +203,20 @@ ngx_http_mcp_send_redirect(ngx_http_request_t *r, ngx_str_t *url,
      * permanent redirects may be cached for a day, temporary ones briefly.
      */
 
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-
     if (!cacheable) {
-        ngx_str_set(&h->value, "private, no-store");
+        cache = &no_store;
 
     } else if (mlcf->redirect_status == NGX_HTTP_MOVED_PERMANENTLY
                || mlcf->redirect_status == NGX_HTTP_PERMANENT_REDIRECT)
     {
-        ngx_str_set(&h->value, "public, max-age=86400");
+        cache = &one_day;
 
     } else {
-        ngx_str_set(&h->value, "private, max-age=90");
+        cache = &briefly;
+    }
+
+    if (ngx_http_mcp_add_header(r, "Cache-Control", cache) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     escape = ngx_escape_html(NULL, url->data, url->len);

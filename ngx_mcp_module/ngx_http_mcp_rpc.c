@@ -18,57 +18,42 @@
     "one; every link is also a resource, shorturl://{code}."
 
 
-typedef json_t *(*ngx_http_mcp_method_pt)(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-
-
 typedef struct {
     const char              *name;
-    ngx_http_mcp_method_pt   handler;
+    ngx_http_mcp_handler_pt  handler;
+    ngx_uint_t               opens;    /* starts a session: needs none */
 } ngx_http_mcp_method_t;
 
 
-static json_t *ngx_http_mcp_initialize(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_ping(ngx_http_mcp_call_t *call, json_t *params,
-    ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_tools_list(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_tools_call(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_resources_list(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_templates_list(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_resources_read(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_subscribe(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_prompts_list(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_prompts_get(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_complete(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_set_level(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
+static ngx_http_mcp_handler_fn  ngx_http_mcp_initialize;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_ping;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_tools_list;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_tools_call;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_resources_list;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_templates_list;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_resources_read;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_subscribe;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_prompts_list;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_prompts_get;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_complete;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_set_level;
 
 
 static ngx_http_mcp_method_t  ngx_http_mcp_methods[] = {
-    { "initialize", ngx_http_mcp_initialize },
-    { "ping", ngx_http_mcp_ping },
-    { "tools/list", ngx_http_mcp_tools_list },
-    { "tools/call", ngx_http_mcp_tools_call },
-    { "resources/list", ngx_http_mcp_resources_list },
-    { "resources/templates/list", ngx_http_mcp_templates_list },
-    { "resources/read", ngx_http_mcp_resources_read },
-    { "resources/subscribe", ngx_http_mcp_subscribe },
-    { "resources/unsubscribe", ngx_http_mcp_subscribe },
-    { "prompts/list", ngx_http_mcp_prompts_list },
-    { "prompts/get", ngx_http_mcp_prompts_get },
-    { "completion/complete", ngx_http_mcp_complete },
-    { "logging/setLevel", ngx_http_mcp_set_level },
-    { NULL, NULL }
+    { "initialize", ngx_http_mcp_initialize, 1 },
+    { "ping", ngx_http_mcp_ping, 0 },
+    { "tools/list", ngx_http_mcp_tools_list, 0 },
+    { "tools/call", ngx_http_mcp_tools_call, 0 },
+    { "resources/list", ngx_http_mcp_resources_list, 0 },
+    { "resources/templates/list", ngx_http_mcp_templates_list, 0 },
+    { "resources/read", ngx_http_mcp_resources_read, 0 },
+    { "resources/subscribe", ngx_http_mcp_subscribe, 0 },
+    { "resources/unsubscribe", ngx_http_mcp_subscribe, 0 },
+    { "prompts/list", ngx_http_mcp_prompts_list, 0 },
+    { "prompts/get", ngx_http_mcp_prompts_get, 0 },
+    { "completion/complete", ngx_http_mcp_complete, 0 },
+    { "logging/setLevel", ngx_http_mcp_set_level, 0 },
+    { NULL, NULL, 0 }
 };
 
 
@@ -78,31 +63,32 @@ static const char  *ngx_http_mcp_log_levels[] = {
 };
 
 
-static const char  *ngx_http_mcp_supported[] = {
-    "2025-11-25", "2025-06-18", "2025-03-26", NULL
+/*
+ * The protocol versions spoken, newest first: initialize offers the
+ * newest to a client that asks for one not spoken; a request without
+ * MCP-Protocol-Version speaks the oldest.
+ */
+
+static ngx_str_t  ngx_http_mcp_protocols[] = {
+    ngx_string("2025-11-25"),
+    ngx_string("2025-06-18"),
+    ngx_string("2025-03-26"),
+    ngx_null_string
 };
 
 
-/*
- * The providers a location offers, in listing order.
- */
-
-static ngx_uint_t
-ngx_http_mcp_providers(ngx_http_mcp_call_t *call,
-    ngx_http_mcp_provider_t **providers)
+static ngx_http_mcp_method_t *
+ngx_http_mcp_method(const char *name)
 {
-    ngx_uint_t  n;
+    ngx_http_mcp_method_t  *m;
 
-    n = 0;
-    providers[n++] = &ngx_http_mcp_links_provider;
-    providers[n++] = &ngx_http_mcp_memory_provider;
-    providers[n++] = &ngx_http_mcp_context_provider;
-
-    if (call->mlcf->conformance_fixtures) {
-        providers[n++] = &ngx_http_mcp_fixtures_provider;
+    for (m = ngx_http_mcp_methods; m->name; m++) {
+        if (ngx_strcmp(m->name, name) == 0) {
+            return m;
+        }
     }
 
-    return n;
+    return NULL;
 }
 
 
@@ -112,43 +98,99 @@ ngx_http_mcp_dispatch(ngx_http_mcp_call_t *call, const char *method,
 {
     ngx_http_mcp_method_t  *m;
 
-    for (m = ngx_http_mcp_methods; m->name; m++) {
-        if (ngx_strcmp(m->name, method) == 0) {
-            return m->handler(call, params, err);
-        }
+    m = ngx_http_mcp_method(method);
+
+    if (m == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_METHOD_NOT_FOUND,
+                                     "Method not found: %.128s", method);
     }
 
-    return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_METHOD_NOT_FOUND,
-                                 "Method not found: %.128s", method);
+    return m->handler(call, params, err);
 }
 
 
-json_t *
-ngx_http_mcp_rpc_fail(ngx_http_mcp_error_t *err, ngx_int_t code,
-    const char *fmt, ...)
+/*
+ * Does the method start a session (initialize), rather than need one?
+ * NGX_OK or NGX_DECLINED (unknown methods too: they need a session
+ * before they are found unknown).
+ */
+
+ngx_int_t
+ngx_http_mcp_opens_session(const char *method)
 {
-    va_list  args;
+    ngx_http_mcp_method_t  *m;
 
-    va_start(args, fmt);
-    (void) vsnprintf(err->message, sizeof(err->message), fmt, args);
-    va_end(args);
+    m = ngx_http_mcp_method(method);
 
-    ngx_http_mcp_utf8_clean(err->message);
+    return (m != NULL && m->opens) ? NGX_OK : NGX_DECLINED;
+}
 
-    err->status = code;
-    err->error = NULL;
+
+/*
+ * The entry of ngx_http_mcp_protocols[] for version, NULL when it is not
+ * spoken; for version NULL, the oldest.
+ */
+
+ngx_str_t *
+ngx_http_mcp_protocol(ngx_str_t *version)
+{
+    ngx_str_t  *p;
+
+    for (p = ngx_http_mcp_protocols; p->len; p++) {
+        if (version == NULL) {
+            if (p[1].len == 0) {
+                return p;
+            }
+
+            continue;
+        }
+
+        if (p->len == version->len
+            && ngx_strncmp(p->data, version->data, version->len) == 0)
+        {
+            return p;
+        }
+    }
 
     return NULL;
 }
 
 
+/*
+ * The versions spoken, as "2025-11-25, 2025-06-18, ...", into buf.
+ */
+
+void
+ngx_http_mcp_protocol_list(char *buf, size_t size)
+{
+    u_char     *p, *last;
+    ngx_str_t  *v;
+
+    p = (u_char *) buf;
+    last = p + size - 1;
+
+    for (v = ngx_http_mcp_protocols; v->len; v++) {
+        if (v != ngx_http_mcp_protocols) {
+            p = ngx_cpymem(p, ", ", ngx_min((size_t) (last - p), 2));
+        }
+
+        p = ngx_cpymem(p, v->data, ngx_min((size_t) (last - p), v->len));
+    }
+
+    *p = '\0';
+}
+
+
+/*
+ * initialize: negotiates the protocol version and starts the session.
+ */
+
 static json_t *
 ngx_http_mcp_initialize(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    json_t       *version;
-    const char   *v;
-    ngx_uint_t    i;
+    json_t     *version, *result;
+    ngx_str_t   v, *protocol;
 
     version = json_object_get(params, "protocolVersion");
 
@@ -166,36 +208,49 @@ ngx_http_mcp_initialize(ngx_http_mcp_call_t *call, json_t *params,
                                      "clientInfo objects are required");
     }
 
-    /* the client's version if we speak it, else our latest */
+    /* the client's version if we speak it, else our newest */
 
-    v = NGX_HTTP_MCP_LATEST_PROTOCOL;
+    v.data = (u_char *) json_string_value(version);
+    v.len = json_string_length(version);
 
-    for (i = 0; ngx_http_mcp_supported[i]; i++) {
-        if (ngx_strcmp(ngx_http_mcp_supported[i], json_string_value(version))
-            == 0)
-        {
-            v = ngx_http_mcp_supported[i];
-            break;
-        }
+    protocol = ngx_http_mcp_protocol(&v);
+
+    call->protocol = protocol ? *protocol : ngx_http_mcp_protocols[0];
+
+    result = json_pack("{s:s%, s:{s:{s:b}, s:{s:b, s:b}, s:{s:b}, s:{}, s:{}},"
+                       " s:{s:s, s:s, s:s}, s:s}",
+                       "protocolVersion", call->protocol.data,
+                       call->protocol.len,
+                       "capabilities",
+                           "tools", "listChanged", 0,
+                           "resources", "subscribe", 1, "listChanged", 0,
+                           "prompts", "listChanged", 0,
+                           "logging",
+                           "completions",
+                       "serverInfo",
+                           "name", "ngx_mcp",
+                           "title", "ngx_mcp URL shortener and context "
+                                    "store",
+                           "version", NGX_HTTP_MCP_VERSION,
+                       "instructions", NGX_HTTP_MCP_INSTRUCTIONS);
+
+    if (result == NULL) {
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
-    call->protocol.data = (u_char *) v;
-    call->protocol.len = ngx_strlen(v);
+    switch (ngx_http_mcp_session_create(call, params, result, err)) {
 
-    return json_pack("{s:s, s:{s:{s:b}, s:{s:b, s:b}, s:{s:b}, s:{}, s:{}},"
-                     " s:{s:s, s:s, s:s}, s:s}",
-                     "protocolVersion", v,
-                     "capabilities",
-                         "tools", "listChanged", 0,
-                         "resources", "subscribe", 1, "listChanged", 0,
-                         "prompts", "listChanged", 0,
-                         "logging",
-                         "completions",
-                     "serverInfo",
-                         "name", "ngx_mcp",
-                         "title", "ngx_mcp URL shortener and context store",
-                         "version", NGX_HTTP_MCP_VERSION,
-                     "instructions", NGX_HTTP_MCP_INSTRUCTIONS);
+    case NGX_OK:
+        return result;
+
+    case NGX_DONE:
+        /* the cluster answers, with result, once the session is applied */
+        return NULL;
+
+    default:
+        json_decref(result);
+        return NULL;
+    }
 }
 
 
@@ -207,236 +262,11 @@ ngx_http_mcp_ping(ngx_http_mcp_call_t *call, json_t *params,
 }
 
 
-/*
- * Parses one of the providers' JSON texts into obj under key.
- */
-
-static ngx_int_t
-ngx_http_mcp_set_json(json_t *obj, const char *key, const char *text)
-{
-    json_t  *v;
-
-    if (text == NULL) {
-        return NGX_OK;
-    }
-
-    v = json_loads(text, 0, NULL);
-    if (v == NULL) {
-        return NGX_ERROR;
-    }
-
-    return json_object_set_new(obj, key, v) == 0 ? NGX_OK : NGX_ERROR;
-}
-
-
-static ngx_int_t
-ngx_http_mcp_set_str(json_t *obj, const char *key, const char *value)
-{
-    if (value == NULL) {
-        return NGX_OK;
-    }
-
-    return json_object_set_new(obj, key, json_string(value)) == 0
-           ? NGX_OK : NGX_ERROR;
-}
-
-
-/*
- * Lists fixed tables as pages of NGX_HTTP_MCP_PAGE: the cursor is the
- * offset into all providers' entries.
- */
-
-typedef json_t *(*ngx_http_mcp_describe_pt)(ngx_http_mcp_provider_t *p,
-    ngx_uint_t i);
-
-
-static json_t *
-ngx_http_mcp_describe_tool(ngx_http_mcp_provider_t *p, ngx_uint_t i)
-{
-    json_t               *t;
-    ngx_http_mcp_tool_t  *tool;
-
-    if (p->tools == NULL || p->tools[i].name == NULL) {
-        return NULL;
-    }
-
-    tool = &p->tools[i];
-
-    t = json_pack("{s:s}", "name", tool->name);
-
-    if (t == NULL
-        || ngx_http_mcp_set_str(t, "title", tool->title) != NGX_OK
-        || ngx_http_mcp_set_str(t, "description", tool->description)
-           != NGX_OK
-        || ngx_http_mcp_set_json(t, "inputSchema", tool->input_schema)
-           != NGX_OK
-        || ngx_http_mcp_set_json(t, "outputSchema", tool->output_schema)
-           != NGX_OK
-        || ngx_http_mcp_set_json(t, "annotations", tool->annotations)
-           != NGX_OK)
-    {
-        json_decref(t);
-        return json_null();
-    }
-
-    return t;
-}
-
-
-static json_t *
-ngx_http_mcp_describe_resource(ngx_http_mcp_resource_t *res,
-    const char *uri_key)
-{
-    json_t  *t;
-
-    t = json_pack("{s:s, s:s}", uri_key, res->uri, "name", res->name);
-
-    if (t == NULL
-        || ngx_http_mcp_set_str(t, "title", res->title) != NGX_OK
-        || ngx_http_mcp_set_str(t, "description", res->description)
-           != NGX_OK
-        || ngx_http_mcp_set_str(t, "mimeType", res->mime_type) != NGX_OK)
-    {
-        json_decref(t);
-        return json_null();
-    }
-
-    return t;
-}
-
-
-static json_t *
-ngx_http_mcp_describe_template(ngx_http_mcp_provider_t *p, ngx_uint_t i)
-{
-    if (p->templates == NULL || p->templates[i].uri == NULL) {
-        return NULL;
-    }
-
-    return ngx_http_mcp_describe_resource(&p->templates[i], "uriTemplate");
-}
-
-
-static json_t *
-ngx_http_mcp_describe_prompt(ngx_http_mcp_provider_t *p, ngx_uint_t i)
-{
-    json_t                 *t;
-    ngx_http_mcp_prompt_t  *prompt;
-
-    if (p->prompts == NULL || p->prompts[i].name == NULL) {
-        return NULL;
-    }
-
-    prompt = &p->prompts[i];
-
-    t = json_pack("{s:s}", "name", prompt->name);
-
-    if (t == NULL
-        || ngx_http_mcp_set_str(t, "title", prompt->title) != NGX_OK
-        || ngx_http_mcp_set_str(t, "description", prompt->description)
-           != NGX_OK
-        || ngx_http_mcp_set_json(t, "arguments", prompt->arguments)
-           != NGX_OK)
-    {
-        json_decref(t);
-        return json_null();
-    }
-
-    return t;
-}
-
-
-static json_t *
-ngx_http_mcp_list_tables(ngx_http_mcp_call_t *call, json_t *params,
-    const char *key, ngx_http_mcp_describe_pt describe,
-    ngx_http_mcp_error_t *err)
-{
-    json_t                   *result, *list, *item;
-    ngx_int_t                 start;
-    ngx_str_t                 pos, cursor;
-    ngx_uint_t                i, n, np, seen;
-    ngx_http_mcp_provider_t  *providers[8];
-
-    if (ngx_http_mcp_cursor_decode(call->r->pool, params, &pos, err)
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    start = pos.len ? ngx_atoi(pos.data, pos.len) : 0;
-
-    if (start == NGX_ERROR) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
-                                     "Invalid params: invalid cursor");
-    }
-
-    list = json_array();
-    result = json_pack("{s:o}", key, list);
-    if (result == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
-    }
-
-    np = ngx_http_mcp_providers(call, providers);
-    seen = 0;
-
-    for (n = 0; n < np; n++) {
-        for (i = 0; (item = describe(providers[n], i)) != NULL; i++) {
-
-            if (json_is_null(item)) {
-                json_decref(result);
-                return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                             "cannot describe entry %ui",
-                                             seen);
-            }
-
-            if (seen++ < (ngx_uint_t) start) {
-                json_decref(item);
-                continue;
-            }
-
-            if (json_array_size(list) == NGX_HTTP_MCP_PAGE) {
-                json_decref(item);
-
-                pos.data = ngx_pnalloc(call->r->pool, NGX_INT_T_LEN);
-                if (pos.data == NULL) {
-                    json_decref(result);
-                    return ngx_http_mcp_rpc_fail(err,
-                                                 NGX_HTTP_MCP_INTERNAL_ERROR,
-                                                 "out of memory");
-                }
-
-                pos.len = ngx_sprintf(pos.data, "%ui", seen - 1) - pos.data;
-
-                if (ngx_http_mcp_cursor_encode(call->r->pool, &pos, &cursor)
-                    != NGX_OK
-                    || json_object_set_new(result, "nextCursor",
-                                           json_stringn((char *) cursor.data,
-                                                        cursor.len))
-                       != 0)
-                {
-                    json_decref(result);
-                    return ngx_http_mcp_rpc_fail(err,
-                                                 NGX_HTTP_MCP_INTERNAL_ERROR,
-                                                 "out of memory");
-                }
-
-                return result;
-            }
-
-            json_array_append_new(list, item);
-        }
-    }
-
-    return result;
-}
-
-
 static json_t *
 ngx_http_mcp_tools_list(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    return ngx_http_mcp_list_tables(call, params, "tools",
-                                    ngx_http_mcp_describe_tool, err);
+    return ngx_http_mcp_catalog_list(call, params, NGX_HTTP_MCP_TOOL, err);
 }
 
 
@@ -444,8 +274,8 @@ static json_t *
 ngx_http_mcp_templates_list(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    return ngx_http_mcp_list_tables(call, params, "resourceTemplates",
-                                    ngx_http_mcp_describe_template, err);
+    return ngx_http_mcp_catalog_list(call, params, NGX_HTTP_MCP_TEMPLATE,
+                                     err);
 }
 
 
@@ -453,8 +283,7 @@ static json_t *
 ngx_http_mcp_prompts_list(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    return ngx_http_mcp_list_tables(call, params, "prompts",
-                                    ngx_http_mcp_describe_prompt, err);
+    return ngx_http_mcp_catalog_list(call, params, NGX_HTTP_MCP_PROMPT, err);
 }
 
 
@@ -488,8 +317,7 @@ ngx_http_mcp_named_args(json_t *params, ngx_str_t *name,
 
     args = json_object();
     if (args == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     return args;
@@ -500,11 +328,9 @@ static json_t *
 ngx_http_mcp_tools_call(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    json_t                   *args;
-    ngx_str_t                 name;
-    ngx_uint_t                i, n, np;
-    ngx_http_mcp_tool_t      *tool;
-    ngx_http_mcp_provider_t  *providers[8];
+    json_t               *args;
+    ngx_str_t             name;
+    ngx_http_mcp_tool_t  *tool;
 
     args = ngx_http_mcp_named_args(params, &name, err);
     if (args == NULL) {
@@ -513,25 +339,17 @@ ngx_http_mcp_tools_call(ngx_http_mcp_call_t *call, json_t *params,
 
     ngx_http_mcp_json_cleanup(call->r->pool, args);
 
-    np = ngx_http_mcp_providers(call, providers);
+    tool = ngx_http_mcp_catalog_find(call, NGX_HTTP_MCP_TOOL, &name, NULL);
 
-    for (n = 0; n < np; n++) {
-        for (i = 0; providers[n]->tools && providers[n]->tools[i].name; i++) {
-            tool = &providers[n]->tools[i];
-
-            if (ngx_strlen(tool->name) != name.len
-                || ngx_strncmp(tool->name, name.data, name.len) != 0)
-            {
-                continue;
-            }
-
-            return tool->call(call, args, err);
-        }
+    if (tool == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
+                                     "Unknown tool: %.*s",
+                                     (int) ngx_min(name.len, 128), name.data);
     }
 
-    return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
-                                 "Unknown tool: %.*s",
-                                 (int) ngx_min(name.len, 128), name.data);
+    call->data = tool->data;
+
+    return tool->call(call, args, err);
 }
 
 
@@ -545,10 +363,10 @@ static json_t *
 ngx_http_mcp_resources_list(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    json_t                   *result, *list, *item;
-    ngx_str_t                 pos, next, cursor;
-    ngx_uint_t                i, n, np;
-    ngx_http_mcp_provider_t  *providers[8];
+    json_t                   *result, *list;
+    ngx_str_t                 pos, next;
+    ngx_uint_t                n, first;
+    ngx_http_mcp_provider_t  *p;
 
     if (ngx_http_mcp_cursor_decode(call->r->pool, params, &pos, err)
         != NGX_OK)
@@ -564,40 +382,33 @@ ngx_http_mcp_resources_list(ngx_http_mcp_call_t *call, json_t *params,
     list = json_array();
     result = json_pack("{s:o}", "resources", list);
     if (result == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
-    np = ngx_http_mcp_providers(call, providers);
+    first = (pos.len == 0);
 
-    if (pos.len == 0) {
-        for (n = 0; n < np; n++) {
-            for (i = 0;
-                 providers[n]->resources && providers[n]->resources[i].uri;
-                 i++)
-            {
-                item = ngx_http_mcp_describe_resource(
-                                      &providers[n]->resources[i], "uri");
-                if (json_array_append_new(list, item) != 0) {
-                    goto failed;
-                }
-            }
-        }
-
-    } else {
+    if (!first) {
         pos.data++;
         pos.len--;
     }
 
+    for (n = 0; first && ngx_http_mcp_provider(call, n); n++) {
+        if (json_array_extend(list, ngx_http_mcp_catalog(call, n,
+                                                   NGX_HTTP_MCP_RESOURCE))
+            != 0)
+        {
+            goto failed;
+        }
+    }
+
     ngx_str_null(&next);
 
-    for (n = 0; n < np; n++) {
-        if (providers[n]->list_resources == NULL) {
+    for (n = 0; (p = ngx_http_mcp_provider(call, n)); n++) {
+        if (p->list_resources == NULL) {
             continue;
         }
 
-        if (providers[n]->list_resources(call, &pos, NGX_HTTP_MCP_PAGE, list,
-                                         &next)
+        if (p->list_resources(call, &pos, NGX_HTTP_MCP_PAGE, list, &next)
             != NGX_OK)
         {
             goto failed;
@@ -616,11 +427,7 @@ ngx_http_mcp_resources_list(ngx_http_mcp_call_t *call, json_t *params,
         ngx_memcpy(pos.data + 1, next.data, next.len);
         pos.len = next.len + 1;
 
-        if (ngx_http_mcp_cursor_encode(call->r->pool, &pos, &cursor) != NGX_OK
-            || json_object_set_new(result, "nextCursor",
-                                   json_stringn((char *) cursor.data,
-                                                cursor.len))
-               != 0)
+        if (ngx_http_mcp_next_cursor(call->r->pool, result, &pos) != NGX_OK)
         {
             goto failed;
         }
@@ -638,92 +445,37 @@ failed:
 
 
 /*
- * Does uri match template, "scheme://prefix{var}suffix" with any number
- * of variables, each matching one or more characters other than "/"?
+ * resources/read: a fixed resource of that URI, else the first template
+ * the URI matches.
  */
-
-static ngx_int_t
-ngx_http_mcp_template_match(const char *template, ngx_str_t *uri)
-{
-    u_char      *u, *last;
-    const char  *t;
-
-    u = uri->data;
-    last = uri->data + uri->len;
-
-    for (t = template; *t; t++) {
-
-        if (*t != '{') {
-            if (u == last || *u != (u_char) *t) {
-                return NGX_DECLINED;
-            }
-
-            u++;
-            continue;
-        }
-
-        while (*t && *t != '}') {
-            t++;
-        }
-
-        if (*t == '\0') {
-            return NGX_DECLINED;
-        }
-
-        if (u == last || *u == '/') {
-            return NGX_DECLINED;
-        }
-
-        while (u < last && *u != '/' && *u != (u_char) t[1]) {
-            u++;
-        }
-    }
-
-    return u == last ? NGX_OK : NGX_DECLINED;
-}
-
 
 static json_t *
 ngx_http_mcp_resources_read(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
     ngx_str_t                 uri;
-    ngx_uint_t                i, n, np;
     ngx_http_mcp_resource_t  *res;
-    ngx_http_mcp_provider_t  *providers[8];
 
     if (ngx_http_mcp_arg_str(params, "uri", 1, &uri, err) != NGX_OK) {
         return NULL;
     }
 
-    np = ngx_http_mcp_providers(call, providers);
+    res = ngx_http_mcp_catalog_find(call, NGX_HTTP_MCP_RESOURCE, &uri, NULL);
 
-    for (n = 0; n < np; n++) {
-        for (res = providers[n]->resources; res && res->uri; res++) {
-            if (ngx_strlen(res->uri) == uri.len
-                && ngx_strncmp(res->uri, uri.data, uri.len) == 0)
-            {
-                return res->read(call, params, err);
-            }
-        }
+    if (res == NULL) {
+        res = ngx_http_mcp_catalog_find(call, NGX_HTTP_MCP_TEMPLATE, &uri,
+                                        NULL);
     }
 
-    for (n = 0; n < np; n++) {
-        for (i = 0;
-             providers[n]->templates && providers[n]->templates[i].uri;
-             i++)
-        {
-            res = &providers[n]->templates[i];
-
-            if (ngx_http_mcp_template_match(res->uri, &uri) == NGX_OK) {
-                return res->read(call, params, err);
-            }
-        }
+    if (res == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_RESOURCE_NOT_FOUND,
+                                     "Resource not found: %.*s",
+                                     (int) ngx_min(uri.len, 200), uri.data);
     }
 
-    return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_RESOURCE_NOT_FOUND,
-                                 "Resource not found: %.*s",
-                                 (int) ngx_min(uri.len, 200), uri.data);
+    call->data = res->data;
+
+    return res->read(call, params, err);
 }
 
 
@@ -750,12 +502,11 @@ static json_t *
 ngx_http_mcp_prompts_get(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    json_t                   *args, *declared, *a;
-    ngx_str_t                 name;
-    ngx_uint_t                i, j, n, np;
-    const char               *arg;
-    ngx_http_mcp_prompt_t    *prompt;
-    ngx_http_mcp_provider_t  *providers[8];
+    json_t                 *args, *desc, *a;
+    ngx_str_t               name;
+    ngx_uint_t              i;
+    const char             *arg;
+    ngx_http_mcp_prompt_t  *prompt;
 
     args = ngx_http_mcp_named_args(params, &name, err);
     if (args == NULL) {
@@ -764,52 +515,31 @@ ngx_http_mcp_prompts_get(ngx_http_mcp_call_t *call, json_t *params,
 
     ngx_http_mcp_json_cleanup(call->r->pool, args);
 
-    np = ngx_http_mcp_providers(call, providers);
+    prompt = ngx_http_mcp_catalog_find(call, NGX_HTTP_MCP_PROMPT, &name,
+                                       &desc);
 
-    for (n = 0; n < np; n++) {
-        for (i = 0; providers[n]->prompts && providers[n]->prompts[i].name;
-             i++)
+    if (prompt == NULL) {
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
+                                     "Unknown prompt: %.*s",
+                                     (int) ngx_min(name.len, 128), name.data);
+    }
+
+    /* required arguments, as the prompt declares them */
+
+    json_array_foreach(json_object_get(desc, "arguments"), i, a) {
+        arg = json_string_value(json_object_get(a, "name"));
+
+        if (arg != NULL && json_is_true(json_object_get(a, "required"))
+            && !json_is_string(json_object_get(args, arg)))
         {
-            prompt = &providers[n]->prompts[i];
-
-            if (ngx_strlen(prompt->name) != name.len
-                || ngx_strncmp(prompt->name, name.data, name.len) != 0)
-            {
-                continue;
-            }
-
-            /* required arguments, as the prompt declares them */
-
-            declared = prompt->arguments
-                       ? json_loads(prompt->arguments, 0, NULL) : NULL;
-
-            json_array_foreach(declared, j, a) {
-                arg = json_string_value(json_object_get(a, "name"));
-
-                if (arg != NULL
-                    && json_is_true(json_object_get(a, "required"))
-                    && !json_is_string(json_object_get(args, arg)))
-                {
-                    /* arg lives in declared: format before freeing it */
-                    (void) ngx_http_mcp_rpc_fail(err,
-                                                 NGX_HTTP_MCP_INVALID_PARAMS,
-                                                 "Invalid params: prompt "
-                                                 "\"%s\" needs the argument "
-                                                 "\"%s\"", prompt->name, arg);
-                    json_decref(declared);
-                    return NULL;
-                }
-            }
-
-            json_decref(declared);
-
-            return prompt->get(call, args, err);
+            return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
+                                         "Invalid params: prompt \"%s\" "
+                                         "needs the argument \"%s\"",
+                                         prompt->name, arg);
         }
     }
 
-    return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
-                                 "Unknown prompt: %.*s",
-                                 (int) ngx_min(name.len, 128), name.data);
+    return prompt->get(call, args, err);
 }
 
 
@@ -819,8 +549,8 @@ ngx_http_mcp_complete(ngx_http_mcp_call_t *call, json_t *params,
 {
     json_t                   *ref, *argument, *values, *type;
     ngx_str_t                 name, value;
-    ngx_uint_t                n, np;
-    ngx_http_mcp_provider_t  *providers[8];
+    ngx_uint_t                n;
+    ngx_http_mcp_provider_t  *p;
 
     ref = json_object_get(params, "ref");
     argument = json_object_get(params, "argument");
@@ -845,16 +575,12 @@ ngx_http_mcp_complete(ngx_http_mcp_call_t *call, json_t *params,
 
     values = json_array();
     if (values == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
-    np = ngx_http_mcp_providers(call, providers);
-
-    for (n = 0; n < np; n++) {
-        if (providers[n]->complete
-            && providers[n]->complete(call, ref, &name, &value, values)
-               != NGX_OK)
+    for (n = 0; (p = ngx_http_mcp_provider(call, n)); n++) {
+        if (p->complete
+            && p->complete(call, ref, &name, &value, values) != NGX_OK)
         {
             json_decref(values);
             return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
@@ -872,41 +598,34 @@ ngx_http_mcp_complete(ngx_http_mcp_call_t *call, json_t *params,
 }
 
 
-ngx_int_t
-ngx_http_mcp_log_level(const char *name, ngx_uint_t *level)
-{
-    ngx_uint_t  i;
-
-    for (i = 0; ngx_http_mcp_log_levels[i]; i++) {
-        if (ngx_strcmp(ngx_http_mcp_log_levels[i], name) == 0) {
-            *level = i;
-            return NGX_OK;
-        }
-    }
-
-    return NGX_DECLINED;
-}
-
+/*
+ * logging/setLevel: the least level of the log messages the session is
+ * sent, by its name.
+ */
 
 static json_t *
 ngx_http_mcp_set_level(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    json_t      *level;
     ngx_uint_t   n;
+    const char  *level;
 
-    level = json_object_get(params, "level");
+    level = json_string_value(json_object_get(params, "level"));
 
-    if (!json_is_string(level)
-        || ngx_http_mcp_log_level(json_string_value(level), &n) != NGX_OK)
-    {
+    for (n = 0; level && ngx_http_mcp_log_levels[n]; n++) {
+        if (ngx_strcmp(ngx_http_mcp_log_levels[n], level) == 0) {
+            break;
+        }
+    }
+
+    if (level == NULL || ngx_http_mcp_log_levels[n] == NULL) {
         return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
                                      "Invalid params: level must be one of "
                                      "debug, info, notice, warning, error, "
                                      "critical, alert, emergency");
     }
 
-    /* NGX_DONE: the cluster answers (err->status NGX_HTTP_MCP_DEFERRED) */
+    /* NGX_DONE: the cluster answers (err->code NGX_HTTP_MCP_DEFERRED) */
 
     if (ngx_http_mcp_session_set_level(call, n, err) != NGX_OK) {
         return NULL;
@@ -1064,10 +783,8 @@ ngx_http_mcp_tool_error(const char *fmt, ...)
     va_list  args;
 
     va_start(args, fmt);
-    (void) vsnprintf(message, sizeof(message), fmt, args);
+    ngx_http_mcp_vformat(message, sizeof(message), fmt, args);
     va_end(args);
-
-    ngx_http_mcp_utf8_clean(message);
 
     return json_pack("{s:[{s:s, s:s}], s:b}",
                      "content", "type", "text", "text", message,
@@ -1085,34 +802,26 @@ ngx_int_t
 ngx_http_mcp_arg_str(json_t *args, const char *name, ngx_uint_t required,
     ngx_str_t *value, ngx_http_mcp_error_t *err)
 {
-    json_t  *v;
+    ngx_int_t  rc;
 
-    v = json_object_get(args, name);
+    rc = ngx_http_mcp_json_string(args, name, value);
 
-    if (v == NULL || json_is_null(v)) {
-        ngx_str_null(value);
+    if (rc == NGX_OK || (rc == NGX_DECLINED && !required)) {
+        return NGX_OK;
+    }
 
-        if (!required) {
-            return NGX_OK;
-        }
-
+    if (rc == NGX_DECLINED) {
         (void) ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
                                      "Invalid params: \"%s\" is required",
                                      name);
-        return NGX_DECLINED;
-    }
 
-    if (!json_is_string(v)) {
+    } else {
         (void) ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
                                      "Invalid params: \"%s\" must be a "
                                      "string", name);
-        return NGX_DECLINED;
     }
 
-    value->data = (u_char *) json_string_value(v);
-    value->len = json_string_length(v);
-
-    return NGX_OK;
+    return NGX_DECLINED;
 }
 
 
@@ -1132,8 +841,32 @@ ngx_http_mcp_cursor_encode(ngx_pool_t *pool, ngx_str_t *pos,
 
 
 /*
+ * Sets result.nextCursor to the cursor of the position pos, if any.
+ */
+
+ngx_int_t
+ngx_http_mcp_next_cursor(ngx_pool_t *pool, json_t *result, ngx_str_t *pos)
+{
+    ngx_str_t  cursor;
+
+    if (pos->len == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_mcp_cursor_encode(pool, pos, &cursor) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return json_object_set_new(result, "nextCursor",
+                               json_stringn((char *) cursor.data, cursor.len))
+           == 0 ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
  * The position in params.cursor: empty when there is no cursor;
- * NGX_DECLINED with -32602 when it is not one of ours.
+ * NGX_DECLINED with -32602 when it is not one of ours, NGX_ERROR with
+ * -32603 when out of memory.
  */
 
 ngx_int_t
@@ -1164,7 +897,8 @@ ngx_http_mcp_cursor_decode(ngx_pool_t *pool, json_t *params, ngx_str_t *pos,
 
     pos->data = ngx_pnalloc(pool, ngx_base64_decoded_length(cursor.len));
     if (pos->data == NULL) {
-        return NGX_DECLINED;
+        (void) ngx_http_mcp_rpc_nomem(err);
+        return NGX_ERROR;
     }
 
     if (ngx_decode_base64url(pos, &cursor) != NGX_OK || pos->len == 0

@@ -1,9 +1,10 @@
 
 /*
  * ngx_mcp: the MCP server's insides, shared by the transport
- * (ngx_http_mcp_endpoint.c), the JSON-RPC methods (ngx_http_mcp_rpc.c) and
- * the files that provide tools, resources and prompts
- * (ngx_http_mcp_tools.c, ngx_http_mcp_fixtures.c).
+ * (ngx_http_mcp_endpoint.c), the sessions (ngx_http_mcp_session.c), the
+ * JSON-RPC methods (ngx_http_mcp_rpc.c) and the files that provide tools,
+ * resources and prompts (ngx_http_mcp_links.c, ngx_http_mcp_graph.c,
+ * ngx_http_mcp_contexts.c, ngx_http_mcp_fixtures.c).
  *
  * A provider is a table of entries with a handler each.  Handlers run
  * synchronously inside one request; what they want to say before their
@@ -19,14 +20,6 @@
 #include "ngx_http_mcp_module.h"
 
 
-/* JSON-RPC and MCP error codes */
-#define NGX_HTTP_MCP_PARSE_ERROR          -32700
-#define NGX_HTTP_MCP_INVALID_REQUEST      -32600
-#define NGX_HTTP_MCP_METHOD_NOT_FOUND     -32601
-#define NGX_HTTP_MCP_INVALID_PARAMS       -32602
-#define NGX_HTTP_MCP_INTERNAL_ERROR       -32603
-#define NGX_HTTP_MCP_RESOURCE_NOT_FOUND   -32002
-
 /* logging levels of MCP (RFC 5424 order, most verbose first) */
 #define NGX_HTTP_MCP_LOG_DEBUG            0
 #define NGX_HTTP_MCP_LOG_INFO             1
@@ -37,10 +30,15 @@
 #define NGX_HTTP_MCP_LOG_ALERT            6
 #define NGX_HTTP_MCP_LOG_EMERGENCY        7
 
+/* the kinds of entries of a provider */
+#define NGX_HTTP_MCP_TOOL                 0
+#define NGX_HTTP_MCP_RESOURCE             1
+#define NGX_HTTP_MCP_TEMPLATE             2
+#define NGX_HTTP_MCP_PROMPT               3
+#define NGX_HTTP_MCP_KINDS                4
+
 /* page size of every list method */
 #define NGX_HTTP_MCP_PAGE                 50
-
-#define NGX_HTTP_MCP_LATEST_PROTOCOL      "2025-11-25"
 
 
 /* One JSON-RPC request being served. */
@@ -53,33 +51,37 @@ typedef struct {
     ngx_str_t                  protocol;       /* negotiated version */
     ngx_uint_t                 log_level;      /* least level sent */
 
+    void                      *data;           /* of what is called */
     json_t                    *progress_token; /* params._meta, or NULL */
     json_t                    *stream;         /* messages queued before
                                                   the result, or NULL */
-
     json_t                    *id;             /* of the request */
-    const char                *method;
-    json_t                    *params;
 } ngx_http_mcp_call_t;
 
 
 /*
- * A handler returns a new reference to its result, or NULL with err filled
- * (err->status is the JSON-RPC error code).  In a cluster, a handler that
- * writes returns NULL with err->status NGX_HTTP_MCP_DEFERRED: it has
- * handed the call to the cluster (ngx_http_mcp_cluster_tool()), which
- * answers it with ngx_http_mcp_respond() once the write is applied.
+ * A handler (of a method, a tool, a resource or a prompt) returns a new
+ * reference to its result, or NULL with err filled (ngx_http_mcp_rpc_fail():
+ * the JSON-RPC error code, answered with 200).  Handlers are declared with
+ * the function type: "static ngx_http_mcp_handler_fn  ngx_http_mcp_x;".
+ *
+ * In a cluster, a handler that writes returns NULL with err->code
+ * NGX_HTTP_MCP_DEFERRED: it has handed the call to the cluster
+ * (ngx_http_mcp_cluster_tool()), which answers it with
+ * ngx_http_mcp_respond() once the write is applied.
  */
 
 #define NGX_HTTP_MCP_DEFERRED             1
 
-typedef json_t *(*ngx_http_mcp_handler_pt)(ngx_http_mcp_call_t *call,
+typedef json_t *ngx_http_mcp_handler_fn(ngx_http_mcp_call_t *call,
     json_t *params, ngx_http_mcp_error_t *err);
+typedef ngx_http_mcp_handler_fn  *ngx_http_mcp_handler_pt;
 
 
 /*
- * The JSON texts are parsed when listed; schemas follow JSON Schema 2020-12
- * as MCP requires.
+ * The JSON texts are parsed once, when the configuration is read
+ * (ngx_http_mcp_catalog.c); schemas follow JSON Schema 2020-12 as MCP
+ * requires.
  */
 typedef struct {
     const char                *name;
@@ -89,6 +91,7 @@ typedef struct {
     const char                *output_schema;  /* or NULL */
     const char                *annotations;    /* or NULL */
     ngx_http_mcp_handler_pt    call;           /* params: the arguments */
+    void                      *data;           /* call->data for call */
 } ngx_http_mcp_tool_t;
 
 
@@ -99,6 +102,7 @@ typedef struct {
     const char                *description;
     const char                *mime_type;
     ngx_http_mcp_handler_pt    read;           /* params: {"uri": ...} */
+    void                      *data;           /* call->data for read */
 } ngx_http_mcp_resource_t;
 
 
@@ -111,9 +115,17 @@ typedef struct {
 } ngx_http_mcp_prompt_t;
 
 
+/* the ends of the tables, as ngx_null_command ends a module's commands */
+#define ngx_http_mcp_null_tool                                                \
+    { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+#define ngx_http_mcp_null_resource                                            \
+    { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+#define ngx_http_mcp_null_prompt    { NULL, NULL, NULL, NULL, NULL }
+
+
 /*
- * What a provider offers: NULL-terminated (by name or uri) tables, and
- * optional dynamic resource listing and completion.
+ * What a provider offers: tables that end with an entry without a name
+ * (or uri), and optional dynamic resource listing and completion.
  */
 typedef struct {
     ngx_http_mcp_tool_t       *tools;
@@ -141,10 +153,20 @@ typedef struct {
 
 
 extern ngx_http_mcp_provider_t  ngx_http_mcp_links_provider;
-extern ngx_http_mcp_provider_t  ngx_http_mcp_memory_provider;
-extern ngx_http_mcp_provider_t  ngx_http_mcp_context_provider;
+extern ngx_http_mcp_provider_t  ngx_http_mcp_graph_provider;
+extern ngx_http_mcp_provider_t  ngx_http_mcp_contexts_provider;
 extern ngx_http_mcp_provider_t  ngx_http_mcp_fixtures_provider;
 
+
+/* ngx_http_mcp_catalog.c */
+ngx_http_mcp_provider_t *ngx_http_mcp_provider(ngx_http_mcp_call_t *call,
+    ngx_uint_t n);
+json_t *ngx_http_mcp_catalog(ngx_http_mcp_call_t *call, ngx_uint_t n,
+    ngx_uint_t kind);
+json_t *ngx_http_mcp_catalog_list(ngx_http_mcp_call_t *call, json_t *params,
+    ngx_uint_t kind, ngx_http_mcp_error_t *err);
+void *ngx_http_mcp_catalog_find(ngx_http_mcp_call_t *call, ngx_uint_t kind,
+    ngx_str_t *name, json_t **desc);
 
 /* ngx_http_mcp_rpc.c */
 json_t *ngx_http_mcp_dispatch(ngx_http_mcp_call_t *call, const char *method,
@@ -155,9 +177,21 @@ ngx_int_t ngx_http_mcp_log(ngx_http_mcp_call_t *call, ngx_uint_t level,
     const char *logger, json_t *data);
 ngx_int_t ngx_http_mcp_progress(ngx_http_mcp_call_t *call, double progress,
     double total, const char *message);
-ngx_int_t ngx_http_mcp_log_level(const char *name, ngx_uint_t *level);
+ngx_int_t ngx_http_mcp_opens_session(const char *method);
+ngx_str_t *ngx_http_mcp_protocol(ngx_str_t *version);
+void ngx_http_mcp_protocol_list(char *buf, size_t size);
 
-/* ngx_http_mcp_memory.c: shared by the context-store tools */
+/* ngx_http_mcp_session.c */
+ngx_int_t ngx_http_mcp_session_find(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_session_create(ngx_http_mcp_call_t *call,
+    json_t *params, json_t *result, ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_session_set_level(ngx_http_mcp_call_t *call,
+    ngx_uint_t level, ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_session_delete(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_error_t *err);
+
+/* ngx_http_mcp_util.c: shared by the context-store tools */
 ngx_int_t ngx_http_mcp_scope(ngx_http_mcp_call_t *call, json_t *args,
     mcp_store_scope_t *sc, json_t **result);
 json_t *ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
@@ -167,17 +201,14 @@ json_t *ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
 ngx_int_t ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
     ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_send_empty(ngx_http_request_t *r, ngx_uint_t status);
-ngx_int_t ngx_http_mcp_send_rpc_error(ngx_http_request_t *r,
-    ngx_uint_t status, json_t *id, ngx_http_mcp_error_t *err);
-ngx_int_t ngx_http_mcp_session_set_level(ngx_http_mcp_call_t *call,
-    ngx_uint_t level, ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_send_rpc_error(ngx_http_request_t *r, json_t *id,
+    ngx_http_mcp_error_t *err);
 
 /* results of tools */
 json_t *ngx_http_mcp_text(const char *text);
 json_t *ngx_http_mcp_tool_result(json_t *structured);
-json_t *ngx_http_mcp_tool_error(const char *fmt, ...);
-json_t *ngx_http_mcp_rpc_fail(ngx_http_mcp_error_t *err, ngx_int_t code,
-    const char *fmt, ...);
+json_t *ngx_http_mcp_tool_error(const char *fmt, ...)
+    NGX_HTTP_MCP_PRINTF(1, 2);
 
 /* arguments */
 ngx_int_t ngx_http_mcp_arg_str(json_t *args, const char *name,
@@ -188,6 +219,8 @@ ngx_int_t ngx_http_mcp_cursor_encode(ngx_pool_t *pool, ngx_str_t *pos,
     ngx_str_t *cursor);
 ngx_int_t ngx_http_mcp_cursor_decode(ngx_pool_t *pool, json_t *params,
     ngx_str_t *pos, ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_next_cursor(ngx_pool_t *pool, json_t *result,
+    ngx_str_t *pos);
 
 
 #endif /* _NGX_HTTP_MCP_RPC_H_INCLUDED_ */

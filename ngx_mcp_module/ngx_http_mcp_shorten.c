@@ -19,8 +19,15 @@
 #define NGX_HTTP_MCP_MAX_VISITS   9007199254740991LL
 
 
-static void ngx_http_mcp_shorten_body(ngx_http_request_t *r);
-static ngx_int_t ngx_http_mcp_shorten(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_shorten_target(ngx_http_request_t *r,
+    json_t *body, ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_error_t *err);
+static ngx_int_t ngx_http_mcp_shorten_alias(ngx_http_request_t *r,
+    json_t *body, ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_error_t *err);
+static ngx_int_t ngx_http_mcp_shorten_expiry(json_t *body,
+    ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_error_t *err);
+static ngx_int_t ngx_http_mcp_json_int(json_t *body, const char *name,
+    int64_t max, int64_t *v);
+static ngx_int_t ngx_http_mcp_shorten_too_large(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_shorten_reply(ngx_http_request_t *r,
     ngx_http_mcp_shorten_req_t *req, ngx_str_t *code);
 static ngx_int_t ngx_http_mcp_shorten_replicated(ngx_http_request_t *r,
@@ -31,13 +38,12 @@ static ngx_int_t ngx_http_mcp_shorten_replicated(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_mcp_shorten_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                 rc;
     ngx_http_mcp_error_t      err;
     ngx_http_mcp_loc_conf_t  *mlcf;
 
     /* who asks comes first: 401/403 before anything about the request */
 
-    if (ngx_http_mcp_auth(r, NGX_HTTP_MCP_SCOPE_LINKS_WRITE, &err) != NGX_OK)
+    if (ngx_http_mcp_auth(r, NGX_HTTP_MCP_PERM_LINKS_WRITE, &err) != NGX_OK)
     {
         return ngx_http_mcp_send_failure(r, &err);
     }
@@ -56,31 +62,19 @@ ngx_http_mcp_shorten_handler(ngx_http_request_t *r)
     }
 
     if (r->headers_in.content_length_n > (off_t) mlcf->max_body_size) {
-        return ngx_http_mcp_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                       "body_too_large",
-                                       "the request body is larger than "
-                                       "%zu bytes", mlcf->max_body_size);
+        return ngx_http_mcp_shorten_too_large(r);
     }
 
-    rc = ngx_http_read_client_request_body(r, ngx_http_mcp_shorten_body);
-
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        return rc;
-    }
-
-    return NGX_DONE;
+    return ngx_http_mcp_read_body(r);
 }
 
 
-static void
+/*
+ * The body, read: a link made of it.
+ */
+
+ngx_int_t
 ngx_http_mcp_shorten_body(ngx_http_request_t *r)
-{
-    ngx_http_finalize_request(r, ngx_http_mcp_shorten(r));
-}
-
-
-static ngx_int_t
-ngx_http_mcp_shorten(ngx_http_request_t *r)
 {
     json_t                      *json;
     ngx_str_t                    body, code;
@@ -96,10 +90,7 @@ ngx_http_mcp_shorten(ngx_http_request_t *r)
     }
 
     if (body.len > mlcf->max_body_size) {
-        return ngx_http_mcp_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                       "body_too_large",
-                                       "the request body is larger than "
-                                       "%zu bytes", mlcf->max_body_size);
+        return ngx_http_mcp_shorten_too_large(r);
     }
 
     if (body.len == 0) {
@@ -193,6 +184,20 @@ ngx_http_mcp_shorten_replicated(ngx_http_request_t *r, void *data,
     }
 
     return ngx_http_mcp_shorten_reply(r, req, code);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_shorten_too_large(ngx_http_request_t *r)
+{
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    return ngx_http_mcp_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                   "body_too_large",
+                                   "the request body is larger than %zu "
+                                   "bytes", mlcf->max_body_size);
 }
 
 
@@ -304,8 +309,8 @@ static ngx_int_t
 ngx_http_mcp_json_int(json_t *body, const char *name, int64_t max,
     int64_t *v)
 {
-    json_t   *m;
-    double    d;
+    json_t  *m;
+    double   d;
 
     m = json_object_get(body, name);
 
@@ -318,7 +323,10 @@ ngx_http_mcp_json_int(json_t *body, const char *name, int64_t max,
 
     } else if (json_is_real(m)) {
         d = json_real_value(m);
-        if (d != (double) (int64_t) d || d > (double) max) {
+
+        /* in range before the conversion: out of it, it is undefined */
+
+        if (!(d >= 1 && d <= (double) max) || d != (double) (int64_t) d) {
             return NGX_DECLINED;
         }
 
@@ -332,30 +340,6 @@ ngx_http_mcp_json_int(json_t *body, const char *name, int64_t max,
 }
 
 
-static ngx_int_t
-ngx_http_mcp_json_str(json_t *body, const char *name, ngx_str_t *s,
-    ngx_int_t *bad)
-{
-    json_t  *m;
-
-    m = json_object_get(body, name);
-
-    if (m == NULL || json_is_null(m)) {
-        return NGX_DECLINED;
-    }
-
-    if (!json_is_string(m)) {
-        *bad = 1;
-        return NGX_DECLINED;
-    }
-
-    s->data = (u_char *) json_string_value(m);
-    s->len = json_string_length(m);
-
-    return NGX_OK;
-}
-
-
 /*
  * Validates the request body into req: NGX_OK, NGX_DECLINED with err
  * filled, or NGX_ERROR.
@@ -365,27 +349,61 @@ ngx_int_t
 ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
     ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_error_t *err)
 {
-    int64_t                   v, now;
-    ngx_int_t                 bad, rc;
-    ngx_str_t                 url, at;
+    int64_t    visits;
+    ngx_int_t  rc;
+
+    ngx_memzero(req, sizeof(ngx_http_mcp_shorten_req_t));
+
+    rc = ngx_http_mcp_shorten_target(r, body, req, err);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_mcp_shorten_alias(r, body, req, err);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_mcp_shorten_expiry(body, req, err);
+    }
+
+    visits = 0;
+
+    if (rc == NGX_OK
+        && ngx_http_mcp_json_int(body, "max_visits", NGX_HTTP_MCP_MAX_VISITS,
+                                 &visits)
+           != NGX_OK)
+    {
+        return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "invalid_request",
+                                 "max_visits must be a whole number, at "
+                                 "least 1");
+    }
+
+    req->max_visits = visits;
+
+    return rc;
+}
+
+
+/*
+ * OriginalURL (or url), checked and normalised by the URL policy.
+ */
+
+static ngx_int_t
+ngx_http_mcp_shorten_target(ngx_http_request_t *r, json_t *body,
+    ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_error_t *err)
+{
+    ngx_int_t                 rc;
+    ngx_str_t                 url;
     const char               *field;
     ngx_http_mcp_loc_conf_t  *mlcf;
 
-    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
-
-    ngx_memzero(req, sizeof(ngx_http_mcp_shorten_req_t));
-    ngx_str_null(&url);
-    now = ngx_time();
-    bad = 0;
-
     field = "OriginalURL";
+    rc = ngx_http_mcp_json_string(body, field, &url);
 
-    if (ngx_http_mcp_json_str(body, field, &url, &bad) != NGX_OK && !bad) {
+    if (rc == NGX_DECLINED) {
         field = "url";
-        (void) ngx_http_mcp_json_str(body, field, &url, &bad);
+        rc = ngx_http_mcp_json_string(body, field, &url);
     }
 
-    if (bad) {
+    if (rc == NGX_ERROR) {
         return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "invalid_request",
                                  "%s must be a string", field);
     }
@@ -395,12 +413,24 @@ ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
                                  "OriginalURL is required");
     }
 
-    rc = ngx_http_mcp_check_url(r, mlcf, &url, &req->url, err);
-    if (rc != NGX_OK) {
-        return rc;
-    }
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
 
-    if (ngx_http_mcp_json_str(body, "alias", &req->alias, &bad) == NGX_OK) {
+    return ngx_http_mcp_check_url(r, mlcf, &url, &req->url, err);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_shorten_alias(ngx_http_request_t *r, json_t *body,
+    ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_error_t *err)
+{
+    ngx_int_t                 rc;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    rc = ngx_http_mcp_json_string(body, "alias", &req->alias);
+
+    if (rc == NGX_OK) {
         switch (ngx_http_mcp_check_alias(mlcf, &req->alias)) {
 
         case NGX_HTTP_MCP_ALIAS_RESERVED:
@@ -409,7 +439,7 @@ ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
                                      (int) req->alias.len, req->alias.data);
 
         case NGX_HTTP_MCP_ALIAS_INVALID:
-            bad = 1;
+            rc = NGX_ERROR;
             break;
 
         case NGX_HTTP_MCP_ALIAS_OK:
@@ -417,16 +447,34 @@ ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
         }
     }
 
-    if (bad) {
+    if (rc == NGX_ERROR) {
         return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "invalid_alias",
                                  "alias must be 1 to %d characters of A-Z, "
                                  "a-z, 0-9, \"_\" and \"-\"",
                                  MCP_STORE_CODE_MAX);
     }
 
-    v = 0;
+    return NGX_OK;
+}
+
+
+/*
+ * expires_in (seconds from now) or expires_at (an RFC 3339 time).
+ */
+
+static ngx_int_t
+ngx_http_mcp_shorten_expiry(json_t *body, ngx_http_mcp_shorten_req_t *req,
+    ngx_http_mcp_error_t *err)
+{
+    int64_t    now, in;
+    ngx_int_t  rc;
+    ngx_str_t  at;
+
+    now = ngx_time();
+    in = 0;
+
     if (ngx_http_mcp_json_int(body, "expires_in", NGX_HTTP_MCP_MAX_SECONDS,
-                              &v)
+                              &in)
         != NGX_OK)
     {
         return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "invalid_request",
@@ -434,46 +482,30 @@ ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
                                  "seconds, at least 1");
     }
 
-    if (v) {
-        req->expires_at = now + v;
+    rc = ngx_http_mcp_json_string(body, "expires_at", &at);
+
+    if (rc == NGX_DECLINED) {
+        req->expires_at = in ? now + in : 0;
+        return NGX_OK;
     }
 
-    if (ngx_http_mcp_json_str(body, "expires_at", &at, &bad) == NGX_OK
-        || bad)
-    {
-        if (req->expires_at) {
-            return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST,
-                                     "invalid_request",
-                                     "give expires_in or expires_at, "
-                                     "not both");
-        }
-
-        if (bad || ngx_http_mcp_parse_time(&at, &req->expires_at) != NGX_OK)
-        {
-            return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST,
-                                     "invalid_request",
-                                     "expires_at must be an RFC 3339 time "
-                                     "such as \"2030-01-01T00:00:00Z\"");
-        }
-
-        if (req->expires_at <= now) {
-            return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST,
-                                     "invalid_request",
-                                     "expires_at is in the past");
-        }
+    if (in) {
+        return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "invalid_request",
+                                 "give expires_in or expires_at, not both");
     }
 
-    v = 0;
-    if (ngx_http_mcp_json_int(body, "max_visits", NGX_HTTP_MCP_MAX_VISITS,
-                              &v)
-        != NGX_OK)
+    if (rc == NGX_ERROR
+        || ngx_http_mcp_parse_time(&at, &req->expires_at) != NGX_OK)
     {
         return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "invalid_request",
-                                 "max_visits must be a whole number, at "
-                                 "least 1");
+                                 "expires_at must be an RFC 3339 time such "
+                                 "as \"2030-01-01T00:00:00Z\"");
     }
 
-    req->max_visits = v;
+    if (req->expires_at <= now) {
+        return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "invalid_request",
+                                 "expires_at is in the past");
+    }
 
     return NGX_OK;
 }
@@ -488,7 +520,6 @@ json_t *
 ngx_http_mcp_link_json(ngx_http_request_t *r, ngx_str_t *code,
     ngx_http_mcp_shorten_req_t *req)
 {
-    u_char     *end, time[NGX_HTTP_MCP_TIME_LEN];
     json_t     *json;
     ngx_str_t   short_url;
 
@@ -505,14 +536,10 @@ ngx_http_mcp_link_json(ngx_http_request_t *r, ngx_str_t *code,
         return NULL;
     }
 
-    if (req->expires_at) {
-        end = ngx_http_mcp_format_time(req->expires_at, time);
-        if (json_object_set_new(json, "expires_at",
-                                json_stringn((char *) time, end - time))
-            != 0)
-        {
-            goto failed;
-        }
+    if (ngx_http_mcp_json_time(json, "expires_at", req->expires_at)
+        != NGX_OK)
+    {
+        goto failed;
     }
 
     if (req->max_visits
@@ -540,11 +567,11 @@ ngx_int_t
 ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
     ngx_str_t *out)
 {
-    u_char                     *p;
-    size_t                      len;
-    ngx_str_t                   scheme, host;
-    ngx_http_mcp_loc_conf_t    *mlcf;
-    ngx_http_core_srv_conf_t   *cscf;
+    u_char                    *p;
+    size_t                     len;
+    ngx_str_t                  scheme, host;
+    ngx_http_mcp_loc_conf_t   *mlcf;
+    ngx_http_core_srv_conf_t  *cscf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
 
@@ -580,7 +607,12 @@ ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
 
     out->data = p;
 
-    p = ngx_cpymem(p, scheme.data, scheme.len);
+    /* mcp_base_url has no scheme of its own: none to copy (from NULL) */
+
+    if (scheme.len) {
+        p = ngx_cpymem(p, scheme.data, scheme.len);
+    }
+
     p = ngx_cpymem(p, host.data, host.len);
 
     if (scheme.len) {

@@ -1,11 +1,12 @@
 
 /*
- * ngx_mcp: helpers shared by the handlers: JSON responses and errors,
- * request bodies, store error mapping.
+ * ngx_mcp: helpers shared by the handlers and the tools: JSON responses
+ * and errors, request bodies and headers, store error mapping, RFC 3339
+ * times, the store scope of a tool call and the end of its transaction.
  */
 
 
-#include "ngx_http_mcp_module.h"
+#include "ngx_http_mcp_rpc.h"
 
 
 /* JSON replies of up to this much are encoded in one pass */
@@ -13,6 +14,7 @@
 
 
 static void ngx_http_mcp_json_cleanup_handler(void *data);
+static void ngx_http_mcp_body_read(ngx_http_request_t *r);
 
 
 static void
@@ -21,6 +23,11 @@ ngx_http_mcp_json_cleanup_handler(void *data)
     json_decref((json_t *) data);
 }
 
+
+/*
+ * Hands the caller's reference to json over to pool: released when the
+ * pool is destroyed.  The caller goes on using json (borrowed) until then.
+ */
 
 void
 ngx_http_mcp_json_cleanup(ngx_pool_t *pool, json_t *json)
@@ -31,9 +38,10 @@ ngx_http_mcp_json_cleanup(ngx_pool_t *pool, json_t *json)
         return;
     }
 
+    /* out of memory: json is leaked, since the caller still uses it */
+
     cln = ngx_pool_cleanup_add(pool, 0);
     if (cln == NULL) {
-        json_decref(json);
         return;
     }
 
@@ -99,8 +107,8 @@ ngx_int_t
 ngx_http_mcp_send(ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *type,
     ngx_buf_t *b)
 {
-    ngx_int_t     rc;
-    ngx_chain_t   out;
+    ngx_int_t    rc;
+    ngx_chain_t  out;
 
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
@@ -211,9 +219,42 @@ ngx_http_mcp_json_reason(json_error_t *err)
 
 
 /*
+ * The one formatter behind every message of ours: C's printf format (not
+ * nginx's, so that the compiler checks each call), cut to size, and made
+ * valid UTF-8 (ngx_http_mcp_utf8_clean()).
+ */
+
+void
+ngx_http_mcp_vformat(char *buf, size_t size, const char *fmt, va_list args)
+{
+    (void) vsnprintf(buf, size, fmt, args);
+
+    ngx_http_mcp_utf8_clean(buf);
+}
+
+
+/*
  * Fills err and returns NGX_DECLINED, so that validation can say
- * "return ngx_http_mcp_fail(err, ...);".  The message is printf-formatted
- * (C format, not nginx's).
+ * "return ngx_http_mcp_fail(err, ...);".
+ */
+
+ngx_int_t
+ngx_http_mcp_verror(ngx_http_mcp_error_t *err, ngx_uint_t status,
+    ngx_int_t code, const char *error, const char *fmt, va_list args)
+{
+    ngx_http_mcp_vformat(err->message, sizeof(err->message), fmt, args);
+
+    err->status = status;
+    err->code = code;
+    err->error = error;
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A refusal of the HTTP API: status, and error as the machine-readable
+ * code.
  */
 
 ngx_int_t
@@ -223,15 +264,59 @@ ngx_http_mcp_fail(ngx_http_mcp_error_t *err, ngx_uint_t status,
     va_list  args;
 
     va_start(args, fmt);
-    (void) vsnprintf(err->message, sizeof(err->message), fmt, args);
+    (void) ngx_http_mcp_verror(err, status, 0, error, fmt, args);
     va_end(args);
 
-    ngx_http_mcp_utf8_clean(err->message);
+    return NGX_DECLINED;
+}
 
-    err->status = status;
-    err->error = error;
+
+/*
+ * A JSON-RPC error of the MCP transport, answered with the HTTP status.
+ */
+
+ngx_int_t
+ngx_http_mcp_rpc_error(ngx_http_mcp_error_t *err, ngx_uint_t status,
+    ngx_int_t code, const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    (void) ngx_http_mcp_verror(err, status, code, NULL, fmt, args);
+    va_end(args);
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * The JSON-RPC error of a method (answered with 200); returns NULL, so
+ * that a handler can say "return ngx_http_mcp_rpc_fail(err, ...);".
+ */
+
+json_t *
+ngx_http_mcp_rpc_fail(ngx_http_mcp_error_t *err, ngx_int_t code,
+    const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    (void) ngx_http_mcp_verror(err, NGX_HTTP_OK, code, NULL, fmt, args);
+    va_end(args);
+
+    return NULL;
+}
+
+
+/*
+ * The JSON-RPC error of a method that ran out of memory.
+ */
+
+json_t *
+ngx_http_mcp_rpc_nomem(ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                 "out of memory");
 }
 
 
@@ -277,13 +362,8 @@ ngx_http_mcp_send_error(ngx_http_request_t *r, ngx_uint_t status,
     ngx_http_mcp_error_t  err;
 
     va_start(args, fmt);
-    (void) vsnprintf(err.message, sizeof(err.message), fmt, args);
+    (void) ngx_http_mcp_verror(&err, status, 0, error, fmt, args);
     va_end(args);
-
-    ngx_http_mcp_utf8_clean(err.message);
-
-    err.status = status;
-    err.error = error;
 
     return ngx_http_mcp_send_failure(r, &err);
 }
@@ -292,17 +372,14 @@ ngx_http_mcp_send_error(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t
 ngx_http_mcp_send_not_allowed(ngx_http_request_t *r, const char *allow)
 {
-    ngx_table_elt_t  *h;
+    ngx_str_t  value;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    value.data = (u_char *) allow;
+    value.len = ngx_strlen(allow);
+
+    if (ngx_http_mcp_add_header(r, "Allow", &value) == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Allow");
-    h->value.data = (u_char *) allow;
-    h->value.len = ngx_strlen(allow);
 
     return ngx_http_mcp_send_error(r, NGX_HTTP_NOT_ALLOWED,
                                    "method_not_allowed",
@@ -310,6 +387,37 @@ ngx_http_mcp_send_not_allowed(ngx_http_request_t *r, const char *allow)
                                    "use %s",
                                    (int) r->method_name.len,
                                    r->method_name.data, allow);
+}
+
+
+/*
+ * Reads the request body, then has the location's body handler (see
+ * ngx_http_mcp_handler_slot()) answer it.
+ */
+
+ngx_int_t
+ngx_http_mcp_read_body(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_mcp_body_read);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_mcp_body_read(ngx_http_request_t *r)
+{
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    ngx_http_finalize_request(r, mlcf->body(r));
 }
 
 
@@ -365,7 +473,11 @@ ngx_http_mcp_body(ngx_http_request_t *r, ngx_str_t *body)
             continue;
         }
 
-        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        /* an empty buffer (the last one, say) may have no memory at all */
+
+        if (b->last != b->pos) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        }
     }
 
     *p = '\0';
@@ -377,8 +489,8 @@ ngx_http_mcp_body(ngx_http_request_t *r, ngx_str_t *body)
 
 /*
  * Turns a store failure that the caller does not treat itself into err
- * (507 when the store is full, else 500), and logs it.  Returns
- * NGX_DECLINED.
+ * (507 when the store is full, else 500; over JSON-RPC, -32603), and logs
+ * it.  Returns NGX_DECLINED.
  */
 
 ngx_int_t
@@ -394,17 +506,53 @@ ngx_http_mcp_store_error(ngx_http_request_t *r, int rc,
                       "mcp_store \"%V\" is full: raise its map_size= "
                       "and reload", &mmcf->path);
 
-        return ngx_http_mcp_fail(err, NGX_HTTP_INSUFFICIENT_STORAGE,
+        (void) ngx_http_mcp_fail(err, NGX_HTTP_INSUFFICIENT_STORAGE,
                                  "store_full", "the link store is full; "
                                  "nothing was saved");
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "mcp_store \"%V\" failed: %s",
+                      &mmcf->path, mcp_store_strerror(rc));
+
+        (void) ngx_http_mcp_fail(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                 "internal", "the store failed: %s",
+                                 mcp_store_strerror(rc));
     }
 
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "mcp_store \"%V\" failed: %s",
-                  &mmcf->path, mcp_store_strerror(rc));
+    err->code = NGX_HTTP_MCP_INTERNAL_ERROR;
 
-    return ngx_http_mcp_fail(err, NGX_HTTP_INTERNAL_SERVER_ERROR, "internal",
-                             "the store failed: %s", mcp_store_strerror(rc));
+    return NGX_DECLINED;
+}
+
+
+/*
+ * The string member name of obj: NGX_OK with value, NGX_DECLINED when it
+ * is absent or null (value empty), NGX_ERROR when it is not a string.
+ * value points into obj.
+ */
+
+ngx_int_t
+ngx_http_mcp_json_string(json_t *obj, const char *name, ngx_str_t *value)
+{
+    json_t  *v;
+
+    ngx_str_null(value);
+
+    v = json_object_get(obj, name);
+
+    if (v == NULL || json_is_null(v)) {
+        return NGX_DECLINED;
+    }
+
+    if (!json_is_string(v)) {
+        return NGX_ERROR;
+    }
+
+    value->data = (u_char *) json_string_value(v);
+    value->len = json_string_length(v);
+
+    return NGX_OK;
 }
 
 
@@ -486,4 +634,303 @@ ngx_http_mcp_valid_code(ngx_str_t *code)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Returns the value of request header name, or NULL.
+ */
+
+ngx_str_t *
+ngx_http_mcp_header(ngx_http_request_t *r, const char *name)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = ngx_strlen(name);
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i].value;
+        }
+    }
+}
+
+
+/*
+ * Adds a response header.  name and value must live as long as the
+ * request (static, or from r->pool).  Returns the header, or NULL when
+ * out of memory.
+ */
+
+ngx_table_elt_t *
+ngx_http_mcp_add_header(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value = *value;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return h;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_digits(u_char **pp, u_char *last, ngx_uint_t n, ngx_int_t *v)
+{
+    u_char  *p = *pp;
+
+    if (last - p < (ssize_t) n) {
+        return NGX_ERROR;
+    }
+
+    *v = ngx_atoi(p, n);
+    if (*v == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    *pp = p + n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * RFC 3339 date-time, "2030-01-02T03:04:05Z" or with a fraction and a
+ * "+hh:mm" offset, to Unix seconds.
+ */
+
+ngx_int_t
+ngx_http_mcp_parse_time(ngx_str_t *s, int64_t *t)
+{
+    u_char     *p, *last;
+    int64_t     days, y;
+    ngx_int_t   year, month, day, hour, min, sec, oh, om, sign;
+
+    static const char  sep[] = "--T::";
+
+    p = s->data;
+    last = p + s->len;
+
+    if (ngx_http_mcp_digits(&p, last, 4, &year) != NGX_OK
+        || p == last || *p++ != sep[0]
+        || ngx_http_mcp_digits(&p, last, 2, &month) != NGX_OK
+        || p == last || *p++ != sep[1]
+        || ngx_http_mcp_digits(&p, last, 2, &day) != NGX_OK
+        || p == last || (*p != 'T' && *p != 't' && *p != ' ')
+        || (p++, ngx_http_mcp_digits(&p, last, 2, &hour)) != NGX_OK
+        || p == last || *p++ != sep[3]
+        || ngx_http_mcp_digits(&p, last, 2, &min) != NGX_OK
+        || p == last || *p++ != sep[4]
+        || ngx_http_mcp_digits(&p, last, 2, &sec) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23
+        || min > 59 || sec > 60 || year < 1970)
+    {
+        return NGX_ERROR;
+    }
+
+    if (p < last && *p == '.') {
+        for (p++; p < last && *p >= '0' && *p <= '9'; p++) { /* void */ }
+    }
+
+    if (p == last) {
+        return NGX_ERROR;
+    }
+
+    if (*p == 'Z' || *p == 'z') {
+        oh = om = 0;
+        sign = 1;
+        p++;
+
+    } else if (*p == '+' || *p == '-') {
+        sign = (*p++ == '+') ? 1 : -1;
+
+        if (ngx_http_mcp_digits(&p, last, 2, &oh) != NGX_OK
+            || p == last || *p++ != ':'
+            || ngx_http_mcp_digits(&p, last, 2, &om) != NGX_OK
+            || oh > 23 || om > 59)
+        {
+            return NGX_ERROR;
+        }
+
+    } else {
+        return NGX_ERROR;
+    }
+
+    if (p != last) {
+        return NGX_ERROR;
+    }
+
+    /* days from civil (proleptic Gregorian), 1970-01-01 is day 0 */
+
+    y = year - (month <= 2);
+    days = (y / 400) * 146097
+           + (y % 400) * 365 + (y % 400) / 4 - (y % 400) / 100
+           + (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+           - 719468;
+
+    *t = days * 86400 + hour * 3600 + min * 60 + sec
+         - sign * (oh * 3600 + om * 60);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Formats t as RFC 3339 UTC ("2030-01-02T03:04:05Z") into buf, which has
+ * room for NGX_HTTP_MCP_TIME_LEN bytes; returns the end.
+ */
+
+u_char *
+ngx_http_mcp_format_time(int64_t t, u_char *buf)
+{
+    ngx_tm_t  tm;
+
+    ngx_gmtime((time_t) t, &tm);
+
+    return buf + snprintf((char *) buf, NGX_HTTP_MCP_TIME_LEN,
+                          "%4d-%02d-%02dT%02d:%02d:%02dZ",
+                          tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                          tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
+}
+
+
+/*
+ * Sets obj[key] to t as an RFC 3339 time, unless t is 0 (never).
+ */
+
+ngx_int_t
+ngx_http_mcp_json_time(json_t *obj, const char *key, int64_t t)
+{
+    u_char  buf[NGX_HTTP_MCP_TIME_LEN], *end;
+
+    if (t == 0) {
+        return NGX_OK;
+    }
+
+    end = ngx_http_mcp_format_time(t, buf);
+
+    return json_object_set_new(obj, key, json_stringn((char *) buf,
+                                                      end - buf)) == 0
+           ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * Sets the scope: the tenant of the call's API key (ngx_http_mcp_caller())
+ * and the "namespace" argument.  NGX_OK, or NGX_DECLINED with *result set
+ * to a tool error.
+ */
+
+ngx_int_t
+ngx_http_mcp_scope(ngx_http_mcp_call_t *call, json_t *args,
+    mcp_store_scope_t *sc, json_t **result)
+{
+    json_t              *ns;
+    ngx_http_mcp_key_t  *caller;
+
+    caller = ngx_http_mcp_caller(call->r);
+
+    sc->tenant = (const char *) caller->tenant.data;
+    sc->tenant_len = caller->tenant.len;
+    sc->ns = "";
+    sc->ns_len = 0;
+
+    ns = json_object_get(args, "namespace");
+
+    if (ns == NULL || json_is_null(ns)) {
+        return NGX_OK;
+    }
+
+    if (json_is_string(ns)
+        && mcp_store_scope_valid(json_string_value(ns),
+                                 json_string_length(ns), 0)
+           == MCP_STORE_OK)
+    {
+        sc->ns = json_string_value(ns);
+        sc->ns_len = json_string_length(ns);
+
+        return NGX_OK;
+    }
+
+    *result = ngx_http_mcp_tool_error("namespace must be up to %d "
+                                      "characters of A-Z, a-z, 0-9, \"_\", "
+                                      "\".\" and \"-\"", MCP_STORE_SCOPE_MAX);
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Ends a tool's transaction: commits when rc is MCP_STORE_OK and result
+ * was built, else aborts.  Returns result, or a tool error saying why
+ * nothing was saved.
+ */
+
+json_t *
+ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
+    int rc, json_t *result)
+{
+    ngx_http_mcp_error_t  failed;
+
+    if (rc == MCP_STORE_OK && result != NULL) {
+        rc = mcp_store_txn_commit(txn);
+
+        if (rc == MCP_STORE_OK) {
+            return result;
+        }
+
+    } else {
+        mcp_store_txn_abort(txn);
+    }
+
+    json_decref(result);
+
+    if (rc == MCP_STORE_OK) {
+        return ngx_http_mcp_tool_error("out of memory; nothing was saved");
+    }
+
+    if (rc == MCP_STORE_FULL) {
+        (void) ngx_http_mcp_store_error(call->r, rc, &failed);
+    }
+
+    return ngx_http_mcp_tool_error("%s; nothing was saved",
+                                   rc == MCP_STORE_ETOOBIG
+                                   ? "over a size limit (names, types and "
+                                     "context ids 256 bytes, observations "
+                                     "8192 bytes, messages 65536 bytes, "
+                                     "1024 observations an entity, 10000 "
+                                     "messages a context)"
+                                   : mcp_store_strerror(rc));
 }

@@ -24,7 +24,11 @@ src=${NGINX_SRC:-/usr/share/nginx/src}
 out=${MCP_BUILD_DIR:-$top/build}
 case $out in /*) ;; *) out=$top/$out ;; esac
 tree=$out/nginx
-cc_opt="-O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2 ${MCP_CC_OPT:-}"
+# nginx's own flags (-W -Wall -Wno-unused-parameter -Werror: handlers of
+# nginx's signatures leave parameters unused) and ours; "make modules"
+# compiles only the module's sources with them, nginx's headers included
+warn="-Wextra -Wshadow -Wformat=2"
+cc_opt="-O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2 $warn ${MCP_CC_OPT:-}"
 
 # a release has ./configure; a git checkout of nginx only auto/configure
 if [ -f "$src/configure" ]; then

@@ -451,6 +451,15 @@ typedef struct {
 } mcp_store_scope_t;
 
 
+/*
+ * Is part (a tenant, or a namespace) one that a scope may have: min (1 for
+ * a tenant, 0 for a namespace) to MCP_STORE_SCOPE_MAX bytes of
+ * [A-Za-z0-9_.-]?  MCP_STORE_OK or MCP_STORE_EINVAL.  The one rule for
+ * both; a scope that breaks it is refused by every function below.
+ */
+int mcp_store_scope_valid(const char *part, size_t len, size_t min);
+
+
 typedef struct {
     const char  *text;
     size_t       text_len;

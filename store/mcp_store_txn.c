@@ -26,7 +26,6 @@ struct mcp_store_block_s {
 
 
 static void mcp_store_txn_end(mcp_store_txn_t *t);
-static int mcp_store_scope_part(const char *part, size_t len, size_t min);
 
 
 int
@@ -314,9 +313,9 @@ mcp_store_kbuf_scope(mcp_store_kbuf_t *kb, const mcp_store_scope_t *sc)
     kb->len = 0;
 
     if (sc == NULL
-        || mcp_store_scope_part(sc->tenant, sc->tenant_len, 1)
+        || mcp_store_scope_valid(sc->tenant, sc->tenant_len, 1)
            != MCP_STORE_OK
-        || mcp_store_scope_part(sc->ns, sc->ns_len, 0) != MCP_STORE_OK)
+        || mcp_store_scope_valid(sc->ns, sc->ns_len, 0) != MCP_STORE_OK)
     {
         return MCP_STORE_EINVAL;
     }
@@ -397,12 +396,12 @@ mcp_store_tenant_valid(const char *tenant, size_t tenant_len, int empty_ok)
         return 1;
     }
 
-    return mcp_store_scope_part(tenant, tenant_len, 1) == MCP_STORE_OK;
+    return mcp_store_scope_valid(tenant, tenant_len, 1) == MCP_STORE_OK;
 }
 
 
-static int
-mcp_store_scope_part(const char *part, size_t len, size_t min)
+int
+mcp_store_scope_valid(const char *part, size_t len, size_t min)
 {
     size_t  i;
     char    c;

@@ -506,3 +506,23 @@ POST /shorten
 {"OriginalURL": "https://example.com", "alias": null, "expires_in": null, "max_visits": null}
 --- error_code: 201
 --- response_body_like: ^\{"ShortURL":"[0-9A-Za-z]{7}",.*"url":"https://example.com/"\}$
+
+
+
+=== TEST 46: expires_in far beyond any integer is refused, not converted
+--- request
+POST /shorten
+{"OriginalURL": "https://example.com", "expires_in": 1e300}
+--- error_code: 400
+--- response_body
+{"message":"expires_in must be a whole number of seconds, at least 1","error":"invalid_request"}
+
+
+
+=== TEST 47: max_visits far below any integer is refused, not converted
+--- request
+POST /shorten
+{"OriginalURL": "https://example.com", "max_visits": -1e300}
+--- error_code: 400
+--- response_body
+{"message":"max_visits must be a whole number, at least 1","error":"invalid_request"}

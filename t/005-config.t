@@ -208,7 +208,18 @@ location = /shorten { mcp_shorten; mcp_shorten; }
 
 
 
-=== TEST 15: the durability modes and intervals are accepted
+=== TEST 15: a context TTL for a namespace that no call can name
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR;
+--- config
+location = /mcp { mcp_endpoint; mcp_context_ttl 1h team/a; }
+--- must_die
+--- error_log
+invalid namespace "team/a": 1 to 64 of A-Z, a-z, 0-9, "_", "." and "-"
+
+
+
+=== TEST 16: the durability modes and intervals are accepted
 --- http_config
 mcp_store $TEST_NGINX_DATA_DIR map_size=16m durability=sync;
 mcp_visit_flush_interval 250ms;
@@ -223,7 +234,7 @@ ok
 
 
 
-=== TEST 16: interval durability with its sync interval
+=== TEST 17: interval durability with its sync interval
 --- http_config
 mcp_store $TEST_NGINX_DATA_DIR durability=interval sync_interval=100ms;
 --- config

@@ -139,9 +139,15 @@ sub converged {
     my $session = $c->mcp_session(1);
     ok(defined $session, 'a session started on node 1');
 
-    my ($status, $json) = $c->mcp_post(3, $session, {
+    my ($status, $json) = $c->mcp_post(1, $session, {
         jsonrpc => '2.0', id => 5, method => 'tools/list' });
-    is($status, 200, 'node 3 serves it at once');
+    is($status, 200, 'node 1 serves it at once');
+
+    ok(defined NgxMcp::Cluster::wait_for(5, sub {
+        ($status) = $c->mcp_post(3, $session, {
+            jsonrpc => '2.0', id => 5, method => 'tools/list' });
+        return $status == 200;
+    }, 0.01), 'node 3 serves it once it has it (a replication lag)');
 
     ($status, $json) = $c->mcp_post(2, $session, {
         jsonrpc => '2.0', id => 6, method => 'logging/setLevel',

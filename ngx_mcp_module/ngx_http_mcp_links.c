@@ -5,9 +5,9 @@
  *
  * Every link belongs to the tenant of the API key that made it: a caller
  * sees, lists and deletes its own tenant's links only (with the admin
- * scope, everyone's), and another tenant's code is "not found", exactly
- * as a code that does not exist.  Writing needs the links:write scope,
- * reading links:read.
+ * permission, everyone's), and another tenant's code is "not found",
+ * exactly as a code that does not exist.  Writing needs the links:write
+ * permission, reading links:read.
  */
 
 
@@ -18,34 +18,25 @@
 #define NGX_HTTP_MCP_LINK_SCHEME  "shorturl://"
 
 
-static json_t *ngx_http_mcp_shorten_url(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_resolve_url(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_url_stats(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_shorten_result(ngx_http_mcp_call_t *call,
+static ngx_http_mcp_handler_fn  ngx_http_mcp_links_shorten;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_links_lookup;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_links_delete;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_links_list;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_links_read;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_links_summarize;
+static ngx_int_t ngx_http_mcp_links_resources(ngx_http_mcp_call_t *call,
+    ngx_str_t *after, size_t limit, json_t *list, ngx_str_t *next);
+static ngx_int_t ngx_http_mcp_links_complete(ngx_http_mcp_call_t *call,
+    json_t *ref, ngx_str_t *name, ngx_str_t *value, json_t *values);
+static json_t *ngx_http_mcp_links_shortened(ngx_http_mcp_call_t *call,
     ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, ngx_int_t rc,
     ngx_http_mcp_error_t *refused, ngx_http_mcp_error_t *err);
-static ngx_int_t ngx_http_mcp_shortened(ngx_http_request_t *r, void *data,
-    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, ngx_int_t outcome);
-static json_t *ngx_http_mcp_deleted(ngx_http_mcp_call_t *call, void *data,
-    int rc, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_delete_url(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_list_urls(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_read_link(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_summarize_links(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static ngx_int_t ngx_http_mcp_list_links(ngx_http_mcp_call_t *call,
-    ngx_str_t *after, size_t limit, json_t *list, ngx_str_t *next);
-static ngx_int_t ngx_http_mcp_complete_code(ngx_http_mcp_call_t *call,
-    json_t *ref, ngx_str_t *name, ngx_str_t *value, json_t *values);
-static ngx_int_t ngx_http_mcp_may(ngx_http_mcp_call_t *call,
-    ngx_uint_t scope);
-static void ngx_http_mcp_links_of(ngx_http_mcp_call_t *call,
+static ngx_int_t ngx_http_mcp_links_replicated(ngx_http_request_t *r,
+    void *data, ngx_http_mcp_shorten_req_t *req, ngx_str_t *code,
+    ngx_int_t outcome);
+static json_t *ngx_http_mcp_links_deleted(ngx_http_mcp_call_t *call,
+    void *data, int rc, ngx_http_mcp_error_t *err);
+static void ngx_http_mcp_links_tenant(ngx_http_mcp_call_t *call,
     ngx_str_t *tenant);
 
 
@@ -71,7 +62,13 @@ static void ngx_http_mcp_links_of(ngx_http_mcp_call_t *call,
     "\"required\": [\"code\", \"url\"]}"
 
 
-static ngx_http_mcp_tool_t  ngx_http_mcp_link_tools[] = {
+/* what resolve_url leaves out of a link's record */
+static const char  *ngx_http_mcp_links_resolved[] = {
+    "visits", "last_visit", NULL
+};
+
+
+static ngx_http_mcp_tool_t  ngx_http_mcp_links_tools[] = {
 
     { "shorten_url", "Shorten a URL",
       "Creates a short link to url and returns its code and absolute "
@@ -91,7 +88,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_link_tools[] = {
       "{\"title\": \"Shorten a URL\", \"readOnlyHint\": false, "
       "\"destructiveHint\": false, \"idempotentHint\": false, "
       "\"openWorldHint\": false}",
-      ngx_http_mcp_shorten_url },
+      ngx_http_mcp_links_shorten, NULL },
 
     { "resolve_url", "Resolve a short code",
       "Returns the URL a short code redirects to.",
@@ -99,7 +96,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_link_tools[] = {
       NGX_HTTP_MCP_LINK_SCHEMA,
       "{\"title\": \"Resolve a short code\", \"readOnlyHint\": true, "
       "\"openWorldHint\": false}",
-      ngx_http_mcp_resolve_url },
+      ngx_http_mcp_links_lookup, ngx_http_mcp_links_resolved },
 
     { "url_stats", "Statistics of a short link",
       "Returns a link's visits, creation and last visit times, expiry "
@@ -108,7 +105,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_link_tools[] = {
       NGX_HTTP_MCP_LINK_SCHEMA,
       "{\"title\": \"Statistics of a short link\", \"readOnlyHint\": true, "
       "\"openWorldHint\": false}",
-      ngx_http_mcp_url_stats },
+      ngx_http_mcp_links_lookup, NULL },
 
     { "delete_url", "Delete a short link",
       "Deletes a short link: its code answers 404 from then on.",
@@ -120,7 +117,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_link_tools[] = {
       "{\"title\": \"Delete a short link\", \"readOnlyHint\": false, "
       "\"destructiveHint\": true, \"idempotentHint\": true, "
       "\"openWorldHint\": false}",
-      ngx_http_mcp_delete_url },
+      ngx_http_mcp_links_delete, NULL },
 
     { "list_urls", "List short links",
       "Lists short links in code order, limit at a time (default 50, at "
@@ -136,23 +133,23 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_link_tools[] = {
       "\"required\": [\"links\"]}",
       "{\"title\": \"List short links\", \"readOnlyHint\": true, "
       "\"openWorldHint\": false}",
-      ngx_http_mcp_list_urls },
+      ngx_http_mcp_links_list, NULL },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_tool
 };
 
 
-static ngx_http_mcp_resource_t  ngx_http_mcp_link_templates[] = {
+static ngx_http_mcp_resource_t  ngx_http_mcp_links_templates[] = {
 
     { NGX_HTTP_MCP_LINK_SCHEME "{code}", "short-link", "Short link",
       "A short link's record: target URL, times, visits.",
-      "application/json", ngx_http_mcp_read_link },
+      "application/json", ngx_http_mcp_links_read, NULL },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_resource
 };
 
 
-static ngx_http_mcp_prompt_t  ngx_http_mcp_link_prompts[] = {
+static ngx_http_mcp_prompt_t  ngx_http_mcp_links_prompts[] = {
 
     { "summarize_links", "Summarise short links",
       "Asks the model to summarise the short links created in a period "
@@ -161,69 +158,99 @@ static ngx_http_mcp_prompt_t  ngx_http_mcp_link_prompts[] = {
       "e.g. 2026-01-01T00:00:00Z\", \"required\": false},"
       " {\"name\": \"until\", \"description\": \"created before\", "
       "\"required\": false}]",
-      ngx_http_mcp_summarize_links },
+      ngx_http_mcp_links_summarize },
 
-    { NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_prompt
 };
 
 
 ngx_http_mcp_provider_t  ngx_http_mcp_links_provider = {
-    ngx_http_mcp_link_tools,
+    ngx_http_mcp_links_tools,
     NULL,
-    ngx_http_mcp_link_templates,
-    ngx_http_mcp_link_prompts,
-    ngx_http_mcp_list_links,
-    ngx_http_mcp_complete_code
+    ngx_http_mcp_links_templates,
+    ngx_http_mcp_links_prompts,
+    ngx_http_mcp_links_resources,
+    ngx_http_mcp_links_complete
 };
 
 
-static ngx_int_t
-ngx_http_mcp_set_time(json_t *obj, const char *key, int64_t t)
-{
-    u_char  buf[NGX_HTTP_MCP_TIME_LEN], *end;
-
-    if (t == 0) {
-        return NGX_OK;
-    }
-
-    end = ngx_http_mcp_format_time(t, buf);
-
-    return json_object_set_new(obj, key, json_stringn((char *) buf,
-                                                      end - buf)) == 0
-           ? NGX_OK : NGX_ERROR;
-}
-
-
 /*
- * Has the call's API key the scope?  NGX_OK or NGX_DECLINED.
+ * Lets a tool go on if the call's API key has the permission perm:
+ * NGX_OK, or NGX_DECLINED with the tool error saying it has not in
+ * *result.
  */
 
 static ngx_int_t
-ngx_http_mcp_may(ngx_http_mcp_call_t *call, ngx_uint_t scope)
+ngx_http_mcp_links_allowed(ngx_http_mcp_call_t *call, ngx_uint_t perm,
+    json_t **result)
 {
-    return (ngx_http_mcp_caller(call->r)->scopes & scope) == scope
-           ? NGX_OK : NGX_DECLINED;
+    if (ngx_http_mcp_permitted(call->r, perm) == NGX_OK) {
+        return NGX_OK;
+    }
+
+    *result = ngx_http_mcp_tool_error("this API key lacks the scope \"%s\" "
+                                      "(forbidden)",
+                                      ngx_http_mcp_perm_name(perm));
+    return NGX_DECLINED;
 }
 
 
-#define ngx_http_mcp_forbidden(scope)                                         \
-    ngx_http_mcp_tool_error("this API key lacks the scope "                   \
-                            "\"" scope "\" (forbidden)")
+/*
+ * The code a tool names, if the call's API key has perm: NGX_OK, or
+ * NGX_DECLINED with *result a tool error, or NULL with err.
+ */
+
+static ngx_int_t
+ngx_http_mcp_links_code(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_uint_t perm, ngx_str_t *code, json_t **result,
+    ngx_http_mcp_error_t *err)
+{
+    *result = NULL;
+
+    if (ngx_http_mcp_arg_str(args, "code", 1, code, err) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_mcp_links_allowed(call, perm, result);
+}
 
 
 /*
- * Whose links the call sees: its tenant's, or with the admin scope
+ * The same for a resource or a prompt, where it is a JSON-RPC error.
+ */
+
+static ngx_int_t
+ngx_http_mcp_links_readable(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_error_t *err)
+{
+    if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_READ)
+        == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    (void) ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_REQUEST,
+                                 "Forbidden: this API key lacks the scope "
+                                 "\"%s\"",
+                                 ngx_http_mcp_perm_name(
+                                     NGX_HTTP_MCP_PERM_LINKS_READ));
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Whose links the call sees: its tenant's, or with the admin permission
  * everyone's (tenant empty).
  */
 
 static void
-ngx_http_mcp_links_of(ngx_http_mcp_call_t *call, ngx_str_t *tenant)
+ngx_http_mcp_links_tenant(ngx_http_mcp_call_t *call, ngx_str_t *tenant)
 {
     ngx_http_mcp_key_t  *caller;
 
     caller = ngx_http_mcp_caller(call->r);
 
-    if (caller->scopes & NGX_HTTP_MCP_SCOPE_ADMIN) {
+    if (caller->perms & NGX_HTTP_MCP_PERM_ADMIN) {
         ngx_str_null(tenant);
 
     } else {
@@ -237,7 +264,7 @@ ngx_http_mcp_links_of(ngx_http_mcp_call_t *call, ngx_str_t *tenant)
  */
 
 static json_t *
-ngx_http_mcp_link_record(ngx_http_request_t *r, const char *code,
+ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
     size_t code_len, const mcp_store_link_t *link)
 {
     json_t     *json;
@@ -256,25 +283,27 @@ ngx_http_mcp_link_record(ngx_http_request_t *r, const char *code,
                      "short_url", short_url.data, short_url.len,
                      "visits", (json_int_t) link->visits);
 
-    if (json == NULL
-        || ngx_http_mcp_set_time(json, "created_at", link->created_at)
-           != NGX_OK
-        || ngx_http_mcp_set_time(json, "expires_at", link->expires_at)
-           != NGX_OK
-        || ngx_http_mcp_set_time(json, "last_visit", link->last_visit)
-           != NGX_OK
-        || (link->max_visits
-            && json_object_set_new(json, "max_visits",
-                                   json_integer(link->max_visits))
-               != 0)
-        || ((ngx_http_mcp_caller(r)->scopes & NGX_HTTP_MCP_SCOPE_ADMIN)
-            && json_object_set_new(json, "tenant",
-                                   json_stringn(link->tenant,
-                                                link->tenant_len))
-               != 0))
+    /* the owner, to those who see every owner's links */
+
+    if (json != NULL
+        && (ngx_http_mcp_json_time(json, "created_at", link->created_at)
+            != NGX_OK
+            || ngx_http_mcp_json_time(json, "expires_at", link->expires_at)
+               != NGX_OK
+            || ngx_http_mcp_json_time(json, "last_visit", link->last_visit)
+               != NGX_OK
+            || (link->max_visits
+                && json_object_set_new(json, "max_visits",
+                                       json_integer(link->max_visits))
+                   != 0)
+            || (ngx_http_mcp_permitted(r, NGX_HTTP_MCP_PERM_ADMIN) == NGX_OK
+                && json_object_set_new(json, "tenant",
+                                       json_stringn(link->tenant,
+                                                    link->tenant_len))
+                   != 0)))
     {
         json_decref(json);
-        return NULL;
+        json = NULL;
     }
 
     return json;
@@ -282,17 +311,20 @@ ngx_http_mcp_link_record(ngx_http_request_t *r, const char *code,
 
 
 static json_t *
-ngx_http_mcp_shorten_url(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_links_shorten(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
+    json_t                      *result;
     ngx_int_t                    rc;
     ngx_str_t                    code;
     ngx_http_mcp_call_t         *kept;
     ngx_http_mcp_error_t         refused;
     ngx_http_mcp_shorten_req_t   req;
 
-    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_WRITE) != NGX_OK) {
-        return ngx_http_mcp_forbidden("links:write");
+    if (ngx_http_mcp_links_allowed(call, NGX_HTTP_MCP_PERM_LINKS_WRITE, &result)
+        != NGX_OK)
+    {
+        return result;
     }
 
     if (json_object_get(args, "OriginalURL") == NULL
@@ -307,13 +339,12 @@ ngx_http_mcp_shorten_url(ngx_http_mcp_call_t *call, json_t *args,
     if (rc == NGX_OK && ngx_http_mcp_cluster_enabled(call->r)) {
         kept = ngx_http_mcp_cluster_keep(call);
         if (kept == NULL) {
-            return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                         "out of memory");
+            return ngx_http_mcp_rpc_nomem(err);
         }
 
         return ngx_http_mcp_cluster_deferred(
                    ngx_http_mcp_cluster_shorten(call->r, &req,
-                                                ngx_http_mcp_shortened,
+                                                ngx_http_mcp_links_replicated,
                                                 kept),
                    err);
     }
@@ -322,12 +353,14 @@ ngx_http_mcp_shorten_url(ngx_http_mcp_call_t *call, json_t *args,
         rc = ngx_http_mcp_shorten_create(call->r, &req, &code, &refused);
     }
 
-    return ngx_http_mcp_shorten_result(call, &req, &code, rc, &refused, err);
+    return ngx_http_mcp_links_shortened(call, &req, &code, rc, &refused, err);
 }
 
 
+/* shorten_url's result from how its link was stored */
+
 static json_t *
-ngx_http_mcp_shorten_result(ngx_http_mcp_call_t *call,
+ngx_http_mcp_links_shortened(ngx_http_mcp_call_t *call,
     ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, ngx_int_t rc,
     ngx_http_mcp_error_t *refused, ngx_http_mcp_error_t *err)
 {
@@ -349,7 +382,7 @@ ngx_http_mcp_shorten_result(ngx_http_mcp_call_t *call,
 /* shorten_url in a cluster, once the link's put is applied here */
 
 static ngx_int_t
-ngx_http_mcp_shortened(ngx_http_request_t *r, void *data,
+ngx_http_mcp_links_replicated(ngx_http_request_t *r, void *data,
     ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, ngx_int_t outcome)
 {
     ngx_http_mcp_call_t *call = data;
@@ -364,8 +397,8 @@ ngx_http_mcp_shortened(ngx_http_request_t *r, void *data,
     } else {
         rc = ngx_http_mcp_shorten_outcome(r, req, code, (int) outcome,
                                           &refused);
-        result = ngx_http_mcp_shorten_result(call, req, code, rc, &refused,
-                                             &err);
+        result = ngx_http_mcp_links_shortened(call, req, code, rc, &refused,
+                                              &err);
     }
 
     return ngx_http_mcp_respond(call, result, &err);
@@ -378,23 +411,22 @@ ngx_http_mcp_shortened(ngx_http_request_t *r, void *data,
  */
 
 static json_t *
-ngx_http_mcp_get_link(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_links_get(ngx_http_mcp_call_t *call, json_t *args,
     ngx_uint_t *found, ngx_http_mcp_error_t *err)
 {
-    int                   rc;
-    json_t               *record;
-    ngx_str_t             code, tenant;
-    mcp_store_link_t      link;
-    ngx_http_mcp_error_t  failed;
+    int                    rc;
+    json_t                *record;
+    ngx_str_t              code, tenant;
+    mcp_store_link_t       link;
+    ngx_http_mcp_error_t   failed;
 
     *found = 0;
 
-    if (ngx_http_mcp_arg_str(args, "code", 1, &code, err) != NGX_OK) {
-        return NULL;
-    }
-
-    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK) {
-        return ngx_http_mcp_forbidden("links:read");
+    if (ngx_http_mcp_links_code(call, args, NGX_HTTP_MCP_PERM_LINKS_READ,
+                                &code, &record, err)
+        != NGX_OK)
+    {
+        return record;
     }
 
     if (ngx_http_mcp_valid_code(&code) != NGX_OK) {
@@ -419,7 +451,7 @@ ngx_http_mcp_get_link(ngx_http_mcp_call_t *call, json_t *args,
 
     /* another tenant's link is not found, word for word */
 
-    ngx_http_mcp_links_of(call, &tenant);
+    ngx_http_mcp_links_tenant(call, &tenant);
 
     if (tenant.len
         && (link.tenant_len != tenant.len
@@ -430,73 +462,61 @@ ngx_http_mcp_get_link(ngx_http_mcp_call_t *call, json_t *args,
                                        (int) code.len, code.data);
     }
 
-    record = ngx_http_mcp_link_record(call->r, (char *) code.data, code.len,
-                                      &link);
+    record = ngx_http_mcp_links_record(call->r, (char *) code.data,
+                                       code.len, &link);
 
     mcp_store_release(call->mmcf->store);
 
-    if (record == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
-    }
+    *found = (record != NULL);
 
-    *found = 1;
-
-    return record;
+    return record ? record : ngx_http_mcp_rpc_nomem(err);
 }
 
 
+/*
+ * resolve_url and url_stats: the link's record, but for the members the
+ * tool's data names (resolve_url has no use for visits).
+ */
+
 static json_t *
-ngx_http_mcp_resolve_url(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_links_lookup(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    json_t      *record;
-    ngx_uint_t   found;
+    json_t       *record;
+    ngx_uint_t    found;
+    const char  **drop;
 
-    record = ngx_http_mcp_get_link(call, args, &found, err);
+    record = ngx_http_mcp_links_get(call, args, &found, err);
 
     if (!found) {
         return record;
     }
 
-    /* what resolving needs; url_stats has the rest */
-    json_object_del(record, "visits");
-    json_object_del(record, "last_visit");
+    for (drop = call->data; drop && *drop; drop++) {
+        json_object_del(record, *drop);
+    }
 
     return ngx_http_mcp_tool_result(record);
 }
 
 
 static json_t *
-ngx_http_mcp_url_stats(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
-{
-    json_t      *record;
-    ngx_uint_t   found;
-
-    record = ngx_http_mcp_get_link(call, args, &found, err);
-
-    return found ? ngx_http_mcp_tool_result(record) : record;
-}
-
-
-static json_t *
-ngx_http_mcp_delete_url(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_links_delete(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     int              rc;
+    json_t          *result;
     ngx_str_t        code, tenant, *kept;
     mcp_store_op_t   op;
 
-    if (ngx_http_mcp_arg_str(args, "code", 1, &code, err) != NGX_OK) {
-        return NULL;
+    if (ngx_http_mcp_links_code(call, args, NGX_HTTP_MCP_PERM_LINKS_WRITE,
+                                &code, &result, err)
+        != NGX_OK)
+    {
+        return result;
     }
 
-    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_WRITE) != NGX_OK) {
-        return ngx_http_mcp_forbidden("links:write");
-    }
-
-    ngx_http_mcp_links_of(call, &tenant);
+    ngx_http_mcp_links_tenant(call, &tenant);
 
     /* only the owner's: another tenant's link is not found */
 
@@ -505,8 +525,7 @@ ngx_http_mcp_delete_url(ngx_http_mcp_call_t *call, json_t *args,
     {
         kept = ngx_palloc(call->r->pool, sizeof(ngx_str_t));
         if (kept == NULL) {
-            return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                         "out of memory");
+            return ngx_http_mcp_rpc_nomem(err);
         }
 
         *kept = code;
@@ -518,8 +537,9 @@ ngx_http_mcp_delete_url(ngx_http_mcp_call_t *call, json_t *args,
         op.link.tenant = (char *) tenant.data;
         op.link.tenant_len = tenant.len;
 
-        return ngx_http_mcp_cluster_tool(call, &op, ngx_http_mcp_deleted,
-                                         kept, err);
+        return ngx_http_mcp_cluster_tool(call, &op,
+                                         ngx_http_mcp_links_deleted, kept,
+                                         err);
     }
 
     rc = (ngx_http_mcp_valid_code(&code) == NGX_OK)
@@ -528,14 +548,14 @@ ngx_http_mcp_delete_url(ngx_http_mcp_call_t *call, json_t *args,
                                         (char *) tenant.data, tenant.len)
          : MCP_STORE_NOTFOUND;
 
-    return ngx_http_mcp_deleted(call, &code, rc, err);
+    return ngx_http_mcp_links_deleted(call, &code, rc, err);
 }
 
 
 /* delete_url's result from how the delete went */
 
 static json_t *
-ngx_http_mcp_deleted(ngx_http_mcp_call_t *call, void *data, int rc,
+ngx_http_mcp_links_deleted(ngx_http_mcp_call_t *call, void *data, int rc,
     ngx_http_mcp_error_t *err)
 {
     ngx_str_t *code = data;
@@ -567,14 +587,14 @@ typedef struct {
     int64_t              since;
     int64_t              until;
     ngx_int_t            failed;
-} ngx_http_mcp_walk_t;
+} ngx_http_mcp_links_walk_t;
 
 
 static int
-ngx_http_mcp_walk_link(void *data, const char *code, size_t code_len,
+ngx_http_mcp_links_walk_one(void *data, const char *code, size_t code_len,
     const mcp_store_link_t *link)
 {
-    ngx_http_mcp_walk_t *w = data;
+    ngx_http_mcp_links_walk_t *w = data;
 
     u_char  *uri;
     json_t  *item;
@@ -610,7 +630,7 @@ ngx_http_mcp_walk_link(void *data, const char *code, size_t code_len,
                          "mimeType", "application/json");
 
     } else {
-        item = ngx_http_mcp_link_record(w->r, code, code_len, link);
+        item = ngx_http_mcp_links_record(w->r, code, code_len, link);
     }
 
     if (item == NULL || json_array_append_new(w->list, item) != 0) {
@@ -641,7 +661,7 @@ last:
  */
 
 static ngx_int_t
-ngx_http_mcp_walk_page(ngx_http_mcp_call_t *call, ngx_http_mcp_walk_t *w,
+ngx_http_mcp_links_page(ngx_http_mcp_call_t *call, ngx_http_mcp_links_walk_t *w,
     ngx_str_t *after, size_t limit, ngx_str_t *next)
 {
     int        rc, more;
@@ -650,12 +670,15 @@ ngx_http_mcp_walk_page(ngx_http_mcp_call_t *call, ngx_http_mcp_walk_t *w,
     ngx_str_null(&last);
     w->last = &last;
 
-    ngx_http_mcp_links_of(call, &tenant);
+    ngx_http_mcp_links_tenant(call, &tenant);
 
     rc = mcp_store_link_list_tenant(call->mmcf->store, (char *) tenant.data,
                                     tenant.len, (char *) after->data,
-                                    after->len, limit, ngx_http_mcp_walk_link,
-                                    w, &more);
+                                    after->len, limit,
+                                    ngx_http_mcp_links_walk_one, w, &more);
+
+    /* last is gone with this function */
+    w->last = NULL;
 
     if (rc != MCP_STORE_OK || w->failed) {
         return NGX_ERROR;
@@ -673,39 +696,43 @@ ngx_http_mcp_walk_page(ngx_http_mcp_call_t *call, ngx_http_mcp_walk_t *w,
 
 
 static ngx_int_t
-ngx_http_mcp_list_links(ngx_http_mcp_call_t *call, ngx_str_t *after,
+ngx_http_mcp_links_resources(ngx_http_mcp_call_t *call, ngx_str_t *after,
     size_t limit, json_t *list, ngx_str_t *next)
 {
-    ngx_http_mcp_walk_t  w;
+    ngx_http_mcp_links_walk_t  w;
 
     /* without links:read, no links among the resources */
 
-    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK) {
+    if (ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_READ)
+        != NGX_OK)
+    {
         ngx_str_null(next);
         return NGX_OK;
     }
 
-    ngx_memzero(&w, sizeof(ngx_http_mcp_walk_t));
+    ngx_memzero(&w, sizeof(ngx_http_mcp_links_walk_t));
 
     w.r = call->r;
     w.list = list;
     w.resources = 1;
 
-    return ngx_http_mcp_walk_page(call, &w, after, limit, next);
+    return ngx_http_mcp_links_page(call, &w, after, limit, next);
 }
 
 
 static json_t *
-ngx_http_mcp_list_urls(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_links_list(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    json_t               *result, *limit;
-    ngx_str_t             after, next, cursor;
-    json_int_t            n;
-    ngx_http_mcp_walk_t   w;
+    json_t                     *result, *limit;
+    ngx_str_t                   after, next;
+    json_int_t                  n;
+    ngx_http_mcp_links_walk_t   w;
 
-    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK) {
-        return ngx_http_mcp_forbidden("links:read");
+    if (ngx_http_mcp_links_allowed(call, NGX_HTTP_MCP_PERM_LINKS_READ, &result)
+        != NGX_OK)
+    {
+        return result;
     }
 
     limit = json_object_get(args, "limit");
@@ -727,35 +754,26 @@ ngx_http_mcp_list_urls(ngx_http_mcp_call_t *call, json_t *args,
                                        "nextCursor of an earlier page");
     }
 
-    ngx_memzero(&w, sizeof(ngx_http_mcp_walk_t));
+    ngx_memzero(&w, sizeof(ngx_http_mcp_links_walk_t));
 
     w.r = call->r;
     w.list = json_array();
 
     result = json_pack("{s:o}", "links", w.list);
     if (result == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
-    if (ngx_http_mcp_walk_page(call, &w, &after, (size_t) n, &next)
+    if (ngx_http_mcp_links_page(call, &w, &after, (size_t) n, &next)
         != NGX_OK)
     {
         json_decref(result);
         return ngx_http_mcp_tool_error("the store failed to list links");
     }
 
-    if (next.len
-        && (ngx_http_mcp_cursor_encode(call->r->pool, &next, &cursor)
-            != NGX_OK
-            || json_object_set_new(result, "nextCursor",
-                                   json_stringn((char *) cursor.data,
-                                                cursor.len))
-               != 0))
-    {
+    if (ngx_http_mcp_next_cursor(call->r->pool, result, &next) != NGX_OK) {
         json_decref(result);
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     return ngx_http_mcp_tool_result(result);
@@ -763,7 +781,7 @@ ngx_http_mcp_list_urls(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_read_link(ngx_http_mcp_call_t *call, json_t *params,
+ngx_http_mcp_links_read(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
     char        *text;
@@ -773,21 +791,18 @@ ngx_http_mcp_read_link(ngx_http_mcp_call_t *call, json_t *params,
 
     (void) ngx_http_mcp_arg_str(params, "uri", 1, &uri, err);
 
-    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_REQUEST,
-                                     "Forbidden: this API key lacks the "
-                                     "scope \"links:read\"");
+    if (ngx_http_mcp_links_readable(call, err) != NGX_OK) {
+        return NULL;
     }
 
     args = json_pack("{s:s%}", "code",
                      uri.data + sizeof(NGX_HTTP_MCP_LINK_SCHEME) - 1,
                      uri.len - (sizeof(NGX_HTTP_MCP_LINK_SCHEME) - 1));
     if (args == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
-    record = ngx_http_mcp_get_link(call, args, &found, err);
+    record = ngx_http_mcp_links_get(call, args, &found, err);
 
     json_decref(args);
 
@@ -802,8 +817,7 @@ ngx_http_mcp_read_link(ngx_http_mcp_call_t *call, json_t *params,
     json_decref(record);
 
     if (text == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     result = json_pack("{s:[{s:s%, s:s, s:s}]}", "contents",
@@ -816,20 +830,18 @@ ngx_http_mcp_read_link(ngx_http_mcp_call_t *call, json_t *params,
 
 
 static json_t *
-ngx_http_mcp_summarize_links(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_links_summarize(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    char                 *text;
-    json_t               *result;
-    ngx_str_t             since, until, after, next;
-    ngx_http_mcp_walk_t   w;
+    char                       *text;
+    json_t                     *result;
+    ngx_str_t                   since, until, after, next;
+    ngx_http_mcp_links_walk_t   w;
 
-    ngx_memzero(&w, sizeof(ngx_http_mcp_walk_t));
+    ngx_memzero(&w, sizeof(ngx_http_mcp_links_walk_t));
 
-    if (ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_REQUEST,
-                                     "Forbidden: this API key lacks the "
-                                     "scope \"links:read\"");
+    if (ngx_http_mcp_links_readable(call, err) != NGX_OK) {
+        return NULL;
     }
 
     if (ngx_http_mcp_arg_str(args, "since", 0, &since, err) != NGX_OK
@@ -853,7 +865,7 @@ ngx_http_mcp_summarize_links(ngx_http_mcp_call_t *call, json_t *args,
     ngx_str_null(&after);
 
     if (w.list == NULL
-        || ngx_http_mcp_walk_page(call, &w, &after, 200, &next) != NGX_OK)
+        || ngx_http_mcp_links_page(call, &w, &after, 200, &next) != NGX_OK)
     {
         json_decref(w.list);
         return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
@@ -864,8 +876,7 @@ ngx_http_mcp_summarize_links(ngx_http_mcp_call_t *call, json_t *args,
     json_decref(w.list);
 
     if (text == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     result = json_pack("{s:s, s:[{s:s, s:{s:s, s:s+}}]}",
@@ -886,29 +897,30 @@ ngx_http_mcp_summarize_links(ngx_http_mcp_call_t *call, json_t *args,
  */
 
 static ngx_int_t
-ngx_http_mcp_complete_code(ngx_http_mcp_call_t *call, json_t *ref,
+ngx_http_mcp_links_complete(ngx_http_mcp_call_t *call, json_t *ref,
     ngx_str_t *name, ngx_str_t *value, json_t *values)
 {
-    int                  rc;
-    size_t               i;
-    json_t              *item;
-    ngx_str_t            tenant;
-    const char          *uri;
-    ngx_http_mcp_walk_t  w;
+    int                         rc;
+    size_t                      i;
+    json_t                     *item;
+    ngx_str_t                   tenant;
+    const char                 *uri;
+    ngx_http_mcp_links_walk_t   w;
 
     uri = json_string_value(json_object_get(ref, "uri"));
 
     if (uri == NULL
         || ngx_strcmp(uri, NGX_HTTP_MCP_LINK_SCHEME "{code}") != 0
         || name->len != 4 || ngx_strncmp(name->data, "code", 4) != 0
-        || ngx_http_mcp_may(call, NGX_HTTP_MCP_SCOPE_LINKS_READ) != NGX_OK)
+        || ngx_http_mcp_permitted(call->r, NGX_HTTP_MCP_PERM_LINKS_READ)
+           != NGX_OK)
     {
         return NGX_OK;
     }
 
-    ngx_http_mcp_links_of(call, &tenant);
+    ngx_http_mcp_links_tenant(call, &tenant);
 
-    ngx_memzero(&w, sizeof(ngx_http_mcp_walk_t));
+    ngx_memzero(&w, sizeof(ngx_http_mcp_links_walk_t));
 
     w.r = call->r;
     w.list = json_array();
@@ -918,8 +930,8 @@ ngx_http_mcp_complete_code(ngx_http_mcp_call_t *call, json_t *ref,
 
     rc = mcp_store_link_prefix_tenant(call->mmcf->store, (char *) tenant.data,
                                       tenant.len, (char *) value->data,
-                                      value->len, 100, ngx_http_mcp_walk_link,
-                                      &w, NULL);
+                                      value->len, 100,
+                                      ngx_http_mcp_links_walk_one, &w, NULL);
 
     if (rc == MCP_STORE_OK && !w.failed) {
         json_array_foreach(w.list, i, item) {

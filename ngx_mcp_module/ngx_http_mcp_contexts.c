@@ -19,21 +19,15 @@
 #define NGX_HTTP_MCP_SEARCH_MAX       100
 
 
-static json_t *ngx_http_mcp_context_append(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_context_window(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_context_search(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_context_list(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_context_clear(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_context_read(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
+static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_append;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_window;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_search;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_list;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_clear;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_read;
 
 
-static const char  *ngx_http_mcp_roles[] = {
+static const char  *ngx_http_mcp_contexts_roles[] = {
     "system", "user", "assistant", "tool", NULL
 };
 
@@ -54,7 +48,7 @@ static const char  *ngx_http_mcp_roles[] = {
     "\"required\": [\"role\", \"content\"]}"
 
 
-static ngx_http_mcp_tool_t  ngx_http_mcp_context_tools[] = {
+static ngx_http_mcp_tool_t  ngx_http_mcp_contexts_tools[] = {
 
     { "context_append", "Append to a conversation",
       "Appends a message (role system, user, assistant or tool) to a "
@@ -78,7 +72,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_context_tools[] = {
       "\"required\": [\"context_id\", \"message_id\", \"total_tokens\"]}",
       "{\"readOnlyHint\": false, \"destructiveHint\": false, "
       "\"idempotentHint\": false, \"openWorldHint\": false}",
-      ngx_http_mcp_context_append },
+      ngx_http_mcp_contexts_append, NULL },
 
     { "context_window", "Conversation window within a budget",
       "Returns the messages of a context to send to a model within "
@@ -101,7 +95,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_context_tools[] = {
       "\"dropped\", \"summary\"]}",
       "{\"readOnlyHint\": false, \"destructiveHint\": false, "
       "\"idempotentHint\": true, \"openWorldHint\": false}",
-      ngx_http_mcp_context_window },
+      ngx_http_mcp_contexts_window, NULL },
 
     { "context_search", "Search conversations",
       "Ranks messages by relevance to query (BM25), in one context or in "
@@ -122,7 +116,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_context_tools[] = {
         "\"score\": {\"type\": \"number\"}}}}},"
       "\"required\": [\"results\"]}",
       "{\"readOnlyHint\": true, \"openWorldHint\": false}",
-      ngx_http_mcp_context_search },
+      ngx_http_mcp_contexts_search, NULL },
 
     { "context_list", "List conversations",
       "Lists the contexts of the namespace with their sizes, 50 a page.",
@@ -133,7 +127,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_context_tools[] = {
       "\"array\", \"items\": {\"type\": \"object\"}}, \"nextCursor\": "
       "{\"type\": \"string\"}}, \"required\": [\"contexts\"]}",
       "{\"readOnlyHint\": true, \"openWorldHint\": false}",
-      ngx_http_mcp_context_list },
+      ngx_http_mcp_contexts_list, NULL },
 
     { "context_clear", "Delete a conversation",
       "Deletes a context with all its messages and its summary. A very "
@@ -146,26 +140,26 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_context_tools[] = {
       "\"required\": [\"context_id\", \"cleared\"]}",
       "{\"readOnlyHint\": false, \"destructiveHint\": true, "
       "\"idempotentHint\": true, \"openWorldHint\": false}",
-      ngx_http_mcp_context_clear },
+      ngx_http_mcp_contexts_clear, NULL },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_tool
 };
 
 
-static ngx_http_mcp_resource_t  ngx_http_mcp_context_templates[] = {
+static ngx_http_mcp_resource_t  ngx_http_mcp_contexts_templates[] = {
 
     { NGX_HTTP_MCP_CONTEXT_SCHEME "{id}", "context", "Conversation context",
       "A conversation context (shared namespace) with its messages",
-      "application/json", ngx_http_mcp_context_read },
+      "application/json", ngx_http_mcp_contexts_read, NULL },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_resource
 };
 
 
-ngx_http_mcp_provider_t  ngx_http_mcp_context_provider = {
-    ngx_http_mcp_context_tools,
+ngx_http_mcp_provider_t  ngx_http_mcp_contexts_provider = {
+    ngx_http_mcp_contexts_tools,
     NULL,
-    ngx_http_mcp_context_templates,
+    ngx_http_mcp_contexts_templates,
     NULL,
     NULL,
     NULL
@@ -180,7 +174,7 @@ typedef struct {
     ngx_str_t             id;
     json_t               *list;
     ngx_uint_t            failed;
-} ngx_http_mcp_ctx_t;
+} ngx_http_mcp_contexts_t;
 
 
 /*
@@ -189,13 +183,13 @@ typedef struct {
  */
 
 static ngx_int_t
-ngx_http_mcp_ctx_begin(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_uint_t need_id, unsigned flags, ngx_http_mcp_ctx_t *c,
+ngx_http_mcp_contexts_begin(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_uint_t need_id, unsigned flags, ngx_http_mcp_contexts_t *c,
     json_t **result, ngx_http_mcp_error_t *err)
 {
     int  rc;
 
-    ngx_memzero(c, sizeof(ngx_http_mcp_ctx_t));
+    ngx_memzero(c, sizeof(ngx_http_mcp_contexts_t));
     c->call = call;
 
     if (ngx_http_mcp_scope(call, args, &c->scope, result) != NGX_OK) {
@@ -217,8 +211,7 @@ ngx_http_mcp_ctx_begin(ngx_http_mcp_call_t *call, json_t *args,
 
     c->list = json_array();
     if (c->list == NULL) {
-        *result = ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                        "out of memory");
+        *result = ngx_http_mcp_rpc_nomem(err);
         return NGX_DECLINED;
     }
 
@@ -237,7 +230,8 @@ ngx_http_mcp_ctx_begin(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_ctx_end(ngx_http_mcp_ctx_t *c, int rc, json_t *structured)
+ngx_http_mcp_contexts_end(ngx_http_mcp_contexts_t *c, int rc,
+    json_t *structured)
 {
     if (structured != NULL && mcp_store_txn_truncated(c->txn)
         && json_object_set_new(structured, "truncated", json_true()) != 0)
@@ -256,12 +250,12 @@ ngx_http_mcp_ctx_end(ngx_http_mcp_ctx_t *c, int rc, json_t *structured)
 
 
 static json_t *
-ngx_http_mcp_message_json(const mcp_store_message_t *m)
+ngx_http_mcp_contexts_message_json(const mcp_store_message_t *m)
 {
     json_t  *json;
 
     json = json_pack("{s:s, s:s%, s:I}", "role",
-                     ngx_http_mcp_roles[m->role & 3],
+                     ngx_http_mcp_contexts_roles[m->role & 3],
                      "content", m->content, m->content_len,
                      "message_id", (json_int_t) m->seq);
 
@@ -282,7 +276,7 @@ ngx_http_mcp_message_json(const mcp_store_message_t *m)
  */
 
 static int64_t
-ngx_http_mcp_context_ttl(ngx_http_mcp_loc_conf_t *mlcf,
+ngx_http_mcp_contexts_ttl(ngx_http_mcp_loc_conf_t *mlcf,
     mcp_store_scope_t *sc)
 {
     ngx_uint_t           i;
@@ -305,17 +299,17 @@ ngx_http_mcp_context_ttl(ngx_http_mcp_loc_conf_t *mlcf,
 
 
 static json_t *
-ngx_http_mcp_context_append(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_contexts_append(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                   rc;
-    json_t               *v, *result;
-    int64_t               ttl;
-    ngx_str_t             role, content;
-    ngx_uint_t            i;
-    ngx_http_mcp_ctx_t    c;
-    mcp_store_message_t   m;
-    mcp_store_context_t   ctx;
+    int                       rc;
+    json_t                   *v, *result;
+    int64_t                   ttl;
+    ngx_str_t                 role, content;
+    ngx_uint_t                i;
+    ngx_http_mcp_contexts_t   c;
+    mcp_store_message_t       m;
+    mcp_store_context_t       ctx;
 
     result = NULL;
 
@@ -325,15 +319,17 @@ ngx_http_mcp_context_append(ngx_http_mcp_call_t *call, json_t *args,
         return ngx_http_mcp_tool_error("%s", err->message);
     }
 
-    for (i = 0; ngx_http_mcp_roles[i]; i++) {
-        if (ngx_strlen(ngx_http_mcp_roles[i]) == role.len
-            && ngx_strncmp(ngx_http_mcp_roles[i], role.data, role.len) == 0)
+    for (i = 0; ngx_http_mcp_contexts_roles[i]; i++) {
+        if (ngx_strlen(ngx_http_mcp_contexts_roles[i]) == role.len
+            && ngx_strncmp(ngx_http_mcp_contexts_roles[i], role.data,
+                           role.len)
+               == 0)
         {
             break;
         }
     }
 
-    if (ngx_http_mcp_roles[i] == NULL) {
+    if (ngx_http_mcp_contexts_roles[i] == NULL) {
         return ngx_http_mcp_tool_error("role must be system, user, "
                                        "assistant or tool");
     }
@@ -362,14 +358,14 @@ ngx_http_mcp_context_append(ngx_http_mcp_call_t *call, json_t *args,
         return ngx_http_mcp_tool_error("pinned must be true or false");
     }
 
-    if (ngx_http_mcp_ctx_begin(call, args, 1, 0, &c, &result, err)
+    if (ngx_http_mcp_contexts_begin(call, args, 1, 0, &c, &result, err)
         != NGX_OK)
     {
         return result;
     }
 
     if (ttl == 0) {
-        ttl = ngx_http_mcp_context_ttl(call->mlcf, &c.scope);
+        ttl = ngx_http_mcp_contexts_ttl(call->mlcf, &c.scope);
     }
 
     ngx_memzero(&m, sizeof(mcp_store_message_t));
@@ -389,31 +385,34 @@ ngx_http_mcp_context_append(ngx_http_mcp_call_t *call, json_t *args,
                                        MCP_STORE_MESSAGES_MAX);
     }
 
-    return ngx_http_mcp_ctx_end(&c, rc,
-                                rc != MCP_STORE_OK ? NULL
-                                : json_pack("{s:s%, s:I, s:I, s:I, s:I}",
-                                            "context_id", c.id.data, c.id.len,
-                                            "message_id", (json_int_t) m.seq,
-                                            "tokens", (json_int_t) m.tokens,
-                                            "total_tokens",
-                                            (json_int_t) ctx.tokens,
-                                            "messages",
-                                            (json_int_t) ctx.nmessages));
+    return ngx_http_mcp_contexts_end(&c, rc,
+                                     rc != MCP_STORE_OK ? NULL
+                                     : json_pack("{s:s%, s:I, s:I, s:I, s:I}",
+                                                 "context_id", c.id.data,
+                                                 c.id.len,
+                                                 "message_id",
+                                                 (json_int_t) m.seq,
+                                                 "tokens",
+                                                 (json_int_t) m.tokens,
+                                                 "total_tokens",
+                                                 (json_int_t) ctx.tokens,
+                                                 "messages",
+                                                 (json_int_t) ctx.nmessages));
 }
 
 
 static json_t *
-ngx_http_mcp_context_window(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_contexts_window(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                   rc;
-    json_t               *v, *result, *summary, *msg;
-    size_t                i;
-    json_int_t            max;
-    ngx_str_t             query;
-    ngx_http_mcp_ctx_t    c;
-    mcp_store_context_t   ctx;
-    mcp_store_window_t    w;
+    int                       rc;
+    json_t                   *v, *result, *summary, *msg;
+    size_t                    i;
+    json_int_t                max;
+    ngx_str_t                 query;
+    ngx_http_mcp_contexts_t   c;
+    mcp_store_context_t       ctx;
+    mcp_store_window_t        w;
 
     result = NULL;
 
@@ -429,7 +428,7 @@ ngx_http_mcp_context_window(ngx_http_mcp_call_t *call, json_t *args,
         return ngx_http_mcp_tool_error("%s", err->message);
     }
 
-    if (ngx_http_mcp_ctx_begin(call, args, 1, 0, &c, &result, err)
+    if (ngx_http_mcp_contexts_begin(call, args, 1, 0, &c, &result, err)
         != NGX_OK)
     {
         return result;
@@ -489,7 +488,7 @@ ngx_http_mcp_context_window(ngx_http_mcp_call_t *call, json_t *args,
 
         if (i < w.nmessages
             && json_array_append_new(c.list,
-                                     ngx_http_mcp_message_json(
+                                     ngx_http_mcp_contexts_message_json(
                                          &w.messages[i]))
                != 0)
         {
@@ -498,25 +497,28 @@ ngx_http_mcp_context_window(ngx_http_mcp_call_t *call, json_t *args,
         }
     }
 
-    return ngx_http_mcp_ctx_end(&c, rc,
-                                rc != MCP_STORE_OK ? NULL
-                                : json_pack("{s:O, s:I, s:I, s:I, s:o}",
-                                            "messages", c.list,
-                                            "tokens_used",
-                                            (json_int_t) w.tokens_used,
-                                            "max_tokens", max,
-                                            "dropped",
-                                            (json_int_t) w.dropped,
-                                            "summary", summary));
+    return ngx_http_mcp_contexts_end(&c, rc,
+                                     rc != MCP_STORE_OK ? NULL
+                                     : json_pack("{s:O, s:I, s:I, s:I, s:o}",
+                                                 "messages", c.list,
+                                                 "tokens_used",
+                                                 (json_int_t) w.tokens_used,
+                                                 "max_tokens", max,
+                                                 "dropped",
+                                                 (json_int_t) w.dropped,
+                                                 "summary", summary));
 }
 
 
-static int
-ngx_http_mcp_add_message(void *data, const mcp_store_message_t *m)
-{
-    ngx_http_mcp_ctx_t *c = data;
+/*
+ * A walk's item: json (stolen) into the list.  0, or 1 (stop the walk)
+ * when out of memory.
+ */
 
-    if (json_array_append_new(c->list, ngx_http_mcp_message_json(m)) != 0) {
+static int
+ngx_http_mcp_contexts_keep(ngx_http_mcp_contexts_t *c, json_t *json)
+{
+    if (json_array_append_new(c->list, json) != 0) {
         c->failed = 1;
         return 1;
     }
@@ -525,26 +527,36 @@ ngx_http_mcp_add_message(void *data, const mcp_store_message_t *m)
 }
 
 
-/* context_search reads one message from a hit's seq: the first */
 static int
-ngx_http_mcp_add_first_message(void *data, const mcp_store_message_t *m)
+ngx_http_mcp_contexts_add_message(void *data, const mcp_store_message_t *m)
 {
-    (void) ngx_http_mcp_add_message(data, m);
+    return ngx_http_mcp_contexts_keep(data,
+                                      ngx_http_mcp_contexts_message_json(m));
+}
+
+
+/* context_search reads one message from a hit's seq: the first */
+
+static int
+ngx_http_mcp_contexts_add_first_message(void *data,
+    const mcp_store_message_t *m)
+{
+    (void) ngx_http_mcp_contexts_add_message(data, m);
 
     return 1;
 }
 
 
 static json_t *
-ngx_http_mcp_context_search(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_contexts_search(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                   rc;
-    json_t               *v, *result, *item;
-    size_t                i, nhits, total, limit, before;
-    ngx_str_t             query;
-    mcp_store_hit_t      *hits;
-    ngx_http_mcp_ctx_t    c;
+    int                       rc;
+    json_t                   *v, *result, *item;
+    size_t                    i, nhits, total, limit, before;
+    ngx_str_t                 query;
+    mcp_store_hit_t          *hits;
+    ngx_http_mcp_contexts_t   c;
 
     result = NULL;
 
@@ -566,12 +578,11 @@ ngx_http_mcp_context_search(ngx_http_mcp_call_t *call, json_t *args,
 
     hits = ngx_palloc(call->r->pool, limit * sizeof(mcp_store_hit_t));
     if (hits == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
-    if (ngx_http_mcp_ctx_begin(call, args, 0, MCP_STORE_RDONLY, &c, &result,
-                               err)
+    if (ngx_http_mcp_contexts_begin(call, args, 0, MCP_STORE_RDONLY, &c,
+                                    &result, err)
         != NGX_OK)
     {
         return result;
@@ -590,7 +601,8 @@ ngx_http_mcp_context_search(ngx_http_mcp_call_t *call, json_t *args,
 
         rc = mcp_store_message_list(c.txn, &c.scope, hits[i].doc,
                                     hits[i].doc_len, hits[i].seq, 0,
-                                    ngx_http_mcp_add_first_message, &c);
+                                    ngx_http_mcp_contexts_add_first_message,
+                                    &c);
 
         item = json_array_get(c.list, before);
 
@@ -605,53 +617,43 @@ ngx_http_mcp_context_search(ngx_http_mcp_call_t *call, json_t *args,
         }
     }
 
-    return ngx_http_mcp_ctx_end(&c, rc,
-                                rc != MCP_STORE_OK ? NULL
-                                : json_pack("{s:O}", "results", c.list));
+    return ngx_http_mcp_contexts_end(&c, rc,
+                                     rc != MCP_STORE_OK ? NULL
+                                     : json_pack("{s:O}", "results", c.list));
 }
 
 
 static int
-ngx_http_mcp_add_context(void *data, const mcp_store_context_t *ctx)
+ngx_http_mcp_contexts_add(void *data, const mcp_store_context_t *ctx)
 {
-    ngx_http_mcp_ctx_t *c = data;
-
-    u_char   buf[NGX_HTTP_MCP_TIME_LEN], *end;
     json_t  *json;
 
     json = json_pack("{s:s%, s:I, s:I}", "context_id", ctx->id, ctx->id_len,
                      "messages", (json_int_t) ctx->nmessages,
                      "tokens", (json_int_t) ctx->tokens);
 
-    if (json != NULL && ctx->updated_at) {
-        end = ngx_http_mcp_format_time(ctx->updated_at, buf);
-        json_object_set_new(json, "updated_at",
-                            json_stringn((char *) buf, end - buf));
+    if (json != NULL
+        && (ngx_http_mcp_json_time(json, "updated_at", ctx->updated_at)
+            != NGX_OK
+            || ngx_http_mcp_json_time(json, "expires_at", ctx->expires_at)
+               != NGX_OK))
+    {
+        json_decref(json);
+        json = NULL;
     }
 
-    if (json != NULL && ctx->expires_at) {
-        end = ngx_http_mcp_format_time(ctx->expires_at, buf);
-        json_object_set_new(json, "expires_at",
-                            json_stringn((char *) buf, end - buf));
-    }
-
-    if (json == NULL || json_array_append_new(c->list, json) != 0) {
-        c->failed = 1;
-        return 1;
-    }
-
-    return 0;
+    return ngx_http_mcp_contexts_keep(data, json);
 }
 
 
 static json_t *
-ngx_http_mcp_context_list(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_contexts_list(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                  rc, more;
-    json_t              *result, *structured, *last;
-    ngx_str_t            after, next, cursor;
-    ngx_http_mcp_ctx_t   c;
+    int                       rc, more;
+    json_t                   *result, *structured, *last;
+    ngx_str_t                 after, next;
+    ngx_http_mcp_contexts_t   c;
 
     result = NULL;
 
@@ -662,8 +664,8 @@ ngx_http_mcp_context_list(ngx_http_mcp_call_t *call, json_t *args,
                                        "nextCursor of an earlier page");
     }
 
-    if (ngx_http_mcp_ctx_begin(call, args, 0, MCP_STORE_RDONLY, &c, &result,
-                               err)
+    if (ngx_http_mcp_contexts_begin(call, args, 0, MCP_STORE_RDONLY, &c,
+                                    &result, err)
         != NGX_OK)
     {
         return result;
@@ -671,7 +673,7 @@ ngx_http_mcp_context_list(ngx_http_mcp_call_t *call, json_t *args,
 
     rc = mcp_store_context_list(c.txn, &c.scope, (char *) after.data,
                                 after.len, NGX_HTTP_MCP_PAGE,
-                                ngx_http_mcp_add_context, &c, &more);
+                                ngx_http_mcp_contexts_add, &c, &more);
 
     structured = (rc == MCP_STORE_OK)
                  ? json_pack("{s:O}", "contexts", c.list) : NULL;
@@ -682,32 +684,28 @@ ngx_http_mcp_context_list(ngx_http_mcp_call_t *call, json_t *args,
                                                             "context_id"));
         next.len = json_string_length(json_object_get(last, "context_id"));
 
-        if (ngx_http_mcp_cursor_encode(call->r->pool, &next, &cursor)
-            != NGX_OK
-            || json_object_set_new(structured, "nextCursor",
-                                   json_stringn((char *) cursor.data,
-                                                cursor.len))
-               != 0)
+        if (ngx_http_mcp_next_cursor(call->r->pool, structured, &next)
+            != NGX_OK)
         {
             c.failed = 1;
         }
     }
 
-    return ngx_http_mcp_ctx_end(&c, rc, structured);
+    return ngx_http_mcp_contexts_end(&c, rc, structured);
 }
 
 
 static json_t *
-ngx_http_mcp_context_clear(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_contexts_clear(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                  rc;
-    json_t              *result;
-    ngx_http_mcp_ctx_t   c;
+    int                       rc;
+    json_t                   *result;
+    ngx_http_mcp_contexts_t   c;
 
     result = NULL;
 
-    if (ngx_http_mcp_ctx_begin(call, args, 1, 0, &c, &result, err)
+    if (ngx_http_mcp_contexts_begin(call, args, 1, 0, &c, &result, err)
         != NGX_OK)
     {
         return result;
@@ -722,12 +720,13 @@ ngx_http_mcp_context_clear(ngx_http_mcp_call_t *call, json_t *args,
                                        (int) c.id.len, c.id.data);
     }
 
-    return ngx_http_mcp_ctx_end(&c, rc,
-                                rc != MCP_STORE_OK ? NULL
-                                : json_pack("{s:s%, s:b}", "context_id",
-                                            c.id.data, c.id.len,
-                                            "cleared",
-                                            !mcp_store_txn_truncated(c.txn)));
+    return ngx_http_mcp_contexts_end(&c, rc,
+                                     rc != MCP_STORE_OK ? NULL
+                                     : json_pack("{s:s%, s:b}", "context_id",
+                                                 c.id.data, c.id.len,
+                                                 "cleared",
+                                                 !mcp_store_txn_truncated(
+                                                     c.txn)));
 }
 
 
@@ -736,15 +735,15 @@ ngx_http_mcp_context_clear(ngx_http_mcp_call_t *call, json_t *args,
  */
 
 static json_t *
-ngx_http_mcp_context_read(ngx_http_mcp_call_t *call, json_t *params,
+ngx_http_mcp_contexts_read(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    int                   rc;
-    char                 *text;
-    json_t               *args, *result, *json;
-    ngx_str_t             uri;
-    ngx_http_mcp_ctx_t    c;
-    mcp_store_context_t   ctx;
+    int                       rc;
+    char                     *text;
+    json_t                   *args, *result, *json;
+    ngx_str_t                 uri;
+    ngx_http_mcp_contexts_t   c;
+    mcp_store_context_t       ctx;
 
     result = NULL;
 
@@ -754,14 +753,13 @@ ngx_http_mcp_context_read(ngx_http_mcp_call_t *call, json_t *params,
                      uri.data + sizeof(NGX_HTTP_MCP_CONTEXT_SCHEME) - 1,
                      uri.len - (sizeof(NGX_HTTP_MCP_CONTEXT_SCHEME) - 1));
     if (args == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     ngx_http_mcp_json_cleanup(call->r->pool, args);
 
-    if (ngx_http_mcp_ctx_begin(call, args, 1, MCP_STORE_RDONLY, &c, &result,
-                               err)
+    if (ngx_http_mcp_contexts_begin(call, args, 1, MCP_STORE_RDONLY, &c,
+                                    &result, err)
         != NGX_OK)
     {
         json_decref(result);
@@ -773,8 +771,8 @@ ngx_http_mcp_context_read(ngx_http_mcp_call_t *call, json_t *params,
 
     if (rc == MCP_STORE_OK) {
         rc = mcp_store_message_list(c.txn, &c.scope, (char *) c.id.data,
-                                    c.id.len, 1, 0, ngx_http_mcp_add_message,
-                                    &c);
+                                    c.id.len, 1, 0,
+                                    ngx_http_mcp_contexts_add_message, &c);
     }
 
     json = NULL;
@@ -802,8 +800,7 @@ ngx_http_mcp_context_read(ngx_http_mcp_call_t *call, json_t *params,
     json_decref(json);
 
     if (text == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     result = json_pack("{s:[{s:s%, s:s, s:s}]}", "contents",

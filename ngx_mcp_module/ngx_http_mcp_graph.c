@@ -17,6 +17,9 @@
 #define NGX_HTTP_MCP_GRAPH_URI     "memory://knowledge-graph"
 
 
+typedef struct ngx_http_mcp_graph_op_s  ngx_http_mcp_graph_op_t;
+
+
 /* One tool call on the graph: its scope, transaction and results. */
 typedef struct {
     ngx_http_mcp_call_t       *call;
@@ -28,29 +31,110 @@ typedef struct {
     json_t                    *names;     /* entities in the result, a set */
     int64_t                    now;
     ngx_uint_t                 failed;
+    ngx_http_mcp_graph_op_t   *op;        /* of a batch */
+    json_t                    *added;     /* what a batch added */
 } ngx_http_mcp_graph_t;
 
 
-static json_t *ngx_http_mcp_create_entities(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_create_relations(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_add_observations(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_delete_entities(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_delete_observations(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_delete_relations(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_read_graph(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_open_nodes(ngx_http_mcp_call_t *call,
-    json_t *args, ngx_http_mcp_error_t *err);
-static json_t *ngx_http_mcp_read_graph_resource(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
+/* A tool that takes a batch (ngx_http_mcp_graph_batch_call()). */
+struct ngx_http_mcp_graph_op_s {
+    const char                *batch;     /* the array of args */
+    const char                *texts;     /* the array of an item */
+    unsigned                   flags;     /* of the transaction */
+    ngx_uint_t                 add;       /* adds, rather than deletes */
+    const char                *added;     /* the result's list of it */
+    const char                *message;   /* the result of a deletion */
+
+    /* NGX_OK, or NGX_DECLINED with a tool error in *result */
+    ngx_int_t                (*check)(ngx_http_mcp_graph_op_t *op,
+                                  json_t *item, size_t i, json_t **result);
+    int                      (*apply)(ngx_http_mcp_graph_t *g, json_t *item);
+    /* the result, or NULL for ngx_http_mcp_graph_batch_done() */
+    json_t                  *(*done)(ngx_http_mcp_graph_t *g, int rc,
+                                  json_t *item);
+};
+
+
+static ngx_http_mcp_handler_fn  ngx_http_mcp_graph_batch_call;
+static ngx_int_t ngx_http_mcp_graph_check_entity(ngx_http_mcp_graph_op_t *op,
+    json_t *item, size_t i, json_t **result);
+static int ngx_http_mcp_graph_create_entity(ngx_http_mcp_graph_t *g,
+    json_t *item);
+static json_t *ngx_http_mcp_graph_batch_done(ngx_http_mcp_graph_t *g,
+    int rc, json_t *item);
+static ngx_int_t ngx_http_mcp_graph_check_relation(
+    ngx_http_mcp_graph_op_t *op, json_t *item, size_t i, json_t **result);
+static int ngx_http_mcp_graph_apply_relation(ngx_http_mcp_graph_t *g,
+    json_t *item);
+static ngx_int_t ngx_http_mcp_graph_check_observations(
+    ngx_http_mcp_graph_op_t *op, json_t *item, size_t i, json_t **result);
+static int ngx_http_mcp_graph_apply_observations(ngx_http_mcp_graph_t *g,
+    json_t *item);
+static json_t *ngx_http_mcp_graph_observations_done(ngx_http_mcp_graph_t *g,
+    int rc, json_t *item);
+static ngx_int_t ngx_http_mcp_graph_check_name(ngx_http_mcp_graph_op_t *op,
+    json_t *item, size_t i, json_t **result);
+static int ngx_http_mcp_graph_delete_entity(ngx_http_mcp_graph_t *g,
+    json_t *name);
+static int ngx_http_mcp_graph_open_node(ngx_http_mcp_graph_t *g,
+    json_t *name);
+static json_t *ngx_http_mcp_graph_opened_done(ngx_http_mcp_graph_t *g,
+    int rc, json_t *item);
+static ngx_http_mcp_handler_fn  ngx_http_mcp_graph_read_graph;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_graph_search_nodes;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_graph_resource;
+
+
+/* the tools that take a batch, as ngx_http_mcp_graph_batch_call() runs
+ * them */
+
+static ngx_http_mcp_graph_op_t  ngx_http_mcp_graph_create_entities = {
+    "entities", NULL, 0, 1, "entities", NULL,
+    ngx_http_mcp_graph_check_entity, ngx_http_mcp_graph_create_entity, NULL
+};
+
+
+static ngx_http_mcp_graph_op_t  ngx_http_mcp_graph_create_relations = {
+    "relations", NULL, 0, 1, "relations", NULL,
+    ngx_http_mcp_graph_check_relation, ngx_http_mcp_graph_apply_relation,
+    NULL
+};
+
+
+static ngx_http_mcp_graph_op_t  ngx_http_mcp_graph_delete_relations = {
+    "relations", NULL, 0, 0, NULL, "Relations deleted successfully",
+    ngx_http_mcp_graph_check_relation, ngx_http_mcp_graph_apply_relation,
+    NULL
+};
+
+
+static ngx_http_mcp_graph_op_t  ngx_http_mcp_graph_add_observations = {
+    "observations", "contents", 0, 1, "results", NULL,
+    ngx_http_mcp_graph_check_observations,
+    ngx_http_mcp_graph_apply_observations,
+    ngx_http_mcp_graph_observations_done
+};
+
+
+static ngx_http_mcp_graph_op_t  ngx_http_mcp_graph_delete_observations = {
+    "deletions", "observations", 0, 0, NULL,
+    "Observations deleted successfully",
+    ngx_http_mcp_graph_check_observations,
+    ngx_http_mcp_graph_apply_observations,
+    NULL
+};
+
+
+static ngx_http_mcp_graph_op_t  ngx_http_mcp_graph_delete_entities = {
+    "entityNames", NULL, 0, 0, NULL, "Entities deleted successfully",
+    ngx_http_mcp_graph_check_name, ngx_http_mcp_graph_delete_entity, NULL
+};
+
+
+static ngx_http_mcp_graph_op_t  ngx_http_mcp_graph_open_nodes = {
+    "names", NULL, MCP_STORE_RDONLY, 0, NULL, NULL,
+    NULL, ngx_http_mcp_graph_open_node, ngx_http_mcp_graph_opened_done
+};
 
 
 #define NGX_HTTP_MCP_NS_PROP                                                  \
@@ -106,7 +190,7 @@ static json_t *ngx_http_mcp_read_graph_resource(ngx_http_mcp_call_t *call,
     "{\"readOnlyHint\": true, \"openWorldHint\": false}"
 
 
-static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
+static ngx_http_mcp_tool_t  ngx_http_mcp_graph_tools[] = {
 
     { "create_entities", "Create Entities",
       "Create multiple new entities in the knowledge graph",
@@ -117,7 +201,8 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       "\"array\", \"items\": " NGX_HTTP_MCP_ENTITY_SCHEMA "}},"
       "\"required\": [\"entities\"]}",
       NGX_HTTP_MCP_WRITE_HINTS("false", "false"),
-      ngx_http_mcp_create_entities },
+      ngx_http_mcp_graph_batch_call,
+      &ngx_http_mcp_graph_create_entities },
 
     { "create_relations", "Create Relations",
       "Create multiple new relations between entities in the knowledge "
@@ -129,7 +214,8 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       "\"array\", \"items\": " NGX_HTTP_MCP_RELATION_SCHEMA "}},"
       "\"required\": [\"relations\"]}",
       NGX_HTTP_MCP_WRITE_HINTS("false", "false"),
-      ngx_http_mcp_create_relations },
+      ngx_http_mcp_graph_batch_call,
+      &ngx_http_mcp_graph_create_relations },
 
     { "add_observations", "Add Observations",
       "Add new observations to existing entities in the knowledge graph",
@@ -148,7 +234,8 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       "\"required\": [\"entityName\", \"addedObservations\"]}}},"
       "\"required\": [\"results\"]}",
       NGX_HTTP_MCP_WRITE_HINTS("false", "false"),
-      ngx_http_mcp_add_observations },
+      ngx_http_mcp_graph_batch_call,
+      &ngx_http_mcp_graph_add_observations },
 
     { "delete_entities", "Delete Entities",
       "Delete multiple entities and their associated relations from the "
@@ -159,7 +246,8 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       "\"required\": [\"entityNames\"]}",
       NGX_HTTP_MCP_DONE_SCHEMA,
       NGX_HTTP_MCP_WRITE_HINTS("true", "true"),
-      ngx_http_mcp_delete_entities },
+      ngx_http_mcp_graph_batch_call,
+      &ngx_http_mcp_graph_delete_entities },
 
     { "delete_observations", "Delete Observations",
       "Delete specific observations from entities in the knowledge graph",
@@ -173,7 +261,8 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       NGX_HTTP_MCP_NS_PROP "}, \"required\": [\"deletions\"]}",
       NGX_HTTP_MCP_DONE_SCHEMA,
       NGX_HTTP_MCP_WRITE_HINTS("true", "true"),
-      ngx_http_mcp_delete_observations },
+      ngx_http_mcp_graph_batch_call,
+      &ngx_http_mcp_graph_delete_observations },
 
     { "delete_relations", "Delete Relations",
       "Delete multiple relations from the knowledge graph",
@@ -183,7 +272,8 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       NGX_HTTP_MCP_NS_PROP "}, \"required\": [\"relations\"]}",
       NGX_HTTP_MCP_DONE_SCHEMA,
       NGX_HTTP_MCP_WRITE_HINTS("true", "true"),
-      ngx_http_mcp_delete_relations },
+      ngx_http_mcp_graph_batch_call,
+      &ngx_http_mcp_graph_delete_relations },
 
     { "read_graph", "Read Graph",
       "Read the entire knowledge graph (limit and cursor page through "
@@ -192,7 +282,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       NGX_HTTP_MCP_NS_PROP "}}",
       NGX_HTTP_MCP_GRAPH_SCHEMA,
       NGX_HTTP_MCP_READ_HINTS,
-      ngx_http_mcp_read_graph },
+      ngx_http_mcp_graph_read_graph, NULL },
 
     { "search_nodes", "Search Nodes",
       "Search for nodes in the knowledge graph based on a query: names, "
@@ -204,7 +294,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       "\"required\": [\"query\"]}",
       NGX_HTTP_MCP_GRAPH_SCHEMA,
       NGX_HTTP_MCP_READ_HINTS,
-      ngx_http_mcp_search_nodes },
+      ngx_http_mcp_graph_search_nodes, NULL },
 
     { "open_nodes", "Open Nodes",
       "Open specific nodes in the knowledge graph by their names",
@@ -214,143 +304,42 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_memory_tools[] = {
       "\"required\": [\"names\"]}",
       NGX_HTTP_MCP_GRAPH_SCHEMA,
       NGX_HTTP_MCP_READ_HINTS,
-      ngx_http_mcp_open_nodes },
+      ngx_http_mcp_graph_batch_call,
+      &ngx_http_mcp_graph_open_nodes },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_tool
 };
 
 
-static ngx_http_mcp_resource_t  ngx_http_mcp_memory_resources[] = {
+static ngx_http_mcp_resource_t  ngx_http_mcp_graph_resources[] = {
 
     { NGX_HTTP_MCP_GRAPH_URI, "knowledge-graph", "Knowledge graph",
       "The whole knowledge graph (shared namespace) as JSON",
-      "application/json", ngx_http_mcp_read_graph_resource },
+      "application/json", ngx_http_mcp_graph_resource, NULL },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_resource
 };
 
 
-static ngx_http_mcp_resource_t  ngx_http_mcp_memory_templates[] = {
+static ngx_http_mcp_resource_t  ngx_http_mcp_graph_templates[] = {
 
     { NGX_HTTP_MCP_GRAPH_URI "/{namespace}", "knowledge-graph-namespace",
       "Knowledge graph of a namespace",
       "The knowledge graph of one namespace as JSON",
-      "application/json", ngx_http_mcp_read_graph_resource },
+      "application/json", ngx_http_mcp_graph_resource, NULL },
 
-    { NULL, NULL, NULL, NULL, NULL, NULL }
+    ngx_http_mcp_null_resource
 };
 
 
-ngx_http_mcp_provider_t  ngx_http_mcp_memory_provider = {
-    ngx_http_mcp_memory_tools,
-    ngx_http_mcp_memory_resources,
-    ngx_http_mcp_memory_templates,
+ngx_http_mcp_provider_t  ngx_http_mcp_graph_provider = {
+    ngx_http_mcp_graph_tools,
+    ngx_http_mcp_graph_resources,
+    ngx_http_mcp_graph_templates,
     NULL,
     NULL,
     NULL
 };
-
-
-/*
- * Sets the scope: the tenant of the call's API key (ngx_http_mcp_caller())
- * and the "namespace" argument.  NGX_OK, or NGX_DECLINED with *result set
- * to a tool error.
- */
-
-ngx_int_t
-ngx_http_mcp_scope(ngx_http_mcp_call_t *call, json_t *args,
-    mcp_store_scope_t *sc, json_t **result)
-{
-    u_char               c;
-    json_t              *ns;
-    ngx_uint_t           i;
-    ngx_http_mcp_key_t  *caller;
-
-    caller = ngx_http_mcp_caller(call->r);
-
-    sc->tenant = (const char *) caller->tenant.data;
-    sc->tenant_len = caller->tenant.len;
-    sc->ns = "";
-    sc->ns_len = 0;
-
-    ns = json_object_get(args, "namespace");
-
-    if (ns == NULL || json_is_null(ns)) {
-        return NGX_OK;
-    }
-
-    if (!json_is_string(ns) || json_string_length(ns) > MCP_STORE_SCOPE_MAX)
-    {
-        goto invalid;
-    }
-
-    for (i = 0; i < json_string_length(ns); i++) {
-        c = json_string_value(ns)[i];
-
-        if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a'
-                                         && (c | 0x20) <= 'z')
-              || c == '_' || c == '.' || c == '-'))
-        {
-            goto invalid;
-        }
-    }
-
-    sc->ns = json_string_value(ns);
-    sc->ns_len = json_string_length(ns);
-
-    return NGX_OK;
-
-invalid:
-
-    *result = ngx_http_mcp_tool_error("namespace must be up to 64 "
-                                      "characters of A-Z, a-z, 0-9, \"_\", "
-                                      "\".\" and \"-\"");
-    return NGX_DECLINED;
-}
-
-
-/*
- * Ends a tool's transaction: commits when rc is MCP_STORE_OK and result
- * was built, else aborts.  Returns result, or a tool error saying why
- * nothing was saved.
- */
-
-json_t *
-ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
-    int rc, json_t *result)
-{
-    ngx_http_mcp_error_t  failed;
-
-    if (rc == MCP_STORE_OK && result != NULL) {
-        rc = mcp_store_txn_commit(txn);
-
-        if (rc == MCP_STORE_OK) {
-            return result;
-        }
-
-    } else {
-        mcp_store_txn_abort(txn);
-    }
-
-    json_decref(result);
-
-    if (rc == MCP_STORE_OK) {
-        return ngx_http_mcp_tool_error("out of memory; nothing was saved");
-    }
-
-    if (rc == MCP_STORE_FULL) {
-        (void) ngx_http_mcp_store_error(call->r, rc, &failed);
-    }
-
-    return ngx_http_mcp_tool_error("%s; nothing was saved",
-                                   rc == MCP_STORE_ETOOBIG
-                                   ? "over a size limit (names, types and "
-                                     "context ids 256 bytes, observations "
-                                     "8192 bytes, messages 65536 bytes, "
-                                     "1024 observations an entity, 10000 "
-                                     "messages a context)"
-                                   : mcp_store_strerror(rc));
-}
 
 
 /*
@@ -384,8 +373,7 @@ ngx_http_mcp_graph_begin(ngx_http_mcp_call_t *call, json_t *args,
     if (g->obs == NULL || g->entities == NULL || g->relations == NULL
         || g->names == NULL)
     {
-        *result = ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                        "out of memory");
+        *result = ngx_http_mcp_rpc_nomem(err);
         goto failed;
     }
 
@@ -427,7 +415,7 @@ ngx_http_mcp_graph_end(ngx_http_mcp_graph_t *g, int rc, json_t *result)
  */
 
 static json_t *
-ngx_http_mcp_batch(json_t *args, const char *key, json_t **result)
+ngx_http_mcp_graph_batch(json_t *args, const char *key, json_t **result)
 {
     json_t  *a;
 
@@ -454,7 +442,7 @@ ngx_http_mcp_batch(json_t *args, const char *key, json_t **result)
  */
 
 static const char *
-ngx_http_mcp_member(json_t *item, const char *key, const char *what,
+ngx_http_mcp_graph_member(json_t *item, const char *key, const char *what,
     size_t i, json_t **result)
 {
     json_t  *v;
@@ -480,7 +468,8 @@ ngx_http_mcp_member(json_t *item, const char *key, const char *what,
 
 
 static json_t *
-ngx_http_mcp_entity_json(ngx_http_mcp_graph_t *g, const mcp_store_entity_t *e)
+ngx_http_mcp_graph_entity_json(ngx_http_mcp_graph_t *g,
+    const mcp_store_entity_t *e)
 {
     json_t  *obs, *json;
     size_t   i;
@@ -510,7 +499,7 @@ ngx_http_mcp_entity_json(ngx_http_mcp_graph_t *g, const mcp_store_entity_t *e)
 
 
 static json_t *
-ngx_http_mcp_relation_json(const mcp_store_relation_t *r)
+ngx_http_mcp_graph_relation_json(const mcp_store_relation_t *r)
 {
     return json_pack("{s:s%, s:s%, s:s%}", "from", r->from, r->from_len,
                      "to", r->to, r->to_len,
@@ -524,14 +513,14 @@ ngx_http_mcp_relation_json(const mcp_store_relation_t *r)
  */
 
 static int
-ngx_http_mcp_add_entity(void *data, const mcp_store_entity_t *e)
+ngx_http_mcp_graph_add_entity(void *data, const mcp_store_entity_t *e)
 {
     ngx_http_mcp_graph_t *g = data;
 
     char    name[MCP_STORE_NAME_MAX + 1];
     json_t *json;
 
-    json = ngx_http_mcp_entity_json(g, e);
+    json = ngx_http_mcp_graph_entity_json(g, e);
 
     ngx_memcpy(name, e->name, e->name_len);
     name[e->name_len] = '\0';
@@ -548,11 +537,11 @@ ngx_http_mcp_add_entity(void *data, const mcp_store_entity_t *e)
 
 
 static int
-ngx_http_mcp_add_relation(void *data, const mcp_store_relation_t *r)
+ngx_http_mcp_graph_add_relation(void *data, const mcp_store_relation_t *r)
 {
     ngx_http_mcp_graph_t *g = data;
 
-    if (json_array_append_new(g->relations, ngx_http_mcp_relation_json(r))
+    if (json_array_append_new(g->relations, ngx_http_mcp_graph_relation_json(r))
         != 0)
     {
         g->failed = 1;
@@ -565,7 +554,7 @@ ngx_http_mcp_add_relation(void *data, const mcp_store_relation_t *r)
 
 /* relations to a result entity from one outside the result */
 static int
-ngx_http_mcp_add_relation_to(void *data, const mcp_store_relation_t *r)
+ngx_http_mcp_graph_add_relation_to(void *data, const mcp_store_relation_t *r)
 {
     ngx_http_mcp_graph_t *g = data;
 
@@ -578,7 +567,7 @@ ngx_http_mcp_add_relation_to(void *data, const mcp_store_relation_t *r)
         return 0;               /* listed already, from its source */
     }
 
-    return ngx_http_mcp_add_relation(data, r);
+    return ngx_http_mcp_graph_add_relation(data, r);
 }
 
 
@@ -599,12 +588,13 @@ ngx_http_mcp_graph_relations(ngx_http_mcp_graph_t *g)
         name = json_string_value(json_object_get(e, "name"));
 
         rc = mcp_store_relation_list(g->txn, &g->scope, name, ngx_strlen(name),
-                                     NULL, 0, ngx_http_mcp_add_relation, g,
-                                     &more);
+                                     NULL, 0, ngx_http_mcp_graph_add_relation,
+                                     g, &more);
         if (rc == MCP_STORE_OK) {
             rc = mcp_store_relation_list_to(g->txn, &g->scope, name,
                                             ngx_strlen(name),
-                                            ngx_http_mcp_add_relation_to, g);
+                                            ngx_http_mcp_graph_add_relation_to,
+                                            g);
         }
 
         if (rc != MCP_STORE_OK) {
@@ -624,9 +614,8 @@ ngx_http_mcp_graph_relations(ngx_http_mcp_graph_t *g)
 static json_t *
 ngx_http_mcp_graph_result(ngx_http_mcp_graph_t *g, ngx_str_t *next)
 {
-    char       *text;
-    json_t     *graph, *result;
-    ngx_str_t   cursor;
+    char    *text;
+    json_t  *graph, *result;
 
     graph = json_pack("{s:O, s:O}", "entities", g->entities,
                       "relations", g->relations);
@@ -641,13 +630,8 @@ ngx_http_mcp_graph_result(ngx_http_mcp_graph_t *g, ngx_str_t *next)
         return NULL;
     }
 
-    if (next && next->len
-        && (ngx_http_mcp_cursor_encode(g->call->r->pool, next, &cursor)
-            != NGX_OK
-            || json_object_set_new(graph, "nextCursor",
-                                   json_stringn((char *) cursor.data,
-                                                cursor.len))
-               != 0))
+    if (next && ngx_http_mcp_next_cursor(g->call->r->pool, graph, next)
+                != NGX_OK)
     {
         json_decref(graph);
         return NULL;
@@ -672,7 +656,7 @@ ngx_http_mcp_graph_result(ngx_http_mcp_graph_t *g, ngx_str_t *next)
  */
 
 static json_t *
-ngx_http_mcp_list_result(const char *key, json_t *value)
+ngx_http_mcp_graph_list_result(const char *key, json_t *value)
 {
     char    *text;
     json_t  *result;
@@ -691,7 +675,7 @@ ngx_http_mcp_list_result(const char *key, json_t *value)
 
 
 static json_t *
-ngx_http_mcp_done_result(const char *message)
+ngx_http_mcp_graph_done_result(const char *message)
 {
     return json_pack("{s:[{s:s, s:s}], s:{s:b, s:s}}", "content",
                      "type", "text", "text", message,
@@ -699,117 +683,179 @@ ngx_http_mcp_done_result(const char *message)
 }
 
 
+/*
+ * A tool that takes a batch (op, the tool's data): every item of
+ * args[op->batch] checked before the transaction, so that a refused call
+ * saves none, then each applied in one transaction; op->done makes the
+ * result.
+ */
+
 static json_t *
-ngx_http_mcp_create_entities(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_batch_call(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                    rc, created;
-    size_t                 i, j;
-    json_t                *list, *item, *obs, *o, *result;
-    ngx_http_mcp_graph_t   g;
-    mcp_store_entity_t     e;
+    int                       rc;
+    size_t                    i;
+    json_t                   *list, *item, *result;
+    ngx_http_mcp_graph_t      g;
+    ngx_http_mcp_graph_op_t  *op;
 
+    op = call->data;
     result = NULL;
 
-    list = ngx_http_mcp_batch(args, "entities", &result);
+    list = ngx_http_mcp_graph_batch(args, op->batch, &result);
     if (list == NULL) {
         return result;
     }
 
-    /* all of it valid before the transaction: a refused call saves none */
-
     json_array_foreach(list, i, item) {
-        if (ngx_http_mcp_member(item, "name", "entity", i, &result) == NULL
-            || ngx_http_mcp_member(item, "entityType", "entity", i, &result)
-               == NULL)
-        {
+        if (op->check && op->check(op, item, i, &result) != NGX_OK) {
             return result;
-        }
-
-        obs = json_object_get(item, "observations");
-
-        if (!json_is_array(obs) || json_array_size(obs) > MCP_STORE_OBS_MAX) {
-            return ngx_http_mcp_tool_error("entity %zu: \"observations\" "
-                                           "must be an array of at most %d "
-                                           "strings", i, MCP_STORE_OBS_MAX);
-        }
-
-        json_array_foreach(obs, j, o) {
-            if (!json_is_string(o) || json_string_length(o) == 0) {
-                return ngx_http_mcp_tool_error("entity %zu: observation %zu "
-                                               "must be a non-empty string",
-                                               i, j);
-            }
         }
     }
 
-    if (ngx_http_mcp_graph_begin(call, args, 0, &g, &result, err) != NGX_OK) {
+    if (ngx_http_mcp_graph_begin(call, args, op->flags, &g, &result, err)
+        != NGX_OK)
+    {
         return result;
     }
 
+    g.op = op;
+    g.added = g.entities;
     rc = MCP_STORE_OK;
+    item = NULL;
 
     json_array_foreach(list, i, item) {
-        obs = json_object_get(item, "observations");
+        rc = op->apply(&g, item);
 
-        ngx_memzero(&e, sizeof(mcp_store_entity_t));
-        e.name = json_string_value(json_object_get(item, "name"));
-        e.name_len = json_string_length(json_object_get(item, "name"));
-        e.type = json_string_value(json_object_get(item, "entityType"));
-        e.type_len = json_string_length(json_object_get(item, "entityType"));
-        e.observations = g.obs;
-        e.nobservations = json_array_size(obs);
-
-        json_array_foreach(obs, j, o) {
-            g.obs[j].text = json_string_value(o);
-            g.obs[j].text_len = json_string_length(o);
-            g.obs[j].created_at = g.now;
-        }
-
-        rc = mcp_store_entity_create(g.txn, &g.scope, &e, g.now, &created);
-        if (rc != MCP_STORE_OK) {
-            break;
-        }
-
-        /* echo what was stored, not what else the item carried */
-
-        if (created
-            && json_array_append_new(g.entities,
-                                     json_pack("{s:O, s:O, s:O}",
-                                               "name",
-                                               json_object_get(item, "name"),
-                                               "entityType",
-                                               json_object_get(item,
-                                                               "entityType"),
-                                               "observations", obs))
-               != 0)
-        {
-            g.failed = 1;
+        if (rc != MCP_STORE_OK || g.failed) {
             break;
         }
     }
 
-    return ngx_http_mcp_graph_end(&g, rc,
-                                  ngx_http_mcp_list_result("entities",
-                                                           g.entities));
+    return op->done ? op->done(&g, rc, item)
+                    : ngx_http_mcp_graph_batch_done(&g, rc, item);
 }
 
 
 /*
- * Reads args[key] as relations into r: NULL and a tool error in *result
- * when an item is not {from, to, relationType}.
+ * The result of a batch: what it added, or the message of a deletion.
+ */
+
+static json_t *
+ngx_http_mcp_graph_batch_done(ngx_http_mcp_graph_t *g, int rc, json_t *item)
+{
+    return ngx_http_mcp_graph_end(g, rc,
+                                  g->op->add
+                                  ? ngx_http_mcp_graph_list_result(
+                                        g->op->added, g->added)
+                                  : ngx_http_mcp_graph_done_result(
+                                        g->op->message));
+}
+
+
+/* json (stolen) into the list of what the batch added */
+
+static void
+ngx_http_mcp_graph_added(ngx_http_mcp_graph_t *g, json_t *json)
+{
+    if (json_array_append_new(g->added, json) != 0) {
+        g->failed = 1;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mcp_graph_check_entity(ngx_http_mcp_graph_op_t *op,
+    json_t *item, size_t i, json_t **result)
+{
+    size_t   j;
+    json_t  *obs, *o;
+
+    if (ngx_http_mcp_graph_member(item, "name", "entity", i, result) == NULL
+        || ngx_http_mcp_graph_member(item, "entityType", "entity", i, result)
+           == NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    obs = json_object_get(item, "observations");
+
+    if (!json_is_array(obs) || json_array_size(obs) > MCP_STORE_OBS_MAX) {
+        *result = ngx_http_mcp_tool_error("entity %zu: \"observations\" must "
+                                          "be an array of at most %d strings",
+                                          i, MCP_STORE_OBS_MAX);
+        return NGX_DECLINED;
+    }
+
+    json_array_foreach(obs, j, o) {
+        if (!json_is_string(o) || json_string_length(o) == 0) {
+            *result = ngx_http_mcp_tool_error("entity %zu: observation %zu "
+                                              "must be a non-empty string",
+                                              i, j);
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static int
+ngx_http_mcp_graph_create_entity(ngx_http_mcp_graph_t *g, json_t *item)
+{
+    int                  rc, created;
+    size_t               j;
+    json_t              *name, *type, *obs, *o;
+    mcp_store_entity_t   e;
+
+    name = json_object_get(item, "name");
+    type = json_object_get(item, "entityType");
+    obs = json_object_get(item, "observations");
+
+    ngx_memzero(&e, sizeof(mcp_store_entity_t));
+    e.name = json_string_value(name);
+    e.name_len = json_string_length(name);
+    e.type = json_string_value(type);
+    e.type_len = json_string_length(type);
+    e.observations = g->obs;
+    e.nobservations = json_array_size(obs);
+
+    json_array_foreach(obs, j, o) {
+        g->obs[j].text = json_string_value(o);
+        g->obs[j].text_len = json_string_length(o);
+        g->obs[j].created_at = g->now;
+    }
+
+    rc = mcp_store_entity_create(g->txn, &g->scope, &e, g->now, &created);
+
+    /* echo what was stored, not what else the item carried */
+
+    if (rc == MCP_STORE_OK && created) {
+        ngx_http_mcp_graph_added(g, json_pack("{s:O, s:O, s:O}", "name", name,
+                                              "entityType", type,
+                                              "observations", obs));
+    }
+
+    return rc;
+}
+
+
+/*
+ * An item {from, to, relationType} as r: NGX_OK, or NGX_DECLINED with a
+ * tool error in *result.
  */
 
 static ngx_int_t
-ngx_http_mcp_relation_arg(json_t *item, size_t i, mcp_store_relation_t *r,
-    json_t **result)
+ngx_http_mcp_graph_relation_arg(json_t *item, size_t i,
+    mcp_store_relation_t *r, json_t **result)
 {
     ngx_memzero(r, sizeof(mcp_store_relation_t));
 
-    r->from = ngx_http_mcp_member(item, "from", "relation", i, result);
-    r->to = ngx_http_mcp_member(item, "to", "relation", i, result);
-    r->type = ngx_http_mcp_member(item, "relationType", "relation", i,
-                                  result);
+    r->from = ngx_http_mcp_graph_member(item, "from", "relation", i, result);
+    r->to = ngx_http_mcp_graph_member(item, "to", "relation", i, result);
+    r->type = ngx_http_mcp_graph_member(item, "relationType", "relation", i,
+                                        result);
 
     if (r->from == NULL || r->to == NULL || r->type == NULL) {
         return NGX_DECLINED;
@@ -823,264 +869,224 @@ ngx_http_mcp_relation_arg(json_t *item, size_t i, mcp_store_relation_t *r,
 }
 
 
+static ngx_int_t
+ngx_http_mcp_graph_check_relation(ngx_http_mcp_graph_op_t *op,
+    json_t *item, size_t i, json_t **result)
+{
+    mcp_store_relation_t  r;
+
+    return ngx_http_mcp_graph_relation_arg(item, i, &r, result);
+}
+
+
 /*
- * create_relations and delete_relations: the same loop over
- * {from, to, relationType} items.
+ * create_relations and delete_relations.
  */
 
-static json_t *
-ngx_http_mcp_relations_call(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_uint_t create, ngx_http_mcp_error_t *err)
+static int
+ngx_http_mcp_graph_apply_relation(ngx_http_mcp_graph_t *g, json_t *item)
 {
     int                    rc, done;
-    size_t                 i;
-    json_t                *list, *item, *result;
-    ngx_http_mcp_graph_t   g;
+    json_t                *refused;
     mcp_store_relation_t   r;
 
-    result = NULL;
+    /* checked already: cannot be refused */
+    (void) ngx_http_mcp_graph_relation_arg(item, 0, &r, &refused);
 
-    list = ngx_http_mcp_batch(args, "relations", &result);
-    if (list == NULL) {
-        return result;
+    if (!g->op->add) {
+        return mcp_store_relation_delete(g->txn, &g->scope, &r, &done);
     }
 
-    json_array_foreach(list, i, item) {
-        if (ngx_http_mcp_relation_arg(item, i, &r, &result) != NGX_OK) {
-            return result;
+    rc = mcp_store_relation_create(g->txn, &g->scope, &r, g->now, &done);
+
+    if (rc == MCP_STORE_OK && done) {
+        ngx_http_mcp_graph_added(g, ngx_http_mcp_graph_relation_json(&r));
+    }
+
+    return rc;
+}
+
+
+/*
+ * add_observations and delete_observations: items {entityName,
+ * op->texts: [texts]}.
+ */
+
+static ngx_int_t
+ngx_http_mcp_graph_check_observations(ngx_http_mcp_graph_op_t *op,
+    json_t *item, size_t i, json_t **result)
+{
+    size_t   j;
+    json_t  *texts, *text;
+
+    if (ngx_http_mcp_graph_member(item, "entityName", op->batch, i, result)
+        == NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    texts = json_object_get(item, op->texts);
+
+    if (!json_is_array(texts) || json_array_size(texts) > MCP_STORE_OBS_MAX) {
+        *result = ngx_http_mcp_tool_error("%s %zu: \"%s\" must be an array "
+                                          "of at most %d strings",
+                                          op->batch, i, op->texts,
+                                          MCP_STORE_OBS_MAX);
+        return NGX_DECLINED;
+    }
+
+    json_array_foreach(texts, j, text) {
+        if (!json_is_string(text) || json_string_length(text) == 0) {
+            *result = ngx_http_mcp_tool_error("%s %zu: \"%s\" must hold "
+                                              "non-empty strings",
+                                              op->batch, i, op->texts);
+            return NGX_DECLINED;
         }
     }
 
-    if (ngx_http_mcp_graph_begin(call, args, 0, &g, &result, err) != NGX_OK) {
-        return result;
+    return NGX_OK;
+}
+
+
+static int
+ngx_http_mcp_graph_apply_observations(ngx_http_mcp_graph_t *g, json_t *item)
+{
+    int          rc, done;
+    size_t       j, len;
+    json_t      *texts, *text, *added;
+    const char  *name;
+
+    name = json_string_value(json_object_get(item, "entityName"));
+    len = ngx_strlen(name);
+    texts = json_object_get(item, g->op->texts);
+
+    added = json_array();
+    if (added == NULL
+        || json_array_append_new(g->added,
+                                 json_pack("{s:s, s:o}", "entityName", name,
+                                           "addedObservations", added))
+           != 0)
+    {
+        g->failed = 1;
+        return MCP_STORE_OK;
     }
 
     rc = MCP_STORE_OK;
 
-    json_array_foreach(list, i, item) {
-        (void) ngx_http_mcp_relation_arg(item, i, &r, &result);
-
-        rc = create
-             ? mcp_store_relation_create(g.txn, &g.scope, &r, g.now, &done)
-             : mcp_store_relation_delete(g.txn, &g.scope, &r, &done);
+    json_array_foreach(texts, j, text) {
+        rc = g->op->add
+             ? mcp_store_observation_add(g->txn, &g->scope, name, len,
+                                         json_string_value(text),
+                                         json_string_length(text), g->now,
+                                         &done)
+             : mcp_store_observation_delete(g->txn, &g->scope, name, len,
+                                            json_string_value(text),
+                                            json_string_length(text),
+                                            &done);
 
         if (rc != MCP_STORE_OK) {
             break;
         }
 
-        if (create && done
-            && json_array_append_new(g.relations,
-                                     ngx_http_mcp_relation_json(&r))
-               != 0)
-        {
-            g.failed = 1;
+        if (g->op->add && done && json_array_append(added, text) != 0) {
+            g->failed = 1;
             break;
         }
     }
 
-    return ngx_http_mcp_graph_end(&g, rc,
-                                  create
-                                  ? ngx_http_mcp_list_result("relations",
-                                                             g.relations)
-                                  : ngx_http_mcp_done_result(
-                                        "Relations deleted successfully"));
+    return rc;
 }
 
 
 static json_t *
-ngx_http_mcp_create_relations(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
+ngx_http_mcp_graph_observations_done(ngx_http_mcp_graph_t *g, int rc,
+    json_t *item)
 {
-    return ngx_http_mcp_relations_call(call, args, 1, err);
-}
-
-
-static json_t *
-ngx_http_mcp_delete_relations(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
-{
-    return ngx_http_mcp_relations_call(call, args, 0, err);
-}
-
-
-/*
- * add_observations and delete_observations: items {entityName, <key>:
- * [texts]}.
- */
-
-static json_t *
-ngx_http_mcp_observations_call(ngx_http_mcp_call_t *call, json_t *args,
-    const char *list_key, const char *texts_key, ngx_uint_t add,
-    ngx_http_mcp_error_t *err)
-{
-    int                    rc, done;
-    size_t                 i, j;
-    json_t                *list, *item, *texts, *text, *added, *result;
-    const char            *name;
-    ngx_http_mcp_graph_t   g;
-
-    result = NULL;
-
-    list = ngx_http_mcp_batch(args, list_key, &result);
-    if (list == NULL) {
-        return result;
-    }
-
-    json_array_foreach(list, i, item) {
-        if (ngx_http_mcp_member(item, "entityName", list_key, i, &result)
-            == NULL)
-        {
-            return result;
-        }
-
-        texts = json_object_get(item, texts_key);
-
-        if (!json_is_array(texts)
-            || json_array_size(texts) > MCP_STORE_OBS_MAX)
-        {
-            return ngx_http_mcp_tool_error("%s %zu: \"%s\" must be an array "
-                                           "of at most %d strings",
-                                           list_key, i, texts_key,
-                                           MCP_STORE_OBS_MAX);
-        }
-
-        json_array_foreach(texts, j, text) {
-            if (!json_is_string(text) || json_string_length(text) == 0) {
-                return ngx_http_mcp_tool_error("%s %zu: \"%s\" must hold "
-                                               "non-empty strings",
-                                               list_key, i, texts_key);
-            }
-        }
-    }
-
-    if (ngx_http_mcp_graph_begin(call, args, 0, &g, &result, err) != NGX_OK) {
-        return result;
-    }
-
-    rc = MCP_STORE_OK;
-
-    json_array_foreach(list, i, item) {
-        name = json_string_value(json_object_get(item, "entityName"));
-        texts = json_object_get(item, texts_key);
-
-        added = json_array();
-        if (added == NULL
-            || json_array_append_new(g.entities,
-                                     json_pack("{s:s, s:o}", "entityName",
-                                               name, "addedObservations",
-                                               added))
-               != 0)
-        {
-            g.failed = 1;
-            break;
-        }
-
-        json_array_foreach(texts, j, text) {
-            rc = add
-                 ? mcp_store_observation_add(g.txn, &g.scope, name,
-                                             ngx_strlen(name),
-                                             json_string_value(text),
-                                             json_string_length(text),
-                                             g.now, &done)
-                 : mcp_store_observation_delete(g.txn, &g.scope, name,
-                                                ngx_strlen(name),
-                                                json_string_value(text),
-                                                json_string_length(text),
-                                                &done);
-
-            if (rc != MCP_STORE_OK) {
-                break;
-            }
-
-            if (add && done && json_array_append(added, text) != 0) {
-                g.failed = 1;
-                break;
-            }
-        }
-
-        if (rc != MCP_STORE_OK || g.failed) {
-            break;
-        }
-    }
-
-    if (add && rc == MCP_STORE_NOTFOUND) {
-        mcp_store_txn_abort(g.txn);
+    if (g->op->add && rc == MCP_STORE_NOTFOUND) {
+        mcp_store_txn_abort(g->txn);
         return ngx_http_mcp_tool_error("Entity with name %s not found; "
                                        "nothing was saved",
                                        json_string_value(json_object_get(
                                            item, "entityName")));
     }
 
-    return ngx_http_mcp_graph_end(&g, rc,
-                                  add
-                                  ? ngx_http_mcp_list_result("results",
-                                                             g.entities)
-                                  : ngx_http_mcp_done_result(
-                                        "Observations deleted successfully"));
+    return ngx_http_mcp_graph_batch_done(g, rc, item);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_graph_check_name(ngx_http_mcp_graph_op_t *op,
+    json_t *item, size_t i, json_t **result)
+{
+    if (!json_is_string(item)) {
+        *result = ngx_http_mcp_tool_error("%s %zu must be a string",
+                                          op->batch, i);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static int
+ngx_http_mcp_graph_delete_entity(ngx_http_mcp_graph_t *g, json_t *name)
+{
+    int  deleted;
+
+    if (json_string_length(name) == 0) {
+        return MCP_STORE_OK;
+    }
+
+    return mcp_store_entity_delete(g->txn, &g->scope, json_string_value(name),
+                                   json_string_length(name), &deleted);
+}
+
+
+/*
+ * open_nodes: names that are not entities' (or not names) are left out,
+ * as server-memory does.
+ */
+
+static int
+ngx_http_mcp_graph_open_node(ngx_http_mcp_graph_t *g, json_t *name)
+{
+    int                 rc;
+    mcp_store_entity_t  e;
+
+    if (!json_is_string(name) || json_string_length(name) == 0
+        || json_string_length(name) > MCP_STORE_NAME_MAX
+        || json_object_get(g->names, json_string_value(name)) != NULL)
+    {
+        return MCP_STORE_OK;
+    }
+
+    e.observations = g->obs;
+
+    rc = mcp_store_entity_get(g->txn, &g->scope, json_string_value(name),
+                              json_string_length(name), &e,
+                              MCP_STORE_OBS_MAX, NULL);
+
+    if (rc == MCP_STORE_NOTFOUND) {
+        return MCP_STORE_OK;
+    }
+
+    if (rc == MCP_STORE_OK) {
+        (void) ngx_http_mcp_graph_add_entity(g, &e);
+    }
+
+    return rc;
 }
 
 
 static json_t *
-ngx_http_mcp_add_observations(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
+ngx_http_mcp_graph_opened_done(ngx_http_mcp_graph_t *g, int rc,
+    json_t *item)
 {
-    return ngx_http_mcp_observations_call(call, args, "observations",
-                                          "contents", 1, err);
-}
-
-
-static json_t *
-ngx_http_mcp_delete_observations(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
-{
-    return ngx_http_mcp_observations_call(call, args, "deletions",
-                                          "observations", 0, err);
-}
-
-
-static json_t *
-ngx_http_mcp_delete_entities(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
-{
-    int                    rc, deleted;
-    size_t                 i;
-    json_t                *list, *name, *result;
-    ngx_http_mcp_graph_t   g;
-
-    result = NULL;
-
-    list = ngx_http_mcp_batch(args, "entityNames", &result);
-    if (list == NULL) {
-        return result;
+    if (rc == MCP_STORE_OK && !g->failed) {
+        rc = ngx_http_mcp_graph_relations(g);
     }
 
-    json_array_foreach(list, i, name) {
-        if (!json_is_string(name)) {
-            return ngx_http_mcp_tool_error("entityNames %zu must be a "
-                                           "string", i);
-        }
-    }
-
-    if (ngx_http_mcp_graph_begin(call, args, 0, &g, &result, err) != NGX_OK) {
-        return result;
-    }
-
-    rc = MCP_STORE_OK;
-
-    json_array_foreach(list, i, name) {
-        if (json_string_length(name) == 0) {
-            continue;
-        }
-
-        rc = mcp_store_entity_delete(g.txn, &g.scope, json_string_value(name),
-                                     json_string_length(name), &deleted);
-        if (rc != MCP_STORE_OK) {
-            break;
-        }
-    }
-
-    return ngx_http_mcp_graph_end(&g, rc, ngx_http_mcp_done_result(
-                                            "Entities deleted successfully"));
+    return ngx_http_mcp_graph_end(g, rc, ngx_http_mcp_graph_result(g, NULL));
 }
 
 
@@ -1090,7 +1096,7 @@ ngx_http_mcp_delete_entities(ngx_http_mcp_call_t *call, json_t *args,
  */
 
 static ngx_int_t
-ngx_http_mcp_page_args(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_page_args(ngx_http_mcp_call_t *call, json_t *args,
     size_t *limit, ngx_str_t *pos, json_t **result)
 {
     json_t                *v;
@@ -1142,7 +1148,8 @@ ngx_http_mcp_graph_read(ngx_http_mcp_call_t *call, json_t *args,
 
     result = NULL;
 
-    if (ngx_http_mcp_page_args(call, args, &limit, &after, &result) != NGX_OK
+    if (ngx_http_mcp_graph_page_args(call, args, &limit, &after, &result)
+        != NGX_OK
         || ngx_http_mcp_graph_begin(call, args, MCP_STORE_RDONLY, &g, &result,
                                     err)
            != NGX_OK)
@@ -1154,12 +1161,12 @@ ngx_http_mcp_graph_read(ngx_http_mcp_call_t *call, json_t *args,
 
     rc = mcp_store_entity_list(g.txn, &g.scope, (char *) after.data,
                                after.len, limit, g.obs, MCP_STORE_OBS_MAX,
-                               ngx_http_mcp_add_entity, &g, &more);
+                               ngx_http_mcp_graph_add_entity, &g, &more);
 
     if (rc == MCP_STORE_OK && !g.failed) {
         if (limit == 0 && after.len == 0 && !more) {
             rc = mcp_store_relation_list(g.txn, &g.scope, NULL, 0, NULL, 0,
-                                         ngx_http_mcp_add_relation, &g,
+                                         ngx_http_mcp_graph_add_relation, &g,
                                          &more);
             more = 0;
 
@@ -1181,7 +1188,7 @@ ngx_http_mcp_graph_read(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_read_graph(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_read_graph(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     return ngx_http_mcp_graph_read(call, args, err);
@@ -1189,7 +1196,7 @@ ngx_http_mcp_read_graph(ngx_http_mcp_call_t *call, json_t *args,
 
 
 static json_t *
-ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
+ngx_http_mcp_graph_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     int                    rc;
@@ -1212,7 +1219,9 @@ ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
         return ngx_http_mcp_graph_read(call, args, err);
     }
 
-    if (ngx_http_mcp_page_args(call, args, &limit, &pos, &result) != NGX_OK) {
+    if (ngx_http_mcp_graph_page_args(call, args, &limit, &pos, &result)
+        != NGX_OK)
+    {
         return result;
     }
 
@@ -1229,8 +1238,7 @@ ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
 
     hits = ngx_palloc(call->r->pool, limit * sizeof(mcp_store_hit_t));
     if (hits == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     if (ngx_http_mcp_graph_begin(call, args, MCP_STORE_RDONLY, &g, &result,
@@ -1253,7 +1261,7 @@ ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
                                   hits[i].doc_len, &e, MCP_STORE_OBS_MAX,
                                   NULL);
         if (rc == MCP_STORE_OK) {
-            (void) ngx_http_mcp_add_entity(&g, &e);
+            (void) ngx_http_mcp_graph_add_entity(&g, &e);
         }
     }
 
@@ -1272,8 +1280,8 @@ ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
             g.failed = 1;
 
         } else {
-            next.len = ngx_sprintf(next.data, "%uz", offset + nhits)
-                       - next.data;
+            next.len = snprintf((char *) next.data, NGX_INT_T_LEN, "%zu",
+                                (size_t) offset + nhits);
         }
     }
 
@@ -1282,82 +1290,22 @@ ngx_http_mcp_search_nodes(ngx_http_mcp_call_t *call, json_t *args,
 }
 
 
-static json_t *
-ngx_http_mcp_open_nodes(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_http_mcp_error_t *err)
-{
-    int                    rc;
-    size_t                 i;
-    json_t                *list, *name, *result;
-    mcp_store_entity_t     e;
-    ngx_http_mcp_graph_t   g;
-
-    result = NULL;
-
-    list = ngx_http_mcp_batch(args, "names", &result);
-    if (list == NULL) {
-        return result;
-    }
-
-    if (ngx_http_mcp_graph_begin(call, args, MCP_STORE_RDONLY, &g, &result,
-                                 err)
-        != NGX_OK)
-    {
-        return result;
-    }
-
-    rc = MCP_STORE_OK;
-
-    json_array_foreach(list, i, name) {
-        if (!json_is_string(name) || json_string_length(name) == 0
-            || json_string_length(name) > MCP_STORE_NAME_MAX
-            || json_object_get(g.names, json_string_value(name)) != NULL)
-        {
-            continue;
-        }
-
-        e.observations = g.obs;
-
-        rc = mcp_store_entity_get(g.txn, &g.scope, json_string_value(name),
-                                  json_string_length(name), &e,
-                                  MCP_STORE_OBS_MAX, NULL);
-
-        if (rc == MCP_STORE_NOTFOUND) {
-            rc = MCP_STORE_OK;
-            continue;
-        }
-
-        if (rc != MCP_STORE_OK || ngx_http_mcp_add_entity(&g, &e) != 0) {
-            break;
-        }
-    }
-
-    if (rc == MCP_STORE_OK && !g.failed) {
-        rc = ngx_http_mcp_graph_relations(&g);
-    }
-
-    return ngx_http_mcp_graph_end(&g, rc, ngx_http_mcp_graph_result(&g,
-                                                                    NULL));
-}
-
-
 /*
  * memory://knowledge-graph[/{namespace}]: the whole graph as JSON.
  */
 
 static json_t *
-ngx_http_mcp_read_graph_resource(ngx_http_mcp_call_t *call, json_t *params,
+ngx_http_mcp_graph_resource(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    json_t      *args, *result, *text;
-    ngx_str_t    uri;
+    json_t     *args, *result, *text;
+    ngx_str_t   uri;
 
     (void) ngx_http_mcp_arg_str(params, "uri", 1, &uri, err);
 
     args = json_object();
     if (args == NULL) {
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     if (uri.len > sizeof(NGX_HTTP_MCP_GRAPH_URI)
@@ -1369,8 +1317,7 @@ ngx_http_mcp_read_graph_resource(ngx_http_mcp_call_t *call, json_t *params,
            != 0)
     {
         json_decref(args);
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "out of memory");
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     result = ngx_http_mcp_graph_read(call, args, err);
