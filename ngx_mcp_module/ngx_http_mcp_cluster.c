@@ -54,6 +54,8 @@
 #define NGX_HTTP_MCP_CLUSTER_BATCH_SIZE   (256 * 1024)
 #define NGX_HTTP_MCP_CLUSTER_MAX_PENDING  65536
 #define NGX_HTTP_MCP_CLUSTER_MAX_URLS     16
+#define NGX_HTTP_MCP_CLUSTER_WATCHDOG     1000    /* ms between looks */
+#define NGX_HTTP_MCP_CLUSTER_STALLED      3000    /* ms without delivery */
 
 
 /* what a cnats thread hands to the event loop */
@@ -63,6 +65,7 @@ typedef enum {
     ngx_http_mcp_cluster_ev_ready,
     ngx_http_mcp_cluster_ev_down,
     ngx_http_mcp_cluster_ev_up,
+    ngx_http_mcp_cluster_ev_acked,
     ngx_http_mcp_cluster_ev_log
 } ngx_http_mcp_cluster_ev_e;
 
@@ -116,6 +119,20 @@ typedef struct {
     ngx_uint_t                   npending;
 
     ngx_event_t                  retry;     /* the store failed: again */
+
+    /*
+     * The watchdog of the subscription: the stream has acknowledged up
+     * to acked, this worker has been delivered up to delivered, and
+     * progress is when it last caught up or was delivered something.  An
+     * ordered consumer that the servers lost (all of them restarted at
+     * once, say) may stop delivering for good: then it is made again.
+     */
+    uint64_t                     acked;
+    uint64_t                     delivered;
+    ngx_msec_t                   progress;
+    ngx_event_t                  watchdog;
+    ngx_uint_t                   resubscribing;
+    uint64_t                     ack_posted;  /* the ack thread's own */
 
     /* operations not yet sent, one batch (see _publish()) */
     ngx_str_t                    out;
@@ -191,6 +208,7 @@ static void ngx_http_mcp_cluster_applied(void *data,
 static void ngx_http_mcp_cluster_flush(ngx_event_t *ev);
 static void ngx_http_mcp_cluster_send(ngx_http_mcp_cluster_conf_t *ccf);
 static void ngx_http_mcp_cluster_retry(ngx_event_t *ev);
+static void ngx_http_mcp_cluster_watchdog(ngx_event_t *ev);
 static ngx_int_t ngx_http_mcp_cluster_publish(
     ngx_http_mcp_cluster_conf_t *ccf, mcp_store_op_t *op);
 static ngx_http_mcp_cluster_wait_t *ngx_http_mcp_cluster_find(
@@ -530,6 +548,13 @@ ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle)
     ccf->flush_ev.data = ccf;
     ccf->flush_ev.log = cycle->log;
 
+    ccf->watchdog.handler = ngx_http_mcp_cluster_watchdog;
+    ccf->watchdog.data = ccf;
+    ccf->watchdog.log = cycle->log;
+    ccf->watchdog.cancelable = 1;
+
+    ngx_add_timer(&ccf->watchdog, NGX_HTTP_MCP_CLUSTER_WATCHDOG);
+
     /*
      * Ids of this worker's operations: 32 random bits, then a counter.
      * The stream may still hold operations of an earlier worker of this
@@ -656,6 +681,11 @@ ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle)
 
     if (ccf->thread_started) {
         (void) pthread_join(ccf->thread, NULL);
+        ccf->thread_started = 0;
+    }
+
+    if (ccf->watchdog.timer_set) {
+        ngx_del_timer(&ccf->watchdog);
     }
 
     if (ccf->flush_ev.posted) {
@@ -859,6 +889,14 @@ ngx_http_mcp_cluster_setup_once(ngx_http_mcp_cluster_conf_t *ccf, char *err,
 
     jsStreamInfo_Destroy(si);
 
+    /* a subscription made again (see the watchdog): the old one goes */
+
+    if (ccf->sub != NULL) {
+        (void) natsSubscription_Unsubscribe(ccf->sub);
+        natsSubscription_Destroy(ccf->sub);
+        ccf->sub = NULL;
+    }
+
     jsSubOptions_Init(&so);
     so.Stream = (char *) ccf->stream.data;
     so.Ordered = true;
@@ -925,8 +963,18 @@ ngx_http_mcp_cluster_on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa,
     mcp_store_op_t              op;
     ngx_http_mcp_cluster_ev_t  *ev;
 
-    /* acknowledged: the waiting requests go on when it is delivered; not:
-     * each operation of the batch fails */
+    /* acknowledged: the waiting requests go on when it is delivered (the
+     * watchdog learns how far the stream is); not: each operation of the
+     * batch fails */
+
+    if (pa != NULL && pa->Sequence > ccf->ack_posted
+        && (ev = calloc(1, sizeof(ngx_http_mcp_cluster_ev_t))) != NULL)
+    {
+        ccf->ack_posted = pa->Sequence;
+        ev->type = ngx_http_mcp_cluster_ev_acked;
+        ev->seq = pa->Sequence;
+        ngx_http_mcp_cluster_post(ccf, ev);
+    }
 
     data = natsMsg_GetData(msg);
     len = (size_t) natsMsg_GetDataLength(msg);
@@ -1098,10 +1146,21 @@ ngx_http_mcp_cluster_drain(ngx_http_mcp_cluster_conf_t *ccf)
         case ngx_http_mcp_cluster_ev_ready:
             ccf->ready = 1;
             ccf->up = 1;
+            ccf->resubscribing = 0;
+            ccf->progress = ngx_current_msec;
             ngx_log_error(NGX_LOG_NOTICE, ccf->log, 0,
                           "mcp_cluster: node \"%V\" connected, stream "
                           "\"%V\" from sequence %uL", &ccf->node,
                           &ccf->stream, ccf->start_seq);
+            break;
+
+        case ngx_http_mcp_cluster_ev_acked:
+            if (ccf->acked <= ccf->delivered) {
+                /* caught up until now: the wait starts here */
+                ccf->progress = ngx_current_msec;
+            }
+
+            ccf->acked = ngx_max(ccf->acked, ev->seq);
             break;
 
         case ngx_http_mcp_cluster_ev_down:
@@ -1160,6 +1219,60 @@ stalled:
 
 
 static void
+ngx_http_mcp_cluster_watchdog(ngx_event_t *ev)
+{
+    ngx_http_mcp_cluster_conf_t *ccf = ev->data;
+
+    int  rc;
+
+    if (ccf->ready && !ccf->resubscribing && ccf->acked > ccf->delivered
+        && ngx_current_msec - ccf->progress > NGX_HTTP_MCP_CLUSTER_STALLED)
+    {
+        ngx_log_error(NGX_LOG_WARN, ccf->log, 0,
+                      "mcp_cluster: the stream holds up to %uL but this "
+                      "worker was delivered up to %uL only: subscribing "
+                      "again", ccf->acked, ccf->delivered);
+
+        /* writes wait for the new subscription: they answer 503 */
+
+        ccf->ready = 0;
+        ccf->resubscribing = 1;
+
+        rc = mcp_store_op_applied(ccf->store, &ccf->start_seq);
+
+        if (rc == MCP_STORE_OK) {
+            ccf->start_seq++;
+
+            if (ccf->thread_started) {
+                /* the setup thread ended when it subscribed */
+                (void) pthread_join(ccf->thread, NULL);
+                ccf->thread_started = 0;
+            }
+
+            if (pthread_create(&ccf->thread, NULL,
+                               ngx_http_mcp_cluster_setup, ccf)
+                == 0)
+            {
+                ccf->thread_started = 1;
+            }
+        }
+
+        if (!ccf->thread_started) {
+            ngx_log_error(NGX_LOG_ALERT, ccf->log, 0,
+                          "mcp_cluster: cannot subscribe again: %s",
+                          mcp_store_strerror(rc));
+            ccf->resubscribing = 0;
+            ccf->ready = 1;
+        }
+    }
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, NGX_HTTP_MCP_CLUSTER_WATCHDOG);
+    }
+}
+
+
+static void
 ngx_http_mcp_cluster_retry(ngx_event_t *ev)
 {
     ngx_http_mcp_cluster_conf_t *ccf = ev->data;
@@ -1189,6 +1302,9 @@ ngx_http_mcp_cluster_apply(ngx_http_mcp_cluster_conf_t *ccf,
                       "mcp_cluster: NATS is back, writes are taken again");
         ccf->logged_down = 0;
     }
+
+    ccf->delivered = ngx_max(ccf->delivered, ev->seq);
+    ccf->progress = ngx_current_msec;
 
     rc = mcp_store_op_apply(ccf->store, ev->seq, natsMsg_GetData(ev->msg),
                             (size_t) natsMsg_GetDataLength(ev->msg),
