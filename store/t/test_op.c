@@ -25,6 +25,10 @@ static size_t test_encode(mcp_store_op_t *op, const char *node, uint64_t id,
     char *buf, size_t size);
 static mcp_store_op_t test_put(const char *code, const char *url,
     const char *tenant, uint64_t max_visits);
+static mcp_store_visit_t test_visit(const char *code, uint64_t count,
+    int64_t last_visit);
+static mcp_store_op_t test_visits_op(const mcp_store_visit_t *visits,
+    size_t n);
 static int test_apply(mcp_store_t *s, uint64_t seq, mcp_store_op_t *op,
     const char *by, uint64_t id, int *result, int *fresh);
 static void test_codec(void);
@@ -123,6 +127,35 @@ test_collect(void *data, const mcp_store_op_t *op, int outcome)
 }
 
 
+static mcp_store_visit_t
+test_visit(const char *code, uint64_t count, int64_t last_visit)
+{
+    mcp_store_visit_t  v;
+
+    v.code = code;
+    v.code_len = strlen(code);
+    v.count = count;
+    v.last_visit = last_visit;
+
+    return v;
+}
+
+
+static mcp_store_op_t
+test_visits_op(const mcp_store_visit_t *visits, size_t n)
+{
+    mcp_store_op_t  op;
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+
+    op.kind = MCP_STORE_OP_LINK_VISITS;
+    op.visits = visits;
+    op.nitems = n;
+
+    return op;
+}
+
+
 /* applies op alone at seq: *result its outcome (-2: none handed out) */
 
 static int
@@ -181,19 +214,9 @@ test_codec(void)
     TAP_RC(mcp_store_op_decode(buf, len, &back, &used), MCP_STORE_ECORRUPT,
            "another format version does not decode");
 
-    visits[0].code = "abc";
-    visits[0].code_len = 3;
-    visits[0].count = 7;
-    visits[0].last_visit = 1700000100;
-    visits[1].code = "xyz";
-    visits[1].code_len = 3;
-    visits[1].count = 1;
-    visits[1].last_visit = 1700000200;
-
-    memset(&op, 0, sizeof(mcp_store_op_t));
-    op.kind = MCP_STORE_OP_LINK_VISITS;
-    op.visits = visits;
-    op.nitems = 2;
+    visits[0] = test_visit("abc", 7, 1700000100);
+    visits[1] = test_visit("xyz", 1, 1700000200);
+    op = test_visits_op(visits, 2);
 
     len = test_encode(&op, TEST_OTHER, 1, buf, sizeof(buf));
 
@@ -384,19 +407,9 @@ test_visits(void)
     op = test_put("hot", "https://hot.example/", "acme", 0);
     (void) test_apply(s, 10, &op, TEST_NODE, 1, &result, &fresh);
 
-    visits[0].code = "hot";
-    visits[0].code_len = 3;
-    visits[0].count = 40;
-    visits[0].last_visit = 1700000300;
-    visits[1].code = "gone";
-    visits[1].code_len = 4;
-    visits[1].count = 2;
-    visits[1].last_visit = 1700000300;
-
-    memset(&op, 0, sizeof(mcp_store_op_t));
-    op.kind = MCP_STORE_OP_LINK_VISITS;
-    op.visits = visits;
-    op.nitems = 2;
+    visits[0] = test_visit("hot", 40, 1700000300);
+    visits[1] = test_visit("gone", 2, 1700000300);
+    op = test_visits_op(visits, 2);
 
     TAP_OK(test_apply(s, 11, &op, TEST_OTHER, 1, &result, &fresh)
            == MCP_STORE_OK && result == MCP_STORE_OK,
@@ -505,15 +518,8 @@ test_same_log(void)
             (void) test_apply(s[n], ++seq, &op, TEST_OTHER, (uint64_t) i,
                               &result, &fresh);
 
-            v.code = code;
-            v.code_len = 3;
-            v.count = (uint64_t) i;
-            v.last_visit = 1700000000 + 2 * i;
-
-            memset(&op, 0, sizeof(mcp_store_op_t));
-            op.kind = MCP_STORE_OP_LINK_VISITS;
-            op.visits = &v;
-            op.nitems = 1;
+            v = test_visit(code, (uint64_t) i, 1700000000 + 2 * i);
+            op = test_visits_op(&v, 1);
             (void) test_apply(s[n], ++seq, &op, TEST_NODE, (uint64_t) i,
                               &result, &fresh);
         }
