@@ -461,7 +461,7 @@ _EOC_
 
     my $hup_server = !$UseHup ? '' : <<_EOC_;
     server {
-        listen          $ServerPort;
+        listen          $ServerAddr:$ServerPort;
         server_name     'Test-Nginx';
 
         location = /ver {
@@ -496,7 +496,7 @@ http {
 
 $http_config
     server {
-        listen          $ServerPort;
+        listen          $ServerAddr:$ServerPort;
         server_name     '$quoted_server_name';
         client_max_body_size 30M;
 
@@ -1662,8 +1662,8 @@ The generated F<nginx.conf> follows upstream's: C<worker_processes>,
 C<daemon on>, C<master_process off> (C<master_on()>), C<error_log
 logs/error.log debug> (C<log_level()>), C<pid>, C<env> lines, main_config,
 C<http { access_log; temp paths; default_type text/plain;
-keepalive_timeout 68000ms; http_config; server { listen PORT; server_name
-'localhost'; client_max_body_size 30M; config; location / {...} } }>,
+keepalive_timeout 68000ms; http_config; server { listen
+127.0.0.1:PORT; server_name 'localhost'; client_max_body_size 30M; config; location / {...} } }>,
 post_main_config, C<events { accept_mutex off; worker_connections 64; }>
 and C<user root;> when run as root.  C<TEST_NGINX_LOAD_MODULES> adds
 C<load_module> lines at the top (relative paths that exist are made
