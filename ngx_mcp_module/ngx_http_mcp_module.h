@@ -204,9 +204,17 @@ ngx_int_t ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
 ngx_int_t ngx_http_mcp_shorten_create(ngx_http_request_t *r,
     ngx_http_mcp_shorten_req_t *req, ngx_str_t *code,
     ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_shorten_link(ngx_http_request_t *r,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code,
+    mcp_store_link_t *link);
+ngx_int_t ngx_http_mcp_shorten_outcome(ngx_http_request_t *r,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, int rc,
+    ngx_http_mcp_error_t *err);
 json_t *ngx_http_mcp_link_json(ngx_http_request_t *r, ngx_str_t *code,
     ngx_http_mcp_shorten_req_t *req);
 ngx_int_t ngx_http_mcp_redirect_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_redirect_answer(ngx_http_request_t *r, int rc,
+    ngx_str_t *url, ngx_uint_t cacheable);
 ngx_int_t ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
     ngx_str_t *out);
 

@@ -7,6 +7,7 @@ packages=(
     gcc make perl
     nginx nginx-dev libpcre2-dev libssl-dev zlib1g-dev
     liblmdb-dev lmdb-utils libmsgpack-dev libjansson-dev
+    libnats-dev nats-server
     libtest-base-perl
     clang libclang-rt-14-dev
 )
