@@ -6,16 +6,21 @@
 #   make test     install what is missing, build, run every test: the
 #                 store's unit tests, a short run of each fuzzer, the
 #                 Test::Nginx suites (and again with the module under ASan
-#                 and UBSan), the MCP conformance suite and MCP SDK clients
+#                 and UBSan), the MCP conformance suite and MCP SDK clients,
+#                 and the cluster suites (NATS JetStream, several nodes)
 #   make fuzz     each fuzzer for FUZZ_SECONDS (default 60)
-#   make bench    the benchmarks, written to bench/RESULTS.md
+#   make bench    the benchmarks, written to bench/RESULTS.md (and the
+#                 cluster's to bench/RESULTS-cluster.md)
+#   make bench-cluster
+#                 the cluster's benchmarks alone
 #
 # make test prints a summary of each part; a part's whole output is in
 # build/logs/ (the store's tests, the fuzzers) or build/test-mcp/, and is
 # shown when the part fails.  Its ports, on 127.0.0.1: TEST_NGINX_PORT
 # for the Test::Nginx suites, plain and under ASan (default 1984; t/004,
-# t/020 and t/033 take the port 7, 8 and 9 above it too), and PORT for the MCP
-# tests (default 1999; make run's 8080 is not passed on), e.g.
+# t/020 and t/033 take the port 7, 8 and 9 above it too; the cluster
+# suites, NATS included, 100 to 130 above it), and PORT for the MCP tests
+# (default 1999; make run's 8080 is not passed on), e.g.
 #
 #   make test TEST_NGINX_PORT=5000 PORT=5090
 
@@ -24,7 +29,7 @@ DATA_DIR ?= var/data
 FIXTURES ?= 0
 
 .PHONY: all module store deps run test test-store test-nginx test-asan test-mcp \
-        fuzz fuzz-smoke bench clean
+        test-cluster fuzz fuzz-smoke bench bench-cluster clean
 
 all: module store
 
@@ -53,6 +58,7 @@ test: deps
 	$(MAKE) test-nginx
 	$(MAKE) test-asan
 	$(MAKE) test-mcp
+	$(MAKE) test-cluster
 
 test-store:
 	$(MAKE) -C store test
@@ -66,6 +72,9 @@ test-asan:
 test-mcp:
 	./scripts/test-mcp.sh
 
+test-cluster:
+	./scripts/test-cluster.sh
+
 fuzz:
 	$(MAKE) -C fuzz run
 
@@ -74,6 +83,9 @@ fuzz-smoke:
 
 bench:
 	./bench/run.sh
+
+bench-cluster:
+	./bench/cluster.sh
 
 clean:
 	rm -rf build t/servroot*

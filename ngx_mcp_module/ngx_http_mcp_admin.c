@@ -11,13 +11,15 @@
  *     GET    links/{code}/qr?format=   a QR code of its short URL
  *
  * With API keys it needs the scope "admin", and a key sees and changes
- * the links of its own tenant only.  The writes go through
- * ngx_http_mcp_admin_update() and ngx_http_mcp_admin_delete(), the one
- * place a replicated store would route them through.
+ * the links of its own tenant only.  POST goes where POST /shorten goes
+ * (through mcp_cluster in a cluster); PATCH and DELETE write to the store
+ * in ngx_http_mcp_admin_update() and ngx_http_mcp_admin_delete(), and are
+ * refused in a cluster (501) until they are operations of its log.
  */
 
 
 #include "ngx_http_mcp_module.h"
+#include "ngx_http_mcp_cluster.h"
 
 
 #define NGX_HTTP_MCP_ADMIN_LIMIT      100
@@ -61,6 +63,7 @@ static ngx_int_t ngx_http_mcp_admin_patch(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mcp_admin_patch_args(ngx_http_request_t *r,
     json_t *body, mcp_store_link_t *link, unsigned *set,
     ngx_http_mcp_error_t *err);
+static ngx_int_t ngx_http_mcp_admin_clustered(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_admin_update(ngx_http_request_t *r,
     ngx_str_t *code, mcp_store_link_t *link, unsigned set);
 static ngx_int_t ngx_http_mcp_admin_delete(ngx_http_request_t *r,
@@ -656,8 +659,20 @@ ngx_http_mcp_admin_patch_args(ngx_http_request_t *r, json_t *body,
 
 /*
  * The writes.  Each is one store call, the same the link tools make, on
- * the caller's tenant: a replicated store routes them from here.
+ * the caller's tenant.  A node of a cluster must not change its store
+ * alone: there they are refused until the log carries them.
  */
+
+static ngx_int_t
+ngx_http_mcp_admin_clustered(ngx_http_request_t *r)
+{
+    return ngx_http_mcp_send_error(r, NGX_HTTP_NOT_IMPLEMENTED,
+                                   "not_in_cluster",
+                                   "PATCH and DELETE of links do not go "
+                                   "through mcp_cluster yet: use the MCP "
+                                   "tools");
+}
+
 
 static ngx_int_t
 ngx_http_mcp_admin_update(ngx_http_request_t *r, ngx_str_t *code,
@@ -666,6 +681,10 @@ ngx_http_mcp_admin_update(ngx_http_request_t *r, ngx_str_t *code,
     int                        rc;
     ngx_http_mcp_key_t        *caller;
     ngx_http_mcp_main_conf_t  *mmcf;
+
+    if (ngx_http_mcp_cluster_enabled(r)) {
+        return ngx_http_mcp_admin_clustered(r);
+    }
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
     caller = ngx_http_mcp_caller(r);
@@ -688,6 +707,10 @@ ngx_http_mcp_admin_delete(ngx_http_request_t *r, ngx_str_t *code)
     int                        rc;
     ngx_http_mcp_key_t        *caller;
     ngx_http_mcp_main_conf_t  *mmcf;
+
+    if (ngx_http_mcp_cluster_enabled(r)) {
+        return ngx_http_mcp_admin_clustered(r);
+    }
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
     caller = ngx_http_mcp_caller(r);

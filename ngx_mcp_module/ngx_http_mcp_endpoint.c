@@ -49,12 +49,8 @@ static void ngx_http_mcp_call_init(ngx_http_request_t *r,
     ngx_http_mcp_call_t *call);
 static ngx_int_t ngx_http_mcp_endpoint_too_large(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err);
-static ngx_int_t ngx_http_mcp_send_empty(ngx_http_request_t *r,
-    ngx_uint_t status);
 static json_t *ngx_http_mcp_error_json(json_t *id,
     ngx_http_mcp_error_t *err);
-static ngx_int_t ngx_http_mcp_send_rpc_error(ngx_http_request_t *r,
-    json_t *id, ngx_http_mcp_error_t *err);
 static ngx_int_t ngx_http_mcp_send_sse(ngx_http_mcp_call_t *call,
     json_t *response);
 static ngx_int_t ngx_http_mcp_check_origin(ngx_http_request_t *r,
@@ -409,7 +405,7 @@ ngx_http_mcp_endpoint_check(ngx_http_mcp_message_t *m)
 static ngx_int_t
 ngx_http_mcp_endpoint_request(ngx_http_mcp_message_t *m)
 {
-    json_t               *params, *result, *response, *meta;
+    json_t               *params, *result, *meta;
     ngx_http_mcp_call_t  *call;
 
     call = &m->call;
@@ -428,20 +424,42 @@ ngx_http_mcp_endpoint_request(ngx_http_mcp_message_t *m)
     meta = json_object_get(params, "_meta");
     call->progress_token = json_is_object(meta)
                            ? json_object_get(meta, "progressToken") : NULL;
+    call->id = m->id;
 
     result = ngx_http_mcp_dispatch(call, json_string_value(m->method), params,
                                    &m->err);
 
+    if (result == NULL && m->err.code == NGX_HTTP_MCP_DEFERRED) {
+        /* the method waits for the cluster: ngx_http_mcp_respond() ends
+         * the request */
+        return NGX_DONE;
+    }
+
+    return ngx_http_mcp_respond(call, result, &m->err);
+}
+
+
+/*
+ * Answers the request of call with result, or with err when result is
+ * NULL: when its method returns, or later for one that waited.
+ */
+
+ngx_int_t
+ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
+    ngx_http_mcp_error_t *err)
+{
+    json_t  *response;
+
     if (result == NULL && call->stream == NULL) {
-        return ngx_http_mcp_send_rpc_error(call->r, m->id, &m->err);
+        return ngx_http_mcp_send_rpc_error(call->r, call->id, err);
     }
 
     if (result == NULL) {
-        response = ngx_http_mcp_error_json(m->id, &m->err);
+        response = ngx_http_mcp_error_json(call->id, err);
 
     } else {
         response = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0",
-                             "id", m->id, "result", result);
+                             "id", call->id, "result", result);
     }
 
     if (response == NULL) {
@@ -468,12 +486,20 @@ ngx_http_mcp_endpoint_request(ngx_http_mcp_message_t *m)
 static ngx_int_t
 ngx_http_mcp_endpoint_delete(ngx_http_request_t *r)
 {
+    ngx_int_t             rc;
     ngx_http_mcp_call_t   call;
     ngx_http_mcp_error_t  err;
 
     ngx_http_mcp_call_init(r, &call);
 
-    if (ngx_http_mcp_session_delete(&call, &err) != NGX_OK) {
+    rc = ngx_http_mcp_session_delete(&call, &err);
+
+    if (rc == NGX_DONE) {
+        /* the cluster answers once the end is applied */
+        return NGX_DONE;
+    }
+
+    if (rc != NGX_OK) {
         return ngx_http_mcp_send_rpc_error(r, NULL, &err);
     }
 
@@ -555,7 +581,7 @@ ngx_http_mcp_endpoint_too_large(ngx_http_request_t *r,
  * 200 for DELETE, 204 for OPTIONS.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_mcp_send_empty(ngx_http_request_t *r, ngx_uint_t status)
 {
     ngx_int_t  rc;
@@ -587,7 +613,7 @@ ngx_http_mcp_error_json(json_t *id, ngx_http_mcp_error_t *err)
  * of a method, 4xx for messages refused whole.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_mcp_send_rpc_error(ngx_http_request_t *r, json_t *id,
     ngx_http_mcp_error_t *err)
 {

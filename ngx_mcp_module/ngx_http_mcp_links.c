@@ -12,6 +12,7 @@
 
 
 #include "ngx_http_mcp_rpc.h"
+#include "ngx_http_mcp_cluster.h"
 
 
 #define NGX_HTTP_MCP_LINK_SCHEME  "shorturl://"
@@ -27,6 +28,14 @@ static ngx_int_t ngx_http_mcp_links_resources(ngx_http_mcp_call_t *call,
     ngx_str_t *after, size_t limit, json_t *list, ngx_str_t *next);
 static ngx_int_t ngx_http_mcp_links_complete(ngx_http_mcp_call_t *call,
     json_t *ref, ngx_str_t *name, ngx_str_t *value, json_t *values);
+static json_t *ngx_http_mcp_links_shortened(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, ngx_int_t rc,
+    ngx_http_mcp_error_t *refused, ngx_http_mcp_error_t *err);
+static ngx_int_t ngx_http_mcp_links_replicated(ngx_http_request_t *r,
+    void *data, ngx_http_mcp_shorten_req_t *req, ngx_str_t *code,
+    ngx_int_t outcome);
+static json_t *ngx_http_mcp_links_deleted(ngx_http_mcp_call_t *call,
+    void *data, int rc, ngx_http_mcp_error_t *err);
 static void ngx_http_mcp_links_tenant(ngx_http_mcp_call_t *call,
     ngx_str_t *tenant);
 
@@ -308,6 +317,7 @@ ngx_http_mcp_links_shorten(ngx_http_mcp_call_t *call, json_t *args,
     json_t                      *result;
     ngx_int_t                    rc;
     ngx_str_t                    code;
+    ngx_http_mcp_call_t         *kept;
     ngx_http_mcp_error_t         refused;
     ngx_http_mcp_shorten_req_t   req;
 
@@ -326,13 +336,37 @@ ngx_http_mcp_links_shorten(ngx_http_mcp_call_t *call, json_t *args,
 
     rc = ngx_http_mcp_shorten_args(call->r, args, &req, &refused);
 
+    if (rc == NGX_OK && ngx_http_mcp_cluster_enabled(call->r)) {
+        kept = ngx_http_mcp_cluster_keep(call);
+        if (kept == NULL) {
+            return ngx_http_mcp_rpc_nomem(err);
+        }
+
+        return ngx_http_mcp_cluster_deferred(
+                   ngx_http_mcp_cluster_shorten(call->r, &req,
+                                                ngx_http_mcp_links_replicated,
+                                                kept),
+                   err);
+    }
+
     if (rc == NGX_OK) {
         rc = ngx_http_mcp_shorten_create(call->r, &req, &code, &refused);
     }
 
+    return ngx_http_mcp_links_shortened(call, &req, &code, rc, &refused, err);
+}
+
+
+/* shorten_url's result from how its link was stored */
+
+static json_t *
+ngx_http_mcp_links_shortened(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, ngx_int_t rc,
+    ngx_http_mcp_error_t *refused, ngx_http_mcp_error_t *err)
+{
     if (rc == NGX_DECLINED) {
-        return ngx_http_mcp_tool_error("%s (%s)", refused.message,
-                                       refused.error);
+        return ngx_http_mcp_tool_error("%s (%s)", refused->message,
+                                       refused->error);
     }
 
     if (rc != NGX_OK) {
@@ -340,8 +374,34 @@ ngx_http_mcp_links_shorten(ngx_http_mcp_call_t *call, json_t *args,
                                      "cannot shorten");
     }
 
-    return ngx_http_mcp_tool_result(ngx_http_mcp_link_json(call->r, &code,
-                                                           &req));
+    return ngx_http_mcp_tool_result(ngx_http_mcp_link_json(call->r, code,
+                                                           req));
+}
+
+
+/* shorten_url in a cluster, once the link's put is applied here */
+
+static ngx_int_t
+ngx_http_mcp_links_replicated(ngx_http_request_t *r, void *data,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, ngx_int_t outcome)
+{
+    ngx_http_mcp_call_t *call = data;
+
+    json_t                *result;
+    ngx_int_t              rc;
+    ngx_http_mcp_error_t   refused, err;
+
+    if (outcome == NGX_HTTP_MCP_CLUSTER_UNAVAILABLE) {
+        result = ngx_http_mcp_cluster_deferred(outcome, &err);
+
+    } else {
+        rc = ngx_http_mcp_shorten_outcome(r, req, code, (int) outcome,
+                                          &refused);
+        result = ngx_http_mcp_links_shortened(call, req, code, rc, &refused,
+                                              &err);
+    }
+
+    return ngx_http_mcp_respond(call, result, &err);
 }
 
 
@@ -444,10 +504,10 @@ static json_t *
 ngx_http_mcp_links_delete(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                    rc;
-    json_t                *result;
-    ngx_str_t              code, tenant;
-    ngx_http_mcp_error_t   failed;
+    int              rc;
+    json_t          *result;
+    ngx_str_t        code, tenant, *kept;
+    mcp_store_op_t   op;
 
     if (ngx_http_mcp_links_code(call, args, NGX_HTTP_MCP_PERM_LINKS_WRITE,
                                 &code, &result, err)
@@ -460,16 +520,52 @@ ngx_http_mcp_links_delete(ngx_http_mcp_call_t *call, json_t *args,
 
     /* only the owner's: another tenant's link is not found */
 
+    if (ngx_http_mcp_valid_code(&code) == NGX_OK
+        && ngx_http_mcp_cluster_enabled(call->r))
+    {
+        kept = ngx_palloc(call->r->pool, sizeof(ngx_str_t));
+        if (kept == NULL) {
+            return ngx_http_mcp_rpc_nomem(err);
+        }
+
+        *kept = code;
+
+        ngx_memzero(&op, sizeof(mcp_store_op_t));
+        op.kind = MCP_STORE_OP_LINK_DELETE;
+        op.code = (char *) code.data;
+        op.code_len = code.len;
+        op.link.tenant = (char *) tenant.data;
+        op.link.tenant_len = tenant.len;
+
+        return ngx_http_mcp_cluster_tool(call, &op,
+                                         ngx_http_mcp_links_deleted, kept,
+                                         err);
+    }
+
     rc = (ngx_http_mcp_valid_code(&code) == NGX_OK)
          ? mcp_store_link_delete_tenant(call->mmcf->store,
                                         (char *) code.data, code.len,
                                         (char *) tenant.data, tenant.len)
          : MCP_STORE_NOTFOUND;
 
+    return ngx_http_mcp_links_deleted(call, &code, rc, err);
+}
+
+
+/* delete_url's result from how the delete went */
+
+static json_t *
+ngx_http_mcp_links_deleted(ngx_http_mcp_call_t *call, void *data, int rc,
+    ngx_http_mcp_error_t *err)
+{
+    ngx_str_t *code = data;
+
+    ngx_http_mcp_error_t  failed;
+
     if (rc == MCP_STORE_NOTFOUND) {
         return ngx_http_mcp_tool_error("Short URL not found: %.*s",
-                                       (int) ngx_min(code.len, 64),
-                                       code.data);
+                                       (int) ngx_min(code->len, 64),
+                                       code->data);
     }
 
     if (rc != MCP_STORE_OK) {
@@ -478,7 +574,7 @@ ngx_http_mcp_links_delete(ngx_http_mcp_call_t *call, json_t *args,
     }
 
     return ngx_http_mcp_tool_result(json_pack("{s:s%, s:b}", "code",
-                                              code.data, code.len,
+                                              code->data, code->len,
                                               "deleted", 1));
 }
 

@@ -6,6 +6,7 @@
 
 
 #include "ngx_http_mcp_module.h"
+#include "ngx_http_mcp_cluster.h"
 
 
 #define NGX_HTTP_MCP_VISIT_SLOTS      1024
@@ -1553,7 +1554,26 @@ ngx_http_mcp_flush_visits(ngx_http_mcp_main_conf_t *mmcf)
         }
     }
 
-    rc = mcp_store_link_add_visits(mmcf->store, batch, n);
+    /* in a cluster the counts travel through the log to every node */
+
+    switch (ngx_http_mcp_cluster_visits((ngx_cycle_t *) ngx_cycle, batch, n)) {
+
+    case NGX_OK:
+        rc = MCP_STORE_OK;
+        break;
+
+    case NGX_DECLINED:
+        rc = mcp_store_link_add_visits(mmcf->store, batch, n);
+        break;
+
+    case NGX_AGAIN:
+        /* the cluster cannot take them now: keep counting, send later */
+        return;
+
+    default:
+        rc = MCP_STORE_ENOMEM;
+        break;
+    }
 
     if (rc != MCP_STORE_OK) {
         /* counters are statistics: losing one batch beats blocking */
@@ -1649,16 +1669,28 @@ ngx_http_mcp_sweep_handler(ngx_event_t *ev)
 
     int         rc, more;
     size_t      removed, contexts;
+    int64_t     idle_before;
     ngx_uint_t  again;
 
     again = 0;
     removed = 0;
     contexts = 0;
+    more = 0;
+    rc = MCP_STORE_OK;
 
-    rc = mcp_store_session_expire(mmcf->store,
-                                  ngx_time()
-                                  - (int64_t) (mmcf->session_timeout / 1000),
-                                  NGX_HTTP_MCP_SWEEP_BATCH, &removed, &more);
+    idle_before = ngx_time() - (int64_t) (mmcf->session_timeout / 1000);
+
+    /* in a cluster the sessions' expiry goes through the log */
+
+    if (ngx_http_mcp_cluster_session_expire((ngx_cycle_t *) ngx_cycle,
+                                            idle_before,
+                                            NGX_HTTP_MCP_SWEEP_BATCH)
+        == NGX_DECLINED)
+    {
+        rc = mcp_store_session_expire(mmcf->store, idle_before,
+                                      NGX_HTTP_MCP_SWEEP_BATCH, &removed,
+                                      &more);
+    }
 
     if (rc == MCP_STORE_OK) {
         again = more;

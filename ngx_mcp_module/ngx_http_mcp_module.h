@@ -226,9 +226,17 @@ ngx_int_t ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
 ngx_int_t ngx_http_mcp_shorten_create(ngx_http_request_t *r,
     ngx_http_mcp_shorten_req_t *req, ngx_str_t *code,
     ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_shorten_link(ngx_http_request_t *r,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code,
+    mcp_store_link_t *link);
+ngx_int_t ngx_http_mcp_shorten_outcome(ngx_http_request_t *r,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, int rc,
+    ngx_http_mcp_error_t *err);
 json_t *ngx_http_mcp_link_json(ngx_http_request_t *r, ngx_str_t *code,
     ngx_http_mcp_shorten_req_t *req);
 ngx_int_t ngx_http_mcp_redirect_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_redirect_answer(ngx_http_request_t *r, int rc,
+    ngx_str_t *url, ngx_uint_t cacheable);
 ngx_int_t ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
     ngx_str_t *out);
 
@@ -250,7 +258,7 @@ char *ngx_http_mcp_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_mcp_status_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_mcp_status_handler(ngx_http_request_t *r);
 void ngx_http_mcp_status_tool(ngx_http_request_t *r, ngx_str_t *name,
-    json_t *result);
+    json_t *result, ngx_http_mcp_error_t *err);
 void ngx_http_mcp_status_batch(ngx_http_mcp_main_conf_t *mmcf,
     ngx_uint_t pending);
 void ngx_http_mcp_status_open(ngx_http_mcp_main_conf_t *mmcf);

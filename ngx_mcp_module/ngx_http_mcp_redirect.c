@@ -8,6 +8,7 @@
 
 
 #include "ngx_http_mcp_module.h"
+#include "ngx_http_mcp_cluster.h"
 
 
 static ngx_int_t ngx_http_mcp_code(ngx_http_request_t *r, ngx_str_t *code);
@@ -38,7 +39,6 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
     ngx_str_t                  code, url;
     ngx_uint_t                 visit;
     mcp_store_link_t           link;
-    ngx_http_mcp_error_t       err;
     ngx_http_mcp_main_conf_t  *mmcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -64,7 +64,7 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
     }
 
     if (rc != MCP_STORE_OK) {
-        goto failed;
+        return ngx_http_mcp_redirect_answer(r, rc, NULL, 0);
     }
 
     /* link.url points into the map: copy it before the next store call */
@@ -85,28 +85,49 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
     if (link.expires_at && now >= link.expires_at) {
         rc = MCP_STORE_EXPIRED;
 
+    } else if (link.max_visits && link.visits >= link.max_visits) {
+        rc = MCP_STORE_SPENT;
+
+    } else if (!visit) {
+        /* a HEAD: the redirect, but no visit counted and no use taken */
+
+    } else if (link.max_visits && ngx_http_mcp_cluster_enabled(r)) {
+        /* "N uses only" must hold across nodes: through the log */
+        return ngx_http_mcp_cluster_consume(r, &code, &url, now);
+
     } else if (link.max_visits) {
         /* "N uses only" must hold across workers: count it now */
-        if (link.visits >= link.max_visits) {
-            rc = MCP_STORE_SPENT;
+        rc = mcp_store_link_consume(mmcf->store, (char *) code.data,
+                                    code.len, now);
 
-        } else if (visit) {
-            rc = mcp_store_link_consume(mmcf->store, (char *) code.data,
-                                        code.len, now);
-        }
-
-        /* a HEAD leaves rc MCP_STORE_OK: a redirect, no use taken */
-
-    } else if (visit) {
+    } else {
         ngx_http_mcp_count_visit(mmcf, &code, now);
     }
+
+    return ngx_http_mcp_redirect_answer(r, rc, &url,
+                                        !link.expires_at && !link.max_visits);
+
+not_found:
+
+    return ngx_http_mcp_send_not_found(r);
+}
+
+
+/*
+ * The answer to a redirect once the visit is counted: rc is how the
+ * count went (MCP_STORE_OK, EXPIRED, SPENT, NOTFOUND, a failure).
+ */
+
+ngx_int_t
+ngx_http_mcp_redirect_answer(ngx_http_request_t *r, int rc, ngx_str_t *url,
+    ngx_uint_t cacheable)
+{
+    ngx_http_mcp_error_t  err;
 
     switch (rc) {
 
     case MCP_STORE_OK:
-        return ngx_http_mcp_send_redirect(r, &url,
-                                          !link.expires_at
-                                          && !link.max_visits);
+        return ngx_http_mcp_send_redirect(r, url, cacheable);
 
     case MCP_STORE_EXPIRED:
         return ngx_http_mcp_send_gone(r, "expired", "Short URL has expired");
@@ -117,17 +138,11 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
                                       "limit");
 
     case MCP_STORE_NOTFOUND:
-        goto not_found;
+        return ngx_http_mcp_send_not_found(r);
 
     default:
-        goto failed;
+        break;
     }
-
-not_found:
-
-    return ngx_http_mcp_send_not_found(r);
-
-failed:
 
     (void) ngx_http_mcp_store_error(r, rc, &err);
 

@@ -239,12 +239,19 @@ ngx_http_mcp_initialize(ngx_http_mcp_call_t *call, json_t *params,
         return ngx_http_mcp_rpc_nomem(err);
     }
 
-    if (ngx_http_mcp_session_create(call, params, err) != NGX_OK) {
+    switch (ngx_http_mcp_session_create(call, params, result, err)) {
+
+    case NGX_OK:
+        return result;
+
+    case NGX_DONE:
+        /* the cluster answers, with result, once the session is applied */
+        return NULL;
+
+    default:
         json_decref(result);
         return NULL;
     }
-
-    return result;
 }
 
 
@@ -346,7 +353,7 @@ ngx_http_mcp_tools_call(ngx_http_mcp_call_t *call, json_t *params,
 
     result = tool->call(call, args, err);
 
-    ngx_http_mcp_status_tool(call->r, &name, result);
+    ngx_http_mcp_status_tool(call->r, &name, result, err);
 
     return result;
 }
@@ -623,6 +630,8 @@ ngx_http_mcp_set_level(ngx_http_mcp_call_t *call, json_t *params,
                                      "debug, info, notice, warning, error, "
                                      "critical, alert, emergency");
     }
+
+    /* NGX_DONE: the cluster answers (err->code NGX_HTTP_MCP_DEFERRED) */
 
     if (ngx_http_mcp_session_set_level(call, n, err) != NGX_OK) {
         return NULL;

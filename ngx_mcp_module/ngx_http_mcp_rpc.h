@@ -55,6 +55,7 @@ typedef struct {
     json_t                    *progress_token; /* params._meta, or NULL */
     json_t                    *stream;         /* messages queued before
                                                   the result, or NULL */
+    json_t                    *id;             /* of the request */
 } ngx_http_mcp_call_t;
 
 
@@ -63,7 +64,15 @@ typedef struct {
  * reference to its result, or NULL with err filled (ngx_http_mcp_rpc_fail():
  * the JSON-RPC error code, answered with 200).  Handlers are declared with
  * the function type: "static ngx_http_mcp_handler_fn  ngx_http_mcp_x;".
+ *
+ * In a cluster, a handler that writes returns NULL with err->code
+ * NGX_HTTP_MCP_DEFERRED: it has handed the call to the cluster
+ * (ngx_http_mcp_cluster_tool()), which answers it with
+ * ngx_http_mcp_respond() once the write is applied.
  */
+
+#define NGX_HTTP_MCP_DEFERRED             1
+
 typedef json_t *ngx_http_mcp_handler_fn(ngx_http_mcp_call_t *call,
     json_t *params, ngx_http_mcp_error_t *err);
 typedef ngx_http_mcp_handler_fn  *ngx_http_mcp_handler_pt;
@@ -176,7 +185,7 @@ void ngx_http_mcp_protocol_list(char *buf, size_t size);
 ngx_int_t ngx_http_mcp_session_find(ngx_http_mcp_call_t *call,
     ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_session_create(ngx_http_mcp_call_t *call,
-    json_t *params, ngx_http_mcp_error_t *err);
+    json_t *params, json_t *result, ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_session_set_level(ngx_http_mcp_call_t *call,
     ngx_uint_t level, ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_session_delete(ngx_http_mcp_call_t *call,
@@ -187,6 +196,13 @@ ngx_int_t ngx_http_mcp_scope(ngx_http_mcp_call_t *call, json_t *args,
     mcp_store_scope_t *sc, json_t **result);
 json_t *ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
     int rc, json_t *result);
+
+/* ngx_http_mcp_endpoint.c */
+ngx_int_t ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
+    ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_send_empty(ngx_http_request_t *r, ngx_uint_t status);
+ngx_int_t ngx_http_mcp_send_rpc_error(ngx_http_request_t *r, json_t *id,
+    ngx_http_mcp_error_t *err);
 
 /* results of tools */
 json_t *ngx_http_mcp_text(const char *text);

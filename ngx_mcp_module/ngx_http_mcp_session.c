@@ -10,6 +10,7 @@
 
 
 #include "ngx_http_mcp_rpc.h"
+#include "ngx_http_mcp_cluster.h"
 
 
 #define NGX_HTTP_MCP_SESSION_ID_LEN   32
@@ -101,8 +102,17 @@ ngx_http_mcp_session_find(ngx_http_mcp_call_t *call,
     if (now - session.last_seen
         >= (int64_t) (call->mmcf->session_timeout / 1000))
     {
-        (void) mcp_store_session_delete(call->mmcf->store, (char *) id->data,
-                                        id->len);
+        /* in a cluster through the log; nobody waits for it */
+
+        if (ngx_http_mcp_cluster_session_note(call->r,
+                                              MCP_STORE_OP_SESSION_DELETE,
+                                              id, 0)
+            == NGX_DECLINED)
+        {
+            (void) mcp_store_session_delete(call->mmcf->store,
+                                            (char *) id->data, id->len);
+        }
+
         return ngx_http_mcp_session_not_found(err);
     }
 
@@ -116,12 +126,14 @@ ngx_http_mcp_session_find(ngx_http_mcp_call_t *call,
  * Creates the session that initialize starts, with the protocol it
  * negotiated (call->protocol) and the clientInfo of its params, for the
  * tenant of the request's key; sets call->session.  NGX_OK, or
- * NGX_DECLINED with err (500, -32603).
+ * NGX_DECLINED with err (500, -32603).  In a cluster NGX_DONE: the
+ * session is published, and initialize is answered with result once it
+ * is applied here (the cluster owns result then).
  */
 
 ngx_int_t
 ngx_http_mcp_session_create(ngx_http_mcp_call_t *call, json_t *params,
-    ngx_http_mcp_error_t *err)
+    json_t *result, ngx_http_mcp_error_t *err)
 {
     int                   rc;
     u_char               *id;
@@ -165,6 +177,12 @@ ngx_http_mcp_session_create(ngx_http_mcp_call_t *call, json_t *params,
         session.client_version_len = ngx_min(json_string_length(v), 1024);
     }
 
+    if (ngx_http_mcp_cluster_enabled(call->r)) {
+        return ngx_http_mcp_cluster_session(call, id,
+                                            NGX_HTTP_MCP_SESSION_ID_LEN,
+                                            &session, result, err);
+    }
+
     for (tries = 0; tries < 4; tries++) {
         rc = mcp_store_random_code((char *) id, NGX_HTTP_MCP_SESSION_ID_LEN);
         if (rc != MCP_STORE_OK) {
@@ -195,7 +213,9 @@ ngx_http_mcp_session_create(ngx_http_mcp_call_t *call, json_t *params,
 
 /*
  * Stores the session's logging level (logging/setLevel): NGX_OK, or
- * NGX_DECLINED with err, an error of the method (-32603).
+ * NGX_DECLINED with err, an error of the method (-32603).  In a cluster
+ * NGX_DONE, with err->code NGX_HTTP_MCP_DEFERRED: the method is answered
+ * once the level is applied here.
  */
 
 ngx_int_t
@@ -204,6 +224,10 @@ ngx_http_mcp_session_set_level(ngx_http_mcp_call_t *call, ngx_uint_t level,
 {
     int                  rc;
     mcp_store_session_t  session;
+
+    if (ngx_http_mcp_cluster_enabled(call->r)) {
+        return ngx_http_mcp_cluster_session_level(call, level, err);
+    }
 
     rc = mcp_store_session_get(call->mmcf->store, (char *) call->session.data,
                                call->session.len, &session);
@@ -231,7 +255,8 @@ ngx_http_mcp_session_set_level(ngx_http_mcp_call_t *call, ngx_uint_t level,
 
 /*
  * Ends the request's session (DELETE): NGX_OK, or NGX_DECLINED with err
- * as ngx_http_mcp_session_find() fills it.
+ * as ngx_http_mcp_session_find() fills it.  In a cluster NGX_DONE: the
+ * end is published, and the cluster answers DELETE once it is applied.
  */
 
 ngx_int_t
@@ -242,6 +267,11 @@ ngx_http_mcp_session_delete(ngx_http_mcp_call_t *call,
 
     if (ngx_http_mcp_session_find(call, err) != NGX_OK) {
         return NGX_DECLINED;
+    }
+
+    if (ngx_http_mcp_cluster_enabled(call->r)) {
+        return ngx_http_mcp_cluster_session_end(call->r, &call->session,
+                                                err);
     }
 
     rc = mcp_store_session_delete(call->mmcf->store,
@@ -265,6 +295,16 @@ ngx_http_mcp_session_touch(ngx_http_mcp_call_t *call, int64_t last_seen,
     mcp_store_touch_t  touch;
 
     if (now - last_seen < NGX_HTTP_MCP_SESSION_TOUCH) {
+        return;
+    }
+
+    /* in a cluster through the log, as the removal above */
+
+    if (ngx_http_mcp_cluster_session_note(call->r,
+                                          MCP_STORE_OP_SESSION_TOUCH,
+                                          &call->session, now)
+        != NGX_DECLINED)
+    {
         return;
     }
 

@@ -11,6 +11,7 @@
 
 
 #include "ngx_http_mcp_module.h"
+#include "ngx_http_mcp_cluster.h"
 
 
 /* a bound on expires_in and max_visits that still fits a JSON double */
@@ -27,6 +28,11 @@ static ngx_int_t ngx_http_mcp_shorten_expiry(json_t *body,
 static ngx_int_t ngx_http_mcp_json_int(json_t *body, const char *name,
     int64_t max, int64_t *v);
 static ngx_int_t ngx_http_mcp_shorten_too_large(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_shorten_reply(ngx_http_request_t *r,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code);
+static ngx_int_t ngx_http_mcp_shorten_replicated(ngx_http_request_t *r,
+    void *data, ngx_http_mcp_shorten_req_t *req, ngx_str_t *code,
+    ngx_int_t outcome);
 
 
 ngx_int_t
@@ -123,11 +129,29 @@ ngx_http_mcp_shorten_body(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ngx_http_mcp_cluster_enabled(r)) {
+        return ngx_http_mcp_cluster_shorten(r, &req,
+                                            ngx_http_mcp_shorten_replicated,
+                                            NULL);
+    }
+
     if (ngx_http_mcp_shorten_create(r, &req, &code, &error) != NGX_OK) {
         return ngx_http_mcp_send_failure(r, &error);
     }
 
-    json = ngx_http_mcp_link_json(r, &code, &req);
+    return ngx_http_mcp_shorten_reply(r, &req, &code);
+}
+
+
+/* 201 with the new link */
+
+static ngx_int_t
+ngx_http_mcp_shorten_reply(ngx_http_request_t *r,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code)
+{
+    json_t  *json;
+
+    json = ngx_http_mcp_link_json(r, code, req);
     if (json == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -135,6 +159,28 @@ ngx_http_mcp_shorten_body(ngx_http_request_t *r)
     ngx_http_mcp_json_cleanup(r->pool, json);
 
     return ngx_http_mcp_send_json(r, NGX_HTTP_CREATED, json);
+}
+
+
+/* POST /shorten in a cluster, once the link's put is applied here */
+
+static ngx_int_t
+ngx_http_mcp_shorten_replicated(ngx_http_request_t *r, void *data,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, ngx_int_t outcome)
+{
+    ngx_http_mcp_error_t  err;
+
+    if (outcome == NGX_HTTP_MCP_CLUSTER_UNAVAILABLE) {
+        return ngx_http_mcp_cluster_unavailable(r);
+    }
+
+    if (ngx_http_mcp_shorten_outcome(r, req, code, (int) outcome, &err)
+        != NGX_OK)
+    {
+        return ngx_http_mcp_send_failure(r, &err);
+    }
+
+    return ngx_http_mcp_shorten_reply(r, req, code);
 }
 
 
@@ -164,48 +210,82 @@ ngx_http_mcp_shorten_create(ngx_http_request_t *r,
 {
     int                        rc;
     mcp_store_link_t           link;
-    ngx_http_mcp_key_t        *caller;
-    ngx_http_mcp_loc_conf_t   *mlcf;
     ngx_http_mcp_main_conf_t  *mmcf;
 
-    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
 
-    ngx_memzero(&link, sizeof(mcp_store_link_t));
-
-    /* the link belongs to the tenant of the caller's API key */
-
-    caller = ngx_http_mcp_caller(r);
-    link.tenant = (const char *) caller->tenant.data;
-    link.tenant_len = caller->tenant.len;
-
-    link.url = (char *) req->url.data;
-    link.url_len = req->url.len;
-    link.created_at = ngx_time();
-    link.expires_at = req->expires_at;
-    link.max_visits = req->max_visits;
+    if (ngx_http_mcp_shorten_link(r, req, code, &link) != NGX_OK) {
+        return ngx_http_mcp_fail(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                 "internal", "out of memory");
+    }
 
     if (req->alias.len) {
-        *code = req->alias;
         rc = mcp_store_link_put(mmcf->store, (char *) code->data, code->len,
                                 &link);
 
-        if (rc == MCP_STORE_EXISTS) {
-            return ngx_http_mcp_fail(err, NGX_HTTP_CONFLICT, "alias_taken",
-                                     "alias \"%.*s\" is already taken",
-                                     (int) code->len, code->data);
-        }
-
     } else {
-        code->len = mlcf->code_length;
-        code->data = ngx_pnalloc(r->pool, code->len);
-        if (code->data == NULL) {
-            return ngx_http_mcp_fail(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                     "internal", "out of memory");
-        }
-
         rc = mcp_store_link_create(mmcf->store, (char *) code->data,
                                    code->len, &link);
+    }
+
+    return ngx_http_mcp_shorten_outcome(r, req, code, rc, err);
+}
+
+
+/*
+ * The link a validated request makes, owned by the tenant of the caller's
+ * API key, and its code: the alias, or room (from r->pool) for a random
+ * one.  link->url points into req.
+ */
+
+ngx_int_t
+ngx_http_mcp_shorten_link(ngx_http_request_t *r,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, mcp_store_link_t *link)
+{
+    ngx_http_mcp_key_t       *caller;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    ngx_memzero(link, sizeof(mcp_store_link_t));
+
+    caller = ngx_http_mcp_caller(r);
+    link->tenant = (const char *) caller->tenant.data;
+    link->tenant_len = caller->tenant.len;
+
+    link->url = (char *) req->url.data;
+    link->url_len = req->url.len;
+    link->created_at = ngx_time();
+    link->expires_at = req->expires_at;
+    link->max_visits = req->max_visits;
+
+    if (req->alias.len) {
+        *code = req->alias;
+        return NGX_OK;
+    }
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    code->len = mlcf->code_length;
+    code->data = ngx_pnalloc(r->pool, code->len);
+
+    return (code->data != NULL) ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * What storing the link of req under code came to (rc, from the store or
+ * from the cluster): NGX_OK, or NGX_DECLINED with err (409 for a taken
+ * alias).
+ */
+
+ngx_int_t
+ngx_http_mcp_shorten_outcome(ngx_http_request_t *r,
+    ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, int rc,
+    ngx_http_mcp_error_t *err)
+{
+    if (rc == MCP_STORE_EXISTS && req->alias.len) {
+        return ngx_http_mcp_fail(err, NGX_HTTP_CONFLICT, "alias_taken",
+                                 "alias \"%.*s\" is already taken",
+                                 (int) code->len, code->data);
     }
 
     if (rc != MCP_STORE_OK) {

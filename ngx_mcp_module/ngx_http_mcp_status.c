@@ -12,7 +12,7 @@
  */
 
 
-#include "ngx_http_mcp_module.h"
+#include "ngx_http_mcp_rpc.h"
 
 
 #define NGX_HTTP_MCP_STATUS_WORKERS    64     /* more share blocks */
@@ -274,14 +274,15 @@ ngx_http_mcp_status_log(ngx_http_request_t *r)
 
 /*
  * Notes one tools/call for $mcp_tool and counts it: result is what the
- * tool answered (NULL: a JSON-RPC error).  Tool names get their slot on
- * first use, under the zone's lock; a name past the last slot is not
- * counted.
+ * tool answered (NULL: a JSON-RPC error in err).  A call a cluster answers
+ * later (NGX_HTTP_MCP_DEFERRED) is not counted: its outcome is not known
+ * here.  Tool names get their slot on first use, under the zone's lock; a
+ * name past the last slot is not counted.
  */
 
 void
 ngx_http_mcp_status_tool(ngx_http_request_t *r, ngx_str_t *name,
-    json_t *result)
+    json_t *result, ngx_http_mcp_error_t *err)
 {
     ngx_uint_t                     i, outcome;
     ngx_slab_pool_t               *shpool;
@@ -295,7 +296,8 @@ ngx_http_mcp_status_tool(ngx_http_request_t *r, ngx_str_t *name,
 
     w = ngx_http_mcp_status_worker(mmcf);
     if (w == NULL || name->len == 0
-        || name->len >= NGX_HTTP_MCP_STATUS_TOOL_NAME)
+        || name->len >= NGX_HTTP_MCP_STATUS_TOOL_NAME
+        || (result == NULL && err->code == NGX_HTTP_MCP_DEFERRED))
     {
         return;
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the Test::Nginx suites in t/ (or those given) against the module
-# built with AddressSanitizer and UndefinedBehaviorSanitizer, and fails if
-# a sanitizer reports anything.
+# Runs the Test::Nginx suites in t/ (or those given), and without
+# arguments the cluster suites in t/cluster/ too, against the module built
+# with AddressSanitizer and UndefinedBehaviorSanitizer, and fails if a
+# sanitizer reports anything.
 #
 # The module and its own nginx tree go to build/asan/ (MCP_ASAN_DIR), so
 # that build/ngx_mcp_module.so stays as it is.  nginx itself is not built
@@ -75,6 +76,11 @@ export UBSAN_OPTIONS=print_stacktrace=1:log_path=$reports_dir/ubsan
 
 rc=0
 ./scripts/test-nginx.sh "$@" || rc=$?
+
+# the cluster suites too, when every suite runs
+if [ $# -eq 0 ]; then
+    ./scripts/test-cluster.sh || rc=$?
+fi
 
 find "$reports_dir" -mindepth 1 -maxdepth 1 -exec mv -t "$logs" {} +
 reports=$(find "$logs" -type f | sort)

@@ -4,6 +4,14 @@
  *     mcp-store stat DIR             key: value lines
  *     mcp-store get DIR CODE         the link as one JSON line
  *     mcp-store list DIR             code<TAB>url lines, in code order
+ *     mcp-store dump DIR             every link as get prints it, in code
+ *                                    order (to compare the stores of a
+ *                                    cluster's nodes)
+ *     mcp-store copy DIR DEST        a consistent, compacted copy of the
+ *                                    store into the empty directory DEST,
+ *                                    safe next to a running nginx: the
+ *                                    snapshot a new cluster node starts
+ *                                    from (it carries its sequence)
  *     mcp-store check DIR            decodes every record
  *     mcp-store put DIR CODE URL [expires_at=T] [max_visits=N] [visits=N]
  *                            [tenant=NAME] [schemes=LIST]
@@ -49,6 +57,7 @@
 #include <inttypes.h>
 
 #include "mcp_store_int.h"
+#include "mcp_store_op.h"
 #include "mcp_url.h"
 
 
@@ -66,6 +75,8 @@ typedef struct {
 static int mcp_store_cli_stat(mcp_store_t *s, char **argv);
 static int mcp_store_cli_get(mcp_store_t *s, char **argv);
 static int mcp_store_cli_list(mcp_store_t *s, char **argv);
+static int mcp_store_cli_dump(mcp_store_t *s, char **argv);
+static int mcp_store_cli_copy(mcp_store_t *s, char **argv);
 static int mcp_store_cli_check(mcp_store_t *s, char **argv);
 static int mcp_store_cli_put(mcp_store_t *s, char **argv);
 static int mcp_store_cli_scheme_ok(void *data, const char *scheme,
@@ -73,6 +84,8 @@ static int mcp_store_cli_scheme_ok(void *data, const char *scheme,
 static int mcp_store_cli_sessions(mcp_store_t *s, char **argv);
 static int mcp_store_cli_session_put(mcp_store_t *s, char **argv);
 static int mcp_store_cli_list_one(void *data, const char *code,
+    size_t code_len, const mcp_store_link_t *link);
+static int mcp_store_cli_link_json(void *data, const char *code,
     size_t code_len, const mcp_store_link_t *link);
 static int mcp_store_cli_check_one(void *data, const char *code,
     size_t code_len, const mcp_store_link_t *link);
@@ -93,6 +106,8 @@ static const struct {
     { "stat",     0, 0, MCP_STORE_RDONLY, mcp_store_cli_stat },
     { "get",      1, 0, MCP_STORE_RDONLY, mcp_store_cli_get },
     { "list",     0, 0, MCP_STORE_RDONLY, mcp_store_cli_list },
+    { "dump",     0, 0, MCP_STORE_RDONLY, mcp_store_cli_dump },
+    { "copy",     1, 0, MCP_STORE_RDONLY, mcp_store_cli_copy },
     { "check",    0, 0, MCP_STORE_RDONLY, mcp_store_cli_check },
     { "put",      2, 6, 0,                mcp_store_cli_put },
     { "sessions", 0, 0, MCP_STORE_RDONLY, mcp_store_cli_sessions },
@@ -143,6 +158,8 @@ main(int argc, char **argv)
                 "       mcp-store stat DIR\n"
                 "       mcp-store get DIR CODE\n"
                 "       mcp-store list DIR\n"
+                "       mcp-store dump DIR\n"
+                "       mcp-store copy DIR DEST\n"
                 "       mcp-store check DIR\n"
                 "       mcp-store put DIR CODE URL [expires_at=T] "
                 "[max_visits=N] [visits=N] [tenant=NAME]\n"
@@ -178,6 +195,7 @@ static int
 mcp_store_cli_stat(mcp_store_t *s, char **argv)
 {
     int               rc;
+    uint64_t          applied;
     mcp_store_stat_t  st;
 
     (void) argv;
@@ -187,7 +205,13 @@ mcp_store_cli_stat(mcp_store_t *s, char **argv)
         return mcp_store_cli_failed("stat", NULL, rc);
     }
 
+    rc = mcp_store_op_applied(s, &applied);
+    if (rc != MCP_STORE_OK) {
+        return mcp_store_cli_failed("stat", NULL, rc);
+    }
+
     printf("schema_version: %u\n"
+           "applied: %llu\n"
            "links: %llu\n"
            "map_size: %llu\n"
            "used_bytes: %llu\n"
@@ -195,6 +219,7 @@ mcp_store_cli_stat(mcp_store_t *s, char **argv)
            "max_readers: %u\n"
            "readers_used: %u\n",
            st.schema_version,
+           (unsigned long long) applied,
            (unsigned long long) st.links,
            (unsigned long long) st.map_size,
            (unsigned long long) st.used_bytes,
@@ -215,17 +240,62 @@ mcp_store_cli_get(mcp_store_t *s, char **argv)
         return mcp_store_cli_failed("get", argv[0], rc);
     }
 
+    return mcp_store_cli_link_json(NULL, argv[0], strlen(argv[0]), &link);
+}
+
+
+static int
+mcp_store_cli_link_json(void *data, const char *code, size_t code_len,
+    const mcp_store_link_t *link)
+{
+    (void) data;
+
     printf("{\"code\":");
-    mcp_store_cli_json_str(argv[0], strlen(argv[0]));
+    mcp_store_cli_json_str(code, code_len);
     printf(",\"url\":");
-    mcp_store_cli_json_str(link.url, link.url_len);
+    mcp_store_cli_json_str(link->url, link->url_len);
     printf(",\"created_at\":%lld,\"expires_at\":%lld,\"max_visits\":%llu,"
            "\"visits\":%llu,\"last_visit\":%lld,\"tenant\":",
-           (long long) link.created_at, (long long) link.expires_at,
-           (unsigned long long) link.max_visits,
-           (unsigned long long) link.visits, (long long) link.last_visit);
-    mcp_store_cli_json_str(link.tenant, link.tenant_len);
+           (long long) link->created_at, (long long) link->expires_at,
+           (unsigned long long) link->max_visits,
+           (unsigned long long) link->visits, (long long) link->last_visit);
+    mcp_store_cli_json_str(link->tenant, link->tenant_len);
     printf("}\n");
+
+    return 0;
+}
+
+
+static int
+mcp_store_cli_copy(mcp_store_t *s, char **argv)
+{
+    int  rc;
+
+    /* one read transaction: the copy is the store at one instant */
+
+    rc = mdb_env_copy2(s->env, argv[0], MDB_CP_COMPACT);
+    if (rc != MDB_SUCCESS) {
+        fprintf(stderr, "mcp-store: copy to %s failed: %s\n", argv[0],
+                mdb_strerror(rc));
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static int
+mcp_store_cli_dump(mcp_store_t *s, char **argv)
+{
+    int  rc;
+
+    (void) argv;
+
+    rc = mcp_store_link_list(s, NULL, 0, 0, mcp_store_cli_link_json, NULL,
+                             NULL);
+    if (rc != MCP_STORE_OK) {
+        return mcp_store_cli_failed("dump", NULL, rc);
+    }
 
     return 0;
 }

@@ -146,24 +146,7 @@ static const mcp_store_field_t  mcp_store_relation_fields[] = {
 };
 
 
-typedef struct {
-    char                *pos;
-    char                *end;
-    size_t               len;
-} mcp_store_wbuf_t;
-
-
-typedef struct {
-    const unsigned char *pos;
-    const unsigned char *end;
-} mcp_store_rbuf_t;
-
-
 static int mcp_store_wbuf_write(void *data, const char *buf, size_t len);
-static void mcp_store_wbuf_init(mcp_store_wbuf_t *w, msgpack_packer *pk,
-    char *buf, size_t size);
-static void mcp_store_pack_str(msgpack_packer *pk, const char *str,
-    size_t len);
 static size_t mcp_store_fields_encode(const mcp_store_field_t *f,
     const void *rec, char *buf, size_t size);
 static int mcp_store_fields_decode(const mcp_store_field_t *f,
@@ -171,19 +154,12 @@ static int mcp_store_fields_decode(const mcp_store_field_t *f,
 static size_t mcp_store_fields(const mcp_store_field_t *f);
 static int mcp_store_read_field(mcp_store_rbuf_t *r,
     const mcp_store_field_t *f, int present, char *rec);
-static int mcp_store_rbuf_init(mcp_store_rbuf_t *r, const void *data,
-    size_t len);
 static int mcp_store_read_record(mcp_store_rbuf_t *r, const void *data,
     size_t len, uint64_t fields);
 static size_t mcp_store_has_tenant(const char *tenant, size_t tenant_len);
 static int mcp_store_read_be(mcp_store_rbuf_t *r, size_t n, uint64_t *v);
 static int mcp_store_read_int(mcp_store_rbuf_t *r, uint64_t *v, int *neg);
-static int mcp_store_read_int64(mcp_store_rbuf_t *r, int64_t *v);
-static int mcp_store_read_uint64(mcp_store_rbuf_t *r, uint64_t *v);
 static int mcp_store_read_uint(mcp_store_rbuf_t *r, unsigned *v);
-static int mcp_store_read_array(mcp_store_rbuf_t *r, uint64_t *n);
-static int mcp_store_read_str(mcp_store_rbuf_t *r, const char **str,
-    size_t *len);
 
 
 /*
@@ -616,7 +592,7 @@ mcp_store_read_field(mcp_store_rbuf_t *r, const mcp_store_field_t *f,
 }
 
 
-static void
+void
 mcp_store_wbuf_init(mcp_store_wbuf_t *w, msgpack_packer *pk, char *buf,
     size_t size)
 {
@@ -628,7 +604,7 @@ mcp_store_wbuf_init(mcp_store_wbuf_t *w, msgpack_packer *pk, char *buf,
 }
 
 
-static void
+void
 mcp_store_pack_str(msgpack_packer *pk, const char *str, size_t len)
 {
     (void) msgpack_pack_str(pk, len);
@@ -667,7 +643,7 @@ mcp_store_wbuf_write(void *data, const char *buf, size_t len)
 
 /* The readers below return 0, or -1 for bytes of any other shape. */
 
-static int
+int
 mcp_store_rbuf_init(mcp_store_rbuf_t *r, const void *data, size_t len)
 {
     if (data == NULL || len == 0) {
@@ -788,7 +764,7 @@ mcp_store_read_int(mcp_store_rbuf_t *r, uint64_t *v, int *neg)
 }
 
 
-static int
+int
 mcp_store_read_int64(mcp_store_rbuf_t *r, int64_t *v)
 {
     int       neg;
@@ -814,7 +790,7 @@ mcp_store_read_int64(mcp_store_rbuf_t *r, int64_t *v)
 }
 
 
-static int
+int
 mcp_store_read_uint64(mcp_store_rbuf_t *r, uint64_t *v)
 {
     int  neg;
@@ -842,7 +818,7 @@ mcp_store_read_uint(mcp_store_rbuf_t *r, unsigned *v)
 }
 
 
-static int
+int
 mcp_store_read_array(mcp_store_rbuf_t *r, uint64_t *n)
 {
     unsigned char  c;
@@ -866,7 +842,7 @@ mcp_store_read_array(mcp_store_rbuf_t *r, uint64_t *n)
 }
 
 
-static int
+int
 mcp_store_read_str(mcp_store_rbuf_t *r, const char **str, size_t *len)
 {
     size_t         width;

@@ -9,6 +9,7 @@
 
 
 #include <lmdb.h>
+#include <msgpack.h>
 
 #include "mcp_store.h"
 
@@ -192,6 +193,18 @@ int mcp_store_link_decode(const void *data, size_t len,
     mcp_store_link_t *link);
 size_t mcp_store_schema_encode(uint64_t version, char *buf, size_t size);
 int mcp_store_schema_decode(const void *data, size_t len, uint64_t *version);
+/*
+ * Session records are encoded on the stack before the put, which copies
+ * them: never straight into the map, for the reason given in
+ * mcp_store_link.c.
+ * Their strings are bounded, and so are they: the array header, four
+ * integers of at most 9 bytes, three strings with headers of at most 3,
+ * and the tenant with its header of 2.
+ */
+#define MCP_STORE_SESSION_BUF                                                 \
+    (1 + 4 * 9 + 3 * (3 + MCP_STORE_SESSION_STR_MAX)                          \
+     + 2 + MCP_STORE_SCOPE_MAX)
+
 size_t mcp_store_session_encode(const mcp_store_session_t *session,
     char *buf, size_t size);
 int mcp_store_session_decode(const void *data, size_t len,
@@ -242,6 +255,44 @@ int mcp_store_message_decode(const void *data, size_t len,
 
 
 /*
+ * The codec's writer and strict reader, for records of other files (the
+ * cluster's operations): the writer counts and copies like the encoders
+ * above; each reader takes one value of its type and returns 0, or -1 for
+ * bytes of any other shape.  Strings read point into the data.
+ */
+
+typedef struct {
+    char                *pos;
+    char                *end;
+    size_t               len;
+} mcp_store_wbuf_t;
+
+typedef struct {
+    const unsigned char *pos;
+    const unsigned char *end;
+} mcp_store_rbuf_t;
+
+void mcp_store_wbuf_init(mcp_store_wbuf_t *w, msgpack_packer *pk, char *buf,
+    size_t size);
+void mcp_store_pack_str(msgpack_packer *pk, const char *str, size_t len);
+int mcp_store_rbuf_init(mcp_store_rbuf_t *r, const void *data, size_t len);
+int mcp_store_read_array(mcp_store_rbuf_t *r, uint64_t *n);
+int mcp_store_read_str(mcp_store_rbuf_t *r, const char **str, size_t *len);
+int mcp_store_read_int64(mcp_store_rbuf_t *r, int64_t *v);
+int mcp_store_read_uint64(mcp_store_rbuf_t *r, uint64_t *v);
+
+
+/*
+ * mcp_store_link.c: one link written inside a write transaction of the
+ * caller's (flags for mdb_put(): MDB_NOOVERWRITE makes a taken code
+ * MCP_STORE_EXISTS).
+ */
+
+int mcp_store_link_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
+    const mcp_store_link_t *link, unsigned flags);
+
+
+/*
  * mcp_store_link.c: mcp_store_link_list_tenant() with a choice of what to
  * do with records that do not decode.  The public function skips them;
  * with MCP_STORE_WALK_CORRUPT they are passed to cb with link NULL, and
@@ -281,6 +332,29 @@ typedef int (*mcp_store_session_cb)(void *data, const char *id,
 
 int mcp_store_session_walk(mcp_store_t *s, mcp_store_session_cb cb,
     void *data);
+
+/*
+ * mcp_store_session.c: raises the last-seen time of the session of entry
+ * i of a batch of mcp_store_touch_t, in txn: MCP_STORE_NOTFOUND for a
+ * session that is gone, MCP_STORE_ECORRUPT for one that does not decode.
+ */
+
+int mcp_store_session_touch_one(mcp_store_t *s, MDB_txn *txn,
+    const void *batch, size_t i);
+
+/*
+ * mcp_store_session.c: deletes, in txn, up to max sessions idle since
+ * before idle_before (and records that do not decode), in id order from
+ * the id from (from_len 0: the first), looking at most at MCP_STORE_WORK
+ * of them; *removed gets how many.  When it stops before the end, next
+ * (MCP_STORE_CODE_MAX bytes) gets the id to go on from, and *next_len its
+ * length, else 0.  After mdb_cursor_del() the cursor's MDB_NEXT is the
+ * record that followed the deleted one.
+ */
+
+int mcp_store_session_sweep(mcp_store_t *s, MDB_txn *txn, const char *from,
+    size_t from_len, int64_t idle_before, size_t max, size_t *removed,
+    char *next, size_t *next_len);
 
 
 /*

@@ -35,8 +35,6 @@ static int mcp_store_link_past(unsigned walk, const char *prefix,
 static int mcp_store_link_valid(const mcp_store_link_t *link);
 static int mcp_store_link_owned(const mcp_store_link_t *link,
     const char *tenant, size_t tenant_len);
-static int mcp_store_link_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
-    const mcp_store_link_t *link, unsigned flags);
 
 
 int
@@ -544,7 +542,7 @@ mcp_store_link_owned(const mcp_store_link_t *link, const char *tenant,
 }
 
 
-static int
+int
 mcp_store_link_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
     const mcp_store_link_t *link, unsigned flags)
 {

@@ -8,22 +8,8 @@
 #include "mcp_store_int.h"
 
 
-/*
- * Records are encoded on the stack before the put, which copies them:
- * never straight into the map, for the reason given in mcp_store_link.c.
- * Their strings are bounded, and so are they: the array header, four
- * integers of at most 9 bytes, three strings with headers of at most 3,
- * and the tenant with its header of 2.
- */
-#define MCP_STORE_SESSION_BUF                                                 \
-    (1 + 4 * 9 + 3 * (3 + MCP_STORE_SESSION_STR_MAX)                          \
-     + 2 + MCP_STORE_SCOPE_MAX)
-
-
 static int mcp_store_session_store(mcp_store_t *s, const char *id,
     size_t id_len, const mcp_store_session_t *session, int update);
-static int mcp_store_session_touch_one(mcp_store_t *s, MDB_txn *txn,
-    const void *batch, size_t i);
 static int mcp_store_session_valid(const mcp_store_session_t *session);
 static int mcp_store_str_valid(const char *str, size_t len);
 static int mcp_store_session_pack(const mcp_store_session_t *session,
@@ -84,13 +70,10 @@ int
 mcp_store_session_expire(mcp_store_t *s, int64_t idle_before, size_t max,
     size_t *removed, int *more)
 {
-    int                  rc;
-    char                 next[MCP_STORE_CODE_MAX];
-    size_t               n, seen, next_len;
-    MDB_txn             *txn;
-    MDB_val              key, val;
-    MDB_cursor          *cur;
-    mcp_store_session_t  session;
+    int       rc;
+    char      next[MCP_STORE_CODE_MAX];
+    size_t    n, next_len;
+    MDB_txn  *txn;
 
     if (removed != NULL) {
         *removed = 0;
@@ -114,27 +97,66 @@ mcp_store_session_expire(mcp_store_t *s, int64_t idle_before, size_t max,
         return rc;
     }
 
+    rc = mcp_store_session_sweep(s, txn, s->sweep, s->sweep_len,
+                                 idle_before, max, &n, next, &next_len);
+
+    rc = mcp_store_write_end(s, txn, rc);
+
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    /* the end of the sessions: the next sweep starts from the first */
+
+    memcpy(s->sweep, next, next_len);
+    s->sweep_len = next_len;
+
+    if (removed != NULL) {
+        *removed = n;
+    }
+
+    if (more != NULL) {
+        *more = (next_len > 0);
+    }
+
+    return MCP_STORE_OK;
+}
+
+
+int
+mcp_store_session_sweep(mcp_store_t *s, MDB_txn *txn, const char *from,
+    size_t from_len, int64_t idle_before, size_t max, size_t *removed,
+    char *next, size_t *next_len)
+{
+    int                  rc;
+    size_t               n, seen;
+    MDB_val              key, val;
+    MDB_cursor          *cur;
+    mcp_store_session_t  session;
+
+    *removed = 0;
+    *next_len = 0;
+
     rc = mdb_cursor_open(txn, s->sessions, &cur);
     if (rc != MDB_SUCCESS) {
-        return mcp_store_write_end(s, txn, mcp_store_rc(rc));
+        return mcp_store_rc(rc);
     }
 
     n = 0;
     seen = 0;
-    next_len = 0;
 
-    key.mv_size = s->sweep_len;
-    key.mv_data = s->sweep;
+    key.mv_size = from_len;
+    key.mv_data = (void *) from;
 
     for (rc = mdb_cursor_get(cur, &key, &val,
-                             s->sweep_len ? MDB_SET_RANGE : MDB_FIRST);
+                             from_len ? MDB_SET_RANGE : MDB_FIRST);
          rc == MDB_SUCCESS;
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
     {
         if (n == max || seen == MCP_STORE_WORK) {
-            if (key.mv_size <= sizeof(next)) {
-                next_len = key.mv_size;
-                memcpy(next, key.mv_data, next_len);
+            if (key.mv_size <= MCP_STORE_CODE_MAX) {
+                *next_len = key.mv_size;
+                memcpy(next, key.mv_data, key.mv_size);
             }
 
             break;
@@ -159,29 +181,10 @@ mcp_store_session_expire(mcp_store_t *s, int64_t idle_before, size_t max,
 
     mdb_cursor_close(cur);
 
-    rc = (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) ? MCP_STORE_OK
-                                                   : mcp_store_rc(rc);
+    *removed = n;
 
-    rc = mcp_store_write_end(s, txn, rc);
-
-    if (rc != MCP_STORE_OK) {
-        return rc;
-    }
-
-    /* the end of the sessions: the next sweep starts from the first */
-
-    memcpy(s->sweep, next, next_len);
-    s->sweep_len = next_len;
-
-    if (removed != NULL) {
-        *removed = n;
-    }
-
-    if (more != NULL) {
-        *more = (next_len > 0);
-    }
-
-    return MCP_STORE_OK;
+    return (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) ? MCP_STORE_OK
+                                                     : mcp_store_rc(rc);
 }
 
 
@@ -276,7 +279,7 @@ mcp_store_session_store(mcp_store_t *s, const char *id, size_t id_len,
  * gone or does not decode is skipped, as is an id that cannot be one.
  */
 
-static int
+int
 mcp_store_session_touch_one(mcp_store_t *s, MDB_txn *txn, const void *batch,
     size_t i)
 {

@@ -1,0 +1,1045 @@
+/*
+ * mcp_store: cluster operations (mcp_store_op.h), their encoding and
+ * their apply.
+ *
+ * An operation is a msgpack array:
+ *
+ *     [1, kind, node, id, ...]          1 is the format's version
+ *
+ * followed, by kind, by
+ *
+ *     LINK_PUT       code, url, created_at, expires_at, max_visits, tenant
+ *     LINK_DELETE    code, tenant (a str, empty for any owner)
+ *     LINK_CONSUME   code, now
+ *     LINK_VISITS    [[code, count, last_visit], ...]
+ *     SESSION_PUT    id, created_at, last_seen, protocol, client_name,
+ *                    client_version, log_level, flags, tenant
+ *     SESSION_DELETE id
+ *     SESSION_LEVEL  id, log_level
+ *     SESSION_TOUCH  [[id, last_seen], ...]
+ *     SESSION_EXPIRE now, max
+ *
+ * A log entry is one operation or several one after another (a batch).
+ *
+ * Keys in the "meta" database:
+ *
+ *     "cluster.applied"              the last applied sequence: one uint
+ *     "cluster.result" + seq + i     [id, outcome] of this node's
+ *                                    operation i of the entry at seq
+ *                                    (seq 8 bytes and i 2 bytes
+ *                                    big-endian, so they sort by seq)
+ */
+
+#include <string.h>
+
+#include "mcp_store_int.h"
+#include "mcp_store_op.h"
+
+
+#define MCP_STORE_OP_VERSION       1
+#define MCP_STORE_OP_HEAD          4      /* version, kind, node, id */
+
+#define MCP_STORE_OP_KEY_APPLIED   "cluster.applied"
+#define MCP_STORE_OP_KEY_RESULT    "cluster.result"
+#define MCP_STORE_OP_RESULT_KEY    (sizeof(MCP_STORE_OP_KEY_RESULT) - 1 + 10)
+
+static int mcp_store_op_fields(unsigned kind, uint64_t *n);
+static int mcp_store_op_item(const mcp_store_op_t *op, size_t *pos,
+    uint64_t fields, const char **key, size_t *key_len, uint64_t *count,
+    int64_t *time);
+static int mcp_store_op_session_put(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op);
+static int mcp_store_op_session_delete(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op);
+static int mcp_store_op_session_touch(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op);
+static int mcp_store_op_session_expire(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op);
+static int mcp_store_op_run(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op);
+static int mcp_store_op_link_put(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op);
+static int mcp_store_op_link_delete(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op);
+static int mcp_store_op_link_consume(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op);
+static int mcp_store_op_link_visits(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op);
+static int mcp_store_op_get_applied(mcp_store_t *s, MDB_txn *txn,
+    uint64_t *seq);
+static int mcp_store_op_put_applied(mcp_store_t *s, MDB_txn *txn,
+    uint64_t seq);
+static void mcp_store_op_result_key(char *buf, uint64_t seq, unsigned i);
+static int mcp_store_op_get_result(mcp_store_t *s, MDB_txn *txn,
+    uint64_t seq, unsigned i, uint64_t *id, int *result);
+static int mcp_store_op_put_result(mcp_store_t *s, MDB_txn *txn,
+    uint64_t seq, unsigned i, uint64_t id, int result);
+static int mcp_store_op_ours(const mcp_store_op_t *op, const char *node,
+    size_t node_len);
+
+
+size_t
+mcp_store_op_encode(const mcp_store_op_t *op, char *buf, size_t size)
+{
+    size_t            i;
+    uint64_t          n;
+    msgpack_packer    pk;
+    mcp_store_wbuf_t  w;
+
+    mcp_store_wbuf_init(&w, &pk, buf, size);
+
+    if (mcp_store_op_fields(op->kind, &n) != MCP_STORE_OK) {
+        return 0;
+    }
+
+    (void) msgpack_pack_array(&pk, MCP_STORE_OP_HEAD + n);
+    (void) msgpack_pack_uint64(&pk, MCP_STORE_OP_VERSION);
+    (void) msgpack_pack_uint64(&pk, op->kind);
+    mcp_store_pack_str(&pk, op->node, op->node_len);
+    (void) msgpack_pack_uint64(&pk, op->id);
+
+    switch (op->kind) {
+
+    case MCP_STORE_OP_LINK_PUT:
+        mcp_store_pack_str(&pk, op->code, op->code_len);
+        mcp_store_pack_str(&pk, op->link.url, op->link.url_len);
+        (void) msgpack_pack_int64(&pk, op->link.created_at);
+        (void) msgpack_pack_int64(&pk, op->link.expires_at);
+        (void) msgpack_pack_uint64(&pk, op->link.max_visits);
+        mcp_store_pack_str(&pk, op->link.tenant, op->link.tenant_len);
+        break;
+
+    case MCP_STORE_OP_LINK_DELETE:
+        mcp_store_pack_str(&pk, op->code, op->code_len);
+        mcp_store_pack_str(&pk, op->link.tenant, op->link.tenant_len);
+        break;
+
+    case MCP_STORE_OP_LINK_CONSUME:
+        mcp_store_pack_str(&pk, op->code, op->code_len);
+        (void) msgpack_pack_int64(&pk, op->now);
+        break;
+
+    case MCP_STORE_OP_LINK_VISITS:
+        (void) msgpack_pack_array(&pk, op->nitems);
+
+        for (i = 0; i < op->nitems; i++) {
+            (void) msgpack_pack_array(&pk, 3);
+            mcp_store_pack_str(&pk, op->visits[i].code,
+                               op->visits[i].code_len);
+            (void) msgpack_pack_uint64(&pk, op->visits[i].count);
+            (void) msgpack_pack_int64(&pk, op->visits[i].last_visit);
+        }
+
+        break;
+
+    case MCP_STORE_OP_SESSION_PUT:
+        mcp_store_pack_str(&pk, op->code, op->code_len);
+        (void) msgpack_pack_int64(&pk, op->session.created_at);
+        (void) msgpack_pack_int64(&pk, op->session.last_seen);
+        mcp_store_pack_str(&pk, op->session.protocol,
+                           op->session.protocol_len);
+        mcp_store_pack_str(&pk, op->session.client_name,
+                           op->session.client_name_len);
+        mcp_store_pack_str(&pk, op->session.client_version,
+                           op->session.client_version_len);
+        (void) msgpack_pack_uint64(&pk, op->session.log_level);
+        (void) msgpack_pack_uint64(&pk, op->session.flags);
+        mcp_store_pack_str(&pk, op->session.tenant, op->session.tenant_len);
+        break;
+
+    case MCP_STORE_OP_SESSION_DELETE:
+        mcp_store_pack_str(&pk, op->code, op->code_len);
+        break;
+
+    case MCP_STORE_OP_SESSION_LEVEL:
+        mcp_store_pack_str(&pk, op->code, op->code_len);
+        (void) msgpack_pack_uint64(&pk, op->session.log_level);
+        break;
+
+    case MCP_STORE_OP_SESSION_TOUCH:
+        (void) msgpack_pack_array(&pk, op->nitems);
+
+        for (i = 0; i < op->nitems; i++) {
+            (void) msgpack_pack_array(&pk, 2);
+            mcp_store_pack_str(&pk, op->touches[i].id,
+                               op->touches[i].id_len);
+            (void) msgpack_pack_int64(&pk, op->touches[i].last_seen);
+        }
+
+        break;
+
+    default: /* MCP_STORE_OP_SESSION_EXPIRE */
+        (void) msgpack_pack_int64(&pk, op->now);
+        (void) msgpack_pack_uint64(&pk, op->max);
+        break;
+    }
+
+    return w.len;
+}
+
+
+int
+mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op,
+    size_t *used)
+{
+    size_t             i, pos;
+    uint64_t           n, u, version, kind, fields;
+    mcp_store_op_t     o;
+    mcp_store_rbuf_t   r;
+    mcp_store_visit_t  v;
+    mcp_store_touch_t  t;
+
+    memset(&o, 0, sizeof(mcp_store_op_t));
+
+    if (mcp_store_rbuf_init(&r, data, len) != 0
+        || mcp_store_read_array(&r, &n) != 0
+        || n < MCP_STORE_OP_HEAD
+        || mcp_store_read_uint64(&r, &version) != 0
+        || version != MCP_STORE_OP_VERSION
+        || mcp_store_read_uint64(&r, &kind) != 0
+        || mcp_store_op_fields((unsigned) kind, &fields) != MCP_STORE_OK
+        || kind > 0xff
+        || n != MCP_STORE_OP_HEAD + fields
+        || mcp_store_read_str(&r, &o.node, &o.node_len) != 0
+        || mcp_store_read_uint64(&r, &o.id) != 0)
+    {
+        return MCP_STORE_ECORRUPT;
+    }
+
+    o.kind = (unsigned) kind;
+
+    switch (o.kind) {
+
+    case MCP_STORE_OP_LINK_PUT:
+        if (mcp_store_read_str(&r, &o.code, &o.code_len) != 0
+            || mcp_store_read_str(&r, &o.link.url, &o.link.url_len) != 0
+            || mcp_store_read_int64(&r, &o.link.created_at) != 0
+            || mcp_store_read_int64(&r, &o.link.expires_at) != 0
+            || mcp_store_read_uint64(&r, &o.link.max_visits) != 0
+            || mcp_store_read_str(&r, &o.link.tenant, &o.link.tenant_len)
+               != 0)
+        {
+            return MCP_STORE_ECORRUPT;
+        }
+
+        break;
+
+    case MCP_STORE_OP_LINK_DELETE:
+        if (mcp_store_read_str(&r, &o.code, &o.code_len) != 0
+            || mcp_store_read_str(&r, &o.link.tenant, &o.link.tenant_len)
+               != 0)
+        {
+            return MCP_STORE_ECORRUPT;
+        }
+
+        break;
+
+    case MCP_STORE_OP_LINK_CONSUME:
+        if (mcp_store_read_str(&r, &o.code, &o.code_len) != 0
+            || mcp_store_read_int64(&r, &o.now) != 0)
+        {
+            return MCP_STORE_ECORRUPT;
+        }
+
+        break;
+
+    case MCP_STORE_OP_LINK_VISITS:
+    case MCP_STORE_OP_SESSION_TOUCH:
+        if (mcp_store_read_array(&r, &n) != 0
+            || n > (uint64_t) (r.end - r.pos))
+        {
+            return MCP_STORE_ECORRUPT;
+        }
+
+        /* read through once, to know where the operation ends */
+
+        o.nitems = (size_t) n;
+        o.items_at = r.pos;
+        o.items_len = (size_t) (r.end - r.pos);
+
+        for (pos = 0, i = 0; i < o.nitems; i++) {
+            if ((o.kind == MCP_STORE_OP_LINK_VISITS)
+                ? mcp_store_op_visit(&o, &pos, &v) != MCP_STORE_OK
+                : mcp_store_op_touch(&o, &pos, &t) != MCP_STORE_OK)
+            {
+                return MCP_STORE_ECORRUPT;
+            }
+        }
+
+        o.items_len = pos;
+        r.pos += pos;
+        break;
+
+    case MCP_STORE_OP_SESSION_PUT:
+        if (mcp_store_read_str(&r, &o.code, &o.code_len) != 0
+            || mcp_store_read_int64(&r, &o.session.created_at) != 0
+            || mcp_store_read_int64(&r, &o.session.last_seen) != 0
+            || mcp_store_read_str(&r, &o.session.protocol,
+                                  &o.session.protocol_len) != 0
+            || mcp_store_read_str(&r, &o.session.client_name,
+                                  &o.session.client_name_len) != 0
+            || mcp_store_read_str(&r, &o.session.client_version,
+                                  &o.session.client_version_len) != 0
+            || mcp_store_read_uint64(&r, &u) != 0 || u > 0xffff
+            || (o.session.log_level = (unsigned) u,
+                mcp_store_read_uint64(&r, &u) != 0) || u > 0xffff
+            || (o.session.flags = (unsigned) u,
+                mcp_store_read_str(&r, &o.session.tenant,
+                                   &o.session.tenant_len) != 0))
+        {
+            return MCP_STORE_ECORRUPT;
+        }
+
+        break;
+
+    case MCP_STORE_OP_SESSION_DELETE:
+        if (mcp_store_read_str(&r, &o.code, &o.code_len) != 0) {
+            return MCP_STORE_ECORRUPT;
+        }
+
+        break;
+
+    case MCP_STORE_OP_SESSION_LEVEL:
+        if (mcp_store_read_str(&r, &o.code, &o.code_len) != 0
+            || mcp_store_read_uint64(&r, &u) != 0 || u > 0xffff)
+        {
+            return MCP_STORE_ECORRUPT;
+        }
+
+        o.session.log_level = (unsigned) u;
+        break;
+
+    default: /* MCP_STORE_OP_SESSION_EXPIRE */
+        if (mcp_store_read_int64(&r, &o.now) != 0
+            || mcp_store_read_uint64(&r, &o.max) != 0)
+        {
+            return MCP_STORE_ECORRUPT;
+        }
+
+        break;
+    }
+
+    *op = o;
+    *used = (size_t) ((const char *) r.pos - (const char *) data);
+
+    return MCP_STORE_OK;
+}
+
+
+int
+mcp_store_op_visit(const mcp_store_op_t *op, size_t *pos,
+    mcp_store_visit_t *v)
+{
+    return mcp_store_op_item(op, pos, 3, &v->code, &v->code_len, &v->count,
+                             &v->last_visit);
+}
+
+
+int
+mcp_store_op_touch(const mcp_store_op_t *op, size_t *pos,
+    mcp_store_touch_t *t)
+{
+    return mcp_store_op_item(op, pos, 2, &t->id, &t->id_len, NULL,
+                             &t->last_seen);
+}
+
+
+/* an entry of a batch: [key, count, time], or [key, time] (fields 2) */
+
+static int
+mcp_store_op_item(const mcp_store_op_t *op, size_t *pos, uint64_t fields,
+    const char **key, size_t *key_len, uint64_t *count, int64_t *time)
+{
+    uint64_t          n;
+    mcp_store_rbuf_t  r;
+
+    if (*pos >= op->items_len
+        || mcp_store_rbuf_init(&r, (const char *) op->items_at + *pos,
+                               op->items_len - *pos) != 0
+        || mcp_store_read_array(&r, &n) != 0
+        || n != fields
+        || mcp_store_read_str(&r, key, key_len) != 0
+        || (count != NULL && mcp_store_read_uint64(&r, count) != 0)
+        || mcp_store_read_int64(&r, time) != 0)
+    {
+        return MCP_STORE_ECORRUPT;
+    }
+
+    *pos = (size_t) ((const char *) r.pos - (const char *) op->items_at);
+
+    return MCP_STORE_OK;
+}
+
+
+int
+mcp_store_op_apply(mcp_store_t *s, uint64_t seq, const void *data,
+    size_t len, const char *node, size_t node_len, mcp_store_op_cb cb,
+    void *cbdata, int *fresh)
+{
+    int              rc, outcome[MCP_STORE_OP_BATCH_MAX], got;
+    size_t           n, i, pos, used;
+    MDB_txn         *txn;
+    uint64_t         applied, id;
+    mcp_store_op_t   op;
+
+    *fresh = 0;
+
+    if (s == NULL || seq == 0 || (s->flags & MCP_STORE_RDONLY)) {
+        return MCP_STORE_EINVAL;
+    }
+
+    /* most deliveries of an applied entry are to a second process of the
+     * node: a read tells, without queueing for the writer */
+
+    rc = mcp_store_op_applied(s, &applied);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    rc = mcp_store_write_begin(s, &txn);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    if (seq <= applied) {
+        goto done;
+    }
+
+    rc = mcp_store_op_get_applied(s, txn, &applied);
+    if (rc != MCP_STORE_OK || seq <= applied) {
+        goto done;
+    }
+
+    n = 0;
+    pos = 0;
+
+    while (pos < len && n < MCP_STORE_OP_BATCH_MAX) {
+        if (mcp_store_op_decode((const char *) data + pos, len - pos, &op,
+                                &used)
+            != MCP_STORE_OK)
+        {
+            break;
+        }
+
+        rc = mcp_store_op_run(s, txn, &op);
+
+        /* the outcomes of valid operations are the same on every node;
+         * other failures are this node's own and apply nothing */
+
+        switch (rc) {
+        case MCP_STORE_OK:
+        case MCP_STORE_EXISTS:
+        case MCP_STORE_NOTFOUND:
+        case MCP_STORE_EXPIRED:
+        case MCP_STORE_SPENT:
+        case MCP_STORE_EINVAL:
+            break;
+
+        default:
+            mdb_txn_abort(txn);
+            return rc;
+        }
+
+        if (mcp_store_op_ours(&op, node, node_len)) {
+            got = mcp_store_op_put_result(s, txn, seq, (unsigned) n, op.id,
+                                          rc);
+            if (got != MCP_STORE_OK) {
+                mdb_txn_abort(txn);
+                return got;
+            }
+        }
+
+        outcome[n++] = rc;
+        pos += used;
+    }
+
+    rc = mcp_store_op_put_applied(s, txn, seq);
+
+    if (rc != MCP_STORE_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    rc = mcp_store_write_end(s, txn, MCP_STORE_OK);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    *fresh = 1;
+
+    for (pos = 0, i = 0; cb != NULL && i < n; i++) {
+        (void) mcp_store_op_decode((const char *) data + pos, len - pos,
+                                   &op, &used);
+        cb(cbdata, &op, outcome[i]);
+        pos += used;
+    }
+
+    return MCP_STORE_OK;
+
+done:
+
+    /* applied before: the recorded outcomes, read before the transaction
+     * ends, handed out after (cb may write to the store) */
+
+    n = 0;
+
+    for (pos = 0;
+         rc == MCP_STORE_OK && pos < len && n < MCP_STORE_OP_BATCH_MAX
+         && mcp_store_op_decode((const char *) data + pos, len - pos, &op,
+                                &used) == MCP_STORE_OK;
+         pos += used)
+    {
+        outcome[n] = -1;
+
+        if (mcp_store_op_ours(&op, node, node_len)
+            && mcp_store_op_get_result(s, txn, seq, (unsigned) n, &id, &got)
+               == MCP_STORE_OK
+            && id == op.id)
+        {
+            outcome[n] = got;
+        }
+
+        n++;
+    }
+
+    mdb_txn_abort(txn);
+
+    for (pos = 0, i = 0; cb != NULL && i < n; i++, pos += used) {
+        (void) mcp_store_op_decode((const char *) data + pos, len - pos, &op,
+                                   &used);
+        cb(cbdata, &op, outcome[i]);
+    }
+
+    return rc;
+}
+
+
+int
+mcp_store_op_applied(mcp_store_t *s, uint64_t *seq)
+{
+    int       rc;
+    MDB_txn  *txn;
+
+    if (s == NULL || seq == NULL) {
+        return MCP_STORE_EINVAL;
+    }
+
+    rc = mcp_store_read_begin(s, &txn);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    rc = mcp_store_op_get_applied(s, txn, seq);
+
+    mcp_store_release(s);
+
+    return rc;
+}
+
+
+int
+mcp_store_op_result(mcp_store_t *s, uint64_t seq, unsigned i, uint64_t *id,
+    int *result)
+{
+    int       rc;
+    MDB_txn  *txn;
+
+    if (s == NULL || id == NULL || result == NULL) {
+        return MCP_STORE_EINVAL;
+    }
+
+    rc = mcp_store_read_begin(s, &txn);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    rc = mcp_store_op_get_result(s, txn, seq, i, id, result);
+
+    mcp_store_release(s);
+
+    return rc;
+}
+
+
+/* How many fields follow the head, by kind. */
+
+static int
+mcp_store_op_fields(unsigned kind, uint64_t *n)
+{
+    switch (kind) {
+    case MCP_STORE_OP_LINK_PUT:      *n = 6; break;
+    case MCP_STORE_OP_LINK_DELETE:   *n = 2; break;
+    case MCP_STORE_OP_LINK_CONSUME:  *n = 2; break;
+    case MCP_STORE_OP_LINK_VISITS:   *n = 1; break;
+    case MCP_STORE_OP_SESSION_PUT:   *n = 9; break;
+    case MCP_STORE_OP_SESSION_DELETE: *n = 1; break;
+    case MCP_STORE_OP_SESSION_LEVEL: *n = 2; break;
+    case MCP_STORE_OP_SESSION_TOUCH: *n = 1; break;
+    case MCP_STORE_OP_SESSION_EXPIRE: *n = 2; break;
+    default:
+        return MCP_STORE_EINVAL;
+    }
+
+    return MCP_STORE_OK;
+}
+
+
+static int
+mcp_store_op_run(mcp_store_t *s, MDB_txn *txn, const mcp_store_op_t *op)
+{
+    if (op->node_len == 0 || op->node_len > MCP_STORE_OP_NODE_MAX) {
+        return MCP_STORE_EINVAL;
+    }
+
+    switch (op->kind) {
+    case MCP_STORE_OP_LINK_PUT:
+        return mcp_store_op_link_put(s, txn, op);
+    case MCP_STORE_OP_LINK_DELETE:
+        return mcp_store_op_link_delete(s, txn, op);
+    case MCP_STORE_OP_LINK_CONSUME:
+        return mcp_store_op_link_consume(s, txn, op);
+    case MCP_STORE_OP_LINK_VISITS:
+        return mcp_store_op_link_visits(s, txn, op);
+    case MCP_STORE_OP_SESSION_PUT:
+    case MCP_STORE_OP_SESSION_LEVEL:
+        return mcp_store_op_session_put(s, txn, op);
+    case MCP_STORE_OP_SESSION_DELETE:
+        return mcp_store_op_session_delete(s, txn, op);
+    case MCP_STORE_OP_SESSION_TOUCH:
+        return mcp_store_op_session_touch(s, txn, op);
+    default: /* MCP_STORE_OP_SESSION_EXPIRE */
+        return mcp_store_op_session_expire(s, txn, op);
+    }
+}
+
+
+/*
+ * A new session (SESSION_PUT), or an existing one's level changed
+ * (SESSION_LEVEL): the record is encoded before the put, as the strings
+ * of one read here point into the page the put rewrites.
+ */
+
+static int
+mcp_store_op_session_put(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op)
+{
+    int                  rc;
+    char                 buf[MCP_STORE_SESSION_BUF];
+    MDB_val              key, val;
+    mcp_store_session_t  session;
+
+    if (mcp_store_key(&key, op->code, op->code_len) != MCP_STORE_OK) {
+        return MCP_STORE_EINVAL;
+    }
+
+    if (op->kind == MCP_STORE_OP_SESSION_PUT) {
+        session = op->session;
+
+        if (!mcp_store_tenant_valid(session.tenant, session.tenant_len, 1)
+            || session.protocol_len > MCP_STORE_SESSION_STR_MAX
+            || session.client_name_len > MCP_STORE_SESSION_STR_MAX
+            || session.client_version_len > MCP_STORE_SESSION_STR_MAX)
+        {
+            return MCP_STORE_EINVAL;
+        }
+
+    } else {
+        rc = mcp_store_record_get(s, txn, MCP_STORE_RECORD_SESSION, op->code,
+                                  op->code_len, &key, &session);
+        if (rc != MCP_STORE_OK) {
+            return rc;
+        }
+
+        session.log_level = op->session.log_level;
+    }
+
+    val.mv_size = mcp_store_session_encode(&session, buf, sizeof(buf));
+    val.mv_data = buf;
+
+    if (val.mv_size > sizeof(buf)) {
+        return MCP_STORE_EINVAL;
+    }
+
+    return mcp_store_rc(mdb_put(txn, s->sessions, &key, &val,
+                                (op->kind == MCP_STORE_OP_SESSION_PUT)
+                                ? MDB_NOOVERWRITE : 0));
+}
+
+
+static int
+mcp_store_op_session_delete(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op)
+{
+    MDB_val  key;
+
+    if (mcp_store_key(&key, op->code, op->code_len) != MCP_STORE_OK) {
+        return MCP_STORE_EINVAL;
+    }
+
+    return mcp_store_rc(mdb_del(txn, s->sessions, &key, NULL));
+}
+
+
+/* as mcp_store_session_touch(): gone sessions are skipped */
+
+static int
+mcp_store_op_session_touch(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op)
+{
+    int                rc;
+    size_t             i, pos;
+    mcp_store_touch_t  t;
+
+    pos = 0;
+
+    for (i = 0; i < op->nitems; i++) {
+        if (mcp_store_op_touch(op, &pos, &t) != MCP_STORE_OK) {
+            return MCP_STORE_OK;
+        }
+
+        rc = mcp_store_session_touch_one(s, txn, &t, 0);
+
+        if (rc != MCP_STORE_OK && rc != MCP_STORE_NOTFOUND
+            && rc != MCP_STORE_ECORRUPT)
+        {
+            return rc;
+        }
+    }
+
+    return MCP_STORE_OK;
+}
+
+
+/*
+ * Idle sessions go in id order from the first, so that every node
+ * removes the same ones (mcp_store_session_expire() goes on from where
+ * the handle's last sweep stopped, which is the handle's own).
+ */
+
+static int
+mcp_store_op_session_expire(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op)
+{
+    char    next[MCP_STORE_CODE_MAX];
+    size_t  removed, next_len;
+
+    return mcp_store_session_sweep(s, txn, NULL, 0, op->now,
+                                   (size_t) op->max, &removed, next,
+                                   &next_len);
+}
+
+
+static int
+mcp_store_op_link_put(mcp_store_t *s, MDB_txn *txn, const mcp_store_op_t *op)
+{
+    MDB_val           key;
+    mcp_store_link_t  link;
+
+    if (mcp_store_key(&key, op->code, op->code_len) != MCP_STORE_OK
+        || !mcp_store_tenant_valid(op->link.tenant, op->link.tenant_len, 1))
+    {
+        return MCP_STORE_EINVAL;
+    }
+
+    /* a new link: what it has counted so far is nothing, on every node */
+
+    link = op->link;
+    link.visits = 0;
+    link.last_visit = 0;
+
+    return mcp_store_link_write(s, txn, &key, &link, MDB_NOOVERWRITE);
+}
+
+
+static int
+mcp_store_op_link_delete(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op)
+{
+    int               rc;
+    MDB_val           key;
+    mcp_store_link_t  link;
+
+    if (mcp_store_key(&key, op->code, op->code_len) != MCP_STORE_OK
+        || !mcp_store_tenant_valid(op->link.tenant, op->link.tenant_len, 1))
+    {
+        return MCP_STORE_EINVAL;
+    }
+
+    rc = mcp_store_record_get(s, txn, MCP_STORE_RECORD_LINK, op->code,
+                              op->code_len, &key, &link);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    if (op->link.tenant_len != 0
+        && (link.tenant_len != op->link.tenant_len
+            || memcmp(link.tenant, op->link.tenant, link.tenant_len) != 0))
+    {
+        return MCP_STORE_NOTFOUND;
+    }
+
+    return mcp_store_rc(mdb_del(txn, s->links, &key, NULL));
+}
+
+
+static int
+mcp_store_op_link_consume(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op)
+{
+    int               rc;
+    MDB_val           key;
+    mcp_store_link_t  link;
+
+    if (mcp_store_key(&key, op->code, op->code_len) != MCP_STORE_OK) {
+        return MCP_STORE_EINVAL;
+    }
+
+    rc = mcp_store_record_get(s, txn, MCP_STORE_RECORD_LINK, op->code,
+                              op->code_len, &key, &link);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    if (link.expires_at != 0 && op->now >= link.expires_at) {
+        return MCP_STORE_EXPIRED;
+    }
+
+    if (link.max_visits != 0 && link.visits >= link.max_visits) {
+        return MCP_STORE_SPENT;
+    }
+
+    link.visits++;
+
+    if (op->now > link.last_visit) {
+        link.last_visit = op->now;
+    }
+
+    return mcp_store_link_write(s, txn, &key, &link, 0);
+}
+
+
+/*
+ * Batched counts, as mcp_store_link_add_visits(): links that are gone
+ * are skipped; an entry that does not decode ends the batch there, on
+ * every node alike.
+ */
+
+static int
+mcp_store_op_link_visits(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_op_t *op)
+{
+    int                rc;
+    size_t             i, pos;
+    MDB_val            key;
+    mcp_store_link_t   link;
+    mcp_store_visit_t  v;
+
+    pos = 0;
+
+    for (i = 0; i < op->nitems; i++) {
+        if (mcp_store_op_visit(op, &pos, &v) != MCP_STORE_OK) {
+            return MCP_STORE_OK;
+        }
+
+        if (mcp_store_key(&key, v.code, v.code_len) != MCP_STORE_OK) {
+            continue;
+        }
+
+        rc = mcp_store_record_get(s, txn, MCP_STORE_RECORD_LINK, v.code,
+                                  v.code_len, &key, &link);
+
+        if (rc == MCP_STORE_NOTFOUND || rc == MCP_STORE_ECORRUPT) {
+            continue;
+        }
+
+        if (rc != MCP_STORE_OK) {
+            return rc;
+        }
+
+        link.visits = (v.count > UINT64_MAX - link.visits)
+                      ? UINT64_MAX : link.visits + v.count;
+
+        if (v.last_visit > link.last_visit) {
+            link.last_visit = v.last_visit;
+        }
+
+        rc = mcp_store_link_write(s, txn, &key, &link, 0);
+        if (rc != MCP_STORE_OK) {
+            return rc;
+        }
+    }
+
+    return MCP_STORE_OK;
+}
+
+
+static int
+mcp_store_op_get_applied(mcp_store_t *s, MDB_txn *txn, uint64_t *seq)
+{
+    int      rc;
+    MDB_val  key, val;
+
+    key.mv_size = sizeof(MCP_STORE_OP_KEY_APPLIED) - 1;
+    key.mv_data = MCP_STORE_OP_KEY_APPLIED;
+
+    rc = mcp_store_rc(mdb_get(txn, s->meta, &key, &val));
+
+    if (rc == MCP_STORE_NOTFOUND) {
+        *seq = 0;
+        return MCP_STORE_OK;
+    }
+
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    return mcp_store_uints_decode(val.mv_data, val.mv_size, seq, 1);
+}
+
+
+static int
+mcp_store_op_put_applied(mcp_store_t *s, MDB_txn *txn, uint64_t seq)
+{
+    char     buf[16];
+    MDB_val  key, val;
+
+    key.mv_size = sizeof(MCP_STORE_OP_KEY_APPLIED) - 1;
+    key.mv_data = MCP_STORE_OP_KEY_APPLIED;
+
+    val.mv_size = mcp_store_uints_encode(&seq, 1, buf, sizeof(buf));
+    val.mv_data = buf;
+
+    return mcp_store_rc(mdb_put(txn, s->meta, &key, &val, 0));
+}
+
+
+static void
+mcp_store_op_result_key(char *buf, uint64_t seq, unsigned i)
+{
+    int  k;
+
+    memcpy(buf, MCP_STORE_OP_KEY_RESULT, sizeof(MCP_STORE_OP_KEY_RESULT) - 1);
+    buf += sizeof(MCP_STORE_OP_KEY_RESULT) - 1;
+
+    for (k = 7; k >= 0; k--) {
+        buf[k] = (char) (seq & 0xff);
+        seq >>= 8;
+    }
+
+    buf[8] = (char) ((i >> 8) & 0xff);
+    buf[9] = (char) (i & 0xff);
+}
+
+
+static int
+mcp_store_op_get_result(mcp_store_t *s, MDB_txn *txn, uint64_t seq,
+    unsigned i, uint64_t *id, int *result)
+{
+    int       rc;
+    char      kbuf[MCP_STORE_OP_RESULT_KEY];
+    MDB_val   key, val;
+    uint64_t  v[2];
+
+    mcp_store_op_result_key(kbuf, seq, i);
+
+    key.mv_size = sizeof(kbuf);
+    key.mv_data = kbuf;
+
+    rc = mcp_store_rc(mdb_get(txn, s->meta, &key, &val));
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    rc = mcp_store_uints_decode(val.mv_data, val.mv_size, v, 2);
+    if (rc != MCP_STORE_OK || v[1] > 0xff) {
+        return MCP_STORE_ECORRUPT;
+    }
+
+    *id = v[0];
+    *result = (int) v[1];
+
+    return MCP_STORE_OK;
+}
+
+
+/*
+ * Records the outcome, and lets go of the oldest ones: two for each one
+ * written keeps the table at about MCP_STORE_OP_RESULTS entries.
+ */
+
+static int
+mcp_store_op_put_result(mcp_store_t *s, MDB_txn *txn, uint64_t seq,
+    unsigned i, uint64_t id, int result)
+{
+    int          rc, n, k;
+    char         kbuf[MCP_STORE_OP_RESULT_KEY], vbuf[32];
+    MDB_val      key, val;
+    uint64_t     v[2], old;
+    MDB_cursor  *cur;
+
+    mcp_store_op_result_key(kbuf, seq, i);
+
+    key.mv_size = sizeof(kbuf);
+    key.mv_data = kbuf;
+
+    v[0] = id;
+    v[1] = (uint64_t) result;
+
+    val.mv_size = mcp_store_uints_encode(v, 2, vbuf, sizeof(vbuf));
+    val.mv_data = vbuf;
+
+    rc = mcp_store_rc(mdb_put(txn, s->meta, &key, &val, 0));
+    if (rc != MCP_STORE_OK || seq <= MCP_STORE_OP_RESULTS) {
+        return rc;
+    }
+
+    rc = mcp_store_rc(mdb_cursor_open(txn, s->meta, &cur));
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    mcp_store_op_result_key(kbuf, 0, 0);
+
+    for (n = 0; n < 2; n++) {
+        key.mv_size = sizeof(kbuf);
+        key.mv_data = kbuf;
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+        if (rc != MDB_SUCCESS || key.mv_size != sizeof(kbuf)
+            || memcmp(key.mv_data, MCP_STORE_OP_KEY_RESULT,
+                      sizeof(MCP_STORE_OP_KEY_RESULT) - 1) != 0)
+        {
+            break;
+        }
+
+        old = 0;
+        for (k = sizeof(kbuf) - 10; k < (int) sizeof(kbuf) - 2; k++) {
+            old = (old << 8) | ((unsigned char *) key.mv_data)[k];
+        }
+
+        if (old + MCP_STORE_OP_RESULTS >= seq) {
+            break;
+        }
+
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != MDB_SUCCESS) {
+            mdb_cursor_close(cur);
+            return mcp_store_rc(rc);
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    return MCP_STORE_OK;
+}
+
+
+static int
+mcp_store_op_ours(const mcp_store_op_t *op, const char *node,
+    size_t node_len)
+{
+    return op->node_len != 0
+           && op->node_len == node_len
+           && memcmp(op->node, node, node_len) == 0;
+}

@@ -1,0 +1,817 @@
+/*
+ * Unit tests of the cluster's operations (mcp_store_op.h): encoding,
+ * apply at a sequence, exactly-once, outcomes, and that two stores fed
+ * the same log end the same.  Printing TAP for prove.
+ */
+
+#define _POSIX_C_SOURCE  200809L
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_lib.h"
+#include "mcp_store_op.h"
+
+
+#define TEST_PLAN        72
+
+#define TEST_NODE        "node-a"
+#define TEST_OTHER       "node-b"
+
+
+static size_t test_encode(mcp_store_op_t *op, const char *node, uint64_t id,
+    char *buf, size_t size);
+static mcp_store_op_t test_put(const char *code, const char *url,
+    const char *tenant, uint64_t max_visits);
+static mcp_store_visit_t test_visit(const char *code, uint64_t count,
+    int64_t last_visit);
+static mcp_store_op_t test_visits_op(const mcp_store_visit_t *visits,
+    size_t n);
+static int test_apply(mcp_store_t *s, uint64_t seq, mcp_store_op_t *op,
+    const char *by, uint64_t id, int *result, int *fresh);
+static void test_codec(void);
+static void test_apply_put(void);
+static void test_consume_delete(void);
+static void test_visits(void);
+static void test_corrupt(void);
+static void test_same_log(void);
+static void test_results_kept(void);
+static void test_batch(void);
+static void test_sessions(void);
+
+
+int
+main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    test_setup();
+
+    printf("1..%d\n", TEST_PLAN);
+
+    test_codec();
+    test_apply_put();
+    test_consume_delete();
+    test_visits();
+    test_corrupt();
+    test_same_log();
+    test_results_kept();
+    test_batch();
+    test_sessions();
+
+    return test_finish(TEST_PLAN);
+}
+
+
+static size_t
+test_encode(mcp_store_op_t *op, const char *node, uint64_t id, char *buf,
+    size_t size)
+{
+    size_t  len;
+
+    op->node = node;
+    op->node_len = strlen(node);
+    op->id = id;
+
+    len = mcp_store_op_encode(op, buf, size);
+
+    if (len > size) {
+        tap_bail("an operation of %zu bytes", len);
+    }
+
+    return len;
+}
+
+
+static mcp_store_op_t
+test_put(const char *code, const char *url, const char *tenant,
+    uint64_t max_visits)
+{
+    mcp_store_op_t  op;
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+
+    op.kind = MCP_STORE_OP_LINK_PUT;
+    op.code = code;
+    op.code_len = strlen(code);
+    op.link.url = url;
+    op.link.url_len = strlen(url);
+    op.link.created_at = 1700000000;
+    op.link.max_visits = max_visits;
+    op.link.tenant = tenant;
+    op.link.tenant_len = strlen(tenant);
+
+    return op;
+}
+
+
+/* the outcomes an apply hands out, in order */
+typedef struct {
+    size_t    n;
+    int       outcome[8];
+    uint64_t  id[8];
+} test_outcomes_t;
+
+
+static void
+test_collect(void *data, const mcp_store_op_t *op, int outcome)
+{
+    test_outcomes_t *o = data;
+
+    if (o->n < 8) {
+        o->id[o->n] = op->id;
+        o->outcome[o->n++] = outcome;
+    }
+}
+
+
+static mcp_store_visit_t
+test_visit(const char *code, uint64_t count, int64_t last_visit)
+{
+    mcp_store_visit_t  v;
+
+    v.code = code;
+    v.code_len = strlen(code);
+    v.count = count;
+    v.last_visit = last_visit;
+
+    return v;
+}
+
+
+static mcp_store_op_t
+test_visits_op(const mcp_store_visit_t *visits, size_t n)
+{
+    mcp_store_op_t  op;
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+
+    op.kind = MCP_STORE_OP_LINK_VISITS;
+    op.visits = visits;
+    op.nitems = n;
+
+    return op;
+}
+
+
+/* applies op alone at seq: *result its outcome (-2: none handed out) */
+
+static int
+test_apply(mcp_store_t *s, uint64_t seq, mcp_store_op_t *op, const char *by,
+    uint64_t id, int *result, int *fresh)
+{
+    int              rc;
+    char             buf[1024];
+    size_t           len;
+    test_outcomes_t  o;
+
+    len = test_encode(op, by, id, buf, sizeof(buf));
+
+    o.n = 0;
+
+    rc = mcp_store_op_apply(s, seq, buf, len, TEST_NODE,
+                            sizeof(TEST_NODE) - 1, test_collect, &o, fresh);
+
+    *result = (o.n == 1) ? o.outcome[0] : -2;
+
+    return rc;
+}
+
+
+static void
+test_codec(void)
+{
+    char               buf[512];
+    size_t             len, pos, used;
+    mcp_store_op_t     op, back;
+    mcp_store_visit_t  visits[2], v;
+
+    op = test_put("abc", "https://example.com/", "acme", 5);
+    op.link.expires_at = 1800000000;
+
+    len = test_encode(&op, TEST_NODE, 42, buf, sizeof(buf));
+
+    TAP_RC(mcp_store_op_decode(buf, len, &back, &used), MCP_STORE_OK,
+           "a link put decodes");
+    TAP_IS(used, len, "all of it");
+    TAP_OK(back.kind == MCP_STORE_OP_LINK_PUT && back.id == 42
+           && back.node_len == 6 && memcmp(back.node, TEST_NODE, 6) == 0
+           && back.code_len == 3 && memcmp(back.code, "abc", 3) == 0
+           && back.link.url_len == 20 && back.link.expires_at == 1800000000
+           && back.link.created_at == 1700000000
+           && back.link.max_visits == 5 && back.link.tenant_len == 4,
+           "every field of the put comes back");
+
+    TAP_IS(mcp_store_op_encode(&op, NULL, 0), len,
+           "encoding into nothing tells the length");
+    TAP_RC(mcp_store_op_decode(buf, len - 1, &back, &used),
+           MCP_STORE_ECORRUPT,
+           "a truncated operation does not decode");
+
+    buf[1] = 2;
+    TAP_RC(mcp_store_op_decode(buf, len, &back, &used), MCP_STORE_ECORRUPT,
+           "another format version does not decode");
+
+    visits[0] = test_visit("abc", 7, 1700000100);
+    visits[1] = test_visit("xyz", 1, 1700000200);
+    op = test_visits_op(visits, 2);
+
+    len = test_encode(&op, TEST_OTHER, 1, buf, sizeof(buf));
+
+    TAP_RC(mcp_store_op_decode(buf, len, &back, &used), MCP_STORE_OK,
+           "a visit batch decodes");
+    TAP_IS(back.nitems, 2, "with its two entries");
+
+    pos = 0;
+    TAP_OK(mcp_store_op_visit(&back, &pos, &v) == MCP_STORE_OK
+           && v.count == 7 && v.code_len == 3
+           && memcmp(v.code, "abc", 3) == 0,
+           "the first entry reads back");
+    TAP_OK(mcp_store_op_visit(&back, &pos, &v) == MCP_STORE_OK
+           && v.count == 1 && v.last_visit == 1700000200,
+           "the second entry reads back");
+    TAP_RC(mcp_store_op_visit(&back, &pos, &v), MCP_STORE_ECORRUPT,
+           "there is no third");
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = 99;
+    TAP_IS(mcp_store_op_encode(&op, buf, sizeof(buf)), 0,
+           "an unknown kind does not encode");
+}
+
+
+static void
+test_apply_put(void)
+{
+    int                result, fresh;
+    char               dir[PATH_MAX];
+    uint64_t           seq, id;
+    mcp_store_t       *s;
+    mcp_store_op_t     op;
+    mcp_store_link_t   link;
+
+    s = test_open(test_dir(dir, "put"), 0, MCP_STORE_NOSYNC);
+    if (s == NULL) {
+        tap_bail("open");
+    }
+
+    TAP_OK(mcp_store_op_applied(s, &seq) == MCP_STORE_OK && seq == 0,
+           "a new store has applied nothing");
+
+    op = test_put("alias", "https://a.example/", "acme", 0);
+
+    TAP_RC(test_apply(s, 1, &op, TEST_NODE, 7, &result, &fresh),
+           MCP_STORE_OK, "a put applies");
+    TAP_OK(result == MCP_STORE_OK && fresh == 1, "and creates the link");
+    TAP_OK(mcp_store_link_get(s, "alias", 5, &link) == MCP_STORE_OK
+           && link.url_len == 18 && link.created_at == 1700000000
+           && link.tenant_len == 4, "the link is there as sent");
+    mcp_store_release(s);
+
+    TAP_OK(mcp_store_op_applied(s, &seq) == MCP_STORE_OK && seq == 1,
+           "sequence 1 is recorded");
+
+    TAP_RC(test_apply(s, 1, &op, TEST_NODE, 7, &result, &fresh),
+           MCP_STORE_OK, "delivered again");
+    TAP_OK(fresh == 0 && result == MCP_STORE_OK,
+           "it is not applied twice, and its recorded outcome comes back");
+
+    op = test_put("alias", "https://b.example/", "acme", 0);
+
+    TAP_RC(test_apply(s, 2, &op, TEST_OTHER, 3, &result, &fresh),
+           MCP_STORE_OK, "another node's put of the same alias applies");
+    TAP_OK(fresh == 1 && result == MCP_STORE_EXISTS,
+           "as a conflict: the first in the log keeps it");
+    TAP_OK(mcp_store_link_get(s, "alias", 5, &link) == MCP_STORE_OK
+           && memcmp(link.url, "https://a.example/", 18) == 0,
+           "the link is the first one");
+    mcp_store_release(s);
+
+    TAP_RC(mcp_store_op_result(s, 2, 0, &id, &result), MCP_STORE_NOTFOUND,
+           "no outcome is kept for another node's operation");
+    TAP_OK(mcp_store_op_result(s, 1, 0, &id, &result) == MCP_STORE_OK
+           && id == 7 && result == MCP_STORE_OK,
+           "the outcome of our own is kept by sequence");
+
+    TAP_RC(test_apply(s, 1, &op, TEST_OTHER, 3, &result, &fresh),
+           MCP_STORE_OK, "an older sequence");
+    TAP_OK(fresh == 0 && result == -1,
+           "is skipped, with no outcome for someone else's operation");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_consume_delete(void)
+{
+    int                result, fresh;
+    char               dir[PATH_MAX];
+    mcp_store_t       *s;
+    mcp_store_op_t     op;
+    mcp_store_link_t   link;
+
+    s = test_open(test_dir(dir, "consume"), 0, MCP_STORE_NOSYNC);
+    if (s == NULL) {
+        tap_bail("open");
+    }
+
+    op = test_put("once", "https://once.example/", "acme", 1);
+    (void) test_apply(s, 1, &op, TEST_NODE, 1, &result, &fresh);
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_LINK_CONSUME;
+    op.code = "once";
+    op.code_len = 4;
+    op.now = 1700000500;
+
+    TAP_OK(test_apply(s, 2, &op, TEST_NODE, 2, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_OK,
+           "the one visit of a max_visits 1 link is granted");
+    TAP_OK(test_apply(s, 3, &op, TEST_OTHER, 2, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_SPENT,
+           "the next one, from any node, is not");
+    TAP_OK(mcp_store_link_get(s, "once", 4, &link) == MCP_STORE_OK
+           && link.visits == 1 && link.last_visit == 1700000500,
+           "one visit is counted, at the taking node's time");
+    mcp_store_release(s);
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_LINK_DELETE;
+    op.code = "once";
+    op.code_len = 4;
+    op.link.tenant = "other";
+    op.link.tenant_len = 5;
+
+    TAP_OK(test_apply(s, 4, &op, TEST_NODE, 3, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_NOTFOUND,
+           "another tenant cannot delete the link");
+
+    op.link.tenant = "acme";
+    op.link.tenant_len = 4;
+
+    TAP_OK(test_apply(s, 5, &op, TEST_NODE, 4, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_OK,
+           "its owner can");
+    TAP_RC(mcp_store_link_get(s, "once", 4, &link), MCP_STORE_NOTFOUND,
+           "and it is gone");
+
+    TAP_OK(test_apply(s, 6, &op, TEST_NODE, 5, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_NOTFOUND,
+           "deleting it again finds nothing");
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_LINK_CONSUME;
+    op.code = "once";
+    op.code_len = 4;
+
+    TAP_OK(test_apply(s, 7, &op, TEST_NODE, 6, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_NOTFOUND,
+           "a visit to a deleted link finds nothing");
+
+    op = test_put("soon", "https://soon.example/", "acme", 0);
+    op.link.expires_at = 1700000100;
+    (void) test_apply(s, 8, &op, TEST_NODE, 7, &result, &fresh);
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_LINK_CONSUME;
+    op.code = "soon";
+    op.code_len = 4;
+    op.now = 1700000100;
+
+    TAP_OK(test_apply(s, 9, &op, TEST_NODE, 8, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_EXPIRED,
+           "a visit at the expiry time is refused");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_visits(void)
+{
+    int                result, fresh;
+    char               dir[PATH_MAX];
+    mcp_store_t       *s;
+    mcp_store_op_t     op;
+    mcp_store_link_t   link;
+    mcp_store_visit_t  visits[2];
+
+    s = test_open(test_dir(dir, "visits"), 0, MCP_STORE_NOSYNC);
+    if (s == NULL) {
+        tap_bail("open");
+    }
+
+    op = test_put("hot", "https://hot.example/", "acme", 0);
+    (void) test_apply(s, 10, &op, TEST_NODE, 1, &result, &fresh);
+
+    visits[0] = test_visit("hot", 40, 1700000300);
+    visits[1] = test_visit("gone", 2, 1700000300);
+    op = test_visits_op(visits, 2);
+
+    TAP_OK(test_apply(s, 11, &op, TEST_OTHER, 1, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_OK,
+           "a visit batch naming a missing link applies");
+
+    visits[0].count = 2;
+    visits[0].last_visit = 1700000200;
+
+    TAP_OK(test_apply(s, 12, &op, TEST_NODE, 2, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_OK,
+           "a second node's batch applies");
+
+    TAP_OK(mcp_store_link_get(s, "hot", 3, &link) == MCP_STORE_OK
+           && link.visits == 42 && link.last_visit == 1700000300,
+           "the counts of both nodes add up; last_visit never goes back");
+    mcp_store_release(s);
+
+    TAP_OK(test_apply(s, 12, &op, TEST_NODE, 2, &result, &fresh)
+           == MCP_STORE_OK && fresh == 0,
+           "a batch delivered again");
+    TAP_OK(mcp_store_link_get(s, "hot", 3, &link) == MCP_STORE_OK
+           && link.visits == 42, "is not counted twice");
+    mcp_store_release(s);
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_corrupt(void)
+{
+    int               result, fresh;
+    char              dir[PATH_MAX], junk[] = "\x95\x01\x63nope";
+    uint64_t          seq;
+    mcp_store_t      *s;
+    mcp_store_op_t    op;
+
+    s = test_open(test_dir(dir, "corrupt"), 0, MCP_STORE_NOSYNC);
+    if (s == NULL) {
+        tap_bail("open");
+    }
+
+    TAP_RC(mcp_store_op_apply(s, 1, junk, sizeof(junk) - 1, TEST_NODE,
+                              sizeof(TEST_NODE) - 1, NULL, NULL, &fresh),
+           MCP_STORE_OK, "an entry that does not decode");
+    TAP_OK(fresh == 1, "is skipped as corrupt");
+    TAP_OK(mcp_store_op_applied(s, &seq) == MCP_STORE_OK && seq == 1,
+           "and its sequence is passed, so the log goes on");
+
+    op = test_put("", "https://x.example/", "acme", 0);
+
+    TAP_OK(test_apply(s, 2, &op, TEST_NODE, 1, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_EINVAL,
+           "a put with an empty code is refused on every node");
+
+    op = test_put("code", "https://x.example/", "bad tenant!", 0);
+
+    TAP_OK(test_apply(s, 3, &op, TEST_NODE, 2, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_EINVAL,
+           "so is one with an invalid tenant");
+
+    TAP_RC(mcp_store_op_apply(s, 0, junk, sizeof(junk) - 1, TEST_NODE,
+                              sizeof(TEST_NODE) - 1, NULL, NULL, &fresh),
+           MCP_STORE_EINVAL, "sequence 0 is not one");
+
+    mcp_store_close(s);
+}
+
+
+/* Two stores fed the same log end with the same links. */
+
+static void
+test_same_log(void)
+{
+    int                result, fresh, i, n;
+    char               dir[PATH_MAX], code[8];
+    uint64_t           seq;
+    mcp_store_t       *s[2];
+    mcp_store_op_t     op;
+    mcp_store_link_t   a, b;
+    mcp_store_visit_t  v;
+
+    s[0] = test_open(test_dir(dir, "log-a"), 0, MCP_STORE_NOSYNC);
+    s[1] = test_open(test_dir(dir, "log-b"), 0, MCP_STORE_NOSYNC);
+    if (s[0] == NULL || s[1] == NULL) {
+        tap_bail("open");
+    }
+
+    for (n = 0; n < 2; n++) {
+        seq = 0;
+
+        for (i = 0; i < 50; i++) {
+            snprintf(code, sizeof(code), "c%02d", i % 40);
+
+            op = test_put(code, "https://same.example/", "acme",
+                          (uint64_t) (i % 3));
+            (void) test_apply(s[n], ++seq, &op, (i % 2) ? TEST_NODE
+                                                        : TEST_OTHER,
+                              (uint64_t) i, &result, &fresh);
+
+            memset(&op, 0, sizeof(mcp_store_op_t));
+            op.kind = MCP_STORE_OP_LINK_CONSUME;
+            op.code = code;
+            op.code_len = 3;
+            op.now = 1700000000 + i;
+            (void) test_apply(s[n], ++seq, &op, TEST_OTHER, (uint64_t) i,
+                              &result, &fresh);
+
+            v = test_visit(code, (uint64_t) i, 1700000000 + 2 * i);
+            op = test_visits_op(&v, 1);
+            (void) test_apply(s[n], ++seq, &op, TEST_NODE, (uint64_t) i,
+                              &result, &fresh);
+        }
+    }
+
+    n = 0;
+
+    for (i = 0; i < 40; i++) {
+        snprintf(code, sizeof(code), "c%02d", i);
+
+        if (mcp_store_link_get(s[0], code, 3, &a) != MCP_STORE_OK) {
+            continue;
+        }
+
+        a.url = NULL;
+        a.tenant = NULL;
+        mcp_store_release(s[0]);
+
+        if (mcp_store_link_get(s[1], code, 3, &b) != MCP_STORE_OK) {
+            continue;
+        }
+
+        b.url = NULL;
+        b.tenant = NULL;
+        mcp_store_release(s[1]);
+
+        n += (memcmp(&a, &b, sizeof(mcp_store_link_t)) == 0);
+    }
+
+    TAP_IS(n, 40, "both stores hold the same 40 links, field for field");
+
+    mcp_store_close(s[0]);
+    mcp_store_close(s[1]);
+}
+
+
+static void
+test_results_kept(void)
+{
+    int              result, fresh, rc;
+    char             dir[PATH_MAX];
+    uint64_t         seq, id;
+    mcp_store_t     *s;
+    mcp_store_op_t   op;
+
+    s = test_open(test_dir(dir, "results"), 0, MCP_STORE_NOSYNC);
+    if (s == NULL) {
+        tap_bail("open");
+    }
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_LINK_DELETE;
+    op.code = "none";
+    op.code_len = 4;
+    op.link.tenant = "";
+
+    rc = MCP_STORE_OK;
+
+    for (seq = 1; seq <= MCP_STORE_OP_RESULTS + 100 && rc == MCP_STORE_OK;
+         seq++)
+    {
+        rc = test_apply(s, seq, &op, TEST_NODE, seq, &result, &fresh);
+    }
+
+    TAP_RC(rc, MCP_STORE_OK, "%d operations of ours apply",
+           MCP_STORE_OP_RESULTS + 100);
+    TAP_RC(mcp_store_op_result(s, 1, 0, &id, &result), MCP_STORE_NOTFOUND,
+           "the oldest outcomes are let go");
+    TAP_OK(mcp_store_op_result(s, MCP_STORE_OP_RESULTS + 100, 0, &id,
+                               &result)
+           == MCP_STORE_OK && id == MCP_STORE_OP_RESULTS + 100
+           && result == MCP_STORE_NOTFOUND, "the newest is kept");
+    TAP_RC(mcp_store_op_result(s, 101, 0, &id, &result), MCP_STORE_OK,
+           "and so are the last %d", MCP_STORE_OP_RESULTS);
+
+    mcp_store_close(s);
+}
+
+
+/* A batch: several operations in one entry, applied in order, at once. */
+
+static void
+test_batch(void)
+{
+    int               fresh, result;
+    char              dir[PATH_MAX], buf[1024];
+    size_t            len;
+    uint64_t          id;
+    mcp_store_t      *s;
+    mcp_store_op_t    op;
+    test_outcomes_t   o;
+    mcp_store_link_t  link;
+
+    s = test_open(test_dir(dir, "batch"), 0, MCP_STORE_NOSYNC);
+    if (s == NULL) {
+        tap_bail("open");
+    }
+
+    op = test_put("b1", "https://one.example/", "acme", 1);
+    len = test_encode(&op, TEST_NODE, 11, buf, sizeof(buf));
+
+    op = test_put("b1", "https://two.example/", "acme", 0);
+    len += test_encode(&op, TEST_OTHER, 12, buf + len, sizeof(buf) - len);
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_LINK_CONSUME;
+    op.code = "b1";
+    op.code_len = 2;
+    op.now = 1700000001;
+    len += test_encode(&op, TEST_NODE, 13, buf + len, sizeof(buf) - len);
+
+    o.n = 0;
+
+    TAP_RC(mcp_store_op_apply(s, 5, buf, len, TEST_NODE,
+                              sizeof(TEST_NODE) - 1, test_collect, &o,
+                              &fresh),
+           MCP_STORE_OK, "a batch of three operations applies");
+    TAP_OK(fresh && o.n == 3 && o.outcome[0] == MCP_STORE_OK
+           && o.outcome[1] == MCP_STORE_EXISTS && o.outcome[2] == MCP_STORE_OK
+           && o.id[0] == 11 && o.id[1] == 12 && o.id[2] == 13,
+           "in order: the first put wins, the second conflicts, the visit "
+           "counts");
+    TAP_OK(mcp_store_link_get(s, "b1", 2, &link) == MCP_STORE_OK
+           && link.visits == 1 && link.url_len == 20,
+           "one transaction holds them all");
+    mcp_store_release(s);
+
+    TAP_OK(mcp_store_op_result(s, 5, 2, &id, &result) == MCP_STORE_OK
+           && id == 13 && result == MCP_STORE_OK,
+           "outcomes are kept by sequence and place in the batch");
+
+    o.n = 0;
+
+    TAP_RC(mcp_store_op_apply(s, 5, buf, len, TEST_NODE,
+                              sizeof(TEST_NODE) - 1, test_collect, &o,
+                              &fresh),
+           MCP_STORE_OK, "the batch delivered again");
+    TAP_OK(!fresh && o.n == 3 && o.outcome[0] == MCP_STORE_OK
+           && o.outcome[1] == -1 && o.outcome[2] == MCP_STORE_OK,
+           "hands out our recorded outcomes, none for the other node's");
+
+    mcp_store_close(s);
+}
+
+
+/* Sessions: put, level, touch, expire, delete, as every node applies them */
+
+static void
+test_sessions(void)
+{
+    int                  result, fresh;
+    char                 dir[PATH_MAX], buf[512];
+    size_t               len, used;
+    mcp_store_t         *s;
+    mcp_store_op_t       op, back;
+    mcp_store_touch_t    touch[2];
+    mcp_store_session_t  session;
+
+    s = test_open(test_dir(dir, "sessions"), 0, MCP_STORE_NOSYNC);
+    if (s == NULL) {
+        tap_bail("open");
+    }
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_SESSION_PUT;
+    op.code = "s1";
+    op.code_len = 2;
+    op.session.created_at = 1700000000;
+    op.session.last_seen = 1700000000;
+    op.session.protocol = "2025-06-18";
+    op.session.protocol_len = 10;
+    op.session.client_name = "client";
+    op.session.client_name_len = 6;
+    op.session.client_version = "1.0";
+    op.session.client_version_len = 3;
+    op.session.log_level = 3;
+    op.session.tenant = "acme";
+    op.session.tenant_len = 4;
+
+    len = test_encode(&op, TEST_NODE, 1, buf, sizeof(buf));
+
+    TAP_OK(mcp_store_op_decode(buf, len, &back, &used) == MCP_STORE_OK
+           && used == len && back.code_len == 2
+           && back.session.protocol_len == 10
+           && memcmp(back.session.client_name, "client", 6) == 0
+           && back.session.log_level == 3 && back.session.tenant_len == 4,
+           "a session put decodes with every field");
+
+    TAP_OK(test_apply(s, 1, &op, TEST_NODE, 1, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_OK,
+           "a session put applies");
+
+    TAP_OK(mcp_store_session_get(s, "s1", 2, &session) == MCP_STORE_OK
+           && session.created_at == 1700000000 && session.log_level == 3
+           && session.client_version_len == 3
+           && memcmp(session.tenant, "acme", 4) == 0,
+           "the session is there as sent");
+    mcp_store_release(s);
+
+    TAP_OK(test_apply(s, 2, &op, TEST_OTHER, 1, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_EXISTS,
+           "the same id again conflicts");
+
+    op.kind = MCP_STORE_OP_SESSION_LEVEL;
+    op.session.log_level = 6;
+
+    TAP_OK(test_apply(s, 3, &op, TEST_NODE, 2, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_OK,
+           "a level change applies");
+    TAP_OK(mcp_store_session_get(s, "s1", 2, &session) == MCP_STORE_OK
+           && session.log_level == 6 && session.protocol_len == 10
+           && session.last_seen == 1700000000,
+           "and changes the level only");
+    mcp_store_release(s);
+
+    touch[0].id = "s1";
+    touch[0].id_len = 2;
+    touch[0].last_seen = 1700000600;
+    touch[1].id = "gone";
+    touch[1].id_len = 4;
+    touch[1].last_seen = 1700000600;
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_SESSION_TOUCH;
+    op.touches = touch;
+    op.nitems = 2;
+
+    TAP_OK(test_apply(s, 4, &op, TEST_NODE, 3, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_OK,
+           "a touch batch naming a missing session applies");
+
+    touch[0].last_seen = 1700000300;
+
+    (void) test_apply(s, 5, &op, TEST_OTHER, 3, &result, &fresh);
+
+    TAP_OK(mcp_store_session_get(s, "s1", 2, &session) == MCP_STORE_OK
+           && session.last_seen == 1700000600,
+           "last_seen is raised, and never goes back");
+    mcp_store_release(s);
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_SESSION_PUT;
+    op.code = "s2";
+    op.code_len = 2;
+    op.session.last_seen = 1700000100;
+    op.session.tenant = "acme";
+    op.session.tenant_len = 4;
+    (void) test_apply(s, 6, &op, TEST_NODE, 4, &result, &fresh);
+
+    op.code = "s3";
+    (void) test_apply(s, 7, &op, TEST_NODE, 5, &result, &fresh);
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_SESSION_EXPIRE;
+    op.now = 1700000500;
+    op.max = 1;
+
+    TAP_OK(test_apply(s, 8, &op, TEST_OTHER, 6, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_OK,
+           "an expiry of one idle session applies");
+    TAP_OK(mcp_store_session_get(s, "s2", 2, &session) == MCP_STORE_NOTFOUND
+           && mcp_store_session_get(s, "s3", 2, &session) == MCP_STORE_OK,
+           "the first idle one in id order goes, the next stays");
+    mcp_store_release(s);
+
+    op.max = 10;
+    (void) test_apply(s, 9, &op, TEST_OTHER, 7, &result, &fresh);
+
+    TAP_OK(mcp_store_session_get(s, "s3", 2, &session) == MCP_STORE_NOTFOUND
+           && mcp_store_session_get(s, "s1", 2, &session) == MCP_STORE_OK,
+           "a larger one takes the other idle one, not the active one");
+    mcp_store_release(s);
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+    op.kind = MCP_STORE_OP_SESSION_DELETE;
+    op.code = "s1";
+    op.code_len = 2;
+
+    TAP_OK(test_apply(s, 10, &op, TEST_NODE, 8, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_OK
+           && mcp_store_session_get(s, "s1", 2, &session)
+              == MCP_STORE_NOTFOUND,
+           "a session delete applies");
+    TAP_OK(test_apply(s, 11, &op, TEST_NODE, 9, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_NOTFOUND,
+           "deleting it again finds nothing");
+
+    op.kind = MCP_STORE_OP_SESSION_LEVEL;
+
+    TAP_OK(test_apply(s, 12, &op, TEST_NODE, 10, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_NOTFOUND,
+           "nor does a level change of a deleted session");
+
+    mcp_store_close(s);
+}
