@@ -163,9 +163,13 @@ sub node_conf {
                   : "    mcp_cluster " . $self->nats_urls
                     . " node=node$i" . ($opt{cluster_args} || '') . ";\n";
 
+    # as root, the workers run as root too (as Test::Nginx's do): the
+    # default "nobody" cannot reach a store under a private directory
+    my $user = $> == 0 ? "user root;\n" : '';
+
     return <<"END";
 load_module $self->{module};
-daemon on;
+${user}daemon on;
 master_process on;
 worker_processes $self->{workers};
 error_log $dir/logs/error.log info;
