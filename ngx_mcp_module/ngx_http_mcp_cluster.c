@@ -504,9 +504,7 @@ ngx_http_mcp_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 invalid:
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
-    return NGX_CONF_ERROR;
+    return ngx_http_mcp_conf_invalid(cf, &value[i]);
 }
 
 
