@@ -393,3 +393,17 @@ test_rel(const char *from, const char *type, const char *to)
 
     return r;
 }
+
+
+mcp_store_visit_t
+test_visit(const char *code, uint64_t count, int64_t last_visit)
+{
+    mcp_store_visit_t  v;
+
+    v.code = code;
+    v.code_len = strlen(code);
+    v.count = count;
+    v.last_visit = last_visit;
+
+    return v;
+}

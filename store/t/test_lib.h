@@ -67,6 +67,10 @@ int test_wait(pid_t pid);
 /* the records of one of the handle's databases, in t's view */
 size_t test_entries(mcp_store_txn_t *t, MDB_dbi dbi);
 
+/* count visits to code, the last at last_visit */
+mcp_store_visit_t test_visit(const char *code, uint64_t count,
+    int64_t last_visit);
+
 /* the relation (from, type, to), created_at 0 */
 mcp_store_relation_t test_rel(const char *from, const char *type,
     const char *to);
