@@ -407,3 +407,18 @@ test_visit(const char *code, uint64_t count, int64_t last_visit)
 
     return v;
 }
+
+
+mcp_store_link_t
+test_link_of(const char *tenant, const char *url)
+{
+    mcp_store_link_t  link;
+
+    memset(&link, 0, sizeof(link));
+    link.url = url;
+    link.url_len = strlen(url);
+    link.tenant = tenant;
+    link.tenant_len = strlen(tenant);
+
+    return link;
+}

@@ -67,6 +67,9 @@ int test_wait(pid_t pid);
 /* the records of one of the handle's databases, in t's view */
 size_t test_entries(mcp_store_txn_t *t, MDB_dbi dbi);
 
+/* a link of tenant's to url, every other field 0 */
+mcp_store_link_t test_link_of(const char *tenant, const char *url);
+
 /* count visits to code, the last at last_visit */
 mcp_store_visit_t test_visit(const char *code, uint64_t count,
     int64_t last_visit);

@@ -114,12 +114,9 @@ test_put(const char *code, const char *url, const char *tenant,
     mcp_store_op_t  op;
 
     op = test_op(MCP_STORE_OP_LINK_PUT, code);
-    op.link.url = url;
-    op.link.url_len = strlen(url);
+    op.link = test_link_of(tenant, url);
     op.link.created_at = 1700000000;
     op.link.max_visits = max_visits;
-    op.link.tenant = tenant;
-    op.link.tenant_len = strlen(tenant);
 
     return op;
 }

@@ -36,7 +36,6 @@ static int test_usage(mcp_store_t *s, const char *tenant, uint64_t links,
 static int test_refused(mcp_store_t *s, unsigned which, uint64_t limit);
 static int test_link(mcp_store_t *s, const char *code, const char *tenant,
     const char *url);
-static mcp_store_link_t test_link_of(const char *tenant, const char *url);
 static int test_entity(mcp_store_t *s, const mcp_store_scope_t *sc,
     const char *name, const char *obs);
 static int test_append(mcp_store_t *s, const mcp_store_scope_t *sc,
@@ -564,21 +563,6 @@ test_link(mcp_store_t *s, const char *code, const char *tenant,
     link = test_link_of(tenant, url);
 
     return mcp_store_link_put(s, code, strlen(code), &link);
-}
-
-
-static mcp_store_link_t
-test_link_of(const char *tenant, const char *url)
-{
-    mcp_store_link_t  link;
-
-    memset(&link, 0, sizeof(link));
-    link.url = url;
-    link.url_len = strlen(url);
-    link.tenant = tenant;
-    link.tenant_len = strlen(tenant);
-
-    return link;
 }
 
 
