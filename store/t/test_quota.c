@@ -24,6 +24,28 @@
 #define TEST_STR(s)      s, sizeof(s) - 1
 
 
+/* an entity with one observation, a message appended to a context */
+typedef int (*test_write_pt)(mcp_store_t *s, const mcp_store_scope_t *sc,
+    const char *name, const char *text);
+
+/*
+ * One assertion of a quota test: writes (name, text, ..., NULL) made in
+ * sc, all but the last succeed and the last returns rc (for
+ * MCP_STORE_QUOTA, a refusal by the quota which of limit); then the
+ * tenant's usage is usage[] (links, entities, messages, bytes).
+ */
+typedef struct {
+    const mcp_store_scope_t  *sc;
+    const char               *writes[7];
+    int                       rc;
+    unsigned                  which;
+    uint64_t                  limit;
+    const char               *tenant;
+    uint64_t                  usage[MCP_STORE_QUOTA_N];
+    const char               *message;
+} test_step_t;
+
+
 static void test_links(void);
 static void test_graph(void);
 static void test_messages(void);
@@ -34,6 +56,10 @@ static int test_end(mcp_store_txn_t *t, int rc);
 static int test_usage(mcp_store_t *s, const char *tenant, uint64_t links,
     uint64_t entities, uint64_t messages, uint64_t bytes);
 static int test_refused(mcp_store_t *s, unsigned which, uint64_t limit);
+static void test_steps(mcp_store_t *s, test_write_pt write,
+    const test_step_t *steps, size_t n);
+static int test_step(mcp_store_t *s, test_write_pt write,
+    const test_step_t *st);
 static int test_link(mcp_store_t *s, const char *code, const char *tenant,
     const char *url);
 static int test_entity(mcp_store_t *s, const mcp_store_scope_t *sc,
@@ -51,6 +77,33 @@ static const mcp_store_scope_t  test_beta = { "beta", 4, "ns", 2 };
 static const mcp_store_quota_t  test_quotas[] = {
     { "acme", 4, { 2, 2, 3, 0 } },
     { NULL, 0, { 0, 0, 0, 100 } }
+};
+
+
+/* graph: name 5 + type 4 + observation 3 bytes an entity */
+static const test_step_t  test_graph_fill[] = {
+    { &test_acme, { "alice", "abc", "bob00", "abc", NULL },
+      MCP_STORE_OK, 0, 0, "acme", { 0, 2, 0, 24 },
+      "graph: two entities count two, name, type and observations" },
+    { &test_acme, { "carol", "abc", NULL },
+      MCP_STORE_QUOTA, MCP_STORE_QUOTA_ENTITIES, 2, "acme", { 0, 2, 0, 24 },
+      "graph: a third is refused by the entities quota of 2" },
+    { &test_acme, { "alice", "xyz", NULL },
+      MCP_STORE_OK, 0, 0, "acme", { 0, 2, 0, 24 },
+      "graph: an existing entity is not counted again" }
+};
+
+
+static const test_step_t  test_messages_fill[] = {
+    { &test_acme, { "c1", "hello", "c1", "world", "c2", "again", NULL },
+      MCP_STORE_OK, 0, 0, "acme", { 0, 0, 3, 15 },
+      "messages: three messages count three and their contents" },
+    { &test_acme, { "c2", "full", NULL },
+      MCP_STORE_QUOTA, MCP_STORE_QUOTA_MESSAGES, 3, "acme", { 0, 0, 3, 15 },
+      "messages: a fourth is refused by the messages quota of 3" },
+    { &test_beta, { "c1", "hello", NULL },
+      MCP_STORE_OK, 0, 0, "beta", { 0, 0, 1, 5 },
+      "messages: another tenant is unaffected" }
 };
 
 
@@ -163,21 +216,8 @@ test_graph(void)
 
     s = test_quota_open(dir, "graph");
 
-    /* name 5 + type 4 + observation 3 */
-
-    TAP_OK(test_entity(s, &test_acme, "alice", "abc") == MCP_STORE_OK
-           && test_entity(s, &test_acme, "bob00", "abc") == MCP_STORE_OK
-           && test_usage(s, "acme", 0, 2, 0, 24),
-           "graph: two entities count two, name, type and observations");
-
-    TAP_OK(test_entity(s, &test_acme, "carol", "abc") == MCP_STORE_QUOTA
-           && test_refused(s, MCP_STORE_QUOTA_ENTITIES, 2)
-           && test_usage(s, "acme", 0, 2, 0, 24),
-           "graph: a third is refused by the entities quota of 2");
-
-    TAP_OK(test_entity(s, &test_acme, "alice", "xyz") == MCP_STORE_OK
-           && test_usage(s, "acme", 0, 2, 0, 24),
-           "graph: an existing entity is not counted again");
+    test_steps(s, test_entity, test_graph_fill,
+               sizeof(test_graph_fill) / sizeof(test_step_t));
 
     rc = mcp_store_txn_begin(s, 0, &t);
 
@@ -270,20 +310,8 @@ test_messages(void)
 
     s = test_quota_open(dir, "messages");
 
-    TAP_OK(test_append(s, &test_acme, "c1", "hello") == MCP_STORE_OK
-           && test_append(s, &test_acme, "c1", "world") == MCP_STORE_OK
-           && test_append(s, &test_acme, "c2", "again") == MCP_STORE_OK
-           && test_usage(s, "acme", 0, 0, 3, 15),
-           "messages: three messages count three and their contents");
-
-    TAP_OK(test_append(s, &test_acme, "c2", "full") == MCP_STORE_QUOTA
-           && test_refused(s, MCP_STORE_QUOTA_MESSAGES, 3)
-           && test_usage(s, "acme", 0, 0, 3, 15),
-           "messages: a fourth is refused by the messages quota of 3");
-
-    TAP_OK(test_append(s, &test_beta, "c1", "hello") == MCP_STORE_OK
-           && test_usage(s, "beta", 0, 0, 1, 5),
-           "messages: another tenant is unaffected");
+    test_steps(s, test_append, test_messages_fill,
+               sizeof(test_messages_fill) / sizeof(test_step_t));
 
     rc = mcp_store_txn_begin(s, 0, &t);
 
@@ -536,6 +564,48 @@ test_usage(mcp_store_t *s, const char *tenant, uint64_t links,
     }
 
     return 1;
+}
+
+
+static void
+test_steps(mcp_store_t *s, test_write_pt write, const test_step_t *steps,
+    size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        TAP_OK(test_step(s, write, &steps[i]), "%s", steps[i].message);
+    }
+}
+
+
+static int
+test_step(mcp_store_t *s, test_write_pt write, const test_step_t *st)
+{
+    int                 rc;
+    const char *const  *w;
+
+    rc = MCP_STORE_OK;
+
+    for (w = st->writes; w[0] != NULL; w += 2) {
+        if (rc != MCP_STORE_OK) {
+            return 0;
+        }
+
+        rc = write(s, st->sc, w[0], w[1]);
+    }
+
+    if (rc != st->rc) {
+        tap_diag("%s: %s", st->message, mcp_store_strerror(rc));
+        return 0;
+    }
+
+    if (rc == MCP_STORE_QUOTA && !test_refused(s, st->which, st->limit)) {
+        return 0;
+    }
+
+    return test_usage(s, st->tenant, st->usage[0], st->usage[1],
+                      st->usage[2], st->usage[3]);
 }
 
 
