@@ -422,3 +422,16 @@ test_link_of(const char *tenant, const char *url)
 
     return link;
 }
+
+
+mcp_store_txn_t *
+test_begin_txn(mcp_store_t *s, unsigned flags)
+{
+    mcp_store_txn_t  *t;
+
+    if (s == NULL || mcp_store_txn_begin(s, flags, &t) != MCP_STORE_OK) {
+        tap_bail("cannot begin a transaction");
+    }
+
+    return t;
+}

@@ -64,6 +64,9 @@ int test_raw_open(const char *dir, const char *db, unsigned flags,
 int test_raw_close(MDB_env *env, MDB_txn *txn, int rc);
 int test_wait(pid_t pid);
 
+/* a transaction on s (flags as mcp_store_txn_begin()'s), or bail out */
+mcp_store_txn_t *test_begin_txn(mcp_store_t *s, unsigned flags);
+
 /* the records of one of the handle's databases, in t's view */
 size_t test_entries(mcp_store_txn_t *t, MDB_dbi dbi);
 

@@ -219,12 +219,10 @@ test_graph(void)
     test_steps(s, test_entity, test_graph_fill,
                sizeof(test_graph_fill) / sizeof(test_step_t));
 
-    rc = mcp_store_txn_begin(s, 0, &t);
+    t = test_begin_txn(s, 0);
 
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_observation_add(t, &test_acme, TEST_STR("alice"),
-                                       TEST_STR("more"), 1, &done);
-    }
+    rc = mcp_store_observation_add(t, &test_acme, TEST_STR("alice"),
+                                   TEST_STR("more"), 1, &done);
 
     rc = test_end(t, rc);
 
@@ -233,11 +231,9 @@ test_graph(void)
 
     /* from, type and to: 15 bytes each */
 
-    rc = mcp_store_txn_begin(s, 0, &t);
+    t = test_begin_txn(s, 0);
 
-    if (rc == MCP_STORE_OK) {
-        rc = test_relate(t, "alice", "knows", "bob00", 1);
-    }
+    rc = test_relate(t, "alice", "knows", "bob00", 1);
 
     if (rc == MCP_STORE_OK) {
         rc = test_relate(t, "alice", "likes", "alice", 1);
@@ -260,27 +256,23 @@ test_graph(void)
 
     /* beta's observations go over its 100 bytes */
 
-    rc = mcp_store_txn_begin(s, 0, &t);
+    t = test_begin_txn(s, 0);
 
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_observation_add(t, &test_beta, TEST_STR("alice"),
-                                       TEST_STR("0123456789012345678901234"
-                                                "5678901234567890123456789"
-                                                "01234567890123456789"), 1,
-                                       &done);
-        mcp_store_txn_abort(t);
-    }
+    rc = mcp_store_observation_add(t, &test_beta, TEST_STR("alice"),
+                                   TEST_STR("0123456789012345678901234"
+                                            "5678901234567890123456789"
+                                            "01234567890123456789"), 1,
+                                   &done);
+    mcp_store_txn_abort(t);
 
     TAP_OK(rc == MCP_STORE_QUOTA && test_refused(s, MCP_STORE_QUOTA_BYTES, 100)
            && test_usage(s, "beta", 0, 3, 0, 36),
            "graph: an observation over the bytes quota is refused");
 
-    rc = mcp_store_txn_begin(s, 0, &t);
+    t = test_begin_txn(s, 0);
 
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_observation_delete(t, &test_acme, TEST_STR("alice"),
-                                          TEST_STR("more"), &done);
-    }
+    rc = mcp_store_observation_delete(t, &test_acme, TEST_STR("alice"),
+                                      TEST_STR("more"), &done);
 
     if (rc == MCP_STORE_OK) {
         rc = mcp_store_entity_delete(t, &test_acme, TEST_STR("bob00"),
@@ -313,11 +305,9 @@ test_messages(void)
     test_steps(s, test_append, test_messages_fill,
                sizeof(test_messages_fill) / sizeof(test_step_t));
 
-    rc = mcp_store_txn_begin(s, 0, &t);
+    t = test_begin_txn(s, 0);
 
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_context_delete(t, &test_acme, TEST_STR("c1"));
-    }
+    rc = mcp_store_context_delete(t, &test_acme, TEST_STR("c1"));
 
     rc = test_end(t, rc);
 
@@ -366,11 +356,9 @@ test_recount(void)
     rc |= test_append(s, &test_beta, "c1", "hi");
 
     if (rc == MCP_STORE_OK) {
-        rc = mcp_store_txn_begin(s, 0, &t);
+        t = test_begin_txn(s, 0);
 
-        if (rc == MCP_STORE_OK) {
-            rc = test_relate(t, "alice", "knows", "carol0", 1);
-        }
+        rc = test_relate(t, "alice", "knows", "carol0", 1);
 
         rc = test_end(t, rc);
     }
@@ -642,7 +630,6 @@ static int
 test_entity(mcp_store_t *s, const mcp_store_scope_t *sc, const char *name,
     const char *obs)
 {
-    int                       rc;
     mcp_store_txn_t          *t;
     mcp_store_entity_t        e;
     mcp_store_observation_t   o;
@@ -658,10 +645,7 @@ test_entity(mcp_store_t *s, const mcp_store_scope_t *sc, const char *name,
     o.text_len = strlen(obs);
     o.created_at = 0;
 
-    rc = mcp_store_txn_begin(s, 0, &t);
-    if (rc != MCP_STORE_OK) {
-        return rc;
-    }
+    t = test_begin_txn(s, 0);
 
     return test_end(t, mcp_store_entity_create(t, sc, &e, 1, NULL));
 }
@@ -673,7 +657,6 @@ static int
 test_append(mcp_store_t *s, const mcp_store_scope_t *sc, const char *ctx,
     const char *content)
 {
-    int                   rc;
     mcp_store_txn_t      *t;
     mcp_store_message_t   m;
 
@@ -682,10 +665,7 @@ test_append(mcp_store_t *s, const mcp_store_scope_t *sc, const char *ctx,
     m.content = content;
     m.content_len = strlen(content);
 
-    rc = mcp_store_txn_begin(s, 0, &t);
-    if (rc != MCP_STORE_OK) {
-        return rc;
-    }
+    t = test_begin_txn(s, 0);
 
     return test_end(t, mcp_store_message_append(t, sc, ctx, strlen(ctx), &m,
                                                 1, (sc == &test_beta) ? 10 : 0,
