@@ -45,6 +45,8 @@ typedef struct {
     const char               *message;
 } test_step_t;
 
+#define test_null_step   { NULL, { NULL }, 0, 0, 0, NULL, { 0, 0, 0, 0 }, NULL }
+
 
 static void test_links(void);
 static void test_graph(void);
@@ -58,7 +60,7 @@ static int test_usage(mcp_store_t *s, const char *tenant, uint64_t links,
 static int test_refused(mcp_store_t *s, unsigned which, uint64_t limit);
 static int test_recounted(mcp_store_t *s);
 static void test_steps(mcp_store_t *s, test_write_pt write,
-    const test_step_t *steps, size_t n);
+    const test_step_t *steps);
 static int test_step(mcp_store_t *s, test_write_pt write,
     const test_step_t *st);
 static int test_link(mcp_store_t *s, const char *code, const char *tenant,
@@ -91,7 +93,8 @@ static const test_step_t  test_graph_fill[] = {
       "graph: a third is refused by the entities quota of 2" },
     { &test_acme, { "alice", "xyz", NULL },
       MCP_STORE_OK, 0, 0, "acme", { 0, 2, 0, 24 },
-      "graph: an existing entity is not counted again" }
+      "graph: an existing entity is not counted again" },
+    test_null_step
 };
 
 
@@ -104,7 +107,8 @@ static const test_step_t  test_messages_fill[] = {
       "messages: a fourth is refused by the messages quota of 3" },
     { &test_beta, { "c1", "hello", NULL },
       MCP_STORE_OK, 0, 0, "beta", { 0, 0, 1, 5 },
-      "messages: another tenant is unaffected" }
+      "messages: another tenant is unaffected" },
+    test_null_step
 };
 
 
@@ -217,8 +221,7 @@ test_graph(void)
 
     s = test_quota_open(dir, "graph");
 
-    test_steps(s, test_entity, test_graph_fill,
-               sizeof(test_graph_fill) / sizeof(test_step_t));
+    test_steps(s, test_entity, test_graph_fill);
 
     t = test_begin_txn(s, 0);
 
@@ -303,8 +306,7 @@ test_messages(void)
 
     s = test_quota_open(dir, "messages");
 
-    test_steps(s, test_append, test_messages_fill,
-               sizeof(test_messages_fill) / sizeof(test_step_t));
+    test_steps(s, test_append, test_messages_fill);
 
     t = test_begin_txn(s, 0);
 
@@ -563,14 +565,15 @@ test_recounted(mcp_store_t *s)
 }
 
 
-static void
-test_steps(mcp_store_t *s, test_write_pt write, const test_step_t *steps,
-    size_t n)
-{
-    size_t  i;
+/* one TAP line a step, up to test_null_step */
 
-    for (i = 0; i < n; i++) {
-        TAP_OK(test_step(s, write, &steps[i]), "%s", steps[i].message);
+static void
+test_steps(mcp_store_t *s, test_write_pt write, const test_step_t *steps)
+{
+    const test_step_t  *st;
+
+    for (st = steps; st->message != NULL; st++) {
+        TAP_OK(test_step(s, write, st), "%s", st->message);
     }
 }
 
