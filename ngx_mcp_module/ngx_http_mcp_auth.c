@@ -94,6 +94,8 @@ static ngx_int_t ngx_http_mcp_forbid(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mcp_refuse(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err, ngx_uint_t status, const char *challenge,
     const char *fmt, ...) NGX_HTTP_MCP_PRINTF(5, 6);
+static ngx_int_t ngx_http_mcp_set_caller(ngx_http_request_t *r,
+    ngx_http_mcp_key_t *key, ngx_http_mcp_error_t *err);
 
 
 static ngx_http_mcp_key_param_t  ngx_http_mcp_key_params[] = {
@@ -598,8 +600,7 @@ ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t perm,
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
 
     if (mlcf->api_keys == NULL || mlcf->api_keys->nelts == 0) {
-        ngx_http_set_ctx(r, &ngx_http_mcp_anonymous, ngx_mcp_module);
-        return NGX_OK;
+        return ngx_http_mcp_set_caller(r, &ngx_http_mcp_anonymous, err);
     }
 
     rc = ngx_http_mcp_bearer(r, &token);
@@ -639,7 +640,25 @@ ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t perm,
         return ngx_http_mcp_forbid(r, key, perm, err);
     }
 
-    ngx_http_set_ctx(r, key, ngx_mcp_module);
+    return ngx_http_mcp_set_caller(r, key, err);
+}
+
+
+/* the request's caller, kept in its context (ngx_http_mcp_variables.c) */
+
+static ngx_int_t
+ngx_http_mcp_set_caller(ngx_http_request_t *r, ngx_http_mcp_key_t *key,
+    ngx_http_mcp_error_t *err)
+{
+    ngx_http_mcp_ctx_t  *ctx;
+
+    ctx = ngx_http_mcp_ctx(r);
+    if (ctx == NULL) {
+        return ngx_http_mcp_fail(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                 "internal", "out of memory");
+    }
+
+    ctx->key = key;
 
     return NGX_OK;
 }
@@ -809,11 +828,11 @@ ngx_http_mcp_refuse(ngx_http_request_t *r, ngx_http_mcp_error_t *err,
 ngx_http_mcp_key_t *
 ngx_http_mcp_caller(ngx_http_request_t *r)
 {
-    ngx_http_mcp_key_t  *key;
+    ngx_http_mcp_ctx_t  *ctx;
 
-    key = ngx_http_get_module_ctx(r, ngx_mcp_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_mcp_module);
 
-    return key ? key : &ngx_http_mcp_anonymous;
+    return (ctx && ctx->key) ? ctx->key : &ngx_http_mcp_anonymous;
 }
 
 

@@ -263,7 +263,7 @@ ngx_http_mcp_links_tenant(ngx_http_mcp_call_t *call, ngx_str_t *tenant)
  * A stored link as JSON: a new reference, or NULL.
  */
 
-static json_t *
+json_t *
 ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
     size_t code_len, const mcp_store_link_t *link)
 {

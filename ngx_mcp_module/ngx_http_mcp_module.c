@@ -40,8 +40,6 @@ static char *ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_mcp_store(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static void ngx_http_mcp_redirect_location(ngx_conf_t *cf);
 static char *ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -84,6 +82,17 @@ static ngx_http_mcp_handler_t  ngx_http_mcp_redirect_post = {
 static ngx_http_mcp_handler_t  ngx_http_mcp_endpoint_post = {
     NGX_HTTP_MCP_HANDLER_ENDPOINT, ngx_http_mcp_endpoint_handler,
     ngx_http_mcp_endpoint_body
+};
+
+
+static ngx_http_mcp_handler_t  ngx_http_mcp_status_post = {
+    NGX_HTTP_MCP_HANDLER_STATUS, ngx_http_mcp_status_handler, NULL
+};
+
+
+static ngx_http_mcp_handler_t  ngx_http_mcp_admin_post = {
+    NGX_HTTP_MCP_HANDLER_ADMIN, ngx_http_mcp_admin_handler,
+    ngx_http_mcp_admin_body
 };
 
 
@@ -149,6 +158,20 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       &ngx_http_mcp_endpoint_post },
+
+    { ngx_string("mcp_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_mcp_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_mcp_status_post },
+
+    { ngx_string("mcp_admin"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_mcp_handler_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_mcp_admin_post },
 
     { ngx_string("mcp_session_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -274,7 +297,7 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_mcp_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_mcp_add_variables,            /* preconfiguration */
     ngx_http_mcp_postconfiguration,        /* postconfiguration */
 
     ngx_http_mcp_create_main_conf,         /* create main configuration */
@@ -361,6 +384,10 @@ static ngx_str_t  ngx_http_mcp_default_schemes[] = {
 static ngx_int_t
 ngx_http_mcp_postconfiguration(ngx_conf_t *cf)
 {
+    if (ngx_http_mcp_status_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_mcp_catalog_init(cf);
 }
 
@@ -978,7 +1005,7 @@ invalid:
 }
 
 
-static char *
+char *
 ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_mcp_loc_conf_t *mlcf = conf;
@@ -1380,6 +1407,8 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
 
     mmcf->log = cycle->log;
 
+    ngx_http_mcp_status_open(mmcf);
+
     mmcf->visits = ngx_pcalloc(cycle->pool, NGX_HTTP_MCP_VISIT_SLOTS
                                       * sizeof(ngx_http_mcp_visit_slot_t));
     if (mmcf->visits == NULL) {
@@ -1466,6 +1495,7 @@ ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
             slot->count = 1;
             slot->last_visit = now;
             mmcf->nvisits++;
+            ngx_http_mcp_status_batch(mmcf, mmcf->nvisits);
             break;
         }
 
@@ -1543,6 +1573,7 @@ ngx_http_mcp_flush_visits(ngx_http_mcp_main_conf_t *mmcf)
     ngx_memzero(mmcf->visits,
                 NGX_HTTP_MCP_VISIT_SLOTS * sizeof(ngx_http_mcp_visit_slot_t));
     mmcf->nvisits = 0;
+    ngx_http_mcp_status_batch(mmcf, 0);
 }
 
 

@@ -21,6 +21,8 @@
 #include "mcp_store.h"
 
 
+#define NGX_HTTP_MCP_VERSION              "0.1.0"
+
 #define NGX_HTTP_MCP_TIME_LEN             sizeof("2030-01-02T03:04:05Z")
 
 /* our printf-like functions take C's format (not nginx's): checked */
@@ -80,6 +82,9 @@ typedef struct {
     ngx_event_t                sweep_event;
     ngx_log_t                 *log;
     ngx_uint_t                 used;          /* a handler is configured */
+    ngx_shm_zone_t            *status_zone;   /* counters, or NULL
+                                                 (ngx_http_mcp_status.c) */
+    ngx_file_uniq_t            store_uniq;    /* of the data file opened */
 #if (NGX_THREADS)
     ngx_thread_pool_t         *thread_pool;
     ngx_thread_task_t         *sync_task;
@@ -126,6 +131,7 @@ typedef struct {
     time_t                     context_ttl;
     ngx_array_t               *context_ttls;  /* of ngx_http_mcp_ttl_t */
     ngx_array_t               *api_keys;      /* of ngx_http_mcp_key_t */
+    ngx_uint_t                 status_format; /* of mcp_status */
 } ngx_http_mcp_loc_conf_t;
 
 
@@ -148,6 +154,19 @@ typedef struct {
 } ngx_http_mcp_key_t;
 
 
+/*
+ * What the module knows of a request, for the other files and for the
+ * variables $mcp_code, $mcp_tenant, $mcp_rpc_method and $mcp_tool (see
+ * ngx_http_mcp_variables.c).  Strings are in the request's pool.
+ */
+typedef struct {
+    ngx_http_mcp_key_t        *key;           /* the caller, once known */
+    ngx_str_t                  code;          /* link created or visited */
+    ngx_str_t                  rpc_method;    /* the last one dispatched */
+    ngx_str_t                  tool;          /* the last one called */
+} ngx_http_mcp_ctx_t;
+
+
 /* mcp_context_ttl for one namespace */
 typedef struct {
     ngx_str_t                  ns;
@@ -159,6 +178,8 @@ typedef struct {
 #define NGX_HTTP_MCP_HANDLER_SHORTEN   1
 #define NGX_HTTP_MCP_HANDLER_REDIRECT  2
 #define NGX_HTTP_MCP_HANDLER_ENDPOINT  3
+#define NGX_HTTP_MCP_HANDLER_STATUS    4
+#define NGX_HTTP_MCP_HANDLER_ADMIN     5
 
 
 /*
@@ -199,6 +220,7 @@ extern ngx_module_t  ngx_mcp_module;
 /* ngx_http_mcp_shorten.c, ngx_http_mcp_redirect.c */
 ngx_int_t ngx_http_mcp_shorten_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_shorten_body(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_shorten_read(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
     ngx_http_mcp_shorten_req_t *req, ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_shorten_create(ngx_http_request_t *r,
@@ -226,6 +248,40 @@ ngx_int_t ngx_http_mcp_catalog_init(ngx_conf_t *cf);
 /* ngx_http_mcp_module.c: counts one visit in this worker's batch */
 void ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
     int64_t now);
+
+/* ngx_http_mcp_module.c: the handler directives' common part */
+char *ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* ngx_http_mcp_status.c */
+char *ngx_http_mcp_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_mcp_status_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_mcp_status_handler(ngx_http_request_t *r);
+void ngx_http_mcp_status_tool(ngx_http_request_t *r, ngx_str_t *name,
+    json_t *result, ngx_http_mcp_error_t *err);
+void ngx_http_mcp_status_batch(ngx_http_mcp_main_conf_t *mmcf,
+    ngx_uint_t pending);
+void ngx_http_mcp_status_open(ngx_http_mcp_main_conf_t *mmcf);
+
+/* ngx_http_mcp_admin.c, ngx_http_mcp_links.c */
+ngx_int_t ngx_http_mcp_admin_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_admin_body(ngx_http_request_t *r);
+json_t *ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
+    size_t code_len, const mcp_store_link_t *link);
+
+/* ngx_http_mcp_qr.c */
+ngx_int_t ngx_http_mcp_qr_send(ngx_http_request_t *r, ngx_str_t *text);
+
+/* ngx_http_mcp_variables.c */
+ngx_int_t ngx_http_mcp_add_variables(ngx_conf_t *cf);
+ngx_http_mcp_ctx_t *ngx_http_mcp_ctx(ngx_http_request_t *r);
+void ngx_http_mcp_note(ngx_http_request_t *r, size_t field, u_char *data,
+    size_t len);
+
+/* fields for ngx_http_mcp_note() */
+#define NGX_HTTP_MCP_NOTE_CODE        offsetof(ngx_http_mcp_ctx_t, code)
+#define NGX_HTTP_MCP_NOTE_RPC_METHOD  offsetof(ngx_http_mcp_ctx_t, rpc_method)
+#define NGX_HTTP_MCP_NOTE_TOOL        offsetof(ngx_http_mcp_ctx_t, tool)
 
 /* ngx_http_mcp_util.c: errors */
 void ngx_http_mcp_vformat(char *buf, size_t size, const char *fmt,
@@ -259,6 +315,8 @@ ngx_int_t ngx_http_mcp_send_not_allowed(ngx_http_request_t *r,
 ngx_int_t ngx_http_mcp_read_body(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_body(ngx_http_request_t *r, ngx_str_t *body);
 ngx_int_t ngx_http_mcp_is_json_type(ngx_http_request_t *r);
+json_t *ngx_http_mcp_json_object(ngx_http_request_t *r, ngx_str_t *body,
+    ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_json_string(json_t *obj, const char *name,
     ngx_str_t *value);
 ngx_int_t ngx_http_mcp_valid_code(ngx_str_t *code);
@@ -266,6 +324,8 @@ void ngx_http_mcp_json_cleanup(ngx_pool_t *pool, json_t *json);
 void ngx_http_mcp_utf8_clean(char *s);
 const char *ngx_http_mcp_json_reason(json_error_t *err);
 ngx_str_t *ngx_http_mcp_header(ngx_http_request_t *r, const char *name);
+void ngx_http_mcp_uri_tail(ngx_http_request_t *r, ngx_str_t *tail);
+ngx_str_t *ngx_http_mcp_list_header(ngx_list_t *headers, const char *name);
 ngx_table_elt_t *ngx_http_mcp_add_header(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
 ngx_int_t ngx_http_mcp_parse_time(ngx_str_t *s, int64_t *t);

@@ -9,8 +9,6 @@
 #include "ngx_http_mcp_rpc.h"
 
 
-#define NGX_HTTP_MCP_VERSION   "0.1.0"
-
 #define NGX_HTTP_MCP_INSTRUCTIONS                                             \
     "ngx_mcp serves a URL shortener and a shared store from inside nginx. "   \
     "Use shorten_url to make a short link, resolve_url and url_stats to "     \
@@ -97,6 +95,9 @@ ngx_http_mcp_dispatch(ngx_http_mcp_call_t *call, const char *method,
     json_t *params, ngx_http_mcp_error_t *err)
 {
     ngx_http_mcp_method_t  *m;
+
+    ngx_http_mcp_note(call->r, NGX_HTTP_MCP_NOTE_RPC_METHOD,
+                      (u_char *) method, ngx_strlen(method));
 
     m = ngx_http_mcp_method(method);
 
@@ -329,6 +330,7 @@ ngx_http_mcp_tools_call(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
     json_t               *args;
+    json_t               *result;
     ngx_str_t             name;
     ngx_http_mcp_tool_t  *tool;
 
@@ -349,7 +351,11 @@ ngx_http_mcp_tools_call(ngx_http_mcp_call_t *call, json_t *params,
 
     call->data = tool->data;
 
-    return tool->call(call, args, err);
+    result = tool->call(call, args, err);
+
+    ngx_http_mcp_status_tool(call->r, &name, result, err);
+
+    return result;
 }
 
 

@@ -38,8 +38,7 @@ static ngx_int_t ngx_http_mcp_shorten_replicated(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_mcp_shorten_handler(ngx_http_request_t *r)
 {
-    ngx_http_mcp_error_t      err;
-    ngx_http_mcp_loc_conf_t  *mlcf;
+    ngx_http_mcp_error_t  err;
 
     /* who asks comes first: 401/403 before anything about the request */
 
@@ -51,6 +50,20 @@ ngx_http_mcp_shorten_handler(ngx_http_request_t *r)
     if (r->method != NGX_HTTP_POST) {
         return ngx_http_mcp_send_not_allowed(r, "POST");
     }
+
+    return ngx_http_mcp_shorten_read(r);
+}
+
+
+/*
+ * A JSON body, checked before it is read, then read: the location's body
+ * handler answers it (mcp_shorten's, or mcp_admin's for POST and PATCH).
+ */
+
+ngx_int_t
+ngx_http_mcp_shorten_read(ngx_http_request_t *r)
+{
+    ngx_http_mcp_loc_conf_t  *mlcf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
 
@@ -78,7 +91,6 @@ ngx_http_mcp_shorten_body(ngx_http_request_t *r)
 {
     json_t                      *json;
     ngx_str_t                    body, code;
-    json_error_t                 err;
     ngx_http_mcp_loc_conf_t     *mlcf;
     ngx_http_mcp_error_t         error;
     ngx_http_mcp_shorten_req_t   req;
@@ -100,24 +112,9 @@ ngx_http_mcp_shorten_body(ngx_http_request_t *r)
                                        "{\"OriginalURL\": \"https://...\"}");
     }
 
-    json = json_loadb((char *) body.data, body.len, JSON_REJECT_DUPLICATES,
-                      &err);
+    json = ngx_http_mcp_json_object(r, &body, &error);
     if (json == NULL) {
-        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                       "invalid_json",
-                                       "malformed JSON at line %d, "
-                                       "column %d: %s",
-                                       err.line, err.column,
-                                       ngx_http_mcp_json_reason(&err));
-    }
-
-    ngx_http_mcp_json_cleanup(r->pool, json);
-
-    if (!json_is_object(json)) {
-        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                       "invalid_json",
-                                       "the request body must be a JSON "
-                                       "object");
+        return ngx_http_mcp_send_failure(r, &error);
     }
 
     switch (ngx_http_mcp_shorten_args(r, json, &req, &error)) {
@@ -294,6 +291,8 @@ ngx_http_mcp_shorten_outcome(ngx_http_request_t *r,
     if (rc != MCP_STORE_OK) {
         return ngx_http_mcp_store_error(r, rc, err);
     }
+
+    ngx_http_mcp_note(r, NGX_HTTP_MCP_NOTE_CODE, code->data, code->len);
 
     return NGX_OK;
 }

@@ -539,6 +539,40 @@ ngx_http_mcp_store_error(ngx_http_request_t *r, int rc,
 
 
 /*
+ * A request body that must be a JSON object, parsed: a reference the
+ * request's pool releases, or NULL with err filled (400 invalid_json).
+ */
+
+json_t *
+ngx_http_mcp_json_object(ngx_http_request_t *r, ngx_str_t *body,
+    ngx_http_mcp_error_t *err)
+{
+    json_t        *json;
+    json_error_t   jerr;
+
+    json = json_loadb((char *) body->data, body->len, JSON_REJECT_DUPLICATES,
+                      &jerr);
+    if (json == NULL) {
+        (void) ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "invalid_json",
+                                 "malformed JSON at line %d, column %d: %s",
+                                 jerr.line, jerr.column,
+                                 ngx_http_mcp_json_reason(&jerr));
+        return NULL;
+    }
+
+    ngx_http_mcp_json_cleanup(r->pool, json);
+
+    if (!json_is_object(json)) {
+        (void) ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "invalid_json",
+                                 "the request body must be a JSON object");
+        return NULL;
+    }
+
+    return json;
+}
+
+
+/*
  * The string member name of obj: NGX_OK with value, NGX_DECLINED when it
  * is absent or null (value empty), NGX_ERROR when it is not a string.
  * value points into obj.
@@ -650,11 +684,54 @@ ngx_http_mcp_valid_code(ngx_str_t *code)
 
 
 /*
+ * What of the URI follows the location's prefix ("location /s/" serves
+ * "/s/{code}"); for a regex location, the last path segment.  Points into
+ * r->uri.
+ */
+
+void
+ngx_http_mcp_uri_tail(ngx_http_request_t *r, ngx_str_t *tail)
+{
+    u_char                    *p, *last;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    last = r->uri.data + r->uri.len;
+
+    if (
+#if (NGX_PCRE)
+        clcf->regex == NULL &&
+#endif
+        r->uri.len >= clcf->name.len
+        && ngx_strncmp(r->uri.data, clcf->name.data, clcf->name.len) == 0)
+    {
+        p = r->uri.data + clcf->name.len;
+
+    } else {
+        for (p = last; p > r->uri.data && p[-1] != '/'; p--) { /* void */ }
+    }
+
+    tail->data = p;
+    tail->len = last - p;
+}
+
+
+/*
  * Returns the value of request header name, or NULL.
  */
 
 ngx_str_t *
 ngx_http_mcp_header(ngx_http_request_t *r, const char *name)
+{
+    return ngx_http_mcp_list_header(&r->headers_in.headers, name);
+}
+
+
+/* a header of a request's or a response's list (deleted ones skipped) */
+
+ngx_str_t *
+ngx_http_mcp_list_header(ngx_list_t *headers, const char *name)
 {
     size_t            len;
     ngx_uint_t        i;
@@ -662,7 +739,7 @@ ngx_http_mcp_header(ngx_http_request_t *r, const char *name)
     ngx_table_elt_t  *h;
 
     len = ngx_strlen(name);
-    part = &r->headers_in.headers.part;
+    part = &headers->part;
     h = part->elts;
 
     for (i = 0; /* void */ ; i++) {
@@ -677,7 +754,8 @@ ngx_http_mcp_header(ngx_http_request_t *r, const char *name)
             i = 0;
         }
 
-        if (h[i].key.len == len
+        if (h[i].hash != 0
+            && h[i].key.len == len
             && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
         {
             return &h[i].value;

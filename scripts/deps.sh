@@ -7,8 +7,9 @@ packages=(
     gcc make perl
     nginx nginx-dev libpcre2-dev libssl-dev zlib1g-dev
     liblmdb-dev lmdb-utils libmsgpack-dev libjansson-dev
+    libqrencode-dev libpng-dev zbar-tools
     libnats-dev nats-server
-    libtest-base-perl
+    libtest-base-perl python3-prometheus-client
     clang libclang-rt-14-dev
 )
 

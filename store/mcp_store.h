@@ -270,6 +270,25 @@ int mcp_store_link_delete(mcp_store_t *s, const char *code, size_t code_len);
 int mcp_store_link_delete_tenant(mcp_store_t *s, const char *code,
     size_t code_len, const char *tenant, size_t tenant_len);
 
+/* Fields for mcp_store_link_update(). */
+#define MCP_STORE_LINK_SET_URL         0x01
+#define MCP_STORE_LINK_SET_EXPIRES     0x02
+#define MCP_STORE_LINK_SET_MAX_VISITS  0x04
+
+/*
+ * Changes, in one write transaction, the fields named in set (of
+ * MCP_STORE_LINK_SET_*) of the link stored under code to those of link if
+ * tenant owns it (tenant_len 0: whoever owns it); the other fields
+ * (created_at, visits, last_visit, the owner) stay.  MCP_STORE_NOTFOUND if
+ * there is no such link or another tenant owns it, MCP_STORE_EINVAL if
+ * the result is not a valid link, MCP_STORE_QUOTA if a longer URL puts
+ * the owner over its quota of bytes; nothing changes then.  The caller
+ * checks the URL against its policy first, as for mcp_store_link_put().
+ */
+int mcp_store_link_update(mcp_store_t *s, const char *code, size_t code_len,
+    const char *tenant, size_t tenant_len, const mcp_store_link_t *link,
+    unsigned set);
+
 /*
  * Calls cb for up to limit links (0: no limit) in code order, starting
  * after the code given in after (after_len 0: from the first).  Uses the

@@ -201,6 +201,79 @@ mcp_store_link_delete_tenant(mcp_store_t *s, const char *code,
 
 
 int
+mcp_store_link_update(mcp_store_t *s, const char *code, size_t code_len,
+    const char *tenant, size_t tenant_len, const mcp_store_link_t *link,
+    unsigned set)
+{
+    int               rc;
+    char              tenant_buf[MCP_STORE_SCOPE_MAX];
+    int64_t           bytes;
+    MDB_txn          *txn;
+    MDB_val           key;
+    mcp_store_link_t  cur;
+
+    if (link == NULL || !mcp_store_tenant_valid(tenant, tenant_len, 1)) {
+        return MCP_STORE_EINVAL;
+    }
+
+    /* read, checked and written in one transaction: a concurrent visit
+     * count or delete is either before or after, never lost */
+
+    rc = mcp_store_link_change(s, code, code_len, &txn, &key, &cur);
+
+    if (txn == NULL) {
+        return rc;
+    }
+
+    if (rc == MCP_STORE_OK && !mcp_store_link_owned(&cur, tenant, tenant_len))
+    {
+        rc = MCP_STORE_NOTFOUND;
+    }
+
+    if (rc == MCP_STORE_OK && cur.tenant_len > sizeof(tenant_buf)) {
+        rc = MCP_STORE_ECORRUPT;
+    }
+
+    if (rc == MCP_STORE_OK) {
+        /* cur points into the map, valid until the transaction's next
+         * update: the owner is copied for the usage written after the
+         * record; a longer URL counts towards the owner's bytes, and may
+         * be over its quota */
+
+        memcpy(tenant_buf, cur.tenant, cur.tenant_len);
+        cur.tenant = tenant_buf;
+
+        bytes = 0;
+
+        if (set & MCP_STORE_LINK_SET_URL) {
+            bytes = (int64_t) link->url_len - (int64_t) cur.url_len;
+            cur.url = link->url;
+            cur.url_len = link->url_len;
+        }
+
+        if (set & MCP_STORE_LINK_SET_EXPIRES) {
+            cur.expires_at = link->expires_at;
+        }
+
+        if (set & MCP_STORE_LINK_SET_MAX_VISITS) {
+            cur.max_visits = link->max_visits;
+        }
+
+        rc = mcp_store_link_valid(&cur)
+             ? mcp_store_link_write(s, txn, &key, &cur, 0)
+             : MCP_STORE_EINVAL;
+
+        if (rc == MCP_STORE_OK && bytes != 0) {
+            rc = mcp_store_usage_add(s, txn, cur.tenant, cur.tenant_len,
+                                     MCP_STORE_QUOTA_LINKS, 0, bytes);
+        }
+    }
+
+    return mcp_store_write_end(s, txn, rc);
+}
+
+
+int
 mcp_store_link_list(mcp_store_t *s, const char *after, size_t after_len,
     size_t limit, mcp_store_link_cb cb, void *data, int *more)
 {

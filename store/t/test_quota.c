@@ -16,7 +16,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        29
+#define TEST_PLAN        31
 
 #define TEST_WRITERS     4          /* processes writing at once */
 #define TEST_TRIES       20         /* links each tries to make */
@@ -190,6 +190,26 @@ test_links(void)
            && test_usage(s, "beta", 2, 0, 0, 42),
            "links: the freed room takes a new link; delete of any owner");
 
+    /* a changed URL counts its change of length */
+
+    link = test_link_of("beta", "https://b.example/two-longer");
+
+    TAP_OK(mcp_store_link_update(s, TEST_STR("b2"), TEST_STR("beta"), &link,
+                                 MCP_STORE_LINK_SET_URL) == MCP_STORE_OK
+           && test_usage(s, "beta", 2, 0, 0, 51),
+           "links: an update to a longer URL counts the difference");
+
+    link = test_link_of("beta", "https://b.example/"
+                        "far-too-long-for-what-is-left-of-the-quota-of-100"
+                        "-and-then-some-more-x");
+
+    TAP_OK(mcp_store_link_update(s, TEST_STR("b2"), TEST_STR("beta"), &link,
+                                 MCP_STORE_LINK_SET_URL) == MCP_STORE_QUOTA
+           && mcp_store_link_get(s, TEST_STR("b2"), &link) == MCP_STORE_OK
+           && link.url_len == sizeof("https://b.example/two-longer") - 1
+           && test_usage(s, "beta", 2, 0, 0, 51),
+           "links: an update over the bytes quota is refused, changes nothing");
+
     /* without quotas, usage is kept all the same */
 
     mcp_store_quota_set(s, NULL, 0);
@@ -203,7 +223,7 @@ test_links(void)
     s = test_open(dir, 0, 0);
 
     TAP_OK(s != NULL && test_usage(s, "acme", 3, 0, 0, 63)
-           && test_usage(s, "beta", 2, 0, 0, 42)
+           && test_usage(s, "beta", 2, 0, 0, 51)
            && test_usage(s, "nobody", 0, 0, 0, 0),
            "links: usage survives reopening");
 

@@ -29,7 +29,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        277
+#define TEST_PLAN        282
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -131,6 +131,7 @@ static void test_tenant_codec(void);
 static void test_tenant_links(void);
 static void test_tenant_walk(void);
 static void test_tenant_sessions(void);
+static void test_link_update(void);
 
 
 int
@@ -179,6 +180,7 @@ main(void)
     test_tenant_links();
     test_tenant_walk();
     test_tenant_sessions();
+    test_link_update();
 
     return test_finish(TEST_PLAN);
 }
@@ -3009,6 +3011,72 @@ test_tenant_links(void)
               == MCP_STORE_EINVAL,
            "tenant links: gone is NOTFOUND, old records are the default "
            "tenant's, no tenant deletes any, a bad one is EINVAL");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_link_update(void)
+{
+    int                rc;
+    char               dir[PATH_MAX];
+    mcp_store_t       *s;
+    mcp_store_link_t   in, out, set;
+
+    s = test_open(test_dir(dir, "link-update"), 0, 0);
+
+    in = test_link("https://example.com/a", 100, 5000, 7, 3, 200);
+    in.tenant = "acme";
+    in.tenant_len = 4;
+    rc = mcp_store_link_put(s, "u1", 2, &in);
+
+    set = test_link("https://example.org/b", 0, 9000, 0, 0, 0);
+
+    rc |= mcp_store_link_update(s, "u1", 2, "acme", 4, &set,
+                                MCP_STORE_LINK_SET_URL
+                                |MCP_STORE_LINK_SET_MAX_VISITS);
+    rc |= mcp_store_link_get(s, "u1", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK
+           && test_str_is(out.url, out.url_len, "https://example.org/b")
+           && out.max_visits == 0 && out.expires_at == 5000
+           && out.created_at == 100 && out.visits == 3
+           && out.last_visit == 200
+           && test_str_is(out.tenant, out.tenant_len, "acme"),
+           "link update: the fields named change, the others and the owner "
+           "stay");
+
+    rc = mcp_store_link_update(s, "u1", 2, NULL, 0, &set,
+                               MCP_STORE_LINK_SET_EXPIRES);
+    rc |= mcp_store_link_get(s, "u1", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.expires_at == 9000
+           && test_str_is(out.url, out.url_len, "https://example.org/b"),
+           "link update: no tenant updates any owner's link");
+
+    rc = mcp_store_link_update(s, "u1", 2, "beta", 4, &in,
+                               MCP_STORE_LINK_SET_URL);
+    TAP_OK(rc == MCP_STORE_NOTFOUND
+           && mcp_store_link_get(s, "u1", 2, &out) == MCP_STORE_OK
+           && test_str_is(out.url, out.url_len, "https://example.org/b"),
+           "link update: another tenant's is NOTFOUND and changes nothing");
+
+    /* judged by its length before it is read */
+    set = test_link("x", 0, 0, 0, 0, 0);
+    set.url_len = UINT32_MAX;         /* past the store's limit */
+    rc = mcp_store_link_update(s, "u1", 2, "acme", 4, &set,
+                               MCP_STORE_LINK_SET_URL);
+    TAP_OK(rc == MCP_STORE_EINVAL
+           && mcp_store_link_get(s, "u1", 2, &out) == MCP_STORE_OK
+           && out.url_len == sizeof("https://example.org/b") - 1,
+           "link update: a URL too long is EINVAL and changes nothing");
+
+    TAP_OK(mcp_store_link_update(s, "zz", 2, NULL, 0, &in,
+                                 MCP_STORE_LINK_SET_URL)
+           == MCP_STORE_NOTFOUND
+           && mcp_store_link_update(s, "u1", 2, "a b", 3, &in,
+                                    MCP_STORE_LINK_SET_URL)
+              == MCP_STORE_EINVAL,
+           "link update: a missing link is NOTFOUND, a bad tenant EINVAL");
 
     mcp_store_close(s);
 }

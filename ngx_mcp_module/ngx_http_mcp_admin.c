@@ -1,0 +1,754 @@
+
+/*
+ * ngx_mcp: mcp_admin, a JSON REST API for links, for dashboards and
+ * scripts.  Paths are relative to the location's prefix:
+ *
+ *     GET    links?limit=&cursor=&q=   {"links": [...], "nextCursor": ...}
+ *     POST   links                     as POST /shorten
+ *     GET    links/{code}              the link
+ *     PATCH  links/{code}              url, expires_at, max_visits
+ *     DELETE links/{code}              204
+ *     GET    links/{code}/qr?format=   a QR code of its short URL
+ *
+ * With API keys it needs the scope "admin", and a key sees and changes
+ * the links of its own tenant only.  POST goes where POST /shorten goes
+ * (through mcp_cluster in a cluster); PATCH and DELETE write to the store
+ * in ngx_http_mcp_admin_update() and ngx_http_mcp_admin_delete(), and are
+ * refused in a cluster (501) until they are operations of its log.
+ */
+
+
+#include "ngx_http_mcp_module.h"
+#include "ngx_http_mcp_cluster.h"
+
+
+#define NGX_HTTP_MCP_ADMIN_LIMIT      100
+#define NGX_HTTP_MCP_ADMIN_LIMIT_MAX  1000
+#define NGX_HTTP_MCP_ADMIN_Q_MAX      256
+
+
+typedef struct {
+    ngx_str_t                  code;          /* empty: the collection */
+    ngx_uint_t                 qr;            /* links/{code}/qr */
+} ngx_http_mcp_admin_route_t;
+
+
+/* a page of GET links being gathered */
+typedef struct {
+    ngx_http_request_t        *r;
+    json_t                    *list;
+    ngx_str_t                  q;
+    ngx_uint_t                 limit;
+    ngx_str_t                  last;          /* code of the last one */
+    ngx_uint_t                 more;
+    ngx_uint_t                 failed;
+} ngx_http_mcp_admin_page_t;
+
+
+static ngx_int_t ngx_http_mcp_admin_route(ngx_http_request_t *r,
+    ngx_http_mcp_admin_route_t *route);
+static ngx_int_t ngx_http_mcp_admin_list(ngx_http_request_t *r);
+static int ngx_http_mcp_admin_list_one(void *data, const char *code,
+    size_t code_len, const mcp_store_link_t *link);
+static ngx_int_t ngx_http_mcp_admin_arg(ngx_http_request_t *r, char *name,
+    size_t max, ngx_str_t *value);
+static int ngx_http_mcp_admin_find(ngx_http_request_t *r, ngx_str_t *code,
+    mcp_store_link_t *link);
+static ngx_int_t ngx_http_mcp_admin_get(ngx_http_request_t *r,
+    ngx_str_t *code, ngx_uint_t status);
+static ngx_int_t ngx_http_mcp_admin_qr(ngx_http_request_t *r,
+    ngx_str_t *code);
+static ngx_int_t ngx_http_mcp_admin_patch(ngx_http_request_t *r,
+    ngx_str_t *code);
+static ngx_int_t ngx_http_mcp_admin_patch_args(ngx_http_request_t *r,
+    json_t *body, mcp_store_link_t *link, unsigned *set,
+    ngx_http_mcp_error_t *err);
+static ngx_int_t ngx_http_mcp_admin_clustered(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_admin_update(ngx_http_request_t *r,
+    ngx_str_t *code, mcp_store_link_t *link, unsigned set);
+static ngx_int_t ngx_http_mcp_admin_delete(ngx_http_request_t *r,
+    ngx_str_t *code);
+static ngx_int_t ngx_http_mcp_admin_store_failed(ngx_http_request_t *r,
+    int rc, ngx_str_t *code);
+
+
+/*
+ * "links", "links/{code}" or "links/{code}/qr" after the location's
+ * prefix: NGX_OK, or NGX_DECLINED for anything else (404).
+ */
+
+static ngx_int_t
+ngx_http_mcp_admin_route(ngx_http_request_t *r,
+    ngx_http_mcp_admin_route_t *route)
+{
+    ngx_str_t  tail;
+
+    ngx_http_mcp_uri_tail(r, &tail);
+    ngx_str_null(&route->code);
+    route->qr = 0;
+
+    if (tail.len < sizeof("links") - 1
+        || ngx_strncmp(tail.data, "links", sizeof("links") - 1) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (tail.len == sizeof("links") - 1) {
+        return NGX_OK;
+    }
+
+    if (tail.data[sizeof("links") - 1] != '/') {
+        return NGX_DECLINED;
+    }
+
+    route->code.data = tail.data + sizeof("links/") - 1;
+    route->code.len = tail.len - (sizeof("links/") - 1);
+    route->qr = 0;
+
+    if (route->code.len > sizeof("/qr") - 1
+        && ngx_strncmp(route->code.data + route->code.len
+                       - (sizeof("/qr") - 1), "/qr", sizeof("/qr") - 1)
+           == 0)
+    {
+        route->code.len -= sizeof("/qr") - 1;
+        route->qr = 1;
+    }
+
+    return ngx_http_mcp_valid_code(&route->code) == NGX_OK ? NGX_OK
+                                                           : NGX_DECLINED;
+}
+
+
+ngx_int_t
+ngx_http_mcp_admin_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_http_mcp_error_t        err;
+    ngx_http_mcp_admin_route_t  route;
+
+    /* who asks comes first: 401/403 before anything about the request */
+
+    if (ngx_http_mcp_auth(r, NGX_HTTP_MCP_PERM_ADMIN, &err) != NGX_OK) {
+        return ngx_http_mcp_send_failure(r, &err);
+    }
+
+    if (ngx_http_mcp_admin_route(r, &route) != NGX_OK) {
+        return ngx_http_mcp_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                       "no such route: use links or "
+                                       "links/{code}");
+    }
+
+    if (route.qr) {
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+            return ngx_http_mcp_send_not_allowed(r, "GET, HEAD");
+        }
+
+    } else if (route.code.len == 0) {
+        if (r->method == NGX_HTTP_POST) {
+            return ngx_http_mcp_shorten_read(r);
+        }
+
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+            return ngx_http_mcp_send_not_allowed(r, "GET, HEAD, POST");
+        }
+
+    } else {
+        if (r->method == NGX_HTTP_PATCH) {
+            return ngx_http_mcp_shorten_read(r);
+        }
+
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_DELETE))) {
+            return ngx_http_mcp_send_not_allowed(r,
+                                                 "GET, HEAD, PATCH, DELETE");
+        }
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (route.code.len == 0) {
+        return ngx_http_mcp_admin_list(r);
+    }
+
+    if (r->method == NGX_HTTP_DELETE) {
+        return ngx_http_mcp_admin_delete(r, &route.code);
+    }
+
+    if (route.qr) {
+        return ngx_http_mcp_admin_qr(r, &route.code);
+    }
+
+    return ngx_http_mcp_admin_get(r, &route.code, NGX_HTTP_OK);
+}
+
+
+/* the body of a POST or PATCH, read (see ngx_http_mcp_shorten_read()) */
+
+ngx_int_t
+ngx_http_mcp_admin_body(ngx_http_request_t *r)
+{
+    ngx_http_mcp_admin_route_t  route;
+
+    (void) ngx_http_mcp_admin_route(r, &route);
+
+    if (r->method == NGX_HTTP_POST) {
+        return ngx_http_mcp_shorten_body(r);
+    }
+
+    return ngx_http_mcp_admin_patch(r, &route.code);
+}
+
+
+/*
+ * A query argument, unescaped, of at most max bytes: NGX_OK, NGX_DECLINED
+ * when absent or empty, NGX_ABORT when too long, NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_mcp_admin_arg(ngx_http_request_t *r, char *name, size_t max,
+    ngx_str_t *value)
+{
+    u_char     *dst, *src;
+    ngx_str_t   raw;
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &raw) != NGX_OK
+        || raw.len == 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (raw.len > 3 * max) {
+        return NGX_ABORT;
+    }
+
+    dst = ngx_pnalloc(r->pool, raw.len);
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    value->data = dst;
+    src = raw.data;
+
+    ngx_unescape_uri(&dst, &src, raw.len, NGX_UNESCAPE_URI);
+
+    value->len = dst - value->data;
+
+    return value->len > max ? NGX_ABORT : NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_admin_list(ngx_http_request_t *r)
+{
+    int                         rc, more;
+    json_t                     *doc;
+    ngx_int_t                   n;
+    ngx_str_t                   value, cursor;
+    ngx_http_mcp_key_t         *caller;
+    ngx_http_mcp_main_conf_t   *mmcf;
+    ngx_http_mcp_admin_page_t   page;
+
+    ngx_memzero(&page, sizeof(ngx_http_mcp_admin_page_t));
+    page.r = r;
+    page.limit = NGX_HTTP_MCP_ADMIN_LIMIT;
+
+    switch (ngx_http_mcp_admin_arg(r, "limit", NGX_INT_T_LEN, &value)) {
+
+    case NGX_DECLINED:
+        break;
+
+    case NGX_OK:
+        n = ngx_atoi(value.data, value.len);
+
+        if (n >= 1 && n <= NGX_HTTP_MCP_ADMIN_LIMIT_MAX) {
+            page.limit = n;
+            break;
+        }
+
+        /* fall through */
+
+    case NGX_ABORT:
+        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                       "invalid_limit",
+                                       "limit must be a whole number from "
+                                       "1 to %d",
+                                       NGX_HTTP_MCP_ADMIN_LIMIT_MAX);
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_null(&cursor);
+
+    switch (ngx_http_mcp_admin_arg(r, "cursor", MCP_STORE_CODE_MAX,
+                                   &cursor))
+    {
+    case NGX_OK:
+        if (ngx_http_mcp_valid_code(&cursor) == NGX_OK) {
+            break;
+        }
+
+        /* fall through */
+
+    case NGX_ABORT:
+        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                       "invalid_cursor",
+                                       "cursor must be a nextCursor this "
+                                       "API answered");
+
+    case NGX_DECLINED:
+        break;
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    switch (ngx_http_mcp_admin_arg(r, "q", NGX_HTTP_MCP_ADMIN_Q_MAX,
+                                   &page.q))
+    {
+    case NGX_OK:
+    case NGX_DECLINED:
+        break;
+
+    case NGX_ABORT:
+        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                       "invalid_q", "q is longer than %d "
+                                       "bytes", NGX_HTTP_MCP_ADMIN_Q_MAX);
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    page.list = json_array();
+    doc = json_pack("{s:o}", "links", page.list);
+    if (doc == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_mcp_json_cleanup(r->pool, doc);
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+    caller = ngx_http_mcp_caller(r);
+
+    /* no limit for the store: q filters, the callback counts */
+    rc = mcp_store_link_list_tenant(mmcf->store, (char *) caller->tenant.data,
+                                    caller->tenant.len,
+                                    (char *) cursor.data, cursor.len, 0,
+                                    ngx_http_mcp_admin_list_one, &page,
+                                    &more);
+
+    mcp_store_release(mmcf->store);
+
+    if (rc != MCP_STORE_OK) {
+        return ngx_http_mcp_admin_store_failed(r, rc, NULL);
+    }
+
+    if (page.failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (json_object_set_new(doc, "nextCursor",
+                            page.more ? json_stringn((char *) page.last.data,
+                                                     page.last.len)
+                                      : json_null())
+        != 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mcp_send_json(r, NGX_HTTP_OK, doc);
+}
+
+
+/* does s hold q? */
+
+static ngx_uint_t
+ngx_http_mcp_admin_match(const char *s, size_t len, ngx_str_t *q)
+{
+    return ngx_strlcasestrn((u_char *) s, (u_char *) s + len, q->data,
+                            q->len - 1)
+           != NULL;
+}
+
+
+static int
+ngx_http_mcp_admin_list_one(void *data, const char *code, size_t code_len,
+    const mcp_store_link_t *link)
+{
+    ngx_http_mcp_admin_page_t *page = data;
+
+    json_t  *item;
+
+    if (link == NULL) {
+        /* the store stopped past others' links: the next page goes on */
+        page->more = 1;
+        goto last;
+    }
+
+    if (page->q.len
+        && !ngx_http_mcp_admin_match(code, code_len, &page->q)
+        && !ngx_http_mcp_admin_match(link->url, link->url_len, &page->q))
+    {
+        return 0;
+    }
+
+    if (json_array_size(page->list) == page->limit) {
+        page->more = 1;
+        return 1;
+    }
+
+    item = ngx_http_mcp_links_record(page->r, code, code_len, link);
+
+    if (item == NULL || json_array_append_new(page->list, item) != 0) {
+        page->failed = 1;
+        return 1;
+    }
+
+last:
+
+    page->last.data = ngx_pnalloc(page->r->pool, code_len);
+    if (page->last.data == NULL) {
+        page->failed = 1;
+        return 1;
+    }
+
+    ngx_memcpy(page->last.data, code, code_len);
+    page->last.len = code_len;
+
+    return 0;
+}
+
+
+/*
+ * The caller's link under code (another tenant's is MCP_STORE_NOTFOUND);
+ * it points into the map until mcp_store_release().
+ */
+
+static int
+ngx_http_mcp_admin_find(ngx_http_request_t *r, ngx_str_t *code,
+    mcp_store_link_t *link)
+{
+    int                        rc;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+
+    rc = mcp_store_link_get(mmcf->store, (char *) code->data, code->len,
+                            link);
+
+    if (rc == MCP_STORE_OK
+        && ngx_http_mcp_owns(r, link->tenant, link->tenant_len) != NGX_OK)
+    {
+        rc = MCP_STORE_NOTFOUND;
+    }
+
+    return rc;
+}
+
+
+/* GET links/{code}, and the answer to a PATCH */
+
+static ngx_int_t
+ngx_http_mcp_admin_get(ngx_http_request_t *r, ngx_str_t *code,
+    ngx_uint_t status)
+{
+    int                        rc;
+    json_t                    *json;
+    mcp_store_link_t           link;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+
+    rc = ngx_http_mcp_admin_find(r, code, &link);
+
+    json = (rc == MCP_STORE_OK)
+           ? ngx_http_mcp_links_record(r, (char *) code->data, code->len,
+                                       &link)
+           : NULL;
+
+    mcp_store_release(mmcf->store);
+
+    if (rc != MCP_STORE_OK) {
+        return ngx_http_mcp_admin_store_failed(r, rc, code);
+    }
+
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_mcp_json_cleanup(r->pool, json);
+
+    ngx_http_mcp_note(r, NGX_HTTP_MCP_NOTE_CODE, code->data, code->len);
+
+    return ngx_http_mcp_send_json(r, status, json);
+}
+
+
+/* GET links/{code}/qr: of the short URL, for the caller's links only */
+
+static ngx_int_t
+ngx_http_mcp_admin_qr(ngx_http_request_t *r, ngx_str_t *code)
+{
+    int                        rc;
+    ngx_str_t                  short_url;
+    mcp_store_link_t           link;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+
+    rc = ngx_http_mcp_admin_find(r, code, &link);
+
+    mcp_store_release(mmcf->store);
+
+    if (rc != MCP_STORE_OK) {
+        return ngx_http_mcp_admin_store_failed(r, rc, code);
+    }
+
+    if (ngx_http_mcp_short_url(r, code, &short_url) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mcp_qr_send(r, &short_url);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_admin_patch(ngx_http_request_t *r, ngx_str_t *code)
+{
+    json_t                   *body;
+    unsigned                  set;
+    ngx_str_t                 raw;
+    mcp_store_link_t          link;
+    ngx_http_mcp_error_t      err;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    if (ngx_http_mcp_body(r, &raw) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (raw.len > mlcf->max_body_size) {
+        return ngx_http_mcp_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                       "too_large", "the body is larger "
+                                       "than %zu bytes",
+                                       mlcf->max_body_size);
+    }
+
+    body = ngx_http_mcp_json_object(r, &raw, &err);
+    if (body == NULL) {
+        return ngx_http_mcp_send_failure(r, &err);
+    }
+
+    switch (ngx_http_mcp_admin_patch_args(r, body, &link, &set, &err)) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_DECLINED:
+        return ngx_http_mcp_send_failure(r, &err);
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mcp_admin_update(r, code, &link, set);
+}
+
+
+/*
+ * What a PATCH changes: url (through the URL policy, as on creation),
+ * expires_at (an RFC 3339 time in the future, or null: never) and
+ * max_visits (a positive whole number, or null: no limit).  NGX_OK,
+ * NGX_DECLINED with err filled, NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_mcp_admin_patch_args(ngx_http_request_t *r, json_t *body,
+    mcp_store_link_t *link, unsigned *set, ngx_http_mcp_error_t *err)
+{
+    json_t                   *v;
+    ngx_int_t                 rc;
+    ngx_str_t                 s, url;
+    const char               *name;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    ngx_memzero(link, sizeof(mcp_store_link_t));
+    *set = 0;
+
+    json_object_foreach(body, name, v) {
+
+        if (ngx_strcmp(name, "url") == 0) {
+            if (!json_is_string(v)) {
+                return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST,
+                                         "invalid_url",
+                                         "url must be a string");
+            }
+
+            s.data = (u_char *) json_string_value(v);
+            s.len = json_string_length(v);
+
+            rc = ngx_http_mcp_check_url(r, mlcf, &s, &url, err);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            link->url = (char *) url.data;
+            link->url_len = url.len;
+            *set |= MCP_STORE_LINK_SET_URL;
+
+        } else if (ngx_strcmp(name, "expires_at") == 0) {
+            s.data = (u_char *) json_string_value(v);
+            s.len = json_string_length(v);
+
+            if (!json_is_null(v)
+                && (!json_is_string(v)
+                    || ngx_http_mcp_parse_time(&s, &link->expires_at)
+                       != NGX_OK))
+            {
+                return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST,
+                                         "invalid_expires_at",
+                                         "expires_at must be an RFC 3339 "
+                                         "time such as "
+                                         "\"2030-01-01T00:00:00Z\", or "
+                                         "null");
+            }
+
+            if (link->expires_at && link->expires_at <= ngx_time()) {
+                return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
+                                         "invalid_expires_at",
+                                         "expires_at is in the past");
+            }
+
+            *set |= MCP_STORE_LINK_SET_EXPIRES;
+
+        } else if (ngx_strcmp(name, "max_visits") == 0) {
+            if (!json_is_null(v)
+                && (!json_is_integer(v) || json_integer_value(v) < 1))
+            {
+                return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST,
+                                         "invalid_max_visits",
+                                         "max_visits must be a whole "
+                                         "number from 1, or null");
+            }
+
+            link->max_visits = json_is_null(v) ? 0
+                               : (uint64_t) json_integer_value(v);
+            *set |= MCP_STORE_LINK_SET_MAX_VISITS;
+
+        } else {
+            return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
+                                     "unknown_field",
+                                     "\"%.64s\" cannot be changed: url, "
+                                     "expires_at and max_visits can", name);
+        }
+    }
+
+    if (*set == 0) {
+        return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "nothing_to_do",
+                                 "give url, expires_at or max_visits");
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The writes.  Each is one store call, the same the link tools make, on
+ * the caller's tenant.  A node of a cluster must not change its store
+ * alone: there they are refused until the log carries them.
+ */
+
+static ngx_int_t
+ngx_http_mcp_admin_clustered(ngx_http_request_t *r)
+{
+    return ngx_http_mcp_send_error(r, NGX_HTTP_NOT_IMPLEMENTED,
+                                   "not_in_cluster",
+                                   "PATCH and DELETE of links do not go "
+                                   "through mcp_cluster yet: use the MCP "
+                                   "tools");
+}
+
+
+static ngx_int_t
+ngx_http_mcp_admin_update(ngx_http_request_t *r, ngx_str_t *code,
+    mcp_store_link_t *link, unsigned set)
+{
+    int                        rc;
+    ngx_http_mcp_key_t        *caller;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    if (ngx_http_mcp_cluster_enabled(r)) {
+        return ngx_http_mcp_admin_clustered(r);
+    }
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+    caller = ngx_http_mcp_caller(r);
+
+    rc = mcp_store_link_update(mmcf->store, (char *) code->data, code->len,
+                               (char *) caller->tenant.data,
+                               caller->tenant.len, link, set);
+
+    if (rc != MCP_STORE_OK) {
+        return ngx_http_mcp_admin_store_failed(r, rc, code);
+    }
+
+    return ngx_http_mcp_admin_get(r, code, NGX_HTTP_OK);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_admin_delete(ngx_http_request_t *r, ngx_str_t *code)
+{
+    int                        rc;
+    ngx_http_mcp_key_t        *caller;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    if (ngx_http_mcp_cluster_enabled(r)) {
+        return ngx_http_mcp_admin_clustered(r);
+    }
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+    caller = ngx_http_mcp_caller(r);
+
+    rc = mcp_store_link_delete_tenant(mmcf->store, (char *) code->data,
+                                      code->len,
+                                      (char *) caller->tenant.data,
+                                      caller->tenant.len);
+
+    if (rc != MCP_STORE_OK) {
+        return ngx_http_mcp_admin_store_failed(r, rc, code);
+    }
+
+    ngx_http_mcp_note(r, NGX_HTTP_MCP_NOTE_CODE, code->data, code->len);
+
+    r->headers_out.status = NGX_HTTP_NO_CONTENT;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    return ngx_http_send_header(r);
+}
+
+
+/* a store failure: 404 for a link not there (or another tenant's) */
+
+static ngx_int_t
+ngx_http_mcp_admin_store_failed(ngx_http_request_t *r, int rc,
+    ngx_str_t *code)
+{
+    ngx_http_mcp_error_t  err;
+
+    if (rc == MCP_STORE_NOTFOUND && code) {
+        return ngx_http_mcp_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                       "no link \"%.*s\"",
+                                       (int) code->len, code->data);
+    }
+
+    (void) ngx_http_mcp_store_error(r, rc, &err);
+
+    return ngx_http_mcp_send_failure(r, &err);
+}
