@@ -92,7 +92,7 @@ typedef struct {
     ngx_int_t                    replicas;
     ngx_msec_t                   timeout;
     time_t                       max_age;   /* of the stream, 0: none */
-    int64_t                      max_msgs;  /* 0: no limit */
+    ngx_int_t                    max_msgs;  /* 0: no limit */
 
     /* per worker, from init_process */
     ngx_log_t                   *log;
@@ -177,10 +177,25 @@ typedef struct {
 } ngx_http_mcp_cluster_tool_t;
 
 
+/* a numeric parameter of mcp_cluster: "name=n", min <= n <= max */
+typedef struct {
+    ngx_str_t                       name;
+    ngx_int_t                       min;
+    ngx_int_t                       max;
+    size_t                          offset;
+} ngx_http_mcp_cluster_number_t;
+
+
 static void *ngx_http_mcp_cluster_create_conf(ngx_conf_t *cf);
 static char *ngx_http_mcp_cluster_init_conf(ngx_conf_t *cf, void *conf);
 static char *ngx_http_mcp_cluster(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_mcp_cluster_number(ngx_http_mcp_cluster_conf_t *ccf,
+    ngx_str_t *arg);
+static ngx_http_mcp_cluster_conf_t *ngx_http_mcp_cluster_conf(
+    ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_mcp_cluster_publish_detached(ngx_cycle_t *cycle,
+    mcp_store_op_t *op);
 static ngx_int_t ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle);
 static void ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle);
 static void *ngx_http_mcp_cluster_setup(void *data);
@@ -388,7 +403,7 @@ ngx_http_mcp_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     char       **url;
     ngx_str_t   *value, s;
-    ngx_int_t    n;
+    ngx_int_t    rc;
     ngx_uint_t   i;
     ngx_msec_t   ms;
 
@@ -446,16 +461,6 @@ ngx_http_mcp_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "replicas=", 9) == 0) {
-            n = ngx_atoi(value[i].data + 9, value[i].len - 9);
-            if (n < 1 || n > 5) {
-                goto invalid;
-            }
-
-            ccf->replicas = n;
-            continue;
-        }
-
         if (ngx_strncmp(value[i].data, "max_age=", 8) == 0) {
             s.len = value[i].len - 8;
             s.data = value[i].data + 8;
@@ -468,14 +473,14 @@ ngx_http_mcp_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "max_msgs=", 9) == 0) {
-            n = ngx_atoi(value[i].data + 9, value[i].len - 9);
-            if (n == NGX_ERROR) {
-                goto invalid;
-            }
+        rc = ngx_http_mcp_cluster_number(ccf, &value[i]);
 
-            ccf->max_msgs = n;
+        if (rc == NGX_OK) {
             continue;
+        }
+
+        if (rc == NGX_ERROR) {
+            goto invalid;
         }
 
         if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
@@ -504,9 +509,65 @@ ngx_http_mcp_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 invalid:
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
-    return NGX_CONF_ERROR;
+    return ngx_http_mcp_conf_invalid(cf, &value[i]);
+}
+
+
+static ngx_http_mcp_cluster_number_t  ngx_http_mcp_cluster_numbers[] = {
+    { ngx_string("replicas="), 1, 5,
+      offsetof(ngx_http_mcp_cluster_conf_t, replicas) },
+    { ngx_string("max_msgs="), 0, NGX_MAX_INT_T_VALUE,
+      offsetof(ngx_http_mcp_cluster_conf_t, max_msgs) },
+    { ngx_null_string, 0, 0, 0 }
+};
+
+
+/*
+ * One of ngx_http_mcp_cluster_numbers[] set from arg: NGX_OK; NGX_ERROR
+ * for a value out of its range; NGX_DECLINED if arg is none of them.
+ */
+
+static ngx_int_t
+ngx_http_mcp_cluster_number(ngx_http_mcp_cluster_conf_t *ccf, ngx_str_t *arg)
+{
+    ngx_int_t                       n;
+    ngx_http_mcp_cluster_number_t  *num;
+
+    for (num = ngx_http_mcp_cluster_numbers; num->name.len; num++) {
+        if (arg->len < num->name.len
+            || ngx_strncmp(arg->data, num->name.data, num->name.len) != 0)
+        {
+            continue;
+        }
+
+        n = ngx_atoi(arg->data + num->name.len, arg->len - num->name.len);
+        if (n == NGX_ERROR || n < num->min || n > num->max) {
+            return NGX_ERROR;
+        }
+
+        *(ngx_int_t *) ((u_char *) ccf + num->offset) = n;
+
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* The cluster's configuration; NULL where mcp_cluster is not set. */
+
+static ngx_http_mcp_cluster_conf_t *
+ngx_http_mcp_cluster_conf(ngx_cycle_t *cycle)
+{
+    ngx_http_mcp_cluster_conf_t  *ccf;
+
+    ccf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_cluster_module);
+
+    if (ccf == NULL || ccf->urls == NULL) {
+        return NULL;
+    }
+
+    return ccf;
 }
 
 
@@ -527,8 +588,8 @@ ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    ccf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_cluster_module);
-    if (ccf == NULL || ccf->urls == NULL) {
+    ccf = ngx_http_mcp_cluster_conf(cycle);
+    if (ccf == NULL) {
         return NGX_OK;
     }
 
@@ -672,8 +733,8 @@ ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle)
     ngx_http_mcp_cluster_ev_t    *ev, *next;
     ngx_http_mcp_cluster_conf_t  *ccf;
 
-    ccf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_cluster_module);
-    if (ccf == NULL || ccf->urls == NULL || ccf->opts == NULL) {
+    ccf = ngx_http_mcp_cluster_conf(cycle);
+    if (ccf == NULL || ccf->opts == NULL) {
         return;
     }
 
@@ -1668,14 +1729,7 @@ ngx_int_t
 ngx_http_mcp_cluster_visits(ngx_cycle_t *cycle, const mcp_store_visit_t *v,
     size_t n)
 {
-    mcp_store_op_t                op;
-    ngx_http_mcp_cluster_conf_t  *ccf;
-
-    ccf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_cluster_module);
-
-    if (ccf == NULL || ccf->urls == NULL) {
-        return NGX_DECLINED;
-    }
+    mcp_store_op_t  op;
 
     ngx_memzero(&op, sizeof(mcp_store_op_t));
 
@@ -1683,7 +1737,27 @@ ngx_http_mcp_cluster_visits(ngx_cycle_t *cycle, const mcp_store_visit_t *v,
     op.visits = v;
     op.nitems = n;
 
-    switch (ngx_http_mcp_cluster_publish(ccf, &op)) {
+    return ngx_http_mcp_cluster_publish_detached(cycle, &op);
+}
+
+
+/*
+ * op published with no request to wait for it (a timer's write):
+ * NGX_DECLINED without mcp_cluster, NGX_AGAIN while NATS cannot take it.
+ */
+
+static ngx_int_t
+ngx_http_mcp_cluster_publish_detached(ngx_cycle_t *cycle, mcp_store_op_t *op)
+{
+    ngx_http_mcp_cluster_conf_t  *ccf;
+
+    ccf = ngx_http_mcp_cluster_conf(cycle);
+
+    if (ccf == NULL) {
+        return NGX_DECLINED;
+    }
+
+    switch (ngx_http_mcp_cluster_publish(ccf, op)) {
     case NGX_OK:
         return NGX_OK;
     case NGX_DECLINED:
@@ -2253,12 +2327,9 @@ ngx_int_t
 ngx_http_mcp_cluster_session_expire(ngx_cycle_t *cycle, int64_t idle_before,
     size_t max)
 {
-    mcp_store_op_t                op;
-    ngx_http_mcp_cluster_conf_t  *ccf;
+    mcp_store_op_t  op;
 
-    ccf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_cluster_module);
-
-    if (ccf == NULL || ccf->urls == NULL) {
+    if (ngx_http_mcp_cluster_conf(cycle) == NULL) {
         return NGX_DECLINED;
     }
 
@@ -2274,7 +2345,7 @@ ngx_http_mcp_cluster_session_expire(ngx_cycle_t *cycle, int64_t idle_before,
     op.now = idle_before;
     op.max = max;
 
-    (void) ngx_http_mcp_cluster_publish(ccf, &op);
+    (void) ngx_http_mcp_cluster_publish_detached(cycle, &op);
 
     return NGX_OK;
 }

@@ -740,7 +740,6 @@ ngx_http_mcp_contexts_read(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
     int                       rc;
-    char                     *text;
     json_t                   *args, *result, *json;
     ngx_str_t                 uri;
     ngx_http_mcp_contexts_t   c;
@@ -797,23 +796,9 @@ ngx_http_mcp_contexts_read(ngx_http_mcp_call_t *call, json_t *params,
         goto not_found;
     }
 
-    text = json_dumps(json, JSON_COMPACT);
-    json_decref(json);
-
-    if (text == NULL) {
-        return ngx_http_mcp_rpc_nomem(err);
-    }
-
-    result = json_pack("{s:[{s:s%, s:s, s:s}]}", "contents",
-                       "uri", uri.data, uri.len,
-                       "mimeType", "application/json", "text", text);
-    free(text);
-
-    return result;
+    return ngx_http_mcp_resource_json(&uri, json, err);
 
 not_found:
 
-    return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_RESOURCE_NOT_FOUND,
-                                 "Resource not found: %.*s",
-                                 (int) ngx_min(uri.len, 128), uri.data);
+    return ngx_http_mcp_resource_not_found(&uri, err);
 }

@@ -1330,9 +1330,7 @@ ngx_http_mcp_graph_resource(ngx_http_mcp_call_t *call, json_t *params,
 
     if (json_is_true(json_object_get(result, "isError"))) {
         json_decref(result);
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_RESOURCE_NOT_FOUND,
-                                     "Resource not found: %.*s",
-                                     (int) ngx_min(uri.len, 128), uri.data);
+        return ngx_http_mcp_resource_not_found(&uri, err);
     }
 
     text = json_object_get(json_array_get(json_object_get(result, "content"),

@@ -784,8 +784,7 @@ static json_t *
 ngx_http_mcp_links_read(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    char        *text;
-    json_t      *record, *args, *result;
+    json_t      *record, *args;
     ngx_str_t    uri;
     ngx_uint_t   found;
 
@@ -808,24 +807,10 @@ ngx_http_mcp_links_read(ngx_http_mcp_call_t *call, json_t *params,
 
     if (!found) {
         json_decref(record);
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_RESOURCE_NOT_FOUND,
-                                     "Resource not found: %.*s",
-                                     (int) ngx_min(uri.len, 128), uri.data);
+        return ngx_http_mcp_resource_not_found(&uri, err);
     }
 
-    text = json_dumps(record, JSON_COMPACT);
-    json_decref(record);
-
-    if (text == NULL) {
-        return ngx_http_mcp_rpc_nomem(err);
-    }
-
-    result = json_pack("{s:[{s:s%, s:s, s:s}]}", "contents",
-                       "uri", uri.data, uri.len,
-                       "mimeType", "application/json", "text", text);
-    free(text);
-
-    return result;
+    return ngx_http_mcp_resource_json(&uri, record, err);
 }
 
 

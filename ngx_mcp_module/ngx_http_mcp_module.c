@@ -367,15 +367,13 @@ static ngx_str_t  ngx_http_mcp_default_reserved[] = {
     ngx_string("health"),
     ngx_string("status"),
     ngx_string("static"),
-    ngx_string("favicon"),
-    ngx_null_string
+    ngx_string("favicon")
 };
 
 
 static ngx_str_t  ngx_http_mcp_default_schemes[] = {
     ngx_string("http"),
-    ngx_string("https"),
-    ngx_null_string
+    ngx_string("https")
 };
 
 
@@ -784,24 +782,24 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
 }
 
 
+/*
+ * An array of n strings copied from elts: a list directive's arguments,
+ * or the defaults a location inherits when it has none.
+ */
+
 static ngx_array_t *
-ngx_http_mcp_str_array(ngx_conf_t *cf, ngx_str_t *list)
+ngx_http_mcp_str_array(ngx_conf_t *cf, ngx_str_t *elts, ngx_uint_t n)
 {
-    ngx_str_t    *s;
     ngx_array_t  *a;
 
-    a = ngx_array_create(cf->pool, 8, sizeof(ngx_str_t));
+    a = ngx_array_create(cf->pool, ngx_max(n, 1), sizeof(ngx_str_t));
     if (a == NULL) {
         return NULL;
     }
 
-    for ( /* void */ ; list->len; list++) {
-        s = ngx_array_push(a);
-        if (s == NULL) {
-            return NULL;
-        }
-
-        *s = *list;
+    if (n) {
+        ngx_memcpy(a->elts, elts, n * sizeof(ngx_str_t));
+        a->nelts = n;
     }
 
     return a;
@@ -843,7 +841,9 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->url_schemes, prev->url_schemes, NULL);
     if (conf->url_schemes == NULL) {
         conf->url_schemes = ngx_http_mcp_str_array(cf,
-                                               ngx_http_mcp_default_schemes);
+                                ngx_http_mcp_default_schemes,
+                                sizeof(ngx_http_mcp_default_schemes)
+                                / sizeof(ngx_str_t));
         if (conf->url_schemes == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -852,7 +852,9 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->reserved, prev->reserved, NULL);
     if (conf->reserved == NULL) {
         conf->reserved = ngx_http_mcp_str_array(cf,
-                                              ngx_http_mcp_default_reserved);
+                                ngx_http_mcp_default_reserved,
+                                sizeof(ngx_http_mcp_default_reserved)
+                                / sizeof(ngx_str_t));
         if (conf->reserved == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -999,9 +1001,7 @@ ngx_http_mcp_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 invalid:
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
-    return NGX_CONF_ERROR;
+    return ngx_http_mcp_conf_invalid(cf, &value[i]);
 }
 
 
@@ -1076,8 +1076,7 @@ ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
 
-    ngx_str_t     *value, *s;
-    ngx_uint_t     i;
+    ngx_str_t     *value;
     ngx_array_t  **a;
 
     a = (ngx_array_t **) (p + cmd->offset);
@@ -1086,20 +1085,11 @@ ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
-    *a = ngx_array_create(cf->pool, cf->args->nelts, sizeof(ngx_str_t));
-    if (*a == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
     value = cf->args->elts;
 
-    for (i = 1; i < cf->args->nelts; i++) {
-        s = ngx_array_push(*a);
-        if (s == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        *s = value[i];
+    *a = ngx_http_mcp_str_array(cf, value + 1, cf->args->nelts - 1);
+    if (*a == NULL) {
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
@@ -1255,9 +1245,7 @@ ngx_http_mcp_tenant_quota(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 invalid:
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
-    return NGX_CONF_ERROR;
+    return ngx_http_mcp_conf_invalid(cf, &value[i]);
 }
 
 

@@ -305,6 +305,7 @@ ngx_int_t ngx_http_mcp_store_error(ngx_http_request_t *r, int rc,
     ngx_http_mcp_error_t *err);
 
 /* ngx_http_mcp_util.c */
+char *ngx_http_mcp_conf_invalid(ngx_conf_t *cf, ngx_str_t *value);
 ngx_int_t ngx_http_mcp_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_buf_t *b);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,

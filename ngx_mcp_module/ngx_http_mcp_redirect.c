@@ -158,28 +158,7 @@ ngx_http_mcp_redirect_answer(ngx_http_request_t *r, int rc, ngx_str_t *url,
 static ngx_int_t
 ngx_http_mcp_code(ngx_http_request_t *r, ngx_str_t *code)
 {
-    u_char                    *p, *last;
-    ngx_http_core_loc_conf_t  *clcf;
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    last = r->uri.data + r->uri.len;
-
-    if (
-#if (NGX_PCRE)
-        clcf->regex == NULL &&
-#endif
-        r->uri.len >= clcf->name.len
-        && ngx_strncmp(r->uri.data, clcf->name.data, clcf->name.len) == 0)
-    {
-        p = r->uri.data + clcf->name.len;
-
-    } else {
-        for (p = last; p > r->uri.data && p[-1] != '/'; p--) { /* void */ }
-    }
-
-    code->data = p;
-    code->len = last - p;
+    ngx_http_mcp_uri_tail(r, code);
 
     return ngx_http_mcp_valid_code(code);
 }

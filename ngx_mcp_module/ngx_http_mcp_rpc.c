@@ -779,6 +779,45 @@ ngx_http_mcp_tool_result(json_t *structured)
 
 
 /*
+ * A resources/read result: json (released) as the JSON text of uri's one
+ * content.
+ */
+
+json_t *
+ngx_http_mcp_resource_json(ngx_str_t *uri, json_t *json,
+    ngx_http_mcp_error_t *err)
+{
+    char    *text;
+    json_t  *result;
+
+    text = json_dumps(json, JSON_COMPACT);
+    json_decref(json);
+
+    if (text == NULL) {
+        return ngx_http_mcp_rpc_nomem(err);
+    }
+
+    result = json_pack("{s:[{s:s%, s:s, s:s}]}", "contents",
+                       "uri", uri->data, uri->len,
+                       "mimeType", "application/json", "text", text);
+    free(text);
+
+    return result;
+}
+
+
+/* resources/read of a record that is not there (or not the caller's) */
+
+json_t *
+ngx_http_mcp_resource_not_found(ngx_str_t *uri, ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_RESOURCE_NOT_FOUND,
+                                 "Resource not found: %.*s",
+                                 (int) ngx_min(uri->len, 128), uri->data);
+}
+
+
+/*
  * A tool's own failure: a result with isError, which the model can read.
  */
 

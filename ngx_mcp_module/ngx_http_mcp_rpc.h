@@ -210,6 +210,12 @@ json_t *ngx_http_mcp_tool_result(json_t *structured);
 json_t *ngx_http_mcp_tool_error(const char *fmt, ...)
     NGX_HTTP_MCP_PRINTF(1, 2);
 
+/* results of resources/read */
+json_t *ngx_http_mcp_resource_json(ngx_str_t *uri, json_t *json,
+    ngx_http_mcp_error_t *err);
+json_t *ngx_http_mcp_resource_not_found(ngx_str_t *uri,
+    ngx_http_mcp_error_t *err);
+
 /* arguments */
 ngx_int_t ngx_http_mcp_arg_str(json_t *args, const char *name,
     ngx_uint_t required, ngx_str_t *value, ngx_http_mcp_error_t *err);

@@ -1028,3 +1028,14 @@ ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
                                      "messages a context)"
                                    : mcp_store_strerror(rc));
 }
+
+
+/* A directive's parameter it does not know, or whose value it refuses. */
+
+char *
+ngx_http_mcp_conf_invalid(ngx_conf_t *cf, ngx_str_t *value)
+{
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", value);
+    return NGX_CONF_ERROR;
+}

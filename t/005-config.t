@@ -277,3 +277,30 @@ location / { mcp_redirect; }
 --- must_die
 --- error_log eval
 qr/mcp_store "[^"]*private\/data" cannot be used by the workers' user "[^"]+": it cannot enter "[^"]*private" \(13: Permission denied\)/
+
+
+
+=== TEST 20: mcp_cluster replicas beyond the 5 a stream can have
+--- http_config
+mcp_cluster nats://127.0.0.1:4222 replicas=6;
+--- must_die
+--- error_log
+invalid parameter "replicas=6"
+
+
+
+=== TEST 21: mcp_cluster max_msgs that is not a count
+--- http_config
+mcp_cluster nats://127.0.0.1:4222 max_msgs=-1;
+--- must_die
+--- error_log
+invalid parameter "max_msgs=-1"
+
+
+
+=== TEST 22: mcp_cluster replicas without a value
+--- http_config
+mcp_cluster nats://127.0.0.1:4222 replicas=;
+--- must_die
+--- error_log
+invalid parameter "replicas="

@@ -57,7 +57,6 @@ static const mcp_store_scope_t  test_other = TEST_SCOPE("other", "");
 
 static mcp_store_txn_t *test_start(const char *name, size_t map_size,
     mcp_store_t **s);
-static mcp_store_txn_t *test_begin(mcp_store_t *s, unsigned flags);
 static int test_add(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const char *ctx, unsigned role, unsigned pinned, const char *content,
     int64_t now, int64_t ttl);
@@ -206,7 +205,7 @@ test_append(void)
 
     TAP_RC(mcp_store_txn_commit(t), MCP_STORE_OK, "append: commits");
 
-    t = test_begin(s, MCP_STORE_RDONLY);
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
 
     rc = mcp_store_context_get(t, &test_acme, TEST_STR("chat"), &c);
     TAP_OK(rc == MCP_STORE_OK && c.nmessages == 2,
@@ -659,7 +658,7 @@ test_expire(void)
 
     TAP_RC(mcp_store_txn_commit(t), MCP_STORE_OK, "expire: five contexts");
 
-    t = test_begin(s, MCP_STORE_RDONLY);
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
 
     rc = mcp_store_context_expire(s, 106, 10, &removed, NULL);
     TAP_RC(rc, MCP_STORE_EBUSY, "expire: inside a transaction it is EBUSY");
@@ -682,7 +681,7 @@ test_expire(void)
     TAP_OK(rc == MCP_STORE_OK && removed == 1,
            "expire: max 1 removes one of two");
 
-    t = test_begin(s, MCP_STORE_RDONLY);
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
 
     ok = mcp_store_context_get(t, &test_acme, "e", 1, &c)
          == MCP_STORE_NOTFOUND
@@ -699,7 +698,7 @@ test_expire(void)
     rc = mcp_store_context_expire(s, 1000, 10, &removed, NULL);
     TAP_OK(rc == MCP_STORE_OK && removed == 1, "expire: then the other");
 
-    t = test_begin(s, MCP_STORE_RDONLY);
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
 
     TAP_OK(test_entries(t, s->contexts) == 1
            && test_entries(t, s->messages) == 1,
@@ -767,7 +766,7 @@ test_budget(void)
     TAP_RC(mcp_store_txn_commit(t), MCP_STORE_OK,
            "budget: contexts of 40 and 100 messages of 1000 bytes, 20 more");
 
-    t = test_begin(s, MCP_STORE_RDONLY);
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
 
     mcp_store_txn_budget(t, 3000);
     rc = test_list(t, &test_acme, "long", 1, 0, &l);
@@ -776,7 +775,7 @@ test_budget(void)
            "budget: a message list of 3000 units ends early: %s", l.seen);
 
     mcp_store_txn_abort(t);
-    t = test_begin(s, MCP_STORE_RDONLY);
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
 
     mcp_store_txn_budget(t, 100);
     test_seen_init(&l, 0);
@@ -791,7 +790,7 @@ test_budget(void)
 
     /* a window with room for all 40 holds what 5000 units allow */
 
-    t = test_begin(s, MCP_STORE_RDONLY);
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
 
     rc = test_window(t, "long", 1000000, NULL, 0.25, &w, msgs, 128);
     TAP_OK(rc == MCP_STORE_OK && w.dropped == 0 && w.nmessages == 40
@@ -799,7 +798,7 @@ test_budget(void)
            "budget: 40000 bytes of turns are a whole window");
 
     mcp_store_txn_abort(t);
-    t = test_begin(s, MCP_STORE_RDONLY);
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
 
     mcp_store_txn_budget(t, 5000);
     rc = test_window(t, "long", 1000000, NULL, 0.25, &w, msgs, 128);
@@ -813,14 +812,14 @@ test_budget(void)
 
     /* the summary reads 64 KiB of the dropped turns at most */
 
-    t = test_begin(s, MCP_STORE_RDONLY);
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
 
     rc = test_window(t, "long", 300, NULL, 0.5, &w, msgs, 128);
     ok = (rc == MCP_STORE_OK && w.dropped == 40 && w.summary != NULL
           && !mcp_store_txn_truncated(t));
 
     mcp_store_txn_abort(t);
-    t = test_begin(s, MCP_STORE_RDONLY);
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
 
     rc = test_window(t, "longer", 300, NULL, 0.5, &w, msgs, 128);
     TAP_OK(ok && rc == MCP_STORE_OK && w.dropped == 100 && w.summary != NULL
@@ -835,7 +834,7 @@ test_budget(void)
     ok = 1;
 
     for (i = 0; i < 100; i++) {
-        t = test_begin(s, 0);
+        t = test_begin_txn(s, 0);
         mcp_store_txn_budget(t, 20000);
 
         rc = mcp_store_context_delete(t, &test_acme, "longer", 6);
@@ -853,7 +852,7 @@ test_budget(void)
     }
 
     rc |= mcp_store_txn_commit(t);
-    t = test_begin(s, MCP_STORE_RDONLY);
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
 
     TAP_OK(rc == MCP_STORE_OK && ok && i >= 2 && i < 100
            && mcp_store_context_get(t, &test_acme, "longer", 6, &c)
@@ -877,7 +876,7 @@ test_budget(void)
             break;
         }
 
-        t = test_begin(s, MCP_STORE_RDONLY);
+        t = test_begin_txn(s, MCP_STORE_RDONLY);
 
         nmessages = 0;
         if (mcp_store_context_get(t, &test_acme, "long", 4, &c)
@@ -898,7 +897,7 @@ test_budget(void)
            "budget: the expired context went in %u sweeps, each leaving a "
            "record that counts what is left", (unsigned) sweeps + 1);
 
-    t = test_begin(s, MCP_STORE_RDONLY);
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
 
     rc = mcp_store_message_search(t, &test_acme, "long", 4, TEST_STR("word"),
                                   0, hits, 4, &i, NULL);
@@ -1174,7 +1173,7 @@ test_window_reuse(test_win_t *f)
 
     TAP_RC(mcp_store_txn_commit(f->t), MCP_STORE_OK, "reuse: commits");
 
-    f->t = test_begin(f->s, 0);
+    f->t = test_begin_txn(f->s, 0);
 
     /* a text the window would never write: only reuse returns it */
 
@@ -1208,7 +1207,7 @@ test_window_reuse(test_win_t *f)
 
     /* a read-only window makes a summary but cannot store it */
 
-    f->t = test_begin(f->s, MCP_STORE_RDONLY);
+    f->t = test_begin_txn(f->s, MCP_STORE_RDONLY);
 
     rc = mcp_store_context_summary(f->t, &test_acme, "r", 1, "x", 1, 1, 1);
     TAP_RC(rc, MCP_STORE_EINVAL, "reuse: summary in a read-only txn: EINVAL");
@@ -1456,7 +1455,7 @@ test_window_random(void)
     ndropped = nsummary = ntoobig = nrelevant = 0;
 
     for (i = 0; i < TEST_ROUNDS; i++) {
-        t = test_begin(s, 0);
+        t = test_begin_txn(s, 0);
 
         snprintf(ctx, sizeof(ctx), "r%zu", i);
         test_random_ctx(t, ctx, &tc);
@@ -1593,20 +1592,7 @@ test_start(const char *name, size_t map_size, mcp_store_t **s)
 
     *s = test_open(test_dir(dir, name), map_size, 0);
 
-    return test_begin(*s, 0);
-}
-
-
-static mcp_store_txn_t *
-test_begin(mcp_store_t *s, unsigned flags)
-{
-    mcp_store_txn_t  *t;
-
-    if (s == NULL || mcp_store_txn_begin(s, flags, &t) != MCP_STORE_OK) {
-        tap_bail("cannot begin a transaction");
-    }
-
-    return t;
+    return test_begin_txn(*s, 0);
 }
 
 

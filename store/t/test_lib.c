@@ -393,3 +393,45 @@ test_rel(const char *from, const char *type, const char *to)
 
     return r;
 }
+
+
+mcp_store_visit_t
+test_visit(const char *code, uint64_t count, int64_t last_visit)
+{
+    mcp_store_visit_t  v;
+
+    v.code = code;
+    v.code_len = strlen(code);
+    v.count = count;
+    v.last_visit = last_visit;
+
+    return v;
+}
+
+
+mcp_store_link_t
+test_link_of(const char *tenant, const char *url)
+{
+    mcp_store_link_t  link;
+
+    memset(&link, 0, sizeof(link));
+    link.url = url;
+    link.url_len = strlen(url);
+    link.tenant = tenant;
+    link.tenant_len = strlen(tenant);
+
+    return link;
+}
+
+
+mcp_store_txn_t *
+test_begin_txn(mcp_store_t *s, unsigned flags)
+{
+    mcp_store_txn_t  *t;
+
+    if (s == NULL || mcp_store_txn_begin(s, flags, &t) != MCP_STORE_OK) {
+        tap_bail("cannot begin a transaction");
+    }
+
+    return t;
+}

@@ -64,8 +64,18 @@ int test_raw_open(const char *dir, const char *db, unsigned flags,
 int test_raw_close(MDB_env *env, MDB_txn *txn, int rc);
 int test_wait(pid_t pid);
 
+/* a transaction on s (flags as mcp_store_txn_begin()'s), or bail out */
+mcp_store_txn_t *test_begin_txn(mcp_store_t *s, unsigned flags);
+
 /* the records of one of the handle's databases, in t's view */
 size_t test_entries(mcp_store_txn_t *t, MDB_dbi dbi);
+
+/* a link of tenant's to url, every other field 0 */
+mcp_store_link_t test_link_of(const char *tenant, const char *url);
+
+/* count visits to code, the last at last_visit */
+mcp_store_visit_t test_visit(const char *code, uint64_t count,
+    int64_t last_visit);
 
 /* the relation (from, type, to), created_at 0 */
 mcp_store_relation_t test_rel(const char *from, const char *type,

@@ -23,14 +23,16 @@
 
 static size_t test_encode(mcp_store_op_t *op, const char *node, uint64_t id,
     char *buf, size_t size);
+static mcp_store_op_t test_op(unsigned kind, const char *code);
 static mcp_store_op_t test_put(const char *code, const char *url,
     const char *tenant, uint64_t max_visits);
-static mcp_store_visit_t test_visit(const char *code, uint64_t count,
-    int64_t last_visit);
 static mcp_store_op_t test_visits_op(const mcp_store_visit_t *visits,
     size_t n);
 static int test_apply(mcp_store_t *s, uint64_t seq, mcp_store_op_t *op,
     const char *by, uint64_t id, int *result, int *fresh);
+static mcp_store_t *test_op_open(char *dir, const char *name);
+static int test_outcome(mcp_store_t *s, uint64_t seq, mcp_store_op_t *op,
+    const char *by, uint64_t id);
 static void test_codec(void);
 static void test_apply_put(void);
 static void test_consume_delete(void);
@@ -85,23 +87,36 @@ test_encode(mcp_store_op_t *op, const char *node, uint64_t id, char *buf,
 }
 
 
+/* an operation of this kind on code (NULL: none), every other field 0 */
+
+static mcp_store_op_t
+test_op(unsigned kind, const char *code)
+{
+    mcp_store_op_t  op;
+
+    memset(&op, 0, sizeof(mcp_store_op_t));
+
+    op.kind = kind;
+
+    if (code != NULL) {
+        op.code = code;
+        op.code_len = strlen(code);
+    }
+
+    return op;
+}
+
+
 static mcp_store_op_t
 test_put(const char *code, const char *url, const char *tenant,
     uint64_t max_visits)
 {
     mcp_store_op_t  op;
 
-    memset(&op, 0, sizeof(mcp_store_op_t));
-
-    op.kind = MCP_STORE_OP_LINK_PUT;
-    op.code = code;
-    op.code_len = strlen(code);
-    op.link.url = url;
-    op.link.url_len = strlen(url);
+    op = test_op(MCP_STORE_OP_LINK_PUT, code);
+    op.link = test_link_of(tenant, url);
     op.link.created_at = 1700000000;
     op.link.max_visits = max_visits;
-    op.link.tenant = tenant;
-    op.link.tenant_len = strlen(tenant);
 
     return op;
 }
@@ -127,28 +142,12 @@ test_collect(void *data, const mcp_store_op_t *op, int outcome)
 }
 
 
-static mcp_store_visit_t
-test_visit(const char *code, uint64_t count, int64_t last_visit)
-{
-    mcp_store_visit_t  v;
-
-    v.code = code;
-    v.code_len = strlen(code);
-    v.count = count;
-    v.last_visit = last_visit;
-
-    return v;
-}
-
-
 static mcp_store_op_t
 test_visits_op(const mcp_store_visit_t *visits, size_t n)
 {
     mcp_store_op_t  op;
 
-    memset(&op, 0, sizeof(mcp_store_op_t));
-
-    op.kind = MCP_STORE_OP_LINK_VISITS;
+    op = test_op(MCP_STORE_OP_LINK_VISITS, NULL);
     op.visits = visits;
     op.nitems = n;
 
@@ -177,6 +176,38 @@ test_apply(mcp_store_t *s, uint64_t seq, mcp_store_op_t *op, const char *by,
     *result = (o.n == 1) ? o.outcome[0] : -2;
 
     return rc;
+}
+
+
+/* a new store in the test directory name, in dir, not synced */
+
+static mcp_store_t *
+test_op_open(char *dir, const char *name)
+{
+    mcp_store_t  *s;
+
+    s = test_open(test_dir(dir, name), 0, MCP_STORE_NOSYNC);
+    if (s == NULL) {
+        tap_bail("open");
+    }
+
+    return s;
+}
+
+
+/* the outcome of op applied alone at seq; -3 if the apply itself failed */
+
+static int
+test_outcome(mcp_store_t *s, uint64_t seq, mcp_store_op_t *op, const char *by,
+    uint64_t id)
+{
+    int  result, fresh;
+
+    if (test_apply(s, seq, op, by, id, &result, &fresh) != MCP_STORE_OK) {
+        return -3;
+    }
+
+    return result;
 }
 
 
@@ -235,8 +266,7 @@ test_codec(void)
     TAP_RC(mcp_store_op_visit(&back, &pos, &v), MCP_STORE_ECORRUPT,
            "there is no third");
 
-    memset(&op, 0, sizeof(mcp_store_op_t));
-    op.kind = 99;
+    op = test_op(99, NULL);
     TAP_IS(mcp_store_op_encode(&op, buf, sizeof(buf)), 0,
            "an unknown kind does not encode");
 }
@@ -252,10 +282,7 @@ test_apply_put(void)
     mcp_store_op_t     op;
     mcp_store_link_t   link;
 
-    s = test_open(test_dir(dir, "put"), 0, MCP_STORE_NOSYNC);
-    if (s == NULL) {
-        tap_bail("open");
-    }
+    s = test_op_open(dir, "put");
 
     TAP_OK(mcp_store_op_applied(s, &seq) == MCP_STORE_OK && seq == 0,
            "a new store has applied nothing");
@@ -313,76 +340,54 @@ test_consume_delete(void)
     mcp_store_op_t     op;
     mcp_store_link_t   link;
 
-    s = test_open(test_dir(dir, "consume"), 0, MCP_STORE_NOSYNC);
-    if (s == NULL) {
-        tap_bail("open");
-    }
+    s = test_op_open(dir, "consume");
 
     op = test_put("once", "https://once.example/", "acme", 1);
     (void) test_apply(s, 1, &op, TEST_NODE, 1, &result, &fresh);
 
-    memset(&op, 0, sizeof(mcp_store_op_t));
-    op.kind = MCP_STORE_OP_LINK_CONSUME;
-    op.code = "once";
-    op.code_len = 4;
+    op = test_op(MCP_STORE_OP_LINK_CONSUME, "once");
     op.now = 1700000500;
 
-    TAP_OK(test_apply(s, 2, &op, TEST_NODE, 2, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_OK,
+    TAP_OK(test_outcome(s, 2, &op, TEST_NODE, 2) == MCP_STORE_OK,
            "the one visit of a max_visits 1 link is granted");
-    TAP_OK(test_apply(s, 3, &op, TEST_OTHER, 2, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_SPENT,
+    TAP_OK(test_outcome(s, 3, &op, TEST_OTHER, 2) == MCP_STORE_SPENT,
            "the next one, from any node, is not");
     TAP_OK(mcp_store_link_get(s, "once", 4, &link) == MCP_STORE_OK
            && link.visits == 1 && link.last_visit == 1700000500,
            "one visit is counted, at the taking node's time");
     mcp_store_release(s);
 
-    memset(&op, 0, sizeof(mcp_store_op_t));
-    op.kind = MCP_STORE_OP_LINK_DELETE;
-    op.code = "once";
-    op.code_len = 4;
+    op = test_op(MCP_STORE_OP_LINK_DELETE, "once");
     op.link.tenant = "other";
     op.link.tenant_len = 5;
 
-    TAP_OK(test_apply(s, 4, &op, TEST_NODE, 3, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_NOTFOUND,
+    TAP_OK(test_outcome(s, 4, &op, TEST_NODE, 3) == MCP_STORE_NOTFOUND,
            "another tenant cannot delete the link");
 
     op.link.tenant = "acme";
     op.link.tenant_len = 4;
 
-    TAP_OK(test_apply(s, 5, &op, TEST_NODE, 4, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_OK,
+    TAP_OK(test_outcome(s, 5, &op, TEST_NODE, 4) == MCP_STORE_OK,
            "its owner can");
     TAP_RC(mcp_store_link_get(s, "once", 4, &link), MCP_STORE_NOTFOUND,
            "and it is gone");
 
-    TAP_OK(test_apply(s, 6, &op, TEST_NODE, 5, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_NOTFOUND,
+    TAP_OK(test_outcome(s, 6, &op, TEST_NODE, 5) == MCP_STORE_NOTFOUND,
            "deleting it again finds nothing");
 
-    memset(&op, 0, sizeof(mcp_store_op_t));
-    op.kind = MCP_STORE_OP_LINK_CONSUME;
-    op.code = "once";
-    op.code_len = 4;
+    op = test_op(MCP_STORE_OP_LINK_CONSUME, "once");
 
-    TAP_OK(test_apply(s, 7, &op, TEST_NODE, 6, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_NOTFOUND,
+    TAP_OK(test_outcome(s, 7, &op, TEST_NODE, 6) == MCP_STORE_NOTFOUND,
            "a visit to a deleted link finds nothing");
 
     op = test_put("soon", "https://soon.example/", "acme", 0);
     op.link.expires_at = 1700000100;
     (void) test_apply(s, 8, &op, TEST_NODE, 7, &result, &fresh);
 
-    memset(&op, 0, sizeof(mcp_store_op_t));
-    op.kind = MCP_STORE_OP_LINK_CONSUME;
-    op.code = "soon";
-    op.code_len = 4;
+    op = test_op(MCP_STORE_OP_LINK_CONSUME, "soon");
     op.now = 1700000100;
 
-    TAP_OK(test_apply(s, 9, &op, TEST_NODE, 8, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_EXPIRED,
+    TAP_OK(test_outcome(s, 9, &op, TEST_NODE, 8) == MCP_STORE_EXPIRED,
            "a visit at the expiry time is refused");
 
     mcp_store_close(s);
@@ -399,10 +404,7 @@ test_visits(void)
     mcp_store_link_t   link;
     mcp_store_visit_t  visits[2];
 
-    s = test_open(test_dir(dir, "visits"), 0, MCP_STORE_NOSYNC);
-    if (s == NULL) {
-        tap_bail("open");
-    }
+    s = test_op_open(dir, "visits");
 
     op = test_put("hot", "https://hot.example/", "acme", 0);
     (void) test_apply(s, 10, &op, TEST_NODE, 1, &result, &fresh);
@@ -411,15 +413,13 @@ test_visits(void)
     visits[1] = test_visit("gone", 2, 1700000300);
     op = test_visits_op(visits, 2);
 
-    TAP_OK(test_apply(s, 11, &op, TEST_OTHER, 1, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_OK,
+    TAP_OK(test_outcome(s, 11, &op, TEST_OTHER, 1) == MCP_STORE_OK,
            "a visit batch naming a missing link applies");
 
     visits[0].count = 2;
     visits[0].last_visit = 1700000200;
 
-    TAP_OK(test_apply(s, 12, &op, TEST_NODE, 2, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_OK,
+    TAP_OK(test_outcome(s, 12, &op, TEST_NODE, 2) == MCP_STORE_OK,
            "a second node's batch applies");
 
     TAP_OK(mcp_store_link_get(s, "hot", 3, &link) == MCP_STORE_OK
@@ -441,16 +441,13 @@ test_visits(void)
 static void
 test_corrupt(void)
 {
-    int               result, fresh;
+    int               fresh;
     char              dir[PATH_MAX], junk[] = "\x95\x01\x63nope";
     uint64_t          seq;
     mcp_store_t      *s;
     mcp_store_op_t    op;
 
-    s = test_open(test_dir(dir, "corrupt"), 0, MCP_STORE_NOSYNC);
-    if (s == NULL) {
-        tap_bail("open");
-    }
+    s = test_op_open(dir, "corrupt");
 
     TAP_RC(mcp_store_op_apply(s, 1, junk, sizeof(junk) - 1, TEST_NODE,
                               sizeof(TEST_NODE) - 1, NULL, NULL, &fresh),
@@ -461,14 +458,12 @@ test_corrupt(void)
 
     op = test_put("", "https://x.example/", "acme", 0);
 
-    TAP_OK(test_apply(s, 2, &op, TEST_NODE, 1, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_EINVAL,
+    TAP_OK(test_outcome(s, 2, &op, TEST_NODE, 1) == MCP_STORE_EINVAL,
            "a put with an empty code is refused on every node");
 
     op = test_put("code", "https://x.example/", "bad tenant!", 0);
 
-    TAP_OK(test_apply(s, 3, &op, TEST_NODE, 2, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_EINVAL,
+    TAP_OK(test_outcome(s, 3, &op, TEST_NODE, 2) == MCP_STORE_EINVAL,
            "so is one with an invalid tenant");
 
     TAP_RC(mcp_store_op_apply(s, 0, junk, sizeof(junk) - 1, TEST_NODE,
@@ -492,11 +487,8 @@ test_same_log(void)
     mcp_store_link_t   a, b;
     mcp_store_visit_t  v;
 
-    s[0] = test_open(test_dir(dir, "log-a"), 0, MCP_STORE_NOSYNC);
-    s[1] = test_open(test_dir(dir, "log-b"), 0, MCP_STORE_NOSYNC);
-    if (s[0] == NULL || s[1] == NULL) {
-        tap_bail("open");
-    }
+    s[0] = test_op_open(dir, "log-a");
+    s[1] = test_op_open(dir, "log-b");
 
     for (n = 0; n < 2; n++) {
         seq = 0;
@@ -510,10 +502,7 @@ test_same_log(void)
                                                         : TEST_OTHER,
                               (uint64_t) i, &result, &fresh);
 
-            memset(&op, 0, sizeof(mcp_store_op_t));
-            op.kind = MCP_STORE_OP_LINK_CONSUME;
-            op.code = code;
-            op.code_len = 3;
+            op = test_op(MCP_STORE_OP_LINK_CONSUME, code);
             op.now = 1700000000 + i;
             (void) test_apply(s[n], ++seq, &op, TEST_OTHER, (uint64_t) i,
                               &result, &fresh);
@@ -565,15 +554,9 @@ test_results_kept(void)
     mcp_store_t     *s;
     mcp_store_op_t   op;
 
-    s = test_open(test_dir(dir, "results"), 0, MCP_STORE_NOSYNC);
-    if (s == NULL) {
-        tap_bail("open");
-    }
+    s = test_op_open(dir, "results");
 
-    memset(&op, 0, sizeof(mcp_store_op_t));
-    op.kind = MCP_STORE_OP_LINK_DELETE;
-    op.code = "none";
-    op.code_len = 4;
+    op = test_op(MCP_STORE_OP_LINK_DELETE, "none");
     op.link.tenant = "";
 
     rc = MCP_STORE_OK;
@@ -613,10 +596,7 @@ test_batch(void)
     test_outcomes_t   o;
     mcp_store_link_t  link;
 
-    s = test_open(test_dir(dir, "batch"), 0, MCP_STORE_NOSYNC);
-    if (s == NULL) {
-        tap_bail("open");
-    }
+    s = test_op_open(dir, "batch");
 
     op = test_put("b1", "https://one.example/", "acme", 1);
     len = test_encode(&op, TEST_NODE, 11, buf, sizeof(buf));
@@ -624,10 +604,7 @@ test_batch(void)
     op = test_put("b1", "https://two.example/", "acme", 0);
     len += test_encode(&op, TEST_OTHER, 12, buf + len, sizeof(buf) - len);
 
-    memset(&op, 0, sizeof(mcp_store_op_t));
-    op.kind = MCP_STORE_OP_LINK_CONSUME;
-    op.code = "b1";
-    op.code_len = 2;
+    op = test_op(MCP_STORE_OP_LINK_CONSUME, "b1");
     op.now = 1700000001;
     len += test_encode(&op, TEST_NODE, 13, buf + len, sizeof(buf) - len);
 
@@ -678,15 +655,9 @@ test_sessions(void)
     mcp_store_touch_t    touch[2];
     mcp_store_session_t  session;
 
-    s = test_open(test_dir(dir, "sessions"), 0, MCP_STORE_NOSYNC);
-    if (s == NULL) {
-        tap_bail("open");
-    }
+    s = test_op_open(dir, "sessions");
 
-    memset(&op, 0, sizeof(mcp_store_op_t));
-    op.kind = MCP_STORE_OP_SESSION_PUT;
-    op.code = "s1";
-    op.code_len = 2;
+    op = test_op(MCP_STORE_OP_SESSION_PUT, "s1");
     op.session.created_at = 1700000000;
     op.session.last_seen = 1700000000;
     op.session.protocol = "2025-06-18";
@@ -708,8 +679,7 @@ test_sessions(void)
            && back.session.log_level == 3 && back.session.tenant_len == 4,
            "a session put decodes with every field");
 
-    TAP_OK(test_apply(s, 1, &op, TEST_NODE, 1, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_OK,
+    TAP_OK(test_outcome(s, 1, &op, TEST_NODE, 1) == MCP_STORE_OK,
            "a session put applies");
 
     TAP_OK(mcp_store_session_get(s, "s1", 2, &session) == MCP_STORE_OK
@@ -719,15 +689,13 @@ test_sessions(void)
            "the session is there as sent");
     mcp_store_release(s);
 
-    TAP_OK(test_apply(s, 2, &op, TEST_OTHER, 1, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_EXISTS,
+    TAP_OK(test_outcome(s, 2, &op, TEST_OTHER, 1) == MCP_STORE_EXISTS,
            "the same id again conflicts");
 
     op.kind = MCP_STORE_OP_SESSION_LEVEL;
     op.session.log_level = 6;
 
-    TAP_OK(test_apply(s, 3, &op, TEST_NODE, 2, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_OK,
+    TAP_OK(test_outcome(s, 3, &op, TEST_NODE, 2) == MCP_STORE_OK,
            "a level change applies");
     TAP_OK(mcp_store_session_get(s, "s1", 2, &session) == MCP_STORE_OK
            && session.log_level == 6 && session.protocol_len == 10
@@ -742,13 +710,11 @@ test_sessions(void)
     touch[1].id_len = 4;
     touch[1].last_seen = 1700000600;
 
-    memset(&op, 0, sizeof(mcp_store_op_t));
-    op.kind = MCP_STORE_OP_SESSION_TOUCH;
+    op = test_op(MCP_STORE_OP_SESSION_TOUCH, NULL);
     op.touches = touch;
     op.nitems = 2;
 
-    TAP_OK(test_apply(s, 4, &op, TEST_NODE, 3, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_OK,
+    TAP_OK(test_outcome(s, 4, &op, TEST_NODE, 3) == MCP_STORE_OK,
            "a touch batch naming a missing session applies");
 
     touch[0].last_seen = 1700000300;
@@ -760,10 +726,7 @@ test_sessions(void)
            "last_seen is raised, and never goes back");
     mcp_store_release(s);
 
-    memset(&op, 0, sizeof(mcp_store_op_t));
-    op.kind = MCP_STORE_OP_SESSION_PUT;
-    op.code = "s2";
-    op.code_len = 2;
+    op = test_op(MCP_STORE_OP_SESSION_PUT, "s2");
     op.session.last_seen = 1700000100;
     op.session.tenant = "acme";
     op.session.tenant_len = 4;
@@ -772,13 +735,11 @@ test_sessions(void)
     op.code = "s3";
     (void) test_apply(s, 7, &op, TEST_NODE, 5, &result, &fresh);
 
-    memset(&op, 0, sizeof(mcp_store_op_t));
-    op.kind = MCP_STORE_OP_SESSION_EXPIRE;
+    op = test_op(MCP_STORE_OP_SESSION_EXPIRE, NULL);
     op.now = 1700000500;
     op.max = 1;
 
-    TAP_OK(test_apply(s, 8, &op, TEST_OTHER, 6, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_OK,
+    TAP_OK(test_outcome(s, 8, &op, TEST_OTHER, 6) == MCP_STORE_OK,
            "an expiry of one idle session applies");
     TAP_OK(mcp_store_session_get(s, "s2", 2, &session) == MCP_STORE_NOTFOUND
            && mcp_store_session_get(s, "s3", 2, &session) == MCP_STORE_OK,
@@ -793,24 +754,19 @@ test_sessions(void)
            "a larger one takes the other idle one, not the active one");
     mcp_store_release(s);
 
-    memset(&op, 0, sizeof(mcp_store_op_t));
-    op.kind = MCP_STORE_OP_SESSION_DELETE;
-    op.code = "s1";
-    op.code_len = 2;
+    op = test_op(MCP_STORE_OP_SESSION_DELETE, "s1");
 
     TAP_OK(test_apply(s, 10, &op, TEST_NODE, 8, &result, &fresh)
            == MCP_STORE_OK && result == MCP_STORE_OK
            && mcp_store_session_get(s, "s1", 2, &session)
               == MCP_STORE_NOTFOUND,
            "a session delete applies");
-    TAP_OK(test_apply(s, 11, &op, TEST_NODE, 9, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_NOTFOUND,
+    TAP_OK(test_outcome(s, 11, &op, TEST_NODE, 9) == MCP_STORE_NOTFOUND,
            "deleting it again finds nothing");
 
     op.kind = MCP_STORE_OP_SESSION_LEVEL;
 
-    TAP_OK(test_apply(s, 12, &op, TEST_NODE, 10, &result, &fresh)
-           == MCP_STORE_OK && result == MCP_STORE_NOTFOUND,
+    TAP_OK(test_outcome(s, 12, &op, TEST_NODE, 10) == MCP_STORE_NOTFOUND,
            "nor does a level change of a deleted session");
 
     mcp_store_close(s);

@@ -24,6 +24,30 @@
 #define TEST_STR(s)      s, sizeof(s) - 1
 
 
+/* an entity with one observation, a message appended to a context */
+typedef int (*test_write_pt)(mcp_store_t *s, const mcp_store_scope_t *sc,
+    const char *name, const char *text);
+
+/*
+ * One assertion of a quota test: writes (name, text, ..., NULL) made in
+ * sc, all but the last succeed and the last returns rc (for
+ * MCP_STORE_QUOTA, a refusal by the quota which of limit); then the
+ * tenant's usage is usage[] (links, entities, messages, bytes).
+ */
+typedef struct {
+    const mcp_store_scope_t  *sc;
+    const char               *writes[7];
+    int                       rc;
+    unsigned                  which;
+    uint64_t                  limit;
+    const char               *tenant;
+    uint64_t                  usage[MCP_STORE_QUOTA_N];
+    const char               *message;
+} test_step_t;
+
+#define test_null_step   { NULL, { NULL }, 0, 0, 0, NULL, { 0, 0, 0, 0 }, NULL }
+
+
 static void test_links(void);
 static void test_graph(void);
 static void test_messages(void);
@@ -34,9 +58,13 @@ static int test_end(mcp_store_txn_t *t, int rc);
 static int test_usage(mcp_store_t *s, const char *tenant, uint64_t links,
     uint64_t entities, uint64_t messages, uint64_t bytes);
 static int test_refused(mcp_store_t *s, unsigned which, uint64_t limit);
+static int test_recounted(mcp_store_t *s);
+static void test_steps(mcp_store_t *s, test_write_pt write,
+    const test_step_t *steps);
+static int test_step(mcp_store_t *s, test_write_pt write,
+    const test_step_t *st);
 static int test_link(mcp_store_t *s, const char *code, const char *tenant,
     const char *url);
-static mcp_store_link_t test_link_of(const char *tenant, const char *url);
 static int test_entity(mcp_store_t *s, const mcp_store_scope_t *sc,
     const char *name, const char *obs);
 static int test_append(mcp_store_t *s, const mcp_store_scope_t *sc,
@@ -52,6 +80,35 @@ static const mcp_store_scope_t  test_beta = { "beta", 4, "ns", 2 };
 static const mcp_store_quota_t  test_quotas[] = {
     { "acme", 4, { 2, 2, 3, 0 } },
     { NULL, 0, { 0, 0, 0, 100 } }
+};
+
+
+/* graph: name 5 + type 4 + observation 3 bytes an entity */
+static const test_step_t  test_graph_fill[] = {
+    { &test_acme, { "alice", "abc", "bob00", "abc", NULL },
+      MCP_STORE_OK, 0, 0, "acme", { 0, 2, 0, 24 },
+      "graph: two entities count two, name, type and observations" },
+    { &test_acme, { "carol", "abc", NULL },
+      MCP_STORE_QUOTA, MCP_STORE_QUOTA_ENTITIES, 2, "acme", { 0, 2, 0, 24 },
+      "graph: a third is refused by the entities quota of 2" },
+    { &test_acme, { "alice", "xyz", NULL },
+      MCP_STORE_OK, 0, 0, "acme", { 0, 2, 0, 24 },
+      "graph: an existing entity is not counted again" },
+    test_null_step
+};
+
+
+static const test_step_t  test_messages_fill[] = {
+    { &test_acme, { "c1", "hello", "c1", "world", "c2", "again", NULL },
+      MCP_STORE_OK, 0, 0, "acme", { 0, 0, 3, 15 },
+      "messages: three messages count three and their contents" },
+    { &test_acme, { "c2", "full", NULL },
+      MCP_STORE_QUOTA, MCP_STORE_QUOTA_MESSAGES, 3, "acme", { 0, 0, 3, 15 },
+      "messages: a fourth is refused by the messages quota of 3" },
+    { &test_beta, { "c1", "hello", NULL },
+      MCP_STORE_OK, 0, 0, "beta", { 0, 0, 1, 5 },
+      "messages: another tenant is unaffected" },
+    test_null_step
 };
 
 
@@ -184,28 +241,12 @@ test_graph(void)
 
     s = test_quota_open(dir, "graph");
 
-    /* name 5 + type 4 + observation 3 */
+    test_steps(s, test_entity, test_graph_fill);
 
-    TAP_OK(test_entity(s, &test_acme, "alice", "abc") == MCP_STORE_OK
-           && test_entity(s, &test_acme, "bob00", "abc") == MCP_STORE_OK
-           && test_usage(s, "acme", 0, 2, 0, 24),
-           "graph: two entities count two, name, type and observations");
+    t = test_begin_txn(s, 0);
 
-    TAP_OK(test_entity(s, &test_acme, "carol", "abc") == MCP_STORE_QUOTA
-           && test_refused(s, MCP_STORE_QUOTA_ENTITIES, 2)
-           && test_usage(s, "acme", 0, 2, 0, 24),
-           "graph: a third is refused by the entities quota of 2");
-
-    TAP_OK(test_entity(s, &test_acme, "alice", "xyz") == MCP_STORE_OK
-           && test_usage(s, "acme", 0, 2, 0, 24),
-           "graph: an existing entity is not counted again");
-
-    rc = mcp_store_txn_begin(s, 0, &t);
-
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_observation_add(t, &test_acme, TEST_STR("alice"),
-                                       TEST_STR("more"), 1, &done);
-    }
+    rc = mcp_store_observation_add(t, &test_acme, TEST_STR("alice"),
+                                   TEST_STR("more"), 1, &done);
 
     rc = test_end(t, rc);
 
@@ -214,11 +255,9 @@ test_graph(void)
 
     /* from, type and to: 15 bytes each */
 
-    rc = mcp_store_txn_begin(s, 0, &t);
+    t = test_begin_txn(s, 0);
 
-    if (rc == MCP_STORE_OK) {
-        rc = test_relate(t, "alice", "knows", "bob00", 1);
-    }
+    rc = test_relate(t, "alice", "knows", "bob00", 1);
 
     if (rc == MCP_STORE_OK) {
         rc = test_relate(t, "alice", "likes", "alice", 1);
@@ -241,27 +280,23 @@ test_graph(void)
 
     /* beta's observations go over its 100 bytes */
 
-    rc = mcp_store_txn_begin(s, 0, &t);
+    t = test_begin_txn(s, 0);
 
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_observation_add(t, &test_beta, TEST_STR("alice"),
-                                       TEST_STR("0123456789012345678901234"
-                                                "5678901234567890123456789"
-                                                "01234567890123456789"), 1,
-                                       &done);
-        mcp_store_txn_abort(t);
-    }
+    rc = mcp_store_observation_add(t, &test_beta, TEST_STR("alice"),
+                                   TEST_STR("0123456789012345678901234"
+                                            "5678901234567890123456789"
+                                            "01234567890123456789"), 1,
+                                   &done);
+    mcp_store_txn_abort(t);
 
     TAP_OK(rc == MCP_STORE_QUOTA && test_refused(s, MCP_STORE_QUOTA_BYTES, 100)
            && test_usage(s, "beta", 0, 3, 0, 36),
            "graph: an observation over the bytes quota is refused");
 
-    rc = mcp_store_txn_begin(s, 0, &t);
+    t = test_begin_txn(s, 0);
 
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_observation_delete(t, &test_acme, TEST_STR("alice"),
-                                          TEST_STR("more"), &done);
-    }
+    rc = mcp_store_observation_delete(t, &test_acme, TEST_STR("alice"),
+                                      TEST_STR("more"), &done);
 
     if (rc == MCP_STORE_OK) {
         rc = mcp_store_entity_delete(t, &test_acme, TEST_STR("bob00"),
@@ -291,26 +326,11 @@ test_messages(void)
 
     s = test_quota_open(dir, "messages");
 
-    TAP_OK(test_append(s, &test_acme, "c1", "hello") == MCP_STORE_OK
-           && test_append(s, &test_acme, "c1", "world") == MCP_STORE_OK
-           && test_append(s, &test_acme, "c2", "again") == MCP_STORE_OK
-           && test_usage(s, "acme", 0, 0, 3, 15),
-           "messages: three messages count three and their contents");
+    test_steps(s, test_append, test_messages_fill);
 
-    TAP_OK(test_append(s, &test_acme, "c2", "full") == MCP_STORE_QUOTA
-           && test_refused(s, MCP_STORE_QUOTA_MESSAGES, 3)
-           && test_usage(s, "acme", 0, 0, 3, 15),
-           "messages: a fourth is refused by the messages quota of 3");
+    t = test_begin_txn(s, 0);
 
-    TAP_OK(test_append(s, &test_beta, "c1", "hello") == MCP_STORE_OK
-           && test_usage(s, "beta", 0, 0, 1, 5),
-           "messages: another tenant is unaffected");
-
-    rc = mcp_store_txn_begin(s, 0, &t);
-
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_context_delete(t, &test_acme, TEST_STR("c1"));
-    }
+    rc = mcp_store_context_delete(t, &test_acme, TEST_STR("c1"));
 
     rc = test_end(t, rc);
 
@@ -359,18 +379,14 @@ test_recount(void)
     rc |= test_append(s, &test_beta, "c1", "hi");
 
     if (rc == MCP_STORE_OK) {
-        rc = mcp_store_txn_begin(s, 0, &t);
+        t = test_begin_txn(s, 0);
 
-        if (rc == MCP_STORE_OK) {
-            rc = test_relate(t, "alice", "knows", "carol0", 1);
-        }
+        rc = test_relate(t, "alice", "knows", "carol0", 1);
 
         rc = test_end(t, rc);
     }
 
-    TAP_OK(rc == MCP_STORE_OK && test_usage(s, "acme", 1, 1, 1, 54)
-           && test_usage(s, "beta", 0, 1, 1, 15)
-           && test_usage(s, "default", 1, 0, 0, 21),
+    TAP_OK(rc == MCP_STORE_OK && test_recounted(s),
            "recount: usage as written");
 
     mcp_store_close(s);
@@ -404,9 +420,7 @@ test_recount(void)
 
     s = test_open(dir, 0, 0);
 
-    TAP_OK(s != NULL && test_usage(s, "acme", 1, 1, 1, 54)
-           && test_usage(s, "beta", 0, 1, 1, 15)
-           && test_usage(s, "default", 1, 0, 0, 21),
+    TAP_OK(test_recounted(s),
            "recount: opening for writing counts them again, the same");
 
     mcp_store_quota_set(s, test_quotas, 2);
@@ -560,6 +574,60 @@ test_usage(mcp_store_t *s, const char *tenant, uint64_t links,
 }
 
 
+/* the usage of what test_recount() writes, before and after the recount */
+
+static int
+test_recounted(mcp_store_t *s)
+{
+    return s != NULL && test_usage(s, "acme", 1, 1, 1, 54)
+           && test_usage(s, "beta", 0, 1, 1, 15)
+           && test_usage(s, "default", 1, 0, 0, 21);
+}
+
+
+/* one TAP line a step, up to test_null_step */
+
+static void
+test_steps(mcp_store_t *s, test_write_pt write, const test_step_t *steps)
+{
+    const test_step_t  *st;
+
+    for (st = steps; st->message != NULL; st++) {
+        TAP_OK(test_step(s, write, st), "%s", st->message);
+    }
+}
+
+
+static int
+test_step(mcp_store_t *s, test_write_pt write, const test_step_t *st)
+{
+    int                 rc;
+    const char *const  *w;
+
+    rc = MCP_STORE_OK;
+
+    for (w = st->writes; w[0] != NULL; w += 2) {
+        if (rc != MCP_STORE_OK) {
+            return 0;
+        }
+
+        rc = write(s, st->sc, w[0], w[1]);
+    }
+
+    if (rc != st->rc) {
+        tap_diag("%s: %s", st->message, mcp_store_strerror(rc));
+        return 0;
+    }
+
+    if (rc == MCP_STORE_QUOTA && !test_refused(s, st->which, st->limit)) {
+        return 0;
+    }
+
+    return test_usage(s, st->tenant, st->usage[0], st->usage[1],
+                      st->usage[2], st->usage[3]);
+}
+
+
 static int
 test_refused(mcp_store_t *s, unsigned which, uint64_t limit)
 {
@@ -587,28 +655,12 @@ test_link(mcp_store_t *s, const char *code, const char *tenant,
 }
 
 
-static mcp_store_link_t
-test_link_of(const char *tenant, const char *url)
-{
-    mcp_store_link_t  link;
-
-    memset(&link, 0, sizeof(link));
-    link.url = url;
-    link.url_len = strlen(url);
-    link.tenant = tenant;
-    link.tenant_len = strlen(tenant);
-
-    return link;
-}
-
-
 /* an entity of type "test" with one observation */
 
 static int
 test_entity(mcp_store_t *s, const mcp_store_scope_t *sc, const char *name,
     const char *obs)
 {
-    int                       rc;
     mcp_store_txn_t          *t;
     mcp_store_entity_t        e;
     mcp_store_observation_t   o;
@@ -624,10 +676,7 @@ test_entity(mcp_store_t *s, const mcp_store_scope_t *sc, const char *name,
     o.text_len = strlen(obs);
     o.created_at = 0;
 
-    rc = mcp_store_txn_begin(s, 0, &t);
-    if (rc != MCP_STORE_OK) {
-        return rc;
-    }
+    t = test_begin_txn(s, 0);
 
     return test_end(t, mcp_store_entity_create(t, sc, &e, 1, NULL));
 }
@@ -639,7 +688,6 @@ static int
 test_append(mcp_store_t *s, const mcp_store_scope_t *sc, const char *ctx,
     const char *content)
 {
-    int                   rc;
     mcp_store_txn_t      *t;
     mcp_store_message_t   m;
 
@@ -648,10 +696,7 @@ test_append(mcp_store_t *s, const mcp_store_scope_t *sc, const char *ctx,
     m.content = content;
     m.content_len = strlen(content);
 
-    rc = mcp_store_txn_begin(s, 0, &t);
-    if (rc != MCP_STORE_OK) {
-        return rc;
-    }
+    t = test_begin_txn(s, 0);
 
     return test_end(t, mcp_store_message_append(t, sc, ctx, strlen(ctx), &m,
                                                 1, (sc == &test_beta) ? 10 : 0,

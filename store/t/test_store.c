@@ -52,8 +52,6 @@ typedef struct {
 static mcp_store_link_t test_link(const char *url, int64_t created_at,
     int64_t expires_at, uint64_t max_visits, uint64_t visits,
     int64_t last_visit);
-static mcp_store_visit_t test_visit(const char *code, uint64_t count,
-    int64_t last_visit);
 static int test_url_is(const mcp_store_link_t *link, const char *url);
 static int test_link_is(const mcp_store_link_t *a,
     const mcp_store_link_t *b);
@@ -3148,20 +3146,6 @@ test_link(const char *url, int64_t created_at, int64_t expires_at,
     link.tenant_len = 0;
 
     return link;
-}
-
-
-static mcp_store_visit_t
-test_visit(const char *code, uint64_t count, int64_t last_visit)
-{
-    mcp_store_visit_t  v;
-
-    v.code = code;
-    v.code_len = strlen(code);
-    v.count = count;
-    v.last_visit = last_visit;
-
-    return v;
 }
 
 
