@@ -13,8 +13,8 @@
  * With API keys it needs the scope "admin", and a key sees and changes
  * the links of its own tenant only.  POST goes where POST /shorten goes
  * (through mcp_cluster in a cluster); PATCH and DELETE write to the store
- * in ngx_http_mcp_admin_update() and ngx_http_mcp_admin_delete(), and are
- * refused in a cluster (501) until they are operations of its log.
+ * in ngx_http_mcp_admin_write(), and are refused in a cluster (501) until
+ * they are operations of its log.
  */
 
 
@@ -64,10 +64,8 @@ static ngx_int_t ngx_http_mcp_admin_patch_args(ngx_http_request_t *r,
     json_t *body, mcp_store_link_t *link, unsigned *set,
     ngx_http_mcp_error_t *err);
 static ngx_int_t ngx_http_mcp_admin_clustered(ngx_http_request_t *r);
-static ngx_int_t ngx_http_mcp_admin_update(ngx_http_request_t *r,
+static ngx_int_t ngx_http_mcp_admin_write(ngx_http_request_t *r,
     ngx_str_t *code, mcp_store_link_t *link, unsigned set);
-static ngx_int_t ngx_http_mcp_admin_delete(ngx_http_request_t *r,
-    ngx_str_t *code);
 static ngx_int_t ngx_http_mcp_admin_store_failed(ngx_http_request_t *r,
     int rc, ngx_str_t *code);
 
@@ -173,7 +171,7 @@ ngx_http_mcp_admin_handler(ngx_http_request_t *r)
     }
 
     if (r->method == NGX_HTTP_DELETE) {
-        return ngx_http_mcp_admin_delete(r, &route.code);
+        return ngx_http_mcp_admin_write(r, &route.code, NULL, 0);
     }
 
     if (route.qr) {
@@ -554,7 +552,7 @@ ngx_http_mcp_admin_patch(ngx_http_request_t *r, ngx_str_t *code)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_mcp_admin_update(r, code, &link, set);
+    return ngx_http_mcp_admin_write(r, code, &link, set);
 }
 
 
@@ -674,11 +672,17 @@ ngx_http_mcp_admin_clustered(ngx_http_request_t *r)
 }
 
 
+/*
+ * PATCH (link: the fields in set) or DELETE (link NULL) of the caller's
+ * link: the link as it now is (200), or 204.
+ */
+
 static ngx_int_t
-ngx_http_mcp_admin_update(ngx_http_request_t *r, ngx_str_t *code,
+ngx_http_mcp_admin_write(ngx_http_request_t *r, ngx_str_t *code,
     mcp_store_link_t *link, unsigned set)
 {
     int                        rc;
+    char                      *tenant;
     ngx_http_mcp_key_t        *caller;
     ngx_http_mcp_main_conf_t  *mmcf;
 
@@ -688,40 +692,24 @@ ngx_http_mcp_admin_update(ngx_http_request_t *r, ngx_str_t *code,
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
     caller = ngx_http_mcp_caller(r);
+    tenant = (char *) caller->tenant.data;
 
-    rc = mcp_store_link_update(mmcf->store, (char *) code->data, code->len,
-                               (char *) caller->tenant.data,
-                               caller->tenant.len, link, set);
+    if (link != NULL) {
+        rc = mcp_store_link_update(mmcf->store, (char *) code->data,
+                                   code->len, tenant, caller->tenant.len,
+                                   link, set);
+    } else {
+        rc = mcp_store_link_delete_tenant(mmcf->store, (char *) code->data,
+                                          code->len, tenant,
+                                          caller->tenant.len);
+    }
 
     if (rc != MCP_STORE_OK) {
         return ngx_http_mcp_admin_store_failed(r, rc, code);
     }
 
-    return ngx_http_mcp_admin_get(r, code, NGX_HTTP_OK);
-}
-
-
-static ngx_int_t
-ngx_http_mcp_admin_delete(ngx_http_request_t *r, ngx_str_t *code)
-{
-    int                        rc;
-    ngx_http_mcp_key_t        *caller;
-    ngx_http_mcp_main_conf_t  *mmcf;
-
-    if (ngx_http_mcp_cluster_enabled(r)) {
-        return ngx_http_mcp_admin_clustered(r);
-    }
-
-    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
-    caller = ngx_http_mcp_caller(r);
-
-    rc = mcp_store_link_delete_tenant(mmcf->store, (char *) code->data,
-                                      code->len,
-                                      (char *) caller->tenant.data,
-                                      caller->tenant.len);
-
-    if (rc != MCP_STORE_OK) {
-        return ngx_http_mcp_admin_store_failed(r, rc, code);
+    if (link != NULL) {
+        return ngx_http_mcp_admin_get(r, code, NGX_HTTP_OK);
     }
 
     ngx_http_mcp_note(r, NGX_HTTP_MCP_NOTE_CODE, code->data, code->len);

@@ -310,6 +310,7 @@ ngx_int_t ngx_http_mcp_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_buf_t *b);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json);
+ngx_int_t ngx_http_mcp_get_or_head(ngx_http_request_t *r, ngx_int_t *rc);
 ngx_int_t ngx_http_mcp_send_not_allowed(ngx_http_request_t *r,
     const char *allow);
 ngx_int_t ngx_http_mcp_read_body(ngx_http_request_t *r);

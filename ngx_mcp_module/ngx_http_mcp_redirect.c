@@ -36,18 +36,14 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
 {
     int                        rc;
     int64_t                    now;
+    ngx_int_t                  start;
     ngx_str_t                  code, url;
     ngx_uint_t                 visit;
     mcp_store_link_t           link;
     ngx_http_mcp_main_conf_t  *mmcf;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_mcp_send_not_allowed(r, "GET, HEAD");
-    }
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
+    if (ngx_http_mcp_get_or_head(r, &start) != NGX_OK) {
+        return start;
     }
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);

@@ -141,9 +141,7 @@ ngx_http_mcp_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (e->name.len == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\"", &value[1]);
-            return NGX_CONF_ERROR;
+            return ngx_http_mcp_conf_invalid(cf, &value[1]);
         }
 
         mlcf->status_format = e->value;
@@ -478,12 +476,7 @@ ngx_http_mcp_status_handler(ngx_http_request_t *r)
     ngx_http_mcp_loc_conf_t   *mlcf;
     ngx_http_mcp_main_conf_t  *mmcf;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_mcp_send_not_allowed(r, "GET, HEAD");
-    }
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
+    if (ngx_http_mcp_get_or_head(r, &rc) != NGX_OK) {
         return rc;
     }
 

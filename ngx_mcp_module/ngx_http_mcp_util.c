@@ -539,6 +539,26 @@ ngx_http_mcp_store_error(ngx_http_request_t *r, int rc,
 
 
 /*
+ * The start of a handler that only reads (GET, HEAD): another method is
+ * answered 405 with Allow, a body is discarded.  NGX_OK: go on; NGX_DONE:
+ * the request is answered or failed, and *rc is what the handler returns.
+ */
+
+ngx_int_t
+ngx_http_mcp_get_or_head(ngx_http_request_t *r, ngx_int_t *rc)
+{
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        *rc = ngx_http_mcp_send_not_allowed(r, "GET, HEAD");
+        return NGX_DONE;
+    }
+
+    *rc = ngx_http_discard_request_body(r);
+
+    return (*rc == NGX_OK) ? NGX_OK : NGX_DONE;
+}
+
+
+/*
  * A request body that must be a JSON object, parsed: a reference the
  * request's pool releases, or NULL with err filled (400 invalid_json).
  */
