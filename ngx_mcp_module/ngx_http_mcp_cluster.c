@@ -730,7 +730,7 @@ ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_http_mcp_cluster_ev_t    *ev, *next;
+    ngx_http_mcp_cluster_ev_t    *ev, *next, *list;
     ngx_http_mcp_cluster_conf_t  *ccf;
 
     ccf = ngx_http_mcp_cluster_conf(cycle);
@@ -773,6 +773,24 @@ ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle)
     natsConnection_Destroy(ccf->nc);
     natsOptions_Destroy(ccf->opts);
 
+    /*
+     * Messages handed over but not taken are destroyed while the library
+     * still runs (natsMsg_Destroy() needs it); one that a last callback
+     * queues after this is only freed with the process.
+     */
+
+    (void) pthread_mutex_lock(&ccf->lock);
+    list = ccf->head;
+    ccf->head = NULL;
+    ccf->tail = NULL;
+    (void) pthread_mutex_unlock(&ccf->lock);
+
+    for (ev = list; ev; ev = next) {
+        next = ev->next;
+        natsMsg_Destroy(ev->msg);
+        free(ev);
+    }
+
     (void) nats_CloseAndWait(1000);
 
     /* no cnats thread is left to write to the eventfd */
@@ -784,7 +802,6 @@ ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle)
 
     for (ev = ccf->head; ev; ev = next) {
         next = ev->next;
-        natsMsg_Destroy(ev->msg);
         free(ev);
     }
 
