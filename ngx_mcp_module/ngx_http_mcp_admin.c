@@ -9,6 +9,8 @@
  *     PATCH  links/{code}              url, expires_at, max_visits
  *     DELETE links/{code}              204
  *     GET    links/{code}/qr?format=   a QR code of its short URL
+ *     GET    graph?namespace=&q=       entities and relations (memory)
+ *     GET    contexts?namespace=       conversation contexts, their sizes
  *
  * With API keys it needs the scope "admin", and a key sees and changes
  * the links of its own tenant only.  POST goes where POST /shorten goes
@@ -18,7 +20,7 @@
  */
 
 
-#include "ngx_http_mcp_module.h"
+#include "ngx_http_mcp_rpc.h"
 #include "ngx_http_mcp_cluster.h"
 
 
@@ -47,6 +49,9 @@ typedef struct {
 
 static ngx_int_t ngx_http_mcp_admin_route(ngx_http_request_t *r,
     ngx_http_mcp_admin_route_t *route);
+static ngx_int_t ngx_http_mcp_admin_memory(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_admin_tool(ngx_http_request_t *r,
+    const char *tool, json_t *args);
 static ngx_int_t ngx_http_mcp_admin_list(ngx_http_request_t *r);
 static int ngx_http_mcp_admin_list_one(void *data, const char *code,
     size_t code_len, const mcp_store_link_t *link);
@@ -128,6 +133,11 @@ ngx_http_mcp_admin_handler(ngx_http_request_t *r)
 
     if (ngx_http_mcp_auth(r, NGX_HTTP_MCP_PERM_ADMIN, &err) != NGX_OK) {
         return ngx_http_mcp_send_failure(r, &err);
+    }
+
+    rc = ngx_http_mcp_admin_memory(r);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     if (ngx_http_mcp_admin_route(r, &route) != NGX_OK) {
@@ -719,6 +729,150 @@ ngx_http_mcp_admin_write(ngx_http_request_t *r, ngx_str_t *code,
     r->header_only = 1;
 
     return ngx_http_send_header(r);
+}
+
+
+/*
+ * GET graph?namespace=&q=&cursor= and GET contexts?namespace=&cursor=:
+ * read-only views of the memory of the caller's tenant, for the
+ * dashboard.  The MCP tools that read it answer them (search_nodes, which
+ * gives the whole graph, paged, for an empty query; context_list): their
+ * structuredContent is the answer, so the two cannot drift apart.
+ * NGX_DECLINED for another path.
+ */
+
+static ngx_int_t
+ngx_http_mcp_admin_memory(ngx_http_request_t *r)
+{
+    json_t      *args;
+    ngx_int_t    rc;
+    ngx_str_t    tail, value;
+    ngx_uint_t   i, graph;
+
+    static char  *names[] = { "namespace", "cursor", "q" };
+    static char  *keys[] = { "namespace", "cursor", "query" };
+
+    ngx_http_mcp_uri_tail(r, &tail);
+
+    if (tail.len == sizeof("graph") - 1
+        && ngx_strncmp(tail.data, "graph", tail.len) == 0)
+    {
+        graph = 1;
+
+    } else if (tail.len == sizeof("contexts") - 1
+               && ngx_strncmp(tail.data, "contexts", tail.len) == 0)
+    {
+        graph = 0;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_mcp_get_or_head(r, &rc) != NGX_OK) {
+        return rc;
+    }
+
+    /* pages as the dashboard draws them: a few hundred nodes at most */
+    args = json_pack("{s:s, s:i}", "query", "", "limit", 200);
+    if (args == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_mcp_json_cleanup(r->pool, args);
+
+    /* q only for the graph; the tools judge the values */
+
+    for (i = 0; i < (graph ? 3 : 2); i++) {
+        switch (ngx_http_mcp_admin_arg(r, names[i], NGX_HTTP_MCP_ADMIN_Q_MAX,
+                                       &value))
+        {
+        case NGX_DECLINED:
+            continue;
+
+        case NGX_OK:
+            if (json_object_set_new(args, keys[i],
+                                    json_stringn((char *) value.data,
+                                                 value.len))
+                == 0)
+            {
+                continue;
+            }
+
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+        case NGX_ABORT:
+            return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                           "invalid_argument",
+                                           "%s is longer than %d bytes",
+                                           names[i],
+                                           NGX_HTTP_MCP_ADMIN_Q_MAX);
+
+        default:
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (!graph) {
+        json_object_del(args, "query");
+        json_object_del(args, "limit");
+    }
+
+    return ngx_http_mcp_admin_tool(r, graph ? "search_nodes" : "context_list",
+                                   args);
+}
+
+
+/* the structuredContent of an MCP tool's result; its tool error: 400 */
+
+static ngx_int_t
+ngx_http_mcp_admin_tool(ngx_http_request_t *r, const char *tool,
+    json_t *args)
+{
+    json_t                *result, *text;
+    ngx_str_t              name;
+    ngx_http_mcp_call_t    call;
+    ngx_http_mcp_tool_t   *t;
+    ngx_http_mcp_error_t   err;
+
+    ngx_memzero(&call, sizeof(ngx_http_mcp_call_t));
+    call.r = r;
+    call.mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+    call.mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    name.data = (u_char *) tool;
+    name.len = ngx_strlen(tool);
+
+    t = ngx_http_mcp_catalog_find(&call, NGX_HTTP_MCP_TOOL, &name, NULL);
+    if (t == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&err, sizeof(ngx_http_mcp_error_t));
+
+    result = t->call(&call, args, &err);
+    if (result == NULL) {
+        return ngx_http_mcp_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                       "internal_error", "%s", err.message);
+    }
+
+    ngx_http_mcp_json_cleanup(r->pool, result);
+
+    if (json_is_true(json_object_get(result, "isError"))) {
+        text = json_object_get(json_array_get(json_object_get(result,
+                                                              "content"),
+                                              0),
+                               "text");
+
+        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                       "invalid_argument", "%s",
+                                       json_is_string(text)
+                                       ? json_string_value(text)
+                                       : "refused");
+    }
+
+    return ngx_http_mcp_send_json(r, NGX_HTTP_OK,
+                                  json_object_get(result,
+                                                  "structuredContent"));
 }
 
 

@@ -173,6 +173,13 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       0,
       &ngx_http_mcp_admin_post },
 
+    { ngx_string("mcp_dashboard"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_mcp_dashboard,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("mcp_session_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,

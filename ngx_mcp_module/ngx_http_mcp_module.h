@@ -132,6 +132,7 @@ typedef struct {
     ngx_array_t               *context_ttls;  /* of ngx_http_mcp_ttl_t */
     ngx_array_t               *api_keys;      /* of ngx_http_mcp_key_t */
     ngx_uint_t                 status_format; /* of mcp_status */
+    ngx_str_t                  dashboard_api; /* of mcp_dashboard */
 } ngx_http_mcp_loc_conf_t;
 
 
@@ -180,6 +181,7 @@ typedef struct {
 #define NGX_HTTP_MCP_HANDLER_ENDPOINT  3
 #define NGX_HTTP_MCP_HANDLER_STATUS    4
 #define NGX_HTTP_MCP_HANDLER_ADMIN     5
+#define NGX_HTTP_MCP_HANDLER_DASHBOARD 6
 
 
 /*
@@ -268,6 +270,19 @@ ngx_int_t ngx_http_mcp_admin_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_admin_body(ngx_http_request_t *r);
 json_t *ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
     size_t code_len, const mcp_store_link_t *link);
+
+/* A file of the dashboard, compiled in (scripts/embed-assets.sh). */
+typedef struct {
+    ngx_str_t                  name;
+    ngx_str_t                  type;
+    ngx_str_t                  etag;
+    ngx_str_t                  body;
+} ngx_http_mcp_asset_t;
+
+/* ngx_http_mcp_dashboard.c, and the assets generated from dashboard/ */
+char *ngx_http_mcp_dashboard(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+extern ngx_http_mcp_asset_t  ngx_http_mcp_dashboard_assets[];
 
 /* ngx_http_mcp_qr.c */
 ngx_int_t ngx_http_mcp_qr_send(ngx_http_request_t *r, ngx_str_t *text);
