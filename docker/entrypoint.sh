@@ -32,7 +32,8 @@
 #
 #   NGINX_CONF (/etc/nginx/nginx.conf), MCP_MODULE
 #   (modules/ngx_mcp_module.so), MCP_PID (/run/nginx.pid), MCP_USER
-#   (www-data), MCP_ERROR_LOG (stderr), MCP_TEMP_DIR (nginx's default)
+#   (www-data), MCP_ERROR_LOG (stderr), MCP_ACCESS_LOG (/dev/stdout),
+#   MCP_TEMP_DIR (nginx's default)
 set -eu
 
 conf=${NGINX_CONF:-/etc/nginx/nginx.conf}
@@ -94,7 +95,7 @@ events {
 
 
 http {
-    access_log  /dev/stdout;
+    access_log  ${MCP_ACCESS_LOG:-/dev/stdout};
 END
 
     if [ -n "${MCP_TEMP_DIR:-}" ]; then

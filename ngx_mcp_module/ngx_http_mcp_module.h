@@ -85,6 +85,9 @@ typedef struct {
     ngx_shm_zone_t            *status_zone;   /* counters, or NULL
                                                  (ngx_http_mcp_status.c) */
     ngx_file_uniq_t            store_uniq;    /* of the data file opened */
+    ngx_int_t                  peer_index;    /* $realip_remote_addr, or
+                                                 NGX_ERROR: the peer of
+                                                 mcp_trusted_proxies */
 #if (NGX_THREADS)
     ngx_thread_pool_t         *thread_pool;
     ngx_thread_task_t         *sync_task;
@@ -133,6 +136,7 @@ typedef struct {
     ngx_array_t               *api_keys;      /* of ngx_http_mcp_key_t */
     ngx_uint_t                 status_format; /* of mcp_status */
     ngx_str_t                  dashboard_api; /* of mcp_dashboard */
+    ngx_array_t               *trusted_proxies; /* of ngx_cidr_t */
 } ngx_http_mcp_loc_conf_t;
 
 
@@ -283,6 +287,12 @@ typedef struct {
 char *ngx_http_mcp_dashboard(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 extern ngx_http_mcp_asset_t  ngx_http_mcp_dashboard_assets[];
+
+/* ngx_http_mcp_proxy.c */
+char *ngx_http_mcp_trusted_proxies(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_mcp_public_origin(ngx_http_request_t *r, ngx_uint_t *https,
+    ngx_str_t *host);
 
 /* ngx_http_mcp_qr.c */
 ngx_int_t ngx_http_mcp_qr_send(ngx_http_request_t *r, ngx_str_t *text);
