@@ -174,7 +174,7 @@ static ngx_int_t
 ngx_http_mcp_proxy_header(ngx_http_request_t *r, const char *name,
     ngx_str_t *value)
 {
-    u_char     *p, *last, c;
+    u_char     *p, *start, *last, c;
     ngx_str_t  *h;
 
     h = ngx_http_mcp_header(r, name);
@@ -189,7 +189,7 @@ ngx_http_mcp_proxy_header(ngx_http_request_t *r, const char *name,
         p++;
     }
 
-    value->data = p;
+    start = p;
 
     for ( /* void */ ; p < last && *p != ',' && *p != ' '; p++) {
         c = ngx_tolower(*p);
@@ -201,7 +201,14 @@ ngx_http_mcp_proxy_header(ngx_http_request_t *r, const char *name,
         }
     }
 
-    value->len = p - value->data;
+    if (p == start) {
+        return NGX_DECLINED;
+    }
 
-    return value->len ? NGX_OK : NGX_DECLINED;
+    /* value is left as it was when the header is refused */
+
+    value->data = start;
+    value->len = p - start;
+
+    return NGX_OK;
 }
