@@ -44,7 +44,7 @@ function fill(el, attrs, children) {
     else if (k === 'style') el.style.cssText = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -440,16 +440,17 @@ function visitsChart(days, n) {
     series.push({date: d, visits: count.get(d) || 0});
   }
 
-  const W = 760, H = 220, left = 40, bottom = 30, top = 10;
+  const W = 760, H = 220, left = 40, right = 20, bottom = 30, top = 10;
   const max = Math.max(1, ...series.map((d) => d.visits));
-  const step = (W - left) / series.length;
+  const step = (W - left - right) / series.length;
   const y = (v) => H - bottom - (H - bottom - top) * v / max;
 
   const svg = s('svg', {class: 'chart', id: 'visits-chart',
                         viewBox: `0 0 ${W} ${H}`, role: 'img',
                         'aria-label': 'visits per day'});
   for (const t of [0, Math.ceil(max / 2), max]) {
-    svg.append(s('line', {class: 'axis', x1: left, x2: W, y1: y(t), y2: y(t)}),
+    svg.append(s('line', {class: 'axis', x1: left, x2: W - right,
+                          y1: y(t), y2: y(t)}),
                s('text', {x: left - 6, y: y(t) + 4, 'text-anchor': 'end'}, t));
   }
   series.forEach((d, i) => {
