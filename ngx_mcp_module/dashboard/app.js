@@ -170,6 +170,7 @@ const links = {q: '', tag: '', cursors: [''], page: 0};
 function viewLinks(main) {
   const err = h('p', {class: 'error', id: 'create-error'});
   const create = h('form', {class: 'row', id: 'create-form',
+                            oninput: () => { err.textContent = ''; },
                             onsubmit: (e) => { e.preventDefault();
                                                createLink(e.target, err); }},
     h('label', {}, 'Target URL',
