@@ -12,8 +12,9 @@ use warnings;
 
 use Cwd qw(getcwd);
 use File::Path qw(make_path remove_tree);
-use JSON::PP;
 use Test::More;
+
+use NgxMcp::Deploy qw(yaml paths);
 
 my $top = getcwd();
 my $dir = "$top/t/servroot-deploy";
@@ -25,18 +26,6 @@ remove_tree($dir);
 make_path($dir);
 
 
-# every YAML document of a file, as Perl data
-sub yaml {
-    my ($file) = @_;
-
-    my $json = `/usr/bin/python3 -c 'import sys, yaml, json
-print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))' $file`;
-    die "$file: not YAML\n" if $?;
-
-    return @{ decode_json($json) };
-}
-
-
 # renders a recipe's nginx.conf with its environment, paths moved under
 # t/servroot-deploy/NAME; (exit status, output, conf text)
 sub render {
@@ -45,17 +34,7 @@ sub render {
     my $d = "$dir/$name";
     make_path("$d/conf", "$d/logs", "$d/data", "$d/tmp");
 
-    local %ENV = (%ENV, %$env,
-                  NGINX_CONF => "$d/conf/nginx.conf",
-                  MCP_MODULE => $module,
-                  MCP_PID => "$d/logs/nginx.pid",
-                  MCP_ERROR_LOG => "$d/logs/error.log",
-                  MCP_ACCESS_LOG => 'off',
-                  MCP_TEMP_DIR => "$d/tmp",
-                  MCP_STORE_DIR => "$d/data",
-                  MCP_USER => $> == 0 ? 'root' : scalar getpwuid($>));
-    delete $ENV{$_} for grep { !defined $env->{$_} && exists $env->{$_} }
-                        keys %$env;
+    local %ENV = (%ENV, %$env, paths($d, $module));
 
     my $out = `sh $top/docker/entrypoint.sh @{[ @args ? "@args" : 'render' ]} 2>&1`;
     my $rc = $?;

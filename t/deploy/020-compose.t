@@ -18,6 +18,7 @@ use JSON::PP;
 use Test::More;
 
 use NgxMcp::Cluster;
+use NgxMcp::Deploy qw(yaml paths);
 
 my $top = getcwd();
 my $c = NgxMcp::Cluster->new(name => 'compose', nats => 3, port_offset => 50);
@@ -26,8 +27,7 @@ my $module = $ENV{TEST_NGINX_LOAD_MODULES} || "$top/build/ngx_mcp_module.so";
 my $lb = 4;      # the load balancer runs as the cluster's "node 4"
 my $http = HTTP::Tiny->new(timeout => 10, max_redirect => 0);
 
-my $compose = decode_json(`/usr/bin/python3 -c 'import sys, yaml, json
-print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' $top/docker/compose.yaml`);
+my ($compose) = yaml("$top/docker/compose.yaml");
 my $svc = $compose->{services};
 
 
@@ -55,17 +55,9 @@ sub start {
     # the load balancer is 127.0.0.1 here, as the Docker network is there
     $env{MCP_TRUSTED_PROXIES} .= ' 127.0.0.1' if $env{MCP_TRUSTED_PROXIES};
 
-    local %ENV = (%ENV, %env,
+    local %ENV = (%ENV, %env, paths($d, $module),
                   MCP_LISTEN => '127.0.0.1:' . $c->node_port($i),
-                  NGINX_CONF => "$d/conf/nginx.conf",
-                  MCP_MODULE => $module,
-                  MCP_PID => "$d/logs/nginx.pid",
-                  MCP_ERROR_LOG => "$d/logs/error.log",
-                  MCP_ACCESS_LOG => 'off',
-                  MCP_TEMP_DIR => "$d/tmp",
-                  MCP_STORE_DIR => "$d/data",
-                  MCP_WORKERS => 2,
-                  MCP_USER => $> == 0 ? 'root' : scalar getpwuid($>));
+                  MCP_WORKERS => 2);
 
     my $out = `sh $top/docker/entrypoint.sh render 2>&1`;
     die "entrypoint for $service: $out" if $?;
