@@ -126,7 +126,7 @@ node() {
 
     if [ -n "${MCP_CLUSTER_URLS:-}" ]; then
         echo "    mcp_cluster  $(words "$MCP_CLUSTER_URLS")" \
-             "node=${MCP_NODE_NAME:-$(hostname)};"
+             "node=${MCP_NODE_NAME:-$(uname -n)};"
     fi
 
     [ -z "${MCP_BASE_URL:-}" ] || echo "    mcp_base_url  $MCP_BASE_URL;"

@@ -34,7 +34,7 @@ tmp=$out.$$
         esac
         n=$((n + 1))
         echo
-        echo "static u_char  ngx_http_mcp_asset_$n[] = {"
+        echo "static u_char  ngx_http_mcp_asset_${n}[] = {"
         od -An -v -tx1 "$dir/$f" \
             | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g' -e 's/^/    /'
         echo "    0"
@@ -55,6 +55,7 @@ tmp=$out.$$
             *) continue ;;
         esac
         n=$((n + 1))
+        # shellcheck disable=SC2046  # the CRC and the size, as words
         set -- $(cksum < "$dir/$f")
         echo "    { ngx_string(\"$f\"), ngx_string(\"$type\"),"
         echo "      ngx_string(\"\\\"$1-$2\\\"\"),"
