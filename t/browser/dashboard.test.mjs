@@ -121,7 +121,11 @@ before(async () => {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox'],
   });
-  page = await browser.newPage({viewport: {width: 1200, height: 800}});
+  const context = await browser.newContext({
+    viewport: {width: 1200, height: 800},
+    permissions: ['clipboard-read', 'clipboard-write'],
+  });
+  page = await context.newPage();
   page.setDefaultTimeout(5000);
   // script errors, and what the Content-Security-Policy refused
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -163,6 +167,11 @@ test('a link created through the UI is in the table and redirects',
                `${base}/dash1`);
   assert.deepEqual(await redirectOf('dash1'),
                    [302, 'https://example.com/first']);
+
+  await row('dash1').locator('button.copy').click();
+  await page.locator('#toast', {hasText: 'Copied'}).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()),
+               `${base}/dash1`);
 
   // a refusal is shown, not swallowed
   await page.fill('#create-url', 'https://example.com/again');
@@ -303,6 +312,27 @@ test('the graph view draws the entities created through MCP', async () => {
   await page.goto(base + '/dashboard/#/contexts');
   await page.locator('#contexts-body td', {hasText: 'support-42'}).waitFor();
   await shot('contexts');
+});
+
+test('the table pages by 20', async () => {
+  for (let i = 0; i < 20; i++) {
+    const res = await fetch(base + '/api/links', {method: 'POST',
+      headers: {Authorization: 'Bearer ' + key,
+                'Content-Type': 'application/json'},
+      body: JSON.stringify({url: `https://example.net/${i}`,
+                            alias: `page${String(i).padStart(2, '0')}`})});
+    assert.equal(res.status, 201);
+  }
+  await page.goto(base + '/dashboard/#/links');
+  await row('dash1').waitFor();
+  assert.equal(await page.locator('#links-body tr').count(), 20);
+  assert.ok(await page.isDisabled('#prev-page'));
+  await page.click('#next-page');
+  await row('page19').waitFor();
+  assert.equal(await page.locator('#links-body tr').count(), 1);
+  assert.ok(await page.isDisabled('#next-page'));
+  await page.click('#prev-page');
+  await row('dash1').waitFor();
 });
 
 test('delete asks first, then the link is gone', async () => {
