@@ -56,6 +56,12 @@ add_block_preprocessor(sub {
         unless defined $block->no_error_log || defined $block->error_log;
 });
 
+sub file {
+    open my $f, '<:raw', $_[0] or die "$_[0]: $!";
+    local $/;
+    return scalar <$f>;
+}
+
 run_tests();
 
 __DATA__
@@ -92,8 +98,9 @@ GET /ui/index.html
 --- response_headers eval
 ["Content-Type: text/javascript; charset=utf-8",
  "Content-Type: text/css; charset=utf-8"]
---- response_body_like eval
-[qr/^\/\/ ngx_mcp dashboard: .*route\(\);\n\z/s, qr/^:root \{/]
+--- response_body eval
+[::file("ngx_mcp_module/dashboard/app.js"),
+ ::file("ngx_mcp_module/dashboard/app.css")]
 
 
 
