@@ -22,7 +22,7 @@
  */
 #define NGX_HTTP_MCP_DASHBOARD_CSP                                            \
     "default-src 'none'; script-src 'self'; style-src 'self'; "               \
-    "img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; "             \
+    "img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; "     \
     "form-action 'none'; frame-ancestors 'none'"
 
 

@@ -331,6 +331,7 @@ function editLink(l) {
   form.expires.value = toLocalInput(l.expires_at);
   form.max_visits.value = l.max_visits || '';
   form.tags.value = (l.tags || []).join(', ');
+  form.status.value = l.redirect_status || '';
 
   dlg.onclose = async () => {
     if (dlg.returnValue !== 'save') return;
@@ -346,6 +347,10 @@ function editLink(l) {
     if (max !== (l.max_visits || null)) change.max_visits = max;
     const tags = tagsOf(form.tags.value);
     if (tags.join(',') !== (l.tags || []).join(',')) change.tags = tags;
+    if (form.status.value !== String(l.redirect_status || '')) {
+      change.redirect_status = form.status.value ? Number(form.status.value)
+                                                 : null;
+    }
     if (!Object.keys(change).length) return;
 
     try {
