@@ -30,16 +30,16 @@
 #
 # and where things are, for running it outside the image:
 #
-#   NGINX_CONF (/etc/nginx/nginx.conf), MCP_MODULE
-#   (modules/ngx_mcp_module.so), MCP_PID (/run/nginx.pid), MCP_USER
-#   (www-data), MCP_ERROR_LOG (stderr), MCP_ACCESS_LOG (/dev/stdout),
-#   MCP_TEMP_DIR (nginx's default)
+#   NGINX_CONF (/etc/nginx/nginx.conf),
+#   MCP_MODULE (/usr/lib/nginx/modules/ngx_mcp_module.so),
+#   MCP_PID (/run/nginx.pid), MCP_USER (www-data), MCP_ERROR_LOG (stderr),
+#   MCP_ACCESS_LOG (/dev/stdout), MCP_TEMP_DIR (nginx's default)
 set -eu
 
 conf=${NGINX_CONF:-/etc/nginx/nginx.conf}
 role=${MCP_ROLE:-node}
 listen=${MCP_LISTEN:-8080}
-module=${MCP_MODULE:-modules/ngx_mcp_module.so}
+module=${MCP_MODULE:-/usr/lib/nginx/modules/ngx_mcp_module.so}
 store=${MCP_STORE_DIR:-/var/lib/nginx/mcp}
 map_size=${MCP_MAP_SIZE:-1g}
 
