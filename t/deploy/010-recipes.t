@@ -237,7 +237,13 @@ like($runtime, qr/^HEALTHCHECK .*\/status/ms, 'runtime: HEALTHCHECK on mcp_statu
 like($runtime, qr/^VOLUME \/var\/lib\/nginx\/mcp$/m, 'runtime: the store on a volume');
 like($runtime, qr/^ENTRYPOINT \[".*entrypoint"\]/m, 'runtime: the entrypoint renders');
 
-# every file the build copies is in the repository, and not ignored
+# the module is where the entrypoint's configuration loads it from
+my ($so) = $runtime =~ /^COPY --from=build \S+\s+\\?\s*(\S+\.so)$/m;
+my ($loaded) = `cat $top/docker/entrypoint.sh`
+               =~ /module=\$\{MCP_MODULE:-([^}]+)\}/;
+is($so, $loaded, 'runtime: the module where the rendered load_module says');
+
+# every file the build copies is in the repository
 for my $src (map { split ' ' } $dockerfile =~ /^COPY (?!--from)(.*) \S+$/mg) {
     ok(-e "$top/$src", "COPY $src exists");
 }
