@@ -213,6 +213,11 @@ test('the QR code of the short URL is shown', async () => {
     return img.complete && img.naturalWidth > 0;
   });
   assert.equal(await page.textContent('#qr-url'), `${base}/dash1`);
+  // what the page shows decodes to the short URL (zbarimg, zbar-tools)
+  const png = path.join(shots, 'qr-code.png');
+  await page.locator('#qr-img').screenshot({path: png});
+  assert.equal(execFileSync('zbarimg', ['-q', '--raw', png]).toString(),
+               `${base}/dash1\n`);
   await shot('qr');
   await page.keyboard.press('Escape');
 });
