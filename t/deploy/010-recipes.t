@@ -158,6 +158,12 @@ for my $i (1 .. 3) {
               qr/mcp_cluster  nats:\/\/nats1:4222 nats:\/\/nats2:4222 nats:\/\/nats3:4222 node=node$i;/);
 }
 
+for my $s (qw(node1 node2 node3 lb)) {
+    is("$svc->{$s}{build}{context}/$svc->{$s}{build}{dockerfile}",
+       '../docker/Dockerfile', "$s: the image of docker/Dockerfile, built "
+       . 'from the repository\'s root');
+}
+
 is($svc->{lb}{environment}{MCP_ROLE}, 'lb', 'lb: the entrypoint\'s lb role');
 is($svc->{lb}{ports}[0], '8080:8080', 'lb: published on 8080');
 is(join(' ', sort split ' ', $svc->{lb}{environment}{MCP_UPSTREAMS}),
