@@ -90,8 +90,9 @@ json_t *mcp_store_cli_link_json(const char *code, size_t code_len,
 int mcp_store_cli_print(json_t *j);
 
 /*
- * Stores a link read from a file (its URL canonical already), or finds
- * the same one there: MCP_STORE_CLI_IMPORTED, _UNCHANGED, or _SKIPPED
+ * Stores a link read from a file, its URL in canonical form under the
+ * server's default URL rules (mcp_store_cli_policy()), or finds the same
+ * one there: MCP_STORE_CLI_IMPORTED, _UNCHANGED, or _SKIPPED
  * with the reason reported for im->line.  same: MCP_STORE_CLI_SAME_*.
  */
 int mcp_store_cli_link_import(mcp_store_t *s, mcp_store_cli_import_t *im,

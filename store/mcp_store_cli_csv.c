@@ -291,11 +291,9 @@ mcp_store_csv_link(mcp_store_t *s, mcp_store_csv_t *csv,
     mcp_store_cli_import_t *im, const int *col,
     const mcp_store_cli_opts_t *opts)
 {
-    int               rc;
-    char             *canon, *end, err[256];
+    char             *end;
     size_t            code_len;
     const char       *code, *url, *v;
-    mcp_url_policy_t  policy;
     mcp_store_link_t  link;
 
     memset(&link, 0, sizeof(link));
@@ -350,23 +348,11 @@ mcp_store_csv_link(mcp_store_t *s, mcp_store_csv_t *csv,
         link.tenant_len = strlen(opts->tenant);
     }
 
-    mcp_store_cli_policy(&policy);
+    link.url = url;
+    link.url_len = strlen(url);
 
-    if (mcp_store_cli_url(url, strlen(url), &policy, &canon, &link.url_len,
-                          err, sizeof(err))
-        != 0)
-    {
-        return mcp_store_cli_skip(im, "%.*s: %s", (int) code_len, code, err);
-    }
-
-    link.url = canon;
-
-    rc = mcp_store_cli_link_import(s, im, code, code_len, &link,
-                                   MCP_STORE_CLI_SAME_URL);
-
-    free(canon);
-
-    return rc;
+    return mcp_store_cli_link_import(s, im, code, code_len, &link,
+                                     MCP_STORE_CLI_SAME_URL);
 }
 
 

@@ -335,7 +335,9 @@ mcp_store_cli_link_import(mcp_store_t *s, mcp_store_cli_import_t *im,
     unsigned same)
 {
     int               rc;
-    mcp_store_link_t  old;
+    char             *canon, err[256];
+    mcp_url_policy_t  policy;
+    mcp_store_link_t  in, old;
 
     if (!mcp_store_cli_code_ok(code, code_len)) {
         return mcp_store_cli_skip(im, "code \"%.*s\" is not 1 to %d "
@@ -343,35 +345,54 @@ mcp_store_cli_link_import(mcp_store_t *s, mcp_store_cli_import_t *im,
                                   (int) code_len, code, MCP_STORE_CODE_MAX);
     }
 
-    rc = mcp_store_link_put(s, code, code_len, link);
+    in = *link;
+
+    mcp_store_cli_policy(&policy);
+
+    if (mcp_store_cli_url(link->url, link->url_len, &policy, &canon,
+                          &in.url_len, err, sizeof(err))
+        != 0)
+    {
+        return mcp_store_cli_skip(im, "link %.*s: %s", (int) code_len, code,
+                                  err);
+    }
+
+    in.url = canon;
+
+    rc = mcp_store_link_put(s, code, code_len, &in);
 
     if (rc == MCP_STORE_OK) {
+        free(canon);
         im->count[MCP_STORE_CLI_IMPORTED]++;
         return MCP_STORE_CLI_IMPORTED;
     }
 
-    if (rc != MCP_STORE_EXISTS) {
-        return mcp_store_cli_skip(im, "link %.*s: %s", (int) code_len, code,
-                                  mcp_store_strerror(rc));
+    if (rc == MCP_STORE_EXISTS) {
+        rc = mcp_store_link_get(s, code, code_len, &old);
+        rc = (rc != MCP_STORE_OK) ? rc
+             : mcp_store_cli_link_same(&in, &old,
+                                       (same == MCP_STORE_CLI_SAME_URL)
+                                       ? MCP_STORE_CLI_URL_FIELDS
+                                       : MCP_STORE_CLI_NFIELDS)
+             ? MCP_STORE_OK : MCP_STORE_EXISTS;
+
+        mcp_store_release(s);
     }
 
-    rc = mcp_store_link_get(s, code, code_len, &old);
+    free(canon);
 
-    if (rc == MCP_STORE_OK
-        && mcp_store_cli_link_same(link, &old,
-                                   (same == MCP_STORE_CLI_SAME_URL)
-                                   ? MCP_STORE_CLI_URL_FIELDS
-                                   : MCP_STORE_CLI_NFIELDS))
-    {
-        mcp_store_release(s);
+    if (rc == MCP_STORE_OK) {
         im->count[MCP_STORE_CLI_UNCHANGED]++;
         return MCP_STORE_CLI_UNCHANGED;
     }
 
-    mcp_store_release(s);
+    if (rc == MCP_STORE_EXISTS) {
+        return mcp_store_cli_skip(im, "code %.*s is taken by another link",
+                                  (int) code_len, code);
+    }
 
-    return mcp_store_cli_skip(im, "code %.*s is taken by another link",
-                              (int) code_len, code);
+    return mcp_store_cli_skip(im, "link %.*s: %s", (int) code_len, code,
+                              mcp_store_strerror(rc));
 }
 
 
@@ -895,11 +916,8 @@ static int
 mcp_store_cli_import_link(mcp_store_t *s, mcp_store_cli_import_t *im,
     json_t *j)
 {
-    int               rc;
-    char             *canon, err[256];
     size_t            code_len;
     const char       *code;
-    mcp_url_policy_t  policy;
     mcp_store_link_t  link;
 
     if (mcp_store_cli_str(j, "code", 1, &code, &code_len) != 0) {
@@ -910,24 +928,8 @@ mcp_store_cli_import_link(mcp_store_t *s, mcp_store_cli_import_t *im,
         return MCP_STORE_CLI_SKIPPED;
     }
 
-    mcp_store_cli_policy(&policy);
-
-    if (mcp_store_cli_url(link.url, link.url_len, &policy, &canon,
-                          &link.url_len, err, sizeof(err))
-        != 0)
-    {
-        return mcp_store_cli_skip(im, "link %.*s: %s", (int) code_len, code,
-                                  err);
-    }
-
-    link.url = canon;
-
-    rc = mcp_store_cli_link_import(s, im, code, code_len, &link,
-                                   MCP_STORE_CLI_SAME_ALL);
-
-    free(canon);
-
-    return rc;
+    return mcp_store_cli_link_import(s, im, code, code_len, &link,
+                                     MCP_STORE_CLI_SAME_ALL);
 }
 
 

@@ -1,29 +1,12 @@
 #!/bin/sh
 # mcp-store export, import (dumps and other shorteners' CSV files),
 # backup and delete: TAP for prove.
-#
-# MCP_STORE_TOOL   the tool to test (default ../build/store/mcp-store,
-#                  from the store directory, as "make -C store test" runs)
 
-tool=${MCP_STORE_TOOL:-../build/store/mcp-store}
+. "$(dirname "$0")/tap.sh"
+
 data=$(dirname "$0")/data
-dir=$(mktemp -d "${TMPDIR:-/tmp}/mcp_store_cli_io.XXXXXX") || exit 1
-trap 'rm -rf "$dir"' EXIT
-
-n=0
-failed=0
 
 echo "1..37"
-
-ok() {
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        failed=$((failed + 1))
-    fi
-}
 
 # same FILE EXPECTED-TEXT WHAT: the file holds exactly the text
 same() {
@@ -33,7 +16,7 @@ same() {
         || { echo "# got:"; sed 's/^/#   /' "$1"; }
 }
 
-# run STORE CMD...: runs the tool, stdout to $dir/out, stderr to $dir/err,
+# run COMMAND ARGS...: runs the tool, stdout to $dir/out, stderr to $dir/err,
 # the exit status to $rc
 run() {
     "$tool" "$@" > "$dir/out" 2> "$dir/err"
@@ -164,7 +147,7 @@ run import --format=shlink "$dir/csv" < "$data/shlink.csv"
 [ "$rc" = 1 ]
 ok $? "Shlink CSV: exit status 1 (rows were skipped)"
 same "$dir/out" "imported 3, unchanged 0, skipped 4" "  3 imported, 4 skipped"
-same "$dir/err" 'mcp-store: import: line 6: sh-js: URL scheme "javascript" is not allowed
+same "$dir/err" 'mcp-store: import: line 6: link sh-js: URL scheme "javascript" is not allowed
 mcp-store: import: line 7: code "bad code!" is not 1 to 64 characters of A-Z, a-z, 0-9, _ and -
 mcp-store: import: line 8: malformed CSV: text after the closing quote of a field
 mcp-store: import: line 9: invalid time "not-a-date"' \
@@ -176,7 +159,7 @@ ok $? "  sh1: its URL, creation time (offset applied) and visits"
 run import --format=yourls "$dir/csv" --tenant=acme < "$data/yourls.csv"
 same "$dir/out" "imported 2, unchanged 0, skipped 2" \
     "YOURLS CSV: 2 imported, 2 skipped"
-same "$dir/err" 'mcp-store: import: line 4: yr3: URL must not contain credentials (user:password@)
+same "$dir/err" 'mcp-store: import: line 4: link yr3: URL must not contain credentials (user:password@)
 mcp-store: import: line 5: malformed CSV: a quoted field is not closed before the end' \
     "  the skipped rows with their line numbers and reasons"
 run get "$dir/csv" yr2
