@@ -288,11 +288,14 @@ for my $k (sort keys %$before) {
 # 3. the sample CSV exports, imported while nginx runs
 
 my %csv = (
-    shlink => [ 'imported 3, unchanged 0, skipped 4', { sh1 => 'https://example.com/docs',
-                                sh3 => 'https://example.com/q?%22quoted%22' } ],
-    yourls => [ 'imported 2, unchanged 0, skipped 2', { yr2 => 'https://example.com/two?a=1,2' } ],
-    bitly  => [ 'imported 2, unchanged 0, skipped 1', { launch => 'https://example.com/blog/launch',
-                                '4Pq9Rst' => 'https://example.com/pricing' } ],
+    shlink => [ 'imported 3, unchanged 0, skipped 4',
+                { sh1 => 'https://example.com/docs',
+                  sh3 => 'https://example.com/q?%22quoted%22' } ],
+    yourls => [ 'imported 2, unchanged 0, skipped 2',
+                { yr2 => 'https://example.com/two?a=1,2' } ],
+    bitly  => [ 'imported 2, unchanged 0, skipped 1',
+                { launch => 'https://example.com/blog/launch',
+                  '4Pq9Rst' => 'https://example.com/pricing' } ],
 );
 
 for my $f (sort keys %csv) {
