@@ -57,7 +57,8 @@
  * The fields of a link record, in the order an export writes them: the
  * one place that knows them (get, dump, export and import all use it).
  * unset0: 0 means "not set", written null.  required: an import refuses a
- * link without it.
+ * link without it.  A count may be of any unsigned type (size says which);
+ * a string's length is the member named after it.
  */
 typedef struct {
     const char  *name;
@@ -65,24 +66,28 @@ typedef struct {
     unsigned     unset0;
     unsigned     required;
     size_t       offset;
+    size_t       size;
     size_t       len_offset;
 } mcp_store_cli_field_t;
 
+#define MCP_STORE_CLI_FIELD(name, kind, unset0, required, member, len)       \
+    { name, kind, unset0, required, offsetof(mcp_store_link_t, member),       \
+      sizeof(((mcp_store_link_t *) 0)->member),                               \
+      offsetof(mcp_store_link_t, len) }
+
 static const mcp_store_cli_field_t  mcp_store_cli_link_fields[] = {
-    { "url", MCP_STORE_CLI_STR, 0, 1, offsetof(mcp_store_link_t, url),
-      offsetof(mcp_store_link_t, url_len) },
-    { "tenant", MCP_STORE_CLI_STR, 0, 0, offsetof(mcp_store_link_t, tenant),
-      offsetof(mcp_store_link_t, tenant_len) },
-    { "created_at", MCP_STORE_CLI_TIME, 0, 1,
-      offsetof(mcp_store_link_t, created_at), 0 },
-    { "expires_at", MCP_STORE_CLI_TIME, 1, 0,
-      offsetof(mcp_store_link_t, expires_at), 0 },
-    { "max_visits", MCP_STORE_CLI_COUNT, 1, 0,
-      offsetof(mcp_store_link_t, max_visits), 0 },
-    { "visits", MCP_STORE_CLI_COUNT, 0, 0,
-      offsetof(mcp_store_link_t, visits), 0 },
-    { "last_visit", MCP_STORE_CLI_TIME, 1, 0,
-      offsetof(mcp_store_link_t, last_visit), 0 }
+    MCP_STORE_CLI_FIELD("url", MCP_STORE_CLI_STR, 0, 1, url, url_len),
+    MCP_STORE_CLI_FIELD("tenant", MCP_STORE_CLI_STR, 0, 0, tenant,
+                        tenant_len),
+    MCP_STORE_CLI_FIELD("created_at", MCP_STORE_CLI_TIME, 0, 1, created_at,
+                        created_at),
+    MCP_STORE_CLI_FIELD("expires_at", MCP_STORE_CLI_TIME, 1, 0, expires_at,
+                        expires_at),
+    MCP_STORE_CLI_FIELD("max_visits", MCP_STORE_CLI_COUNT, 1, 0, max_visits,
+                        max_visits),
+    MCP_STORE_CLI_FIELD("visits", MCP_STORE_CLI_COUNT, 0, 0, visits, visits),
+    MCP_STORE_CLI_FIELD("last_visit", MCP_STORE_CLI_TIME, 1, 0, last_visit,
+                        last_visit)
 };
 
 #define MCP_STORE_CLI_NFIELDS                                                 \
@@ -134,6 +139,8 @@ static int mcp_store_cli_import_relation(mcp_store_cli_import_t *im,
     mcp_store_txn_t *t, const mcp_store_scope_t *sc, json_t *j);
 static int mcp_store_cli_import_context(mcp_store_cli_import_t *im,
     mcp_store_txn_t *t, const mcp_store_scope_t *sc, json_t *j);
+static uint64_t mcp_store_cli_count(const void *p, size_t size);
+static void mcp_store_cli_set_count(void *p, size_t size, uint64_t v);
 static int mcp_store_cli_link_same(const mcp_store_link_t *a,
     const mcp_store_link_t *b, size_t nfields);
 static int mcp_store_cli_str(json_t *j, const char *name, int required,
@@ -183,7 +190,7 @@ mcp_store_cli_link_json(const char *code, size_t code_len,
             break;
 
         default:
-            n = *(const uint64_t *) p;
+            n = mcp_store_cli_count(p, f->size);
             v = (n == 0 && f->unset0) ? json_null()
                                       : json_integer((json_int_t) n);
             break;
@@ -268,17 +275,60 @@ mcp_store_cli_link_read(mcp_store_cli_import_t *im, json_t *j,
             break;
 
         default:
-            if (!json_is_integer(v) || json_integer_value(v) < 0) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0
+                || (f->size < sizeof(uint64_t)
+                    && (uint64_t) json_integer_value(v)
+                       >> (8 * f->size) != 0))
+            {
                 return mcp_store_cli_skip(im, "link: \"%s\" must be a whole "
                                           "number", f->name);
             }
 
-            *(uint64_t *) p = (uint64_t) json_integer_value(v);
+            mcp_store_cli_set_count(p, f->size,
+                                    (uint64_t) json_integer_value(v));
             break;
         }
     }
 
     return 0;
+}
+
+
+/* a count of size bytes, any unsigned type */
+
+static uint64_t
+mcp_store_cli_count(const void *p, size_t size)
+{
+    switch (size) {
+    case sizeof(uint8_t):
+        return *(const uint8_t *) p;
+    case sizeof(uint16_t):
+        return *(const uint16_t *) p;
+    case sizeof(uint32_t):
+        return *(const uint32_t *) p;
+    default:
+        return *(const uint64_t *) p;
+    }
+}
+
+
+static void
+mcp_store_cli_set_count(void *p, size_t size, uint64_t v)
+{
+    switch (size) {
+    case sizeof(uint8_t):
+        *(uint8_t *) p = (uint8_t) v;
+        break;
+    case sizeof(uint16_t):
+        *(uint16_t *) p = (uint16_t) v;
+        break;
+    case sizeof(uint32_t):
+        *(uint32_t *) p = (uint32_t) v;
+        break;
+    default:
+        *(uint64_t *) p = v;
+        break;
+    }
 }
 
 
@@ -298,7 +348,7 @@ mcp_store_cli_link_same(const mcp_store_link_t *a, const mcp_store_link_t *b,
         pb = (const char *) b + f->offset;
 
         if (f->kind != MCP_STORE_CLI_STR) {
-            if (memcmp(pa, pb, sizeof(uint64_t)) != 0) {
+            if (memcmp(pa, pb, f->size) != 0) {
                 return 0;
             }
 
