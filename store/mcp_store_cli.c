@@ -463,9 +463,14 @@ mcp_store_cli_session_put(mcp_store_t *s, char **argv,
     session.client_name_len = strlen(session.client_name);
 
     for (opt = argv + 1; *opt != NULL; opt++) {
-        if (strncmp(*opt, "last_seen=", 10) == 0
-            && mcp_store_cli_time_parse(*opt + 10, &session.last_seen) == 0)
-        {
+        if (strncmp(*opt, "last_seen=", 10) == 0) {
+            if (mcp_store_cli_time_parse(*opt + 10, &session.last_seen) != 0)
+            {
+                fprintf(stderr, "mcp-store: session-put: \"%s\" is not an "
+                        "RFC 3339 time or Unix seconds\n", *opt + 10);
+                return 2;
+            }
+
             continue;
         }
 
@@ -513,9 +518,17 @@ mcp_store_cli_put(mcp_store_t *s, char **argv,
     mcp_store_cli_policy(&policy);
 
     for (opt = argv + 2; *opt != NULL; opt++) {
-        if ((strncmp(*opt, "expires_at=", 11) == 0
-             && mcp_store_cli_time_parse(*opt + 11, &link.expires_at) == 0)
-            || sscanf(*opt, "max_visits=%" SCNu64 "%c", &link.max_visits, &c)
+        if (strncmp(*opt, "expires_at=", 11) == 0) {
+            if (mcp_store_cli_time_parse(*opt + 11, &link.expires_at) != 0) {
+                fprintf(stderr, "mcp-store: put: \"%s\" is not an RFC 3339 "
+                        "time or Unix seconds\n", *opt + 11);
+                return 2;
+            }
+
+            continue;
+        }
+
+        if (sscanf(*opt, "max_visits=%" SCNu64 "%c", &link.max_visits, &c)
                 == 1
             || sscanf(*opt, "visits=%" SCNu64 "%c", &link.visits, &c) == 1
             || (sscanf(*opt, "max_length=%zu%c", &policy.max_len, &c) == 1
@@ -819,6 +832,19 @@ mcp_store_cli_time_parse(const char *s, int64_t *t)
 
     n = 0;
 
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 && n == 10
+        && s[n] == '\0')
+    {
+        /* a date alone: its midnight, UTC */
+
+        if (mo < 1 || mo > 12 || d < 1 || d > 31) {
+            return -1;
+        }
+
+        *t = mcp_store_cli_days(y, mo, d) * 86400;
+        return 0;
+    }
+
     if (sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi,
                &sec, &n) != 7 || n != 19)
     {
@@ -855,9 +881,19 @@ mcp_store_cli_time_parse(const char *s, int64_t *t)
     } else if (*p == '+' || *p == '-') {
         sign = *p;
 
-        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5
-            || oh > 23 || om > 59)
-        {
+        /* "+01:00", or "+0100" as ISO 8601's basic format writes it */
+
+        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) == 2 && n == 5) {
+            p += 6;
+
+        } else if (sscanf(p + 1, "%2d%2d%n", &oh, &om, &n) == 2 && n == 4) {
+            p += 5;
+
+        } else {
+            return -1;
+        }
+
+        if (oh > 23 || om > 59) {
             return -1;
         }
 
@@ -865,8 +901,6 @@ mcp_store_cli_time_parse(const char *s, int64_t *t)
             oh = -oh;
             om = -om;
         }
-
-        p += 6;
 
     } else if (sep != ' ') {
         return -1;                      /* RFC 3339 has a zone */

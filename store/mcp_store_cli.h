@@ -53,10 +53,11 @@ typedef struct {
 void mcp_store_cli_time(char *buf, int64_t t);
 
 /*
- * Reads an RFC 3339 time ("2026-12-06T03:50:00Z", an offset "+01:00"
- * instead of "Z", fractions of a second, which are dropped), the same
- * with a space for the "T" and no zone (UTC: how YOURLS and spreadsheets
- * write times), or Unix seconds.  0 on success, -1 if s is none of them.
+ * Reads an RFC 3339 time ("2026-12-06T03:50:00Z", an offset "+01:00" or
+ * "+0100" instead of "Z", fractions of a second, which are dropped), the
+ * same with a space for the "T" and no zone (UTC: how YOURLS and
+ * spreadsheets write times), a date alone (its midnight, UTC), or Unix
+ * seconds.  0 on success, -1 if s is none of them.
  */
 int mcp_store_cli_time_parse(const char *s, int64_t *t);
 

@@ -6,7 +6,7 @@
 
 data=$(dirname "$0")/data
 
-echo "1..37"
+echo "1..40"
 
 # same FILE EXPECTED-TEXT WHAT: the file holds exactly the text
 same() {
@@ -135,6 +135,17 @@ run put "$dir/c" when2 https://example.com/w expires_at=1927857906
 run get "$dir/c" when2
 grep -q '"expires_at":"2031-02-03T04:05:06Z"' "$dir/out"
 ok $? "put takes Unix seconds too"
+run put "$dir/c" when3 https://example.com/w expires_at=2031-02-03T05:35:06+0130
+run get "$dir/c" when3
+grep -q '"expires_at":"2031-02-03T04:05:06Z"' "$dir/out"
+ok $? "an offset written +0130 is read"
+run put "$dir/c" when4 https://example.com/w expires_at=2031-02-03
+run get "$dir/c" when4
+grep -q '"expires_at":"2031-02-03T00:00:00Z"' "$dir/out"
+ok $? "a date alone is its midnight, UTC"
+run put "$dir/c" when5 https://example.com/w expires_at=2031-02-03T04:05:06
+[ "$rc" = 2 ]
+ok $? "a time with a T and no zone is refused"
 run session-put "$dir/c" s1 last_seen=2026-12-06T01:02:03+01:00
 run sessions "$dir/c"
 grep -q "	2026-12-06T00:02:03Z\$" "$dir/out"
