@@ -141,7 +141,7 @@ static int mcp_store_cli_import_context(mcp_store_cli_import_t *im,
     mcp_store_txn_t *t, const mcp_store_scope_t *sc, json_t *j);
 static uint64_t mcp_store_cli_count(const void *p, size_t size);
 static void mcp_store_cli_set_count(void *p, size_t size, uint64_t v);
-static int mcp_store_cli_link_same(const mcp_store_link_t *a,
+static const char *mcp_store_cli_link_diff(const mcp_store_link_t *a,
     const mcp_store_link_t *b, size_t nfields);
 static int mcp_store_cli_str(json_t *j, const char *name, int required,
     const char **p, size_t *len);
@@ -332,10 +332,13 @@ mcp_store_cli_set_count(void *p, size_t size, uint64_t v)
 }
 
 
-/* the first nfields fields of the table: are they the same in a and b? */
+/*
+ * The name of the first of the table's first nfields fields that differs
+ * in a and b, or NULL if they are the same.
+ */
 
-static int
-mcp_store_cli_link_same(const mcp_store_link_t *a, const mcp_store_link_t *b,
+static const char *
+mcp_store_cli_link_diff(const mcp_store_link_t *a, const mcp_store_link_t *b,
     size_t nfields)
 {
     size_t                        i, alen, blen;
@@ -349,7 +352,7 @@ mcp_store_cli_link_same(const mcp_store_link_t *a, const mcp_store_link_t *b,
 
         if (f->kind != MCP_STORE_CLI_STR) {
             if (memcmp(pa, pb, f->size) != 0) {
-                return 0;
+                return f->name;
             }
 
             continue;
@@ -371,11 +374,11 @@ mcp_store_cli_link_same(const mcp_store_link_t *a, const mcp_store_link_t *b,
         }
 
         if (alen != blen || (alen > 0 && memcmp(pa, pb, alen) != 0)) {
-            return 0;
+            return f->name;
         }
     }
 
-    return 1;
+    return NULL;
 }
 
 
@@ -386,6 +389,7 @@ mcp_store_cli_link_import(mcp_store_t *s, mcp_store_cli_import_t *im,
 {
     int               rc;
     char             *canon, err[256];
+    const char       *diff;
     mcp_url_policy_t  policy;
     mcp_store_link_t  in, old;
 
@@ -417,28 +421,32 @@ mcp_store_cli_link_import(mcp_store_t *s, mcp_store_cli_import_t *im,
         return MCP_STORE_CLI_IMPORTED;
     }
 
+    diff = NULL;
+
     if (rc == MCP_STORE_EXISTS) {
         rc = mcp_store_link_get(s, code, code_len, &old);
-        rc = (rc != MCP_STORE_OK) ? rc
-             : mcp_store_cli_link_same(&in, &old,
-                                       (same == MCP_STORE_CLI_SAME_URL)
-                                       ? MCP_STORE_CLI_URL_FIELDS
-                                       : MCP_STORE_CLI_NFIELDS)
-             ? MCP_STORE_OK : MCP_STORE_EXISTS;
+
+        if (rc == MCP_STORE_OK) {
+            diff = mcp_store_cli_link_diff(&in, &old,
+                                           (same == MCP_STORE_CLI_SAME_URL)
+                                           ? MCP_STORE_CLI_URL_FIELDS
+                                           : MCP_STORE_CLI_NFIELDS);
+        }
 
         mcp_store_release(s);
     }
 
     free(canon);
 
-    if (rc == MCP_STORE_OK) {
+    if (rc == MCP_STORE_OK && diff == NULL) {
         im->count[MCP_STORE_CLI_UNCHANGED]++;
         return MCP_STORE_CLI_UNCHANGED;
     }
 
-    if (rc == MCP_STORE_EXISTS) {
-        return mcp_store_cli_skip(im, "code %.*s is taken by another link",
-                                  (int) code_len, code);
+    if (rc == MCP_STORE_OK) {
+        return mcp_store_cli_skip(im, "code %.*s is taken: the link there "
+                                  "differs in \"%s\"", (int) code_len, code,
+                                  diff);
     }
 
     return mcp_store_cli_skip(im, "link %.*s: %s", (int) code_len, code,

@@ -6,7 +6,7 @@
 
 data=$(dirname "$0")/data
 
-echo "1..40"
+echo "1..41"
 
 # same FILE EXPECTED-TEXT WHAT: the file holds exactly the text
 same() {
@@ -117,11 +117,20 @@ printf '%s\n%s\n' "$(head -n 1 "$data/dump.jsonl")" \
     '{"type":"link","code":"abc","url":"https://example.com/other","tenant":"default","created_at":"2026-01-02T03:04:05Z","expires_at":null,"max_visits":null,"visits":0,"last_visit":null}' \
     > "$dir/taken.jsonl"
 run import "$dir/a" < "$dir/taken.jsonl"
-[ "$rc" = 1 ] && grep -q 'line 2: code abc is taken by another link' "$dir/err"
+[ "$rc" = 1 ] && grep -q 'line 2: code abc is taken: the link there differs in "url"' "$dir/err"
 ok $? "a link whose code is taken by another link is skipped"
 run get "$dir/a" abc
 grep -q '"url":"https://example.com/x"' "$dir/out"
 ok $? "  and the link there is unchanged"
+
+# the same link with another visit count: which field differs is said
+sed 's/"code":"abc",\(.*\)"visits":3/"code":"abc",\1"visits":4/' \
+    "$data/dump.jsonl" > "$dir/visits.jsonl"
+run import "$dir/a" < "$dir/visits.jsonl"
+[ "$rc" = 1 ] \
+    && grep -q 'line 2: code abc is taken: the link there differs in "visits"' "$dir/err" \
+    && grep -q '^imported 0, unchanged 7, skipped 1$' "$dir/out"
+ok $? "a link whose visits differ is skipped, saying so; the rest unchanged"
 
 
 # --- times -----------------------------------------------------------------
