@@ -105,7 +105,6 @@ typedef struct {
     int                         failed;
     char                        after[MCP_STORE_CODE_MAX];
     size_t                      after_len;
-    size_t                      n;
 } mcp_store_cli_walk_t;
 
 
@@ -498,8 +497,6 @@ mcp_store_cli_export(mcp_store_t *s, char **argv,
     memset(&w, 0, sizeof(w));
 
     do {
-        w.n = 0;
-
         rc = mcp_store_link_list_tenant(s, opts->tenant, tlen, w.after,
                                         w.after_len, MCP_STORE_CLI_PAGE,
                                         mcp_store_cli_export_link, &w, &more);
