@@ -6,7 +6,7 @@
 
 data=$(dirname "$0")/data
 
-echo "1..41"
+echo "1..44"
 
 # same FILE EXPECTED-TEXT WHAT: the file holds exactly the text
 same() {
@@ -23,7 +23,7 @@ run() {
     rc=$?
 }
 
-mkdir "$dir/a" "$dir/b" "$dir/c" "$dir/csv"
+mkdir "$dir/a" "$dir/b" "$dir/c" "$dir/csv" "$dir/csv2"
 
 
 # --- dumps -----------------------------------------------------------------
@@ -207,6 +207,24 @@ done
 run list "$dir/csv"
 [ "$(wc -l < "$dir/out")" = 7 ]
 ok $? "importing the three files again adds nothing"
+
+# CSV odds: lone CRs, blank lines, an empty quoted field, more fields
+# than the header, a header without the long URL
+printf 'keyword,url,clicks\r/cr1/,https://example.com/cr1,""\r\r/cr2/,"https://example.com/cr2",2,extra\r' \
+    > "$dir/cr.csv"
+run import --format=yourls "$dir/csv2" < "$dir/cr.csv"
+[ "$rc" = 0 ] && [ "$(cat "$dir/out")" = "imported 2, unchanged 0, skipped 0" ] \
+    && "$tool" get "$dir/csv2" cr2 | grep -q '"url":"https://example.com/cr2",.*"visits":2'
+ok $? "lone CR line ends, a blank line, an empty quoted field, an extra field"
+
+printf 'keyword,title\nk1,t1\n' > "$dir/nourl.csv"
+run import --format=yourls "$dir/csv2" < "$dir/nourl.csv"
+[ "$rc" = 1 ] && grep -q 'line 1: the header names no long URL column' "$dir/err"
+ok $? "a header without a long URL column is refused whole"
+
+run import --format=shlink "$dir/csv2" < /dev/null
+[ "$rc" = 1 ] && grep -q 'line 1: no CSV header' "$dir/err"
+ok $? "an empty file is refused"
 
 run import --format=kutt "$dir/csv" < "$data/bitly.csv"
 [ "$rc" = 2 ]
