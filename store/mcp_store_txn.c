@@ -138,6 +138,31 @@ mcp_store_txn_mdb(mcp_store_txn_t *t)
 }
 
 
+mcp_store_txn_t *
+mcp_store_txn_wrap(mcp_store_t *s, MDB_txn *mdb)
+{
+    mcp_store_txn_t  *t;
+
+    t = &s->txn;
+
+    t->store = s;
+    t->mdb = mdb;
+    t->rdonly = 0;
+    t->truncated = 0;
+    t->work = MCP_STORE_WORK;
+    t->blocks = NULL;
+
+    return t;
+}
+
+
+void
+mcp_store_txn_unwrap(mcp_store_txn_t *t)
+{
+    mcp_store_txn_end(t);
+}
+
+
 int
 mcp_store_txn_truncated(const mcp_store_txn_t *t)
 {
