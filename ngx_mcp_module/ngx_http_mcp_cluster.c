@@ -155,6 +155,9 @@ typedef struct {
     void                           *data;
     ngx_event_t                     timer;
     ngx_uint_t                      waiting;
+    const uint64_t                 *detail;   /* of the outcome, while
+                                                 done() runs */
+    size_t                          ndetail;
 } ngx_http_mcp_cluster_wait_t;
 
 
@@ -219,7 +222,8 @@ static void ngx_http_mcp_cluster_drain(ngx_http_mcp_cluster_conf_t *ccf);
 static ngx_int_t ngx_http_mcp_cluster_apply(ngx_http_mcp_cluster_conf_t *ccf,
     ngx_http_mcp_cluster_ev_t *ev);
 static void ngx_http_mcp_cluster_applied(void *data,
-    const mcp_store_op_t *op, int outcome);
+    const mcp_store_op_t *op, int outcome, const uint64_t *detail,
+    size_t ndetail);
 static void ngx_http_mcp_cluster_flush(ngx_event_t *ev);
 static void ngx_http_mcp_cluster_send(ngx_http_mcp_cluster_conf_t *ccf);
 static void ngx_http_mcp_cluster_retry(ngx_event_t *ev);
@@ -229,7 +233,7 @@ static ngx_int_t ngx_http_mcp_cluster_publish(
 static ngx_http_mcp_cluster_wait_t *ngx_http_mcp_cluster_find(
     ngx_http_mcp_cluster_conf_t *ccf, uint64_t id);
 static void ngx_http_mcp_cluster_finish(ngx_http_mcp_cluster_wait_t *w,
-    ngx_int_t outcome);
+    ngx_int_t outcome, const uint64_t *detail, size_t ndetail);
 static void ngx_http_mcp_cluster_timeout(ngx_event_t *ev);
 static void ngx_http_mcp_cluster_cleanup(void *data);
 static ngx_int_t ngx_http_mcp_cluster_shorten_publish(ngx_http_request_t *r,
@@ -1216,7 +1220,8 @@ ngx_http_mcp_cluster_drain(ngx_http_mcp_cluster_conf_t *ccf)
                 ngx_log_error(NGX_LOG_INFO, ccf->log, 0,
                               "mcp_cluster: publish failed: %s", ev->text);
                 ngx_http_mcp_cluster_finish(w,
-                                            NGX_HTTP_MCP_CLUSTER_UNAVAILABLE);
+                                            NGX_HTTP_MCP_CLUSTER_UNAVAILABLE,
+                                            NULL, 0);
             }
 
             break;
@@ -1409,16 +1414,26 @@ ngx_http_mcp_cluster_apply(ngx_http_mcp_cluster_conf_t *ccf,
 
 static void
 ngx_http_mcp_cluster_applied(void *data, const mcp_store_op_t *op,
-    int outcome)
+    int outcome, const uint64_t *detail, size_t ndetail)
 {
     ngx_http_mcp_cluster_conf_t *ccf = data;
 
+    ngx_uint_t                    level;
     ngx_http_mcp_cluster_wait_t  *w;
 
+    /* an operation of a later version's kind (or a node's bug): every
+     * node of this version refuses it alike and goes on */
+
     if (outcome == MCP_STORE_EINVAL) {
-        ngx_log_error(NGX_LOG_WARN, ccf->log, 0,
-                      "mcp_cluster: an operation of node \"%*s\" was "
-                      "skipped as invalid", (size_t) op->node_len, op->node);
+        level = (op->kind > MCP_STORE_OP_LINK_UPDATE) ? NGX_LOG_ERR
+                                                       : NGX_LOG_WARN;
+
+        ngx_log_error(level, ccf->log, 0,
+                      "mcp_cluster: an operation (kind %ui) of node "
+                      "\"%*s\" was refused as invalid%s",
+                      (ngx_uint_t) op->kind, (size_t) op->node_len, op->node,
+                      (level == NGX_LOG_ERR) ? ": a kind this version "
+                                               "does not know" : "");
     }
 
     if (op->node_len != ccf->node.len
@@ -1431,7 +1446,8 @@ ngx_http_mcp_cluster_applied(void *data, const mcp_store_op_t *op,
 
     if (w != NULL) {
         ngx_http_mcp_cluster_finish(w, (outcome < 0) ? MCP_STORE_EIO
-                                                     : outcome);
+                                                     : outcome,
+                                    detail, ndetail);
     }
 }
 
@@ -1459,7 +1475,7 @@ ngx_http_mcp_cluster_find(ngx_http_mcp_cluster_conf_t *ccf, uint64_t id)
 
 static void
 ngx_http_mcp_cluster_finish(ngx_http_mcp_cluster_wait_t *w,
-    ngx_int_t outcome)
+    ngx_int_t outcome, const uint64_t *detail, size_t ndetail)
 {
     ngx_int_t            rc;
     ngx_connection_t    *c;
@@ -1479,7 +1495,13 @@ ngx_http_mcp_cluster_finish(ngx_http_mcp_cluster_wait_t *w,
     /* done() may publish again and wait once more (NGX_DONE): the
      * finalization then only drops the reference of this wait */
 
+    w->detail = detail;
+    w->ndetail = ndetail;
+
     rc = w->done(r, w->data, outcome);
+
+    w->detail = NULL;
+    w->ndetail = 0;
 
     ngx_http_finalize_request(r, rc);
 
@@ -1492,7 +1514,7 @@ ngx_http_mcp_cluster_timeout(ngx_event_t *ev)
 {
     ngx_http_mcp_cluster_wait_t *w = ev->data;
 
-    ngx_http_mcp_cluster_finish(w, NGX_HTTP_MCP_CLUSTER_UNAVAILABLE);
+    ngx_http_mcp_cluster_finish(w, NGX_HTTP_MCP_CLUSTER_UNAVAILABLE, NULL, 0);
 }
 
 
@@ -1523,6 +1545,43 @@ ngx_http_mcp_cluster_enabled(ngx_http_request_t *r)
     ccf = ngx_http_get_module_main_conf(r, ngx_mcp_cluster_module);
 
     return ccf->urls != NULL;
+}
+
+
+const uint64_t *
+ngx_http_mcp_cluster_detail(ngx_http_request_t *r, size_t *n)
+{
+    ngx_http_mcp_cluster_wait_t  *w;
+
+    w = ngx_http_get_module_ctx(r, ngx_mcp_cluster_module);
+
+    if (w == NULL || w->detail == NULL) {
+        *n = 0;
+        return NULL;
+    }
+
+    *n = w->ndetail;
+
+    return w->detail;
+}
+
+
+/*
+ * The quotas of this node, checked before op is published: applying
+ * enforces none (every node must reach the same state whatever its own
+ * mcp_tenant_quota), so the node that takes a write is where they hold.
+ * Writes taken at once on several nodes may each pass before the others
+ * are applied: a tenant may end over its limit by what was in flight.
+ */
+
+ngx_int_t
+ngx_http_mcp_cluster_check(ngx_http_request_t *r, mcp_store_op_t *op)
+{
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+
+    return mcp_store_op_check(mmcf->store, op);
 }
 
 
@@ -1661,7 +1720,8 @@ ngx_http_mcp_cluster_send(ngx_http_mcp_cluster_conf_t *ccf)
         w = ngx_http_mcp_cluster_find(ccf, op.id);
 
         if (w != NULL) {
-            ngx_http_mcp_cluster_finish(w, NGX_HTTP_MCP_CLUSTER_UNAVAILABLE);
+            ngx_http_mcp_cluster_finish(w, NGX_HTTP_MCP_CLUSTER_UNAVAILABLE,
+                                        NULL, 0);
         }
     }
 
@@ -1814,6 +1874,11 @@ ngx_http_mcp_cluster_shorten(ngx_http_request_t *r,
     sh->op.code = (char *) sh->code.data;
     sh->op.code_len = sh->code.len;
 
+    if (ngx_http_mcp_cluster_check(r, &sh->op) == MCP_STORE_QUOTA) {
+        return sh->shortened(r, sh->data, &sh->req, &sh->code,
+                             MCP_STORE_QUOTA);
+    }
+
     return ngx_http_mcp_cluster_shorten_publish(r, sh);
 }
 
@@ -1927,6 +1992,10 @@ ngx_http_mcp_cluster_tool(ngx_http_mcp_call_t *call, mcp_store_op_t *op,
 
     t->finish = finish;
     t->data = data;
+
+    if (ngx_http_mcp_cluster_check(call->r, op) == MCP_STORE_QUOTA) {
+        return ngx_http_mcp_txn_end(call, NULL, MCP_STORE_QUOTA, NULL);
+    }
 
     return ngx_http_mcp_cluster_deferred(
                ngx_http_mcp_cluster_write(call->r, op,
@@ -2340,9 +2409,16 @@ ngx_http_mcp_cluster_rpc_unavailable(ngx_http_request_t *r, json_t *id,
 }
 
 
+/*
+ * Idle sessions and expired contexts: what goes is decided at apply, from
+ * the times in the operations and the replicated store, so every node
+ * removes the same.  A context past its time that no expiry has reached
+ * yet is still served, as on a single node between two sweeps.
+ */
+
 ngx_int_t
-ngx_http_mcp_cluster_session_expire(ngx_cycle_t *cycle, int64_t idle_before,
-    size_t max)
+ngx_http_mcp_cluster_expire(ngx_cycle_t *cycle, int64_t idle_before,
+    int64_t now, size_t max)
 {
     mcp_store_op_t  op;
 
@@ -2361,6 +2437,11 @@ ngx_http_mcp_cluster_session_expire(ngx_cycle_t *cycle, int64_t idle_before,
     op.kind = MCP_STORE_OP_SESSION_EXPIRE;
     op.now = idle_before;
     op.max = max;
+
+    (void) ngx_http_mcp_cluster_publish_detached(cycle, &op);
+
+    op.kind = MCP_STORE_OP_CONTEXT_EXPIRE;
+    op.now = now;
 
     (void) ngx_http_mcp_cluster_publish_detached(cycle, &op);
 

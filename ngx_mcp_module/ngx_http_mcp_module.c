@@ -1668,25 +1668,24 @@ ngx_http_mcp_sweep_handler(ngx_event_t *ev)
 
     idle_before = ngx_time() - (int64_t) (mmcf->session_timeout / 1000);
 
-    /* in a cluster the sessions' expiry goes through the log */
+    /* in a cluster the expiry goes through the log */
 
-    if (ngx_http_mcp_cluster_session_expire((ngx_cycle_t *) ngx_cycle,
-                                            idle_before,
-                                            NGX_HTTP_MCP_SWEEP_BATCH)
+    if (ngx_http_mcp_cluster_expire((ngx_cycle_t *) ngx_cycle, idle_before,
+                                    ngx_time(), NGX_HTTP_MCP_SWEEP_BATCH)
         == NGX_DECLINED)
     {
         rc = mcp_store_session_expire(mmcf->store, idle_before,
                                       NGX_HTTP_MCP_SWEEP_BATCH, &removed,
                                       &more);
-    }
 
-    if (rc == MCP_STORE_OK) {
-        again = more;
+        if (rc == MCP_STORE_OK) {
+            again = more;
 
-        rc = mcp_store_context_expire(mmcf->store, ngx_time(),
-                                      NGX_HTTP_MCP_SWEEP_BATCH, &contexts,
-                                      &more);
-        again |= more;
+            rc = mcp_store_context_expire(mmcf->store, ngx_time(),
+                                          NGX_HTTP_MCP_SWEEP_BATCH,
+                                          &contexts, &more);
+            again |= more;
+        }
     }
 
     if (rc != MCP_STORE_OK) {
