@@ -1874,7 +1874,14 @@ ngx_http_mcp_cluster_shorten(ngx_http_request_t *r,
     sh->op.code = (char *) sh->code.data;
     sh->op.code_len = sh->code.len;
 
-    if (ngx_http_mcp_cluster_check(r, &sh->op) == MCP_STORE_QUOTA) {
+    /* a random code is drawn for the check as for each publish: the put
+     * that is checked must be one that could be stored */
+
+    if ((sh->req.alias.len != 0
+         || mcp_store_random_code((char *) sh->code.data, sh->code.len)
+            == MCP_STORE_OK)
+        && ngx_http_mcp_cluster_check(r, &sh->op) == MCP_STORE_QUOTA)
+    {
         return sh->shortened(r, sh->data, &sh->req, &sh->code,
                              MCP_STORE_QUOTA);
     }

@@ -23,7 +23,8 @@ $c->nats_start_all;
 # still applies what the others took
 $c->node_start(1);
 $c->node_start(2);
-$c->node_start(3, http_extra => "    mcp_tenant_quota * entities=3;\n");
+$c->node_start(3, http_extra => "    mcp_tenant_quota * entities=3 "
+                                 . "links=6;\n");
 
 for my $i (1 .. 3) {
     ok(defined $c->wait_writable($i, 30), "node $i takes writes")
@@ -167,6 +168,22 @@ sub names { join ',', sort map { $_->{name} } @{ $_[0]{entities} || [] } }
     my $err = tool_error(3, 'create_entities', { entities => [
         { name => 'e3', entityType => 't', observations => [] } ] });
     like($err // '', qr/quota/, 'but refuses to take a fourth itself');
+
+    # links likewise: node 1 fills the quota node 3 has, node 3 refuses
+
+    my $made = 0;
+    while (scalar($c->store_list(1)) < 6 && $made < 10) {
+        my ($status) = $c->shorten(1, { url => "https://fill.example/$made" });
+        $made++ if $status == 201;
+    }
+
+    ok(defined NgxMcp::Cluster::wait_for(5, sub {
+        scalar($c->store_list(3)) == 6;
+    }, 0.01), 'node 3 has the six links node 1 made');
+
+    my ($status, $json) = $c->shorten(3, { url => 'https://over.example/' });
+    is($status, 507, 'a seventh on node 3: 507');
+    is($json && $json->{error}, 'quota_exceeded', 'over its quota');
 
     my $log = join '', $c->node_error_log(3);
     unlike($log, qr/cannot be applied/, 'and its applier never stopped');
