@@ -743,7 +743,6 @@ static ngx_int_t
 ngx_http_mcp_admin_publish(ngx_http_request_t *r, ngx_str_t *code,
     mcp_store_link_t *link, unsigned set)
 {
-    ngx_int_t                  rc;
     mcp_store_op_t             op;
     ngx_http_mcp_key_t        *caller;
     ngx_http_mcp_admin_op_t   *a;
@@ -778,16 +777,8 @@ ngx_http_mcp_admin_publish(ngx_http_request_t *r, ngx_str_t *code,
         return ngx_http_mcp_admin_written(r, code, a->patch, MCP_STORE_QUOTA);
     }
 
-    rc = ngx_http_mcp_cluster_write(r, &op, ngx_http_mcp_admin_applied, a);
-
-    switch (rc) {
-    case NGX_DONE:
-        return NGX_DONE;
-    case NGX_DECLINED:
-        return ngx_http_mcp_cluster_unavailable(r);
-    default:
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    return ngx_http_mcp_cluster_request(r, &op, ngx_http_mcp_admin_applied,
+                                        a);
 }
 
 

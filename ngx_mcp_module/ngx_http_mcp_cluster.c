@@ -1793,6 +1793,21 @@ ngx_http_mcp_cluster_write(ngx_http_request_t *r, mcp_store_op_t *op,
 
 
 ngx_int_t
+ngx_http_mcp_cluster_request(ngx_http_request_t *r, mcp_store_op_t *op,
+    ngx_http_mcp_cluster_done_pt done, void *data)
+{
+    switch (ngx_http_mcp_cluster_write(r, op, done, data)) {
+    case NGX_DONE:
+        return NGX_DONE;
+    case NGX_DECLINED:
+        return ngx_http_mcp_cluster_unavailable(r);
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+ngx_int_t
 ngx_http_mcp_cluster_unavailable(ngx_http_request_t *r)
 {
     return ngx_http_mcp_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
@@ -2035,7 +2050,6 @@ ngx_int_t
 ngx_http_mcp_cluster_consume(ngx_http_request_t *r, ngx_str_t *code,
     ngx_str_t *url, int64_t now)
 {
-    ngx_int_t        rc;
     ngx_str_t       *target;
     mcp_store_op_t   op;
 
@@ -2053,17 +2067,9 @@ ngx_http_mcp_cluster_consume(ngx_http_request_t *r, ngx_str_t *code,
     op.code_len = code->len;
     op.now = now;
 
-    rc = ngx_http_mcp_cluster_write(r, &op, ngx_http_mcp_cluster_consumed,
-                                    target);
-
-    switch (rc) {
-    case NGX_DONE:
-        return NGX_DONE;
-    case NGX_DECLINED:
-        return ngx_http_mcp_cluster_unavailable(r);
-    default:
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    return ngx_http_mcp_cluster_request(r, &op,
+                                        ngx_http_mcp_cluster_consumed,
+                                        target);
 }
 
 

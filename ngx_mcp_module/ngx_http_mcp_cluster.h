@@ -66,6 +66,13 @@ const uint64_t *ngx_http_mcp_cluster_detail(ngx_http_request_t *r,
 ngx_int_t ngx_http_mcp_cluster_check(ngx_http_request_t *r,
     mcp_store_op_t *op);
 
+/*
+ * ngx_http_mcp_cluster_write() for a request that done() answers: NGX_DONE,
+ * or what r is finalized with now (503 when the cluster cannot take it).
+ */
+ngx_int_t ngx_http_mcp_cluster_request(ngx_http_request_t *r,
+    mcp_store_op_t *op, ngx_http_mcp_cluster_done_pt done, void *data);
+
 /* sends 503 {"error": "cluster_unavailable"} */
 ngx_int_t ngx_http_mcp_cluster_unavailable(ngx_http_request_t *r);
 

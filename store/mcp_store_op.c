@@ -77,10 +77,9 @@ static int mcp_store_op_memory(mcp_store_t *s, MDB_txn *txn,
     const mcp_store_op_t *op, mcp_store_words_t *d);
 static int mcp_store_op_context_expire(mcp_store_t *s, MDB_txn *txn,
     const mcp_store_op_t *op);
-static int mcp_store_op_link_update(mcp_store_t *s, MDB_txn *txn,
-    const mcp_store_op_t *op);
 static void mcp_store_op_step_encode(msgpack_packer *pk,
     const mcp_store_step_t *st);
+static unsigned mcp_store_step_fields(unsigned kind);
 static int mcp_store_op_item(const mcp_store_op_t *op, size_t *pos,
     uint64_t fields, const char **key, size_t *key_len, uint64_t *count,
     int64_t *time);
@@ -96,7 +95,7 @@ static int mcp_store_op_run(mcp_store_t *s, MDB_txn *txn,
     const mcp_store_op_t *op, mcp_store_words_t *d);
 static int mcp_store_op_link_put(mcp_store_t *s, MDB_txn *txn,
     const mcp_store_op_t *op);
-static int mcp_store_op_link_delete(mcp_store_t *s, MDB_txn *txn,
+static int mcp_store_op_link_change(mcp_store_t *s, MDB_txn *txn,
     const mcp_store_op_t *op);
 static int mcp_store_op_link_consume(mcp_store_t *s, MDB_txn *txn,
     const mcp_store_op_t *op);
@@ -243,12 +242,13 @@ mcp_store_op_step_encode(msgpack_packer *pk, const mcp_store_step_t *st)
 {
     size_t  i;
 
+    (void) msgpack_pack_array(pk, mcp_store_step_fields(st->kind));
+    (void) msgpack_pack_uint64(pk, st->kind);
+    mcp_store_pack_str(pk, st->name, st->name_len);
+
     switch (st->kind) {
 
     case MCP_STORE_STEP_ENTITY_CREATE:
-        (void) msgpack_pack_array(pk, 4);
-        (void) msgpack_pack_uint64(pk, st->kind);
-        mcp_store_pack_str(pk, st->name, st->name_len);
         mcp_store_pack_str(pk, st->type, st->type_len);
         (void) msgpack_pack_array(pk, st->ntexts);
 
@@ -260,25 +260,16 @@ mcp_store_op_step_encode(msgpack_packer *pk, const mcp_store_step_t *st)
 
     case MCP_STORE_STEP_RELATION_CREATE:
     case MCP_STORE_STEP_RELATION_DELETE:
-        (void) msgpack_pack_array(pk, 4);
-        (void) msgpack_pack_uint64(pk, st->kind);
-        mcp_store_pack_str(pk, st->name, st->name_len);
         mcp_store_pack_str(pk, st->type, st->type_len);
-        mcp_store_pack_str(pk, st->text, st->text_len);
-        break;
+
+        /* fall through */
 
     case MCP_STORE_STEP_OBS_ADD:
     case MCP_STORE_STEP_OBS_DELETE:
-        (void) msgpack_pack_array(pk, 3);
-        (void) msgpack_pack_uint64(pk, st->kind);
-        mcp_store_pack_str(pk, st->name, st->name_len);
         mcp_store_pack_str(pk, st->text, st->text_len);
         break;
 
     case MCP_STORE_STEP_MESSAGE_APPEND:
-        (void) msgpack_pack_array(pk, 6);
-        (void) msgpack_pack_uint64(pk, st->kind);
-        mcp_store_pack_str(pk, st->name, st->name_len);
         mcp_store_pack_str(pk, st->text, st->text_len);
         (void) msgpack_pack_uint64(pk, st->role);
         (void) msgpack_pack_uint64(pk, st->pinned);
@@ -286,10 +277,28 @@ mcp_store_op_step_encode(msgpack_packer *pk, const mcp_store_step_t *st)
         break;
 
     default: /* ENTITY_DELETE, CONTEXT_DELETE */
-        (void) msgpack_pack_array(pk, 2);
-        (void) msgpack_pack_uint64(pk, st->kind);
-        mcp_store_pack_str(pk, st->name, st->name_len);
         break;
+    }
+}
+
+
+/* how many values a step of this kind has: [kind, name, ...] */
+
+static unsigned
+mcp_store_step_fields(unsigned kind)
+{
+    switch (kind) {
+    case MCP_STORE_STEP_ENTITY_CREATE:
+    case MCP_STORE_STEP_RELATION_CREATE:
+    case MCP_STORE_STEP_RELATION_DELETE:
+        return 4;
+    case MCP_STORE_STEP_OBS_ADD:
+    case MCP_STORE_STEP_OBS_DELETE:
+        return 3;
+    case MCP_STORE_STEP_MESSAGE_APPEND:
+        return 6;
+    default:
+        return 2;
     }
 }
 
@@ -298,6 +307,7 @@ int
 mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op,
     size_t *used)
 {
+    int                rc;
     size_t             i, pos;
     uint64_t           n, u, version, kind, fields, total;
     mcp_store_op_t     o;
@@ -369,10 +379,23 @@ mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op,
 
         break;
 
+    case MCP_STORE_OP_MEMORY:
+        if (mcp_store_read_str(&r, &o.scope.tenant, &o.scope.tenant_len) != 0
+            || mcp_store_read_str(&r, &o.scope.ns, &o.scope.ns_len) != 0
+            || mcp_store_read_int64(&r, &o.now) != 0)
+        {
+            return MCP_STORE_ECORRUPT;
+        }
+
+        /* its steps follow, read as the entries of a batch are */
+
+        /* fall through */
+
     case MCP_STORE_OP_LINK_VISITS:
     case MCP_STORE_OP_SESSION_TOUCH:
         if (mcp_store_read_array(&r, &n) != 0
-            || n > (uint64_t) (r.end - r.pos))
+            || n > (uint64_t) (r.end - r.pos)
+            || (o.kind == MCP_STORE_OP_MEMORY && n > MCP_STORE_OP_STEPS_MAX))
         {
             return MCP_STORE_ECORRUPT;
         }
@@ -384,10 +407,19 @@ mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op,
         o.items_len = (size_t) (r.end - r.pos);
 
         for (pos = 0, i = 0; i < o.nitems; i++) {
-            if ((o.kind == MCP_STORE_OP_LINK_VISITS)
-                ? mcp_store_op_visit(&o, &pos, &v) != MCP_STORE_OK
-                : mcp_store_op_touch(&o, &pos, &t) != MCP_STORE_OK)
-            {
+            switch (o.kind) {
+            case MCP_STORE_OP_LINK_VISITS:
+                rc = mcp_store_op_visit(&o, &pos, &v);
+                break;
+            case MCP_STORE_OP_SESSION_TOUCH:
+                rc = mcp_store_op_touch(&o, &pos, &t);
+                break;
+            default:
+                rc = mcp_store_op_step(&o, &pos, &st);
+                break;
+            }
+
+            if (rc != MCP_STORE_OK) {
                 return MCP_STORE_ECORRUPT;
             }
         }
@@ -433,31 +465,6 @@ mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op,
         }
 
         o.session.log_level = (unsigned) u;
-        break;
-
-    case MCP_STORE_OP_MEMORY:
-        if (mcp_store_read_str(&r, &o.scope.tenant, &o.scope.tenant_len) != 0
-            || mcp_store_read_str(&r, &o.scope.ns, &o.scope.ns_len) != 0
-            || mcp_store_read_int64(&r, &o.now) != 0
-            || mcp_store_read_array(&r, &n) != 0
-            || n > (uint64_t) (r.end - r.pos)
-            || n > MCP_STORE_OP_STEPS_MAX)
-        {
-            return MCP_STORE_ECORRUPT;
-        }
-
-        o.nitems = (size_t) n;
-        o.items_at = r.pos;
-        o.items_len = (size_t) (r.end - r.pos);
-
-        for (pos = 0, i = 0; i < o.nitems; i++) {
-            if (mcp_store_op_step(&o, &pos, &st) != MCP_STORE_OK) {
-                return MCP_STORE_ECORRUPT;
-            }
-        }
-
-        o.items_len = pos;
-        r.pos += pos;
         break;
 
     case MCP_STORE_OP_LINK_UPDATE:
@@ -549,14 +556,16 @@ mcp_store_op_step(const mcp_store_op_t *op, size_t *pos, mcp_store_step_t *st)
     }
 
     st->kind = (unsigned) k;
+    fields = mcp_store_step_fields(st->kind);
+
+    if (n < fields) {
+        return MCP_STORE_ECORRUPT;
+    }
 
     switch (st->kind) {
 
     case MCP_STORE_STEP_ENTITY_CREATE:
-        fields = 4;
-
-        if (n < fields
-            || mcp_store_read_str(&r, &st->type, &st->type_len) != 0
+        if (mcp_store_read_str(&r, &st->type, &st->type_len) != 0
             || mcp_store_read_array(&r, &u) != 0
             || u > MCP_STORE_OBS_MAX)
         {
@@ -580,10 +589,7 @@ mcp_store_op_step(const mcp_store_op_t *op, size_t *pos, mcp_store_step_t *st)
 
     case MCP_STORE_STEP_RELATION_CREATE:
     case MCP_STORE_STEP_RELATION_DELETE:
-        fields = 4;
-
-        if (n < fields
-            || mcp_store_read_str(&r, &st->type, &st->type_len) != 0
+        if (mcp_store_read_str(&r, &st->type, &st->type_len) != 0
             || mcp_store_read_str(&r, &st->text, &st->text_len) != 0)
         {
             return MCP_STORE_ECORRUPT;
@@ -593,10 +599,7 @@ mcp_store_op_step(const mcp_store_op_t *op, size_t *pos, mcp_store_step_t *st)
 
     case MCP_STORE_STEP_OBS_ADD:
     case MCP_STORE_STEP_OBS_DELETE:
-        fields = 3;
-
-        if (n < fields
-            || mcp_store_read_str(&r, &st->text, &st->text_len) != 0)
+        if (mcp_store_read_str(&r, &st->text, &st->text_len) != 0)
         {
             return MCP_STORE_ECORRUPT;
         }
@@ -604,10 +607,7 @@ mcp_store_op_step(const mcp_store_op_t *op, size_t *pos, mcp_store_step_t *st)
         break;
 
     case MCP_STORE_STEP_MESSAGE_APPEND:
-        fields = 6;
-
-        if (n < fields
-            || mcp_store_read_str(&r, &st->text, &st->text_len) != 0
+        if (mcp_store_read_str(&r, &st->text, &st->text_len) != 0
             || mcp_store_read_uint64(&r, &u) != 0 || u > 0xff
             || (st->role = (unsigned) u,
                 mcp_store_read_uint64(&r, &u)) != 0 || u > 1
@@ -620,7 +620,6 @@ mcp_store_op_step(const mcp_store_op_t *op, size_t *pos, mcp_store_step_t *st)
         break;
 
     default: /* ENTITY_DELETE, CONTEXT_DELETE, and unknown kinds */
-        fields = 2;
         break;
     }
 
@@ -1063,7 +1062,8 @@ mcp_store_op_run(mcp_store_t *s, MDB_txn *txn, const mcp_store_op_t *op,
     case MCP_STORE_OP_LINK_PUT:
         return mcp_store_op_link_put(s, txn, op);
     case MCP_STORE_OP_LINK_DELETE:
-        return mcp_store_op_link_delete(s, txn, op);
+    case MCP_STORE_OP_LINK_UPDATE:
+        return mcp_store_op_link_change(s, txn, op);
     case MCP_STORE_OP_LINK_CONSUME:
         return mcp_store_op_link_consume(s, txn, op);
     case MCP_STORE_OP_LINK_VISITS:
@@ -1081,8 +1081,6 @@ mcp_store_op_run(mcp_store_t *s, MDB_txn *txn, const mcp_store_op_t *op,
         return mcp_store_op_memory(s, txn, op, d);
     case MCP_STORE_OP_CONTEXT_EXPIRE:
         return mcp_store_op_context_expire(s, txn, op);
-    case MCP_STORE_OP_LINK_UPDATE:
-        return mcp_store_op_link_update(s, txn, op);
     default:
         /* of a later version: refused on every node of this one */
         return MCP_STORE_EINVAL;
@@ -1238,32 +1236,6 @@ mcp_store_op_context_expire(mcp_store_t *s, MDB_txn *txn,
 }
 
 
-static int
-mcp_store_op_link_update(mcp_store_t *s, MDB_txn *txn,
-    const mcp_store_op_t *op)
-{
-    int               rc;
-    MDB_val           key;
-    mcp_store_link_t  cur;
-
-    if (mcp_store_key(&key, op->code, op->code_len) != MCP_STORE_OK
-        || !mcp_store_tenant_valid(op->link.tenant, op->link.tenant_len, 1))
-    {
-        return MCP_STORE_EINVAL;
-    }
-
-    rc = mcp_store_record_get(s, txn, MCP_STORE_RECORD_LINK, op->code,
-                              op->code_len, &key, &cur);
-    if (rc != MCP_STORE_OK) {
-        return rc;
-    }
-
-    return mcp_store_link_change_fields(s, txn, &key, &cur, op->link.tenant,
-                                        op->link.tenant_len, &op->link,
-                                        op->set);
-}
-
-
 /*
  * A new session (SESSION_PUT), or an existing one's level changed
  * (SESSION_LEVEL): the record is encoded before the put, as the strings
@@ -1402,8 +1374,13 @@ mcp_store_op_link_put(mcp_store_t *s, MDB_txn *txn, const mcp_store_op_t *op)
 }
 
 
+/*
+ * LINK_UPDATE and LINK_DELETE: of the link that the operation's tenant
+ * owns (an empty tenant: whoever owns it), MCP_STORE_NOTFOUND if none.
+ */
+
 static int
-mcp_store_op_link_delete(mcp_store_t *s, MDB_txn *txn,
+mcp_store_op_link_change(mcp_store_t *s, MDB_txn *txn,
     const mcp_store_op_t *op)
 {
     int               rc;
@@ -1420,6 +1397,13 @@ mcp_store_op_link_delete(mcp_store_t *s, MDB_txn *txn,
                               op->code_len, &key, &link);
     if (rc != MCP_STORE_OK) {
         return rc;
+    }
+
+    if (op->kind == MCP_STORE_OP_LINK_UPDATE) {
+        return mcp_store_link_change_fields(s, txn, &key, &link,
+                                            op->link.tenant,
+                                            op->link.tenant_len, &op->link,
+                                            op->set);
     }
 
     if (op->link.tenant_len != 0

@@ -65,11 +65,8 @@ mcp_store_txn_begin(mcp_store_t *s, unsigned flags, mcp_store_txn_t **tp)
         return rc;
     }
 
-    t->store = s;
+    t = mcp_store_txn_wrap(s, t->mdb);
     t->rdonly = rdonly;
-    t->truncated = 0;
-    t->work = MCP_STORE_WORK;
-    t->blocks = NULL;
 
     *tp = t;
 

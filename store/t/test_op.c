@@ -21,6 +21,16 @@
 #define TEST_OTHER       "node-b"
 
 
+/* the outcomes an apply hands out, in order, and the last detail */
+typedef struct {
+    size_t    n;
+    int       outcome[8];
+    uint64_t  id[8];
+    size_t    ndetail;
+    uint64_t  detail[8];
+} test_outcomes_t;
+
+
 static size_t test_encode(mcp_store_op_t *op, const char *node, uint64_t id,
     char *buf, size_t size);
 static mcp_store_op_t test_op(unsigned kind, const char *code);
@@ -31,6 +41,8 @@ static mcp_store_op_t test_visits_op(const mcp_store_visit_t *visits,
 static int test_apply(mcp_store_t *s, uint64_t seq, mcp_store_op_t *op,
     const char *by, uint64_t id, int *result, int *fresh);
 static mcp_store_t *test_op_open(char *dir, const char *name);
+static int test_apply_entry(mcp_store_t *s, uint64_t seq, const char *buf,
+    size_t len, test_outcomes_t *o, int *fresh);
 static int test_outcome(mcp_store_t *s, uint64_t seq, mcp_store_op_t *op,
     const char *by, uint64_t id);
 static void test_codec(void);
@@ -128,16 +140,6 @@ test_put(const char *code, const char *url, const char *tenant,
 }
 
 
-/* the outcomes an apply hands out, in order, and the last detail */
-typedef struct {
-    size_t    n;
-    int       outcome[8];
-    uint64_t  id[8];
-    size_t    ndetail;
-    uint64_t  detail[8];
-} test_outcomes_t;
-
-
 static void
 test_collect(void *data, const mcp_store_op_t *op, int outcome,
     const uint64_t *detail, size_t ndetail)
@@ -153,6 +155,19 @@ test_collect(void *data, const mcp_store_op_t *op, int outcome,
             memcpy(o->detail, detail, o->ndetail * sizeof(uint64_t));
         }
     }
+}
+
+
+/* an encoded entry applied at seq by TEST_NODE, its outcomes into o */
+
+static int
+test_apply_entry(mcp_store_t *s, uint64_t seq, const char *buf, size_t len,
+    test_outcomes_t *o, int *fresh)
+{
+    o->n = 0;
+
+    return mcp_store_op_apply(s, seq, buf, len, TEST_NODE,
+                              sizeof(TEST_NODE) - 1, test_collect, o, fresh);
 }
 
 
@@ -182,10 +197,7 @@ test_apply(mcp_store_t *s, uint64_t seq, mcp_store_op_t *op, const char *by,
 
     len = test_encode(op, by, id, buf, sizeof(buf));
 
-    o.n = 0;
-
-    rc = mcp_store_op_apply(s, seq, buf, len, TEST_NODE,
-                            sizeof(TEST_NODE) - 1, test_collect, &o, fresh);
+    rc = test_apply_entry(s, seq, buf, len, &o, fresh);
 
     *result = (o.n == 1) ? o.outcome[0] : -2;
 
@@ -622,11 +634,7 @@ test_batch(void)
     op.now = 1700000001;
     len += test_encode(&op, TEST_NODE, 13, buf + len, sizeof(buf) - len);
 
-    o.n = 0;
-
-    TAP_RC(mcp_store_op_apply(s, 5, buf, len, TEST_NODE,
-                              sizeof(TEST_NODE) - 1, test_collect, &o,
-                              &fresh),
+    TAP_RC(test_apply_entry(s, 5, buf, len, &o, &fresh),
            MCP_STORE_OK, "a batch of three operations applies");
     TAP_OK(fresh && o.n == 3 && o.outcome[0] == MCP_STORE_OK
            && o.outcome[1] == MCP_STORE_EXISTS && o.outcome[2] == MCP_STORE_OK
@@ -642,11 +650,7 @@ test_batch(void)
            && id == 13 && result == MCP_STORE_OK,
            "outcomes are kept by sequence and place in the batch");
 
-    o.n = 0;
-
-    TAP_RC(mcp_store_op_apply(s, 5, buf, len, TEST_NODE,
-                              sizeof(TEST_NODE) - 1, test_collect, &o,
-                              &fresh),
+    TAP_RC(test_apply_entry(s, 5, buf, len, &o, &fresh),
            MCP_STORE_OK, "the batch delivered again");
     TAP_OK(!fresh && o.n == 3 && o.outcome[0] == MCP_STORE_OK
            && o.outcome[1] == -1 && o.outcome[2] == MCP_STORE_OK,
@@ -787,6 +791,23 @@ test_sessions(void)
 }
 
 
+/* whether the context is there: mcp_store_context_get()'s return */
+
+static int
+test_context(mcp_store_t *s, const mcp_store_scope_t *sc, const char *id)
+{
+    int                   rc;
+    mcp_store_txn_t      *t;
+    mcp_store_context_t   c;
+
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
+    rc = mcp_store_context_get(t, sc, id, strlen(id), &c);
+    mcp_store_txn_abort(t);
+
+    return rc;
+}
+
+
 /* a MEMORY operation of the scope acme/ns over steps */
 
 static mcp_store_op_t
@@ -836,7 +857,7 @@ test_step(unsigned kind, const char *name, const char *type,
 static void
 test_memory(void)
 {
-    int                       fresh, got, created;
+    int                       fresh, got;
     char                      dir[PATH_MAX], buf[4096];
     size_t                    len, total;
     uint64_t                  id;
@@ -848,7 +869,6 @@ test_memory(void)
     mcp_store_entity_t        e;
     mcp_store_scope_t         sc;
     mcp_store_observation_t   obs[4], texts[1];
-    mcp_store_context_t       c;
 
     s = test_op_open(dir, "memory");
     s2 = test_op_open(dir, "memory2");
@@ -869,11 +889,7 @@ test_memory(void)
     op = test_memory_op(st, 4);
     len = test_encode(&op, TEST_NODE, 21, buf, sizeof(buf));
 
-    o.n = 0;
-
-    TAP_RC(mcp_store_op_apply(s, 1, buf, len, TEST_NODE,
-                              sizeof(TEST_NODE) - 1, test_collect, &o,
-                              &fresh),
+    TAP_RC(test_apply_entry(s, 1, buf, len, &o, &fresh),
            MCP_STORE_OK, "a memory operation applies");
     TAP_OK(o.n == 1 && o.outcome[0] == MCP_STORE_OK && o.ndetail == 8
            && o.detail[0] == 1 && o.detail[1] == 1 && o.detail[2] == 0
@@ -888,15 +904,10 @@ test_memory(void)
            == MCP_STORE_OK && total == 1 && e.created_at == 1700000000
            && obs[0].created_at == 1700000000,
            "the entity is there, at the operation's time");
-    TAP_OK(mcp_store_context_get(t, &sc, "chat", 4, &c) == MCP_STORE_OK
-           && c.nmessages == 1, "and the message");
     mcp_store_txn_abort(t);
+    TAP_RC(test_context(s, &sc, "chat"), MCP_STORE_OK, "and the message");
 
-    o.n = 0;
-
-    TAP_RC(mcp_store_op_apply(s, 1, buf, len, TEST_NODE,
-                              sizeof(TEST_NODE) - 1, test_collect, &o,
-                              &fresh),
+    TAP_RC(test_apply_entry(s, 1, buf, len, &o, &fresh),
            MCP_STORE_OK, "delivered again");
     TAP_OK(!fresh && o.n == 1 && o.outcome[0] == MCP_STORE_OK
            && o.ndetail == 8 && o.detail[4] == 1,
@@ -913,11 +924,7 @@ test_memory(void)
     op = test_memory_op(st, 2);
     len = test_encode(&op, TEST_NODE, 22, buf, sizeof(buf));
 
-    o.n = 0;
-
-    TAP_RC(mcp_store_op_apply(s, 2, buf, len, TEST_NODE,
-                              sizeof(TEST_NODE) - 1, test_collect, &o,
-                              &fresh),
+    TAP_RC(test_apply_entry(s, 2, buf, len, &o, &fresh),
            MCP_STORE_OK, "an operation with a failing step is applied");
     TAP_OK(o.n == 1 && o.outcome[0] == MCP_STORE_NOTFOUND && o.ndetail == 1
            && o.detail[0] == 1,
@@ -979,19 +986,14 @@ test_memory(void)
     TAP_OK(test_outcome(s, 5, &op, TEST_OTHER, 25) == MCP_STORE_OK,
            "an expiry before its time");
 
-    t = test_begin_txn(s, MCP_STORE_RDONLY);
-    created = mcp_store_context_get(t, &sc, "short", 5, &c);
-    mcp_store_txn_abort(t);
-    TAP_RC(created, MCP_STORE_OK, "keeps it");
+    TAP_RC(test_context(s, &sc, "short"), MCP_STORE_OK, "keeps it");
 
     op.now = 1700000011;
     TAP_OK(test_outcome(s, 6, &op, TEST_OTHER, 26) == MCP_STORE_OK,
            "an expiry after it");
 
-    t = test_begin_txn(s, MCP_STORE_RDONLY);
-    created = mcp_store_context_get(t, &sc, "short", 5, &c);
-    mcp_store_txn_abort(t);
-    TAP_RC(created, MCP_STORE_NOTFOUND, "removes it");
+    TAP_RC(test_context(s, &sc, "short"), MCP_STORE_NOTFOUND,
+           "removes it");
 
     mcp_store_close(s2);
     mcp_store_close(s);
@@ -1036,11 +1038,7 @@ test_versions(void)
            "an operation of an unknown kind decodes");
     TAP_OK(used == 13 && op.kind == 99 && op.id == 5, "as its head");
 
-    o.n = 0;
-
-    TAP_RC(mcp_store_op_apply(s, 1, buf, len, TEST_NODE,
-                              sizeof(TEST_NODE) - 1, test_collect, &o,
-                              &fresh),
+    TAP_RC(test_apply_entry(s, 1, buf, len, &o, &fresh),
            MCP_STORE_OK, "an entry with both applies");
     TAP_OK(o.n == 2 && o.outcome[0] == MCP_STORE_EINVAL
            && o.outcome[1] == MCP_STORE_OK,
