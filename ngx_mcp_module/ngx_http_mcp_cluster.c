@@ -57,6 +57,9 @@
 #define NGX_HTTP_MCP_CLUSTER_WATCHDOG     1000    /* ms between looks */
 #define NGX_HTTP_MCP_CLUSTER_STALLED      3000    /* ms without delivery */
 
+/* what publishing adds to an operation at most: node name and id */
+#define NGX_HTTP_MCP_CLUSTER_OP_HEAD      (MCP_STORE_OP_NODE_MAX + 16)
+
 
 /* what a cnats thread hands to the event loop */
 typedef enum {
@@ -1596,8 +1599,9 @@ static ngx_int_t
 ngx_http_mcp_cluster_publish(ngx_http_mcp_cluster_conf_t *ccf,
     mcp_store_op_t *op)
 {
-    u_char  *p;
-    size_t   len, size;
+    u_char   *p;
+    size_t    len, size;
+    int64_t   max;
 
     if (!ccf->ready || !ccf->up
         || natsConnection_Status(ccf->nc) != NATS_CONN_STATUS_CONNECTED)
@@ -1612,10 +1616,15 @@ ngx_http_mcp_cluster_publish(ngx_http_mcp_cluster_conf_t *ccf,
     len = mcp_store_op_encode(op, NULL, 0);
 
     /* a full batch goes before this operation joins the next: op's
-     * waiter is not known yet, the full batch's are */
+     * waiter is not known yet, the full batch's are; full is also what
+     * the servers take in one message (max_payload) */
+
+    max = natsConnection_GetMaxPayload(ccf->nc);
+    max = (max > 0 && max < NGX_HTTP_MCP_CLUSTER_BATCH_SIZE)
+          ? max : NGX_HTTP_MCP_CLUSTER_BATCH_SIZE;
 
     if (ccf->nout
-        && (ccf->out.len + len > NGX_HTTP_MCP_CLUSTER_BATCH_SIZE
+        && ((int64_t) (ccf->out.len + len) > max
             || ccf->nout == MCP_STORE_OP_BATCH_MAX))
     {
         ngx_http_mcp_cluster_send(ccf);
@@ -1998,7 +2007,10 @@ ngx_http_mcp_cluster_tool(ngx_http_mcp_call_t *call, mcp_store_op_t *op,
     ngx_http_mcp_cluster_finish_pt finish, void *data,
     ngx_http_mcp_error_t *err)
 {
+    size_t                        len;
+    int64_t                       max;
     ngx_http_mcp_cluster_tool_t  *t;
+    ngx_http_mcp_cluster_conf_t  *ccf;
 
     t = ngx_palloc(call->r->pool, sizeof(ngx_http_mcp_cluster_tool_t));
     if (t == NULL) {
@@ -2017,6 +2029,22 @@ ngx_http_mcp_cluster_tool(ngx_http_mcp_call_t *call, mcp_store_op_t *op,
 
     if (ngx_http_mcp_cluster_check(call->r, op) == MCP_STORE_QUOTA) {
         return ngx_http_mcp_txn_end(call, NULL, MCP_STORE_QUOTA, NULL);
+    }
+
+    /* a call of many large items may not fit in one message of the log:
+     * it is refused as too large, not left to fail as unavailable */
+
+    ccf = ngx_http_get_module_main_conf(call->r, ngx_mcp_cluster_module);
+
+    len = mcp_store_op_encode(op, NULL, 0) + NGX_HTTP_MCP_CLUSTER_OP_HEAD;
+    max = (ccf->nc != NULL) ? natsConnection_GetMaxPayload(ccf->nc) : 0;
+
+    if (max > 0 && (int64_t) len > max) {
+        return ngx_http_mcp_tool_error("the call is %zu bytes as an "
+                                       "operation, more than the cluster's "
+                                       "log takes in one (%lld): split it; "
+                                       "nothing was saved", len,
+                                       (long long) max);
     }
 
     return ngx_http_mcp_cluster_deferred(

@@ -13,7 +13,9 @@ use Time::HiRes qw(time sleep);
 use NgxMcp::Cluster;
 
 
+# messages of the log at most 64k: a call larger than that is refused
 my $c = NgxMcp::Cluster->new(name => 'memory', nats => 1,
+                             nats_extra => "max_payload: 65536\n",
                              server_extra => "        location /api/ "
                                              . "{ mcp_admin; }\n");
 
@@ -149,6 +151,21 @@ sub names { join ',', sort map { $_->{name} } @{ $_[0]{entities} || [] } }
         return names($g) eq 'alice' && !@{ $g->{relations} }
                && "@{ $g->{entities}[0]{observations} }" eq 'likes green tea';
     }), 'node 1 sees the three deletes');
+}
+
+
+# -- a call too large for one message of the log ------------------------
+
+{
+    my $err = tool_error(2, 'create_entities', { entities => [
+        map { { name => "big$_", entityType => 't',
+                observations => ['x' x 8000] } } 1 .. 10 ] });
+
+    like($err // '', qr/more than the cluster's log takes in one \(65536\)/,
+         'a call over the servers\' max_payload is refused, not retried');
+
+    my $r = tool(2, 'open_nodes', { names => ['big1'] });
+    is(names($r), '', 'and nothing of it was saved');
 }
 
 

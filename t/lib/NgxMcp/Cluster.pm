@@ -12,7 +12,8 @@ package NgxMcp::Cluster;
 #     $c->stop_all;              # also done when the object goes away
 #
 # new() takes http_extra and server_extra (directives for every node's
-# http block and server block); node_start() takes http_extra for one
+# http block and server block) and nats_extra (for every NATS server's
+# configuration); node_start() takes http_extra for one
 # node and cluster_args (appended to its mcp_cluster).
 #
 # Ports: from TEST_NGINX_PORT (default 1984) + 100 on: NATS clients at
@@ -59,6 +60,7 @@ sub new {
         workers  => $args{workers} || 2,
         extra    => $args{http_extra} || '',
         sextra   => $args{server_extra} || '',
+        nextra   => $args{nats_extra} || '',
         store    => $args{store_args} || '',
         http     => HTTP::Tiny->new(timeout => 10, keep_alive => 0),
         json     => JSON::PP->new->canonical,
@@ -101,6 +103,7 @@ sub nats_start {
     open my $f, '>', $conf or die "$conf: $!";
     print $f "server_name: n$i\n",
              "listen: 127.0.0.1:", $self->nats_port($i), "\n",
+             $self->{nextra},
              "jetstream {\n",
              "    store_dir: \"$dir/js\"\n",
              "    max_memory_store: 64MB\n",
