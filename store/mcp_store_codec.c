@@ -892,8 +892,9 @@ mcp_store_read_str(mcp_store_rbuf_t *r, const char **str, size_t *len)
 int
 mcp_store_skip(mcp_store_rbuf_t *r, unsigned depth)
 {
-    size_t         width;
+    size_t         width, len;
     uint64_t       n, i;
+    const char    *str;
     unsigned char  c;
 
     if (r->pos == r->end || depth > 8) {
@@ -908,9 +909,6 @@ mcp_store_skip(mcp_store_rbuf_t *r, unsigned depth)
     }
 
     if ((c & 0xe0) == 0xa0 || c == 0xd9 || c == 0xda || c == 0xdb) {
-        const char  *str;
-        size_t       len;
-
         return mcp_store_read_str(r, &str, &len);
     }
 

@@ -866,6 +866,7 @@ test_memory(void)
     mcp_store_txn_t          *t;
     mcp_store_step_t          st[4];
     test_outcomes_t           o;
+    mcp_store_quota_t         q;
     mcp_store_entity_t        e;
     mcp_store_scope_t         sc;
     mcp_store_observation_t   obs[4], texts[1];
@@ -941,36 +942,32 @@ test_memory(void)
 
     /* quotas: none at apply, the taking node's before publishing */
 
-    {
-        mcp_store_quota_t  q;
+    memset(&q, 0, sizeof(mcp_store_quota_t));
+    q.tenant = "acme";
+    q.tenant_len = 4;
+    q.limit[MCP_STORE_QUOTA_ENTITIES] = 1;
 
-        memset(&q, 0, sizeof(mcp_store_quota_t));
-        q.tenant = "acme";
-        q.tenant_len = 4;
-        q.limit[MCP_STORE_QUOTA_ENTITIES] = 1;
+    mcp_store_quota_set(s, &q, 1);
 
-        mcp_store_quota_set(s, &q, 1);
+    st[0] = test_step(MCP_STORE_STEP_ENTITY_CREATE, "carol", "person",
+                      NULL);
+    op = test_memory_op(st, 1);
 
-        st[0] = test_step(MCP_STORE_STEP_ENTITY_CREATE, "carol", "person",
-                          NULL);
-        op = test_memory_op(st, 1);
+    TAP_RC(mcp_store_op_check(s, &op), MCP_STORE_QUOTA,
+           "a create over the node's quota is refused before it is "
+           "published");
+    TAP_OK(test_outcome(s, 3, &op, TEST_OTHER, 23) == MCP_STORE_OK,
+           "but applied, as every node applies it, if it is in the log");
 
-        TAP_RC(mcp_store_op_check(s, &op), MCP_STORE_QUOTA,
-               "a create over the node's quota is refused before it is "
-               "published");
-        TAP_OK(test_outcome(s, 3, &op, TEST_OTHER, 23) == MCP_STORE_OK,
-               "but applied, as every node applies it, if it is in the log");
+    mcp_store_quota_set(s, NULL, 0);
 
-        mcp_store_quota_set(s, NULL, 0);
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
+    TAP_OK(mcp_store_entity_get(t, &sc, "carol", 5, &e, 4, NULL)
+           == MCP_STORE_OK, "so carol exists");
+    mcp_store_txn_abort(t);
 
-        t = test_begin_txn(s, MCP_STORE_RDONLY);
-        TAP_OK(mcp_store_entity_get(t, &sc, "carol", 5, &e, 4, NULL)
-               == MCP_STORE_OK, "so carol exists");
-        mcp_store_txn_abort(t);
-
-        TAP_RC(mcp_store_op_check(s, &op), MCP_STORE_OK,
-               "without quotas, nothing is checked");
-    }
+    TAP_RC(mcp_store_op_check(s, &op), MCP_STORE_OK,
+           "without quotas, nothing is checked");
 
     /* an expiry: deterministic, from the operation's time */
 
