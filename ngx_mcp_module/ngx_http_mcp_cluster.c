@@ -2486,5 +2486,5 @@ ngx_http_mcp_cluster_expire(ngx_cycle_t *cycle, int64_t idle_before,
 
     (void) ngx_http_mcp_cluster_publish_detached(cycle, &op);
 
-    return NGX_OK;
+    return NGX_AGAIN;
 }

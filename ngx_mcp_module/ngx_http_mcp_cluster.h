@@ -151,8 +151,9 @@ json_t *ngx_http_mcp_cluster_deferred(ngx_int_t rc,
  * with err.  ngx_http_mcp_cluster_session_end() is DELETE's: NGX_DONE
  * while it waits (it answers r itself then), NGX_DECLINED with err (503).
  * ngx_http_mcp_cluster_expire() is the sweep's (sessions idle since
- * idle_before, contexts expired at now): NGX_DECLINED without
- * mcp_cluster.
+ * idle_before, contexts expired at now): NGX_AGAIN when this worker
+ * published them (one worker of a node does), NGX_OK when it leaves them
+ * to another, NGX_DECLINED without mcp_cluster.
  */
 
 ngx_int_t ngx_http_mcp_cluster_session(ngx_http_mcp_call_t *call,

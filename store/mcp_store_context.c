@@ -637,6 +637,48 @@ mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
 }
 
 
+int
+mcp_store_context_expired(mcp_store_t *s, int64_t now, int *any)
+{
+    int               rc, mrc;
+    MDB_val           key, val;
+    MDB_cursor       *cur;
+    mcp_store_txn_t  *t;
+
+    *any = 0;
+
+    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    rc = mcp_store_txn_cursor(t, s->contexts, &cur);
+
+    if (rc == MCP_STORE_OK) {
+        key.mv_size = 1;
+        key.mv_data = "";
+
+        mrc = mcp_store_scan(cur, MDB_SET_RANGE, "", 1, &key, &val);
+
+        /* the soonest expiry key, as mcp_store_context_expire() finds it */
+
+        *any = (mrc == MDB_SUCCESS
+                && (key.mv_size <= MCP_STORE_EXPIRY_KEY
+                    || mcp_store_be8_get((char *) key.mv_data + 1)
+                       < (uint64_t) now));
+
+        mdb_cursor_close(cur);
+
+    } else if (rc == MCP_STORE_NOTFOUND) {
+        rc = MCP_STORE_OK;
+    }
+
+    mcp_store_txn_abort(t);
+
+    return rc;
+}
+
+
 /*
  * The work of mcp_store_context_expire() inside the caller's write
  * transaction t (a cluster's operation is applied in one of its own).

@@ -15,7 +15,7 @@
 #include "mcp_store_op.h"
 
 
-#define TEST_PLAN        102
+#define TEST_PLAN        104
 
 #define TEST_NODE        "node-a"
 #define TEST_OTHER       "node-b"
@@ -857,7 +857,7 @@ test_step(unsigned kind, const char *name, const char *type,
 static void
 test_memory(void)
 {
-    int                       fresh, got;
+    int                       fresh, got, any;
     char                      dir[PATH_MAX], buf[4096];
     size_t                    len, total;
     uint64_t                  id;
@@ -985,9 +985,14 @@ test_memory(void)
 
     TAP_RC(test_context(s, &sc, "short"), MCP_STORE_OK, "keeps it");
 
+    TAP_OK(mcp_store_context_expired(s, 1700000011, &any) == MCP_STORE_OK
+           && any, "a node sees an expired context left to remove");
+
     op.now = 1700000011;
     TAP_OK(test_outcome(s, 6, &op, TEST_OTHER, 26) == MCP_STORE_OK,
            "an expiry after it");
+    TAP_OK(mcp_store_context_expired(s, 1700000011, &any) == MCP_STORE_OK
+           && !any, "and then none");
 
     TAP_RC(test_context(s, &sc, "short"), MCP_STORE_NOTFOUND,
            "removes it");
