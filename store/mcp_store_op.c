@@ -73,6 +73,8 @@ static int mcp_store_op_fields(unsigned kind, uint64_t *n);
 static int mcp_store_op_outcome(int rc);
 static int mcp_store_words_add(mcp_store_words_t *d, const uint64_t *v,
     size_t n);
+static const uint64_t *mcp_store_words_at(const mcp_store_words_t *d,
+    size_t at);
 static int mcp_store_op_memory(mcp_store_t *s, MDB_txn *txn,
     const mcp_store_op_t *op, mcp_store_words_t *d);
 static int mcp_store_op_context_expire(mcp_store_t *s, MDB_txn *txn,
@@ -854,7 +856,8 @@ mcp_store_op_apply(mcp_store_t *s, uint64_t seq, const void *data,
 
         if (mcp_store_op_ours(&op, node, node_len)) {
             got = mcp_store_op_put_result(s, txn, seq, (unsigned) n, op.id,
-                                          rc, d.v + at[n], d.n - at[n]);
+                                          rc, mcp_store_words_at(&d, at[n]),
+                                          d.n - at[n]);
             if (got != MCP_STORE_OK) {
                 rc = got;
                 break;
@@ -890,7 +893,8 @@ mcp_store_op_apply(mcp_store_t *s, uint64_t seq, const void *data,
     for (pos = 0, i = 0; cb != NULL && i < n; i++) {
         (void) mcp_store_op_decode((const char *) data + pos, len - pos,
                                    &op, &used);
-        cb(cbdata, &op, outcome[i], d.v + at[i], at[i + 1] - at[i]);
+        cb(cbdata, &op, outcome[i], mcp_store_words_at(&d, at[i]),
+           at[i + 1] - at[i]);
         pos += used;
     }
 
@@ -934,7 +938,8 @@ done:
     for (pos = 0, i = 0; cb != NULL && i < n; i++, pos += used) {
         (void) mcp_store_op_decode((const char *) data + pos, len - pos, &op,
                                    &used);
-        cb(cbdata, &op, outcome[i], d.v + at[i], at[i + 1] - at[i]);
+        cb(cbdata, &op, outcome[i], mcp_store_words_at(&d, at[i]),
+           at[i + 1] - at[i]);
     }
 
     free(d.v);
@@ -1134,6 +1139,15 @@ mcp_store_words_add(mcp_store_words_t *d, const uint64_t *v, size_t n)
     d->n += n;
 
     return MCP_STORE_OK;
+}
+
+
+/* where an operation's detail starts; NULL while there is none at all */
+
+static const uint64_t *
+mcp_store_words_at(const mcp_store_words_t *d, size_t at)
+{
+    return (d->v != NULL) ? d->v + at : NULL;
 }
 
 
