@@ -1425,9 +1425,10 @@ ngx_http_mcp_cluster_applied(void *data, const mcp_store_op_t *op,
     ngx_http_mcp_cluster_wait_t  *w;
 
     /* an operation of a later version's kind (or a node's bug): every
-     * node of this version refuses it alike and goes on */
+     * node of this version refuses it alike and goes on; a tool call's
+     * invalid argument (a name too long) is its caller's to hear */
 
-    if (outcome == MCP_STORE_EINVAL) {
+    if (outcome == MCP_STORE_EINVAL && op->kind != MCP_STORE_OP_MEMORY) {
         level = (op->kind > MCP_STORE_OP_LINK_UPDATE) ? NGX_LOG_ERR
                                                        : NGX_LOG_WARN;
 
