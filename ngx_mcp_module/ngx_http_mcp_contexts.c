@@ -9,8 +9,9 @@
  * context_append and context_clear write one step each
  * (mcp_store_step_run()): in the call's transaction on a single node, as
  * an operation of the cluster's log with mcp_cluster.  The summary a
- * window stores is a cache of what the messages give, on each node its
- * own (the extractive summary is the same wherever it is made).
+ * window stores is a cache of what the messages give: a node of a cluster
+ * does not store it (the extractive summary is the same wherever it is
+ * made), so that its store holds only what the log wrote.
  */
 
 
@@ -553,7 +554,14 @@ ngx_http_mcp_contexts_window(ngx_http_mcp_call_t *call, json_t *args,
         return ngx_http_mcp_tool_error("%s", err->message);
     }
 
-    if (ngx_http_mcp_contexts_begin(call, args, 1, 0, &c, &result, err)
+    /* a window stores the summary it makes, a cache of what the messages
+     * give; a node of a cluster writes nothing outside the log, so there
+     * the window is read-only and makes its summary each time */
+
+    if (ngx_http_mcp_contexts_begin(call, args, 1,
+                                    ngx_http_mcp_cluster_enabled(call->r)
+                                    ? MCP_STORE_RDONLY : 0,
+                                    &c, &result, err)
         != NGX_OK)
     {
         return result;

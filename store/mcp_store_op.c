@@ -33,7 +33,11 @@
  * A later version may add fields at the end of an operation or of a step,
  * which this one skips, and kinds of operations, which it refuses
  * (MCP_STORE_EINVAL) while it applies the others of the entry.  Kinds of
- * steps it does not know make their operation MCP_STORE_EINVAL.
+ * steps it does not know make their operation MCP_STORE_EINVAL.  So a new
+ * field is optional: mcp_store_op_fields() keeps counting the fields
+ * every version writes, the decoder reads the new one only when the
+ * array is long enough (total in mcp_store_op_decode()), and an
+ * operation without it applies as before.
  *
  * A log entry is one operation or several one after another (a batch).
  *

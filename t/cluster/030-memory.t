@@ -299,12 +299,29 @@ sub names { join ',', sort map { $_->{name} } @{ $_[0]{entities} || [] } }
 ok(tool(2, 'create_relations', { relations => [
     { from => 'alice', to => 'e1', relationType => 'manages' } ] }),
    'a relation left');
+ok(tool(2, 'context_append', { context_id => 'kept', role => 'user',
+                               content => 'Moved to Tuesday. ' x 20 }),
+   'a context left, from node 2');
 ok(tool(3, 'context_append', { context_id => 'kept', role => 'user',
                                content => 'remember the blue door' }),
-   'a context left, from node 3');
+   'a second message, from node 3');
 is((tool(1, 'context_append', { context_id => 'kept', role => 'assistant',
                                 content => 'noted' }) || {})->{message_id},
-   2, 'and its second message, from node 1');
+   3, 'and a third, from node 1');
+
+# a window that drops the long turn: a single node would store its
+# summary, a node of a cluster writes nothing outside the log
+my $win;
+ok(defined seen(3, sub {
+    $win = tool($_[0], 'context_window', { context_id => 'kept',
+                                           max_tokens => 60 });
+}, sub { $_[0] && @{ $_[0]{messages} || [] } == 3 }),
+   'node 3 windows the three messages');
+is($win->{dropped}, 1, 'dropping one turn');
+ok(defined $win->{summary}, 'in a summary');
+like(join('|', map { $_->{content} } @{ $win->{messages} || [] }),
+     qr/^Summary of 1 earlier message: Moved to Tuesday\.\|remember the blue door\|noted$/,
+     'the long turn summarised, the two short ones kept');
 
 ok(defined NgxMcp::Cluster::wait_for(10, sub {
     my @d = map { $c->store_digest($_) } 1 .. 3;
@@ -318,7 +335,7 @@ my %count = map { (split /\t/)[0, 1] } @digest;
 
 is($count{entities}, 3, 'alice, e1, e2');
 is($count{relations}, 1, 'one relation');
-is($count{messages}, 2, 'two messages');
+is($count{messages}, 3, 'three messages');
 
 for my $i (1 .. 3) {
     my $log = join '', $c->node_error_log($i);
