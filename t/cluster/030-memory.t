@@ -8,6 +8,7 @@ use strict;
 use warnings;
 
 use Test::More;
+use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 
 use NgxMcp::Cluster;
@@ -293,6 +294,51 @@ sub names { join ',', sort map { $_->{name} } @{ $_[0]{entities} || [] } }
 }
 
 
+# -- an entry a later version wrote --------------------------------------
+
+# msgpack, the little the entry needs
+sub mp_str { my ($s) = @_; return chr(0xa0 + length $s) . $s }
+sub mp_uint { my ($n) = @_; return $n < 128 ? chr($n) : "\xce" . pack('N', $n) }
+sub mp_array { return chr(0x90 + @_) . join '', @_ }
+
+{
+    # [1, 99, node, id, "x"]: a kind this version does not know, then a
+    # put with a field after those it knows: one entry, published as a
+    # later node would (a plain NATS publish lands in the stream)
+    my $entry = mp_array(mp_uint(1), mp_uint(99), mp_str('node9'),
+                         mp_uint(1), mp_str('x'))
+              . mp_array(mp_uint(1), mp_uint(1), mp_str('node9'),
+                         mp_uint(2), mp_str('later'),
+                         mp_str('https://later.example/'),
+                         mp_uint(1700000000), mp_uint(0), mp_uint(0),
+                         mp_str(''), mp_str('a field of a later version'));
+
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $c->nats_port(1),
+                                  Proto => 'tcp', Timeout => 5);
+    ok($s, 'a plain NATS connection') or BAIL_OUT('no NATS');
+
+    my $info = <$s>;
+    print $s "CONNECT {\"verbose\":false,\"pedantic\":false}\r\n",
+             'PUB ngx_mcp.op ', length($entry), "\r\n", $entry, "\r\n",
+             "PING\r\n";
+    my $pong = <$s>;
+    like($pong // '', qr/^PONG/, 'publishes an entry of a later version');
+    close $s;
+
+    for my $i (1 .. 3) {
+        ok(defined NgxMcp::Cluster::wait_for(5, sub {
+            my ($st, $location) = $c->visit($i, 'later');
+            return $st == 302 && $location eq 'https://later.example/';
+        }, 0.01), "node $i applies the put with a field it does not know");
+
+        ok(scalar(grep { /\[error\].*kind 99\b.*a kind this version does not/ }
+                  $c->node_error_log($i)),
+           "and logs the kind it refused, as an error");
+    }
+}
+
+
 # -- every node ends with the same store --------------------------------
 
 # something of each kind left to compare
@@ -339,8 +385,8 @@ is($count{messages}, 3, 'three messages');
 
 for my $i (1 .. 3) {
     my $log = join '', $c->node_error_log($i);
-    unlike($log, qr/\[(alert|emerg)\]|refused as invalid/,
-           "node $i logged no failure");
+    unlike($log, qr/\[(alert|emerg)\]|refused as invalid(?!: a kind)/,
+           "node $i logged no failure but the unknown kind");
 }
 
 $c->stop_all;
