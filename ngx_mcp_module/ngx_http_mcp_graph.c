@@ -431,7 +431,7 @@ ngx_http_mcp_graph_prepare(ngx_http_mcp_call_t *call, json_t *args,
         || g->names == NULL)
     {
         *result = ngx_http_mcp_rpc_nomem(err);
-        goto failed;
+        return NGX_DECLINED;
     }
 
     ngx_http_mcp_json_cleanup(call->r->pool, g->entities);
@@ -439,10 +439,6 @@ ngx_http_mcp_graph_prepare(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_json_cleanup(call->r->pool, g->names);
 
     return NGX_OK;
-
-failed:
-
-    return NGX_DECLINED;
 }
 
 
