@@ -294,6 +294,52 @@ sub names { join ',', sort map { $_->{name} } @{ $_[0]{entities} || [] } }
 }
 
 
+# -- three nodes writing to one entity at once --------------------------
+
+{
+    ok(tool(1, 'create_entities', { entities => [
+        { name => 'hub', entityType => 'place', observations => [] } ] }),
+       'an entity every node writes to');
+
+    my @got = NgxMcp::Cluster::parallel(60, 6, sub {
+        my ($j) = @_;
+        my $i = $j % 3 + 1;
+
+        my $o = tool($i, 'add_observations', { observations => [
+            { entityName => 'hub', contents => ["note $j"] } ] });
+        my $r = tool($i, 'create_relations', { relations => [
+            { from => 'hub', to => "t$j", relationType => 'links' } ] });
+
+        return ($o && @{ $o->{results}[0]{addedObservations} } == 1
+                && $r && @{ $r->{relations} } == 1) ? 'ok' : 'failed';
+    });
+
+    is(scalar(grep { $_ eq 'ok' } @got), 60,
+       '60 calls of each from three nodes at once, each answered as done');
+
+    for my $i (1 .. 3) {
+        ok(defined seen($i, sub {
+            tool($_[0], 'open_nodes', { names => ['hub'] });
+        }, sub {
+            my $g = $_[0] or return 0;
+            return @{ $g->{entities}[0]{observations} || [] } == 60
+                   && @{ $g->{relations} || [] } == 60;
+        }), "node $i has the 60 observations and 60 relations");
+    }
+
+    my @order = map {
+        join ',', @{ (tool($_, 'open_nodes', { names => ['hub'] })
+                      || {})->{entities}[0]{observations} || [] }
+    } 1 .. 3;
+
+    ok($order[0] eq $order[1] && $order[0] eq $order[2],
+       'in the same order on every node: the log\'s');
+
+    ok(tool(2, 'delete_entities', { entityNames => ['hub'] }),
+       'deleted, with its relations');
+}
+
+
 # -- an entry a later version wrote --------------------------------------
 
 # msgpack, the little the entry needs
