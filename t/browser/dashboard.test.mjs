@@ -256,10 +256,18 @@ test('its page draws visits per day from the /visits answer', async () => {
 // and the server's own count of real visits, once mcp_admin has the
 // route: skipped, saying so, while it answers "no such route"
 test('its page draws the visits the server counted today', async (t) => {
+  // a link of its own: the others' redirects were checked by a client
+  const made = await fetch(base + '/api/links', {method: 'POST',
+    headers: {Authorization: 'Bearer ' + key,
+              'Content-Type': 'application/json'},
+    body: JSON.stringify({url: 'https://example.com/counted',
+                          alias: 'counted'})});
+  assert.equal(made.status, 201);
+
   for (const referer of ['https://news.example/a', 'https://news.example/b',
                          'https://blog.example/']) {
     // a person's browser: HTTP libraries count as bots
-    const res = await fetch(base + '/dash1', {redirect: 'manual', headers: {
+    const res = await fetch(base + '/counted', {redirect: 'manual', headers: {
       Referer: referer,
       'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0',
     }});
@@ -268,7 +276,7 @@ test('its page draws the visits the server counted today', async (t) => {
   // the workers write their counts every 100 ms
   await new Promise((r) => setTimeout(r, 400));
 
-  const probe = await fetch(base + '/api/links/dash1/visits',
+  const probe = await fetch(base + '/api/links/counted/visits',
                             {headers: {Authorization: 'Bearer ' + key}});
   if (probe.status === 404 &&
       (await probe.json()).message.startsWith('no such route')) {
@@ -277,12 +285,15 @@ test('its page draws the visits the server counted today', async (t) => {
   }
   assert.equal(probe.status, 200);
 
-  await row('dash1').locator('a.code').click();
+  await page.goto(base + '/dashboard/#/links/counted');
   await bar(today).waitFor();
   assert.equal(await bar(today).getAttribute('data-visits'), '3');
   assert.ok(Number(await bar(today).getAttribute('height')) > 0);
-  await page.locator('#referrers-table td', {hasText: 'news.example'})
-    .waitFor();
+  assert.equal(await bar(utcDaysAgo(1)).getAttribute('data-visits'), '0');
+  const news = page.locator('#referrers-table tr',
+                            {hasText: 'news.example'});
+  await news.waitFor();
+  assert.equal(await news.locator('td.num').textContent(), '2');
   await shot('link-counted');
 });
 
@@ -336,8 +347,9 @@ test('the table pages by 20', async () => {
   assert.equal(await page.locator('#links-body tr').count(), 20);
   assert.ok(await page.isDisabled('#prev-page'));
   await page.click('#next-page');
+  // "counted", "dash1" and page00 to page17 on the first page
   await row('page19').waitFor();
-  assert.equal(await page.locator('#links-body tr').count(), 1);
+  assert.equal(await page.locator('#links-body tr').count(), 2);
   assert.ok(await page.isDisabled('#next-page'));
   await page.click('#prev-page');
   await row('dash1').waitFor();
