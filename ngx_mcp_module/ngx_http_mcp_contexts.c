@@ -175,6 +175,7 @@ typedef struct {
     ngx_str_t             id;
     json_t               *list;
     ngx_uint_t            failed;
+    ngx_uint_t            changes;    /* context://{id}, once saved */
 } ngx_http_mcp_contexts_t;
 
 
@@ -234,6 +235,8 @@ static json_t *
 ngx_http_mcp_contexts_end(ngx_http_mcp_contexts_t *c, int rc,
     json_t *structured)
 {
+    json_t  *result;
+
     if (structured != NULL && mcp_store_txn_truncated(c->txn)
         && json_object_set_new(structured, "truncated", json_true()) != 0)
     {
@@ -245,8 +248,19 @@ ngx_http_mcp_contexts_end(ngx_http_mcp_contexts_t *c, int rc,
         structured = NULL;
     }
 
-    return ngx_http_mcp_txn_end(c->call, c->txn, rc,
-                                ngx_http_mcp_tool_result(structured));
+    result = ngx_http_mcp_txn_end(c->call, c->txn, rc,
+                                  ngx_http_mcp_tool_result(structured));
+
+    /* a resource is a context of the default namespace */
+
+    if (c->changes && c->scope.ns_len == 0 && result != NULL
+        && !json_is_true(json_object_get(result, "isError")))
+    {
+        ngx_http_mcp_resource_changed(c->call, NGX_HTTP_MCP_CONTEXT_SCHEME,
+                                      c->id.data, c->id.len);
+    }
+
+    return result;
 }
 
 
@@ -377,6 +391,7 @@ ngx_http_mcp_contexts_append(ngx_http_mcp_call_t *call, json_t *args,
 
     rc = mcp_store_message_append(c.txn, &c.scope, (char *) c.id.data,
                                   c.id.len, &m, ngx_time(), ttl, &ctx);
+    c.changes = 1;
 
     if (rc == MCP_STORE_ETOOBIG) {
         mcp_store_txn_abort(c.txn);
@@ -714,6 +729,7 @@ ngx_http_mcp_contexts_clear(ngx_http_mcp_call_t *call, json_t *args,
 
     rc = mcp_store_context_delete(c.txn, &c.scope, (char *) c.id.data,
                                   c.id.len);
+    c.changes = 1;
 
     if (rc == MCP_STORE_NOTFOUND) {
         mcp_store_txn_abort(c.txn);

@@ -537,6 +537,8 @@ ngx_http_mcp_endpoint_delete(ngx_http_request_t *r)
         return ngx_http_mcp_send_rpc_error(r, NULL, &err);
     }
 
+    ngx_http_mcp_stream_forget(r, &call.session);
+
     return ngx_http_mcp_send_empty(r, NGX_HTTP_OK);
 }
 

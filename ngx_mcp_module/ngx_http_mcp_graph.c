@@ -33,6 +33,7 @@ typedef struct {
     ngx_uint_t                 failed;
     ngx_http_mcp_graph_op_t   *op;        /* of a batch */
     json_t                    *added;     /* what a batch added */
+    unsigned                   writes:1;
 } ngx_http_mcp_graph_t;
 
 
@@ -359,6 +360,7 @@ ngx_http_mcp_graph_begin(ngx_http_mcp_call_t *call, json_t *args,
 
     g->call = call;
     g->now = ngx_time();
+    g->writes = !(flags & MCP_STORE_RDONLY);
 
     if (ngx_http_mcp_scope(call, args, &g->scope, result) != NGX_OK) {
         return NGX_DECLINED;
@@ -405,7 +407,22 @@ ngx_http_mcp_graph_end(ngx_http_mcp_graph_t *g, int rc, json_t *result)
         result = NULL;
     }
 
-    return ngx_http_mcp_txn_end(g->call, g->txn, rc, result);
+    result = ngx_http_mcp_txn_end(g->call, g->txn, rc, result);
+
+    /* memory://knowledge-graph, or .../{namespace} */
+
+    if (g->writes && result != NULL
+        && !json_is_true(json_object_get(result, "isError")))
+    {
+        ngx_http_mcp_resource_changed(g->call,
+                                      g->scope.ns_len
+                                      ? NGX_HTTP_MCP_GRAPH_URI "/"
+                                      : NGX_HTTP_MCP_GRAPH_URI,
+                                      (u_char *) g->scope.ns,
+                                      g->scope.ns_len);
+    }
+
+    return result;
 }
 
 

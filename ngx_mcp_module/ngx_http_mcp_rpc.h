@@ -222,8 +222,11 @@ ngx_int_t ngx_http_mcp_stream_answer(ngx_http_mcp_call_t *call, json_t *msg,
     ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_stream_get(ngx_http_mcp_call_t *call,
     ngx_http_mcp_error_t *err);
-ngx_int_t ngx_http_mcp_stream_notify(ngx_http_request_t *r,
-    ngx_str_t *session, const char *method, json_t *params);
+ngx_int_t ngx_http_mcp_stream_subscribe(ngx_http_mcp_call_t *call,
+    ngx_str_t *uri, ngx_uint_t on, ngx_http_mcp_error_t *err);
+void ngx_http_mcp_resource_changed(ngx_http_mcp_call_t *call,
+    const char *prefix, u_char *name, size_t len);
+void ngx_http_mcp_stream_forget(ngx_http_request_t *r, ngx_str_t *session);
 
 /* ngx_http_mcp_util.c: shared by the context-store tools */
 ngx_int_t ngx_http_mcp_scope(ngx_http_mcp_call_t *call, json_t *args,

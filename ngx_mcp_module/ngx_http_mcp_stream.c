@@ -39,6 +39,7 @@
 #define NGX_HTTP_MCP_STREAM_RETRY         1000    /* ms, SSE retry */
 #define NGX_HTTP_MCP_STREAM_LIFETIME      60000   /* ms, of a GET stream */
 #define NGX_HTTP_MCP_ASK_TIMEOUT          60000   /* ms */
+#define NGX_HTTP_MCP_STREAM_SUBS          64      /* a session */
 
 #define NGX_HTTP_MCP_PENDING_WAITING      0
 #define NGX_HTTP_MCP_PENDING_ANSWERED     1
@@ -53,9 +54,21 @@ typedef struct {
     ngx_uint_t                 nevents;
     size_t                     bytes;
     ngx_uint_t                 npending;
+    ngx_uint_t                 nsubs;
+    time_t                     seen;       /* a GET stream, a subscription */
     ngx_pid_t                  get;        /* worker of the GET stream,
                                               or 0 */
 } ngx_http_mcp_stream_session_t;
+
+
+/* A subscription (resources/subscribe) of a session to a resource. */
+typedef struct {
+    ngx_queue_t                queue;
+    ngx_http_mcp_stream_session_t  *session;
+    size_t                     tenant_len;
+    size_t                     uri_len;
+    u_char                     data[1];    /* tenant, then uri */
+} ngx_http_mcp_stream_sub_t;
 
 
 typedef struct {
@@ -87,6 +100,7 @@ typedef struct {
     ngx_rbtree_node_t          sentinel;
     ngx_queue_t                events;
     ngx_queue_t                pending;
+    ngx_queue_t                subs;
     uint64_t                   seq;        /* the last one given */
     uint64_t                   streams;    /* the last number given */
     uint64_t                   requests;   /* the last id given */
@@ -128,6 +142,9 @@ static void ngx_http_mcp_stream_trim(ngx_http_mcp_stream_shm_t *shm,
 static ngx_int_t ngx_http_mcp_stream_append(ngx_http_mcp_stream_t *st,
     json_t *msg, ngx_uint_t last);
 static ngx_int_t ngx_http_mcp_stream_append_text(ngx_http_mcp_stream_t *st,
+    u_char *data, size_t len, ngx_uint_t last);
+static uint64_t ngx_http_mcp_stream_push(ngx_http_mcp_stream_shm_t *shm,
+    ngx_slab_pool_t *pool, ngx_http_mcp_stream_session_t *s, uint64_t stream,
     u_char *data, size_t len, ngx_uint_t last);
 static ngx_http_mcp_stream_t *ngx_http_mcp_stream_open(
     ngx_http_mcp_call_t *call);
@@ -222,6 +239,7 @@ ngx_http_mcp_stream_init_zone(ngx_shm_zone_t *zone, void *data)
     ngx_rbtree_init(&shm->rbtree, &shm->sentinel, ngx_rbtree_insert_value);
     ngx_queue_init(&shm->events);
     ngx_queue_init(&shm->pending);
+    ngx_queue_init(&shm->subs);
 
     /* sessions outlive the zone (they are in the store): ids given after
      * a restart must not be ones given before, which a client may still
@@ -310,7 +328,7 @@ static void
 ngx_http_mcp_stream_session_gc(ngx_http_mcp_stream_shm_t *shm,
     ngx_slab_pool_t *pool, ngx_http_mcp_stream_session_t *s)
 {
-    if (s->nevents || s->npending || s->get) {
+    if (s->nevents || s->npending || s->nsubs || s->get) {
         return;
     }
 
@@ -413,20 +431,55 @@ static ngx_int_t
 ngx_http_mcp_stream_append_text(ngx_http_mcp_stream_t *st, u_char *data,
     size_t len, ngx_uint_t last)
 {
-    ngx_queue_t                    *q;
+    uint64_t                        seq;
     ngx_slab_pool_t                *pool;
     ngx_http_mcp_stream_shm_t      *shm;
-    ngx_http_mcp_stream_event_t    *e;
     ngx_http_mcp_stream_session_t  *s;
 
     shm = ngx_http_mcp_stream_shm(st->r, &pool);
 
+    seq = 0;
+
     ngx_shmtx_lock(&pool->mutex);
 
     s = ngx_http_mcp_stream_session(shm, pool, st->session, st->len, 1);
-    if (s == NULL) {
-        goto nomem;
+
+    if (s != NULL) {
+        seq = ngx_http_mcp_stream_push(shm, pool, s, st->stream, data, len,
+                                       last);
+        ngx_http_mcp_stream_session_gc(shm, pool, s);
     }
+
+    ngx_shmtx_unlock(&pool->mutex);
+
+    if (seq == 0) {
+        ngx_log_error(NGX_LOG_ERR, st->r->connection->log, 0,
+                      "mcp: the zone \"%V\" is full: an event of %uz bytes "
+                      "is lost", &ngx_http_mcp_stream_zone_name, len);
+        return NGX_ERROR;
+    }
+
+    if (len == 0) {
+        /* a priming event is where the stream starts: sent already */
+        st->sent = seq;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Under the lock: adds an event to stream of session s; its seq, or 0
+ * when the zone is full even of nothing else.
+ */
+
+static uint64_t
+ngx_http_mcp_stream_push(ngx_http_mcp_stream_shm_t *shm,
+    ngx_slab_pool_t *pool, ngx_http_mcp_stream_session_t *s, uint64_t stream,
+    u_char *data, size_t len, ngx_uint_t last)
+{
+    ngx_queue_t                  *q;
+    ngx_http_mcp_stream_event_t  *e;
 
     ngx_http_mcp_stream_trim(shm, pool, s);
 
@@ -441,7 +494,7 @@ ngx_http_mcp_stream_append_text(ngx_http_mcp_stream_t *st, u_char *data,
          * which the event being added keeps) */
 
         if (ngx_queue_empty(&shm->events)) {
-            goto nomem;
+            return 0;
         }
 
         q = ngx_queue_head(&shm->events);
@@ -453,7 +506,7 @@ ngx_http_mcp_stream_append_text(ngx_http_mcp_stream_t *st, u_char *data,
     }
 
     e->session = s;
-    e->stream = st->stream;
+    e->stream = stream;
     e->seq = ++shm->seq;
     e->time = ngx_time();
     e->last = last;
@@ -465,28 +518,7 @@ ngx_http_mcp_stream_append_text(ngx_http_mcp_stream_t *st, u_char *data,
     s->nevents++;
     s->bytes += len;
 
-    if (len == 0) {
-        /* a priming event is where the stream starts: sent already */
-        st->sent = e->seq;
-    }
-
-    ngx_shmtx_unlock(&pool->mutex);
-
-    return NGX_OK;
-
-nomem:
-
-    if (s != NULL) {
-        ngx_http_mcp_stream_session_gc(shm, pool, s);
-    }
-
-    ngx_shmtx_unlock(&pool->mutex);
-
-    ngx_log_error(NGX_LOG_ERR, st->r->connection->log, 0,
-                  "mcp: the zone \"%V\" is full: an event of %uz bytes is "
-                  "lost", &ngx_http_mcp_stream_zone_name, len);
-
-    return NGX_ERROR;
+    return e->seq;
 }
 
 
@@ -714,6 +746,10 @@ ngx_http_mcp_stream_pump(ngx_http_mcp_stream_t *st)
             last = 1;
             break;
         }
+    }
+
+    if (s != NULL && st->get) {
+        s->seen = ngx_time();
     }
 
     /* the session ended (DELETE) or its GET stream was taken from us */
@@ -1396,39 +1432,265 @@ ngx_http_mcp_stream_get(ngx_http_mcp_call_t *call, ngx_http_mcp_error_t *err)
 
 
 /*
- * Sends a notification on the session's GET stream (its worker sends it
- * when one is open; a client that resumes it gets it).  params is stolen.
+ * resources/subscribe (on 1) and unsubscribe (on 0) of the session of
+ * call to uri, which the caller found readable.  NGX_OK, NGX_DECLINED
+ * with err (too many), or NGX_ERROR.
  */
 
 ngx_int_t
-ngx_http_mcp_stream_notify(ngx_http_request_t *r, ngx_str_t *session,
-    const char *method, json_t *params)
+ngx_http_mcp_stream_subscribe(ngx_http_mcp_call_t *call, ngx_str_t *uri,
+    ngx_uint_t on, ngx_http_mcp_error_t *err)
 {
-    json_t                 *msg;
-    ngx_int_t               rc;
-    ngx_http_mcp_call_t     call;
-    ngx_http_mcp_stream_t   st;
+    ngx_int_t                       rc;
+    ngx_str_t                      *tenant;
+    ngx_queue_t                    *q;
+    ngx_slab_pool_t                *pool;
+    ngx_http_mcp_stream_shm_t      *shm;
+    ngx_http_mcp_stream_sub_t      *sub;
+    ngx_http_mcp_stream_session_t  *s;
 
-    msg = json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method", method,
-                    "params", params);
-    if (msg == NULL || session->len > NGX_HTTP_MCP_STREAM_ID_MAX) {
-        json_decref(msg);
+    if (call->session.len > NGX_HTTP_MCP_STREAM_ID_MAX) {
         return NGX_ERROR;
     }
 
-    ngx_memzero(&st, sizeof(ngx_http_mcp_stream_t));
-    ngx_memzero(&call, sizeof(ngx_http_mcp_call_t));
+    tenant = &ngx_http_mcp_caller(call->r)->tenant;
+    shm = ngx_http_mcp_stream_shm(call->r, &pool);
 
-    st.r = r;
-    st.call = &call;
-    ngx_memcpy(st.session, session->data, session->len);
-    st.len = session->len;
+    rc = NGX_OK;
 
-    rc = ngx_http_mcp_stream_append(&st, msg, 0);
+    ngx_shmtx_lock(&pool->mutex);
 
-    json_decref(msg);
+    s = ngx_http_mcp_stream_session(shm, pool, call->session.data,
+                                    call->session.len, on);
+    if (s == NULL) {
+        ngx_shmtx_unlock(&pool->mutex);
+        return on ? NGX_ERROR : NGX_OK;
+    }
+
+    s->seen = ngx_time();
+
+    for (q = ngx_queue_head(&shm->subs);
+         q != ngx_queue_sentinel(&shm->subs);
+         q = ngx_queue_next(q))
+    {
+        sub = ngx_queue_data(q, ngx_http_mcp_stream_sub_t, queue);
+
+        if (sub->session == s && sub->uri_len == uri->len
+            && ngx_memcmp(sub->data + sub->tenant_len, uri->data, uri->len)
+               == 0)
+        {
+            if (!on) {
+                ngx_queue_remove(&sub->queue);
+                ngx_slab_free_locked(pool, sub);
+                s->nsubs--;
+            }
+
+            goto done;
+        }
+    }
+
+    if (!on) {
+        goto done;
+    }
+
+    if (s->nsubs >= NGX_HTTP_MCP_STREAM_SUBS) {
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
+    sub = ngx_slab_alloc_locked(pool, sizeof(ngx_http_mcp_stream_sub_t)
+                                      + tenant->len + uri->len);
+    if (sub == NULL) {
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    sub->session = s;
+    sub->tenant_len = tenant->len;
+    sub->uri_len = uri->len;
+    ngx_memcpy(ngx_cpymem(sub->data, tenant->data, tenant->len), uri->data,
+               uri->len);
+
+    ngx_queue_insert_tail(&shm->subs, &sub->queue);
+    s->nsubs++;
+
+done:
+
+    ngx_http_mcp_stream_session_gc(shm, pool, s);
+
+    ngx_shmtx_unlock(&pool->mutex);
+
+    if (rc == NGX_DECLINED) {
+        (void) ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INVALID_PARAMS,
+                                     "Invalid params: a session subscribes "
+                                     "to at most %d resources",
+                                     NGX_HTTP_MCP_STREAM_SUBS);
+    }
 
     return rc;
+}
+
+
+/*
+ * The resource prefix + name, of the caller's tenant, changed through
+ * call (in whichever worker): notifications/resources/updated on the GET
+ * stream of every session of the tenant subscribed to it.  A
+ * subscription of a session that had no GET stream and subscribed
+ * nothing for mcp_session_timeout goes instead.
+ */
+
+void
+ngx_http_mcp_resource_changed(ngx_http_mcp_call_t *call, const char *prefix,
+    u_char *name, size_t len)
+{
+    char                           *text;
+    json_t                         *msg;
+    time_t                          idle;
+    u_char                         *tenant;
+    size_t                          tenant_len;
+    ngx_str_t                       uri, *t;
+    ngx_http_request_t             *r;
+    ngx_queue_t                    *q, *next;
+    ngx_slab_pool_t                *pool;
+    ngx_http_mcp_main_conf_t       *mmcf;
+    ngx_http_mcp_stream_shm_t      *shm;
+    ngx_http_mcp_stream_sub_t      *sub;
+    ngx_http_mcp_stream_session_t  *s;
+
+    r = call->r;
+    mmcf = call->mmcf;
+
+    if (name == NULL) {
+        name = (u_char *) "";
+    }
+
+    if (mmcf->stream_zone == NULL) {
+        return;
+    }
+
+    t = &ngx_http_mcp_caller(r)->tenant;
+    tenant = t->data;
+    tenant_len = t->len;
+
+    msg = json_pack("{s:s, s:s, s:{s:s+%}}", "jsonrpc", "2.0",
+                    "method", "notifications/resources/updated",
+                    "params", "uri", prefix, name, len);
+    uri.data = (u_char *) json_string_value(json_object_get(
+                   json_object_get(msg, "params"), "uri"));
+    uri.len = uri.data ? ngx_strlen(uri.data) : 0;
+    text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+
+    if (text == NULL) {
+        json_decref(msg);
+        return;
+    }
+
+    idle = ngx_time() - (time_t) (mmcf->session_timeout / 1000);
+
+    shm = ngx_http_mcp_stream_shm(r, &pool);
+
+    ngx_shmtx_lock(&pool->mutex);
+
+    for (q = ngx_queue_head(&shm->subs);
+         q != ngx_queue_sentinel(&shm->subs);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        sub = ngx_queue_data(q, ngx_http_mcp_stream_sub_t, queue);
+
+        if (sub->tenant_len != tenant_len || sub->uri_len != uri.len
+            || ngx_memcmp(sub->data, tenant, tenant_len) != 0
+            || ngx_memcmp(sub->data + tenant_len, uri.data, uri.len) != 0)
+        {
+            continue;
+        }
+
+        s = sub->session;
+
+        if (!s->get && s->seen < idle) {
+            ngx_queue_remove(&sub->queue);
+            ngx_slab_free_locked(pool, sub);
+            s->nsubs--;
+            ngx_http_mcp_stream_session_gc(shm, pool, s);
+            continue;
+        }
+
+        if (ngx_http_mcp_stream_push(shm, pool, s, 0, (u_char *) text,
+                                     ngx_strlen(text), 0)
+            == 0)
+        {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "mcp: the zone \"%V\" is full: an update of "
+                          "\"%V\" is lost", &ngx_http_mcp_stream_zone_name,
+                          &uri);
+        }
+    }
+
+    ngx_shmtx_unlock(&pool->mutex);
+
+    json_decref(msg);
+    free(text);
+}
+
+
+/*
+ * The session ended (DELETE): its events and subscriptions go, and its
+ * GET stream ends.
+ */
+
+void
+ngx_http_mcp_stream_forget(ngx_http_request_t *r, ngx_str_t *session)
+{
+    ngx_queue_t                    *q, *next;
+    ngx_slab_pool_t                *pool;
+    ngx_http_mcp_stream_shm_t      *shm;
+    ngx_http_mcp_stream_sub_t      *sub;
+    ngx_http_mcp_stream_session_t  *s;
+
+    shm = ngx_http_mcp_stream_shm(r, &pool);
+
+    ngx_shmtx_lock(&pool->mutex);
+
+    s = ngx_http_mcp_stream_session(shm, pool, session->data, session->len,
+                                    0);
+
+    if (s == NULL) {
+        ngx_shmtx_unlock(&pool->mutex);
+        return;
+    }
+
+    for (q = ngx_queue_head(&shm->subs);
+         q != ngx_queue_sentinel(&shm->subs);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        sub = ngx_queue_data(q, ngx_http_mcp_stream_sub_t, queue);
+
+        if (sub->session == s) {
+            ngx_queue_remove(&sub->queue);
+            ngx_slab_free_locked(pool, sub);
+            s->nsubs--;
+        }
+    }
+
+    /* the node stays while requests of ours wait (their workers drop
+     * them); the GET stream's worker sees the claim gone */
+
+    s->npending++;
+
+    while (!ngx_queue_empty(&s->events)) {
+        ngx_http_mcp_stream_drop(shm, pool,
+                                 ngx_queue_data(ngx_queue_head(&s->events),
+                                                ngx_http_mcp_stream_event_t,
+                                                queue));
+    }
+
+    s->npending--;
+    s->get = 0;
+
+    ngx_http_mcp_stream_session_gc(shm, pool, s);
+
+    ngx_shmtx_unlock(&pool->mutex);
 }
 
 
