@@ -387,4 +387,52 @@ describe('the server speaks first, across workers', { timeout: 120_000 }, () => 
     await twice.text();
     assert.equal(await nextMessage(), undefined, 'the stream ended');
   });
+
+  it('notifications/cancelled stops a waiting tool and withdraws its request', async () => {
+    const a = await rawSession();
+    const call = await a.post({
+      jsonrpc: '2.0',
+      id: 'call-1',
+      method: 'tools/call',
+      params: { name: 'test_sampling', arguments: { prompt: 'never mind' } }
+    });
+    assert.equal(call.status, 200);
+    const messages = [];
+    const events = sse(call);
+    for (;;) {
+      const { value, done } = await events.next();
+      if (done) {
+        break;
+      }
+      if (!value.data) {
+        continue;
+      }
+      const msg = JSON.parse(value.data);
+      messages.push(msg);
+      if (msg.method === 'sampling/createMessage') {
+        // on a new connection: either worker
+        const cancel = await a.post({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: 'call-1', reason: 'changed my mind' }
+        });
+        assert.equal(cancel.status, 202);
+      }
+    }
+    assert.equal(messages.length, 2, JSON.stringify(messages));
+    const [request, withdrawn] = messages;
+    assert.equal(request.method, 'sampling/createMessage');
+    assert.deepEqual(withdrawn.params.requestId, request.id);
+    assert.equal(withdrawn.method, 'notifications/cancelled');
+    assert.ok(!messages.some((m) => m.id === 'call-1'), 'no response to a cancelled call');
+
+    // the request is gone: its answer is refused
+    const late = await a.post({
+      jsonrpc: '2.0',
+      id: request.id,
+      result: { role: 'assistant', content: { type: 'text', text: 'late' }, model: 'm' }
+    });
+    assert.equal(late.status, 400);
+    await late.text();
+  });
 });

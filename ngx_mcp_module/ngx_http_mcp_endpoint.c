@@ -230,6 +230,14 @@ ngx_http_mcp_endpoint_body(ngx_http_request_t *r)
             return ngx_http_mcp_send_rpc_error(r, NULL, &m.err);
         }
 
+        if (m.method != NULL
+            && ngx_strcmp(json_string_value(m.method),
+                          "notifications/cancelled")
+               == 0)
+        {
+            ngx_http_mcp_stream_cancel(&m.call, m.params);
+        }
+
         return ngx_http_mcp_send_empty(r, NGX_HTTP_ACCEPTED);
     }
 

@@ -227,6 +227,7 @@ ngx_int_t ngx_http_mcp_stream_subscribe(ngx_http_mcp_call_t *call,
 void ngx_http_mcp_resource_changed(ngx_http_mcp_call_t *call,
     const char *prefix, u_char *name, size_t len);
 void ngx_http_mcp_stream_forget(ngx_http_request_t *r, ngx_str_t *session);
+void ngx_http_mcp_stream_cancel(ngx_http_mcp_call_t *call, json_t *params);
 
 /* ngx_http_mcp_util.c: shared by the context-store tools */
 ngx_int_t ngx_http_mcp_scope(ngx_http_mcp_call_t *call, json_t *args,

@@ -43,6 +43,9 @@
 
 #define NGX_HTTP_MCP_PENDING_WAITING      0
 #define NGX_HTTP_MCP_PENDING_ANSWERED     1
+#define NGX_HTTP_MCP_PENDING_CANCELLED    2
+
+#define NGX_HTTP_MCP_CALL_ID_MAX          64
 
 
 /* A session, as far as its streams go. */
@@ -92,6 +95,11 @@ typedef struct {
     ngx_uint_t                 state;
     size_t                     len;
     u_char                    *answer;     /* JSON text, when answered */
+    size_t                     call_id_len;
+    u_char                     call_id[NGX_HTTP_MCP_CALL_ID_MAX];
+                                           /* of the client's request that
+                                              waits, as JSON text, for
+                                              notifications/cancelled */
 } ngx_http_mcp_stream_pending_t;
 
 
@@ -153,6 +161,7 @@ static ngx_int_t ngx_http_mcp_stream_start(ngx_http_mcp_stream_t *st,
 static ngx_int_t ngx_http_mcp_stream_queued(ngx_http_mcp_stream_t *st);
 static ngx_int_t ngx_http_mcp_stream_pump(ngx_http_mcp_stream_t *st);
 static void ngx_http_mcp_stream_tick(ngx_event_t *ev);
+static void ngx_http_mcp_stream_cancelled(ngx_http_mcp_stream_t *st);
 static void ngx_http_mcp_stream_finish(ngx_http_mcp_stream_t *st,
     json_t *result, ngx_http_mcp_error_t *err);
 static void ngx_http_mcp_stream_end(ngx_http_mcp_stream_t *st,
@@ -852,6 +861,9 @@ ngx_http_mcp_ask(ngx_http_mcp_call_t *call, const char *method,
 
     p->session = s;
     p->id = ++shm->requests;
+    p->call_id_len = json_dumpb(call->id, (char *) p->call_id,
+                                NGX_HTTP_MCP_CALL_ID_MAX,
+                                JSON_COMPACT | JSON_ENCODE_ANY);
     s->npending++;
     ngx_queue_insert_tail(&shm->pending, &p->queue);
 
@@ -976,6 +988,11 @@ ngx_http_mcp_stream_tick(ngx_event_t *ev)
             return;
         }
 
+        if (rc == NGX_DECLINED) {
+            ngx_http_mcp_stream_cancelled(st);
+            return;
+        }
+
         /* answered, or timed out (answer NULL) */
 
         ngx_memzero(&err, sizeof(ngx_http_mcp_error_t));
@@ -1000,6 +1017,91 @@ ngx_http_mcp_stream_tick(ngx_event_t *ev)
     }
 
     ngx_add_timer(&st->tick, NGX_HTTP_MCP_STREAM_TICK);
+}
+
+
+/*
+ * The client cancelled the call: the call ends without a response, and
+ * the client is told that our request is withdrawn.
+ */
+
+static void
+ngx_http_mcp_stream_cancelled(ngx_http_mcp_stream_t *st)
+{
+    json_t     *msg;
+    ngx_int_t   rc;
+
+    msg = json_pack("{s:s, s:s, s:{s:I, s:s}}", "jsonrpc", "2.0",
+                    "method", "notifications/cancelled",
+                    "params", "requestId", (json_int_t) st->request,
+                    "reason", "the client cancelled the call");
+
+    st->request = 0;
+
+    rc = (msg != NULL) ? ngx_http_mcp_stream_append(st, msg, 1) : NGX_ERROR;
+    json_decref(msg);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_mcp_stream_pump(st);
+    }
+
+    ngx_http_mcp_stream_end(st, rc == NGX_ERROR ? NGX_ERROR : NGX_OK);
+}
+
+
+/*
+ * notifications/cancelled of the client: its call (params.requestId)
+ * that waits for an answer of the client stops, in whichever worker it
+ * waits.  A call that does not wait has its answer on the way already.
+ */
+
+void
+ngx_http_mcp_stream_cancel(ngx_http_mcp_call_t *call, json_t *params)
+{
+    u_char                          id[NGX_HTTP_MCP_CALL_ID_MAX];
+    size_t                          len;
+    json_t                         *request;
+    ngx_queue_t                    *q;
+    ngx_slab_pool_t                *pool;
+    ngx_http_mcp_stream_shm_t      *shm;
+    ngx_http_mcp_stream_pending_t  *p;
+    ngx_http_mcp_stream_session_t  *s;
+
+    request = json_object_get(params, "requestId");
+
+    if (!json_is_string(request) && !json_is_integer(request)) {
+        return;
+    }
+
+    len = json_dumpb(request, (char *) id, sizeof(id),
+                     JSON_COMPACT | JSON_ENCODE_ANY);
+
+    if (len == 0 || len > sizeof(id)) {
+        return;
+    }
+
+    shm = ngx_http_mcp_stream_shm(call->r, &pool);
+
+    ngx_shmtx_lock(&pool->mutex);
+
+    s = ngx_http_mcp_stream_session(shm, pool, call->session.data,
+                                    call->session.len, 0);
+
+    for (q = ngx_queue_head(&shm->pending);
+         s != NULL && q != ngx_queue_sentinel(&shm->pending);
+         q = ngx_queue_next(q))
+    {
+        p = ngx_queue_data(q, ngx_http_mcp_stream_pending_t, queue);
+
+        if (p->session == s && p->call_id_len == len
+            && ngx_memcmp(p->call_id, id, len) == 0
+            && p->state == NGX_HTTP_MCP_PENDING_WAITING)
+        {
+            p->state = NGX_HTTP_MCP_PENDING_CANCELLED;
+        }
+    }
+
+    ngx_shmtx_unlock(&pool->mutex);
 }
 
 
@@ -1123,7 +1225,8 @@ ngx_http_mcp_stream_cleanup(void *data)
 
 /*
  * The answer to the stream's request, if it came: NGX_OK with *answer
- * (the pending request is gone then), NGX_AGAIN, or NGX_ERROR.
+ * (the pending request is gone then), NGX_AGAIN, NGX_DECLINED when the
+ * client cancelled its call (gone too), or NGX_ERROR.
  */
 
 static ngx_int_t
@@ -1162,6 +1265,12 @@ ngx_http_mcp_stream_take(ngx_http_mcp_stream_t *st, json_t **answer)
     {
         ngx_shmtx_unlock(&pool->mutex);
         return NGX_AGAIN;
+    }
+
+    if (p != NULL && p->state == NGX_HTTP_MCP_PENDING_CANCELLED) {
+        ngx_shmtx_unlock(&pool->mutex);
+        ngx_http_mcp_stream_cleanup(st);
+        return NGX_DECLINED;
     }
 
     if (p != NULL && p->answer) {
