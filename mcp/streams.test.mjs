@@ -435,4 +435,80 @@ describe('the server speaks first, across workers', { timeout: 120_000 }, () => 
     assert.equal(late.status, 400);
     await late.text();
   });
+
+  it('context_window: a summary written by the model, reused while the dropped turns are the same', async () => {
+    const context = `summary-${process.pid}-${Date.now()}`;
+    const { client } = await connect({ sampling: {} });
+    const asked = [];
+    client.setRequestHandler(CreateMessageRequestSchema, async (req) => {
+      asked.push(req.params);
+      return {
+        role: 'assistant',
+        content: { type: 'text', text: `the model's summary ${asked.length}` },
+        model: 'test-model',
+        stopReason: 'endTurn'
+      };
+    });
+    for (let i = 0; i < 30; i++) {
+      const r = await appendTo(client, context, `turn ${i}: ` + 'words of the conversation '.repeat(8));
+      assert.notEqual(r.isError, true);
+    }
+    const windowOf = async (args = {}) => {
+      const r = await client.callTool({
+        name: 'context_window',
+        arguments: { context_id: context, max_tokens: 300, ...args }
+      });
+      assert.notEqual(r.isError, true, JSON.stringify(r.content));
+      return r.structuredContent;
+    };
+
+    const first = await windowOf();
+    assert.equal(asked.length, 1, 'one sampling request');
+    assert.equal(first.summarizer, 'model');
+    assert.equal(first.summary, "Summary of earlier turns: the model's summary 1");
+    assert.ok(first.dropped > 0);
+    assert.ok(first.tokens_used <= 300);
+    assert.equal(first.messages.filter((m) => m.summary).length, 1);
+    assert.equal(first.messages.find((m) => m.summary).content, first.summary);
+    assert.match(asked[0].messages[0].content.text, /user: turn 0: words/);
+    assert.ok(asked[0].maxTokens <= 75, `maxTokens ${asked[0].maxTokens}`);
+
+    const second = await windowOf();
+    assert.equal(asked.length, 1, 'the stored summary is reused: no new request');
+    assert.deepEqual(second, first);
+
+    // extractive never asks; what the model wrote for these turns stays
+    const extractive = await windowOf({ summarizer: 'extractive' });
+    assert.equal(asked.length, 1);
+    assert.equal(extractive.summary, first.summary);
+
+    // other dropped turns: a new summary
+    await appendTo(client, context, 'turn 30: ' + 'more words '.repeat(20));
+    const third = await windowOf({ summarizer: 'extractive' });
+    assert.equal(asked.length, 1);
+    assert.equal(third.summarizer, 'extractive');
+    assert.ok(!third.summary.startsWith('Summary of earlier turns'));
+    const fourth = await windowOf({ summarizer: 'model' });
+    assert.equal(asked.length, 2);
+    assert.equal(fourth.summarizer, 'model');
+    assert.equal(fourth.summary, "Summary of earlier turns: the model's summary 2");
+    assert.ok(fourth.tokens_used <= 300);
+    await client.close();
+
+    // a client without sampling: auto is extractive, model a tool error
+    const { client: plain } = await connect({});
+    const auto = await plain.callTool({
+      name: 'context_window',
+      arguments: { context_id: context, max_tokens: 300 }
+    });
+    assert.notEqual(auto.isError, true);
+    assert.ok(['extractive', 'model'].includes(auto.structuredContent.summarizer));
+    const refused = await plain.callTool({
+      name: 'context_window',
+      arguments: { context_id: context, max_tokens: 300, summarizer: 'model' }
+    });
+    assert.equal(refused.isError, true);
+    assert.match(refused.content[0].text, /needs a client that offers sampling/);
+    await plain.close();
+  });
 });
