@@ -167,6 +167,9 @@ static void ngx_http_mcp_stream_finish(ngx_http_mcp_stream_t *st,
 static void ngx_http_mcp_stream_end(ngx_http_mcp_stream_t *st,
     ngx_int_t rc);
 static void ngx_http_mcp_stream_cleanup(void *data);
+static ngx_http_mcp_stream_pending_t *ngx_http_mcp_stream_pending(
+    ngx_http_mcp_stream_shm_t *shm, ngx_http_mcp_stream_session_t *s,
+    uint64_t id);
 static ngx_int_t ngx_http_mcp_stream_take(ngx_http_mcp_stream_t *st,
     json_t **answer);
 static ngx_int_t ngx_http_mcp_stream_last_event_id(ngx_str_t *value,
@@ -520,7 +523,10 @@ ngx_http_mcp_stream_push(ngx_http_mcp_stream_shm_t *shm,
     e->time = ngx_time();
     e->last = last;
     e->len = len;
-    ngx_memcpy(e->data, data, len);
+
+    if (len) {
+        ngx_memcpy(e->data, data, len);
+    }
 
     ngx_queue_insert_tail(&shm->events, &e->all);
     ngx_queue_insert_tail(&s->events, &e->queue);
@@ -1163,6 +1169,33 @@ ngx_http_mcp_stream_end(ngx_http_mcp_stream_t *st, ngx_int_t rc)
 
 
 /*
+ * Under the lock: the request of ours with that id, of session s (NULL:
+ * of any), or NULL.
+ */
+
+static ngx_http_mcp_stream_pending_t *
+ngx_http_mcp_stream_pending(ngx_http_mcp_stream_shm_t *shm,
+    ngx_http_mcp_stream_session_t *s, uint64_t id)
+{
+    ngx_queue_t                    *q;
+    ngx_http_mcp_stream_pending_t  *p;
+
+    for (q = ngx_queue_head(&shm->pending);
+         q != ngx_queue_sentinel(&shm->pending);
+         q = ngx_queue_next(q))
+    {
+        p = ngx_queue_data(q, ngx_http_mcp_stream_pending_t, queue);
+
+        if (p->id == id && (s == NULL || p->session == s)) {
+            return p;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
  * The request's pool goes (the stream ended, or the client left): the
  * timer, the request still waiting and the GET stream's claim go with it.
  */
@@ -1172,7 +1205,6 @@ ngx_http_mcp_stream_cleanup(void *data)
 {
     ngx_http_mcp_stream_t  *st = data;
 
-    ngx_queue_t                    *q;
     ngx_slab_pool_t                *pool;
     ngx_http_mcp_stream_shm_t      *shm;
     ngx_http_mcp_stream_pending_t  *p;
@@ -1193,23 +1225,17 @@ ngx_http_mcp_stream_cleanup(void *data)
     s = ngx_http_mcp_stream_session(shm, pool, st->session, st->len, 0);
 
     if (s != NULL) {
-        for (q = ngx_queue_head(&shm->pending);
-             st->request && q != ngx_queue_sentinel(&shm->pending);
-             q = ngx_queue_next(q))
-        {
-            p = ngx_queue_data(q, ngx_http_mcp_stream_pending_t, queue);
+        p = ngx_http_mcp_stream_pending(shm, s, st->request);
 
-            if (p->session == s && p->id == st->request) {
-                ngx_queue_remove(&p->queue);
-                s->npending--;
+        if (p != NULL) {
+            ngx_queue_remove(&p->queue);
+            s->npending--;
 
-                if (p->answer) {
-                    ngx_slab_free_locked(pool, p->answer);
-                }
-
-                ngx_slab_free_locked(pool, p);
-                break;
+            if (p->answer) {
+                ngx_slab_free_locked(pool, p->answer);
             }
+
+            ngx_slab_free_locked(pool, p);
         }
 
         if (st->get && s->get == ngx_pid) {
@@ -1234,7 +1260,6 @@ ngx_http_mcp_stream_take(ngx_http_mcp_stream_t *st, json_t **answer)
 {
     u_char                         *text;
     size_t                          len;
-    ngx_queue_t                    *q;
     ngx_slab_pool_t                *pool;
     ngx_http_mcp_stream_shm_t      *shm;
     ngx_http_mcp_stream_pending_t  *p;
@@ -1247,18 +1272,7 @@ ngx_http_mcp_stream_take(ngx_http_mcp_stream_t *st, json_t **answer)
 
     ngx_shmtx_lock(&pool->mutex);
 
-    for (q = ngx_queue_head(&shm->pending);
-         q != ngx_queue_sentinel(&shm->pending);
-         q = ngx_queue_next(q))
-    {
-        p = ngx_queue_data(q, ngx_http_mcp_stream_pending_t, queue);
-
-        if (p->id == st->request) {
-            break;
-        }
-
-        p = NULL;
-    }
+    p = ngx_http_mcp_stream_pending(shm, NULL, st->request);
 
     if (p != NULL && p->state == NGX_HTTP_MCP_PENDING_WAITING
         && (ngx_msec_int_t) (st->deadline - ngx_current_msec) > 0)
@@ -1320,7 +1334,6 @@ ngx_http_mcp_stream_answer(ngx_http_mcp_call_t *call, json_t *msg,
     size_t                          len;
     json_t                         *id;
     ngx_int_t                       rc;
-    ngx_queue_t                    *q;
     ngx_slab_pool_t                *pool;
     ngx_http_mcp_stream_shm_t      *shm;
     ngx_http_mcp_stream_pending_t  *p;
@@ -1350,34 +1363,28 @@ ngx_http_mcp_stream_answer(ngx_http_mcp_call_t *call, json_t *msg,
     s = ngx_http_mcp_stream_session(shm, pool, call->session.data,
                                     call->session.len, 0);
 
-    for (q = ngx_queue_head(&shm->pending);
-         s != NULL && q != ngx_queue_sentinel(&shm->pending);
-         q = ngx_queue_next(q))
-    {
-        p = ngx_queue_data(q, ngx_http_mcp_stream_pending_t, queue);
+    p = (s != NULL) ? ngx_http_mcp_stream_pending(shm, s,
+                                        (uint64_t) json_integer_value(id))
+                    : NULL;
 
-        if (p->session != s
-            || p->id != (uint64_t) json_integer_value(id))
-        {
-            continue;
-        }
+    if (p == NULL || p->state == NGX_HTTP_MCP_PENDING_CANCELLED) {
+        rc = NGX_DECLINED;
 
-        if (p->state == NGX_HTTP_MCP_PENDING_ANSWERED) {
-            rc = NGX_BUSY;
-            break;
-        }
+    } else if (p->state == NGX_HTTP_MCP_PENDING_ANSWERED) {
+        rc = NGX_BUSY;
 
+    } else {
         p->answer = ngx_slab_alloc_locked(pool, len);
+
         if (p->answer == NULL) {
             rc = NGX_ERROR;
-            break;
-        }
 
-        ngx_memcpy(p->answer, text, len);
-        p->len = len;
-        p->state = NGX_HTTP_MCP_PENDING_ANSWERED;
-        rc = NGX_OK;
-        break;
+        } else {
+            ngx_memcpy(p->answer, text, len);
+            p->len = len;
+            p->state = NGX_HTTP_MCP_PENDING_ANSWERED;
+            rc = NGX_OK;
+        }
     }
 
     ngx_shmtx_unlock(&pool->mutex);
