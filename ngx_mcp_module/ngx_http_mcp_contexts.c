@@ -464,16 +464,16 @@ static json_t *
 ngx_http_mcp_contexts_window(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                       rc;
-    json_t                   *v, *result, *summary, *msg, *structured;
-    size_t                    i;
-    uint64_t                  budget;
-    json_int_t                max;
-    ngx_str_t                 query, which;
-    ngx_uint_t                model, reused;
-    ngx_http_mcp_contexts_t   c;
-    mcp_store_context_t       ctx;
-    mcp_store_window_t        w;
+    int                             rc;
+    json_t                         *v, *result, *summary, *msg, *structured;
+    size_t                          i;
+    uint64_t                        budget;
+    json_int_t                      max;
+    ngx_str_t                       query, which;
+    ngx_uint_t                      model, reused;
+    ngx_http_mcp_contexts_t         c;
+    mcp_store_context_t             ctx;
+    mcp_store_window_t              w;
     ngx_http_mcp_contexts_model_t  *sm;
 
     result = NULL;

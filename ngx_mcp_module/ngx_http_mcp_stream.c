@@ -803,10 +803,10 @@ ngx_http_mcp_ask(ngx_http_mcp_call_t *call, const char *method,
     json_t *params, ngx_http_mcp_resume_pt resume, void *data,
     ngx_http_mcp_error_t *err)
 {
-    json_t                 *msg;
-    ngx_uint_t              i, started;
-    ngx_slab_pool_t        *pool;
-    ngx_http_mcp_stream_t  *st;
+    json_t                         *msg;
+    ngx_uint_t                      i, started;
+    ngx_slab_pool_t                *pool;
+    ngx_http_mcp_stream_t          *st;
     ngx_http_mcp_stream_shm_t      *shm;
     ngx_http_mcp_stream_pending_t  *p;
     ngx_http_mcp_stream_session_t  *s;
@@ -924,9 +924,9 @@ ngx_http_mcp_ask(ngx_http_mcp_call_t *call, const char *method,
 ngx_int_t
 ngx_http_mcp_stream_detach(ngx_http_mcp_call_t *call, json_t *response)
 {
-    ngx_int_t               rc;
-    ngx_slab_pool_t        *pool;
-    ngx_http_mcp_stream_t  *st;
+    ngx_int_t                   rc;
+    ngx_slab_pool_t            *pool;
+    ngx_http_mcp_stream_t      *st;
     ngx_http_mcp_stream_shm_t  *shm;
 
     st = ngx_http_mcp_stream_open(call);
