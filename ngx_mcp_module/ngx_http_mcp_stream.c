@@ -1477,7 +1477,12 @@ ngx_http_mcp_stream_get(ngx_http_mcp_call_t *call, ngx_http_mcp_error_t *err)
         if (s == NULL) {
             rc = NGX_ERROR;
 
-        } else if (s->get) {
+        /* the claim of a worker that died with the stream open is
+         * taken over */
+
+        } else if (s->get && (s->get == ngx_pid || kill(s->get, 0) == 0
+                              || ngx_errno != NGX_ESRCH))
+        {
             rc = NGX_BUSY;
 
         } else {
