@@ -570,7 +570,7 @@ ngx_http_mcp_b64url(ngx_pool_t *pool, ngx_str_t *src, size_t max,
     size_t  i;
 
     if (src->len == 0 || src->len % 4 == 1
-        || ngx_base64_decoded_length(src->len) > max)
+        || src->len > ngx_base64_encoded_length(max))
     {
         return NGX_DECLINED;
     }
@@ -590,7 +590,7 @@ ngx_http_mcp_b64url(ngx_pool_t *pool, ngx_str_t *src, size_t max,
         return NGX_ERROR;
     }
 
-    if (ngx_decode_base64url(dst, src) != NGX_OK) {
+    if (ngx_decode_base64url(dst, src) != NGX_OK || dst->len > max) {
         return NGX_DECLINED;
     }
 
