@@ -612,10 +612,10 @@ ngx_http_mcp_oauth_perms(json_t *v)
 
 
 /*
- * The resource tokens must be issued for: mcp_oauth_audience, or the URL
- * of the server's mcp_endpoint location (of the request's location when
- * the server has none that is not a regex) with the request's scheme and
- * Host.  A Host that is not a plain name or address gives way to the
+ * The resource tokens must be issued for: mcp_oauth_audience, or, with
+ * the request's scheme and Host, the path of the location when it is an
+ * mcp_endpoint, else of the server's first mcp_endpoint location (else
+ * the request's path).  A Host that is not a plain name or address gives way to the
  * server's name: the URL goes into a header.
  */
 
@@ -627,6 +627,7 @@ ngx_http_mcp_oauth_resource(ngx_http_request_t *r, ngx_str_t *resource)
     ngx_uint_t                 i;
     ngx_http_mcp_srv_conf_t   *mscf;
     ngx_http_mcp_loc_conf_t   *mlcf;
+    ngx_http_core_loc_conf_t  *clcf;
     ngx_http_core_srv_conf_t  *cscf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
@@ -636,8 +637,25 @@ ngx_http_mcp_oauth_resource(ngx_http_request_t *r, ngx_str_t *resource)
         return NGX_OK;
     }
 
+    /* an endpoint is its own resource; other locations are the server's */
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
     mscf = ngx_http_get_module_srv_conf(r, ngx_mcp_module);
-    path = mscf->endpoint_path.len ? mscf->endpoint_path : r->uri;
+
+    if (mlcf->handler == NGX_HTTP_MCP_HANDLER_ENDPOINT
+#if (NGX_PCRE)
+        && clcf->regex == NULL
+#endif
+        && !clcf->named)
+    {
+        path = clcf->name;
+
+    } else if (mscf->endpoint_path.len) {
+        path = mscf->endpoint_path;
+
+    } else {
+        path = r->uri;
+    }
 
 #if (NGX_HTTP_SSL)
     if (r->connection->ssl) {

@@ -163,6 +163,8 @@ our %T = (
                 kid => 'ec1'),
     auds => jwt('ES256', $Pem{ec}, claims(aud => ['https://api.example',
                                                   $AUD]), kid => 'ec1'),
+    mcpx => jwt('RS256', $Pem{rsa}, claims(aud => 'http://localhost/mcp-x'),
+                kid => 'rsa1'),
     leeway => jwt('ES256', $Pem{ec}, claims(exp => time - 30,
                                             nbf => time + 30), kid => 'ec1'),
 
@@ -255,7 +257,7 @@ repeat_each(1);
 no_shuffle();
 no_root_location();
 
-plan tests => repeat_each() * 313;
+plan tests => repeat_each() * 319;
 
 our $HttpConfig = <<'_EOC_';
     mcp_store $TEST_NGINX_DATA_DIR;
@@ -269,11 +271,13 @@ our $Config = <<'_EOC_';
     location = /mcp { mcp_endpoint; }
     location = /mcp-t {
         mcp_endpoint;
+        mcp_oauth_audience http://localhost/mcp;
         mcp_oauth_scopes_claim scp;
         mcp_oauth_tenant_claim org;
     }
     location = /mcp-k {
         mcp_endpoint;
+        mcp_oauth_audience http://localhost/mcp;
         mcp_api_key $TEST_NGINX_KEY_HASH tenant=keyco;
     }
     location = /shorten { mcp_shorten; }
@@ -672,19 +676,24 @@ mcp: access token of tenant "default" lacks the scope "mcp"
 
 
 
-=== TEST 20: the default audience follows the Host (a token for localhost is refused at another host)
+=== TEST 20: the default audience: the endpoint's own URL, with the request's Host
 --- config
     location = /mcp { mcp_endpoint; mcp_allowed_hosts mcp.example.org; }
+    location = /mcp-x { mcp_endpoint; }
 --- request eval
-[::rpc("ping", "{}"), ::rpc("ping", "{}")]
+[::rpc("ping", "{}"), ::rpc("ping", "{}"), ::rpc("ping", "{}", "/mcp-x"),
+ ::rpc("ping", "{}", "/mcp-x")]
 --- more_headers eval
 [::h($::T{rs256}, 'sD') . "Host: mcp.example.org\n",
- ::h(undef, 'sD') . "Host: mcp.example.org\n"]
+ ::h(undef, 'sD') . "Host: mcp.example.org\n",
+ ::h($::T{rs256}, 'sD'), ::h($::T{mcpx}, 'sD')]
 --- error_code eval
-[401, 401]
+[401, 401, 401, 200]
 --- response_headers eval
 ["WWW-Authenticate: Bearer resource_metadata=\"http://mcp.example.org/.well-known/oauth-protected-resource/mcp\", error=\"invalid_token\"",
- "WWW-Authenticate: Bearer resource_metadata=\"http://mcp.example.org/.well-known/oauth-protected-resource/mcp\", scope=\"mcp\""]
+ "WWW-Authenticate: Bearer resource_metadata=\"http://mcp.example.org/.well-known/oauth-protected-resource/mcp\", scope=\"mcp\"",
+ "WWW-Authenticate: Bearer resource_metadata=\"http://localhost/.well-known/oauth-protected-resource/mcp-x\", error=\"invalid_token\"",
+ "!WWW-Authenticate"]
 
 
 
