@@ -67,6 +67,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_mcp_b64url(ngx_pool_t *pool, ngx_str_t *src,
     size_t max, ngx_str_t *dst);
+static ngx_int_t ngx_http_mcp_jwt_part(ngx_pool_t *pool, u_char *start,
+    u_char *end, size_t max, ngx_str_t *dst);
 static json_t *ngx_http_mcp_jwt_json(ngx_str_t *text, ngx_uint_t depth);
 static ngx_int_t ngx_http_mcp_jwk_add(ngx_pool_t *pool, json_t *jwk,
     ngx_array_t *keys, ngx_uint_t *skipped, const char **why);
@@ -533,7 +535,7 @@ ngx_http_mcp_json_str(ngx_pool_t *pool, json_t *obj, const char *name,
 {
     json_t  *v;
 
-    ngx_str_null(value);
+    ngx_str_set(value, "");
 
     v = json_object_get(obj, name);
     if (v == NULL) {
@@ -599,6 +601,23 @@ ngx_http_mcp_b64url(ngx_pool_t *pool, ngx_str_t *src, size_t max,
 
 
 /*
+ * The part of a token from start to end, decoded (ngx_http_mcp_b64url()).
+ */
+
+static ngx_int_t
+ngx_http_mcp_jwt_part(ngx_pool_t *pool, u_char *start, u_char *end,
+    size_t max, ngx_str_t *dst)
+{
+    ngx_str_t  part;
+
+    part.data = start;
+    part.len = end - start;
+
+    return ngx_http_mcp_b64url(pool, &part, max, dst);
+}
+
+
+/*
  * A JSON object from text, nested at most depth levels, duplicate
  * members refused; NULL otherwise.
  */
@@ -632,7 +651,7 @@ ngx_http_mcp_jwt_verify(ngx_array_t *keys, ngx_str_t *token,
     u_char                  *dot1, *dot2, *last;
     json_t                  *header, *alg;
     ngx_int_t                rc;
-    ngx_str_t                part, text, sig, input;
+    ngx_str_t                text, sig, input;
     ngx_http_mcp_jwk_t      *key;
     ngx_http_mcp_jws_alg_t  *a;
 
@@ -655,10 +674,8 @@ ngx_http_mcp_jwt_verify(ngx_array_t *keys, ngx_str_t *token,
 
     /* the header: which algorithm, which key */
 
-    part.data = token->data;
-    part.len = dot1 - token->data;
-
-    rc = ngx_http_mcp_b64url(pool, &part, NGX_HTTP_MCP_JWT_HEADER_MAX, &text);
+    rc = ngx_http_mcp_jwt_part(pool, token->data, dot1,
+                               NGX_HTTP_MCP_JWT_HEADER_MAX, &text);
     if (rc != NGX_OK) {
         *why = "malformed header";
         return rc;
@@ -670,7 +687,6 @@ ngx_http_mcp_jwt_verify(ngx_array_t *keys, ngx_str_t *token,
         return NGX_DECLINED;
     }
 
-    rc = NGX_DECLINED;
     key = NULL;
     a = NULL;
 
@@ -708,10 +724,8 @@ ngx_http_mcp_jwt_verify(ngx_array_t *keys, ngx_str_t *token,
 
     /* the signature, over "header.payload" as sent */
 
-    part.data = dot2 + 1;
-    part.len = last - part.data;
-
-    rc = ngx_http_mcp_b64url(pool, &part, NGX_HTTP_MCP_JWS_SIG_MAX, &sig);
+    rc = ngx_http_mcp_jwt_part(pool, dot2 + 1, last, NGX_HTTP_MCP_JWS_SIG_MAX,
+                               &sig);
     if (rc != NGX_OK) {
         *why = "malformed signature";
         return rc;
@@ -728,10 +742,8 @@ ngx_http_mcp_jwt_verify(ngx_array_t *keys, ngx_str_t *token,
 
     /* the claims, now that they are known to come from the issuer */
 
-    part.data = dot1 + 1;
-    part.len = dot2 - part.data;
-
-    rc = ngx_http_mcp_b64url(pool, &part, NGX_HTTP_MCP_JWT_MAX, &text);
+    rc = ngx_http_mcp_jwt_part(pool, dot1 + 1, dot2, NGX_HTTP_MCP_JWT_MAX,
+                               &text);
     if (rc != NGX_OK) {
         *why = "malformed claims";
         return rc;
