@@ -240,9 +240,36 @@ our %T = (
     $T{empty} = '..';
 }
 
+# hostile headers and claims, properly signed
+{
+    my $signed = sub {
+        my ($header, $claims) = @_;
+        my $input = b64u($header) . '.' . b64u($claims);
+        return "$input." . b64u(sign('RS256', $Pem{rsa}, $input));
+    };
+    my $good = claims();
+    $T{hdrarray} = $signed->('["RS256"]', $good);
+    $T{algnum} = $signed->('{"alg":256,"kid":"rsa1"}', $good);
+    $T{kidnum} = $signed->('{"alg":"RS256","kid":1}', $good);
+    $T{hdrdeep} = $signed->('{"alg":"RS256","kid":"rsa1","x":{"y":{}}}', $good);
+    $T{expstr} = $signed->('{"alg":"RS256","kid":"rsa1"}',
+                           claims(exp => '' . (time + 3600)));
+    $T{audnum} = $signed->('{"alg":"RS256","kid":"rsa1"}', claims(aud => 7));
+    $T{nul} = $signed->('{"alg":"RS256","kid":"rsa1"}',
+                        substr($good, 0, -1) . ',"x":"a\\u0000b"}');
+    $T{latin1} = $signed->('{"alg":"RS256","kid":"rsa1"}',
+                           substr($good, 0, -1) . ",\"x\":\"\xe9\"}");
+    $T{dupiss} = $signed->('{"alg":"RS256","kid":"rsa1"}',
+                           substr($good, 0, -1)
+                           . ',"iss":"https://evil.example"}');
+    $T{longkid} = $signed->('{"alg":"RS256","kid":"' . ('k' x 1500) . '"}',
+                            $good);
+}
+
 our @Invalid = qw(badsig kid iss noiss aud noaud expired noexp nbf none
                   nonesig hs256 kind esder crit dup claimsbad deep huge
-                  parts2 parts5 b64 pad notjson empty);
+                  parts2 parts5 b64 pad notjson empty hdrarray algnum
+                  kidnum hdrdeep expstr audnum nul latin1 dupiss longkid);
 
 # sessions of each tenant, as initialize would have made them
 for (['sD', 'default'], ['sAcme', 'acme'], ['sBeta', 'beta'],
@@ -257,7 +284,7 @@ repeat_each(1);
 no_shuffle();
 no_root_location();
 
-plan tests => repeat_each() * 319;
+plan tests => repeat_each() * 361;
 
 our $HttpConfig = <<'_EOC_';
     mcp_store $TEST_NGINX_DATA_DIR;
@@ -780,7 +807,20 @@ the JWKS is not a JSON object
 
 
 
-=== TEST 27: an audience that is not an absolute URL
+=== TEST 27: a JWKS file that does not exist
+--- http_config
+    mcp_store $TEST_NGINX_DATA_DIR;
+    mcp_oauth_issuer https://issuer.example;
+    mcp_oauth_jwks $TEST_NGINX_DATA_DIR/no-such-jwks.json;
+--- config
+    location = /mcp { mcp_endpoint; }
+--- must_die
+--- error_log eval
+qr/mcp_oauth_jwks: open\(\) ".*no-such-jwks.json" failed/
+
+
+
+=== TEST 28: an audience that is not an absolute URL
 --- http_config
     mcp_store $TEST_NGINX_DATA_DIR;
     mcp_oauth_audience mcp.example.com/mcp;
