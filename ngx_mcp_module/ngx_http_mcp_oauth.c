@@ -615,8 +615,8 @@ ngx_http_mcp_oauth_perms(json_t *v)
  * The resource tokens must be issued for: mcp_oauth_audience, or, with
  * the request's scheme and Host, the path of the location when it is an
  * mcp_endpoint, else of the server's first mcp_endpoint location (else
- * the request's path).  A Host that is not a plain name or address gives way to the
- * server's name: the URL goes into a header.
+ * the request's path).  A Host that is not a plain name or address gives
+ * way to the server's name: the URL goes into a header.
  */
 
 static ngx_int_t
