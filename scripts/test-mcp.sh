@@ -329,12 +329,14 @@ tap_count() {
     echo "${n:-0}"
 }
 
-# node --test on one file of mcp/, its spec on stdout (mcp/reporter.mjs:
-# a TODO test in one line), its TAP in the logs
+# node --test on one file of mcp/ (which tests $4, default MCP_URL), its
+# spec on stdout (mcp/reporter.mjs: a TODO test in one line), its TAP in
+# the logs
 node_tests() {
-    local label=$1 suite=$2 file=$3 tap=$logs/$2.tap rc=0 pass fail skip todo
+    local label=$1 suite=$2 file=$3 url=${4:-$mcp_url} tap=$logs/$2.tap rc=0
+    local pass fail skip todo
     [[ $suites == *" $suite "* ]] || return 0
-    say "($label) $file against $mcp_url"
+    say "($label) $file against $url"
     (cd "$mcp" && export MCP_URL=$mcp_url BASE_URL=$base_url &&
         timeout -k 10 "$limit" "$node" --test \
             --test-reporter=./reporter.mjs --test-reporter-destination=stdout \
@@ -363,7 +365,7 @@ if [ -n "$tmp" ]; then
     export OAUTH_MCP_URL=http://127.0.0.1:$port/oauth/mcp
     export OAUTH_AS_URL=http://127.0.0.1:$as_port
     export OAUTH_KEY=$tmp/oauth/key.pem
-    node_tests e oauth oauth.test.mjs
+    node_tests e oauth oauth.test.mjs "$OAUTH_MCP_URL"
 elif [[ $suites == *" oauth "* ]]; then
     say "(e) oauth.test.mjs skipped: it needs the nginx this script starts"
 fi
