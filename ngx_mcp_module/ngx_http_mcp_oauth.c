@@ -60,6 +60,8 @@ static ngx_int_t ngx_http_mcp_oauth_has(json_t *v, ngx_str_t *s);
 static ngx_uint_t ngx_http_mcp_oauth_perms(json_t *v);
 static ngx_int_t ngx_http_mcp_oauth_resource(ngx_http_request_t *r,
     ngx_str_t *resource);
+static ngx_int_t ngx_http_mcp_oauth_authority(ngx_http_request_t *r,
+    in_port_t default_port, ngx_str_t *authority);
 static ngx_int_t ngx_http_mcp_oauth_metadata_url(ngx_http_request_t *r,
     ngx_str_t *resource, ngx_str_t *url);
 static size_t ngx_http_mcp_oauth_origin_len(ngx_str_t *url);
@@ -612,23 +614,21 @@ ngx_http_mcp_oauth_perms(json_t *v)
 
 
 /*
- * The resource tokens must be issued for: mcp_oauth_audience, or, with
- * the request's scheme and Host, the path of the location when it is an
- * mcp_endpoint, else of the server's first mcp_endpoint location (else
- * the request's path).  A Host that is not a plain name or address gives
- * way to the server's name: the URL goes into a header.
+ * The resource tokens must be issued for: mcp_oauth_audience, or the
+ * request's scheme, the server's authority and the path of the location
+ * when it is an mcp_endpoint, else of the server's first mcp_endpoint
+ * location (else the request's path).
  */
 
 static ngx_int_t
 ngx_http_mcp_oauth_resource(ngx_http_request_t *r, ngx_str_t *resource)
 {
-    u_char                    *p, c;
-    ngx_str_t                  host, path, scheme;
-    ngx_uint_t                 i;
+    u_char                    *p;
+    ngx_str_t                  authority, path, scheme;
+    ngx_uint_t                 https;
     ngx_http_mcp_srv_conf_t   *mscf;
     ngx_http_mcp_loc_conf_t   *mlcf;
     ngx_http_core_loc_conf_t  *clcf;
-    ngx_http_core_srv_conf_t  *cscf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
 
@@ -657,48 +657,114 @@ ngx_http_mcp_oauth_resource(ngx_http_request_t *r, ngx_str_t *resource)
         path = r->uri;
     }
 
+    https = 0;
+
 #if (NGX_HTTP_SSL)
     if (r->connection->ssl) {
+        https = 1;
+    }
+#endif
+
+    if (https) {
         ngx_str_set(&scheme, "https");
 
-    } else
-#endif
-    {
+    } else {
         ngx_str_set(&scheme, "http");
     }
 
-    ngx_str_null(&host);
-
-    if (r->headers_in.host) {
-        host = r->headers_in.host->value;
-
-        for (i = 0; i < host.len; i++) {
-            c = host.data[i];
-
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                  || (c >= '0' && c <= '9') || c == '.' || c == '-'
-                  || c == ':' || c == '[' || c == ']' || c == '_'))
-            {
-                ngx_str_null(&host);
-                break;
-            }
-        }
+    if (ngx_http_mcp_oauth_authority(r, https ? 443 : 80, &authority)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
-    if (host.len == 0) {
-        cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
-        host = cscf->server_name;
-    }
-
-    resource->len = scheme.len + sizeof("://") - 1 + host.len + path.len;
+    resource->len = scheme.len + sizeof("://") - 1 + authority.len + path.len;
     resource->data = ngx_pnalloc(r->pool, resource->len);
     if (resource->data == NULL) {
         return NGX_ERROR;
     }
 
     p = ngx_sprintf(resource->data, "%V://", &scheme);
-    ngx_strlow(p, host.data, host.len);
-    ngx_memcpy(p + host.len, path.data, path.len);
+    ngx_strlow(p, authority.data, authority.len);
+    ngx_memcpy(p + authority.len, path.data, path.len);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The host and port of the default audience: the server's name and the
+ * port the request came to.  Not the request's Host, which the client
+ * chooses: a token issued for another server that this one answers for
+ * (a default server, another name of a shared nginx) would pass, as its
+ * Host would name that other server.  Only a server without a name takes
+ * the Host (when it is a plain name or address: it goes into a header),
+ * or else the address the request came to.
+ */
+
+static ngx_int_t
+ngx_http_mcp_oauth_authority(ngx_http_request_t *r, in_port_t default_port,
+    ngx_str_t *authority)
+{
+    u_char                    *p, c;
+    in_port_t                  port;
+    ngx_uint_t                 i;
+    ngx_connection_t          *conn;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    conn = r->connection;
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+
+    if (ngx_connection_local_sockaddr(conn, NULL, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (cscf->server_name.len) {
+        p = ngx_pnalloc(r->pool, cscf->server_name.len + sizeof(":65535"));
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        authority->data = p;
+        p = ngx_cpymem(p, cscf->server_name.data, cscf->server_name.len);
+
+        port = ngx_inet_get_port(conn->local_sockaddr);
+
+        if (port != default_port) {
+            p = ngx_sprintf(p, ":%ui", (ngx_uint_t) port);
+        }
+
+        authority->len = p - authority->data;
+
+        return NGX_OK;
+    }
+
+    if (r->headers_in.host) {
+        *authority = r->headers_in.host->value;
+
+        for (i = 0; i < authority->len; i++) {
+            c = authority->data[i];
+
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                  || (c >= '0' && c <= '9') || c == '.' || c == '-'
+                  || c == ':' || c == '[' || c == ']' || c == '_'))
+            {
+                break;
+            }
+        }
+
+        if (i == authority->len && i) {
+            return NGX_OK;
+        }
+    }
+
+    authority->data = ngx_pnalloc(r->pool, NGX_SOCKADDR_STRLEN);
+    if (authority->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    authority->len = ngx_sock_ntop(conn->local_sockaddr, conn->local_socklen,
+                                   authority->data, NGX_SOCKADDR_STRLEN, 1);
 
     return NGX_OK;
 }

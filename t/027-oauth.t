@@ -20,9 +20,11 @@ use IO::Socket::INET;
 my $dir = tempdir('ngx_mcp_XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $tool = $ENV{TEST_NGINX_MCP_STORE_TOOL} || 'build/store/mcp-store';
 
+# the default audience: the server's name and port, the endpoint's path
+our $PORT = server_port();
 our $ISS = 'https://issuer.example/realms/acme';
-our $AUD = 'http://localhost/mcp';
-our $META = 'http://localhost/.well-known/oauth-protected-resource/mcp';
+our $AUD = "http://localhost:$PORT/mcp";
+our $META = "http://localhost:$PORT/.well-known/oauth-protected-resource/mcp";
 our $API_KEY = 'keyco-key-0123456789';
 
 sub sh_out {
@@ -163,7 +165,9 @@ our %T = (
                 kid => 'ec1'),
     auds => jwt('ES256', $Pem{ec}, claims(aud => ['https://api.example',
                                                   $AUD]), kid => 'ec1'),
-    mcpx => jwt('RS256', $Pem{rsa}, claims(aud => 'http://localhost/mcp-x'),
+    mcpx => jwt('RS256', $Pem{rsa}, claims(aud => "http://localhost:$PORT/mcp-x"),
+                kid => 'rsa1'),
+    host => jwt('RS256', $Pem{rsa}, claims(aud => 'http://mcp.example.org/mcp'),
                 kid => 'rsa1'),
     leeway => jwt('ES256', $Pem{ec}, claims(exp => time - 30,
                                             nbf => time + 30), kid => 'ec1'),
@@ -298,13 +302,13 @@ our $Config = <<'_EOC_';
     location = /mcp { mcp_endpoint; }
     location = /mcp-t {
         mcp_endpoint;
-        mcp_oauth_audience http://localhost/mcp;
+        mcp_oauth_audience http://localhost:$TEST_NGINX_SERVER_PORT/mcp;
         mcp_oauth_scopes_claim scp;
         mcp_oauth_tenant_claim org;
     }
     location = /mcp-k {
         mcp_endpoint;
-        mcp_oauth_audience http://localhost/mcp;
+        mcp_oauth_audience http://localhost:$TEST_NGINX_SERVER_PORT/mcp;
         mcp_api_key $TEST_NGINX_KEY_HASH tenant=keyco;
     }
     location = /shorten { mcp_shorten; }
@@ -660,8 +664,7 @@ mcp: access token of tenant "default" lacks the scope "mcp"
 ["Content-Type: application/json", "Access-Control-Allow-Origin: *",
  "Content-Type: application/json"]
 --- response_body eval
-["{\"resource\":\"http://localhost/mcp\",\"authorization_servers\":[\"https://issuer.example/realms/acme\",\"https://other.example\"],\"scopes_supported\":[\"mcp\",\"links:read\",\"links:write\",\"admin\"],\"bearer_methods_supported\":[\"header\"]}\n",
- "{\"resource\":\"http://localhost/mcp\",\"authorization_servers\":[\"https://issuer.example/realms/acme\",\"https://other.example\"],\"scopes_supported\":[\"mcp\",\"links:read\",\"links:write\",\"admin\"],\"bearer_methods_supported\":[\"header\"]}\n",
+[("{\"resource\":\"$::AUD\",\"authorization_servers\":[\"https://issuer.example/realms/acme\",\"https://other.example\"],\"scopes_supported\":[\"mcp\",\"links:read\",\"links:write\",\"admin\"],\"bearer_methods_supported\":[\"header\"]}\n") x 2,
  ""]
 
 
@@ -703,7 +706,7 @@ mcp: access token of tenant "default" lacks the scope "mcp"
 
 
 
-=== TEST 20: the default audience: the endpoint's own URL, with the request's Host
+=== TEST 20: the default audience: the server's name and port and the endpoint's path, whatever the Host says
 --- config
     location = /mcp { mcp_endpoint; mcp_allowed_hosts mcp.example.org; }
     location = /mcp-x { mcp_endpoint; }
@@ -711,15 +714,15 @@ mcp: access token of tenant "default" lacks the scope "mcp"
 [::rpc("ping", "{}"), ::rpc("ping", "{}"), ::rpc("ping", "{}", "/mcp-x"),
  ::rpc("ping", "{}", "/mcp-x")]
 --- more_headers eval
-[::h($::T{rs256}, 'sD') . "Host: mcp.example.org\n",
+[::h($::T{host}, 'sD') . "Host: mcp.example.org\n",
  ::h(undef, 'sD') . "Host: mcp.example.org\n",
  ::h($::T{rs256}, 'sD'), ::h($::T{mcpx}, 'sD')]
 --- error_code eval
 [401, 401, 401, 200]
 --- response_headers eval
-["WWW-Authenticate: Bearer resource_metadata=\"http://mcp.example.org/.well-known/oauth-protected-resource/mcp\", error=\"invalid_token\"",
- "WWW-Authenticate: Bearer resource_metadata=\"http://mcp.example.org/.well-known/oauth-protected-resource/mcp\", scope=\"mcp\"",
- "WWW-Authenticate: Bearer resource_metadata=\"http://localhost/.well-known/oauth-protected-resource/mcp-x\", error=\"invalid_token\"",
+["WWW-Authenticate: Bearer resource_metadata=\"$::META\", error=\"invalid_token\"",
+ "WWW-Authenticate: Bearer resource_metadata=\"$::META\", scope=\"mcp\"",
+ "WWW-Authenticate: Bearer resource_metadata=\"$::META-x\", error=\"invalid_token\"",
  "!WWW-Authenticate"]
 
 
