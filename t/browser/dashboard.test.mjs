@@ -323,10 +323,13 @@ test('the graph view draws the entities created through MCP', async () => {
   await page.locator('#graph-detail li', {hasText: /^wrote notes$/}).waitFor();
   await shot('graph');
 
+  // the search's answer replaces the drawing: Engine alone
   await page.fill('#graph-q', 'analytical');
   await page.click('#graph-submit');
-  await page.locator('#graph-svg g.node[data-name="Engine"]').waitFor();
-  assert.equal(await page.locator('#graph-svg g.node').count(), 1);
+  await page.locator('#graph-summary', {hasText: /^1 entities/}).waitFor();
+  assert.deepEqual(await page.locator('#graph-svg g.node')
+                     .evaluateAll((n) => n.map((g) => g.dataset.name)),
+                   ['Engine']);
 
   await page.goto(base + '/dashboard/#/contexts');
   await page.locator('#contexts-body td', {hasText: 'support-42'}).waitFor();
