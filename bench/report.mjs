@@ -42,6 +42,7 @@ const rss = [];
 const profile = [];
 const skipped = [];
 let load = null;
+let sizeAfter = null;
 
 for (const line of readFileSync(rawFile, 'utf8').split('\n')) {
   if (line === '') continue;
@@ -57,6 +58,7 @@ for (const line of readFileSync(rawFile, 'utf8').split('\n')) {
     const r = parse(line);
     ({ run: runs, calls, cold, rss, profile, skipped })[kind]?.push(r);
     if (kind === 'load') load = r;
+    if (kind === 'size') sizeAfter = r;
   }
 }
 
@@ -301,6 +303,12 @@ if (load) {
     '<= 120 B');
 } else {
   row('Store bytes per link', 'n/a', '—', NaN, 'n/a', 120, '<=', '<= 120 B');
+}
+if (sizeAfter) {
+  const perLink = Number(sizeAfter.file_bytes) / nLinks;
+  row('(the same after the redirect runs, their visits counted)',
+    `${fmt(perLink, 1)} B`, '—', perLink, `${fmt(perLink, 1)} B`, 120, '<=',
+    '<= 120 B');
 }
 for (const r of rss) {
   row(`Worker RSS after the ${fmt(nLinks)}-link runs`,

@@ -570,6 +570,11 @@ else
     target big-return302 "$bw" -s "$bench/wrk/paths.lua" "http://127.0.0.1:$p_big" -- "$out/codes-big.txt" /r/
     say "large store: redirect, random hits ($runs x ${secs}s each)"
     ab large-store "$runs" big-ours big-return302
+    # what the visits counted since did to the store's size
+    sleep 1.5
+    pages=$(mdb_stat -e "$work/big/store" | sed -n 's/.*Number of pages used: //p')
+    psize=$(mdb_stat -e "$work/big/store" | sed -n 's/.*Page size: //p')
+    echo "size when=after-redirects links=$links file_bytes=$(stat -c %s "$work/big/store/data.mdb") used_bytes=$((pages * psize))" >> "$raw"
     for w in $bw; do
         echo "rss pid=$w $(awk '/^(VmRSS|RssAnon|RssFile):/ { printf "%s=%s ", $1, $2 }' "/proc/$w/status" | tr -d ':')" >> "$raw"
     done
