@@ -212,7 +212,6 @@ mcp_store_close(mcp_store_t *s)
 int
 mcp_store_share(mcp_store_t *s, mcp_store_t **sp)
 {
-    int           rc;
     mcp_store_t  *t;
 
     if (sp == NULL) {
@@ -230,7 +229,11 @@ mcp_store_share(mcp_store_t *s, mcp_store_t **sp)
         return MCP_STORE_ENOMEM;
     }
 
-    /* the databases' handles are the environment's: they are shared too */
+    /*
+     * The databases' handles are the environment's: they are shared too.
+     * It has no read transaction, so it takes no reader slot: its read
+     * functions fail (LMDB refuses to renew none).
+     */
 
     *t = *s;
     t->shared = 1;
@@ -239,14 +242,6 @@ mcp_store_share(mcp_store_t *s, mcp_store_t **sp)
     t->sweep_len = 0;
     memset(&t->txn, 0, sizeof(mcp_store_txn_t));
     t->txn.store = t;
-
-    rc = mcp_store_env_begin(t, MDB_RDONLY, &t->rtxn);
-    if (rc != MDB_SUCCESS) {
-        free(t);
-        return mcp_store_rc(rc);
-    }
-
-    mdb_txn_reset(t->rtxn);
 
     *sp = t;
 

@@ -180,11 +180,12 @@ int mcp_store_open(mcp_store_t **sp, const char *path, size_t map_size,
 void mcp_store_close(mcp_store_t *s);
 
 /*
- * Opens a second handle on the environment of s, with its own read
- * transaction, for another thread of the same process (LMDB allows one
- * opening of an environment a process): each handle is used by one
- * thread at a time; their write transactions take turns as any two
- * writers do.  *sp is valid until mcp_store_close() of it, which must come
+ * Opens a second handle on the environment of s, for writes from another
+ * thread of the same process (LMDB allows one opening of an environment
+ * a process): each handle is used by one thread at a time; their write
+ * transactions take turns as any two writers do.  The handle has no read
+ * transaction (it takes no reader slot): the per-call read functions fail
+ * on it.  *sp is valid until mcp_store_close() of it, which must come
  * before that of s.
  */
 int mcp_store_share(mcp_store_t *s, mcp_store_t **sp);

@@ -29,7 +29,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        297
+#define TEST_PLAN        299
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -1097,6 +1097,32 @@ test_visit_counters(void)
     rc |= mcp_store_link_get(s, "old", 3, &out);
     TAP_OK(rc == MCP_STORE_OK && out.visits == 0 && out.last_visit == 0,
            "counters: a new link under the code has no visits");
+
+    /* a shared handle: writes from another thread, no reader slot */
+
+    {
+        mcp_store_t       *sh;
+        mcp_store_stat_t   st2;
+
+        rc = mcp_store_stat(s, &st);
+        rc |= mcp_store_share(s, &sh);
+        v = test_visit("old", 4, 400);
+        rc |= mcp_store_link_add_visits(sh, &v, 1);
+        rc |= mcp_store_link_get(s, "old", 3, &out);
+        rc |= mcp_store_stat(s, &st2);
+        TAP_OK(rc == MCP_STORE_OK && out.visits == 4
+               && out.last_visit == 400
+               && st2.readers_used == st.readers_used,
+               "share: a shared handle writes, the first reads it, no more "
+               "reader slots taken");
+
+        rc = mcp_store_link_get(sh, "old", 3, &out);
+        mcp_store_close(sh);
+        TAP_OK(rc != MCP_STORE_OK
+               && mcp_store_share(NULL, &sh) == MCP_STORE_EINVAL
+               && sh == NULL,
+               "share: reads on a shared handle fail; no handle from NULL");
+    }
 
     /* a counter that does not decode makes its link corrupt, not 0 */
 
