@@ -48,12 +48,3 @@ function response(status, headers, body)
         wrk.thread:stop()
     end
 end
-
-function done(summary, latency, requests)
-    local e = summary.errors
-    io.write(string.format(
-        "RESULT requests=%d seconds=%.3f p50_us=%d p99_us=%d errors=%d non2xx3xx=%d\n",
-        summary.requests, summary.duration / 1e6,
-        latency:percentile(50), latency:percentile(99),
-        e.connect + e.read + e.write + e.timeout, e.status))
-end

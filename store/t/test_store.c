@@ -59,6 +59,7 @@ static int test_put(mcp_store_t *s, const char *code, const char *url);
 static int test_in_alphabet(const char *p, size_t len);
 static int test_raw_put(const char *dir, const char *db, const char *key,
     const void *val, size_t len);
+static void test_old_store(const char *dir, const mcp_store_link_t *link);
 static int test_raw_get(const char *dir, const char *db, const char *key,
     void *buf, size_t size, size_t *len);
 static msgpack_object *test_unpack(msgpack_unpacked *u, const char *buf,
@@ -992,8 +993,8 @@ static void
 test_visit_counters(void)
 {
     int                rc;
-    char               dir[PATH_MAX], rec[64], before[64], after[64];
-    size_t             len, blen, alen;
+    char               dir[PATH_MAX], before[64], after[64];
+    size_t             blen, alen;
     mcp_store_t       *s;
     mcp_store_link_t   link, out;
     mcp_store_stat_t   st;
@@ -1004,14 +1005,7 @@ test_visit_counters(void)
     /* what a schema 1 build wrote: 5 visits in the record, no "visits" */
 
     link = test_link("https://example.com/old", 1, 0, 0, 5, 100);
-    len = mcp_store_link_encode(&link, rec, sizeof(rec));
-
-    if (test_raw_put(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, "\x01", 1)
-        != 0
-        || test_raw_put(dir, MCP_STORE_DB_LINKS, "old", rec, len) != 0)
-    {
-        tap_bail("raw put in %s", dir);
-    }
+    test_old_store(dir, &link);
 
     s = test_open(dir, 0, MCP_STORE_RDONLY);
     rc = mcp_store_stat(s, &st);
@@ -2774,7 +2768,7 @@ static void
 test_session_old_store(void)
 {
     int                  rc, ok;
-    char                 dir[PATH_MAX], rec[64], buf[64];
+    char                 dir[PATH_MAX], buf[64];
     size_t               len, removed;
     mcp_store_t         *s;
     test_list_t          l;
@@ -2785,14 +2779,7 @@ test_session_old_store(void)
     test_dir(dir, "old-store");
 
     link = test_link("https://example.com/old", 1, 0, 0, 0, 0);
-    len = mcp_store_link_encode(&link, rec, sizeof(rec));
-
-    if (test_raw_put(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, "\x01", 1)
-        != 0
-        || test_raw_put(dir, MCP_STORE_DB_LINKS, "old", rec, len) != 0)
-    {
-        tap_bail("raw put in %s", dir);
-    }
+    test_old_store(dir, &link);
 
     s = test_open(dir, 0, MCP_STORE_RDONLY);
     if (s == NULL) {
@@ -3414,6 +3401,29 @@ test_raw_put(const char *dir, const char *db, const char *key,
     }
 
     return rc;
+}
+
+
+/*
+ * A store as a schema 1 build left it: "meta" with schema 1, and link
+ * under "old" in "links", nothing else.
+ */
+
+static void
+test_old_store(const char *dir, const mcp_store_link_t *link)
+{
+    char    rec[256];
+    size_t  len;
+
+    len = mcp_store_link_encode(link, rec, sizeof(rec));
+
+    if (len > sizeof(rec)
+        || test_raw_put(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, "\x01",
+                        1) != 0
+        || test_raw_put(dir, MCP_STORE_DB_LINKS, "old", rec, len) != 0)
+    {
+        tap_bail("raw put in %s", dir);
+    }
 }
 
 
