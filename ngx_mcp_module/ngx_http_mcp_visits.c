@@ -92,8 +92,8 @@ ngx_http_mcp_visits_init(ngx_cycle_t *cycle, ngx_http_mcp_main_conf_t *mmcf)
         }
     }
 
-    vs->batch = ngx_palloc(cycle->pool,
-                           NGX_HTTP_MCP_VISIT_SLOTS * sizeof(mcp_store_visit_t));
+    vs->batch = ngx_palloc(cycle->pool, NGX_HTTP_MCP_VISIT_SLOTS
+                                        * sizeof(mcp_store_visit_t));
     if (vs->batch == NULL) {
         return NGX_ERROR;
     }

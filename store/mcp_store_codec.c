@@ -12,10 +12,11 @@
  * tenant]: a str, two ints, two uints, an int and a str of 1 to
  * MCP_STORE_SCOPE_MAX bytes; since schema 2 the numbers after created_at
  * that are 0 are left out at the end, after a default tenant (a link
- * without expiry or limit is [url, created_at]).  A session is [created_at, last_seen,
- * protocol, client_name, client_version, log_level, flags, tenant]: two
- * ints, three strs of at most MCP_STORE_SESSION_STR_MAX bytes, two uints
- * that fit an unsigned, and the tenant as a link's.  The tenant is left
+ * without expiry or limit is [url, created_at]).  A session is
+ * [created_at, last_seen, protocol, client_name, client_version,
+ * log_level, flags, tenant]: two ints, three strs of at most
+ * MCP_STORE_SESSION_STR_MAX bytes, two uints that fit an unsigned, and
+ * the tenant as a link's.  The tenant is left
  * out for MCP_STORE_TENANT_DEFAULT, which is how records written before
  * tenants existed read (and what they still are to an older reader).
  * The schema record is one uint.  An entity
