@@ -9,8 +9,6 @@
 #include "ngx_http_mcp_cluster.h"
 
 
-#define NGX_HTTP_MCP_VISIT_SLOTS      1024
-#define NGX_HTTP_MCP_VISIT_HIGH       768    /* flush early above this */
 #define NGX_HTTP_MCP_SWEEP_INTERVAL   60000
 #define NGX_HTTP_MCP_SWEEP_BATCH      1000
 
@@ -53,7 +51,6 @@ static char *ngx_http_mcp_context_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
 static ngx_int_t ngx_http_mcp_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_mcp_init_process(ngx_cycle_t *cycle);
 static void ngx_http_mcp_exit_process(ngx_cycle_t *cycle);
-static void ngx_http_mcp_flush_visits(ngx_http_mcp_main_conf_t *mmcf);
 static void ngx_http_mcp_flush_handler(ngx_event_t *ev);
 static void ngx_http_mcp_sync_handler(ngx_event_t *ev);
 static void ngx_http_mcp_sweep_handler(ngx_event_t *ev);
@@ -1517,9 +1514,11 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
 
     ngx_http_mcp_status_open(mmcf);
 
-    mmcf->visits = ngx_pcalloc(cycle->pool, NGX_HTTP_MCP_VISIT_SLOTS
-                                      * sizeof(ngx_http_mcp_visit_slot_t));
-    if (mmcf->visits == NULL) {
+#if (NGX_THREADS)
+    mmcf->thread_pool = ngx_thread_pool_get(cycle, &pool_name);
+#endif
+
+    if (ngx_http_mcp_visits_init(cycle, mmcf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1539,8 +1538,6 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
 
     if (mmcf->durability == NGX_HTTP_MCP_DURABILITY_INTERVAL) {
 #if (NGX_THREADS)
-        mmcf->thread_pool = ngx_thread_pool_get(cycle, &pool_name);
-
         mmcf->sync_task = ngx_thread_task_alloc(cycle->pool,
                                           sizeof(ngx_http_mcp_main_conf_t *));
         if (mmcf->sync_task == NULL) {
@@ -1574,7 +1571,7 @@ ngx_http_mcp_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
-    ngx_http_mcp_flush_visits(mmcf);
+    ngx_http_mcp_visits_exit(mmcf);
 
     if (mmcf->durability == NGX_HTTP_MCP_DURABILITY_INTERVAL) {
         (void) mcp_store_sync(mmcf->store);
@@ -1585,112 +1582,12 @@ ngx_http_mcp_exit_process(ngx_cycle_t *cycle)
 }
 
 
-void
-ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
-    int64_t now)
-{
-    ngx_uint_t                  i, n;
-    ngx_http_mcp_visit_slot_t  *slot;
-
-    i = ngx_hash_key(code->data, code->len) % NGX_HTTP_MCP_VISIT_SLOTS;
-
-    for (n = 0; n < NGX_HTTP_MCP_VISIT_SLOTS; n++) {
-        slot = &mmcf->visits[i];
-
-        if (slot->len == 0) {
-            ngx_memcpy(slot->code, code->data, code->len);
-            slot->len = code->len;
-            slot->count = 1;
-            slot->last_visit = now;
-            mmcf->nvisits++;
-            ngx_http_mcp_status_batch(mmcf, mmcf->nvisits);
-            break;
-        }
-
-        if (slot->len == code->len
-            && ngx_memcmp(slot->code, code->data, code->len) == 0)
-        {
-            slot->count++;
-            slot->last_visit = now;
-            return;
-        }
-
-        i = (i + 1) % NGX_HTTP_MCP_VISIT_SLOTS;
-    }
-
-    if (mmcf->nvisits >= NGX_HTTP_MCP_VISIT_HIGH) {
-        ngx_http_mcp_flush_visits(mmcf);
-    }
-}
-
-
-static void
-ngx_http_mcp_flush_visits(ngx_http_mcp_main_conf_t *mmcf)
-{
-    int                         rc;
-    ngx_uint_t                  i, n;
-    mcp_store_visit_t           batch[NGX_HTTP_MCP_VISIT_SLOTS];
-    ngx_http_mcp_visit_slot_t  *slot;
-
-    if (mmcf->nvisits == 0) {
-        return;
-    }
-
-    n = 0;
-
-    for (i = 0; i < NGX_HTTP_MCP_VISIT_SLOTS; i++) {
-        slot = &mmcf->visits[i];
-
-        if (slot->len) {
-            batch[n].code = (char *) slot->code;
-            batch[n].code_len = slot->len;
-            batch[n].count = slot->count;
-            batch[n].last_visit = slot->last_visit;
-            n++;
-        }
-    }
-
-    /* in a cluster the counts travel through the log to every node */
-
-    switch (ngx_http_mcp_cluster_visits((ngx_cycle_t *) ngx_cycle, batch, n)) {
-
-    case NGX_OK:
-        rc = MCP_STORE_OK;
-        break;
-
-    case NGX_DECLINED:
-        rc = mcp_store_link_add_visits(mmcf->store, batch, n);
-        break;
-
-    case NGX_AGAIN:
-        /* the cluster cannot take them now: keep counting, send later */
-        return;
-
-    default:
-        rc = MCP_STORE_ENOMEM;
-        break;
-    }
-
-    if (rc != MCP_STORE_OK) {
-        /* counters are statistics: losing one batch beats blocking */
-        ngx_log_error(NGX_LOG_ERR, mmcf->log, 0,
-                      "mcp_store \"%V\": %ui visit counters not saved: %s",
-                      &mmcf->path, n, mcp_store_strerror(rc));
-    }
-
-    ngx_memzero(mmcf->visits,
-                NGX_HTTP_MCP_VISIT_SLOTS * sizeof(ngx_http_mcp_visit_slot_t));
-    mmcf->nvisits = 0;
-    ngx_http_mcp_status_batch(mmcf, 0);
-}
-
-
 static void
 ngx_http_mcp_flush_handler(ngx_event_t *ev)
 {
     ngx_http_mcp_main_conf_t *mmcf = ev->data;
 
-    ngx_http_mcp_flush_visits(mmcf);
+    ngx_http_mcp_visits_flush(mmcf, 0);
 
     if (!ngx_exiting) {
         ngx_add_timer(ev, mmcf->flush_interval);
