@@ -49,6 +49,22 @@ test_finish(unsigned plan)
 }
 
 
+/*
+ * Every program's opening: TAP lines reach prove as they are printed (a
+ * crash keeps the lines before it), the test directory, then the plan.
+ */
+
+void
+test_init(unsigned plan)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    test_setup();
+
+    printf("1..%u\n", plan);
+}
+
+
 void
 test_setup(void)
 {

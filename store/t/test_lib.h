@@ -53,6 +53,8 @@ void tap_diag(const char *fmt, ...) TEST_PRINTF(1, 2);
 void tap_bail(const char *fmt, ...) TEST_PRINTF(1, 2) TEST_NORETURN;
 
 
+/* line-buffered stdout, test_setup(), then the plan line */
+void test_init(unsigned plan);
 void test_setup(void);
 void test_cleanup(void);
 int test_finish(unsigned plan);

@@ -62,11 +62,7 @@ static void test_link_update(void);
 int
 main(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
-    test_setup();
-
-    printf("1..%d\n", TEST_PLAN);
+    test_init(TEST_PLAN);
 
     test_codec();
     test_apply_put();
