@@ -425,6 +425,19 @@ test_visit(const char *code, uint64_t count, int64_t last_visit)
 }
 
 
+mcp_store_touch_t
+test_touch(const char *id, int64_t last_seen)
+{
+    mcp_store_touch_t  t;
+
+    t.id = id;
+    t.id_len = strlen(id);
+    t.last_seen = last_seen;
+
+    return t;
+}
+
+
 mcp_store_link_t
 test_link_of(const char *tenant, const char *url)
 {

@@ -79,6 +79,9 @@ mcp_store_link_t test_link_of(const char *tenant, const char *url);
 mcp_store_visit_t test_visit(const char *code, uint64_t count,
     int64_t last_visit);
 
+/* a touch of session id at last_seen */
+mcp_store_touch_t test_touch(const char *id, int64_t last_seen);
+
 /* the relation (from, type, to), created_at 0 */
 mcp_store_relation_t test_rel(const char *from, const char *type,
     const char *to);
