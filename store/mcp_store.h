@@ -92,6 +92,15 @@ typedef struct mcp_store_s  mcp_store_t;
  * as that.  Codes are one namespace for all tenants (a redirect is
  * public): the tenant only decides who may list, read and delete a link
  * (see the *_tenant functions).
+ *
+ * redirect_status is the link's own redirect status, 301, 302, 307 or
+ * 308, or 0 for none (the server's applies).  tags is the link's tags,
+ * each of 1 to MCP_STORE_TAG_MAX bytes of [A-Za-z0-9_.:-], separated by
+ * one comma ("news,2026"), at most MCP_STORE_TAGS_MAX of them, none
+ * twice; tags_len 0 (tags may be NULL) for none.  Anything else is
+ * MCP_STORE_EINVAL.  Read back, tags points into the map like url (NULL
+ * for none).  Both are stored only when set: a link without them takes
+ * no more room than before they existed, and reads as 0 and none.
  */
 typedef struct {
     const char  *url;
@@ -103,7 +112,27 @@ typedef struct {
     int64_t      last_visit;
     const char  *tenant;
     size_t       tenant_len;
+    unsigned     redirect_status;
+    const char  *tags;
+    size_t       tags_len;
 } mcp_store_link_t;
+
+#define MCP_STORE_TAG_MAX         32
+#define MCP_STORE_TAGS_MAX        16
+#define MCP_STORE_LINK_TAGS_LEN                                               \
+    (MCP_STORE_TAGS_MAX * (MCP_STORE_TAG_MAX + 1))
+
+/*
+ * 1 if tag (len bytes) is one tag a link may carry (see mcp_store_link_t),
+ * else 0.
+ */
+int mcp_store_tag_valid(const char *tag, size_t len);
+
+/*
+ * 1 if the link's comma-separated tags hold tag, else 0.
+ */
+int mcp_store_link_tagged(const mcp_store_link_t *link, const char *tag,
+    size_t len);
 
 
 /* One pending visit batch, for mcp_store_link_add_visits(). */
@@ -274,6 +303,8 @@ int mcp_store_link_delete_tenant(mcp_store_t *s, const char *code,
 #define MCP_STORE_LINK_SET_URL         0x01
 #define MCP_STORE_LINK_SET_EXPIRES     0x02
 #define MCP_STORE_LINK_SET_MAX_VISITS  0x04
+#define MCP_STORE_LINK_SET_TAGS        0x08  /* replaces them all */
+#define MCP_STORE_LINK_SET_STATUS      0x10  /* redirect_status */
 
 /*
  * Changes, in one write transaction, the fields named in set (of

@@ -9,11 +9,15 @@
  * a link's url points straight into the LMDB value.
  *
  * A link is [url, created_at, expires_at, max_visits, visits, last_visit,
- * tenant]: a str, two ints, two uints, an int and a str of 1 to
- * MCP_STORE_SCOPE_MAX bytes.  A session is [created_at, last_seen,
- * protocol, client_name, client_version, log_level, flags, tenant]: two
- * ints, three strs of at most MCP_STORE_SESSION_STR_MAX bytes, two uints
- * that fit an unsigned, and the tenant as a link's.  The tenant is left
+ * tenant, redirect_status, tags]: a str, two ints, two uints, an int, a
+ * str of 1 to MCP_STORE_SCOPE_MAX bytes, a uint and a str.  The last
+ * three are a tail: left out from the end while they are the default
+ * (the default tenant, status 0, no tags), so that a link without its
+ * own status or tags is no larger than before they existed.  A session
+ * is [created_at, last_seen, protocol, client_name, client_version,
+ * log_level, flags, tenant]: two ints, three strs of at most
+ * MCP_STORE_SESSION_STR_MAX bytes, two uints that fit an unsigned, and
+ * the tenant as a link's.  The tenant is left
  * out for MCP_STORE_TENANT_DEFAULT, which is how records written before
  * tenants existed read (and what they still are to an older reader).
  * The schema record is one uint.  An entity
@@ -45,8 +49,10 @@
  * encoder and one decoder go through.  A field is where it is in the
  * record's struct (a string's length at len_offset) and what it holds;
  * max bounds a string's length or an unsigned's value when read (0: no
- * bound but msgpack's).  A tenant can only be the last field: it is left
- * out for MCP_STORE_TENANT_DEFAULT.
+ * bound but msgpack's).  The record may end in a tail of optional fields
+ * (a tenant, a TAIL_UINT, a TAIL_STR): the encoder leaves out those at
+ * the end that hold their default (MCP_STORE_TENANT_DEFAULT, 0, empty),
+ * the decoder gives the default to those it does not find.
  */
 
 typedef enum {
@@ -56,7 +62,9 @@ typedef enum {
     MCP_STORE_FIELD_UINT,
     MCP_STORE_FIELD_STR,
     MCP_STORE_FIELD_OPT_STR,            /* or nil: NULL */
-    MCP_STORE_FIELD_TENANT
+    MCP_STORE_FIELD_TENANT,             /* the tail, below */
+    MCP_STORE_FIELD_TAIL_UINT,          /* an unsigned, 0 when left out */
+    MCP_STORE_FIELD_TAIL_STR            /* a string, NULL when left out */
 } mcp_store_field_type_e;
 
 
@@ -102,6 +110,9 @@ typedef union {
 #define MCP_STORE_TENANT(rec)                                                 \
     MCP_STORE_STR(rec, TENANT, tenant, MCP_STORE_SCOPE_MAX), MCP_STORE_END
 
+#define MCP_STORE_TAIL_TENANT(rec)                                            \
+    MCP_STORE_STR(rec, TENANT, tenant, MCP_STORE_SCOPE_MAX)
+
 /* a session's strings are never written longer: one that is, is corrupt */
 #define MCP_STORE_SESSION_STR(field)                                          \
     MCP_STORE_STR(session, STR, field, MCP_STORE_SESSION_STR_MAX)
@@ -111,7 +122,10 @@ static const mcp_store_field_t  mcp_store_link_fields[] = {
     MCP_STORE_STR(link, STR, url, 0), MCP_STORE_I64(link, created_at),
     MCP_STORE_I64(link, expires_at), MCP_STORE_U64(link, max_visits),
     MCP_STORE_U64(link, visits), MCP_STORE_I64(link, last_visit),
-    MCP_STORE_TENANT(link)
+    MCP_STORE_TAIL_TENANT(link),
+    MCP_STORE_NUMBER(link, TAIL_UINT, redirect_status, 999),
+    MCP_STORE_STR(link, TAIL_STR, tags, MCP_STORE_LINK_TAGS_LEN),
+    MCP_STORE_END
 };
 
 static const mcp_store_field_t  mcp_store_session_fields[] = {
@@ -152,6 +166,10 @@ static size_t mcp_store_fields_encode(const mcp_store_field_t *f,
 static int mcp_store_fields_decode(const mcp_store_field_t *f,
     const void *data, size_t len, void *rec);
 static size_t mcp_store_fields(const mcp_store_field_t *f);
+static int mcp_store_field_left_out(const mcp_store_field_t *f,
+    const char *rec);
+static size_t mcp_store_fields_required(const mcp_store_field_t *f,
+    size_t nf);
 static int mcp_store_read_field(mcp_store_rbuf_t *r,
     const mcp_store_field_t *f, int present, char *rec);
 static int mcp_store_read_record(mcp_store_rbuf_t *r, const void *data,
@@ -380,26 +398,21 @@ mcp_store_relation_decode(const void *data, size_t len, int64_t *created_at)
 }
 
 
-/* An array of the fields, the tenant only when it is written. */
+/* An array of the fields, but for the tail's that hold their default. */
 
 static size_t
 mcp_store_fields_encode(const mcp_store_field_t *f, const void *rec,
     char *buf, size_t size)
 {
-    size_t                    n;
+    size_t                    i, n, len;
     const char               *p, *str;
     msgpack_packer            pk;
     mcp_store_wbuf_t          w;
-    const mcp_store_field_t  *last;
 
     p = rec;
     n = mcp_store_fields(f);
-    last = &f[n - 1];
 
-    if (last->type == MCP_STORE_FIELD_TENANT
-        && !mcp_store_has_tenant(*(const char *const *) (p + last->offset),
-                                 *(const size_t *) (p + last->len_offset)))
-    {
+    while (n > 0 && mcp_store_field_left_out(&f[n - 1], p)) {
         n--;
     }
 
@@ -409,7 +422,7 @@ mcp_store_fields_encode(const mcp_store_field_t *f, const void *rec,
 
     (void) msgpack_pack_array(&pk, n);
 
-    for ( /* void */ ; f->type != MCP_STORE_FIELD_END; f++) {
+    for (i = 0; i < n; i++, f++) {
 
         switch (f->type) {
 
@@ -423,26 +436,55 @@ mcp_store_fields_encode(const mcp_store_field_t *f, const void *rec,
             break;
 
         case MCP_STORE_FIELD_UINT:
+        case MCP_STORE_FIELD_TAIL_UINT:
             (void) msgpack_pack_unsigned_int(&pk, *(const unsigned *)
                                                   (p + f->offset));
             break;
 
         default:                        /* the strings */
             str = *(const char *const *) (p + f->offset);
-            n = *(const size_t *) (p + f->len_offset);
+            len = *(const size_t *) (p + f->len_offset);
 
             if (f->type == MCP_STORE_FIELD_OPT_STR && str == NULL) {
                 (void) msgpack_pack_nil(&pk);
 
-            } else if (f->type != MCP_STORE_FIELD_TENANT
-                       || mcp_store_has_tenant(str, n))
+            } else if (f->type == MCP_STORE_FIELD_TENANT
+                       && !mcp_store_has_tenant(str, len))
             {
-                mcp_store_pack_str(&pk, str, n);
+                /* written because a later field is: spelled out */
+                mcp_store_pack_str(&pk, MCP_STORE_TENANT_DEFAULT,
+                                   sizeof(MCP_STORE_TENANT_DEFAULT) - 1);
+
+            } else {
+                mcp_store_pack_str(&pk, str, len);
             }
         }
     }
 
     return w.len;
+}
+
+
+/* Is f a field of the tail that rec leaves out (it holds the default)? */
+
+static int
+mcp_store_field_left_out(const mcp_store_field_t *f, const char *rec)
+{
+    switch (f->type) {
+
+    case MCP_STORE_FIELD_TENANT:
+        return !mcp_store_has_tenant(*(const char *const *) (rec + f->offset),
+                                     *(const size_t *) (rec + f->len_offset));
+
+    case MCP_STORE_FIELD_TAIL_UINT:
+        return *(const unsigned *) (rec + f->offset) == 0;
+
+    case MCP_STORE_FIELD_TAIL_STR:
+        return *(const size_t *) (rec + f->len_offset) == 0;
+
+    default:
+        return 0;
+    }
 }
 
 
@@ -467,8 +509,8 @@ mcp_store_fields_decode(const mcp_store_field_t *f, const void *data,
 
     if (mcp_store_rbuf_init(&r, data, len) != 0
         || mcp_store_read_array(&r, &n) != 0
-        || !(n == nf
-             || (n + 1 == nf && f[nf - 1].type == MCP_STORE_FIELD_TENANT)))
+        || n > nf
+        || n < mcp_store_fields_required(f, nf))
     {
         return MCP_STORE_ECORRUPT;
     }
@@ -500,6 +542,7 @@ mcp_store_fields_decode(const mcp_store_field_t *f, const void *data,
             break;
 
         case MCP_STORE_FIELD_UINT:
+        case MCP_STORE_FIELD_TAIL_UINT:
             *(unsigned *) (dst + f->offset) =
                                    *(const unsigned *) (src + f->offset);
             break;
@@ -529,8 +572,25 @@ mcp_store_fields(const mcp_store_field_t *f)
 }
 
 
-/* One field into the record rec; a tenant that is not there is the
- * default one. */
+/* The fields before the tail: a record has at least these. */
+
+static size_t
+mcp_store_fields_required(const mcp_store_field_t *f, size_t nf)
+{
+    while (nf > 0
+           && (f[nf - 1].type == MCP_STORE_FIELD_TENANT
+               || f[nf - 1].type == MCP_STORE_FIELD_TAIL_UINT
+               || f[nf - 1].type == MCP_STORE_FIELD_TAIL_STR))
+    {
+        nf--;
+    }
+
+    return nf;
+}
+
+
+/* One field into the record rec; a field of the tail that is not there
+ * is the default. */
 
 static int
 mcp_store_read_field(mcp_store_rbuf_t *r, const mcp_store_field_t *f,
@@ -551,10 +611,27 @@ mcp_store_read_field(mcp_store_rbuf_t *r, const mcp_store_field_t *f,
     case MCP_STORE_FIELD_UINT64:
         return mcp_store_read_uint64(r, (uint64_t *) (rec + f->offset));
 
+    case MCP_STORE_FIELD_TAIL_UINT:
+        if (!present) {
+            *(unsigned *) (rec + f->offset) = 0;
+            return 0;
+        }
+
+        /* fall through */
+
     case MCP_STORE_FIELD_UINT:
         rc = mcp_store_read_uint(r, (unsigned *) (rec + f->offset));
         return (rc == 0 && f->max != 0
                 && *(unsigned *) (rec + f->offset) > f->max) ? -1 : rc;
+
+    case MCP_STORE_FIELD_TAIL_STR:
+        if (!present) {
+            *str = NULL;
+            *len = 0;
+            return 0;
+        }
+
+        break;
 
     case MCP_STORE_FIELD_TENANT:
         if (!present) {

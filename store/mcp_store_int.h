@@ -291,6 +291,13 @@ int mcp_store_read_uint64(mcp_store_rbuf_t *r, uint64_t *v);
 int mcp_store_link_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
     const mcp_store_link_t *link, unsigned flags);
 
+/*
+ * mcp_store_link.c: 1 if link is one to store (its url, tenant, redirect
+ * status and tags as mcp_store_link_t says), else 0.
+ */
+
+int mcp_store_link_valid(const mcp_store_link_t *link);
+
 
 /*
  * mcp_store_link.c: mcp_store_link_list_tenant() with a choice of what to

@@ -32,7 +32,9 @@ static int mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn,
     const void *batch, size_t i);
 static int mcp_store_link_past(unsigned walk, const char *prefix,
     size_t prefix_len, const MDB_val *key);
-static int mcp_store_link_valid(const mcp_store_link_t *link);
+static int mcp_store_link_tags_valid(const char *tags, size_t len);
+static int mcp_store_tags_hold(const char *tags, size_t len,
+    const char *tag, size_t tag_len);
 static int mcp_store_link_owned(const mcp_store_link_t *link,
     const char *tenant, size_t tenant_len);
 
@@ -257,6 +259,15 @@ mcp_store_link_update(mcp_store_t *s, const char *code, size_t code_len,
 
         if (set & MCP_STORE_LINK_SET_MAX_VISITS) {
             cur.max_visits = link->max_visits;
+        }
+
+        if (set & MCP_STORE_LINK_SET_TAGS) {
+            cur.tags = link->tags;
+            cur.tags_len = link->tags_len;
+        }
+
+        if (set & MCP_STORE_LINK_SET_STATUS) {
+            cur.redirect_status = link->redirect_status;
         }
 
         rc = mcp_store_link_valid(&cur)
@@ -520,13 +531,121 @@ mcp_store_link_past(unsigned walk, const char *prefix, size_t prefix_len,
 }
 
 
-static int
+int
 mcp_store_link_valid(const mcp_store_link_t *link)
 {
     return link != NULL
            && (link->url != NULL || link->url_len == 0)
            && (uint64_t) link->url_len <= MCP_STORE_URL_MAX
-           && mcp_store_tenant_valid(link->tenant, link->tenant_len, 1);
+           && mcp_store_tenant_valid(link->tenant, link->tenant_len, 1)
+           && (link->redirect_status == 0 || link->redirect_status == 301
+               || link->redirect_status == 302
+               || link->redirect_status == 307
+               || link->redirect_status == 308)
+           && mcp_store_link_tags_valid(link->tags, link->tags_len);
+}
+
+
+int
+mcp_store_tag_valid(const char *tag, size_t len)
+{
+    size_t  i;
+
+    if (tag == NULL || len == 0 || len > MCP_STORE_TAG_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!((tag[i] >= 'a' && tag[i] <= 'z')
+              || (tag[i] >= 'A' && tag[i] <= 'Z')
+              || (tag[i] >= '0' && tag[i] <= '9')
+              || tag[i] == '_' || tag[i] == '.' || tag[i] == ':'
+              || tag[i] == '-'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* Tags as mcp_store_link_t says: valid each, at most so many, none twice. */
+
+static int
+mcp_store_link_tags_valid(const char *tags, size_t len)
+{
+    size_t       n;
+    const char  *p, *end, *comma;
+
+    if (len == 0) {
+        return 1;
+    }
+
+    if (tags == NULL || len > MCP_STORE_LINK_TAGS_LEN) {
+        return 0;
+    }
+
+    end = tags + len;
+
+    for (p = tags, n = 0; p < end; p = comma + 1, n++) {
+        comma = memchr(p, ',', (size_t) (end - p));
+        if (comma == NULL) {
+            comma = end;
+        }
+
+        if (n == MCP_STORE_TAGS_MAX
+            || !mcp_store_tag_valid(p, (size_t) (comma - p))
+            || mcp_store_tags_hold(tags, (size_t) (p - tags), p,
+                                   (size_t) (comma - p)))
+        {
+            return 0;
+        }
+
+        if (comma == end - 1) {
+            return 0;                   /* a trailing comma */
+        }
+    }
+
+    return 1;
+}
+
+
+int
+mcp_store_link_tagged(const mcp_store_link_t *link, const char *tag,
+    size_t len)
+{
+    return mcp_store_tags_hold(link->tags, link->tags_len, tag, len);
+}
+
+
+/* Do the comma-separated tags (len bytes) hold tag? */
+
+static int
+mcp_store_tags_hold(const char *tags, size_t len, const char *tag,
+    size_t tag_len)
+{
+    const char  *p, *end, *comma;
+
+    if (len == 0) {
+        return 0;
+    }
+
+    end = tags + len;
+
+    for (p = tags; p < end; p = comma + 1) {
+        comma = memchr(p, ',', (size_t) (end - p));
+        if (comma == NULL) {
+            comma = end;
+        }
+
+        if ((size_t) (comma - p) == tag_len && memcmp(p, tag, tag_len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -9,6 +9,7 @@
  * followed, by kind, by
  *
  *     LINK_PUT       code, url, created_at, expires_at, max_visits, tenant
+ *                    [, redirect_status, tags]   (only when either is set)
  *     LINK_DELETE    code, tenant (a str, empty for any owner)
  *     LINK_CONSUME   code, now
  *     LINK_VISITS    [[code, count, last_visit], ...]
@@ -38,6 +39,8 @@
 
 #define MCP_STORE_OP_VERSION       1
 #define MCP_STORE_OP_HEAD          4      /* version, kind, node, id */
+#define MCP_STORE_OP_LINK_FIELDS   6      /* a LINK_PUT's ... */
+#define MCP_STORE_OP_LINK_EXTRA    2      /* ... and its status and tags */
 
 #define MCP_STORE_OP_KEY_APPLIED   "cluster.applied"
 #define MCP_STORE_OP_KEY_RESULT    "cluster.result"
@@ -92,6 +95,12 @@ mcp_store_op_encode(const mcp_store_op_t *op, char *buf, size_t size)
         return 0;
     }
 
+    if (op->kind == MCP_STORE_OP_LINK_PUT
+        && (op->link.redirect_status != 0 || op->link.tags_len != 0))
+    {
+        n += MCP_STORE_OP_LINK_EXTRA;
+    }
+
     (void) msgpack_pack_array(&pk, MCP_STORE_OP_HEAD + n);
     (void) msgpack_pack_uint64(&pk, MCP_STORE_OP_VERSION);
     (void) msgpack_pack_uint64(&pk, op->kind);
@@ -107,6 +116,12 @@ mcp_store_op_encode(const mcp_store_op_t *op, char *buf, size_t size)
         (void) msgpack_pack_int64(&pk, op->link.expires_at);
         (void) msgpack_pack_uint64(&pk, op->link.max_visits);
         mcp_store_pack_str(&pk, op->link.tenant, op->link.tenant_len);
+
+        if (n == MCP_STORE_OP_LINK_FIELDS + MCP_STORE_OP_LINK_EXTRA) {
+            (void) msgpack_pack_uint64(&pk, op->link.redirect_status);
+            mcp_store_pack_str(&pk, op->link.tags, op->link.tags_len);
+        }
+
         break;
 
     case MCP_STORE_OP_LINK_DELETE:
@@ -199,7 +214,10 @@ mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op,
         || mcp_store_read_uint64(&r, &kind) != 0
         || mcp_store_op_fields((unsigned) kind, &fields) != MCP_STORE_OK
         || kind > 0xff
-        || n != MCP_STORE_OP_HEAD + fields
+        || !(n == MCP_STORE_OP_HEAD + fields
+             || (kind == MCP_STORE_OP_LINK_PUT
+                 && n == MCP_STORE_OP_HEAD + fields
+                         + MCP_STORE_OP_LINK_EXTRA))
         || mcp_store_read_str(&r, &o.node, &o.node_len) != 0
         || mcp_store_read_uint64(&r, &o.id) != 0)
     {
@@ -222,6 +240,17 @@ mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op,
             return MCP_STORE_ECORRUPT;
         }
 
+        if (n == MCP_STORE_OP_HEAD + fields) {
+            break;
+        }
+
+        if (mcp_store_read_uint64(&r, &u) != 0 || u > 0xffff
+            || mcp_store_read_str(&r, &o.link.tags, &o.link.tags_len) != 0)
+        {
+            return MCP_STORE_ECORRUPT;
+        }
+
+        o.link.redirect_status = (unsigned) u;
         break;
 
     case MCP_STORE_OP_LINK_DELETE:
@@ -567,7 +596,7 @@ static int
 mcp_store_op_fields(unsigned kind, uint64_t *n)
 {
     switch (kind) {
-    case MCP_STORE_OP_LINK_PUT:      *n = 6; break;
+    case MCP_STORE_OP_LINK_PUT:      *n = MCP_STORE_OP_LINK_FIELDS; break;
     case MCP_STORE_OP_LINK_DELETE:   *n = 2; break;
     case MCP_STORE_OP_LINK_CONSUME:  *n = 2; break;
     case MCP_STORE_OP_LINK_VISITS:   *n = 1; break;
@@ -736,7 +765,7 @@ mcp_store_op_link_put(mcp_store_t *s, MDB_txn *txn, const mcp_store_op_t *op)
     mcp_store_link_t  link;
 
     if (mcp_store_key(&key, op->code, op->code_len) != MCP_STORE_OK
-        || !mcp_store_tenant_valid(op->link.tenant, op->link.tenant_len, 1))
+        || !mcp_store_link_valid(&op->link))
     {
         return MCP_STORE_EINVAL;
     }

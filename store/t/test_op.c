@@ -15,7 +15,7 @@
 #include "mcp_store_op.h"
 
 
-#define TEST_PLAN        72
+#define TEST_PLAN        75
 
 #define TEST_NODE        "node-a"
 #define TEST_OTHER       "node-b"
@@ -326,6 +326,31 @@ test_apply_put(void)
            MCP_STORE_OK, "an older sequence");
     TAP_OK(fresh == 0 && result == -1,
            "is skipped, with no outcome for someone else's operation");
+
+    op = test_put("tagged", "https://c.example/", "acme", 0);
+    op.link.redirect_status = 307;
+    op.link.tags = "a,b";
+    op.link.tags_len = 3;
+
+    TAP_OK(test_apply(s, 3, &op, TEST_NODE, 8, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_OK,
+           "a put with a redirect status and tags applies");
+    TAP_OK(mcp_store_link_get(s, "tagged", 6, &link) == MCP_STORE_OK
+           && link.redirect_status == 307 && link.tags_len == 3
+           && memcmp(link.tags, "a,b", 3) == 0,
+           "and the link has them");
+    mcp_store_release(s);
+
+    op = test_put("badtag", "https://c.example/", "acme", 0);
+    op.link.tags = "a,,b";
+    op.link.tags_len = 4;
+
+    TAP_OK(test_apply(s, 4, &op, TEST_NODE, 9, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_EINVAL
+           && mcp_store_link_get(s, "badtag", 6, &link)
+              == MCP_STORE_NOTFOUND,
+           "a put with bad tags is EINVAL on every node, and stores "
+           "nothing");
 
     mcp_store_close(s);
 }

@@ -29,7 +29,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        282
+#define TEST_PLAN        292
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -132,6 +132,7 @@ static void test_tenant_links(void);
 static void test_tenant_walk(void);
 static void test_tenant_sessions(void);
 static void test_link_update(void);
+static void test_link_attrs(void);     /* redirect_status and tags */
 
 
 int
@@ -181,6 +182,7 @@ main(void)
     test_tenant_walk();
     test_tenant_sessions();
     test_link_update();
+    test_link_attrs();
 
     return test_finish(TEST_PLAN);
 }
@@ -1329,8 +1331,10 @@ test_codec(void)
         { TEST_BYTES("\x95\xa1x\x01\x02\x03\x04"), "5 fields" },
         { TEST_BYTES("\x97\xa1x\x01\x02\x03\x04\x05\x06"),
           "an integer for the tenant" },
-        { TEST_BYTES("\x98\xa1x\x01\x02\x03\x04\x05\xa1t\x06"),
-          "8 fields" },
+        { TEST_BYTES("\x9a\xa1x\x01\x02\x03\x04\x05\xa1t\x06\xa0\x07"),
+          "10 fields" },
+        { TEST_BYTES("\x98\xa1x\x01\x02\x03\x04\x05\xa1t\xa1s"),
+          "a string for the redirect status" },
         { TEST_BYTES("\x97\xa1x\x01\x02\x03\x04\x05\xa0"),
           "an empty tenant" },
         { TEST_BYTES("\x97\xa1x\x01\x02\x03\x04\x05\xc0"),
@@ -3135,6 +3139,8 @@ test_link(const char *url, int64_t created_at, int64_t expires_at,
 {
     mcp_store_link_t  link;
 
+    memset(&link, 0, sizeof(mcp_store_link_t));
+
     link.url = url;
     link.url_len = url ? strlen(url) : 0;
     link.created_at = created_at;
@@ -3496,3 +3502,115 @@ test_sessions(mcp_store_t *s, test_list_t *l)
 }
 
 
+
+
+static void
+test_link_attrs(void)
+{
+    int                rc;
+    char               dir[PATH_MAX], buf[256], plain[256];
+    size_t             len, plain_len, i;
+    mcp_store_t       *s;
+    mcp_store_link_t   in, out, set;
+
+    static const char  *bad[] = {
+        "a,,b", ",a", "a,", "a b", "a,a", "\xc3\xa9",
+        "123456789012345678901234567890123",            /* 33 bytes */
+        "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q",              /* 17 tags */
+        NULL
+    };
+
+    in = test_link("https://example.com/s", 1, 2, 3, 4, 5);
+    plain_len = mcp_store_link_encode(&in, plain, sizeof(plain));
+
+    in.redirect_status = 301;
+    len = mcp_store_link_encode(&in, buf, sizeof(buf));
+    rc = mcp_store_link_decode(buf, len, &out);
+    TAP_OK((unsigned char) plain[0] == 0x96
+           && (unsigned char) buf[0] == 0x98
+           && len == plain_len + 1 + 7 + 3
+           && rc == MCP_STORE_OK && out.redirect_status == 301
+           && out.tags == NULL && out.tags_len == 0
+           && test_str_is(out.tenant, out.tenant_len, "default"),
+           "link attrs: a status is an 8th field after \"default\" spelled "
+           "out; a link without one stays at 6");
+
+    in.redirect_status = 0;
+    in.tags = "news,2026";
+    in.tags_len = 9;
+    len = mcp_store_link_encode(&in, buf, sizeof(buf));
+    rc = mcp_store_link_decode(buf, len, &out);
+    TAP_OK((unsigned char) buf[0] == 0x99 && rc == MCP_STORE_OK
+           && out.redirect_status == 0
+           && test_str_is(out.tags, out.tags_len, "news,2026")
+           && test_within(buf, len, out.tags, out.tags_len),
+           "link attrs: tags are a 9th field, read back pointing into the "
+           "record");
+
+    s = test_open(test_dir(dir, "link-attrs"), 0, 0);
+
+    in.redirect_status = 308;
+    rc = mcp_store_link_put(s, "t1", 2, &in);
+    rc |= mcp_store_link_get(s, "t1", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.redirect_status == 308
+           && test_str_is(out.tags, out.tags_len, "news,2026")
+           && mcp_store_link_tagged(&out, "2026", 4)
+           && mcp_store_link_tagged(&out, "news", 4)
+           && !mcp_store_link_tagged(&out, "new", 3)
+           && !mcp_store_link_tagged(&out, "news,2026", 9),
+           "link attrs: stored and read back; mcp_store_link_tagged() "
+           "matches whole tags");
+
+    set = test_link("x", 0, 0, 0, 0, 0);
+    set.tags = "b";
+    set.tags_len = 1;
+    rc = mcp_store_link_update(s, "t1", 2, NULL, 0, &set,
+                               MCP_STORE_LINK_SET_TAGS);
+    rc |= mcp_store_link_get(s, "t1", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.redirect_status == 308
+           && test_str_is(out.tags, out.tags_len, "b")
+           && test_str_is(out.url, out.url_len, "https://example.com/s"),
+           "link attrs: SET_TAGS replaces the tags, the rest stays");
+
+    set.tags_len = 0;
+    set.redirect_status = 0;
+    rc = mcp_store_link_update(s, "t1", 2, NULL, 0, &set,
+                               MCP_STORE_LINK_SET_TAGS
+                               |MCP_STORE_LINK_SET_STATUS);
+    rc |= mcp_store_link_get(s, "t1", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.redirect_status == 0
+           && out.tags_len == 0 && out.tags == NULL,
+           "link attrs: both cleared");
+
+    set.redirect_status = 303;
+    TAP_RC(mcp_store_link_update(s, "t1", 2, NULL, 0, &set,
+                                 MCP_STORE_LINK_SET_STATUS),
+           MCP_STORE_EINVAL, "link attrs: status 303 is EINVAL");
+
+    in.redirect_status = 0;
+
+    for (i = 0; bad[i] != NULL; i++) {
+        in.tags = bad[i];
+        in.tags_len = strlen(bad[i]);
+
+        if (mcp_store_link_put(s, "t2", 2, &in) != MCP_STORE_EINVAL) {
+            break;
+        }
+    }
+
+    TAP_OK(bad[i] == NULL && mcp_store_link_get(s, "t2", 2, &out)
+                             == MCP_STORE_NOTFOUND,
+           "link attrs: empty, odd, repeated, too long or too many tags "
+           "are EINVAL");
+
+    in.tags = "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p";
+    in.tags_len = strlen(in.tags);
+    TAP_RC(mcp_store_link_put(s, "t2", 2, &in), MCP_STORE_OK,
+           "link attrs: 16 tags are taken");
+
+    TAP_OK(mcp_store_tag_valid("a:b.c-d_9", 9)
+           && !mcp_store_tag_valid("", 0) && !mcp_store_tag_valid("a,b", 3),
+           "link attrs: mcp_store_tag_valid()");
+
+    mcp_store_close(s);
+}
