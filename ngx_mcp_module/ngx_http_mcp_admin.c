@@ -3,10 +3,12 @@
  * ngx_mcp: mcp_admin, a JSON REST API for links, for dashboards and
  * scripts.  Paths are relative to the location's prefix:
  *
- *     GET    links?limit=&cursor=&q=   {"links": [...], "nextCursor": ...}
+ *     GET    links?limit=&cursor=&q=&tag=
+ *                                      {"links": [...], "nextCursor": ...}
  *     POST   links                     as POST /shorten
  *     GET    links/{code}              the link
- *     PATCH  links/{code}              url, expires_at, max_visits
+ *     PATCH  links/{code}              url, expires_at, max_visits, tags,
+ *                                      redirect_status
  *     DELETE links/{code}              204
  *     GET    links/{code}/qr?format=   a QR code of its short URL
  *
@@ -38,6 +40,7 @@ typedef struct {
     ngx_http_request_t        *r;
     json_t                    *list;
     ngx_str_t                  q;
+    ngx_str_t                  tag;
     ngx_uint_t                 limit;
     ngx_str_t                  last;          /* code of the last one */
     ngx_uint_t                 more;
@@ -319,6 +322,29 @@ ngx_http_mcp_admin_list(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    switch (ngx_http_mcp_admin_arg(r, "tag", MCP_STORE_TAG_MAX, &page.tag)) {
+
+    case NGX_OK:
+        if (mcp_store_tag_valid((char *) page.tag.data, page.tag.len)) {
+            break;
+        }
+
+        /* fall through */
+
+    case NGX_ABORT:
+        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                       "invalid_tag",
+                                       "tag must be 1 to %d characters of "
+                                       "A-Z, a-z, 0-9, \"_\", \".\", \":\" "
+                                       "and \"-\"", MCP_STORE_TAG_MAX);
+
+    case NGX_DECLINED:
+        break;
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     page.list = json_array();
     doc = json_pack("{s:o}", "links", page.list);
     if (doc == NULL) {
@@ -388,6 +414,13 @@ ngx_http_mcp_admin_list_one(void *data, const char *code, size_t code_len,
     if (page->q.len
         && !ngx_http_mcp_admin_match(code, code_len, &page->q)
         && !ngx_http_mcp_admin_match(link->url, link->url_len, &page->q))
+    {
+        return 0;
+    }
+
+    if (page->tag.len
+        && !mcp_store_link_tagged(link, (char *) page->tag.data,
+                                  page->tag.len))
     {
         return 0;
     }
@@ -558,9 +591,10 @@ ngx_http_mcp_admin_patch(ngx_http_request_t *r, ngx_str_t *code)
 
 /*
  * What a PATCH changes: url (through the URL policy, as on creation),
- * expires_at (an RFC 3339 time in the future, or null: never) and
- * max_visits (a positive whole number, or null: no limit).  NGX_OK,
- * NGX_DECLINED with err filled, NGX_ERROR.
+ * expires_at (an RFC 3339 time in the future, or null: never),
+ * max_visits (a positive whole number, or null: no limit), tags (all of
+ * them: [] or null for none) and redirect_status (or null: the
+ * location's).  NGX_OK, NGX_DECLINED with err filled, NGX_ERROR.
  */
 
 static ngx_int_t
@@ -570,6 +604,7 @@ ngx_http_mcp_admin_patch_args(ngx_http_request_t *r, json_t *body,
     json_t                   *v;
     ngx_int_t                 rc;
     ngx_str_t                 s, url;
+    ngx_uint_t                status;
     const char               *name;
     ngx_http_mcp_loc_conf_t  *mlcf;
 
@@ -638,17 +673,39 @@ ngx_http_mcp_admin_patch_args(ngx_http_request_t *r, json_t *body,
                                : (uint64_t) json_integer_value(v);
             *set |= MCP_STORE_LINK_SET_MAX_VISITS;
 
+        } else if (ngx_strcmp(name, "tags") == 0) {
+            rc = ngx_http_mcp_json_tags(r, v, &s, err);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            link->tags = (char *) s.data;
+            link->tags_len = s.len;
+            *set |= MCP_STORE_LINK_SET_TAGS;
+
+        } else if (ngx_strcmp(name, "redirect_status") == 0) {
+            if (ngx_http_mcp_json_redirect_status(v, &status, err)
+                != NGX_OK)
+            {
+                return NGX_DECLINED;
+            }
+
+            link->redirect_status = (unsigned) status;
+            *set |= MCP_STORE_LINK_SET_STATUS;
+
         } else {
             return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
                                      "unknown_field",
                                      "\"%.64s\" cannot be changed: url, "
-                                     "expires_at and max_visits can", name);
+                                     "expires_at, max_visits, tags and "
+                                     "redirect_status can", name);
         }
     }
 
     if (*set == 0) {
         return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "nothing_to_do",
-                                 "give url, expires_at or max_visits");
+                                 "give url, expires_at, max_visits, tags "
+                                 "or redirect_status");
     }
 
     return NGX_OK;

@@ -169,6 +169,13 @@ typedef struct {
 } ngx_http_mcp_cluster_shorten_t;
 
 
+/* where a consumed visit redirects to, once the log has counted it */
+typedef struct {
+    ngx_str_t                       url;
+    ngx_uint_t                      status;   /* the link's, or 0 */
+} ngx_http_mcp_cluster_target_t;
+
+
 /* an MCP tool call waiting for its write */
 typedef struct {
     ngx_http_mcp_call_t            *call;
@@ -1957,18 +1964,19 @@ ngx_http_mcp_cluster_tool_done(ngx_http_request_t *r, void *data,
 
 ngx_int_t
 ngx_http_mcp_cluster_consume(ngx_http_request_t *r, ngx_str_t *code,
-    ngx_str_t *url, int64_t now)
+    ngx_str_t *url, ngx_uint_t status, int64_t now)
 {
-    ngx_int_t        rc;
-    ngx_str_t       *target;
-    mcp_store_op_t   op;
+    ngx_int_t                        rc;
+    mcp_store_op_t                   op;
+    ngx_http_mcp_cluster_target_t   *target;
 
-    target = ngx_palloc(r->pool, sizeof(ngx_str_t));
+    target = ngx_palloc(r->pool, sizeof(ngx_http_mcp_cluster_target_t));
     if (target == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    *target = *url;
+    target->url = *url;
+    target->status = status;
 
     ngx_memzero(&op, sizeof(mcp_store_op_t));
 
@@ -1995,13 +2003,16 @@ static ngx_int_t
 ngx_http_mcp_cluster_consumed(ngx_http_request_t *r, void *data,
     ngx_int_t outcome)
 {
+    ngx_http_mcp_cluster_target_t  *target = data;
+
     if (outcome == NGX_HTTP_MCP_CLUSTER_UNAVAILABLE) {
         return ngx_http_mcp_cluster_unavailable(r);
     }
 
     /* a link that counts its visits is never cached */
 
-    return ngx_http_mcp_redirect_answer(r, (int) outcome, data, 0);
+    return ngx_http_mcp_redirect_answer(r, (int) outcome, &target->url,
+                                        target->status, 0);
 }
 
 

@@ -81,7 +81,7 @@ ngx_int_t ngx_http_mcp_cluster_shorten(ngx_http_request_t *r,
 
 /* one visit of a link with max_visits, counted through the log */
 ngx_int_t ngx_http_mcp_cluster_consume(ngx_http_request_t *r,
-    ngx_str_t *code, ngx_str_t *url, int64_t now);
+    ngx_str_t *code, ngx_str_t *url, ngx_uint_t status, int64_t now);
 
 
 /*

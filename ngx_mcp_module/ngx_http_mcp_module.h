@@ -203,6 +203,9 @@ typedef struct {
     ngx_str_t                  alias;
     int64_t                    expires_at;
     uint64_t                   max_visits;
+    ngx_uint_t                 redirect_status; /* 0: the location's */
+    ngx_str_t                  tags;          /* "a,b" as the store has
+                                                 them, or empty */
 } ngx_http_mcp_shorten_req_t;
 
 
@@ -234,9 +237,13 @@ ngx_int_t ngx_http_mcp_shorten_outcome(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err);
 json_t *ngx_http_mcp_link_json(ngx_http_request_t *r, ngx_str_t *code,
     ngx_http_mcp_shorten_req_t *req);
+ngx_int_t ngx_http_mcp_json_tags(ngx_http_request_t *r, json_t *v,
+    ngx_str_t *tags, ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_json_redirect_status(json_t *v, ngx_uint_t *status,
+    ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_redirect_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_redirect_answer(ngx_http_request_t *r, int rc,
-    ngx_str_t *url, ngx_uint_t cacheable);
+    ngx_str_t *url, ngx_uint_t status, ngx_uint_t cacheable);
 ngx_int_t ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
     ngx_str_t *out);
 
@@ -268,6 +275,8 @@ ngx_int_t ngx_http_mcp_admin_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_admin_body(ngx_http_request_t *r);
 json_t *ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
     size_t code_len, const mcp_store_link_t *link);
+ngx_int_t ngx_http_mcp_links_attrs(json_t *json, ngx_uint_t status,
+    const char *tags, size_t tags_len);
 
 /* ngx_http_mcp_qr.c */
 ngx_int_t ngx_http_mcp_qr_send(ngx_http_request_t *r, ngx_str_t *text);

@@ -13,7 +13,7 @@
 
 static ngx_int_t ngx_http_mcp_code(ngx_http_request_t *r, ngx_str_t *code);
 static ngx_int_t ngx_http_mcp_send_redirect(ngx_http_request_t *r,
-    ngx_str_t *url, ngx_uint_t cacheable);
+    ngx_str_t *url, ngx_uint_t status, ngx_uint_t cacheable);
 static ngx_int_t ngx_http_mcp_send_gone(ngx_http_request_t *r,
     const char *error, const char *message);
 static ngx_int_t ngx_http_mcp_send_not_found(ngx_http_request_t *r);
@@ -60,7 +60,7 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
     }
 
     if (rc != MCP_STORE_OK) {
-        return ngx_http_mcp_redirect_answer(r, rc, NULL, 0);
+        return ngx_http_mcp_redirect_answer(r, rc, NULL, 0, 0);
     }
 
     /* link.url points into the map: copy it before the next store call */
@@ -89,7 +89,8 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
 
     } else if (link.max_visits && ngx_http_mcp_cluster_enabled(r)) {
         /* "N uses only" must hold across nodes: through the log */
-        return ngx_http_mcp_cluster_consume(r, &code, &url, now);
+        return ngx_http_mcp_cluster_consume(r, &code, &url,
+                                            link.redirect_status, now);
 
     } else if (link.max_visits) {
         /* "N uses only" must hold across workers: count it now */
@@ -100,7 +101,7 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
         ngx_http_mcp_count_visit(mmcf, &code, now);
     }
 
-    return ngx_http_mcp_redirect_answer(r, rc, &url,
+    return ngx_http_mcp_redirect_answer(r, rc, &url, link.redirect_status,
                                         !link.expires_at && !link.max_visits);
 
 not_found:
@@ -111,19 +112,20 @@ not_found:
 
 /*
  * The answer to a redirect once the visit is counted: rc is how the
- * count went (MCP_STORE_OK, EXPIRED, SPENT, NOTFOUND, a failure).
+ * count went (MCP_STORE_OK, EXPIRED, SPENT, NOTFOUND, a failure); status
+ * the link's own redirect status, or 0 for the location's.
  */
 
 ngx_int_t
 ngx_http_mcp_redirect_answer(ngx_http_request_t *r, int rc, ngx_str_t *url,
-    ngx_uint_t cacheable)
+    ngx_uint_t status, ngx_uint_t cacheable)
 {
     ngx_http_mcp_error_t  err;
 
     switch (rc) {
 
     case MCP_STORE_OK:
-        return ngx_http_mcp_send_redirect(r, url, cacheable);
+        return ngx_http_mcp_send_redirect(r, url, status, cacheable);
 
     case MCP_STORE_EXPIRED:
         return ngx_http_mcp_send_gone(r, "expired", "Short URL has expired");
@@ -162,7 +164,7 @@ ngx_http_mcp_code(ngx_http_request_t *r, ngx_str_t *code)
 
 static ngx_int_t
 ngx_http_mcp_send_redirect(ngx_http_request_t *r, ngx_str_t *url,
-    ngx_uint_t cacheable)
+    ngx_uint_t status, ngx_uint_t cacheable)
 {
     u_char                   *p;
     size_t                    len, escape;
@@ -175,6 +177,10 @@ ngx_http_mcp_send_redirect(ngx_http_request_t *r, ngx_str_t *url,
     static ngx_str_t  briefly = ngx_string("private, max-age=90");
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    if (status == 0) {
+        status = mlcf->redirect_status;
+    }
 
     ngx_str_set(&type, "text/html");
 
@@ -191,8 +197,8 @@ ngx_http_mcp_send_redirect(ngx_http_request_t *r, ngx_str_t *url,
     if (!cacheable) {
         cache = &no_store;
 
-    } else if (mlcf->redirect_status == NGX_HTTP_MOVED_PERMANENTLY
-               || mlcf->redirect_status == NGX_HTTP_PERMANENT_REDIRECT)
+    } else if (status == NGX_HTTP_MOVED_PERMANENTLY
+               || status == NGX_HTTP_PERMANENT_REDIRECT)
     {
         cache = &one_day;
 
@@ -236,7 +242,7 @@ ngx_http_mcp_send_redirect(ngx_http_request_t *r, ngx_str_t *url,
     b->last = ngx_cpymem(p, ngx_http_mcp_body_end,
                          sizeof(ngx_http_mcp_body_end) - 1);
 
-    return ngx_http_mcp_send(r, mlcf->redirect_status, &type, b);
+    return ngx_http_mcp_send(r, status, &type, b);
 }
 
 
