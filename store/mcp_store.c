@@ -70,6 +70,11 @@ static const mcp_store_db_t  mcp_store_sessions_group[] = {
     { NULL, 0 }
 };
 
+static const mcp_store_db_t  mcp_store_stats_group[] = {
+    { MCP_STORE_DB_LINK_STATS, offsetof(mcp_store_t, link_stats) },
+    { NULL, 0 }
+};
+
 static const mcp_store_db_t  mcp_store_context_group[] = {
     { MCP_STORE_DB_ENTITIES, offsetof(mcp_store_t, entities) },
     { MCP_STORE_DB_RELATIONS, offsetof(mcp_store_t, relations) },
@@ -843,6 +848,11 @@ mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
                                   &s->has_context);
     }
 
+    if (rc == MDB_SUCCESS) {
+        rc = mcp_store_group_open(s, txn, flags, mcp_store_stats_group,
+                                  &s->has_stats);
+    }
+
     if (rc != MDB_SUCCESS) {
         mdb_txn_abort(txn);
         return mcp_store_error(err, err_len, mcp_store_rc(rc),
@@ -887,8 +897,8 @@ mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
 
 
 /*
- * "sessions" came after "meta" and "links", and the context store's
- * databases after it, each group at once: a store written before a group
+ * "sessions" came after "meta" and "links", the context store's
+ * databases after it, "link_stats" last, each group at once: a store written before a group
  * is still ours, with the schema version unchanged.  Opened read-write, it
  * gets the group's databases; read-only, it has none of them (*has 0),
  * which reads as empty.
@@ -1068,6 +1078,10 @@ mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
 
     if (s->has_sessions) {
         dbi[n++] = s->sessions;
+    }
+
+    if (s->has_stats) {
+        dbi[n++] = s->link_stats;
     }
 
     for (db = mcp_store_context_group; s->has_context && db->name; db++) {

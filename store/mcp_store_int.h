@@ -53,6 +53,7 @@ struct mcp_store_txn_s {
  *
  * has_sessions is 0 only on a read-only handle to a store written before
  * the "sessions" database existed: it has no sessions to read.
+ * has_stats is 0 likewise for "link_stats" (no statistics to read).
  * has_context is 0 likewise for the context store's databases, which came
  * together: such a handle finds no entity, relation, context or message.
  */
@@ -70,11 +71,13 @@ struct mcp_store_s {
     MDB_dbi             docs;
     MDB_dbi             contexts;
     MDB_dbi             messages;
+    MDB_dbi             link_stats;
     unsigned            flags;
     unsigned            schema;
     unsigned            rlive;
     unsigned            has_sessions;
     unsigned            has_context;
+    unsigned            has_stats;
     uint64_t            pages;
     const mcp_store_quota_t  *quotas;
     size_t              nquotas;
@@ -97,6 +100,7 @@ struct mcp_store_s {
 #define MCP_STORE_DB_DOCS         "docs"
 #define MCP_STORE_DB_CONTEXTS     "contexts"
 #define MCP_STORE_DB_MESSAGES     "messages"
+#define MCP_STORE_DB_LINK_STATS   "link_stats"
 #define MCP_STORE_KEY_SCHEMA      "schema"
 
 
@@ -297,6 +301,27 @@ int mcp_store_link_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
  */
 
 int mcp_store_link_valid(const mcp_store_link_t *link);
+
+/*
+ * mcp_store_link.c: one entry of a visit batch, in a write transaction of
+ * the caller's: the link's count and its statistics (MCP_STORE_NOTFOUND,
+ * and nothing written, when the link is gone).
+ */
+
+int mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_visit_t *v);
+
+
+/*
+ * mcp_store_stats.c: a link's visit statistics (see mcp_store_visit_t),
+ * inside a write transaction of the caller's: those of one batch entry
+ * added, or all of a link's deleted (with the link).
+ */
+
+int mcp_store_stats_add(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_visit_t *v);
+int mcp_store_stats_delete(mcp_store_t *s, MDB_txn *txn, const char *code,
+    size_t code_len);
 
 
 /*

@@ -28,7 +28,7 @@ static int mcp_store_link_begin(mcp_store_t *s, const char *code,
     MDB_val *key);
 static int mcp_store_link_change(mcp_store_t *s, const char *code,
     size_t code_len, MDB_txn **txn, MDB_val *key, mcp_store_link_t *link);
-static int mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn,
+static int mcp_store_link_visit_batch(mcp_store_t *s, MDB_txn *txn,
     const void *batch, size_t i);
 static int mcp_store_link_past(unsigned walk, const char *prefix,
     size_t prefix_len, const MDB_val *key);
@@ -143,7 +143,7 @@ int
 mcp_store_link_add_visits(mcp_store_t *s, const mcp_store_visit_t *v,
     size_t n)
 {
-    return mcp_store_batch(s, v, n, mcp_store_link_visit);
+    return mcp_store_batch(s, v, n, mcp_store_link_visit_batch);
 }
 
 
@@ -196,6 +196,12 @@ mcp_store_link_delete_tenant(mcp_store_t *s, const char *code,
         if (rc == MCP_STORE_OK) {
             rc = mcp_store_rc(mdb_del(txn, s->links, &key, NULL));
         }
+    }
+
+    /* a new link under the code starts with no statistics */
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_stats_delete(s, txn, code, code_len);
     }
 
     return mcp_store_write_end(s, txn, rc);
@@ -491,15 +497,19 @@ mcp_store_link_begin(mcp_store_t *s, const char *code, size_t code_len,
 
 
 static int
-mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn, const void *batch,
+mcp_store_link_visit_batch(mcp_store_t *s, MDB_txn *txn, const void *batch,
     size_t i)
 {
-    int                       rc;
-    MDB_val                   key;
-    mcp_store_link_t          link;
-    const mcp_store_visit_t  *v;
+    return mcp_store_link_visit(s, txn, (const mcp_store_visit_t *) batch + i);
+}
 
-    v = (const mcp_store_visit_t *) batch + i;
+
+int
+mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn, const mcp_store_visit_t *v)
+{
+    int               rc;
+    MDB_val           key;
+    mcp_store_link_t  link;
 
     rc = mcp_store_record_get(s, txn, MCP_STORE_RECORD_LINK, v->code,
                               v->code_len, &key, &link);
@@ -507,15 +517,26 @@ mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn, const void *batch,
         return rc;
     }
 
-    /* saturate rather than wrap */
-    link.visits = (v->count > UINT64_MAX - link.visits)
-                  ? UINT64_MAX : link.visits + v->count;
+    /* a batch of bots' visits, or of visits consumed already, leaves the
+     * link's record alone */
 
-    if (v->last_visit > link.last_visit) {
-        link.last_visit = v->last_visit;
+    if (v->count != 0) {
+
+        /* saturate rather than wrap */
+        link.visits = (v->count > UINT64_MAX - link.visits)
+                      ? UINT64_MAX : link.visits + v->count;
+
+        if (v->last_visit > link.last_visit) {
+            link.last_visit = v->last_visit;
+        }
+
+        rc = mcp_store_link_write(s, txn, &key, &link, 0);
+        if (rc != MCP_STORE_OK) {
+            return rc;
+        }
     }
 
-    return mcp_store_link_write(s, txn, &key, &link, 0);
+    return mcp_store_stats_add(s, txn, v);
 }
 
 

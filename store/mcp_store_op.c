@@ -12,7 +12,9 @@
  *                    [, redirect_status, tags]   (only when either is set)
  *     LINK_DELETE    code, tenant (a str, empty for any owner)
  *     LINK_CONSUME   code, now
- *     LINK_VISITS    [[code, count, last_visit], ...]
+ *     LINK_VISITS    [[code, count, last_visit
+ *                     [, people, bots, referrer]], ...]  (only when any of
+ *                                                        these is set)
  *     SESSION_PUT    id, created_at, last_seen, protocol, client_name,
  *                    client_version, log_level, flags, tenant
  *     SESSION_DELETE id
@@ -41,6 +43,8 @@
 #define MCP_STORE_OP_HEAD          4      /* version, kind, node, id */
 #define MCP_STORE_OP_LINK_FIELDS   6      /* a LINK_PUT's ... */
 #define MCP_STORE_OP_LINK_EXTRA    2      /* ... and its status and tags */
+#define MCP_STORE_OP_VISIT_STATS   3      /* a visit's people, bots,
+                                             referrer */
 
 #define MCP_STORE_OP_KEY_APPLIED   "cluster.applied"
 #define MCP_STORE_OP_KEY_RESULT    "cluster.result"
@@ -49,7 +53,7 @@
 static int mcp_store_op_fields(unsigned kind, uint64_t *n);
 static int mcp_store_op_item(const mcp_store_op_t *op, size_t *pos,
     uint64_t fields, const char **key, size_t *key_len, uint64_t *count,
-    int64_t *time);
+    int64_t *time, mcp_store_visit_t *stats);
 static int mcp_store_op_session_put(mcp_store_t *s, MDB_txn *txn,
     const mcp_store_op_t *op);
 static int mcp_store_op_session_delete(mcp_store_t *s, MDB_txn *txn,
@@ -84,10 +88,12 @@ static int mcp_store_op_ours(const mcp_store_op_t *op, const char *node,
 size_t
 mcp_store_op_encode(const mcp_store_op_t *op, char *buf, size_t size)
 {
-    size_t            i;
-    uint64_t          n;
-    msgpack_packer    pk;
-    mcp_store_wbuf_t  w;
+    int                       stats;
+    size_t                    i;
+    uint64_t                  n;
+    msgpack_packer            pk;
+    mcp_store_wbuf_t          w;
+    const mcp_store_visit_t  *v;
 
     mcp_store_wbuf_init(&w, &pk, buf, size);
 
@@ -138,11 +144,21 @@ mcp_store_op_encode(const mcp_store_op_t *op, char *buf, size_t size)
         (void) msgpack_pack_array(&pk, op->nitems);
 
         for (i = 0; i < op->nitems; i++) {
-            (void) msgpack_pack_array(&pk, 3);
-            mcp_store_pack_str(&pk, op->visits[i].code,
-                               op->visits[i].code_len);
-            (void) msgpack_pack_uint64(&pk, op->visits[i].count);
-            (void) msgpack_pack_int64(&pk, op->visits[i].last_visit);
+            v = &op->visits[i];
+            stats = v->people != 0 || v->bots != 0 || v->referrer_len != 0;
+
+            (void) msgpack_pack_array(&pk, stats
+                                           ? 3 + MCP_STORE_OP_VISIT_STATS
+                                           : 3);
+            mcp_store_pack_str(&pk, v->code, v->code_len);
+            (void) msgpack_pack_uint64(&pk, v->count);
+            (void) msgpack_pack_int64(&pk, v->last_visit);
+
+            if (stats) {
+                (void) msgpack_pack_uint64(&pk, v->people);
+                (void) msgpack_pack_uint64(&pk, v->bots);
+                mcp_store_pack_str(&pk, v->referrer, v->referrer_len);
+            }
         }
 
         break;
@@ -360,7 +376,7 @@ mcp_store_op_visit(const mcp_store_op_t *op, size_t *pos,
     mcp_store_visit_t *v)
 {
     return mcp_store_op_item(op, pos, 3, &v->code, &v->code_len, &v->count,
-                             &v->last_visit);
+                             &v->last_visit, v);
 }
 
 
@@ -369,15 +385,19 @@ mcp_store_op_touch(const mcp_store_op_t *op, size_t *pos,
     mcp_store_touch_t *t)
 {
     return mcp_store_op_item(op, pos, 2, &t->id, &t->id_len, NULL,
-                             &t->last_seen);
+                             &t->last_seen, NULL);
 }
 
 
-/* an entry of a batch: [key, count, time], or [key, time] (fields 2) */
+/*
+ * An entry of a batch: [key, count, time], or [key, time] (fields 2); a
+ * visit's (stats not NULL) may go on with [..., people, bots, referrer].
+ */
 
 static int
 mcp_store_op_item(const mcp_store_op_t *op, size_t *pos, uint64_t fields,
-    const char **key, size_t *key_len, uint64_t *count, int64_t *time)
+    const char **key, size_t *key_len, uint64_t *count, int64_t *time,
+    mcp_store_visit_t *stats)
 {
     uint64_t          n;
     mcp_store_rbuf_t  r;
@@ -386,12 +406,29 @@ mcp_store_op_item(const mcp_store_op_t *op, size_t *pos, uint64_t fields,
         || mcp_store_rbuf_init(&r, (const char *) op->items_at + *pos,
                                op->items_len - *pos) != 0
         || mcp_store_read_array(&r, &n) != 0
-        || n != fields
+        || !(n == fields
+             || (stats != NULL && n == fields + MCP_STORE_OP_VISIT_STATS))
         || mcp_store_read_str(&r, key, key_len) != 0
         || (count != NULL && mcp_store_read_uint64(&r, count) != 0)
         || mcp_store_read_int64(&r, time) != 0)
     {
         return MCP_STORE_ECORRUPT;
+    }
+
+    if (stats != NULL) {
+        stats->people = 0;
+        stats->bots = 0;
+        stats->referrer = NULL;
+        stats->referrer_len = 0;
+
+        if (n != fields
+            && (mcp_store_read_uint64(&r, &stats->people) != 0
+                || mcp_store_read_uint64(&r, &stats->bots) != 0
+                || mcp_store_read_str(&r, &stats->referrer,
+                                      &stats->referrer_len) != 0))
+        {
+            return MCP_STORE_ECORRUPT;
+        }
     }
 
     *pos = (size_t) ((const char *) r.pos - (const char *) op->items_at);
@@ -807,7 +844,13 @@ mcp_store_op_link_delete(mcp_store_t *s, MDB_txn *txn,
         return MCP_STORE_NOTFOUND;
     }
 
-    return mcp_store_rc(mdb_del(txn, s->links, &key, NULL));
+    rc = mcp_store_rc(mdb_del(txn, s->links, &key, NULL));
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_stats_delete(s, txn, op->code, op->code_len);
+    }
+
+    return rc;
 }
 
 
@@ -860,7 +903,6 @@ mcp_store_op_link_visits(mcp_store_t *s, MDB_txn *txn,
     int                rc;
     size_t             i, pos;
     MDB_val            key;
-    mcp_store_link_t   link;
     mcp_store_visit_t  v;
 
     pos = 0;
@@ -874,26 +916,11 @@ mcp_store_op_link_visits(mcp_store_t *s, MDB_txn *txn,
             continue;
         }
 
-        rc = mcp_store_record_get(s, txn, MCP_STORE_RECORD_LINK, v.code,
-                                  v.code_len, &key, &link);
+        rc = mcp_store_link_visit(s, txn, &v);
 
-        if (rc == MCP_STORE_NOTFOUND || rc == MCP_STORE_ECORRUPT) {
-            continue;
-        }
-
-        if (rc != MCP_STORE_OK) {
-            return rc;
-        }
-
-        link.visits = (v.count > UINT64_MAX - link.visits)
-                      ? UINT64_MAX : link.visits + v.count;
-
-        if (v.last_visit > link.last_visit) {
-            link.last_visit = v.last_visit;
-        }
-
-        rc = mcp_store_link_write(s, txn, &key, &link, 0);
-        if (rc != MCP_STORE_OK) {
+        if (rc != MCP_STORE_OK && rc != MCP_STORE_NOTFOUND
+            && rc != MCP_STORE_ECORRUPT)
+        {
             return rc;
         }
     }

@@ -400,6 +400,8 @@ test_visit(const char *code, uint64_t count, int64_t last_visit)
 {
     mcp_store_visit_t  v;
 
+    memset(&v, 0, sizeof(mcp_store_visit_t));
+
     v.code = code;
     v.code_len = strlen(code);
     v.count = count;

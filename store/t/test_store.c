@@ -29,7 +29,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        292
+#define TEST_PLAN        302
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -56,6 +56,8 @@ static int test_url_is(const mcp_store_link_t *link, const char *url);
 static int test_link_is(const mcp_store_link_t *a,
     const mcp_store_link_t *b);
 static int test_put(mcp_store_t *s, const char *code, const char *url);
+static mcp_store_visit_t test_stat_visit(const char *code, uint64_t count,
+    int64_t at, uint64_t people, uint64_t bots, const char *referrer);
 static int test_in_alphabet(const char *p, size_t len);
 static int test_raw_put(const char *dir, const char *db, const char *key,
     const void *val, size_t len);
@@ -133,6 +135,7 @@ static void test_tenant_walk(void);
 static void test_tenant_sessions(void);
 static void test_link_update(void);
 static void test_link_attrs(void);     /* redirect_status and tags */
+static void test_link_stats(void);
 
 
 int
@@ -183,6 +186,7 @@ main(void)
     test_tenant_sessions();
     test_link_update();
     test_link_attrs();
+    test_link_stats();
 
     return test_finish(TEST_PLAN);
 }
@@ -947,6 +951,7 @@ test_add_visits(void)
                  (unsigned) i);
         test_put(s, code, url);
 
+        memset(&many[i], 0, sizeof(mcp_store_visit_t));
         many[i].code = strdup(code);
         if (many[i].code == NULL) {
             tap_bail("strdup");
@@ -3611,6 +3616,164 @@ test_link_attrs(void)
     TAP_OK(mcp_store_tag_valid("a:b.c-d_9", 9)
            && !mcp_store_tag_valid("", 0) && !mcp_store_tag_valid("a,b", 3),
            "link attrs: mcp_store_tag_valid()");
+
+    mcp_store_close(s);
+}
+
+
+#define TEST_DAY  ((int64_t) 20000 * 86400)
+
+
+static mcp_store_visit_t
+test_stat_visit(const char *code, uint64_t count, int64_t at,
+    uint64_t people, uint64_t bots, const char *referrer)
+{
+    mcp_store_visit_t  v;
+
+    v = test_visit(code, count, at);
+    v.people = people;
+    v.bots = bots;
+    v.referrer = referrer;
+    v.referrer_len = referrer ? strlen(referrer) : 0;
+
+    return v;
+}
+
+
+static void
+test_link_stats(void)
+{
+    int                     rc, ok;
+    char                    dir[PATH_MAX], host[32];
+    size_t                  i;
+    mcp_store_t            *s;
+    mcp_store_link_t        out;
+    mcp_store_visit_t       v[8], *many;
+    mcp_store_day_t         days[8];
+    mcp_store_referrer_t    refs[300];
+    mcp_store_link_stats_t  st;
+
+    s = test_open(test_dir(dir, "link-stats"), 0, 0);
+    test_put(s, "st1", "https://example.com/st");
+
+    v[0] = test_stat_visit("st1", 2, TEST_DAY + 5, 2, 0, "a.example");
+    v[1] = test_stat_visit("st1", 1, TEST_DAY + 9, 1, 0, NULL);
+    v[2] = test_stat_visit("st1", 0, TEST_DAY + 99999, 0, 3, NULL);
+    v[3] = test_stat_visit("st1", 1, TEST_DAY + 86400 + 7, 1, 0,
+                           "a.example");
+    v[4] = test_stat_visit("st1", 0, TEST_DAY + 86400 + 8, 2, 0, "b.example");
+    v[5] = test_stat_visit("gone", 4, TEST_DAY, 4, 1, "c.example");
+
+    rc = mcp_store_link_add_visits(s, v, 6);
+    rc |= mcp_store_link_get(s, "st1", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.visits == 4
+           && out.last_visit == TEST_DAY + 86400 + 7,
+           "stats: the link counts people's visits, not bots' nor those "
+           "consumed before (count 0)");
+
+    memset(&st, 0, sizeof(st));
+    st.days = days;
+    st.days_cap = 8;
+    st.referrers = refs;
+    st.referrers_cap = 20;
+
+    rc = mcp_store_link_stats_get(s, "st1", 3, 0, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.bots == 3 && st.ndays == 2
+           && days[0].day == TEST_DAY && days[0].visits == 3
+           && days[1].day == TEST_DAY + 86400 && days[1].visits == 3,
+           "stats: bots apart, people by UTC day, oldest first");
+
+    ok = rc == MCP_STORE_OK && st.nreferrers == 3
+         && test_str_is(refs[0].host, refs[0].host_len, "a.example")
+         && refs[0].visits == 3
+         && test_str_is(refs[1].host, refs[1].host_len, "b.example")
+         && refs[1].visits == 2
+         && refs[2].host_len == 0 && refs[2].visits == 1;
+    mcp_store_release(s);
+    TAP_OK(ok, "stats: referrers most visits first, none as the empty host");
+
+    st.referrers_cap = 1;
+    rc = mcp_store_link_stats_get(s, "st1", 3, TEST_DAY + 86400 + 3600, &st);
+    ok = rc == MCP_STORE_OK && st.ndays == 1 && days[0].visits == 3
+         && st.nreferrers == 1 && refs[0].visits == 3;
+    mcp_store_release(s);
+    TAP_OK(ok, "stats: days from since's day on, the top referrers_cap");
+
+    st.referrers_cap = 20;
+    rc = mcp_store_link_stats_get(s, "gone", 4, 0, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.bots == 0 && st.ndays == 0
+           && st.nreferrers == 0,
+           "stats: none for a link that was not there");
+
+    v[0] = test_stat_visit("st1", 1, TEST_DAY, 1, 0, "Bad Host");
+    v[1] = test_stat_visit("st1", 1, TEST_DAY + 400 * 86400, 1, 0, NULL);
+    rc = mcp_store_link_add_visits(s, v, 2);
+    rc |= mcp_store_link_stats_get(s, "st1", 3, 0, &st);
+    ok = rc == MCP_STORE_OK && st.ndays == 2
+         && days[0].day == TEST_DAY + 86400
+         && days[1].day == TEST_DAY + 400 * 86400;
+
+    for (i = 0; i < st.nreferrers; i++) {
+        if (test_str_is(refs[i].host, refs[i].host_len,
+                        MCP_STORE_REFERRER_OTHER))
+        {
+            ok = ok && refs[i].visits == 1;
+            break;
+        }
+    }
+
+    mcp_store_release(s);
+    TAP_OK(ok && i < st.nreferrers,
+           "stats: days past MCP_STORE_STATS_DAYS go as newer ones come; a "
+           "bad host counts as other");
+
+    many = calloc(MCP_STORE_STATS_HOSTS + 5, sizeof(mcp_store_visit_t));
+    if (many == NULL) {
+        tap_bail("calloc");
+    }
+
+    test_put(s, "st2", "https://example.com/st2");
+
+    for (i = 0; i < MCP_STORE_STATS_HOSTS + 5; i++) {
+        snprintf(host, sizeof(host), "h%zu.example", i);
+        many[i] = test_stat_visit("st2", 1, TEST_DAY, 1, 0, NULL);
+        many[i].referrer = strdup(host);
+        many[i].referrer_len = strlen(host);
+    }
+
+    rc = mcp_store_link_add_visits(s, many, MCP_STORE_STATS_HOSTS + 5);
+
+    for (i = 0; i < MCP_STORE_STATS_HOSTS + 5; i++) {
+        free((void *) many[i].referrer);
+    }
+
+    free(many);
+
+    st.referrers_cap = 300;
+    rc |= mcp_store_link_stats_get(s, "st2", 3, 0, &st);
+    ok = rc == MCP_STORE_OK && st.nreferrers == MCP_STORE_STATS_HOSTS + 1
+         && test_str_is(refs[0].host, refs[0].host_len,
+                        MCP_STORE_REFERRER_OTHER)
+         && refs[0].visits == 5 && st.ndays == 1
+         && days[0].visits == MCP_STORE_STATS_HOSTS + 5;
+    mcp_store_release(s);
+    TAP_OK(ok, "stats: past %d hosts a link, new ones count as other",
+           MCP_STORE_STATS_HOSTS);
+
+    rc = mcp_store_link_delete(s, "st1", 3);
+    rc |= mcp_store_link_stats_get(s, "st1", 3, 0, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.bots == 0 && st.ndays == 0
+           && st.nreferrers == 0,
+           "stats: deleted with the link");
+
+    rc = mcp_store_link_stats_get(s, "st2", 3, 0, &st);
+    mcp_store_release(s);
+    TAP_OK(rc == MCP_STORE_OK && st.nreferrers == MCP_STORE_STATS_HOSTS + 1,
+           "stats: the neighbour's are untouched");
+
+    st.days = NULL;
+    TAP_RC(mcp_store_link_stats_get(s, "st2", 3, 0, &st), MCP_STORE_EINVAL,
+           "stats: no array for a cap is EINVAL");
 
     mcp_store_close(s);
 }
