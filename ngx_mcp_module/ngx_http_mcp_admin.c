@@ -11,6 +11,7 @@
  *                                      redirect_status
  *     DELETE links/{code}              204
  *     GET    links/{code}/qr?format=   a QR code of its short URL
+ *     GET    links/{code}/visits       its visit statistics
  *
  * With API keys it needs the scope "admin", and a key sees and changes
  * the links of its own tenant only.  POST goes where POST /shorten goes
@@ -29,10 +30,26 @@
 #define NGX_HTTP_MCP_ADMIN_Q_MAX      256
 
 
+#define NGX_HTTP_MCP_ADMIN_LINK       0       /* links or links/{code} */
+#define NGX_HTTP_MCP_ADMIN_QR         1       /* links/{code}/qr */
+#define NGX_HTTP_MCP_ADMIN_VISITS     2       /* links/{code}/visits */
+
+
 typedef struct {
     ngx_str_t                  code;          /* empty: the collection */
-    ngx_uint_t                 qr;            /* links/{code}/qr */
+    ngx_uint_t                 view;          /* NGX_HTTP_MCP_ADMIN_* */
 } ngx_http_mcp_admin_route_t;
+
+
+/* the views of a link, after "links/{code}" */
+static struct {
+    ngx_str_t                  suffix;
+    ngx_uint_t                 view;
+} ngx_http_mcp_admin_views[] = {
+    { ngx_string("/qr"), NGX_HTTP_MCP_ADMIN_QR },
+    { ngx_string("/visits"), NGX_HTTP_MCP_ADMIN_VISITS },
+    { ngx_null_string, 0 }
+};
 
 
 /* a page of GET links being gathered */
@@ -59,8 +76,8 @@ static int ngx_http_mcp_admin_find(ngx_http_request_t *r, ngx_str_t *code,
     mcp_store_link_t *link);
 static ngx_int_t ngx_http_mcp_admin_get(ngx_http_request_t *r,
     ngx_str_t *code, ngx_uint_t status);
-static ngx_int_t ngx_http_mcp_admin_qr(ngx_http_request_t *r,
-    ngx_str_t *code);
+static ngx_int_t ngx_http_mcp_admin_view(ngx_http_request_t *r,
+    ngx_http_mcp_admin_route_t *route);
 static ngx_int_t ngx_http_mcp_admin_patch(ngx_http_request_t *r,
     ngx_str_t *code);
 static ngx_int_t ngx_http_mcp_admin_patch_args(ngx_http_request_t *r,
@@ -74,19 +91,21 @@ static ngx_int_t ngx_http_mcp_admin_store_failed(ngx_http_request_t *r,
 
 
 /*
- * "links", "links/{code}" or "links/{code}/qr" after the location's
- * prefix: NGX_OK, or NGX_DECLINED for anything else (404).
+ * "links", "links/{code}", "links/{code}/qr" or "links/{code}/visits"
+ * after the location's prefix: NGX_OK, or NGX_DECLINED for anything else
+ * (404).
  */
 
 static ngx_int_t
 ngx_http_mcp_admin_route(ngx_http_request_t *r,
     ngx_http_mcp_admin_route_t *route)
 {
-    ngx_str_t  tail;
+    ngx_str_t   tail, *suffix;
+    ngx_uint_t  i;
 
     ngx_http_mcp_uri_tail(r, &tail);
     ngx_str_null(&route->code);
-    route->qr = 0;
+    route->view = NGX_HTTP_MCP_ADMIN_LINK;
 
     if (tail.len < sizeof("links") - 1
         || ngx_strncmp(tail.data, "links", sizeof("links") - 1) != 0)
@@ -104,15 +123,19 @@ ngx_http_mcp_admin_route(ngx_http_request_t *r,
 
     route->code.data = tail.data + sizeof("links/") - 1;
     route->code.len = tail.len - (sizeof("links/") - 1);
-    route->qr = 0;
 
-    if (route->code.len > sizeof("/qr") - 1
-        && ngx_strncmp(route->code.data + route->code.len
-                       - (sizeof("/qr") - 1), "/qr", sizeof("/qr") - 1)
-           == 0)
-    {
-        route->code.len -= sizeof("/qr") - 1;
-        route->qr = 1;
+    for (i = 0; ngx_http_mcp_admin_views[i].suffix.len; i++) {
+        suffix = &ngx_http_mcp_admin_views[i].suffix;
+
+        if (route->code.len > suffix->len
+            && ngx_strncmp(route->code.data + route->code.len - suffix->len,
+                           suffix->data, suffix->len)
+               == 0)
+        {
+            route->code.len -= suffix->len;
+            route->view = ngx_http_mcp_admin_views[i].view;
+            break;
+        }
     }
 
     return ngx_http_mcp_valid_code(&route->code) == NGX_OK ? NGX_OK
@@ -139,7 +162,7 @@ ngx_http_mcp_admin_handler(ngx_http_request_t *r)
                                        "links/{code}");
     }
 
-    if (route.qr) {
+    if (route.view != NGX_HTTP_MCP_ADMIN_LINK) {
         if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
             return ngx_http_mcp_send_not_allowed(r, "GET, HEAD");
         }
@@ -177,8 +200,8 @@ ngx_http_mcp_admin_handler(ngx_http_request_t *r)
         return ngx_http_mcp_admin_write(r, &route.code, NULL, 0);
     }
 
-    if (route.qr) {
-        return ngx_http_mcp_admin_qr(r, &route.code);
+    if (route.view != NGX_HTTP_MCP_ADMIN_LINK) {
+        return ngx_http_mcp_admin_view(r, &route);
     }
 
     return ngx_http_mcp_admin_get(r, &route.code, NGX_HTTP_OK);
@@ -517,27 +540,41 @@ ngx_http_mcp_admin_get(ngx_http_request_t *r, ngx_str_t *code,
 }
 
 
-/* GET links/{code}/qr: of the short URL, for the caller's links only */
+/*
+ * GET links/{code}/qr (of the short URL) and GET links/{code}/visits, for
+ * the caller's links only.
+ */
 
 static ngx_int_t
-ngx_http_mcp_admin_qr(ngx_http_request_t *r, ngx_str_t *code)
+ngx_http_mcp_admin_view(ngx_http_request_t *r,
+    ngx_http_mcp_admin_route_t *route)
 {
     int                        rc;
+    uint64_t                   visits;
     ngx_str_t                  short_url;
     mcp_store_link_t           link;
     ngx_http_mcp_main_conf_t  *mmcf;
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
 
-    rc = ngx_http_mcp_admin_find(r, code, &link);
+    rc = ngx_http_mcp_admin_find(r, &route->code, &link);
 
     mcp_store_release(mmcf->store);
 
     if (rc != MCP_STORE_OK) {
-        return ngx_http_mcp_admin_store_failed(r, rc, code);
+        return ngx_http_mcp_admin_store_failed(r, rc, &route->code);
     }
 
-    if (ngx_http_mcp_short_url(r, code, &short_url) != NGX_OK) {
+    visits = link.visits;
+
+    ngx_http_mcp_note(r, NGX_HTTP_MCP_NOTE_CODE, route->code.data,
+                      route->code.len);
+
+    if (route->view == NGX_HTTP_MCP_ADMIN_VISITS) {
+        return ngx_http_mcp_visits_send(r, &route->code, visits);
+    }
+
+    if (ngx_http_mcp_short_url(r, &route->code, &short_url) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -171,6 +171,7 @@ typedef struct {
 
 /* where a consumed visit redirects to, once the log has counted it */
 typedef struct {
+    ngx_str_t                       code;
     ngx_str_t                       url;
     ngx_uint_t                      status;   /* the link's, or 0 */
 } ngx_http_mcp_cluster_target_t;
@@ -1975,6 +1976,7 @@ ngx_http_mcp_cluster_consume(ngx_http_request_t *r, ngx_str_t *code,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    target->code = *code;
     target->url = *url;
     target->status = status;
 
@@ -2007,6 +2009,12 @@ ngx_http_mcp_cluster_consumed(ngx_http_request_t *r, void *data,
 
     if (outcome == NGX_HTTP_MCP_CLUSTER_UNAVAILABLE) {
         return ngx_http_mcp_cluster_unavailable(r);
+    }
+
+    /* counted in the link by the log: its statistics go with the batch */
+
+    if (outcome == MCP_STORE_OK) {
+        ngx_http_mcp_visit(r, &target->code, 1);
     }
 
     /* a link that counts its visits is never cached */

@@ -45,6 +45,8 @@ static char *ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_mcp_bot_agents(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_mcp_tenant_quota(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_context_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -113,6 +115,12 @@ static ngx_conf_num_bounds_t  ngx_http_mcp_code_length_bounds = {
 static ngx_conf_num_bounds_t  ngx_http_mcp_url_length_bounds = {
     ngx_conf_check_num_bounds, 16, 65536
 };
+
+
+static ngx_str_t  ngx_http_mcp_no_referrer = ngx_null_string;
+
+/* mcp_bot_user_agents' patterns ignore case, as user agents vary it */
+static ngx_uint_t  ngx_http_mcp_caseless = NGX_REGEX_CASELESS;
 
 
 static ngx_command_t  ngx_http_mcp_commands[] = {
@@ -284,6 +292,13 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_mcp_loc_conf_t, url_deny),
       NULL },
+
+    { ngx_string("mcp_bot_user_agents"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mcp_bot_agents,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, bot_agents),
+      &ngx_http_mcp_caseless },
 
     { ngx_string("mcp_reserved_codes"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
@@ -769,6 +784,7 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     mlcf->url_schemes = NGX_CONF_UNSET_PTR;
     mlcf->url_allow = NGX_CONF_UNSET_PTR;
     mlcf->url_deny = NGX_CONF_UNSET_PTR;
+    mlcf->bot_agents = NGX_CONF_UNSET_PTR;
     mlcf->reserved = NGX_CONF_UNSET_PTR;
     mlcf->max_message_size = NGX_CONF_UNSET_SIZE;
     mlcf->allowed_hosts = NGX_CONF_UNSET_PTR;
@@ -827,6 +843,17 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->base_url, prev->base_url, "");
     ngx_conf_merge_ptr_value(conf->url_allow, prev->url_allow, NULL);
     ngx_conf_merge_ptr_value(conf->url_deny, prev->url_deny, NULL);
+
+    if (conf->bot_agents == NGX_CONF_UNSET_PTR) {
+        if (prev->bot_agents == NGX_CONF_UNSET_PTR) {
+            prev->bot_agents = ngx_http_mcp_bot_agents_default(cf);
+            if (prev->bot_agents == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        conf->bot_agents = prev->bot_agents;
+    }
     ngx_conf_merge_size_value(conf->max_message_size, prev->max_message_size,
                               1024 * 1024);
     ngx_conf_merge_ptr_value(conf->allowed_hosts, prev->allowed_hosts, NULL);
@@ -1096,6 +1123,12 @@ ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * A list of patterns, each argument one, added to those of the same
+ * directive before.  cmd->post, if set, points to the options they are
+ * compiled with.
+ */
+
 static char *
 ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -1103,11 +1136,17 @@ ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     u_char                errstr[NGX_MAX_CONF_ERRSTR];
     ngx_str_t            *value;
+    ngx_uint_t            i;
     ngx_array_t         **a;
     ngx_regex_elt_t      *re;
     ngx_regex_compile_t   rc;
 
     a = (ngx_array_t **) (p + cmd->offset);
+    value = cf->args->elts;
+
+    if (*a == NULL) {
+        return "is duplicate";
+    }
 
     if (*a == NGX_CONF_UNSET_PTR) {
         *a = ngx_array_create(cf->pool, 4, sizeof(ngx_regex_elt_t));
@@ -1116,29 +1155,58 @@ ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    value = cf->args->elts;
+    for (i = 1; i < cf->args->nelts; i++) {
+        ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
 
-    ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
+        rc.pattern = value[i];
+        rc.pool = cf->pool;
+        rc.options = cmd->post ? *(ngx_uint_t *) cmd->post : 0;
+        rc.err.len = NGX_MAX_CONF_ERRSTR;
+        rc.err.data = errstr;
 
-    rc.pattern = value[1];
-    rc.pool = cf->pool;
-    rc.err.len = NGX_MAX_CONF_ERRSTR;
-    rc.err.data = errstr;
+        if (ngx_regex_compile(&rc) != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
+            return NGX_CONF_ERROR;
+        }
 
-    if (ngx_regex_compile(&rc) != NGX_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
-        return NGX_CONF_ERROR;
+        re = ngx_array_push(*a);
+        if (re == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        re->regex = rc.regex;
+        re->name = value[i].data;
     }
-
-    re = ngx_array_push(*a);
-    if (re == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    re->regex = rc.regex;
-    re->name = value[1].data;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * mcp_bot_user_agents REGEX ... | off: the patterns replace the default
+ * list (ngx_http_mcp_bot_agents_default()); "off" counts no visit as a
+ * bot's.
+ */
+
+static char *
+ngx_http_mcp_bot_agents(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_loc_conf_t *mlcf = conf;
+
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        if (mlcf->bot_agents != NGX_CONF_UNSET_PTR) {
+            return "is duplicate";
+        }
+
+        mlcf->bot_agents = NULL;
+        return NGX_CONF_OK;
+    }
+
+    return ngx_http_mcp_regex_slot(cf, cmd, conf);
 }
 
 
@@ -1477,14 +1545,30 @@ ngx_http_mcp_exit_process(ngx_cycle_t *cycle)
 }
 
 
+/*
+ * A visit of kind (NGX_HTTP_MCP_VISIT_*) from referrer (a lower-case
+ * host, empty for none) into this worker's batch: one slot a code,
+ * referrer and UTC day, so that the day and referrer counts are exact.
+ */
+
 void
 ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
-    int64_t now)
+    ngx_str_t *referrer, ngx_uint_t kind, int64_t now)
 {
+    uint32_t                    hash;
     ngx_uint_t                  i, n;
     ngx_http_mcp_visit_slot_t  *slot;
 
-    i = ngx_hash_key(code->data, code->len) % NGX_HTTP_MCP_VISIT_SLOTS;
+    /* bots are counted apart from any day or referrer: one slot */
+
+    if (kind == NGX_HTTP_MCP_VISIT_BOT) {
+        referrer = &ngx_http_mcp_no_referrer;
+    }
+
+    hash = ngx_murmur_hash2(code->data, code->len)
+           ^ ngx_murmur_hash2(referrer->data, referrer->len);
+
+    i = hash % NGX_HTTP_MCP_VISIT_SLOTS;
 
     for (n = 0; n < NGX_HTTP_MCP_VISIT_SLOTS; n++) {
         slot = &mmcf->visits[i];
@@ -1492,7 +1576,8 @@ ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
         if (slot->len == 0) {
             ngx_memcpy(slot->code, code->data, code->len);
             slot->len = code->len;
-            slot->count = 1;
+            ngx_memcpy(slot->referrer, referrer->data, referrer->len);
+            slot->referrer_len = referrer->len;
             slot->last_visit = now;
             mmcf->nvisits++;
             ngx_http_mcp_status_batch(mmcf, mmcf->nvisits);
@@ -1500,14 +1585,35 @@ ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
         }
 
         if (slot->len == code->len
-            && ngx_memcmp(slot->code, code->data, code->len) == 0)
+            && slot->referrer_len == referrer->len
+            && slot->last_visit / 86400 == now / 86400
+            && ngx_memcmp(slot->code, code->data, code->len) == 0
+            && ngx_memcmp(slot->referrer, referrer->data, referrer->len) == 0)
         {
-            slot->count++;
-            slot->last_visit = now;
-            return;
+            break;
         }
 
         i = (i + 1) % NGX_HTTP_MCP_VISIT_SLOTS;
+    }
+
+    if (n < NGX_HTTP_MCP_VISIT_SLOTS) {
+        slot->last_visit = now;
+
+        switch (kind) {
+
+        case NGX_HTTP_MCP_VISIT_PERSON:
+            slot->count++;
+            slot->people++;
+            break;
+
+        case NGX_HTTP_MCP_VISIT_CONSUMED:
+            slot->people++;
+            break;
+
+        default: /* NGX_HTTP_MCP_VISIT_BOT */
+            slot->bots++;
+            break;
+        }
     }
 
     if (mmcf->nvisits >= NGX_HTTP_MCP_VISIT_HIGH) {
@@ -1538,6 +1644,10 @@ ngx_http_mcp_flush_visits(ngx_http_mcp_main_conf_t *mmcf)
             batch[n].code_len = slot->len;
             batch[n].count = slot->count;
             batch[n].last_visit = slot->last_visit;
+            batch[n].people = slot->people;
+            batch[n].bots = slot->bots;
+            batch[n].referrer = (char *) slot->referrer;
+            batch[n].referrer_len = slot->referrer_len;
             n++;
         }
     }

@@ -52,13 +52,28 @@
 #define NGX_HTTP_MCP_DURABILITY_OFF       2
 
 
-/* One worker's batch of visits not yet written to the store. */
+/*
+ * One worker's batch of visits not yet written to the store: a slot a
+ * code, referring host and UTC day (see mcp_store_visit_t).
+ */
 typedef struct {
     u_char                     code[MCP_STORE_CODE_MAX];
     size_t                     len;
     uint64_t                   count;
     int64_t                    last_visit;
+    uint64_t                   people;
+    uint64_t                   bots;
+    size_t                     referrer_len;
+    u_char                     referrer[MCP_STORE_REFERRER_MAX];
 } ngx_http_mcp_visit_slot_t;
+
+
+/* What a visit is, for ngx_http_mcp_count_visit(). */
+#define NGX_HTTP_MCP_VISIT_PERSON      0   /* counted in the link and its
+                                              statistics */
+#define NGX_HTTP_MCP_VISIT_CONSUMED    1   /* counted in the link already
+                                              (max_visits): statistics */
+#define NGX_HTTP_MCP_VISIT_BOT         2   /* a bot's: counted apart */
 
 
 typedef struct {
@@ -120,6 +135,8 @@ typedef struct {
     ngx_array_t               *url_schemes;   /* of ngx_str_t */
     ngx_array_t               *url_allow;     /* of ngx_regex_elt_t */
     ngx_array_t               *url_deny;      /* of ngx_regex_elt_t */
+    ngx_array_t               *bot_agents;    /* of ngx_regex_elt_t, or
+                                                 NULL: no bots */
     ngx_array_t               *reserved;      /* of ngx_str_t */
 
     size_t                     max_message_size;
@@ -254,7 +271,15 @@ ngx_int_t ngx_http_mcp_catalog_init(ngx_conf_t *cf);
 
 /* ngx_http_mcp_module.c: counts one visit in this worker's batch */
 void ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
-    int64_t now);
+    ngx_str_t *referrer, ngx_uint_t kind, int64_t now);
+
+/* ngx_http_mcp_visits.c: who visits, and what they see of it */
+ngx_array_t *ngx_http_mcp_bot_agents_default(ngx_conf_t *cf);
+void ngx_http_mcp_visit(ngx_http_request_t *r, ngx_str_t *code,
+    ngx_uint_t consumed);
+ngx_uint_t ngx_http_mcp_is_bot(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_visits_send(ngx_http_request_t *r, ngx_str_t *code,
+    uint64_t total);
 
 /* ngx_http_mcp_module.c: the handler directives' common part */
 char *ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -3,7 +3,8 @@
  * ngx_mcp: GET|HEAD /{code}, the hot path.  One read in the worker's
  * reused read transaction, no JSON, visits counted in the worker's batch.
  * A HEAD is no visit: it neither counts nor uses up a max_visits link
- * (link checkers, previews).
+ * (link checkers, previews); a bot's GET is counted apart and uses up
+ * nothing either.
  */
 
 
@@ -41,6 +42,8 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
     ngx_uint_t                 visit;
     mcp_store_link_t           link;
     ngx_http_mcp_main_conf_t  *mmcf;
+
+    static ngx_str_t  no_referrer = ngx_null_string;
 
     if (ngx_http_mcp_get_or_head(r, &start) != NGX_OK) {
         return start;
@@ -87,6 +90,11 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
     } else if (!visit) {
         /* a HEAD: the redirect, but no visit counted and no use taken */
 
+    } else if (ngx_http_mcp_is_bot(r)) {
+        /* counted apart, and takes none of a link's max_visits */
+        ngx_http_mcp_count_visit(mmcf, &code, &no_referrer,
+                                 NGX_HTTP_MCP_VISIT_BOT, now);
+
     } else if (link.max_visits && ngx_http_mcp_cluster_enabled(r)) {
         /* "N uses only" must hold across nodes: through the log */
         return ngx_http_mcp_cluster_consume(r, &code, &url,
@@ -97,8 +105,12 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
         rc = mcp_store_link_consume(mmcf->store, (char *) code.data,
                                     code.len, now);
 
+        if (rc == MCP_STORE_OK) {
+            ngx_http_mcp_visit(r, &code, 1);
+        }
+
     } else {
-        ngx_http_mcp_count_visit(mmcf, &code, now);
+        ngx_http_mcp_visit(r, &code, 0);
     }
 
     return ngx_http_mcp_redirect_answer(r, rc, &url, link.redirect_status,
