@@ -226,6 +226,10 @@ typedef struct {
     unsigned     max_readers;
     unsigned     readers_used;
     unsigned     schema_version;
+    uint64_t     sessions;       /* MCP sessions */
+    uint64_t     entities;       /* of the knowledge graph, all scopes */
+    uint64_t     relations;
+    uint64_t     contexts;       /* conversation contexts, all scopes */
 } mcp_store_stat_t;
 
 
@@ -287,7 +291,9 @@ int mcp_store_sync(mcp_store_t *s);
 void mcp_store_release(mcp_store_t *s);
 
 /*
- * Fills *st.  Uses the handle's read transaction.
+ * Fills *st.  Uses the handle's read transaction.  Counting the contexts
+ * reads the expiry keys of those that expire (one step each); the other
+ * figures are the databases' own counts.
  */
 int mcp_store_stat(mcp_store_t *s, mcp_store_stat_t *st);
 

@@ -189,6 +189,7 @@ $self->{extra}
 
         location = /shorten { mcp_shorten; }
         location = /mcp { mcp_endpoint; }
+        location /api/ { mcp_admin; }
         location / { mcp_redirect; }
     }
 }
