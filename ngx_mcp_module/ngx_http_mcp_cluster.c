@@ -579,6 +579,33 @@ ngx_http_mcp_cluster_conf(ngx_cycle_t *cycle)
 }
 
 
+ngx_int_t
+ngx_http_mcp_cluster_state(ngx_cycle_t *cycle,
+    ngx_http_mcp_cluster_state_t *st)
+{
+    ngx_http_mcp_cluster_conf_t  *ccf;
+
+    ccf = ngx_http_mcp_cluster_conf(cycle);
+    if (ccf == NULL) {
+        return NGX_DECLINED;
+    }
+
+    st->node = ccf->node;
+    st->connected = ccf->ready && ccf->up;
+    st->stream_last = ngx_max(ccf->acked, ccf->delivered);
+
+    if (ccf->store == NULL
+        || mcp_store_op_applied(ccf->store, &st->applied) != MCP_STORE_OK)
+    {
+        st->applied = 0;
+    }
+
+    st->stream_last = ngx_max(st->stream_last, st->applied);
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle)
 {

@@ -296,6 +296,29 @@ sub converged {
 }
 
 
+# -- mcp_status shows the node's place in the cluster ------------------
+
+{
+    my $st;
+
+    ok(defined NgxMcp::Cluster::wait_for(5, sub {
+        (undef, $st) = $c->request(2, 'GET', '/status');
+        return $st && $st->{cluster} && $st->{cluster}{lag} == 0;
+    }, 0.1), 'node 2 has applied all it knows of the stream');
+
+    ok($st->{cluster}{node} eq 'node2' && $st->{cluster}{connected}
+       && $st->{cluster}{applied} > 600
+       && $st->{cluster}{stream_last} == $st->{cluster}{applied},
+       'its status names it, connected, with its applied sequence')
+        or diag(explain($st->{cluster}));
+
+    my ($s, undef, $res) = $c->request(3, 'GET', '/metrics');
+    like($res->{content},
+         qr/^mcp_cluster_connected\{node="node3"\} 1\n.*^mcp_cluster_applied_sequence\{node="node3"\} \d+\n.*^mcp_cluster_lag_operations\{node="node3"\} \d+$/ms,
+         'and in the Prometheus format');
+}
+
+
 # -- one NATS server killed: writes go on, nothing acknowledged lost ---
 
 {

@@ -190,6 +190,8 @@ $self->{extra}
         location = /shorten { mcp_shorten; }
         location = /mcp { mcp_endpoint; }
         location /api/ { mcp_admin; }
+        location = /status { mcp_status; }
+        location = /metrics { mcp_status prometheus; }
         location / { mcp_redirect; }
     }
 }
