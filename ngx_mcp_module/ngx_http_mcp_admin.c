@@ -12,6 +12,11 @@
  *     DELETE links/{code}              204
  *     GET    links/{code}/qr?format=   a QR code of its short URL
  *     GET    links/{code}/visits       its visit statistics
+ *     GET    graph?namespace=&q=&limit=&cursor=
+ *                                      entities and relations, as the
+ *                                      read_graph and search_nodes tools
+ *     GET    contexts?namespace=&cursor=
+ *                                      contexts, as the context_list tool
  *
  * With API keys it needs the scope "admin", and a key sees and changes
  * the links of its own tenant only.  POST goes where POST /shorten goes
@@ -21,7 +26,7 @@
  */
 
 
-#include "ngx_http_mcp_module.h"
+#include "ngx_http_mcp_rpc.h"
 #include "ngx_http_mcp_cluster.h"
 
 
@@ -33,6 +38,11 @@
 #define NGX_HTTP_MCP_ADMIN_LINK       0       /* links or links/{code} */
 #define NGX_HTTP_MCP_ADMIN_QR         1       /* links/{code}/qr */
 #define NGX_HTTP_MCP_ADMIN_VISITS     2       /* links/{code}/visits */
+#define NGX_HTTP_MCP_ADMIN_GRAPH      3       /* graph */
+#define NGX_HTTP_MCP_ADMIN_CONTEXTS   4       /* contexts */
+
+/* entities a page of GET graph by default (read_graph: all of them) */
+#define NGX_HTTP_MCP_ADMIN_GRAPH_PAGE 100
 
 
 typedef struct {
@@ -78,6 +88,11 @@ static ngx_int_t ngx_http_mcp_admin_get(ngx_http_request_t *r,
     ngx_str_t *code, ngx_uint_t status);
 static ngx_int_t ngx_http_mcp_admin_view(ngx_http_request_t *r,
     ngx_http_mcp_admin_route_t *route);
+static ngx_int_t ngx_http_mcp_admin_store_view(ngx_http_request_t *r,
+    ngx_uint_t view);
+static ngx_int_t ngx_http_mcp_admin_view_arg(ngx_http_request_t *r,
+    json_t *args, char *name, const char *key, ngx_uint_t number,
+    ngx_http_mcp_error_t *err);
 static ngx_int_t ngx_http_mcp_admin_patch(ngx_http_request_t *r,
     ngx_str_t *code);
 static ngx_int_t ngx_http_mcp_admin_patch_args(ngx_http_request_t *r,
@@ -91,9 +106,9 @@ static ngx_int_t ngx_http_mcp_admin_store_failed(ngx_http_request_t *r,
 
 
 /*
- * "links", "links/{code}", "links/{code}/qr" or "links/{code}/visits"
- * after the location's prefix: NGX_OK, or NGX_DECLINED for anything else
- * (404).
+ * "links", "links/{code}", "links/{code}/qr", "links/{code}/visits",
+ * "graph" or "contexts" after the location's prefix: NGX_OK, or
+ * NGX_DECLINED for anything else (404).
  */
 
 static ngx_int_t
@@ -106,6 +121,20 @@ ngx_http_mcp_admin_route(ngx_http_request_t *r,
     ngx_http_mcp_uri_tail(r, &tail);
     ngx_str_null(&route->code);
     route->view = NGX_HTTP_MCP_ADMIN_LINK;
+
+    if (tail.len == sizeof("graph") - 1
+        && ngx_strncmp(tail.data, "graph", tail.len) == 0)
+    {
+        route->view = NGX_HTTP_MCP_ADMIN_GRAPH;
+        return NGX_OK;
+    }
+
+    if (tail.len == sizeof("contexts") - 1
+        && ngx_strncmp(tail.data, "contexts", tail.len) == 0)
+    {
+        route->view = NGX_HTTP_MCP_ADMIN_CONTEXTS;
+        return NGX_OK;
+    }
 
     if (tail.len < sizeof("links") - 1
         || ngx_strncmp(tail.data, "links", sizeof("links") - 1) != 0)
@@ -158,8 +187,8 @@ ngx_http_mcp_admin_handler(ngx_http_request_t *r)
 
     if (ngx_http_mcp_admin_route(r, &route) != NGX_OK) {
         return ngx_http_mcp_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                       "no such route: use links or "
-                                       "links/{code}");
+                                       "no such route: use links, "
+                                       "links/{code}, graph or contexts");
     }
 
     if (route.view != NGX_HTTP_MCP_ADMIN_LINK) {
@@ -190,6 +219,12 @@ ngx_http_mcp_admin_handler(ngx_http_request_t *r)
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
         return rc;
+    }
+
+    if (route.view == NGX_HTTP_MCP_ADMIN_GRAPH
+        || route.view == NGX_HTTP_MCP_ADMIN_CONTEXTS)
+    {
+        return ngx_http_mcp_admin_store_view(r, route.view);
     }
 
     if (route.code.len == 0) {
@@ -579,6 +614,165 @@ ngx_http_mcp_admin_view(ngx_http_request_t *r,
     }
 
     return ngx_http_mcp_qr_send(r, &short_url);
+}
+
+
+/*
+ * GET graph and GET contexts: what the read_graph (search_nodes with q)
+ * and context_list tools answer a call with the query's arguments, under
+ * the same tenant rules (the caller's key): their structuredContent, or
+ * 400 with a tool error's text.
+ */
+
+static ngx_int_t
+ngx_http_mcp_admin_store_view(ngx_http_request_t *r, ngx_uint_t view)
+{
+    json_t                *args, *result, *text;
+    ngx_int_t              rc;
+    ngx_str_t              name;
+    ngx_http_mcp_call_t    call;
+    ngx_http_mcp_tool_t   *tool;
+    ngx_http_mcp_error_t   err;
+
+    args = json_object();
+    if (args == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_mcp_json_cleanup(r->pool, args);
+
+    rc = ngx_http_mcp_admin_view_arg(r, args, "namespace", "namespace", 0,
+                                     &err);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_mcp_admin_view_arg(r, args, "cursor", "cursor", 0,
+                                         &err);
+    }
+
+    if (rc == NGX_OK && view == NGX_HTTP_MCP_ADMIN_GRAPH) {
+        rc = ngx_http_mcp_admin_view_arg(r, args, "q", "query", 0, &err);
+
+        if (rc == NGX_OK) {
+            rc = ngx_http_mcp_admin_view_arg(r, args, "limit", "limit", 1,
+                                             &err);
+        }
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_mcp_send_failure(r, &err);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (view == NGX_HTTP_MCP_ADMIN_CONTEXTS) {
+        ngx_str_set(&name, "context_list");
+
+    } else if (json_object_get(args, "query")) {
+        ngx_str_set(&name, "search_nodes");
+
+    } else {
+        ngx_str_set(&name, "read_graph");
+    }
+
+    if (view == NGX_HTTP_MCP_ADMIN_GRAPH
+        && json_object_get(args, "limit") == NULL
+        && json_object_set_new(args, "limit",
+                               json_integer(NGX_HTTP_MCP_ADMIN_GRAPH_PAGE))
+           != 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&call, sizeof(ngx_http_mcp_call_t));
+    call.r = r;
+    call.mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+    call.mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+    call.log_level = NGX_HTTP_MCP_LOG_EMERGENCY;
+
+    tool = ngx_http_mcp_catalog_find(&call, NGX_HTTP_MCP_TOOL, &name, NULL);
+    if (tool == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&err, sizeof(ngx_http_mcp_error_t));
+
+    result = tool->call(&call, args, &err);
+
+    if (result == NULL) {
+        return ngx_http_mcp_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                       "internal", "%s", err.message);
+    }
+
+    ngx_http_mcp_json_cleanup(r->pool, result);
+
+    if (json_is_true(json_object_get(result, "isError"))) {
+        text = json_object_get(json_array_get(json_object_get(result,
+                                                              "content"),
+                                              0),
+                               "text");
+
+        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                       "invalid_request", "%s",
+                                       json_is_string(text)
+                                       ? json_string_value(text)
+                                       : "refused");
+    }
+
+    return ngx_http_mcp_send_json(r, NGX_HTTP_OK,
+                                  json_object_get(result,
+                                                  "structuredContent"));
+}
+
+
+/*
+ * The query argument name as the tool's argument key of args: a string,
+ * or a whole number (number 1).  NGX_OK (also when absent), NGX_DECLINED
+ * with err for a bad one, NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_mcp_admin_view_arg(ngx_http_request_t *r, json_t *args,
+    char *name, const char *key, ngx_uint_t number, ngx_http_mcp_error_t *err)
+{
+    json_t     *v;
+    ngx_int_t   n;
+    ngx_str_t   value;
+
+    switch (ngx_http_mcp_admin_arg(r, name, NGX_HTTP_MCP_ADMIN_Q_MAX,
+                                   &value))
+    {
+    case NGX_DECLINED:
+        return NGX_OK;
+
+    case NGX_OK:
+        if (number) {
+            n = ngx_atoi(value.data, value.len);
+            v = (n > 0) ? json_integer(n) : NULL;
+
+        } else {
+            v = json_stringn((char *) value.data, value.len);
+        }
+
+        if (v != NULL) {
+            return json_object_set_new(args, key, v) == 0 ? NGX_OK
+                                                          : NGX_ERROR;
+        }
+
+        /* fall through */
+
+    case NGX_ABORT:
+        return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST,
+                                 "invalid_request",
+                                 "%s must be %s of at most %d bytes", name,
+                                 number ? "a positive whole number"
+                                        : "a string",
+                                 NGX_HTTP_MCP_ADMIN_Q_MAX);
+
+    default:
+        return NGX_ERROR;
+    }
 }
 
 
