@@ -1134,12 +1134,9 @@ ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
 
-    u_char                errstr[NGX_MAX_CONF_ERRSTR];
-    ngx_str_t            *value;
-    ngx_uint_t            i;
-    ngx_array_t         **a;
-    ngx_regex_elt_t      *re;
-    ngx_regex_compile_t   rc;
+    ngx_str_t     *value;
+    ngx_uint_t     i;
+    ngx_array_t  **a;
 
     a = (ngx_array_t **) (p + cmd->offset);
     value = cf->args->elts;
@@ -1156,29 +1153,50 @@ ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     for (i = 1; i < cf->args->nelts; i++) {
-        ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
-
-        rc.pattern = value[i];
-        rc.pool = cf->pool;
-        rc.options = cmd->post ? *(ngx_uint_t *) cmd->post : 0;
-        rc.err.len = NGX_MAX_CONF_ERRSTR;
-        rc.err.data = errstr;
-
-        if (ngx_regex_compile(&rc) != NGX_OK) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
+        if (ngx_http_mcp_regex_add(cf, *a, &value[i],
+                                   cmd->post ? *(ngx_uint_t *) cmd->post : 0)
+            != NGX_OK)
+        {
             return NGX_CONF_ERROR;
         }
-
-        re = ngx_array_push(*a);
-        if (re == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        re->regex = rc.regex;
-        re->name = value[i].data;
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* compiles pattern into a new element of a (of ngx_regex_elt_t) */
+
+ngx_int_t
+ngx_http_mcp_regex_add(ngx_conf_t *cf, ngx_array_t *a, ngx_str_t *pattern,
+    ngx_uint_t options)
+{
+    u_char                errstr[NGX_MAX_CONF_ERRSTR];
+    ngx_regex_elt_t      *re;
+    ngx_regex_compile_t   rc;
+
+    ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
+
+    rc.pattern = *pattern;
+    rc.pool = cf->pool;
+    rc.options = options;
+    rc.err.len = NGX_MAX_CONF_ERRSTR;
+    rc.err.data = errstr;
+
+    if (ngx_regex_compile(&rc) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
+        return NGX_ERROR;
+    }
+
+    re = ngx_array_push(a);
+    if (re == NULL) {
+        return NGX_ERROR;
+    }
+
+    re->regex = rc.regex;
+    re->name = pattern->data;
+
+    return NGX_OK;
 }
 
 

@@ -281,6 +281,14 @@ ngx_uint_t ngx_http_mcp_is_bot(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_visits_send(ngx_http_request_t *r, ngx_str_t *code,
     uint64_t total);
 
+/* ngx_http_mcp_module.c: a pattern compiled into a list of them */
+ngx_int_t ngx_http_mcp_regex_add(ngx_conf_t *cf, ngx_array_t *a,
+    ngx_str_t *pattern, ngx_uint_t options);
+
+/* ngx_http_mcp_util.c: a whole-number query argument */
+ngx_int_t ngx_http_mcp_arg_number(ngx_http_request_t *r, char *name,
+    ngx_int_t max, ngx_int_t *n);
+
 /* ngx_http_mcp_module.c: the handler directives' common part */
 char *ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

@@ -47,36 +47,17 @@ static json_t *ngx_http_mcp_visits_referrers(mcp_store_referrer_t *refs,
 ngx_array_t *
 ngx_http_mcp_bot_agents_default(ngx_conf_t *cf)
 {
-    u_char                errstr[NGX_MAX_CONF_ERRSTR];
-    ngx_array_t          *a;
-    ngx_regex_elt_t      *re;
-    ngx_regex_compile_t   rc;
+    ngx_array_t  *a;
 
     a = ngx_array_create(cf->pool, 1, sizeof(ngx_regex_elt_t));
-    if (a == NULL) {
+
+    if (a == NULL
+        || ngx_http_mcp_regex_add(cf, a, &ngx_http_mcp_bot_default,
+                                  NGX_REGEX_CASELESS)
+           != NGX_OK)
+    {
         return NULL;
     }
-
-    ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
-
-    rc.pattern = ngx_http_mcp_bot_default;
-    rc.pool = cf->pool;
-    rc.options = NGX_REGEX_CASELESS;
-    rc.err.len = NGX_MAX_CONF_ERRSTR;
-    rc.err.data = errstr;
-
-    if (ngx_regex_compile(&rc) != NGX_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
-        return NULL;
-    }
-
-    re = ngx_array_push(a);
-    if (re == NULL) {
-        return NULL;
-    }
-
-    re->regex = rc.regex;
-    re->name = ngx_http_mcp_bot_default.data;
 
     return a;
 }
@@ -219,7 +200,6 @@ ngx_http_mcp_visits_send(ngx_http_request_t *r, ngx_str_t *code,
     json_t                    *json, *days, *refs;
     int64_t                    today;
     ngx_int_t                  n;
-    ngx_str_t                  arg;
     mcp_store_day_t            day[MCP_STORE_STATS_DAYS];
     mcp_store_referrer_t       ref[NGX_HTTP_MCP_VISITS_REFERRERS];
     mcp_store_link_stats_t     st;
@@ -228,16 +208,13 @@ ngx_http_mcp_visits_send(ngx_http_request_t *r, ngx_str_t *code,
 
     n = NGX_HTTP_MCP_VISITS_DAYS;
 
-    if (ngx_http_arg(r, (u_char *) "days", 4, &arg) == NGX_OK) {
-        n = ngx_atoi(arg.data, arg.len);
-
-        if (n < 1 || n > MCP_STORE_STATS_DAYS) {
-            return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                           "invalid_days",
-                                           "days must be a whole number "
-                                           "from 1 to %d",
-                                           MCP_STORE_STATS_DAYS);
-        }
+    if (ngx_http_mcp_arg_number(r, "days", MCP_STORE_STATS_DAYS, &n)
+        != NGX_OK)
+    {
+        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                       "invalid_days",
+                                       "days must be a whole number from 1 "
+                                       "to %d", MCP_STORE_STATS_DAYS);
     }
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);

@@ -48,6 +48,8 @@ static int mcp_store_stats_host_valid(const char *host, size_t len);
 static uint32_t mcp_store_stats_day(int64_t t);
 static void mcp_store_stats_be32(char *p, uint32_t v);
 static uint32_t mcp_store_stats_be32_read(const char *p);
+static int mcp_store_stats_first(MDB_cursor *cur, char *prefix,
+    const char *code, size_t code_len, MDB_val *k, MDB_val *val);
 static void mcp_store_stats_top(mcp_store_link_stats_t *st,
     const char *host, size_t host_len, uint64_t visits);
 
@@ -169,19 +171,18 @@ mcp_store_stats_delete(mcp_store_t *s, MDB_txn *txn, const char *code,
         return MCP_STORE_EINVAL;
     }
 
-    memcpy(prefix, code, code_len);
-    prefix[code_len] = '\0';
+    /* a code with a NUL has none, and its prefix could be another's */
+
+    if (memchr(code, '\0', code_len) != NULL) {
+        return MCP_STORE_OK;
+    }
 
     rc = mdb_cursor_open(txn, s->link_stats, &cur);
     if (rc != MDB_SUCCESS) {
         return mcp_store_rc(rc);
     }
 
-    k.mv_size = code_len + 1;
-    k.mv_data = prefix;
-
-    for (rc = mcp_store_scan(cur, MDB_SET_RANGE, prefix, code_len + 1, &k,
-                             &val);
+    for (rc = mcp_store_stats_first(cur, prefix, code, code_len, &k, &val);
          rc == MDB_SUCCESS;
          rc = mcp_store_scan(cur, MDB_NEXT, prefix, code_len + 1, &k, &val))
     {
@@ -226,9 +227,6 @@ mcp_store_link_stats_get(mcp_store_t *s, const char *code, size_t code_len,
         return MCP_STORE_OK;
     }
 
-    memcpy(prefix, code, code_len);
-    prefix[code_len] = '\0';
-
     first = mcp_store_stats_day(since);
 
     rc = mcp_store_cursor_begin(s, s->link_stats, &cur);
@@ -236,11 +234,7 @@ mcp_store_link_stats_get(mcp_store_t *s, const char *code, size_t code_len,
         return rc;
     }
 
-    k.mv_size = code_len + 1;
-    k.mv_data = prefix;
-
-    for (rc = mcp_store_scan(cur, MDB_SET_RANGE, prefix, code_len + 1, &k,
-                             &val);
+    for (rc = mcp_store_stats_first(cur, prefix, code, code_len, &k, &val);
          rc == MDB_SUCCESS;
          rc = mcp_store_scan(cur, MDB_NEXT, prefix, code_len + 1, &k, &val))
     {
@@ -303,6 +297,25 @@ mcp_store_link_stats_get(mcp_store_t *s, const char *code, size_t code_len,
     }
 
     return mcp_store_cursor_end(s, cur, rc);
+}
+
+
+/*
+ * The first key of the link's, prefix (of MCP_STORE_CODE_MAX + 1 bytes)
+ * set to its code and NUL for the MDB_NEXT steps of the scan.
+ */
+
+static int
+mcp_store_stats_first(MDB_cursor *cur, char *prefix, const char *code,
+    size_t code_len, MDB_val *k, MDB_val *val)
+{
+    memcpy(prefix, code, code_len);
+    prefix[code_len] = '\0';
+
+    k->mv_size = code_len + 1;
+    k->mv_data = prefix;
+
+    return mcp_store_scan(cur, MDB_SET_RANGE, prefix, code_len + 1, k, val);
 }
 
 
