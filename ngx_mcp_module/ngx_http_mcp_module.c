@@ -117,7 +117,8 @@ static ngx_conf_num_bounds_t  ngx_http_mcp_url_length_bounds = {
 };
 
 
-static ngx_str_t  ngx_http_mcp_no_referrer = ngx_null_string;
+/* no referrer, with data all the same: memcpy() and memcmp() take it */
+static ngx_str_t  ngx_http_mcp_no_referrer = ngx_string("");
 
 /* mcp_bot_user_agents' patterns ignore case, as user agents vary it */
 static ngx_uint_t  ngx_http_mcp_caseless = NGX_REGEX_CASELESS;
@@ -1565,7 +1566,7 @@ ngx_http_mcp_exit_process(ngx_cycle_t *cycle)
 
 /*
  * A visit of kind (NGX_HTTP_MCP_VISIT_*) from referrer (a lower-case
- * host, empty for none) into this worker's batch: one slot a code,
+ * host, empty or NULL for none) into this worker's batch: one slot a code,
  * referrer and UTC day, so that the day and referrer counts are exact.
  */
 
@@ -1579,7 +1580,9 @@ ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
 
     /* bots are counted apart from any day or referrer: one slot */
 
-    if (kind == NGX_HTTP_MCP_VISIT_BOT) {
+    if (kind == NGX_HTTP_MCP_VISIT_BOT || referrer == NULL
+        || referrer->len == 0)
+    {
         referrer = &ngx_http_mcp_no_referrer;
     }
 

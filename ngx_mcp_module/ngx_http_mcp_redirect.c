@@ -43,8 +43,6 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
     mcp_store_link_t           link;
     ngx_http_mcp_main_conf_t  *mmcf;
 
-    static ngx_str_t  no_referrer = ngx_null_string;
-
     if (ngx_http_mcp_get_or_head(r, &start) != NGX_OK) {
         return start;
     }
@@ -92,8 +90,8 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
 
     } else if (ngx_http_mcp_is_bot(r)) {
         /* counted apart, and takes none of a link's max_visits */
-        ngx_http_mcp_count_visit(mmcf, &code, &no_referrer,
-                                 NGX_HTTP_MCP_VISIT_BOT, now);
+        ngx_http_mcp_count_visit(mmcf, &code, NULL, NGX_HTTP_MCP_VISIT_BOT,
+                                 now);
 
     } else if (link.max_visits && ngx_http_mcp_cluster_enabled(r)) {
         /* "N uses only" must hold across nodes: through the log */
