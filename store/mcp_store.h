@@ -368,7 +368,8 @@ int mcp_store_link_stats_get(mcp_store_t *s, const char *code,
     size_t code_len, int64_t since, mcp_store_link_stats_t *st);
 
 /*
- * Deletes the link stored under code: MCP_STORE_NOTFOUND if none.
+ * Deletes the link stored under code, and its visit statistics:
+ * MCP_STORE_NOTFOUND if none.
  */
 int mcp_store_link_delete(mcp_store_t *s, const char *code, size_t code_len);
 
