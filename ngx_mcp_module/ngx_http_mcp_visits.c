@@ -14,6 +14,23 @@
 #define NGX_HTTP_MCP_VISITS_DAYS      90     /* days answered by default */
 #define NGX_HTTP_MCP_VISITS_REFERRERS 20     /* top hosts answered */
 #define NGX_HTTP_MCP_DAY              86400
+#define NGX_HTTP_MCP_BOT_MEMO         1024   /* user agents remembered */
+
+
+/*
+ * What the worker found of a user agent it has seen: matching the
+ * patterns is most of the cost of a redirect (without pcre_jit, several
+ * times that of the rest), and the same few user agents come again and
+ * again.  An agent is known by two hashes of it and its length, so that
+ * none is kept; two that collide on all three share an answer.
+ */
+typedef struct {
+    ngx_array_t                *patterns;    /* the list it was matched to */
+    uint32_t                    hash;
+    uint32_t                    crc;
+    size_t                      len;
+    ngx_uint_t                  bot;
+} ngx_http_mcp_bot_memo_t;
 
 
 /*
@@ -36,6 +53,11 @@ static ngx_str_t  ngx_http_mcp_bot_default = ngx_string(
 
 static ngx_int_t ngx_http_mcp_referrer(ngx_http_request_t *r, u_char *buf,
     ngx_str_t *host);
+
+
+/* per worker: each process has its own copy once forked */
+static ngx_http_mcp_bot_memo_t  ngx_http_mcp_bot_memo[NGX_HTTP_MCP_BOT_MEMO];
+
 static json_t *ngx_http_mcp_visits_days(int64_t today, ngx_uint_t n,
     mcp_store_day_t *days, size_t ndays);
 static json_t *ngx_http_mcp_visits_referrers(mcp_store_referrer_t *refs,
@@ -68,16 +90,37 @@ ngx_http_mcp_bot_agents_default(ngx_conf_t *cf)
 ngx_uint_t
 ngx_http_mcp_is_bot(ngx_http_request_t *r)
 {
+    uint32_t                  hash, crc;
+    ngx_str_t                *ua;
+    ngx_http_mcp_bot_memo_t  *m;
     ngx_http_mcp_loc_conf_t  *mlcf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
 
-    return mlcf->bot_agents != NULL
-           && r->headers_in.user_agent != NULL
-           && ngx_regex_exec_array(mlcf->bot_agents,
-                                   &r->headers_in.user_agent->value,
-                                   r->connection->log)
-              == NGX_OK;
+    if (mlcf->bot_agents == NULL || r->headers_in.user_agent == NULL) {
+        return 0;
+    }
+
+    ua = &r->headers_in.user_agent->value;
+
+    hash = ngx_murmur_hash2(ua->data, ua->len);
+    crc = ngx_crc32_short(ua->data, ua->len);
+
+    m = &ngx_http_mcp_bot_memo[hash % NGX_HTTP_MCP_BOT_MEMO];
+
+    if (m->patterns != mlcf->bot_agents || m->hash != hash || m->crc != crc
+        || m->len != ua->len)
+    {
+        m->patterns = mlcf->bot_agents;
+        m->hash = hash;
+        m->crc = crc;
+        m->len = ua->len;
+        m->bot = (ngx_regex_exec_array(mlcf->bot_agents, ua,
+                                       r->connection->log)
+                  == NGX_OK);
+    }
+
+    return m->bot;
 }
 
 

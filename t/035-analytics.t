@@ -33,7 +33,7 @@ repeat_each(1);
 no_shuffle();
 no_root_location();
 
-plan tests => repeat_each() * 106;
+plan tests => repeat_each() * 119;
 
 our $HttpConfig = <<'_EOC_';
     mcp_store $TEST_NGINX_DATA_DIR;
@@ -201,7 +201,35 @@ __DATA__
 
 
 
-=== TEST 8: a bad pattern is a configuration error
+=== TEST 8: each location's list decides, for the same user agent
+--- config
+    mcp_base_url localhost/s/;
+    location /api/ { mcp_admin; }
+    location /s/ { mcp_redirect; }
+    location /p/ { mcp_redirect; mcp_bot_user_agents ^nomatch; }
+--- request eval
+["POST /api/links
+{\"url\": \"https://example.com/4\", \"alias\": \"an4\"}",
+"GET /s/an4", "GET /p/an4", "GET /s/an4", "GET /p/an4"]
+--- more_headers eval
+[::as('A'), "User-Agent: Googlebot/2.1", "User-Agent: Googlebot/2.1",
+ "User-Agent: Googlebot/2.1", "User-Agent: Googlebot/2.1"]
+--- error_code eval
+[201, 302, 302, 302, 302]
+
+
+
+=== TEST 9: ... counted so after the flush
+--- config eval: $::Restart
+--- request
+GET /api/links/an4/visits
+--- error_code: 200
+--- response_body_like eval
+qq~^\\{"code":"an4","total":2,"bots":2,"days":\\[$::Days\\{"date":"$::Today","visits":2\\}\\]~
+
+
+
+=== TEST 10: a bad pattern is a configuration error
 --- http_config eval: $::HttpConfig . "    mcp_bot_user_agents (unclosed;\n"
 --- must_die
 --- error_log
