@@ -593,6 +593,17 @@ typedef struct {
  */
 int mcp_store_scope_valid(const char *part, size_t len, size_t min);
 
+/*
+ * The first scope after after (NULL: the first of all), in key order
+ * (tenant, then namespace), that holds an entity, a relation or a
+ * context, into *next: MCP_STORE_NOTFOUND when there is none.  A walk
+ * over every scope of the store, for exports; each call is three seeks,
+ * whatever the scopes hold.  next's strings are valid until the
+ * transaction ends.
+ */
+int mcp_store_scope_next(mcp_store_txn_t *t, const mcp_store_scope_t *after,
+    mcp_store_scope_t *next);
+
 
 typedef struct {
     const char  *text;
@@ -699,6 +710,14 @@ void mcp_store_txn_budget(mcp_store_txn_t *t, uint64_t units);
  */
 int mcp_store_entity_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const mcp_store_entity_t *e, int64_t now, int *created);
+
+/*
+ * Like mcp_store_entity_create(), but the entity and its observations
+ * keep the times e carries (created_at, updated_at, each observation's
+ * created_at): how an import restores what an export wrote.
+ */
+int mcp_store_entity_restore(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const mcp_store_entity_t *e, int *created);
 
 /*
  * Reads an entity; e->observations must point to an array of cap

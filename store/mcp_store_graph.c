@@ -58,6 +58,9 @@ typedef struct {
 } mcp_store_rel_parts_t;
 
 
+static int mcp_store_entity_make(mcp_store_txn_t *t,
+    const mcp_store_scope_t *sc, const mcp_store_entity_t *e, int64_t now,
+    int keep, int *created);
 static int mcp_store_graph_begin(mcp_store_txn_t *t,
     const mcp_store_scope_t *sc, mcp_store_kbuf_t *kb, int write);
 static int mcp_store_text_valid(const char *text, size_t len);
@@ -108,6 +111,25 @@ int
 mcp_store_entity_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
     const mcp_store_entity_t *e, int64_t now, int *created)
 {
+    return mcp_store_entity_make(t, sc, e, now, 0, created);
+}
+
+
+int
+mcp_store_entity_restore(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const mcp_store_entity_t *e, int *created)
+{
+    return mcp_store_entity_make(t, sc, e, 0, 1, created);
+}
+
+
+/* keep 0: the entity and its observations are all made now, whatever
+ * times e carries; keep 1: with the times e carries */
+
+static int
+mcp_store_entity_make(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const mcp_store_entity_t *e, int64_t now, int keep, int *created)
+{
     int                       rc;
     size_t                    i;
     MDB_val                   val;
@@ -139,17 +161,12 @@ mcp_store_entity_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
         return rc;                      /* it exists: nothing changes */
     }
 
-    /* the entity and its observations are all made now, whatever times
-     * e carries */
-
     obs = malloc((e->nobservations + 1) * sizeof(mcp_store_observation_t));
     if (obs == NULL) {
         return MCP_STORE_ENOMEM;
     }
 
     ne = *e;
-    ne.created_at = now;
-    ne.updated_at = now;
     ne.observations = obs;
     ne.nobservations = 0;
 
@@ -160,8 +177,18 @@ mcp_store_entity_create(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
             == ne.nobservations)
         {
             obs[ne.nobservations] = e->observations[i];
-            obs[ne.nobservations++].created_at = now;
+
+            if (!keep) {
+                obs[ne.nobservations].created_at = now;
+            }
+
+            ne.nobservations++;
         }
+    }
+
+    if (!keep) {
+        ne.created_at = now;
+        ne.updated_at = now;
     }
 
     rc = mcp_store_entity_write(t, &kb, &ne, MDB_NOOVERWRITE);

@@ -423,3 +423,122 @@ mcp_store_scope_valid(const char *part, size_t len, size_t min)
 
     return MCP_STORE_OK;
 }
+
+
+/*
+ * The scopes are the keys' first two parts, "tenant NUL namespace NUL", in
+ * "entities", "relations" and "contexts": in each, the first key after
+ * every key of a scope is its prefix with the last NUL made 0x01 (no
+ * tenant or namespace byte is below '-'), so that finding the next scope
+ * is one seek a database, however many records a scope holds.  The
+ * expiry keys of "contexts" start with a NUL: the seek from 0x01 passes
+ * them.
+ */
+
+int
+mcp_store_scope_next(mcp_store_txn_t *t, const mcp_store_scope_t *after,
+    mcp_store_scope_t *next)
+{
+    int                rc, c;
+    size_t             i, tlen, n, best_len;
+    MDB_val            key, val;
+    MDB_dbi            dbi[3];
+    MDB_cursor        *cur;
+    const char        *p, *nul, *best;
+    mcp_store_kbuf_t   start;
+
+    if (t == NULL || next == NULL) {
+        return MCP_STORE_EINVAL;
+    }
+
+    if (after == NULL) {
+        start.data[0] = '\x01';
+        start.len = 1;
+
+    } else {
+        rc = mcp_store_kbuf_scope(&start, after);
+        if (rc != MCP_STORE_OK) {
+            return rc;
+        }
+
+        start.data[start.len - 1] = '\x01';
+    }
+
+    if (!t->store->has_context) {
+        return MCP_STORE_NOTFOUND;
+    }
+
+    dbi[0] = t->store->entities;
+    dbi[1] = t->store->relations;
+    dbi[2] = t->store->contexts;
+
+    best = NULL;
+    best_len = 0;
+
+    for (i = 0; i < 3; i++) {
+        rc = mcp_store_txn_cursor(t, dbi[i], &cur);
+        if (rc != MCP_STORE_OK) {
+            return rc;
+        }
+
+        mcp_store_kbuf_val(&start, &key);
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+        mdb_cursor_close(cur);
+
+        if (rc == MDB_NOTFOUND) {
+            continue;
+        }
+
+        if (rc != MDB_SUCCESS) {
+            return mcp_store_rc(rc);
+        }
+
+        /* the scope prefix of the key found: two NUL-ended parts */
+
+        p = key.mv_data;
+        nul = memchr(p, '\0', key.mv_size);
+        nul = (nul == NULL)
+              ? NULL
+              : memchr(nul + 1, '\0', key.mv_size - (size_t) (nul + 1 - p));
+
+        if (nul == NULL) {
+            return MCP_STORE_ECORRUPT;
+        }
+
+        tlen = (size_t) (nul + 1 - p);
+        n = (tlen < best_len) ? tlen : best_len;
+        c = (best == NULL) ? -1 : memcmp(p, best, n);
+
+        /* LMDB's order: bytes first, then the shorter one */
+
+        if (c < 0 || (c == 0 && tlen < best_len)) {
+            best = p;
+            best_len = tlen;
+        }
+    }
+
+    if (best == NULL) {
+        return MCP_STORE_NOTFOUND;
+    }
+
+    best = mcp_store_txn_keep(t, best, best_len);
+    if (best == NULL) {
+        return MCP_STORE_ENOMEM;
+    }
+
+    next->tenant = best;
+    next->tenant_len = strlen(best);
+    next->ns = best + next->tenant_len + 1;
+    next->ns_len = best_len - next->tenant_len - 2;
+
+    if (mcp_store_scope_valid(next->tenant, next->tenant_len, 1)
+        != MCP_STORE_OK
+        || mcp_store_scope_valid(next->ns, next->ns_len, 0) != MCP_STORE_OK)
+    {
+        return MCP_STORE_ECORRUPT;
+    }
+
+    return MCP_STORE_OK;
+}

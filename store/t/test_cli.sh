@@ -1,28 +1,10 @@
 #!/bin/sh
 # mcp-store put applies the server's URL rules and stores the canonical
 # form (store/mcp_url.h): TAP for prove.
-#
-# MCP_STORE_TOOL   the tool to test (default ../build/store/mcp-store,
-#                  from the store directory, as "make -C store test" runs)
 
-tool=${MCP_STORE_TOOL:-../build/store/mcp-store}
-dir=$(mktemp -d "${TMPDIR:-/tmp}/mcp_store_cli.XXXXXX") || exit 1
-trap 'rm -rf "$dir"' EXIT
-
-n=0
-failed=0
+. "$(dirname "$0")/tap.sh"
 
 echo "1..21"
-
-ok() {
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        failed=$((failed + 1))
-    fi
-}
 
 # refused CODE URL MESSAGE [OPTION...]: exit status 1, the message on
 # stderr, and nothing stored under CODE

@@ -20,7 +20,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        169
+#define TEST_PLAN        177
 
 #define TEST_KIB         ((size_t) 1024)
 
@@ -96,6 +96,8 @@ static void test_ebusy(void);
 static void test_abort(void);
 static void test_scopes(void);
 static void test_entity(void);
+static void test_entity_restore(void);
+static void test_scope_next(void);
 static void test_limits(void);
 static void test_observations(void);
 static void test_write_copies(void);
@@ -130,6 +132,8 @@ main(void)
     test_abort();
     test_scopes();
     test_entity();
+    test_entity_restore();
+    test_scope_next();
     test_limits();
     test_observations();
     test_write_copies();
@@ -460,6 +464,130 @@ test_entity(void)
 
     TAP_RC(test_create(g.t, &g.sc, NULL, "Carol", "person", NULL),
            MCP_STORE_EINVAL, "entity: create in a read-only txn is EINVAL");
+
+    mcp_store_txn_abort(g.t);
+    mcp_store_close(g.s);
+}
+
+
+static void
+test_entity_restore(void)
+{
+    int                       rc, created;
+    size_t                    total;
+    mcp_store_entity_t        e;
+    mcp_store_observation_t   obs[3], in[3];
+    test_graph_t              g;
+
+    rc = test_begin(&g, "restore", "acme", "", NULL);
+
+    memset(&e, 0, sizeof(e));
+    e.name = "Alice";
+    e.name_len = 5;
+    e.type = "person";
+    e.type_len = 6;
+    e.created_at = 500;
+    e.updated_at = 900;
+    e.observations = in;
+    e.nobservations = 3;
+    in[0].text = "likes tea";
+    in[0].text_len = 9;
+    in[0].created_at = 500;
+    in[1].text = "lives in Paris";
+    in[1].text_len = 14;
+    in[1].created_at = 700;
+    in[2] = in[0];
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_entity_restore(g.t, &g.sc, &e, &created);
+    }
+
+    TAP_OK(rc == MCP_STORE_OK && created == 1, "restore: created 1");
+
+    rc = test_get(g.t, &g.sc, "Alice", &e, obs, 3, &total);
+
+    TAP_OK(rc == MCP_STORE_OK && e.created_at == 500 && e.updated_at == 900
+           && total == 2 && obs[0].created_at == 500
+           && obs[1].created_at == 700
+           && test_str_is(obs[1].text, obs[1].text_len, "lives in Paris"),
+           "restore: the times given are kept, observations de-duplicated");
+
+    TAP_OK(test_finds(g.t, &g.sc, "paris", "Alice"),
+           "restore: the entity is indexed");
+
+    e.type = "robot";
+    e.type_len = 5;
+    e.observations = in;
+    e.nobservations = 1;
+
+    rc = mcp_store_entity_restore(g.t, &g.sc, &e, &created);
+    rc = (rc == MCP_STORE_OK) ? test_get(g.t, &g.sc, "Alice", &e, obs, 3,
+                                         &total)
+                              : rc;
+
+    TAP_OK(rc == MCP_STORE_OK && created == 0
+           && test_str_is(e.type, e.type_len, "person") && total == 2,
+           "restore: an existing name: created 0, nothing changes");
+
+    mcp_store_txn_abort(g.t);
+    mcp_store_close(g.s);
+}
+
+
+/* every scope holding a record, in key order, whatever kind it holds */
+
+static void
+test_scope_next(void)
+{
+    int                   rc, ok;
+    char                  seen[256];
+    size_t                len;
+    test_graph_t          g;
+    mcp_store_scope_t     sc, prev, ctx;
+    mcp_store_message_t   m;
+
+    rc = test_begin(&g, "scope_next", "acme", "", "a", "t", NULL, NULL);
+
+    rc = (rc == MCP_STORE_OK) ? mcp_store_scope_next(g.t, NULL, &sc) : rc;
+    TAP_RC(rc, MCP_STORE_OK, "scope_next: the first scope");
+
+    sc = test_scope("acme", "ns1");
+    ok = test_create(g.t, &sc, NULL, "b", "t", NULL) == MCP_STORE_OK;
+    sc = test_scope("acme", "n");
+    ok &= test_create(g.t, &sc, NULL, "c", "t", NULL) == MCP_STORE_OK;
+    sc = test_scope("acme-2", "");
+    ok &= test_create(g.t, &sc, NULL, "d", "t", NULL) == MCP_STORE_OK;
+    sc = test_scope("beta", "");
+    ok &= test_relate(g.t, &sc, "x", "knows", "y", NULL) == MCP_STORE_OK;
+
+    /* a context that expires: its expiry key starts with a NUL */
+
+    ctx = test_scope("ctxonly", "x");
+    memset(&m, 0, sizeof(m));
+    m.role = MCP_STORE_ROLE_USER;
+    m.content = "hello";
+    m.content_len = 5;
+    ok &= mcp_store_message_append(g.t, &ctx, "c1", 2, &m, 1000, 60, NULL)
+          == MCP_STORE_OK;
+
+    TAP_OK(ok, "scope_next: entities, a relation and a context in scopes");
+
+    seen[0] = '\0';
+    len = 0;
+
+    for (rc = mcp_store_scope_next(g.t, NULL, &sc);
+         rc == MCP_STORE_OK && len < sizeof(seen) - 140;
+         rc = mcp_store_scope_next(g.t, &prev, &sc))
+    {
+        prev = sc;
+        len += (size_t) snprintf(seen + len, sizeof(seen) - len, "%.*s/%.*s ",
+                                 (int) sc.tenant_len, sc.tenant,
+                                 (int) sc.ns_len, sc.ns);
+    }
+
+    TAP_RC(rc, MCP_STORE_NOTFOUND, "scope_next: ends with NOTFOUND");
+    TAP_OK(strcmp(seen, "acme/ acme/n acme/ns1 acme-2/ beta/ ctxonly/x ")
+           == 0, "scope_next: every scope once, in key order: %s", seen);
 
     mcp_store_txn_abort(g.t);
     mcp_store_close(g.s);
