@@ -411,6 +411,22 @@ test_visit(const char *code, uint64_t count, int64_t last_visit)
 }
 
 
+mcp_store_link_stats_t
+test_stats_of(mcp_store_day_t *days, size_t ndays, mcp_store_referrer_t *refs,
+    size_t nrefs)
+{
+    mcp_store_link_stats_t  st;
+
+    memset(&st, 0, sizeof(st));
+    st.days = days;
+    st.days_cap = ndays;
+    st.referrers = refs;
+    st.referrers_cap = nrefs;
+
+    return st;
+}
+
+
 mcp_store_link_t
 test_link_of(const char *tenant, const char *url)
 {

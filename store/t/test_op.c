@@ -481,11 +481,7 @@ test_visits(void)
            && v.referrer_len == 9 && memcmp(v.referrer, "r.example", 9) == 0,
            "a visit with statistics decodes with them");
 
-    memset(&st, 0, sizeof(st));
-    st.days = days;
-    st.days_cap = 2;
-    st.referrers = refs;
-    st.referrers_cap = 2;
+    st = test_stats_of(days, 2, refs, 2);
 
     TAP_OK(test_apply(s, 13, &op, TEST_NODE, 3, &result, &fresh)
            == MCP_STORE_OK && fresh == 1

@@ -3671,11 +3671,7 @@ test_link_stats(void)
            "stats: the link counts people's visits, not bots' nor those "
            "consumed before (count 0)");
 
-    memset(&st, 0, sizeof(st));
-    st.days = days;
-    st.days_cap = 8;
-    st.referrers = refs;
-    st.referrers_cap = 20;
+    st = test_stats_of(days, 8, refs, 20);
 
     rc = mcp_store_link_stats_get(s, "st1", 3, 0, &st);
     TAP_OK(rc == MCP_STORE_OK && st.bots == 3 && st.ndays == 2
