@@ -324,8 +324,9 @@ ngx_int_t
 ngx_http_mcp_links_attrs(json_t *json, ngx_uint_t status, const char *tags,
     size_t tags_len)
 {
+    size_t       pos, len;
     json_t      *list;
-    const char  *p, *end, *comma;
+    const char  *tag;
 
     if (status
         && json_object_set_new(json, "redirect_status",
@@ -344,16 +345,10 @@ ngx_http_mcp_links_attrs(json_t *json, ngx_uint_t status, const char *tags,
         return NGX_ERROR;
     }
 
-    end = tags + tags_len;
-
-    for (p = tags; p < end; p = comma + 1) {
-        comma = (const char *) ngx_strlchr((u_char *) p, (u_char *) end,
-                                           ',');
-        if (comma == NULL) {
-            comma = end;
-        }
-
-        if (json_array_append_new(list, json_stringn(p, comma - p)) != 0) {
+    for (pos = 0; mcp_store_tag_next(tags, tags_len, &pos, &tag, &len);
+         /* void */)
+    {
+        if (json_array_append_new(list, json_stringn(tag, len)) != 0) {
             return NGX_ERROR;
         }
     }

@@ -129,6 +129,14 @@ typedef struct {
 int mcp_store_tag_valid(const char *tag, size_t len);
 
 /*
+ * The tags of a link one by one: *pos is 0 at first.  Returns 1 with
+ * *tag (pointing into tags) and *tag_len set to the next one, 0 after the
+ * last.
+ */
+int mcp_store_tag_next(const char *tags, size_t tags_len, size_t *pos,
+    const char **tag, size_t *tag_len);
+
+/*
  * 1 if the link's comma-separated tags hold tag, else 0.
  */
 int mcp_store_link_tagged(const mcp_store_link_t *link, const char *tag,

@@ -596,37 +596,50 @@ mcp_store_tag_valid(const char *tag, size_t len)
 static int
 mcp_store_link_tags_valid(const char *tags, size_t len)
 {
-    size_t       n;
-    const char  *p, *end, *comma;
+    size_t       n, pos, tag_len;
+    const char  *tag;
 
     if (len == 0) {
         return 1;
     }
 
-    if (tags == NULL || len > MCP_STORE_LINK_TAGS_LEN) {
+    if (tags == NULL || len > MCP_STORE_LINK_TAGS_LEN
+        || tags[len - 1] == ',')
+    {
         return 0;
     }
 
-    end = tags + len;
-
-    for (p = tags, n = 0; p < end; p = comma + 1, n++) {
-        comma = memchr(p, ',', (size_t) (end - p));
-        if (comma == NULL) {
-            comma = end;
-        }
-
+    for (pos = 0, n = 0; mcp_store_tag_next(tags, len, &pos, &tag, &tag_len);
+         n++)
+    {
         if (n == MCP_STORE_TAGS_MAX
-            || !mcp_store_tag_valid(p, (size_t) (comma - p))
-            || mcp_store_tags_hold(tags, (size_t) (p - tags), p,
-                                   (size_t) (comma - p)))
+            || !mcp_store_tag_valid(tag, tag_len)
+            || mcp_store_tags_hold(tags, (size_t) (tag - tags), tag, tag_len))
         {
             return 0;
         }
-
-        if (comma == end - 1) {
-            return 0;                   /* a trailing comma */
-        }
     }
+
+    return 1;
+}
+
+
+int
+mcp_store_tag_next(const char *tags, size_t tags_len, size_t *pos,
+    const char **tag, size_t *tag_len)
+{
+    const char  *comma;
+
+    if (*pos >= tags_len) {
+        return 0;
+    }
+
+    *tag = tags + *pos;
+
+    comma = memchr(*tag, ',', tags_len - *pos);
+    *tag_len = (comma != NULL) ? (size_t) (comma - *tag) : tags_len - *pos;
+
+    *pos += *tag_len + 1;
 
     return 1;
 }
@@ -646,22 +659,11 @@ static int
 mcp_store_tags_hold(const char *tags, size_t len, const char *tag,
     size_t tag_len)
 {
-    const char  *p, *end, *comma;
+    size_t       pos, n;
+    const char  *t;
 
-    if (len == 0) {
-        return 0;
-    }
-
-    end = tags + len;
-
-    for (p = tags; p < end; p = comma + 1) {
-        comma = memchr(p, ',', (size_t) (end - p));
-        if (comma == NULL) {
-            comma = end;
-        }
-
-        if ((size_t) (comma - p) == tag_len && memcmp(p, tag, tag_len) == 0)
-        {
+    for (pos = 0; mcp_store_tag_next(tags, len, &pos, &t, &n); /* void */) {
+        if (n == tag_len && memcmp(t, tag, tag_len) == 0) {
             return 1;
         }
     }
