@@ -1,7 +1,8 @@
 /*
  * Writes the seed corpora under corpus/ ("make -C fuzz seeds"): records
  * made by the store's own encoders, UTF-8 samples for the tokenizer, and
- * operation scripts in the formats fuzz_index.c and fuzz_window.c read.
+ * operation scripts in the formats fuzz_index.c and fuzz_window.c read,
+ * and entries of a cluster's log made by the operations' encoder.
  */
 
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "mcp_store_int.h"
+#include "mcp_store_op.h"
 
 
 static void
@@ -228,6 +230,132 @@ window_scripts(void)
 }
 
 
+/* one log entry of the operations given (a batch when more than one) */
+
+static void
+log_entry(const char *name, mcp_store_op_t *ops, size_t n)
+{
+    char    buf[2048];
+    size_t  i, len;
+
+    for (len = 0, i = 0; i < n; i++) {
+        ops[i].node = "node-a";
+        ops[i].node_len = 6;
+        ops[i].id = i + 1;
+
+        len += mcp_store_op_encode(&ops[i], buf + len, sizeof(buf) - len);
+        if (len > sizeof(buf)) {
+            exit(1);
+        }
+    }
+
+    seed("fuzz_ops", name, buf, len);
+}
+
+
+static void
+log_entries(void)
+{
+    mcp_store_op_t           op[3];
+    mcp_store_step_t         st[4];
+    mcp_store_visit_t        v;
+    mcp_store_observation_t  obs;
+
+    memset(op, 0, sizeof(op));
+    memset(st, 0, sizeof(st));
+
+    op[0].kind = MCP_STORE_OP_LINK_PUT;
+    op[0].code = "abc";
+    op[0].code_len = 3;
+    op[0].link.url = "https://example.com/";
+    op[0].link.url_len = 20;
+    op[0].link.max_visits = 2;
+    op[0].link.tenant = "acme";
+    op[0].link.tenant_len = 4;
+
+    op[1].kind = MCP_STORE_OP_LINK_CONSUME;
+    op[1].code = "abc";
+    op[1].code_len = 3;
+    op[1].now = 1700000000;
+
+    v.code = "abc";
+    v.code_len = 3;
+    v.count = 5;
+    v.last_visit = 1700000001;
+
+    op[2].kind = MCP_STORE_OP_LINK_VISITS;
+    op[2].visits = &v;
+    op[2].nitems = 1;
+
+    log_entry("links", op, 3);
+
+    obs.text = "likes tea";
+    obs.text_len = 9;
+    obs.created_at = 0;
+
+    st[0].kind = MCP_STORE_STEP_ENTITY_CREATE;
+    st[0].name = "alice";
+    st[0].name_len = 5;
+    st[0].type = "person";
+    st[0].type_len = 6;
+    st[0].texts = &obs;
+    st[0].ntexts = 1;
+    st[1].kind = MCP_STORE_STEP_RELATION_CREATE;
+    st[1].name = "alice";
+    st[1].name_len = 5;
+    st[1].type = "knows";
+    st[1].type_len = 5;
+    st[1].text = "bob";
+    st[1].text_len = 3;
+    st[2].kind = MCP_STORE_STEP_OBS_ADD;
+    st[2].name = "alice";
+    st[2].name_len = 5;
+    st[2].text = "plays chess";
+    st[2].text_len = 11;
+    st[3].kind = MCP_STORE_STEP_MESSAGE_APPEND;
+    st[3].name = "chat";
+    st[3].name_len = 4;
+    st[3].text = "hello";
+    st[3].text_len = 5;
+    st[3].role = MCP_STORE_ROLE_USER;
+    st[3].ttl = 60;
+
+    memset(op, 0, sizeof(op));
+
+    op[0].kind = MCP_STORE_OP_MEMORY;
+    op[0].scope.tenant = "acme";
+    op[0].scope.tenant_len = 4;
+    op[0].now = 1700000000;
+    op[0].steps = st;
+    op[0].nitems = 4;
+
+    op[1].kind = MCP_STORE_OP_CONTEXT_EXPIRE;
+    op[1].now = 1700000100;
+    op[1].max = 10;
+
+    log_entry("memory", op, 2);
+
+    memset(op, 0, sizeof(op));
+
+    op[0].kind = MCP_STORE_OP_SESSION_PUT;
+    op[0].code = "s1";
+    op[0].code_len = 2;
+    op[0].session.protocol = "2025-06-18";
+    op[0].session.protocol_len = 10;
+    op[0].session.tenant = "acme";
+    op[0].session.tenant_len = 4;
+
+    op[1].kind = MCP_STORE_OP_LINK_UPDATE;
+    op[1].code = "abc";
+    op[1].code_len = 3;
+    op[1].set = MCP_STORE_LINK_SET_URL;
+    op[1].link.url = "https://example.org/";
+    op[1].link.url_len = 20;
+
+    log_entry("sessions", op, 2);
+}
+
+
 int
 main(void)
 {
@@ -235,6 +363,7 @@ main(void)
     tokenize();
     index_scripts();
     window_scripts();
+    log_entries();
 
     return 0;
 }

@@ -19,10 +19,10 @@
  *                                      contexts, as the context_list tool
  *
  * With API keys it needs the scope "admin", and a key sees and changes
- * the links of its own tenant only.  POST goes where POST /shorten goes
- * (through mcp_cluster in a cluster); PATCH and DELETE write to the store
- * in ngx_http_mcp_admin_write(), and are refused in a cluster (501) until
- * they are operations of its log.
+ * the links of its own tenant only.  POST goes where POST /shorten goes;
+ * PATCH and DELETE write to the store in ngx_http_mcp_admin_write().  In
+ * a cluster all three are operations of its log, answered once this node
+ * has applied them.
  */
 
 
@@ -75,6 +75,13 @@ typedef struct {
 } ngx_http_mcp_admin_page_t;
 
 
+/* a PATCH or DELETE waiting for its operation (in a cluster) */
+typedef struct {
+    ngx_str_t                  code;
+    ngx_uint_t                 patch;
+} ngx_http_mcp_admin_op_t;
+
+
 static ngx_int_t ngx_http_mcp_admin_route(ngx_http_request_t *r,
     ngx_http_mcp_admin_route_t *route);
 static ngx_int_t ngx_http_mcp_admin_list(ngx_http_request_t *r);
@@ -98,7 +105,12 @@ static ngx_int_t ngx_http_mcp_admin_patch(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mcp_admin_patch_args(ngx_http_request_t *r,
     json_t *body, mcp_store_link_t *link, unsigned *set,
     ngx_http_mcp_error_t *err);
-static ngx_int_t ngx_http_mcp_admin_clustered(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_admin_written(ngx_http_request_t *r,
+    ngx_str_t *code, ngx_uint_t patch, ngx_int_t rc);
+static ngx_int_t ngx_http_mcp_admin_publish(ngx_http_request_t *r,
+    ngx_str_t *code, mcp_store_link_t *link, unsigned set);
+static ngx_int_t ngx_http_mcp_admin_applied(ngx_http_request_t *r,
+    void *data, ngx_int_t outcome);
 static ngx_int_t ngx_http_mcp_admin_write(ngx_http_request_t *r,
     ngx_str_t *code, mcp_store_link_t *link, unsigned set);
 static ngx_int_t ngx_http_mcp_admin_store_failed(ngx_http_request_t *r,
@@ -944,25 +956,10 @@ ngx_http_mcp_admin_patch_args(ngx_http_request_t *r, json_t *body,
 
 
 /*
- * The writes.  Each is one store call, the same the link tools make, on
- * the caller's tenant.  A node of a cluster must not change its store
- * alone: there they are refused until the log carries them.
- */
-
-static ngx_int_t
-ngx_http_mcp_admin_clustered(ngx_http_request_t *r)
-{
-    return ngx_http_mcp_send_error(r, NGX_HTTP_NOT_IMPLEMENTED,
-                                   "not_in_cluster",
-                                   "PATCH and DELETE of links do not go "
-                                   "through mcp_cluster yet: use the MCP "
-                                   "tools");
-}
-
-
-/*
  * PATCH (link: the fields in set) or DELETE (link NULL) of the caller's
- * link: the link as it now is (200), or 204.
+ * link: the link as it now is (200), or 204.  Each is one store call,
+ * the same the link tools make, on the caller's tenant; in a cluster one
+ * operation (ngx_http_mcp_admin_publish()).
  */
 
 static ngx_int_t
@@ -975,7 +972,7 @@ ngx_http_mcp_admin_write(ngx_http_request_t *r, ngx_str_t *code,
     ngx_http_mcp_main_conf_t  *mmcf;
 
     if (ngx_http_mcp_cluster_enabled(r)) {
-        return ngx_http_mcp_admin_clustered(r);
+        return ngx_http_mcp_admin_publish(r, code, link, set);
     }
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
@@ -992,11 +989,25 @@ ngx_http_mcp_admin_write(ngx_http_request_t *r, ngx_str_t *code,
                                           caller->tenant.len);
     }
 
-    if (rc != MCP_STORE_OK) {
-        return ngx_http_mcp_admin_store_failed(r, rc, code);
+    return ngx_http_mcp_admin_written(r, code, link != NULL, rc);
+}
+
+
+/* the answer to a PATCH or DELETE from how it went */
+
+static ngx_int_t
+ngx_http_mcp_admin_written(ngx_http_request_t *r, ngx_str_t *code,
+    ngx_uint_t patch, ngx_int_t rc)
+{
+    if (rc == NGX_HTTP_MCP_CLUSTER_UNAVAILABLE) {
+        return ngx_http_mcp_cluster_unavailable(r);
     }
 
-    if (link != NULL) {
+    if (rc != MCP_STORE_OK) {
+        return ngx_http_mcp_admin_store_failed(r, (int) rc, code);
+    }
+
+    if (patch) {
         return ngx_http_mcp_admin_get(r, code, NGX_HTTP_OK);
     }
 
@@ -1007,6 +1018,65 @@ ngx_http_mcp_admin_write(ngx_http_request_t *r, ngx_str_t *code,
     r->header_only = 1;
 
     return ngx_http_send_header(r);
+}
+
+
+/*
+ * A PATCH or DELETE in a cluster: the caller's tenant travels in the
+ * operation, whose apply finds the link not there (404) if another
+ * tenant owns it.  This node's quotas hold before it is published.
+ */
+
+static ngx_int_t
+ngx_http_mcp_admin_publish(ngx_http_request_t *r, ngx_str_t *code,
+    mcp_store_link_t *link, unsigned set)
+{
+    mcp_store_op_t             op;
+    ngx_http_mcp_key_t        *caller;
+    ngx_http_mcp_admin_op_t   *a;
+
+    a = ngx_palloc(r->pool, sizeof(ngx_http_mcp_admin_op_t));
+    if (a == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    a->code = *code;
+    a->patch = (link != NULL);
+
+    caller = ngx_http_mcp_caller(r);
+
+    ngx_memzero(&op, sizeof(mcp_store_op_t));
+
+    if (link != NULL) {
+        op.kind = MCP_STORE_OP_LINK_UPDATE;
+        op.link = *link;
+        op.set = set;
+
+    } else {
+        op.kind = MCP_STORE_OP_LINK_DELETE;
+    }
+
+    op.code = (char *) code->data;
+    op.code_len = code->len;
+    op.link.tenant = (char *) caller->tenant.data;
+    op.link.tenant_len = caller->tenant.len;
+
+    if (ngx_http_mcp_cluster_check(r, &op) == MCP_STORE_QUOTA) {
+        return ngx_http_mcp_admin_written(r, code, a->patch, MCP_STORE_QUOTA);
+    }
+
+    return ngx_http_mcp_cluster_request(r, &op, ngx_http_mcp_admin_applied,
+                                        a);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_admin_applied(ngx_http_request_t *r, void *data,
+    ngx_int_t outcome)
+{
+    ngx_http_mcp_admin_op_t *a = data;
+
+    return ngx_http_mcp_admin_written(r, &a->code, a->patch, outcome);
 }
 
 

@@ -57,6 +57,9 @@
 #define NGX_HTTP_MCP_CLUSTER_WATCHDOG     1000    /* ms between looks */
 #define NGX_HTTP_MCP_CLUSTER_STALLED      3000    /* ms without delivery */
 
+/* what publishing adds to an operation at most: node name and id */
+#define NGX_HTTP_MCP_CLUSTER_OP_HEAD      (MCP_STORE_OP_NODE_MAX + 16)
+
 
 /* what a cnats thread hands to the event loop */
 typedef enum {
@@ -155,6 +158,9 @@ typedef struct {
     void                           *data;
     ngx_event_t                     timer;
     ngx_uint_t                      waiting;
+    const uint64_t                 *detail;   /* of the outcome, while
+                                                 done() runs */
+    size_t                          ndetail;
 } ngx_http_mcp_cluster_wait_t;
 
 
@@ -227,7 +233,8 @@ static void ngx_http_mcp_cluster_drain(ngx_http_mcp_cluster_conf_t *ccf);
 static ngx_int_t ngx_http_mcp_cluster_apply(ngx_http_mcp_cluster_conf_t *ccf,
     ngx_http_mcp_cluster_ev_t *ev);
 static void ngx_http_mcp_cluster_applied(void *data,
-    const mcp_store_op_t *op, int outcome);
+    const mcp_store_op_t *op, int outcome, const uint64_t *detail,
+    size_t ndetail);
 static void ngx_http_mcp_cluster_flush(ngx_event_t *ev);
 static void ngx_http_mcp_cluster_send(ngx_http_mcp_cluster_conf_t *ccf);
 static void ngx_http_mcp_cluster_retry(ngx_event_t *ev);
@@ -237,7 +244,7 @@ static ngx_int_t ngx_http_mcp_cluster_publish(
 static ngx_http_mcp_cluster_wait_t *ngx_http_mcp_cluster_find(
     ngx_http_mcp_cluster_conf_t *ccf, uint64_t id);
 static void ngx_http_mcp_cluster_finish(ngx_http_mcp_cluster_wait_t *w,
-    ngx_int_t outcome);
+    ngx_int_t outcome, const uint64_t *detail, size_t ndetail);
 static void ngx_http_mcp_cluster_timeout(ngx_event_t *ev);
 static void ngx_http_mcp_cluster_cleanup(void *data);
 static ngx_int_t ngx_http_mcp_cluster_shorten_publish(ngx_http_request_t *r,
@@ -1251,7 +1258,8 @@ ngx_http_mcp_cluster_drain(ngx_http_mcp_cluster_conf_t *ccf)
                 ngx_log_error(NGX_LOG_INFO, ccf->log, 0,
                               "mcp_cluster: publish failed: %s", ev->text);
                 ngx_http_mcp_cluster_finish(w,
-                                            NGX_HTTP_MCP_CLUSTER_UNAVAILABLE);
+                                            NGX_HTTP_MCP_CLUSTER_UNAVAILABLE,
+                                            NULL, 0);
             }
 
             break;
@@ -1444,16 +1452,27 @@ ngx_http_mcp_cluster_apply(ngx_http_mcp_cluster_conf_t *ccf,
 
 static void
 ngx_http_mcp_cluster_applied(void *data, const mcp_store_op_t *op,
-    int outcome)
+    int outcome, const uint64_t *detail, size_t ndetail)
 {
     ngx_http_mcp_cluster_conf_t *ccf = data;
 
+    ngx_uint_t                    level;
     ngx_http_mcp_cluster_wait_t  *w;
 
-    if (outcome == MCP_STORE_EINVAL) {
-        ngx_log_error(NGX_LOG_WARN, ccf->log, 0,
-                      "mcp_cluster: an operation of node \"%*s\" was "
-                      "skipped as invalid", (size_t) op->node_len, op->node);
+    /* an operation of a later version's kind (or a node's bug): every
+     * node of this version refuses it alike and goes on; a tool call's
+     * invalid argument (a name too long) is its caller's to hear */
+
+    if (outcome == MCP_STORE_EINVAL && op->kind != MCP_STORE_OP_MEMORY) {
+        level = (op->kind > MCP_STORE_OP_LINK_UPDATE) ? NGX_LOG_ERR
+                                                       : NGX_LOG_WARN;
+
+        ngx_log_error(level, ccf->log, 0,
+                      "mcp_cluster: an operation (kind %ui) of node "
+                      "\"%*s\" was refused as invalid%s",
+                      (ngx_uint_t) op->kind, (size_t) op->node_len, op->node,
+                      (level == NGX_LOG_ERR) ? ": a kind this version "
+                                               "does not know" : "");
     }
 
     if (op->node_len != ccf->node.len
@@ -1466,7 +1485,8 @@ ngx_http_mcp_cluster_applied(void *data, const mcp_store_op_t *op,
 
     if (w != NULL) {
         ngx_http_mcp_cluster_finish(w, (outcome < 0) ? MCP_STORE_EIO
-                                                     : outcome);
+                                                     : outcome,
+                                    detail, ndetail);
     }
 }
 
@@ -1494,7 +1514,7 @@ ngx_http_mcp_cluster_find(ngx_http_mcp_cluster_conf_t *ccf, uint64_t id)
 
 static void
 ngx_http_mcp_cluster_finish(ngx_http_mcp_cluster_wait_t *w,
-    ngx_int_t outcome)
+    ngx_int_t outcome, const uint64_t *detail, size_t ndetail)
 {
     ngx_int_t            rc;
     ngx_connection_t    *c;
@@ -1514,7 +1534,13 @@ ngx_http_mcp_cluster_finish(ngx_http_mcp_cluster_wait_t *w,
     /* done() may publish again and wait once more (NGX_DONE): the
      * finalization then only drops the reference of this wait */
 
+    w->detail = detail;
+    w->ndetail = ndetail;
+
     rc = w->done(r, w->data, outcome);
+
+    w->detail = NULL;
+    w->ndetail = 0;
 
     ngx_http_finalize_request(r, rc);
 
@@ -1527,7 +1553,7 @@ ngx_http_mcp_cluster_timeout(ngx_event_t *ev)
 {
     ngx_http_mcp_cluster_wait_t *w = ev->data;
 
-    ngx_http_mcp_cluster_finish(w, NGX_HTTP_MCP_CLUSTER_UNAVAILABLE);
+    ngx_http_mcp_cluster_finish(w, NGX_HTTP_MCP_CLUSTER_UNAVAILABLE, NULL, 0);
 }
 
 
@@ -1561,6 +1587,43 @@ ngx_http_mcp_cluster_enabled(ngx_http_request_t *r)
 }
 
 
+const uint64_t *
+ngx_http_mcp_cluster_detail(ngx_http_request_t *r, size_t *n)
+{
+    ngx_http_mcp_cluster_wait_t  *w;
+
+    w = ngx_http_get_module_ctx(r, ngx_mcp_cluster_module);
+
+    if (w == NULL || w->detail == NULL) {
+        *n = 0;
+        return NULL;
+    }
+
+    *n = w->ndetail;
+
+    return w->detail;
+}
+
+
+/*
+ * The quotas of this node, checked before op is published: applying
+ * enforces none (every node must reach the same state whatever its own
+ * mcp_tenant_quota), so the node that takes a write is where they hold.
+ * Writes taken at once on several nodes may each pass before the others
+ * are applied: a tenant may end over its limit by what was in flight.
+ */
+
+ngx_int_t
+ngx_http_mcp_cluster_check(ngx_http_request_t *r, mcp_store_op_t *op)
+{
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+
+    return mcp_store_op_check(mmcf->store, op);
+}
+
+
 /*
  * Publishes op: NGX_OK, or NGX_DECLINED when the cluster cannot take it
  * (not connected yet or any more).  Operations published while the event
@@ -1572,8 +1635,9 @@ static ngx_int_t
 ngx_http_mcp_cluster_publish(ngx_http_mcp_cluster_conf_t *ccf,
     mcp_store_op_t *op)
 {
-    u_char  *p;
-    size_t   len, size;
+    u_char   *p;
+    size_t    len, size;
+    int64_t   max;
 
     if (!ccf->ready || !ccf->up
         || natsConnection_Status(ccf->nc) != NATS_CONN_STATUS_CONNECTED)
@@ -1588,10 +1652,15 @@ ngx_http_mcp_cluster_publish(ngx_http_mcp_cluster_conf_t *ccf,
     len = mcp_store_op_encode(op, NULL, 0);
 
     /* a full batch goes before this operation joins the next: op's
-     * waiter is not known yet, the full batch's are */
+     * waiter is not known yet, the full batch's are; full is also what
+     * the servers take in one message (max_payload) */
+
+    max = natsConnection_GetMaxPayload(ccf->nc);
+    max = (max > 0 && max < NGX_HTTP_MCP_CLUSTER_BATCH_SIZE)
+          ? max : NGX_HTTP_MCP_CLUSTER_BATCH_SIZE;
 
     if (ccf->nout
-        && (ccf->out.len + len > NGX_HTTP_MCP_CLUSTER_BATCH_SIZE
+        && ((int64_t) (ccf->out.len + len) > max
             || ccf->nout == MCP_STORE_OP_BATCH_MAX))
     {
         ngx_http_mcp_cluster_send(ccf);
@@ -1696,7 +1765,8 @@ ngx_http_mcp_cluster_send(ngx_http_mcp_cluster_conf_t *ccf)
         w = ngx_http_mcp_cluster_find(ccf, op.id);
 
         if (w != NULL) {
-            ngx_http_mcp_cluster_finish(w, NGX_HTTP_MCP_CLUSTER_UNAVAILABLE);
+            ngx_http_mcp_cluster_finish(w, NGX_HTTP_MCP_CLUSTER_UNAVAILABLE,
+                                        NULL, 0);
         }
     }
 
@@ -1764,6 +1834,21 @@ ngx_http_mcp_cluster_write(ngx_http_request_t *r, mcp_store_op_t *op,
     r->main->count++;
 
     return NGX_DONE;
+}
+
+
+ngx_int_t
+ngx_http_mcp_cluster_request(ngx_http_request_t *r, mcp_store_op_t *op,
+    ngx_http_mcp_cluster_done_pt done, void *data)
+{
+    switch (ngx_http_mcp_cluster_write(r, op, done, data)) {
+    case NGX_DONE:
+        return NGX_DONE;
+    case NGX_DECLINED:
+        return ngx_http_mcp_cluster_unavailable(r);
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 }
 
 
@@ -1848,6 +1933,18 @@ ngx_http_mcp_cluster_shorten(ngx_http_request_t *r,
 
     sh->op.code = (char *) sh->code.data;
     sh->op.code_len = sh->code.len;
+
+    /* a random code is drawn for the check as for each publish: the put
+     * that is checked must be one that could be stored */
+
+    if ((sh->req.alias.len != 0
+         || mcp_store_random_code((char *) sh->code.data, sh->code.len)
+            == MCP_STORE_OK)
+        && ngx_http_mcp_cluster_check(r, &sh->op) == MCP_STORE_QUOTA)
+    {
+        return sh->shortened(r, sh->data, &sh->req, &sh->code,
+                             MCP_STORE_QUOTA);
+    }
 
     return ngx_http_mcp_cluster_shorten_publish(r, sh);
 }
@@ -1946,7 +2043,10 @@ ngx_http_mcp_cluster_tool(ngx_http_mcp_call_t *call, mcp_store_op_t *op,
     ngx_http_mcp_cluster_finish_pt finish, void *data,
     ngx_http_mcp_error_t *err)
 {
+    size_t                        len;
+    int64_t                       max;
     ngx_http_mcp_cluster_tool_t  *t;
+    ngx_http_mcp_cluster_conf_t  *ccf;
 
     t = ngx_palloc(call->r->pool, sizeof(ngx_http_mcp_cluster_tool_t));
     if (t == NULL) {
@@ -1962,6 +2062,26 @@ ngx_http_mcp_cluster_tool(ngx_http_mcp_call_t *call, mcp_store_op_t *op,
 
     t->finish = finish;
     t->data = data;
+
+    if (ngx_http_mcp_cluster_check(call->r, op) == MCP_STORE_QUOTA) {
+        return ngx_http_mcp_txn_end(call, NULL, MCP_STORE_QUOTA, NULL);
+    }
+
+    /* a call of many large items may not fit in one message of the log:
+     * it is refused as too large, not left to fail as unavailable */
+
+    ccf = ngx_http_get_module_main_conf(call->r, ngx_mcp_cluster_module);
+
+    len = mcp_store_op_encode(op, NULL, 0) + NGX_HTTP_MCP_CLUSTER_OP_HEAD;
+    max = (ccf->nc != NULL) ? natsConnection_GetMaxPayload(ccf->nc) : 0;
+
+    if (max > 0 && (int64_t) len > max) {
+        return ngx_http_mcp_tool_error("the call is %zu bytes as an "
+                                       "operation, more than the cluster's "
+                                       "log takes in one (%lld): split it; "
+                                       "nothing was saved", len,
+                                       (long long) max);
+    }
 
     return ngx_http_mcp_cluster_deferred(
                ngx_http_mcp_cluster_write(call->r, op,
@@ -1994,7 +2114,6 @@ ngx_int_t
 ngx_http_mcp_cluster_consume(ngx_http_request_t *r, ngx_str_t *code,
     ngx_str_t *url, ngx_uint_t status, int64_t now)
 {
-    ngx_int_t                        rc;
     mcp_store_op_t                   op;
     ngx_http_mcp_cluster_target_t   *target;
 
@@ -2014,17 +2133,9 @@ ngx_http_mcp_cluster_consume(ngx_http_request_t *r, ngx_str_t *code,
     op.code_len = code->len;
     op.now = now;
 
-    rc = ngx_http_mcp_cluster_write(r, &op, ngx_http_mcp_cluster_consumed,
-                                    target);
-
-    switch (rc) {
-    case NGX_DONE:
-        return NGX_DONE;
-    case NGX_DECLINED:
-        return ngx_http_mcp_cluster_unavailable(r);
-    default:
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    return ngx_http_mcp_cluster_request(r, &op,
+                                        ngx_http_mcp_cluster_consumed,
+                                        target);
 }
 
 
@@ -2386,9 +2497,16 @@ ngx_http_mcp_cluster_rpc_unavailable(ngx_http_request_t *r, json_t *id,
 }
 
 
+/*
+ * Idle sessions and expired contexts: what goes is decided at apply, from
+ * the times in the operations and the replicated store, so every node
+ * removes the same.  A context past its time that no expiry has reached
+ * yet is still served, as on a single node between two sweeps.
+ */
+
 ngx_int_t
-ngx_http_mcp_cluster_session_expire(ngx_cycle_t *cycle, int64_t idle_before,
-    size_t max)
+ngx_http_mcp_cluster_expire(ngx_cycle_t *cycle, int64_t idle_before,
+    int64_t now, size_t max)
 {
     mcp_store_op_t  op;
 
@@ -2410,5 +2528,10 @@ ngx_http_mcp_cluster_session_expire(ngx_cycle_t *cycle, int64_t idle_before,
 
     (void) ngx_http_mcp_cluster_publish_detached(cycle, &op);
 
-    return NGX_OK;
+    op.kind = MCP_STORE_OP_CONTEXT_EXPIRE;
+    op.now = now;
+
+    (void) ngx_http_mcp_cluster_publish_detached(cycle, &op);
+
+    return NGX_AGAIN;
 }

@@ -51,6 +51,28 @@ ngx_int_t ngx_http_mcp_cluster_enabled(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_cluster_write(ngx_http_request_t *r,
     mcp_store_op_t *op, ngx_http_mcp_cluster_done_pt done, void *data);
 
+/*
+ * What the steps of the operation whose outcome is being handed to r told
+ * (see mcp_store_op_cb): valid only inside done() or a tool's finish();
+ * NULL (*n 0) otherwise.
+ */
+const uint64_t *ngx_http_mcp_cluster_detail(ngx_http_request_t *r,
+    size_t *n);
+
+/*
+ * This node's quotas for op, before it is published: MCP_STORE_QUOTA
+ * (mcp_store_quota_refused() says which) or MCP_STORE_OK.
+ */
+ngx_int_t ngx_http_mcp_cluster_check(ngx_http_request_t *r,
+    mcp_store_op_t *op);
+
+/*
+ * ngx_http_mcp_cluster_write() for a request that done() answers: NGX_DONE,
+ * or what r is finalized with now (503 when the cluster cannot take it).
+ */
+ngx_int_t ngx_http_mcp_cluster_request(ngx_http_request_t *r,
+    mcp_store_op_t *op, ngx_http_mcp_cluster_done_pt done, void *data);
+
 /* sends 503 {"error": "cluster_unavailable"} */
 ngx_int_t ngx_http_mcp_cluster_unavailable(ngx_http_request_t *r);
 
@@ -128,8 +150,10 @@ json_t *ngx_http_mcp_cluster_deferred(ngx_int_t rc,
  * NGX_DONE (err->code NGX_HTTP_MCP_DEFERRED) while it waits, NGX_DECLINED
  * with err.  ngx_http_mcp_cluster_session_end() is DELETE's: NGX_DONE
  * while it waits (it answers r itself then), NGX_DECLINED with err (503).
- * ngx_http_mcp_cluster_session_expire() is the sweep's: NGX_DECLINED
- * without mcp_cluster.
+ * ngx_http_mcp_cluster_expire() is the sweep's (sessions idle since
+ * idle_before, contexts expired at now): NGX_AGAIN when this worker
+ * published them (one worker of a node does), NGX_OK when it leaves them
+ * to another, NGX_DECLINED without mcp_cluster.
  */
 
 ngx_int_t ngx_http_mcp_cluster_session(ngx_http_mcp_call_t *call,
@@ -144,8 +168,8 @@ ngx_int_t ngx_http_mcp_cluster_session_end(ngx_http_request_t *r,
 
 #endif
 
-ngx_int_t ngx_http_mcp_cluster_session_expire(ngx_cycle_t *cycle,
-    int64_t idle_before, size_t max);
+ngx_int_t ngx_http_mcp_cluster_expire(ngx_cycle_t *cycle,
+    int64_t idle_before, int64_t now, size_t max);
 
 
 /*

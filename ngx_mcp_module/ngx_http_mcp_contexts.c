@@ -5,10 +5,18 @@
  * a token budget (the store decides what to keep, drop and summarise);
  * context_search ranks messages with BM25.  Each context is also a
  * resource, context://{id}.
+ *
+ * context_append and context_clear write one step each
+ * (mcp_store_step_run()): in the call's transaction on a single node, as
+ * an operation of the cluster's log with mcp_cluster.  The summary a
+ * window stores is a cache of what the messages give: a node of a cluster
+ * does not store it (the extractive summary is the same wherever it is
+ * made), so that its store holds only what the log wrote.
  */
 
 
 #include "ngx_http_mcp_rpc.h"
+#include "ngx_http_mcp_cluster.h"
 
 
 #define NGX_HTTP_MCP_CONTEXT_SCHEME   "context://"
@@ -17,6 +25,10 @@
 #define NGX_HTTP_MCP_SUMMARY_SHARE    0.25
 
 #define NGX_HTTP_MCP_SEARCH_MAX       100
+
+/* a flag of ngx_http_mcp_contexts_begin(): a write that goes through the
+ * cluster's log, with no transaction of its own there */
+#define NGX_HTTP_MCP_CONTEXTS_LOGGED  0x100
 
 
 static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_append;
@@ -178,6 +190,29 @@ typedef struct {
 } ngx_http_mcp_contexts_t;
 
 
+/* the result of a write from its outcome and what its step told */
+typedef json_t *(*ngx_http_mcp_contexts_done_pt)(ngx_http_mcp_contexts_t *c,
+    int rc, const uint64_t *out);
+
+
+/* a write in a cluster, waiting for its operation */
+typedef struct {
+    ngx_http_mcp_contexts_t         c;
+    ngx_http_mcp_contexts_done_pt   done;
+} ngx_http_mcp_contexts_kept_t;
+
+
+static json_t *ngx_http_mcp_contexts_write(ngx_http_mcp_contexts_t *c,
+    mcp_store_step_t *st, ngx_http_mcp_contexts_done_pt done,
+    ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_contexts_replicated(ngx_http_mcp_call_t *call,
+    void *data, int outcome, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_contexts_appended(ngx_http_mcp_contexts_t *c,
+    int rc, const uint64_t *out);
+static json_t *ngx_http_mcp_contexts_cleared(ngx_http_mcp_contexts_t *c,
+    int rc, const uint64_t *out);
+
+
 /*
  * Scope, context id (when required) and transaction: NGX_OK, or
  * NGX_DECLINED with *result set.
@@ -217,6 +252,14 @@ ngx_http_mcp_contexts_begin(ngx_http_mcp_call_t *call, json_t *args,
     }
 
     ngx_http_mcp_json_cleanup(call->r->pool, c->list);
+
+    if (flags & NGX_HTTP_MCP_CONTEXTS_LOGGED) {
+        if (ngx_http_mcp_cluster_enabled(call->r)) {
+            return NGX_OK;
+        }
+
+        flags &= ~NGX_HTTP_MCP_CONTEXTS_LOGGED;
+    }
 
     rc = mcp_store_txn_begin(call->mmcf->store, flags, &c->txn);
 
@@ -303,14 +346,12 @@ static json_t *
 ngx_http_mcp_contexts_append(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                       rc;
     json_t                   *v, *result;
     int64_t                   ttl;
     ngx_str_t                 role, content;
     ngx_uint_t                i;
     ngx_http_mcp_contexts_t   c;
-    mcp_store_message_t       m;
-    mcp_store_context_t       ctx;
+    mcp_store_step_t          st;
 
     result = NULL;
 
@@ -359,46 +400,130 @@ ngx_http_mcp_contexts_append(ngx_http_mcp_call_t *call, json_t *args,
         return ngx_http_mcp_tool_error("pinned must be true or false");
     }
 
-    if (ngx_http_mcp_contexts_begin(call, args, 1, 0, &c, &result, err)
+    if (ngx_http_mcp_contexts_begin(call, args, 1,
+                                    NGX_HTTP_MCP_CONTEXTS_LOGGED, &c,
+                                    &result, err)
         != NGX_OK)
     {
         return result;
     }
 
+    /* the ttl of this node's configuration travels in the step */
+
     if (ttl == 0) {
         ttl = ngx_http_mcp_contexts_ttl(call->mlcf, &c.scope);
     }
 
-    ngx_memzero(&m, sizeof(mcp_store_message_t));
-    m.role = i;
-    m.pinned = json_is_true(v);
-    m.content = (char *) content.data;
-    m.content_len = content.len;
+    ngx_memzero(&st, sizeof(mcp_store_step_t));
+    st.kind = MCP_STORE_STEP_MESSAGE_APPEND;
+    st.name = (char *) c.id.data;
+    st.name_len = c.id.len;
+    st.text = (char *) content.data;
+    st.text_len = content.len;
+    st.role = i;
+    st.pinned = json_is_true(v);
+    st.ttl = ttl;
 
-    rc = mcp_store_message_append(c.txn, &c.scope, (char *) c.id.data,
-                                  c.id.len, &m, ngx_time(), ttl, &ctx);
+    return ngx_http_mcp_contexts_write(&c, &st,
+                                       ngx_http_mcp_contexts_appended, err);
+}
 
+
+static json_t *
+ngx_http_mcp_contexts_appended(ngx_http_mcp_contexts_t *c, int rc,
+    const uint64_t *out)
+{
     if (rc == MCP_STORE_ETOOBIG) {
-        mcp_store_txn_abort(c.txn);
+        mcp_store_txn_abort(c->txn);
         return ngx_http_mcp_tool_error("context %.*s is at its limit of %d "
                                        "messages; nothing was saved",
-                                       (int) c.id.len, c.id.data,
+                                       (int) c->id.len, c->id.data,
                                        MCP_STORE_MESSAGES_MAX);
     }
 
-    return ngx_http_mcp_contexts_end(&c, rc,
+    return ngx_http_mcp_contexts_end(c, rc,
                                      rc != MCP_STORE_OK ? NULL
                                      : json_pack("{s:s%, s:I, s:I, s:I, s:I}",
-                                                 "context_id", c.id.data,
-                                                 c.id.len,
+                                                 "context_id", c->id.data,
+                                                 c->id.len,
                                                  "message_id",
-                                                 (json_int_t) m.seq,
+                                                 (json_int_t) out[1],
                                                  "tokens",
-                                                 (json_int_t) m.tokens,
+                                                 (json_int_t) out[2],
                                                  "total_tokens",
-                                                 (json_int_t) ctx.tokens,
+                                                 (json_int_t) out[3],
                                                  "messages",
-                                                 (json_int_t) ctx.nmessages));
+                                                 (json_int_t) out[4]));
+}
+
+
+/*
+ * A write of one step: run in the call's transaction, or, in a cluster,
+ * published as an operation and answered by done() once it is applied.
+ */
+
+static json_t *
+ngx_http_mcp_contexts_write(ngx_http_mcp_contexts_t *c, mcp_store_step_t *st,
+    ngx_http_mcp_contexts_done_pt done, ngx_http_mcp_error_t *err)
+{
+    int                            rc;
+    size_t                         n;
+    uint64_t                       out[MCP_STORE_STEP_OUT];
+    mcp_store_op_t                 op;
+    ngx_http_mcp_contexts_kept_t  *kept;
+
+    if (c->txn != NULL) {
+        ngx_memzero(out, sizeof(out));
+
+        rc = mcp_store_step_run(c->txn, &c->scope, st, ngx_time(), out, &n);
+
+        return done(c, rc, out);
+    }
+
+    kept = ngx_palloc(c->call->r->pool, sizeof(ngx_http_mcp_contexts_kept_t));
+    if (kept == NULL) {
+        return ngx_http_mcp_rpc_nomem(err);
+    }
+
+    kept->c = *c;
+    kept->done = done;
+
+    ngx_memzero(&op, sizeof(mcp_store_op_t));
+
+    op.kind = MCP_STORE_OP_MEMORY;
+    op.scope = c->scope;
+    op.now = ngx_time();
+    op.steps = st;
+    op.nitems = 1;
+
+    return ngx_http_mcp_cluster_tool(c->call, &op,
+                                     ngx_http_mcp_contexts_replicated, kept,
+                                     err);
+}
+
+
+static json_t *
+ngx_http_mcp_contexts_replicated(ngx_http_mcp_call_t *call, void *data,
+    int outcome, ngx_http_mcp_error_t *err)
+{
+    ngx_http_mcp_contexts_kept_t *kept = data;
+
+    size_t           n;
+    uint64_t         out[MCP_STORE_STEP_OUT];
+    const uint64_t  *detail;
+
+    ngx_memzero(out, sizeof(out));
+
+    detail = ngx_http_mcp_cluster_detail(call->r, &n);
+
+    if (outcome == MCP_STORE_OK && detail != NULL) {
+        ngx_memcpy(out, detail, ngx_min(n, MCP_STORE_STEP_OUT)
+                                * sizeof(uint64_t));
+    }
+
+    kept->c.call = call;
+
+    return kept->done(&kept->c, outcome, out);
 }
 
 
@@ -429,7 +554,14 @@ ngx_http_mcp_contexts_window(ngx_http_mcp_call_t *call, json_t *args,
         return ngx_http_mcp_tool_error("%s", err->message);
     }
 
-    if (ngx_http_mcp_contexts_begin(call, args, 1, 0, &c, &result, err)
+    /* a window stores the summary it makes, a cache of what the messages
+     * give; a node of a cluster writes nothing outside the log, so there
+     * the window is read-only and makes its summary each time */
+
+    if (ngx_http_mcp_contexts_begin(call, args, 1,
+                                    ngx_http_mcp_cluster_enabled(call->r)
+                                    ? MCP_STORE_RDONLY : 0,
+                                    &c, &result, err)
         != NGX_OK)
     {
         return result;
@@ -700,34 +832,60 @@ static json_t *
 ngx_http_mcp_contexts_clear(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                       rc;
     json_t                   *result;
+    mcp_store_step_t          st;
     ngx_http_mcp_contexts_t   c;
 
     result = NULL;
 
-    if (ngx_http_mcp_contexts_begin(call, args, 1, 0, &c, &result, err)
+    if (ngx_http_mcp_contexts_begin(call, args, 1,
+                                    NGX_HTTP_MCP_CONTEXTS_LOGGED, &c,
+                                    &result, err)
         != NGX_OK)
     {
         return result;
     }
 
-    rc = mcp_store_context_delete(c.txn, &c.scope, (char *) c.id.data,
-                                  c.id.len);
+    ngx_memzero(&st, sizeof(mcp_store_step_t));
+    st.kind = MCP_STORE_STEP_CONTEXT_DELETE;
+    st.name = (char *) c.id.data;
+    st.name_len = c.id.len;
+
+    return ngx_http_mcp_contexts_write(&c, &st, ngx_http_mcp_contexts_cleared,
+                                       err);
+}
+
+
+/* cleared in part (out[0] 2): the budget ended it, a later call goes on */
+
+static json_t *
+ngx_http_mcp_contexts_cleared(ngx_http_mcp_contexts_t *c, int rc,
+    const uint64_t *out)
+{
+    json_t  *json;
 
     if (rc == MCP_STORE_NOTFOUND) {
-        mcp_store_txn_abort(c.txn);
+        mcp_store_txn_abort(c->txn);
         return ngx_http_mcp_tool_error("no context %.*s",
-                                       (int) c.id.len, c.id.data);
+                                       (int) c->id.len, c->id.data);
     }
 
-    return ngx_http_mcp_contexts_end(&c, rc,
-                                     rc != MCP_STORE_OK ? NULL
-                                     : json_pack("{s:s%, s:b}", "context_id",
-                                                 c.id.data, c.id.len,
-                                                 "cleared",
-                                                 !mcp_store_txn_truncated(
-                                                     c.txn)));
+    json = NULL;
+
+    if (rc == MCP_STORE_OK) {
+        json = json_pack("{s:s%, s:b}", "context_id", c->id.data, c->id.len,
+                         "cleared", out[0] == 1);
+
+        /* on a single node the transaction says so itself */
+
+        if (json != NULL && c->txn == NULL && out[0] == 2
+            && json_object_set_new(json, "truncated", json_true()) != 0)
+        {
+            c->failed = 1;
+        }
+    }
+
+    return ngx_http_mcp_contexts_end(c, rc, json);
 }
 
 

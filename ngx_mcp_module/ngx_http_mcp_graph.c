@@ -6,10 +6,18 @@
  * knowledge graph.  Beyond it: an optional "namespace" on every tool,
  * pages (limit/cursor) for read_graph and search_nodes, BM25-ranked
  * search, creation times, one write transaction per call.
+ *
+ * Every change a tool makes is one step (mcp_store_step_run()).  On a
+ * single node the steps run in the call's transaction.  In a cluster the
+ * call runs twice: first its steps are recorded, and published as one
+ * operation; once that is applied here, the call runs again over what
+ * each step told (created or not, the step that failed), which makes the
+ * same result as on a single node.
  */
 
 
 #include "ngx_http_mcp_rpc.h"
+#include "ngx_http_mcp_cluster.h"
 
 
 #define NGX_HTTP_MCP_BATCH_MAX     1000    /* items per call */
@@ -33,7 +41,23 @@ typedef struct {
     ngx_uint_t                 failed;
     ngx_http_mcp_graph_op_t   *op;        /* of a batch */
     json_t                    *added;     /* what a batch added */
+
+    ngx_array_t               *steps;     /* cluster: being recorded */
+    ngx_uint_t                 replay;    /* cluster: applied, replayed */
+    int                        outcome;   /* of the operation replayed */
+    size_t                     failed_at; /* the step that failed */
+    const uint64_t            *detail;    /* what each step told */
+    size_t                     ndetail;
+    size_t                     at;        /* the next step */
 } ngx_http_mcp_graph_t;
+
+
+/* a batch call in a cluster, waiting for its operation */
+typedef struct {
+    json_t                    *args;
+    json_t                    *list;
+    int64_t                    now;
+} ngx_http_mcp_graph_kept_t;
 
 
 /* A tool that takes a batch (ngx_http_mcp_graph_batch_call()). */
@@ -56,6 +80,17 @@ struct ngx_http_mcp_graph_op_s {
 
 
 static ngx_http_mcp_handler_fn  ngx_http_mcp_graph_batch_call;
+static ngx_int_t ngx_http_mcp_graph_prepare(ngx_http_mcp_call_t *call,
+    json_t *args, ngx_http_mcp_graph_t *g, json_t **result,
+    ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_graph_publish(ngx_http_mcp_call_t *call,
+    json_t *args, json_t *list, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_graph_replicated(ngx_http_mcp_call_t *call,
+    void *data, int outcome, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_graph_run(ngx_http_mcp_graph_t *g,
+    json_t *list);
+static int ngx_http_mcp_graph_step(ngx_http_mcp_graph_t *g,
+    const mcp_store_step_t *st, int *done);
 static ngx_int_t ngx_http_mcp_graph_check_entity(ngx_http_mcp_graph_op_t *op,
     json_t *item, size_t i, json_t **result);
 static int ngx_http_mcp_graph_create_entity(ngx_http_mcp_graph_t *g,
@@ -355,6 +390,28 @@ ngx_http_mcp_graph_begin(ngx_http_mcp_call_t *call, json_t *args,
 {
     int  rc;
 
+    if (ngx_http_mcp_graph_prepare(call, args, g, result, err) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    rc = mcp_store_txn_begin(call->mmcf->store, flags, &g->txn);
+
+    if (rc != MCP_STORE_OK) {
+        *result = ngx_http_mcp_tool_error("the store failed: %s",
+                                          mcp_store_strerror(rc));
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* all of a call but its transaction (a cluster's has none) */
+
+static ngx_int_t
+ngx_http_mcp_graph_prepare(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_graph_t *g, json_t **result, ngx_http_mcp_error_t *err)
+{
     ngx_memzero(g, sizeof(ngx_http_mcp_graph_t));
 
     g->call = call;
@@ -374,26 +431,14 @@ ngx_http_mcp_graph_begin(ngx_http_mcp_call_t *call, json_t *args,
         || g->names == NULL)
     {
         *result = ngx_http_mcp_rpc_nomem(err);
-        goto failed;
+        return NGX_DECLINED;
     }
 
     ngx_http_mcp_json_cleanup(call->r->pool, g->entities);
     ngx_http_mcp_json_cleanup(call->r->pool, g->relations);
     ngx_http_mcp_json_cleanup(call->r->pool, g->names);
 
-    rc = mcp_store_txn_begin(call->mmcf->store, flags, &g->txn);
-
-    if (rc != MCP_STORE_OK) {
-        *result = ngx_http_mcp_tool_error("the store failed: %s",
-                                          mcp_store_strerror(rc));
-        goto failed;
-    }
-
     return NGX_OK;
-
-failed:
-
-    return NGX_DECLINED;
 }
 
 
@@ -694,7 +739,6 @@ static json_t *
 ngx_http_mcp_graph_batch_call(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                       rc;
     size_t                    i;
     json_t                   *list, *item, *result;
     ngx_http_mcp_graph_t      g;
@@ -714,27 +758,188 @@ ngx_http_mcp_graph_batch_call(ngx_http_mcp_call_t *call, json_t *args,
         }
     }
 
+    if (!(op->flags & MCP_STORE_RDONLY)
+        && ngx_http_mcp_cluster_enabled(call->r))
+    {
+        return ngx_http_mcp_graph_publish(call, args, list, err);
+    }
+
     if (ngx_http_mcp_graph_begin(call, args, op->flags, &g, &result, err)
         != NGX_OK)
     {
         return result;
     }
 
-    g.op = op;
-    g.added = g.entities;
+    return ngx_http_mcp_graph_run(&g, list);
+}
+
+
+/* each item of a batch applied (or recorded, or replayed): the result */
+
+static json_t *
+ngx_http_mcp_graph_run(ngx_http_mcp_graph_t *g, json_t *list)
+{
+    int      rc;
+    size_t   i;
+    json_t  *item;
+
+    g->op = g->call->data;
+    g->added = g->entities;
     rc = MCP_STORE_OK;
     item = NULL;
 
     json_array_foreach(list, i, item) {
-        rc = op->apply(&g, item);
+        rc = g->op->apply(g, item);
 
-        if (rc != MCP_STORE_OK || g.failed) {
+        if (rc != MCP_STORE_OK || g->failed) {
             break;
         }
     }
 
-    return op->done ? op->done(&g, rc, item)
-                    : ngx_http_mcp_graph_batch_done(&g, rc, item);
+    /* an operation that failed as a whole (not in one of its steps) */
+
+    if (g->replay && rc == MCP_STORE_OK && g->outcome != MCP_STORE_OK) {
+        rc = g->outcome;
+    }
+
+    return g->op->done ? g->op->done(g, rc, item)
+                       : ngx_http_mcp_graph_batch_done(g, rc, item);
+}
+
+
+/*
+ * A batch in a cluster: its steps recorded and published as one
+ * operation; ngx_http_mcp_graph_replicated() answers once it is applied.
+ */
+
+static json_t *
+ngx_http_mcp_graph_publish(ngx_http_mcp_call_t *call, json_t *args,
+    json_t *list, ngx_http_mcp_error_t *err)
+{
+    json_t                     *result, *discard;
+    mcp_store_op_t              op;
+    ngx_http_mcp_graph_t        g;
+    ngx_http_mcp_graph_kept_t  *kept;
+
+    result = NULL;
+
+    if (ngx_http_mcp_graph_prepare(call, args, &g, &result, err) != NGX_OK) {
+        return result;
+    }
+
+    kept = ngx_palloc(call->r->pool, sizeof(ngx_http_mcp_graph_kept_t));
+    g.steps = ngx_array_create(call->r->pool, 16, sizeof(mcp_store_step_t));
+
+    if (kept == NULL || g.steps == NULL) {
+        return ngx_http_mcp_rpc_nomem(err);
+    }
+
+    kept->args = args;
+    kept->list = list;
+    kept->now = g.now;
+
+    /* the result of a recording tells nothing */
+
+    discard = ngx_http_mcp_graph_run(&g, list);
+    json_decref(discard);
+
+    if (g.failed) {
+        return ngx_http_mcp_rpc_nomem(err);
+    }
+
+    if (g.steps->nelts > MCP_STORE_OP_STEPS_MAX) {
+        return ngx_http_mcp_tool_error("at most %d changes in one call in a "
+                                       "cluster; nothing was saved",
+                                       MCP_STORE_OP_STEPS_MAX);
+    }
+
+    ngx_memzero(&op, sizeof(mcp_store_op_t));
+
+    op.kind = MCP_STORE_OP_MEMORY;
+    op.scope = g.scope;
+    op.now = g.now;
+    op.steps = g.steps->elts;
+    op.nitems = g.steps->nelts;
+
+    return ngx_http_mcp_cluster_tool(call, &op, ngx_http_mcp_graph_replicated,
+                                     kept, err);
+}
+
+
+static json_t *
+ngx_http_mcp_graph_replicated(ngx_http_mcp_call_t *call, void *data,
+    int outcome, ngx_http_mcp_error_t *err)
+{
+    ngx_http_mcp_graph_kept_t *kept = data;
+
+    json_t                *result;
+    ngx_http_mcp_graph_t   g;
+
+    result = NULL;
+
+    if (ngx_http_mcp_graph_prepare(call, kept->args, &g, &result, err)
+        != NGX_OK)
+    {
+        return result;
+    }
+
+    g.now = kept->now;
+    g.replay = 1;
+    g.outcome = outcome;
+    g.detail = ngx_http_mcp_cluster_detail(call->r, &g.ndetail);
+
+    /* a failed operation's detail is the step that failed */
+
+    g.failed_at = (outcome != MCP_STORE_OK && g.ndetail == 1)
+                  ? (size_t) g.detail[0] : (size_t) -1;
+
+    return ngx_http_mcp_graph_run(&g, kept->list);
+}
+
+
+/*
+ * One change of a tool: run in the call's transaction; in a cluster,
+ * recorded for the operation, or replayed from what it told once applied.
+ */
+
+static int
+ngx_http_mcp_graph_step(ngx_http_mcp_graph_t *g, const mcp_store_step_t *st,
+    int *done)
+{
+    int                rc;
+    size_t             n, i;
+    uint64_t           out[MCP_STORE_STEP_OUT];
+    mcp_store_step_t  *rec;
+
+    *done = 0;
+
+    if (g->steps != NULL) {
+        rec = ngx_array_push(g->steps);
+        if (rec == NULL) {
+            g->failed = 1;
+            return MCP_STORE_OK;
+        }
+
+        *rec = *st;
+        return MCP_STORE_OK;
+    }
+
+    if (g->replay) {
+        i = g->at++;
+
+        if (g->outcome != MCP_STORE_OK) {
+            return (i == g->failed_at) ? g->outcome : MCP_STORE_OK;
+        }
+
+        *done = (i < g->ndetail) ? (int) g->detail[i] : 0;
+        return MCP_STORE_OK;
+    }
+
+    rc = mcp_store_step_run(g->txn, &g->scope, st, g->now, out, &n);
+
+    *done = (int) out[0];
+
+    return rc;
 }
 
 
@@ -804,30 +1009,45 @@ ngx_http_mcp_graph_check_entity(ngx_http_mcp_graph_op_t *op,
 static int
 ngx_http_mcp_graph_create_entity(ngx_http_mcp_graph_t *g, json_t *item)
 {
-    int                  rc, created;
-    size_t               j;
-    json_t              *name, *type, *obs, *o;
-    mcp_store_entity_t   e;
+    int                       rc, created;
+    size_t                    j;
+    json_t                   *name, *type, *obs, *o;
+    mcp_store_step_t          st;
+    mcp_store_observation_t  *texts;
 
     name = json_object_get(item, "name");
     type = json_object_get(item, "entityType");
     obs = json_object_get(item, "observations");
 
-    ngx_memzero(&e, sizeof(mcp_store_entity_t));
-    e.name = json_string_value(name);
-    e.name_len = json_string_length(name);
-    e.type = json_string_value(type);
-    e.type_len = json_string_length(type);
-    e.observations = g->obs;
-    e.nobservations = json_array_size(obs);
+    /* a recorded step keeps its texts until the call is published */
 
-    json_array_foreach(obs, j, o) {
-        g->obs[j].text = json_string_value(o);
-        g->obs[j].text_len = json_string_length(o);
-        g->obs[j].created_at = g->now;
+    texts = g->obs;
+
+    if (g->steps != NULL) {
+        texts = ngx_palloc(g->call->r->pool, (json_array_size(obs) + 1)
+                                             * sizeof(mcp_store_observation_t));
+        if (texts == NULL) {
+            g->failed = 1;
+            return MCP_STORE_OK;
+        }
     }
 
-    rc = mcp_store_entity_create(g->txn, &g->scope, &e, g->now, &created);
+    ngx_memzero(&st, sizeof(mcp_store_step_t));
+    st.kind = MCP_STORE_STEP_ENTITY_CREATE;
+    st.name = json_string_value(name);
+    st.name_len = json_string_length(name);
+    st.type = json_string_value(type);
+    st.type_len = json_string_length(type);
+    st.texts = texts;
+    st.ntexts = json_array_size(obs);
+
+    json_array_foreach(obs, j, o) {
+        texts[j].text = json_string_value(o);
+        texts[j].text_len = json_string_length(o);
+        texts[j].created_at = g->now;
+    }
+
+    rc = ngx_http_mcp_graph_step(g, &st, &created);
 
     /* echo what was stored, not what else the item carried */
 
@@ -888,16 +1108,27 @@ ngx_http_mcp_graph_apply_relation(ngx_http_mcp_graph_t *g, json_t *item)
 {
     int                    rc, done;
     json_t                *refused;
+    mcp_store_step_t       st;
     mcp_store_relation_t   r;
 
     /* checked already: cannot be refused */
     (void) ngx_http_mcp_graph_relation_arg(item, 0, &r, &refused);
 
-    if (!g->op->add) {
-        return mcp_store_relation_delete(g->txn, &g->scope, &r, &done);
-    }
+    ngx_memzero(&st, sizeof(mcp_store_step_t));
+    st.kind = g->op->add ? MCP_STORE_STEP_RELATION_CREATE
+                         : MCP_STORE_STEP_RELATION_DELETE;
+    st.name = r.from;
+    st.name_len = r.from_len;
+    st.type = r.type;
+    st.type_len = r.type_len;
+    st.text = r.to;
+    st.text_len = r.to_len;
 
-    rc = mcp_store_relation_create(g->txn, &g->scope, &r, g->now, &done);
+    rc = ngx_http_mcp_graph_step(g, &st, &done);
+
+    if (!g->op->add) {
+        return rc;
+    }
 
     if (rc == MCP_STORE_OK && done) {
         ngx_http_mcp_graph_added(g, ngx_http_mcp_graph_relation_json(&r));
@@ -951,14 +1182,19 @@ ngx_http_mcp_graph_check_observations(ngx_http_mcp_graph_op_t *op,
 static int
 ngx_http_mcp_graph_apply_observations(ngx_http_mcp_graph_t *g, json_t *item)
 {
-    int          rc, done;
-    size_t       j, len;
-    json_t      *texts, *text, *added;
-    const char  *name;
+    int                rc, done;
+    size_t             j;
+    json_t            *texts, *text, *added;
+    const char        *name;
+    mcp_store_step_t   st;
 
     name = json_string_value(json_object_get(item, "entityName"));
-    len = ngx_strlen(name);
     texts = json_object_get(item, g->op->texts);
+
+    ngx_memzero(&st, sizeof(mcp_store_step_t));
+    st.kind = g->op->add ? MCP_STORE_STEP_OBS_ADD : MCP_STORE_STEP_OBS_DELETE;
+    st.name = name;
+    st.name_len = ngx_strlen(name);
 
     added = json_array();
     if (added == NULL
@@ -974,15 +1210,10 @@ ngx_http_mcp_graph_apply_observations(ngx_http_mcp_graph_t *g, json_t *item)
     rc = MCP_STORE_OK;
 
     json_array_foreach(texts, j, text) {
-        rc = g->op->add
-             ? mcp_store_observation_add(g->txn, &g->scope, name, len,
-                                         json_string_value(text),
-                                         json_string_length(text), g->now,
-                                         &done)
-             : mcp_store_observation_delete(g->txn, &g->scope, name, len,
-                                            json_string_value(text),
-                                            json_string_length(text),
-                                            &done);
+        st.text = json_string_value(text);
+        st.text_len = json_string_length(text);
+
+        rc = ngx_http_mcp_graph_step(g, &st, &done);
 
         if (rc != MCP_STORE_OK) {
             break;
@@ -1031,14 +1262,19 @@ ngx_http_mcp_graph_check_name(ngx_http_mcp_graph_op_t *op,
 static int
 ngx_http_mcp_graph_delete_entity(ngx_http_mcp_graph_t *g, json_t *name)
 {
-    int  deleted;
+    int               deleted;
+    mcp_store_step_t  st;
 
     if (json_string_length(name) == 0) {
         return MCP_STORE_OK;
     }
 
-    return mcp_store_entity_delete(g->txn, &g->scope, json_string_value(name),
-                                   json_string_length(name), &deleted);
+    ngx_memzero(&st, sizeof(mcp_store_step_t));
+    st.kind = MCP_STORE_STEP_ENTITY_DELETE;
+    st.name = json_string_value(name);
+    st.name_len = json_string_length(name);
+
+    return ngx_http_mcp_graph_step(g, &st, &deleted);
 }
 
 

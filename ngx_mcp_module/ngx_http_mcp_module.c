@@ -1790,6 +1790,7 @@ ngx_http_mcp_sweep_handler(ngx_event_t *ev)
     int         rc, more;
     size_t      removed, contexts;
     int64_t     idle_before;
+    ngx_int_t   cluster;
     ngx_uint_t  again;
 
     again = 0;
@@ -1800,25 +1801,32 @@ ngx_http_mcp_sweep_handler(ngx_event_t *ev)
 
     idle_before = ngx_time() - (int64_t) (mmcf->session_timeout / 1000);
 
-    /* in a cluster the sessions' expiry goes through the log */
+    /* in a cluster the expiry goes through the log: a batch of contexts
+     * is published, and if expired ones are still there (the batch
+     * before was not enough, or this one is not applied yet) the sweep
+     * comes back soon, as below */
 
-    if (ngx_http_mcp_cluster_session_expire((ngx_cycle_t *) ngx_cycle,
-                                            idle_before,
-                                            NGX_HTTP_MCP_SWEEP_BATCH)
-        == NGX_DECLINED)
-    {
+    cluster = ngx_http_mcp_cluster_expire((ngx_cycle_t *) ngx_cycle,
+                                          idle_before, ngx_time(),
+                                          NGX_HTTP_MCP_SWEEP_BATCH);
+
+    if (cluster == NGX_AGAIN) {
+        rc = mcp_store_context_expired(mmcf->store, ngx_time(), &more);
+        again = more;
+
+    } else if (cluster == NGX_DECLINED) {
         rc = mcp_store_session_expire(mmcf->store, idle_before,
                                       NGX_HTTP_MCP_SWEEP_BATCH, &removed,
                                       &more);
-    }
 
-    if (rc == MCP_STORE_OK) {
-        again = more;
+        if (rc == MCP_STORE_OK) {
+            again = more;
 
-        rc = mcp_store_context_expire(mmcf->store, ngx_time(),
-                                      NGX_HTTP_MCP_SWEEP_BATCH, &contexts,
-                                      &more);
-        again |= more;
+            rc = mcp_store_context_expire(mmcf->store, ngx_time(),
+                                          NGX_HTTP_MCP_SWEEP_BATCH,
+                                          &contexts, &more);
+            again |= more;
+        }
     }
 
     if (rc != MCP_STORE_OK) {

@@ -1033,7 +1033,8 @@ ngx_http_mcp_scope(ngx_http_mcp_call_t *call, json_t *args,
 /*
  * Ends a tool's transaction: commits when rc is MCP_STORE_OK and result
  * was built, else aborts.  Returns result, or a tool error saying why
- * nothing was saved.
+ * nothing was saved.  txn NULL: a cluster's operation, applied (rc its
+ * outcome) or refused before it was published.
  */
 
 json_t *
@@ -1042,8 +1043,10 @@ ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
 {
     ngx_http_mcp_error_t  failed;
 
+    /* txn NULL: the write was a cluster's operation, applied already */
+
     if (rc == MCP_STORE_OK && result != NULL) {
-        rc = mcp_store_txn_commit(txn);
+        rc = (txn == NULL) ? MCP_STORE_OK : mcp_store_txn_commit(txn);
 
         if (rc == MCP_STORE_OK) {
             return result;

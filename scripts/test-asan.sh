@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the Test::Nginx suites in t/ (or those given), and without
-# arguments the cluster suites in t/cluster/ too, against the module built
+# Runs the Test::Nginx suites in t/ and the cluster suites in t/cluster/
+# (or those given: paths under t/cluster/ go to scripts/test-cluster.sh,
+# the others to scripts/test-nginx.sh), against the module built
 # with AddressSanitizer and UndefinedBehaviorSanitizer, and fails if a
 # sanitizer reports anything.
 #
@@ -74,12 +75,24 @@ export TEST_NGINX_LOAD_MODULES=$out/ngx_mcp_module.so
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$reports_dir/asan
 export UBSAN_OPTIONS=print_stacktrace=1:log_path=$reports_dir/ubsan
 
-rc=0
-./scripts/test-nginx.sh "$@" || rc=$?
+# the suites given, each to its runner; none given: all of both
+suites=()
+cluster=()
+for a in "$@"; do
+    case $a in
+    t/cluster/*|*/t/cluster/*) cluster+=("$a") ;;
+    *) suites+=("$a") ;;
+    esac
+done
 
-# the cluster suites too, when every suite runs
-if [ $# -eq 0 ]; then
-    ./scripts/test-cluster.sh || rc=$?
+rc=0
+
+if [ $# -eq 0 ] || [ ${#suites[@]} -gt 0 ]; then
+    ./scripts/test-nginx.sh ${suites[@]+"${suites[@]}"} || rc=$?
+fi
+
+if [ $# -eq 0 ] || [ ${#cluster[@]} -gt 0 ]; then
+    ./scripts/test-cluster.sh ${cluster[@]+"${cluster[@]}"} || rc=$?
 fi
 
 find "$reports_dir" -mindepth 1 -maxdepth 1 -exec mv -t "$logs" {} +

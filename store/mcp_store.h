@@ -926,6 +926,13 @@ int mcp_store_message_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 int mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
     size_t *removed, int *more);
 
+/*
+ * Sets *any to 1 if a context expired before now is still there (a
+ * cluster's node, whose expiry goes through the log, asks whether to
+ * sweep again soon).  Uses the handle's read snapshot.
+ */
+int mcp_store_context_expired(mcp_store_t *s, int64_t now, int *any);
+
 
 /*
  * The window of a context to send to a model within max_tokens:

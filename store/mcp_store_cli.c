@@ -7,6 +7,11 @@
  *     mcp-store dump DIR             every link as get prints it, in code
  *                                    order (to compare the stores of a
  *                                    cluster's nodes)
+ *     mcp-store digest DIR           name<TAB>entries<TAB>hash lines, one
+ *                                    a database (links, sessions, the
+ *                                    graph, its index, contexts and
+ *                                    messages), to compare what a
+ *                                    cluster's nodes hold beyond links
  *     mcp-store export DIR [--tenant=T]
  *                                    the store as JSON lines on stdout
  *                                    (mcp_store_cli_dump.c)
@@ -63,6 +68,7 @@
 #define _POSIX_C_SOURCE  200809L
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +97,9 @@ static int mcp_store_cli_dump(mcp_store_t *s, char **argv,
     const mcp_store_cli_opts_t *opts);
 static int mcp_store_cli_copy(mcp_store_t *s, char **argv,
     const mcp_store_cli_opts_t *opts);
+static int mcp_store_cli_digest(mcp_store_t *s, char **argv,
+    const mcp_store_cli_opts_t *opts);
+static uint64_t mcp_store_cli_fnv(uint64_t h, const MDB_val *v);
 static int mcp_store_cli_check(mcp_store_t *s, char **argv,
     const mcp_store_cli_opts_t *opts);
 static int mcp_store_cli_put(mcp_store_t *s, char **argv,
@@ -134,6 +143,7 @@ static const struct {
     { "import",   0, 0, MCP_STORE_NOSYNC, mcp_store_cli_import },
     { "copy",     1, 0, MCP_STORE_RDONLY, mcp_store_cli_copy },
     { "backup",   1, 0, MCP_STORE_RDONLY, mcp_store_cli_copy },
+    { "digest",   0, 0, MCP_STORE_RDONLY, mcp_store_cli_digest },
     { "check",    0, 0, MCP_STORE_RDONLY, mcp_store_cli_check },
     { "delete",   1, 0, 0,                mcp_store_cli_delete },
     { "put",      2, 6, 0,                mcp_store_cli_put },
@@ -191,6 +201,7 @@ main(int argc, char **argv)
                 "       mcp-store get DIR CODE\n"
                 "       mcp-store list DIR\n"
                 "       mcp-store dump DIR\n"
+                "       mcp-store digest DIR\n"
                 "       mcp-store export DIR [--tenant=T] > dump.jsonl\n"
                 "       mcp-store import DIR < dump.jsonl\n"
                 "       mcp-store import --format=shlink|yourls|bitly DIR "
@@ -350,6 +361,108 @@ mcp_store_cli_dump(mcp_store_t *s, char **argv,
     if (rc != MCP_STORE_OK) {
         return mcp_store_cli_failed("dump", NULL, rc);
     }
+
+    return 0;
+}
+
+
+static uint64_t
+mcp_store_cli_fnv(uint64_t h, const MDB_val *v)
+{
+    size_t    i;
+    uint64_t  len;
+
+    for (i = 0; i < v->mv_size; i++) {
+        h = (h ^ ((const unsigned char *) v->mv_data)[i]) * 1099511628211ULL;
+    }
+
+    for (len = v->mv_size, i = 0; i < 8; i++, len >>= 8) {
+        h = (h ^ (len & 0xff)) * 1099511628211ULL;
+    }
+
+    return h;
+}
+
+
+/*
+ * Each database but "meta" (which holds what is the node's own: its
+ * outcomes, its usage counted as it went): its entries and an FNV-1a
+ * hash over their keys and values in key order.  Two nodes that applied
+ * the same log print the same lines.  (A context's record also holds the
+ * summary its node's windows stored, a cache of its own.)
+ */
+
+static int
+mcp_store_cli_digest(mcp_store_t *s, char **argv,
+    const mcp_store_cli_opts_t *opts)
+{
+    int              rc;
+    size_t           i, j;
+    MDB_val          key, val;
+    MDB_txn         *txn;
+    uint64_t         h, n;
+    MDB_cursor      *cur;
+
+    /* which: 0 always there; 1 with sessions; 2 with the context store */
+
+    static const struct {
+        const char  *name;
+        size_t       dbi;
+        unsigned     which;
+    } dbs[] = {
+        { MCP_STORE_DB_LINKS, offsetof(mcp_store_t, links), 0 },
+        { MCP_STORE_DB_SESSIONS, offsetof(mcp_store_t, sessions), 1 },
+        { MCP_STORE_DB_ENTITIES, offsetof(mcp_store_t, entities), 2 },
+        { MCP_STORE_DB_RELATIONS, offsetof(mcp_store_t, relations), 2 },
+        { MCP_STORE_DB_RELATIONS_TO, offsetof(mcp_store_t, relations_to), 2 },
+        { MCP_STORE_DB_POSTINGS, offsetof(mcp_store_t, postings), 2 },
+        { MCP_STORE_DB_DOCS, offsetof(mcp_store_t, docs), 2 },
+        { MCP_STORE_DB_CONTEXTS, offsetof(mcp_store_t, contexts), 2 },
+        { MCP_STORE_DB_MESSAGES, offsetof(mcp_store_t, messages), 2 }
+    };
+
+    (void) argv;
+    (void) opts;
+
+    rc = mcp_store_read_begin(s, &txn);
+    if (rc != MCP_STORE_OK) {
+        return mcp_store_cli_failed("digest", NULL, rc);
+    }
+
+    for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+        h = 14695981039346656037ULL;
+        n = 0;
+
+        if ((dbs[i].which == 1 && !s->has_sessions)
+            || (dbs[i].which == 2 && !s->has_context)
+            || mdb_cursor_open(txn, *(MDB_dbi *) ((char *) s + dbs[i].dbi),
+                               &cur)
+               != MDB_SUCCESS)
+        {
+            printf("%s\t0\t-\n", dbs[i].name);
+            continue;
+        }
+
+        for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+             rc == MDB_SUCCESS;
+             rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+        {
+            n++;
+
+            /* the key and the value, each with its length */
+
+            for (j = 0; j < 2; j++) {
+                h = mcp_store_cli_fnv(h, (j == 0) ? &key : &val);
+            }
+        }
+
+        mdb_cursor_close(cur);
+
+        printf("%s\t%llu\t%016llx\n", dbs[i].name, (unsigned long long) n,
+               (unsigned long long) h);
+    }
+
+    mcp_store_release(s);
 
     return 0;
 }

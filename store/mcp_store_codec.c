@@ -959,3 +959,93 @@ mcp_store_read_str(mcp_store_rbuf_t *r, const char **str, size_t *len)
 
     return 0;
 }
+
+
+/*
+ * Skips one value of any type (a field of an operation that this version
+ * does not know): nested arrays and maps at most 8 deep.
+ */
+
+int
+mcp_store_skip(mcp_store_rbuf_t *r, unsigned depth)
+{
+    size_t         width, len;
+    uint64_t       n, i;
+    const char    *str;
+    unsigned char  c;
+
+    if (r->pos == r->end || depth > 8) {
+        return -1;
+    }
+
+    c = *r->pos;
+
+    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+        r->pos++;                       /* fixint, nil, booleans */
+        return 0;
+    }
+
+    if ((c & 0xe0) == 0xa0 || c == 0xd9 || c == 0xda || c == 0xdb) {
+        return mcp_store_read_str(r, &str, &len);
+    }
+
+    if ((c & 0xf0) == 0x90 || (c & 0xf0) == 0x80 || c == 0xdc || c == 0xdd
+        || c == 0xde || c == 0xdf)
+    {
+        r->pos++;
+
+        if ((c & 0xf0) == 0x90 || (c & 0xf0) == 0x80) {
+            n = c & 0x0f;
+
+        } else if (mcp_store_read_be(r, (c == 0xdc || c == 0xde) ? 2 : 4, &n)
+                   != 0)
+        {
+            return -1;
+        }
+
+        /* a map's entries are two values each */
+        if ((c & 0xf0) == 0x80 || c == 0xde || c == 0xdf) {
+            n *= 2;
+        }
+
+        if (n > (uint64_t) (r->end - r->pos)) {
+            return -1;
+        }
+
+        for (i = 0; i < n; i++) {
+            if (mcp_store_skip(r, depth + 1) != 0) {
+                return -1;
+            }
+        }
+
+        return 0;
+    }
+
+    r->pos++;
+
+    switch (c) {
+    case 0xcc: case 0xd0: width = 1; break;
+    case 0xcd: case 0xd1: width = 2; break;
+    case 0xca: case 0xce: case 0xd2: width = 4; break;
+    case 0xcb: case 0xcf: case 0xd3: width = 8; break;
+    case 0xc4: case 0xc5: case 0xc6:                   /* bin */
+        if (mcp_store_read_be(r, (c == 0xc4) ? 1 : (c == 0xc5) ? 2 : 4, &n)
+            != 0 || n > (uint64_t) (r->end - r->pos))
+        {
+            return -1;
+        }
+
+        r->pos += n;
+        return 0;
+    default:
+        return -1;                      /* ext types are not ours */
+    }
+
+    if ((size_t) (r->end - r->pos) < width) {
+        return -1;
+    }
+
+    r->pos += width;
+
+    return 0;
+}

@@ -591,12 +591,9 @@ int
 mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
     size_t *removed, int *more)
 {
-    int                rc, mrc, left;
-    size_t             i, n;
-    MDB_val            key, val;
-    MDB_cursor        *cur;
-    mcp_store_txn_t   *t;
-    mcp_store_kbuf_t   ek;
+    int               rc, left;
+    size_t            n;
+    mcp_store_txn_t  *t;
 
     if (removed != NULL) {
         *removed = 0;
@@ -619,9 +616,98 @@ mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
         return rc;
     }
 
-    rc = mcp_store_txn_cursor(t, s->contexts, &cur);
+    rc = mcp_store_context_expire_txn(t, now, max, &n, &left);
+
     if (rc != MCP_STORE_OK) {
         mcp_store_txn_abort(t);
+        return rc;
+    }
+
+    rc = mcp_store_txn_commit(t);
+
+    if (rc == MCP_STORE_OK && removed != NULL) {
+        *removed = n;
+    }
+
+    if (rc == MCP_STORE_OK && more != NULL) {
+        *more = left;
+    }
+
+    return rc;
+}
+
+
+int
+mcp_store_context_expired(mcp_store_t *s, int64_t now, int *any)
+{
+    int               rc, mrc;
+    MDB_val           key, val;
+    MDB_cursor       *cur;
+    mcp_store_txn_t  *t;
+
+    *any = 0;
+
+    rc = mcp_store_txn_begin(s, MCP_STORE_RDONLY, &t);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    rc = mcp_store_txn_cursor(t, s->contexts, &cur);
+
+    if (rc == MCP_STORE_OK) {
+        key.mv_size = 1;
+        key.mv_data = "";
+
+        mrc = mcp_store_scan(cur, MDB_SET_RANGE, "", 1, &key, &val);
+
+        /* the soonest expiry key, as mcp_store_context_expire() finds it */
+
+        *any = (mrc == MDB_SUCCESS
+                && (key.mv_size <= MCP_STORE_EXPIRY_KEY
+                    || mcp_store_be8_get((char *) key.mv_data + 1)
+                       < (uint64_t) now));
+
+        mdb_cursor_close(cur);
+
+    } else if (rc == MCP_STORE_NOTFOUND) {
+        rc = MCP_STORE_OK;
+    }
+
+    mcp_store_txn_abort(t);
+
+    return rc;
+}
+
+
+/*
+ * The work of mcp_store_context_expire() inside the caller's write
+ * transaction t (a cluster's operation is applied in one of its own).
+ * What it removes depends only on now, max and the store: the soonest
+ * expiry first.
+ */
+
+int
+mcp_store_context_expire_txn(mcp_store_txn_t *t, int64_t now, size_t max,
+    size_t *removed, int *more)
+{
+    int                rc, mrc, left;
+    size_t             i, n;
+    MDB_val            key, val;
+    MDB_cursor        *cur;
+    mcp_store_t       *s;
+    mcp_store_kbuf_t   ek;
+
+    *removed = 0;
+    *more = 0;
+
+    if (max == 0 || now <= 0) {
+        return MCP_STORE_OK;
+    }
+
+    s = t->store;
+
+    rc = mcp_store_txn_cursor(t, s->contexts, &cur);
+    if (rc != MCP_STORE_OK) {
         return rc;
     }
 
@@ -666,18 +752,8 @@ mcp_store_context_expire(mcp_store_t *s, int64_t now, size_t max,
 
     mdb_cursor_close(cur);
 
-    if (rc != MCP_STORE_OK) {
-        mcp_store_txn_abort(t);
-        return rc;
-    }
-
-    rc = mcp_store_txn_commit(t);
-
-    if (rc == MCP_STORE_OK && removed != NULL) {
+    if (rc == MCP_STORE_OK) {
         *removed = n;
-    }
-
-    if (rc == MCP_STORE_OK && more != NULL) {
         *more = left;
     }
 

@@ -284,16 +284,21 @@ int mcp_store_read_array(mcp_store_rbuf_t *r, uint64_t *n);
 int mcp_store_read_str(mcp_store_rbuf_t *r, const char **str, size_t *len);
 int mcp_store_read_int64(mcp_store_rbuf_t *r, int64_t *v);
 int mcp_store_read_uint64(mcp_store_rbuf_t *r, uint64_t *v);
+int mcp_store_skip(mcp_store_rbuf_t *r, unsigned depth);
 
 
 /*
  * mcp_store_link.c: one link written inside a write transaction of the
  * caller's (flags for mdb_put(): MDB_NOOVERWRITE makes a taken code
- * MCP_STORE_EXISTS).
+ * MCP_STORE_EXISTS); mcp_store_link_change_fields() is the change of
+ * mcp_store_link_update() to the link cur read under key in txn.
  */
 
 int mcp_store_link_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
     const mcp_store_link_t *link, unsigned flags);
+int mcp_store_link_change_fields(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
+    mcp_store_link_t *cur, const char *tenant, size_t tenant_len,
+    const mcp_store_link_t *link, unsigned set);
 
 /*
  * mcp_store_link.c: 1 if link is one to store (its url, tenant, redirect
@@ -445,6 +450,15 @@ void mcp_store_kbuf_val(const mcp_store_kbuf_t *kb, MDB_val *key);
 MDB_txn *mcp_store_txn_mdb(mcp_store_txn_t *t);
 
 /*
+ * mcp_store_txn_wrap() makes the handle's transaction a context-store
+ * transaction over mdb, a write transaction of the caller's (a cluster's
+ * apply), with a whole work budget; mcp_store_txn_unwrap() frees what it
+ * owns and leaves mdb to the caller to commit or abort.
+ */
+mcp_store_txn_t *mcp_store_txn_wrap(mcp_store_t *s, MDB_txn *mdb);
+void mcp_store_txn_unwrap(mcp_store_txn_t *t);
+
+/*
  * mcp_store_work() spends n units of the transaction's work budget (see
  * mcp_store_txn_spent()), never below none left.
  */
@@ -522,6 +536,13 @@ int mcp_store_index_search(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 int mcp_store_usage_add(mcp_store_t *s, MDB_txn *txn, const char *tenant,
     size_t tenant_len, unsigned which, int64_t count, int64_t bytes);
 int mcp_store_usage_init(mcp_store_t *s, MDB_txn *txn);
+
+/*
+ * mcp_store_context.c: mcp_store_context_expire() inside the caller's
+ * write transaction.
+ */
+int mcp_store_context_expire_txn(mcp_store_txn_t *t, int64_t now,
+    size_t max, size_t *removed, int *more);
 
 /* mcp_store_graph.c: what an entity counts towards its tenant's bytes */
 size_t mcp_store_entity_bytes(size_t name_len, const mcp_store_entity_t *e);

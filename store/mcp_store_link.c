@@ -214,8 +214,6 @@ mcp_store_link_update(mcp_store_t *s, const char *code, size_t code_len,
     unsigned set)
 {
     int               rc;
-    char              tenant_buf[MCP_STORE_SCOPE_MAX];
-    int64_t           bytes;
     MDB_txn          *txn;
     MDB_val           key;
     mcp_store_link_t  cur;
@@ -233,60 +231,80 @@ mcp_store_link_update(mcp_store_t *s, const char *code, size_t code_len,
         return rc;
     }
 
-    if (rc == MCP_STORE_OK && !mcp_store_link_owned(&cur, tenant, tenant_len))
-    {
-        rc = MCP_STORE_NOTFOUND;
-    }
-
-    if (rc == MCP_STORE_OK && cur.tenant_len > sizeof(tenant_buf)) {
-        rc = MCP_STORE_ECORRUPT;
-    }
-
     if (rc == MCP_STORE_OK) {
-        /* cur points into the map, valid until the transaction's next
-         * update: the owner is copied for the usage written after the
-         * record; a longer URL counts towards the owner's bytes, and may
-         * be over its quota */
-
-        memcpy(tenant_buf, cur.tenant, cur.tenant_len);
-        cur.tenant = tenant_buf;
-
-        bytes = 0;
-
-        if (set & MCP_STORE_LINK_SET_URL) {
-            bytes = (int64_t) link->url_len - (int64_t) cur.url_len;
-            cur.url = link->url;
-            cur.url_len = link->url_len;
-        }
-
-        if (set & MCP_STORE_LINK_SET_EXPIRES) {
-            cur.expires_at = link->expires_at;
-        }
-
-        if (set & MCP_STORE_LINK_SET_MAX_VISITS) {
-            cur.max_visits = link->max_visits;
-        }
-
-        if (set & MCP_STORE_LINK_SET_TAGS) {
-            cur.tags = link->tags;
-            cur.tags_len = link->tags_len;
-        }
-
-        if (set & MCP_STORE_LINK_SET_STATUS) {
-            cur.redirect_status = link->redirect_status;
-        }
-
-        rc = mcp_store_link_valid(&cur)
-             ? mcp_store_link_write(s, txn, &key, &cur, 0)
-             : MCP_STORE_EINVAL;
-
-        if (rc == MCP_STORE_OK && bytes != 0) {
-            rc = mcp_store_usage_add(s, txn, cur.tenant, cur.tenant_len,
-                                     MCP_STORE_QUOTA_LINKS, 0, bytes);
-        }
+        rc = mcp_store_link_change_fields(s, txn, &key, &cur, tenant,
+                                          tenant_len, link, set);
     }
 
     return mcp_store_write_end(s, txn, rc);
+}
+
+
+/*
+ * The change of mcp_store_link_update() to cur, the link read under key
+ * in txn: also a cluster's operation, applied in a transaction of its own.
+ */
+
+int
+mcp_store_link_change_fields(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
+    mcp_store_link_t *cur, const char *tenant, size_t tenant_len,
+    const mcp_store_link_t *link, unsigned set)
+{
+    int      rc;
+    char     tenant_buf[MCP_STORE_SCOPE_MAX];
+    int64_t  bytes;
+
+    if (!mcp_store_link_owned(cur, tenant, tenant_len)) {
+        return MCP_STORE_NOTFOUND;
+    }
+
+    if (cur->tenant_len > sizeof(tenant_buf)) {
+        return MCP_STORE_ECORRUPT;
+    }
+
+    /* cur points into the map, valid until the transaction's next update:
+     * the owner is copied for the usage written after the record; a
+     * longer URL counts towards the owner's bytes, and may be over its
+     * quota */
+
+    memcpy(tenant_buf, cur->tenant, cur->tenant_len);
+    cur->tenant = tenant_buf;
+
+    bytes = 0;
+
+    if (set & MCP_STORE_LINK_SET_URL) {
+        bytes = (int64_t) link->url_len - (int64_t) cur->url_len;
+        cur->url = link->url;
+        cur->url_len = link->url_len;
+    }
+
+    if (set & MCP_STORE_LINK_SET_EXPIRES) {
+        cur->expires_at = link->expires_at;
+    }
+
+    if (set & MCP_STORE_LINK_SET_MAX_VISITS) {
+        cur->max_visits = link->max_visits;
+    }
+
+    if (set & MCP_STORE_LINK_SET_TAGS) {
+        cur->tags = link->tags;
+        cur->tags_len = link->tags_len;
+    }
+
+    if (set & MCP_STORE_LINK_SET_STATUS) {
+        cur->redirect_status = link->redirect_status;
+    }
+
+    rc = mcp_store_link_valid(cur)
+         ? mcp_store_link_write(s, txn, key, cur, 0)
+         : MCP_STORE_EINVAL;
+
+    if (rc == MCP_STORE_OK && bytes != 0) {
+        rc = mcp_store_usage_add(s, txn, cur->tenant, cur->tenant_len,
+                                 MCP_STORE_QUOTA_LINKS, 0, bytes);
+    }
+
+    return rc;
 }
 
 

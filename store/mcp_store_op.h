@@ -54,6 +54,58 @@
                                           first, looking at most at
                                           MCP_STORE_WORK of them */
 
+#define MCP_STORE_OP_MEMORY       10  /* scope, now, steps: the writes of
+                                          one memory or context tool call,
+                                          all or none (see below) */
+#define MCP_STORE_OP_CONTEXT_EXPIRE 11 /* now, max: as
+                                          mcp_store_context_expire() */
+#define MCP_STORE_OP_LINK_UPDATE  12   /* code, link.tenant (empty: any
+                                          owner), set, link: as
+                                          mcp_store_link_update() */
+
+/*
+ * The steps of a MEMORY operation, each one call of the context store
+ * (mcp_store.h) in the operation's scope, at its time now:
+ */
+#define MCP_STORE_STEP_ENTITY_CREATE   1   /* name, type, texts */
+#define MCP_STORE_STEP_RELATION_CREATE 2   /* name (from), type, text (to) */
+#define MCP_STORE_STEP_RELATION_DELETE 3   /* name (from), type, text (to) */
+#define MCP_STORE_STEP_OBS_ADD         4   /* name, text */
+#define MCP_STORE_STEP_OBS_DELETE      5   /* name, text */
+#define MCP_STORE_STEP_ENTITY_DELETE   6   /* name */
+#define MCP_STORE_STEP_MESSAGE_APPEND  7   /* name (context), text
+                                              (content), role, pinned,
+                                              ttl */
+#define MCP_STORE_STEP_CONTEXT_DELETE  8   /* name (context) */
+
+/* steps of one operation at most */
+#define MCP_STORE_OP_STEPS_MAX     16384
+
+/* what a step tells at most (see mcp_store_step_run()) */
+#define MCP_STORE_STEP_OUT         5
+
+/*
+ * A step.  texts are the observations of ENTITY_CREATE: to encode,
+ * ntexts of them in texts; decoded, ntexts of them where texts_at says
+ * (read by mcp_store_step_run()).
+ */
+typedef struct {
+    unsigned                    kind;
+    const char                 *name;
+    size_t                      name_len;
+    const char                 *type;
+    size_t                      type_len;
+    const char                 *text;
+    size_t                      text_len;
+    unsigned                    role;
+    unsigned                    pinned;
+    int64_t                     ttl;
+    const mcp_store_observation_t  *texts;
+    size_t                      ntexts;
+    const void                 *texts_at;
+    size_t                      texts_len;
+} mcp_store_step_t;
+
 /* node names are at most this long */
 #define MCP_STORE_OP_NODE_MAX      64
 
@@ -79,12 +131,18 @@ typedef struct {
                                                LINK_DELETE */
     mcp_store_session_t         session;    /* SESSION_PUT; log_level
                                                for SESSION_LEVEL */
-    int64_t                     now;        /* LINK_CONSUME,
-                                               SESSION_EXPIRE */
-    uint64_t                    max;        /* SESSION_EXPIRE */
+    int64_t                     now;        /* LINK_CONSUME, MEMORY,
+                                               SESSION_EXPIRE,
+                                               CONTEXT_EXPIRE */
+    uint64_t                    max;        /* SESSION_EXPIRE,
+                                               CONTEXT_EXPIRE */
+    unsigned                    set;        /* LINK_UPDATE */
+    mcp_store_scope_t           scope;      /* MEMORY */
+    const mcp_store_step_t     *steps;      /* MEMORY, to encode */
 
-    /* the entries of LINK_VISITS or SESSION_TOUCH: to encode, visits or
-     * touches; decoded, where they are (see mcp_store_op_visit()) */
+    /* the entries of LINK_VISITS, SESSION_TOUCH or MEMORY: to encode,
+     * visits, touches or steps; decoded, where they are (see
+     * mcp_store_op_visit()) */
     const mcp_store_visit_t    *visits;
     const mcp_store_touch_t    *touches;
     size_t                      nitems;
@@ -106,7 +164,12 @@ size_t mcp_store_op_encode(const mcp_store_op_t *op, char *buf, size_t size);
 /*
  * Decodes the operation at the start of data (len bytes): *used receives
  * its length, where the next one of a batch starts.  MCP_STORE_ECORRUPT
- * for bytes of any other shape, an unknown kind or version.
+ * for bytes of any other shape or an unknown version.  Fields after those
+ * this version knows are skipped, and an operation of a kind it does not
+ * know decodes with only its head (kind, node, id): applying it is
+ * MCP_STORE_EINVAL, on every node of this version alike, and the
+ * operations after it in the entry are applied.  A newer version adds
+ * fields at the end and kinds; it never changes those here.
  */
 int mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op,
     size_t *used);
@@ -120,14 +183,41 @@ int mcp_store_op_visit(const mcp_store_op_t *op, size_t *pos,
     mcp_store_visit_t *v);
 int mcp_store_op_touch(const mcp_store_op_t *op, size_t *pos,
     mcp_store_touch_t *t);
+int mcp_store_op_step(const mcp_store_op_t *op, size_t *pos,
+    mcp_store_step_t *st);
+
+/*
+ * Runs one step in t (a write transaction), in scope sc at time now: the
+ * same call on a single node and in a cluster's apply.  out receives what
+ * the step tells, *nout words of it: out[0] is 1 if it changed something
+ * (an entity or relation created, an observation added, anything
+ * deleted; a context cleared only in part is 2), 0 if not; MESSAGE_APPEND
+ * adds the message's sequence and tokens, the context's tokens and
+ * messages.  Returns as the call it makes.
+ */
+int mcp_store_step_run(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
+    const mcp_store_step_t *st, int64_t now, uint64_t *out, size_t *nout);
 
 /*
  * Called by mcp_store_op_apply() for each operation of a log entry, in
  * order, once the entry is committed: op points into the entry's data,
- * outcome is the operation's (see below).
+ * outcome is the operation's (see below); detail, ndetail words, is what
+ * a MEMORY operation's steps told (mcp_store_step_run()'s out, one after
+ * another), or, when one failed, the index of the step that did (the
+ * operation's outcome is that step's, and nothing of it is kept).
  */
 typedef void (*mcp_store_op_cb)(void *data, const mcp_store_op_t *op,
-    int outcome);
+    int outcome, const uint64_t *detail, size_t ndetail);
+
+/*
+ * Would op be refused by the quotas of this node (mcp_store_quota_set())?
+ * Runs it in a write transaction that is then aborted: MCP_STORE_QUOTA if
+ * so (mcp_store_quota_refused() says which), else MCP_STORE_OK.  Applying
+ * enforces no quota, so that every node reaches the same state whatever
+ * its own limits: the node that takes a write checks them before it
+ * publishes.
+ */
+int mcp_store_op_check(mcp_store_t *s, const mcp_store_op_t *op);
 
 /*
  * Applies the operations of the log entry at sequence seq (data, len
@@ -163,7 +253,8 @@ int mcp_store_op_applied(mcp_store_t *s, uint64_t *seq);
 /*
  * The recorded outcome of the i-th operation of the entry applied at seq,
  * if it was one of this node's and is still kept: *id the operation's id,
- * *result its outcome.  MCP_STORE_NOTFOUND otherwise.
+ * *result its outcome.  MCP_STORE_NOTFOUND otherwise.  (Its detail is
+ * handed to mcp_store_op_apply()'s cb.)
  */
 int mcp_store_op_result(mcp_store_t *s, uint64_t seq, unsigned i,
     uint64_t *id, int *result);

@@ -65,11 +65,8 @@ mcp_store_txn_begin(mcp_store_t *s, unsigned flags, mcp_store_txn_t **tp)
         return rc;
     }
 
-    t->store = s;
+    t = mcp_store_txn_wrap(s, t->mdb);
     t->rdonly = rdonly;
-    t->truncated = 0;
-    t->work = MCP_STORE_WORK;
-    t->blocks = NULL;
 
     *tp = t;
 
@@ -135,6 +132,31 @@ MDB_txn *
 mcp_store_txn_mdb(mcp_store_txn_t *t)
 {
     return t->mdb;
+}
+
+
+mcp_store_txn_t *
+mcp_store_txn_wrap(mcp_store_t *s, MDB_txn *mdb)
+{
+    mcp_store_txn_t  *t;
+
+    t = &s->txn;
+
+    t->store = s;
+    t->mdb = mdb;
+    t->rdonly = 0;
+    t->truncated = 0;
+    t->work = MCP_STORE_WORK;
+    t->blocks = NULL;
+
+    return t;
+}
+
+
+void
+mcp_store_txn_unwrap(mcp_store_txn_t *t)
+{
+    mcp_store_txn_end(t);
 }
 
 

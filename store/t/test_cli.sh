@@ -1,10 +1,10 @@
 #!/bin/sh
 # mcp-store put applies the server's URL rules and stores the canonical
-# form (store/mcp_url.h): TAP for prove.
+# form (store/mcp_url.h), and digest sums up each database: TAP for prove.
 
 . "$(dirname "$0")/tap.sh"
 
-echo "1..21"
+echo "1..24"
 
 # refused CODE URL MESSAGE [OPTION...]: exit status 1, the message on
 # stderr, and nothing stored under CODE
@@ -60,5 +60,18 @@ stored enc 'https://example.com/a b/../<c>' 'https://example.com/%3Cc%3E'
 printf '%s\t%s\n' enc 'https://example.com/%3Cc%3E' ftp2 'ftp://example.com/f' \
     ip 'https://127.0.0.1/x' odd 'https://example.com/?q' | cmp -s - "$dir/list"
 ok $? "list shows the four canonical URLs and nothing refused"
+
+# digest: a line per database; the same links give the same lines, one
+# more link another links line and nothing else changed
+"$tool" digest "$dir" > "$dir/d1"
+[ "$(wc -l < "$dir/d1")" = 9 ] && grep -q "^links	4	" "$dir/d1"
+ok $? "digest counts the four links, a line per database"
+"$tool" digest "$dir" | cmp -s - "$dir/d1"
+ok $? "and says the same again"
+"$tool" put "$dir" more 'https://example.com/more' 2> /dev/null
+"$tool" digest "$dir" > "$dir/d2"
+[ "$(diff "$dir/d1" "$dir/d2" | grep -c '^[<>] links	')" = 2 ] \
+    && [ "$(diff "$dir/d1" "$dir/d2" | grep -c '^[<>]')" = 2 ]
+ok $? "a link more changes the links line only"
 
 [ "$failed" = 0 ]

@@ -15,10 +15,20 @@
 #include "mcp_store_op.h"
 
 
-#define TEST_PLAN        78
+#define TEST_PLAN        112
 
 #define TEST_NODE        "node-a"
 #define TEST_OTHER       "node-b"
+
+
+/* the outcomes an apply hands out, in order, and the last detail */
+typedef struct {
+    size_t    n;
+    int       outcome[8];
+    uint64_t  id[8];
+    size_t    ndetail;
+    uint64_t  detail[8];
+} test_outcomes_t;
 
 
 static size_t test_encode(mcp_store_op_t *op, const char *node, uint64_t id,
@@ -31,6 +41,8 @@ static mcp_store_op_t test_visits_op(const mcp_store_visit_t *visits,
 static int test_apply(mcp_store_t *s, uint64_t seq, mcp_store_op_t *op,
     const char *by, uint64_t id, int *result, int *fresh);
 static mcp_store_t *test_op_open(char *dir, const char *name);
+static int test_apply_entry(mcp_store_t *s, uint64_t seq, const char *buf,
+    size_t len, test_outcomes_t *o, int *fresh);
 static int test_outcome(mcp_store_t *s, uint64_t seq, mcp_store_op_t *op,
     const char *by, uint64_t id);
 static void test_codec(void);
@@ -42,6 +54,9 @@ static void test_same_log(void);
 static void test_results_kept(void);
 static void test_batch(void);
 static void test_sessions(void);
+static void test_memory(void);
+static void test_versions(void);
+static void test_link_update(void);
 
 
 int
@@ -62,6 +77,9 @@ main(void)
     test_results_kept();
     test_batch();
     test_sessions();
+    test_memory();
+    test_versions();
+    test_link_update();
 
     return test_finish(TEST_PLAN);
 }
@@ -122,23 +140,34 @@ test_put(const char *code, const char *url, const char *tenant,
 }
 
 
-/* the outcomes an apply hands out, in order */
-typedef struct {
-    size_t    n;
-    int       outcome[8];
-    uint64_t  id[8];
-} test_outcomes_t;
-
-
 static void
-test_collect(void *data, const mcp_store_op_t *op, int outcome)
+test_collect(void *data, const mcp_store_op_t *op, int outcome,
+    const uint64_t *detail, size_t ndetail)
 {
     test_outcomes_t *o = data;
 
     if (o->n < 8) {
         o->id[o->n] = op->id;
         o->outcome[o->n++] = outcome;
+        o->ndetail = (ndetail < 8) ? ndetail : 8;
+
+        if (o->ndetail) {
+            memcpy(o->detail, detail, o->ndetail * sizeof(uint64_t));
+        }
     }
+}
+
+
+/* an encoded entry applied at seq by TEST_NODE, its outcomes into o */
+
+static int
+test_apply_entry(mcp_store_t *s, uint64_t seq, const char *buf, size_t len,
+    test_outcomes_t *o, int *fresh)
+{
+    o->n = 0;
+
+    return mcp_store_op_apply(s, seq, buf, len, TEST_NODE,
+                              sizeof(TEST_NODE) - 1, test_collect, o, fresh);
 }
 
 
@@ -168,10 +197,7 @@ test_apply(mcp_store_t *s, uint64_t seq, mcp_store_op_t *op, const char *by,
 
     len = test_encode(op, by, id, buf, sizeof(buf));
 
-    o.n = 0;
-
-    rc = mcp_store_op_apply(s, seq, buf, len, TEST_NODE,
-                            sizeof(TEST_NODE) - 1, test_collect, &o, fresh);
+    rc = test_apply_entry(s, seq, buf, len, &o, fresh);
 
     *result = (o.n == 1) ? o.outcome[0] : -2;
 
@@ -676,11 +702,7 @@ test_batch(void)
     op.now = 1700000001;
     len += test_encode(&op, TEST_NODE, 13, buf + len, sizeof(buf) - len);
 
-    o.n = 0;
-
-    TAP_RC(mcp_store_op_apply(s, 5, buf, len, TEST_NODE,
-                              sizeof(TEST_NODE) - 1, test_collect, &o,
-                              &fresh),
+    TAP_RC(test_apply_entry(s, 5, buf, len, &o, &fresh),
            MCP_STORE_OK, "a batch of three operations applies");
     TAP_OK(fresh && o.n == 3 && o.outcome[0] == MCP_STORE_OK
            && o.outcome[1] == MCP_STORE_EXISTS && o.outcome[2] == MCP_STORE_OK
@@ -696,11 +718,7 @@ test_batch(void)
            && id == 13 && result == MCP_STORE_OK,
            "outcomes are kept by sequence and place in the batch");
 
-    o.n = 0;
-
-    TAP_RC(mcp_store_op_apply(s, 5, buf, len, TEST_NODE,
-                              sizeof(TEST_NODE) - 1, test_collect, &o,
-                              &fresh),
+    TAP_RC(test_apply_entry(s, 5, buf, len, &o, &fresh),
            MCP_STORE_OK, "the batch delivered again");
     TAP_OK(!fresh && o.n == 3 && o.outcome[0] == MCP_STORE_OK
            && o.outcome[1] == -1 && o.outcome[2] == MCP_STORE_OK,
@@ -836,6 +854,327 @@ test_sessions(void)
 
     TAP_OK(test_outcome(s, 12, &op, TEST_NODE, 10) == MCP_STORE_NOTFOUND,
            "nor does a level change of a deleted session");
+
+    mcp_store_close(s);
+}
+
+
+/* whether the context is there: mcp_store_context_get()'s return */
+
+static int
+test_context(mcp_store_t *s, const mcp_store_scope_t *sc, const char *id)
+{
+    int                   rc;
+    mcp_store_txn_t      *t;
+    mcp_store_context_t   c;
+
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
+    rc = mcp_store_context_get(t, sc, id, strlen(id), &c);
+    mcp_store_txn_abort(t);
+
+    return rc;
+}
+
+
+/* a MEMORY operation of the scope acme/ns over steps */
+
+static mcp_store_op_t
+test_memory_op(const mcp_store_step_t *steps, size_t n)
+{
+    mcp_store_op_t  op;
+
+    op = test_op(MCP_STORE_OP_MEMORY, NULL);
+    op.scope.tenant = "acme";
+    op.scope.tenant_len = 4;
+    op.scope.ns = "ns";
+    op.scope.ns_len = 2;
+    op.now = 1700000000;
+    op.steps = steps;
+    op.nitems = n;
+
+    return op;
+}
+
+
+static mcp_store_step_t
+test_step(unsigned kind, const char *name, const char *type,
+    const char *text)
+{
+    mcp_store_step_t  st;
+
+    memset(&st, 0, sizeof(mcp_store_step_t));
+
+    st.kind = kind;
+    st.name = name;
+    st.name_len = strlen(name);
+    st.type = type;
+    st.type_len = type ? strlen(type) : 0;
+    st.text = text;
+    st.text_len = text ? strlen(text) : 0;
+
+    return st;
+}
+
+
+/*
+ * Memory and context tool calls as operations: all steps or none, what
+ * they did handed out (and recorded for a sibling process), the same
+ * store on two nodes.
+ */
+
+static void
+test_memory(void)
+{
+    int                       fresh, got, any;
+    char                      dir[PATH_MAX], buf[4096];
+    size_t                    len, total;
+    uint64_t                  id;
+    mcp_store_t              *s, *s2;
+    mcp_store_op_t            op;
+    mcp_store_txn_t          *t;
+    mcp_store_step_t          st[4];
+    test_outcomes_t           o;
+    mcp_store_quota_t         q;
+    mcp_store_entity_t        e;
+    mcp_store_scope_t         sc;
+    mcp_store_observation_t   obs[4], texts[1];
+
+    s = test_op_open(dir, "memory");
+    s2 = test_op_open(dir, "memory2");
+
+    texts[0].text = "likes tea";
+    texts[0].text_len = 9;
+    texts[0].created_at = 0;
+
+    st[0] = test_step(MCP_STORE_STEP_ENTITY_CREATE, "alice", "person", NULL);
+    st[0].texts = texts;
+    st[0].ntexts = 1;
+    st[1] = test_step(MCP_STORE_STEP_RELATION_CREATE, "alice", "knows",
+                      "bob");
+    st[2] = test_step(MCP_STORE_STEP_OBS_ADD, "alice", NULL, "likes tea");
+    st[3] = test_step(MCP_STORE_STEP_MESSAGE_APPEND, "chat", NULL, "hello");
+    st[3].role = MCP_STORE_ROLE_USER;
+
+    op = test_memory_op(st, 4);
+    len = test_encode(&op, TEST_NODE, 21, buf, sizeof(buf));
+
+    TAP_RC(test_apply_entry(s, 1, buf, len, &o, &fresh),
+           MCP_STORE_OK, "a memory operation applies");
+    TAP_OK(o.n == 1 && o.outcome[0] == MCP_STORE_OK && o.ndetail == 8
+           && o.detail[0] == 1 && o.detail[1] == 1 && o.detail[2] == 0
+           && o.detail[3] == 1 && o.detail[4] == 1,
+           "its steps tell what they did: created, created, already there, "
+           "appended as message 1");
+
+    sc = op.scope;
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
+    e.observations = obs;
+    TAP_OK(mcp_store_entity_get(t, &sc, "alice", 5, &e, 4, &total)
+           == MCP_STORE_OK && total == 1 && e.created_at == 1700000000
+           && obs[0].created_at == 1700000000,
+           "the entity is there, at the operation's time");
+    mcp_store_txn_abort(t);
+    TAP_RC(test_context(s, &sc, "chat"), MCP_STORE_OK, "and the message");
+
+    TAP_RC(test_apply_entry(s, 1, buf, len, &o, &fresh),
+           MCP_STORE_OK, "delivered again");
+    TAP_OK(!fresh && o.n == 1 && o.outcome[0] == MCP_STORE_OK
+           && o.ndetail == 8 && o.detail[4] == 1,
+           "a sibling process gets the recorded detail");
+
+    TAP_OK(test_outcome(s2, 1, &op, TEST_OTHER, 21) == MCP_STORE_OK,
+           "another node applies the same operation");
+
+    /* a failing step undoes the steps before it */
+
+    st[0] = test_step(MCP_STORE_STEP_ENTITY_DELETE, "alice", NULL, NULL);
+    st[1] = test_step(MCP_STORE_STEP_OBS_ADD, "nobody", NULL, "x");
+
+    op = test_memory_op(st, 2);
+    len = test_encode(&op, TEST_NODE, 22, buf, sizeof(buf));
+
+    TAP_RC(test_apply_entry(s, 2, buf, len, &o, &fresh),
+           MCP_STORE_OK, "an operation with a failing step is applied");
+    TAP_OK(o.n == 1 && o.outcome[0] == MCP_STORE_NOTFOUND && o.ndetail == 1
+           && o.detail[0] == 1,
+           "as its failure, naming the step that failed");
+
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
+    TAP_OK(mcp_store_entity_get(t, &sc, "alice", 5, &e, 4, NULL)
+           == MCP_STORE_OK, "and nothing of it is kept");
+    mcp_store_txn_abort(t);
+
+    TAP_OK(mcp_store_op_result(s, 2, 0, &id, &got) == MCP_STORE_OK
+           && id == 22 && got == MCP_STORE_NOTFOUND,
+           "its outcome is recorded");
+
+    /* quotas: none at apply, the taking node's before publishing */
+
+    memset(&q, 0, sizeof(mcp_store_quota_t));
+    q.tenant = "acme";
+    q.tenant_len = 4;
+    q.limit[MCP_STORE_QUOTA_ENTITIES] = 1;
+
+    mcp_store_quota_set(s, &q, 1);
+
+    st[0] = test_step(MCP_STORE_STEP_ENTITY_CREATE, "carol", "person",
+                      NULL);
+    op = test_memory_op(st, 1);
+
+    TAP_RC(mcp_store_op_check(s, &op), MCP_STORE_QUOTA,
+           "a create over the node's quota is refused before it is "
+           "published");
+    TAP_OK(test_outcome(s, 3, &op, TEST_OTHER, 23) == MCP_STORE_OK,
+           "but applied, as every node applies it, if it is in the log");
+
+    mcp_store_quota_set(s, NULL, 0);
+
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
+    TAP_OK(mcp_store_entity_get(t, &sc, "carol", 5, &e, 4, NULL)
+           == MCP_STORE_OK, "so carol exists");
+    mcp_store_txn_abort(t);
+
+    TAP_RC(mcp_store_op_check(s, &op), MCP_STORE_OK,
+           "without quotas, nothing is checked");
+
+    /* an expiry: deterministic, from the operation's time */
+
+    st[0] = test_step(MCP_STORE_STEP_MESSAGE_APPEND, "short", NULL, "bye");
+    st[0].ttl = 10;
+    op = test_memory_op(st, 1);
+    TAP_OK(test_outcome(s, 4, &op, TEST_OTHER, 24) == MCP_STORE_OK,
+           "a context with a ttl");
+
+    op = test_op(MCP_STORE_OP_CONTEXT_EXPIRE, NULL);
+    op.now = 1700000005;
+    op.max = 100;
+    TAP_OK(test_outcome(s, 5, &op, TEST_OTHER, 25) == MCP_STORE_OK,
+           "an expiry before its time");
+
+    TAP_RC(test_context(s, &sc, "short"), MCP_STORE_OK, "keeps it");
+
+    TAP_OK(mcp_store_context_expired(s, 1700000011, &any) == MCP_STORE_OK
+           && any, "a node sees an expired context left to remove");
+
+    op.now = 1700000011;
+    TAP_OK(test_outcome(s, 6, &op, TEST_OTHER, 26) == MCP_STORE_OK,
+           "an expiry after it");
+    TAP_OK(mcp_store_context_expired(s, 1700000011, &any) == MCP_STORE_OK
+           && !any, "and then none");
+
+    TAP_RC(test_context(s, &sc, "short"), MCP_STORE_NOTFOUND,
+           "removes it");
+
+    mcp_store_close(s2);
+    mcp_store_close(s);
+}
+
+
+/*
+ * What a later version may send: fields at the end are skipped, kinds of
+ * operations and steps not known are refused alone.
+ */
+
+static void
+test_versions(void)
+{
+    int               fresh;
+    char              dir[PATH_MAX], buf[256];
+    size_t            len, used;
+    mcp_store_t      *s;
+    mcp_store_op_t    op;
+    test_outcomes_t   o;
+    mcp_store_link_t  link;
+    mcp_store_step_t  st;
+
+    s = test_op_open(dir, "versions");
+
+    /* [1, 99, "node-a", 5, "x"]: a kind from the future */
+
+    len = 0;
+    memcpy(buf, "\x95\x01\x63\xa6node-a\x05\xa1x", 13);
+    len = 13;
+
+    /* a put with one more field: [1, 1, node, 6, code, url, 0, 0, 0, "",
+     * "new"] */
+
+    op = test_put("v1", "https://v.example/", "", 0);
+    used = test_encode(&op, TEST_NODE, 6, buf + len, sizeof(buf) - len);
+    buf[len] = (char) 0x9b;             /* fixarray of 11, not 10 */
+    memcpy(buf + len + used, "\xa3new", 4);
+    len += used + 4;
+
+    TAP_RC(mcp_store_op_decode(buf, 13, &op, &used), MCP_STORE_OK,
+           "an operation of an unknown kind decodes");
+    TAP_OK(used == 13 && op.kind == 99 && op.id == 5, "as its head");
+
+    TAP_RC(test_apply_entry(s, 1, buf, len, &o, &fresh),
+           MCP_STORE_OK, "an entry with both applies");
+    TAP_OK(o.n == 2 && o.outcome[0] == MCP_STORE_EINVAL
+           && o.outcome[1] == MCP_STORE_OK,
+           "the unknown kind is refused, the put with a new field is "
+           "applied");
+    TAP_OK(mcp_store_link_get(s, "v1", 2, &link) == MCP_STORE_OK,
+           "the link is there");
+    mcp_store_release(s);
+
+    st = test_step(77, "x", NULL, NULL);
+    op = test_memory_op(&st, 1);
+    TAP_OK(test_outcome(s, 2, &op, TEST_NODE, 7) == MCP_STORE_EINVAL,
+           "a step of an unknown kind refuses its operation");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_link_update(void)
+{
+    char              dir[PATH_MAX];
+    mcp_store_t      *s;
+    mcp_store_op_t    op;
+    mcp_store_link_t  link;
+
+    s = test_op_open(dir, "update");
+
+    op = test_put("u1", "https://old.example/", "acme", 0);
+    TAP_OK(test_outcome(s, 1, &op, TEST_NODE, 1) == MCP_STORE_OK, "a link");
+
+    op = test_op(MCP_STORE_OP_LINK_UPDATE, "u1");
+    op.link = test_link_of("other", "https://new.example/");
+    op.set = MCP_STORE_LINK_SET_URL;
+    TAP_OK(test_outcome(s, 2, &op, TEST_NODE, 2) == MCP_STORE_NOTFOUND,
+           "another tenant's update finds nothing");
+
+    op.link = test_link_of("acme", "https://new.example/");
+    op.set = MCP_STORE_LINK_SET_URL | MCP_STORE_LINK_SET_MAX_VISITS;
+    op.link.max_visits = 3;
+    TAP_OK(test_outcome(s, 3, &op, TEST_NODE, 3) == MCP_STORE_OK,
+           "the owner's is applied");
+    TAP_OK(mcp_store_link_get(s, "u1", 2, &link) == MCP_STORE_OK
+           && link.url_len == 20 && memcmp(link.url, "https://new", 11) == 0
+           && link.max_visits == 3 && link.created_at == 1700000000,
+           "with the fields it sets, the others kept");
+    mcp_store_release(s);
+
+    op.set = MCP_STORE_LINK_SET_TAGS | MCP_STORE_LINK_SET_STATUS;
+    op.link.tags = "x,y";
+    op.link.tags_len = 3;
+    op.link.redirect_status = 308;
+    TAP_OK(test_outcome(s, 4, &op, TEST_NODE, 4) == MCP_STORE_OK
+           && mcp_store_link_get(s, "u1", 2, &link) == MCP_STORE_OK
+           && link.redirect_status == 308 && link.tags_len == 3
+           && memcmp(link.tags, "x,y", 3) == 0 && link.max_visits == 3,
+           "an update of the tags and status carries them");
+    mcp_store_release(s);
+
+    op.set = MCP_STORE_LINK_SET_TAGS;
+    op.link.tags_len = 0;
+    TAP_OK(test_outcome(s, 5, &op, TEST_NODE, 5) == MCP_STORE_OK
+           && mcp_store_link_get(s, "u1", 2, &link) == MCP_STORE_OK
+           && link.tags_len == 0 && link.redirect_status == 308,
+           "and one that clears the tags keeps the status");
+    mcp_store_release(s);
 
     mcp_store_close(s);
 }

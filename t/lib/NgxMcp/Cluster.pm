@@ -11,6 +11,11 @@ package NgxMcp::Cluster;
 #     my ($status, $json) = $c->shorten(1, { url => 'https://x.example/' });
 #     $c->stop_all;              # also done when the object goes away
 #
+# new() takes http_extra and server_extra (directives for every node's
+# http block and server block) and nats_extra (for every NATS server's
+# configuration); node_start() takes http_extra for one
+# node and cluster_args (appended to its mcp_cluster).
+#
 # Ports: from TEST_NGINX_PORT (default 1984) + 100 on: NATS clients at
 # +100.., their routes at +110.., nginx nodes at +120..; port_offset =>
 # N moves them all by N, for two sets at once.  Everything goes
@@ -54,6 +59,8 @@ sub new {
         logged   => {},
         workers  => $args{workers} || 2,
         extra    => $args{http_extra} || '',
+        sextra   => $args{server_extra} || '',
+        nextra   => $args{nats_extra} || '',
         store    => $args{store_args} || '',
         http     => HTTP::Tiny->new(timeout => 10, keep_alive => 0),
         json     => JSON::PP->new->canonical,
@@ -96,6 +103,7 @@ sub nats_start {
     open my $f, '>', $conf or die "$conf: $!";
     print $f "server_name: n$i\n",
              "listen: 127.0.0.1:", $self->nats_port($i), "\n",
+             $self->{nextra},
              "jetstream {\n",
              "    store_dir: \"$dir/js\"\n",
              "    max_memory_store: 64MB\n",
@@ -166,6 +174,7 @@ sub node_conf {
     # as root, the workers run as root too (as Test::Nginx's do): the
     # default "nobody" cannot reach a store under a private directory
     my $user = $> == 0 ? "user root;\n" : '';
+    my $extra = $self->{extra} . ($opt{http_extra} || '');
 
     return <<"END";
 load_module $self->{module};
@@ -183,9 +192,10 @@ http {
     access_log off;
     mcp_store $dir/data$self->{store};
 $cluster    mcp_visit_flush_interval 200ms;
-$self->{extra}
+$extra
     server {
         listen 127.0.0.1:@{[ $self->node_port($i) ]};
+$self->{sextra}
 
         location = /shorten { mcp_shorten; }
         location = /mcp { mcp_endpoint; }
@@ -219,6 +229,15 @@ sub node_start {
 
     wait_port($self->node_port($i), 10)
         or die "nginx node $i did not listen";
+}
+
+
+# the lines of a node's error log
+sub node_error_log {
+    my ($self, $i) = @_;
+
+    open my $f, '<', $self->node_dir($i) . '/logs/error.log' or return ();
+    return <$f>;
 }
 
 
@@ -485,6 +504,16 @@ sub store_dump {
     my $dir = $self->store_dir($i);
     my $out = `$self->{cli} dump $dir 2>/dev/null`;
 
+    return $? ? undef : $out;
+}
+
+
+# "database<TAB>entries<TAB>hash" lines of every database of a node's
+# store but its own bookkeeping (mcp-store digest): one string to compare
+sub store_digest {
+    my ($self, $i) = @_;
+
+    my $out = `$self->{cli} digest @{[ $self->store_dir($i) ]} 2>/dev/null`;
     return $? ? undef : $out;
 }
 
