@@ -12,7 +12,9 @@ use HTTP::Tiny;
 use NgxMcp::Cluster;
 
 
-my $c = NgxMcp::Cluster->new(name => 'links', nats => 3);
+my $c = NgxMcp::Cluster->new(name => 'links', nats => 3,
+                             server_extra => "        location /api/ "
+                                             . "{ mcp_admin; }\n");
 
 $c->nats_start_all;
 $c->node_start($_) for 1 .. 3;
@@ -293,6 +295,20 @@ sub converged {
     ($status, $json) = $c->request(1, 'GET', "/api/links?tag=c");
     is_deeply([map { $_->{code} } @{ $json->{links} }], [$code],
               'node 1 lists it by its tag');
+
+    ($status, $json) = $c->request(1, 'PATCH', "/api/links/$code",
+                                   { tags => ['d'], redirect_status => 307 });
+    is($status, 200, 'a PATCH of its tags and status on node 1');
+
+    ok(defined NgxMcp::Cluster::wait_for(5, sub {
+        my $res = $http->get('http://127.0.0.1:' . $c->node_port(3)
+                             . "/$code");
+        return $res->{status} == 307;
+    }, 0.05), 'node 3 answers with the new status');
+
+    ($status, $json) = $c->request(2, 'GET', "/api/links?tag=d");
+    is_deeply([map { $_->{code} } @{ $json->{links} }], [$code],
+              'node 2 lists it by its new tag');
 }
 
 

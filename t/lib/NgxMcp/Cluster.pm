@@ -199,7 +199,6 @@ $self->{sextra}
 
         location = /shorten { mcp_shorten; }
         location = /mcp { mcp_endpoint; }
-        location /api/ { mcp_admin; }
         location = /status { mcp_status; }
         location = /metrics { mcp_status prometheus; }
         location / { mcp_redirect; }
