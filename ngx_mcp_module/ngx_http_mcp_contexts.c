@@ -30,6 +30,34 @@
  * cluster's log, with no transaction of its own there */
 #define NGX_HTTP_MCP_CONTEXTS_LOGGED  0x100
 
+/*
+ * A summary written by the client's model (context_window, summarizer
+ * "model") starts with this, which is also how a stored one is told from
+ * an extractive one; the model reads at most NGX_HTTP_MCP_SUMMARY_INPUT
+ * bytes of the dropped turns, the newest.
+ */
+#define NGX_HTTP_MCP_MODEL_SUMMARY    "Summary of earlier turns: "
+#define NGX_HTTP_MCP_SUMMARY_INPUT    16384
+
+#define NGX_HTTP_MCP_SUMMARIZER_AUTO        0
+#define NGX_HTTP_MCP_SUMMARIZER_MODEL       1
+#define NGX_HTTP_MCP_SUMMARIZER_EXTRACTIVE  2
+
+
+/* A window waiting for the model's summary of its dropped turns. */
+typedef struct {
+    mcp_store_scope_t      scope;
+    ngx_str_t              id;
+    uint64_t               from;        /* the dropped turns */
+    uint64_t               upto;
+    json_t                *structured;  /* the window, with an extractive
+                                           summary */
+    uint64_t               tokens;      /* of the window but the summary */
+    size_t                 max_len;     /* of the summary */
+    json_t                *turns;       /* "role: content" strings */
+    size_t                 turns_len;
+} ngx_http_mcp_contexts_model_t;
+
 
 static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_append;
 static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_window;
@@ -37,6 +65,12 @@ static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_search;
 static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_list;
 static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_clear;
 static ngx_http_mcp_handler_fn  ngx_http_mcp_contexts_read;
+static json_t *ngx_http_mcp_contexts_summarize(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_contexts_model_t *sm, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_contexts_summarized(ngx_http_mcp_call_t *call,
+    void *data, json_t *answer, ngx_http_mcp_error_t *err);
+static int ngx_http_mcp_contexts_add_turn(void *data,
+    const mcp_store_message_t *m);
 
 
 static const char  *ngx_http_mcp_contexts_roles[] = {
@@ -92,10 +126,17 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_contexts_tools[] = {
       "turns, and one summary message in place of the older turns that "
       "do not fit. With query, the turns most relevant to it are kept "
       "first, within a third of the budget left for turns, and the "
-      "summary favours its words. tokens_used never exceeds max_tokens.",
+      "summary favours its words. tokens_used never exceeds max_tokens. "
+      "summarizer: \"model\" has the client's model write the summary "
+      "(sampling), kept and reused while the dropped turns are the same; "
+      "\"extractive\" picks sentences of the dropped turns; \"auto\" "
+      "(the default) is the model when the client offers sampling and "
+      "there is no query.",
       "{\"type\": \"object\", \"properties\": {" NGX_HTTP_MCP_CTX_PROPS ","
         "\"max_tokens\": {\"type\": \"integer\", \"minimum\": 1},"
-        "\"query\": {\"type\": \"string\"}},"
+        "\"query\": {\"type\": \"string\"},"
+        "\"summarizer\": {\"type\": \"string\", "
+          "\"enum\": [\"auto\", \"model\", \"extractive\"]}},"
       "\"required\": [\"context_id\", \"max_tokens\"]}",
       "{\"type\": \"object\", \"properties\": {"
         "\"messages\": {\"type\": \"array\", \"items\": "
@@ -103,7 +144,9 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_contexts_tools[] = {
         "\"tokens_used\": {\"type\": \"integer\"},"
         "\"max_tokens\": {\"type\": \"integer\"},"
         "\"dropped\": {\"type\": \"integer\"},"
-        "\"summary\": {\"type\": [\"string\", \"null\"]}},"
+        "\"summary\": {\"type\": [\"string\", \"null\"]},"
+        "\"summarizer\": {\"type\": \"string\", "
+          "\"enum\": [\"model\", \"extractive\"]}},"
       "\"required\": [\"messages\", \"tokens_used\", \"max_tokens\", "
       "\"dropped\", \"summary\"]}",
       "{\"readOnlyHint\": false, \"destructiveHint\": false, "
@@ -187,6 +230,7 @@ typedef struct {
     ngx_str_t             id;
     json_t               *list;
     ngx_uint_t            failed;
+    ngx_uint_t            changes;    /* context://{id}, once saved */
 } ngx_http_mcp_contexts_t;
 
 
@@ -277,6 +321,8 @@ static json_t *
 ngx_http_mcp_contexts_end(ngx_http_mcp_contexts_t *c, int rc,
     json_t *structured)
 {
+    json_t  *result;
+
     if (structured != NULL && mcp_store_txn_truncated(c->txn)
         && json_object_set_new(structured, "truncated", json_true()) != 0)
     {
@@ -288,8 +334,19 @@ ngx_http_mcp_contexts_end(ngx_http_mcp_contexts_t *c, int rc,
         structured = NULL;
     }
 
-    return ngx_http_mcp_txn_end(c->call, c->txn, rc,
-                                ngx_http_mcp_tool_result(structured));
+    result = ngx_http_mcp_txn_end(c->call, c->txn, rc,
+                                  ngx_http_mcp_tool_result(structured));
+
+    /* a resource is a context of the default namespace */
+
+    if (c->changes && c->scope.ns_len == 0 && result != NULL
+        && !json_is_true(json_object_get(result, "isError")))
+    {
+        ngx_http_mcp_resource_changed(c->call, NGX_HTTP_MCP_CONTEXT_SCHEME,
+                                      c->id.data, c->id.len);
+    }
+
+    return result;
 }
 
 
@@ -433,6 +490,8 @@ static json_t *
 ngx_http_mcp_contexts_appended(ngx_http_mcp_contexts_t *c, int rc,
     const uint64_t *out)
 {
+    c->changes = 1;
+
     if (rc == MCP_STORE_ETOOBIG) {
         mcp_store_txn_abort(c->txn);
         return ngx_http_mcp_tool_error("context %.*s is at its limit of %d "
@@ -531,16 +590,20 @@ static json_t *
 ngx_http_mcp_contexts_window(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    int                       rc;
-    json_t                   *v, *result, *summary, *msg;
-    size_t                    i;
-    json_int_t                max;
-    ngx_str_t                 query;
-    ngx_http_mcp_contexts_t   c;
-    mcp_store_context_t       ctx;
-    mcp_store_window_t        w;
+    int                             rc;
+    json_t                         *v, *result, *summary, *msg, *structured;
+    size_t                          i;
+    uint64_t                        budget;
+    json_int_t                      max;
+    ngx_str_t                       query, which;
+    ngx_uint_t                      model, reused;
+    ngx_http_mcp_contexts_t         c;
+    mcp_store_context_t             ctx;
+    mcp_store_window_t              w;
+    ngx_http_mcp_contexts_model_t  *sm;
 
     result = NULL;
+    sm = NULL;
 
     v = json_object_get(args, "max_tokens");
     max = json_is_integer(v) ? json_integer_value(v) : 0;
@@ -550,13 +613,52 @@ ngx_http_mcp_contexts_window(ngx_http_mcp_call_t *call, json_t *args,
                                        "at least 1");
     }
 
-    if (ngx_http_mcp_arg_str(args, "query", 0, &query, err) != NGX_OK) {
+    if (ngx_http_mcp_arg_str(args, "query", 0, &query, err) != NGX_OK
+        || ngx_http_mcp_arg_str(args, "summarizer", 0, &which, err)
+           != NGX_OK)
+    {
         return ngx_http_mcp_tool_error("%s", err->message);
+    }
+
+    /* the model writes the summary when asked to, or by default when the
+     * client offers sampling; a query's summary favours its words, which
+     * only the extractive one does */
+
+    if (which.len == 0 || ngx_strcmp(which.data, "auto") == 0) {
+        model = (call->client_caps & NGX_HTTP_MCP_CLIENT_SAMPLING)
+                && query.len == 0;
+
+    } else if (ngx_strcmp(which.data, "extractive") == 0) {
+        model = 0;
+
+    } else if (ngx_strcmp(which.data, "model") == 0) {
+        if (!(call->client_caps & NGX_HTTP_MCP_CLIENT_SAMPLING)) {
+            return ngx_http_mcp_tool_error("summarizer \"model\" needs a "
+                                           "client that offers sampling");
+        }
+
+        if (query.len) {
+            return ngx_http_mcp_tool_error("with a query the summary is "
+                                           "extractive (it favours the "
+                                           "query's words): use summarizer "
+                                           "\"auto\" or \"extractive\"");
+        }
+
+        model = 1;
+
+    } else {
+        return ngx_http_mcp_tool_error("summarizer must be auto, model or "
+                                       "extractive");
     }
 
     /* a window stores the summary it makes, a cache of what the messages
      * give; a node of a cluster writes nothing outside the log, so there
-     * the window is read-only and makes its summary each time */
+     * the window is read-only and makes its summary each time (an
+     * extractive one: the model's would not be kept) */
+
+    if (ngx_http_mcp_cluster_enabled(call->r)) {
+        model = 0;
+    }
 
     if (ngx_http_mcp_contexts_begin(call, args, 1,
                                     ngx_http_mcp_cluster_enabled(call->r)
@@ -630,16 +732,305 @@ ngx_http_mcp_contexts_window(ngx_http_mcp_call_t *call, json_t *args,
         }
     }
 
-    return ngx_http_mcp_contexts_end(&c, rc,
-                                     rc != MCP_STORE_OK ? NULL
-                                     : json_pack("{s:O, s:I, s:I, s:I, s:o}",
-                                                 "messages", c.list,
-                                                 "tokens_used",
-                                                 (json_int_t) w.tokens_used,
-                                                 "max_tokens", max,
-                                                 "dropped",
-                                                 (json_int_t) w.dropped,
-                                                 "summary", summary));
+    structured = (rc != MCP_STORE_OK) ? NULL
+                 : json_pack("{s:O, s:I, s:I, s:I, s:o}",
+                             "messages", c.list,
+                             "tokens_used", (json_int_t) w.tokens_used,
+                             "max_tokens", max,
+                             "dropped", (json_int_t) w.dropped,
+                             "summary", summary);
+
+    reused = (w.summary != NULL
+              && w.summary_len >= sizeof(NGX_HTTP_MCP_MODEL_SUMMARY) - 1
+              && ngx_strncmp(w.summary, NGX_HTTP_MCP_MODEL_SUMMARY,
+                             sizeof(NGX_HTTP_MCP_MODEL_SUMMARY) - 1)
+                 == 0);
+
+    if (structured != NULL && w.summary != NULL
+        && json_object_set_new(structured, "summarizer",
+                               json_string(reused ? "model" : "extractive"))
+           != 0)
+    {
+        c.failed = 1;
+    }
+
+    /* what the model may write: what the window leaves, within the
+     * summary's share */
+
+    budget = ngx_min((uint64_t) max - (w.tokens_used - w.summary_tokens),
+                     (uint64_t) (NGX_HTTP_MCP_SUMMARY_SHARE * max));
+
+    if (structured != NULL && model && w.summary != NULL && !reused
+        && !c.failed && budget > 3 + 16)
+    {
+        sm = ngx_pcalloc(call->r->pool,
+                         sizeof(ngx_http_mcp_contexts_model_t));
+
+        if (sm == NULL
+            || mcp_store_context_get(c.txn, &c.scope, (char *) c.id.data,
+                                     c.id.len, &ctx)
+               != MCP_STORE_OK
+            || ctx.summary_from == 0)
+        {
+            sm = NULL;
+
+        } else {
+            sm->scope = c.scope;
+            sm->id = c.id;
+            sm->from = ctx.summary_from;
+            sm->upto = ctx.summary_upto;
+            sm->tokens = w.tokens_used - w.summary_tokens;
+            sm->max_len = (size_t) (budget - 3) * 4;
+            sm->turns = json_array();
+
+            if (sm->turns == NULL
+                || mcp_store_message_list(c.txn, &c.scope,
+                                          (char *) c.id.data, c.id.len,
+                                          sm->from, 0,
+                                          ngx_http_mcp_contexts_add_turn,
+                                          sm)
+                   != MCP_STORE_OK)
+            {
+                json_decref(sm->turns);
+                sm = NULL;
+
+            } else {
+                ngx_http_mcp_json_cleanup(call->r->pool, sm->turns);
+                sm->structured = json_incref(structured);
+            }
+        }
+    }
+
+    result = ngx_http_mcp_contexts_end(&c, rc, structured);
+
+    if (sm == NULL) {
+        return result;
+    }
+
+    ngx_http_mcp_json_cleanup(call->r->pool, sm->structured);
+
+    if (result == NULL || json_is_true(json_object_get(result, "isError"))) {
+        return result;
+    }
+
+    /* the window is saved, with its extractive summary: the model's
+     * replaces it when it comes */
+
+    json_decref(result);
+
+    return ngx_http_mcp_contexts_summarize(call, sm, err);
+}
+
+
+/* the dropped turns (not the pinned and system messages among them) */
+
+static int
+ngx_http_mcp_contexts_add_turn(void *data, const mcp_store_message_t *m)
+{
+    ngx_http_mcp_contexts_model_t *sm = data;
+
+    json_t  *turn;
+
+    if (m->seq > sm->upto) {
+        return 1;
+    }
+
+    if (m->pinned || m->role == 0) {
+        return 0;
+    }
+
+    turn = json_pack("s++%", ngx_http_mcp_contexts_roles[m->role & 3], ": ",
+                     m->content, m->content_len);
+
+    if (turn == NULL || json_array_append_new(sm->turns, turn) != 0) {
+        return 1;
+    }
+
+    sm->turns_len += m->content_len + 16;
+
+    return 0;
+}
+
+
+/*
+ * Asks the client's model for a summary of the newest dropped turns
+ * within NGX_HTTP_MCP_SUMMARY_INPUT bytes, in at most the summary's
+ * budget.
+ */
+
+static json_t *
+ngx_http_mcp_contexts_summarize(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_contexts_model_t *sm, ngx_http_mcp_error_t *err)
+{
+    u_char      *p, *text;
+    size_t       i, n, len, size;
+    json_t      *params;
+    const char  *turn;
+
+    static const char  ask[] =
+        "Summarise these earlier turns of a conversation for whoever "
+        "continues it, in a few sentences: keep facts, names, numbers and "
+        "decisions.\n\n";
+
+    n = json_array_size(sm->turns);
+    size = 0;
+
+    for (i = n; i > 0; i--) {
+        len = json_string_length(json_array_get(sm->turns, i - 1)) + 1;
+
+        if (size + len > NGX_HTTP_MCP_SUMMARY_INPUT && i < n) {
+            break;
+        }
+
+        size += len;
+    }
+
+    text = ngx_pnalloc(call->r->pool, sizeof(ask) + size);
+    if (text == NULL) {
+        return ngx_http_mcp_rpc_nomem(err);
+    }
+
+    p = ngx_cpymem(text, ask, sizeof(ask) - 1);
+
+    for ( /* void */ ; i < n; i++) {
+        turn = json_string_value(json_array_get(sm->turns, i));
+        len = json_string_length(json_array_get(sm->turns, i));
+
+        /* the newest alone may be over the input size: its end */
+
+        if (len > NGX_HTTP_MCP_SUMMARY_INPUT) {
+            turn += len - NGX_HTTP_MCP_SUMMARY_INPUT;
+            len = NGX_HTTP_MCP_SUMMARY_INPUT;
+        }
+
+        p = ngx_cpymem(p, turn, len);
+        *p++ = '\n';
+    }
+
+    params = json_pack("{s:[{s:s, s:{s:s, s:s%}}], s:s, s:s, s:I}",
+                       "messages", "role", "user", "content",
+                       "type", "text", "text", text, (size_t) (p - text),
+                       "systemPrompt", "You write short, factual summaries.",
+                       "includeContext", "none",
+                       "maxTokens", (json_int_t) (sm->max_len / 4));
+
+    return ngx_http_mcp_ask(call, "sampling/createMessage", params,
+                            ngx_http_mcp_contexts_summarized, sm, err);
+}
+
+
+/*
+ * The model's summary: stored in place of the extractive one (unless the
+ * dropped turns changed meanwhile), and in the window.  Without one (the
+ * client refused, or did not answer in time) the window keeps the
+ * extractive summary and says why.
+ */
+
+static json_t *
+ngx_http_mcp_contexts_summarized(ngx_http_mcp_call_t *call, void *data,
+    json_t *answer, ngx_http_mcp_error_t *err)
+{
+    ngx_http_mcp_contexts_model_t *sm = data;
+
+    int                   rc;
+    u_char               *full;
+    size_t                len, n, i;
+    json_t               *content, *msg, *summary;
+    const char           *text;
+    mcp_store_txn_t      *txn;
+    mcp_store_context_t   ctx;
+
+    content = json_object_get(json_object_get(answer, "result"), "content");
+    text = json_string_value(json_object_get(content, "text"));
+
+    if (text == NULL) {
+        if (json_object_set_new(sm->structured, "summarizer_error",
+                                json_string(answer == NULL
+                                            ? "the client did not answer "
+                                              "sampling/createMessage in "
+                                              "time"
+                                            : "the client's model gave no "
+                                              "text"))
+            != 0)
+        {
+            return ngx_http_mcp_rpc_nomem(err);
+        }
+
+        return ngx_http_mcp_tool_result(json_incref(sm->structured));
+    }
+
+    /* within the budget, cut at a character's start */
+
+    n = sizeof(NGX_HTTP_MCP_MODEL_SUMMARY) - 1;
+    len = ngx_min(ngx_strlen(text), sm->max_len - n);
+
+    while (len && len < ngx_strlen(text)
+           && ((u_char) text[len] & 0xc0) == 0x80)
+    {
+        len--;
+    }
+
+    full = ngx_pnalloc(call->r->pool, n + len);
+    if (full == NULL) {
+        return ngx_http_mcp_rpc_nomem(err);
+    }
+
+    ngx_memcpy(ngx_cpymem(full, NGX_HTTP_MCP_MODEL_SUMMARY, n), text, len);
+    len += n;
+
+    rc = mcp_store_txn_begin(call->mmcf->store, 0, &txn);
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_context_get(txn, &sm->scope, (char *) sm->id.data,
+                                   sm->id.len, &ctx);
+
+        if (rc == MCP_STORE_OK
+            && ctx.summary_from == sm->from && ctx.summary_upto == sm->upto)
+        {
+            rc = mcp_store_context_summary(txn, &sm->scope,
+                                           (char *) sm->id.data, sm->id.len,
+                                           (char *) full, len, sm->from,
+                                           sm->upto);
+        }
+
+        if (rc == MCP_STORE_OK) {
+            rc = mcp_store_txn_commit(txn);
+
+        } else {
+            mcp_store_txn_abort(txn);
+        }
+    }
+
+    if (rc != MCP_STORE_OK) {
+        ngx_log_error(NGX_LOG_WARN, call->r->connection->log, 0,
+                      "mcp: the model's summary of context \"%V\" is not "
+                      "kept: %s", &sm->id, mcp_store_strerror(rc));
+    }
+
+    summary = json_stringn((char *) full, len);
+
+    json_array_foreach(json_object_get(sm->structured, "messages"), i, msg) {
+        if (json_is_true(json_object_get(msg, "summary"))
+            && json_object_set(msg, "content", summary) != 0)
+        {
+            summary = NULL;
+        }
+    }
+
+    if (summary == NULL
+        || json_object_set_new(sm->structured, "summary", summary) != 0
+        || json_object_set_new(sm->structured, "summarizer",
+                               json_string("model"))
+           != 0
+        || json_object_set_new(sm->structured, "tokens_used",
+                               json_integer((json_int_t)
+                                   (sm->tokens + mcp_store_tokens(len))))
+           != 0)
+    {
+        return ngx_http_mcp_rpc_nomem(err);
+    }
+
+    return ngx_http_mcp_tool_result(json_incref(sm->structured));
 }
 
 
@@ -863,6 +1254,8 @@ ngx_http_mcp_contexts_cleared(ngx_http_mcp_contexts_t *c, int rc,
     const uint64_t *out)
 {
     json_t  *json;
+
+    c->changes = 1;
 
     if (rc == MCP_STORE_NOTFOUND) {
         mcp_store_txn_abort(c->txn);

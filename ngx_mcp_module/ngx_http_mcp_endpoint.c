@@ -5,10 +5,12 @@
  *
  * POST carries one JSON-RPC message: requests are answered with JSON, or
  * with an SSE stream when the method queued notifications before its
- * result; notifications and client responses get 202.  DELETE ends the
- * session (ngx_http_mcp_session.c); GET is 405 (no server-initiated
- * stream).  OPTIONS answers a browser's CORS preflight, and every
- * response to an allowed Origin names it in Access-Control-Allow-Origin.
+ * result or waits for the client (ngx_http_mcp_stream.c); notifications
+ * and client responses get 202.  GET opens the session's stream of
+ * server-initiated messages, or resumes a stream (ngx_http_mcp_stream.c).
+ * DELETE ends the session (ngx_http_mcp_session.c).  OPTIONS answers a
+ * browser's CORS preflight, and every response to an allowed Origin
+ * names it in Access-Control-Allow-Origin.
  */
 
 
@@ -44,6 +46,7 @@ static ngx_int_t ngx_http_mcp_endpoint_version(ngx_http_mcp_message_t *m);
 static ngx_int_t ngx_http_mcp_endpoint_check(ngx_http_mcp_message_t *m);
 static ngx_int_t ngx_http_mcp_endpoint_request(ngx_http_mcp_message_t *m);
 static ngx_int_t ngx_http_mcp_endpoint_delete(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_endpoint_get(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_endpoint_preflight(ngx_http_request_t *r);
 static void ngx_http_mcp_call_init(ngx_http_request_t *r,
     ngx_http_mcp_call_t *call);
@@ -92,6 +95,10 @@ ngx_http_mcp_endpoint_handler(ngx_http_request_t *r)
         return ngx_http_mcp_endpoint_delete(r);
     }
 
+    if (r->method == NGX_HTTP_GET) {
+        return ngx_http_mcp_endpoint_get(r);
+    }
+
     rc = ngx_http_mcp_endpoint_post(r, &err);
 
     if (rc == NGX_ERROR) {
@@ -118,7 +125,7 @@ ngx_http_mcp_endpoint_post(ngx_http_request_t *r, ngx_http_mcp_error_t *err)
     ngx_str_t                *type;
     ngx_http_mcp_loc_conf_t  *mlcf;
 
-    static ngx_str_t  allow = ngx_string("POST, DELETE, OPTIONS");
+    static ngx_str_t  allow = ngx_string("GET, POST, DELETE, OPTIONS");
 
     if (r->method != NGX_HTTP_POST) {
         if (ngx_http_mcp_add_header(r, "Allow", &allow) == NULL) {
@@ -128,9 +135,9 @@ ngx_http_mcp_endpoint_post(ngx_http_request_t *r, ngx_http_mcp_error_t *err)
         return ngx_http_mcp_rpc_error(err, NGX_HTTP_NOT_ALLOWED,
                                       NGX_HTTP_MCP_INVALID_REQUEST,
                                       "method %.*s is not allowed: POST "
-                                      "sends messages, DELETE ends a "
-                                      "session; this server offers no GET "
-                                      "stream",
+                                      "sends messages, GET opens the "
+                                      "session's stream, DELETE ends a "
+                                      "session",
                                       (int) r->method_name.len,
                                       r->method_name.data);
     }
@@ -211,11 +218,24 @@ ngx_http_mcp_endpoint_body(ngx_http_request_t *r)
 
     if (m.method == NULL || m.id == NULL) {
 
-        /* a response to a request of ours (none is sent yet), or a
-         * notification: initialized, cancelled, progress, roots... */
+        /* a response to a request of ours, handed to the worker that
+         * waits for it, or a notification: initialized, cancelled,
+         * progress, roots... */
 
-        if (ngx_http_mcp_session_find(&m.call, &m.err) != NGX_OK) {
+        if (ngx_http_mcp_session_find(&m.call, &m.err) != NGX_OK
+            || (m.method == NULL
+                && ngx_http_mcp_stream_answer(&m.call, m.json, &m.err)
+                   != NGX_OK))
+        {
             return ngx_http_mcp_send_rpc_error(r, NULL, &m.err);
+        }
+
+        if (m.method != NULL
+            && ngx_strcmp(json_string_value(m.method),
+                          "notifications/cancelled")
+               == 0)
+        {
+            ngx_http_mcp_stream_cancel(&m.call, m.params);
         }
 
         return ngx_http_mcp_send_empty(r, NGX_HTTP_ACCEPTED);
@@ -430,12 +450,39 @@ ngx_http_mcp_endpoint_request(ngx_http_mcp_message_t *m)
                                    &m->err);
 
     if (result == NULL && m->err.code == NGX_HTTP_MCP_DEFERRED) {
-        /* the method waits for the cluster: ngx_http_mcp_respond() ends
-         * the request */
+        /* the method waits for the cluster or for the client: the
+         * cluster or the stream ends the request */
         return NGX_DONE;
     }
 
     return ngx_http_mcp_respond(call, result, &m->err);
+}
+
+
+/*
+ * The response message to the request of call: result (stolen), or err
+ * when result is NULL.  NULL when out of memory.
+ */
+
+json_t *
+ngx_http_mcp_response(ngx_http_mcp_call_t *call, json_t *result,
+    ngx_http_mcp_error_t *err)
+{
+    json_t  *response;
+
+    if (result == NULL) {
+        response = ngx_http_mcp_error_json(call->id, err);
+
+    } else {
+        response = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0",
+                             "id", call->id, "result", result);
+    }
+
+    if (response != NULL) {
+        ngx_http_mcp_json_cleanup(call->r->pool, response);
+    }
+
+    return response;
 }
 
 
@@ -450,23 +497,18 @@ ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
 {
     json_t  *response;
 
-    if (result == NULL && call->stream == NULL) {
+    if (result == NULL && call->stream == NULL && !call->detach) {
         return ngx_http_mcp_send_rpc_error(call->r, call->id, err);
     }
 
-    if (result == NULL) {
-        response = ngx_http_mcp_error_json(call->id, err);
-
-    } else {
-        response = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0",
-                             "id", call->id, "result", result);
-    }
-
+    response = ngx_http_mcp_response(call, result, err);
     if (response == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_mcp_json_cleanup(call->r->pool, response);
+    if (call->detach) {
+        return ngx_http_mcp_stream_detach(call, response);
+    }
 
     if (call->session.len
         && ngx_http_mcp_add_header(call->r, "Mcp-Session-Id", &call->session)
@@ -503,22 +545,70 @@ ngx_http_mcp_endpoint_delete(ngx_http_request_t *r)
         return ngx_http_mcp_send_rpc_error(r, NULL, &err);
     }
 
+    ngx_http_mcp_stream_forget(r, &call.session);
+
     return ngx_http_mcp_send_empty(r, NGX_HTTP_OK);
+}
+
+
+/*
+ * GET: the session's stream (ngx_http_mcp_stream.c), for a client that
+ * accepts text/event-stream.
+ */
+
+static ngx_int_t
+ngx_http_mcp_endpoint_get(ngx_http_request_t *r)
+{
+    ngx_int_t             rc;
+    ngx_str_t            *accept;
+    ngx_http_mcp_call_t   call;
+    ngx_http_mcp_error_t  err;
+
+    accept = ngx_http_mcp_header(r, "Accept");
+
+    if (accept == NULL
+        || (ngx_strlcasestrn(accept->data, accept->data + accept->len,
+                             (u_char *) "text/event-stream", 17 - 1)
+            == NULL
+            && ngx_strlcasestrn(accept->data, accept->data + accept->len,
+                                (u_char *) "*/*", 3 - 1)
+               == NULL))
+    {
+        (void) ngx_http_mcp_rpc_error(&err, NGX_HTTP_MCP_NOT_ACCEPTABLE,
+                                      NGX_HTTP_MCP_INVALID_REQUEST,
+                                      "Accept must allow text/event-stream");
+        return ngx_http_mcp_send_rpc_error(r, NULL, &err);
+    }
+
+    ngx_http_mcp_call_init(r, &call);
+
+    if (ngx_http_mcp_session_find(&call, &err) != NGX_OK) {
+        return ngx_http_mcp_send_rpc_error(r, NULL, &err);
+    }
+
+    rc = ngx_http_mcp_stream_get(&call, &err);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_mcp_send_rpc_error(r, NULL, &err);
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return rc;
 }
 
 
 /*
  * OPTIONS: a CORS preflight from an allowed origin (a foreign one was
  * refused with 403 already), or a plain OPTIONS, answered with Allow.
- * GET is among the allowed methods though it is 405 here: a browser
- * client probes for the GET stream, and must see that 405 rather than a
- * failed preflight, which it cannot tell from a network error.
  */
 
 static ngx_int_t
 ngx_http_mcp_endpoint_preflight(ngx_http_request_t *r)
 {
-    static ngx_str_t  allow = ngx_string("POST, DELETE, OPTIONS");
+    static ngx_str_t  allow = ngx_string("GET, POST, DELETE, OPTIONS");
     static ngx_str_t  methods = ngx_string("GET, POST, DELETE, OPTIONS");
     static ngx_str_t  headers = ngx_string("Content-Type, Accept, "
                                            "Mcp-Session-Id, "

@@ -4,9 +4,9 @@
  * and prompts named test_* and test://...).  Compiled in, offered only
  * where "mcp_conformance_fixtures on;" is set.
  *
- * The fixtures that need a request from the server to the client during a
- * call (test_sampling, test_elicitation*) are not here: the client's answer
- * comes in another POST, which another worker may accept.
+ * test_sampling and the test_elicitation* tools ask the client during the
+ * call (ngx_http_mcp_ask()): the answer comes in another POST, which any
+ * worker may accept, and the call goes on where it asked.
  */
 
 
@@ -46,6 +46,14 @@
 static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_fixed;
 static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_tool_with_logging;
 static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_tool_with_progress;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_sampling;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_elicitation;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_elicit_fixed;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_reconnection;
+static json_t *ngx_http_mcp_fixture_sampled(ngx_http_mcp_call_t *call,
+    void *data, json_t *answer, ngx_http_mcp_error_t *err);
+static json_t *ngx_http_mcp_fixture_elicited(ngx_http_mcp_call_t *call,
+    void *data, json_t *answer, ngx_http_mcp_error_t *err);
 static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_read_fixed;
 static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_read_template;
 static ngx_http_mcp_handler_fn  ngx_http_mcp_fixture_simple_prompt;
@@ -142,6 +150,92 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_fixture_tools[] = {
       ngx_http_mcp_fixture_fixed,
       ngx_http_mcp_fixture_result(
           ngx_http_mcp_fixture_text("JSON Schema 2020-12 tool called")) },
+
+    /* requests to the client during the call */
+
+    { "test_sampling", "Sampling",
+      "Asks the client's model to answer prompt (sampling/createMessage).",
+      "{\"type\": \"object\", \"properties\": {\"prompt\": "
+      "{\"type\": \"string\", \"description\": \"The prompt to send to "
+      "the LLM\"}}, \"required\": [\"prompt\"]}",
+      NULL, NULL,
+      ngx_http_mcp_fixture_sampling, NULL },
+
+    { "test_elicitation", "Elicitation",
+      "Asks the user for a username and an email (elicitation/create).",
+      "{\"type\": \"object\", \"properties\": {\"message\": "
+      "{\"type\": \"string\", \"description\": \"The message to show "
+      "the user\"}}, \"required\": [\"message\"]}",
+      NULL, NULL,
+      ngx_http_mcp_fixture_elicitation,
+      "{\"type\": \"object\", \"properties\": {"
+        "\"username\": {\"type\": \"string\", "
+          "\"description\": \"User's response\"}, "
+        "\"email\": {\"type\": \"string\", "
+          "\"description\": \"User's email address\"}}, "
+      "\"required\": [\"username\", \"email\"]}" },
+
+    /* SEP-1034: a default for each primitive type */
+
+    { "test_elicitation_sep1034_defaults", "Elicitation with defaults",
+      "Asks the user for fields of every primitive type, with defaults.",
+      NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
+      ngx_http_mcp_fixture_elicit_fixed,
+      "{\"message\": \"Test client default value handling - please "
+      "accept with defaults\", \"requestedSchema\": "
+      "{\"type\": \"object\", \"properties\": {"
+        "\"name\": {\"type\": \"string\", \"description\": "
+          "\"User name\", \"default\": \"John Doe\"}, "
+        "\"age\": {\"type\": \"integer\", \"description\": "
+          "\"User age\", \"default\": 30}, "
+        "\"score\": {\"type\": \"number\", \"description\": "
+          "\"User score\", \"default\": 95.5}, "
+        "\"status\": {\"type\": \"string\", \"description\": "
+          "\"User status\", \"enum\": [\"active\", \"inactive\", "
+          "\"pending\"], \"default\": \"active\"}, "
+        "\"verified\": {\"type\": \"boolean\", \"description\": "
+          "\"Verification status\", \"default\": true}}}}" },
+
+    /* SEP-1330: the five kinds of enums */
+
+    { "test_elicitation_sep1330_enums", "Elicitation with enums",
+      "Asks the user to choose, in each kind of single and multiple "
+      "choice.",
+      NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
+      ngx_http_mcp_fixture_elicit_fixed,
+      "{\"message\": \"Test enum schema variants\", "
+      "\"requestedSchema\": {\"type\": \"object\", \"properties\": {"
+        "\"untitledSingle\": {\"type\": \"string\", "
+          "\"enum\": [\"option1\", \"option2\", \"option3\"]}, "
+        "\"titledSingle\": {\"type\": \"string\", \"oneOf\": ["
+          "{\"const\": \"value1\", \"title\": \"First Option\"}, "
+          "{\"const\": \"value2\", \"title\": \"Second Option\"}, "
+          "{\"const\": \"value3\", \"title\": \"Third Option\"}]}, "
+        "\"legacyEnum\": {\"type\": \"string\", "
+          "\"enum\": [\"opt1\", \"opt2\", \"opt3\"], "
+          "\"enumNames\": [\"Option One\", \"Option Two\", "
+          "\"Option Three\"]}, "
+        "\"untitledMulti\": {\"type\": \"array\", \"items\": "
+          "{\"type\": \"string\", "
+          "\"enum\": [\"option1\", \"option2\", \"option3\"]}}, "
+        "\"titledMulti\": {\"type\": \"array\", \"items\": "
+          "{\"anyOf\": ["
+          "{\"const\": \"value1\", \"title\": \"First Choice\"}, "
+          "{\"const\": \"value2\", \"title\": \"Second Choice\"}, "
+          "{\"const\": \"value3\", \"title\": \"Third Choice\"}]}}"
+      "}}}" },
+
+    /* SEP-1699: the response stream ends before the result, which the
+     * client fetches with GET and Last-Event-ID */
+
+    { "test_reconnection", "Reconnection",
+      "Ends its response stream before its result: the client resumes "
+      "the stream to get it.",
+      NGX_HTTP_MCP_NO_ARGS, NULL, NULL,
+      ngx_http_mcp_fixture_reconnection,
+      ngx_http_mcp_fixture_result(
+          ngx_http_mcp_fixture_text("Reconnection test completed "
+                                    "successfully")) },
 
     ngx_http_mcp_null_tool
 };
@@ -316,6 +410,164 @@ ngx_http_mcp_fixture_tool_with_progress(ngx_http_mcp_call_t *call,
             return ngx_http_mcp_fixture_done(NULL, err);
         }
     }
+
+    return ngx_http_mcp_fixture_fixed(call, args, err);
+}
+
+
+/*
+ * test_sampling: the prompt to the client's model; its answer quoted.
+ */
+
+static json_t *
+ngx_http_mcp_fixture_sampling(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    ngx_str_t  prompt;
+
+    if (ngx_http_mcp_arg_str(args, "prompt", 1, &prompt, err) != NGX_OK) {
+        return NULL;
+    }
+
+    return ngx_http_mcp_ask(call, "sampling/createMessage",
+                            json_pack("{s:[{s:s, s:{s:s, s:s%}}], s:i}",
+                                      "messages", "role", "user",
+                                      "content", "type", "text",
+                                      "text", prompt.data, prompt.len,
+                                      "maxTokens", 100),
+                            ngx_http_mcp_fixture_sampled, NULL, err);
+}
+
+
+/*
+ * What the client answered, or why it did not: a tool error for the
+ * model to read.
+ */
+
+static json_t *
+ngx_http_mcp_fixture_answer(json_t *answer, const char *method)
+{
+    json_t  *error;
+
+    if (answer == NULL) {
+        return ngx_http_mcp_tool_error("the client did not answer %s in "
+                                       "time", method);
+    }
+
+    error = json_object_get(answer, "error");
+
+    if (error != NULL) {
+        return ngx_http_mcp_tool_error("the client refused %s: %s", method,
+                   json_string_value(json_object_get(error, "message"))
+                   ? json_string_value(json_object_get(error, "message"))
+                   : "no reason given");
+    }
+
+    return NULL;
+}
+
+
+static json_t *
+ngx_http_mcp_fixture_sampled(ngx_http_mcp_call_t *call, void *data,
+    json_t *answer, ngx_http_mcp_error_t *err)
+{
+    json_t      *refused;
+    const char  *text;
+
+    refused = ngx_http_mcp_fixture_answer(answer, "sampling/createMessage");
+    if (refused != NULL) {
+        return refused;
+    }
+
+    text = json_string_value(json_object_get(json_object_get(
+               json_object_get(answer, "result"), "content"), "text"));
+
+    return ngx_http_mcp_fixture_done(
+               json_pack("{s:[{s:s, s:s+}]}", "content", "type", "text",
+                         "text", "LLM response: ", text ? text : ""),
+               err);
+}
+
+
+/*
+ * test_elicitation: the message, with the schema of the tool's data.
+ */
+
+static json_t *
+ngx_http_mcp_fixture_elicitation(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    ngx_str_t  message;
+
+    if (ngx_http_mcp_arg_str(args, "message", 1, &message, err) != NGX_OK) {
+        return NULL;
+    }
+
+    return ngx_http_mcp_ask(call, "elicitation/create",
+                            json_pack("{s:s%, s:o}",
+                                      "message", message.data, message.len,
+                                      "requestedSchema",
+                                      json_loads(call->data, 0, NULL)),
+                            ngx_http_mcp_fixture_elicited,
+                            (void *) "User response: ", err);
+}
+
+
+/* the SEP-1034 and SEP-1330 tools: params are the tool's data */
+
+static json_t *
+ngx_http_mcp_fixture_elicit_fixed(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_ask(call, "elicitation/create",
+                            json_loads(call->data, 0, NULL),
+                            ngx_http_mcp_fixture_elicited,
+                            (void *) "Elicitation completed: ", err);
+}
+
+
+/* "<data>action=<action>, content=<content>" */
+
+static json_t *
+ngx_http_mcp_fixture_elicited(ngx_http_mcp_call_t *call, void *data,
+    json_t *answer, ngx_http_mcp_error_t *err)
+{
+    char        *content;
+    json_t      *refused, *result;
+    const char  *action;
+
+    refused = ngx_http_mcp_fixture_answer(answer, "elicitation/create");
+    if (refused != NULL) {
+        return refused;
+    }
+
+    result = json_object_get(answer, "result");
+    action = json_string_value(json_object_get(result, "action"));
+
+    content = json_dumps(json_object_get(result, "content"),
+                         JSON_COMPACT | JSON_ENCODE_ANY);
+
+    result = json_pack("{s:[{s:s, s:s++++}]}", "content", "type", "text",
+                       "text", (const char *) data, "action=",
+                       action ? action : "none", ", content=",
+                       content ? content : "null");
+
+    free(content);
+
+    return ngx_http_mcp_fixture_done(result, err);
+}
+
+
+/*
+ * test_reconnection: the transport ends the response stream after its
+ * priming event, and keeps the result for the resumption.
+ */
+
+static json_t *
+ngx_http_mcp_fixture_reconnection(ngx_http_mcp_call_t *call, json_t *args,
+    ngx_http_mcp_error_t *err)
+{
+    call->detach = 1;
 
     return ngx_http_mcp_fixture_fixed(call, args, err);
 }

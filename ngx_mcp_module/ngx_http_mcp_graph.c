@@ -450,7 +450,24 @@ ngx_http_mcp_graph_end(ngx_http_mcp_graph_t *g, int rc, json_t *result)
         result = NULL;
     }
 
-    return ngx_http_mcp_txn_end(g->call, g->txn, rc, result);
+    result = ngx_http_mcp_txn_end(g->call, g->txn, rc, result);
+
+    /* a batch that writes changed memory://knowledge-graph, or
+     * .../{namespace} */
+
+    if (g->op != NULL && !(g->op->flags & MCP_STORE_RDONLY)
+        && result != NULL
+        && !json_is_true(json_object_get(result, "isError")))
+    {
+        ngx_http_mcp_resource_changed(g->call,
+                                      g->scope.ns_len
+                                      ? NGX_HTTP_MCP_GRAPH_URI "/"
+                                      : NGX_HTTP_MCP_GRAPH_URI,
+                                      (u_char *) g->scope.ns,
+                                      g->scope.ns_len);
+    }
+
+    return result;
 }
 
 

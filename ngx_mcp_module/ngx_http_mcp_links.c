@@ -620,6 +620,9 @@ ngx_http_mcp_links_deleted(ngx_http_mcp_call_t *call, void *data, int rc,
         return ngx_http_mcp_tool_error("%s", failed.message);
     }
 
+    ngx_http_mcp_resource_changed(call, NGX_HTTP_MCP_LINK_SCHEME, code->data,
+                                  code->len);
+
     return ngx_http_mcp_tool_result(json_pack("{s:s%, s:b}", "code",
                                               code->data, code->len,
                                               "deleted", 1));

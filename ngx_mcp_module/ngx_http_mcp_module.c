@@ -400,7 +400,9 @@ static ngx_str_t  ngx_http_mcp_default_schemes[] = {
 static ngx_int_t
 ngx_http_mcp_postconfiguration(ngx_conf_t *cf)
 {
-    if (ngx_http_mcp_status_init(cf) != NGX_OK) {
+    if (ngx_http_mcp_status_init(cf) != NGX_OK
+        || ngx_http_mcp_stream_zone(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

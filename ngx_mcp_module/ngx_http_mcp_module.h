@@ -99,6 +99,8 @@ typedef struct {
     ngx_uint_t                 used;          /* a handler is configured */
     ngx_shm_zone_t            *status_zone;   /* counters, or NULL
                                                  (ngx_http_mcp_status.c) */
+    ngx_shm_zone_t            *stream_zone;   /* MCP streams, or NULL
+                                                 (ngx_http_mcp_stream.c) */
     ngx_file_uniq_t            store_uniq;    /* of the data file opened */
 #if (NGX_THREADS)
     ngx_thread_pool_t         *thread_pool;
@@ -268,6 +270,7 @@ ngx_int_t ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
 ngx_int_t ngx_http_mcp_endpoint_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_endpoint_body(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_catalog_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_mcp_stream_zone(ngx_conf_t *cf);
 
 /* ngx_http_mcp_module.c: counts one visit in this worker's batch */
 void ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,

@@ -31,6 +31,9 @@ static ngx_http_mcp_handler_fn  ngx_http_mcp_resources_list;
 static ngx_http_mcp_handler_fn  ngx_http_mcp_templates_list;
 static ngx_http_mcp_handler_fn  ngx_http_mcp_resources_read;
 static ngx_http_mcp_handler_fn  ngx_http_mcp_subscribe;
+static ngx_http_mcp_handler_fn  ngx_http_mcp_unsubscribe;
+static json_t *ngx_http_mcp_subscription(ngx_http_mcp_call_t *call,
+    json_t *params, ngx_uint_t on, ngx_http_mcp_error_t *err);
 static ngx_http_mcp_handler_fn  ngx_http_mcp_prompts_list;
 static ngx_http_mcp_handler_fn  ngx_http_mcp_prompts_get;
 static ngx_http_mcp_handler_fn  ngx_http_mcp_complete;
@@ -46,7 +49,7 @@ static ngx_http_mcp_method_t  ngx_http_mcp_methods[] = {
     { "resources/templates/list", ngx_http_mcp_templates_list, 0 },
     { "resources/read", ngx_http_mcp_resources_read, 0 },
     { "resources/subscribe", ngx_http_mcp_subscribe, 0 },
-    { "resources/unsubscribe", ngx_http_mcp_subscribe, 0 },
+    { "resources/unsubscribe", ngx_http_mcp_unsubscribe, 0 },
     { "prompts/list", ngx_http_mcp_prompts_list, 0 },
     { "prompts/get", ngx_http_mcp_prompts_get, 0 },
     { "completion/complete", ngx_http_mcp_complete, 0 },
@@ -486,21 +489,59 @@ ngx_http_mcp_resources_read(ngx_http_mcp_call_t *call, json_t *params,
 
 
 /*
- * resources/subscribe and unsubscribe: accepted; this server's resources
- * change only through its own tools, and updates are not pushed yet.
+ * resources/subscribe and unsubscribe: a subscription is to a resource
+ * the session can read now (else -32002); its updates go on the
+ * session's GET stream (ngx_http_mcp_stream.c).
  */
 
 static json_t *
 ngx_http_mcp_subscribe(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    ngx_str_t  uri;
+    return ngx_http_mcp_subscription(call, params, 1, err);
+}
+
+
+static json_t *
+ngx_http_mcp_unsubscribe(ngx_http_mcp_call_t *call, json_t *params,
+    ngx_http_mcp_error_t *err)
+{
+    return ngx_http_mcp_subscription(call, params, 0, err);
+}
+
+
+static json_t *
+ngx_http_mcp_subscription(ngx_http_mcp_call_t *call, json_t *params,
+    ngx_uint_t on, ngx_http_mcp_error_t *err)
+{
+    json_t     *contents;
+    ngx_str_t   uri;
 
     if (ngx_http_mcp_arg_str(params, "uri", 1, &uri, err) != NGX_OK) {
         return NULL;
     }
 
-    return json_object();
+    if (on) {
+        contents = ngx_http_mcp_resources_read(call, params, err);
+        if (contents == NULL) {
+            return NULL;
+        }
+
+        json_decref(contents);
+    }
+
+    switch (ngx_http_mcp_stream_subscribe(call, &uri, on, err)) {
+
+    case NGX_OK:
+        return json_object();
+
+    case NGX_DECLINED:
+        return NULL;
+
+    default:
+        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
+                                     "the zone of streams is full");
+    }
 }
 
 

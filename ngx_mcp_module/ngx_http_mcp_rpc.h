@@ -40,6 +40,11 @@
 /* page size of every list method */
 #define NGX_HTTP_MCP_PAGE                 50
 
+/* what the client declared in initialize (the session's flags) */
+#define NGX_HTTP_MCP_CLIENT_SAMPLING      0x01
+#define NGX_HTTP_MCP_CLIENT_ELICITATION   0x02
+#define NGX_HTTP_MCP_CLIENT_ROOTS         0x04
+
 
 /* One JSON-RPC request being served. */
 typedef struct {
@@ -50,12 +55,18 @@ typedef struct {
     ngx_str_t                  session;        /* Mcp-Session-Id */
     ngx_str_t                  protocol;       /* negotiated version */
     ngx_uint_t                 log_level;      /* least level sent */
+    ngx_uint_t                 client_caps;    /* NGX_HTTP_MCP_CLIENT_* */
 
     void                      *data;           /* of what is called */
     json_t                    *progress_token; /* params._meta, or NULL */
     json_t                    *stream;         /* messages queued before
                                                   the result, or NULL */
     json_t                    *id;             /* of the request */
+    void                      *sse;            /* its stream, once it
+                                                  waits for the client
+                                                  (ngx_http_mcp_stream.c) */
+    unsigned                   detach:1;       /* ends its stream before
+                                                  the result */
 } ngx_http_mcp_call_t;
 
 
@@ -76,6 +87,16 @@ typedef struct {
 typedef json_t *ngx_http_mcp_handler_fn(ngx_http_mcp_call_t *call,
     json_t *params, ngx_http_mcp_error_t *err);
 typedef ngx_http_mcp_handler_fn  *ngx_http_mcp_handler_pt;
+
+
+/*
+ * What a handler that asked the client something (ngx_http_mcp_ask())
+ * goes on with: answer is the client's response message, with "result"
+ * or "error", or NULL when none came in time.  It returns as a handler
+ * does (and may ask again).
+ */
+typedef json_t *(*ngx_http_mcp_resume_pt)(ngx_http_mcp_call_t *call,
+    void *data, json_t *answer, ngx_http_mcp_error_t *err);
 
 
 /*
@@ -191,6 +212,23 @@ ngx_int_t ngx_http_mcp_session_set_level(ngx_http_mcp_call_t *call,
 ngx_int_t ngx_http_mcp_session_delete(ngx_http_mcp_call_t *call,
     ngx_http_mcp_error_t *err);
 
+/* ngx_http_mcp_stream.c */
+json_t *ngx_http_mcp_ask(ngx_http_mcp_call_t *call, const char *method,
+    json_t *params, ngx_http_mcp_resume_pt resume, void *data,
+    ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_stream_detach(ngx_http_mcp_call_t *call,
+    json_t *response);
+ngx_int_t ngx_http_mcp_stream_answer(ngx_http_mcp_call_t *call, json_t *msg,
+    ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_stream_get(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_stream_subscribe(ngx_http_mcp_call_t *call,
+    ngx_str_t *uri, ngx_uint_t on, ngx_http_mcp_error_t *err);
+void ngx_http_mcp_resource_changed(ngx_http_mcp_call_t *call,
+    const char *prefix, u_char *name, size_t len);
+void ngx_http_mcp_stream_forget(ngx_http_request_t *r, ngx_str_t *session);
+void ngx_http_mcp_stream_cancel(ngx_http_mcp_call_t *call, json_t *params);
+
 /* ngx_http_mcp_util.c: shared by the context-store tools */
 ngx_int_t ngx_http_mcp_scope(ngx_http_mcp_call_t *call, json_t *args,
     mcp_store_scope_t *sc, json_t **result);
@@ -198,6 +236,8 @@ json_t *ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
     int rc, json_t *result);
 
 /* ngx_http_mcp_endpoint.c */
+json_t *ngx_http_mcp_response(ngx_http_mcp_call_t *call, json_t *result,
+    ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
     ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_send_empty(ngx_http_request_t *r, ngx_uint_t status);

@@ -83,6 +83,7 @@ ngx_http_mcp_session_find(ngx_http_mcp_call_t *call,
 
     call->session = *id;
     call->log_level = session.log_level;
+    call->client_caps = session.flags;
 
     call->protocol.data = ngx_pnalloc(call->r->pool, session.protocol_len);
     if (call->protocol.data == NULL) {
@@ -137,7 +138,7 @@ ngx_http_mcp_session_create(ngx_http_mcp_call_t *call, json_t *params,
 {
     int                   rc;
     u_char               *id;
-    json_t               *info, *v;
+    json_t               *info, *caps, *v;
     ngx_uint_t            tries;
     ngx_http_mcp_key_t   *caller;
     mcp_store_session_t   session;
@@ -162,6 +163,24 @@ ngx_http_mcp_session_create(ngx_http_mcp_call_t *call, json_t *params,
     caller = ngx_http_mcp_caller(call->r);
     session.tenant = (const char *) caller->tenant.data;
     session.tenant_len = caller->tenant.len;
+
+    /* what the server may ask the client (ngx_http_mcp_ask()) */
+
+    caps = json_object_get(params, "capabilities");
+
+    if (json_is_object(json_object_get(caps, "sampling"))) {
+        session.flags |= NGX_HTTP_MCP_CLIENT_SAMPLING;
+    }
+
+    if (json_is_object(json_object_get(caps, "elicitation"))) {
+        session.flags |= NGX_HTTP_MCP_CLIENT_ELICITATION;
+    }
+
+    if (json_is_object(json_object_get(caps, "roots"))) {
+        session.flags |= NGX_HTTP_MCP_CLIENT_ROOTS;
+    }
+
+    call->client_caps = session.flags;
 
     info = json_object_get(params, "clientInfo");
 

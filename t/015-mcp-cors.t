@@ -189,16 +189,16 @@ $::Allowed
 
 
 
-=== TEST 10: GET from a browser: 405 it can read, OPTIONS now in Allow
+=== TEST 10: GET from a browser without a session: a 400 it can read
 --- request
 GET /mcp
 --- more_headers
 Origin: http://localhost:6274
 Accept: text/event-stream
---- error_code: 405
+--- error_code: 400
 --- response_headers
 Access-Control-Allow-Origin: http://localhost:6274
-Allow: POST, DELETE, OPTIONS
+Access-Control-Expose-Headers: Mcp-Session-Id, WWW-Authenticate
 
 
 
@@ -221,7 +221,7 @@ $::Post . "Mcp-Session-Id: s1\n"
 OPTIONS /mcp
 --- error_code: 204
 --- response_headers
-Allow: POST, DELETE, OPTIONS
+Allow: GET, POST, DELETE, OPTIONS
 !Access-Control-Allow-Methods
 !Access-Control-Allow-Origin
 --- response_body

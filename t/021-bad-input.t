@@ -1218,14 +1218,19 @@ Content-Type: application/json
 
 
 
-=== TEST 91: GET /mcp is 405
+=== TEST 91: GET /mcp with a Last-Event-ID that is none of ours is 400
 --- request eval
-[qq~GET /mcp\n{}~,
+[qq~GET /mcp~,
  "POST /mcp\n$::Ping"]
+--- more_headers
+Content-Type: application/json
+Accept: application/json, text/event-stream
+Mcp-Session-Id: s1
+Last-Event-ID: 12
 --- error_code eval
-[405, 200]
+[400, 200]
 --- response_body eval
-[::rpc('null', -32600, qq~method GET is not allowed: POST sends messages, DELETE ends a session; this server offers no GET stream~),
+[::rpc('null', -32600, qq~Bad Request: Last-Event-ID is not an event id of this server~),
  qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~]
 
 
@@ -1237,7 +1242,7 @@ Content-Type: application/json
 --- error_code eval
 [405, 200]
 --- response_body eval
-[::rpc('null', -32600, qq~method PUT is not allowed: POST sends messages, DELETE ends a session; this server offers no GET stream~),
+[::rpc('null', -32600, qq~method PUT is not allowed: POST sends messages, GET opens the session's stream, DELETE ends a session~),
  qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~]
 
 
@@ -1249,7 +1254,7 @@ Content-Type: application/json
 --- error_code eval
 [405, 200]
 --- response_body eval
-[::rpc('null', -32600, qq~method PATCH is not allowed: POST sends messages, DELETE ends a session; this server offers no GET stream~),
+[::rpc('null', -32600, qq~method PATCH is not allowed: POST sends messages, GET opens the session's stream, DELETE ends a session~),
  qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~]
 
 
@@ -1277,15 +1282,15 @@ Allow: GET, HEAD
 
 
 
-=== TEST 96: PUT /mcp answers Allow: POST, DELETE
+=== TEST 96: PUT /mcp answers Allow: GET, POST, DELETE
 --- request
 PUT /mcp
 {}
 --- error_code: 405
 --- response_headers
-Allow: POST, DELETE, OPTIONS
+Allow: GET, POST, DELETE, OPTIONS
 --- response_body eval
-::rpc('null', -32600, qq~method PUT is not allowed: POST sends messages, DELETE ends a session; this server offers no GET stream~)
+::rpc('null', -32600, qq~method PUT is not allowed: POST sends messages, GET opens the session's stream, DELETE ends a session~)
 
 
 
@@ -1294,7 +1299,7 @@ Allow: POST, DELETE, OPTIONS
 HEAD /mcp
 --- error_code: 405
 --- response_headers
-Allow: POST, DELETE, OPTIONS
+Allow: GET, POST, DELETE, OPTIONS
 Content-Type: application/json
 --- response_body
 
