@@ -41,6 +41,7 @@ static char *ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static char *ngx_http_mcp_store(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_mcp_redirect_location(ngx_conf_t *cf);
+static void ngx_http_mcp_endpoint_location(ngx_conf_t *cf);
 static char *ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -95,6 +96,11 @@ static ngx_http_mcp_handler_t  ngx_http_mcp_status_post = {
 static ngx_http_mcp_handler_t  ngx_http_mcp_admin_post = {
     NGX_HTTP_MCP_HANDLER_ADMIN, ngx_http_mcp_admin_handler,
     ngx_http_mcp_admin_body
+};
+
+
+static ngx_http_mcp_handler_t  ngx_http_mcp_metadata_post = {
+    NGX_HTTP_MCP_HANDLER_METADATA, ngx_http_mcp_oauth_metadata_handler, NULL
 };
 
 
@@ -230,6 +236,48 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("mcp_oauth_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_array_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, oauth.issuers),
+      NULL },
+
+    { ngx_string("mcp_oauth_jwks"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_mcp_oauth_jwks,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_oauth_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_mcp_oauth_audience,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_oauth_scopes_claim"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, oauth.scopes_claim),
+      NULL },
+
+    { ngx_string("mcp_oauth_tenant_claim"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, oauth.tenant_claim),
+      NULL },
+
+    { ngx_string("mcp_oauth_metadata"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_mcp_handler_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_mcp_metadata_post },
 
     { ngx_string("mcp_conformance_fixtures"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -757,6 +805,7 @@ ngx_http_mcp_create_srv_conf(ngx_conf_t *cf)
      *
      *     mscf->redirect_prefix = { 0, NULL };
      *     mscf->redirect_other = { 0, NULL };
+     *     mscf->endpoint_path = { 0, NULL };
      */
 
     return ngx_pcalloc(cf->pool, sizeof(ngx_http_mcp_srv_conf_t));
@@ -796,6 +845,8 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     mlcf->context_ttl = NGX_CONF_UNSET;
     mlcf->context_ttls = NGX_CONF_UNSET_PTR;
     mlcf->api_keys = NGX_CONF_UNSET_PTR;
+
+    ngx_http_mcp_oauth_create_conf(&mlcf->oauth);
 
     return mlcf;
 }
@@ -868,6 +919,12 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_sec_value(conf->context_ttl, prev->context_ttl, 0);
     ngx_conf_merge_ptr_value(conf->context_ttls, prev->context_ttls, NULL);
     ngx_conf_merge_ptr_value(conf->api_keys, prev->api_keys, NULL);
+
+    if (ngx_http_mcp_oauth_merge_conf(cf, &prev->oauth, &conf->oauth)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     ngx_conf_merge_ptr_value(conf->url_schemes, prev->url_schemes, NULL);
     if (conf->url_schemes == NULL) {
@@ -1064,6 +1121,10 @@ ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_http_mcp_redirect_location(cf);
     }
 
+    if (h->type == NGX_HTTP_MCP_HANDLER_ENDPOINT) {
+        ngx_http_mcp_endpoint_location(cf);
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -1099,6 +1160,34 @@ ngx_http_mcp_redirect_location(ngx_conf_t *cf)
     }
 
     mscf->redirect_prefix = clcf->name;
+}
+
+
+/*
+ * Records the path of the server's MCP endpoint, the default audience of
+ * its OAuth access tokens: that of its first mcp_endpoint location with a
+ * path (not a regex or named one).
+ */
+
+static void
+ngx_http_mcp_endpoint_location(ngx_conf_t *cf)
+{
+    ngx_http_mcp_srv_conf_t   *mscf;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    mscf = ngx_http_conf_get_module_srv_conf(cf, ngx_mcp_module);
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (mscf->endpoint_path.len
+#if (NGX_PCRE)
+        || clcf->regex
+#endif
+        || clcf->named)
+    {
+        return;
+    }
+
+    mscf->endpoint_path = clcf->name;
 }
 
 
