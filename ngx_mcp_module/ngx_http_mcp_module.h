@@ -301,7 +301,7 @@ ngx_int_t ngx_http_mcp_stream_zone(ngx_conf_t *cf);
 void ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
     ngx_str_t *referrer, ngx_uint_t kind, int64_t now);
 
-/* ngx_http_mcp_visits.c: who visits, and what they see of it */
+/* ngx_http_mcp_analytics.c: who visits, and what they see of it */
 ngx_array_t *ngx_http_mcp_bot_agents_default(ngx_conf_t *cf);
 void ngx_http_mcp_visit(ngx_http_request_t *r, ngx_str_t *code,
     ngx_uint_t consumed);
