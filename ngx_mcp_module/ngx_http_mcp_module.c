@@ -9,8 +9,6 @@
 #include "ngx_http_mcp_cluster.h"
 
 
-#define NGX_HTTP_MCP_VISIT_SLOTS      1024
-#define NGX_HTTP_MCP_VISIT_HIGH       768    /* flush early above this */
 #define NGX_HTTP_MCP_SWEEP_INTERVAL   60000
 #define NGX_HTTP_MCP_SWEEP_BATCH      1000
 
@@ -55,7 +53,6 @@ static char *ngx_http_mcp_context_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
 static ngx_int_t ngx_http_mcp_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_mcp_init_process(ngx_cycle_t *cycle);
 static void ngx_http_mcp_exit_process(ngx_cycle_t *cycle);
-static void ngx_http_mcp_flush_visits(ngx_http_mcp_main_conf_t *mmcf);
 static void ngx_http_mcp_flush_handler(ngx_event_t *ev);
 static void ngx_http_mcp_sync_handler(ngx_event_t *ev);
 static void ngx_http_mcp_sweep_handler(ngx_event_t *ev);
@@ -122,9 +119,6 @@ static ngx_conf_num_bounds_t  ngx_http_mcp_url_length_bounds = {
     ngx_conf_check_num_bounds, 16, 65536
 };
 
-
-/* no referrer, with data all the same: memcpy() and memcmp() take it */
-static ngx_str_t  ngx_http_mcp_no_referrer = ngx_string("");
 
 /* mcp_bot_user_agents' patterns ignore case, as user agents vary it */
 static ngx_uint_t  ngx_http_mcp_caseless = NGX_REGEX_CASELESS;
@@ -1588,9 +1582,11 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
 
     ngx_http_mcp_status_open(mmcf);
 
-    mmcf->visits = ngx_pcalloc(cycle->pool, NGX_HTTP_MCP_VISIT_SLOTS
-                                      * sizeof(ngx_http_mcp_visit_slot_t));
-    if (mmcf->visits == NULL) {
+#if (NGX_THREADS)
+    mmcf->thread_pool = ngx_thread_pool_get(cycle, &pool_name);
+#endif
+
+    if (ngx_http_mcp_visits_init(cycle, mmcf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1610,8 +1606,6 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
 
     if (mmcf->durability == NGX_HTTP_MCP_DURABILITY_INTERVAL) {
 #if (NGX_THREADS)
-        mmcf->thread_pool = ngx_thread_pool_get(cycle, &pool_name);
-
         mmcf->sync_task = ngx_thread_task_alloc(cycle->pool,
                                           sizeof(ngx_http_mcp_main_conf_t *));
         if (mmcf->sync_task == NULL) {
@@ -1645,7 +1639,7 @@ ngx_http_mcp_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
-    ngx_http_mcp_flush_visits(mmcf);
+    ngx_http_mcp_visits_exit(mmcf);
 
     if (mmcf->durability == NGX_HTTP_MCP_DURABILITY_INTERVAL) {
         (void) mcp_store_sync(mmcf->store);
@@ -1656,156 +1650,12 @@ ngx_http_mcp_exit_process(ngx_cycle_t *cycle)
 }
 
 
-/*
- * A visit of kind (NGX_HTTP_MCP_VISIT_*) from referrer (a lower-case
- * host, empty or NULL for none) into this worker's batch: one slot a code,
- * referrer and UTC day, so that the day and referrer counts are exact.
- */
-
-void
-ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
-    ngx_str_t *referrer, ngx_uint_t kind, int64_t now)
-{
-    uint32_t                    hash;
-    ngx_uint_t                  i, n;
-    ngx_http_mcp_visit_slot_t  *slot;
-
-    /* bots are counted apart from any day or referrer: one slot */
-
-    if (kind == NGX_HTTP_MCP_VISIT_BOT || referrer == NULL
-        || referrer->len == 0)
-    {
-        referrer = &ngx_http_mcp_no_referrer;
-    }
-
-    hash = ngx_murmur_hash2(code->data, code->len)
-           ^ ngx_murmur_hash2(referrer->data, referrer->len);
-
-    i = hash % NGX_HTTP_MCP_VISIT_SLOTS;
-
-    for (n = 0; n < NGX_HTTP_MCP_VISIT_SLOTS; n++) {
-        slot = &mmcf->visits[i];
-
-        if (slot->len == 0) {
-            ngx_memcpy(slot->code, code->data, code->len);
-            slot->len = code->len;
-            ngx_memcpy(slot->referrer, referrer->data, referrer->len);
-            slot->referrer_len = referrer->len;
-            slot->last_visit = now;
-            mmcf->nvisits++;
-            ngx_http_mcp_status_batch(mmcf, mmcf->nvisits);
-            break;
-        }
-
-        if (slot->len == code->len
-            && slot->referrer_len == referrer->len
-            && slot->last_visit / 86400 == now / 86400
-            && ngx_memcmp(slot->code, code->data, code->len) == 0
-            && ngx_memcmp(slot->referrer, referrer->data, referrer->len) == 0)
-        {
-            break;
-        }
-
-        i = (i + 1) % NGX_HTTP_MCP_VISIT_SLOTS;
-    }
-
-    if (n < NGX_HTTP_MCP_VISIT_SLOTS) {
-        slot->last_visit = now;
-
-        switch (kind) {
-
-        case NGX_HTTP_MCP_VISIT_PERSON:
-            slot->count++;
-            slot->people++;
-            break;
-
-        case NGX_HTTP_MCP_VISIT_CONSUMED:
-            slot->people++;
-            break;
-
-        default: /* NGX_HTTP_MCP_VISIT_BOT */
-            slot->bots++;
-            break;
-        }
-    }
-
-    if (mmcf->nvisits >= NGX_HTTP_MCP_VISIT_HIGH) {
-        ngx_http_mcp_flush_visits(mmcf);
-    }
-}
-
-
-static void
-ngx_http_mcp_flush_visits(ngx_http_mcp_main_conf_t *mmcf)
-{
-    int                         rc;
-    ngx_uint_t                  i, n;
-    mcp_store_visit_t           batch[NGX_HTTP_MCP_VISIT_SLOTS];
-    ngx_http_mcp_visit_slot_t  *slot;
-
-    if (mmcf->nvisits == 0) {
-        return;
-    }
-
-    n = 0;
-
-    for (i = 0; i < NGX_HTTP_MCP_VISIT_SLOTS; i++) {
-        slot = &mmcf->visits[i];
-
-        if (slot->len) {
-            batch[n].code = (char *) slot->code;
-            batch[n].code_len = slot->len;
-            batch[n].count = slot->count;
-            batch[n].last_visit = slot->last_visit;
-            batch[n].people = slot->people;
-            batch[n].bots = slot->bots;
-            batch[n].referrer = (char *) slot->referrer;
-            batch[n].referrer_len = slot->referrer_len;
-            n++;
-        }
-    }
-
-    /* in a cluster the counts travel through the log to every node */
-
-    switch (ngx_http_mcp_cluster_visits((ngx_cycle_t *) ngx_cycle, batch, n)) {
-
-    case NGX_OK:
-        rc = MCP_STORE_OK;
-        break;
-
-    case NGX_DECLINED:
-        rc = mcp_store_link_add_visits(mmcf->store, batch, n);
-        break;
-
-    case NGX_AGAIN:
-        /* the cluster cannot take them now: keep counting, send later */
-        return;
-
-    default:
-        rc = MCP_STORE_ENOMEM;
-        break;
-    }
-
-    if (rc != MCP_STORE_OK) {
-        /* counters are statistics: losing one batch beats blocking */
-        ngx_log_error(NGX_LOG_ERR, mmcf->log, 0,
-                      "mcp_store \"%V\": %ui visit counters not saved: %s",
-                      &mmcf->path, n, mcp_store_strerror(rc));
-    }
-
-    ngx_memzero(mmcf->visits,
-                NGX_HTTP_MCP_VISIT_SLOTS * sizeof(ngx_http_mcp_visit_slot_t));
-    mmcf->nvisits = 0;
-    ngx_http_mcp_status_batch(mmcf, 0);
-}
-
-
 static void
 ngx_http_mcp_flush_handler(ngx_event_t *ev)
 {
     ngx_http_mcp_main_conf_t *mmcf = ev->data;
 
-    ngx_http_mcp_flush_visits(mmcf);
+    ngx_http_mcp_visits_flush(mmcf, 0);
 
     if (!ngx_exiting) {
         ngx_add_timer(ev, mmcf->flush_interval);

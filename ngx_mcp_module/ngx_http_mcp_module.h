@@ -52,20 +52,8 @@
 #define NGX_HTTP_MCP_DURABILITY_OFF       2
 
 
-/*
- * One worker's batch of visits not yet written to the store: a slot a
- * code, referring host and UTC day (see mcp_store_visit_t).
- */
-typedef struct {
-    u_char                     code[MCP_STORE_CODE_MAX];
-    size_t                     len;
-    uint64_t                   count;
-    int64_t                    last_visit;
-    uint64_t                   people;
-    uint64_t                   bots;
-    size_t                     referrer_len;
-    u_char                     referrer[MCP_STORE_REFERRER_MAX];
-} ngx_http_mcp_visit_slot_t;
+/* One worker's visits not yet written to the store (ngx_http_mcp_visits.c) */
+typedef struct ngx_http_mcp_visits_s  ngx_http_mcp_visits_t;
 
 
 /* What a visit is, for ngx_http_mcp_count_visit(). */
@@ -90,8 +78,7 @@ typedef struct {
 
     /* per worker process, from init_process to exit_process */
     mcp_store_t               *store;
-    ngx_http_mcp_visit_slot_t *visits;
-    ngx_uint_t                 nvisits;
+    ngx_http_mcp_visits_t     *visits;
     ngx_event_t                flush_event;
     ngx_event_t                sync_event;
     ngx_event_t                sweep_event;
@@ -297,9 +284,20 @@ ngx_int_t ngx_http_mcp_depth(ngx_str_t *body, ngx_uint_t max);
 ngx_int_t ngx_http_mcp_catalog_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_mcp_stream_zone(ngx_conf_t *cf);
 
-/* ngx_http_mcp_module.c: counts one visit in this worker's batch */
+/*
+ * ngx_http_mcp_visits.c: this worker's visit counters.  init in
+ * init_process once the store is open (and mmcf->thread_pool, where the
+ * flush runs, found), exit in exit_process before the store closes; count
+ * one visit; flush what is counted (now: on the event loop, not in the
+ * thread pool).
+ */
+ngx_int_t ngx_http_mcp_visits_init(ngx_cycle_t *cycle,
+    ngx_http_mcp_main_conf_t *mmcf);
+void ngx_http_mcp_visits_exit(ngx_http_mcp_main_conf_t *mmcf);
 void ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
     ngx_str_t *referrer, ngx_uint_t kind, int64_t now);
+void ngx_http_mcp_visits_flush(ngx_http_mcp_main_conf_t *mmcf,
+    ngx_uint_t now);
 
 /* ngx_http_mcp_analytics.c: who visits, and what they see of it */
 ngx_array_t *ngx_http_mcp_bot_agents_default(ngx_conf_t *cf);

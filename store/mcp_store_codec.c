@@ -10,10 +10,11 @@
  *
  * A link is [url, created_at, expires_at, max_visits, visits, last_visit,
  * tenant, redirect_status, tags]: a str, two ints, two uints, an int, a
- * str of 1 to MCP_STORE_SCOPE_MAX bytes, a uint and a str.  The last
- * three are a tail: left out from the end while they are the default
- * (the default tenant, status 0, no tags), so that a link without its
- * own status or tags is no larger than before they existed.  A session
+ * str of 1 to MCP_STORE_SCOPE_MAX bytes, a uint and a str.  Fields are
+ * left out from the end while they hold their default: since schema 2
+ * the numbers after created_at that are 0, and the tail (the default
+ * tenant, status 0, no tags), so that a link without expiry, limit, own
+ * status or tags is [url, created_at].  A session
  * is [created_at, last_seen, protocol, client_name, client_version,
  * log_level, flags, tenant]: two ints, three strs of at most
  * MCP_STORE_SESSION_STR_MAX bytes, two uints that fit an unsigned, and
@@ -52,7 +53,9 @@
  * bound but msgpack's).  The record may end in a tail of optional fields
  * (a tenant, a TAIL_UINT, a TAIL_STR): the encoder leaves out those at
  * the end that hold their default (MCP_STORE_TENANT_DEFAULT, 0, empty),
- * the decoder gives the default to those it does not find.
+ * and a table ending in MCP_STORE_END_MIN(min) also the numbers after
+ * its first min fields that are 0; the decoder gives the default to
+ * those it does not find.
  */
 
 typedef enum {
@@ -113,6 +116,15 @@ typedef union {
 #define MCP_STORE_TAIL_TENANT(rec)                                            \
     MCP_STORE_STR(rec, TENANT, tenant, MCP_STORE_SCOPE_MAX)
 
+/*
+ * The end of a table whose records may stop after min fields: the numbers
+ * after those that are 0 are left out at the end of a record, with the
+ * tail's defaults, and read as 0 (a link without expiry, limit or visits
+ * is [url, created_at]: 4 bytes of 60 less, and as many more links a
+ * page).
+ */
+#define MCP_STORE_END_MIN(min)   { MCP_STORE_FIELD_END, 0, 0, min }
+
 /* a session's strings are never written longer: one that is, is corrupt */
 #define MCP_STORE_SESSION_STR(field)                                          \
     MCP_STORE_STR(session, STR, field, MCP_STORE_SESSION_STR_MAX)
@@ -125,7 +137,7 @@ static const mcp_store_field_t  mcp_store_link_fields[] = {
     MCP_STORE_TAIL_TENANT(link),
     MCP_STORE_NUMBER(link, TAIL_UINT, redirect_status, 999),
     MCP_STORE_STR(link, TAIL_STR, tags, MCP_STORE_LINK_TAGS_LEN),
-    MCP_STORE_END
+    MCP_STORE_END_MIN(2)
 };
 
 static const mcp_store_field_t  mcp_store_session_fields[] = {
@@ -404,15 +416,16 @@ static size_t
 mcp_store_fields_encode(const mcp_store_field_t *f, const void *rec,
     char *buf, size_t size)
 {
-    size_t                    i, n, len;
+    size_t                    i, n, min, len;
     const char               *p, *str;
     msgpack_packer            pk;
     mcp_store_wbuf_t          w;
 
     p = rec;
     n = mcp_store_fields(f);
+    min = mcp_store_fields_required(f, n);
 
-    while (n > 0 && mcp_store_field_left_out(&f[n - 1], p)) {
+    while (n > min && mcp_store_field_left_out(&f[n - 1], p)) {
         n--;
     }
 
@@ -465,17 +478,27 @@ mcp_store_fields_encode(const mcp_store_field_t *f, const void *rec,
 }
 
 
-/* Is f a field of the tail that rec leaves out (it holds the default)? */
+/*
+ * Does f hold its default in rec (a number 0, the default tenant, no
+ * string of the tail), so that a record ending with it may leave it out?
+ */
 
 static int
 mcp_store_field_left_out(const mcp_store_field_t *f, const char *rec)
 {
     switch (f->type) {
 
+    case MCP_STORE_FIELD_INT64:
+        return *(const int64_t *) (rec + f->offset) == 0;
+
+    case MCP_STORE_FIELD_UINT64:
+        return *(const uint64_t *) (rec + f->offset) == 0;
+
     case MCP_STORE_FIELD_TENANT:
         return !mcp_store_has_tenant(*(const char *const *) (rec + f->offset),
                                      *(const size_t *) (rec + f->len_offset));
 
+    case MCP_STORE_FIELD_UINT:
     case MCP_STORE_FIELD_TAIL_UINT:
         return *(const unsigned *) (rec + f->offset) == 0;
 
@@ -572,11 +595,18 @@ mcp_store_fields(const mcp_store_field_t *f)
 }
 
 
-/* The fields before the tail: a record has at least these. */
+/*
+ * The fewest fields a record of the table f, of nf fields, may have: as
+ * its end says (see MCP_STORE_END_MIN), else those before the tail.
+ */
 
 static size_t
 mcp_store_fields_required(const mcp_store_field_t *f, size_t nf)
 {
+    if (f[nf].max != 0) {
+        return (size_t) f[nf].max;
+    }
+
     while (nf > 0
            && (f[nf - 1].type == MCP_STORE_FIELD_TENANT
                || f[nf - 1].type == MCP_STORE_FIELD_TAIL_UINT
@@ -603,6 +633,33 @@ mcp_store_read_field(mcp_store_rbuf_t *r, const mcp_store_field_t *f,
     str = (const char **) (rec + f->offset);
     len = (size_t *) (rec + f->len_offset);
 
+    if (!present) {
+        /* left out at the end: its default (see MCP_STORE_END_MIN) */
+
+        switch (f->type) {
+        case MCP_STORE_FIELD_INT64:
+            *(int64_t *) (rec + f->offset) = 0;
+            return 0;
+        case MCP_STORE_FIELD_UINT64:
+            *(uint64_t *) (rec + f->offset) = 0;
+            return 0;
+        case MCP_STORE_FIELD_UINT:
+        case MCP_STORE_FIELD_TAIL_UINT:
+            *(unsigned *) (rec + f->offset) = 0;
+            return 0;
+        case MCP_STORE_FIELD_TAIL_STR:
+            *str = NULL;
+            *len = 0;
+            return 0;
+        case MCP_STORE_FIELD_TENANT:
+            *str = MCP_STORE_TENANT_DEFAULT;
+            *len = sizeof(MCP_STORE_TENANT_DEFAULT) - 1;
+            return 0;
+        default:
+            return -1;
+        }
+    }
+
     switch (f->type) {
 
     case MCP_STORE_FIELD_INT64:
@@ -612,35 +669,10 @@ mcp_store_read_field(mcp_store_rbuf_t *r, const mcp_store_field_t *f,
         return mcp_store_read_uint64(r, (uint64_t *) (rec + f->offset));
 
     case MCP_STORE_FIELD_TAIL_UINT:
-        if (!present) {
-            *(unsigned *) (rec + f->offset) = 0;
-            return 0;
-        }
-
-        /* fall through */
-
     case MCP_STORE_FIELD_UINT:
         rc = mcp_store_read_uint(r, (unsigned *) (rec + f->offset));
         return (rc == 0 && f->max != 0
                 && *(unsigned *) (rec + f->offset) > f->max) ? -1 : rc;
-
-    case MCP_STORE_FIELD_TAIL_STR:
-        if (!present) {
-            *str = NULL;
-            *len = 0;
-            return 0;
-        }
-
-        break;
-
-    case MCP_STORE_FIELD_TENANT:
-        if (!present) {
-            *str = MCP_STORE_TENANT_DEFAULT;
-            *len = sizeof(MCP_STORE_TENANT_DEFAULT) - 1;
-            return 0;
-        }
-
-        break;
 
     case MCP_STORE_FIELD_OPT_STR:
         if (r->pos != r->end && *r->pos == 0xc0) {

@@ -56,6 +56,8 @@ struct mcp_store_txn_s {
  * has_stats is 0 likewise for "link_stats" (no statistics to read).
  * has_context is 0 likewise for the context store's databases, which came
  * together: such a handle finds no entity, relation, context or message.
+ * has_visits is 0 likewise for "visits" (schema 1 stores): such a handle
+ * reads each link's visits from its record alone.
  */
 
 struct mcp_store_s {
@@ -72,12 +74,15 @@ struct mcp_store_s {
     MDB_dbi             contexts;
     MDB_dbi             messages;
     MDB_dbi             link_stats;
+    MDB_dbi             visits;
     unsigned            flags;
     unsigned            schema;
     unsigned            rlive;
     unsigned            has_sessions;
     unsigned            has_context;
     unsigned            has_stats;
+    unsigned            has_visits;
+    unsigned            shared;        /* the environment is another's */
     uint64_t            pages;
     const mcp_store_quota_t  *quotas;
     size_t              nquotas;
@@ -101,6 +106,7 @@ struct mcp_store_s {
 #define MCP_STORE_DB_CONTEXTS     "contexts"
 #define MCP_STORE_DB_MESSAGES     "messages"
 #define MCP_STORE_DB_LINK_STATS   "link_stats"
+#define MCP_STORE_DB_VISITS       "visits"
 #define MCP_STORE_KEY_SCHEMA      "schema"
 
 
@@ -179,6 +185,30 @@ typedef int (*mcp_store_batch_pt)(mcp_store_t *s, MDB_txn *txn,
 
 int mcp_store_batch(mcp_store_t *s, const void *batch, size_t n,
     mcp_store_batch_pt one);
+
+
+/*
+ * mcp_store_link.c: what the cluster's applier shares with the library's
+ * own writes, in the write transaction txn.
+ *
+ * mcp_store_visit_add() adds one entry of a visit batch to its link's
+ * counter (see mcp_store_link_add_visits()): MCP_STORE_NOTFOUND if the
+ * link is gone (or the code cannot be one).  Every per-code count kept at
+ * the visit flush is written here.
+ *
+ * mcp_store_link_use() counts one visit of a link with max_visits, read
+ * (as a record, without its counter) under key: MCP_STORE_EXPIRED or
+ * MCP_STORE_SPENT, and no change, as mcp_store_link_consume().
+ *
+ * mcp_store_link_del() deletes the link under key, its counter and its
+ * statistics.
+ */
+
+int mcp_store_visit_add(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_visit_t *v);
+int mcp_store_link_use(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
+    const mcp_store_link_t *link, int64_t now);
+int mcp_store_link_del(mcp_store_t *s, MDB_txn *txn, MDB_val *key);
 
 
 /*
@@ -306,16 +336,6 @@ int mcp_store_link_change_fields(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
  */
 
 int mcp_store_link_valid(const mcp_store_link_t *link);
-
-/*
- * mcp_store_link.c: one entry of a visit batch, in a write transaction of
- * the caller's: the link's count and its statistics (MCP_STORE_NOTFOUND,
- * and nothing written, when the link is gone).
- */
-
-int mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn,
-    const mcp_store_visit_t *v);
-
 
 /*
  * mcp_store_stats.c: a link's visit statistics (see mcp_store_visit_t),

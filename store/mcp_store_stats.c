@@ -13,7 +13,7 @@
  *     code \0 't'            the link's totals: [bots, hosts], hosts the
  *                            number of its 'r' keys
  *
- * They are written with the visit batches (mcp_store_link_visit()), never
+ * They are written with the visit batches (mcp_store_visit_add()), never
  * on a redirect, and deleted with the link.  A day key older than
  * MCP_STORE_STATS_DAYS is deleted when a newer day of the link is
  * counted, a few at a time.
