@@ -416,6 +416,8 @@ test_visit(const char *code, uint64_t count, int64_t last_visit)
 {
     mcp_store_visit_t  v;
 
+    memset(&v, 0, sizeof(mcp_store_visit_t));
+
     v.code = code;
     v.code_len = strlen(code);
     v.count = count;
@@ -435,6 +437,22 @@ test_touch(const char *id, int64_t last_seen)
     t.last_seen = last_seen;
 
     return t;
+}
+
+
+mcp_store_link_stats_t
+test_stats_of(mcp_store_day_t *days, size_t ndays, mcp_store_referrer_t *refs,
+    size_t nrefs)
+{
+    mcp_store_link_stats_t  st;
+
+    memset(&st, 0, sizeof(st));
+    st.days = days;
+    st.days_cap = ndays;
+    st.referrers = refs;
+    st.referrers_cap = nrefs;
+
+    return st;
 }
 
 

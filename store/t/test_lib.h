@@ -82,6 +82,10 @@ mcp_store_visit_t test_visit(const char *code, uint64_t count,
 /* a touch of session id at last_seen */
 mcp_store_touch_t test_touch(const char *id, int64_t last_seen);
 
+/* a statistics read into days (ndays of them) and refs (nrefs) */
+mcp_store_link_stats_t test_stats_of(mcp_store_day_t *days, size_t ndays,
+    mcp_store_referrer_t *refs, size_t nrefs);
+
 /* the relation (from, type, to), created_at 0 */
 mcp_store_relation_t test_rel(const char *from, const char *type,
     const char *to);
