@@ -225,8 +225,8 @@ GET /api/graph?namespace=lab
 --- error_code eval
 [400, 400]
 --- response_body_like eval
-[qr/"message":"namespace must be up to 64 characters.*","error":"invalid_argument"/,
- qr/"message":"invalid cursor[^"]*","error":"invalid_argument"/]
+[qr/"message":"namespace must be up to 64 characters.*","error":"invalid_request"/,
+ qr/"message":"invalid cursor[^"]*","error":"invalid_request"/]
 
 
 
