@@ -7,7 +7,9 @@
 #                 store's unit tests, a short run of each fuzzer, the
 #                 Test::Nginx suites (and again with the module under ASan
 #                 and UBSan), the MCP conformance suite and MCP SDK clients,
-#                 and the cluster suites (NATS JetStream, several nodes)
+#                 the cluster suites (NATS JetStream, several nodes), the
+#                 deployment recipes (docker/) and the dashboard in a
+#                 headless browser
 #   make fuzz     each fuzzer for FUZZ_SECONDS (default 60)
 #   make bench    the benchmarks, written to bench/RESULTS.md (and the
 #                 cluster's to bench/RESULTS-cluster.md)
@@ -19,8 +21,10 @@
 # shown when the part fails.  Its ports, on 127.0.0.1: TEST_NGINX_PORT
 # for the Test::Nginx suites, plain and under ASan (default 1984; t/004,
 # t/020, t/033 and t/034 take the port 7, 8, 9 and 10 above it too; the
-# cluster suites, NATS included, 100 to 130 above it), and PORT for the MCP
-# tests (default 1999; make run's 8080 is not passed on), e.g.
+# cluster suites, NATS included, 100 to 130 above it; the dashboard's
+# browser tests 140 above it; the deployment recipes 150 to 173 above it),
+# and PORT for the MCP tests (default 1999; make run's 8080 is not passed
+# on), e.g.
 #
 #   make test TEST_NGINX_PORT=5000 PORT=5090
 
@@ -29,7 +33,8 @@ DATA_DIR ?= var/data
 FIXTURES ?= 0
 
 .PHONY: all module store deps run test test-store test-nginx test-asan test-mcp \
-        test-cluster fuzz fuzz-smoke bench bench-cluster clean
+        test-cluster test-browser test-deploy fuzz fuzz-smoke bench \
+        bench-cluster clean
 
 all: module store
 
@@ -59,6 +64,8 @@ test: deps
 	$(MAKE) test-asan
 	$(MAKE) test-mcp
 	$(MAKE) test-cluster
+	$(MAKE) test-deploy
+	$(MAKE) test-browser
 
 test-store:
 	$(MAKE) -C store test
@@ -74,6 +81,12 @@ test-mcp:
 
 test-cluster:
 	./scripts/test-cluster.sh
+
+test-deploy:
+	./scripts/test-deploy.sh
+
+test-browser:
+	./scripts/test-browser.sh
 
 fuzz:
 	$(MAKE) -C fuzz run

@@ -182,6 +182,20 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       0,
       &ngx_http_mcp_admin_post },
 
+    { ngx_string("mcp_dashboard"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_mcp_dashboard,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_trusted_proxies"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mcp_trusted_proxies,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("mcp_session_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -835,6 +849,7 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     mlcf->max_message_size = NGX_CONF_UNSET_SIZE;
     mlcf->allowed_hosts = NGX_CONF_UNSET_PTR;
     mlcf->allowed_origins = NGX_CONF_UNSET_PTR;
+    mlcf->trusted_proxies = NGX_CONF_UNSET_PTR;
     mlcf->conformance_fixtures = NGX_CONF_UNSET;
     mlcf->context_ttl = NGX_CONF_UNSET;
     mlcf->context_ttls = NGX_CONF_UNSET_PTR;
@@ -907,6 +922,8 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               1024 * 1024);
     ngx_conf_merge_ptr_value(conf->allowed_hosts, prev->allowed_hosts, NULL);
     ngx_conf_merge_ptr_value(conf->allowed_origins, prev->allowed_origins,
+                             NULL);
+    ngx_conf_merge_ptr_value(conf->trusted_proxies, prev->trusted_proxies,
                              NULL);
     ngx_conf_merge_value(conf->conformance_fixtures,
                          prev->conformance_fixtures, 0);

@@ -89,6 +89,9 @@ typedef struct {
     ngx_shm_zone_t            *stream_zone;   /* MCP streams, or NULL
                                                  (ngx_http_mcp_stream.c) */
     ngx_file_uniq_t            store_uniq;    /* of the data file opened */
+    ngx_int_t                  peer_index;    /* $realip_remote_addr, or
+                                                 NGX_ERROR: the peer of
+                                                 mcp_trusted_proxies */
 #if (NGX_THREADS)
     ngx_thread_pool_t         *thread_pool;
     ngx_thread_task_t         *sync_task;
@@ -157,6 +160,8 @@ typedef struct {
     ngx_array_t               *api_keys;      /* of ngx_http_mcp_key_t */
     ngx_http_mcp_oauth_conf_t  oauth;
     ngx_uint_t                 status_format; /* of mcp_status */
+    ngx_str_t                  dashboard_api; /* of mcp_dashboard */
+    ngx_array_t               *trusted_proxies; /* of ngx_cidr_t */
 } ngx_http_mcp_loc_conf_t;
 
 
@@ -210,6 +215,7 @@ typedef struct {
 #define NGX_HTTP_MCP_HANDLER_STATUS    4
 #define NGX_HTTP_MCP_HANDLER_ADMIN     5
 #define NGX_HTTP_MCP_HANDLER_METADATA  6
+#define NGX_HTTP_MCP_HANDLER_DASHBOARD 7
 
 
 /*
@@ -336,6 +342,25 @@ json_t *ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
     size_t code_len, const mcp_store_link_t *link);
 ngx_int_t ngx_http_mcp_links_attrs(json_t *json, ngx_uint_t status,
     const char *tags, size_t tags_len);
+
+/* A file of the dashboard, compiled in (scripts/embed-assets.sh). */
+typedef struct {
+    ngx_str_t                  name;
+    ngx_str_t                  type;
+    ngx_str_t                  etag;
+    ngx_str_t                  body;
+} ngx_http_mcp_asset_t;
+
+/* ngx_http_mcp_dashboard.c, and the assets generated from dashboard/ */
+char *ngx_http_mcp_dashboard(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+extern ngx_http_mcp_asset_t  ngx_http_mcp_dashboard_assets[];
+
+/* ngx_http_mcp_proxy.c */
+char *ngx_http_mcp_trusted_proxies(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_mcp_public_origin(ngx_http_request_t *r, ngx_uint_t *https,
+    ngx_str_t *host);
 
 /* ngx_http_mcp_qr.c */
 ngx_int_t ngx_http_mcp_qr_send(ngx_http_request_t *r, ngx_str_t *text);

@@ -131,7 +131,8 @@ ngx_http_mcp_url_scheme_ok(void *data, const char *scheme, size_t len)
 /*
  * A link to the shortener itself would redirect to itself, and one to
  * loopback sends every visitor to their own machine: NGX_OK when u is
- * either.  Own names are the Host the client addressed (with its port)
+ * either.  Own names are the host the client addressed (with its port;
+ * X-Forwarded-Host and -Proto from a trusted proxy, as for short_url)
  * and mcp_base_url's host and port, each canonicalised as the URL was, so
  * that every spelling of them counts.  (server_name is not among them:
  * nginx keeps its list only while it reads the configuration.)
@@ -142,21 +143,18 @@ static ngx_int_t
 ngx_http_mcp_is_self(ngx_http_request_t *r, ngx_http_mcp_loc_conf_t *mlcf,
     mcp_url_t *u)
 {
-    ngx_int_t  rc;
-    unsigned   port;
+    ngx_int_t   rc;
+    ngx_str_t   host;
+    ngx_uint_t  https;
 
     if (mcp_url_is_loopback(u)) {
         return NGX_OK;
     }
 
-    if (r->headers_in.host != NULL) {
-#if (NGX_HTTP_SSL)
-        port = r->connection->ssl ? 443 : 80;
-#else
-        port = 80;
-#endif
+    ngx_http_mcp_public_origin(r, &https, &host);
 
-        rc = ngx_http_mcp_same_host(r, u, &r->headers_in.host->value, port);
+    if (host.len) {
+        rc = ngx_http_mcp_same_host(r, u, &host, https ? 443 : 80);
         if (rc != NGX_DECLINED) {
             return rc;
         }

