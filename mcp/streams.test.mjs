@@ -271,6 +271,70 @@ describe('the server speaks first, across workers', { timeout: 120_000 }, () => 
     assert.ok(crossed, `no change was made on the other worker in ${ATTEMPTS} tries`);
   });
 
+  it('resources/updated for a link changed and deleted through mcp_admin, and created again', async () => {
+    const code = `adm${process.pid}x${Date.now()}`;
+    const uri = `shorturl://${code}`;
+    const { client: a, log: aLog } = await connect({});
+    const updates = [];
+    a.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updates.push(n.params.uri);
+    });
+    const made = await a.callTool({
+      name: 'shorten_url',
+      arguments: { url: 'https://example.com/admin-before', alias: code }
+    });
+    assert.notEqual(made.isError, true, JSON.stringify(made.content));
+    await a.subscribeResource({ uri });
+    assert.ok(await until(() => aLog.find((e) => e.method === 'GET' && e.status === 200)));
+    await new Promise((r) => setTimeout(r, 100));
+
+    const admin = (method, path, body) =>
+      freshFetch()(new URL(`/api/links${path}`, MCP_URL), {
+        method,
+        headers: body ? { 'Content-Type': 'application/json' } : {},
+        body: body ? JSON.stringify(body) : undefined
+      });
+
+    // refused changes tell nobody
+    const empty = await admin('PATCH', `/${code}`, {});
+    assert.equal(empty.status, 400);
+    await empty.text();
+    const missing = await admin('PATCH', `/${code}none`, { url: 'https://example.com/x' });
+    assert.equal(missing.status, 404);
+    await missing.text();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(updates, [], 'no update for a refused PATCH');
+
+    const patched = await admin('PATCH', `/${code}`, { url: 'https://example.com/admin-after' });
+    assert.equal(patched.status, 200);
+    assert.equal((await patched.json()).url, 'https://example.com/admin-after');
+    assert.ok(await until(() => updates.length === 1), 'the PATCH reached the GET stream');
+    assert.deepEqual(updates, [uri]);
+    const read = await a.readResource({ uri });
+    assert.match(read.contents[0].text, /admin-after/);
+
+    const deleted = await admin('DELETE', `/${code}`);
+    assert.equal(deleted.status, 204);
+    assert.ok(await until(() => updates.length === 2), 'the DELETE reached the GET stream');
+    assert.deepEqual(updates, [uri, uri]);
+
+    // the alias taken again, through POST /shorten: the subscription stays
+    const again = await freshFetch()(new URL('/shorten', MCP_URL), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ OriginalURL: 'https://example.com/admin-again', alias: code })
+    });
+    assert.equal(again.status, 201);
+    await again.text();
+    assert.ok(await until(() => updates.length === 3), 'the new link reached the GET stream');
+    const taken = await admin('POST', '', { OriginalURL: 'https://example.com/x', alias: code });
+    assert.equal(taken.status, 409);
+    await taken.text();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(updates.length, 3, 'a taken alias announces nothing');
+    await a.close();
+  });
+
   it('Last-Event-ID replays exactly the missed event, and none twice', async () => {
     const context = `replay-${process.pid}-${Date.now()}`;
     const a = await rawSession();

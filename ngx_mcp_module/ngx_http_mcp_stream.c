@@ -1654,14 +1654,15 @@ done:
 
 /*
  * The resource prefix + name, of the caller's tenant, changed through
- * call (in whichever worker): notifications/resources/updated on the GET
- * stream of every session of the tenant subscribed to it.  A
- * subscription of a session that had no GET stream and subscribed
- * nothing for mcp_session_timeout goes instead.
+ * request r (in whichever worker, on whichever route: a tool, mcp_admin):
+ * notifications/resources/updated on the GET stream of every session of
+ * the tenant subscribed to it.  A subscription of a session that had no
+ * GET stream and subscribed nothing for mcp_session_timeout goes
+ * instead.
  */
 
 void
-ngx_http_mcp_resource_changed(ngx_http_mcp_call_t *call, const char *prefix,
+ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
     u_char *name, size_t len)
 {
     char                           *text;
@@ -1670,7 +1671,6 @@ ngx_http_mcp_resource_changed(ngx_http_mcp_call_t *call, const char *prefix,
     u_char                         *tenant;
     size_t                          tenant_len;
     ngx_str_t                       uri, *t;
-    ngx_http_request_t             *r;
     ngx_queue_t                    *q, *next;
     ngx_slab_pool_t                *pool;
     ngx_http_mcp_main_conf_t       *mmcf;
@@ -1678,8 +1678,7 @@ ngx_http_mcp_resource_changed(ngx_http_mcp_call_t *call, const char *prefix,
     ngx_http_mcp_stream_sub_t      *sub;
     ngx_http_mcp_stream_session_t  *s;
 
-    r = call->r;
-    mmcf = call->mmcf;
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
 
     if (name == NULL) {
         name = (u_char *) "";

@@ -155,6 +155,12 @@ http {
             mcp_shorten;
         }
 
+        # mcp/streams.test.mjs: a change made here reaches the subscribers
+        location /api/ {
+            mcp_admin;
+            add_header  X-Mcp-Worker  \$pid  always;
+        }
+
         location / {
             mcp_redirect;
         }
