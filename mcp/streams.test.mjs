@@ -97,13 +97,13 @@ const until = async (what, ms = 3000) => {
 };
 
 // A raw session: its id, and a POST of one message on it.
-async function rawSession(fetch = freshFetch()) {
+async function rawSession(fetch = freshFetch(), url = MCP_URL) {
   const headers = {
     'Content-Type': 'application/json',
     Accept: 'application/json, text/event-stream',
     'MCP-Protocol-Version': '2025-11-25'
   };
-  const init = await fetch(MCP_URL, {
+  const init = await fetch(url, {
     method: 'POST',
     headers,
     body: JSON.stringify({
@@ -122,13 +122,13 @@ async function rawSession(fetch = freshFetch()) {
   const id = init.headers.get('mcp-session-id');
   assert.ok(id);
   const post = (message) =>
-    fetch(MCP_URL, {
+    fetch(url, {
       method: 'POST',
       headers: { ...headers, 'Mcp-Session-Id': id },
       body: JSON.stringify(message)
     });
   const get = (extra = {}, signal) =>
-    fetch(MCP_URL, {
+    fetch(url, {
       method: 'GET',
       headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': id, ...extra },
       signal
@@ -450,6 +450,46 @@ describe('the server speaks first, across workers', { timeout: 120_000 }, () => 
     assert.ok([400, 409].includes(twice.status), `status ${twice.status}`);
     await twice.text();
     assert.equal(await nextMessage(), undefined, 'the stream ended');
+  });
+
+  it('a client that never answers: a tool error after mcp_client_request_timeout, nothing left waiting', async () => {
+    // scripts/test-mcp.sh: "mcp_client_request_timeout 500ms" there
+    const a = await rawSession(freshFetch(), new URL('/mcp-short-timeout', MCP_URL));
+    const started = Date.now();
+    const call = await a.post({
+      jsonrpc: '2.0',
+      id: 'slow-1',
+      method: 'tools/call',
+      params: { name: 'test_sampling', arguments: { prompt: 'are you there?' } }
+    });
+    assert.equal(call.status, 200);
+    const messages = [];
+    for await (const e of sse(call)) {
+      if (e.data) {
+        messages.push(JSON.parse(e.data));
+      }
+    }
+    const elapsed = Date.now() - started;
+    assert.equal(messages.length, 2, JSON.stringify(messages));
+    const [request, response] = messages;
+    assert.equal(request.method, 'sampling/createMessage');
+    assert.equal(response.id, 'slow-1');
+    assert.equal(response.result.isError, true);
+    assert.equal(
+      response.result.content[0].text,
+      'the client did not answer sampling/createMessage within 500 ms (mcp_client_request_timeout)'
+    );
+    assert.ok(elapsed >= 450, `answered after ${elapsed} ms, before the timeout`);
+    assert.ok(elapsed < 10_000, `answered after ${elapsed} ms: the 60 s default?`);
+
+    // nothing waits any more: the late answer is refused
+    const late = await a.post({
+      jsonrpc: '2.0',
+      id: request.id,
+      result: { role: 'assistant', content: { type: 'text', text: 'late' }, model: 'm' }
+    });
+    assert.equal(late.status, 400);
+    assert.match((await late.json()).error.message, /no request of this server to this session waits/);
   });
 
   it('notifications/cancelled stops a waiting tool and withdraws its request', async () => {

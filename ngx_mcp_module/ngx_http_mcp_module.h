@@ -125,6 +125,7 @@ typedef struct {
     ngx_array_t               *reserved;      /* of ngx_str_t */
 
     size_t                     max_message_size;
+    ngx_msec_t                 client_request_timeout;
     ngx_array_t               *allowed_hosts;   /* of ngx_str_t */
     ngx_array_t               *allowed_origins; /* of ngx_str_t */
     ngx_array_t               *server_names;  /* of ngx_str_t, the

@@ -38,7 +38,6 @@
 #define NGX_HTTP_MCP_STREAM_BYTES         (256 * 1024)
 #define NGX_HTTP_MCP_STREAM_RETRY         1000    /* ms, SSE retry */
 #define NGX_HTTP_MCP_STREAM_LIFETIME      60000   /* ms, of a GET stream */
-#define NGX_HTTP_MCP_ASK_TIMEOUT          60000   /* ms */
 #define NGX_HTTP_MCP_STREAM_SUBS          64      /* a session */
 
 #define NGX_HTTP_MCP_PENDING_WAITING      0
@@ -879,7 +878,7 @@ ngx_http_mcp_ask(ngx_http_mcp_call_t *call, const char *method,
 
     st->resume = resume;
     st->data = data;
-    st->deadline = ngx_current_msec + NGX_HTTP_MCP_ASK_TIMEOUT;
+    st->deadline = ngx_current_msec + call->mlcf->client_request_timeout;
 
     msg = json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0",
                     "id", (json_int_t) st->request, "method", method,

@@ -151,6 +151,13 @@ http {
             add_header  X-Mcp-Worker  \$pid  always;
         }
 
+        # mcp/streams.test.mjs: a client that never answers
+        location = /mcp-short-timeout {
+            mcp_endpoint;
+            mcp_conformance_fixtures on;
+            mcp_client_request_timeout 500ms;
+        }
+
         location = /shorten {
             mcp_shorten;
         }
