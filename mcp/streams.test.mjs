@@ -22,6 +22,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   CreateMessageRequestSchema,
+  ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema
 } from '@modelcontextprotocol/sdk/types.js';
 
@@ -332,6 +333,53 @@ describe('the server speaks first, across workers', { timeout: 120_000 }, () => 
     await taken.text();
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(updates.length, 3, 'a taken alias announces nothing');
+    await a.close();
+  });
+
+  it('resources/list_changed when a link is created or deleted, by another session', async () => {
+    const code = `lst${process.pid}x${Date.now()}`;
+    const { client: a, log: aLog } = await connect({});
+    const caps = a.getServerCapabilities();
+    assert.equal(caps.resources.listChanged, true);
+    assert.equal(caps.tools.listChanged, false, 'the tools never change while nginx runs');
+    assert.equal(caps.prompts.listChanged, false);
+    let changes = 0;
+    a.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+      changes++;
+    });
+    assert.ok(await until(() => aLog.find((e) => e.method === 'GET' && e.status === 200)));
+    await new Promise((r) => setTimeout(r, 100));
+
+    const { client: b } = await connect({});
+    const made = await b.callTool({
+      name: 'shorten_url',
+      arguments: { url: 'https://example.com/listed', alias: code }
+    });
+    assert.notEqual(made.isError, true, JSON.stringify(made.content));
+    assert.ok(await until(() => changes === 1), `created: ${changes} list_changed`);
+    const listed = await a.listResources();
+    assert.ok(listed.resources.some((r) => r.uri === `shorturl://${code}`));
+
+    // a refused creation and a change of the link leave the list as it was
+    const taken = await b.callTool({
+      name: 'shorten_url',
+      arguments: { url: 'https://example.com/other', alias: code }
+    });
+    assert.equal(taken.isError, true);
+    const patched = await freshFetch()(new URL(`/api/links/${code}`, MCP_URL), {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ url: 'https://example.com/listed-2' })
+    });
+    assert.equal(patched.status, 200);
+    await patched.text();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(changes, 1, 'no list_changed for a refused creation or a PATCH');
+
+    const gone = await b.callTool({ name: 'delete_url', arguments: { code } });
+    assert.notEqual(gone.isError, true);
+    assert.ok(await until(() => changes === 2), `deleted: ${changes} list_changed`);
+    await b.close();
     await a.close();
   });
 

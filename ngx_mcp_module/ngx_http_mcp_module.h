@@ -272,7 +272,8 @@ ngx_int_t ngx_http_mcp_admin_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_admin_body(ngx_http_request_t *r);
 json_t *ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
     size_t code_len, const mcp_store_link_t *link);
-void ngx_http_mcp_links_changed(ngx_http_request_t *r, ngx_str_t *code);
+void ngx_http_mcp_links_changed(ngx_http_request_t *r, ngx_str_t *code,
+    ngx_uint_t listed);
 
 /* ngx_http_mcp_qr.c */
 ngx_int_t ngx_http_mcp_qr_send(ngx_http_request_t *r, ngx_str_t *text);
