@@ -77,10 +77,10 @@ function freshFetch(log = []) {
   return f;
 }
 
-async function connect(capabilities = {}) {
+async function connect(capabilities = {}, url = MCP_URL, requestInit = undefined) {
   const fetch = freshFetch();
   const client = new Client({ name: 'ngx-mcp-streams-test', version: '1.0.0' }, { capabilities });
-  const transport = new StreamableHTTPClientTransport(MCP_URL, { fetch });
+  const transport = new StreamableHTTPClientTransport(url, { fetch, requestInit });
   await client.connect(transport);
   return { client, transport, log: fetch.log };
 }
@@ -339,6 +339,16 @@ describe('the server speaks first, across workers', { timeout: 120_000 }, () => 
   it('resources/list_changed when a link is created or deleted, by another session', async () => {
     const code = `lst${process.pid}x${Date.now()}`;
     const { client: a, log: aLog } = await connect({});
+    // a session of another tenant, with its GET stream open too
+    const { client: other, log: otherLog } = await connect(
+      {},
+      new URL('/mcp-other-tenant', MCP_URL),
+      { headers: { Authorization: 'Bearer streams-other-tenant' } }
+    );
+    let otherChanges = 0;
+    other.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+      otherChanges++;
+    });
     const caps = a.getServerCapabilities();
     assert.equal(caps.resources.listChanged, true);
     assert.equal(caps.tools.listChanged, false, 'the tools never change while nginx runs');
@@ -348,6 +358,7 @@ describe('the server speaks first, across workers', { timeout: 120_000 }, () => 
       changes++;
     });
     assert.ok(await until(() => aLog.find((e) => e.method === 'GET' && e.status === 200)));
+    assert.ok(await until(() => otherLog.find((e) => e.method === 'GET' && e.status === 200)));
     await new Promise((r) => setTimeout(r, 100));
 
     const { client: b } = await connect({});
@@ -379,6 +390,18 @@ describe('the server speaks first, across workers', { timeout: 120_000 }, () => 
     const gone = await b.callTool({ name: 'delete_url', arguments: { code } });
     assert.notEqual(gone.isError, true);
     assert.ok(await until(() => changes === 2), `deleted: ${changes} list_changed`);
+    assert.equal(otherChanges, 0, "another tenant's list did not change");
+
+    // the other tenant's own link: its session hears of it, ours not
+    const own = await other.callTool({
+      name: 'shorten_url',
+      arguments: { url: 'https://example.com/theirs' }
+    });
+    assert.notEqual(own.isError, true, JSON.stringify(own.content));
+    assert.ok(await until(() => otherChanges === 1), `other tenant: ${otherChanges}`);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(changes, 2);
+    await other.close();
     await b.close();
     await a.close();
   });
