@@ -42,6 +42,7 @@ const rss = [];
 const profile = [];
 const skipped = [];
 let load = null;
+let sizeAfter = null;
 
 for (const line of readFileSync(rawFile, 'utf8').split('\n')) {
   if (line === '') continue;
@@ -57,6 +58,7 @@ for (const line of readFileSync(rawFile, 'utf8').split('\n')) {
     const r = parse(line);
     ({ run: runs, calls, cold, rss, profile, skipped })[kind]?.push(r);
     if (kind === 'load') load = r;
+    if (kind === 'size') sizeAfter = r;
   }
 }
 
@@ -195,9 +197,9 @@ pair('Redirect miss (404) vs nginx `return 404`', 'redirect-miss',
 pair('Redirect miss (404) vs Lua + Redis', 'redirect-miss', 'miss-ours',
   'miss-lua', null, '—');
 pair('Shorten (`interval` vs Redis `appendfsync everysec`)', 'shorten',
-  'shorten-ours', 'shorten-lua', 2, '>= 2 x');
+  'shorten-ours', 'shorten-lua', 2.5, '>= 2.5 x');
 pair('MCP `tools/call resolve_url` vs TypeScript SDK', 'mcp-resolve',
-  'mcp-ours', 'mcp-sdk', 30, '>= 30 x');
+  'mcp-ours', 'mcp-sdk', 40, '>= 40 x');
 
 const mcpO = wrkStats('mcp-resolve', 'mcp-ours');
 const mcpS = wrkStats('mcp-resolve', 'mcp-sdk');
@@ -285,15 +287,28 @@ for (const [t, label, goal] of [
 }
 
 const nLinks = load ? Number(load.links) : NaN;
-pair(`Redirect hit, ${fmt(nLinks)} links, vs \`return 302\``, 'large-store',
-  'big-ours', 'big-return302', 0.85, '>= 0.85 x');
+const viaApi = load?.method === 'api';
+// the issue's targets: 0.90 x up to a million links, 0.85 x at ten million
+const bigGoal = nLinks > 1000000 ? 0.85 : 0.90;
+pair(`Redirect hit, ${fmt(nLinks)} links ` +
+  `(${viaApi ? 'created through `POST /shorten`' : 'bulk-loaded'}), ` +
+  'vs `return 302`', 'large-store', 'big-ours', 'big-return302', bigGoal,
+  `>= ${bigGoal.toFixed(2)} x`);
 if (load) {
   const perLink = Number(load.file_bytes) / nLinks;
-  row(`Store bytes per link (${fmt(nLinks)} links, ~42-byte URLs)`,
-    `${fmt(perLink, 1)} B`, '—', perLink, `${fmt(perLink, 1)} B`, 140, '<=',
-    '<= 140 B');
+  row(`Store bytes per link (${fmt(nLinks)} links, ` +
+    `${viaApi ? 'created through the API, aliases, ~53-byte URLs'
+      : 'bulk-loaded, ~42-byte URLs'})`,
+    `${fmt(perLink, 1)} B`, '—', perLink, `${fmt(perLink, 1)} B`, 120, '<=',
+    '<= 120 B');
 } else {
-  row('Store bytes per link', 'n/a', '—', NaN, 'n/a', 140, '<=', '<= 140 B');
+  row('Store bytes per link', 'n/a', '—', NaN, 'n/a', 120, '<=', '<= 120 B');
+}
+if (sizeAfter) {
+  const perLink = Number(sizeAfter.file_bytes) / nLinks;
+  row('(the same after the redirect runs, their visits counted)',
+    `${fmt(perLink, 1)} B`, '—', perLink, `${fmt(perLink, 1)} B`, 120, '<=',
+    '<= 120 B');
 }
 for (const r of rss) {
   row(`Worker RSS after the ${fmt(nLinks)}-link runs`,
@@ -462,10 +477,18 @@ if (cold.length) {
 if (load) {
   w('## Large store');
   w();
-  w(`${fmt(nLinks)} links bulk-loaded through the store library ` +
-    `(\`bench/load_links.c\`, one \`mcp_store_link_put()\` a link, ` +
-    `\`MCP_STORE_NOSYNC\`, one sync at the end) in ${load.seconds} s; ` +
-    `\`data.mdb\` is ${fmt(Number(load.file_bytes))} bytes ` +
+  if (viaApi) {
+    w(`${fmt(nLinks)} links created through the HTTP API (\`POST /shorten\` ` +
+      'with `url` and an `alias` each: 8 random characters, so in random ' +
+      'order as random codes are; URLs of 53 bytes; `bench/wrk/load.lua`, ' +
+      `${load.created} answered 201) in ${load.seconds} s, ` +
+      `${fmt(nLinks / Number(load.seconds))} links a second; `);
+  } else {
+    w(`${fmt(nLinks)} links bulk-loaded through the store library ` +
+      `(\`bench/load_links.c\`, one \`mcp_store_link_put()\` a link, ` +
+      `\`MCP_STORE_NOSYNC\`, one sync at the end) in ${load.seconds} s; `);
+  }
+  w(`\`data.mdb\` is ${fmt(Number(load.file_bytes))} bytes ` +
     `(${fmt(Number(load.file_bytes) / nLinks, 1)} bytes a link; pages in use: ` +
     `${fmt(Number(load.used_bytes))} bytes). Redirects pick random codes ` +
     'among 100,000 spread evenly over the load order.');
@@ -479,7 +502,7 @@ if (profile.length) {
     `${profile[0].requests} requests more than another, on one keep-alive ` +
     'connection, the difference divided by the requests (start-up and ' +
     'shut-down cancel out). "small store": the 1,000 links the runs hit; ' +
-    '"-large": the bulk-loaded store with random codes. Top symbols: ' +
+    '"-large": the large store with random codes. Top symbols: ' +
     'build/bench/profile/per-request.*.txt, and bench/PROFILE.md.');
   w();
   w('| scenario | instructions / request |');

@@ -18,8 +18,15 @@
 # BENCH_RUNS     rounds of the main scenarios (default 7; 3 for the others)
 # BENCH_SECS     seconds a wrk run (default 3)
 # BENCH_CONNS    wrk connections (default 8; one wrk thread)
-# BENCH_LINKS    links bulk-loaded for the large-store scenario
-#                (default 1000000; 10000000 takes about 90 s more to load)
+# BENCH_LINKS    links in the large-store scenario (default 1000000)
+# BENCH_BIG_LOAD how they are created: "api" (default), POST /shorten with
+#                an alias each (bench/wrk/load.lua), as users create them;
+#                "bulk", bench/load_links.c through the store library (for
+#                10000000 links, which take too long through the API)
+# BENCH_ONLY     a comma-separated list of the scenarios to run (default:
+#                all): redirect-hit, redirect-miss, mcp-resolve,
+#                redirect-under-shorten, shorten, cold-start, memory,
+#                context, large-store, profile
 # BENCH_ENTITIES graph sizes compared with server-memory (default 1000,10000)
 # BENCH_BIG_ENTITIES
 #                the endpoint alone is then searched at this size (100000)
@@ -40,6 +47,8 @@ minor_runs=$(( runs < 3 ? runs : 3 ))
 secs=${BENCH_SECS:-3}
 conns=${BENCH_CONNS:-8}
 links=${BENCH_LINKS:-1000000}
+big_load=${BENCH_BIG_LOAD:-api}
+only=${BENCH_ONLY:-}
 entities=${BENCH_ENTITIES:-1000,10000}
 big_entities=${BENCH_BIG_ENTITIES:-100000}
 profile=${BENCH_PROFILE:-1}
@@ -54,6 +63,12 @@ die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
 start_time=$SECONDS
 over_budget() { [ $((SECONDS - start_time)) -ge "$budget" ]; }
+want() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
+
+case $big_load in
+    api|bulk) ;;
+    *) die "BENCH_BIG_LOAD is api or bulk, not \"$big_load\"" ;;
+esac
 
 # --- what the suite needs -----------------------------------------------
 
@@ -399,62 +414,73 @@ target mcp-sdk "$sdk_pid" -s "$bench/wrk/mcp.lua" "$u_sdk/mcp" -- "$out/codes-sd
 target shorten-ours "$ow" -s "$bench/wrk/shorten.lua" "$u_ours/shorten"
 target shorten-lua "$lw" -s "$bench/wrk/shorten.lua" "$u_lua/shorten"
 
-say "redirect hit: ours, return 302, Lua + Redis ($runs x ${secs}s each)"
-ab redirect-hit "$runs" hit-ours hit-return302 hit-lua
+if want redirect-hit; then
+    say "redirect hit: ours, return 302, Lua + Redis ($runs x ${secs}s each)"
+    ab redirect-hit "$runs" hit-ours hit-return302 hit-lua
+fi
 
-say "redirect miss: ours, return 404, Lua + Redis ($minor_runs x ${secs}s each)"
-ab redirect-miss "$minor_runs" miss-ours miss-return404 miss-lua
+if want redirect-miss; then
+    say "redirect miss: ours, return 404, Lua + Redis ($minor_runs x ${secs}s each)"
+    ab redirect-miss "$minor_runs" miss-ours miss-return404 miss-lua
+fi
 
-say "MCP tools/call resolve_url: ours, TypeScript SDK ($runs x ${secs}s each)"
-ab mcp-resolve "$runs" mcp-ours mcp-sdk
-
+if want mcp-resolve; then
+    say "MCP tools/call resolve_url: ours, TypeScript SDK ($runs x ${secs}s each)"
+    ab mcp-resolve "$runs" mcp-ours mcp-sdk
+fi
 # Redirects alone, then with one client creating links back to back
-say "redirect p99 alone and under a shorten load ($runs x ${secs}s each)"
-pause_others "$ours_all"
-echo "cmd scenario=redirect-under-shorten target=shorten-load taskset -c $load_cpu wrk -t1 -c1 -d$((secs + 2))s -s bench/wrk/shorten.lua $u_ours/shorten (in the background, while the redirect run)" >> "$raw"
-for r in warmup $(seq "$runs"); do
-    eval "wrk_run redirect-under-shorten alone $r \"$ow\" $([ $r = warmup ] && echo 1 || echo "$secs") ${t_args[hit-ours]}"
-    "${on_load[@]}" timeout $((secs + 15)) wrk -t1 -c1 -d$((secs + 2))s \
-        -s "$bench/wrk/shorten.lua" "$u_ours/shorten" \
-        > "$out/shorten-load-$r.txt" 2>&1 &
-    bg=$!
-    sleep 0.5
-    eval "wrk_run redirect-under-shorten with-shorten $r \"$ow\" $([ $r = warmup ] && echo 1 || echo "$secs") ${t_args[hit-ours]}"
-    wait "$bg" || true
-    grep '^RESULT' "$out/shorten-load-$r.txt" \
-        | sed "s/^RESULT /run scenario=shorten-background target=ours round=$r /" \
-        >> "$raw" || true
-done
-sed -i '/scenario=shorten-background.*round=warmup/d' "$raw"
+if want redirect-under-shorten; then
+    say "redirect p99 alone and under a shorten load ($runs x ${secs}s each)"
+    pause_others "$ours_all"
+    echo "cmd scenario=redirect-under-shorten target=shorten-load taskset -c $load_cpu wrk -t1 -c1 -d$((secs + 2))s -s bench/wrk/shorten.lua $u_ours/shorten (in the background, while the redirect run)" >> "$raw"
+    for r in warmup $(seq "$runs"); do
+        eval "wrk_run redirect-under-shorten alone $r \"$ow\" $([ $r = warmup ] && echo 1 || echo "$secs") ${t_args[hit-ours]}"
+        "${on_load[@]}" timeout $((secs + 15)) wrk -t1 -c1 -d$((secs + 2))s \
+            -s "$bench/wrk/shorten.lua" "$u_ours/shorten" \
+            > "$out/shorten-load-$r.txt" 2>&1 &
+        bg=$!
+        sleep 0.5
+        eval "wrk_run redirect-under-shorten with-shorten $r \"$ow\" $([ $r = warmup ] && echo 1 || echo "$secs") ${t_args[hit-ours]}"
+        wait "$bg" || true
+        grep '^RESULT' "$out/shorten-load-$r.txt" \
+            | sed "s/^RESULT /run scenario=shorten-background target=ours round=$r /" \
+            >> "$raw" || true
+    done
+    sed -i '/scenario=shorten-background.*round=warmup/d' "$raw"
+fi
 
-say "shorten: ours (durability=interval), Lua + Redis (appendfsync everysec) ($runs x ${secs}s each)"
-ab shorten "$runs" shorten-ours shorten-lua
+if want shorten; then
+    say "shorten: ours (durability=interval), Lua + Redis (appendfsync everysec) ($runs x ${secs}s each)"
+    ab shorten "$runs" shorten-ours shorten-lua
+fi
 
 # --- first request after a start ----------------------------------------
 
-say "first request after a start (7 starts each: a redirect, nginx's return 302)"
-resume_all
-all_servers="$lua_all $sdk_pid"
-pause_others ""
-stop_pid "$ours_master"
-for i in 1 2 3 4 5 6 7; do
-    for t in ours return302; do
-        path=/$c_ours
-        [ $t = return302 ] && path=/r/$c_ours
-        start_nginx "$ours" $p_ours
-        ours_master=$nginx_pid
-        first=$("${on_load[@]}" curl -s -o /dev/null -w '%{time_total}' "$u_ours$path")
-        steady=()
-        for _ in $(seq 20); do
-            steady+=("$("${on_load[@]}" curl -s -o /dev/null -w '%{time_total}' "$u_ours$path")")
+if want cold-start; then
+    say "first request after a start (7 starts each: a redirect, nginx's return 302)"
+    resume_all
+    all_servers="$lua_all $sdk_pid"
+    pause_others ""
+    stop_pid "$ours_master"
+    for i in 1 2 3 4 5 6 7; do
+        for t in ours return302; do
+            path=/$c_ours
+            [ $t = return302 ] && path=/r/$c_ours
+            start_nginx "$ours" $p_ours
+            ours_master=$nginx_pid
+            first=$("${on_load[@]}" curl -s -o /dev/null -w '%{time_total}' "$u_ours$path")
+            steady=()
+            for _ in $(seq 20); do
+                steady+=("$("${on_load[@]}" curl -s -o /dev/null -w '%{time_total}' "$u_ours$path")")
+            done
+            echo "cold start=$i target=$t first_s=$first steady_s=${steady[*]}" >> "$raw"
+            stop_pid "$ours_master"
         done
-        echo "cold start=$i target=$t first_s=$first steady_s=${steady[*]}" >> "$raw"
-        stop_pid "$ours_master"
     done
-done
-start_nginx "$ours" $p_ours
-ours_master=$nginx_pid
-echo "cmd scenario=cold-start target=ours nginx started; as soon as it listens: curl -s -o /dev/null -w '%{time_total}' $u_ours/CODE once (first) and 20 times more (steady state); the same with /r/CODE (return 302) after another start" >> "$raw"
+    start_nginx "$ours" $p_ours
+    ours_master=$nginx_pid
+    echo "cmd scenario=cold-start target=ours nginx started; as soon as it listens: curl -s -o /dev/null -w '%{time_total}' $u_ours/CODE once (first) and 20 times more (steady state); the same with /r/CODE (return 302) after another start" >> "$raw"
+fi
 
 resume_all
 all_servers=
@@ -464,33 +490,77 @@ stop_pid "$sdk_pid"
 
 # --- knowledge graph and contexts ----------------------------------------
 
-big_arg=$big_entities
-if over_budget; then big_arg=0; fi
-say "search_nodes and create_entities: ours and server-memory at $entities entities; ours alone at $big_arg"
-BENCH_SERVER_CPU=$server_cpu drive memory "$u_ours/mcp" "$entities" "$big_arg" \
-    | sed 's/^RESULT /calls /' >> "$raw"
-echo "cmd scenario=memory target=both taskset -c $load_cpu node bench/drive.mjs memory $u_ours/mcp $entities $big_arg (server-memory over stdio, pinned to core $server_cpu)" >> "$raw"
+if want memory; then
+    big_arg=$big_entities
+    if over_budget; then big_arg=0; fi
+    say "search_nodes and create_entities: ours and server-memory at $entities entities; ours alone at $big_arg"
+    BENCH_SERVER_CPU=$server_cpu drive memory "$u_ours/mcp" "$entities" "$big_arg" \
+        | sed 's/^RESULT /calls /' >> "$raw"
+    echo "cmd scenario=memory target=both taskset -c $load_cpu node bench/drive.mjs memory $u_ours/mcp $entities $big_arg (server-memory over stdio, pinned to core $server_cpu)" >> "$raw"
+fi
 
-say "context_window over a 1,000-message context"
-drive context "$u_ours/mcp" 1000 | sed 's/^RESULT /calls /' >> "$raw"
-echo "cmd scenario=context target=ours taskset -c $load_cpu node bench/drive.mjs context $u_ours/mcp 1000" >> "$raw"
+if want context; then
+    say "context_window over a 1,000-message context"
+    drive context "$u_ours/mcp" 1000 | sed 's/^RESULT /calls /' >> "$raw"
+    echo "cmd scenario=context target=ours taskset -c $load_cpu node bench/drive.mjs context $u_ours/mcp 1000" >> "$raw"
+fi
 
 stop_pid "$ours_master"
 
 # --- a large store ------------------------------------------------------
 
-if over_budget; then
+if ! want large-store; then
+    :
+elif over_budget; then
     say "skipping the large store: over the time budget"
     echo "skipped what=large-store reason=time-budget" >> "$raw"
 else
-    say "large store: bulk-loading $links links"
     mkdir -p "$work/big/store"
-    line=$(timeout -k 5 900 "$out/load_links" "$work/big/store" "$links" \
-           "$out/codes-big.txt")
-    echo "load $line" >> "$raw"
-    echo "cmd scenario=large-store target=load build/bench/load_links STORE $links build/bench/codes-big.txt" >> "$raw"
-    chmod -R a+rwX "$work/big/store"
     nginx_conf "$bench/nginx.conf" "$work/big" $p_big "$work/big/store" 16g
+    if [ "$big_load" = api ]; then
+        say "large store: creating $links links through POST /shorten"
+        # distinct random aliases of 8 characters, in random order (as
+        # random codes are), and 100,000 of them spread evenly over the
+        # load order to hit
+        awk -v n="$links" 'BEGIN { srand(11)
+            a = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+            while (k < n) {
+                s = ""
+                for (j = 0; j < 8; j++) s = s substr(a, int(rand() * 62) + 1, 1)
+                if (!(s in seen)) { seen[s] = 1; print s; k++ }
+            } }' > "$out/aliases-big.txt"
+        awk -v every=$(( links > 100000 ? links / 100000 : 1 )) \
+            'NR % every == 0' "$out/aliases-big.txt" > "$out/codes-big.txt"
+        start_nginx "$work/big" $p_big
+        big_master=$nginx_pid
+        t0=$(date +%s.%N)
+        "${on_load[@]}" wrk -t1 -c"$conns" -d3600s -s "$bench/wrk/load.lua" \
+            "http://127.0.0.1:$p_big/shorten" -- "$out/aliases-big.txt" \
+            > "$out/load-big.txt" 2>&1 &
+        bg=$!
+        for _ in $(seq 36000); do
+            grep -q '^LOADED' "$out/load-big.txt" && break
+            kill -0 "$bg" 2> /dev/null || break
+            sleep 0.1
+        done
+        t1=$(date +%s.%N)
+        kill -INT "$bg" 2> /dev/null || true
+        wait "$bg" || true
+        loaded=$(sed -n 's/^LOADED //p' "$out/load-big.txt")
+        [ -n "$loaded" ] || die "loading through the API failed: $out/load-big.txt"
+        pages=$(mdb_stat -e "$work/big/store" | sed -n 's/.*Number of pages used: //p')
+        psize=$(mdb_stat -e "$work/big/store" | sed -n 's/.*Page size: //p')
+        echo "load method=api links=$links $loaded seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') file_bytes=$(stat -c %s "$work/big/store/data.mdb") used_bytes=$((pages * psize))" >> "$raw"
+        echo "cmd scenario=large-store target=load taskset -c $load_cpu wrk -t1 -c$conns -s bench/wrk/load.lua http://127.0.0.1:$p_big/shorten -- build/bench/aliases-big.txt (until every alias has its answer)" >> "$raw"
+        stop_pid "$big_master"
+    else
+        say "large store: bulk-loading $links links"
+        line=$(timeout -k 5 900 "$out/load_links" "$work/big/store" "$links" \
+               "$out/codes-big.txt")
+        echo "load method=bulk $line" >> "$raw"
+        echo "cmd scenario=large-store target=load build/bench/load_links STORE $links build/bench/codes-big.txt" >> "$raw"
+    fi
+    chmod -R a+rwX "$work/big/store"
     start_nginx "$work/big" $p_big
     big_master=$nginx_pid
     bw=$(workers $big_master)
@@ -500,6 +570,11 @@ else
     target big-return302 "$bw" -s "$bench/wrk/paths.lua" "http://127.0.0.1:$p_big" -- "$out/codes-big.txt" /r/
     say "large store: redirect, random hits ($runs x ${secs}s each)"
     ab large-store "$runs" big-ours big-return302
+    # what the visits counted since did to the store's size
+    sleep 1.5
+    pages=$(mdb_stat -e "$work/big/store" | sed -n 's/.*Number of pages used: //p')
+    psize=$(mdb_stat -e "$work/big/store" | sed -n 's/.*Page size: //p')
+    echo "size when=after-redirects links=$links file_bytes=$(stat -c %s "$work/big/store/data.mdb") used_bytes=$((pages * psize))" >> "$raw"
     for w in $bw; do
         echo "rss pid=$w $(awk '/^(VmRSS|RssAnon|RssFile):/ { printf "%s=%s ", $1, $2 }' "/proc/$w/status" | tr -d ':')" >> "$raw"
     done
@@ -508,7 +583,7 @@ fi
 
 # --- instruction counts -------------------------------------------------
 
-if [ "$profile" = 1 ] && command -v valgrind > /dev/null; then
+if [ "$profile" = 1 ] && want profile && command -v valgrind > /dev/null; then
     if over_budget; then
         say "skipping the profile: over the time budget"
         echo "skipped what=profile reason=time-budget" >> "$raw"
@@ -545,7 +620,7 @@ fi
     echo "meta commit=$(git -C "$top" rev-parse --short HEAD 2> /dev/null)$(git -C "$top" diff --quiet 2> /dev/null || echo +changes)"
     echo "meta loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
     echo "meta seconds=$((SECONDS - start_time))"
-    echo "meta settings=BENCH_RUNS=$runs BENCH_SECS=$secs BENCH_CONNS=$conns BENCH_LINKS=$links BENCH_ENTITIES=$entities BENCH_BIG_ENTITIES=$big_entities"
+    echo "meta settings=BENCH_RUNS=$runs BENCH_SECS=$secs BENCH_CONNS=$conns BENCH_LINKS=$links BENCH_BIG_LOAD=$big_load BENCH_ENTITIES=$entities BENCH_BIG_ENTITIES=$big_entities"
 } >> "$raw"
 
 "$node" "$bench/report.mjs" "$raw" > "$results.tmp"

@@ -1,6 +1,7 @@
 
 /*
- * ngx_mcp: API keys and tenants.
+ * ngx_mcp: API keys and tenants (OAuth access tokens, accepted beside
+ * the keys, are checked by ngx_http_mcp_oauth.c).
  *
  *     mcp_api_key       <sha256-hex> tenant=<name> [scopes=a,b,...];
  *     mcp_api_keys_file <path>;
@@ -96,6 +97,8 @@ static ngx_int_t ngx_http_mcp_refuse(ngx_http_request_t *r,
     const char *fmt, ...) NGX_HTTP_MCP_PRINTF(5, 6);
 static ngx_int_t ngx_http_mcp_set_caller(ngx_http_request_t *r,
     ngx_http_mcp_key_t *key, ngx_http_mcp_error_t *err);
+static const char *ngx_http_mcp_challenge(ngx_http_request_t *r,
+    const char *error, const char *scope);
 
 
 static ngx_http_mcp_key_param_t  ngx_http_mcp_key_params[] = {
@@ -118,7 +121,8 @@ static ngx_http_mcp_perm_name_t  ngx_http_mcp_perm_names[] = {
 static ngx_http_mcp_key_t  ngx_http_mcp_anonymous = {
     { 0 },
     ngx_string(MCP_STORE_TENANT_DEFAULT),
-    NGX_HTTP_MCP_PERM_DEFAULT
+    NGX_HTTP_MCP_PERM_DEFAULT,
+    0
 };
 
 
@@ -461,9 +465,9 @@ static ngx_int_t
 ngx_http_mcp_key_perms(ngx_http_mcp_keys_t *ks, ngx_http_mcp_key_t *key,
     ngx_str_t *value)
 {
-    u_char                    *p, *last, *comma;
-    ngx_str_t                  s;
-    ngx_http_mcp_perm_name_t  *pn;
+    u_char      *p, *last, *comma;
+    ngx_str_t    s;
+    ngx_uint_t   perm;
 
     if (key->perms != NGX_CONF_UNSET_UINT) {
         return ngx_http_mcp_key_error(ks, "duplicate \"scopes=\"");
@@ -478,22 +482,16 @@ ngx_http_mcp_key_perms(ngx_http_mcp_keys_t *ks, ngx_http_mcp_key_t *key,
         s.data = p;
         s.len = (comma ? comma : last) - p;
 
-        for (pn = ngx_http_mcp_perm_names; pn->name.len; pn++) {
-            if (pn->name.len == s.len
-                && ngx_strncmp(pn->name.data, s.data, s.len) == 0)
-            {
-                break;
-            }
-        }
+        perm = ngx_http_mcp_perm_value(s.data, s.len);
 
-        if (pn->perm == 0) {
+        if (perm == 0) {
             return ngx_http_mcp_key_error(ks, "unknown scope \"%.*s\" "
                                           "(scopes are links:write, "
                                           "links:read, mcp and admin)",
                                           (int) s.len, s.data);
         }
 
-        key->perms |= pn->perm;
+        key->perms |= perm;
         p = comma + 1;
 
     } while (comma != NULL);
@@ -563,6 +561,27 @@ ngx_http_mcp_hex(u_char *dst, ngx_str_t *hex)
 }
 
 
+/*
+ * The permission a scope names (an API key's "scopes=", an access token's
+ * scope), or 0.
+ */
+
+ngx_uint_t
+ngx_http_mcp_perm_value(u_char *name, size_t len)
+{
+    ngx_http_mcp_perm_name_t  *pn;
+
+    for (pn = ngx_http_mcp_perm_names; pn->name.len; pn++) {
+        if (pn->name.len == len && ngx_strncmp(pn->name.data, name, len) == 0)
+        {
+            break;
+        }
+    }
+
+    return pn->perm;
+}
+
+
 const char *
 ngx_http_mcp_perm_name(ngx_uint_t perm)
 {
@@ -579,13 +598,14 @@ ngx_http_mcp_perm_name(ngx_uint_t perm)
 
 
 /*
- * Authenticates the request and checks that its key has the permission
- * perm: NGX_OK, and the key is the request's caller
- * (ngx_http_mcp_caller()); or NGX_DECLINED with err filled as
- * ngx_http_mcp_fail() does: 401 "unauthorized" (no key, or not a known
- * one; with WWW-Authenticate), 403 "forbidden" (the key lacks the
- * permission) or 500.  Without keys for the location every request
- * passes.
+ * Authenticates the request and checks that its caller has the permission
+ * perm: NGX_OK, and the caller (an API key, or an OAuth access token's
+ * tenant and scopes) is the request's (ngx_http_mcp_caller()); or
+ * NGX_DECLINED with err filled as ngx_http_mcp_fail() does: 401
+ * "unauthorized" (no credential, or not a valid one; with
+ * WWW-Authenticate), 403 "forbidden" (the caller lacks the permission)
+ * or 500.  Without keys or OAuth for the location every request passes.
+ * With both, either credential is accepted.
  */
 
 ngx_int_t
@@ -594,46 +614,79 @@ ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t perm,
 {
     ngx_int_t                 rc;
     ngx_str_t                 token;
+    ngx_uint_t                keys, oauth;
+    const char               *what, *why;
     ngx_http_mcp_key_t       *key;
     ngx_http_mcp_loc_conf_t  *mlcf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
 
-    if (mlcf->api_keys == NULL || mlcf->api_keys->nelts == 0) {
+    keys = (mlcf->api_keys != NULL && mlcf->api_keys->nelts);
+    oauth = (mlcf->oauth.issuers != NULL);
+
+    if (!keys && !oauth) {
         return ngx_http_mcp_set_caller(r, &ngx_http_mcp_anonymous, err);
     }
+
+    what = keys ? (oauth ? "an API key or access token" : "an API key")
+                : "an access token";
 
     rc = ngx_http_mcp_bearer(r, &token);
 
     if (rc == NGX_DECLINED) {
         return ngx_http_mcp_refuse(r, err, NGX_HTTP_UNAUTHORIZED,
-                                   NGX_HTTP_MCP_REALM,
-                                   "an API key is required: send "
-                                   "\"Authorization: Bearer <key>\"");
+                                   ngx_http_mcp_challenge(r, NULL,
+                                       oauth ? ngx_http_mcp_perm_name(perm)
+                                             : NULL),
+                                   "%s is required: send \"Authorization: "
+                                   "Bearer <%s>\"", what,
+                                   keys ? "key" : "token");
     }
 
     if (rc != NGX_OK) {
         return ngx_http_mcp_refuse(r, err, NGX_HTTP_UNAUTHORIZED,
-                                   NGX_HTTP_MCP_REALM,
+                                   ngx_http_mcp_challenge(r, NULL, NULL),
                                    "the Authorization header must be "
-                                   "\"Bearer <key>\"");
+                                   "\"Bearer <%s>\"",
+                                   keys ? "key" : "token");
     }
 
-    rc = ngx_http_mcp_key_find(r, mlcf->api_keys, &token, &key);
+    rc = NGX_DECLINED;
+    why = NULL;
+
+    if (keys) {
+        rc = ngx_http_mcp_key_find(r, mlcf->api_keys, &token, &key);
+    }
+
+    if (rc == NGX_DECLINED && oauth) {
+        rc = ngx_http_mcp_oauth_verify(r, &token, &key, &why);
+    }
 
     if (rc == NGX_ERROR) {
         return ngx_http_mcp_fail(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                 "internal", "cannot check the API key");
+                                 "internal", "cannot check the credential");
     }
 
     if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "mcp: unknown API key");
+        /* the log says why, the client only that it is not valid */
+
+        if (oauth) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "mcp: %saccess token refused: %s",
+                          keys ? "unknown API key, and " : "", why);
+
+        } else {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "mcp: unknown API key");
+        }
 
         return ngx_http_mcp_refuse(r, err, NGX_HTTP_UNAUTHORIZED,
-                                   NGX_HTTP_MCP_REALM
-                                   ", error=\"invalid_token\"",
-                                   "the API key is not valid");
+                                   ngx_http_mcp_challenge(r, "invalid_token",
+                                                          NULL),
+                                   "the %s is not valid",
+                                   oauth ? (keys ? "API key or access token"
+                                                 : "access token")
+                                         : "API key");
     }
 
     if ((key->perms & perm) != perm) {
@@ -641,6 +694,46 @@ ngx_http_mcp_auth(ngx_http_request_t *r, ngx_uint_t perm,
     }
 
     return ngx_http_mcp_set_caller(r, key, err);
+}
+
+
+/*
+ * The WWW-Authenticate challenge, error and scope added when given: with
+ * OAuth, it says where the resource's metadata is; otherwise it names
+ * the realm.  A NUL-terminated string in the request's pool, or NULL.
+ */
+
+static const char *
+ngx_http_mcp_challenge(ngx_http_request_t *r, const char *error,
+    const char *scope)
+{
+    u_char                   *p, *last;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    if (mlcf->oauth.issuers != NULL) {
+        return (const char *) ngx_http_mcp_oauth_challenge(r, error, scope);
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_HTTP_MCP_CHALLENGE_LEN);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    last = ngx_cpymem(p, NGX_HTTP_MCP_REALM, sizeof(NGX_HTTP_MCP_REALM) - 1);
+
+    if (error) {
+        last = ngx_sprintf(last, ", error=\"%s\"", error);
+    }
+
+    if (scope) {
+        last = ngx_sprintf(last, ", scope=\"%s\"", scope);
+    }
+
+    *last = '\0';
+
+    return (const char *) p;
 }
 
 
@@ -758,34 +851,26 @@ ngx_http_mcp_key_find(ngx_http_request_t *r, ngx_array_t *keys,
 
 
 /*
- * 403: the key lacks the permission perm, named in the challenge.
+ * 403: the caller lacks the permission perm, named in the challenge.
  */
 
 static ngx_int_t
 ngx_http_mcp_forbid(ngx_http_request_t *r, ngx_http_mcp_key_t *key,
     ngx_uint_t perm, ngx_http_mcp_error_t *err)
 {
-    u_char      *p;
-    const char  *name;
+    const char  *name, *what;
 
     name = ngx_http_mcp_perm_name(perm);
+    what = key->token ? "access token" : "API key";
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "mcp: API key of tenant \"%V\" lacks the scope \"%s\"",
-                  &key->tenant, name);
+                  "mcp: %s of tenant \"%V\" lacks the scope \"%s\"",
+                  what, &key->tenant, name);
 
-    p = ngx_pnalloc(r->pool, NGX_HTTP_MCP_CHALLENGE_LEN);
-    if (p == NULL) {
-        return ngx_http_mcp_fail(err, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                 "internal", "out of memory");
-    }
-
-    (void) snprintf((char *) p, NGX_HTTP_MCP_CHALLENGE_LEN,
-                    NGX_HTTP_MCP_REALM ", error=\"insufficient_scope\", "
-                    "scope=\"%s\"", name);
-
-    return ngx_http_mcp_refuse(r, err, NGX_HTTP_FORBIDDEN, (char *) p,
-                               "the API key lacks the scope \"%s\"", name);
+    return ngx_http_mcp_refuse(r, err, NGX_HTTP_FORBIDDEN,
+                               ngx_http_mcp_challenge(r, "insufficient_scope",
+                                                      name),
+                               "the %s lacks the scope \"%s\"", what, name);
 }
 
 
@@ -806,6 +891,12 @@ ngx_http_mcp_refuse(ngx_http_request_t *r, ngx_http_mcp_error_t *err,
                                                               : "unauthorized",
                                fmt, args);
     va_end(args);
+
+    if (challenge == NULL) {
+        err->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        err->error = "internal";
+        return NGX_DECLINED;
+    }
 
     value.data = (u_char *) challenge;
     value.len = ngx_strlen(challenge);

@@ -61,7 +61,6 @@ static ngx_int_t ngx_http_mcp_check_origin(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mcp_cors(ngx_http_request_t *r,
     ngx_str_t *origin);
 static ngx_int_t ngx_http_mcp_accepts(ngx_http_request_t *r);
-static ngx_int_t ngx_http_mcp_depth(ngx_str_t *body);
 
 
 ngx_int_t
@@ -279,7 +278,7 @@ ngx_http_mcp_endpoint_parse(ngx_http_mcp_message_t *m)
         return ngx_http_mcp_endpoint_too_large(r, err);
     }
 
-    if (ngx_http_mcp_depth(&body) != NGX_OK) {
+    if (ngx_http_mcp_depth(&body, NGX_HTTP_MCP_MAX_DEPTH) != NGX_OK) {
         return ngx_http_mcp_rpc_error(err, NGX_HTTP_BAD_REQUEST,
                                       NGX_HTTP_MCP_PARSE_ERROR,
                                       "Parse error: JSON nested deeper than "
@@ -994,12 +993,12 @@ ngx_http_mcp_accepts(ngx_http_request_t *r)
 
 
 /*
- * Refuses nesting deeper than NGX_HTTP_MCP_MAX_DEPTH before the parser
- * sees it.
+ * Refuses JSON nested deeper than max before the parser sees it (jansson
+ * recurses to 2048 levels).
  */
 
-static ngx_int_t
-ngx_http_mcp_depth(ngx_str_t *body)
+ngx_int_t
+ngx_http_mcp_depth(ngx_str_t *body, ngx_uint_t max)
 {
     u_char      *p, *last;
     ngx_uint_t   depth, string;
@@ -1029,7 +1028,7 @@ ngx_http_mcp_depth(ngx_str_t *body)
 
         case '[':
         case '{':
-            if (++depth > NGX_HTTP_MCP_MAX_DEPTH) {
+            if (++depth > max) {
                 return NGX_DECLINED;
             }
             break;

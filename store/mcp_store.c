@@ -56,6 +56,8 @@ static int mcp_store_group_open(mcp_store_t *s, MDB_txn *txn,
     unsigned flags, const mcp_store_db_t *db, unsigned *has);
 static int mcp_store_schema_check(mcp_store_t *s, MDB_txn *txn,
     const char *path, char *err, size_t err_len);
+static int mcp_store_schema_put(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
+    const char *path, char *err, size_t err_len);
 static int mcp_store_env_begin(mcp_store_t *s, unsigned flags,
     MDB_txn **txn);
 static int mcp_store_map_adopt(mcp_store_t *s);
@@ -78,6 +80,12 @@ static const mcp_store_db_t  mcp_store_context_group[] = {
     { MCP_STORE_DB_DOCS, offsetof(mcp_store_t, docs) },
     { MCP_STORE_DB_CONTEXTS, offsetof(mcp_store_t, contexts) },
     { MCP_STORE_DB_MESSAGES, offsetof(mcp_store_t, messages) },
+    { NULL, 0 }
+};
+
+/* schema 2: visit counters apart from the link records */
+static const mcp_store_db_t  mcp_store_visits_group[] = {
+    { MCP_STORE_DB_VISITS, offsetof(mcp_store_t, visits) },
     { NULL, 0 }
 };
 
@@ -193,11 +201,51 @@ mcp_store_close(mcp_store_t *s)
         mdb_txn_abort(s->rtxn);
     }
 
-    if (s->env != NULL) {
+    if (s->env != NULL && !s->shared) {
         mdb_env_close(s->env);
     }
 
     free(s);
+}
+
+
+int
+mcp_store_share(mcp_store_t *s, mcp_store_t **sp)
+{
+    mcp_store_t  *t;
+
+    if (sp == NULL) {
+        return MCP_STORE_EINVAL;
+    }
+
+    *sp = NULL;
+
+    if (s == NULL) {
+        return MCP_STORE_EINVAL;
+    }
+
+    t = malloc(sizeof(mcp_store_t));
+    if (t == NULL) {
+        return MCP_STORE_ENOMEM;
+    }
+
+    /*
+     * The databases' handles are the environment's: they are shared too.
+     * It has no read transaction, so it takes no reader slot: its read
+     * functions fail (LMDB refuses to renew none).
+     */
+
+    *t = *s;
+    t->shared = 1;
+    t->rtxn = NULL;
+    t->rlive = 0;
+    t->sweep_len = 0;
+    memset(&t->txn, 0, sizeof(mcp_store_txn_t));
+    t->txn.store = t;
+
+    *sp = t;
+
+    return MCP_STORE_OK;
 }
 
 
@@ -843,6 +891,11 @@ mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
                                   &s->has_context);
     }
 
+    if (rc == MDB_SUCCESS) {
+        rc = mcp_store_group_open(s, txn, flags, mcp_store_visits_group,
+                                  &s->has_visits);
+    }
+
     if (rc != MDB_SUCCESS) {
         mdb_txn_abort(txn);
         return mcp_store_error(err, err_len, mcp_store_rc(rc),
@@ -924,7 +977,6 @@ mcp_store_schema_check(mcp_store_t *s, MDB_txn *txn, const char *path,
     char *err, size_t err_len)
 {
     int        rc;
-    char       buf[16];
     MDB_val    key, val;
     uint64_t   version;
 
@@ -934,20 +986,7 @@ mcp_store_schema_check(mcp_store_t *s, MDB_txn *txn, const char *path,
     rc = mdb_get(txn, s->meta, &key, &val);
 
     if (rc == MDB_NOTFOUND && !(s->flags & MCP_STORE_RDONLY)) {
-        val.mv_size = mcp_store_schema_encode(MCP_STORE_SCHEMA_VERSION,
-                                              buf, sizeof(buf));
-        val.mv_data = buf;
-
-        rc = mdb_put(txn, s->meta, &key, &val, 0);
-        if (rc != MDB_SUCCESS) {
-            return mcp_store_error(err, err_len, mcp_store_rc(rc),
-                                   "store at %s: cannot write the schema "
-                                   "record: %s", path, mdb_strerror(rc));
-        }
-
-        s->schema = MCP_STORE_SCHEMA_VERSION;
-
-        return MCP_STORE_OK;
+        return mcp_store_schema_put(s, txn, &key, path, err, err_len);
     }
 
     if (rc == MDB_NOTFOUND) {
@@ -978,7 +1017,47 @@ mcp_store_schema_check(mcp_store_t *s, MDB_txn *txn, const char *path,
                                MCP_STORE_SCHEMA_VERSION);
     }
 
+    /*
+     * Schema 1 kept a link's visits in its record only.  Schema 2 counts
+     * them in "visits", which mcp_store_env_init() has just created, and reads
+     * a link's visits as its record's plus its counter's: a schema 1
+     * store is a schema 2 store whose counters are all zero, so it needs
+     * no more than its new version number.  A build of schema 1, which
+     * would miss the counters, then refuses the store.
+     */
+
+    if (version < MCP_STORE_SCHEMA_VERSION && !(s->flags & MCP_STORE_RDONLY)) {
+        return mcp_store_schema_put(s, txn, &key, path, err, err_len);
+    }
+
     s->schema = (unsigned) version;
+
+    return MCP_STORE_OK;
+}
+
+
+/* Writes the schema record: this library's version. */
+
+static int
+mcp_store_schema_put(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
+    const char *path, char *err, size_t err_len)
+{
+    int      rc;
+    char     buf[16];
+    MDB_val  val;
+
+    val.mv_size = mcp_store_schema_encode(MCP_STORE_SCHEMA_VERSION, buf,
+                                          sizeof(buf));
+    val.mv_data = buf;
+
+    rc = mdb_put(txn, s->meta, key, &val, 0);
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_error(err, err_len, mcp_store_rc(rc),
+                               "store at %s: cannot write the schema "
+                               "record: %s", path, mdb_strerror(rc));
+    }
+
+    s->schema = MCP_STORE_SCHEMA_VERSION;
 
     return MCP_STORE_OK;
 }
@@ -1072,6 +1151,10 @@ mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
 
     for (db = mcp_store_context_group; s->has_context && db->name; db++) {
         dbi[n++] = *(MDB_dbi *) ((char *) s + db->offset);
+    }
+
+    if (s->has_visits) {
+        dbi[n++] = s->visits;
     }
 
     *pages = 2;

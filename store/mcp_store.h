@@ -35,7 +35,7 @@
 
 
 /* The schema this library reads and writes (the "schema" record). */
-#define MCP_STORE_SCHEMA_VERSION  1
+#define MCP_STORE_SCHEMA_VERSION  2
 
 /* Short codes are made of these 62 characters. */
 #define MCP_STORE_CODE_ALPHABET                                               \
@@ -174,8 +174,21 @@ int mcp_store_open(mcp_store_t **sp, const char *path, size_t map_size,
 
 /*
  * Closes the handle and frees everything it holds.  NULL is accepted.
+ * The environment is closed with the handle that opened it: close the
+ * handles shared from it (mcp_store_share()) first.
  */
 void mcp_store_close(mcp_store_t *s);
+
+/*
+ * Opens a second handle on the environment of s, for writes from another
+ * thread of the same process (LMDB allows one opening of an environment
+ * a process): each handle is used by one thread at a time; their write
+ * transactions take turns as any two writers do.  The handle has no read
+ * transaction (it takes no reader slot): the per-call read functions fail
+ * on it.  *sp is valid until mcp_store_close() of it, which must come
+ * before that of s.
+ */
+int mcp_store_share(mcp_store_t *s, mcp_store_t **sp);
 
 /*
  * Flushes committed writes to disk (mdb_env_sync, forced).  Needed only
@@ -236,6 +249,21 @@ int mcp_store_link_create(mcp_store_t *s, char *code, size_t code_len,
  */
 int mcp_store_link_get(mcp_store_t *s, const char *code, size_t code_len,
     mcp_store_link_t *link);
+
+/* What mcp_store_link_resolve() reads of a link's visits. */
+#define MCP_STORE_LINK_COUNTS          0  /* all, as mcp_store_link_get() */
+#define MCP_STORE_LINK_COUNTS_LIMITED  1  /* only a link with max_visits's:
+                                             0 for the others */
+
+/*
+ * As mcp_store_link_get(), but reads the link's visits and last_visit
+ * only as counts says.  Visits are counted apart from the link's record:
+ * a redirect, which needs them only to check max_visits, reads one record
+ * with MCP_STORE_LINK_COUNTS_LIMITED, and the visits and last_visit of a
+ * link without max_visits are then 0.
+ */
+int mcp_store_link_resolve(mcp_store_t *s, const char *code,
+    size_t code_len, mcp_store_link_t *link, unsigned counts);
 
 /*
  * Counts one visit to a link that has max_visits set, at time now, in one

@@ -10,10 +10,13 @@
  *
  * A link is [url, created_at, expires_at, max_visits, visits, last_visit,
  * tenant]: a str, two ints, two uints, an int and a str of 1 to
- * MCP_STORE_SCOPE_MAX bytes.  A session is [created_at, last_seen,
- * protocol, client_name, client_version, log_level, flags, tenant]: two
- * ints, three strs of at most MCP_STORE_SESSION_STR_MAX bytes, two uints
- * that fit an unsigned, and the tenant as a link's.  The tenant is left
+ * MCP_STORE_SCOPE_MAX bytes; since schema 2 the numbers after created_at
+ * that are 0 are left out at the end, after a default tenant (a link
+ * without expiry or limit is [url, created_at]).  A session is
+ * [created_at, last_seen, protocol, client_name, client_version,
+ * log_level, flags, tenant]: two ints, three strs of at most
+ * MCP_STORE_SESSION_STR_MAX bytes, two uints that fit an unsigned, and
+ * the tenant as a link's.  The tenant is left
  * out for MCP_STORE_TENANT_DEFAULT, which is how records written before
  * tenants existed read (and what they still are to an older reader).
  * The schema record is one uint.  An entity
@@ -102,6 +105,16 @@ typedef union {
 #define MCP_STORE_TENANT(rec)                                                 \
     MCP_STORE_STR(rec, TENANT, tenant, MCP_STORE_SCOPE_MAX), MCP_STORE_END
 
+/*
+ * The end of a table whose records may stop after min fields: the numbers
+ * after those that are 0, and a default tenant, are left out at the end
+ * of a record, and read as 0 (a link without expiry, limit or visits is
+ * [url, created_at]: 4 bytes of 60 less, and as many more links a page).
+ */
+#define MCP_STORE_TENANT_MIN(rec, min)                                        \
+    MCP_STORE_STR(rec, TENANT, tenant, MCP_STORE_SCOPE_MAX),                  \
+    { MCP_STORE_FIELD_END, 0, 0, min }
+
 /* a session's strings are never written longer: one that is, is corrupt */
 #define MCP_STORE_SESSION_STR(field)                                          \
     MCP_STORE_STR(session, STR, field, MCP_STORE_SESSION_STR_MAX)
@@ -111,7 +124,7 @@ static const mcp_store_field_t  mcp_store_link_fields[] = {
     MCP_STORE_STR(link, STR, url, 0), MCP_STORE_I64(link, created_at),
     MCP_STORE_I64(link, expires_at), MCP_STORE_U64(link, max_visits),
     MCP_STORE_U64(link, visits), MCP_STORE_I64(link, last_visit),
-    MCP_STORE_TENANT(link)
+    MCP_STORE_TENANT_MIN(link, 2)
 };
 
 static const mcp_store_field_t  mcp_store_session_fields[] = {
@@ -152,6 +165,8 @@ static size_t mcp_store_fields_encode(const mcp_store_field_t *f,
 static int mcp_store_fields_decode(const mcp_store_field_t *f,
     const void *data, size_t len, void *rec);
 static size_t mcp_store_fields(const mcp_store_field_t *f);
+static size_t mcp_store_fields_min(const mcp_store_field_t *f, size_t n);
+static int mcp_store_field_zero(const mcp_store_field_t *f, const char *rec);
 static int mcp_store_read_field(mcp_store_rbuf_t *r,
     const mcp_store_field_t *f, int present, char *rec);
 static int mcp_store_read_record(mcp_store_rbuf_t *r, const void *data,
@@ -386,14 +401,15 @@ static size_t
 mcp_store_fields_encode(const mcp_store_field_t *f, const void *rec,
     char *buf, size_t size)
 {
-    size_t                    n;
+    size_t                    n, min;
     const char               *p, *str;
     msgpack_packer            pk;
     mcp_store_wbuf_t          w;
-    const mcp_store_field_t  *last;
+    const mcp_store_field_t  *last, *end;
 
     p = rec;
     n = mcp_store_fields(f);
+    min = mcp_store_fields_min(f, n);
     last = &f[n - 1];
 
     if (last->type == MCP_STORE_FIELD_TENANT
@@ -403,13 +419,19 @@ mcp_store_fields_encode(const mcp_store_field_t *f, const void *rec,
         n--;
     }
 
+    while (n > min && mcp_store_field_zero(&f[n - 1], p)) {
+        n--;
+    }
+
+    end = &f[n];
+
     mcp_store_wbuf_init(&w, &pk, buf, size);
 
     /* the packer only fails when its writer does, and ours never does */
 
     (void) msgpack_pack_array(&pk, n);
 
-    for ( /* void */ ; f->type != MCP_STORE_FIELD_END; f++) {
+    for ( /* void */ ; f != end; f++) {
 
         switch (f->type) {
 
@@ -434,9 +456,7 @@ mcp_store_fields_encode(const mcp_store_field_t *f, const void *rec,
             if (f->type == MCP_STORE_FIELD_OPT_STR && str == NULL) {
                 (void) msgpack_pack_nil(&pk);
 
-            } else if (f->type != MCP_STORE_FIELD_TENANT
-                       || mcp_store_has_tenant(str, n))
-            {
+            } else {
                 mcp_store_pack_str(&pk, str, n);
             }
         }
@@ -467,8 +487,7 @@ mcp_store_fields_decode(const mcp_store_field_t *f, const void *data,
 
     if (mcp_store_rbuf_init(&r, data, len) != 0
         || mcp_store_read_array(&r, &n) != 0
-        || !(n == nf
-             || (n + 1 == nf && f[nf - 1].type == MCP_STORE_FIELD_TENANT)))
+        || n > nf || n < mcp_store_fields_min(f, nf))
     {
         return MCP_STORE_ECORRUPT;
     }
@@ -516,6 +535,44 @@ mcp_store_fields_decode(const mcp_store_field_t *f, const void *data,
 }
 
 
+/*
+ * The fewest fields a record of the table f, of n fields, may have: as
+ * its end says, else all but a tenant.
+ */
+
+static size_t
+mcp_store_fields_min(const mcp_store_field_t *f, size_t n)
+{
+    if (f[n].max != 0) {
+        return (size_t) f[n].max;
+    }
+
+    return (f[n - 1].type == MCP_STORE_FIELD_TENANT) ? n - 1 : n;
+}
+
+
+/* Is the field a number that is 0 in rec (which may leave it out)? */
+
+static int
+mcp_store_field_zero(const mcp_store_field_t *f, const char *rec)
+{
+    switch (f->type) {
+
+    case MCP_STORE_FIELD_INT64:
+        return *(const int64_t *) (rec + f->offset) == 0;
+
+    case MCP_STORE_FIELD_UINT64:
+        return *(const uint64_t *) (rec + f->offset) == 0;
+
+    case MCP_STORE_FIELD_UINT:
+        return *(const unsigned *) (rec + f->offset) == 0;
+
+    default:
+        return 0;
+    }
+}
+
+
 static size_t
 mcp_store_fields(const mcp_store_field_t *f)
 {
@@ -542,6 +599,24 @@ mcp_store_read_field(mcp_store_rbuf_t *r, const mcp_store_field_t *f,
 
     str = (const char **) (rec + f->offset);
     len = (size_t *) (rec + f->len_offset);
+
+    if (!present && f->type != MCP_STORE_FIELD_TENANT) {
+        /* a number left out at the end (see MCP_STORE_TENANT_MIN) */
+
+        switch (f->type) {
+        case MCP_STORE_FIELD_INT64:
+            *(int64_t *) (rec + f->offset) = 0;
+            return 0;
+        case MCP_STORE_FIELD_UINT64:
+            *(uint64_t *) (rec + f->offset) = 0;
+            return 0;
+        case MCP_STORE_FIELD_UINT:
+            *(unsigned *) (rec + f->offset) = 0;
+            return 0;
+        default:
+            return -1;
+        }
+    }
 
     switch (f->type) {
 

@@ -55,6 +55,8 @@ struct mcp_store_txn_s {
  * the "sessions" database existed: it has no sessions to read.
  * has_context is 0 likewise for the context store's databases, which came
  * together: such a handle finds no entity, relation, context or message.
+ * has_visits is 0 likewise for "visits" (schema 1 stores): such a handle
+ * reads each link's visits from its record alone.
  */
 
 struct mcp_store_s {
@@ -70,11 +72,14 @@ struct mcp_store_s {
     MDB_dbi             docs;
     MDB_dbi             contexts;
     MDB_dbi             messages;
+    MDB_dbi             visits;
     unsigned            flags;
     unsigned            schema;
     unsigned            rlive;
     unsigned            has_sessions;
     unsigned            has_context;
+    unsigned            has_visits;
+    unsigned            shared;        /* the environment is another's */
     uint64_t            pages;
     const mcp_store_quota_t  *quotas;
     size_t              nquotas;
@@ -97,6 +102,7 @@ struct mcp_store_s {
 #define MCP_STORE_DB_DOCS         "docs"
 #define MCP_STORE_DB_CONTEXTS     "contexts"
 #define MCP_STORE_DB_MESSAGES     "messages"
+#define MCP_STORE_DB_VISITS       "visits"
 #define MCP_STORE_KEY_SCHEMA      "schema"
 
 
@@ -175,6 +181,29 @@ typedef int (*mcp_store_batch_pt)(mcp_store_t *s, MDB_txn *txn,
 
 int mcp_store_batch(mcp_store_t *s, const void *batch, size_t n,
     mcp_store_batch_pt one);
+
+
+/*
+ * mcp_store_link.c: what the cluster's applier shares with the library's
+ * own writes, in the write transaction txn.
+ *
+ * mcp_store_visit_add() adds one entry of a visit batch to its link's
+ * counter (see mcp_store_link_add_visits()): MCP_STORE_NOTFOUND if the
+ * link is gone (or the code cannot be one).  Every per-code count kept at
+ * the visit flush is written here.
+ *
+ * mcp_store_link_use() counts one visit of a link with max_visits, read
+ * (as a record, without its counter) under key: MCP_STORE_EXPIRED or
+ * MCP_STORE_SPENT, and no change, as mcp_store_link_consume().
+ *
+ * mcp_store_link_del() deletes the link under key and its counter.
+ */
+
+int mcp_store_visit_add(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_visit_t *v);
+int mcp_store_link_use(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
+    const mcp_store_link_t *link, int64_t now);
+int mcp_store_link_del(mcp_store_t *s, MDB_txn *txn, MDB_val *key);
 
 
 /*

@@ -1,7 +1,18 @@
 /*
- * mcp_store: link records, in the "links" database, keyed by short code.
+ * mcp_store: link records, in the "links" database, keyed by short code,
+ * and their visit counters, in "visits" under the same code.
+ *
+ * A counter is [visits, last_visit], two uints of a few bytes each, and
+ * exists once the link has had a visit counted.  Counters are kept apart
+ * from the records so that a flush of many links' visits rewrites the few
+ * pages of a dense database, not one page of "links" a link, and a link
+ * record never changes size (a page of them stays as full as it was
+ * written).  A link's visits are its record's plus its counter's: the
+ * record's are what it had before schema 2, or what mcp_store_link_put()
+ * was given.
  */
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +41,13 @@ static int mcp_store_link_change(mcp_store_t *s, const char *code,
     size_t code_len, MDB_txn **txn, MDB_val *key, mcp_store_link_t *link);
 static int mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn,
     const void *batch, size_t i);
+static int mcp_store_counter_get(mcp_store_t *s, MDB_txn *txn,
+    const MDB_val *key, uint64_t *c);
+static int mcp_store_counter_put(mcp_store_t *s, MDB_txn *txn,
+    MDB_val *key, const uint64_t *c);
+static int mcp_store_link_counted(mcp_store_t *s, MDB_txn *txn,
+    const MDB_val *key, mcp_store_link_t *link);
+static uint64_t mcp_store_add_sat(uint64_t a, uint64_t b);
 static int mcp_store_link_past(unsigned walk, const char *prefix,
     size_t prefix_len, const MDB_val *key);
 static int mcp_store_link_valid(const mcp_store_link_t *link);
@@ -99,7 +117,38 @@ int
 mcp_store_link_get(mcp_store_t *s, const char *code, size_t code_len,
     mcp_store_link_t *link)
 {
-    return mcp_store_key_read(s, MCP_STORE_RECORD_LINK, code, code_len, link);
+    return mcp_store_link_resolve(s, code, code_len, link,
+                                  MCP_STORE_LINK_COUNTS);
+}
+
+
+int
+mcp_store_link_resolve(mcp_store_t *s, const char *code, size_t code_len,
+    mcp_store_link_t *link, unsigned counts)
+{
+    int      rc;
+    MDB_val  key;
+
+    rc = mcp_store_key_read(s, MCP_STORE_RECORD_LINK, code, code_len, link);
+
+    if (rc != MCP_STORE_OK
+        || (counts == MCP_STORE_LINK_COUNTS_LIMITED && link->max_visits == 0))
+    {
+        return rc;
+    }
+
+    /* the snapshot key_read() left open; the key is one: it was read */
+
+    key.mv_size = code_len;
+    key.mv_data = (void *) code;
+
+    rc = mcp_store_link_counted(s, s->rtxn, &key, link);
+
+    if (rc != MCP_STORE_OK) {
+        mcp_store_release(s);
+    }
+
+    return rc;
 }
 
 
@@ -119,21 +168,42 @@ mcp_store_link_consume(mcp_store_t *s, const char *code, size_t code_len,
     }
 
     if (rc == MCP_STORE_OK) {
-        if (link.expires_at != 0 && now >= link.expires_at) {
-            rc = MCP_STORE_EXPIRED;
-
-        } else if (link.max_visits != 0 && link.visits >= link.max_visits) {
-            rc = MCP_STORE_SPENT;
-
-        } else {
-            link.visits++;
-            link.last_visit = now;
-
-            rc = mcp_store_link_write(s, txn, &key, &link, 0);
-        }
+        rc = mcp_store_link_use(s, txn, &key, &link, now);
     }
 
     return mcp_store_write_end(s, txn, rc);
+}
+
+
+int
+mcp_store_link_use(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
+    const mcp_store_link_t *link, int64_t now)
+{
+    int       rc;
+    uint64_t  c[2];
+
+    if (link->expires_at != 0 && now >= link->expires_at) {
+        return MCP_STORE_EXPIRED;
+    }
+
+    rc = mcp_store_counter_get(s, txn, key, c);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    if (link->max_visits != 0
+        && mcp_store_add_sat(link->visits, c[0]) >= link->max_visits)
+    {
+        return MCP_STORE_SPENT;
+    }
+
+    c[0] = mcp_store_add_sat(c[0], 1);
+
+    if (now > 0 && (uint64_t) now > c[1]) {
+        c[1] = (uint64_t) now;
+    }
+
+    return mcp_store_counter_put(s, txn, key, c);
 }
 
 
@@ -184,7 +254,7 @@ mcp_store_link_delete_tenant(mcp_store_t *s, const char *code,
      * (mcp_store_usage_init()): only "whoever owns it" deletes it */
 
     if (rc == MCP_STORE_ECORRUPT && tenant_len == 0) {
-        rc = mcp_store_rc(mdb_del(txn, s->links, &key, NULL));
+        rc = mcp_store_link_del(s, txn, &key);
 
     } else if (rc == MCP_STORE_OK) {
         rc = mcp_store_usage_add(s, txn, link.tenant, link.tenant_len,
@@ -192,7 +262,7 @@ mcp_store_link_delete_tenant(mcp_store_t *s, const char *code,
                                  -(int64_t) (code_len + link.url_len));
 
         if (rc == MCP_STORE_OK) {
-            rc = mcp_store_rc(mdb_del(txn, s->links, &key, NULL));
+            rc = mcp_store_link_del(s, txn, &key);
         }
     }
 
@@ -403,6 +473,13 @@ mcp_store_link_walk(mcp_store_t *s, const char *tenant, size_t tenant_len,
 
         drc = mcp_store_link_decode(val.mv_data, val.mv_size, &link);
 
+        /* a link whose counter does not read is as one that does not
+         * decode */
+
+        if (drc == MCP_STORE_OK) {
+            drc = mcp_store_link_counted(s, mdb_cursor_txn(cur), &key, &link);
+        }
+
         /* another tenant's link is skipped like a record that does not
          * decode: it counts neither towards limit nor for *more */
 
@@ -501,28 +578,148 @@ static int
 mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn, const void *batch,
     size_t i)
 {
-    int                       rc;
-    MDB_val                   key;
-    mcp_store_link_t          link;
-    const mcp_store_visit_t  *v;
+    return mcp_store_visit_add(s, txn, (const mcp_store_visit_t *) batch + i);
+}
 
-    v = (const mcp_store_visit_t *) batch + i;
 
-    rc = mcp_store_record_get(s, txn, MCP_STORE_RECORD_LINK, v->code,
-                              v->code_len, &key, &link);
+int
+mcp_store_visit_add(mcp_store_t *s, MDB_txn *txn, const mcp_store_visit_t *v)
+{
+    int       rc;
+    MDB_val   key, val;
+    uint64_t  c[2];
+
+    if (mcp_store_key(&key, v->code, v->code_len) != MCP_STORE_OK) {
+        return MCP_STORE_NOTFOUND;
+    }
+
+    /* a link that is gone counts no more; its record is only read, so its
+     * page stays clean */
+
+    rc = mcp_store_rc(mdb_get(txn, s->links, &key, &val));
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_counter_get(s, txn, &key, c);
+    }
+
     if (rc != MCP_STORE_OK) {
         return rc;
     }
 
-    /* saturate rather than wrap */
-    link.visits = (v->count > UINT64_MAX - link.visits)
-                  ? UINT64_MAX : link.visits + v->count;
+    c[0] = mcp_store_add_sat(c[0], v->count);
 
-    if (v->last_visit > link.last_visit) {
-        link.last_visit = v->last_visit;
+    if (v->last_visit > 0 && (uint64_t) v->last_visit > c[1]) {
+        c[1] = (uint64_t) v->last_visit;
     }
 
-    return mcp_store_link_write(s, txn, &key, &link, 0);
+    return mcp_store_counter_put(s, txn, &key, c);
+}
+
+
+int
+mcp_store_link_del(mcp_store_t *s, MDB_txn *txn, MDB_val *key)
+{
+    int  rc;
+
+    rc = mcp_store_rc(mdb_del(txn, s->links, key, NULL));
+
+    /* a new link under the code starts from no visits */
+
+    if (rc == MCP_STORE_OK && s->has_visits) {
+        rc = mcp_store_rc(mdb_del(txn, s->visits, key, NULL));
+
+        if (rc == MCP_STORE_NOTFOUND) {
+            rc = MCP_STORE_OK;
+        }
+    }
+
+    return rc;
+}
+
+
+/* A link's counter in c[0] (visits) and c[1] (last visit): 0 if none. */
+
+static int
+mcp_store_counter_get(mcp_store_t *s, MDB_txn *txn, const MDB_val *key,
+    uint64_t *c)
+{
+    int      rc;
+    MDB_val  val;
+
+    c[0] = 0;
+    c[1] = 0;
+
+    if (!s->has_visits) {
+        return MCP_STORE_OK;
+    }
+
+    rc = mdb_get(txn, s->visits, (MDB_val *) key, &val);
+
+    if (rc == MDB_NOTFOUND) {
+        return MCP_STORE_OK;
+    }
+
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_rc(rc);
+    }
+
+    return mcp_store_uints_decode(val.mv_data, val.mv_size, c, 2);
+}
+
+
+static int
+mcp_store_counter_put(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
+    const uint64_t *c)
+{
+    char     buf[32];
+    MDB_val  val;
+
+    /* two uints: an array header and at most 9 bytes each */
+
+    val.mv_size = mcp_store_uints_encode(c, 2, buf, sizeof(buf));
+    val.mv_data = buf;
+
+    return mcp_store_rc(mdb_put(txn, s->visits, key, &val, 0));
+}
+
+
+/*
+ * Adds the link's counter to the visits of its record.  A counter that
+ * does not decode is MCP_STORE_ECORRUPT, like a record that does not.
+ */
+
+static int
+mcp_store_link_counted(mcp_store_t *s, MDB_txn *txn, const MDB_val *key,
+    mcp_store_link_t *link)
+{
+    int       rc;
+    uint64_t  c[2];
+
+    rc = mcp_store_counter_get(s, txn, key, c);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    link->visits = mcp_store_add_sat(link->visits, c[0]);
+
+    if (c[1] > (uint64_t) INT64_MAX) {
+        return MCP_STORE_ECORRUPT;
+    }
+
+    if (c[1] != 0 && (int64_t) c[1] > link->last_visit) {
+        link->last_visit = (int64_t) c[1];
+    }
+
+    return MCP_STORE_OK;
+}
+
+
+/* counts saturate rather than wrap */
+
+static uint64_t
+mcp_store_add_sat(uint64_t a, uint64_t b)
+{
+    return (b > UINT64_MAX - a) ? UINT64_MAX : a + b;
 }
 
 

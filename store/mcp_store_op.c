@@ -1431,7 +1431,7 @@ mcp_store_op_link_change(mcp_store_t *s, MDB_txn *txn,
         return MCP_STORE_NOTFOUND;
     }
 
-    return mcp_store_rc(mdb_del(txn, s->links, &key, NULL));
+    return mcp_store_link_del(s, txn, &key);
 }
 
 
@@ -1453,21 +1453,7 @@ mcp_store_op_link_consume(mcp_store_t *s, MDB_txn *txn,
         return rc;
     }
 
-    if (link.expires_at != 0 && op->now >= link.expires_at) {
-        return MCP_STORE_EXPIRED;
-    }
-
-    if (link.max_visits != 0 && link.visits >= link.max_visits) {
-        return MCP_STORE_SPENT;
-    }
-
-    link.visits++;
-
-    if (op->now > link.last_visit) {
-        link.last_visit = op->now;
-    }
-
-    return mcp_store_link_write(s, txn, &key, &link, 0);
+    return mcp_store_link_use(s, txn, &key, &link, op->now);
 }
 
 
@@ -1483,8 +1469,6 @@ mcp_store_op_link_visits(mcp_store_t *s, MDB_txn *txn,
 {
     int                rc;
     size_t             i, pos;
-    MDB_val            key;
-    mcp_store_link_t   link;
     mcp_store_visit_t  v;
 
     pos = 0;
@@ -1494,30 +1478,11 @@ mcp_store_op_link_visits(mcp_store_t *s, MDB_txn *txn,
             return MCP_STORE_OK;
         }
 
-        if (mcp_store_key(&key, v.code, v.code_len) != MCP_STORE_OK) {
-            continue;
-        }
+        rc = mcp_store_visit_add(s, txn, &v);
 
-        rc = mcp_store_record_get(s, txn, MCP_STORE_RECORD_LINK, v.code,
-                                  v.code_len, &key, &link);
-
-        if (rc == MCP_STORE_NOTFOUND || rc == MCP_STORE_ECORRUPT) {
-            continue;
-        }
-
-        if (rc != MCP_STORE_OK) {
-            return rc;
-        }
-
-        link.visits = (v.count > UINT64_MAX - link.visits)
-                      ? UINT64_MAX : link.visits + v.count;
-
-        if (v.last_visit > link.last_visit) {
-            link.last_visit = v.last_visit;
-        }
-
-        rc = mcp_store_link_write(s, txn, &key, &link, 0);
-        if (rc != MCP_STORE_OK) {
+        if (rc != MCP_STORE_OK && rc != MCP_STORE_NOTFOUND
+            && rc != MCP_STORE_ECORRUPT)
+        {
             return rc;
         }
     }

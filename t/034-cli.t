@@ -91,7 +91,8 @@ sub stop {
     my $pid = master_pid() or return;
     kill 'QUIT', $pid;
 
-    for (1 .. 200) {
+    # under the sanitizers, workers take a while to flush and exit
+    for (1 .. 600) {
         unless (kill 0, $pid) {
             unlink "$root/logs/nginx.pid";
             return;
@@ -99,7 +100,9 @@ sub stop {
         sleep 0.05;
     }
 
-    kill 'KILL', $pid;
+    # the daemonised master leads its process group: its workers too, or
+    # one of them keeps the port and the next start cannot bind
+    kill 'KILL', -$pid;
 }
 
 END { stop() }

@@ -29,7 +29,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        282
+#define TEST_PLAN        299
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -59,6 +59,7 @@ static int test_put(mcp_store_t *s, const char *code, const char *url);
 static int test_in_alphabet(const char *p, size_t len);
 static int test_raw_put(const char *dir, const char *db, const char *key,
     const void *val, size_t len);
+static void test_old_store(const char *dir, const mcp_store_link_t *link);
 static int test_raw_get(const char *dir, const char *db, const char *key,
     void *buf, size_t size, size_t *len);
 static msgpack_object *test_unpack(msgpack_unpacked *u, const char *buf,
@@ -105,6 +106,7 @@ static void test_random_code(void);
 static void test_create(void);
 static void test_consume(void);
 static void test_add_visits(void);
+static void test_visit_counters(void);   /* and schema 1 stores */
 static void test_delete(void);
 static void test_list_links(void);
 static void test_link_prefix(void);
@@ -154,6 +156,7 @@ main(void)
     test_create();
     test_consume();
     test_add_visits();
+    test_visit_counters();
     test_delete();
     test_list_links();
     test_link_prefix();
@@ -351,9 +354,9 @@ test_open_create(void)
     }
 
     rc = mcp_store_stat(s, &st);
-    TAP_OK(rc == MCP_STORE_OK && st.schema_version == 1 && st.links == 0
+    TAP_OK(rc == MCP_STORE_OK && st.schema_version == 2 && st.links == 0
            && st.map_size == 64 * TEST_MIB,
-           "stat: new store has schema 1, no links, a 64 MiB map");
+           "stat: new store has schema 2, no links, a 64 MiB map");
 
     TAP_OK(st.page_size >= 512 && st.used_bytes > 0
            && st.used_bytes % st.page_size == 0
@@ -367,8 +370,8 @@ test_open_create(void)
 
     rc = test_raw_get(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, buf,
                       sizeof(buf), &len);
-    TAP_OK(rc == 0 && len == 1 && buf[0] == 1,
-           "open: schema record is msgpack positive int 1");
+    TAP_OK(rc == 0 && len == 1 && buf[0] == 2,
+           "open: schema record is msgpack positive int 2");
 
     /* map_size: 0 keeps what the environment has */
 
@@ -394,7 +397,7 @@ test_schema(void)
     test_dir(dir, "schema");
     mcp_store_close(test_open(dir, 0, 0));
 
-    if (test_raw_put(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, "\x02", 1)
+    if (test_raw_put(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, "\x03", 1)
         != 0)
     {
         tap_bail("raw put in %s", dir);
@@ -403,7 +406,7 @@ test_schema(void)
     s = (mcp_store_t *) &rc;
     rc = mcp_store_open(&s, dir, 0, 0, err, sizeof(err));
     snprintf(want, sizeof(want),
-             "store at %s has schema version 2, this build reads up to 1",
+             "store at %s has schema version 3, this build reads up to 2",
              dir);
     TAP_OK(rc == MCP_STORE_ESCHEMA && s == NULL && strcmp(err, want) == 0,
            "open: newer schema is ESCHEMA with the exact message");
@@ -460,7 +463,7 @@ test_rdonly(void)
            "rdonly: get works");
 
     rc = mcp_store_stat(s, &st);
-    TAP_OK(rc == MCP_STORE_OK && st.links == 1 && st.schema_version == 1,
+    TAP_OK(rc == MCP_STORE_OK && st.links == 1 && st.schema_version == 2,
            "rdonly: stat works");
 
     link = test_link("https://example.com/", 1, 0, 0, 0, 0);
@@ -980,6 +983,156 @@ test_add_visits(void)
     mcp_store_close(s);
 }
 
+/*
+ * Visits are counted in "visits", apart from the link records: a schema 1
+ * store (no "visits", its visits in the records) reads as before, and
+ * opened read-write becomes schema 2 with its records' counts kept.
+ */
+
+static void
+test_visit_counters(void)
+{
+    int                rc;
+    char               dir[PATH_MAX], before[64], after[64];
+    size_t             blen, alen;
+    mcp_store_t       *s;
+    mcp_store_link_t   link, out;
+    mcp_store_stat_t   st;
+    mcp_store_visit_t  v;
+
+    test_dir(dir, "counters");
+
+    /* what a schema 1 build wrote: 5 visits in the record, no "visits" */
+
+    link = test_link("https://example.com/old", 1, 0, 0, 5, 100);
+    test_old_store(dir, &link);
+
+    s = test_open(dir, 0, MCP_STORE_RDONLY);
+    rc = mcp_store_stat(s, &st);
+    rc |= mcp_store_link_get(s, "old", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK && st.schema_version == 1 && out.visits == 5
+           && out.last_visit == 100,
+           "counters: a schema 1 store read-only stays schema 1, visits from "
+           "its records");
+    mcp_store_close(s);
+
+    s = test_open(dir, 0, 0);
+    rc = mcp_store_stat(s, &st);
+    rc |= mcp_store_link_get(s, "old", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK && st.schema_version == 2 && out.visits == 5
+           && out.last_visit == 100,
+           "counters: opened read-write it becomes schema 2, visits kept");
+
+    /* LMDB wants one opening of an environment a process: the raw reads
+     * are made with the store closed */
+
+    mcp_store_close(s);
+    rc = test_raw_get(dir, MCP_STORE_DB_LINKS, "old", before, sizeof(before),
+                      &blen);
+
+    s = test_open(dir, 0, 0);
+    v = test_visit("old", 2, 200);
+    rc |= mcp_store_link_add_visits(s, &v, 1);
+    rc |= mcp_store_link_get(s, "old", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.visits == 7 && out.last_visit == 200,
+           "counters: a link's visits are its record's plus its counter's");
+    mcp_store_close(s);
+
+    rc = test_raw_get(dir, MCP_STORE_DB_LINKS, "old", after, sizeof(after),
+                      &alen);
+    TAP_OK(rc == 0 && alen == blen && memcmp(before, after, blen) == 0,
+           "counters: counting visits leaves the link record as it was");
+
+    rc = test_raw_get(dir, MCP_STORE_DB_VISITS, "old", after, sizeof(after),
+                      &alen);
+    TAP_OK(rc == 0 && alen == 4 && memcmp(after, "\x92\x02\xcc\xc8", 4) == 0,
+           "counters: the counter is [visits, last_visit], msgpack");
+
+    s = test_open(dir, 0, 0);
+
+    rc = mcp_store_link_resolve(s, "old", 3, &out,
+                                MCP_STORE_LINK_COUNTS_LIMITED);
+    TAP_OK(rc == MCP_STORE_OK && out.visits == 5 && out.last_visit == 100
+           && test_url_is(&out, "https://example.com/old"),
+           "counters: resolve without max_visits reads the record only");
+    mcp_store_release(s);
+
+    /* max_visits counts both: 5 in the record, then the counter's */
+
+    link = test_link("https://example.com/max", 1, 0, 7, 5, 0);
+    rc = mcp_store_link_put(s, "max", 3, &link);
+    rc |= mcp_store_link_consume(s, "max", 3, 300);
+    rc |= mcp_store_link_resolve(s, "max", 3, &out,
+                                 MCP_STORE_LINK_COUNTS_LIMITED);
+    TAP_OK(rc == MCP_STORE_OK && out.visits == 6 && out.last_visit == 300,
+           "counters: consume counts in the counter, resolve reads it for a "
+           "link with max_visits");
+    mcp_store_release(s);
+
+    rc = mcp_store_link_consume(s, "max", 3, 301);
+    TAP_OK(rc == MCP_STORE_OK
+           && mcp_store_link_consume(s, "max", 3, 302) == MCP_STORE_SPENT
+           && mcp_store_link_get(s, "max", 3, &out) == MCP_STORE_OK
+           && out.visits == 7,
+           "counters: record and counter together reach max_visits");
+
+    /* a code deleted and taken again starts from no visits */
+
+    rc = mcp_store_link_delete(s, "old", 3);
+    mcp_store_close(s);
+    TAP_OK(rc == MCP_STORE_OK
+           && test_raw_get(dir, MCP_STORE_DB_VISITS, "old", after,
+                           sizeof(after), &alen) == MDB_NOTFOUND,
+           "counters: deleting a link deletes its counter");
+
+    s = test_open(dir, 0, 0);
+    link = test_link("https://example.com/new", 2, 0, 0, 0, 0);
+    rc = mcp_store_link_put(s, "old", 3, &link);
+    rc |= mcp_store_link_get(s, "old", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.visits == 0 && out.last_visit == 0,
+           "counters: a new link under the code has no visits");
+
+    /* a shared handle: writes from another thread, no reader slot */
+
+    {
+        mcp_store_t       *sh;
+        mcp_store_stat_t   st2;
+
+        rc = mcp_store_stat(s, &st);
+        rc |= mcp_store_share(s, &sh);
+        v = test_visit("old", 4, 400);
+        rc |= mcp_store_link_add_visits(sh, &v, 1);
+        rc |= mcp_store_link_get(s, "old", 3, &out);
+        rc |= mcp_store_stat(s, &st2);
+        TAP_OK(rc == MCP_STORE_OK && out.visits == 4
+               && out.last_visit == 400
+               && st2.readers_used == st.readers_used,
+               "share: a shared handle writes, the first reads it, no more "
+               "reader slots taken");
+
+        rc = mcp_store_link_get(sh, "old", 3, &out);
+        mcp_store_close(sh);
+        TAP_OK(rc != MCP_STORE_OK
+               && mcp_store_share(NULL, &sh) == MCP_STORE_EINVAL
+               && sh == NULL,
+               "share: reads on a shared handle fail; no handle from NULL");
+    }
+
+    /* a counter that does not decode makes its link corrupt, not 0 */
+
+    mcp_store_close(s);
+
+    if (test_raw_put(dir, MCP_STORE_DB_VISITS, "old", "\xc1", 1) != 0) {
+        tap_bail("raw put in %s", dir);
+    }
+
+    s = test_open(dir, 0, 0);
+    TAP_RC(mcp_store_link_get(s, "old", 3, &out), MCP_STORE_ECORRUPT,
+           "counters: a corrupt counter is ECORRUPT");
+    mcp_store_close(s);
+}
+
+
 
 static void
 test_delete(void)
@@ -1326,7 +1479,7 @@ test_codec(void)
         size_t       len;
         const char  *what;
     } bad[] = {
-        { TEST_BYTES("\x95\xa1x\x01\x02\x03\x04"), "5 fields" },
+        { TEST_BYTES("\x91\xa1x"), "1 field" },
         { TEST_BYTES("\x97\xa1x\x01\x02\x03\x04\x05\x06"),
           "an integer for the tenant" },
         { TEST_BYTES("\x98\xa1x\x01\x02\x03\x04\x05\xa1t\x06"),
@@ -1422,6 +1575,38 @@ test_codec(void)
     }
 
     TAP_OK(ok, "codec: every truncation of a record is ECORRUPT");
+
+    /* schema 2: the numbers after created_at that are 0 are left out at
+     * the end, after a default tenant */
+
+    in = test_link("x", 1, 0, 0, 0, 0);
+    len = mcp_store_link_encode(&in, buf, sizeof(buf));
+    TAP_OK(len == 4 && memcmp(buf, "\x92\xa1x\x01", 4) == 0
+           && mcp_store_link_decode(buf, len, &out) == MCP_STORE_OK
+           && test_link_is(&out, &in),
+           "codec: a link without expiry, limit or visits is [url, "
+           "created_at]");
+
+    in = test_link("x", 1, 0, 9, 0, 0);
+    len = mcp_store_link_encode(&in, buf, sizeof(buf));
+    TAP_OK(len == 6 && memcmp(buf, "\x94\xa1x\x01\x00\x09", 6) == 0
+           && mcp_store_link_decode(buf, len, &out) == MCP_STORE_OK
+           && test_link_is(&out, &in),
+           "codec: only the zeros at the end are left out");
+
+    in = test_link_of("acme", "x");
+    len = mcp_store_link_encode(&in, buf, sizeof(buf));
+    TAP_OK(len > 0 && (unsigned char) buf[0] == 0x97
+           && mcp_store_link_decode(buf, len, &out) == MCP_STORE_OK
+           && test_str_is(out.tenant, out.tenant_len, "acme"),
+           "codec: a link with a tenant keeps every field before it");
+
+    rc = mcp_store_link_decode(TEST_BYTES("\x93\xa1x\x01\x05"), &out);
+    TAP_OK(rc == MCP_STORE_OK && out.expires_at == 5 && out.max_visits == 0
+           && out.visits == 0 && out.last_visit == 0
+           && test_str_is(out.tenant, out.tenant_len,
+                          MCP_STORE_TENANT_DEFAULT),
+           "codec: fields left out read as 0 and the default tenant");
 
     len = mcp_store_schema_encode(1, buf, sizeof(buf));
     rc = mcp_store_schema_decode(buf, len, &version);
@@ -2583,7 +2768,7 @@ static void
 test_session_old_store(void)
 {
     int                  rc, ok;
-    char                 dir[PATH_MAX], rec[64], buf[64];
+    char                 dir[PATH_MAX], buf[64];
     size_t               len, removed;
     mcp_store_t         *s;
     test_list_t          l;
@@ -2594,14 +2779,7 @@ test_session_old_store(void)
     test_dir(dir, "old-store");
 
     link = test_link("https://example.com/old", 1, 0, 0, 0, 0);
-    len = mcp_store_link_encode(&link, rec, sizeof(rec));
-
-    if (test_raw_put(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, "\x01", 1)
-        != 0
-        || test_raw_put(dir, MCP_STORE_DB_LINKS, "old", rec, len) != 0)
-    {
-        tap_bail("raw put in %s", dir);
-    }
+    test_old_store(dir, &link);
 
     s = test_open(dir, 0, MCP_STORE_RDONLY);
     if (s == NULL) {
@@ -2892,15 +3070,15 @@ test_tenant_links(void)
     size_t             len;
     mcp_store_t       *s;
     test_list_t        l;
-    mcp_store_link_t   link, out;
+    mcp_store_link_t   out;
     mcp_store_visit_t  v;
 
     s = test_open(test_dir(dir, "tenant-links"), 0, 0);
 
     /* a record as the store wrote it before tenants */
 
-    link = test_link("old", 1, 0, 0, 0, 0);
-    len = mcp_store_link_encode(&link, rec, sizeof(rec));
+    memcpy(rec, "\x96\xa3old\x01\x00\x00\x00\x00", 10);
+    len = 10;
     mcp_store_close(s);
 
     rc = test_raw_put(dir, MCP_STORE_DB_LINKS, "old", rec, len);
@@ -2986,7 +3164,8 @@ test_tenant_links(void)
     rc |= test_raw_get(dir, MCP_STORE_DB_LINKS, "old", rec, sizeof(rec),
                        &len);
     TAP_OK(rc == MCP_STORE_OK && (unsigned char) rec[0] == 0x96,
-           "tenant links: an old record stays in the old form");
+           "tenant links: an old record stays in the old form (a visit "
+           "does not rewrite it)");
 
     s = test_open(dir, 0, 0);
 
@@ -3222,6 +3401,29 @@ test_raw_put(const char *dir, const char *db, const char *key,
     }
 
     return rc;
+}
+
+
+/*
+ * A store as a schema 1 build left it: "meta" with schema 1, and link
+ * under "old" in "links", nothing else.
+ */
+
+static void
+test_old_store(const char *dir, const mcp_store_link_t *link)
+{
+    char    rec[256];
+    size_t  len;
+
+    len = mcp_store_link_encode(link, rec, sizeof(rec));
+
+    if (len > sizeof(rec)
+        || test_raw_put(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, "\x01",
+                        1) != 0
+        || test_raw_put(dir, MCP_STORE_DB_LINKS, "old", rec, len) != 0)
+    {
+        tap_bail("raw put in %s", dir);
+    }
 }
 
 
