@@ -178,6 +178,23 @@ async function eventsWithin(response, ms, abort) {
   return events;
 }
 
+// test_sampling called on a raw session: its response (SSE)
+const callSampling = (session, id, prompt) =>
+  session.post({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name: 'test_sampling', arguments: { prompt } }
+  });
+
+// an answer to the server's sampling request id, on a raw session
+const sampled = (session, id, text) =>
+  session.post({
+    jsonrpc: '2.0',
+    id,
+    result: { role: 'assistant', content: { type: 'text', text }, model: 'm' }
+  });
+
 const appendTo = (client, context_id, content) =>
   client.callTool({
     name: 'context_append',
@@ -527,12 +544,7 @@ describe('the server speaks first, across workers', { timeout: 120_000 }, () => 
     // scripts/test-mcp.sh: "mcp_client_request_timeout 500ms" there
     const a = await rawSession(freshFetch(), new URL('/mcp-short-timeout', MCP_URL));
     const started = Date.now();
-    const call = await a.post({
-      jsonrpc: '2.0',
-      id: 'slow-1',
-      method: 'tools/call',
-      params: { name: 'test_sampling', arguments: { prompt: 'are you there?' } }
-    });
+    const call = await callSampling(a, 'slow-1', 'are you there?');
     assert.equal(call.status, 200);
     const messages = [];
     for await (const e of sse(call)) {
@@ -554,23 +566,14 @@ describe('the server speaks first, across workers', { timeout: 120_000 }, () => 
     assert.ok(elapsed < 10_000, `answered after ${elapsed} ms: the 60 s default?`);
 
     // nothing waits any more: the late answer is refused
-    const late = await a.post({
-      jsonrpc: '2.0',
-      id: request.id,
-      result: { role: 'assistant', content: { type: 'text', text: 'late' }, model: 'm' }
-    });
+    const late = await sampled(a, request.id, 'late');
     assert.equal(late.status, 400);
     assert.match((await late.json()).error.message, /no request of this server to this session waits/);
   });
 
   it('notifications/cancelled stops a waiting tool and withdraws its request', async () => {
     const a = await rawSession();
-    const call = await a.post({
-      jsonrpc: '2.0',
-      id: 'call-1',
-      method: 'tools/call',
-      params: { name: 'test_sampling', arguments: { prompt: 'never mind' } }
-    });
+    const call = await callSampling(a, 'call-1', 'never mind');
     assert.equal(call.status, 200);
     const messages = [];
     const events = sse(call);
@@ -602,11 +605,7 @@ describe('the server speaks first, across workers', { timeout: 120_000 }, () => 
     assert.ok(!messages.some((m) => m.id === 'call-1'), 'no response to a cancelled call');
 
     // the request is gone: its answer is refused
-    const late = await a.post({
-      jsonrpc: '2.0',
-      id: request.id,
-      result: { role: 'assistant', content: { type: 'text', text: 'late' }, model: 'm' }
-    });
+    const late = await sampled(a, request.id, 'late');
     assert.equal(late.status, 400);
     await late.text();
   });
