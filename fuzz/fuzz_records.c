@@ -89,6 +89,12 @@ fuzz_link(const uint8_t *data, size_t size)
                && l.expires_at == l2.expires_at
                && l.max_visits == l2.max_visits && l.visits == l2.visits
                && l.last_visit == l2.last_visit);
+    FUZZ_CHECK(l.tags_len == 0
+               || fuzz_inside(l.tags, l.tags_len, data, size));
+    FUZZ_CHECK(l.tags_len == l2.tags_len
+               && (l.tags_len == 0
+                   || fuzz_same(l.tags, l.tags_len, l2.tags, l2.tags_len))
+               && l.redirect_status == l2.redirect_status);
     FUZZ_CHECK(n <= size);              /* msgpack-c packs shortest */
     free(buf);
 }

@@ -3,12 +3,20 @@
  * ngx_mcp: mcp_admin, a JSON REST API for links, for dashboards and
  * scripts.  Paths are relative to the location's prefix:
  *
- *     GET    links?limit=&cursor=&q=   {"links": [...], "nextCursor": ...}
+ *     GET    links?limit=&cursor=&q=&tag=
+ *                                      {"links": [...], "nextCursor": ...}
  *     POST   links                     as POST /shorten
  *     GET    links/{code}              the link
- *     PATCH  links/{code}              url, expires_at, max_visits
+ *     PATCH  links/{code}              url, expires_at, max_visits, tags,
+ *                                      redirect_status
  *     DELETE links/{code}              204
  *     GET    links/{code}/qr?format=   a QR code of its short URL
+ *     GET    links/{code}/visits       its visit statistics
+ *     GET    graph?namespace=&q=&limit=&cursor=
+ *                                      entities and relations, as the
+ *                                      read_graph and search_nodes tools
+ *     GET    contexts?namespace=&cursor=
+ *                                      contexts, as the context_list tool
  *
  * With API keys it needs the scope "admin", and a key sees and changes
  * the links of its own tenant only.  POST goes where POST /shorten goes;
@@ -18,7 +26,7 @@
  */
 
 
-#include "ngx_http_mcp_module.h"
+#include "ngx_http_mcp_rpc.h"
 #include "ngx_http_mcp_cluster.h"
 
 
@@ -27,10 +35,31 @@
 #define NGX_HTTP_MCP_ADMIN_Q_MAX      256
 
 
+#define NGX_HTTP_MCP_ADMIN_LINK       0       /* links or links/{code} */
+#define NGX_HTTP_MCP_ADMIN_QR         1       /* links/{code}/qr */
+#define NGX_HTTP_MCP_ADMIN_VISITS     2       /* links/{code}/visits */
+#define NGX_HTTP_MCP_ADMIN_GRAPH      3       /* graph */
+#define NGX_HTTP_MCP_ADMIN_CONTEXTS   4       /* contexts */
+
+/* entities a page of GET graph by default (read_graph: all of them) */
+#define NGX_HTTP_MCP_ADMIN_GRAPH_PAGE 100
+
+
 typedef struct {
     ngx_str_t                  code;          /* empty: the collection */
-    ngx_uint_t                 qr;            /* links/{code}/qr */
+    ngx_uint_t                 view;          /* NGX_HTTP_MCP_ADMIN_* */
 } ngx_http_mcp_admin_route_t;
+
+
+/* the views of a link, after "links/{code}" */
+static struct {
+    ngx_str_t                  suffix;
+    ngx_uint_t                 view;
+} ngx_http_mcp_admin_views[] = {
+    { ngx_string("/qr"), NGX_HTTP_MCP_ADMIN_QR },
+    { ngx_string("/visits"), NGX_HTTP_MCP_ADMIN_VISITS },
+    { ngx_null_string, 0 }
+};
 
 
 /* a page of GET links being gathered */
@@ -38,6 +67,7 @@ typedef struct {
     ngx_http_request_t        *r;
     json_t                    *list;
     ngx_str_t                  q;
+    ngx_str_t                  tag;
     ngx_uint_t                 limit;
     ngx_str_t                  last;          /* code of the last one */
     ngx_uint_t                 more;
@@ -63,8 +93,13 @@ static int ngx_http_mcp_admin_find(ngx_http_request_t *r, ngx_str_t *code,
     mcp_store_link_t *link);
 static ngx_int_t ngx_http_mcp_admin_get(ngx_http_request_t *r,
     ngx_str_t *code, ngx_uint_t status);
-static ngx_int_t ngx_http_mcp_admin_qr(ngx_http_request_t *r,
-    ngx_str_t *code);
+static ngx_int_t ngx_http_mcp_admin_view(ngx_http_request_t *r,
+    ngx_http_mcp_admin_route_t *route);
+static ngx_int_t ngx_http_mcp_admin_store_view(ngx_http_request_t *r,
+    ngx_uint_t view);
+static ngx_int_t ngx_http_mcp_admin_view_arg(ngx_http_request_t *r,
+    json_t *args, char *name, const char *key, ngx_uint_t number,
+    ngx_http_mcp_error_t *err);
 static ngx_int_t ngx_http_mcp_admin_patch(ngx_http_request_t *r,
     ngx_str_t *code);
 static ngx_int_t ngx_http_mcp_admin_patch_args(ngx_http_request_t *r,
@@ -83,19 +118,35 @@ static ngx_int_t ngx_http_mcp_admin_store_failed(ngx_http_request_t *r,
 
 
 /*
- * "links", "links/{code}" or "links/{code}/qr" after the location's
- * prefix: NGX_OK, or NGX_DECLINED for anything else (404).
+ * "links", "links/{code}", "links/{code}/qr", "links/{code}/visits",
+ * "graph" or "contexts" after the location's prefix: NGX_OK, or
+ * NGX_DECLINED for anything else (404).
  */
 
 static ngx_int_t
 ngx_http_mcp_admin_route(ngx_http_request_t *r,
     ngx_http_mcp_admin_route_t *route)
 {
-    ngx_str_t  tail;
+    ngx_str_t   tail, *suffix;
+    ngx_uint_t  i;
 
     ngx_http_mcp_uri_tail(r, &tail);
     ngx_str_null(&route->code);
-    route->qr = 0;
+    route->view = NGX_HTTP_MCP_ADMIN_LINK;
+
+    if (tail.len == sizeof("graph") - 1
+        && ngx_strncmp(tail.data, "graph", tail.len) == 0)
+    {
+        route->view = NGX_HTTP_MCP_ADMIN_GRAPH;
+        return NGX_OK;
+    }
+
+    if (tail.len == sizeof("contexts") - 1
+        && ngx_strncmp(tail.data, "contexts", tail.len) == 0)
+    {
+        route->view = NGX_HTTP_MCP_ADMIN_CONTEXTS;
+        return NGX_OK;
+    }
 
     if (tail.len < sizeof("links") - 1
         || ngx_strncmp(tail.data, "links", sizeof("links") - 1) != 0)
@@ -113,15 +164,19 @@ ngx_http_mcp_admin_route(ngx_http_request_t *r,
 
     route->code.data = tail.data + sizeof("links/") - 1;
     route->code.len = tail.len - (sizeof("links/") - 1);
-    route->qr = 0;
 
-    if (route->code.len > sizeof("/qr") - 1
-        && ngx_strncmp(route->code.data + route->code.len
-                       - (sizeof("/qr") - 1), "/qr", sizeof("/qr") - 1)
-           == 0)
-    {
-        route->code.len -= sizeof("/qr") - 1;
-        route->qr = 1;
+    for (i = 0; ngx_http_mcp_admin_views[i].suffix.len; i++) {
+        suffix = &ngx_http_mcp_admin_views[i].suffix;
+
+        if (route->code.len > suffix->len
+            && ngx_strncmp(route->code.data + route->code.len - suffix->len,
+                           suffix->data, suffix->len)
+               == 0)
+        {
+            route->code.len -= suffix->len;
+            route->view = ngx_http_mcp_admin_views[i].view;
+            break;
+        }
     }
 
     return ngx_http_mcp_valid_code(&route->code) == NGX_OK ? NGX_OK
@@ -144,11 +199,11 @@ ngx_http_mcp_admin_handler(ngx_http_request_t *r)
 
     if (ngx_http_mcp_admin_route(r, &route) != NGX_OK) {
         return ngx_http_mcp_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                       "no such route: use links or "
-                                       "links/{code}");
+                                       "no such route: use links, "
+                                       "links/{code}, graph or contexts");
     }
 
-    if (route.qr) {
+    if (route.view != NGX_HTTP_MCP_ADMIN_LINK) {
         if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
             return ngx_http_mcp_send_not_allowed(r, "GET, HEAD");
         }
@@ -178,6 +233,12 @@ ngx_http_mcp_admin_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    if (route.view == NGX_HTTP_MCP_ADMIN_GRAPH
+        || route.view == NGX_HTTP_MCP_ADMIN_CONTEXTS)
+    {
+        return ngx_http_mcp_admin_store_view(r, route.view);
+    }
+
     if (route.code.len == 0) {
         return ngx_http_mcp_admin_list(r);
     }
@@ -186,8 +247,8 @@ ngx_http_mcp_admin_handler(ngx_http_request_t *r)
         return ngx_http_mcp_admin_write(r, &route.code, NULL, 0);
     }
 
-    if (route.qr) {
-        return ngx_http_mcp_admin_qr(r, &route.code);
+    if (route.view != NGX_HTTP_MCP_ADMIN_LINK) {
+        return ngx_http_mcp_admin_view(r, &route);
     }
 
     return ngx_http_mcp_admin_get(r, &route.code, NGX_HTTP_OK);
@@ -331,6 +392,29 @@ ngx_http_mcp_admin_list(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    switch (ngx_http_mcp_admin_arg(r, "tag", MCP_STORE_TAG_MAX, &page.tag)) {
+
+    case NGX_OK:
+        if (mcp_store_tag_valid((char *) page.tag.data, page.tag.len)) {
+            break;
+        }
+
+        /* fall through */
+
+    case NGX_ABORT:
+        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                       "invalid_tag",
+                                       "tag must be 1 to %d characters of "
+                                       "A-Z, a-z, 0-9, \"_\", \".\", \":\" "
+                                       "and \"-\"", MCP_STORE_TAG_MAX);
+
+    case NGX_DECLINED:
+        break;
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     page.list = json_array();
     doc = json_pack("{s:o}", "links", page.list);
     if (doc == NULL) {
@@ -400,6 +484,13 @@ ngx_http_mcp_admin_list_one(void *data, const char *code, size_t code_len,
     if (page->q.len
         && !ngx_http_mcp_admin_match(code, code_len, &page->q)
         && !ngx_http_mcp_admin_match(link->url, link->url_len, &page->q))
+    {
+        return 0;
+    }
+
+    if (page->tag.len
+        && !mcp_store_link_tagged(link, (char *) page->tag.data,
+                                  page->tag.len))
     {
         return 0;
     }
@@ -496,31 +587,204 @@ ngx_http_mcp_admin_get(ngx_http_request_t *r, ngx_str_t *code,
 }
 
 
-/* GET links/{code}/qr: of the short URL, for the caller's links only */
+/*
+ * GET links/{code}/qr (of the short URL) and GET links/{code}/visits, for
+ * the caller's links only.
+ */
 
 static ngx_int_t
-ngx_http_mcp_admin_qr(ngx_http_request_t *r, ngx_str_t *code)
+ngx_http_mcp_admin_view(ngx_http_request_t *r,
+    ngx_http_mcp_admin_route_t *route)
 {
     int                        rc;
+    uint64_t                   visits;
     ngx_str_t                  short_url;
     mcp_store_link_t           link;
     ngx_http_mcp_main_conf_t  *mmcf;
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
 
-    rc = ngx_http_mcp_admin_find(r, code, &link);
+    rc = ngx_http_mcp_admin_find(r, &route->code, &link);
 
     mcp_store_release(mmcf->store);
 
     if (rc != MCP_STORE_OK) {
-        return ngx_http_mcp_admin_store_failed(r, rc, code);
+        return ngx_http_mcp_admin_store_failed(r, rc, &route->code);
     }
 
-    if (ngx_http_mcp_short_url(r, code, &short_url) != NGX_OK) {
+    visits = link.visits;
+
+    ngx_http_mcp_note(r, NGX_HTTP_MCP_NOTE_CODE, route->code.data,
+                      route->code.len);
+
+    if (route->view == NGX_HTTP_MCP_ADMIN_VISITS) {
+        return ngx_http_mcp_visits_send(r, &route->code, visits);
+    }
+
+    if (ngx_http_mcp_short_url(r, &route->code, &short_url) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_mcp_qr_send(r, &short_url);
+}
+
+
+/*
+ * GET graph and GET contexts: what the read_graph (search_nodes with q)
+ * and context_list tools answer a call with the query's arguments, under
+ * the same tenant rules (the caller's key): their structuredContent, or
+ * 400 with a tool error's text.
+ */
+
+static ngx_int_t
+ngx_http_mcp_admin_store_view(ngx_http_request_t *r, ngx_uint_t view)
+{
+    json_t                *args, *result, *text;
+    ngx_int_t              rc;
+    ngx_str_t              name;
+    ngx_http_mcp_call_t    call;
+    ngx_http_mcp_tool_t   *tool;
+    ngx_http_mcp_error_t   err;
+
+    args = json_object();
+    if (args == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_mcp_json_cleanup(r->pool, args);
+
+    rc = ngx_http_mcp_admin_view_arg(r, args, "namespace", "namespace", 0,
+                                     &err);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_mcp_admin_view_arg(r, args, "cursor", "cursor", 0,
+                                         &err);
+    }
+
+    if (rc == NGX_OK && view == NGX_HTTP_MCP_ADMIN_GRAPH) {
+        rc = ngx_http_mcp_admin_view_arg(r, args, "q", "query", 0, &err);
+
+        if (rc == NGX_OK) {
+            rc = ngx_http_mcp_admin_view_arg(r, args, "limit", "limit", 1,
+                                             &err);
+        }
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_mcp_send_failure(r, &err);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (view == NGX_HTTP_MCP_ADMIN_CONTEXTS) {
+        ngx_str_set(&name, "context_list");
+
+    } else if (json_object_get(args, "query")) {
+        ngx_str_set(&name, "search_nodes");
+
+    } else {
+        ngx_str_set(&name, "read_graph");
+    }
+
+    if (view == NGX_HTTP_MCP_ADMIN_GRAPH
+        && json_object_get(args, "limit") == NULL
+        && json_object_set_new(args, "limit",
+                               json_integer(NGX_HTTP_MCP_ADMIN_GRAPH_PAGE))
+           != 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&call, sizeof(ngx_http_mcp_call_t));
+    call.r = r;
+    call.mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+    call.mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+    call.log_level = NGX_HTTP_MCP_LOG_EMERGENCY;
+
+    tool = ngx_http_mcp_catalog_find(&call, NGX_HTTP_MCP_TOOL, &name, NULL);
+    if (tool == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&err, sizeof(ngx_http_mcp_error_t));
+
+    result = tool->call(&call, args, &err);
+
+    if (result == NULL) {
+        return ngx_http_mcp_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                       "internal", "%s", err.message);
+    }
+
+    ngx_http_mcp_json_cleanup(r->pool, result);
+
+    if (json_is_true(json_object_get(result, "isError"))) {
+        text = json_object_get(json_array_get(json_object_get(result,
+                                                              "content"),
+                                              0),
+                               "text");
+
+        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                       "invalid_request", "%s",
+                                       json_is_string(text)
+                                       ? json_string_value(text)
+                                       : "refused");
+    }
+
+    return ngx_http_mcp_send_json(r, NGX_HTTP_OK,
+                                  json_object_get(result,
+                                                  "structuredContent"));
+}
+
+
+/*
+ * The query argument name as the tool's argument key of args: a string,
+ * or a whole number (number 1).  NGX_OK (also when absent), NGX_DECLINED
+ * with err for a bad one, NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_mcp_admin_view_arg(ngx_http_request_t *r, json_t *args,
+    char *name, const char *key, ngx_uint_t number, ngx_http_mcp_error_t *err)
+{
+    json_t     *v;
+    ngx_int_t   n;
+    ngx_str_t   value;
+
+    switch (ngx_http_mcp_admin_arg(r, name, NGX_HTTP_MCP_ADMIN_Q_MAX,
+                                   &value))
+    {
+    case NGX_DECLINED:
+        return NGX_OK;
+
+    case NGX_OK:
+        if (number) {
+            n = ngx_atoi(value.data, value.len);
+            v = (n > 0) ? json_integer(n) : NULL;
+
+        } else {
+            v = json_stringn((char *) value.data, value.len);
+        }
+
+        if (v != NULL) {
+            return json_object_set_new(args, key, v) == 0 ? NGX_OK
+                                                          : NGX_ERROR;
+        }
+
+        /* fall through */
+
+    case NGX_ABORT:
+        return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST,
+                                 "invalid_request",
+                                 "%s must be %s of at most %d bytes", name,
+                                 number ? "a positive whole number"
+                                        : "a string",
+                                 NGX_HTTP_MCP_ADMIN_Q_MAX);
+
+    default:
+        return NGX_ERROR;
+    }
 }
 
 
@@ -570,9 +834,10 @@ ngx_http_mcp_admin_patch(ngx_http_request_t *r, ngx_str_t *code)
 
 /*
  * What a PATCH changes: url (through the URL policy, as on creation),
- * expires_at (an RFC 3339 time in the future, or null: never) and
- * max_visits (a positive whole number, or null: no limit).  NGX_OK,
- * NGX_DECLINED with err filled, NGX_ERROR.
+ * expires_at (an RFC 3339 time in the future, or null: never),
+ * max_visits (a positive whole number, or null: no limit), tags (all of
+ * them: [] or null for none) and redirect_status (or null: the
+ * location's).  NGX_OK, NGX_DECLINED with err filled, NGX_ERROR.
  */
 
 static ngx_int_t
@@ -582,6 +847,7 @@ ngx_http_mcp_admin_patch_args(ngx_http_request_t *r, json_t *body,
     json_t                   *v;
     ngx_int_t                 rc;
     ngx_str_t                 s, url;
+    ngx_uint_t                status;
     const char               *name;
     ngx_http_mcp_loc_conf_t  *mlcf;
 
@@ -650,17 +916,39 @@ ngx_http_mcp_admin_patch_args(ngx_http_request_t *r, json_t *body,
                                : (uint64_t) json_integer_value(v);
             *set |= MCP_STORE_LINK_SET_MAX_VISITS;
 
+        } else if (ngx_strcmp(name, "tags") == 0) {
+            rc = ngx_http_mcp_json_tags(r, v, &s, err);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            link->tags = (char *) s.data;
+            link->tags_len = s.len;
+            *set |= MCP_STORE_LINK_SET_TAGS;
+
+        } else if (ngx_strcmp(name, "redirect_status") == 0) {
+            if (ngx_http_mcp_json_redirect_status(v, &status, err)
+                != NGX_OK)
+            {
+                return NGX_DECLINED;
+            }
+
+            link->redirect_status = (unsigned) status;
+            *set |= MCP_STORE_LINK_SET_STATUS;
+
         } else {
             return ngx_http_mcp_fail(err, NGX_HTTP_MCP_UNPROCESSABLE,
                                      "unknown_field",
                                      "\"%.64s\" cannot be changed: url, "
-                                     "expires_at and max_visits can", name);
+                                     "expires_at, max_visits, tags and "
+                                     "redirect_status can", name);
         }
     }
 
     if (*set == 0) {
         return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "nothing_to_do",
-                                 "give url, expires_at or max_visits");
+                                 "give url, expires_at, max_visits, tags "
+                                 "or redirect_status");
     }
 
     return NGX_OK;

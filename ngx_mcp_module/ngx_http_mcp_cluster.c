@@ -175,6 +175,14 @@ typedef struct {
 } ngx_http_mcp_cluster_shorten_t;
 
 
+/* where a consumed visit redirects to, once the log has counted it */
+typedef struct {
+    ngx_str_t                       code;
+    ngx_str_t                       url;
+    ngx_uint_t                      status;   /* the link's, or 0 */
+} ngx_http_mcp_cluster_target_t;
+
+
 /* an MCP tool call waiting for its write */
 typedef struct {
     ngx_http_mcp_call_t            *call;
@@ -575,6 +583,33 @@ ngx_http_mcp_cluster_conf(ngx_cycle_t *cycle)
     }
 
     return ccf;
+}
+
+
+ngx_int_t
+ngx_http_mcp_cluster_state(ngx_cycle_t *cycle,
+    ngx_http_mcp_cluster_state_t *st)
+{
+    ngx_http_mcp_cluster_conf_t  *ccf;
+
+    ccf = ngx_http_mcp_cluster_conf(cycle);
+    if (ccf == NULL) {
+        return NGX_DECLINED;
+    }
+
+    st->node = ccf->node;
+    st->connected = ccf->ready && ccf->up;
+    st->stream_last = ngx_max(ccf->acked, ccf->delivered);
+
+    if (ccf->store == NULL
+        || mcp_store_op_applied(ccf->store, &st->applied) != MCP_STORE_OK)
+    {
+        st->applied = 0;
+    }
+
+    st->stream_last = ngx_max(st->stream_last, st->applied);
+
+    return NGX_OK;
 }
 
 
@@ -2077,17 +2112,19 @@ ngx_http_mcp_cluster_tool_done(ngx_http_request_t *r, void *data,
 
 ngx_int_t
 ngx_http_mcp_cluster_consume(ngx_http_request_t *r, ngx_str_t *code,
-    ngx_str_t *url, int64_t now)
+    ngx_str_t *url, ngx_uint_t status, int64_t now)
 {
-    ngx_str_t       *target;
-    mcp_store_op_t   op;
+    mcp_store_op_t                   op;
+    ngx_http_mcp_cluster_target_t   *target;
 
-    target = ngx_palloc(r->pool, sizeof(ngx_str_t));
+    target = ngx_palloc(r->pool, sizeof(ngx_http_mcp_cluster_target_t));
     if (target == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    *target = *url;
+    target->code = *code;
+    target->url = *url;
+    target->status = status;
 
     ngx_memzero(&op, sizeof(mcp_store_op_t));
 
@@ -2106,13 +2143,22 @@ static ngx_int_t
 ngx_http_mcp_cluster_consumed(ngx_http_request_t *r, void *data,
     ngx_int_t outcome)
 {
+    ngx_http_mcp_cluster_target_t  *target = data;
+
     if (outcome == NGX_HTTP_MCP_CLUSTER_UNAVAILABLE) {
         return ngx_http_mcp_cluster_unavailable(r);
     }
 
+    /* counted in the link by the log: its statistics go with the batch */
+
+    if (outcome == MCP_STORE_OK) {
+        ngx_http_mcp_visit(r, &target->code, 1);
+    }
+
     /* a link that counts its visits is never cached */
 
-    return ngx_http_mcp_redirect_answer(r, (int) outcome, data, 0);
+    return ngx_http_mcp_redirect_answer(r, (int) outcome, &target->url,
+                                        target->status, 0);
 }
 
 

@@ -103,7 +103,7 @@ ngx_int_t ngx_http_mcp_cluster_shorten(ngx_http_request_t *r,
 
 /* one visit of a link with max_visits, counted through the log */
 ngx_int_t ngx_http_mcp_cluster_consume(ngx_http_request_t *r,
-    ngx_str_t *code, ngx_str_t *url, int64_t now);
+    ngx_str_t *code, ngx_str_t *url, ngx_uint_t status, int64_t now);
 
 
 /*
@@ -170,6 +170,24 @@ ngx_int_t ngx_http_mcp_cluster_session_end(ngx_http_request_t *r,
 
 ngx_int_t ngx_http_mcp_cluster_expire(ngx_cycle_t *cycle,
     int64_t idle_before, int64_t now, size_t max);
+
+
+/*
+ * What mcp_status shows of the cluster, as this worker sees it: the node's
+ * name, whether it is connected to NATS and taking writes, the last
+ * sequence its store has applied, and the last one it knows the stream
+ * holds (acknowledged to it, or delivered).  NGX_DECLINED without
+ * mcp_cluster.
+ */
+typedef struct {
+    ngx_str_t                  node;
+    ngx_uint_t                 connected;
+    uint64_t                   applied;
+    uint64_t                   stream_last;
+} ngx_http_mcp_cluster_state_t;
+
+ngx_int_t ngx_http_mcp_cluster_state(ngx_cycle_t *cycle,
+    ngx_http_mcp_cluster_state_t *st);
 
 
 #endif /* _NGX_HTTP_MCP_CLUSTER_H_INCLUDED_ */

@@ -49,6 +49,8 @@ static void ngx_http_mcp_links_tenant(ngx_http_mcp_call_t *call,
     "\"max_visits\": {\"type\": \"integer\"},"                                \
     "\"visits\": {\"type\": \"integer\"},"                                    \
     "\"last_visit\": {\"type\": \"string\", \"format\": \"date-time\"},"     \
+    "\"tags\": {\"type\": \"array\", \"items\": {\"type\": \"string\"}},"     \
+    "\"redirect_status\": {\"type\": \"integer\"},"                           \
     "\"tenant\": {\"type\": \"string\", \"description\": \"the owner, "       \
       "shown to admin keys\"}"
 
@@ -296,6 +298,9 @@ ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
                 && json_object_set_new(json, "max_visits",
                                        json_integer(link->max_visits))
                    != 0)
+            || ngx_http_mcp_links_attrs(json, link->redirect_status,
+                                        link->tags, link->tags_len)
+               != NGX_OK
             || (ngx_http_mcp_permitted(r, NGX_HTTP_MCP_PERM_ADMIN) == NGX_OK
                 && json_object_set_new(json, "tenant",
                                        json_stringn(link->tenant,
@@ -307,6 +312,48 @@ ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
     }
 
     return json;
+}
+
+
+/*
+ * A link's own redirect status and tags, those it has: "redirect_status"
+ * and "tags" (an array) of json.
+ */
+
+ngx_int_t
+ngx_http_mcp_links_attrs(json_t *json, ngx_uint_t status, const char *tags,
+    size_t tags_len)
+{
+    size_t       pos, len;
+    json_t      *list;
+    const char  *tag;
+
+    if (status
+        && json_object_set_new(json, "redirect_status",
+                               json_integer((json_int_t) status))
+           != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    if (tags_len == 0) {
+        return NGX_OK;
+    }
+
+    list = json_array();
+    if (list == NULL || json_object_set_new(json, "tags", list) != 0) {
+        return NGX_ERROR;
+    }
+
+    for (pos = 0; mcp_store_tag_next(tags, tags_len, &pos, &tag, &len);
+         /* void */)
+    {
+        if (json_array_append_new(list, json_stringn(tag, len)) != 0) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

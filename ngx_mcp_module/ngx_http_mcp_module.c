@@ -44,6 +44,8 @@ static char *ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_mcp_bot_agents(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_mcp_tenant_quota(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_context_ttl(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -116,6 +118,10 @@ static ngx_conf_num_bounds_t  ngx_http_mcp_code_length_bounds = {
 static ngx_conf_num_bounds_t  ngx_http_mcp_url_length_bounds = {
     ngx_conf_check_num_bounds, 16, 65536
 };
+
+
+/* mcp_bot_user_agents' patterns ignore case, as user agents vary it */
+static ngx_uint_t  ngx_http_mcp_caseless = NGX_REGEX_CASELESS;
 
 
 static ngx_command_t  ngx_http_mcp_commands[] = {
@@ -336,6 +342,13 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_mcp_loc_conf_t, url_deny),
       NULL },
+
+    { ngx_string("mcp_bot_user_agents"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mcp_bot_agents,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, bot_agents),
+      &ngx_http_mcp_caseless },
 
     { ngx_string("mcp_reserved_codes"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
@@ -824,6 +837,7 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     mlcf->url_schemes = NGX_CONF_UNSET_PTR;
     mlcf->url_allow = NGX_CONF_UNSET_PTR;
     mlcf->url_deny = NGX_CONF_UNSET_PTR;
+    mlcf->bot_agents = NGX_CONF_UNSET_PTR;
     mlcf->reserved = NGX_CONF_UNSET_PTR;
     mlcf->max_message_size = NGX_CONF_UNSET_SIZE;
     mlcf->client_request_timeout = NGX_CONF_UNSET_MSEC;
@@ -885,6 +899,18 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->base_url, prev->base_url, "");
     ngx_conf_merge_ptr_value(conf->url_allow, prev->url_allow, NULL);
     ngx_conf_merge_ptr_value(conf->url_deny, prev->url_deny, NULL);
+
+    if (conf->bot_agents == NGX_CONF_UNSET_PTR) {
+        if (prev->bot_agents == NGX_CONF_UNSET_PTR) {
+            prev->bot_agents = ngx_http_mcp_bot_agents_default(cf);
+            if (prev->bot_agents == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        conf->bot_agents = prev->bot_agents;
+    }
+
     ngx_conf_merge_size_value(conf->max_message_size, prev->max_message_size,
                               1024 * 1024);
     ngx_conf_merge_msec_value(conf->client_request_timeout,
@@ -1194,18 +1220,27 @@ ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * A list of patterns, each argument one, added to those of the same
+ * directive before.  cmd->post, if set, points to the options they are
+ * compiled with.
+ */
+
 static char *
 ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
 
-    u_char                errstr[NGX_MAX_CONF_ERRSTR];
-    ngx_str_t            *value;
-    ngx_array_t         **a;
-    ngx_regex_elt_t      *re;
-    ngx_regex_compile_t   rc;
+    ngx_str_t     *value;
+    ngx_uint_t     i;
+    ngx_array_t  **a;
 
     a = (ngx_array_t **) (p + cmd->offset);
+    value = cf->args->elts;
+
+    if (*a == NULL) {
+        return "is duplicate";
+    }
 
     if (*a == NGX_CONF_UNSET_PTR) {
         *a = ngx_array_create(cf->pool, 4, sizeof(ngx_regex_elt_t));
@@ -1214,29 +1249,79 @@ ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    value = cf->args->elts;
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_http_mcp_regex_add(cf, *a, &value[i],
+                                   cmd->post ? *(ngx_uint_t *) cmd->post : 0)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* compiles pattern into a new element of a (of ngx_regex_elt_t) */
+
+ngx_int_t
+ngx_http_mcp_regex_add(ngx_conf_t *cf, ngx_array_t *a, ngx_str_t *pattern,
+    ngx_uint_t options)
+{
+    u_char                errstr[NGX_MAX_CONF_ERRSTR];
+    ngx_regex_elt_t      *re;
+    ngx_regex_compile_t   rc;
 
     ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
 
-    rc.pattern = value[1];
+    rc.pattern = *pattern;
     rc.pool = cf->pool;
+    rc.options = options;
     rc.err.len = NGX_MAX_CONF_ERRSTR;
     rc.err.data = errstr;
 
     if (ngx_regex_compile(&rc) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
-    re = ngx_array_push(*a);
+    re = ngx_array_push(a);
     if (re == NULL) {
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
     re->regex = rc.regex;
-    re->name = value[1].data;
+    re->name = pattern->data;
 
-    return NGX_CONF_OK;
+    return NGX_OK;
+}
+
+
+/*
+ * mcp_bot_user_agents REGEX ... | off: the patterns replace the default
+ * list (ngx_http_mcp_bot_agents_default()); "off" counts no visit as a
+ * bot's.
+ */
+
+static char *
+ngx_http_mcp_bot_agents(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_loc_conf_t *mlcf = conf;
+
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        if (mlcf->bot_agents != NGX_CONF_UNSET_PTR) {
+            return "is duplicate";
+        }
+
+        mlcf->bot_agents = NULL;
+        return NGX_CONF_OK;
+    }
+
+    return ngx_http_mcp_regex_slot(cf, cmd, conf);
 }
 
 

@@ -56,6 +56,14 @@
 typedef struct ngx_http_mcp_visits_s  ngx_http_mcp_visits_t;
 
 
+/* What a visit is, for ngx_http_mcp_count_visit(). */
+#define NGX_HTTP_MCP_VISIT_PERSON      0   /* counted in the link and its
+                                              statistics */
+#define NGX_HTTP_MCP_VISIT_CONSUMED    1   /* counted in the link already
+                                              (max_visits): statistics */
+#define NGX_HTTP_MCP_VISIT_BOT         2   /* a bot's: counted apart */
+
+
 typedef struct {
     ngx_str_t                  path;          /* store directory */
     size_t                     map_size;
@@ -134,6 +142,8 @@ typedef struct {
     ngx_array_t               *url_schemes;   /* of ngx_str_t */
     ngx_array_t               *url_allow;     /* of ngx_regex_elt_t */
     ngx_array_t               *url_deny;      /* of ngx_regex_elt_t */
+    ngx_array_t               *bot_agents;    /* of ngx_regex_elt_t, or
+                                                 NULL: no bots */
     ngx_array_t               *reserved;      /* of ngx_str_t */
 
     size_t                     max_message_size;
@@ -224,6 +234,9 @@ typedef struct {
     ngx_str_t                  alias;
     int64_t                    expires_at;
     uint64_t                   max_visits;
+    ngx_uint_t                 redirect_status; /* 0: the location's */
+    ngx_str_t                  tags;          /* "a,b" as the store has
+                                                 them, or empty */
 } ngx_http_mcp_shorten_req_t;
 
 
@@ -255,9 +268,13 @@ ngx_int_t ngx_http_mcp_shorten_outcome(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err);
 json_t *ngx_http_mcp_link_json(ngx_http_request_t *r, ngx_str_t *code,
     ngx_http_mcp_shorten_req_t *req);
+ngx_int_t ngx_http_mcp_json_tags(ngx_http_request_t *r, json_t *v,
+    ngx_str_t *tags, ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_json_redirect_status(json_t *v, ngx_uint_t *status,
+    ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_redirect_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_redirect_answer(ngx_http_request_t *r, int rc,
-    ngx_str_t *url, ngx_uint_t cacheable);
+    ngx_str_t *url, ngx_uint_t status, ngx_uint_t cacheable);
 ngx_int_t ngx_http_mcp_short_url(ngx_http_request_t *r, ngx_str_t *code,
     ngx_str_t *out);
 
@@ -279,9 +296,25 @@ ngx_int_t ngx_http_mcp_visits_init(ngx_cycle_t *cycle,
     ngx_http_mcp_main_conf_t *mmcf);
 void ngx_http_mcp_visits_exit(ngx_http_mcp_main_conf_t *mmcf);
 void ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
-    int64_t now);
+    ngx_str_t *referrer, ngx_uint_t kind, int64_t now);
 void ngx_http_mcp_visits_flush(ngx_http_mcp_main_conf_t *mmcf,
     ngx_uint_t now);
+
+/* ngx_http_mcp_analytics.c: who visits, and what they see of it */
+ngx_array_t *ngx_http_mcp_bot_agents_default(ngx_conf_t *cf);
+void ngx_http_mcp_visit(ngx_http_request_t *r, ngx_str_t *code,
+    ngx_uint_t consumed);
+ngx_uint_t ngx_http_mcp_is_bot(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_visits_send(ngx_http_request_t *r, ngx_str_t *code,
+    uint64_t total);
+
+/* ngx_http_mcp_module.c: a pattern compiled into a list of them */
+ngx_int_t ngx_http_mcp_regex_add(ngx_conf_t *cf, ngx_array_t *a,
+    ngx_str_t *pattern, ngx_uint_t options);
+
+/* ngx_http_mcp_util.c: a whole-number query argument */
+ngx_int_t ngx_http_mcp_arg_number(ngx_http_request_t *r, char *name,
+    ngx_int_t max, ngx_int_t *n);
 
 /* ngx_http_mcp_module.c: the handler directives' common part */
 char *ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -304,6 +337,8 @@ json_t *ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
     size_t code_len, const mcp_store_link_t *link);
 void ngx_http_mcp_links_changed(ngx_http_request_t *r, ngx_str_t *code,
     ngx_uint_t listed);
+ngx_int_t ngx_http_mcp_links_attrs(json_t *json, ngx_uint_t status,
+    const char *tags, size_t tags_len);
 
 /* ngx_http_mcp_qr.c */
 ngx_int_t ngx_http_mcp_qr_send(ngx_http_request_t *r, ngx_str_t *text);

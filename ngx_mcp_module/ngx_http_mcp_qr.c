@@ -60,7 +60,7 @@ ngx_http_mcp_qr_send(ngx_http_request_t *r, ngx_str_t *text)
 {
     QRcode             **qr;
     ngx_int_t            scale;
-    ngx_str_t            format, size;
+    ngx_str_t            format;
     ngx_pool_cleanup_t  *cln;
 
     ngx_str_set(&format, "svg");
@@ -77,18 +77,14 @@ ngx_http_mcp_qr_send(ngx_http_request_t *r, ngx_str_t *text)
 
     scale = NGX_HTTP_MCP_QR_SCALE;
 
-    if (ngx_http_arg(r, (u_char *) "size", sizeof("size") - 1, &size)
-        == NGX_OK)
+    if (ngx_http_mcp_arg_number(r, "size", NGX_HTTP_MCP_QR_SCALE_MAX, &scale)
+        != NGX_OK)
     {
-        scale = ngx_atoi(size.data, size.len);
-
-        if (scale < 1 || scale > NGX_HTTP_MCP_QR_SCALE_MAX) {
-            return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                           "invalid_size",
-                                           "size must be the pixels of a "
-                                           "module, from 1 to %d",
-                                           NGX_HTTP_MCP_QR_SCALE_MAX);
-        }
+        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                       "invalid_size",
+                                       "size must be the pixels of a "
+                                       "module, from 1 to %d",
+                                       NGX_HTTP_MCP_QR_SCALE_MAX);
     }
 
     /* freed with the request, registered before it exists */

@@ -3,7 +3,8 @@
  * ngx_mcp: GET|HEAD /{code}, the hot path.  One read in the worker's
  * reused read transaction, no JSON, visits counted in the worker's batch.
  * A HEAD is no visit: it neither counts nor uses up a max_visits link
- * (link checkers, previews).
+ * (link checkers, previews); a bot's GET is counted apart and uses up
+ * nothing either.
  */
 
 
@@ -13,7 +14,7 @@
 
 static ngx_int_t ngx_http_mcp_code(ngx_http_request_t *r, ngx_str_t *code);
 static ngx_int_t ngx_http_mcp_send_redirect(ngx_http_request_t *r,
-    ngx_str_t *url, ngx_uint_t cacheable);
+    ngx_str_t *url, ngx_uint_t status, ngx_uint_t cacheable);
 static ngx_int_t ngx_http_mcp_send_gone(ngx_http_request_t *r,
     const char *error, const char *message);
 static ngx_int_t ngx_http_mcp_send_not_found(ngx_http_request_t *r);
@@ -62,7 +63,7 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
     }
 
     if (rc != MCP_STORE_OK) {
-        return ngx_http_mcp_redirect_answer(r, rc, NULL, 0);
+        return ngx_http_mcp_redirect_answer(r, rc, NULL, 0, 0);
     }
 
     /* link.url points into the map: copy it before the next store call */
@@ -89,20 +90,30 @@ ngx_http_mcp_redirect_handler(ngx_http_request_t *r)
     } else if (!visit) {
         /* a HEAD: the redirect, but no visit counted and no use taken */
 
+    } else if (ngx_http_mcp_is_bot(r)) {
+        /* counted apart, and takes none of a link's max_visits */
+        ngx_http_mcp_count_visit(mmcf, &code, NULL, NGX_HTTP_MCP_VISIT_BOT,
+                                 now);
+
     } else if (link.max_visits && ngx_http_mcp_cluster_enabled(r)) {
         /* "N uses only" must hold across nodes: through the log */
-        return ngx_http_mcp_cluster_consume(r, &code, &url, now);
+        return ngx_http_mcp_cluster_consume(r, &code, &url,
+                                            link.redirect_status, now);
 
     } else if (link.max_visits) {
         /* "N uses only" must hold across workers: count it now */
         rc = mcp_store_link_consume(mmcf->store, (char *) code.data,
                                     code.len, now);
 
+        if (rc == MCP_STORE_OK) {
+            ngx_http_mcp_visit(r, &code, 1);
+        }
+
     } else {
-        ngx_http_mcp_count_visit(mmcf, &code, now);
+        ngx_http_mcp_visit(r, &code, 0);
     }
 
-    return ngx_http_mcp_redirect_answer(r, rc, &url,
+    return ngx_http_mcp_redirect_answer(r, rc, &url, link.redirect_status,
                                         !link.expires_at && !link.max_visits);
 
 not_found:
@@ -113,19 +124,20 @@ not_found:
 
 /*
  * The answer to a redirect once the visit is counted: rc is how the
- * count went (MCP_STORE_OK, EXPIRED, SPENT, NOTFOUND, a failure).
+ * count went (MCP_STORE_OK, EXPIRED, SPENT, NOTFOUND, a failure); status
+ * the link's own redirect status, or 0 for the location's.
  */
 
 ngx_int_t
 ngx_http_mcp_redirect_answer(ngx_http_request_t *r, int rc, ngx_str_t *url,
-    ngx_uint_t cacheable)
+    ngx_uint_t status, ngx_uint_t cacheable)
 {
     ngx_http_mcp_error_t  err;
 
     switch (rc) {
 
     case MCP_STORE_OK:
-        return ngx_http_mcp_send_redirect(r, url, cacheable);
+        return ngx_http_mcp_send_redirect(r, url, status, cacheable);
 
     case MCP_STORE_EXPIRED:
         return ngx_http_mcp_send_gone(r, "expired", "Short URL has expired");
@@ -164,7 +176,7 @@ ngx_http_mcp_code(ngx_http_request_t *r, ngx_str_t *code)
 
 static ngx_int_t
 ngx_http_mcp_send_redirect(ngx_http_request_t *r, ngx_str_t *url,
-    ngx_uint_t cacheable)
+    ngx_uint_t status, ngx_uint_t cacheable)
 {
     u_char                   *p;
     size_t                    len, escape;
@@ -177,6 +189,10 @@ ngx_http_mcp_send_redirect(ngx_http_request_t *r, ngx_str_t *url,
     static ngx_str_t  briefly = ngx_string("private, max-age=90");
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
+
+    if (status == 0) {
+        status = mlcf->redirect_status;
+    }
 
     ngx_str_set(&type, "text/html");
 
@@ -193,8 +209,8 @@ ngx_http_mcp_send_redirect(ngx_http_request_t *r, ngx_str_t *url,
     if (!cacheable) {
         cache = &no_store;
 
-    } else if (mlcf->redirect_status == NGX_HTTP_MOVED_PERMANENTLY
-               || mlcf->redirect_status == NGX_HTTP_PERMANENT_REDIRECT)
+    } else if (status == NGX_HTTP_MOVED_PERMANENTLY
+               || status == NGX_HTTP_PERMANENT_REDIRECT)
     {
         cache = &one_day;
 
@@ -238,7 +254,7 @@ ngx_http_mcp_send_redirect(ngx_http_request_t *r, ngx_str_t *url,
     b->last = ngx_cpymem(p, ngx_http_mcp_body_end,
                          sizeof(ngx_http_mcp_body_end) - 1);
 
-    return ngx_http_mcp_send(r, mlcf->redirect_status, &type, b);
+    return ngx_http_mcp_send(r, status, &type, b);
 }
 
 

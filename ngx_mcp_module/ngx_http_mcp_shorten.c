@@ -3,7 +3,8 @@
  * ngx_mcp: POST /shorten.
  *
  *     {"OriginalURL": "https://...", "alias": "x", "expires_in": 3600,
- *      "expires_at": "2030-01-01T00:00:00Z", "max_visits": 10}
+ *      "expires_at": "2030-01-01T00:00:00Z", "max_visits": 10,
+ *      "tags": ["news"], "redirect_status": 301}
  *
  * answers 201 {"ShortURL": code, "code": code, "short_url": absolute URL,
  * "url": normalised target, ...}, or a JSON error.
@@ -256,6 +257,9 @@ ngx_http_mcp_shorten_link(ngx_http_request_t *r,
     link->created_at = ngx_time();
     link->expires_at = req->expires_at;
     link->max_visits = req->max_visits;
+    link->redirect_status = (unsigned) req->redirect_status;
+    link->tags = (const char *) req->tags.data;
+    link->tags_len = req->tags.len;
 
     if (req->alias.len) {
         *code = req->alias;
@@ -381,7 +385,135 @@ ngx_http_mcp_shorten_args(ngx_http_request_t *r, json_t *body,
 
     req->max_visits = visits;
 
+    if (rc == NGX_OK) {
+        rc = ngx_http_mcp_json_tags(r, json_object_get(body, "tags"),
+                                    &req->tags, err);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_mcp_json_redirect_status(
+                 json_object_get(body, "redirect_status"),
+                 &req->redirect_status, err);
+    }
+
     return rc;
+}
+
+
+/*
+ * A link's tags: v an array of distinct tags (mcp_store_tag_valid()), or
+ * NULL (absent), null or [] for none; joined with commas into *tags, as
+ * the store keeps them.  NGX_OK, NGX_DECLINED with err, NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_mcp_json_tags(ngx_http_request_t *r, json_t *v, ngx_str_t *tags,
+    ngx_http_mcp_error_t *err)
+{
+    u_char       *p;
+    size_t        i, j, n, len;
+    json_t       *tag;
+    const char   *s;
+
+    ngx_str_null(tags);
+
+    if (v == NULL || json_is_null(v)) {
+        return NGX_OK;
+    }
+
+    n = json_is_array(v) ? json_array_size(v) : 0;
+
+    if (!json_is_array(v) || n > MCP_STORE_TAGS_MAX) {
+        goto invalid;
+    }
+
+    len = 0;
+
+    json_array_foreach(v, i, tag) {
+        s = json_string_value(tag);
+
+        if (s == NULL
+            || !mcp_store_tag_valid(s, json_string_length(tag)))
+        {
+            goto invalid;
+        }
+
+        for (j = 0; j < i; j++) {
+            if (json_equal(tag, json_array_get(v, j))) {
+                return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST,
+                                         "invalid_tags",
+                                         "tag \"%s\" is given twice", s);
+            }
+        }
+
+        len += json_string_length(tag) + 1;
+    }
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    tags->data = p;
+
+    json_array_foreach(v, i, tag) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, json_string_value(tag), json_string_length(tag));
+    }
+
+    tags->len = p - tags->data;
+
+    return NGX_OK;
+
+invalid:
+
+    return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST, "invalid_tags",
+                             "tags must be an array of at most %d tags, "
+                             "each 1 to %d characters of A-Z, a-z, 0-9, "
+                             "\"_\", \".\", \":\" and \"-\"",
+                             MCP_STORE_TAGS_MAX, MCP_STORE_TAG_MAX);
+}
+
+
+/*
+ * A link's own redirect status: v 301, 302, 307 or 308, or NULL (absent)
+ * or null for none (0: the location's mcp_redirect_status applies).
+ */
+
+ngx_int_t
+ngx_http_mcp_json_redirect_status(json_t *v, ngx_uint_t *status,
+    ngx_http_mcp_error_t *err)
+{
+    json_int_t  n;
+
+    *status = 0;
+
+    if (v == NULL || json_is_null(v)) {
+        return NGX_OK;
+    }
+
+    n = json_is_integer(v) ? json_integer_value(v) : 0;
+
+    if (n != NGX_HTTP_MOVED_PERMANENTLY && n != NGX_HTTP_MOVED_TEMPORARILY
+        && n != NGX_HTTP_TEMPORARY_REDIRECT
+        && n != NGX_HTTP_PERMANENT_REDIRECT)
+    {
+        return ngx_http_mcp_fail(err, NGX_HTTP_BAD_REQUEST,
+                                 "invalid_redirect_status",
+                                 "redirect_status must be 301, 302, 307 "
+                                 "or 308, or null");
+    }
+
+    *status = (ngx_uint_t) n;
+
+    return NGX_OK;
 }
 
 
@@ -549,6 +681,14 @@ ngx_http_mcp_link_json(ngx_http_request_t *r, ngx_str_t *code,
         && json_object_set_new(json, "max_visits",
                                json_integer(req->max_visits))
            != 0)
+    {
+        goto failed;
+    }
+
+    if (ngx_http_mcp_links_attrs(json, req->redirect_status,
+                                 (const char *) req->tags.data,
+                                 req->tags.len)
+        != NGX_OK)
     {
         goto failed;
     }

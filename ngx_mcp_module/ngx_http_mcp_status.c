@@ -13,6 +13,7 @@
 
 
 #include "ngx_http_mcp_rpc.h"
+#include "ngx_http_mcp_cluster.h"
 
 
 #define NGX_HTTP_MCP_STATUS_WORKERS    64     /* more share blocks */
@@ -78,6 +79,8 @@ typedef struct {
     ngx_msec_t                 flush_lag;
     mcp_store_stat_t           store;
     const char                *degraded;         /* why, or NULL */
+    ngx_uint_t                 clustered;
+    ngx_http_mcp_cluster_state_t  cluster;
 } ngx_http_mcp_status_t;
 
 
@@ -458,6 +461,10 @@ ngx_http_mcp_status_collect(ngx_http_mcp_main_conf_t *mmcf,
 
     st->flush_lag = now - since;
 
+    st->clustered = (ngx_http_mcp_cluster_state((ngx_cycle_t *) ngx_cycle,
+                                                &st->cluster)
+                     == NGX_OK);
+
     rc = mcp_store_stat(mmcf->store, &st->store);
     if (rc != MCP_STORE_OK) {
         st->degraded = mcp_store_strerror(rc);
@@ -542,8 +549,12 @@ ngx_http_mcp_status_json(ngx_http_request_t *r, ngx_http_mcp_status_t *st)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    store = json_pack("{sI sI sI si si}",
+    store = json_pack("{sI sI sI sI sI sI sI si si}",
                       "links", (json_int_t) st->store.links,
+                      "entities", (json_int_t) st->store.entities,
+                      "relations", (json_int_t) st->store.relations,
+                      "contexts", (json_int_t) st->store.contexts,
+                      "sessions", (json_int_t) st->store.sessions,
                       "map_size", (json_int_t) st->store.map_size,
                       "used_bytes", (json_int_t) st->store.used_bytes,
                       "readers", (int) st->store.readers_used,
@@ -614,6 +625,21 @@ ngx_http_mcp_status_json(ngx_http_request_t *r, ngx_http_mcp_status_t *st)
                                 "pending", (json_int_t) st->visits_pending,
                                 "flush_lag_ms", (json_int_t) st->flush_lag))
         != 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the lag: operations of the stream this node has not applied yet */
+    if (st->clustered
+        && json_object_set_new(doc, "cluster",
+               json_pack("{ss% sb sI sI sI}",
+                   "node", st->cluster.node.data, st->cluster.node.len,
+                   "connected", (int) st->cluster.connected,
+                   "applied", (json_int_t) st->cluster.applied,
+                   "stream_last", (json_int_t) st->cluster.stream_last,
+                   "lag", (json_int_t) (st->cluster.stream_last
+                                        - st->cluster.applied)))
+           != 0)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -706,6 +732,26 @@ ngx_http_mcp_status_prometheus(ngx_http_request_t *r,
             "Link records in the store.");
     p = ngx_slprintf(p, end, "mcp_store_links %uL\n", st->store.links);
 
+    p = ngx_http_mcp_status_metric(p, end, "mcp_store_entities", "gauge",
+            "Entities of the knowledge graph, all tenants.");
+    p = ngx_slprintf(p, end, "mcp_store_entities %uL\n",
+                     st->store.entities);
+
+    p = ngx_http_mcp_status_metric(p, end, "mcp_store_relations", "gauge",
+            "Relations of the knowledge graph, all tenants.");
+    p = ngx_slprintf(p, end, "mcp_store_relations %uL\n",
+                     st->store.relations);
+
+    p = ngx_http_mcp_status_metric(p, end, "mcp_store_contexts", "gauge",
+            "Conversation contexts, all tenants.");
+    p = ngx_slprintf(p, end, "mcp_store_contexts %uL\n",
+                     st->store.contexts);
+
+    p = ngx_http_mcp_status_metric(p, end, "mcp_store_sessions", "gauge",
+            "MCP sessions in the store.");
+    p = ngx_slprintf(p, end, "mcp_store_sessions %uL\n",
+                     st->store.sessions);
+
     p = ngx_http_mcp_status_metric(p, end, "mcp_store_map_size_bytes",
             "gauge", "The store's map size.");
     p = ngx_slprintf(p, end, "mcp_store_map_size_bytes %uL\n",
@@ -734,6 +780,29 @@ ngx_http_mcp_status_prometheus(ngx_http_request_t *r,
             "gauge", "Age of the oldest visit not yet written to the store.");
     p = ngx_slprintf(p, end, "mcp_visit_flush_lag_seconds %ui.%03ui\n",
                      st->flush_lag / 1000, st->flush_lag % 1000);
+
+    if (st->clustered) {
+        p = ngx_http_mcp_status_metric(p, end, "mcp_cluster_connected",
+                "gauge", "Whether the node is connected to NATS and takes "
+                "writes (1) or not (0).");
+        p = ngx_slprintf(p, end, "mcp_cluster_connected{node=\"%V\"} %ui\n",
+                         &st->cluster.node, st->cluster.connected);
+
+        p = ngx_http_mcp_status_metric(p, end,
+                "mcp_cluster_applied_sequence", "gauge",
+                "The last operation of the stream the node's store applied.");
+        p = ngx_slprintf(p, end,
+                         "mcp_cluster_applied_sequence{node=\"%V\"} %uL\n",
+                         &st->cluster.node, st->cluster.applied);
+
+        p = ngx_http_mcp_status_metric(p, end, "mcp_cluster_lag_operations",
+                "gauge", "Operations of the stream the node has not applied "
+                "yet.");
+        p = ngx_slprintf(p, end,
+                         "mcp_cluster_lag_operations{node=\"%V\"} %uL\n",
+                         &st->cluster.node,
+                         st->cluster.stream_last - st->cluster.applied);
+    }
 
     b->last = p;
 

@@ -938,6 +938,34 @@ ngx_http_mcp_format_time(int64_t t, u_char *buf)
 
 
 /*
+ * The query argument name, a whole number from 1 to max, into *n: NGX_OK
+ * (also when absent: *n is left as it is), or NGX_DECLINED.
+ */
+
+ngx_int_t
+ngx_http_mcp_arg_number(ngx_http_request_t *r, char *name, ngx_int_t max,
+    ngx_int_t *n)
+{
+    ngx_int_t  v;
+    ngx_str_t  arg;
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &arg) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    v = ngx_atoi(arg.data, arg.len);
+
+    if (v < 1 || v > max) {
+        return NGX_DECLINED;
+    }
+
+    *n = v;
+
+    return NGX_OK;
+}
+
+
+/*
  * Sets obj[key] to t as an RFC 3339 time, unless t is 0 (never).
  */
 

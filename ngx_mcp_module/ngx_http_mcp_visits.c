@@ -6,8 +6,10 @@
  * addressing, no allocation, no store call).  Every
  * mcp_visit_flush_interval, or once the table is three quarters full, the
  * flush takes the whole table and a second one counts the visits that
- * come meanwhile.  What the flush writes is one batch of per-code deltas
- * (mcp_store_visit_t: a count and the last visit), in one call,
+ * come meanwhile.  A slot is a code, a referring host and a UTC day, so
+ * that the statistics per day and referrer are exact.  What the flush
+ * writes is one batch of those deltas (mcp_store_visit_t: a count, the
+ * last visit, people, bots, the referrer), in one call,
  * ngx_http_mcp_visits_write():
  *
  *   - alone, to the store, in nginx's thread pool on a handle of its own
@@ -36,6 +38,10 @@ typedef struct {
     size_t                     len;
     uint64_t                   count;
     int64_t                    last_visit;
+    uint64_t                   people;
+    uint64_t                   bots;
+    size_t                     referrer_len;
+    u_char                     referrer[MCP_STORE_REFERRER_MAX];
 } ngx_http_mcp_visit_slot_t;
 
 
@@ -70,6 +76,10 @@ static void ngx_http_mcp_visits_done(ngx_http_mcp_visits_t *vs);
 static void ngx_http_mcp_visits_thread(void *data, ngx_log_t *log);
 static void ngx_http_mcp_visits_thread_done(ngx_event_t *ev);
 #endif
+
+
+/* no referrer, with data all the same: memcpy() and memcmp() take it */
+static ngx_str_t  ngx_http_mcp_no_referrer = ngx_string("");
 
 
 ngx_int_t
@@ -160,17 +170,35 @@ ngx_http_mcp_visits_exit(ngx_http_mcp_main_conf_t *mmcf)
 }
 
 
+/*
+ * A visit of kind (NGX_HTTP_MCP_VISIT_*) from referrer (a lower-case
+ * host, empty or NULL for none) into this worker's table: one slot a
+ * code, referrer and UTC day.
+ */
+
 void
 ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
-    int64_t now)
+    ngx_str_t *referrer, ngx_uint_t kind, int64_t now)
 {
+    uint32_t                     hash;
     ngx_uint_t                   i, n;
     ngx_http_mcp_visit_slot_t   *slot;
     ngx_http_mcp_visit_table_t  *t;
 
     t = &mmcf->visits->table[mmcf->visits->active];
 
-    i = ngx_hash_key(code->data, code->len) % NGX_HTTP_MCP_VISIT_SLOTS;
+    /* bots are counted apart from any day or referrer: one slot */
+
+    if (kind == NGX_HTTP_MCP_VISIT_BOT || referrer == NULL
+        || referrer->len == 0)
+    {
+        referrer = &ngx_http_mcp_no_referrer;
+    }
+
+    hash = ngx_murmur_hash2(code->data, code->len)
+           ^ ngx_murmur_hash2(referrer->data, referrer->len);
+
+    i = hash % NGX_HTTP_MCP_VISIT_SLOTS;
 
     for (n = 0; n < NGX_HTTP_MCP_VISIT_SLOTS; n++) {
         slot = &t->slots[i];
@@ -178,22 +206,46 @@ ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
         if (slot->len == 0) {
             ngx_memcpy(slot->code, code->data, code->len);
             slot->len = code->len;
-            slot->count = 1;
-            slot->last_visit = now;
+            ngx_memcpy(slot->referrer, referrer->data, referrer->len);
+            slot->referrer_len = referrer->len;
+            slot->count = 0;
+            slot->people = 0;
+            slot->bots = 0;
             t->n++;
             ngx_http_mcp_status_batch(mmcf, t->n);
             break;
         }
 
         if (slot->len == code->len
-            && ngx_memcmp(slot->code, code->data, code->len) == 0)
+            && slot->referrer_len == referrer->len
+            && slot->last_visit / 86400 == now / 86400
+            && ngx_memcmp(slot->code, code->data, code->len) == 0
+            && ngx_memcmp(slot->referrer, referrer->data, referrer->len) == 0)
         {
-            slot->count++;
-            slot->last_visit = now;
-            return;
+            break;
         }
 
         i = (i + 1) % NGX_HTTP_MCP_VISIT_SLOTS;
+    }
+
+    if (n < NGX_HTTP_MCP_VISIT_SLOTS) {
+        slot->last_visit = now;
+
+        switch (kind) {
+
+        case NGX_HTTP_MCP_VISIT_PERSON:
+            slot->count++;
+            slot->people++;
+            break;
+
+        case NGX_HTTP_MCP_VISIT_CONSUMED:
+            slot->people++;
+            break;
+
+        default: /* NGX_HTTP_MCP_VISIT_BOT */
+            slot->bots++;
+            break;
+        }
     }
 
     if (t->n >= NGX_HTTP_MCP_VISIT_HIGH) {
@@ -271,6 +323,10 @@ ngx_http_mcp_visits_batch(ngx_http_mcp_visits_t *vs)
             vs->batch[n].code_len = slot->len;
             vs->batch[n].count = slot->count;
             vs->batch[n].last_visit = slot->last_visit;
+            vs->batch[n].people = slot->people;
+            vs->batch[n].bots = slot->bots;
+            vs->batch[n].referrer = (char *) slot->referrer;
+            vs->batch[n].referrer_len = slot->referrer_len;
             n++;
         }
     }

@@ -65,10 +65,17 @@ static int mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
     uint64_t *limit);
 static MDB_dbi mcp_store_kind_dbi(mcp_store_t *s, unsigned kind);
 static int mcp_store_reader_count(const char *msg, void *ctx);
+static int mcp_store_records(mcp_store_t *s, MDB_txn *txn,
+    mcp_store_stat_t *st);
 
 
 static const mcp_store_db_t  mcp_store_sessions_group[] = {
     { MCP_STORE_DB_SESSIONS, offsetof(mcp_store_t, sessions) },
+    { NULL, 0 }
+};
+
+static const mcp_store_db_t  mcp_store_stats_group[] = {
+    { MCP_STORE_DB_LINK_STATS, offsetof(mcp_store_t, link_stats) },
     { NULL, 0 }
 };
 
@@ -305,6 +312,10 @@ mcp_store_stat(mcp_store_t *s, mcp_store_stat_t *st)
         st->readers_used = readers;
     }
 
+    if (rc == MDB_SUCCESS) {
+        rc = mcp_store_records(s, txn, st);
+    }
+
     mcp_store_release(s);
 
     if (rc != MDB_SUCCESS) {
@@ -318,6 +329,77 @@ mcp_store_stat(mcp_store_t *s, mcp_store_stat_t *st)
     st->schema_version = s->schema;
 
     return MCP_STORE_OK;
+}
+
+
+/*
+ * The records of the other kinds: their databases' entries, but for the
+ * expiry keys of "contexts" (they start with a NUL, and come first).  A
+ * handle without a group's databases counts none.
+ */
+
+static int
+mcp_store_records(mcp_store_t *s, MDB_txn *txn, mcp_store_stat_t *st)
+{
+    int          rc;
+    MDB_val      key, val;
+    MDB_stat     ms;
+    MDB_cursor  *cur;
+
+    st->sessions = 0;
+    st->entities = 0;
+    st->relations = 0;
+    st->contexts = 0;
+
+    if (s->has_sessions) {
+        rc = mdb_stat(txn, s->sessions, &ms);
+        if (rc != MDB_SUCCESS) {
+            return rc;
+        }
+
+        st->sessions = ms.ms_entries;
+    }
+
+    if (!s->has_context) {
+        return MDB_SUCCESS;
+    }
+
+    rc = mdb_stat(txn, s->entities, &ms);
+    if (rc != MDB_SUCCESS) {
+        return rc;
+    }
+
+    st->entities = ms.ms_entries;
+
+    rc = mdb_stat(txn, s->relations, &ms);
+    if (rc != MDB_SUCCESS) {
+        return rc;
+    }
+
+    st->relations = ms.ms_entries;
+
+    rc = mdb_stat(txn, s->contexts, &ms);
+    if (rc != MDB_SUCCESS) {
+        return rc;
+    }
+
+    st->contexts = ms.ms_entries;
+
+    rc = mdb_cursor_open(txn, s->contexts, &cur);
+    if (rc != MDB_SUCCESS) {
+        return rc;
+    }
+
+    for (rc = mcp_store_scan(cur, MDB_FIRST, "", 1, &key, &val);
+         rc == MDB_SUCCESS && st->contexts > 0;
+         rc = mcp_store_scan(cur, MDB_NEXT, "", 1, &key, &val))
+    {
+        st->contexts--;
+    }
+
+    mdb_cursor_close(cur);
+
+    return (rc == MDB_NOTFOUND) ? MDB_SUCCESS : rc;
 }
 
 
@@ -892,6 +974,11 @@ mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
     }
 
     if (rc == MDB_SUCCESS) {
+        rc = mcp_store_group_open(s, txn, flags, mcp_store_stats_group,
+                                  &s->has_stats);
+    }
+
+    if (rc == MDB_SUCCESS) {
         rc = mcp_store_group_open(s, txn, flags, mcp_store_visits_group,
                                   &s->has_visits);
     }
@@ -940,8 +1027,8 @@ mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
 
 
 /*
- * "sessions" came after "meta" and "links", and the context store's
- * databases after it, each group at once: a store written before a group
+ * "sessions" came after "meta" and "links", the context store's
+ * databases after it, "link_stats" last, each group at once: a store written before a group
  * is still ours, with the schema version unchanged.  Opened read-write, it
  * gets the group's databases; read-only, it has none of them (*has 0),
  * which reads as empty.
@@ -1147,6 +1234,10 @@ mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
 
     if (s->has_sessions) {
         dbi[n++] = s->sessions;
+    }
+
+    if (s->has_stats) {
+        dbi[n++] = s->link_stats;
     }
 
     for (db = mcp_store_context_group; s->has_context && db->name; db++) {

@@ -92,6 +92,15 @@ typedef struct mcp_store_s  mcp_store_t;
  * as that.  Codes are one namespace for all tenants (a redirect is
  * public): the tenant only decides who may list, read and delete a link
  * (see the *_tenant functions).
+ *
+ * redirect_status is the link's own redirect status, 301, 302, 307 or
+ * 308, or 0 for none (the server's applies).  tags is the link's tags,
+ * each of 1 to MCP_STORE_TAG_MAX bytes of [A-Za-z0-9_.:-], separated by
+ * one comma ("news,2026"), at most MCP_STORE_TAGS_MAX of them, none
+ * twice; tags_len 0 (tags may be NULL) for none.  Anything else is
+ * MCP_STORE_EINVAL.  Read back, tags points into the map like url (NULL
+ * for none).  Both are stored only when set: a link without them takes
+ * no more room than before they existed, and reads as 0 and none.
  */
 typedef struct {
     const char  *url;
@@ -103,16 +112,109 @@ typedef struct {
     int64_t      last_visit;
     const char  *tenant;
     size_t       tenant_len;
+    unsigned     redirect_status;
+    const char  *tags;
+    size_t       tags_len;
 } mcp_store_link_t;
 
+#define MCP_STORE_TAG_MAX         32
+#define MCP_STORE_TAGS_MAX        16
+#define MCP_STORE_LINK_TAGS_LEN                                               \
+    (MCP_STORE_TAGS_MAX * (MCP_STORE_TAG_MAX + 1))
 
-/* One pending visit batch, for mcp_store_link_add_visits(). */
+/*
+ * 1 if tag (len bytes) is one tag a link may carry (see mcp_store_link_t),
+ * else 0.
+ */
+int mcp_store_tag_valid(const char *tag, size_t len);
+
+/*
+ * The tags of a link one by one: *pos is 0 at first.  Returns 1 with
+ * *tag (pointing into tags) and *tag_len set to the next one, 0 after the
+ * last.
+ */
+int mcp_store_tag_next(const char *tags, size_t tags_len, size_t *pos,
+    const char **tag, size_t *tag_len);
+
+/*
+ * 1 if the link's comma-separated tags hold tag, else 0.
+ */
+int mcp_store_link_tagged(const mcp_store_link_t *link, const char *tag,
+    size_t len);
+
+
+/*
+ * One pending visit batch, for mcp_store_link_add_visits(): count visits
+ * added to the link's visits, last_visit the time of the latest (the
+ * link's last_visit is raised to it when count is not 0).
+ *
+ * The rest is the link's visit statistics (see mcp_store_link_stats_get()),
+ * on the UTC day of last_visit: people visits counted for that day and
+ * for the referring host (referrer, referrer_len 0 for none: "direct"),
+ * and bots visits by bots, counted apart.  people may be more than count:
+ * visits to a link with max_visits are counted in the link at once
+ * (mcp_store_link_consume()), and in its statistics with the batch.  An
+ * entry with all three 0 is skipped.
+ */
 typedef struct {
     const char  *code;
     size_t       code_len;
     uint64_t     count;
     int64_t      last_visit;
+    uint64_t     people;
+    uint64_t     bots;
+    const char  *referrer;
+    size_t       referrer_len;
 } mcp_store_visit_t;
+
+
+/*
+ * A link's visit statistics, kept in their own database ("link_stats")
+ * apart from the link's record, and deleted with the link.  Nothing that
+ * names a visitor is kept: no address, no user agent, only the host
+ * name of the referring page.
+ *
+ *   - a count of people's visits per UTC day, for the last
+ *     MCP_STORE_STATS_DAYS days (older days are dropped as new ones come);
+ *   - a count per referring host, for up to MCP_STORE_STATS_HOSTS hosts
+ *     a link: visits from more hosts are counted under
+ *     MCP_STORE_REFERRER_OTHER.  A referrer is a host name of 1 to
+ *     MCP_STORE_REFERRER_MAX bytes of [a-z0-9._:[]-] (lower case; an IPv6
+ *     address in brackets); any other is counted as
+ *     MCP_STORE_REFERRER_OTHER too.  No referrer is the empty host;
+ *   - a count of bots' visits, in no day and from no referrer.
+ */
+#define MCP_STORE_STATS_DAYS      400
+#define MCP_STORE_STATS_HOSTS     200
+#define MCP_STORE_REFERRER_MAX    253
+#define MCP_STORE_REFERRER_OTHER  "*"
+
+typedef struct {
+    int64_t      day;            /* the day's first second, Unix time */
+    uint64_t     visits;
+} mcp_store_day_t;
+
+typedef struct {
+    const char  *host;           /* empty: no referrer; not NUL-ended */
+    size_t       host_len;
+    uint64_t     visits;
+} mcp_store_referrer_t;
+
+/*
+ * What mcp_store_link_stats_get() fills: days (the caller's array of
+ * days_cap entries) from the day of since on, oldest first, only days
+ * with visits; referrers (the caller's array of referrers_cap entries)
+ * the most visited hosts, most visits first (ties in host order).
+ */
+typedef struct {
+    uint64_t               bots;
+    mcp_store_day_t       *days;
+    size_t                 days_cap;
+    size_t                 ndays;
+    mcp_store_referrer_t  *referrers;
+    size_t                 referrers_cap;
+    size_t                 nreferrers;
+} mcp_store_link_stats_t;
 
 
 /*
@@ -132,6 +234,10 @@ typedef struct {
     unsigned     max_readers;
     unsigned     readers_used;
     unsigned     schema_version;
+    uint64_t     sessions;       /* MCP sessions */
+    uint64_t     entities;       /* of the knowledge graph, all scopes */
+    uint64_t     relations;
+    uint64_t     contexts;       /* conversation contexts, all scopes */
 } mcp_store_stat_t;
 
 
@@ -206,7 +312,9 @@ int mcp_store_sync(mcp_store_t *s);
 void mcp_store_release(mcp_store_t *s);
 
 /*
- * Fills *st.  Uses the handle's read transaction.
+ * Fills *st.  Uses the handle's read transaction.  Counting the contexts
+ * reads the expiry keys of those that expire (one step each); the other
+ * figures are the databases' own counts.
  */
 int mcp_store_stat(mcp_store_t *s, mcp_store_stat_t *st);
 
@@ -278,14 +386,26 @@ int mcp_store_link_consume(mcp_store_t *s, const char *code, size_t code_len,
 
 /*
  * Adds batched visit counts, all in one write transaction: for each entry,
- * visits += count and last_visit = max(last_visit, entry's last_visit).
- * Entries whose link is gone are skipped.
+ * visits += count and last_visit = max(last_visit, entry's last_visit),
+ * and the entry's statistics (see mcp_store_visit_t).  Entries whose link
+ * is gone are skipped.
  */
 int mcp_store_link_add_visits(mcp_store_t *s, const mcp_store_visit_t *v,
     size_t n);
 
 /*
- * Deletes the link stored under code: MCP_STORE_NOTFOUND if none.
+ * Reads the visit statistics of the link stored under code into *st (its
+ * arrays and their caps set by the caller): days from since's UTC day on,
+ * the top referrers.  Uses the handle's read transaction: referrers' hosts
+ * point into the map (see mcp_store_release()).  A link without visits
+ * has none (0 and empty); whether the link exists is not checked.
+ */
+int mcp_store_link_stats_get(mcp_store_t *s, const char *code,
+    size_t code_len, int64_t since, mcp_store_link_stats_t *st);
+
+/*
+ * Deletes the link stored under code, and its visit statistics:
+ * MCP_STORE_NOTFOUND if none.
  */
 int mcp_store_link_delete(mcp_store_t *s, const char *code, size_t code_len);
 
@@ -302,6 +422,8 @@ int mcp_store_link_delete_tenant(mcp_store_t *s, const char *code,
 #define MCP_STORE_LINK_SET_URL         0x01
 #define MCP_STORE_LINK_SET_EXPIRES     0x02
 #define MCP_STORE_LINK_SET_MAX_VISITS  0x04
+#define MCP_STORE_LINK_SET_TAGS        0x08  /* replaces them all */
+#define MCP_STORE_LINK_SET_STATUS      0x10  /* redirect_status */
 
 /*
  * Changes, in one write transaction, the fields named in set (of

@@ -9,11 +9,13 @@
  * a link's url points straight into the LMDB value.
  *
  * A link is [url, created_at, expires_at, max_visits, visits, last_visit,
- * tenant]: a str, two ints, two uints, an int and a str of 1 to
- * MCP_STORE_SCOPE_MAX bytes; since schema 2 the numbers after created_at
- * that are 0 are left out at the end, after a default tenant (a link
- * without expiry or limit is [url, created_at]).  A session is
- * [created_at, last_seen, protocol, client_name, client_version,
+ * tenant, redirect_status, tags]: a str, two ints, two uints, an int, a
+ * str of 1 to MCP_STORE_SCOPE_MAX bytes, a uint and a str.  Fields are
+ * left out from the end while they hold their default: since schema 2
+ * the numbers after created_at that are 0, and the tail (the default
+ * tenant, status 0, no tags), so that a link without expiry, limit, own
+ * status or tags is [url, created_at].  A session
+ * is [created_at, last_seen, protocol, client_name, client_version,
  * log_level, flags, tenant]: two ints, three strs of at most
  * MCP_STORE_SESSION_STR_MAX bytes, two uints that fit an unsigned, and
  * the tenant as a link's.  The tenant is left
@@ -48,8 +50,12 @@
  * encoder and one decoder go through.  A field is where it is in the
  * record's struct (a string's length at len_offset) and what it holds;
  * max bounds a string's length or an unsigned's value when read (0: no
- * bound but msgpack's).  A tenant can only be the last field: it is left
- * out for MCP_STORE_TENANT_DEFAULT.
+ * bound but msgpack's).  The record may end in a tail of optional fields
+ * (a tenant, a TAIL_UINT, a TAIL_STR): the encoder leaves out those at
+ * the end that hold their default (MCP_STORE_TENANT_DEFAULT, 0, empty),
+ * and a table ending in MCP_STORE_END_MIN(min) also the numbers after
+ * its first min fields that are 0; the decoder gives the default to
+ * those it does not find.
  */
 
 typedef enum {
@@ -59,7 +65,9 @@ typedef enum {
     MCP_STORE_FIELD_UINT,
     MCP_STORE_FIELD_STR,
     MCP_STORE_FIELD_OPT_STR,            /* or nil: NULL */
-    MCP_STORE_FIELD_TENANT
+    MCP_STORE_FIELD_TENANT,             /* the tail, below */
+    MCP_STORE_FIELD_TAIL_UINT,          /* an unsigned, 0 when left out */
+    MCP_STORE_FIELD_TAIL_STR            /* a string, NULL when left out */
 } mcp_store_field_type_e;
 
 
@@ -105,15 +113,17 @@ typedef union {
 #define MCP_STORE_TENANT(rec)                                                 \
     MCP_STORE_STR(rec, TENANT, tenant, MCP_STORE_SCOPE_MAX), MCP_STORE_END
 
+#define MCP_STORE_TAIL_TENANT(rec)                                            \
+    MCP_STORE_STR(rec, TENANT, tenant, MCP_STORE_SCOPE_MAX)
+
 /*
  * The end of a table whose records may stop after min fields: the numbers
- * after those that are 0, and a default tenant, are left out at the end
- * of a record, and read as 0 (a link without expiry, limit or visits is
- * [url, created_at]: 4 bytes of 60 less, and as many more links a page).
+ * after those that are 0 are left out at the end of a record, with the
+ * tail's defaults, and read as 0 (a link without expiry, limit or visits
+ * is [url, created_at]: 4 bytes of 60 less, and as many more links a
+ * page).
  */
-#define MCP_STORE_TENANT_MIN(rec, min)                                        \
-    MCP_STORE_STR(rec, TENANT, tenant, MCP_STORE_SCOPE_MAX),                  \
-    { MCP_STORE_FIELD_END, 0, 0, min }
+#define MCP_STORE_END_MIN(min)   { MCP_STORE_FIELD_END, 0, 0, min }
 
 /* a session's strings are never written longer: one that is, is corrupt */
 #define MCP_STORE_SESSION_STR(field)                                          \
@@ -124,7 +134,10 @@ static const mcp_store_field_t  mcp_store_link_fields[] = {
     MCP_STORE_STR(link, STR, url, 0), MCP_STORE_I64(link, created_at),
     MCP_STORE_I64(link, expires_at), MCP_STORE_U64(link, max_visits),
     MCP_STORE_U64(link, visits), MCP_STORE_I64(link, last_visit),
-    MCP_STORE_TENANT_MIN(link, 2)
+    MCP_STORE_TAIL_TENANT(link),
+    MCP_STORE_NUMBER(link, TAIL_UINT, redirect_status, 999),
+    MCP_STORE_STR(link, TAIL_STR, tags, MCP_STORE_LINK_TAGS_LEN),
+    MCP_STORE_END_MIN(2)
 };
 
 static const mcp_store_field_t  mcp_store_session_fields[] = {
@@ -165,8 +178,10 @@ static size_t mcp_store_fields_encode(const mcp_store_field_t *f,
 static int mcp_store_fields_decode(const mcp_store_field_t *f,
     const void *data, size_t len, void *rec);
 static size_t mcp_store_fields(const mcp_store_field_t *f);
-static size_t mcp_store_fields_min(const mcp_store_field_t *f, size_t n);
-static int mcp_store_field_zero(const mcp_store_field_t *f, const char *rec);
+static int mcp_store_field_left_out(const mcp_store_field_t *f,
+    const char *rec);
+static size_t mcp_store_fields_required(const mcp_store_field_t *f,
+    size_t nf);
 static int mcp_store_read_field(mcp_store_rbuf_t *r,
     const mcp_store_field_t *f, int present, char *rec);
 static int mcp_store_read_record(mcp_store_rbuf_t *r, const void *data,
@@ -395,35 +410,24 @@ mcp_store_relation_decode(const void *data, size_t len, int64_t *created_at)
 }
 
 
-/* An array of the fields, the tenant only when it is written. */
+/* An array of the fields, but for the tail's that hold their default. */
 
 static size_t
 mcp_store_fields_encode(const mcp_store_field_t *f, const void *rec,
     char *buf, size_t size)
 {
-    size_t                    n, min;
+    size_t                    i, n, min, len;
     const char               *p, *str;
     msgpack_packer            pk;
     mcp_store_wbuf_t          w;
-    const mcp_store_field_t  *last, *end;
 
     p = rec;
     n = mcp_store_fields(f);
-    min = mcp_store_fields_min(f, n);
-    last = &f[n - 1];
+    min = mcp_store_fields_required(f, n);
 
-    if (last->type == MCP_STORE_FIELD_TENANT
-        && !mcp_store_has_tenant(*(const char *const *) (p + last->offset),
-                                 *(const size_t *) (p + last->len_offset)))
-    {
+    while (n > min && mcp_store_field_left_out(&f[n - 1], p)) {
         n--;
     }
-
-    while (n > min && mcp_store_field_zero(&f[n - 1], p)) {
-        n--;
-    }
-
-    end = &f[n];
 
     mcp_store_wbuf_init(&w, &pk, buf, size);
 
@@ -431,7 +435,7 @@ mcp_store_fields_encode(const mcp_store_field_t *f, const void *rec,
 
     (void) msgpack_pack_array(&pk, n);
 
-    for ( /* void */ ; f != end; f++) {
+    for (i = 0; i < n; i++, f++) {
 
         switch (f->type) {
 
@@ -445,24 +449,65 @@ mcp_store_fields_encode(const mcp_store_field_t *f, const void *rec,
             break;
 
         case MCP_STORE_FIELD_UINT:
+        case MCP_STORE_FIELD_TAIL_UINT:
             (void) msgpack_pack_unsigned_int(&pk, *(const unsigned *)
                                                   (p + f->offset));
             break;
 
         default:                        /* the strings */
             str = *(const char *const *) (p + f->offset);
-            n = *(const size_t *) (p + f->len_offset);
+            len = *(const size_t *) (p + f->len_offset);
 
             if (f->type == MCP_STORE_FIELD_OPT_STR && str == NULL) {
                 (void) msgpack_pack_nil(&pk);
 
+            } else if (f->type == MCP_STORE_FIELD_TENANT
+                       && !mcp_store_has_tenant(str, len))
+            {
+                /* written because a later field is: spelled out */
+                mcp_store_pack_str(&pk, MCP_STORE_TENANT_DEFAULT,
+                                   sizeof(MCP_STORE_TENANT_DEFAULT) - 1);
+
             } else {
-                mcp_store_pack_str(&pk, str, n);
+                mcp_store_pack_str(&pk, str, len);
             }
         }
     }
 
     return w.len;
+}
+
+
+/*
+ * Does f hold its default in rec (a number 0, the default tenant, no
+ * string of the tail), so that a record ending with it may leave it out?
+ */
+
+static int
+mcp_store_field_left_out(const mcp_store_field_t *f, const char *rec)
+{
+    switch (f->type) {
+
+    case MCP_STORE_FIELD_INT64:
+        return *(const int64_t *) (rec + f->offset) == 0;
+
+    case MCP_STORE_FIELD_UINT64:
+        return *(const uint64_t *) (rec + f->offset) == 0;
+
+    case MCP_STORE_FIELD_TENANT:
+        return !mcp_store_has_tenant(*(const char *const *) (rec + f->offset),
+                                     *(const size_t *) (rec + f->len_offset));
+
+    case MCP_STORE_FIELD_UINT:
+    case MCP_STORE_FIELD_TAIL_UINT:
+        return *(const unsigned *) (rec + f->offset) == 0;
+
+    case MCP_STORE_FIELD_TAIL_STR:
+        return *(const size_t *) (rec + f->len_offset) == 0;
+
+    default:
+        return 0;
+    }
 }
 
 
@@ -487,7 +532,8 @@ mcp_store_fields_decode(const mcp_store_field_t *f, const void *data,
 
     if (mcp_store_rbuf_init(&r, data, len) != 0
         || mcp_store_read_array(&r, &n) != 0
-        || n > nf || n < mcp_store_fields_min(f, nf))
+        || n > nf
+        || n < mcp_store_fields_required(f, nf))
     {
         return MCP_STORE_ECORRUPT;
     }
@@ -519,6 +565,7 @@ mcp_store_fields_decode(const mcp_store_field_t *f, const void *data,
             break;
 
         case MCP_STORE_FIELD_UINT:
+        case MCP_STORE_FIELD_TAIL_UINT:
             *(unsigned *) (dst + f->offset) =
                                    *(const unsigned *) (src + f->offset);
             break;
@@ -535,44 +582,6 @@ mcp_store_fields_decode(const mcp_store_field_t *f, const void *data,
 }
 
 
-/*
- * The fewest fields a record of the table f, of n fields, may have: as
- * its end says, else all but a tenant.
- */
-
-static size_t
-mcp_store_fields_min(const mcp_store_field_t *f, size_t n)
-{
-    if (f[n].max != 0) {
-        return (size_t) f[n].max;
-    }
-
-    return (f[n - 1].type == MCP_STORE_FIELD_TENANT) ? n - 1 : n;
-}
-
-
-/* Is the field a number that is 0 in rec (which may leave it out)? */
-
-static int
-mcp_store_field_zero(const mcp_store_field_t *f, const char *rec)
-{
-    switch (f->type) {
-
-    case MCP_STORE_FIELD_INT64:
-        return *(const int64_t *) (rec + f->offset) == 0;
-
-    case MCP_STORE_FIELD_UINT64:
-        return *(const uint64_t *) (rec + f->offset) == 0;
-
-    case MCP_STORE_FIELD_UINT:
-        return *(const unsigned *) (rec + f->offset) == 0;
-
-    default:
-        return 0;
-    }
-}
-
-
 static size_t
 mcp_store_fields(const mcp_store_field_t *f)
 {
@@ -586,8 +595,32 @@ mcp_store_fields(const mcp_store_field_t *f)
 }
 
 
-/* One field into the record rec; a tenant that is not there is the
- * default one. */
+/*
+ * The fewest fields a record of the table f, of nf fields, may have: as
+ * its end says (see MCP_STORE_END_MIN), else those before the tail.
+ */
+
+static size_t
+mcp_store_fields_required(const mcp_store_field_t *f, size_t nf)
+{
+    if (f[nf].max != 0) {
+        return (size_t) f[nf].max;
+    }
+
+    while (nf > 0
+           && (f[nf - 1].type == MCP_STORE_FIELD_TENANT
+               || f[nf - 1].type == MCP_STORE_FIELD_TAIL_UINT
+               || f[nf - 1].type == MCP_STORE_FIELD_TAIL_STR))
+    {
+        nf--;
+    }
+
+    return nf;
+}
+
+
+/* One field into the record rec; a field of the tail that is not there
+ * is the default. */
 
 static int
 mcp_store_read_field(mcp_store_rbuf_t *r, const mcp_store_field_t *f,
@@ -600,8 +633,8 @@ mcp_store_read_field(mcp_store_rbuf_t *r, const mcp_store_field_t *f,
     str = (const char **) (rec + f->offset);
     len = (size_t *) (rec + f->len_offset);
 
-    if (!present && f->type != MCP_STORE_FIELD_TENANT) {
-        /* a number left out at the end (see MCP_STORE_TENANT_MIN) */
+    if (!present) {
+        /* left out at the end: its default (see MCP_STORE_END_MIN) */
 
         switch (f->type) {
         case MCP_STORE_FIELD_INT64:
@@ -611,7 +644,16 @@ mcp_store_read_field(mcp_store_rbuf_t *r, const mcp_store_field_t *f,
             *(uint64_t *) (rec + f->offset) = 0;
             return 0;
         case MCP_STORE_FIELD_UINT:
+        case MCP_STORE_FIELD_TAIL_UINT:
             *(unsigned *) (rec + f->offset) = 0;
+            return 0;
+        case MCP_STORE_FIELD_TAIL_STR:
+            *str = NULL;
+            *len = 0;
+            return 0;
+        case MCP_STORE_FIELD_TENANT:
+            *str = MCP_STORE_TENANT_DEFAULT;
+            *len = sizeof(MCP_STORE_TENANT_DEFAULT) - 1;
             return 0;
         default:
             return -1;
@@ -626,19 +668,11 @@ mcp_store_read_field(mcp_store_rbuf_t *r, const mcp_store_field_t *f,
     case MCP_STORE_FIELD_UINT64:
         return mcp_store_read_uint64(r, (uint64_t *) (rec + f->offset));
 
+    case MCP_STORE_FIELD_TAIL_UINT:
     case MCP_STORE_FIELD_UINT:
         rc = mcp_store_read_uint(r, (unsigned *) (rec + f->offset));
         return (rc == 0 && f->max != 0
                 && *(unsigned *) (rec + f->offset) > f->max) ? -1 : rc;
-
-    case MCP_STORE_FIELD_TENANT:
-        if (!present) {
-            *str = MCP_STORE_TENANT_DEFAULT;
-            *len = sizeof(MCP_STORE_TENANT_DEFAULT) - 1;
-            return 0;
-        }
-
-        break;
 
     case MCP_STORE_FIELD_OPT_STR:
         if (r->pos != r->end && *r->pos == 0xc0) {

@@ -53,6 +53,7 @@ struct mcp_store_txn_s {
  *
  * has_sessions is 0 only on a read-only handle to a store written before
  * the "sessions" database existed: it has no sessions to read.
+ * has_stats is 0 likewise for "link_stats" (no statistics to read).
  * has_context is 0 likewise for the context store's databases, which came
  * together: such a handle finds no entity, relation, context or message.
  * has_visits is 0 likewise for "visits" (schema 1 stores): such a handle
@@ -72,12 +73,14 @@ struct mcp_store_s {
     MDB_dbi             docs;
     MDB_dbi             contexts;
     MDB_dbi             messages;
+    MDB_dbi             link_stats;
     MDB_dbi             visits;
     unsigned            flags;
     unsigned            schema;
     unsigned            rlive;
     unsigned            has_sessions;
     unsigned            has_context;
+    unsigned            has_stats;
     unsigned            has_visits;
     unsigned            shared;        /* the environment is another's */
     uint64_t            pages;
@@ -102,6 +105,7 @@ struct mcp_store_s {
 #define MCP_STORE_DB_DOCS         "docs"
 #define MCP_STORE_DB_CONTEXTS     "contexts"
 #define MCP_STORE_DB_MESSAGES     "messages"
+#define MCP_STORE_DB_LINK_STATS   "link_stats"
 #define MCP_STORE_DB_VISITS       "visits"
 #define MCP_STORE_KEY_SCHEMA      "schema"
 
@@ -196,7 +200,8 @@ int mcp_store_batch(mcp_store_t *s, const void *batch, size_t n,
  * (as a record, without its counter) under key: MCP_STORE_EXPIRED or
  * MCP_STORE_SPENT, and no change, as mcp_store_link_consume().
  *
- * mcp_store_link_del() deletes the link under key and its counter.
+ * mcp_store_link_del() deletes the link under key, its counter and its
+ * statistics.
  */
 
 int mcp_store_visit_add(mcp_store_t *s, MDB_txn *txn,
@@ -324,6 +329,24 @@ int mcp_store_link_write(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
 int mcp_store_link_change_fields(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
     mcp_store_link_t *cur, const char *tenant, size_t tenant_len,
     const mcp_store_link_t *link, unsigned set);
+
+/*
+ * mcp_store_link.c: 1 if link is one to store (its url, tenant, redirect
+ * status and tags as mcp_store_link_t says), else 0.
+ */
+
+int mcp_store_link_valid(const mcp_store_link_t *link);
+
+/*
+ * mcp_store_stats.c: a link's visit statistics (see mcp_store_visit_t),
+ * inside a write transaction of the caller's: those of one batch entry
+ * added, or all of a link's deleted (with the link).
+ */
+
+int mcp_store_stats_add(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_visit_t *v);
+int mcp_store_stats_delete(mcp_store_t *s, MDB_txn *txn, const char *code,
+    size_t code_len);
 
 
 /*

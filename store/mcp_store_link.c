@@ -39,7 +39,7 @@ static int mcp_store_link_begin(mcp_store_t *s, const char *code,
     MDB_val *key);
 static int mcp_store_link_change(mcp_store_t *s, const char *code,
     size_t code_len, MDB_txn **txn, MDB_val *key, mcp_store_link_t *link);
-static int mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn,
+static int mcp_store_link_visit_batch(mcp_store_t *s, MDB_txn *txn,
     const void *batch, size_t i);
 static int mcp_store_counter_get(mcp_store_t *s, MDB_txn *txn,
     const MDB_val *key, uint64_t *c);
@@ -50,7 +50,9 @@ static int mcp_store_link_counted(mcp_store_t *s, MDB_txn *txn,
 static uint64_t mcp_store_add_sat(uint64_t a, uint64_t b);
 static int mcp_store_link_past(unsigned walk, const char *prefix,
     size_t prefix_len, const MDB_val *key);
-static int mcp_store_link_valid(const mcp_store_link_t *link);
+static int mcp_store_link_tags_valid(const char *tags, size_t len);
+static int mcp_store_tags_hold(const char *tags, size_t len,
+    const char *tag, size_t tag_len);
 static int mcp_store_link_owned(const mcp_store_link_t *link,
     const char *tenant, size_t tenant_len);
 
@@ -211,7 +213,7 @@ int
 mcp_store_link_add_visits(mcp_store_t *s, const mcp_store_visit_t *v,
     size_t n)
 {
-    return mcp_store_batch(s, v, n, mcp_store_link_visit);
+    return mcp_store_batch(s, v, n, mcp_store_link_visit_batch);
 }
 
 
@@ -346,6 +348,15 @@ mcp_store_link_change_fields(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
 
     if (set & MCP_STORE_LINK_SET_MAX_VISITS) {
         cur->max_visits = link->max_visits;
+    }
+
+    if (set & MCP_STORE_LINK_SET_TAGS) {
+        cur->tags = link->tags;
+        cur->tags_len = link->tags_len;
+    }
+
+    if (set & MCP_STORE_LINK_SET_STATUS) {
+        cur->redirect_status = link->redirect_status;
     }
 
     rc = mcp_store_link_valid(cur)
@@ -575,7 +586,7 @@ mcp_store_link_begin(mcp_store_t *s, const char *code, size_t code_len,
 
 
 static int
-mcp_store_link_visit(mcp_store_t *s, MDB_txn *txn, const void *batch,
+mcp_store_link_visit_batch(mcp_store_t *s, MDB_txn *txn, const void *batch,
     size_t i)
 {
     return mcp_store_visit_add(s, txn, (const mcp_store_visit_t *) batch + i);
@@ -606,13 +617,23 @@ mcp_store_visit_add(mcp_store_t *s, MDB_txn *txn, const mcp_store_visit_t *v)
         return rc;
     }
 
-    c[0] = mcp_store_add_sat(c[0], v->count);
+    /* a batch of bots' visits, or of visits consumed already, leaves the
+     * counter alone */
 
-    if (v->last_visit > 0 && (uint64_t) v->last_visit > c[1]) {
-        c[1] = (uint64_t) v->last_visit;
+    if (v->count != 0) {
+        c[0] = mcp_store_add_sat(c[0], v->count);
+
+        if (v->last_visit > 0 && (uint64_t) v->last_visit > c[1]) {
+            c[1] = (uint64_t) v->last_visit;
+        }
+
+        rc = mcp_store_counter_put(s, txn, &key, c);
+        if (rc != MCP_STORE_OK) {
+            return rc;
+        }
     }
 
-    return mcp_store_counter_put(s, txn, &key, c);
+    return mcp_store_stats_add(s, txn, v);
 }
 
 
@@ -623,7 +644,7 @@ mcp_store_link_del(mcp_store_t *s, MDB_txn *txn, MDB_val *key)
 
     rc = mcp_store_rc(mdb_del(txn, s->links, key, NULL));
 
-    /* a new link under the code starts from no visits */
+    /* a new link under the code starts from no visits and no statistics */
 
     if (rc == MCP_STORE_OK && s->has_visits) {
         rc = mcp_store_rc(mdb_del(txn, s->visits, key, NULL));
@@ -631,6 +652,10 @@ mcp_store_link_del(mcp_store_t *s, MDB_txn *txn, MDB_val *key)
         if (rc == MCP_STORE_NOTFOUND) {
             rc = MCP_STORE_OK;
         }
+    }
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_stats_delete(s, txn, key->mv_data, key->mv_size);
     }
 
     return rc;
@@ -735,13 +760,123 @@ mcp_store_link_past(unsigned walk, const char *prefix, size_t prefix_len,
 }
 
 
-static int
+int
 mcp_store_link_valid(const mcp_store_link_t *link)
 {
     return link != NULL
            && (link->url != NULL || link->url_len == 0)
            && (uint64_t) link->url_len <= MCP_STORE_URL_MAX
-           && mcp_store_tenant_valid(link->tenant, link->tenant_len, 1);
+           && mcp_store_tenant_valid(link->tenant, link->tenant_len, 1)
+           && (link->redirect_status == 0 || link->redirect_status == 301
+               || link->redirect_status == 302
+               || link->redirect_status == 307
+               || link->redirect_status == 308)
+           && mcp_store_link_tags_valid(link->tags, link->tags_len);
+}
+
+
+int
+mcp_store_tag_valid(const char *tag, size_t len)
+{
+    size_t  i;
+
+    if (tag == NULL || len == 0 || len > MCP_STORE_TAG_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!((tag[i] >= 'a' && tag[i] <= 'z')
+              || (tag[i] >= 'A' && tag[i] <= 'Z')
+              || (tag[i] >= '0' && tag[i] <= '9')
+              || tag[i] == '_' || tag[i] == '.' || tag[i] == ':'
+              || tag[i] == '-'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* Tags as mcp_store_link_t says: valid each, at most so many, none twice. */
+
+static int
+mcp_store_link_tags_valid(const char *tags, size_t len)
+{
+    size_t       n, pos, tag_len;
+    const char  *tag;
+
+    if (len == 0) {
+        return 1;
+    }
+
+    if (tags == NULL || len > MCP_STORE_LINK_TAGS_LEN
+        || tags[len - 1] == ',')
+    {
+        return 0;
+    }
+
+    for (pos = 0, n = 0; mcp_store_tag_next(tags, len, &pos, &tag, &tag_len);
+         n++)
+    {
+        if (n == MCP_STORE_TAGS_MAX
+            || !mcp_store_tag_valid(tag, tag_len)
+            || mcp_store_tags_hold(tags, (size_t) (tag - tags), tag, tag_len))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+int
+mcp_store_tag_next(const char *tags, size_t tags_len, size_t *pos,
+    const char **tag, size_t *tag_len)
+{
+    const char  *comma;
+
+    if (*pos >= tags_len) {
+        return 0;
+    }
+
+    *tag = tags + *pos;
+
+    comma = memchr(*tag, ',', tags_len - *pos);
+    *tag_len = (comma != NULL) ? (size_t) (comma - *tag) : tags_len - *pos;
+
+    *pos += *tag_len + 1;
+
+    return 1;
+}
+
+
+int
+mcp_store_link_tagged(const mcp_store_link_t *link, const char *tag,
+    size_t len)
+{
+    return mcp_store_tags_hold(link->tags, link->tags_len, tag, len);
+}
+
+
+/* Do the comma-separated tags (len bytes) hold tag? */
+
+static int
+mcp_store_tags_hold(const char *tags, size_t len, const char *tag,
+    size_t tag_len)
+{
+    size_t       pos, n;
+    const char  *t;
+
+    for (pos = 0; mcp_store_tag_next(tags, len, &pos, &t, &n); /* void */) {
+        if (n == tag_len && memcmp(t, tag, tag_len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -9,9 +9,12 @@
  * followed, by kind, by
  *
  *     LINK_PUT       code, url, created_at, expires_at, max_visits, tenant
+ *                    [, redirect_status, tags]   (when the link has either)
  *     LINK_DELETE    code, tenant (a str, empty for any owner)
  *     LINK_CONSUME   code, now
- *     LINK_VISITS    [[code, count, last_visit], ...]
+ *     LINK_VISITS    [[code, count, last_visit
+ *                     [, people, bots, referrer]], ...]  (only when any of
+ *                                                        these is set)
  *     SESSION_PUT    id, created_at, last_seen, protocol, client_name,
  *                    client_version, log_level, flags, tenant
  *     SESSION_DELETE id
@@ -21,6 +24,7 @@
  *     MEMORY         tenant, ns, now, [step, ...]
  *     CONTEXT_EXPIRE now, max
  *     LINK_UPDATE    code, tenant, set, url, expires_at, max_visits
+ *                    [, redirect_status, tags]   (when set names either)
  *
  * and a step of MEMORY is an array [kind, name, ...]:
  *
@@ -60,6 +64,10 @@
 
 #define MCP_STORE_OP_VERSION       1
 #define MCP_STORE_OP_HEAD          4      /* version, kind, node, id */
+#define MCP_STORE_OP_LINK_FIELDS   6      /* a LINK_PUT's ... */
+#define MCP_STORE_OP_LINK_EXTRA    2      /* ... and its status and tags */
+#define MCP_STORE_OP_VISIT_STATS   3      /* a visit's people, bots,
+                                             referrer */
 
 #define MCP_STORE_OP_KEY_APPLIED   "cluster.applied"
 #define MCP_STORE_OP_KEY_RESULT    "cluster.result"
@@ -74,6 +82,7 @@ typedef struct {
 
 
 static int mcp_store_op_fields(unsigned kind, uint64_t *n);
+static int mcp_store_op_link_attrs(const mcp_store_op_t *op);
 static int mcp_store_op_outcome(int rc);
 static int mcp_store_words_add(mcp_store_words_t *d, const uint64_t *v,
     size_t n);
@@ -88,7 +97,7 @@ static void mcp_store_op_step_encode(msgpack_packer *pk,
 static unsigned mcp_store_step_fields(unsigned kind);
 static int mcp_store_op_item(const mcp_store_op_t *op, size_t *pos,
     uint64_t fields, const char **key, size_t *key_len, uint64_t *count,
-    int64_t *time);
+    int64_t *time, mcp_store_visit_t *stats);
 static int mcp_store_op_session_put(mcp_store_t *s, MDB_txn *txn,
     const mcp_store_op_t *op);
 static int mcp_store_op_session_delete(mcp_store_t *s, MDB_txn *txn,
@@ -125,15 +134,23 @@ static int mcp_store_op_ours(const mcp_store_op_t *op, const char *node,
 size_t
 mcp_store_op_encode(const mcp_store_op_t *op, char *buf, size_t size)
 {
-    size_t            i;
-    uint64_t          n;
-    msgpack_packer    pk;
-    mcp_store_wbuf_t  w;
+    int                       stats, attrs;
+    size_t                    i;
+    uint64_t                  n;
+    msgpack_packer            pk;
+    mcp_store_wbuf_t          w;
+    const mcp_store_visit_t  *v;
 
     mcp_store_wbuf_init(&w, &pk, buf, size);
 
     if (mcp_store_op_fields(op->kind, &n) != MCP_STORE_OK) {
         return 0;
+    }
+
+    attrs = mcp_store_op_link_attrs(op);
+
+    if (attrs) {
+        n += MCP_STORE_OP_LINK_EXTRA;
     }
 
     (void) msgpack_pack_array(&pk, MCP_STORE_OP_HEAD + n);
@@ -167,11 +184,21 @@ mcp_store_op_encode(const mcp_store_op_t *op, char *buf, size_t size)
         (void) msgpack_pack_array(&pk, op->nitems);
 
         for (i = 0; i < op->nitems; i++) {
-            (void) msgpack_pack_array(&pk, 3);
-            mcp_store_pack_str(&pk, op->visits[i].code,
-                               op->visits[i].code_len);
-            (void) msgpack_pack_uint64(&pk, op->visits[i].count);
-            (void) msgpack_pack_int64(&pk, op->visits[i].last_visit);
+            v = &op->visits[i];
+            stats = v->people != 0 || v->bots != 0 || v->referrer_len != 0;
+
+            (void) msgpack_pack_array(&pk, stats
+                                           ? 3 + MCP_STORE_OP_VISIT_STATS
+                                           : 3);
+            mcp_store_pack_str(&pk, v->code, v->code_len);
+            (void) msgpack_pack_uint64(&pk, v->count);
+            (void) msgpack_pack_int64(&pk, v->last_visit);
+
+            if (stats) {
+                (void) msgpack_pack_uint64(&pk, v->people);
+                (void) msgpack_pack_uint64(&pk, v->bots);
+                mcp_store_pack_str(&pk, v->referrer, v->referrer_len);
+            }
         }
 
         break;
@@ -237,6 +264,13 @@ mcp_store_op_encode(const mcp_store_op_t *op, char *buf, size_t size)
         (void) msgpack_pack_int64(&pk, op->now);
         (void) msgpack_pack_uint64(&pk, op->max);
         break;
+    }
+
+    /* a link's own status and tags, after the fields every version has */
+
+    if (attrs) {
+        (void) msgpack_pack_uint64(&pk, op->link.redirect_status);
+        mcp_store_pack_str(&pk, op->link.tags, op->link.tags_len);
     }
 
     return w.len;
@@ -502,6 +536,21 @@ mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op,
         break;
     }
 
+    /* a link's own status and tags, when the operation has them */
+
+    if ((o.kind == MCP_STORE_OP_LINK_PUT || o.kind == MCP_STORE_OP_LINK_UPDATE)
+        && total >= MCP_STORE_OP_HEAD + fields + MCP_STORE_OP_LINK_EXTRA)
+    {
+        if (mcp_store_read_uint64(&r, &u) != 0 || u > 0xffff
+            || mcp_store_read_str(&r, &o.link.tags, &o.link.tags_len) != 0)
+        {
+            return MCP_STORE_ECORRUPT;
+        }
+
+        o.link.redirect_status = (unsigned) u;
+        fields += MCP_STORE_OP_LINK_EXTRA;
+    }
+
     /* the fields of a later version */
 
     for (n = total - MCP_STORE_OP_HEAD - fields; n > 0; n--) {
@@ -522,7 +571,7 @@ mcp_store_op_visit(const mcp_store_op_t *op, size_t *pos,
     mcp_store_visit_t *v)
 {
     return mcp_store_op_item(op, pos, 3, &v->code, &v->code_len, &v->count,
-                             &v->last_visit);
+                             &v->last_visit, v);
 }
 
 
@@ -531,7 +580,7 @@ mcp_store_op_touch(const mcp_store_op_t *op, size_t *pos,
     mcp_store_touch_t *t)
 {
     return mcp_store_op_item(op, pos, 2, &t->id, &t->id_len, NULL,
-                             &t->last_seen);
+                             &t->last_seen, NULL);
 }
 
 
@@ -761,11 +810,15 @@ mcp_store_step_run(mcp_store_txn_t *t, const mcp_store_scope_t *sc,
 }
 
 
-/* an entry of a batch: [key, count, time], or [key, time] (fields 2) */
+/*
+ * An entry of a batch: [key, count, time], or [key, time] (fields 2); a
+ * visit's (stats not NULL) may go on with [..., people, bots, referrer].
+ */
 
 static int
 mcp_store_op_item(const mcp_store_op_t *op, size_t *pos, uint64_t fields,
-    const char **key, size_t *key_len, uint64_t *count, int64_t *time)
+    const char **key, size_t *key_len, uint64_t *count, int64_t *time,
+    mcp_store_visit_t *stats)
 {
     uint64_t          n;
     mcp_store_rbuf_t  r;
@@ -774,12 +827,29 @@ mcp_store_op_item(const mcp_store_op_t *op, size_t *pos, uint64_t fields,
         || mcp_store_rbuf_init(&r, (const char *) op->items_at + *pos,
                                op->items_len - *pos) != 0
         || mcp_store_read_array(&r, &n) != 0
-        || n != fields
+        || !(n == fields
+             || (stats != NULL && n == fields + MCP_STORE_OP_VISIT_STATS))
         || mcp_store_read_str(&r, key, key_len) != 0
         || (count != NULL && mcp_store_read_uint64(&r, count) != 0)
         || mcp_store_read_int64(&r, time) != 0)
     {
         return MCP_STORE_ECORRUPT;
+    }
+
+    if (stats != NULL) {
+        stats->people = 0;
+        stats->bots = 0;
+        stats->referrer = NULL;
+        stats->referrer_len = 0;
+
+        if (n != fields
+            && (mcp_store_read_uint64(&r, &stats->people) != 0
+                || mcp_store_read_uint64(&r, &stats->bots) != 0
+                || mcp_store_read_str(&r, &stats->referrer,
+                                      &stats->referrer_len) != 0))
+        {
+            return MCP_STORE_ECORRUPT;
+        }
     }
 
     *pos = (size_t) ((const char *) r.pos - (const char *) op->items_at);
@@ -1039,7 +1109,7 @@ static int
 mcp_store_op_fields(unsigned kind, uint64_t *n)
 {
     switch (kind) {
-    case MCP_STORE_OP_LINK_PUT:      *n = 6; break;
+    case MCP_STORE_OP_LINK_PUT:      *n = MCP_STORE_OP_LINK_FIELDS; break;
     case MCP_STORE_OP_LINK_DELETE:   *n = 2; break;
     case MCP_STORE_OP_LINK_CONSUME:  *n = 2; break;
     case MCP_STORE_OP_LINK_VISITS:   *n = 1; break;
@@ -1056,6 +1126,31 @@ mcp_store_op_fields(unsigned kind, uint64_t *n)
     }
 
     return MCP_STORE_OK;
+}
+
+
+/*
+ * Does op carry a link's own status and tags (a put of a link that has
+ * either, an update that sets either)?  They follow the fields that every
+ * version writes, which a node of an earlier version skips.
+ */
+
+static int
+mcp_store_op_link_attrs(const mcp_store_op_t *op)
+{
+    switch (op->kind) {
+
+    case MCP_STORE_OP_LINK_PUT:
+        return op->link.redirect_status != 0 || op->link.tags_len != 0;
+
+    case MCP_STORE_OP_LINK_UPDATE:
+        return (op->set & (MCP_STORE_LINK_SET_TAGS
+                           |MCP_STORE_LINK_SET_STATUS))
+               != 0;
+
+    default:
+        return 0;
+    }
 }
 
 
@@ -1377,7 +1472,7 @@ mcp_store_op_link_put(mcp_store_t *s, MDB_txn *txn, const mcp_store_op_t *op)
     mcp_store_link_t  link;
 
     if (mcp_store_key(&key, op->code, op->code_len) != MCP_STORE_OK
-        || !mcp_store_tenant_valid(op->link.tenant, op->link.tenant_len, 1))
+        || !mcp_store_link_valid(&op->link))
     {
         return MCP_STORE_EINVAL;
     }

@@ -26,9 +26,9 @@ no_shuffle();
 no_root_location();
 
 # the Prometheus responses parsed, below
-my $parsed = 3;
+my $parsed = 4;
 
-plan tests => repeat_each() * (74 + 2 * $parsed);
+plan tests => repeat_each() * (89 + 2 * $parsed);
 
 our $HttpConfig = <<'_EOC_';
     mcp_store $TEST_NGINX_DATA_DIR;
@@ -105,7 +105,7 @@ __DATA__
 --- request
 GET /status
 --- error_code: 200
---- response_body_like: ^\{"status":"ok","version":"\d+\.\d+\.\d+","store":\{"links":0,"map_size":67108864,"used_bytes":[1-9]\d*,"readers":[1-9]\d*,"max_readers":\d+\},"requests":\{"other":\{\},"shorten":\{\},"redirect":\{\},"mcp":\{\},"status":\{\},"admin":\{\}\},"tools":\{\},"visits":\{"pending":0,"flush_lag_ms":0\}\}$
+--- response_body_like: ^\{"status":"ok","version":"\d+\.\d+\.\d+","store":\{"links":0,"entities":0,"relations":0,"contexts":0,"sessions":1,"map_size":67108864,"used_bytes":[1-9]\d*,"readers":[1-9]\d*,"max_readers":\d+\},"requests":\{"other":\{\},"shorten":\{\},"redirect":\{\},"mcp":\{\},"status":\{\},"admin":\{\}\},"tools":\{\},"visits":\{"pending":0,"flush_lag_ms":0\}\}$
 
 
 
@@ -184,7 +184,29 @@ mcp_store_map_size_bytes{} 6.71089e+07
 
 
 
-=== TEST 6: only GET and HEAD
+=== TEST 6: the store's entities, relations, contexts and sessions
+--- request eval
+[::call(6, "create_entities", '{"entities": [{"name": "Alice", "entityType": "person", "observations": []}, {"name": "Bob", "entityType": "person", "observations": []}]}'),
+ ::call(7, "create_relations", '{"relations": [{"from": "Alice", "to": "Bob", "relationType": "knows"}]}'),
+ ::call(8, "context_append", '{"context_id": "c1", "role": "user", "content": "hello"}'),
+ "GET /status", "GET /metrics"]
+--- error_code eval
+[200, 200, 200, 200, 200]
+--- response_body_like eval
+['"structuredContent"', '"structuredContent"', '"structuredContent"',
+ '"store":\{"links":4,"entities":2,"relations":1,"contexts":1,"sessions":1,"map_size":',
+ '^# HELP mcp_up ']
+--- prometheus
+mcp_store_entities{} 2
+mcp_store_relations{} 1
+mcp_store_contexts{} 1
+mcp_store_sessions{} 1
+# mcp_store_entities gauge
+# mcp_store_contexts gauge
+
+
+
+=== TEST 7: only GET and HEAD
 --- request
 POST /status
 {}
@@ -194,7 +216,7 @@ Allow: GET, HEAD
 
 
 
-=== TEST 7: a data file that cannot be opened: 503 degraded, as JSON
+=== TEST 8: a data file that cannot be opened: 503 degraded, as JSON
 --- http_config
     mcp_store $TEST_NGINX_GONE_DIR;
 --- init
@@ -210,7 +232,7 @@ degraded: the store's data file cannot be opened
 
 
 
-=== TEST 8: a data file replaced under the workers: 503, mcp_up 0
+=== TEST 9: a data file replaced under the workers: 503, mcp_up 0
 --- http_config
     mcp_store $TEST_NGINX_GONE_DIR;
 --- init
@@ -230,7 +252,7 @@ degraded: the store's data file was replaced: reload nginx
 
 
 
-=== TEST 9: once nginx reopens the store, ready again
+=== TEST 10: once nginx reopens the store, ready again
 --- http_config
     mcp_store $TEST_NGINX_GONE_DIR;
 --- request
@@ -242,7 +264,7 @@ mcp_up{} 1
 
 
 
-=== TEST 10: mcp_status takes json or prometheus only
+=== TEST 11: mcp_status takes json or prometheus only
 --- config
     location = /status { mcp_status xml; }
 --- must_die

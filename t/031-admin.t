@@ -206,7 +206,7 @@ __DATA__
 "PATCH /api/links/adm1
 [1]",
 "PATCH /api/links/adm1
-{\"tags\": [\"x\"]}",
+{\"alias\": \"x\"}",
 "PATCH /api/links/adm1
 {}",
 "PATCH /api/links/adm1

@@ -2,7 +2,8 @@
 
 # Two workers: the counters of mcp_status are summed over the workers, so
 # a scrape answered by either reports every request; a PATCH through
-# mcp_admin is seen by both workers' redirects at once.
+# mcp_admin (of the target, of the redirect status) is seen by both
+# workers' redirects at once; both workers' visits reach the statistics.
 #
 # Like t/004-workers.t, this suite drives nginx itself (listen ...
 # reuseport spreads connections over the workers) and reads the serving
@@ -121,6 +122,30 @@ is(scalar(keys %after), 2, "both workers redirected after the PATCH");
 is_deeply([sort map { $_->{headers}{location} } values %after],
           ['https://example.net/patched', 'https://example.net/patched'],
           "both redirect to the new target at once");
+
+$res = $http->request('PATCH', "$base/api/links/w1", {
+    headers => { 'Content-Type' => 'application/json' },
+    content => '{"redirect_status": 307, "tags": ["w"]}',
+});
+is($res->{status}, 200, "PATCH the link's redirect status");
+
+%after = from_each_worker(sub { $http->get("$base/w1") });
+is(scalar(keys %after), 2, "both workers redirected after that PATCH");
+is_deeply([map { $_->{status} } values %after], [307, 307],
+          "both answer with the link's new status at once");
+
+# every worker's batch reaches the store within mcp_visit_flush_interval
+# (1s): the statistics count each redirect of both, once
+sleep 1.5;
+
+my $link = decode_json($http->get("$base/api/links/w1")->{content});
+my $visits = decode_json($http->get("$base/api/links/w1/visits")->{content});
+ok($link->{visits} >= 40 && $visits->{total} == $link->{visits}
+   && $visits->{days}[-1]{visits} == $link->{visits}
+   && $visits->{referrers}[0]{host} eq 'direct'
+   && $visits->{referrers}[0]{visits} == $link->{visits},
+   "the visit statistics count both workers' redirects, by day and "
+   . "referrer ($visits->{total})");
 
 my $pid = do {
     open my $p, '<', "$root/logs/nginx.pid" or die $!;

@@ -18,7 +18,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        120
+#define TEST_PLAN        121
 
 #define TEST_ROUNDS      400        /* random windows */
 #define TEST_MSGS        48         /* messages of a window test, at most */
@@ -95,6 +95,7 @@ static void test_search(void);
 static void test_expire(void);
 static void test_budget(void);
 static void test_isolation(void);
+static void test_stat_counts(void);
 static void test_window_basic(test_win_t *f);
 static void test_window_tight(test_win_t *f);
 static void test_window_pinned(test_win_t *f);
@@ -109,8 +110,6 @@ static void test_window_random(void);
 int
 main(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
     /* mbrtowc() checks summaries as UTF-8, independently of the store */
 
     if (setlocale(LC_CTYPE, "C.UTF-8") == NULL) {
@@ -118,9 +117,7 @@ main(void)
         return 0;
     }
 
-    test_setup();
-
-    printf("1..%d\n", TEST_PLAN);
+    test_init(TEST_PLAN);
 
     test_tokens();
     test_append();
@@ -134,6 +131,7 @@ main(void)
     test_expire();
     test_budget();
     test_isolation();
+    test_stat_counts();
     test_with_window("wbasic", test_window_basic);
     test_with_window("wtight", test_window_tight);
     test_with_window("wpinned", test_window_pinned);
@@ -1867,4 +1865,63 @@ test_random_ctx(mcp_store_txn_t *t, const char *ctx, test_ctx_t *tc)
         tc->tokens[i] = mcp_store_tokens(strlen(buf));
         tc->total += tc->tokens[i];
     }
+}
+
+
+/* mcp_store_stat() counts contexts (not their expiry keys), entities,
+ * relations and sessions */
+
+static void
+test_stat_counts(void)
+{
+    int                    rc, created;
+    mcp_store_t           *s;
+    mcp_store_txn_t       *t;
+    mcp_store_stat_t       st;
+    mcp_store_entity_t     e;
+    mcp_store_relation_t   rel;
+    mcp_store_session_t    ss;
+
+    t = test_start("stat-counts", 0, &s);
+
+    rc = test_add(t, &test_acme, "c1", MCP_STORE_ROLE_USER, 0, "one", 100,
+                  3600);
+    rc |= test_add(t, &test_acme, "c1", MCP_STORE_ROLE_USER, 0, "two", 100,
+                   3600);
+    rc |= test_add(t, &test_other, "c2", MCP_STORE_ROLE_USER, 0, "three", 100,
+                   0);
+    rc |= test_add(t, &test_acme_ns, "c3", MCP_STORE_ROLE_USER, 0, "four",
+                   100, 60);
+
+    memset(&e, 0, sizeof(e));
+    e.name = "Alice";
+    e.name_len = 5;
+    e.type = "person";
+    e.type_len = 6;
+    rc |= mcp_store_entity_create(t, &test_acme, &e, 100, &created);
+    e.name = "Bob";
+    e.name_len = 3;
+    rc |= mcp_store_entity_create(t, &test_other, &e, 100, &created);
+
+    memset(&rel, 0, sizeof(rel));
+    rel.from = "Alice";
+    rel.from_len = 5;
+    rel.type = "knows";
+    rel.type_len = 5;
+    rel.to = "Bob";
+    rel.to_len = 3;
+    rc |= mcp_store_relation_create(t, &test_acme, &rel, 100, &created);
+
+    rc |= mcp_store_txn_commit(t);
+
+    memset(&ss, 0, sizeof(ss));
+    rc |= mcp_store_session_put(s, "s1", 2, &ss);
+    rc |= mcp_store_stat(s, &st);
+
+    TAP_OK(rc == MCP_STORE_OK && st.contexts == 3 && st.entities == 2
+           && st.relations == 1 && st.sessions == 1 && st.links == 0,
+           "stat: 3 contexts (2 with an expiry), 2 entities, 1 relation, "
+           "1 session");
+
+    mcp_store_close(s);
 }

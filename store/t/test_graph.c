@@ -121,11 +121,7 @@ static void test_old_store(void);
 int
 main(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
-    test_setup();
-
-    printf("1..%d\n", TEST_PLAN);
+    test_init(TEST_PLAN);
 
     test_txn();
     test_ebusy();
@@ -251,6 +247,7 @@ test_ebusy(void)
     rc = mcp_store_txn_begin(s, 0, &t);
     TAP_RC(rc, MCP_STORE_OK, "ebusy: a write begins over a kept snapshot");
 
+    memset(&v, 0, sizeof(v));
     v.code = "abc";
     v.code_len = 3;
     v.count = 1;

@@ -49,6 +49,22 @@ test_finish(unsigned plan)
 }
 
 
+/*
+ * Every program's opening: TAP lines reach prove as they are printed (a
+ * crash keeps the lines before it), the test directory, then the plan.
+ */
+
+void
+test_init(unsigned plan)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    test_setup();
+
+    printf("1..%u\n", plan);
+}
+
+
 void
 test_setup(void)
 {
@@ -400,12 +416,43 @@ test_visit(const char *code, uint64_t count, int64_t last_visit)
 {
     mcp_store_visit_t  v;
 
+    memset(&v, 0, sizeof(mcp_store_visit_t));
+
     v.code = code;
     v.code_len = strlen(code);
     v.count = count;
     v.last_visit = last_visit;
 
     return v;
+}
+
+
+mcp_store_touch_t
+test_touch(const char *id, int64_t last_seen)
+{
+    mcp_store_touch_t  t;
+
+    t.id = id;
+    t.id_len = strlen(id);
+    t.last_seen = last_seen;
+
+    return t;
+}
+
+
+mcp_store_link_stats_t
+test_stats_of(mcp_store_day_t *days, size_t ndays, mcp_store_referrer_t *refs,
+    size_t nrefs)
+{
+    mcp_store_link_stats_t  st;
+
+    memset(&st, 0, sizeof(st));
+    st.days = days;
+    st.days_cap = ndays;
+    st.referrers = refs;
+    st.referrers_cap = nrefs;
+
+    return st;
 }
 
 

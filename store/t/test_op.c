@@ -15,7 +15,7 @@
 #include "mcp_store_op.h"
 
 
-#define TEST_PLAN        104
+#define TEST_PLAN        112
 
 #define TEST_NODE        "node-a"
 #define TEST_OTHER       "node-b"
@@ -62,11 +62,7 @@ static void test_link_update(void);
 int
 main(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
-    test_setup();
-
-    printf("1..%d\n", TEST_PLAN);
+    test_init(TEST_PLAN);
 
     test_codec();
     test_apply_put();
@@ -353,6 +349,31 @@ test_apply_put(void)
     TAP_OK(fresh == 0 && result == -1,
            "is skipped, with no outcome for someone else's operation");
 
+    op = test_put("tagged", "https://c.example/", "acme", 0);
+    op.link.redirect_status = 307;
+    op.link.tags = "a,b";
+    op.link.tags_len = 3;
+
+    TAP_OK(test_apply(s, 3, &op, TEST_NODE, 8, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_OK,
+           "a put with a redirect status and tags applies");
+    TAP_OK(mcp_store_link_get(s, "tagged", 6, &link) == MCP_STORE_OK
+           && link.redirect_status == 307 && link.tags_len == 3
+           && memcmp(link.tags, "a,b", 3) == 0,
+           "and the link has them");
+    mcp_store_release(s);
+
+    op = test_put("badtag", "https://c.example/", "acme", 0);
+    op.link.tags = "a,,b";
+    op.link.tags_len = 4;
+
+    TAP_OK(test_apply(s, 4, &op, TEST_NODE, 9, &result, &fresh)
+           == MCP_STORE_OK && result == MCP_STORE_EINVAL
+           && mcp_store_link_get(s, "badtag", 6, &link)
+              == MCP_STORE_NOTFOUND,
+           "a put with bad tags is EINVAL on every node, and stores "
+           "nothing");
+
     mcp_store_close(s);
 }
 
@@ -423,12 +444,16 @@ test_consume_delete(void)
 static void
 test_visits(void)
 {
-    int                result, fresh;
-    char               dir[PATH_MAX];
-    mcp_store_t       *s;
-    mcp_store_op_t     op;
-    mcp_store_link_t   link;
-    mcp_store_visit_t  visits[2];
+    int                     result, fresh, ok;
+    char                    dir[PATH_MAX], buf[512];
+    size_t                  len, pos, used;
+    mcp_store_t            *s;
+    mcp_store_op_t          op, back;
+    mcp_store_link_t        link;
+    mcp_store_visit_t       visits[2], v;
+    mcp_store_day_t         days[2];
+    mcp_store_referrer_t    refs[2];
+    mcp_store_link_stats_t  st;
 
     s = test_op_open(dir, "visits");
 
@@ -459,6 +484,41 @@ test_visits(void)
     TAP_OK(mcp_store_link_get(s, "hot", 3, &link) == MCP_STORE_OK
            && link.visits == 42, "is not counted twice");
     mcp_store_release(s);
+
+    /* the statistics ride the same entries */
+
+    visits[0] = test_visit("hot", 0, 1700000300);
+    visits[0].people = 2;
+    visits[0].bots = 5;
+    visits[0].referrer = "r.example";
+    visits[0].referrer_len = 9;
+    op = test_visits_op(visits, 1);
+
+    len = test_encode(&op, TEST_OTHER, 3, buf, sizeof(buf));
+    pos = 0;
+    TAP_OK(mcp_store_op_decode(buf, len, &back, &used) == MCP_STORE_OK
+           && used == len && back.nitems == 1
+           && mcp_store_op_visit(&back, &pos, &v) == MCP_STORE_OK
+           && v.count == 0 && v.people == 2 && v.bots == 5
+           && v.referrer_len == 9 && memcmp(v.referrer, "r.example", 9) == 0,
+           "a visit with statistics decodes with them");
+
+    st = test_stats_of(days, 2, refs, 2);
+
+    TAP_OK(test_apply(s, 13, &op, TEST_NODE, 3, &result, &fresh)
+           == MCP_STORE_OK && fresh == 1
+           && mcp_store_link_get(s, "hot", 3, &link) == MCP_STORE_OK
+           && link.visits == 42,
+           "applied, they leave the link's count alone (count 0)");
+    mcp_store_release(s);
+
+    ok = mcp_store_link_stats_get(s, "hot", 3, 0, &st) == MCP_STORE_OK
+         && st.bots == 5 && st.ndays == 1 && days[0].visits == 2
+         && days[0].day == 1700000300 / 86400 * 86400
+         && st.nreferrers == 1 && refs[0].visits == 2
+         && refs[0].host_len == 9;
+    mcp_store_release(s);
+    TAP_OK(ok, "and count the day, the referrer and the bots");
 
     mcp_store_close(s);
 }
@@ -544,6 +604,10 @@ test_same_log(void)
 
     for (i = 0; i < 40; i++) {
         snprintf(code, sizeof(code), "c%02d", i);
+
+        /* the padding too, for memcmp() */
+        memset(&a, 0, sizeof(mcp_store_link_t));
+        memset(&b, 0, sizeof(mcp_store_link_t));
 
         if (mcp_store_link_get(s[0], code, 3, &a) != MCP_STORE_OK) {
             continue;
@@ -721,12 +785,8 @@ test_sessions(void)
            "and changes the level only");
     mcp_store_release(s);
 
-    touch[0].id = "s1";
-    touch[0].id_len = 2;
-    touch[0].last_seen = 1700000600;
-    touch[1].id = "gone";
-    touch[1].id_len = 4;
-    touch[1].last_seen = 1700000600;
+    touch[0] = test_touch("s1", 1700000600);
+    touch[1] = test_touch("gone", 1700000600);
 
     op = test_op(MCP_STORE_OP_SESSION_TOUCH, NULL);
     op.touches = touch;
@@ -1087,6 +1147,25 @@ test_link_update(void)
            && link.url_len == 20 && memcmp(link.url, "https://new", 11) == 0
            && link.max_visits == 3 && link.created_at == 1700000000,
            "with the fields it sets, the others kept");
+    mcp_store_release(s);
+
+    op.set = MCP_STORE_LINK_SET_TAGS | MCP_STORE_LINK_SET_STATUS;
+    op.link.tags = "x,y";
+    op.link.tags_len = 3;
+    op.link.redirect_status = 308;
+    TAP_OK(test_outcome(s, 4, &op, TEST_NODE, 4) == MCP_STORE_OK
+           && mcp_store_link_get(s, "u1", 2, &link) == MCP_STORE_OK
+           && link.redirect_status == 308 && link.tags_len == 3
+           && memcmp(link.tags, "x,y", 3) == 0 && link.max_visits == 3,
+           "an update of the tags and status carries them");
+    mcp_store_release(s);
+
+    op.set = MCP_STORE_LINK_SET_TAGS;
+    op.link.tags_len = 0;
+    TAP_OK(test_outcome(s, 5, &op, TEST_NODE, 5) == MCP_STORE_OK
+           && mcp_store_link_get(s, "u1", 2, &link) == MCP_STORE_OK
+           && link.tags_len == 0 && link.redirect_status == 308,
+           "and one that clears the tags keeps the status");
     mcp_store_release(s);
 
     mcp_store_close(s);

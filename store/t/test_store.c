@@ -29,7 +29,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        299
+#define TEST_PLAN        319
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -56,6 +56,8 @@ static int test_url_is(const mcp_store_link_t *link, const char *url);
 static int test_link_is(const mcp_store_link_t *a,
     const mcp_store_link_t *b);
 static int test_put(mcp_store_t *s, const char *code, const char *url);
+static mcp_store_visit_t test_stat_visit(const char *code, uint64_t count,
+    int64_t at, uint64_t people, uint64_t bots, const char *referrer);
 static int test_in_alphabet(const char *p, size_t len);
 static int test_raw_put(const char *dir, const char *db, const char *key,
     const void *val, size_t len);
@@ -77,7 +79,6 @@ static int test_prefix(mcp_store_t *s, const char *prefix, size_t limit,
 static mcp_store_session_t test_session(int64_t created_at,
     int64_t last_seen, const char *protocol, const char *client_name,
     const char *client_version, unsigned log_level, unsigned flags);
-static mcp_store_touch_t test_touch(const char *id, int64_t last_seen);
 static int test_bytes_is(const char *a, size_t a_len, const char *b,
     size_t b_len);
 static int test_str_is(const char *p, size_t len, const char *str);
@@ -134,16 +135,14 @@ static void test_tenant_links(void);
 static void test_tenant_walk(void);
 static void test_tenant_sessions(void);
 static void test_link_update(void);
+static void test_link_attrs(void);     /* redirect_status and tags */
+static void test_link_stats(void);
 
 
 int
 main(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
-    test_setup();
-
-    printf("1..%d\n", TEST_PLAN);
+    test_init(TEST_PLAN);
 
     test_strerror();
     test_open_errors();
@@ -184,6 +183,8 @@ main(void)
     test_tenant_walk();
     test_tenant_sessions();
     test_link_update();
+    test_link_attrs();
+    test_link_stats();
 
     return test_finish(TEST_PLAN);
 }
@@ -948,6 +949,7 @@ test_add_visits(void)
                  (unsigned) i);
         test_put(s, code, url);
 
+        memset(&many[i], 0, sizeof(mcp_store_visit_t));
         many[i].code = strdup(code);
         if (many[i].code == NULL) {
             tap_bail("strdup");
@@ -1482,8 +1484,10 @@ test_codec(void)
         { TEST_BYTES("\x91\xa1x"), "1 field" },
         { TEST_BYTES("\x97\xa1x\x01\x02\x03\x04\x05\x06"),
           "an integer for the tenant" },
-        { TEST_BYTES("\x98\xa1x\x01\x02\x03\x04\x05\xa1t\x06"),
-          "8 fields" },
+        { TEST_BYTES("\x9a\xa1x\x01\x02\x03\x04\x05\xa1t\x06\xa0\x07"),
+          "10 fields" },
+        { TEST_BYTES("\x98\xa1x\x01\x02\x03\x04\x05\xa1t\xa1s"),
+          "a string for the redirect status" },
         { TEST_BYTES("\x97\xa1x\x01\x02\x03\x04\x05\xa0"),
           "an empty tenant" },
         { TEST_BYTES("\x97\xa1x\x01\x02\x03\x04\x05\xc0"),
@@ -3314,6 +3318,8 @@ test_link(const char *url, int64_t created_at, int64_t expires_at,
 {
     mcp_store_link_t  link;
 
+    memset(&link, 0, sizeof(mcp_store_link_t));
+
     link.url = url;
     link.url_len = url ? strlen(url) : 0;
     link.created_at = created_at;
@@ -3594,19 +3600,6 @@ test_session(int64_t created_at, int64_t last_seen, const char *protocol,
 }
 
 
-static mcp_store_touch_t
-test_touch(const char *id, int64_t last_seen)
-{
-    mcp_store_touch_t  t;
-
-    t.id = id;
-    t.id_len = strlen(id);
-    t.last_seen = last_seen;
-
-    return t;
-}
-
-
 static int
 test_bytes_is(const char *a, size_t a_len, const char *b, size_t b_len)
 {
@@ -3698,3 +3691,269 @@ test_sessions(mcp_store_t *s, test_list_t *l)
 }
 
 
+
+
+static void
+test_link_attrs(void)
+{
+    int                rc;
+    char               dir[PATH_MAX], buf[256], plain[256];
+    size_t             len, plain_len, i;
+    mcp_store_t       *s;
+    mcp_store_link_t   in, out, set;
+
+    static const char  *bad[] = {
+        "a,,b", ",a", "a,", "a b", "a,a", "\xc3\xa9",
+        "123456789012345678901234567890123",            /* 33 bytes */
+        "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q",              /* 17 tags */
+        NULL
+    };
+
+    in = test_link("https://example.com/s", 1, 2, 3, 4, 5);
+    plain_len = mcp_store_link_encode(&in, plain, sizeof(plain));
+
+    in.redirect_status = 301;
+    len = mcp_store_link_encode(&in, buf, sizeof(buf));
+    rc = mcp_store_link_decode(buf, len, &out);
+    TAP_OK((unsigned char) plain[0] == 0x96
+           && (unsigned char) buf[0] == 0x98
+           && len == plain_len + 1 + 7 + 3
+           && rc == MCP_STORE_OK && out.redirect_status == 301
+           && out.tags == NULL && out.tags_len == 0
+           && test_str_is(out.tenant, out.tenant_len, "default"),
+           "link attrs: a status is an 8th field after \"default\" spelled "
+           "out; a link without one stays at 6");
+
+    in.redirect_status = 0;
+    in.tags = "news,2026";
+    in.tags_len = 9;
+    len = mcp_store_link_encode(&in, buf, sizeof(buf));
+    rc = mcp_store_link_decode(buf, len, &out);
+    TAP_OK((unsigned char) buf[0] == 0x99 && rc == MCP_STORE_OK
+           && out.redirect_status == 0
+           && test_str_is(out.tags, out.tags_len, "news,2026")
+           && test_within(buf, len, out.tags, out.tags_len),
+           "link attrs: tags are a 9th field, read back pointing into the "
+           "record");
+
+    s = test_open(test_dir(dir, "link-attrs"), 0, 0);
+
+    in.redirect_status = 308;
+    rc = mcp_store_link_put(s, "t1", 2, &in);
+    rc |= mcp_store_link_get(s, "t1", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.redirect_status == 308
+           && test_str_is(out.tags, out.tags_len, "news,2026")
+           && mcp_store_link_tagged(&out, "2026", 4)
+           && mcp_store_link_tagged(&out, "news", 4)
+           && !mcp_store_link_tagged(&out, "new", 3)
+           && !mcp_store_link_tagged(&out, "news,2026", 9),
+           "link attrs: stored and read back; mcp_store_link_tagged() "
+           "matches whole tags");
+
+    set = test_link("x", 0, 0, 0, 0, 0);
+    set.tags = "b";
+    set.tags_len = 1;
+    rc = mcp_store_link_update(s, "t1", 2, NULL, 0, &set,
+                               MCP_STORE_LINK_SET_TAGS);
+    rc |= mcp_store_link_get(s, "t1", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.redirect_status == 308
+           && test_str_is(out.tags, out.tags_len, "b")
+           && test_str_is(out.url, out.url_len, "https://example.com/s"),
+           "link attrs: SET_TAGS replaces the tags, the rest stays");
+
+    set.tags_len = 0;
+    set.redirect_status = 0;
+    rc = mcp_store_link_update(s, "t1", 2, NULL, 0, &set,
+                               MCP_STORE_LINK_SET_TAGS
+                               |MCP_STORE_LINK_SET_STATUS);
+    rc |= mcp_store_link_get(s, "t1", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.redirect_status == 0
+           && out.tags_len == 0 && out.tags == NULL,
+           "link attrs: both cleared");
+
+    set.redirect_status = 303;
+    TAP_RC(mcp_store_link_update(s, "t1", 2, NULL, 0, &set,
+                                 MCP_STORE_LINK_SET_STATUS),
+           MCP_STORE_EINVAL, "link attrs: status 303 is EINVAL");
+
+    in.redirect_status = 0;
+
+    for (i = 0; bad[i] != NULL; i++) {
+        in.tags = bad[i];
+        in.tags_len = strlen(bad[i]);
+
+        if (mcp_store_link_put(s, "t2", 2, &in) != MCP_STORE_EINVAL) {
+            break;
+        }
+    }
+
+    TAP_OK(bad[i] == NULL && mcp_store_link_get(s, "t2", 2, &out)
+                             == MCP_STORE_NOTFOUND,
+           "link attrs: empty, odd, repeated, too long or too many tags "
+           "are EINVAL");
+
+    in.tags = "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p";
+    in.tags_len = strlen(in.tags);
+    TAP_RC(mcp_store_link_put(s, "t2", 2, &in), MCP_STORE_OK,
+           "link attrs: 16 tags are taken");
+
+    TAP_OK(mcp_store_tag_valid("a:b.c-d_9", 9)
+           && !mcp_store_tag_valid("", 0) && !mcp_store_tag_valid("a,b", 3),
+           "link attrs: mcp_store_tag_valid()");
+
+    mcp_store_close(s);
+}
+
+
+#define TEST_DAY  ((int64_t) 20000 * 86400)
+
+
+static mcp_store_visit_t
+test_stat_visit(const char *code, uint64_t count, int64_t at,
+    uint64_t people, uint64_t bots, const char *referrer)
+{
+    mcp_store_visit_t  v;
+
+    v = test_visit(code, count, at);
+    v.people = people;
+    v.bots = bots;
+    v.referrer = referrer;
+    v.referrer_len = referrer ? strlen(referrer) : 0;
+
+    return v;
+}
+
+
+static void
+test_link_stats(void)
+{
+    int                     rc, ok;
+    char                    dir[PATH_MAX], host[32];
+    size_t                  i;
+    mcp_store_t            *s;
+    mcp_store_link_t        out;
+    mcp_store_visit_t       v[8], *many;
+    mcp_store_day_t         days[8];
+    mcp_store_referrer_t    refs[300];
+    mcp_store_link_stats_t  st;
+
+    s = test_open(test_dir(dir, "link-stats"), 0, 0);
+    test_put(s, "st1", "https://example.com/st");
+
+    v[0] = test_stat_visit("st1", 2, TEST_DAY + 5, 2, 0, "a.example");
+    v[1] = test_stat_visit("st1", 1, TEST_DAY + 9, 1, 0, NULL);
+    v[2] = test_stat_visit("st1", 0, TEST_DAY + 99999, 0, 3, NULL);
+    v[3] = test_stat_visit("st1", 1, TEST_DAY + 86400 + 7, 1, 0,
+                           "a.example");
+    v[4] = test_stat_visit("st1", 0, TEST_DAY + 86400 + 8, 2, 0, "b.example");
+    v[5] = test_stat_visit("gone", 4, TEST_DAY, 4, 1, "c.example");
+
+    rc = mcp_store_link_add_visits(s, v, 6);
+    rc |= mcp_store_link_get(s, "st1", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.visits == 4
+           && out.last_visit == TEST_DAY + 86400 + 7,
+           "stats: the link counts people's visits, not bots' nor those "
+           "consumed before (count 0)");
+
+    st = test_stats_of(days, 8, refs, 20);
+
+    rc = mcp_store_link_stats_get(s, "st1", 3, 0, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.bots == 3 && st.ndays == 2
+           && days[0].day == TEST_DAY && days[0].visits == 3
+           && days[1].day == TEST_DAY + 86400 && days[1].visits == 3,
+           "stats: bots apart, people by UTC day, oldest first");
+
+    ok = rc == MCP_STORE_OK && st.nreferrers == 3
+         && test_str_is(refs[0].host, refs[0].host_len, "a.example")
+         && refs[0].visits == 3
+         && test_str_is(refs[1].host, refs[1].host_len, "b.example")
+         && refs[1].visits == 2
+         && refs[2].host_len == 0 && refs[2].visits == 1;
+    mcp_store_release(s);
+    TAP_OK(ok, "stats: referrers most visits first, none as the empty host");
+
+    st.referrers_cap = 1;
+    rc = mcp_store_link_stats_get(s, "st1", 3, TEST_DAY + 86400 + 3600, &st);
+    ok = rc == MCP_STORE_OK && st.ndays == 1 && days[0].visits == 3
+         && st.nreferrers == 1 && refs[0].visits == 3;
+    mcp_store_release(s);
+    TAP_OK(ok, "stats: days from since's day on, the top referrers_cap");
+
+    st.referrers_cap = 20;
+    rc = mcp_store_link_stats_get(s, "gone", 4, 0, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.bots == 0 && st.ndays == 0
+           && st.nreferrers == 0,
+           "stats: none for a link that was not there");
+
+    v[0] = test_stat_visit("st1", 1, TEST_DAY, 1, 0, "Bad Host");
+    v[1] = test_stat_visit("st1", 1, TEST_DAY + 400 * 86400, 1, 0, NULL);
+    rc = mcp_store_link_add_visits(s, v, 2);
+    rc |= mcp_store_link_stats_get(s, "st1", 3, 0, &st);
+    ok = rc == MCP_STORE_OK && st.ndays == 2
+         && days[0].day == TEST_DAY + 86400
+         && days[1].day == TEST_DAY + 400 * 86400;
+
+    for (i = 0; i < st.nreferrers; i++) {
+        if (test_str_is(refs[i].host, refs[i].host_len,
+                        MCP_STORE_REFERRER_OTHER))
+        {
+            ok = ok && refs[i].visits == 1;
+            break;
+        }
+    }
+
+    mcp_store_release(s);
+    TAP_OK(ok && i < st.nreferrers,
+           "stats: days past MCP_STORE_STATS_DAYS go as newer ones come; a "
+           "bad host counts as other");
+
+    many = calloc(MCP_STORE_STATS_HOSTS + 5, sizeof(mcp_store_visit_t));
+    if (many == NULL) {
+        tap_bail("calloc");
+    }
+
+    test_put(s, "st2", "https://example.com/st2");
+
+    for (i = 0; i < MCP_STORE_STATS_HOSTS + 5; i++) {
+        snprintf(host, sizeof(host), "h%zu.example", i);
+        many[i] = test_stat_visit("st2", 1, TEST_DAY, 1, 0, NULL);
+        many[i].referrer = strdup(host);
+        many[i].referrer_len = strlen(host);
+    }
+
+    rc = mcp_store_link_add_visits(s, many, MCP_STORE_STATS_HOSTS + 5);
+
+    for (i = 0; i < MCP_STORE_STATS_HOSTS + 5; i++) {
+        free((void *) many[i].referrer);
+    }
+
+    free(many);
+
+    st.referrers_cap = 300;
+    rc |= mcp_store_link_stats_get(s, "st2", 3, 0, &st);
+    ok = rc == MCP_STORE_OK && st.nreferrers == MCP_STORE_STATS_HOSTS + 1
+         && test_str_is(refs[0].host, refs[0].host_len,
+                        MCP_STORE_REFERRER_OTHER)
+         && refs[0].visits == 5 && st.ndays == 1
+         && days[0].visits == MCP_STORE_STATS_HOSTS + 5;
+    mcp_store_release(s);
+    TAP_OK(ok, "stats: past %d hosts a link, new ones count as other",
+           MCP_STORE_STATS_HOSTS);
+
+    rc = mcp_store_link_delete(s, "st1", 3);
+    rc |= mcp_store_link_stats_get(s, "st1", 3, 0, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.bots == 0 && st.ndays == 0
+           && st.nreferrers == 0,
+           "stats: deleted with the link");
+
+    rc = mcp_store_link_stats_get(s, "st2", 3, 0, &st);
+    mcp_store_release(s);
+    TAP_OK(rc == MCP_STORE_OK && st.nreferrers == MCP_STORE_STATS_HOSTS + 1,
+           "stats: the neighbour's are untouched");
+
+    st.days = NULL;
+    TAP_RC(mcp_store_link_stats_get(s, "st2", 3, 0, &st), MCP_STORE_EINVAL,
+           "stats: no array for a cap is EINVAL");
+
+    mcp_store_close(s);
+}

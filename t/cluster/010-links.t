@@ -7,11 +7,14 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(time sleep);
+use HTTP::Tiny;
 
 use NgxMcp::Cluster;
 
 
-my $c = NgxMcp::Cluster->new(name => 'links', nats => 3);
+my $c = NgxMcp::Cluster->new(name => 'links', nats => 3,
+                             server_extra => "        location /api/ "
+                                             . "{ mcp_admin; }\n");
 
 $c->nats_start_all;
 $c->node_start($_) for 1 .. 3;
@@ -245,6 +248,90 @@ sub converged {
     }, 0.1), 'visits on nodes 1 and 2 add up to 12 on node 3');
 
     ok(converged(5, 1, 2, 3), 'and the counts agree on every node');
+}
+
+
+# -- a link's tags and status go with it; its statistics add up --------
+
+{
+    my ($status, $json) = $c->shorten(3, { url => 'https://stats.example/',
+                                          tags => ['c'],
+                                          redirect_status => 308 });
+    my $code = $json->{code};
+
+    ok(converged(5, 1, 2, 3), 'a link with tags and a status is everywhere');
+
+    my $http = HTTP::Tiny->new(timeout => 10, max_redirect => 0);
+    my @seen;
+
+    for my $v ([1, 'https://a.example/x', 'Mozilla/5.0'],
+               [2, 'https://a.example/y', 'Mozilla/5.0'],
+               [2, undef, 'Mozilla/5.0'],
+               [1, undef, 'Twitterbot/1.0'],
+               [2, undef, 'Googlebot/2.1'])
+    {
+        my ($i, $referer, $agent) = @$v;
+        my %h = ('User-Agent' => $agent);
+        $h{Referer} = $referer if defined $referer;
+
+        push @seen, $http->get('http://127.0.0.1:' . $c->node_port($i)
+                               . "/$code", { headers => \%h })->{status};
+    }
+
+    is(join(' ', @seen), '308 308 308 308 308',
+       "the link's status on every node");
+
+    my $got;
+    ok(defined NgxMcp::Cluster::wait_for(5, sub {
+        ($status, $got) = $c->request(3, 'GET', "/api/links/$code/visits");
+        return $status == 200 && $got->{total} == 3 && $got->{bots} == 2;
+    }, 0.1), 'people and bots of nodes 1 and 2 are counted on node 3');
+
+    is_deeply($got->{referrers}, [{ host => 'a.example', visits => 2 },
+                                  { host => 'direct', visits => 1 }],
+              'with their referrers');
+    is($got->{days}[-1]{visits}, 3, "and today's count");
+
+    ($status, $json) = $c->request(1, 'GET', "/api/links?tag=c");
+    is_deeply([map { $_->{code} } @{ $json->{links} }], [$code],
+              'node 1 lists it by its tag');
+
+    ($status, $json) = $c->request(1, 'PATCH', "/api/links/$code",
+                                   { tags => ['d'], redirect_status => 307 });
+    is($status, 200, 'a PATCH of its tags and status on node 1');
+
+    ok(defined NgxMcp::Cluster::wait_for(5, sub {
+        my $res = $http->get('http://127.0.0.1:' . $c->node_port(3)
+                             . "/$code");
+        return $res->{status} == 307;
+    }, 0.05), 'node 3 answers with the new status');
+
+    ($status, $json) = $c->request(2, 'GET', "/api/links?tag=d");
+    is_deeply([map { $_->{code} } @{ $json->{links} }], [$code],
+              'node 2 lists it by its new tag');
+}
+
+
+# -- mcp_status shows the node's place in the cluster ------------------
+
+{
+    my $st;
+
+    ok(defined NgxMcp::Cluster::wait_for(5, sub {
+        (undef, $st) = $c->request(2, 'GET', '/status');
+        return $st && $st->{cluster} && $st->{cluster}{lag} == 0;
+    }, 0.1), 'node 2 has applied all it knows of the stream');
+
+    ok($st->{cluster}{node} eq 'node2' && $st->{cluster}{connected}
+       && $st->{cluster}{applied} > 600
+       && $st->{cluster}{stream_last} == $st->{cluster}{applied},
+       'its status names it, connected, with its applied sequence')
+        or diag(explain($st->{cluster}));
+
+    my ($s, undef, $res) = $c->request(3, 'GET', '/metrics');
+    like($res->{content},
+         qr/^mcp_cluster_connected\{node="node3"\} 1\n.*^mcp_cluster_applied_sequence\{node="node3"\} \d+\n.*^mcp_cluster_lag_operations\{node="node3"\} \d+$/ms,
+         'and in the Prometheus format');
 }
 
 

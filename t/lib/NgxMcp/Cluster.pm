@@ -199,6 +199,8 @@ $self->{sextra}
 
         location = /shorten { mcp_shorten; }
         location = /mcp { mcp_endpoint; }
+        location = /status { mcp_status; }
+        location = /metrics { mcp_status prometheus; }
         location / { mcp_redirect; }
     }
 }

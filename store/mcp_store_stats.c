@@ -1,0 +1,520 @@
+/*
+ * mcp_store: links' visit statistics, in the "link_stats" database.
+ *
+ * Keys start with the link's code and a NUL (codes hold no NUL: a code
+ * with one has no statistics), so that a link's keys are together, in
+ * this order:
+ *
+ *     code \0 'd' day        people's visits on that UTC day: one uint
+ *                            (day: days since 1970-01-01, 4 bytes
+ *                            big-endian, so that days sort in order)
+ *     code \0 'r' host       people's visits from that referring host
+ *                            (empty: none): one uint
+ *     code \0 't'            the link's totals: [bots, hosts], hosts the
+ *                            number of its 'r' keys
+ *
+ * They are written with the visit batches (mcp_store_visit_add()), never
+ * on a redirect, and deleted with the link.  A day key older than
+ * MCP_STORE_STATS_DAYS is deleted when a newer day of the link is
+ * counted, a few at a time.
+ */
+
+#include <string.h>
+
+#include "mcp_store_int.h"
+
+
+#define MCP_STORE_STATS_DAY       'd'
+#define MCP_STORE_STATS_REFERRER  'r'
+#define MCP_STORE_STATS_TOTALS    't'
+
+/* code, NUL, kind, and a host or a day */
+#define MCP_STORE_STATS_KEY                                                   \
+    (MCP_STORE_CODE_MAX + 2 + MCP_STORE_REFERRER_MAX)
+
+#define MCP_STORE_STATS_SECONDS   86400
+
+/* old days deleted at most per entry counted */
+#define MCP_STORE_STATS_PRUNE     4
+
+
+static size_t mcp_store_stats_key(char *buf, const char *code,
+    size_t code_len, char kind, const char *rest, size_t rest_len);
+static int mcp_store_stats_bump(mcp_store_t *s, MDB_txn *txn,
+    const char *key, size_t key_len, uint64_t n, int *created);
+static int mcp_store_stats_prune(mcp_store_t *s, MDB_txn *txn,
+    const char *code, size_t code_len, uint32_t day);
+static int mcp_store_stats_host_valid(const char *host, size_t len);
+static uint32_t mcp_store_stats_day(int64_t t);
+static void mcp_store_stats_be32(char *p, uint32_t v);
+static uint32_t mcp_store_stats_be32_read(const char *p);
+static int mcp_store_stats_first(MDB_cursor *cur, char *prefix,
+    const char *code, size_t code_len, MDB_val *k, MDB_val *val);
+static void mcp_store_stats_top(mcp_store_link_stats_t *st,
+    const char *host, size_t host_len, uint64_t visits);
+
+
+int
+mcp_store_stats_add(mcp_store_t *s, MDB_txn *txn,
+    const mcp_store_visit_t *v)
+{
+    int          rc, created;
+    char         key[MCP_STORE_STATS_KEY], day[4], tbuf[32];
+    size_t       len, host_len;
+    MDB_val      k, val;
+    uint32_t     d;
+    uint64_t     totals[2];
+    const char  *host;
+
+    if ((v->people == 0 && v->bots == 0)
+        || memchr(v->code, '\0', v->code_len) != NULL)
+    {
+        return MCP_STORE_OK;
+    }
+
+    /* the totals: bots, and how many hosts have a count */
+
+    len = mcp_store_stats_key(key, v->code, v->code_len,
+                              MCP_STORE_STATS_TOTALS, NULL, 0);
+    k.mv_size = len;
+    k.mv_data = key;
+
+    rc = mdb_get(txn, s->link_stats, &k, &val);
+
+    if (rc == MDB_NOTFOUND
+        || (rc == MDB_SUCCESS
+            && mcp_store_uints_decode(val.mv_data, val.mv_size, totals, 2)
+               != MCP_STORE_OK))
+    {
+        totals[0] = 0;
+        totals[1] = 0;
+        rc = MDB_SUCCESS;
+    }
+
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_rc(rc);
+    }
+
+    totals[0] = (v->bots > UINT64_MAX - totals[0]) ? UINT64_MAX
+                                                   : totals[0] + v->bots;
+
+    if (v->people != 0) {
+        d = mcp_store_stats_day(v->last_visit);
+        mcp_store_stats_be32(day, d);
+
+        len = mcp_store_stats_key(key, v->code, v->code_len,
+                                  MCP_STORE_STATS_DAY, day, sizeof(day));
+
+        rc = mcp_store_stats_bump(s, txn, key, len, v->people, &created);
+
+        if (rc == MCP_STORE_OK && created) {
+            rc = mcp_store_stats_prune(s, txn, v->code, v->code_len, d);
+        }
+
+        if (rc != MCP_STORE_OK) {
+            return rc;
+        }
+
+        host = v->referrer;
+        host_len = v->referrer_len;
+
+        if (host_len != 0 && !mcp_store_stats_host_valid(host, host_len)) {
+            host = MCP_STORE_REFERRER_OTHER;
+            host_len = sizeof(MCP_STORE_REFERRER_OTHER) - 1;
+        }
+
+        len = mcp_store_stats_key(key, v->code, v->code_len,
+                                  MCP_STORE_STATS_REFERRER, host, host_len);
+        k.mv_size = len;
+        k.mv_data = key;
+
+        /* a new host past the bound is counted as "other" */
+
+        if (totals[1] >= MCP_STORE_STATS_HOSTS
+            && mdb_get(txn, s->link_stats, &k, &val) == MDB_NOTFOUND)
+        {
+            len = mcp_store_stats_key(key, v->code, v->code_len,
+                                      MCP_STORE_STATS_REFERRER,
+                                      MCP_STORE_REFERRER_OTHER,
+                                      sizeof(MCP_STORE_REFERRER_OTHER) - 1);
+        }
+
+        rc = mcp_store_stats_bump(s, txn, key, len, v->people, &created);
+        if (rc != MCP_STORE_OK) {
+            return rc;
+        }
+
+        totals[1] += (uint64_t) created;
+    }
+
+    len = mcp_store_stats_key(key, v->code, v->code_len,
+                              MCP_STORE_STATS_TOTALS, NULL, 0);
+    k.mv_size = len;
+    k.mv_data = key;
+    val.mv_size = mcp_store_uints_encode(totals, 2, tbuf, sizeof(tbuf));
+    val.mv_data = tbuf;
+
+    return mcp_store_rc(mdb_put(txn, s->link_stats, &k, &val, 0));
+}
+
+
+int
+mcp_store_stats_delete(mcp_store_t *s, MDB_txn *txn, const char *code,
+    size_t code_len)
+{
+    int          rc;
+    char         prefix[MCP_STORE_CODE_MAX + 1];
+    MDB_val      k, val;
+    MDB_cursor  *cur;
+
+    if (code_len > MCP_STORE_CODE_MAX) {
+        return MCP_STORE_EINVAL;
+    }
+
+    /* a code with a NUL has none, and its prefix could be another's */
+
+    if (memchr(code, '\0', code_len) != NULL) {
+        return MCP_STORE_OK;
+    }
+
+    rc = mdb_cursor_open(txn, s->link_stats, &cur);
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_rc(rc);
+    }
+
+    for (rc = mcp_store_stats_first(cur, prefix, code, code_len, &k, &val);
+         rc == MDB_SUCCESS;
+         rc = mcp_store_scan(cur, MDB_NEXT, prefix, code_len + 1, &k, &val))
+    {
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != MDB_SUCCESS) {
+            break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    return (rc == MDB_NOTFOUND) ? MCP_STORE_OK : mcp_store_rc(rc);
+}
+
+
+int
+mcp_store_link_stats_get(mcp_store_t *s, const char *code, size_t code_len,
+    int64_t since, mcp_store_link_stats_t *st)
+{
+    int           rc;
+    char          prefix[MCP_STORE_CODE_MAX + 1];
+    size_t        rest;
+    uint32_t      day, first;
+    uint64_t      n, totals[2];
+    MDB_val       k, val;
+    MDB_cursor   *cur;
+    const char   *p;
+
+    if (s == NULL || st == NULL || code == NULL || code_len == 0
+        || code_len > MCP_STORE_CODE_MAX
+        || (st->days == NULL && st->days_cap != 0)
+        || (st->referrers == NULL && st->referrers_cap != 0))
+    {
+        return MCP_STORE_EINVAL;
+    }
+
+    st->bots = 0;
+    st->ndays = 0;
+    st->nreferrers = 0;
+
+    if (!s->has_stats || memchr(code, '\0', code_len) != NULL) {
+        return MCP_STORE_OK;
+    }
+
+    first = mcp_store_stats_day(since);
+
+    rc = mcp_store_cursor_begin(s, s->link_stats, &cur);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    for (rc = mcp_store_stats_first(cur, prefix, code, code_len, &k, &val);
+         rc == MDB_SUCCESS;
+         rc = mcp_store_scan(cur, MDB_NEXT, prefix, code_len + 1, &k, &val))
+    {
+        if (k.mv_size < code_len + 2) {
+            continue;
+        }
+
+        p = (const char *) k.mv_data + code_len + 2;
+        rest = k.mv_size - code_len - 2;
+
+        switch (((const char *) k.mv_data)[code_len + 1]) {
+
+        case MCP_STORE_STATS_TOTALS:
+            if (mcp_store_uints_decode(val.mv_data, val.mv_size, totals, 2)
+                == MCP_STORE_OK)
+            {
+                st->bots = totals[0];
+            }
+
+            break;
+
+        case MCP_STORE_STATS_DAY:
+            if (rest != 4
+                || mcp_store_uints_decode(val.mv_data, val.mv_size, &n, 1)
+                   != MCP_STORE_OK)
+            {
+                break;
+            }
+
+            day = mcp_store_stats_be32_read(p);
+
+            if (day >= first && st->ndays < st->days_cap) {
+                st->days[st->ndays].day = (int64_t) day
+                                          * MCP_STORE_STATS_SECONDS;
+                st->days[st->ndays].visits = n;
+                st->ndays++;
+            }
+
+            break;
+
+        case MCP_STORE_STATS_REFERRER:
+            if (mcp_store_uints_decode(val.mv_data, val.mv_size, &n, 1)
+                == MCP_STORE_OK)
+            {
+                mcp_store_stats_top(st, p, rest, n);
+            }
+
+            break;
+
+        default:
+            break;
+        }
+    }
+
+    /* the snapshot stays: the referrers' hosts point into it */
+
+    if (rc == MDB_NOTFOUND || rc == MDB_SUCCESS) {
+        mdb_cursor_close(cur);
+        return MCP_STORE_OK;
+    }
+
+    return mcp_store_cursor_end(s, cur, rc);
+}
+
+
+/*
+ * The first key of the link's, prefix (of MCP_STORE_CODE_MAX + 1 bytes)
+ * set to its code and NUL for the MDB_NEXT steps of the scan.
+ */
+
+static int
+mcp_store_stats_first(MDB_cursor *cur, char *prefix, const char *code,
+    size_t code_len, MDB_val *k, MDB_val *val)
+{
+    memcpy(prefix, code, code_len);
+    prefix[code_len] = '\0';
+
+    k->mv_size = code_len + 1;
+    k->mv_data = prefix;
+
+    return mcp_store_scan(cur, MDB_SET_RANGE, prefix, code_len + 1, k, val);
+}
+
+
+/* The top referrers_cap hosts by visits, most first, ties in host order. */
+
+static void
+mcp_store_stats_top(mcp_store_link_stats_t *st, const char *host,
+    size_t host_len, uint64_t visits)
+{
+    size_t  i;
+
+    i = st->nreferrers;
+
+    if (i == st->referrers_cap) {
+        if (i == 0 || st->referrers[i - 1].visits >= visits) {
+            return;
+        }
+
+        i--;                            /* the last one makes room */
+
+    } else {
+        st->nreferrers++;
+    }
+
+    while (i > 0 && st->referrers[i - 1].visits < visits) {
+        st->referrers[i] = st->referrers[i - 1];
+        i--;
+    }
+
+    st->referrers[i].host = host;
+    st->referrers[i].host_len = host_len;
+    st->referrers[i].visits = visits;
+}
+
+
+static size_t
+mcp_store_stats_key(char *buf, const char *code, size_t code_len, char kind,
+    const char *rest, size_t rest_len)
+{
+    memcpy(buf, code, code_len);
+    buf[code_len] = '\0';
+    buf[code_len + 1] = kind;
+
+    if (rest_len != 0) {
+        memcpy(buf + code_len + 2, rest, rest_len);
+    }
+
+    return code_len + 2 + rest_len;
+}
+
+
+/* adds n to the uint under key; *created 1 if the key was new */
+
+static int
+mcp_store_stats_bump(mcp_store_t *s, MDB_txn *txn, const char *key,
+    size_t key_len, uint64_t n, int *created)
+{
+    int       rc;
+    char      buf[16];
+    MDB_val   k, val;
+    uint64_t  count;
+
+    k.mv_size = key_len;
+    k.mv_data = (void *) key;
+
+    rc = mdb_get(txn, s->link_stats, &k, &val);
+
+    *created = (rc == MDB_NOTFOUND);
+
+    if (rc == MDB_NOTFOUND
+        || (rc == MDB_SUCCESS
+            && mcp_store_uints_decode(val.mv_data, val.mv_size, &count, 1)
+               != MCP_STORE_OK))
+    {
+        count = 0;
+        rc = MDB_SUCCESS;
+    }
+
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_rc(rc);
+    }
+
+    count = (n > UINT64_MAX - count) ? UINT64_MAX : count + n;
+
+    val.mv_size = mcp_store_uints_encode(&count, 1, buf, sizeof(buf));
+    val.mv_data = buf;
+
+    return mcp_store_rc(mdb_put(txn, s->link_stats, &k, &val, 0));
+}
+
+
+/* deletes the link's oldest days, if older than MCP_STORE_STATS_DAYS */
+
+static int
+mcp_store_stats_prune(mcp_store_t *s, MDB_txn *txn, const char *code,
+    size_t code_len, uint32_t day)
+{
+    int          rc;
+    char         key[MCP_STORE_STATS_KEY];
+    unsigned     i;
+    MDB_val      k, val;
+    MDB_cursor  *cur;
+    const char  *p;
+
+    if (day < MCP_STORE_STATS_DAYS) {
+        return MCP_STORE_OK;
+    }
+
+    rc = mdb_cursor_open(txn, s->link_stats, &cur);
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_rc(rc);
+    }
+
+    k.mv_size = mcp_store_stats_key(key, code, code_len, MCP_STORE_STATS_DAY,
+                                    NULL, 0);
+    k.mv_data = key;
+
+    for (i = 0, rc = mcp_store_scan(cur, MDB_SET_RANGE, key, k.mv_size, &k,
+                                    &val);
+         rc == MDB_SUCCESS && i < MCP_STORE_STATS_PRUNE;
+         i++, rc = mcp_store_scan(cur, MDB_NEXT, key, code_len + 2, &k,
+                                  &val))
+    {
+        p = (const char *) k.mv_data + code_len + 2;
+
+        if (k.mv_size != code_len + 6
+            || mcp_store_stats_be32_read(p) > day - MCP_STORE_STATS_DAYS)
+        {
+            break;
+        }
+
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != MDB_SUCCESS) {
+            break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    return (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) ? MCP_STORE_OK
+                                                     : mcp_store_rc(rc);
+}
+
+
+/* a host name as mcp_store_visit_t says */
+
+static int
+mcp_store_stats_host_valid(const char *host, size_t len)
+{
+    size_t  i;
+
+    if (host == NULL || len > MCP_STORE_REFERRER_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!((host[i] >= 'a' && host[i] <= 'z')
+              || (host[i] >= '0' && host[i] <= '9')
+              || host[i] == '.' || host[i] == '-' || host[i] == '_'
+              || host[i] == ':' || host[i] == '[' || host[i] == ']'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* the UTC day of t, in days since 1970-01-01 (before it: day 0) */
+
+static uint32_t
+mcp_store_stats_day(int64_t t)
+{
+    if (t <= 0) {
+        return 0;
+    }
+
+    t /= MCP_STORE_STATS_SECONDS;
+
+    return (t > UINT32_MAX) ? UINT32_MAX : (uint32_t) t;
+}
+
+
+static void
+mcp_store_stats_be32(char *p, uint32_t v)
+{
+    p[0] = (char) (v >> 24);
+    p[1] = (char) (v >> 16);
+    p[2] = (char) (v >> 8);
+    p[3] = (char) v;
+}
+
+
+static uint32_t
+mcp_store_stats_be32_read(const char *p)
+{
+    return (uint32_t) (unsigned char) p[0] << 24
+           | (uint32_t) (unsigned char) p[1] << 16
+           | (uint32_t) (unsigned char) p[2] << 8
+           | (uint32_t) (unsigned char) p[3];
+}
