@@ -22,6 +22,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   CreateMessageRequestSchema,
+  ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema
 } from '@modelcontextprotocol/sdk/types.js';
 
@@ -76,10 +77,10 @@ function freshFetch(log = []) {
   return f;
 }
 
-async function connect(capabilities = {}) {
+async function connect(capabilities = {}, url = MCP_URL, requestInit = undefined) {
   const fetch = freshFetch();
   const client = new Client({ name: 'ngx-mcp-streams-test', version: '1.0.0' }, { capabilities });
-  const transport = new StreamableHTTPClientTransport(MCP_URL, { fetch });
+  const transport = new StreamableHTTPClientTransport(url, { fetch, requestInit });
   await client.connect(transport);
   return { client, transport, log: fetch.log };
 }
@@ -97,13 +98,13 @@ const until = async (what, ms = 3000) => {
 };
 
 // A raw session: its id, and a POST of one message on it.
-async function rawSession(fetch = freshFetch()) {
+async function rawSession(fetch = freshFetch(), url = MCP_URL) {
   const headers = {
     'Content-Type': 'application/json',
     Accept: 'application/json, text/event-stream',
     'MCP-Protocol-Version': '2025-11-25'
   };
-  const init = await fetch(MCP_URL, {
+  const init = await fetch(url, {
     method: 'POST',
     headers,
     body: JSON.stringify({
@@ -122,13 +123,13 @@ async function rawSession(fetch = freshFetch()) {
   const id = init.headers.get('mcp-session-id');
   assert.ok(id);
   const post = (message) =>
-    fetch(MCP_URL, {
+    fetch(url, {
       method: 'POST',
       headers: { ...headers, 'Mcp-Session-Id': id },
       body: JSON.stringify(message)
     });
   const get = (extra = {}, signal) =>
-    fetch(MCP_URL, {
+    fetch(url, {
       method: 'GET',
       headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': id, ...extra },
       signal
@@ -176,6 +177,23 @@ async function eventsWithin(response, ms, abort) {
   }
   return events;
 }
+
+// test_sampling called on a raw session: its response (SSE)
+const callSampling = (session, id, prompt) =>
+  session.post({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name: 'test_sampling', arguments: { prompt } }
+  });
+
+// an answer to the server's sampling request id, on a raw session
+const sampled = (session, id, text) =>
+  session.post({
+    jsonrpc: '2.0',
+    id,
+    result: { role: 'assistant', content: { type: 'text', text }, model: 'm' }
+  });
 
 const appendTo = (client, context_id, content) =>
   client.callTool({
@@ -269,6 +287,140 @@ describe('the server speaks first, across workers', { timeout: 120_000 }, () => 
       return;
     }
     assert.ok(crossed, `no change was made on the other worker in ${ATTEMPTS} tries`);
+  });
+
+  it('resources/updated for a link changed and deleted through mcp_admin, and created again', async () => {
+    const code = `adm${process.pid}x${Date.now()}`;
+    const uri = `shorturl://${code}`;
+    const { client: a, log: aLog } = await connect({});
+    const updates = [];
+    a.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updates.push(n.params.uri);
+    });
+    const made = await a.callTool({
+      name: 'shorten_url',
+      arguments: { url: 'https://example.com/admin-before', alias: code }
+    });
+    assert.notEqual(made.isError, true, JSON.stringify(made.content));
+    await a.subscribeResource({ uri });
+    assert.ok(await until(() => aLog.find((e) => e.method === 'GET' && e.status === 200)));
+    await new Promise((r) => setTimeout(r, 100));
+
+    const admin = (method, path, body) =>
+      freshFetch()(new URL(`/api/links${path}`, MCP_URL), {
+        method,
+        headers: body ? { 'Content-Type': 'application/json' } : {},
+        body: body ? JSON.stringify(body) : undefined
+      });
+
+    // refused changes tell nobody
+    const empty = await admin('PATCH', `/${code}`, {});
+    assert.equal(empty.status, 400);
+    await empty.text();
+    const missing = await admin('PATCH', `/${code}none`, { url: 'https://example.com/x' });
+    assert.equal(missing.status, 404);
+    await missing.text();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(updates, [], 'no update for a refused PATCH');
+
+    const patched = await admin('PATCH', `/${code}`, { url: 'https://example.com/admin-after' });
+    assert.equal(patched.status, 200);
+    assert.equal((await patched.json()).url, 'https://example.com/admin-after');
+    assert.ok(await until(() => updates.length === 1), 'the PATCH reached the GET stream');
+    assert.deepEqual(updates, [uri]);
+    const read = await a.readResource({ uri });
+    assert.match(read.contents[0].text, /admin-after/);
+
+    const deleted = await admin('DELETE', `/${code}`);
+    assert.equal(deleted.status, 204);
+    assert.ok(await until(() => updates.length === 2), 'the DELETE reached the GET stream');
+    assert.deepEqual(updates, [uri, uri]);
+
+    // the alias taken again, through POST /shorten: the subscription stays
+    const again = await freshFetch()(new URL('/shorten', MCP_URL), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ OriginalURL: 'https://example.com/admin-again', alias: code })
+    });
+    assert.equal(again.status, 201);
+    await again.text();
+    assert.ok(await until(() => updates.length === 3), 'the new link reached the GET stream');
+    const taken = await admin('POST', '', { OriginalURL: 'https://example.com/x', alias: code });
+    assert.equal(taken.status, 409);
+    await taken.text();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(updates.length, 3, 'a taken alias announces nothing');
+    await a.close();
+  });
+
+  it('resources/list_changed when a link is created or deleted, by another session', async () => {
+    const code = `lst${process.pid}x${Date.now()}`;
+    const { client: a, log: aLog } = await connect({});
+    // a session of another tenant, with its GET stream open too
+    const { client: other, log: otherLog } = await connect(
+      {},
+      new URL('/mcp-other-tenant', MCP_URL),
+      { headers: { Authorization: 'Bearer streams-other-tenant' } }
+    );
+    let otherChanges = 0;
+    other.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+      otherChanges++;
+    });
+    const caps = a.getServerCapabilities();
+    assert.equal(caps.resources.listChanged, true);
+    assert.equal(caps.tools.listChanged, false, 'the tools never change while nginx runs');
+    assert.equal(caps.prompts.listChanged, false);
+    let changes = 0;
+    a.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+      changes++;
+    });
+    assert.ok(await until(() => aLog.find((e) => e.method === 'GET' && e.status === 200)));
+    assert.ok(await until(() => otherLog.find((e) => e.method === 'GET' && e.status === 200)));
+    await new Promise((r) => setTimeout(r, 100));
+
+    const { client: b } = await connect({});
+    const made = await b.callTool({
+      name: 'shorten_url',
+      arguments: { url: 'https://example.com/listed', alias: code }
+    });
+    assert.notEqual(made.isError, true, JSON.stringify(made.content));
+    assert.ok(await until(() => changes === 1), `created: ${changes} list_changed`);
+    const listed = await a.listResources();
+    assert.ok(listed.resources.some((r) => r.uri === `shorturl://${code}`));
+
+    // a refused creation and a change of the link leave the list as it was
+    const taken = await b.callTool({
+      name: 'shorten_url',
+      arguments: { url: 'https://example.com/other', alias: code }
+    });
+    assert.equal(taken.isError, true);
+    const patched = await freshFetch()(new URL(`/api/links/${code}`, MCP_URL), {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ url: 'https://example.com/listed-2' })
+    });
+    assert.equal(patched.status, 200);
+    await patched.text();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(changes, 1, 'no list_changed for a refused creation or a PATCH');
+
+    const gone = await b.callTool({ name: 'delete_url', arguments: { code } });
+    assert.notEqual(gone.isError, true);
+    assert.ok(await until(() => changes === 2), `deleted: ${changes} list_changed`);
+    assert.equal(otherChanges, 0, "another tenant's list did not change");
+
+    // the other tenant's own link: its session hears of it, ours not
+    const own = await other.callTool({
+      name: 'shorten_url',
+      arguments: { url: 'https://example.com/theirs' }
+    });
+    assert.notEqual(own.isError, true, JSON.stringify(own.content));
+    assert.ok(await until(() => otherChanges === 1), `other tenant: ${otherChanges}`);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(changes, 2);
+    await other.close();
+    await b.close();
+    await a.close();
   });
 
   it('Last-Event-ID replays exactly the missed event, and none twice', async () => {
@@ -388,14 +540,40 @@ describe('the server speaks first, across workers', { timeout: 120_000 }, () => 
     assert.equal(await nextMessage(), undefined, 'the stream ended');
   });
 
+  it('a client that never answers: a tool error after mcp_client_request_timeout, nothing left waiting', async () => {
+    // scripts/test-mcp.sh: "mcp_client_request_timeout 500ms" there
+    const a = await rawSession(freshFetch(), new URL('/mcp-short-timeout', MCP_URL));
+    const started = Date.now();
+    const call = await callSampling(a, 'slow-1', 'are you there?');
+    assert.equal(call.status, 200);
+    const messages = [];
+    for await (const e of sse(call)) {
+      if (e.data) {
+        messages.push(JSON.parse(e.data));
+      }
+    }
+    const elapsed = Date.now() - started;
+    assert.equal(messages.length, 2, JSON.stringify(messages));
+    const [request, response] = messages;
+    assert.equal(request.method, 'sampling/createMessage');
+    assert.equal(response.id, 'slow-1');
+    assert.equal(response.result.isError, true);
+    assert.equal(
+      response.result.content[0].text,
+      'the client did not answer sampling/createMessage within 500 ms (mcp_client_request_timeout)'
+    );
+    assert.ok(elapsed >= 450, `answered after ${elapsed} ms, before the timeout`);
+    assert.ok(elapsed < 10_000, `answered after ${elapsed} ms: the 60 s default?`);
+
+    // nothing waits any more: the late answer is refused
+    const late = await sampled(a, request.id, 'late');
+    assert.equal(late.status, 400);
+    assert.match((await late.json()).error.message, /no request of this server to this session waits/);
+  });
+
   it('notifications/cancelled stops a waiting tool and withdraws its request', async () => {
     const a = await rawSession();
-    const call = await a.post({
-      jsonrpc: '2.0',
-      id: 'call-1',
-      method: 'tools/call',
-      params: { name: 'test_sampling', arguments: { prompt: 'never mind' } }
-    });
+    const call = await callSampling(a, 'call-1', 'never mind');
     assert.equal(call.status, 200);
     const messages = [];
     const events = sse(call);
@@ -427,11 +605,7 @@ describe('the server speaks first, across workers', { timeout: 120_000 }, () => 
     assert.ok(!messages.some((m) => m.id === 'call-1'), 'no response to a cancelled call');
 
     // the request is gone: its answer is refused
-    const late = await a.post({
-      jsonrpc: '2.0',
-      id: request.id,
-      result: { role: 'assistant', content: { type: 'text', text: 'late' }, model: 'm' }
-    });
+    const late = await sampled(a, request.id, 'late');
     assert.equal(late.status, 400);
     await late.text();
   });

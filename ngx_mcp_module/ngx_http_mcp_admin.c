@@ -1007,6 +1007,8 @@ ngx_http_mcp_admin_written(ngx_http_request_t *r, ngx_str_t *code,
         return ngx_http_mcp_admin_store_failed(r, (int) rc, code);
     }
 
+    ngx_http_mcp_links_changed(r, code, !patch);
+
     if (patch) {
         return ngx_http_mcp_admin_get(r, code, NGX_HTTP_OK);
     }

@@ -342,7 +342,8 @@ ngx_http_mcp_contexts_end(ngx_http_mcp_contexts_t *c, int rc,
     if (c->changes && c->scope.ns_len == 0 && result != NULL
         && !json_is_true(json_object_get(result, "isError")))
     {
-        ngx_http_mcp_resource_changed(c->call, NGX_HTTP_MCP_CONTEXT_SCHEME,
+        ngx_http_mcp_resource_changed(c->call->r,
+                                      NGX_HTTP_MCP_CONTEXT_SCHEME,
                                       c->id.data, c->id.len);
     }
 

@@ -445,13 +445,16 @@ ngx_http_mcp_fixture_sampling(ngx_http_mcp_call_t *call, json_t *args,
  */
 
 static json_t *
-ngx_http_mcp_fixture_answer(json_t *answer, const char *method)
+ngx_http_mcp_fixture_answer(ngx_http_mcp_call_t *call, json_t *answer,
+    const char *method)
 {
     json_t  *error;
 
     if (answer == NULL) {
-        return ngx_http_mcp_tool_error("the client did not answer %s in "
-                                       "time", method);
+        return ngx_http_mcp_tool_error("the client did not answer %s within "
+                                       "%lu ms (mcp_client_request_timeout)",
+                                       method, (unsigned long)
+                                       call->mlcf->client_request_timeout);
     }
 
     error = json_object_get(answer, "error");
@@ -474,7 +477,8 @@ ngx_http_mcp_fixture_sampled(ngx_http_mcp_call_t *call, void *data,
     json_t      *refused;
     const char  *text;
 
-    refused = ngx_http_mcp_fixture_answer(answer, "sampling/createMessage");
+    refused = ngx_http_mcp_fixture_answer(call, answer,
+                                          "sampling/createMessage");
     if (refused != NULL) {
         return refused;
     }
@@ -536,7 +540,8 @@ ngx_http_mcp_fixture_elicited(ngx_http_mcp_call_t *call, void *data,
     json_t      *refused, *result;
     const char  *action;
 
-    refused = ngx_http_mcp_fixture_answer(answer, "elicitation/create");
+    refused = ngx_http_mcp_fixture_answer(call, answer,
+                                          "elicitation/create");
     if (refused != NULL) {
         return refused;
     }

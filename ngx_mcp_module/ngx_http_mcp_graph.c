@@ -459,7 +459,7 @@ ngx_http_mcp_graph_end(ngx_http_mcp_graph_t *g, int rc, json_t *result)
         && result != NULL
         && !json_is_true(json_object_get(result, "isError")))
     {
-        ngx_http_mcp_resource_changed(g->call,
+        ngx_http_mcp_resource_changed(g->call->r,
                                       g->scope.ns_len
                                       ? NGX_HTTP_MCP_GRAPH_URI "/"
                                       : NGX_HTTP_MCP_GRAPH_URI,

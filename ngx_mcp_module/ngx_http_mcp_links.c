@@ -625,12 +625,31 @@ ngx_http_mcp_links_deleted(ngx_http_mcp_call_t *call, void *data, int rc,
         return ngx_http_mcp_tool_error("%s", failed.message);
     }
 
-    ngx_http_mcp_resource_changed(call, NGX_HTTP_MCP_LINK_SCHEME, code->data,
-                                  code->len);
+    ngx_http_mcp_links_changed(call->r, code, 1);
 
     return ngx_http_mcp_tool_result(json_pack("{s:s%, s:b}", "code",
                                               code->data, code->len,
                                               "deleted", 1));
+}
+
+
+/*
+ * The caller's link code was created, changed or deleted (listed: created
+ * or deleted, so that resources/list changed too), through whichever
+ * route (a tool, POST /shorten, mcp_admin): its subscribers hear of it.
+ * Every write of a link ends here once it succeeded.
+ */
+
+void
+ngx_http_mcp_links_changed(ngx_http_request_t *r, ngx_str_t *code,
+    ngx_uint_t listed)
+{
+    ngx_http_mcp_resource_changed(r, NGX_HTTP_MCP_LINK_SCHEME, code->data,
+                                  code->len);
+
+    if (listed) {
+        ngx_http_mcp_resource_list_changed(r);
+    }
 }
 
 

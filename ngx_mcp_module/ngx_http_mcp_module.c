@@ -210,6 +210,13 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       offsetof(ngx_http_mcp_loc_conf_t, max_message_size),
       NULL },
 
+    { ngx_string("mcp_client_request_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, client_request_timeout),
+      NULL },
+
     { ngx_string("mcp_allowed_hosts"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_mcp_str_list_slot,
@@ -847,6 +854,7 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     mlcf->bot_agents = NGX_CONF_UNSET_PTR;
     mlcf->reserved = NGX_CONF_UNSET_PTR;
     mlcf->max_message_size = NGX_CONF_UNSET_SIZE;
+    mlcf->client_request_timeout = NGX_CONF_UNSET_MSEC;
     mlcf->allowed_hosts = NGX_CONF_UNSET_PTR;
     mlcf->allowed_origins = NGX_CONF_UNSET_PTR;
     mlcf->trusted_proxies = NGX_CONF_UNSET_PTR;
@@ -920,6 +928,8 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_size_value(conf->max_message_size, prev->max_message_size,
                               1024 * 1024);
+    ngx_conf_merge_msec_value(conf->client_request_timeout,
+                              prev->client_request_timeout, 60000);
     ngx_conf_merge_ptr_value(conf->allowed_hosts, prev->allowed_hosts, NULL);
     ngx_conf_merge_ptr_value(conf->allowed_origins, prev->allowed_origins,
                              NULL);

@@ -150,6 +150,7 @@ typedef struct {
     ngx_array_t               *reserved;      /* of ngx_str_t */
 
     size_t                     max_message_size;
+    ngx_msec_t                 client_request_timeout;
     ngx_array_t               *allowed_hosts;   /* of ngx_str_t */
     ngx_array_t               *allowed_origins; /* of ngx_str_t */
     ngx_array_t               *server_names;  /* of ngx_str_t, the
@@ -340,6 +341,8 @@ ngx_int_t ngx_http_mcp_admin_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_admin_body(ngx_http_request_t *r);
 json_t *ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
     size_t code_len, const mcp_store_link_t *link);
+void ngx_http_mcp_links_changed(ngx_http_request_t *r, ngx_str_t *code,
+    ngx_uint_t listed);
 ngx_int_t ngx_http_mcp_links_attrs(json_t *json, ngx_uint_t status,
     const char *tags, size_t tags_len);
 

@@ -224,8 +224,9 @@ ngx_int_t ngx_http_mcp_stream_get(ngx_http_mcp_call_t *call,
     ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_stream_subscribe(ngx_http_mcp_call_t *call,
     ngx_str_t *uri, ngx_uint_t on, ngx_http_mcp_error_t *err);
-void ngx_http_mcp_resource_changed(ngx_http_mcp_call_t *call,
+void ngx_http_mcp_resource_changed(ngx_http_request_t *r,
     const char *prefix, u_char *name, size_t len);
+void ngx_http_mcp_resource_list_changed(ngx_http_request_t *r);
 void ngx_http_mcp_stream_forget(ngx_http_request_t *r, ngx_str_t *session);
 void ngx_http_mcp_stream_cancel(ngx_http_mcp_call_t *call, json_t *params);
 

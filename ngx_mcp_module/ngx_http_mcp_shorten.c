@@ -298,6 +298,10 @@ ngx_http_mcp_shorten_outcome(ngx_http_request_t *r,
 
     ngx_http_mcp_note(r, NGX_HTTP_MCP_NOTE_CODE, code->data, code->len);
 
+    /* a new resource; and an alias deleted and taken again: its
+     * subscribers hear of it */
+    ngx_http_mcp_links_changed(r, code, 1);
+
     return NGX_OK;
 }
 

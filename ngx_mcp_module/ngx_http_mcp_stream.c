@@ -38,7 +38,6 @@
 #define NGX_HTTP_MCP_STREAM_BYTES         (256 * 1024)
 #define NGX_HTTP_MCP_STREAM_RETRY         1000    /* ms, SSE retry */
 #define NGX_HTTP_MCP_STREAM_LIFETIME      60000   /* ms, of a GET stream */
-#define NGX_HTTP_MCP_ASK_TIMEOUT          60000   /* ms */
 #define NGX_HTTP_MCP_STREAM_SUBS          64      /* a session */
 
 #define NGX_HTTP_MCP_PENDING_WAITING      0
@@ -61,6 +60,8 @@ typedef struct {
     time_t                     seen;       /* a GET stream, a subscription */
     ngx_pid_t                  get;        /* worker of the GET stream,
                                               or 0 */
+    size_t                     tenant_len; /* 0 until a GET stream */
+    u_char                     tenant[MCP_STORE_SCOPE_MAX];
 } ngx_http_mcp_stream_session_t;
 
 
@@ -172,6 +173,9 @@ static ngx_http_mcp_stream_pending_t *ngx_http_mcp_stream_pending(
     uint64_t id);
 static ngx_int_t ngx_http_mcp_stream_take(ngx_http_mcp_stream_t *st,
     json_t **answer);
+static void ngx_http_mcp_stream_announce(ngx_http_request_t *r,
+    ngx_http_mcp_stream_shm_t *shm, ngx_slab_pool_t *pool,
+    ngx_http_mcp_stream_session_t *s, char *text, const char *what);
 static ngx_int_t ngx_http_mcp_stream_last_event_id(ngx_str_t *value,
     uint64_t *stream, uint64_t *seq);
 
@@ -879,7 +883,7 @@ ngx_http_mcp_ask(ngx_http_mcp_call_t *call, const char *method,
 
     st->resume = resume;
     st->data = data;
-    st->deadline = ngx_current_msec + NGX_HTTP_MCP_ASK_TIMEOUT;
+    st->deadline = ngx_current_msec + call->mlcf->client_request_timeout;
 
     msg = json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0",
                     "id", (json_int_t) st->request, "method", method,
@@ -1430,7 +1434,7 @@ ngx_http_mcp_stream_get(ngx_http_mcp_call_t *call, ngx_http_mcp_error_t *err)
 {
     uint64_t                        stream, seq;
     ngx_int_t                       rc;
-    ngx_str_t                      *last;
+    ngx_str_t                      *last, *t;
     ngx_queue_t                    *q;
     ngx_slab_pool_t                *pool;
     ngx_http_mcp_stream_t          *st;
@@ -1489,6 +1493,11 @@ ngx_http_mcp_stream_get(ngx_http_mcp_call_t *call, ngx_http_mcp_error_t *err)
             s->get = ngx_pid;
             st->get = 1;
             st->sent = last ? seq : shm->seq;
+
+            /* whose list changes it hears of (a session is one tenant's) */
+            t = &ngx_http_mcp_caller(call->r)->tenant;
+            s->tenant_len = ngx_min(t->len, MCP_STORE_SCOPE_MAX);
+            ngx_memcpy(s->tenant, t->data, s->tenant_len);
         }
 
     } else {
@@ -1654,14 +1663,15 @@ done:
 
 /*
  * The resource prefix + name, of the caller's tenant, changed through
- * call (in whichever worker): notifications/resources/updated on the GET
- * stream of every session of the tenant subscribed to it.  A
- * subscription of a session that had no GET stream and subscribed
- * nothing for mcp_session_timeout goes instead.
+ * request r (in whichever worker, on whichever route: a tool, mcp_admin):
+ * notifications/resources/updated on the GET stream of every session of
+ * the tenant subscribed to it.  A subscription of a session that had no
+ * GET stream and subscribed nothing for mcp_session_timeout goes
+ * instead.
  */
 
 void
-ngx_http_mcp_resource_changed(ngx_http_mcp_call_t *call, const char *prefix,
+ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
     u_char *name, size_t len)
 {
     char                           *text;
@@ -1670,7 +1680,6 @@ ngx_http_mcp_resource_changed(ngx_http_mcp_call_t *call, const char *prefix,
     u_char                         *tenant;
     size_t                          tenant_len;
     ngx_str_t                       uri, *t;
-    ngx_http_request_t             *r;
     ngx_queue_t                    *q, *next;
     ngx_slab_pool_t                *pool;
     ngx_http_mcp_main_conf_t       *mmcf;
@@ -1678,8 +1687,7 @@ ngx_http_mcp_resource_changed(ngx_http_mcp_call_t *call, const char *prefix,
     ngx_http_mcp_stream_sub_t      *sub;
     ngx_http_mcp_stream_session_t  *s;
 
-    r = call->r;
-    mmcf = call->mmcf;
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
 
     if (name == NULL) {
         name = (u_char *) "";
@@ -1736,21 +1744,94 @@ ngx_http_mcp_resource_changed(ngx_http_mcp_call_t *call, const char *prefix,
             continue;
         }
 
-        if (ngx_http_mcp_stream_push(shm, pool, s, 0, (u_char *) text,
-                                     ngx_strlen(text), 0)
-            == 0)
-        {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "mcp: the zone \"%V\" is full: an update of "
-                          "\"%V\" is lost", &ngx_http_mcp_stream_zone_name,
-                          &uri);
-        }
+        ngx_http_mcp_stream_announce(r, shm, pool, s, text,
+                                     (const char *) uri.data);
     }
 
     ngx_shmtx_unlock(&pool->mutex);
 
     json_decref(msg);
     free(text);
+}
+
+
+/*
+ * The caller's tenant's resources/list changed (a link created or
+ * deleted, in whichever worker): notifications/resources/list_changed on
+ * the GET stream of every session of the tenant that has one, or had one
+ * within the replay window (it resumes between two SSE polls).
+ */
+
+void
+ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
+{
+    char                           *text;
+    time_t                          recent;
+    ngx_str_t                      *t;
+    ngx_slab_pool_t                *pool;
+    ngx_rbtree_node_t              *node;
+    ngx_http_mcp_main_conf_t       *mmcf;
+    ngx_http_mcp_stream_shm_t      *shm;
+    ngx_http_mcp_stream_session_t  *s;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
+
+    if (mmcf->stream_zone == NULL) {
+        return;
+    }
+
+    text = "{\"jsonrpc\":\"2.0\","
+           "\"method\":\"notifications/resources/list_changed\"}";
+
+    t = &ngx_http_mcp_caller(r)->tenant;
+    recent = ngx_time() - NGX_HTTP_MCP_STREAM_KEEP;
+
+    shm = ngx_http_mcp_stream_shm(r, &pool);
+
+    ngx_shmtx_lock(&pool->mutex);
+
+    if (shm->rbtree.root == shm->rbtree.sentinel) {
+        ngx_shmtx_unlock(&pool->mutex);
+        return;
+    }
+
+    node = ngx_rbtree_min(shm->rbtree.root, shm->rbtree.sentinel);
+
+    while (node != NULL) {
+        s = (ngx_http_mcp_stream_session_t *) node;
+
+        if (s->tenant_len == t->len
+            && ngx_memcmp(s->tenant, t->data, t->len) == 0
+            && (s->get || s->seen >= recent))
+        {
+            ngx_http_mcp_stream_announce(r, shm, pool, s, text,
+                                         "the list of resources");
+        }
+
+        /* after the push: it may free other sessions' nodes, not this
+         * one, which its new event keeps */
+        node = ngx_rbtree_next(&shm->rbtree, node);
+    }
+
+    ngx_shmtx_unlock(&pool->mutex);
+}
+
+
+/* Under the lock: text, a notification, on the GET stream of s. */
+
+static void
+ngx_http_mcp_stream_announce(ngx_http_request_t *r,
+    ngx_http_mcp_stream_shm_t *shm, ngx_slab_pool_t *pool,
+    ngx_http_mcp_stream_session_t *s, char *text, const char *what)
+{
+    if (ngx_http_mcp_stream_push(shm, pool, s, 0, (u_char *) text,
+                                 ngx_strlen(text), 0)
+        == 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "mcp: the zone \"%V\" is full: an update of %s is "
+                      "lost", &ngx_http_mcp_stream_zone_name, what);
+    }
 }
 
 

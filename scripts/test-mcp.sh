@@ -165,8 +165,28 @@ http {
             add_header  X-Mcp-Worker  \$pid  always;
         }
 
+        # mcp/streams.test.mjs: another tenant (the key
+        # "streams-other-tenant"), which hears nothing of the default's
+        location = /mcp-other-tenant {
+            mcp_endpoint;
+            mcp_api_key  804a7a87c1971b2eca8c888b8221e329578bf6042a801a2fa2b4ad95e9802aec  tenant=other;
+        }
+
+        # mcp/streams.test.mjs: a client that never answers
+        location = /mcp-short-timeout {
+            mcp_endpoint;
+            mcp_conformance_fixtures on;
+            mcp_client_request_timeout 500ms;
+        }
+
         location = /shorten {
             mcp_shorten;
+        }
+
+        # mcp/streams.test.mjs: a change made here reaches the subscribers
+        location /api/ {
+            mcp_admin;
+            add_header  X-Mcp-Worker  \$pid  always;
         }
 
         # (f): access tokens of the authorization server that
