@@ -6,7 +6,7 @@
 
 data=$(dirname "$0")/data
 
-echo "1..44"
+echo "1..48"
 
 # same FILE EXPECTED-TEXT WHAT: the file holds exactly the text
 same() {
@@ -131,6 +131,37 @@ run import "$dir/a" < "$dir/visits.jsonl"
     && grep -q 'line 2: code abc is taken: the link there differs in "visits"' "$dir/err" \
     && grep -q '^imported 0, unchanged 7, skipped 1$' "$dir/out"
 ok $? "a link whose visits differ is skipped, saying so; the rest unchanged"
+
+# tags and redirect status: carried by the round trip above; read back
+run get "$dir/a" abc
+grep -q '"tags":\["news","2026"\],"redirect_status":301}$' "$dir/out"
+ok $? "a dumped link's tags and redirect status are imported"
+
+# the same link with other tags: which field differs is said
+sed 's/"news","2026"/"news"/' "$data/dump.jsonl" > "$dir/tags.jsonl"
+run import "$dir/a" < "$dir/tags.jsonl"
+[ "$rc" = 1 ] \
+    && grep -q 'line 2: code abc is taken: the link there differs in "tags"' "$dir/err"
+ok $? "a link whose tags differ is skipped, saying so"
+
+# bad tags and statuses: reported with their line numbers, nothing written
+{
+    head -n 1 "$data/dump.jsonl"
+    echo '{"type":"link","code":"t1","url":"https://example.com/1","created_at":"2026-01-01T00:00:00Z","tags":["ok","bad tag"]}'
+    echo '{"type":"link","code":"t2","url":"https://example.com/2","created_at":"2026-01-01T00:00:00Z","tags":"news"}'
+    echo '{"type":"link","code":"t3","url":"https://example.com/3","created_at":"2026-01-01T00:00:00Z","redirect_status":303}'
+    echo '{"type":"link","code":"t4","url":"https://example.com/4","created_at":"2026-01-01T00:00:00Z","tags":["a","b"],"redirect_status":308}'
+} > "$dir/badtags.jsonl"
+mkdir "$dir/t"
+run import "$dir/t" < "$dir/badtags.jsonl"
+[ "$rc" = 1 ]
+same "$dir/err" 'mcp-store: import: line 2: link: tag 2 is not 1 to 32 characters of A-Z, a-z, 0-9, _, ., : and -
+mcp-store: import: line 3: link: "tags" must be an array of at most 16 tags
+mcp-store: import: line 4: link t3: invalid argument' \
+    "bad tags and a bad redirect status: refused with their line numbers"
+run list "$dir/t"
+[ "$(cut -f 1 "$dir/out")" = t4 ]
+ok $? "  only the good link is stored"
 
 
 # --- times -----------------------------------------------------------------
