@@ -204,8 +204,8 @@ mcp-store: import: line 8: malformed CSV: text after the closing quote of a fiel
 mcp-store: import: line 9: invalid time "not-a-date"' \
     "  the skipped rows with their line numbers and reasons"
 run get "$dir/csv" sh1
-grep -q '"url":"https://example.com/docs","tenant":"default","created_at":"2023-05-01T08:00:00Z","expires_at":null,"max_visits":null,"visits":12' "$dir/out"
-ok $? "  sh1: its URL, creation time (offset applied) and visits"
+grep -q '"url":"https://example.com/docs","tenant":"default","created_at":"2023-05-01T08:00:00Z","expires_at":null,"max_visits":null,"visits":12,"last_visit":null,"tags":\["docs","guide"\]' "$dir/out"
+ok $? "  sh1: its URL, creation time (offset applied), visits and tags"
 
 run import --format=yourls "$dir/csv" --tenant=acme < "$data/yourls.csv"
 same "$dir/out" "imported 2, unchanged 0, skipped 2" \
