@@ -91,7 +91,9 @@ static const mcp_store_cli_field_t  mcp_store_cli_link_fields[] = {
                         last_visit),
     MCP_STORE_CLI_FIELD("tags", MCP_STORE_CLI_TAGS, 1, 0, tags, tags_len),
     MCP_STORE_CLI_FIELD("redirect_status", MCP_STORE_CLI_COUNT, 1, 0,
-                        redirect_status, redirect_status)
+                        redirect_status, redirect_status),
+    MCP_STORE_CLI_FIELD("updated_at", MCP_STORE_CLI_TIME, 1, 0, updated_at,
+                        updated_at)
 };
 
 #define MCP_STORE_CLI_NFIELDS                                                 \

@@ -134,8 +134,8 @@ ok $? "a link whose visits differ is skipped, saying so; the rest unchanged"
 
 # tags and redirect status: carried by the round trip above; read back
 run get "$dir/a" abc
-grep -q '"tags":\["news","2026"\],"redirect_status":301}$' "$dir/out"
-ok $? "a dumped link's tags and redirect status are imported"
+grep -q '"tags":\["news","2026"\],"redirect_status":301,"updated_at":"2026-01-04T05:06:07Z"}$' "$dir/out"
+ok $? "a dumped link's tags, redirect status and update time are imported"
 
 # the same link with other tags: which field differs is said
 sed 's/"news","2026"/"news"/' "$data/dump.jsonl" > "$dir/tags.jsonl"
