@@ -529,6 +529,50 @@ ngx_http_mcp_graph_member(json_t *item, const char *key, const char *what,
 }
 
 
+/*
+ * The texts of an item (its member key): an array of at most
+ * MCP_STORE_OBS_MAX non-empty strings, or NGX_DECLINED with *result set to
+ * a tool error.  A bad text is named by its index after element
+ * ("observation 2") when element is given, by the member otherwise.
+ */
+
+static ngx_int_t
+ngx_http_mcp_graph_texts(json_t *texts, const char *what, size_t i,
+    const char *key, const char *element, json_t **result)
+{
+    size_t   j;
+    json_t  *text;
+
+    if (!json_is_array(texts) || json_array_size(texts) > MCP_STORE_OBS_MAX) {
+        *result = ngx_http_mcp_tool_error("%s %zu: \"%s\" must be an array "
+                                          "of at most %d strings",
+                                          what, i, key, MCP_STORE_OBS_MAX);
+        return NGX_DECLINED;
+    }
+
+    json_array_foreach(texts, j, text) {
+        if (json_is_string(text) && json_string_length(text) != 0) {
+            continue;
+        }
+
+        if (element != NULL) {
+            *result = ngx_http_mcp_tool_error("%s %zu: %s %zu must be a "
+                                              "non-empty string",
+                                              what, i, element, j);
+
+        } else {
+            *result = ngx_http_mcp_tool_error("%s %zu: \"%s\" must hold "
+                                              "non-empty strings",
+                                              what, i, key);
+        }
+
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
 static json_t *
 ngx_http_mcp_graph_entity_json(ngx_http_mcp_graph_t *g,
     const mcp_store_entity_t *e)
@@ -991,8 +1035,7 @@ static ngx_int_t
 ngx_http_mcp_graph_check_entity(ngx_http_mcp_graph_op_t *op,
     json_t *item, size_t i, json_t **result)
 {
-    size_t   j;
-    json_t  *obs, *o;
+    json_t  *obs;
 
     if (ngx_http_mcp_graph_member(item, "name", "entity", i, result) == NULL
         || ngx_http_mcp_graph_member(item, "entityType", "entity", i, result)
@@ -1003,23 +1046,8 @@ ngx_http_mcp_graph_check_entity(ngx_http_mcp_graph_op_t *op,
 
     obs = json_object_get(item, "observations");
 
-    if (!json_is_array(obs) || json_array_size(obs) > MCP_STORE_OBS_MAX) {
-        *result = ngx_http_mcp_tool_error("entity %zu: \"observations\" must "
-                                          "be an array of at most %d strings",
-                                          i, MCP_STORE_OBS_MAX);
-        return NGX_DECLINED;
-    }
-
-    json_array_foreach(obs, j, o) {
-        if (!json_is_string(o) || json_string_length(o) == 0) {
-            *result = ngx_http_mcp_tool_error("entity %zu: observation %zu "
-                                              "must be a non-empty string",
-                                              i, j);
-            return NGX_DECLINED;
-        }
-    }
-
-    return NGX_OK;
+    return ngx_http_mcp_graph_texts(obs, "entity", i, "observations",
+                                    "observation", result);
 }
 
 
@@ -1164,8 +1192,7 @@ static ngx_int_t
 ngx_http_mcp_graph_check_observations(ngx_http_mcp_graph_op_t *op,
     json_t *item, size_t i, json_t **result)
 {
-    size_t   j;
-    json_t  *texts, *text;
+    json_t  *texts;
 
     if (ngx_http_mcp_graph_member(item, "entityName", op->batch, i, result)
         == NULL)
@@ -1175,24 +1202,8 @@ ngx_http_mcp_graph_check_observations(ngx_http_mcp_graph_op_t *op,
 
     texts = json_object_get(item, op->texts);
 
-    if (!json_is_array(texts) || json_array_size(texts) > MCP_STORE_OBS_MAX) {
-        *result = ngx_http_mcp_tool_error("%s %zu: \"%s\" must be an array "
-                                          "of at most %d strings",
-                                          op->batch, i, op->texts,
-                                          MCP_STORE_OBS_MAX);
-        return NGX_DECLINED;
-    }
-
-    json_array_foreach(texts, j, text) {
-        if (!json_is_string(text) || json_string_length(text) == 0) {
-            *result = ngx_http_mcp_tool_error("%s %zu: \"%s\" must hold "
-                                              "non-empty strings",
-                                              op->batch, i, op->texts);
-            return NGX_DECLINED;
-        }
-    }
-
-    return NGX_OK;
+    return ngx_http_mcp_graph_texts(texts, op->batch, i, op->texts, NULL,
+                                    result);
 }
 
 

@@ -2521,7 +2521,31 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 198: delete_entities with a string for entityNames
+=== TEST 198: create_entities with an empty observation
+--- request eval
+[::call(qq~create_entities~, qq~{"entities": [{"name": "a", "entityType": "t", "observations": ["x", ""]}]}~),
+ ::call("read_graph", "{}")]
+--- error_code eval
+[200, 200]
+--- response_body eval
+[::tool_err(qq~entity 0: observation 1 must be a non-empty string~),
+ $::EmptyGraph]
+
+
+
+=== TEST 199: add_observations with a number among the contents
+--- request eval
+[::call(qq~add_observations~, qq~{"observations": [{"entityName": "a", "contents": ["x", 7]}]}~),
+ ::call("read_graph", "{}")]
+--- error_code eval
+[200, 200]
+--- response_body eval
+[::tool_err(qq~observations 0: \\"contents\\" must hold non-empty strings~),
+ $::EmptyGraph]
+
+
+
+=== TEST 200: delete_entities with a string for entityNames
 --- request eval
 [::call(qq~delete_entities~, qq~{"entityNames": "a"}~),
  ::call("read_graph", "{}")]
@@ -2533,7 +2557,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 199: search_nodes with a number for query
+=== TEST 201: search_nodes with a number for query
 --- request eval
 [::call(qq~search_nodes~, qq~{"query": 5}~),
  ::call("read_graph", "{}")]
@@ -2545,7 +2569,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 200: read_graph with limit 0
+=== TEST 202: read_graph with limit 0
 --- request eval
 [::call(qq~read_graph~, qq~{"limit": 0}~),
  ::call("read_graph", "{}")]
@@ -2557,7 +2581,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 201: context_append with an unknown role
+=== TEST 203: context_append with an unknown role
 --- request eval
 [::call(qq~context_append~, qq~{"context_id": "c1", "role": "root", "content": "x"}~),
  ::call("context_list", "{}")]
@@ -2569,7 +2593,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 202: context_append with a context_id over 256 bytes
+=== TEST 204: context_append with a context_id over 256 bytes
 --- request eval
 [::call(qq~context_append~, qq~{"context_id": "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", "role": "user", "content": "x"}~),
  ::call("context_list", "{}")]
@@ -2581,7 +2605,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 203: context_append with a number for content
+=== TEST 205: context_append with a number for content
 --- request eval
 [::call(qq~context_append~, qq~{"context_id": "c1", "role": "user", "content": 5}~),
  ::call("context_list", "{}")]
@@ -2593,7 +2617,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 204: context_append with a negative ttl
+=== TEST 206: context_append with a negative ttl
 --- request eval
 [::call(qq~context_append~, qq~{"context_id": "c1", "role": "user", "content": "x", "ttl": -1}~),
  ::call("context_list", "{}")]
@@ -2605,7 +2629,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 205: context_append with a string for pinned
+=== TEST 207: context_append with a string for pinned
 --- request eval
 [::call(qq~context_append~, qq~{"context_id": "c1", "role": "user", "content": "x", "pinned": "yes"}~),
  ::call("context_list", "{}")]
@@ -2617,7 +2641,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 206: context_window with a string for max_tokens
+=== TEST 208: context_window with a string for max_tokens
 --- request eval
 [::call(qq~context_window~, qq~{"context_id": "c1", "max_tokens": "10"}~),
  ::call("context_list", "{}")]
@@ -2629,7 +2653,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 207: context_clear of an unknown context
+=== TEST 209: context_clear of an unknown context
 --- request eval
 [::call(qq~context_clear~, qq~{"context_id": "nope"}~),
  ::call("context_list", "{}")]
@@ -2641,7 +2665,7 @@ Accept: application/json, text/event-stream
 
 
 
-=== TEST 208: Host may name the server (server_name), after the config is read
+=== TEST 210: Host may name the server (server_name), after the config is read
 --- config eval
 '    server_name sho.rt;
 ' . $::Config
@@ -2658,7 +2682,7 @@ qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~
 
 
 
-=== TEST 209: an Origin on the server name is allowed too
+=== TEST 211: an Origin on the server name is allowed too
 --- config eval
 '    server_name sho.rt;
 ' . $::Config
@@ -2675,7 +2699,7 @@ qq~{"jsonrpc":"2.0","id":1,"result":{}}\n~
 
 
 
-=== TEST 210: a Host that is not a name of this server is 403
+=== TEST 212: a Host that is not a name of this server is 403
 --- config eval
 '    server_name sho.rt;
 ' . $::Config
@@ -2692,7 +2716,7 @@ Host: sho.rt.evil.example
 
 
 
-=== TEST 211: nothing was created: the links are the fixture only
+=== TEST 213: nothing was created: the links are the fixture only
 --- request eval
 [::call("list_urls", "{}")]
 --- error_code eval
@@ -2702,7 +2726,7 @@ Host: sho.rt.evil.example
 
 
 
-=== TEST 212: nothing was created: the graph is empty
+=== TEST 214: nothing was created: the graph is empty
 --- request eval
 [::call("read_graph", "{}")]
 --- error_code eval
@@ -2712,7 +2736,7 @@ Host: sho.rt.evil.example
 
 
 
-=== TEST 213: nothing was created: no contexts
+=== TEST 215: nothing was created: no contexts
 --- request eval
 [::call("context_list", "{}")]
 --- error_code eval

@@ -110,8 +110,6 @@ static void test_window_random(void);
 int
 main(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
     /* mbrtowc() checks summaries as UTF-8, independently of the store */
 
     if (setlocale(LC_CTYPE, "C.UTF-8") == NULL) {
@@ -119,9 +117,7 @@ main(void)
         return 0;
     }
 
-    test_setup();
-
-    printf("1..%d\n", TEST_PLAN);
+    test_init(TEST_PLAN);
 
     test_tokens();
     test_append();

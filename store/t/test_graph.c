@@ -121,11 +121,7 @@ static void test_old_store(void);
 int
 main(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
-    test_setup();
-
-    printf("1..%d\n", TEST_PLAN);
+    test_init(TEST_PLAN);
 
     test_txn();
     test_ebusy();

@@ -49,6 +49,22 @@ test_finish(unsigned plan)
 }
 
 
+/*
+ * Every program's opening: TAP lines reach prove as they are printed (a
+ * crash keeps the lines before it), the test directory, then the plan.
+ */
+
+void
+test_init(unsigned plan)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    test_setup();
+
+    printf("1..%u\n", plan);
+}
+
+
 void
 test_setup(void)
 {
@@ -408,6 +424,19 @@ test_visit(const char *code, uint64_t count, int64_t last_visit)
     v.last_visit = last_visit;
 
     return v;
+}
+
+
+mcp_store_touch_t
+test_touch(const char *id, int64_t last_seen)
+{
+    mcp_store_touch_t  t;
+
+    t.id = id;
+    t.id_len = strlen(id);
+    t.last_seen = last_seen;
+
+    return t;
 }
 
 

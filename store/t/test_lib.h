@@ -53,6 +53,8 @@ void tap_diag(const char *fmt, ...) TEST_PRINTF(1, 2);
 void tap_bail(const char *fmt, ...) TEST_PRINTF(1, 2) TEST_NORETURN;
 
 
+/* line-buffered stdout, test_setup(), then the plan line */
+void test_init(unsigned plan);
 void test_setup(void);
 void test_cleanup(void);
 int test_finish(unsigned plan);
@@ -76,6 +78,9 @@ mcp_store_link_t test_link_of(const char *tenant, const char *url);
 /* count visits to code, the last at last_visit */
 mcp_store_visit_t test_visit(const char *code, uint64_t count,
     int64_t last_visit);
+
+/* a touch of session id at last_seen */
+mcp_store_touch_t test_touch(const char *id, int64_t last_seen);
 
 /* a statistics read into days (ndays of them) and refs (nrefs) */
 mcp_store_link_stats_t test_stats_of(mcp_store_day_t *days, size_t ndays,

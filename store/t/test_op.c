@@ -62,11 +62,7 @@ static void test_link_update(void);
 int
 main(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
-    test_setup();
-
-    printf("1..%d\n", TEST_PLAN);
+    test_init(TEST_PLAN);
 
     test_codec();
     test_apply_put();
@@ -789,12 +785,8 @@ test_sessions(void)
            "and changes the level only");
     mcp_store_release(s);
 
-    touch[0].id = "s1";
-    touch[0].id_len = 2;
-    touch[0].last_seen = 1700000600;
-    touch[1].id = "gone";
-    touch[1].id_len = 4;
-    touch[1].last_seen = 1700000600;
+    touch[0] = test_touch("s1", 1700000600);
+    touch[1] = test_touch("gone", 1700000600);
 
     op = test_op(MCP_STORE_OP_SESSION_TOUCH, NULL);
     op.touches = touch;

@@ -115,11 +115,7 @@ static const test_step_t  test_messages_fill[] = {
 int
 main(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
-    test_setup();
-
-    printf("1..%d\n", TEST_PLAN);
+    test_init(TEST_PLAN);
 
     test_links();
     test_graph();

@@ -80,7 +80,6 @@ static int test_prefix(mcp_store_t *s, const char *prefix, size_t limit,
 static mcp_store_session_t test_session(int64_t created_at,
     int64_t last_seen, const char *protocol, const char *client_name,
     const char *client_version, unsigned log_level, unsigned flags);
-static mcp_store_touch_t test_touch(const char *id, int64_t last_seen);
 static int test_bytes_is(const char *a, size_t a_len, const char *b,
     size_t b_len);
 static int test_str_is(const char *p, size_t len, const char *str);
@@ -145,11 +144,7 @@ static void test_link_stats(void);
 int
 main(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
-    test_setup();
-
-    printf("1..%d\n", TEST_PLAN);
+    test_init(TEST_PLAN);
 
     test_strerror();
     test_open_errors();
@@ -3608,19 +3603,6 @@ test_session(int64_t created_at, int64_t last_seen, const char *protocol,
     ss.tenant_len = 0;
 
     return ss;
-}
-
-
-static mcp_store_touch_t
-test_touch(const char *id, int64_t last_seen)
-{
-    mcp_store_touch_t  t;
-
-    t.id = id;
-    t.id_len = strlen(id);
-    t.last_seen = last_seen;
-
-    return t;
 }
 
 

@@ -240,12 +240,8 @@ main(void)
 {
     unsigned  plan;
 
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
-    test_setup();
-
     plan = test_plan();
-    printf("1..%u\n", plan);
+    test_init(plan);
 
     test_table();
     test_fields();
