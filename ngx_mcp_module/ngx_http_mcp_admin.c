@@ -6,7 +6,7 @@
  *     GET    links?limit=&cursor=&q=&tag=
  *                                      {"links": [...], "nextCursor": ...}
  *     POST   links                     as POST /shorten
- *     GET    links/{code}              the link
+ *     GET    links/{code}              the link, with updated_at
  *     PATCH  links/{code}              url, expires_at, max_visits, tags,
  *                                      redirect_status
  *     DELETE links/{code}              204
@@ -569,6 +569,18 @@ ngx_http_mcp_admin_get(ngx_http_request_t *r, ngx_str_t *code,
                                        &link)
            : NULL;
 
+    /* a link never changed was last updated when it was made */
+
+    if (json != NULL
+        && ngx_http_mcp_json_time(json, "updated_at",
+                                  link.updated_at ? link.updated_at
+                                                  : link.created_at)
+           != NGX_OK)
+    {
+        json_decref(json);
+        json = NULL;
+    }
+
     mcp_store_release(mmcf->store);
 
     if (rc != MCP_STORE_OK) {
@@ -827,6 +839,10 @@ ngx_http_mcp_admin_patch(ngx_http_request_t *r, ngx_str_t *code)
     default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    /* the time of the change, the same on every node of a cluster */
+
+    link.updated_at = (int64_t) ngx_time();
 
     return ngx_http_mcp_admin_write(r, code, &link, set);
 }

@@ -101,6 +101,10 @@ typedef struct mcp_store_s  mcp_store_t;
  * MCP_STORE_EINVAL.  Read back, tags points into the map like url (NULL
  * for none).  Both are stored only when set: a link without them takes
  * no more room than before they existed, and reads as 0 and none.
+ *
+ * updated_at is when the link was last changed (mcp_store_link_update()),
+ * 0 if never: stored only when set, like the two above.  A put keeps the
+ * one it is given (an import restores it).
  */
 typedef struct {
     const char  *url;
@@ -115,6 +119,7 @@ typedef struct {
     unsigned     redirect_status;
     const char  *tags;
     size_t       tags_len;
+    int64_t      updated_at;
 } mcp_store_link_t;
 
 #define MCP_STORE_TAG_MAX         32
@@ -434,6 +439,7 @@ int mcp_store_link_delete_tenant(mcp_store_t *s, const char *code,
  * the result is not a valid link, MCP_STORE_QUOTA if a longer URL puts
  * the owner over its quota of bytes; nothing changes then.  The caller
  * checks the URL against its policy first, as for mcp_store_link_put().
+ * The link's updated_at becomes link->updated_at, or now if that is 0.
  */
 int mcp_store_link_update(mcp_store_t *s, const char *code, size_t code_len,
     const char *tenant, size_t tenant_len, const mcp_store_link_t *link,

@@ -18,7 +18,8 @@
  *   shlink-web-component, src/short-urls/helpers/ExportShortUrlsBtn.tsx):
  *       createdAt,domain,shortCode,shortUrl,longUrl,title,tags,visits
  *   with createdAt in ISO 8601 ("2023-05-01T10:00:00+02:00") and tags
- *   joined by "|"; also the "Long URL" / "Short code" columns of the CSV
+ *   joined by "|" (imported as the link's tags; title is left: a link
+ *   has none); also the "Long URL" / "Short code" columns of the CSV
  *   that Shlink's own importer reads (shlinkio/shlink-importer).
  *
  *   YOURLS (the Import/Export plugin, GautamGupta/YOURLS-Import-Export,
@@ -58,7 +59,8 @@
 #define MCP_STORE_CSV_URL        3
 #define MCP_STORE_CSV_CREATED    4
 #define MCP_STORE_CSV_VISITS     5
-#define MCP_STORE_CSV_NROLES     6
+#define MCP_STORE_CSV_TAGS       6     /* joined by "|" */
+#define MCP_STORE_CSV_NROLES     7
 
 #define MCP_STORE_CSV_NAMES      4
 
@@ -87,6 +89,7 @@ static const mcp_store_csv_column_t  mcp_store_csv_shlink[] = {
     { MCP_STORE_CSV_URL, { "longUrl", "Long URL", NULL } },
     { MCP_STORE_CSV_CREATED, { "createdAt", "dateCreated", NULL } },
     { MCP_STORE_CSV_VISITS, { "visits", "visitsCount", NULL } },
+    { MCP_STORE_CSV_TAGS, { "tags", NULL } },
     { MCP_STORE_CSV_NROLES, { NULL } }
 };
 
@@ -291,8 +294,8 @@ mcp_store_csv_link(mcp_store_t *s, mcp_store_csv_t *csv,
     mcp_store_cli_import_t *im, const int *col,
     const mcp_store_cli_opts_t *opts)
 {
-    char             *end;
-    size_t            code_len;
+    char             *end, tags[MCP_STORE_LINK_TAGS_LEN];
+    size_t            code_len, n;
     const char       *code, *url, *v;
     mcp_store_link_t  link;
 
@@ -342,6 +345,28 @@ mcp_store_csv_link(mcp_store_t *s, mcp_store_csv_t *csv,
             return mcp_store_cli_skip(im, "invalid visit count \"%s\"", v);
         }
     }
+
+    v = mcp_store_csv_field(csv, col[MCP_STORE_CSV_TAGS]);
+
+    while (v[0] != '\0') {
+        n = strcspn(v, "|");
+
+        if (!mcp_store_tag_valid(v, n)
+            || link.tags_len + n + 1 > sizeof(tags))
+        {
+            return mcp_store_cli_skip(im, "invalid tag \"%.*s\"", (int) n, v);
+        }
+
+        if (link.tags_len > 0) {
+            tags[link.tags_len++] = ',';
+        }
+
+        memcpy(tags + link.tags_len, v, n);
+        link.tags_len += n;
+        v += n + (v[n] == '|');
+    }
+
+    link.tags = tags;
 
     if (opts->tenant != NULL) {
         link.tenant = opts->tenant;

@@ -48,6 +48,7 @@
 #define MCP_STORE_CLI_STR        0     /* const char * and size_t */
 #define MCP_STORE_CLI_TIME       1     /* int64_t, RFC 3339 */
 #define MCP_STORE_CLI_COUNT      2     /* uint64_t */
+#define MCP_STORE_CLI_TAGS       3     /* comma-joined; a JSON array */
 
 /* what the links of an export are read in: pages, each its own snapshot */
 #define MCP_STORE_CLI_PAGE       1000
@@ -87,7 +88,12 @@ static const mcp_store_cli_field_t  mcp_store_cli_link_fields[] = {
                         max_visits),
     MCP_STORE_CLI_FIELD("visits", MCP_STORE_CLI_COUNT, 0, 0, visits, visits),
     MCP_STORE_CLI_FIELD("last_visit", MCP_STORE_CLI_TIME, 1, 0, last_visit,
-                        last_visit)
+                        last_visit),
+    MCP_STORE_CLI_FIELD("tags", MCP_STORE_CLI_TAGS, 1, 0, tags, tags_len),
+    MCP_STORE_CLI_FIELD("redirect_status", MCP_STORE_CLI_COUNT, 1, 0,
+                        redirect_status, redirect_status),
+    MCP_STORE_CLI_FIELD("updated_at", MCP_STORE_CLI_TIME, 1, 0, updated_at,
+                        updated_at)
 };
 
 #define MCP_STORE_CLI_NFIELDS                                                 \
@@ -147,6 +153,9 @@ static int mcp_store_cli_str(json_t *j, const char *name, int required,
 static int mcp_store_cli_get_time(json_t *j, const char *name, int unset0,
     int64_t *t);
 static int mcp_store_cli_header(json_t *j);
+static json_t *mcp_store_cli_tags_json(const char *tags, size_t tags_len);
+static int mcp_store_cli_tags_read(mcp_store_cli_import_t *im, json_t *v,
+    char *buf, size_t *len);
 
 
 /* --- the link table ----------------------------------------------------- */
@@ -188,6 +197,12 @@ mcp_store_cli_link_json(const char *code, size_t code_len,
             v = mcp_store_cli_time_json(*(const int64_t *) p, f->unset0);
             break;
 
+        case MCP_STORE_CLI_TAGS:
+            v = mcp_store_cli_tags_json(*(const char *const *) p,
+                                        *(const size_t *) ((const char *) link
+                                                           + f->len_offset));
+            break;
+
         default:
             n = mcp_store_cli_count(p, f->size);
             v = (n == 0 && f->unset0) ? json_null()
@@ -205,14 +220,84 @@ mcp_store_cli_link_json(const char *code, size_t code_len,
 }
 
 
+/* a link's tags as a JSON array of strings, null for none */
+
+static json_t *
+mcp_store_cli_tags_json(const char *tags, size_t tags_len)
+{
+    size_t       pos, len;
+    json_t      *a;
+    const char  *tag;
+
+    if (tags_len == 0) {
+        return json_null();
+    }
+
+    a = json_array();
+    pos = 0;
+
+    while (a != NULL && mcp_store_tag_next(tags, tags_len, &pos, &tag, &len)) {
+        if (json_array_append_new(a, json_stringn(tag, len)) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+
+    return a;
+}
+
+
 /*
- * Reads a link line into *link: its strings point into j.  -1 with the
- * reason reported for a bad or unknown field.
+ * Joins the JSON array of tags v into buf (MCP_STORE_LINK_TAGS_LEN bytes)
+ * with commas.  -1 with the reason reported for a tag that is not one.
+ */
+
+static int
+mcp_store_cli_tags_read(mcp_store_cli_import_t *im, json_t *v, char *buf,
+    size_t *len)
+{
+    size_t       i, n;
+    json_t      *t;
+    const char  *tag;
+
+    if (!json_is_array(v) || json_array_size(v) > MCP_STORE_TAGS_MAX) {
+        return mcp_store_cli_skip(im, "link: \"tags\" must be an array of "
+                                  "at most %d tags", MCP_STORE_TAGS_MAX);
+    }
+
+    *len = 0;
+
+    json_array_foreach(v, i, t) {
+        tag = json_string_value(t);
+        n = json_string_length(t);
+
+        if (tag == NULL || !mcp_store_tag_valid(tag, n)) {
+            return mcp_store_cli_skip(im, "link: tag %zu is not 1 to %d "
+                                      "characters of A-Z, a-z, 0-9, _, ., : "
+                                      "and -", i + 1, MCP_STORE_TAG_MAX);
+        }
+
+        if (*len > 0) {
+            buf[(*len)++] = ',';
+        }
+
+        memcpy(buf + *len, tag, n);
+        *len += n;
+    }
+
+    return 0;
+}
+
+
+/*
+ * Reads a link line into *link: its strings point into j, its tags into
+ * tags (MCP_STORE_LINK_TAGS_LEN bytes).  -1 with the reason reported for
+ * a bad or unknown field.
  */
 
 static int
 mcp_store_cli_link_read(mcp_store_cli_import_t *im, json_t *j,
-    mcp_store_link_t *link)
+    mcp_store_link_t *link, char *tags)
 {
     size_t                        i;
     char                         *p;
@@ -271,6 +356,14 @@ mcp_store_cli_link_read(mcp_store_cli_import_t *im, json_t *j,
                                           "RFC 3339 time", f->name);
             }
 
+            break;
+
+        case MCP_STORE_CLI_TAGS:
+            if (mcp_store_cli_tags_read(im, v, tags, &link->tags_len) != 0) {
+                return -1;
+            }
+
+            link->tags = tags;
             break;
 
         default:
@@ -349,7 +442,7 @@ mcp_store_cli_link_diff(const mcp_store_link_t *a, const mcp_store_link_t *b,
         pa = (const char *) a + f->offset;
         pb = (const char *) b + f->offset;
 
-        if (f->kind != MCP_STORE_CLI_STR) {
+        if (f->kind != MCP_STORE_CLI_STR && f->kind != MCP_STORE_CLI_TAGS) {
             if (memcmp(pa, pb, f->size) != 0) {
                 return f->name;
             }
@@ -972,6 +1065,7 @@ mcp_store_cli_import_link(mcp_store_t *s, mcp_store_cli_import_t *im,
     json_t *j)
 {
     size_t            code_len;
+    char              tags[MCP_STORE_LINK_TAGS_LEN];
     const char       *code;
     mcp_store_link_t  link;
 
@@ -979,7 +1073,7 @@ mcp_store_cli_import_link(mcp_store_t *s, mcp_store_cli_import_t *im,
         return mcp_store_cli_skip(im, "link: \"code\" must be a string");
     }
 
-    if (mcp_store_cli_link_read(im, j, &link) != 0) {
+    if (mcp_store_cli_link_read(im, j, &link, tags) != 0) {
         return MCP_STORE_CLI_SKIPPED;
     }
 

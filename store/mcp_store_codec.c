@@ -9,12 +9,13 @@
  * a link's url points straight into the LMDB value.
  *
  * A link is [url, created_at, expires_at, max_visits, visits, last_visit,
- * tenant, redirect_status, tags]: a str, two ints, two uints, an int, a
- * str of 1 to MCP_STORE_SCOPE_MAX bytes, a uint and a str.  Fields are
- * left out from the end while they hold their default: since schema 2
- * the numbers after created_at that are 0, and the tail (the default
- * tenant, status 0, no tags), so that a link without expiry, limit, own
- * status or tags is [url, created_at].  A session
+ * tenant, redirect_status, tags, updated_at]: a str, two ints, two uints,
+ * an int, a str of 1 to MCP_STORE_SCOPE_MAX bytes, a uint, a str and an
+ * int.  Fields are left out from the end while they hold their default:
+ * since schema 2 the numbers after created_at that are 0, and the tail
+ * (the default tenant, status 0, no tags, never updated), so that a link
+ * without expiry, limit, own status or tags that was never changed is
+ * [url, created_at].  A session
  * is [created_at, last_seen, protocol, client_name, client_version,
  * log_level, flags, tenant]: two ints, three strs of at most
  * MCP_STORE_SESSION_STR_MAX bytes, two uints that fit an unsigned, and
@@ -137,6 +138,7 @@ static const mcp_store_field_t  mcp_store_link_fields[] = {
     MCP_STORE_TAIL_TENANT(link),
     MCP_STORE_NUMBER(link, TAIL_UINT, redirect_status, 999),
     MCP_STORE_STR(link, TAIL_STR, tags, MCP_STORE_LINK_TAGS_LEN),
+    MCP_STORE_I64(link, updated_at),
     MCP_STORE_END_MIN(2)
 };
 
@@ -695,6 +697,12 @@ mcp_store_read_field(mcp_store_rbuf_t *r, const mcp_store_field_t *f,
         || (f->type == MCP_STORE_FIELD_TENANT && *len == 0))
     {
         return -1;
+    }
+
+    /* written empty because a later field is: none, as when left out */
+
+    if (f->type == MCP_STORE_FIELD_TAIL_STR && *len == 0) {
+        *str = NULL;
     }
 
     return 0;

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mcp_store_int.h"
 
@@ -280,10 +281,19 @@ mcp_store_link_update(mcp_store_t *s, const char *code, size_t code_len,
     int               rc;
     MDB_txn          *txn;
     MDB_val           key;
-    mcp_store_link_t  cur;
+    mcp_store_link_t  cur, in;
 
     if (link == NULL || !mcp_store_tenant_valid(tenant, tenant_len, 1)) {
         return MCP_STORE_EINVAL;
+    }
+
+    /* the time of the change: the caller's (a cluster's operation carries
+     * its own, the same on every node), else now */
+
+    in = *link;
+
+    if (in.updated_at == 0) {
+        in.updated_at = (int64_t) time(NULL);
     }
 
     /* read, checked and written in one transaction: a concurrent visit
@@ -297,7 +307,7 @@ mcp_store_link_update(mcp_store_t *s, const char *code, size_t code_len,
 
     if (rc == MCP_STORE_OK) {
         rc = mcp_store_link_change_fields(s, txn, &key, &cur, tenant,
-                                          tenant_len, link, set);
+                                          tenant_len, &in, set);
     }
 
     return mcp_store_write_end(s, txn, rc);
@@ -357,6 +367,13 @@ mcp_store_link_change_fields(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
 
     if (set & MCP_STORE_LINK_SET_STATUS) {
         cur->redirect_status = link->redirect_status;
+    }
+
+    /* 0: an operation of a version that did not carry the time, which
+     * every node applies alike by leaving the last one */
+
+    if (link->updated_at != 0) {
+        cur->updated_at = link->updated_at;
     }
 
     rc = mcp_store_link_valid(cur)

@@ -24,7 +24,8 @@
  *     MEMORY         tenant, ns, now, [step, ...]
  *     CONTEXT_EXPIRE now, max
  *     LINK_UPDATE    code, tenant, set, url, expires_at, max_visits
- *                    [, redirect_status, tags]   (when set names either)
+ *                    [, redirect_status, tags    (when set names either,
+ *                     [, updated_at]]             or with the time)
  *
  * and a step of MEMORY is an array [kind, name, ...]:
  *
@@ -150,7 +151,8 @@ mcp_store_op_encode(const mcp_store_op_t *op, char *buf, size_t size)
     attrs = mcp_store_op_link_attrs(op);
 
     if (attrs) {
-        n += MCP_STORE_OP_LINK_EXTRA;
+        n += (attrs > 1) ? MCP_STORE_OP_LINK_EXTRA + 1
+                         : MCP_STORE_OP_LINK_EXTRA;
     }
 
     (void) msgpack_pack_array(&pk, MCP_STORE_OP_HEAD + n);
@@ -271,6 +273,12 @@ mcp_store_op_encode(const mcp_store_op_t *op, char *buf, size_t size)
     if (attrs) {
         (void) msgpack_pack_uint64(&pk, op->link.redirect_status);
         mcp_store_pack_str(&pk, op->link.tags, op->link.tags_len);
+    }
+
+    /* an update's time, so that every node stores the same */
+
+    if (attrs > 1) {
+        (void) msgpack_pack_int64(&pk, op->link.updated_at);
     }
 
     return w.len;
@@ -549,6 +557,16 @@ mcp_store_op_decode(const void *data, size_t len, mcp_store_op_t *op,
 
         o.link.redirect_status = (unsigned) u;
         fields += MCP_STORE_OP_LINK_EXTRA;
+
+        if (o.kind == MCP_STORE_OP_LINK_UPDATE
+            && total > MCP_STORE_OP_HEAD + fields)
+        {
+            if (mcp_store_read_int64(&r, &o.link.updated_at) != 0) {
+                return MCP_STORE_ECORRUPT;
+            }
+
+            fields++;
+        }
     }
 
     /* the fields of a later version */
@@ -1132,7 +1150,9 @@ mcp_store_op_fields(unsigned kind, uint64_t *n)
 /*
  * Does op carry a link's own status and tags (a put of a link that has
  * either, an update that sets either)?  They follow the fields that every
- * version writes, which a node of an earlier version skips.
+ * version writes, which a node of an earlier version skips.  2: and an
+ * update's time after them (status and tags are then written even if set
+ * names neither, and ignored).
  */
 
 static int
@@ -1144,6 +1164,10 @@ mcp_store_op_link_attrs(const mcp_store_op_t *op)
         return op->link.redirect_status != 0 || op->link.tags_len != 0;
 
     case MCP_STORE_OP_LINK_UPDATE:
+        if (op->link.updated_at != 0) {
+            return 2;
+        }
+
         return (op->set & (MCP_STORE_LINK_SET_TAGS
                            |MCP_STORE_LINK_SET_STATUS))
                != 0;
@@ -1482,6 +1506,7 @@ mcp_store_op_link_put(mcp_store_t *s, MDB_txn *txn, const mcp_store_op_t *op)
     link = op->link;
     link.visits = 0;
     link.last_visit = 0;
+    link.updated_at = 0;
 
     return mcp_store_link_write(s, txn, &key, &link, MDB_NOOVERWRITE);
 }

@@ -165,14 +165,14 @@ __DATA__
 
 
 
-=== TEST 4: GET links/{code}: the record, visits included
+=== TEST 4: GET links/{code}: the record, visits included; never changed, updated_at is created_at
 --- request eval
 ["GET /s/adm1", "GET /api/links/adm1", "GET /api/links/nothere"]
 --- error_code eval
 [302, 200, 404]
 --- response_body_like eval
 ['',
- '^\{"code":"adm1","url":"https://example.com/1","short_url":"http://localhost/s/adm1","visits":\d+,"created_at":"20[^"]+",(?:"last_visit":"20[^"]+",)?"tenant":"alpha"\}$',
+ '^\{"code":"adm1","url":"https://example.com/1","short_url":"http://localhost/s/adm1","visits":\d+,"created_at":"(20[^"]+)",(?:"last_visit":"20[^"]+",)?"tenant":"alpha","updated_at":"\1"\}$',
  '^\{"message":"no link \\\\"nothere\\\\"","error":"not_found"\}$']
 
 
@@ -189,9 +189,9 @@ __DATA__
 --- response_headers eval
 ["", "Location: https://example.net/new", ""]
 --- response_body_like eval
-['^\{"code":"adm1","url":"https://example.net/new",.*"expires_at":"2099-01-01T00:00:00Z",.*"max_visits":5,"tenant":"alpha"\}$',
+['^\{"code":"adm1","url":"https://example.net/new",.*"expires_at":"2099-01-01T00:00:00Z",.*"max_visits":5,"tenant":"alpha","updated_at":"20[^"]+"\}$',
  '',
- '^\{"code":"adm1","url":"https://example.net/new","short_url":"http://localhost/s/adm1","visits":\d+,"created_at":"20[^"]+",(?:"last_visit":"20[^"]+",)?"tenant":"alpha"\}$']
+ '^\{"code":"adm1","url":"https://example.net/new","short_url":"http://localhost/s/adm1","visits":\d+,"created_at":"20[^"]+",(?:"last_visit":"20[^"]+",)?"tenant":"alpha","updated_at":"20[^"]+"\}$']
 
 
 

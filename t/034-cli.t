@@ -3,7 +3,8 @@
 # The mcp-store tool next to a real nginx: a store filled through HTTP and
 # MCP, exported, and imported into an empty store answers the same through
 # nginx (every redirect, visits and max_visits included, and every
-# search_nodes); the links of the sample CSV exports of Shlink, YOURLS and
+# search_nodes, a link's tags, redirect status and update time); the
+# links of the sample CSV exports of Shlink, YOURLS and
 # Bitly redirect once imported, while nginx runs; and backups taken while
 # nginx takes POST /shorten in a loop open and check clean.
 #
@@ -62,6 +63,7 @@ http {
 
         location = /shorten { mcp_shorten; }
         location = /mcp { mcp_endpoint; }
+        location /api/ { mcp_admin; }
         location / { mcp_redirect; }
     }
 }
@@ -173,6 +175,8 @@ my @links = (
                . '"max_visits": 1}' ],
     [ 'later', '{"url": "https://example.com/later", "alias": "later", '
                . '"expires_in": 86400}' ],
+    [ 'moved', '{"url": "https://example.com/moved", "alias": "moved", '
+               . '"tags": ["old", "web"], "redirect_status": 301}' ],
 );
 
 my @codes = map { $_->[0] } @links;
@@ -186,12 +190,37 @@ for (1 .. 5) {
     push @codes, $res->{content} =~ /"code":"(\w+)"/ ? $1 : 'none';
 }
 
-is(scalar(grep { $_ ne 'none' } @codes), 10, 'and five random codes');
+is(scalar(grep { $_ ne 'none' } @codes), 11, 'and five random codes');
 
 # visits: docs counted 3 times, spent used up, twice used once
 redirect('docs') for 1 .. 3;
 redirect('spent');
 redirect('twice');
+
+# a link changed a second after it was made: its updated_at moves
+sleep 1.1;
+is($http->request('PATCH', "$base/api/links/docs", {
+       headers => { 'Content-Type' => 'application/json' },
+       content => '{"tags": ["manual"]}',
+   })->{status}, 200, 'docs tagged by PATCH');
+
+# a link's record through mcp_admin, less what visits change
+sub record {
+    my ($code) = @_;
+    my $r = $http->get("$base/api/links/$code")->{content};
+    $r =~ s/"(?:visits|last_visit)":(?:\d+|"[^"]*"),//g;
+    return $r;
+}
+
+my %record = map { $_ => record($_) } qw(docs news moved);
+my ($made, $updated) =
+    $record{docs} =~ /"created_at":"([^"]+)".*"updated_at":"([^"]+)"/;
+ok(defined $updated && $updated gt $made,
+   "PATCH moves updated_at past created_at ($made, $updated)");
+like($record{news}, qr/"created_at":"([^"]+)".*"updated_at":"\1"/,
+     'a link never changed was updated when it was made');
+like($record{moved}, qr/"redirect_status":301,"tags":\["old","web"\]/,
+     'moved has its status and tags');
 
 is(session(), 200, 'an MCP session');
 
@@ -260,6 +289,8 @@ is($before->{'GET /spent'}, '410 -', 'spent is used up');
 is($before->{'GET /twice'}, '302 https://example.com/twice',
    'twice has a visit left');
 is($before->{'GET /docs'}, '302 https://example.com/docs', 'docs redirects');
+is($before->{'GET /moved'}, '301 https://example.com/moved',
+   'moved redirects with its own status');
 like($before->{'search_nodes {"query": "tea"}'}, qr/Alice/,
      'search_nodes finds Alice for "tea"');
 
@@ -268,14 +299,14 @@ like($before->{'search_nodes {"query": "tea"}'}, qr/Alice/,
 
 ($rc, $out) = run_tool("$tool import $root/b < $root/dump.jsonl");
 is($rc, 0, 'import into an empty store');
-like($out, qr/^imported 17, unchanged 0, skipped 0$/m,
-     '10 links, 4 entities, 2 relations and 1 context, nothing skipped');
+like($out, qr/^imported 18, unchanged 0, skipped 0$/m,
+     '11 links, 4 entities, 2 relations and 1 context, nothing skipped');
 
 ($rc, $out) = run_tool("$tool dump $root/b");
 is($out, $dump_a, 'the links are the same, visit counts included');
 
 ($rc, $out) = run_tool("$tool import $root/b < $root/dump.jsonl");
-like($out, qr/^imported 0, unchanged 17, skipped 0$/m,
+like($out, qr/^imported 0, unchanged 18, skipped 0$/m,
      'importing it again changes nothing');
 
 start("$root/b");
@@ -285,6 +316,11 @@ my $after = answers();
 
 for my $k (sort keys %$before) {
     is($after->{$k}, $before->{$k}, "$k answers the same");
+}
+
+for my $code (sort keys %record) {
+    is(record($code), $record{$code},
+       "  $code: the same tags, status, creation and update times");
 }
 
 
@@ -360,7 +396,7 @@ waitpid $pid, 0;
 my ($live) = $out =~ /^links: (\d+)$/m;
 ($rc, $out) = run_tool("$tool check $root/bk3");
 my ($copied) = $out =~ /^ok (\d+) links$/;
-ok($copied > 17 && $copied <= $live,
+ok($copied > 18 && $copied <= $live,
    "the last backup holds links written under load ($copied of $live)");
 
 stop();

@@ -109,8 +109,8 @@ __DATA__
 --- error_code eval
 [200, 200]
 --- response_body_like eval
-['^\{"code":"tg1",.*"redirect_status":308,"tags":\["news","q:4"\],"tenant":"alpha"\}$',
- '^\{"code":"tg4","url":"https://example.org/t4","short_url":"http://localhost/s/tg4","visits":0,"created_at":"20[^"]+","tenant":"alpha"\}$']
+['^\{"code":"tg1",.*"redirect_status":308,"tags":\["news","q:4"\],"tenant":"alpha","updated_at":"20[^"]+"\}$',
+ '^\{"code":"tg4","url":"https://example.org/t4","short_url":"http://localhost/s/tg4","visits":0,"created_at":"(20[^"]+)","tenant":"alpha","updated_at":"\1"\}$']
 
 
 
@@ -158,11 +158,11 @@ __DATA__
 ["", "Location: https://example.com/t2\nCache-Control: private, max-age=90",
  "", "", "Location: https://example.com/t1", ""]
 --- response_body_like eval
-['^\{"code":"tg2",.*"redirect_status":302,"tags":\["b","a"\],"tenant":"alpha"\}$',
+['^\{"code":"tg2",.*"redirect_status":302,"tags":\["b","a"\],"tenant":"alpha","updated_at":"20[^"]+"\}$',
  '', '^\{"links":\[\{"code":"tg1",(?:(?!"code").)*\}\],"nextCursor":null\}$',
- '^\{"code":"tg1","url":"https://example.com/t1",[^\[]*"tenant":"alpha"\}$',
+ '^\{"code":"tg1","url":"https://example.com/t1",[^\[]*"tenant":"alpha","updated_at":"20[^"]+"\}$',
  '',
- '^\{"code":"tg1","url":"https://example.com/t1","short_url":"http://localhost/s/tg1","visits":\d+,"created_at":"20[^"]+",(?:"last_visit":"20[^"]+",)?"tenant":"alpha"\}$']
+ '^\{"code":"tg1","url":"https://example.com/t1","short_url":"http://localhost/s/tg1","visits":\d+,"created_at":"20[^"]+",(?:"last_visit":"20[^"]+",)?"tenant":"alpha","updated_at":"20[^"]+"\}$']
 
 
 
@@ -203,7 +203,7 @@ __DATA__
  '"error":"invalid_redirect_status"', '"error":"invalid_redirect_status"',
  '"error":"invalid_tags"', '"error":"invalid_redirect_status"',
  '"error":"not_found"',
- '"redirect_status":302,"tags":\["b","a"\],"tenant":"alpha"\}$',
+ '"redirect_status":302,"tags":\["b","a"\],"tenant":"alpha","updated_at":"20[^"]+"\}$',
  '"error":"invalid_tag"', '"error":"invalid_tag"']
 
 

@@ -6,7 +6,7 @@
 
 data=$(dirname "$0")/data
 
-echo "1..44"
+echo "1..48"
 
 # same FILE EXPECTED-TEXT WHAT: the file holds exactly the text
 same() {
@@ -132,6 +132,37 @@ run import "$dir/a" < "$dir/visits.jsonl"
     && grep -q '^imported 0, unchanged 7, skipped 1$' "$dir/out"
 ok $? "a link whose visits differ is skipped, saying so; the rest unchanged"
 
+# tags and redirect status: carried by the round trip above; read back
+run get "$dir/a" abc
+grep -q '"tags":\["news","2026"\],"redirect_status":301,"updated_at":"2026-01-04T05:06:07Z"}$' "$dir/out"
+ok $? "a dumped link's tags, redirect status and update time are imported"
+
+# the same link with other tags: which field differs is said
+sed 's/"news","2026"/"news"/' "$data/dump.jsonl" > "$dir/tags.jsonl"
+run import "$dir/a" < "$dir/tags.jsonl"
+[ "$rc" = 1 ] \
+    && grep -q 'line 2: code abc is taken: the link there differs in "tags"' "$dir/err"
+ok $? "a link whose tags differ is skipped, saying so"
+
+# bad tags and statuses: reported with their line numbers, nothing written
+{
+    head -n 1 "$data/dump.jsonl"
+    echo '{"type":"link","code":"t1","url":"https://example.com/1","created_at":"2026-01-01T00:00:00Z","tags":["ok","bad tag"]}'
+    echo '{"type":"link","code":"t2","url":"https://example.com/2","created_at":"2026-01-01T00:00:00Z","tags":"news"}'
+    echo '{"type":"link","code":"t3","url":"https://example.com/3","created_at":"2026-01-01T00:00:00Z","redirect_status":303}'
+    echo '{"type":"link","code":"t4","url":"https://example.com/4","created_at":"2026-01-01T00:00:00Z","tags":["a","b"],"redirect_status":308}'
+} > "$dir/badtags.jsonl"
+mkdir "$dir/t"
+run import "$dir/t" < "$dir/badtags.jsonl"
+[ "$rc" = 1 ]
+same "$dir/err" 'mcp-store: import: line 2: link: tag 2 is not 1 to 32 characters of A-Z, a-z, 0-9, _, ., : and -
+mcp-store: import: line 3: link: "tags" must be an array of at most 16 tags
+mcp-store: import: line 4: link t3: invalid argument' \
+    "bad tags and a bad redirect status: refused with their line numbers"
+run list "$dir/t"
+[ "$(cut -f 1 "$dir/out")" = t4 ]
+ok $? "  only the good link is stored"
+
 
 # --- times -----------------------------------------------------------------
 
@@ -173,8 +204,8 @@ mcp-store: import: line 8: malformed CSV: text after the closing quote of a fiel
 mcp-store: import: line 9: invalid time "not-a-date"' \
     "  the skipped rows with their line numbers and reasons"
 run get "$dir/csv" sh1
-grep -q '"url":"https://example.com/docs","tenant":"default","created_at":"2023-05-01T08:00:00Z","expires_at":null,"max_visits":null,"visits":12' "$dir/out"
-ok $? "  sh1: its URL, creation time (offset applied) and visits"
+grep -q '"url":"https://example.com/docs","tenant":"default","created_at":"2023-05-01T08:00:00Z","expires_at":null,"max_visits":null,"visits":12,"last_visit":null,"tags":\["docs","guide"\]' "$dir/out"
+ok $? "  sh1: its URL, creation time (offset applied), visits and tags"
 
 run import --format=yourls "$dir/csv" --tenant=acme < "$data/yourls.csv"
 same "$dir/out" "imported 2, unchanged 0, skipped 2" \

@@ -15,7 +15,7 @@
 #include "mcp_store_op.h"
 
 
-#define TEST_PLAN        112
+#define TEST_PLAN        113
 
 #define TEST_NODE        "node-a"
 #define TEST_OTHER       "node-b"
@@ -1164,8 +1164,25 @@ test_link_update(void)
     op.link.tags_len = 0;
     TAP_OK(test_outcome(s, 5, &op, TEST_NODE, 5) == MCP_STORE_OK
            && mcp_store_link_get(s, "u1", 2, &link) == MCP_STORE_OK
-           && link.tags_len == 0 && link.redirect_status == 308,
-           "and one that clears the tags keeps the status");
+           && link.tags_len == 0 && link.redirect_status == 308
+           && link.updated_at == 0,
+           "and one that clears the tags keeps the status; without a time "
+           "of its own, updated_at stays");
+    mcp_store_release(s);
+
+    /* the time travels with status and tags the set does not name */
+
+    op.set = MCP_STORE_LINK_SET_URL;
+    op.link.tags = "z";
+    op.link.tags_len = 1;
+    op.link.redirect_status = 0;
+    op.link.updated_at = 1800000000;
+    TAP_OK(test_outcome(s, 6, &op, TEST_NODE, 6) == MCP_STORE_OK
+           && mcp_store_link_get(s, "u1", 2, &link) == MCP_STORE_OK
+           && link.updated_at == 1800000000 && link.tags_len == 0
+           && link.redirect_status == 308 && link.created_at == 1700000000,
+           "an update's time is stored as the operation says, the fields "
+           "it does not set kept");
     mcp_store_release(s);
 
     mcp_store_close(s);

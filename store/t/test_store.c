@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <msgpack.h>
@@ -29,7 +30,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        319
+#define TEST_PLAN        325
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -136,6 +137,7 @@ static void test_tenant_walk(void);
 static void test_tenant_sessions(void);
 static void test_link_update(void);
 static void test_link_attrs(void);     /* redirect_status and tags */
+static void test_link_updated(void);   /* updated_at */
 static void test_link_stats(void);
 
 
@@ -184,6 +186,7 @@ main(void)
     test_tenant_sessions();
     test_link_update();
     test_link_attrs();
+    test_link_updated();
     test_link_stats();
 
     return test_finish(TEST_PLAN);
@@ -1484,8 +1487,11 @@ test_codec(void)
         { TEST_BYTES("\x91\xa1x"), "1 field" },
         { TEST_BYTES("\x97\xa1x\x01\x02\x03\x04\x05\x06"),
           "an integer for the tenant" },
-        { TEST_BYTES("\x9a\xa1x\x01\x02\x03\x04\x05\xa1t\x06\xa0\x07"),
-          "10 fields" },
+        { TEST_BYTES("\x9b\xa1x\x01\x02\x03\x04\x05\xa1t\x06\xa0\x07"
+                     "\x08"),
+          "11 fields" },
+        { TEST_BYTES("\x9a\xa1x\x01\x02\x03\x04\x05\xa1t\x06\xa0\xa1u"),
+          "a string for the update time" },
         { TEST_BYTES("\x98\xa1x\x01\x02\x03\x04\x05\xa1t\xa1s"),
           "a string for the redirect status" },
         { TEST_BYTES("\x97\xa1x\x01\x02\x03\x04\x05\xa0"),
@@ -3800,6 +3806,67 @@ test_link_attrs(void)
     TAP_OK(mcp_store_tag_valid("a:b.c-d_9", 9)
            && !mcp_store_tag_valid("", 0) && !mcp_store_tag_valid("a,b", 3),
            "link attrs: mcp_store_tag_valid()");
+
+    mcp_store_close(s);
+}
+
+
+static void
+test_link_updated(void)
+{
+    int                rc;
+    char               dir[PATH_MAX], buf[256], plain[256];
+    size_t             len;
+    int64_t            before;
+    mcp_store_t       *s;
+    mcp_store_link_t   in, out, set;
+
+    in = test_link("https://example.com/u", 1000, 0, 0, 0, 0);
+    (void) mcp_store_link_encode(&in, plain, sizeof(plain));
+
+    in.updated_at = 2000;
+    len = mcp_store_link_encode(&in, buf, sizeof(buf));
+    rc = mcp_store_link_decode(buf, len, &out);
+    TAP_OK((unsigned char) plain[0] == 0x92
+           && (unsigned char) buf[0] == 0x9a
+           && rc == MCP_STORE_OK && out.updated_at == 2000
+           && out.tags == NULL && out.tags_len == 0
+           && out.redirect_status == 0,
+           "link updated: a 10th field when set; a never-updated link stays "
+           "[url, created_at]");
+
+    s = test_open(test_dir(dir, "link-updated"), 0, 0);
+
+    rc = mcp_store_link_put(s, "u1", 2, &in);
+    in.updated_at = 0;
+    rc |= mcp_store_link_put(s, "u2", 2, &in);
+    rc |= mcp_store_link_get(s, "u1", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.updated_at == 2000,
+           "link updated: a put keeps the time it is given (an import)");
+
+    rc = mcp_store_link_get(s, "u2", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.updated_at == 0,
+           "link updated: a new link was never updated (0)");
+
+    before = (int64_t) time(NULL);
+    set = test_link("https://example.com/v", 0, 0, 0, 0, 0);
+    rc = mcp_store_link_update(s, "u2", 2, NULL, 0, &set,
+                               MCP_STORE_LINK_SET_URL);
+    rc |= mcp_store_link_get(s, "u2", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.updated_at >= before
+           && out.updated_at <= (int64_t) time(NULL)
+           && out.created_at == 1000,
+           "link updated: an update without a time takes now; created_at "
+           "stays");
+
+    set.updated_at = 5000;
+    rc = mcp_store_link_update(s, "u2", 2, NULL, 0, &set,
+                               MCP_STORE_LINK_SET_URL);
+    rc |= mcp_store_link_get(s, "u2", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.updated_at == 5000
+           && test_str_is(out.url, out.url_len, "https://example.com/v"),
+           "link updated: an update's own time is stored (a cluster's "
+           "operation)");
 
     mcp_store_close(s);
 }

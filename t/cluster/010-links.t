@@ -309,6 +309,15 @@ sub converged {
     ($status, $json) = $c->request(2, 'GET', "/api/links?tag=d");
     is_deeply([map { $_->{code} } @{ $json->{links} }], [$code],
               'node 2 lists it by its new tag');
+
+    # the PATCH's time travels with it: every node stores the same
+    my @updated = map {
+        my (undef, $l) = $c->request($_, 'GET', "/api/links/$code");
+        $l->{updated_at} // 'none';
+    } 1 .. 3;
+    ok($updated[0] =~ /^20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ$/
+       && $updated[1] eq $updated[0] && $updated[2] eq $updated[0],
+       'every node shows the same updated_at') or diag("@updated");
 }
 
 
