@@ -68,8 +68,9 @@ http {
 
 function stopNginx() {
   try {
+    // nginx says "signal process started" on stderr: not for the report
     execFileSync(nginx, ['-p', prefix + '/', '-c', 'conf/nginx.conf',
-                         '-s', 'stop']);
+                         '-s', 'stop'], {stdio: 'ignore'});
   } catch (e) {
     // not started
   }
