@@ -92,7 +92,7 @@ fuzz:
 	$(MAKE) -C fuzz run
 
 fuzz-smoke:
-	$(MAKE) --no-print-directory -C fuzz -j2 smoke
+	$(MAKE) -s --no-print-directory -C fuzz -j2 smoke
 
 bench:
 	./bench/run.sh
