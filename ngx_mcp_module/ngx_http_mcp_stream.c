@@ -1678,6 +1678,7 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
     json_t                         *msg;
     time_t                          idle;
     u_char                         *tenant;
+    ngx_uint_t                      empty;
     size_t                          tenant_len;
     ngx_str_t                       uri, *t;
     ngx_queue_t                    *q, *next;
@@ -1694,6 +1695,22 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
     }
 
     if (mmcf->stream_zone == NULL) {
+        return;
+    }
+
+    shm = ngx_http_mcp_stream_shm(r, &pool);
+
+    /*
+     * Every link written (POST /shorten among them) comes here: with no
+     * subscription anywhere, the lock's check is all it costs, not the
+     * notification's JSON.
+     */
+
+    ngx_shmtx_lock(&pool->mutex);
+    empty = ngx_queue_empty(&shm->subs);
+    ngx_shmtx_unlock(&pool->mutex);
+
+    if (empty) {
         return;
     }
 
@@ -1715,8 +1732,6 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
     }
 
     idle = ngx_time() - (time_t) (mmcf->session_timeout / 1000);
-
-    shm = ngx_http_mcp_stream_shm(r, &pool);
 
     ngx_shmtx_lock(&pool->mutex);
 
