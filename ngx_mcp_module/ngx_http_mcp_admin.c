@@ -316,40 +316,27 @@ ngx_http_mcp_admin_list(ngx_http_request_t *r)
     int                         rc, more;
     json_t                     *doc;
     ngx_int_t                   n;
-    ngx_str_t                   value, cursor;
+    ngx_str_t                   cursor;
     ngx_http_mcp_key_t         *caller;
     ngx_http_mcp_main_conf_t   *mmcf;
     ngx_http_mcp_admin_page_t   page;
 
     ngx_memzero(&page, sizeof(ngx_http_mcp_admin_page_t));
     page.r = r;
-    page.limit = NGX_HTTP_MCP_ADMIN_LIMIT;
 
-    switch (ngx_http_mcp_admin_arg(r, "limit", NGX_INT_T_LEN, &value)) {
+    n = 0;
 
-    case NGX_DECLINED:
-        break;
-
-    case NGX_OK:
-        n = ngx_atoi(value.data, value.len);
-
-        if (n >= 1 && n <= NGX_HTTP_MCP_ADMIN_LIMIT_MAX) {
-            page.limit = n;
-            break;
-        }
-
-        /* fall through */
-
-    case NGX_ABORT:
+    if (ngx_http_mcp_arg_number(r, "limit", NGX_HTTP_MCP_ADMIN_LIMIT_MAX, &n)
+        != NGX_OK)
+    {
         return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
                                        "invalid_limit",
                                        "limit must be a whole number from "
                                        "1 to %d",
                                        NGX_HTTP_MCP_ADMIN_LIMIT_MAX);
-
-    default:
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    page.limit = (n != 0) ? (ngx_uint_t) n : NGX_HTTP_MCP_ADMIN_LIMIT;
 
     ngx_str_null(&cursor);
 
