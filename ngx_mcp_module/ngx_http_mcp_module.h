@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "mcp_store.h"
+#include "ngx_http_mcp_json.h"
 
 
 #define NGX_HTTP_MCP_VERSION              "0.1.0"
@@ -406,6 +407,8 @@ ngx_int_t ngx_http_mcp_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_buf_t *b);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json);
+ngx_int_t ngx_http_mcp_send_jw(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_http_mcp_jw_t *w);
 ngx_int_t ngx_http_mcp_get_or_head(ngx_http_request_t *r, ngx_int_t *rc);
 ngx_int_t ngx_http_mcp_send_not_allowed(ngx_http_request_t *r,
     const char *allow);

@@ -9,10 +9,6 @@
 #include "ngx_http_mcp_rpc.h"
 
 
-/* JSON replies of up to this much are encoded in one pass */
-#define NGX_HTTP_MCP_JSON_GUESS  2048
-
-
 static void ngx_http_mcp_json_cleanup_handler(void *data);
 static void ngx_http_mcp_body_read(ngx_http_request_t *r);
 
@@ -58,38 +54,35 @@ ngx_int_t
 ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json)
 {
-    size_t      len;
+    ngx_http_mcp_jw_t  w;
+
+    if (ngx_http_mcp_jw_init(&w, r->pool, NGX_HTTP_MCP_JW_SIZE) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_mcp_jw_value(&w, json);
+
+    return ngx_http_mcp_send_jw(r, status, &w);
+}
+
+
+/*
+ * Sends what w wrote, a line of JSON, as the whole response.
+ */
+
+ngx_int_t
+ngx_http_mcp_send_jw(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_http_mcp_jw_t *w)
+{
     ngx_buf_t  *b;
     ngx_str_t   type;
 
-    /*
-     * One encoding pass for most replies: into a buffer that they fit,
-     * and a second one, into a buffer of the size the first one gave,
-     * only for larger ones (a pass to measure, then one to write, cost
-     * every reply twice the encoding).
-     */
-
-    b = ngx_create_temp_buf(r->pool, NGX_HTTP_MCP_JSON_GUESS);
+    b = ngx_http_mcp_jw_buf(w);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    len = json_dumpb(json, (char *) b->pos, NGX_HTTP_MCP_JSON_GUESS - 1,
-                     JSON_COMPACT);
-    if (len == 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (len > NGX_HTTP_MCP_JSON_GUESS - 1) {
-        b = ngx_create_temp_buf(r->pool, len + 1);
-        if (b == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        len = json_dumpb(json, (char *) b->pos, len, JSON_COMPACT);
-    }
-
-    b->last = b->pos + len;
     *b->last++ = '\n';
 
     ngx_str_set(&type, "application/json");
