@@ -516,7 +516,14 @@ ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
 
         ngx_http_mcp_envelope(&w, call->id);
         ngx_http_mcp_jw_lit(&w, ",\"result\":");
-        ngx_http_mcp_jw_value(&w, result);
+
+        if (call->structured) {
+            ngx_http_mcp_jw_tool_result(&w, result);
+
+        } else {
+            ngx_http_mcp_jw_value(&w, result);
+        }
+
         ngx_http_mcp_jw_lit(&w, "}");
 
         json_decref(result);
@@ -530,6 +537,15 @@ ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
         }
 
         return ngx_http_mcp_send_jw(call->r, NGX_HTTP_OK, &w);
+    }
+
+    if (call->structured) {
+        call->structured = 0;
+
+        result = ngx_http_mcp_tool_result(result);
+        if (result == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     response = ngx_http_mcp_response(call, result, err);

@@ -548,7 +548,7 @@ ngx_http_mcp_links_lookup(ngx_http_mcp_call_t *call, json_t *args,
         json_object_del(record, *drop);
     }
 
-    return ngx_http_mcp_tool_result(record);
+    return ngx_http_mcp_tool_structured(call, record);
 }
 
 

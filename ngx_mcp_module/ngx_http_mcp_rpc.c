@@ -820,6 +820,55 @@ ngx_http_mcp_tool_result(json_t *structured)
 
 
 /*
+ * The same result, left for the transport to write: structured (stolen) is
+ * what the handler returns, and ngx_http_mcp_respond() writes the text
+ * content and structuredContent from it, encoding it once, or completes
+ * it with ngx_http_mcp_tool_result() where it sends a json_t (a stream).
+ */
+
+json_t *
+ngx_http_mcp_tool_structured(ngx_http_mcp_call_t *call, json_t *structured)
+{
+    call->structured = (structured != NULL);
+
+    return structured;
+}
+
+
+/*
+ * Writes the result ngx_http_mcp_tool_result() makes of structured, byte
+ * for byte, with structured encoded once: its text is that encoding,
+ * escaped.
+ */
+
+void
+ngx_http_mcp_jw_tool_result(ngx_http_mcp_jw_t *w, json_t *structured)
+{
+    ngx_http_mcp_jw_t  text;
+
+    if (ngx_http_mcp_jw_init(&text, w->pool, NGX_HTTP_MCP_JW_SIZE / 4)
+        != NGX_OK)
+    {
+        w->failed = 1;
+        return;
+    }
+
+    ngx_http_mcp_jw_value(&text, structured);
+
+    if (text.failed) {
+        w->failed = 1;
+        return;
+    }
+
+    ngx_http_mcp_jw_lit(w, "{\"content\":[{\"type\":\"text\",\"text\":\"");
+    ngx_http_mcp_jw_escape(w, text.start, text.last - text.start);
+    ngx_http_mcp_jw_lit(w, "\"}],\"structuredContent\":");
+    ngx_http_mcp_jw_raw(w, text.start, text.last - text.start);
+    ngx_http_mcp_jw_lit(w, "}");
+}
+
+
+/*
  * A resources/read result: json (released) as the JSON text of uri's one
  * content.
  */

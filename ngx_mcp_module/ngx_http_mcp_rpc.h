@@ -67,6 +67,10 @@ typedef struct {
                                                   (ngx_http_mcp_stream.c) */
     unsigned                   detach:1;       /* ends its stream before
                                                   the result */
+    unsigned                   structured:1;   /* the result is a tool's
+                                                  structuredContent alone
+                                                  (ngx_http_mcp_tool_
+                                                  structured()) */
 } ngx_http_mcp_call_t;
 
 
@@ -248,6 +252,9 @@ ngx_int_t ngx_http_mcp_send_rpc_error(ngx_http_request_t *r, json_t *id,
 /* results of tools */
 json_t *ngx_http_mcp_text(const char *text);
 json_t *ngx_http_mcp_tool_result(json_t *structured);
+json_t *ngx_http_mcp_tool_structured(ngx_http_mcp_call_t *call,
+    json_t *structured);
+void ngx_http_mcp_jw_tool_result(ngx_http_mcp_jw_t *w, json_t *structured);
 json_t *ngx_http_mcp_tool_error(const char *fmt, ...)
     NGX_HTTP_MCP_PRINTF(1, 2);
 
