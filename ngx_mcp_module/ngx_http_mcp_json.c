@@ -14,6 +14,32 @@ static u_char *ngx_http_mcp_jw_reserve(ngx_http_mcp_jw_t *w, size_t n);
 static size_t ngx_http_mcp_utf8_len(const u_char *p, const u_char *end);
 
 
+/*
+ * The bytes a JSON string holds as they are, 1: printable ASCII but '"'
+ * and '\\'.  A run of them is copied at once; the others are escaped, or
+ * begin a UTF-8 sequence to check.
+ */
+
+static const u_char  ngx_http_mcp_json_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 10 */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* 20 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* 30 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* 40 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,  /* 50 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* 60 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* 70 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 80 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 90 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* a0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* b0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* c0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* d0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* e0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* f0 */
+};
+
+
 ngx_int_t
 ngx_http_mcp_jw_init(ngx_http_mcp_jw_t *w, ngx_pool_t *pool, size_t size)
 {
@@ -159,14 +185,13 @@ ngx_http_mcp_jw_escape(ngx_http_mcp_jw_t *w, const u_char *data, size_t len)
 
         run = s;
 
-        while (s < end) {
-            if (*s < 0x80) {
-                if (*s < 0x20 || *s == '"' || *s == '\\') {
-                    break;
-                }
-
+        for ( ;; ) {
+            while (s < end && ngx_http_mcp_json_plain[*s]) {
                 s++;
-                continue;
+            }
+
+            if (s == end || *s < 0x80) {
+                break;
             }
 
             n = ngx_http_mcp_utf8_len(s, end);

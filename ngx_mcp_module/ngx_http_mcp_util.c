@@ -321,8 +321,8 @@ ngx_http_mcp_rpc_nomem(ngx_http_mcp_error_t *err)
 ngx_int_t
 ngx_http_mcp_send_failure(ngx_http_request_t *r, ngx_http_mcp_error_t *err)
 {
-    json_t     *json;
-    ngx_int_t   rc;
+    ngx_int_t          rc;
+    ngx_http_mcp_jw_t  w;
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
@@ -333,17 +333,23 @@ ngx_http_mcp_send_failure(ngx_http_request_t *r, ngx_http_mcp_error_t *err)
                    "mcp error %ui %s: %s", err->status, err->error,
                    err->message);
 
-    json = json_pack("{s:s, s:s}", "message", err->message,
-                     "error", err->error);
-    if (json == NULL) {
+    /* an error of the HTTP API has its machine code (as json_pack() did
+     * with "s", a missing one is a 500) */
+
+    if (err->error == NULL
+        || ngx_http_mcp_jw_init(&w, r->pool, NGX_HTTP_MCP_JW_SIZE) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_mcp_send_json(r, err->status, json);
+    ngx_http_mcp_jw_lit(&w, "{\"message\":");
+    ngx_http_mcp_jw_str(&w, (u_char *) err->message,
+                        ngx_strlen(err->message));
+    ngx_http_mcp_jw_lit(&w, ",\"error\":");
+    ngx_http_mcp_jw_str(&w, (u_char *) err->error, ngx_strlen(err->error));
+    ngx_http_mcp_jw_lit(&w, "}");
 
-    json_decref(json);
-
-    return rc;
+    return ngx_http_mcp_send_jw(r, err->status, &w);
 }
 
 
