@@ -517,8 +517,8 @@ ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
         ngx_http_mcp_envelope(&w, call->id);
         ngx_http_mcp_jw_lit(&w, ",\"result\":");
 
-        if (call->structured) {
-            ngx_http_mcp_jw_tool_result(&w, result);
+        if (call->structured.len) {
+            ngx_http_mcp_jw_tool_result(&w, &call->structured);
 
         } else {
             ngx_http_mcp_jw_value(&w, result);
@@ -539,8 +539,13 @@ ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
         return ngx_http_mcp_send_jw(call->r, NGX_HTTP_OK, &w);
     }
 
-    if (call->structured) {
-        call->structured = 0;
+    if (call->structured.len) {
+
+        /* a stream sends json_t messages: the written result as one */
+
+        result = json_loadb((char *) call->structured.data,
+                            call->structured.len, 0, NULL);
+        ngx_str_null(&call->structured);
 
         result = ngx_http_mcp_tool_result(result);
         if (result == NULL) {

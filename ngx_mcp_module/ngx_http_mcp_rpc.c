@@ -820,50 +820,42 @@ ngx_http_mcp_tool_result(json_t *structured)
 
 
 /*
- * The same result, left for the transport to write: structured (stolen) is
- * what the handler returns, and ngx_http_mcp_respond() writes the text
- * content and structuredContent from it, encoding it once, or completes
- * it with ngx_http_mcp_tool_result() where it sends a json_t (a stream).
+ * The same result, from structuredContent written by the tool into
+ * structured (a writer of the request's pool): the transport writes the
+ * result from it (ngx_http_mcp_respond()), without a json_t.  Returns a
+ * placeholder that stands for the result where a handler's result is
+ * looked at (json null, which is no object: no "isError"), or NULL with
+ * err when the writer failed.
  */
 
 json_t *
-ngx_http_mcp_tool_structured(ngx_http_mcp_call_t *call, json_t *structured)
+ngx_http_mcp_tool_written(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_jw_t *structured, ngx_http_mcp_error_t *err)
 {
-    call->structured = (structured != NULL);
+    if (structured->failed) {
+        return ngx_http_mcp_rpc_nomem(err);
+    }
 
-    return structured;
+    call->structured.data = structured->start;
+    call->structured.len = structured->last - structured->start;
+
+    return json_null();
 }
 
 
 /*
- * Writes the result ngx_http_mcp_tool_result() makes of structured, byte
- * for byte, with structured encoded once: its text is that encoding,
+ * Writes the result ngx_http_mcp_tool_result() makes of the value
+ * encoded in structured, byte for byte: its text is that encoding,
  * escaped.
  */
 
 void
-ngx_http_mcp_jw_tool_result(ngx_http_mcp_jw_t *w, json_t *structured)
+ngx_http_mcp_jw_tool_result(ngx_http_mcp_jw_t *w, ngx_str_t *structured)
 {
-    ngx_http_mcp_jw_t  text;
-
-    if (ngx_http_mcp_jw_init(&text, w->pool, NGX_HTTP_MCP_JW_SIZE / 4)
-        != NGX_OK)
-    {
-        w->failed = 1;
-        return;
-    }
-
-    ngx_http_mcp_jw_value(&text, structured);
-
-    if (text.failed) {
-        w->failed = 1;
-        return;
-    }
-
     ngx_http_mcp_jw_lit(w, "{\"content\":[{\"type\":\"text\",\"text\":\"");
-    ngx_http_mcp_jw_escape(w, text.start, text.last - text.start);
+    ngx_http_mcp_jw_escape(w, structured->data, structured->len);
     ngx_http_mcp_jw_lit(w, "\"}],\"structuredContent\":");
-    ngx_http_mcp_jw_raw(w, text.start, text.last - text.start);
+    ngx_http_mcp_jw_raw(w, structured->data, structured->len);
     ngx_http_mcp_jw_lit(w, "}");
 }
 

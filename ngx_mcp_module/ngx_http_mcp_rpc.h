@@ -62,15 +62,15 @@ typedef struct {
     json_t                    *stream;         /* messages queued before
                                                   the result, or NULL */
     json_t                    *id;             /* of the request */
+    ngx_str_t                  structured;     /* a tool result's
+                                                  structuredContent, as
+                                                  written (ngx_http_mcp_
+                                                  tool_written()) */
     void                      *sse;            /* its stream, once it
                                                   waits for the client
                                                   (ngx_http_mcp_stream.c) */
     unsigned                   detach:1;       /* ends its stream before
                                                   the result */
-    unsigned                   structured:1;   /* the result is a tool's
-                                                  structuredContent alone
-                                                  (ngx_http_mcp_tool_
-                                                  structured()) */
 } ngx_http_mcp_call_t;
 
 
@@ -252,9 +252,9 @@ ngx_int_t ngx_http_mcp_send_rpc_error(ngx_http_request_t *r, json_t *id,
 /* results of tools */
 json_t *ngx_http_mcp_text(const char *text);
 json_t *ngx_http_mcp_tool_result(json_t *structured);
-json_t *ngx_http_mcp_tool_structured(ngx_http_mcp_call_t *call,
-    json_t *structured);
-void ngx_http_mcp_jw_tool_result(ngx_http_mcp_jw_t *w, json_t *structured);
+json_t *ngx_http_mcp_tool_written(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_jw_t *structured, ngx_http_mcp_error_t *err);
+void ngx_http_mcp_jw_tool_result(ngx_http_mcp_jw_t *w, ngx_str_t *structured);
 json_t *ngx_http_mcp_tool_error(const char *fmt, ...)
     NGX_HTTP_MCP_PRINTF(1, 2);
 

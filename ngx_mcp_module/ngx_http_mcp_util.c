@@ -985,6 +985,26 @@ ngx_http_mcp_json_time(json_t *obj, const char *key, int64_t t)
 }
 
 
+/* the same member, written: ,"key":"time" (nothing for no time) */
+
+void
+ngx_http_mcp_jw_time(ngx_http_mcp_jw_t *w, const char *key, int64_t t)
+{
+    u_char  buf[NGX_HTTP_MCP_TIME_LEN], *end;
+
+    if (t == 0) {
+        return;
+    }
+
+    end = ngx_http_mcp_format_time(t, buf);
+
+    ngx_http_mcp_jw_lit(w, ",");
+    ngx_http_mcp_jw_str(w, (u_char *) key, ngx_strlen(key));
+    ngx_http_mcp_jw_lit(w, ":");
+    ngx_http_mcp_jw_str(w, buf, end - buf);
+}
+
+
 /*
  * Sets the scope: the tenant of the call's API key (ngx_http_mcp_caller())
  * and the "namespace" argument.  NGX_OK, or NGX_DECLINED with *result set
