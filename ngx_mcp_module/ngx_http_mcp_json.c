@@ -15,6 +15,23 @@ static size_t ngx_http_mcp_utf8_len(const u_char *p, const u_char *end);
 
 
 /*
+ * Whether any of the eight bytes of v is not plain: below 0x20, 0x80 or
+ * above, '"' or '\\' (the zero-byte tests of "Bit Twiddling Hacks": exact
+ * as to whether there is one, not as to where).
+ */
+
+#define NGX_HTTP_MCP_JSON_ONES    0x0101010101010101ULL
+#define NGX_HTTP_MCP_JSON_HIGHS   0x8080808080808080ULL
+#define ngx_http_mcp_json_zero(v)                                             \
+    (((v) - NGX_HTTP_MCP_JSON_ONES) & ~(v) & NGX_HTTP_MCP_JSON_HIGHS)
+#define ngx_http_mcp_json_special(v)                                          \
+    ((((v) - 0x20 * NGX_HTTP_MCP_JSON_ONES) & ~(v) & NGX_HTTP_MCP_JSON_HIGHS) \
+     | ((v) & NGX_HTTP_MCP_JSON_HIGHS)                                        \
+     | ngx_http_mcp_json_zero((v) ^ ('"' * NGX_HTTP_MCP_JSON_ONES))           \
+     | ngx_http_mcp_json_zero((v) ^ ('\\' * NGX_HTTP_MCP_JSON_ONES)))
+
+
+/*
  * The bytes a JSON string holds as they are, 1: printable ASCII but '"'
  * and '\\'.  A run of them is copied at once; the others are escaped, or
  * begin a UTF-8 sequence to check.
@@ -98,8 +115,10 @@ ngx_http_mcp_jw_reserve(ngx_http_mcp_jw_t *w, size_t n)
 }
 
 
+/* ngx_http_mcp_jw_raw() where the buffer is full */
+
 void
-ngx_http_mcp_jw_raw(ngx_http_mcp_jw_t *w, const void *data, size_t len)
+ngx_http_mcp_jw_append(ngx_http_mcp_jw_t *w, const void *data, size_t len)
 {
     u_char  *p;
 
@@ -172,6 +191,7 @@ ngx_http_mcp_jw_escape(ngx_http_mcp_jw_t *w, const u_char *data, size_t len)
 {
     size_t         n;
     u_char        *p;
+    uint64_t       v;
     const u_char  *s, *run, *end;
 
     static const u_char  hex[] = "0123456789ABCDEF";
@@ -186,6 +206,19 @@ ngx_http_mcp_jw_escape(ngx_http_mcp_jw_t *w, const u_char *data, size_t len)
         run = s;
 
         for ( ;; ) {
+
+            /* eight bytes at a time while none of them needs a look */
+
+            while (end - s >= 8) {
+                ngx_memcpy(&v, s, 8);
+
+                if (ngx_http_mcp_json_special(v)) {
+                    break;
+                }
+
+                s += 8;
+            }
+
             while (s < end && ngx_http_mcp_json_plain[*s]) {
                 s++;
             }

@@ -45,8 +45,26 @@ typedef struct {
 ngx_int_t ngx_http_mcp_jw_init(ngx_http_mcp_jw_t *w, ngx_pool_t *pool,
     size_t size);
 
-/* len bytes as they are: punctuation, member names written as literals */
-void ngx_http_mcp_jw_raw(ngx_http_mcp_jw_t *w, const void *data, size_t len);
+/*
+ * len bytes as they are: punctuation, member names written as literals.
+ * Inline, so that a literal is a copy of a constant size where there is
+ * room (a failed writer may go on writing there: what it wrote is not
+ * used).
+ */
+void ngx_http_mcp_jw_append(ngx_http_mcp_jw_t *w, const void *data,
+    size_t len);
+
+static ngx_inline void
+ngx_http_mcp_jw_raw(ngx_http_mcp_jw_t *w, const void *data, size_t len)
+{
+    if ((size_t) (w->end - w->last) >= len) {
+        w->last = ngx_cpymem(w->last, data, len);
+        return;
+    }
+
+    ngx_http_mcp_jw_append(w, data, len);
+}
+
 #define ngx_http_mcp_jw_lit(w, s)                                             \
     ngx_http_mcp_jw_raw(w, s, sizeof(s) - 1)
 
