@@ -672,9 +672,10 @@ ngx_http_mcp_links_deleted(ngx_http_mcp_call_t *call, void *data, int rc,
 
     ngx_http_mcp_links_changed(call->r, code, 1);
 
-    return ngx_http_mcp_tool_result(json_pack("{s:s%, s:b}", "code",
-                                              code->data, code->len,
-                                              "deleted", 1));
+    return ngx_http_mcp_tool_value(call, json_pack("{s:s%, s:b}", "code",
+                                                   code->data, code->len,
+                                                   "deleted", 1),
+                                   err);
 }
 
 
@@ -895,7 +896,7 @@ ngx_http_mcp_links_list(ngx_http_mcp_call_t *call, json_t *args,
         return ngx_http_mcp_rpc_nomem(err);
     }
 
-    return ngx_http_mcp_tool_result(result);
+    return ngx_http_mcp_tool_value(call, result, err);
 }
 
 

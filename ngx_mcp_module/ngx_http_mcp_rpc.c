@@ -844,6 +844,33 @@ ngx_http_mcp_tool_written(ngx_http_mcp_call_t *call,
 
 
 /*
+ * The same from a json_t (released): encoded once, into the reply's pool,
+ * not twice by jansson.  NULL with err when structured is NULL.
+ */
+
+json_t *
+ngx_http_mcp_tool_value(ngx_http_mcp_call_t *call, json_t *structured,
+    ngx_http_mcp_error_t *err)
+{
+    ngx_http_mcp_jw_t  w;
+
+    if (structured == NULL
+        || ngx_http_mcp_jw_init(&w, call->r->pool, NGX_HTTP_MCP_JW_SIZE)
+           != NGX_OK)
+    {
+        json_decref(structured);
+        return ngx_http_mcp_rpc_nomem(err);
+    }
+
+    ngx_http_mcp_jw_value(&w, structured);
+
+    json_decref(structured);
+
+    return ngx_http_mcp_tool_written(call, &w, err);
+}
+
+
+/*
  * Writes the result ngx_http_mcp_tool_result() makes of the value
  * encoded in structured, byte for byte: its text is that encoding,
  * escaped.

@@ -254,6 +254,8 @@ json_t *ngx_http_mcp_text(const char *text);
 json_t *ngx_http_mcp_tool_result(json_t *structured);
 json_t *ngx_http_mcp_tool_written(ngx_http_mcp_call_t *call,
     ngx_http_mcp_jw_t *structured, ngx_http_mcp_error_t *err);
+json_t *ngx_http_mcp_tool_value(ngx_http_mcp_call_t *call, json_t *structured,
+    ngx_http_mcp_error_t *err);
 void ngx_http_mcp_jw_tool_result(ngx_http_mcp_jw_t *w, ngx_str_t *structured);
 json_t *ngx_http_mcp_tool_error(const char *fmt, ...)
     NGX_HTTP_MCP_PRINTF(1, 2);
