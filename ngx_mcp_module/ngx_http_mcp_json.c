@@ -288,11 +288,9 @@ ngx_http_mcp_jw_int(ngx_http_mcp_jw_t *w, int64_t n)
 void
 ngx_http_mcp_jw_value(ngx_http_mcp_jw_t *w, json_t *json)
 {
-    char         buf[64];
-    void        *it;
-    size_t       i, n, size;
-    json_t      *v;
-    const char  *key;
+    char     buf[64];
+    void    *it;
+    size_t   i, n, size;
 
     switch (json_typeof(json)) {
 
@@ -308,8 +306,7 @@ ngx_http_mcp_jw_value(ngx_http_mcp_jw_t *w, json_t *json)
                 ngx_http_mcp_jw_lit(w, ",");
             }
 
-            key = json_object_iter_key(it);
-            ngx_http_mcp_jw_str(w, (u_char *) key,
+            ngx_http_mcp_jw_str(w, (u_char *) json_object_iter_key(it),
                                 json_object_iter_key_len(it));
             ngx_http_mcp_jw_lit(w, ":");
             ngx_http_mcp_jw_value(w, json_object_iter_value(it));
@@ -328,8 +325,7 @@ ngx_http_mcp_jw_value(ngx_http_mcp_jw_t *w, json_t *json)
                 ngx_http_mcp_jw_lit(w, ",");
             }
 
-            v = json_array_get(json, i);
-            ngx_http_mcp_jw_value(w, v);
+            ngx_http_mcp_jw_value(w, json_array_get(json, i));
         }
 
         ngx_http_mcp_jw_lit(w, "]");
