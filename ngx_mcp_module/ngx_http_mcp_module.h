@@ -320,7 +320,7 @@ ngx_int_t ngx_http_mcp_regex_add(ngx_conf_t *cf, ngx_array_t *a,
 
 /* ngx_http_mcp_util.c: a whole-number query argument */
 ngx_int_t ngx_http_mcp_arg_number(ngx_http_request_t *r, char *name,
-    ngx_int_t max, ngx_int_t *n);
+    ngx_int_t max, ngx_int_t *n, ngx_int_t *rc);
 
 /* ngx_http_mcp_module.c: the handler directives' common part */
 char *ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
