@@ -674,6 +674,34 @@ ngx_http_mcp_is_json_type(ngx_http_request_t *r)
 
 
 /*
+ * Whether a list of names (ngx_str_t; NULL: none) holds data, compared
+ * without regard to case: NGX_OK or NGX_DECLINED.  Host names, URL
+ * schemes and codes are all case-insensitive where the lists are used.
+ */
+
+ngx_int_t
+ngx_http_mcp_in_list(ngx_array_t *list, u_char *data, size_t len)
+{
+    ngx_str_t   *s;
+    ngx_uint_t   i;
+
+    if (list == NULL) {
+        return NGX_DECLINED;
+    }
+
+    s = list->elts;
+
+    for (i = 0; i < list->nelts; i++) {
+        if (s[i].len == len && ngx_strncasecmp(s[i].data, data, len) == 0) {
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
  * Codes and aliases: 1 to MCP_STORE_CODE_MAX characters of [A-Za-z0-9_-].
  */
 

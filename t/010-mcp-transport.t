@@ -519,3 +519,40 @@ POST /mcp
 --- error_code: 400
 --- response_body
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request: no request of this server to this session waits for that id"}}
+
+
+
+=== TEST 41: "*" in mcp_allowed_hosts and mcp_allowed_origins lets any name in
+--- config
+location = /mcp {
+    mcp_endpoint;
+    mcp_allowed_hosts api.example *;
+    mcp_allowed_origins *;
+}
+--- request
+POST /mcp
+{"jsonrpc": "2.0", "id": 1, "method": "ping"}
+--- more_headers
+Content-Type: application/json
+Accept: application/json, text/event-stream
+Mcp-Session-Id: s1
+Host: attacker.example
+Origin: https://elsewhere.example
+--- response_body
+{"jsonrpc":"2.0","id":1,"result":{}}
+
+
+
+=== TEST 42: the names of mcp_allowed_hosts match in any case
+--- config
+location = /mcp { mcp_endpoint; mcp_allowed_hosts Api.Example; }
+--- request
+POST /mcp
+{"jsonrpc": "2.0", "id": 1, "method": "ping"}
+--- more_headers
+Content-Type: application/json
+Accept: application/json, text/event-stream
+Mcp-Session-Id: s1
+Host: api.EXAMPLE
+--- response_body
+{"jsonrpc":"2.0","id":1,"result":{}}
