@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "mcp_store.h"
+#include "ngx_http_mcp_json.h"
 
 
 #define NGX_HTTP_MCP_VERSION              "0.1.0"
@@ -272,8 +273,8 @@ ngx_int_t ngx_http_mcp_shorten_link(ngx_http_request_t *r,
 ngx_int_t ngx_http_mcp_shorten_outcome(ngx_http_request_t *r,
     ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, int rc,
     ngx_http_mcp_error_t *err);
-json_t *ngx_http_mcp_link_json(ngx_http_request_t *r, ngx_str_t *code,
-    ngx_http_mcp_shorten_req_t *req);
+void ngx_http_mcp_link_write(ngx_http_mcp_jw_t *w, ngx_http_request_t *r,
+    ngx_str_t *code, ngx_http_mcp_shorten_req_t *req);
 ngx_int_t ngx_http_mcp_json_tags(ngx_http_request_t *r, json_t *v,
     ngx_str_t *tags, ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_json_redirect_status(json_t *v, ngx_uint_t *status,
@@ -341,9 +342,11 @@ ngx_int_t ngx_http_mcp_admin_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_admin_body(ngx_http_request_t *r);
 json_t *ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
     size_t code_len, const mcp_store_link_t *link);
+void ngx_http_mcp_links_write(ngx_http_mcp_jw_t *w, ngx_http_request_t *r,
+    ngx_str_t *code, const mcp_store_link_t *link, ngx_uint_t counts);
 void ngx_http_mcp_links_changed(ngx_http_request_t *r, ngx_str_t *code,
     ngx_uint_t listed);
-ngx_int_t ngx_http_mcp_links_attrs(json_t *json, ngx_uint_t status,
+void ngx_http_mcp_links_attrs(ngx_http_mcp_jw_t *w, ngx_uint_t status,
     const char *tags, size_t tags_len);
 
 /* A file of the dashboard, compiled in (scripts/embed-assets.sh). */
@@ -406,6 +409,8 @@ ngx_int_t ngx_http_mcp_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_buf_t *b);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json);
+ngx_int_t ngx_http_mcp_send_jw(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_http_mcp_jw_t *w);
 ngx_int_t ngx_http_mcp_get_or_head(ngx_http_request_t *r, ngx_int_t *rc);
 ngx_int_t ngx_http_mcp_send_not_allowed(ngx_http_request_t *r,
     const char *allow);
@@ -429,6 +434,7 @@ ngx_table_elt_t *ngx_http_mcp_add_header(ngx_http_request_t *r,
 ngx_int_t ngx_http_mcp_parse_time(ngx_str_t *s, int64_t *t);
 u_char *ngx_http_mcp_format_time(int64_t t, u_char *buf);
 ngx_int_t ngx_http_mcp_json_time(json_t *obj, const char *key, int64_t t);
+void ngx_http_mcp_jw_time(ngx_http_mcp_jw_t *w, const char *key, int64_t t);
 
 /* ngx_http_mcp_auth.c */
 char *ngx_http_mcp_api_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
