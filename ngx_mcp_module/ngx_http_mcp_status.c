@@ -57,6 +57,8 @@ typedef struct {
                                     [NGX_HTTP_MCP_STATUS_OUTCOMES];
     ngx_atomic_t               visits_pending;   /* codes in the batch */
     ngx_atomic_t               batch_since;      /* its first visit, ms */
+    ngx_atomic_t               commit_batches;   /* group commits */
+    ngx_atomic_t               commit_writes;    /* writes in them */
 } ngx_http_mcp_status_worker_t;
 
 
@@ -77,6 +79,9 @@ typedef struct {
                                     [NGX_HTTP_MCP_STATUS_OUTCOMES];
     uint64_t                   visits_pending;
     ngx_msec_t                 flush_lag;
+    ngx_uint_t                 grouped;          /* group commit is on */
+    uint64_t                   commit_batches;
+    uint64_t                   commit_writes;
     mcp_store_stat_t           store;
     const char                *degraded;         /* why, or NULL */
     ngx_uint_t                 clustered;
@@ -363,6 +368,26 @@ ngx_http_mcp_status_batch(ngx_http_mcp_main_conf_t *mmcf, ngx_uint_t pending)
 
 
 /*
+ * A group commit of this worker (ngx_http_mcp_commit.c) wrote that many
+ * operations in one transaction and one flush.
+ */
+
+void
+ngx_http_mcp_status_commit(ngx_http_mcp_main_conf_t *mmcf, ngx_uint_t writes)
+{
+    ngx_http_mcp_status_worker_t  *w;
+
+    w = ngx_http_mcp_status_worker(mmcf);
+    if (w == NULL) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&w->commit_batches, 1);
+    (void) ngx_atomic_fetch_add(&w->commit_writes, writes);
+}
+
+
+/*
  * Remembers which file the store is, so that a scrape notices one that
  * was removed or replaced under the running workers (a restore copied
  * over it, a directory wiped): they would go on with the old one.
@@ -453,6 +478,9 @@ ngx_http_mcp_status_collect(ngx_http_mcp_main_conf_t *mmcf,
             }
         }
 
+        st->commit_batches += w->commit_batches;
+        st->commit_writes += w->commit_writes;
+
         if (w->visits_pending) {
             st->visits_pending += w->visits_pending;
             since = ngx_min(since, (ngx_msec_t) w->batch_since);
@@ -464,6 +492,10 @@ ngx_http_mcp_status_collect(ngx_http_mcp_main_conf_t *mmcf,
     st->clustered = (ngx_http_mcp_cluster_state((ngx_cycle_t *) ngx_cycle,
                                                 &st->cluster)
                      == NGX_OK);
+
+    st->grouped = !st->clustered
+                  && mmcf->durability == NGX_HTTP_MCP_DURABILITY_SYNC
+                  && mmcf->group_commit;
 
     rc = mcp_store_stat(mmcf->store, &st->store);
     if (rc != MCP_STORE_OK) {
@@ -629,6 +661,17 @@ ngx_http_mcp_status_json(ngx_http_request_t *r, ngx_http_mcp_status_t *st)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* writes per batch is writes / batches */
+    if (st->grouped
+        && json_object_set_new(doc, "commit",
+                               json_pack("{sI sI}",
+                                   "batches", (json_int_t) st->commit_batches,
+                                   "writes", (json_int_t) st->commit_writes))
+           != 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     /* the lag: operations of the stream this node has not applied yet */
     if (st->clustered
         && json_object_set_new(doc, "cluster",
@@ -671,7 +714,7 @@ ngx_http_mcp_status_prometheus(ngx_http_request_t *r,
 
     /* every line at most 128 bytes, tool names included */
     b = ngx_create_temp_buf(r->pool,
-                            4096 + 128 * (NGX_HTTP_MCP_STATUS_ROUTES
+                            5120 + 128 * (NGX_HTTP_MCP_STATUS_ROUTES
                                           * NGX_HTTP_MCP_STATUS_CODES
                                           + NGX_HTTP_MCP_STATUS_TOOLS
                                           * NGX_HTTP_MCP_STATUS_OUTCOMES));
@@ -780,6 +823,19 @@ ngx_http_mcp_status_prometheus(ngx_http_request_t *r,
             "gauge", "Age of the oldest visit not yet written to the store.");
     p = ngx_slprintf(p, end, "mcp_visit_flush_lag_seconds %ui.%03ui\n",
                      st->flush_lag / 1000, st->flush_lag % 1000);
+
+    if (st->grouped) {
+        p = ngx_http_mcp_status_metric(p, end, "mcp_commit_batches_total",
+                "counter", "Group commits: transactions, each with one "
+                "flush to disk.");
+        p = ngx_slprintf(p, end, "mcp_commit_batches_total %uL\n",
+                         st->commit_batches);
+
+        p = ngx_http_mcp_status_metric(p, end, "mcp_commit_writes_total",
+                "counter", "Writes committed by group commits.");
+        p = ngx_slprintf(p, end, "mcp_commit_writes_total %uL\n",
+                         st->commit_writes);
+    }
 
     if (st->clustered) {
         p = ngx_http_mcp_status_metric(p, end, "mcp_cluster_connected",
