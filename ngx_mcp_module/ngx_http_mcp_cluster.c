@@ -212,8 +212,8 @@ static ngx_int_t ngx_http_mcp_cluster_number(ngx_http_mcp_cluster_conf_t *ccf,
     ngx_str_t *arg);
 static ngx_http_mcp_cluster_conf_t *ngx_http_mcp_cluster_conf(
     ngx_cycle_t *cycle);
-static ngx_int_t ngx_http_mcp_cluster_publish_detached(ngx_cycle_t *cycle,
-    mcp_store_op_t *op);
+static ngx_int_t ngx_http_mcp_cluster_publish_detached(
+    ngx_http_mcp_cluster_conf_t *ccf, mcp_store_op_t *op);
 static ngx_int_t ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle);
 static void ngx_http_mcp_cluster_init_queue(ngx_http_mcp_cluster_conf_t *ccf,
     ngx_cycle_t *cycle, ngx_http_mcp_main_conf_t *mmcf);
@@ -1989,7 +1989,16 @@ ngx_int_t
 ngx_http_mcp_cluster_visits(ngx_cycle_t *cycle, const mcp_store_visit_t *v,
     size_t n)
 {
-    mcp_store_op_t  op;
+    mcp_store_op_t                op;
+    ngx_http_mcp_cluster_conf_t  *ccf;
+
+    /* with group commit too, visits have a flush of their own */
+
+    ccf = ngx_http_mcp_cluster_conf(cycle);
+
+    if (ccf == NULL) {
+        return NGX_DECLINED;
+    }
 
     ngx_memzero(&op, sizeof(mcp_store_op_t));
 
@@ -1997,7 +2006,7 @@ ngx_http_mcp_cluster_visits(ngx_cycle_t *cycle, const mcp_store_visit_t *v,
     op.visits = v;
     op.nitems = n;
 
-    return ngx_http_mcp_cluster_publish_detached(cycle, &op);
+    return ngx_http_mcp_cluster_publish_detached(ccf, &op);
 }
 
 
@@ -2007,16 +2016,9 @@ ngx_http_mcp_cluster_visits(ngx_cycle_t *cycle, const mcp_store_visit_t *v,
  */
 
 static ngx_int_t
-ngx_http_mcp_cluster_publish_detached(ngx_cycle_t *cycle, mcp_store_op_t *op)
+ngx_http_mcp_cluster_publish_detached(ngx_http_mcp_cluster_conf_t *ccf,
+    mcp_store_op_t *op)
 {
-    ngx_http_mcp_cluster_conf_t  *ccf;
-
-    ccf = ngx_http_mcp_cluster_conf(cycle);
-
-    if (ccf == NULL) {
-        return NGX_DECLINED;
-    }
-
     switch (ngx_http_mcp_cluster_publish(ccf, op)) {
     case NGX_OK:
         return NGX_OK;
@@ -2632,9 +2634,14 @@ ngx_int_t
 ngx_http_mcp_cluster_expire(ngx_cycle_t *cycle, int64_t idle_before,
     int64_t now, size_t max)
 {
-    mcp_store_op_t  op;
+    mcp_store_op_t                op;
+    ngx_http_mcp_cluster_conf_t  *ccf;
 
-    if (ngx_http_mcp_cluster_conf(cycle) == NULL) {
+    /* in a cluster, or a single node's group commit */
+
+    ccf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_cluster_module);
+
+    if (ccf == NULL || (ccf->urls == NULL && ccf->local == NULL)) {
         return NGX_DECLINED;
     }
 
@@ -2650,12 +2657,12 @@ ngx_http_mcp_cluster_expire(ngx_cycle_t *cycle, int64_t idle_before,
     op.now = idle_before;
     op.max = max;
 
-    (void) ngx_http_mcp_cluster_publish_detached(cycle, &op);
+    (void) ngx_http_mcp_cluster_publish_detached(ccf, &op);
 
     op.kind = MCP_STORE_OP_CONTEXT_EXPIRE;
     op.now = now;
 
-    (void) ngx_http_mcp_cluster_publish_detached(cycle, &op);
+    (void) ngx_http_mcp_cluster_publish_detached(ccf, &op);
 
     return NGX_AGAIN;
 }

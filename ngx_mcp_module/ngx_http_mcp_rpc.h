@@ -62,6 +62,9 @@ typedef struct {
     json_t                    *stream;         /* messages queued before
                                                   the result, or NULL */
     json_t                    *id;             /* of the request */
+    ngx_str_t                  tool;           /* the tool called, while
+                                                  its answer may come
+                                                  later: counted then */
     void                      *sse;            /* its stream, once it
                                                   waits for the client
                                                   (ngx_http_mcp_stream.c) */

@@ -1699,6 +1699,15 @@ mcp_store_op_link_change(mcp_store_t *s, MDB_txn *txn,
         return MCP_STORE_NOTFOUND;
     }
 
+    /* the owner's quota gets the link back, as mcp_store_link_delete() */
+
+    rc = mcp_store_usage_add(s, txn, link.tenant, link.tenant_len,
+                             MCP_STORE_QUOTA_LINKS, -1,
+                             -(int64_t) (op->code_len + link.url_len));
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
     return mcp_store_link_del(s, txn, &key);
 }
 
