@@ -8,6 +8,10 @@
  * JetStream stream; every node applies the stream in order, and the
  * request that took the write is answered once this node has applied it
  * (read-your-writes), with the operation's outcome.
+ *
+ * A single node with durability=sync goes the same way (group commit,
+ * below): its operations are committed in batches in the thread pool
+ * instead of published, and "the cluster" below is then that.
  */
 
 
@@ -144,7 +148,7 @@ json_t *ngx_http_mcp_cluster_deferred(ngx_int_t rc,
  * ngx_http_mcp_cluster_session_note() publishes a last-seen time
  * (MCP_STORE_OP_SESSION_TOUCH) or the removal of a session found expired
  * (MCP_STORE_OP_SESSION_DELETE); nobody waits.  NGX_DECLINED without
- * mcp_cluster: write it to the store.
+ * mcp_cluster or group commit: write it to the store.
  *
  * ngx_http_mcp_cluster_session_level() is logging/setLevel's write:
  * NGX_DONE (err->code NGX_HTTP_MCP_DEFERRED) while it waits, NGX_DECLINED
@@ -153,7 +157,7 @@ json_t *ngx_http_mcp_cluster_deferred(ngx_int_t rc,
  * ngx_http_mcp_cluster_expire() is the sweep's (sessions idle since
  * idle_before, contexts expired at now): NGX_AGAIN when this worker
  * published them (one worker of a node does), NGX_OK when it leaves them
- * to another, NGX_DECLINED without mcp_cluster.
+ * to another, NGX_DECLINED without mcp_cluster or group commit.
  */
 
 ngx_int_t ngx_http_mcp_cluster_session(ngx_http_mcp_call_t *call,
