@@ -243,16 +243,12 @@ ngx_http_mcp_commit_outcome(void *data, const mcp_store_op_t *op,
 }
 
 
-/* on the event loop: the batch is on disk, or failed as a whole */
+/* on the event loop: the batch is on disk, or failed (all or some) */
 
 static void
 ngx_http_mcp_commit_done(ngx_event_t *ev)
 {
-    ngx_http_mcp_commit_t *gc = ev->data;
-
-    gc->busy = 0;
-
-    ngx_http_mcp_commit_report(gc);
+    ngx_http_mcp_commit_report(ev->data);
 }
 
 
@@ -305,7 +301,10 @@ ngx_http_mcp_commit_report(ngx_http_mcp_commit_t *gc)
     gc->ops.data = NULL;
     gc->ops.len = 0;
 
-    /* the writes taken meanwhile: the next batch */
+    /* busy until now: the requests told above may write again, and
+     * their writes wait for the next batch, which is this one: */
+
+    gc->busy = 0;
 
     gc->idle(gc->data);
 }
