@@ -211,7 +211,6 @@ ngx_http_mcp_commit_outcome(void *data, const mcp_store_op_t *op,
 {
     ngx_http_mcp_commit_t *gc = data;
 
-    size_t     size;
     uint64_t  *p;
 
     if (gc->noutcome == gc->outcome_size) {
@@ -222,11 +221,9 @@ ngx_http_mcp_commit_outcome(void *data, const mcp_store_op_t *op,
     gc->outcome[gc->noutcome].at = gc->ndetail;
 
     if (ndetail != 0) {
-        size = (gc->ndetail + ndetail) * sizeof(uint64_t);
-
         /* malloc(), not a pool: this runs on a thread of the pool */
 
-        p = realloc(gc->detail, size);
+        p = realloc(gc->detail, (gc->ndetail + ndetail) * sizeof(uint64_t));
 
         if (p == NULL) {
             /* written, but what it did cannot be told */

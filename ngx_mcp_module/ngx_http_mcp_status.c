@@ -282,8 +282,8 @@ ngx_http_mcp_status_log(ngx_http_request_t *r)
  * Notes one tools/call for $mcp_tool and counts it: result is what the
  * tool answered (NULL: a JSON-RPC error in err).  A call answered later,
  * once its write is applied (NGX_HTTP_MCP_DEFERRED), is counted then, by
- * ngx_http_mcp_respond().  Tool names get their slot on first use, under the zone's lock; a
- * name past the last slot is not counted.
+ * ngx_http_mcp_respond().  Tool names get their slot on first use, under
+ * the zone's lock; a name past the last slot is not counted.
  */
 
 void
