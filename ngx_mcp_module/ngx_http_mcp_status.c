@@ -699,10 +699,13 @@ ngx_http_mcp_status_json(ngx_http_request_t *r, ngx_http_mcp_status_t *st)
     ngx_slprintf(p, end, "# HELP " name " " help "\n# TYPE " name " " type   \
                  "\n")
 
-/* a gauge without labels: its # HELP and # TYPE lines, then its value */
-#define ngx_http_mcp_status_gauge(p, end, name, help, fmt, ...)               \
-    ngx_slprintf(ngx_http_mcp_status_metric(p, end, name, "gauge", help),   \
+/* a metric without labels: its # HELP and # TYPE lines, then its value */
+#define ngx_http_mcp_status_single(p, end, name, type, help, fmt, ...)        \
+    ngx_slprintf(ngx_http_mcp_status_metric(p, end, name, type, help),      \
                  end, name " " fmt "\n", __VA_ARGS__)
+
+#define ngx_http_mcp_status_gauge(p, end, name, help, fmt, ...)               \
+    ngx_http_mcp_status_single(p, end, name, "gauge", help, fmt, __VA_ARGS__)
 
 
 static ngx_int_t
@@ -814,16 +817,13 @@ ngx_http_mcp_status_prometheus(ngx_http_request_t *r,
             "%ui.%03ui", st->flush_lag / 1000, st->flush_lag % 1000);
 
     if (st->grouped) {
-        p = ngx_http_mcp_status_metric(p, end, "mcp_commit_batches_total",
+        p = ngx_http_mcp_status_single(p, end, "mcp_commit_batches_total",
                 "counter", "Group commits: transactions, each with one "
-                "flush to disk.");
-        p = ngx_slprintf(p, end, "mcp_commit_batches_total %uL\n",
-                         st->commit_batches);
+                "flush to disk.", "%uL", st->commit_batches);
 
-        p = ngx_http_mcp_status_metric(p, end, "mcp_commit_writes_total",
-                "counter", "Writes committed by group commits.");
-        p = ngx_slprintf(p, end, "mcp_commit_writes_total %uL\n",
-                         st->commit_writes);
+        p = ngx_http_mcp_status_single(p, end, "mcp_commit_writes_total",
+                "counter", "Writes committed by group commits.",
+                "%uL", st->commit_writes);
     }
 
     if (st->clustered) {

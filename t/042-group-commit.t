@@ -21,6 +21,7 @@ use warnings;
 use Test::More;
 use HTTP::Tiny;
 use IO::Socket::INET;
+use IPC::Open2;
 use File::Temp qw(tempdir);
 use File::Path qw(make_path);
 use Cwd qw(abs_path);
@@ -275,11 +276,20 @@ is($w1 - $w0, 64, 'the 64 writes were committed by group commits');
 ok($b1 - $b0 < 64, 'in fewer transactions than writes ('
                    . ($b1 - $b0) . ' batches)');
 
+# what a Prometheus client library reads of it (scripts/check-prometheus.py)
 $res = $http->get("$base/metrics");
-like($res->{content}, qr/^mcp_commit_batches_total $b1$/m,
-     'Prometheus: mcp_commit_batches_total');
-like($res->{content}, qr/^mcp_commit_writes_total $w1$/m,
-     'Prometheus: mcp_commit_writes_total');
+my $pid = open2(my $out, my $in, 'scripts/check-prometheus.py');
+print $in $res->{content};
+close $in;
+my $parsed = do { local $/; <$out> };
+waitpid $pid, 0;
+is($?, 0, 'the Prometheus answer parses');
+like($parsed, qr/^# mcp_commit_batches counter$/m,
+     'Prometheus: mcp_commit_batches_total is a counter');
+like($parsed, qr/^mcp_commit_batches_total\{\} $b1$/m, 'of the batches');
+like($parsed, qr/^# mcp_commit_writes counter$/m,
+     'Prometheus: mcp_commit_writes_total is a counter');
+like($parsed, qr/^mcp_commit_writes_total\{\} $w1$/m, 'of the writes');
 
 # 5. two requests for one alias at once: one 201, one 409; refused writes
 #    in a batch leave the others of that batch
