@@ -125,6 +125,14 @@ int mcp_store_write_begin(mcp_store_t *s, MDB_txn **txn);
 int mcp_store_write_end(mcp_store_t *s, MDB_txn *txn, int rc);
 
 /*
+ * mcp_store_write_room(): the reserve's check for a nested transaction of
+ * a write transaction begun by mcp_store_write_begin(), before it is
+ * committed into its parent: MCP_STORE_FULL if it grew the store past
+ * what writes other than deletes may use.
+ */
+int mcp_store_write_room(mcp_store_t *s, MDB_txn *txn);
+
+/*
  * Keys (link codes, session ids) are 1 to MCP_STORE_CODE_MAX bytes:
  * mcp_store_key() points k at key, or is MCP_STORE_EINVAL.
  *
