@@ -1,20 +1,27 @@
 /*
- * mcp_store: links' visit statistics, in the "link_stats" database.
+ * mcp_store: links' visit counters and statistics, in the "link_stats"
+ * database.
  *
  * Keys start with the link's code and a NUL (codes hold no NUL: a code
- * with one has no statistics), so that a link's keys are together, in
- * this order:
+ * with one has no counter and no statistics), so that a link's keys are
+ * together, in this order:
  *
  *     code \0 'd' day        people's visits on that UTC day: one uint
  *                            (day: days since 1970-01-01, 4 bytes
  *                            big-endian, so that days sort in order)
  *     code \0 'r' host       people's visits from that referring host
  *                            (empty: none): one uint
- *     code \0 't'            the link's totals: [bots, hosts], hosts the
- *                            number of its 'r' keys
+ *     code \0 't'            the link's totals: [bots, hosts, visits,
+ *                            last_visit], hosts the number of its 'r'
+ *                            keys; [bots, hosts] while visits and
+ *                            last_visit are 0
  *
- * They are written with the visit batches (mcp_store_visit_add()), never
- * on a redirect, and deleted with the link.  A day key older than
+ * The counter (visits, last_visit) is in the totals since schema 3; it
+ * was a database of its own, "visits", in schema 2, which made a flush
+ * dirty two random pages for each link visited instead of one (see
+ * mcp_store_stats_upgrade()).  All of it is written with the visit
+ * batches (mcp_store_visit_add()) and by mcp_store_link_use(), never on a
+ * redirect, and deleted with the link.  A day key older than
  * MCP_STORE_STATS_DAYS is deleted when a newer day of the link is
  * counted, a few at a time.
  */
@@ -38,6 +45,7 @@
 #define MCP_STORE_STATS_PRUNE     4
 
 
+static int mcp_store_totals_decode(const MDB_val *val, uint64_t *totals);
 static size_t mcp_store_stats_key(char *buf, const char *code,
     size_t code_len, char kind, const char *rest, size_t rest_len);
 static int mcp_store_stats_bump(mcp_store_t *s, MDB_txn *txn,
@@ -56,105 +64,189 @@ static void mcp_store_stats_top(mcp_store_link_stats_t *st,
 
 int
 mcp_store_stats_add(mcp_store_t *s, MDB_txn *txn,
-    const mcp_store_visit_t *v)
+    const mcp_store_visit_t *v, uint64_t *totals)
 {
     int          rc, created;
-    char         key[MCP_STORE_STATS_KEY], day[4], tbuf[32];
+    char         key[MCP_STORE_STATS_KEY], day[4];
     size_t       len, host_len;
     MDB_val      k, val;
     uint32_t     d;
-    uint64_t     totals[2];
     const char  *host;
 
-    if ((v->people == 0 && v->bots == 0)
-        || memchr(v->code, '\0', v->code_len) != NULL)
-    {
+    totals[0] = (v->bots > UINT64_MAX - totals[0]) ? UINT64_MAX
+                                                   : totals[0] + v->bots;
+
+    if (v->people == 0) {
         return MCP_STORE_OK;
     }
 
-    /* the totals: bots, and how many hosts have a count */
+    d = mcp_store_stats_day(v->last_visit);
+    mcp_store_stats_be32(day, d);
+
+    len = mcp_store_stats_key(key, v->code, v->code_len, MCP_STORE_STATS_DAY,
+                              day, sizeof(day));
+
+    rc = mcp_store_stats_bump(s, txn, key, len, v->people, &created);
+
+    if (rc == MCP_STORE_OK && created) {
+        rc = mcp_store_stats_prune(s, txn, v->code, v->code_len, d);
+    }
+
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    host = v->referrer;
+    host_len = v->referrer_len;
+
+    if (host_len != 0 && !mcp_store_stats_host_valid(host, host_len)) {
+        host = MCP_STORE_REFERRER_OTHER;
+        host_len = sizeof(MCP_STORE_REFERRER_OTHER) - 1;
+    }
 
     len = mcp_store_stats_key(key, v->code, v->code_len,
-                              MCP_STORE_STATS_TOTALS, NULL, 0);
+                              MCP_STORE_STATS_REFERRER, host, host_len);
     k.mv_size = len;
     k.mv_data = key;
 
-    rc = mdb_get(txn, s->link_stats, &k, &val);
+    /* a new host past the bound is counted as "other" */
 
-    if (rc == MDB_NOTFOUND
-        || (rc == MDB_SUCCESS
-            && mcp_store_uints_decode(val.mv_data, val.mv_size, totals, 2)
-               != MCP_STORE_OK))
+    if (totals[1] >= MCP_STORE_STATS_HOSTS
+        && mdb_get(txn, s->link_stats, &k, &val) == MDB_NOTFOUND)
     {
-        totals[0] = 0;
-        totals[1] = 0;
-        rc = MDB_SUCCESS;
+        len = mcp_store_stats_key(key, v->code, v->code_len,
+                                  MCP_STORE_STATS_REFERRER,
+                                  MCP_STORE_REFERRER_OTHER,
+                                  sizeof(MCP_STORE_REFERRER_OTHER) - 1);
     }
+
+    rc = mcp_store_stats_bump(s, txn, key, len, v->people, &created);
+
+    totals[1] += (uint64_t) created;
+
+    return rc;
+}
+
+
+int
+mcp_store_totals_get(mcp_store_t *s, MDB_txn *txn, const char *code,
+    size_t code_len, uint64_t *totals)
+{
+    int      rc;
+    char     key[MCP_STORE_STATS_KEY];
+    MDB_val  k, val;
+
+    memset(totals, 0, MCP_STORE_TOTALS * sizeof(uint64_t));
+
+    if (!s->has_stats || memchr(code, '\0', code_len) != NULL) {
+        return MCP_STORE_NOTFOUND;
+    }
+
+    k.mv_size = mcp_store_stats_key(key, code, code_len,
+                                    MCP_STORE_STATS_TOTALS, NULL, 0);
+    k.mv_data = key;
+
+    rc = mdb_get(txn, s->link_stats, &k, &val);
 
     if (rc != MDB_SUCCESS) {
         return mcp_store_rc(rc);
     }
 
-    totals[0] = (v->bots > UINT64_MAX - totals[0]) ? UINT64_MAX
-                                                   : totals[0] + v->bots;
+    return mcp_store_totals_decode(&val, totals);
+}
 
-    if (v->people != 0) {
-        d = mcp_store_stats_day(v->last_visit);
-        mcp_store_stats_be32(day, d);
 
-        len = mcp_store_stats_key(key, v->code, v->code_len,
-                                  MCP_STORE_STATS_DAY, day, sizeof(day));
+int
+mcp_store_totals_put(mcp_store_t *s, MDB_txn *txn, const char *code,
+    size_t code_len, const uint64_t *totals)
+{
+    char     key[MCP_STORE_STATS_KEY], buf[48];
+    MDB_val  k, val;
 
-        rc = mcp_store_stats_bump(s, txn, key, len, v->people, &created);
-
-        if (rc == MCP_STORE_OK && created) {
-            rc = mcp_store_stats_prune(s, txn, v->code, v->code_len, d);
-        }
-
-        if (rc != MCP_STORE_OK) {
-            return rc;
-        }
-
-        host = v->referrer;
-        host_len = v->referrer_len;
-
-        if (host_len != 0 && !mcp_store_stats_host_valid(host, host_len)) {
-            host = MCP_STORE_REFERRER_OTHER;
-            host_len = sizeof(MCP_STORE_REFERRER_OTHER) - 1;
-        }
-
-        len = mcp_store_stats_key(key, v->code, v->code_len,
-                                  MCP_STORE_STATS_REFERRER, host, host_len);
-        k.mv_size = len;
-        k.mv_data = key;
-
-        /* a new host past the bound is counted as "other" */
-
-        if (totals[1] >= MCP_STORE_STATS_HOSTS
-            && mdb_get(txn, s->link_stats, &k, &val) == MDB_NOTFOUND)
-        {
-            len = mcp_store_stats_key(key, v->code, v->code_len,
-                                      MCP_STORE_STATS_REFERRER,
-                                      MCP_STORE_REFERRER_OTHER,
-                                      sizeof(MCP_STORE_REFERRER_OTHER) - 1);
-        }
-
-        rc = mcp_store_stats_bump(s, txn, key, len, v->people, &created);
-        if (rc != MCP_STORE_OK) {
-            return rc;
-        }
-
-        totals[1] += (uint64_t) created;
+    if (memchr(code, '\0', code_len) != NULL) {
+        return MCP_STORE_EINVAL;
     }
 
-    len = mcp_store_stats_key(key, v->code, v->code_len,
-                              MCP_STORE_STATS_TOTALS, NULL, 0);
-    k.mv_size = len;
+    k.mv_size = mcp_store_stats_key(key, code, code_len,
+                                    MCP_STORE_STATS_TOTALS, NULL, 0);
     k.mv_data = key;
-    val.mv_size = mcp_store_uints_encode(totals, 2, tbuf, sizeof(tbuf));
-    val.mv_data = tbuf;
+
+    /* four uints: an array header and at most 9 bytes each */
+
+    val.mv_size = mcp_store_uints_encode(totals,
+                                         (totals[2] | totals[3]) ? 4 : 2,
+                                         buf, sizeof(buf));
+    val.mv_data = buf;
 
     return mcp_store_rc(mdb_put(txn, s->link_stats, &k, &val, 0));
+}
+
+
+/*
+ * Schema 2 to 3: each counter of "visits" into its link's totals, then
+ * "visits" dropped, in the transaction that opens the store and writes
+ * the new schema record.  A counter that does not decode, or whose code
+ * has a NUL, is dropped with the database (a counter is statistics).
+ */
+
+int
+mcp_store_stats_upgrade(mcp_store_t *s, MDB_txn *txn)
+{
+    int          rc;
+    MDB_val      k, val;
+    uint64_t     c[2], totals[MCP_STORE_TOTALS];
+    MDB_cursor  *cur;
+
+    rc = mdb_cursor_open(txn, s->visits, &cur);
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_rc(rc);
+    }
+
+    for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST);
+         rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT))
+    {
+        if (k.mv_size > MCP_STORE_CODE_MAX
+            || mcp_store_uints_decode(val.mv_data, val.mv_size, c, 2)
+               != MCP_STORE_OK
+            || (c[0] | c[1]) == 0)
+        {
+            continue;
+        }
+
+        rc = mcp_store_totals_get(s, txn, k.mv_data, k.mv_size, totals);
+
+        if (rc == MCP_STORE_OK || rc == MCP_STORE_NOTFOUND) {
+            totals[2] = c[0];
+            totals[3] = c[1];
+            rc = mcp_store_totals_put(s, txn, k.mv_data, k.mv_size, totals);
+        }
+
+        if (rc == MCP_STORE_ECORRUPT || rc == MCP_STORE_EINVAL) {
+            rc = MDB_SUCCESS;
+            continue;
+        }
+
+        if (rc != MCP_STORE_OK) {
+            mdb_cursor_close(cur);
+            return rc;
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != MDB_NOTFOUND) {
+        return mcp_store_rc(rc);
+    }
+
+    rc = mdb_drop(txn, s->visits, 1);
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_rc(rc);
+    }
+
+    s->has_visits = 0;
+
+    return MCP_STORE_OK;
 }
 
 
@@ -206,7 +298,7 @@ mcp_store_link_stats_get(mcp_store_t *s, const char *code, size_t code_len,
     char          prefix[MCP_STORE_CODE_MAX + 1];
     size_t        rest;
     uint32_t      day, first;
-    uint64_t      n, totals[2];
+    uint64_t      n, totals[MCP_STORE_TOTALS];
     MDB_val       k, val;
     MDB_cursor   *cur;
     const char   *p;
@@ -248,9 +340,7 @@ mcp_store_link_stats_get(mcp_store_t *s, const char *code, size_t code_len,
         switch (((const char *) k.mv_data)[code_len + 1]) {
 
         case MCP_STORE_STATS_TOTALS:
-            if (mcp_store_uints_decode(val.mv_data, val.mv_size, totals, 2)
-                == MCP_STORE_OK)
-            {
+            if (mcp_store_totals_decode(&val, totals) == MCP_STORE_OK) {
                 st->bots = totals[0];
             }
 
@@ -297,6 +387,25 @@ mcp_store_link_stats_get(mcp_store_t *s, const char *code, size_t code_len,
     }
 
     return mcp_store_cursor_end(s, cur, rc);
+}
+
+
+/* a totals record: four uints, or two (visits and last_visit 0) */
+
+static int
+mcp_store_totals_decode(const MDB_val *val, uint64_t *totals)
+{
+    if (mcp_store_uints_decode(val->mv_data, val->mv_size, totals,
+                               MCP_STORE_TOTALS)
+        == MCP_STORE_OK)
+    {
+        return MCP_STORE_OK;
+    }
+
+    totals[2] = 0;
+    totals[3] = 0;
+
+    return mcp_store_uints_decode(val->mv_data, val->mv_size, totals, 2);
 }
 
 
