@@ -1109,23 +1109,22 @@ mcp_store_schema_check(mcp_store_t *s, MDB_txn *txn, const char *path,
      * Schema 1 kept a link's visits in its record only.  Schema 2 counted
      * them in "visits", and read a link's visits as its record's plus its
      * counter's: a schema 1 store is a schema 2 store whose counters are
-     * all zero.  Schema 3 keeps the counter in the link's totals in
-     * "link_stats" (mcp_store_stats.c): a schema 2 store's counters move
-     * there, in this transaction.  A build of an older schema, which
+     * all zero.  Schema 3 keeps the counter, and the count of visits with
+     * no referrer, in the link's totals in "link_stats"
+     * (mcp_store_stats.c): an older store's move there, in this
+     * transaction.  A build of an older schema, which
      * would miss the counters, then refuses the store.
      */
 
     if (version < MCP_STORE_SCHEMA_VERSION && !(s->flags & MCP_STORE_RDONLY)) {
-        if (s->has_visits) {
-            rc = mcp_store_stats_upgrade(s, txn);
+        rc = mcp_store_stats_upgrade(s, txn);
 
-            if (rc != MCP_STORE_OK) {
-                return mcp_store_error(err, err_len, rc,
-                                       "store at %s: cannot move the visit "
-                                       "counters to schema %d: %s", path,
-                                       MCP_STORE_SCHEMA_VERSION,
-                                       mcp_store_strerror(rc));
-            }
+        if (rc != MCP_STORE_OK) {
+            return mcp_store_error(err, err_len, rc,
+                                   "store at %s: cannot move the visit "
+                                   "counters to schema %d: %s", path,
+                                   MCP_STORE_SCHEMA_VERSION,
+                                   mcp_store_strerror(rc));
         }
 
         return mcp_store_schema_put(s, txn, &key, path, err, err_len);

@@ -254,7 +254,7 @@ int mcp_store_record_decode(unsigned kind, const void *data, size_t len,
  * MCP_STORE_UINTS_MAX to decode).
  */
 
-#define MCP_STORE_UINTS_MAX       4
+#define MCP_STORE_UINTS_MAX       5
 
 size_t mcp_store_uints_encode(const uint64_t *v, size_t n, char *buf,
     size_t size);
@@ -343,7 +343,8 @@ int mcp_store_link_valid(const mcp_store_link_t *link);
  * mcp_store_visit_t), inside a write transaction of the caller's.
  *
  * mcp_store_totals_get() reads the link's totals under code into totals
- * (MCP_STORE_TOTALS uints: bots, hosts, visits, last visit), all 0 and
+ * (MCP_STORE_TOTALS uints: bots, hosts, visits, last visit, people's
+ * visits with no referrer), all 0 and
  * MCP_STORE_NOTFOUND if it has none (or the code holds a NUL).  Totals
  * are only written for a link that is there, and deleted with it: found,
  * they say the link is there.  mcp_store_totals_put() writes them
@@ -353,11 +354,11 @@ int mcp_store_link_valid(const mcp_store_link_t *link);
  * per-day and per-referrer keys, and its bots and new hosts to totals,
  * which the caller writes.  mcp_store_stats_delete() deletes all of a
  * link's, its counter with them.  mcp_store_stats_upgrade() moves the
- * counters of a schema 2 store ("visits") into the totals, and drops
- * "visits".
+ * counters of a schema 2 store ("visits") and the keys of no referrer
+ * into the totals, and drops "visits".
  */
 
-#define MCP_STORE_TOTALS          4
+#define MCP_STORE_TOTALS          5
 
 int mcp_store_totals_get(mcp_store_t *s, MDB_txn *txn, const char *code,
     size_t code_len, uint64_t *totals);

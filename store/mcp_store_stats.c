@@ -9,16 +9,21 @@
  *     code \0 'd' day        people's visits on that UTC day: one uint
  *                            (day: days since 1970-01-01, 4 bytes
  *                            big-endian, so that days sort in order)
- *     code \0 'r' host       people's visits from that referring host
- *                            (empty: none): one uint
+ *     code \0 'r' host       people's visits from that referring host:
+ *                            one uint
  *     code \0 't'            the link's totals: [bots, hosts, visits,
- *                            last_visit], hosts the number of its 'r'
- *                            keys; [bots, hosts] while visits and
- *                            last_visit are 0
+ *                            last_visit, direct], hosts the number of
+ *                            hosts counted (its 'r' keys, and no
+ *                            referrer once direct is not 0), direct
+ *                            people's visits with no referrer; the
+ *                            numbers at the end that are 0 left out,
+ *                            down to [bots, hosts]
  *
- * The counter (visits, last_visit) is in the totals since schema 3; it
- * was a database of its own, "visits", in schema 2, which made a flush
- * dirty two random pages for each link visited instead of one (see
+ * The counter (visits, last_visit) and direct are in the totals since
+ * schema 3: the counter was a database of its own, "visits", and the
+ * visits with no referrer (most of them) a key 'r' with an empty host,
+ * which made a flush dirty two random pages and write three records for
+ * a link visited, where it now writes two on one page (see
  * mcp_store_stats_upgrade()).  All of it is written with the visit
  * batches (mcp_store_visit_add()) and by mcp_store_link_use(), never on a
  * redirect, and deleted with the link.  A day key older than
@@ -46,6 +51,8 @@
 
 
 static int mcp_store_totals_decode(const MDB_val *val, uint64_t *totals);
+static int mcp_store_stats_upgrade_visits(mcp_store_t *s, MDB_txn *txn);
+static int mcp_store_stats_upgrade_direct(mcp_store_t *s, MDB_txn *txn);
 static size_t mcp_store_stats_key(char *buf, const char *code,
     size_t code_len, char kind, const char *rest, size_t rest_len);
 static int mcp_store_stats_bump(mcp_store_t *s, MDB_txn *txn,
@@ -99,7 +106,14 @@ mcp_store_stats_add(mcp_store_t *s, MDB_txn *txn,
     host = v->referrer;
     host_len = v->referrer_len;
 
-    if (host_len != 0 && !mcp_store_stats_host_valid(host, host_len)) {
+    if (host_len == 0) {
+        totals[1] += (totals[4] == 0);
+        totals[4] = (v->people > UINT64_MAX - totals[4])
+                    ? UINT64_MAX : totals[4] + v->people;
+        return MCP_STORE_OK;
+    }
+
+    if (!mcp_store_stats_host_valid(host, host_len)) {
         host = MCP_STORE_REFERRER_OTHER;
         host_len = sizeof(MCP_STORE_REFERRER_OTHER) - 1;
     }
@@ -161,6 +175,7 @@ mcp_store_totals_put(mcp_store_t *s, MDB_txn *txn, const char *code,
     size_t code_len, const uint64_t *totals)
 {
     char     key[MCP_STORE_STATS_KEY], buf[48];
+    size_t   n;
     MDB_val  k, val;
 
     if (memchr(code, '\0', code_len) != NULL) {
@@ -171,11 +186,14 @@ mcp_store_totals_put(mcp_store_t *s, MDB_txn *txn, const char *code,
                                     MCP_STORE_STATS_TOTALS, NULL, 0);
     k.mv_data = key;
 
-    /* four uints: an array header and at most 9 bytes each */
+    /* the numbers at the end that are 0 left out, down to two; five
+     * uints are an array header and at most 9 bytes each */
 
-    val.mv_size = mcp_store_uints_encode(totals,
-                                         (totals[2] | totals[3]) ? 4 : 2,
-                                         buf, sizeof(buf));
+    for (n = MCP_STORE_TOTALS; n > 2 && totals[n - 1] == 0; n--) {
+        /* void */
+    }
+
+    val.mv_size = mcp_store_uints_encode(totals, n, buf, sizeof(buf));
     val.mv_data = buf;
 
     return mcp_store_rc(mdb_put(txn, s->link_stats, &k, &val, 0));
@@ -183,14 +201,39 @@ mcp_store_totals_put(mcp_store_t *s, MDB_txn *txn, const char *code,
 
 
 /*
- * Schema 2 to 3: each counter of "visits" into its link's totals, then
- * "visits" dropped, in the transaction that opens the store and writes
- * the new schema record.  A counter that does not decode, or whose code
- * has a NUL, is dropped with the database (a counter is statistics).
+ * To schema 3, in the transaction that opens the store and writes the
+ * new schema record: the counters of "visits" (schema 2) into their
+ * links' totals, then "visits" dropped; the keys of visits with no
+ * referrer (schema 1 and 2) into the totals' direct.  A counter or key
+ * that does not decode, or whose code has a NUL, is dropped (they are
+ * statistics).
  */
 
 int
 mcp_store_stats_upgrade(mcp_store_t *s, MDB_txn *txn)
+{
+    int  rc;
+
+    if (s->has_visits) {
+        rc = mcp_store_stats_upgrade_visits(s, txn);
+        if (rc != MCP_STORE_OK) {
+            return rc;
+        }
+
+        rc = mdb_drop(txn, s->visits, 1);
+        if (rc != MDB_SUCCESS) {
+            return mcp_store_rc(rc);
+        }
+
+        s->has_visits = 0;
+    }
+
+    return mcp_store_stats_upgrade_direct(s, txn);
+}
+
+
+static int
+mcp_store_stats_upgrade_visits(mcp_store_t *s, MDB_txn *txn)
 {
     int          rc;
     MDB_val      k, val;
@@ -222,31 +265,95 @@ mcp_store_stats_upgrade(mcp_store_t *s, MDB_txn *txn)
             rc = mcp_store_totals_put(s, txn, k.mv_data, k.mv_size, totals);
         }
 
-        if (rc == MCP_STORE_ECORRUPT || rc == MCP_STORE_EINVAL) {
-            rc = MDB_SUCCESS;
-            continue;
+        if (rc != MCP_STORE_OK && rc != MCP_STORE_ECORRUPT
+            && rc != MCP_STORE_EINVAL)
+        {
+            break;
         }
 
-        if (rc != MCP_STORE_OK) {
-            mdb_cursor_close(cur);
-            return rc;
-        }
+        rc = MDB_SUCCESS;
     }
 
     mdb_cursor_close(cur);
 
-    if (rc != MDB_NOTFOUND) {
-        return mcp_store_rc(rc);
-    }
+    return (rc == MDB_NOTFOUND) ? MCP_STORE_OK : mcp_store_rc(rc);
+}
 
-    rc = mdb_drop(txn, s->visits, 1);
+
+/* each key "code \0 'r'" (no referrer) deleted, its count in direct */
+
+static int
+mcp_store_stats_upgrade_direct(mcp_store_t *s, MDB_txn *txn)
+{
+    int          rc;
+    char         code[MCP_STORE_CODE_MAX + 2];
+    size_t       code_len;
+    MDB_val      k, val;
+    uint64_t     n, totals[MCP_STORE_TOTALS];
+    MDB_cursor  *cur;
+    const char  *p;
+
+    rc = mdb_cursor_open(txn, s->link_stats, &cur);
     if (rc != MDB_SUCCESS) {
         return mcp_store_rc(rc);
     }
 
-    s->has_visits = 0;
+    rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST);
 
-    return MCP_STORE_OK;
+    while (rc == MDB_SUCCESS) {
+        p = k.mv_data;
+        code_len = k.mv_size - 2;
+
+        if (k.mv_size < 3 || k.mv_size > MCP_STORE_CODE_MAX + 2
+            || p[code_len + 1] != MCP_STORE_STATS_REFERRER
+            || p[code_len] != '\0'
+            || memchr(p, '\0', code_len) != NULL)
+        {
+            rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT);
+            continue;
+        }
+
+        /* k points into the page the delete changes: the code first */
+
+        memcpy(code, p, code_len);
+
+        if (mcp_store_uints_decode(val.mv_data, val.mv_size, &n, 1)
+            != MCP_STORE_OK)
+        {
+            n = 0;
+        }
+
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != MDB_SUCCESS) {
+            break;
+        }
+
+        rc = mcp_store_totals_get(s, txn, code, code_len, totals);
+
+        if (rc == MCP_STORE_OK || rc == MCP_STORE_NOTFOUND) {
+            totals[4] = (n > UINT64_MAX - totals[4]) ? UINT64_MAX
+                                                     : totals[4] + n;
+            rc = mcp_store_totals_put(s, txn, code, code_len, totals);
+        }
+
+        if (rc != MCP_STORE_OK && rc != MCP_STORE_ECORRUPT) {
+            break;
+        }
+
+        /* the cursor is at the key after the deleted one, or was moved
+         * by the put: that key found again, the first after "code \0 r" */
+
+        code[code_len] = '\0';
+        code[code_len + 1] = MCP_STORE_STATS_REFERRER;
+        k.mv_size = code_len + 2;
+        k.mv_data = code;
+
+        rc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE);
+    }
+
+    mdb_cursor_close(cur);
+
+    return (rc == MDB_NOTFOUND) ? MCP_STORE_OK : mcp_store_rc(rc);
 }
 
 
@@ -295,7 +402,7 @@ mcp_store_link_stats_get(mcp_store_t *s, const char *code, size_t code_len,
     int64_t since, mcp_store_link_stats_t *st)
 {
     int           rc;
-    char          prefix[MCP_STORE_CODE_MAX + 1];
+    char          prefix[MCP_STORE_CODE_MAX + 1], key[MCP_STORE_STATS_KEY];
     size_t        rest;
     uint32_t      day, first;
     uint64_t      n, totals[MCP_STORE_TOTALS];
@@ -326,6 +433,29 @@ mcp_store_link_stats_get(mcp_store_t *s, const char *code, size_t code_len,
         return rc;
     }
 
+    /* the totals first: no referrer is the first of the hosts, in host
+     * order the empty one */
+
+    k.mv_size = mcp_store_stats_key(key, code, code_len,
+                                    MCP_STORE_STATS_TOTALS, NULL, 0);
+    k.mv_data = key;
+
+    rc = mdb_cursor_get(cur, &k, &val, MDB_SET_KEY);
+
+    if (rc == MDB_SUCCESS && mcp_store_totals_decode(&val, totals)
+                             == MCP_STORE_OK)
+    {
+        st->bots = totals[0];
+
+        if (totals[4] != 0) {
+            mcp_store_stats_top(st, "", 0, totals[4]);
+        }
+    }
+
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        return mcp_store_cursor_end(s, cur, rc);
+    }
+
     for (rc = mcp_store_stats_first(cur, prefix, code, code_len, &k, &val);
          rc == MDB_SUCCESS;
          rc = mcp_store_scan(cur, MDB_NEXT, prefix, code_len + 1, &k, &val))
@@ -338,13 +468,6 @@ mcp_store_link_stats_get(mcp_store_t *s, const char *code, size_t code_len,
         rest = k.mv_size - code_len - 2;
 
         switch (((const char *) k.mv_data)[code_len + 1]) {
-
-        case MCP_STORE_STATS_TOTALS:
-            if (mcp_store_totals_decode(&val, totals) == MCP_STORE_OK) {
-                st->bots = totals[0];
-            }
-
-            break;
 
         case MCP_STORE_STATS_DAY:
             if (rest != 4
@@ -390,22 +513,31 @@ mcp_store_link_stats_get(mcp_store_t *s, const char *code, size_t code_len,
 }
 
 
-/* a totals record: four uints, or two (visits and last_visit 0) */
+/* a totals record: two to MCP_STORE_TOTALS uints, those left out 0 */
 
 static int
 mcp_store_totals_decode(const MDB_val *val, uint64_t *totals)
 {
-    if (mcp_store_uints_decode(val->mv_data, val->mv_size, totals,
-                               MCP_STORE_TOTALS)
-        == MCP_STORE_OK)
+    size_t            i;
+    uint64_t          n;
+    mcp_store_rbuf_t  r;
+
+    memset(totals, 0, MCP_STORE_TOTALS * sizeof(uint64_t));
+
+    if (mcp_store_rbuf_init(&r, val->mv_data, val->mv_size) != 0
+        || mcp_store_read_array(&r, &n) != 0
+        || n < 2 || n > MCP_STORE_TOTALS)
     {
-        return MCP_STORE_OK;
+        return MCP_STORE_ECORRUPT;
     }
 
-    totals[2] = 0;
-    totals[3] = 0;
+    for (i = 0; i < n; i++) {
+        if (mcp_store_read_uint64(&r, &totals[i]) != 0) {
+            return MCP_STORE_ECORRUPT;
+        }
+    }
 
-    return mcp_store_uints_decode(val->mv_data, val->mv_size, totals, 2);
+    return (r.pos == r.end) ? MCP_STORE_OK : MCP_STORE_ECORRUPT;
 }
 
 

@@ -1171,11 +1171,13 @@ test_visit_upgrade(void)
     mcp_store_link_t        link, out;
     mcp_store_stat_t        st;
     mcp_store_link_stats_t  ls;
+    mcp_store_referrer_t    refs[4];
 
     test_dir(dir, "upgrade");
 
-    /* "old": 5 visits in its record, [3, 150] counted, 1 bot, 1 host;
-     * "gone": a counter whose link is not there */
+    /* "old": 5 visits in its record, [3, 150] counted, 1 bot, 1 host:
+     * none, 4 visits with no referrer; "gone": a counter whose link is
+     * not there */
 
     link = test_link("https://example.com/old", 1, 0, 0, 5, 100);
     test_old_store(dir, &link);
@@ -1187,12 +1189,16 @@ test_visit_upgrade(void)
         || test_raw_put(dir, MCP_STORE_DB_VISITS, "gone", "\x92\x01\x01",
                         3) != 0
         || test_raw_put_key(dir, MCP_STORE_DB_LINK_STATS,
-                            TEST_STR("old\0t"), "\x92\x01\x01", 3) != 0)
+                            TEST_STR("old\0t"), "\x92\x01\x01", 3) != 0
+        || test_raw_put_key(dir, MCP_STORE_DB_LINK_STATS,
+                            TEST_STR("old\0r"), "\x04", 1) != 0)
     {
         tap_bail("raw put in %s", dir);
     }
 
     memset(&ls, 0, sizeof(ls));
+    ls.referrers = refs;
+    ls.referrers_cap = 4;
 
     s = test_open(dir, 0, MCP_STORE_RDONLY);
     rc = mcp_store_stat(s, &st);
@@ -1208,16 +1214,21 @@ test_visit_upgrade(void)
     rc |= mcp_store_link_get(s, "old", 3, &out);
     rc |= mcp_store_link_stats_get(s, "old", 3, 0, &ls);
     TAP_OK(rc == MCP_STORE_OK && st.schema_version == 3 && out.visits == 8
-           && out.last_visit == 150 && ls.bots == 1,
+           && out.last_visit == 150 && ls.bots == 1 && ls.nreferrers == 1
+           && ls.referrers[0].host_len == 0 && ls.referrers[0].visits == 4,
            "upgrade: opened read-write it becomes schema 3, visits and "
            "statistics kept");
     mcp_store_close(s);
 
     rc = test_raw_get_key(dir, MCP_STORE_DB_LINK_STATS, TEST_STR("old\0t"),
                           buf, sizeof(buf), &len);
-    TAP_OK(rc == 0 && len == 6
-           && memcmp(buf, "\x94\x01\x01\x03\xcc\x96", 6) == 0,
-           "upgrade: the counter is in the link's totals");
+    TAP_OK(rc == 0 && len == 7
+           && memcmp(buf, "\x95\x01\x01\x03\xcc\x96\x04", 7) == 0
+           && test_raw_get_key(dir, MCP_STORE_DB_LINK_STATS,
+                               TEST_STR("old\0r"), buf, sizeof(buf), &len)
+              == MDB_NOTFOUND,
+           "upgrade: the counter and the visits with no referrer are in the "
+           "link's totals [bots, hosts, visits, last_visit, direct]");
 
     TAP_RC(test_raw_get(dir, MCP_STORE_DB_VISITS, "old", buf, sizeof(buf),
                         &len),
