@@ -344,7 +344,8 @@ int mcp_store_link_valid(const mcp_store_link_t *link);
  *
  * mcp_store_totals_get() reads the link's totals under code into totals
  * (MCP_STORE_TOTALS uints: bots, hosts, visits, last visit, people's
- * visits with no referrer), all 0 and
+ * visits with no referrer, the latest day counted and its people's
+ * visits), all 0 and
  * MCP_STORE_NOTFOUND if it has none (or the code holds a NUL).  Totals
  * are only written for a link that is there, and deleted with it: found,
  * they say the link is there.  mcp_store_totals_put() writes them
@@ -358,7 +359,7 @@ int mcp_store_link_valid(const mcp_store_link_t *link);
  * into the totals, and drops "visits".
  */
 
-#define MCP_STORE_TOTALS          5
+#define MCP_STORE_TOTALS          7
 
 int mcp_store_totals_get(mcp_store_t *s, MDB_txn *txn, const char *code,
     size_t code_len, uint64_t *totals);
@@ -369,6 +370,9 @@ int mcp_store_stats_add(mcp_store_t *s, MDB_txn *txn,
 int mcp_store_stats_delete(mcp_store_t *s, MDB_txn *txn, const char *code,
     size_t code_len);
 int mcp_store_stats_upgrade(mcp_store_t *s, MDB_txn *txn);
+
+/* a + b, or UINT64_MAX if that is more: counts saturate, never wrap */
+uint64_t mcp_store_add_sat(uint64_t a, uint64_t b);
 
 
 /*

@@ -51,7 +51,6 @@ static int mcp_store_counter_put(mcp_store_t *s, MDB_txn *txn,
     MDB_val *key, const uint64_t *c);
 static int mcp_store_link_counted(mcp_store_t *s, MDB_txn *txn,
     const MDB_val *key, mcp_store_link_t *link);
-static uint64_t mcp_store_add_sat(uint64_t a, uint64_t b);
 static int mcp_store_link_past(unsigned walk, const char *prefix,
     size_t prefix_len, const MDB_val *key);
 static int mcp_store_link_tags_valid(const char *tags, size_t len);
@@ -778,7 +777,7 @@ mcp_store_link_counted(mcp_store_t *s, MDB_txn *txn, const MDB_val *key,
 
 /* counts saturate rather than wrap */
 
-static uint64_t
+uint64_t
 mcp_store_add_sat(uint64_t a, uint64_t b)
 {
     return (b > UINT64_MAX - a) ? UINT64_MAX : a + b;

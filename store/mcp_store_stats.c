@@ -6,29 +6,31 @@
  * with one has no counter and no statistics), so that a link's keys are
  * together, in this order:
  *
- *     code \0 'd' day        people's visits on that UTC day: one uint
- *                            (day: days since 1970-01-01, 4 bytes
- *                            big-endian, so that days sort in order)
+ *     code \0 'd' day        people's visits on that UTC day, before the
+ *                            latest: one uint (day: days since
+ *                            1970-01-01, 4 bytes big-endian, so that
+ *                            days sort in order)
  *     code \0 'r' host       people's visits from that referring host:
  *                            one uint
  *     code \0 't'            the link's totals: [bots, hosts, visits,
- *                            last_visit, direct], hosts the number of
- *                            hosts counted (its 'r' keys, and no
- *                            referrer once direct is not 0), direct
- *                            people's visits with no referrer; the
- *                            numbers at the end that are 0 left out,
- *                            down to [bots, hosts]
+ *                            last_visit, direct, day, people], hosts
+ *                            the number of hosts counted (its 'r' keys,
+ *                            and no referrer once direct is not 0),
+ *                            direct people's visits with no referrer,
+ *                            day the latest day counted and people its
+ *                            people's visits; the numbers at the end
+ *                            that are 0 left out, down to [bots, hosts]
  *
- * The counter (visits, last_visit) and direct are in the totals since
- * schema 3: the counter was a database of its own, "visits", and the
- * visits with no referrer (most of them) a key 'r' with an empty host,
- * which made a flush dirty two random pages and write three records for
- * a link visited, where it now writes two on one page (see
- * mcp_store_stats_upgrade()).  All of it is written with the visit
- * batches (mcp_store_visit_add()) and by mcp_store_link_use(), never on a
- * redirect, and deleted with the link.  A day key older than
- * MCP_STORE_STATS_DAYS is deleted when a newer day of the link is
- * counted, a few at a time.
+ * The counter (visits, last_visit), direct and the latest day are in the
+ * totals since schema 3: the counter was a database of its own,
+ * "visits", the visits with no referrer (most of them) a key 'r' with an
+ * empty host, and the day a key 'd' at once, so that a flush dirtied two
+ * random pages and wrote four records for a link visited; it now writes
+ * one, its totals (see mcp_store_stats_upgrade()).  All of it is written
+ * with the visit batches (mcp_store_visit_add()) and by
+ * mcp_store_link_use(), never on a redirect, and deleted with the link.
+ * A day key older than MCP_STORE_STATS_DAYS is deleted when a newer day
+ * of the link is counted, a few at a time.
  */
 
 #include <string.h>
@@ -51,6 +53,10 @@
 
 
 static int mcp_store_totals_decode(const MDB_val *val, uint64_t *totals);
+static int mcp_store_stats_day_add(mcp_store_t *s, MDB_txn *txn,
+    const char *code, size_t code_len, uint32_t day, uint64_t n);
+static void mcp_store_stats_day_out(mcp_store_link_stats_t *st,
+    uint32_t day, uint64_t n, uint32_t first);
 static int mcp_store_stats_upgrade_visits(mcp_store_t *s, MDB_txn *txn);
 static int mcp_store_stats_upgrade_direct(mcp_store_t *s, MDB_txn *txn);
 static size_t mcp_store_stats_key(char *buf, const char *code,
@@ -74,33 +80,54 @@ mcp_store_stats_add(mcp_store_t *s, MDB_txn *txn,
     const mcp_store_visit_t *v, uint64_t *totals)
 {
     int          rc, created;
-    char         key[MCP_STORE_STATS_KEY], day[4];
+    char         key[MCP_STORE_STATS_KEY];
     size_t       len, host_len;
     MDB_val      k, val;
     uint32_t     d;
     const char  *host;
 
-    totals[0] = (v->bots > UINT64_MAX - totals[0]) ? UINT64_MAX
-                                                   : totals[0] + v->bots;
+    totals[0] = mcp_store_add_sat(totals[0], v->bots);
 
     if (v->people == 0) {
         return MCP_STORE_OK;
     }
 
+    /*
+     * The latest day's count is in the totals: a flush of the day's
+     * visits writes one record a link.  When a later day comes, the one
+     * before goes to a key of its own; visits of an earlier day (a late
+     * batch) go to that day's key.
+     */
+
     d = mcp_store_stats_day(v->last_visit);
-    mcp_store_stats_be32(day, d);
 
-    len = mcp_store_stats_key(key, v->code, v->code_len, MCP_STORE_STATS_DAY,
-                              day, sizeof(day));
+    if (d > totals[5]) {
+        if (totals[6] != 0) {
+            rc = mcp_store_stats_day_add(s, txn, v->code, v->code_len,
+                                         (uint32_t) totals[5], totals[6]);
+            if (rc != MCP_STORE_OK) {
+                return rc;
+            }
+        }
 
-    rc = mcp_store_stats_bump(s, txn, key, len, v->people, &created);
-
-    if (rc == MCP_STORE_OK && created) {
         rc = mcp_store_stats_prune(s, txn, v->code, v->code_len, d);
+        if (rc != MCP_STORE_OK) {
+            return rc;
+        }
+
+        totals[5] = d;
+        totals[6] = 0;
     }
 
-    if (rc != MCP_STORE_OK) {
-        return rc;
+    if (d == totals[5]) {
+        totals[6] = mcp_store_add_sat(totals[6], v->people);
+
+    } else {
+        rc = mcp_store_stats_day_add(s, txn, v->code, v->code_len, d,
+                                     v->people);
+        if (rc != MCP_STORE_OK) {
+            return rc;
+        }
     }
 
     host = v->referrer;
@@ -108,8 +135,7 @@ mcp_store_stats_add(mcp_store_t *s, MDB_txn *txn,
 
     if (host_len == 0) {
         totals[1] += (totals[4] == 0);
-        totals[4] = (v->people > UINT64_MAX - totals[4])
-                    ? UINT64_MAX : totals[4] + v->people;
+        totals[4] = mcp_store_add_sat(totals[4], v->people);
         return MCP_STORE_OK;
     }
 
@@ -331,8 +357,7 @@ mcp_store_stats_upgrade_direct(mcp_store_t *s, MDB_txn *txn)
         rc = mcp_store_totals_get(s, txn, code, code_len, totals);
 
         if (rc == MCP_STORE_OK || rc == MCP_STORE_NOTFOUND) {
-            totals[4] = (n > UINT64_MAX - totals[4]) ? UINT64_MAX
-                                                     : totals[4] + n;
+            totals[4] = mcp_store_add_sat(totals[4], n);
             rc = mcp_store_totals_put(s, txn, code, code_len, totals);
         }
 
@@ -404,7 +429,7 @@ mcp_store_link_stats_get(mcp_store_t *s, const char *code, size_t code_len,
     int           rc;
     char          prefix[MCP_STORE_CODE_MAX + 1], key[MCP_STORE_STATS_KEY];
     size_t        rest;
-    uint32_t      day, first;
+    uint32_t      day, first, latest;
     uint64_t      n, totals[MCP_STORE_TOTALS];
     MDB_val       k, val;
     MDB_cursor   *cur;
@@ -442,15 +467,22 @@ mcp_store_link_stats_get(mcp_store_t *s, const char *code, size_t code_len,
 
     rc = mdb_cursor_get(cur, &k, &val, MDB_SET_KEY);
 
-    if (rc == MDB_SUCCESS && mcp_store_totals_decode(&val, totals)
-                             == MCP_STORE_OK)
+    if (rc != MDB_SUCCESS
+        || mcp_store_totals_decode(&val, totals) != MCP_STORE_OK)
     {
-        st->bots = totals[0];
-
-        if (totals[4] != 0) {
-            mcp_store_stats_top(st, "", 0, totals[4]);
-        }
+        memset(totals, 0, sizeof(totals));
     }
+
+    st->bots = totals[0];
+
+    if (totals[4] != 0) {
+        mcp_store_stats_top(st, "", 0, totals[4]);
+    }
+
+    /* the latest day, in the totals, joins the days' keys in order (a
+     * store of schema 2 may have a key of that day too) */
+
+    latest = (uint32_t) totals[5];
 
     if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
         return mcp_store_cursor_end(s, cur, rc);
@@ -479,12 +511,18 @@ mcp_store_link_stats_get(mcp_store_t *s, const char *code, size_t code_len,
 
             day = mcp_store_stats_be32_read(p);
 
-            if (day >= first && st->ndays < st->days_cap) {
-                st->days[st->ndays].day = (int64_t) day
-                                          * MCP_STORE_STATS_SECONDS;
-                st->days[st->ndays].visits = n;
-                st->ndays++;
+            if (totals[6] != 0 && day >= latest) {
+                if (day == latest) {
+                    n = mcp_store_add_sat(n, totals[6]);
+
+                } else {
+                    mcp_store_stats_day_out(st, latest, totals[6], first);
+                }
+
+                totals[6] = 0;
             }
+
+            mcp_store_stats_day_out(st, day, n, first);
 
             break;
 
@@ -500,6 +538,10 @@ mcp_store_link_stats_get(mcp_store_t *s, const char *code, size_t code_len,
         default:
             break;
         }
+    }
+
+    if (totals[6] != 0) {
+        mcp_store_stats_day_out(st, latest, totals[6], first);
     }
 
     /* the snapshot stays: the referrers' hosts point into it */
@@ -560,6 +602,20 @@ mcp_store_stats_first(MDB_cursor *cur, char *prefix, const char *code,
 }
 
 
+/* a day of the link's, if from first on and there is room for it */
+
+static void
+mcp_store_stats_day_out(mcp_store_link_stats_t *st, uint32_t day, uint64_t n,
+    uint32_t first)
+{
+    if (day >= first && st->ndays < st->days_cap) {
+        st->days[st->ndays].day = (int64_t) day * MCP_STORE_STATS_SECONDS;
+        st->days[st->ndays].visits = n;
+        st->ndays++;
+    }
+}
+
+
 /* The top referrers_cap hosts by visits, most first, ties in host order. */
 
 static void
@@ -608,6 +664,31 @@ mcp_store_stats_key(char *buf, const char *code, size_t code_len, char kind,
 }
 
 
+/* adds n to the day's key of the link; a new day's drops the oldest */
+
+static int
+mcp_store_stats_day_add(mcp_store_t *s, MDB_txn *txn, const char *code,
+    size_t code_len, uint32_t day, uint64_t n)
+{
+    int     rc, created;
+    char    key[MCP_STORE_STATS_KEY], be[4];
+    size_t  len;
+
+    mcp_store_stats_be32(be, day);
+
+    len = mcp_store_stats_key(key, code, code_len, MCP_STORE_STATS_DAY, be,
+                              sizeof(be));
+
+    rc = mcp_store_stats_bump(s, txn, key, len, n, &created);
+
+    if (rc == MCP_STORE_OK && created) {
+        rc = mcp_store_stats_prune(s, txn, code, code_len, day);
+    }
+
+    return rc;
+}
+
+
 /* adds n to the uint under key; *created 1 if the key was new */
 
 static int
@@ -639,7 +720,7 @@ mcp_store_stats_bump(mcp_store_t *s, MDB_txn *txn, const char *key,
         return mcp_store_rc(rc);
     }
 
-    count = (n > UINT64_MAX - count) ? UINT64_MAX : count + n;
+    count = mcp_store_add_sat(count, n);
 
     val.mv_size = mcp_store_uints_encode(&count, 1, buf, sizeof(buf));
     val.mv_data = buf;

@@ -30,7 +30,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        331
+#define TEST_PLAN        333
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -1170,6 +1170,9 @@ test_visit_upgrade(void)
     mcp_store_t            *s;
     mcp_store_link_t        link, out;
     mcp_store_stat_t        st;
+    int                     ok;
+    mcp_store_day_t         days[4];
+    mcp_store_visit_t       v;
     mcp_store_link_stats_t  ls;
     mcp_store_referrer_t    refs[4];
 
@@ -1191,7 +1194,9 @@ test_visit_upgrade(void)
         || test_raw_put_key(dir, MCP_STORE_DB_LINK_STATS,
                             TEST_STR("old\0t"), "\x92\x01\x01", 3) != 0
         || test_raw_put_key(dir, MCP_STORE_DB_LINK_STATS,
-                            TEST_STR("old\0r"), "\x04", 1) != 0)
+                            TEST_STR("old\0r"), "\x04", 1) != 0
+        || test_raw_put_key(dir, MCP_STORE_DB_LINK_STATS,
+                            TEST_STR("old\0d\0\0\0\0"), "\x04", 1) != 0)
     {
         tap_bail("raw put in %s", dir);
     }
@@ -1239,6 +1244,33 @@ test_visit_upgrade(void)
     rc |= mcp_store_link_get(s, "old", 3, &out);
     TAP_OK(rc == MCP_STORE_OK && out.visits == 9 && out.last_visit == 200,
            "upgrade: counting goes on from the moved counter");
+
+    /* the latest day is counted in the totals, with the day's key of
+     * schema 2 as one day; a later day puts it in its key */
+
+    ls.days = days;
+    ls.days_cap = 4;
+
+    v = test_stat_visit("old", 1, 300, 1, 0, NULL);
+    rc = mcp_store_link_add_visits(s, &v, 1);
+    rc |= mcp_store_link_stats_get(s, "old", 3, 0, &ls);
+    ok = rc == MCP_STORE_OK && ls.ndays == 1 && days[0].day == 0
+         && days[0].visits == 5;
+    mcp_store_release(s);
+    TAP_OK(ok, "upgrade: a day's key and the day in the totals are one day");
+
+    v = test_stat_visit("old", 1, 86400 + 5, 1, 0, NULL);
+    rc = mcp_store_link_add_visits(s, &v, 1);
+    v = test_stat_visit("old", 1, 400, 2, 0, NULL);
+    rc |= mcp_store_link_add_visits(s, &v, 1);
+    rc |= mcp_store_link_stats_get(s, "old", 3, 0, &ls);
+    ok = rc == MCP_STORE_OK && ls.ndays == 2 && days[0].day == 0
+         && days[0].visits == 7 && days[1].day == 86400
+         && days[1].visits == 1 && ls.nreferrers == 1
+         && ls.referrers[0].visits == 8;
+    mcp_store_release(s);
+    TAP_OK(ok, "upgrade: a later day moves the day before to its key, and "
+           "a late batch of it adds there");
     mcp_store_close(s);
 }
 
