@@ -792,23 +792,14 @@ ngx_http_mcp_name_allowed(ngx_http_request_t *r, ngx_array_t *list,
     ngx_str_t *name, ngx_str_t *full)
 {
     ngx_str_t                *s;
-    ngx_uint_t                i;
     ngx_http_mcp_loc_conf_t  *mlcf;
 
     if (list) {
-        s = list->elts;
-
-        for (i = 0; i < list->nelts; i++) {
-            if ((s[i].len == 1 && s[i].data[0] == '*')
-                || (s[i].len == full->len
-                    && ngx_strncasecmp(s[i].data, full->data, full->len)
-                       == 0))
-            {
-                return NGX_OK;
-            }
+        if (ngx_http_mcp_in_list(list, (u_char *) "*", 1) == NGX_OK) {
+            return NGX_OK;
         }
 
-        return NGX_DECLINED;
+        return ngx_http_mcp_in_list(list, full->data, full->len);
     }
 
     for (s = ngx_http_mcp_local_hosts; s->len; s++) {
@@ -824,21 +815,7 @@ ngx_http_mcp_name_allowed(ngx_http_request_t *r, ngx_array_t *list,
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
 
-    if (mlcf->server_names == NULL) {
-        return NGX_DECLINED;
-    }
-
-    s = mlcf->server_names->elts;
-
-    for (i = 0; i < mlcf->server_names->nelts; i++) {
-        if (s[i].len == name->len
-            && ngx_strncasecmp(s[i].data, name->data, name->len) == 0)
-        {
-            return NGX_OK;
-        }
-    }
-
-    return NGX_DECLINED;
+    return ngx_http_mcp_in_list(mlcf->server_names, name->data, name->len);
 }
 
 

@@ -320,7 +320,7 @@ ngx_int_t ngx_http_mcp_regex_add(ngx_conf_t *cf, ngx_array_t *a,
 
 /* ngx_http_mcp_util.c: a whole-number query argument */
 ngx_int_t ngx_http_mcp_arg_number(ngx_http_request_t *r, char *name,
-    ngx_int_t max, ngx_int_t *n);
+    ngx_int_t max, ngx_int_t *n, ngx_int_t *rc);
 
 /* ngx_http_mcp_module.c: the handler directives' common part */
 char *ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -417,6 +417,7 @@ json_t *ngx_http_mcp_json_object(ngx_http_request_t *r, ngx_str_t *body,
 ngx_int_t ngx_http_mcp_json_string(json_t *obj, const char *name,
     ngx_str_t *value);
 ngx_int_t ngx_http_mcp_valid_code(ngx_str_t *code);
+ngx_int_t ngx_http_mcp_in_list(ngx_array_t *list, u_char *data, size_t len);
 void ngx_http_mcp_json_cleanup(ngx_pool_t *pool, json_t *json);
 void ngx_http_mcp_utf8_clean(char *s);
 const char *ngx_http_mcp_json_reason(json_error_t *err);

@@ -674,6 +674,34 @@ ngx_http_mcp_is_json_type(ngx_http_request_t *r)
 
 
 /*
+ * Whether a list of names (ngx_str_t; NULL: none) holds data, compared
+ * without regard to case: NGX_OK or NGX_DECLINED.  Host names, URL
+ * schemes and codes are all case-insensitive where the lists are used.
+ */
+
+ngx_int_t
+ngx_http_mcp_in_list(ngx_array_t *list, u_char *data, size_t len)
+{
+    ngx_str_t   *s;
+    ngx_uint_t   i;
+
+    if (list == NULL) {
+        return NGX_DECLINED;
+    }
+
+    s = list->elts;
+
+    for (i = 0; i < list->nelts; i++) {
+        if (s[i].len == len && ngx_strncasecmp(s[i].data, data, len) == 0) {
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
  * Codes and aliases: 1 to MCP_STORE_CODE_MAX characters of [A-Za-z0-9_-].
  */
 
@@ -938,14 +966,17 @@ ngx_http_mcp_format_time(int64_t t, u_char *buf)
 
 
 /*
- * The query argument name, a whole number from 1 to max, into *n: NGX_OK
- * (also when absent: *n is left as it is), or NGX_DECLINED.
+ * The query argument name, a whole number from 1 to max, into *n.  NGX_OK:
+ * go on (also when it is absent: *n is left as it is); NGX_DONE: it is
+ * not, the request is answered 400 "invalid_<name>", and *rc is what the
+ * handler returns.
  */
 
 ngx_int_t
 ngx_http_mcp_arg_number(ngx_http_request_t *r, char *name, ngx_int_t max,
-    ngx_int_t *n)
+    ngx_int_t *n, ngx_int_t *rc)
 {
+    char       error[64];
     ngx_int_t  v;
     ngx_str_t  arg;
 
@@ -955,13 +986,17 @@ ngx_http_mcp_arg_number(ngx_http_request_t *r, char *name, ngx_int_t max,
 
     v = ngx_atoi(arg.data, arg.len);
 
-    if (v < 1 || v > max) {
-        return NGX_DECLINED;
+    if (v >= 1 && v <= max) {
+        *n = v;
+        return NGX_OK;
     }
 
-    *n = v;
+    (void) snprintf(error, sizeof(error), "invalid_%s", name);
 
-    return NGX_OK;
+    *rc = ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST, error,
+                                  "%s must be a whole number from 1 to %d",
+                                  name, (int) max);
+    return NGX_DONE;
 }
 
 

@@ -304,3 +304,21 @@ mcp_cluster nats://127.0.0.1:4222 replicas=;
 --- must_die
 --- error_log
 invalid parameter "replicas="
+
+
+
+=== TEST 23: mcp_client_request_timeout that is not a time
+--- config
+location = /mcp { mcp_endpoint; mcp_client_request_timeout soon; }
+--- must_die
+--- error_log
+"mcp_client_request_timeout" directive invalid value
+
+
+
+=== TEST 24: mcp_client_request_timeout of zero
+--- config
+location = /mcp { mcp_endpoint; mcp_client_request_timeout 0; }
+--- must_die
+--- error_log
+"mcp_client_request_timeout" directive must be at least 1ms
