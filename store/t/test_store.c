@@ -65,6 +65,8 @@ static int test_raw_put(const char *dir, const char *db, const char *key,
 static int test_raw_put_key(const char *dir, const char *db, const char *key,
     size_t key_len, const void *val, size_t len);
 static void test_old_store(const char *dir, const mcp_store_link_t *link);
+static mcp_store_t *test_open_old(const char *dir, unsigned flags,
+    mcp_store_stat_t *st, mcp_store_link_t *out, int *rc);
 static int test_raw_get(const char *dir, const char *db, const char *key,
     void *buf, size_t size, size_t *len);
 static int test_raw_get_key(const char *dir, const char *db, const char *key,
@@ -1022,18 +1024,14 @@ test_visit_counters(void)
     link = test_link("https://example.com/old", 1, 0, 0, 5, 100);
     test_old_store(dir, &link);
 
-    s = test_open(dir, 0, MCP_STORE_RDONLY);
-    rc = mcp_store_stat(s, &st);
-    rc |= mcp_store_link_get(s, "old", 3, &out);
+    s = test_open_old(dir, MCP_STORE_RDONLY, &st, &out, &rc);
     TAP_OK(rc == MCP_STORE_OK && st.schema_version == 1 && out.visits == 5
            && out.last_visit == 100,
            "counters: a schema 1 store read-only stays schema 1, visits from "
            "its records");
     mcp_store_close(s);
 
-    s = test_open(dir, 0, 0);
-    rc = mcp_store_stat(s, &st);
-    rc |= mcp_store_link_get(s, "old", 3, &out);
+    s = test_open_old(dir, 0, &st, &out, &rc);
     TAP_OK(rc == MCP_STORE_OK && st.schema_version == 3 && out.visits == 5
            && out.last_visit == 100,
            "counters: opened read-write it becomes schema 3, visits kept");
@@ -1205,18 +1203,14 @@ test_visit_upgrade(void)
     ls.referrers = refs;
     ls.referrers_cap = 4;
 
-    s = test_open(dir, 0, MCP_STORE_RDONLY);
-    rc = mcp_store_stat(s, &st);
-    rc |= mcp_store_link_get(s, "old", 3, &out);
+    s = test_open_old(dir, MCP_STORE_RDONLY, &st, &out, &rc);
     TAP_OK(rc == MCP_STORE_OK && st.schema_version == 2 && out.visits == 8
            && out.last_visit == 150,
            "upgrade: a schema 2 store read-only stays schema 2, its "
            "counters read from \"visits\"");
     mcp_store_close(s);
 
-    s = test_open(dir, 0, 0);
-    rc = mcp_store_stat(s, &st);
-    rc |= mcp_store_link_get(s, "old", 3, &out);
+    s = test_open_old(dir, 0, &st, &out, &rc);
     rc |= mcp_store_link_stats_get(s, "old", 3, 0, &ls);
     TAP_OK(rc == MCP_STORE_OK && st.schema_version == 3 && out.visits == 8
            && out.last_visit == 150 && ls.bots == 1 && ls.nreferrers == 1
@@ -3581,6 +3575,23 @@ test_old_store(const char *dir, const mcp_store_link_t *link)
     {
         tap_bail("raw put in %s", dir);
     }
+}
+
+
+/* The store at dir opened with flags; *rc how its stat and "old" read. */
+
+static mcp_store_t *
+test_open_old(const char *dir, unsigned flags, mcp_store_stat_t *st,
+    mcp_store_link_t *out, int *rc)
+{
+    mcp_store_t  *s;
+
+    s = test_open(dir, 0, flags);
+
+    *rc = mcp_store_stat(s, st);
+    *rc |= mcp_store_link_get(s, "old", 3, out);
+
+    return s;
 }
 
 
