@@ -30,7 +30,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        333
+#define TEST_PLAN        334
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -1608,7 +1608,7 @@ test_codec(void)
     msgpack_sbuffer          sb;
     msgpack_unpacked         u;
     msgpack_object          *o;
-    mcp_store_link_t         in, out;
+    mcp_store_link_t         in, out, full;
 
     static const struct {
         const char  *bytes;
@@ -1748,6 +1748,31 @@ test_codec(void)
            && test_str_is(out.tenant, out.tenant_len,
                           MCP_STORE_TENANT_DEFAULT),
            "codec: fields left out read as 0 and the default tenant");
+
+    /* [url, created_at], which a redirect decodes without the field
+     * table, reads as the same link written out to its tenant does, in
+     * every field of a record that held another link before */
+
+    memset(&out, 0xa5, sizeof(out));
+    memset(&full, 0x5a, sizeof(full));
+    rc = mcp_store_link_decode(TEST_BYTES("\x92\xa1x\x01"), &out);
+    rc |= mcp_store_link_decode(TEST_BYTES("\x97\xa1x\x01\x00\x00\x00\x00"
+                                           "\xa7" "default"), &full);
+    TAP_OK(rc == MCP_STORE_OK && test_str_is(out.url, out.url_len, "x")
+           && test_str_is(full.url, full.url_len, "x")
+           && out.created_at == full.created_at
+           && out.expires_at == full.expires_at
+           && out.max_visits == full.max_visits && out.visits == full.visits
+           && out.last_visit == full.last_visit
+           && test_str_is(out.tenant, out.tenant_len, MCP_STORE_TENANT_DEFAULT)
+           && test_str_is(full.tenant, full.tenant_len,
+                          MCP_STORE_TENANT_DEFAULT)
+           && out.redirect_status == full.redirect_status
+           && out.tags == NULL && full.tags == NULL
+           && out.tags_len == full.tags_len
+           && out.updated_at == full.updated_at,
+           "codec: a link of url and created_at sets every field as the "
+           "longer form does");
 
     len = mcp_store_schema_encode(1, buf, sizeof(buf));
     rc = mcp_store_schema_decode(buf, len, &version);
