@@ -18,6 +18,7 @@
 
 
 #define NGX_HTTP_MCP_MAX_DEPTH            64
+#define NGX_HTTP_MCP_ACCEPT               "application/json, text/event-stream"
 
 
 /* A JSON-RPC message being served, as far as the transport reads it. */
@@ -1029,6 +1030,15 @@ ngx_http_mcp_accepts(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    /* what the SDKs' clients send, accepted without the searches below */
+
+    if (accept->len == sizeof(NGX_HTTP_MCP_ACCEPT) - 1
+        && ngx_memcmp(accept->data, NGX_HTTP_MCP_ACCEPT,
+                      sizeof(NGX_HTTP_MCP_ACCEPT) - 1) == 0)
+    {
+        return NGX_OK;
+    }
+
     last = accept->data + accept->len;
 
     json = (ngx_strlcasestrn(accept->data, last, (u_char *) "*/*", 3 - 1)
@@ -1062,11 +1072,38 @@ ngx_int_t
 ngx_http_mcp_depth(ngx_str_t *body, ngx_uint_t max)
 {
     u_char      *p, *last;
-    ngx_uint_t   depth, string;
+    ngx_uint_t   depth, string, open;
+
+    last = body->data + body->len;
+
+    /*
+     * No text nests deeper than it has '[' and '{': when there are no
+     * more than max of them (every request of a tool call), memchr()
+     * answers without the walk through the strings below.
+     */
+
+    open = 0;
+
+    for (p = body->data; open <= max; p++) {
+        p = memchr(p, '{', last - p);
+        if (p == NULL) {
+            break;
+        }
+
+        open++;
+    }
+
+    for (p = body->data; open <= max; p++) {
+        p = memchr(p, '[', last - p);
+        if (p == NULL) {
+            return NGX_OK;
+        }
+
+        open++;
+    }
 
     depth = 0;
     string = 0;
-    last = body->data + body->len;
 
     for (p = body->data; p < last; p++) {
 
