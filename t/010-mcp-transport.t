@@ -571,3 +571,13 @@ Accept: Text/Event-Stream, Application/JSON
 Mcp-Session-Id: s1
 --- response_body
 {"jsonrpc":"2.0","id":1,"result":{}}
+
+
+
+=== TEST 45: "result" without "id" is neither a request nor a response
+--- request
+POST /mcp
+{"jsonrpc": "2.0", "result": {}}
+--- error_code: 400
+--- response_body
+{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request: a message needs a \"method\", or a \"result\" or \"error\" with its \"id\""}}
