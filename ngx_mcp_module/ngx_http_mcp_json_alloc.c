@@ -15,12 +15,13 @@
  *    size is asked of malloc_usable_size(), so a block that jansson
  *    allocated before these functions were installed (the tool catalog,
  *    parsed at configuration) or on another thread is freed correctly;
- *  - json_set_alloc_funcs() is process-global, but the cache is per
- *    thread (__thread) and only the thread that runs the worker's event
- *    loop uses one: the master, the thread pool's tasks and the cluster
- *    client's threads call malloc and free as before, so no block is ever
- *    on a list another thread can reach, and no thread exits with blocks
- *    on its lists;
+ *  - json_set_alloc_funcs() is process-global, but only the thread that
+ *    runs the worker's event loop (the owner, from init_process) uses the
+ *    cache: the master, the thread pool's tasks and the cluster client's
+ *    threads call malloc and free as before, so no other thread ever
+ *    touches the lists (the owner is told by pthread_self(), a register
+ *    read: cheaper than a __thread variable of a module, which costs a
+ *    call of __tls_get_addr each time);
  *  - exit_process empties the lists (and stops caching) before the
  *    worker's last frees.
  *
@@ -33,6 +34,7 @@
 #include <ngx_core.h>
 
 #include <malloc.h>
+#include <pthread.h>
 
 #include "ngx_http_mcp_json.h"
 
@@ -52,6 +54,7 @@ struct ngx_http_mcp_ja_block_s {
 typedef struct {
     ngx_http_mcp_ja_block_t   *free[NGX_HTTP_MCP_JA_CLASSES + 1];
     ngx_uint_t                 count[NGX_HTTP_MCP_JA_CLASSES + 1];
+    pthread_t                  owner;
     ngx_uint_t                 on;
 } ngx_http_mcp_ja_cache_t;
 
@@ -60,8 +63,13 @@ static void *ngx_http_mcp_ja_malloc(size_t size);
 static void ngx_http_mcp_ja_free(void *p);
 
 
-/* zero (off) in every thread but a worker's event loop, once it is on */
-static __thread ngx_http_mcp_ja_cache_t  ngx_http_mcp_ja_cache;
+static ngx_http_mcp_ja_cache_t  ngx_http_mcp_ja_cache;
+
+
+/* whether the calling thread may use the cache */
+#define ngx_http_mcp_ja_mine()                                                \
+    (ngx_http_mcp_ja_cache.on                                                 \
+     && pthread_equal(pthread_self(), ngx_http_mcp_ja_cache.owner))
 
 
 /*
@@ -74,6 +82,7 @@ ngx_http_mcp_json_alloc_init(void)
 {
     json_set_alloc_funcs(ngx_http_mcp_ja_malloc, ngx_http_mcp_ja_free);
 
+    ngx_http_mcp_ja_cache.owner = pthread_self();
     ngx_http_mcp_ja_cache.on = 1;
 }
 
@@ -117,9 +126,7 @@ ngx_http_mcp_ja_malloc(size_t size)
 
     c = (size + NGX_HTTP_MCP_JA_UNIT - 1) / NGX_HTTP_MCP_JA_UNIT;
 
-    if (c == 0 || c > NGX_HTTP_MCP_JA_CLASSES
-        || !ngx_http_mcp_ja_cache.on)
-    {
+    if (c == 0 || c > NGX_HTTP_MCP_JA_CLASSES || !ngx_http_mcp_ja_mine()) {
         return malloc(size);
     }
 
@@ -151,7 +158,7 @@ ngx_http_mcp_ja_free(void *p)
         return;
     }
 
-    if (!ngx_http_mcp_ja_cache.on) {
+    if (!ngx_http_mcp_ja_mine()) {
         free(p);
         return;
     }
