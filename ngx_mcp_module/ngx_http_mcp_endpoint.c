@@ -18,6 +18,7 @@
 
 
 #define NGX_HTTP_MCP_MAX_DEPTH            64
+#define NGX_HTTP_MCP_ACCEPT               "application/json, text/event-stream"
 
 
 /* A JSON-RPC message being served, as far as the transport reads it. */
@@ -28,6 +29,9 @@ typedef struct {
     json_t                    *id;         /* a valid id, or NULL */
     json_t                    *method;     /* NULL: a response */
     json_t                    *params;
+    json_t                    *jsonrpc;
+    unsigned                   has_id:1;   /* an "id", valid or not */
+    unsigned                   answer:1;   /* a "result" or an "error" */
 } ngx_http_mcp_message_t;
 
 
@@ -42,6 +46,7 @@ static ngx_str_t  ngx_http_mcp_local_hosts[] = {
 static ngx_int_t ngx_http_mcp_endpoint_post(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err);
 static ngx_int_t ngx_http_mcp_endpoint_parse(ngx_http_mcp_message_t *m);
+static void ngx_http_mcp_endpoint_members(ngx_http_mcp_message_t *m);
 static ngx_int_t ngx_http_mcp_endpoint_version(ngx_http_mcp_message_t *m);
 static ngx_int_t ngx_http_mcp_endpoint_check(ngx_http_mcp_message_t *m);
 static ngx_int_t ngx_http_mcp_endpoint_request(ngx_http_mcp_message_t *m);
@@ -306,17 +311,23 @@ ngx_http_mcp_endpoint_parse(ngx_http_mcp_message_t *m)
                                       "POST");
     }
 
-    m->id = json_is_object(m->json) ? json_object_get(m->json, "id") : NULL;
+    if (json_is_object(m->json)) {
+        ngx_http_mcp_endpoint_members(m);
+    }
 
     if (m->id != NULL && !json_is_string(m->id) && !json_is_integer(m->id)) {
         m->id = NULL;
     }
 
-    jsonrpc = json_object_get(m->json, "jsonrpc");
+    jsonrpc = m->jsonrpc;
 
     if (!json_is_object(m->json) || !json_is_string(jsonrpc)
         || ngx_strcmp(json_string_value(jsonrpc), "2.0") != 0)
     {
+        /* only a JSON-RPC 2.0 message has a method and params */
+        m->method = NULL;
+        m->params = NULL;
+
         return ngx_http_mcp_rpc_error(err, NGX_HTTP_BAD_REQUEST,
                                       NGX_HTTP_MCP_INVALID_REQUEST,
                                       "Invalid Request: not a JSON-RPC 2.0 "
@@ -324,10 +335,66 @@ ngx_http_mcp_endpoint_parse(ngx_http_mcp_message_t *m)
                                       "required)");
     }
 
-    m->method = json_object_get(m->json, "method");
-    m->params = json_object_get(m->json, "params");
-
     return NGX_OK;
+}
+
+
+/*
+ * The members of the message that the transport reads, in one walk of
+ * its few members rather than a hashed lookup of each name (the parser
+ * has refused duplicate names).
+ */
+
+static void
+ngx_http_mcp_endpoint_members(ngx_http_mcp_message_t *m)
+{
+    void        *it;
+    size_t       len;
+    json_t      *value;
+    const char  *key;
+
+    for (it = json_object_iter(m->json);
+         it != NULL;
+         it = json_object_iter_next(m->json, it))
+    {
+        key = json_object_iter_key(it);
+        len = json_object_iter_key_len(it);
+        value = json_object_iter_value(it);
+
+        switch (len) {
+
+        case 2:
+            if (ngx_strncmp(key, "id", 2) == 0) {
+                m->id = value;
+                m->has_id = 1;
+            }
+            break;
+
+        case 5:
+            if (ngx_strncmp(key, "error", 5) == 0) {
+                m->answer = 1;
+            }
+            break;
+
+        case 6:
+            if (ngx_strncmp(key, "method", 6) == 0) {
+                m->method = value;
+
+            } else if (ngx_strncmp(key, "params", 6) == 0) {
+                m->params = value;
+
+            } else if (ngx_strncmp(key, "result", 6) == 0) {
+                m->answer = 1;
+            }
+            break;
+
+        case 7:
+            if (ngx_strncmp(key, "jsonrpc", 7) == 0) {
+                m->jsonrpc = value;
+            }
+            break;
+        }
+    }
 }
 
 
@@ -378,10 +445,7 @@ static ngx_int_t
 ngx_http_mcp_endpoint_check(ngx_http_mcp_message_t *m)
 {
     if (m->method == NULL) {
-        if (json_object_get(m->json, "id") != NULL
-            && (json_object_get(m->json, "result") != NULL
-                || json_object_get(m->json, "error") != NULL))
-        {
+        if (m->has_id && m->answer) {
             return NGX_OK;
         }
 
@@ -399,7 +463,7 @@ ngx_http_mcp_endpoint_check(ngx_http_mcp_message_t *m)
                                       "a string");
     }
 
-    if (json_object_get(m->json, "id") != NULL && m->id == NULL) {
+    if (m->has_id && m->id == NULL) {
         return ngx_http_mcp_rpc_error(&m->err, NGX_HTTP_BAD_REQUEST,
                                       NGX_HTTP_MCP_INVALID_REQUEST,
                                       "Invalid Request: \"id\" must be a "
@@ -1029,6 +1093,15 @@ ngx_http_mcp_accepts(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    /* what the SDKs' clients send, accepted without the searches below */
+
+    if (accept->len == sizeof(NGX_HTTP_MCP_ACCEPT) - 1
+        && ngx_memcmp(accept->data, NGX_HTTP_MCP_ACCEPT,
+                      sizeof(NGX_HTTP_MCP_ACCEPT) - 1) == 0)
+    {
+        return NGX_OK;
+    }
+
     last = accept->data + accept->len;
 
     json = (ngx_strlcasestrn(accept->data, last, (u_char *) "*/*", 3 - 1)
@@ -1062,11 +1135,38 @@ ngx_int_t
 ngx_http_mcp_depth(ngx_str_t *body, ngx_uint_t max)
 {
     u_char      *p, *last;
-    ngx_uint_t   depth, string;
+    ngx_uint_t   depth, string, open;
+
+    last = body->data + body->len;
+
+    /*
+     * No text nests deeper than it has '[' and '{': when there are no
+     * more than max of them (every request of a tool call), memchr()
+     * answers without the walk through the strings below.
+     */
+
+    open = 0;
+
+    for (p = body->data; open <= max; p++) {
+        p = memchr(p, '{', last - p);
+        if (p == NULL) {
+            break;
+        }
+
+        open++;
+    }
+
+    for (p = body->data; open <= max; p++) {
+        p = memchr(p, '[', last - p);
+        if (p == NULL) {
+            return NGX_OK;
+        }
+
+        open++;
+    }
 
     depth = 0;
     string = 0;
-    last = body->data + body->len;
 
     for (p = body->data; p < last; p++) {
 

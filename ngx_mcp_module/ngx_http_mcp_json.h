@@ -41,6 +41,15 @@ typedef struct {
 } ngx_http_mcp_jw_t;
 
 
+/*
+ * jansson's allocator (ngx_http_mcp_json_alloc.c): init installs it and
+ * caches small blocks on the calling thread (a worker's event loop, from
+ * init_process); exit gives them back (exit_process).
+ */
+void ngx_http_mcp_json_alloc_init(void);
+void ngx_http_mcp_json_alloc_exit(void);
+
+
 /* a writer with size bytes to start with (it grows as needed) */
 ngx_int_t ngx_http_mcp_jw_init(ngx_http_mcp_jw_t *w, ngx_pool_t *pool,
     size_t size);

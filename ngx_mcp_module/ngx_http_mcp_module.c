@@ -1629,6 +1629,8 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    ngx_http_mcp_json_alloc_init();
+
     mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_module);
     if (mmcf == NULL || mmcf->path.data == NULL) {
         return NGX_OK;
@@ -1708,6 +1710,8 @@ static void
 ngx_http_mcp_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_mcp_main_conf_t  *mmcf;
+
+    ngx_http_mcp_json_alloc_exit();
 
     mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_module);
     if (mmcf == NULL || mmcf->store == NULL) {

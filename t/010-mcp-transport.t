@@ -539,3 +539,45 @@ POST /mcp
 $::Headers . "Host: api.EXAMPLE\nOrigin: https://elsewhere.example\n"
 --- response_body
 {"jsonrpc":"2.0","id":1,"result":{}}
+
+
+
+=== TEST 42: more than 64 braces that do not nest that deep are parsed
+--- request eval
+"POST /mcp\n"
+. '{"jsonrpc": "2.0", "id": "' . ('{' x 70) . '", "method": "ping", '
+. '"params": {"_meta": {"a": [' . ('{},' x 69) . '{}]}}}'
+--- response_body eval
+'{"jsonrpc":"2.0","id":"' . ('{' x 70) . '","result":{}}' . "\n"
+
+
+
+=== TEST 43: objects nested deeper than 64 levels are refused before parsing
+--- request eval
+"POST /mcp\n" . ('{"a":' x 65) . '1' . ('}' x 65)
+--- error_code: 400
+--- response_body
+{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: JSON nested deeper than 64 levels"}}
+
+
+
+=== TEST 44: Accept in another order and case is accepted too
+--- request
+POST /mcp
+{"jsonrpc": "2.0", "id": 1, "method": "ping"}
+--- more_headers
+Content-Type: application/json
+Accept: Text/Event-Stream, Application/JSON
+Mcp-Session-Id: s1
+--- response_body
+{"jsonrpc":"2.0","id":1,"result":{}}
+
+
+
+=== TEST 45: "result" without "id" is neither a request nor a response
+--- request
+POST /mcp
+{"jsonrpc": "2.0", "result": {}}
+--- error_code: 400
+--- response_body
+{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request: a message needs a \"method\", or a \"result\" or \"error\" with its \"id\""}}
