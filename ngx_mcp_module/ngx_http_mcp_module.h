@@ -68,6 +68,7 @@ typedef struct {
     ngx_str_t                  path;          /* store directory */
     size_t                     map_size;
     ngx_uint_t                 durability;
+    ngx_flag_t                 writemap;      /* for interval and off */
     ngx_msec_t                 sync_interval;
     ngx_msec_t                 flush_interval; /* visit counters */
     ngx_msec_t                 session_timeout;

@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -26,7 +27,8 @@
 #define MCP_STORE_FILE_MODE      0600
 
 /* the only flags mcp_store_open() knows */
-#define MCP_STORE_FLAGS          (MCP_STORE_NOSYNC | MCP_STORE_RDONLY)
+#define MCP_STORE_FLAGS          (MCP_STORE_NOSYNC | MCP_STORE_RDONLY     \
+                                  | MCP_STORE_WRITEMAP)
 
 /* the largest multiple of 62 that fits a byte */
 #define MCP_STORE_RANDOM_LIMIT   248
@@ -61,6 +63,7 @@ static int mcp_store_schema_put(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
 static int mcp_store_env_begin(mcp_store_t *s, unsigned flags,
     MDB_txn **txn);
 static int mcp_store_map_adopt(mcp_store_t *s);
+static size_t mcp_store_map_floor(const char *path, size_t map_size);
 static int mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
     uint64_t *limit);
 static MDB_dbi mcp_store_kind_dbi(mcp_store_t *s, unsigned kind);
@@ -837,6 +840,7 @@ mcp_store_env_open(mcp_store_t *s, const char *path, size_t map_size,
     char *err, size_t err_len)
 {
     int           rc;
+    size_t        want;
     unsigned      flags;
     MDB_envinfo   info;
 
@@ -850,8 +854,14 @@ mcp_store_env_open(mcp_store_t *s, const char *path, size_t map_size,
         rc = mdb_env_set_maxreaders(s->env, MCP_STORE_MAX_READERS);
     }
 
-    if (rc == MDB_SUCCESS && map_size != 0) {
-        rc = mdb_env_set_mapsize(s->env, map_size);
+    want = map_size;
+
+    if ((s->flags & MCP_STORE_WRITEMAP) && !(s->flags & MCP_STORE_RDONLY)) {
+        want = mcp_store_map_floor(path, map_size);
+    }
+
+    if (rc == MDB_SUCCESS && want != 0) {
+        rc = mdb_env_set_mapsize(s->env, want);
     }
 
     if (rc != MDB_SUCCESS) {
@@ -873,6 +883,9 @@ mcp_store_env_open(mcp_store_t *s, const char *path, size_t map_size,
 
     if (s->flags & MCP_STORE_RDONLY) {
         flags |= MDB_RDONLY;
+
+    } else if (s->flags & MCP_STORE_WRITEMAP) {
+        flags |= MDB_WRITEMAP;
     }
 
     rc = mdb_env_open(s->env, path, flags, MCP_STORE_FILE_MODE);
@@ -921,6 +934,34 @@ mcp_store_env_open(mcp_store_t *s, const char *path, size_t map_size,
     }
 
     return MCP_STORE_OK;
+}
+
+
+/*
+ * The map size a write-map handle asks for: at least data.mdb's length.
+ * With MDB_WRITEMAP LMDB truncates the file to the map size it opens
+ * with; a smaller one (a reload that lowers map_size, while the old
+ * workers still map the old size) would cut pages from under their maps,
+ * and their next write there would raise SIGBUS.
+ */
+
+static size_t
+mcp_store_map_floor(const char *path, size_t map_size)
+{
+    char         file[PATH_MAX];
+    struct stat  st;
+
+    if (snprintf(file, sizeof(file), "%s/data.mdb", path)
+        >= (int) sizeof(file)
+        || stat(file, &st) == -1)
+    {
+        return map_size;            /* a new store: nothing to keep */
+    }
+
+    /* map_size 0 (the size LMDB recorded) may be less than the file */
+
+    return ((uint64_t) st.st_size > map_size) ? (size_t) st.st_size
+                                              : map_size;
 }
 
 

@@ -45,7 +45,7 @@ no_shuffle();
 no_root_location();
 master_on();
 
-plan tests => repeat_each() * (2 * blocks() + 2);
+plan tests => repeat_each() * (2 * blocks() + 3);
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -304,3 +304,26 @@ mcp_cluster nats://127.0.0.1:4222 replicas=;
 --- must_die
 --- error_log
 invalid parameter "replicas="
+
+
+
+=== TEST 23: writemap takes on or off
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR durability=off writemap=off;
+--- config
+location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[error]
+
+
+
+=== TEST 24: an unknown writemap value
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR writemap=yes;
+--- must_die
+--- error_log
+invalid parameter "writemap=yes"

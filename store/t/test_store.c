@@ -30,7 +30,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        325
+#define TEST_PLAN        333
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -121,6 +121,7 @@ static void test_fork_writer(void);
 static void test_get_lifetime(void);  /* and mcp_store_release() */
 static void test_reader_check(void);
 static void test_map_grown(void);
+static void test_writemap(void);
 static void test_session_put_get(void);
 static void test_session_args(void);
 static void test_session_update(void);   /* and delete */
@@ -170,6 +171,7 @@ main(void)
     test_get_lifetime();
     test_reader_check();
     test_map_grown();
+    test_writemap();
     test_session_put_get();
     test_session_args();
     test_session_update();
@@ -1948,6 +1950,90 @@ test_reader_check(void)
  */
 
 #define TEST_GROWN_LINKS  1000
+
+/*
+ * MCP_STORE_WRITEMAP: the file is the map's length but takes only what
+ * was written; handles without the flag, in other processes, read and
+ * write the same environment; a smaller map never truncates the file.
+ */
+
+static void
+test_writemap(void)
+{
+    int                rc;
+    char               dir[PATH_MAX], file[PATH_MAX + 16];
+    pid_t              pid;
+    struct stat        st;
+    mcp_store_t       *s, *c;
+    mcp_store_link_t   out;
+    mcp_store_stat_t   ss;
+
+    test_dir(dir, "writemap");
+    snprintf(file, sizeof(file), "%s/data.mdb", dir);
+
+    s = test_open(dir, 4 * TEST_MIB, MCP_STORE_NOSYNC | MCP_STORE_WRITEMAP);
+    rc = test_put(s, "w0", "https://example.com/w0");
+    TAP_RC(rc, MCP_STORE_OK, "writemap: a put commits");
+
+    rc = stat(file, &st);
+    TAP_OK(rc == 0 && (size_t) st.st_size == 4 * TEST_MIB
+           && (size_t) st.st_blocks * 512 < TEST_MIB,
+           "writemap: data.mdb is the map's length, sparse (%lld bytes, "
+           "%lld on disk)", (long long) st.st_size,
+           (long long) st.st_blocks * 512);
+
+    /* a process without the flag, as the command-line tool is */
+
+    fflush(stdout);
+    pid = fork();
+
+    if (pid == 0) {
+        c = test_open(dir, 0, 0);
+        rc = (c != NULL
+              && mcp_store_link_get(c, "w0", 2, &out) == MCP_STORE_OK
+              && test_url_is(&out, "https://example.com/w0")
+              && test_put(c, "p1", "https://example.com/p1")
+                 == MCP_STORE_OK);
+        mcp_store_close(c);
+        _exit(rc ? 0 : 1);
+    }
+
+    rc = test_wait(pid);
+    TAP_OK(rc == 0, "writemap: a handle without it reads and writes too");
+
+    rc = mcp_store_link_get(s, "p1", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_url_is(&out, "https://example.com/p1"),
+           "writemap: its write is read through the write map");
+
+    rc = test_put(s, "w2", "https://example.com/w2");
+    TAP_OK(rc == MCP_STORE_OK && mcp_store_sync(s) == MCP_STORE_OK,
+           "writemap: puts and syncs after it");
+
+    mcp_store_close(s);
+
+    /* a smaller map_size keeps the file and maps all of it */
+
+    s = test_open(dir, 1 * TEST_MIB, MCP_STORE_NOSYNC | MCP_STORE_WRITEMAP);
+    rc = stat(file, &st);
+    TAP_OK(s != NULL && rc == 0 && (size_t) st.st_size == 4 * TEST_MIB
+           && mcp_store_stat(s, &ss) == MCP_STORE_OK
+           && ss.map_size == 4 * TEST_MIB,
+           "writemap: a smaller map_size does not truncate the file");
+
+    rc = mcp_store_link_get(s, "w2", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_url_is(&out, "https://example.com/w2")
+           && ss.links == 3, "writemap: every link is there");
+
+    mcp_store_close(s);
+
+    s = test_open(dir, 0, MCP_STORE_RDONLY | MCP_STORE_WRITEMAP);
+    rc = (s != NULL) ? mcp_store_link_get(s, "w0", 2, &out) : -1;
+    TAP_OK(rc == MCP_STORE_OK && stat(file, &st) == 0
+           && (size_t) st.st_size == 4 * TEST_MIB,
+           "writemap: ignored by a read-only handle");
+    mcp_store_close(s);
+}
+
 
 static void
 test_map_grown(void)
