@@ -64,6 +64,9 @@ static int mcp_store_env_begin(mcp_store_t *s, unsigned flags,
     MDB_txn **txn);
 static int mcp_store_map_adopt(mcp_store_t *s);
 static size_t mcp_store_map_floor(const char *path, size_t map_size);
+static int mcp_store_write_start(mcp_store_t *s, int small, size_t len,
+    MDB_txn **txn);
+static uint64_t mcp_store_page_limit(uint64_t map, uint64_t psize);
 static int mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
     uint64_t *limit);
 static MDB_dbi mcp_store_kind_dbi(mcp_store_t *s, unsigned kind);
@@ -559,8 +562,34 @@ mcp_store_read_begin(mcp_store_t *s, MDB_txn **txn)
 int
 mcp_store_write_begin(mcp_store_t *s, MDB_txn **txn)
 {
-    int       rc;
-    uint64_t  limit;
+    return mcp_store_write_start(s, 0, 0, txn);
+}
+
+
+/*
+ * Counting the pages in use reads every database's root record (13 of
+ * them; some 9,000 instructions a write, more than a link's own put and
+ * commit).  A write of one record of len bytes and its counters (the
+ * paths of two trees, copied, and the free list's record) does not make
+ * the file grow by MCP_STORE_SMALL_PAGES pages and len more: when the
+ * file's high-water mark, which no count of pages in use exceeds, is
+ * that far below the limit, neither count is needed.
+ */
+
+int
+mcp_store_write_small(mcp_store_t *s, size_t len, MDB_txn **txn)
+{
+    return mcp_store_write_start(s, 1, len, txn);
+}
+
+
+static int
+mcp_store_write_start(mcp_store_t *s, int small, size_t len, MDB_txn **txn)
+{
+    int          rc;
+    MDB_stat     st;
+    uint64_t     limit;
+    MDB_envinfo  info;
 
     if (s->txn.mdb != NULL) {
         return MCP_STORE_EBUSY;
@@ -569,13 +598,33 @@ mcp_store_write_begin(mcp_store_t *s, MDB_txn **txn)
     mcp_store_release(s);
 
     rc = mcp_store_env_begin(s, 0, txn);
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_rc(rc);
+    }
+
+    if (small) {
+        rc = mdb_env_info(s->env, &info);
+
+        if (rc == MDB_SUCCESS) {
+            rc = mdb_env_stat(s->env, &st);
+        }
+
+        if (rc == MDB_SUCCESS
+            && (uint64_t) info.me_last_pgno + 1 + MCP_STORE_SMALL_PAGES
+               + len / st.ms_psize + 1
+               <= mcp_store_page_limit(info.me_mapsize, st.ms_psize))
+        {
+            s->pages = MCP_STORE_PAGES_FAR;
+            return MCP_STORE_OK;
+        }
+    }
 
     if (rc == MDB_SUCCESS) {
         rc = mcp_store_pages(s, *txn, &s->pages, &limit);
+    }
 
-        if (rc != MDB_SUCCESS) {
-            mdb_txn_abort(*txn);
-        }
+    if (rc != MDB_SUCCESS) {
+        mdb_txn_abort(*txn);
     }
 
     return mcp_store_rc(rc);
@@ -592,7 +641,7 @@ mcp_store_write_end(mcp_store_t *s, MDB_txn *txn, int rc)
 {
     uint64_t  pages, limit;
 
-    if (rc == MCP_STORE_OK) {
+    if (rc == MCP_STORE_OK && s->pages != MCP_STORE_PAGES_FAR) {
         rc = mcp_store_rc(mcp_store_pages(s, txn, &pages, &limit));
 
         if (rc == MCP_STORE_OK && pages > s->pages && pages > limit) {
@@ -1261,7 +1310,6 @@ mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
     size_t                 i, n;
     MDB_dbi                dbi[MCP_STORE_MAX_DBS + 2];
     MDB_stat               st;
-    uint64_t               map, reserve, floor;
     MDB_envinfo            info;
     const mcp_store_db_t  *db;
 
@@ -1306,7 +1354,19 @@ mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
         return rc;
     }
 
-    map = info.me_mapsize;
+    *limit = mcp_store_page_limit(info.me_mapsize, st.ms_psize);
+
+    return MDB_SUCCESS;
+}
+
+
+/* the most pages that writes other than deletes may leave in use */
+
+static uint64_t
+mcp_store_page_limit(uint64_t map, uint64_t psize)
+{
+    uint64_t  reserve, floor;
+
     reserve = map / MCP_STORE_RESERVE_SHARE;
     floor = (map / 4 < MCP_STORE_RESERVE_MIN) ? map / 4
                                               : MCP_STORE_RESERVE_MIN;
@@ -1319,9 +1379,7 @@ mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
         reserve = MCP_STORE_RESERVE_MAX;
     }
 
-    *limit = (map - reserve) / st.ms_psize;
-
-    return MDB_SUCCESS;
+    return (map - reserve) / psize;
 }
 
 

@@ -48,7 +48,8 @@ struct mcp_store_txn_s {
  * the snapshot alone: the transaction may be using it.
  *
  * pages is what a write transaction found in use when it began (see
- * mcp_store_write_end()).  sweep is the session id after which the next
+ * mcp_store_write_end()), or MCP_STORE_PAGES_FAR (see
+ * mcp_store_write_small()).  sweep is the session id after which the next
  * mcp_store_session_expire() goes on (sweep_len 0: from the first).
  *
  * has_sessions is 0 only on a read-only handle to a store written before
@@ -123,6 +124,18 @@ int mcp_store_read_begin(mcp_store_t *s, MDB_txn **txn);
  */
 int mcp_store_write_begin(mcp_store_t *s, MDB_txn **txn);
 int mcp_store_write_end(mcp_store_t *s, MDB_txn *txn, int rc);
+
+/*
+ * mcp_store_write_small() begins a write transaction of one record of
+ * at most len bytes and its counters, which counts the pages in use only
+ * when the file has grown to within MCP_STORE_SMALL_PAGES (and len) of
+ * the limit; pages is then MCP_STORE_PAGES_FAR, and
+ * mcp_store_write_end() does not count them either.
+ */
+#define MCP_STORE_SMALL_PAGES     256
+#define MCP_STORE_PAGES_FAR       UINT64_MAX
+
+int mcp_store_write_small(mcp_store_t *s, size_t len, MDB_txn **txn);
 
 /*
  * Keys (link codes, session ids) are 1 to MCP_STORE_CODE_MAX bytes:

@@ -594,11 +594,22 @@ static int
 mcp_store_link_begin(mcp_store_t *s, const char *code, size_t code_len,
     const mcp_store_link_t *link, MDB_txn **txn, MDB_val *key)
 {
-    if (!mcp_store_link_valid(link)) {
+    int  rc;
+
+    if (s == NULL || !mcp_store_link_valid(link)) {
         return MCP_STORE_EINVAL;
     }
 
-    return mcp_store_key_begin(s, code, code_len, txn, key);
+    rc = mcp_store_key(key, code, code_len);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    /* the record holds these and a few numbers (MCP_STORE_LINK_BUF) */
+
+    return mcp_store_write_small(s, MCP_STORE_LINK_BUF + link->url_len
+                                    + link->tenant_len + link->tags_len,
+                                 txn);
 }
 
 

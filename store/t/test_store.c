@@ -30,7 +30,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        333
+#define TEST_PLAN        336
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -122,6 +122,7 @@ static void test_get_lifetime(void);  /* and mcp_store_release() */
 static void test_reader_check(void);
 static void test_map_grown(void);
 static void test_writemap(void);
+static void test_reserve_far(void);
 static void test_session_put_get(void);
 static void test_session_args(void);
 static void test_session_update(void);   /* and delete */
@@ -172,6 +173,7 @@ main(void)
     test_reader_check();
     test_map_grown();
     test_writemap();
+    test_reserve_far();
     test_session_put_get();
     test_session_args();
     test_session_update();
@@ -2031,6 +2033,51 @@ test_writemap(void)
     TAP_OK(rc == MCP_STORE_OK && stat(file, &st) == 0
            && (size_t) st.st_size == 4 * TEST_MIB,
            "writemap: ignored by a read-only handle");
+    mcp_store_close(s);
+}
+
+
+/*
+ * A link write does not count the pages in use while the file is far
+ * below the limit (mcp_store_write_small()): filling an 8 MiB map (a
+ * 1 MiB reserve) still stops at the reserve, not at the map's end.
+ */
+
+static void
+test_reserve_far(void)
+{
+    int                rc;
+    char               dir[PATH_MAX], code[16], url[1024];
+    size_t             n;
+    mcp_store_t       *s;
+    mcp_store_stat_t   st;
+
+    test_dir(dir, "reserve-far");
+    s = test_open(dir, 8 * TEST_MIB, MCP_STORE_NOSYNC | MCP_STORE_WRITEMAP);
+
+    memset(url, 'p', sizeof(url) - 1);
+    url[sizeof(url) - 1] = '\0';
+    memcpy(url, "https://example.com/", 20);
+
+    rc = MCP_STORE_OK;
+    for (n = 0; n < 100000 && rc == MCP_STORE_OK; n++) {
+        snprintf(code, sizeof(code), "r%06u", (unsigned) n);
+        url[20] = (char) ('a' + n % 26);
+        rc = test_put(s, code, url);
+    }
+
+    TAP_RC(rc, MCP_STORE_FULL, "reserve: an 8 MiB map fills up with FULL "
+           "(%u links)", (unsigned) n);
+
+    rc = mcp_store_stat(s, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.used_bytes <= 7 * TEST_MIB + 64 * TEST_KIB
+           && st.used_bytes > 6 * TEST_MIB,
+           "reserve: at the reserve's edge, not the map's end (%llu bytes "
+           "used)", (unsigned long long) st.used_bytes);
+
+    rc = mcp_store_link_delete(s, "r000001", 7);
+    TAP_RC(rc, MCP_STORE_OK, "reserve: a delete of the full store works");
+
     mcp_store_close(s);
 }
 
