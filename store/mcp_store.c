@@ -64,6 +64,9 @@ static int mcp_store_env_begin(mcp_store_t *s, unsigned flags,
     MDB_txn **txn);
 static int mcp_store_map_adopt(mcp_store_t *s);
 static size_t mcp_store_map_floor(const char *path, size_t map_size);
+static int mcp_store_random_fill(unsigned char *p, size_t size);
+static size_t mcp_store_random_take(const unsigned char *p, size_t size,
+    char *buf, size_t *n, size_t len);
 static int mcp_store_write_start(mcp_store_t *s, int small, size_t len,
     MDB_txn **txn);
 static uint64_t mcp_store_page_limit(uint64_t map, uint64_t psize);
@@ -180,6 +183,7 @@ mcp_store_open(mcp_store_t **sp, const char *path, size_t map_size,
     }
 
     s->flags = flags;
+    s->random_pos = sizeof(s->random);
 
     rc = mcp_store_env_open(s, path, map_size, err, err_len);
 
@@ -253,6 +257,7 @@ mcp_store_share(mcp_store_t *s, mcp_store_t **sp)
     t->rtxn = NULL;
     t->rlive = 0;
     t->sweep_len = 0;
+    t->random_pos = sizeof(t->random);     /* never the same codes */
     memset(&t->txn, 0, sizeof(mcp_store_txn_t));
     t->txn.store = t;
 
@@ -425,11 +430,8 @@ mcp_store_reader_check(mcp_store_t *s, int *dead)
 int
 mcp_store_random_code(char *buf, size_t len)
 {
-    size_t          i, n;
-    ssize_t         got;
-    unsigned char   pool[MCP_STORE_CODE_MAX];
-
-    static const char  alphabet[] = MCP_STORE_CODE_ALPHABET;
+    size_t         n;
+    unsigned char  pool[MCP_STORE_CODE_MAX];
 
     if (buf == NULL || len == 0 || len > MCP_STORE_CODE_MAX) {
         return MCP_STORE_EINVAL;
@@ -438,27 +440,96 @@ mcp_store_random_code(char *buf, size_t len)
     n = 0;
 
     while (n < len) {
-        got = getrandom(pool, sizeof(pool), 0);
-
-        if (got == -1) {
-            if (errno == EINTR) {
-                continue;
-            }
-
+        if (mcp_store_random_fill(pool, sizeof(pool)) != MCP_STORE_OK) {
             return MCP_STORE_EIO;
         }
 
-        /* bytes of 248 and up are dropped: keeping them would make the
-         * first 8 characters likelier than the other 54 */
-
-        for (i = 0; i < (size_t) got && n < len; i++) {
-            if (pool[i] < MCP_STORE_RANDOM_LIMIT) {
-                buf[n++] = alphabet[pool[i] % (sizeof(alphabet) - 1)];
-            }
-        }
+        (void) mcp_store_random_take(pool, sizeof(pool), buf, &n, len);
     }
 
     return MCP_STORE_OK;
+}
+
+
+/*
+ * The same from random bytes kept in the handle, taken from getrandom()
+ * MCP_STORE_RANDOM_POOL at a time: a POST /shorten makes no system call
+ * of its own for its code.  A byte is wiped once used.
+ */
+
+int
+mcp_store_random_link_code(mcp_store_t *s, char *buf, size_t len)
+{
+    size_t  n, used;
+
+    if (buf == NULL || len == 0 || len > MCP_STORE_CODE_MAX) {
+        return MCP_STORE_EINVAL;
+    }
+
+    n = 0;
+
+    while (n < len) {
+        if (s->random_pos == sizeof(s->random)) {
+            if (mcp_store_random_fill(s->random, sizeof(s->random))
+                != MCP_STORE_OK)
+            {
+                return MCP_STORE_EIO;
+            }
+
+            s->random_pos = 0;
+        }
+
+        /* what a code did not need stays for the next one */
+
+        used = mcp_store_random_take(s->random + s->random_pos,
+                                     sizeof(s->random) - s->random_pos,
+                                     buf, &n, len);
+
+        memset(s->random + s->random_pos, 0, used);
+        s->random_pos += used;
+    }
+
+    return MCP_STORE_OK;
+}
+
+
+static int
+mcp_store_random_fill(unsigned char *p, size_t size)
+{
+    ssize_t  got;
+
+    /* up to 256 bytes come whole unless a signal interrupts */
+
+    do {
+        got = getrandom(p, size, 0);
+    } while (got == -1 && errno == EINTR);
+
+    return ((size_t) got == size) ? MCP_STORE_OK : MCP_STORE_EIO;
+}
+
+
+/*
+ * Characters of buf from *n on, up to len, from the bytes of p: bytes of
+ * 248 and up are dropped, since keeping them would make the first 8
+ * characters likelier than the other 54.  Returns how many bytes of p it
+ * used.
+ */
+
+static size_t
+mcp_store_random_take(const unsigned char *p, size_t size, char *buf,
+    size_t *n, size_t len)
+{
+    size_t  i;
+
+    static const char  alphabet[] = MCP_STORE_CODE_ALPHABET;
+
+    for (i = 0; i < size && *n < len; i++) {
+        if (p[i] < MCP_STORE_RANDOM_LIMIT) {
+            buf[(*n)++] = alphabet[p[i] % (sizeof(alphabet) - 1)];
+        }
+    }
+
+    return i;
 }
 
 

@@ -37,6 +37,11 @@ struct mcp_store_txn_s {
 };
 
 
+/* random bytes a handle keeps for link codes (at most what one
+ * getrandom() call returns whole) */
+#define MCP_STORE_RANDOM_POOL     256
+
+
 /*
  * The handle.  rtxn is begun once at open and is either reset (rlive 0)
  * or renewed (rlive 1).  A successful mcp_store_link_get() leaves it
@@ -91,6 +96,8 @@ struct mcp_store_s {
     uint64_t            refused_limit;
     size_t              sweep_len;
     char                sweep[MCP_STORE_CODE_MAX];
+    size_t              random_pos;    /* the next unused byte */
+    unsigned char       random[MCP_STORE_RANDOM_POOL];
     mcp_store_txn_t     txn;
 };
 
@@ -134,6 +141,12 @@ int mcp_store_write_end(mcp_store_t *s, MDB_txn *txn, int rc);
  */
 #define MCP_STORE_SMALL_PAGES     256
 #define MCP_STORE_PAGES_FAR       UINT64_MAX
+
+/*
+ * mcp_store_random_link_code(): mcp_store_random_code() from bytes kept
+ * in the handle, refilled by getrandom() when used up.
+ */
+int mcp_store_random_link_code(mcp_store_t *s, char *buf, size_t len);
 
 int mcp_store_write_small(mcp_store_t *s, size_t len, MDB_txn **txn);
 

@@ -95,7 +95,7 @@ mcp_store_link_create(mcp_store_t *s, char *code, size_t code_len,
     /* the first try and MCP_STORE_CODE_RETRIES more */
 
     for (tries = 0; tries <= MCP_STORE_CODE_RETRIES; tries++) {
-        rc = mcp_store_random_code(code, code_len);
+        rc = mcp_store_random_link_code(s, code, code_len);
 
         if (rc == MCP_STORE_OK) {
             rc = mcp_store_link_write(s, txn, &key, link, MDB_NOOVERWRITE);

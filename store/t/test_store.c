@@ -30,7 +30,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        336
+#define TEST_PLAN        338
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -658,10 +658,11 @@ test_code_cmp(const void *a, const void *b)
 static void
 test_random_code(void)
 {
-    int       rc, ok, all;
-    char      buf[MCP_STORE_CODE_MAX + 1], *codes;
-    size_t    i, j, n = 2000;
-    unsigned  seen[256];
+    int           rc, ok, all;
+    char          buf[MCP_STORE_CODE_MAX + 1], *codes, dir[PATH_MAX];
+    size_t        i, j, n = 2000;
+    unsigned      seen[256];
+    mcp_store_t  *s, *t;
 
     TAP_OK(mcp_store_random_code(buf, 0) == MCP_STORE_EINVAL
            && mcp_store_random_code(buf, MCP_STORE_CODE_MAX + 1)
@@ -719,6 +720,57 @@ test_random_code(void)
     }
 
     TAP_OK(ok, "random_code: 2000 codes of 8 are distinct");
+
+    /* link codes: from the handle's pool, refilled when used up */
+
+    test_dir(dir, "random-pool");
+    s = test_open(dir, 0, MCP_STORE_NOSYNC);
+
+    ok = (s != NULL);
+    memset(seen, 0, sizeof(seen));
+
+    for (i = 0; ok && i < n; i++) {
+        if (mcp_store_random_link_code(s, codes + i * 8, 8) != MCP_STORE_OK
+            || !test_in_alphabet(codes + i * 8, 8))
+        {
+            ok = 0;
+        }
+
+        for (j = 0; j < 8; j++) {
+            seen[(unsigned char) codes[i * 8 + j]]++;
+        }
+    }
+
+    for (i = 0; i < sizeof(MCP_STORE_CODE_ALPHABET) - 1; i++) {
+        if (seen[(unsigned char) MCP_STORE_CODE_ALPHABET[i]] < 100) {
+            ok = 0;
+        }
+    }
+
+    qsort(codes, n, 8, test_code_cmp);
+
+    for (i = 1; i < n; i++) {
+        if (memcmp(codes + (i - 1) * 8, codes + i * 8, 8) == 0) {
+            ok = 0;
+        }
+    }
+
+    TAP_OK(ok, "random_link_code: 2000 codes from the pool, distinct, "
+           "every character well used");
+
+    /* a shared handle does not draw what its origin will */
+
+    ok = (s != NULL && mcp_store_share(s, &t) == MCP_STORE_OK
+          && mcp_store_random_link_code(t, codes, 16) == MCP_STORE_OK
+          && mcp_store_random_link_code(s, codes + 16, 16) == MCP_STORE_OK
+          && memcmp(codes, codes + 16, 16) != 0);
+    TAP_OK(ok, "random_link_code: a shared handle has a pool of its own");
+
+    if (s != NULL) {
+        mcp_store_close(t);
+    }
+
+    mcp_store_close(s);
 
     free(codes);
 }
