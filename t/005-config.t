@@ -45,7 +45,7 @@ no_shuffle();
 no_root_location();
 master_on();
 
-plan tests => repeat_each() * (2 * blocks() + 3);
+plan tests => repeat_each() * (2 * blocks() + 2);
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -234,9 +234,10 @@ ok
 
 
 
-=== TEST 17: interval durability with its sync interval
+=== TEST 17: interval durability with its sync interval, without a write map
 --- http_config
-mcp_store $TEST_NGINX_DATA_DIR durability=interval sync_interval=100ms;
+mcp_store $TEST_NGINX_DATA_DIR durability=interval sync_interval=100ms
+          writemap=off;
 --- config
 location = /t { return 200 "ok\n"; }
 --- request
@@ -307,21 +308,7 @@ invalid parameter "replicas="
 
 
 
-=== TEST 23: writemap takes on or off
---- http_config
-mcp_store $TEST_NGINX_DATA_DIR durability=off writemap=off;
---- config
-location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
---- no_error_log
-[error]
-
-
-
-=== TEST 24: an unknown writemap value
+=== TEST 23: an unknown writemap value
 --- http_config
 mcp_store $TEST_NGINX_DATA_DIR writemap=yes;
 --- must_die
