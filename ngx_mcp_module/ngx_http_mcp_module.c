@@ -70,6 +70,15 @@ typedef struct {
 } ngx_http_mcp_handler_t;
 
 
+/* a zero timeout would fail every server request before it is sent */
+static char *ngx_http_mcp_msec_positive(ngx_conf_t *cf, void *post,
+    void *data);
+
+static ngx_conf_post_t  ngx_http_mcp_client_request_timeout_post = {
+    ngx_http_mcp_msec_positive
+};
+
+
 static ngx_http_mcp_handler_t  ngx_http_mcp_shorten_post = {
     NGX_HTTP_MCP_HANDLER_SHORTEN, ngx_http_mcp_shorten_handler,
     ngx_http_mcp_shorten_body
@@ -215,7 +224,7 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_mcp_loc_conf_t, client_request_timeout),
-      NULL },
+      &ngx_http_mcp_client_request_timeout_post },
 
     { ngx_string("mcp_allowed_hosts"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
@@ -1221,6 +1230,19 @@ ngx_http_mcp_endpoint_location(ngx_conf_t *cf)
     }
 
     mscf->endpoint_path = clcf->name;
+}
+
+
+static char *
+ngx_http_mcp_msec_positive(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *ms = data;
+
+    if (*ms == 0) {
+        return "must be at least 1ms";
+    }
+
+    return NGX_CONF_OK;
 }
 
 

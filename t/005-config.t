@@ -308,7 +308,25 @@ invalid parameter "replicas="
 
 
 
-=== TEST 23: an unknown writemap value
+=== TEST 23: mcp_client_request_timeout that is not a time
+--- config
+location = /mcp { mcp_endpoint; mcp_client_request_timeout soon; }
+--- must_die
+--- error_log
+"mcp_client_request_timeout" directive invalid value
+
+
+
+=== TEST 24: mcp_client_request_timeout of zero
+--- config
+location = /mcp { mcp_endpoint; mcp_client_request_timeout 0; }
+--- must_die
+--- error_log
+"mcp_client_request_timeout" directive must be at least 1ms
+
+
+
+=== TEST 25: an unknown writemap value
 --- http_config
 mcp_store $TEST_NGINX_DATA_DIR writemap=yes;
 --- must_die
