@@ -14,6 +14,9 @@
 #   miss         GET /{code} of a code that is not there (404)
 #   shorten      POST /shorten
 #   resolve_url  MCP tools/call resolve_url (with a session)
+#   return200    the same POST, headers and body, to /j/: nginx's own
+#                "return 200" of a reply of the same size (the floor of
+#                any JSON-RPC call inside nginx)
 #
 # Prints "profile scenario=S requests=N ir_per_request=X" lines; leaves
 # the callgrind files and, per scenario, per-request.S.txt (instructions
@@ -92,8 +95,12 @@ requests() {
             shorten)
                 echo "url = \"$url/shorten\""
                 echo "data = \"{\\\"OriginalURL\\\":\\\"https://www.example.com/articles/p$i\\\"}\"" ;;
-            resolve_url)
-                echo "url = \"$url/mcp\""
+            resolve_url|return200)
+                if [ "$scen" = resolve_url ]; then
+                    echo "url = \"$url/mcp\""
+                else
+                    echo "url = \"$url/j/$code\""
+                fi
                 echo "header = \"Content-Type: application/json\""
                 echo "header = \"Accept: application/json, text/event-stream\""
                 echo "header = \"MCP-Protocol-Version: 2025-11-25\""

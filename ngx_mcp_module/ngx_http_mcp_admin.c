@@ -315,7 +315,7 @@ ngx_http_mcp_admin_list(ngx_http_request_t *r)
 {
     int                         rc, more;
     json_t                     *doc;
-    ngx_int_t                   n;
+    ngx_int_t                   n, sent;
     ngx_str_t                   cursor;
     ngx_http_mcp_key_t         *caller;
     ngx_http_mcp_main_conf_t   *mmcf;
@@ -326,14 +326,11 @@ ngx_http_mcp_admin_list(ngx_http_request_t *r)
 
     n = 0;
 
-    if (ngx_http_mcp_arg_number(r, "limit", NGX_HTTP_MCP_ADMIN_LIMIT_MAX, &n)
+    if (ngx_http_mcp_arg_number(r, "limit", NGX_HTTP_MCP_ADMIN_LIMIT_MAX, &n,
+                                &sent)
         != NGX_OK)
     {
-        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                       "invalid_limit",
-                                       "limit must be a whole number from "
-                                       "1 to %d",
-                                       NGX_HTTP_MCP_ADMIN_LIMIT_MAX);
+        return sent;
     }
 
     page.limit = (n != 0) ? (ngx_uint_t) n : NGX_HTTP_MCP_ADMIN_LIMIT;

@@ -242,7 +242,7 @@ ngx_http_mcp_visits_send(ngx_http_request_t *r, ngx_str_t *code,
     int                        rc;
     json_t                    *json, *days, *refs;
     int64_t                    today;
-    ngx_int_t                  n;
+    ngx_int_t                  n, sent;
     mcp_store_day_t            day[MCP_STORE_STATS_DAYS];
     mcp_store_referrer_t       ref[NGX_HTTP_MCP_VISITS_REFERRERS];
     mcp_store_link_stats_t     st;
@@ -251,13 +251,10 @@ ngx_http_mcp_visits_send(ngx_http_request_t *r, ngx_str_t *code,
 
     n = NGX_HTTP_MCP_VISITS_DAYS;
 
-    if (ngx_http_mcp_arg_number(r, "days", MCP_STORE_STATS_DAYS, &n)
+    if (ngx_http_mcp_arg_number(r, "days", MCP_STORE_STATS_DAYS, &n, &sent)
         != NGX_OK)
     {
-        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                       "invalid_days",
-                                       "days must be a whole number from 1 "
-                                       "to %d", MCP_STORE_STATS_DAYS);
+        return sent;
     }
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);

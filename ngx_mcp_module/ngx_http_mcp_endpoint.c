@@ -52,6 +52,7 @@ static void ngx_http_mcp_call_init(ngx_http_request_t *r,
     ngx_http_mcp_call_t *call);
 static ngx_int_t ngx_http_mcp_endpoint_too_large(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err);
+static void ngx_http_mcp_envelope(ngx_http_mcp_jw_t *w, json_t *id);
 static json_t *ngx_http_mcp_error_json(json_t *id,
     ngx_http_mcp_error_t *err);
 static ngx_int_t ngx_http_mcp_send_sse(ngx_http_mcp_call_t *call,
@@ -494,10 +495,62 @@ ngx_int_t
 ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
     ngx_http_mcp_error_t *err)
 {
-    json_t  *response;
+    json_t             *response;
+    ngx_http_mcp_jw_t   w;
 
     if (result == NULL && call->stream == NULL && !call->detach) {
         return ngx_http_mcp_send_rpc_error(call->r, call->id, err);
+    }
+
+    if (call->stream == NULL && !call->detach) {
+
+        /* the common case: the result written straight into the reply,
+         * without a response object around it */
+
+        if (ngx_http_mcp_jw_init(&w, call->r->pool, NGX_HTTP_MCP_JW_SIZE)
+            != NGX_OK)
+        {
+            json_decref(result);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_mcp_envelope(&w, call->id);
+        ngx_http_mcp_jw_lit(&w, ",\"result\":");
+
+        if (call->structured.len) {
+            ngx_http_mcp_jw_tool_result(&w, &call->structured);
+
+        } else {
+            ngx_http_mcp_jw_value(&w, result);
+        }
+
+        ngx_http_mcp_jw_lit(&w, "}");
+
+        json_decref(result);
+
+        if (call->session.len
+            && ngx_http_mcp_add_header(call->r, "Mcp-Session-Id",
+                                       &call->session)
+               == NULL)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_mcp_send_jw(call->r, NGX_HTTP_OK, &w);
+    }
+
+    if (call->structured.len) {
+
+        /* a stream sends json_t messages: the written result as one */
+
+        result = json_loadb((char *) call->structured.data,
+                            call->structured.len, 0, NULL);
+        ngx_str_null(&call->structured);
+
+        result = ngx_http_mcp_tool_result(result);
+        if (result == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     response = ngx_http_mcp_response(call, result, err);
@@ -706,24 +759,48 @@ ngx_int_t
 ngx_http_mcp_send_rpc_error(ngx_http_request_t *r, json_t *id,
     ngx_http_mcp_error_t *err)
 {
-    json_t     *json;
-    ngx_int_t   rc;
+    ngx_int_t          rc;
+    ngx_http_mcp_jw_t  w;
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    json = ngx_http_mcp_error_json(id, err);
-    if (json == NULL) {
+    if (ngx_http_mcp_jw_init(&w, r->pool, NGX_HTTP_MCP_JW_SIZE) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_mcp_send_json(r, err->status, json);
+    /* as ngx_http_mcp_error_json() builds it, member for member */
 
-    json_decref(json);
+    ngx_http_mcp_envelope(&w, id);
+    ngx_http_mcp_jw_lit(&w, ",\"error\":{\"code\":");
+    ngx_http_mcp_jw_int(&w, err->code);
+    ngx_http_mcp_jw_lit(&w, ",\"message\":");
+    ngx_http_mcp_jw_str(&w, (u_char *) err->message,
+                        ngx_strlen(err->message));
+    ngx_http_mcp_jw_lit(&w, "}}");
 
-    return rc;
+    return ngx_http_mcp_send_jw(r, err->status, &w);
+}
+
+
+/*
+ * The start of a response message: its members up to the result or the
+ * error, id as the request had it (null when it had none we could read).
+ */
+
+static void
+ngx_http_mcp_envelope(ngx_http_mcp_jw_t *w, json_t *id)
+{
+    ngx_http_mcp_jw_lit(w, "{\"jsonrpc\":\"2.0\",\"id\":");
+
+    if (id == NULL) {
+        ngx_http_mcp_jw_lit(w, "null");
+
+    } else {
+        ngx_http_mcp_jw_value(w, id);
+    }
 }
 
 
@@ -792,23 +869,14 @@ ngx_http_mcp_name_allowed(ngx_http_request_t *r, ngx_array_t *list,
     ngx_str_t *name, ngx_str_t *full)
 {
     ngx_str_t                *s;
-    ngx_uint_t                i;
     ngx_http_mcp_loc_conf_t  *mlcf;
 
     if (list) {
-        s = list->elts;
-
-        for (i = 0; i < list->nelts; i++) {
-            if ((s[i].len == 1 && s[i].data[0] == '*')
-                || (s[i].len == full->len
-                    && ngx_strncasecmp(s[i].data, full->data, full->len)
-                       == 0))
-            {
-                return NGX_OK;
-            }
+        if (ngx_http_mcp_in_list(list, (u_char *) "*", 1) == NGX_OK) {
+            return NGX_OK;
         }
 
-        return NGX_DECLINED;
+        return ngx_http_mcp_in_list(list, full->data, full->len);
     }
 
     for (s = ngx_http_mcp_local_hosts; s->len; s++) {
@@ -824,21 +892,7 @@ ngx_http_mcp_name_allowed(ngx_http_request_t *r, ngx_array_t *list,
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_mcp_module);
 
-    if (mlcf->server_names == NULL) {
-        return NGX_DECLINED;
-    }
-
-    s = mlcf->server_names->elts;
-
-    for (i = 0; i < mlcf->server_names->nelts; i++) {
-        if (s[i].len == name->len
-            && ngx_strncasecmp(s[i].data, name->data, name->len) == 0)
-        {
-            return NGX_OK;
-        }
-    }
-
-    return NGX_DECLINED;
+    return ngx_http_mcp_in_list(mlcf->server_names, name->data, name->len);
 }
 
 

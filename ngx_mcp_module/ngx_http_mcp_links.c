@@ -64,7 +64,7 @@ static void ngx_http_mcp_links_tenant(ngx_http_mcp_call_t *call,
     "\"required\": [\"code\", \"url\"]}"
 
 
-/* what resolve_url leaves out of a link's record */
+/* resolve_url's mark: it leaves the visits out of a link's record */
 static const char  *ngx_http_mcp_links_resolved[] = {
     "visits", "last_visit", NULL
 };
@@ -262,98 +262,128 @@ ngx_http_mcp_links_tenant(ngx_http_mcp_call_t *call, ngx_str_t *tenant)
 
 
 /*
- * A stored link as JSON: a new reference, or NULL.
+ * A stored link as JSON: a new reference, or NULL.  Parsed from what
+ * ngx_http_mcp_links_write() writes, so that the record has one
+ * definition; the tools that answer with one record write it directly.
  */
 
 json_t *
 ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
     size_t code_len, const mcp_store_link_t *link)
 {
-    json_t     *json;
-    ngx_str_t   c, short_url;
+    ngx_str_t          c;
+    ngx_http_mcp_jw_t  w;
 
     c.data = (u_char *) code;
     c.len = code_len;
 
-    if (ngx_http_mcp_short_url(r, &c, &short_url) != NGX_OK) {
+    if (ngx_http_mcp_jw_init(&w, r->pool, NGX_HTTP_MCP_JW_SIZE / 4)
+        != NGX_OK)
+    {
         return NULL;
     }
 
-    json = json_pack("{s:s%, s:s%, s:s%, s:I}",
-                     "code", code, code_len,
-                     "url", link->url, link->url_len,
-                     "short_url", short_url.data, short_url.len,
-                     "visits", (json_int_t) link->visits);
+    ngx_http_mcp_links_write(&w, r, &c, link, 1);
 
-    /* the owner, to those who see every owner's links */
-
-    if (json != NULL
-        && (ngx_http_mcp_json_time(json, "created_at", link->created_at)
-            != NGX_OK
-            || ngx_http_mcp_json_time(json, "expires_at", link->expires_at)
-               != NGX_OK
-            || ngx_http_mcp_json_time(json, "last_visit", link->last_visit)
-               != NGX_OK
-            || (link->max_visits
-                && json_object_set_new(json, "max_visits",
-                                       json_integer(link->max_visits))
-                   != 0)
-            || ngx_http_mcp_links_attrs(json, link->redirect_status,
-                                        link->tags, link->tags_len)
-               != NGX_OK
-            || (ngx_http_mcp_permitted(r, NGX_HTTP_MCP_PERM_ADMIN) == NGX_OK
-                && json_object_set_new(json, "tenant",
-                                       json_stringn(link->tenant,
-                                                    link->tenant_len))
-                   != 0)))
-    {
-        json_decref(json);
-        json = NULL;
+    if (w.failed) {
+        return NULL;
     }
 
-    return json;
+    return json_loadb((char *) w.start, w.last - w.start, 0, NULL);
 }
 
 
 /*
- * A link's own redirect status and tags, those it has: "redirect_status"
- * and "tags" (an array) of json.
+ * Writes a stored link's record, an object; without counts, leaves out
+ * its visits and last visit (resolve_url, which does not read them).
  */
 
-ngx_int_t
-ngx_http_mcp_links_attrs(json_t *json, ngx_uint_t status, const char *tags,
-    size_t tags_len)
+void
+ngx_http_mcp_links_write(ngx_http_mcp_jw_t *w, ngx_http_request_t *r,
+    ngx_str_t *code, const mcp_store_link_t *link, ngx_uint_t counts)
+{
+    ngx_str_t  short_url;
+
+    if (ngx_http_mcp_short_url(r, code, &short_url) != NGX_OK) {
+        w->failed = 1;
+        return;
+    }
+
+    ngx_http_mcp_jw_lit(w, "{\"code\":");
+    ngx_http_mcp_jw_str(w, code->data, code->len);
+    ngx_http_mcp_jw_lit(w, ",\"url\":");
+    ngx_http_mcp_jw_str(w, (u_char *) link->url, link->url_len);
+    ngx_http_mcp_jw_lit(w, ",\"short_url\":");
+    ngx_http_mcp_jw_str(w, short_url.data, short_url.len);
+
+    if (counts) {
+        ngx_http_mcp_jw_lit(w, ",\"visits\":");
+        ngx_http_mcp_jw_int(w, link->visits);
+    }
+
+    ngx_http_mcp_jw_time(w, "created_at", link->created_at);
+    ngx_http_mcp_jw_time(w, "expires_at", link->expires_at);
+
+    if (counts) {
+        ngx_http_mcp_jw_time(w, "last_visit", link->last_visit);
+    }
+
+    if (link->max_visits) {
+        ngx_http_mcp_jw_lit(w, ",\"max_visits\":");
+        ngx_http_mcp_jw_int(w, link->max_visits);
+    }
+
+    ngx_http_mcp_links_attrs(w, link->redirect_status, link->tags,
+                             link->tags_len);
+
+    /* the owner, to those who see every owner's links */
+
+    if (ngx_http_mcp_permitted(r, NGX_HTTP_MCP_PERM_ADMIN) == NGX_OK) {
+        ngx_http_mcp_jw_lit(w, ",\"tenant\":");
+        ngx_http_mcp_jw_str(w, (u_char *) link->tenant, link->tenant_len);
+    }
+
+    ngx_http_mcp_jw_lit(w, "}");
+}
+
+
+/*
+ * A link's own redirect status and tags, those it has: the members
+ * "redirect_status" and "tags" (an array), after others.
+ */
+
+void
+ngx_http_mcp_links_attrs(ngx_http_mcp_jw_t *w, ngx_uint_t status,
+    const char *tags, size_t tags_len)
 {
     size_t       pos, len;
-    json_t      *list;
+    ngx_uint_t   n;
     const char  *tag;
 
-    if (status
-        && json_object_set_new(json, "redirect_status",
-                               json_integer((json_int_t) status))
-           != 0)
-    {
-        return NGX_ERROR;
+    if (status) {
+        ngx_http_mcp_jw_lit(w, ",\"redirect_status\":");
+        ngx_http_mcp_jw_int(w, status);
     }
 
     if (tags_len == 0) {
-        return NGX_OK;
+        return;
     }
 
-    list = json_array();
-    if (list == NULL || json_object_set_new(json, "tags", list) != 0) {
-        return NGX_ERROR;
-    }
+    ngx_http_mcp_jw_lit(w, ",\"tags\":[");
+
+    n = 0;
 
     for (pos = 0; mcp_store_tag_next(tags, tags_len, &pos, &tag, &len);
          /* void */)
     {
-        if (json_array_append_new(list, json_stringn(tag, len)) != 0) {
-            return NGX_ERROR;
+        if (n++) {
+            ngx_http_mcp_jw_lit(w, ",");
         }
+
+        ngx_http_mcp_jw_str(w, (u_char *) tag, len);
     }
 
-    return NGX_OK;
+    ngx_http_mcp_jw_lit(w, "]");
 }
 
 
@@ -411,6 +441,8 @@ ngx_http_mcp_links_shortened(ngx_http_mcp_call_t *call,
     ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, ngx_int_t rc,
     ngx_http_mcp_error_t *refused, ngx_http_mcp_error_t *err)
 {
+    ngx_http_mcp_jw_t  w;
+
     if (rc == NGX_DECLINED) {
         return ngx_http_mcp_tool_error("%s (%s)", refused->message,
                                        refused->error);
@@ -421,8 +453,15 @@ ngx_http_mcp_links_shortened(ngx_http_mcp_call_t *call,
                                      "cannot shorten");
     }
 
-    return ngx_http_mcp_tool_result(ngx_http_mcp_link_json(call->r, code,
-                                                           req));
+    if (ngx_http_mcp_jw_init(&w, call->r->pool, NGX_HTTP_MCP_JW_SIZE / 4)
+        != NGX_OK)
+    {
+        return ngx_http_mcp_rpc_nomem(err);
+    }
+
+    ngx_http_mcp_link_write(&w, call->r, code, req);
+
+    return ngx_http_mcp_tool_written(call, &w, err);
 }
 
 
@@ -453,13 +492,13 @@ ngx_http_mcp_links_replicated(ngx_http_request_t *r, void *data,
 
 
 /*
- * Reads the link named by args.code into a JSON record: the record, or a
- * tool error result (*found 0), or NULL with err.
+ * Writes the record of the link named by args.code into w and sets
+ * *found; or returns a tool error result (*found 0), or NULL with err.
  */
 
 static json_t *
 ngx_http_mcp_links_get(ngx_http_mcp_call_t *call, json_t *args,
-    ngx_uint_t *found, ngx_http_mcp_error_t *err)
+    ngx_http_mcp_jw_t *w, ngx_uint_t *found, ngx_http_mcp_error_t *err)
 {
     int                    rc;
     json_t                *record;
@@ -514,41 +553,47 @@ ngx_http_mcp_links_get(ngx_http_mcp_call_t *call, json_t *args,
                                        (int) code.len, code.data);
     }
 
-    record = ngx_http_mcp_links_record(call->r, (char *) code.data,
-                                       code.len, &link);
+    ngx_http_mcp_links_write(w, call->r, &code, &link,
+                             call->data != ngx_http_mcp_links_resolved);
 
     mcp_store_release(call->mmcf->store);
 
-    *found = (record != NULL);
+    if (w->failed) {
+        return ngx_http_mcp_rpc_nomem(err);
+    }
 
-    return record ? record : ngx_http_mcp_rpc_nomem(err);
+    *found = 1;
+
+    return NULL;
 }
 
 
 /*
- * resolve_url and url_stats: the link's record, but for the members the
- * tool's data names (resolve_url has no use for visits).
+ * resolve_url and url_stats: the link's record, written as the tool's
+ * structuredContent (resolve_url has no use for visits).
  */
 
 static json_t *
 ngx_http_mcp_links_lookup(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    json_t       *record;
-    ngx_uint_t    found;
-    const char  **drop;
+    json_t             *result;
+    ngx_uint_t          found;
+    ngx_http_mcp_jw_t   w;
 
-    record = ngx_http_mcp_links_get(call, args, &found, err);
+    if (ngx_http_mcp_jw_init(&w, call->r->pool, NGX_HTTP_MCP_JW_SIZE / 4)
+        != NGX_OK)
+    {
+        return ngx_http_mcp_rpc_nomem(err);
+    }
+
+    result = ngx_http_mcp_links_get(call, args, &w, &found, err);
 
     if (!found) {
-        return record;
+        return result;
     }
 
-    for (drop = call->data; drop && *drop; drop++) {
-        json_object_del(record, *drop);
-    }
-
-    return ngx_http_mcp_tool_result(record);
+    return ngx_http_mcp_tool_written(call, &w, err);
 }
 
 
@@ -627,9 +672,10 @@ ngx_http_mcp_links_deleted(ngx_http_mcp_call_t *call, void *data, int rc,
 
     ngx_http_mcp_links_changed(call->r, code, 1);
 
-    return ngx_http_mcp_tool_result(json_pack("{s:s%, s:b}", "code",
-                                              code->data, code->len,
-                                              "deleted", 1));
+    return ngx_http_mcp_tool_value(call, json_pack("{s:s%, s:b}", "code",
+                                                   code->data, code->len,
+                                                   "deleted", 1),
+                                   err);
 }
 
 
@@ -850,7 +896,7 @@ ngx_http_mcp_links_list(ngx_http_mcp_call_t *call, json_t *args,
         return ngx_http_mcp_rpc_nomem(err);
     }
 
-    return ngx_http_mcp_tool_result(result);
+    return ngx_http_mcp_tool_value(call, result, err);
 }
 
 
@@ -858,9 +904,10 @@ static json_t *
 ngx_http_mcp_links_read(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
-    json_t      *record, *args;
-    ngx_str_t    uri;
-    ngx_uint_t   found;
+    json_t             *record, *args;
+    ngx_str_t           uri;
+    ngx_uint_t          found;
+    ngx_http_mcp_jw_t   w;
 
     (void) ngx_http_mcp_arg_str(params, "uri", 1, &uri, err);
 
@@ -875,13 +922,25 @@ ngx_http_mcp_links_read(ngx_http_mcp_call_t *call, json_t *params,
         return ngx_http_mcp_rpc_nomem(err);
     }
 
-    record = ngx_http_mcp_links_get(call, args, &found, err);
+    if (ngx_http_mcp_jw_init(&w, call->r->pool, NGX_HTTP_MCP_JW_SIZE / 4)
+        != NGX_OK)
+    {
+        json_decref(args);
+        return ngx_http_mcp_rpc_nomem(err);
+    }
+
+    record = ngx_http_mcp_links_get(call, args, &w, &found, err);
 
     json_decref(args);
 
     if (!found) {
         json_decref(record);
         return ngx_http_mcp_resource_not_found(&uri, err);
+    }
+
+    record = json_loadb((char *) w.start, w.last - w.start, 0, NULL);
+    if (record == NULL) {
+        return ngx_http_mcp_rpc_nomem(err);
     }
 
     return ngx_http_mcp_resource_json(&uri, record, err);

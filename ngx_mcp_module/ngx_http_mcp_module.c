@@ -38,8 +38,10 @@ static char *ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_mcp_store(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static void ngx_http_mcp_redirect_location(ngx_conf_t *cf);
-static void ngx_http_mcp_endpoint_location(ngx_conf_t *cf);
+static void ngx_http_mcp_redirect_location(ngx_http_mcp_srv_conf_t *mscf,
+    ngx_http_core_loc_conf_t *clcf);
+static void ngx_http_mcp_endpoint_location(ngx_http_mcp_srv_conf_t *mscf,
+    ngx_http_core_loc_conf_t *clcf);
 static char *ngx_http_mcp_str_list_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_regex_slot(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -455,13 +457,15 @@ static ngx_str_t  ngx_http_mcp_default_reserved[] = {
     ngx_string("health"),
     ngx_string("status"),
     ngx_string("static"),
-    ngx_string("favicon")
+    ngx_string("favicon"),
+    ngx_null_string
 };
 
 
 static ngx_str_t  ngx_http_mcp_default_schemes[] = {
     ngx_string("http"),
-    ngx_string("https")
+    ngx_string("https"),
+    ngx_null_string
 };
 
 
@@ -904,6 +908,32 @@ ngx_http_mcp_str_array(ngx_conf_t *cf, ngx_str_t *elts, ngx_uint_t n)
 }
 
 
+/*
+ * The merge of a list directive (ngx_http_mcp_str_list_slot()): the
+ * location's own list, else the enclosing one's, else a copy of defaults,
+ * which end with a null string.
+ */
+
+static char *
+ngx_http_mcp_merge_str_list(ngx_conf_t *cf, ngx_array_t **conf,
+    ngx_array_t *prev, ngx_str_t *defaults)
+{
+    ngx_uint_t  n;
+
+    ngx_conf_merge_ptr_value(*conf, prev, NULL);
+
+    if (*conf != NULL) {
+        return NGX_CONF_OK;
+    }
+
+    for (n = 0; defaults[n].len; n++) { /* void */ }
+
+    *conf = ngx_http_mcp_str_array(cf, defaults, n);
+
+    return (*conf == NULL) ? NGX_CONF_ERROR : NGX_CONF_OK;
+}
+
+
 static char *
 ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
@@ -958,26 +988,18 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    ngx_conf_merge_ptr_value(conf->url_schemes, prev->url_schemes, NULL);
-    if (conf->url_schemes == NULL) {
-        conf->url_schemes = ngx_http_mcp_str_array(cf,
-                                ngx_http_mcp_default_schemes,
-                                sizeof(ngx_http_mcp_default_schemes)
-                                / sizeof(ngx_str_t));
-        if (conf->url_schemes == NULL) {
-            return NGX_CONF_ERROR;
-        }
+    if (ngx_http_mcp_merge_str_list(cf, &conf->url_schemes, prev->url_schemes,
+                                    ngx_http_mcp_default_schemes)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
-    ngx_conf_merge_ptr_value(conf->reserved, prev->reserved, NULL);
-    if (conf->reserved == NULL) {
-        conf->reserved = ngx_http_mcp_str_array(cf,
-                                ngx_http_mcp_default_reserved,
-                                sizeof(ngx_http_mcp_default_reserved)
-                                / sizeof(ngx_str_t));
-        if (conf->reserved == NULL) {
-            return NGX_CONF_ERROR;
-        }
+    if (ngx_http_mcp_merge_str_list(cf, &conf->reserved, prev->reserved,
+                                    ngx_http_mcp_default_reserved)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     /*
@@ -1141,6 +1163,7 @@ ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_mcp_loc_conf_t *mlcf = conf;
 
     ngx_http_mcp_handler_t    *h;
+    ngx_http_mcp_srv_conf_t   *mscf;
     ngx_http_core_loc_conf_t  *clcf;
     ngx_http_mcp_main_conf_t  *mmcf;
 
@@ -1151,6 +1174,7 @@ ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_mcp_module);
     mmcf->used = 1;
 
+    mscf = ngx_http_conf_get_module_srv_conf(cf, ngx_mcp_module);
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
     h = cmd->post;
@@ -1160,11 +1184,11 @@ ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = h->handler;
 
     if (h->type == NGX_HTTP_MCP_HANDLER_REDIRECT) {
-        ngx_http_mcp_redirect_location(cf);
+        ngx_http_mcp_redirect_location(mscf, clcf);
     }
 
     if (h->type == NGX_HTTP_MCP_HANDLER_ENDPOINT) {
-        ngx_http_mcp_endpoint_location(cf);
+        ngx_http_mcp_endpoint_location(mscf, clcf);
     }
 
     return NGX_CONF_OK;
@@ -1179,14 +1203,9 @@ ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
  */
 
 static void
-ngx_http_mcp_redirect_location(ngx_conf_t *cf)
+ngx_http_mcp_redirect_location(ngx_http_mcp_srv_conf_t *mscf,
+    ngx_http_core_loc_conf_t *clcf)
 {
-    ngx_http_mcp_srv_conf_t   *mscf;
-    ngx_http_core_loc_conf_t  *clcf;
-
-    mscf = ngx_http_conf_get_module_srv_conf(cf, ngx_mcp_module);
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-
     if (mscf->redirect_other.len) {
         return;
     }
@@ -1212,14 +1231,9 @@ ngx_http_mcp_redirect_location(ngx_conf_t *cf)
  */
 
 static void
-ngx_http_mcp_endpoint_location(ngx_conf_t *cf)
+ngx_http_mcp_endpoint_location(ngx_http_mcp_srv_conf_t *mscf,
+    ngx_http_core_loc_conf_t *clcf)
 {
-    ngx_http_mcp_srv_conf_t   *mscf;
-    ngx_http_core_loc_conf_t  *clcf;
-
-    mscf = ngx_http_conf_get_module_srv_conf(cf, ngx_mcp_module);
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-
     if (mscf->endpoint_path.len
 #if (NGX_PCRE)
         || clcf->regex

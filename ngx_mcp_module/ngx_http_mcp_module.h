@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "mcp_store.h"
+#include "ngx_http_mcp_json.h"
 
 
 #define NGX_HTTP_MCP_VERSION              "0.1.0"
@@ -273,8 +274,8 @@ ngx_int_t ngx_http_mcp_shorten_link(ngx_http_request_t *r,
 ngx_int_t ngx_http_mcp_shorten_outcome(ngx_http_request_t *r,
     ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, int rc,
     ngx_http_mcp_error_t *err);
-json_t *ngx_http_mcp_link_json(ngx_http_request_t *r, ngx_str_t *code,
-    ngx_http_mcp_shorten_req_t *req);
+void ngx_http_mcp_link_write(ngx_http_mcp_jw_t *w, ngx_http_request_t *r,
+    ngx_str_t *code, ngx_http_mcp_shorten_req_t *req);
 ngx_int_t ngx_http_mcp_json_tags(ngx_http_request_t *r, json_t *v,
     ngx_str_t *tags, ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_json_redirect_status(json_t *v, ngx_uint_t *status,
@@ -321,7 +322,7 @@ ngx_int_t ngx_http_mcp_regex_add(ngx_conf_t *cf, ngx_array_t *a,
 
 /* ngx_http_mcp_util.c: a whole-number query argument */
 ngx_int_t ngx_http_mcp_arg_number(ngx_http_request_t *r, char *name,
-    ngx_int_t max, ngx_int_t *n);
+    ngx_int_t max, ngx_int_t *n, ngx_int_t *rc);
 
 /* ngx_http_mcp_module.c: the handler directives' common part */
 char *ngx_http_mcp_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -342,9 +343,11 @@ ngx_int_t ngx_http_mcp_admin_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_admin_body(ngx_http_request_t *r);
 json_t *ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
     size_t code_len, const mcp_store_link_t *link);
+void ngx_http_mcp_links_write(ngx_http_mcp_jw_t *w, ngx_http_request_t *r,
+    ngx_str_t *code, const mcp_store_link_t *link, ngx_uint_t counts);
 void ngx_http_mcp_links_changed(ngx_http_request_t *r, ngx_str_t *code,
     ngx_uint_t listed);
-ngx_int_t ngx_http_mcp_links_attrs(json_t *json, ngx_uint_t status,
+void ngx_http_mcp_links_attrs(ngx_http_mcp_jw_t *w, ngx_uint_t status,
     const char *tags, size_t tags_len);
 
 /* A file of the dashboard, compiled in (scripts/embed-assets.sh). */
@@ -407,6 +410,8 @@ ngx_int_t ngx_http_mcp_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_buf_t *b);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json);
+ngx_int_t ngx_http_mcp_send_jw(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_http_mcp_jw_t *w);
 ngx_int_t ngx_http_mcp_get_or_head(ngx_http_request_t *r, ngx_int_t *rc);
 ngx_int_t ngx_http_mcp_send_not_allowed(ngx_http_request_t *r,
     const char *allow);
@@ -418,6 +423,7 @@ json_t *ngx_http_mcp_json_object(ngx_http_request_t *r, ngx_str_t *body,
 ngx_int_t ngx_http_mcp_json_string(json_t *obj, const char *name,
     ngx_str_t *value);
 ngx_int_t ngx_http_mcp_valid_code(ngx_str_t *code);
+ngx_int_t ngx_http_mcp_in_list(ngx_array_t *list, u_char *data, size_t len);
 void ngx_http_mcp_json_cleanup(ngx_pool_t *pool, json_t *json);
 void ngx_http_mcp_utf8_clean(char *s);
 const char *ngx_http_mcp_json_reason(json_error_t *err);
@@ -429,6 +435,7 @@ ngx_table_elt_t *ngx_http_mcp_add_header(ngx_http_request_t *r,
 ngx_int_t ngx_http_mcp_parse_time(ngx_str_t *s, int64_t *t);
 u_char *ngx_http_mcp_format_time(int64_t t, u_char *buf);
 ngx_int_t ngx_http_mcp_json_time(json_t *obj, const char *key, int64_t t);
+void ngx_http_mcp_jw_time(ngx_http_mcp_jw_t *w, const char *key, int64_t t);
 
 /* ngx_http_mcp_auth.c */
 char *ngx_http_mcp_api_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -111,20 +111,7 @@ ngx_http_mcp_url_scheme_ok(void *data, const char *scheme, size_t len)
 {
     ngx_array_t  *schemes = data;
 
-    ngx_str_t   *s;
-    ngx_uint_t   i;
-
-    s = schemes->elts;
-
-    for (i = 0; i < schemes->nelts; i++) {
-        if (s[i].len == len
-            && ngx_strncasecmp(s[i].data, (u_char *) scheme, len) == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
+    return ngx_http_mcp_in_list(schemes, (u_char *) scheme, len) == NGX_OK;
 }
 
 
@@ -249,21 +236,14 @@ ngx_http_mcp_url_rules(ngx_http_request_t *r, ngx_http_mcp_loc_conf_t *mlcf,
 ngx_http_mcp_alias_e
 ngx_http_mcp_check_alias(ngx_http_mcp_loc_conf_t *mlcf, ngx_str_t *alias)
 {
-    ngx_str_t   *word;
-    ngx_uint_t   i;
-
     if (ngx_http_mcp_valid_code(alias) != NGX_OK) {
         return NGX_HTTP_MCP_ALIAS_INVALID;
     }
 
-    word = mlcf->reserved->elts;
-
-    for (i = 0; i < mlcf->reserved->nelts; i++) {
-        if (word[i].len == alias->len
-            && ngx_strncasecmp(word[i].data, alias->data, alias->len) == 0)
-        {
-            return NGX_HTTP_MCP_ALIAS_RESERVED;
-        }
+    if (ngx_http_mcp_in_list(mlcf->reserved, alias->data, alias->len)
+        == NGX_OK)
+    {
+        return NGX_HTTP_MCP_ALIAS_RESERVED;
     }
 
     return NGX_HTTP_MCP_ALIAS_OK;

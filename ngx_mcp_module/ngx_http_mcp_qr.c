@@ -59,7 +59,7 @@ ngx_int_t
 ngx_http_mcp_qr_send(ngx_http_request_t *r, ngx_str_t *text)
 {
     QRcode             **qr;
-    ngx_int_t            scale;
+    ngx_int_t            rc, scale;
     ngx_str_t            format;
     ngx_pool_cleanup_t  *cln;
 
@@ -77,14 +77,11 @@ ngx_http_mcp_qr_send(ngx_http_request_t *r, ngx_str_t *text)
 
     scale = NGX_HTTP_MCP_QR_SCALE;
 
-    if (ngx_http_mcp_arg_number(r, "size", NGX_HTTP_MCP_QR_SCALE_MAX, &scale)
+    if (ngx_http_mcp_arg_number(r, "size", NGX_HTTP_MCP_QR_SCALE_MAX, &scale,
+                                &rc)
         != NGX_OK)
     {
-        return ngx_http_mcp_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                       "invalid_size",
-                                       "size must be the pixels of a "
-                                       "module, from 1 to %d",
-                                       NGX_HTTP_MCP_QR_SCALE_MAX);
+        return rc;
     }
 
     /* freed with the request, registered before it exists */

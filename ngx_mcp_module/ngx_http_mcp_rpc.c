@@ -820,6 +820,74 @@ ngx_http_mcp_tool_result(json_t *structured)
 
 
 /*
+ * The same result, from structuredContent written by the tool into
+ * structured (a writer of the request's pool): the transport writes the
+ * result from it (ngx_http_mcp_respond()), without a json_t.  Returns a
+ * placeholder that stands for the result where a handler's result is
+ * looked at (json null, which is no object: no "isError"), or NULL with
+ * err when the writer failed.
+ */
+
+json_t *
+ngx_http_mcp_tool_written(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_jw_t *structured, ngx_http_mcp_error_t *err)
+{
+    if (structured->failed) {
+        return ngx_http_mcp_rpc_nomem(err);
+    }
+
+    call->structured.data = structured->start;
+    call->structured.len = structured->last - structured->start;
+
+    return json_null();
+}
+
+
+/*
+ * The same from a json_t (released): encoded once, into the reply's pool,
+ * not twice by jansson.  NULL with err when structured is NULL.
+ */
+
+json_t *
+ngx_http_mcp_tool_value(ngx_http_mcp_call_t *call, json_t *structured,
+    ngx_http_mcp_error_t *err)
+{
+    ngx_http_mcp_jw_t  w;
+
+    if (structured == NULL
+        || ngx_http_mcp_jw_init(&w, call->r->pool, NGX_HTTP_MCP_JW_SIZE)
+           != NGX_OK)
+    {
+        json_decref(structured);
+        return ngx_http_mcp_rpc_nomem(err);
+    }
+
+    ngx_http_mcp_jw_value(&w, structured);
+
+    json_decref(structured);
+
+    return ngx_http_mcp_tool_written(call, &w, err);
+}
+
+
+/*
+ * Writes the result ngx_http_mcp_tool_result() makes of the value
+ * encoded in structured, byte for byte: its text is that encoding,
+ * escaped.
+ */
+
+void
+ngx_http_mcp_jw_tool_result(ngx_http_mcp_jw_t *w, ngx_str_t *structured)
+{
+    ngx_http_mcp_jw_lit(w, "{\"content\":[{\"type\":\"text\",\"text\":\"");
+    ngx_http_mcp_jw_escape(w, structured->data, structured->len);
+    ngx_http_mcp_jw_lit(w, "\"}],\"structuredContent\":");
+    ngx_http_mcp_jw_raw(w, structured->data, structured->len);
+    ngx_http_mcp_jw_lit(w, "}");
+}
+
+
+/*
  * A resources/read result: json (released) as the JSON text of uri's one
  * content.
  */

@@ -62,6 +62,10 @@ typedef struct {
     json_t                    *stream;         /* messages queued before
                                                   the result, or NULL */
     json_t                    *id;             /* of the request */
+    ngx_str_t                  structured;     /* a tool result's
+                                                  structuredContent, as
+                                                  written (ngx_http_mcp_
+                                                  tool_written()) */
     void                      *sse;            /* its stream, once it
                                                   waits for the client
                                                   (ngx_http_mcp_stream.c) */
@@ -248,6 +252,11 @@ ngx_int_t ngx_http_mcp_send_rpc_error(ngx_http_request_t *r, json_t *id,
 /* results of tools */
 json_t *ngx_http_mcp_text(const char *text);
 json_t *ngx_http_mcp_tool_result(json_t *structured);
+json_t *ngx_http_mcp_tool_written(ngx_http_mcp_call_t *call,
+    ngx_http_mcp_jw_t *structured, ngx_http_mcp_error_t *err);
+json_t *ngx_http_mcp_tool_value(ngx_http_mcp_call_t *call, json_t *structured,
+    ngx_http_mcp_error_t *err);
+void ngx_http_mcp_jw_tool_result(ngx_http_mcp_jw_t *w, ngx_str_t *structured);
 json_t *ngx_http_mcp_tool_error(const char *fmt, ...)
     NGX_HTTP_MCP_PRINTF(1, 2);
 

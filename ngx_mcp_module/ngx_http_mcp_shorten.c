@@ -150,16 +150,15 @@ static ngx_int_t
 ngx_http_mcp_shorten_reply(ngx_http_request_t *r,
     ngx_http_mcp_shorten_req_t *req, ngx_str_t *code)
 {
-    json_t  *json;
+    ngx_http_mcp_jw_t  w;
 
-    json = ngx_http_mcp_link_json(r, code, req);
-    if (json == NULL) {
+    if (ngx_http_mcp_jw_init(&w, r->pool, NGX_HTTP_MCP_JW_SIZE) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_mcp_json_cleanup(r->pool, json);
+    ngx_http_mcp_link_write(&w, r, code, req);
 
-    return ngx_http_mcp_send_json(r, NGX_HTTP_CREATED, json);
+    return ngx_http_mcp_send_jw(r, NGX_HTTP_CREATED, &w);
 }
 
 
@@ -648,57 +647,40 @@ ngx_http_mcp_shorten_expiry(json_t *body, ngx_http_mcp_shorten_req_t *req,
 
 /*
  * The reply to a new link, as POST /shorten sends it and shorten_url
- * returns it: a new reference, or NULL when out of memory.
+ * returns it, written into w.
  */
 
-json_t *
-ngx_http_mcp_link_json(ngx_http_request_t *r, ngx_str_t *code,
-    ngx_http_mcp_shorten_req_t *req)
+void
+ngx_http_mcp_link_write(ngx_http_mcp_jw_t *w, ngx_http_request_t *r,
+    ngx_str_t *code, ngx_http_mcp_shorten_req_t *req)
 {
-    json_t     *json;
-    ngx_str_t   short_url;
+    ngx_str_t  short_url;
 
     if (ngx_http_mcp_short_url(r, code, &short_url) != NGX_OK) {
-        return NULL;
+        w->failed = 1;
+        return;
     }
 
-    json = json_pack("{s:s%, s:s%, s:s%, s:s%}",
-                     "ShortURL", code->data, code->len,
-                     "code", code->data, code->len,
-                     "short_url", short_url.data, short_url.len,
-                     "url", req->url.data, req->url.len);
-    if (json == NULL) {
-        return NULL;
+    ngx_http_mcp_jw_lit(w, "{\"ShortURL\":");
+    ngx_http_mcp_jw_str(w, code->data, code->len);
+    ngx_http_mcp_jw_lit(w, ",\"code\":");
+    ngx_http_mcp_jw_str(w, code->data, code->len);
+    ngx_http_mcp_jw_lit(w, ",\"short_url\":");
+    ngx_http_mcp_jw_str(w, short_url.data, short_url.len);
+    ngx_http_mcp_jw_lit(w, ",\"url\":");
+    ngx_http_mcp_jw_str(w, req->url.data, req->url.len);
+
+    ngx_http_mcp_jw_time(w, "expires_at", req->expires_at);
+
+    if (req->max_visits) {
+        ngx_http_mcp_jw_lit(w, ",\"max_visits\":");
+        ngx_http_mcp_jw_int(w, req->max_visits);
     }
 
-    if (ngx_http_mcp_json_time(json, "expires_at", req->expires_at)
-        != NGX_OK)
-    {
-        goto failed;
-    }
+    ngx_http_mcp_links_attrs(w, req->redirect_status,
+                             (const char *) req->tags.data, req->tags.len);
 
-    if (req->max_visits
-        && json_object_set_new(json, "max_visits",
-                               json_integer(req->max_visits))
-           != 0)
-    {
-        goto failed;
-    }
-
-    if (ngx_http_mcp_links_attrs(json, req->redirect_status,
-                                 (const char *) req->tags.data,
-                                 req->tags.len)
-        != NGX_OK)
-    {
-        goto failed;
-    }
-
-    return json;
-
-failed:
-
-    json_decref(json);
-    return NULL;
+    ngx_http_mcp_jw_lit(w, "}");
 }
 
 

@@ -656,6 +656,11 @@ ngx_http_mcp_status_json(ngx_http_request_t *r, ngx_http_mcp_status_t *st)
     ngx_slprintf(p, end, "# HELP " name " " help "\n# TYPE " name " " type   \
                  "\n")
 
+/* a gauge without labels: its # HELP and # TYPE lines, then its value */
+#define ngx_http_mcp_status_gauge(p, end, name, help, fmt, ...)               \
+    ngx_slprintf(ngx_http_mcp_status_metric(p, end, name, "gauge", help),   \
+                 end, name " " fmt "\n", __VA_ARGS__)
+
 
 static ngx_int_t
 ngx_http_mcp_status_prometheus(ngx_http_request_t *r,
@@ -682,10 +687,9 @@ ngx_http_mcp_status_prometheus(ngx_http_request_t *r,
     p = b->last;
     end = b->end;
 
-    p = ngx_http_mcp_status_metric(p, end, "mcp_up", "gauge",
+    p = ngx_http_mcp_status_gauge(p, end, "mcp_up",
             "Whether the store can be read (1) or the module is degraded "
-            "(0).");
-    p = ngx_slprintf(p, end, "mcp_up %d\n", st->degraded ? 0 : 1);
+            "(0).", "%d", st->degraded ? 0 : 1);
 
     p = ngx_http_mcp_status_metric(p, end, "mcp_info", "gauge",
             "The module's version.");
@@ -728,58 +732,43 @@ ngx_http_mcp_status_prometheus(ngx_http_request_t *r,
         }
     }
 
-    p = ngx_http_mcp_status_metric(p, end, "mcp_store_links", "gauge",
-            "Link records in the store.");
-    p = ngx_slprintf(p, end, "mcp_store_links %uL\n", st->store.links);
+    p = ngx_http_mcp_status_gauge(p, end, "mcp_store_links",
+            "Link records in the store.", "%uL", st->store.links);
 
-    p = ngx_http_mcp_status_metric(p, end, "mcp_store_entities", "gauge",
-            "Entities of the knowledge graph, all tenants.");
-    p = ngx_slprintf(p, end, "mcp_store_entities %uL\n",
-                     st->store.entities);
+    p = ngx_http_mcp_status_gauge(p, end, "mcp_store_entities",
+            "Entities of the knowledge graph, all tenants.",
+            "%uL", st->store.entities);
 
-    p = ngx_http_mcp_status_metric(p, end, "mcp_store_relations", "gauge",
-            "Relations of the knowledge graph, all tenants.");
-    p = ngx_slprintf(p, end, "mcp_store_relations %uL\n",
-                     st->store.relations);
+    p = ngx_http_mcp_status_gauge(p, end, "mcp_store_relations",
+            "Relations of the knowledge graph, all tenants.",
+            "%uL", st->store.relations);
 
-    p = ngx_http_mcp_status_metric(p, end, "mcp_store_contexts", "gauge",
-            "Conversation contexts, all tenants.");
-    p = ngx_slprintf(p, end, "mcp_store_contexts %uL\n",
-                     st->store.contexts);
+    p = ngx_http_mcp_status_gauge(p, end, "mcp_store_contexts",
+            "Conversation contexts, all tenants.", "%uL", st->store.contexts);
 
-    p = ngx_http_mcp_status_metric(p, end, "mcp_store_sessions", "gauge",
-            "MCP sessions in the store.");
-    p = ngx_slprintf(p, end, "mcp_store_sessions %uL\n",
-                     st->store.sessions);
+    p = ngx_http_mcp_status_gauge(p, end, "mcp_store_sessions",
+            "MCP sessions in the store.", "%uL", st->store.sessions);
 
-    p = ngx_http_mcp_status_metric(p, end, "mcp_store_map_size_bytes",
-            "gauge", "The store's map size.");
-    p = ngx_slprintf(p, end, "mcp_store_map_size_bytes %uL\n",
-                     st->store.map_size);
+    p = ngx_http_mcp_status_gauge(p, end, "mcp_store_map_size_bytes",
+            "The store's map size.", "%uL", st->store.map_size);
 
-    p = ngx_http_mcp_status_metric(p, end, "mcp_store_used_bytes", "gauge",
-            "Bytes of the map in use.");
-    p = ngx_slprintf(p, end, "mcp_store_used_bytes %uL\n",
-                     st->store.used_bytes);
+    p = ngx_http_mcp_status_gauge(p, end, "mcp_store_used_bytes",
+            "Bytes of the map in use.", "%uL", st->store.used_bytes);
 
-    p = ngx_http_mcp_status_metric(p, end, "mcp_store_readers", "gauge",
-            "Reader slots in use.");
-    p = ngx_slprintf(p, end, "mcp_store_readers %ui\n",
-                     (ngx_uint_t) st->store.readers_used);
+    p = ngx_http_mcp_status_gauge(p, end, "mcp_store_readers",
+            "Reader slots in use.", "%ui", (ngx_uint_t) st->store.readers_used);
 
-    p = ngx_http_mcp_status_metric(p, end, "mcp_store_max_readers", "gauge",
-            "Reader slots of the store.");
-    p = ngx_slprintf(p, end, "mcp_store_max_readers %ui\n",
-                     (ngx_uint_t) st->store.max_readers);
+    p = ngx_http_mcp_status_gauge(p, end, "mcp_store_max_readers",
+            "Reader slots of the store.",
+            "%ui", (ngx_uint_t) st->store.max_readers);
 
-    p = ngx_http_mcp_status_metric(p, end, "mcp_visits_pending", "gauge",
-            "Links with visits counted but not yet written to the store.");
-    p = ngx_slprintf(p, end, "mcp_visits_pending %uL\n", st->visits_pending);
+    p = ngx_http_mcp_status_gauge(p, end, "mcp_visits_pending",
+            "Links with visits counted but not yet written to the store.",
+            "%uL", st->visits_pending);
 
-    p = ngx_http_mcp_status_metric(p, end, "mcp_visit_flush_lag_seconds",
-            "gauge", "Age of the oldest visit not yet written to the store.");
-    p = ngx_slprintf(p, end, "mcp_visit_flush_lag_seconds %ui.%03ui\n",
-                     st->flush_lag / 1000, st->flush_lag % 1000);
+    p = ngx_http_mcp_status_gauge(p, end, "mcp_visit_flush_lag_seconds",
+            "Age of the oldest visit not yet written to the store.",
+            "%ui.%03ui", st->flush_lag / 1000, st->flush_lag % 1000);
 
     if (st->clustered) {
         p = ngx_http_mcp_status_metric(p, end, "mcp_cluster_connected",

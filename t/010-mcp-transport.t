@@ -30,6 +30,12 @@ our $HttpConfig = <<'_EOC_';
     mcp_store $TEST_NGINX_DATA_DIR;
 _EOC_
 
+# what a client of a session sends with each message, unless a block says
+# otherwise
+our $Headers = "Content-Type: application/json\n"
+    . "Accept: application/json, text/event-stream\n"
+    . "Mcp-Session-Id: s1\n";
+
 our $Init = '{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": '
     . '{"protocolVersion": "%s", "capabilities": {}, '
     . '"clientInfo": {"name": "t", "version": "1"}}}';
@@ -46,10 +52,7 @@ add_block_preprocessor(sub {
     }
 
     if (!defined $block->more_headers) {
-        $block->set_value("more_headers",
-                          "Content-Type: application/json\n"
-                          . "Accept: application/json, text/event-stream\n"
-                          . "Mcp-Session-Id: s1\n");
+        $block->set_value("more_headers", $Headers);
     }
 
     if (!defined $block->no_error_log && !defined $block->error_log) {
@@ -519,3 +522,20 @@ POST /mcp
 --- error_code: 400
 --- response_body
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request: no request of this server to this session waits for that id"}}
+
+
+
+=== TEST 41: names of mcp_allowed_hosts match in any case; "*" lets any in
+--- config
+location = /mcp {
+    mcp_endpoint;
+    mcp_allowed_hosts Api.Example;
+    mcp_allowed_origins https://app.example *;
+}
+--- request
+POST /mcp
+{"jsonrpc": "2.0", "id": 1, "method": "ping"}
+--- more_headers eval
+$::Headers . "Host: api.EXAMPLE\nOrigin: https://elsewhere.example\n"
+--- response_body
+{"jsonrpc":"2.0","id":1,"result":{}}

@@ -312,7 +312,8 @@ __DATA__
 [400, 400, 400, 400, 200]
 --- response_body_like eval
 ['"error":"invalid_limit"', '"error":"invalid_limit"',
- '"error":"invalid_limit"', '"error":"invalid_cursor"', '"links":\[']
+ '^\{"message":"limit must be a whole number from 1 to 1000","error":"invalid_limit"\}$',
+ '"error":"invalid_cursor"', '"links":\[']
 
 
 
@@ -340,6 +341,7 @@ __DATA__
 [400, 400, 400, 405, 404, 404]
 --- response_body_like eval
 ['"error":"invalid_format"', '"error":"invalid_size"',
- '"error":"invalid_size"', '', '"error":"not_found"', '"error":"not_found"']
+ '^\{"message":"size must be a whole number from 1 to 40","error":"invalid_size"\}$',
+ '', '"error":"not_found"', '"error":"not_found"']
 --- response_headers eval
 ["", "", "", "Allow: GET, HEAD", "", ""]

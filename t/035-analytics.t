@@ -153,7 +153,8 @@ __DATA__
 [404, 405, 400, 400, 400, 404, 403, 401, 404]
 --- response_body_like eval
 ['"error":"not_found"', '"error":"method_not_allowed"', '"error":"invalid_days"',
- '"error":"invalid_days"', '"error":"invalid_days"', '"error":"not_found"',
+ '^\{"message":"days must be a whole number from 1 to 400","error":"invalid_days"\}$',
+ '"error":"invalid_days"', '"error":"not_found"',
  '"error":"forbidden"', '"error":"unauthorized"', '"error":"not_found"']
 --- response_headers eval
 ["", "Allow: GET, HEAD", "", "", "", "", "", "", ""]
