@@ -33,6 +33,9 @@
 # PROFILE_SCENARIOS default "redirect return302 miss shorten resolve_url"
 # PROFILE_NGINX     default nginx
 # PROFILE_TAG       appended to the scenario names in the output
+# PROFILE_DURABILITY
+#                   the store's durability parameters (default
+#                   "durability=interval sync_interval=1s", as make bench)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,6 +75,7 @@ trap 'exit 143' TERM
 
 sed -e "s|@MODULE@|$top/build/ngx_mcp_module.so|" -e "s|@PORT@|$port|" \
     -e "s|@STORE@|$store|" -e "s|@MAP_SIZE@|16g|" \
+    -e "s|@DURABILITY@|${PROFILE_DURABILITY:-durability=interval sync_interval=1s}|" \
     -e "s|^master_process .*|master_process       off;|" \
     -e "/worker_cpu_affinity/d" \
     "$bench/nginx.conf" > "$prefix/conf/nginx.conf"

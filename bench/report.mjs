@@ -43,6 +43,8 @@ const profile = [];
 const skipped = [];
 let load = null;
 let sizeAfter = null;
+let commit = null;
+let syncFs = null;
 
 for (const line of readFileSync(rawFile, 'utf8').split('\n')) {
   if (line === '') continue;
@@ -59,6 +61,8 @@ for (const line of readFileSync(rawFile, 'utf8').split('\n')) {
     ({ run: runs, calls, cold, rss, profile, skipped })[kind]?.push(r);
     if (kind === 'load') load = r;
     if (kind === 'size') sizeAfter = r;
+    if (kind === 'commit') commit = r;
+    if (kind === 'fs') syncFs = r;
   }
 }
 
@@ -200,6 +204,19 @@ pair('Shorten (`interval` vs Redis `appendfsync everysec`)', 'shorten',
   'shorten-ours', 'shorten-lua', 2.5, '>= 2.5 x');
 pair('MCP `tools/call resolve_url` vs TypeScript SDK', 'mcp-resolve',
   'mcp-ours', 'mcp-sdk', 40, '>= 40 x');
+const syncConns = cmds.find((c) => c.scenario === 'shorten-sync')
+  ?.text.match(/ -c(\d+) /)?.[1] ?? 64;
+pair(`Shorten, \`durability=sync\`, ${syncConns} clients: group commit vs ` +
+  'one flush per commit (`group_commit=off`)', 'shorten-sync', 'sync-group',
+  'sync-each', 10, '>= 10 x');
+if (commit) {
+  const per = Number(commit.writes) / Number(commit.batches);
+  row('(writes per group commit, over those runs' +
+    (syncFs ? `; stores on ${syncFs.type}` : '') + ')',
+    `${fmt(Number(commit.writes))} writes`,
+    `${fmt(Number(commit.batches))} commits`, NaN,
+    Number.isFinite(per) ? fmt(per, 1) : 'n/a', null, '>=', '—');
+}
 
 const mcpO = wrkStats('mcp-resolve', 'mcp-ours');
 const mcpS = wrkStats('mcp-resolve', 'mcp-sdk');

@@ -7,7 +7,8 @@
 # Installs what it lacks by package name (Debian: wrk, redis-server,
 # libnginx-mod-http-lua, lua-nginx-redis, lua-cjson, valgrind; npm: bench/'s
 # pinned packages, Node.js 22 with them), builds the module, starts every
-# server itself on 127.0.0.1, ports 2101-2106, and stops them on exit.
+# server itself on 127.0.0.1, ports 2101-2108 (BENCH_PORT_BASE and the seven
+# after it), and stops them on exit.
 #
 # Server and load share the machine's first two cores: every server on
 # core 1 (nginx with one worker, worker_cpu_affinity; Redis and Node.js
@@ -25,8 +26,12 @@
 #                10000000 links, which take too long through the API)
 # BENCH_ONLY     a comma-separated list of the scenarios to run (default:
 #                all): redirect-hit, redirect-miss, mcp-resolve,
-#                redirect-under-shorten, shorten, cold-start, memory,
-#                context, large-store, profile
+#                redirect-under-shorten, shorten, shorten-sync,
+#                cold-start, memory, context, large-store, profile
+# BENCH_PORT_BASE
+#                the first of the eight ports (default 2101)
+# BENCH_SYNC_CONNS
+#                wrk connections of shorten-sync (default 64)
 # BENCH_ENTITIES graph sizes compared with server-memory (default 1000,10000)
 # BENCH_BIG_ENTITIES
 #                the endpoint alone is then searched at this size (100000)
@@ -56,7 +61,11 @@ budget=${BENCH_BUDGET:-540}
 results=${BENCH_RESULTS:-$bench/RESULTS.md}
 seed_links=1000
 
-p_ours=2101 p_lua=2102 p_redis=2103 p_sdk=2104 p_big=2105 p_prof=2106
+port_base=${BENCH_PORT_BASE:-2101}
+sync_conns=${BENCH_SYNC_CONNS:-64}
+p_ours=$port_base p_lua=$((port_base + 1)) p_redis=$((port_base + 2))
+p_sdk=$((port_base + 3)) p_big=$((port_base + 4)) p_prof=$((port_base + 5))
+p_sync=$((port_base + 6)) p_sync_off=$((port_base + 7))
 
 say() { printf 'bench: %s\n' "$*"; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
@@ -213,7 +222,7 @@ wait_port() {
     die "nothing listens on 127.0.0.1:$1 (logs in $out)"
 }
 
-for p in $p_ours $p_lua $p_redis $p_sdk $p_big $p_prof; do
+for p in $p_ours $p_lua $p_redis $p_sdk $p_big $p_prof $p_sync $p_sync_off; do
     listening "$p" && die "127.0.0.1:$p is in use"
 done
 
@@ -222,12 +231,13 @@ done
 # says nothing of the store's size
 disk_bytes() { echo $(( $(stat -c '%b * %B' "$1") )); }
 
-# nginx_conf TEMPLATE PREFIX PORT [STORE MAP_SIZE]
+# nginx_conf TEMPLATE PREFIX PORT [STORE MAP_SIZE [DURABILITY]]
 nginx_conf() {
     mkdir -p "$2/conf" "$2/logs" "$2/tmp"
     sed -e "s|@MODULE@|$top/build/ngx_mcp_module.so|" \
         -e "s|@PORT@|$3|" -e "s|@CPU_MASK@|$cpu_mask|" \
         -e "s|@STORE@|${4:-}|" -e "s|@MAP_SIZE@|${5:-}|" \
+        -e "s|@DURABILITY@|${6:-durability=interval  sync_interval=1s}|" \
         -e "s|@REDIS_PORT@|$p_redis|" -e "s|@PEER_DIR@|$2/lua|" \
         "$1" > "$2/conf/nginx.conf"
 }
@@ -343,7 +353,7 @@ done
 
 # --- throughput scenarios -----------------------------------------------
 
-wrk_cmd() { echo "taskset -c $load_cpu wrk -t1 -c$conns -d${secs}s --latency $*"; }
+wrk_cmd() { echo "taskset -c $load_cpu wrk -t1 -c${wrk_conns:-$conns} -d${secs}s --latency $*"; }
 
 # one wrk run: wrk_run SCENARIO TARGET ROUND "SERVER PIDS" SECONDS WRK_ARGS...
 wrk_run() {
@@ -352,7 +362,7 @@ wrk_run() {
     c0=$(cpu_ticks $spids)
     v0=$(preempted $spids)
     k0=$(core_ticks "$server_cpu")
-    line=$("${on_load[@]}" timeout $((d + 15)) wrk -t1 -c"$conns" -d"${d}s" \
+    line=$("${on_load[@]}" timeout $((d + 15)) wrk -t1 -c"${wrk_conns:-$conns}" -d"${d}s" \
            --latency "$@" | grep '^RESULT' || true)
     c1=$(cpu_ticks $spids)
     v1=$(preempted $spids)
@@ -376,6 +386,8 @@ group_of() {
     case $1 in
         *-lua) echo "$lua_all" ;;
         *-sdk) echo "$sdk_pid" ;;
+        sync-group) echo "$sync_all" ;;
+        sync-each) echo "$sync_off_all" ;;
         *)     echo "$ours_all" ;;
     esac
 }
@@ -457,6 +469,51 @@ fi
 if want shorten; then
     say "shorten: ours (durability=interval), Lua + Redis (appendfsync everysec) ($runs x ${secs}s each)"
     ab shorten "$runs" shorten-ours shorten-lua
+fi
+
+# durability=sync: the same module, with group commit (one transaction
+# and one flush for the writes that arrive together, in the thread pool)
+# and without (group_commit=off: one commit and one flush per write, on
+# the event loop), each its own nginx and store on the disk (build/bench/,
+# not a tmpfs), many clients at once
+if want shorten-sync; then
+    say "shorten, durability=sync, $sync_conns clients: group commit, one flush per commit ($minor_runs x ${secs}s each)"
+    for v in group each; do
+        gc=on port=$p_sync
+        [ $v = each ] && gc=off port=$p_sync_off
+        mkdir -p "$out/sync-$v/store"
+        nginx_conf "$bench/nginx.conf" "$work/sync-$v" $port \
+            "$out/sync-$v/store" 1g "durability=sync  group_commit=$gc"
+        # mcp_status counts the group commits (here only: it counts
+        # every request, which the other scenarios leave out)
+        sed -i 's|^\( *\)location = /mcp {|\1location = /status { mcp_status; }\n\n&|' \
+            "$work/sync-$v/conf/nginx.conf"
+        chmod -R a+rwX "$out/sync-$v"
+        start_nginx "$work/sync-$v" $port
+        expect 201 -d '{"OriginalURL":"https://www.example.com/x"}' \
+            "http://127.0.0.1:$port/shorten"
+        if [ $v = group ]; then
+            sync_master=$nginx_pid sync_all="$nginx_pid $(workers $nginx_pid)"
+        else
+            sync_off_master=$nginx_pid
+            sync_off_all="$nginx_pid $(workers $nginx_pid)"
+        fi
+    done
+    echo "fs what=shorten-sync type=$(stat -f -c %T "$out") device=$(df --output=source "$out" | tail -n 1)" >> "$raw"
+    all_servers="$all_servers $sync_all $sync_off_all"
+    target sync-group "$(workers $sync_master)" -s "$bench/wrk/shorten.lua" "http://127.0.0.1:$p_sync/shorten"
+    target sync-each "$(workers $sync_off_master)" -s "$bench/wrk/shorten.lua" "http://127.0.0.1:$p_sync_off/shorten"
+    wrk_conns=$sync_conns
+    ab shorten-sync "$minor_runs" sync-group sync-each
+    wrk_conns=
+    resume_all
+    # what the group commits of the runs were: batches and writes
+    curl -s -m 5 "http://127.0.0.1:$p_sync/status" \
+        | sed -n 's/.*"commit":{"batches":\([0-9]*\),"writes":\([0-9]*\)}.*/commit target=sync-group batches=\1 writes=\2/p' >> "$raw"
+    all_servers="$ours_all $lua_all $sdk_pid"
+    stop_pid "$sync_master"
+    stop_pid "$sync_off_master"
+    rm -rf "$out/sync-group" "$out/sync-each"
 fi
 
 # --- first request after a start ----------------------------------------

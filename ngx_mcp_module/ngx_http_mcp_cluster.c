@@ -137,6 +137,10 @@ typedef struct {
     ngx_uint_t                   resubscribing;
     uint64_t                     ack_posted;  /* the ack thread's own */
 
+    /* a single node's group commit, instead of NATS (see
+     * ngx_http_mcp_commit.c): operations are committed, not published */
+    ngx_http_mcp_commit_t       *local;
+
     /* operations not yet sent, one batch (see _publish()) */
     ngx_str_t                    out;
     size_t                       out_size;
@@ -208,9 +212,14 @@ static ngx_int_t ngx_http_mcp_cluster_number(ngx_http_mcp_cluster_conf_t *ccf,
     ngx_str_t *arg);
 static ngx_http_mcp_cluster_conf_t *ngx_http_mcp_cluster_conf(
     ngx_cycle_t *cycle);
-static ngx_int_t ngx_http_mcp_cluster_publish_detached(ngx_cycle_t *cycle,
-    mcp_store_op_t *op);
+static ngx_int_t ngx_http_mcp_cluster_publish_detached(
+    ngx_http_mcp_cluster_conf_t *ccf, mcp_store_op_t *op);
 static ngx_int_t ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle);
+static void ngx_http_mcp_cluster_init_queue(ngx_http_mcp_cluster_conf_t *ccf,
+    ngx_cycle_t *cycle, ngx_http_mcp_main_conf_t *mmcf);
+static ngx_int_t ngx_http_mcp_cluster_init_local(ngx_cycle_t *cycle);
+static void ngx_http_mcp_cluster_local_idle(void *data);
+static void ngx_http_mcp_cluster_exit_local(ngx_cycle_t *cycle);
 static void ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle);
 static void *ngx_http_mcp_cluster_setup(void *data);
 static ngx_int_t ngx_http_mcp_cluster_setup_once(
@@ -613,6 +622,73 @@ ngx_http_mcp_cluster_state(ngx_cycle_t *cycle,
 }
 
 
+/* what the worker's writes need, through NATS or group commit alike */
+
+static void
+ngx_http_mcp_cluster_init_queue(ngx_http_mcp_cluster_conf_t *ccf,
+    ngx_cycle_t *cycle, ngx_http_mcp_main_conf_t *mmcf)
+{
+    ccf->log = cycle->log;
+    ccf->store = mmcf->store;
+
+    ngx_rbtree_init(&ccf->pending, &ccf->sentinel, ngx_rbtree_insert_value);
+
+    ccf->flush_ev.handler = ngx_http_mcp_cluster_flush;
+    ccf->flush_ev.data = ccf;
+    ccf->flush_ev.log = cycle->log;
+}
+
+
+/*
+ * Without mcp_cluster, group commit (durability=sync): the same
+ * operations and waits, committed in batches in the thread pool by
+ * ngx_http_mcp_commit.c instead of published.  Each operation still needs
+ * a node name (every operation has one) and an id of this worker's.
+ */
+
+static ngx_int_t
+ngx_http_mcp_cluster_init_local(ngx_cycle_t *cycle)
+{
+    ngx_http_mcp_commit_t        *gc;
+    ngx_http_mcp_main_conf_t     *mmcf;
+    ngx_http_mcp_cluster_conf_t  *ccf;
+
+    ccf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_cluster_module);
+    if (ccf == NULL) {
+        return NGX_OK;
+    }
+
+    gc = ngx_http_mcp_commit_init(cycle, ngx_http_mcp_cluster_applied,
+                                  ngx_http_mcp_cluster_local_idle, ccf);
+
+    if (gc == NGX_HTTP_MCP_COMMIT_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (gc == NULL) {
+        return NGX_OK;
+    }
+
+    mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_module);
+
+    ngx_http_mcp_cluster_init_queue(ccf, cycle, mmcf);
+
+    ngx_str_set(&ccf->node, "local");
+    ccf->local = gc;
+
+    return NGX_OK;
+}
+
+
+/* a batch has been committed: the writes taken meanwhile go next */
+
+static void
+ngx_http_mcp_cluster_local_idle(void *data)
+{
+    ngx_http_mcp_cluster_send(data);
+}
+
+
 static ngx_int_t
 ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle)
 {
@@ -632,24 +708,17 @@ ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle)
 
     ccf = ngx_http_mcp_cluster_conf(cycle);
     if (ccf == NULL) {
-        return NGX_OK;
+        return ngx_http_mcp_cluster_init_local(cycle);
     }
 
     mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_module);
 
-    ccf->log = cycle->log;
-    ccf->store = mmcf->store;
-
-    ngx_rbtree_init(&ccf->pending, &ccf->sentinel, ngx_rbtree_insert_value);
+    ngx_http_mcp_cluster_init_queue(ccf, cycle, mmcf);
 
     ccf->retry.handler = ngx_http_mcp_cluster_retry;
     ccf->retry.data = ccf;
     ccf->retry.log = cycle->log;
     ccf->retry.cancelable = 1;
-
-    ccf->flush_ev.handler = ngx_http_mcp_cluster_flush;
-    ccf->flush_ev.data = ccf;
-    ccf->flush_ev.log = cycle->log;
 
     ccf->watchdog.handler = ngx_http_mcp_cluster_watchdog;
     ccf->watchdog.data = ccf;
@@ -776,7 +845,13 @@ ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle)
     ngx_http_mcp_cluster_conf_t  *ccf;
 
     ccf = ngx_http_mcp_cluster_conf(cycle);
-    if (ccf == NULL || ccf->opts == NULL) {
+
+    if (ccf == NULL) {
+        ngx_http_mcp_cluster_exit_local(cycle);
+        return;
+    }
+
+    if (ccf->opts == NULL) {
         return;
     }
 
@@ -853,6 +928,34 @@ ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle)
         ngx_free(ccf->out.data);
         ccf->out.data = NULL;
     }
+}
+
+
+/*
+ * The thread pool has stopped: a batch in flight is committed; what was
+ * taken since is not, and none of those requests is answered.
+ */
+
+static void
+ngx_http_mcp_cluster_exit_local(ngx_cycle_t *cycle)
+{
+    ngx_http_mcp_cluster_conf_t  *ccf;
+
+    ccf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_cluster_module);
+
+    if (ccf == NULL || ccf->local == NULL) {
+        return;
+    }
+
+    if (ccf->flush_ev.posted) {
+        ngx_delete_posted_event(&ccf->flush_ev);
+    }
+
+    ngx_http_mcp_commit_exit(ccf->local);
+    ccf->local = NULL;
+
+    ngx_free(ccf->out.data);
+    ccf->out.data = NULL;
 }
 
 
@@ -1583,7 +1686,7 @@ ngx_http_mcp_cluster_enabled(ngx_http_request_t *r)
 
     ccf = ngx_http_get_module_main_conf(r, ngx_mcp_cluster_module);
 
-    return ccf->urls != NULL;
+    return ccf->urls != NULL || ccf->local != NULL;
 }
 
 
@@ -1639,8 +1742,9 @@ ngx_http_mcp_cluster_publish(ngx_http_mcp_cluster_conf_t *ccf,
     size_t    len, size;
     int64_t   max;
 
-    if (!ccf->ready || !ccf->up
-        || natsConnection_Status(ccf->nc) != NATS_CONN_STATUS_CONNECTED)
+    if (ccf->local == NULL
+        && (!ccf->ready || !ccf->up
+            || natsConnection_Status(ccf->nc) != NATS_CONN_STATUS_CONNECTED))
     {
         return NGX_DECLINED;
     }
@@ -1653,17 +1757,20 @@ ngx_http_mcp_cluster_publish(ngx_http_mcp_cluster_conf_t *ccf,
 
     /* a full batch goes before this operation joins the next: op's
      * waiter is not known yet, the full batch's are; full is also what
-     * the servers take in one message (max_payload) */
+     * the servers take in one message (max_payload).  A group commit
+     * takes any number: what comes while one commits is the next. */
 
-    max = natsConnection_GetMaxPayload(ccf->nc);
-    max = (max > 0 && max < NGX_HTTP_MCP_CLUSTER_BATCH_SIZE)
-          ? max : NGX_HTTP_MCP_CLUSTER_BATCH_SIZE;
+    if (ccf->local == NULL) {
+        max = natsConnection_GetMaxPayload(ccf->nc);
+        max = (max > 0 && max < NGX_HTTP_MCP_CLUSTER_BATCH_SIZE)
+              ? max : NGX_HTTP_MCP_CLUSTER_BATCH_SIZE;
 
-    if (ccf->nout
-        && ((int64_t) (ccf->out.len + len) > max
-            || ccf->nout == MCP_STORE_OP_BATCH_MAX))
-    {
-        ngx_http_mcp_cluster_send(ccf);
+        if (ccf->nout
+            && ((int64_t) (ccf->out.len + len) > max
+                || ccf->nout == MCP_STORE_OP_BATCH_MAX))
+        {
+            ngx_http_mcp_cluster_send(ccf);
+        }
     }
 
     if (ccf->out.len + len > ccf->out_size) {
@@ -1720,6 +1827,18 @@ ngx_http_mcp_cluster_send(ngx_http_mcp_cluster_conf_t *ccf)
     ngx_http_mcp_cluster_wait_t  *w;
 
     if (ccf->nout == 0) {
+        return;
+    }
+
+    if (ccf->local != NULL) {
+        if (ngx_http_mcp_commit_send(ccf->local, &ccf->out, ccf->nout)
+            == NGX_OK)
+        {
+            /* the buffer went with the batch */
+            ccf->out_size = 0;
+            ccf->nout = 0;
+        }
+
         return;
     }
 
@@ -1829,7 +1948,11 @@ ngx_http_mcp_cluster_write(ngx_http_request_t *r, mcp_store_op_t *op,
     ngx_rbtree_insert(&ccf->pending, &w->node);
     ccf->npending++;
 
-    ngx_add_timer(&w->timer, ccf->timeout);
+    /* a group commit answers once the disk has: it has no timeout */
+
+    if (ccf->local == NULL) {
+        ngx_add_timer(&w->timer, ccf->timeout);
+    }
 
     r->main->count++;
 
@@ -1866,7 +1989,16 @@ ngx_int_t
 ngx_http_mcp_cluster_visits(ngx_cycle_t *cycle, const mcp_store_visit_t *v,
     size_t n)
 {
-    mcp_store_op_t  op;
+    mcp_store_op_t                op;
+    ngx_http_mcp_cluster_conf_t  *ccf;
+
+    /* with group commit too, visits have a flush of their own */
+
+    ccf = ngx_http_mcp_cluster_conf(cycle);
+
+    if (ccf == NULL) {
+        return NGX_DECLINED;
+    }
 
     ngx_memzero(&op, sizeof(mcp_store_op_t));
 
@@ -1874,7 +2006,7 @@ ngx_http_mcp_cluster_visits(ngx_cycle_t *cycle, const mcp_store_visit_t *v,
     op.visits = v;
     op.nitems = n;
 
-    return ngx_http_mcp_cluster_publish_detached(cycle, &op);
+    return ngx_http_mcp_cluster_publish_detached(ccf, &op);
 }
 
 
@@ -1884,16 +2016,9 @@ ngx_http_mcp_cluster_visits(ngx_cycle_t *cycle, const mcp_store_visit_t *v,
  */
 
 static ngx_int_t
-ngx_http_mcp_cluster_publish_detached(ngx_cycle_t *cycle, mcp_store_op_t *op)
+ngx_http_mcp_cluster_publish_detached(ngx_http_mcp_cluster_conf_t *ccf,
+    mcp_store_op_t *op)
 {
-    ngx_http_mcp_cluster_conf_t  *ccf;
-
-    ccf = ngx_http_mcp_cluster_conf(cycle);
-
-    if (ccf == NULL) {
-        return NGX_DECLINED;
-    }
-
     switch (ngx_http_mcp_cluster_publish(ccf, op)) {
     case NGX_OK:
         return NGX_OK;
@@ -2313,8 +2438,9 @@ ngx_http_mcp_cluster_session_made(ngx_http_request_t *r, void *data,
     }
 
     if (outcome != MCP_STORE_OK) {
+        /* 507 for a full store (a group commit's), as on a single node */
         (void) ngx_http_mcp_store_error(r, (int) outcome, &err);
-        (void) ngx_http_mcp_rpc_error(&err, NGX_HTTP_INTERNAL_SERVER_ERROR,
+        (void) ngx_http_mcp_rpc_error(&err, err.status,
                                       NGX_HTTP_MCP_INTERNAL_ERROR,
                                       "cannot start a session: %s",
                                       mcp_store_strerror((int) outcome));
@@ -2338,7 +2464,7 @@ ngx_http_mcp_cluster_session_note(ngx_http_request_t *r, unsigned kind,
 
     ccf = ngx_http_get_module_main_conf(r, ngx_mcp_cluster_module);
 
-    if (ccf->urls == NULL) {
+    if (ccf->urls == NULL && ccf->local == NULL) {
         return NGX_DECLINED;
     }
 
@@ -2508,9 +2634,14 @@ ngx_int_t
 ngx_http_mcp_cluster_expire(ngx_cycle_t *cycle, int64_t idle_before,
     int64_t now, size_t max)
 {
-    mcp_store_op_t  op;
+    mcp_store_op_t                op;
+    ngx_http_mcp_cluster_conf_t  *ccf;
 
-    if (ngx_http_mcp_cluster_conf(cycle) == NULL) {
+    /* in a cluster, or a single node's group commit */
+
+    ccf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_cluster_module);
+
+    if (ccf == NULL || (ccf->urls == NULL && ccf->local == NULL)) {
         return NGX_DECLINED;
     }
 
@@ -2526,12 +2657,12 @@ ngx_http_mcp_cluster_expire(ngx_cycle_t *cycle, int64_t idle_before,
     op.now = idle_before;
     op.max = max;
 
-    (void) ngx_http_mcp_cluster_publish_detached(cycle, &op);
+    (void) ngx_http_mcp_cluster_publish_detached(ccf, &op);
 
     op.kind = MCP_STORE_OP_CONTEXT_EXPIRE;
     op.now = now;
 
-    (void) ngx_http_mcp_cluster_publish_detached(cycle, &op);
+    (void) ngx_http_mcp_cluster_publish_detached(ccf, &op);
 
     return NGX_AGAIN;
 }

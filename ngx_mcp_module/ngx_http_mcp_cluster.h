@@ -8,6 +8,10 @@
  * JetStream stream; every node applies the stream in order, and the
  * request that took the write is answered once this node has applied it
  * (read-your-writes), with the operation's outcome.
+ *
+ * A single node with durability=sync goes the same way (group commit,
+ * below): its operations are committed in batches in the thread pool
+ * instead of published, and "the cluster" below is then that.
  */
 
 
@@ -144,7 +148,7 @@ json_t *ngx_http_mcp_cluster_deferred(ngx_int_t rc,
  * ngx_http_mcp_cluster_session_note() publishes a last-seen time
  * (MCP_STORE_OP_SESSION_TOUCH) or the removal of a session found expired
  * (MCP_STORE_OP_SESSION_DELETE); nobody waits.  NGX_DECLINED without
- * mcp_cluster: write it to the store.
+ * mcp_cluster or group commit: write it to the store.
  *
  * ngx_http_mcp_cluster_session_level() is logging/setLevel's write:
  * NGX_DONE (err->code NGX_HTTP_MCP_DEFERRED) while it waits, NGX_DECLINED
@@ -153,7 +157,7 @@ json_t *ngx_http_mcp_cluster_deferred(ngx_int_t rc,
  * ngx_http_mcp_cluster_expire() is the sweep's (sessions idle since
  * idle_before, contexts expired at now): NGX_AGAIN when this worker
  * published them (one worker of a node does), NGX_OK when it leaves them
- * to another, NGX_DECLINED without mcp_cluster.
+ * to another, NGX_DECLINED without mcp_cluster or group commit.
  */
 
 ngx_int_t ngx_http_mcp_cluster_session(ngx_http_mcp_call_t *call,
@@ -188,6 +192,37 @@ typedef struct {
 
 ngx_int_t ngx_http_mcp_cluster_state(ngx_cycle_t *cycle,
     ngx_http_mcp_cluster_state_t *st);
+
+
+
+/*
+ * Group commit (ngx_http_mcp_commit.c): a single node with
+ * durability=sync takes its writes as operations, as a cluster does
+ * (ngx_http_mcp_cluster_enabled() is 1), and commits them in batches in
+ * the thread pool instead of publishing them.
+ *
+ * ngx_http_mcp_commit_init() is NULL when group commit is not used (not
+ * durability=sync, group_commit=off, no threads),
+ * NGX_HTTP_MCP_COMMIT_ERROR on failure.  ngx_http_mcp_commit_send()
+ * takes the n operations of ops (encoded one after another, allocated
+ * with ngx_alloc(): its buffer is taken, ops is emptied) as one batch and
+ * returns NGX_OK, or NGX_AGAIN while the batch before is committing (ops
+ * is left to the caller: send it again when idle() is called).  Once the
+ * batch has ended, on the event loop, applied() gets each operation with
+ * its outcome (an MCP_STORE_* code) and detail, then idle() is called.
+ */
+
+typedef struct ngx_http_mcp_commit_s  ngx_http_mcp_commit_t;
+
+typedef void (*ngx_http_mcp_commit_idle_pt)(void *data);
+
+#define NGX_HTTP_MCP_COMMIT_ERROR  ((ngx_http_mcp_commit_t *) -1)
+
+ngx_http_mcp_commit_t *ngx_http_mcp_commit_init(ngx_cycle_t *cycle,
+    mcp_store_op_cb applied, ngx_http_mcp_commit_idle_pt idle, void *data);
+ngx_int_t ngx_http_mcp_commit_send(ngx_http_mcp_commit_t *gc, ngx_str_t *ops,
+    ngx_uint_t n);
+void ngx_http_mcp_commit_exit(ngx_http_mcp_commit_t *gc);
 
 
 #endif /* _NGX_HTTP_MCP_CLUSTER_H_INCLUDED_ */

@@ -498,6 +498,13 @@ ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
     json_t             *response;
     ngx_http_mcp_jw_t   w;
 
+    /* a tool call answered after its write (a cluster, group commit) */
+
+    if (call->tool.len) {
+        ngx_http_mcp_status_tool(call->r, &call->tool, result, err);
+        call->tool.len = 0;
+    }
+
     if (result == NULL && call->stream == NULL && !call->detach) {
         return ngx_http_mcp_send_rpc_error(call->r, call->id, err);
     }

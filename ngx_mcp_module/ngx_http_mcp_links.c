@@ -18,6 +18,19 @@
 #define NGX_HTTP_MCP_LINK_SCHEME  "shorturl://"
 
 
+/*
+ * shorten_url with operations (a cluster, group commit): the call, and
+ * its result when the link was refused before the tool returned
+ */
+typedef struct {
+    ngx_http_mcp_call_t         *call;
+    json_t                      *result;
+    ngx_http_mcp_error_t         err;
+    unsigned                     waiting:1;
+    unsigned                     answered:1;
+} ngx_http_mcp_links_shorten_t;
+
+
 static ngx_http_mcp_handler_fn  ngx_http_mcp_links_shorten;
 static ngx_http_mcp_handler_fn  ngx_http_mcp_links_lookup;
 static ngx_http_mcp_handler_fn  ngx_http_mcp_links_delete;
@@ -391,12 +404,12 @@ static json_t *
 ngx_http_mcp_links_shorten(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    json_t                      *result;
-    ngx_int_t                    rc;
-    ngx_str_t                    code;
-    ngx_http_mcp_call_t         *kept;
-    ngx_http_mcp_error_t         refused;
-    ngx_http_mcp_shorten_req_t   req;
+    json_t                        *result;
+    ngx_int_t                      rc;
+    ngx_str_t                      code;
+    ngx_http_mcp_error_t           refused;
+    ngx_http_mcp_shorten_req_t     req;
+    ngx_http_mcp_links_shorten_t  *ls;
 
     if (ngx_http_mcp_links_allowed(call, NGX_HTTP_MCP_PERM_LINKS_WRITE, &result)
         != NGX_OK)
@@ -414,16 +427,33 @@ ngx_http_mcp_links_shorten(ngx_http_mcp_call_t *call, json_t *args,
     rc = ngx_http_mcp_shorten_args(call->r, args, &req, &refused);
 
     if (rc == NGX_OK && ngx_http_mcp_cluster_enabled(call->r)) {
-        kept = ngx_http_mcp_cluster_keep(call);
-        if (kept == NULL) {
+        ls = ngx_pcalloc(call->r->pool, sizeof(ngx_http_mcp_links_shorten_t));
+        if (ls == NULL) {
             return ngx_http_mcp_rpc_nomem(err);
         }
 
-        return ngx_http_mcp_cluster_deferred(
-                   ngx_http_mcp_cluster_shorten(call->r, &req,
-                                                ngx_http_mcp_links_replicated,
-                                                kept),
-                   err);
+        ls->call = ngx_http_mcp_cluster_keep(call);
+        if (ls->call == NULL) {
+            return ngx_http_mcp_rpc_nomem(err);
+        }
+
+        rc = ngx_http_mcp_cluster_shorten(call->r, &req,
+                                          ngx_http_mcp_links_replicated, ls);
+
+        if (rc == NGX_DONE) {
+            ls->waiting = 1;
+            return ngx_http_mcp_cluster_deferred(rc, err);
+        }
+
+        /* refused before anything was written (a quota): answered now */
+
+        if (!ls->answered) {
+            return ngx_http_mcp_rpc_nomem(err);
+        }
+
+        *err = ls->err;
+
+        return ls->result;
     }
 
     if (rc == NGX_OK) {
@@ -471,11 +501,14 @@ static ngx_int_t
 ngx_http_mcp_links_replicated(ngx_http_request_t *r, void *data,
     ngx_http_mcp_shorten_req_t *req, ngx_str_t *code, ngx_int_t outcome)
 {
-    ngx_http_mcp_call_t *call = data;
+    ngx_http_mcp_links_shorten_t *ls = data;
 
     json_t                *result;
     ngx_int_t              rc;
+    ngx_http_mcp_call_t   *call;
     ngx_http_mcp_error_t   refused, err;
+
+    call = ls->call;
 
     if (outcome == NGX_HTTP_MCP_CLUSTER_UNAVAILABLE) {
         result = ngx_http_mcp_cluster_deferred(outcome, &err);
@@ -485,6 +518,14 @@ ngx_http_mcp_links_replicated(ngx_http_request_t *r, void *data,
                                           &refused);
         result = ngx_http_mcp_links_shortened(call, req, code, rc, &refused,
                                               &err);
+    }
+
+    if (!ls->waiting) {
+        /* called before the tool returned: the tool answers it */
+        ls->result = result;
+        ls->err = err;
+        ls->answered = 1;
+        return NGX_OK;
     }
 
     return ngx_http_mcp_respond(call, result, &err);

@@ -508,6 +508,7 @@ ngx_http_mcp_create_main_conf(ngx_conf_t *cf)
     mmcf->map_size = NGX_CONF_UNSET_SIZE;
     mmcf->durability = NGX_CONF_UNSET_UINT;
     mmcf->writemap = NGX_CONF_UNSET;
+    mmcf->group_commit = NGX_CONF_UNSET_UINT;
     mmcf->sync_interval = NGX_CONF_UNSET_MSEC;
     mmcf->flush_interval = NGX_CONF_UNSET_MSEC;
     mmcf->session_timeout = NGX_CONF_UNSET_MSEC;
@@ -531,6 +532,7 @@ ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf)
                              NGX_HTTP_MCP_DURABILITY_INTERVAL);
     ngx_conf_init_value(mmcf->writemap, 1);
     ngx_conf_init_msec_value(mmcf->sync_interval, 1000);
+    ngx_conf_init_uint_value(mmcf->group_commit, 1);
     ngx_conf_init_msec_value(mmcf->flush_interval, 1000);
     ngx_conf_init_msec_value(mmcf->session_timeout, 3600 * 1000);
 
@@ -1123,6 +1125,16 @@ ngx_http_mcp_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strcmp(value[i].data, "writemap=off") == 0) {
             mmcf->writemap = 0;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "group_commit=on") == 0) {
+            mmcf->group_commit = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "group_commit=off") == 0) {
+            mmcf->group_commit = 0;
             continue;
         }
 

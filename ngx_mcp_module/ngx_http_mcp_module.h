@@ -70,6 +70,7 @@ typedef struct {
     size_t                     map_size;
     ngx_uint_t                 durability;
     ngx_flag_t                 writemap;      /* for interval and off */
+    ngx_uint_t                 group_commit;  /* with durability=sync */
     ngx_msec_t                 sync_interval;
     ngx_msec_t                 flush_interval; /* visit counters */
     ngx_msec_t                 session_timeout;
@@ -337,6 +338,8 @@ void ngx_http_mcp_status_tool(ngx_http_request_t *r, ngx_str_t *name,
 void ngx_http_mcp_status_batch(ngx_http_mcp_main_conf_t *mmcf,
     ngx_uint_t pending);
 void ngx_http_mcp_status_open(ngx_http_mcp_main_conf_t *mmcf);
+void ngx_http_mcp_status_commit(ngx_http_mcp_main_conf_t *mmcf,
+    ngx_uint_t writes);
 
 /* ngx_http_mcp_admin.c, ngx_http_mcp_links.c */
 ngx_int_t ngx_http_mcp_admin_handler(ngx_http_request_t *r);

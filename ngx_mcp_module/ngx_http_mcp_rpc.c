@@ -354,7 +354,13 @@ ngx_http_mcp_tools_call(ngx_http_mcp_call_t *call, json_t *params,
 
     call->data = tool->data;
 
+    /* a copy of call kept for an answer made later carries the name */
+
+    call->tool = name;
+
     result = tool->call(call, args, err);
+
+    call->tool.len = 0;
 
     ngx_http_mcp_status_tool(call->r, &name, result, err);
 

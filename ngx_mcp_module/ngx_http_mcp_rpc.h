@@ -66,6 +66,9 @@ typedef struct {
                                                   structuredContent, as
                                                   written (ngx_http_mcp_
                                                   tool_written()) */
+    ngx_str_t                  tool;           /* the tool called, while
+                                                  its answer may come
+                                                  later: counted then */
     void                      *sse;            /* its stream, once it
                                                   waits for the client
                                                   (ngx_http_mcp_stream.c) */

@@ -57,6 +57,8 @@ typedef struct {
                                     [NGX_HTTP_MCP_STATUS_OUTCOMES];
     ngx_atomic_t               visits_pending;   /* codes in the batch */
     ngx_atomic_t               batch_since;      /* its first visit, ms */
+    ngx_atomic_t               commit_batches;   /* group commits */
+    ngx_atomic_t               commit_writes;    /* writes in them */
 } ngx_http_mcp_status_worker_t;
 
 
@@ -77,6 +79,9 @@ typedef struct {
                                     [NGX_HTTP_MCP_STATUS_OUTCOMES];
     uint64_t                   visits_pending;
     ngx_msec_t                 flush_lag;
+    ngx_uint_t                 grouped;          /* group commit is on */
+    uint64_t                   commit_batches;
+    uint64_t                   commit_writes;
     mcp_store_stat_t           store;
     const char                *degraded;         /* why, or NULL */
     ngx_uint_t                 clustered;
@@ -275,10 +280,10 @@ ngx_http_mcp_status_log(ngx_http_request_t *r)
 
 /*
  * Notes one tools/call for $mcp_tool and counts it: result is what the
- * tool answered (NULL: a JSON-RPC error in err).  A call a cluster answers
- * later (NGX_HTTP_MCP_DEFERRED) is not counted: its outcome is not known
- * here.  Tool names get their slot on first use, under the zone's lock; a
- * name past the last slot is not counted.
+ * tool answered (NULL: a JSON-RPC error in err).  A call answered later,
+ * once its write is applied (NGX_HTTP_MCP_DEFERRED), is counted then, by
+ * ngx_http_mcp_respond().  Tool names get their slot on first use, under
+ * the zone's lock; a name past the last slot is not counted.
  */
 
 void
@@ -359,6 +364,26 @@ ngx_http_mcp_status_batch(ngx_http_mcp_main_conf_t *mmcf, ngx_uint_t pending)
     }
 
     w->visits_pending = pending;
+}
+
+
+/*
+ * A group commit of this worker (ngx_http_mcp_commit.c) wrote that many
+ * operations in one transaction and one flush.
+ */
+
+void
+ngx_http_mcp_status_commit(ngx_http_mcp_main_conf_t *mmcf, ngx_uint_t writes)
+{
+    ngx_http_mcp_status_worker_t  *w;
+
+    w = ngx_http_mcp_status_worker(mmcf);
+    if (w == NULL) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&w->commit_batches, 1);
+    (void) ngx_atomic_fetch_add(&w->commit_writes, writes);
 }
 
 
@@ -453,6 +478,9 @@ ngx_http_mcp_status_collect(ngx_http_mcp_main_conf_t *mmcf,
             }
         }
 
+        st->commit_batches += w->commit_batches;
+        st->commit_writes += w->commit_writes;
+
         if (w->visits_pending) {
             st->visits_pending += w->visits_pending;
             since = ngx_min(since, (ngx_msec_t) w->batch_since);
@@ -464,6 +492,10 @@ ngx_http_mcp_status_collect(ngx_http_mcp_main_conf_t *mmcf,
     st->clustered = (ngx_http_mcp_cluster_state((ngx_cycle_t *) ngx_cycle,
                                                 &st->cluster)
                      == NGX_OK);
+
+    st->grouped = !st->clustered
+                  && mmcf->durability == NGX_HTTP_MCP_DURABILITY_SYNC
+                  && mmcf->group_commit;
 
     rc = mcp_store_stat(mmcf->store, &st->store);
     if (rc != MCP_STORE_OK) {
@@ -629,6 +661,17 @@ ngx_http_mcp_status_json(ngx_http_request_t *r, ngx_http_mcp_status_t *st)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* writes per batch is writes / batches */
+    if (st->grouped
+        && json_object_set_new(doc, "commit",
+                               json_pack("{sI sI}",
+                                   "batches", (json_int_t) st->commit_batches,
+                                   "writes", (json_int_t) st->commit_writes))
+           != 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     /* the lag: operations of the stream this node has not applied yet */
     if (st->clustered
         && json_object_set_new(doc, "cluster",
@@ -656,10 +699,13 @@ ngx_http_mcp_status_json(ngx_http_request_t *r, ngx_http_mcp_status_t *st)
     ngx_slprintf(p, end, "# HELP " name " " help "\n# TYPE " name " " type   \
                  "\n")
 
-/* a gauge without labels: its # HELP and # TYPE lines, then its value */
-#define ngx_http_mcp_status_gauge(p, end, name, help, fmt, ...)               \
-    ngx_slprintf(ngx_http_mcp_status_metric(p, end, name, "gauge", help),   \
+/* a metric without labels: its # HELP and # TYPE lines, then its value */
+#define ngx_http_mcp_status_single(p, end, name, type, help, fmt, ...)        \
+    ngx_slprintf(ngx_http_mcp_status_metric(p, end, name, type, help),      \
                  end, name " " fmt "\n", __VA_ARGS__)
+
+#define ngx_http_mcp_status_gauge(p, end, name, help, fmt, ...)               \
+    ngx_http_mcp_status_single(p, end, name, "gauge", help, fmt, __VA_ARGS__)
 
 
 static ngx_int_t
@@ -676,7 +722,7 @@ ngx_http_mcp_status_prometheus(ngx_http_request_t *r,
 
     /* every line at most 128 bytes, tool names included */
     b = ngx_create_temp_buf(r->pool,
-                            4096 + 128 * (NGX_HTTP_MCP_STATUS_ROUTES
+                            5120 + 128 * (NGX_HTTP_MCP_STATUS_ROUTES
                                           * NGX_HTTP_MCP_STATUS_CODES
                                           + NGX_HTTP_MCP_STATUS_TOOLS
                                           * NGX_HTTP_MCP_STATUS_OUTCOMES));
@@ -769,6 +815,16 @@ ngx_http_mcp_status_prometheus(ngx_http_request_t *r,
     p = ngx_http_mcp_status_gauge(p, end, "mcp_visit_flush_lag_seconds",
             "Age of the oldest visit not yet written to the store.",
             "%ui.%03ui", st->flush_lag / 1000, st->flush_lag % 1000);
+
+    if (st->grouped) {
+        p = ngx_http_mcp_status_single(p, end, "mcp_commit_batches_total",
+                "counter", "Group commits: transactions, each with one "
+                "flush to disk.", "%uL", st->commit_batches);
+
+        p = ngx_http_mcp_status_single(p, end, "mcp_commit_writes_total",
+                "counter", "Writes committed by group commits.",
+                "%uL", st->commit_writes);
+    }
 
     if (st->clustered) {
         p = ngx_http_mcp_status_metric(p, end, "mcp_cluster_connected",

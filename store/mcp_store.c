@@ -739,6 +739,34 @@ mcp_store_write_end(mcp_store_t *s, MDB_txn *txn, int rc)
 
 
 /*
+ * The reserve's check of mcp_store_write_end() for a part of a write
+ * transaction (a nested one, in txn): MCP_STORE_FULL if it grew the
+ * store past the limit; else the pages in use now are what the next part
+ * is measured against.
+ */
+
+int
+mcp_store_write_room(mcp_store_t *s, MDB_txn *txn)
+{
+    int       rc;
+    uint64_t  pages, limit;
+
+    rc = mcp_store_rc(mcp_store_pages(s, txn, &pages, &limit));
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    if (pages > s->pages && pages > limit) {
+        return MCP_STORE_FULL;
+    }
+
+    s->pages = pages;
+
+    return MCP_STORE_OK;
+}
+
+
+/*
  * Points k at key if it is one: 1 to MCP_STORE_CODE_MAX bytes.
  */
 

@@ -151,6 +151,14 @@ int mcp_store_random_link_code(mcp_store_t *s, char *buf, size_t len);
 int mcp_store_write_small(mcp_store_t *s, size_t len, MDB_txn **txn);
 
 /*
+ * mcp_store_write_room(): the reserve's check for a nested transaction of
+ * a write transaction begun by mcp_store_write_begin(), before it is
+ * committed into its parent: MCP_STORE_FULL if it grew the store past
+ * what writes other than deletes may use.
+ */
+int mcp_store_write_room(mcp_store_t *s, MDB_txn *txn);
+
+/*
  * Keys (link codes, session ids) are 1 to MCP_STORE_CODE_MAX bytes:
  * mcp_store_key() points k at key, or is MCP_STORE_EINVAL.
  *

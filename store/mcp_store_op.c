@@ -130,6 +130,9 @@ static int mcp_store_op_put_result(mcp_store_t *s, MDB_txn *txn,
     const uint64_t *detail, size_t ndetail);
 static int mcp_store_op_ours(const mcp_store_op_t *op, const char *node,
     size_t node_len);
+static void mcp_store_op_report(const void *data, size_t len, size_t n,
+    const int *outcome, const size_t *at, const mcp_store_words_t *d,
+    int fail, mcp_store_op_cb cb, void *cbdata);
 
 
 size_t
@@ -882,7 +885,7 @@ mcp_store_op_apply(mcp_store_t *s, uint64_t seq, const void *data,
     void *cbdata, int *fresh)
 {
     int                outcome[MCP_STORE_OP_BATCH_MAX], rc, got;
-    size_t             n, i, pos, used, nquotas;
+    size_t             n, pos, used, nquotas;
     size_t             at[MCP_STORE_OP_BATCH_MAX + 1];
     MDB_txn           *txn;
     uint64_t           applied, id;
@@ -982,13 +985,7 @@ mcp_store_op_apply(mcp_store_t *s, uint64_t seq, const void *data,
     *fresh = 1;
     at[n] = d.n;
 
-    for (pos = 0, i = 0; cb != NULL && i < n; i++) {
-        (void) mcp_store_op_decode((const char *) data + pos, len - pos,
-                                   &op, &used);
-        cb(cbdata, &op, outcome[i], mcp_store_words_at(&d, at[i]),
-           at[i + 1] - at[i]);
-        pos += used;
-    }
+    mcp_store_op_report(data, len, n, outcome, at, &d, 0, cb, cbdata);
 
     free(d.v);
 
@@ -1027,13 +1024,164 @@ done:
 
     at[n] = d.n;
 
-    for (pos = 0, i = 0; cb != NULL && i < n; i++, pos += used) {
-        (void) mcp_store_op_decode((const char *) data + pos, len - pos, &op,
-                                   &used);
-        cb(cbdata, &op, outcome[i], mcp_store_words_at(&d, at[i]),
-           at[i + 1] - at[i]);
+    mcp_store_op_report(data, len, n, outcome, at, &d, 0, cb, cbdata);
+
+    free(d.v);
+
+    return rc;
+}
+
+
+/*
+ * Hands cb the outcome and detail of each of the first n operations of
+ * data, once their transaction has ended (cb may write to the store).
+ */
+
+static void
+mcp_store_op_report(const void *data, size_t len, size_t n,
+    const int *outcome, const size_t *at, const mcp_store_words_t *d,
+    int fail, mcp_store_op_cb cb, void *cbdata)
+{
+    size_t          i, pos, used;
+    mcp_store_op_t  op;
+
+    for (pos = 0, i = 0;
+         cb != NULL && i < n && pos < len
+         && mcp_store_op_decode((const char *) data + pos, len - pos, &op,
+                                &used) == MCP_STORE_OK;
+         i++, pos += used)
+    {
+        if (outcome == NULL) {
+            cb(cbdata, &op, fail, NULL, 0);
+
+        } else {
+            cb(cbdata, &op, outcome[i], mcp_store_words_at(d, at[i]),
+               at[i + 1] - at[i]);
+        }
+    }
+}
+
+
+int
+mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
+    mcp_store_op_cb cb, void *cbdata)
+{
+    int                rc, mrc, *outcome;
+    void              *p;
+    size_t             n, cap, pos, used, nquotas, *at;
+    MDB_txn           *txn, *child;
+    mcp_store_op_t     op;
+    mcp_store_words_t  d;
+
+    if (s == NULL || (s->flags & MCP_STORE_RDONLY)) {
+        return MCP_STORE_EINVAL;
     }
 
+    rc = mcp_store_write_begin(s, &txn);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    memset(&d, 0, sizeof(mcp_store_words_t));
+    outcome = NULL;
+    at = NULL;
+    cap = 0;
+    n = 0;
+
+    /* quotas were checked when the operations were taken, as in a
+     * cluster (mcp_store_op_check()) */
+
+    nquotas = s->nquotas;
+    s->nquotas = 0;
+
+    for (pos = 0;
+         pos < len
+         && mcp_store_op_decode((const char *) data + pos, len - pos, &op,
+                                &used) == MCP_STORE_OK;
+         pos += used)
+    {
+        if (n + 1 >= cap) {
+            cap = (cap == 0) ? 64 : 2 * cap;
+
+            p = realloc(outcome, cap * sizeof(int));
+            if (p == NULL) {
+                rc = MCP_STORE_ENOMEM;
+                break;
+            }
+
+            outcome = p;
+
+            p = realloc(at, cap * sizeof(size_t));
+            if (p == NULL) {
+                rc = MCP_STORE_ENOMEM;
+                break;
+            }
+
+            at = p;
+        }
+
+        at[n] = d.n;
+
+        /* each operation in a transaction of its own inside the batch's:
+         * one that fails (a full store, say) leaves the others */
+
+        mrc = mdb_txn_begin(s->env, txn, 0, &child);
+        if (mrc != MDB_SUCCESS) {
+            rc = mcp_store_rc(mrc);
+            break;
+        }
+
+        /* a failed MEMORY operation has undone its steps and left the
+         * index of the failed one as its detail */
+
+        rc = mcp_store_op_run(s, child, &op, &d);
+
+        if (rc != MCP_STORE_OK) {
+            mdb_txn_abort(child);
+
+        } else {
+            rc = mcp_store_write_room(s, child);
+
+            if (rc == MCP_STORE_OK) {
+                rc = mcp_store_rc(mdb_txn_commit(child));
+
+            } else {
+                mdb_txn_abort(child);
+            }
+
+            if (rc != MCP_STORE_OK) {
+                d.n = at[n];
+            }
+        }
+
+        outcome[n++] = rc;
+        rc = MCP_STORE_OK;
+    }
+
+    s->nquotas = nquotas;
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_write_end(s, txn, MCP_STORE_OK);
+
+    } else {
+        mdb_txn_abort(txn);
+    }
+
+    if (rc == MCP_STORE_OK) {
+        if (n != 0) {
+            at[n] = d.n;
+            mcp_store_op_report(data, len, n, outcome, at, &d, rc, cb,
+                                cbdata);
+        }
+
+    } else {
+        /* nothing is kept: every operation failed so */
+        mcp_store_op_report(data, len, (size_t) -1, NULL, NULL, NULL, rc,
+                            cb, cbdata);
+    }
+
+    free(outcome);
+    free(at);
     free(d.v);
 
     return rc;
@@ -1549,6 +1697,15 @@ mcp_store_op_link_change(mcp_store_t *s, MDB_txn *txn,
             || memcmp(link.tenant, op->link.tenant, link.tenant_len) != 0))
     {
         return MCP_STORE_NOTFOUND;
+    }
+
+    /* the owner's quota gets the link back, as mcp_store_link_delete() */
+
+    rc = mcp_store_usage_add(s, txn, link.tenant, link.tenant_len,
+                             MCP_STORE_QUOTA_LINKS, -1,
+                             -(int64_t) (op->code_len + link.url_len));
+    if (rc != MCP_STORE_OK) {
+        return rc;
     }
 
     return mcp_store_link_del(s, txn, &key);

@@ -245,6 +245,23 @@ int mcp_store_op_apply(mcp_store_t *s, uint64_t seq, const void *data,
     void *cbdata, int *fresh);
 
 /*
+ * A single node's group commit: applies the operations of data (len
+ * bytes, encoded one after another, any number of them) in one write
+ * transaction, each in a transaction nested in it, so that one that
+ * fails (MCP_STORE_FULL included) changes nothing and leaves the others.
+ * Nothing is recorded of the log (no sequence, no outcomes), and no
+ * quota is enforced: they are checked when an operation is taken
+ * (mcp_store_op_check()).  Once the transaction has ended, cb gets each
+ * operation's outcome, as from mcp_store_op_apply(), and its detail.
+ *
+ * Returns MCP_STORE_OK when the transaction is committed; else what
+ * failed it (MCP_STORE_FULL, MCP_STORE_EIO, MCP_STORE_ENOMEM), which is
+ * then every operation's outcome: none of them is kept.
+ */
+int mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
+    mcp_store_op_cb cb, void *cbdata);
+
+/*
  * The last applied sequence, 0 for none, from the handle's read
  * snapshot (released again).
  */

@@ -15,7 +15,7 @@
 #include "mcp_store_op.h"
 
 
-#define TEST_PLAN        113
+#define TEST_PLAN        123
 
 #define TEST_NODE        "node-a"
 #define TEST_OTHER       "node-b"
@@ -57,6 +57,7 @@ static void test_sessions(void);
 static void test_memory(void);
 static void test_versions(void);
 static void test_link_update(void);
+static void test_commit(void);
 
 
 int
@@ -76,6 +77,7 @@ main(void)
     test_memory();
     test_versions();
     test_link_update();
+    test_commit();
 
     return test_finish(TEST_PLAN);
 }
@@ -1186,4 +1188,140 @@ test_link_update(void)
     mcp_store_release(s);
 
     mcp_store_close(s);
+}
+
+
+/* an operation encoded at the end of buf (len bytes so far) */
+
+static size_t
+test_append(mcp_store_op_t *op, uint64_t id, char *buf, size_t len,
+    size_t size)
+{
+    return len + test_encode(op, TEST_NODE, id, buf + len, size - len);
+}
+
+
+/*
+ * A single node's group commit (mcp_store_op_commit()): many operations
+ * in one transaction, each nested, so that one refused (a taken code, a
+ * failing step, a full store) leaves the others; nothing of the log is
+ * recorded.
+ */
+
+static void
+test_commit(void)
+{
+    char               dir[PATH_MAX], *buf, *big;
+    size_t             len, size;
+    uint64_t           seq;
+    mcp_store_t       *s;
+    mcp_store_op_t     op;
+    mcp_store_txn_t   *t;
+    mcp_store_link_t   link;
+    mcp_store_step_t   st[3];
+    test_outcomes_t    o;
+    mcp_store_entity_t e;
+
+    memset(&e, 0, sizeof(mcp_store_entity_t));
+
+    size = 256 * 1024;
+    buf = malloc(size);
+    big = malloc(60000);
+    if (buf == NULL || big == NULL) {
+        tap_bail("malloc");
+    }
+
+    memset(big, 'x', 60000);
+
+    s = test_op_open(dir, "commit");
+
+    len = 0;
+    op = test_put("gc1", "https://example.com/1", "acme", 0);
+    len = test_append(&op, 1, buf, len, size);
+    op = test_put("gc1", "https://example.com/again", "acme", 0);
+    len = test_append(&op, 2, buf, len, size);
+
+    st[0] = test_step(MCP_STORE_STEP_ENTITY_CREATE, "carol", "person", NULL);
+    st[1] = test_step(MCP_STORE_STEP_OBS_ADD, "nobody", NULL, "x");
+    op = test_memory_op(st, 2);
+    len = test_append(&op, 3, buf, len, size);
+
+    op = test_put("gc2", "https://example.com/2", "acme", 0);
+    len = test_append(&op, 4, buf, len, size);
+
+    st[0] = test_step(MCP_STORE_STEP_ENTITY_CREATE, "dave", "person", NULL);
+    op = test_memory_op(st, 1);
+    len = test_append(&op, 5, buf, len, size);
+
+    o.n = 0;
+    TAP_RC(mcp_store_op_commit(s, buf, len, test_collect, &o), MCP_STORE_OK,
+           "a batch of five operations is committed");
+    TAP_OK(o.n == 5 && o.id[0] == 1 && o.id[4] == 5
+           && o.outcome[0] == MCP_STORE_OK
+           && o.outcome[1] == MCP_STORE_EXISTS
+           && o.outcome[2] == MCP_STORE_NOTFOUND
+           && o.outcome[3] == MCP_STORE_OK
+           && o.outcome[4] == MCP_STORE_OK,
+           "each with its own outcome, in order");
+    TAP_OK(o.ndetail == 1 && o.detail[0] == 1,
+           "a memory operation tells what its step did");
+
+    TAP_OK(mcp_store_link_get(s, "gc1", 3, &link) == MCP_STORE_OK
+           && link.url_len == 21
+           && memcmp(link.url, "https://example.com/1", 21) == 0,
+           "the first put of a code keeps it");
+    TAP_RC(mcp_store_link_get(s, "gc2", 3, &link), MCP_STORE_OK,
+           "the operations after refused ones are kept");
+
+    op = test_memory_op(st, 1);
+    t = test_begin_txn(s, MCP_STORE_RDONLY);
+    TAP_OK(mcp_store_entity_get(t, &op.scope, "carol", 5, &e, 0, NULL)
+           == MCP_STORE_NOTFOUND
+           && mcp_store_entity_get(t, &op.scope, "dave", 4, &e, 0, NULL)
+              == MCP_STORE_OK,
+           "the failed operation's first step is undone, the next one kept");
+    mcp_store_txn_abort(t);
+
+    TAP_OK(mcp_store_op_applied(s, &seq) == MCP_STORE_OK && seq == 0,
+           "nothing of a log is recorded");
+
+    mcp_store_close(s);
+
+    /* a full store refuses the operation that fills it, not the others */
+
+    s = test_open(test_dir(dir, "commit-full"), 128 * 1024, MCP_STORE_NOSYNC);
+    if (s == NULL) {
+        tap_bail("open");
+    }
+
+    len = 0;
+    op = test_put("f1", "https://example.com/f1", "acme", 0);
+    len = test_append(&op, 1, buf, len, size);
+
+    st[0] = test_step(MCP_STORE_STEP_MESSAGE_APPEND, "chat", NULL, NULL);
+    st[0].role = MCP_STORE_ROLE_USER;
+    st[0].text = big;
+    st[0].text_len = 60000;
+    st[1] = st[0];
+    st[2] = st[0];
+    op = test_memory_op(st, 3);
+    len = test_append(&op, 2, buf, len, size);
+
+    op = test_put("f2", "https://example.com/f2", "acme", 0);
+    len = test_append(&op, 3, buf, len, size);
+
+    o.n = 0;
+    TAP_RC(mcp_store_op_commit(s, buf, len, test_collect, &o), MCP_STORE_OK,
+           "a batch with an operation too large for the map is committed");
+    TAP_OK(o.n == 3 && o.outcome[0] == MCP_STORE_OK
+           && o.outcome[1] == MCP_STORE_FULL && o.outcome[2] == MCP_STORE_OK,
+           "that operation is refused as full, the others are not");
+    TAP_OK(mcp_store_link_get(s, "f1", 2, &link) == MCP_STORE_OK
+           && mcp_store_link_get(s, "f2", 2, &link) == MCP_STORE_OK,
+           "and both links around it are there");
+
+    mcp_store_close(s);
+
+    free(buf);
+    free(big);
 }
