@@ -505,7 +505,7 @@ if (load) {
       `(\`bench/load_links.c\`, one \`mcp_store_link_put()\` a link, ` +
       `\`MCP_STORE_NOSYNC\`, one sync at the end) in ${load.seconds} s; `);
   }
-  w(`\`data.mdb\` is ${fmt(Number(load.file_bytes))} bytes ` +
+  w(`\`data.mdb\` takes ${fmt(Number(load.file_bytes))} bytes of disk ` +
     `(${fmt(Number(load.file_bytes) / nLinks, 1)} bytes a link; pages in use: ` +
     `${fmt(Number(load.used_bytes))} bytes). Redirects pick random codes ` +
     'among 100,000 spread evenly over the load order.');

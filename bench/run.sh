@@ -226,6 +226,11 @@ for p in $p_ours $p_lua $p_redis $p_sdk $p_big $p_prof $p_sync $p_sync_off; do
     listening "$p" && die "127.0.0.1:$p is in use"
 done
 
+# the disk a file takes: with a write map (mcp_store writemap=on, the
+# default) data.mdb is as long as the map, a sparse file, and its length
+# says nothing of the store's size
+disk_bytes() { echo $(( $(stat -c '%b * %B' "$1") )); }
+
 # nginx_conf TEMPLATE PREFIX PORT [STORE MAP_SIZE [DURABILITY]]
 nginx_conf() {
     mkdir -p "$2/conf" "$2/logs" "$2/tmp"
@@ -607,7 +612,7 @@ else
         [ -n "$loaded" ] || die "loading through the API failed: $out/load-big.txt"
         pages=$(mdb_stat -e "$work/big/store" | sed -n 's/.*Number of pages used: //p')
         psize=$(mdb_stat -e "$work/big/store" | sed -n 's/.*Page size: //p')
-        echo "load method=api links=$links $loaded seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') file_bytes=$(stat -c %s "$work/big/store/data.mdb") used_bytes=$((pages * psize))" >> "$raw"
+        echo "load method=api links=$links $loaded seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') file_bytes=$(disk_bytes "$work/big/store/data.mdb") used_bytes=$((pages * psize))" >> "$raw"
         echo "cmd scenario=large-store target=load taskset -c $load_cpu wrk -t1 -c$conns -s bench/wrk/load.lua http://127.0.0.1:$p_big/shorten -- build/bench/aliases-big.txt (until every alias has its answer)" >> "$raw"
         stop_pid "$big_master"
     else
@@ -631,7 +636,7 @@ else
     sleep 1.5
     pages=$(mdb_stat -e "$work/big/store" | sed -n 's/.*Number of pages used: //p')
     psize=$(mdb_stat -e "$work/big/store" | sed -n 's/.*Page size: //p')
-    echo "size when=after-redirects links=$links file_bytes=$(stat -c %s "$work/big/store/data.mdb") used_bytes=$((pages * psize))" >> "$raw"
+    echo "size when=after-redirects links=$links file_bytes=$(disk_bytes "$work/big/store/data.mdb") used_bytes=$((pages * psize))" >> "$raw"
     for w in $bw; do
         echo "rss pid=$w $(awk '/^(VmRSS|RssAnon|RssFile):/ { printf "%s=%s ", $1, $2 }' "/proc/$w/status" | tr -d ':')" >> "$raw"
     done

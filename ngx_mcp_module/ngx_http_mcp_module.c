@@ -507,6 +507,7 @@ ngx_http_mcp_create_main_conf(ngx_conf_t *cf)
 
     mmcf->map_size = NGX_CONF_UNSET_SIZE;
     mmcf->durability = NGX_CONF_UNSET_UINT;
+    mmcf->writemap = NGX_CONF_UNSET;
     mmcf->group_commit = NGX_CONF_UNSET_UINT;
     mmcf->sync_interval = NGX_CONF_UNSET_MSEC;
     mmcf->flush_interval = NGX_CONF_UNSET_MSEC;
@@ -529,6 +530,7 @@ ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(mmcf->map_size, 64 * 1024 * 1024);
     ngx_conf_init_uint_value(mmcf->durability,
                              NGX_HTTP_MCP_DURABILITY_INTERVAL);
+    ngx_conf_init_value(mmcf->writemap, 1);
     ngx_conf_init_msec_value(mmcf->sync_interval, 1000);
     ngx_conf_init_uint_value(mmcf->group_commit, 1);
     ngx_conf_init_msec_value(mmcf->flush_interval, 1000);
@@ -1116,6 +1118,16 @@ ngx_http_mcp_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strcmp(value[i].data, "writemap=on") == 0) {
+            mmcf->writemap = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "writemap=off") == 0) {
+            mmcf->writemap = 0;
+            continue;
+        }
+
         if (ngx_strcmp(value[i].data, "group_commit=on") == 0) {
             mmcf->group_commit = 1;
             continue;
@@ -1615,12 +1627,13 @@ ngx_http_mcp_init_module(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_http_mcp_init_process(ngx_cycle_t *cycle)
 {
-    int                        rc;
-    char                       err[512];
-    unsigned                   flags;
-    ngx_http_mcp_main_conf_t  *mmcf;
+    int                            rc;
+    char                           err[512];
+    unsigned                       flags;
+    ngx_http_mcp_main_conf_t      *mmcf;
+    ngx_http_mcp_cluster_state_t   cluster;
 #if (NGX_THREADS)
-    static ngx_str_t           pool_name = ngx_string("default");
+    static ngx_str_t               pool_name = ngx_string("default");
 #endif
 
     if (ngx_process != NGX_PROCESS_WORKER
@@ -1639,6 +1652,19 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
     flags = 0;
     if (mmcf->durability != NGX_HTTP_MCP_DURABILITY_SYNC) {
         flags |= MCP_STORE_NOSYNC;
+
+        /*
+         * Commits then write into the map: no pwrite() of each dirty page
+         * and no copy of it in malloc()ed memory.  Not in a cluster: its
+         * applier nests transactions, which a write map does not allow.
+         * sync keeps its pwrite() and fdatasync() per commit.
+         */
+
+        if (mmcf->writemap
+            && ngx_http_mcp_cluster_state(cycle, &cluster) == NGX_DECLINED)
+        {
+            flags |= MCP_STORE_WRITEMAP;
+        }
     }
 
     rc = mcp_store_open(&mmcf->store, (char *) mmcf->path.data,

@@ -69,6 +69,7 @@ typedef struct {
     ngx_str_t                  path;          /* store directory */
     size_t                     map_size;
     ngx_uint_t                 durability;
+    ngx_flag_t                 writemap;      /* for interval and off */
     ngx_uint_t                 group_commit;  /* with durability=sync */
     ngx_msec_t                 sync_interval;
     ngx_msec_t                 flush_interval; /* visit counters */

@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -26,7 +27,8 @@
 #define MCP_STORE_FILE_MODE      0600
 
 /* the only flags mcp_store_open() knows */
-#define MCP_STORE_FLAGS          (MCP_STORE_NOSYNC | MCP_STORE_RDONLY)
+#define MCP_STORE_FLAGS          (MCP_STORE_NOSYNC | MCP_STORE_RDONLY     \
+                                  | MCP_STORE_WRITEMAP)
 
 /* the largest multiple of 62 that fits a byte */
 #define MCP_STORE_RANDOM_LIMIT   248
@@ -61,6 +63,13 @@ static int mcp_store_schema_put(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
 static int mcp_store_env_begin(mcp_store_t *s, unsigned flags,
     MDB_txn **txn);
 static int mcp_store_map_adopt(mcp_store_t *s);
+static size_t mcp_store_map_floor(const char *path, size_t map_size);
+static int mcp_store_random_fill(unsigned char *p, size_t size);
+static size_t mcp_store_random_take(const unsigned char *p, size_t size,
+    char *buf, size_t *n, size_t len);
+static int mcp_store_write_start(mcp_store_t *s, int small, size_t len,
+    MDB_txn **txn);
+static uint64_t mcp_store_page_limit(uint64_t map, uint64_t psize);
 static int mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
     uint64_t *limit);
 static MDB_dbi mcp_store_kind_dbi(mcp_store_t *s, unsigned kind);
@@ -174,6 +183,7 @@ mcp_store_open(mcp_store_t **sp, const char *path, size_t map_size,
     }
 
     s->flags = flags;
+    s->random_pos = sizeof(s->random);
 
     rc = mcp_store_env_open(s, path, map_size, err, err_len);
 
@@ -247,6 +257,7 @@ mcp_store_share(mcp_store_t *s, mcp_store_t **sp)
     t->rtxn = NULL;
     t->rlive = 0;
     t->sweep_len = 0;
+    t->random_pos = sizeof(t->random);     /* never the same codes */
     memset(&t->txn, 0, sizeof(mcp_store_txn_t));
     t->txn.store = t;
 
@@ -419,11 +430,8 @@ mcp_store_reader_check(mcp_store_t *s, int *dead)
 int
 mcp_store_random_code(char *buf, size_t len)
 {
-    size_t          i, n;
-    ssize_t         got;
-    unsigned char   pool[MCP_STORE_CODE_MAX];
-
-    static const char  alphabet[] = MCP_STORE_CODE_ALPHABET;
+    size_t         n;
+    unsigned char  pool[MCP_STORE_CODE_MAX];
 
     if (buf == NULL || len == 0 || len > MCP_STORE_CODE_MAX) {
         return MCP_STORE_EINVAL;
@@ -432,27 +440,96 @@ mcp_store_random_code(char *buf, size_t len)
     n = 0;
 
     while (n < len) {
-        got = getrandom(pool, sizeof(pool), 0);
-
-        if (got == -1) {
-            if (errno == EINTR) {
-                continue;
-            }
-
+        if (mcp_store_random_fill(pool, sizeof(pool)) != MCP_STORE_OK) {
             return MCP_STORE_EIO;
         }
 
-        /* bytes of 248 and up are dropped: keeping them would make the
-         * first 8 characters likelier than the other 54 */
-
-        for (i = 0; i < (size_t) got && n < len; i++) {
-            if (pool[i] < MCP_STORE_RANDOM_LIMIT) {
-                buf[n++] = alphabet[pool[i] % (sizeof(alphabet) - 1)];
-            }
-        }
+        (void) mcp_store_random_take(pool, sizeof(pool), buf, &n, len);
     }
 
     return MCP_STORE_OK;
+}
+
+
+/*
+ * The same from random bytes kept in the handle, taken from getrandom()
+ * MCP_STORE_RANDOM_POOL at a time: a POST /shorten makes no system call
+ * of its own for its code.  A byte is wiped once used.
+ */
+
+int
+mcp_store_random_link_code(mcp_store_t *s, char *buf, size_t len)
+{
+    size_t  n, used;
+
+    if (buf == NULL || len == 0 || len > MCP_STORE_CODE_MAX) {
+        return MCP_STORE_EINVAL;
+    }
+
+    n = 0;
+
+    while (n < len) {
+        if (s->random_pos == sizeof(s->random)) {
+            if (mcp_store_random_fill(s->random, sizeof(s->random))
+                != MCP_STORE_OK)
+            {
+                return MCP_STORE_EIO;
+            }
+
+            s->random_pos = 0;
+        }
+
+        /* what a code did not need stays for the next one */
+
+        used = mcp_store_random_take(s->random + s->random_pos,
+                                     sizeof(s->random) - s->random_pos,
+                                     buf, &n, len);
+
+        memset(s->random + s->random_pos, 0, used);
+        s->random_pos += used;
+    }
+
+    return MCP_STORE_OK;
+}
+
+
+static int
+mcp_store_random_fill(unsigned char *p, size_t size)
+{
+    ssize_t  got;
+
+    /* up to 256 bytes come whole unless a signal interrupts */
+
+    do {
+        got = getrandom(p, size, 0);
+    } while (got == -1 && errno == EINTR);
+
+    return ((size_t) got == size) ? MCP_STORE_OK : MCP_STORE_EIO;
+}
+
+
+/*
+ * Characters of buf from *n on, up to len, from the bytes of p: bytes of
+ * 248 and up are dropped, since keeping them would make the first 8
+ * characters likelier than the other 54.  Returns how many bytes of p it
+ * used.
+ */
+
+static size_t
+mcp_store_random_take(const unsigned char *p, size_t size, char *buf,
+    size_t *n, size_t len)
+{
+    size_t  i;
+
+    static const char  alphabet[] = MCP_STORE_CODE_ALPHABET;
+
+    for (i = 0; i < size && *n < len; i++) {
+        if (p[i] < MCP_STORE_RANDOM_LIMIT) {
+            buf[(*n)++] = alphabet[p[i] % (sizeof(alphabet) - 1)];
+        }
+    }
+
+    return i;
 }
 
 
@@ -556,8 +633,34 @@ mcp_store_read_begin(mcp_store_t *s, MDB_txn **txn)
 int
 mcp_store_write_begin(mcp_store_t *s, MDB_txn **txn)
 {
-    int       rc;
-    uint64_t  limit;
+    return mcp_store_write_start(s, 0, 0, txn);
+}
+
+
+/*
+ * Counting the pages in use reads every database's root record (13 of
+ * them; some 9,000 instructions a write, more than a link's own put and
+ * commit).  A write of one record of len bytes and its counters (the
+ * paths of two trees, copied, and the free list's record) does not make
+ * the file grow by MCP_STORE_SMALL_PAGES pages and len more: when the
+ * file's high-water mark, which no count of pages in use exceeds, is
+ * that far below the limit, neither count is needed.
+ */
+
+int
+mcp_store_write_small(mcp_store_t *s, size_t len, MDB_txn **txn)
+{
+    return mcp_store_write_start(s, 1, len, txn);
+}
+
+
+static int
+mcp_store_write_start(mcp_store_t *s, int small, size_t len, MDB_txn **txn)
+{
+    int          rc;
+    MDB_stat     st;
+    uint64_t     limit;
+    MDB_envinfo  info;
 
     if (s->txn.mdb != NULL) {
         return MCP_STORE_EBUSY;
@@ -566,13 +669,33 @@ mcp_store_write_begin(mcp_store_t *s, MDB_txn **txn)
     mcp_store_release(s);
 
     rc = mcp_store_env_begin(s, 0, txn);
+    if (rc != MDB_SUCCESS) {
+        return mcp_store_rc(rc);
+    }
+
+    if (small) {
+        rc = mdb_env_info(s->env, &info);
+
+        if (rc == MDB_SUCCESS) {
+            rc = mdb_env_stat(s->env, &st);
+        }
+
+        if (rc == MDB_SUCCESS
+            && (uint64_t) info.me_last_pgno + 1 + MCP_STORE_SMALL_PAGES
+               + len / st.ms_psize + 1
+               <= mcp_store_page_limit(info.me_mapsize, st.ms_psize))
+        {
+            s->pages = MCP_STORE_PAGES_FAR;
+            return MCP_STORE_OK;
+        }
+    }
 
     if (rc == MDB_SUCCESS) {
         rc = mcp_store_pages(s, *txn, &s->pages, &limit);
+    }
 
-        if (rc != MDB_SUCCESS) {
-            mdb_txn_abort(*txn);
-        }
+    if (rc != MDB_SUCCESS) {
+        mdb_txn_abort(*txn);
     }
 
     return mcp_store_rc(rc);
@@ -589,7 +712,7 @@ mcp_store_write_end(mcp_store_t *s, MDB_txn *txn, int rc)
 {
     uint64_t  pages, limit;
 
-    if (rc == MCP_STORE_OK) {
+    if (rc == MCP_STORE_OK && s->pages != MCP_STORE_PAGES_FAR) {
         rc = mcp_store_rc(mcp_store_pages(s, txn, &pages, &limit));
 
         if (rc == MCP_STORE_OK && pages > s->pages && pages > limit) {
@@ -865,6 +988,7 @@ mcp_store_env_open(mcp_store_t *s, const char *path, size_t map_size,
     char *err, size_t err_len)
 {
     int           rc;
+    size_t        want;
     unsigned      flags;
     MDB_envinfo   info;
 
@@ -878,8 +1002,14 @@ mcp_store_env_open(mcp_store_t *s, const char *path, size_t map_size,
         rc = mdb_env_set_maxreaders(s->env, MCP_STORE_MAX_READERS);
     }
 
-    if (rc == MDB_SUCCESS && map_size != 0) {
-        rc = mdb_env_set_mapsize(s->env, map_size);
+    want = map_size;
+
+    if ((s->flags & MCP_STORE_WRITEMAP) && !(s->flags & MCP_STORE_RDONLY)) {
+        want = mcp_store_map_floor(path, map_size);
+    }
+
+    if (rc == MDB_SUCCESS && want != 0) {
+        rc = mdb_env_set_mapsize(s->env, want);
     }
 
     if (rc != MDB_SUCCESS) {
@@ -901,6 +1031,9 @@ mcp_store_env_open(mcp_store_t *s, const char *path, size_t map_size,
 
     if (s->flags & MCP_STORE_RDONLY) {
         flags |= MDB_RDONLY;
+
+    } else if (s->flags & MCP_STORE_WRITEMAP) {
+        flags |= MDB_WRITEMAP;
     }
 
     rc = mdb_env_open(s->env, path, flags, MCP_STORE_FILE_MODE);
@@ -949,6 +1082,34 @@ mcp_store_env_open(mcp_store_t *s, const char *path, size_t map_size,
     }
 
     return MCP_STORE_OK;
+}
+
+
+/*
+ * The map size a write-map handle asks for: at least data.mdb's length.
+ * With MDB_WRITEMAP LMDB truncates the file to the map size it opens
+ * with; a smaller one (a reload that lowers map_size, while the old
+ * workers still map the old size) would cut pages from under their maps,
+ * and their next write there would raise SIGBUS.
+ */
+
+static size_t
+mcp_store_map_floor(const char *path, size_t map_size)
+{
+    char         file[PATH_MAX];
+    struct stat  st;
+
+    if (snprintf(file, sizeof(file), "%s/data.mdb", path)
+        >= (int) sizeof(file)
+        || stat(file, &st) == -1)
+    {
+        return map_size;            /* a new store: nothing to keep */
+    }
+
+    /* map_size 0 (the size LMDB recorded) may be less than the file */
+
+    return ((uint64_t) st.st_size > map_size) ? (size_t) st.st_size
+                                              : map_size;
 }
 
 
@@ -1267,7 +1428,6 @@ mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
     size_t                 i, n;
     MDB_dbi                dbi[MCP_STORE_MAX_DBS + 2];
     MDB_stat               st;
-    uint64_t               map, reserve, floor;
     MDB_envinfo            info;
     const mcp_store_db_t  *db;
 
@@ -1312,7 +1472,19 @@ mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
         return rc;
     }
 
-    map = info.me_mapsize;
+    *limit = mcp_store_page_limit(info.me_mapsize, st.ms_psize);
+
+    return MDB_SUCCESS;
+}
+
+
+/* the most pages that writes other than deletes may leave in use */
+
+static uint64_t
+mcp_store_page_limit(uint64_t map, uint64_t psize)
+{
+    uint64_t  reserve, floor;
+
     reserve = map / MCP_STORE_RESERVE_SHARE;
     floor = (map / 4 < MCP_STORE_RESERVE_MIN) ? map / 4
                                               : MCP_STORE_RESERVE_MIN;
@@ -1325,9 +1497,7 @@ mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
         reserve = MCP_STORE_RESERVE_MAX;
     }
 
-    *limit = (map - reserve) / st.ms_psize;
-
-    return MDB_SUCCESS;
+    return (map - reserve) / psize;
 }
 
 

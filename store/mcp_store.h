@@ -66,6 +66,9 @@
 #define MCP_STORE_NOSYNC          0x01  /* commits do not flush; call
                                            mcp_store_sync() to flush */
 #define MCP_STORE_RDONLY          0x02  /* open for reading only */
+#define MCP_STORE_WRITEMAP        0x04  /* commits write into the map
+                                           (MDB_WRITEMAP): see
+                                           mcp_store_open() */
 
 
 typedef struct mcp_store_s  mcp_store_t;
@@ -275,6 +278,20 @@ const char *mcp_store_strerror(int rc);
  * environment's size, or 64 MiB for a new one).  Clears reader slots left
  * by dead processes (mdb_reader_check), creates the named databases and the
  * schema record if missing, and refuses a newer schema (MCP_STORE_ESCHEMA).
+ *
+ * MCP_STORE_WRITEMAP (ignored with MCP_STORE_RDONLY): commits write
+ * the pages into the map (MDB_WRITEMAP) instead of pwrite()ing copies
+ * kept in malloc()ed memory.  LMDB then sizes data.mdb to the map, a
+ * sparse file: its length is the map size, the disk it takes is what was
+ * written (st_blocks).  The map is never smaller than the file, so that
+ * no handle truncates the file under another one's map.  Every pointer
+ * into the store is then writable memory of the file: the library never
+ * writes through one, and callers must not either.  Nested transactions
+ * are refused (mcp_store_op_apply() of memory operations fails), and a
+ * write into a hole of the file on a full disk raises SIGBUS instead of
+ * failing with MCP_STORE_EIO.  Handles with and without the flag may
+ * share an environment on Linux (one page cache: mcp_store_sync() of
+ * either flushes what both wrote).
  *
  * On failure *sp is NULL and, for MCP_STORE_EIO, errno tells why.
  * err, if not NULL, receives a NUL-terminated message of at most err_len

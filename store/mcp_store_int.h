@@ -37,6 +37,11 @@ struct mcp_store_txn_s {
 };
 
 
+/* random bytes a handle keeps for link codes (at most what one
+ * getrandom() call returns whole) */
+#define MCP_STORE_RANDOM_POOL     256
+
+
 /*
  * The handle.  rtxn is begun once at open and is either reset (rlive 0)
  * or renewed (rlive 1).  A successful mcp_store_link_get() leaves it
@@ -48,7 +53,8 @@ struct mcp_store_txn_s {
  * the snapshot alone: the transaction may be using it.
  *
  * pages is what a write transaction found in use when it began (see
- * mcp_store_write_end()).  sweep is the session id after which the next
+ * mcp_store_write_end()), or MCP_STORE_PAGES_FAR (see
+ * mcp_store_write_small()).  sweep is the session id after which the next
  * mcp_store_session_expire() goes on (sweep_len 0: from the first).
  *
  * has_sessions is 0 only on a read-only handle to a store written before
@@ -91,6 +97,8 @@ struct mcp_store_s {
     uint64_t            refused_limit;
     size_t              sweep_len;
     char                sweep[MCP_STORE_CODE_MAX];
+    size_t              random_pos;    /* the next unused byte */
+    unsigned char       random[MCP_STORE_RANDOM_POOL];
     mcp_store_txn_t     txn;
 };
 
@@ -124,6 +132,24 @@ int mcp_store_read_begin(mcp_store_t *s, MDB_txn **txn);
  */
 int mcp_store_write_begin(mcp_store_t *s, MDB_txn **txn);
 int mcp_store_write_end(mcp_store_t *s, MDB_txn *txn, int rc);
+
+/*
+ * mcp_store_write_small() begins a write transaction of one record of
+ * at most len bytes and its counters, which counts the pages in use only
+ * when the file has grown to within MCP_STORE_SMALL_PAGES (and len) of
+ * the limit; pages is then MCP_STORE_PAGES_FAR, and
+ * mcp_store_write_end() does not count them either.
+ */
+#define MCP_STORE_SMALL_PAGES     256
+#define MCP_STORE_PAGES_FAR       UINT64_MAX
+
+/*
+ * mcp_store_random_link_code(): mcp_store_random_code() from bytes kept
+ * in the handle, refilled by getrandom() when used up.
+ */
+int mcp_store_random_link_code(mcp_store_t *s, char *buf, size_t len);
+
+int mcp_store_write_small(mcp_store_t *s, size_t len, MDB_txn **txn);
 
 /*
  * mcp_store_write_room(): the reserve's check for a nested transaction of

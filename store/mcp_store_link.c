@@ -97,7 +97,7 @@ mcp_store_link_create(mcp_store_t *s, char *code, size_t code_len,
     /* the first try and MCP_STORE_CODE_RETRIES more */
 
     for (tries = 0; tries <= MCP_STORE_CODE_RETRIES; tries++) {
-        rc = mcp_store_random_code(code, code_len);
+        rc = mcp_store_random_link_code(s, code, code_len);
 
         if (rc == MCP_STORE_OK) {
             rc = mcp_store_link_write(s, txn, &key, link, MDB_NOOVERWRITE);
@@ -596,11 +596,22 @@ static int
 mcp_store_link_begin(mcp_store_t *s, const char *code, size_t code_len,
     const mcp_store_link_t *link, MDB_txn **txn, MDB_val *key)
 {
-    if (!mcp_store_link_valid(link)) {
+    int  rc;
+
+    if (s == NULL || !mcp_store_link_valid(link)) {
         return MCP_STORE_EINVAL;
     }
 
-    return mcp_store_key_begin(s, code, code_len, txn, key);
+    rc = mcp_store_key(key, code, code_len);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    /* the record holds these and a few numbers (MCP_STORE_LINK_BUF) */
+
+    return mcp_store_write_small(s, MCP_STORE_LINK_BUF + link->url_len
+                                    + link->tenant_len + link->tags_len,
+                                 txn);
 }
 
 

@@ -4,7 +4,8 @@
 # redirects through another at once; an MCP session started on one worker
 # is served, and ended, by any; batched visit counters reach the store on
 # their timer and on graceful exit; links and sessions survive "nginx -s
-# reload" and a full restart.
+# reload" and a full restart; with a write map (durability=interval),
+# the workers write into one sparse file that a reload never truncates.
 #
 # Which worker serves a connection is the kernel's choice, so this suite
 # drives nginx itself (listen ... reuseport spreads connections over the
@@ -37,7 +38,9 @@ my $http = HTTP::Tiny->new(timeout => 2, max_redirect => 0,
 my $base = "http://127.0.0.1:$port";
 
 sub write_conf {
-    my ($flush) = @_;
+    my ($flush, $store) = @_;
+
+    $store //= 'durability=sync';
 
     open my $fh, '>', "$root/conf/nginx.conf" or die $!;
     print $fh map { 'load_module ' . abs_path($_) . ";\n" } @modules;
@@ -55,7 +58,7 @@ events {
 http {
     access_log  off;
 
-    mcp_store  $data  durability=sync;
+    mcp_store  $data  $store;
     mcp_visit_flush_interval  $flush;
 
     server {
@@ -286,7 +289,63 @@ is($res->{status}, 302, 'w1 redirects after a restart');
 is($res->{headers}{location}, 'https://example.com/1', 'to its target');
 stop();
 
-# 8. nothing went wrong on the way
+# 8. durability=interval: commits write into the map (writemap=on), which
+#    makes data.mdb as long as the map, sparse
+
+sub file_size { my @st = stat "$data/data.mdb"; return @st ? $st[7] : -1 }
+sub disk_size { my @st = stat "$data/data.mdb"; return @st ? $st[12] * 512 : -1 }
+
+write_conf('200ms', 'durability=interval sync_interval=100ms');
+start();
+
+%creator = ();
+for my $i (1 .. 100) {
+    my $res = shorten("m$i", "https://example.com/m$i");
+    $creator{"m$i"} = $res->{headers}{'x-worker-pid'} if $res->{status} == 201;
+    last if keys %creator >= 2
+            && (grep { $_ ne $creator{m1} } values %creator) > 0;
+}
+
+my @writers = keys %{{ reverse %creator }};
+is(scalar @writers, 2, 'with a write map both workers create links');
+is(file_size(), 64 * 1024 * 1024, 'data.mdb is as long as the map (64m)');
+cmp_ok(disk_size(), '<', 8 * 1024 * 1024, 'and takes only what was written');
+like(`$tool get $data m1`, qr{"url":"https://example.com/m1"},
+     'the command line reads a link written into the map');
+
+# a reload to a smaller map_size: the new workers map the whole file, and
+# the old ones, still mapping 64m, lose nothing under them
+
+$master = master_pid();
+write_conf('200ms', 'map_size=1m durability=interval');
+kill 'HUP', $master;
+
+my %was = map { $_ => 1 } @writers;
+for (1 .. 100) {
+    @new = workers_seen();
+    last if @new == 2 && !grep { $was{$_} } @new;
+    sleep 0.1;
+}
+
+is(file_size(), 64 * 1024 * 1024, 'a smaller map_size leaves the file whole');
+is(shorten('after-reload', 'https://example.com/after')->{status}, 201,
+   'the new workers write');
+@lost = grep { $http->get("$base/$_")->{status} != 302 }
+        ('after-reload', keys %creator);
+is(scalar @lost, 0, 'every link written into the map redirects')
+    or diag("lost: @lost");
+stop();
+
+# writemap=off: commits pwrite() their pages, the store reads the same
+
+write_conf('200ms', 'durability=interval writemap=off');
+start();
+is(shorten('plain', 'https://example.com/plain')->{status}, 201,
+   'writemap=off creates a link');
+is($http->get("$base/m1")->{status}, 302, 'and serves those of the map');
+stop();
+
+# 9. nothing went wrong on the way
 
 open my $log, '<', "$root/logs/error.log" or die $!;
 my @bad = grep { /\[(error|crit|alert|emerg)\]/ } <$log>;

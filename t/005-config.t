@@ -234,9 +234,10 @@ ok
 
 
 
-=== TEST 17: interval durability with its sync interval
+=== TEST 17: interval durability with its sync interval, without a write map
 --- http_config
-mcp_store $TEST_NGINX_DATA_DIR durability=interval sync_interval=100ms;
+mcp_store $TEST_NGINX_DATA_DIR durability=interval sync_interval=100ms
+          writemap=off;
 --- config
 location = /t { return 200 "ok\n"; }
 --- request
@@ -322,3 +323,12 @@ location = /mcp { mcp_endpoint; mcp_client_request_timeout 0; }
 --- must_die
 --- error_log
 "mcp_client_request_timeout" directive must be at least 1ms
+
+
+
+=== TEST 25: an unknown writemap value
+--- http_config
+mcp_store $TEST_NGINX_DATA_DIR writemap=yes;
+--- must_die
+--- error_log
+invalid parameter "writemap=yes"

@@ -30,7 +30,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        334
+#define TEST_PLAN        347
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -128,6 +128,8 @@ static void test_fork_writer(void);
 static void test_get_lifetime(void);  /* and mcp_store_release() */
 static void test_reader_check(void);
 static void test_map_grown(void);
+static void test_writemap(void);
+static void test_reserve_far(void);
 static void test_session_put_get(void);
 static void test_session_args(void);
 static void test_session_update(void);   /* and delete */
@@ -178,6 +180,8 @@ main(void)
     test_get_lifetime();
     test_reader_check();
     test_map_grown();
+    test_writemap();
+    test_reserve_far();
     test_session_put_get();
     test_session_args();
     test_session_update();
@@ -666,10 +670,11 @@ test_code_cmp(const void *a, const void *b)
 static void
 test_random_code(void)
 {
-    int       rc, ok, all;
-    char      buf[MCP_STORE_CODE_MAX + 1], *codes;
-    size_t    i, j, n = 2000;
-    unsigned  seen[256];
+    int           rc, ok, all;
+    char          buf[MCP_STORE_CODE_MAX + 1], *codes, dir[PATH_MAX];
+    size_t        i, j, n = 2000;
+    unsigned      seen[256];
+    mcp_store_t  *s, *t;
 
     TAP_OK(mcp_store_random_code(buf, 0) == MCP_STORE_EINVAL
            && mcp_store_random_code(buf, MCP_STORE_CODE_MAX + 1)
@@ -727,6 +732,57 @@ test_random_code(void)
     }
 
     TAP_OK(ok, "random_code: 2000 codes of 8 are distinct");
+
+    /* link codes: from the handle's pool, refilled when used up */
+
+    test_dir(dir, "random-pool");
+    s = test_open(dir, 0, MCP_STORE_NOSYNC);
+
+    ok = (s != NULL);
+    memset(seen, 0, sizeof(seen));
+
+    for (i = 0; ok && i < n; i++) {
+        if (mcp_store_random_link_code(s, codes + i * 8, 8) != MCP_STORE_OK
+            || !test_in_alphabet(codes + i * 8, 8))
+        {
+            ok = 0;
+        }
+
+        for (j = 0; j < 8; j++) {
+            seen[(unsigned char) codes[i * 8 + j]]++;
+        }
+    }
+
+    for (i = 0; i < sizeof(MCP_STORE_CODE_ALPHABET) - 1; i++) {
+        if (seen[(unsigned char) MCP_STORE_CODE_ALPHABET[i]] < 100) {
+            ok = 0;
+        }
+    }
+
+    qsort(codes, n, 8, test_code_cmp);
+
+    for (i = 1; i < n; i++) {
+        if (memcmp(codes + (i - 1) * 8, codes + i * 8, 8) == 0) {
+            ok = 0;
+        }
+    }
+
+    TAP_OK(ok, "random_link_code: 2000 codes from the pool, distinct, "
+           "every character well used");
+
+    /* a shared handle does not draw what its origin will */
+
+    ok = (s != NULL && mcp_store_share(s, &t) == MCP_STORE_OK
+          && mcp_store_random_link_code(t, codes, 16) == MCP_STORE_OK
+          && mcp_store_random_link_code(s, codes + 16, 16) == MCP_STORE_OK
+          && memcmp(codes, codes + 16, 16) != 0);
+    TAP_OK(ok, "random_link_code: a shared handle has a pool of its own");
+
+    if (s != NULL) {
+        mcp_store_close(t);
+    }
+
+    mcp_store_close(s);
 
     free(codes);
 }
@@ -2104,6 +2160,135 @@ test_reader_check(void)
  */
 
 #define TEST_GROWN_LINKS  1000
+
+/*
+ * MCP_STORE_WRITEMAP: the file is the map's length but takes only what
+ * was written; handles without the flag, in other processes, read and
+ * write the same environment; a smaller map never truncates the file.
+ */
+
+static void
+test_writemap(void)
+{
+    int                rc;
+    char               dir[PATH_MAX], file[PATH_MAX + 16];
+    pid_t              pid;
+    struct stat        st;
+    mcp_store_t       *s, *c;
+    mcp_store_link_t   out;
+    mcp_store_stat_t   ss;
+
+    test_dir(dir, "writemap");
+    snprintf(file, sizeof(file), "%s/data.mdb", dir);
+
+    s = test_open(dir, 4 * TEST_MIB, MCP_STORE_NOSYNC | MCP_STORE_WRITEMAP);
+    rc = test_put(s, "w0", "https://example.com/w0");
+    TAP_RC(rc, MCP_STORE_OK, "writemap: a put commits");
+
+    rc = stat(file, &st);
+    TAP_OK(rc == 0 && (size_t) st.st_size == 4 * TEST_MIB
+           && (size_t) st.st_blocks * 512 < TEST_MIB,
+           "writemap: data.mdb is the map's length, sparse (%lld bytes, "
+           "%lld on disk)", (long long) st.st_size,
+           (long long) st.st_blocks * 512);
+
+    /* a process without the flag, as the command-line tool is */
+
+    fflush(stdout);
+    pid = fork();
+
+    if (pid == 0) {
+        c = test_open(dir, 0, 0);
+        rc = (c != NULL
+              && mcp_store_link_get(c, "w0", 2, &out) == MCP_STORE_OK
+              && test_url_is(&out, "https://example.com/w0")
+              && test_put(c, "p1", "https://example.com/p1")
+                 == MCP_STORE_OK);
+        mcp_store_close(c);
+        _exit(rc ? 0 : 1);
+    }
+
+    rc = test_wait(pid);
+    TAP_OK(rc == 0, "writemap: a handle without it reads and writes too");
+
+    rc = mcp_store_link_get(s, "p1", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_url_is(&out, "https://example.com/p1"),
+           "writemap: its write is read through the write map");
+
+    rc = test_put(s, "w2", "https://example.com/w2");
+    TAP_OK(rc == MCP_STORE_OK && mcp_store_sync(s) == MCP_STORE_OK,
+           "writemap: puts and syncs after it");
+
+    mcp_store_close(s);
+
+    /* a smaller map_size keeps the file and maps all of it */
+
+    s = test_open(dir, 1 * TEST_MIB, MCP_STORE_NOSYNC | MCP_STORE_WRITEMAP);
+    rc = stat(file, &st);
+    TAP_OK(s != NULL && rc == 0 && (size_t) st.st_size == 4 * TEST_MIB
+           && mcp_store_stat(s, &ss) == MCP_STORE_OK
+           && ss.map_size == 4 * TEST_MIB,
+           "writemap: a smaller map_size does not truncate the file");
+
+    rc = mcp_store_link_get(s, "w2", 2, &out);
+    TAP_OK(rc == MCP_STORE_OK && test_url_is(&out, "https://example.com/w2")
+           && ss.links == 3, "writemap: every link is there");
+
+    mcp_store_close(s);
+
+    s = test_open(dir, 0, MCP_STORE_RDONLY | MCP_STORE_WRITEMAP);
+    rc = (s != NULL) ? mcp_store_link_get(s, "w0", 2, &out) : -1;
+    TAP_OK(rc == MCP_STORE_OK && stat(file, &st) == 0
+           && (size_t) st.st_size == 4 * TEST_MIB,
+           "writemap: ignored by a read-only handle");
+    mcp_store_close(s);
+}
+
+
+/*
+ * A link write does not count the pages in use while the file is far
+ * below the limit (mcp_store_write_small()): filling an 8 MiB map (a
+ * 1 MiB reserve) still stops at the reserve, not at the map's end.
+ */
+
+static void
+test_reserve_far(void)
+{
+    int                rc;
+    char               dir[PATH_MAX], code[16], url[1024];
+    size_t             n;
+    mcp_store_t       *s;
+    mcp_store_stat_t   st;
+
+    test_dir(dir, "reserve-far");
+    s = test_open(dir, 8 * TEST_MIB, MCP_STORE_NOSYNC | MCP_STORE_WRITEMAP);
+
+    memset(url, 'p', sizeof(url) - 1);
+    url[sizeof(url) - 1] = '\0';
+    memcpy(url, "https://example.com/", 20);
+
+    rc = MCP_STORE_OK;
+    for (n = 0; n < 100000 && rc == MCP_STORE_OK; n++) {
+        snprintf(code, sizeof(code), "r%06u", (unsigned) n);
+        url[20] = (char) ('a' + n % 26);
+        rc = test_put(s, code, url);
+    }
+
+    TAP_RC(rc, MCP_STORE_FULL, "reserve: an 8 MiB map fills up with FULL "
+           "(%u links)", (unsigned) n);
+
+    rc = mcp_store_stat(s, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.used_bytes <= 7 * TEST_MIB + 64 * TEST_KIB
+           && st.used_bytes > 6 * TEST_MIB,
+           "reserve: at the reserve's edge, not the map's end (%llu bytes "
+           "used)", (unsigned long long) st.used_bytes);
+
+    rc = mcp_store_link_delete(s, "r000001", 7);
+    TAP_RC(rc, MCP_STORE_OK, "reserve: a delete of the full store works");
+
+    mcp_store_close(s);
+}
+
 
 static void
 test_map_grown(void)
