@@ -30,8 +30,12 @@
 
 #if (NGX_THREADS)
 
-/* one outcome of a committed batch, with where its detail starts */
+/* one outcome of a committed batch, with where its detail starts, and
+ * the operation as the commit decoded it (its strings point into the
+ * batch's buffer, kept until its requests are told): told without
+ * decoding it again */
 typedef struct {
+    mcp_store_op_t               op;
     int                          outcome;
     size_t                       at;
 } ngx_http_mcp_commit_outcome_t;
@@ -217,6 +221,7 @@ ngx_http_mcp_commit_outcome(void *data, const mcp_store_op_t *op,
         return;
     }
 
+    gc->outcome[gc->noutcome].op = *op;
     gc->outcome[gc->noutcome].outcome = outcome;
     gc->outcome[gc->noutcome].at = gc->ndetail;
 
@@ -271,28 +276,35 @@ ngx_http_mcp_commit_report(ngx_http_mcp_commit_t *gc)
         ngx_http_mcp_status_commit(gc->mmcf, gc->nops);
     }
 
+    for (i = 0; i < gc->noutcome; i++) {
+        end = (i + 1 < gc->noutcome) ? gc->outcome[i + 1].at : gc->ndetail;
+        at = gc->outcome[i].at;
+
+        gc->applied(gc->data, &gc->outcome[i].op, gc->outcome[i].outcome,
+                    (end != at) ? gc->detail + at : NULL, end - at);
+    }
+
+    if (gc->noutcome == gc->nops) {
+        goto told;
+    }
+
+    /* the operations never committed (nothing is kept of a failed
+     * batch), decoded here */
+
+    outcome = (gc->rc != MCP_STORE_OK) ? gc->rc : MCP_STORE_EIO;
+
     for (pos = 0, i = 0;
          pos < gc->ops.len
          && mcp_store_op_decode(gc->ops.data + pos, gc->ops.len - pos, &op,
                                 &used) == MCP_STORE_OK;
          pos += used, i++)
     {
-        if (i < gc->noutcome) {
-            outcome = gc->outcome[i].outcome;
-            at = gc->outcome[i].at;
-            end = (i + 1 < gc->noutcome) ? gc->outcome[i + 1].at
-                                         : gc->ndetail;
-
-        } else {
-            /* never committed (nothing is kept of a failed batch) */
-            outcome = (gc->rc != MCP_STORE_OK) ? gc->rc : MCP_STORE_EIO;
-            at = 0;
-            end = 0;
+        if (i >= gc->noutcome) {
+            gc->applied(gc->data, &op, outcome, NULL, 0);
         }
-
-        gc->applied(gc->data, &op, outcome,
-                    (end != at) ? gc->detail + at : NULL, end - at);
     }
+
+told:
 
     ngx_free(gc->ops.data);
     gc->ops.data = NULL;

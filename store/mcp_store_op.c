@@ -82,6 +82,15 @@ typedef struct {
 } mcp_store_words_t;
 
 
+/* an operation of a group commit, decoded once: what it did, and where
+ * its detail starts */
+typedef struct {
+    mcp_store_op_t      op;
+    int                 outcome;
+    size_t              at;
+} mcp_store_op_done_t;
+
+
 static int mcp_store_op_fields(unsigned kind, uint64_t *n);
 static int mcp_store_op_link_attrs(const mcp_store_op_t *op);
 static int mcp_store_op_outcome(int rc);
@@ -1066,12 +1075,12 @@ int
 mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
     mcp_store_op_cb cb, void *cbdata)
 {
-    int                rc, mrc, *outcome;
-    void              *p;
-    size_t             n, cap, pos, used, nquotas, *at;
-    MDB_txn           *txn, *child;
-    mcp_store_op_t     op;
-    mcp_store_words_t  d;
+    int                   rc, mrc;
+    void                 *p;
+    size_t                i, n, cap, pos, used, nquotas;
+    MDB_txn              *txn, *child;
+    mcp_store_words_t     d;
+    mcp_store_op_done_t  *done;
 
     if (s == NULL || (s->flags & MCP_STORE_RDONLY)) {
         return MCP_STORE_EINVAL;
@@ -1083,8 +1092,7 @@ mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
     }
 
     memset(&d, 0, sizeof(mcp_store_words_t));
-    outcome = NULL;
-    at = NULL;
+    done = NULL;
     cap = 0;
     n = 0;
 
@@ -1094,33 +1102,33 @@ mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
     nquotas = s->nquotas;
     s->nquotas = 0;
 
-    for (pos = 0;
-         pos < len
-         && mcp_store_op_decode((const char *) data + pos, len - pos, &op,
-                                &used) == MCP_STORE_OK;
-         pos += used)
-    {
+    for (pos = 0; pos < len; pos += used) {
+
+        /* one more than the operations, for the end of the last detail */
+
         if (n + 1 >= cap) {
             cap = (cap == 0) ? 64 : 2 * cap;
 
-            p = realloc(outcome, cap * sizeof(int));
+            p = realloc(done, cap * sizeof(mcp_store_op_done_t));
             if (p == NULL) {
                 rc = MCP_STORE_ENOMEM;
                 break;
             }
 
-            outcome = p;
-
-            p = realloc(at, cap * sizeof(size_t));
-            if (p == NULL) {
-                rc = MCP_STORE_ENOMEM;
-                break;
-            }
-
-            at = p;
+            done = p;
         }
 
-        at[n] = d.n;
+        /* decoded once: the operation is told from here, its strings
+         * point into data */
+
+        if (mcp_store_op_decode((const char *) data + pos, len - pos,
+                                &done[n].op, &used)
+            != MCP_STORE_OK)
+        {
+            break;
+        }
+
+        done[n].at = d.n;
 
         /* each operation in a transaction of its own inside the batch's:
          * one that fails (a full store, say) leaves the others */
@@ -1134,7 +1142,7 @@ mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
         /* a failed MEMORY operation has undone its steps and left the
          * index of the failed one as its detail */
 
-        rc = mcp_store_op_run(s, child, &op, &d);
+        rc = mcp_store_op_run(s, child, &done[n].op, &d);
 
         if (rc != MCP_STORE_OK) {
             mdb_txn_abort(child);
@@ -1150,11 +1158,11 @@ mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
             }
 
             if (rc != MCP_STORE_OK) {
-                d.n = at[n];
+                d.n = done[n].at;
             }
         }
 
-        outcome[n++] = rc;
+        done[n++].outcome = rc;
         rc = MCP_STORE_OK;
     }
 
@@ -1169,9 +1177,13 @@ mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
 
     if (rc == MCP_STORE_OK) {
         if (n != 0) {
-            at[n] = d.n;
-            mcp_store_op_report(data, len, n, outcome, at, &d, rc, cb,
-                                cbdata);
+            done[n].at = d.n;
+        }
+
+        for (i = 0; cb != NULL && i < n; i++) {
+            cb(cbdata, &done[i].op, done[i].outcome,
+               mcp_store_words_at(&d, done[i].at),
+               done[i + 1].at - done[i].at);
         }
 
     } else {
@@ -1180,8 +1192,7 @@ mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
                             cb, cbdata);
     }
 
-    free(outcome);
-    free(at);
+    free(done);
     free(d.v);
 
     return rc;
