@@ -1845,11 +1845,11 @@ ngx_http_mcp_cluster_send(ngx_http_mcp_cluster_conf_t *ccf)
     }
 
     if (ccf->local != NULL) {
-        if (ngx_http_mcp_commit_send(ccf->local, &ccf->out, ccf->nout)
+        if (ngx_http_mcp_commit_send(ccf->local, &ccf->out, &ccf->out_size,
+                                     ccf->nout)
             == NGX_OK)
         {
-            /* the buffer went with the batch */
-            ccf->out_size = 0;
+            /* the buffer went with the batch, the one before's came back */
             ccf->nout = 0;
         }
 

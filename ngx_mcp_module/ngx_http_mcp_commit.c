@@ -51,9 +51,11 @@ struct ngx_http_mcp_commit_s {
     ngx_http_mcp_commit_idle_pt  idle;
     void                        *data;
 
-    /* the batch in the pool: its operations, and, from the thread, what
+    /* the batch in the pool: its operations (in a buffer of ops_size,
+     * kept once told, for the caller's next), and, from the thread, what
      * the commit gave each (outcomes, details one after another) */
     ngx_str_t                    ops;
+    size_t                       ops_size;
     ngx_uint_t                   nops;
     int                          rc;
     ngx_http_mcp_commit_outcome_t  *outcome;
@@ -142,22 +144,31 @@ ngx_http_mcp_commit_exit(ngx_http_mcp_commit_t *gc)
 
 ngx_int_t
 ngx_http_mcp_commit_send(ngx_http_mcp_commit_t *gc, ngx_str_t *ops,
-    ngx_uint_t n)
+    size_t *size, ngx_uint_t n)
 {
+    u_char  *told;
+    size_t   told_size;
+
     if (gc->busy) {
         return NGX_AGAIN;
     }
 
-    ngx_free(gc->ops.data);
+    /* the caller encodes its next operations into the buffer of the
+     * batch told last: no allocation per batch */
+
+    told = gc->ops.data;
+    told_size = gc->ops_size;
 
     gc->ops = *ops;
+    gc->ops_size = *size;
     gc->nops = n;
     gc->noutcome = 0;
     gc->ndetail = 0;
     gc->rc = MCP_STORE_OK;
 
-    ops->data = NULL;
+    ops->data = told;
     ops->len = 0;
+    *size = told_size;
 
     if (n > gc->outcome_size) {
         /* room for the outcomes of this batch, and of larger ones */
@@ -306,8 +317,7 @@ ngx_http_mcp_commit_report(ngx_http_mcp_commit_t *gc)
 
 told:
 
-    ngx_free(gc->ops.data);
-    gc->ops.data = NULL;
+    /* the buffer is kept for the caller's next batch */
     gc->ops.len = 0;
 
     /* busy until now: the requests told above may write again, and
@@ -336,7 +346,7 @@ ngx_http_mcp_commit_exit(ngx_http_mcp_commit_t *gc)
 
 ngx_int_t
 ngx_http_mcp_commit_send(ngx_http_mcp_commit_t *gc, ngx_str_t *ops,
-    ngx_uint_t n)
+    size_t *size, ngx_uint_t n)
 {
     return NGX_ERROR;
 }

@@ -90,6 +90,9 @@ struct mcp_store_s {
     uint64_t            refused_limit;
     size_t              sweep_len;
     char                sweep[MCP_STORE_CODE_MAX];
+    void               *done;          /* mcp_store_op_commit()'s, kept
+                                          for the next commit */
+    size_t              ndone;         /* its room, in operations */
     mcp_store_txn_t     txn;
 };
 

@@ -1091,9 +1091,12 @@ mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
         return rc;
     }
 
+    /* the room of the commits before: a worker's batches allocate none
+     * once they have been as large */
+
     memset(&d, 0, sizeof(mcp_store_words_t));
-    done = NULL;
-    cap = 0;
+    done = s->done;
+    cap = s->ndone;
     n = 0;
 
     /* quotas were checked when the operations were taken, as in a
@@ -1116,6 +1119,8 @@ mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
             }
 
             done = p;
+            s->done = p;
+            s->ndone = cap;
         }
 
         /* decoded once: the operation is told from here, its strings
@@ -1192,7 +1197,6 @@ mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
                             cb, cbdata);
     }
 
-    free(done);
     free(d.v);
 
     return rc;

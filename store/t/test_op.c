@@ -15,7 +15,7 @@
 #include "mcp_store_op.h"
 
 
-#define TEST_PLAN        123
+#define TEST_PLAN        126
 
 #define TEST_NODE        "node-a"
 #define TEST_OTHER       "node-b"
@@ -58,6 +58,7 @@ static void test_memory(void);
 static void test_versions(void);
 static void test_link_update(void);
 static void test_commit(void);
+static void test_commit_again(void);
 
 
 int
@@ -78,6 +79,7 @@ main(void)
     test_versions();
     test_link_update();
     test_commit();
+    test_commit_again();
 
     return test_finish(TEST_PLAN);
 }
@@ -152,6 +154,40 @@ test_collect(void *data, const mcp_store_op_t *op, int outcome,
         if (o->ndetail) {
             memcpy(o->detail, detail, o->ndetail * sizeof(uint64_t));
         }
+    }
+}
+
+
+/* the operations a commit hands out: in order (ids from 1), each with
+ * its own code ("b" and base + (id + 1) / 2) and outcome (odd ids MCP_STORE_OK, even
+ * ones MCP_STORE_EXISTS, as test_commit_again() puts them) */
+typedef struct {
+    size_t    base;
+    size_t    n;
+    size_t    wrong;
+} test_told_t;
+
+
+static void
+test_told(void *data, const mcp_store_op_t *op, int outcome,
+    const uint64_t *detail, size_t ndetail)
+{
+    char          code[16];
+    test_told_t  *t = data;
+
+    (void) detail;
+    (void) ndetail;
+
+    t->n++;
+
+    snprintf(code, sizeof(code), "b%zu",
+             t->base + (size_t) (op->id + 1) / 2);
+
+    if (op->id != t->n || op->code_len != strlen(code)
+        || memcmp(op->code, code, op->code_len) != 0
+        || outcome != ((op->id % 2) ? MCP_STORE_OK : MCP_STORE_EXISTS))
+    {
+        t->wrong++;
     }
 }
 
@@ -1324,4 +1360,58 @@ test_commit(void)
 
     free(buf);
     free(big);
+}
+
+
+/*
+ * A handle commits batch after batch, keeping the room it took for the
+ * operations of one for the next: a batch larger than any before, then
+ * a smaller one, each hands out every operation, in order, as decoded
+ * from its own data.  Each code is put twice in a row: the second put is
+ * refused (MCP_STORE_EXISTS), the first kept.
+ */
+
+static void
+test_commit_again(void)
+{
+    char            dir[PATH_MAX], *buf, code[16];
+    size_t          len, size, i, n, round;
+    mcp_store_t    *s;
+    mcp_store_op_t  op;
+    test_told_t     t;
+
+    static const size_t  ops[] = { 300, 6, 20 };
+
+    size = 256 * 1024;
+    buf = malloc(size);
+    if (buf == NULL) {
+        tap_bail("malloc");
+    }
+
+    s = test_op_open(dir, "commit-again");
+
+    for (round = 0, n = 0; round < 3; round++) {
+        len = 0;
+
+        for (i = 1; i <= ops[round]; i++) {
+            snprintf(code, sizeof(code), "b%zu", n + (i + 1) / 2);
+            op = test_put(code, "https://example.com/again", "acme", 0);
+            len = test_append(&op, i, buf, len, size);
+        }
+
+        t.base = n;
+        t.n = 0;
+        t.wrong = 0;
+
+        TAP_OK(mcp_store_op_commit(s, buf, len, test_told, &t)
+               == MCP_STORE_OK
+               && t.n == ops[round] && t.wrong == 0,
+               "a batch of %zu operations after %zu tells each its own",
+               ops[round], n);
+
+        n += ops[round] / 2;
+    }
+
+    mcp_store_close(s);
+    free(buf);
 }
