@@ -48,7 +48,7 @@ main(int argc, char **argv)
 {
     int              rc;
     char             err[256], code[16], *buf;
-    size_t           batches, ops, b, i, len, size, refused;
+    size_t           batches, ops, b, i, size, refused;
     mcp_store_t     *s;
     mcp_store_op_t   op;
 
@@ -71,6 +71,7 @@ main(int argc, char **argv)
                         sizeof(err));
     if (rc != MCP_STORE_OK) {
         fprintf(stderr, "commit_batch: %s\n", err);
+        free(buf);
         return 1;
     }
 
@@ -86,7 +87,7 @@ main(int argc, char **argv)
     refused = 0;
 
     for (b = 0; b < batches; b++) {
-        len = 0;
+        size_t  len = 0;
 
         for (i = 0; i < ops; i++) {
             op.id = b * ops + i + 1;

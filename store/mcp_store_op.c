@@ -1200,7 +1200,7 @@ mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
     mcp_store_op_cb cb, void *cbdata)
 {
     int                   rc, flat, redo;
-    size_t                i, n, nquotas;
+    size_t                n, nquotas;
     MDB_txn              *txn;
     mcp_store_words_t     d;
     mcp_store_op_done_t  *done;
@@ -1247,6 +1247,8 @@ mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
     }
 
     if (rc == MCP_STORE_OK) {
+        size_t  i;
+
         done = s->done;
 
         if (n != 0) {

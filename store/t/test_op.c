@@ -161,8 +161,9 @@ test_collect(void *data, const mcp_store_op_t *op, int outcome,
 
 
 /* the operations a commit hands out: in order (ids from 1), each with
- * its own code ("b" and base + (id + 1) / 2) and outcome (odd ids MCP_STORE_OK, even
- * ones MCP_STORE_EXISTS, as test_commit_again() puts them) */
+ * its own code ("b" and base + (id + 1) / 2) and outcome (odd ids
+ * MCP_STORE_OK, even ones MCP_STORE_EXISTS, as test_commit_again() puts
+ * them) */
 typedef struct {
     size_t    base;
     size_t    n;
