@@ -1010,8 +1010,9 @@ mcp_store_env_init(mcp_store_t *s, const char *path, char *err,
     }
 
     if (rc == MDB_SUCCESS) {
-        rc = mcp_store_group_open(s, txn, flags, mcp_store_visits_group,
-                                  &s->has_visits);
+        /* only a schema 2 store has it: never created */
+        rc = mcp_store_group_open(s, txn, flags & ~(unsigned) MDB_CREATE,
+                                  mcp_store_visits_group, &s->has_visits);
     }
 
     if (rc != MDB_SUCCESS) {
@@ -1136,16 +1137,34 @@ mcp_store_schema_check(mcp_store_t *s, MDB_txn *txn, const char *path,
     }
 
     /*
-     * Schema 1 kept a link's visits in its record only.  Schema 2 counts
-     * them in "visits", which mcp_store_env_init() has just created, and reads
-     * a link's visits as its record's plus its counter's: a schema 1
-     * store is a schema 2 store whose counters are all zero, so it needs
-     * no more than its new version number.  A build of schema 1, which
+     * Schema 1 kept a link's visits in its record only.  Schema 2 counted
+     * them in "visits", and read a link's visits as its record's plus its
+     * counter's: a schema 1 store is a schema 2 store whose counters are
+     * all zero.  Schema 3 keeps the counter, and the count of visits with
+     * no referrer, in the link's totals in "link_stats"
+     * (mcp_store_stats.c): an older store's move there, in this
+     * transaction.  A build of an older schema, which
      * would miss the counters, then refuses the store.
      */
 
     if (version < MCP_STORE_SCHEMA_VERSION && !(s->flags & MCP_STORE_RDONLY)) {
+        rc = mcp_store_stats_upgrade(s, txn);
+
+        if (rc != MCP_STORE_OK) {
+            return mcp_store_error(err, err_len, rc,
+                                   "store at %s: cannot move the visit "
+                                   "counters to schema %d: %s", path,
+                                   MCP_STORE_SCHEMA_VERSION,
+                                   mcp_store_strerror(rc));
+        }
+
         return mcp_store_schema_put(s, txn, &key, path, err, err_len);
+    }
+
+    /* a "visits" left in a schema 3 store is not ours to read */
+
+    if (version == MCP_STORE_SCHEMA_VERSION) {
+        s->has_visits = 0;
     }
 
     s->schema = (unsigned) version;

@@ -35,7 +35,7 @@
 
 
 /* The schema this library reads and writes (the "schema" record). */
-#define MCP_STORE_SCHEMA_VERSION  2
+#define MCP_STORE_SCHEMA_VERSION  3
 
 /* Short codes are made of these 62 characters. */
 #define MCP_STORE_CODE_ALPHABET                                               \

@@ -196,17 +196,22 @@ static int mcp_store_read_uint(mcp_store_rbuf_t *r, unsigned *v);
 
 /*
  * The encoder and the decoder of a flat record: mcp_store_<name>_encode()
- * and mcp_store_<name>_decode(), over mcp_store_<name>_fields.
+ * and mcp_store_<name>_decode(), over mcp_store_<name>_fields (a link's
+ * decoder is its own, below).
  */
 
-#define MCP_STORE_CODEC(name, type)                                           \
+#define MCP_STORE_ENCODER(name, type)                                         \
                                                                               \
     size_t                                                                    \
     mcp_store_##name##_encode(const type *rec, char *buf, size_t size)        \
     {                                                                         \
         return mcp_store_fields_encode(mcp_store_##name##_fields, rec, buf,   \
                                        size);                                 \
-    }                                                                         \
+    }
+
+#define MCP_STORE_CODEC(name, type)                                           \
+                                                                              \
+    MCP_STORE_ENCODER(name, type)                                             \
                                                                               \
     int                                                                       \
     mcp_store_##name##_decode(const void *data, size_t len, type *rec)        \
@@ -215,10 +220,55 @@ static int mcp_store_read_uint(mcp_store_rbuf_t *r, unsigned *v);
                                        rec);                                  \
     }
 
-MCP_STORE_CODEC(link, mcp_store_link_t)
+MCP_STORE_ENCODER(link, mcp_store_link_t)
 MCP_STORE_CODEC(session, mcp_store_session_t)
 MCP_STORE_CODEC(context, mcp_store_context_t)
 MCP_STORE_CODEC(message, mcp_store_message_t)
+
+
+/*
+ * Most links are [url, created_at], their other fields left out at their
+ * defaults: such a record, which every redirect decodes, is read here
+ * without the walk of the field table (ten fields, each decoded to a
+ * record of its own and copied); any other by the table.
+ */
+
+int
+mcp_store_link_decode(const void *data, size_t len, mcp_store_link_t *link)
+{
+    size_t            url_len;
+    int64_t           created_at;
+    uint64_t          n;
+    const char       *url;
+    mcp_store_rbuf_t  r;
+
+    if (mcp_store_rbuf_init(&r, data, len) != 0
+        || mcp_store_read_array(&r, &n) != 0
+        || n != 2
+        || mcp_store_read_str(&r, &url, &url_len) != 0
+        || mcp_store_read_int64(&r, &created_at) != 0
+        || r.pos != r.end)
+    {
+        return mcp_store_fields_decode(mcp_store_link_fields, data, len,
+                                       link);
+    }
+
+    link->url = url;
+    link->url_len = url_len;
+    link->created_at = created_at;
+    link->expires_at = 0;
+    link->max_visits = 0;
+    link->visits = 0;
+    link->last_visit = 0;
+    link->tenant = MCP_STORE_TENANT_DEFAULT;
+    link->tenant_len = sizeof(MCP_STORE_TENANT_DEFAULT) - 1;
+    link->redirect_status = 0;
+    link->tags = NULL;
+    link->tags_len = 0;
+    link->updated_at = 0;
+
+    return MCP_STORE_OK;
+}
 
 
 int

@@ -56,8 +56,9 @@ struct mcp_store_txn_s {
  * has_stats is 0 likewise for "link_stats" (no statistics to read).
  * has_context is 0 likewise for the context store's databases, which came
  * together: such a handle finds no entity, relation, context or message.
- * has_visits is 0 likewise for "visits" (schema 1 stores): such a handle
- * reads each link's visits from its record alone.
+ * has_visits is 1 only on a read-only handle to a schema 2 store, whose
+ * counters are in "visits" (schema 3 keeps them in "link_stats", and
+ * drops "visits" when it opens a schema 2 store read-write).
  */
 
 struct mcp_store_s {
@@ -264,7 +265,7 @@ int mcp_store_record_decode(unsigned kind, const void *data, size_t len,
  * MCP_STORE_UINTS_MAX to decode).
  */
 
-#define MCP_STORE_UINTS_MAX       4
+#define MCP_STORE_UINTS_MAX       5
 
 size_t mcp_store_uints_encode(const uint64_t *v, size_t n, char *buf,
     size_t size);
@@ -349,15 +350,40 @@ int mcp_store_link_change_fields(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
 int mcp_store_link_valid(const mcp_store_link_t *link);
 
 /*
- * mcp_store_stats.c: a link's visit statistics (see mcp_store_visit_t),
- * inside a write transaction of the caller's: those of one batch entry
- * added, or all of a link's deleted (with the link).
+ * mcp_store_stats.c: a link's visit counter and statistics (see
+ * mcp_store_visit_t), inside a write transaction of the caller's.
+ *
+ * mcp_store_totals_get() reads the link's totals under code into totals
+ * (MCP_STORE_TOTALS uints: bots, hosts, visits, last visit, people's
+ * visits with no referrer, the latest day counted and its people's
+ * visits), all 0 and
+ * MCP_STORE_NOTFOUND if it has none (or the code holds a NUL).  Totals
+ * are only written for a link that is there, and deleted with it: found,
+ * they say the link is there.  mcp_store_totals_put() writes them
+ * (MCP_STORE_EINVAL for a code with a NUL: it cannot have any).
+ *
+ * mcp_store_stats_add() adds the statistics of one batch entry: its
+ * per-day and per-referrer keys, and its bots and new hosts to totals,
+ * which the caller writes.  mcp_store_stats_delete() deletes all of a
+ * link's, its counter with them.  mcp_store_stats_upgrade() moves the
+ * counters of a schema 2 store ("visits") and the keys of no referrer
+ * into the totals, and drops "visits".
  */
 
+#define MCP_STORE_TOTALS          7
+
+int mcp_store_totals_get(mcp_store_t *s, MDB_txn *txn, const char *code,
+    size_t code_len, uint64_t *totals);
+int mcp_store_totals_put(mcp_store_t *s, MDB_txn *txn, const char *code,
+    size_t code_len, const uint64_t *totals);
 int mcp_store_stats_add(mcp_store_t *s, MDB_txn *txn,
-    const mcp_store_visit_t *v);
+    const mcp_store_visit_t *v, uint64_t *totals);
 int mcp_store_stats_delete(mcp_store_t *s, MDB_txn *txn, const char *code,
     size_t code_len);
+int mcp_store_stats_upgrade(mcp_store_t *s, MDB_txn *txn);
+
+/* a + b, or UINT64_MAX if that is more: counts saturate, never wrap */
+uint64_t mcp_store_add_sat(uint64_t a, uint64_t b);
 
 
 /*

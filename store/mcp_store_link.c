@@ -1,15 +1,18 @@
 /*
  * mcp_store: link records, in the "links" database, keyed by short code,
- * and their visit counters, in "visits" under the same code.
+ * and their visit counters.
  *
- * A counter is [visits, last_visit], two uints of a few bytes each, and
- * exists once the link has had a visit counted.  Counters are kept apart
- * from the records so that a flush of many links' visits rewrites the few
- * pages of a dense database, not one page of "links" a link, and a link
- * record never changes size (a page of them stays as full as it was
- * written).  A link's visits are its record's plus its counter's: the
- * record's are what it had before schema 2, or what mcp_store_link_put()
- * was given.
+ * A counter is [visits, last_visit], and exists once the link has had a
+ * visit counted.  Counters are kept apart from the records so that a
+ * flush of many links' visits does not rewrite one page of "links" a
+ * link, and a link record never changes size (a page of them stays as
+ * full as it was written).  Since schema 3 a counter is part of the
+ * link's totals in "link_stats" (mcp_store_stats.c), next to the
+ * statistics the same flush writes, so that a link visited dirties one
+ * page, not one in "visits" and one in "link_stats"; a read-only handle
+ * to a schema 2 store reads "visits".  A link's visits are its record's
+ * plus its counter's: the record's are what it had before schema 2, or
+ * what mcp_store_link_put() was given.
  */
 
 #include <stdint.h>
@@ -48,7 +51,6 @@ static int mcp_store_counter_put(mcp_store_t *s, MDB_txn *txn,
     MDB_val *key, const uint64_t *c);
 static int mcp_store_link_counted(mcp_store_t *s, MDB_txn *txn,
     const MDB_val *key, mcp_store_link_t *link);
-static uint64_t mcp_store_add_sat(uint64_t a, uint64_t b);
 static int mcp_store_link_past(unsigned walk, const char *prefix,
     size_t prefix_len, const MDB_val *key);
 static int mcp_store_link_tags_valid(const char *tags, size_t len);
@@ -615,19 +617,23 @@ mcp_store_visit_add(mcp_store_t *s, MDB_txn *txn, const mcp_store_visit_t *v)
 {
     int       rc;
     MDB_val   key, val;
-    uint64_t  c[2];
+    uint64_t  totals[MCP_STORE_TOTALS];
 
-    if (mcp_store_key(&key, v->code, v->code_len) != MCP_STORE_OK) {
+    if (mcp_store_key(&key, v->code, v->code_len) != MCP_STORE_OK
+        || memchr(v->code, '\0', v->code_len) != NULL)
+    {
         return MCP_STORE_NOTFOUND;
     }
 
-    /* a link that is gone counts no more; its record is only read, so its
-     * page stays clean */
+    /* a link that is gone counts no more: its totals went with it, and
+     * with none, its record is looked up (only read: its page stays
+     * clean), a random page of the largest tree that a link visited
+     * before does not cost */
 
-    rc = mcp_store_rc(mdb_get(txn, s->links, &key, &val));
+    rc = mcp_store_totals_get(s, txn, v->code, v->code_len, totals);
 
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_counter_get(s, txn, &key, c);
+    if (rc == MCP_STORE_NOTFOUND) {
+        rc = mcp_store_rc(mdb_get(txn, s->links, &key, &val));
     }
 
     if (rc != MCP_STORE_OK) {
@@ -638,19 +644,23 @@ mcp_store_visit_add(mcp_store_t *s, MDB_txn *txn, const mcp_store_visit_t *v)
      * counter alone */
 
     if (v->count != 0) {
-        c[0] = mcp_store_add_sat(c[0], v->count);
+        totals[2] = mcp_store_add_sat(totals[2], v->count);
 
-        if (v->last_visit > 0 && (uint64_t) v->last_visit > c[1]) {
-            c[1] = (uint64_t) v->last_visit;
+        if (v->last_visit > 0 && (uint64_t) v->last_visit > totals[3]) {
+            totals[3] = (uint64_t) v->last_visit;
         }
 
-        rc = mcp_store_counter_put(s, txn, &key, c);
-        if (rc != MCP_STORE_OK) {
-            return rc;
-        }
+    } else if (v->people == 0 && v->bots == 0) {
+        return MCP_STORE_OK;
     }
 
-    return mcp_store_stats_add(s, txn, v);
+    rc = mcp_store_stats_add(s, txn, v, totals);
+
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_totals_put(s, txn, v->code, v->code_len, totals);
+    }
+
+    return rc;
 }
 
 
@@ -661,15 +671,8 @@ mcp_store_link_del(mcp_store_t *s, MDB_txn *txn, MDB_val *key)
 
     rc = mcp_store_rc(mdb_del(txn, s->links, key, NULL));
 
-    /* a new link under the code starts from no visits and no statistics */
-
-    if (rc == MCP_STORE_OK && s->has_visits) {
-        rc = mcp_store_rc(mdb_del(txn, s->visits, key, NULL));
-
-        if (rc == MCP_STORE_NOTFOUND) {
-            rc = MCP_STORE_OK;
-        }
-    }
+    /* a new link under the code starts from no visits and no statistics:
+     * its counter is in its totals */
 
     if (rc == MCP_STORE_OK) {
         rc = mcp_store_stats_delete(s, txn, key->mv_data, key->mv_size);
@@ -679,21 +682,30 @@ mcp_store_link_del(mcp_store_t *s, MDB_txn *txn, MDB_val *key)
 }
 
 
-/* A link's counter in c[0] (visits) and c[1] (last visit): 0 if none. */
+/*
+ * A link's counter in c[0] (visits) and c[1] (last visit): 0 if none.  In
+ * its totals (schema 3), or in "visits" (a read-only schema 2 store).
+ */
 
 static int
 mcp_store_counter_get(mcp_store_t *s, MDB_txn *txn, const MDB_val *key,
     uint64_t *c)
 {
-    int      rc;
-    MDB_val  val;
+    int       rc;
+    MDB_val   val;
+    uint64_t  totals[MCP_STORE_TOTALS];
+
+    if (!s->has_visits) {
+        rc = mcp_store_totals_get(s, txn, key->mv_data, key->mv_size,
+                                  totals);
+        c[0] = totals[2];
+        c[1] = totals[3];
+
+        return (rc == MCP_STORE_NOTFOUND) ? MCP_STORE_OK : rc;
+    }
 
     c[0] = 0;
     c[1] = 0;
-
-    if (!s->has_visits) {
-        return MCP_STORE_OK;
-    }
 
     rc = mdb_get(txn, s->visits, (MDB_val *) key, &val);
 
@@ -709,19 +721,26 @@ mcp_store_counter_get(mcp_store_t *s, MDB_txn *txn, const MDB_val *key,
 }
 
 
+/* writes are schema 3's: a read-write handle has upgraded the store */
+
 static int
 mcp_store_counter_put(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
     const uint64_t *c)
 {
-    char     buf[32];
-    MDB_val  val;
+    int       rc;
+    uint64_t  totals[MCP_STORE_TOTALS];
 
-    /* two uints: an array header and at most 9 bytes each */
+    rc = mcp_store_totals_get(s, txn, key->mv_data, key->mv_size, totals);
 
-    val.mv_size = mcp_store_uints_encode(c, 2, buf, sizeof(buf));
-    val.mv_data = buf;
+    if (rc == MCP_STORE_OK || rc == MCP_STORE_NOTFOUND) {
+        totals[2] = c[0];
+        totals[3] = c[1];
 
-    return mcp_store_rc(mdb_put(txn, s->visits, key, &val, 0));
+        rc = mcp_store_totals_put(s, txn, key->mv_data, key->mv_size,
+                                  totals);
+    }
+
+    return rc;
 }
 
 
@@ -758,7 +777,7 @@ mcp_store_link_counted(mcp_store_t *s, MDB_txn *txn, const MDB_val *key,
 
 /* counts saturate rather than wrap */
 
-static uint64_t
+uint64_t
 mcp_store_add_sat(uint64_t a, uint64_t b)
 {
     return (b > UINT64_MAX - a) ? UINT64_MAX : a + b;

@@ -676,26 +676,26 @@ sub prefix_for {
 }
 
 # a store of a newer schema version: the schema record ("meta" database,
-# key "schema") says 3, in msgpack
+# key "schema") says 4, in msgpack
 my $newer = "$root/newer";
 make_path($newer);
 store_cmd('put', $newer, 'n1', 'https://example.com/n1');
 
 open my $dump, '|-', "mdb_load -s meta $newer" or die $!;
 print $dump "VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n",
-            ' ', unpack('H*', 'schema'), "\n 03\nDATA=END\n";
+            ' ', unpack('H*', 'schema'), "\n 04\nDATA=END\n";
 close $dump;
 
 SKIP: {
     skip 'mdb_load (lmdb-utils) could not write the schema record', 3
         if $? != 0;
 
-    like(store_cmd('stat', $newer), qr/schema version 3/,
-         'the store has schema version 3');
+    like(store_cmd('stat', $newer), qr/schema version 4/,
+         'the store has schema version 4');
 
     my ($rc, $out) = nginx_t(prefix_for('t-newer', $newer));
     isnt($rc, 0, 'nginx -t fails on a store of a newer schema');
-    like($out, qr/mcp_store "\Q$newer\E" cannot be used: .*\Q$newer\E has schema version 3, this build reads up to 2/,
+    like($out, qr/mcp_store "\Q$newer\E" cannot be used: .*\Q$newer\E has schema version 4, this build reads up to 3/,
          'naming the path and the versions');
 }
 

@@ -32,7 +32,7 @@ mkdir "$dir/e"
 "$tool" session-put "$dir/e" s1
 run export "$dir/e"
 [ "$rc" = 0 ] && [ "$(wc -l < "$dir/out")" = 1 ] \
-    && grep -q '^{"type":"header","format":"ngx_mcp","schema_version":2,"exported_at":"[0-9-]*T[0-9:]*Z","tenant":null}$' "$dir/out"
+    && grep -q '^{"type":"header","format":"ngx_mcp","schema_version":3,"exported_at":"[0-9-]*T[0-9:]*Z","tenant":null}$' "$dir/out"
 ok $? "export of a store of one session: the header line alone"
 
 run import "$dir/a" < "$data/dump.jsonl"

@@ -28,7 +28,6 @@
     { tenant, sizeof(tenant) - 1, ns, sizeof(ns) - 1 }
 
 /* a string literal and its length */
-#define TEST_STR(s)      s, sizeof(s) - 1
 
 
 /* a store with a write begun and room for a window: a window test's */

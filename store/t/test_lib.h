@@ -21,6 +21,10 @@
 #endif
 
 
+/* a literal and its length, NULs inside counted */
+#define TEST_STR(s)      s, sizeof(s) - 1
+
+
 /* TAP */
 
 #define TAP_OK(cond, ...)                                                     \

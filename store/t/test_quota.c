@@ -21,7 +21,6 @@
 #define TEST_WRITERS     4          /* processes writing at once */
 #define TEST_TRIES       20         /* links each tries to make */
 
-#define TEST_STR(s)      s, sizeof(s) - 1
 
 
 /* an entity with one observation, a message appended to a context */

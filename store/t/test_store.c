@@ -30,7 +30,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        325
+#define TEST_PLAN        334
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -62,9 +62,15 @@ static mcp_store_visit_t test_stat_visit(const char *code, uint64_t count,
 static int test_in_alphabet(const char *p, size_t len);
 static int test_raw_put(const char *dir, const char *db, const char *key,
     const void *val, size_t len);
+static int test_raw_put_key(const char *dir, const char *db, const char *key,
+    size_t key_len, const void *val, size_t len);
 static void test_old_store(const char *dir, const mcp_store_link_t *link);
+static mcp_store_t *test_open_old(const char *dir, unsigned flags,
+    mcp_store_stat_t *st, mcp_store_link_t *out, int *rc);
 static int test_raw_get(const char *dir, const char *db, const char *key,
     void *buf, size_t size, size_t *len);
+static int test_raw_get_key(const char *dir, const char *db, const char *key,
+    size_t key_len, void *buf, size_t size, size_t *len);
 static msgpack_object *test_unpack(msgpack_unpacked *u, const char *buf,
     size_t len, uint32_t n);
 static uint64_t test_rand(void);
@@ -109,6 +115,7 @@ static void test_create(void);
 static void test_consume(void);
 static void test_add_visits(void);
 static void test_visit_counters(void);   /* and schema 1 stores */
+static void test_visit_upgrade(void);    /* schema 2 stores */
 static void test_delete(void);
 static void test_list_links(void);
 static void test_link_prefix(void);
@@ -158,6 +165,7 @@ main(void)
     test_consume();
     test_add_visits();
     test_visit_counters();
+    test_visit_upgrade();
     test_delete();
     test_list_links();
     test_link_prefix();
@@ -358,9 +366,9 @@ test_open_create(void)
     }
 
     rc = mcp_store_stat(s, &st);
-    TAP_OK(rc == MCP_STORE_OK && st.schema_version == 2 && st.links == 0
+    TAP_OK(rc == MCP_STORE_OK && st.schema_version == 3 && st.links == 0
            && st.map_size == 64 * TEST_MIB,
-           "stat: new store has schema 2, no links, a 64 MiB map");
+           "stat: new store has schema 3, no links, a 64 MiB map");
 
     TAP_OK(st.page_size >= 512 && st.used_bytes > 0
            && st.used_bytes % st.page_size == 0
@@ -374,8 +382,12 @@ test_open_create(void)
 
     rc = test_raw_get(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, buf,
                       sizeof(buf), &len);
-    TAP_OK(rc == 0 && len == 1 && buf[0] == 2,
-           "open: schema record is msgpack positive int 2");
+    TAP_OK(rc == 0 && len == 1 && buf[0] == 3,
+           "open: schema record is msgpack positive int 3");
+
+    rc = test_raw_get(dir, MCP_STORE_DB_VISITS, "x", buf, sizeof(buf), &len);
+    TAP_RC(rc, MDB_NOTFOUND, "open: a new store has no \"visits\" "
+           "database");
 
     /* map_size: 0 keeps what the environment has */
 
@@ -401,7 +413,7 @@ test_schema(void)
     test_dir(dir, "schema");
     mcp_store_close(test_open(dir, 0, 0));
 
-    if (test_raw_put(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, "\x03", 1)
+    if (test_raw_put(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, "\x04", 1)
         != 0)
     {
         tap_bail("raw put in %s", dir);
@@ -410,7 +422,7 @@ test_schema(void)
     s = (mcp_store_t *) &rc;
     rc = mcp_store_open(&s, dir, 0, 0, err, sizeof(err));
     snprintf(want, sizeof(want),
-             "store at %s has schema version 3, this build reads up to 2",
+             "store at %s has schema version 4, this build reads up to 3",
              dir);
     TAP_OK(rc == MCP_STORE_ESCHEMA && s == NULL && strcmp(err, want) == 0,
            "open: newer schema is ESCHEMA with the exact message");
@@ -467,7 +479,7 @@ test_rdonly(void)
            "rdonly: get works");
 
     rc = mcp_store_stat(s, &st);
-    TAP_OK(rc == MCP_STORE_OK && st.links == 1 && st.schema_version == 2,
+    TAP_OK(rc == MCP_STORE_OK && st.links == 1 && st.schema_version == 3,
            "rdonly: stat works");
 
     link = test_link("https://example.com/", 1, 0, 0, 0, 0);
@@ -1012,21 +1024,17 @@ test_visit_counters(void)
     link = test_link("https://example.com/old", 1, 0, 0, 5, 100);
     test_old_store(dir, &link);
 
-    s = test_open(dir, 0, MCP_STORE_RDONLY);
-    rc = mcp_store_stat(s, &st);
-    rc |= mcp_store_link_get(s, "old", 3, &out);
+    s = test_open_old(dir, MCP_STORE_RDONLY, &st, &out, &rc);
     TAP_OK(rc == MCP_STORE_OK && st.schema_version == 1 && out.visits == 5
            && out.last_visit == 100,
            "counters: a schema 1 store read-only stays schema 1, visits from "
            "its records");
     mcp_store_close(s);
 
-    s = test_open(dir, 0, 0);
-    rc = mcp_store_stat(s, &st);
-    rc |= mcp_store_link_get(s, "old", 3, &out);
-    TAP_OK(rc == MCP_STORE_OK && st.schema_version == 2 && out.visits == 5
+    s = test_open_old(dir, 0, &st, &out, &rc);
+    TAP_OK(rc == MCP_STORE_OK && st.schema_version == 3 && out.visits == 5
            && out.last_visit == 100,
-           "counters: opened read-write it becomes schema 2, visits kept");
+           "counters: opened read-write it becomes schema 3, visits kept");
 
     /* LMDB wants one opening of an environment a process: the raw reads
      * are made with the store closed */
@@ -1048,10 +1056,12 @@ test_visit_counters(void)
     TAP_OK(rc == 0 && alen == blen && memcmp(before, after, blen) == 0,
            "counters: counting visits leaves the link record as it was");
 
-    rc = test_raw_get(dir, MCP_STORE_DB_VISITS, "old", after, sizeof(after),
-                      &alen);
-    TAP_OK(rc == 0 && alen == 4 && memcmp(after, "\x92\x02\xcc\xc8", 4) == 0,
-           "counters: the counter is [visits, last_visit], msgpack");
+    rc = test_raw_get_key(dir, MCP_STORE_DB_LINK_STATS, TEST_STR("old\0t"),
+                          after, sizeof(after), &alen);
+    TAP_OK(rc == 0 && alen == 6
+           && memcmp(after, "\x94\x00\x00\x02\xcc\xc8", 6) == 0,
+           "counters: the counter is in the link's totals [bots, hosts, "
+           "visits, last_visit], msgpack");
 
     s = test_open(dir, 0, 0);
 
@@ -1086,8 +1096,9 @@ test_visit_counters(void)
     rc = mcp_store_link_delete(s, "old", 3);
     mcp_store_close(s);
     TAP_OK(rc == MCP_STORE_OK
-           && test_raw_get(dir, MCP_STORE_DB_VISITS, "old", after,
-                           sizeof(after), &alen) == MDB_NOTFOUND,
+           && test_raw_get_key(dir, MCP_STORE_DB_LINK_STATS,
+                               TEST_STR("old\0t"), after, sizeof(after),
+                               &alen) == MDB_NOTFOUND,
            "counters: deleting a link deletes its counter");
 
     s = test_open(dir, 0, 0);
@@ -1127,13 +1138,133 @@ test_visit_counters(void)
 
     mcp_store_close(s);
 
-    if (test_raw_put(dir, MCP_STORE_DB_VISITS, "old", "\xc1", 1) != 0) {
+    if (test_raw_put_key(dir, MCP_STORE_DB_LINK_STATS, TEST_STR("old\0t"),
+                         "\xc1", 1) != 0)
+    {
         tap_bail("raw put in %s", dir);
     }
 
     s = test_open(dir, 0, 0);
     TAP_RC(mcp_store_link_get(s, "old", 3, &out), MCP_STORE_ECORRUPT,
            "counters: a corrupt counter is ECORRUPT");
+    mcp_store_close(s);
+}
+
+
+
+/*
+ * A schema 2 store kept counters in "visits": read-only it is read there;
+ * opened read-write, each counter moves into its link's totals (next to
+ * the bots counted there), "visits" is dropped, and the store is schema
+ * 3, which a schema 2 build refuses.
+ */
+
+static void
+test_visit_upgrade(void)
+{
+    int                     rc;
+    char                    dir[PATH_MAX], buf[64];
+    size_t                  len;
+    mcp_store_t            *s;
+    mcp_store_link_t        link, out;
+    mcp_store_stat_t        st;
+    int                     ok;
+    mcp_store_day_t         days[4];
+    mcp_store_visit_t       v;
+    mcp_store_link_stats_t  ls;
+    mcp_store_referrer_t    refs[4];
+
+    test_dir(dir, "upgrade");
+
+    /* "old": 5 visits in its record, [3, 150] counted, 1 bot, 1 host:
+     * none, 4 visits with no referrer; "gone": a counter whose link is
+     * not there */
+
+    link = test_link("https://example.com/old", 1, 0, 0, 5, 100);
+    test_old_store(dir, &link);
+
+    if (test_raw_put(dir, MCP_STORE_DB_META, MCP_STORE_KEY_SCHEMA, "\x02",
+                     1) != 0
+        || test_raw_put(dir, MCP_STORE_DB_VISITS, "old", "\x92\x03\xcc\x96",
+                        4) != 0
+        || test_raw_put(dir, MCP_STORE_DB_VISITS, "gone", "\x92\x01\x01",
+                        3) != 0
+        || test_raw_put_key(dir, MCP_STORE_DB_LINK_STATS,
+                            TEST_STR("old\0t"), "\x92\x01\x01", 3) != 0
+        || test_raw_put_key(dir, MCP_STORE_DB_LINK_STATS,
+                            TEST_STR("old\0r"), "\x04", 1) != 0
+        || test_raw_put_key(dir, MCP_STORE_DB_LINK_STATS,
+                            TEST_STR("old\0d\0\0\0\0"), "\x04", 1) != 0)
+    {
+        tap_bail("raw put in %s", dir);
+    }
+
+    memset(&ls, 0, sizeof(ls));
+    ls.referrers = refs;
+    ls.referrers_cap = 4;
+
+    s = test_open_old(dir, MCP_STORE_RDONLY, &st, &out, &rc);
+    TAP_OK(rc == MCP_STORE_OK && st.schema_version == 2 && out.visits == 8
+           && out.last_visit == 150,
+           "upgrade: a schema 2 store read-only stays schema 2, its "
+           "counters read from \"visits\"");
+    mcp_store_close(s);
+
+    s = test_open_old(dir, 0, &st, &out, &rc);
+    rc |= mcp_store_link_stats_get(s, "old", 3, 0, &ls);
+    TAP_OK(rc == MCP_STORE_OK && st.schema_version == 3 && out.visits == 8
+           && out.last_visit == 150 && ls.bots == 1 && ls.nreferrers == 1
+           && ls.referrers[0].host_len == 0 && ls.referrers[0].visits == 4,
+           "upgrade: opened read-write it becomes schema 3, visits and "
+           "statistics kept");
+    mcp_store_close(s);
+
+    rc = test_raw_get_key(dir, MCP_STORE_DB_LINK_STATS, TEST_STR("old\0t"),
+                          buf, sizeof(buf), &len);
+    TAP_OK(rc == 0 && len == 7
+           && memcmp(buf, "\x95\x01\x01\x03\xcc\x96\x04", 7) == 0
+           && test_raw_get_key(dir, MCP_STORE_DB_LINK_STATS,
+                               TEST_STR("old\0r"), buf, sizeof(buf), &len)
+              == MDB_NOTFOUND,
+           "upgrade: the counter and the visits with no referrer are in the "
+           "link's totals [bots, hosts, visits, last_visit, direct]");
+
+    TAP_RC(test_raw_get(dir, MCP_STORE_DB_VISITS, "old", buf, sizeof(buf),
+                        &len),
+           MDB_NOTFOUND, "upgrade: \"visits\" is dropped");
+
+    s = test_open(dir, 0, 0);
+    rc = mcp_store_link_consume(s, "old", 3, 200);
+    rc |= mcp_store_link_get(s, "old", 3, &out);
+    TAP_OK(rc == MCP_STORE_OK && out.visits == 9 && out.last_visit == 200,
+           "upgrade: counting goes on from the moved counter");
+
+    /* the latest day is counted in the totals, with the day's key of
+     * schema 2 as one day; a later day puts it in its key */
+
+    ls.days = days;
+    ls.days_cap = 4;
+
+    v = test_stat_visit("old", 1, 300, 1, 0, NULL);
+    rc = mcp_store_link_add_visits(s, &v, 1);
+    rc |= mcp_store_link_stats_get(s, "old", 3, 0, &ls);
+    ok = rc == MCP_STORE_OK && ls.ndays == 1 && days[0].day == 0
+         && days[0].visits == 5;
+    mcp_store_release(s);
+    TAP_OK(ok, "upgrade: a day's key and the day in the totals are one day");
+
+    v = test_stat_visit("old", 1, 86400 + 5, 1, 0, NULL);
+    rc = mcp_store_link_add_visits(s, &v, 1);
+    v = test_stat_visit("old", 1, 400, 2, 0, NULL);
+    rc |= mcp_store_link_add_visits(s, &v, 1);
+    rc |= mcp_store_link_stats_get(s, "old", 3, 0, &ls);
+    ok = rc == MCP_STORE_OK && ls.ndays == 2 && days[0].day == 0
+         && days[0].visits == 7 && days[1].day == 86400
+         && days[1].visits == 1 && ls.nreferrers == 1
+         && ls.referrers[0].visits == 8;
+    mcp_store_release(s);
+    TAP_OK(ok, "upgrade: a later day moves the day before to its key, and "
+           "a late batch of it adds there");
     mcp_store_close(s);
 }
 
@@ -1477,7 +1608,7 @@ test_codec(void)
     msgpack_sbuffer          sb;
     msgpack_unpacked         u;
     msgpack_object          *o;
-    mcp_store_link_t         in, out;
+    mcp_store_link_t         in, out, full;
 
     static const struct {
         const char  *bytes;
@@ -1617,6 +1748,31 @@ test_codec(void)
            && test_str_is(out.tenant, out.tenant_len,
                           MCP_STORE_TENANT_DEFAULT),
            "codec: fields left out read as 0 and the default tenant");
+
+    /* [url, created_at], which a redirect decodes without the field
+     * table, reads as the same link written out to its tenant does, in
+     * every field of a record that held another link before */
+
+    memset(&out, 0xa5, sizeof(out));
+    memset(&full, 0x5a, sizeof(full));
+    rc = mcp_store_link_decode(TEST_BYTES("\x92\xa1x\x01"), &out);
+    rc |= mcp_store_link_decode(TEST_BYTES("\x97\xa1x\x01\x00\x00\x00\x00"
+                                           "\xa7" "default"), &full);
+    TAP_OK(rc == MCP_STORE_OK && test_str_is(out.url, out.url_len, "x")
+           && test_str_is(full.url, full.url_len, "x")
+           && out.created_at == full.created_at
+           && out.expires_at == full.expires_at
+           && out.max_visits == full.max_visits && out.visits == full.visits
+           && out.last_visit == full.last_visit
+           && test_str_is(out.tenant, out.tenant_len, MCP_STORE_TENANT_DEFAULT)
+           && test_str_is(full.tenant, full.tenant_len,
+                          MCP_STORE_TENANT_DEFAULT)
+           && out.redirect_status == full.redirect_status
+           && out.tags == NULL && full.tags == NULL
+           && out.tags_len == full.tags_len
+           && out.updated_at == full.updated_at,
+           "codec: a link of url and created_at sets every field as the "
+           "longer form does");
 
     len = mcp_store_schema_encode(1, buf, sizeof(buf));
     rc = mcp_store_schema_decode(buf, len, &version);
@@ -3391,6 +3547,14 @@ static int
 test_raw_put(const char *dir, const char *db, const char *key,
     const void *val, size_t len)
 {
+    return test_raw_put_key(dir, db, key, strlen(key), val, len);
+}
+
+
+static int
+test_raw_put_key(const char *dir, const char *db, const char *key,
+    size_t key_len, const void *val, size_t len)
+{
     int       rc;
     MDB_env  *env;
     MDB_txn  *txn;
@@ -3400,7 +3564,7 @@ test_raw_put(const char *dir, const char *db, const char *key,
     rc = test_raw_open(dir, db, 0, &env, &txn, &dbi);
 
     if (rc == 0) {
-        k.mv_size = strlen(key);
+        k.mv_size = key_len;
         k.mv_data = (void *) key;
         v.mv_size = len;
         v.mv_data = (void *) val;
@@ -3439,9 +3603,34 @@ test_old_store(const char *dir, const mcp_store_link_t *link)
 }
 
 
+/* The store at dir opened with flags; *rc how its stat and "old" read. */
+
+static mcp_store_t *
+test_open_old(const char *dir, unsigned flags, mcp_store_stat_t *st,
+    mcp_store_link_t *out, int *rc)
+{
+    mcp_store_t  *s;
+
+    s = test_open(dir, 0, flags);
+
+    *rc = mcp_store_stat(s, st);
+    *rc |= mcp_store_link_get(s, "old", 3, out);
+
+    return s;
+}
+
+
 static int
 test_raw_get(const char *dir, const char *db, const char *key, void *buf,
     size_t size, size_t *len)
+{
+    return test_raw_get_key(dir, db, key, strlen(key), buf, size, len);
+}
+
+
+static int
+test_raw_get_key(const char *dir, const char *db, const char *key,
+    size_t key_len, void *buf, size_t size, size_t *len)
 {
     int       rc;
     MDB_env  *env;
@@ -3454,7 +3643,7 @@ test_raw_get(const char *dir, const char *db, const char *key, void *buf,
         return rc;
     }
 
-    k.mv_size = strlen(key);
+    k.mv_size = key_len;
     k.mv_data = (void *) key;
 
     rc = mdb_get(txn, dbi, &k, &v);
