@@ -1739,7 +1739,7 @@ ngx_http_mcp_cluster_publish(ngx_http_mcp_cluster_conf_t *ccf,
     mcp_store_op_t *op)
 {
     u_char   *p;
-    size_t    len, size;
+    size_t    len, size, avail;
     int64_t   max;
 
     if (ccf->local == NULL
@@ -1753,7 +1753,15 @@ ngx_http_mcp_cluster_publish(ngx_http_mcp_cluster_conf_t *ccf,
     op->node_len = ccf->node.len;
     op->id = ++ccf->next_id;
 
-    len = mcp_store_op_encode(op, NULL, 0);
+    /* encoded once where it goes, if it fits there (the first batch
+     * and a larger operation than any before encode it again) */
+
+    avail = ccf->out_size - ccf->out.len;
+
+    len = mcp_store_op_encode(op, avail ? (char *) ccf->out.data
+                                          + ccf->out.len
+                                        : NULL,
+                              avail);
 
     /* a full batch goes before this operation joins the next: op's
      * waiter is not known yet, the full batch's are; full is also what
@@ -1770,31 +1778,37 @@ ngx_http_mcp_cluster_publish(ngx_http_mcp_cluster_conf_t *ccf,
                 || ccf->nout == MCP_STORE_OP_BATCH_MAX))
         {
             ngx_http_mcp_cluster_send(ccf);
+
+            /* it is at the start of the buffer now, if there is one */
+            avail = 0;
         }
     }
 
-    if (ccf->out.len + len > ccf->out_size) {
-        size = ngx_max(ccf->out.len + len, 2 * ccf->out_size);
+    if (len > avail) {
+        if (ccf->out.len + len > ccf->out_size) {
+            size = ngx_max(ccf->out.len + len, 2 * ccf->out_size);
 
-        p = ngx_alloc(size, ccf->log);
-        if (p == NULL) {
-            return NGX_ERROR;
+            p = ngx_alloc(size, ccf->log);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            if (ccf->out.len) {
+                ngx_memcpy(p, ccf->out.data, ccf->out.len);
+            }
+
+            if (ccf->out.data) {
+                ngx_free(ccf->out.data);
+            }
+
+            ccf->out.data = p;
+            ccf->out_size = size;
         }
 
-        if (ccf->out.len) {
-            ngx_memcpy(p, ccf->out.data, ccf->out.len);
-        }
-
-        if (ccf->out.data) {
-            ngx_free(ccf->out.data);
-        }
-
-        ccf->out.data = p;
-        ccf->out_size = size;
+        (void) mcp_store_op_encode(op, (char *) ccf->out.data + ccf->out.len,
+                                   len);
     }
 
-    (void) mcp_store_op_encode(op, (char *) ccf->out.data + ccf->out.len,
-                               len);
     ccf->out.len += len;
     ccf->nout++;
 
@@ -1831,11 +1845,11 @@ ngx_http_mcp_cluster_send(ngx_http_mcp_cluster_conf_t *ccf)
     }
 
     if (ccf->local != NULL) {
-        if (ngx_http_mcp_commit_send(ccf->local, &ccf->out, ccf->nout)
+        if (ngx_http_mcp_commit_send(ccf->local, &ccf->out, &ccf->out_size,
+                                     ccf->nout)
             == NGX_OK)
         {
-            /* the buffer went with the batch */
-            ccf->out_size = 0;
+            /* the buffer went with the batch, the one before's came back */
             ccf->nout = 0;
         }
 

@@ -204,10 +204,13 @@ ngx_int_t ngx_http_mcp_cluster_state(ngx_cycle_t *cycle,
  * ngx_http_mcp_commit_init() is NULL when group commit is not used (not
  * durability=sync, group_commit=off, no threads),
  * NGX_HTTP_MCP_COMMIT_ERROR on failure.  ngx_http_mcp_commit_send()
- * takes the n operations of ops (encoded one after another, allocated
- * with ngx_alloc(): its buffer is taken, ops is emptied) as one batch and
- * returns NGX_OK, or NGX_AGAIN while the batch before is committing (ops
- * is left to the caller: send it again when idle() is called).  Once the
+ * takes the n operations of ops (encoded one after another, in a buffer
+ * of *size bytes allocated with ngx_alloc(): its buffer is taken) as one
+ * batch and returns NGX_OK, ops emptied into the buffer of the batch
+ * before, *size its size (none: NULL and 0), so that a worker allocates
+ * its batches' buffers once; or NGX_AGAIN while the batch before is
+ * committing (ops is left to the caller: send it again when idle() is
+ * called).  Once the
  * batch has ended, on the event loop, applied() gets each operation with
  * its outcome (an MCP_STORE_* code) and detail, then idle() is called.
  */
@@ -221,7 +224,7 @@ typedef void (*ngx_http_mcp_commit_idle_pt)(void *data);
 ngx_http_mcp_commit_t *ngx_http_mcp_commit_init(ngx_cycle_t *cycle,
     mcp_store_op_cb applied, ngx_http_mcp_commit_idle_pt idle, void *data);
 ngx_int_t ngx_http_mcp_commit_send(ngx_http_mcp_commit_t *gc, ngx_str_t *ops,
-    ngx_uint_t n);
+    size_t *size, ngx_uint_t n);
 void ngx_http_mcp_commit_exit(ngx_http_mcp_commit_t *gc);
 
 

@@ -30,8 +30,12 @@
 
 #if (NGX_THREADS)
 
-/* one outcome of a committed batch, with where its detail starts */
+/* one outcome of a committed batch, with where its detail starts, and
+ * the operation as the commit decoded it (its strings point into the
+ * batch's buffer, kept until its requests are told): told without
+ * decoding it again */
 typedef struct {
+    mcp_store_op_t               op;
     int                          outcome;
     size_t                       at;
 } ngx_http_mcp_commit_outcome_t;
@@ -47,9 +51,11 @@ struct ngx_http_mcp_commit_s {
     ngx_http_mcp_commit_idle_pt  idle;
     void                        *data;
 
-    /* the batch in the pool: its operations, and, from the thread, what
+    /* the batch in the pool: its operations (in a buffer of ops_size,
+     * kept once told, for the caller's next), and, from the thread, what
      * the commit gave each (outcomes, details one after another) */
     ngx_str_t                    ops;
+    size_t                       ops_size;
     ngx_uint_t                   nops;
     int                          rc;
     ngx_http_mcp_commit_outcome_t  *outcome;
@@ -138,22 +144,31 @@ ngx_http_mcp_commit_exit(ngx_http_mcp_commit_t *gc)
 
 ngx_int_t
 ngx_http_mcp_commit_send(ngx_http_mcp_commit_t *gc, ngx_str_t *ops,
-    ngx_uint_t n)
+    size_t *size, ngx_uint_t n)
 {
+    u_char  *told;
+    size_t   told_size;
+
     if (gc->busy) {
         return NGX_AGAIN;
     }
 
-    ngx_free(gc->ops.data);
+    /* the caller encodes its next operations into the buffer of the
+     * batch told last: no allocation per batch */
+
+    told = gc->ops.data;
+    told_size = gc->ops_size;
 
     gc->ops = *ops;
+    gc->ops_size = *size;
     gc->nops = n;
     gc->noutcome = 0;
     gc->ndetail = 0;
     gc->rc = MCP_STORE_OK;
 
-    ops->data = NULL;
+    ops->data = told;
     ops->len = 0;
+    *size = told_size;
 
     if (n > gc->outcome_size) {
         /* room for the outcomes of this batch, and of larger ones */
@@ -217,6 +232,7 @@ ngx_http_mcp_commit_outcome(void *data, const mcp_store_op_t *op,
         return;
     }
 
+    gc->outcome[gc->noutcome].op = *op;
     gc->outcome[gc->noutcome].outcome = outcome;
     gc->outcome[gc->noutcome].at = gc->ndetail;
 
@@ -271,31 +287,37 @@ ngx_http_mcp_commit_report(ngx_http_mcp_commit_t *gc)
         ngx_http_mcp_status_commit(gc->mmcf, gc->nops);
     }
 
+    for (i = 0; i < gc->noutcome; i++) {
+        end = (i + 1 < gc->noutcome) ? gc->outcome[i + 1].at : gc->ndetail;
+        at = gc->outcome[i].at;
+
+        gc->applied(gc->data, &gc->outcome[i].op, gc->outcome[i].outcome,
+                    (end != at) ? gc->detail + at : NULL, end - at);
+    }
+
+    if (gc->noutcome == gc->nops) {
+        goto told;
+    }
+
+    /* the operations never committed (nothing is kept of a failed
+     * batch), decoded here */
+
+    outcome = (gc->rc != MCP_STORE_OK) ? gc->rc : MCP_STORE_EIO;
+
     for (pos = 0, i = 0;
          pos < gc->ops.len
          && mcp_store_op_decode(gc->ops.data + pos, gc->ops.len - pos, &op,
                                 &used) == MCP_STORE_OK;
          pos += used, i++)
     {
-        if (i < gc->noutcome) {
-            outcome = gc->outcome[i].outcome;
-            at = gc->outcome[i].at;
-            end = (i + 1 < gc->noutcome) ? gc->outcome[i + 1].at
-                                         : gc->ndetail;
-
-        } else {
-            /* never committed (nothing is kept of a failed batch) */
-            outcome = (gc->rc != MCP_STORE_OK) ? gc->rc : MCP_STORE_EIO;
-            at = 0;
-            end = 0;
+        if (i >= gc->noutcome) {
+            gc->applied(gc->data, &op, outcome, NULL, 0);
         }
-
-        gc->applied(gc->data, &op, outcome,
-                    (end != at) ? gc->detail + at : NULL, end - at);
     }
 
-    ngx_free(gc->ops.data);
-    gc->ops.data = NULL;
+told:
+
+    /* the buffer is kept for the caller's next batch */
     gc->ops.len = 0;
 
     /* busy until now: the requests told above may write again, and
@@ -324,7 +346,7 @@ ngx_http_mcp_commit_exit(ngx_http_mcp_commit_t *gc)
 
 ngx_int_t
 ngx_http_mcp_commit_send(ngx_http_mcp_commit_t *gc, ngx_str_t *ops,
-    ngx_uint_t n)
+    size_t *size, ngx_uint_t n)
 {
     return NGX_ERROR;
 }

@@ -222,6 +222,7 @@ mcp_store_close(mcp_store_t *s)
         mdb_env_close(s->env);
     }
 
+    free(s->done);
     free(s);
 }
 
@@ -258,6 +259,8 @@ mcp_store_share(mcp_store_t *s, mcp_store_t **sp)
     t->rlive = 0;
     t->sweep_len = 0;
     t->random_pos = sizeof(t->random);     /* never the same codes */
+    t->done = NULL;
+    t->ndone = 0;
     memset(&t->txn, 0, sizeof(mcp_store_txn_t));
     t->txn.store = t;
 

@@ -99,6 +99,9 @@ struct mcp_store_s {
     char                sweep[MCP_STORE_CODE_MAX];
     size_t              random_pos;    /* the next unused byte */
     unsigned char       random[MCP_STORE_RANDOM_POOL];
+    void               *done;          /* mcp_store_op_commit()'s, kept
+                                          for the next commit */
+    size_t              ndone;         /* its room, in operations */
     mcp_store_txn_t     txn;
 };
 

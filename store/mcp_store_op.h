@@ -253,6 +253,9 @@ int mcp_store_op_apply(mcp_store_t *s, uint64_t seq, const void *data,
  * quota is enforced: they are checked when an operation is taken
  * (mcp_store_op_check()).  Once the transaction has ended, cb gets each
  * operation's outcome, as from mcp_store_op_apply(), and its detail.
+ * Each operation is decoded once: op points into data.  s keeps the room
+ * it took for the operations (about 300 bytes each) for its next commit,
+ * until mcp_store_close().
  *
  * Returns MCP_STORE_OK when the transaction is committed; else what
  * failed it (MCP_STORE_FULL, MCP_STORE_EIO, MCP_STORE_ENOMEM), which is

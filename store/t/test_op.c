@@ -15,7 +15,7 @@
 #include "mcp_store_op.h"
 
 
-#define TEST_PLAN        123
+#define TEST_PLAN        129
 
 #define TEST_NODE        "node-a"
 #define TEST_OTHER       "node-b"
@@ -58,6 +58,8 @@ static void test_memory(void);
 static void test_versions(void);
 static void test_link_update(void);
 static void test_commit(void);
+static void test_commit_again(void);
+static void test_commit_full(void);
 
 
 int
@@ -78,6 +80,8 @@ main(void)
     test_versions();
     test_link_update();
     test_commit();
+    test_commit_again();
+    test_commit_full();
 
     return test_finish(TEST_PLAN);
 }
@@ -152,6 +156,41 @@ test_collect(void *data, const mcp_store_op_t *op, int outcome,
         if (o->ndetail) {
             memcpy(o->detail, detail, o->ndetail * sizeof(uint64_t));
         }
+    }
+}
+
+
+/* the operations a commit hands out: in order (ids from 1), each with
+ * its own code ("b" and base + (id + 1) / 2) and outcome (odd ids
+ * MCP_STORE_OK, even ones MCP_STORE_EXISTS, as test_commit_again() puts
+ * them) */
+typedef struct {
+    size_t    base;
+    size_t    n;
+    size_t    wrong;
+} test_told_t;
+
+
+static void
+test_told(void *data, const mcp_store_op_t *op, int outcome,
+    const uint64_t *detail, size_t ndetail)
+{
+    char          code[16];
+    test_told_t  *t = data;
+
+    (void) detail;
+    (void) ndetail;
+
+    t->n++;
+
+    snprintf(code, sizeof(code), "b%zu",
+             t->base + (size_t) (op->id + 1) / 2);
+
+    if (op->id != t->n || op->code_len != strlen(code)
+        || memcmp(op->code, code, op->code_len) != 0
+        || outcome != ((op->id % 2) ? MCP_STORE_OK : MCP_STORE_EXISTS))
+    {
+        t->wrong++;
     }
 }
 
@@ -1324,4 +1363,184 @@ test_commit(void)
 
     free(buf);
     free(big);
+}
+
+
+/*
+ * A handle commits batch after batch, keeping the room it took for the
+ * operations of one for the next: a batch larger than any before, then
+ * a smaller one, each hands out every operation, in order, as decoded
+ * from its own data.  Each code is put twice in a row: the second put is
+ * refused (MCP_STORE_EXISTS), the first kept.
+ */
+
+static void
+test_commit_again(void)
+{
+    char            dir[PATH_MAX], *buf, code[16];
+    size_t          len, size, i, n, round;
+    mcp_store_t    *s;
+    mcp_store_op_t  op;
+    test_told_t     t;
+
+    static const size_t  ops[] = { 300, 6, 20 };
+
+    size = 256 * 1024;
+    buf = malloc(size);
+    if (buf == NULL) {
+        tap_bail("malloc");
+    }
+
+    s = test_op_open(dir, "commit-again");
+
+    for (round = 0, n = 0; round < 3; round++) {
+        len = 0;
+
+        for (i = 1; i <= ops[round]; i++) {
+            snprintf(code, sizeof(code), "b%zu", n + (i + 1) / 2);
+            op = test_put(code, "https://example.com/again", "acme", 0);
+            len = test_append(&op, i, buf, len, size);
+        }
+
+        t.base = n;
+        t.n = 0;
+        t.wrong = 0;
+
+        TAP_OK(mcp_store_op_commit(s, buf, len, test_told, &t)
+               == MCP_STORE_OK
+               && t.n == ops[round] && t.wrong == 0,
+               "a batch of %zu operations after %zu tells each its own",
+               ops[round], n);
+
+        n += ops[round] / 2;
+    }
+
+    mcp_store_close(s);
+    free(buf);
+}
+
+
+/*
+ * Link puts are applied in the batch's transaction itself, not nested;
+ * one that would take the store past its reserve cannot be undone alone
+ * there, so the batch starts over with each operation nested: the puts
+ * that fill the store are refused, each alone, the ones before them and
+ * the taken codes among them told as if nested from the start.
+ */
+
+typedef struct {
+    size_t    n;
+    size_t    ok;
+    size_t    full;
+    size_t    exists;
+    size_t    other;
+    int       outcome[64];
+} test_full_t;
+
+
+static void
+test_full_told(void *data, const mcp_store_op_t *op, int outcome,
+    const uint64_t *detail, size_t ndetail)
+{
+    test_full_t  *f = data;
+
+    (void) op;
+    (void) detail;
+    (void) ndetail;
+
+    if (f->n < 64) {
+        f->outcome[f->n] = outcome;
+    }
+
+    f->n++;
+
+    switch (outcome) {
+    case MCP_STORE_OK:
+        f->ok++;
+        break;
+    case MCP_STORE_FULL:
+        f->full++;
+        break;
+    case MCP_STORE_EXISTS:
+        f->exists++;
+        break;
+    default:
+        f->other++;
+    }
+}
+
+
+static void
+test_commit_full(void)
+{
+    char               dir[PATH_MAX], *buf, *url, code[16];
+    size_t             len, size, i, kept;
+    mcp_store_t       *s;
+    mcp_store_op_t     op;
+    mcp_store_link_t   link;
+    test_full_t        f;
+
+    size = 256 * 1024;
+    buf = malloc(size);
+    url = malloc(1501);
+    if (buf == NULL || url == NULL) {
+        tap_bail("malloc");
+    }
+
+    memcpy(url, "https://example.com/", 20);
+    memset(url + 20, 'u', 1480);
+    url[1500] = '\0';
+
+    s = test_open(test_dir(dir, "commit-puts-full"), 128 * 1024,
+                  MCP_STORE_NOSYNC);
+    if (s == NULL) {
+        tap_bail("open");
+    }
+
+    /* 64 puts of 1,500-byte links, more than the map holds; every
+     * eighth a code put just before (taken) */
+
+    len = 0;
+
+    for (i = 0; i < 64; i++) {
+        snprintf(code, sizeof(code), "p%zu", (i % 8 == 7) ? i - 1 : i);
+        op = test_put(code, url, "acme", 0);
+        len = test_append(&op, i + 1, buf, len, size);
+    }
+
+    memset(&f, 0, sizeof(test_full_t));
+
+    TAP_RC(mcp_store_op_commit(s, buf, len, test_full_told, &f),
+           MCP_STORE_OK, "a batch of puts that fills the store is committed");
+    TAP_OK(f.n == 64 && f.ok > 0 && f.full > 0 && f.exists > 0
+           && f.other == 0 && f.outcome[0] == MCP_STORE_OK
+           && f.outcome[7] == MCP_STORE_EXISTS,
+           "each put told: kept, taken or refused as full (%zu, %zu, %zu)",
+           f.ok, f.exists, f.full);
+
+    for (i = 0, kept = 0; i < 64; i++) {
+        snprintf(code, sizeof(code), "p%zu", i);
+
+        if (i % 8 == 7) {
+            /* taken if the put before it was kept */
+            kept += (f.outcome[i] == MCP_STORE_EXISTS)
+                    == (f.outcome[i - 1] == MCP_STORE_OK)
+                    && mcp_store_link_get(s, code, strlen(code), &link)
+                       == MCP_STORE_NOTFOUND;
+
+        } else if (mcp_store_link_get(s, code, strlen(code), &link)
+                   == (f.outcome[i] == MCP_STORE_OK ? MCP_STORE_OK
+                                                    : MCP_STORE_NOTFOUND))
+        {
+            kept++;
+        }
+    }
+
+    TAP_OK(kept == 64,
+           "the links kept are exactly the puts told so, a code taken "
+           "exactly when kept before");
+
+    mcp_store_close(s);
+    free(buf);
+    free(url);
 }
