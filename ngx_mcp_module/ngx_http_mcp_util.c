@@ -490,7 +490,8 @@ ngx_http_mcp_body(ngx_http_request_t *r, ngx_str_t *body)
 
 /*
  * Turns a store failure that the caller does not treat itself into err
- * (507 when the store is full or the tenant over a quota, else 500; over
+ * (507 when the store or its disk is full or the tenant over a quota,
+ * else 500; over
  * JSON-RPC, -32603), and logs it (not a quota: the caller's own limit).
  * Returns NGX_DECLINED.
  */
@@ -522,6 +523,15 @@ ngx_http_mcp_store_error(ngx_http_request_t *r, int rc,
         (void) ngx_http_mcp_fail(err, NGX_HTTP_INSUFFICIENT_STORAGE,
                                  "store_full", "the link store is full; "
                                  "nothing was saved");
+
+    } else if (rc == MCP_STORE_NOSPACE) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "mcp_store \"%V\": no space left on its disk",
+                      &mmcf->path);
+
+        (void) ngx_http_mcp_fail(err, NGX_HTTP_INSUFFICIENT_STORAGE,
+                                 "disk_full", "no space left on the "
+                                 "store's disk; nothing was saved");
 
     } else {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -1160,7 +1170,9 @@ ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
         return ngx_http_mcp_tool_error("out of memory; nothing was saved");
     }
 
-    if (rc == MCP_STORE_FULL || rc == MCP_STORE_QUOTA) {
+    if (rc == MCP_STORE_FULL || rc == MCP_STORE_QUOTA
+        || rc == MCP_STORE_NOSPACE)
+    {
         (void) ngx_http_mcp_store_error(call->r, rc, &failed);
     }
 

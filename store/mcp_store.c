@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,6 +61,7 @@ static int mcp_store_schema_check(mcp_store_t *s, MDB_txn *txn,
     const char *path, char *err, size_t err_len);
 static int mcp_store_schema_put(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
     const char *path, char *err, size_t err_len);
+static int mcp_store_back(mcp_store_t *s);
 static int mcp_store_env_begin(mcp_store_t *s, unsigned flags,
     MDB_txn **txn);
 static int mcp_store_map_adopt(mcp_store_t *s);
@@ -122,7 +124,8 @@ static const char  *const mcp_store_errors[] = {
     "link out of visits",                       /* MCP_STORE_SPENT */
     "over a limit of the context store",        /* MCP_STORE_ETOOBIG */
     "a transaction is open on the handle",      /* MCP_STORE_EBUSY */
-    "over the tenant's quota"                   /* MCP_STORE_QUOTA */
+    "over the tenant's quota",                  /* MCP_STORE_QUOTA */
+    "no space left on the store's disk"         /* MCP_STORE_NOSPACE */
 };
 
 
@@ -572,6 +575,12 @@ mcp_store_rc(int mdb_rc)
     case EINVAL:
     case MDB_BAD_VALSIZE:
         return MCP_STORE_EINVAL;
+
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+        /* mcp_store_back(): no disk for a write map's pages */
+        return MCP_STORE_NOSPACE;
 
     default:
         errno = (mdb_rc > 0) ? mdb_rc : EIO;
@@ -1371,6 +1380,15 @@ mcp_store_env_begin(mcp_store_t *s, unsigned flags, MDB_txn **txn)
 {
     int  rc;
 
+    if (!(flags & MDB_RDONLY) && (s->flags & MCP_STORE_WRITEMAP)
+        && !(s->flags & MCP_STORE_RDONLY))
+    {
+        rc = mcp_store_back(s);
+        if (rc != MDB_SUCCESS) {
+            return rc;
+        }
+    }
+
     rc = mdb_txn_begin(s->env, NULL, flags, txn);
 
     if (rc == MDB_MAP_RESIZED) {
@@ -1382,6 +1400,92 @@ mcp_store_env_begin(mcp_store_t *s, unsigned flags, MDB_txn **txn)
     }
 
     return rc;
+}
+
+
+/*
+ * With a write map, the pages a write transaction takes past the end of
+ * what was written are holes of a sparse file, written through the map:
+ * on a full disk the kernel has no block to give such a page and kills
+ * the writer with SIGBUS.  Before a write transaction begins, the file's
+ * blocks are reserved (posix_fallocate(), cheap on ext4 and xfs:
+ * unwritten extents) up to MCP_STORE_BACKED_AHEAD bytes past the last
+ * page in use (or a quarter of the pages in use, if more),
+ * MCP_STORE_BACKED_CHUNK more at a time; the largest write the module
+ * makes (a visit flush, a tool call of mcp_max_message_size) grows the
+ * file by less.  MCP_STORE_NOSPACE when the disk cannot
+ * give them: nothing has been written yet.  s->backed is what this
+ * handle knows reserved (by itself or, being below the last page, by
+ * the writes of any process).
+ */
+
+static int
+mcp_store_back(mcp_store_t *s)
+{
+    int           rc, fd;
+    off_t         len;
+    uint64_t      end, more, used;
+    MDB_envinfo   info;
+    MDB_stat      st;
+
+    rc = mdb_env_info(s->env, &info);
+
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_stat(s->env, &st);
+    }
+
+    if (rc != MDB_SUCCESS) {
+        return rc;
+    }
+
+    used = ((uint64_t) info.me_last_pgno + 1) * st.ms_psize;
+    end = used + ((used / 4 > MCP_STORE_BACKED_AHEAD)
+                  ? used / 4 : MCP_STORE_BACKED_AHEAD);
+
+    if (end > info.me_mapsize) {
+        end = info.me_mapsize;
+    }
+
+    if (end <= s->backed) {
+        return MDB_SUCCESS;
+    }
+
+    rc = mdb_env_get_fd(s->env, &fd);
+    if (rc != MDB_SUCCESS) {
+        return rc;
+    }
+
+    /* a chunk more if the disk has it, else just what is needed */
+
+    more = end + MCP_STORE_BACKED_CHUNK;
+
+    if (more > info.me_mapsize) {
+        more = info.me_mapsize;
+    }
+
+    len = (off_t) (more - s->backed);
+    rc = posix_fallocate(fd, (off_t) s->backed, len);
+
+    if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG) {
+        len = (off_t) (end - s->backed);
+        rc = posix_fallocate(fd, (off_t) s->backed, len);
+
+        if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG) {
+            return rc;
+        }
+
+        more = end;
+    }
+
+    if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
+        return rc;
+    }
+
+    /* a file system without fallocate: nothing more can be done here */
+
+    s->backed = more;
+
+    return MDB_SUCCESS;
 }
 
 

@@ -287,9 +287,13 @@ const char *mcp_store_strerror(int rc);
  * no handle truncates the file under another one's map.  Every pointer
  * into the store is then writable memory of the file: the library never
  * writes through one, and callers must not either.  Nested transactions
- * are refused (mcp_store_op_apply() of memory operations fails), and a
- * write into a hole of the file on a full disk raises SIGBUS instead of
- * failing with MCP_STORE_EIO.  Handles with and without the flag may
+ * are refused (mcp_store_op_apply() of memory operations fails).  A
+ * write into a hole of the file on a full disk would raise SIGBUS: so a
+ * write transaction begins only once the disk blocks of the file are
+ * reserved (posix_fallocate()) up to 64 MiB (or a quarter of the pages
+ * in use, if more) past the last page in use, and fails with MCP_STORE_NOSPACE when the disk
+ * cannot give them; the file then takes on disk what was written plus
+ * that reserve (or the map size, if less).  Handles with and without the flag may
  * share an environment on Linux (one page cache: mcp_store_sync() of
  * either flushes what both wrote).
  *
@@ -631,6 +635,8 @@ int mcp_store_link_prefix_tenant(mcp_store_t *s, const char *tenant,
 #define MCP_STORE_ETOOBIG         13  /* over one of the limits above */
 #define MCP_STORE_EBUSY           14  /* a transaction is already open */
 #define MCP_STORE_QUOTA           15  /* over the tenant's quota */
+#define MCP_STORE_NOSPACE         16  /* no disk left under a write-map
+                                         store (MCP_STORE_WRITEMAP) */
 
 
 typedef struct mcp_store_txn_s  mcp_store_txn_t;

@@ -41,6 +41,15 @@ struct mcp_store_txn_s {
  * getrandom() call returns whole) */
 #define MCP_STORE_RANDOM_POOL     256
 
+/*
+ * A write-map store's disk reserve (mcp_store_back()): at least this far
+ * past the last page in use, or a quarter of the pages in use if more (a
+ * visit flush of a large store may copy most pages of link_stats), taken
+ * this much at a time.
+ */
+#define MCP_STORE_BACKED_AHEAD    (64 * 1024 * 1024)
+#define MCP_STORE_BACKED_CHUNK    (32 * 1024 * 1024)
+
 
 /*
  * The handle.  rtxn is begun once at open and is either reset (rlive 0)
@@ -97,6 +106,8 @@ struct mcp_store_s {
     uint64_t            refused_limit;
     size_t              sweep_len;
     char                sweep[MCP_STORE_CODE_MAX];
+    uint64_t            backed;        /* data.mdb reserved up to here
+                                          (mcp_store_back()) */
     size_t              random_pos;    /* the next unused byte */
     unsigned char       random[MCP_STORE_RANDOM_POOL];
     void               *done;          /* mcp_store_op_commit()'s, kept

@@ -12,6 +12,7 @@
 #define _POSIX_C_SOURCE  200809L
 
 #include <sys/types.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <dirent.h>
@@ -30,7 +31,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        347
+#define TEST_PLAN        351
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -129,6 +130,7 @@ static void test_get_lifetime(void);  /* and mcp_store_release() */
 static void test_reader_check(void);
 static void test_map_grown(void);
 static void test_writemap(void);
+static void test_writemap_nospace(void);
 static void test_reserve_far(void);
 static void test_session_put_get(void);
 static void test_session_args(void);
@@ -181,6 +183,7 @@ main(void)
     test_reader_check();
     test_map_grown();
     test_writemap();
+    test_writemap_nospace();
     test_reserve_far();
     test_session_put_get();
     test_session_args();
@@ -213,7 +216,7 @@ test_strerror(void)
 
     distinct = 1;
 
-    for (i = MCP_STORE_OK; i <= MCP_STORE_QUOTA; i++) {
+    for (i = MCP_STORE_OK; i <= MCP_STORE_NOSPACE; i++) {
         msg = mcp_store_strerror(i);
 
         if (msg == NULL || msg[0] == '\0'
@@ -235,7 +238,7 @@ test_strerror(void)
     TAP_OK(distinct, "strerror: every code has a message of its own");
 
     TAP_OK(strcmp(mcp_store_strerror(-1), "unknown store error") == 0
-           && strcmp(mcp_store_strerror(MCP_STORE_QUOTA + 1),
+           && strcmp(mcp_store_strerror(MCP_STORE_NOSPACE + 1),
                      "unknown store error") == 0
            && strcmp(mcp_store_strerror(1000), "unknown store error") == 0,
            "strerror: other codes are \"unknown store error\"");
@@ -2187,8 +2190,9 @@ test_writemap(void)
 
     rc = stat(file, &st);
     TAP_OK(rc == 0 && (size_t) st.st_size == 4 * TEST_MIB
-           && (size_t) st.st_blocks * 512 < TEST_MIB,
-           "writemap: data.mdb is the map's length, sparse (%lld bytes, "
+           && (size_t) st.st_blocks * 512 >= 4 * TEST_MIB,
+           "writemap: data.mdb is the map's length, its disk reserved "
+           "ahead of the writes (all of a map under 64 MiB: %lld bytes, "
            "%lld on disk)", (long long) st.st_size,
            (long long) st.st_blocks * 512);
 
@@ -2242,6 +2246,76 @@ test_writemap(void)
            && (size_t) st.st_size == 4 * TEST_MIB,
            "writemap: ignored by a read-only handle");
     mcp_store_close(s);
+}
+
+
+/*
+ * A write map on a full disk: a write into a hole of the file would
+ * raise SIGBUS; the reserve made before each write transaction
+ * (mcp_store_back()) turns it into MCP_STORE_NOSPACE, with nothing
+ * written.  The disk is a 72 MiB tmpfs (the reserve is 64 MiB past the
+ * last page in use), which needs root.
+ */
+
+#define TEST_NOSPACE_FS   "size=72m,mode=0700"
+
+static void
+test_writemap_nospace(void)
+{
+    int                rc;
+    char               dir[PATH_MAX], code[16], url[2048];
+    size_t             n, kept;
+    mcp_store_t       *s;
+    mcp_store_link_t   out;
+    mcp_store_stat_t   st;
+
+    test_dir(dir, "nospace");
+
+    if (mount("mcp-test", dir, "tmpfs", 0, TEST_NOSPACE_FS) == -1) {
+        tap_diag("mount(tmpfs): %s", strerror(errno));
+        TAP_OK(1, "# SKIP writemap on a full disk: tmpfs cannot be "
+               "mounted here");
+        TAP_OK(1, "# SKIP");
+        TAP_OK(1, "# SKIP");
+        TAP_OK(1, "# SKIP");
+        return;
+    }
+
+    s = test_open(dir, 256 * TEST_MIB, MCP_STORE_NOSYNC | MCP_STORE_WRITEMAP);
+    TAP_OK(s != NULL, "nospace: a 256 MiB map opens on a 72 MiB disk");
+
+    memset(url, 'q', sizeof(url) - 1);
+    url[sizeof(url) - 1] = '\0';
+    memcpy(url, "https://example.com/", 20);
+
+    rc = MCP_STORE_OK;
+    kept = 0;
+
+    for (n = 0; s != NULL && n < 100000 && rc == MCP_STORE_OK; n++) {
+        snprintf(code, sizeof(code), "n%06u", (unsigned) n);
+        url[20] = (char) ('a' + n % 26);
+        rc = test_put(s, code, url);
+        kept += (rc == MCP_STORE_OK);
+    }
+
+    TAP_RC(rc, MCP_STORE_NOSPACE, "nospace: the disk fills up with "
+           "NOSPACE, no SIGBUS (%u links kept)", (unsigned) kept);
+
+    rc = (s != NULL) ? mcp_store_stat(s, &st) : -1;
+    TAP_OK(rc == MCP_STORE_OK && st.links == kept && kept > 1000,
+           "nospace: every link reported kept is there, nothing of the "
+           "refused one");
+
+    snprintf(code, sizeof(code), "n%06u", (unsigned) (kept - 1));
+    rc = (s != NULL) ? mcp_store_link_get(s, code, 7, &out) : -1;
+    TAP_OK(rc == MCP_STORE_OK && out.url_len == sizeof(url) - 1,
+           "nospace: the store still reads");
+
+    mcp_store_close(s);
+
+    if (umount(dir) == -1) {
+        tap_diag("umount(\"%s\"): %s", dir, strerror(errno));
+    }
 }
 
 
