@@ -5,7 +5,7 @@
  * mcp_store_session.c.
  */
 
-#define _POSIX_C_SOURCE  200809L
+#define _GNU_SOURCE                    /* fallocate() */
 
 #include <sys/types.h>
 #include <sys/random.h>
@@ -680,6 +680,13 @@ mcp_store_write_start(mcp_store_t *s, int small, size_t len, MDB_txn **txn)
 
     mcp_store_release(s);
 
+    if ((s->flags & MCP_STORE_WRITEMAP) && !(s->flags & MCP_STORE_RDONLY)) {
+        rc = mcp_store_back(s);
+        if (rc != MDB_SUCCESS) {
+            return mcp_store_rc(rc);
+        }
+    }
+
     rc = mcp_store_env_begin(s, 0, txn);
     if (rc != MDB_SUCCESS) {
         return mcp_store_rc(rc);
@@ -740,9 +747,10 @@ mcp_store_write_end(mcp_store_t *s, MDB_txn *txn, int rc)
         mdb_txn_abort(txn);
     }
 
-    if (rc == MCP_STORE_FULL) {
+    if (rc == MCP_STORE_FULL && !s->shared) {
         /* another process may have raised the map size since we mapped
-         * it: take it up, so that the next write can use it */
+         * it: take it up, so that the next write can use it (the owner's
+         * handle only: see mcp_store_env_begin()) */
         (void) mcp_store_map_adopt(s);
     }
 
@@ -1380,18 +1388,16 @@ mcp_store_env_begin(mcp_store_t *s, unsigned flags, MDB_txn **txn)
 {
     int  rc;
 
-    if (!(flags & MDB_RDONLY) && (s->flags & MCP_STORE_WRITEMAP)
-        && !(s->flags & MCP_STORE_RDONLY))
-    {
-        rc = mcp_store_back(s);
-        if (rc != MDB_SUCCESS) {
-            return rc;
-        }
-    }
-
     rc = mdb_txn_begin(s->env, NULL, flags, txn);
 
-    if (rc == MDB_MAP_RESIZED) {
+    /*
+     * Remapping is for the handle that owns the environment: a shared
+     * handle runs on another thread, and LMDB's map may not move under
+     * the owner's transactions (the owner adopts the new size at its
+     * next transaction; the caller of a shared handle tries again).
+     */
+
+    if (rc == MDB_MAP_RESIZED && !s->shared) {
         rc = mcp_store_map_adopt(s);
 
         if (rc == MDB_SUCCESS) {
@@ -1408,23 +1414,25 @@ mcp_store_env_begin(mcp_store_t *s, unsigned flags, MDB_txn **txn)
  * what was written are holes of a sparse file, written through the map:
  * on a full disk the kernel has no block to give such a page and kills
  * the writer with SIGBUS.  Before a write transaction begins, the file's
- * blocks are reserved (posix_fallocate(), cheap on ext4 and xfs:
- * unwritten extents) up to MCP_STORE_BACKED_AHEAD bytes past the last
- * page in use (or a quarter of the pages in use, if more),
- * MCP_STORE_BACKED_CHUNK more at a time; the largest write the module
- * makes (a visit flush, a tool call of mcp_max_message_size) grows the
- * file by less.  MCP_STORE_NOSPACE when the disk cannot
- * give them: nothing has been written yet.  s->backed is what this
- * handle knows reserved (by itself or, being below the last page, by
- * the writes of any process).
+ * blocks are reserved with fallocate() (unwritten extents: no data is
+ * written, so it is safe beside writers of the map) from the last page
+ * in use to MCP_STORE_BACKED_AHEAD past it, MCP_STORE_BACKED_CHUNK more
+ * when the disk has it; the largest write the module makes (a visit
+ * flush of 12,288 links, which may copy as many pages) grows the file by
+ * less.  Every page below the last in use has been written, so has its
+ * blocks.  MCP_STORE_NOSPACE (through mcp_store_rc()) when the disk
+ * cannot give them: nothing has been written yet.  A file system without
+ * fallocate() (EOPNOTSUPP) gets no reserve: glibc's posix_fallocate()
+ * would emulate it by writing bytes of the file, which is not safe beside
+ * other writers; nor does a reserve help a copy-on-write file system
+ * (btrfs, ZFS), whose rewrites of a page need new blocks.
  */
 
 static int
 mcp_store_back(mcp_store_t *s)
 {
     int           rc, fd;
-    off_t         len;
-    uint64_t      end, more, used;
+    uint64_t      end, more, used, from;
     MDB_envinfo   info;
     MDB_stat      st;
 
@@ -1439,8 +1447,7 @@ mcp_store_back(mcp_store_t *s)
     }
 
     used = ((uint64_t) info.me_last_pgno + 1) * st.ms_psize;
-    end = used + ((used / 4 > MCP_STORE_BACKED_AHEAD)
-                  ? used / 4 : MCP_STORE_BACKED_AHEAD);
+    end = used + MCP_STORE_BACKED_AHEAD;
 
     if (end > info.me_mapsize) {
         end = info.me_mapsize;
@@ -1455,6 +1462,8 @@ mcp_store_back(mcp_store_t *s)
         return rc;
     }
 
+    from = (s->backed > used) ? s->backed : used;
+
     /* a chunk more if the disk has it, else just what is needed */
 
     more = end + MCP_STORE_BACKED_CHUNK;
@@ -1463,25 +1472,24 @@ mcp_store_back(mcp_store_t *s)
         more = info.me_mapsize;
     }
 
-    len = (off_t) (more - s->backed);
-    rc = posix_fallocate(fd, (off_t) s->backed, len);
+    rc = 0;
 
-    if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG) {
-        len = (off_t) (end - s->backed);
-        rc = posix_fallocate(fd, (off_t) s->backed, len);
+    if (fallocate(fd, 0, (off_t) from, (off_t) (more - from)) == -1) {
+        rc = errno;
 
         if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG) {
-            return rc;
-        }
+            more = end;
+            rc = 0;
 
-        more = end;
+            if (fallocate(fd, 0, (off_t) from, (off_t) (end - from)) == -1) {
+                return errno;
+            }
+        }
     }
 
-    if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
+    if (rc != 0 && rc != EOPNOTSUPP) {
         return rc;
     }
-
-    /* a file system without fallocate: nothing more can be done here */
 
     s->backed = more;
 

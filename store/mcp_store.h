@@ -290,10 +290,12 @@ const char *mcp_store_strerror(int rc);
  * are refused (mcp_store_op_apply() of memory operations fails).  A
  * write into a hole of the file on a full disk would raise SIGBUS: so a
  * write transaction begins only once the disk blocks of the file are
- * reserved (posix_fallocate()) up to 64 MiB (or a quarter of the pages
- * in use, if more) past the last page in use, and fails with MCP_STORE_NOSPACE when the disk
+ * reserved (fallocate()) up to 64 MiB past the last page in use, and
+ * fails with MCP_STORE_NOSPACE when the disk
  * cannot give them; the file then takes on disk what was written plus
- * that reserve (or the map size, if less).  Handles with and without the flag may
+ * that reserve (or the map size, if less).  Not on a file system without
+ * fallocate(), nor on a copy-on-write one (btrfs, ZFS): there a full
+ * disk still ends the writer.  Handles with and without the flag may
  * share an environment on Linux (one page cache: mcp_store_sync() of
  * either flushes what both wrote).
  *

@@ -42,10 +42,8 @@ struct mcp_store_txn_s {
 #define MCP_STORE_RANDOM_POOL     256
 
 /*
- * A write-map store's disk reserve (mcp_store_back()): at least this far
- * past the last page in use, or a quarter of the pages in use if more (a
- * visit flush of a large store may copy most pages of link_stats), taken
- * this much at a time.
+ * A write-map store's disk reserve (mcp_store_back()): this far past the
+ * last page in use, taken a chunk more at a time.
  */
 #define MCP_STORE_BACKED_AHEAD    (64 * 1024 * 1024)
 #define MCP_STORE_BACKED_CHUNK    (32 * 1024 * 1024)

@@ -200,7 +200,7 @@ int
 mcp_store_totals_put(mcp_store_t *s, MDB_txn *txn, const char *code,
     size_t code_len, const uint64_t *totals)
 {
-    char     key[MCP_STORE_STATS_KEY], buf[48];
+    char     key[MCP_STORE_STATS_KEY], buf[1 + MCP_STORE_TOTALS * 9];
     size_t   n;
     MDB_val  k, val;
 
@@ -212,7 +212,7 @@ mcp_store_totals_put(mcp_store_t *s, MDB_txn *txn, const char *code,
                                     MCP_STORE_STATS_TOTALS, NULL, 0);
     k.mv_data = key;
 
-    /* the numbers at the end that are 0 left out, down to two; five
+    /* the numbers at the end that are 0 left out, down to two; the
      * uints are an array header and at most 9 bytes each */
 
     for (n = MCP_STORE_TOTALS; n > 2 && totals[n - 1] == 0; n--) {
