@@ -191,6 +191,7 @@ ngx_http_mcp_commit_send(ngx_http_mcp_commit_t *gc, ngx_str_t *ops,
     }
 
     gc->busy = 1;
+    mcp_store_share_busy(gc->mmcf->store, 1);
 
     return NGX_OK;
 
@@ -201,6 +202,7 @@ failed:
 
     ngx_post_event(&gc->task->event, &ngx_posted_events);
     gc->busy = 1;
+    mcp_store_share_busy(gc->mmcf->store, 1);
 
     return NGX_OK;
 }
@@ -261,7 +263,11 @@ ngx_http_mcp_commit_outcome(void *data, const mcp_store_op_t *op,
 static void
 ngx_http_mcp_commit_done(ngx_event_t *ev)
 {
-    ngx_http_mcp_commit_report(ev->data);
+    ngx_http_mcp_commit_t  *gc = ev->data;
+
+    mcp_store_share_busy(gc->mmcf->store, 0);
+
+    ngx_http_mcp_commit_report(gc);
 }
 
 

@@ -281,6 +281,7 @@ ngx_http_mcp_visits_flush(ngx_http_mcp_main_conf_t *mmcf, ngx_uint_t now)
     if (!now && vs->store != NULL) {
         if (ngx_thread_task_post(vs->mmcf->thread_pool, vs->task) == NGX_OK) {
             vs->busy = 1;
+            mcp_store_share_busy(mmcf->store, 1);
             return;
         }
     }
@@ -418,6 +419,7 @@ ngx_http_mcp_visits_thread_done(ngx_event_t *ev)
     ngx_http_mcp_visits_t  *vs = ev->data;
 
     vs->busy = 0;
+    mcp_store_share_busy(vs->mmcf->store, 0);
 
     ngx_http_mcp_visits_done(vs);
 }

@@ -258,6 +258,7 @@ mcp_store_share(mcp_store_t *s, mcp_store_t **sp)
 
     *t = *s;
     t->shared = 1;
+    t->shares_busy = 0;
     t->rtxn = NULL;
     t->rlive = 0;
     t->sweep_len = 0;
@@ -270,6 +271,18 @@ mcp_store_share(mcp_store_t *s, mcp_store_t **sp)
     *sp = t;
 
     return MCP_STORE_OK;
+}
+
+
+void
+mcp_store_share_busy(mcp_store_t *s, int busy)
+{
+    if (busy) {
+        s->shares_busy++;
+
+    } else if (s->shares_busy > 0) {
+        s->shares_busy--;
+    }
 }
 
 
@@ -1509,6 +1522,10 @@ mcp_store_map_adopt(mcp_store_t *s)
 {
     int           rc;
     MDB_envinfo   before, after;
+
+    if (s->shares_busy > 0) {
+        return MDB_MAP_RESIZED;     /* not under another thread's txn */
+    }
 
     rc = mdb_env_info(s->env, &before);
 

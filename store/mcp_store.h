@@ -325,6 +325,17 @@ void mcp_store_close(mcp_store_t *s);
 int mcp_store_share(mcp_store_t *s, mcp_store_t **sp);
 
 /*
+ * A shared handle never maps the environment again (at a size another
+ * process grew it to): LMDB's map may not move while another thread is
+ * in a transaction.  The owner s does, at its next transaction, unless
+ * the thread that owns s has said that a shared handle is in use on
+ * another thread (busy 1 before handing it over, busy 0 once it is back;
+ * counted): meanwhile a transaction of s that needs the larger map fails
+ * (MCP_STORE_EIO) instead, and so does the shared handle's.
+ */
+void mcp_store_share_busy(mcp_store_t *s, int busy);
+
+/*
  * Flushes committed writes to disk (mdb_env_sync, forced).  Needed only
  * with MCP_STORE_NOSYNC.  May block on I/O: do not call it on an event
  * loop.  It is the one function that may run in another thread while the

@@ -97,6 +97,8 @@ struct mcp_store_s {
     unsigned            has_stats;
     unsigned            has_visits;
     unsigned            shared;        /* the environment is another's */
+    unsigned            shares_busy;   /* shared handles on other threads
+                                          (mcp_store_share_busy()) */
     uint64_t            pages;
     const mcp_store_quota_t  *quotas;
     size_t              nquotas;

@@ -31,7 +31,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        353
+#define TEST_PLAN        359
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -129,6 +129,7 @@ static void test_fork_writer(void);
 static void test_get_lifetime(void);  /* and mcp_store_release() */
 static void test_reader_check(void);
 static void test_map_grown(void);
+static void test_map_grown_shared(void);
 static void test_writemap(void);
 static void test_writemap_nospace(void);
 static void test_reserve_far(void);
@@ -182,6 +183,7 @@ main(void)
     test_get_lifetime();
     test_reader_check();
     test_map_grown();
+    test_map_grown_shared();
     test_writemap();
     test_writemap_nospace();
     test_reserve_far();
@@ -2374,6 +2376,76 @@ test_reserve_far(void)
     rc = mcp_store_link_delete(s, "r000001", 7);
     TAP_RC(rc, MCP_STORE_OK, "reserve: a delete of the full store works");
 
+    mcp_store_close(s);
+}
+
+
+/*
+ * The map grown by another process while a shared handle is in use on
+ * another thread (mcp_store_share_busy()): neither handle maps the
+ * environment again under the other; the owner does once the shared
+ * handle is back.
+ */
+
+static void
+test_map_grown_shared(void)
+{
+    int                rc;
+    char               dir[PATH_MAX], code[16];
+    size_t             i;
+    pid_t              pid;
+    mcp_store_t       *s, *t, *c;
+    mcp_store_link_t   out;
+    mcp_store_stat_t   st;
+
+    test_dir(dir, "grown-shared");
+    s = test_open(dir, 64 * TEST_KIB, MCP_STORE_NOSYNC);
+    test_put(s, "p0", "https://example.com/p0");
+    rc = (s != NULL) ? mcp_store_share(s, &t) : -1;
+    TAP_RC(rc, MCP_STORE_OK, "grown, shared: a second handle");
+
+    fflush(stdout);
+    pid = fork();
+
+    if (pid == 0) {
+        c = test_open(dir, 4 * TEST_MIB, MCP_STORE_NOSYNC);
+        rc = (c != NULL);
+
+        for (i = 0; rc && i < TEST_GROWN_LINKS; i++) {
+            snprintf(code, sizeof(code), "c%03u", (unsigned) i);
+            rc = test_put(c, code, "https://example.com/grown/"
+                          "padding-padding-padding-padding") == MCP_STORE_OK;
+        }
+
+        mcp_store_close(c);
+        _exit(rc ? 0 : 1);
+    }
+
+    rc = test_wait(pid);
+    TAP_OK(rc == 0, "grown, shared: a child grows the map to 4 MiB");
+
+    mcp_store_share_busy(s, 1);
+
+    snprintf(code, sizeof(code), "c%03u", (unsigned) TEST_GROWN_LINKS - 1);
+    rc = mcp_store_link_get(s, code, strlen(code), &out);
+    TAP_RC(rc, MCP_STORE_EIO, "grown, shared: the owner does not remap "
+           "while the shared handle is busy");
+
+    rc = test_put(t, "t1", "https://example.com/t1");
+    TAP_RC(rc, MCP_STORE_EIO, "grown, shared: nor does the shared handle");
+
+    mcp_store_share_busy(s, 0);
+
+    rc = mcp_store_link_get(s, code, strlen(code), &out);
+    rc |= mcp_store_stat(s, &st);
+    TAP_OK(rc == MCP_STORE_OK && st.map_size == 4 * TEST_MIB,
+           "grown, shared: the owner remaps once it is back");
+
+    rc = test_put(t, "t1", "https://example.com/t1");
+    TAP_RC(rc, MCP_STORE_OK, "grown, shared: and the shared handle writes "
+           "in the new map");
+
+    mcp_store_close(t);
     mcp_store_close(s);
 }
 
