@@ -130,6 +130,7 @@ static void test_get_lifetime(void);  /* and mcp_store_release() */
 static void test_reader_check(void);
 static void test_map_grown(void);
 static void test_map_grown_shared(void);
+static int test_grow(const char *dir);
 static void test_writemap(void);
 static void test_writemap_nospace(void);
 static void test_reserve_far(void);
@@ -2381,28 +2382,18 @@ test_reserve_far(void)
 
 
 /*
- * The map grown by another process while a shared handle is in use on
- * another thread (mcp_store_share_busy()): neither handle maps the
- * environment again under the other; the owner does once the shared
- * handle is back.
+ * Another process opens the store with a 4 MiB map and writes
+ * TEST_GROWN_LINKS links into it (more than 64 KiB): 0 when it did.
  */
 
-static void
-test_map_grown_shared(void)
+static int
+test_grow(const char *dir)
 {
-    int                rc;
-    char               dir[PATH_MAX], code[16];
-    size_t             i;
-    pid_t              pid;
-    mcp_store_t       *s, *t, *c;
-    mcp_store_link_t   out;
-    mcp_store_stat_t   st;
-
-    test_dir(dir, "grown-shared");
-    s = test_open(dir, 64 * TEST_KIB, MCP_STORE_NOSYNC);
-    test_put(s, "p0", "https://example.com/p0");
-    rc = (s != NULL) ? mcp_store_share(s, &t) : -1;
-    TAP_RC(rc, MCP_STORE_OK, "grown, shared: a second handle");
+    int           rc;
+    char          code[16];
+    size_t        i;
+    pid_t         pid;
+    mcp_store_t  *c;
 
     fflush(stdout);
     pid = fork();
@@ -2421,7 +2412,33 @@ test_map_grown_shared(void)
         _exit(rc ? 0 : 1);
     }
 
-    rc = test_wait(pid);
+    return test_wait(pid);
+}
+
+
+/*
+ * The map grown by another process while a shared handle is in use on
+ * another thread (mcp_store_share_busy()): neither handle maps the
+ * environment again under the other; the owner does once the shared
+ * handle is back.
+ */
+
+static void
+test_map_grown_shared(void)
+{
+    int                rc;
+    char               dir[PATH_MAX], code[16];
+    mcp_store_t       *s, *t;
+    mcp_store_link_t   out;
+    mcp_store_stat_t   st;
+
+    test_dir(dir, "grown-shared");
+    s = test_open(dir, 64 * TEST_KIB, MCP_STORE_NOSYNC);
+    test_put(s, "p0", "https://example.com/p0");
+    rc = (s != NULL) ? mcp_store_share(s, &t) : -1;
+    TAP_RC(rc, MCP_STORE_OK, "grown, shared: a second handle");
+
+    rc = test_grow(dir);
     TAP_OK(rc == 0, "grown, shared: a child grows the map to 4 MiB");
 
     mcp_store_share_busy(s, 1);
@@ -2465,24 +2482,7 @@ test_map_grown(void)
     s = test_open(dir, 64 * TEST_KIB, MCP_STORE_NOSYNC);
     test_put(s, "p0", "https://example.com/p0");
 
-    fflush(stdout);
-    pid = fork();
-
-    if (pid == 0) {
-        c = test_open(dir, 4 * TEST_MIB, MCP_STORE_NOSYNC);
-        rc = (c != NULL);
-
-        for (i = 0; rc && i < TEST_GROWN_LINKS; i++) {
-            snprintf(code, sizeof(code), "c%03u", (unsigned) i);
-            rc = test_put(c, code, "https://example.com/grown/"
-                          "padding-padding-padding-padding") == MCP_STORE_OK;
-        }
-
-        mcp_store_close(c);
-        _exit(rc ? 0 : 1);
-    }
-
-    rc = test_wait(pid);
+    rc = test_grow(dir);
     TAP_OK(rc == 0, "map grown: a child with a 4 MiB map writes %d links",
            TEST_GROWN_LINKS);
 
