@@ -351,5 +351,45 @@ stop();
 open my $log, '<', "$root/logs/error.log" or die $!;
 my @bad = grep { /\[(error|crit|alert|emerg)\]/ } <$log>;
 is(scalar @bad, 0, 'no errors in the error log') or diag(@bad);
+close $log;
+
+# 10. writemap=on on a full disk: a write is refused with 507 disk_full
+#     before it touches the map (no SIGBUS), reads go on.  The disk is a
+#     68 MiB tmpfs mounted over the data directory (root only); the
+#     reserve ahead of the writes is 64 MiB.
+
+SKIP: {
+    skip 'a tmpfs cannot be mounted here (not root)', 5
+        if $> != 0
+           || system('mount', '-t', 'tmpfs', '-o', 'size=68m,mode=0755',
+                     'mcp-test', $data) != 0;
+
+    write_conf('200ms', 'map_size=256m durability=interval');
+    start();
+
+    my $long = 'https://example.com/' . ('d' x 1900);
+    my ($res, $kept) = (undef, 0);
+
+    for my $i (1 .. 5000) {
+        $res = shorten("full$i", "$long$i");
+        last if $res->{status} != 201;
+        $kept++;
+    }
+
+    is($res->{status}, 507, "the full disk refuses a write ($kept kept)");
+    like($res->{content}, qr/"error":\s*"disk_full"/, 'as disk_full');
+    is($http->get("$base/full$kept")->{status}, 302,
+       'the links written before it redirect');
+    is($http->get("$base/full" . ($kept + 1))->{status}, 404,
+       'nothing of the refused one was stored');
+
+    stop();
+
+    open $log, '<', "$root/logs/error.log" or die $!;
+    my @full = grep { /no space left on its disk/ } <$log>;
+    ok(scalar @full, 'the error log names the store and the cause');
+
+    system('umount', $data);
+}
 
 done_testing();
