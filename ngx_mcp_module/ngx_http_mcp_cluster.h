@@ -221,6 +221,9 @@ typedef void (*ngx_http_mcp_commit_idle_pt)(void *data);
 
 #define NGX_HTTP_MCP_COMMIT_ERROR  ((ngx_http_mcp_commit_t *) -1)
 
+/* durability=sync, group_commit=on, threads: group commit is used
+ * (without mcp_cluster) */
+ngx_uint_t ngx_http_mcp_commit_wanted(ngx_http_mcp_main_conf_t *mmcf);
 ngx_http_mcp_commit_t *ngx_http_mcp_commit_init(ngx_cycle_t *cycle,
     mcp_store_op_cb applied, ngx_http_mcp_commit_idle_pt idle, void *data);
 ngx_int_t ngx_http_mcp_commit_send(ngx_http_mcp_commit_t *gc, ngx_str_t *ops,

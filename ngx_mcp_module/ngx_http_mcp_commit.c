@@ -28,6 +28,19 @@
 #include "ngx_http_mcp_cluster.h"
 
 
+ngx_uint_t
+ngx_http_mcp_commit_wanted(ngx_http_mcp_main_conf_t *mmcf)
+{
+#if (NGX_THREADS)
+    return mmcf != NULL && mmcf->store != NULL
+           && mmcf->durability == NGX_HTTP_MCP_DURABILITY_SYNC
+           && mmcf->group_commit && mmcf->thread_pool != NULL;
+#else
+    return 0;
+#endif
+}
+
+
 #if (NGX_THREADS)
 
 /* one outcome of a committed batch, with where its detail starts, and
@@ -82,10 +95,7 @@ ngx_http_mcp_commit_init(ngx_cycle_t *cycle, mcp_store_op_cb applied,
 
     mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_module);
 
-    if (mmcf == NULL || mmcf->store == NULL
-        || mmcf->durability != NGX_HTTP_MCP_DURABILITY_SYNC
-        || !mmcf->group_commit || mmcf->thread_pool == NULL)
-    {
+    if (!ngx_http_mcp_commit_wanted(mmcf)) {
         return NULL;
     }
 

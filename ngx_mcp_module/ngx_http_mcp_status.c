@@ -493,9 +493,7 @@ ngx_http_mcp_status_collect(ngx_http_mcp_main_conf_t *mmcf,
                                                 &st->cluster)
                      == NGX_OK);
 
-    st->grouped = !st->clustered
-                  && mmcf->durability == NGX_HTTP_MCP_DURABILITY_SYNC
-                  && mmcf->group_commit;
+    st->grouped = !st->clustered && ngx_http_mcp_commit_wanted(mmcf);
 
     rc = mcp_store_stat(mmcf->store, &st->store);
     if (rc != MCP_STORE_OK) {

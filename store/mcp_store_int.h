@@ -409,6 +409,10 @@ int mcp_store_link_valid(const mcp_store_link_t *link);
 
 #define MCP_STORE_TOTALS          7
 
+/* a totals record at most: its key (code, NUL, kind), its uints */
+#define MCP_STORE_TOTALS_BUF                                                  \
+    (MCP_STORE_CODE_MAX + 2 + 1 + MCP_STORE_TOTALS * 9)
+
 int mcp_store_totals_get(mcp_store_t *s, MDB_txn *txn, const char *code,
     size_t code_len, uint64_t *totals);
 int mcp_store_totals_put(mcp_store_t *s, MDB_txn *txn, const char *code,

@@ -42,13 +42,12 @@ static int mcp_store_link_begin(mcp_store_t *s, const char *code,
     size_t code_len, const mcp_store_link_t *link, MDB_txn **txn,
     MDB_val *key);
 static int mcp_store_link_change(mcp_store_t *s, const char *code,
-    size_t code_len, MDB_txn **txn, MDB_val *key, mcp_store_link_t *link);
+    size_t code_len, size_t small, MDB_txn **txn, MDB_val *key,
+    mcp_store_link_t *link);
 static int mcp_store_link_visit_batch(mcp_store_t *s, MDB_txn *txn,
     const void *batch, size_t i);
 static int mcp_store_counter_get(mcp_store_t *s, MDB_txn *txn,
     const MDB_val *key, uint64_t *c);
-static int mcp_store_counter_put(mcp_store_t *s, MDB_txn *txn,
-    MDB_val *key, const uint64_t *c);
 static int mcp_store_link_counted(mcp_store_t *s, MDB_txn *txn,
     const MDB_val *key, mcp_store_link_t *link);
 static int mcp_store_link_past(unsigned walk, const char *prefix,
@@ -166,7 +165,11 @@ mcp_store_link_consume(mcp_store_t *s, const char *code, size_t code_len,
     MDB_val           key;
     mcp_store_link_t  link;
 
-    rc = mcp_store_link_change(s, code, code_len, &txn, &key, &link);
+    /* one totals record is written: a small write (no page count far
+     * from the map's limit), as a redirect of a max_visits link is */
+
+    rc = mcp_store_link_change(s, code, code_len, MCP_STORE_TOTALS_BUF,
+                               &txn, &key, &link);
 
     if (txn == NULL) {
         return rc;
@@ -185,30 +188,33 @@ mcp_store_link_use(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
     const mcp_store_link_t *link, int64_t now)
 {
     int       rc;
-    uint64_t  c[2];
+    uint64_t  totals[MCP_STORE_TOTALS];
 
     if (link->expires_at != 0 && now >= link->expires_at) {
         return MCP_STORE_EXPIRED;
     }
 
-    rc = mcp_store_counter_get(s, txn, key, c);
-    if (rc != MCP_STORE_OK) {
+    /* a write: the store is schema 3's (a read-write handle upgraded it),
+     * the counter is in the totals, read once and written back */
+
+    rc = mcp_store_totals_get(s, txn, key->mv_data, key->mv_size, totals);
+    if (rc != MCP_STORE_OK && rc != MCP_STORE_NOTFOUND) {
         return rc;
     }
 
     if (link->max_visits != 0
-        && mcp_store_add_sat(link->visits, c[0]) >= link->max_visits)
+        && mcp_store_add_sat(link->visits, totals[2]) >= link->max_visits)
     {
         return MCP_STORE_SPENT;
     }
 
-    c[0] = mcp_store_add_sat(c[0], 1);
+    totals[2] = mcp_store_add_sat(totals[2], 1);
 
-    if (now > 0 && (uint64_t) now > c[1]) {
-        c[1] = (uint64_t) now;
+    if (now > 0 && (uint64_t) now > totals[3]) {
+        totals[3] = (uint64_t) now;
     }
 
-    return mcp_store_counter_put(s, txn, key, c);
+    return mcp_store_totals_put(s, txn, key->mv_data, key->mv_size, totals);
 }
 
 
@@ -243,7 +249,7 @@ mcp_store_link_delete_tenant(mcp_store_t *s, const char *code,
     /* the owner is checked and the link deleted in one transaction: no
      * other tenant's link can take the code in between */
 
-    rc = mcp_store_link_change(s, code, code_len, &txn, &key, &link);
+    rc = mcp_store_link_change(s, code, code_len, 0, &txn, &key, &link);
 
     if (txn == NULL) {
         return rc;
@@ -301,7 +307,7 @@ mcp_store_link_update(mcp_store_t *s, const char *code, size_t code_len,
     /* read, checked and written in one transaction: a concurrent visit
      * count or delete is either before or after, never lost */
 
-    rc = mcp_store_link_change(s, code, code_len, &txn, &key, &cur);
+    rc = mcp_store_link_change(s, code, code_len, 0, &txn, &key, &cur);
 
     if (txn == NULL) {
         return rc;
@@ -567,18 +573,31 @@ mcp_store_link_walk(mcp_store_t *s, const char *tenant, size_t tenant_len,
 
 
 /*
- * The start of a change to the link under code: begins the write and
+ * The start of a change to the link under code: begins the write (a
+ * small one of that many bytes, mcp_store_write_small(), unless 0) and
  * reads it.  *txn is NULL when no write began (and rc says why); else the
  * caller ends it, whatever the read gave.
  */
 
 static int
 mcp_store_link_change(mcp_store_t *s, const char *code, size_t code_len,
-    MDB_txn **txn, MDB_val *key, mcp_store_link_t *link)
+    size_t small, MDB_txn **txn, MDB_val *key, mcp_store_link_t *link)
 {
     int  rc;
 
-    rc = mcp_store_key_begin(s, code, code_len, txn, key);
+    if (small == 0) {
+        rc = mcp_store_key_begin(s, code, code_len, txn, key);
+
+    } else if (s == NULL) {
+        rc = MCP_STORE_EINVAL;
+
+    } else {
+        rc = mcp_store_key(key, code, code_len);
+
+        if (rc == MCP_STORE_OK) {
+            rc = mcp_store_write_small(s, small, txn);
+        }
+    }
 
     if (rc != MCP_STORE_OK) {
         *txn = NULL;
@@ -729,29 +748,6 @@ mcp_store_counter_get(mcp_store_t *s, MDB_txn *txn, const MDB_val *key,
     }
 
     return mcp_store_uints_decode(val.mv_data, val.mv_size, c, 2);
-}
-
-
-/* writes are schema 3's: a read-write handle has upgraded the store */
-
-static int
-mcp_store_counter_put(mcp_store_t *s, MDB_txn *txn, MDB_val *key,
-    const uint64_t *c)
-{
-    int       rc;
-    uint64_t  totals[MCP_STORE_TOTALS];
-
-    rc = mcp_store_totals_get(s, txn, key->mv_data, key->mv_size, totals);
-
-    if (rc == MCP_STORE_OK || rc == MCP_STORE_NOTFOUND) {
-        totals[2] = c[0];
-        totals[3] = c[1];
-
-        rc = mcp_store_totals_put(s, txn, key->mv_data, key->mv_size,
-                                  totals);
-    }
-
-    return rc;
 }
 
 
