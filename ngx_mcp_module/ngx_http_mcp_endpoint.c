@@ -573,6 +573,14 @@ ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
         return ngx_http_mcp_send_rpc_error(call->r, call->id, err);
     }
 
+    if (!call->detach && call->session.len
+        && ngx_http_mcp_add_header(call->r, "Mcp-Session-Id", &call->session)
+           == NULL)
+    {
+        json_decref(result);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (call->stream == NULL && !call->detach) {
 
         /* the common case: the result written straight into the reply,
@@ -598,14 +606,6 @@ ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
         ngx_http_mcp_jw_lit(&w, "}");
 
         json_decref(result);
-
-        if (call->session.len
-            && ngx_http_mcp_add_header(call->r, "Mcp-Session-Id",
-                                       &call->session)
-               == NULL)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
 
         return ngx_http_mcp_send_jw(call->r, NGX_HTTP_OK, &w);
     }
@@ -633,18 +633,9 @@ ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
         return ngx_http_mcp_stream_detach(call, response);
     }
 
-    if (call->session.len
-        && ngx_http_mcp_add_header(call->r, "Mcp-Session-Id", &call->session)
-           == NULL)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    /* not detached, not the common case: a stream */
 
-    if (call->stream) {
-        return ngx_http_mcp_send_sse(call, response);
-    }
-
-    return ngx_http_mcp_send_json(call->r, NGX_HTTP_OK, response);
+    return ngx_http_mcp_send_sse(call, response);
 }
 
 
