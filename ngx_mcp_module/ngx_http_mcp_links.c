@@ -77,10 +77,9 @@ static void ngx_http_mcp_links_tenant(ngx_http_mcp_call_t *call,
     "\"required\": [\"code\", \"url\"]}"
 
 
-/* resolve_url's mark: it leaves the visits out of a link's record */
-static const char  *ngx_http_mcp_links_resolved[] = {
-    "visits", "last_visit", NULL
-};
+/* resolve_url's mark (its tool data, compared by address): it leaves
+ * the visits out of a link's record */
+static u_char  ngx_http_mcp_links_resolved;
 
 
 static ngx_http_mcp_tool_t  ngx_http_mcp_links_tools[] = {
@@ -111,7 +110,7 @@ static ngx_http_mcp_tool_t  ngx_http_mcp_links_tools[] = {
       NGX_HTTP_MCP_LINK_SCHEMA,
       "{\"title\": \"Resolve a short code\", \"readOnlyHint\": true, "
       "\"openWorldHint\": false}",
-      ngx_http_mcp_links_lookup, ngx_http_mcp_links_resolved },
+      ngx_http_mcp_links_lookup, &ngx_http_mcp_links_resolved },
 
     { "url_stats", "Statistics of a short link",
       "Returns a link's visits, creation and last visit times, expiry "
@@ -567,7 +566,7 @@ ngx_http_mcp_links_get(ngx_http_mcp_call_t *call, json_t *args,
 
     rc = mcp_store_link_resolve(call->mmcf->store, (char *) code.data,
                                 code.len, &link,
-                                (call->data == ngx_http_mcp_links_resolved)
+                                (call->data == &ngx_http_mcp_links_resolved)
                                 ? MCP_STORE_LINK_COUNTS_LIMITED
                                 : MCP_STORE_LINK_COUNTS);
 
@@ -595,7 +594,7 @@ ngx_http_mcp_links_get(ngx_http_mcp_call_t *call, json_t *args,
     }
 
     ngx_http_mcp_links_write(w, call->r, &code, &link,
-                             call->data != ngx_http_mcp_links_resolved);
+                             call->data != &ngx_http_mcp_links_resolved);
 
     mcp_store_release(call->mmcf->store);
 
