@@ -526,36 +526,27 @@ ngx_http_mcp_endpoint_request(ngx_http_mcp_message_t *m)
 
 
 /*
- * The response message to the request of call, written into the
- * request's pool: result (released), or err when result is NULL.
- * NGX_ERROR when out of memory.
+ * Writes the response message to the request of call into w, a writer
+ * it starts in the request's pool: result (released), or err when result
+ * is NULL.  NGX_ERROR when out of memory.
  */
 
 ngx_int_t
 ngx_http_mcp_response(ngx_http_mcp_call_t *call, json_t *result,
-    ngx_http_mcp_error_t *err, ngx_str_t *response)
+    ngx_http_mcp_error_t *err, ngx_http_mcp_jw_t *w)
 {
-    ngx_http_mcp_jw_t  w;
-
-    if (ngx_http_mcp_jw_init(&w, call->r->pool, NGX_HTTP_MCP_JW_SIZE)
+    if (ngx_http_mcp_jw_init(w, call->r->pool, NGX_HTTP_MCP_JW_SIZE)
         != NGX_OK)
     {
         json_decref(result);
         return NGX_ERROR;
     }
 
-    ngx_http_mcp_response_write(&w, call, result, err);
+    ngx_http_mcp_response_write(w, call, result, err);
 
     json_decref(result);
 
-    if (w.failed) {
-        return NGX_ERROR;
-    }
-
-    response->data = w.start;
-    response->len = w.last - w.start;
-
-    return NGX_OK;
+    return w->failed ? NGX_ERROR : NGX_OK;
 }
 
 
@@ -622,30 +613,22 @@ ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (call->stream != NULL && !call->detach) {
+        return ngx_http_mcp_send_sse(call, result, err);
+    }
+
+    if (ngx_http_mcp_response(call, result, err, &w) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (call->detach) {
-        if (ngx_http_mcp_response(call, result, err, &response) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        response.data = w.start;
+        response.len = w.last - w.start;
 
         return ngx_http_mcp_stream_detach(call, &response);
     }
 
-    if (call->stream != NULL) {
-        return ngx_http_mcp_send_sse(call, result, err);
-    }
-
-    /* the common case: the result written straight into the reply */
-
-    if (ngx_http_mcp_jw_init(&w, call->r->pool, NGX_HTTP_MCP_JW_SIZE)
-        != NGX_OK)
-    {
-        json_decref(result);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_mcp_response_write(&w, call, result, err);
-
-    json_decref(result);
+    /* the common case: the response written straight into the reply */
 
     return ngx_http_mcp_send_jw(call->r, NGX_HTTP_OK, &w);
 }

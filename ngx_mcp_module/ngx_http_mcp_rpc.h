@@ -245,7 +245,7 @@ json_t *ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
 
 /* ngx_http_mcp_endpoint.c */
 ngx_int_t ngx_http_mcp_response(ngx_http_mcp_call_t *call, json_t *result,
-    ngx_http_mcp_error_t *err, ngx_str_t *response);
+    ngx_http_mcp_error_t *err, ngx_http_mcp_jw_t *w);
 ngx_int_t ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
     ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_send_empty(ngx_http_request_t *r, ngx_uint_t status);

@@ -1125,15 +1125,15 @@ static void
 ngx_http_mcp_stream_finish(ngx_http_mcp_stream_t *st, json_t *result,
     ngx_http_mcp_error_t *err)
 {
-    ngx_int_t  rc;
-    ngx_str_t  response;
+    ngx_int_t          rc;
+    ngx_http_mcp_jw_t  response;
 
     st->request = 0;
 
     if (ngx_http_mcp_response(st->call, result, err, &response) != NGX_OK
         || ngx_http_mcp_stream_queued(st) != NGX_OK
-        || ngx_http_mcp_stream_append_text(st, response.data, response.len,
-                                           1)
+        || ngx_http_mcp_stream_append_text(st, response.start,
+                                           response.last - response.start, 1)
            != NGX_OK)
     {
         ngx_http_mcp_stream_end(st, NGX_ERROR);

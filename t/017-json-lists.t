@@ -61,12 +61,23 @@ our $Headers = "Content-Type: application/json\n"
                . "Mcp-Session-Id: s1\n"
                . "Authorization: Bearer $Key\n";
 
-# the records, as every list shows them (host: the short URLs' host)
+# the records, as every list shows them (host: the short URLs' host);
+# a1 and b_3 have no expiry, limit, visit, tags or status of their own
+sub plain {
+    my ($code, $url, $created, $tenant, $host) = @_;
+    return "{\"code\":\"$code\",\"url\":\"$url\",\"short_url\":\"http://"
+           . "$host/$code\",\"visits\":0,\"created_at\":\"$created\","
+           . "\"tenant\":\"$tenant\"}";
+}
+
 sub a1 {
-    my ($host) = @_;
-    return '{"code":"a1","url":"https://example.com/1","short_url":"http://'
-           . $host . '/a1","visits":0,"created_at":"2026-01-02T03:04:05Z",'
-           . '"tenant":"default"}';
+    return plain('a1', 'https://example.com/1', '2026-01-02T03:04:05Z',
+                 'default', @_);
+}
+
+sub b3 {
+    return plain('b_3', 'https://example.org/', '2026-01-05T00:00:00Z',
+                 'beta', @_);
 }
 
 sub a2 {
@@ -77,13 +88,6 @@ sub a2 {
            . '"expires_at":"2030-01-01T00:00:00Z",'
            . '"last_visit":"2026-02-03T04:05:06Z","max_visits":7,'
            . '"redirect_status":301,"tags":["a","b.c"],"tenant":"default"}';
-}
-
-sub b3 {
-    my ($host) = @_;
-    return '{"code":"b_3","url":"https://example.org/","short_url":"http://'
-           . $host . '/b_3","visits":0,"created_at":"2026-01-05T00:00:00Z",'
-           . '"tenant":"beta"}';
 }
 
 # a tools/call of list_urls, and its answer around structuredContent
