@@ -837,8 +837,8 @@ last:
 
 
 /*
- * One page of links after the code after into list; *next is the last
- * code when more follow.
+ * One page of links after the code after, walked as w says; *next is the
+ * last code when more follow.
  */
 
 static ngx_int_t
