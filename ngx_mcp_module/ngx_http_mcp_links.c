@@ -982,7 +982,7 @@ ngx_http_mcp_links_read(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
     json_t             *record, *args;
-    ngx_str_t           uri;
+    ngx_str_t           uri, text;
     ngx_uint_t          found;
     ngx_http_mcp_jw_t   w;
 
@@ -1015,12 +1015,12 @@ ngx_http_mcp_links_read(ngx_http_mcp_call_t *call, json_t *params,
         return ngx_http_mcp_resource_not_found(&uri, err);
     }
 
-    record = json_loadb((char *) w.start, w.last - w.start, 0, NULL);
-    if (record == NULL) {
-        return ngx_http_mcp_rpc_nomem(err);
-    }
+    /* the record as written is the content's text */
 
-    return ngx_http_mcp_resource_json(&uri, record, err);
+    text.data = w.start;
+    text.len = w.last - w.start;
+
+    return ngx_http_mcp_resource_text(&uri, &text, err);
 }
 
 

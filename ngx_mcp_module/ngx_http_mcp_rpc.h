@@ -266,6 +266,8 @@ json_t *ngx_http_mcp_tool_error(const char *fmt, ...)
 /* results of resources/read */
 json_t *ngx_http_mcp_resource_json(ngx_str_t *uri, json_t *json,
     ngx_http_mcp_error_t *err);
+json_t *ngx_http_mcp_resource_text(ngx_str_t *uri, ngx_str_t *text,
+    ngx_http_mcp_error_t *err);
 json_t *ngx_http_mcp_resource_not_found(ngx_str_t *uri,
     ngx_http_mcp_error_t *err);
 

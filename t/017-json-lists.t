@@ -5,12 +5,12 @@ use File::Temp qw(tempdir);
 use Digest::SHA qw(sha256_hex);
 
 # Lists of links, written record by record into the reply: list_urls,
-# mcp_admin's GET links (and one link), summarize_links and the code's
-# completion, byte for byte as jansson encoded them: every page shape
-# (all, first, last, empty), every member of a record, and a short_url
-# made of a hostile Host header (quotes, a backslash, non-ASCII), or of
-# one that is not UTF-8 (no list at all).  The store is imported with
-# fixed times; nothing writes to it.
+# mcp_admin's GET links (and one link), summarize_links, the code's
+# completion and resources/read of a link, byte for byte as jansson
+# encoded them: every page shape (all, first, last, empty), every
+# member of a record, and a short_url made of a hostile Host header
+# (quotes, a backslash, non-ASCII), or of one that is not UTF-8 (no list
+# at all).  The store is imported with fixed times; nothing writes to it.
 
 my $dir = tempdir('ngx_mcp_XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $tool = $ENV{TEST_NGINX_MCP_STORE_TOOL} || 'build/store/mcp-store';
@@ -268,3 +268,14 @@ POST /mcp
 {"jsonrpc":"2.0","id":15,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"shorturl://{code}"},"argument":{"name":"code","value":"a"}}}
 --- response_body
 {"jsonrpc":"2.0","id":15,"result":{"completion":{"values":["a1","a2"],"total":2,"hasMore":false}}}
+
+
+
+=== TEST 16: resources/read of a link: its record as the content's text
+--- request
+POST /mcp
+{"jsonrpc":"2.0","id":16,"method":"resources/read","params":{"uri":"shorturl://a2"}}
+--- response_body eval
+(my $text = ::a2('localhost')) =~ s/(["\\])/\\$1/g;
+'{"jsonrpc":"2.0","id":16,"result":{"contents":[{"uri":"shorturl://a2",'
+. '"mimeType":"application/json","text":"' . $text . '"}]}}' . "\n"
