@@ -9,7 +9,9 @@
 # in fewer batches than writes (mcp_status counts them); a write refused
 # in a batch (a taken alias, one of two racing for the same alias) leaves
 # the others of its batch; everything is there after a restart.
-# group_commit=off keeps one commit per write.
+# group_commit=off keeps one commit per write.  A batch whose commit
+# fails as a whole (a full disk, root only) answers each of its writes
+# with 507 and stores none of them.
 #
 # Concurrency needs requests in flight at once, so this suite drives
 # nginx itself: it opens many connections, sends every request, then
@@ -368,5 +370,62 @@ open my $log, '<', "$root/logs/error.log" or die $!;
 my @bad = grep { /\[(error|alert|crit|emerg)\]|AddressSanitizer|runtime error/ }
               <$log>;
 is(scalar @bad, 0, 'no error in the log') or diag(@bad);
+close $log;
+
+# 8. a full disk: a batch whose commit fails as a whole (the disk has no
+#    block for its pages) answers each of its writes, at once, with 507
+#    disk_full, and stores nothing of them; the links before it redirect
+#    and the worker goes on.  The disk is a 2 MiB tmpfs mounted over the
+#    data directory (root only); the map is larger than the disk.
+
+my $disk = $> == 0
+           && system('mount', '-t', 'tmpfs', '-o', 'size=2m,mode=0755',
+                     'mcp-test', $data) == 0;
+
+SKIP: {
+    skip 'a tmpfs cannot be mounted here (not root)', 7 unless $disk;
+
+    write_conf('map_size=64m durability=sync');
+    start();
+
+    # links of 2 KiB, one after another, until one is refused
+    my $long = 'https://example.com/' . ('d' x 1900);
+    my $kept = 0;
+
+    $kept++ while $kept < 2000
+                  && ($res = json_post('/shorten',
+                                       qq({"url": "$long@{[$kept + 1]}", )
+                                       . qq("alias": "full@{[$kept + 1]}"})
+                      ))->{status} == 201;
+
+    is($res->{status}, 507, "the full disk refuses a write ($kept kept)");
+    like($res->{content}, qr/"error":"disk_full"/, 'as disk_full');
+
+    is_deeply([map { $http->get("$base/full$_")->{status} } 1, $kept,
+                                                           $kept + 1],
+              [302, 302, 404],
+              'the links before it redirect, the refused one is not there');
+
+    # several in one batch: each is answered, none is stored
+    @res = concurrently(map { qq({"url": "$long$_", "alias": "more$_"}) }
+                            1 .. 8);
+    my @refused = grep { $res[$_ - 1]{status} == 507 } 1 .. 8;
+    is(scalar(grep { $_->{status} != 201 && $_->{status} != 507 } @res), 0,
+       'writes at once on the full disk: each answered, 201 or 507 ('
+       . scalar(@refused) . ' refused)');
+    ok(scalar @refused, 'the full disk refuses writes of a batch');
+    is(scalar(grep { $http->get("$base/more$_")->{status} != 404 } @refused),
+       0, 'nothing of a refused write is stored');
+
+    stop();
+
+    open $log, '<', "$root/logs/error.log" or die $!;
+    ok(scalar(grep { /a group commit of \d+ writes failed: no space left/ }
+                   <$log>),
+       'the error log says the group commit failed, and why');
+    close $log;
+
+    system('umount', $data);
+}
 
 done_testing();
