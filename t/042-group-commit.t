@@ -11,7 +11,8 @@
 # the others of its batch; everything is there after a restart.
 # group_commit=off keeps one commit per write.  A batch whose commit
 # fails as a whole (a full disk, root only) answers each of its writes
-# with 507 and stores none of them.
+# with 507 and stores none of them, as a batch the thread pool refuses
+# does with 500.
 #
 # Concurrency needs requests in flight at once, so this suite drives
 # nginx itself: it opens many connections, sends every request, then
@@ -24,6 +25,7 @@ use Test::More;
 use HTTP::Tiny;
 use IO::Socket::INET;
 use IPC::Open2;
+use POSIX ();
 use File::Temp qw(tempdir);
 use File::Path qw(make_path);
 use Cwd qw(abs_path);
@@ -44,12 +46,16 @@ my $http = HTTP::Tiny->new(timeout => 5, max_redirect => 0,
                            keep_alive => 0);
 my $base = "http://127.0.0.1:$port";
 
+# the store's parameters; main and http: more directives there
 sub write_conf {
-    my ($store) = @_;
+    my ($store, %more) = @_;
+
+    $more{$_} //= '' for qw(main http);
 
     open my $fh, '>', "$root/conf/nginx.conf" or die $!;
     print $fh map { 'load_module ' . abs_path($_) . ";\n" } @modules;
     print $fh <<"_EOC_";
+$more{main}
 worker_processes  1;
 daemon            on;
 master_process    on;
@@ -62,6 +68,7 @@ events {
 
 http {
     access_log  off;
+    $more{http}
 
     mcp_store  $data  $store;
 
@@ -427,5 +434,74 @@ SKIP: {
 
     system('umount', $data);
 }
+
+# 9. a batch the thread pool refuses: its writes answer 500 at once and
+#    nothing of them is stored.  One thread and no queue (max_queue=0):
+#    while the thread writes a visit flush, the pool takes no task.  A
+#    flush of 12,288 counters starts when a redirect counts the last of
+#    them; a POST right behind it on the connection finds the thread
+#    busy.
+
+write_conf('durability=sync',
+           main => 'thread_pool  default  threads=1 max_queue=0;',
+           http => "keepalive_requests  20000;\n"
+                   . "    mcp_visit_flush_interval  1h;");
+start();
+
+$res = json_post('/shorten', '{"url": "https://example.com/v", '
+                             . '"alias": "gc-v"}');
+is($res->{status}, 201, 'one thread, no queue: a write goes through');
+
+{
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Proto => 'tcp', Timeout => 10)
+        or die "connect: $!";
+    my $body = '{"url": "https://example.com/r", "alias": "gc-refused"}';
+
+    # written by a child while this reads: neither waits for the other
+    my $writer = fork // die "fork: $!";
+
+    if ($writer == 0) {
+        print $s map { "GET /gc-v HTTP/1.1\r\nHost: localhost\r\n"
+                       . "User-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n"
+                       . "Referer: http://r$_.example/\r\n\r\n" } 1 .. 12300;
+        print $s "POST /shorten HTTP/1.1\r\nHost: localhost\r\n"
+                 . "Connection: close\r\n"
+                 . "Content-Type: application/json\r\n"
+                 . 'Content-Length: ' . length($body) . "\r\n\r\n$body";
+        POSIX::_exit(0);
+    }
+
+    my $answers = do { local $/; <$s> } // '';
+    waitpid $writer, 0;
+
+    my @status = $answers =~ m{HTTP/1\.1 (\d+) }g;
+    is(scalar(grep { $_ == 302 } @status[0 .. $#status - 1]), 12300,
+       '12,300 redirects');
+    is($status[-1], 500, 'the write behind them, refused by the pool: 500');
+    like($answers, qr/"error":"internal"\}\s*\z/, 'as an internal error');
+}
+
+is($http->get("$base/gc-refused")->{status}, 404,
+   'nothing of the refused write is stored');
+# the flush may still hold the thread a moment
+my $again;
+
+for (1 .. 50) {
+    $again = json_post('/shorten', '{"url": "https://example.com/r", '
+                                   . '"alias": "gc-refused"}')->{status};
+    last if $again != 500;
+    sleep 0.1;
+}
+
+is($again, 201, 'the same write once the thread is free: 201');
+
+stop();
+
+open $log, '<', "$root/logs/error.log" or die $!;
+ok(scalar(grep { /group commit of 1 writes could not be handed to the/ }
+                <$log>),
+   'the error log says the pool refused it');
+close $log;
 
 done_testing();
