@@ -16,7 +16,11 @@
  * answered from its operation's outcome: never before the commit that
  * holds its write returned.  Writes taken while a batch commits wait for
  * the next one, which starts as soon as that commit returns: the more
- * writes arrive at once, the more share a flush.
+ * writes arrive at once, the more share a flush.  The outcomes stay in
+ * the thread's handle, where the commit left them, until they are told;
+ * the requests of a batch that failed as a whole, or that the pool
+ * refused, are the caller's to answer, as it answers those of a batch
+ * NATS refused.
  *
  * LMDB wants a write transaction begun and committed on one thread, and
  * the worker's store handle keeps its read transaction for the event
