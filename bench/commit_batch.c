@@ -2,8 +2,9 @@
  * commit_batch: the store's side of group commit, alone: BATCHES batches
  * of OPS link puts each (the operations a worker takes from as many
  * concurrent POST /shorten), each batch applied by mcp_store_op_commit()
- * as ngx_http_mcp_commit.c does, for the instructions a write costs in a
- * batch of OPS (bench/PROFILE.md: run it twice under callgrind, BATCHES
+ * and told by mcp_store_op_committed() as ngx_http_mcp_commit.c does,
+ * for the instructions a write costs in a batch of OPS
+ * (bench/PROFILE.md: run it twice under callgrind, BATCHES
  * apart).
  *
  *     commit_batch DIR BATCHES OPS
@@ -97,11 +98,13 @@ main(int argc, char **argv)
             len += mcp_store_op_encode(&op, buf + len, size - len);
         }
 
-        rc = mcp_store_op_commit(s, buf, len, commit_batch_told, &refused);
+        rc = mcp_store_op_commit(s, buf, len);
         if (rc != MCP_STORE_OK) {
             fprintf(stderr, "commit_batch: %s\n", mcp_store_strerror(rc));
             return 1;
         }
+
+        (void) mcp_store_op_committed(s, commit_batch_told, &refused);
     }
 
     printf("puts=%zu refused=%zu\n", batches * ops, refused);

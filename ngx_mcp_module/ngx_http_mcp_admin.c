@@ -400,7 +400,7 @@ ngx_http_mcp_admin_list(ngx_http_request_t *r)
     }
 
     /* {"links":[...],"nextCursor":...}, the records written as they are
-     * found */
+     * found; nextCursor is the last code, or null on the last page */
 
     if (ngx_http_mcp_jw_init(&page.out, r->pool, NGX_HTTP_MCP_JW_SIZE)
         != NGX_OK)

@@ -220,7 +220,8 @@ static ngx_int_t ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle);
 static void ngx_http_mcp_cluster_init_queue(ngx_http_mcp_cluster_conf_t *ccf,
     ngx_cycle_t *cycle, ngx_http_mcp_main_conf_t *mmcf);
 static ngx_int_t ngx_http_mcp_cluster_init_local(ngx_cycle_t *cycle);
-static void ngx_http_mcp_cluster_local_idle(void *data);
+static void ngx_http_mcp_cluster_local_done(void *data, ngx_str_t *untold,
+    ngx_int_t outcome);
 static void ngx_http_mcp_cluster_exit_local(ngx_cycle_t *cycle);
 static void ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle);
 static void *ngx_http_mcp_cluster_setup(void *data);
@@ -248,6 +249,8 @@ static void ngx_http_mcp_cluster_applied(void *data,
     size_t ndetail);
 static void ngx_http_mcp_cluster_flush(ngx_event_t *ev);
 static void ngx_http_mcp_cluster_send(ngx_http_mcp_cluster_conf_t *ccf);
+static void ngx_http_mcp_cluster_fail(ngx_http_mcp_cluster_conf_t *ccf,
+    ngx_str_t *ops, ngx_int_t outcome);
 static void ngx_http_mcp_cluster_retry(ngx_event_t *ev);
 static void ngx_http_mcp_cluster_watchdog(ngx_event_t *ev);
 static ngx_int_t ngx_http_mcp_cluster_publish(
@@ -673,7 +676,7 @@ ngx_http_mcp_cluster_init_local(ngx_cycle_t *cycle)
     }
 
     gc = ngx_http_mcp_commit_init(cycle, ngx_http_mcp_cluster_applied,
-                                  ngx_http_mcp_cluster_local_idle, ccf);
+                                  ngx_http_mcp_cluster_local_done, ccf);
 
     if (gc == NGX_HTTP_MCP_COMMIT_ERROR) {
         return NGX_ERROR;
@@ -694,12 +697,23 @@ ngx_http_mcp_cluster_init_local(ngx_cycle_t *cycle)
 }
 
 
-/* a batch has been committed: the writes taken meanwhile go next */
+/*
+ * A batch has been committed, its requests told, but for those it could
+ * not tell (a commit that failed as a whole): they are answered as those
+ * of a batch that could not be sent.  The writes taken meanwhile go next.
+ */
 
 static void
-ngx_http_mcp_cluster_local_idle(void *data)
+ngx_http_mcp_cluster_local_done(void *data, ngx_str_t *untold,
+    ngx_int_t outcome)
 {
-    ngx_http_mcp_cluster_send(data);
+    ngx_http_mcp_cluster_conf_t *ccf = data;
+
+    if (untold != NULL) {
+        ngx_http_mcp_cluster_fail(ccf, untold, outcome);
+    }
+
+    ngx_http_mcp_cluster_send(ccf);
 }
 
 
@@ -1846,28 +1860,35 @@ ngx_http_mcp_cluster_flush(ngx_event_t *ev)
 static void
 ngx_http_mcp_cluster_send(ngx_http_mcp_cluster_conf_t *ccf)
 {
-    size_t                        pos, used;
-    natsMsg                      *msg;
-    ngx_str_t                     out;
-    natsStatus                    s;
-    jsPubOptions                  po;
-    mcp_store_op_t                op;
-    ngx_http_mcp_cluster_wait_t  *w;
+    natsMsg       *msg;
+    ngx_int_t      outcome;
+    ngx_str_t      out;
+    natsStatus     s;
+    jsPubOptions   po;
 
     if (ccf->nout == 0) {
         return;
     }
 
     if (ccf->local != NULL) {
-        if (ngx_http_mcp_commit_send(ccf->local, &ccf->out, &ccf->out_size,
-                                     ccf->nout)
-            == NGX_OK)
+        switch (ngx_http_mcp_commit_send(ccf->local, &ccf->out,
+                                         &ccf->out_size, ccf->nout))
         {
+        case NGX_OK:
             /* the buffer went with the batch, the one before's came back */
             ccf->nout = 0;
-        }
+            return;
 
-        return;
+        case NGX_AGAIN:
+            /* the batch committing now calls us back when done */
+            return;
+
+        default:
+            /* as an I/O error: a 500, as a commit that failed */
+            outcome = MCP_STORE_EIO;
+            out = ccf->out;
+            goto failed;
+        }
     }
 
     out = ccf->out;
@@ -1897,27 +1918,50 @@ ngx_http_mcp_cluster_send(ngx_http_mcp_cluster_conf_t *ccf)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ccf->log, 0,
                    "mcp_cluster: publish failed: %s", natsStatus_GetText(s));
 
+    outcome = NGX_HTTP_MCP_CLUSTER_UNAVAILABLE;
+
+failed:
+
     /* the buffer is not reused until the waiters are told: they may
-     * publish again */
+     * write again */
 
     ccf->out.data = NULL;
+    ccf->out.len = 0;
     ccf->out_size = 0;
+    ccf->nout = 0;
+
+    ngx_http_mcp_cluster_fail(ccf, &out, outcome);
+
+    ngx_free(out.data);
+}
+
+
+/*
+ * The operations of ops (encoded one after another) were not applied and
+ * will not be: each request still waiting for one is answered with
+ * outcome.  A request answered may write again: not into ops.
+ */
+
+static void
+ngx_http_mcp_cluster_fail(ngx_http_mcp_cluster_conf_t *ccf, ngx_str_t *ops,
+    ngx_int_t outcome)
+{
+    size_t                        pos, used;
+    mcp_store_op_t                op;
+    ngx_http_mcp_cluster_wait_t  *w;
 
     for (pos = 0;
-         pos < out.len
-         && mcp_store_op_decode(out.data + pos, out.len - pos, &op, &used)
+         pos < ops->len
+         && mcp_store_op_decode(ops->data + pos, ops->len - pos, &op, &used)
             == MCP_STORE_OK;
          pos += used)
     {
         w = ngx_http_mcp_cluster_find(ccf, op.id);
 
         if (w != NULL) {
-            ngx_http_mcp_cluster_finish(w, NGX_HTTP_MCP_CLUSTER_UNAVAILABLE,
-                                        NULL, 0);
+            ngx_http_mcp_cluster_finish(w, outcome, NULL, 0);
         }
     }
-
-    ngx_free(out.data);
 }
 
 

@@ -208,16 +208,24 @@ ngx_int_t ngx_http_mcp_cluster_state(ngx_cycle_t *cycle,
  * of *size bytes allocated with ngx_alloc(): its buffer is taken) as one
  * batch and returns NGX_OK, ops emptied into the buffer of the batch
  * before, *size its size (none: NULL and 0), so that a worker allocates
- * its batches' buffers once; or NGX_AGAIN while the batch before is
- * committing (ops is left to the caller: send it again when idle() is
- * called).  Once the
- * batch has ended, on the event loop, applied() gets each operation with
- * its outcome (an MCP_STORE_* code) and detail, then idle() is called.
+ * its batches' buffers once; or, leaving ops to the caller, NGX_AGAIN
+ * while the batch before is committing (send it again when done() is
+ * called), NGX_ERROR if the thread pool refuses the batch (logged): its
+ * operations failed, nothing of them is written.
+ *
+ * Once the batch has ended, on the event loop, applied() gets each
+ * operation the commit kept an outcome of (an MCP_STORE_* code) and its
+ * detail, then done() is called with the operations of the batch that
+ * were not told (all of them when the commit failed as a whole; NULL
+ * when none) and the outcome they failed with: the caller answers them
+ * as it answers the operations of a batch the pool refused.  untold is
+ * read-only, and valid until the next ngx_http_mcp_commit_send().
  */
 
 typedef struct ngx_http_mcp_commit_s  ngx_http_mcp_commit_t;
 
-typedef void (*ngx_http_mcp_commit_idle_pt)(void *data);
+typedef void (*ngx_http_mcp_commit_done_pt)(void *data, ngx_str_t *untold,
+    ngx_int_t outcome);
 
 #define NGX_HTTP_MCP_COMMIT_ERROR  ((ngx_http_mcp_commit_t *) -1)
 
@@ -225,7 +233,7 @@ typedef void (*ngx_http_mcp_commit_idle_pt)(void *data);
  * (without mcp_cluster) */
 ngx_uint_t ngx_http_mcp_commit_wanted(ngx_http_mcp_main_conf_t *mmcf);
 ngx_http_mcp_commit_t *ngx_http_mcp_commit_init(ngx_cycle_t *cycle,
-    mcp_store_op_cb applied, ngx_http_mcp_commit_idle_pt idle, void *data);
+    mcp_store_op_cb applied, ngx_http_mcp_commit_done_pt done, void *data);
 ngx_int_t ngx_http_mcp_commit_send(ngx_http_mcp_commit_t *gc, ngx_str_t *ops,
     size_t *size, ngx_uint_t n);
 void ngx_http_mcp_commit_exit(ngx_http_mcp_commit_t *gc);

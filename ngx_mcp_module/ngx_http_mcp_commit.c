@@ -16,7 +16,11 @@
  * answered from its operation's outcome: never before the commit that
  * holds its write returned.  Writes taken while a batch commits wait for
  * the next one, which starts as soon as that commit returns: the more
- * writes arrive at once, the more share a flush.
+ * writes arrive at once, the more share a flush.  The outcomes stay in
+ * the thread's handle, where the commit left them, until they are told;
+ * the requests of a batch that failed as a whole, or that the pool
+ * refused, are the caller's to answer, as it answers those of a batch
+ * NATS refused.
  *
  * LMDB wants a write transaction begun and committed on one thread, and
  * the worker's store handle keeps its read transaction for the event
@@ -43,17 +47,6 @@ ngx_http_mcp_commit_wanted(ngx_http_mcp_main_conf_t *mmcf)
 
 #if (NGX_THREADS)
 
-/* one outcome of a committed batch, with where its detail starts, and
- * the operation as the commit decoded it (its strings point into the
- * batch's buffer, kept until its requests are told): told without
- * decoding it again */
-typedef struct {
-    mcp_store_op_t               op;
-    int                          outcome;
-    size_t                       at;
-} ngx_http_mcp_commit_outcome_t;
-
-
 struct ngx_http_mcp_commit_s {
     ngx_http_mcp_main_conf_t    *mmcf;
     mcp_store_t                 *store;       /* the thread's handle */
@@ -61,34 +54,27 @@ struct ngx_http_mcp_commit_s {
     ngx_uint_t                   busy;        /* a batch is in the pool */
 
     mcp_store_op_cb              applied;
-    ngx_http_mcp_commit_idle_pt  idle;
+    ngx_http_mcp_commit_done_pt  done;
     void                        *data;
 
     /* the batch in the pool: its operations (in a buffer of ops_size,
-     * kept once told, for the caller's next), and, from the thread, what
-     * the commit gave each (outcomes, details one after another) */
+     * kept once told, for the caller's next), and what the commit
+     * returned; each operation's outcome is in the thread's store handle
+     * (mcp_store_op_committed()), not here */
     ngx_str_t                    ops;
     size_t                       ops_size;
     ngx_uint_t                   nops;
     int                          rc;
-    ngx_http_mcp_commit_outcome_t  *outcome;
-    ngx_uint_t                   noutcome;
-    ngx_uint_t                   outcome_size;
-    uint64_t                    *detail;
-    size_t                       ndetail;
 };
 
 
 static void ngx_http_mcp_commit_thread(void *data, ngx_log_t *log);
-static void ngx_http_mcp_commit_outcome(void *data, const mcp_store_op_t *op,
-    int outcome, const uint64_t *detail, size_t ndetail);
 static void ngx_http_mcp_commit_done(ngx_event_t *ev);
-static void ngx_http_mcp_commit_report(ngx_http_mcp_commit_t *gc);
 
 
 ngx_http_mcp_commit_t *
 ngx_http_mcp_commit_init(ngx_cycle_t *cycle, mcp_store_op_cb applied,
-    ngx_http_mcp_commit_idle_pt idle, void *data)
+    ngx_http_mcp_commit_done_pt done, void *data)
 {
     ngx_http_mcp_commit_t     *gc;
     ngx_http_mcp_main_conf_t  *mmcf;
@@ -119,7 +105,7 @@ ngx_http_mcp_commit_init(ngx_cycle_t *cycle, mcp_store_op_cb applied,
 
     gc->mmcf = mmcf;
     gc->applied = applied;
-    gc->idle = idle;
+    gc->done = done;
     gc->data = data;
 
     *(ngx_http_mcp_commit_t **) gc->task->ctx = gc;
@@ -140,12 +126,7 @@ void
 ngx_http_mcp_commit_exit(ngx_http_mcp_commit_t *gc)
 {
     ngx_free(gc->ops.data);
-    ngx_free(gc->outcome);
-    ngx_free(gc->detail);
-
     gc->ops.data = NULL;
-    gc->outcome = NULL;
-    gc->detail = NULL;
 
     mcp_store_close(gc->store);
     gc->store = NULL;
@@ -169,48 +150,32 @@ ngx_http_mcp_commit_send(ngx_http_mcp_commit_t *gc, ngx_str_t *ops,
     told = gc->ops.data;
     told_size = gc->ops_size;
 
+    /* the task's before it is posted: a thread may run it at once */
+
     gc->ops = *ops;
     gc->ops_size = *size;
     gc->nops = n;
-    gc->noutcome = 0;
-    gc->ndetail = 0;
     gc->rc = MCP_STORE_OK;
+
+    if (ngx_thread_task_post(gc->mmcf->thread_pool, gc->task) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, gc->mmcf->log, 0,
+                      "mcp_store \"%V\": a group commit of %ui writes "
+                      "could not be handed to the thread pool",
+                      &gc->mmcf->path, n);
+
+        /* the batch stays the caller's, who answers its requests */
+
+        gc->ops.data = told;
+        gc->ops.len = 0;
+        gc->ops_size = told_size;
+
+        return NGX_ERROR;
+    }
 
     ops->data = told;
     ops->len = 0;
     *size = told_size;
 
-    if (n > gc->outcome_size) {
-        /* room for the outcomes of this batch, and of larger ones */
-        ngx_free(gc->outcome);
-
-        gc->outcome = ngx_alloc(2 * n * sizeof(ngx_http_mcp_commit_outcome_t),
-                                gc->mmcf->log);
-        if (gc->outcome == NULL) {
-            gc->outcome_size = 0;
-            gc->rc = MCP_STORE_ENOMEM;
-            goto failed;
-        }
-
-        gc->outcome_size = 2 * n;
-    }
-
-    if (ngx_thread_task_post(gc->mmcf->thread_pool, gc->task) != NGX_OK) {
-        gc->rc = MCP_STORE_EIO;
-        goto failed;
-    }
-
-    gc->busy = 1;
-    mcp_store_share_busy(gc->mmcf->store, 1);
-
-    return NGX_OK;
-
-failed:
-
-    /* told as a commit that failed, once the caller has returned: the
-     * requests told may write again */
-
-    ngx_post_event(&gc->task->event, &ngx_posted_events);
     gc->busy = 1;
     mcp_store_share_busy(gc->mmcf->store, 1);
 
@@ -225,75 +190,32 @@ ngx_http_mcp_commit_thread(void *data, ngx_log_t *log)
 {
     ngx_http_mcp_commit_t  *gc = *(ngx_http_mcp_commit_t **) data;
 
-    gc->rc = mcp_store_op_commit(gc->store, gc->ops.data, gc->ops.len,
-                                 ngx_http_mcp_commit_outcome, gc);
+    gc->rc = mcp_store_op_commit(gc->store, gc->ops.data, gc->ops.len);
 }
 
 
-/* in the thread pool: what the commit gave one operation, kept */
-
-static void
-ngx_http_mcp_commit_outcome(void *data, const mcp_store_op_t *op,
-    int outcome, const uint64_t *detail, size_t ndetail)
-{
-    ngx_http_mcp_commit_t *gc = data;
-
-    uint64_t  *p;
-
-    if (gc->noutcome == gc->outcome_size) {
-        return;
-    }
-
-    gc->outcome[gc->noutcome].op = *op;
-    gc->outcome[gc->noutcome].outcome = outcome;
-    gc->outcome[gc->noutcome].at = gc->ndetail;
-
-    if (ndetail != 0) {
-        /* malloc(), not a pool: this runs on a thread of the pool */
-
-        p = realloc(gc->detail, (gc->ndetail + ndetail) * sizeof(uint64_t));
-
-        if (p == NULL) {
-            /* written, but what it did cannot be told */
-            gc->outcome[gc->noutcome].outcome = MCP_STORE_ENOMEM;
-
-        } else {
-            ngx_memcpy(p + gc->ndetail, detail, ndetail * sizeof(uint64_t));
-            gc->detail = p;
-            gc->ndetail += ndetail;
-        }
-    }
-
-    gc->noutcome++;
-}
-
-
-/* on the event loop: the batch is on disk, or failed (all or some) */
+/*
+ * On the event loop: the batch is on disk, or failed (all or some).  Its
+ * requests are told from the outcomes the commit left in the thread's
+ * handle; those it cannot tell (none kept: a failed commit) are the
+ * caller's to answer, as it answers a batch the pool refused.
+ */
 
 static void
 ngx_http_mcp_commit_done(ngx_event_t *ev)
 {
     ngx_http_mcp_commit_t  *gc = ev->data;
 
+    ngx_uint_t  told;
+
     mcp_store_share_busy(gc->mmcf->store, 0);
-
-    ngx_http_mcp_commit_report(gc);
-}
-
-
-static void
-ngx_http_mcp_commit_report(ngx_http_mcp_commit_t *gc)
-{
-    int              outcome;
-    size_t           pos, used, at, end;
-    ngx_uint_t       i;
-    mcp_store_op_t   op;
 
     if (gc->rc != MCP_STORE_OK) {
         ngx_log_error(NGX_LOG_ERR, gc->mmcf->log, 0,
                       "mcp_store \"%V\": a group commit of %ui writes "
                       "failed: %s", &gc->mmcf->path, gc->nops,
                       mcp_store_strerror(gc->rc));
+        told = 0;
 
     } else {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, gc->mmcf->log, 0,
@@ -301,54 +223,30 @@ ngx_http_mcp_commit_report(ngx_http_mcp_commit_t *gc)
                        gc->nops);
 
         ngx_http_mcp_status_commit(gc->mmcf, gc->nops);
+
+        told = mcp_store_op_committed(gc->store, gc->applied, gc->data);
     }
 
-    for (i = 0; i < gc->noutcome; i++) {
-        end = (i + 1 < gc->noutcome) ? gc->outcome[i + 1].at : gc->ndetail;
-        at = gc->outcome[i].at;
-
-        gc->applied(gc->data, &gc->outcome[i].op, gc->outcome[i].outcome,
-                    (end != at) ? gc->detail + at : NULL, end - at);
-    }
-
-    if (gc->noutcome == gc->nops) {
-        goto told;
-    }
-
-    /* the operations never committed (nothing is kept of a failed
-     * batch), decoded here */
-
-    outcome = (gc->rc != MCP_STORE_OK) ? gc->rc : MCP_STORE_EIO;
-
-    for (pos = 0, i = 0;
-         pos < gc->ops.len
-         && mcp_store_op_decode(gc->ops.data + pos, gc->ops.len - pos, &op,
-                                &used) == MCP_STORE_OK;
-         pos += used, i++)
-    {
-        if (i >= gc->noutcome) {
-            gc->applied(gc->data, &op, outcome, NULL, 0);
-        }
-    }
-
-told:
-
-    /* the buffer is kept for the caller's next batch */
-    gc->ops.len = 0;
-
-    /* busy until now: the requests told above may write again, and
-     * their writes wait for the next batch, which is this one: */
+    /* busy until now: the requests told may write again, and their
+     * writes wait for the next batch, which done() sends; the batch's
+     * buffer is read until then */
 
     gc->busy = 0;
 
-    gc->idle(gc->data);
+    if (told == gc->nops) {
+        gc->done(gc->data, NULL, MCP_STORE_OK);
+
+    } else {
+        gc->done(gc->data, &gc->ops,
+                 (gc->rc != MCP_STORE_OK) ? gc->rc : MCP_STORE_EIO);
+    }
 }
 
 #else
 
 ngx_http_mcp_commit_t *
 ngx_http_mcp_commit_init(ngx_cycle_t *cycle, mcp_store_op_cb applied,
-    ngx_http_mcp_commit_idle_pt idle, void *data)
+    ngx_http_mcp_commit_done_pt done, void *data)
 {
     return NULL;
 }

@@ -546,10 +546,15 @@ ngx_http_mcp_links_get(ngx_http_mcp_call_t *call, json_t *args,
     int                    rc;
     json_t                *record;
     ngx_str_t              code, tenant;
+    ngx_uint_t             resolve;
     mcp_store_link_t       link;
     ngx_http_mcp_error_t   failed;
 
     *found = 0;
+
+    /* resolve_url leaves the visits out: it need not read their counter */
+
+    resolve = (call->data == &ngx_http_mcp_links_resolved);
 
     if (ngx_http_mcp_links_code(call, args, NGX_HTTP_MCP_PERM_LINKS_READ,
                                 &code, &record, err)
@@ -565,13 +570,10 @@ ngx_http_mcp_links_get(ngx_http_mcp_call_t *call, json_t *args,
                                        code.data);
     }
 
-    /* resolve_url leaves the visits out: it need not read their counter */
-
     rc = mcp_store_link_resolve(call->mmcf->store, (char *) code.data,
                                 code.len, &link,
-                                (call->data == &ngx_http_mcp_links_resolved)
-                                ? MCP_STORE_LINK_COUNTS_LIMITED
-                                : MCP_STORE_LINK_COUNTS);
+                                resolve ? MCP_STORE_LINK_COUNTS_LIMITED
+                                        : MCP_STORE_LINK_COUNTS);
 
     if (rc == MCP_STORE_NOTFOUND) {
         return ngx_http_mcp_tool_error("Short URL not found: %.*s",
@@ -597,8 +599,7 @@ ngx_http_mcp_links_get(ngx_http_mcp_call_t *call, json_t *args,
     }
 
     ngx_http_mcp_links_write(w, call->r, &code, &link,
-                             (call->data == &ngx_http_mcp_links_resolved)
-                             ? 0 : NGX_HTTP_MCP_LINK_COUNTS);
+                             resolve ? 0 : NGX_HTTP_MCP_LINK_COUNTS);
 
     mcp_store_release(call->mmcf->store);
 
@@ -936,8 +937,9 @@ ngx_http_mcp_links_list(ngx_http_mcp_call_t *call, json_t *args,
                                        "nextCursor of an earlier page");
     }
 
-    /* {"links":[...],"nextCursor":...}, the records written as they are
-     * found */
+    /* {"links":[...],"nextCursor":"..."}, the records written as they
+     * are found; nextCursor (the last code, base64url) only when more
+     * follow */
 
     if (ngx_http_mcp_jw_init(&out, call->r->pool, NGX_HTTP_MCP_JW_SIZE)
         != NGX_OK)

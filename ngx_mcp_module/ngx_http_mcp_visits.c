@@ -21,6 +21,14 @@
  *
  * The store keeps the counters in a database of their own, apart from
  * the link records: a batch of a second's visits rewrites few pages.
+ *
+ * A flush that fails (a full map or disk, a map another process grew
+ * while a thread of the pool held its handle) keeps its counters: they
+ * join the table counting now and go with the next flush.
+ * While the table holds NGX_HTTP_MCP_VISIT_KEEP codes, the oldest of the
+ * failed ones (by their last visit) are dropped instead, and an error
+ * line says how many visits.  A streak of failed flushes is logged once
+ * when it starts and once when it ends.
  */
 
 
@@ -30,6 +38,10 @@
 
 #define NGX_HTTP_MCP_VISIT_SLOTS      16384
 #define NGX_HTTP_MCP_VISIT_HIGH       12288  /* flush early above this */
+#define NGX_HTTP_MCP_VISIT_KEEP       8192   /* codes a failed flush may
+                                                leave counting: below
+                                                HIGH, so that it does not
+                                                flush again at once */
 
 
 /* One worker's table of visits not yet written to the store. */
@@ -59,6 +71,8 @@ struct ngx_http_mcp_visits_s {
     mcp_store_visit_t           *batch;
     size_t                       nbatch;
     int                          rc;
+    ngx_uint_t                   failed;      /* flushes failed in a row */
+    ngx_uint_t                   exiting;     /* the last flush */
     ngx_http_mcp_main_conf_t    *mmcf;
 #if (NGX_THREADS)
     mcp_store_t                 *store;       /* the thread's handle */
@@ -68,10 +82,16 @@ struct ngx_http_mcp_visits_s {
 };
 
 
+static ngx_http_mcp_visit_slot_t *ngx_http_mcp_visits_slot(
+    ngx_http_mcp_visit_table_t *t, ngx_str_t *code, ngx_str_t *referrer,
+    int64_t time, ngx_uint_t add);
 static ngx_int_t ngx_http_mcp_visits_batch(ngx_http_mcp_visits_t *vs);
 static void ngx_http_mcp_visits_write(ngx_http_mcp_visits_t *vs,
     mcp_store_t *store);
 static void ngx_http_mcp_visits_done(ngx_http_mcp_visits_t *vs);
+static void ngx_http_mcp_visits_keep(ngx_http_mcp_visits_t *vs);
+static int ngx_libc_cdecl ngx_http_mcp_visits_newer(const void *one,
+    const void *two);
 #if (NGX_THREADS)
 static void ngx_http_mcp_visits_thread(void *data, ngx_log_t *log);
 static void ngx_http_mcp_visits_thread_done(ngx_event_t *ev);
@@ -156,8 +176,14 @@ ngx_http_mcp_visits_exit(ngx_http_mcp_main_conf_t *mmcf)
     }
 
 #if (NGX_THREADS)
-    vs->busy = 0;
+    if (vs->busy) {
+        /* the flush in flight has run, its end on the event loop not:
+         * what it failed to write goes with the last flush */
+        ngx_http_mcp_visits_thread_done(&vs->task->event);
+    }
 #endif
+
+    vs->exiting = 1;
 
     ngx_http_mcp_visits_flush(mmcf, 1);
 
@@ -180,8 +206,7 @@ void
 ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
     ngx_str_t *referrer, ngx_uint_t kind, int64_t now)
 {
-    uint32_t                     hash;
-    ngx_uint_t                   i, n;
+    ngx_uint_t                   n;
     ngx_http_mcp_visit_slot_t   *slot;
     ngx_http_mcp_visit_table_t  *t;
 
@@ -195,40 +220,15 @@ ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
         referrer = &ngx_http_mcp_no_referrer;
     }
 
-    hash = ngx_murmur_hash2(code->data, code->len)
-           ^ ngx_murmur_hash2(referrer->data, referrer->len);
+    n = t->n;
 
-    i = hash % NGX_HTTP_MCP_VISIT_SLOTS;
+    slot = ngx_http_mcp_visits_slot(t, code, referrer, now, 1);
 
-    for (n = 0; n < NGX_HTTP_MCP_VISIT_SLOTS; n++) {
-        slot = &t->slots[i];
-
-        if (slot->len == 0) {
-            ngx_memcpy(slot->code, code->data, code->len);
-            slot->len = code->len;
-            ngx_memcpy(slot->referrer, referrer->data, referrer->len);
-            slot->referrer_len = referrer->len;
-            slot->count = 0;
-            slot->people = 0;
-            slot->bots = 0;
-            t->n++;
-            ngx_http_mcp_status_batch(mmcf, t->n);
-            break;
-        }
-
-        if (slot->len == code->len
-            && slot->referrer_len == referrer->len
-            && slot->last_visit / 86400 == now / 86400
-            && ngx_memcmp(slot->code, code->data, code->len) == 0
-            && ngx_memcmp(slot->referrer, referrer->data, referrer->len) == 0)
-        {
-            break;
-        }
-
-        i = (i + 1) % NGX_HTTP_MCP_VISIT_SLOTS;
+    if (t->n != n) {
+        ngx_http_mcp_status_batch(mmcf, t->n);
     }
 
-    if (n < NGX_HTTP_MCP_VISIT_SLOTS) {
+    if (slot != NULL) {
         slot->last_visit = now;
 
         switch (kind) {
@@ -251,6 +251,61 @@ ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
     if (t->n >= NGX_HTTP_MCP_VISIT_HIGH) {
         ngx_http_mcp_visits_flush(mmcf, 0);
     }
+}
+
+
+/*
+ * The slot of t that counts code's visits from referrer on the UTC day
+ * of time; if none does, with add, a new one (and NULL when t is full),
+ * without, NULL.
+ */
+
+static ngx_http_mcp_visit_slot_t *
+ngx_http_mcp_visits_slot(ngx_http_mcp_visit_table_t *t, ngx_str_t *code,
+    ngx_str_t *referrer, int64_t time, ngx_uint_t add)
+{
+    uint32_t                    hash;
+    ngx_uint_t                  i, n;
+    ngx_http_mcp_visit_slot_t  *slot;
+
+    hash = ngx_murmur_hash2(code->data, code->len)
+           ^ ngx_murmur_hash2(referrer->data, referrer->len);
+
+    i = hash % NGX_HTTP_MCP_VISIT_SLOTS;
+
+    for (n = 0; n < NGX_HTTP_MCP_VISIT_SLOTS; n++) {
+        slot = &t->slots[i];
+
+        if (slot->len == 0) {
+            if (!add) {
+                return NULL;
+            }
+
+            ngx_memcpy(slot->code, code->data, code->len);
+            slot->len = code->len;
+            ngx_memcpy(slot->referrer, referrer->data, referrer->len);
+            slot->referrer_len = referrer->len;
+            slot->count = 0;
+            slot->last_visit = time;
+            slot->people = 0;
+            slot->bots = 0;
+            t->n++;
+            return slot;
+        }
+
+        if (slot->len == code->len
+            && slot->referrer_len == referrer->len
+            && slot->last_visit / 86400 == time / 86400
+            && ngx_memcmp(slot->code, code->data, code->len) == 0
+            && ngx_memcmp(slot->referrer, referrer->data, referrer->len) == 0)
+        {
+            return slot;
+        }
+
+        i = (i + 1) % NGX_HTTP_MCP_VISIT_SLOTS;
+    }
+
+    return NULL;
 }
 
 
@@ -371,9 +426,10 @@ ngx_http_mcp_visits_write(ngx_http_mcp_visits_t *vs, mcp_store_t *store)
 
 
 /*
- * After the flush, on the event loop: the table it wrote is empty again.
- * Only the slots it used are cleared, each found from its code in the
- * batch: a table is megabytes, a second's batch may be a few codes.
+ * After the flush, on the event loop: the table it wrote is empty again,
+ * what it failed to write kept in the table counting now.  Only the
+ * slots it used are cleared, each found from its code in the batch: a
+ * table is megabytes, a second's batch may be a few codes.
  */
 
 static void
@@ -384,10 +440,14 @@ ngx_http_mcp_visits_done(ngx_http_mcp_visits_t *vs)
     ngx_http_mcp_visit_table_t  *t;
 
     if (vs->rc != MCP_STORE_OK) {
-        /* counters are statistics: losing one batch beats blocking */
-        ngx_log_error(NGX_LOG_ERR, vs->mmcf->log, 0,
-                      "mcp_store \"%V\": %uz visit counters not saved: %s",
-                      &vs->mmcf->path, vs->nbatch, mcp_store_strerror(vs->rc));
+        ngx_http_mcp_visits_keep(vs);
+
+    } else if (vs->failed) {
+        ngx_log_error(NGX_LOG_NOTICE, vs->mmcf->log, 0,
+                      "mcp_store \"%V\": visit counters saved again, "
+                      "after %ui failed flushes", &vs->mmcf->path,
+                      vs->failed);
+        vs->failed = 0;
     }
 
     for (i = 0; i < vs->nbatch; i++) {
@@ -399,6 +459,102 @@ ngx_http_mcp_visits_done(ngx_http_mcp_visits_t *vs)
 
     t = &vs->table[vs->active ^ 1];
     t->n = 0;
+}
+
+
+/*
+ * A failed flush's counters join the table counting now, to go with the
+ * next flush, the newest first: while that table counts fewer than
+ * NGX_HTTP_MCP_VISIT_KEEP codes, or where it counts the same code,
+ * referrer and day already.  The others are dropped, and said so.  The
+ * last flush of an exiting worker has no next: its counters are lost.
+ */
+
+static void
+ngx_http_mcp_visits_keep(ngx_http_mcp_visits_t *vs)
+{
+    size_t                       i, dropped;
+    uint64_t                     visits;
+    ngx_str_t                    code, referrer;
+    mcp_store_visit_t           *v;
+    ngx_http_mcp_visit_slot_t   *slot;
+    ngx_http_mcp_visit_table_t  *t;
+
+    if (vs->exiting) {
+        for (i = 0, visits = 0; i < vs->nbatch; i++) {
+            visits += vs->batch[i].people + vs->batch[i].bots;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, vs->mmcf->log, 0,
+                      "mcp_store \"%V\": %uL visits lost at exit (%uz "
+                      "visit counters not saved: %s)", &vs->mmcf->path,
+                      visits, vs->nbatch, mcp_store_strerror(vs->rc));
+        return;
+    }
+
+    /* once a streak: a failing store fails every flush */
+
+    if (vs->failed++ == 0) {
+        ngx_log_error(NGX_LOG_ERR, vs->mmcf->log, 0,
+                      "mcp_store \"%V\": visit counters not saved: %s; "
+                      "kept for the next flush until the store takes "
+                      "them", &vs->mmcf->path, mcp_store_strerror(vs->rc));
+    }
+
+    t = &vs->table[vs->active];
+
+    if (t->n + vs->nbatch > NGX_HTTP_MCP_VISIT_KEEP) {
+        ngx_qsort(vs->batch, vs->nbatch, sizeof(mcp_store_visit_t),
+                  ngx_http_mcp_visits_newer);
+    }
+
+    dropped = 0;
+    visits = 0;
+
+    for (i = 0; i < vs->nbatch; i++) {
+        v = &vs->batch[i];
+
+        code.data = (u_char *) v->code;
+        code.len = v->code_len;
+        referrer.data = (u_char *) v->referrer;
+        referrer.len = v->referrer_len;
+
+        slot = ngx_http_mcp_visits_slot(t, &code, &referrer, v->last_visit,
+                                        t->n < NGX_HTTP_MCP_VISIT_KEEP);
+
+        if (slot == NULL) {
+            dropped++;
+            visits += v->people + v->bots;
+            continue;
+        }
+
+        slot->count += v->count;
+        slot->people += v->people;
+        slot->bots += v->bots;
+        slot->last_visit = ngx_max(slot->last_visit, v->last_visit);
+    }
+
+    ngx_http_mcp_status_batch(vs->mmcf, t->n);
+
+    if (dropped) {
+        ngx_log_error(NGX_LOG_ERR, vs->mmcf->log, 0,
+                      "mcp_store \"%V\": %uL visits dropped (%uz visit "
+                      "counters of failed flushes, the oldest, past the "
+                      "%ui kept)", &vs->mmcf->path, visits, dropped,
+                      (ngx_uint_t) NGX_HTTP_MCP_VISIT_KEEP);
+    }
+}
+
+
+/* the counter visited last first */
+
+static int ngx_libc_cdecl
+ngx_http_mcp_visits_newer(const void *one, const void *two)
+{
+    const mcp_store_visit_t  *a = one;
+    const mcp_store_visit_t  *b = two;
+
+    return (a->last_visit < b->last_visit) - (a->last_visit > b->last_visit);
 }
 
 

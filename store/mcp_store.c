@@ -226,6 +226,7 @@ mcp_store_close(mcp_store_t *s)
     }
 
     free(s->done);
+    free(s->detail);
     free(s);
 }
 
@@ -265,6 +266,9 @@ mcp_store_share(mcp_store_t *s, mcp_store_t **sp)
     t->random_pos = sizeof(t->random);     /* never the same codes */
     t->done = NULL;
     t->ndone = 0;
+    t->ncommitted = 0;
+    t->detail = NULL;
+    t->ndetail = 0;
     memset(&t->txn, 0, sizeof(mcp_store_txn_t));
     t->txn.store = t;
 

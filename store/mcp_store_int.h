@@ -112,9 +112,15 @@ struct mcp_store_s {
                                           (mcp_store_back()) */
     size_t              random_pos;    /* the next unused byte */
     unsigned char       random[MCP_STORE_RANDOM_POOL];
-    void               *done;          /* mcp_store_op_commit()'s, kept
-                                          for the next commit */
+    /* the last mcp_store_op_commit(): each operation's outcome, for
+     * mcp_store_op_committed(), ncommitted of them in done (0 after a
+     * failed commit) and their detail; the room of both is kept for the
+     * next commit */
+    void               *done;
     size_t              ndone;         /* its room, in operations */
+    size_t              ncommitted;
+    uint64_t           *detail;
+    size_t              ndetail;       /* its room, in words */
     mcp_store_txn_t     txn;
 };
 

@@ -144,7 +144,7 @@ static int mcp_store_op_ours(const mcp_store_op_t *op, const char *node,
     size_t node_len);
 static void mcp_store_op_report(const void *data, size_t len, size_t n,
     const int *outcome, const size_t *at, const mcp_store_words_t *d,
-    int fail, mcp_store_op_cb cb, void *cbdata);
+    mcp_store_op_cb cb, void *cbdata);
 
 
 size_t
@@ -997,7 +997,7 @@ mcp_store_op_apply(mcp_store_t *s, uint64_t seq, const void *data,
     *fresh = 1;
     at[n] = d.n;
 
-    mcp_store_op_report(data, len, n, outcome, at, &d, 0, cb, cbdata);
+    mcp_store_op_report(data, len, n, outcome, at, &d, cb, cbdata);
 
     free(d.v);
 
@@ -1036,7 +1036,7 @@ done:
 
     at[n] = d.n;
 
-    mcp_store_op_report(data, len, n, outcome, at, &d, 0, cb, cbdata);
+    mcp_store_op_report(data, len, n, outcome, at, &d, cb, cbdata);
 
     free(d.v);
 
@@ -1052,7 +1052,7 @@ done:
 static void
 mcp_store_op_report(const void *data, size_t len, size_t n,
     const int *outcome, const size_t *at, const mcp_store_words_t *d,
-    int fail, mcp_store_op_cb cb, void *cbdata)
+    mcp_store_op_cb cb, void *cbdata)
 {
     size_t          i, pos, used;
     mcp_store_op_t  op;
@@ -1063,13 +1063,8 @@ mcp_store_op_report(const void *data, size_t len, size_t n,
                                 &used) == MCP_STORE_OK;
          i++, pos += used)
     {
-        if (outcome == NULL) {
-            cb(cbdata, &op, fail, NULL, 0);
-
-        } else {
-            cb(cbdata, &op, outcome[i], mcp_store_words_at(d, at[i]),
-               at[i + 1] - at[i]);
-        }
+        cb(cbdata, &op, outcome[i], mcp_store_words_at(d, at[i]),
+           at[i + 1] - at[i]);
     }
 }
 
@@ -1196,8 +1191,7 @@ mcp_store_op_batch(mcp_store_t *s, MDB_txn *txn, const void *data,
 
 
 int
-mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
-    mcp_store_op_cb cb, void *cbdata)
+mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len)
 {
     int                   rc, flat, redo;
     size_t                n, nquotas;
@@ -1205,11 +1199,22 @@ mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
     mcp_store_words_t     d;
     mcp_store_op_done_t  *done;
 
-    if (s == NULL || (s->flags & MCP_STORE_RDONLY)) {
+    if (s == NULL) {
         return MCP_STORE_EINVAL;
     }
 
-    memset(&d, 0, sizeof(mcp_store_words_t));
+    s->ncommitted = 0;
+    n = 0;
+
+    if (s->flags & MCP_STORE_RDONLY) {
+        return MCP_STORE_EINVAL;
+    }
+
+    /* the detail goes where the commit before left its own room */
+
+    d.v = s->detail;
+    d.n = 0;
+    d.cap = s->ndetail;
 
     /* quotas were checked when the operations were taken, as in a
      * cluster (mcp_store_op_check()) */
@@ -1220,9 +1225,7 @@ mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
     for (flat = 1; /* void */; flat = 0) {
         rc = mcp_store_write_begin(s, &txn);
         if (rc != MCP_STORE_OK) {
-            s->nquotas = nquotas;
-            free(d.v);
-            return rc;
+            break;
         }
 
         d.n = 0;
@@ -1231,6 +1234,13 @@ mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
         rc = mcp_store_op_batch(s, txn, data, len, flat, &n, &d, &redo);
 
         if (!redo) {
+            if (rc == MCP_STORE_OK) {
+                rc = mcp_store_write_end(s, txn, MCP_STORE_OK);
+
+            } else {
+                mdb_txn_abort(txn);
+            }
+
             break;
         }
 
@@ -1238,38 +1248,45 @@ mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
     }
 
     s->nquotas = nquotas;
+    s->detail = d.v;
+    s->ndetail = d.cap;
 
-    if (rc == MCP_STORE_OK) {
-        rc = mcp_store_write_end(s, txn, MCP_STORE_OK);
-
-    } else {
-        mdb_txn_abort(txn);
+    if (rc != MCP_STORE_OK) {
+        /* nothing is kept: nothing to tell */
+        return rc;
     }
 
-    if (rc == MCP_STORE_OK) {
-        size_t  i;
+    done = s->done;
 
-        done = s->done;
-
-        if (n != 0) {
-            done[n].at = d.n;
-        }
-
-        for (i = 0; cb != NULL && i < n; i++) {
-            cb(cbdata, &done[i].op, done[i].outcome,
-               mcp_store_words_at(&d, done[i].at),
-               done[i + 1].at - done[i].at);
-        }
-
-    } else {
-        /* nothing is kept: every operation failed so */
-        mcp_store_op_report(data, len, (size_t) -1, NULL, NULL, NULL, rc,
-                            cb, cbdata);
+    if (n != 0) {
+        done[n].at = d.n;
     }
 
-    free(d.v);
+    s->ncommitted = n;
 
-    return rc;
+    return MCP_STORE_OK;
+}
+
+
+size_t
+mcp_store_op_committed(mcp_store_t *s, mcp_store_op_cb cb, void *cbdata)
+{
+    size_t                i;
+    mcp_store_words_t     d;
+    mcp_store_op_done_t  *done;
+
+    done = s->done;
+
+    d.v = s->detail;
+    d.n = 0;
+    d.cap = s->ndetail;
+
+    for (i = 0; i < s->ncommitted; i++) {
+        cb(cbdata, &done[i].op, done[i].outcome,
+           mcp_store_words_at(&d, done[i].at), done[i + 1].at - done[i].at);
+    }
+
+    return s->ncommitted;
 }
 
 

@@ -251,18 +251,28 @@ int mcp_store_op_apply(mcp_store_t *s, uint64_t seq, const void *data,
  * fails (MCP_STORE_FULL included) changes nothing and leaves the others.
  * Nothing is recorded of the log (no sequence, no outcomes), and no
  * quota is enforced: they are checked when an operation is taken
- * (mcp_store_op_check()).  Once the transaction has ended, cb gets each
- * operation's outcome, as from mcp_store_op_apply(), and its detail.
- * Each operation is decoded once: op points into data.  s keeps the room
- * it took for the operations (about 300 bytes each) for its next commit,
- * until mcp_store_close().
+ * (mcp_store_op_check()).  Each operation is decoded once, and its
+ * outcome is kept in s, the one place it is, until
+ * mcp_store_op_committed() tells it: the thread that commits need not
+ * be the one that tells.  s keeps the room it took (about 300 bytes an
+ * operation) for its next commit, until mcp_store_close().
  *
  * Returns MCP_STORE_OK when the transaction is committed; else what
  * failed it (MCP_STORE_FULL, MCP_STORE_EIO, MCP_STORE_ENOMEM), which is
- * then every operation's outcome: none of them is kept.
+ * then every operation's outcome: none of them is kept, and none is
+ * told.
  */
-int mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len,
-    mcp_store_op_cb cb, void *cbdata);
+int mcp_store_op_commit(mcp_store_t *s, const void *data, size_t len);
+
+/*
+ * After mcp_store_op_commit() on s, before any other commit on it, and
+ * while its data is there (op points into it): hands cb each committed
+ * operation's outcome, in order, as from mcp_store_op_apply(), and its
+ * detail.  Returns how many it told: fewer than the operations of data
+ * only if their bytes stopped decoding, 0 after a failed commit.
+ */
+size_t mcp_store_op_committed(mcp_store_t *s, mcp_store_op_cb cb,
+    void *cbdata);
 
 /*
  * The last applied sequence, 0 for none, from the handle's read

@@ -10,7 +10,7 @@ use Digest::SHA qw(sha256_hex);
 # encoded them: every page shape (all, first, last, empty), every
 # member of a record, and a short_url made of a hostile Host header
 # (quotes, a backslash, non-ASCII), or of one that is not UTF-8 (no list
-# at all).  The store is imported with fixed times; nothing writes to it.
+# at all; the completion, which writes no short_url, completes).  The store is imported with fixed times; nothing writes to it.
 
 my $dir = tempdir('ngx_mcp_XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $tool = $ENV{TEST_NGINX_MCP_STORE_TOOL} || 'build/store/mcp-store';
@@ -279,3 +279,14 @@ POST /mcp
 (my $text = ::a2('localhost')) =~ s/(["\\])/\\$1/g;
 '{"jsonrpc":"2.0","id":16,"result":{"contents":[{"uri":"shorturl://a2",'
 . '"mimeType":"application/json","text":"' . $text . '"}]}}' . "\n"
+
+
+
+=== TEST 17: completion needs no Host: one that is not UTF-8 still completes
+--- more_headers eval
+$::Headers . "Host: h\xff\n"
+--- request
+POST /mcp
+{"jsonrpc":"2.0","id":17,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"shorturl://{code}"},"argument":{"name":"code","value":"a"}}}
+--- response_body
+{"jsonrpc":"2.0","id":17,"result":{"completion":{"values":["a1","a2"],"total":2,"hasMore":false}}}

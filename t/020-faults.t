@@ -5,7 +5,10 @@
 # is in the store afterwards, reader slots of dead workers are cleared,
 # the store checks clean), reloads under load (no failed request, no lost
 # session), a full store (507, tool errors, reads go on, a larger map_size
-# and a reload recover), and stores nginx must refuse (a newer schema, a
+# and a reload recover), visit counters a full store refuses (kept and
+# saved once deletes make room, the failure logged once; past the
+# counters kept, the oldest dropped and said so: every visit is saved,
+# dropped or said lost), and stores nginx must refuse (a newer schema, a
 # directory it cannot write): "nginx -t" and reloads fail with the path
 # named, and a worker that cannot open its store is not respawned in a
 # loop.
@@ -20,6 +23,7 @@ use Test::More;
 use HTTP::Tiny;
 use POSIX ();
 use IO::Handle;
+use IO::Socket::INET;
 use File::Temp qw(tempdir);
 use File::Path qw(make_path);
 use File::Copy qw(copy);
@@ -79,6 +83,7 @@ http {
 
         location = /shorten { mcp_shorten; }
         location = /mcp { mcp_endpoint; }
+        location /api/ { mcp_admin; }
         location / { mcp_redirect; }
     }
 }
@@ -231,6 +236,41 @@ sub child {
 
 sub bad_lines {
     return grep { /\[(error|crit|alert|emerg)\]/ } @_;
+}
+
+# a store at $dir of $map bytes (64k) filled with links $prefix0,
+# $prefix1... (f0, f1...) of ever smaller URLs until not even a tiny one
+# fits; the length of each link's URL path
+sub fill_store {
+    my ($dir, $map, $prefix) = @_;
+    my @sizes;
+
+    $map //= 65536;
+    $prefix //= 'f';
+    make_path($dir);
+    chmod 0755, $dir;
+
+    for my $size (1500, 200, 1) {
+        my $url = 'https://example.com/' . ('x' x $size);
+
+        for (1 .. 200) {
+            last if system("$tool --map-size=$map put $dir $prefix" . @sizes
+                           . " $url 2>/dev/null") != 0;
+            push @sizes, $size;
+        }
+    }
+
+    return @sizes;
+}
+
+# the numbers in the log lines that match $re, added up
+sub logged_sum {
+    my ($re) = @_;
+    my $sum = 0;
+
+    $sum += $_ for map { /$re/ ? $1 : 0 } log_lines();
+
+    return $sum;
 }
 
 END { stop() }
@@ -553,17 +593,7 @@ chmod 0755, $full;
 store_cmd('--map-size=65536 session-put', $full,
           'FullFullFullFullFullFullFullFull');
 
-my $filled = 0;
-
-for my $size (1500, 200, 1) {
-    my $url = 'https://example.com/' . ('x' x $size);
-
-    for (1 .. 200) {
-        last if system("$tool --map-size=65536 put $full f$filled $url "
-                       . '2>/dev/null') != 0;
-        $filled++;
-    }
-}
+my $filled = fill_store($full);
 
 cmp_ok($filled, '>', 0, "$filled links fill a 64k store");
 
@@ -621,7 +651,141 @@ stop();
 # }}}
 
 
-# {{{ 5. stores nginx must refuse: nginx -t fails naming the path
+# {{{ 5. visit counters a full store refuses are kept for the next flush
+
+my $vfull = "$root/vfull";
+my $links = fill_store($vfull, 262144);
+
+cmp_ok($links, '>', 20, "$links links fill a 256k store");
+
+truncate $log, 0;
+write_conf(store => $vfull, map_size => '256k', flush => '100ms');
+start();
+
+# people's visits from three hosts to ten links: their counters do not
+# fit in the full store
+
+my @v = 0 .. 9;
+my @others = 10 .. $links - 1;
+my $redirected = 0;
+
+for my $k (1 .. 3) {
+    for my $i (@v) {
+        $redirected += $http->get("$base/f$i", {
+            headers => { Referer => "http://h$k.example/" } })->{status}
+            == 302;
+    }
+}
+
+is($redirected, 30, 'the full store redirects');
+
+ok(wait_until(sub {
+       grep { /visit counters not saved: store full/ } log_lines() }, 5),
+   'a flush the full store refuses is logged');
+sleep 1;
+
+my %streaks;
+$streaks{$_}++ for map { /#(\d+): .*visit counters not saved/ ? $1 : () }
+                       log_lines();
+is_deeply([grep { $_ != 1 } values %streaks], [],
+          'once per worker, however many flushes fail ('
+          . join(', ', values %streaks) . ')');
+is(scalar(grep { visits("f$_") != 0 } @v), 0,
+   'nothing is counted while the store is full');
+
+# deletes through mcp_admin make room: the kept counters are saved
+
+is(scalar(grep { $http->request('DELETE', "$base/api/links/f$_")->{status}
+                 != 204 } @others), 0,
+   scalar(@others) . ' other links deleted to make room');
+ok(wait_until(sub { !grep { visits("f$_") != 3 } @v }, 5),
+   'then every visit kept is counted, once')
+    or diag(join ' ', map { visits("f$_") } @v);
+ok(scalar(grep { /visit counters saved again, after \d+ failed flushes/ }
+                log_lines()),
+   'the end of the failures is logged');
+
+# past the counters kept (8192 a worker), the oldest are dropped: the
+# store filled again (by another process), 20,000 visits from as many
+# hosts to a new link, sent down 20 connections at once, never fit; each
+# is counted, dropped or lost at exit, and the log says which
+
+cmp_ok(scalar(fill_store($vfull, 262144, 'g')), '>', 0,
+       'the store is filled again');
+
+my $d = 'g0';
+my $before = visits($d);
+
+truncate $log, 0;
+
+my @pipes;
+
+for my $c (0 .. 19) {
+    pipe my $r, my $w or die $!;
+
+    child(sub {
+        close $r;
+
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                      Proto => 'tcp', Timeout => 10)
+            or die "connect: $!";
+
+        # the writes apart from the reads: neither waits for the other
+        my $pid = fork // die "fork: $!";
+
+        if ($pid == 0) {
+            for my $k (1 .. 1000) {
+                print $s "GET /$d HTTP/1.1\r\nHost: localhost\r\n"
+                         . "User-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n"
+                         . "Referer: http://c$c-$k.example/\r\n"
+                         . ($k == 1000 ? "Connection: close\r\n" : '')
+                         . "\r\n";
+            }
+
+            POSIX::_exit(0);
+        }
+
+        my $answers = do { local $/; <$s> } // '';
+        my $n = () = $answers =~ m{HTTP/1\.1 302 }g;
+
+        waitpid $pid, 0;
+        print $w "$n\n";
+        close $w;
+    });
+
+    close $w;
+    push @pipes, $r;
+}
+
+my $sent = 0;
+$sent += (readline($_) // 0) for @pipes;
+1 while wait != -1;
+
+is($sent, 20000, '20,000 visits redirected');
+
+ok(wait_until(sub { logged_sum(qr/(\d+) visits dropped/) > 0 }, 5),
+   'visits past the counters kept are dropped, and the log says how many');
+sleep 0.5;
+
+stop();
+
+my $dropped = logged_sum(qr/(\d+) visits dropped/);
+my $lost = logged_sum(qr/(\d+) visits lost at exit/);
+my $saved = visits($d) - $before;
+my @kept = map { /lost at exit \((\d+) visit counters/ ? $1 : () } log_lines();
+
+is($saved + $dropped + $lost, $sent,
+   "every visit is counted ($saved), dropped ($dropped) or said lost at "
+   . "exit ($lost)");
+is(scalar(grep { $_ > 8192 } @kept), 0,
+   'no worker kept more than 8192 counters (' . join(', ', @kept) . ')');
+
+write_conf(flush => '500ms');
+
+# }}}
+
+
+# {{{ 6. stores nginx must refuse: nginx -t fails naming the path
 
 # "nginx -t" as $uid (or as we are); returns its exit code and output
 sub nginx_t {
@@ -742,7 +906,7 @@ SKIP: {
 # }}}
 
 
-# {{{ 6. reloads into a bad store are refused; no respawn loop
+# {{{ 7. reloads into a bad store are refused; no respawn loop
 
 truncate $log, 0;
 write_conf(store => $data, map_size => '64m');

@@ -9,7 +9,10 @@
 # in fewer batches than writes (mcp_status counts them); a write refused
 # in a batch (a taken alias, one of two racing for the same alias) leaves
 # the others of its batch; everything is there after a restart.
-# group_commit=off keeps one commit per write.
+# group_commit=off keeps one commit per write.  A batch whose commit
+# fails as a whole (a full disk, root only) answers each of its writes
+# with 507 and stores none of them, as a batch the thread pool refuses
+# does with 500.
 #
 # Concurrency needs requests in flight at once, so this suite drives
 # nginx itself: it opens many connections, sends every request, then
@@ -22,6 +25,7 @@ use Test::More;
 use HTTP::Tiny;
 use IO::Socket::INET;
 use IPC::Open2;
+use POSIX ();
 use File::Temp qw(tempdir);
 use File::Path qw(make_path);
 use Cwd qw(abs_path);
@@ -42,12 +46,16 @@ my $http = HTTP::Tiny->new(timeout => 5, max_redirect => 0,
                            keep_alive => 0);
 my $base = "http://127.0.0.1:$port";
 
+# the store's parameters; main and http: more directives there
 sub write_conf {
-    my ($store) = @_;
+    my ($store, %more) = @_;
+
+    $more{$_} //= '' for qw(main http);
 
     open my $fh, '>', "$root/conf/nginx.conf" or die $!;
     print $fh map { 'load_module ' . abs_path($_) . ";\n" } @modules;
     print $fh <<"_EOC_";
+$more{main}
 worker_processes  1;
 daemon            on;
 master_process    on;
@@ -60,6 +68,7 @@ events {
 
 http {
     access_log  off;
+    $more{http}
 
     mcp_store  $data  $store;
 
@@ -368,5 +377,131 @@ open my $log, '<', "$root/logs/error.log" or die $!;
 my @bad = grep { /\[(error|alert|crit|emerg)\]|AddressSanitizer|runtime error/ }
               <$log>;
 is(scalar @bad, 0, 'no error in the log') or diag(@bad);
+close $log;
+
+# 8. a full disk: a batch whose commit fails as a whole (the disk has no
+#    block for its pages) answers each of its writes, at once, with 507
+#    disk_full, and stores nothing of them; the links before it redirect
+#    and the worker goes on.  The disk is a 2 MiB tmpfs mounted over the
+#    data directory (root only); the map is larger than the disk.
+
+my $disk = $> == 0
+           && system('mount', '-t', 'tmpfs', '-o', 'size=2m,mode=0755',
+                     'mcp-test', $data) == 0;
+
+SKIP: {
+    skip 'a tmpfs cannot be mounted here (not root)', 7 unless $disk;
+
+    write_conf('map_size=64m durability=sync');
+    start();
+
+    # links of 2 KiB, one after another, until one is refused
+    my $long = 'https://example.com/' . ('d' x 1900);
+    my $kept = 0;
+
+    $kept++ while $kept < 2000
+                  && ($res = json_post('/shorten',
+                                       qq({"url": "$long@{[$kept + 1]}", )
+                                       . qq("alias": "full@{[$kept + 1]}"})
+                      ))->{status} == 201;
+
+    is($res->{status}, 507, "the full disk refuses a write ($kept kept)");
+    like($res->{content}, qr/"error":"disk_full"/, 'as disk_full');
+
+    is_deeply([map { $http->get("$base/full$_")->{status} } 1, $kept,
+                                                           $kept + 1],
+              [302, 302, 404],
+              'the links before it redirect, the refused one is not there');
+
+    # several in one batch: each is answered, none is stored
+    @res = concurrently(map { qq({"url": "$long$_", "alias": "more$_"}) }
+                            1 .. 8);
+    my @refused = grep { $res[$_ - 1]{status} == 507 } 1 .. 8;
+    is(scalar(grep { $_->{status} != 201 && $_->{status} != 507 } @res), 0,
+       'writes at once on the full disk: each answered, 201 or 507 ('
+       . scalar(@refused) . ' refused)');
+    ok(scalar @refused, 'the full disk refuses writes of a batch');
+    is(scalar(grep { $http->get("$base/more$_")->{status} != 404 } @refused),
+       0, 'nothing of a refused write is stored');
+
+    stop();
+
+    open $log, '<', "$root/logs/error.log" or die $!;
+    ok(scalar(grep { /a group commit of \d+ writes failed: no space left/ }
+                   <$log>),
+       'the error log says the group commit failed, and why');
+    close $log;
+
+    system('umount', $data);
+}
+
+# 9. a batch the thread pool refuses: its writes answer 500 at once and
+#    nothing of them is stored.  One thread and no queue (max_queue=0):
+#    while the thread writes a visit flush, the pool takes no task.  A
+#    flush of 12,288 counters starts when a redirect counts the last of
+#    them; a POST right behind it on the connection finds the thread
+#    busy.
+
+write_conf('durability=sync',
+           main => 'thread_pool  default  threads=1 max_queue=0;',
+           http => "keepalive_requests  20000;\n"
+                   . "    mcp_visit_flush_interval  1h;");
+start();
+
+$res = json_post('/shorten', '{"url": "https://example.com/v", '
+                             . '"alias": "gc-v"}');
+is($res->{status}, 201, 'one thread, no queue: a write goes through');
+
+{
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Proto => 'tcp', Timeout => 10)
+        or die "connect: $!";
+    my $body = '{"url": "https://example.com/r", "alias": "gc-refused"}';
+
+    # written by a child while this reads: neither waits for the other
+    my $writer = fork // die "fork: $!";
+
+    if ($writer == 0) {
+        print $s map { "GET /gc-v HTTP/1.1\r\nHost: localhost\r\n"
+                       . "User-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n"
+                       . "Referer: http://r$_.example/\r\n\r\n" } 1 .. 12300;
+        print $s "POST /shorten HTTP/1.1\r\nHost: localhost\r\n"
+                 . "Connection: close\r\n"
+                 . "Content-Type: application/json\r\n"
+                 . 'Content-Length: ' . length($body) . "\r\n\r\n$body";
+        POSIX::_exit(0);
+    }
+
+    my $answers = do { local $/; <$s> } // '';
+    waitpid $writer, 0;
+
+    my @status = $answers =~ m{HTTP/1\.1 (\d+) }g;
+    is(scalar(grep { $_ == 302 } @status[0 .. $#status - 1]), 12300,
+       '12,300 redirects');
+    is($status[-1], 500, 'the write behind them, refused by the pool: 500');
+    like($answers, qr/"error":"internal"\}\s*\z/, 'as an internal error');
+}
+
+is($http->get("$base/gc-refused")->{status}, 404,
+   'nothing of the refused write is stored');
+# the flush may still hold the thread a moment
+my $again;
+
+for (1 .. 50) {
+    $again = json_post('/shorten', '{"url": "https://example.com/r", '
+                                   . '"alias": "gc-refused"}')->{status};
+    last if $again != 500;
+    sleep 0.1;
+}
+
+is($again, 201, 'the same write once the thread is free: 201');
+
+stop();
+
+open $log, '<', "$root/logs/error.log" or die $!;
+ok(scalar(grep { /group commit of 1 writes could not be handed to the/ }
+                <$log>),
+   'the error log says the pool refused it');
+close $log;
 
 done_testing();

@@ -15,7 +15,7 @@
 #include "mcp_store_op.h"
 
 
-#define TEST_PLAN        129
+#define TEST_PLAN        131
 
 #define TEST_NODE        "node-a"
 #define TEST_OTHER       "node-b"
@@ -1240,6 +1240,26 @@ test_append(mcp_store_op_t *op, uint64_t id, char *buf, size_t len,
 }
 
 
+/* a group commit whose outcomes are then told to cb, as the module's:
+ * MCP_STORE_OK only if it committed and told every operation, n of
+ * them */
+
+static int
+test_commit_told(mcp_store_t *s, const char *buf, size_t len, size_t n,
+    mcp_store_op_cb cb, void *data)
+{
+    int  rc;
+
+    rc = mcp_store_op_commit(s, buf, len);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    return (mcp_store_op_committed(s, cb, data) == n) ? MCP_STORE_OK
+                                                      : MCP_STORE_EIO;
+}
+
+
 /*
  * A single node's group commit (mcp_store_op_commit()): many operations
  * in one transaction, each nested, so that one refused (a taken code, a
@@ -1293,8 +1313,8 @@ test_commit(void)
     len = test_append(&op, 5, buf, len, size);
 
     o.n = 0;
-    TAP_RC(mcp_store_op_commit(s, buf, len, test_collect, &o), MCP_STORE_OK,
-           "a batch of five operations is committed");
+    TAP_RC(test_commit_told(s, buf, len, 5, test_collect, &o), MCP_STORE_OK,
+           "a batch of five operations is committed, each told");
     TAP_OK(o.n == 5 && o.id[0] == 1 && o.id[4] == 5
            && o.outcome[0] == MCP_STORE_OK
            && o.outcome[1] == MCP_STORE_EXISTS
@@ -1324,6 +1344,18 @@ test_commit(void)
     TAP_OK(mcp_store_op_applied(s, &seq) == MCP_STORE_OK && seq == 0,
            "nothing of a log is recorded");
 
+    /* a commit that fails as a whole (the handle's own write transaction
+     * is open: it cannot begin one) tells nothing, not even what the
+     * commit before it told */
+
+    t = test_begin_txn(s, 0);
+    o.n = 0;
+    TAP_RC(mcp_store_op_commit(s, buf, len), MCP_STORE_EBUSY,
+           "a commit that cannot begin its transaction fails");
+    TAP_OK(mcp_store_op_committed(s, test_collect, &o) == 0 && o.n == 0,
+           "and tells no operation");
+    mcp_store_txn_abort(t);
+
     mcp_store_close(s);
 
     /* a full store refuses the operation that fills it, not the others */
@@ -1350,7 +1382,7 @@ test_commit(void)
     len = test_append(&op, 3, buf, len, size);
 
     o.n = 0;
-    TAP_RC(mcp_store_op_commit(s, buf, len, test_collect, &o), MCP_STORE_OK,
+    TAP_RC(test_commit_told(s, buf, len, 3, test_collect, &o), MCP_STORE_OK,
            "a batch with an operation too large for the map is committed");
     TAP_OK(o.n == 3 && o.outcome[0] == MCP_STORE_OK
            && o.outcome[1] == MCP_STORE_FULL && o.outcome[2] == MCP_STORE_OK,
@@ -1406,7 +1438,7 @@ test_commit_again(void)
         t.n = 0;
         t.wrong = 0;
 
-        TAP_OK(mcp_store_op_commit(s, buf, len, test_told, &t)
+        TAP_OK(test_commit_told(s, buf, len, ops[round], test_told, &t)
                == MCP_STORE_OK
                && t.n == ops[round] && t.wrong == 0,
                "a batch of %zu operations after %zu tells each its own",
@@ -1510,7 +1542,7 @@ test_commit_full(void)
 
     memset(&f, 0, sizeof(test_full_t));
 
-    TAP_RC(mcp_store_op_commit(s, buf, len, test_full_told, &f),
+    TAP_RC(test_commit_told(s, buf, len, 64, test_full_told, &f),
            MCP_STORE_OK, "a batch of puts that fills the store is committed");
     TAP_OK(f.n == 64 && f.ok > 0 && f.full > 0 && f.exists > 0
            && f.other == 0 && f.outcome[0] == MCP_STORE_OK
