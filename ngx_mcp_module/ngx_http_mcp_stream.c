@@ -113,6 +113,14 @@ typedef struct {
     uint64_t                   seq;        /* the last one given */
     uint64_t                   streams;    /* the last number given */
     uint64_t                   requests;   /* the last id given */
+
+    /* written under the lock, read without it by every link written
+     * (ngx_http_mcp_resource_list_changed() says why that is safe) */
+    ngx_atomic_t               gets;       /* sessions whose GET stream
+                                              is claimed */
+    ngx_atomic_t               seen;       /* the latest seen of any
+                                              session */
+    ngx_atomic_t               nsubs;      /* subscriptions, in subs */
 } ngx_http_mcp_stream_shm_t;
 
 
@@ -144,6 +152,12 @@ static ngx_http_mcp_stream_session_t *ngx_http_mcp_stream_session(
     size_t len, ngx_uint_t create);
 static void ngx_http_mcp_stream_session_gc(ngx_http_mcp_stream_shm_t *shm,
     ngx_slab_pool_t *pool, ngx_http_mcp_stream_session_t *s);
+static void ngx_http_mcp_stream_claim(ngx_http_mcp_stream_shm_t *shm,
+    ngx_http_mcp_stream_session_t *s, ngx_pid_t pid);
+static void ngx_http_mcp_stream_seen(ngx_http_mcp_stream_shm_t *shm,
+    ngx_http_mcp_stream_session_t *s);
+static void ngx_http_mcp_stream_unsubscribe(ngx_http_mcp_stream_shm_t *shm,
+    ngx_slab_pool_t *pool, ngx_http_mcp_stream_sub_t *sub);
 static void ngx_http_mcp_stream_drop(ngx_http_mcp_stream_shm_t *shm,
     ngx_slab_pool_t *pool, ngx_http_mcp_stream_event_t *e);
 static void ngx_http_mcp_stream_trim(ngx_http_mcp_stream_shm_t *shm,
@@ -350,6 +364,60 @@ ngx_http_mcp_stream_session_gc(ngx_http_mcp_stream_shm_t *shm,
 
     ngx_rbtree_delete(&shm->rbtree, &s->node);
     ngx_slab_free_locked(pool, s);
+}
+
+
+/*
+ * The GET stream of s claimed by worker pid, or given up (pid 0): the
+ * count of claimed ones follows.  A claim of a worker that died stays
+ * counted until another worker takes it over or the session ends, as it
+ * stays a listener (ngx_http_mcp_resource_list_changed()).
+ */
+
+static void
+ngx_http_mcp_stream_claim(ngx_http_mcp_stream_shm_t *shm,
+    ngx_http_mcp_stream_session_t *s, ngx_pid_t pid)
+{
+    if (s->get == 0 && pid != 0) {
+        shm->gets++;
+
+    } else if (s->get != 0 && pid == 0) {
+        shm->gets--;
+    }
+
+    s->get = pid;
+}
+
+
+/*
+ * The client of s is there now (its GET stream, a subscription); the
+ * zone keeps the latest such time of all sessions, so that no session
+ * was seen since an older one.  The latest, not the last: the clock may
+ * step back.
+ */
+
+static void
+ngx_http_mcp_stream_seen(ngx_http_mcp_stream_shm_t *shm,
+    ngx_http_mcp_stream_session_t *s)
+{
+    s->seen = ngx_time();
+
+    if ((ngx_atomic_uint_t) s->seen > shm->seen) {
+        shm->seen = (ngx_atomic_uint_t) s->seen;
+    }
+}
+
+
+/* the subscription sub goes (its session's node is the caller's to gc) */
+
+static void
+ngx_http_mcp_stream_unsubscribe(ngx_http_mcp_stream_shm_t *shm,
+    ngx_slab_pool_t *pool, ngx_http_mcp_stream_sub_t *sub)
+{
+    ngx_queue_remove(&sub->queue);
+    sub->session->nsubs--;
+    shm->nsubs--;
+    ngx_slab_free_locked(pool, sub);
 }
 
 
@@ -768,7 +836,7 @@ ngx_http_mcp_stream_pump(ngx_http_mcp_stream_t *st)
     }
 
     if (s != NULL && st->get) {
-        s->seen = ngx_time();
+        ngx_http_mcp_stream_seen(shm, s);
     }
 
     /* the session ended (DELETE) or its GET stream was taken from us */
@@ -1243,7 +1311,7 @@ ngx_http_mcp_stream_cleanup(void *data)
         }
 
         if (st->get && s->get == ngx_pid) {
-            s->get = 0;
+            ngx_http_mcp_stream_claim(shm, s, 0);
         }
 
         ngx_http_mcp_stream_session_gc(shm, pool, s);
@@ -1490,7 +1558,7 @@ ngx_http_mcp_stream_get(ngx_http_mcp_call_t *call, ngx_http_mcp_error_t *err)
             rc = NGX_BUSY;
 
         } else {
-            s->get = ngx_pid;
+            ngx_http_mcp_stream_claim(shm, s, ngx_pid);
             st->get = 1;
             st->sent = last ? seq : shm->seq;
 
@@ -1597,7 +1665,7 @@ ngx_http_mcp_stream_subscribe(ngx_http_mcp_call_t *call, ngx_str_t *uri,
         return on ? NGX_ERROR : NGX_OK;
     }
 
-    s->seen = ngx_time();
+    ngx_http_mcp_stream_seen(shm, s);
 
     for (q = ngx_queue_head(&shm->subs);
          q != ngx_queue_sentinel(&shm->subs);
@@ -1610,9 +1678,7 @@ ngx_http_mcp_stream_subscribe(ngx_http_mcp_call_t *call, ngx_str_t *uri,
                == 0)
         {
             if (!on) {
-                ngx_queue_remove(&sub->queue);
-                ngx_slab_free_locked(pool, sub);
-                s->nsubs--;
+                ngx_http_mcp_stream_unsubscribe(shm, pool, sub);
             }
 
             goto done;
@@ -1643,6 +1709,7 @@ ngx_http_mcp_stream_subscribe(ngx_http_mcp_call_t *call, ngx_str_t *uri,
 
     ngx_queue_insert_tail(&shm->subs, &sub->queue);
     s->nsubs++;
+    shm->nsubs++;
 
 done:
 
@@ -1678,7 +1745,6 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
     json_t                         *msg;
     time_t                          idle;
     u_char                         *tenant;
-    ngx_uint_t                      empty;
     size_t                          tenant_len;
     ngx_str_t                       uri, *t;
     ngx_queue_t                    *q, *next;
@@ -1702,15 +1768,12 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
 
     /*
      * Every link written (POST /shorten among them) comes here: with no
-     * subscription anywhere, the lock's check is all it costs, not the
-     * notification's JSON.
+     * subscription anywhere, a read of their count is all it costs, not
+     * the lock nor the notification's JSON (why the read is safe:
+     * ngx_http_mcp_resource_list_changed()).
      */
 
-    ngx_shmtx_lock(&pool->mutex);
-    empty = ngx_queue_empty(&shm->subs);
-    ngx_shmtx_unlock(&pool->mutex);
-
-    if (empty) {
+    if (shm->nsubs == 0) {
         return;
     }
 
@@ -1752,9 +1815,7 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
         s = sub->session;
 
         if (!s->get && s->seen < idle) {
-            ngx_queue_remove(&sub->queue);
-            ngx_slab_free_locked(pool, sub);
-            s->nsubs--;
+            ngx_http_mcp_stream_unsubscribe(shm, pool, sub);
             ngx_http_mcp_stream_session_gc(shm, pool, s);
             continue;
         }
@@ -1773,8 +1834,9 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
 /*
  * The caller's tenant's resources/list changed (a link created or
  * deleted, in whichever worker): notifications/resources/list_changed on
- * the GET stream of every session of the tenant that has one, or had one
- * within the replay window (it resumes between two SSE polls).
+ * the GET stream of every session of the tenant that has one, or was
+ * seen within the replay window (it resumes between two SSE polls; a
+ * subscription counts as seen).
  */
 
 void
@@ -1803,7 +1865,30 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
 
     shm = ngx_http_mcp_stream_shm(r, &pool);
 
+    /*
+     * Every link created or deleted comes here, and the walk below visits
+     * every session of the zone under the lock all workers share.  No
+     * session hears of the change unless its GET stream is claimed or it
+     * was seen within the window: with none claimed and none seen since
+     * (shm->seen is the latest), the walk would find no one, and neither
+     * it nor the lock is needed.  Both are single words, written under
+     * the lock and read whole without it; a value read stale orders this
+     * change before a GET stream claimed (or a subscription made) at
+     * that very moment, as taking the lock before it would have: a new
+     * GET stream sends only the events pushed after its claim.
+     */
+
+    if (shm->gets == 0 && shm->seen < (ngx_atomic_uint_t) recent) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "mcp: resources/list_changed: no session listens");
+        return;
+    }
+
     ngx_shmtx_lock(&pool->mutex);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "mcp: resources/list_changed: %uA GET streams claimed",
+                   shm->gets);
 
     if (shm->rbtree.root == shm->rbtree.sentinel) {
         ngx_shmtx_unlock(&pool->mutex);
@@ -1884,9 +1969,7 @@ ngx_http_mcp_stream_forget(ngx_http_request_t *r, ngx_str_t *session)
         sub = ngx_queue_data(q, ngx_http_mcp_stream_sub_t, queue);
 
         if (sub->session == s) {
-            ngx_queue_remove(&sub->queue);
-            ngx_slab_free_locked(pool, sub);
-            s->nsubs--;
+            ngx_http_mcp_stream_unsubscribe(shm, pool, sub);
         }
     }
 
@@ -1903,7 +1986,7 @@ ngx_http_mcp_stream_forget(ngx_http_request_t *r, ngx_str_t *session)
     }
 
     s->npending--;
-    s->get = 0;
+    ngx_http_mcp_stream_claim(shm, s, 0);
 
     ngx_http_mcp_stream_session_gc(shm, pool, s);
 
