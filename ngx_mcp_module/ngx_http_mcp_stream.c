@@ -1616,6 +1616,12 @@ ngx_http_mcp_stream_get(ngx_http_mcp_call_t *call, ngx_http_mcp_error_t *err)
     st->stream = stream;
     st->deadline = ngx_current_msec + NGX_HTTP_MCP_STREAM_LIFETIME;
 
+    /* a graceful exit (a reload) waits for the next tick, which ends the
+     * stream (the client resumes on another worker) and gives up the
+     * claim: a claim of a worker gone would stay, and the session count
+     * as listening and keep its node in the zone, until taken over */
+    st->tick.cancelable = !st->get;
+
     if (ngx_http_mcp_stream_start(st, last == NULL) != NGX_OK) {
         return NGX_ERROR;
     }
