@@ -1,0 +1,434 @@
+# vim:set ft= ts=4 sw=4 et fdm=marker:
+
+# Two workers: every link created (POST /shorten, the shorten_url tool)
+# sends notifications/resources/list_changed on the GET stream of every
+# session that has one, whichever worker holds the stream and whichever
+# created the link; the zone of streams counts the GET streams claimed,
+# so that a creation with no session to tell walks none.  The count
+# follows streams that open, close, end with their session (DELETE), die
+# with their worker (and are taken over) or end with a reload, which
+# keeps the zone.
+#
+# Like t/004-workers.t, this suite drives nginx itself (listen ...
+# reuseport spreads connections over the workers) and reads the serving
+# worker from an X-Worker-Pid header.  With an nginx built --with-debug,
+# the count each creation saw is read from the debug log as well.
+
+use strict;
+use warnings;
+
+use Test::More;
+use HTTP::Tiny;
+use IO::Socket::INET;
+use IO::Select;
+use File::Temp qw(tempdir);
+use File::Path qw(make_path);
+use Cwd qw(abs_path);
+use Time::HiRes qw(sleep time);
+
+my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+my $port = ($ENV{TEST_NGINX_PORT} || 1984) + 12;
+
+my $root = tempdir('ngx_mcp_XXXXXX', TMPDIR => 1, CLEANUP => 1);
+make_path("$root/conf", "$root/logs", "$root/data");
+
+# run as root, the workers are "nobody": they must reach the store
+chmod 0755, $root;
+
+my $debug = `$nginx -V 2>&1` =~ /--with-debug/;
+my $level = $debug ? 'debug' : 'info';
+
+my $http = HTTP::Tiny->new(timeout => 5, max_redirect => 0,
+                           keep_alive => 0);
+my $base = "http://127.0.0.1:$port";
+my $changed = 'notifications/resources/list_changed';
+
+open my $fh, '>', "$root/conf/nginx.conf" or die $!;
+print $fh map { 'load_module ' . abs_path($_) . ";\n" } @modules;
+print $fh <<"_EOC_";
+worker_processes  2;
+daemon            on;
+master_process    on;
+error_log         logs/error.log $level;
+pid               logs/nginx.pid;
+
+events {
+    worker_connections  64;
+}
+
+http {
+    access_log  off;
+
+    mcp_store  $root/data;
+
+    server {
+        listen  127.0.0.1:$port reuseport;
+
+        add_header  X-Worker-Pid  \$pid  always;
+
+        location = /shorten { mcp_shorten; }
+        location = /mcp { mcp_endpoint; }
+        location / { mcp_redirect; }
+    }
+}
+_EOC_
+close $fh;
+
+sub master_pid {
+    open my $fh, '<', "$root/logs/nginx.pid" or return undef;
+    my $pid = <$fh>;
+    chomp $pid;
+    return $pid;
+}
+
+sub stop {
+    my $pid = master_pid() or return;
+    kill 'QUIT', $pid;
+
+    for (1 .. 200) {
+        return unless kill 0, $pid;
+        sleep 0.05;
+    }
+
+    kill 'KILL', $pid;
+}
+
+END { stop() }
+
+system($nginx, '-p', "$root/", '-c', 'conf/nginx.conf') == 0
+    or BAIL_OUT("nginx did not start");
+
+for (1 .. 100) {
+    last if $http->get("$base/")->{status} != 599;
+    sleep 0.05;
+}
+
+sub workers_seen {
+    my %pids;
+
+    for (1 .. 200) {
+        my $pid = $http->get("$base/nope")->{headers}{'x-worker-pid'};
+        $pids{$pid}++ if defined $pid;
+        last if keys %pids >= 2;
+    }
+
+    return sort keys %pids;
+}
+
+sub mcp {
+    my ($sid, $body, $method) = @_;
+
+    return $http->request($method // 'POST', "$base/mcp", {
+        headers => {
+            'Content-Type' => 'application/json',
+            'Accept' => 'application/json, text/event-stream',
+            $sid ? ('Mcp-Session-Id' => $sid) : (),
+        },
+        defined $body ? (content => $body) : (),
+    });
+}
+
+sub session {
+    my $res = mcp(undef, '{"jsonrpc": "2.0", "id": 1, "method": '
+                         . '"initialize", "params": {"protocolVersion": '
+                         . '"2025-11-25", "capabilities": {}, '
+                         . '"clientInfo": {"name": "t", "version": "1"}}}');
+    my $sid = $res->{headers}{'mcp-session-id'} // '';
+    mcp($sid, '{"jsonrpc": "2.0", "method": "notifications/initialized"}');
+    return $sid;
+}
+
+# reads from $s into $$buf until $done->($$buf) or 5 s pass
+sub read_until {
+    my ($s, $buf, $done) = @_;
+    my $sel = IO::Select->new($s);
+    my $end = time + 5;
+
+    until ($done->($$buf)) {
+        my $left = $end - time;
+        return 0 if $left <= 0 || !$sel->can_read($left);
+        sysread($s, $$buf, 65536, length $$buf) or return 0;
+    }
+
+    return 1;
+}
+
+# the session's GET stream, on a connection to worker $pid: the
+# connection is chosen by a request before the stream's
+sub open_stream {
+    my ($sid, $pid) = @_;
+
+    for (1 .. 200) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                      Proto => 'tcp', Timeout => 5)
+            or die "connect: $!";
+        my $buf = '';
+
+        syswrite $s, "GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        read_until($s, \$buf, sub {
+            $_[0] =~ /\r\n\r\n/ or return 0;
+            my ($len) = $_[0] =~ /^Content-Length: (\d+)/mi;
+            return length($') >= ($len // 0);
+        }) or die "no answer to GET /nope";
+
+        if ($buf !~ /^X-Worker-Pid: \Q$pid\E\r$/m) {
+            close $s;
+            next;
+        }
+
+        $buf = '';
+        syswrite $s, "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     . "Accept: text/event-stream\r\n"
+                     . "Mcp-Session-Id: $sid\r\nConnection: close\r\n\r\n";
+        read_until($s, \$buf, sub { $_[0] =~ /\r\n\r\n/ })
+            or die "no answer to GET /mcp";
+        my ($head, $rest) = split /\r\n\r\n/, $buf, 2;
+
+        return { sock => $s, head => $head, buf => $rest, heard => 0 };
+    }
+
+    die "no connection reached worker $pid";
+}
+
+# what came on the stream within $wait seconds (less once $want
+# list_changed came): the count heard, and whether the server closed it
+sub listen_for {
+    my ($st, $want, $wait) = @_;
+    my $sel = IO::Select->new($st->{sock});
+    my $end = time + $wait;
+    my $eof = 0;
+
+    while ((my $left = $end - time) > 0) {
+        last if defined $want && $st->{heard} >= $want;
+        next unless $sel->can_read($left);
+
+        if (!sysread($st->{sock}, $st->{buf}, 65536, length $st->{buf})) {
+            $eof = 1;
+            last;
+        }
+
+        $st->{heard} = () = $st->{buf} =~ /\Q$changed\E/g;
+    }
+
+    return ($st->{heard}, $eof);
+}
+
+
+# the count of GET streams each creation since the mark saw, from the
+# debug log: "none" where the creation walked nothing
+my $mark = 0;
+
+sub counts_seen {
+    open my $log, '<', "$root/logs/error.log" or return ();
+    seek $log, $mark, 0;
+    my @seen;
+
+    while (my $line = <$log>) {
+        push @seen, 'none'
+            if $line =~ m{mcp: resources/list_changed: no session listens};
+        push @seen, $1
+            if $line =~ m{mcp: resources/list_changed: (\d+) GET streams};
+    }
+
+    $mark = tell $log;
+    return @seen;
+}
+
+sub counts_are {
+    my ($want, $name) = @_;
+
+    SKIP: {
+        skip 'nginx is not built --with-debug', 1 unless $debug;
+        is(join(',', counts_seen()), $want, $name);
+    }
+}
+
+# links created through worker $pid, each answered 201
+my $links = 0;
+
+sub create_on {
+    my ($pid, $n) = @_;
+    my $made = 0;
+
+    for (1 .. 200) {
+        last if $made == $n;
+
+        $links++;
+        my $res = $http->post("$base/shorten", {
+            headers => { 'Content-Type' => 'application/json' },
+            content => qq({"url": "https://example.com/$links"}),
+        });
+
+        $res->{status} == 201
+            or die "POST /shorten: $res->{status} $res->{content}";
+        $made++ if $res->{headers}{'x-worker-pid'} eq $pid;
+    }
+
+    return $made;
+}
+
+# the number created through each worker, one after the other
+sub create_on_both {
+    my ($w1, $w2) = @_;
+
+    counts_seen();
+    my $before = $links;
+    is(create_on($w1, 1) + create_on($w2, 1), 2,
+       'links created through both workers');
+    return $links - $before;
+}
+
+my ($w1, $w2) = workers_seen();
+ok($w1 && $w2, 'two workers serve this port');
+
+# 1. nothing listens: creations walk no session
+
+my $res = $http->post("$base/shorten", {
+    headers => { 'Content-Type' => 'application/json' },
+    content => '{"url": "https://example.com/first"}',
+});
+is($res->{status}, 201, 'POST /shorten with no session listening: 201');
+counts_are('none', 'no session listens: nothing walked');
+
+my $idle = session();
+like($idle, qr/^[0-9A-Za-z]{32}$/, 'a session without a GET stream');
+$res = mcp($idle, '{"jsonrpc": "2.0", "id": 2, "method": "tools/call", '
+                  . '"params": {"name": "shorten_url", "arguments": '
+                  . '{"url": "https://example.com/tool"}}}');
+like($res->{content}, qr/"code":"[0-9A-Za-z]+"/, 'shorten_url created one');
+counts_are('none', 'a session without a stream does not listen');
+
+# 2. a GET stream on each worker: both hear of every creation, through
+#    either worker
+
+my $sa = session();
+my $st_a = open_stream($sa, $w1);
+like($st_a->{head}, qr{^HTTP/1\.1 200.*text/event-stream}s,
+     'session A: a GET stream on worker 1');
+
+my $n = create_on_both($w1, $w2);
+my ($heard) = listen_for($st_a, $n, 3);
+is($heard, $n, "A heard of all $n creations");
+counts_are(join(',', ('1') x $n), 'one GET stream claimed');
+
+my $sb = session();
+my $st_b = open_stream($sb, $w2);
+like($st_b->{head}, qr{^HTTP/1\.1 200}, 'session B: a GET stream on worker 2');
+
+my $heard_a = $st_a->{heard};
+$n = create_on_both($w1, $w2);
+($heard) = listen_for($st_a, $heard_a + $n, 3);
+is($heard, $heard_a + $n, "A heard of the $n more");
+($heard) = listen_for($st_b, $n, 3);
+is($heard, $n, "B heard of all $n");
+counts_are(join(',', ('2') x $n), 'two GET streams claimed');
+
+# 3. A's client goes: the count goes down, B still hears
+
+close $st_a->{sock};
+sleep 0.5;
+
+my $heard_b = $st_b->{heard};
+$n = create_on_both($w1, $w2);
+($heard) = listen_for($st_b, $heard_b + $n, 3);
+is($heard, $heard_b + $n, "B heard of the $n more");
+counts_are(join(',', ('1') x $n), 'A closed: one GET stream claimed');
+
+# 4. B's session ends (DELETE through the other worker): its stream ends,
+#    creating still works, no stream is counted
+
+$res = $http->request('DELETE', "$base/mcp", {
+    headers => { 'Mcp-Session-Id' => $sb } });
+is($res->{status}, 200, 'DELETE ends session B');
+
+my ($got, $eof) = listen_for($st_b, undef, 3);
+ok($eof, "B's stream ended with its session");
+
+$n = create_on_both($w1, $w2);
+counts_are(join(',', ('0') x $n),
+           'B deleted: no GET stream claimed (its seen ones are walked)');
+
+# 5. a new session listens on worker 2 now: the count goes up again
+
+my $sc = session();
+my $st_c = open_stream($sc, $w2);
+like($st_c->{head}, qr{^HTTP/1\.1 200}, 'session C: a GET stream on worker 2');
+
+$n = create_on_both($w1, $w2);
+($heard) = listen_for($st_c, $n, 3);
+is($heard, $n, "C heard of all $n");
+counts_are(join(',', ('1') x $n), 'C: one GET stream claimed');
+
+# 6. C's worker dies with the stream claimed: the claim stays counted
+#    (the session still hears, as before), the new stream takes it over
+#    without counting it twice, and its end counts it out
+
+kill 'KILL', $w2;
+($got, $eof) = listen_for($st_c, undef, 3);
+ok($eof, "C's stream died with its worker");
+
+my @now;
+for (1 .. 100) {
+    @now = workers_seen();
+    last if @now == 2 && !grep { $_ eq $w2 } @now;
+    sleep 0.1;
+}
+($w2) = grep { $_ ne $w1 } @now;
+ok($w2, 'the master started another worker');
+
+$n = create_on_both($w1, $w2);
+counts_are(join(',', ('1') x $n), "the dead worker's claim is counted");
+
+my $st_c2 = open_stream($sc, $w1);
+like($st_c2->{head}, qr{^HTTP/1\.1 200},
+     "session C again, on worker 1: the dead worker's claim taken over");
+
+$n = create_on_both($w1, $w2);
+($heard) = listen_for($st_c2, $n, 3);
+is($heard, $n, "C heard of all $n on its new stream");
+counts_are(join(',', ('1') x $n), 'taken over: still one GET stream');
+
+close $st_c2->{sock};
+sleep 0.5;
+
+$n = create_on_both($w1, $w2);
+counts_are(join(',', ('0') x $n), 'C closed: none claimed');
+
+# 7. a reload keeps the zone: the old workers end their streams before
+#    they exit, which counts them out; a stream on a new worker is
+#    counted in
+
+my $sd = session();
+my $st_d = open_stream($sd, $w1);
+like($st_d->{head}, qr{^HTTP/1\.1 200}, 'session D: a GET stream');
+
+kill 'HUP', master_pid();
+($got, $eof) = listen_for($st_d, undef, 10);
+ok($eof, "D's stream ended with its worker's graceful exit");
+like($st_d->{buf}, qr/\r\n0\r\n\r\n\z/,
+     'ended by the worker (the last chunk), not cut by its exit');
+
+my %old = map { $_ => 1 } $w1, $w2;
+for (1 .. 100) {
+    @now = workers_seen();
+    last if @now == 2 && !grep { $old{$_} } @now;
+    sleep 0.1;
+}
+ok(@now == 2 && !grep({ $old{$_} } @now), 'reload started new workers');
+($w1, $w2) = @now;
+
+$n = create_on_both($w1, $w2);
+counts_are(join(',', ('0') x $n), 'after the reload: none claimed');
+
+my $st_d2 = open_stream($sd, $w2);
+like($st_d2->{head}, qr{^HTTP/1\.1 200}, 'session D again, on a new worker');
+
+$n = create_on_both($w1, $w2);
+($heard) = listen_for($st_d2, $n, 3);
+is($heard, $n, "D heard of all $n after the reload");
+counts_are(join(',', ('1') x $n), 'D: one GET stream claimed');
+
+close $st_d2->{sock};
+
+done_testing();
