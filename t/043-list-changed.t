@@ -154,10 +154,10 @@ sub read_until {
     return 1;
 }
 
-# the session's GET stream, on a connection to worker $pid: the
-# connection is chosen by a request before the stream's
+# the session's GET stream, on a connection to worker $pid (chosen by a
+# request before the stream's), called $name
 sub open_stream {
-    my ($sid, $pid) = @_;
+    my ($sid, $pid, $name) = @_;
 
     for (1 .. 200) {
         my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
@@ -185,22 +185,30 @@ sub open_stream {
             or die "no answer to GET /mcp";
         my ($head, $rest) = split /\r\n\r\n/, $buf, 2;
 
-        return { sock => $s, head => $head, buf => $rest, heard => 0 };
+        return { sock => $s, head => $head, buf => $rest, heard => 0,
+                 name => $name };
     }
 
     die "no connection reached worker $pid";
 }
 
 # what came on the stream within $wait seconds (less once $want
-# list_changed came): the count heard, and whether the server closed it
+# list_changed came, and 0.2 s more for any beyond): the count heard,
+# and whether the server closed it
 sub listen_for {
     my ($st, $want, $wait) = @_;
     my $sel = IO::Select->new($st->{sock});
     my $end = time + $wait;
     my $eof = 0;
 
-    while ((my $left = $end - time) > 0) {
-        last if defined $want && $st->{heard} >= $want;
+    for ( ;; ) {
+        if (defined $want && $st->{heard} >= $want) {
+            $end = time + 0.2;
+            undef $want;
+        }
+
+        my $left = $end - time;
+        last if $left <= 0;
         next unless $sel->can_read($left);
 
         if (!sysread($st->{sock}, $st->{buf}, 65536, length $st->{buf})) {
@@ -268,18 +276,39 @@ sub create_on {
     return $made;
 }
 
-# the number created through each worker, one after the other
-sub create_on_both {
-    my ($w1, $w2) = @_;
+my ($w1, $w2);
+
+# links created through worker 1, then through worker 2 (and through
+# either on the way): every stream of @streams hears of each, and each
+# creation saw $claimed GET streams claimed
+sub all_hear {
+    my ($claimed, $name, @streams) = @_;
+    my @before = map { $_->{heard} } @streams;
 
     counts_seen();
-    my $before = $links;
+    my $first = $links;
     is(create_on($w1, 1) + create_on($w2, 1), 2,
-       'links created through both workers');
-    return $links - $before;
+       "$name: links created through both workers");
+    my $n = $links - $first;
+
+    for my $i (0 .. $#streams) {
+        my ($heard) = listen_for($streams[$i], $before[$i] + $n, 3);
+        is($heard - $before[$i], $n,
+           "$name: $streams[$i]{name} heard of all $n");
+    }
+
+    counts_are(join(',', ($claimed) x $n),
+               "$name: $claimed GET streams claimed");
 }
 
-my ($w1, $w2) = workers_seen();
+# the stream ends from the server's side
+sub ends {
+    my ($st, $name) = @_;
+    my (undef, $eof) = listen_for($st, undef, 10);
+    ok($eof, "$st->{name}'s stream ended: $name");
+}
+
+($w1, $w2) = workers_seen();
 ok($w1 && $w2, 'two workers serve this port');
 
 # 1. nothing listens: creations walk no session
@@ -302,71 +331,45 @@ counts_are('none', 'a session without a stream does not listen');
 # 2. a GET stream on each worker: both hear of every creation, through
 #    either worker
 
-my $sa = session();
-my $st_a = open_stream($sa, $w1);
-like($st_a->{head}, qr{^HTTP/1\.1 200.*text/event-stream}s,
+my $sta = open_stream(session(), $w1, 'A');
+like($sta->{head}, qr{^HTTP/1\.1 200.*text/event-stream}s,
      'session A: a GET stream on worker 1');
-
-my $n = create_on_both($w1, $w2);
-my ($heard) = listen_for($st_a, $n, 3);
-is($heard, $n, "A heard of all $n creations");
-counts_are(join(',', ('1') x $n), 'one GET stream claimed');
+all_hear(1, 'A listens', $sta);
 
 my $sb = session();
-my $st_b = open_stream($sb, $w2);
-like($st_b->{head}, qr{^HTTP/1\.1 200}, 'session B: a GET stream on worker 2');
-
-my $heard_a = $st_a->{heard};
-$n = create_on_both($w1, $w2);
-($heard) = listen_for($st_a, $heard_a + $n, 3);
-is($heard, $heard_a + $n, "A heard of the $n more");
-($heard) = listen_for($st_b, $n, 3);
-is($heard, $n, "B heard of all $n");
-counts_are(join(',', ('2') x $n), 'two GET streams claimed');
+my $stb = open_stream($sb, $w2, 'B');
+like($stb->{head}, qr{^HTTP/1\.1 200}, 'session B: a GET stream on worker 2');
+all_hear(2, 'A and B listen', $sta, $stb);
 
 # 3. A's client goes: the count goes down, B still hears
 
-close $st_a->{sock};
+close $sta->{sock};
 sleep 0.5;
+all_hear(1, 'A closed', $stb);
 
-my $heard_b = $st_b->{heard};
-$n = create_on_both($w1, $w2);
-($heard) = listen_for($st_b, $heard_b + $n, 3);
-is($heard, $heard_b + $n, "B heard of the $n more");
-counts_are(join(',', ('1') x $n), 'A closed: one GET stream claimed');
-
-# 4. B's session ends (DELETE through the other worker): its stream ends,
-#    creating still works, no stream is counted
+# 4. B's session ends (DELETE, through either worker): its stream ends,
+#    creating still works, no stream is counted (the sessions seen
+#    within the window are walked still)
 
 $res = $http->request('DELETE', "$base/mcp", {
     headers => { 'Mcp-Session-Id' => $sb } });
 is($res->{status}, 200, 'DELETE ends session B');
-
-my ($got, $eof) = listen_for($st_b, undef, 3);
-ok($eof, "B's stream ended with its session");
-
-$n = create_on_both($w1, $w2);
-counts_are(join(',', ('0') x $n),
-           'B deleted: no GET stream claimed (its seen ones are walked)');
+ends($stb, 'its session was deleted');
+all_hear(0, 'B deleted');
 
 # 5. a new session listens on worker 2 now: the count goes up again
 
 my $sc = session();
-my $st_c = open_stream($sc, $w2);
-like($st_c->{head}, qr{^HTTP/1\.1 200}, 'session C: a GET stream on worker 2');
-
-$n = create_on_both($w1, $w2);
-($heard) = listen_for($st_c, $n, 3);
-is($heard, $n, "C heard of all $n");
-counts_are(join(',', ('1') x $n), 'C: one GET stream claimed');
+my $stc = open_stream($sc, $w2, 'C');
+like($stc->{head}, qr{^HTTP/1\.1 200}, 'session C: a GET stream on worker 2');
+all_hear(1, 'C listens', $stc);
 
 # 6. C's worker dies with the stream claimed: the claim stays counted
 #    (the session still hears, as before), the new stream takes it over
 #    without counting it twice, and its end counts it out
 
 kill 'KILL', $w2;
-($got, $eof) = listen_for($st_c, undef, 3);
-ok($eof, "C's stream died with its worker");
+ends($stc, 'its worker died');
 
 my @now;
 for (1 .. 100) {
@@ -376,37 +379,28 @@ for (1 .. 100) {
 }
 ($w2) = grep { $_ ne $w1 } @now;
 ok($w2, 'the master started another worker');
+all_hear(1, "the dead worker's claim");
 
-$n = create_on_both($w1, $w2);
-counts_are(join(',', ('1') x $n), "the dead worker's claim is counted");
-
-my $st_c2 = open_stream($sc, $w1);
-like($st_c2->{head}, qr{^HTTP/1\.1 200},
+$stc = open_stream($sc, $w1, 'C');
+like($stc->{head}, qr{^HTTP/1\.1 200},
      "session C again, on worker 1: the dead worker's claim taken over");
+all_hear(1, 'C taken over', $stc);
 
-$n = create_on_both($w1, $w2);
-($heard) = listen_for($st_c2, $n, 3);
-is($heard, $n, "C heard of all $n on its new stream");
-counts_are(join(',', ('1') x $n), 'taken over: still one GET stream');
-
-close $st_c2->{sock};
+close $stc->{sock};
 sleep 0.5;
-
-$n = create_on_both($w1, $w2);
-counts_are(join(',', ('0') x $n), 'C closed: none claimed');
+all_hear(0, 'C closed');
 
 # 7. a reload keeps the zone: the old workers end their streams before
 #    they exit, which counts them out; a stream on a new worker is
 #    counted in
 
 my $sd = session();
-my $st_d = open_stream($sd, $w1);
-like($st_d->{head}, qr{^HTTP/1\.1 200}, 'session D: a GET stream');
+my $std = open_stream($sd, $w1, 'D');
+like($std->{head}, qr{^HTTP/1\.1 200}, 'session D: a GET stream');
 
 kill 'HUP', master_pid();
-($got, $eof) = listen_for($st_d, undef, 10);
-ok($eof, "D's stream ended with its worker's graceful exit");
-like($st_d->{buf}, qr/\r\n0\r\n\r\n\z/,
+ends($std, "its worker's graceful exit");
+like($std->{buf}, qr/\r\n0\r\n\r\n\z/,
      'ended by the worker (the last chunk), not cut by its exit');
 
 my %old = map { $_ => 1 } $w1, $w2;
@@ -417,18 +411,12 @@ for (1 .. 100) {
 }
 ok(@now == 2 && !grep({ $old{$_} } @now), 'reload started new workers');
 ($w1, $w2) = @now;
+all_hear(0, 'reloaded');
 
-$n = create_on_both($w1, $w2);
-counts_are(join(',', ('0') x $n), 'after the reload: none claimed');
+$std = open_stream($sd, $w2, 'D');
+like($std->{head}, qr{^HTTP/1\.1 200}, 'session D again, on a new worker');
+all_hear(1, 'D listens after the reload', $std);
 
-my $st_d2 = open_stream($sd, $w2);
-like($st_d2->{head}, qr{^HTTP/1\.1 200}, 'session D again, on a new worker');
-
-$n = create_on_both($w1, $w2);
-($heard) = listen_for($st_d2, $n, 3);
-is($heard, $n, "D heard of all $n after the reload");
-counts_are(join(',', ('1') x $n), 'D: one GET stream claimed');
-
-close $st_d2->{sock};
+close $std->{sock};
 
 done_testing();
