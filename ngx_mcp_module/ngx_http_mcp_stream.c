@@ -67,6 +67,7 @@ typedef struct {
 
 /* A subscription (resources/subscribe) of a session to a resource. */
 typedef struct {
+    ngx_rbtree_node_t          node;       /* key: crc32 of tenant, uri */
     ngx_queue_t                queue;
     ngx_http_mcp_stream_session_t  *session;
     size_t                     tenant_len;
@@ -110,6 +111,8 @@ typedef struct {
     ngx_queue_t                events;
     ngx_queue_t                pending;
     ngx_queue_t                subs;
+    ngx_rbtree_t               subs_tree;  /* the same, by resource */
+    ngx_rbtree_node_t          subs_sentinel;
     uint64_t                   seq;        /* the last one given */
     uint64_t                   streams;    /* the last number given */
     uint64_t                   requests;   /* the last id given */
@@ -156,6 +159,11 @@ static void ngx_http_mcp_stream_claim(ngx_http_mcp_stream_shm_t *shm,
     ngx_http_mcp_stream_session_t *s, ngx_pid_t pid);
 static void ngx_http_mcp_stream_seen(ngx_http_mcp_stream_shm_t *shm,
     ngx_http_mcp_stream_session_t *s);
+static uint32_t ngx_http_mcp_stream_sub_key(ngx_str_t *tenant,
+    ngx_str_t *uri);
+static ngx_http_mcp_stream_sub_t *ngx_http_mcp_stream_sub_find(
+    ngx_http_mcp_stream_shm_t *shm, ngx_http_mcp_stream_sub_t *after,
+    uint32_t key, ngx_str_t *tenant, ngx_str_t *uri);
 static void ngx_http_mcp_stream_unsubscribe(ngx_http_mcp_stream_shm_t *shm,
     ngx_slab_pool_t *pool, ngx_http_mcp_stream_sub_t *sub);
 static void ngx_http_mcp_stream_drop(ngx_http_mcp_stream_shm_t *shm,
@@ -270,6 +278,8 @@ ngx_http_mcp_stream_init_zone(ngx_shm_zone_t *zone, void *data)
     ngx_queue_init(&shm->events);
     ngx_queue_init(&shm->pending);
     ngx_queue_init(&shm->subs);
+    ngx_rbtree_init(&shm->subs_tree, &shm->subs_sentinel,
+                    ngx_rbtree_insert_value);
 
     /* sessions outlive the zone (they are in the store): ids given after
      * a restart must not be ones given before, which a client may still
@@ -408,12 +418,88 @@ ngx_http_mcp_stream_seen(ngx_http_mcp_stream_shm_t *shm,
 }
 
 
+/*
+ * Subscriptions are found by resource, so that a change of one that no
+ * session subscribed to costs no walk of all of them (every link written
+ * is such a change).
+ */
+
+static uint32_t
+ngx_http_mcp_stream_sub_key(ngx_str_t *tenant, ngx_str_t *uri)
+{
+    uint32_t  key;
+
+    ngx_crc32_init(key);
+    ngx_crc32_update(&key, tenant->data, tenant->len);
+    ngx_crc32_update(&key, uri->data, uri->len);
+    ngx_crc32_final(key);
+
+    return key;
+}
+
+
+/*
+ * Under the lock: the first subscription of tenant to uri (key is
+ * theirs) after the one given, or the first of all with after NULL; NULL
+ * when there is none.  A subscription may go while its successor is
+ * kept.
+ */
+
+static ngx_http_mcp_stream_sub_t *
+ngx_http_mcp_stream_sub_find(ngx_http_mcp_stream_shm_t *shm,
+    ngx_http_mcp_stream_sub_t *after, uint32_t key, ngx_str_t *tenant,
+    ngx_str_t *uri)
+{
+    ngx_rbtree_node_t          *node, *n;
+    ngx_http_mcp_stream_sub_t  *sub;
+
+    if (after != NULL) {
+        node = ngx_rbtree_next(&shm->subs_tree, &after->node);
+
+    } else {
+
+        /* the leftmost of the key: equal keys go right when inserted,
+         * but may stand on either side of one another after rotations */
+
+        node = NULL;
+        n = shm->subs_tree.root;
+
+        while (n != shm->subs_tree.sentinel) {
+            if (key <= n->key) {
+                node = (key == n->key) ? n : node;
+                n = n->left;
+
+            } else {
+                n = n->right;
+            }
+        }
+    }
+
+    for ( /* void */ ; node != NULL && node->key == key;
+         node = ngx_rbtree_next(&shm->subs_tree, node))
+    {
+        sub = (ngx_http_mcp_stream_sub_t *) node;
+
+        if (sub->tenant_len == tenant->len && sub->uri_len == uri->len
+            && ngx_memcmp(sub->data, tenant->data, tenant->len) == 0
+            && ngx_memcmp(sub->data + tenant->len, uri->data, uri->len)
+               == 0)
+        {
+            return sub;
+        }
+    }
+
+    return NULL;
+}
+
+
 /* the subscription sub goes (its session's node is the caller's to gc) */
 
 static void
 ngx_http_mcp_stream_unsubscribe(ngx_http_mcp_stream_shm_t *shm,
     ngx_slab_pool_t *pool, ngx_http_mcp_stream_sub_t *sub)
 {
+    ngx_rbtree_delete(&shm->subs_tree, &sub->node);
     ngx_queue_remove(&sub->queue);
     sub->session->nsubs--;
     shm->nsubs--;
@@ -1645,9 +1731,9 @@ ngx_int_t
 ngx_http_mcp_stream_subscribe(ngx_http_mcp_call_t *call, ngx_str_t *uri,
     ngx_uint_t on, ngx_http_mcp_error_t *err)
 {
+    uint32_t                        key;
     ngx_int_t                       rc;
     ngx_str_t                      *tenant;
-    ngx_queue_t                    *q;
     ngx_slab_pool_t                *pool;
     ngx_http_mcp_stream_shm_t      *shm;
     ngx_http_mcp_stream_sub_t      *sub;
@@ -1658,6 +1744,7 @@ ngx_http_mcp_stream_subscribe(ngx_http_mcp_call_t *call, ngx_str_t *uri,
     }
 
     tenant = &ngx_http_mcp_caller(call->r)->tenant;
+    key = ngx_http_mcp_stream_sub_key(tenant, uri);
     shm = ngx_http_mcp_stream_shm(call->r, &pool);
 
     rc = NGX_OK;
@@ -1673,16 +1760,14 @@ ngx_http_mcp_stream_subscribe(ngx_http_mcp_call_t *call, ngx_str_t *uri,
 
     ngx_http_mcp_stream_seen(shm, s);
 
-    for (q = ngx_queue_head(&shm->subs);
-         q != ngx_queue_sentinel(&shm->subs);
-         q = ngx_queue_next(q))
-    {
-        sub = ngx_queue_data(q, ngx_http_mcp_stream_sub_t, queue);
+    /* a session is one tenant's: its subscription is one of the tenant's
+     * to uri */
 
-        if (sub->session == s && sub->uri_len == uri->len
-            && ngx_memcmp(sub->data + sub->tenant_len, uri->data, uri->len)
-               == 0)
-        {
+    for (sub = ngx_http_mcp_stream_sub_find(shm, NULL, key, tenant, uri);
+         sub != NULL;
+         sub = ngx_http_mcp_stream_sub_find(shm, sub, key, tenant, uri))
+    {
+        if (sub->session == s) {
             if (!on) {
                 ngx_http_mcp_stream_unsubscribe(shm, pool, sub);
             }
@@ -1713,6 +1798,8 @@ ngx_http_mcp_stream_subscribe(ngx_http_mcp_call_t *call, ngx_str_t *uri,
     ngx_memcpy(ngx_cpymem(sub->data, tenant->data, tenant->len), uri->data,
                uri->len);
 
+    sub->node.key = key;
+    ngx_rbtree_insert(&shm->subs_tree, &sub->node);
     ngx_queue_insert_tail(&shm->subs, &sub->queue);
     s->nsubs++;
     shm->nsubs++;
@@ -1749,15 +1836,14 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
 {
     char                           *text;
     json_t                         *msg;
+    size_t                          size;
     time_t                          idle;
-    u_char                         *tenant;
-    size_t                          tenant_len;
+    uint32_t                        key;
     ngx_str_t                       uri, *t;
-    ngx_queue_t                    *q, *next;
     ngx_slab_pool_t                *pool;
     ngx_http_mcp_main_conf_t       *mmcf;
     ngx_http_mcp_stream_shm_t      *shm;
-    ngx_http_mcp_stream_sub_t      *sub;
+    ngx_http_mcp_stream_sub_t      *sub, *next;
     ngx_http_mcp_stream_session_t  *s;
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
@@ -1784,19 +1870,36 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
     }
 
     t = &ngx_http_mcp_caller(r)->tenant;
-    tenant = t->data;
-    tenant_len = t->len;
 
-    msg = json_pack("{s:s, s:s, s:{s:s+%}}", "jsonrpc", "2.0",
+    size = ngx_strlen(prefix);
+    uri.len = size + len;
+    uri.data = ngx_pnalloc(r->pool, uri.len + 1);
+    if (uri.data == NULL) {
+        return;
+    }
+
+    *ngx_cpymem(ngx_cpymem(uri.data, prefix, size), name, len) = '\0';
+
+    key = ngx_http_mcp_stream_sub_key(t, &uri);
+
+    /* the notification is made only for a resource subscribed to */
+
+    ngx_shmtx_lock(&pool->mutex);
+    sub = ngx_http_mcp_stream_sub_find(shm, NULL, key, t, &uri);
+    ngx_shmtx_unlock(&pool->mutex);
+
+    if (sub == NULL) {
+        return;
+    }
+
+    msg = json_pack("{s:s, s:s, s:{s:s%}}", "jsonrpc", "2.0",
                     "method", "notifications/resources/updated",
-                    "params", "uri", prefix, name, len);
-    uri.data = (u_char *) json_string_value(json_object_get(
-                   json_object_get(msg, "params"), "uri"));
-    uri.len = uri.data ? ngx_strlen(uri.data) : 0;
+                    "params", "uri", uri.data, uri.len);
     text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
 
+    json_decref(msg);
+
     if (text == NULL) {
-        json_decref(msg);
         return;
     }
 
@@ -1804,20 +1907,11 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
 
     ngx_shmtx_lock(&pool->mutex);
 
-    for (q = ngx_queue_head(&shm->subs);
-         q != ngx_queue_sentinel(&shm->subs);
-         q = next)
+    for (sub = ngx_http_mcp_stream_sub_find(shm, NULL, key, t, &uri);
+         sub != NULL;
+         sub = next)
     {
-        next = ngx_queue_next(q);
-        sub = ngx_queue_data(q, ngx_http_mcp_stream_sub_t, queue);
-
-        if (sub->tenant_len != tenant_len || sub->uri_len != uri.len
-            || ngx_memcmp(sub->data, tenant, tenant_len) != 0
-            || ngx_memcmp(sub->data + tenant_len, uri.data, uri.len) != 0)
-        {
-            continue;
-        }
-
+        next = ngx_http_mcp_stream_sub_find(shm, sub, key, t, &uri);
         s = sub->session;
 
         if (!s->get && s->seen < idle) {
@@ -1832,7 +1926,6 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
 
     ngx_shmtx_unlock(&pool->mutex);
 
-    json_decref(msg);
     free(text);
 }
 

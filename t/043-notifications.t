@@ -7,7 +7,9 @@
 # so that a creation with no session to tell walks none.  The count
 # follows streams that open, close, end with their session (DELETE), die
 # with their worker (and are taken over) or end with a reload, which
-# keeps the zone.
+# keeps the zone.  A change of a link sends
+# notifications/resources/updated to the sessions subscribed to it, and
+# to no other, found among many subscriptions.
 #
 # Like t/004-workers.t, this suite drives nginx itself (listen ...
 # reuseport spreads connections over the workers) and reads the serving
@@ -418,5 +420,94 @@ like($std->{head}, qr{^HTTP/1\.1 200}, 'session D again, on a new worker');
 all_hear(1, 'D listens after the reload', $std);
 
 close $std->{sock};
+
+# 8. resources/updated: subscriptions are found by resource, among many
+#    (the same resource's on both workers, others' on none)
+
+sub rpc {
+    my ($sid, $method, $params) = @_;
+    my $res = mcp($sid, qq({"jsonrpc": "2.0", "id": 7, "method": )
+                        . qq("$method", "params": $params}));
+    return $res->{content} // '';
+}
+
+sub alias {
+    my ($alias) = @_;
+    return $http->post("$base/shorten", {
+        headers => { 'Content-Type' => 'application/json' },
+        content => qq({"url": "https://example.com/$alias", )
+                   . qq("alias": "$alias"}),
+    })->{status};
+}
+
+my $subscribed = 0;
+
+for my $i (1 .. 40) {
+    alias("other$i") == 201 or last;
+    $subscribed++ if rpc(session(), 'resources/subscribe',
+                         qq({"uri": "shorturl://other$i"}))
+                     =~ /"result":\{\}/;
+}
+is($subscribed, 40, '40 sessions subscribed to a link each');
+is(alias('shared'), 201, 'the link "shared"');
+
+my @subs;
+for my $w ($w1, $w2, $w1) {
+    my $sid = session();
+    like(rpc($sid, 'resources/subscribe', '{"uri": "shorturl://shared"}'),
+         qr/"result":\{\}/, 'a session subscribed to shorturl://shared');
+    push @subs, open_stream($sid, $w, 'S' . (@subs + 1));
+    $subs[-1]{sid} = $sid;
+    $subs[-1]{updates} = 0;
+}
+
+# a change of "shared" through $change (a creation or a deletion, which
+# every listening stream hears of): every stream of @$to hears of it once
+# more, those of @$not not, and no stream of any other link's
+sub updated {
+    my ($name, $change, $to, $not) = @_;
+    my @before = map { $_->{heard} } @$to;
+
+    $_->{updates}++ for @$to;
+    ok($change->(), "$name: the change is made");
+
+    for my $i (0 .. $#$to) {
+        listen_for($to->[$i], $before[$i] + 1, 3);
+    }
+
+    listen_for($_, undef, 0.3) for @$not;
+
+    for my $st (@$to, @$not) {
+        my $any = () = $st->{buf} =~ m{resources/updated","params":\{"uri"}g;
+        my $shared = () = $st->{buf}
+            =~ m{resources/updated","params":\{"uri":"shorturl://shared"\}}g;
+        is("$any $shared", "$st->{updates} $st->{updates}",
+           "$name: $st->{name} heard of $st->{updates} changes of "
+           . "shorturl://shared, of no other link");
+    }
+}
+
+my $deleter = session();
+updated('deleted', sub {
+    rpc($deleter, 'tools/call', '{"name": "delete_url", "arguments": '
+                                . '{"code": "shared"}}') !~ /"isError":true/
+}, [@subs], []);
+
+like(rpc($subs[1]{sid}, 'resources/unsubscribe',
+         '{"uri": "shorturl://shared"}'),
+     qr/"result":\{\}/, 'S2 unsubscribes');
+updated('created again', sub { alias('shared') == 201 },
+        [$subs[0], $subs[2]], [$subs[1]]);
+
+$res = $http->request('DELETE', "$base/mcp", {
+    headers => { 'Mcp-Session-Id' => $subs[2]{sid} } });
+is($res->{status}, 200, "DELETE ends S3's session, its subscription too");
+ends($subs[2], 'its session was deleted');
+updated('deleted again', sub {
+    rpc($deleter, 'tools/call', '{"name": "delete_url", "arguments": '
+                                . '{"code": "shared"}}') !~ /"isError":true/
+}, [$subs[0]], [$subs[1]]);
+
+close $_->{sock} for @subs;
 
 done_testing();
