@@ -400,10 +400,9 @@ ngx_http_mcp_stream_claim(ngx_http_mcp_stream_shm_t *shm,
 
 
 /*
- * The client of s is there now (its GET stream, a subscription); the
- * zone keeps the latest such time of all sessions, so that no session
- * was seen since an older one.  The latest, not the last: the clock may
- * step back.
+ * The client of s is there now (its GET stream, a subscription).  The
+ * zone keeps the latest such time of all sessions, after which none was
+ * seen: the latest, not the last, as the clock may step back.
  */
 
 static void
@@ -441,8 +440,8 @@ ngx_http_mcp_stream_sub_key(ngx_str_t *tenant, ngx_str_t *uri)
 /*
  * Under the lock: the first subscription of tenant to uri (key is
  * theirs) after the one given, or the first of all with after NULL; NULL
- * when there is none.  A subscription may go while its successor is
- * kept.
+ * when there is none.  The one given may be removed once the next one is
+ * found.
  */
 
 static ngx_http_mcp_stream_sub_t *
