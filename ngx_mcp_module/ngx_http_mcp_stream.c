@@ -401,8 +401,10 @@ ngx_http_mcp_stream_claim(ngx_http_mcp_stream_shm_t *shm,
 
 /*
  * The client of s is there now (its GET stream, a subscription).  The
- * zone keeps the latest such time of all sessions, after which none was
- * seen: the latest, not the last, as the clock may step back.
+ * zone keeps the latest such time of the sessions that may hear of list
+ * changes, after which none was seen: the latest, not the last, as the
+ * clock may step back.  A session that had no GET stream has no tenant
+ * here, which no caller's matches (a tenant has a character at least).
  */
 
 static void
@@ -411,7 +413,7 @@ ngx_http_mcp_stream_seen(ngx_http_mcp_stream_shm_t *shm,
 {
     s->seen = ngx_time();
 
-    if ((ngx_atomic_uint_t) s->seen > shm->seen) {
+    if (s->tenant_len && (ngx_atomic_uint_t) s->seen > shm->seen) {
         shm->seen = (ngx_atomic_uint_t) s->seen;
     }
 }
@@ -1967,16 +1969,18 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
      * Every link created or deleted comes here, and the walk below visits
      * every session of the zone under the lock all workers share.  No
      * session hears of the change unless its GET stream is claimed or it
-     * was seen within the window: with none claimed and none seen since
-     * (shm->seen is the latest), the walk would find no one, and neither
-     * it nor the lock is needed.  Both are single words, written under
-     * the lock and read whole without it; a value read stale orders this
-     * change before a GET stream claimed (or a subscription made) at
-     * that very moment, as taking the lock before it would have: a new
-     * GET stream sends only the events pushed after its claim.
+     * was seen within the window, with a tenant (an empty one would match
+     * sessions that had no GET stream): with none claimed and none seen
+     * since (shm->seen is the latest), the walk would find no one, and
+     * neither it nor the lock is needed.  Both are single words, written
+     * under the lock and read whole without it; a value read stale orders
+     * this change before a GET stream claimed (or a subscription made)
+     * at that very moment, as taking the lock before it would have: a
+     * new GET stream sends only the events pushed after its claim.
      */
 
-    if (shm->gets == 0 && shm->seen < (ngx_atomic_uint_t) recent) {
+    if (t->len && shm->gets == 0 && shm->seen < (ngx_atomic_uint_t) recent)
+    {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "mcp: resources/list_changed: no session listens");
         return;

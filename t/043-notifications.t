@@ -141,6 +141,14 @@ sub session {
     return $sid;
 }
 
+# a JSON-RPC request of the session, its answer
+sub rpc {
+    my ($sid, $method, $params) = @_;
+    my $res = mcp($sid, qq({"jsonrpc": "2.0", "id": 7, "method": )
+                        . qq("$method", "params": $params}));
+    return $res->{content} // '';
+}
+
 # reads from $s into $$buf until $done->($$buf) or 5 s pass
 sub read_until {
     my ($s, $buf, $done) = @_;
@@ -324,11 +332,20 @@ counts_are('none', 'no session listens: nothing walked');
 
 my $idle = session();
 like($idle, qr/^[0-9A-Za-z]{32}$/, 'a session without a GET stream');
-$res = mcp($idle, '{"jsonrpc": "2.0", "id": 2, "method": "tools/call", '
-                  . '"params": {"name": "shorten_url", "arguments": '
-                  . '{"url": "https://example.com/tool"}}}');
-like($res->{content}, qr/"code":"[0-9A-Za-z]+"/, 'shorten_url created one');
+my ($code) = rpc($idle, 'tools/call', '{"name": "shorten_url", "arguments": '
+                                      . '{"url": "https://example.com/tool"}}')
+             =~ /"code":"([0-9A-Za-z]+)"/;
+ok($code, 'shorten_url created one');
 counts_are('none', 'a session without a stream does not listen');
+
+like(rpc($idle, 'resources/subscribe', qq({"uri": "shorturl://$code"})),
+     qr/"result":\{\}/, 'the session subscribes to that link');
+$res = $http->post("$base/shorten", {
+    headers => { 'Content-Type' => 'application/json' },
+    content => '{"url": "https://example.com/second"}',
+});
+is($res->{status}, 201, 'POST /shorten: 201');
+counts_are('none', 'a subscription without a GET stream does not listen');
 
 # 2. a GET stream on each worker: both hear of every creation, through
 #    either worker
@@ -423,13 +440,6 @@ close $std->{sock};
 
 # 8. resources/updated: subscriptions are found by resource, among many
 #    (the same resource's on both workers, others' on none)
-
-sub rpc {
-    my ($sid, $method, $params) = @_;
-    my $res = mcp($sid, qq({"jsonrpc": "2.0", "id": 7, "method": )
-                        . qq("$method", "params": $params}));
-    return $res->{content} // '';
-}
 
 sub alias {
     my ($alias) = @_;
