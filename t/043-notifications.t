@@ -119,15 +119,15 @@ sub workers_seen {
 }
 
 sub mcp {
-    my ($sid, $body, $method) = @_;
+    my ($sid, $body) = @_;
 
-    return $http->request($method // 'POST', "$base/mcp", {
+    return $http->post("$base/mcp", {
         headers => {
             'Content-Type' => 'application/json',
             'Accept' => 'application/json, text/event-stream',
             $sid ? ('Mcp-Session-Id' => $sid) : (),
         },
-        defined $body ? (content => $body) : (),
+        content => $body,
     });
 }
 
@@ -177,9 +177,9 @@ sub open_stream {
 
         syswrite $s, "GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
         read_until($s, \$buf, sub {
-            $_[0] =~ /\r\n\r\n/ or return 0;
-            my ($len) = $_[0] =~ /^Content-Length: (\d+)/mi;
-            return length($') >= ($len // 0);
+            my ($head, $body) = split /\r\n\r\n/, $_[0], 2;
+            my ($len) = $head =~ /^Content-Length: (\d+)/mi;
+            return defined $body && length($body) >= ($len // 0);
         }) or die "no answer to GET /nope";
 
         if ($buf !~ /^X-Worker-Pid: \Q$pid\E\r$/m) {
@@ -231,7 +231,6 @@ sub listen_for {
 
     return ($st->{heard}, $eof);
 }
-
 
 # the count of GET streams each creation since the mark saw, from the
 # debug log: "none" where the creation walked nothing
