@@ -14,6 +14,9 @@
 #   miss         GET /{code} of a code that is not there (404)
 #   shorten      POST /shorten
 #   resolve_url  MCP tools/call resolve_url (with a session)
+#   list_urls    MCP tools/call list_urls, a page of 50 links (with a
+#                session)
+#   admin_list   GET /admin/links?limit=50: mcp_admin's page of 50 links
 #   return200    the same POST, headers and body, to /j/: nginx's own
 #                "return 200" of a reply of the same size (the floor of
 #                any JSON-RPC call inside nginx)
@@ -32,11 +35,12 @@
 # PROFILE_REQUESTS  default 1000 (PROFILE_REQUESTS_BASE default 200)
 # PROFILE_SCENARIOS default "redirect return302 miss shorten resolve_url"
 # PROFILE_NGINX     default nginx
+# PROFILE_MODULE    default build/ngx_mcp_module.so (another build of the
+#                   module: a "before" to compare with)
 # PROFILE_TAG       appended to the scenario names in the output
 # PROFILE_DURABILITY
 #                   the store's durability parameters (default
 #                   "durability=interval sync_interval=1s", as make bench)
-# PROFILE_MODULE    the module to load (default build/ngx_mcp_module.so)
 # PROFILE_IDLE_SESSIONS
 #                   MCP sessions that each subscribe to a link of
 #                   PROFILE_CODES and say no more, made before each run's
@@ -81,7 +85,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-sed -e "s|@MODULE@|${PROFILE_MODULE:-$top/build/ngx_mcp_module.so}|" -e "s|@PORT@|$port|" \
+sed -e "s|@MODULE@|${PROFILE_MODULE:-$top/build/ngx_mcp_module.so}|" \
+    -e "s|@PORT@|$port|" \
     -e "s|@STORE@|$store|" -e "s|@MAP_SIZE@|16g|" \
     -e "s|@DURABILITY@|${PROFILE_DURABILITY:-durability=interval sync_interval=1s}|" \
     -e "s|^master_process .*|master_process       off;|" \
@@ -113,15 +118,20 @@ requests() {
             shorten)
                 echo "url = \"$url/shorten\""
                 echo "data = \"{\\\"OriginalURL\\\":\\\"https://www.example.com/articles/p$i\\\"}\"" ;;
-            resolve_url|return200)
-                if [ "$scen" = resolve_url ]; then
-                    echo "url = \"$url/mcp\""
-                else
+            resolve_url|list_urls|return200)
+                if [ "$scen" = return200 ]; then
                     echo "url = \"$url/j/$code\""
+                else
+                    echo "url = \"$url/mcp\""
                 fi
                 mcp_config
                 echo "header = \"Mcp-Session-Id: $session\""
-                echo "data = \"{\\\"jsonrpc\\\":\\\"2.0\\\",\\\"id\\\":$i,\\\"method\\\":\\\"tools/call\\\",\\\"params\\\":{\\\"name\\\":\\\"resolve_url\\\",\\\"arguments\\\":{\\\"code\\\":\\\"$code\\\"}}}\"" ;;
+                if [ "$scen" = list_urls ]; then
+                    echo "data = \"{\\\"jsonrpc\\\":\\\"2.0\\\",\\\"id\\\":$i,\\\"method\\\":\\\"tools/call\\\",\\\"params\\\":{\\\"name\\\":\\\"list_urls\\\",\\\"arguments\\\":{\\\"limit\\\":50}}}\""
+                else
+                    echo "data = \"{\\\"jsonrpc\\\":\\\"2.0\\\",\\\"id\\\":$i,\\\"method\\\":\\\"tools/call\\\",\\\"params\\\":{\\\"name\\\":\\\"resolve_url\\\",\\\"arguments\\\":{\\\"code\\\":\\\"$code\\\"}}}\""
+                fi ;;
+            admin_list) echo "url = \"$url/admin/links?limit=50\"" ;;
             esac
             echo "output = \"/dev/null\""
         done < "$codes"
@@ -191,7 +201,7 @@ run_once() {
     done
     listening "$port" || die "nginx under valgrind did not start ($cg.log)"
 
-    if [ "$scen" = resolve_url ]; then
+    if [ "$scen" = resolve_url ] || [ "$scen" = list_urls ]; then
         session=$(curl -s -D - -o /dev/null "$url/mcp" "${mcp_headers[@]}" \
             -d '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"profile","version":"1"}}}' \
             | tr -d '\r' | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p')

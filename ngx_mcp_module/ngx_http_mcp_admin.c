@@ -62,10 +62,11 @@ static struct {
 };
 
 
-/* a page of GET links being gathered */
+/* a page of GET links being written */
 typedef struct {
     ngx_http_request_t        *r;
-    json_t                    *list;
+    ngx_http_mcp_jw_t          out;
+    ngx_uint_t                 n;             /* links written */
     ngx_str_t                  q;
     ngx_str_t                  tag;
     ngx_uint_t                 limit;
@@ -314,7 +315,6 @@ static ngx_int_t
 ngx_http_mcp_admin_list(ngx_http_request_t *r)
 {
     int                         rc, more;
-    json_t                     *doc;
     ngx_int_t                   n, sent;
     ngx_str_t                   cursor;
     ngx_http_mcp_key_t         *caller;
@@ -399,13 +399,16 @@ ngx_http_mcp_admin_list(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    page.list = json_array();
-    doc = json_pack("{s:o}", "links", page.list);
-    if (doc == NULL) {
+    /* {"links":[...],"nextCursor":...}, the records written as they are
+     * found */
+
+    if (ngx_http_mcp_jw_init(&page.out, r->pool, NGX_HTTP_MCP_JW_SIZE)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_mcp_json_cleanup(r->pool, doc);
+    ngx_http_mcp_jw_lit(&page.out, "{\"links\":[");
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
     caller = ngx_http_mcp_caller(r);
@@ -427,16 +430,18 @@ ngx_http_mcp_admin_list(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (json_object_set_new(doc, "nextCursor",
-                            page.more ? json_stringn((char *) page.last.data,
-                                                     page.last.len)
-                                      : json_null())
-        != 0)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    ngx_http_mcp_jw_lit(&page.out, "],\"nextCursor\":");
+
+    if (page.more) {
+        ngx_http_mcp_jw_str(&page.out, page.last.data, page.last.len);
+
+    } else {
+        ngx_http_mcp_jw_lit(&page.out, "null");
     }
 
-    return ngx_http_mcp_send_json(r, NGX_HTTP_OK, doc);
+    ngx_http_mcp_jw_lit(&page.out, "}");
+
+    return ngx_http_mcp_send_jw(r, NGX_HTTP_OK, &page.out);
 }
 
 
@@ -456,8 +461,6 @@ ngx_http_mcp_admin_list_one(void *data, const char *code, size_t code_len,
     const mcp_store_link_t *link)
 {
     ngx_http_mcp_admin_page_t *page = data;
-
-    json_t  *item;
 
     if (link == NULL) {
         /* the store stopped past others' links: the next page goes on */
@@ -479,14 +482,15 @@ ngx_http_mcp_admin_list_one(void *data, const char *code, size_t code_len,
         return 0;
     }
 
-    if (json_array_size(page->list) == page->limit) {
+    if (page->n == page->limit) {
         page->more = 1;
         return 1;
     }
 
-    item = ngx_http_mcp_links_record(page->r, code, code_len, link);
+    ngx_http_mcp_links_item(&page->out, &page->n, page->r, code, code_len,
+                            link);
 
-    if (item == NULL || json_array_append_new(page->list, item) != 0) {
+    if (page->out.failed) {
         page->failed = 1;
         return 1;
     }
@@ -540,29 +544,24 @@ ngx_http_mcp_admin_get(ngx_http_request_t *r, ngx_str_t *code,
     ngx_uint_t status)
 {
     int                        rc;
-    json_t                    *json;
     mcp_store_link_t           link;
+    ngx_http_mcp_jw_t          w;
     ngx_http_mcp_main_conf_t  *mmcf;
+
+    if (ngx_http_mcp_jw_init(&w, r->pool, NGX_HTTP_MCP_JW_SIZE / 4)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
 
     rc = ngx_http_mcp_admin_find(r, code, &link);
 
-    json = (rc == MCP_STORE_OK)
-           ? ngx_http_mcp_links_record(r, (char *) code->data, code->len,
-                                       &link)
-           : NULL;
-
-    /* a link never changed was last updated when it was made */
-
-    if (json != NULL
-        && ngx_http_mcp_json_time(json, "updated_at",
-                                  link.updated_at ? link.updated_at
-                                                  : link.created_at)
-           != NGX_OK)
-    {
-        json_decref(json);
-        json = NULL;
+    if (rc == MCP_STORE_OK) {
+        ngx_http_mcp_links_write(&w, r, code, &link,
+                                 NGX_HTTP_MCP_LINK_COUNTS
+                                 |NGX_HTTP_MCP_LINK_UPDATED);
     }
 
     mcp_store_release(mmcf->store);
@@ -571,15 +570,13 @@ ngx_http_mcp_admin_get(ngx_http_request_t *r, ngx_str_t *code,
         return ngx_http_mcp_admin_store_failed(r, rc, code);
     }
 
-    if (json == NULL) {
+    if (w.failed) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_mcp_json_cleanup(r->pool, json);
-
     ngx_http_mcp_note(r, NGX_HTTP_MCP_NOTE_CODE, code->data, code->len);
 
-    return ngx_http_mcp_send_json(r, status, json);
+    return ngx_http_mcp_send_jw(r, status, &w);
 }
 
 

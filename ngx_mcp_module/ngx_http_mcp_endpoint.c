@@ -57,11 +57,13 @@ static void ngx_http_mcp_call_init(ngx_http_request_t *r,
     ngx_http_mcp_call_t *call);
 static ngx_int_t ngx_http_mcp_endpoint_too_large(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err);
-static void ngx_http_mcp_envelope(ngx_http_mcp_jw_t *w, json_t *id);
-static json_t *ngx_http_mcp_error_json(json_t *id,
+static void ngx_http_mcp_response_write(ngx_http_mcp_jw_t *w,
+    ngx_http_mcp_call_t *call, json_t *result, ngx_http_mcp_error_t *err);
+static void ngx_http_mcp_error_write(ngx_http_mcp_jw_t *w, json_t *id,
     ngx_http_mcp_error_t *err);
+static void ngx_http_mcp_envelope(ngx_http_mcp_jw_t *w, json_t *id);
 static ngx_int_t ngx_http_mcp_send_sse(ngx_http_mcp_call_t *call,
-    json_t *response);
+    json_t *result, ngx_http_mcp_error_t *err);
 static ngx_int_t ngx_http_mcp_check_origin(ngx_http_request_t *r,
     ngx_http_mcp_error_t *err);
 static ngx_int_t ngx_http_mcp_cors(ngx_http_request_t *r,
@@ -524,29 +526,59 @@ ngx_http_mcp_endpoint_request(ngx_http_mcp_message_t *m)
 
 
 /*
- * The response message to the request of call: result (stolen), or err
- * when result is NULL.  NULL when out of memory.
+ * Writes the response message to the request of call into w, a writer
+ * it starts in the request's pool: result (released), or err when result
+ * is NULL.  NGX_ERROR when out of memory.
  */
 
-json_t *
+ngx_int_t
 ngx_http_mcp_response(ngx_http_mcp_call_t *call, json_t *result,
-    ngx_http_mcp_error_t *err)
+    ngx_http_mcp_error_t *err, ngx_http_mcp_jw_t *w)
 {
-    json_t  *response;
+    if (ngx_http_mcp_jw_init(w, call->r->pool, NGX_HTTP_MCP_JW_SIZE)
+        != NGX_OK)
+    {
+        json_decref(result);
+        return NGX_ERROR;
+    }
 
+    ngx_http_mcp_response_write(w, call, result, err);
+
+    json_decref(result);
+
+    return w->failed ? NGX_ERROR : NGX_OK;
+}
+
+
+/*
+ * Writes the response message to the request of call: its result, the
+ * one a tool wrote the structuredContent of (call->structured) included,
+ * or err when result is NULL.  As jansson encoded the message that
+ * ngx_http_mcp_response() once built, member for member; the writer
+ * leaves no raw line break in it (strings escape them), so that it is
+ * one SSE "data:" line as it is.
+ */
+
+static void
+ngx_http_mcp_response_write(ngx_http_mcp_jw_t *w, ngx_http_mcp_call_t *call,
+    json_t *result, ngx_http_mcp_error_t *err)
+{
     if (result == NULL) {
-        response = ngx_http_mcp_error_json(call->id, err);
+        ngx_http_mcp_error_write(w, call->id, err);
+        return;
+    }
+
+    ngx_http_mcp_envelope(w, call->id);
+    ngx_http_mcp_jw_lit(w, ",\"result\":");
+
+    if (call->structured.len) {
+        ngx_http_mcp_jw_tool_result(w, &call->structured);
 
     } else {
-        response = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0",
-                             "id", call->id, "result", result);
+        ngx_http_mcp_jw_value(w, result);
     }
 
-    if (response != NULL) {
-        ngx_http_mcp_json_cleanup(call->r->pool, response);
-    }
-
-    return response;
+    ngx_http_mcp_jw_lit(w, "}");
 }
 
 
@@ -559,7 +591,7 @@ ngx_int_t
 ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
     ngx_http_mcp_error_t *err)
 {
-    json_t             *response;
+    ngx_str_t           response;
     ngx_http_mcp_jw_t   w;
 
     /* a tool call answered after its write (a cluster, group commit) */
@@ -581,61 +613,24 @@ ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (call->stream == NULL && !call->detach) {
-
-        /* the common case: the result written straight into the reply,
-         * without a response object around it */
-
-        if (ngx_http_mcp_jw_init(&w, call->r->pool, NGX_HTTP_MCP_JW_SIZE)
-            != NGX_OK)
-        {
-            json_decref(result);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_http_mcp_envelope(&w, call->id);
-        ngx_http_mcp_jw_lit(&w, ",\"result\":");
-
-        if (call->structured.len) {
-            ngx_http_mcp_jw_tool_result(&w, &call->structured);
-
-        } else {
-            ngx_http_mcp_jw_value(&w, result);
-        }
-
-        ngx_http_mcp_jw_lit(&w, "}");
-
-        json_decref(result);
-
-        return ngx_http_mcp_send_jw(call->r, NGX_HTTP_OK, &w);
+    if (call->stream != NULL && !call->detach) {
+        return ngx_http_mcp_send_sse(call, result, err);
     }
 
-    if (call->structured.len) {
-
-        /* a stream sends json_t messages: the written result as one */
-
-        result = json_loadb((char *) call->structured.data,
-                            call->structured.len, 0, NULL);
-        ngx_str_null(&call->structured);
-
-        result = ngx_http_mcp_tool_result(result);
-        if (result == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-
-    response = ngx_http_mcp_response(call, result, err);
-    if (response == NULL) {
+    if (ngx_http_mcp_response(call, result, err, &w) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (call->detach) {
-        return ngx_http_mcp_stream_detach(call, response);
+        response.data = w.start;
+        response.len = w.last - w.start;
+
+        return ngx_http_mcp_stream_detach(call, &response);
     }
 
-    /* not detached, not the common case: a stream */
+    /* the common case: the response written straight into the reply */
 
-    return ngx_http_mcp_send_sse(call, response);
+    return ngx_http_mcp_send_jw(call->r, NGX_HTTP_OK, &w);
 }
 
 
@@ -803,15 +798,6 @@ ngx_http_mcp_send_empty(ngx_http_request_t *r, ngx_uint_t status)
 }
 
 
-static json_t *
-ngx_http_mcp_error_json(json_t *id, ngx_http_mcp_error_t *err)
-{
-    return json_pack("{s:s, s:O?, s:{s:I, s:s}}", "jsonrpc", "2.0",
-                     "id", id, "error", "code", (json_int_t) err->code,
-                     "message", err->message);
-}
-
-
 /*
  * A JSON-RPC error response, with the HTTP status of err: 200 for errors
  * of a method, 4xx for messages refused whole.
@@ -833,17 +819,25 @@ ngx_http_mcp_send_rpc_error(ngx_http_request_t *r, json_t *id,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* as ngx_http_mcp_error_json() builds it, member for member */
-
-    ngx_http_mcp_envelope(&w, id);
-    ngx_http_mcp_jw_lit(&w, ",\"error\":{\"code\":");
-    ngx_http_mcp_jw_int(&w, err->code);
-    ngx_http_mcp_jw_lit(&w, ",\"message\":");
-    ngx_http_mcp_jw_str(&w, (u_char *) err->message,
-                        ngx_strlen(err->message));
-    ngx_http_mcp_jw_lit(&w, "}}");
+    ngx_http_mcp_error_write(&w, id, err);
 
     return ngx_http_mcp_send_jw(r, err->status, &w);
+}
+
+
+/* an error response message: {"jsonrpc":"2.0","id":...,"error":{...}} */
+
+static void
+ngx_http_mcp_error_write(ngx_http_mcp_jw_t *w, json_t *id,
+    ngx_http_mcp_error_t *err)
+{
+    ngx_http_mcp_envelope(w, id);
+    ngx_http_mcp_jw_lit(w, ",\"error\":{\"code\":");
+    ngx_http_mcp_jw_int(w, err->code);
+    ngx_http_mcp_jw_lit(w, ",\"message\":");
+    ngx_http_mcp_jw_str(w, (u_char *) err->message,
+                        ngx_strlen(err->message));
+    ngx_http_mcp_jw_lit(w, "}}");
 }
 
 
@@ -867,43 +861,46 @@ ngx_http_mcp_envelope(ngx_http_mcp_jw_t *w, json_t *id)
 
 
 /*
- * The queued notifications, then the response, as one SSE stream.
+ * The queued notifications, then the response to result (released) or
+ * err, as one SSE stream, each message written straight into it as its
+ * event's data.
  */
 
 static ngx_int_t
-ngx_http_mcp_send_sse(ngx_http_mcp_call_t *call, json_t *response)
+ngx_http_mcp_send_sse(ngx_http_mcp_call_t *call, json_t *result,
+    ngx_http_mcp_error_t *err)
 {
-    size_t      len, n;
-    json_t     *msg;
-    ngx_buf_t  *b;
-    ngx_str_t   type;
-    ngx_uint_t  i;
-    ngx_str_t   no_cache = ngx_string("no-cache");
+    json_t             *msg;
+    ngx_buf_t          *b;
+    ngx_str_t           type;
+    ngx_uint_t          i;
+    ngx_http_mcp_jw_t   w;
+    ngx_str_t           no_cache = ngx_string("no-cache");
 
-    static const char  prefix[] = "event: message\ndata: ";
+    static const char  head[] = "event: message\ndata: ";
 
-    if (json_array_append(call->stream, response) != 0) {
+    if (ngx_http_mcp_jw_init(&w, call->r->pool, NGX_HTTP_MCP_JW_SIZE)
+        != NGX_OK)
+    {
+        json_decref(result);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    len = 0;
-
     json_array_foreach(call->stream, i, msg) {
-        len += sizeof(prefix) - 1 + json_dumpb(msg, NULL, 0, JSON_COMPACT)
-               + 2;
+        ngx_http_mcp_jw_lit(&w, head);
+        ngx_http_mcp_jw_value(&w, msg);
+        ngx_http_mcp_jw_lit(&w, "\n\n");
     }
 
-    b = ngx_create_temp_buf(call->r->pool, len);
+    ngx_http_mcp_jw_lit(&w, head);
+    ngx_http_mcp_response_write(&w, call, result, err);
+    ngx_http_mcp_jw_lit(&w, "\n\n");
+
+    json_decref(result);
+
+    b = ngx_http_mcp_jw_buf(&w);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    json_array_foreach(call->stream, i, msg) {
-        b->last = ngx_cpymem(b->last, prefix, sizeof(prefix) - 1);
-        n = json_dumpb(msg, (char *) b->last, b->end - b->last, JSON_COMPACT);
-        b->last += n;
-        *b->last++ = '\n';
-        *b->last++ = '\n';
     }
 
     if (ngx_http_mcp_add_header(call->r, "Cache-Control", &no_cache)

@@ -274,45 +274,16 @@ ngx_http_mcp_links_tenant(ngx_http_mcp_call_t *call, ngx_str_t *tenant)
 
 
 /*
- * A stored link as JSON: a new reference, or NULL.  Parsed from what
- * ngx_http_mcp_links_write() writes, so that the record has one
- * definition; the tools that answer with one record write it directly.
- */
-
-json_t *
-ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
-    size_t code_len, const mcp_store_link_t *link)
-{
-    ngx_str_t          c;
-    ngx_http_mcp_jw_t  w;
-
-    c.data = (u_char *) code;
-    c.len = code_len;
-
-    if (ngx_http_mcp_jw_init(&w, r->pool, NGX_HTTP_MCP_JW_SIZE / 4)
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    ngx_http_mcp_links_write(&w, r, &c, link, 1);
-
-    if (w.failed) {
-        return NULL;
-    }
-
-    return json_loadb((char *) w.start, w.last - w.start, 0, NULL);
-}
-
-
-/*
- * Writes a stored link's record, an object; without counts, leaves out
- * its visits and last visit (resolve_url, which does not read them).
+ * Writes a stored link's record, an object: the one definition of a
+ * record, for every tool and list that shows one.  Without
+ * NGX_HTTP_MCP_LINK_COUNTS, leaves out its visits and last visit
+ * (resolve_url, which does not read them); NGX_HTTP_MCP_LINK_UPDATED
+ * adds updated_at last (mcp_admin's GET of one link).
  */
 
 void
 ngx_http_mcp_links_write(ngx_http_mcp_jw_t *w, ngx_http_request_t *r,
-    ngx_str_t *code, const mcp_store_link_t *link, ngx_uint_t counts)
+    ngx_str_t *code, const mcp_store_link_t *link, ngx_uint_t flags)
 {
     ngx_str_t  short_url;
 
@@ -328,7 +299,7 @@ ngx_http_mcp_links_write(ngx_http_mcp_jw_t *w, ngx_http_request_t *r,
     ngx_http_mcp_jw_lit(w, ",\"short_url\":");
     ngx_http_mcp_jw_str(w, short_url.data, short_url.len);
 
-    if (counts) {
+    if (flags & NGX_HTTP_MCP_LINK_COUNTS) {
         ngx_http_mcp_jw_lit(w, ",\"visits\":");
         ngx_http_mcp_jw_int(w, link->visits);
     }
@@ -336,7 +307,7 @@ ngx_http_mcp_links_write(ngx_http_mcp_jw_t *w, ngx_http_request_t *r,
     ngx_http_mcp_jw_time(w, "created_at", link->created_at);
     ngx_http_mcp_jw_time(w, "expires_at", link->expires_at);
 
-    if (counts) {
+    if (flags & NGX_HTTP_MCP_LINK_COUNTS) {
         ngx_http_mcp_jw_time(w, "last_visit", link->last_visit);
     }
 
@@ -355,7 +326,39 @@ ngx_http_mcp_links_write(ngx_http_mcp_jw_t *w, ngx_http_request_t *r,
         ngx_http_mcp_jw_str(w, (u_char *) link->tenant, link->tenant_len);
     }
 
+    /* a link never changed was last updated when it was made */
+
+    if (flags & NGX_HTTP_MCP_LINK_UPDATED) {
+        ngx_http_mcp_jw_time(w, "updated_at",
+                             link->updated_at ? link->updated_at
+                                              : link->created_at);
+    }
+
     ngx_http_mcp_jw_lit(w, "}");
+}
+
+
+/*
+ * Writes a stored link's record (with its counts) as the next element of
+ * a list of them, of which *n are written already: the lists of records
+ * are written in one pass, record after record, into the reply.
+ */
+
+void
+ngx_http_mcp_links_item(ngx_http_mcp_jw_t *w, ngx_uint_t *n,
+    ngx_http_request_t *r, const char *code, size_t code_len,
+    const mcp_store_link_t *link)
+{
+    ngx_str_t  c;
+
+    if ((*n)++) {
+        ngx_http_mcp_jw_lit(w, ",");
+    }
+
+    c.data = (u_char *) code;
+    c.len = code_len;
+
+    ngx_http_mcp_links_write(w, r, &c, link, NGX_HTTP_MCP_LINK_COUNTS);
 }
 
 
@@ -594,7 +597,8 @@ ngx_http_mcp_links_get(ngx_http_mcp_call_t *call, json_t *args,
     }
 
     ngx_http_mcp_links_write(w, call->r, &code, &link,
-                             call->data != &ngx_http_mcp_links_resolved);
+                             (call->data == &ngx_http_mcp_links_resolved)
+                             ? 0 : NGX_HTTP_MCP_LINK_COUNTS);
 
     mcp_store_release(call->mmcf->store);
 
@@ -739,11 +743,17 @@ ngx_http_mcp_links_changed(ngx_http_request_t *r, ngx_str_t *code,
 }
 
 
+/*
+ * A walk over links: their records written into out, or (out NULL)
+ * json_t items appended to list, resources or their codes.
+ */
 typedef struct {
     ngx_http_request_t  *r;
+    ngx_http_mcp_jw_t   *out;
+    ngx_uint_t           n;          /* records written */
     json_t              *list;
     ngx_str_t           *last;       /* code of the last link added */
-    ngx_uint_t           resources;  /* as resources, not records */
+    ngx_uint_t           resources;  /* as resources, not codes */
     int64_t              since;
     int64_t              until;
     ngx_int_t            failed;
@@ -769,6 +779,17 @@ ngx_http_mcp_links_walk_one(void *data, const char *code, size_t code_len,
         return 0;
     }
 
+    if (w->out) {
+        ngx_http_mcp_links_item(w->out, &w->n, w->r, code, code_len, link);
+
+        if (w->out->failed) {
+            w->failed = 1;
+            return 1;
+        }
+
+        goto last;
+    }
+
     if (w->resources) {
         uri = ngx_pnalloc(w->r->pool,
                           sizeof(NGX_HTTP_MCP_LINK_SCHEME) - 1 + code_len);
@@ -790,7 +811,7 @@ ngx_http_mcp_links_walk_one(void *data, const char *code, size_t code_len,
                          "mimeType", "application/json");
 
     } else {
-        item = ngx_http_mcp_links_record(w->r, code, code_len, link);
+        item = json_stringn(code, code_len);
     }
 
     if (item == NULL || json_array_append_new(w->list, item) != 0) {
@@ -816,8 +837,8 @@ last:
 
 
 /*
- * One page of links after the code after into list; *next is the last
- * code when more follow.
+ * One page of links after the code after, walked as w says; *next is the
+ * last code when more follow.
  */
 
 static ngx_int_t
@@ -885,8 +906,9 @@ ngx_http_mcp_links_list(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
     json_t                     *result, *limit;
-    ngx_str_t                   after, next;
+    ngx_str_t                   after, next, cursor;
     json_int_t                  n;
+    ngx_http_mcp_jw_t           out;
     ngx_http_mcp_links_walk_t   w;
 
     if (ngx_http_mcp_links_allowed(call, NGX_HTTP_MCP_PERM_LINKS_READ, &result)
@@ -914,29 +936,44 @@ ngx_http_mcp_links_list(ngx_http_mcp_call_t *call, json_t *args,
                                        "nextCursor of an earlier page");
     }
 
+    /* {"links":[...],"nextCursor":...}, the records written as they are
+     * found */
+
+    if (ngx_http_mcp_jw_init(&out, call->r->pool, NGX_HTTP_MCP_JW_SIZE)
+        != NGX_OK)
+    {
+        return ngx_http_mcp_rpc_nomem(err);
+    }
+
+    ngx_http_mcp_jw_lit(&out, "{\"links\":[");
+
     ngx_memzero(&w, sizeof(ngx_http_mcp_links_walk_t));
 
     w.r = call->r;
-    w.list = json_array();
-
-    result = json_pack("{s:o}", "links", w.list);
-    if (result == NULL) {
-        return ngx_http_mcp_rpc_nomem(err);
-    }
+    w.out = &out;
 
     if (ngx_http_mcp_links_page(call, &w, &after, (size_t) n, &next)
         != NGX_OK)
     {
-        json_decref(result);
         return ngx_http_mcp_tool_error("the store failed to list links");
     }
 
-    if (ngx_http_mcp_next_cursor(call->r->pool, result, &next) != NGX_OK) {
-        json_decref(result);
-        return ngx_http_mcp_rpc_nomem(err);
+    ngx_http_mcp_jw_lit(&out, "]");
+
+    if (next.len) {
+        if (ngx_http_mcp_cursor_encode(call->r->pool, &next, &cursor)
+            != NGX_OK)
+        {
+            return ngx_http_mcp_rpc_nomem(err);
+        }
+
+        ngx_http_mcp_jw_lit(&out, ",\"nextCursor\":");
+        ngx_http_mcp_jw_str(&out, cursor.data, cursor.len);
     }
 
-    return ngx_http_mcp_tool_value(call, result, err);
+    ngx_http_mcp_jw_lit(&out, "}");
+
+    return ngx_http_mcp_tool_written(call, &out, err);
 }
 
 
@@ -945,7 +982,7 @@ ngx_http_mcp_links_read(ngx_http_mcp_call_t *call, json_t *params,
     ngx_http_mcp_error_t *err)
 {
     json_t             *record, *args;
-    ngx_str_t           uri;
+    ngx_str_t           uri, text;
     ngx_uint_t          found;
     ngx_http_mcp_jw_t   w;
 
@@ -978,12 +1015,12 @@ ngx_http_mcp_links_read(ngx_http_mcp_call_t *call, json_t *params,
         return ngx_http_mcp_resource_not_found(&uri, err);
     }
 
-    record = json_loadb((char *) w.start, w.last - w.start, 0, NULL);
-    if (record == NULL) {
-        return ngx_http_mcp_rpc_nomem(err);
-    }
+    /* the record as written is the content's text */
 
-    return ngx_http_mcp_resource_json(&uri, record, err);
+    text.data = w.start;
+    text.len = w.last - w.start;
+
+    return ngx_http_mcp_resource_text(&uri, &text, err);
 }
 
 
@@ -991,9 +1028,8 @@ static json_t *
 ngx_http_mcp_links_summarize(ngx_http_mcp_call_t *call, json_t *args,
     ngx_http_mcp_error_t *err)
 {
-    char                       *text;
-    json_t                     *result;
     ngx_str_t                   since, until, after, next;
+    ngx_http_mcp_jw_t           out;
     ngx_http_mcp_links_walk_t   w;
 
     ngx_memzero(&w, sizeof(ngx_http_mcp_links_walk_t));
@@ -1018,35 +1054,38 @@ ngx_http_mcp_links_summarize(ngx_http_mcp_call_t *call, json_t *args,
                                      "2026-01-01T00:00:00Z");
     }
 
+    /* the prompt's text: the records, as a JSON array, after a request */
+
+    if (ngx_http_mcp_jw_init(&out, call->r->pool, NGX_HTTP_MCP_JW_SIZE)
+        != NGX_OK)
+    {
+        return ngx_http_mcp_rpc_nomem(err);
+    }
+
+    ngx_http_mcp_jw_lit(&out, "Summarise these short links for a report: "
+                        "what they point to, which are used most, which "
+                        "expire soon. The links, as JSON records:\n[");
+
     w.r = call->r;
-    w.list = json_array();
+    w.out = &out;
     ngx_str_null(&after);
 
-    if (w.list == NULL
-        || ngx_http_mcp_links_page(call, &w, &after, 200, &next) != NGX_OK)
-    {
-        json_decref(w.list);
+    if (ngx_http_mcp_links_page(call, &w, &after, 200, &next) != NGX_OK) {
         return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
                                      "the store failed to list links");
     }
 
-    text = json_dumps(w.list, JSON_COMPACT);
-    json_decref(w.list);
+    ngx_http_mcp_jw_lit(&out, "]");
 
-    if (text == NULL) {
+    if (out.failed) {
         return ngx_http_mcp_rpc_nomem(err);
     }
 
-    result = json_pack("{s:s, s:[{s:s, s:{s:s, s:s+}}]}",
-                       "description", "Summarise short links",
-                       "messages", "role", "user", "content",
-                       "type", "text", "text",
-                       "Summarise these short links for a report: what "
-                       "they point to, which are used most, which expire "
-                       "soon. The links, as JSON records:\n", text);
-    free(text);
-
-    return result;
+    return json_pack("{s:s, s:[{s:s, s:{s:s, s:s%}}]}",
+                     "description", "Summarise short links",
+                     "messages", "role", "user", "content",
+                     "type", "text", "text",
+                     out.start, (size_t) (out.last - out.start));
 }
 
 
@@ -1059,8 +1098,6 @@ ngx_http_mcp_links_complete(ngx_http_mcp_call_t *call, json_t *ref,
     ngx_str_t *name, ngx_str_t *value, json_t *values)
 {
     int                         rc;
-    size_t                      i;
-    json_t                     *item;
     ngx_str_t                   tenant;
     const char                 *uri;
     ngx_http_mcp_links_walk_t   w;
@@ -1091,10 +1128,10 @@ ngx_http_mcp_links_complete(ngx_http_mcp_call_t *call, json_t *ref,
                                       value->len, 100,
                                       ngx_http_mcp_links_walk_one, &w, NULL);
 
-    if (rc == MCP_STORE_OK && !w.failed) {
-        json_array_foreach(w.list, i, item) {
-            json_array_append(values, json_object_get(item, "code"));
-        }
+    if (rc == MCP_STORE_OK && !w.failed
+        && json_array_extend(values, w.list) != 0)
+    {
+        w.failed = 1;
     }
 
     json_decref(w.list);

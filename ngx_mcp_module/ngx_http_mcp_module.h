@@ -344,10 +344,16 @@ void ngx_http_mcp_status_commit(ngx_http_mcp_main_conf_t *mmcf,
 /* ngx_http_mcp_admin.c, ngx_http_mcp_links.c */
 ngx_int_t ngx_http_mcp_admin_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_admin_body(ngx_http_request_t *r);
-json_t *ngx_http_mcp_links_record(ngx_http_request_t *r, const char *code,
-    size_t code_len, const mcp_store_link_t *link);
+
+/* what a link's record shows besides its own members */
+#define NGX_HTTP_MCP_LINK_COUNTS   0x01   /* visits, last_visit */
+#define NGX_HTTP_MCP_LINK_UPDATED  0x02   /* updated_at */
+
 void ngx_http_mcp_links_write(ngx_http_mcp_jw_t *w, ngx_http_request_t *r,
-    ngx_str_t *code, const mcp_store_link_t *link, ngx_uint_t counts);
+    ngx_str_t *code, const mcp_store_link_t *link, ngx_uint_t flags);
+void ngx_http_mcp_links_item(ngx_http_mcp_jw_t *w, ngx_uint_t *n,
+    ngx_http_request_t *r, const char *code, size_t code_len,
+    const mcp_store_link_t *link);
 void ngx_http_mcp_links_changed(ngx_http_request_t *r, ngx_str_t *code,
     ngx_uint_t listed);
 void ngx_http_mcp_links_attrs(ngx_http_mcp_jw_t *w, ngx_uint_t status,

@@ -902,8 +902,9 @@ json_t *
 ngx_http_mcp_resource_json(ngx_str_t *uri, json_t *json,
     ngx_http_mcp_error_t *err)
 {
-    char    *text;
-    json_t  *result;
+    char       *text;
+    json_t     *result;
+    ngx_str_t   t;
 
     text = json_dumps(json, JSON_COMPACT);
     json_decref(json);
@@ -912,10 +913,31 @@ ngx_http_mcp_resource_json(ngx_str_t *uri, json_t *json,
         return ngx_http_mcp_rpc_nomem(err);
     }
 
-    result = json_pack("{s:[{s:s%, s:s, s:s}]}", "contents",
-                       "uri", uri->data, uri->len,
-                       "mimeType", "application/json", "text", text);
+    t.data = (u_char *) text;
+    t.len = ngx_strlen(text);
+
+    result = ngx_http_mcp_resource_text(uri, &t, err);
     free(text);
+
+    return result;
+}
+
+
+/* the same of a JSON text written already (by a writer) */
+
+json_t *
+ngx_http_mcp_resource_text(ngx_str_t *uri, ngx_str_t *text,
+    ngx_http_mcp_error_t *err)
+{
+    json_t  *result;
+
+    result = json_pack("{s:[{s:s%, s:s, s:s%}]}", "contents",
+                       "uri", uri->data, uri->len,
+                       "mimeType", "application/json",
+                       "text", text->data, text->len);
+    if (result == NULL) {
+        return ngx_http_mcp_rpc_nomem(err);
+    }
 
     return result;
 }

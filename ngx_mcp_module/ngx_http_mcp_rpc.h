@@ -224,7 +224,7 @@ json_t *ngx_http_mcp_ask(ngx_http_mcp_call_t *call, const char *method,
     json_t *params, ngx_http_mcp_resume_pt resume, void *data,
     ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_stream_detach(ngx_http_mcp_call_t *call,
-    json_t *response);
+    ngx_str_t *response);
 ngx_int_t ngx_http_mcp_stream_answer(ngx_http_mcp_call_t *call, json_t *msg,
     ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_stream_get(ngx_http_mcp_call_t *call,
@@ -244,8 +244,8 @@ json_t *ngx_http_mcp_txn_end(ngx_http_mcp_call_t *call, mcp_store_txn_t *txn,
     int rc, json_t *result);
 
 /* ngx_http_mcp_endpoint.c */
-json_t *ngx_http_mcp_response(ngx_http_mcp_call_t *call, json_t *result,
-    ngx_http_mcp_error_t *err);
+ngx_int_t ngx_http_mcp_response(ngx_http_mcp_call_t *call, json_t *result,
+    ngx_http_mcp_error_t *err, ngx_http_mcp_jw_t *w);
 ngx_int_t ngx_http_mcp_respond(ngx_http_mcp_call_t *call, json_t *result,
     ngx_http_mcp_error_t *err);
 ngx_int_t ngx_http_mcp_send_empty(ngx_http_request_t *r, ngx_uint_t status);
@@ -265,6 +265,8 @@ json_t *ngx_http_mcp_tool_error(const char *fmt, ...)
 
 /* results of resources/read */
 json_t *ngx_http_mcp_resource_json(ngx_str_t *uri, json_t *json,
+    ngx_http_mcp_error_t *err);
+json_t *ngx_http_mcp_resource_text(ngx_str_t *uri, ngx_str_t *text,
     ngx_http_mcp_error_t *err);
 json_t *ngx_http_mcp_resource_not_found(ngx_str_t *uri,
     ngx_http_mcp_error_t *err);

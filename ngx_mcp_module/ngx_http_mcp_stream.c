@@ -1081,7 +1081,7 @@ ngx_http_mcp_ask(ngx_http_mcp_call_t *call, const char *method,
  */
 
 ngx_int_t
-ngx_http_mcp_stream_detach(ngx_http_mcp_call_t *call, json_t *response)
+ngx_http_mcp_stream_detach(ngx_http_mcp_call_t *call, ngx_str_t *response)
 {
     ngx_int_t                   rc;
     ngx_slab_pool_t            *pool;
@@ -1104,7 +1104,9 @@ ngx_http_mcp_stream_detach(ngx_http_mcp_call_t *call, json_t *response)
     }
 
     if (ngx_http_mcp_stream_queued(st) != NGX_OK
-        || ngx_http_mcp_stream_append(st, response, 1) != NGX_OK)
+        || ngx_http_mcp_stream_append_text(st, response->data, response->len,
+                                           1)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -1278,16 +1280,16 @@ static void
 ngx_http_mcp_stream_finish(ngx_http_mcp_stream_t *st, json_t *result,
     ngx_http_mcp_error_t *err)
 {
-    json_t     *response;
-    ngx_int_t   rc;
+    ngx_int_t          rc;
+    ngx_http_mcp_jw_t  response;
 
     st->request = 0;
 
-    response = ngx_http_mcp_response(st->call, result, err);
-
-    if (response == NULL
+    if (ngx_http_mcp_response(st->call, result, err, &response) != NGX_OK
         || ngx_http_mcp_stream_queued(st) != NGX_OK
-        || ngx_http_mcp_stream_append(st, response, 1) != NGX_OK)
+        || ngx_http_mcp_stream_append_text(st, response.start,
+                                           response.last - response.start, 1)
+           != NGX_OK)
     {
         ngx_http_mcp_stream_end(st, NGX_ERROR);
         return;

@@ -7,7 +7,8 @@ use File::Temp qw(tempdir);
 # jansson's encoder wrote before it (the expected bodies below are
 # jansson's), with hostile strings: control characters, quotes,
 # backslashes, non-ASCII, U+2028, and replies larger than the writer's
-# first buffer.  Blocks build on each other's store, so each runs once,
+# first buffer; on an SSE stream too, where each message must stay one
+# "data:" line.  Blocks build on each other's store, so each runs once,
 # in order.
 
 my $dir = tempdir('ngx_mcp_XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -160,3 +161,29 @@ Content-Type: application/json
 --- error_code: 400
 --- response_body
 {"message":"alias must be 1 to 64 characters of A-Z, a-z, 0-9, \"_\" and \"-\"","error":"invalid_alias"}
+
+
+
+=== TEST 9: an SSE reply: a hostile id and progressToken (line breaks, quotes, non-ASCII) in each event's one data line
+--- config
+    location = /mcp {
+        mcp_endpoint;
+        mcp_conformance_fixtures on;
+    }
+--- request eval
+"POST /mcp\n"
+. '{"jsonrpc":"2.0","id":"i\n\r\"\\\\ \u00e9\u2028\u0001","method":'
+. '"tools/call","params":{"name":"test_tool_with_progress","arguments":{},'
+. '"_meta":{"progressToken":"p\r\n\n\"\\\\\u00e9\u2028\u001f"}}}'
+--- error_code: 200
+--- response_body eval
+my $token = '"p\r\n\n\"\\\\' . "\xc3\xa9\xe2\x80\xa8" . '\u001F"';
+(CORE::join '', map {
+    "event: message\ndata: "
+    . '{"jsonrpc":"2.0","method":"notifications/progress","params":'
+    . "{\"progressToken\":$token,\"progress\":$_,\"total\":100.0}}\n\n"
+} qw(0.0 50.0 100.0))
+. "event: message\ndata: "
+. '{"jsonrpc":"2.0","id":"i\n\r\"\\\\ ' . "\xc3\xa9\xe2\x80\xa8"
+. '\u0001","result":{"content":[{"type":"text","text":'
+. '"Progress test completed"}]}}' . "\n\n"
