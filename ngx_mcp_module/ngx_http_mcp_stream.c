@@ -1655,6 +1655,12 @@ ngx_http_mcp_stream_get(ngx_http_mcp_call_t *call, ngx_http_mcp_error_t *err)
             t = &ngx_http_mcp_caller(call->r)->tenant;
             s->tenant_len = ngx_min(t->len, MCP_STORE_SCOPE_MAX);
             ngx_memcpy(s->tenant, t->data, s->tenant_len);
+
+            /* seen with its tenant now, not at the first tick: a stream
+             * that ends before it (a reset) leaves a client that resumes
+             * within the window, and the zone must not tell creations
+             * that no session listens */
+            ngx_http_mcp_stream_seen(shm, s);
         }
 
     } else {

@@ -22,6 +22,7 @@ use warnings;
 use Test::More;
 use HTTP::Tiny;
 use IO::Socket::INET;
+use Socket qw(SOL_SOCKET SO_LINGER);
 use IO::Select;
 use File::Temp qw(tempdir);
 use File::Path qw(make_path);
@@ -165,9 +166,11 @@ sub read_until {
 }
 
 # the session's GET stream, on a connection to worker $pid (chosen by a
-# request before the stream's), called $name
+# request before the stream's), called $name, resumed after the event id
+# $last if given
 sub open_stream {
-    my ($sid, $pid, $name) = @_;
+    my ($sid, $pid, $name, $last) = @_;
+    my $resume = defined $last ? "Last-Event-ID: $last\r\n" : '';
 
     for (1 .. 200) {
         my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
@@ -190,7 +193,8 @@ sub open_stream {
         $buf = '';
         syswrite $s, "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                      . "Accept: text/event-stream\r\n"
-                     . "Mcp-Session-Id: $sid\r\nConnection: close\r\n\r\n";
+                     . "Mcp-Session-Id: $sid\r\n$resume"
+                     . "Connection: close\r\n\r\n";
         read_until($s, \$buf, sub { $_[0] =~ /\r\n\r\n/ })
             or die "no answer to GET /mcp";
         my ($head, $rest) = split /\r\n\r\n/, $buf, 2;
@@ -345,6 +349,34 @@ $res = $http->post("$base/shorten", {
 });
 is($res->{status}, 201, 'POST /shorten: 201');
 counts_are('none', 'a subscription without a GET stream does not listen');
+
+# 1b. a session seen (its subscription) before it had a GET stream opens
+#     one, and its client goes at once (a reset, before the server's
+#     first look at the zone for it): the stream's claim marked the
+#     session seen, with its tenant, so a creation within the replay
+#     window walks the sessions, and the client, resuming after the
+#     priming event, hears of the creation once
+
+my $gone = open_stream($idle, $w1, 'I');
+like($gone->{head}, qr{^HTTP/1\.1 200}, 'the idle session opens a GET stream');
+my ($primed) = $gone->{buf} =~ /^id: (0-\d+)$/m;
+ok($primed, "the priming event's id came before the reset");
+setsockopt($gone->{sock}, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+close $gone->{sock};
+sleep 0.5;
+
+$res = $http->post("$base/shorten", {
+    headers => { 'Content-Type' => 'application/json' },
+    content => '{"url": "https://example.com/third"}',
+});
+is($res->{status}, 201, 'POST /shorten after the reset: 201');
+counts_are('0', 'the session seen through its claim is walked');
+
+$gone = open_stream($idle, $w2, 'I', $primed);
+like($gone->{head}, qr{^HTTP/1\.1 200}, 'the client resumes its GET stream');
+is((listen_for($gone, 1, 3))[0], 1, 'the resumed stream hears of it once');
+close $gone->{sock};
+sleep 0.5;
 
 # 2. a GET stream on each worker: both hear of every creation, through
 #    either worker
