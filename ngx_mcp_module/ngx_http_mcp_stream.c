@@ -1954,6 +1954,7 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
     time_t                          recent;
     ngx_str_t                      *t;
     ngx_slab_pool_t                *pool;
+    ngx_atomic_uint_t               gets;
     ngx_rbtree_node_t              *node;
     ngx_http_mcp_main_conf_t       *mmcf;
     ngx_http_mcp_stream_shm_t      *shm;
@@ -1985,13 +1986,25 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
      * this change before a GET stream claimed (or a subscription made)
      * at that very moment, as taking the lock before it would have: a
      * new GET stream sends only the events pushed after its claim.
+     *
+     * gets is read first, seen after it, with a barrier between: a
+     * stream's session was marked seen (its claim, its ticks) under the
+     * lock before its claim was given up, under the lock again, so a
+     * zero count that follows a release comes with that seen or a later
+     * one.  A CPU that orders loads weakly could otherwise load seen
+     * before gets, an old seen with the new count, and tell a session
+     * that still resumes within the window that no one listens.
      */
 
-    if (t->len && shm->gets == 0 && shm->seen < (ngx_atomic_uint_t) recent)
-    {
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "mcp: resources/list_changed: no session listens");
-        return;
+    if (t->len) {
+        gets = shm->gets;
+        ngx_memory_barrier();
+
+        if (gets == 0 && shm->seen < (ngx_atomic_uint_t) recent) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "mcp: resources/list_changed: no session listens");
+            return;
+        }
     }
 
     ngx_shmtx_lock(&pool->mutex);
