@@ -2009,16 +2009,11 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
 
     ngx_shmtx_lock(&pool->mutex);
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "mcp: resources/list_changed: %uA GET streams claimed",
-                   shm->gets);
+    /* logged once unlocked: a write to the log would hold every worker */
+    gets = shm->gets;
 
-    if (shm->rbtree.root == shm->rbtree.sentinel) {
-        ngx_shmtx_unlock(&pool->mutex);
-        return;
-    }
-
-    node = ngx_rbtree_min(shm->rbtree.root, shm->rbtree.sentinel);
+    node = (shm->rbtree.root == shm->rbtree.sentinel)
+           ? NULL : ngx_rbtree_min(shm->rbtree.root, shm->rbtree.sentinel);
 
     while (node != NULL) {
         s = (ngx_http_mcp_stream_session_t *) node;
@@ -2037,6 +2032,10 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
     }
 
     ngx_shmtx_unlock(&pool->mutex);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "mcp: resources/list_changed: %uA GET streams claimed",
+                   gets);
 }
 
 
