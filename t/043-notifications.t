@@ -6,8 +6,8 @@
 # created the link; the zone of streams counts the GET streams claimed,
 # so that a creation with no session to tell walks none.  The count
 # follows streams that open, close, end with their session (DELETE), die
-# with their worker (and are taken over) or end with a reload, which
-# keeps the zone.  A change of a link sends
+# with their worker (given up by the worker started in its place) or end
+# with a reload, which keeps the zone.  A change of a link sends
 # notifications/resources/updated to the sessions subscribed to it, and
 # to no other, found among many subscriptions.
 #
@@ -256,6 +256,12 @@ sub counts_seen {
     return @seen;
 }
 
+sub error_log {
+    open my $log, '<', "$root/logs/error.log" or return '';
+    local $/;
+    return <$log>;
+}
+
 sub counts_are {
     my ($want, $name) = @_;
 
@@ -414,10 +420,13 @@ my $stc = open_stream($sc, $w2, 'C');
 like($stc->{head}, qr{^HTTP/1\.1 200}, 'session C: a GET stream on worker 2');
 all_hear(1, 'C listens', $stc);
 
-# 6. C's worker dies with the stream claimed: the claim stays counted
-#    (the session still hears, as before), the new stream takes it over
-#    without counting it twice, and its end counts it out
+# 6. C's worker dies with the stream claimed: the worker started in its
+#    place gives the claim up, so no GET stream is counted, while the
+#    session still hears within the window: C's client, resuming after
+#    the last event it had, hears of what was created meanwhile, and its
+#    end counts it out
 
+my ($last) = $stc->{buf} =~ /.*^id: (\S+)$/ms;
 kill 'KILL', $w2;
 ends($stc, 'its worker died');
 
@@ -429,12 +438,18 @@ for (1 .. 100) {
 }
 ($w2) = grep { $_ ne $w1 } @now;
 ok($w2, 'the master started another worker');
-all_hear(1, "the dead worker's claim");
+like(error_log(), qr/mcp: 1 GET streams of workers gone given up/,
+     'the new worker gave up the claim of the one that died');
 
-$stc = open_stream($sc, $w1, 'C');
+my $away = $links;
+all_hear(0, "the dead worker's claim given up");
+
+$stc = open_stream($sc, $w1, 'C', $last);
 like($stc->{head}, qr{^HTTP/1\.1 200},
-     "session C again, on worker 1: the dead worker's claim taken over");
-all_hear(1, 'C taken over', $stc);
+     'session C resumes on worker 1 after the last event it had');
+is((listen_for($stc, $links - $away, 3))[0], $links - $away,
+   'C heard of every creation made while it was away');
+all_hear(1, 'C resumed', $stc);
 
 close $stc->{sock};
 sleep 0.5;
