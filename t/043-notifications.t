@@ -180,6 +180,7 @@ sub open_stream {
 
         syswrite $s, "GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
         read_until($s, \$buf, sub {
+            return 0 unless $_[0] =~ /\r\n\r\n/;
             my ($head, $body) = split /\r\n\r\n/, $_[0], 2;
             my ($len) = $head =~ /^Content-Length: (\d+)/mi;
             return defined $body && length($body) >= ($len // 0);
@@ -427,6 +428,7 @@ all_hear(1, 'C listens', $stc);
 #    end counts it out
 
 my ($last) = $stc->{buf} =~ /.*^id: (\S+)$/ms;
+my $killed = $w2;
 kill 'KILL', $w2;
 ends($stc, 'its worker died');
 
@@ -565,5 +567,17 @@ updated('deleted again', sub {
 }, [$subs[0]], [$subs[1]]);
 
 close $_->{sock} for @subs;
+
+# 9. the error log: the reload cut no connection, and nothing went wrong
+#    but the worker killed in 6
+
+stop();
+my $log = error_log();
+unlike($log, qr/open socket #\d+ left in connection/,
+       'no worker exited with a connection open (the reload, the stop)');
+my @bad = grep { !/\[alert\].* worker process $killed exited on signal 9/ }
+          $log =~ /^.*\[(?:error|crit|alert|emerg)\].*$/mg;
+is(scalar @bad, 0, 'no [error], [crit] or [alert] but the killed worker\'s')
+    or diag join "\n", @bad;
 
 done_testing();
