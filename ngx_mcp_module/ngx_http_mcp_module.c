@@ -1643,6 +1643,7 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_mcp_json_alloc_init();
+    ngx_http_mcp_stream_reap(cycle);
 
     mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_module);
     if (mmcf == NULL || mmcf->path.data == NULL) {

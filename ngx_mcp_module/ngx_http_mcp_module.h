@@ -294,6 +294,10 @@ ngx_int_t ngx_http_mcp_depth(ngx_str_t *body, ngx_uint_t max);
 ngx_int_t ngx_http_mcp_catalog_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_mcp_stream_zone(ngx_conf_t *cf);
 
+/* ngx_http_mcp_stream.c: in init_process, the GET streams of workers that
+ * died given up */
+void ngx_http_mcp_stream_reap(ngx_cycle_t *cycle);
+
 /*
  * ngx_http_mcp_visits.c: this worker's visit counters.  init in
  * init_process once the store is open (and mmcf->thread_pool, where the

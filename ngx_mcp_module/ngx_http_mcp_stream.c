@@ -159,6 +159,7 @@ static void ngx_http_mcp_stream_claim(ngx_http_mcp_stream_shm_t *shm,
     ngx_http_mcp_stream_session_t *s, ngx_pid_t pid);
 static void ngx_http_mcp_stream_seen(ngx_http_mcp_stream_shm_t *shm,
     ngx_http_mcp_stream_session_t *s);
+static ngx_uint_t ngx_http_mcp_stream_alive(ngx_pid_t pid);
 static uint32_t ngx_http_mcp_stream_sub_key(ngx_str_t *tenant,
     ngx_str_t *uri);
 static ngx_http_mcp_stream_sub_t *ngx_http_mcp_stream_sub_find(
@@ -380,8 +381,9 @@ ngx_http_mcp_stream_session_gc(ngx_http_mcp_stream_shm_t *shm,
 /*
  * The GET stream of s claimed by worker pid, or given up (pid 0): the
  * count of claimed ones follows.  A claim of a worker that died stays
- * counted until another worker takes it over or the session ends, as it
- * stays a listener (ngx_http_mcp_resource_list_changed()).
+ * counted, a listener (ngx_http_mcp_resource_list_changed()), until the
+ * worker started in its place gives it up (ngx_http_mcp_stream_reap()),
+ * another takes it over or the session ends.
  */
 
 static void
@@ -415,6 +417,86 @@ ngx_http_mcp_stream_seen(ngx_http_mcp_stream_shm_t *shm,
 
     if (s->tenant_len && (ngx_atomic_uint_t) s->seen > shm->seen) {
         shm->seen = (ngx_atomic_uint_t) s->seen;
+    }
+}
+
+
+/*
+ * Whether the worker pid that claimed a GET stream may still be there.
+ * A process that took the pid after the worker died (one of another
+ * user: EPERM) keeps the claim: harmless, the stream is taken over when
+ * its client comes back, or given up when its session ends.
+ */
+
+static ngx_uint_t
+ngx_http_mcp_stream_alive(ngx_pid_t pid)
+{
+    return kill(pid, 0) == 0 || ngx_errno != NGX_ESRCH;
+}
+
+
+/*
+ * In a worker that starts (init_process): the GET streams claimed by
+ * workers that are gone are given up.  A worker that exits gracefully
+ * gives up its own; one that crashed cannot, and its claims would stay
+ * counted, so that every link written walked the sessions, until their
+ * clients came back.  Their sessions count as seen now: a client that
+ * resumes within the window hears of what changed meanwhile.
+ */
+
+void
+ngx_http_mcp_stream_reap(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                      n;
+    ngx_slab_pool_t                *pool;
+    ngx_rbtree_node_t              *node, *next;
+    ngx_http_mcp_main_conf_t       *mmcf;
+    ngx_http_mcp_stream_shm_t      *shm;
+    ngx_http_mcp_stream_session_t  *s;
+
+    mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_module);
+
+    if (mmcf == NULL || mmcf->stream_zone == NULL) {
+        return;
+    }
+
+    pool = (ngx_slab_pool_t *) mmcf->stream_zone->shm.addr;
+    shm = mmcf->stream_zone->data;
+
+    n = 0;
+
+    ngx_shmtx_lock(&pool->mutex);
+
+    node = (shm->rbtree.root == shm->rbtree.sentinel)
+           ? NULL : ngx_rbtree_min(shm->rbtree.root, shm->rbtree.sentinel);
+
+    for ( /* void */ ; node != NULL; node = next) {
+        next = ngx_rbtree_next(&shm->rbtree, node);
+        s = (ngx_http_mcp_stream_session_t *) node;
+
+        /* a claim in our pid is of a worker that had the pid before:
+         * this one has no stream yet */
+
+        if (s->get == 0
+            || (s->get != ngx_pid && ngx_http_mcp_stream_alive(s->get)))
+        {
+            continue;
+        }
+
+        ngx_http_mcp_stream_claim(shm, s, 0);
+        ngx_http_mcp_stream_seen(shm, s);
+
+        /* as the end of a stream does: a session that holds nothing
+         * more goes */
+        ngx_http_mcp_stream_session_gc(shm, pool, s);
+        n++;
+    }
+
+    ngx_shmtx_unlock(&pool->mutex);
+
+    if (n) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "mcp: %ui GET streams of workers gone given up", n);
     }
 }
 
@@ -1641,8 +1723,8 @@ ngx_http_mcp_stream_get(ngx_http_mcp_call_t *call, ngx_http_mcp_error_t *err)
         /* the claim of a worker that died with the stream open is
          * taken over */
 
-        } else if (s->get && (s->get == ngx_pid || kill(s->get, 0) == 0
-                              || ngx_errno != NGX_ESRCH))
+        } else if (s->get
+                   && (s->get == ngx_pid || ngx_http_mcp_stream_alive(s->get)))
         {
             rc = NGX_BUSY;
 
@@ -1655,6 +1737,12 @@ ngx_http_mcp_stream_get(ngx_http_mcp_call_t *call, ngx_http_mcp_error_t *err)
             t = &ngx_http_mcp_caller(call->r)->tenant;
             s->tenant_len = ngx_min(t->len, MCP_STORE_SCOPE_MAX);
             ngx_memcpy(s->tenant, t->data, s->tenant_len);
+
+            /* seen with its tenant now, not at the first tick: a stream
+             * that ends before it (a reset) leaves a client that resumes
+             * within the window, and the zone must not tell creations
+             * that no session listens */
+            ngx_http_mcp_stream_seen(shm, s);
         }
 
     } else {
@@ -1948,6 +2036,7 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
     time_t                          recent;
     ngx_str_t                      *t;
     ngx_slab_pool_t                *pool;
+    ngx_atomic_uint_t               gets;
     ngx_rbtree_node_t              *node;
     ngx_http_mcp_main_conf_t       *mmcf;
     ngx_http_mcp_stream_shm_t      *shm;
@@ -1979,27 +2068,34 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
      * this change before a GET stream claimed (or a subscription made)
      * at that very moment, as taking the lock before it would have: a
      * new GET stream sends only the events pushed after its claim.
+     *
+     * gets is read first, seen after it, with a barrier between: a
+     * stream's session was marked seen (its claim, its ticks) under the
+     * lock before its claim was given up, under the lock again, so a
+     * zero count that follows a release comes with that seen or a later
+     * one.  A CPU that orders loads weakly could otherwise load seen
+     * before gets, an old seen with the new count, and tell a session
+     * that still resumes within the window that no one listens.
      */
 
-    if (t->len && shm->gets == 0 && shm->seen < (ngx_atomic_uint_t) recent)
-    {
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "mcp: resources/list_changed: no session listens");
-        return;
+    if (t->len) {
+        gets = shm->gets;
+        ngx_memory_barrier();
+
+        if (gets == 0 && shm->seen < (ngx_atomic_uint_t) recent) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "mcp: resources/list_changed: no session listens");
+            return;
+        }
     }
 
     ngx_shmtx_lock(&pool->mutex);
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "mcp: resources/list_changed: %uA GET streams claimed",
-                   shm->gets);
+    /* logged once unlocked: a write to the log would hold every worker */
+    gets = shm->gets;
 
-    if (shm->rbtree.root == shm->rbtree.sentinel) {
-        ngx_shmtx_unlock(&pool->mutex);
-        return;
-    }
-
-    node = ngx_rbtree_min(shm->rbtree.root, shm->rbtree.sentinel);
+    node = (shm->rbtree.root == shm->rbtree.sentinel)
+           ? NULL : ngx_rbtree_min(shm->rbtree.root, shm->rbtree.sentinel);
 
     while (node != NULL) {
         s = (ngx_http_mcp_stream_session_t *) node;
@@ -2018,6 +2114,10 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
     }
 
     ngx_shmtx_unlock(&pool->mutex);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "mcp: resources/list_changed: %uA GET streams claimed",
+                   gets);
 }
 
 

@@ -6,8 +6,8 @@
 # created the link; the zone of streams counts the GET streams claimed,
 # so that a creation with no session to tell walks none.  The count
 # follows streams that open, close, end with their session (DELETE), die
-# with their worker (and are taken over) or end with a reload, which
-# keeps the zone.  A change of a link sends
+# with their worker (given up by the worker started in its place) or end
+# with a reload, which keeps the zone.  A change of a link sends
 # notifications/resources/updated to the sessions subscribed to it, and
 # to no other, found among many subscriptions.
 #
@@ -22,6 +22,7 @@ use warnings;
 use Test::More;
 use HTTP::Tiny;
 use IO::Socket::INET;
+use Socket qw(SOL_SOCKET SO_LINGER);
 use IO::Select;
 use File::Temp qw(tempdir);
 use File::Path qw(make_path);
@@ -165,9 +166,11 @@ sub read_until {
 }
 
 # the session's GET stream, on a connection to worker $pid (chosen by a
-# request before the stream's), called $name
+# request before the stream's), called $name, resumed after the event id
+# $last if given
 sub open_stream {
-    my ($sid, $pid, $name) = @_;
+    my ($sid, $pid, $name, $last) = @_;
+    my $resume = defined $last ? "Last-Event-ID: $last\r\n" : '';
 
     for (1 .. 200) {
         my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
@@ -177,6 +180,7 @@ sub open_stream {
 
         syswrite $s, "GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
         read_until($s, \$buf, sub {
+            return 0 unless $_[0] =~ /\r\n\r\n/;
             my ($head, $body) = split /\r\n\r\n/, $_[0], 2;
             my ($len) = $head =~ /^Content-Length: (\d+)/mi;
             return defined $body && length($body) >= ($len // 0);
@@ -190,7 +194,8 @@ sub open_stream {
         $buf = '';
         syswrite $s, "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                      . "Accept: text/event-stream\r\n"
-                     . "Mcp-Session-Id: $sid\r\nConnection: close\r\n\r\n";
+                     . "Mcp-Session-Id: $sid\r\n$resume"
+                     . "Connection: close\r\n\r\n";
         read_until($s, \$buf, sub { $_[0] =~ /\r\n\r\n/ })
             or die "no answer to GET /mcp";
         my ($head, $rest) = split /\r\n\r\n/, $buf, 2;
@@ -250,6 +255,12 @@ sub counts_seen {
 
     $mark = tell $log;
     return @seen;
+}
+
+sub error_log {
+    open my $log, '<', "$root/logs/error.log" or return '';
+    local $/;
+    return <$log>;
 }
 
 sub counts_are {
@@ -346,6 +357,34 @@ $res = $http->post("$base/shorten", {
 is($res->{status}, 201, 'POST /shorten: 201');
 counts_are('none', 'a subscription without a GET stream does not listen');
 
+# 1b. a session seen (its subscription) before it had a GET stream opens
+#     one, and its client goes at once (a reset, before the server's
+#     first look at the zone for it): the stream's claim marked the
+#     session seen, with its tenant, so a creation within the replay
+#     window walks the sessions, and the client, resuming after the
+#     priming event, hears of the creation once
+
+my $gone = open_stream($idle, $w1, 'I');
+like($gone->{head}, qr{^HTTP/1\.1 200}, 'the idle session opens a GET stream');
+my ($primed) = $gone->{buf} =~ /^id: (0-\d+)$/m;
+ok($primed, "the priming event's id came before the reset");
+setsockopt($gone->{sock}, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+close $gone->{sock};
+sleep 0.5;
+
+$res = $http->post("$base/shorten", {
+    headers => { 'Content-Type' => 'application/json' },
+    content => '{"url": "https://example.com/third"}',
+});
+is($res->{status}, 201, 'POST /shorten after the reset: 201');
+counts_are('0', 'the session seen through its claim is walked');
+
+$gone = open_stream($idle, $w2, 'I', $primed);
+like($gone->{head}, qr{^HTTP/1\.1 200}, 'the client resumes its GET stream');
+is((listen_for($gone, 1, 3))[0], 1, 'the resumed stream hears of it once');
+close $gone->{sock};
+sleep 0.5;
+
 # 2. a GET stream on each worker: both hear of every creation, through
 #    either worker
 
@@ -382,10 +421,14 @@ my $stc = open_stream($sc, $w2, 'C');
 like($stc->{head}, qr{^HTTP/1\.1 200}, 'session C: a GET stream on worker 2');
 all_hear(1, 'C listens', $stc);
 
-# 6. C's worker dies with the stream claimed: the claim stays counted
-#    (the session still hears, as before), the new stream takes it over
-#    without counting it twice, and its end counts it out
+# 6. C's worker dies with the stream claimed: the worker started in its
+#    place gives the claim up, so no GET stream is counted, while the
+#    session still hears within the window: C's client, resuming after
+#    the last event it had, hears of what was created meanwhile, and its
+#    end counts it out
 
+my ($last) = $stc->{buf} =~ /.*^id: (\S+)$/ms;
+my $killed = $w2;
 kill 'KILL', $w2;
 ends($stc, 'its worker died');
 
@@ -397,12 +440,18 @@ for (1 .. 100) {
 }
 ($w2) = grep { $_ ne $w1 } @now;
 ok($w2, 'the master started another worker');
-all_hear(1, "the dead worker's claim");
+like(error_log(), qr/mcp: 1 GET streams of workers gone given up/,
+     'the new worker gave up the claim of the one that died');
 
-$stc = open_stream($sc, $w1, 'C');
+my $away = $links;
+all_hear(0, "the dead worker's claim given up");
+
+$stc = open_stream($sc, $w1, 'C', $last);
 like($stc->{head}, qr{^HTTP/1\.1 200},
-     "session C again, on worker 1: the dead worker's claim taken over");
-all_hear(1, 'C taken over', $stc);
+     'session C resumes on worker 1 after the last event it had');
+is((listen_for($stc, $links - $away, 3))[0], $links - $away,
+   'C heard of every creation made while it was away');
+all_hear(1, 'C resumed', $stc);
 
 close $stc->{sock};
 sleep 0.5;
@@ -518,5 +567,17 @@ updated('deleted again', sub {
 }, [$subs[0]], [$subs[1]]);
 
 close $_->{sock} for @subs;
+
+# 9. the error log: the reload cut no connection, and nothing went wrong
+#    but the worker killed in 6
+
+stop();
+my $log = error_log();
+unlike($log, qr/open socket #\d+ left in connection/,
+       'no worker exited with a connection open (the reload, the stop)');
+my @bad = grep { !/\[alert\].* worker process $killed exited on signal 9/ }
+          $log =~ /^.*\[(?:error|crit|alert|emerg)\].*$/mg;
+is(scalar @bad, 0, 'no [error], [crit] or [alert] but the killed worker\'s')
+    or diag join "\n", @bad;
 
 done_testing();
