@@ -24,7 +24,9 @@
  *
  * A flush that fails (a full map or disk, a map another process grew
  * while a thread of the pool held its handle) keeps its counters: they
- * join the table counting now and go with the next flush.
+ * join the table counting now and go with the next flush.  On a full
+ * map only those that need room the store has not are kept: the
+ * counters that exist are written all the same.
  * While the table holds NGX_HTTP_MCP_VISIT_KEEP codes, the oldest of the
  * failed ones (by their last visit) are dropped instead, and an error
  * line says how many visits.  A streak of failed flushes is logged once
@@ -70,6 +72,7 @@ struct ngx_http_mcp_visits_s {
     /* the flush: the other table's codes, and what writing them gave */
     mcp_store_visit_t           *batch;
     size_t                       nbatch;
+    size_t                       nleft;       /* not written: the first */
     int                          rc;
     ngx_uint_t                   failed;      /* flushes failed in a row */
     ngx_uint_t                   exiting;     /* the last flush */
@@ -388,6 +391,7 @@ ngx_http_mcp_visits_batch(ngx_http_mcp_visits_t *vs)
     }
 
     vs->nbatch = n;
+    vs->nleft = 0;
     vs->rc = MCP_STORE_OK;
 
     /* in a cluster the counts travel through the log to every node */
@@ -408,6 +412,7 @@ ngx_http_mcp_visits_batch(ngx_http_mcp_visits_t *vs)
 
     if (rc != NGX_OK) {
         vs->rc = MCP_STORE_ENOMEM;
+        vs->nleft = n;
     }
 
     ngx_http_mcp_visits_done(vs);
@@ -416,12 +421,17 @@ ngx_http_mcp_visits_batch(ngx_http_mcp_visits_t *vs)
 }
 
 
-/* The one place the visit deltas of a flush are written to the store. */
+/*
+ * The one place the visit deltas of a flush are written to the store: on
+ * a full store, those it has room for (mcp_store_link_add_visits_left()),
+ * the others first in the batch.
+ */
 
 static void
 ngx_http_mcp_visits_write(ngx_http_mcp_visits_t *vs, mcp_store_t *store)
 {
-    vs->rc = mcp_store_link_add_visits(store, vs->batch, vs->nbatch);
+    vs->rc = mcp_store_link_add_visits_left(store, vs->batch, vs->nbatch,
+                                            &vs->nleft);
 }
 
 
@@ -481,14 +491,14 @@ ngx_http_mcp_visits_keep(ngx_http_mcp_visits_t *vs)
     ngx_http_mcp_visit_table_t  *t;
 
     if (vs->exiting) {
-        for (i = 0, visits = 0; i < vs->nbatch; i++) {
+        for (i = 0, visits = 0; i < vs->nleft; i++) {
             visits += vs->batch[i].people + vs->batch[i].bots;
         }
 
         ngx_log_error(NGX_LOG_ERR, vs->mmcf->log, 0,
                       "mcp_store \"%V\": %uL visits lost at exit (%uz "
                       "visit counters not saved: %s)", &vs->mmcf->path,
-                      visits, vs->nbatch, mcp_store_strerror(vs->rc));
+                      visits, vs->nleft, mcp_store_strerror(vs->rc));
         return;
     }
 
@@ -503,15 +513,15 @@ ngx_http_mcp_visits_keep(ngx_http_mcp_visits_t *vs)
 
     t = &vs->table[vs->active];
 
-    if (t->n + vs->nbatch > NGX_HTTP_MCP_VISIT_KEEP) {
-        ngx_qsort(vs->batch, vs->nbatch, sizeof(mcp_store_visit_t),
+    if (t->n + vs->nleft > NGX_HTTP_MCP_VISIT_KEEP) {
+        ngx_qsort(vs->batch, vs->nleft, sizeof(mcp_store_visit_t),
                   ngx_http_mcp_visits_newer);
     }
 
     dropped = 0;
     visits = 0;
 
-    for (i = 0; i < vs->nbatch; i++) {
+    for (i = 0; i < vs->nleft; i++) {
         v = &vs->batch[i];
 
         code.data = (u_char *) v->code;

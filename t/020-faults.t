@@ -8,7 +8,8 @@
 # and a reload recover), visit counters a full store refuses (kept and
 # saved once deletes make room, the failure logged once; past the
 # counters kept, the oldest dropped and said so: every visit is saved,
-# dropped or said lost), and stores nginx must refuse (a newer schema, a
+# dropped or said lost; those that need no new room saved all the
+# same), and stores nginx must refuse (a newer schema, a
 # directory it cannot write): "nginx -t" and reloads fail with the path
 # named, and a worker that cannot open its store is not respawned in a
 # loop.
@@ -780,7 +781,56 @@ is($saved + $dropped + $lost, $sent,
 is(scalar(grep { $_ > 8192 } @kept), 0,
    'no worker kept more than 8192 counters (' . join(', ', @kept) . ')');
 
-write_conf(flush => '500ms');
+# a counter the full store has no room for (a new referrer, a new link's
+# totals) does not hold back those it has room for: a link visited from
+# one host before the store filled goes on counting that host's visits
+
+my $hol = "$root/hol";
+make_path($hol);
+chmod 0755, $hol;
+system("$tool --map-size=262144 put $hol a0 https://example.com/a0"
+       . " >/dev/null 2>&1") == 0 or die "put a0";
+
+truncate $log, 0;
+write_conf(store => $hol);
+start();
+
+sub visit_from {
+    my ($code, $host) = @_;
+
+    return $http->get("$base/$code", {
+        headers => { Referer => "http://$host/" } })->{status};
+}
+
+is(visit_from('a0', 'h1.example'), 302, 'a0 visited from h1');
+ok(wait_until(sub { visits('a0') == 1 }, 5), 'and counted');
+
+my $hol_links = fill_store($hol, 262144);
+cmp_ok($hol_links, '>', 20, "then $hol_links links fill the store");
+
+is(visit_from('a0', 'h1.example'), 302, 'a0 visited from h1 again');
+ok(wait_until(sub { visits('a0') == 2 }, 5),
+   'counted: its counter needs no new room');
+
+$redirected = 0;
+for my $k (1 .. 3) {
+    $redirected += visit_from("f$_", "n$k-$_.example") == 302
+        for 0 .. $hol_links - 1;
+}
+is($redirected, 3 * $hol_links, 'the new links visited from new hosts');
+ok(wait_until(sub {
+       grep { /visit counters not saved: store full/ } log_lines() }, 5),
+   'their counters do not fit');
+
+is(scalar(grep { visit_from('a0', 'h1.example') != 302 } 1 .. 5), 0,
+   'a0 visited from h1 five more times');
+ok(wait_until(sub { visits('a0') == 7 }, 5),
+   'all counted while the others wait for room (' . visits('a0') . ')');
+is(visits('f0'), 0, 'the others are not counted');
+
+stop();
+
+write_conf(store => $vfull, flush => '500ms');
 
 # }}}
 
