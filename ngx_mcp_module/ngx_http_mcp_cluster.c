@@ -220,7 +220,6 @@ static void ngx_http_mcp_cluster_init_queue(ngx_http_mcp_cluster_conf_t *ccf,
 static ngx_int_t ngx_http_mcp_cluster_init_local(ngx_cycle_t *cycle);
 static void ngx_http_mcp_cluster_local_done(void *data, ngx_str_t *untold,
     ngx_int_t outcome);
-static void ngx_http_mcp_cluster_exit_local(ngx_cycle_t *cycle);
 static void ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle);
 static void *ngx_http_mcp_cluster_setup(void *data);
 static ngx_int_t ngx_http_mcp_cluster_setup_once(
@@ -860,12 +859,8 @@ ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle)
 
     ccf = ngx_http_mcp_cluster_conf(cycle);
 
-    if (ccf == NULL) {
-        ngx_http_mcp_cluster_exit_local(cycle);
-        return;
-    }
-
-    if (ccf->opts == NULL) {
+    if (ccf == NULL || ccf->opts == NULL) {
+        /* group commit's end is ngx_http_mcp_cluster_exit_local() */
         return;
     }
 
@@ -946,11 +941,11 @@ ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle)
 
 
 /*
- * The thread pool has stopped: a batch in flight is committed; what was
- * taken since is not, and none of those requests is answered.
+ * A batch in flight is committed; what was taken since is not, and none
+ * of those requests is answered.
  */
 
-static void
+void
 ngx_http_mcp_cluster_exit_local(ngx_cycle_t *cycle)
 {
     ngx_http_mcp_cluster_conf_t  *ccf;

@@ -238,5 +238,9 @@ ngx_int_t ngx_http_mcp_commit_send(ngx_http_mcp_commit_t *gc, ngx_str_t *ops,
     size_t *size, ngx_uint_t n);
 void ngx_http_mcp_commit_exit(ngx_http_mcp_commit_t *gc);
 
+/* group commit's end at a worker's exit, from ngx_mcp_module's (which
+ * closes the store, run before ngx_mcp_cluster_module's) */
+void ngx_http_mcp_cluster_exit_local(ngx_cycle_t *cycle);
+
 
 #endif /* _NGX_HTTP_MCP_CLUSTER_H_INCLUDED_ */

@@ -81,6 +81,7 @@ struct ngx_http_mcp_visits_s {
     mcp_store_t                 *store;       /* the thread's handle */
     ngx_thread_task_t           *task;
     ngx_uint_t                   busy;        /* the task is in flight */
+    ngx_atomic_t                 finished;    /* its handler returned */
 #endif
 };
 
@@ -163,9 +164,10 @@ ngx_http_mcp_visits_init(ngx_cycle_t *cycle, ngx_http_mcp_main_conf_t *mmcf)
 
 
 /*
- * At a worker's exit the thread pool has stopped already (its threads ran
- * every task posted: a flush in flight has written its batch), and the
- * table counting now is written on the event loop.
+ * At a worker's exit a flush in flight is waited for (the thread pool has
+ * stopped, or given up on a thread still writing: see
+ * ngx_http_mcp_thread_wait()), and the table counting now is written on
+ * the event loop.
  */
 
 void
@@ -182,6 +184,7 @@ ngx_http_mcp_visits_exit(ngx_http_mcp_main_conf_t *mmcf)
     if (vs->busy) {
         /* the flush in flight has run, its end on the event loop not:
          * what it failed to write goes with the last flush */
+        ngx_http_mcp_thread_wait(&vs->finished);
         ngx_http_mcp_visits_thread_done(&vs->task->event);
     }
 #endif
@@ -337,6 +340,8 @@ ngx_http_mcp_visits_flush(ngx_http_mcp_main_conf_t *mmcf, ngx_uint_t now)
 
 #if (NGX_THREADS)
     if (!now && vs->store != NULL) {
+        vs->finished = 0;
+
         if (ngx_thread_task_post(vs->mmcf->thread_pool, vs->task) == NGX_OK) {
             vs->busy = 1;
             mcp_store_share_busy(mmcf->store, 1);
@@ -576,6 +581,7 @@ ngx_http_mcp_visits_thread(void *data, ngx_log_t *log)
     ngx_http_mcp_visits_t  *vs = *(ngx_http_mcp_visits_t **) data;
 
     ngx_http_mcp_visits_write(vs, vs->store);
+    ngx_http_mcp_thread_finish(&vs->finished);
 }
 
 
