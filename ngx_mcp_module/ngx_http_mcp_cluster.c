@@ -685,7 +685,8 @@ ngx_http_mcp_cluster_init_local(ngx_cycle_t *cycle)
 /*
  * A batch has been committed, its requests told, but for those it could
  * not tell (a commit that failed as a whole): they are answered as those
- * of a batch that could not be sent.  The writes taken meanwhile go next.
+ * of a batch that could not be sent.  Then the writes taken meanwhile go
+ * next.
  */
 
 static void
@@ -696,6 +697,7 @@ ngx_http_mcp_cluster_local_done(void *data, ngx_str_t *untold,
 
     if (untold != NULL) {
         ngx_http_mcp_cluster_fail(ccf, untold, outcome);
+        return;
     }
 
     ngx_http_mcp_cluster_send(ccf);

@@ -235,19 +235,19 @@ ngx_http_mcp_commit_done(ngx_event_t *ev)
         told = mcp_store_op_committed(gc->store, gc->applied, gc->data);
     }
 
-    /* busy until now: the requests told may write again, and their
-     * writes wait for the next batch, which done() sends; the batch's
-     * buffer is read until then */
+    /* busy until every request is answered, the failed ones too: those
+     * answered may write again, and their writes wait for the next batch,
+     * which done() sends once busy is cleared; the batch's operations,
+     * which the failed answers are read from, stay as they are */
 
-    gc->busy = 0;
-
-    if (told == gc->nops) {
-        gc->done(gc->data, NULL, MCP_STORE_OK);
-
-    } else {
+    if (told != gc->nops) {
         gc->done(gc->data, &gc->ops,
                  (gc->rc != MCP_STORE_OK) ? gc->rc : MCP_STORE_EIO);
     }
+
+    gc->busy = 0;
+
+    gc->done(gc->data, NULL, MCP_STORE_OK);
 }
 
 #else
