@@ -41,6 +41,13 @@
 # PROFILE_DURABILITY
 #                   the store's durability parameters (default
 #                   "durability=interval sync_interval=1s", as make bench)
+# PROFILE_IDLE_SESSIONS
+#                   MCP sessions that each subscribe to a link of
+#                   PROFILE_CODES and say no more, made before each run's
+#                   requests (default 0)
+# PROFILE_IDLE_WAIT seconds to wait after making them (default 0; past
+#                   the streams' replay window, 300 s, they are sessions
+#                   that no notification reaches any more)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -91,6 +98,12 @@ mcp_headers=(-H 'Content-Type: application/json'
              -H 'Accept: application/json, text/event-stream'
              -H 'MCP-Protocol-Version: 2025-11-25')
 
+# mcp_headers, as lines of a curl config
+mcp_config() {
+    printf 'header = "%s"\n' "${mcp_headers[1]}" "${mcp_headers[3]}" \
+        "${mcp_headers[5]}"
+}
+
 # the curl config of N requests for a scenario, on one connection
 requests() {
     local scen=$1 session=${2:-} i=0 code
@@ -111,9 +124,7 @@ requests() {
                 else
                     echo "url = \"$url/mcp\""
                 fi
-                echo "header = \"Content-Type: application/json\""
-                echo "header = \"Accept: application/json, text/event-stream\""
-                echo "header = \"MCP-Protocol-Version: 2025-11-25\""
+                mcp_config
                 echo "header = \"Mcp-Session-Id: $session\""
                 if [ "$scen" = list_urls ]; then
                     echo "data = \"{\\\"jsonrpc\\\":\\\"2.0\\\",\\\"id\\\":$i,\\\"method\\\":\\\"tools/call\\\",\\\"params\\\":{\\\"name\\\":\\\"list_urls\\\",\\\"arguments\\\":{\\\"limit\\\":50}}}\""
@@ -125,6 +136,52 @@ requests() {
             echo "output = \"/dev/null\""
         done < "$codes"
     done
+}
+
+# a curl config of COUNT MCP requests, one a code: FUNC I CODE prints
+# the lines of request I that are its own
+idle_requests() {
+    local count=$1 fn=$2 i=0 code
+    while [ "$i" -lt "$count" ]; do
+        while read -r code && [ "$i" -lt "$count" ]; do
+            i=$((i + 1))
+            [ "$i" -gt 1 ] && echo "next"
+            echo "url = \"$url/mcp\""
+            mcp_config
+            "$fn" "$i" "$code"
+        done < "$codes"
+    done
+}
+
+idle_initialize() {
+    echo "data = \"{\\\"jsonrpc\\\":\\\"2.0\\\",\\\"id\\\":0,\\\"method\\\":\\\"initialize\\\",\\\"params\\\":{\\\"protocolVersion\\\":\\\"2025-11-25\\\",\\\"capabilities\\\":{},\\\"clientInfo\\\":{\\\"name\\\":\\\"idle\\\",\\\"version\\\":\\\"1\\\"}}}\""
+    echo "dump-header = \"$prefix/idle.$1\""
+    echo "output = \"/dev/null\""
+}
+
+idle_subscribe() {
+    tr -d '\r' < "$prefix/idle.$1" \
+        | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: \(.*\)/header = "Mcp-Session-Id: \1"/p'
+    echo "data = \"{\\\"jsonrpc\\\":\\\"2.0\\\",\\\"id\\\":1,\\\"method\\\":\\\"resources/subscribe\\\",\\\"params\\\":{\\\"uri\\\":\\\"shorturl://$2\\\"}}\""
+    echo "output = \"$prefix/subscribed.$1\""
+}
+
+# PROFILE_IDLE_SESSIONS sessions, each subscribed to a link, then the wait
+idle_sessions() {
+    local count=${PROFILE_IDLE_SESSIONS:-0}
+
+    [ "$count" -gt 0 ] || return 0
+
+    idle_requests "$count" idle_initialize > "$prefix/idle"
+    curl -s -K "$prefix/idle" > /dev/null
+    idle_requests "$count" idle_subscribe > "$prefix/idle"
+    curl -s -K "$prefix/idle" > /dev/null
+
+    [ "$(cat "$prefix"/subscribed.* | grep -c '"result":{}')" = "$count" ] \
+        || die "$count idle sessions were not all subscribed"
+    rm -f "$prefix"/idle.* "$prefix"/subscribed.*
+
+    sleep "${PROFILE_IDLE_WAIT:-0}"
 }
 
 # one run of nginx under callgrind for a scenario, COUNT requests:
@@ -152,6 +209,8 @@ run_once() {
             -H "Mcp-Session-Id: $session" \
             -d '{"jsonrpc":"2.0","method":"notifications/initialized"}'
     fi
+
+    idle_sessions
 
     n=$count requests "$scen" "$session" > "$prefix/requests"
     curl -s -K "$prefix/requests" > /dev/null

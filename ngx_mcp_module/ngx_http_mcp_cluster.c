@@ -212,6 +212,8 @@ static ngx_int_t ngx_http_mcp_cluster_number(ngx_http_mcp_cluster_conf_t *ccf,
     ngx_str_t *arg);
 static ngx_http_mcp_cluster_conf_t *ngx_http_mcp_cluster_conf(
     ngx_cycle_t *cycle);
+static ngx_uint_t ngx_http_mcp_cluster_writes_as_ops(
+    ngx_http_mcp_cluster_conf_t *ccf);
 static ngx_int_t ngx_http_mcp_cluster_publish_detached(
     ngx_http_mcp_cluster_conf_t *ccf, mcp_store_op_t *op);
 static ngx_int_t ngx_http_mcp_cluster_init_process(ngx_cycle_t *cycle);
@@ -594,6 +596,18 @@ ngx_http_mcp_cluster_conf(ngx_cycle_t *cycle)
     }
 
     return ccf;
+}
+
+
+/*
+ * Does this node take writes as operations: published to the cluster
+ * (mcp_cluster), or a single node's group commit (ccf->local)?
+ */
+
+static ngx_uint_t
+ngx_http_mcp_cluster_writes_as_ops(ngx_http_mcp_cluster_conf_t *ccf)
+{
+    return ccf->urls != NULL || ccf->local != NULL;
 }
 
 
@@ -1697,7 +1711,7 @@ ngx_http_mcp_cluster_enabled(ngx_http_request_t *r)
 
     ccf = ngx_http_get_module_main_conf(r, ngx_mcp_cluster_module);
 
-    return ccf->urls != NULL || ccf->local != NULL;
+    return ngx_http_mcp_cluster_writes_as_ops(ccf);
 }
 
 
@@ -2519,7 +2533,7 @@ ngx_http_mcp_cluster_session_note(ngx_http_request_t *r, unsigned kind,
 
     ccf = ngx_http_get_module_main_conf(r, ngx_mcp_cluster_module);
 
-    if (ccf->urls == NULL && ccf->local == NULL) {
+    if (!ngx_http_mcp_cluster_writes_as_ops(ccf)) {
         return NGX_DECLINED;
     }
 
@@ -2696,7 +2710,7 @@ ngx_http_mcp_cluster_expire(ngx_cycle_t *cycle, int64_t idle_before,
 
     ccf = ngx_http_cycle_get_module_main_conf(cycle, ngx_mcp_cluster_module);
 
-    if (ccf == NULL || (ccf->urls == NULL && ccf->local == NULL)) {
+    if (ccf == NULL || !ngx_http_mcp_cluster_writes_as_ops(ccf)) {
         return NGX_DECLINED;
     }
 

@@ -43,7 +43,7 @@ typedef ngx_int_t (*ngx_http_mcp_cluster_done_pt)(ngx_http_request_t *r,
 extern ngx_module_t  ngx_mcp_cluster_module;
 
 
-/* is mcp_cluster configured? */
+/* are writes operations here (mcp_cluster, or group commit, below)? */
 ngx_int_t ngx_http_mcp_cluster_enabled(ngx_http_request_t *r);
 
 /*

@@ -4,14 +4,10 @@
  */
 
 
-#include <ngx_config.h>
-#include <ngx_core.h>
-
-#include "ngx_http_mcp_json.h"
+#include "ngx_http_mcp_module.h"
 
 
 static u_char *ngx_http_mcp_jw_reserve(ngx_http_mcp_jw_t *w, size_t n);
-static size_t ngx_http_mcp_utf8_len(const u_char *p, const u_char *end);
 
 
 /*
@@ -137,52 +133,6 @@ ngx_http_mcp_jw_str(ngx_http_mcp_jw_t *w, const u_char *data, size_t len)
     ngx_http_mcp_jw_lit(w, "\"");
     ngx_http_mcp_jw_escape(w, data, len);
     ngx_http_mcp_jw_lit(w, "\"");
-}
-
-
-/*
- * The length of the valid UTF-8 sequence at p (2 to 4 bytes), or 0: the
- * rules of jansson's utf8_check_first() and utf8_check_full(), which
- * json_stringn() applies (no overlong forms, no surrogates, nothing above
- * U+10FFFF).
- */
-
-static size_t
-ngx_http_mcp_utf8_len(const u_char *p, const u_char *end)
-{
-    size_t    n, i;
-    uint32_t  c, min;
-
-    if (*p >= 0xc2 && *p <= 0xdf) {
-        n = 2; c = *p & 0x1f; min = 0x80;
-
-    } else if (*p >= 0xe0 && *p <= 0xef) {
-        n = 3; c = *p & 0x0f; min = 0x800;
-
-    } else if (*p >= 0xf0 && *p <= 0xf4) {
-        n = 4; c = *p & 0x07; min = 0x10000;
-
-    } else {
-        return 0;
-    }
-
-    if ((size_t) (end - p) < n) {
-        return 0;
-    }
-
-    for (i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-
-        c = (c << 6) | (p[i] & 0x3f);
-    }
-
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
-        return 0;
-    }
-
-    return n;
 }
 
 

@@ -67,6 +67,7 @@ typedef struct {
 
 /* A subscription (resources/subscribe) of a session to a resource. */
 typedef struct {
+    ngx_rbtree_node_t          node;       /* key: crc32 of tenant, uri */
     ngx_queue_t                queue;
     ngx_http_mcp_stream_session_t  *session;
     size_t                     tenant_len;
@@ -110,9 +111,19 @@ typedef struct {
     ngx_queue_t                events;
     ngx_queue_t                pending;
     ngx_queue_t                subs;
+    ngx_rbtree_t               subs_tree;  /* the same, by resource */
+    ngx_rbtree_node_t          subs_sentinel;
     uint64_t                   seq;        /* the last one given */
     uint64_t                   streams;    /* the last number given */
     uint64_t                   requests;   /* the last id given */
+
+    /* written under the lock, read without it by every link written
+     * (ngx_http_mcp_resource_list_changed() says why that is safe) */
+    ngx_atomic_t               gets;       /* sessions whose GET stream
+                                              is claimed */
+    ngx_atomic_t               seen;       /* the latest seen of any
+                                              session */
+    ngx_atomic_t               nsubs;      /* subscriptions, in subs */
 } ngx_http_mcp_stream_shm_t;
 
 
@@ -144,6 +155,17 @@ static ngx_http_mcp_stream_session_t *ngx_http_mcp_stream_session(
     size_t len, ngx_uint_t create);
 static void ngx_http_mcp_stream_session_gc(ngx_http_mcp_stream_shm_t *shm,
     ngx_slab_pool_t *pool, ngx_http_mcp_stream_session_t *s);
+static void ngx_http_mcp_stream_claim(ngx_http_mcp_stream_shm_t *shm,
+    ngx_http_mcp_stream_session_t *s, ngx_pid_t pid);
+static void ngx_http_mcp_stream_seen(ngx_http_mcp_stream_shm_t *shm,
+    ngx_http_mcp_stream_session_t *s);
+static uint32_t ngx_http_mcp_stream_sub_key(ngx_str_t *tenant,
+    ngx_str_t *uri);
+static ngx_http_mcp_stream_sub_t *ngx_http_mcp_stream_sub_find(
+    ngx_http_mcp_stream_shm_t *shm, ngx_http_mcp_stream_sub_t *after,
+    uint32_t key, ngx_str_t *tenant, ngx_str_t *uri);
+static void ngx_http_mcp_stream_unsubscribe(ngx_http_mcp_stream_shm_t *shm,
+    ngx_slab_pool_t *pool, ngx_http_mcp_stream_sub_t *sub);
 static void ngx_http_mcp_stream_drop(ngx_http_mcp_stream_shm_t *shm,
     ngx_slab_pool_t *pool, ngx_http_mcp_stream_event_t *e);
 static void ngx_http_mcp_stream_trim(ngx_http_mcp_stream_shm_t *shm,
@@ -256,6 +278,8 @@ ngx_http_mcp_stream_init_zone(ngx_shm_zone_t *zone, void *data)
     ngx_queue_init(&shm->events);
     ngx_queue_init(&shm->pending);
     ngx_queue_init(&shm->subs);
+    ngx_rbtree_init(&shm->subs_tree, &shm->subs_sentinel,
+                    ngx_rbtree_insert_value);
 
     /* sessions outlive the zone (they are in the store): ids given after
      * a restart must not be ones given before, which a client may still
@@ -350,6 +374,137 @@ ngx_http_mcp_stream_session_gc(ngx_http_mcp_stream_shm_t *shm,
 
     ngx_rbtree_delete(&shm->rbtree, &s->node);
     ngx_slab_free_locked(pool, s);
+}
+
+
+/*
+ * The GET stream of s claimed by worker pid, or given up (pid 0): the
+ * count of claimed ones follows.  A claim of a worker that died stays
+ * counted until another worker takes it over or the session ends, as it
+ * stays a listener (ngx_http_mcp_resource_list_changed()).
+ */
+
+static void
+ngx_http_mcp_stream_claim(ngx_http_mcp_stream_shm_t *shm,
+    ngx_http_mcp_stream_session_t *s, ngx_pid_t pid)
+{
+    if (s->get == 0 && pid != 0) {
+        shm->gets++;
+
+    } else if (s->get != 0 && pid == 0) {
+        shm->gets--;
+    }
+
+    s->get = pid;
+}
+
+
+/*
+ * The client of s is there now (its GET stream, a subscription).  The
+ * zone keeps the latest such time of the sessions that may hear of list
+ * changes, after which none was seen: the latest, not the last, as the
+ * clock may step back.  A session that had no GET stream has no tenant
+ * here, which no caller's matches (a tenant has a character at least).
+ */
+
+static void
+ngx_http_mcp_stream_seen(ngx_http_mcp_stream_shm_t *shm,
+    ngx_http_mcp_stream_session_t *s)
+{
+    s->seen = ngx_time();
+
+    if (s->tenant_len && (ngx_atomic_uint_t) s->seen > shm->seen) {
+        shm->seen = (ngx_atomic_uint_t) s->seen;
+    }
+}
+
+
+/*
+ * Subscriptions are found by resource, so that a change of one that no
+ * session subscribed to costs no walk of all of them (every link written
+ * is such a change).
+ */
+
+static uint32_t
+ngx_http_mcp_stream_sub_key(ngx_str_t *tenant, ngx_str_t *uri)
+{
+    uint32_t  key;
+
+    ngx_crc32_init(key);
+    ngx_crc32_update(&key, tenant->data, tenant->len);
+    ngx_crc32_update(&key, uri->data, uri->len);
+    ngx_crc32_final(key);
+
+    return key;
+}
+
+
+/*
+ * Under the lock: the first subscription of tenant to uri (key is
+ * theirs) after the one given, or the first of all with after NULL; NULL
+ * when there is none.  The one given may be removed once the next one is
+ * found.
+ */
+
+static ngx_http_mcp_stream_sub_t *
+ngx_http_mcp_stream_sub_find(ngx_http_mcp_stream_shm_t *shm,
+    ngx_http_mcp_stream_sub_t *after, uint32_t key, ngx_str_t *tenant,
+    ngx_str_t *uri)
+{
+    ngx_rbtree_node_t          *node, *n;
+    ngx_http_mcp_stream_sub_t  *sub;
+
+    if (after != NULL) {
+        node = ngx_rbtree_next(&shm->subs_tree, &after->node);
+
+    } else {
+
+        /* the leftmost of the key: equal keys go right when inserted,
+         * but may stand on either side of one another after rotations */
+
+        node = NULL;
+        n = shm->subs_tree.root;
+
+        while (n != shm->subs_tree.sentinel) {
+            if (key <= n->key) {
+                node = (key == n->key) ? n : node;
+                n = n->left;
+
+            } else {
+                n = n->right;
+            }
+        }
+    }
+
+    for ( /* void */ ; node != NULL && node->key == key;
+         node = ngx_rbtree_next(&shm->subs_tree, node))
+    {
+        sub = (ngx_http_mcp_stream_sub_t *) node;
+
+        if (sub->tenant_len == tenant->len && sub->uri_len == uri->len
+            && ngx_memcmp(sub->data, tenant->data, tenant->len) == 0
+            && ngx_memcmp(sub->data + tenant->len, uri->data, uri->len)
+               == 0)
+        {
+            return sub;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* the subscription sub goes (its session's node is the caller's to gc) */
+
+static void
+ngx_http_mcp_stream_unsubscribe(ngx_http_mcp_stream_shm_t *shm,
+    ngx_slab_pool_t *pool, ngx_http_mcp_stream_sub_t *sub)
+{
+    ngx_rbtree_delete(&shm->subs_tree, &sub->node);
+    ngx_queue_remove(&sub->queue);
+    sub->session->nsubs--;
+    shm->nsubs--;
+    ngx_slab_free_locked(pool, sub);
 }
 
 
@@ -768,7 +923,7 @@ ngx_http_mcp_stream_pump(ngx_http_mcp_stream_t *st)
     }
 
     if (s != NULL && st->get) {
-        s->seen = ngx_time();
+        ngx_http_mcp_stream_seen(shm, s);
     }
 
     /* the session ended (DELETE) or its GET stream was taken from us */
@@ -1245,7 +1400,7 @@ ngx_http_mcp_stream_cleanup(void *data)
         }
 
         if (st->get && s->get == ngx_pid) {
-            s->get = 0;
+            ngx_http_mcp_stream_claim(shm, s, 0);
         }
 
         ngx_http_mcp_stream_session_gc(shm, pool, s);
@@ -1492,7 +1647,7 @@ ngx_http_mcp_stream_get(ngx_http_mcp_call_t *call, ngx_http_mcp_error_t *err)
             rc = NGX_BUSY;
 
         } else {
-            s->get = ngx_pid;
+            ngx_http_mcp_stream_claim(shm, s, ngx_pid);
             st->get = 1;
             st->sent = last ? seq : shm->seq;
 
@@ -1550,6 +1705,12 @@ ngx_http_mcp_stream_get(ngx_http_mcp_call_t *call, ngx_http_mcp_error_t *err)
     st->stream = stream;
     st->deadline = ngx_current_msec + NGX_HTTP_MCP_STREAM_LIFETIME;
 
+    /* a graceful exit (a reload) waits for the next tick, which ends the
+     * stream (the client resumes on another worker) and gives up the
+     * claim: a claim of a worker gone would stay, and the session count
+     * as listening and keep its node in the zone, until taken over */
+    st->tick.cancelable = !st->get;
+
     if (ngx_http_mcp_stream_start(st, last == NULL) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -1573,9 +1734,9 @@ ngx_int_t
 ngx_http_mcp_stream_subscribe(ngx_http_mcp_call_t *call, ngx_str_t *uri,
     ngx_uint_t on, ngx_http_mcp_error_t *err)
 {
+    uint32_t                        key;
     ngx_int_t                       rc;
     ngx_str_t                      *tenant;
-    ngx_queue_t                    *q;
     ngx_slab_pool_t                *pool;
     ngx_http_mcp_stream_shm_t      *shm;
     ngx_http_mcp_stream_sub_t      *sub;
@@ -1586,6 +1747,7 @@ ngx_http_mcp_stream_subscribe(ngx_http_mcp_call_t *call, ngx_str_t *uri,
     }
 
     tenant = &ngx_http_mcp_caller(call->r)->tenant;
+    key = ngx_http_mcp_stream_sub_key(tenant, uri);
     shm = ngx_http_mcp_stream_shm(call->r, &pool);
 
     rc = NGX_OK;
@@ -1599,22 +1761,18 @@ ngx_http_mcp_stream_subscribe(ngx_http_mcp_call_t *call, ngx_str_t *uri,
         return on ? NGX_ERROR : NGX_OK;
     }
 
-    s->seen = ngx_time();
+    ngx_http_mcp_stream_seen(shm, s);
 
-    for (q = ngx_queue_head(&shm->subs);
-         q != ngx_queue_sentinel(&shm->subs);
-         q = ngx_queue_next(q))
+    /* a session is one tenant's: its subscription is one of the tenant's
+     * to uri */
+
+    for (sub = ngx_http_mcp_stream_sub_find(shm, NULL, key, tenant, uri);
+         sub != NULL;
+         sub = ngx_http_mcp_stream_sub_find(shm, sub, key, tenant, uri))
     {
-        sub = ngx_queue_data(q, ngx_http_mcp_stream_sub_t, queue);
-
-        if (sub->session == s && sub->uri_len == uri->len
-            && ngx_memcmp(sub->data + sub->tenant_len, uri->data, uri->len)
-               == 0)
-        {
+        if (sub->session == s) {
             if (!on) {
-                ngx_queue_remove(&sub->queue);
-                ngx_slab_free_locked(pool, sub);
-                s->nsubs--;
+                ngx_http_mcp_stream_unsubscribe(shm, pool, sub);
             }
 
             goto done;
@@ -1643,8 +1801,11 @@ ngx_http_mcp_stream_subscribe(ngx_http_mcp_call_t *call, ngx_str_t *uri,
     ngx_memcpy(ngx_cpymem(sub->data, tenant->data, tenant->len), uri->data,
                uri->len);
 
+    sub->node.key = key;
+    ngx_rbtree_insert(&shm->subs_tree, &sub->node);
     ngx_queue_insert_tail(&shm->subs, &sub->queue);
     s->nsubs++;
+    shm->nsubs++;
 
 done:
 
@@ -1678,16 +1839,14 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
 {
     char                           *text;
     json_t                         *msg;
+    size_t                          size;
     time_t                          idle;
-    u_char                         *tenant;
-    ngx_uint_t                      empty;
-    size_t                          tenant_len;
+    uint32_t                        key;
     ngx_str_t                       uri, *t;
-    ngx_queue_t                    *q, *next;
     ngx_slab_pool_t                *pool;
     ngx_http_mcp_main_conf_t       *mmcf;
     ngx_http_mcp_stream_shm_t      *shm;
-    ngx_http_mcp_stream_sub_t      *sub;
+    ngx_http_mcp_stream_sub_t      *sub, *next;
     ngx_http_mcp_stream_session_t  *s;
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_mcp_module);
@@ -1704,32 +1863,46 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
 
     /*
      * Every link written (POST /shorten among them) comes here: with no
-     * subscription anywhere, the lock's check is all it costs, not the
-     * notification's JSON.
+     * subscription anywhere, a read of their count is all it costs, not
+     * the lock nor the notification's JSON (why the read is safe:
+     * ngx_http_mcp_resource_list_changed()).
      */
 
-    ngx_shmtx_lock(&pool->mutex);
-    empty = ngx_queue_empty(&shm->subs);
-    ngx_shmtx_unlock(&pool->mutex);
-
-    if (empty) {
+    if (shm->nsubs == 0) {
         return;
     }
 
     t = &ngx_http_mcp_caller(r)->tenant;
-    tenant = t->data;
-    tenant_len = t->len;
 
-    msg = json_pack("{s:s, s:s, s:{s:s+%}}", "jsonrpc", "2.0",
+    size = ngx_strlen(prefix);
+    uri.len = size + len;
+    uri.data = ngx_pnalloc(r->pool, uri.len + 1);
+    if (uri.data == NULL) {
+        return;
+    }
+
+    *ngx_cpymem(ngx_cpymem(uri.data, prefix, size), name, len) = '\0';
+
+    key = ngx_http_mcp_stream_sub_key(t, &uri);
+
+    /* the notification is made only for a resource subscribed to */
+
+    ngx_shmtx_lock(&pool->mutex);
+    sub = ngx_http_mcp_stream_sub_find(shm, NULL, key, t, &uri);
+    ngx_shmtx_unlock(&pool->mutex);
+
+    if (sub == NULL) {
+        return;
+    }
+
+    msg = json_pack("{s:s, s:s, s:{s:s%}}", "jsonrpc", "2.0",
                     "method", "notifications/resources/updated",
-                    "params", "uri", prefix, name, len);
-    uri.data = (u_char *) json_string_value(json_object_get(
-                   json_object_get(msg, "params"), "uri"));
-    uri.len = uri.data ? ngx_strlen(uri.data) : 0;
+                    "params", "uri", uri.data, uri.len);
     text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
 
+    json_decref(msg);
+
     if (text == NULL) {
-        json_decref(msg);
         return;
     }
 
@@ -1737,26 +1910,15 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
 
     ngx_shmtx_lock(&pool->mutex);
 
-    for (q = ngx_queue_head(&shm->subs);
-         q != ngx_queue_sentinel(&shm->subs);
-         q = next)
+    for (sub = ngx_http_mcp_stream_sub_find(shm, NULL, key, t, &uri);
+         sub != NULL;
+         sub = next)
     {
-        next = ngx_queue_next(q);
-        sub = ngx_queue_data(q, ngx_http_mcp_stream_sub_t, queue);
-
-        if (sub->tenant_len != tenant_len || sub->uri_len != uri.len
-            || ngx_memcmp(sub->data, tenant, tenant_len) != 0
-            || ngx_memcmp(sub->data + tenant_len, uri.data, uri.len) != 0)
-        {
-            continue;
-        }
-
+        next = ngx_http_mcp_stream_sub_find(shm, sub, key, t, &uri);
         s = sub->session;
 
         if (!s->get && s->seen < idle) {
-            ngx_queue_remove(&sub->queue);
-            ngx_slab_free_locked(pool, sub);
-            s->nsubs--;
+            ngx_http_mcp_stream_unsubscribe(shm, pool, sub);
             ngx_http_mcp_stream_session_gc(shm, pool, s);
             continue;
         }
@@ -1767,7 +1929,6 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
 
     ngx_shmtx_unlock(&pool->mutex);
 
-    json_decref(msg);
     free(text);
 }
 
@@ -1775,8 +1936,9 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
 /*
  * The caller's tenant's resources/list changed (a link created or
  * deleted, in whichever worker): notifications/resources/list_changed on
- * the GET stream of every session of the tenant that has one, or had one
- * within the replay window (it resumes between two SSE polls).
+ * the GET stream of every session of the tenant that has one, or was
+ * seen within the replay window (it resumes between two SSE polls; a
+ * subscription counts as seen).
  */
 
 void
@@ -1805,7 +1967,32 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
 
     shm = ngx_http_mcp_stream_shm(r, &pool);
 
+    /*
+     * Every link created or deleted comes here, and the walk below visits
+     * every session of the zone under the lock all workers share.  No
+     * session hears of the change unless its GET stream is claimed or it
+     * was seen within the window, with a tenant (an empty one would match
+     * sessions that had no GET stream): with none claimed and none seen
+     * since (shm->seen is the latest), the walk would find no one, and
+     * neither it nor the lock is needed.  Both are single words, written
+     * under the lock and read whole without it; a value read stale orders
+     * this change before a GET stream claimed (or a subscription made)
+     * at that very moment, as taking the lock before it would have: a
+     * new GET stream sends only the events pushed after its claim.
+     */
+
+    if (t->len && shm->gets == 0 && shm->seen < (ngx_atomic_uint_t) recent)
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "mcp: resources/list_changed: no session listens");
+        return;
+    }
+
     ngx_shmtx_lock(&pool->mutex);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "mcp: resources/list_changed: %uA GET streams claimed",
+                   shm->gets);
 
     if (shm->rbtree.root == shm->rbtree.sentinel) {
         ngx_shmtx_unlock(&pool->mutex);
@@ -1886,9 +2073,7 @@ ngx_http_mcp_stream_forget(ngx_http_request_t *r, ngx_str_t *session)
         sub = ngx_queue_data(q, ngx_http_mcp_stream_sub_t, queue);
 
         if (sub->session == s) {
-            ngx_queue_remove(&sub->queue);
-            ngx_slab_free_locked(pool, sub);
-            s->nsubs--;
+            ngx_http_mcp_stream_unsubscribe(shm, pool, sub);
         }
     }
 
@@ -1905,7 +2090,7 @@ ngx_http_mcp_stream_forget(ngx_http_request_t *r, ngx_str_t *session)
     }
 
     s->npending--;
-    s->get = 0;
+    ngx_http_mcp_stream_claim(shm, s, 0);
 
     ngx_http_mcp_stream_session_gc(shm, pool, s);
 

@@ -138,55 +138,25 @@ ngx_http_mcp_send(ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *type,
  * bytes, ...), and vsnprintf() may cut them in the middle of a character:
  * jansson refuses to encode such a string, which turned a refusal into a
  * 500.  Replaces, in place, every byte that does not start a complete,
- * valid UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, at
- * most U+10FFFF) with "?".
+ * valid UTF-8 sequence (ngx_http_mcp_utf8_len()) with "?".
  */
 
 void
 ngx_http_mcp_utf8_clean(char *s)
 {
-    u_char  *p, c, lo, hi;
-    size_t   n, i;
+    u_char  *p, *end;
+    size_t   n;
 
-    for (p = (u_char *) s; *p; p += n) {
-        c = *p;
-        lo = 0x80;
-        hi = 0xbf;
+    p = (u_char *) s;
+    end = p + ngx_strlen(s);
 
-        if (c < 0x80) {
+    for ( /* void */ ; p < end; p += n) {
+        if (*p < 0x80) {
             n = 1;
             continue;
         }
 
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 2;
-
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 3;
-            lo = (c == 0xe0) ? 0xa0 : 0x80;
-            hi = (c == 0xed) ? 0x9f : 0xbf;
-
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 4;
-            lo = (c == 0xf0) ? 0x90 : 0x80;
-            hi = (c == 0xf4) ? 0x8f : 0xbf;
-
-        } else {
-            n = 0;
-        }
-
-        /* the first continuation byte has the narrower range; a NUL ends
-         * the loop here, so nothing is read past the string */
-
-        for (i = 1; i < n; i++) {
-            if (p[i] < lo || p[i] > hi) {
-                n = 0;
-                break;
-            }
-
-            lo = 0x80;
-            hi = 0xbf;
-        }
+        n = ngx_http_mcp_utf8_len(p, end);
 
         if (n == 0) {
             *p = '?';

@@ -687,7 +687,6 @@ static int
 mcp_store_write_start(mcp_store_t *s, int small, size_t len, MDB_txn **txn)
 {
     int          rc;
-    MDB_stat     st;
     uint64_t     limit;
     MDB_envinfo  info;
 
@@ -712,14 +711,10 @@ mcp_store_write_start(mcp_store_t *s, int small, size_t len, MDB_txn **txn)
     if (small) {
         rc = mdb_env_info(s->env, &info);
 
-        if (rc == MDB_SUCCESS) {
-            rc = mdb_env_stat(s->env, &st);
-        }
-
         if (rc == MDB_SUCCESS
             && (uint64_t) info.me_last_pgno + 1 + MCP_STORE_SMALL_PAGES
-               + len / st.ms_psize + 1
-               <= mcp_store_page_limit(info.me_mapsize, st.ms_psize))
+               + len / s->psize + 1
+               <= mcp_store_page_limit(info.me_mapsize, s->psize))
         {
             s->pages = MCP_STORE_PAGES_FAR;
             return MCP_STORE_OK;
@@ -1027,6 +1022,7 @@ mcp_store_env_open(mcp_store_t *s, const char *path, size_t map_size,
     int           rc;
     size_t        want;
     unsigned      flags;
+    MDB_stat      st;
     MDB_envinfo   info;
 
     rc = mdb_env_create(&s->env);
@@ -1106,6 +1102,11 @@ mcp_store_env_open(mcp_store_t *s, const char *path, size_t map_size,
         && info.me_mapsize < MCP_STORE_MAP_SIZE)
     {
         rc = mdb_env_set_mapsize(s->env, MCP_STORE_MAP_SIZE);
+    }
+
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_stat(s->env, &st);
+        s->psize = st.ms_psize;
     }
 
     if (rc == MDB_SUCCESS) {
@@ -1451,19 +1452,16 @@ mcp_store_back(mcp_store_t *s)
     int           rc, fd;
     uint64_t      end, more, used, from;
     MDB_envinfo   info;
-    MDB_stat      st;
+
+    /* the map size and the last page in use: another process may have
+     * changed either since the last write */
 
     rc = mdb_env_info(s->env, &info);
-
-    if (rc == MDB_SUCCESS) {
-        rc = mdb_env_stat(s->env, &st);
-    }
-
     if (rc != MDB_SUCCESS) {
         return rc;
     }
 
-    used = ((uint64_t) info.me_last_pgno + 1) * st.ms_psize;
+    used = ((uint64_t) info.me_last_pgno + 1) * s->psize;
     end = used + MCP_STORE_BACKED_AHEAD;
 
     if (end > info.me_mapsize) {
@@ -1608,7 +1606,7 @@ mcp_store_pages(mcp_store_t *s, MDB_txn *txn, uint64_t *pages,
         return rc;
     }
 
-    *limit = mcp_store_page_limit(info.me_mapsize, st.ms_psize);
+    *limit = mcp_store_page_limit(info.me_mapsize, s->psize);
 
     return MDB_SUCCESS;
 }

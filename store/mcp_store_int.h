@@ -100,6 +100,8 @@ struct mcp_store_s {
     unsigned            shares_busy;   /* shared handles on other threads
                                           (mcp_store_share_busy()) */
     uint64_t            pages;
+    unsigned            psize;         /* the environment's page size, read
+                                          at open: it never changes */
     const mcp_store_quota_t  *quotas;
     size_t              nquotas;
     unsigned            refused;       /* the last MCP_STORE_QUOTA's */
