@@ -137,11 +137,15 @@ sub start {
         or BAIL_OUT("nginx does not answer on port $port");
 }
 
+# a worker's last flush on a full store tries each counter in a nested
+# transaction: under the sanitizers' allocator (LMDB allocates megabytes
+# for each) the two workers' last flushes take some 25 s, one after the
+# other, where they take a second without
 sub stop {
     my $pid = master_pid() or return;
     kill 'QUIT', $pid;
 
-    wait_until(sub { !kill 0, $pid }, 10) or kill 'KILL', $pid;
+    wait_until(sub { !kill 0, $pid }, 60) or kill 'KILL', $pid;
     unlink "$root/logs/nginx.pid";
 }
 
@@ -811,8 +815,12 @@ my @kept = map { /lost at exit \((\d+) visit counters/ ? $1 : () } log_lines();
 is($saved + $dropped + $lost, $sent,
    "every visit is counted ($saved), dropped ($dropped) or said lost at "
    . "exit ($lost)");
-is(scalar(grep { $_ > 8192 } @kept), 0,
-   'no worker kept more than 8192 counters (' . join(', ', @kept) . ')');
+# lost at exit: the counters kept (8192 at most) merged into the table
+# counting since the last flush, which flushes at 12,288, and, while that
+# flush is slow (as under the sanitizers), counts on up to its 16,384
+is(scalar(grep { $_ > 16384 } @kept), 0,
+   'no worker held more than a table of 16,384 counters at exit ('
+   . join(', ', @kept) . ')');
 
 my %drops;
 $drops{$_}++ for map { /#(\d+): .*visits dropped/ ? $1 : () } log_lines();
