@@ -222,7 +222,6 @@ static void ngx_http_mcp_cluster_init_queue(ngx_http_mcp_cluster_conf_t *ccf,
 static ngx_int_t ngx_http_mcp_cluster_init_local(ngx_cycle_t *cycle);
 static void ngx_http_mcp_cluster_local_done(void *data, ngx_str_t *untold,
     ngx_int_t outcome);
-static void ngx_http_mcp_cluster_exit_local(ngx_cycle_t *cycle);
 static void ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle);
 static void *ngx_http_mcp_cluster_setup(void *data);
 static ngx_int_t ngx_http_mcp_cluster_setup_once(
@@ -700,7 +699,8 @@ ngx_http_mcp_cluster_init_local(ngx_cycle_t *cycle)
 /*
  * A batch has been committed, its requests told, but for those it could
  * not tell (a commit that failed as a whole): they are answered as those
- * of a batch that could not be sent.  The writes taken meanwhile go next.
+ * of a batch that could not be sent.  Then the writes taken meanwhile go
+ * next.
  */
 
 static void
@@ -711,6 +711,7 @@ ngx_http_mcp_cluster_local_done(void *data, ngx_str_t *untold,
 
     if (untold != NULL) {
         ngx_http_mcp_cluster_fail(ccf, untold, outcome);
+        return;
     }
 
     ngx_http_mcp_cluster_send(ccf);
@@ -874,12 +875,8 @@ ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle)
 
     ccf = ngx_http_mcp_cluster_conf(cycle);
 
-    if (ccf == NULL) {
-        ngx_http_mcp_cluster_exit_local(cycle);
-        return;
-    }
-
-    if (ccf->opts == NULL) {
+    if (ccf == NULL || ccf->opts == NULL) {
+        /* group commit's end is ngx_http_mcp_cluster_exit_local() */
         return;
     }
 
@@ -960,11 +957,11 @@ ngx_http_mcp_cluster_exit_process(ngx_cycle_t *cycle)
 
 
 /*
- * The thread pool has stopped: a batch in flight is committed; what was
- * taken since is not, and none of those requests is answered.
+ * A batch in flight is committed; what was taken since is not, and none
+ * of those requests is answered.
  */
 
-static void
+void
 ngx_http_mcp_cluster_exit_local(ngx_cycle_t *cycle)
 {
     ngx_http_mcp_cluster_conf_t  *ccf;

@@ -215,11 +215,12 @@ ngx_int_t ngx_http_mcp_cluster_state(ngx_cycle_t *cycle,
  *
  * Once the batch has ended, on the event loop, applied() gets each
  * operation the commit kept an outcome of (an MCP_STORE_* code) and its
- * detail, then done() is called with the operations of the batch that
- * were not told (all of them when the commit failed as a whole; NULL
- * when none) and the outcome they failed with: the caller answers them
- * as it answers the operations of a batch the pool refused.  untold is
- * read-only, and valid until the next ngx_http_mcp_commit_send().
+ * detail; done() is called with the operations of the batch that were
+ * not told, if any (all of them when the commit failed as a whole), and
+ * the outcome they failed with: the caller answers them as it answers
+ * the operations of a batch the pool refused (the batch still in flight:
+ * a send meanwhile is NGX_AGAIN; untold is read-only); then once more,
+ * untold NULL, when the next batch may be sent.
  */
 
 typedef struct ngx_http_mcp_commit_s  ngx_http_mcp_commit_t;
@@ -237,6 +238,10 @@ ngx_http_mcp_commit_t *ngx_http_mcp_commit_init(ngx_cycle_t *cycle,
 ngx_int_t ngx_http_mcp_commit_send(ngx_http_mcp_commit_t *gc, ngx_str_t *ops,
     size_t *size, ngx_uint_t n);
 void ngx_http_mcp_commit_exit(ngx_http_mcp_commit_t *gc);
+
+/* group commit's end at a worker's exit, from ngx_mcp_module's (which
+ * closes the store, run before ngx_mcp_cluster_module's) */
+void ngx_http_mcp_cluster_exit_local(ngx_cycle_t *cycle);
 
 
 #endif /* _NGX_HTTP_MCP_CLUSTER_H_INCLUDED_ */

@@ -52,6 +52,7 @@ struct ngx_http_mcp_commit_s {
     mcp_store_t                 *store;       /* the thread's handle */
     ngx_thread_task_t           *task;
     ngx_uint_t                   busy;        /* a batch is in the pool */
+    ngx_atomic_t                 finished;    /* its handler returned */
 
     mcp_store_op_cb              applied;
     ngx_http_mcp_commit_done_pt  done;
@@ -118,13 +119,18 @@ ngx_http_mcp_commit_init(ngx_cycle_t *cycle, mcp_store_op_cb applied,
 
 
 /*
- * At a worker's exit the thread pool has stopped (a batch in flight is
- * committed, its requests are not answered any more).
+ * At a worker's exit, before the store closes: a batch in flight is
+ * waited for (see ngx_http_mcp_thread_wait()) and committed, its requests
+ * are not answered any more.
  */
 
 void
 ngx_http_mcp_commit_exit(ngx_http_mcp_commit_t *gc)
 {
+    if (gc->busy) {
+        ngx_http_mcp_thread_wait(&gc->finished);
+    }
+
     ngx_free(gc->ops.data);
     gc->ops.data = NULL;
 
@@ -156,6 +162,7 @@ ngx_http_mcp_commit_send(ngx_http_mcp_commit_t *gc, ngx_str_t *ops,
     gc->ops_size = *size;
     gc->nops = n;
     gc->rc = MCP_STORE_OK;
+    gc->finished = 0;
 
     if (ngx_thread_task_post(gc->mmcf->thread_pool, gc->task) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, gc->mmcf->log, 0,
@@ -191,6 +198,7 @@ ngx_http_mcp_commit_thread(void *data, ngx_log_t *log)
     ngx_http_mcp_commit_t  *gc = *(ngx_http_mcp_commit_t **) data;
 
     gc->rc = mcp_store_op_commit(gc->store, gc->ops.data, gc->ops.len);
+    ngx_http_mcp_thread_finish(&gc->finished);
 }
 
 
@@ -227,19 +235,19 @@ ngx_http_mcp_commit_done(ngx_event_t *ev)
         told = mcp_store_op_committed(gc->store, gc->applied, gc->data);
     }
 
-    /* busy until now: the requests told may write again, and their
-     * writes wait for the next batch, which done() sends; the batch's
-     * buffer is read until then */
+    /* busy until every request is answered, the failed ones too: those
+     * answered may write again, and their writes wait for the next batch,
+     * which done() sends once busy is cleared; the batch's operations,
+     * which the failed answers are read from, stay as they are */
 
-    gc->busy = 0;
-
-    if (told == gc->nops) {
-        gc->done(gc->data, NULL, MCP_STORE_OK);
-
-    } else {
+    if (told != gc->nops) {
         gc->done(gc->data, &gc->ops,
                  (gc->rc != MCP_STORE_OK) ? gc->rc : MCP_STORE_EIO);
     }
+
+    gc->busy = 0;
+
+    gc->done(gc->data, NULL, MCP_STORE_OK);
 }
 
 #else

@@ -1745,6 +1745,9 @@ ngx_http_mcp_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
+    /* the tasks in the thread pool end before the store closes */
+
+    ngx_http_mcp_cluster_exit_local(cycle);
     ngx_http_mcp_visits_exit(mmcf);
 
     if (mmcf->durability == NGX_HTTP_MCP_DURABILITY_INTERVAL) {

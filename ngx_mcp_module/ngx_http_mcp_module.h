@@ -313,6 +313,16 @@ void ngx_http_mcp_count_visit(ngx_http_mcp_main_conf_t *mmcf, ngx_str_t *code,
 void ngx_http_mcp_visits_flush(ngx_http_mcp_main_conf_t *mmcf,
     ngx_uint_t now);
 
+/*
+ * A task of ours still in the thread pool at a worker's exit: waits
+ * until its handler has set *finished, its last store, before the task's
+ * batch, outcome or store handles are touched.  nginx's
+ * ngx_thread_pool_destroy() does not wait for its threads when the pool
+ * cannot queue its exit task (max_queue reached while a thread runs).
+ */
+void ngx_http_mcp_thread_wait(ngx_atomic_t *finished);
+void ngx_http_mcp_thread_finish(ngx_atomic_t *finished);
+
 /* ngx_http_mcp_analytics.c: who visits, and what they see of it */
 ngx_array_t *ngx_http_mcp_bot_agents_default(ngx_conf_t *cf);
 void ngx_http_mcp_visit(ngx_http_request_t *r, ngx_str_t *code,

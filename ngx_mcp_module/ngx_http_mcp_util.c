@@ -1170,3 +1170,26 @@ ngx_http_mcp_conf_invalid(ngx_conf_t *cf, ngx_str_t *value)
                        "invalid parameter \"%V\"", value);
     return NGX_CONF_ERROR;
 }
+
+
+/* the waits are rare (an exit during a write): a millisecond's sleep */
+
+void
+ngx_http_mcp_thread_wait(ngx_atomic_t *finished)
+{
+    while (!*finished) {
+        ngx_msleep(1);
+    }
+
+    ngx_memory_barrier();
+}
+
+
+/* the thread's writes before the flag: the event loop reads them after */
+
+void
+ngx_http_mcp_thread_finish(ngx_atomic_t *finished)
+{
+    ngx_memory_barrier();
+    *finished = 1;
+}

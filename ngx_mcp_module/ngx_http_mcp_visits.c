@@ -24,11 +24,16 @@
  *
  * A flush that fails (a full map or disk, a map another process grew
  * while a thread of the pool held its handle) keeps its counters: they
- * join the table counting now and go with the next flush.
+ * join the table counting now and go with the next flush.  On a full
+ * map only those that need room the store has not are kept: the
+ * counters that exist are written all the same.
  * While the table holds NGX_HTTP_MCP_VISIT_KEEP codes, the oldest of the
  * failed ones (by their last visit) are dropped instead, and an error
- * line says how many visits.  A streak of failed flushes is logged once
- * when it starts and once when it ends.
+ * line says how many visits: the first drop of a streak at once, those
+ * after it in one line when the streak ends (or the worker exits).  A
+ * streak of failed flushes is logged once when it starts and once when
+ * it ends.  The visits said dropped or lost are those the links' counters
+ * miss: not the visits of a link with max_visits, counted at once.
  */
 
 
@@ -70,14 +75,20 @@ struct ngx_http_mcp_visits_s {
     /* the flush: the other table's codes, and what writing them gave */
     mcp_store_visit_t           *batch;
     size_t                       nbatch;
+    size_t                       nleft;       /* not written: the first */
     int                          rc;
     ngx_uint_t                   failed;      /* flushes failed in a row */
+    ngx_uint_t                   drop_told;   /* the streak's first drop
+                                                 is logged, the others: */
+    size_t                       dropped;
+    uint64_t                     dropped_visits;
     ngx_uint_t                   exiting;     /* the last flush */
     ngx_http_mcp_main_conf_t    *mmcf;
 #if (NGX_THREADS)
     mcp_store_t                 *store;       /* the thread's handle */
     ngx_thread_task_t           *task;
     ngx_uint_t                   busy;        /* the task is in flight */
+    ngx_atomic_t                 finished;    /* its handler returned */
 #endif
 };
 
@@ -90,6 +101,10 @@ static void ngx_http_mcp_visits_write(ngx_http_mcp_visits_t *vs,
     mcp_store_t *store);
 static void ngx_http_mcp_visits_done(ngx_http_mcp_visits_t *vs);
 static void ngx_http_mcp_visits_keep(ngx_http_mcp_visits_t *vs);
+static void ngx_http_mcp_visits_lost(ngx_http_mcp_visits_t *vs,
+    const char *why);
+static void ngx_http_mcp_visits_dropped(ngx_http_mcp_visits_t *vs,
+    size_t counters, uint64_t visits);
 static int ngx_libc_cdecl ngx_http_mcp_visits_newer(const void *one,
     const void *two);
 #if (NGX_THREADS)
@@ -160,9 +175,10 @@ ngx_http_mcp_visits_init(ngx_cycle_t *cycle, ngx_http_mcp_main_conf_t *mmcf)
 
 
 /*
- * At a worker's exit the thread pool has stopped already (its threads ran
- * every task posted: a flush in flight has written its batch), and the
- * table counting now is written on the event loop.
+ * At a worker's exit a flush in flight is waited for (the thread pool has
+ * stopped, or given up on a thread still writing: see
+ * ngx_http_mcp_thread_wait()), and the table counting now is written on
+ * the event loop.
  */
 
 void
@@ -179,6 +195,7 @@ ngx_http_mcp_visits_exit(ngx_http_mcp_main_conf_t *mmcf)
     if (vs->busy) {
         /* the flush in flight has run, its end on the event loop not:
          * what it failed to write goes with the last flush */
+        ngx_http_mcp_thread_wait(&vs->finished);
         ngx_http_mcp_visits_thread_done(&vs->task->event);
     }
 #endif
@@ -186,6 +203,9 @@ ngx_http_mcp_visits_exit(ngx_http_mcp_main_conf_t *mmcf)
     vs->exiting = 1;
 
     ngx_http_mcp_visits_flush(mmcf, 1);
+
+    /* the drops of a streak the exit ends */
+    ngx_http_mcp_visits_dropped(vs, 0, 0);
 
 #if (NGX_THREADS)
     mcp_store_close(vs->store);
@@ -334,6 +354,8 @@ ngx_http_mcp_visits_flush(ngx_http_mcp_main_conf_t *mmcf, ngx_uint_t now)
 
 #if (NGX_THREADS)
     if (!now && vs->store != NULL) {
+        vs->finished = 0;
+
         if (ngx_thread_task_post(vs->mmcf->thread_pool, vs->task) == NGX_OK) {
             vs->busy = 1;
             mcp_store_share_busy(mmcf->store, 1);
@@ -388,6 +410,7 @@ ngx_http_mcp_visits_batch(ngx_http_mcp_visits_t *vs)
     }
 
     vs->nbatch = n;
+    vs->nleft = 0;
     vs->rc = MCP_STORE_OK;
 
     /* in a cluster the counts travel through the log to every node */
@@ -395,7 +418,14 @@ ngx_http_mcp_visits_batch(ngx_http_mcp_visits_t *vs)
     rc = ngx_http_mcp_cluster_visits((ngx_cycle_t *) ngx_cycle, vs->batch, n);
 
     if (rc == NGX_AGAIN) {
-        /* the cluster cannot take them now: keep counting, send later */
+        /* the cluster cannot take them now: keep counting, send later
+         * (there is no later at exit) */
+
+        if (vs->exiting) {
+            vs->nleft = n;
+            ngx_http_mcp_visits_lost(vs, "the cluster cannot take them");
+        }
+
         return NGX_DONE;
     }
 
@@ -408,6 +438,7 @@ ngx_http_mcp_visits_batch(ngx_http_mcp_visits_t *vs)
 
     if (rc != NGX_OK) {
         vs->rc = MCP_STORE_ENOMEM;
+        vs->nleft = n;
     }
 
     ngx_http_mcp_visits_done(vs);
@@ -416,12 +447,17 @@ ngx_http_mcp_visits_batch(ngx_http_mcp_visits_t *vs)
 }
 
 
-/* The one place the visit deltas of a flush are written to the store. */
+/*
+ * The one place the visit deltas of a flush are written to the store: on
+ * a full store, those it has room for (mcp_store_link_add_visits_left()),
+ * the others first in the batch.
+ */
 
 static void
 ngx_http_mcp_visits_write(ngx_http_mcp_visits_t *vs, mcp_store_t *store)
 {
-    vs->rc = mcp_store_link_add_visits(store, vs->batch, vs->nbatch);
+    vs->rc = mcp_store_link_add_visits_left(store, vs->batch, vs->nbatch,
+                                            &vs->nleft);
 }
 
 
@@ -448,6 +484,8 @@ ngx_http_mcp_visits_done(ngx_http_mcp_visits_t *vs)
                       "after %ui failed flushes", &vs->mmcf->path,
                       vs->failed);
         vs->failed = 0;
+
+        ngx_http_mcp_visits_dropped(vs, 0, 0);
     }
 
     for (i = 0; i < vs->nbatch; i++) {
@@ -481,14 +519,7 @@ ngx_http_mcp_visits_keep(ngx_http_mcp_visits_t *vs)
     ngx_http_mcp_visit_table_t  *t;
 
     if (vs->exiting) {
-        for (i = 0, visits = 0; i < vs->nbatch; i++) {
-            visits += vs->batch[i].people + vs->batch[i].bots;
-        }
-
-        ngx_log_error(NGX_LOG_ERR, vs->mmcf->log, 0,
-                      "mcp_store \"%V\": %uL visits lost at exit (%uz "
-                      "visit counters not saved: %s)", &vs->mmcf->path,
-                      visits, vs->nbatch, mcp_store_strerror(vs->rc));
+        ngx_http_mcp_visits_lost(vs, mcp_store_strerror(vs->rc));
         return;
     }
 
@@ -503,15 +534,15 @@ ngx_http_mcp_visits_keep(ngx_http_mcp_visits_t *vs)
 
     t = &vs->table[vs->active];
 
-    if (t->n + vs->nbatch > NGX_HTTP_MCP_VISIT_KEEP) {
-        ngx_qsort(vs->batch, vs->nbatch, sizeof(mcp_store_visit_t),
+    if (t->n + vs->nleft > NGX_HTTP_MCP_VISIT_KEEP) {
+        ngx_qsort(vs->batch, vs->nleft, sizeof(mcp_store_visit_t),
                   ngx_http_mcp_visits_newer);
     }
 
     dropped = 0;
     visits = 0;
 
-    for (i = 0; i < vs->nbatch; i++) {
+    for (i = 0; i < vs->nleft; i++) {
         v = &vs->batch[i];
 
         code.data = (u_char *) v->code;
@@ -524,7 +555,7 @@ ngx_http_mcp_visits_keep(ngx_http_mcp_visits_t *vs)
 
         if (slot == NULL) {
             dropped++;
-            visits += v->people + v->bots;
+            visits += v->count + v->bots;
             continue;
         }
 
@@ -537,12 +568,66 @@ ngx_http_mcp_visits_keep(ngx_http_mcp_visits_t *vs)
     ngx_http_mcp_status_batch(vs->mmcf, t->n);
 
     if (dropped) {
-        ngx_log_error(NGX_LOG_ERR, vs->mmcf->log, 0,
-                      "mcp_store \"%V\": %uL visits dropped (%uz visit "
-                      "counters of failed flushes, the oldest, past the "
-                      "%ui kept)", &vs->mmcf->path, visits, dropped,
-                      (ngx_uint_t) NGX_HTTP_MCP_VISIT_KEEP);
+        ngx_http_mcp_visits_dropped(vs, dropped, visits);
     }
+}
+
+
+/* The first nleft counters of the batch, which an exiting worker loses. */
+
+static void
+ngx_http_mcp_visits_lost(ngx_http_mcp_visits_t *vs, const char *why)
+{
+    size_t    i;
+    uint64_t  visits;
+
+    for (i = 0, visits = 0; i < vs->nleft; i++) {
+        visits += vs->batch[i].count + vs->batch[i].bots;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, vs->mmcf->log, 0,
+                  "mcp_store \"%V\": %uL visits lost at exit (%uz visit "
+                  "counters not saved: %s)", &vs->mmcf->path, visits,
+                  vs->nleft, why);
+}
+
+
+/*
+ * Counters dropped: the first drop of a streak is logged at once, the
+ * others added up and logged when the streak ends (counters 0).
+ */
+
+static void
+ngx_http_mcp_visits_dropped(ngx_http_mcp_visits_t *vs, size_t counters,
+    uint64_t visits)
+{
+    if (counters == 0) {
+        vs->drop_told = 0;
+
+    } else if (vs->drop_told) {
+        vs->dropped += counters;
+        vs->dropped_visits += visits;
+        return;
+
+    } else {
+        vs->drop_told = 1;
+        vs->dropped = counters;
+        vs->dropped_visits = visits;
+    }
+
+    if (vs->dropped == 0) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, vs->mmcf->log, 0,
+                  "mcp_store \"%V\": %uL visits dropped (%uz visit "
+                  "counters of failed flushes, the oldest, past the %ui "
+                  "kept%s)", &vs->mmcf->path, vs->dropped_visits,
+                  vs->dropped, (ngx_uint_t) NGX_HTTP_MCP_VISIT_KEEP,
+                  counters ? "" : ", since the first drop of the streak");
+
+    vs->dropped = 0;
+    vs->dropped_visits = 0;
 }
 
 
@@ -566,6 +651,7 @@ ngx_http_mcp_visits_thread(void *data, ngx_log_t *log)
     ngx_http_mcp_visits_t  *vs = *(ngx_http_mcp_visits_t **) data;
 
     ngx_http_mcp_visits_write(vs, vs->store);
+    ngx_http_mcp_thread_finish(&vs->finished);
 }
 
 

@@ -433,6 +433,19 @@ int mcp_store_link_add_visits(mcp_store_t *s, const mcp_store_visit_t *v,
     size_t n);
 
 /*
+ * mcp_store_link_add_visits(), and on a store too full for the batch
+ * (MCP_STORE_FULL), the entries it has room for: those that need none (a
+ * counter of the link, day and referrer that exists) are added, in one
+ * write transaction, and those that need more room than the store has
+ * are moved to the front of v (which is reordered), *left of them.
+ * Returns MCP_STORE_OK (*left 0), MCP_STORE_FULL (the first *left
+ * entries of v not added, the others added), or another error (none
+ * added, *left n).
+ */
+int mcp_store_link_add_visits_left(mcp_store_t *s, mcp_store_visit_t *v,
+    size_t n, size_t *left);
+
+/*
  * Reads the visit statistics of the link stored under code into *st (its
  * arrays and their caps set by the caller): days from since's UTC day on,
  * the top referrers.  Uses the handle's read transaction: referrers' hosts

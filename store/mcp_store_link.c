@@ -226,6 +226,94 @@ mcp_store_link_add_visits(mcp_store_t *s, const mcp_store_visit_t *v,
 }
 
 
+/*
+ * A store full for some of the batch, not all: a counter that exists
+ * already is rewritten in the pages it has, while a new referrer, day or
+ * link needs new ones.  Written again, each entry in a transaction of its
+ * own inside one write, as mcp_store_op_batch() does, those the store has
+ * room for are kept and the others moved to the front of v: without,
+ * one counter needing room would hold back every other for as long as
+ * the store stays full.
+ */
+
+int
+mcp_store_link_add_visits_left(mcp_store_t *s, mcp_store_visit_t *v,
+    size_t n, size_t *left)
+{
+    int                rc, mrc;
+    size_t             i, nleft;
+    MDB_txn           *txn, *child;
+    mcp_store_visit_t  t;
+
+    *left = n;
+
+    rc = mcp_store_link_add_visits(s, v, n);
+
+    if (rc == MCP_STORE_OK) {
+        *left = 0;
+    }
+
+    if (rc != MCP_STORE_FULL || n < 2) {
+        return rc;
+    }
+
+    rc = mcp_store_write_begin(s, &txn);
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    nleft = 0;
+
+    for (i = 0; i < n; i++) {
+        mrc = mdb_txn_begin(s->env, txn, 0, &child);
+        if (mrc != MDB_SUCCESS) {
+            rc = mcp_store_rc(mrc);
+            break;
+        }
+
+        rc = mcp_store_visit_add(s, child, &v[i]);
+
+        if (rc == MCP_STORE_OK) {
+            rc = mcp_store_write_room(s, child);
+        }
+
+        if (rc == MCP_STORE_OK) {
+            rc = mcp_store_rc(mdb_txn_commit(child));
+
+        } else {
+            mdb_txn_abort(child);
+        }
+
+        if (rc == MCP_STORE_FULL) {
+            t = v[nleft];
+            v[nleft++] = v[i];
+            v[i] = t;
+
+        } else if (rc != MCP_STORE_OK && rc != MCP_STORE_NOTFOUND
+                   && rc != MCP_STORE_ECORRUPT)
+        {
+            break;
+        }
+
+        rc = MCP_STORE_OK;
+    }
+
+    if (rc == MCP_STORE_OK && nleft == n) {
+        rc = MCP_STORE_FULL;
+    }
+
+    rc = mcp_store_write_end(s, txn, rc);
+
+    if (rc != MCP_STORE_OK) {
+        return rc;
+    }
+
+    *left = nleft;
+
+    return (nleft == 0) ? MCP_STORE_OK : MCP_STORE_FULL;
+}
+
+
 int
 mcp_store_link_delete(mcp_store_t *s, const char *code, size_t code_len)
 {

@@ -12,7 +12,8 @@
 # group_commit=off keeps one commit per write.  A batch whose commit
 # fails as a whole (a full disk, root only) answers each of its writes
 # with 507 and stores none of them, as a batch the thread pool refuses
-# does with 500.
+# does with 500.  A worker told to quit while a visit flush is in the
+# pool waits for it: it neither crashes nor loses the visits.
 #
 # Concurrency needs requests in flight at once, so this suite drives
 # nginx itself: it opens many connections, sends every request, then
@@ -503,5 +504,86 @@ ok(scalar(grep { /group commit of 1 writes could not be handed to the/ }
                 <$log>),
    'the error log says the pool refused it');
 close $log;
+
+# 10. a worker told to quit while its visit flush is still in the thread
+#     pool: nginx stops waiting for a pool that cannot queue its exit
+#     task (one thread, no queue), the worker waits for the flush before
+#     it touches the batch or closes the store.  12,287 visits from as
+#     many hosts, answered; one more starts a flush of 12,288 counters,
+#     and QUIT follows its answer; five times.
+
+truncate "$root/logs/error.log", 0;
+start();
+
+is(json_post('/shorten', '{"url": "https://example.com/x", '
+                         . '"alias": "gc-x"}')->{status}, 201,
+   'a link to visit at exit');
+
+my $sent = 0;
+
+# the visit of the referrer $host to gc-x, as a request
+sub visit_x {
+    my ($host, $last) = @_;
+
+    return "GET /gc-x HTTP/1.1\r\nHost: localhost\r\n"
+           . "User-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n"
+           . "Referer: http://$host.example/\r\n"
+           . ($last ? "Connection: close\r\n" : '') . "\r\n";
+}
+
+for my $round (1 .. 5) {
+    start() if $round > 1;
+
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Proto => 'tcp', Timeout => 10)
+        or die "connect: $!";
+
+    # 12,287 counters, one short of a flush, all answered
+    my $writer = fork // die "fork: $!";
+
+    if ($writer == 0) {
+        print $s map { visit_x("x$round-$_") } 1 .. 12287;
+        POSIX::_exit(0);
+    }
+
+    my ($answers, $n) = ('', 0);
+
+    while ($n < 12287) {
+        last unless sysread $s, my $buf, 1 << 20;
+        $answers .= $buf;
+        $n = () = $answers =~ m{HTTP/1\.1 302 }g;
+    }
+
+    waitpid $writer, 0;
+
+    # the 12,288th starts the flush; QUIT as soon as it is answered
+    print $s visit_x("x$round-last", 1);
+    $answers .= do { local $/; <$s> } // '';
+
+    close $s;
+
+    $sent += () = $answers =~ m{HTTP/1\.1 302 }g;
+    stop();
+}
+
+is($sent, 5 * 12288, 'every visit redirected');
+
+open $log, '<', "$root/logs/error.log" or die $!;
+my @lines = <$log>;
+close $log;
+
+is(scalar(grep { /exited on signal/ } @lines), 0,
+   'no worker crashed at exit');
+
+my $lost = 0;
+$lost += $_ for map { /(\d+) visits lost at exit/ ? $1 : () } @lines;
+
+start();
+my ($stored) = $http->get("$base/api/links/gc-x")->{content}
+               =~ /"visits":(\d+)/;
+stop();
+
+is(($stored // 0) + $lost, $sent,
+   "every visit stored ($stored) or said lost at exit ($lost)");
 
 done_testing();

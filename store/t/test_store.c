@@ -31,7 +31,7 @@
 #include "test_lib.h"
 
 
-#define TEST_PLAN        359
+#define TEST_PLAN        364
 
 #define TEST_KIB         ((size_t) 1024)
 #define TEST_MIB         ((size_t) 1024 * 1024)
@@ -115,6 +115,7 @@ static void test_random_code(void);
 static void test_create(void);
 static void test_consume(void);
 static void test_add_visits(void);
+static void test_add_visits_left(void);
 static void test_visit_counters(void);   /* and schema 1 stores */
 static void test_visit_upgrade(void);    /* schema 2 stores */
 static void test_delete(void);
@@ -170,6 +171,7 @@ main(void)
     test_create();
     test_consume();
     test_add_visits();
+    test_add_visits_left();
     test_visit_counters();
     test_visit_upgrade();
     test_delete();
@@ -1921,6 +1923,89 @@ test_codec_fuzz(void)
 
     TAP_OK(ok, "codec: 80000 random and mutated link and session records "
            "decode or are ECORRUPT, in bounds");
+}
+
+
+/*
+ * A full store: counters that need new room (a link's first, a new
+ * referrer) are left, those that exist are added all the same.
+ */
+
+static void
+test_add_visits_left(void)
+{
+    int                rc, ok;
+    char               dir[PATH_MAX], code[200][16], host[200][16];
+    size_t             i, n, left;
+    mcp_store_t       *s;
+    mcp_store_link_t   out;
+    mcp_store_visit_t  v[201], a0;
+    const char        *url[3] = { "https://example.com/full/padding-padding"
+                                  "-padding-padding-padding-padding",
+                                  "https://example.com/full",
+                                  "https://e.x/" };
+
+    test_dir(dir, "visits-left");
+    s = test_open(dir, 256 * TEST_KIB, 0);
+
+    a0 = test_visit("a0", 1, 1000);
+    a0.people = 1;
+    a0.referrer = "h1.example";
+    a0.referrer_len = 10;
+
+    rc = test_put(s, "a0", "https://example.com/a0");
+    rc |= mcp_store_link_add_visits(s, &a0, 1);
+    TAP_RC(rc, MCP_STORE_OK, "add_visits_left: a0 visited from h1");
+
+    /* filled with ever shorter links, until not even a short one fits */
+
+    for (n = 0, i = 0; n < 100000 && i < 3; n++) {
+        snprintf(code[0], sizeof(code[0]), "k%06u", (unsigned) n);
+        if (test_put(s, code[0], url[i]) != MCP_STORE_OK) {
+            i++;
+            n--;
+        }
+    }
+
+    /* 200 counters that need room: the links' first, from new hosts */
+
+    for (i = 0; i < 200; i++) {
+        snprintf(code[i], sizeof(code[i]), "k%06u", (unsigned) (i % n));
+        snprintf(host[i], sizeof(host[i]), "n%u.example", (unsigned) i);
+        v[i] = test_visit(code[i], 1, 1000);
+        v[i].people = 1;
+        v[i].referrer = host[i];
+        v[i].referrer_len = strlen(host[i]);
+    }
+
+    v[200] = a0;
+
+    rc = mcp_store_link_add_visits_left(s, v, 201, &left);
+    TAP_OK(n > 10 && rc == MCP_STORE_FULL && left > 0 && left < 201,
+           "add_visits_left: a full store leaves the counters that need "
+           "room");
+    tap_diag("%u links fill the store, %u of 201 counters left",
+             (unsigned) n, (unsigned) left);
+
+    for (i = 0, ok = 1; i < left; i++) {
+        ok &= v[i].code_len == 7;
+    }
+
+    TAP_OK(ok, "add_visits_left: the counters left are first in the batch");
+
+    rc = mcp_store_link_get(s, "a0", 2, &out);
+    TAP_IS(rc == MCP_STORE_OK ? out.visits : 0, 2,
+           "add_visits_left: the counter that exists is added");
+
+    for (i = 0, ok = 1; i < left; i++) {
+        ok &= mcp_store_link_get(s, v[i].code, v[i].code_len, &out)
+                  == MCP_STORE_OK
+              && out.visits == 0;
+    }
+
+    TAP_OK(ok, "add_visits_left: those left are not counted");
+
+    mcp_store_close(s);
 }
 
 
