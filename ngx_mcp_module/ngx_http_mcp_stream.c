@@ -196,9 +196,11 @@ static ngx_http_mcp_stream_pending_t *ngx_http_mcp_stream_pending(
     uint64_t id);
 static ngx_int_t ngx_http_mcp_stream_take(ngx_http_mcp_stream_t *st,
     json_t **answer);
-static void ngx_http_mcp_stream_announce(ngx_http_request_t *r,
+static ngx_uint_t ngx_http_mcp_stream_announce(
     ngx_http_mcp_stream_shm_t *shm, ngx_slab_pool_t *pool,
-    ngx_http_mcp_stream_session_t *s, char *text, const char *what);
+    ngx_http_mcp_stream_session_t *s, char *text);
+static void ngx_http_mcp_stream_lost(ngx_http_request_t *r, ngx_uint_t lost,
+    const char *what);
 static ngx_int_t ngx_http_mcp_stream_last_event_id(ngx_str_t *value,
     uint64_t *stream, uint64_t *seq);
 
@@ -1931,6 +1933,7 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
     time_t                          idle;
     uint32_t                        key;
     ngx_str_t                       uri, *t;
+    ngx_uint_t                      lost;
     ngx_slab_pool_t                *pool;
     ngx_http_mcp_main_conf_t       *mmcf;
     ngx_http_mcp_stream_shm_t      *shm;
@@ -1995,6 +1998,7 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
     }
 
     idle = ngx_time() - (time_t) (mmcf->session_timeout / 1000);
+    lost = 0;
 
     ngx_shmtx_lock(&pool->mutex);
 
@@ -2011,11 +2015,12 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
             continue;
         }
 
-        ngx_http_mcp_stream_announce(r, shm, pool, s, text,
-                                     (const char *) uri.data);
+        lost += ngx_http_mcp_stream_announce(shm, pool, s, text);
     }
 
     ngx_shmtx_unlock(&pool->mutex);
+
+    ngx_http_mcp_stream_lost(r, lost, (const char *) uri.data);
 
     free(text);
 }
@@ -2035,6 +2040,7 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
     char                           *text;
     time_t                          recent;
     ngx_str_t                      *t;
+    ngx_uint_t                      lost;
     ngx_slab_pool_t                *pool;
     ngx_atomic_uint_t               gets;
     ngx_rbtree_node_t              *node;
@@ -2089,6 +2095,8 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
         }
     }
 
+    lost = 0;
+
     ngx_shmtx_lock(&pool->mutex);
 
     /* logged once unlocked: a write to the log would hold every worker */
@@ -2104,8 +2112,7 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
             && ngx_memcmp(s->tenant, t->data, t->len) == 0
             && (s->get || s->seen >= recent))
         {
-            ngx_http_mcp_stream_announce(r, shm, pool, s, text,
-                                         "the list of resources");
+            lost += ngx_http_mcp_stream_announce(shm, pool, s, text);
         }
 
         /* after the push: it may free other sessions' nodes, not this
@@ -2115,26 +2122,40 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
 
     ngx_shmtx_unlock(&pool->mutex);
 
+    ngx_http_mcp_stream_lost(r, lost, "the list of resources");
+
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "mcp: resources/list_changed: %uA GET streams claimed",
                    gets);
 }
 
 
-/* Under the lock: text, a notification, on the GET stream of s. */
+/*
+ * Under the lock: text, a notification, on the GET stream of s; 1 when
+ * the zone had no room for it (the caller logs once it has unlocked).
+ */
+
+static ngx_uint_t
+ngx_http_mcp_stream_announce(ngx_http_mcp_stream_shm_t *shm,
+    ngx_slab_pool_t *pool, ngx_http_mcp_stream_session_t *s, char *text)
+{
+    return ngx_http_mcp_stream_push(shm, pool, s, 0, (u_char *) text,
+                                    ngx_strlen(text), 0)
+           == 0;
+}
+
+
+/* Unlocked: how many sessions an update of what did not reach. */
 
 static void
-ngx_http_mcp_stream_announce(ngx_http_request_t *r,
-    ngx_http_mcp_stream_shm_t *shm, ngx_slab_pool_t *pool,
-    ngx_http_mcp_stream_session_t *s, char *text, const char *what)
+ngx_http_mcp_stream_lost(ngx_http_request_t *r, ngx_uint_t lost,
+    const char *what)
 {
-    if (ngx_http_mcp_stream_push(shm, pool, s, 0, (u_char *) text,
-                                 ngx_strlen(text), 0)
-        == 0)
-    {
+    if (lost) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "mcp: the zone \"%V\" is full: an update of %s is "
-                      "lost", &ngx_http_mcp_stream_zone_name, what);
+                      "lost for %ui session(s)",
+                      &ngx_http_mcp_stream_zone_name, what, lost);
     }
 }
 
