@@ -798,6 +798,23 @@ mcp_store_write_room(mcp_store_t *s, MDB_txn *txn)
 }
 
 
+int
+mcp_store_nested_end(mcp_store_t *s, MDB_txn *child, int rc)
+{
+    if (rc == MCP_STORE_OK) {
+        rc = mcp_store_write_room(s, child);
+    }
+
+    if (rc == MCP_STORE_OK) {
+        return mcp_store_rc(mdb_txn_commit(child));
+    }
+
+    mdb_txn_abort(child);
+
+    return rc;
+}
+
+
 /*
  * Points k at key if it is one: 1 to MCP_STORE_CODE_MAX bytes.
  */

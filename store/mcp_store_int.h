@@ -182,6 +182,14 @@ int mcp_store_write_small(mcp_store_t *s, size_t len, MDB_txn **txn);
 int mcp_store_write_room(mcp_store_t *s, MDB_txn *txn);
 
 /*
+ * mcp_store_nested_end(): ends child, a nested transaction of such a
+ * write, given rc, the result of its work: committed into its parent when
+ * rc is MCP_STORE_OK and mcp_store_write_room() finds room, else aborted.
+ * Returns what decided (rc, the room check's or the commit's result).
+ */
+int mcp_store_nested_end(mcp_store_t *s, MDB_txn *child, int rc);
+
+/*
  * Keys (link codes, session ids) are 1 to MCP_STORE_CODE_MAX bytes:
  * mcp_store_key() points k at key, or is MCP_STORE_EINVAL.
  *
@@ -310,7 +318,7 @@ int mcp_store_record_decode(unsigned kind, const void *data, size_t len,
  * MCP_STORE_UINTS_MAX to decode).
  */
 
-#define MCP_STORE_UINTS_MAX       5
+#define MCP_STORE_UINTS_MAX       4
 
 size_t mcp_store_uints_encode(const uint64_t *v, size_t n, char *buf,
     size_t size);

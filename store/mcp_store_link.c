@@ -271,18 +271,8 @@ mcp_store_link_add_visits_left(mcp_store_t *s, mcp_store_visit_t *v,
             break;
         }
 
-        rc = mcp_store_visit_add(s, child, &v[i]);
-
-        if (rc == MCP_STORE_OK) {
-            rc = mcp_store_write_room(s, child);
-        }
-
-        if (rc == MCP_STORE_OK) {
-            rc = mcp_store_rc(mdb_txn_commit(child));
-
-        } else {
-            mdb_txn_abort(child);
-        }
+        rc = mcp_store_nested_end(s, child,
+                                  mcp_store_visit_add(s, child, &v[i]));
 
         if (rc == MCP_STORE_FULL) {
             t = v[nleft];

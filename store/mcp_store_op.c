@@ -1087,7 +1087,7 @@ static int
 mcp_store_op_batch(mcp_store_t *s, MDB_txn *txn, const void *data,
     size_t len, int flat, size_t *n, mcp_store_words_t *d, int *redo)
 {
-    int                   rc, mrc;
+    int                   rc, mrc, ran;
     void                 *p;
     size_t                pos, used, cap, i;
     MDB_txn              *child;
@@ -1160,24 +1160,11 @@ mcp_store_op_batch(mcp_store_t *s, MDB_txn *txn, const void *data,
         /* a failed MEMORY operation has undone its steps and left the
          * index of the failed one as its detail */
 
-        rc = mcp_store_op_run(s, child, &done[i].op, d);
+        ran = mcp_store_op_run(s, child, &done[i].op, d);
+        rc = mcp_store_nested_end(s, child, ran);
 
-        if (rc != MCP_STORE_OK) {
-            mdb_txn_abort(child);
-
-        } else {
-            rc = mcp_store_write_room(s, child);
-
-            if (rc == MCP_STORE_OK) {
-                rc = mcp_store_rc(mdb_txn_commit(child));
-
-            } else {
-                mdb_txn_abort(child);
-            }
-
-            if (rc != MCP_STORE_OK) {
-                d->n = done[i].at;
-            }
+        if (ran == MCP_STORE_OK && rc != MCP_STORE_OK) {
+            d->n = done[i].at;
         }
 
         done[i++].outcome = rc;
