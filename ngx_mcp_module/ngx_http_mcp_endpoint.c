@@ -555,8 +555,8 @@ ngx_http_mcp_response(ngx_http_mcp_call_t *call, json_t *result,
  * one a tool wrote the structuredContent of (call->structured) included,
  * or err when result is NULL: what json_dumpb(JSON_COMPACT) gives for
  * it, byte for byte.  The writer leaves no raw line break in it (strings
- * escape them; ngx_http_mcp_tool_written() refuses a tool's), so that it
- * is one SSE "data:" line as it is.
+ * escape them; ngx_http_mcp_tool_written() says a tool writes none), so
+ * that it is one SSE "data:" line as it is.
  */
 
 static void

@@ -4,7 +4,10 @@
  */
 
 
-#include "ngx_http_mcp_module.h"
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_mcp_json.h"
 
 
 static u_char *ngx_http_mcp_jw_reserve(ngx_http_mcp_jw_t *w, size_t n);

@@ -97,4 +97,62 @@ void ngx_http_mcp_jw_value(ngx_http_mcp_jw_t *w, json_t *json);
 ngx_buf_t *ngx_http_mcp_jw_buf(ngx_http_mcp_jw_t *w);
 
 
+/*
+ * The length of the valid UTF-8 sequence at p (2 to 4 bytes), or 0 (for
+ * ASCII too: callers take those bytes themselves).  Valid as RFC 3629
+ * says, which is also what jansson's utf8_check_first() and
+ * utf8_check_full() accept, and so json_stringn(): no overlong forms, no
+ * surrogates, nothing above U+10FFFF.  The one check of both the JSON
+ * writer (ngx_http_mcp_jw_escape(), which fails on 0) and
+ * ngx_http_mcp_utf8_clean().  Inline: with a call in it, the writer's
+ * loop keeps its constants in fewer registers and reloads them for every
+ * eight bytes, although nearly every string it writes is ASCII.
+ */
+
+static ngx_inline size_t
+ngx_http_mcp_utf8_len(const u_char *p, const u_char *end)
+{
+    size_t  n, i;
+    u_char  c, lo, hi;
+
+    c = *p;
+    lo = 0x80;
+    hi = 0xbf;
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        lo = (c == 0xe0) ? 0xa0 : 0x80;
+        hi = (c == 0xed) ? 0x9f : 0xbf;
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        lo = (c == 0xf0) ? 0x90 : 0x80;
+        hi = (c == 0xf4) ? 0x8f : 0xbf;
+
+    } else {
+        return 0;
+    }
+
+    if ((size_t) (end - p) < n) {
+        return 0;
+    }
+
+    /* the first continuation byte has the narrower range */
+
+    for (i = 1; i < n; i++) {
+        if (p[i] < lo || p[i] > hi) {
+            return 0;
+        }
+
+        lo = 0x80;
+        hi = 0xbf;
+    }
+
+    return n;
+}
+
+
 #endif /* _NGX_HTTP_MCP_JSON_H_INCLUDED_ */

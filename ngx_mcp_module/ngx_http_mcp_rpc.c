@@ -835,33 +835,19 @@ ngx_http_mcp_tool_result(json_t *structured)
  *
  * The bytes go as they are into a reply that may be one SSE "data:"
  * line, so they must hold no raw line break: the writer's strings escape
- * them, and a tool must not write one between members.  A tool that did
- * would split the event; it gets an internal error instead.
+ * them, and a tool must not write one between members.
  */
 
 json_t *
 ngx_http_mcp_tool_written(ngx_http_mcp_call_t *call,
     ngx_http_mcp_jw_t *structured, ngx_http_mcp_error_t *err)
 {
-    size_t  len;
-
     if (structured->failed) {
         return ngx_http_mcp_rpc_nomem(err);
     }
 
-    len = structured->last - structured->start;
-
-    if (memchr(structured->start, '\n', len) != NULL
-        || memchr(structured->start, '\r', len) != NULL)
-    {
-        ngx_log_error(NGX_LOG_ALERT, call->r->connection->log, 0,
-                      "tool wrote a raw line break in its result");
-        return ngx_http_mcp_rpc_fail(err, NGX_HTTP_MCP_INTERNAL_ERROR,
-                                     "the tool's result could not be sent");
-    }
-
     call->structured.data = structured->start;
-    call->structured.len = len;
+    call->structured.len = structured->last - structured->start;
 
     return json_null();
 }

@@ -150,6 +150,8 @@ static ngx_int_t ngx_http_mcp_stream_init_zone(ngx_shm_zone_t *zone,
     void *data);
 static ngx_http_mcp_stream_shm_t *ngx_http_mcp_stream_shm(
     ngx_http_request_t *r, ngx_slab_pool_t **pool);
+static ngx_rbtree_node_t *ngx_http_mcp_stream_first(ngx_rbtree_t *tree,
+    uint32_t key);
 static ngx_http_mcp_stream_session_t *ngx_http_mcp_stream_session(
     ngx_http_mcp_stream_shm_t *shm, ngx_slab_pool_t *pool, u_char *id,
     size_t len, ngx_uint_t create);
@@ -198,12 +200,16 @@ static ngx_int_t ngx_http_mcp_stream_take(ngx_http_mcp_stream_t *st,
     json_t **answer);
 static ngx_uint_t ngx_http_mcp_stream_announce(
     ngx_http_mcp_stream_shm_t *shm, ngx_slab_pool_t *pool,
-    ngx_http_mcp_stream_session_t *s, char *text);
+    ngx_http_mcp_stream_session_t *s, char *text, size_t len);
 static void ngx_http_mcp_stream_lost(ngx_http_request_t *r, ngx_uint_t lost,
     const char *what);
 static ngx_int_t ngx_http_mcp_stream_last_event_id(ngx_str_t *value,
     uint64_t *stream, uint64_t *seq);
 
+
+static ngx_str_t  ngx_http_mcp_list_changed = ngx_string(
+    "{\"jsonrpc\":\"2.0\","
+    "\"method\":\"notifications/resources/list_changed\"}");
 
 static ngx_str_t  ngx_http_mcp_stream_zone_name =
     ngx_string("ngx_mcp_streams");
@@ -313,6 +319,36 @@ ngx_http_mcp_stream_shm(ngx_http_request_t *r, ngx_slab_pool_t **pool)
 }
 
 
+/*
+ * The leftmost node of key in tree, or NULL: the first of those that
+ * share it, which ngx_rbtree_next() walks on from.  Equal keys go right
+ * when inserted (ngx_rbtree_insert_value), but rotations may put one on
+ * either side of another, so a search that goes right on an equal key
+ * could miss the others.
+ */
+
+static ngx_rbtree_node_t *
+ngx_http_mcp_stream_first(ngx_rbtree_t *tree, uint32_t key)
+{
+    ngx_rbtree_node_t  *node, *first;
+
+    first = NULL;
+    node = tree->root;
+
+    while (node != tree->sentinel) {
+        if (key <= node->key) {
+            first = (key == node->key) ? node : first;
+            node = node->left;
+
+        } else {
+            node = node->right;
+        }
+    }
+
+    return first;
+}
+
+
 /* Under the zone's lock, as every function that takes shm. */
 
 static ngx_http_mcp_stream_session_t *
@@ -320,29 +356,20 @@ ngx_http_mcp_stream_session(ngx_http_mcp_stream_shm_t *shm,
     ngx_slab_pool_t *pool, u_char *id, size_t len, ngx_uint_t create)
 {
     uint32_t                        hash;
-    ngx_rbtree_node_t              *node, *sentinel;
+    ngx_rbtree_node_t              *node;
     ngx_http_mcp_stream_session_t  *s;
 
     hash = ngx_crc32_short(id, len);
 
-    node = shm->rbtree.root;
-    sentinel = shm->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (hash != node->key) {
-            node = (hash < node->key) ? node->left : node->right;
-            continue;
-        }
-
+    for (node = ngx_http_mcp_stream_first(&shm->rbtree, hash);
+         node != NULL && node->key == hash;
+         node = ngx_rbtree_next(&shm->rbtree, node))
+    {
         s = (ngx_http_mcp_stream_session_t *) node;
 
         if (s->len == len && ngx_memcmp(s->id, id, len) == 0) {
             return s;
         }
-
-        /* equal keys go right (ngx_rbtree_insert_value) */
-        node = node->right;
     }
 
     if (!create || len > NGX_HTTP_MCP_STREAM_ID_MAX) {
@@ -535,30 +562,11 @@ ngx_http_mcp_stream_sub_find(ngx_http_mcp_stream_shm_t *shm,
     ngx_http_mcp_stream_sub_t *after, uint32_t key, ngx_str_t *tenant,
     ngx_str_t *uri)
 {
-    ngx_rbtree_node_t          *node, *n;
+    ngx_rbtree_node_t          *node;
     ngx_http_mcp_stream_sub_t  *sub;
 
-    if (after != NULL) {
-        node = ngx_rbtree_next(&shm->subs_tree, &after->node);
-
-    } else {
-
-        /* the leftmost of the key: equal keys go right when inserted,
-         * but may stand on either side of one another after rotations */
-
-        node = NULL;
-        n = shm->subs_tree.root;
-
-        while (n != shm->subs_tree.sentinel) {
-            if (key <= n->key) {
-                node = (key == n->key) ? n : node;
-                n = n->left;
-
-            } else {
-                n = n->right;
-            }
-        }
-    }
+    node = (after != NULL) ? ngx_rbtree_next(&shm->subs_tree, &after->node)
+                           : ngx_http_mcp_stream_first(&shm->subs_tree, key);
 
     for ( /* void */ ; node != NULL && node->key == key;
          node = ngx_rbtree_next(&shm->subs_tree, node))
@@ -1929,7 +1937,7 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
 {
     char                           *text;
     json_t                         *msg;
-    size_t                          size;
+    size_t                          size, text_len;
     time_t                          idle;
     uint32_t                        key;
     ngx_str_t                       uri, *t;
@@ -1998,6 +2006,7 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
     }
 
     idle = ngx_time() - (time_t) (mmcf->session_timeout / 1000);
+    text_len = ngx_strlen(text);
     lost = 0;
 
     ngx_shmtx_lock(&pool->mutex);
@@ -2015,7 +2024,7 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
             continue;
         }
 
-        lost += ngx_http_mcp_stream_announce(shm, pool, s, text);
+        lost += ngx_http_mcp_stream_announce(shm, pool, s, text, text_len);
     }
 
     ngx_shmtx_unlock(&pool->mutex);
@@ -2037,7 +2046,6 @@ ngx_http_mcp_resource_changed(ngx_http_request_t *r, const char *prefix,
 void
 ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
 {
-    char                           *text;
     time_t                          recent;
     ngx_str_t                      *t;
     ngx_uint_t                      lost;
@@ -2053,9 +2061,6 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
     if (mmcf->stream_zone == NULL) {
         return;
     }
-
-    text = "{\"jsonrpc\":\"2.0\","
-           "\"method\":\"notifications/resources/list_changed\"}";
 
     t = &ngx_http_mcp_caller(r)->tenant;
     recent = ngx_time() - NGX_HTTP_MCP_STREAM_KEEP;
@@ -2112,7 +2117,9 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
             && ngx_memcmp(s->tenant, t->data, t->len) == 0
             && (s->get || s->seen >= recent))
         {
-            lost += ngx_http_mcp_stream_announce(shm, pool, s, text);
+            lost += ngx_http_mcp_stream_announce(
+                        shm, pool, s, (char *) ngx_http_mcp_list_changed.data,
+                        ngx_http_mcp_list_changed.len);
         }
 
         /* after the push: it may free other sessions' nodes, not this
@@ -2131,16 +2138,17 @@ ngx_http_mcp_resource_list_changed(ngx_http_request_t *r)
 
 
 /*
- * Under the lock: text, a notification, on the GET stream of s; 1 when
- * the zone had no room for it (the caller logs once it has unlocked).
+ * Under the lock: text, a notification of len bytes, on the GET stream of
+ * s; 1 when the zone had no room for it (the caller logs once it has
+ * unlocked).
  */
 
 static ngx_uint_t
 ngx_http_mcp_stream_announce(ngx_http_mcp_stream_shm_t *shm,
-    ngx_slab_pool_t *pool, ngx_http_mcp_stream_session_t *s, char *text)
+    ngx_slab_pool_t *pool, ngx_http_mcp_stream_session_t *s, char *text,
+    size_t len)
 {
-    return ngx_http_mcp_stream_push(shm, pool, s, 0, (u_char *) text,
-                                    ngx_strlen(text), 0)
+    return ngx_http_mcp_stream_push(shm, pool, s, 0, (u_char *) text, len, 0)
            == 0;
 }
 
