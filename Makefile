@@ -20,9 +20,8 @@
 # build/logs/ (the store's tests, the fuzzers) or build/test-mcp/, and is
 # shown when the part fails.  Its ports, on 127.0.0.1: TEST_NGINX_PORT
 # for the Test::Nginx suites, plain and under ASan (default 1984; t/004,
-# t/020, t/033, t/034 and t/042 take the port 7, 8, 9, 10 and 11 above it
-# too; the
-# cluster suites, NATS included, 100 to 130 above it; the dashboard's
+# t/020, t/033, t/034, t/042 and t/043 take the port 7, 8, 9, 10, 11 and
+# 12 above it too; the cluster suites, NATS included, 100 to 130 above it; the dashboard's
 # browser tests 140 above it; the deployment recipes 150 to 173 above it),
 # and PORT for the MCP tests (default 1999; make run's 8080 is not passed
 # on), e.g.
